@@ -1,0 +1,167 @@
+package ai.neuraldivergence.storage;
+
+import ai.neuraldivergence.domain.Reduction;
+import ai.neuraldivergence.domain.TapDescriptor;
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import javax.sql.DataSource;
+
+/** Models, versions and taps: what exists, in network order. */
+public final class CatalogStore {
+
+    /** A stored model version, with the time range its minute windows cover. */
+    public record VersionCoverage(String modelId, String modelVersion, Instant firstSeen, Instant coverageFrom,
+            Instant coverageTo, long observationCount) {
+    }
+
+    private final DataSource dataSource;
+
+    public CatalogStore(DataSource dataSource) {
+        this.dataSource = dataSource;
+    }
+
+    /**
+     * Records a tap the first time it is seen, inside the caller's transaction.
+     *
+     * @return the stored descriptor, which differs from {@code tap} when an earlier batch described it otherwise
+     */
+    public TapDescriptor register(Connection c, TapDescriptor tap) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(
+                "INSERT INTO model_version (model_id, model_version) VALUES (?, ?) ON CONFLICT DO NOTHING")) {
+            ps.setString(1, tap.modelId());
+            ps.setString(2, tap.modelVersion());
+            ps.executeUpdate();
+        }
+        try (PreparedStatement ps = c.prepareStatement(
+                "INSERT INTO tap (model_id, model_version, tap, tap_index, shape, neuron_count, reduction) "
+                        + "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
+            ps.setString(1, tap.modelId());
+            ps.setString(2, tap.modelVersion());
+            ps.setString(3, tap.tap());
+            ps.setInt(4, tap.tapIndex());
+            ps.setArray(5, c.createArrayOf("integer", boxed(tap.shape())));
+            ps.setInt(6, tap.neuronCount());
+            ps.setString(7, tap.reduction().word());
+            ps.executeUpdate();
+        }
+        return find(c, tap.modelId(), tap.modelVersion(), tap.tap()).orElseThrow();
+    }
+
+    public Optional<TapDescriptor> find(String modelId, String modelVersion, String tap) {
+        try (Connection c = dataSource.getConnection()) {
+            return find(c, modelId, modelVersion, tap);
+        } catch (SQLException e) {
+            throw new StorageException("reading tap " + tap, e);
+        }
+    }
+
+    private Optional<TapDescriptor> find(Connection c, String modelId, String modelVersion, String tap)
+            throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT model_id, model_version, tap, tap_index, shape, neuron_count, reduction FROM tap "
+                        + "WHERE model_id = ? AND model_version = ? AND tap = ?")) {
+            ps.setString(1, modelId);
+            ps.setString(2, modelVersion);
+            ps.setString(3, tap);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.of(tapOf(rs)) : Optional.empty();
+            }
+        }
+    }
+
+    /** A model version's taps in network order. */
+    public List<TapDescriptor> taps(String modelId, String modelVersion) {
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement(
+                        "SELECT model_id, model_version, tap, tap_index, shape, neuron_count, reduction FROM tap "
+                                + "WHERE model_id = ? AND model_version = ? ORDER BY tap_index, tap")) {
+            ps.setString(1, modelId);
+            ps.setString(2, modelVersion);
+            List<TapDescriptor> taps = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    taps.add(tapOf(rs));
+                }
+            }
+            return taps;
+        } catch (SQLException e) {
+            throw new StorageException("listing taps of " + modelId + ":" + modelVersion, e);
+        }
+    }
+
+    /** Every model version (optionally of one model), newest first within a model, with its coverage. */
+    public List<VersionCoverage> versions(String modelIdOrNull) {
+        String sql = "SELECT v.model_id, v.model_version, v.first_seen, "
+                + "min(w.window_start), max(w.window_start) + interval '1 minute', coalesce(sum(w.observation_count), 0) "
+                + "FROM model_version v LEFT JOIN tap_window w ON w.model_id = v.model_id "
+                + "AND w.model_version = v.model_version AND w.granularity = 'minute' AND w.slice = 'all' "
+                + "AND w.tap = (SELECT t.tap FROM tap t WHERE t.model_id = v.model_id "
+                + "AND t.model_version = v.model_version ORDER BY t.tap_index, t.tap LIMIT 1) "
+                + "WHERE (?::text IS NULL OR v.model_id = ?) "
+                + "GROUP BY v.model_id, v.model_version, v.first_seen ORDER BY v.model_id, v.first_seen DESC";
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, modelIdOrNull);
+            ps.setString(2, modelIdOrNull);
+            List<VersionCoverage> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new VersionCoverage(rs.getString(1), rs.getString(2), instant(rs.getTimestamp(3)),
+                            instant(rs.getTimestamp(4)), instant(rs.getTimestamp(5)), rs.getLong(6)));
+                }
+            }
+            return out;
+        } catch (SQLException e) {
+            throw new StorageException("listing model versions", e);
+        }
+    }
+
+    /** The slice keys that have stored distributions for a model version. */
+    public List<String> sliceKeys(String modelId, String modelVersion) {
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement("SELECT DISTINCT slice FROM tap_window "
+                        + "WHERE model_id = ? AND model_version = ? ORDER BY slice")) {
+            ps.setString(1, modelId);
+            ps.setString(2, modelVersion);
+            List<String> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(rs.getString(1));
+                }
+            }
+            return out;
+        } catch (SQLException e) {
+            throw new StorageException("listing slices of " + modelId + ":" + modelVersion, e);
+        }
+    }
+
+    private static TapDescriptor tapOf(ResultSet rs) throws SQLException {
+        Array shape = rs.getArray(5);
+        Integer[] dims = (Integer[]) shape.getArray();
+        int[] unboxed = new int[dims.length];
+        for (int i = 0; i < dims.length; i++) {
+            unboxed[i] = dims[i];
+        }
+        return new TapDescriptor(rs.getString(1), rs.getString(2), rs.getString(3), rs.getInt(4), unboxed,
+                rs.getInt(6), Reduction.fromWord(rs.getString(7)));
+    }
+
+    private static Integer[] boxed(int[] values) {
+        Integer[] out = new Integer[values.length];
+        for (int i = 0; i < values.length; i++) {
+            out[i] = values[i];
+        }
+        return out;
+    }
+
+    private static Instant instant(Timestamp t) {
+        return t == null ? null : t.toInstant();
+    }
+}

@@ -1,0 +1,98 @@
+package ai.neuraldivergence.storage;
+
+import ai.neuraldivergence.domain.DistributionCodec;
+import ai.neuraldivergence.domain.Granularity;
+import ai.neuraldivergence.domain.Slice;
+import ai.neuraldivergence.domain.TapDistribution;
+import ai.neuraldivergence.domain.WindowKey;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import javax.sql.DataSource;
+
+/** Stored tap distributions, one row per tap, slice and window. */
+public final class TapWindowStore {
+
+    /** One stored window of a tap. */
+    public record StoredWindow(Instant windowStart, TapDistribution distribution) {
+    }
+
+    private final DataSource dataSource;
+
+    public TapWindowStore(DataSource dataSource) {
+        this.dataSource = dataSource;
+    }
+
+    /**
+     * Merges {@code delta} into the stored window inside the caller's transaction. The row is locked while it is
+     * read and rewritten, so concurrent writers of the same window serialize instead of losing an update.
+     *
+     * @return the window's observation count after the merge
+     */
+    public long merge(Connection c, WindowKey key, TapDistribution delta) throws SQLException {
+        TapDistribution merged = delta;
+        try (PreparedStatement ps = c.prepareStatement("SELECT distributions FROM tap_window "
+                + "WHERE model_id = ? AND model_version = ? AND tap = ? AND granularity = ? AND slice = ? "
+                + "AND window_start = ? FOR UPDATE")) {
+            bindKey(ps, key);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (rs.next()) {
+                    merged = DistributionCodec.decode(rs.getBytes(1));
+                    merged.merge(delta);
+                }
+            }
+        }
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO tap_window (model_id, model_version, tap, "
+                + "granularity, slice, window_start, observation_count, distributions) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                + "ON CONFLICT (model_id, model_version, tap, granularity, slice, window_start) DO UPDATE SET "
+                + "observation_count = excluded.observation_count, distributions = excluded.distributions, "
+                + "updated_at = now()")) {
+            bindKey(ps, key);
+            ps.setLong(7, merged.observationCount());
+            ps.setBytes(8, DistributionCodec.encode(merged));
+            ps.executeUpdate();
+        }
+        return merged.observationCount();
+    }
+
+    /** The stored windows of one tap and slice whose start lies in {@code [from, to)}, oldest first. */
+    public List<StoredWindow> read(String modelId, String modelVersion, String tap, Slice slice,
+            Granularity granularity, Instant from, Instant to) {
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement("SELECT window_start, distributions FROM tap_window "
+                        + "WHERE model_id = ? AND model_version = ? AND tap = ? AND granularity = ? AND slice = ? "
+                        + "AND window_start >= ? AND window_start < ? ORDER BY window_start")) {
+            ps.setString(1, modelId);
+            ps.setString(2, modelVersion);
+            ps.setString(3, tap);
+            ps.setString(4, granularity.word());
+            ps.setString(5, slice.key());
+            ps.setTimestamp(6, Timestamp.from(from));
+            ps.setTimestamp(7, Timestamp.from(to));
+            List<StoredWindow> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new StoredWindow(rs.getTimestamp(1).toInstant(),
+                            DistributionCodec.decode(rs.getBytes(2))));
+                }
+            }
+            return out;
+        } catch (SQLException e) {
+            throw new StorageException("reading windows of " + tap, e);
+        }
+    }
+
+    private static void bindKey(PreparedStatement ps, WindowKey key) throws SQLException {
+        ps.setString(1, key.modelId());
+        ps.setString(2, key.modelVersion());
+        ps.setString(3, key.tap());
+        ps.setString(4, key.granularity().word());
+        ps.setString(5, key.slice().key());
+        ps.setTimestamp(6, Timestamp.from(key.windowStart()));
+    }
+}
