@@ -1,0 +1,49 @@
+package ai.neuraldivergence.aggregator.config;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import java.time.Duration;
+import java.util.Set;
+
+/** The aggregator's settings (application.properties, prefix {@code nd.aggregator}). */
+@ConfigMapping(prefix = "nd.aggregator")
+public interface AggregatorConfig {
+
+    /** Off in tests that only exercise the HTTP surface. */
+    @WithDefault("true")
+    boolean enabled();
+
+    /** Kafka consumer group; every aggregator instance of one deployment shares it. */
+    @WithDefault("nd-aggregator")
+    String consumerGroup();
+
+    /** How often accumulated distributions are written to PostgreSQL together with the offsets. */
+    @WithDefault("1s")
+    Duration flushInterval();
+
+    /** KLL sketch size: larger is more accurate and bigger (~1.33 % rank error at 200). */
+    @WithDefault("200")
+    int sketchK();
+
+    /** Tag keys whose values become slices. Other tags are kept on observations but not sliced by. */
+    @WithDefault("source,attack,eps,dataset")
+    Set<String> sliceTagKeys();
+
+    /** Distinct values a slice tag may take before further values are refused (and counted). */
+    @WithDefault("64")
+    int maxValuesPerTag();
+
+    /**
+     * Sketch updates (observations x neurons x slices) held in memory before a flush is forced early; bounds the
+     * heap the pending state can take.
+     */
+    @WithDefault("4000000")
+    long maxPendingUpdates();
+
+    /** How long to wait before retrying after a failed flush or poll, doubled up to {@link #maxRetryBackoff}. */
+    @WithDefault("500ms")
+    Duration retryBackoff();
+
+    @WithDefault("30s")
+    Duration maxRetryBackoff();
+}

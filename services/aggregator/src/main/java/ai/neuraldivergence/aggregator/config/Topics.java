@@ -1,0 +1,19 @@
+package ai.neuraldivergence.aggregator.config;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+
+/** Kafka topic names (prefix {@code nd.topics}); the same keys and defaults in every service. */
+@ConfigMapping(prefix = "nd.topics")
+public interface Topics {
+
+    @WithDefault("nd.activations")
+    String activations();
+
+    /** Records that could not be aggregated, with the reason in the {@code nd-error} header. */
+    @WithDefault("nd.activations.dlq")
+    String deadLetter();
+
+    @WithDefault("nd.window-updates")
+    String windowUpdates();
+}

@@ -1,0 +1,129 @@
+package ai.neuraldivergence.aggregator.ingest;
+
+import ai.neuraldivergence.domain.TapDescriptor;
+import ai.neuraldivergence.domain.WindowKey;
+import ai.neuraldivergence.storage.CatalogStore;
+import ai.neuraldivergence.storage.OffsetStore;
+import ai.neuraldivergence.storage.StorageException;
+import ai.neuraldivergence.storage.TapWindowStore;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import javax.sql.DataSource;
+import org.apache.kafka.common.TopicPartition;
+
+/**
+ * Writes one flush in one PostgreSQL transaction: the taps first seen, every changed window merged into its stored
+ * distribution, and each partition's next offset moved from exactly where this delta started. Either all of it is
+ * committed or none of it.
+ */
+public final class FlushWriter {
+
+    /** Where a partition's delta starts (the stored next offset) and where the next one will. */
+    public record OffsetRange(long from, long to) {
+    }
+
+    /** A committed window: its key, tap and counts, for the window-updated event. */
+    public record CommittedWindow(WindowKey key, TapDescriptor tap, long observationCount, long addedCount) {
+    }
+
+    /** The outcome of a flush. */
+    public sealed interface Outcome {
+        record Committed(List<CommittedWindow> windows) implements Outcome {
+        }
+
+        /** Another consumer moved a partition's offset: nothing was written, the delta is stale. */
+        record Fenced(TopicPartition partition) implements Outcome {
+        }
+
+        /** A tap's stored layout differs from the one this delta was built for: nothing was written. */
+        record LayoutConflict(TapDescriptor stored, TapDescriptor delta) implements Outcome {
+        }
+    }
+
+    private final DataSource dataSource;
+    private final String consumerGroup;
+    private final CatalogStore catalog;
+    private final TapWindowStore windows;
+    private final OffsetStore offsets = new OffsetStore();
+
+    public FlushWriter(DataSource dataSource, String consumerGroup) {
+        this.dataSource = dataSource;
+        this.consumerGroup = consumerGroup;
+        this.catalog = new CatalogStore(dataSource);
+        this.windows = new TapWindowStore(dataSource);
+    }
+
+    public Outcome flush(Map<WindowKey, WindowAccumulator.PendingWindow> pending,
+            Map<TopicPartition, OffsetRange> ranges) {
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                Outcome outcome = write(c, pending, ranges);
+                if (outcome instanceof Outcome.Committed) {
+                    c.commit();
+                } else {
+                    c.rollback();
+                }
+                return outcome;
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw new StorageException("flushing " + pending.size() + " windows", e);
+        }
+    }
+
+    private Outcome write(Connection c, Map<WindowKey, WindowAccumulator.PendingWindow> pending,
+            Map<TopicPartition, OffsetRange> ranges) throws SQLException {
+        // offsets first: a fenced instance learns it before doing the expensive merges
+        for (Map.Entry<TopicPartition, OffsetRange> e : ranges.entrySet()) {
+            TopicPartition tp = e.getKey();
+            if (!offsets.advance(c, consumerGroup, tp.topic(), tp.partition(), e.getValue().from(),
+                    e.getValue().to())) {
+                return new Outcome.Fenced(tp);
+            }
+        }
+        Set<TapDescriptor> taps = new LinkedHashSet<>();
+        pending.values().forEach(p -> taps.add(p.tap()));
+        for (TapDescriptor tap : taps) {
+            TapDescriptor stored = catalog.register(c, tap);
+            if (!stored.sameLayout(tap)) {
+                return new Outcome.LayoutConflict(stored, tap);
+            }
+        }
+        List<CommittedWindow> committed = new ArrayList<>(pending.size());
+        for (Map.Entry<WindowKey, WindowAccumulator.PendingWindow> e : pending.entrySet()) {
+            long count = windows.merge(c, e.getKey(), e.getValue().delta());
+            committed.add(new CommittedWindow(e.getKey(), e.getValue().tap(), count,
+                    e.getValue().delta().observationCount()));
+        }
+        return new Outcome.Committed(committed);
+    }
+
+    /** Reads (and on first assignment creates) the stored next offset of each partition, in one transaction. */
+    public Map<TopicPartition, Long> storedOffsets(Map<TopicPartition, Long> startIfAbsent) {
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            Map<TopicPartition, Long> out = new java.util.HashMap<>();
+            for (Map.Entry<TopicPartition, Long> e : startIfAbsent.entrySet()) {
+                out.put(e.getKey(), offsets.initialize(c, consumerGroup, e.getKey().topic(), e.getKey().partition(),
+                        e.getValue()));
+            }
+            c.commit();
+            return out;
+        } catch (SQLException e) {
+            throw new StorageException("reading stored offsets", e);
+        }
+    }
+
+    /** The tap as stored, if it was seen before. */
+    public java.util.Optional<TapDescriptor> storedTap(TapDescriptor tap) {
+        return catalog.find(tap.modelId(), tap.modelVersion(), tap.tap());
+    }
+}

@@ -1,0 +1,108 @@
+package ai.neuraldivergence.aggregator.ingest;
+
+import ai.neuraldivergence.domain.Granularity;
+import ai.neuraldivergence.domain.PairRole;
+import ai.neuraldivergence.domain.Reduction;
+import ai.neuraldivergence.domain.Slice;
+import ai.neuraldivergence.domain.SlicePolicy;
+import ai.neuraldivergence.domain.TapDescriptor;
+import ai.neuraldivergence.domain.TapDistribution;
+import ai.neuraldivergence.domain.WindowKey;
+import ai.neuraldivergence.proto.v1.ActivationBatch;
+import ai.neuraldivergence.proto.v1.Observation;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Accumulates validated activation batches into per-window tap distributions (one per tap, slice and minute) until
+ * they are flushed. Not thread-safe: owned by the consumer thread.
+ */
+public final class WindowAccumulator {
+
+    /** A window's accumulated delta and the tap it belongs to. */
+    public record PendingWindow(TapDescriptor tap, TapDistribution delta) {
+    }
+
+    private final SlicePolicy slicePolicy;
+    private final int sketchK;
+    private Map<WindowKey, PendingWindow> pending = new LinkedHashMap<>();
+    private long pendingUpdates;
+    private long pendingObservations;
+
+    public WindowAccumulator(SlicePolicy slicePolicy, int sketchK) {
+        this.slicePolicy = slicePolicy;
+        this.sketchK = sketchK;
+    }
+
+    /** The layout a batch declares for its tap. */
+    public static TapDescriptor tapOf(ActivationBatch b) {
+        int[] shape = b.getTapShapeList().stream().mapToInt(Integer::intValue).toArray();
+        return new TapDescriptor(b.getModelId(), b.getModelVersion(), b.getTap(), b.getTapIndex(), shape,
+                b.getNeuronCount(), reductionOf(b.getReduction()));
+    }
+
+    /** Adds a batch that {@link BatchValidator} accepted, whose tap layout matches {@code tap}. */
+    public void add(ActivationBatch batch, TapDescriptor tap) {
+        int neurons = batch.getNeuronCount();
+        float[] activations = new float[batch.getActivationsCount()];
+        for (int i = 0; i < activations.length; i++) {
+            activations[i] = batch.getActivations(i);
+        }
+        for (int i = 0; i < batch.getObservationsCount(); i++) {
+            Observation o = batch.getObservations(i);
+            Instant window = Granularity.MINUTE.windowStart(
+                    Instant.ofEpochSecond(o.getEventTime().getSeconds(), o.getEventTime().getNanos()));
+            List<Slice> slices = slicePolicy.slicesOf(o.getPredictedClass(),
+                    o.hasTrueLabel() ? o.getTrueLabel() : null, o.getTagsMap(), pairRoleOf(o));
+            for (Slice slice : slices) {
+                WindowKey key = new WindowKey(tap.modelId(), tap.modelVersion(), tap.tap(), slice,
+                        Granularity.MINUTE, window);
+                pending.computeIfAbsent(key, k -> new PendingWindow(tap, new TapDistribution(neurons, sketchK)))
+                        .delta().add(activations, i * neurons);
+            }
+            pendingUpdates += (long) slices.size() * neurons;
+        }
+        pendingObservations += batch.getObservationsCount();
+    }
+
+    /** Sketch updates held since the last drain: what bounds this accumulator's memory. */
+    public long pendingUpdates() {
+        return pendingUpdates;
+    }
+
+    public long pendingObservations() {
+        return pendingObservations;
+    }
+
+    public boolean isEmpty() {
+        return pending.isEmpty();
+    }
+
+    /** Hands over everything accumulated and starts empty. */
+    public Map<WindowKey, PendingWindow> drain() {
+        Map<WindowKey, PendingWindow> out = pending;
+        pending = new LinkedHashMap<>();
+        pendingUpdates = 0;
+        pendingObservations = 0;
+        return out;
+    }
+
+    private static PairRole pairRoleOf(Observation o) {
+        return switch (o.getPairRole()) {
+            case PAIR_ROLE_BENIGN -> PairRole.BENIGN;
+            case PAIR_ROLE_ATTACKED -> PairRole.ATTACKED;
+            default -> null;
+        };
+    }
+
+    static Reduction reductionOf(ai.neuraldivergence.proto.v1.Reduction r) {
+        return switch (r) {
+            case REDUCTION_MAX -> Reduction.MAX;
+            case REDUCTION_MEAN -> Reduction.MEAN;
+            case REDUCTION_NONE -> Reduction.NONE;
+            default -> throw new IllegalArgumentException("no reduction given");
+        };
+    }
+}

@@ -1,0 +1,219 @@
+package ai.neuraldivergence.aggregator;
+
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.neuraldivergence.domain.Granularity;
+import ai.neuraldivergence.domain.Slice;
+import ai.neuraldivergence.domain.TapDistribution;
+import ai.neuraldivergence.proto.v1.ActivationBatch;
+import ai.neuraldivergence.proto.v1.Observation;
+import ai.neuraldivergence.proto.v1.Reduction;
+import ai.neuraldivergence.proto.v1.WindowUpdate;
+import ai.neuraldivergence.storage.TapWindowStore;
+import ai.neuraldivergence.testkit.InfrastructureTestResource;
+import ai.neuraldivergence.testkit.TestInfrastructure;
+import com.google.protobuf.Timestamp;
+import io.agroal.api.AgroalDataSource;
+import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import jakarta.inject.Inject;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.function.Predicate;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.Test;
+
+/** The aggregator against real Kafka and PostgreSQL: batches in, distributions and offsets out, bad input kept. */
+@QuarkusTest
+@WithTestResource(InfrastructureTestResource.class)
+class AggregationTest {
+
+    private static final Instant MINUTE = Instant.parse("2026-11-28T10:15:00Z");
+
+    @Inject
+    AgroalDataSource dataSource;
+
+    private static KafkaProducer<byte[], byte[]> producer() {
+        return new KafkaProducer<>(Map.of("bootstrap.servers", TestInfrastructure.shared().kafkaBootstrapServers(),
+                "key.serializer", ByteArraySerializer.class.getName(),
+                "value.serializer", ByteArraySerializer.class.getName()));
+    }
+
+    private static ActivationBatch batch(String model, float... neuronZeroValues) {
+        ActivationBatch.Builder b = ActivationBatch.newBuilder().setModelId(model).setModelVersion("1")
+                .setTap("dense1").setTapIndex(2).addTapShape(2).setNeuronCount(2)
+                .setReduction(Reduction.REDUCTION_NONE);
+        for (int i = 0; i < neuronZeroValues.length; i++) {
+            b.addObservations(Observation.newBuilder().setInstanceId("i-" + i).setPredictedClass(i % 2)
+                    .setEventTime(Timestamp.newBuilder().setSeconds(MINUTE.getEpochSecond() + i)));
+            b.addActivations(neuronZeroValues[i]).addActivations(-neuronZeroValues[i]);
+        }
+        return b.build();
+    }
+
+    @Test
+    void batchesBecomeStoredDistributionsWithExactCounts() throws Exception {
+        String model = "agg-" + UUID.randomUUID();
+        try (KafkaProducer<byte[], byte[]> p = producer()) {
+            p.send(new ProducerRecord<>("nd.activations", model.getBytes(), batch(model, 1, 2, 3).toByteArray()));
+            p.send(new ProducerRecord<>("nd.activations", model.getBytes(), batch(model, 4, 0).toByteArray()));
+        }
+        TapWindowStore store = new TapWindowStore(dataSource);
+        TapDistribution all = awaitWindow(store, model, Slice.ALL, d -> d.observationCount() == 5);
+        assertEquals(5, all.neuron(0).count());
+        assertEquals(10.0, all.neuron(0).sum());
+        assertEquals(1, all.neuron(0).zeroCount());
+        assertEquals(4f, all.neuron(0).max());
+        assertEquals(-4f, all.neuron(1).min());
+        assertEquals(2.0, all.neuron(0).quantile(0.5));
+        // predicted class alternates 0,1,0 then 0,1
+        TapDistribution class0 = awaitWindow(store, model, Slice.predictedClass(0), d -> d.observationCount() == 3);
+        assertEquals(1.0 + 3 + 4, class0.neuron(0).sum());
+    }
+
+    @Test
+    void malformedRecordsGoToTheDeadLetterTopicAndTheOffsetMovesOn() throws Exception {
+        String model = "dlq-" + UUID.randomUUID();
+        ActivationBatch wrongLength = batch(model, 1).toBuilder().addActivations(9f).build();
+        try (KafkaProducer<byte[], byte[]> p = producer()) {
+            p.send(new ProducerRecord<>("nd.activations", model.getBytes(), "not protobuf".getBytes()));
+            p.send(new ProducerRecord<>("nd.activations", model.getBytes(), wrongLength.toByteArray()));
+            p.send(new ProducerRecord<>("nd.activations", model.getBytes(), batch(model, 7).toByteArray()));
+        }
+        List<ConsumerRecord<byte[], byte[]>> letters = consume("nd.activations.dlq",
+                r -> new String(r.key(), StandardCharsets.UTF_8).equals(model), 2);
+        List<String> reasons = letters.stream()
+                .map(r -> new String(r.headers().lastHeader("nd-error").value(), StandardCharsets.UTF_8)).toList();
+        assertTrue(reasons.get(0).startsWith("undecodable ActivationBatch"), reasons.get(0));
+        assertEquals("activations must hold observations x neurons = 1 x 2 = 2 floats, got 3", reasons.get(1));
+        assertEquals("not protobuf", new String(letters.get(0).value(), StandardCharsets.UTF_8));
+
+        // the valid batch behind them is aggregated, and the offsets are committed past all three
+        awaitWindow(new TapWindowStore(dataSource), model, Slice.ALL, d -> d.observationCount() == 1);
+        long committed = committedOffsets();
+        long end = endOffsets();
+        assertEquals(end, committed, "stored next offsets reach the end of the topic");
+        given().get("/q/metrics").then().statusCode(200)
+                .body(containsString("nd_aggregator_dead_letters_total{reason=\"undecodable\"}"))
+                .body(containsString("nd_aggregator_dead_letters_total{reason=\"invalid\"}"));
+    }
+
+    @Test
+    void committedWindowsAreAnnounced() throws Exception {
+        String model = "upd-" + UUID.randomUUID();
+        try (KafkaProducer<byte[], byte[]> p = producer()) {
+            p.send(new ProducerRecord<>("nd.activations", model.getBytes(), batch(model, 1, 2).toByteArray()));
+        }
+        List<ConsumerRecord<byte[], byte[]>> updates = consume("nd.window-updates",
+                r -> new String(r.key(), StandardCharsets.UTF_8).equals(model), 1);
+        List<WindowUpdate> all = new ArrayList<>();
+        for (ConsumerRecord<byte[], byte[]> r : updates) {
+            WindowUpdate u = WindowUpdate.parseFrom(r.value());
+            if (u.getSlice().getAll()) {
+                all.add(u);
+            }
+        }
+        WindowUpdate u = all.get(0);
+        assertEquals("dense1", u.getTap());
+        assertEquals(2, u.getTapIndex());
+        assertEquals(2, u.getObservationCount());
+        assertEquals(MINUTE.getEpochSecond(), u.getWindow().getStart().getSeconds());
+    }
+
+    @Test
+    void readyReflectsKafkaPostgresAndTheConsumer() {
+        given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP"))
+                .body(containsString("activation-consumer"))
+                .body(containsString("Kafka"))
+                .body(containsString("Database connections health check"));
+    }
+
+    private TapDistribution awaitWindow(TapWindowStore store, String model, Slice slice,
+            Predicate<TapDistribution> done) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        TapDistribution last = null;
+        while (System.nanoTime() < deadline) {
+            var windows = store.read(model, "1", "dense1", slice, Granularity.MINUTE, MINUTE, MINUTE.plusSeconds(60));
+            if (!windows.isEmpty()) {
+                last = windows.get(0).distribution();
+                if (done.test(last)) {
+                    return last;
+                }
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("window of " + model + "/" + slice + " not as expected; last seen "
+                + (last == null ? "none" : last.observationCount() + " observations"));
+    }
+
+    private static List<ConsumerRecord<byte[], byte[]>> consume(String topic,
+            Predicate<ConsumerRecord<byte[], byte[]>> mine, int atLeast) {
+        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(Map.of(
+                "bootstrap.servers", TestInfrastructure.shared().kafkaBootstrapServers(),
+                "group.id", "test-" + UUID.randomUUID(), "auto.offset.reset", "earliest",
+                "key.deserializer", ByteArrayDeserializer.class.getName(),
+                "value.deserializer", ByteArrayDeserializer.class.getName()))) {
+            c.subscribe(List.of(topic));
+            List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (out.size() < atLeast && System.nanoTime() < deadline) {
+                for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
+                    if (r.key() != null && mine.test(r)) {
+                        out.add(r);
+                    }
+                }
+            }
+            assertTrue(out.size() >= atLeast, "expected " + atLeast + " records on " + topic + ", got " + out.size());
+            return out;
+        }
+    }
+
+    private long committedOffsets() throws Exception {
+        // the flush that commits the last record may still be in flight: wait for the stored offsets to settle
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        long end = endOffsets();
+        long sum = -1;
+        while (System.nanoTime() < deadline) {
+            try (Connection c = dataSource.getConnection();
+                    PreparedStatement ps = c.prepareStatement("SELECT coalesce(sum(next_offset), 0) FROM "
+                            + "consumer_offset WHERE consumer_group = 'nd-aggregator' AND topic = 'nd.activations'");
+                    ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                sum = rs.getLong(1);
+            }
+            if (sum == end) {
+                return sum;
+            }
+            Thread.sleep(100);
+        }
+        return sum;
+    }
+
+    private static long endOffsets() {
+        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(Map.of(
+                "bootstrap.servers", TestInfrastructure.shared().kafkaBootstrapServers(),
+                "key.deserializer", ByteArrayDeserializer.class.getName(),
+                "value.deserializer", ByteArrayDeserializer.class.getName()))) {
+            var partitions = c.partitionsFor("nd.activations").stream()
+                    .map(p -> new org.apache.kafka.common.TopicPartition(p.topic(), p.partition())).toList();
+            return c.endOffsets(partitions).values().stream().mapToLong(Long::longValue).sum();
+        }
+    }
+}

@@ -1,0 +1,46 @@
+package ai.neuraldivergence.aggregator.ingest;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import ai.neuraldivergence.domain.Granularity;
+import ai.neuraldivergence.domain.Slice;
+import ai.neuraldivergence.domain.SlicePolicy;
+import ai.neuraldivergence.domain.WindowKey;
+import ai.neuraldivergence.proto.v1.ActivationBatch;
+import ai.neuraldivergence.proto.v1.Observation;
+import com.google.protobuf.Timestamp;
+import java.time.Instant;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+class WindowAccumulatorTest {
+
+    @Test
+    void eachObservationUpdatesEverySliceOfItsMinute() {
+        WindowAccumulator acc = new WindowAccumulator(new SlicePolicy(Set.of("source"), 8, (k, v, w) -> { }), 200);
+        Instant t = Instant.parse("2026-11-28T10:15:42Z");
+        ActivationBatch batch = BatchValidatorTest.valid().clearObservations().clearActivations()
+                .addObservations(observation("a", t, 3, "prod"))
+                .addObservations(observation("b", t.plusSeconds(30), 3, "canary"))
+                .addActivations(1f).addActivations(2f)
+                .addActivations(5f).addActivations(6f)
+                .build();
+        acc.add(batch, WindowAccumulator.tapOf(batch));
+        // observation a: all, predicted=3, tag:source=prod in 10:15; b: all, predicted=3, tag:source=canary in 10:16
+        assertEquals(2 * 3 * 2, acc.pendingUpdates());
+        Map<WindowKey, WindowAccumulator.PendingWindow> drained = acc.drain();
+        assertEquals(6, drained.size());
+        WindowKey allAt1015 = new WindowKey("m", "1", "conv1", Slice.ALL, Granularity.MINUTE,
+                Instant.parse("2026-11-28T10:15:00Z"));
+        assertEquals(1, drained.get(allAt1015).delta().observationCount());
+        assertEquals(2.0, drained.get(allAt1015).delta().neuron(1).sum());
+        assertEquals(0, acc.pendingUpdates());
+        assertEquals(true, acc.isEmpty());
+    }
+
+    private static Observation observation(String id, Instant t, int predicted, String source) {
+        return Observation.newBuilder().setInstanceId(id).setPredictedClass(predicted).putTags("source", source)
+                .setEventTime(Timestamp.newBuilder().setSeconds(t.getEpochSecond())).build();
+    }
+}
