@@ -99,12 +99,13 @@ public final class CatalogStore {
 
     /** Every model version (optionally of one model), newest first within a model, with its coverage. */
     public List<VersionCoverage> versions(String modelIdOrNull) {
-        String sql = "SELECT v.model_id, v.model_version, v.first_seen, "
-                + "min(w.window_start), max(w.window_start) + interval '1 minute', coalesce(sum(w.observation_count), 0) "
-                + "FROM model_version v LEFT JOIN tap_window w ON w.model_id = v.model_id "
-                + "AND w.model_version = v.model_version AND w.granularity = 'minute' AND w.slice = 'all' "
-                + "AND w.tap = (SELECT t.tap FROM tap t WHERE t.model_id = v.model_id "
-                + "AND t.model_version = v.model_version ORDER BY t.tap_index, t.tap LIMIT 1) "
+        // every observation reaches every tap, so a version's count is its fullest tap's
+        String sql = "SELECT v.model_id, v.model_version, v.first_seen, min(t.first_window), "
+                + "max(t.last_window) + interval '1 minute', coalesce(max(t.observations), 0) "
+                + "FROM model_version v LEFT JOIN (SELECT model_id, model_version, tap, min(window_start) first_window, "
+                + "max(window_start) last_window, sum(observation_count) observations FROM tap_window "
+                + "WHERE granularity = 'minute' AND slice = 'all' GROUP BY model_id, model_version, tap) t "
+                + "ON t.model_id = v.model_id AND t.model_version = v.model_version "
                 + "WHERE (?::text IS NULL OR v.model_id = ?) "
                 + "GROUP BY v.model_id, v.model_version, v.first_seen ORDER BY v.model_id, v.first_seen DESC";
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {

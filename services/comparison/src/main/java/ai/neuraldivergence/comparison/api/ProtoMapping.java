@@ -1,0 +1,83 @@
+package ai.neuraldivergence.comparison.api;
+
+import ai.neuraldivergence.comparison.service.SelectionReader;
+import ai.neuraldivergence.domain.PairRole;
+import ai.neuraldivergence.domain.Slice;
+import ai.neuraldivergence.domain.TapDescriptor;
+import ai.neuraldivergence.proto.v1.Reduction;
+import ai.neuraldivergence.proto.v1.Selection;
+import ai.neuraldivergence.proto.v1.Tag;
+import ai.neuraldivergence.proto.v1.TapInfo;
+import ai.neuraldivergence.proto.v1.TimeRange;
+import com.google.protobuf.Timestamp;
+import java.time.Instant;
+import java.util.Arrays;
+
+/** Between the wire's v1 messages and the domain's types; malformed input raises IllegalArgumentException. */
+final class ProtoMapping {
+
+    private ProtoMapping() {
+    }
+
+    static Slice slice(ai.neuraldivergence.proto.v1.Slice s) {
+        return switch (s.getKindCase()) {
+            case KIND_NOT_SET -> Slice.ALL;
+            case ALL -> Slice.ALL;
+            case PREDICTED_CLASS -> Slice.predictedClass(s.getPredictedClass());
+            case TRUE_LABEL -> Slice.trueLabel(s.getTrueLabel());
+            case TAG -> Slice.tag(s.getTag().getKey(), s.getTag().getValue());
+            case PAIR_ROLE -> switch (s.getPairRole()) {
+                case PAIR_ROLE_BENIGN -> Slice.pairRole(PairRole.BENIGN);
+                case PAIR_ROLE_ATTACKED -> Slice.pairRole(PairRole.ATTACKED);
+                default -> throw new IllegalArgumentException("slice pair_role must be BENIGN or ATTACKED");
+            };
+        };
+    }
+
+    static ai.neuraldivergence.proto.v1.Slice slice(Slice s) {
+        ai.neuraldivergence.proto.v1.Slice.Builder b = ai.neuraldivergence.proto.v1.Slice.newBuilder();
+        return switch (s.kind()) {
+            case ALL -> b.setAll(true).build();
+            case PREDICTED_CLASS -> b.setPredictedClass(Integer.parseInt(s.value())).build();
+            case TRUE_LABEL -> b.setTrueLabel(Integer.parseInt(s.value())).build();
+            case TAG -> b.setTag(Tag.newBuilder().setKey(s.tagKey()).setValue(s.value())).build();
+            case PAIR_ROLE -> b.setPairRole(s.value().equals(PairRole.BENIGN.word())
+                    ? ai.neuraldivergence.proto.v1.PairRole.PAIR_ROLE_BENIGN
+                    : ai.neuraldivergence.proto.v1.PairRole.PAIR_ROLE_ATTACKED).build();
+        };
+    }
+
+    /** A time-range selection; references arrive with the comparison issue's reference storage. */
+    static SelectionReader.TimeSelection timeSelection(Selection s, String side) {
+        if (s.getSourceCase() == Selection.SourceCase.REFERENCE) {
+            throw new ai.neuraldivergence.comparison.service.NotFoundException("reference '" + s.getReference()
+                    + "' does not exist");
+        }
+        if (s.getSourceCase() != Selection.SourceCase.TIME_RANGE) {
+            throw new IllegalArgumentException("selection " + side + " needs a reference or a time_range");
+        }
+        TimeRange r = s.getTimeRange();
+        if (!r.hasFrom() || !r.hasTo()) {
+            throw new IllegalArgumentException("selection " + side + ": time_range needs from and to");
+        }
+        return new SelectionReader.TimeSelection(instant(r.getFrom()), instant(r.getTo()), slice(s.getSlice()));
+    }
+
+    static TapInfo tapInfo(TapDescriptor t) {
+        return TapInfo.newBuilder().setName(t.tap()).setIndex(t.tapIndex())
+                .addAllShape(Arrays.stream(t.shape()).boxed().toList()).setNeuronCount(t.neuronCount())
+                .setReduction(switch (t.reduction()) {
+                    case NONE -> Reduction.REDUCTION_NONE;
+                    case MAX -> Reduction.REDUCTION_MAX;
+                    case MEAN -> Reduction.REDUCTION_MEAN;
+                }).build();
+    }
+
+    static Instant instant(Timestamp t) {
+        return Instant.ofEpochSecond(t.getSeconds(), t.getNanos());
+    }
+
+    static Timestamp timestamp(Instant t) {
+        return Timestamp.newBuilder().setSeconds(t.getEpochSecond()).setNanos(t.getNano()).build();
+    }
+}
