@@ -2,6 +2,7 @@ package ai.neuraldivergence.aggregator.ingest;
 
 import ai.neuraldivergence.aggregator.config.AggregatorConfig;
 import ai.neuraldivergence.aggregator.config.Topics;
+import ai.neuraldivergence.contract.ActivationBatchValidator;
 import ai.neuraldivergence.domain.SlicePolicy;
 import ai.neuraldivergence.domain.TapDescriptor;
 import ai.neuraldivergence.proto.v1.ActivationBatch;
@@ -191,7 +192,7 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
             deltaEnd.put(tp, record.offset() + 1);
             return;
         }
-        Optional<String> problem = BatchValidator.problem(batch);
+        Optional<String> problem = ActivationBatchValidator.problem(batch);
         if (problem.isEmpty()) {
             TapDescriptor declared = WindowAccumulator.tapOf(batch);
             TapDescriptor known = knownTap(declared);

@@ -43,7 +43,7 @@ public final class WindowAccumulator {
                 b.getNeuronCount(), reductionOf(b.getReduction()));
     }
 
-    /** Adds a batch that {@link BatchValidator} accepted, whose tap layout matches {@code tap}. */
+    /** Adds a batch that {@link ai.neuraldivergence.contract.ActivationBatchValidator} accepted, whose tap layout matches {@code tap}. */
     public void add(ActivationBatch batch, TapDescriptor tap) {
         int neurons = batch.getNeuronCount();
         float[] activations = new float[batch.getActivationsCount()];

@@ -8,6 +8,7 @@ import ai.neuraldivergence.domain.SlicePolicy;
 import ai.neuraldivergence.domain.WindowKey;
 import ai.neuraldivergence.proto.v1.ActivationBatch;
 import ai.neuraldivergence.proto.v1.Observation;
+import ai.neuraldivergence.proto.v1.Reduction;
 import com.google.protobuf.Timestamp;
 import java.time.Instant;
 import java.util.Map;
@@ -20,7 +21,8 @@ class WindowAccumulatorTest {
     void eachObservationUpdatesEverySliceOfItsMinute() {
         WindowAccumulator acc = new WindowAccumulator(new SlicePolicy(Set.of("source"), 8, (k, v, w) -> { }), 200);
         Instant t = Instant.parse("2026-11-28T10:15:42Z");
-        ActivationBatch batch = BatchValidatorTest.valid().clearObservations().clearActivations()
+        ActivationBatch batch = ActivationBatch.newBuilder().setModelId("m").setModelVersion("1").setTap("conv1")
+                .addTapShape(4).addTapShape(4).addTapShape(2).setNeuronCount(2).setReduction(Reduction.REDUCTION_MAX)
                 .addObservations(observation("a", t, 3, "prod"))
                 .addObservations(observation("b", t.plusSeconds(30), 3, "canary"))
                 .addActivations(1f).addActivations(2f)

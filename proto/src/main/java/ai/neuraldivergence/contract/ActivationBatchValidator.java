@@ -1,4 +1,4 @@
-package ai.neuraldivergence.aggregator.ingest;
+package ai.neuraldivergence.contract;
 
 import ai.neuraldivergence.proto.v1.ActivationBatch;
 import ai.neuraldivergence.proto.v1.Observation;
@@ -6,13 +6,16 @@ import ai.neuraldivergence.proto.v1.PairRole;
 import ai.neuraldivergence.proto.v1.Reduction;
 import java.util.Optional;
 
-/** Decides whether an {@link ActivationBatch} can be aggregated; says what is wrong when it cannot. */
-public final class BatchValidator {
+/**
+ * What makes an {@link ActivationBatch} valid: one definition, used by the inference service before it publishes
+ * and by the aggregator before it aggregates. Says what is wrong when it is not.
+ */
+public final class ActivationBatchValidator {
 
     static final int MAX_NAME_LENGTH = 128;
     static final int MAX_NEURONS = 65_536;
 
-    private BatchValidator() {
+    private ActivationBatchValidator() {
     }
 
     /** Empty when the batch is valid, else a message naming the first problem found. */

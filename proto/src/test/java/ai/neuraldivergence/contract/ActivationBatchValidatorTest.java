@@ -1,4 +1,4 @@
-package ai.neuraldivergence.aggregator.ingest;
+package ai.neuraldivergence.contract;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -10,7 +10,7 @@ import ai.neuraldivergence.proto.v1.Reduction;
 import com.google.protobuf.Timestamp;
 import org.junit.jupiter.api.Test;
 
-class BatchValidatorTest {
+class ActivationBatchValidatorTest {
 
     static ActivationBatch.Builder valid() {
         return ActivationBatch.newBuilder().setModelId("m").setModelVersion("1").setTap("conv1").setTapIndex(0)
@@ -21,7 +21,7 @@ class BatchValidatorTest {
     }
 
     private static String problem(ActivationBatch.Builder b) {
-        return BatchValidator.problem(b.build()).orElse("valid");
+        return ActivationBatchValidator.problem(b.build()).orElse("valid");
     }
 
     @Test

@@ -1,0 +1,38 @@
+package ai.neuraldivergence.inference.api;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import jakarta.ws.rs.BadRequestException;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
+
+/** Bad input becomes a 400 that says what was expected, never a stack trace or a 500. */
+public class ErrorMappers {
+
+    @ServerExceptionMapper
+    public Response invalidArgument(IllegalArgumentException e) {
+        return badRequest(e.getMessage());
+    }
+
+    @ServerExceptionMapper
+    public Response unreadableJson(JsonProcessingException e) {
+        return badRequest("malformed JSON: " + e.getOriginalMessage());
+    }
+
+    @ServerExceptionMapper
+    public Response mismatchedJson(MismatchedInputException e) {
+        return badRequest("malformed JSON: " + e.getOriginalMessage());
+    }
+
+    /** The framework's own 400s (an unreadable body) get the same body shape as ours. */
+    @ServerExceptionMapper
+    public Response framework400(BadRequestException e) {
+        return badRequest(e.getMessage());
+    }
+
+    private static Response badRequest(String message) {
+        return Response.status(Response.Status.BAD_REQUEST).type(MediaType.APPLICATION_JSON)
+                .entity(new ErrorResponse(400, "Bad Request", message)).build();
+    }
+}

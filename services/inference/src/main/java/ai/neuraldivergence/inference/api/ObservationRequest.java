@@ -1,0 +1,22 @@
+package ai.neuraldivergence.inference.api;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Activations computed elsewhere (a model this service does not host, a batch job, a test), recorded as if this
+ * service had captured them. Each tap's activations are already one value per neuron.
+ */
+public record ObservationRequest(String modelId, String modelVersion, List<Tap> taps,
+        List<ObservationRequest.Observation> observations) {
+
+    /** A tap as the model declares it: name, network order, output shape without the batch dimension. */
+    public record Tap(String name, Integer index, List<Integer> shape, String reduction) {
+    }
+
+    public record Observation(String instanceId, Instant eventTime, Integer predictedClass, Float confidence,
+            Integer trueLabel, Map<String, String> tags, String pairId, String pairRole,
+            Map<String, List<Float>> activations) {
+    }
+}

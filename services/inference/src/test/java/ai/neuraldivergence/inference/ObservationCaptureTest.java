@@ -1,0 +1,122 @@
+package ai.neuraldivergence.inference;
+
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.neuraldivergence.proto.v1.ActivationBatch;
+import ai.neuraldivergence.proto.v1.PairRole;
+import ai.neuraldivergence.proto.v1.Reduction;
+import ai.neuraldivergence.testkit.InfrastructureTestResource;
+import ai.neuraldivergence.testkit.TestInfrastructure;
+import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.http.ContentType;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.junit.jupiter.api.Test;
+
+/** Observations posted over HTTP arrive on Kafka as valid ActivationBatch records, one per tap. */
+@QuarkusTest
+@WithTestResource(InfrastructureTestResource.class)
+class ObservationCaptureTest {
+
+    private static String body(String model, String conv1Activations) {
+        return """
+            {"modelId": "%s", "modelVersion": "7",
+             "taps": [{"name": "conv1", "index": 0, "shape": [4, 4, 2], "reduction": "mean"},
+                      {"name": "dense1", "index": 1, "shape": [3]}],
+             "observations": [
+               {"instanceId": "img-1", "eventTime": "2026-11-28T10:15:30Z", "predictedClass": 3, "confidence": 0.9,
+                "trueLabel": 5, "tags": {"source": "prod"}, "pairId": "p-1", "pairRole": "attacked",
+                "activations": {"conv1": %s, "dense1": [0, 1, 2]}},
+               {"predictedClass": 1, "activations": {"conv1": [5, 6], "dense1": [3, 4, 5]}}
+             ]}
+            """.formatted(model, conv1Activations);
+    }
+
+    @Test
+    void observationsArePublishedAsOneBatchPerTap() {
+        String model = "cap-" + UUID.randomUUID();
+        List<String> ids = given().contentType(ContentType.JSON).body(body(model, "[0.5, 1.5]"))
+                .post("/v1/observations").then().statusCode(202).body("accepted", equalTo(2))
+                .extract().jsonPath().getList("instanceIds", String.class);
+        assertEquals("img-1", ids.get(0));
+        assertEquals(36, ids.get(1).length(), "a generated UUID when none is given");
+
+        List<ActivationBatch> batches = consume(model, 2);
+        ActivationBatch conv = batches.stream().filter(b -> b.getTap().equals("conv1")).findFirst().orElseThrow();
+        assertEquals("7", conv.getModelVersion());
+        assertEquals(List.of(4, 4, 2), conv.getTapShapeList());
+        assertEquals(2, conv.getNeuronCount());
+        assertEquals(Reduction.REDUCTION_MEAN, conv.getReduction());
+        assertEquals(List.of(0.5f, 1.5f, 5f, 6f), conv.getActivationsList());
+        assertEquals(5, conv.getObservations(0).getTrueLabel());
+        assertEquals(PairRole.PAIR_ROLE_ATTACKED, conv.getObservations(0).getPairRole());
+        assertEquals("prod", conv.getObservations(0).getTagsMap().get("source"));
+        long given = java.time.Instant.parse("2026-11-28T10:15:30Z").getEpochSecond();
+        assertEquals(given, conv.getObservations(0).getEventTime().getSeconds());
+        long now = java.time.Instant.now().getEpochSecond();
+        assertEquals(now, conv.getObservations(1).getEventTime().getSeconds(), 120, "now when not given");
+        ActivationBatch dense = batches.stream().filter(b -> b.getTap().equals("dense1")).findFirst().orElseThrow();
+        assertEquals(Reduction.REDUCTION_NONE, dense.getReduction());
+        assertEquals(1, dense.getTapIndex());
+    }
+
+    @Test
+    void badInputGetsA400ThatSaysWhatWasExpected() {
+        given().contentType(ContentType.JSON).body(body("m", "[0.5]")).post("/v1/observations").then()
+                .statusCode(400)
+                .body("message", equalTo("observation 0: activations of tap 'conv1' must be 2 numbers "
+                        + "(one per neuron), got 1"));
+        given().contentType(ContentType.JSON).body(body("m", "[\"x\", 1]")).post("/v1/observations").then()
+                .statusCode(400).body("message", containsString("malformed JSON"));
+        given().contentType(ContentType.JSON).body(body("", "[1, 2]")).post("/v1/observations").then()
+                .statusCode(400).body("message", equalTo("tap 'conv1': model_id must be 1..128 characters"));
+        given().contentType(ContentType.JSON).body("{\"modelId\": \"m\"}").post("/v1/observations").then()
+                .statusCode(400).body("message", equalTo("taps must list 1..256 taps"));
+        given().contentType(ContentType.JSON).body("{").post("/v1/observations").then().statusCode(400);
+    }
+
+    @Test
+    void healthMetricsAndOpenApiAreServed() {
+        given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP"))
+                .body(containsString("Kafka"));
+        given().get("/q/metrics").then().statusCode(200).body(containsString("nd_capture_batches_shed_total"));
+        given().get("/q/openapi").then().statusCode(200).body(containsString("/v1/observations"));
+    }
+
+    private static List<ActivationBatch> consume(String model, int count) {
+        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(Map.of(
+                "bootstrap.servers", TestInfrastructure.shared().kafkaBootstrapServers(),
+                "group.id", "test-" + UUID.randomUUID(), "auto.offset.reset", "earliest",
+                "key.deserializer", ByteArrayDeserializer.class.getName(),
+                "value.deserializer", ByteArrayDeserializer.class.getName()))) {
+            c.subscribe(List.of("nd.activations"));
+            List<ActivationBatch> out = new ArrayList<>();
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (out.size() < count && System.nanoTime() < deadline) {
+                for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
+                    try {
+                        ActivationBatch b = ActivationBatch.parseFrom(r.value());
+                        if (b.getModelId().equals(model)) {
+                            out.add(b);
+                        }
+                    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+                        throw new AssertionError(e);
+                    }
+                }
+            }
+            assertEquals(count, out.size(), "batches of " + model);
+            return out;
+        }
+    }
+}
