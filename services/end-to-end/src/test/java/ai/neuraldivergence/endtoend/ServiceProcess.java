@@ -1,0 +1,112 @@
+package ai.neuraldivergence.endtoend;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/** One packaged service ({@code target/quarkus-app/quarkus-run.jar}) running as its own JVM, as in production. */
+final class ServiceProcess implements AutoCloseable {
+
+    private final String name;
+    private final int port;
+    private final Process process;
+    private final Path log;
+
+    private ServiceProcess(String name, int port, Process process, Path log) {
+        this.name = name;
+        this.port = port;
+        this.process = process;
+        this.log = log;
+    }
+
+    /** Starts {@code services/<module>} with the given environment on a free port. */
+    static ServiceProcess start(String module, Map<String, String> environment) throws IOException {
+        Path servicesDir = Path.of(System.getProperty("nd.services.dir", ".."));
+        Path jar = servicesDir.resolve(module).resolve("target/quarkus-app/quarkus-run.jar");
+        if (!Files.isRegularFile(jar)) {
+            throw new IllegalStateException(jar + " is missing: run the whole build (./mvnw verify), which packages "
+                    + "the services before this module's tests");
+        }
+        int port = freePort();
+        Path logs = Path.of("target", "e2e-logs");
+        Files.createDirectories(logs);
+        Path log = logs.resolve(module + ".log");
+        ProcessBuilder pb = new ProcessBuilder(javaBinary(), "-Xmx256m", "-jar", jar.toString())
+                .redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().putAll(environment);
+        pb.environment().put("QUARKUS_HTTP_PORT", Integer.toString(port));
+        return new ServiceProcess(module, port, pb.start(), log);
+    }
+
+    int port() {
+        return port;
+    }
+
+    String baseUrl() {
+        return "http://127.0.0.1:" + port;
+    }
+
+    /** Waits until {@code /q/health/ready} answers 200. */
+    void awaitReady(Duration timeout) throws InterruptedException {
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+        long deadline = System.nanoTime() + timeout.toNanos();
+        String last = "no answer";
+        while (System.nanoTime() < deadline) {
+            if (!process.isAlive()) {
+                throw new IllegalStateException(name + " exited with " + process.exitValue() + "; see " + log);
+            }
+            try {
+                HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(baseUrl() + "/q/health/ready"))
+                        .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+                if (r.statusCode() == 200) {
+                    return;
+                }
+                last = r.statusCode() + " " + r.body();
+            } catch (IOException e) {
+                last = e.toString();
+            }
+            Thread.sleep(250);
+        }
+        throw new IllegalStateException(name + " not ready after " + timeout + ": " + last + "; see " + log);
+    }
+
+    @Override
+    public void close() {
+        process.destroy();
+        try {
+            if (!process.waitFor(30, TimeUnit.SECONDS)) {
+                process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            process.destroyForcibly();
+        }
+    }
+
+    private static String javaBinary() {
+        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    }
+
+    private static int freePort() {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return name + " on " + port + " (log " + log.toAbsolutePath() + File.separator + ")";
+    }
+}
