@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# Runs the whole NeuralDivergence platform on this machine: a real Kafka broker and PostgreSQL (the launcher in
+# deploy/launcher, no Docker), then the aggregator, inference and comparison services. Builds first if needed.
+#
+#   deploy/run-local.sh          start everything, print the URLs, stop everything on Ctrl-C
+#   deploy/run-local.sh stop     stop a platform started from another shell
+#   deploy/run-local.sh status   say what runs
+#
+# Ports: INFERENCE_HTTP_PORT (8080), AGGREGATOR_HTTP_PORT (8081), COMPARISON_HTTP_PORT (8082, gRPC too),
+# KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), POSTGRES_PORT (55432). State and logs: ND_RUN_DIR (.run).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+RUN=${ND_RUN_DIR:-$ROOT/.run}
+LOGS=$RUN/logs
+SERVICES=(aggregator inference comparison)
+declare -A PORT=(
+  [inference]=${INFERENCE_HTTP_PORT:-8080}
+  [aggregator]=${AGGREGATOR_HTTP_PORT:-8081}
+  [comparison]=${COMPARISON_HTTP_PORT:-8082}
+)
+LAUNCHER_DIR=$ROOT/deploy/launcher/target
+# DJL's service gets a small fixed heap later; the others need little: distributions are flushed every second
+SERVICE_HEAP=${ND_SERVICE_HEAP:-256m}
+
+say() { printf '%s\n' "$*"; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+# Stops the process in pid file $1 with SIGTERM, then SIGKILL after $2 seconds.
+stop_pid() {
+  local file=$1 grace=$2 pid
+  [ -f "$file" ] || return 0
+  pid=$(cat "$file")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 $((grace * 10))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then
+      say "  $(basename "$file" .pid) did not stop in ${grace}s; killing it"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  fi
+  rm -f "$file"
+}
+
+stop_all() {
+  say "stopping NeuralDivergence..."
+  for s in comparison inference aggregator; do stop_pid "$RUN/$s.pid" 30; done
+  stop_pid "$RUN/infrastructure.pid" 90
+  # the launcher stops its broker and PostgreSQL itself; these only act if it was killed before it could
+  stop_pid "$RUN/kafka.pid" 30
+  if [ -f "$RUN/postgres/postmaster.pid" ]; then
+    local pg
+    pg=$(head -1 "$RUN/postgres/postmaster.pid")
+    if kill -0 "$pg" 2>/dev/null; then
+      kill -INT "$pg" 2>/dev/null || true  # PostgreSQL's fast shutdown
+      for _ in $(seq 1 300); do kill -0 "$pg" 2>/dev/null || break; sleep 0.1; done
+    fi
+  fi
+  say "stopped"
+}
+
+status() {
+  local any=0
+  for p in infrastructure "${SERVICES[@]}"; do
+    if alive "$RUN/$p.pid"; then say "$p: running (pid $(cat "$RUN/$p.pid"))"; any=1; else say "$p: stopped"; fi
+  done
+  return $((1 - any))
+}
+
+# HTTP status of GET $2 on 127.0.0.1:$1, using bash alone (a fresh machine may have no curl).
+http_status() {
+  local port=$1 path=$2 line
+  { exec 3<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null || { echo 000; return; }
+  printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' "$path" >&3
+  IFS=' ' read -r _ line _ <&3 || line=000
+  exec 3<&- 3>&-
+  echo "${line:-000}"
+}
+
+await_ready() {
+  local s=$1 port=${PORT[$1]}
+  for _ in $(seq 1 1200); do
+    alive "$RUN/$s.pid" || die "$s exited; see $LOGS/$s.log"
+    [ "$(http_status "$port" /q/health/ready)" = 200 ] && return 0
+    sleep 0.1
+  done
+  die "$s not ready after 120 s; see $LOGS/$s.log"
+}
+
+build_if_needed() {
+  local stamp=$RUN/build.stamp jars=(
+    "$ROOT/services/inference/target/quarkus-app/quarkus-run.jar"
+    "$ROOT/services/aggregator/target/quarkus-app/quarkus-run.jar"
+    "$ROOT/services/comparison/target/quarkus-app/quarkus-run.jar"
+    "$LAUNCHER_DIR/lib"
+  ) stale=0
+  for j in "${jars[@]}"; do [ -e "$j" ] || stale=1; done
+  if [ $stale = 0 ] && [ -f "$stamp" ]; then
+    [ -n "$(cd "$ROOT" && find pom.xml proto services deploy/launcher -name target -prune -o -type f \
+      -newer "$stamp" -print -quit)" ] && stale=1
+  else
+    stale=1
+  fi
+  if [ $stale = 1 ]; then
+    say "building (./mvnw package, tests skipped; the first build downloads dependencies)..."
+    (cd "$ROOT" && ./mvnw -B -q package -DskipTests \
+      -pl services/inference,services/aggregator,services/comparison,deploy/launcher -am) \
+      || die "build failed"
+    mkdir -p "$RUN" && touch "$stamp"
+  fi
+}
+
+start_service() {
+  local s=$1
+  QUARKUS_HTTP_PORT=${PORT[$s]} nohup java "-Xmx$SERVICE_HEAP" -jar \
+    "$ROOT/services/$s/target/quarkus-app/quarkus-run.jar" > "$LOGS/$s.log" 2>&1 &
+  echo $! > "$RUN/$s.pid"
+}
+
+start() {
+  command -v java > /dev/null || die "java not found: install a JDK 17"
+  java -version 2>&1 | grep -qE 'version "(1[7-9]|[2-9][0-9])' || die "Java 17 or newer is needed"
+  for p in infrastructure "${SERVICES[@]}"; do
+    alive "$RUN/$p.pid" && die "NeuralDivergence already runs ($p, pid $(cat "$RUN/$p.pid")); stop it with: $0 stop"
+  done
+  build_if_needed
+  mkdir -p "$LOGS"
+  trap 'stop_all; exit 0' INT TERM
+  trap 'stop_all' ERR
+
+  say "starting Kafka and PostgreSQL..."
+  nohup java -Xmx256m -cp "$LAUNCHER_DIR/lib/*:$(ls "$LAUNCHER_DIR"/nd-launcher-*.jar | head -1)" \
+    ai.neuraldivergence.launcher.LocalInfrastructure --run-dir "$RUN" \
+    --kafka-port "${KAFKA_PORT:-9092}" --kafka-controller-port "${KAFKA_CONTROLLER_PORT:-9093}" \
+    --postgres-port "${POSTGRES_PORT:-55432}" > "$LOGS/infrastructure.log" 2>&1 &
+  echo $! > "$RUN/infrastructure.pid"
+  for _ in $(seq 1 1800); do
+    grep -q '^READY' "$LOGS/infrastructure.log" 2>/dev/null && break
+    alive "$RUN/infrastructure.pid" || { cat "$LOGS/infrastructure.log" >&2; die "the infrastructure did not start"; }
+    sleep 0.1
+  done
+  grep -q '^READY' "$LOGS/infrastructure.log" || die "the infrastructure did not start in 180 s"
+  set -a
+  # shellcheck disable=SC1091
+  . "$RUN/infrastructure.env"
+  set +a
+
+  say "starting the services..."
+  # the aggregator first: it applies the schema the comparison service reads
+  start_service aggregator
+  await_ready aggregator
+  start_service inference
+  start_service comparison
+  await_ready inference
+  await_ready comparison
+
+  cat <<MSG
+
+NeuralDivergence is running.
+  comparison  http://127.0.0.1:${PORT[comparison]}   gRPC API (reflection on), /q/health, /q/metrics
+  inference   http://127.0.0.1:${PORT[inference]}   POST /v1/observations, OpenAPI at /q/openapi
+  aggregator  http://127.0.0.1:${PORT[aggregator]}   /q/health, /q/metrics
+  Kafka       $KAFKA_BOOTSTRAP_SERVERS
+  PostgreSQL  $QUARKUS_DATASOURCE_JDBC_URL
+Logs in $LOGS. Ctrl-C here (or '$0 stop' elsewhere) stops everything.
+MSG
+  # stay in the foreground until Ctrl-C, or until a part dies
+  while true; do
+    for p in infrastructure "${SERVICES[@]}"; do
+      if ! alive "$RUN/$p.pid"; then
+        say "$p stopped unexpectedly; see $LOGS/$p.log" >&2
+        stop_all
+        exit 1
+      fi
+    done
+    sleep 1
+  done
+}
+
+case "${1:-start}" in
+  start) start ;;
+  stop) stop_all ;;
+  status) status ;;
+  *) die "usage: $0 [start|stop|status]" ;;
+esac
