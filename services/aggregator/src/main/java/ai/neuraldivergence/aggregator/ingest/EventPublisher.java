@@ -1,10 +1,8 @@
 package ai.neuraldivergence.aggregator.ingest;
 
 import ai.neuraldivergence.aggregator.config.Topics;
-import ai.neuraldivergence.domain.Slice;
+import ai.neuraldivergence.contract.ProtoSlices;
 import ai.neuraldivergence.proto.v1.Granularity;
-import ai.neuraldivergence.proto.v1.PairRole;
-import ai.neuraldivergence.proto.v1.Tag;
 import ai.neuraldivergence.proto.v1.Window;
 import ai.neuraldivergence.proto.v1.WindowUpdate;
 import com.google.protobuf.Timestamp;
@@ -98,7 +96,7 @@ public class EventPublisher {
                     .setModelVersion(w.key().modelVersion())
                     .setTap(w.key().tap())
                     .setTapIndex(w.tap().tapIndex())
-                    .setSlice(sliceOf(w.key().slice()))
+                    .setSlice(ProtoSlices.toProto(w.key().slice()))
                     .setWindow(Window.newBuilder()
                             .setGranularity(Granularity.GRANULARITY_MINUTE)
                             .setStart(timestamp(w.key().windowStart()))
@@ -115,18 +113,6 @@ public class EventPublisher {
                         }
                     });
         }
-    }
-
-    static ai.neuraldivergence.proto.v1.Slice sliceOf(Slice s) {
-        ai.neuraldivergence.proto.v1.Slice.Builder b = ai.neuraldivergence.proto.v1.Slice.newBuilder();
-        return switch (s.kind()) {
-            case ALL -> b.setAll(true).build();
-            case PREDICTED_CLASS -> b.setPredictedClass(Integer.parseInt(s.value())).build();
-            case TRUE_LABEL -> b.setTrueLabel(Integer.parseInt(s.value())).build();
-            case TAG -> b.setTag(Tag.newBuilder().setKey(s.tagKey()).setValue(s.value())).build();
-            case PAIR_ROLE -> b.setPairRole(s.value().equals("benign") ? PairRole.PAIR_ROLE_BENIGN
-                    : PairRole.PAIR_ROLE_ATTACKED).build();
-        };
     }
 
     private static Timestamp timestamp(Instant t) {

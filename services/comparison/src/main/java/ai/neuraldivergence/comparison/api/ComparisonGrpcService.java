@@ -3,6 +3,7 @@ package ai.neuraldivergence.comparison.api;
 import ai.neuraldivergence.comparison.config.ComparisonConfig;
 import ai.neuraldivergence.comparison.service.SelectionReader;
 import ai.neuraldivergence.comparison.service.ShapesQuery;
+import ai.neuraldivergence.contract.ProtoSlices;
 import ai.neuraldivergence.domain.Slice;
 import ai.neuraldivergence.domain.TapDescriptor;
 import ai.neuraldivergence.domain.TapDistribution;
@@ -71,7 +72,7 @@ public class ComparisonGrpcService extends ComparisonServiceGrpc.ComparisonServi
             Map<String, TreeSet<String>> tagValues = new TreeMap<>();
             for (String key : catalog.sliceKeys(v.modelId(), v.modelVersion())) {
                 Slice slice = Slice.parse(key);
-                version.addSlices(ProtoMapping.slice(slice));
+                version.addSlices(ProtoSlices.toProto(slice));
                 if (slice.kind() == Slice.Kind.TAG) {
                     tagValues.computeIfAbsent(slice.tagKey(), k -> new TreeSet<>()).add(slice.value());
                 }

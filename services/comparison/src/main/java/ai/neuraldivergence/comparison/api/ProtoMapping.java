@@ -1,12 +1,10 @@
 package ai.neuraldivergence.comparison.api;
 
 import ai.neuraldivergence.comparison.service.SelectionReader;
-import ai.neuraldivergence.domain.PairRole;
-import ai.neuraldivergence.domain.Slice;
+import ai.neuraldivergence.contract.ProtoSlices;
 import ai.neuraldivergence.domain.TapDescriptor;
 import ai.neuraldivergence.proto.v1.Reduction;
 import ai.neuraldivergence.proto.v1.Selection;
-import ai.neuraldivergence.proto.v1.Tag;
 import ai.neuraldivergence.proto.v1.TapInfo;
 import ai.neuraldivergence.proto.v1.TimeRange;
 import com.google.protobuf.Timestamp;
@@ -17,34 +15,6 @@ import java.util.Arrays;
 final class ProtoMapping {
 
     private ProtoMapping() {
-    }
-
-    static Slice slice(ai.neuraldivergence.proto.v1.Slice s) {
-        return switch (s.getKindCase()) {
-            case KIND_NOT_SET -> Slice.ALL;
-            case ALL -> Slice.ALL;
-            case PREDICTED_CLASS -> Slice.predictedClass(s.getPredictedClass());
-            case TRUE_LABEL -> Slice.trueLabel(s.getTrueLabel());
-            case TAG -> Slice.tag(s.getTag().getKey(), s.getTag().getValue());
-            case PAIR_ROLE -> switch (s.getPairRole()) {
-                case PAIR_ROLE_BENIGN -> Slice.pairRole(PairRole.BENIGN);
-                case PAIR_ROLE_ATTACKED -> Slice.pairRole(PairRole.ATTACKED);
-                default -> throw new IllegalArgumentException("slice pair_role must be BENIGN or ATTACKED");
-            };
-        };
-    }
-
-    static ai.neuraldivergence.proto.v1.Slice slice(Slice s) {
-        ai.neuraldivergence.proto.v1.Slice.Builder b = ai.neuraldivergence.proto.v1.Slice.newBuilder();
-        return switch (s.kind()) {
-            case ALL -> b.setAll(true).build();
-            case PREDICTED_CLASS -> b.setPredictedClass(Integer.parseInt(s.value())).build();
-            case TRUE_LABEL -> b.setTrueLabel(Integer.parseInt(s.value())).build();
-            case TAG -> b.setTag(Tag.newBuilder().setKey(s.tagKey()).setValue(s.value())).build();
-            case PAIR_ROLE -> b.setPairRole(s.value().equals(PairRole.BENIGN.word())
-                    ? ai.neuraldivergence.proto.v1.PairRole.PAIR_ROLE_BENIGN
-                    : ai.neuraldivergence.proto.v1.PairRole.PAIR_ROLE_ATTACKED).build();
-        };
     }
 
     /** A time-range selection; references arrive with the comparison issue's reference storage. */
@@ -60,7 +30,8 @@ final class ProtoMapping {
         if (!r.hasFrom() || !r.hasTo()) {
             throw new IllegalArgumentException("selection " + side + ": time_range needs from and to");
         }
-        return new SelectionReader.TimeSelection(instant(r.getFrom()), instant(r.getTo()), slice(s.getSlice()));
+        return new SelectionReader.TimeSelection(instant(r.getFrom()), instant(r.getTo()),
+                ProtoSlices.fromProto(s.getSlice()));
     }
 
     static TapInfo tapInfo(TapDescriptor t) {
