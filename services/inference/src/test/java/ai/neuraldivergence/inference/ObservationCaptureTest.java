@@ -90,7 +90,7 @@ class ObservationCaptureTest {
     void healthMetricsAndOpenApiAreServed() {
         given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP"))
                 .body(containsString("Kafka"));
-        given().get("/q/metrics").then().statusCode(200).body(containsString("nd_capture_batches_shed_total"));
+        given().get("/q/metrics").then().statusCode(200).body(containsString("nd_capture_observations_shed_total"));
         given().get("/q/openapi").then().statusCode(200).body(containsString("/v1/observations"));
     }
 

@@ -31,6 +31,12 @@ public class ErrorMappers {
         return badRequest(e.getMessage());
     }
 
+    @ServerExceptionMapper
+    public Response kafkaUnavailable(ai.neuraldivergence.inference.service.LabelPublisher.KafkaUnavailableException e) {
+        return Response.status(Response.Status.SERVICE_UNAVAILABLE).type(MediaType.APPLICATION_JSON)
+                .entity(new ErrorResponse(503, "Service Unavailable", e.getMessage())).build();
+    }
+
     private static Response badRequest(String message) {
         return Response.status(Response.Status.BAD_REQUEST).type(MediaType.APPLICATION_JSON)
                 .entity(new ErrorResponse(400, "Bad Request", message)).build();

@@ -1,6 +1,7 @@
 package ai.neuraldivergence.inference.api;
 
-import ai.neuraldivergence.inference.capture.CapturePublisher;
+import ai.neuraldivergence.inference.capture.CaptureItem;
+import ai.neuraldivergence.inference.capture.CapturePipeline;
 import ai.neuraldivergence.inference.config.CaptureConfig;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
@@ -16,12 +17,12 @@ import org.eclipse.microprofile.openapi.annotations.Operation;
 @Path("/v1/observations")
 public class ObservationResource {
 
-    private final CapturePublisher publisher;
+    private final CapturePipeline capture;
     private final ObservationMapper mapper;
 
     @Inject
-    public ObservationResource(CapturePublisher publisher, CaptureConfig config) {
-        this.publisher = publisher;
+    public ObservationResource(CapturePipeline capture, CaptureConfig config) {
+        this.capture = capture;
         this.mapper = new ObservationMapper(Clock.systemUTC(), config.maxObservationsPerRequest());
     }
 
@@ -31,10 +32,10 @@ public class ObservationResource {
     @Operation(summary = "Record observations: per-neuron activations of each tap, with their metadata")
     public Response record(ObservationRequest request) {
         ObservationMapper.Mapped mapped = mapper.map(request);
-        if (publisher.publish(mapped.batches()) == CapturePublisher.Outcome.SHED) {
+        if (capture.offer(new CaptureItem(mapped.batches(), java.util.List.of())) == CapturePipeline.Status.SHED) {
             return Response.status(Response.Status.SERVICE_UNAVAILABLE)
                     .entity(new ErrorResponse(503, "Service Unavailable",
-                            "capture buffer full or Kafka unreachable: observations not recorded, retry later"))
+                            "capture queue full (is Kafka reachable?): observations not recorded, retry later"))
                     .build();
         }
         return Response.accepted(new ObservationResponse(mapped.instanceIds().size(), mapped.instanceIds())).build();

@@ -12,18 +12,33 @@ public interface CaptureConfig {
     @WithDefault("nd.activations")
     String topic();
 
-    /**
-     * Bytes the Kafka producer may hold unsent. When it is full (Kafka slow or down), new captures are shed and
-     * counted rather than blocking predictions or growing the heap.
-     */
+    /** Share of predictions whose activations are captured, 0..1. */
+    @WithDefault("1.0")
+    double sampleRate();
+
+    /** Captured requests waiting for Kafka; beyond it the policy applies. */
+    @WithDefault("4096")
+    int queueCapacity();
+
+    /** {@code shed}: drop the capture at once when the queue is full; {@code block}: wait up to block-timeout. */
+    @WithDefault("shed")
+    String policy();
+
+    @WithDefault("100ms")
+    Duration blockTimeout();
+
+    /** Publish each captured input as an image too (topic nd.inputs), for pairs and exemplars in the UI. */
+    @WithDefault("false")
+    boolean inputs();
+
+    @WithDefault("nd.inputs")
+    String inputsTopic();
+
+    /** Bytes the Kafka producer may hold unsent; when full, the publisher waits and the queue absorbs it. */
     @WithDefault("33554432")
     long bufferBytes();
 
-    /** How long a capture may wait for buffer space before it is shed. */
-    @WithDefault("100ms")
-    Duration maxBlock();
-
-    /** Observations one request may carry. */
+    /** Observations one request to POST /v1/observations may carry. */
     @WithDefault("1024")
     int maxObservationsPerRequest();
 }

@@ -1,0 +1,69 @@
+package ai.neuraldivergence.inference;
+
+import static io.restassured.RestAssured.given;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.neuraldivergence.datasets.NpmImages;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.QuarkusTestProfile;
+import io.quarkus.test.junit.TestProfile;
+import io.restassured.http.ContentType;
+import jakarta.inject.Inject;
+import java.net.ServerSocket;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Kafka unreachable, shed policy: predictions keep being answered, and every capture that did not fit the bounded
+ * queue is shed and counted, exactly.
+ */
+@QuarkusTest
+@TestProfile(CaptureOutageTest.KafkaDown.class)
+class CaptureOutageTest {
+
+    public static class KafkaDown implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            return Map.of("kafka.bootstrap.servers", "127.0.0.1:" + closedPort(),
+                    "nd.capture.queue-capacity", "2",
+                    "nd.capture.policy", "shed");
+        }
+
+        private static int closedPort() {
+            try (ServerSocket s = new ServerSocket(0)) {
+                return s.getLocalPort();
+            } catch (java.io.IOException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+    }
+
+    @Inject
+    MeterRegistry registry;
+
+    @Test
+    void everyShedObservationIsCounted() throws Exception {
+        float[] digit = NpmImages.mnist().image(0);
+        double shedBefore = registry.counter("nd.capture.observations.shed").count();
+        double capturedBefore = registry.counter("nd.capture.observations.captured").count();
+        int requests = 12;
+        int perRequest = 2;
+        int shed = 0;
+        for (int i = 0; i < requests; i++) {
+            List<String> capture = given().contentType(ContentType.JSON)
+                    .body(Map.of("instances", List.of(Map.of("pixels", digit), Map.of("pixels", digit))))
+                    .post("/v1/predict").then().statusCode(200).extract().jsonPath()
+                    .getList("predictions.capture", String.class);
+            shed += (int) capture.stream().filter("shed"::equals).count();
+        }
+        // the publisher holds one request while it waits for Kafka, the queue two more: the rest is shed
+        assertTrue(shed >= (requests - 3) * perRequest, "shed " + shed);
+        assertEquals(shed, registry.counter("nd.capture.observations.shed").count() - shedBefore, 0.0);
+        assertEquals(requests * perRequest - shed,
+                registry.counter("nd.capture.observations.captured").count() - capturedBefore, 0.0);
+
+    }
+}
