@@ -1,0 +1,112 @@
+package ai.neuraldivergence.modelbuilder;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.neuraldivergence.datasets.AttackedPair;
+import ai.neuraldivergence.datasets.AttackedPairs;
+import ai.neuraldivergence.datasets.ImageSet;
+import ai.neuraldivergence.datasets.NpmImages;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.tensorflow.Result;
+import org.tensorflow.SavedModelBundle;
+import org.tensorflow.ndarray.Shape;
+import org.tensorflow.ndarray.buffer.DataBuffers;
+import org.tensorflow.types.TFloat32;
+
+/** What the build produced (target/mnist-cnn), checked as its users will use it. */
+class ExportedModelTest {
+
+    private static final Path DIR = Path.of(System.getProperty("nd.model.dir"));
+
+    @Test
+    void theExportClassifiesHeldOutDigitsAtLeast97PercentRight() throws Exception {
+        TensorFlowNatives.load();
+        ImageSet test = NpmImages.mnist().split(0.8, 1234).test();
+        float[] x = new float[test.size() * ImageSet.PIXELS];
+        test.copyImages(0, test.size(), x, 0);
+        try (SavedModelBundle bundle = SavedModelBundle.load(DIR.resolve("saved_model").toString(), "serve");
+                TFloat32 input = TFloat32.tensorOf(Shape.of(test.size(), 28, 28, 1), DataBuffers.of(x, true, false));
+                Result out = bundle.function("serving_default").call(Map.of("input", input))) {
+            assertEquals(Set.of("probabilities", "logits", "conv1", "pool1", "conv2", "pool2", "dense1"),
+                    out.keySet());
+            TFloat32 p = (TFloat32) out.get("probabilities").orElseThrow();
+            int correct = 0;
+            for (int i = 0; i < test.size(); i++) {
+                int best = 0;
+                for (int c = 1; c < 10; c++) {
+                    if (p.getFloat(i, c) > p.getFloat(i, best)) {
+                        best = c;
+                    }
+                }
+                correct += best == test.label(i) ? 1 : 0;
+            }
+            double accuracy = correct / (double) test.size();
+            assertTrue(accuracy >= 0.97, "held-out accuracy " + accuracy);
+            assertEquals(Shape.of(test.size(), 28, 28, 16), out.get("conv1").orElseThrow().shape());
+            assertEquals(Shape.of(test.size(), 128), out.get("dense1").orElseThrow().shape());
+        }
+    }
+
+    @Test
+    void theGraphHoldsNoTrainingState() throws Exception {
+        String graph = new String(Files.readAllBytes(DIR.resolve("saved_model/saved_model.pb")),
+                StandardCharsets.ISO_8859_1);
+        for (String op : List.of("ApplyMomentum", "SoftmaxCrossEntropyWithLogits", "labels")) {
+            assertFalse(graph.contains(op), "the inference-only export contains " + op);
+        }
+    }
+
+    @Test
+    void theManifestRecordsTheTapsInNetworkOrder() throws Exception {
+        String manifest = Files.readString(DIR.resolve("manifest.json"));
+        Matcher m = Pattern.compile("\"name\": \"(\\w+)\", \"index\": (\\d+)").matcher(manifest);
+        StringBuilder order = new StringBuilder();
+        while (m.find()) {
+            order.append(m.group(2)).append(':').append(m.group(1)).append(' ');
+        }
+        assertEquals("0:conv1 1:pool1 2:conv2 3:pool2 4:dense1 ", order.toString());
+        assertTrue(manifest.contains("\"modelVersion\": \"" + Files.readString(DIR.resolve("build-key.txt"))
+                .substring(0, 12) + "\""));
+    }
+
+    @Test
+    void attackedPairsStayWithinTheirBudgetAndStrongerAttacksFoolMore() throws Exception {
+        List<AttackedPair> pairs = AttackedPairs.read(DIR.resolve("attacked-pairs.bin.gz"));
+        assertEquals(6 * 300, pairs.size());
+        Set<String> ids = new HashSet<>();
+        for (AttackedPair p : pairs) {
+            assertTrue(ids.add(p.pairId()), "unique pair ids");
+            for (int i = 0; i < ImageSet.PIXELS; i++) {
+                assertTrue(Math.abs(p.attacked()[i] - p.benign()[i]) <= p.epsilon() + 1e-6, p.pairId());
+                assertTrue(p.attacked()[i] >= 0 && p.attacked()[i] <= 1);
+            }
+        }
+        assertTrue(successRate(pairs, "fgsm", 0.2f) > successRate(pairs, "fgsm", 0.05f));
+        assertTrue(successRate(pairs, "pgd", 0.1f) > successRate(pairs, "fgsm", 0.1f), "PGD is the stronger attack");
+    }
+
+    private static double successRate(List<AttackedPair> pairs, String attack, float eps) {
+        List<AttackedPair> chosen = pairs.stream().filter(p -> p.attack().equals(attack) && p.epsilon() == eps)
+                .toList();
+        return chosen.stream().filter(AttackedPair::succeeded).count() / (double) chosen.size();
+    }
+
+    @Test
+    void anUnchangedBuildIsReused() throws Exception {
+        BuildOptions options = BuildOptions.parse(new String[] {"--output", DIR.toString()});
+        assertEquals(Files.readString(DIR.resolve("build-key.txt")).trim(), ModelBuilder.buildKey(options));
+        BuildOptions other = BuildOptions.parse(new String[] {"--output", DIR.toString(), "--seed", "7"});
+        assertFalse(ModelBuilder.buildKey(other).equals(ModelBuilder.buildKey(options)), "the seed is an input");
+    }
+}

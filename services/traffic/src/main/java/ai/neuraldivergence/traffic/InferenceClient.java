@@ -1,0 +1,84 @@
+package ai.neuraldivergence.traffic;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** Posts inputs to the inference service's {@code POST /v1/predict}. */
+public final class InferenceClient {
+
+    /** What the service answered for one request. */
+    public record Answer(int predicted, int shed) {
+    }
+
+    private static final Pattern CAPTURE = Pattern.compile("\"capture\"\\s*:\\s*\"(\\w[\\w-]*)\"");
+
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final URI predict;
+
+    public InferenceClient(String baseUrl) {
+        this.predict = URI.create(baseUrl.replaceAll("/+$", "") + "/v1/predict");
+    }
+
+    /** Sends one request; throws IOException when the service refuses or cannot be reached. */
+    public Answer send(List<Inputs.Input> inputs, Map<String, String> extraTags) throws IOException,
+            InterruptedException {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(predict).timeout(Duration.ofSeconds(30))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(json(inputs, extraTags))).build(),
+                HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() != 200) {
+            throw new IOException("inference answered " + r.statusCode() + ": " + r.body());
+        }
+        int shed = 0;
+        Matcher m = CAPTURE.matcher(r.body());
+        while (m.find()) {
+            if (m.group(1).equals("shed")) {
+                shed++;
+            }
+        }
+        return new Answer(inputs.size(), shed);
+    }
+
+    static String json(List<Inputs.Input> inputs, Map<String, String> extraTags) {
+        StringBuilder s = new StringBuilder(inputs.size() * 4000).append("{\"instances\":[");
+        for (int i = 0; i < inputs.size(); i++) {
+            Inputs.Input in = inputs.get(i);
+            s.append(i == 0 ? "" : ",").append("{\"pixels\":[");
+            float[] p = in.pixels();
+            for (int j = 0; j < p.length; j++) {
+                if (j > 0) {
+                    s.append(',');
+                }
+                // four decimals keep a 784-pixel image near 3 KB
+                s.append(p[j] == 0f ? "0" : Float.toString(Math.round(p[j] * 10000f) / 10000f));
+            }
+            s.append("]");
+            if (in.trueLabel() != null) {
+                s.append(",\"trueLabel\":").append(in.trueLabel());
+            }
+            if (in.pairId() != null) {
+                s.append(",\"pairId\":\"").append(in.pairId()).append("\",\"pairRole\":\"").append(in.pairRole())
+                        .append('"');
+            }
+            s.append(",\"tags\":{");
+            boolean first = true;
+            for (Map<String, String> tags : List.of(in.tags(), extraTags)) {
+                for (Map.Entry<String, String> t : tags.entrySet()) {
+                    s.append(first ? "" : ",").append('"').append(t.getKey()).append("\":\"").append(t.getValue())
+                            .append('"');
+                    first = false;
+                }
+            }
+            s.append("}}");
+        }
+        return s.append("]}").toString();
+    }
+}
