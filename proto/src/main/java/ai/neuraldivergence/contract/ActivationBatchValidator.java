@@ -115,6 +115,11 @@ public final class ActivationBatchValidator {
         if (o.getPairRole() == PairRole.UNRECOGNIZED) {
             return Optional.of("unknown pair_role");
         }
+        String reference = o.getTagsMap().get("reference");
+        if (reference != null && (!isName(reference) || reference.chars().anyMatch(Character::isISOControl))) {
+            return Optional.of("tag reference must name a reference in 1.." + MAX_NAME_LENGTH
+                    + " printable characters");
+        }
         return Optional.empty();
     }
 

@@ -138,6 +138,28 @@ class AggregationTest {
     }
 
     @Test
+    void referenceTaggedObservationsBuildTheReferenceNotALiveWindow() throws Exception {
+        String model = "ref-" + UUID.randomUUID();
+        ActivationBatch.Builder b = batch(model, 2, 4).toBuilder();
+        for (int i = 0; i < b.getObservationsCount(); i++) {
+            b.setObservations(i, b.getObservations(i).toBuilder().putTags("reference", "training"));
+        }
+        try (KafkaProducer<byte[], byte[]> p = producer()) {
+            p.send(new ProducerRecord<>("nd.activations", model.getBytes(), b.build().toByteArray()));
+            p.send(new ProducerRecord<>("nd.activations", model.getBytes(), batch(model, 9).toByteArray()));
+        }
+        // the live batch behind it is committed in the same or a later flush
+        awaitWindow(new TapWindowStore(dataSource), model, Slice.ALL, d -> d.observationCount() == 1);
+        ai.neuraldivergence.storage.ReferenceStore references = new ai.neuraldivergence.storage.ReferenceStore(
+                dataSource);
+        TapDistribution reference = references.read(model, "training", "dense1", Slice.ALL).orElseThrow();
+        assertEquals(2, reference.observationCount());
+        assertEquals(6.0, reference.neuron(0).sum());
+        assertEquals(9.0, new TapWindowStore(dataSource).read(model, "1", "dense1", Slice.ALL, Granularity.MINUTE,
+                MINUTE, MINUTE.plusSeconds(60)).get(0).distribution().neuron(0).sum(), "no reference value is live");
+    }
+
+    @Test
     void readyReflectsKafkaPostgresAndTheConsumer() {
         given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP"))
                 .body(containsString("activation-consumer"))

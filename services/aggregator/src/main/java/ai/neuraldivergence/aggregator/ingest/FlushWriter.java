@@ -1,11 +1,14 @@
 package ai.neuraldivergence.aggregator.ingest;
 
+import ai.neuraldivergence.domain.ReferenceKey;
 import ai.neuraldivergence.domain.TapDescriptor;
 import ai.neuraldivergence.domain.WindowKey;
 import ai.neuraldivergence.storage.CatalogStore;
 import ai.neuraldivergence.storage.OffsetStore;
+import ai.neuraldivergence.storage.ReferenceStore;
 import ai.neuraldivergence.storage.StorageException;
 import ai.neuraldivergence.storage.TapWindowStore;
+import io.micrometer.core.instrument.Counter;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
@@ -50,16 +53,19 @@ public final class FlushWriter {
     private final CatalogStore catalog;
     private final TapWindowStore windows;
     private final OffsetStore offsets = new OffsetStore();
+    private final ReferenceStore references;
+    private final Counter referenceConflicts;
 
-    public FlushWriter(DataSource dataSource, String consumerGroup) {
+    public FlushWriter(DataSource dataSource, String consumerGroup, Counter referenceConflicts) {
         this.dataSource = dataSource;
         this.consumerGroup = consumerGroup;
+        this.references = new ReferenceStore(dataSource);
+        this.referenceConflicts = referenceConflicts;
         this.catalog = new CatalogStore(dataSource);
         this.windows = new TapWindowStore(dataSource);
     }
 
-    public Outcome flush(Map<WindowKey, WindowAccumulator.PendingWindow> pending,
-            Map<TopicPartition, OffsetRange> ranges) {
+    public Outcome flush(WindowAccumulator.Drained pending, Map<TopicPartition, OffsetRange> ranges) {
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             try {
@@ -75,12 +81,12 @@ public final class FlushWriter {
                 throw e;
             }
         } catch (SQLException e) {
-            throw new StorageException("flushing " + pending.size() + " windows", e);
+            throw new StorageException("flushing " + pending.windows().size() + " windows", e);
         }
     }
 
-    private Outcome write(Connection c, Map<WindowKey, WindowAccumulator.PendingWindow> pending,
-            Map<TopicPartition, OffsetRange> ranges) throws SQLException {
+    private Outcome write(Connection c, WindowAccumulator.Drained pending, Map<TopicPartition, OffsetRange> ranges)
+            throws SQLException {
         // offsets first: a fenced instance learns it before doing the expensive merges
         for (Map.Entry<TopicPartition, OffsetRange> e : ranges.entrySet()) {
             TopicPartition tp = e.getKey();
@@ -90,20 +96,41 @@ public final class FlushWriter {
             }
         }
         Set<TapDescriptor> taps = new LinkedHashSet<>();
-        pending.values().forEach(p -> taps.add(p.tap()));
+        pending.windows().values().forEach(p -> taps.add(p.tap()));
+        pending.references().values().forEach(p -> taps.add(p.tap()));
         for (TapDescriptor tap : taps) {
             TapDescriptor stored = catalog.register(c, tap);
             if (!stored.sameLayout(tap)) {
                 return new Outcome.LayoutConflict(stored, tap);
             }
         }
-        List<CommittedWindow> committed = new ArrayList<>(pending.size());
-        for (Map.Entry<WindowKey, WindowAccumulator.PendingWindow> e : pending.entrySet()) {
+        Map<String, String> referenceVersions = new java.util.HashMap<>();
+        for (Map.Entry<ReferenceKey, WindowAccumulator.PendingWindow> e : pending.references().entrySet()) {
+            ReferenceKey key = e.getKey();
+            String version = referenceVersions.computeIfAbsent(key.modelId() + '\u0000' + key.reference(),
+                    k -> registerReference(c, key));
+            if (!version.equals(key.modelVersion())) {
+                // a reference is built from one model version: its taps' layout is that version's
+                referenceConflicts.increment(e.getValue().delta().observationCount());
+                continue;
+            }
+            references.merge(c, key, e.getValue().delta());
+        }
+        List<CommittedWindow> committed = new ArrayList<>(pending.windows().size());
+        for (Map.Entry<WindowKey, WindowAccumulator.PendingWindow> e : pending.windows().entrySet()) {
             long count = windows.merge(c, e.getKey(), e.getValue().delta());
             committed.add(new CommittedWindow(e.getKey(), e.getValue().tap(), count,
                     e.getValue().delta().observationCount()));
         }
         return new Outcome.Committed(committed);
+    }
+
+    private String registerReference(Connection c, ReferenceKey key) {
+        try {
+            return references.registerTagged(c, key.modelId(), key.reference(), key.modelVersion());
+        } catch (SQLException e) {
+            throw new StorageException("registering reference " + key.reference(), e);
+        }
     }
 
     /** Reads (and on first assignment creates) the stored next offset of each partition, in one transaction. */

@@ -3,6 +3,7 @@ package ai.neuraldivergence.aggregator.ingest;
 import ai.neuraldivergence.domain.Granularity;
 import ai.neuraldivergence.domain.PairRole;
 import ai.neuraldivergence.domain.Reduction;
+import ai.neuraldivergence.domain.ReferenceKey;
 import ai.neuraldivergence.domain.Slice;
 import ai.neuraldivergence.domain.SlicePolicy;
 import ai.neuraldivergence.domain.TapDescriptor;
@@ -28,6 +29,8 @@ public final class WindowAccumulator {
     private final SlicePolicy slicePolicy;
     private final int sketchK;
     private Map<WindowKey, PendingWindow> pending = new LinkedHashMap<>();
+    // observations tagged reference=<name> build that reference and enter no live window
+    private Map<ReferenceKey, PendingWindow> pendingReferences = new LinkedHashMap<>();
     private long pendingUpdates;
     private long pendingObservations;
 
@@ -52,15 +55,25 @@ public final class WindowAccumulator {
         }
         for (int i = 0; i < batch.getObservationsCount(); i++) {
             Observation o = batch.getObservations(i);
-            Instant window = Granularity.MINUTE.windowStart(
-                    Instant.ofEpochSecond(o.getEventTime().getSeconds(), o.getEventTime().getNanos()));
+            String reference = o.getTagsMap().get(ReferenceKey.TAG);
             List<Slice> slices = slicePolicy.slicesOf(o.getPredictedClass(),
                     o.hasTrueLabel() ? o.getTrueLabel() : null, o.getTagsMap(), pairRoleOf(o));
             for (Slice slice : slices) {
-                WindowKey key = new WindowKey(tap.modelId(), tap.modelVersion(), tap.tap(), slice,
-                        Granularity.MINUTE, window);
-                pending.computeIfAbsent(key, k -> new PendingWindow(tap, new TapDistribution(neurons, sketchK)))
-                        .delta().add(activations, i * neurons);
+                PendingWindow target;
+                if (reference != null) {
+                    ReferenceKey key = new ReferenceKey(tap.modelId(), tap.modelVersion(), reference, tap.tap(),
+                            slice);
+                    target = pendingReferences.computeIfAbsent(key,
+                            k -> new PendingWindow(tap, new TapDistribution(neurons, sketchK)));
+                } else {
+                    Instant window = Granularity.MINUTE.windowStart(
+                            Instant.ofEpochSecond(o.getEventTime().getSeconds(), o.getEventTime().getNanos()));
+                    WindowKey key = new WindowKey(tap.modelId(), tap.modelVersion(), tap.tap(), slice,
+                            Granularity.MINUTE, window);
+                    target = pending.computeIfAbsent(key,
+                            k -> new PendingWindow(tap, new TapDistribution(neurons, sketchK)));
+                }
+                target.delta().add(activations, i * neurons);
             }
             pendingUpdates += (long) slices.size() * neurons;
         }
@@ -77,13 +90,18 @@ public final class WindowAccumulator {
     }
 
     public boolean isEmpty() {
-        return pending.isEmpty();
+        return pending.isEmpty() && pendingReferences.isEmpty();
+    }
+
+    /** Everything accumulated since the last drain: live windows and reference distributions. */
+    public record Drained(Map<WindowKey, PendingWindow> windows, Map<ReferenceKey, PendingWindow> references) {
     }
 
     /** Hands over everything accumulated and starts empty. */
-    public Map<WindowKey, PendingWindow> drain() {
-        Map<WindowKey, PendingWindow> out = pending;
+    public Drained drain() {
+        Drained out = new Drained(pending, pendingReferences);
         pending = new LinkedHashMap<>();
+        pendingReferences = new LinkedHashMap<>();
         pendingUpdates = 0;
         pendingObservations = 0;
         return out;

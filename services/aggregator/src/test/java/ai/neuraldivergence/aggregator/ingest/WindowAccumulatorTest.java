@@ -31,7 +31,7 @@ class WindowAccumulatorTest {
         acc.add(batch, WindowAccumulator.tapOf(batch));
         // observation a: all, predicted=3, tag:source=prod in 10:15; b: all, predicted=3, tag:source=canary in 10:16
         assertEquals(2 * 3 * 2, acc.pendingUpdates());
-        Map<WindowKey, WindowAccumulator.PendingWindow> drained = acc.drain();
+        Map<WindowKey, WindowAccumulator.PendingWindow> drained = acc.drain().windows();
         assertEquals(6, drained.size());
         WindowKey allAt1015 = new WindowKey("m", "1", "conv1", Slice.ALL, Granularity.MINUTE,
                 Instant.parse("2026-11-28T10:15:00Z"));
@@ -39,6 +39,23 @@ class WindowAccumulatorTest {
         assertEquals(2.0, drained.get(allAt1015).delta().neuron(1).sum());
         assertEquals(0, acc.pendingUpdates());
         assertEquals(true, acc.isEmpty());
+    }
+
+    @Test
+    void referenceObservationsBuildTheirReferenceAndNoLiveWindow() {
+        WindowAccumulator acc = new WindowAccumulator(new SlicePolicy(Set.of("source"), 8, (k, v, w) -> { }), 200);
+        Observation reference = observation("r", Instant.parse("2026-11-28T10:15:42Z"), 4, "replay").toBuilder()
+                .putTags("reference", "training").build();
+        ActivationBatch batch = ActivationBatch.newBuilder().setModelId("m").setModelVersion("1").setTap("dense")
+                .addTapShape(1).setNeuronCount(1).setReduction(Reduction.REDUCTION_NONE)
+                .addObservations(reference).addActivations(3f).build();
+        acc.add(batch, WindowAccumulator.tapOf(batch));
+        WindowAccumulator.Drained drained = acc.drain();
+        assertEquals(0, drained.windows().size());
+        assertEquals(3, drained.references().size(), "all, predicted=4, tag:source=replay");
+        var all = drained.references().get(new ai.neuraldivergence.domain.ReferenceKey("m", "1", "training",
+                "dense", Slice.ALL));
+        assertEquals(3.0, all.delta().neuron(0).sum());
     }
 
     private static Observation observation(String id, Instant t, int predicted, String source) {
