@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole NeuralDivergence platform on this machine: a real Kafka broker and PostgreSQL (the launcher in
-# deploy/launcher, no Docker), then the aggregator, inference and comparison services. Builds first if needed.
+# deploy/launcher, no Docker), the aggregator, inference (with the trained MNIST model) and comparison services,
+# the replay of the training set as the "training" reference (once per model), and live traffic that drifts.
+# Builds first if needed (the model is trained once and reused while its inputs are unchanged).
 #
 #   deploy/run-local.sh          start everything, print the URLs, stop everything on Ctrl-C
 #   deploy/run-local.sh stop     stop a platform started from another shell
@@ -8,12 +10,16 @@
 #
 # Ports: INFERENCE_HTTP_PORT (8080), AGGREGATOR_HTTP_PORT (8081), COMPARISON_HTTP_PORT (8082, gRPC too),
 # KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), POSTGRES_PORT (55432). State and logs: ND_RUN_DIR (.run).
+# Traffic: ND_TRAFFIC_RATE (inputs/s, 20), ND_TRAFFIC_SCHEDULE (scenario:seconds,..., see nd-traffic stream --help).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 RUN=${ND_RUN_DIR:-$ROOT/.run}
 LOGS=$RUN/logs
 SERVICES=(aggregator inference comparison)
+PARTS=(infrastructure "${SERVICES[@]}" traffic)
+MODEL_DIR=$ROOT/services/model-builder/target/mnist-cnn
+TRAFFIC_DIR=$ROOT/services/traffic/target
 declare -A PORT=(
   [inference]=${INFERENCE_HTTP_PORT:-8080}
   [aggregator]=${AGGREGATOR_HTTP_PORT:-8081}
@@ -46,6 +52,8 @@ stop_pid() {
 
 stop_all() {
   say "stopping NeuralDivergence..."
+  stop_pid "$RUN/traffic.pid" 10
+  stop_pid "$RUN/replay.pid" 10
   for s in comparison inference aggregator; do stop_pid "$RUN/$s.pid" 30; done
   stop_pid "$RUN/infrastructure.pid" 90
   # the launcher stops its broker and PostgreSQL itself; these only act if it was killed before it could
@@ -63,7 +71,7 @@ stop_all() {
 
 status() {
   local any=0
-  for p in infrastructure "${SERVICES[@]}"; do
+  for p in "${PARTS[@]}"; do
     if alive "$RUN/$p.pid"; then say "$p: running (pid $(cat "$RUN/$p.pid"))"; any=1; else say "$p: stopped"; fi
   done
   return $((1 - any))
@@ -95,6 +103,8 @@ build_if_needed() {
     "$ROOT/services/aggregator/target/quarkus-app/quarkus-run.jar"
     "$ROOT/services/comparison/target/quarkus-app/quarkus-run.jar"
     "$LAUNCHER_DIR/lib"
+    "$MODEL_DIR/build-key.txt"
+    "$TRAFFIC_DIR/lib"
   ) stale=0
   for j in "${jars[@]}"; do [ -e "$j" ] || stale=1; done
   if [ $stale = 0 ] && [ -f "$stamp" ]; then
@@ -104,9 +114,9 @@ build_if_needed() {
     stale=1
   fi
   if [ $stale = 1 ]; then
-    say "building (./mvnw package, tests skipped; the first build downloads dependencies)..."
+    say "building (./mvnw package, tests skipped; the first build downloads dependencies and trains the model)..."
     (cd "$ROOT" && ./mvnw -B -q package -DskipTests \
-      -pl services/inference,services/aggregator,services/comparison,deploy/launcher -am) \
+      -pl services/inference,services/aggregator,services/comparison,services/traffic,deploy/launcher -am) \
       || die "build failed"
     mkdir -p "$RUN" && touch "$stamp"
   fi
@@ -114,6 +124,8 @@ build_if_needed() {
 
 start_service() {
   local s=$1
+  # the inference service: the trained model, and its inputs captured as images for the UI
+  ND_MODEL_PATH=$MODEL_DIR/saved_model ND_CAPTURE_INPUTS=true TF_CPP_MIN_LOG_LEVEL=2 \
   QUARKUS_HTTP_PORT=${PORT[$s]} nohup java "-Xmx$SERVICE_HEAP" -jar \
     "$ROOT/services/$s/target/quarkus-app/quarkus-run.jar" > "$LOGS/$s.log" 2>&1 &
   echo $! > "$RUN/$s.pid"
@@ -122,12 +134,13 @@ start_service() {
 start() {
   command -v java > /dev/null || die "java not found: install a JDK 17"
   java -version 2>&1 | grep -qE 'version "(1[7-9]|[2-9][0-9])' || die "Java 17 or newer is needed"
-  for p in infrastructure "${SERVICES[@]}"; do
+  for p in "${PARTS[@]}"; do
     alive "$RUN/$p.pid" && die "NeuralDivergence already runs ($p, pid $(cat "$RUN/$p.pid")); stop it with: $0 stop"
   done
   build_if_needed
   mkdir -p "$LOGS"
-  trap 'stop_all; exit 0' INT TERM
+  # a closed terminal or pipe must not cut the stop short
+  trap 'trap "" PIPE; stop_all; exit 0' INT TERM
   trap 'stop_all' ERR
 
   say "starting Kafka and PostgreSQL..."
@@ -156,19 +169,36 @@ start() {
   await_ready inference
   await_ready comparison
 
+  # the "training" reference: the training digits replayed once per model version, before live traffic
+  local traffic_cp="$TRAFFIC_DIR/lib/*:$(ls "$TRAFFIC_DIR"/nd-traffic-*.jar | head -1)"
+  local version
+  version=$(cut -c1-12 "$MODEL_DIR/build-key.txt")
+  java -Xmx512m -cp "$traffic_cp" ai.neuraldivergence.traffic.TrafficCommand replay-reference \
+    --inference "http://127.0.0.1:${PORT[inference]}" --name training \
+    --done-marker "$RUN/reference-training-$version.done" &
+  echo $! > "$RUN/replay.pid"
+  wait "$(cat "$RUN/replay.pid")" || die "the reference replay failed"
+  rm -f "$RUN/replay.pid"
+  nohup java -Xmx512m -cp "$traffic_cp" ai.neuraldivergence.traffic.TrafficCommand stream \
+    --inference "http://127.0.0.1:${PORT[inference]}" --pairs "$MODEL_DIR/attacked-pairs.bin.gz" \
+    --rate "${ND_TRAFFIC_RATE:-20}" ${ND_TRAFFIC_SCHEDULE:+--schedule "$ND_TRAFFIC_SCHEDULE"} \
+    > "$LOGS/traffic.log" 2>&1 &
+  echo $! > "$RUN/traffic.pid"
+
   cat <<MSG
 
 NeuralDivergence is running.
   comparison  http://127.0.0.1:${PORT[comparison]}   gRPC API (reflection on), /q/health, /q/metrics
-  inference   http://127.0.0.1:${PORT[inference]}   POST /v1/observations, OpenAPI at /q/openapi
+  inference   http://127.0.0.1:${PORT[inference]}   model mnist-cnn $version: POST /v1/predict, /v1/labels, gRPC, OpenAPI /q/openapi
   aggregator  http://127.0.0.1:${PORT[aggregator]}   /q/health, /q/metrics
   Kafka       $KAFKA_BOOTSTRAP_SERVERS
   PostgreSQL  $QUARKUS_DATASOURCE_JDBC_URL
+  traffic     ${ND_TRAFFIC_RATE:-20} inputs/s, drifting on a schedule (scenarios in $LOGS/traffic.log)
 Logs in $LOGS. Ctrl-C here (or '$0 stop' elsewhere) stops everything.
 MSG
   # stay in the foreground until Ctrl-C, or until a part dies
   while true; do
-    for p in infrastructure "${SERVICES[@]}"; do
+    for p in "${PARTS[@]}"; do
       if ! alive "$RUN/$p.pid"; then
         say "$p stopped unexpectedly; see $LOGS/$p.log" >&2
         stop_all

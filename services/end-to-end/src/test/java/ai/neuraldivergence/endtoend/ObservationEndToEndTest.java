@@ -47,7 +47,9 @@ class ObservationEndToEndTest {
                 "KAFKA_BOOTSTRAP_SERVERS", infrastructure.kafkaBootstrapServers(),
                 "QUARKUS_DATASOURCE_JDBC_URL", infrastructure.newDatabase("e2e"),
                 "QUARKUS_DATASOURCE_USERNAME", TestInfrastructure.DB_USER,
-                "QUARKUS_DATASOURCE_PASSWORD", TestInfrastructure.DB_PASSWORD);
+                "QUARKUS_DATASOURCE_PASSWORD", TestInfrastructure.DB_PASSWORD,
+                "ND_MODEL_PATH", System.getProperty("nd.model.path"),
+                "TF_CPP_MIN_LOG_LEVEL", "2");
         // the aggregator first: it owns the schema the comparison service reads
         ServiceProcess aggregator = start("aggregator", env);
         inference = start("inference", env);
@@ -86,6 +88,55 @@ class ObservationEndToEndTest {
             neuron2 = awaitCount(api, eventTime, 2);
             assertEquals(1.5, neuron2.getMin(), 1e-6);
             assertEquals(2.5, neuron2.getMean(), 1e-6);
+        } finally {
+            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void aPredictionOfARealDigitIsCapturedAggregatedAndQueryable() throws Exception {
+        ai.neuraldivergence.datasets.ImageSet digits = ai.neuraldivergence.datasets.NpmImages.mnist()
+                .split(0.8, 1234).test();
+        StringBuilder pixels = new StringBuilder();
+        for (float v : digits.image(0)) {
+            pixels.append(pixels.length() == 0 ? "" : ",").append(v);
+        }
+        HttpResponse<String> r = HttpClient.newHttpClient().send(
+                HttpRequest.newBuilder(URI.create(inference.baseUrl() + "/v1/predict"))
+                        .header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString("{\"instances\": [{\"pixels\": [" + pixels
+                                + "], \"tags\": {\"source\": \"e2e\"}}]}")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, r.statusCode(), r.body());
+        assertEquals(true, r.body().contains("\"predictedClass\":" + digits.label(0)), r.body());
+        Instant now = Instant.now();
+        ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", comparison.port()).usePlaintext()
+                .build();
+        try {
+            var api = ComparisonServiceGrpc.newBlockingStub(channel);
+            DistributionShapesRequest request = DistributionShapesRequest.newBuilder()
+                    .setModelId("mnist-cnn").setTap("conv2").addNeurons(31)
+                    .setA(Selection.newBuilder().setTimeRange(TimeRange.newBuilder()
+                            .setFrom(Timestamp.newBuilder().setSeconds(now.getEpochSecond() - 300))
+                            .setTo(Timestamp.newBuilder().setSeconds(now.getEpochSecond() + 300)))
+                            .setSlice(ai.neuraldivergence.proto.v1.Slice.newBuilder().setTag(
+                                    ai.neuraldivergence.proto.v1.Tag.newBuilder().setKey("source")
+                                            .setValue("e2e"))))
+                    .build();
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            long count = 0;
+            while (count == 0 && System.nanoTime() < deadline) {
+                try {
+                    count = api.withDeadlineAfter(10, TimeUnit.SECONDS).getDistributionShapes(request)
+                            .getNeurons(0).getA().getCount();
+                } catch (StatusRuntimeException e) {
+                    if (e.getStatus().getCode() != Status.Code.NOT_FOUND) {
+                        throw e;
+                    }
+                }
+                Thread.sleep(200);
+            }
+            assertEquals(1, count, "conv2's last channel holds the one captured digit");
         } finally {
             channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         }

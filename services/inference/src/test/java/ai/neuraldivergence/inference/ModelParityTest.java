@@ -123,6 +123,27 @@ class ModelParityTest {
             }
             assertArrayEquals(expectedMax, max, 1e-6f);
             assertArrayEquals(expectedMean, mean, 1e-6f);
+            // a map too large for the heap path goes through the native op: same results
+            float[] big = new float[2 * 128 * 128 * 3];
+            for (int i = 0; i < big.length; i++) {
+                big[i] = (float) Math.sin(i * 0.37);
+            }
+            NDArray large = m.create(big, new ai.djl.ndarray.types.Shape(2, 128, 128, 3));
+            float[] nativeMax = ActivationReducer.reduce(large, Reduction.REDUCTION_MAX);
+            float[] nativeMean = ActivationReducer.reduce(large, Reduction.REDUCTION_MEAN);
+            for (int n = 0; n < 2; n++) {
+                for (int c = 0; c < 3; c++) {
+                    float mx = Float.NEGATIVE_INFINITY;
+                    double sum = 0;
+                    for (int p = 0; p < 128 * 128; p++) {
+                        float v = big[(n * 128 * 128 + p) * 3 + c];
+                        mx = Math.max(mx, v);
+                        sum += v;
+                    }
+                    assertEquals(mx, nativeMax[n * 3 + c], 1e-6f);
+                    assertEquals(sum / (128 * 128), nativeMean[n * 3 + c], 1e-4);
+                }
+            }
             assertArrayEquals(new float[] {1f, 2f}, ActivationReducer.reduce(m.create(new float[] {1f, 2f},
                     new ai.djl.ndarray.types.Shape(1, 2)), Reduction.REDUCTION_MAX));
         }

@@ -32,7 +32,7 @@ public class ObservationResource {
     @Operation(summary = "Record observations: per-neuron activations of each tap, with their metadata")
     public Response record(ObservationRequest request) {
         ObservationMapper.Mapped mapped = mapper.map(request);
-        if (capture.offer(new CaptureItem(mapped.batches(), java.util.List.of())) == CapturePipeline.Status.SHED) {
+        if (capture.offer(CaptureItem.of(mapped.batches(), java.util.List.of())) == CapturePipeline.Status.SHED) {
             return Response.status(Response.Status.SERVICE_UNAVAILABLE)
                     .entity(new ErrorResponse(503, "Service Unavailable",
                             "capture queue full (is Kafka reachable?): observations not recorded, retry later"))

@@ -4,10 +4,46 @@ import ai.neuraldivergence.proto.v1.ActivationBatch;
 import ai.neuraldivergence.proto.v1.CapturedInput;
 import java.util.List;
 
-/** One request's capture: a batch per tap, and optionally the inputs as images. */
-public record CaptureItem(List<ActivationBatch> batches, List<CapturedInput> inputs) {
+/**
+ * One request's capture, waiting for the capture thread. Building the batches (for a prediction: reducing its taps)
+ * happens on that thread, off the request's path; whatever the item holds (native tensors) is released by
+ * {@link #batches} or {@link #discard}, exactly once.
+ */
+public interface CaptureItem {
 
-    public int observations() {
-        return batches.isEmpty() ? 0 : batches.get(0).getObservationsCount();
+    /** Observations this item holds: what the queue's bound counts. */
+    int observations();
+
+    /** One batch per tap, in network order. Releases the item's resources. */
+    List<ActivationBatch> batches();
+
+    /** The inputs as images, when they are captured. */
+    List<CapturedInput> inputs();
+
+    /** Releases the item's resources without publishing it. */
+    void discard();
+
+    /** An item whose batches are already built. */
+    static CaptureItem of(List<ActivationBatch> batches, List<CapturedInput> inputs) {
+        return new CaptureItem() {
+            @Override
+            public int observations() {
+                return batches.isEmpty() ? 0 : batches.get(0).getObservationsCount();
+            }
+
+            @Override
+            public List<ActivationBatch> batches() {
+                return batches;
+            }
+
+            @Override
+            public List<CapturedInput> inputs() {
+                return inputs;
+            }
+
+            @Override
+            public void discard() {
+            }
+        };
     }
 }

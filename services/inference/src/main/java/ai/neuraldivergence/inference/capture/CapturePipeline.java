@@ -7,10 +7,12 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.HashMap;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -20,21 +22,30 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.jboss.logging.Logger;
 
 /**
- * Between predictions and Kafka: a bounded queue that a single publisher thread drains into an idempotent Kafka
- * producer. A prediction never waits on Kafka: when the queue is full (Kafka slow or down) its capture is shed at
- * once, or after a bounded wait with the {@code block} policy, and every shed observation is counted and logged at
- * a bounded rate. Batches are keyed by model and tap, so a tap's batches stay in order on one partition.
+ * Between predictions and Kafka. A request hands over its capture and returns; one capture thread reduces the taps,
+ * merges consecutive requests' observations into one batch per tap (fewer, larger records), and publishes them
+ * through an idempotent producer, keyed by model and tap so a tap's batches stay in order on one partition.
+ *
+ * <p>Bounded: at most {@code queue-capacity} observations wait (they may hold native tensors). When Kafka is slow
+ * or down the wait fills it, and further captures are shed at once ({@code shed}) or after a bounded wait
+ * ({@code block}); every shed observation is counted, and logged at a bounded rate. A prediction never waits on
+ * Kafka longer than the policy says.
  */
 public final class CapturePipeline implements AutoCloseable {
 
     private static final Logger LOG = Logger.getLogger(CapturePipeline.class);
     private static final long SHED_LOG_INTERVAL_NANOS = Duration.ofSeconds(10).toNanos();
+    /** Observations per tap batch before it is sent. */
+    static final int MAX_BATCH_OBSERVATIONS = 256;
+    /** How long a batch may wait for more observations. */
+    static final long LINGER_NANOS = Duration.ofMillis(20).toNanos();
 
     /** What became of a capture. */
     public enum Status { QUEUED, SHED }
 
     private final KafkaProducer<byte[], byte[]> producer;
-    private final BlockingQueue<CaptureItem> queue;
+    private final LinkedBlockingQueue<CaptureItem> queue = new LinkedBlockingQueue<>();
+    private final Semaphore capacity;
     private final CaptureConfig config;
     private final boolean block;
     private final Counter captured;
@@ -42,16 +53,21 @@ public final class CapturePipeline implements AutoCloseable {
     private final Counter published;
     private final Counter failed;
     private final AtomicLong acknowledged = new AtomicLong();
+    private final AtomicLong waiting = new AtomicLong();
     private final AtomicLong shedSinceLog = new AtomicLong();
     private volatile long lastShedLog;
-    private final Thread publisher;
+    private final Thread worker;
     private volatile boolean running = true;
+
+    // the capture thread's open batches, one per tap, and when the first of them was opened
+    private final Map<String, ActivationBatch.Builder> open = new LinkedHashMap<>();
+    private long openedAt;
 
     public CapturePipeline(Map<String, Object> kafkaConfig, CaptureConfig config, MeterRegistry registry) {
         if (!config.policy().equals("shed") && !config.policy().equals("block")) {
             throw new IllegalArgumentException("nd.capture.policy must be shed or block, got " + config.policy());
         }
-        Map<String, Object> c = new HashMap<>(kafkaConfig);
+        Map<String, Object> c = new java.util.HashMap<>(kafkaConfig);
         c.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         c.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         c.put(ProducerConfig.ACKS_CONFIG, "all");
@@ -63,7 +79,7 @@ public final class CapturePipeline implements AutoCloseable {
         this.producer = new KafkaProducer<>(c);
         this.config = config;
         this.block = config.policy().equals("block");
-        this.queue = new ArrayBlockingQueue<>(config.queueCapacity());
+        this.capacity = new Semaphore(config.queueCapacity());
         this.captured = Counter.builder("nd.capture.observations.captured")
                 .description("Observations queued for Kafka").register(registry);
         this.shed = Counter.builder("nd.capture.observations.shed")
@@ -72,29 +88,33 @@ public final class CapturePipeline implements AutoCloseable {
                 .description("Observations acknowledged by Kafka (counted once per tap batch)").register(registry);
         this.failed = Counter.builder("nd.capture.batches.failed")
                 .description("Tap batches Kafka did not acknowledge after the producer's retries").register(registry);
-        registry.gauge("nd.capture.queue.depth", queue, BlockingQueue::size);
-        this.publisher = new Thread(this::publish, "capture-publisher");
-        publisher.setDaemon(true);
-        publisher.start();
+        registry.gauge("nd.capture.queue.depth", waiting, AtomicLong::get);
+        this.worker = new Thread(this::work, "capture-publisher");
+        worker.setDaemon(true);
+        worker.start();
     }
 
-    /** Queues a capture, or sheds it (counted) when the queue stays full. Never blocks longer than the policy. */
+    /** Queues a capture, or sheds it (counted, and its resources released) when the queue stays full. */
     public Status offer(CaptureItem item) {
-        boolean queued;
+        int n = Math.min(item.observations(), config.queueCapacity());
+        boolean admitted;
         try {
-            queued = block ? queue.offer(item, config.blockTimeout().toNanos(), TimeUnit.NANOSECONDS)
-                    : queue.offer(item);
+            admitted = block ? capacity.tryAcquire(n, config.blockTimeout().toNanos(), TimeUnit.NANOSECONDS)
+                    : capacity.tryAcquire(n);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            queued = false;
+            admitted = false;
         }
-        if (queued) {
-            captured.increment(item.observations());
-            return Status.QUEUED;
+        if (!admitted) {
+            item.discard();
+            shed.increment(item.observations());
+            logShed(item.observations());
+            return Status.SHED;
         }
-        shed.increment(item.observations());
-        logShed(item.observations());
-        return Status.SHED;
+        waiting.addAndGet(item.observations());
+        queue.add(item);
+        captured.increment(item.observations());
+        return Status.QUEUED;
     }
 
     private void logShed(int observations) {
@@ -103,42 +123,90 @@ public final class CapturePipeline implements AutoCloseable {
         if (now - lastShedLog > SHED_LOG_INTERVAL_NANOS) {
             lastShedLog = now;
             shedSinceLog.addAndGet(-total);
-            LOG.warnf("capture queue full (%d requests): shed %d observations since the last report; is Kafka "
-                    + "reachable?", config.queueCapacity(), total);
+            LOG.warnf("capture queue full (%d observations): shed %d observations since the last report; is "
+                    + "Kafka reachable?", config.queueCapacity(), total);
         }
     }
 
-    /** Observation-tap batches Kafka has acknowledged, counted in observations per tap batch. */
+    /** Observations Kafka has acknowledged, counted once per tap batch. */
     public long acknowledgedObservationBatches() {
         return acknowledged.get();
     }
 
-    public int queueDepth() {
-        return queue.size();
-    }
-
-    private void publish() {
+    private void work() {
         while (running || !queue.isEmpty()) {
             CaptureItem item;
             try {
-                item = queue.poll(200, TimeUnit.MILLISECONDS);
+                item = queue.poll(open.isEmpty() ? 200_000_000L : Math.max(1, openedAt + LINGER_NANOS
+                        - System.nanoTime()), TimeUnit.NANOSECONDS);
             } catch (InterruptedException e) {
                 break;
             }
-            if (item == null) {
-                continue;
+            if (item != null) {
+                try {
+                    append(item);
+                } catch (RuntimeException e) {
+                    failed.increment();
+                    LOG.warnf(e, "capture could not be built");
+                } finally {
+                    int n = Math.min(item.observations(), config.queueCapacity());
+                    waiting.addAndGet(-item.observations());
+                    capacity.release(n);
+                }
             }
-            for (ActivationBatch batch : item.batches()) {
-                byte[] key = (batch.getModelId() + "/" + batch.getTap()).getBytes(StandardCharsets.UTF_8);
-                int n = batch.getObservationsCount();
-                // blocks up to max.block.ms while the producer's buffer is full: the queue absorbs the wait
-                send(config.topic(), key, batch.toByteArray(), n, batch.getTap());
-            }
-            for (CapturedInput input : item.inputs()) {
-                send(config.inputsTopic(), input.getInstanceId().getBytes(StandardCharsets.UTF_8),
-                        input.toByteArray(), 0, "input");
+            if (!open.isEmpty() && (item == null || System.nanoTime() - openedAt >= LINGER_NANOS
+                    || open.values().iterator().next().getObservationsCount() >= MAX_BATCH_OBSERVATIONS)) {
+                sendOpen();
             }
         }
+        sendOpen();
+    }
+
+    private void append(CaptureItem item) {
+        List<ActivationBatch> batches = item.batches();
+        for (CapturedInput input : item.inputs()) {
+            send(config.inputsTopic(), input.getInstanceId().getBytes(StandardCharsets.UTF_8), input.toByteArray(),
+                    0, "input");
+        }
+        if (!open.isEmpty() && !sameTaps(batches)) {
+            // another model or version: do not mix them in one record
+            sendOpen();
+        }
+        if (open.isEmpty()) {
+            openedAt = System.nanoTime();
+        }
+        for (ActivationBatch b : batches) {
+            ActivationBatch.Builder into = open.get(b.getTap());
+            if (into == null) {
+                open.put(b.getTap(), b.toBuilder());
+            } else {
+                into.addAllObservations(b.getObservationsList()).addAllActivations(b.getActivationsList());
+            }
+        }
+    }
+
+    private boolean sameTaps(List<ActivationBatch> batches) {
+        if (batches.size() != open.size()) {
+            return false;
+        }
+        for (ActivationBatch b : batches) {
+            ActivationBatch.Builder o = open.get(b.getTap());
+            if (o == null || !o.getModelId().equals(b.getModelId())
+                    || !o.getModelVersion().equals(b.getModelVersion())) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void sendOpen() {
+        for (ActivationBatch.Builder b : open.values()) {
+            ActivationBatch batch = b.build();
+            byte[] key = (batch.getModelId() + "/" + batch.getTap()).getBytes(StandardCharsets.UTF_8);
+            // blocks up to max.block.ms while the producer's buffer is full: the bounded queue absorbs the wait
+            send(config.topic(), key, batch.toByteArray(), batch.getObservationsCount(), batch.getTap());
+        }
+        open.clear();
     }
 
     private void send(String topic, byte[] key, byte[] value, int observations, String what) {
@@ -158,26 +226,16 @@ public final class CapturePipeline implements AutoCloseable {
         }
     }
 
-    /** Waits until the queue is empty and Kafka has acknowledged everything sent. */
-    public void flush() {
-        while (!queue.isEmpty()) {
-            try {
-                Thread.sleep(5);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
-            }
-        }
-        producer.flush();
-    }
-
     @Override
     public void close() {
         running = false;
         try {
-            publisher.join(Duration.ofSeconds(10).toMillis());
+            worker.join(Duration.ofSeconds(10).toMillis());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+        for (CaptureItem left; (left = queue.poll()) != null; ) {
+            left.discard();
         }
         producer.close(Duration.ofSeconds(10));
     }

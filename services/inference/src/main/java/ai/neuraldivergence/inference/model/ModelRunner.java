@@ -99,6 +99,76 @@ public final class ModelRunner implements AutoCloseable {
         return spec;
     }
 
+    /**
+     * A predict whose tap outputs stay native until {@link #reduceTaps} (or {@link #close}): the probabilities are
+     * copied out at once, the taps can be reduced later on another thread. The holder must close it.
+     */
+    public final class Pending implements AutoCloseable {
+        private final NDManager manager;
+        private final NDList out;
+        private final float[] probabilities;
+        private final int count;
+
+        private Pending(NDManager manager, NDList out, int count) {
+            this.manager = manager;
+            this.out = out;
+            this.count = count;
+            this.probabilities = out.get(spec.probabilitiesOutput()).toFloatArray();
+        }
+
+        public int count() {
+            return count;
+        }
+
+        public int classes() {
+            return probabilities.length / count;
+        }
+
+        public float[] probabilities() {
+            return probabilities;
+        }
+
+        public int predictedClass(int i) {
+            int classes = classes();
+            int best = 0;
+            for (int c = 1; c < classes; c++) {
+                if (probabilities[i * classes + c] > probabilities[i * classes + best]) {
+                    best = c;
+                }
+            }
+            return best;
+        }
+
+        /** Every tap reduced to [count x neurons], row-major; then releases the native outputs. */
+        public Map<String, float[]> reduceTaps() {
+            try {
+                Map<String, float[]> taps = new LinkedHashMap<>();
+                for (TapSpec tap : spec.taps()) {
+                    taps.put(tap.name(), ActivationReducer.reduce(out.get(tap.name()), tap.reduction()));
+                }
+                return taps;
+            } finally {
+                close();
+            }
+        }
+
+        @Override
+        public void close() {
+            manager.close();
+        }
+    }
+
+    /** Runs {@code count} inputs; the caller owns (and must close) the result. */
+    public Pending start(float[] inputs, int count) {
+        NDManager manager = NDManager.newBaseManager();
+        try {
+            return new Pending(manager, run(manager, inputs, count, spec.inputShape()), count);
+        } catch (RuntimeException e) {
+            manager.close();
+            throw e;
+        }
+    }
+
     /** Runs {@code count} inputs packed in {@code inputs}; returns probabilities and every tap, reduced. */
     public Output predict(float[] inputs, int count) {
         try (NDManager m = NDManager.newBaseManager()) {

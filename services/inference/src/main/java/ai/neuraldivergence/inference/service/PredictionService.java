@@ -54,11 +54,17 @@ public class PredictionService {
     @Inject
     public PredictionService(ServedModel served, CapturePipeline capture, CaptureConfig captureConfig,
             ModelConfig modelConfig, MeterRegistry registry) {
-        this.model = served.runner();
-        this.spec = served.spec();
+        this(served.runner(), capture, captureConfig, modelConfig.maxInstancesPerRequest(), registry);
+    }
+
+    /** Outside the container (benchmarks): the same path a request takes. */
+    public PredictionService(ModelRunner model, CapturePipeline capture, CaptureConfig captureConfig,
+            int maxInstances, MeterRegistry registry) {
+        this.model = model;
+        this.spec = model.spec();
         this.capture = capture;
         this.captureConfig = captureConfig;
-        this.maxInstances = modelConfig.maxInstancesPerRequest();
+        this.maxInstances = maxInstances;
         this.latency = Timer.builder("nd.inference.predict").description("Predict requests, model run and capture")
                 .publishPercentileHistogram().register(registry);
         this.predictions = Counter.builder("nd.inference.predictions").description("Instances predicted")
@@ -79,7 +85,7 @@ public class PredictionService {
         for (int i = 0; i < n; i++) {
             System.arraycopy(instances.get(i).pixels(), 0, inputs, i * size, size);
         }
-        ModelRunner.Output out = model.predict(inputs, n);
+        ModelRunner.Pending out = model.start(inputs, n);
         Instant now = Instant.now();
         List<String> ids = new ArrayList<>(n);
         for (Instance instance : instances) {
@@ -95,16 +101,27 @@ public class PredictionService {
                 chosen.add(i);
             }
         }
-        CapturePipeline.Status status = chosen.isEmpty() ? null
-                : capture.offer(captureOf(instances, ids, out, chosen, now));
         List<Result> results = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             float[] p = Arrays.copyOfRange(out.probabilities(), i * out.classes(), (i + 1) * out.classes());
             int c = out.predictedClass(i);
-            CaptureStatus cs = !sampled[i] ? CaptureStatus.CAPTURE_STATUS_NOT_SAMPLED
-                    : status == CapturePipeline.Status.QUEUED ? CaptureStatus.CAPTURE_STATUS_QUEUED
-                    : CaptureStatus.CAPTURE_STATUS_SHED;
-            results.add(new Result(ids.get(i), c, p[c], p, cs));
+            results.add(new Result(ids.get(i), c, p[c], p, CaptureStatus.CAPTURE_STATUS_NOT_SAMPLED));
+        }
+        CapturePipeline.Status status = null;
+        if (chosen.isEmpty()) {
+            out.close();
+        } else {
+            // the taps are reduced and the batches built on the capture thread, off this request's path
+            status = capture.offer(new PredictionCapture(out, metadata(instances, ids, out, chosen, now), chosen,
+                    captureConfig.inputs() ? inputs(instances, ids, chosen, now) : List.of()));
+        }
+        for (int i = 0; i < n; i++) {
+            if (sampled[i]) {
+                Result r = results.get(i);
+                results.set(i, new Result(r.instanceId(), r.predictedClass(), r.confidence(), r.probabilities(),
+                        status == CapturePipeline.Status.QUEUED ? CaptureStatus.CAPTURE_STATUS_QUEUED
+                                : CaptureStatus.CAPTURE_STATUS_SHED));
+            }
         }
         predictions.increment(n);
         latency.record(System.nanoTime() - started, java.util.concurrent.TimeUnit.NANOSECONDS);
@@ -143,7 +160,7 @@ public class PredictionService {
         }
     }
 
-    private CaptureItem captureOf(List<Instance> instances, List<String> ids, ModelRunner.Output out,
+    private List<Observation> metadata(List<Instance> instances, List<String> ids, ModelRunner.Pending out,
             List<Integer> chosen, Instant now) {
         Timestamp time = Timestamp.newBuilder().setSeconds(now.getEpochSecond()).setNanos(now.getNano()).build();
         List<Observation> observations = new ArrayList<>(chosen.size());
@@ -161,34 +178,82 @@ public class PredictionService {
             }
             observations.add(o.build());
         }
-        List<ActivationBatch> batches = new ArrayList<>(spec.taps().size());
-        for (TapSpec tap : spec.taps()) {
-            float[] reduced = out.taps().get(tap.name());
-            int neurons = tap.neuronCount();
-            ActivationBatch.Builder b = ActivationBatch.newBuilder().setModelId(spec.modelId())
-                    .setModelVersion(spec.modelVersion()).setTap(tap.name()).setTapIndex(tap.index())
-                    .setNeuronCount(neurons).setReduction(tap.reduction()).addAllObservations(observations);
-            for (int d : tap.shape()) {
-                b.addTapShape(d);
-            }
-            for (int i : chosen) {
-                for (int j = 0; j < neurons; j++) {
-                    b.addActivations(reduced[i * neurons + j]);
-                }
-            }
-            batches.add(b.build());
-        }
+        return observations;
+    }
+
+    private List<CapturedInput> inputs(List<Instance> instances, List<String> ids, List<Integer> chosen,
+            Instant now) {
+        Timestamp time = Timestamp.newBuilder().setSeconds(now.getEpochSecond()).setNanos(now.getNano()).build();
+        int[] shape = spec.inputShape();
         List<CapturedInput> inputs = new ArrayList<>();
-        if (captureConfig.inputs()) {
-            int[] shape = spec.inputShape();
-            for (int i : chosen) {
-                inputs.add(CapturedInput.newBuilder().setModelId(spec.modelId())
-                        .setModelVersion(spec.modelVersion()).setInstanceId(ids.get(i)).setEventTime(time)
-                        .setPng(com.google.protobuf.ByteString.copyFrom(
-                                InputImages.png(instances.get(i).pixels(), shape[1], shape[0])))
-                        .build());
-            }
+        for (int i : chosen) {
+            inputs.add(CapturedInput.newBuilder().setModelId(spec.modelId()).setModelVersion(spec.modelVersion())
+                    .setInstanceId(ids.get(i)).setEventTime(time)
+                    .setPng(com.google.protobuf.ByteString.copyFrom(
+                            InputImages.png(instances.get(i).pixels(), shape[1], shape[0])))
+                    .build());
         }
-        return new CaptureItem(batches, inputs);
+        return inputs;
+    }
+
+    /** A prediction's capture: its taps are still native until the capture thread builds the batches. */
+    private final class PredictionCapture implements CaptureItem {
+        private final ModelRunner.Pending out;
+        private final List<Observation> observations;
+        private final List<Integer> chosen;
+        private final List<CapturedInput> inputs;
+
+        PredictionCapture(ModelRunner.Pending out, List<Observation> observations, List<Integer> chosen,
+                List<CapturedInput> inputs) {
+            this.out = out;
+            this.observations = observations;
+            this.chosen = chosen;
+            this.inputs = inputs;
+        }
+
+        @Override
+        public int observations() {
+            return observations.size();
+        }
+
+        @Override
+        public List<CapturedInput> inputs() {
+            return inputs;
+        }
+
+        @Override
+        public void discard() {
+            out.close();
+        }
+
+        @Override
+        public List<ActivationBatch> batches() {
+            Map<String, float[]> reduced = out.reduceTaps();
+            List<ActivationBatch> batches = new ArrayList<>(spec.taps().size());
+            boolean all = chosen.size() == out.count();
+            for (TapSpec tap : spec.taps()) {
+                float[] values = reduced.get(tap.name());
+                int neurons = tap.neuronCount();
+                ActivationBatch.Builder b = ActivationBatch.newBuilder().setModelId(spec.modelId())
+                        .setModelVersion(spec.modelVersion()).setTap(tap.name()).setTapIndex(tap.index())
+                        .setNeuronCount(neurons).setReduction(tap.reduction()).addAllObservations(observations);
+                for (int d : tap.shape()) {
+                    b.addTapShape(d);
+                }
+                if (all) {
+                    for (float v : values) {
+                        b.addActivations(v);
+                    }
+                } else {
+                    for (int i : chosen) {
+                        for (int j = 0; j < neurons; j++) {
+                            b.addActivations(values[i * neurons + j]);
+                        }
+                    }
+                }
+                batches.add(b.build());
+            }
+            return batches;
+        }
     }
 }
