@@ -81,6 +81,16 @@ class ModelParityTest {
                     assertEquals(expected[i], actual[i], 1e-5, name + "[" + i + "]");
                 }
             }
+            // the model's in-graph reductions (what capture uses) equal reducing the full maps here
+            for (TapSpec tap : runner.spec().taps()) {
+                if (tap.reducedOutput() != null) {
+                    assertEquals(tap.name() + "_channel_max", tap.reducedOutput());
+                    assertArrayEquals(ActivationReducer.reduce(djl.get(tap.name()), Reduction.REDUCTION_MAX),
+                            djl.get(tap.reducedOutput()).toFloatArray(), 1e-6f, tap.name());
+                    assertArrayEquals(ActivationReducer.reduce(djl.get(tap.name()), Reduction.REDUCTION_MEAN),
+                            djl.get(tap.name() + "_channel_mean").toFloatArray(), 1e-5f, tap.name());
+                }
+            }
             ModelRunner.Output out = runner.predict(x, n);
             for (int i = 0; i < n; i++) {
                 if (out.predictedClass(i) == heldOut.label(i)) {

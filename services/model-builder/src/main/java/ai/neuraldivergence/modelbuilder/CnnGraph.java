@@ -39,6 +39,11 @@ final class CnnGraph {
     final Placeholder<TFloat32> input;
     final List<Variable<TFloat32>> parameters = new ArrayList<>();
     final Map<String, Operand<TFloat32>> taps = new LinkedHashMap<>();
+    /**
+     * Each rank-4 tap reduced to one value per channel, by max and by mean, computed in the same graph run as the
+     * prediction: the inference service captures these instead of reducing the maps itself.
+     */
+    final Map<String, Operand<TFloat32>> reducedTaps = new LinkedHashMap<>();
     final Operand<TFloat32> logits;
     final Operand<TFloat32> probabilities;
 
@@ -68,6 +73,13 @@ final class CnnGraph {
         taps.put("conv2", conv2);
         taps.put("pool2", pool2);
         taps.put("dense1", dense1);
+        Operand<TInt32> spatial = tf.constant(new int[] {1, 2});
+        for (Map.Entry<String, Operand<TFloat32>> tap : taps.entrySet()) {
+            if (TAPS.get(tap.getKey()).length == 3) {
+                reducedTaps.put(tap.getKey() + "_channel_max", tf.max(tap.getValue(), spatial));
+                reducedTaps.put(tap.getKey() + "_channel_mean", tf.math.mean(tap.getValue(), spatial));
+            }
+        }
     }
 
     private static Variable<TFloat32> parameter(Ops tf, int i, float[] values, long seed) {

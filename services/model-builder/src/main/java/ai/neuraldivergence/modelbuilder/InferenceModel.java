@@ -40,11 +40,12 @@ final class InferenceModel implements AutoCloseable {
         session.initialize();
     }
 
-    /** Exports the serving signature: input, probabilities, logits and every tap. */
+    /** Exports the serving signature: input, probabilities, logits, every tap and the conv taps reduced. */
     void export(Path dir) throws Exception {
         Signature.Builder sig = Signature.builder().key(Signature.DEFAULT_KEY).input("input", cnn.input)
                 .output("probabilities", cnn.probabilities).output("logits", cnn.logits);
         cnn.taps.forEach(sig::output);
+        cnn.reducedTaps.forEach(sig::output);
         SavedModelBundle.exporter(dir.toString()).withFunction(SessionFunction.create(sig.build(), session)).export();
     }
 

@@ -46,8 +46,11 @@ final class Report {
             if (index > 0) {
                 taps.append(",\n");
             }
-            taps.append(String.format(Locale.ROOT, "    {\"name\": \"%s\", \"index\": %d, \"shape\": %s}",
-                    tap.getKey(), index++, java.util.Arrays.toString(tap.getValue())));
+            String reduced = tap.getValue().length == 3 ? String.format(Locale.ROOT,
+                    ", \"reduced\": {\"max\": \"%1$s_channel_max\", \"mean\": \"%1$s_channel_mean\"}", tap.getKey())
+                    : "";
+            taps.append(String.format(Locale.ROOT, "    {\"name\": \"%s\", \"index\": %d, \"shape\": %s%s}",
+                    tap.getKey(), index++, java.util.Arrays.toString(tap.getValue()), reduced));
         }
         StringBuilder attackJson = new StringBuilder();
         for (int i = 0; i < attacks.size(); i++) {

@@ -38,8 +38,11 @@ class ExportedModelTest {
         try (SavedModelBundle bundle = SavedModelBundle.load(DIR.resolve("saved_model").toString(), "serve");
                 TFloat32 input = TFloat32.tensorOf(Shape.of(test.size(), 28, 28, 1), DataBuffers.of(x, true, false));
                 Result out = bundle.function("serving_default").call(Map.of("input", input))) {
-            assertEquals(Set.of("probabilities", "logits", "conv1", "pool1", "conv2", "pool2", "dense1"),
+            assertEquals(Set.of("probabilities", "logits", "conv1", "pool1", "conv2", "pool2", "dense1",
+                    "conv1_channel_max", "conv1_channel_mean", "pool1_channel_max", "pool1_channel_mean",
+                    "conv2_channel_max", "conv2_channel_mean", "pool2_channel_max", "pool2_channel_mean"),
                     out.keySet());
+            assertEquals(Shape.of(test.size(), 32), out.get("conv2_channel_max").orElseThrow().shape());
             TFloat32 p = (TFloat32) out.get("probabilities").orElseThrow();
             int correct = 0;
             for (int i = 0; i < test.size(); i++) {

@@ -14,8 +14,8 @@ public interface CaptureItem {
     /** Observations this item holds: what the queue's bound counts. */
     int observations();
 
-    /** One batch per tap, in network order. Releases the item's resources. */
-    List<ActivationBatch> batches();
+    /** One entry per tap, in network order. Releases the item's resources. */
+    List<TapRows> taps();
 
     /** The inputs as images, when they are captured. */
     List<CapturedInput> inputs();
@@ -32,8 +32,8 @@ public interface CaptureItem {
             }
 
             @Override
-            public List<ActivationBatch> batches() {
-                return batches;
+            public List<TapRows> taps() {
+                return batches.stream().map(TapRows::of).toList();
             }
 
             @Override

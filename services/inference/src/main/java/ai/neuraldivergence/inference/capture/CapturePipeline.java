@@ -60,7 +60,7 @@ public final class CapturePipeline implements AutoCloseable {
     private volatile boolean running = true;
 
     // the capture thread's open batches, one per tap, and when the first of them was opened
-    private final Map<String, ActivationBatch.Builder> open = new LinkedHashMap<>();
+    private final Map<String, OpenBatch> open = new LinkedHashMap<>();
     private long openedAt;
 
     public CapturePipeline(Map<String, Object> kafkaConfig, CaptureConfig config, MeterRegistry registry) {
@@ -74,7 +74,8 @@ public final class CapturePipeline implements AutoCloseable {
         c.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         c.put(ProducerConfig.BUFFER_MEMORY_CONFIG, config.bufferBytes());
         c.put(ProducerConfig.LINGER_MS_CONFIG, 5);
-        c.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
+        // activations are floats that hardly compress: spend no CPU on trying
+        c.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "none");
         c.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, "nd-inference-capture");
         this.producer = new KafkaProducer<>(c);
         this.config = config;
@@ -155,44 +156,68 @@ public final class CapturePipeline implements AutoCloseable {
                 }
             }
             if (!open.isEmpty() && (item == null || System.nanoTime() - openedAt >= LINGER_NANOS
-                    || open.values().iterator().next().getObservationsCount() >= MAX_BATCH_OBSERVATIONS)) {
+                    || open.values().iterator().next().observations.size() >= MAX_BATCH_OBSERVATIONS)) {
                 sendOpen();
             }
         }
         sendOpen();
     }
 
+    /** A tap's rows gathered from consecutive requests, turned into one record when sent. */
+    private static final class OpenBatch {
+        final ActivationBatch header;
+        final List<ai.neuraldivergence.proto.v1.Observation> observations = new ArrayList<>();
+        float[] activations = new float[4096];
+        int size;
+
+        OpenBatch(ActivationBatch header) {
+            this.header = header;
+        }
+
+        void add(TapRows rows) {
+            observations.addAll(rows.observations());
+            if (size + rows.activations().length > activations.length) {
+                activations = java.util.Arrays.copyOf(activations,
+                        Math.max(activations.length * 2, size + rows.activations().length));
+            }
+            System.arraycopy(rows.activations(), 0, activations, size, rows.activations().length);
+            size += rows.activations().length;
+        }
+
+        ActivationBatch build() {
+            ActivationBatch.Builder b = header.toBuilder().addAllObservations(observations);
+            for (int i = 0; i < size; i++) {
+                b.addActivations(activations[i]);
+            }
+            return b.build();
+        }
+    }
+
     private void append(CaptureItem item) {
-        List<ActivationBatch> batches = item.batches();
+        List<TapRows> taps = item.taps();
         for (CapturedInput input : item.inputs()) {
             send(config.inputsTopic(), input.getInstanceId().getBytes(StandardCharsets.UTF_8), input.toByteArray(),
                     0, "input");
         }
-        if (!open.isEmpty() && !sameTaps(batches)) {
+        if (!open.isEmpty() && !sameTaps(taps)) {
             // another model or version: do not mix them in one record
             sendOpen();
         }
         if (open.isEmpty()) {
             openedAt = System.nanoTime();
         }
-        for (ActivationBatch b : batches) {
-            ActivationBatch.Builder into = open.get(b.getTap());
-            if (into == null) {
-                open.put(b.getTap(), b.toBuilder());
-            } else {
-                into.addAllObservations(b.getObservationsList()).addAllActivations(b.getActivationsList());
-            }
+        for (TapRows rows : taps) {
+            open.computeIfAbsent(rows.header().getTap(), t -> new OpenBatch(rows.header())).add(rows);
         }
     }
 
-    private boolean sameTaps(List<ActivationBatch> batches) {
-        if (batches.size() != open.size()) {
+    private boolean sameTaps(List<TapRows> taps) {
+        if (taps.size() != open.size()) {
             return false;
         }
-        for (ActivationBatch b : batches) {
-            ActivationBatch.Builder o = open.get(b.getTap());
-            if (o == null || !o.getModelId().equals(b.getModelId())
-                    || !o.getModelVersion().equals(b.getModelVersion())) {
+        for (TapRows rows : taps) {
+            OpenBatch o = open.get(rows.header().getTap());
+            if (o == null || !o.header.equals(rows.header())) {
                 return false;
             }
         }
@@ -200,8 +225,8 @@ public final class CapturePipeline implements AutoCloseable {
     }
 
     private void sendOpen() {
-        for (ActivationBatch.Builder b : open.values()) {
-            ActivationBatch batch = b.build();
+        for (OpenBatch o : open.values()) {
+            ActivationBatch batch = o.build();
             byte[] key = (batch.getModelId() + "/" + batch.getTap()).getBytes(StandardCharsets.UTF_8);
             // blocks up to max.block.ms while the producer's buffer is full: the bounded queue absorbs the wait
             send(config.topic(), key, batch.toByteArray(), batch.getObservationsCount(), batch.getTap());

@@ -144,7 +144,7 @@ public final class ModelRunner implements AutoCloseable {
             try {
                 Map<String, float[]> taps = new LinkedHashMap<>();
                 for (TapSpec tap : spec.taps()) {
-                    taps.put(tap.name(), ActivationReducer.reduce(out.get(tap.name()), tap.reduction()));
+                    taps.put(tap.name(), reduced(out, tap));
                 }
                 return taps;
             } finally {
@@ -176,10 +176,16 @@ public final class ModelRunner implements AutoCloseable {
             float[] probabilities = out.get(spec.probabilitiesOutput()).toFloatArray();
             Map<String, float[]> taps = new LinkedHashMap<>();
             for (TapSpec tap : spec.taps()) {
-                taps.put(tap.name(), ActivationReducer.reduce(out.get(tap.name()), tap.reduction()));
+                taps.put(tap.name(), reduced(out, tap));
             }
             return new Output(count, probabilities.length / count, probabilities, taps);
         }
+    }
+
+    /** A tap reduced to [N x neurons]: the model's own reduced output when it has one, else reduced here. */
+    private static float[] reduced(NDList out, TapSpec tap) {
+        return tap.reducedOutput() != null ? out.get(tap.reducedOutput()).toFloatArray()
+                : ActivationReducer.reduce(out.get(tap.name()), tap.reduction());
     }
 
     /** The raw outputs, for callers that need them whole (tests, benchmarks). They belong to {@code manager}. */

@@ -42,6 +42,14 @@ public final class ModelSpecResolver {
         }
         Optional<JsonNode> manifest = manifest(savedModel);
         List<String> order;
+        Map<String, String> reducedOutputs = new java.util.HashMap<>();
+        String reductionWord = overrides.reduction() == Reduction.REDUCTION_MEAN ? "mean" : "max";
+        manifest.ifPresent(m -> m.path("taps").forEach(t -> {
+            String reduced = t.path("reduced").path(reductionWord).asText(null);
+            if (reduced != null && outputs.containsKey(reduced)) {
+                reducedOutputs.put(t.get("name").asText(), reduced);
+            }
+        }));
         if (overrides.taps().isPresent()) {
             order = overrides.taps().get();
         } else if (manifest.isPresent() && manifest.get().has("taps")) {
@@ -69,7 +77,8 @@ public final class ModelSpecResolver {
                 withoutBatch[i - 1] = (int) shape[i];
             }
             Reduction reduction = withoutBatch.length == 1 ? Reduction.REDUCTION_NONE : overrides.reduction();
-            taps.add(new TapSpec(name, taps.size(), withoutBatch, reduction));
+            taps.add(new TapSpec(name, taps.size(), withoutBatch, reduction,
+                    withoutBatch.length == 1 ? null : reducedOutputs.get(name)));
         }
         String id = overrides.modelId().orElseGet(() -> manifest.map(m -> m.path("modelId").asText(null))
                 .orElse(savedModel.toAbsolutePath().normalize().getParent().getFileName().toString()));

@@ -5,9 +5,10 @@ import java.util.Arrays;
 
 /**
  * A tap of the loaded model: its signature output name, position in network order, shape without the batch
- * dimension, and how it becomes one value per neuron.
+ * dimension, and how it becomes one value per neuron. {@code reducedOutput}, when not null, names a signature output
+ * that already holds this tap reduced that way (computed in the model's own run, the cheapest way to capture).
  */
-public record TapSpec(String name, int index, int[] shape, Reduction reduction) {
+public record TapSpec(String name, int index, int[] shape, Reduction reduction, String reducedOutput) {
 
     public TapSpec {
         shape = shape.clone();

@@ -2,6 +2,7 @@ package ai.neuraldivergence.inference.service;
 
 import ai.neuraldivergence.inference.capture.CaptureItem;
 import ai.neuraldivergence.inference.capture.CapturePipeline;
+import ai.neuraldivergence.inference.capture.TapRows;
 import ai.neuraldivergence.inference.config.CaptureConfig;
 import ai.neuraldivergence.inference.config.ModelConfig;
 import ai.neuraldivergence.inference.model.ModelRunner;
@@ -50,6 +51,8 @@ public class PredictionService {
     private final int maxInstances;
     private final Timer latency;
     private final Counter predictions;
+    // per tap, in network order: an ActivationBatch without observations, built once
+    private final List<ActivationBatch> headers;
 
     @Inject
     public PredictionService(ServedModel served, CapturePipeline capture, CaptureConfig captureConfig,
@@ -69,6 +72,17 @@ public class PredictionService {
                 .publishPercentileHistogram().register(registry);
         this.predictions = Counter.builder("nd.inference.predictions").description("Instances predicted")
                 .register(registry);
+        List<ActivationBatch> h = new ArrayList<>();
+        for (TapSpec tap : spec.taps()) {
+            ActivationBatch.Builder b = ActivationBatch.newBuilder().setModelId(spec.modelId())
+                    .setModelVersion(spec.modelVersion()).setTap(tap.name()).setTapIndex(tap.index())
+                    .setNeuronCount(tap.neuronCount()).setReduction(tap.reduction());
+            for (int d : tap.shape()) {
+                b.addTapShape(d);
+            }
+            h.add(b.build());
+        }
+        this.headers = List.copyOf(h);
     }
 
     public ModelSpec spec() {
@@ -89,7 +103,7 @@ public class PredictionService {
         Instant now = Instant.now();
         List<String> ids = new ArrayList<>(n);
         for (Instance instance : instances) {
-            ids.add(instance.instanceId() == null || instance.instanceId().isEmpty() ? UUID.randomUUID().toString()
+            ids.add(instance.instanceId() == null || instance.instanceId().isEmpty() ? newInstanceId()
                     : instance.instanceId());
         }
         boolean[] sampled = new boolean[n];
@@ -126,6 +140,17 @@ public class PredictionService {
         predictions.increment(n);
         latency.record(System.nanoTime() - started, java.util.concurrent.TimeUnit.NANOSECONDS);
         return results;
+    }
+
+    /**
+     * A random (version 4) UUID from a non-blocking, non-cryptographic source: ids must be unique, not secret, and
+     * SecureRandom costs microseconds per id on the request path.
+     */
+    static String newInstanceId() {
+        ThreadLocalRandom r = ThreadLocalRandom.current();
+        long hi = (r.nextLong() & ~0xF000L) | 0x4000L;
+        long lo = (r.nextLong() & 0x3FFFFFFFFFFFFFFFL) | 0x8000000000000000L;
+        return new UUID(hi, lo).toString();
     }
 
     private void validate(List<Instance> instances) {
@@ -227,33 +252,23 @@ public class PredictionService {
         }
 
         @Override
-        public List<ActivationBatch> batches() {
+        public List<TapRows> taps() {
             Map<String, float[]> reduced = out.reduceTaps();
-            List<ActivationBatch> batches = new ArrayList<>(spec.taps().size());
+            List<TapRows> taps = new ArrayList<>(spec.taps().size());
             boolean all = chosen.size() == out.count();
             for (TapSpec tap : spec.taps()) {
                 float[] values = reduced.get(tap.name());
                 int neurons = tap.neuronCount();
-                ActivationBatch.Builder b = ActivationBatch.newBuilder().setModelId(spec.modelId())
-                        .setModelVersion(spec.modelVersion()).setTap(tap.name()).setTapIndex(tap.index())
-                        .setNeuronCount(neurons).setReduction(tap.reduction()).addAllObservations(observations);
-                for (int d : tap.shape()) {
-                    b.addTapShape(d);
-                }
-                if (all) {
-                    for (float v : values) {
-                        b.addActivations(v);
+                if (!all) {
+                    float[] kept = new float[chosen.size() * neurons];
+                    for (int k = 0; k < chosen.size(); k++) {
+                        System.arraycopy(values, chosen.get(k) * neurons, kept, k * neurons, neurons);
                     }
-                } else {
-                    for (int i : chosen) {
-                        for (int j = 0; j < neurons; j++) {
-                            b.addActivations(values[i * neurons + j]);
-                        }
-                    }
+                    values = kept;
                 }
-                batches.add(b.build());
+                taps.add(new TapRows(headers.get(tap.index()), observations, values));
             }
-            return batches;
+            return taps;
         }
     }
 }
