@@ -3,16 +3,12 @@ package ai.neuraldivergence.comparison;
 import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.neuraldivergence.testkit.TestPrerequisites;
+import ai.neuraldivergence.testkit.ForeignGrpcClient;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.junit.jupiter.api.Test;
 
@@ -29,12 +25,7 @@ class ForeignGrpcClientTest {
 
     @Test
     void reflectionListsTheComparisonServiceAndEveryMethod() throws Exception {
-        Path python = TestPrerequisites.requirePythonModule("grpc", "python3-grpcio");
-        Process p = new ProcessBuilder(python.toString(), "src/test/python/grpc_probe.py", "127.0.0.1:" + port,
-                "neuraldivergence.v1.ComparisonService").redirectErrorStream(true).start();
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "probe timed out");
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertEquals(0, p.exitValue(), out);
+        String out = ForeignGrpcClient.probe(port, "neuraldivergence.v1.ComparisonService");
         assertTrue(out.contains("\"neuraldivergence.v1.ComparisonService\""), out);
         assertTrue(out.contains("\"grpc.health.v1.Health\""), out);
         for (String method : new String[] {"GetCatalog", "Compare", "GetLayerOverview", "GetClassMatrix",

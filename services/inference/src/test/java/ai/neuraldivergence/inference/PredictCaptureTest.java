@@ -206,6 +206,14 @@ class PredictCaptureTest {
     }
 
     @Test
+    void aForeignGrpcClientFindsPredictThroughReflectionAndHealth() throws Exception {
+        String out = ai.neuraldivergence.testkit.ForeignGrpcClient.probe(port,
+                "neuraldivergence.v1.InferenceService");
+        assertTrue(out.contains("\"methods\": [\"Predict\", \"RecordLabels\"]"), out);
+        assertTrue(out.contains("\"health\": \"SERVING\""), out);
+    }
+
+    @Test
     void predictionsAreMeasured() {
         given().get("/q/metrics").then().statusCode(200)
                 .body(containsString("nd_inference_predict_seconds_bucket"))
