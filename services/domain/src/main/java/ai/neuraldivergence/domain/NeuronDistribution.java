@@ -92,6 +92,11 @@ public final class NeuronDistribution {
         return zeroCount;
     }
 
+    /** The number of values the quantile sketch has seen; equals {@link #count()} unless state was corrupted. */
+    public long sketchCount() {
+        return sketch.getN();
+    }
+
     public double mean() {
         return count == 0 ? Double.NaN : sum / count;
     }

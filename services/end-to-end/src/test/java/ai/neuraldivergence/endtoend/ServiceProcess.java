@@ -31,6 +31,15 @@ final class ServiceProcess implements AutoCloseable {
 
     /** Starts {@code services/<module>} with the given environment on a free port. */
     static ServiceProcess start(String module, Map<String, String> environment) throws IOException {
+        return start(module, environment, java.util.List.of(), module);
+    }
+
+    /**
+     * Starts {@code services/<module>} with extra JVM options (system properties such as Kafka client settings),
+     * logging to {@code target/e2e-logs/<logName>.log} (appended, so restarts keep one history).
+     */
+    static ServiceProcess start(String module, Map<String, String> environment, java.util.List<String> jvmOptions,
+            String logName) throws IOException {
         Path servicesDir = Path.of(System.getProperty("nd.services.dir", ".."));
         Path jar = servicesDir.resolve(module).resolve("target/quarkus-app/quarkus-run.jar");
         if (!Files.isRegularFile(jar)) {
@@ -40,9 +49,12 @@ final class ServiceProcess implements AutoCloseable {
         int port = freePort();
         Path logs = Path.of("target", "e2e-logs");
         Files.createDirectories(logs);
-        Path log = logs.resolve(module + ".log");
-        ProcessBuilder pb = new ProcessBuilder(javaBinary(), "-Xmx256m", "-jar", jar.toString())
-                .redirectErrorStream(true).redirectOutput(log.toFile());
+        Path log = logs.resolve(logName + ".log");
+        java.util.List<String> command = new java.util.ArrayList<>(java.util.List.of(javaBinary(), "-Xmx256m"));
+        command.addAll(jvmOptions);
+        command.addAll(java.util.List.of("-jar", jar.toString()));
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
         pb.environment().putAll(environment);
         pb.environment().put("QUARKUS_HTTP_PORT", Integer.toString(port));
         return new ServiceProcess(module, port, pb.start(), log);
@@ -78,6 +90,24 @@ final class ServiceProcess implements AutoCloseable {
             Thread.sleep(250);
         }
         throw new IllegalStateException(name + " not ready after " + timeout + ": " + last + "; see " + log);
+    }
+
+    /** SIGKILL: no shutdown hook, no last flush, as in a crash. */
+    void kill() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor(30, TimeUnit.SECONDS);
+    }
+
+    /** SIGSTOP or SIGCONT: freezes or resumes the JVM, as a long GC pause or a stalled VM would. */
+    void signal(String name) throws IOException, InterruptedException {
+        Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).inheritIO().start();
+        if (kill.waitFor() != 0) {
+            throw new IllegalStateException("kill -" + name + " failed");
+        }
+    }
+
+    boolean isAlive() {
+        return process.isAlive();
     }
 
     @Override

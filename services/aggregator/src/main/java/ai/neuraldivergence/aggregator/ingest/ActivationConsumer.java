@@ -62,6 +62,7 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
     private final Counter batches;
     private final Counter fencedFlushes;
     private final Counter failures;
+    private final Counter partitionsLost;
     private final Timer flushTimer;
     private final AtomicLong pendingUpdatesGauge = new AtomicLong();
 
@@ -100,6 +101,10 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
                 .register(registry);
         this.failures = Counter.builder("nd.aggregator.failures")
                 .description("Poll or flush failures; the delta was dropped and re-read from the stored offsets")
+                .register(registry);
+        this.partitionsLost = Counter.builder("nd.aggregator.partitions.lost")
+                .description("Partitions lost without a clean revoke (e.g. after a pause past the session timeout); "
+                        + "the unflushed delta was dropped")
                 .register(registry);
         this.flushTimer = Timer.builder("nd.aggregator.flush")
                 .description("Time to write one flush (distributions and offsets, one transaction)")
@@ -309,6 +314,7 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
     @Override
     public void onPartitionsLost(Collection<TopicPartition> partitions) {
         LOG.warnf("lost %s without a clean revoke; dropping the unflushed delta", partitions);
+        partitionsLost.increment(partitions.size());
         accumulator = newAccumulator();
         forget(partitions);
         // the delta also held records of partitions we keep: re-read those from their stored offsets

@@ -1,0 +1,69 @@
+package ai.neuraldivergence.aggregator.ingest;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+
+import ai.neuraldivergence.domain.Granularity;
+import ai.neuraldivergence.domain.Reduction;
+import ai.neuraldivergence.domain.Slice;
+import ai.neuraldivergence.domain.TapDescriptor;
+import ai.neuraldivergence.domain.TapDistribution;
+import ai.neuraldivergence.domain.WindowKey;
+import ai.neuraldivergence.storage.TapWindowStore;
+import ai.neuraldivergence.testkit.TestInfrastructure;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.apache.kafka.common.TopicPartition;
+import org.flywaydb.core.Flyway;
+import org.junit.jupiter.api.Test;
+import org.postgresql.ds.PGSimpleDataSource;
+
+/**
+ * The fence, deterministically, against a real PostgreSQL: two instances built deltas from the same stored offset;
+ * the first commits; the second, now stale, is refused and writes nothing.
+ */
+class FlushFencingTest {
+
+    @Test
+    void aStaleDeltaIsRefusedAndWritesNothing() {
+        PGSimpleDataSource ds = new PGSimpleDataSource();
+        ds.setUrl(TestInfrastructure.shared().newDatabase("fence_unit"));
+        ds.setUser(TestInfrastructure.DB_USER);
+        ds.setPassword(TestInfrastructure.DB_PASSWORD);
+        Flyway.configure().dataSource(ds).load().migrate();
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        FlushWriter first = new FlushWriter(ds, "g", registry.counter("conflicts"));
+        FlushWriter stale = new FlushWriter(ds, "g", registry.counter("conflicts"));
+        TopicPartition tp = new TopicPartition("t", 0);
+        assertEquals(0L, first.storedOffsets(Map.of(tp, 0L)).get(tp));
+
+        Instant minute = Instant.parse("2026-11-28T10:00:00Z");
+        TapDescriptor tap = new TapDescriptor("m", "1", "dense", 0, new int[] {1}, 1, Reduction.NONE);
+        WindowKey key = new WindowKey("m", "1", "dense", Slice.ALL, Granularity.MINUTE, minute);
+
+        FlushWriter.Outcome committed = first.flush(drained(key, tap, 5), Map.of(tp,
+                new FlushWriter.OffsetRange(0, 5)));
+        assertInstanceOf(FlushWriter.Outcome.Committed.class, committed);
+        // the other instance read the same records [0, 3) before it lost the partition
+        FlushWriter.Outcome refused = stale.flush(drained(key, tap, 3), Map.of(tp,
+                new FlushWriter.OffsetRange(0, 3)));
+        assertEquals(new FlushWriter.Outcome.Fenced(tp), refused);
+
+        TapDistribution stored = new TapWindowStore(ds).read("m", "1", "dense", Slice.ALL, Granularity.MINUTE,
+                minute, minute.plusSeconds(60)).get(0).distribution();
+        assertEquals(5, stored.observationCount(), "nothing of the stale delta was written");
+        assertEquals(5L, first.storedOffsets(Map.of(tp, 0L)).get(tp));
+    }
+
+    private static WindowAccumulator.Drained drained(WindowKey key, TapDescriptor tap, int observations) {
+        TapDistribution d = new TapDistribution(1, 200);
+        for (int i = 0; i < observations; i++) {
+            d.add(new float[] {i}, 0);
+        }
+        Map<WindowKey, WindowAccumulator.PendingWindow> windows = new LinkedHashMap<>();
+        windows.put(key, new WindowAccumulator.PendingWindow(tap, d));
+        return new WindowAccumulator.Drained(windows, Map.of());
+    }
+}

@@ -1,0 +1,88 @@
+package ai.neuraldivergence.endtoend;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.neuraldivergence.domain.NeuronDistribution;
+import ai.neuraldivergence.domain.TapDistribution;
+import ai.neuraldivergence.testkit.TestInfrastructure;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Exactly once under crashes: a stream of observations with known content is produced while the aggregator
+ * process is killed with SIGKILL at random points mid-stream and restarted, five times. At the end every stored
+ * distribution holds exactly what was sent (count, sum, min, max and zeros per neuron, per slice and window), every
+ * sketch has seen exactly its row's count, and an uninterrupted run over the same records stores the same rows.
+ */
+class AggregatorCrashTest {
+
+    private static final KnownStream STREAM = new KnownStream("crash.activations");
+    private static final int KILLS = 5;
+
+    @Test
+    void killedFiveTimesMidStreamItStoresExactlyWhatWasSent() throws Exception {
+        TestInfrastructure infra = TestInfrastructure.shared();
+        String crashDb = infra.newDatabase("crash");
+        AtomicBoolean producing = new AtomicBoolean(true);
+        Thread producer = new Thread(() -> STREAM.produce(infra.kafkaBootstrapServers(), producing),
+                "crash-producer");
+        producer.start();
+
+        Random random = new Random(20261128);
+        int killedMidStream = 0;
+        ServiceProcess aggregator = STREAM.startAggregator(crashDb, "crash-group", "aggregator-crash");
+        try {
+            aggregator.awaitReady(Duration.ofSeconds(120));
+            for (int kill = 0; kill < KILLS; kill++) {
+                Thread.sleep(800 + random.nextInt(1500));
+                long stored = KnownStream.storedObservations(crashDb);
+                aggregator.kill();
+                if (stored < (long) KnownStream.BATCHES * KnownStream.PER_BATCH) {
+                    killedMidStream++;
+                }
+                aggregator = STREAM.startAggregator(crashDb, "crash-group", "aggregator-crash");
+                aggregator.awaitReady(Duration.ofSeconds(120));
+            }
+            producer.join(Duration.ofSeconds(120).toMillis());
+            assertTrue(!producing.get(), "the stream was produced");
+            KnownStream.awaitAll(crashDb);
+        } finally {
+            aggregator.close();
+        }
+        assertEquals(KILLS, killedMidStream, "every kill happened before the stream was fully stored");
+        Map<String, TapDistribution> crashed = KnownStream.verifyAgainstWhatWasSent(crashDb);
+
+        // the same records, aggregated without interruption, give the same rows
+        String calmDb = infra.newDatabase("calm");
+        try (ServiceProcess calm = STREAM.startAggregator(calmDb, "calm-group", "aggregator-calm")) {
+            calm.awaitReady(Duration.ofSeconds(120));
+            KnownStream.awaitAll(calmDb);
+        }
+        Map<String, TapDistribution> uninterrupted = KnownStream.verifyAgainstWhatWasSent(calmDb);
+        assertEquals(uninterrupted.keySet(), crashed.keySet());
+        for (String key : crashed.keySet()) {
+            for (int n = 0; n < crashed.get(key).neuronCount(); n++) {
+                NeuronDistribution a = crashed.get(key).neuron(n);
+                NeuronDistribution b = uninterrupted.get(key).neuron(n);
+                assertEquals(b.count(), a.count(), key);
+                assertEquals(b.sum(), a.sum(), key);
+                assertEquals(b.sumOfSquares(), a.sumOfSquares(), key);
+                assertEquals(b.min(), a.min(), key);
+                assertEquals(b.max(), a.max(), key);
+                assertEquals(b.zeroCount(), a.zeroCount(), key);
+                // KLL compaction is randomized: the medians agree within the sketches' rank errors. Values are
+                // multiples of 1/8, so "agree" means: at least half the crashed run's values are <= b's median,
+                // and at most half are below it
+                float median = (float) b.quantile(0.5);
+                double error = a.rankError() + b.rankError() + 1e-9;
+                assertTrue(a.rank(median) >= 0.5 - error, key);
+                assertTrue(a.rank(median - 0.125f) <= 0.5 + error, key);
+            }
+        }
+    }
+
+}

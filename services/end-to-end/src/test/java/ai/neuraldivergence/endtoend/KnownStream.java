@@ -1,0 +1,192 @@
+package ai.neuraldivergence.endtoend;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import ai.neuraldivergence.domain.Granularity;
+import ai.neuraldivergence.domain.Slice;
+import ai.neuraldivergence.domain.TapDistribution;
+import ai.neuraldivergence.proto.v1.ActivationBatch;
+import ai.neuraldivergence.proto.v1.Observation;
+import ai.neuraldivergence.proto.v1.Reduction;
+import ai.neuraldivergence.storage.TapWindowStore;
+import ai.neuraldivergence.testkit.TestInfrastructure;
+import com.google.protobuf.Timestamp;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.postgresql.ds.PGSimpleDataSource;
+
+/**
+ * A stream of observations whose every stored distribution is known in advance: two taps (a conv tap of 8 channels,
+ * a dense tap of 16 units), 12,000 observations over three minutes, 10 classes, half of them labelled, three
+ * sources. Produced over about 15 s, so that what a test does to the aggregator lands mid-stream.
+ */
+final class KnownStream {
+
+    final String topic;
+
+    KnownStream(String topic) {
+        this.topic = topic;
+    }
+
+    static final String MODEL = "crash-model";
+    static final Instant T0 = Instant.parse("2026-11-28T10:00:00Z");
+    static final int BATCHES = 600;
+    static final int PER_BATCH = 20;
+    static final String[] TAPS = {"conv", "dense"};
+    static final int[] NEURONS = {8, 16};
+
+    /** Exactly representable values, so sums do not depend on the order they are added in. */
+    static float value(int observation, int tap, int neuron) {
+        return ((observation * 31 + neuron * 17 + tap * 5) % 64) / 8f - 2f;
+    }
+
+    static List<Slice> slicesOf(int i) {
+        List<Slice> s = new ArrayList<>(List.of(Slice.ALL, Slice.predictedClass(i % 10),
+                Slice.tag("source", "s" + (i % 3))));
+        if (i % 2 == 0) {
+            s.add(Slice.trueLabel((i * 7) % 10));
+        }
+        return s;
+    }
+
+    static Instant minuteOf(int i) {
+        return T0.plusSeconds(60L * (i % 3));
+    }
+
+    static ActivationBatch batch(int b, int tap) {
+        ActivationBatch.Builder batch = ActivationBatch.newBuilder().setModelId(MODEL).setModelVersion("1")
+                .setTap(TAPS[tap]).setTapIndex(tap).setNeuronCount(NEURONS[tap]);
+        if (tap == 0) {
+            batch.addTapShape(4).addTapShape(4).addTapShape(8).setReduction(Reduction.REDUCTION_MAX);
+        } else {
+            batch.addTapShape(16).setReduction(Reduction.REDUCTION_NONE);
+        }
+        for (int k = 0; k < PER_BATCH; k++) {
+            int i = b * PER_BATCH + k;
+            Observation.Builder o = Observation.newBuilder().setInstanceId("o-" + i).setPredictedClass(i % 10)
+                    .putTags("source", "s" + (i % 3))
+                    .setEventTime(Timestamp.newBuilder().setSeconds(minuteOf(i).getEpochSecond() + i % 60));
+            if (i % 2 == 0) {
+                o.setTrueLabel((i * 7) % 10);
+            }
+            batch.addObservations(o);
+            for (int j = 0; j < NEURONS[tap]; j++) {
+                batch.addActivations(value(i, tap, j));
+            }
+        }
+        return batch.build();
+    }
+
+    ServiceProcess startAggregator(String jdbcUrl, String group, String log) throws Exception {
+        return ServiceProcess.start("aggregator", Map.of(
+                "KAFKA_BOOTSTRAP_SERVERS", TestInfrastructure.shared().kafkaBootstrapServers(),
+                "QUARKUS_DATASOURCE_JDBC_URL", jdbcUrl,
+                "QUARKUS_DATASOURCE_USERNAME", TestInfrastructure.DB_USER,
+                "QUARKUS_DATASOURCE_PASSWORD", TestInfrastructure.DB_PASSWORD,
+                "ND_topicS_ACTIVATIONS", topic,
+                "ND_AGGREGATOR_CONSUMER_GROUP", group),
+                // a killed member's partitions move on quickly
+                List.of("-Dkafka.session.timeout.ms=6000", "-Dkafka.heartbeat.interval.ms=1000"), log);
+    }
+
+    void produce(String bootstrap, AtomicBoolean producing) {
+        try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(Map.of("bootstrap.servers", bootstrap,
+                "key.serializer", ByteArraySerializer.class.getName(),
+                "value.serializer", ByteArraySerializer.class.getName(), "acks", "all"))) {
+            for (int b = 0; b < BATCHES; b++) {
+                for (int tap = 0; tap < TAPS.length; tap++) {
+                    p.send(new ProducerRecord<>(topic, (MODEL + "/" + TAPS[tap] + "/" + (b % 4)).getBytes(),
+                            batch(b, tap).toByteArray()));
+                }
+                // spread over ~15 s so that the kills land mid-stream
+                Thread.sleep(25);
+            }
+            p.flush();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            producing.set(false);
+        }
+    }
+
+    static long storedObservations(String jdbcUrl) throws Exception {
+        try (Connection c = DriverManager.getConnection(jdbcUrl, TestInfrastructure.DB_USER,
+                TestInfrastructure.DB_PASSWORD);
+                PreparedStatement ps = c.prepareStatement("SELECT coalesce(sum(observation_count), 0) FROM tap_window "
+                        + "WHERE model_id = ? AND tap = 'dense' AND slice = 'all'")) {
+            ps.setString(1, MODEL);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        } catch (java.sql.SQLException e) {
+            return 0; // before the first start has migrated the schema
+        }
+    }
+
+    static void awaitAll(String jdbcUrl) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+        long stored = 0;
+        while (System.nanoTime() < deadline) {
+            stored = storedObservations(jdbcUrl);
+            if (stored >= (long) BATCHES * PER_BATCH) {
+                Thread.sleep(2500); // a double count would show up in the next flushes
+                return;
+            }
+            Thread.sleep(200);
+        }
+        throw new AssertionError("only " + stored + " of " + BATCHES * PER_BATCH + " observations stored");
+    }
+
+    /** Checks every stored row against the stream's content; returns the rows by tap, slice and minute. */
+    static Map<String, TapDistribution> verifyAgainstWhatWasSent(String jdbcUrl) {
+        Map<String, double[]> sums = new HashMap<>();
+        Map<String, long[]> counts = new HashMap<>();
+        for (int i = 0; i < BATCHES * PER_BATCH; i++) {
+            for (int tap = 0; tap < TAPS.length; tap++) {
+                for (Slice s : slicesOf(i)) {
+                    String key = TAPS[tap] + "|" + s.key() + "|" + minuteOf(i);
+                    double[] sum = sums.computeIfAbsent(key, k -> new double[NEURONS[0] + NEURONS[1]]);
+                    counts.computeIfAbsent(key, k -> new long[1])[0]++;
+                    for (int j = 0; j < NEURONS[tap]; j++) {
+                        sum[j] += value(i, tap, j);
+                    }
+                }
+            }
+        }
+        PGSimpleDataSource ds = new PGSimpleDataSource();
+        ds.setUrl(jdbcUrl);
+        ds.setUser(TestInfrastructure.DB_USER);
+        ds.setPassword(TestInfrastructure.DB_PASSWORD);
+        TapWindowStore store = new TapWindowStore(ds);
+        Map<String, TapDistribution> rows = new HashMap<>();
+        for (String key : counts.keySet()) {
+            String[] k = key.split("\\|");
+            Instant minute = Instant.parse(k[2]);
+            var stored = store.read(MODEL, "1", k[0], Slice.parse(k[1]), Granularity.MINUTE, minute,
+                    minute.plusSeconds(60));
+            assertEquals(1, stored.size(), key);
+            TapDistribution d = stored.get(0).distribution();
+            assertEquals(counts.get(key)[0], d.observationCount(), key);
+            for (int j = 0; j < d.neuronCount(); j++) {
+                assertEquals(counts.get(key)[0], d.neuron(j).count(), key + " neuron " + j);
+                assertEquals(d.neuron(j).count(), d.neuron(j).sketchCount(), key + " sketch of neuron " + j);
+                assertEquals(sums.get(key)[j], d.neuron(j).sum(), 1e-9, key + " sum of neuron " + j);
+            }
+            rows.put(key, d);
+        }
+        return rows;
+    }
+}
