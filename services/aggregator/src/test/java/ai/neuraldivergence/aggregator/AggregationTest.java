@@ -45,7 +45,9 @@ import org.junit.jupiter.api.Test;
 @WithTestResource(InfrastructureTestResource.class)
 class AggregationTest {
 
-    private static final Instant MINUTE = Instant.parse("2026-11-28T10:15:00Z");
+    /** A quarter past the previous hour: recent enough for retention, in a known hour and day. */
+    private static final Instant MINUTE = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.HOURS)
+            .minus(Duration.ofMinutes(45));
 
     @Inject
     AgroalDataSource dataSource;
@@ -54,6 +56,12 @@ class AggregationTest {
         return new KafkaProducer<>(Map.of("bootstrap.servers", TestInfrastructure.shared().kafkaBootstrapServers(),
                 "key.serializer", ByteArraySerializer.class.getName(),
                 "value.serializer", ByteArraySerializer.class.getName()));
+    }
+
+    /** Written half a minute after the test's window, as a capture would be. */
+    private static ProducerRecord<byte[], byte[]> record(String model, byte[] value) {
+        return new ProducerRecord<>("nd.activations", null, MINUTE.plusSeconds(90).toEpochMilli(), model.getBytes(),
+                value);
     }
 
     private static ActivationBatch batch(String model, float... neuronZeroValues) {
@@ -72,8 +80,8 @@ class AggregationTest {
     void batchesBecomeStoredDistributionsWithExactCounts() throws Exception {
         String model = "agg-" + UUID.randomUUID();
         try (KafkaProducer<byte[], byte[]> p = producer()) {
-            p.send(new ProducerRecord<>("nd.activations", model.getBytes(), batch(model, 1, 2, 3).toByteArray()));
-            p.send(new ProducerRecord<>("nd.activations", model.getBytes(), batch(model, 4, 0).toByteArray()));
+            p.send(record(model, batch(model, 1, 2, 3).toByteArray()));
+            p.send(record(model, batch(model, 4, 0).toByteArray()));
         }
         TapWindowStore store = new TapWindowStore(dataSource);
         TapDistribution all = awaitWindow(store, model, Slice.ALL, d -> d.observationCount() == 5);
@@ -93,9 +101,9 @@ class AggregationTest {
         String model = "dlq-" + UUID.randomUUID();
         ActivationBatch wrongLength = batch(model, 1).toBuilder().addActivations(9f).build();
         try (KafkaProducer<byte[], byte[]> p = producer()) {
-            p.send(new ProducerRecord<>("nd.activations", model.getBytes(), "not protobuf".getBytes()));
-            p.send(new ProducerRecord<>("nd.activations", model.getBytes(), wrongLength.toByteArray()));
-            p.send(new ProducerRecord<>("nd.activations", model.getBytes(), batch(model, 7).toByteArray()));
+            p.send(record(model, "not protobuf".getBytes()));
+            p.send(record(model, wrongLength.toByteArray()));
+            p.send(record(model, batch(model, 7).toByteArray()));
         }
         List<ConsumerRecord<byte[], byte[]>> letters = consume("nd.activations.dlq",
                 r -> new String(r.key(), StandardCharsets.UTF_8).equals(model), 2);
@@ -119,7 +127,7 @@ class AggregationTest {
     void committedWindowsAreAnnounced() throws Exception {
         String model = "upd-" + UUID.randomUUID();
         try (KafkaProducer<byte[], byte[]> p = producer()) {
-            p.send(new ProducerRecord<>("nd.activations", model.getBytes(), batch(model, 1, 2).toByteArray()));
+            p.send(record(model, batch(model, 1, 2).toByteArray()));
         }
         List<ConsumerRecord<byte[], byte[]>> updates = consume("nd.window-updates",
                 r -> new String(r.key(), StandardCharsets.UTF_8).equals(model), 1);
@@ -145,8 +153,8 @@ class AggregationTest {
             b.setObservations(i, b.getObservations(i).toBuilder().putTags("reference", "training"));
         }
         try (KafkaProducer<byte[], byte[]> p = producer()) {
-            p.send(new ProducerRecord<>("nd.activations", model.getBytes(), b.build().toByteArray()));
-            p.send(new ProducerRecord<>("nd.activations", model.getBytes(), batch(model, 9).toByteArray()));
+            p.send(record(model, b.build().toByteArray()));
+            p.send(record(model, batch(model, 9).toByteArray()));
         }
         // the live batch behind it is committed in the same or a later flush
         awaitWindow(new TapWindowStore(dataSource), model, Slice.ALL, d -> d.observationCount() == 1);
@@ -157,6 +165,53 @@ class AggregationTest {
         assertEquals(6.0, reference.neuron(0).sum());
         assertEquals(9.0, new TapWindowStore(dataSource).read(model, "1", "dense1", Slice.ALL, Granularity.MINUTE,
                 MINUTE, MINUTE.plusSeconds(60)).get(0).distribution().neuron(0).sum(), "no reference value is live");
+    }
+
+    @Test
+    void hoursAndDaysRollUpTheirMinutesExactly() throws Exception {
+        String model = "roll-" + UUID.randomUUID();
+        try (KafkaProducer<byte[], byte[]> p = producer()) {
+            p.send(record(model, batch(model, 1, 2, 3).toByteArray()));
+            // the next minute of the same hour
+            ActivationBatch.Builder next = batch(model, 10, 0.5f).toBuilder();
+            for (int i = 0; i < next.getObservationsCount(); i++) {
+                next.setObservations(i, next.getObservations(i).toBuilder().setEventTime(
+                        Timestamp.newBuilder().setSeconds(MINUTE.getEpochSecond() + 60 + i)));
+            }
+            p.send(record(model, next.build().toByteArray()));
+        }
+        TapWindowStore store = new TapWindowStore(dataSource);
+        Instant hour = MINUTE.truncatedTo(java.time.temporal.ChronoUnit.HOURS);
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        List<TapWindowStore.StoredWindow> hours = List.of();
+        while (System.nanoTime() < deadline) {
+            hours = store.read(model, "1", "dense1", Slice.ALL, Granularity.HOUR, hour, hour.plusSeconds(3600));
+            if (!hours.isEmpty() && hours.get(0).distribution().observationCount() == 5) {
+                break;
+            }
+            Thread.sleep(100);
+        }
+        List<TapWindowStore.StoredWindow> minutes = store.read(model, "1", "dense1", Slice.ALL, Granularity.MINUTE,
+                hour, hour.plusSeconds(3600));
+        assertEquals(2, minutes.size());
+        TapDistribution merged = new TapDistribution(2, 200);
+        minutes.forEach(m -> merged.merge(m.distribution()));
+        TapDistribution h = hours.get(0).distribution();
+        Instant day = MINUTE.truncatedTo(java.time.temporal.ChronoUnit.DAYS);
+        TapDistribution d = store.read(model, "1", "dense1", Slice.ALL, Granularity.DAY, day,
+                day.plus(Duration.ofDays(1))).get(0).distribution();
+        for (TapDistribution rollup : List.of(h, d)) {
+            assertEquals(merged.observationCount(), rollup.observationCount());
+            for (int n = 0; n < 2; n++) {
+                assertEquals(merged.neuron(n).count(), rollup.neuron(n).count());
+                assertEquals(merged.neuron(n).sum(), rollup.neuron(n).sum());
+                assertEquals(merged.neuron(n).min(), rollup.neuron(n).min());
+                assertEquals(merged.neuron(n).max(), rollup.neuron(n).max());
+                assertEquals(merged.neuron(n).quantile(0.5), rollup.neuron(n).quantile(0.5),
+                        "exact below k values");
+            }
+        }
+        assertEquals(16.5, h.neuron(0).sum());
     }
 
     @Test

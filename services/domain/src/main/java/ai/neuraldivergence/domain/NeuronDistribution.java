@@ -92,6 +92,10 @@ public final class NeuronDistribution {
         return zeroCount;
     }
 
+    public int sketchK() {
+        return sketch.getK();
+    }
+
     /** The number of values the quantile sketch has seen; equals {@link #count()} unless state was corrupted. */
     public long sketchCount() {
         return sketch.getN();

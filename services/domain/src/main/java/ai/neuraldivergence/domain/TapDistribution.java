@@ -58,4 +58,9 @@ public final class TapDistribution {
     public long observationCount() {
         return observationCount;
     }
+
+    /** The sketch size of the neurons' sketches (k of the first; all share it). */
+    public int sketchK() {
+        return neurons[0].sketchK();
+    }
 }

@@ -41,7 +41,8 @@ final class KnownStream {
     }
 
     static final String MODEL = "crash-model";
-    static final Instant T0 = Instant.parse("2026-11-28T10:00:00Z");
+    /** The start of the stream's three minutes: recent, so that retention keeps them. */
+    static final Instant T0 = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.HOURS).minus(Duration.ofHours(1));
     static final int BATCHES = 600;
     static final int PER_BATCH = 20;
     static final String[] TAPS = {"conv", "dense"};
@@ -107,8 +108,9 @@ final class KnownStream {
                 "value.serializer", ByteArraySerializer.class.getName(), "acks", "all"))) {
             for (int b = 0; b < BATCHES; b++) {
                 for (int tap = 0; tap < TAPS.length; tap++) {
-                    p.send(new ProducerRecord<>(topic, (MODEL + "/" + TAPS[tap] + "/" + (b % 4)).getBytes(),
-                            batch(b, tap).toByteArray()));
+                    // stamped as if captured right after the stream's three minutes: none is late
+                    p.send(new ProducerRecord<>(topic, null, T0.plusSeconds(200).toEpochMilli(),
+                            (MODEL + "/" + TAPS[tap] + "/" + (b % 4)).getBytes(), batch(b, tap).toByteArray()));
                 }
                 // spread over ~15 s so that the kills land mid-stream
                 Thread.sleep(25);
@@ -125,7 +127,7 @@ final class KnownStream {
         try (Connection c = DriverManager.getConnection(jdbcUrl, TestInfrastructure.DB_USER,
                 TestInfrastructure.DB_PASSWORD);
                 PreparedStatement ps = c.prepareStatement("SELECT coalesce(sum(observation_count), 0) FROM tap_window "
-                        + "WHERE model_id = ? AND tap = 'dense' AND slice = 'all'")) {
+                        + "WHERE model_id = ? AND tap = 'dense' AND slice = 'all' AND granularity = 'minute'")) {
             ps.setString(1, MODEL);
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
@@ -186,6 +188,16 @@ final class KnownStream {
                 assertEquals(sums.get(key)[j], d.neuron(j).sum(), 1e-9, key + " sum of neuron " + j);
             }
             rows.put(key, d);
+        }
+        // the hour row of each tap and slice (the stream's minutes share one hour) rolls up exactly its minutes
+        Map<String, Long> perHour = new HashMap<>();
+        counts.forEach((key, n) -> perHour.merge(key.substring(0, key.lastIndexOf('|')), n[0], Long::sum));
+        for (Map.Entry<String, Long> e : perHour.entrySet()) {
+            String[] k = e.getKey().split("\\|");
+            var hour = store.read(MODEL, "1", k[0], Slice.parse(k[1]), Granularity.HOUR, T0, T0.plusSeconds(3600));
+            assertEquals(1, hour.size(), e.getKey());
+            assertEquals(e.getValue(), hour.get(0).distribution().observationCount(), e.getKey() + " hour");
+            assertEquals(e.getValue(), hour.get(0).distribution().neuron(0).sketchCount(), e.getKey() + " hour");
         }
         return rows;
     }

@@ -87,6 +87,31 @@ public final class TapWindowStore {
         }
     }
 
+    /**
+     * Deletes windows of {@code granularity} that started before {@code before}, at most {@code limit} rows per
+     * statement (short transactions, no long lock on a busy table).
+     *
+     * @return the rows deleted
+     */
+    public long deleteOlderThan(Granularity granularity, Instant before, int limit) {
+        long total = 0;
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement("DELETE FROM tap_window WHERE ctid IN (SELECT ctid FROM "
+                        + "tap_window WHERE granularity = ? AND window_start < ? LIMIT ?)")) {
+            ps.setString(1, granularity.word());
+            ps.setTimestamp(2, Timestamp.from(before));
+            ps.setInt(3, limit);
+            int deleted;
+            do {
+                deleted = ps.executeUpdate();
+                total += deleted;
+            } while (deleted == limit);
+            return total;
+        } catch (SQLException e) {
+            throw new StorageException("deleting " + granularity.word() + " windows before " + before, e);
+        }
+    }
+
     private static void bindKey(PreparedStatement ps, WindowKey key) throws SQLException {
         ps.setString(1, key.modelId());
         ps.setString(2, key.modelVersion());

@@ -46,4 +46,29 @@ public interface AggregatorConfig {
 
     @WithDefault("30s")
     Duration maxRetryBackoff();
+
+    /**
+     * How long after its event time an observation may reach the aggregator (measured against its Kafka record's
+     * timestamp, so that a replay decides alike) and still enter its window; later ones are counted and dropped.
+     */
+    @WithDefault("15m")
+    Duration allowedLateness();
+
+    /** How long stored windows are kept, per granularity (see the sizing table in the README). */
+    Retention retention();
+
+    interface Retention {
+        @WithDefault("2d")
+        Duration minute();
+
+        @WithDefault("35d")
+        Duration hour();
+
+        @WithDefault("400d")
+        Duration day();
+
+        /** How often expired windows are deleted. */
+        @WithDefault("10m")
+        Duration checkInterval();
+    }
 }

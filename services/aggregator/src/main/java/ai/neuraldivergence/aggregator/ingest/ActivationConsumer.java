@@ -63,6 +63,7 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
     private final Counter fencedFlushes;
     private final Counter failures;
     private final Counter partitionsLost;
+    private final Counter lateDropped;
     private final Timer flushTimer;
     private final AtomicLong pendingUpdatesGauge = new AtomicLong();
 
@@ -102,6 +103,9 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
         this.failures = Counter.builder("nd.aggregator.failures")
                 .description("Poll or flush failures; the delta was dropped and re-read from the stored offsets")
                 .register(registry);
+        this.lateDropped = Counter.builder("nd.aggregator.observations.late")
+                .description("Observations dropped: they arrived later than the allowed lateness after their event "
+                        + "time").register(registry);
         this.partitionsLost = Counter.builder("nd.aggregator.partitions.lost")
                 .description("Partitions lost without a clean revoke (e.g. after a pause past the session timeout); "
                         + "the unflushed delta was dropped")
@@ -205,7 +209,7 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
             TapDescriptor declared = WindowAccumulator.tapOf(batch);
             TapDescriptor known = knownTap(declared);
             if (known.sameLayout(declared)) {
-                accumulator.add(batch, known);
+                accumulator.add(batch, known, Instant.ofEpochMilli(record.timestamp()));
                 batches.increment();
             } else {
                 problem = Optional.of("layout of tap " + declared.tap() + " differs from the stored one: stored "
@@ -248,12 +252,15 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
             return;
         }
         long observationCount = accumulator.pendingObservations();
+        long late = accumulator.takeLateObservations();
         var pending = accumulator.drain();
         FlushWriter.Outcome outcome = flushTimer.record(() -> writer.flush(pending, ranges));
         nextFlush = Instant.now().plus(config.flushInterval());
         if (outcome instanceof FlushWriter.Outcome.Committed committed) {
             ranges.forEach((tp, range) -> deltaStart.put(tp, range.to()));
             observations.increment(observationCount);
+            // counted once committed: a replay after a crash drops the same observations again
+            lateDropped.increment(late);
             events.windowsCommitted(committed.windows(), Instant.now());
         } else if (outcome instanceof FlushWriter.Outcome.Fenced fenced) {
             fencedFlushes.increment();
@@ -338,7 +345,7 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
             refused.increment();
             LOG.debugf("tag %s=%s not sliced: %s", key, value, why);
         });
-        return new WindowAccumulator(policy, config.sketchK());
+        return new WindowAccumulator(policy, config.sketchK(), config.allowedLateness());
     }
 
     private Map<String, Object> consumerConfig() {

@@ -1,6 +1,8 @@
 package ai.neuraldivergence.aggregator.ingest;
 
+import ai.neuraldivergence.domain.Granularity;
 import ai.neuraldivergence.domain.ReferenceKey;
+import ai.neuraldivergence.domain.TapDistribution;
 import ai.neuraldivergence.domain.TapDescriptor;
 import ai.neuraldivergence.domain.WindowKey;
 import ai.neuraldivergence.storage.CatalogStore;
@@ -122,7 +124,27 @@ public final class FlushWriter {
             committed.add(new CommittedWindow(e.getKey(), e.getValue().tap(), count,
                     e.getValue().delta().observationCount()));
         }
+        // hours and days roll up in the same transaction: they can never disagree with their minutes
+        for (Map.Entry<WindowKey, TapDistribution> e : rollups(pending.windows()).entrySet()) {
+            windows.merge(c, e.getKey(), e.getValue());
+        }
         return new Outcome.Committed(committed);
+    }
+
+    /** The flushed minute deltas merged per hour and per day window. */
+    static Map<WindowKey, TapDistribution> rollups(Map<WindowKey, WindowAccumulator.PendingWindow> minutes) {
+        Map<WindowKey, TapDistribution> out = new java.util.LinkedHashMap<>();
+        for (Map.Entry<WindowKey, WindowAccumulator.PendingWindow> e : minutes.entrySet()) {
+            WindowKey m = e.getKey();
+            for (Granularity g : new Granularity[] {Granularity.HOUR, Granularity.DAY}) {
+                WindowKey key = new WindowKey(m.modelId(), m.modelVersion(), m.tap(), m.slice(), g,
+                        g.windowStart(m.windowStart()));
+                TapDistribution delta = e.getValue().delta();
+                out.computeIfAbsent(key, k -> new TapDistribution(delta.neuronCount(), delta.sketchK()))
+                        .merge(delta);
+            }
+        }
+        return out;
     }
 
     private String registerReference(Connection c, ReferenceKey key) {

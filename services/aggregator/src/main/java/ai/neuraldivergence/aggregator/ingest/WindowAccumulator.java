@@ -28,15 +28,18 @@ public final class WindowAccumulator {
 
     private final SlicePolicy slicePolicy;
     private final int sketchK;
+    private final java.time.Duration allowedLateness;
+    private long lateObservations;
     private Map<WindowKey, PendingWindow> pending = new LinkedHashMap<>();
     // observations tagged reference=<name> build that reference and enter no live window
     private Map<ReferenceKey, PendingWindow> pendingReferences = new LinkedHashMap<>();
     private long pendingUpdates;
     private long pendingObservations;
 
-    public WindowAccumulator(SlicePolicy slicePolicy, int sketchK) {
+    public WindowAccumulator(SlicePolicy slicePolicy, int sketchK, java.time.Duration allowedLateness) {
         this.slicePolicy = slicePolicy;
         this.sketchK = sketchK;
+        this.allowedLateness = allowedLateness;
     }
 
     /** The layout a batch declares for its tap. */
@@ -46,16 +49,26 @@ public final class WindowAccumulator {
                 b.getNeuronCount(), reductionOf(b.getReduction()));
     }
 
-    /** Adds a batch that {@link ai.neuraldivergence.contract.ActivationBatchValidator} accepted, whose tap layout matches {@code tap}. */
-    public void add(ActivationBatch batch, TapDescriptor tap) {
+    /**
+     * Adds a batch that {@link ai.neuraldivergence.contract.ActivationBatchValidator} accepted, whose tap layout
+     * matches {@code tap}, received in a record stamped {@code recordTime}.
+     */
+    public void add(ActivationBatch batch, TapDescriptor tap, Instant recordTime) {
         int neurons = batch.getNeuronCount();
         float[] activations = new float[batch.getActivationsCount()];
         for (int i = 0; i < activations.length; i++) {
             activations[i] = batch.getActivations(i);
         }
+        Instant oldestOnTime = recordTime.minus(allowedLateness);
         for (int i = 0; i < batch.getObservationsCount(); i++) {
             Observation o = batch.getObservations(i);
             String reference = o.getTagsMap().get(ReferenceKey.TAG);
+            Instant eventTime = Instant.ofEpochSecond(o.getEventTime().getSeconds(), o.getEventTime().getNanos());
+            if (reference == null && eventTime.isBefore(oldestOnTime)) {
+                // references have no window, so no lateness
+                lateObservations++;
+                continue;
+            }
             List<Slice> slices = slicePolicy.slicesOf(o.getPredictedClass(),
                     o.hasTrueLabel() ? o.getTrueLabel() : null, o.getTagsMap(), pairRoleOf(o));
             for (Slice slice : slices) {
@@ -66,8 +79,7 @@ public final class WindowAccumulator {
                     target = pendingReferences.computeIfAbsent(key,
                             k -> new PendingWindow(tap, new TapDistribution(neurons, sketchK)));
                 } else {
-                    Instant window = Granularity.MINUTE.windowStart(
-                            Instant.ofEpochSecond(o.getEventTime().getSeconds(), o.getEventTime().getNanos()));
+                    Instant window = Granularity.MINUTE.windowStart(eventTime);
                     WindowKey key = new WindowKey(tap.modelId(), tap.modelVersion(), tap.tap(), slice,
                             Granularity.MINUTE, window);
                     target = pending.computeIfAbsent(key,
@@ -87,6 +99,13 @@ public final class WindowAccumulator {
 
     public long pendingObservations() {
         return pendingObservations;
+    }
+
+    /** Observations dropped as too late since the last call; resets the count. */
+    public long takeLateObservations() {
+        long late = lateObservations;
+        lateObservations = 0;
+        return late;
     }
 
     public boolean isEmpty() {

@@ -19,7 +19,8 @@ class WindowAccumulatorTest {
 
     @Test
     void eachObservationUpdatesEverySliceOfItsMinute() {
-        WindowAccumulator acc = new WindowAccumulator(new SlicePolicy(Set.of("source"), 8, (k, v, w) -> { }), 200);
+        WindowAccumulator acc = new WindowAccumulator(new SlicePolicy(Set.of("source"), 8, (k, v, w) -> { }), 200,
+                java.time.Duration.ofMinutes(15));
         Instant t = Instant.parse("2026-11-28T10:15:42Z");
         ActivationBatch batch = ActivationBatch.newBuilder().setModelId("m").setModelVersion("1").setTap("conv1")
                 .addTapShape(4).addTapShape(4).addTapShape(2).setNeuronCount(2).setReduction(Reduction.REDUCTION_MAX)
@@ -28,7 +29,7 @@ class WindowAccumulatorTest {
                 .addActivations(1f).addActivations(2f)
                 .addActivations(5f).addActivations(6f)
                 .build();
-        acc.add(batch, WindowAccumulator.tapOf(batch));
+        acc.add(batch, WindowAccumulator.tapOf(batch), Instant.parse("2026-11-28T10:20:00Z"));
         // observation a: all, predicted=3, tag:source=prod in 10:15; b: all, predicted=3, tag:source=canary in 10:16
         assertEquals(2 * 3 * 2, acc.pendingUpdates());
         Map<WindowKey, WindowAccumulator.PendingWindow> drained = acc.drain().windows();
@@ -43,19 +44,38 @@ class WindowAccumulatorTest {
 
     @Test
     void referenceObservationsBuildTheirReferenceAndNoLiveWindow() {
-        WindowAccumulator acc = new WindowAccumulator(new SlicePolicy(Set.of("source"), 8, (k, v, w) -> { }), 200);
+        WindowAccumulator acc = new WindowAccumulator(new SlicePolicy(Set.of("source"), 8, (k, v, w) -> { }), 200,
+                java.time.Duration.ofMinutes(15));
         Observation reference = observation("r", Instant.parse("2026-11-28T10:15:42Z"), 4, "replay").toBuilder()
                 .putTags("reference", "training").build();
         ActivationBatch batch = ActivationBatch.newBuilder().setModelId("m").setModelVersion("1").setTap("dense")
                 .addTapShape(1).setNeuronCount(1).setReduction(Reduction.REDUCTION_NONE)
                 .addObservations(reference).addActivations(3f).build();
-        acc.add(batch, WindowAccumulator.tapOf(batch));
+        acc.add(batch, WindowAccumulator.tapOf(batch), Instant.parse("2026-11-28T10:20:00Z"));
         WindowAccumulator.Drained drained = acc.drain();
         assertEquals(0, drained.windows().size());
         assertEquals(3, drained.references().size(), "all, predicted=4, tag:source=replay");
         var all = drained.references().get(new ai.neuraldivergence.domain.ReferenceKey("m", "1", "training",
                 "dense", Slice.ALL));
         assertEquals(3.0, all.delta().neuron(0).sum());
+    }
+
+    @Test
+    void observationsLaterThanTheAllowedLatenessAreCountedAndDropped() {
+        WindowAccumulator acc = new WindowAccumulator(new SlicePolicy(Set.of(), 8, (k, v, w) -> { }), 200,
+                java.time.Duration.ofMinutes(15));
+        Instant t = Instant.parse("2026-11-28T10:00:00Z");
+        ActivationBatch batch = ActivationBatch.newBuilder().setModelId("m").setModelVersion("1").setTap("dense")
+                .addTapShape(1).setNeuronCount(1).setReduction(Reduction.REDUCTION_NONE)
+                .addObservations(observation("on-time", t.plusSeconds(60), 1, "x")).addActivations(1f)
+                .addObservations(observation("late", t, 1, "x")).addActivations(2f)
+                .build();
+        // the record was written 15 min 30 s after the second observation's event time
+        acc.add(batch, WindowAccumulator.tapOf(batch), t.plusSeconds(15 * 60 + 30));
+        assertEquals(1, acc.takeLateObservations());
+        assertEquals(0, acc.takeLateObservations(), "taken once");
+        WindowAccumulator.Drained drained = acc.drain();
+        assertEquals(1, drained.windows().values().iterator().next().delta().observationCount());
     }
 
     private static Observation observation(String id, Instant t, int predicted, String source) {

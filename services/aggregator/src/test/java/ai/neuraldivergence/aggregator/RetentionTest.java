@@ -1,0 +1,66 @@
+package ai.neuraldivergence.aggregator;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import ai.neuraldivergence.aggregator.ingest.RetentionJob;
+import ai.neuraldivergence.domain.Granularity;
+import ai.neuraldivergence.domain.Reduction;
+import ai.neuraldivergence.domain.Slice;
+import ai.neuraldivergence.domain.TapDescriptor;
+import ai.neuraldivergence.domain.TapDistribution;
+import ai.neuraldivergence.domain.WindowKey;
+import ai.neuraldivergence.storage.CatalogStore;
+import ai.neuraldivergence.storage.TapWindowStore;
+import ai.neuraldivergence.testkit.InfrastructureTestResource;
+import io.agroal.api.AgroalDataSource;
+import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import jakarta.inject.Inject;
+import java.sql.Connection;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+
+/** Windows past their granularity's retention (defaults: minutes 2 days, hours 35 days, days 400 days) go. */
+@QuarkusTest
+@WithTestResource(InfrastructureTestResource.class)
+class RetentionTest {
+
+    @Inject
+    AgroalDataSource dataSource;
+
+    @Inject
+    RetentionJob retention;
+
+    @Test
+    void expiredWindowsAreDeletedPerGranularityAndRecentOnesKept() throws Exception {
+        String model = "ret-" + UUID.randomUUID();
+        Instant now = Instant.parse("2026-11-28T12:00:00Z");
+        TapWindowStore store = new TapWindowStore(dataSource);
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            new CatalogStore(dataSource).register(c, new TapDescriptor(model, "1", "t", 0, new int[] {1}, 1,
+                    Reduction.NONE));
+            for (Granularity g : Granularity.values()) {
+                for (Duration age : new Duration[] {Duration.ofDays(1), Duration.ofDays(3), Duration.ofDays(40),
+                    Duration.ofDays(500)}) {
+                    TapDistribution d = new TapDistribution(1, 200);
+                    d.add(new float[] {1f}, 0);
+                    store.merge(c, new WindowKey(model, "1", "t", Slice.ALL, g, g.windowStart(now.minus(age))), d);
+                }
+            }
+            c.commit();
+        }
+        retention.enforce(now);
+        // minutes: 1 day kept; hours: 1 and 3 days kept; days: all but 500 days kept
+        assertEquals(1, count(store, model, Granularity.MINUTE));
+        assertEquals(2, count(store, model, Granularity.HOUR));
+        assertEquals(3, count(store, model, Granularity.DAY));
+        assertEquals(0, retention.enforce(now), "nothing left to delete");
+    }
+
+    private static int count(TapWindowStore store, String model, Granularity g) {
+        return store.read(model, "1", "t", Slice.ALL, g, Instant.EPOCH, Instant.parse("2100-01-01T00:00:00Z")).size();
+    }
+}
