@@ -215,6 +215,65 @@ class AggregationTest {
     }
 
     @Test
+    void fuzzedTruncatedAndInconsistentRecordsAreAllDeadLetteredAndConsumptionContinues() throws Exception {
+        String model = "fuzz-" + UUID.randomUUID();
+        java.util.Random random = new java.util.Random(7);
+        byte[] valid = batch(model, 1, 2, 3).toByteArray();
+        List<byte[]> bad = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            byte[] noise = new byte[1 + random.nextInt(200)];
+            random.nextBytes(noise);
+            bad.add(noise);
+        }
+        for (int cut = 1; cut < valid.length; cut += Math.max(1, valid.length / 15)) {
+            bad.add(java.util.Arrays.copyOf(valid, cut));
+        }
+        bad.add(batch(model, 1, 2).toBuilder().setNeuronCount(3).clearTapShape().addTapShape(3).build()
+                .toByteArray());
+        bad.add(batch(model, 1, 2).toBuilder().addActivations(1f).build().toByteArray());
+        try (KafkaProducer<byte[], byte[]> p = producer()) {
+            for (byte[] b : bad) {
+                p.send(record(model, b));
+            }
+            p.send(record(model, batch(model, 5).toByteArray()));
+        }
+        List<ConsumerRecord<byte[], byte[]>> letters = consume("nd.activations.dlq",
+                r -> new String(r.key(), StandardCharsets.UTF_8).equals(model), bad.size());
+        assertEquals(bad.size(), letters.size(), "every bad record is kept, once");
+        for (ConsumerRecord<byte[], byte[]> letter : letters) {
+            assertTrue(letter.headers().lastHeader("nd-error").value().length > 0);
+        }
+        // the valid batch behind them is aggregated, alone
+        TapDistribution all = awaitWindow(new TapWindowStore(dataSource), model, Slice.ALL,
+                d -> d.observationCount() == 1);
+        assertEquals(5.0, all.neuron(0).sum());
+    }
+
+    @Test
+    void aTagWithTooManyValuesStopsMakingSlicesAndIsCounted() throws Exception {
+        String model = "card-" + UUID.randomUUID();
+        ActivationBatch.Builder b = batch(model, new float[70]).toBuilder();
+        for (int i = 0; i < 70; i++) {
+            b.setObservations(i, b.getObservations(i).toBuilder().putTags("dataset", "d" + i)
+                    .setEventTime(Timestamp.newBuilder().setSeconds(MINUTE.getEpochSecond())));
+        }
+        try (KafkaProducer<byte[], byte[]> p = producer()) {
+            p.send(record(model, b.build().toByteArray()));
+        }
+        awaitWindow(new TapWindowStore(dataSource), model, Slice.ALL, d -> d.observationCount() == 70);
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement("SELECT count(DISTINCT slice) FROM tap_window WHERE "
+                        + "model_id = ? AND slice LIKE 'tag:dataset=%' AND granularity = 'minute'")) {
+            ps.setString(1, model);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                assertEquals(64, rs.getInt(1), "nd.aggregator.max-values-per-tag bounds the slices");
+            }
+        }
+        given().get("/q/metrics").then().body(containsString("nd_aggregator_tag_values_refused_total 6.0"));
+    }
+
+    @Test
     void readyReflectsKafkaPostgresAndTheConsumer() {
         given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP"))
                 .body(containsString("activation-consumer"))
