@@ -274,6 +274,26 @@ class AggregationTest {
     }
 
     @Test
+    void theMetricsCoverThePipeline() throws Exception {
+        String model = "met-" + UUID.randomUUID();
+        try (KafkaProducer<byte[], byte[]> p = producer()) {
+            p.send(record(model, batch(model, 1, 2).toByteArray()));
+        }
+        awaitWindow(new TapWindowStore(dataSource), model, Slice.ALL, d -> d.observationCount() == 2);
+        String metrics = given().get("/q/metrics").then().statusCode(200).extract().asString();
+        for (String name : List.of("nd_aggregator_records_total", "nd_aggregator_observations_total",
+                "nd_aggregator_sketch_updates_total", "nd_aggregator_rows_written_total",
+                "nd_aggregator_bytes_written_total", "nd_aggregator_consumer_lag", "nd_aggregator_flush_seconds_count",
+                "nd_aggregator_flushes_fenced_total", "nd_aggregator_observations_late_total")) {
+            assertTrue(metrics.contains(name), name + " missing");
+        }
+        java.util.regex.Matcher rows = java.util.regex.Pattern.compile("nd_aggregator_rows_written_total ([0-9.]+)")
+                .matcher(metrics);
+        assertTrue(rows.find() && Double.parseDouble(rows.group(1)) >= 3 * 3,
+                "each flushed minute row comes with its hour and day rows");
+    }
+
+    @Test
     void readyReflectsKafkaPostgresAndTheConsumer() {
         given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP"))
                 .body(containsString("activation-consumer"))

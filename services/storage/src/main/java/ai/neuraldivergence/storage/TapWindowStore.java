@@ -22,6 +22,10 @@ public final class TapWindowStore {
     public record StoredWindow(Instant windowStart, TapDistribution distribution) {
     }
 
+    /** What a merge wrote: the window's observation count after it, and the row's encoded size. */
+    public record Merged(long observationCount, int bytes) {
+    }
+
     private final DataSource dataSource;
 
     public TapWindowStore(DataSource dataSource) {
@@ -32,9 +36,9 @@ public final class TapWindowStore {
      * Merges {@code delta} into the stored window inside the caller's transaction. The row is locked while it is
      * read and rewritten, so concurrent writers of the same window serialize instead of losing an update.
      *
-     * @return the window's observation count after the merge
+     * @return the window's observation count after the merge, and the bytes written
      */
-    public long merge(Connection c, WindowKey key, TapDistribution delta) throws SQLException {
+    public Merged merge(Connection c, WindowKey key, TapDistribution delta) throws SQLException {
         TapDistribution merged = delta;
         try (PreparedStatement ps = c.prepareStatement("SELECT distributions FROM tap_window "
                 + "WHERE model_id = ? AND model_version = ? AND tap = ? AND granularity = ? AND slice = ? "
@@ -53,11 +57,12 @@ public final class TapWindowStore {
                 + "observation_count = excluded.observation_count, distributions = excluded.distributions, "
                 + "updated_at = now()")) {
             bindKey(ps, key);
+            byte[] encoded = DistributionCodec.encode(merged);
             ps.setLong(7, merged.observationCount());
-            ps.setBytes(8, DistributionCodec.encode(merged));
+            ps.setBytes(8, encoded);
             ps.executeUpdate();
+            return new Merged(merged.observationCount(), encoded.length);
         }
-        return merged.observationCount();
     }
 
     /** The stored windows of one tap and slice whose start lies in {@code [from, to)}, oldest first. */

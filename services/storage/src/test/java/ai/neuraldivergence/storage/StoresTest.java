@@ -63,8 +63,8 @@ class StoresTest {
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             catalog.register(c, tap);
-            assertEquals(2, windows.merge(c, key, delta(1f, 2f)));
-            assertEquals(3, windows.merge(c, key, delta(5f)));
+            assertEquals(2, windows.merge(c, key, delta(1f, 2f)).observationCount());
+            assertEquals(3, windows.merge(c, key, delta(5f)).observationCount());
             windows.merge(c, new WindowKey("merge-model", "v1", "dense", Slice.ALL, Granularity.MINUTE,
                     minute.plusSeconds(60)), delta(9f));
             c.commit();

@@ -64,6 +64,12 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
     private final Counter failures;
     private final Counter partitionsLost;
     private final Counter lateDropped;
+    private final Counter records;
+    private final Counter sketchUpdates;
+    private final Counter rowsWritten;
+    private final Counter bytesWritten;
+    private final AtomicLong lag = new AtomicLong();
+    private long lagMeasuredAt;
     private final Timer flushTimer;
     private final AtomicLong pendingUpdatesGauge = new AtomicLong();
 
@@ -103,6 +109,15 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
         this.failures = Counter.builder("nd.aggregator.failures")
                 .description("Poll or flush failures; the delta was dropped and re-read from the stored offsets")
                 .register(registry);
+        this.records = Counter.builder("nd.aggregator.records").description("Kafka records consumed")
+                .register(registry);
+        this.sketchUpdates = Counter.builder("nd.aggregator.sketch.updates")
+                .description("Sketch updates committed (neuron values x the slices they entered)").register(registry);
+        this.rowsWritten = Counter.builder("nd.aggregator.rows.written")
+                .description("Distribution rows written (minutes and their hour and day roll-ups)").register(registry);
+        this.bytesWritten = Counter.builder("nd.aggregator.bytes.written")
+                .description("Bytes of distributions written to PostgreSQL").register(registry);
+        registry.gauge("nd.aggregator.consumer.lag", lag);
         this.lateDropped = Counter.builder("nd.aggregator.observations.late")
                 .description("Observations dropped: they arrived later than the allowed lateness after their event "
                         + "time").register(registry);
@@ -163,6 +178,8 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
                     for (ConsumerRecord<byte[], byte[]> record : records) {
                         accept(record);
                     }
+                    this.records.increment(records.count());
+                    measureLag(c);
                     if (!accumulator.isEmpty() || advancedWithoutData()) {
                         if (Instant.now().isAfter(nextFlush)
                                 || accumulator.pendingUpdates() >= config.maxPendingUpdates()) {
@@ -230,6 +247,20 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
         return known;
     }
 
+    /** Records behind the end of the assigned partitions, from the consumer's own fetch positions (no call). */
+    private void measureLag(KafkaConsumer<byte[], byte[]> c) {
+        long now = System.nanoTime();
+        if (now - lagMeasuredAt < 5_000_000_000L) {
+            return;
+        }
+        lagMeasuredAt = now;
+        long total = 0;
+        for (TopicPartition tp : c.assignment()) {
+            total += c.currentLag(tp).orElse(0);
+        }
+        lag.set(total);
+    }
+
     private boolean advancedWithoutData() {
         // dead letters alone also move offsets, which must be committed too
         for (Map.Entry<TopicPartition, Long> e : deltaEnd.entrySet()) {
@@ -252,6 +283,7 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
             return;
         }
         long observationCount = accumulator.pendingObservations();
+        long updates = accumulator.pendingUpdates();
         long late = accumulator.takeLateObservations();
         var pending = accumulator.drain();
         FlushWriter.Outcome outcome = flushTimer.record(() -> writer.flush(pending, ranges));
@@ -259,6 +291,9 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
         if (outcome instanceof FlushWriter.Outcome.Committed committed) {
             ranges.forEach((tp, range) -> deltaStart.put(tp, range.to()));
             observations.increment(observationCount);
+            sketchUpdates.increment(updates);
+            rowsWritten.increment(committed.rows());
+            bytesWritten.increment(committed.bytes());
             // counted once committed: a replay after a crash drops the same observations again
             lateDropped.increment(late);
             events.windowsCommitted(committed.windows(), Instant.now());

@@ -38,7 +38,8 @@ public final class FlushWriter {
 
     /** The outcome of a flush. */
     public sealed interface Outcome {
-        record Committed(List<CommittedWindow> windows) implements Outcome {
+        /** Written: the minute windows (for events), and every row and byte the transaction wrote. */
+        record Committed(List<CommittedWindow> windows, long rows, long bytes) implements Outcome {
         }
 
         /** Another consumer moved a partition's offset: nothing was written, the delta is stale. */
@@ -119,16 +120,21 @@ public final class FlushWriter {
             references.merge(c, key, e.getValue().delta());
         }
         List<CommittedWindow> committed = new ArrayList<>(pending.windows().size());
+        long rows = 0;
+        long bytes = 0;
         for (Map.Entry<WindowKey, WindowAccumulator.PendingWindow> e : pending.windows().entrySet()) {
-            long count = windows.merge(c, e.getKey(), e.getValue().delta());
-            committed.add(new CommittedWindow(e.getKey(), e.getValue().tap(), count,
+            TapWindowStore.Merged merged = windows.merge(c, e.getKey(), e.getValue().delta());
+            committed.add(new CommittedWindow(e.getKey(), e.getValue().tap(), merged.observationCount(),
                     e.getValue().delta().observationCount()));
+            rows++;
+            bytes += merged.bytes();
         }
         // hours and days roll up in the same transaction: they can never disagree with their minutes
         for (Map.Entry<WindowKey, TapDistribution> e : rollups(pending.windows()).entrySet()) {
-            windows.merge(c, e.getKey(), e.getValue());
+            bytes += windows.merge(c, e.getKey(), e.getValue()).bytes();
+            rows++;
         }
-        return new Outcome.Committed(committed);
+        return new Outcome.Committed(committed, rows, bytes);
     }
 
     /** The flushed minute deltas merged per hour and per day window. */
