@@ -125,7 +125,7 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
                 .description("Partitions lost without a clean revoke (e.g. after a pause past the session timeout); "
                         + "the unflushed delta was dropped")
                 .register(registry);
-        this.flushTimer = Timer.builder("nd.aggregator.flush")
+        this.flushTimer = Timer.builder("nd.aggregator.flush").publishPercentiles(0.5, 0.95)
                 .description("Time to write one flush (distributions and offsets, one transaction)")
                 .register(registry);
         registry.gauge("nd.aggregator.pending.updates", pendingUpdatesGauge);
