@@ -289,8 +289,7 @@ class AggregationTest {
         }
         java.util.regex.Matcher rows = java.util.regex.Pattern.compile("nd_aggregator_rows_written_total ([0-9.]+)")
                 .matcher(metrics);
-        assertTrue(rows.find() && Double.parseDouble(rows.group(1)) >= 3 * 3,
-                "each flushed minute row comes with its hour and day rows");
+        assertTrue(rows.find() && Double.parseDouble(rows.group(1)) >= 3, "a row per slice: all, predicted=0, =1");
     }
 
     @Test

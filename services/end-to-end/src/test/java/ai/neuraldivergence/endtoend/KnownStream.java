@@ -99,7 +99,8 @@ final class KnownStream {
                 "ND_topicS_ACTIVATIONS", topic,
                 "ND_AGGREGATOR_CONSUMER_GROUP", group),
                 // a killed member's partitions move on quickly
-                List.of("-Dkafka.session.timeout.ms=6000", "-Dkafka.heartbeat.interval.ms=1000"), log);
+                List.of("-Dkafka.session.timeout.ms=6000", "-Dkafka.heartbeat.interval.ms=1000",
+                        "-Dnd.aggregator.rollup-interval=1s"), log);
     }
 
     void produce(String bootstrap, AtomicBoolean producing) {
@@ -152,6 +153,26 @@ final class KnownStream {
         throw new AssertionError("only " + stored + " of " + BATCHES * PER_BATCH + " observations stored");
     }
 
+    /** The hour row of a tap and slice once the roll-up has brought it to {@code count} observations. */
+    static List<TapWindowStore.StoredWindow> awaitHour(TapWindowStore store, String tap, Slice slice, long count) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        List<TapWindowStore.StoredWindow> hour = List.of();
+        while (System.nanoTime() < deadline) {
+            hour = store.read(MODEL, "1", tap, slice, Granularity.HOUR, T0, T0.plusSeconds(3600));
+            if (hour.size() == 1 && hour.get(0).distribution().observationCount() >= count) {
+                return hour;
+            }
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        assertEquals(1, hour.size(), tap + "|" + slice + " hour row");
+        return hour;
+    }
+
     /** Checks every stored row against the stream's content; returns the rows by tap, slice and minute. */
     static Map<String, TapDistribution> verifyAgainstWhatWasSent(String jdbcUrl) {
         Map<String, double[]> sums = new HashMap<>();
@@ -194,8 +215,7 @@ final class KnownStream {
         counts.forEach((key, n) -> perHour.merge(key.substring(0, key.lastIndexOf('|')), n[0], Long::sum));
         for (Map.Entry<String, Long> e : perHour.entrySet()) {
             String[] k = e.getKey().split("\\|");
-            var hour = store.read(MODEL, "1", k[0], Slice.parse(k[1]), Granularity.HOUR, T0, T0.plusSeconds(3600));
-            assertEquals(1, hour.size(), e.getKey());
+            var hour = awaitHour(store, k[0], Slice.parse(k[1]), e.getValue());
             assertEquals(e.getValue(), hour.get(0).distribution().observationCount(), e.getKey() + " hour");
             assertEquals(e.getValue(), hour.get(0).distribution().neuron(0).sketchCount(), e.getKey() + " hour");
         }

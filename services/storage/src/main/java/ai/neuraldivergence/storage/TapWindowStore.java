@@ -22,8 +22,11 @@ public final class TapWindowStore {
     public record StoredWindow(Instant windowStart, TapDistribution distribution) {
     }
 
-    /** What a merge wrote: the window's observation count after it, and the row's encoded size. */
-    public record Merged(long observationCount, int bytes) {
+    /**
+     * What a merge wrote: the window's observation count after it, the row's encoded size, and whether the window
+     * had already been rolled up into its hour and day (then the caller merges the delta there too).
+     */
+    public record Merged(long observationCount, int bytes, boolean rolledUp) {
     }
 
     private final DataSource dataSource;
@@ -40,7 +43,8 @@ public final class TapWindowStore {
      */
     public Merged merge(Connection c, WindowKey key, TapDistribution delta) throws SQLException {
         TapDistribution merged = delta;
-        try (PreparedStatement ps = c.prepareStatement("SELECT distributions FROM tap_window "
+        boolean rolledUp = false;
+        try (PreparedStatement ps = c.prepareStatement("SELECT distributions, rolled_up FROM tap_window "
                 + "WHERE model_id = ? AND model_version = ? AND tap = ? AND granularity = ? AND slice = ? "
                 + "AND window_start = ? FOR UPDATE")) {
             bindKey(ps, key);
@@ -48,6 +52,7 @@ public final class TapWindowStore {
                 if (rs.next()) {
                     merged = DistributionCodec.decode(rs.getBytes(1));
                     merged.merge(delta);
+                    rolledUp = rs.getBoolean(2);
                 }
             }
         }
@@ -61,7 +66,7 @@ public final class TapWindowStore {
             ps.setLong(7, merged.observationCount());
             ps.setBytes(8, encoded);
             ps.executeUpdate();
-            return new Merged(merged.observationCount(), encoded.length);
+            return new Merged(merged.observationCount(), encoded.length, rolledUp);
         }
     }
 
@@ -89,6 +94,41 @@ public final class TapWindowStore {
             return out;
         } catch (SQLException e) {
             throw new StorageException("reading windows of " + tap, e);
+        }
+    }
+
+    /** A minute window waiting to be rolled up. */
+    public record Unrolled(WindowKey key, TapDistribution distribution) {
+    }
+
+    /**
+     * Locks up to {@code limit} closed minute windows (started before {@code before}) not rolled up yet, skipping
+     * rows another transaction holds, inside the caller's transaction.
+     */
+    public List<Unrolled> lockUnrolled(Connection c, Instant before, int limit) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT model_id, model_version, tap, slice, window_start, "
+                + "distributions FROM tap_window WHERE granularity = 'minute' AND NOT rolled_up AND window_start < ? "
+                + "ORDER BY window_start LIMIT ? FOR UPDATE SKIP LOCKED")) {
+            ps.setTimestamp(1, Timestamp.from(before));
+            ps.setInt(2, limit);
+            List<Unrolled> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new Unrolled(new WindowKey(rs.getString(1), rs.getString(2), rs.getString(3),
+                            Slice.parse(rs.getString(4)), Granularity.MINUTE, rs.getTimestamp(5).toInstant()),
+                            DistributionCodec.decode(rs.getBytes(6))));
+                }
+            }
+            return out;
+        }
+    }
+
+    /** Marks a minute window rolled up, inside the caller's transaction. */
+    public void markRolledUp(Connection c, WindowKey key) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("UPDATE tap_window SET rolled_up = true WHERE model_id = ? "
+                + "AND model_version = ? AND tap = ? AND granularity = ? AND slice = ? AND window_start = ?")) {
+            bindKey(ps, key);
+            ps.executeUpdate();
         }
     }
 

@@ -44,6 +44,12 @@ public final class TestInfrastructure {
     }
 
     private static TestInfrastructure start() {
+        // a broker fault while the JVM shuts down must not halt the test JVM with a failing exit code (surefire
+        // then reports the whole module as failed after its tests passed): report it instead
+        org.apache.kafka.common.utils.Exit.setHaltProcedure((code, message) ->
+                System.err.println("test Kafka asked to halt (" + code + "): " + message));
+        org.apache.kafka.common.utils.Exit.setExitProcedure((code, message) ->
+                System.err.println("test Kafka asked to exit (" + code + "): " + message));
         EmbeddedPostgres postgres = null;
         try {
             long t0 = System.nanoTime();

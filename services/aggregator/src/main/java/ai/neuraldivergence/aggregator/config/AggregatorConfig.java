@@ -54,6 +54,10 @@ public interface AggregatorConfig {
     @WithDefault("15m")
     Duration allowedLateness();
 
+    /** How often closed minute windows (allowed lateness past their end) are rolled up into hours and days. */
+    @WithDefault("15s")
+    Duration rollupInterval();
+
     /** How long stored windows are kept, per granularity (see the sizing table in the README). */
     Retention retention();
 

@@ -120,6 +120,7 @@ public final class FlushWriter {
             references.merge(c, key, e.getValue().delta());
         }
         List<CommittedWindow> committed = new ArrayList<>(pending.windows().size());
+        Map<WindowKey, WindowAccumulator.PendingWindow> lateForRolledUp = new java.util.LinkedHashMap<>();
         long rows = 0;
         long bytes = 0;
         for (Map.Entry<WindowKey, WindowAccumulator.PendingWindow> e : pending.windows().entrySet()) {
@@ -128,24 +129,30 @@ public final class FlushWriter {
                     e.getValue().delta().observationCount()));
             rows++;
             bytes += merged.bytes();
+            if (merged.rolledUp()) {
+                lateForRolledUp.put(e.getKey(), e.getValue());
+            }
         }
-        // hours and days roll up in the same transaction: they can never disagree with their minutes
-        for (Map.Entry<WindowKey, TapDistribution> e : rollups(pending.windows()).entrySet()) {
+        // a minute already rolled up passes its late delta on to its hour and day in this same transaction, so that
+        // they never disagree with their minutes
+        Map<WindowKey, TapDistribution> late = new java.util.LinkedHashMap<>();
+        lateForRolledUp.forEach((k, v) -> late.put(k, v.delta()));
+        for (Map.Entry<WindowKey, TapDistribution> e : rollups(late).entrySet()) {
             bytes += windows.merge(c, e.getKey(), e.getValue()).bytes();
             rows++;
         }
         return new Outcome.Committed(committed, rows, bytes);
     }
 
-    /** The flushed minute deltas merged per hour and per day window. */
-    static Map<WindowKey, TapDistribution> rollups(Map<WindowKey, WindowAccumulator.PendingWindow> minutes) {
+    /** Minute distributions merged per hour and per day window. */
+    static Map<WindowKey, TapDistribution> rollups(Map<WindowKey, TapDistribution> minutes) {
         Map<WindowKey, TapDistribution> out = new java.util.LinkedHashMap<>();
-        for (Map.Entry<WindowKey, WindowAccumulator.PendingWindow> e : minutes.entrySet()) {
+        for (Map.Entry<WindowKey, TapDistribution> e : minutes.entrySet()) {
             WindowKey m = e.getKey();
             for (Granularity g : new Granularity[] {Granularity.HOUR, Granularity.DAY}) {
                 WindowKey key = new WindowKey(m.modelId(), m.modelVersion(), m.tap(), m.slice(), g,
                         g.windowStart(m.windowStart()));
-                TapDistribution delta = e.getValue().delta();
+                TapDistribution delta = e.getValue();
                 out.computeIfAbsent(key, k -> new TapDistribution(delta.neuronCount(), delta.sketchK()))
                         .merge(delta);
             }
