@@ -22,7 +22,7 @@ import java.time.Instant;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 
-/** Windows past their granularity's retention (defaults: minutes 2 days, hours 35 days, days 400 days) go. */
+/** Windows past their granularity's retention (defaults: minutes 12 hours, hours 35 days, days 400 days) go. */
 @QuarkusTest
 @WithTestResource(InfrastructureTestResource.class)
 class RetentionTest {
@@ -43,7 +43,7 @@ class RetentionTest {
             new CatalogStore(dataSource).register(c, new TapDescriptor(model, "1", "t", 0, new int[] {1}, 1,
                     Reduction.NONE));
             for (Granularity g : Granularity.values()) {
-                for (Duration age : new Duration[] {Duration.ofDays(1), Duration.ofDays(3), Duration.ofDays(40),
+                for (Duration age : new Duration[] {Duration.ofHours(1), Duration.ofDays(3), Duration.ofDays(40),
                     Duration.ofDays(500)}) {
                     TapDistribution d = new TapDistribution(1, 200);
                     d.add(new float[] {1f}, 0);
@@ -53,7 +53,7 @@ class RetentionTest {
             c.commit();
         }
         retention.enforce(now);
-        // minutes: 1 day kept; hours: 1 and 3 days kept; days: all but 500 days kept
+        // minutes: 1 hour kept; hours: 1 hour and 3 days kept; days: all but 500 days kept
         assertEquals(1, count(store, model, Granularity.MINUTE));
         assertEquals(2, count(store, model, Granularity.HOUR));
         assertEquals(3, count(store, model, Granularity.DAY));

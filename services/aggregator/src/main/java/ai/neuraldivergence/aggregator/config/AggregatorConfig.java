@@ -62,7 +62,7 @@ public interface AggregatorConfig {
     Retention retention();
 
     interface Retention {
-        @WithDefault("2d")
+        @WithDefault("12h")
         Duration minute();
 
         @WithDefault("35d")
