@@ -1,0 +1,73 @@
+package ai.neuraldivergence.endtoend;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import ai.neuraldivergence.testkit.TestInfrastructure;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
+
+/**
+ * PostgreSQL goes away mid-stream: the aggregator's readiness turns DOWN, it retries with backoff, and when the
+ * database returns it recovers by itself, with exact counts.
+ */
+class AggregatorOutageTest {
+
+    private static final KnownStream STREAM = new KnownStream("outage.activations");
+
+    @Test
+    void aPostgresOutageMidStreamLosesAndDoublesNothing() throws Exception {
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        Path data = Files.createTempDirectory("nd-outage-pg");
+        EmbeddedPostgres pg = start(port, data);
+        String jdbc = "jdbc:postgresql://127.0.0.1:" + port + "/postgres";
+        AtomicBoolean producing = new AtomicBoolean(true);
+        try (ServiceProcess aggregator = STREAM.startAggregator(jdbc, "outage-group", "aggregator-outage")) {
+            aggregator.awaitReady(Duration.ofSeconds(120));
+            Thread producer = new Thread(() -> STREAM.produce(TestInfrastructure.shared().kafkaBootstrapServers(),
+                    producing), "outage-producer");
+            producer.start();
+            Thread.sleep(3000);
+            pg.close();
+            awaitReadiness(aggregator, 503);
+            Thread.sleep(4000);
+            pg = start(port, data);
+            awaitReadiness(aggregator, 200);
+            producer.join(Duration.ofSeconds(120).toMillis());
+            KnownStream.awaitAll(jdbc);
+            KnownStream.verifyAgainstWhatWasSent(jdbc);
+        } finally {
+            pg.close();
+        }
+    }
+
+    private static EmbeddedPostgres start(int port, Path data) throws Exception {
+        return EmbeddedPostgres.builder().setPort(port).setDataDirectory(data).setCleanDataDirectory(false).start();
+    }
+
+    private static void awaitReadiness(ServiceProcess p, int status) throws Exception {
+        HttpClient http = HttpClient.newHttpClient();
+        long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+        int last = 0;
+        while (System.nanoTime() < deadline) {
+            last = http.send(HttpRequest.newBuilder(URI.create(p.baseUrl() + "/q/health/ready"))
+                    .timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+            if (last == status) {
+                return;
+            }
+            Thread.sleep(250);
+        }
+        assertEquals(status, last, "readiness");
+    }
+}
