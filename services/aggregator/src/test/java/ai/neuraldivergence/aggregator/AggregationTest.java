@@ -152,17 +152,22 @@ class AggregationTest {
         for (int i = 0; i < b.getObservationsCount(); i++) {
             b.setObservations(i, b.getObservations(i).toBuilder().putTags("reference", "training"));
         }
+        // the next model version replays its own "training" reference under the same name
+        ActivationBatch.Builder v2 = b.build().toBuilder().setModelVersion("2");
         try (KafkaProducer<byte[], byte[]> p = producer()) {
             p.send(record(model, b.build().toByteArray()));
+            p.send(record(model, v2.build().toByteArray()));
             p.send(record(model, batch(model, 9).toByteArray()));
         }
         // the live batch behind it is committed in the same or a later flush
         awaitWindow(new TapWindowStore(dataSource), model, Slice.ALL, d -> d.observationCount() == 1);
         ai.neuraldivergence.storage.ReferenceStore references = new ai.neuraldivergence.storage.ReferenceStore(
                 dataSource);
-        TapDistribution reference = references.read(model, "training", "dense1", Slice.ALL).orElseThrow();
+        TapDistribution reference = references.read(model, "1", "training", "dense1", Slice.ALL).orElseThrow();
         assertEquals(2, reference.observationCount());
         assertEquals(6.0, reference.neuron(0).sum());
+        assertEquals(2, references.read(model, "2", "training", "dense1", Slice.ALL).orElseThrow()
+                .observationCount(), "each model version has its own reference");
         assertEquals(9.0, new TapWindowStore(dataSource).read(model, "1", "dense1", Slice.ALL, Granularity.MINUTE,
                 MINUTE, MINUTE.plusSeconds(60)).get(0).distribution().neuron(0).sum(), "no reference value is live");
     }

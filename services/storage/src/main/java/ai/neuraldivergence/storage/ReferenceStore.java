@@ -20,28 +20,14 @@ public final class ReferenceStore {
         this.dataSource = dataSource;
     }
 
-    /**
-     * Creates a tagged reference on first sight, inside the caller's transaction.
-     *
-     * @return the model version the reference belongs to (the first one it was built from)
-     */
-    public String registerTagged(Connection c, String modelId, String name, String modelVersion)
-            throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("INSERT INTO reference (model_id, name, model_version, "
+    /** Creates a tagged reference of a model version on first sight, inside the caller's transaction. */
+    public void registerTagged(Connection c, String modelId, String modelVersion, String name) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO reference (model_id, model_version, name, "
                 + "origin) VALUES (?, ?, ?, 'tagged') ON CONFLICT DO NOTHING")) {
             ps.setString(1, modelId);
-            ps.setString(2, name);
-            ps.setString(3, modelVersion);
+            ps.setString(2, modelVersion);
+            ps.setString(3, name);
             ps.executeUpdate();
-        }
-        try (PreparedStatement ps = c.prepareStatement(
-                "SELECT model_version FROM reference WHERE model_id = ? AND name = ?")) {
-            ps.setString(1, modelId);
-            ps.setString(2, name);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getString(1);
-            }
         }
     }
 
@@ -49,7 +35,7 @@ public final class ReferenceStore {
     public long merge(Connection c, ReferenceKey key, TapDistribution delta) throws SQLException {
         TapDistribution merged = delta;
         try (PreparedStatement ps = c.prepareStatement("SELECT distributions FROM reference_distribution "
-                + "WHERE model_id = ? AND name = ? AND tap = ? AND slice = ? FOR UPDATE")) {
+                + "WHERE model_id = ? AND model_version = ? AND name = ? AND tap = ? AND slice = ? FOR UPDATE")) {
             bind(ps, key);
             try (ResultSet rs = ps.executeQuery()) {
                 if (rs.next()) {
@@ -58,27 +44,29 @@ public final class ReferenceStore {
                 }
             }
         }
-        try (PreparedStatement ps = c.prepareStatement("INSERT INTO reference_distribution (model_id, name, tap, "
-                + "slice, observation_count, distributions) VALUES (?, ?, ?, ?, ?, ?) "
-                + "ON CONFLICT (model_id, name, tap, slice) DO UPDATE SET observation_count = "
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO reference_distribution (model_id, model_version, "
+                + "name, tap, slice, observation_count, distributions) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                + "ON CONFLICT (model_id, model_version, name, tap, slice) DO UPDATE SET observation_count = "
                 + "excluded.observation_count, distributions = excluded.distributions, updated_at = now()")) {
             bind(ps, key);
-            ps.setLong(5, merged.observationCount());
-            ps.setBytes(6, DistributionCodec.encode(merged));
+            ps.setLong(6, merged.observationCount());
+            ps.setBytes(7, DistributionCodec.encode(merged));
             ps.executeUpdate();
         }
         return merged.observationCount();
     }
 
     /** A reference's stored distribution of one tap and slice. */
-    public Optional<TapDistribution> read(String modelId, String name, String tap, Slice slice) {
+    public Optional<TapDistribution> read(String modelId, String modelVersion, String name, String tap,
+            Slice slice) {
         try (Connection c = dataSource.getConnection();
                 PreparedStatement ps = c.prepareStatement("SELECT distributions FROM reference_distribution "
-                        + "WHERE model_id = ? AND name = ? AND tap = ? AND slice = ?")) {
+                        + "WHERE model_id = ? AND model_version = ? AND name = ? AND tap = ? AND slice = ?")) {
             ps.setString(1, modelId);
-            ps.setString(2, name);
-            ps.setString(3, tap);
-            ps.setString(4, slice.key());
+            ps.setString(2, modelVersion);
+            ps.setString(3, name);
+            ps.setString(4, tap);
+            ps.setString(5, slice.key());
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next() ? Optional.of(DistributionCodec.decode(rs.getBytes(1))) : Optional.empty();
             }
@@ -89,8 +77,9 @@ public final class ReferenceStore {
 
     private static void bind(PreparedStatement ps, ReferenceKey key) throws SQLException {
         ps.setString(1, key.modelId());
-        ps.setString(2, key.reference());
-        ps.setString(3, key.tap());
-        ps.setString(4, key.slice().key());
+        ps.setString(2, key.modelVersion());
+        ps.setString(3, key.reference());
+        ps.setString(4, key.tap());
+        ps.setString(5, key.slice().key());
     }
 }

@@ -93,10 +93,7 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
         this.config = config;
         this.topics = topics;
         this.kafkaConfig = kafkaConfig;
-        this.writer = new FlushWriter(dataSource, config.consumerGroup(),
-                Counter.builder("nd.aggregator.reference.version.conflicts")
-                        .description("Reference observations refused: the reference was built from another version")
-                        .register(registry));
+        this.writer = new FlushWriter(dataSource, config.consumerGroup());
         this.events = events;
         this.registry = registry;
         this.observations = Counter.builder("nd.aggregator.observations")

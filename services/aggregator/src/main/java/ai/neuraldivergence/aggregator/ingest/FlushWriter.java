@@ -10,7 +10,6 @@ import ai.neuraldivergence.storage.OffsetStore;
 import ai.neuraldivergence.storage.ReferenceStore;
 import ai.neuraldivergence.storage.StorageException;
 import ai.neuraldivergence.storage.TapWindowStore;
-import io.micrometer.core.instrument.Counter;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
@@ -57,13 +56,11 @@ public final class FlushWriter {
     private final TapWindowStore windows;
     private final OffsetStore offsets = new OffsetStore();
     private final ReferenceStore references;
-    private final Counter referenceConflicts;
 
-    public FlushWriter(DataSource dataSource, String consumerGroup, Counter referenceConflicts) {
+    public FlushWriter(DataSource dataSource, String consumerGroup) {
         this.dataSource = dataSource;
         this.consumerGroup = consumerGroup;
         this.references = new ReferenceStore(dataSource);
-        this.referenceConflicts = referenceConflicts;
         this.catalog = new CatalogStore(dataSource);
         this.windows = new TapWindowStore(dataSource);
     }
@@ -107,15 +104,11 @@ public final class FlushWriter {
                 return new Outcome.LayoutConflict(stored, tap);
             }
         }
-        Map<String, String> referenceVersions = new java.util.HashMap<>();
+        Set<String> registered = new java.util.HashSet<>();
         for (Map.Entry<ReferenceKey, WindowAccumulator.PendingWindow> e : pending.references().entrySet()) {
             ReferenceKey key = e.getKey();
-            String version = referenceVersions.computeIfAbsent(key.modelId() + '\u0000' + key.reference(),
-                    k -> registerReference(c, key));
-            if (!version.equals(key.modelVersion())) {
-                // a reference is built from one model version: its taps' layout is that version's
-                referenceConflicts.increment(e.getValue().delta().observationCount());
-                continue;
+            if (registered.add(key.modelId() + '\u0000' + key.modelVersion() + '\u0000' + key.reference())) {
+                references.registerTagged(c, key.modelId(), key.modelVersion(), key.reference());
             }
             references.merge(c, key, e.getValue().delta());
         }
@@ -158,14 +151,6 @@ public final class FlushWriter {
             }
         }
         return out;
-    }
-
-    private String registerReference(Connection c, ReferenceKey key) {
-        try {
-            return references.registerTagged(c, key.modelId(), key.reference(), key.modelVersion());
-        } catch (SQLException e) {
-            throw new StorageException("registering reference " + key.reference(), e);
-        }
     }
 
     /** Reads (and on first assignment creates) the stored next offset of each partition, in one transaction. */

@@ -11,7 +11,6 @@ import ai.neuraldivergence.domain.TapDistribution;
 import ai.neuraldivergence.domain.WindowKey;
 import ai.neuraldivergence.storage.TapWindowStore;
 import ai.neuraldivergence.testkit.TestInfrastructure;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -33,9 +32,8 @@ class FlushFencingTest {
         ds.setUser(TestInfrastructure.DB_USER);
         ds.setPassword(TestInfrastructure.DB_PASSWORD);
         Flyway.configure().dataSource(ds).load().migrate();
-        SimpleMeterRegistry registry = new SimpleMeterRegistry();
-        FlushWriter first = new FlushWriter(ds, "g", registry.counter("conflicts"));
-        FlushWriter stale = new FlushWriter(ds, "g", registry.counter("conflicts"));
+        FlushWriter first = new FlushWriter(ds, "g");
+        FlushWriter stale = new FlushWriter(ds, "g");
         TopicPartition tp = new TopicPartition("t", 0);
         assertEquals(0L, first.storedOffsets(Map.of(tp, 0L)).get(tp));
 
