@@ -298,6 +298,46 @@ class AggregationTest {
     }
 
     @Test
+    void lateLabelsAddTheirObservationsToTheTrueLabelSliceOnceWhicheverArrivesFirst() throws Exception {
+        String model = "label-" + UUID.randomUUID();
+        ActivationBatch unlabelled = batch(model, 4, 8);
+        ActivationBatch secondTap = unlabelled.toBuilder().setTap("dense2").setTapIndex(3).build();
+        try (KafkaProducer<byte[], byte[]> p = producer()) {
+            p.send(record(model, unlabelled.toByteArray()));
+            p.send(label(model, "i-0", 7));
+            // a second label for the same instance loses: the first wins
+            p.send(label(model, "i-0", 3));
+            // the label of i-1 arrives before its second tap
+            p.send(label(model, "i-1", 5));
+            p.send(record(model, secondTap.toByteArray()));
+        }
+        TapWindowStore store = new TapWindowStore(dataSource);
+        TapDistribution seven = awaitWindow(store, model, Slice.trueLabel(7), d -> d.observationCount() == 1);
+        assertEquals(4.0, seven.neuron(0).sum(), "i-0's activations");
+        TapDistribution five = awaitWindow(store, model, Slice.trueLabel(5), d -> d.observationCount() == 1);
+        assertEquals(8.0, five.neuron(0).sum(), "i-1's activations");
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        List<TapWindowStore.StoredWindow> dense2 = List.of();
+        while (dense2.isEmpty() && System.nanoTime() < deadline) {
+            dense2 = store.read(model, "1", "dense2", Slice.trueLabel(5), Granularity.MINUTE, MINUTE,
+                    MINUTE.plusSeconds(60));
+            Thread.sleep(100);
+        }
+        assertEquals(1, dense2.get(0).distribution().observationCount(), "the tap that came after its label");
+        Thread.sleep(1000);
+        assertTrue(store.read(model, "1", "dense1", Slice.trueLabel(3), Granularity.MINUTE, MINUTE,
+                MINUTE.plusSeconds(60)).isEmpty(), "the second label of i-0 was ignored");
+        assertEquals(1, store.read(model, "1", "dense1", Slice.trueLabel(7), Granularity.MINUTE, MINUTE,
+                MINUTE.plusSeconds(60)).get(0).distribution().observationCount(), "joined once");
+    }
+
+    private static ProducerRecord<byte[], byte[]> label(String model, String instance, int label) {
+        return new ProducerRecord<>("nd.labels", null, MINUTE.plusSeconds(120).toEpochMilli(), instance.getBytes(),
+                ai.neuraldivergence.proto.v1.LabelEvent.newBuilder().setModelId(model).setInstanceId(instance)
+                        .setTrueLabel(label).build().toByteArray());
+    }
+
+    @Test
     void readyReflectsKafkaPostgresAndTheConsumer() {
         given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP"))
                 .body(containsString("activation-consumer"))

@@ -63,7 +63,8 @@ public final class CatalogStore {
         }
     }
 
-    private Optional<TapDescriptor> find(Connection c, String modelId, String modelVersion, String tap)
+    /** A tap as stored, read inside the caller's transaction. */
+    public Optional<TapDescriptor> find(Connection c, String modelId, String modelVersion, String tap)
             throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(
                 "SELECT model_id, model_version, tap, tap_index, shape, neuron_count, reduction FROM tap "

@@ -54,6 +54,13 @@ public interface AggregatorConfig {
     @WithDefault("15m")
     Duration allowedLateness();
 
+    /**
+     * How long an unlabelled observation waits for its late label (LabelEvent). Bounds the rows kept: about
+     * observations/s x horizon x taps.
+     */
+    @WithDefault("15m")
+    Duration labelHorizon();
+
     /** How often closed minute windows (allowed lateness past their end) are rolled up into hours and days. */
     @WithDefault("15s")
     Duration rollupInterval();

@@ -16,4 +16,8 @@ public interface Topics {
 
     @WithDefault("nd.window-updates")
     String windowUpdates();
+
+    /** True labels that arrive after their prediction (LabelEvent). */
+    @WithDefault("nd.labels")
+    String labels();
 }

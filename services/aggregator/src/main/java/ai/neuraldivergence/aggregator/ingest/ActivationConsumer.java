@@ -6,6 +6,7 @@ import ai.neuraldivergence.contract.ActivationBatchValidator;
 import ai.neuraldivergence.domain.SlicePolicy;
 import ai.neuraldivergence.domain.TapDescriptor;
 import ai.neuraldivergence.proto.v1.ActivationBatch;
+import ai.neuraldivergence.proto.v1.LabelEvent;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.agroal.api.AgroalDataSource;
 import io.micrometer.core.instrument.Counter;
@@ -64,6 +65,8 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
     private final Counter failures;
     private final Counter partitionsLost;
     private final Counter lateDropped;
+    private final Counter labelsReceived;
+    private final Counter lateLabelsJoined;
     private final Counter records;
     private final Counter sketchUpdates;
     private final Counter rowsWritten;
@@ -93,7 +96,7 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
         this.config = config;
         this.topics = topics;
         this.kafkaConfig = kafkaConfig;
-        this.writer = new FlushWriter(dataSource, config.consumerGroup());
+        this.writer = new FlushWriter(dataSource, config.consumerGroup(), config.sketchK());
         this.events = events;
         this.registry = registry;
         this.observations = Counter.builder("nd.aggregator.observations")
@@ -115,6 +118,10 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
         this.bytesWritten = Counter.builder("nd.aggregator.bytes.written")
                 .description("Bytes of distributions written to PostgreSQL").register(registry);
         registry.gauge("nd.aggregator.consumer.lag", lag);
+        this.labelsReceived = Counter.builder("nd.aggregator.labels").description("Late labels consumed")
+                .register(registry);
+        this.lateLabelsJoined = Counter.builder("nd.aggregator.labels.joined")
+                .description("Observation taps added to their true-label slice by a late label").register(registry);
         this.lateDropped = Counter.builder("nd.aggregator.observations.late")
                 .description("Observations dropped: they arrived later than the allowed lateness after their event "
                         + "time").register(registry);
@@ -168,7 +175,7 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
             try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(consumerConfig())) {
                 consumer = c;
                 accumulator = newAccumulator();
-                c.subscribe(List.of(topics.activations()), this);
+                c.subscribe(List.of(topics.activations(), topics.labels()), this);
                 while (running) {
                     ConsumerRecords<byte[], byte[]> records = c.poll(POLL_TIMEOUT);
                     lastPoll = Instant.now();
@@ -210,6 +217,11 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
 
     private void accept(ConsumerRecord<byte[], byte[]> record) {
         TopicPartition tp = new TopicPartition(record.topic(), record.partition());
+        if (record.topic().equals(topics.labels())) {
+            acceptLabel(record);
+            deltaEnd.put(tp, record.offset() + 1);
+            return;
+        }
         ActivationBatch batch;
         try {
             batch = ActivationBatch.parseFrom(record.value() == null ? new byte[0] : record.value());
@@ -232,6 +244,24 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
         }
         problem.ifPresent(p -> events.deadLetter(record, p));
         deltaEnd.put(tp, record.offset() + 1);
+    }
+
+    private void acceptLabel(ConsumerRecord<byte[], byte[]> record) {
+        LabelEvent label;
+        try {
+            label = LabelEvent.parseFrom(record.value() == null ? new byte[0] : record.value());
+        } catch (InvalidProtocolBufferException e) {
+            events.deadLetter(record, "undecodable LabelEvent: " + e.getMessage());
+            return;
+        }
+        if (label.getModelId().isEmpty() || label.getInstanceId().isEmpty() || label.getInstanceId().length() > 128
+                || label.getTrueLabel() < 0) {
+            events.deadLetter(record, "a LabelEvent needs model_id, instance_id (1..128 characters) and "
+                    + "true_label >= 0");
+            return;
+        }
+        accumulator.addLabel(label);
+        labelsReceived.increment();
     }
 
     private TapDescriptor knownTap(TapDescriptor declared) {
@@ -283,12 +313,14 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
         long updates = accumulator.pendingUpdates();
         long late = accumulator.takeLateObservations();
         var pending = accumulator.drain();
+        writer.takeLateLabelsJoined(); // what a rolled-back attempt joined does not count
         FlushWriter.Outcome outcome = flushTimer.record(() -> writer.flush(pending, ranges));
         nextFlush = Instant.now().plus(config.flushInterval());
         if (outcome instanceof FlushWriter.Outcome.Committed committed) {
             ranges.forEach((tp, range) -> deltaStart.put(tp, range.to()));
             observations.increment(observationCount);
             sketchUpdates.increment(updates);
+            lateLabelsJoined.increment(writer.takeLateLabelsJoined());
             rowsWritten.increment(committed.rows());
             bytesWritten.increment(committed.bytes());
             // counted once committed: a replay after a crash drops the same observations again

@@ -6,6 +6,7 @@ import ai.neuraldivergence.domain.TapDistribution;
 import ai.neuraldivergence.domain.TapDescriptor;
 import ai.neuraldivergence.domain.WindowKey;
 import ai.neuraldivergence.storage.CatalogStore;
+import ai.neuraldivergence.storage.LateLabelStore;
 import ai.neuraldivergence.storage.OffsetStore;
 import ai.neuraldivergence.storage.ReferenceStore;
 import ai.neuraldivergence.storage.StorageException;
@@ -56,11 +57,19 @@ public final class FlushWriter {
     private final TapWindowStore windows;
     private final OffsetStore offsets = new OffsetStore();
     private final ReferenceStore references;
+    private final LateLabelStore lateLabels;
+    private final int sketchK;
 
     public FlushWriter(DataSource dataSource, String consumerGroup) {
+        this(dataSource, consumerGroup, ai.neuraldivergence.domain.NeuronDistribution.DEFAULT_K);
+    }
+
+    public FlushWriter(DataSource dataSource, String consumerGroup, int sketchK) {
         this.dataSource = dataSource;
         this.consumerGroup = consumerGroup;
         this.references = new ReferenceStore(dataSource);
+        this.lateLabels = new LateLabelStore(dataSource);
+        this.sketchK = sketchK;
         this.catalog = new CatalogStore(dataSource);
         this.windows = new TapWindowStore(dataSource);
     }
@@ -112,11 +121,12 @@ public final class FlushWriter {
             }
             references.merge(c, key, e.getValue().delta());
         }
-        List<CommittedWindow> committed = new ArrayList<>(pending.windows().size());
+        Map<WindowKey, WindowAccumulator.PendingWindow> toWrite = withLateLabels(c, pending);
+        List<CommittedWindow> committed = new ArrayList<>(toWrite.size());
         Map<WindowKey, WindowAccumulator.PendingWindow> lateForRolledUp = new java.util.LinkedHashMap<>();
         long rows = 0;
         long bytes = 0;
-        for (Map.Entry<WindowKey, WindowAccumulator.PendingWindow> e : pending.windows().entrySet()) {
+        for (Map.Entry<WindowKey, WindowAccumulator.PendingWindow> e : toWrite.entrySet()) {
             TapWindowStore.Merged merged = windows.merge(c, e.getKey(), e.getValue().delta());
             committed.add(new CommittedWindow(e.getKey(), e.getValue().tap(), merged.observationCount(),
                     e.getValue().delta().observationCount()));
@@ -136,6 +146,65 @@ public final class FlushWriter {
         }
         return new Outcome.Committed(committed, rows, bytes);
     }
+
+    /**
+     * Keeps this delta's unlabelled observations and joins late labels with them, both ways round: a label finds
+     * the kept taps of its instance, and a tap kept now finds a label received before it. Every join adds the
+     * tap's activations to the label's slice in the observation's minute, and marks the kept tap labelled, so a
+     * join happens once. Returns the delta's windows with those additions.
+     */
+    private Map<WindowKey, WindowAccumulator.PendingWindow> withLateLabels(Connection c,
+            WindowAccumulator.Drained pending) throws SQLException {
+        if (pending.recent().isEmpty() && pending.labels().isEmpty()) {
+            return pending.windows();
+        }
+        Map<WindowKey, WindowAccumulator.PendingWindow> out = new java.util.LinkedHashMap<>(pending.windows());
+        lateLabels.keep(c, pending.recent());
+        List<LateLabelStore.Recent> joined = new ArrayList<>();
+        Map<String, Integer> labels = new java.util.LinkedHashMap<>();
+        for (ai.neuraldivergence.proto.v1.LabelEvent label : pending.labels()) {
+            if (lateLabels.recordLabel(c, label.getModelId(), label.getInstanceId(), label.getTrueLabel())) {
+                labels.put(label.getModelId() + '\u0000' + label.getInstanceId(), label.getTrueLabel());
+            }
+        }
+        for (LateLabelStore.Recent r : pending.recent()) {
+            String id = r.modelId() + '\u0000' + r.instanceId();
+            if (!labels.containsKey(id)) {
+                java.util.OptionalInt earlier = lateLabels.label(c, r.modelId(), r.instanceId());
+                if (earlier.isPresent()) {
+                    labels.put(id, earlier.getAsInt());
+                }
+            }
+        }
+        for (Map.Entry<String, Integer> e : labels.entrySet()) {
+            String[] id = e.getKey().split("\u0000", 2);
+            for (LateLabelStore.Recent r : lateLabels.claimUnlabelled(c, id[0], id[1], e.getValue())) {
+                TapDescriptor tap = catalog.find(c, r.modelId(), r.modelVersion(), r.tap()).orElseThrow();
+                WindowKey key = new WindowKey(r.modelId(), r.modelVersion(), r.tap(),
+                        ai.neuraldivergence.domain.Slice.trueLabel(e.getValue()), Granularity.MINUTE,
+                        Granularity.MINUTE.windowStart(r.eventTime()));
+                WindowAccumulator.PendingWindow window = out.get(key);
+                if (window == null) {
+                    window = new WindowAccumulator.PendingWindow(tap, new TapDistribution(tap.neuronCount(),
+                            sketchK));
+                    out.put(key, window);
+                }
+                window.delta().add(r.activations(), 0);
+                joined.add(r);
+            }
+        }
+        lateLabelsJoined += joined.size();
+        return out;
+    }
+
+    /** Observation taps added to a label's slice by a late label since the last call; resets. */
+    long takeLateLabelsJoined() {
+        long n = lateLabelsJoined;
+        lateLabelsJoined = 0;
+        return n;
+    }
+
+    private long lateLabelsJoined;
 
     /** Minute distributions merged per hour and per day window. */
     static Map<WindowKey, TapDistribution> rollups(Map<WindowKey, TapDistribution> minutes) {

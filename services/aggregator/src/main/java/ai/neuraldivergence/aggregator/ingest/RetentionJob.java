@@ -31,6 +31,7 @@ public class RetentionJob {
     private static final int BATCH = 5_000;
 
     private final TapWindowStore windows;
+    private final ai.neuraldivergence.storage.LateLabelStore lateLabels;
     private final AggregatorConfig config;
     private final Map<Granularity, Counter> deleted = new EnumMap<>(Granularity.class);
     private ScheduledExecutorService scheduler;
@@ -38,6 +39,7 @@ public class RetentionJob {
     @Inject
     public RetentionJob(AgroalDataSource dataSource, AggregatorConfig config, MeterRegistry registry) {
         this.windows = new TapWindowStore(dataSource);
+        this.lateLabels = new ai.neuraldivergence.storage.LateLabelStore(dataSource);
         this.config = config;
         for (Granularity g : Granularity.values()) {
             deleted.put(g, Counter.builder("nd.aggregator.retention.deleted")
@@ -87,6 +89,8 @@ public class RetentionJob {
         if (total > 0) {
             LOG.infof("retention: deleted %d expired windows", total);
         }
+        // unlabelled observations and labels past the label horizon can no longer meet
+        lateLabels.expire(now.minus(config.labelHorizon()));
         return total;
     }
 }

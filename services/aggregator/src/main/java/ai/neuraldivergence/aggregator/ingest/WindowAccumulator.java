@@ -10,7 +10,10 @@ import ai.neuraldivergence.domain.TapDescriptor;
 import ai.neuraldivergence.domain.TapDistribution;
 import ai.neuraldivergence.domain.WindowKey;
 import ai.neuraldivergence.proto.v1.ActivationBatch;
+import ai.neuraldivergence.proto.v1.LabelEvent;
 import ai.neuraldivergence.proto.v1.Observation;
+import ai.neuraldivergence.storage.LateLabelStore;
+import java.util.ArrayList;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -33,6 +36,9 @@ public final class WindowAccumulator {
     private Map<WindowKey, PendingWindow> pending = new LinkedHashMap<>();
     // observations tagged reference=<name> build that reference and enter no live window
     private Map<ReferenceKey, PendingWindow> pendingReferences = new LinkedHashMap<>();
+    // unlabelled observations kept for a late label, and late labels received
+    private List<LateLabelStore.Recent> pendingRecent = new ArrayList<>();
+    private List<LabelEvent> pendingLabels = new ArrayList<>();
     private long pendingUpdates;
     private long pendingObservations;
 
@@ -88,6 +94,12 @@ public final class WindowAccumulator {
                 target.delta().add(activations, i * neurons);
             }
             pendingUpdates += (long) slices.size() * neurons;
+            if (reference == null && !o.hasTrueLabel()) {
+                pendingRecent.add(new LateLabelStore.Recent(tap.modelId(), tap.modelVersion(), o.getInstanceId(),
+                        tap.tap(), eventTime, o.getPredictedClass(),
+                        java.util.Arrays.copyOfRange(activations, i * neurons, (i + 1) * neurons)));
+                pendingUpdates += neurons;
+            }
         }
         pendingObservations += batch.getObservationsCount();
     }
@@ -108,19 +120,36 @@ public final class WindowAccumulator {
         return late;
     }
 
-    public boolean isEmpty() {
-        return pending.isEmpty() && pendingReferences.isEmpty();
+    /** Adds a late label (validated by the caller). */
+    public void addLabel(LabelEvent label) {
+        pendingLabels.add(label);
+        pendingUpdates++;
     }
 
-    /** Everything accumulated since the last drain: live windows and reference distributions. */
-    public record Drained(Map<WindowKey, PendingWindow> windows, Map<ReferenceKey, PendingWindow> references) {
+    public boolean isEmpty() {
+        return pending.isEmpty() && pendingReferences.isEmpty() && pendingRecent.isEmpty()
+                && pendingLabels.isEmpty();
+    }
+
+    /**
+     * Everything accumulated since the last drain: live windows, reference distributions, unlabelled observations
+     * to keep, and late labels to join.
+     */
+    public record Drained(Map<WindowKey, PendingWindow> windows, Map<ReferenceKey, PendingWindow> references,
+            List<LateLabelStore.Recent> recent, List<LabelEvent> labels) {
+
+        public Drained(Map<WindowKey, PendingWindow> windows, Map<ReferenceKey, PendingWindow> references) {
+            this(windows, references, List.of(), List.of());
+        }
     }
 
     /** Hands over everything accumulated and starts empty. */
     public Drained drain() {
-        Drained out = new Drained(pending, pendingReferences);
+        Drained out = new Drained(pending, pendingReferences, pendingRecent, pendingLabels);
         pending = new LinkedHashMap<>();
         pendingReferences = new LinkedHashMap<>();
+        pendingRecent = new ArrayList<>();
+        pendingLabels = new ArrayList<>();
         pendingUpdates = 0;
         pendingObservations = 0;
         return out;
