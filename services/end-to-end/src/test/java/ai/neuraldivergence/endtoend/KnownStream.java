@@ -58,8 +58,23 @@ final class KnownStream {
                 Slice.tag("source", "s" + (i % 3))));
         if (i % 2 == 0) {
             s.add(Slice.trueLabel((i * 7) % 10));
+        } else if (lateLabelled(i)) {
+            s.add(Slice.trueLabel(lateLabel(i)));
         }
         return s;
+    }
+
+    /** A quarter of the observations get their true label later, as a LabelEvent. */
+    static boolean lateLabelled(int i) {
+        return i % 4 == 1;
+    }
+
+    static int lateLabel(int i) {
+        return (i * 3) % 10;
+    }
+
+    String labelsTopic() {
+        return topic + ".labels";
     }
 
     static Instant minuteOf(int i) {
@@ -96,11 +111,12 @@ final class KnownStream {
                 "QUARKUS_DATASOURCE_JDBC_URL", jdbcUrl,
                 "QUARKUS_DATASOURCE_USERNAME", TestInfrastructure.DB_USER,
                 "QUARKUS_DATASOURCE_PASSWORD", TestInfrastructure.DB_PASSWORD,
-                "ND_topicS_ACTIVATIONS", topic,
+                "ND_TOPICS_ACTIVATIONS", topic,
+                "ND_TOPICS_LABELS", labelsTopic(),
                 "ND_AGGREGATOR_CONSUMER_GROUP", group),
                 // a killed member's partitions move on quickly
                 List.of("-Dkafka.session.timeout.ms=6000", "-Dkafka.heartbeat.interval.ms=1000",
-                        "-Dnd.aggregator.rollup-interval=1s"), log);
+                        "-Dnd.aggregator.rollup-interval=1s", "-Dnd.aggregator.label-horizon=1d"), log);
     }
 
     void produce(String bootstrap, AtomicBoolean producing) {
@@ -113,14 +129,32 @@ final class KnownStream {
                     p.send(new ProducerRecord<>(topic, null, T0.plusSeconds(200).toEpochMilli(),
                             (MODEL + "/" + TAPS[tap] + "/" + (b % 4)).getBytes(), batch(b, tap).toByteArray()));
                 }
+                // the late labels of the batch five back
+                if (b >= 5) {
+                    sendLateLabels(p, b - 5);
+                }
                 // spread over ~15 s so that the kills land mid-stream
                 Thread.sleep(25);
+            }
+            for (int b = Math.max(0, BATCHES - 5); b < BATCHES; b++) {
+                sendLateLabels(p, b);
             }
             p.flush();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
             producing.set(false);
+        }
+    }
+
+    private void sendLateLabels(KafkaProducer<byte[], byte[]> p, int b) {
+        for (int k = 0; k < PER_BATCH; k++) {
+            int i = b * PER_BATCH + k;
+            if (lateLabelled(i)) {
+                p.send(new ProducerRecord<>(labelsTopic(), null, T0.plusSeconds(200).toEpochMilli(),
+                        ("o-" + i).getBytes(), ai.neuraldivergence.proto.v1.LabelEvent.newBuilder().setModelId(MODEL)
+                                .setInstanceId("o-" + i).setTrueLabel(lateLabel(i)).build().toByteArray()));
+            }
         }
     }
 
@@ -139,18 +173,42 @@ final class KnownStream {
         }
     }
 
+    /** Waits until every observation, and every label (given or late), is stored. */
     static void awaitAll(String jdbcUrl) throws Exception {
+        long observations = (long) BATCHES * PER_BATCH;
+        long labelled = 0;
+        for (int i = 0; i < observations; i++) {
+            labelled += i % 2 == 0 || lateLabelled(i) ? 1 : 0;
+        }
         long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
         long stored = 0;
+        long labels = 0;
         while (System.nanoTime() < deadline) {
             stored = storedObservations(jdbcUrl);
-            if (stored >= (long) BATCHES * PER_BATCH) {
+            labels = storedLabelled(jdbcUrl);
+            if (stored >= observations && labels >= labelled) {
                 Thread.sleep(2500); // a double count would show up in the next flushes
                 return;
             }
             Thread.sleep(200);
         }
-        throw new AssertionError("only " + stored + " of " + BATCHES * PER_BATCH + " observations stored");
+        throw new AssertionError("stored " + stored + " of " + observations + " observations, " + labels + " of "
+                + labelled + " labels");
+    }
+
+    private static long storedLabelled(String jdbcUrl) {
+        try (Connection c = DriverManager.getConnection(jdbcUrl, TestInfrastructure.DB_USER,
+                TestInfrastructure.DB_PASSWORD);
+                PreparedStatement ps = c.prepareStatement("SELECT coalesce(sum(observation_count), 0) FROM tap_window "
+                        + "WHERE model_id = ? AND tap = 'dense' AND slice LIKE 'label=%' AND granularity = 'minute'")) {
+            ps.setString(1, MODEL);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        } catch (java.sql.SQLException e) {
+            return 0;
+        }
     }
 
     /** The hour row of a tap and slice once the roll-up has brought it to {@code count} observations. */

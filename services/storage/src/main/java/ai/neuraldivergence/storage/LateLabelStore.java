@@ -27,6 +27,29 @@ public final class LateLabelStore {
         this.dataSource = dataSource;
     }
 
+    /**
+     * Serializes, until the caller's transaction ends, every transaction that joins labels with these instances:
+     * without it, a label and its observation's tap committed at the same moment by two instances would each miss
+     * the other. One statement, locks taken in a fixed order (no deadlock between two flushes).
+     */
+    public void lockInstances(Connection c, java.util.Collection<String> modelAndInstanceIds) throws SQLException {
+        if (modelAndInstanceIds.isEmpty()) {
+            return;
+        }
+        Long[] keys = modelAndInstanceIds.stream().map(LateLabelStore::lockKey).distinct().sorted()
+                .toArray(Long[]::new);
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT unnest(?::bigint[]) AS k ORDER BY 1) keys")) {
+            ps.setArray(1, c.createArrayOf("bigint", keys));
+            ps.executeQuery().close();
+        }
+    }
+
+    private static long lockKey(String id) {
+        return java.util.UUID.nameUUIDFromBytes(id.getBytes(java.nio.charset.StandardCharsets.UTF_8))
+                .getMostSignificantBits();
+    }
+
     /** Keeps unlabelled observations for a later label (the first sighting of an instance's tap wins). */
     public void keep(Connection c, List<Recent> recent) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO recent_observation (model_id, model_version, "

@@ -159,6 +159,10 @@ public final class FlushWriter {
             return pending.windows();
         }
         Map<WindowKey, WindowAccumulator.PendingWindow> out = new java.util.LinkedHashMap<>(pending.windows());
+        Set<String> instances = new java.util.HashSet<>();
+        pending.recent().forEach(r -> instances.add(r.modelId() + '\u0000' + r.instanceId()));
+        pending.labels().forEach(l -> instances.add(l.getModelId() + '\u0000' + l.getInstanceId()));
+        lateLabels.lockInstances(c, instances);
         lateLabels.keep(c, pending.recent());
         List<LateLabelStore.Recent> joined = new ArrayList<>();
         Map<String, Integer> labels = new java.util.LinkedHashMap<>();
