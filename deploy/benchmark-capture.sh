@@ -8,15 +8,8 @@ cd "$ROOT"
 ./mvnw -B -q install -DskipTests -pl services/inference,deploy/launcher -am
 CP=$(./mvnw -B -q -pl services/inference dependency:build-classpath -Dmdep.includeScope=test \
   -Dmdep.outputFile=/dev/stdout)
-RUN=$(mktemp -d)
-LAUNCHER=deploy/launcher/target
-java -Xmx256m -cp "$LAUNCHER/lib/*:$(ls $LAUNCHER/nd-launcher-*.jar | head -1)" \
-  ai.neuraldivergence.launcher.LocalInfrastructure --run-dir "$RUN" --kafka-port 19092 \
-  --kafka-controller-port 19093 --postgres-port 15432 > "$RUN/launcher.log" 2>&1 &
-LAUNCHER_PID=$!
-trap 'kill $LAUNCHER_PID 2>/dev/null; wait $LAUNCHER_PID 2>/dev/null; rm -rf "$RUN"' EXIT
-for _ in $(seq 1 1200); do grep -q '^READY' "$RUN/launcher.log" 2>/dev/null && break; sleep 0.1; done
-grep -q '^READY' "$RUN/launcher.log" || { cat "$RUN/launcher.log"; exit 1; }
+# shellcheck source=deploy/benchmark-infrastructure.sh
+. deploy/benchmark-infrastructure.sh
 # the heap of a production inference service: native tensors are freed at GC, so it stays small
 TF_CPP_MIN_LOG_LEVEL=2 java -Xmx256m -cp "services/inference/target/test-classes:services/inference/target/classes:$CP" \
   ai.neuraldivergence.inference.bench.CaptureBenchmark services/model-builder/target/mnist-cnn/saved_model \

@@ -365,24 +365,7 @@ class AggregationTest {
 
     private static List<ConsumerRecord<byte[], byte[]>> consume(String topic,
             Predicate<ConsumerRecord<byte[], byte[]>> mine, int atLeast) {
-        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(Map.of(
-                "bootstrap.servers", TestInfrastructure.shared().kafkaBootstrapServers(),
-                "group.id", "test-" + UUID.randomUUID(), "auto.offset.reset", "earliest",
-                "key.deserializer", ByteArrayDeserializer.class.getName(),
-                "value.deserializer", ByteArrayDeserializer.class.getName()))) {
-            c.subscribe(List.of(topic));
-            List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
-            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            while (out.size() < atLeast && System.nanoTime() < deadline) {
-                for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
-                    if (r.key() != null && mine.test(r)) {
-                        out.add(r);
-                    }
-                }
-            }
-            assertTrue(out.size() >= atLeast, "expected " + atLeast + " records on " + topic + ", got " + out.size());
-            return out;
-        }
+        return ai.neuraldivergence.testkit.TopicRecords.await(topic, r -> r.key() != null && mine.test(r), atLeast);
     }
 
     private long committedOffsets() throws Exception {

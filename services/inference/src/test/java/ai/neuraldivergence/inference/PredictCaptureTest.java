@@ -94,7 +94,7 @@ class PredictCaptureTest {
         }
 
         List<ActivationBatch> batches = new ArrayList<>();
-        for (ConsumerRecord<byte[], byte[]> r : KafkaRecords.await("nd.activations",
+        for (ConsumerRecord<byte[], byte[]> r : ai.neuraldivergence.testkit.TopicRecords.await("nd.activations",
                 r -> new String(r.value(), java.nio.charset.StandardCharsets.ISO_8859_1).contains(run), 5)) {
             batches.add(ActivationBatch.parseFrom(r.value()));
         }
@@ -195,7 +195,7 @@ class PredictCaptureTest {
         String id = "late-" + UUID.randomUUID();
         given().contentType(ContentType.JSON).body(Map.of("labels", List.of(Map.of("instanceId", id,
                 "trueLabel", 4)))).post("/v1/labels").then().statusCode(202).body("accepted", equalTo(1));
-        List<ConsumerRecord<byte[], byte[]>> records = KafkaRecords.await("nd.labels",
+        List<ConsumerRecord<byte[], byte[]>> records = ai.neuraldivergence.testkit.TopicRecords.await("nd.labels",
                 r -> Arrays.equals(r.key(), id.getBytes()), 1);
         LabelEvent e = LabelEvent.parseFrom(records.get(0).value());
         assertEquals(4, e.getTrueLabel());

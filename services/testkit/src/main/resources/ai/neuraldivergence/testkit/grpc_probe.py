@@ -89,8 +89,15 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except grpc.RpcError as e:
-        print("gRPC error: %s %s" % (e.code(), e.details()), file=sys.stderr)
-        sys.exit(1)
+    import time
+    for attempt in range(3):
+        try:
+            main()
+            break
+        except grpc.RpcError as e:
+            # UNAVAILABLE is the status gRPC clients retry (a connection closed under it); anything else fails
+            if e.code() == grpc.StatusCode.UNAVAILABLE and attempt < 2:
+                time.sleep(0.5)
+                continue
+            print("gRPC error: %s %s" % (e.code(), e.details()), file=sys.stderr)
+            sys.exit(1)

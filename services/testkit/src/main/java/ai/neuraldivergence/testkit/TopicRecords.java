@@ -1,8 +1,5 @@
-package ai.neuraldivergence.inference;
+package ai.neuraldivergence.testkit;
 
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
-import ai.neuraldivergence.testkit.TestInfrastructure;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,14 +10,15 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
-/** Reads what the service published, from the start of a topic. */
-final class KafkaRecords {
+/** Reads what a service published to the test JVM's Kafka, from the start of a topic. */
+public final class TopicRecords {
 
-    private KafkaRecords() {
+    private TopicRecords() {
     }
 
     /** Waits for at least {@code count} records that {@code mine} accepts, then keeps reading briefly for extras. */
-    static List<ConsumerRecord<byte[], byte[]>> await(String topic, Predicate<ConsumerRecord<byte[], byte[]>> mine,
+    public static List<ConsumerRecord<byte[], byte[]>> await(String topic,
+            Predicate<ConsumerRecord<byte[], byte[]>> mine,
             int count) {
         try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(Map.of(
                 "bootstrap.servers", TestInfrastructure.shared().kafkaBootstrapServers(),
@@ -41,7 +39,9 @@ final class KafkaRecords {
                     settle = System.nanoTime() + Duration.ofMillis(1500).toNanos();
                 }
             }
-            assertTrue(out.size() >= count, "expected " + count + " records on " + topic + ", got " + out.size());
+            if (out.size() < count) {
+                throw new AssertionError("expected " + count + " records on " + topic + ", got " + out.size());
+            }
             return out;
         }
     }
