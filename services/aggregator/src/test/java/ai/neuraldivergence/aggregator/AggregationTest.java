@@ -94,6 +94,21 @@ class AggregationTest {
         // predicted class alternates 0,1,0 then 0,1
         TapDistribution class0 = awaitWindow(store, model, Slice.predictedClass(0), d -> d.observationCount() == 3);
         assertEquals(1.0 + 3 + 4, class0.neuron(0).sum());
+        // each neuron's exemplars: the observations that excite it most, highest first (ids repeat across batches)
+        ai.neuraldivergence.domain.TopExemplars exemplars = new ai.neuraldivergence.storage.ExemplarStore(dataSource)
+                .read(model, "1", "dense1", MINUTE).orElseThrow();
+        assertEquals(java.util.List.of(4f, 3f, 2f, 1f, 0f), toList(exemplars.activations(0)));
+        assertEquals(java.util.List.of("i-0", "i-2", "i-1", "i-0", "i-1"),
+                java.util.Arrays.asList(exemplars.ids(0)));
+        assertEquals(java.util.List.of(-0f, -1f, -2f, -3f, -4f), toList(exemplars.activations(1)));
+    }
+
+    private static List<Float> toList(float[] values) {
+        List<Float> out = new ArrayList<>();
+        for (float v : values) {
+            out.add(v);
+        }
+        return out;
     }
 
     @Test

@@ -58,6 +58,7 @@ public final class FlushWriter {
     private final OffsetStore offsets = new OffsetStore();
     private final ReferenceStore references;
     private final LateLabelStore lateLabels;
+    private final ai.neuraldivergence.storage.ExemplarStore exemplars;
     private final int sketchK;
 
     public FlushWriter(DataSource dataSource, String consumerGroup) {
@@ -69,6 +70,7 @@ public final class FlushWriter {
         this.consumerGroup = consumerGroup;
         this.references = new ReferenceStore(dataSource);
         this.lateLabels = new LateLabelStore(dataSource);
+        this.exemplars = new ai.neuraldivergence.storage.ExemplarStore(dataSource);
         this.sketchK = sketchK;
         this.catalog = new CatalogStore(dataSource);
         this.windows = new TapWindowStore(dataSource);
@@ -122,6 +124,10 @@ public final class FlushWriter {
             references.merge(c, key, e.getValue().delta());
         }
         Map<WindowKey, WindowAccumulator.PendingWindow> toWrite = withLateLabels(c, pending);
+        for (Map.Entry<WindowKey, ai.neuraldivergence.domain.TopExemplars> e : pending.exemplars().entrySet()) {
+            WindowKey k = e.getKey();
+            exemplars.merge(c, k.modelId(), k.modelVersion(), k.tap(), k.windowStart(), e.getValue());
+        }
         List<CommittedWindow> committed = new ArrayList<>(toWrite.size());
         Map<WindowKey, WindowAccumulator.PendingWindow> lateForRolledUp = new java.util.LinkedHashMap<>();
         long rows = 0;

@@ -31,6 +31,7 @@ public class RetentionJob {
     private static final int BATCH = 5_000;
 
     private final TapWindowStore windows;
+    private final AgroalDataSource dataSource;
     private final ai.neuraldivergence.storage.LateLabelStore lateLabels;
     private final AggregatorConfig config;
     private final Map<Granularity, Counter> deleted = new EnumMap<>(Granularity.class);
@@ -39,6 +40,7 @@ public class RetentionJob {
     @Inject
     public RetentionJob(AgroalDataSource dataSource, AggregatorConfig config, MeterRegistry registry) {
         this.windows = new TapWindowStore(dataSource);
+        this.dataSource = dataSource;
         this.lateLabels = new ai.neuraldivergence.storage.LateLabelStore(dataSource);
         this.config = config;
         for (Granularity g : Granularity.values()) {
@@ -89,6 +91,9 @@ public class RetentionJob {
         if (total > 0) {
             LOG.infof("retention: deleted %d expired windows", total);
         }
+        // exemplars are kept as long as the minutes they belong to
+        new ai.neuraldivergence.storage.ExemplarStore(dataSource).deleteOlderThan(
+                now.minus(config.retention().minute()));
         // unlabelled observations and labels past the label horizon can no longer meet
         lateLabels.expire(now.minus(config.labelHorizon()));
         return total;

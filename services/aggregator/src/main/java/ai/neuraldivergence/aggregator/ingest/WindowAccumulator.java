@@ -8,6 +8,7 @@ import ai.neuraldivergence.domain.Slice;
 import ai.neuraldivergence.domain.SlicePolicy;
 import ai.neuraldivergence.domain.TapDescriptor;
 import ai.neuraldivergence.domain.TapDistribution;
+import ai.neuraldivergence.domain.TopExemplars;
 import ai.neuraldivergence.domain.WindowKey;
 import ai.neuraldivergence.proto.v1.ActivationBatch;
 import ai.neuraldivergence.proto.v1.LabelEvent;
@@ -39,6 +40,8 @@ public final class WindowAccumulator {
     // unlabelled observations kept for a late label, and late labels received
     private List<LateLabelStore.Recent> pendingRecent = new ArrayList<>();
     private List<LabelEvent> pendingLabels = new ArrayList<>();
+    // per tap and minute (the "all" slice's window), each neuron's top exemplar observations
+    private Map<WindowKey, TopExemplars> pendingExemplars = new LinkedHashMap<>();
     private long pendingUpdates;
     private long pendingObservations;
 
@@ -90,6 +93,13 @@ public final class WindowAccumulator {
                             Granularity.MINUTE, window);
                     target = pending.computeIfAbsent(key,
                             k -> new PendingWindow(tap, new TapDistribution(neurons, sketchK)));
+                    if (slice.equals(Slice.ALL)) {
+                        TopExemplars top = pendingExemplars.computeIfAbsent(key,
+                                k -> new TopExemplars(neurons, TopExemplars.DEFAULT_K));
+                        for (int j = 0; j < neurons; j++) {
+                            top.offer(j, activations[i * neurons + j], o.getInstanceId());
+                        }
+                    }
                 }
                 target.delta().add(activations, i * neurons);
             }
@@ -128,7 +138,7 @@ public final class WindowAccumulator {
 
     public boolean isEmpty() {
         return pending.isEmpty() && pendingReferences.isEmpty() && pendingRecent.isEmpty()
-                && pendingLabels.isEmpty();
+                && pendingLabels.isEmpty() && pendingExemplars.isEmpty();
     }
 
     /**
@@ -136,16 +146,17 @@ public final class WindowAccumulator {
      * to keep, and late labels to join.
      */
     public record Drained(Map<WindowKey, PendingWindow> windows, Map<ReferenceKey, PendingWindow> references,
-            List<LateLabelStore.Recent> recent, List<LabelEvent> labels) {
+            List<LateLabelStore.Recent> recent, List<LabelEvent> labels, Map<WindowKey, TopExemplars> exemplars) {
 
         public Drained(Map<WindowKey, PendingWindow> windows, Map<ReferenceKey, PendingWindow> references) {
-            this(windows, references, List.of(), List.of());
+            this(windows, references, List.of(), List.of(), Map.of());
         }
     }
 
     /** Hands over everything accumulated and starts empty. */
     public Drained drain() {
-        Drained out = new Drained(pending, pendingReferences, pendingRecent, pendingLabels);
+        Drained out = new Drained(pending, pendingReferences, pendingRecent, pendingLabels, pendingExemplars);
+        pendingExemplars = new LinkedHashMap<>();
         pending = new LinkedHashMap<>();
         pendingReferences = new LinkedHashMap<>();
         pendingRecent = new ArrayList<>();

@@ -1,0 +1,76 @@
+package ai.neuraldivergence.storage;
+
+import ai.neuraldivergence.domain.TopExemplars;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.Optional;
+import javax.sql.DataSource;
+
+/** Each neuron's top exemplar observations, per tap and minute. */
+public final class ExemplarStore {
+
+    private final DataSource dataSource;
+
+    public ExemplarStore(DataSource dataSource) {
+        this.dataSource = dataSource;
+    }
+
+    /** Merges {@code delta} into the stored exemplars of a tap's minute, inside the caller's transaction. */
+    public void merge(Connection c, String modelId, String modelVersion, String tap, Instant minute,
+            TopExemplars delta) throws SQLException {
+        TopExemplars merged = delta;
+        try (PreparedStatement ps = c.prepareStatement("SELECT exemplars FROM neuron_exemplars WHERE model_id = ? "
+                + "AND model_version = ? AND tap = ? AND window_start = ? FOR UPDATE")) {
+            bind(ps, modelId, modelVersion, tap, minute);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (rs.next()) {
+                    merged = TopExemplars.decode(rs.getBytes(1));
+                    merged.merge(delta);
+                }
+            }
+        }
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO neuron_exemplars (model_id, model_version, tap, "
+                + "window_start, exemplars) VALUES (?, ?, ?, ?, ?) ON CONFLICT (model_id, model_version, tap, "
+                + "window_start) DO UPDATE SET exemplars = excluded.exemplars")) {
+            bind(ps, modelId, modelVersion, tap, minute);
+            ps.setBytes(5, merged.encode());
+            ps.executeUpdate();
+        }
+    }
+
+    public Optional<TopExemplars> read(String modelId, String modelVersion, String tap, Instant minute) {
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement("SELECT exemplars FROM neuron_exemplars WHERE model_id = ? "
+                        + "AND model_version = ? AND tap = ? AND window_start = ?")) {
+            bind(ps, modelId, modelVersion, tap, minute);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.of(TopExemplars.decode(rs.getBytes(1))) : Optional.empty();
+            }
+        } catch (SQLException e) {
+            throw new StorageException("reading exemplars of " + tap, e);
+        }
+    }
+
+    /** Deletes exemplars of minutes that started before {@code before}; returns the rows deleted. */
+    public long deleteOlderThan(Instant before) {
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement("DELETE FROM neuron_exemplars WHERE window_start < ?")) {
+            ps.setTimestamp(1, Timestamp.from(before));
+            return ps.executeUpdate();
+        } catch (SQLException e) {
+            throw new StorageException("deleting expired exemplars", e);
+        }
+    }
+
+    private static void bind(PreparedStatement ps, String modelId, String modelVersion, String tap, Instant minute)
+            throws SQLException {
+        ps.setString(1, modelId);
+        ps.setString(2, modelVersion);
+        ps.setString(3, tap);
+        ps.setTimestamp(4, Timestamp.from(minute));
+    }
+}
