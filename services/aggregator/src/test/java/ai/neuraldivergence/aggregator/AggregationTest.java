@@ -232,6 +232,20 @@ class AggregationTest {
             }
         }
         assertEquals(16.5, h.neuron(0).sum());
+        // the roll-up announces the hour it changed
+        List<ConsumerRecord<byte[], byte[]>> updates = consume("nd.window-updates",
+                r -> new String(r.key(), StandardCharsets.UTF_8).equals(model) && hourUpdate(r), 1);
+        WindowUpdate hourUpdate = WindowUpdate.parseFrom(updates.get(0).value());
+        assertEquals(hour.getEpochSecond(), hourUpdate.getWindow().getStart().getSeconds());
+    }
+
+    private static boolean hourUpdate(ConsumerRecord<byte[], byte[]> r) {
+        try {
+            return WindowUpdate.parseFrom(r.value()).getWindow().getGranularity()
+                    == ai.neuraldivergence.proto.v1.Granularity.GRANULARITY_HOUR;
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+            return false;
+        }
     }
 
     @Test

@@ -98,7 +98,7 @@ public class EventPublisher {
                     .setTapIndex(w.tap().tapIndex())
                     .setSlice(ProtoSlices.toProto(w.key().slice()))
                     .setWindow(Window.newBuilder()
-                            .setGranularity(Granularity.GRANULARITY_MINUTE)
+                            .setGranularity(granularityOf(w.key().granularity()))
                             .setStart(timestamp(w.key().windowStart()))
                             .setEnd(timestamp(w.key().windowEnd())))
                     .setObservationCount(w.observationCount())
@@ -113,6 +113,14 @@ public class EventPublisher {
                         }
                     });
         }
+    }
+
+    private static Granularity granularityOf(ai.neuraldivergence.domain.Granularity g) {
+        return switch (g) {
+            case MINUTE -> Granularity.GRANULARITY_MINUTE;
+            case HOUR -> Granularity.GRANULARITY_HOUR;
+            case DAY -> Granularity.GRANULARITY_DAY;
+        };
     }
 
     private static Timestamp timestamp(Instant t) {

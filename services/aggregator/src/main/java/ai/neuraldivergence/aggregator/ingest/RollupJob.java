@@ -40,11 +40,16 @@ public class RollupJob {
     private final TapWindowStore windows;
     private final AggregatorConfig config;
     private final Counter rolledUp;
+    private final EventPublisher events;
+    private final ai.neuraldivergence.storage.CatalogStore catalog;
     private ScheduledExecutorService scheduler;
 
     @Inject
-    public RollupJob(AgroalDataSource dataSource, AggregatorConfig config, MeterRegistry registry) {
+    public RollupJob(AgroalDataSource dataSource, AggregatorConfig config, MeterRegistry registry,
+            EventPublisher events) {
         this.dataSource = dataSource;
+        this.events = events;
+        this.catalog = new ai.neuraldivergence.storage.CatalogStore(dataSource);
         this.windows = new TapWindowStore(dataSource);
         this.config = config;
         this.rolledUp = Counter.builder("nd.aggregator.minutes.rolled.up")
@@ -96,14 +101,20 @@ public class RollupJob {
                 List<TapWindowStore.Unrolled> minutes = windows.lockUnrolled(c, closedBefore, BATCH);
                 Map<WindowKey, TapDistribution> byMinute = new LinkedHashMap<>();
                 minutes.forEach(m -> byMinute.put(m.key(), m.distribution()));
+                List<FlushWriter.CommittedWindow> changed = new java.util.ArrayList<>();
                 for (Map.Entry<WindowKey, TapDistribution> e : FlushWriter.rollups(byMinute).entrySet()) {
-                    windows.merge(c, e.getKey(), e.getValue());
+                    WindowKey k = e.getKey();
+                    long count = windows.merge(c, k, e.getValue()).observationCount();
+                    catalog.find(c, k.modelId(), k.modelVersion(), k.tap()).ifPresent(tap -> changed.add(
+                            new FlushWriter.CommittedWindow(k, tap, count, e.getValue().observationCount())));
                 }
                 for (TapWindowStore.Unrolled m : minutes) {
                     windows.markRolledUp(c, m.key());
                 }
                 c.commit();
                 rolledUp.increment(minutes.size());
+                // one event per hour and day row that changed, after the commit
+                events.windowsCommitted(changed, Instant.now());
                 return minutes.size();
             } catch (SQLException | RuntimeException e) {
                 c.rollback();
