@@ -28,10 +28,4 @@ final class GrpcErrors {
             throw Status.INTERNAL.withDescription(method + " failed: " + e).asRuntimeException();
         }
     }
-
-    /** For calls whose implementation arrives with a later issue of the roadmap. */
-    static StatusRuntimeException notYetAvailable(String method) {
-        return Status.UNIMPLEMENTED.withDescription(method + " is part of the API contract but not served by this "
-                + "version yet").asRuntimeException();
-    }
 }
