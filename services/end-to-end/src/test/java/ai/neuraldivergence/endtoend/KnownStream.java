@@ -158,12 +158,18 @@ final class KnownStream {
         }
     }
 
-    static long storedObservations(String jdbcUrl) throws Exception {
+    static long storedObservations(String jdbcUrl) {
+        return storedInMinutes(jdbcUrl, "all");
+    }
+
+    /** Observations stored in the dense tap's minute rows of the slices matching {@code slicePattern} (LIKE). */
+    private static long storedInMinutes(String jdbcUrl, String slicePattern) {
         try (Connection c = DriverManager.getConnection(jdbcUrl, TestInfrastructure.DB_USER,
                 TestInfrastructure.DB_PASSWORD);
                 PreparedStatement ps = c.prepareStatement("SELECT coalesce(sum(observation_count), 0) FROM tap_window "
-                        + "WHERE model_id = ? AND tap = 'dense' AND slice = 'all' AND granularity = 'minute'")) {
+                        + "WHERE model_id = ? AND tap = 'dense' AND slice LIKE ? AND granularity = 'minute'")) {
             ps.setString(1, MODEL);
+            ps.setString(2, slicePattern);
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 return rs.getLong(1);
@@ -185,7 +191,7 @@ final class KnownStream {
         long labels = 0;
         while (System.nanoTime() < deadline) {
             stored = storedObservations(jdbcUrl);
-            labels = storedLabelled(jdbcUrl);
+            labels = storedInMinutes(jdbcUrl, "label=%");
             if (stored >= observations && labels >= labelled) {
                 Thread.sleep(2500); // a double count would show up in the next flushes
                 return;
@@ -194,21 +200,6 @@ final class KnownStream {
         }
         throw new AssertionError("stored " + stored + " of " + observations + " observations, " + labels + " of "
                 + labelled + " labels");
-    }
-
-    private static long storedLabelled(String jdbcUrl) {
-        try (Connection c = DriverManager.getConnection(jdbcUrl, TestInfrastructure.DB_USER,
-                TestInfrastructure.DB_PASSWORD);
-                PreparedStatement ps = c.prepareStatement("SELECT coalesce(sum(observation_count), 0) FROM tap_window "
-                        + "WHERE model_id = ? AND tap = 'dense' AND slice LIKE 'label=%' AND granularity = 'minute'")) {
-            ps.setString(1, MODEL);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getLong(1);
-            }
-        } catch (java.sql.SQLException e) {
-            return 0;
-        }
     }
 
     /** The hour row of a tap and slice once the roll-up has brought it to {@code count} observations. */
