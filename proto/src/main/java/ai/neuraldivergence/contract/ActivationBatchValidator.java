@@ -14,6 +14,8 @@ public final class ActivationBatchValidator {
 
     static final int MAX_NAME_LENGTH = 128;
     static final int MAX_NEURONS = 65_536;
+    static final int MAX_TAGS = 32;
+    static final int MAX_TAG_VALUE_LENGTH = 256;
 
     private ActivationBatchValidator() {
     }
@@ -96,7 +98,7 @@ public final class ActivationBatchValidator {
 
     private static Optional<String> observationProblem(Observation o) {
         if (!isName(o.getInstanceId())) {
-            return Optional.of("instance_id must be 1.." + MAX_NAME_LENGTH + " characters");
+            return Optional.of("instance_id must be 1.." + MAX_NAME_LENGTH + " printable characters");
         }
         if (!o.hasEventTime() || o.getEventTime().getSeconds() <= 0) {
             return Optional.of("event_time is missing");
@@ -115,6 +117,19 @@ public final class ActivationBatchValidator {
         if (o.getPairRole() == PairRole.UNRECOGNIZED) {
             return Optional.of("unknown pair_role");
         }
+        if (!o.getPairId().isEmpty() && !isName(o.getPairId())) {
+            return Optional.of("pair_id must be 1.." + MAX_NAME_LENGTH + " printable characters");
+        }
+        if (o.getTagsCount() > MAX_TAGS) {
+            return Optional.of("at most " + MAX_TAGS + " tags, got " + o.getTagsCount());
+        }
+        for (var tag : o.getTagsMap().entrySet()) {
+            if (!isName(tag.getKey()) || tag.getValue().length() > MAX_TAG_VALUE_LENGTH
+                    || tag.getValue().chars().anyMatch(Character::isISOControl)) {
+                return Optional.of("tag '" + tag.getKey() + "': keys take 1.." + MAX_NAME_LENGTH
+                        + " printable characters, values up to " + MAX_TAG_VALUE_LENGTH);
+            }
+        }
         String reference = o.getTagsMap().get("reference");
         if (reference != null && (!isName(reference) || reference.chars().anyMatch(Character::isISOControl))) {
             return Optional.of("tag reference must name a reference in 1.." + MAX_NAME_LENGTH
@@ -123,7 +138,8 @@ public final class ActivationBatchValidator {
         return Optional.empty();
     }
 
+    // control characters (NUL above all, which PostgreSQL text refuses) would fail every flush that carries them
     private static boolean isName(String s) {
-        return !s.isEmpty() && s.length() <= MAX_NAME_LENGTH;
+        return !s.isEmpty() && s.length() <= MAX_NAME_LENGTH && s.chars().noneMatch(Character::isISOControl);
     }
 }

@@ -48,4 +48,22 @@ class ActivationBatchValidatorTest {
         assertEquals("valid", problem(valid().setObservations(0,
                 valid().getObservations(0).toBuilder().setPairId("p").setPairRole(PairRole.PAIR_ROLE_ATTACKED))));
     }
+
+    @Test
+    void refusesWhatPostgresCouldNotStore() {
+        // a NUL in any stored string would fail every flush that carries it
+        assertEquals("observation 0: instance_id must be 1..128 printable characters", problem(valid()
+                .setObservations(0, valid().getObservations(0).toBuilder().setInstanceId("a\u0000b"))));
+        assertEquals("model_id must be 1..128 characters", problem(valid().setModelId("m\u0000")));
+        assertEquals("observation 0: tag 'k': keys take 1..128 printable characters, values up to 256",
+                problem(valid().setObservations(0, valid().getObservations(0).toBuilder().putTags("k", "v\u0000"))));
+        assertEquals("observation 0: tag 'k': keys take 1..128 printable characters, values up to 256",
+                problem(valid().setObservations(0, valid().getObservations(0).toBuilder().putTags("k",
+                        "v".repeat(257)))));
+        var many = valid().getObservations(0).toBuilder();
+        for (int i = 0; i < 33; i++) {
+            many.putTags("t" + i, "v");
+        }
+        assertEquals("observation 0: at most 32 tags, got 33", problem(valid().setObservations(0, many)));
+    }
 }

@@ -305,6 +305,78 @@ class AggregationTest {
             }
         }
         given().get("/q/metrics").then().body(containsString("nd_aggregator_tag_values_refused_total 6.0"));
+        // the admitted values are stored, so that the bound holds across restarts and instances
+        assertEquals(64, new ai.neuraldivergence.storage.CatalogStore(dataSource).admittedTagValues(model)
+                .get("dataset").size());
+        // another model has a bound of its own
+        String other = "card-" + UUID.randomUUID();
+        ActivationBatch.Builder o = b.clone().setModelId(other);
+        try (KafkaProducer<byte[], byte[]> p = producer()) {
+            p.send(record(other, o.build().toByteArray()));
+        }
+        awaitWindow(new TapWindowStore(dataSource), other, Slice.ALL, d -> d.observationCount() == 70);
+        assertEquals(64, new ai.neuraldivergence.storage.CatalogStore(dataSource).admittedTagValues(other)
+                .get("dataset").size());
+    }
+
+    @Inject
+    ai.neuraldivergence.aggregator.ingest.RecentEvictionJob eviction;
+
+    @Test
+    void everyLiveObservationIsKeptWithItsCapturedInputUntilEvictedAndEvictionsAreCounted() throws Exception {
+        String model = "recent-" + UUID.randomUUID();
+        ActivationBatch.Builder b = batch(model, 3, 5).toBuilder();
+        b.setObservations(0, b.getObservations(0).toBuilder().putTags("source", "canary").setConfidence(0.9f)
+                .setPairId("p-1").setPairRole(ai.neuraldivergence.proto.v1.PairRole.PAIR_ROLE_ATTACKED)
+                .setTrueLabel(4));
+        java.awt.image.BufferedImage digit = new java.awt.image.BufferedImage(28, 28,
+                java.awt.image.BufferedImage.TYPE_BYTE_GRAY);
+        digit.getRaster().setSample(14, 14, 0, 255);
+        java.io.ByteArrayOutputStream png = new java.io.ByteArrayOutputStream();
+        javax.imageio.ImageIO.write(digit, "png", png);
+        try (KafkaProducer<byte[], byte[]> p = producer()) {
+            p.send(record(model, b.build().toByteArray()));
+            p.send(input(model, "i-0", png.toByteArray()));
+            p.send(input(model, "i-1", "not an image".getBytes(StandardCharsets.UTF_8)));
+        }
+        var store = new ai.neuraldivergence.storage.RecentObservationStore(dataSource);
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while ((store.find(model, "i-0").isEmpty() || store.input(model, "i-0").isEmpty())
+                && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+        }
+        var kept = store.find(model, "i-0");
+        assertEquals(1, kept.size());
+        assertEquals(3f, kept.get(0).activations()[0]);
+        assertEquals(-3f, kept.get(0).activations()[1]);
+        assertEquals(Map.of("source", "canary"), kept.get(0).tags());
+        assertEquals(0.9f, kept.get(0).confidence());
+        assertEquals(4, kept.get(0).trueLabel());
+        assertEquals("p-1", kept.get(0).pairId());
+        assertEquals(java.util.Arrays.toString(png.toByteArray()),
+                java.util.Arrays.toString(store.input(model, "i-0").orElseThrow().png()));
+        assertEquals(1, store.find(model, "i-1").size(), "unlabelled observations are kept too");
+        // the input that is not an image is dead-lettered, with the reason
+        List<ConsumerRecord<byte[], byte[]>> letters = consume("nd.activations.dlq",
+                r -> new String(r.key(), StandardCharsets.UTF_8).equals(model), 1);
+        assertEquals("the input is not a PNG image",
+                new String(letters.get(0).headers().lastHeader("nd-error").value(), StandardCharsets.UTF_8));
+
+        // two hours on, the TTL (1 h) has passed for all of it
+        var evicted = eviction.enforce(Instant.now().plus(Duration.ofHours(2)));
+        assertTrue(evicted.observationsExpired() >= 2 && evicted.inputsExpired() >= 1, evicted.toString());
+        assertTrue(store.find(model, "i-0").isEmpty());
+        given().get("/q/metrics").then()
+                .body(containsString("nd_aggregator_recent_evicted_total{reason=\"ttl\",store=\"observations\"}"))
+                .body(containsString("nd_aggregator_recent_rows{store=\"inputs\"}"));
+    }
+
+    private static ProducerRecord<byte[], byte[]> input(String model, String instance, byte[] png) {
+        return new ProducerRecord<>("nd.inputs", null, MINUTE.plusSeconds(90).toEpochMilli(), model.getBytes(),
+                ai.neuraldivergence.proto.v1.CapturedInput.newBuilder().setModelId(model).setModelVersion("1")
+                        .setInstanceId(instance).setEventTime(Timestamp.newBuilder()
+                                .setSeconds(MINUTE.getEpochSecond()))
+                        .setPng(com.google.protobuf.ByteString.copyFrom(png)).build().toByteArray());
     }
 
     @Test

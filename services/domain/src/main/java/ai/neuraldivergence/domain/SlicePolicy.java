@@ -12,6 +12,10 @@ import java.util.Set;
  * most {@code maxValuesPerTag} distinct values: a tag with unbounded cardinality (a request id, say) would otherwise
  * multiply storage by its number of values. Refusals are reported, never silent.
  *
+ * <p>The bound holds per model. Values admitted before (stored) are read once per model through
+ * {@link AdmittedValues} and stay admitted; values admitted here are handed out by {@link #takeAdmitted()} so that
+ * the caller stores them with the distributions they created, in the same transaction.
+ *
  * <p>Not thread-safe: one instance per consumer thread.
  */
 public final class SlicePolicy {
@@ -21,29 +25,63 @@ public final class SlicePolicy {
         void refused(String tagKey, String tagValue, String reason);
     }
 
+    /** The tag values a model admitted before, per tag key. */
+    public interface AdmittedValues {
+        Map<String, Set<String>> of(String modelId);
+
+        AdmittedValues NONE = modelId -> Map.of();
+    }
+
+    /** A tag value admitted as a slice of a model. */
+    public record Admitted(String modelId, String tagKey, String tagValue) {
+    }
+
     private final Set<String> sliceTagKeys;
     private final int maxValuesPerTag;
     private final RefusalListener refusals;
-    private final Map<String, Set<String>> seenValues = new HashMap<>();
+    private final AdmittedValues stored;
+    // per model, per tag key
+    private final Map<String, Map<String, Set<String>>> admitted = new HashMap<>();
+    private List<Admitted> newlyAdmitted = new ArrayList<>();
 
     public SlicePolicy(Set<String> sliceTagKeys, int maxValuesPerTag, RefusalListener refusals) {
+        this(sliceTagKeys, maxValuesPerTag, refusals, AdmittedValues.NONE);
+    }
+
+    public SlicePolicy(Set<String> sliceTagKeys, int maxValuesPerTag, RefusalListener refusals,
+            AdmittedValues stored) {
         if (maxValuesPerTag <= 0) {
             throw new IllegalArgumentException("max values per tag must be > 0, got " + maxValuesPerTag);
         }
         this.sliceTagKeys = Set.copyOf(sliceTagKeys);
         this.maxValuesPerTag = maxValuesPerTag;
         this.refusals = refusals;
+        this.stored = stored;
+    }
+
+    /** The slices of one observation of a model that admits no tag values yet (tests, single-model tools). */
+    public List<Slice> slicesOf(int predictedClass, Integer trueLabel, Map<String, String> tags, PairRole pairRole) {
+        return slicesOf("", predictedClass, trueLabel, tags, pairRole);
+    }
+
+    /** Tag values admitted since the last call, to be stored; resets. */
+    public List<Admitted> takeAdmitted() {
+        List<Admitted> out = newlyAdmitted;
+        newlyAdmitted = new ArrayList<>();
+        return out;
     }
 
     /**
      * The slices of one observation.
      *
+     * @param modelId the model it belongs to (the cardinality bound holds per model)
      * @param predictedClass the model's predicted class
      * @param trueLabel the true label, or null when unknown
      * @param tags the observation's free tags
      * @param pairRole its role in a benign/attacked pair, or null
      */
-    public List<Slice> slicesOf(int predictedClass, Integer trueLabel, Map<String, String> tags, PairRole pairRole) {
+    public List<Slice> slicesOf(String modelId, int predictedClass, Integer trueLabel, Map<String, String> tags,
+            PairRole pairRole) {
         List<Slice> slices = new ArrayList<>(4 + tags.size());
         slices.add(Slice.ALL);
         slices.add(Slice.predictedClass(predictedClass));
@@ -64,9 +102,13 @@ public final class SlicePolicy {
                 refusals.refused(tag.getKey(), tag.getValue(), e.getMessage());
                 continue;
             }
-            Set<String> values = seenValues.computeIfAbsent(tag.getKey(), k -> new HashSet<>());
-            if (values.contains(tag.getValue()) || values.size() < maxValuesPerTag) {
+            Set<String> values = admitted.computeIfAbsent(modelId, this::storedCopy)
+                    .computeIfAbsent(tag.getKey(), k -> new HashSet<>());
+            if (values.contains(tag.getValue())) {
+                slices.add(slice);
+            } else if (values.size() < maxValuesPerTag) {
                 values.add(tag.getValue());
+                newlyAdmitted.add(new Admitted(modelId, tag.getKey(), tag.getValue()));
                 slices.add(slice);
             } else {
                 refusals.refused(tag.getKey(), tag.getValue(),
@@ -74,5 +116,11 @@ public final class SlicePolicy {
             }
         }
         return slices;
+    }
+
+    private Map<String, Set<String>> storedCopy(String modelId) {
+        Map<String, Set<String>> copy = new HashMap<>();
+        stored.of(modelId).forEach((key, values) -> copy.put(key, new HashSet<>(values)));
+        return copy;
     }
 }

@@ -1,6 +1,7 @@
 package ai.neuraldivergence.domain;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -53,5 +54,20 @@ class SliceTest {
         assertEquals(List.of("c"), refused);
         // values already admitted keep their slice
         assertTrue(policy.slicesOf(1, null, Map.of("source", "a"), null).contains(Slice.tag("source", "a")));
+    }
+
+    @Test
+    void theBoundHoldsPerModelAndCountsWhatWasStoredBefore() {
+        List<String> refused = new ArrayList<>();
+        SlicePolicy policy = new SlicePolicy(Set.of("source"), 2, (k, v, why) -> refused.add(v),
+                model -> model.equals("m1") ? Map.of("source", Set.of("a", "b")) : Map.of());
+        // m1 admitted a and b in an earlier run: c is refused, a is still sliced
+        assertFalse(policy.slicesOf("m1", 1, null, Map.of("source", "c"), null).contains(Slice.tag("source", "c")));
+        assertTrue(policy.slicesOf("m1", 1, null, Map.of("source", "a"), null).contains(Slice.tag("source", "a")));
+        // another model has a bound of its own
+        assertTrue(policy.slicesOf("m2", 1, null, Map.of("source", "c"), null).contains(Slice.tag("source", "c")));
+        assertEquals(List.of("c"), refused);
+        assertEquals(List.of(new SlicePolicy.Admitted("m2", "source", "c")), policy.takeAdmitted());
+        assertEquals(List.of(), policy.takeAdmitted());
     }
 }

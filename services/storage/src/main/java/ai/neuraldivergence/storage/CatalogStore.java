@@ -144,6 +144,42 @@ public final class CatalogStore {
         }
     }
 
+    /** The tag values a model admitted as slices, per tag key (the cardinality bound counts them). */
+    public java.util.Map<String, java.util.Set<String>> admittedTagValues(String modelId) {
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement(
+                        "SELECT tag_key, tag_value FROM slice_tag_value WHERE model_id = ?")) {
+            ps.setString(1, modelId);
+            java.util.Map<String, java.util.Set<String>> out = new java.util.HashMap<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.computeIfAbsent(rs.getString(1), k -> new java.util.HashSet<>()).add(rs.getString(2));
+                }
+            }
+            return out;
+        } catch (SQLException e) {
+            throw new StorageException("reading the tag values admitted for " + modelId, e);
+        }
+    }
+
+    /** Records tag values admitted as slices, inside the caller's transaction. */
+    public void admitTagValues(Connection c, List<ai.neuraldivergence.domain.SlicePolicy.Admitted> admitted)
+            throws SQLException {
+        if (admitted.isEmpty()) {
+            return;
+        }
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO slice_tag_value (model_id, tag_key, tag_value) "
+                + "VALUES (?, ?, ?) ON CONFLICT DO NOTHING")) {
+            for (ai.neuraldivergence.domain.SlicePolicy.Admitted a : admitted) {
+                ps.setString(1, a.modelId());
+                ps.setString(2, a.tagKey());
+                ps.setString(3, a.tagValue());
+                ps.addBatch();
+            }
+            ps.executeBatch();
+        }
+    }
+
     private static TapDescriptor tapOf(ResultSet rs) throws SQLException {
         Array shape = rs.getArray(5);
         Integer[] dims = (Integer[]) shape.getArray();

@@ -1,7 +1,5 @@
 package ai.neuraldivergence.storage;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -13,13 +11,11 @@ import java.util.List;
 import java.util.OptionalInt;
 import javax.sql.DataSource;
 
-/** Unlabelled recent observations and late labels, joined inside the aggregator's flush transaction. */
+/**
+ * Late labels, joined with the unlabelled observations of the recent-observation store inside the aggregator's
+ * flush transaction.
+ */
 public final class LateLabelStore {
-
-    /** One tap of an unlabelled observation. */
-    public record Recent(String modelId, String modelVersion, String instanceId, String tap, Instant eventTime,
-            int predictedClass, float[] activations) {
-    }
 
     private final DataSource dataSource;
 
@@ -50,25 +46,6 @@ public final class LateLabelStore {
                 .getMostSignificantBits();
     }
 
-    /** Keeps unlabelled observations for a later label (the first sighting of an instance's tap wins). */
-    public void keep(Connection c, List<Recent> recent) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("INSERT INTO recent_observation (model_id, model_version, "
-                + "instance_id, tap, event_time, predicted_class, activations) VALUES (?, ?, ?, ?, ?, ?, ?) "
-                + "ON CONFLICT DO NOTHING")) {
-            for (Recent r : recent) {
-                ps.setString(1, r.modelId());
-                ps.setString(2, r.modelVersion());
-                ps.setString(3, r.instanceId());
-                ps.setString(4, r.tap());
-                ps.setTimestamp(5, Timestamp.from(r.eventTime()));
-                ps.setInt(6, r.predictedClass());
-                ps.setBytes(7, encode(r.activations()));
-                ps.addBatch();
-            }
-            ps.executeBatch();
-        }
-    }
-
     /** Records a label; returns false when the instance already had one (the first wins). */
     public boolean recordLabel(Connection c, String modelId, String instanceId, int label) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO late_label (model_id, instance_id, true_label) "
@@ -96,7 +73,7 @@ public final class LateLabelStore {
      * Claims an instance's kept taps that no label was applied to yet, marking them labelled with {@code label}:
      * the caller adds the returned activations to the label's slice in the same transaction.
      */
-    public List<Recent> claimUnlabelled(Connection c, String modelId, String instanceId, int label)
+    public List<RecentObservationStore.Recent> claimUnlabelled(Connection c, String modelId, String instanceId, int label)
             throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("UPDATE recent_observation SET true_label = ? "
                 + "WHERE model_id = ? AND instance_id = ? AND true_label IS NULL RETURNING model_version, tap, "
@@ -104,40 +81,27 @@ public final class LateLabelStore {
             ps.setInt(1, label);
             ps.setString(2, modelId);
             ps.setString(3, instanceId);
-            List<Recent> out = new ArrayList<>();
+            List<RecentObservationStore.Recent> out = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    out.add(new Recent(modelId, rs.getString(1), instanceId, rs.getString(2),
-                            rs.getTimestamp(3).toInstant(), rs.getInt(4), decode(rs.getBytes(5))));
+                    // the fields a join needs; metadata stays in the store
+                    out.add(new RecentObservationStore.Recent(modelId, rs.getString(1), instanceId, rs.getString(2),
+                            rs.getTimestamp(3).toInstant(), rs.getInt(4), 0f, label, java.util.Map.of(), null, null,
+                            RecentObservationStore.decode(rs.getBytes(5))));
                 }
             }
             return out;
         }
     }
 
-    /** Forgets observations and labels older than the horizon; returns the rows deleted. */
+    /** Forgets labels received before {@code before}; returns the rows deleted. */
     public long expire(Instant before) {
         try (Connection c = dataSource.getConnection();
-                PreparedStatement observations = c.prepareStatement(
-                        "DELETE FROM recent_observation WHERE event_time < ?");
                 PreparedStatement labels = c.prepareStatement("DELETE FROM late_label WHERE received_at < ?")) {
-            observations.setTimestamp(1, Timestamp.from(before));
             labels.setTimestamp(1, Timestamp.from(before));
-            return observations.executeUpdate() + (long) labels.executeUpdate();
+            return labels.executeUpdate();
         } catch (SQLException e) {
-            throw new StorageException("expiring recent observations", e);
+            throw new StorageException("expiring late labels", e);
         }
-    }
-
-    static byte[] encode(float[] values) {
-        ByteBuffer b = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-        b.asFloatBuffer().put(values);
-        return b.array();
-    }
-
-    static float[] decode(byte[] bytes) {
-        float[] values = new float[bytes.length / 4];
-        ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(values);
-        return values;
     }
 }

@@ -106,4 +106,72 @@ class StoresTest {
             assertTrue(offsets.nextOffset(c, "g", "t", 1).isEmpty());
         }
     }
+
+    @Test
+    void recentObservationsKeepTheirMetadataAndInputUntilTheTtlOrTheCapEvictsThem() throws SQLException {
+        CatalogStore catalog = new CatalogStore(dataSource);
+        RecentObservationStore store = new RecentObservationStore(dataSource);
+        TapDescriptor conv = new TapDescriptor("recent-model", "v1", "conv", 0, new int[] {4, 4, 2}, 2,
+                Reduction.MAX);
+        TapDescriptor dense = new TapDescriptor("recent-model", "v1", "dense", 1, new int[] {3}, 3, Reduction.NONE);
+        Instant t = Instant.parse("2026-11-28T10:00:00Z");
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            catalog.register(c, conv);
+            catalog.register(c, dense);
+            List<RecentObservationStore.Recent> rows = new java.util.ArrayList<>();
+            for (int i = 0; i < 10; i++) {
+                // dense before conv: reading back puts them in network order
+                rows.add(recent("o-" + i, "dense", t.plusSeconds(i), new float[] {i, -i, 0.5f}));
+                rows.add(recent("o-" + i, "conv", t.plusSeconds(i), new float[] {i, 2 * i}));
+            }
+            store.keep(c, rows);
+            // a replayed observation does not overwrite the kept one
+            store.keep(c, List.of(recent("o-9", "dense", t, new float[] {99, 99, 99})));
+            store.keepInputs(c, List.of(new RecentObservationStore.CapturedInput("recent-model", "v1", "o-9",
+                    t.plusSeconds(9), new byte[] {1, 2, 3})));
+            c.commit();
+        }
+        List<RecentObservationStore.Recent> o9 = store.find("recent-model", "o-9");
+        assertEquals(List.of("conv", "dense"), o9.stream().map(RecentObservationStore.Recent::tap).toList());
+        RecentObservationStore.Recent d = o9.get(1);
+        assertEquals(List.of(9f, -9f, 0.5f), List.of(d.activations()[0], d.activations()[1], d.activations()[2]));
+        assertEquals(java.util.Map.of("source", "canary", "quote", "a \"b\" \\ c"), d.tags());
+        assertEquals(7, d.predictedClass());
+        assertEquals(0.75f, d.confidence());
+        assertEquals(null, d.trueLabel());
+        assertEquals("p-1", d.pairId());
+        assertEquals(ai.neuraldivergence.domain.PairRole.ATTACKED, d.pairRole());
+        assertEquals(3, store.input("recent-model", "o-9").orElseThrow().png().length);
+
+        // the TTL takes o-0 and o-1; the cap of 12 rows keeps the newest 6 observations (2 taps each)
+        RecentObservationStore.Evicted evicted = store.evict(t.plusSeconds(2), 12, 10);
+        assertEquals(4, evicted.observationsExpired());
+        assertEquals(4, evicted.observationsOverCap());
+        assertTrue(store.find("recent-model", "o-3").isEmpty());
+        assertEquals(2, store.find("recent-model", "o-4").size());
+        assertEquals(0, evicted.inputsExpired() + evicted.inputsOverCap());
+        // an input goes with the TTL too
+        assertEquals(1, store.evict(t.plusSeconds(60), 12, 10).inputsExpired());
+        assertTrue(store.input("recent-model", "o-9").isEmpty());
+    }
+
+    private static RecentObservationStore.Recent recent(String id, String tap, Instant time, float[] activations) {
+        return new RecentObservationStore.Recent("recent-model", "v1", id, tap, time, 7, 0.75f, null,
+                java.util.Map.of("source", "canary", "quote", "a \"b\" \\ c"), "p-1",
+                ai.neuraldivergence.domain.PairRole.ATTACKED, activations);
+    }
+
+    @Test
+    void admittedTagValuesArePerModel() throws SQLException {
+        CatalogStore catalog = new CatalogStore(dataSource);
+        try (Connection c = dataSource.getConnection()) {
+            catalog.admitTagValues(c, List.of(new ai.neuraldivergence.domain.SlicePolicy.Admitted("tv-1", "src", "a"),
+                    new ai.neuraldivergence.domain.SlicePolicy.Admitted("tv-1", "src", "b"),
+                    new ai.neuraldivergence.domain.SlicePolicy.Admitted("tv-1", "src", "a"),
+                    new ai.neuraldivergence.domain.SlicePolicy.Admitted("tv-2", "src", "c")));
+        }
+        assertEquals(java.util.Map.of("src", java.util.Set.of("a", "b")), catalog.admittedTagValues("tv-1"));
+        assertEquals(java.util.Map.of(), catalog.admittedTagValues("tv-3"));
+    }
 }

@@ -55,8 +55,8 @@ public interface AggregatorConfig {
     Duration allowedLateness();
 
     /**
-     * How long an unlabelled observation waits for its late label (LabelEvent). Bounds the rows kept: about
-     * observations/s x horizon x taps.
+     * How long a late label (LabelEvent) is kept for an observation that has not arrived yet. The observations
+     * themselves wait for their label in the recent-observation store, kept at least this long too.
      */
     @WithDefault("15m")
     Duration labelHorizon();
@@ -64,6 +64,30 @@ public interface AggregatorConfig {
     /** How often closed minute windows (allowed lateness past their end) are rolled up into hours and days. */
     @WithDefault("15s")
     Duration rollupInterval();
+
+    /** The recent-observation store: every live observation's taps and captured inputs, bounded. */
+    Recent recent();
+
+    interface Recent {
+        /** How long observations and inputs are kept (at least the label horizon for observations). */
+        @WithDefault("1h")
+        Duration ttl();
+
+        /**
+         * At most this many observation rows (one per observation and tap) are kept; the oldest go first. With
+         * 5 taps the default keeps the last 50,000 observations.
+         */
+        @WithDefault("250000")
+        long maxObservationRows();
+
+        /** At most this many captured inputs are kept; the oldest go first. */
+        @WithDefault("50000")
+        long maxInputs();
+
+        /** How often the TTL and caps are enforced: the store may overshoot a cap by what arrives meanwhile. */
+        @WithDefault("30s")
+        Duration checkInterval();
+    }
 
     /** How long stored windows are kept, per granularity (see the sizing table in the README). */
     Retention retention();

@@ -20,4 +20,8 @@ public interface Topics {
     /** True labels that arrive after their prediction (LabelEvent). */
     @WithDefault("nd.labels")
     String labels();
+
+    /** Inputs captured by inference (CapturedInput), kept in the recent-observation store. */
+    @WithDefault("nd.inputs")
+    String inputs();
 }

@@ -6,6 +6,9 @@ import ai.neuraldivergence.contract.ActivationBatchValidator;
 import ai.neuraldivergence.domain.SlicePolicy;
 import ai.neuraldivergence.domain.TapDescriptor;
 import ai.neuraldivergence.proto.v1.ActivationBatch;
+import ai.neuraldivergence.proto.v1.CapturedInput;
+import ai.neuraldivergence.storage.CatalogStore;
+import ai.neuraldivergence.storage.RecentObservationStore;
 import ai.neuraldivergence.proto.v1.LabelEvent;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.agroal.api.AgroalDataSource;
@@ -66,6 +69,8 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
     private final Counter partitionsLost;
     private final Counter lateDropped;
     private final Counter labelsReceived;
+    private final Counter inputsReceived;
+    private final CatalogStore catalog;
     private final Counter lateLabelsJoined;
     private final Counter records;
     private final Counter sketchUpdates;
@@ -97,6 +102,7 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
         this.topics = topics;
         this.kafkaConfig = kafkaConfig;
         this.writer = new FlushWriter(dataSource, config.consumerGroup(), config.sketchK());
+        this.catalog = new CatalogStore(dataSource);
         this.events = events;
         this.registry = registry;
         this.observations = Counter.builder("nd.aggregator.observations")
@@ -120,6 +126,8 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
         registry.gauge("nd.aggregator.consumer.lag", lag);
         this.labelsReceived = Counter.builder("nd.aggregator.labels").description("Late labels consumed")
                 .register(registry);
+        this.inputsReceived = Counter.builder("nd.aggregator.inputs")
+                .description("Captured inputs consumed into the recent-observation store").register(registry);
         this.lateLabelsJoined = Counter.builder("nd.aggregator.labels.joined")
                 .description("Observation taps added to their true-label slice by a late label").register(registry);
         this.lateDropped = Counter.builder("nd.aggregator.observations.late")
@@ -175,7 +183,7 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
             try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(consumerConfig())) {
                 consumer = c;
                 accumulator = newAccumulator();
-                c.subscribe(List.of(topics.activations(), topics.labels()), this);
+                c.subscribe(List.of(topics.activations(), topics.labels(), topics.inputs()), this);
                 while (running) {
                     ConsumerRecords<byte[], byte[]> records = c.poll(POLL_TIMEOUT);
                     lastPoll = Instant.now();
@@ -222,6 +230,11 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
             deltaEnd.put(tp, record.offset() + 1);
             return;
         }
+        if (record.topic().equals(topics.inputs())) {
+            acceptInput(record);
+            deltaEnd.put(tp, record.offset() + 1);
+            return;
+        }
         ActivationBatch batch;
         try {
             batch = ActivationBatch.parseFrom(record.value() == null ? new byte[0] : record.value());
@@ -262,6 +275,25 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
         }
         accumulator.addLabel(label);
         labelsReceived.increment();
+    }
+
+    private void acceptInput(ConsumerRecord<byte[], byte[]> record) {
+        CapturedInput input;
+        try {
+            input = CapturedInput.parseFrom(record.value() == null ? new byte[0] : record.value());
+        } catch (InvalidProtocolBufferException e) {
+            events.deadLetter(record, "undecodable CapturedInput: " + e.getMessage());
+            return;
+        }
+        Optional<String> problem = CapturedInputs.problem(input);
+        if (problem.isPresent()) {
+            events.deadLetter(record, problem.get());
+            return;
+        }
+        accumulator.addInput(new RecentObservationStore.CapturedInput(input.getModelId(), input.getModelVersion(),
+                input.getInstanceId(), Instant.ofEpochSecond(input.getEventTime().getSeconds(),
+                        input.getEventTime().getNanos()), input.getPng().toByteArray()));
+        inputsReceived.increment();
     }
 
     private TapDescriptor knownTap(TapDescriptor declared) {
@@ -405,10 +437,11 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
         Counter refused = Counter.builder("nd.aggregator.tag.values.refused")
                 .description("Tag values not turned into slices (cardinality bound or invalid value)")
                 .register(registry);
+        // the values each model admitted before count against its bound (read once per model and accumulator)
         SlicePolicy policy = new SlicePolicy(config.sliceTagKeys(), config.maxValuesPerTag(), (key, value, why) -> {
             refused.increment();
             LOG.debugf("tag %s=%s not sliced: %s", key, value, why);
-        });
+        }, catalog::admittedTagValues);
         return new WindowAccumulator(policy, config.sketchK(), config.allowedLateness());
     }
 

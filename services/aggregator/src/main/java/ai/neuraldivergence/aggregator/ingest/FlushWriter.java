@@ -8,6 +8,7 @@ import ai.neuraldivergence.domain.WindowKey;
 import ai.neuraldivergence.storage.CatalogStore;
 import ai.neuraldivergence.storage.LateLabelStore;
 import ai.neuraldivergence.storage.OffsetStore;
+import ai.neuraldivergence.storage.RecentObservationStore;
 import ai.neuraldivergence.storage.ReferenceStore;
 import ai.neuraldivergence.storage.StorageException;
 import ai.neuraldivergence.storage.TapWindowStore;
@@ -58,6 +59,7 @@ public final class FlushWriter {
     private final OffsetStore offsets = new OffsetStore();
     private final ReferenceStore references;
     private final LateLabelStore lateLabels;
+    private final RecentObservationStore recent;
     private final ai.neuraldivergence.storage.ExemplarStore exemplars;
     private final int sketchK;
 
@@ -70,6 +72,7 @@ public final class FlushWriter {
         this.consumerGroup = consumerGroup;
         this.references = new ReferenceStore(dataSource);
         this.lateLabels = new LateLabelStore(dataSource);
+        this.recent = new RecentObservationStore(dataSource);
         this.exemplars = new ai.neuraldivergence.storage.ExemplarStore(dataSource);
         this.sketchK = sketchK;
         this.catalog = new CatalogStore(dataSource);
@@ -115,6 +118,8 @@ public final class FlushWriter {
                 return new Outcome.LayoutConflict(stored, tap);
             }
         }
+        catalog.admitTagValues(c, pending.admittedTagValues());
+        recent.keepInputs(c, pending.inputs());
         Set<String> registered = new java.util.HashSet<>();
         for (Map.Entry<ReferenceKey, WindowAccumulator.PendingWindow> e : pending.references().entrySet()) {
             ReferenceKey key = e.getKey();
@@ -154,8 +159,9 @@ public final class FlushWriter {
     }
 
     /**
-     * Keeps this delta's unlabelled observations and joins late labels with them, both ways round: a label finds
-     * the kept taps of its instance, and a tap kept now finds a label received before it. Every join adds the
+     * Keeps this delta's observations in the recent-observation store and joins late labels with the unlabelled
+     * ones, both ways round: a label finds the kept taps of its instance, and a tap kept now finds a label received
+     * before it. Every join adds the
      * tap's activations to the label's slice in the observation's minute, and marks the kept tap labelled, so a
      * join happens once. Returns the delta's windows with those additions.
      */
@@ -166,20 +172,22 @@ public final class FlushWriter {
         }
         Map<WindowKey, WindowAccumulator.PendingWindow> out = new java.util.LinkedHashMap<>(pending.windows());
         Set<String> instances = new java.util.HashSet<>();
-        pending.recent().forEach(r -> instances.add(r.modelId() + '\u0000' + r.instanceId()));
+        // labelled observations join nothing: only the unlabelled ones need the join lock
+        pending.recent().stream().filter(r -> r.trueLabel() == null)
+                .forEach(r -> instances.add(r.modelId() + '\u0000' + r.instanceId()));
         pending.labels().forEach(l -> instances.add(l.getModelId() + '\u0000' + l.getInstanceId()));
         lateLabels.lockInstances(c, instances);
-        lateLabels.keep(c, pending.recent());
-        List<LateLabelStore.Recent> joined = new ArrayList<>();
+        recent.keep(c, pending.recent());
+        long joined = 0;
         Map<String, Integer> labels = new java.util.LinkedHashMap<>();
         for (ai.neuraldivergence.proto.v1.LabelEvent label : pending.labels()) {
             if (lateLabels.recordLabel(c, label.getModelId(), label.getInstanceId(), label.getTrueLabel())) {
                 labels.put(label.getModelId() + '\u0000' + label.getInstanceId(), label.getTrueLabel());
             }
         }
-        for (LateLabelStore.Recent r : pending.recent()) {
+        for (RecentObservationStore.Recent r : pending.recent()) {
             String id = r.modelId() + '\u0000' + r.instanceId();
-            if (!labels.containsKey(id)) {
+            if (r.trueLabel() == null && !labels.containsKey(id)) {
                 java.util.OptionalInt earlier = lateLabels.label(c, r.modelId(), r.instanceId());
                 if (earlier.isPresent()) {
                     labels.put(id, earlier.getAsInt());
@@ -188,7 +196,7 @@ public final class FlushWriter {
         }
         for (Map.Entry<String, Integer> e : labels.entrySet()) {
             String[] id = e.getKey().split("\u0000", 2);
-            for (LateLabelStore.Recent r : lateLabels.claimUnlabelled(c, id[0], id[1], e.getValue())) {
+            for (RecentObservationStore.Recent r : lateLabels.claimUnlabelled(c, id[0], id[1], e.getValue())) {
                 TapDescriptor tap = catalog.find(c, r.modelId(), r.modelVersion(), r.tap()).orElseThrow();
                 WindowKey key = new WindowKey(r.modelId(), r.modelVersion(), r.tap(),
                         ai.neuraldivergence.domain.Slice.trueLabel(e.getValue()), Granularity.MINUTE,
@@ -200,10 +208,10 @@ public final class FlushWriter {
                     out.put(key, window);
                 }
                 window.delta().add(r.activations(), 0);
-                joined.add(r);
+                joined++;
             }
         }
-        lateLabelsJoined += joined.size();
+        lateLabelsJoined += joined;
         return out;
     }
 

@@ -94,7 +94,7 @@ public class RetentionJob {
         // exemplars are kept as long as the minutes they belong to
         new ai.neuraldivergence.storage.ExemplarStore(dataSource).deleteOlderThan(
                 now.minus(config.retention().minute()));
-        // unlabelled observations and labels past the label horizon can no longer meet
+        // labels past the horizon no longer wait for their observation
         lateLabels.expire(now.minus(config.labelHorizon()));
         return total;
     }

@@ -13,7 +13,7 @@ import ai.neuraldivergence.domain.WindowKey;
 import ai.neuraldivergence.proto.v1.ActivationBatch;
 import ai.neuraldivergence.proto.v1.LabelEvent;
 import ai.neuraldivergence.proto.v1.Observation;
-import ai.neuraldivergence.storage.LateLabelStore;
+import ai.neuraldivergence.storage.RecentObservationStore;
 import java.util.ArrayList;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -37,9 +37,10 @@ public final class WindowAccumulator {
     private Map<WindowKey, PendingWindow> pending = new LinkedHashMap<>();
     // observations tagged reference=<name> build that reference and enter no live window
     private Map<ReferenceKey, PendingWindow> pendingReferences = new LinkedHashMap<>();
-    // unlabelled observations kept for a late label, and late labels received
-    private List<LateLabelStore.Recent> pendingRecent = new ArrayList<>();
+    // live observations for the recent-observation store (and their late labels), labels and inputs received
+    private List<RecentObservationStore.Recent> pendingRecent = new ArrayList<>();
     private List<LabelEvent> pendingLabels = new ArrayList<>();
+    private List<RecentObservationStore.CapturedInput> pendingInputs = new ArrayList<>();
     // per tap and minute (the "all" slice's window), each neuron's top exemplar observations
     private Map<WindowKey, TopExemplars> pendingExemplars = new LinkedHashMap<>();
     private long pendingUpdates;
@@ -78,7 +79,7 @@ public final class WindowAccumulator {
                 lateObservations++;
                 continue;
             }
-            List<Slice> slices = slicePolicy.slicesOf(o.getPredictedClass(),
+            List<Slice> slices = slicePolicy.slicesOf(tap.modelId(), o.getPredictedClass(),
                     o.hasTrueLabel() ? o.getTrueLabel() : null, o.getTagsMap(), pairRoleOf(o));
             for (Slice slice : slices) {
                 PendingWindow target;
@@ -104,9 +105,10 @@ public final class WindowAccumulator {
                 target.delta().add(activations, i * neurons);
             }
             pendingUpdates += (long) slices.size() * neurons;
-            if (reference == null && !o.hasTrueLabel()) {
-                pendingRecent.add(new LateLabelStore.Recent(tap.modelId(), tap.modelVersion(), o.getInstanceId(),
-                        tap.tap(), eventTime, o.getPredictedClass(),
+            if (reference == null) {
+                pendingRecent.add(new RecentObservationStore.Recent(tap.modelId(), tap.modelVersion(),
+                        o.getInstanceId(), tap.tap(), eventTime, o.getPredictedClass(), o.getConfidence(),
+                        o.hasTrueLabel() ? o.getTrueLabel() : null, o.getTagsMap(), o.getPairId(), pairRoleOf(o),
                         java.util.Arrays.copyOfRange(activations, i * neurons, (i + 1) * neurons)));
                 pendingUpdates += neurons;
             }
@@ -136,26 +138,37 @@ public final class WindowAccumulator {
         pendingUpdates++;
     }
 
+    /** Adds a captured input (validated by the caller). */
+    public void addInput(RecentObservationStore.CapturedInput input) {
+        pendingInputs.add(input);
+        // an input weighs about as much as a few hundred activations
+        pendingUpdates += 1 + input.png().length / 4;
+    }
+
     public boolean isEmpty() {
         return pending.isEmpty() && pendingReferences.isEmpty() && pendingRecent.isEmpty()
-                && pendingLabels.isEmpty() && pendingExemplars.isEmpty();
+                && pendingLabels.isEmpty() && pendingExemplars.isEmpty() && pendingInputs.isEmpty();
     }
 
     /**
-     * Everything accumulated since the last drain: live windows, reference distributions, unlabelled observations
-     * to keep, and late labels to join.
+     * Everything accumulated since the last drain: live windows, reference distributions, observations to keep,
+     * late labels to join, exemplars, captured inputs and the tag values newly admitted as slices.
      */
     public record Drained(Map<WindowKey, PendingWindow> windows, Map<ReferenceKey, PendingWindow> references,
-            List<LateLabelStore.Recent> recent, List<LabelEvent> labels, Map<WindowKey, TopExemplars> exemplars) {
+            List<RecentObservationStore.Recent> recent, List<LabelEvent> labels,
+            Map<WindowKey, TopExemplars> exemplars, List<RecentObservationStore.CapturedInput> inputs,
+            List<SlicePolicy.Admitted> admittedTagValues) {
 
         public Drained(Map<WindowKey, PendingWindow> windows, Map<ReferenceKey, PendingWindow> references) {
-            this(windows, references, List.of(), List.of(), Map.of());
+            this(windows, references, List.of(), List.of(), Map.of(), List.of(), List.of());
         }
     }
 
     /** Hands over everything accumulated and starts empty. */
     public Drained drain() {
-        Drained out = new Drained(pending, pendingReferences, pendingRecent, pendingLabels, pendingExemplars);
+        Drained out = new Drained(pending, pendingReferences, pendingRecent, pendingLabels, pendingExemplars,
+                pendingInputs, slicePolicy.takeAdmitted());
+        pendingInputs = new ArrayList<>();
         pendingExemplars = new LinkedHashMap<>();
         pending = new LinkedHashMap<>();
         pendingReferences = new LinkedHashMap<>();

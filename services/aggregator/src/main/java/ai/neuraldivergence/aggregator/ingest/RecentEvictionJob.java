@@ -1,0 +1,107 @@
+package ai.neuraldivergence.aggregator.ingest;
+
+import ai.neuraldivergence.aggregator.config.AggregatorConfig;
+import ai.neuraldivergence.storage.RecentObservationStore;
+import io.agroal.api.AgroalDataSource;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.jboss.logging.Logger;
+
+/**
+ * Keeps the recent-observation store within its TTL and row caps, on a schedule, and counts what it evicts. Every
+ * instance may run it: evicting the same rows twice deletes nothing the second time.
+ */
+@ApplicationScoped
+public class RecentEvictionJob {
+
+    private static final Logger LOG = Logger.getLogger(RecentEvictionJob.class);
+
+    private final RecentObservationStore store;
+    private final AggregatorConfig config;
+    private final Counter observationsExpired;
+    private final Counter observationsOverCap;
+    private final Counter inputsExpired;
+    private final Counter inputsOverCap;
+    private final AtomicLong observationRows = new AtomicLong();
+    private final AtomicLong inputRows = new AtomicLong();
+    private ScheduledExecutorService scheduler;
+
+    @Inject
+    public RecentEvictionJob(AgroalDataSource dataSource, AggregatorConfig config, MeterRegistry registry) {
+        this.store = new RecentObservationStore(dataSource);
+        this.config = config;
+        this.observationsExpired = evictions(registry, "observations", "ttl");
+        this.observationsOverCap = evictions(registry, "observations", "cap");
+        this.inputsExpired = evictions(registry, "inputs", "ttl");
+        this.inputsOverCap = evictions(registry, "inputs", "cap");
+        registry.gauge("nd.aggregator.recent.rows", java.util.List.of(io.micrometer.core.instrument.Tag.of(
+                "store", "observations")), observationRows);
+        registry.gauge("nd.aggregator.recent.rows", java.util.List.of(io.micrometer.core.instrument.Tag.of(
+                "store", "inputs")), inputRows);
+    }
+
+    private static Counter evictions(MeterRegistry registry, String store, String reason) {
+        return Counter.builder("nd.aggregator.recent.evicted")
+                .description("Rows evicted from the recent-observation store (past the TTL, or beyond the cap)")
+                .tag("store", store).tag("reason", reason).register(registry);
+    }
+
+    void start(@Observes StartupEvent event) {
+        if (!config.enabled()) {
+            return;
+        }
+        scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "recent-eviction");
+            t.setDaemon(true);
+            return t;
+        });
+        long every = config.recent().checkInterval().toMillis();
+        scheduler.scheduleWithFixedDelay(() -> {
+            try {
+                enforce(Instant.now());
+            } catch (RuntimeException e) {
+                LOG.warnf("evicting recent observations failed (retried in %s): %s",
+                        config.recent().checkInterval(), e);
+            }
+        }, every, every, TimeUnit.MILLISECONDS);
+    }
+
+    void stop(@Observes ShutdownEvent event) {
+        if (scheduler != null) {
+            scheduler.shutdownNow();
+        }
+    }
+
+    /** Evicts what is past the TTL or beyond the caps at {@code now}; returns what was evicted. */
+    public RecentObservationStore.Evicted enforce(Instant now) {
+        // an unlabelled observation waits at least the label horizon for its label
+        Duration keep = config.recent().ttl().compareTo(config.labelHorizon()) >= 0 ? config.recent().ttl()
+                : config.labelHorizon();
+        RecentObservationStore.Evicted e = store.evict(now.minus(keep), config.recent().maxObservationRows(),
+                config.recent().maxInputs());
+        observationsExpired.increment(e.observationsExpired());
+        observationsOverCap.increment(e.observationsOverCap());
+        inputsExpired.increment(e.inputsExpired());
+        inputsOverCap.increment(e.inputsOverCap());
+        long[] sizes = store.sizes();
+        observationRows.set(sizes[0]);
+        inputRows.set(sizes[1]);
+        if (e.observationsOverCap() + e.inputsOverCap() > 0) {
+            LOG.infof("recent-observation store over its cap: evicted %d observation rows and %d inputs (raise "
+                    + "nd.aggregator.recent.max-observation-rows / max-inputs to keep more)",
+                    e.observationsOverCap(), e.inputsOverCap());
+        }
+        return e;
+    }
+}

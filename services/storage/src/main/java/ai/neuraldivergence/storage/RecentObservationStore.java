@@ -1,0 +1,249 @@
+package ai.neuraldivergence.storage;
+
+import ai.neuraldivergence.domain.PairRole;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import javax.sql.DataSource;
+
+/**
+ * The recent-observation store: every live observation's taps (activations and metadata) and the inputs inference
+ * captured, kept for a TTL and under a row cap, so that an instance can be inspected by its id and a late label can
+ * still find its observation. Written in the aggregator's flush transaction; evicted by its eviction job.
+ */
+public final class RecentObservationStore {
+
+    /** One tap of a kept observation. {@code trueLabel} is null while unknown; {@code pairRole} null outside pairs. */
+    public record Recent(String modelId, String modelVersion, String instanceId, String tap, Instant eventTime,
+            int predictedClass, float confidence, Integer trueLabel, Map<String, String> tags, String pairId,
+            PairRole pairRole, float[] activations) {
+    }
+
+    /** An input as inference captured it: a PNG of what the model was fed. */
+    public record CapturedInput(String modelId, String modelVersion, String instanceId, Instant eventTime,
+            byte[] png) {
+    }
+
+    /** Rows an eviction run deleted, by store and reason. */
+    public record Evicted(long observationsExpired, long observationsOverCap, long inputsExpired,
+            long inputsOverCap) {
+    }
+
+    // one statement per chunk: bounded parameter size, few round trips
+    private static final int CHUNK = 2_000;
+
+    private final DataSource dataSource;
+
+    public RecentObservationStore(DataSource dataSource) {
+        this.dataSource = dataSource;
+    }
+
+    /** Keeps observation taps; a tap already kept (a replayed or resent instance) stays as first written. */
+    public void keep(Connection c, List<Recent> recent) throws SQLException {
+        for (int from = 0; from < recent.size(); from += CHUNK) {
+            List<Recent> chunk = recent.subList(from, Math.min(recent.size(), from + CHUNK));
+            int n = chunk.size();
+            String[] model = new String[n];
+            String[] version = new String[n];
+            String[] instance = new String[n];
+            String[] tap = new String[n];
+            Timestamp[] time = new Timestamp[n];
+            Integer[] predicted = new Integer[n];
+            Float[] confidence = new Float[n];
+            Integer[] label = new Integer[n];
+            String[] tags = new String[n];
+            String[] pairId = new String[n];
+            String[] pairRole = new String[n];
+            byte[][] activations = new byte[n][];
+            for (int i = 0; i < n; i++) {
+                Recent r = chunk.get(i);
+                model[i] = r.modelId();
+                version[i] = r.modelVersion();
+                instance[i] = r.instanceId();
+                tap[i] = r.tap();
+                time[i] = Timestamp.from(r.eventTime());
+                predicted[i] = r.predictedClass();
+                confidence[i] = r.confidence();
+                label[i] = r.trueLabel();
+                tags[i] = JsonStrings.object(r.tags());
+                pairId[i] = r.pairId() == null || r.pairId().isEmpty() ? null : r.pairId();
+                pairRole[i] = r.pairRole() == null ? null : r.pairRole().word();
+                activations[i] = encode(r.activations());
+            }
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO recent_observation (model_id, "
+                    + "model_version, instance_id, tap, event_time, predicted_class, confidence, true_label, tags, "
+                    + "pair_id, pair_role, activations) SELECT m, v, i, t, e, p, f, l, g::jsonb, pi, pr, a FROM "
+                    + "unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::timestamptz[], ?::int4[], ?::float4[], "
+                    + "?::int4[], ?::text[], ?::text[], ?::text[], ?::bytea[]) AS u(m, v, i, t, e, p, f, l, g, pi, "
+                    + "pr, a) ON CONFLICT DO NOTHING")) {
+                ps.setArray(1, c.createArrayOf("text", model));
+                ps.setArray(2, c.createArrayOf("text", version));
+                ps.setArray(3, c.createArrayOf("text", instance));
+                ps.setArray(4, c.createArrayOf("text", tap));
+                ps.setArray(5, c.createArrayOf("timestamptz", time));
+                ps.setArray(6, c.createArrayOf("int4", predicted));
+                ps.setArray(7, c.createArrayOf("float4", confidence));
+                ps.setArray(8, c.createArrayOf("int4", label));
+                ps.setArray(9, c.createArrayOf("text", tags));
+                ps.setArray(10, c.createArrayOf("text", pairId));
+                ps.setArray(11, c.createArrayOf("text", pairRole));
+                ps.setArray(12, c.createArrayOf("bytea", activations));
+                ps.executeUpdate();
+            }
+        }
+    }
+
+    /** Keeps captured inputs; an instance's first input wins. */
+    public void keepInputs(Connection c, List<CapturedInput> inputs) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO captured_input (model_id, model_version, "
+                + "instance_id, event_time, png) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
+            for (CapturedInput in : inputs) {
+                ps.setString(1, in.modelId());
+                ps.setString(2, in.modelVersion());
+                ps.setString(3, in.instanceId());
+                ps.setTimestamp(4, Timestamp.from(in.eventTime()));
+                ps.setBytes(5, in.png());
+                ps.addBatch();
+            }
+            ps.executeBatch();
+        }
+    }
+
+    /** Every kept tap of one instance, in network order; empty when it was never kept or has been evicted. */
+    public List<Recent> find(String modelId, String instanceId) {
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement("SELECT r.model_version, r.tap, r.event_time, "
+                        + "r.predicted_class, r.confidence, r.true_label, r.pair_id, r.pair_role, r.activations, "
+                        + "(SELECT array_agg(key ORDER BY key) FROM jsonb_each_text(r.tags)), "
+                        + "(SELECT array_agg(value ORDER BY key) FROM jsonb_each_text(r.tags)) "
+                        + "FROM recent_observation r JOIN tap t USING (model_id, model_version, tap) "
+                        + "WHERE r.model_id = ? AND r.instance_id = ? ORDER BY r.model_version, t.tap_index")) {
+            ps.setString(1, modelId);
+            ps.setString(2, instanceId);
+            List<Recent> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    int label = rs.getInt(6);
+                    Integer trueLabel = rs.wasNull() ? null : label;
+                    String role = rs.getString(8);
+                    out.add(new Recent(modelId, rs.getString(1), instanceId, rs.getString(2),
+                            rs.getTimestamp(3).toInstant(), rs.getInt(4), rs.getFloat(5), trueLabel,
+                            tags(rs.getArray(10), rs.getArray(11)), rs.getString(7),
+                            role == null ? null : PairRole.fromWord(role), decode(rs.getBytes(9))));
+                }
+            }
+            return out;
+        } catch (SQLException e) {
+            throw new StorageException("reading recent observation " + instanceId, e);
+        }
+    }
+
+    /** The input captured for an instance, while it is kept. */
+    public Optional<CapturedInput> input(String modelId, String instanceId) {
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement("SELECT model_version, event_time, png FROM captured_input "
+                        + "WHERE model_id = ? AND instance_id = ?")) {
+            ps.setString(1, modelId);
+            ps.setString(2, instanceId);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next()
+                        ? Optional.of(new CapturedInput(modelId, rs.getString(1), instanceId,
+                                rs.getTimestamp(2).toInstant(), rs.getBytes(3)))
+                        : Optional.empty();
+            }
+        } catch (SQLException e) {
+            throw new StorageException("reading captured input " + instanceId, e);
+        }
+    }
+
+    /**
+     * Deletes what is older than {@code expireBefore}, then the oldest rows beyond each cap (one row per observation
+     * and tap; one per input). Rows sharing the cut's event time go together, so a cap may undershoot slightly.
+     */
+    public Evicted evict(Instant expireBefore, long maxObservationRows, long maxInputs) {
+        try (Connection c = dataSource.getConnection()) {
+            long observationsExpired = deleteBefore(c, "recent_observation", expireBefore);
+            long observationsOverCap = deleteBeyond(c, "recent_observation", maxObservationRows);
+            long inputsExpired = deleteBefore(c, "captured_input", expireBefore);
+            long inputsOverCap = deleteBeyond(c, "captured_input", maxInputs);
+            return new Evicted(observationsExpired, observationsOverCap, inputsExpired, inputsOverCap);
+        } catch (SQLException e) {
+            throw new StorageException("evicting recent observations", e);
+        }
+    }
+
+    /** Rows kept now: observation taps and inputs. */
+    public long[] sizes() {
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement("SELECT (SELECT count(*) FROM recent_observation), "
+                        + "(SELECT count(*) FROM captured_input)");
+                ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            return new long[] {rs.getLong(1), rs.getLong(2)};
+        } catch (SQLException e) {
+            throw new StorageException("counting recent observations", e);
+        }
+    }
+
+    // the table names below are constants of this class, never input
+    private static long deleteBefore(Connection c, String table, Instant before) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + table + " WHERE event_time < ?")) {
+            ps.setTimestamp(1, Timestamp.from(before));
+            return ps.executeUpdate();
+        }
+    }
+
+    private static long deleteBeyond(Connection c, String table, long cap) throws SQLException {
+        Timestamp cut;
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT event_time FROM " + table + " ORDER BY event_time DESC OFFSET ? LIMIT 1")) {
+            ps.setLong(1, cap);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return 0;
+                }
+                cut = rs.getTimestamp(1);
+            }
+        }
+        try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + table + " WHERE event_time <= ?")) {
+            ps.setTimestamp(1, cut);
+            return ps.executeUpdate();
+        }
+    }
+
+    private static Map<String, String> tags(Array keys, Array values) throws SQLException {
+        Map<String, String> out = new LinkedHashMap<>();
+        if (keys == null) {
+            return out;
+        }
+        String[] k = (String[]) keys.getArray();
+        String[] v = (String[]) values.getArray();
+        for (int i = 0; i < k.length; i++) {
+            out.put(k[i], v[i]);
+        }
+        return out;
+    }
+
+    static byte[] encode(float[] values) {
+        ByteBuffer b = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        b.asFloatBuffer().put(values);
+        return b.array();
+    }
+
+    static float[] decode(byte[] bytes) {
+        float[] values = new float[bytes.length / 4];
+        ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(values);
+        return values;
+    }
+}
