@@ -52,7 +52,7 @@ public final class LocalInfrastructure {
             "nd.window-updates", 1);
 
     private final LauncherOptions options;
-    private Process kafka;
+    private KafkaBroker kafka;
     private EmbeddedPostgres postgres;
 
     LocalInfrastructure(LauncherOptions options) {
@@ -133,35 +133,10 @@ public final class LocalInfrastructure {
     }
 
     private void startKafka() throws IOException, InterruptedException {
-        Path data = options.runDir().resolve("kafka");
-        Path config = options.runDir().resolve("kafka-server.properties");
-        Files.createDirectories(data);
-        Files.writeString(config, KafkaServerConfig.render(data, options.kafkaPort(), options.kafkaControllerPort()));
-        Path logs = options.runDir().resolve("logs");
-        Files.createDirectories(logs);
-        if (!Files.exists(data.resolve("meta.properties"))) {
-            // a new log folder is formatted once with a fresh cluster id
-            String clusterId = org.apache.kafka.common.Uuid.randomUuid().toString();
-            Process format = javaProcess(List.of("kafka.tools.StorageTool", "format", "-t", clusterId, "-c",
-                    config.toString()), logs.resolve("kafka-format.log"));
-            if (!format.waitFor(120, TimeUnit.SECONDS) || format.exitValue() != 0) {
-                throw new IllegalStateException("formatting the Kafka log folder failed; see "
-                        + logs.resolve("kafka-format.log"));
-            }
-        }
-        kafka = javaProcess(List.of("-Xmx512m", "kafka.Kafka", config.toString()), logs.resolve("kafka.log"));
+        kafka = new KafkaBroker(options.runDir().resolve("kafka"), options.runDir().resolve("logs"),
+                options.kafkaPort(), options.kafkaControllerPort(), "512m");
+        kafka.start();
         Files.writeString(options.runDir().resolve("kafka.pid"), kafka.pid() + "\n");
-        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-        while (!accepts(options.kafkaPort())) {
-            if (!kafka.isAlive()) {
-                throw new IllegalStateException("Kafka exited with " + kafka.exitValue() + "; see "
-                        + logs.resolve("kafka.log"));
-            }
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("Kafka did not listen on " + options.kafkaPort() + " in 120 s");
-            }
-            Thread.sleep(200);
-        }
         LOG.info("Kafka ready on 127.0.0.1:{}", options.kafkaPort());
     }
 
@@ -178,16 +153,6 @@ public final class LocalInfrastructure {
             });
             admin.createTopics(missing).all().get(60, TimeUnit.SECONDS);
         }
-    }
-
-    private Process javaProcess(List<String> args, Path log) throws IOException {
-        List<String> command = new ArrayList<>();
-        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        command.add("-cp");
-        command.add(System.getProperty("java.class.path"));
-        command.addAll(args);
-        return new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
     }
 
     private java.util.Optional<ProcessHandle> postmaster() {
@@ -225,15 +190,6 @@ public final class LocalInfrastructure {
         }
     }
 
-    private static boolean accepts(int port) {
-        try (Socket s = new Socket()) {
-            s.connect(new InetSocketAddress("127.0.0.1", port), 500);
-            return true;
-        } catch (IOException e) {
-            return false;
-        }
-    }
-
     String bootstrapServers() {
         return "127.0.0.1:" + options.kafkaPort();
     }
@@ -257,16 +213,8 @@ public final class LocalInfrastructure {
 
     /** Broker first (it may still write), then PostgreSQL; each waited for, so nothing is left running. */
     void stop() {
-        if (kafka != null && kafka.isAlive()) {
-            kafka.destroy();
-            try {
-                if (!kafka.waitFor(30, TimeUnit.SECONDS)) {
-                    LOG.warn("Kafka did not stop in 30 s; killing it");
-                    kafka.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-                }
-            } catch (InterruptedException e) {
-                kafka.destroyForcibly();
-            }
+        if (kafka != null) {
+            kafka.stop();
         }
         if (postgres != null) {
             java.util.Optional<ProcessHandle> postmaster = postmaster();

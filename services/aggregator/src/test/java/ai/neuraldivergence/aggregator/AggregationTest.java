@@ -442,7 +442,7 @@ class AggregationTest {
     void readyReflectsKafkaPostgresAndTheConsumer() {
         given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP"))
                 .body(containsString("activation-consumer"))
-                .body(containsString("Kafka"))
+                .body(containsString("kafka-broker"))
                 .body(containsString("Database connections health check"));
     }
 

@@ -1,14 +1,8 @@
 package ai.neuraldivergence.endtoend;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-
 import ai.neuraldivergence.testkit.TestInfrastructure;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.net.ServerSocket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -40,10 +34,10 @@ class AggregatorOutageTest {
             producer.start();
             Thread.sleep(3000);
             pg.close();
-            awaitReadiness(aggregator, 503);
+            aggregator.awaitReadiness(503);
             Thread.sleep(4000);
             pg = start(port, data);
-            awaitReadiness(aggregator, 200);
+            aggregator.awaitReadiness(200);
             producer.join(Duration.ofSeconds(120).toMillis());
             KnownStream.awaitAll(jdbc);
             KnownStream.verifyAgainstWhatWasSent(jdbc);
@@ -54,20 +48,5 @@ class AggregatorOutageTest {
 
     private static EmbeddedPostgres start(int port, Path data) throws Exception {
         return EmbeddedPostgres.builder().setPort(port).setDataDirectory(data).setCleanDataDirectory(false).start();
-    }
-
-    private static void awaitReadiness(ServiceProcess p, int status) throws Exception {
-        HttpClient http = HttpClient.newHttpClient();
-        long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-        int last = 0;
-        while (System.nanoTime() < deadline) {
-            last = http.send(HttpRequest.newBuilder(URI.create(p.baseUrl() + "/q/health/ready"))
-                    .timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.discarding()).statusCode();
-            if (last == status) {
-                return;
-            }
-            Thread.sleep(250);
-        }
-        assertEquals(status, last, "readiness");
     }
 }

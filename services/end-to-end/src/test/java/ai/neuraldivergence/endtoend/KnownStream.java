@@ -106,8 +106,12 @@ final class KnownStream {
     }
 
     ServiceProcess startAggregator(String jdbcUrl, String group, String log) throws Exception {
+        return startAggregator(TestInfrastructure.shared().kafkaBootstrapServers(), jdbcUrl, group, log);
+    }
+
+    ServiceProcess startAggregator(String bootstrap, String jdbcUrl, String group, String log) throws Exception {
         return ServiceProcess.start("aggregator", Map.of(
-                "KAFKA_BOOTSTRAP_SERVERS", TestInfrastructure.shared().kafkaBootstrapServers(),
+                "KAFKA_BOOTSTRAP_SERVERS", bootstrap,
                 "QUARKUS_DATASOURCE_JDBC_URL", jdbcUrl,
                 "QUARKUS_DATASOURCE_USERNAME", TestInfrastructure.DB_USER,
                 "QUARKUS_DATASOURCE_PASSWORD", TestInfrastructure.DB_PASSWORD,

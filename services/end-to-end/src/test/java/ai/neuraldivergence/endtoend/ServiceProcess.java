@@ -92,6 +92,22 @@ final class ServiceProcess implements AutoCloseable {
         throw new IllegalStateException(name + " not ready after " + timeout + ": " + last + "; see " + log);
     }
 
+    /** Waits until readiness answers {@code status} (200 ready, 503 not ready), failing after 90 s. */
+    void awaitReadiness(int status) throws Exception {
+        HttpClient http = HttpClient.newHttpClient();
+        long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+        int last = 0;
+        while (System.nanoTime() < deadline) {
+            last = http.send(HttpRequest.newBuilder(URI.create(baseUrl() + "/q/health/ready"))
+                    .timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+            if (last == status) {
+                return;
+            }
+            Thread.sleep(250);
+        }
+        throw new AssertionError(name + ": readiness answered " + last + ", expected " + status + "; see " + log);
+    }
+
     /** SIGKILL: no shutdown hook, no last flush, as in a crash. */
     void kill() throws InterruptedException {
         process.destroyForcibly();

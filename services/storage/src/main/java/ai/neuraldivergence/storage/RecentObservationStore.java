@@ -1,6 +1,8 @@
 package ai.neuraldivergence.storage;
 
 import ai.neuraldivergence.domain.PairRole;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.sql.Array;
@@ -8,6 +10,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -16,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import javax.sql.DataSource;
+import org.postgresql.PGConnection;
 
 /**
  * The recent-observation store: every live observation's taps (activations and metadata) and the inputs inference
@@ -40,67 +44,47 @@ public final class RecentObservationStore {
             long inputsOverCap) {
     }
 
-    // one statement per chunk: bounded parameter size, few round trips
-    private static final int CHUNK = 2_000;
-
     private final DataSource dataSource;
 
     public RecentObservationStore(DataSource dataSource) {
         this.dataSource = dataSource;
     }
 
-    /** Keeps observation taps; a tap already kept (a replayed or resent instance) stays as first written. */
+    /**
+     * Keeps observation taps; a tap already kept (a replayed or resent instance) stays as first written. Rows travel
+     * by binary COPY into a transaction-local staging table, then into the store with ON CONFLICT DO NOTHING (COPY
+     * alone cannot skip duplicates).
+     */
     public void keep(Connection c, List<Recent> recent) throws SQLException {
-        for (int from = 0; from < recent.size(); from += CHUNK) {
-            List<Recent> chunk = recent.subList(from, Math.min(recent.size(), from + CHUNK));
-            int n = chunk.size();
-            String[] model = new String[n];
-            String[] version = new String[n];
-            String[] instance = new String[n];
-            String[] tap = new String[n];
-            Timestamp[] time = new Timestamp[n];
-            Integer[] predicted = new Integer[n];
-            Float[] confidence = new Float[n];
-            Integer[] label = new Integer[n];
-            String[] tags = new String[n];
-            String[] pairId = new String[n];
-            String[] pairRole = new String[n];
-            byte[][] activations = new byte[n][];
-            for (int i = 0; i < n; i++) {
-                Recent r = chunk.get(i);
-                model[i] = r.modelId();
-                version[i] = r.modelVersion();
-                instance[i] = r.instanceId();
-                tap[i] = r.tap();
-                time[i] = Timestamp.from(r.eventTime());
-                predicted[i] = r.predictedClass();
-                confidence[i] = r.confidence();
-                label[i] = r.trueLabel();
-                tags[i] = JsonStrings.object(r.tags());
-                pairId[i] = r.pairId() == null || r.pairId().isEmpty() ? null : r.pairId();
-                pairRole[i] = r.pairRole() == null ? null : r.pairRole().word();
-                activations[i] = encode(r.activations());
-            }
-            try (PreparedStatement ps = c.prepareStatement("INSERT INTO recent_observation (model_id, "
-                    + "model_version, instance_id, tap, event_time, predicted_class, confidence, true_label, tags, "
-                    + "pair_id, pair_role, activations) SELECT m, v, i, t, e, p, f, l, g::jsonb, pi, pr, a FROM "
-                    + "unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::timestamptz[], ?::int4[], ?::float4[], "
-                    + "?::int4[], ?::text[], ?::text[], ?::text[], ?::bytea[]) AS u(m, v, i, t, e, p, f, l, g, pi, "
-                    + "pr, a) ON CONFLICT DO NOTHING")) {
-                ps.setArray(1, c.createArrayOf("text", model));
-                ps.setArray(2, c.createArrayOf("text", version));
-                ps.setArray(3, c.createArrayOf("text", instance));
-                ps.setArray(4, c.createArrayOf("text", tap));
-                ps.setArray(5, c.createArrayOf("timestamptz", time));
-                ps.setArray(6, c.createArrayOf("int4", predicted));
-                ps.setArray(7, c.createArrayOf("float4", confidence));
-                ps.setArray(8, c.createArrayOf("int4", label));
-                ps.setArray(9, c.createArrayOf("text", tags));
-                ps.setArray(10, c.createArrayOf("text", pairId));
-                ps.setArray(11, c.createArrayOf("text", pairRole));
-                ps.setArray(12, c.createArrayOf("bytea", activations));
-                ps.executeUpdate();
-            }
+        if (recent.isEmpty()) {
+            return;
+        }
+        try (Statement s = c.createStatement()) {
+            s.execute("CREATE TEMP TABLE IF NOT EXISTS recent_observation_in (model_id text, model_version text, "
+                    + "instance_id text, tap text, event_time timestamptz, predicted_class int4, confidence float4, "
+                    + "true_label int4, tags jsonb, pair_id text, pair_role text, activations bytea) "
+                    + "ON COMMIT DELETE ROWS");
+        }
+        BinaryCopy copy = new BinaryCopy();
+        for (Recent r : recent) {
+            copy.row(12).text(r.modelId()).text(r.modelVersion()).text(r.instanceId()).text(r.tap())
+                    .timestamptz(r.eventTime()).int4(r.predictedClass()).float4(r.confidence()).int4(r.trueLabel())
+                    .jsonb(JsonStrings.object(r.tags()))
+                    .text(r.pairId() == null || r.pairId().isEmpty() ? null : r.pairId())
+                    .text(r.pairRole() == null ? null : r.pairRole().word()).bytea(encode(r.activations()));
+        }
+        try {
+            c.unwrap(PGConnection.class).getCopyAPI().copyIn("COPY recent_observation_in FROM STDIN (FORMAT binary)",
+                    new ByteArrayInputStream(copy.finish()));
+        } catch (IOException e) {
+            throw new SQLException("copying recent observations", e);
+        }
+        try (Statement s = c.createStatement()) {
+            s.executeUpdate("INSERT INTO recent_observation (model_id, model_version, instance_id, tap, event_time, "
+                    + "predicted_class, confidence, true_label, tags, pair_id, pair_role, activations) "
+                    + "SELECT * FROM recent_observation_in ON CONFLICT DO NOTHING");
+            // the staging rows go at commit; also now, should the caller write more in this transaction
+            s.execute("TRUNCATE recent_observation_in");
         }
     }
 

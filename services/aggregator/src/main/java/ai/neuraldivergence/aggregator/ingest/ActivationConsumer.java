@@ -442,7 +442,8 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
             refused.increment();
             LOG.debugf("tag %s=%s not sliced: %s", key, value, why);
         }, catalog::admittedTagValues);
-        return new WindowAccumulator(policy, config.sketchK(), config.allowedLateness());
+        return new WindowAccumulator(policy, config.sketchK(), config.allowedLateness(),
+                config.recent().sampleRate());
     }
 
     private Map<String, Object> consumerConfig() {

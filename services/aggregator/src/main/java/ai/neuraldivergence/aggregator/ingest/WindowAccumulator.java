@@ -33,6 +33,7 @@ public final class WindowAccumulator {
     private final SlicePolicy slicePolicy;
     private final int sketchK;
     private final java.time.Duration allowedLateness;
+    private final double recentSampleRate;
     private long lateObservations;
     private Map<WindowKey, PendingWindow> pending = new LinkedHashMap<>();
     // observations tagged reference=<name> build that reference and enter no live window
@@ -47,9 +48,34 @@ public final class WindowAccumulator {
     private long pendingObservations;
 
     public WindowAccumulator(SlicePolicy slicePolicy, int sketchK, java.time.Duration allowedLateness) {
+        this(slicePolicy, sketchK, allowedLateness, 1.0);
+    }
+
+    /**
+     * @param recentSampleRate the share of labelled, unpaired observations kept in the recent-observation store
+     *     (unlabelled ones wait there for a late label, pairs are shown side by side: both are always kept)
+     */
+    public WindowAccumulator(SlicePolicy slicePolicy, int sketchK, java.time.Duration allowedLateness,
+            double recentSampleRate) {
+        if (!(recentSampleRate >= 0 && recentSampleRate <= 1)) {
+            throw new IllegalArgumentException("the recent sample rate must be in [0, 1], got " + recentSampleRate);
+        }
         this.slicePolicy = slicePolicy;
         this.sketchK = sketchK;
         this.allowedLateness = allowedLateness;
+        this.recentSampleRate = recentSampleRate;
+    }
+
+    /**
+     * Whether an observation goes to the recent-observation store. The sample is drawn from a hash of the instance
+     * id, so that every tap of an instance, and a replay after a crash, decide alike.
+     */
+    boolean keep(Observation o) {
+        if (!o.hasTrueLabel() || !o.getPairId().isEmpty() || recentSampleRate >= 1) {
+            return true;
+        }
+        int mixed = o.getInstanceId().hashCode() * 0x9E3779B9;
+        return (mixed >>> 8) < recentSampleRate * (1 << 24);
     }
 
     /** The layout a batch declares for its tap. */
@@ -105,7 +131,7 @@ public final class WindowAccumulator {
                 target.delta().add(activations, i * neurons);
             }
             pendingUpdates += (long) slices.size() * neurons;
-            if (reference == null) {
+            if (reference == null && keep(o)) {
                 pendingRecent.add(new RecentObservationStore.Recent(tap.modelId(), tap.modelVersion(),
                         o.getInstanceId(), tap.tap(), eventTime, o.getPredictedClass(), o.getConfidence(),
                         o.hasTrueLabel() ? o.getTrueLabel() : null, o.getTagsMap(), o.getPairId(), pairRoleOf(o),

@@ -85,4 +85,24 @@ class WindowAccumulatorTest {
         return Observation.newBuilder().setInstanceId(id).setPredictedClass(predicted).putTags("source", source)
                 .setEventTime(Timestamp.newBuilder().setSeconds(t.getEpochSecond())).build();
     }
+
+    @Test
+    void theRecentStoreKeepsUnlabelledAndPairedObservationsAndADeterministicSampleOfTheRest() {
+        WindowAccumulator acc = new WindowAccumulator(new SlicePolicy(Set.of(), 8, (k, v, w) -> { }), 200,
+                java.time.Duration.ofMinutes(15), 0.1);
+        int kept = 0;
+        for (int i = 0; i < 20_000; i++) {
+            Observation labelled = Observation.newBuilder().setInstanceId("obs-" + i).setTrueLabel(1).build();
+            if (acc.keep(labelled)) {
+                kept++;
+            }
+            // every tap of an instance decides alike
+            assertEquals(acc.keep(labelled), acc.keep(labelled.toBuilder().setPredictedClass(4).build()));
+            assertEquals(true, acc.keep(labelled.toBuilder().clearTrueLabel().build()), "waits for a late label");
+            assertEquals(true, acc.keep(labelled.toBuilder().setPairId("p")
+                    .setPairRole(ai.neuraldivergence.proto.v1.PairRole.PAIR_ROLE_BENIGN).build()));
+        }
+        // 10 % of 20,000, within four standard deviations (sd ~ 42)
+        assertEquals(2_000, kept, 170);
+    }
 }
