@@ -83,8 +83,8 @@ public final class RecentObservationStore {
             s.executeUpdate("INSERT INTO recent_observation (model_id, model_version, instance_id, tap, event_time, "
                     + "predicted_class, confidence, true_label, tags, pair_id, pair_role, activations) "
                     + "SELECT * FROM recent_observation_in ON CONFLICT DO NOTHING");
-            // the staging rows go at commit; also now, should the caller write more in this transaction
-            s.execute("TRUNCATE recent_observation_in");
+            // the staging rows go at commit (ON COMMIT DELETE ROWS), or now should the caller write more before it
+            s.executeUpdate("DELETE FROM recent_observation_in");
         }
     }
 
