@@ -97,6 +97,109 @@ public final class TapWindowStore {
         }
     }
 
+    /**
+     * Merges the stored windows of a {@link ai.neuraldivergence.domain.RangePlan} (any mix of granularities) into
+     * one distribution, in one query; windows without a row (nothing observed) add nothing.
+     */
+    public TapDistribution readMerged(String modelId, String modelVersion, String tap, Slice slice,
+            List<ai.neuraldivergence.domain.RangePlan.Segment> segments, int neuronCount, int sketchK) {
+        TapDistribution merged = new TapDistribution(neuronCount, sketchK);
+        if (segments.isEmpty()) {
+            return merged;
+        }
+        java.util.Map<Granularity, List<Timestamp>> starts = new java.util.EnumMap<>(Granularity.class);
+        for (Granularity g : Granularity.values()) {
+            starts.put(g, new ArrayList<>());
+        }
+        segments.forEach(sg -> starts.get(sg.granularity()).add(Timestamp.from(sg.start())));
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement("SELECT distributions FROM tap_window WHERE model_id = ? "
+                        + "AND model_version = ? AND tap = ? AND slice = ? AND ((granularity = 'minute' AND "
+                        + "window_start = ANY(?)) OR (granularity = 'hour' AND window_start = ANY(?)) OR "
+                        + "(granularity = 'day' AND window_start = ANY(?)))")) {
+            ps.setString(1, modelId);
+            ps.setString(2, modelVersion);
+            ps.setString(3, tap);
+            ps.setString(4, slice.key());
+            ps.setArray(5, c.createArrayOf("timestamptz", starts.get(Granularity.MINUTE).toArray()));
+            ps.setArray(6, c.createArrayOf("timestamptz", starts.get(Granularity.HOUR).toArray()));
+            ps.setArray(7, c.createArrayOf("timestamptz", starts.get(Granularity.DAY).toArray()));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    merged.merge(DistributionCodec.decode(rs.getBytes(1)));
+                }
+            }
+            return merged;
+        } catch (SQLException e) {
+            throw new StorageException("reading windows of " + tap, e);
+        }
+    }
+
+    /** Starts of the stored minutes of a tap and slice in {@code [from, to)} not rolled up into hours yet. */
+    public java.util.Set<Instant> unrolledMinutes(String modelId, String modelVersion, String tap, Slice slice,
+            Instant from, Instant to) {
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement("SELECT window_start FROM tap_window WHERE model_id = ? "
+                        + "AND model_version = ? AND tap = ? AND slice = ? AND granularity = 'minute' AND NOT "
+                        + "rolled_up AND window_start >= ? AND window_start < ?")) {
+            ps.setString(1, modelId);
+            ps.setString(2, modelVersion);
+            ps.setString(3, tap);
+            ps.setString(4, slice.key());
+            ps.setTimestamp(5, Timestamp.from(from));
+            ps.setTimestamp(6, Timestamp.from(to));
+            java.util.Set<Instant> out = new java.util.HashSet<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(rs.getTimestamp(1).toInstant());
+                }
+            }
+            return out;
+        } catch (SQLException e) {
+            throw new StorageException("reading unrolled minutes of " + tap, e);
+        }
+    }
+
+    /** The oldest stored window of a granularity for a model version; null when there is none. */
+    public Instant earliest(String modelId, String modelVersion, Granularity granularity) {
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement("SELECT min(window_start) FROM tap_window WHERE "
+                        + "model_id = ? AND model_version = ? AND granularity = ?")) {
+            ps.setString(1, modelId);
+            ps.setString(2, modelVersion);
+            ps.setString(3, granularity.word());
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                Timestamp t = rs.getTimestamp(1);
+                return t == null ? null : t.toInstant();
+            }
+        } catch (SQLException e) {
+            throw new StorageException("reading the oldest window of " + modelId, e);
+        }
+    }
+
+    /** The slices with stored windows of a tap in {@code [from, to)}, at any granularity. */
+    public List<Slice> slicesIn(String modelId, String modelVersion, String tap, Instant from, Instant to) {
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement("SELECT DISTINCT slice FROM tap_window WHERE model_id = ? "
+                        + "AND model_version = ? AND tap = ? AND window_start >= ? AND window_start < ? ORDER BY 1")) {
+            ps.setString(1, modelId);
+            ps.setString(2, modelVersion);
+            ps.setString(3, tap);
+            ps.setTimestamp(4, Timestamp.from(from));
+            ps.setTimestamp(5, Timestamp.from(to));
+            List<Slice> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(Slice.parse(rs.getString(1)));
+                }
+            }
+            return out;
+        } catch (SQLException e) {
+            throw new StorageException("listing slices of " + tap, e);
+        }
+    }
+
     /** A minute window waiting to be rolled up. */
     public record Unrolled(WindowKey key, TapDistribution distribution) {
     }

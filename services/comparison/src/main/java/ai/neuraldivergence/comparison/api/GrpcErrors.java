@@ -1,12 +1,16 @@
 package ai.neuraldivergence.comparison.api;
 
+import ai.neuraldivergence.comparison.service.AlreadyExistsException;
+import ai.neuraldivergence.comparison.service.FailedPreconditionException;
 import ai.neuraldivergence.comparison.service.NotFoundException;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import java.util.function.Supplier;
 import org.jboss.logging.Logger;
 
-/** Maps the service layer's exceptions to gRPC status codes with the message a caller can act on. */
+/**
+ * Maps the API's exceptions to gRPC status codes with the message a caller can act on. The JSON mirror maps the
+ * same codes to HTTP statuses ({@link #httpStatus}).
+ */
 final class GrpcErrors {
 
     private static final Logger LOG = Logger.getLogger(GrpcErrors.class);
@@ -14,18 +18,40 @@ final class GrpcErrors {
     private GrpcErrors() {
     }
 
-    static <T> T call(String method, Supplier<T> body) {
-        try {
-            return body.get();
-        } catch (IllegalArgumentException e) {
-            throw Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException();
-        } catch (NotFoundException e) {
-            throw Status.NOT_FOUND.withDescription(e.getMessage()).asRuntimeException();
-        } catch (StatusRuntimeException e) {
-            throw e;
-        } catch (RuntimeException e) {
-            LOG.errorf(e, "%s failed", method);
-            throw Status.INTERNAL.withDescription(method + " failed: " + e).asRuntimeException();
+    static Status status(String method, RuntimeException e) {
+        if (e instanceof IllegalArgumentException) {
+            return Status.INVALID_ARGUMENT.withDescription(e.getMessage());
         }
+        if (e instanceof NotFoundException) {
+            return Status.NOT_FOUND.withDescription(e.getMessage());
+        }
+        if (e instanceof FailedPreconditionException) {
+            return Status.FAILED_PRECONDITION.withDescription(e.getMessage());
+        }
+        if (e instanceof AlreadyExistsException) {
+            return Status.ALREADY_EXISTS.withDescription(e.getMessage());
+        }
+        if (e instanceof StatusRuntimeException s) {
+            return s.getStatus();
+        }
+        LOG.errorf(e, "%s failed", method);
+        return Status.INTERNAL.withDescription(method + " failed: " + e);
+    }
+
+    /** The HTTP status of a gRPC code, as Google's API gateways map them. */
+    static int httpStatus(Status.Code code) {
+        return switch (code) {
+            case INVALID_ARGUMENT, FAILED_PRECONDITION, OUT_OF_RANGE -> 400;
+            case UNAUTHENTICATED -> 401;
+            case PERMISSION_DENIED -> 403;
+            case NOT_FOUND -> 404;
+            case ALREADY_EXISTS, ABORTED -> 409;
+            case RESOURCE_EXHAUSTED -> 429;
+            case CANCELLED -> 499;
+            case UNIMPLEMENTED -> 501;
+            case UNAVAILABLE -> 503;
+            case DEADLINE_EXCEEDED -> 504;
+            default -> 500;
+        };
     }
 }

@@ -2,7 +2,9 @@ package ai.neuraldivergence.comparison.api;
 
 import ai.neuraldivergence.comparison.service.SelectionReader;
 import ai.neuraldivergence.contract.ProtoSlices;
+import ai.neuraldivergence.domain.Divergence;
 import ai.neuraldivergence.domain.TapDescriptor;
+import ai.neuraldivergence.proto.v1.Metric;
 import ai.neuraldivergence.proto.v1.Reduction;
 import ai.neuraldivergence.proto.v1.Selection;
 import ai.neuraldivergence.proto.v1.TapInfo;
@@ -17,21 +19,51 @@ final class ProtoMapping {
     private ProtoMapping() {
     }
 
-    /** A time-range selection; references arrive with the comparison issue's reference storage. */
-    static SelectionReader.TimeSelection timeSelection(Selection s, String side) {
-        if (s.getSourceCase() == Selection.SourceCase.REFERENCE) {
-            throw new ai.neuraldivergence.comparison.service.NotFoundException("reference '" + s.getReference()
-                    + "' does not exist");
+    /** One side of a comparison: a reference or a time range, in a slice (all when unset). */
+    static SelectionReader.Side side(Selection s, String name) {
+        ai.neuraldivergence.domain.Slice slice = s.hasSlice() ? ProtoSlices.fromProto(s.getSlice())
+                : ai.neuraldivergence.domain.Slice.ALL;
+        switch (s.getSourceCase()) {
+            case REFERENCE -> {
+                if (s.getReference().isEmpty()) {
+                    throw new IllegalArgumentException("selection " + name + ": reference name is empty");
+                }
+                return new SelectionReader.ReferenceSide(s.getReference(), slice);
+            }
+            case TIME_RANGE -> {
+                TimeRange r = s.getTimeRange();
+                if (!r.hasFrom() || !r.hasTo()) {
+                    throw new IllegalArgumentException("selection " + name + ": time_range needs from and to");
+                }
+                try {
+                    return new SelectionReader.RangeSide(instant(r.getFrom()), instant(r.getTo()), slice);
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("selection " + name + ": " + e.getMessage());
+                }
+            }
+            default -> throw new IllegalArgumentException("selection " + name + " needs a reference or a time_range");
         }
-        if (s.getSourceCase() != Selection.SourceCase.TIME_RANGE) {
-            throw new IllegalArgumentException("selection " + side + " needs a reference or a time_range");
-        }
-        TimeRange r = s.getTimeRange();
-        if (!r.hasFrom() || !r.hasTo()) {
-            throw new IllegalArgumentException("selection " + side + ": time_range needs from and to");
-        }
-        return new SelectionReader.TimeSelection(instant(r.getFrom()), instant(r.getTo()),
-                ProtoSlices.fromProto(s.getSlice()));
+    }
+
+    static Divergence.Metric metric(Metric m) {
+        return switch (m) {
+            case METRIC_UNSPECIFIED, METRIC_KS -> Divergence.Metric.KS;
+            case METRIC_WASSERSTEIN -> Divergence.Metric.WASSERSTEIN;
+            case METRIC_JENSEN_SHANNON -> Divergence.Metric.JENSEN_SHANNON;
+            case METRIC_PSI -> Divergence.Metric.PSI;
+            case METRIC_MEAN_SHIFT -> Divergence.Metric.MEAN_SHIFT;
+            case UNRECOGNIZED -> throw new IllegalArgumentException("unknown metric");
+        };
+    }
+
+    static Metric metric(Divergence.Metric m) {
+        return switch (m) {
+            case KS -> Metric.METRIC_KS;
+            case WASSERSTEIN -> Metric.METRIC_WASSERSTEIN;
+            case JENSEN_SHANNON -> Metric.METRIC_JENSEN_SHANNON;
+            case PSI -> Metric.METRIC_PSI;
+            case MEAN_SHIFT -> Metric.METRIC_MEAN_SHIFT;
+        };
     }
 
     static TapInfo tapInfo(TapDescriptor t) {

@@ -10,4 +10,15 @@ public interface ComparisonConfig {
     /** Sketch size of merged selections; match the aggregator's {@code nd.aggregator.sketch-k}. */
     @WithDefault("200")
     int sketchK();
+
+    Auth auth();
+
+    interface Auth {
+        /**
+         * API tokens (comma-separated; environment ND_COMPARISON_AUTH_TOKENS, from a Secret in a cluster). When
+         * set, every gRPC and JSON call needs {@code authorization: Bearer <one of them>}; health and metrics stay
+         * open.
+         */
+        java.util.Optional<java.util.List<String>> tokens();
+    }
 }

@@ -1,28 +1,40 @@
 package ai.neuraldivergence.comparison.service;
 
 import ai.neuraldivergence.domain.Granularity;
+import ai.neuraldivergence.domain.RangePlan;
 import ai.neuraldivergence.domain.Slice;
 import ai.neuraldivergence.domain.TapDescriptor;
 import ai.neuraldivergence.domain.TapDistribution;
 import ai.neuraldivergence.storage.CatalogStore;
+import ai.neuraldivergence.storage.ReferenceStore;
 import ai.neuraldivergence.storage.TapWindowStore;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 
 /**
- * Turns "this model's tap, over this time range, in this slice" into one merged tap distribution, from stored
- * windows only: no raw activations are kept or needed.
+ * Turns one side of a comparison (a reference, or a time range, in a slice) into one merged tap distribution, from
+ * stored sketches only: no raw activations are kept or needed. Time ranges are read at the coarsest granularity
+ * that tiles them ({@link RangePlan}).
  */
 public final class SelectionReader {
 
     /** The longest range one query may merge; bounds the rows read and the merge work per request. */
     public static final Duration MAX_RANGE = Duration.ofDays(400);
 
-    /** A time range [from, to) in a slice. */
-    public record TimeSelection(Instant from, Instant to, Slice slice) {
+    /** One side: a reference or a time range [from, to), narrowed to a slice. */
+    public sealed interface Side permits ReferenceSide, RangeSide {
+        Slice slice();
+    }
 
-        public TimeSelection {
+    public record ReferenceSide(String reference, Slice slice) implements Side {
+    }
+
+    public record RangeSide(Instant from, Instant to, Slice slice) implements Side {
+
+        public RangeSide {
             if (from == null || to == null) {
                 throw new IllegalArgumentException("a time range needs both from and to");
             }
@@ -37,10 +49,14 @@ public final class SelectionReader {
 
     private final CatalogStore catalog;
     private final TapWindowStore windows;
+    private final ReferenceStore references;
+    private final int sketchK;
 
-    public SelectionReader(CatalogStore catalog, TapWindowStore windows) {
+    public SelectionReader(CatalogStore catalog, TapWindowStore windows, ReferenceStore references, int sketchK) {
         this.catalog = catalog;
         this.windows = windows;
+        this.references = references;
+        this.sketchK = sketchK;
     }
 
     /** The model's version to read: the one asked for, or the newest seen when none is given. */
@@ -69,15 +85,65 @@ public final class SelectionReader {
                 + "' version '" + modelVersion + "' has no tap '" + tap + "'"));
     }
 
-    /** Merges every stored minute window of the selection; empty (count 0) when nothing was observed there. */
-    public TapDistribution read(TapDescriptor tap, TimeSelection selection, int sketchK) {
-        TapDistribution merged = new TapDistribution(tap.neuronCount(), sketchK);
-        for (TapWindowStore.StoredWindow w : windows.read(tap.modelId(), tap.modelVersion(), tap.tap(),
-                selection.slice(), Granularity.MINUTE, Granularity.MINUTE.windowStart(selection.from()),
-                selection.to())) {
-            // a window that straddles "from" is included whole: minute windows are the finest resolution
-            merged.merge(w.distribution());
+    /** The version's taps in network order. */
+    public List<TapDescriptor> taps(String modelId, String modelVersion) {
+        return catalog.taps(modelId, modelVersion);
+    }
+
+    /** The slices a range holds stored windows of, for one tap. */
+    public List<Slice> slicesIn(TapDescriptor tap, RangeSide range) {
+        return windows.slicesIn(tap.modelId(), tap.modelVersion(), tap.tap(),
+                Granularity.DAY.windowStart(range.from()), range.to());
+    }
+
+    /** Resolves a side's reference (if any) before any tap is read, so that a missing one fails the whole call. */
+    public void check(TapDescriptor anyTap, Side side) {
+        if (side instanceof ReferenceSide r) {
+            reference(anyTap, r.reference());
         }
-        return merged;
+    }
+
+    /** Merges a side's stored distributions of one tap; empty (count 0) when nothing was observed there. */
+    public TapDistribution read(TapDescriptor tap, Side side) {
+        if (side instanceof RangeSide r) {
+            Instant minuteFrom = Granularity.MINUTE.windowStart(r.from());
+            List<RangePlan.Segment> plan = RangePlan.cover(r.from(), r.to(),
+                    windows.unrolledMinutes(tap.modelId(), tap.modelVersion(), tap.tap(), r.slice(), minuteFrom,
+                            r.to()),
+                    windows.earliest(tap.modelId(), tap.modelVersion(), Granularity.MINUTE),
+                    windows.earliest(tap.modelId(), tap.modelVersion(), Granularity.HOUR));
+            return windows.readMerged(tap.modelId(), tap.modelVersion(), tap.tap(), r.slice(), plan,
+                    tap.neuronCount(), sketchK);
+        }
+        ReferenceSide ref = (ReferenceSide) side;
+        ReferenceStore.StoredReference stored = reference(tap, ref.reference());
+        return references.read(tap.modelId(), stored.modelVersion(), stored.name(), tap.tap(), ref.slice())
+                .orElseGet(() -> new TapDistribution(tap.neuronCount(), sketchK));
+    }
+
+    /**
+     * The reference to compare a tap of this version with: the version's own, else the newest other version's if
+     * its layout of the tap is the same.
+     */
+    ReferenceStore.StoredReference reference(TapDescriptor tap, String name) {
+        List<ReferenceStore.StoredReference> found = references.find(tap.modelId(), name);
+        if (found.isEmpty()) {
+            throw new NotFoundException("model '" + tap.modelId() + "' has no reference '" + name + "'");
+        }
+        Optional<ReferenceStore.StoredReference> own = found.stream()
+                .filter(r -> r.modelVersion().equals(tap.modelVersion())).findFirst();
+        if (own.isPresent()) {
+            return own.get();
+        }
+        ReferenceStore.StoredReference other = found.get(0);
+        Optional<TapDescriptor> theirs = catalog.find(tap.modelId(), other.modelVersion(), tap.tap());
+        if (theirs.isEmpty() || !theirs.get().sameLayout(tap)) {
+            throw new FailedPreconditionException("reference '" + name + "' was built from version '"
+                    + other.modelVersion() + "', whose tap '" + tap.tap() + "' " + theirs.map(t -> "has shape "
+                            + Arrays.toString(t.shape()) + " and " + t.neuronCount() + " neurons").orElse("does not "
+                                    + "exist") + "; version '" + tap.modelVersion() + "' has shape "
+                    + Arrays.toString(tap.shape()) + " and " + tap.neuronCount() + " neurons");
+        }
+        return other;
     }
 }

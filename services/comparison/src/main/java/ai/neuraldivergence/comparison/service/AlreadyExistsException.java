@@ -1,0 +1,9 @@
+package ai.neuraldivergence.comparison.service;
+
+/** The request would create something (a reference) that exists already. */
+public class AlreadyExistsException extends RuntimeException {
+
+    public AlreadyExistsException(String message) {
+        super(message);
+    }
+}

@@ -1,0 +1,53 @@
+package ai.neuraldivergence.domain;
+
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.IntStream;
+
+/**
+ * One tap, A against B: every neuron's {@link Divergence}, the top neurons by a metric, and the tap's summary under
+ * that metric (mean, max, and the share of neurons whose error-aware verdict is "drifted").
+ */
+public record TapComparison(TapDescriptor tap, List<Divergence> neurons, int[] topNeurons, Divergence.Metric metric,
+        double mean, double max, double driftedShare, long countA, long countB) {
+
+    public static final double DEFAULT_THRESHOLD = 0.1;
+    public static final int DEFAULT_TOP_K = 10;
+
+    /**
+     * Compares every neuron of a tap. Neurons are independent, so they are compared in parallel.
+     *
+     * @throws IllegalArgumentException when either side holds no observations of the tap
+     */
+    public static TapComparison of(TapDescriptor tap, TapDistribution a, TapDistribution b,
+            Divergence.Metric metric, int topK, double threshold, int bins) {
+        if (a.observationCount() == 0 || b.observationCount() == 0) {
+            throw new IllegalArgumentException("tap '" + tap.tap() + "': " + (a.observationCount() == 0 ? "A" : "B")
+                    + " holds no observations");
+        }
+        List<Divergence> neurons = IntStream.range(0, tap.neuronCount()).parallel()
+                .mapToObj(n -> Divergence.of(a.neuron(n), b.neuron(n), bins)).toList();
+        double sum = 0;
+        double max = 0;
+        int drifted = 0;
+        for (Divergence d : neurons) {
+            double v = d.value(metric);
+            sum += v;
+            max = Math.max(max, v);
+            if (d.drifted(threshold)) {
+                drifted++;
+            }
+        }
+        int[] top = IntStream.range(0, neurons.size()).boxed()
+                .sorted(Comparator.comparingDouble((Integer n) -> neurons.get(n).value(metric)).reversed()
+                        .thenComparingInt(n -> n))
+                .limit(Math.max(0, topK)).mapToInt(Integer::intValue).toArray();
+        return new TapComparison(tap, neurons, top, metric, sum / neurons.size(), max,
+                (double) drifted / neurons.size(), a.observationCount(), b.observationCount());
+    }
+
+    /** Whether this tap has drifted neurons over {@code onsetShare}: the first such tap is the divergence onset. */
+    public boolean crosses(double onsetShare) {
+        return driftedShare > onsetShare;
+    }
+}

@@ -1,0 +1,121 @@
+package ai.neuraldivergence.domain;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Arrays;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class DivergenceTest {
+
+    private static NeuronDistribution of(float... values) {
+        NeuronDistribution d = new NeuronDistribution(200);
+        for (float v : values) {
+            d.update(v);
+        }
+        return d;
+    }
+
+    private static NeuronDistribution normal(long seed, int n, double mean) {
+        Random r = new Random(seed);
+        NeuronDistribution d = new NeuronDistribution(200);
+        for (int i = 0; i < n; i++) {
+            d.update((float) (mean + r.nextGaussian()));
+        }
+        return d;
+    }
+
+    @Test
+    void exactSketchesGiveExactValuesAndZeroBounds() {
+        Divergence d = Divergence.of(of(1, 2, 3), of(2, 3, 4), 10);
+        assertEquals(1.0 / 3, d.ks(), 1e-12);
+        assertEquals(1.0, d.wasserstein(), 1e-12, "every value moved by one");
+        assertEquals(1.0, d.meanShift(), 1e-12);
+        assertEquals(Divergence.Direction.EXCITED, d.direction());
+        assertEquals(0, d.ksErrorBound());
+        assertEquals(0, d.wassersteinErrorBound());
+        assertEquals(0, d.jensenShannonErrorBound(), 1e-12);
+        assertEquals(3, d.countA());
+
+        Divergence same = Divergence.of(of(5, 1, 3), of(1, 3, 5), 10);
+        assertEquals(0, same.ks());
+        assertEquals(0, same.wasserstein());
+        assertEquals(0, same.jensenShannon(), 1e-12);
+        assertEquals(0, same.psi(), 1e-12);
+        assertEquals(Divergence.Direction.UNCHANGED, same.direction());
+    }
+
+    @Test
+    void jensenShannonAndPsiFollowTheirFormulasOnThePooledBins() {
+        Divergence d = Divergence.of(of(0, 0, 1, 1), of(1, 1, 1, 1), 2);
+        // zeros get their own bin: p = (1/2, 1/2), q = (0, 1), m = (1/4, 3/4)
+        double expected = 0.5 * (0.5 * log2(0.5 / 0.25) + 0.5 * log2(0.5 / 0.75)) + 0.5 * log2(1 / 0.75);
+        assertEquals(expected, d.jensenShannon(), 1e-12);
+        Divergence split = Divergence.of(of(0, 0, 0, 0, 2, 2, 2, 2), of(0, 0, 2, 2, 2, 2, 2, 2), 2);
+        // zeros hold 6 of 16 pooled values, more than half a bin: they get a bin of their own, [0, 0], then (0, 2]
+        double[] p = Divergence.shares(of(0, 0, 0, 0, 2, 2, 2, 2), split.binEdges());
+        double[] q = Divergence.shares(of(0, 0, 2, 2, 2, 2, 2, 2), split.binEdges());
+        double js = 0;
+        double psi = 0;
+        for (int i = 0; i < p.length; i++) {
+            double m = (p[i] + q[i]) / 2;
+            js += 0.5 * (p[i] * log2(p[i] / m) + q[i] * log2(q[i] / m));
+            psi += (q[i] - p[i]) * Math.log(q[i] / p[i]);
+        }
+        assertEquals(Arrays.toString(new double[] {0, 0, 2}), Arrays.toString(split.binEdges()));
+        assertEquals(Arrays.toString(new double[] {0.5, 0.5}), Arrays.toString(p));
+        assertEquals(js, split.jensenShannon(), 1e-12);
+        assertEquals(psi, split.psi(), 1e-12);
+        assertEquals(Divergence.Direction.EXCITED, split.direction());
+    }
+
+    private static double log2(double x) {
+        return Math.log(x) / Math.log(2);
+    }
+
+    @Test
+    void aHalfSigmaShiftIsDriftedAndASecondSampleIsNot() {
+        NeuronDistribution a = normal(1, 50_000, 0);
+        Divergence shifted = Divergence.of(a, normal(2, 50_000, 0.5), Divergence.DEFAULT_BINS);
+        // the true KS of N(0,1) against N(0.5,1) is 2 Phi(0.25) - 1 = 0.1974
+        assertEquals(0.1974, shifted.ks(), shifted.ksErrorBound() + 0.01);
+        assertTrue(shifted.drifted(0.1), "KS " + shifted.ks() + " bound " + shifted.ksErrorBound());
+        assertEquals(0.5, shifted.wasserstein(), shifted.wassersteinErrorBound() + 0.02);
+        assertTrue(shifted.ksErrorBound() > 0 && shifted.ksErrorBound() <= 2 * 0.0133 + 1e-9,
+                "two sketches' published rank errors at k=200: " + shifted.ksErrorBound());
+        Divergence same = Divergence.of(a, normal(3, 50_000, 0), Divergence.DEFAULT_BINS);
+        assertFalse(same.drifted(0.1), "KS " + same.ks());
+        assertTrue(same.jensenShannon() < shifted.jensenShannon());
+        assertTrue(same.psi() < shifted.psi());
+        assertTrue(shifted.jensenShannonErrorBound() > 0 && shifted.psiErrorBound() > 0);
+    }
+
+    @Test
+    void theBinnedBoundCoversEveryShareWithinItsError() {
+        double[] p = {0.1, 0.3, 0.6};
+        double[] q = {0.3, 0.3, 0.4};
+        double[] d = {0.02, 0.04, 0.02};
+        double value = 0;
+        for (int i = 0; i < 3; i++) {
+            value += Divergence.jsTerm(p[i], q[i]);
+        }
+        double bound = Divergence.binnedBound(p, q, d, d, Divergence::jsTerm, 0, value);
+        Random r = new Random(5);
+        for (int trial = 0; trial < 10_000; trial++) {
+            double other = 0;
+            for (int i = 0; i < 3; i++) {
+                other += Divergence.jsTerm(p[i] + (2 * r.nextDouble() - 1) * d[i],
+                        q[i] + (2 * r.nextDouble() - 1) * d[i]);
+            }
+            assertTrue(Math.abs(other - value) <= bound + 1e-12, other + " vs " + value + " +- " + bound);
+        }
+    }
+
+    @Test
+    void anEmptySideIsRefused() {
+        assertThrows(IllegalArgumentException.class, () -> Divergence.of(of(), of(1), 10));
+    }
+}
