@@ -13,7 +13,6 @@ import ai.neuraldivergence.domain.WindowKey;
 import ai.neuraldivergence.proto.v1.Catalog;
 import ai.neuraldivergence.proto.v1.CatalogVersion;
 import ai.neuraldivergence.proto.v1.ComparisonServiceGrpc;
-import ai.neuraldivergence.proto.v1.CompareRequest;
 import ai.neuraldivergence.proto.v1.DistributionShapes;
 import ai.neuraldivergence.proto.v1.DistributionShapesRequest;
 import ai.neuraldivergence.proto.v1.DistributionSummary;
@@ -164,7 +163,8 @@ class ComparisonGrpcTest {
     @Test
     void callsOfLaterIssuesSayTheyAreNotServedYet() {
         StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
-                () -> api.compare(CompareRequest.newBuilder().setModelId("x").build()));
+                () -> api.getClassMatrix(ai.neuraldivergence.proto.v1.ClassMatrixRequest.newBuilder()
+                        .setModelId("x").build()));
         assertEquals(Status.Code.UNIMPLEMENTED, e.getStatus().getCode());
     }
 

@@ -14,13 +14,14 @@ import jakarta.ws.rs.ext.Provider;
 @Provider
 public class TokenFilter implements ContainerRequestFilter {
 
+    // looked up per request: providers are built at static init, before runtime configuration exists
     @Inject
-    ApiTokens tokens;
+    jakarta.inject.Provider<ApiTokens> tokens;
 
     @Override
     public void filter(ContainerRequestContext request) {
         String authorization = request.getHeaderString(HttpHeaders.AUTHORIZATION);
-        if (!tokens.accepts(authorization)) {
+        if (!tokens.get().accepts(authorization)) {
             request.abortWith(ai.neuraldivergence.comparison.api.JsonMirrorResource.error(
                     Status.UNAUTHENTICATED.withDescription(ApiTokens.refusal(authorization))));
         }

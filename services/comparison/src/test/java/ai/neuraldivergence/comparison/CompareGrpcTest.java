@@ -1,0 +1,258 @@
+package ai.neuraldivergence.comparison;
+
+import static ai.neuraldivergence.comparison.DriftFixture.minutes;
+import static ai.neuraldivergence.comparison.DriftFixture.reference;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.neuraldivergence.domain.Granularity;
+import ai.neuraldivergence.domain.Slice;
+import ai.neuraldivergence.domain.TapDistribution;
+import ai.neuraldivergence.domain.WindowKey;
+import ai.neuraldivergence.proto.v1.CompareRequest;
+import ai.neuraldivergence.proto.v1.CompareResponse;
+import ai.neuraldivergence.proto.v1.ComparisonServiceGrpc;
+import ai.neuraldivergence.proto.v1.CreateReferenceRequest;
+import ai.neuraldivergence.proto.v1.DeleteReferenceRequest;
+import ai.neuraldivergence.proto.v1.Direction;
+import ai.neuraldivergence.proto.v1.LayerOverview;
+import ai.neuraldivergence.proto.v1.LayerOverviewRequest;
+import ai.neuraldivergence.proto.v1.ListReferencesRequest;
+import ai.neuraldivergence.proto.v1.Metric;
+import ai.neuraldivergence.proto.v1.NeuronDivergence;
+import ai.neuraldivergence.proto.v1.Reference;
+import ai.neuraldivergence.proto.v1.ReferenceOrigin;
+import ai.neuraldivergence.proto.v1.Selection;
+import ai.neuraldivergence.proto.v1.TapDivergence;
+import ai.neuraldivergence.proto.v1.TimeRange;
+import ai.neuraldivergence.storage.TapWindowStore;
+import io.agroal.api.AgroalDataSource;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import jakarta.inject.Inject;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Compare, layer overview and references through a real gRPC channel, on windows with known drift. */
+@QuarkusTest
+@WithTestResource(MigratedInfrastructureResource.class)
+class CompareGrpcTest {
+
+    @Inject
+    AgroalDataSource dataSource;
+
+    @ConfigProperty(name = "quarkus.http.port")
+    int port;
+
+    private ManagedChannel channel;
+    private ComparisonServiceGrpc.ComparisonServiceBlockingStub api;
+
+    @BeforeEach
+    void connect() {
+        channel = ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+        api = ComparisonServiceGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS);
+    }
+
+    @AfterEach
+    void disconnect() throws InterruptedException {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+
+    private CompareRequest.Builder compare(String model, Selection a, Selection b) {
+        return CompareRequest.newBuilder().setModelId(model).setModelVersion("v2").setA(a).setB(b);
+    }
+
+    @Test
+    void theNeuronsThatMovedAreDriftedWithTheirDirectionAndTheOthersAreNot() throws Exception {
+        DriftFixture.seed(dataSource, "cmp");
+        CompareResponse r = api.compare(compare("cmp", minutes(0, 10), minutes(10, 20)).setTopK(1).build());
+        assertEquals("v2", r.getModelVersion());
+        assertEquals(List.of("conv1", "dense1"), r.getTapsList().stream().map(t -> t.getSummary().getTap()).toList());
+        TapDivergence conv = r.getTaps(0);
+        assertEquals(0.0, conv.getSummary().getDriftedShare(), "conv1 did not move");
+        TapDivergence dense = r.getTaps(1);
+        assertEquals(1.0, dense.getSummary().getDriftedShare());
+        assertEquals(600, dense.getSummary().getCountA());
+        NeuronDivergence up = dense.getNeurons(0);
+        NeuronDivergence down = dense.getNeurons(1);
+        assertEquals(Direction.DIRECTION_EXCITED, up.getDirection());
+        assertEquals(Direction.DIRECTION_INHIBITED, down.getDirection());
+        assertEquals(2.0, up.getMeanShift(), 0.15);
+        assertEquals(-2.0, down.getMeanShift(), 0.15);
+        assertEquals(2.0, up.getWasserstein(), 0.15 + up.getWassersteinErrorBound());
+        // N(0,1) against N(2,1): KS = 2 Phi(1) - 1 = 0.683
+        assertEquals(0.683, up.getKs(), 0.06 + up.getKsErrorBound());
+        assertTrue(up.getDrifted() && up.getJensenShannon() > 0.3 && up.getPsi() > 1, up.toString());
+        assertEquals(600, up.getCountB());
+        assertEquals(1, dense.getTopNeuronsCount(), "top_k 1");
+        assertEquals(0, up.getBinEdgesCount(), "bin edges only on request");
+        assertTrue(api.compare(compare("cmp", minutes(0, 10), minutes(10, 20)).setTap("dense1")
+                .setIncludeBinEdges(true).build()).getTaps(0).getNeurons(0).getBinEdgesCount() > 2);
+
+        // a slice narrows both sides: predicted=0 holds every second observation
+        CompareResponse sliced = api.compare(compare("cmp", minutes(0, 10).toBuilder()
+                .setSlice(ai.neuraldivergence.proto.v1.Slice.newBuilder().setPredictedClass(0)).build(),
+                minutes(10, 20).toBuilder().setSlice(ai.neuraldivergence.proto.v1.Slice.newBuilder()
+                        .setPredictedClass(0)).build()).setTap("dense1").build());
+        assertEquals(300, sliced.getTaps(0).getSummary().getCountA());
+
+        // ranking by mean shift puts the larger |shift| first
+        CompareResponse ranked = api.compare(compare("cmp", minutes(0, 10), minutes(10, 20)).setTap("dense1")
+                .setRankBy(Metric.METRIC_MEAN_SHIFT).build());
+        TapDivergence t = ranked.getTaps(0);
+        int first = t.getTopNeurons(0);
+        assertTrue(Math.abs(t.getNeurons(first).getMeanShift()) >= Math.abs(t.getNeurons(1 - first).getMeanShift()));
+        assertEquals(Metric.METRIC_MEAN_SHIFT, t.getSummary().getMetric());
+    }
+
+    @Test
+    void theLayerOverviewNamesTheFirstTapThatDrifted() throws Exception {
+        DriftFixture.seed(dataSource, "layers");
+        LayerOverview o = api.getLayerOverview(LayerOverviewRequest.newBuilder().setModelId("layers")
+                .setModelVersion("v2").setA(minutes(0, 10)).setB(minutes(10, 20)).build());
+        assertEquals(List.of(0, 1), o.getTapsList().stream().map(t -> t.getTapIndex()).toList());
+        assertEquals("dense1", o.getOnsetTap());
+        assertEquals(1, o.getOnsetTapIndex());
+        LayerOverview calm = api.getLayerOverview(LayerOverviewRequest.newBuilder().setModelId("layers")
+                .setModelVersion("v2").setA(minutes(0, 5)).setB(minutes(5, 10)).build());
+        assertEquals("", calm.getOnsetTap(), "no tap drifted between two calm halves");
+    }
+
+    @Test
+    void aFrozenReferenceComparesLikeTheRangeItWasFrozenFromAndCanBeListedAndDeleted() throws Exception {
+        DriftFixture.seed(dataSource, "refs");
+        Reference created = api.createReference(CreateReferenceRequest.newBuilder().setModelId("refs")
+                .setModelVersion("v2").setName("calm").setRange(minutes(0, 10).getTimeRange()).build());
+        assertEquals(ReferenceOrigin.REFERENCE_ORIGIN_TIME_RANGE, created.getOrigin());
+        assertEquals(600, created.getObservationCount());
+        assertEquals(List.of("conv1", "dense1"), created.getTapsList().stream().map(t -> t.getName()).toList());
+
+        CompareResponse fromRange = api.compare(compare("refs", minutes(0, 10), minutes(10, 20)).build());
+        CompareResponse fromReference = api.compare(compare("refs", reference("calm"), minutes(10, 20)).build());
+        assertEquals(fromRange.getTaps(1).getNeurons(0).getKs(), fromReference.getTaps(1).getNeurons(0).getKs());
+        assertEquals(fromRange.getTaps(1).getSummary(), fromReference.getTaps(1).getSummary());
+        // the reference kept the range's slices too
+        assertEquals(300, api.compare(compare("refs", reference("calm").toBuilder().setSlice(
+                ai.neuraldivergence.proto.v1.Slice.newBuilder().setPredictedClass(0)).build(), minutes(10, 20))
+                .setTap("dense1").build()).getTaps(0).getSummary().getCountA());
+
+        assertEquals(List.of("calm"), api.listReferences(ListReferencesRequest.newBuilder().setModelId("refs")
+                .build()).getReferencesList().stream().map(Reference::getName).toList());
+        assertStatus(Status.Code.ALREADY_EXISTS, "already has a reference 'calm'",
+                () -> api.createReference(CreateReferenceRequest.newBuilder().setModelId("refs").setName("calm")
+                        .setRange(minutes(0, 10).getTimeRange()).build()));
+        // comparing v3 with a reference from v2, whose dense1 has another shape, cannot work
+        assertStatus(Status.Code.FAILED_PRECONDITION, "reference 'calm' was built from version 'v2'",
+                () -> api.compare(CompareRequest.newBuilder().setModelId("refs").setModelVersion("v3")
+                        .setTap("dense1").setA(reference("calm")).setB(minutes(0, 1)).build()));
+        assertTrue(api.deleteReference(DeleteReferenceRequest.newBuilder().setModelId("refs").setName("calm")
+                .build()).getDeleted());
+        assertStatus(Status.Code.NOT_FOUND, "has no reference 'calm'",
+                () -> api.deleteReference(DeleteReferenceRequest.newBuilder().setModelId("refs").setName("calm")
+                        .build()));
+        assertStatus(Status.Code.NOT_FOUND, "has no reference 'calm'",
+                () -> api.compare(compare("refs", reference("calm"), minutes(10, 20)).build()));
+    }
+
+    @Test
+    void rangesReadRolledUpHoursAndWidenToThemWhereMinutesExpired() throws Exception {
+        String model = "hours";
+        DriftFixture.seed(dataSource, model);
+        TapWindowStore windows = new TapWindowStore(dataSource);
+        // an hour a day before the fixture, kept only as its hour row (its minutes expired)
+        Instant hour = DriftFixture.T0.minusSeconds(86_400);
+        TapDistribution d = new TapDistribution(2, 200);
+        for (int i = 0; i < 500; i++) {
+            d.add(new float[] {i, -i}, 0);
+        }
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            windows.merge(c, new WindowKey(model, "v2", "dense1", Slice.ALL, Granularity.HOUR, hour), d);
+            c.commit();
+        }
+        Selection partOfThatHour = Selection.newBuilder().setTimeRange(TimeRange.newBuilder()
+                .setFrom(DriftFixture.ts(hour.plusSeconds(600))).setTo(DriftFixture.ts(hour.plusSeconds(1200))))
+                .build();
+        CompareResponse r = api.compare(compare(model, partOfThatHour, minutes(0, 10)).setTap("dense1").build());
+        assertEquals(500, r.getTaps(0).getSummary().getCountA(), "the whole hour: its minutes are gone");
+
+        // the fixture's hour once its minutes are rolled up: read as its hour row, which agrees with its minutes
+        Instant fixtureHour = DriftFixture.T0;
+        TapDistribution merged = new TapDistribution(2, 200);
+        windows.read(model, "v2", "dense1", Slice.ALL, Granularity.MINUTE, fixtureHour, fixtureHour.plusSeconds(3600))
+                .forEach(w -> merged.merge(w.distribution()));
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            windows.merge(c, new WindowKey(model, "v2", "dense1", Slice.ALL, Granularity.HOUR, fixtureHour), merged);
+            try (PreparedStatement ps = c.prepareStatement("UPDATE tap_window SET rolled_up = true WHERE "
+                    + "model_id = ? AND granularity = 'minute'")) {
+                ps.setString(1, model);
+                ps.executeUpdate();
+            }
+            c.commit();
+        }
+        Selection wholeHour = Selection.newBuilder().setTimeRange(TimeRange.newBuilder()
+                .setFrom(DriftFixture.ts(fixtureHour)).setTo(DriftFixture.ts(fixtureHour.plusSeconds(3600)))).build();
+        CompareResponse hourly = api.compare(compare(model, wholeHour, minutes(10, 20)).setTap("dense1").build());
+        assertEquals(1200, hourly.getTaps(0).getSummary().getCountA());
+    }
+
+    @Test
+    void badArgumentsAreRefusedWithAMessage() throws Exception {
+        DriftFixture.seed(dataSource, "bad");
+        CompareRequest good = compare("bad", minutes(0, 10), minutes(10, 20)).build();
+        assertStatus(Status.Code.INVALID_ARGUMENT, "top_k must be 1..4096",
+                () -> api.compare(good.toBuilder().setTopK(-1).build()));
+        assertStatus(Status.Code.INVALID_ARGUMENT, "unknown metric",
+                () -> api.compare(good.toBuilder().setRankByValue(99).build()));
+        assertStatus(Status.Code.INVALID_ARGUMENT, "drift_threshold must lie in (0, 1)",
+                () -> api.compare(good.toBuilder().setDriftThreshold(1.5).build()));
+        assertStatus(Status.Code.INVALID_ARGUMENT, "selection a: time range must have from < to",
+                () -> api.compare(good.toBuilder().setA(minutes(5, 5)).build()));
+        assertStatus(Status.Code.INVALID_ARGUMENT, "selection b: time range must have from < to",
+                () -> api.compare(good.toBuilder().setB(minutes(9, 3)).build()));
+        assertStatus(Status.Code.INVALID_ARGUMENT, "selection b is required",
+                () -> api.compare(good.toBuilder().clearB().build()));
+        assertStatus(Status.Code.FAILED_PRECONDITION, "holds no observations of tap 'conv1'",
+                () -> api.compare(good.toBuilder().setB(minutes(100, 110)).build()));
+        assertStatus(Status.Code.NOT_FOUND, "has no tap 'conv9'",
+                () -> api.compare(good.toBuilder().setTap("conv9").build()));
+        assertStatus(Status.Code.NOT_FOUND, "model 'nope' has no stored distributions",
+                () -> api.compare(good.toBuilder().setModelId("nope").build()));
+        assertStatus(Status.Code.INVALID_ARGUMENT, "onset_share must lie in (0, 1)",
+                () -> api.getLayerOverview(LayerOverviewRequest.newBuilder().setModelId("bad").setA(minutes(0, 1))
+                        .setB(minutes(1, 2)).setOnsetShare(2).build()));
+        assertStatus(Status.Code.INVALID_ARGUMENT, "reference name must be",
+                () -> api.createReference(CreateReferenceRequest.newBuilder().setModelId("bad").setName("no spaces")
+                        .setRange(minutes(0, 1).getTimeRange()).build()));
+        assertStatus(Status.Code.FAILED_PRECONDITION, "holds no observations: nothing to freeze",
+                () -> api.createReference(CreateReferenceRequest.newBuilder().setModelId("bad").setName("empty")
+                        .setModelVersion("v2").setRange(minutes(500, 501).getTimeRange()).build()));
+        // a deadline that has passed stops the call
+        assertStatus(Status.Code.DEADLINE_EXCEEDED, "",
+                () -> api.withDeadlineAfter(1, TimeUnit.NANOSECONDS).compare(good));
+        assertFalse(api.listReferences(ListReferencesRequest.newBuilder().setModelId("bad").build())
+                .getReferencesList().stream().anyMatch(r -> r.getName().equals("empty")));
+    }
+
+    private static void assertStatus(Status.Code code, String message, Supplier<?> call) {
+        StatusRuntimeException e = assertThrows(StatusRuntimeException.class, call::get);
+        assertEquals(code, e.getStatus().getCode(), e.getStatus().toString());
+        String description = String.valueOf(e.getStatus().getDescription());
+        assertTrue(description.contains(message), description);
+    }
+}
