@@ -143,8 +143,16 @@ class CompareGrpcTest {
 
         CompareResponse fromRange = api.compare(compare("refs", minutes(0, 10), minutes(10, 20)).build());
         CompareResponse fromReference = api.compare(compare("refs", reference("calm"), minutes(10, 20)).build());
-        assertEquals(fromRange.getTaps(1).getNeurons(0).getKs(), fromReference.getTaps(1).getNeurons(0).getKs());
-        assertEquals(fromRange.getTaps(1).getSummary(), fromReference.getTaps(1).getSummary());
+        // KLL compaction flips coins: two merges of the same windows agree within the sketches' error, not exactly
+        for (int n = 0; n < 2; n++) {
+            NeuronDivergence x = fromRange.getTaps(1).getNeurons(n);
+            NeuronDivergence y = fromReference.getTaps(1).getNeurons(n);
+            assertEquals(x.getKs(), y.getKs(), x.getKsErrorBound() + y.getKsErrorBound());
+            assertEquals(x.getCountA(), y.getCountA());
+            assertEquals(x.getMeanShift(), y.getMeanShift(), 1e-9, "moments are exact");
+        }
+        assertEquals(fromRange.getTaps(1).getSummary().getDriftedShare(),
+                fromReference.getTaps(1).getSummary().getDriftedShare());
         // the reference kept the range's slices too
         assertEquals(300, api.compare(compare("refs", reference("calm").toBuilder().setSlice(
                 ai.neuraldivergence.proto.v1.Slice.newBuilder().setPredictedClass(0)).build(), minutes(10, 20))

@@ -1,0 +1,94 @@
+package ai.neuraldivergence.comparison;
+
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.hasItems;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import ai.neuraldivergence.proto.v1.CompareRequest;
+import ai.neuraldivergence.proto.v1.CreateReferenceRequest;
+import ai.neuraldivergence.proto.v1.DistributionShapesRequest;
+import ai.neuraldivergence.proto.v1.LayerOverviewRequest;
+import com.google.protobuf.util.JsonFormat;
+import io.agroal.api.AgroalDataSource;
+import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.http.ContentType;
+import jakarta.inject.Inject;
+import org.junit.jupiter.api.Test;
+
+/** The JSON mirror under /api/v1: the same queries and errors as gRPC, in protobuf's canonical JSON. */
+@QuarkusTest
+@WithTestResource(MigratedInfrastructureResource.class)
+class JsonMirrorTest {
+
+    @Inject
+    AgroalDataSource dataSource;
+
+    private static String json(com.google.protobuf.MessageOrBuilder m) throws Exception {
+        return JsonFormat.printer().print(m);
+    }
+
+    @Test
+    void everyQueryAnswersInJson() throws Exception {
+        DriftFixture.seed(dataSource, "json");
+        given().get("/api/v1/catalog?model_id=json").then().statusCode(200)
+                .body("models[0].modelId", equalTo("json"))
+                .body("models[0].versions.modelVersion", hasItems("v2", "v3"));
+
+        String compare = json(CompareRequest.newBuilder().setModelId("json").setModelVersion("v2").setTap("dense1")
+                .setA(DriftFixture.minutes(0, 10)).setB(DriftFixture.minutes(10, 20)));
+        given().contentType(ContentType.JSON).body(compare).post("/api/v1/compare").then().statusCode(200)
+                .body("modelVersion", equalTo("v2"))
+                .body("taps[0].summary.tap", equalTo("dense1"))
+                .body("taps[0].summary.driftedShare", equalTo(1.0f))
+                .body("taps[0].neurons[0].direction", equalTo("DIRECTION_EXCITED"))
+                .body("taps[0].neurons[1].direction", equalTo("DIRECTION_INHIBITED"))
+                .body("taps[0].neurons[0].drifted", equalTo(true))
+                // 64-bit integers travel as strings in protobuf's JSON
+                .body("taps[0].summary.countA", equalTo("600"));
+
+        given().contentType(ContentType.JSON).body(json(LayerOverviewRequest.newBuilder().setModelId("json")
+                .setModelVersion("v2").setA(DriftFixture.minutes(0, 10)).setB(DriftFixture.minutes(10, 20))))
+                .post("/api/v1/layer-overview").then().statusCode(200).body("onsetTap", equalTo("dense1"));
+
+        given().contentType(ContentType.JSON).body(json(DistributionShapesRequest.newBuilder().setModelId("json")
+                .setModelVersion("v2").setTap("dense1").addNeurons(1).setBins(5).setA(DriftFixture.minutes(0, 10))))
+                .post("/api/v1/distribution-shapes").then().statusCode(200)
+                .body("neurons[0].binEdges.size()", equalTo(6))
+                .body("neurons[0].a.count", equalTo("600"));
+
+        given().contentType(ContentType.JSON).body(json(CreateReferenceRequest.newBuilder().setModelId("json")
+                .setModelVersion("v2").setName("calm").setRange(DriftFixture.minutes(0, 10).getTimeRange())))
+                .post("/api/v1/references").then().statusCode(201)
+                .body("name", equalTo("calm")).body("origin", equalTo("REFERENCE_ORIGIN_TIME_RANGE"));
+        given().get("/api/v1/references?model_id=json").then().statusCode(200)
+                .body("references.name", hasItems("calm"));
+        given().delete("/api/v1/references/json/calm").then().statusCode(200).body("deleted", equalTo(true));
+        given().delete("/api/v1/references/json/calm").then().statusCode(404).body("code", equalTo("NOT_FOUND"));
+    }
+
+    @Test
+    void errorsAreHttpStatusesWithTheirMessage() throws Exception {
+        DriftFixture.seed(dataSource, "json-errors");
+        CompareRequest good = CompareRequest.newBuilder().setModelId("json-errors").setModelVersion("v2")
+                .setA(DriftFixture.minutes(0, 10)).setB(DriftFixture.minutes(10, 20)).build();
+        given().contentType(ContentType.JSON).body(json(good.toBuilder().setTopK(-3))).post("/api/v1/compare")
+                .then().statusCode(400).body("code", equalTo("INVALID_ARGUMENT"))
+                .body("message", containsString("top_k must be"));
+        given().contentType(ContentType.JSON).body(json(good.toBuilder().setModelId("nope")))
+                .post("/api/v1/compare").then().statusCode(404).body("code", equalTo("NOT_FOUND"));
+        given().contentType(ContentType.JSON).body(json(good.toBuilder().setB(DriftFixture.minutes(300, 301))))
+                .post("/api/v1/compare").then().statusCode(400).body("code", equalTo("FAILED_PRECONDITION"));
+        given().contentType(ContentType.JSON).body("{\"modelId\": \"json-errors\", \"nonsense\": 1}")
+                .post("/api/v1/compare").then().statusCode(400)
+                .body("message", containsString("malformed request"));
+        given().contentType(ContentType.JSON).body("not json").post("/api/v1/compare").then().statusCode(400);
+        String created = json(CreateReferenceRequest.newBuilder().setModelId("json-errors").setModelVersion("v2")
+                .setName("twice").setRange(DriftFixture.minutes(0, 10).getTimeRange()));
+        given().contentType(ContentType.JSON).body(created).post("/api/v1/references").then().statusCode(201);
+        assertEquals(409, given().contentType(ContentType.JSON).body(created).post("/api/v1/references")
+                .then().extract().statusCode());
+    }
+}
