@@ -11,7 +11,7 @@ import org.apache.datasketches.quantilescommon.QuantileSearchCriteria;
  * <p>KS and Wasserstein-1 are exact for the two sketched distributions (step CDFs over the retained items); the
  * sketched CDFs differ from the true ones by at most the sketches' rank errors, which gives the bounds. Jensen-
  * Shannon and PSI are computed on bins shared by both sides, cut at quantiles of the pooled distribution; their
- * bounds follow from each bin share's own rank error (see {@link #binnedBound}).
+ * bounds follow from each bin share's own error, the sketch's PMF error (see {@link #binnedBound}).
  */
 public record Divergence(double ks, double ksErrorBound, double wasserstein, double wassersteinErrorBound,
         double jensenShannon, double jensenShannonErrorBound, double psi, double psiErrorBound, double meanShift,
@@ -73,8 +73,8 @@ public record Divergence(double ks, double ksErrorBound, double wasserstein, dou
         double[] edges = pooledEdges(a, b, bins);
         double[] p = shares(a, edges);
         double[] q = shares(b, edges);
-        double[] dp = shareErrors(edges.length - 1, errorA);
-        double[] dq = shareErrors(edges.length - 1, errorB);
+        double[] dp = shareErrors(edges.length - 1, a.binShareError());
+        double[] dq = shareErrors(edges.length - 1, b.binShareError());
         double js = sum(p, q, Divergence::jsTerm, 0);
         double psi = sum(p, q, Divergence::psiTerm, PSI_FLOOR);
 
@@ -163,15 +163,10 @@ public record Divergence(double ks, double ksErrorBound, double wasserstein, dou
         return out;
     }
 
-    /** A share is a difference of two ranks, each off by at most the rank error; the last rank (1) is exact. */
-    static double[] shareErrors(int bins, double rankError) {
+    /** Each bin's share is an interval's mass, off by at most the sketch's PMF error; a single bin holds all. */
+    static double[] shareErrors(int bins, double binShareError) {
         double[] out = new double[bins];
-        for (int i = 0; i < bins; i++) {
-            out[i] = (i == 0 || i == bins - 1 ? 1 : 2) * rankError;
-        }
-        if (bins == 1) {
-            out[0] = 0;
-        }
+        java.util.Arrays.fill(out, bins == 1 ? 0 : binShareError);
         return out;
     }
 

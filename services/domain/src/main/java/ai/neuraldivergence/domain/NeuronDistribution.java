@@ -137,6 +137,14 @@ public final class NeuronDistribution {
         return sketch.isEstimationMode() ? sketch.getNormalizedRankError(false) : 0.0;
     }
 
+    /**
+     * The sketch's normalized error for the mass of any interval (its "double-sided" PMF error at 99 % confidence):
+     * what a histogram bin's share may be off by. 0 while the sketch holds every value exactly.
+     */
+    public double binShareError() {
+        return sketch.isEstimationMode() ? sketch.getNormalizedRankError(true) : 0.0;
+    }
+
     KllFloatsSketch sketch() {
         return sketch;
     }
