@@ -220,6 +220,66 @@ class CompareGrpcTest {
     }
 
     @Test
+    void aCachedSelectionReflectsAnAnnouncedWindowWithinASecond() throws Exception {
+        String model = "fresh";
+        DriftFixture.seed(dataSource, model);
+        CompareRequest request = compare(model, minutes(0, 10), minutes(10, 20)).setTap("dense1").build();
+        try (var producer = new org.apache.kafka.clients.producer.KafkaProducer<byte[], byte[]>(java.util.Map.of(
+                "bootstrap.servers", ai.neuraldivergence.testkit.TestInfrastructure.shared().kafkaBootstrapServers(),
+                "key.serializer", org.apache.kafka.common.serialization.ByteArraySerializer.class.getName(),
+                "value.serializer", org.apache.kafka.common.serialization.ByteArraySerializer.class.getName()))) {
+            // the topic exists once something was announced; then the service follows it
+            announce(producer, model, 0);
+            long deadline = System.nanoTime() + java.time.Duration.ofSeconds(60).toNanos();
+            while (!io.restassured.RestAssured.given().get("/q/metrics").asString()
+                    .contains("nd_comparison_cache_following 1.0")) {
+                assertTrue(System.nanoTime() < deadline, "the service never followed nd.window-updates");
+                Thread.sleep(200);
+            }
+            assertEquals(600, api.compare(request).getTaps(0).getSummary().getCountB());
+            assertEquals(600, api.compare(request).getTaps(0).getSummary().getCountB(), "served from the cache");
+            // the newest window of B changes, then an older one: each visible within a second of its announcement
+            for (int[] change : new int[][] {{19, 605}, {12, 610}}) {
+                addObservations(model, change[0], 5);
+                announce(producer, model, change[0]);
+                long announced = System.nanoTime();
+                long count = 0;
+                while (System.nanoTime() - announced < 1_000_000_000L && count != change[1]) {
+                    count = api.compare(request).getTaps(0).getSummary().getCountB();
+                }
+                assertEquals(change[1], count, "within 1 s of the WindowUpdate for minute " + change[0]);
+            }
+        }
+        assertTrue(io.restassured.RestAssured.given().get("/q/metrics").asString()
+                .contains("nd_comparison_cache_hits_total"));
+    }
+
+    private void addObservations(String model, int minute, int n) throws Exception {
+        TapDistribution d = new TapDistribution(2, 200);
+        for (int i = 0; i < n; i++) {
+            d.add(new float[] {i, -i}, 0);
+        }
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            new TapWindowStore(dataSource).merge(c, new WindowKey(model, "v2", "dense1", Slice.ALL,
+                    Granularity.MINUTE, DriftFixture.T0.plusSeconds(60L * minute)), d);
+            c.commit();
+        }
+    }
+
+    private static void announce(org.apache.kafka.clients.producer.KafkaProducer<byte[], byte[]> producer,
+            String model, int minute) throws Exception {
+        Instant start = DriftFixture.T0.plusSeconds(60L * minute);
+        producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>("nd.window-updates", model.getBytes(),
+                ai.neuraldivergence.proto.v1.WindowUpdate.newBuilder().setModelId(model).setModelVersion("v2")
+                        .setTap("dense1").setSlice(ai.neuraldivergence.proto.v1.Slice.newBuilder().setAll(true))
+                        .setWindow(ai.neuraldivergence.proto.v1.Window.newBuilder()
+                                .setGranularity(ai.neuraldivergence.proto.v1.Granularity.GRANULARITY_MINUTE)
+                                .setStart(DriftFixture.ts(start)).setEnd(DriftFixture.ts(start.plusSeconds(60))))
+                        .build().toByteArray())).get();
+    }
+
+    @Test
     void badArgumentsAreRefusedWithAMessage() throws Exception {
         DriftFixture.seed(dataSource, "bad");
         CompareRequest good = compare("bad", minutes(0, 10), minutes(10, 20)).build();

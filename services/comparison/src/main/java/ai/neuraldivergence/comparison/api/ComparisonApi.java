@@ -2,6 +2,7 @@ package ai.neuraldivergence.comparison.api;
 
 import ai.neuraldivergence.comparison.service.AlreadyExistsException;
 import ai.neuraldivergence.comparison.service.NotFoundException;
+import ai.neuraldivergence.comparison.service.SelectionCache;
 import ai.neuraldivergence.comparison.service.SelectionReader;
 import ai.neuraldivergence.comparison.service.ShapesQuery;
 import ai.neuraldivergence.contract.ProtoSlices;
@@ -75,10 +76,18 @@ public final class ComparisonApi {
     private final ReferenceStore references;
     private final int sketchK;
 
-    public ComparisonApi(DataSource dataSource, int sketchK) {
+    // recent tap comparisons of cached selections: a live query repeated between two commits is answered at once
+    private final Map<ComparisonKey, TapComparison> comparisons = new LinkedHashMap<>(16, 0.75f, true);
+    private static final int MAX_COMPARISONS = 64;
+
+    private record ComparisonKey(Object a, long versionA, Object b, long versionB, Divergence.Metric metric,
+            int topK, double threshold) {
+    }
+
+    public ComparisonApi(DataSource dataSource, int sketchK, SelectionCache cache) {
         this.catalog = new CatalogStore(dataSource);
         this.references = new ReferenceStore(dataSource);
-        this.reader = new SelectionReader(catalog, new TapWindowStore(dataSource), references, sketchK);
+        this.reader = new SelectionReader(catalog, new TapWindowStore(dataSource), references, sketchK, cache);
         this.sketchK = sketchK;
     }
 
@@ -179,14 +188,35 @@ public final class ComparisonApi {
 
     private TapComparison compareTap(TapDescriptor tap, SelectionReader.Side a, SelectionReader.Side b,
             Divergence.Metric metric, int topK, double threshold) {
-        TapDistribution da = reader.read(tap, a);
-        TapDistribution db = reader.read(tap, b);
+        SelectionReader.Read ra = reader.readTracked(tap, a);
+        SelectionReader.Read rb = reader.readTracked(tap, b);
+        TapDistribution da = ra.distribution();
+        TapDistribution db = rb.distribution();
+        ComparisonKey key = ra.cacheKey() == null || rb.cacheKey() == null ? null
+                : new ComparisonKey(ra.cacheKey(), ra.version(), rb.cacheKey(), rb.version(), metric, topK, threshold);
+        if (key != null) {
+            synchronized (comparisons) {
+                TapComparison cached = comparisons.get(key);
+                if (cached != null) {
+                    return cached;
+                }
+            }
+        }
         if (da.observationCount() == 0 || db.observationCount() == 0) {
             throw new ai.neuraldivergence.comparison.service.FailedPreconditionException("selection "
                     + (da.observationCount() == 0 ? "a (" + describe(a) + ")" : "b (" + describe(b) + ")")
                     + " holds no observations of tap '" + tap.tap() + "'");
         }
-        return TapComparison.of(tap, da, db, metric, topK, threshold, Divergence.DEFAULT_BINS);
+        TapComparison c = TapComparison.of(tap, da, db, metric, topK, threshold, Divergence.DEFAULT_BINS);
+        if (key != null) {
+            synchronized (comparisons) {
+                comparisons.put(key, c);
+                while (comparisons.size() > MAX_COMPARISONS) {
+                    comparisons.remove(comparisons.keySet().iterator().next());
+                }
+            }
+        }
+        return c;
     }
 
     private void checkSides(List<TapDescriptor> taps, SelectionReader.Side a, SelectionReader.Side b) {

@@ -13,6 +13,17 @@ public interface ComparisonConfig {
 
     Auth auth();
 
+    Cache cache();
+
+    interface Cache {
+        /**
+         * Keep merged selections between queries, dropped as the aggregator announces changed windows
+         * (nd.window-updates); off, every query reads the store.
+         */
+        @io.smallrye.config.WithDefault("true")
+        boolean enabled();
+    }
+
     interface Auth {
         /**
          * API tokens (comma-separated; environment ND_COMPARISON_AUTH_TOKENS, from a Secret in a cluster). When

@@ -51,12 +51,22 @@ public final class SelectionReader {
     private final TapWindowStore windows;
     private final ReferenceStore references;
     private final int sketchK;
+    private final SelectionCache cache;
 
-    public SelectionReader(CatalogStore catalog, TapWindowStore windows, ReferenceStore references, int sketchK) {
+    public SelectionReader(CatalogStore catalog, TapWindowStore windows, ReferenceStore references, int sketchK,
+            SelectionCache cache) {
         this.catalog = catalog;
         this.windows = windows;
         this.references = references;
         this.sketchK = sketchK;
+        this.cache = cache;
+    }
+
+    /**
+     * A side read for one tap. {@code cacheKey} and {@code version} identify what it was merged from while cached
+     * (null for uncached reads): equal keys and versions mean equal distributions.
+     */
+    public record Read(TapDistribution distribution, Object cacheKey, long version) {
     }
 
     /** The model's version to read: the one asked for, or the newest seen when none is given. */
@@ -103,8 +113,16 @@ public final class SelectionReader {
         }
     }
 
-    /** Merges a side's stored distributions of one tap; empty (count 0) when nothing was observed there. */
+    /**
+     * Merges a side's stored distributions of one tap; empty (count 0) when nothing was observed there. The result
+     * may be shared with the cache: read it, never modify it.
+     */
     public TapDistribution read(TapDescriptor tap, Side side) {
+        return readTracked(tap, side).distribution();
+    }
+
+    /** {@link #read}, saying whether (and as what) the result is cached. */
+    public Read readTracked(TapDescriptor tap, Side side) {
         if (side instanceof RangeSide r) {
             Instant minuteFrom = Granularity.MINUTE.windowStart(r.from());
             List<RangePlan.Segment> plan = RangePlan.cover(r.from(), r.to(),
@@ -112,13 +130,21 @@ public final class SelectionReader {
                             r.to()),
                     windows.earliest(tap.modelId(), tap.modelVersion(), Granularity.MINUTE),
                     windows.earliest(tap.modelId(), tap.modelVersion(), Granularity.HOUR));
-            return windows.readMerged(tap.modelId(), tap.modelVersion(), tap.tap(), r.slice(), plan,
-                    tap.neuronCount(), sketchK);
+            SelectionCache.Reader reader = segments -> windows.readMerged(tap.modelId(), tap.modelVersion(),
+                    tap.tap(), r.slice(), segments, tap.neuronCount(), sketchK);
+            if (cache == null) {
+                return new Read(reader.read(plan), null, 0);
+            }
+            SelectionCache.Key key = new SelectionCache.Key(tap.modelId(), tap.modelVersion(), tap.tap(),
+                    r.slice().key(), plan);
+            SelectionCache.Merged merged = cache.get(key, reader,
+                    () -> new TapDistribution(tap.neuronCount(), sketchK));
+            return new Read(merged.distribution(), merged.version() < 0 ? null : key, merged.version());
         }
         ReferenceSide ref = (ReferenceSide) side;
         ReferenceStore.StoredReference stored = reference(tap, ref.reference());
-        return references.read(tap.modelId(), stored.modelVersion(), stored.name(), tap.tap(), ref.slice())
-                .orElseGet(() -> new TapDistribution(tap.neuronCount(), sketchK));
+        return new Read(references.read(tap.modelId(), stored.modelVersion(), stored.name(), tap.tap(), ref.slice())
+                .orElseGet(() -> new TapDistribution(tap.neuronCount(), sketchK)), null, 0);
     }
 
     /**
