@@ -73,34 +73,54 @@ public final class ComparisonBenchmark {
                 NEURONS, (System.nanoTime() - seedStart) / 1e9);
 
         int port = 18082;
-        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx1g", "-jar", jar.toString()).redirectErrorStream(true)
-                .redirectOutput(jar.toAbsolutePath().getParent().getParent().resolve("comparison-benchmark.log")
-                        .toFile());
-        pb.environment().putAll(Map.of("KAFKA_BOOTSTRAP_SERVERS", bootstrap, "QUARKUS_DATASOURCE_JDBC_URL", jdbc,
-                "QUARKUS_DATASOURCE_USERNAME", args[3], "QUARKUS_DATASOURCE_PASSWORD", args[4],
-                "COMPARISON_HTTP_PORT", Integer.toString(port)));
-        Process service = pb.start();
-        ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext()
-                .maxInboundMessageSize(64 << 20).build();
-        try {
+        double[] live;
+        try (Service service = Service.start(jar, bootstrap, jdbc, args[3], args[4], port, true)) {
+            live = live(service.api(), ds, bootstrap, day);
+        }
+        System.out.printf(Locale.ROOT, "(a) live query (yesterday side=a vs the last 15 minutes side=b, windows "
+                + "committing every second), %d queries: p50 %.1f ms, p99 %.1f ms (target p99 <= 50 ms)%n",
+                (int) live[2], live[0], live[1]);
+        double[] distinct;
+        // no result reuse: a service without its selection cache
+        try (Service service = Service.start(jar, bootstrap, jdbc, args[3], args[4], port, false)) {
+            distinct = distinct(service.api(), day);
+        }
+        System.out.printf(Locale.ROOT, "(b) 200 distinct hour-aligned ranges and slices, cache off: p50 %.0f ms, "
+                + "p99 %.0f ms (target p99 <= 1000 ms)%n", distinct[0], distinct[1]);
+        double scipy = sciPy(Path.of(args[5]));
+        System.out.printf(Locale.ROOT, "(c) SciPy on raw samples (1.44 M per side, KS, W1, JS, PSI): %.2f s for 32 "
+                + "neurons, %.0f s scaled to 1,024; %.0f x (b)'s p50%n", scipy, scipy * 32,
+                scipy * 32 * 1000 / distinct[0]);
+    }
+
+    /** The packaged comparison service in a JVM of its own. */
+    record Service(Process process, ManagedChannel channel) implements AutoCloseable {
+
+        static Service start(Path jar, String bootstrap, String jdbc, String user, String password, int port,
+                boolean cache) throws Exception {
+            ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java")
+                    .toString(), "-Xmx1g", "-jar", jar.toString()).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(jar.toAbsolutePath().getParent().getParent()
+                            .resolve("comparison-benchmark.log").toFile()));
+            pb.environment().putAll(Map.of("KAFKA_BOOTSTRAP_SERVERS", bootstrap, "QUARKUS_DATASOURCE_JDBC_URL", jdbc,
+                    "QUARKUS_DATASOURCE_USERNAME", user, "QUARKUS_DATASOURCE_PASSWORD", password,
+                    "COMPARISON_HTTP_PORT", Integer.toString(port), "ND_COMPARISON_CACHE_ENABLED",
+                    Boolean.toString(cache)));
+            Process process = pb.start();
             awaitReady(port);
-            var api = ComparisonServiceGrpc.newBlockingStub(channel);
-            double[] live = live(api, ds, bootstrap, day);
-            System.out.printf(Locale.ROOT, "(a) live query (yesterday side=a vs the last 15 minutes side=b, "
-                    + "windows committing every second), %d queries: p50 %.1f ms, p99 %.1f ms (target p99 <= 50 ms)%n",
-                    (int) live[2], live[0], live[1]);
-            double[] distinct = distinct(api, day);
-            System.out.printf(Locale.ROOT, "(b) 200 distinct hour-aligned ranges and slices: p50 %.0f ms, "
-                    + "p99 %.0f ms (target p99 <= 1000 ms)%n", distinct[0], distinct[1]);
-            double scipy = sciPy(Path.of(args[5]));
-            System.out.printf(Locale.ROOT, "(c) SciPy on raw samples (1.44 M per side, KS, W1, JS, PSI): "
-                    + "%.2f s for 32 neurons, %.0f s scaled to 1,024; %.0f x (b)'s p50%n", scipy, scipy * 32,
-                    scipy * 32 * 1000 / distinct[0]);
-        } finally {
+            return new Service(process, ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext()
+                    .maxInboundMessageSize(64 << 20).build());
+        }
+
+        ComparisonServiceGrpc.ComparisonServiceBlockingStub api() {
+            return ComparisonServiceGrpc.newBlockingStub(channel);
+        }
+
+        @Override
+        public void close() throws InterruptedException {
             channel.shutdownNow();
-            service.destroy();
-            service.waitFor(30, TimeUnit.SECONDS);
+            process.destroy();
+            process.waitFor(30, TimeUnit.SECONDS);
         }
     }
 
