@@ -163,7 +163,7 @@ class ComparisonGrpcTest {
     @Test
     void callsOfLaterIssuesSayTheyAreNotServedYet() {
         StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
-                () -> api.getClassMatrix(ai.neuraldivergence.proto.v1.ClassMatrixRequest.newBuilder()
+                () -> api.listMonitors(ai.neuraldivergence.proto.v1.ListMonitorsRequest.newBuilder()
                         .setModelId("x").build()));
         assertEquals(Status.Code.UNIMPLEMENTED, e.getStatus().getCode());
     }

@@ -131,6 +131,18 @@ public final class NeuronDistribution {
     }
 
     /**
+     * Where {@code value} falls, 0..1, counting ties half: a value held by many observations (a ReLU's zeros) sits
+     * in the middle of its run rather than at its top. NaN when empty.
+     */
+    public double midRank(float value) {
+        if (count == 0) {
+            return Double.NaN;
+        }
+        return (sketch.getRank(value, QuantileSearchCriteria.EXCLUSIVE)
+                + sketch.getRank(value, QuantileSearchCriteria.INCLUSIVE)) / 2;
+    }
+
+    /**
      * The sketch's single-sided normalized rank error at 99 % confidence: 0 while it still holds every value exactly.
      */
     public double rankError() {

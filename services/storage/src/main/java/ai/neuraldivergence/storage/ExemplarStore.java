@@ -56,6 +56,39 @@ public final class ExemplarStore {
     }
 
     /** Deletes exemplars of minutes that started before {@code before}; returns the rows deleted. */
+    /**
+     * The exemplars of a tap over its last {@code span} of stored minutes, merged: each neuron's observations that
+     * excited it most in that time. Empty when none are stored.
+     */
+    public Optional<TopExemplars> readLatest(String modelId, String modelVersion, String tap, java.time.Duration span) {
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement("SELECT exemplars FROM neuron_exemplars WHERE model_id = ? "
+                        + "AND model_version = ? AND tap = ? AND window_start > (SELECT max(window_start) FROM "
+                        + "neuron_exemplars WHERE model_id = ? AND model_version = ? AND tap = ?) - ?::interval")) {
+            ps.setString(1, modelId);
+            ps.setString(2, modelVersion);
+            ps.setString(3, tap);
+            ps.setString(4, modelId);
+            ps.setString(5, modelVersion);
+            ps.setString(6, tap);
+            ps.setString(7, span.toSeconds() + " seconds");
+            TopExemplars merged = null;
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    TopExemplars e = TopExemplars.decode(rs.getBytes(1));
+                    if (merged == null) {
+                        merged = e;
+                    } else {
+                        merged.merge(e);
+                    }
+                }
+            }
+            return Optional.ofNullable(merged);
+        } catch (SQLException e) {
+            throw new StorageException("reading exemplars of " + tap, e);
+        }
+    }
+
     public long deleteOlderThan(Instant before) {
         try (Connection c = dataSource.getConnection();
                 PreparedStatement ps = c.prepareStatement("DELETE FROM neuron_exemplars WHERE window_start < ?")) {

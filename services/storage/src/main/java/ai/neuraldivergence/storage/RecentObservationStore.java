@@ -106,22 +106,31 @@ public final class RecentObservationStore {
 
     /** Every kept tap of one instance, in network order; empty when it was never kept or has been evicted. */
     public List<Recent> find(String modelId, String instanceId) {
+        return query("r.instance_id = ?", modelId, instanceId);
+    }
+
+    /** Every kept tap of both members of a benign/attacked pair, in network order. */
+    public List<Recent> findPair(String modelId, String pairId) {
+        return query("r.pair_id = ?", modelId, pairId);
+    }
+
+    private List<Recent> query(String condition, String modelId, String value) {
         try (Connection c = dataSource.getConnection();
                 PreparedStatement ps = c.prepareStatement("SELECT r.model_version, r.tap, r.event_time, "
                         + "r.predicted_class, r.confidence, r.true_label, r.pair_id, r.pair_role, r.activations, "
                         + "(SELECT array_agg(key ORDER BY key) FROM jsonb_each_text(r.tags)), "
-                        + "(SELECT array_agg(value ORDER BY key) FROM jsonb_each_text(r.tags)) "
+                        + "(SELECT array_agg(value ORDER BY key) FROM jsonb_each_text(r.tags)), r.instance_id "
                         + "FROM recent_observation r JOIN tap t USING (model_id, model_version, tap) "
-                        + "WHERE r.model_id = ? AND r.instance_id = ? ORDER BY r.model_version, t.tap_index")) {
+                        + "WHERE r.model_id = ? AND " + condition + " ORDER BY r.model_version, t.tap_index")) {
             ps.setString(1, modelId);
-            ps.setString(2, instanceId);
+            ps.setString(2, value);
             List<Recent> out = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     int label = rs.getInt(6);
                     Integer trueLabel = rs.wasNull() ? null : label;
                     String role = rs.getString(8);
-                    out.add(new Recent(modelId, rs.getString(1), instanceId, rs.getString(2),
+                    out.add(new Recent(modelId, rs.getString(1), rs.getString(12), rs.getString(2),
                             rs.getTimestamp(3).toInstant(), rs.getInt(4), rs.getFloat(5), trueLabel,
                             tags(rs.getArray(10), rs.getArray(11)), rs.getString(7),
                             role == null ? null : PairRole.fromWord(role), decode(rs.getBytes(9))));
@@ -129,7 +138,7 @@ public final class RecentObservationStore {
             }
             return out;
         } catch (SQLException e) {
-            throw new StorageException("reading recent observation " + instanceId, e);
+            throw new StorageException("reading recent observations of " + value, e);
         }
     }
 

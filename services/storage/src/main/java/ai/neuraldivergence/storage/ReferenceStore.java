@@ -75,6 +75,27 @@ public final class ReferenceStore {
         }
     }
 
+    /** The slices a reference holds distributions of, for one tap. */
+    public java.util.List<Slice> slices(String modelId, String modelVersion, String name, String tap) {
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement("SELECT slice FROM reference_distribution WHERE model_id = ? "
+                        + "AND model_version = ? AND name = ? AND tap = ? ORDER BY slice")) {
+            ps.setString(1, modelId);
+            ps.setString(2, modelVersion);
+            ps.setString(3, name);
+            ps.setString(4, tap);
+            java.util.List<Slice> out = new java.util.ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(Slice.parse(rs.getString(1)));
+                }
+            }
+            return out;
+        } catch (SQLException e) {
+            throw new StorageException("listing slices of reference " + name, e);
+        }
+    }
+
     /** A stored reference and where it came from. {@code sourceSlice} and the source range are null when tagged. */
     public record StoredReference(String modelId, String modelVersion, String name, String origin,
             java.time.Instant sourceFrom, java.time.Instant sourceTo, String sourceSlice, java.time.Instant createdAt,

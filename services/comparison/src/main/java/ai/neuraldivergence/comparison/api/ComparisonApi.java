@@ -12,6 +12,12 @@ import ai.neuraldivergence.domain.TapComparison;
 import ai.neuraldivergence.domain.TapDescriptor;
 import ai.neuraldivergence.domain.TapDistribution;
 import ai.neuraldivergence.proto.v1.Catalog;
+import ai.neuraldivergence.proto.v1.ClassMatrix;
+import ai.neuraldivergence.proto.v1.ClassMatrixCell;
+import ai.neuraldivergence.proto.v1.ClassMatrixRequest;
+import ai.neuraldivergence.proto.v1.DriftTimeline;
+import ai.neuraldivergence.proto.v1.DriftTimelineRequest;
+import ai.neuraldivergence.proto.v1.TimelinePoint;
 import ai.neuraldivergence.proto.v1.CatalogModel;
 import ai.neuraldivergence.proto.v1.CatalogVersion;
 import ai.neuraldivergence.proto.v1.CompareRequest;
@@ -38,7 +44,22 @@ import ai.neuraldivergence.proto.v1.TagValues;
 import ai.neuraldivergence.proto.v1.TapDivergence;
 import ai.neuraldivergence.proto.v1.TapSummary;
 import ai.neuraldivergence.proto.v1.TimeRange;
+import ai.neuraldivergence.domain.Placement;
+import ai.neuraldivergence.proto.v1.Exemplar;
+import ai.neuraldivergence.proto.v1.InspectInstanceRequest;
+import ai.neuraldivergence.proto.v1.InspectPairRequest;
+import ai.neuraldivergence.proto.v1.InstanceInspection;
+import ai.neuraldivergence.proto.v1.InstanceSummary;
+import ai.neuraldivergence.proto.v1.NeuronExemplars;
+import ai.neuraldivergence.proto.v1.NeuronExemplarsRequest;
+import ai.neuraldivergence.proto.v1.NeuronPlacement;
+import ai.neuraldivergence.proto.v1.NeuronShift;
+import ai.neuraldivergence.proto.v1.PairInspection;
+import ai.neuraldivergence.proto.v1.PairTapShift;
+import ai.neuraldivergence.proto.v1.TapPlacement;
 import ai.neuraldivergence.storage.CatalogStore;
+import ai.neuraldivergence.storage.ExemplarStore;
+import ai.neuraldivergence.storage.RecentObservationStore;
 import ai.neuraldivergence.storage.ReferenceStore;
 import ai.neuraldivergence.storage.TapWindowStore;
 import java.util.ArrayList;
@@ -84,7 +105,12 @@ public final class ComparisonApi {
             int topK, double threshold) {
     }
 
+    private final RecentObservationStore recent;
+    private final ExemplarStore exemplars;
+
     public ComparisonApi(DataSource dataSource, int sketchK, SelectionCache cache) {
+        this.recent = new RecentObservationStore(dataSource);
+        this.exemplars = new ExemplarStore(dataSource);
         this.catalog = new CatalogStore(dataSource);
         this.references = new ReferenceStore(dataSource);
         this.reader = new SelectionReader(catalog, new TapWindowStore(dataSource), references, sketchK, cache);
@@ -259,6 +285,392 @@ public final class ComparisonApi {
         if (binEdges) {
             Arrays.stream(d.binEdges()).forEach(out::addBinEdges);
         }
+        return out.build();
+    }
+
+    // ------------------------------------------------------------------ class matrix
+
+    /**
+     * Every pair of classes (predicted or true label) of one tap in one source, compared: each cell holds the
+     * metric's mean over the tap's neurons and the share of drifted neurons. The metrics are symmetric, so each pair
+     * is computed once and mirrored; classes without observations are left out.
+     */
+    public ClassMatrix classMatrix(ClassMatrixRequest request, Cancellation cancellation) {
+        String version = reader.resolveVersion(request.getModelId(), request.getModelVersion());
+        TapDescriptor tap = reader.tap(request.getModelId(), version, request.getTap());
+        Divergence.Metric metric = ProtoMapping.metric(request.getMetric());
+        double threshold = threshold(request.getDriftThreshold());
+        Slice.Kind kind = switch (request.getClassBy()) {
+            case CLASS_BY_UNSPECIFIED, CLASS_BY_PREDICTED -> Slice.Kind.PREDICTED_CLASS;
+            case CLASS_BY_TRUE_LABEL -> Slice.Kind.TRUE_LABEL;
+            default -> throw new IllegalArgumentException("unknown class_by");
+        };
+        SelectionReader.Side source = switch (request.getSourceCase()) {
+            case REFERENCE -> ProtoMapping.side(Selection.newBuilder().setReference(request.getReference()).build(),
+                    "source");
+            case TIME_RANGE -> ProtoMapping.side(Selection.newBuilder().setTimeRange(request.getTimeRange()).build(),
+                    "source");
+            default -> throw new IllegalArgumentException("a reference or a time_range is required");
+        };
+        reader.check(tap, source);
+        List<Integer> classes = new ArrayList<>();
+        List<TapDistribution> distributions = new ArrayList<>();
+        for (Slice s : reader.slicesOf(tap, source)) {
+            if (s.kind() != kind) {
+                continue;
+            }
+            TapDistribution d = reader.read(tap, withSlice(source, s));
+            if (d.observationCount() > 0) {
+                classes.add(Integer.parseInt(s.value()));
+                distributions.add(d);
+            }
+        }
+        ClassMatrix.Builder out = ClassMatrix.newBuilder().addAllClasses(classes);
+        ClassMatrixCell[][] cells = new ClassMatrixCell[classes.size()][classes.size()];
+        for (int i = 0; i < classes.size(); i++) {
+            long n = distributions.get(i).observationCount();
+            cells[i][i] = ClassMatrixCell.newBuilder().setClassA(classes.get(i)).setClassB(classes.get(i))
+                    .setCountA(n).setCountB(n).build();
+            for (int j = i + 1; j < classes.size(); j++) {
+                cancellation.check();
+                TapComparison c = TapComparison.of(tap, distributions.get(i), distributions.get(j), metric, 0,
+                        threshold, Divergence.DEFAULT_BINS);
+                ClassMatrixCell cell = ClassMatrixCell.newBuilder().setClassA(classes.get(i))
+                        .setClassB(classes.get(j)).setValue(c.mean()).setDriftedShare(c.driftedShare())
+                        .setCountA(c.countA()).setCountB(c.countB()).build();
+                cells[i][j] = cell;
+                cells[j][i] = cell.toBuilder().setClassA(classes.get(j)).setClassB(classes.get(i))
+                        .setCountA(c.countB()).setCountB(c.countA()).build();
+            }
+        }
+        for (ClassMatrixCell[] row : cells) {
+            out.addAllCells(Arrays.asList(row));
+        }
+        return out.build();
+    }
+
+    private static SelectionReader.Side withSlice(SelectionReader.Side side, Slice slice) {
+        if (side instanceof SelectionReader.RangeSide r) {
+            return new SelectionReader.RangeSide(r.from(), r.to(), slice);
+        }
+        return new SelectionReader.ReferenceSide(((SelectionReader.ReferenceSide) side).reference(), slice);
+    }
+
+    // ------------------------------------------------------------------ drift timeline
+
+    /** Points a timeline may hold; a longer one must ask for a coarser granularity. */
+    public static final int MAX_TIMELINE_POINTS = 1500;
+
+    /**
+     * Each window of a range against a reference, per tap: the drifted share and the onset tap per window. The
+     * granularity, unless given, is the finest that keeps the timeline within a few hundred points: minutes up to
+     * 6 hours, hours up to 21 days, days beyond. Windows without observations are left out.
+     */
+    public DriftTimeline driftTimeline(DriftTimelineRequest request, Cancellation cancellation) {
+        String version = reader.resolveVersion(request.getModelId(), request.getModelVersion());
+        List<TapDescriptor> taps = new ArrayList<>();
+        if (request.getTapsCount() == 0) {
+            taps.addAll(reader.taps(request.getModelId(), version));
+        } else {
+            for (String t : request.getTapsList()) {
+                taps.add(reader.tap(request.getModelId(), version, t));
+            }
+        }
+        if (!request.hasRange()) {
+            throw new IllegalArgumentException("range is required");
+        }
+        if (request.getReference().isEmpty()) {
+            throw new IllegalArgumentException("reference is required");
+        }
+        Slice slice = request.hasSlice() ? ProtoSlices.fromProto(request.getSlice()) : Slice.ALL;
+        SelectionReader.RangeSide range;
+        try {
+            range = new SelectionReader.RangeSide(ProtoMapping.instant(request.getRange().getFrom()),
+                    ProtoMapping.instant(request.getRange().getTo()), slice);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("range: " + e.getMessage());
+        }
+        Divergence.Metric metric = ProtoMapping.metric(request.getMetric());
+        double threshold = threshold(request.getDriftThreshold());
+        double onsetShare = onsetShare(request.getOnsetShare());
+        ai.neuraldivergence.domain.Granularity g = timelineGranularity(request.getGranularity(), range);
+        long points = java.time.Duration.between(g.windowStart(range.from()), range.to()).toSeconds()
+                / g.length().toSeconds() + 1;
+        if (points > MAX_TIMELINE_POINTS) {
+            throw new IllegalArgumentException("the range holds " + points + " windows of a " + g.word() + ", more than "
+                    + MAX_TIMELINE_POINTS + ": ask for a coarser granularity or a shorter range");
+        }
+        SelectionReader.ReferenceSide reference = new SelectionReader.ReferenceSide(request.getReference(), slice);
+        Map<String, TapDistribution> referenceByTap = new LinkedHashMap<>();
+        for (TapDescriptor tap : taps) {
+            TapDistribution d = reader.read(tap, reference);
+            if (d.observationCount() == 0) {
+                throw new ai.neuraldivergence.comparison.service.FailedPreconditionException("reference '"
+                        + request.getReference() + "' holds no observations of tap '" + tap.tap() + "' in slice "
+                        + slice.key());
+            }
+            referenceByTap.put(tap.tap(), d);
+        }
+        DriftTimeline.Builder out = DriftTimeline.newBuilder();
+        for (java.time.Instant t = g.windowStart(range.from()); t.isBefore(range.to()); t = t.plus(g.length())) {
+            cancellation.check();
+            SelectionReader.RangeSide window = new SelectionReader.RangeSide(t, t.plus(g.length()), slice);
+            TimelinePoint.Builder point = TimelinePoint.newBuilder().setWindow(ai.neuraldivergence.proto.v1.Window
+                    .newBuilder().setGranularity(ProtoMapping.granularity(g)).setStart(ProtoMapping.timestamp(t))
+                    .setEnd(ProtoMapping.timestamp(t.plus(g.length()))));
+            for (TapDescriptor tap : taps) {
+                TapDistribution d = reader.readUncached(tap, window);
+                if (d.observationCount() == 0) {
+                    continue;
+                }
+                TapComparison c = TapComparison.of(tap, referenceByTap.get(tap.tap()), d, metric, 0, threshold,
+                        Divergence.DEFAULT_BINS);
+                point.addTaps(summary(c));
+                if (point.getOnsetTap().isEmpty() && c.crosses(onsetShare)) {
+                    point.setOnsetTap(tap.tap());
+                }
+            }
+            if (point.getTapsCount() > 0) {
+                out.addPoints(point);
+            }
+        }
+        return out.build();
+    }
+
+    static ai.neuraldivergence.domain.Granularity timelineGranularity(
+            ai.neuraldivergence.proto.v1.Granularity asked, SelectionReader.RangeSide range) {
+        return switch (asked) {
+            case GRANULARITY_MINUTE -> ai.neuraldivergence.domain.Granularity.MINUTE;
+            case GRANULARITY_HOUR -> ai.neuraldivergence.domain.Granularity.HOUR;
+            case GRANULARITY_DAY -> ai.neuraldivergence.domain.Granularity.DAY;
+            case GRANULARITY_UNSPECIFIED -> {
+                java.time.Duration span = java.time.Duration.between(range.from(), range.to());
+                yield span.compareTo(java.time.Duration.ofHours(6)) <= 0 ? ai.neuraldivergence.domain.Granularity.MINUTE
+                        : span.compareTo(java.time.Duration.ofDays(21)) <= 0
+                                ? ai.neuraldivergence.domain.Granularity.HOUR
+                                : ai.neuraldivergence.domain.Granularity.DAY;
+            }
+            default -> throw new IllegalArgumentException("unknown granularity");
+        };
+    }
+
+    // ------------------------------------------------------------------ instances
+
+    public static final int DEFAULT_PAIR_TOP_K = 10;
+
+    /**
+     * Places one observation (a recent prediction by its instance id, or activations given inline) in a selection's
+     * distributions: each neuron's percentile and each tap's anomaly score ({@link Placement}).
+     */
+    public InstanceInspection inspectInstance(InspectInstanceRequest request, Cancellation cancellation) {
+        if (request.getModelId().isEmpty()) {
+            throw new IllegalArgumentException("model_id is required");
+        }
+        Map<String, float[]> activations = new LinkedHashMap<>();
+        String version;
+        String instanceId = "";
+        switch (request.getSubjectCase()) {
+            case INSTANCE_ID -> {
+                instanceId = request.getInstanceId();
+                List<RecentObservationStore.Recent> kept = recent.find(request.getModelId(), instanceId);
+                version = kept.isEmpty() ? request.getModelVersion() : request.getModelVersion().isEmpty()
+                        ? kept.get(kept.size() - 1).modelVersion() : request.getModelVersion();
+                for (RecentObservationStore.Recent r : kept) {
+                    if (r.modelVersion().equals(version)) {
+                        activations.put(r.tap(), r.activations());
+                    }
+                }
+                if (activations.isEmpty()) {
+                    throw new NotFoundException("instance '" + instanceId + "' of model '" + request.getModelId()
+                            + "' is not in the recent-observation store (never captured, or evicted after its TTL)");
+                }
+                version = reader.resolveVersion(request.getModelId(), version);
+            }
+            case INLINE -> {
+                version = reader.resolveVersion(request.getModelId(), request.getModelVersion());
+                for (var t : request.getInline().getTapsList()) {
+                    float[] values = new float[t.getActivationsCount()];
+                    for (int i = 0; i < values.length; i++) {
+                        values[i] = t.getActivations(i);
+                    }
+                    activations.put(t.getTap(), values);
+                }
+                if (activations.isEmpty()) {
+                    throw new IllegalArgumentException("inline needs the activations of at least one tap");
+                }
+            }
+            default -> throw new IllegalArgumentException("an instance_id or inline activations are required");
+        }
+        SelectionReader.Side against = side(request.hasAgainst(), request.getAgainst(), "against");
+        List<String> wanted = request.getTapsList();
+        InstanceInspection.Builder out = InstanceInspection.newBuilder().setInstanceId(instanceId);
+        double total = 0;
+        for (TapDescriptor tap : reader.taps(request.getModelId(), version)) {
+            float[] values = activations.get(tap.tap());
+            if (values == null || !wanted.isEmpty() && !wanted.contains(tap.tap())) {
+                continue;
+            }
+            if (values.length != tap.neuronCount()) {
+                throw new IllegalArgumentException("tap '" + tap.tap() + "' has " + tap.neuronCount()
+                        + " neurons, got " + values.length + " activations");
+            }
+            cancellation.check();
+            TapPlacement placement = place(tap, values, reader.read(tap, against), against);
+            out.addTaps(placement);
+            total += placement.getAnomalyScore();
+        }
+        for (String t : activations.keySet()) {
+            if (reader.taps(request.getModelId(), version).stream().noneMatch(d -> d.tap().equals(t))) {
+                throw new NotFoundException("model '" + request.getModelId() + "' version '" + version
+                        + "' has no tap '" + t + "'");
+            }
+        }
+        if (out.getTapsCount() == 0) {
+            throw new IllegalArgumentException("none of the requested taps has activations");
+        }
+        return out.setAnomalyScore(total / out.getTapsCount()).build();
+    }
+
+    private static TapPlacement place(TapDescriptor tap, float[] values, TapDistribution d,
+            SelectionReader.Side against) {
+        if (d.observationCount() == 0) {
+            throw new ai.neuraldivergence.comparison.service.FailedPreconditionException("the selection to place in ("
+                    + describe(against) + ") holds no observations of tap '" + tap.tap() + "'");
+        }
+        TapPlacement.Builder out = TapPlacement.newBuilder().setTap(tap.tap()).setTapIndex(tap.tapIndex());
+        double[] percentiles = new double[values.length];
+        for (int n = 0; n < values.length; n++) {
+            percentiles[n] = Placement.percentile(d.neuron(n), values[n]);
+            out.addNeurons(NeuronPlacement.newBuilder().setNeuron(n).setActivation(values[n])
+                    .setPercentile(percentiles[n]));
+        }
+        return out.setAnomalyScore(Placement.anomalyScore(percentiles, d.observationCount())).build();
+    }
+
+    /**
+     * A benign/attacked pair side by side, from the recent-observation store: per tap, the neurons the attack
+     * excited and inhibited most (by the change of activation), with percentiles against a selection when one is
+     * given, and both inputs' images when inference captured them.
+     */
+    public PairInspection inspectPair(InspectPairRequest request, Cancellation cancellation) {
+        if (request.getModelId().isEmpty() || request.getPairId().isEmpty()) {
+            throw new IllegalArgumentException("model_id and pair_id are required");
+        }
+        int topK = request.getTopK() == 0 ? DEFAULT_PAIR_TOP_K : request.getTopK();
+        if (topK < 1 || topK > MAX_TOP_K) {
+            throw new IllegalArgumentException("top_k must be 1.." + MAX_TOP_K + ", got " + request.getTopK());
+        }
+        List<RecentObservationStore.Recent> rows = recent.findPair(request.getModelId(), request.getPairId());
+        String version = request.getModelVersion().isEmpty()
+                ? rows.isEmpty() ? "" : rows.get(rows.size() - 1).modelVersion() : request.getModelVersion();
+        Map<String, RecentObservationStore.Recent> benign = new LinkedHashMap<>();
+        Map<String, RecentObservationStore.Recent> attacked = new LinkedHashMap<>();
+        for (RecentObservationStore.Recent r : rows) {
+            if (r.modelVersion().equals(version) && r.pairRole() != null) {
+                (r.pairRole() == ai.neuraldivergence.domain.PairRole.BENIGN ? benign : attacked).put(r.tap(), r);
+            }
+        }
+        if (benign.isEmpty() || attacked.isEmpty()) {
+            throw new NotFoundException("pair '" + request.getPairId() + "' of model '" + request.getModelId()
+                    + "' is not in the recent-observation store" + (rows.isEmpty() ? ""
+                            : " with both members (has only the " + (benign.isEmpty() ? "attacked" : "benign")
+                                    + " one)"));
+        }
+        version = reader.resolveVersion(request.getModelId(), version);
+        SelectionReader.Side against = request.hasAgainst() ? ProtoMapping.side(request.getAgainst(), "against")
+                : null;
+        PairInspection.Builder out = PairInspection.newBuilder().setPairId(request.getPairId())
+                .setBenign(summary(benign.values().iterator().next()))
+                .setAttacked(summary(attacked.values().iterator().next()));
+        for (TapDescriptor tap : reader.taps(request.getModelId(), version)) {
+            RecentObservationStore.Recent b = benign.get(tap.tap());
+            RecentObservationStore.Recent a = attacked.get(tap.tap());
+            if (a == null || b == null) {
+                continue;
+            }
+            cancellation.check();
+            TapDistribution d = against == null ? null : reader.read(tap, against);
+            List<Integer> order = new ArrayList<>();
+            for (int n = 0; n < tap.neuronCount(); n++) {
+                order.add(n);
+            }
+            float[] ba = b.activations();
+            float[] aa = a.activations();
+            order.sort((x, y) -> Float.compare(aa[y] - ba[y], aa[x] - ba[x]));
+            PairTapShift.Builder shift = PairTapShift.newBuilder().setTap(tap.tap()).setTapIndex(tap.tapIndex());
+            for (int i = 0; i < order.size() && shift.getExcitedCount() < topK; i++) {
+                int n = order.get(i);
+                if (aa[n] > ba[n]) {
+                    shift.addExcited(neuronShift(n, ba[n], aa[n], d));
+                }
+            }
+            for (int i = order.size() - 1; i >= 0 && shift.getInhibitedCount() < topK; i--) {
+                int n = order.get(i);
+                if (aa[n] < ba[n]) {
+                    shift.addInhibited(neuronShift(n, ba[n], aa[n], d));
+                }
+            }
+            out.addTaps(shift);
+        }
+        return out.build();
+    }
+
+    private static NeuronShift neuronShift(int n, float benign, float attacked, TapDistribution d) {
+        NeuronShift.Builder s = NeuronShift.newBuilder().setNeuron(n).setBenignActivation(benign)
+                .setAttackedActivation(attacked);
+        if (d != null && d.observationCount() > 0) {
+            s.setBenignPercentile(Placement.percentile(d.neuron(n), benign))
+                    .setAttackedPercentile(Placement.percentile(d.neuron(n), attacked));
+        }
+        return s.build();
+    }
+
+    private InstanceSummary summary(RecentObservationStore.Recent r) {
+        InstanceSummary.Builder s = InstanceSummary.newBuilder().setInstanceId(r.instanceId())
+                .setPredictedClass(r.predictedClass()).setConfidence(r.confidence()).putAllTags(r.tags());
+        if (r.trueLabel() != null) {
+            s.setTrueLabel(r.trueLabel());
+        }
+        recent.input(r.modelId(), r.instanceId()).ifPresent(in ->
+                s.setImagePng(com.google.protobuf.ByteString.copyFrom(in.png())));
+        return s.build();
+    }
+
+    /** How far back exemplars are gathered: the last hour of stored minutes. */
+    public static final java.time.Duration EXEMPLAR_SPAN = java.time.Duration.ofHours(1);
+
+    /**
+     * The observations that excited one neuron most over the tap's last hour of stored minutes, highest first, with
+     * what the recent-observation store still knows of them (predicted class, time, input image).
+     */
+    public NeuronExemplars neuronExemplars(NeuronExemplarsRequest request) {
+        String version = reader.resolveVersion(request.getModelId(), request.getModelVersion());
+        TapDescriptor tap = reader.tap(request.getModelId(), version, request.getTap());
+        if (request.getNeuron() < 0 || request.getNeuron() >= tap.neuronCount()) {
+            throw new IllegalArgumentException("neuron " + request.getNeuron() + " does not exist: tap '" + tap.tap()
+                    + "' has neurons 0.." + (tap.neuronCount() - 1));
+        }
+        int limit = request.getLimit() == 0 ? ai.neuraldivergence.domain.TopExemplars.DEFAULT_K : request.getLimit();
+        if (limit < 1 || limit > ai.neuraldivergence.domain.TopExemplars.DEFAULT_K) {
+            throw new IllegalArgumentException("limit must be 1.." + ai.neuraldivergence.domain.TopExemplars.DEFAULT_K
+                    + " (the exemplars kept per neuron), got " + request.getLimit());
+        }
+        NeuronExemplars.Builder out = NeuronExemplars.newBuilder().setTap(tap.tap()).setNeuron(request.getNeuron());
+        exemplars.readLatest(request.getModelId(), version, tap.tap(), EXEMPLAR_SPAN).ifPresent(top -> {
+            String[] ids = top.ids(request.getNeuron());
+            float[] values = top.activations(request.getNeuron());
+            for (int i = 0; i < ids.length && i < limit; i++) {
+                Exemplar.Builder e = Exemplar.newBuilder().setInstanceId(ids[i]).setActivation(values[i]);
+                List<RecentObservationStore.Recent> kept = recent.find(request.getModelId(), ids[i]);
+                if (!kept.isEmpty()) {
+                    e.setPredictedClass(kept.get(0).predictedClass())
+                            .setEventTime(ProtoMapping.timestamp(kept.get(0).eventTime()));
+                }
+                recent.input(request.getModelId(), ids[i]).ifPresent(in ->
+                        e.setImagePng(com.google.protobuf.ByteString.copyFrom(in.png())));
+                out.addExemplars(e);
+            }
+        });
         return out.build();
     }
 

@@ -66,6 +66,36 @@ public class ComparisonGrpcService extends ComparisonServiceGrpc.ComparisonServi
     }
 
     @Override
+    public void getClassMatrix(ai.neuraldivergence.proto.v1.ClassMatrixRequest request,
+            StreamObserver<ai.neuraldivergence.proto.v1.ClassMatrix> response) {
+        reply(response, "GetClassMatrix", () -> api.classMatrix(request, DEADLINE));
+    }
+
+    @Override
+    public void getDriftTimeline(ai.neuraldivergence.proto.v1.DriftTimelineRequest request,
+            StreamObserver<ai.neuraldivergence.proto.v1.DriftTimeline> response) {
+        reply(response, "GetDriftTimeline", () -> api.driftTimeline(request, DEADLINE));
+    }
+
+    @Override
+    public void inspectInstance(ai.neuraldivergence.proto.v1.InspectInstanceRequest request,
+            StreamObserver<ai.neuraldivergence.proto.v1.InstanceInspection> response) {
+        reply(response, "InspectInstance", () -> api.inspectInstance(request, DEADLINE));
+    }
+
+    @Override
+    public void inspectPair(ai.neuraldivergence.proto.v1.InspectPairRequest request,
+            StreamObserver<ai.neuraldivergence.proto.v1.PairInspection> response) {
+        reply(response, "InspectPair", () -> api.inspectPair(request, DEADLINE));
+    }
+
+    @Override
+    public void getNeuronExemplars(ai.neuraldivergence.proto.v1.NeuronExemplarsRequest request,
+            StreamObserver<ai.neuraldivergence.proto.v1.NeuronExemplars> response) {
+        reply(response, "GetNeuronExemplars", () -> api.neuronExemplars(request));
+    }
+
+    @Override
     public void getDistributionShapes(DistributionShapesRequest request, StreamObserver<DistributionShapes> response) {
         reply(response, "GetDistributionShapes", () -> api.distributionShapes(request));
     }

@@ -67,6 +67,46 @@ public class JsonMirrorResource {
     }
 
     @POST
+    @Path("/class-matrix")
+    @Consumes(MediaType.APPLICATION_JSON)
+    public Response classMatrix(String body) {
+        return answer("GetClassMatrix", () -> api.classMatrix(parse(body,
+                ai.neuraldivergence.proto.v1.ClassMatrixRequest.newBuilder()), ComparisonApi.Cancellation.NONE));
+    }
+
+    @POST
+    @Path("/drift-timeline")
+    @Consumes(MediaType.APPLICATION_JSON)
+    public Response driftTimeline(String body) {
+        return answer("GetDriftTimeline", () -> api.driftTimeline(parse(body,
+                ai.neuraldivergence.proto.v1.DriftTimelineRequest.newBuilder()), ComparisonApi.Cancellation.NONE));
+    }
+
+    @POST
+    @Path("/inspect-instance")
+    @Consumes(MediaType.APPLICATION_JSON)
+    public Response inspectInstance(String body) {
+        return answer("InspectInstance", () -> api.inspectInstance(parse(body,
+                ai.neuraldivergence.proto.v1.InspectInstanceRequest.newBuilder()), ComparisonApi.Cancellation.NONE));
+    }
+
+    @POST
+    @Path("/inspect-pair")
+    @Consumes(MediaType.APPLICATION_JSON)
+    public Response inspectPair(String body) {
+        return answer("InspectPair", () -> api.inspectPair(parse(body,
+                ai.neuraldivergence.proto.v1.InspectPairRequest.newBuilder()), ComparisonApi.Cancellation.NONE));
+    }
+
+    @POST
+    @Path("/neuron-exemplars")
+    @Consumes(MediaType.APPLICATION_JSON)
+    public Response neuronExemplars(String body) {
+        return answer("GetNeuronExemplars", () -> api.neuronExemplars(parse(body,
+                ai.neuraldivergence.proto.v1.NeuronExemplarsRequest.newBuilder())));
+    }
+
+    @POST
     @Path("/distribution-shapes")
     @Consumes(MediaType.APPLICATION_JSON)
     public Response distributionShapes(String body) {

@@ -76,6 +76,14 @@ final class ProtoMapping {
                 }).build();
     }
 
+    static ai.neuraldivergence.proto.v1.Granularity granularity(ai.neuraldivergence.domain.Granularity g) {
+        return switch (g) {
+            case MINUTE -> ai.neuraldivergence.proto.v1.Granularity.GRANULARITY_MINUTE;
+            case HOUR -> ai.neuraldivergence.proto.v1.Granularity.GRANULARITY_HOUR;
+            case DAY -> ai.neuraldivergence.proto.v1.Granularity.GRANULARITY_DAY;
+        };
+    }
+
     static Instant instant(Timestamp t) {
         return Instant.ofEpochSecond(t.getSeconds(), t.getNanos());
     }

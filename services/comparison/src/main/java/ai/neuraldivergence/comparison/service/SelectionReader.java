@@ -106,6 +106,15 @@ public final class SelectionReader {
                 Granularity.DAY.windowStart(range.from()), range.to());
     }
 
+    /** The slices a side holds for one tap (a range's stored slices, or a reference's). */
+    public List<Slice> slicesOf(TapDescriptor tap, Side side) {
+        if (side instanceof RangeSide r) {
+            return slicesIn(tap, r);
+        }
+        ReferenceStore.StoredReference stored = reference(tap, ((ReferenceSide) side).reference());
+        return references.slices(tap.modelId(), stored.modelVersion(), stored.name(), tap.tap());
+    }
+
     /** Resolves a side's reference (if any) before any tap is read, so that a missing one fails the whole call. */
     public void check(TapDescriptor anyTap, Side side) {
         if (side instanceof ReferenceSide r) {
@@ -121,8 +130,17 @@ public final class SelectionReader {
         return readTracked(tap, side).distribution();
     }
 
+    /** {@link #read}, not through the cache: for one-off sweeps (a timeline) that would only evict its entries. */
+    public TapDistribution readUncached(TapDescriptor tap, Side side) {
+        return readTracked(tap, side, false).distribution();
+    }
+
     /** {@link #read}, saying whether (and as what) the result is cached. */
     public Read readTracked(TapDescriptor tap, Side side) {
+        return readTracked(tap, side, true);
+    }
+
+    private Read readTracked(TapDescriptor tap, Side side, boolean cached) {
         if (side instanceof RangeSide r) {
             Instant minuteFrom = Granularity.MINUTE.windowStart(r.from());
             List<RangePlan.Segment> plan = RangePlan.cover(r.from(), r.to(),
@@ -132,7 +150,7 @@ public final class SelectionReader {
                     windows.earliest(tap.modelId(), tap.modelVersion(), Granularity.HOUR));
             SelectionCache.Reader reader = segments -> windows.readMerged(tap.modelId(), tap.modelVersion(),
                     tap.tap(), r.slice(), segments, tap.neuronCount(), sketchK);
-            if (cache == null) {
+            if (cache == null || !cached) {
                 return new Read(reader.read(plan), null, 0);
             }
             SelectionCache.Key key = new SelectionCache.Key(tap.modelId(), tap.modelVersion(), tap.tap(),

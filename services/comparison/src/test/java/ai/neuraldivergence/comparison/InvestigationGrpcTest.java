@@ -1,0 +1,256 @@
+package ai.neuraldivergence.comparison;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.neuraldivergence.domain.Granularity;
+import ai.neuraldivergence.domain.PairRole;
+import ai.neuraldivergence.domain.Reduction;
+import ai.neuraldivergence.domain.Slice;
+import ai.neuraldivergence.domain.TapDescriptor;
+import ai.neuraldivergence.domain.TapDistribution;
+import ai.neuraldivergence.domain.TopExemplars;
+import ai.neuraldivergence.domain.WindowKey;
+import ai.neuraldivergence.proto.v1.ClassMatrix;
+import ai.neuraldivergence.proto.v1.ClassMatrixCell;
+import ai.neuraldivergence.proto.v1.ClassMatrixRequest;
+import ai.neuraldivergence.proto.v1.ComparisonServiceGrpc;
+import ai.neuraldivergence.proto.v1.CreateReferenceRequest;
+import ai.neuraldivergence.proto.v1.DriftTimeline;
+import ai.neuraldivergence.proto.v1.DriftTimelineRequest;
+import ai.neuraldivergence.proto.v1.InlineObservation;
+import ai.neuraldivergence.proto.v1.InspectInstanceRequest;
+import ai.neuraldivergence.proto.v1.InspectPairRequest;
+import ai.neuraldivergence.proto.v1.InstanceInspection;
+import ai.neuraldivergence.proto.v1.NeuronExemplars;
+import ai.neuraldivergence.proto.v1.NeuronExemplarsRequest;
+import ai.neuraldivergence.proto.v1.PairInspection;
+import ai.neuraldivergence.proto.v1.Selection;
+import ai.neuraldivergence.proto.v1.TapActivations;
+import ai.neuraldivergence.proto.v1.TimeRange;
+import ai.neuraldivergence.storage.CatalogStore;
+import ai.neuraldivergence.storage.ExemplarStore;
+import ai.neuraldivergence.storage.RecentObservationStore;
+import ai.neuraldivergence.storage.TapWindowStore;
+import io.agroal.api.AgroalDataSource;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import jakarta.inject.Inject;
+import java.sql.Connection;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Class matrix, drift timeline, instance and pair inspection and exemplars through a real gRPC channel, on stored
+ * windows and recent observations whose differences are known by construction.
+ */
+@QuarkusTest
+@WithTestResource(MigratedInfrastructureResource.class)
+class InvestigationGrpcTest {
+
+    private static final Instant T0 = Instant.parse("2026-11-26T08:00:00Z");
+    private static final int PER_MINUTE = 600;
+
+    @Inject
+    AgroalDataSource dataSource;
+
+    @ConfigProperty(name = "quarkus.http.port")
+    int port;
+
+    private ManagedChannel channel;
+    private ComparisonServiceGrpc.ComparisonServiceBlockingStub api;
+
+    @BeforeEach
+    void connect() {
+        channel = ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+        api = ComparisonServiceGrpc.newBlockingStub(channel).withDeadlineAfter(60, TimeUnit.SECONDS);
+    }
+
+    @AfterEach
+    void disconnect() throws InterruptedException {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+
+    /**
+     * Model "inv", tap dense of 4 neurons, minutes 0..9 of N(0,1) per neuron. Predicted class 1 has neuron 2 moved
+     * up by 3; classes 0 and 2 are alike. From minute 5 on, neuron 3 of every class moves up by 3.
+     */
+    private static TapDescriptor seed(AgroalDataSource dataSource, String model) throws Exception {
+        TapDescriptor tap = new TapDescriptor(model, "v1", "dense", 0, new int[] {4}, 4, Reduction.NONE);
+        TapWindowStore windows = new TapWindowStore(dataSource);
+        Random random = new Random(5);
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            new CatalogStore(dataSource).register(c, tap);
+            for (int m = 0; m < 10; m++) {
+                Instant start = T0.plusSeconds(60L * m);
+                TapDistribution all = new TapDistribution(4, 200);
+                for (int cls = 0; cls < 3; cls++) {
+                    TapDistribution d = new TapDistribution(4, 200);
+                    for (int i = 0; i < PER_MINUTE / 3; i++) {
+                        float[] v = new float[4];
+                        for (int n = 0; n < 4; n++) {
+                            v[n] = (float) random.nextGaussian();
+                        }
+                        v[2] += cls == 1 ? 3 : 0;
+                        v[3] += m >= 5 ? 3 : 0;
+                        d.add(v, 0);
+                        all.add(v, 0);
+                    }
+                    windows.merge(c, new WindowKey(model, "v1", "dense", Slice.predictedClass(cls), Granularity.MINUTE,
+                            start), d);
+                }
+                windows.merge(c, new WindowKey(model, "v1", "dense", Slice.ALL, Granularity.MINUTE, start), all);
+            }
+            c.commit();
+        }
+        return tap;
+    }
+
+    private static Selection minutes(int from, int to) {
+        return Selection.newBuilder().setTimeRange(range(from, to)).build();
+    }
+
+    private static TimeRange range(int from, int to) {
+        return TimeRange.newBuilder().setFrom(DriftFixture.ts(T0.plusSeconds(60L * from)))
+                .setTo(DriftFixture.ts(T0.plusSeconds(60L * to))).build();
+    }
+
+    @Test
+    void theClassMatrixShowsWhichClassesDifferAndByHowManyNeurons() throws Exception {
+        seed(dataSource, "matrix");
+        ClassMatrix m = api.getClassMatrix(ClassMatrixRequest.newBuilder().setModelId("matrix").setTap("dense")
+                .setTimeRange(range(0, 5)).build());
+        assertEquals(List.of(0, 1, 2), m.getClassesList());
+        assertEquals(9, m.getCellsCount());
+        ClassMatrixCell zeroOne = m.getCells(1);
+        assertEquals(0, zeroOne.getClassA());
+        assertEquals(1, zeroOne.getClassB());
+        assertEquals(0.25, zeroOne.getDriftedShare(), "neuron 2 of 4");
+        assertEquals(1000, zeroOne.getCountA());
+        assertEquals(0.0, m.getCells(2).getDriftedShare(), "classes 0 and 2 are alike");
+        assertEquals(zeroOne.getValue(), m.getCells(3).getValue(), "symmetric");
+        assertEquals(0.0, m.getCells(4).getValue(), "the diagonal");
+    }
+
+    @Test
+    void theTimelineMarksTheWindowsThatDriftedFromTheReference() throws Exception {
+        seed(dataSource, "timeline");
+        api.createReference(CreateReferenceRequest.newBuilder().setModelId("timeline").setName("calm")
+                .setRange(range(0, 5)).build());
+        DriftTimeline t = api.getDriftTimeline(DriftTimelineRequest.newBuilder().setModelId("timeline")
+                .setReference("calm").setRange(range(0, 10)).build());
+        assertEquals(10, t.getPointsCount(), "minutes, chosen for a 10-minute range");
+        for (int i = 0; i < 10; i++) {
+            double share = t.getPoints(i).getTaps(0).getDriftedShare();
+            assertEquals(i >= 5 ? 0.25 : 0.0, share, "minute " + i);
+            assertEquals(i >= 5 ? "dense" : "", t.getPoints(i).getOnsetTap());
+        }
+        assertEquals(ai.neuraldivergence.proto.v1.Granularity.GRANULARITY_MINUTE,
+                t.getPoints(0).getWindow().getGranularity());
+        assertStatus(Status.Code.INVALID_ARGUMENT, "reference is required", () -> api.getDriftTimeline(
+                DriftTimelineRequest.newBuilder().setModelId("timeline").setRange(range(0, 10)).build()));
+        assertStatus(Status.Code.INVALID_ARGUMENT, "ask for a coarser granularity", () -> api.getDriftTimeline(
+                DriftTimelineRequest.newBuilder().setModelId("timeline").setReference("calm").setRange(range(0,
+                        3000)).setGranularity(ai.neuraldivergence.proto.v1.Granularity.GRANULARITY_MINUTE).build()));
+    }
+
+    @Test
+    void instancesArePlacedInADistributionAndPairsShowWhatTheAttackMoved() throws Exception {
+        TapDescriptor tap = seed(dataSource, "inspect");
+        RecentObservationStore recent = new RecentObservationStore(dataSource);
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            recent.keep(c, List.of(
+                    kept("typical", new float[] {0, 0.1f, -0.1f, 0}, null, null),
+                    kept("outlier", new float[] {4, 4, 4, -4}, null, null),
+                    kept("p1-benign", new float[] {0, 0, 0, 0}, "p1", PairRole.BENIGN),
+                    kept("p1-attacked", new float[] {0, 2, -3, 0.5f}, "p1", PairRole.ATTACKED)));
+            recent.keepInputs(c, List.of(new RecentObservationStore.CapturedInput("inspect", "v1", "p1-attacked",
+                    T0, new byte[] {(byte) 0x89, 'P', 'N', 'G'})));
+            c.commit();
+        }
+        InstanceInspection typical = api.inspectInstance(InspectInstanceRequest.newBuilder().setModelId("inspect")
+                .setInstanceId("typical").setAgainst(minutes(0, 5)).build());
+        InstanceInspection outlier = api.inspectInstance(InspectInstanceRequest.newBuilder().setModelId("inspect")
+                .setInstanceId("outlier").setAgainst(minutes(0, 5)).build());
+        assertEquals(0.5, typical.getTaps(0).getNeurons(0).getPercentile(), 0.05);
+        assertTrue(typical.getAnomalyScore() < 0.5, "near every median: " + typical.getAnomalyScore());
+        assertTrue(outlier.getTaps(0).getNeurons(0).getPercentile() > 0.99);
+        assertTrue(outlier.getTaps(0).getNeurons(3).getPercentile() < 0.01);
+        assertTrue(outlier.getAnomalyScore() > 5, "far out on every neuron: " + outlier.getAnomalyScore());
+        // inline activations are placed alike
+        InstanceInspection inline = api.inspectInstance(InspectInstanceRequest.newBuilder().setModelId("inspect")
+                .setInline(InlineObservation.newBuilder().addTaps(TapActivations.newBuilder().setTap("dense")
+                        .addActivations(4).addActivations(4).addActivations(4).addActivations(-4)))
+                .setAgainst(minutes(0, 5)).build());
+        // the two reads merge the same windows, each with its own coin flips: equal within the sketches' error
+        for (int n = 0; n < 4; n++) {
+            assertEquals(outlier.getTaps(0).getNeurons(n).getPercentile(), inline.getTaps(0).getNeurons(n)
+                    .getPercentile(), 0.03);
+        }
+        assertTrue(inline.getAnomalyScore() > 5);
+        assertStatus(Status.Code.INVALID_ARGUMENT, "tap 'dense' has 4 neurons, got 1", () -> api.inspectInstance(
+                InspectInstanceRequest.newBuilder().setModelId("inspect").setInline(InlineObservation.newBuilder()
+                        .addTaps(TapActivations.newBuilder().setTap("dense").addActivations(1)))
+                        .setAgainst(minutes(0, 5)).build()));
+        assertStatus(Status.Code.NOT_FOUND, "not in the recent-observation store", () -> api.inspectInstance(
+                InspectInstanceRequest.newBuilder().setModelId("inspect").setInstanceId("gone")
+                        .setAgainst(minutes(0, 5)).build()));
+
+        PairInspection pair = api.inspectPair(InspectPairRequest.newBuilder().setModelId("inspect").setPairId("p1")
+                .setAgainst(minutes(0, 5)).setTopK(2).build());
+        assertEquals("p1-benign", pair.getBenign().getInstanceId());
+        assertEquals("p1-attacked", pair.getAttacked().getInstanceId());
+        assertEquals(4, pair.getAttacked().getImagePng().size(), "the captured input");
+        assertEquals(0, pair.getBenign().getImagePng().size(), "not captured");
+        assertEquals(List.of(1, 3), pair.getTaps(0).getExcitedList().stream().map(s -> s.getNeuron()).toList());
+        assertEquals(List.of(2), pair.getTaps(0).getInhibitedList().stream().map(s -> s.getNeuron()).toList());
+        assertTrue(pair.getTaps(0).getExcited(0).getAttackedPercentile() > 0.9);
+        assertStatus(Status.Code.NOT_FOUND, "pair 'p9'", () -> api.inspectPair(InspectPairRequest.newBuilder()
+                .setModelId("inspect").setPairId("p9").build()));
+
+        // exemplars: the observations that excite a neuron most, with what the recent store knows of them
+        TopExemplars top = new TopExemplars(4, TopExemplars.DEFAULT_K);
+        top.offer(1, 2f, "p1-attacked");
+        top.offer(1, 0.5f, "typical");
+        top.offer(1, 9f, "evicted-long-ago");
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            new ExemplarStore(dataSource).merge(c, "inspect", "v1", "dense", T0, top);
+            c.commit();
+        }
+        NeuronExemplars ex = api.getNeuronExemplars(NeuronExemplarsRequest.newBuilder().setModelId("inspect")
+                .setTap("dense").setNeuron(1).build());
+        assertEquals(List.of("evicted-long-ago", "p1-attacked", "typical"),
+                ex.getExemplarsList().stream().map(e -> e.getInstanceId()).toList());
+        assertEquals(4, ex.getExemplars(1).getImagePng().size());
+        assertEquals(7, ex.getExemplars(2).getPredictedClass());
+        assertStatus(Status.Code.INVALID_ARGUMENT, "neuron 9 does not exist", () -> api.getNeuronExemplars(
+                NeuronExemplarsRequest.newBuilder().setModelId("inspect").setTap("dense").setNeuron(9).build()));
+        assertEquals(tap.neuronCount(), typical.getTaps(0).getNeuronsCount());
+    }
+
+    private static RecentObservationStore.Recent kept(String id, float[] activations, String pair, PairRole role) {
+        return new RecentObservationStore.Recent("inspect", "v1", id, "dense", T0.plusSeconds(30), 7, 0.9f, null,
+                Map.of(), pair, role, activations);
+    }
+
+    private static void assertStatus(Status.Code code, String message, java.util.function.Supplier<?> call) {
+        StatusRuntimeException e = assertThrows(StatusRuntimeException.class, call::get);
+        assertEquals(code, e.getStatus().getCode(), e.getStatus().toString());
+        assertTrue(String.valueOf(e.getStatus().getDescription()).contains(message), e.getStatus().getDescription());
+    }
+}
