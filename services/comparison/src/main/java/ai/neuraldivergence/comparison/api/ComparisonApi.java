@@ -108,7 +108,15 @@ public final class ComparisonApi {
     private final RecentObservationStore recent;
     private final ExemplarStore exemplars;
 
+    private final java.util.function.Supplier<ai.neuraldivergence.comparison.service.Monitors> monitors;
+
     public ComparisonApi(DataSource dataSource, int sketchK, SelectionCache cache) {
+        this(dataSource, sketchK, cache, () -> null);
+    }
+
+    public ComparisonApi(DataSource dataSource, int sketchK, SelectionCache cache,
+            java.util.function.Supplier<ai.neuraldivergence.comparison.service.Monitors> monitors) {
+        this.monitors = monitors;
         this.recent = new RecentObservationStore(dataSource);
         this.exemplars = new ExemplarStore(dataSource);
         this.catalog = new CatalogStore(dataSource);
@@ -452,6 +460,22 @@ public final class ComparisonApi {
             }
             default -> throw new IllegalArgumentException("unknown granularity");
         };
+    }
+
+    // ------------------------------------------------------------------ monitors
+
+    public ai.neuraldivergence.proto.v1.ListMonitorsResponse listMonitors(
+            ai.neuraldivergence.proto.v1.ListMonitorsRequest request) {
+        var out = ai.neuraldivergence.proto.v1.ListMonitorsResponse.newBuilder();
+        var m = monitors.get();
+        if (m != null) {
+            for (var status : m.statuses()) {
+                if (request.getModelId().isEmpty() || request.getModelId().equals(status.definition().modelId())) {
+                    out.addMonitors(ProtoMapping.monitor(status));
+                }
+            }
+        }
+        return out.build();
     }
 
     // ------------------------------------------------------------------ instances

@@ -34,10 +34,70 @@ import java.util.function.Supplier;
 public class ComparisonGrpcService extends ComparisonServiceGrpc.ComparisonServiceImplBase {
 
     private final ComparisonApi api;
+    private final ai.neuraldivergence.comparison.service.WatchHub hub;
 
     @Inject
-    public ComparisonGrpcService(ComparisonApi api) {
+    public ComparisonGrpcService(ComparisonApi api, ai.neuraldivergence.comparison.service.WatchHub hub) {
         this.api = api;
+        this.hub = hub;
+    }
+
+    @Override
+    public void listMonitors(ai.neuraldivergence.proto.v1.ListMonitorsRequest request,
+            StreamObserver<ai.neuraldivergence.proto.v1.ListMonitorsResponse> response) {
+        reply(response, "ListMonitors", () -> api.listMonitors(request));
+    }
+
+    /**
+     * Streams window updates and monitor transitions as they happen. gRPC buffers without limit when a client reads
+     * slowly, so events are only handed over while the stream is ready; the rest wait in the subscriber's bounded
+     * queue, and a subscriber whose queue overflows is ended with RESOURCE_EXHAUSTED.
+     */
+    @Override
+    public void watch(ai.neuraldivergence.proto.v1.WatchRequest request,
+            StreamObserver<ai.neuraldivergence.proto.v1.WatchEvent> response) {
+        try {
+            ai.neuraldivergence.comparison.service.WatchFilter.validate(request);
+        } catch (IllegalArgumentException e) {
+            response.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
+            return;
+        }
+        var call = (io.grpc.stub.ServerCallStreamObserver<ai.neuraldivergence.proto.v1.WatchEvent>) response;
+        GrpcWatcher watcher = new GrpcWatcher(request, call);
+        call.setOnReadyHandler(watcher::drain);
+        call.setOnCancelHandler(() -> hub.unsubscribe(watcher));
+        hub.subscribe(watcher);
+    }
+
+    private static final class GrpcWatcher extends ai.neuraldivergence.comparison.service.WatchHub.Subscriber {
+        private final io.grpc.stub.ServerCallStreamObserver<ai.neuraldivergence.proto.v1.WatchEvent> call;
+
+        GrpcWatcher(ai.neuraldivergence.proto.v1.WatchRequest request,
+                io.grpc.stub.ServerCallStreamObserver<ai.neuraldivergence.proto.v1.WatchEvent> call) {
+            super(request, ai.neuraldivergence.comparison.service.WatchHub.QUEUE);
+            this.call = call;
+        }
+
+        @Override
+        protected synchronized void drain() {
+            if (closed() || call.isCancelled()) {
+                return;
+            }
+            while (call.isReady()) {
+                ai.neuraldivergence.proto.v1.WatchEvent e = poll();
+                if (e == null) {
+                    return;
+                }
+                call.onNext(e);
+            }
+        }
+
+        @Override
+        protected synchronized void close(String why) {
+            if (!call.isCancelled()) {
+                call.onError(Status.RESOURCE_EXHAUSTED.withDescription(why).asRuntimeException());
+            }
+        }
     }
 
     /** A cancelled call or a passed deadline stops the work between taps. */

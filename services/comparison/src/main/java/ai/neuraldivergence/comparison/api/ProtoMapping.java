@@ -84,6 +84,24 @@ final class ProtoMapping {
         };
     }
 
+    static ai.neuraldivergence.proto.v1.Monitor monitor(
+            ai.neuraldivergence.comparison.service.Monitors.Status s) {
+        var d = s.definition();
+        ai.neuraldivergence.proto.v1.Monitor.Builder m = ai.neuraldivergence.proto.v1.Monitor.newBuilder()
+                .setName(d.name()).setModelId(d.modelId()).setTap(s.tap()).setReference(d.reference())
+                .setSlice(ProtoSlices.toProto(d.slice())).setMetric(metric(d.metric())).setThreshold(d.threshold())
+                .setWindowsInARow(d.windowsInARow())
+                .setState(s.drifting() ? ai.neuraldivergence.proto.v1.MonitorState.MONITOR_STATE_DRIFTING
+                        : ai.neuraldivergence.proto.v1.MonitorState.MONITOR_STATE_OK);
+        if (s.since() != null) {
+            m.setSince(timestamp(s.since()));
+        }
+        if (!Double.isNaN(s.value())) {
+            m.setCurrentValue(s.value());
+        }
+        return m.build();
+    }
+
     static Instant instant(Timestamp t) {
         return Instant.ofEpochSecond(t.getSeconds(), t.getNanos());
     }

@@ -32,4 +32,40 @@ public interface ComparisonConfig {
          */
         java.util.Optional<java.util.List<String>> tokens();
     }
+
+    /**
+     * Drift monitors by name, e.g. {@code nd.comparison.monitors.digits.model=mnist-cnn}: evaluated as minute windows
+     * commit, exported as gauges, listed by ListMonitors and pushed to watchers when they change state.
+     */
+    java.util.Map<String, Monitor> monitors();
+
+    interface Monitor {
+        String model();
+
+        /** A tap name, or "*" for every tap of the model. */
+        @WithDefault("*")
+        String tap();
+
+        @WithDefault("training")
+        String reference();
+
+        /** A slice key: all, predicted=3, label=3, tag:k=v, pair=benign|attacked. */
+        @WithDefault("all")
+        String slice();
+
+        /** ks, wasserstein, jensen_shannon, psi or mean_shift: the tap's mean of it is the monitor's value. */
+        @WithDefault("ks")
+        String metric();
+
+        @WithDefault("0.15")
+        double threshold();
+
+        /** Consecutive minute windows over (or back under) the threshold before the state changes. */
+        @WithDefault("2")
+        int windowsInARow();
+
+        /** A minute with fewer observations is not evaluated (its value would be noise). */
+        @WithDefault("200")
+        long minObservations();
+    }
 }

@@ -30,15 +30,22 @@ public final class WindowUpdateListener implements AutoCloseable {
     private final Map<String, Object> kafkaConfig;
     private final String topic;
     private final SelectionCache cache;
+    private final java.util.function.Consumer<WindowUpdate> downstream;
     private final AtomicBoolean running = new AtomicBoolean(true);
     private final Thread thread;
     private volatile KafkaConsumer<byte[], byte[]> consumer;
     private volatile boolean following;
 
-    public WindowUpdateListener(Map<String, Object> kafkaConfig, String topic, SelectionCache cache) {
+    /**
+     * @param cache told what changed (null: no cache)
+     * @param downstream every readable update, after the cache has dropped what it changed (monitors, watchers)
+     */
+    public WindowUpdateListener(Map<String, Object> kafkaConfig, String topic, SelectionCache cache,
+            java.util.function.Consumer<WindowUpdate> downstream) {
         this.kafkaConfig = kafkaConfig;
         this.topic = topic;
-        this.cache = cache;
+        this.cache = cache == null ? new SelectionCache(0, Duration.ZERO) : cache;
+        this.downstream = downstream;
         this.thread = new Thread(this::run, "window-update-listener");
         this.thread.setDaemon(true);
     }
@@ -101,6 +108,11 @@ public final class WindowUpdateListener implements AutoCloseable {
             cache.windowChanged(u.getModelId(), u.getModelVersion(), u.getTap(),
                     ProtoSlices.fromProto(u.getSlice()).key(), g, Instant.ofEpochSecond(
                             u.getWindow().getStart().getSeconds(), u.getWindow().getStart().getNanos()));
+            try {
+                downstream.accept(u);
+            } catch (RuntimeException e) {
+                LOG.warnf(e, "handling a window update failed");
+            }
         } catch (InvalidProtocolBufferException | IllegalArgumentException e) {
             // an update we cannot read may have been about anything
             LOG.warnf("unreadable window update (%s); clearing the selection cache", e.getMessage());

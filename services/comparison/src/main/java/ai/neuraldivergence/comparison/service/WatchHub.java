@@ -1,0 +1,98 @@
+package ai.neuraldivergence.comparison.service;
+
+import ai.neuraldivergence.proto.v1.WatchEvent;
+import ai.neuraldivergence.proto.v1.WatchRequest;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Fans window updates and monitor transitions out to live subscribers (gRPC Watch streams, WebSockets). Each
+ * subscriber gets only what its request asks for, through a bounded queue of its own: one that falls behind by more
+ * than its queue is dropped with a message, and the others never wait for it.
+ */
+public final class WatchHub {
+
+    /** Events a subscriber may have waiting before it is dropped. */
+    public static final int QUEUE = 256;
+
+    /** One subscriber: its request, its queue, and how its transport sends and closes. */
+    public abstract static class Subscriber {
+        private final WatchRequest request;
+        private final ArrayBlockingQueue<WatchEvent> queue;
+        private volatile boolean closed;
+
+        protected Subscriber(WatchRequest request, int capacity) {
+            this.request = request;
+            this.queue = new ArrayBlockingQueue<>(capacity);
+        }
+
+        /** Whether the request asks for this event. */
+        public boolean wants(WatchEvent e) {
+            return WatchFilter.matches(request, e);
+        }
+
+        /** The next queued event, or null. */
+        protected WatchEvent poll() {
+            return queue.poll();
+        }
+
+        public boolean closed() {
+            return closed;
+        }
+
+        /** Sends what is queued as far as the transport can take it now. */
+        protected abstract void drain();
+
+        /** Ends the subscription with a message. */
+        protected abstract void close(String why);
+
+        boolean offer(WatchEvent e) {
+            boolean queued = queue.offer(e);
+            if (queued) {
+                drain();
+            }
+            return queued;
+        }
+
+        void drop(String why) {
+            closed = true;
+            close(why);
+        }
+    }
+
+    private final List<Subscriber> subscribers = new CopyOnWriteArrayList<>();
+    private final AtomicLong dropped = new AtomicLong();
+
+    public void subscribe(Subscriber s) {
+        subscribers.add(s);
+    }
+
+    public void unsubscribe(Subscriber s) {
+        subscribers.remove(s);
+    }
+
+    public void publish(WatchEvent e) {
+        for (Subscriber s : subscribers) {
+            if (s.closed() || !s.wants(e)) {
+                continue;
+            }
+            if (!s.offer(e)) {
+                subscribers.remove(s);
+                dropped.incrementAndGet();
+                s.drop("dropped: more than " + s.queue.size() + " events were waiting for this subscriber; "
+                        + "read faster, or watch fewer taps and slices, and subscribe again");
+            }
+        }
+    }
+
+    public int subscriberCount() {
+        return subscribers.size();
+    }
+
+    /** Subscribers dropped for falling behind, since the start. */
+    public long droppedCount() {
+        return dropped.get();
+    }
+}

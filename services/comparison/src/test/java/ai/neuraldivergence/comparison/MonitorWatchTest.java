@@ -1,0 +1,217 @@
+package ai.neuraldivergence.comparison;
+
+import static io.restassured.RestAssured.given;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.neuraldivergence.domain.Granularity;
+import ai.neuraldivergence.domain.Slice;
+import ai.neuraldivergence.domain.TapDistribution;
+import ai.neuraldivergence.domain.WindowKey;
+import ai.neuraldivergence.proto.v1.ComparisonServiceGrpc;
+import ai.neuraldivergence.proto.v1.CreateReferenceRequest;
+import ai.neuraldivergence.proto.v1.ListMonitorsRequest;
+import ai.neuraldivergence.proto.v1.Monitor;
+import ai.neuraldivergence.proto.v1.MonitorState;
+import ai.neuraldivergence.proto.v1.WatchEvent;
+import ai.neuraldivergence.proto.v1.WatchRequest;
+import ai.neuraldivergence.proto.v1.WindowUpdate;
+import ai.neuraldivergence.storage.TapWindowStore;
+import ai.neuraldivergence.testkit.TestInfrastructure;
+import io.agroal.api.AgroalDataSource;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.QuarkusTestProfile;
+import io.quarkus.test.junit.TestProfile;
+import jakarta.inject.Inject;
+import java.sql.Connection;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Drift monitors evaluated as windows are announced, their state through ListMonitors, gauges and Watch; and a slow
+ * watcher dropped while a fast one keeps receiving.
+ */
+@QuarkusTest
+@TestProfile(MonitorWatchTest.WithMonitor.class)
+@WithTestResource(MigratedInfrastructureResource.class)
+class MonitorWatchTest {
+
+    public static class WithMonitor implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            return Map.of("nd.comparison.monitors.dense-drift.model", "mon",
+                    "nd.comparison.monitors.dense-drift.tap", "dense1",
+                    "nd.comparison.monitors.dense-drift.reference", "calm",
+                    "nd.comparison.monitors.dense-drift.threshold", "0.3",
+                    "nd.comparison.monitors.dense-drift.windows-in-a-row", "2",
+                    "nd.comparison.monitors.dense-drift.min-observations", "50");
+        }
+    }
+
+    @Inject
+    AgroalDataSource dataSource;
+
+    @ConfigProperty(name = "quarkus.http.port")
+    int port;
+
+    private static KafkaProducer<byte[], byte[]> producer() {
+        return new KafkaProducer<>(Map.of("bootstrap.servers", TestInfrastructure.shared().kafkaBootstrapServers(),
+                "key.serializer", ByteArraySerializer.class.getName(),
+                "value.serializer", ByteArraySerializer.class.getName()));
+    }
+
+    private static WindowUpdate update(String model, String tap, int minute) {
+        Instant start = DriftFixture.T0.plusSeconds(60L * minute);
+        return WindowUpdate.newBuilder().setModelId(model).setModelVersion("v2").setTap(tap)
+                .setSlice(ai.neuraldivergence.proto.v1.Slice.newBuilder().setAll(true))
+                .setWindow(ai.neuraldivergence.proto.v1.Window.newBuilder()
+                        .setGranularity(ai.neuraldivergence.proto.v1.Granularity.GRANULARITY_MINUTE)
+                        .setStart(DriftFixture.ts(start)).setEnd(DriftFixture.ts(start.plusSeconds(60))))
+                .setObservationCount(60).build();
+    }
+
+    private void awaitMetric(String text) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (!given().get("/q/metrics").asString().contains(text)) {
+            assertTrue(System.nanoTime() < deadline, "never saw " + text);
+            Thread.sleep(200);
+        }
+    }
+
+    @Test
+    void aMonitorTurnsDriftingAfterTheConfiguredWindowsAndBackAndWatchersHearIt() throws Exception {
+        DriftFixture.seed(dataSource, "mon");
+        // two calm minutes after the drifted ones (minutes 10..19 moved)
+        TapWindowStore windows = new TapWindowStore(dataSource);
+        Random random = new Random(9);
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            for (int m = 20; m < 22; m++) {
+                TapDistribution d = new TapDistribution(2, 200);
+                for (int i = 0; i < 60; i++) {
+                    d.add(new float[] {(float) random.nextGaussian(), (float) random.nextGaussian()}, 0);
+                }
+                windows.merge(c, new WindowKey("mon", "v2", "dense1", Slice.ALL, Granularity.MINUTE,
+                        DriftFixture.T0.plusSeconds(60L * m)), d);
+            }
+            c.commit();
+        }
+        ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+        try (KafkaProducer<byte[], byte[]> p = producer()) {
+            var api = ComparisonServiceGrpc.newBlockingStub(channel).withDeadlineAfter(120, TimeUnit.SECONDS);
+            api.createReference(CreateReferenceRequest.newBuilder().setModelId("mon").setModelVersion("v2")
+                    .setName("calm").setRange(DriftFixture.minutes(0, 10).getTimeRange()).build());
+            p.send(new ProducerRecord<>("nd.window-updates", update("mon", "dense1", 9).toByteArray())).get();
+            awaitMetric("nd_comparison_cache_following 1.0");
+            Iterator<WatchEvent> watch = ComparisonServiceGrpc.newBlockingStub(channel)
+                    .withDeadlineAfter(120, TimeUnit.SECONDS).watch(WatchRequest.newBuilder().setModelId("mon")
+                            .addTaps("dense1").setIncludeMonitors(true).build());
+            awaitMetric("nd_comparison_watch_subscribers 1.0");
+
+            for (int[] step : new int[][] {{10, 0}, {11, 1}, {20, 1}, {21, 0}}) {
+                p.send(new ProducerRecord<>("nd.window-updates", update("mon", "dense1", step[0]).toByteArray()))
+                        .get();
+                // the monitor evaluates every 2 s
+                Thread.sleep(3000);
+                Monitor m = api.listMonitors(ListMonitorsRequest.newBuilder().setModelId("mon").build())
+                        .getMonitors(0);
+                assertEquals(step[1] == 1 ? MonitorState.MONITOR_STATE_DRIFTING : MonitorState.MONITOR_STATE_OK,
+                        m.getState(), "after minute " + step[0] + ": " + m);
+                given().get("/q/metrics").then().body(org.hamcrest.Matchers.containsString(
+                        "nd_comparison_monitor_drifting{model=\"mon\",monitor=\"dense-drift\",reference=\"calm\","
+                                + "tap=\"dense1\"} " + step[1] + ".0"));
+            }
+            Monitor m = api.listMonitors(ListMonitorsRequest.newBuilder().build()).getMonitors(0);
+            assertEquals(DriftFixture.T0.plusSeconds(60L * 20).getEpochSecond(), m.getSince().getSeconds(),
+                    "ok again since the first calm minute");
+            assertEquals(2, m.getWindowsInARow());
+
+            // the watcher saw each window and both transitions, in order
+            List<String> seen = new ArrayList<>();
+            while (seen.stream().filter(s -> s.startsWith("monitor")).count() < 2) {
+                WatchEvent e = watch.next();
+                seen.add(e.hasMonitorTransition() ? "monitor " + e.getMonitorTransition().getMonitor().getState()
+                        : "window " + e.getWindowUpdate().getWindow().getStart().getSeconds());
+            }
+            assertEquals(List.of("window " + DriftFixture.T0.plusSeconds(600).getEpochSecond(),
+                    "window " + DriftFixture.T0.plusSeconds(660).getEpochSecond(), "monitor MONITOR_STATE_DRIFTING",
+                    "window " + DriftFixture.T0.plusSeconds(1200).getEpochSecond(),
+                    "window " + DriftFixture.T0.plusSeconds(1260).getEpochSecond(), "monitor MONITOR_STATE_OK"), seen);
+        } finally {
+            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void aSlowWatcherIsDroppedWithAMessageWhileAFastOneKeepsReceiving() throws Exception {
+        ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+        int total = 3000;
+        try (KafkaProducer<byte[], byte[]> p = producer()) {
+            p.send(new ProducerRecord<>("nd.window-updates", update("other", "x", 0).toByteArray())).get();
+            awaitMetric("nd_comparison_cache_following 1.0");
+            WatchRequest request = WatchRequest.newBuilder().setModelId("flood").build();
+            Iterator<WatchEvent> slow = ComparisonServiceGrpc.newBlockingStub(channel)
+                    .withDeadlineAfter(120, TimeUnit.SECONDS).watch(request);
+            List<WatchEvent> fastReceived = java.util.Collections.synchronizedList(new ArrayList<>());
+            Thread fast = new Thread(() -> ComparisonServiceGrpc.newBlockingStub(channel)
+                    .withDeadlineAfter(120, TimeUnit.SECONDS).watch(request).forEachRemaining(fastReceived::add),
+                    "fast-watcher");
+            fast.setDaemon(true);
+            fast.start();
+            awaitMetric("nd_comparison_watch_subscribers 2.0");
+            for (int i = 0; i < total; i++) {
+                // the slow watcher never reads: 3,000 events of 3 KB overflow the client's 1 MB flow-control window
+                p.send(new ProducerRecord<>("nd.window-updates", update("flood", "t".repeat(3000) + i, i % 1000)
+                        .toByteArray()));
+                if (i % 100 == 99) {
+                    p.flush();
+                    Thread.sleep(20);
+                }
+            }
+            p.flush();
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (fastReceived.size() < total && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+            }
+            assertEquals(total, fastReceived.size(), "the fast watcher received everything");
+            int slowReceived = 0;
+            StatusRuntimeException dropped = null;
+            try {
+                while (slow.hasNext()) {
+                    slow.next();
+                    slowReceived++;
+                }
+            } catch (StatusRuntimeException e) {
+                dropped = e;
+            }
+            assertTrue(dropped != null, "the slow watcher was dropped after " + slowReceived + " events");
+            assertEquals(Status.Code.RESOURCE_EXHAUSTED, dropped.getStatus().getCode());
+            assertTrue(dropped.getStatus().getDescription().contains("events were waiting"),
+                    dropped.getStatus().getDescription());
+            assertTrue(slowReceived < total, "it fell behind: " + slowReceived);
+            given().get("/q/metrics").then().body(org.hamcrest.Matchers.containsString(
+                    "nd_comparison_watch_dropped_total 1.0"));
+            assertThrows(StatusRuntimeException.class, () -> ComparisonServiceGrpc.newBlockingStub(channel)
+                    .watch(WatchRequest.newBuilder().addTaps("").build()).next());
+        } finally {
+            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+    }
+}
