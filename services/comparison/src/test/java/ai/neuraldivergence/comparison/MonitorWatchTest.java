@@ -61,7 +61,9 @@ class MonitorWatchTest {
                     "nd.comparison.monitors.dense-drift.reference", "calm",
                     "nd.comparison.monitors.dense-drift.threshold", "0.3",
                     "nd.comparison.monitors.dense-drift.windows-in-a-row", "2",
-                    "nd.comparison.monitors.dense-drift.min-observations", "50");
+                    "nd.comparison.monitors.dense-drift.min-observations", "50",
+                    // small, so that the slow watcher overflows it soon
+                    "nd.comparison.watch.queue", "256");
         }
     }
 

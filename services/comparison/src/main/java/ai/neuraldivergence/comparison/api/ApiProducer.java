@@ -59,10 +59,15 @@ public class ApiProducer {
     String windowUpdatesTopic;
 
     private final SelectionCache cache = new SelectionCache(64, Duration.ofSeconds(60));
-    private final WatchHub hub = new WatchHub();
+    private WatchHub hub;
     private Monitors monitors;
     private WindowUpdateListener listener;
     private ScheduledExecutorService scheduler;
+
+    @jakarta.annotation.PostConstruct
+    void createHub() {
+        hub = new WatchHub(config.watch().queue());
+    }
 
     void start(@Observes StartupEvent event) {
         SelectionCache used = config.cache().enabled() ? cache : null;

@@ -63,7 +63,7 @@ public class ComparisonGrpcService extends ComparisonServiceGrpc.ComparisonServi
             return;
         }
         var call = (io.grpc.stub.ServerCallStreamObserver<ai.neuraldivergence.proto.v1.WatchEvent>) response;
-        GrpcWatcher watcher = new GrpcWatcher(request, call);
+        GrpcWatcher watcher = new GrpcWatcher(request, call, hub.queueCapacity());
         call.setOnReadyHandler(watcher::drain);
         call.setOnCancelHandler(() -> hub.unsubscribe(watcher));
         hub.subscribe(watcher);
@@ -73,8 +73,8 @@ public class ComparisonGrpcService extends ComparisonServiceGrpc.ComparisonServi
         private final io.grpc.stub.ServerCallStreamObserver<ai.neuraldivergence.proto.v1.WatchEvent> call;
 
         GrpcWatcher(ai.neuraldivergence.proto.v1.WatchRequest request,
-                io.grpc.stub.ServerCallStreamObserver<ai.neuraldivergence.proto.v1.WatchEvent> call) {
-            super(request, ai.neuraldivergence.comparison.service.WatchHub.QUEUE);
+                io.grpc.stub.ServerCallStreamObserver<ai.neuraldivergence.proto.v1.WatchEvent> call, int capacity) {
+            super(request, capacity);
             this.call = call;
         }
 

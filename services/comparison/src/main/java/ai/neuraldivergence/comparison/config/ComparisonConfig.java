@@ -15,6 +15,17 @@ public interface ComparisonConfig {
 
     Cache cache();
 
+    Watch watch();
+
+    interface Watch {
+        /**
+         * Events one watcher (gRPC stream or WebSocket) may have waiting before it is dropped; must absorb a burst
+         * (one flush announces every changed tap and slice at once).
+         */
+        @io.smallrye.config.WithDefault("4096")
+        int queue();
+    }
+
     interface Cache {
         /**
          * Keep merged selections between queries, dropped as the aggregator announces changed windows

@@ -14,8 +14,8 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class WatchHub {
 
-    /** Events a subscriber may have waiting before it is dropped. */
-    public static final int QUEUE = 256;
+    /** Events a subscriber may have waiting before it is dropped, unless configured. */
+    public static final int DEFAULT_QUEUE = 4096;
 
     /** One subscriber: its request, its queue, and how its transport sends and closes. */
     public abstract static class Subscriber {
@@ -64,6 +64,22 @@ public final class WatchHub {
 
     private final List<Subscriber> subscribers = new CopyOnWriteArrayList<>();
     private final AtomicLong dropped = new AtomicLong();
+    private final int queue;
+
+    /**
+     * @param queue events each subscriber may have waiting; it must absorb a burst (one flush announces every
+     *     changed tap and slice at once)
+     */
+    public WatchHub(int queue) {
+        if (queue < 1) {
+            throw new IllegalArgumentException("the watch queue must hold at least one event, got " + queue);
+        }
+        this.queue = queue;
+    }
+
+    public int queueCapacity() {
+        return queue;
+    }
 
     public void subscribe(Subscriber s) {
         subscribers.add(s);
@@ -81,8 +97,7 @@ public final class WatchHub {
             if (!s.offer(e)) {
                 subscribers.remove(s);
                 dropped.incrementAndGet();
-                s.drop("dropped: more than " + s.queue.size() + " events were waiting for this subscriber; "
-                        + "read faster, or watch fewer taps and slices, and subscribe again");
+                s.drop("dropped: " + queue + " events were waiting; read faster or watch less, then subscribe again");
             }
         }
     }
