@@ -160,14 +160,6 @@ class ComparisonGrpcTest {
         assertStatus(Status.Code.NOT_FOUND, "has no version 'v9'", good.toBuilder().setModelVersion("v9").build());
     }
 
-    @Test
-    void callsOfLaterIssuesSayTheyAreNotServedYet() {
-        StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
-                () -> api.listMonitors(ai.neuraldivergence.proto.v1.ListMonitorsRequest.newBuilder()
-                        .setModelId("x").build()));
-        assertEquals(Status.Code.UNIMPLEMENTED, e.getStatus().getCode());
-    }
-
     private void assertStatus(Status.Code code, String message, DistributionShapesRequest request) {
         StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
                 () -> api.getDistributionShapes(request));

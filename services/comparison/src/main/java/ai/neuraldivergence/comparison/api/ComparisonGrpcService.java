@@ -25,9 +25,9 @@ import jakarta.inject.Inject;
 import java.util.function.Supplier;
 
 /**
- * The comparison API over gRPC: each call is {@link ComparisonApi}'s, with its errors as status codes. Calls read
- * PostgreSQL, so they run on worker threads. Calls not overridden here answer UNIMPLEMENTED until their issue lands
- * (see the README's roadmap).
+ * The comparison API over gRPC: each call is {@link ComparisonApi}'s, with its errors as status codes; Watch streams
+ * from the {@link ai.neuraldivergence.comparison.service.WatchHub}. Calls read PostgreSQL, so they run on worker
+ * threads.
  */
 @GrpcService
 @Blocking
