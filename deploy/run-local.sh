@@ -122,11 +122,23 @@ build_if_needed() {
   fi
 }
 
+# Drift monitors of the local run: every tap of the model against its "training" reference. One window over the
+# threshold is enough here, so that a scenario shows within a minute; production keeps the default of two.
+COMPARISON_OPTS=(
+  -Dnd.comparison.monitors.training-drift.model=mnist-cnn
+  -Dnd.comparison.monitors.training-drift.tap=*
+  -Dnd.comparison.monitors.training-drift.reference=training
+  "-Dnd.comparison.monitors.training-drift.threshold=${ND_MONITOR_THRESHOLD:-0.1}"
+  -Dnd.comparison.monitors.training-drift.windows-in-a-row=1
+)
+
 start_service() {
   local s=$1
+  local opts=()
+  [ "$s" = comparison ] && opts=("${COMPARISON_OPTS[@]}")
   # the inference service: the trained model, and its inputs captured as images for the UI
   ND_MODEL_PATH=$MODEL_DIR/saved_model ND_CAPTURE_INPUTS=true TF_CPP_MIN_LOG_LEVEL=2 \
-  QUARKUS_HTTP_PORT=${PORT[$s]} nohup java "-Xmx$SERVICE_HEAP" -jar \
+  QUARKUS_HTTP_PORT=${PORT[$s]} nohup java "-Xmx$SERVICE_HEAP" "${opts[@]}" -jar \
     "$ROOT/services/$s/target/quarkus-app/quarkus-run.jar" > "$LOGS/$s.log" 2>&1 &
   echo $! > "$RUN/$s.pid"
 }

@@ -329,7 +329,7 @@ public final class Nd {
         @Option(names = "--instance", description = "a recent prediction's instance id")
         String instance;
 
-        @Option(names = "--pair", description = "a benign/attacked pair id")
+        @Option(names = "--pair", description = "a benign/attacked pair id, or 'latest'")
         String pair;
 
         @Option(names = "--against", description = "the distribution to place in (default ${DEFAULT-VALUE})")
@@ -343,13 +343,28 @@ public final class Nd {
             if ((instance == null) == (pair == null)) {
                 throw new IllegalArgumentException("give --instance or --pair");
             }
+            if ("latest".equals(pair)) {
+                ManagedChannel channel = connection.open();
+                try {
+                    var pairs = connection.stub(channel, false).listPairs(ai.neuraldivergence.proto.v1
+                            .ListPairsRequest.newBuilder().setModelId(model).setLimit(1).build());
+                    if (pairs.getPairsCount() == 0) {
+                        spec.commandLine().getErr().println("error: no pair of " + model
+                                + " is in the recent-observation store");
+                        return Exit.NOT_FOUND;
+                    }
+                    pair = pairs.getPairs(0).getPairId();
+                } finally {
+                    channel.shutdownNow();
+                }
+            }
             if (pair != null) {
                 InspectPairRequest request = InspectPairRequest.newBuilder().setModelId(model)
                         .setModelVersion(version).setPairId(pair).setAgainst(Specs.selection(against)).setTopK(top)
                         .build();
                 return call("inspecting", s -> s.inspectPair(request), (PairInspection p) -> {
-                    w().printf("pair %s: benign %s predicted %d (%.2f), attacked %s predicted %d (%.2f)%n",
-                            p.getPairId(), p.getBenign().getInstanceId(), p.getBenign().getPredictedClass(),
+                    w().printf("pair %s %s: benign %s predicted %d (%.2f), attacked %s predicted %d (%.2f)%n",
+                            p.getPairId(), p.getAttacked().getTagsMap(), p.getBenign().getInstanceId(), p.getBenign().getPredictedClass(),
                             p.getBenign().getConfidence(), p.getAttacked().getInstanceId(),
                             p.getAttacked().getPredictedClass(), p.getAttacked().getConfidence());
                     Table t = new Table("TAP", "MOVED", "NEURON", "BENIGN", "ATTACKED", "PCT BENIGN", "PCT ATTACKED");

@@ -219,6 +219,10 @@ class InvestigationGrpcTest {
         assertEquals(List.of(1, 3), pair.getTaps(0).getExcitedList().stream().map(s -> s.getNeuron()).toList());
         assertEquals(List.of(2), pair.getTaps(0).getInhibitedList().stream().map(s -> s.getNeuron()).toList());
         assertTrue(pair.getTaps(0).getExcited(0).getAttackedPercentile() > 0.9);
+        var pairs = api.listPairs(ai.neuraldivergence.proto.v1.ListPairsRequest.newBuilder().setModelId("inspect")
+                .build());
+        assertEquals(List.of("p1"), pairs.getPairsList().stream().map(x -> x.getPairId()).toList(),
+                "only pairs with both members");
         assertStatus(Status.Code.NOT_FOUND, "pair 'p9'", () -> api.inspectPair(InspectPairRequest.newBuilder()
                 .setModelId("inspect").setPairId("p9").build()));
 

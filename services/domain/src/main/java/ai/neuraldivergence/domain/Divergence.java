@@ -129,7 +129,8 @@ public record Divergence(double ks, double ksErrorBound, double wasserstein, dou
         pooled.merge(b.sketch());
         double lo = Math.min(a.min(), b.min());
         double hi = Math.max(a.max(), b.max());
-        double[] edges = new double[bins + 1];
+        // room for the bins, their outer edges and the bottom value's own bin
+        double[] edges = new double[bins + 2];
         int n = 0;
         edges[n++] = lo;
         // a value at the bottom holding at least half a bin (the zeros of a ReLU) gets a bin of its own, [lo, lo]

@@ -118,4 +118,30 @@ class DivergenceTest {
     void anEmptySideIsRefused() {
         assertThrows(IllegalArgumentException.class, () -> Divergence.of(of(), of(1), 10));
     }
+
+    @Test
+    void reluNeuronsWithManyZerosAndAnAllZeroSideCompare() {
+        Random r = new Random(4);
+        NeuronDistribution a = new NeuronDistribution(200);
+        NeuronDistribution b = new NeuronDistribution(200);
+        for (int i = 0; i < 5_000; i++) {
+            a.update((float) Math.max(0, r.nextGaussian() - 0.5));
+            b.update((float) Math.max(0, r.nextGaussian()));
+        }
+        for (int bins : new int[] {2, 10, 20}) {
+            Divergence d = Divergence.of(a, b, bins);
+            assertEquals(0.0, d.binEdges()[0]);
+            assertEquals(0.0, d.binEdges()[1], "the zeros' own bin");
+            assertTrue(d.ks() > 0.1 && Double.isFinite(d.jensenShannon()) && Double.isFinite(d.psi()));
+        }
+        NeuronDistribution dead = new NeuronDistribution(200);
+        for (int i = 0; i < 1000; i++) {
+            dead.update(0f);
+        }
+        Divergence d = Divergence.of(dead, b, 10);
+        assertTrue(d.ks() > 0.4 && Double.isFinite(d.psi()), d.toString());
+        Divergence same = Divergence.of(dead, dead, 10);
+        assertEquals(0, same.ks());
+        assertEquals(0, same.jensenShannon(), 1e-12);
+    }
 }

@@ -109,6 +109,34 @@ public final class RecentObservationStore {
         return query("r.instance_id = ?", modelId, instanceId);
     }
 
+    /** A kept pair: its id, its newest event time, and its attacked member's tags. */
+    public record KeptPair(String pairId, Instant eventTime, Map<String, String> tags) {
+    }
+
+    /** The pairs with both members kept, newest first. */
+    public List<KeptPair> recentPairs(String modelId, int limit) {
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement("SELECT p.pair_id, p.t, (SELECT array_agg(key ORDER BY key) "
+                        + "FROM jsonb_each_text(p.tags)), (SELECT array_agg(value ORDER BY key) FROM "
+                        + "jsonb_each_text(p.tags)) FROM (SELECT pair_id, max(event_time) t, (array_agg(tags) FILTER "
+                        + "(WHERE pair_role = 'attacked'))[1] tags FROM recent_observation WHERE model_id = ? AND "
+                        + "pair_id IS NOT NULL GROUP BY pair_id HAVING count(DISTINCT pair_role) = 2) p "
+                        + "ORDER BY p.t DESC LIMIT ?")) {
+            ps.setString(1, modelId);
+            ps.setInt(2, limit);
+            List<KeptPair> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new KeptPair(rs.getString(1), rs.getTimestamp(2).toInstant(),
+                            tags(rs.getArray(3), rs.getArray(4))));
+                }
+            }
+            return out;
+        } catch (SQLException e) {
+            throw new StorageException("listing recent pairs of " + modelId, e);
+        }
+    }
+
     /** Every kept tap of both members of a benign/attacked pair, in network order. */
     public List<Recent> findPair(String modelId, String pairId) {
         return query("r.pair_id = ?", modelId, pairId);

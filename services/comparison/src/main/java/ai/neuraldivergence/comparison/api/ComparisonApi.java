@@ -639,6 +639,23 @@ public final class ComparisonApi {
         return out.build();
     }
 
+    /** The pairs still in the recent-observation store, newest first. */
+    public ai.neuraldivergence.proto.v1.ListPairsResponse listPairs(ai.neuraldivergence.proto.v1.ListPairsRequest r) {
+        if (r.getModelId().isEmpty()) {
+            throw new IllegalArgumentException("model_id is required");
+        }
+        int limit = r.getLimit() == 0 ? 20 : r.getLimit();
+        if (limit < 1 || limit > 1000) {
+            throw new IllegalArgumentException("limit must be 1..1000, got " + r.getLimit());
+        }
+        var out = ai.neuraldivergence.proto.v1.ListPairsResponse.newBuilder();
+        for (RecentObservationStore.KeptPair p : recent.recentPairs(r.getModelId(), limit)) {
+            out.addPairs(ai.neuraldivergence.proto.v1.PairSummary.newBuilder().setPairId(p.pairId())
+                    .setEventTime(ProtoMapping.timestamp(p.eventTime())).putAllTags(p.tags()));
+        }
+        return out.build();
+    }
+
     private static NeuronShift neuronShift(int n, float benign, float attacked, TapDistribution d) {
         NeuronShift.Builder s = NeuronShift.newBuilder().setNeuron(n).setBenignActivation(benign)
                 .setAttackedActivation(attacked);

@@ -150,6 +150,12 @@ public class ComparisonGrpcService extends ComparisonServiceGrpc.ComparisonServi
     }
 
     @Override
+    public void listPairs(ai.neuraldivergence.proto.v1.ListPairsRequest request,
+            StreamObserver<ai.neuraldivergence.proto.v1.ListPairsResponse> response) {
+        reply(response, "ListPairs", () -> api.listPairs(request));
+    }
+
+    @Override
     public void getNeuronExemplars(ai.neuraldivergence.proto.v1.NeuronExemplarsRequest request,
             StreamObserver<ai.neuraldivergence.proto.v1.NeuronExemplars> response) {
         reply(response, "GetNeuronExemplars", () -> api.neuronExemplars(request));

@@ -98,6 +98,13 @@ public class JsonMirrorResource {
                 ai.neuraldivergence.proto.v1.InspectPairRequest.newBuilder()), ComparisonApi.Cancellation.NONE));
     }
 
+    @GET
+    @Path("/pairs")
+    public Response listPairs(@QueryParam("model_id") String modelId, @QueryParam("limit") Integer limit) {
+        return answer("ListPairs", () -> api.listPairs(ai.neuraldivergence.proto.v1.ListPairsRequest.newBuilder()
+                .setModelId(modelId == null ? "" : modelId).setLimit(limit == null ? 0 : limit).build()));
+    }
+
     @POST
     @Path("/neuron-exemplars")
     @Consumes(MediaType.APPLICATION_JSON)
