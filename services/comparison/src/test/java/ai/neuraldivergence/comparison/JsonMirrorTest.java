@@ -91,4 +91,29 @@ class JsonMirrorTest {
         assertEquals(409, given().contentType(ContentType.JSON).body(created).post("/api/v1/references")
                 .then().extract().statusCode());
     }
+
+    @Test
+    void theInvestigationCallsAnswerInJsonToo() throws Exception {
+        DriftFixture.seed(dataSource, "json-inv");
+        given().contentType(ContentType.JSON).body("{\"modelId\": \"json-inv\", \"modelVersion\": \"v2\", "
+                + "\"tap\": \"dense1\", \"timeRange\": " + JsonFormat.printer().print(DriftFixture.minutes(0, 20)
+                        .getTimeRange()) + "}").post("/api/v1/class-matrix").then().statusCode(200)
+                .body("classes", org.hamcrest.Matchers.contains(0));
+        given().contentType(ContentType.JSON).body(json(CreateReferenceRequest.newBuilder().setModelId("json-inv")
+                .setModelVersion("v2").setName("calm").setRange(DriftFixture.minutes(0, 10).getTimeRange())))
+                .post("/api/v1/references").then().statusCode(201);
+        given().contentType(ContentType.JSON).body(json(ai.neuraldivergence.proto.v1.DriftTimelineRequest.newBuilder()
+                .setModelId("json-inv").setModelVersion("v2").setReference("calm").addTaps("dense1")
+                .setRange(DriftFixture.minutes(8, 12).getTimeRange()))).post("/api/v1/drift-timeline").then()
+                .statusCode(200).body("points.size()", equalTo(4)).body("points[3].onsetTap", equalTo("dense1"));
+        given().get("/api/v1/pairs?model_id=json-inv").then().statusCode(200).body("pairs.size()", equalTo(0));
+        given().contentType(ContentType.JSON).body("{\"modelId\": \"json-inv\", \"instanceId\": \"gone\", "
+                + "\"against\": {\"reference\": \"calm\"}}").post("/api/v1/inspect-instance").then().statusCode(404)
+                .body("message", containsString("recent-observation store"));
+        given().contentType(ContentType.JSON).body("{\"modelId\": \"json-inv\", \"pairId\": \"p\"}")
+                .post("/api/v1/inspect-pair").then().statusCode(404);
+        given().contentType(ContentType.JSON).body("{\"modelId\": \"json-inv\", \"tap\": \"dense1\", "
+                + "\"neuron\": 1}").post("/api/v1/neuron-exemplars").then().statusCode(200)
+                .body("neuron", equalTo(1));
+    }
 }
