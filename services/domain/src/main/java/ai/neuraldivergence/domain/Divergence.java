@@ -154,14 +154,7 @@ public record Divergence(double ks, double ksErrorBound, double wasserstein, dou
 
     /** Share of {@code d} in each bin: the first bin is [e0, e1], the others (e_i, e_i+1]. */
     static double[] shares(NeuronDistribution d, double[] edges) {
-        double[] out = new double[edges.length - 1];
-        double previous = 0;
-        for (int i = 0; i < out.length; i++) {
-            double cumulative = i == out.length - 1 ? 1.0 : d.rank((float) edges[i + 1]);
-            out[i] = Math.max(0, cumulative - previous);
-            previous = Math.max(previous, cumulative);
-        }
-        return out;
+        return SharedBins.of(edges).shares(d);
     }
 
     /** Each bin's share is an interval's mass, off by at most the sketch's PMF error; a single bin holds all. */

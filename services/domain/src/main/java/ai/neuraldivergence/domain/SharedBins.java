@@ -17,6 +17,14 @@ public final class SharedBins {
      *
      * @param bins the number of bins, at least 1
      */
+    /** Bins with the given ascending edges (at least two). */
+    public static SharedBins of(double[] edges) {
+        if (edges.length < 2) {
+            throw new IllegalArgumentException("bins need at least two edges, got " + edges.length);
+        }
+        return new SharedBins(edges.clone());
+    }
+
     public static SharedBins spanning(int bins, NeuronDistribution... distributions) {
         if (bins < 1) {
             throw new IllegalArgumentException("bins must be >= 1, got " + bins);

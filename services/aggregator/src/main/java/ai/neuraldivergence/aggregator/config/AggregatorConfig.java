@@ -90,7 +90,7 @@ public interface AggregatorConfig {
          * costs about a third of the aggregator's throughput at thousands of observations per second (see the
          * README's benchmark).
          */
-        @WithDefault("0.1")
+        @WithDefault("0.02")
         double sampleRate();
 
         /** How often the TTL and caps are enforced: the store may overshoot a cap by what arrives meanwhile. */
