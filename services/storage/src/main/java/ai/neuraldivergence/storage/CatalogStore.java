@@ -100,13 +100,16 @@ public final class CatalogStore {
 
     /** Every model version (optionally of one model), newest first within a model, with its coverage. */
     public List<VersionCoverage> versions(String modelIdOrNull) {
-        // every observation reaches every tap, so a version's count is its fullest tap's
-        String sql = "SELECT v.model_id, v.model_version, v.first_seen, min(t.first_window), "
-                + "max(t.last_window) + interval '1 minute', coalesce(max(t.observations), 0) "
-                + "FROM model_version v LEFT JOIN (SELECT model_id, model_version, tap, min(window_start) first_window, "
-                + "max(window_start) last_window, sum(observation_count) observations FROM tap_window "
-                + "WHERE granularity = 'minute' AND slice = 'all' GROUP BY model_id, model_version, tap) t "
-                + "ON t.model_id = v.model_id AND t.model_version = v.model_version "
+        // every observation reaches every tap, so a version's count is its fullest tap's. Minutes expire after hours,
+        // days after a year: a tap's count is its day rows (every rolled-up minute is in one) plus the minutes not
+        // rolled up yet, and its coverage spans windows of every granularity
+        String sql = "SELECT v.model_id, v.model_version, v.first_seen, min(t.first_window), max(t.last_end), "
+                + "coalesce(max(t.observations), 0) FROM model_version v LEFT JOIN (SELECT model_id, model_version, "
+                + "tap, min(window_start) first_window, max(window_start + CASE granularity WHEN 'minute' THEN "
+                + "interval '1 minute' WHEN 'hour' THEN interval '1 hour' ELSE interval '1 day' END) last_end, "
+                + "sum(observation_count) FILTER (WHERE granularity = 'day' OR granularity = 'minute' AND NOT "
+                + "rolled_up) observations FROM tap_window WHERE slice = 'all' GROUP BY model_id, model_version, "
+                + "tap) t ON t.model_id = v.model_id AND t.model_version = v.model_version "
                 + "WHERE (?::text IS NULL OR v.model_id = ?) "
                 + "GROUP BY v.model_id, v.model_version, v.first_seen ORDER BY v.model_id, v.first_seen DESC";
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {

@@ -174,4 +174,31 @@ class StoresTest {
         assertEquals(java.util.Map.of("src", java.util.Set.of("a", "b")), catalog.admittedTagValues("tv-1"));
         assertEquals(java.util.Map.of(), catalog.admittedTagValues("tv-3"));
     }
+
+    @Test
+    void aVersionCountsItsDaysAndTheMinutesNotRolledUpAndCoversEveryGranularity() throws SQLException {
+        CatalogStore catalog = new CatalogStore(dataSource);
+        TapWindowStore windows = new TapWindowStore(dataSource);
+        TapDescriptor tap = new TapDescriptor("count-model", "v1", "dense", 0, new int[] {2}, 2, Reduction.NONE);
+        Instant day = Instant.parse("2026-11-20T00:00:00Z");
+        Instant recent = Instant.parse("2026-11-28T10:00:00Z");
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            catalog.register(c, tap);
+            // a day whose minutes expired long ago: only its day row is left
+            windows.merge(c, new WindowKey("count-model", "v1", "dense", Slice.ALL, Granularity.DAY, day), delta(1, 2, 3));
+            // a rolled-up minute (also in its day row) and one not rolled up yet
+            windows.merge(c, new WindowKey("count-model", "v1", "dense", Slice.ALL, Granularity.MINUTE, recent), delta(4));
+            windows.merge(c, new WindowKey("count-model", "v1", "dense", Slice.ALL, Granularity.DAY,
+                    Granularity.DAY.windowStart(recent)), delta(4));
+            windows.markRolledUp(c, new WindowKey("count-model", "v1", "dense", Slice.ALL, Granularity.MINUTE, recent));
+            windows.merge(c, new WindowKey("count-model", "v1", "dense", Slice.ALL, Granularity.MINUTE,
+                    recent.plusSeconds(60)), delta(5, 6));
+            c.commit();
+        }
+        CatalogStore.VersionCoverage v = catalog.versions("count-model").get(0);
+        assertEquals(3 + 1 + 2, v.observationCount());
+        assertEquals(day, v.coverageFrom());
+        assertEquals(Granularity.DAY.windowStart(recent).plusSeconds(86_400), v.coverageTo());
+    }
 }
