@@ -73,14 +73,14 @@ public final class Nd {
         cli.setExecutionExceptionHandler((e, line, parsed) -> {
             if (e instanceof StatusRuntimeException s) {
                 err.println("error: " + s.getStatus().getCode() + ": " + s.getStatus().getDescription());
-                return Exit.of(s.getStatus().getCode());
+                return ExitCode.of(s.getStatus().getCode());
             }
             if (e instanceof IllegalArgumentException) {
                 err.println("error: " + e.getMessage());
-                return Exit.USAGE;
+                return ExitCode.USAGE;
             }
             err.println("error: " + e);
-            return Exit.FAILED;
+            return ExitCode.FAILED;
         });
         return cli.execute(args);
     }
@@ -107,7 +107,7 @@ public final class Nd {
                     table.accept(response);
                 }
                 spec.commandLine().getOut().flush();
-                return Exit.OK;
+                return ExitCode.OK;
             } finally {
                 channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
             }
@@ -351,7 +351,7 @@ public final class Nd {
                     if (pairs.getPairsCount() == 0) {
                         spec.commandLine().getErr().println("error: no pair of " + model
                                 + " is in the recent-observation store");
-                        return Exit.NOT_FOUND;
+                        return ExitCode.NOT_FOUND;
                     }
                     pair = pairs.getPairs(0).getPairId();
                 } finally {
@@ -495,7 +495,7 @@ public final class Nd {
                     }
                     w().flush();
                 }
-                return Exit.OK;
+                return ExitCode.OK;
             } finally {
                 channel.shutdownNow();
             }

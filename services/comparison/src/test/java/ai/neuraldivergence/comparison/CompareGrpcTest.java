@@ -50,27 +50,10 @@ import org.junit.jupiter.api.Test;
 /** Compare, layer overview and references through a real gRPC channel, on windows with known drift. */
 @QuarkusTest
 @WithTestResource(MigratedInfrastructureResource.class)
-class CompareGrpcTest {
+class CompareGrpcTest extends GrpcApiTest {
 
     @Inject
     AgroalDataSource dataSource;
-
-    @ConfigProperty(name = "quarkus.http.port")
-    int port;
-
-    private ManagedChannel channel;
-    private ComparisonServiceGrpc.ComparisonServiceBlockingStub api;
-
-    @BeforeEach
-    void connect() {
-        channel = ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
-        api = ComparisonServiceGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS);
-    }
-
-    @AfterEach
-    void disconnect() throws InterruptedException {
-        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-    }
 
     private CompareRequest.Builder compare(String model, Selection a, Selection b) {
         return CompareRequest.newBuilder().setModelId(model).setModelVersion("v2").setA(a).setB(b);

@@ -42,29 +42,12 @@ import org.junit.jupiter.api.Test;
 /** The comparison API through a real gRPC channel, over distributions stored in a real PostgreSQL. */
 @QuarkusTest
 @WithTestResource(MigratedInfrastructureResource.class)
-class ComparisonGrpcTest {
+class ComparisonGrpcTest extends GrpcApiTest {
 
     private static final Instant T0 = Instant.parse("2026-11-28T10:00:00Z");
 
     @Inject
     AgroalDataSource dataSource;
-
-    @ConfigProperty(name = "quarkus.http.port")
-    int port;
-
-    private ManagedChannel channel;
-    private ComparisonServiceGrpc.ComparisonServiceBlockingStub api;
-
-    @BeforeEach
-    void connect() {
-        channel = ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
-        api = ComparisonServiceGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS);
-    }
-
-    @AfterEach
-    void disconnect() throws InterruptedException {
-        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-    }
 
     /** Stores minute windows of a 2-neuron dense tap and a conv tap: neuron 0 sees 1..n, neuron 1 sees 10x. */
     private void seed(String model, int minutes, int perMinute) throws Exception {

@@ -58,30 +58,13 @@ import org.junit.jupiter.api.Test;
  */
 @QuarkusTest
 @WithTestResource(MigratedInfrastructureResource.class)
-class InvestigationGrpcTest {
+class InvestigationGrpcTest extends GrpcApiTest {
 
     private static final Instant T0 = Instant.parse("2026-11-26T08:00:00Z");
     private static final int PER_MINUTE = 600;
 
     @Inject
     AgroalDataSource dataSource;
-
-    @ConfigProperty(name = "quarkus.http.port")
-    int port;
-
-    private ManagedChannel channel;
-    private ComparisonServiceGrpc.ComparisonServiceBlockingStub api;
-
-    @BeforeEach
-    void connect() {
-        channel = ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
-        api = ComparisonServiceGrpc.newBlockingStub(channel).withDeadlineAfter(60, TimeUnit.SECONDS);
-    }
-
-    @AfterEach
-    void disconnect() throws InterruptedException {
-        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-    }
 
     /**
      * Model "inv", tap dense of 4 neurons, minutes 0..9 of N(0,1) per neuron. Predicted class 1 has neuron 2 moved

@@ -40,7 +40,7 @@ class CliTest {
     private static ServiceProcess aggregator;
     private static ServiceProcess comparison;
 
-    record Run(int exit, String out, String err) {
+    record Run(int code, String out, String err) {
     }
 
     @BeforeAll
@@ -136,59 +136,59 @@ class CliTest {
     @Test
     void tablesJsonAndExitCodesAreWhatAScriptExpects() throws Exception {
         Run models = nd(TOKEN, "models");
-        assertEquals(0, models.exit(), models.err());
+        assertEquals(0, models.code(), models.err());
         List<String> lines = models.out().lines().toList();
         assertTrue(lines.get(0).startsWith("MODEL"), models.out());
         assertTrue(lines.get(1).matches("cli\\s+v1\\s+conv1\\s+0\\s+\\[4, 4, 3]\\s+3\\s+max"), lines.get(1));
         assertTrue(lines.get(2).matches("cli\\s+v1\\s+dense1\\s+1\\s+\\[2]\\s+2\\s+none"), lines.get(2));
 
         Run created = nd(TOKEN, "references", "create", "calm", "--model", "cli", "--range", minutes(0, 10));
-        assertEquals(0, created.exit(), created.err());
+        assertEquals(0, created.code(), created.err());
         assertEquals("created reference calm of cli v1: 3000 observations", created.out().trim());
         assertEquals(7, nd(TOKEN, "references", "create", "calm", "--model", "cli", "--range", minutes(0, 10))
-                .exit(), "already exists");
+                .code(), "already exists");
         Run listed = nd(TOKEN, "references", "list", "--model", "cli");
         assertTrue(listed.out().lines().anyMatch(l -> l.matches("cli\\s+calm\\s+v1\\s+time_range\\s+3000\\s+.*")),
                 listed.out());
 
         Run compare = nd(TOKEN, "compare", "--model", "cli", "--tap", "dense1", "--a", "ref:calm", "--b",
                 minutes(10, 20), "--top", "1");
-        assertEquals(0, compare.exit(), compare.err());
+        assertEquals(0, compare.code(), compare.err());
         assertTrue(compare.out().startsWith("tap dense1 (#1, 2 neurons): 50.0% drifted"), compare.out());
         assertTrue(compare.out().lines().anyMatch(l -> l.matches("\\s*0\\s+0\\.[0-9]+.*excited\\s+yes")),
                 compare.out());
 
         Run json = nd(TOKEN, "compare", "--model", "cli", "--tap", "dense1", "--a", "ref:calm", "--b",
                 minutes(10, 20), "--json");
-        assertEquals(0, json.exit(), json.err());
+        assertEquals(0, json.code(), json.err());
         assertTrue(json.out().trim().startsWith("{") && json.out().contains("\"driftedShare\": 0.5"), json.out());
 
         Run layers = nd(TOKEN, "layers", "--model", "cli", "--a", "ref:calm", "--b", minutes(10, 20));
-        assertEquals(0, layers.exit(), layers.err());
+        assertEquals(0, layers.code(), layers.err());
         assertTrue(layers.out().contains("divergence onset: dense1"), layers.out());
 
         Run timeline = nd(TOKEN, "timeline", "--model", "cli", "--reference", "calm", "--range", minutes(8, 12),
                 "--tap", "dense1");
-        assertEquals(0, timeline.exit(), timeline.err());
+        assertEquals(0, timeline.code(), timeline.err());
         assertEquals(5, timeline.out().lines().count(), "a header and four minutes: " + timeline.out());
         assertTrue(timeline.out().lines().skip(3).allMatch(l -> l.contains("<- onset")), timeline.out());
 
         Run monitors = nd(TOKEN, "monitors");
-        assertEquals(0, monitors.exit(), monitors.err());
+        assertEquals(0, monitors.code(), monitors.err());
         assertTrue(monitors.out().startsWith("MONITOR"), monitors.out());
 
         Run missing = nd(TOKEN, "compare", "--model", "nope", "--a", "ref:calm", "--b", "last:1h");
-        assertEquals(4, missing.exit(), missing.err());
+        assertEquals(4, missing.code(), missing.err());
         assertTrue(missing.err().contains("NOT_FOUND: model 'nope' has no stored distributions"), missing.err());
         assertEquals(3, nd(TOKEN, "compare", "--model", "cli", "--a", "ref:calm", "--b", minutes(10, 20), "--top",
-                "-1").exit(), "invalid");
+                "-1").code(), "invalid");
         Run unauthenticated = nd(null, "models");
-        assertEquals(5, unauthenticated.exit(), unauthenticated.err());
-        assertEquals(5, nd("wrong", "models").exit());
-        assertEquals(6, nd(TOKEN, "models", "--address", "127.0.0.1:1").exit(), "unreachable");
-        assertEquals(2, nd(TOKEN, "compare", "--model", "cli").exit(), "missing options");
-        assertEquals(2, nd(TOKEN, "compare", "--model", "cli", "--a", "yesterday", "--b", "last:1h").exit());
-        assertEquals(0, nd(TOKEN, "references", "delete", "calm", "--model", "cli").exit());
-        assertEquals(4, nd(TOKEN, "references", "delete", "calm", "--model", "cli").exit());
+        assertEquals(5, unauthenticated.code(), unauthenticated.err());
+        assertEquals(5, nd("wrong", "models").code());
+        assertEquals(6, nd(TOKEN, "models", "--address", "127.0.0.1:1").code(), "unreachable");
+        assertEquals(2, nd(TOKEN, "compare", "--model", "cli").code(), "missing options");
+        assertEquals(2, nd(TOKEN, "compare", "--model", "cli", "--a", "yesterday", "--b", "last:1h").code());
+        assertEquals(0, nd(TOKEN, "references", "delete", "calm", "--model", "cli").code());
+        assertEquals(4, nd(TOKEN, "references", "delete", "calm", "--model", "cli").code());
     }
 }

@@ -3,7 +3,7 @@ package ai.neuraldivergence.cli;
 import io.grpc.Status;
 
 /** Exit codes a script can trust. */
-public final class Exit {
+public final class ExitCode {
 
     public static final int OK = 0;
     /** Something unexpected (a bug, an internal error of the service). */
@@ -21,7 +21,7 @@ public final class Exit {
     /** The name exists already (ALREADY_EXISTS). */
     public static final int CONFLICT = 7;
 
-    private Exit() {
+    private ExitCode() {
     }
 
     static int of(Status.Code code) {
