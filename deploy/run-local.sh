@@ -200,7 +200,8 @@ start() {
   cat <<MSG
 
 NeuralDivergence is running.
-  comparison  http://127.0.0.1:${PORT[comparison]}   gRPC API (reflection on), /q/health, /q/metrics
+  UI          http://127.0.0.1:${PORT[comparison]}/
+  comparison  http://127.0.0.1:${PORT[comparison]}   gRPC API (reflection on), JSON /api/v1, /q/health, /q/metrics
   inference   http://127.0.0.1:${PORT[inference]}   model mnist-cnn $version: POST /v1/predict, /v1/labels, gRPC, OpenAPI /q/openapi
   aggregator  http://127.0.0.1:${PORT[aggregator]}   /q/health, /q/metrics
   Kafka       $KAFKA_BOOTSTRAP_SERVERS

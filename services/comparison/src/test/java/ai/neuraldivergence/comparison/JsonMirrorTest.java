@@ -70,6 +70,11 @@ class JsonMirrorTest {
     }
 
     @Test
+    void theWebUiIsServedAtTheRoot() {
+        given().get("/").then().statusCode(200).body(containsString("<title>NeuralDivergence</title>"));
+    }
+
+    @Test
     void errorsAreHttpStatusesWithTheirMessage() throws Exception {
         DriftFixture.seed(dataSource, "json-errors");
         CompareRequest good = CompareRequest.newBuilder().setModelId("json-errors").setModelVersion("v2")

@@ -1,0 +1,66 @@
+// The comparison service's JSON mirror (/api/v1) and watch socket, with the API token when one is needed.
+
+const TOKEN_KEY = "nd.token";
+
+export class ApiError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+export function token(): string | null {
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+export function setToken(value: string | null): void {
+  if (value) sessionStorage.setItem(TOKEN_KEY, value);
+  else sessionStorage.removeItem(TOKEN_KEY);
+}
+
+async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { Accept: "application/json" };
+  const t = token();
+  if (t) headers.Authorization = `Bearer ${t}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const r = await fetch(`api/v1/${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await r.text();
+  const json = text ? JSON.parse(text) : {};
+  if (!r.ok) {
+    throw new ApiError(r.status, json.code ?? String(r.status), json.message ?? r.statusText);
+  }
+  return json as T;
+}
+
+export const api = {
+  catalog: () => call<Catalog>("GET", "catalog"),
+  compare: (request: unknown) => call<CompareResponse>("POST", "compare", request),
+  layerOverview: (request: unknown) => call<LayerOverview>("POST", "layer-overview", request),
+};
+
+/** Opens the watch socket; the token travels as a subprotocol (browsers cannot set headers on a WebSocket). */
+export function watch(request: unknown, onEvent: (e: WatchEvent) => void, onState: (open: boolean, why?: string) => void): WebSocket {
+  const url = new URL("api/v1/watch", location.href);
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  const t = token();
+  const ws = new WebSocket(url, t ? ["nd.v1", `bearer.${t}`] : ["nd.v1"]);
+  ws.onopen = () => {
+    ws.send(JSON.stringify(request));
+    onState(true);
+  };
+  ws.onmessage = (m) => onEvent(JSON.parse(m.data as string) as WatchEvent);
+  ws.onclose = (c) => onState(false, c.reason || `closed (${c.code})`);
+  return ws;
+}
+
+// The subset of the API's messages the UI reads (protobuf canonical JSON: int64 as strings).
+export interface TapInfo { name: string; index: number; shape: number[]; neuronCount: number; }
+export interface Catalog { models: { modelId: string; versions: { modelVersion: string; taps: TapInfo[];
+  references: { name: string }[]; observationCount: string }[] }[]; }
+export interface TapSummary { tap: string; tapIndex: number; neuronCount: number; mean: number; max: number;
+  driftedShare: number; countA: string; countB: string; }
+export interface NeuronDivergence { neuron: number; ks: number; ksErrorBound: number; meanShift: number;
+  direction: string; drifted: boolean; }
+export interface CompareResponse { modelVersion: string; taps: { summary: TapSummary; neurons: NeuronDivergence[];
+  topNeurons: number[] }[]; }
+export interface LayerOverview { modelVersion: string; taps: TapSummary[]; onsetTap: string; }
+export interface WatchEvent { windowUpdate?: { modelId: string; tap: string }; monitorTransition?: unknown; }

@@ -1,0 +1,111 @@
+// The UI's state lives in the URL (after "#"), so that a view can be shared by link.
+
+/** One side of a comparison, as the API's Selection: a reference or a time range, and a slice key. */
+export type Side =
+  | { kind: "reference"; name: string; slice: string }
+  | { kind: "last"; minutes: number; slice: string }
+  | { kind: "range"; from: string; to: string; slice: string };
+
+export type View = "overview" | "neurons" | "classes" | "instances" | "timeline";
+
+export interface State {
+  view: View;
+  model: string;
+  a: Side;
+  b: Side;
+  tap: string;
+}
+
+export const DEFAULT_STATE: State = {
+  view: "overview",
+  model: "",
+  a: { kind: "reference", name: "training", slice: "all" },
+  b: { kind: "last", minutes: 15, slice: "all" },
+  tap: "",
+};
+
+const VIEWS: View[] = ["overview", "neurons", "classes", "instances", "timeline"];
+
+/** A side as text: ref:NAME, last:15m or FROM/TO, then @SLICE unless all (the CLI's syntax too). */
+export function formatSide(s: Side): string {
+  const source =
+    s.kind === "reference" ? `ref:${s.name}` : s.kind === "last" ? `last:${s.minutes}m` : `${s.from}/${s.to}`;
+  return s.slice === "all" ? source : `${source}@${s.slice}`;
+}
+
+export function parseSide(text: string): Side {
+  const at = text.indexOf("@");
+  const source = at < 0 ? text : text.slice(0, at);
+  const slice = at < 0 ? "all" : text.slice(at + 1);
+  if (source.startsWith("ref:") && source.length > 4) {
+    return { kind: "reference", name: source.slice(4), slice };
+  }
+  const last = /^last:(\d+)m$/.exec(source);
+  if (last) {
+    return { kind: "last", minutes: Number(last[1]), slice };
+  }
+  const slash = source.indexOf("/");
+  if (slash > 0 && !Number.isNaN(Date.parse(source.slice(0, slash))) && !Number.isNaN(Date.parse(source.slice(slash + 1)))) {
+    return { kind: "range", from: source.slice(0, slash), to: source.slice(slash + 1), slice };
+  }
+  throw new Error(`not a selection: '${text}' (ref:NAME, last:15m or FROM/TO, then @SLICE)`);
+}
+
+export function encodeState(s: State): string {
+  const p = new URLSearchParams();
+  p.set("view", s.view);
+  if (s.model) p.set("model", s.model);
+  p.set("a", formatSide(s.a));
+  p.set("b", formatSide(s.b));
+  if (s.tap) p.set("tap", s.tap);
+  return p.toString();
+}
+
+/** Reads the state from a URL fragment; what is missing or unreadable falls back to the defaults. */
+export function decodeState(fragment: string): State {
+  const p = new URLSearchParams(fragment.replace(/^#/, ""));
+  const view = p.get("view") as View | null;
+  const side = (key: string, fallback: Side): Side => {
+    const v = p.get(key);
+    if (!v) return fallback;
+    try {
+      return parseSide(v);
+    } catch {
+      return fallback;
+    }
+  };
+  return {
+    view: view && VIEWS.includes(view) ? view : DEFAULT_STATE.view,
+    model: p.get("model") ?? "",
+    a: side("a", DEFAULT_STATE.a),
+    b: side("b", DEFAULT_STATE.b),
+    tap: p.get("tap") ?? "",
+  };
+}
+
+/** The API's Selection (canonical JSON) for a side, at time {@code now}. */
+export function selection(s: Side, now: Date): Record<string, unknown> {
+  const slice = sliceJson(s.slice);
+  if (s.kind === "reference") return { reference: s.name, slice };
+  if (s.kind === "last") {
+    return {
+      timeRange: { from: new Date(now.getTime() - s.minutes * 60_000).toISOString(), to: now.toISOString() },
+      slice,
+    };
+  }
+  return { timeRange: { from: new Date(s.from).toISOString(), to: new Date(s.to).toISOString() }, slice };
+}
+
+/** A slice key (all, predicted=3, label=3, tag:k=v, pair=attacked) as the API's Slice. */
+export function sliceJson(key: string): Record<string, unknown> {
+  if (key === "all") return { all: true };
+  let m = /^predicted=(\d+)$/.exec(key);
+  if (m) return { predictedClass: Number(m[1]) };
+  m = /^label=(\d+)$/.exec(key);
+  if (m) return { trueLabel: Number(m[1]) };
+  m = /^tag:([^=]+)=(.+)$/.exec(key);
+  if (m) return { tag: { key: m[1], value: m[2] } };
+  m = /^pair=(benign|attacked)$/.exec(key);
+  if (m) return { pairRole: m[1] === "benign" ? "PAIR_ROLE_BENIGN" : "PAIR_ROLE_ATTACKED" };
+  throw new Error(`not a slice: '${key}'`);
+}

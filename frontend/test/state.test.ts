@@ -1,0 +1,32 @@
+import { describe, expect, it } from "vitest";
+import { decodeState, DEFAULT_STATE, encodeState, parseSide, selection, sliceJson } from "../src/state";
+
+describe("URL state", () => {
+  it("round-trips through the fragment", () => {
+    const s = { ...DEFAULT_STATE, view: "neurons" as const, model: "mnist-cnn", tap: "dense1",
+      b: { kind: "range" as const, from: "2026-11-28T10:00:00Z", to: "2026-11-28T11:00:00Z", slice: "predicted=3" } };
+    expect(decodeState("#" + encodeState(s))).toEqual(s);
+  });
+
+  it("falls back to the defaults for what is missing or unreadable", () => {
+    const s = decodeState("#view=nonsense&a=what&model=m");
+    expect(s.view).toBe("overview");
+    expect(s.a).toEqual(DEFAULT_STATE.a);
+    expect(s.model).toBe("m");
+  });
+
+  it("reads sides as the CLI writes them", () => {
+    expect(parseSide("ref:training")).toEqual({ kind: "reference", name: "training", slice: "all" });
+    expect(parseSide("last:15m@tag:source=prod")).toEqual({ kind: "last", minutes: 15, slice: "tag:source=prod" });
+    expect(() => parseSide("yesterday")).toThrow(/not a selection/);
+  });
+
+  it("turns sides into the API's selections", () => {
+    const now = new Date("2026-11-28T12:00:00Z");
+    expect(selection({ kind: "last", minutes: 15, slice: "all" }, now)).toEqual({
+      timeRange: { from: "2026-11-28T11:45:00.000Z", to: "2026-11-28T12:00:00.000Z" }, slice: { all: true } });
+    expect(sliceJson("pair=attacked")).toEqual({ pairRole: "PAIR_ROLE_ATTACKED" });
+    expect(sliceJson("label=7")).toEqual({ trueLabel: 7 });
+    expect(() => sliceJson("bogus")).toThrow();
+  });
+});
