@@ -108,8 +108,8 @@ build_if_needed() {
   ) stale=0
   for j in "${jars[@]}"; do [ -e "$j" ] || stale=1; done
   if [ $stale = 0 ] && [ -f "$stamp" ]; then
-    [ -n "$(cd "$ROOT" && find pom.xml proto services deploy/launcher -name target -prune -o -type f \
-      -newer "$stamp" -print -quit)" ] && stale=1
+    [ -n "$(cd "$ROOT" && find pom.xml proto services deploy/launcher frontend -name target -prune \
+      -o -name node_modules -prune -o -name dist -prune -o -type f -newer "$stamp" -print -quit)" ] && stale=1
   else
     stale=1
   fi

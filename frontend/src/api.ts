@@ -35,6 +35,8 @@ export const api = {
   catalog: () => call<Catalog>("GET", "catalog"),
   compare: (request: unknown) => call<CompareResponse>("POST", "compare", request),
   layerOverview: (request: unknown) => call<LayerOverview>("POST", "layer-overview", request),
+  shapes: (request: unknown) => call<DistributionShapes>("POST", "distribution-shapes", request),
+  timeline: (request: unknown) => call<DriftTimeline>("POST", "drift-timeline", request),
 };
 
 /** Opens the watch socket; the token travels as a subprotocol (browsers cannot set headers on a WebSocket). */
@@ -64,3 +66,8 @@ export interface CompareResponse { modelVersion: string; taps: { summary: TapSum
   topNeurons: number[] }[]; }
 export interface LayerOverview { modelVersion: string; taps: TapSummary[]; onsetTap: string; }
 export interface WatchEvent { windowUpdate?: { modelId: string; tap: string }; monitorTransition?: unknown; }
+export interface DistributionSummary { count: string; mean: number; binShares: number[]; }
+export interface DistributionShapes { neurons: { neuron: number; binEdges: number[]; a: DistributionSummary;
+  b?: DistributionSummary }[]; }
+export interface DriftTimeline { points: { window: { start: string; end: string }; taps: TapSummary[];
+  onsetTap: string }[]; }

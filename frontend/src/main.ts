@@ -2,6 +2,7 @@
 import { ApiError, api, setToken, watch, type Catalog, type CompareResponse } from "./api";
 import { decodeState, encodeState, formatSide, parseSide, selection, type State, type View } from "./state";
 import { formatNumber, viridis } from "./transforms";
+import { renderNeurons, renderTimeline } from "./views";
 
 const VIEWS: { view: View; label: string }[] = [
   { view: "overview", label: "Overview" },
@@ -16,6 +17,7 @@ let state: State = decodeState(location.hash);
 let catalog: Catalog | null = null;
 let socket: WebSocket | null = null;
 let refreshTimer: number | undefined;
+let driftedOnly = false;
 
 function setState(next: State): void {
   state = next;
@@ -79,12 +81,19 @@ async function render(): Promise<void> {
     main.innerHTML = `<p class="empty">No model has stored distributions yet: send traffic through inference.</p>`;
     return;
   }
-  if (state.view !== "overview") {
-    main.innerHTML = `<p class="empty">This view is not built yet.</p>`;
-    return;
-  }
   try {
-    await renderOverview(main);
+    if (state.view === "overview") {
+      await renderOverview(main);
+    } else if (state.view === "neurons") {
+      await renderNeurons(main, state, driftedOnly, (tap, only) => {
+        driftedOnly = only;
+        setState({ ...state, tap });
+      });
+    } else if (state.view === "timeline") {
+      await renderTimeline(main, state);
+    } else {
+      main.innerHTML = `<p class="empty">This view is not built yet.</p>`;
+    }
   } catch (e) {
     showError(e);
   }
@@ -141,8 +150,8 @@ function subscribe(): void {
   socket?.close();
   if (!state.model) return;
   socket = watch({ modelId: state.model, includeMonitors: true }, () => {
-    // windows commit every second: redraw at most every 2 s
-    if (refreshTimer === undefined) {
+    // windows commit every second: redraw the live views at most every 2 s
+    if (refreshTimer === undefined && state.view === "overview") {
       refreshTimer = window.setTimeout(() => {
         refreshTimer = undefined;
         void render();
