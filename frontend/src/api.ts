@@ -37,6 +37,10 @@ export const api = {
   layerOverview: (request: unknown) => call<LayerOverview>("POST", "layer-overview", request),
   shapes: (request: unknown) => call<DistributionShapes>("POST", "distribution-shapes", request),
   timeline: (request: unknown) => call<DriftTimeline>("POST", "drift-timeline", request),
+  classMatrix: (request: unknown) => call<ClassMatrix>("POST", "class-matrix", request),
+  pairs: (model: string) => call<{ pairs?: { pairId: string; eventTime: string; tags?: Record<string, string> }[] }>(
+    "GET", `pairs?model_id=${encodeURIComponent(model)}`),
+  inspectPair: (request: unknown) => call<PairInspection>("POST", "inspect-pair", request),
 };
 
 /** Opens the watch socket; the token travels as a subprotocol (browsers cannot set headers on a WebSocket). */
@@ -71,3 +75,10 @@ export interface DistributionShapes { neurons: { neuron: number; binEdges: numbe
   b?: DistributionSummary }[]; }
 export interface DriftTimeline { points: { window: { start: string; end: string }; taps: TapSummary[];
   onsetTap: string }[]; }
+export interface ClassMatrix { classes?: number[]; cells?: { classA: number; classB: number; value: number;
+  driftedShare: number }[]; }
+export interface InstanceSummary { instanceId: string; predictedClass: number; confidence: number; imagePng?: string; }
+export interface NeuronShift { neuron: number; benignActivation: number; attackedActivation: number;
+  benignPercentile: number; attackedPercentile: number; }
+export interface PairInspection { pairId: string; benign: InstanceSummary; attacked: InstanceSummary;
+  taps?: { tap: string; excited?: NeuronShift[]; inhibited?: NeuronShift[] }[]; }

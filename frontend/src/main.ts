@@ -2,7 +2,7 @@
 import { ApiError, api, setToken, watch, type Catalog, type CompareResponse } from "./api";
 import { decodeState, encodeState, formatSide, parseSide, selection, type State, type View } from "./state";
 import { formatNumber, viridis } from "./transforms";
-import { renderNeurons, renderTimeline } from "./views";
+import { renderClassMatrix, renderInstances, renderNeurons, renderTimeline } from "./views";
 
 const VIEWS: { view: View; label: string }[] = [
   { view: "overview", label: "Overview" },
@@ -18,6 +18,7 @@ let catalog: Catalog | null = null;
 let socket: WebSocket | null = null;
 let refreshTimer: number | undefined;
 let driftedOnly = false;
+let pairId: string | null = null;
 
 function setState(next: State): void {
   state = next;
@@ -91,8 +92,16 @@ async function render(): Promise<void> {
       });
     } else if (state.view === "timeline") {
       await renderTimeline(main, state);
+    } else if (state.view === "classes") {
+      await renderClassMatrix(main, state, (a, b) => {
+        const range = state.b;
+        setState({ ...state, view: "neurons", a: { ...range, slice: a }, b: { ...range, slice: b } });
+      });
     } else {
-      main.innerHTML = `<p class="empty">This view is not built yet.</p>`;
+      await renderInstances(main, state, pairId, (id) => {
+        pairId = id;
+        void render();
+      });
     }
   } catch (e) {
     showError(e);

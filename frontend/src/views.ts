@@ -133,3 +133,112 @@ export async function renderTimeline(main: HTMLElement, state: State): Promise<v
   main.insertAdjacentHTML("beforeend", `<p class="legend">Each cell: the share of the tap's neurons drifted in ` +
     `that window against reference ${state.a.name}; ◀ the onset tap.</p>`);
 }
+
+/** Class matrix: class x class mean KS of one tap over side B, each cell opening the neurons of that pair. */
+export async function renderClassMatrix(main: HTMLElement, state: State,
+    open: (a: string, b: string) => void): Promise<void> {
+  const now = new Date();
+  const b = selection(state.b, now);
+  const catalogTaps = (await api.compare({ modelId: state.model, a: selection(state.a, now), b, topK: 1 })).taps
+    .map((t) => t.summary.tap);
+  const tap = state.tap && catalogTaps.includes(state.tap) ? state.tap : catalogTaps[catalogTaps.length - 1];
+  const request: Record<string, unknown> = { modelId: state.model, tap };
+  if (state.b.kind === "reference") request.reference = state.b.name;
+  else request.timeRange = b.timeRange;
+  const m = await api.classMatrix(request);
+  const classes = m.classes ?? [];
+  main.innerHTML = "";
+  main.insertAdjacentHTML("beforeend", `<p>Tap ${tap}: mean KS between predicted classes over B; click a cell to ` +
+    `compare those two classes neuron by neuron.</p>`);
+  if (classes.length === 0) {
+    main.insertAdjacentHTML("beforeend", `<p class="empty">B holds no class of ${tap}.</p>`);
+    return;
+  }
+  const table = document.createElement("table");
+  table.className = "matrix";
+  table.innerHTML = `<tr><th scope="col">class</th>${classes.map((c) => `<th scope="col">${c}</th>`).join("")}</tr>`;
+  const cells = m.cells ?? [];
+  const max = Math.max(1e-9, ...cells.map((c) => c.value ?? 0));
+  classes.forEach((ca, i) => {
+    const row = document.createElement("tr");
+    row.innerHTML = `<th scope="row">${ca}</th>`;
+    classes.forEach((cb, j) => {
+      const cell = cells[i * classes.length + j];
+      const td = document.createElement("td");
+      const v = cell?.value ?? 0;
+      td.style.background = viridis(v / max);
+      td.style.color = v / max > 0.6 ? "#000" : "#fff";
+      td.textContent = i === j ? "–" : formatNumber(v);
+      td.title = `${ca} vs ${cb}: mean KS ${formatNumber(v)}, ${formatNumber(100 * (cell?.driftedShare ?? 0))}% drifted`;
+      if (i !== j) {
+        td.tabIndex = 0;
+        const go = () => open(`predicted=${ca}`, `predicted=${cb}`);
+        td.onclick = go;
+        td.onkeydown = (e) => {
+          if (e.key === "Enter") go();
+        };
+      }
+      row.appendChild(td);
+    });
+    table.appendChild(row);
+  });
+  main.appendChild(table);
+}
+
+/** Instances: a benign/attacked pair side by side, the images, and the neurons the attack moved most per tap. */
+export async function renderInstances(main: HTMLElement, state: State, pairId: string | null,
+    pick: (pairId: string) => void): Promise<void> {
+  const pairs = (await api.pairs(state.model)).pairs ?? [];
+  main.innerHTML = "";
+  if (pairs.length === 0) {
+    main.innerHTML = `<p class="empty">No benign/attacked pair is in the recent-observation store.</p>`;
+    return;
+  }
+  const select = document.createElement("select");
+  select.setAttribute("aria-label", "Pair");
+  for (const p of pairs) {
+    const o = document.createElement("option");
+    o.value = p.pairId;
+    o.textContent = `${p.pairId} (${p.eventTime.replace("T", " ").slice(0, 19)})`;
+    select.appendChild(o);
+  }
+  const chosen = pairId && pairs.some((p) => p.pairId === pairId) ? pairId : pairs[0].pairId;
+  select.value = chosen;
+  select.onchange = () => pick(select.value);
+  const label = document.createElement("p");
+  label.append("Pair ", select);
+  main.appendChild(label);
+  const against = state.a.kind === "reference" ? { reference: state.a.name } : selection(state.a, new Date());
+  const p = await api.inspectPair({ modelId: state.model, pairId: chosen, against, topK: 5 });
+  const sides = document.createElement("div");
+  sides.className = "pair";
+  for (const [role, s] of [["benign", p.benign], ["attacked", p.attacked]] as const) {
+    const fig = document.createElement("figure");
+    const img = document.createElement("img");
+    if (s.imagePng) img.src = `data:image/png;base64,${s.imagePng}`;
+    img.alt = `${role} input, predicted ${s.predictedClass}`;
+    img.width = 112;
+    img.height = 112;
+    const cap = document.createElement("figcaption");
+    cap.textContent = `${role}: predicted ${s.predictedClass} (${formatNumber(100 * s.confidence)}%)`;
+    fig.append(img, cap);
+    sides.appendChild(fig);
+  }
+  main.appendChild(sides);
+  const table = document.createElement("table");
+  table.className = "shifts";
+  table.innerHTML = `<tr><th scope="col">tap</th><th scope="col">moved</th><th scope="col">neuron</th>` +
+    `<th scope="col">benign</th><th scope="col">attacked</th><th scope="col">percentile benign → attacked</th></tr>`;
+  for (const t of p.taps ?? []) {
+    for (const [dir, list] of [["excited", t.excited ?? []], ["inhibited", t.inhibited ?? []]] as const) {
+      for (const n of list) {
+        const row = document.createElement("tr");
+        row.innerHTML = `<td>${t.tap}</td><td style="color:${dir === "excited" ? EXCITED : INHIBITED}">${dir}</td>` +
+          `<td>${n.neuron}</td><td>${formatNumber(n.benignActivation)}</td><td>${formatNumber(n.attackedActivation)}</td>` +
+          `<td>${formatNumber(100 * (n.benignPercentile ?? 0))}% → ${formatNumber(100 * (n.attackedPercentile ?? 0))}%</td>`;
+        table.appendChild(row);
+      }
+    }
+  }
+  main.appendChild(table);
+}
