@@ -171,7 +171,8 @@ class CliTest {
                 "--tap", "dense1");
         assertEquals(0, timeline.code(), timeline.err());
         assertEquals(5, timeline.out().lines().count(), "a header and four minutes: " + timeline.out());
-        assertTrue(timeline.out().lines().skip(3).allMatch(l -> l.contains("<- onset")), timeline.out());
+        assertTrue(timeline.out().lines().toList().subList(3, 5).stream().allMatch(l -> l.contains("<- onset")),
+                timeline.out());
 
         Run monitors = nd(TOKEN, "monitors");
         assertEquals(0, monitors.code(), monitors.err());
