@@ -10,6 +10,7 @@
 #
 # Ports: INFERENCE_HTTP_PORT (8080), AGGREGATOR_HTTP_PORT (8081), COMPARISON_HTTP_PORT (8082, gRPC too),
 # KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), POSTGRES_PORT (55432). State and logs: ND_RUN_DIR (.run).
+# ND_SKIP_BUILD=1 runs what is built without checking it is current (the end-to-end tests, after the build).
 # Traffic: ND_TRAFFIC_RATE (inputs/s, 20), ND_TRAFFIC_SCHEDULE (scenario:seconds,..., see nd-traffic stream --help).
 set -euo pipefail
 
@@ -107,6 +108,11 @@ build_if_needed() {
     "$TRAFFIC_DIR/lib"
   ) stale=0
   for j in "${jars[@]}"; do [ -e "$j" ] || stale=1; done
+  if [ "${ND_SKIP_BUILD:-}" = 1 ]; then
+    # the end-to-end tests run this script after the build that packaged these parts
+    for j in "${jars[@]}"; do [ -e "$j" ] || die "$j is missing (ND_SKIP_BUILD=1 runs what is built)"; done
+    return 0
+  fi
   if [ $stale = 0 ] && [ -f "$stamp" ]; then
     [ -n "$(cd "$ROOT" && find pom.xml proto services deploy/launcher frontend -name target -prune \
       -o -name node_modules -prune -o -name dist -prune -o -type f -newer "$stamp" -print -quit)" ] && stale=1
@@ -137,7 +143,10 @@ start_service() {
   local opts=()
   [ "$s" = comparison ] && opts=("${COMPARISON_OPTS[@]}")
   # the inference service: the trained model, and its inputs captured as images for the UI
+  # the UI (served by comparison) uploads digits straight to inference: its URL, and the origin inference allows
   ND_MODEL_PATH=$MODEL_DIR/saved_model ND_CAPTURE_INPUTS=true TF_CPP_MIN_LOG_LEVEL=2 \
+  ND_UI_INFERENCE_URL=http://127.0.0.1:${PORT[inference]} \
+  ND_UI_ORIGIN=http://127.0.0.1:${PORT[comparison]},http://localhost:${PORT[comparison]} \
   QUARKUS_HTTP_PORT=${PORT[$s]} nohup java "-Xmx$SERVICE_HEAP" "${opts[@]}" -jar \
     "$ROOT/services/$s/target/quarkus-app/quarkus-run.jar" > "$LOGS/$s.log" 2>&1 &
   echo $! > "$RUN/$s.pid"
@@ -151,11 +160,14 @@ start() {
   done
   build_if_needed
   mkdir -p "$LOGS"
-  # a closed terminal or pipe must not cut the stop short
-  trap 'trap "" PIPE; stop_all; exit 0' INT TERM
-  trap 'stop_all' ERR
+  # whatever ends this script (Ctrl-C, a part that died, a failed start: die exits, which ERR would miss) stops
+  # every part it started; a closed terminal or pipe must not cut the stop short
+  trap 'trap "" PIPE; exit 0' INT TERM
+  trap 'trap "" PIPE; stop_all' EXIT
 
   say "starting Kafka and PostgreSQL..."
+  # a previous run's READY line and addresses must not be read before the new launcher has written its own
+  rm -f "$LOGS/infrastructure.log" "$RUN/infrastructure.env"
   nohup java -Xmx256m -cp "$LAUNCHER_DIR/lib/*:$(ls "$LAUNCHER_DIR"/nd-launcher-*.jar | head -1)" \
     ai.neuraldivergence.launcher.LocalInfrastructure --run-dir "$RUN" \
     --kafka-port "${KAFKA_PORT:-9092}" --kafka-controller-port "${KAFKA_CONTROLLER_PORT:-9093}" \
@@ -214,7 +226,6 @@ MSG
     for p in "${PARTS[@]}"; do
       if ! alive "$RUN/$p.pid"; then
         say "$p stopped unexpectedly; see $LOGS/$p.log" >&2
-        stop_all
         exit 1
       fi
     done

@@ -41,7 +41,21 @@ export const api = {
   pairs: (model: string) => call<{ pairs?: { pairId: string; eventTime: string; tags?: Record<string, string> }[] }>(
     "GET", `pairs?model_id=${encodeURIComponent(model)}`),
   inspectPair: (request: unknown) => call<PairInspection>("POST", "inspect-pair", request),
+  inspectInstance: (request: unknown) => call<InstanceInspection>("POST", "inspect-instance", request),
+  exemplars: (request: unknown) => call<NeuronExemplars>("POST", "neuron-exemplars", request),
+  monitors: (model: string) => call<{ monitors?: Monitor[] }>("GET", `monitors?model_id=${encodeURIComponent(model)}`),
+  uiSettings: () => call<{ inferenceUrl: string }>("GET", "ui-settings"),
 };
+
+/** Sends an uploaded PNG through the inference service (CORS: it allows this UI's origin), tagged source=upload. */
+export async function predictPng(inferenceUrl: string, png: Blob): Promise<Prediction> {
+  const r = await fetch(`${inferenceUrl.replace(/\/$/, "")}/v1/predict?tag=source%3Dupload`, {
+    method: "POST", headers: { "Content-Type": "image/png", Accept: "application/json" }, body: png });
+  const text = await r.text();
+  const json = text ? JSON.parse(text) : {};
+  if (!r.ok) throw new ApiError(r.status, json.code ?? String(r.status), json.message ?? json.error ?? r.statusText);
+  return json.predictions[0] as Prediction;
+}
 
 /** Opens the watch socket; the token travels as a subprotocol (browsers cannot set headers on a WebSocket). */
 export function watch(request: unknown, onEvent: (e: WatchEvent) => void, onState: (open: boolean, why?: string) => void): WebSocket {
@@ -64,12 +78,20 @@ export interface Catalog { models: { modelId: string; versions: { modelVersion: 
   references: { name: string }[]; observationCount: string }[] }[]; }
 export interface TapSummary { tap: string; tapIndex: number; neuronCount: number; mean: number; max: number;
   driftedShare: number; countA: string; countB: string; }
-export interface NeuronDivergence { neuron: number; ks: number; ksErrorBound: number; meanShift: number;
-  direction: string; drifted: boolean; }
+export interface NeuronDivergence { neuron: number; ks: number; ksErrorBound: number; wasserstein: number;
+  jensenShannon: number; psi: number; meanShift: number; direction: string; drifted: boolean; }
 export interface CompareResponse { modelVersion: string; taps: { summary: TapSummary; neurons: NeuronDivergence[];
   topNeurons: number[] }[]; }
 export interface LayerOverview { modelVersion: string; taps: TapSummary[]; onsetTap: string; }
-export interface WatchEvent { windowUpdate?: { modelId: string; tap: string }; monitorTransition?: unknown; }
+export interface WatchEvent { windowUpdate?: { modelId: string; tap: string }; monitorTransition?: { monitor: Monitor }; }
+export interface Monitor { name: string; modelId: string; tap: string; reference: string; metric: string;
+  threshold: number; windowsInARow: number; state: string; since?: string; currentValue: number; }
+export interface Prediction { instanceId: string; predictedClass: number; confidence: number; capture: string; }
+export interface NeuronPlacement { neuron: number; activation: number; percentile?: number; }
+export interface InstanceInspection { instanceId: string; anomalyScore: number;
+  taps?: { tap: string; tapIndex: number; anomalyScore: number; neurons?: NeuronPlacement[] }[]; }
+export interface NeuronExemplars { tap: string; neuron: number; exemplars?: { instanceId: string; activation: number;
+  predictedClass?: number; eventTime?: string; imagePng?: string }[]; }
 export interface DistributionSummary { count: string; mean: number; binShares: number[]; }
 export interface DistributionShapes { neurons: { neuron: number; binEdges: number[]; a: DistributionSummary;
   b?: DistributionSummary }[]; }

@@ -1,8 +1,12 @@
 // The NeuralDivergence UI: selections in the URL, views rendered from the JSON mirror, live through the watch socket.
-import { ApiError, api, setToken, watch, type Catalog, type CompareResponse } from "./api";
-import { decodeState, encodeState, formatSide, parseSide, selection, type State, type View } from "./state";
-import { formatNumber, viridis } from "./transforms";
-import { renderClassMatrix, renderInstances, renderNeurons, renderTimeline } from "./views";
+import { ApiError, api, setToken, token, watch, type Catalog } from "./api";
+import { h } from "./dom";
+import { decodeState, encodeState, formatSide, parseSide, type State, type View } from "./state";
+import { renderClassMatrix } from "./views/classes";
+import { renderInstances } from "./views/instances";
+import { renderNeurons } from "./views/neurons";
+import { renderOverview } from "./views/overview";
+import { renderTimeline } from "./views/timeline";
 
 const VIEWS: { view: View; label: string }[] = [
   { view: "overview", label: "Overview" },
@@ -11,19 +15,23 @@ const VIEWS: { view: View; label: string }[] = [
   { view: "instances", label: "Instances" },
   { view: "timeline", label: "Timeline" },
 ];
+/** Views redrawn as windows commit; the others answer a question about a fixed moment. */
+const LIVE: View[] = ["overview", "timeline"];
+const REDRAW_MS = 2000;
+const RECONNECT_MS = 3000;
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 let state: State = decodeState(location.hash);
 let catalog: Catalog | null = null;
 let socket: WebSocket | null = null;
-let refreshTimer: number | undefined;
-let driftedOnly = false;
-let pairId: string | null = null;
+let redrawTimer: number | undefined;
+let rendering: Promise<void> = Promise.resolve();
+const neurons = { driftedOnly: false, shown: 0 };
 
 function setState(next: State): void {
   state = next;
   history.replaceState(null, "", "#" + encodeState(state));
-  render();
+  void render();
 }
 
 function connection(text: string, kind: "live" | "down" | ""): void {
@@ -36,139 +44,99 @@ function connection(text: string, kind: "live" | "down" | ""): void {
 function showError(e: unknown): void {
   const main = $("main");
   if (e instanceof ApiError && e.status === 401) {
-    main.innerHTML = `<p class="error">The platform requires an API token: ${escape(e.message)}.</p>`;
-    const dialog = $<HTMLDialogElement>("token-dialog");
-    dialog.onclose = () => {
-      setToken($<HTMLInputElement>("token").value.trim() || null);
-      void start();
-    };
-    if (!dialog.open) dialog.showModal();
+    main.replaceChildren(h("p", { class: "error", role: "alert" },
+      `${token() ? "The API token was refused" : "The platform requires an API token"}: ${e.message}.`));
+    askForToken();
     return;
   }
-  main.innerHTML = `<p class="error">${escape(e instanceof Error ? e.message : String(e))}</p>`;
+  main.replaceChildren(h("p", { class: "error", role: "alert" }, e instanceof Error ? e.message : String(e)));
 }
 
-function escape(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+function askForToken(): void {
+  const dialog = $<HTMLDialogElement>("token-dialog");
+  dialog.onclose = () => {
+    const value = $<HTMLInputElement>("token").value.trim();
+    if (!value) return;
+    setToken(value);
+    void start();
+  };
+  if (!dialog.open) dialog.showModal();
 }
 
 function renderChrome(): void {
-  const nav = $("views");
-  nav.innerHTML = "";
-  for (const v of VIEWS) {
-    const b = document.createElement("button");
-    b.textContent = v.label;
-    b.type = "button";
+  $("views").replaceChildren(...VIEWS.map((v) => {
+    const b = h("button", { type: "button" }, v.label);
     if (v.view === state.view) b.setAttribute("aria-current", "page");
     b.onclick = () => setState({ ...state, view: v.view });
-    nav.appendChild(b);
-  }
+    return b;
+  }));
   const select = $<HTMLSelectElement>("model");
-  select.innerHTML = "";
-  for (const m of catalog?.models ?? []) {
-    const o = document.createElement("option");
-    o.value = o.textContent = m.modelId;
-    select.appendChild(o);
-  }
+  select.replaceChildren(...(catalog?.models ?? []).map((m) => h("option", { value: m.modelId }, m.modelId)));
   select.value = state.model;
   $<HTMLInputElement>("side-a").value = formatSide(state.a);
   $<HTMLInputElement>("side-b").value = formatSide(state.b);
 }
 
-async function render(): Promise<void> {
+/** Draws the current view; one drawing at a time, so that a slow answer never overwrites a newer one. */
+function render(): Promise<void> {
+  rendering = rendering.then(draw, draw);
+  return rendering;
+}
+
+async function draw(): Promise<void> {
   renderChrome();
   const main = $("main");
+  main.dataset.view = state.view;
   if (!state.model) {
-    main.innerHTML = `<p class="empty">No model has stored distributions yet: send traffic through inference.</p>`;
+    main.replaceChildren(h("p", { class: "empty" }, "No model has stored distributions yet: send traffic through " +
+      "inference."));
     return;
   }
   try {
     if (state.view === "overview") {
-      await renderOverview(main);
+      await renderOverview(main, state);
     } else if (state.view === "neurons") {
-      await renderNeurons(main, state, driftedOnly, (tap, only) => {
-        driftedOnly = only;
-        setState({ ...state, tap });
-      });
+      await renderNeurons(main, state, { ...neurons, change: (c) => {
+        if (c.driftedOnly !== undefined) neurons.driftedOnly = c.driftedOnly;
+        if (c.shown !== undefined) neurons.shown = c.shown;
+        setState({ ...state, tap: c.tap ?? state.tap, metric: c.metric ?? state.metric });
+      } });
     } else if (state.view === "timeline") {
-      await renderTimeline(main, state);
+      await renderTimeline(main, state, (span) => setState({ ...state, span }), (b) => setState({ ...state, b }));
     } else if (state.view === "classes") {
-      await renderClassMatrix(main, state, (a, b) => {
-        const range = state.b;
-        setState({ ...state, view: "neurons", a: { ...range, slice: a }, b: { ...range, slice: b } });
+      await renderClassMatrix(main, state, (tap) => setState({ ...state, tap }), (a, b) => {
+        setState({ ...state, view: "neurons", a: { ...state.b, slice: a }, b: { ...state.b, slice: b } });
       });
     } else {
-      await renderInstances(main, state, pairId, (id) => {
-        pairId = id;
-        void render();
-      });
+      await renderInstances(main, state, (pair) => setState({ ...state, pair }));
     }
+    main.dataset.rendered = new Date().toISOString();
   } catch (e) {
     showError(e);
   }
 }
 
-/** Overview: one divergence strip per tap (each neuron's KS, A against B), the onset tap marked. */
-async function renderOverview(main: HTMLElement): Promise<void> {
-  if (!main.querySelector(".tap")) main.innerHTML = `<p class="empty">Loading…</p>`;
-  const now = new Date();
-  const request = { modelId: state.model, a: selection(state.a, now), b: selection(state.b, now) };
-  const [compare, layers] = await Promise.all([api.compare(request), api.layerOverview(request)]);
-  main.innerHTML = "";
-  const heading = document.createElement("p");
-  heading.textContent = `${state.model} ${compare.modelVersion}: A = ${formatSide(state.a)}, B = ${formatSide(state.b)}`;
-  main.appendChild(heading);
-  for (const tap of compare.taps) {
-    main.appendChild(tapStrip(tap, tap.summary.tap === layers.onsetTap));
-  }
-  const legend = document.createElement("p");
-  legend.className = "legend";
-  legend.textContent = "Each cell is a neuron, in order; colour is its KS statistic between A and B (dark 0, " +
-    "yellow 1). Drifted: KS minus its error bound above 0.1.";
-  main.appendChild(legend);
-}
-
-function tapStrip(tap: CompareResponse["taps"][number], onset: boolean): HTMLElement {
-  const row = document.createElement("div");
-  row.className = "tap" + (onset ? " onset" : "");
-  row.dataset.tap = tap.summary.tap;
-  const name = document.createElement("span");
-  name.className = "name";
-  name.textContent = tap.summary.tap;
-  const canvas = document.createElement("canvas");
-  canvas.width = tap.neurons.length;
-  canvas.height = 1;
-  canvas.setAttribute("role", "img");
-  canvas.setAttribute("aria-label", `KS of the ${tap.neurons.length} neurons of ${tap.summary.tap}`);
-  const g = canvas.getContext("2d");
-  tap.neurons.forEach((n, i) => {
-    if (g) {
-      g.fillStyle = viridis(n.ks);
-      g.fillRect(i, 0, 1, 1);
-    }
-  });
-  const stats = document.createElement("span");
-  stats.className = "stats";
-  stats.textContent = `${formatNumber(100 * tap.summary.driftedShare)}% drifted, mean KS ${formatNumber(tap.summary.mean)}, ` +
-    `B ${tap.summary.countB} obs.`;
-  row.append(name, canvas, stats);
-  return row;
-}
-
+/** Follows the model's window updates and monitor transitions; reconnects by itself. */
 function subscribe(): void {
-  socket?.close();
+  if (socket) {
+    socket.onclose = null;
+    socket.close();
+  }
   if (!state.model) return;
-  socket = watch({ modelId: state.model, includeMonitors: true }, () => {
-    // windows commit every second: redraw the live views at most every 2 s
-    if (refreshTimer === undefined && state.view === "overview") {
-      refreshTimer = window.setTimeout(() => {
-        refreshTimer = undefined;
-        void render();
-      }, 2000);
+  const model = state.model;
+  socket = watch({ modelId: model, includeMonitors: true }, () => {
+    // windows commit every second: redraw the live views at most every REDRAW_MS
+    if (redrawTimer === undefined && LIVE.includes(state.view)) {
+      redrawTimer = window.setTimeout(() => {
+        redrawTimer = undefined;
+        if (LIVE.includes(state.view)) void render();
+      }, REDRAW_MS);
     }
   }, (open, why) => {
-    connection(open ? "live" : `disconnected: ${why}; reconnecting…`, open ? "live" : "down");
-    if (!open) window.setTimeout(subscribe, 3000);
+    connection(open ? `live: ${model}` : `disconnected (${why}); reconnecting…`, open ? "live" : "down");
+    if (!open) window.setTimeout(() => {
+      if (state.model === model) subscribe();
+    }, RECONNECT_MS);
   });
 }
 
@@ -188,9 +156,11 @@ async function start(): Promise<void> {
 $("selectors").addEventListener("submit", (e) => {
   e.preventDefault();
   try {
-    setState({ ...state, model: $<HTMLSelectElement>("model").value,
-      a: parseSide($<HTMLInputElement>("side-a").value), b: parseSide($<HTMLInputElement>("side-b").value) });
-    subscribe();
+    const model = $<HTMLSelectElement>("model").value;
+    const changed = model !== state.model;
+    setState({ ...state, model, a: parseSide($<HTMLInputElement>("side-a").value),
+      b: parseSide($<HTMLInputElement>("side-b").value) });
+    if (changed) subscribe();
   } catch (err) {
     showError(err);
   }

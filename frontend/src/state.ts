@@ -8,12 +8,27 @@ export type Side =
 
 export type View = "overview" | "neurons" | "classes" | "instances" | "timeline";
 
+/** The per-neuron metrics of the API's NeuronDivergence, by their JSON field names. */
+export type Metric = "ks" | "wasserstein" | "jensenShannon" | "psi" | "meanShift";
+export const METRICS: { metric: Metric; label: string }[] = [
+  { metric: "ks", label: "KS" },
+  { metric: "wasserstein", label: "Wasserstein-1" },
+  { metric: "jensenShannon", label: "Jensen-Shannon" },
+  { metric: "psi", label: "PSI" },
+  { metric: "meanShift", label: "mean shift" },
+];
+
 export interface State {
   view: View;
   model: string;
   a: Side;
   b: Side;
   tap: string;
+  metric: Metric;
+  /** The timeline's length in minutes, ending now. */
+  span: number;
+  /** The chosen benign/attacked pair of the Instances view; empty: the latest. */
+  pair: string;
 }
 
 export const DEFAULT_STATE: State = {
@@ -22,7 +37,13 @@ export const DEFAULT_STATE: State = {
   a: { kind: "reference", name: "training", slice: "all" },
   b: { kind: "last", minutes: 15, slice: "all" },
   tap: "",
+  metric: "ks",
+  span: 60,
+  pair: "",
 };
+
+/** Timeline lengths offered, in minutes. */
+export const SPANS = [15, 60, 360, 1440];
 
 const VIEWS: View[] = ["overview", "neurons", "classes", "instances", "timeline"];
 
@@ -58,6 +79,9 @@ export function encodeState(s: State): string {
   p.set("a", formatSide(s.a));
   p.set("b", formatSide(s.b));
   if (s.tap) p.set("tap", s.tap);
+  if (s.metric !== DEFAULT_STATE.metric) p.set("metric", s.metric);
+  if (s.span !== DEFAULT_STATE.span) p.set("span", String(s.span));
+  if (s.pair) p.set("pair", s.pair);
   return p.toString();
 }
 
@@ -80,6 +104,9 @@ export function decodeState(fragment: string): State {
     a: side("a", DEFAULT_STATE.a),
     b: side("b", DEFAULT_STATE.b),
     tap: p.get("tap") ?? "",
+    metric: METRICS.some((m) => m.metric === p.get("metric")) ? (p.get("metric") as Metric) : DEFAULT_STATE.metric,
+    span: SPANS.includes(Number(p.get("span"))) ? Number(p.get("span")) : DEFAULT_STATE.span,
+    pair: p.get("pair") ?? "",
   };
 }
 

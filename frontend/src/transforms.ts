@@ -46,10 +46,21 @@ export function binCounts(values: number[], edges: number[]): number[] {
   return counts;
 }
 
-/** Shares (summing to 1) as heights scaled to the tallest of both sides, for overlaid plots. */
-export function scaleShares(a: number[], b: number[]): { a: number[]; b: number[] } {
-  const max = Math.max(1e-12, ...a, ...b);
-  return { a: a.map((v) => v / max), b: b.map((v) => v / max) };
+/**
+ * Shares (summing to 1) as heights for overlaid plots, scaled to the tallest bin of both sides; a bin more than
+ * SPIKE times taller than every other (a ReLU's zeros) is clipped at full height instead, so that it does not
+ * flatten the rest of the distribution. {@code clipped} lists the bins drawn clipped.
+ */
+export const SPIKE = 3;
+
+export function scaleShares(a: number[], b: number[]): { a: number[]; b: number[]; clipped: number[] } {
+  const tallest = a.map((v, i) => Math.max(v, b[i] ?? 0));
+  const sorted = tallest.slice().sort((x, y) => y - x);
+  const spike = sorted.length > 1 && sorted[0] > SPIKE * sorted[1] && sorted[1] > 0;
+  const max = Math.max(1e-12, spike ? sorted[1] : sorted[0] ?? 0);
+  const clipped = spike ? [tallest.indexOf(sorted[0])] : [];
+  const scale = (v: number) => Math.min(1, v / max);
+  return { a: a.map(scale), b: b.map(scale), clipped };
 }
 
 /** A number for people: 3 significant digits, or an en dash when missing. */
@@ -57,4 +68,33 @@ export function formatNumber(v: number | undefined): string {
   if (v === undefined || !Number.isFinite(v)) return "–";
   if (v !== 0 && Math.abs(v) < 0.001) return v.toExponential(1);
   return Number(v.toPrecision(3)).toString();
+}
+
+/**
+ * A percentile (0..1) as a colour-blind-safe diverging colour: blue when low, near white at the median, orange
+ * when high, so that the neurons an input drives to the tails stand out.
+ */
+export function diverging(p: number): string {
+  if (!Number.isFinite(p)) return "#bdbdbd";
+  const x = Math.min(1, Math.max(0, p));
+  return x < 0.5 ? mix(INHIBITED, "#f7f7f7", x / 0.5) : mix("#f7f7f7", EXCITED, (x - 0.5) / 0.5);
+}
+
+/** A neuron's value of a metric, as the Neurons view ranks it: the size of a mean shift, whatever its sign. */
+export function metricValue(n: Record<string, unknown>, metric: string): number {
+  const v = Number(n[metric] ?? 0);
+  return metric === "meanShift" ? Math.abs(v) : v;
+}
+
+/** Brushed rows i..j (either order) of consecutive windows as one time range, from the first start to the last end. */
+export function brushedRange(windows: { start: string; end: string }[], i: number, j: number): { from: string; to: string } {
+  const lo = Math.max(0, Math.min(i, j));
+  const hi = Math.min(windows.length - 1, Math.max(i, j));
+  return { from: windows[lo].start, to: windows[hi].end };
+}
+
+/** The neurons an input placed furthest into either tail: {@code k} lowest and {@code k} highest percentiles. */
+export function extremes<T extends { percentile?: number }>(neurons: T[], k: number): { low: T[]; high: T[] } {
+  const sorted = neurons.slice().sort((x, y) => (x.percentile ?? 0) - (y.percentile ?? 0));
+  return { low: sorted.slice(0, k), high: sorted.slice(-k).reverse() };
 }

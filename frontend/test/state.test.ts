@@ -6,6 +6,8 @@ describe("URL state", () => {
     const s = { ...DEFAULT_STATE, view: "neurons" as const, model: "mnist-cnn", tap: "dense1",
       b: { kind: "range" as const, from: "2026-11-28T10:00:00Z", to: "2026-11-28T11:00:00Z", slice: "predicted=3" } };
     expect(decodeState("#" + encodeState(s))).toEqual(s);
+    const t = { ...s, metric: "psi" as const, span: 360, pair: "pgd-0.20-7" };
+    expect(decodeState("#" + encodeState(t))).toEqual(t);
   });
 
   it("falls back to the defaults for what is missing or unreadable", () => {
@@ -13,6 +15,8 @@ describe("URL state", () => {
     expect(s.view).toBe("overview");
     expect(s.a).toEqual(DEFAULT_STATE.a);
     expect(s.model).toBe("m");
+    expect(decodeState("#metric=entropy&span=7").metric).toBe("ks");
+    expect(decodeState("#span=7").span).toBe(60);
   });
 
   it("reads sides as the CLI writes them", () => {

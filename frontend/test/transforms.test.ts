@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { binCounts, formatNumber, scaleShares, sortByValue, viridis } from "../src/transforms";
+import { binCounts, brushedRange, diverging, extremes, formatNumber, metricValue, scaleShares, sortByValue, viridis }
+  from "../src/transforms";
 
 describe("transforms", () => {
   it("bins like the service: first bin closed, the others open below", () => {
@@ -15,7 +16,14 @@ describe("transforms", () => {
   });
 
   it("scales both sides to the taller one", () => {
-    expect(scaleShares([0.5, 0.5], [0.25, 0.75])).toEqual({ a: [2 / 3, 2 / 3], b: [1 / 3, 1] });
+    expect(scaleShares([0.5, 0.5], [0.25, 0.75])).toEqual({ a: [2 / 3, 2 / 3], b: [1 / 3, 1], clipped: [] });
+  });
+
+  it("clips a spike (a ReLU's zeros) so that the rest of the distribution stays visible", () => {
+    const s = scaleShares([0.8, 0.1, 0.1], [0.7, 0.2, 0.1]);
+    expect(s.clipped).toEqual([0]);
+    expect(s.a).toEqual([1, 0.5, 0.5]);
+    expect(s.b).toEqual([1, 1, 0.5]);
   });
 
   it("colours from dark to light and grey for missing", () => {
@@ -24,5 +32,30 @@ describe("transforms", () => {
     expect(viridis(Number.NaN)).toBe("#bdbdbd");
     expect(formatNumber(0.123456)).toBe("0.123");
     expect(formatNumber(undefined)).toBe("–");
+  });
+
+  it("colours percentiles blue low, white at the median, orange high", () => {
+    expect(diverging(0)).toBe("#0072b2");
+    expect(diverging(0.5)).toBe("#f7f7f7");
+    expect(diverging(1)).toBe("#e69f00");
+  });
+
+  it("ranks mean shifts by size and reads the other metrics as they are", () => {
+    expect(metricValue({ meanShift: -0.7 }, "meanShift")).toBe(0.7);
+    expect(metricValue({ psi: 0.2 }, "psi")).toBe(0.2);
+    expect(metricValue({}, "ks")).toBe(0);
+  });
+
+  it("turns brushed windows into one range whichever way the brush went", () => {
+    const w = [{ start: "t0", end: "t1" }, { start: "t1", end: "t2" }, { start: "t2", end: "t3" }];
+    expect(brushedRange(w, 2, 1)).toEqual({ from: "t1", to: "t3" });
+    expect(brushedRange(w, 0, 0)).toEqual({ from: "t0", to: "t1" });
+  });
+
+  it("finds the neurons furthest into each tail", () => {
+    const n = [0.5, 0.01, 0.99, 0.3, 0.97].map((percentile, neuron) => ({ neuron, percentile }));
+    const e = extremes(n, 2);
+    expect(e.low.map((x) => x.neuron)).toEqual([1, 3]);
+    expect(e.high.map((x) => x.neuron)).toEqual([2, 4]);
   });
 });

@@ -1,6 +1,7 @@
 package ai.neuraldivergence.comparison;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -225,6 +226,9 @@ class InvestigationGrpcTest extends GrpcApiTest {
                 ex.getExemplarsList().stream().map(e -> e.getInstanceId()).toList());
         assertEquals(4, ex.getExemplars(1).getImagePng().size());
         assertEquals(7, ex.getExemplars(2).getPredictedClass());
+        // the recent store no longer knows the first: no prediction rather than a made-up class 0
+        assertFalse(ex.getExemplars(0).hasPredictedClass());
+        assertFalse(ex.getExemplars(0).hasEventTime());
         assertStatus(Status.Code.INVALID_ARGUMENT, "neuron 9 does not exist", () -> api.getNeuronExemplars(
                 NeuronExemplarsRequest.newBuilder().setModelId("inspect").setTap("dense").setNeuron(9).build()));
         assertEquals(tap.neuronCount(), typical.getTaps(0).getNeuronsCount());

@@ -72,6 +72,8 @@ class JsonMirrorTest {
     @Test
     void theWebUiIsServedAtTheRoot() {
         given().get("/").then().statusCode(200).body(containsString("<title>NeuralDivergence</title>"));
+        // without ND_UI_INFERENCE_URL the UI offers no upload
+        given().get("/api/v1/ui-settings").then().statusCode(200).body("inferenceUrl", equalTo(""));
     }
 
     @Test

@@ -56,7 +56,8 @@ class MonitorWatchTest {
     public static class WithMonitor implements QuarkusTestProfile {
         @Override
         public Map<String, String> getConfigOverrides() {
-            return Map.of("nd.comparison.monitors.dense-drift.model", "mon",
+            return Map.of("nd.comparison.ui.inference-url", "https://inference.example",
+                    "nd.comparison.monitors.dense-drift.model", "mon",
                     "nd.comparison.monitors.dense-drift.tap", "dense1",
                     "nd.comparison.monitors.dense-drift.reference", "calm",
                     "nd.comparison.monitors.dense-drift.threshold", "0.3",
@@ -136,10 +137,16 @@ class MonitorWatchTest {
                         .getMonitors(0);
                 assertEquals(step[1] == 1 ? MonitorState.MONITOR_STATE_DRIFTING : MonitorState.MONITOR_STATE_OK,
                         m.getState(), "after minute " + step[0] + ": " + m);
+                // the JSON mirror the web UI reads says the same
+                given().get("/api/v1/monitors?model_id=mon").then().statusCode(200)
+                        .body("monitors[0].state", org.hamcrest.Matchers.equalTo(m.getState().name()))
+                        .body("monitors[0].tap", org.hamcrest.Matchers.equalTo("dense1"));
                 given().get("/q/metrics").then().body(org.hamcrest.Matchers.containsString(
                         "nd_comparison_monitor_drifting{model=\"mon\",monitor=\"dense-drift\",reference=\"calm\","
                                 + "tap=\"dense1\"} " + step[1] + ".0"));
             }
+            given().get("/api/v1/ui-settings").then().statusCode(200)
+                    .body("inferenceUrl", org.hamcrest.Matchers.equalTo("https://inference.example"));
             Monitor m = api.listMonitors(ListMonitorsRequest.newBuilder().build()).getMonitors(0);
             assertEquals(DriftFixture.T0.plusSeconds(60L * 20).getEpochSecond(), m.getSince().getSeconds(),
                     "ok again since the first calm minute");

@@ -42,9 +42,11 @@ public final class RangePlan {
                 a = Granularity.DAY.windowStart(a);
             }
         }
-        if (earliestMinute == null || Granularity.HOUR.windowStart(b.minusNanos(1)).isBefore(earliestMinute)) {
+        // widen the end only when its own last minute (then hour) expired: a young deployment's first minutes are
+        // all there, and a range ending among them must not take in the rest of their hour
+        if (earliestMinute == null || Granularity.MINUTE.windowStart(b.minusNanos(1)).isBefore(earliestMinute)) {
             b = ceil(Granularity.HOUR, b);
-            if (earliestHour == null || Granularity.DAY.windowStart(b.minusNanos(1)).isBefore(earliestHour)) {
+            if (earliestHour == null || Granularity.HOUR.windowStart(b.minusNanos(1)).isBefore(earliestHour)) {
                 b = ceil(Granularity.DAY, b);
             }
         }

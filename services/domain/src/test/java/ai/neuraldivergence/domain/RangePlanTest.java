@@ -53,6 +53,18 @@ class RangePlanTest {
     }
 
     @Test
+    void aRangeEndingAmongAYoungDeploymentsFirstMinutesEndsThere() {
+        // minutes since 18:39, nothing rolled up into an hour yet: [18:39, 18:40) is that one minute, not the hour
+        Instant first = Instant.parse("2026-11-28T18:39:00Z");
+        List<RangePlan.Segment> plan = RangePlan.cover(first, first.plusSeconds(60), Set.of(first), first, null);
+        assertEquals(List.of(new RangePlan.Segment(Granularity.MINUTE, first)), plan);
+        List<RangePlan.Segment> early = RangePlan.cover(Instant.parse("2026-11-28T18:30:00Z"), first.plusSeconds(120),
+                Set.of(first, first.plusSeconds(60)), first, null);
+        assertEquals(first.plusSeconds(60), early.get(early.size() - 1).start(), "ends with the range's last minute");
+        assertEquals(Granularity.MINUTE, early.get(early.size() - 1).granularity());
+    }
+
+    @Test
     void anEmptyOrInvertedRangeIsRefused() {
         Instant t = Instant.parse("2026-11-28T10:00:00Z");
         assertThrows(IllegalArgumentException.class, () -> RangePlan.cover(t, t, Set.of(), EPOCH, EPOCH));

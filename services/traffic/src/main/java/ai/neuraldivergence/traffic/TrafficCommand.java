@@ -44,7 +44,7 @@ public final class TrafficCommand implements Callable<Integer> {
         @Option(names = "--rate", defaultValue = "20", description = "inputs per second (default ${DEFAULT-VALUE})")
         double rate;
 
-        @Option(names = "--schedule", defaultValue = "benign:45,pgd:90,benign:60,fgsm:60,benign:60,fashion:60,"
+        @Option(names = "--schedule", defaultValue = "benign:20,pgd:90,benign:60,fgsm:60,benign:60,fashion:60,"
                 + "benign:60,noise:45,benign:60,rotated:60", description = "scenario:seconds,... looped (default "
                 + "${DEFAULT-VALUE})")
         String schedule;

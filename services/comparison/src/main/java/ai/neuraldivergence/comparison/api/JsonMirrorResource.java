@@ -43,6 +43,9 @@ public class JsonMirrorResource {
     @Inject
     ComparisonApi api;
 
+    @Inject
+    ai.neuraldivergence.comparison.config.ComparisonConfig config;
+
     @GET
     @Path("/catalog")
     public Response catalog(@QueryParam("model_id") String modelId) {
@@ -119,6 +122,23 @@ public class JsonMirrorResource {
     public Response distributionShapes(String body) {
         return answer("GetDistributionShapes",
                 () -> api.distributionShapes(parse(body, DistributionShapesRequest.newBuilder())));
+    }
+
+    @GET
+    @Path("/monitors")
+    public Response listMonitors(@QueryParam("model_id") String modelId) {
+        return answer("ListMonitors", () -> api.listMonitors(ai.neuraldivergence.proto.v1.ListMonitorsRequest
+                .newBuilder().setModelId(modelId == null ? "" : modelId).build()));
+    }
+
+    /**
+     * What the web UI needs to know of the deployment: where a browser reaches the inference service for an
+     * uploaded digit (empty: uploads are off). Not part of the gRPC API: only the UI needs it.
+     */
+    @GET
+    @Path("/ui-settings")
+    public Response uiSettings() {
+        return Response.ok("{\"inferenceUrl\":" + quote(config.ui().inferenceUrl().orElse("")) + "}").build();
     }
 
     @GET

@@ -17,6 +17,17 @@ public interface ComparisonConfig {
 
     Watch watch();
 
+    Ui ui();
+
+    interface Ui {
+        /**
+         * The inference service's URL as a browser reaches it (an ingress in a cluster), for digits uploaded in the
+         * Instances view; the inference service must allow the UI's origin (its ND_UI_ORIGIN). Unset: no upload.
+         * Environment: ND_UI_INFERENCE_URL.
+         */
+        java.util.Optional<String> inferenceUrl();
+    }
+
     interface Watch {
         /**
          * Events one watcher (gRPC stream or WebSocket) may have waiting before it is dropped; must absorb a burst

@@ -1,0 +1,43 @@
+// Overview: for A against B, one divergence strip per tap in network order, the onset tap and the monitors' verdicts.
+import { api, type CompareResponse, type Monitor } from "../api";
+import { clock, h, loading, strip } from "../dom";
+import { formatSide, selection, type State } from "../state";
+import { formatNumber, viridis } from "../transforms";
+
+export async function renderOverview(main: HTMLElement, state: State): Promise<void> {
+  loading(main);
+  const now = new Date();
+  const request = { modelId: state.model, a: selection(state.a, now), b: selection(state.b, now) };
+  const [compare, layers, monitors] = await Promise.all([api.compare(request), api.layerOverview(request),
+    api.monitors(state.model)]);
+  const byTap = new Map<string, Monitor[]>();
+  for (const m of monitors.monitors ?? []) byTap.set(m.tap, [...(byTap.get(m.tap) ?? []), m]);
+  const drifting = (monitors.monitors ?? []).filter((m) => m.state === "MONITOR_STATE_DRIFTING").length;
+  main.replaceChildren(
+    h("p", { class: "heading" }, `${state.model} ${compare.modelVersion}: A = ${formatSide(state.a)}, ` +
+      `B = ${formatSide(state.b)}. `, h("span", { class: "updated" }, `Updated ${clock(now.toISOString())} UTC.`),
+      drifting > 0 ? h("strong", { class: "alarm" }, ` ${drifting} tap monitor(s) drifting.`) : ""),
+    ...compare.taps.map((t) => tapRow(t, t.summary.tap === layers.onsetTap, byTap.get(t.summary.tap) ?? [])),
+    h("p", { class: "legend" }, "Each cell is a neuron, in order; colour is its KS statistic between A and B " +
+      "(dark 0, yellow 1). Drifted: KS minus its error bound above 0.1. Monitors compare each minute with their " +
+      "reference; DRIFTING when the tap's mean is over their threshold."),
+  );
+}
+
+function tapRow(tap: CompareResponse["taps"][number], onset: boolean, monitors: Monitor[]): HTMLElement {
+  const s = tap.summary;
+  const badges = monitors.map((m) => {
+    const drifting = m.state === "MONITOR_STATE_DRIFTING";
+    return h("span", {
+      class: "monitor " + (drifting ? "drifting" : "ok"),
+      title: `monitor ${m.name}: mean ${m.metric.replace("METRIC_", "").toLowerCase()} of the latest minute against ` +
+        `${m.reference} ${formatNumber(m.currentValue)}, threshold ${formatNumber(m.threshold)}`,
+    }, drifting ? `DRIFTING since ${clock(m.since)}` : "ok");
+  });
+  return h("div", { class: "tap" + (onset ? " onset" : ""), "data-tap": s.tap },
+    h("span", { class: "name" }, s.tap),
+    strip(tap.neurons.map((n) => n.ks), viridis, `KS of the ${tap.neurons.length} neurons of ${s.tap}`),
+    h("span", { class: "stats" }, `${formatNumber(100 * s.driftedShare)}% drifted, mean KS ${formatNumber(s.mean)}, ` +
+      `B ${s.countB} obs.`),
+    h("span", { class: "monitors" }, ...badges));
+}
