@@ -39,7 +39,10 @@ for (const [size, viewport] of Object.entries(VIEWPORTS)) {
       assert.ok(text.endsWith(`B ${t.summary.countB} obs.`), `${t.summary.tap}: ${text}`);
       assert.ok(Number(t.summary.countB) > 0);
     }
-    assert.equal(await page.locator("main > .tap.onset").count(), 1, "one onset tap");
+    // the onset tap, where the API finds one (B may hold too little attacked traffic for any)
+    const layers = await api("POST", "layer-overview", { modelId: MODEL, a: { reference: "training" }, b: selectionB() });
+    const marked = await page.locator("main > .tap.onset").evaluateAll((rows) => rows.map((r) => r.dataset.tap));
+    assert.deepEqual(marked, layers.onsetTap ? [layers.onsetTap] : []);
     await assertFits(page, assert);
   await screenshot(page, "overview");
     assert.deepEqual(page.errors, []);
