@@ -1,0 +1,222 @@
+{{/* Names, labels and the pieces every part shares. */}}
+
+{{- define "nd.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 50 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 50 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The name of a part: <fullname>-<part>. */}}
+{{- define "nd.name" -}}
+{{- printf "%s-%s" (include "nd.fullname" .root) .part -}}
+{{- end -}}
+
+{{- define "nd.selectorLabels" -}}
+app.kubernetes.io/name: {{ .root.Chart.Name }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .part }}
+{{- end -}}
+
+{{- define "nd.labels" -}}
+{{ include "nd.selectorLabels" . }}
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+app.kubernetes.io/part-of: neuraldivergence
+helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
+{{- end -}}
+
+{{/* An image of the project: [registry/]repository/nd-<part>:tag, the tag defaulting to the appVersion. */}}
+{{- define "nd.image" -}}
+{{- $g := .root.Values.global.image -}}
+{{- $repo := printf "%s/nd-%s" $g.repository .part -}}
+{{- if $g.registry }}{{ $repo = printf "%s/%s" $g.registry $repo }}{{ end -}}
+{{- printf "%s:%s" $repo (default .root.Chart.AppVersion $g.tag) -}}
+{{- end -}}
+
+{{/* Kafka's bootstrap servers: the evaluation broker's Service, else the external ones. */}}
+{{- define "nd.kafkaBootstrap" -}}
+{{- if .Values.kafka.evaluation.enabled -}}
+{{- printf "%s:9092" (include "nd.name" (dict "root" . "part" "kafka")) -}}
+{{- else -}}
+{{- required "kafka.bootstrapServers is required (or kafka.evaluation.enabled=true)" .Values.kafka.bootstrapServers -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "nd.jdbcUrl" -}}
+{{- if .Values.postgresql.evaluation.enabled -}}
+{{- printf "jdbc:postgresql://%s:5432/%s" (include "nd.name" (dict "root" . "part" "postgresql")) .Values.postgresql.evaluation.database -}}
+{{- else -}}
+{{- required "postgresql.jdbcUrl is required (or postgresql.evaluation.enabled=true)" .Values.postgresql.jdbcUrl -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The Secret holding the database user and password. */}}
+{{- define "nd.postgresqlSecret" -}}
+{{- required "postgresql.existingSecret is required: a Secret with the database user and password (evaluation mode too: kubectl create secret generic nd-database --from-literal=username=neuraldivergence --from-literal=password=$(openssl rand -hex 24))" .Values.postgresql.existingSecret -}}
+{{- end -}}
+
+{{/* Mebibytes of a memory quantity (Mi, Gi, M, G or bytes), for the memory rule. */}}
+{{- define "nd.mebibytes" -}}
+{{- $q := toString . -}}
+{{- if hasSuffix "Gi" $q -}}{{- mulf (trimSuffix "Gi" $q | float64) 1024 | int -}}
+{{- else if hasSuffix "Mi" $q -}}{{- trimSuffix "Mi" $q | float64 | int -}}
+{{- else if hasSuffix "G" $q -}}{{- divf (mulf (trimSuffix "G" $q | float64) 1000000000) 1048576 | int -}}
+{{- else if hasSuffix "M" $q -}}{{- divf (mulf (trimSuffix "M" $q | float64) 1000000) 1048576 | int -}}
+{{- else -}}{{- divf ($q | float64) 1048576 | int -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Kafka client settings and topic names every part reads from its environment. */}}
+{{- define "nd.kafkaEnv" -}}
+- name: KAFKA_BOOTSTRAP_SERVERS
+  value: {{ include "nd.kafkaBootstrap" . | quote }}
+{{- end -}}
+
+{{- define "nd.kafkaEnvFrom" -}}
+{{- if .Values.kafka.existingSecret }}
+- secretRef:
+    name: {{ .Values.kafka.existingSecret }}
+{{- end }}
+{{- end -}}
+
+{{- define "nd.datasourceEnv" -}}
+- name: QUARKUS_DATASOURCE_JDBC_URL
+  value: {{ include "nd.jdbcUrl" . | quote }}
+- name: QUARKUS_DATASOURCE_USERNAME
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "nd.postgresqlSecret" . }}
+      key: {{ .Values.postgresql.usernameKey }}
+- name: QUARKUS_DATASOURCE_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "nd.postgresqlSecret" . }}
+      key: {{ .Values.postgresql.passwordKey }}
+{{- end -}}
+
+{{/* The pod-level settings every part shares. */}}
+{{- define "nd.podCommon" -}}
+{{- $v := .root.Values -}}
+serviceAccountName: {{ if $v.global.serviceAccount.create }}{{ include "nd.name" . }}{{ else }}default{{ end }}
+automountServiceAccountToken: false
+securityContext:
+  {{- toYaml $v.global.podSecurityContext | nindent 2 }}
+{{- with $v.global.imagePullSecrets }}
+imagePullSecrets:
+  {{- range . }}
+  - name: {{ . }}
+  {{- end }}
+{{- end }}
+{{- with .values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .values.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/* The writable /tmp of a pod: a size-limited emptyDir (the root filesystem is read only). */}}
+{{- define "nd.tmpVolume" -}}
+- name: tmp
+  emptyDir:
+    sizeLimit: {{ .Values.global.tmpSizeLimit }}
+{{- end -}}
+
+{{/* Probes on Quarkus' health endpoints. */}}
+{{- define "nd.httpProbes" -}}
+startupProbe:
+  httpGet: {path: /q/health/started, port: http}
+  periodSeconds: 5
+  failureThreshold: {{ .startupFailures | default 24 }}
+livenessProbe:
+  httpGet: {path: /q/health/live, port: http}
+  periodSeconds: 10
+  failureThreshold: 3
+readinessProbe:
+  httpGet: {path: /q/health/ready, port: http}
+  periodSeconds: 5
+  failureThreshold: 3
+{{- end -}}
+
+{{/* Where the inference container finds the SavedModel. */}}
+{{- define "nd.modelPath" -}}
+{{- if eq .Values.model.source "pvc" -}}
+{{- printf "/model/%s" .Values.model.pvc.path -}}
+{{- else -}}
+/model/saved_model
+{{- end -}}
+{{- end -}}
+
+{{/* The image the model is copied from: model.image.repository, else the project's nd-model image. */}}
+{{- define "nd.modelImage" -}}
+{{- if .Values.model.image.repository -}}
+{{- printf "%s:%s" .Values.model.image.repository (default .Chart.AppVersion .Values.model.image.tag) -}}
+{{- else -}}
+{{- include "nd.image" (dict "root" . "part" "model") -}}
+{{- end -}}
+{{- end -}}
+
+{{/* JAVA_TOOL_OPTIONS of a part whose heap is a share of its memory limit. */}}
+{{- define "nd.heapFromLimit" -}}
+- name: JAVA_TOOL_OPTIONS
+  value: "-XX:MaxRAMPercentage={{ .heapPercent }} -XX:+ExitOnOutOfMemoryError -Djava.io.tmpdir=/tmp"
+{{- end -}}
+
+{{/* Egress rules of the network policies. */}}
+{{- define "nd.dnsEgress" -}}
+# DNS
+- to:
+    - namespaceSelector: {}
+      podSelector:
+        matchLabels:
+          k8s-app: kube-dns
+  ports:
+    - {port: 53, protocol: UDP}
+    - {port: 53, protocol: TCP}
+{{- end -}}
+
+{{- define "nd.kafkaEgress" -}}
+# Kafka
+{{- if .Values.kafka.evaluation.enabled }}
+- to:
+    - podSelector:
+        matchLabels:
+          {{- include "nd.selectorLabels" (dict "root" . "part" "kafka") | nindent 10 }}
+  ports:
+    - {port: 9092, protocol: TCP}
+{{- else }}
+- {{- with .Values.global.networkPolicy.kafkaPeers }}
+  to:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  ports:
+    - {port: {{ .Values.kafka.port }}, protocol: TCP}
+{{- end }}
+{{- end -}}
+
+{{- define "nd.postgresqlEgress" -}}
+# PostgreSQL
+{{- if .Values.postgresql.evaluation.enabled }}
+- to:
+    - podSelector:
+        matchLabels:
+          {{- include "nd.selectorLabels" (dict "root" . "part" "postgresql") | nindent 10 }}
+  ports:
+    - {port: 5432, protocol: TCP}
+{{- else }}
+- {{- with .Values.global.networkPolicy.postgresqlPeers }}
+  to:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  ports:
+    - {port: {{ .Values.postgresql.port }}, protocol: TCP}
+{{- end }}
+{{- end -}}

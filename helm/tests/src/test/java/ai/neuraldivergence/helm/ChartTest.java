@@ -1,0 +1,523 @@
+package ai.neuraldivergence.helm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.marcnuri.helm.Helm;
+import com.marcnuri.helm.LintResult;
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.ServiceAccount;
+import io.fabric8.kubernetes.api.model.Volume;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.autoscaling.v2.HorizontalPodAutoscaler;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyPeer;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyPort;
+import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The chart rendered with the value sets users install with (external infrastructure, evaluation mode, everything
+ * on) and refused with values it must not accept; every manifest parsed as a Kubernetes object.
+ */
+class ChartTest {
+
+    private static final String EVERYTHING = """
+            global:
+              networkPolicy:
+                clients:
+                  - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ingress-nginx}}
+                prometheus:
+                  - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: monitoring}}
+              imagePullSecrets: [registry-credentials]
+            kafka:
+              existingSecret: nd-kafka-client
+            auth:
+              existingSecret: nd-api-tokens
+            model:
+              source: url
+              url:
+                href: https://models.example/mnist-cnn.tar.gz
+                sha256: 3f1e0c8a5b7d9e2f4a6c8b0d1e3f5a7c9b2d4f6e8a0c1b3d5f7e9a2c4b6d8f0e
+            comparison:
+              uiInferenceUrl: https://inference.example
+              monitors:
+                digits:
+                  model: mnist-cnn
+                  tap: "*"
+                  threshold: 0.15
+            inference:
+              uiOrigins: [https://nd.example]
+            monitoring:
+              serviceMonitor: {enabled: true, labels: {release: prometheus}}
+              prometheusRule: {enabled: true}
+            """;
+
+    private static final List<String> PARTS = List.of("inference", "aggregator", "comparison");
+
+    private static String name(String part) {
+        return "nd-neuraldivergence-" + part;
+    }
+
+    private static List<Chart.Rendered> valueSets() {
+        return List.of(Chart.render(Chart.EXTERNAL), Chart.render(Chart.EVALUATION),
+                Chart.render(Chart.EVALUATION, EVERYTHING));
+    }
+
+    @Test
+    void helmLintPassesWithAnExternalConfiguration() throws IOException {
+        // lint reads the chart's own values.yaml: a copy with the three values an external install must give
+        Path copy = Path.of("target", "lint", "neuraldivergence");
+        copyTree(Chart.DIR, copy);
+        List<String> lines = new ArrayList<>();
+        String section = "";
+        for (String line : Files.readAllLines(copy.resolve("values.yaml"))) {
+            if (line.matches("^[a-z]\\w*:.*")) {
+                section = line.substring(0, line.indexOf(':'));
+            }
+            if (section.equals("kafka") && line.equals("  bootstrapServers: \"\"")) {
+                line = "  bootstrapServers: kafka:9092";
+            } else if (section.equals("postgresql") && line.equals("  jdbcUrl: \"\"")) {
+                line = "  jdbcUrl: jdbc:postgresql://pg:5432/neuraldivergence";
+            } else if (section.equals("postgresql") && line.equals("  existingSecret: \"\"")) {
+                line = "  existingSecret: nd-database";
+            }
+            lines.add(line);
+        }
+        Files.write(copy.resolve("values.yaml"), lines);
+        LintResult lint = new Helm(copy).lint().strict().call();
+        assertFalse(lint.isFailed(), String.join("\n", lint.getMessages()));
+    }
+
+    @Test
+    void externalKafkaAndPostgreSqlAreTheDefaultAndMustBeNamed() {
+        assertTrue(Chart.refusal().contains("kafka.bootstrapServers is required"), Chart.refusal());
+        assertTrue(Chart.refusal("kafka: {bootstrapServers: 'k:9092'}").contains("postgresql.jdbcUrl is required"));
+        Chart.Rendered external = Chart.render(Chart.EXTERNAL);
+        assertTrue(external.all(io.fabric8.kubernetes.api.model.apps.StatefulSet.class).isEmpty(),
+                "no in-chart Kafka or PostgreSQL by default");
+        Container aggregator = workload(external, "aggregator").container("aggregator");
+        assertEquals("kafka-0.kafka.data:9092,kafka-1.kafka.data:9092", env(aggregator, "KAFKA_BOOTSTRAP_SERVERS"));
+        assertEquals("jdbc:postgresql://pg.data:5432/neuraldivergence", env(aggregator, "QUARKUS_DATASOURCE_JDBC_URL"));
+        assertEquals("nd-database", aggregator.getEnv().stream().filter(e -> e.getName()
+                .equals("QUARKUS_DATASOURCE_PASSWORD")).findFirst().orElseThrow().getValueFrom().getSecretKeyRef()
+                .getName());
+    }
+
+    @Test
+    void everyContainerRunsAsNonRootOnAReadOnlyFilesystemWithLimits() {
+        for (Chart.Rendered r : valueSets()) {
+            assertFalse(r.workloads().isEmpty());
+            for (Chart.Workload w : r.workloads()) {
+                var pod = w.pod().getSecurityContext();
+                assertEquals(Boolean.TRUE, pod.getRunAsNonRoot(), w.name());
+                assertTrue(pod.getRunAsUser() != null && pod.getRunAsUser() > 0, w.name());
+                assertEquals("RuntimeDefault", pod.getSeccompProfile().getType(), w.name());
+                assertEquals(Boolean.FALSE, w.pod().getAutomountServiceAccountToken(), w.name());
+                w.allContainers().forEach(c -> {
+                    String where = w.name() + " container " + c.getName();
+                    var sc = c.getSecurityContext();
+                    assertNotNull(sc, where);
+                    assertEquals(Boolean.TRUE, sc.getReadOnlyRootFilesystem(), where);
+                    assertEquals(Boolean.FALSE, sc.getAllowPrivilegeEscalation(), where);
+                    assertEquals(Boolean.TRUE, sc.getRunAsNonRoot(), where);
+                    assertTrue(sc.getCapabilities().getDrop().contains("ALL"), where);
+                    assertTrue(sc.getCapabilities().getAdd() == null || sc.getCapabilities().getAdd().isEmpty(), where);
+                    Map<String, Quantity> limits = c.getResources().getLimits();
+                    assertTrue(limits != null && limits.containsKey("cpu") && limits.containsKey("memory"), where);
+                    assertTrue(c.getResources().getRequests().containsKey("memory"), where);
+                });
+                // the only writable place of the chart's own services is a size-limited /tmp
+                Volume tmp = w.pod().getVolumes().stream().filter(v -> v.getName().equals("tmp")).findFirst()
+                        .orElseThrow(() -> new AssertionError(w.name() + " has no /tmp volume"));
+                assertNotNull(tmp.getEmptyDir().getSizeLimit(), w.name());
+            }
+        }
+    }
+
+    @Test
+    void servicesHaveHealthProbesAndTheComparisonServiceAGrpcOne() {
+        Chart.Rendered r = Chart.render(Chart.EVALUATION);
+        for (String part : PARTS) {
+            Container c = workload(r, part).container(part);
+            assertEquals("/q/health/ready", c.getReadinessProbe().getHttpGet().getPath(), part);
+            assertEquals("/q/health/started", c.getStartupProbe().getHttpGet().getPath(), part);
+            if (part.equals("comparison")) {
+                assertEquals(8082, c.getLivenessProbe().getGrpc().getPort());
+            } else {
+                assertEquals("/q/health/live", c.getLivenessProbe().getHttpGet().getPath(), part);
+            }
+        }
+        for (Chart.Workload w : r.workloads()) {
+            for (Container c : w.pod().getContainers()) {
+                assertNotNull(c.getReadinessProbe(), w.name());
+                assertNotNull(c.getLivenessProbe(), w.name());
+            }
+        }
+    }
+
+    @Test
+    void inferenceKeepsASmallFixedHeapAndRoomForNativeMemory() {
+        Chart.Rendered r = Chart.render(Chart.EXTERNAL);
+        Container inference = workload(r, "inference").container("inference");
+        assertTrue(env(inference, "JAVA_TOOL_OPTIONS").contains("-Xmx256m"), env(inference, "JAVA_TOOL_OPTIONS"));
+        assertEquals(new Quantity("1536Mi"), inference.getResources().getLimits().get("memory"));
+        for (String part : List.of("aggregator", "comparison")) {
+            assertTrue(env(workload(r, part).container(part), "JAVA_TOOL_OPTIONS")
+                    .contains("-XX:MaxRAMPercentage=50"), part);
+        }
+        String refused = Chart.refusal(Chart.EXTERNAL, """
+                inference:
+                  heap: 512Mi
+                  resources: {requests: {cpu: 500m, memory: 1Gi}, limits: {cpu: "2", memory: 1Gi}}
+                """);
+        assertTrue(refused.contains("must be at least inference.heap + 768Mi (1280Mi)"), refused);
+        Chart.render(Chart.EXTERNAL, """
+                inference:
+                  heap: 512Mi
+                  resources: {requests: {cpu: 500m, memory: 1Gi}, limits: {cpu: "2", memory: 1280Mi}}
+                """);
+    }
+
+    @Test
+    void networkPoliciesAllowExactlyTheIntendedFlows() {
+        Chart.Rendered r = Chart.render(Chart.EVALUATION);
+        NetworkPolicy deny = r.get(NetworkPolicy.class, "nd-neuraldivergence-deny-all");
+        assertEquals(List.of("Ingress", "Egress"), deny.getSpec().getPolicyTypes());
+        assertTrue(deny.getSpec().getIngress().isEmpty() && deny.getSpec().getEgress().isEmpty());
+        assertEquals(Map.of("app.kubernetes.io/instance", "nd", "app.kubernetes.io/name", "neuraldivergence"),
+                deny.getSpec().getPodSelector().getMatchLabels());
+
+        Set<String> dns = Set.of("dns:53/UDP", "dns:53/TCP");
+        assertEquals(Set.of("namespace:8080/TCP"), ingress(r, "inference"));
+        assertEquals(union(dns, Set.of("kafka:9092/TCP")), egress(r, "inference"));
+        assertEquals(Set.of("namespace:8081/TCP"), ingress(r, "aggregator"), "only Prometheus, on metrics");
+        assertEquals(union(dns, Set.of("kafka:9092/TCP", "postgresql:5432/TCP")), egress(r, "aggregator"));
+        assertEquals(Set.of("namespace:8082/TCP"), ingress(r, "comparison"));
+        assertEquals(union(dns, Set.of("kafka:9092/TCP", "postgresql:5432/TCP")), egress(r, "comparison"));
+        assertEquals(Set.of("inference:9092/TCP", "aggregator:9092/TCP", "comparison:9092/TCP"), ingress(r, "kafka"));
+        assertEquals(dns, egress(r, "kafka"));
+        assertEquals(Set.of("aggregator:5432/TCP", "comparison:5432/TCP"), ingress(r, "postgresql"));
+        assertEquals(dns, egress(r, "postgresql"));
+
+        // named clients and Prometheus, external infrastructure in known networks, a model downloaded at start
+        Chart.Rendered everything = Chart.render(Chart.EXTERNAL, EVERYTHING, """
+                global:
+                  networkPolicy:
+                    kafkaPeers: [{ipBlock: {cidr: 10.20.0.0/16}}]
+                    postgresqlPeers: [{ipBlock: {cidr: 10.30.0.0/16}}]
+                """);
+        assertEquals(Set.of("ns=ingress-nginx:8082/TCP", "ns=monitoring:8082/TCP"), ingress(everything, "comparison"));
+        assertEquals(Set.of("ns=monitoring:8081/TCP"), ingress(everything, "aggregator"));
+        assertEquals(union(dns, Set.of("10.20.0.0/16:9092/TCP", "10.30.0.0/16:5432/TCP")),
+                egress(everything, "aggregator"));
+        assertEquals(union(dns, Set.of("10.20.0.0/16:9092/TCP", "any:443/TCP", "any:80/TCP")),
+                egress(everything, "inference"), "the model download");
+        assertTrue(Chart.render(Chart.EXTERNAL, "global: {networkPolicy: {enabled: false}}")
+                .all(NetworkPolicy.class).isEmpty());
+    }
+
+    @Test
+    void secretReferencesResolveToRenderedOrDeclaredSecrets() {
+        Chart.Rendered external = Chart.render(Chart.EXTERNAL);
+        assertEquals(Set.of("nd-database"), secretRefs(external));
+        assertTrue(external.all(Secret.class).isEmpty(), "the chart creates no Secret for external infrastructure");
+
+        // evaluation mode too: the in-chart PostgreSQL is initialised from the same Secret the services read
+        Chart.Rendered evaluation = Chart.render(Chart.EVALUATION);
+        assertEquals(Set.of("nd-database"), secretRefs(evaluation));
+        assertTrue(evaluation.all(Secret.class).isEmpty(), "the chart never generates or stores a password");
+        Container postgres = evaluation.workloads().stream().filter(w -> w.name().equals(
+                "StatefulSet/nd-neuraldivergence-postgresql")).findFirst().orElseThrow().container("postgresql");
+        assertEquals("nd-database", postgres.getEnv().stream().filter(e -> e.getName().equals("POSTGRES_PASSWORD"))
+                .findFirst().orElseThrow().getValueFrom().getSecretKeyRef().getName());
+        assertTrue(Chart.refusal("kafka: {evaluation: {enabled: true}}\npostgresql: {evaluation: {enabled: true}}")
+                .contains("postgresql.existingSecret is required"));
+
+        Chart.Rendered everything = Chart.render(Chart.EVALUATION, EVERYTHING);
+        assertEquals(Set.of("nd-database", "nd-kafka-client", "nd-api-tokens"),
+                secretRefs(everything));
+        Container comparison = workload(everything, "comparison").container("comparison");
+        assertEquals("nd-api-tokens", comparison.getEnv().stream().filter(e -> e.getName()
+                .equals("ND_COMPARISON_AUTH_TOKENS")).findFirst().orElseThrow().getValueFrom().getSecretKeyRef()
+                .getName());
+        assertTrue(env(external, "comparison", "ND_COMPARISON_AUTH_TOKENS") == null, "no tokens unless configured");
+    }
+
+    @Test
+    void togglesRemoveWhatTheySwitchOff() {
+        Chart.Rendered all = Chart.render(Chart.EVALUATION, EVERYTHING);
+        assertEquals(3, all.kind("ServiceMonitor").size());
+        assertEquals(1, all.kind("PrometheusRule").size());
+        assertEquals(1, all.all(HorizontalPodAutoscaler.class).size());
+        assertEquals(3, all.all(PodDisruptionBudget.class).size());
+        assertEquals(3, all.all(ServiceAccount.class).size());
+
+        Chart.Rendered noInference = Chart.render(Chart.EVALUATION, EVERYTHING, "inference: {enabled: false}");
+        List<String> left = noInference.objects().stream().map(o -> o.getKind() + "/" + o.getMetadata().getName())
+                .filter(n -> n.contains("inference")).toList();
+        assertEquals(List.of(), left);
+        assertEquals(2, noInference.kind("ServiceMonitor").size());
+
+        Chart.Rendered plain = Chart.render(Chart.EXTERNAL, """
+                inference: {autoscaling: {enabled: false}, podDisruptionBudget: {enabled: false}}
+                global: {serviceAccount: {create: false}}
+                """);
+        assertTrue(plain.kind("ServiceMonitor").isEmpty() && plain.kind("PrometheusRule").isEmpty());
+        assertTrue(plain.all(HorizontalPodAutoscaler.class).isEmpty());
+        assertEquals(2, plain.get(Deployment.class, name("inference")).getSpec().getReplicas());
+        assertTrue(plain.find(PodDisruptionBudget.class, name("inference")).isEmpty());
+        assertTrue(plain.all(ServiceAccount.class).isEmpty());
+        assertEquals("default", workload(plain, "comparison").pod().getServiceAccountName());
+        assertEquals(null, all.get(Deployment.class, name("inference")).getSpec().getReplicas(),
+                "the HPA owns the replica count");
+    }
+
+    @Test
+    void theModelComesFromAnImageAPvcOrAUrl() {
+        Chart.Rendered image = Chart.render(Chart.EXTERNAL);
+        Chart.Workload inference = workload(image, "inference");
+        Container init = inference.pod().getInitContainers().get(0);
+        assertEquals("neuraldivergence/nd-model:" + appVersion(), init.getImage());
+        assertEquals(List.of("cp", "-R", "/model/saved_model", "/shared/saved_model"), init.getCommand());
+        assertEquals("/shared", init.getVolumeMounts().stream().filter(m -> m.getName().equals("model")).findFirst()
+                .orElseThrow().getMountPath(), "the model volume must not hide the image's /model");
+        assertTrue(config(image, "inference").contains("nd.model.path=/model/saved_model\n"));
+
+        Chart.Rendered pvc = Chart.render(Chart.EXTERNAL,
+                "model: {source: pvc, pvc: {claimName: models, path: mnist/saved_model}}");
+        Chart.Workload fromPvc = workload(pvc, "inference");
+        assertTrue(fromPvc.pod().getInitContainers().isEmpty());
+        Volume model = fromPvc.pod().getVolumes().stream().filter(v -> v.getName().equals("model")).findFirst()
+                .orElseThrow();
+        assertEquals("models", model.getPersistentVolumeClaim().getClaimName());
+        assertEquals(Boolean.TRUE, model.getPersistentVolumeClaim().getReadOnly());
+        assertTrue(config(pvc, "inference").contains("nd.model.path=/model/mnist/saved_model\n"));
+        assertTrue(fromPvc.container("inference").getVolumeMounts().stream()
+                .anyMatch(m -> m.getName().equals("model") && Boolean.TRUE.equals(m.getReadOnly())));
+
+        Chart.Rendered url = Chart.render(Chart.EXTERNAL, EVERYTHING);
+        Container download = workload(url, "inference").pod().getInitContainers().get(0);
+        assertEquals("https://models.example/mnist-cnn.tar.gz", envOf(download, "MODEL_URL"));
+        assertTrue(download.getCommand().get(2).contains("sha256sum -c"));
+        assertTrue(Chart.refusal(Chart.EXTERNAL, "model: {source: url, url: {href: 'https://m.example/m.tgz'}}")
+                .contains("model.url.sha256 is required"));
+    }
+
+    @Test
+    void imagesDefaultToTheChartsAppVersion() {
+        Chart.Rendered r = Chart.render(Chart.EXTERNAL);
+        for (String part : PARTS) {
+            assertEquals("neuraldivergence/nd-" + part + ":" + appVersion(), workload(r, part).container(part)
+                    .getImage());
+        }
+        Chart.Rendered pinned = Chart.render(Chart.EXTERNAL,
+                "global: {image: {registry: 'registry.example:5000', tag: '1.2.3'}}");
+        assertEquals("registry.example:5000/neuraldivergence/nd-comparison:1.2.3",
+                workload(pinned, "comparison").container("comparison").getImage());
+    }
+
+    @Test
+    void monitorsAndTopicsReachTheServicesConfiguration() {
+        Chart.Rendered r = Chart.render(Chart.EXTERNAL, EVERYTHING);
+        String comparison = config(r, "comparison");
+        assertTrue(comparison.contains("nd.comparison.monitors.digits.model=mnist-cnn\n"), comparison);
+        assertTrue(comparison.contains("nd.comparison.monitors.digits.threshold=0.15\n"), comparison);
+        assertTrue(comparison.contains("nd.comparison.monitors.digits.windows-in-a-row=2\n"), comparison);
+        assertTrue(comparison.contains("nd.comparison.ui.inference-url=https://inference.example\n"), comparison);
+        assertTrue(config(r, "aggregator").contains("nd.topics.dead-letter=nd.activations.dlq\n"));
+        assertTrue(config(r, "inference").contains("quarkus.http.cors.origins=https://nd.example\n"));
+        // a changed configuration rolls the pods
+        String before = Chart.render(Chart.EXTERNAL).get(Deployment.class, name("comparison")).getSpec()
+                .getTemplate().getMetadata().getAnnotations().get("checksum/config");
+        String after = r.get(Deployment.class, name("comparison")).getSpec().getTemplate().getMetadata()
+                .getAnnotations().get("checksum/config");
+        assertFalse(before.equals(after));
+    }
+
+    @Test
+    void theSchemaRefusesValuesThatWouldWeakenOrBreakTheInstallation() {
+        Map<String, String> refused = Map.ofEntries(
+                Map.entry("global: {podSecurityContext: {runAsNonRoot: false}}", "runAsNonRoot"),
+                Map.entry("global: {securityContext: {readOnlyRootFilesystem: false}}", "readOnlyRootFilesystem"),
+                Map.entry("global: {securityContext: {capabilities: {drop: [ALL], add: [NET_ADMIN]}}}", "add"),
+                Map.entry("model: {source: s3}", "source"),
+                Map.entry("inference: {heap: lots}", "heap"),
+                Map.entry("inference: {replica: 3}", "replica"),
+                Map.entry("kafka: {bootstrapServers: 'no port here'}", "bootstrapServers"),
+                Map.entry("postgresql: {jdbcUrl: 'mysql://db:3306/nd'}", "jdbcUrl"),
+                Map.entry("comparison: {monitors: {digits: {model: m, metric: entropy}}}", "metric"),
+                // null deletes a default: a container without limits
+                Map.entry("inference: {resources: {limits: null}}", "limits"));
+        for (Map.Entry<String, String> e : refused.entrySet()) {
+            String message = Chart.refusal(Chart.EXTERNAL, e.getKey());
+            assertTrue(message.contains(e.getValue()), e.getKey() + " -> " + message);
+        }
+        String idle = Chart.refusal(Chart.EVALUATION, "aggregator: {replicas: 4}");
+        assertTrue(idle.contains("aggregator.replicas (4) exceeds the partitions of nd.activations"), idle);
+    }
+
+    @Test
+    void alertsReadMetricsTheServicesExport() throws IOException {
+        Chart.Rendered r = Chart.render(Chart.EXTERNAL, EVERYTHING);
+        HasMetadata rule = r.kind("PrometheusRule").get(0);
+        String text = Chart.render(Chart.EXTERNAL, EVERYTHING).yaml();
+        Set<String> alerts = new TreeSet<>();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("alert: (\\S+)").matcher(text);
+        while (m.find()) {
+            alerts.add(m.group(1));
+        }
+        assertEquals(Set.of("NeuralDivergenceTapDrifting", "NeuralDivergenceAggregatorLagging",
+                "NeuralDivergenceObservationsShed", "NeuralDivergenceDeadLettersGrowing", "NeuralDivergencePartDown"),
+                alerts, rule.getMetadata().getName());
+        Set<String> exported = Metrics.exported();
+        assertTrue(Metrics.referenced(text).size() >= 4, "the alerts read metrics");
+        for (String metric : Metrics.referenced(text)) {
+            assertTrue(Metrics.known(metric, exported), metric + " is not exported by any service");
+        }
+    }
+
+    @Test
+    void theGrafanaDashboardReadsMetricsTheServicesExport() throws IOException {
+        String dashboard = Files.readString(Chart.DIR.resolve("../../deploy/grafana/neuraldivergence-dashboard.json"));
+        Set<String> referenced = Metrics.referenced(dashboard);
+        Set<String> exported = Metrics.exported();
+        // throughput, latency, lag, shed, dead letters, drift per tap
+        for (String needed : List.of("nd_inference_predictions_total", "nd_inference_predict_seconds_bucket",
+                "nd_aggregator_consumer_lag", "nd_capture_observations_shed_total", "nd_aggregator_dead_letters_total",
+                "nd_comparison_monitor_value")) {
+            assertTrue(referenced.contains(needed), "the dashboard shows " + needed);
+        }
+        for (String metric : referenced) {
+            assertTrue(Metrics.known(metric, exported), metric + " is not exported by any service");
+        }
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    static Chart.Workload workload(Chart.Rendered r, String part) {
+        return r.workloads().stream().filter(w -> w.name().equals("Deployment/" + name(part))).findFirst()
+                .orElseThrow(() -> new AssertionError("no Deployment " + name(part)));
+    }
+
+    private static String env(Container c, String name) {
+        return c.getEnv().stream().filter(e -> e.getName().equals(name)).map(EnvVar::getValue).findFirst()
+                .orElseThrow(() -> new AssertionError(c.getName() + " has no " + name));
+    }
+
+    private static String envOf(Container c, String name) {
+        return env(c, name);
+    }
+
+    private static String env(Chart.Rendered r, String part, String name) {
+        return workload(r, part).container(part).getEnv().stream().filter(e -> e.getName().equals(name))
+                .map(e -> e.getValue() == null ? "from " + e.getValueFrom() : e.getValue()).findFirst().orElse(null);
+    }
+
+    private static String config(Chart.Rendered r, String part) {
+        return r.get(ConfigMap.class, name(part)).getData().get("application.properties");
+    }
+
+    private static Set<String> secretRefs(Chart.Rendered r) {
+        Set<String> names = new TreeSet<>();
+        for (Chart.Workload w : r.workloads()) {
+            w.allContainers().forEach(c -> {
+                c.getEnv().stream().filter(e -> e.getValueFrom() != null && e.getValueFrom().getSecretKeyRef() != null)
+                        .forEach(e -> names.add(e.getValueFrom().getSecretKeyRef().getName()));
+                c.getEnvFrom().stream().filter(e -> e.getSecretRef() != null)
+                        .forEach(e -> names.add(e.getSecretRef().getName()));
+            });
+            w.pod().getVolumes().stream().filter(v -> v.getSecret() != null)
+                    .forEach(v -> names.add(v.getSecret().getSecretName()));
+        }
+        return names;
+    }
+
+    private static Set<String> ingress(Chart.Rendered r, String part) {
+        NetworkPolicy p = r.get(NetworkPolicy.class, name(part));
+        assertEquals(List.of("Ingress", "Egress"), p.getSpec().getPolicyTypes());
+        Set<String> flows = new TreeSet<>();
+        p.getSpec().getIngress().forEach(rule -> flows.addAll(flows(rule.getFrom(), rule.getPorts())));
+        return flows;
+    }
+
+    private static Set<String> egress(Chart.Rendered r, String part) {
+        NetworkPolicy p = r.get(NetworkPolicy.class, name(part));
+        Set<String> flows = new TreeSet<>();
+        p.getSpec().getEgress().forEach(rule -> flows.addAll(flows(rule.getTo(), rule.getPorts())));
+        return flows;
+    }
+
+    /** A rule as peer:port/protocol strings; a peer is a component, "namespace", ns=NAME, dns, a CIDR or any. */
+    private static Set<String> flows(List<NetworkPolicyPeer> peers, List<NetworkPolicyPort> ports) {
+        List<String> names = peers == null || peers.isEmpty() ? List.of("any")
+                : peers.stream().map(ChartTest::peer).toList();
+        Set<String> out = new TreeSet<>();
+        for (String n : names) {
+            for (NetworkPolicyPort port : ports) {
+                out.add(n + ":" + port.getPort().getIntVal() + "/" + port.getProtocol());
+            }
+        }
+        return out;
+    }
+
+    private static String peer(NetworkPolicyPeer p) {
+        if (p.getIpBlock() != null) {
+            return p.getIpBlock().getCidr();
+        }
+        Map<String, String> pods = p.getPodSelector() == null ? null : p.getPodSelector().getMatchLabels();
+        if (p.getNamespaceSelector() != null) {
+            if (pods != null && "kube-dns".equals(pods.get("k8s-app"))) {
+                return "dns";
+            }
+            return "ns=" + p.getNamespaceSelector().getMatchLabels().get("kubernetes.io/metadata.name");
+        }
+        if (pods == null || pods.isEmpty()) {
+            return "namespace";
+        }
+        return pods.get("app.kubernetes.io/component");
+    }
+
+    private static Set<String> union(Set<String> a, Set<String> b) {
+        return Stream.concat(a.stream(), b.stream()).collect(Collectors.toCollection(TreeSet::new));
+    }
+
+    private static String appVersion() {
+        try {
+            return Files.readAllLines(Chart.DIR.resolve("Chart.yaml")).stream().filter(l -> l.startsWith("appVersion:"))
+                    .map(l -> l.substring(l.indexOf(':') + 1).trim().replace("\"", "")).findFirst().orElseThrow();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    private static void copyTree(Path from, Path to) throws IOException {
+        try (Stream<Path> paths = Files.walk(from)) {
+            for (Path p : paths.toList()) {
+                Path target = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(p, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
+        }
+    }
+}
