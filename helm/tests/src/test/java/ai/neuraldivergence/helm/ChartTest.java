@@ -296,7 +296,7 @@ class ChartTest {
         Chart.Workload inference = workload(image, "inference");
         Container init = inference.pod().getInitContainers().get(0);
         assertEquals("neuraldivergence/nd-model:" + appVersion(), init.getImage());
-        assertEquals(List.of("cp", "-R", "/model/saved_model", "/shared/saved_model"), init.getCommand());
+        assertEquals(List.of("cp", "-R", "/model/.", "/shared/"), init.getCommand(), "saved_model/ and its manifest");
         assertEquals("/shared", init.getVolumeMounts().stream().filter(m -> m.getName().equals("model")).findFirst()
                 .orElseThrow().getMountPath(), "the model volume must not hide the image's /model");
         assertTrue(config(image, "inference").contains("nd.model.path=/model/saved_model\n"));
