@@ -2,13 +2,13 @@
 
 {{- define "nd.fullname" -}}
 {{- if contains .Chart.Name .Release.Name -}}
-{{- .Release.Name | trunc 50 | trimSuffix "-" -}}
+{{- .Release.Name | trunc 40 | trimSuffix "-" -}}
 {{- else -}}
-{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 50 | trimSuffix "-" -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 40 | trimSuffix "-" -}}
 {{- end -}}
 {{- end -}}
 
-{{/* The name of a part: <fullname>-<part>. */}}
+{{/* The name of a part: <fullname>-<part>, at most 52 characters (a StatefulSet's limit). */}}
 {{- define "nd.name" -}}
 {{- printf "%s-%s" (include "nd.fullname" .root) .part -}}
 {{- end -}}
@@ -174,13 +174,26 @@ readinessProbe:
 {{- define "nd.dnsEgress" -}}
 # DNS
 - to:
-    - namespaceSelector: {}
-      podSelector:
-        matchLabels:
-          k8s-app: kube-dns
+    {{- toYaml .Values.global.networkPolicy.dns.to | nindent 4 }}
   ports:
-    - {port: 53, protocol: UDP}
-    - {port: 53, protocol: TCP}
+    {{- range .Values.global.networkPolicy.dns.ports }}
+    - {port: {{ . }}, protocol: UDP}
+    - {port: {{ . }}, protocol: TCP}
+    {{- end }}
+{{- end -}}
+
+{{/* The ports of kafka.bootstrapServers (and kafka.extraBrokerPorts), each once. */}}
+{{- define "nd.kafkaPorts" -}}
+{{- $ports := list -}}
+{{- range regexFindAll ":[0-9]+" .Values.kafka.bootstrapServers -1 }}{{ $ports = append $ports (trimPrefix ":" .) }}{{ end -}}
+{{- range .Values.kafka.extraBrokerPorts }}{{ $ports = append $ports (toString .) }}{{ end -}}
+{{- $ports | uniq | join "," -}}
+{{- end -}}
+
+{{/* The port of postgresql.jdbcUrl (5432 when it names none). */}}
+{{- define "nd.postgresqlPort" -}}
+{{- $m := regexFind "//[^/:]+:[0-9]+" .Values.postgresql.jdbcUrl -}}
+{{- if $m }}{{ regexFind "[0-9]+$" $m }}{{ else }}5432{{ end -}}
 {{- end -}}
 
 {{- define "nd.kafkaEgress" -}}
@@ -198,7 +211,9 @@ readinessProbe:
     {{- toYaml . | nindent 4 }}
   {{- end }}
   ports:
-    - {port: {{ .Values.kafka.port }}, protocol: TCP}
+    {{- range splitList "," (include "nd.kafkaPorts" .) }}
+    - {port: {{ . }}, protocol: TCP}
+    {{- end }}
 {{- end }}
 {{- end -}}
 
@@ -217,6 +232,6 @@ readinessProbe:
     {{- toYaml . | nindent 4 }}
   {{- end }}
   ports:
-    - {port: {{ .Values.postgresql.port }}, protocol: TCP}
+    - {port: {{ include "nd.postgresqlPort" . }}, protocol: TCP}
 {{- end }}
 {{- end -}}

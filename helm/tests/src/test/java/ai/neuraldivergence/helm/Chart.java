@@ -52,7 +52,12 @@ final class Chart {
 
     /** The objects {@code helm template} renders with these values files (YAML texts, later ones win). */
     static Rendered render(String... values) {
-        String yaml = template(values);
+        return renderAs(RELEASE, values);
+    }
+
+    /** {@link #render} under another release name. */
+    static Rendered renderAs(String release, String... values) {
+        String yaml = template(release, values);
         List<HasMetadata> objects = new ArrayList<>();
         for (String doc : yaml.split("(?m)^---\\s*$")) {
             boolean empty = doc.lines().allMatch(l -> l.isBlank() || l.stripLeading().startsWith("#"));
@@ -66,16 +71,16 @@ final class Chart {
     /** The message with which Helm refuses these values (schema, a required value, the chart's own checks). */
     static String refusal(String... values) {
         try {
-            template(values);
+            template(RELEASE, values);
         } catch (RuntimeException e) {
             return String.valueOf(e.getMessage());
         }
         throw new AssertionError("Helm rendered the chart with values it should refuse:\n" + String.join("\n", values));
     }
 
-    private static String template(String... values) {
+    private static String template(String release, String... values) {
         // the oldest Kubernetes the chart is for: gRPC probes are GA from 1.27
-        TemplateCommand command = new Helm(DIR).template().withName(RELEASE).withNamespace(NAMESPACE)
+        TemplateCommand command = new Helm(DIR).template().withName(release).withNamespace(NAMESPACE)
                 .withKubeVersion("1.27.0");
         try {
             for (String v : values) {

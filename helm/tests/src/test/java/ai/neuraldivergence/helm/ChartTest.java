@@ -235,6 +235,56 @@ class ChartTest {
     }
 
     @Test
+    void egressFollowsTheConfiguredEndpointsAndPeers() {
+        Chart.Rendered r = Chart.render("""
+                kafka:
+                  bootstrapServers: b-1.msk.example:9094,b-2.msk.example:9094
+                  extraBrokerPorts: [9096]
+                postgresql:
+                  jdbcUrl: jdbc:postgresql://pg.example:6432/neuraldivergence?sslmode=require
+                  existingSecret: nd-database
+                model:
+                  source: url
+                  url: {href: 'https://models.example/m.tar.gz', sha256: %s}
+                global:
+                  networkPolicy:
+                    modelPeers: [{ipBlock: {cidr: 192.0.2.10/32}}]
+                    dns:
+                      to: [{ipBlock: {cidr: 169.254.20.10/32}}]
+                      ports: [53]
+                """.formatted("a".repeat(64)));
+        Set<String> nodeLocalDns = Set.of("169.254.20.10/32:53/UDP", "169.254.20.10/32:53/TCP");
+        assertEquals(union(nodeLocalDns, Set.of("any:9094/TCP", "any:9096/TCP", "any:6432/TCP")),
+                egress(r, "aggregator"), "the ports of the connection strings, NodeLocal DNS");
+        assertEquals(union(nodeLocalDns, Set.of("any:9094/TCP", "any:9096/TCP", "192.0.2.10/32:443/TCP",
+                "192.0.2.10/32:80/TCP")), egress(r, "inference"), "the download only from the model's host");
+    }
+
+    @Test
+    void disruptionBudgetsNeverBlockADrainAndNamesFitKubernetesLimits() {
+        Chart.Rendered r = Chart.render(Chart.EXTERNAL, "comparison: {replicas: 1}");
+        assertEquals(1, r.get(PodDisruptionBudget.class, name("comparison")).getSpec().getMaxUnavailable()
+                .getIntVal());
+        String blocked = Chart.refusal(Chart.EXTERNAL,
+                "comparison: {replicas: 1, podDisruptionBudget: {maxUnavailable: null, minAvailable: 1}}");
+        assertTrue(blocked.contains("comparison.podDisruptionBudget.minAvailable (1) must be below its replicas (1)"),
+                blocked);
+        Chart.render(Chart.EXTERNAL,
+                "comparison: {replicas: 3, podDisruptionBudget: {maxUnavailable: null, minAvailable: 2}}");
+
+        // a long release name: StatefulSet names stay within 52 characters (their revision label's limit)
+        String release = "observability-platform-neuraldivergence-production";
+        Chart.Rendered evaluation = Chart.renderAs(release, Chart.EVALUATION);
+        for (HasMetadata o : evaluation.objects()) {
+            assertTrue(o.getMetadata().getName().length() <= 52, o.getKind() + " " + o.getMetadata().getName());
+        }
+        // numbers Helm would print in exponent form reach Java as integers
+        String config = config(Chart.render(Chart.EXTERNAL,
+                "comparison: {monitors: {digits: {model: m, minObservations: 1000000}}}"), "comparison");
+        assertTrue(config.contains("nd.comparison.monitors.digits.min-observations=1000000\n"), config);
+    }
+
+    @Test
     void secretReferencesResolveToRenderedOrDeclaredSecrets() {
         Chart.Rendered external = Chart.render(Chart.EXTERNAL);
         assertEquals(Set.of("nd-database"), secretRefs(external));
