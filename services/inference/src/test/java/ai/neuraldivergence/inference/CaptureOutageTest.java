@@ -64,6 +64,8 @@ class CaptureOutageTest {
         assertEquals(shed, registry.counter("nd.capture.observations.shed").count() - shedBefore, 0.0);
         assertEquals(requests * perRequest - shed,
                 registry.counter("nd.capture.observations.captured").count() - capturedBefore, 0.0);
-
+        // and the service stays ready: Kubernetes keeps sending it traffic while Kafka is away
+        given().get("/q/health/ready").then().statusCode(200).body("status",
+                org.hamcrest.Matchers.equalTo("UP"));
     }
 }
