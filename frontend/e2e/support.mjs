@@ -59,14 +59,18 @@ export async function taps() {
 }
 
 /**
- * A closed side B: from the minute before the URL was printed to the last whole minute, so that the page and the
- * test read the same, unchanging windows.
+ * A closed side B: from the minute the URL was printed in (live traffic starts then) to the last whole minute, at
+ * least one minute long; waits until that minute has ended (and 10 s more for its last flush), so that the page and
+ * the test read the same, unchanging windows, with live traffic in them.
  */
-export function closedRange() {
+export async function closedRange() {
   const minute = 60_000;
-  const from = Math.floor(URL_PRINTED_AT / minute) * minute - minute;
-  const to = Math.floor((Date.now() - 10_000) / minute) * minute;
-  return { from: new Date(from).toISOString().replace(".000Z", "Z"), to: new Date(to).toISOString().replace(".000Z", "Z") };
+  const from = Math.floor(URL_PRINTED_AT / minute) * minute;
+  const to = Math.max(from + minute, Math.floor((Date.now() - 10_000) / minute) * minute);
+  const wait = to + 10_000 - Date.now();
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  const iso = (t) => new Date(t).toISOString().replace(".000Z", "Z");
+  return { from: iso(from), to: iso(to) };
 }
 
 /** The view fits the window's width: no horizontal scrolling at 1280 px or wider. */

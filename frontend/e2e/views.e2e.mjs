@@ -9,7 +9,7 @@ let range;
 let tapList;
 before(async () => {
   browser = await launch();
-  range = closedRange();
+  range = await closedRange();
   tapList = await taps();
   // the aggregator may still be committing the range's last minute (it lags on a busy machine): wait until two
   // reads 3 s apart agree, so that the page and the test see the same windows
