@@ -2,7 +2,7 @@
 // with the new counts, without a reload.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { MODEL, launch, open } from "./support.mjs";
+import { MODEL, TOKEN, UI, launch, open } from "./support.mjs";
 
 let browser;
 before(async () => (browser = await launch()));
@@ -24,4 +24,29 @@ test("the overview updates as windows commit, without a reload", async () => {
   assert.ok(await count() > first);
   assert.equal(await page.evaluate(() => window.ndMarker), "kept", "the page was not reloaded");
   assert.deepEqual(page.errors, []);
+});
+
+test("after the watch socket drops, the UI says so, reconnects by itself and updates again", async () => {
+  const page = await (await browser.newContext()).newPage();
+  await page.context().addInitScript((t) => sessionStorage.setItem("nd.token", t), TOKEN);
+  // every watch socket passes through the test, which can cut it as a restarting service would
+  const sockets = [];
+  await page.routeWebSocket(/api\/v1\/watch/, (ws) => {
+    ws.connectToServer();
+    sockets.push(ws);
+  });
+  await page.goto(`${UI}#view=overview&model=${MODEL}&b=last:15m`);
+  const status = () => page.textContent("#connection");
+  await page.waitForFunction(() => document.getElementById("connection").textContent.startsWith("live"));
+  await sockets[0].close({ code: 1012, reason: "service restart" });
+  await page.waitForFunction(() => document.getElementById("connection").textContent.startsWith("disconnected"));
+  assert.match(await status(), /^disconnected \(service restart\); reconnecting…$/);
+  await page.waitForFunction(() => document.getElementById("connection").textContent.startsWith("live"),
+    null, { timeout: 20_000 });
+  assert.equal(sockets.length, 2, "one new socket");
+  const stats = page.locator("main > .tap .stats").first();
+  const count = async () => Number(/B (\d+) obs/.exec(await stats.textContent())[1]);
+  const before = await count();
+  await page.waitForFunction((n) => Number(/B (\d+) obs/.exec(document.querySelector("main > .tap .stats")
+    ?.textContent ?? "")?.[1] ?? 0) > n, before, { timeout: 30_000 });
 });

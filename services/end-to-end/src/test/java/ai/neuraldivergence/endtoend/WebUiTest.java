@@ -68,7 +68,7 @@ class WebUiTest {
 
     @Test
     @Order(3)
-    void theOverviewUpdatesLiveWithoutAReload() throws Exception {
+    void theOverviewUpdatesLiveWithoutAReloadAndReconnectsByItself() throws Exception {
         browserTest("live.e2e.mjs");
     }
 
