@@ -23,13 +23,21 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
   if (t) headers.Authorization = `Bearer ${t}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const r = await fetch(`api/v1/${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  return answer<T>(r);
+}
+
+/** A response's JSON, or an ApiError with the service's words ({code, message}, or inference's {error, message}). */
+async function answer<T>(r: Response): Promise<T> {
   const text = await r.text();
   const json = text ? JSON.parse(text) : {};
   if (!r.ok) {
-    throw new ApiError(r.status, json.code ?? String(r.status), json.message ?? r.statusText);
+    throw new ApiError(r.status, json.code ?? json.error ?? String(r.status), json.message ?? r.statusText);
   }
   return json as T;
 }
+
+// the deployment's UI settings do not change while a page is open: asked once
+let settings: Promise<{ inferenceUrl: string }> | null = null;
 
 export const api = {
   catalog: () => call<Catalog>("GET", "catalog"),
@@ -44,17 +52,20 @@ export const api = {
   inspectInstance: (request: unknown) => call<InstanceInspection>("POST", "inspect-instance", request),
   exemplars: (request: unknown) => call<NeuronExemplars>("POST", "neuron-exemplars", request),
   monitors: (model: string) => call<{ monitors?: Monitor[] }>("GET", `monitors?model_id=${encodeURIComponent(model)}`),
-  uiSettings: () => call<{ inferenceUrl: string }>("GET", "ui-settings"),
+  uiSettings: () => {
+    settings ??= call<{ inferenceUrl: string }>("GET", "ui-settings").catch((e) => {
+      settings = null;
+      throw e;
+    });
+    return settings;
+  },
 };
 
 /** Sends an uploaded PNG through the inference service (CORS: it allows this UI's origin), tagged source=upload. */
 export async function predictPng(inferenceUrl: string, png: Blob): Promise<Prediction> {
   const r = await fetch(`${inferenceUrl.replace(/\/$/, "")}/v1/predict?tag=source%3Dupload`, {
     method: "POST", headers: { "Content-Type": "image/png", Accept: "application/json" }, body: png });
-  const text = await r.text();
-  const json = text ? JSON.parse(text) : {};
-  if (!r.ok) throw new ApiError(r.status, json.code ?? String(r.status), json.message ?? json.error ?? r.statusText);
-  return json.predictions[0] as Prediction;
+  return (await answer<{ predictions: Prediction[] }>(r)).predictions[0];
 }
 
 /** Opens the watch socket; the token travels as a subprotocol (browsers cannot set headers on a WebSocket). */

@@ -104,7 +104,8 @@ async function draw(): Promise<void> {
     } else if (state.view === "timeline") {
       await renderTimeline(main, state, (span) => setState({ ...state, span }), (b) => setState({ ...state, b }));
     } else if (state.view === "classes") {
-      await renderClassMatrix(main, state, (tap) => setState({ ...state, tap }), (a, b) => {
+      const taps = catalog?.models.find((m) => m.modelId === state.model)?.versions[0]?.taps ?? [];
+      await renderClassMatrix(main, state, taps, (tap) => setState({ ...state, tap }), (a, b) => {
         setState({ ...state, view: "neurons", a: { ...state.b, slice: a }, b: { ...state.b, slice: b } });
       });
     } else {

@@ -1,15 +1,13 @@
 // Class matrix: class x class mean KS of one tap over side B; a cell opens the neurons of that pair of classes.
-import { api } from "../api";
+import { api, type TapInfo } from "../api";
 import { choice, empty, h, loading } from "../dom";
 import { selection, type State } from "../state";
 import { formatNumber, viridis } from "../transforms";
 
-export async function renderClassMatrix(main: HTMLElement, state: State, pickTap: (tap: string) => void,
-    open: (a: string, b: string) => void): Promise<void> {
+export async function renderClassMatrix(main: HTMLElement, state: State, tapInfos: TapInfo[],
+    pickTap: (tap: string) => void, open: (a: string, b: string) => void): Promise<void> {
   loading(main);
-  const catalog = await api.catalog();
-  const version = catalog.models.find((m) => m.modelId === state.model)?.versions[0];
-  const taps = (version?.taps ?? []).slice().sort((x, y) => x.index - y.index).map((t) => t.name);
+  const taps = tapInfos.slice().sort((x, y) => x.index - y.index).map((t) => t.name);
   const tap = state.tap && taps.includes(state.tap) ? state.tap : taps[taps.length - 1];
   const request: Record<string, unknown> = { modelId: state.model, tap };
   if (state.b.kind === "reference") request.reference = state.b.name;

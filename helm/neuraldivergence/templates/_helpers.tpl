@@ -196,42 +196,35 @@ readinessProbe:
 {{- if $m }}{{ regexFind "[0-9]+$" $m }}{{ else }}5432{{ end -}}
 {{- end -}}
 
-{{- define "nd.kafkaEgress" -}}
-# Kafka
-{{- if .Values.kafka.evaluation.enabled }}
-- to:
+{{/*
+  Egress to Kafka or PostgreSQL: the in-chart evaluation pods, else the external peers (any destination when none
+  are named), on the given ports. Arguments: root, part (kafka | postgresql), peers, ports.
+*/}}
+{{- define "nd.infrastructureEgress" -}}
+{{- $evaluation := (index .root.Values .part).evaluation.enabled -}}
+- {{- if $evaluation }}
+  to:
     - podSelector:
         matchLabels:
-          {{- include "nd.selectorLabels" (dict "root" . "part" "kafka") | nindent 10 }}
-  ports:
-    - {port: 9092, protocol: TCP}
-{{- else }}
-- {{- with .Values.global.networkPolicy.kafkaPeers }}
+          {{- include "nd.selectorLabels" (dict "root" .root "part" .part) | nindent 10 }}
+  {{- else if .peers }}
   to:
-    {{- toYaml . | nindent 4 }}
+    {{- toYaml .peers | nindent 4 }}
   {{- end }}
   ports:
-    {{- range splitList "," (include "nd.kafkaPorts" .) }}
+    {{- range .ports }}
     - {port: {{ . }}, protocol: TCP}
     {{- end }}
-{{- end }}
+{{- end -}}
+
+{{- define "nd.kafkaEgress" -}}
+# Kafka
+{{ include "nd.infrastructureEgress" (dict "root" . "part" "kafka" "peers" .Values.global.networkPolicy.kafkaPeers
+     "ports" (ternary (list 9092) (splitList "," (include "nd.kafkaPorts" .)) .Values.kafka.evaluation.enabled)) }}
 {{- end -}}
 
 {{- define "nd.postgresqlEgress" -}}
 # PostgreSQL
-{{- if .Values.postgresql.evaluation.enabled }}
-- to:
-    - podSelector:
-        matchLabels:
-          {{- include "nd.selectorLabels" (dict "root" . "part" "postgresql") | nindent 10 }}
-  ports:
-    - {port: 5432, protocol: TCP}
-{{- else }}
-- {{- with .Values.global.networkPolicy.postgresqlPeers }}
-  to:
-    {{- toYaml . | nindent 4 }}
-  {{- end }}
-  ports:
-    - {port: {{ include "nd.postgresqlPort" . }}, protocol: TCP}
-{{- end }}
+{{ include "nd.infrastructureEgress" (dict "root" . "part" "postgresql" "peers" .Values.global.networkPolicy.postgresqlPeers
+     "ports" (list (ternary "5432" (include "nd.postgresqlPort" .) .Values.postgresql.evaluation.enabled))) }}
 {{- end -}}

@@ -82,17 +82,20 @@ final class Chart {
         // the oldest Kubernetes the chart is for: gRPC probes are GA from 1.27
         TemplateCommand command = new Helm(DIR).template().withName(release).withNamespace(NAMESPACE)
                 .withKubeVersion("1.27.0");
+        List<Path> files = new ArrayList<>();
         try {
             for (String v : values) {
                 Path file = Files.createTempFile("nd-values", ".yaml");
+                files.add(file);
                 Files.writeString(file, v);
-                file.toFile().deleteOnExit();
                 command = command.withValuesFile(file);
             }
+            return command.call();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        } finally {
+            files.forEach(f -> f.toFile().delete());
         }
-        return command.call();
     }
 
     /** What one rendering produced. */

@@ -365,7 +365,7 @@ class ChartTest {
 
         Chart.Rendered url = Chart.render(Chart.EXTERNAL, EVERYTHING);
         Container download = workload(url, "inference").pod().getInitContainers().get(0);
-        assertEquals("https://models.example/mnist-cnn.tar.gz", envOf(download, "MODEL_URL"));
+        assertEquals("https://models.example/mnist-cnn.tar.gz", env(download, "MODEL_URL"));
         assertTrue(download.getCommand().get(2).contains("sha256sum -c"));
         assertTrue(Chart.refusal(Chart.EXTERNAL, "model: {source: url, url: {href: 'https://m.example/m.tgz'}}")
                 .contains("model.url.sha256 is required"));
@@ -428,7 +428,7 @@ class ChartTest {
     void alertsReadMetricsTheServicesExport() throws IOException {
         Chart.Rendered r = Chart.render(Chart.EXTERNAL, EVERYTHING);
         HasMetadata rule = r.kind("PrometheusRule").get(0);
-        String text = Chart.render(Chart.EXTERNAL, EVERYTHING).yaml();
+        String text = r.yaml();
         Set<String> alerts = new TreeSet<>();
         java.util.regex.Matcher m = java.util.regex.Pattern.compile("alert: (\\S+)").matcher(text);
         while (m.find()) {
@@ -470,10 +470,6 @@ class ChartTest {
     private static String env(Container c, String name) {
         return c.getEnv().stream().filter(e -> e.getName().equals(name)).map(EnvVar::getValue).findFirst()
                 .orElseThrow(() -> new AssertionError(c.getName() + " has no " + name));
-    }
-
-    private static String envOf(Container c, String name) {
-        return env(c, name);
     }
 
     private static String env(Chart.Rendered r, String part, String name) {

@@ -4,7 +4,6 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -56,7 +55,7 @@ final class LocalPlatform implements AutoCloseable {
         env.put("ND_SKIP_BUILD", "1");
         for (String port : new String[] {"INFERENCE_HTTP_PORT", "AGGREGATOR_HTTP_PORT", "COMPARISON_HTTP_PORT",
                 "KAFKA_PORT", "KAFKA_CONTROLLER_PORT", "POSTGRES_PORT"}) {
-            env.put(port, Integer.toString(freePort()));
+            env.put(port, Integer.toString(ServiceProcess.freePort()));
         }
         env.putAll(environment);
         Process process = pb.start();
@@ -137,12 +136,6 @@ final class LocalPlatform implements AutoCloseable {
             for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
                 Files.delete(p);
             }
-        }
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
         }
     }
 }
