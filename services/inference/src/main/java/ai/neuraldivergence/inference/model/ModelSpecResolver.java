@@ -9,6 +9,8 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -20,6 +22,7 @@ import java.util.TreeSet;
  * Decides the model's identity and taps. Taps are the signature's outputs other than the probabilities and logits
  * (or the configured list). Their network order cannot come from the signature (DJL returns outputs sorted by
  * name): it comes from the configured list, else from the {@code manifest.json} exported beside the SavedModel.
+ * A rank-4 tap may also be exported only reduced (one value per channel); the manifest then gives its shape.
  */
 public final class ModelSpecResolver {
 
@@ -42,14 +45,9 @@ public final class ModelSpecResolver {
         }
         Optional<JsonNode> manifest = manifest(savedModel);
         List<String> order;
-        Map<String, String> reducedOutputs = new java.util.HashMap<>();
         String reductionWord = overrides.reduction() == Reduction.REDUCTION_MEAN ? "mean" : "max";
-        manifest.ifPresent(m -> m.path("taps").forEach(t -> {
-            String reduced = t.path("reduced").path(reductionWord).asText(null);
-            if (reduced != null && outputs.containsKey(reduced)) {
-                reducedOutputs.put(t.get("name").asText(), reduced);
-            }
-        }));
+        Map<String, JsonNode> listed = new HashMap<>();
+        manifest.ifPresent(m -> m.path("taps").forEach(t -> listed.put(t.get("name").asText(), t)));
         if (overrides.taps().isPresent()) {
             order = overrides.taps().get();
         } else if (manifest.isPresent() && manifest.get().has("taps")) {
@@ -67,24 +65,54 @@ public final class ModelSpecResolver {
         }
         List<TapSpec> taps = new ArrayList<>();
         for (String name : order) {
+            JsonNode listedTap = listed.get(name);
+            String reduced = listedTap == null ? null : listedTap.path("reduced").path(reductionWord).asText(null);
             long[] shape = outputs.get(name);
             if (shape == null) {
-                throw new IllegalStateException("tap '" + name + "' is not an output of the signature; outputs are "
-                        + new TreeSet<>(outputs.keySet()));
+                taps.add(servedReduced(name, taps.size(), listedTap, reduced, reductionWord, outputs,
+                        overrides.reduction()));
+                continue;
             }
             int[] withoutBatch = new int[shape.length - 1];
             for (int i = 1; i < shape.length; i++) {
                 withoutBatch[i - 1] = (int) shape[i];
             }
             Reduction reduction = withoutBatch.length == 1 ? Reduction.REDUCTION_NONE : overrides.reduction();
-            taps.add(new TapSpec(name, taps.size(), withoutBatch, reduction,
-                    withoutBatch.length == 1 ? null : reducedOutputs.get(name)));
+            boolean hasReduced = withoutBatch.length == 3 && reduced != null && outputs.containsKey(reduced);
+            taps.add(new TapSpec(name, taps.size(), withoutBatch, reduction, hasReduced ? reduced : null));
         }
         String id = overrides.modelId().orElseGet(() -> manifest.map(m -> m.path("modelId").asText(null))
                 .orElse(savedModel.toAbsolutePath().normalize().getParent().getFileName().toString()));
         String version = overrides.modelVersion().orElseGet(() -> manifest
                 .map(m -> m.path("modelVersion").asText(null)).orElseGet(() -> digest(savedModel)));
         return new ModelSpec(id, version, inputShape, overrides.probabilitiesOutput(), taps);
+    }
+
+    /**
+     * A rank-4 tap the signature returns only reduced, as a wide model does (its whole [N, H, W, C] map would be far
+     * too big to fetch on every predict): its shape comes from the manifest, its values from the reduced output of the
+     * configured reduction, which must hold one value per channel.
+     */
+    private static TapSpec servedReduced(String name, int index, JsonNode listedTap, String reduced,
+            String reductionWord, Map<String, long[]> outputs, Reduction reduction) {
+        long[] reducedShape = reduced == null ? null : outputs.get(reduced);
+        if (reducedShape == null) {
+            String why = listedTap == null ? "and the manifest does not list it"
+                    : reduced == null ? "and the manifest names no reduced output for the reduction " + reductionWord
+                    : "nor is its reduced output for the reduction " + reductionWord + ", '" + reduced + "'";
+            throw new IllegalStateException("tap '" + name + "' is not an output of the signature, " + why
+                    + "; outputs are " + new TreeSet<>(outputs.keySet()));
+        }
+        int[] shape = new int[listedTap.path("shape").size()];
+        for (int i = 0; i < shape.length; i++) {
+            shape[i] = listedTap.path("shape").get(i).asInt();
+        }
+        if (shape.length != 3 || reducedShape.length != 2 || reducedShape[1] != shape[2]) {
+            throw new IllegalStateException("tap '" + name + "' is served from its reduced output '" + reduced
+                    + "', which must have shape [N, C] for the tap's shape [H, W, C] in the manifest; the manifest "
+                    + "gives " + Arrays.toString(shape) + ", the signature " + Arrays.toString(reducedShape));
+        }
+        return new TapSpec(name, index, shape, reduction, reduced);
     }
 
     private static Optional<JsonNode> manifest(Path savedModel) throws IOException {

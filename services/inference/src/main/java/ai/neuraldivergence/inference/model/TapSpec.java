@@ -6,7 +6,8 @@ import java.util.Arrays;
 /**
  * A tap of the loaded model: its signature output name, position in network order, shape without the batch
  * dimension, and how it becomes one value per neuron. {@code reducedOutput}, when not null, names a signature output
- * that already holds this tap reduced that way (computed in the model's own run, the cheapest way to capture).
+ * that already holds this tap reduced that way (computed in the model's own run, the cheapest way to capture); a
+ * wide tap may be exported only that way, so the signature need not have an output {@code name} when it is set.
  */
 public record TapSpec(String name, int index, int[] shape, Reduction reduction, String reducedOutput) {
 
@@ -15,6 +16,10 @@ public record TapSpec(String name, int index, int[] shape, Reduction reduction, 
         if (shape.length != 1 && shape.length != 3) {
             throw new IllegalArgumentException("tap " + name + " must be rank 2 [N, units] or rank 4 [N, H, W, C], "
                     + "got shape [N, " + Arrays.toString(shape) + "]");
+        }
+        if (reducedOutput != null && shape.length != 3) {
+            throw new IllegalArgumentException("tap " + name + " is rank 2: it has no reduced output, got "
+                    + reducedOutput);
         }
     }
 
