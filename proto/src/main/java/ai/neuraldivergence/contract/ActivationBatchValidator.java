@@ -1,68 +1,112 @@
 package ai.neuraldivergence.contract;
 
 import ai.neuraldivergence.proto.v1.ActivationBatch;
+import ai.neuraldivergence.proto.v1.LabelEvent;
 import ai.neuraldivergence.proto.v1.Observation;
 import ai.neuraldivergence.proto.v1.PairRole;
 import ai.neuraldivergence.proto.v1.Reduction;
+import com.google.protobuf.Timestamp;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
 import java.util.Optional;
 
 /**
- * What makes an {@link ActivationBatch} valid: one definition, used by the inference service before it publishes
- * and by the aggregator before it aggregates. Says what is wrong when it is not.
+ * What makes an {@link ActivationBatch} or a {@link LabelEvent} valid: one definition, used by the inference service
+ * before anything is queued and by the aggregator before it aggregates (other producers write to Kafka too). Says
+ * what is wrong, naming the field, when it is not.
+ *
+ * <p>Everything a batch carries ends up in PostgreSQL and back in protobuf: strings without control characters (a
+ * NUL fails every transaction that carries it) or unpaired surrogates, instants inside protobuf's
+ * {@code Timestamp} range (0001..9999; PostgreSQL would store year 294,000 and then no catalog could be answered),
+ * a bounded neuron count. Activations may be any float: NaN and the infinities are data, counted per neuron.
  */
 public final class ActivationBatchValidator {
 
-    static final int MAX_NAME_LENGTH = 128;
-    static final int MAX_NEURONS = 65_536;
-    static final int MAX_TAGS = 32;
-    static final int MAX_TAG_VALUE_LENGTH = 256;
+    public static final int MAX_NAME_LENGTH = 128;
+    /** Neurons per tap unless configured otherwise: see the memory cost in the README. */
+    public static final int DEFAULT_MAX_NEURONS = 16_384;
+    /** The most any setting may allow: a tap's row beyond it no longer fits PostgreSQL's 1 GB field. */
+    public static final int MAX_NEURONS_LIMIT = 262_144;
+    public static final int MAX_TAGS = 32;
+    public static final int MAX_TAG_VALUE_LENGTH = 256;
+    public static final Duration DEFAULT_FUTURE_SKEW = Duration.ofMinutes(5);
+    /** protobuf's Timestamp range: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59.999999999Z. */
+    static final long MIN_TIMESTAMP_SECONDS = -62_135_596_800L;
+    static final long MAX_TIMESTAMP_SECONDS = 253_402_300_799L;
+
+    /**
+     * The limits both sides apply. Event times are checked against a clock instant: the edge's own clock, or at the
+     * aggregator the record's timestamp (so that a replay decides alike).
+     *
+     * @param maxNeurons the most neurons a tap may have
+     * @param futureSkew how far after the clock an event time may lie (clocks drift)
+     * @param allowedLateness how far before the clock a live observation's event time may lie; null for no lower
+     *     bound (the aggregator drops and counts late observations itself). Reference-tagged observations have no
+     *     window and are never late.
+     */
+    public record Rules(int maxNeurons, Duration futureSkew, Duration allowedLateness) {
+
+        public Rules {
+            if (maxNeurons < 1 || maxNeurons > MAX_NEURONS_LIMIT) {
+                throw new IllegalArgumentException("the neuron limit must be 1.." + MAX_NEURONS_LIMIT + ", got "
+                        + maxNeurons);
+            }
+            if (futureSkew.isNegative() || (allowedLateness != null && allowedLateness.isNegative())) {
+                throw new IllegalArgumentException("skew and lateness must not be negative");
+            }
+        }
+
+        public static Rules defaults() {
+            return new Rules(DEFAULT_MAX_NEURONS, DEFAULT_FUTURE_SKEW, null);
+        }
+    }
 
     private ActivationBatchValidator() {
     }
 
-    /** Empty when the batch is valid, else a message naming the first problem found. */
-    public static Optional<String> problem(ActivationBatch b) {
-        if (!isName(b.getModelId())) {
-            return Optional.of("model_id must be 1.." + MAX_NAME_LENGTH + " characters");
+    /** Empty when the batch is valid under {@code rules} at {@code now}, else a message naming the first problem. */
+    public static Optional<String> problem(ActivationBatch b, Rules rules, Instant now) {
+        Optional<String> header = headerProblem(b, rules);
+        if (header.isPresent()) {
+            return header;
         }
-        if (!isName(b.getModelVersion())) {
-            return Optional.of("model_version must be 1.." + MAX_NAME_LENGTH + " characters");
+        if (b.getObservationsCount() == 0) {
+            return Optional.of("batch has no observations");
         }
-        if (!isName(b.getTap())) {
-            return Optional.of("tap must be 1.." + MAX_NAME_LENGTH + " characters");
+        long expected = (long) b.getObservationsCount() * b.getNeuronCount();
+        if (b.getActivationsCount() != expected) {
+            return Optional.of("activations must hold observations x neurons = " + b.getObservationsCount() + " x "
+                    + b.getNeuronCount() + " = " + expected + " floats, got " + b.getActivationsCount());
+        }
+        for (int i = 0; i < b.getObservationsCount(); i++) {
+            Optional<String> o = observationProblem(b.getObservations(i), rules, now);
+            if (o.isPresent()) {
+                return Optional.of("observations[" + i + "]." + o.get());
+            }
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * The problem of a batch's own fields, observations and activations aside: identity, tap layout, neuron count.
+     */
+    public static Optional<String> headerProblem(ActivationBatch b, Rules rules) {
+        Optional<String> name = nameProblem("model_id", b.getModelId())
+                .or(() -> nameProblem("model_version", b.getModelVersion()))
+                .or(() -> nameProblem("tap", b.getTap()));
+        if (name.isPresent()) {
+            return name;
         }
         if (b.getTapIndex() < 0) {
             return Optional.of("tap_index must be >= 0, got " + b.getTapIndex());
         }
         int neurons = b.getNeuronCount();
-        if (neurons <= 0 || neurons > MAX_NEURONS) {
-            return Optional.of("neuron_count must be 1.." + MAX_NEURONS + ", got " + neurons);
+        if (neurons <= 0 || neurons > rules.maxNeurons()) {
+            return Optional.of("neuron_count must be 1.." + rules.maxNeurons() + " (the neuron limit per tap), got "
+                    + neurons);
         }
-        Optional<String> shape = shapeProblem(b);
-        if (shape.isPresent()) {
-            return shape;
-        }
-        if (b.getObservationsCount() == 0) {
-            return Optional.of("batch has no observations");
-        }
-        long expected = (long) b.getObservationsCount() * neurons;
-        if (b.getActivationsCount() != expected) {
-            return Optional.of("activations must hold observations x neurons = " + b.getObservationsCount() + " x "
-                    + neurons + " = " + expected + " floats, got " + b.getActivationsCount());
-        }
-        for (int i = 0; i < b.getActivationsCount(); i++) {
-            if (!Float.isFinite(b.getActivations(i))) {
-                return Optional.of("activation " + (i % neurons) + " of observation " + (i / neurons)
-                        + " is not finite (" + b.getActivations(i) + ")");
-            }
-        }
-        for (int i = 0; i < b.getObservationsCount(); i++) {
-            Optional<String> o = observationProblem(b.getObservations(i));
-            if (o.isPresent()) {
-                return Optional.of("observation " + i + ": " + o.get());
-            }
-        }
-        return Optional.empty();
+        return shapeProblem(b);
     }
 
     private static Optional<String> shapeProblem(ActivationBatch b) {
@@ -70,19 +114,19 @@ public final class ActivationBatchValidator {
         Reduction r = b.getReduction();
         if (rank == 1) {
             if (b.getTapShape(0) != b.getNeuronCount()) {
-                return Optional.of("a rank-2 tap of shape [" + b.getTapShape(0) + "] has " + b.getTapShape(0)
-                        + " neurons, batch says " + b.getNeuronCount());
+                return Optional.of("tap_shape: a rank-2 tap of shape [" + b.getTapShape(0) + "] has "
+                        + b.getTapShape(0) + " neurons, neuron_count says " + b.getNeuronCount());
             }
             if (r != Reduction.REDUCTION_NONE) {
-                return Optional.of("a rank-2 tap takes reduction NONE, got " + r);
+                return Optional.of("reduction: a rank-2 tap takes NONE, got " + r);
             }
         } else if (rank == 3) {
             if (b.getTapShape(2) != b.getNeuronCount()) {
-                return Optional.of("a rank-4 tap has one neuron per channel (" + b.getTapShape(2)
-                        + "), batch says " + b.getNeuronCount());
+                return Optional.of("tap_shape: a rank-4 tap has one neuron per channel (" + b.getTapShape(2)
+                        + "), neuron_count says " + b.getNeuronCount());
             }
             if (r != Reduction.REDUCTION_MAX && r != Reduction.REDUCTION_MEAN) {
-                return Optional.of("a rank-4 tap takes reduction MAX or MEAN, got " + r);
+                return Optional.of("reduction: a rank-4 tap takes MAX or MEAN, got " + r);
             }
         } else {
             return Optional.of("tap_shape must be [units] or [height, width, channels] (without the batch "
@@ -96,12 +140,21 @@ public final class ActivationBatchValidator {
         return Optional.empty();
     }
 
-    private static Optional<String> observationProblem(Observation o) {
-        if (!isName(o.getInstanceId())) {
-            return Optional.of("instance_id must be 1.." + MAX_NAME_LENGTH + " printable characters");
+    /** The problem of one observation's metadata, named by its field (relative to the observation). */
+    public static Optional<String> observationProblem(Observation o, Rules rules, Instant now) {
+        Optional<String> id = nameProblem("instance_id", o.getInstanceId());
+        if (id.isPresent()) {
+            return id;
         }
-        if (!o.hasEventTime() || o.getEventTime().getSeconds() <= 0) {
+        if (!o.hasEventTime()) {
             return Optional.of("event_time is missing");
+        }
+        Optional<String> time = timestampProblem("event_time", o.getEventTime());
+        if (time.isPresent()) {
+            return time;
+        }
+        if (o.getEventTime().getSeconds() <= 0) {
+            return Optional.of("event_time must be after 1970-01-01T00:00:00Z, got " + instant(o.getEventTime()));
         }
         if (o.getPredictedClass() < 0) {
             return Optional.of("predicted_class must be >= 0, got " + o.getPredictedClass());
@@ -111,35 +164,171 @@ public final class ActivationBatchValidator {
         }
         boolean paired = !o.getPairId().isEmpty();
         boolean hasRole = o.getPairRole() != PairRole.PAIR_ROLE_UNSPECIFIED;
+        if (o.getPairRole() == PairRole.UNRECOGNIZED) {
+            return Optional.of("pair_role is unknown");
+        }
         if (paired != hasRole) {
             return Optional.of("pair_id and pair_role come together");
         }
-        if (o.getPairRole() == PairRole.UNRECOGNIZED) {
-            return Optional.of("unknown pair_role");
-        }
-        if (!o.getPairId().isEmpty() && !isName(o.getPairId())) {
-            return Optional.of("pair_id must be 1.." + MAX_NAME_LENGTH + " printable characters");
-        }
-        if (o.getTagsCount() > MAX_TAGS) {
-            return Optional.of("at most " + MAX_TAGS + " tags, got " + o.getTagsCount());
-        }
-        for (var tag : o.getTagsMap().entrySet()) {
-            if (!isName(tag.getKey()) || tag.getValue().length() > MAX_TAG_VALUE_LENGTH
-                    || tag.getValue().chars().anyMatch(Character::isISOControl)) {
-                return Optional.of("tag '" + tag.getKey() + "': keys take 1.." + MAX_NAME_LENGTH
-                        + " printable characters, values up to " + MAX_TAG_VALUE_LENGTH);
+        if (paired) {
+            Optional<String> pair = nameProblem("pair_id", o.getPairId());
+            if (pair.isPresent()) {
+                return pair;
             }
         }
-        String reference = o.getTagsMap().get("reference");
-        if (reference != null && (!isName(reference) || reference.chars().anyMatch(Character::isISOControl))) {
-            return Optional.of("tag reference must name a reference in 1.." + MAX_NAME_LENGTH
-                    + " printable characters");
+        Optional<String> tags = tagsProblem(o.getTagsMap());
+        if (tags.isPresent()) {
+            return tags;
+        }
+        return eventTimeProblem(instant(o.getEventTime()), o.getTagsMap().containsKey("reference"), rules, now);
+    }
+
+    /** Whether an event time lies in the window {@code rules} allow around {@code now}. */
+    public static Optional<String> eventTimeProblem(Instant eventTime, boolean reference, Rules rules, Instant now) {
+        if (eventTime.isAfter(now.plus(rules.futureSkew()))) {
+            return Optional.of("event_time " + eventTime + " is more than " + words(rules.futureSkew())
+                    + " after " + now + " (the future skew allowed)");
+        }
+        if (!reference && rules.allowedLateness() != null
+                && eventTime.isBefore(now.minus(rules.allowedLateness()))) {
+            return Optional.of("event_time " + eventTime + " is more than " + words(rules.allowedLateness())
+                    + " before " + now + " (the allowed lateness; only observations tagged reference=<name> may be "
+                    + "older)");
         }
         return Optional.empty();
     }
 
-    // control characters (NUL above all, which PostgreSQL text refuses) would fail every flush that carries them
-    private static boolean isName(String s) {
-        return !s.isEmpty() && s.length() <= MAX_NAME_LENGTH && s.chars().noneMatch(Character::isISOControl);
+    /** Tags: at most {@value #MAX_TAGS}, keys names, values up to {@value #MAX_TAG_VALUE_LENGTH} clean characters. */
+    public static Optional<String> tagsProblem(Map<String, String> tags) {
+        if (tags.size() > MAX_TAGS) {
+            return Optional.of("tags: at most " + MAX_TAGS + " tags, got " + tags.size());
+        }
+        for (Map.Entry<String, String> tag : tags.entrySet()) {
+            if (!isName(tag.getKey())) {
+                return Optional.of("tags: keys take 1.." + MAX_NAME_LENGTH + " characters without control "
+                        + "characters, got " + quoted(tag.getKey()));
+            }
+            String value = tag.getValue();
+            if (value.length() > MAX_TAG_VALUE_LENGTH || !isClean(value)) {
+                return Optional.of("tags[" + quoted(tag.getKey()) + "]: values take up to " + MAX_TAG_VALUE_LENGTH
+                        + " characters without control characters");
+            }
+        }
+        String reference = tags.get("reference");
+        if (reference != null && !isName(reference)) {
+            return Optional.of("tags[\"reference\"] must name a reference in 1.." + MAX_NAME_LENGTH
+                    + " characters");
+        }
+        return Optional.empty();
+    }
+
+    /** Empty when the label is valid, else a message naming the field. */
+    public static Optional<String> labelProblem(LabelEvent label) {
+        Optional<String> names = nameProblem("model_id", label.getModelId())
+                .or(() -> nameProblem("instance_id", label.getInstanceId()));
+        if (names.isPresent()) {
+            return names;
+        }
+        if (label.getTrueLabel() < 0) {
+            return Optional.of("true_label must be >= 0, got " + label.getTrueLabel());
+        }
+        if (label.hasLabelledAt()) {
+            return timestampProblem("labelled_at", label.getLabelledAt());
+        }
+        return Optional.empty();
+    }
+
+    /** A name: 1..{@value #MAX_NAME_LENGTH} characters, no control characters, no unpaired surrogates. */
+    public static Optional<String> nameProblem(String field, String value) {
+        if (isName(value)) {
+            return Optional.empty();
+        }
+        return Optional.of(field + " must be 1.." + MAX_NAME_LENGTH + " characters without control characters"
+                + (value.isEmpty() ? ", got none" : value.length() > MAX_NAME_LENGTH ? ", got " + value.length()
+                        : ", got " + quoted(value)));
+    }
+
+    /** Whether a timestamp lies in protobuf's range (0001..9999) with valid nanos. */
+    public static Optional<String> timestampProblem(String field, Timestamp t) {
+        if (t.getSeconds() < MIN_TIMESTAMP_SECONDS || t.getSeconds() > MAX_TIMESTAMP_SECONDS || t.getNanos() < 0
+                || t.getNanos() > 999_999_999) {
+            return Optional.of(field + " must lie in 0001-01-01..9999-12-31, got " + t.getSeconds() + " s "
+                    + t.getNanos() + " ns since 1970");
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * A message of this class with its field names as protobuf's JSON spells them (lowerCamelCase: {@code
+     * event_time} becomes {@code eventTime}), for the JSON edges; quoted values are left alone.
+     */
+    public static String inJsonNames(String message) {
+        StringBuilder out = new StringBuilder(message.length());
+        boolean inQuote = false;
+        for (int i = 0; i < message.length(); i++) {
+            char c = message.charAt(i);
+            if (c == '"') {
+                inQuote = !inQuote;
+            }
+            boolean wordBefore = i > 0 && Character.isLetter(message.charAt(i - 1));
+            if (!inQuote && c == '_' && wordBefore && i + 1 < message.length()
+                    && Character.isLowerCase(message.charAt(i + 1))) {
+                out.append(Character.toUpperCase(message.charAt(++i)));
+            } else {
+                out.append(c);
+            }
+        }
+        return out.toString();
+    }
+
+    /** Whether an instant fits protobuf's Timestamp (what the API can answer with). */
+    public static boolean representable(Instant t) {
+        return t.getEpochSecond() >= MIN_TIMESTAMP_SECONDS && t.getEpochSecond() <= MAX_TIMESTAMP_SECONDS;
+    }
+
+    static boolean isName(String s) {
+        return !s.isEmpty() && s.length() <= MAX_NAME_LENGTH && isClean(s);
+    }
+
+    // control characters (NUL above all, which PostgreSQL text refuses) and unpaired surrogates (not Unicode: they
+    // become '?' on the wire, so the id stored would not be the id sent)
+    static boolean isClean(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (Character.isISOControl(c)) {
+                return false;
+            }
+            if (Character.isHighSurrogate(c)) {
+                if (i + 1 >= s.length() || !Character.isLowSurrogate(s.charAt(i + 1))) {
+                    return false;
+                }
+                i++;
+            } else if (Character.isLowSurrogate(c)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** A value shown in a message: control characters escaped, at most 40 characters. */
+    static String quoted(String s) {
+        StringBuilder out = new StringBuilder("\"");
+        for (int i = 0; i < s.length() && i < 40; i++) {
+            char c = s.charAt(i);
+            if (Character.isISOControl(c) || Character.isSurrogate(c)) {
+                out.append(String.format("\\u%04x", (int) c));
+            } else {
+                out.append(c);
+            }
+        }
+        return out.append(s.length() > 40 ? "...\"" : "\"").toString();
+    }
+
+    private static Instant instant(Timestamp t) {
+        return Instant.ofEpochSecond(t.getSeconds(), t.getNanos());
+    }
+
+    private static String words(Duration d) {
+        return d.toString().substring(2).toLowerCase(java.util.Locale.ROOT);
     }
 }

@@ -1,69 +1,132 @@
 package ai.neuraldivergence.contract;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.neuraldivergence.proto.v1.ActivationBatch;
+import ai.neuraldivergence.proto.v1.LabelEvent;
 import ai.neuraldivergence.proto.v1.Observation;
 import ai.neuraldivergence.proto.v1.PairRole;
 import ai.neuraldivergence.proto.v1.Reduction;
 import com.google.protobuf.Timestamp;
+import java.time.Duration;
+import java.time.Instant;
 import org.junit.jupiter.api.Test;
 
 class ActivationBatchValidatorTest {
+
+    static final Instant NOW = Instant.ofEpochSecond(1_764_000_000);
+    static final ActivationBatchValidator.Rules RULES = new ActivationBatchValidator.Rules(16_384,
+            Duration.ofMinutes(5), Duration.ofMinutes(15));
 
     static ActivationBatch.Builder valid() {
         return ActivationBatch.newBuilder().setModelId("m").setModelVersion("1").setTap("conv1").setTapIndex(0)
                 .addTapShape(4).addTapShape(4).addTapShape(2).setNeuronCount(2).setReduction(Reduction.REDUCTION_MAX)
                 .addObservations(Observation.newBuilder().setInstanceId("i-1")
-                        .setEventTime(Timestamp.newBuilder().setSeconds(1_764_000_000)).setPredictedClass(3))
+                        .setEventTime(Timestamp.newBuilder().setSeconds(NOW.getEpochSecond())).setPredictedClass(3))
                 .addActivations(0.5f).addActivations(0f);
     }
 
     private static String problem(ActivationBatch.Builder b) {
-        return ActivationBatchValidator.problem(b.build()).orElse("valid");
+        return ActivationBatchValidator.problem(b.build(), RULES, NOW).orElse("valid");
+    }
+
+    private static ActivationBatch.Builder withObservation(java.util.function.UnaryOperator<Observation.Builder> f) {
+        return valid().setObservations(0, f.apply(valid().getObservations(0).toBuilder()));
     }
 
     @Test
-    void acceptsAWellFormedBatch() {
+    void acceptsAWellFormedBatchAndNonFiniteActivations() {
         assertEquals("valid", problem(valid()));
+        assertEquals("valid", problem(valid().setActivations(0, Float.NaN).setActivations(1,
+                Float.NEGATIVE_INFINITY)), "NaN and infinities are data");
     }
 
     @Test
     void namesWhatIsWrong() {
         assertEquals("activations must hold observations x neurons = 1 x 2 = 2 floats, got 3",
                 problem(valid().addActivations(1f)));
-        assertEquals("activation 1 of observation 0 is not finite (NaN)", problem(valid().setActivations(1, Float.NaN)));
-        assertEquals("model_id must be 1..128 characters", problem(valid().setModelId("")));
-        assertEquals("a rank-4 tap has one neuron per channel (2), batch says 3",
+        assertEquals("model_id must be 1..128 characters without control characters, got none",
+                problem(valid().setModelId("")));
+        assertEquals("tap_shape: a rank-4 tap has one neuron per channel (2), neuron_count says 3",
                 problem(valid().setNeuronCount(3)));
-        assertEquals("a rank-4 tap takes reduction MAX or MEAN, got REDUCTION_NONE",
+        assertEquals("reduction: a rank-4 tap takes MAX or MEAN, got REDUCTION_NONE",
                 problem(valid().setReduction(Reduction.REDUCTION_NONE)));
         assertTrue(problem(valid().clearTapShape()).startsWith("tap_shape must be"));
         assertEquals("batch has no observations", problem(valid().clearObservations().clearActivations()));
-        assertEquals("observation 0: event_time is missing",
-                problem(valid().setObservations(0, valid().getObservations(0).toBuilder().clearEventTime())));
-        assertEquals("observation 0: pair_id and pair_role come together",
-                problem(valid().setObservations(0, valid().getObservations(0).toBuilder().setPairId("p"))));
-        assertEquals("valid", problem(valid().setObservations(0,
-                valid().getObservations(0).toBuilder().setPairId("p").setPairRole(PairRole.PAIR_ROLE_ATTACKED))));
+        assertEquals("observations[0].event_time is missing", problem(withObservation(Observation.Builder::clearEventTime)));
+        assertEquals("observations[0].pair_id and pair_role come together",
+                problem(withObservation(o -> o.setPairId("p"))));
+        assertEquals("valid", problem(withObservation(o -> o.setPairId("p").setPairRole(PairRole.PAIR_ROLE_ATTACKED))));
     }
 
     @Test
-    void refusesWhatPostgresCouldNotStore() {
+    void refusesWhatPostgresOrProtobufCouldNotKeep() {
         // a NUL in any stored string would fail every flush that carries it
-        assertEquals("observation 0: instance_id must be 1..128 printable characters", problem(valid()
-                .setObservations(0, valid().getObservations(0).toBuilder().setInstanceId("a\u0000b"))));
-        assertEquals("model_id must be 1..128 characters", problem(valid().setModelId("m\u0000")));
-        assertEquals("observation 0: tag 'k': keys take 1..128 printable characters, values up to 256",
-                problem(valid().setObservations(0, valid().getObservations(0).toBuilder().putTags("k", "v\u0000"))));
-        assertEquals("observation 0: tag 'k': keys take 1..128 printable characters, values up to 256",
-                problem(valid().setObservations(0, valid().getObservations(0).toBuilder().putTags("k",
-                        "v".repeat(257)))));
+        assertEquals("observations[0].instance_id must be 1..128 characters without control characters, got "
+                + "\"a\\u0000b\"", problem(withObservation(o -> o.setInstanceId("a\u0000b"))));
+        assertTrue(problem(valid().setModelId("m\u0000")).startsWith("model_id must be"));
+        assertTrue(problem(valid().setModelVersion("1\n")).startsWith("model_version must be"));
+        assertTrue(problem(valid().setTap("\u007f")).startsWith("tap must be"));
+        assertTrue(problem(withObservation(o -> o.setInstanceId("x".repeat(129)))).endsWith("got 129"));
+        assertTrue(problem(withObservation(o -> o.setInstanceId("a\ud800b"))).startsWith(
+                "observations[0].instance_id"), "an unpaired surrogate is not Unicode");
+        assertEquals("valid", problem(withObservation(o -> o.setInstanceId("digit-\ud83d\ude00"))), "a pair is");
+        assertEquals("observations[0].tags[\"k\"]: values take up to 256 characters without control characters",
+                problem(withObservation(o -> o.putTags("k", "v\u0000"))));
+        assertEquals("observations[0].tags[\"k\"]: values take up to 256 characters without control characters",
+                problem(withObservation(o -> o.putTags("k", "v".repeat(257)))));
+        assertTrue(problem(withObservation(o -> o.putTags("k\u0001", "v"))).startsWith("observations[0].tags: keys"));
+        assertTrue(problem(withObservation(o -> o.setPairId("p\u0000").setPairRole(PairRole.PAIR_ROLE_BENIGN)))
+                .startsWith("observations[0].pair_id"));
         var many = valid().getObservations(0).toBuilder();
         for (int i = 0; i < 33; i++) {
             many.putTags("t" + i, "v");
         }
-        assertEquals("observation 0: at most 32 tags, got 33", problem(valid().setObservations(0, many)));
+        assertEquals("observations[0].tags: at most 32 tags, got 33", problem(valid().setObservations(0, many)));
+        // year 295,000 (PostgreSQL would store it, protobuf's Timestamp cannot carry it back) and bad nanos
+        assertTrue(problem(withObservation(o -> o.setEventTime(Timestamp.newBuilder().setSeconds(9_246_000_000_000L))))
+                .startsWith("observations[0].event_time must lie in 0001-01-01..9999-12-31"));
+        assertTrue(problem(withObservation(o -> o.setEventTime(Timestamp.newBuilder().setSeconds(1).setNanos(-1))))
+                .startsWith("observations[0].event_time must lie in"));
+        assertEquals("neuron_count must be 1..16384 (the neuron limit per tap), got 16385", problem(
+                valid().clearTapShape().addTapShape(16_385).setNeuronCount(16_385)
+                        .setReduction(Reduction.REDUCTION_NONE)));
+    }
+
+    @Test
+    void eventTimesMustLieBetweenTheLatenessAndTheSkew() {
+        assertEquals("valid", problem(withObservation(o -> o.setEventTime(seconds(NOW.plusSeconds(299))))));
+        assertTrue(problem(withObservation(o -> o.setEventTime(seconds(NOW.plusSeconds(301)))))
+                .startsWith("observations[0].event_time 2025-11-24T16:05:01Z is more than 5m after"));
+        assertTrue(problem(withObservation(o -> o.setEventTime(seconds(Instant.parse("3000-01-01T00:00:00Z")))))
+                .contains("the future skew allowed"));
+        assertTrue(problem(withObservation(o -> o.setEventTime(seconds(NOW.minusSeconds(901)))))
+                .contains("the allowed lateness"));
+        assertEquals("valid", problem(withObservation(o -> o.setEventTime(seconds(NOW.minusSeconds(86_400)))
+                .putTags("reference", "training"))), "a reference has no window");
+        ActivationBatchValidator.Rules noLowerBound = new ActivationBatchValidator.Rules(16_384,
+                Duration.ofMinutes(5), null);
+        assertFalse(ActivationBatchValidator.problem(withObservation(o -> o.setEventTime(seconds(NOW.minusSeconds(
+                86_400)))).build(), noLowerBound, NOW).isPresent(), "the aggregator counts late ones itself");
+    }
+
+    @Test
+    void labelsAreCheckedLikeObservations() {
+        LabelEvent ok = LabelEvent.newBuilder().setModelId("m").setInstanceId("i").setTrueLabel(3).build();
+        assertFalse(ActivationBatchValidator.labelProblem(ok).isPresent());
+        assertTrue(ActivationBatchValidator.labelProblem(ok.toBuilder().setInstanceId("a\u0000").build()).get()
+                .startsWith("instance_id must be"));
+        assertTrue(ActivationBatchValidator.labelProblem(ok.toBuilder().setModelId("").build()).get()
+                .startsWith("model_id must be"));
+        assertEquals("true_label must be >= 0, got -1",
+                ActivationBatchValidator.labelProblem(ok.toBuilder().setTrueLabel(-1).build()).get());
+        assertTrue(ActivationBatchValidator.labelProblem(ok.toBuilder().setLabelledAt(Timestamp.newBuilder()
+                .setSeconds(Long.MAX_VALUE)).build()).get().startsWith("labelled_at must lie in"));
+    }
+
+    private static Timestamp seconds(Instant t) {
+        return Timestamp.newBuilder().setSeconds(t.getEpochSecond()).build();
     }
 }

@@ -47,17 +47,28 @@ class RetentionTest {
                     Duration.ofDays(500)}) {
                     TapDistribution d = new TapDistribution(1, 200);
                     d.add(new float[] {1f}, 0);
-                    store.merge(c, new WindowKey(model, "1", "t", Slice.ALL, g, g.windowStart(now.minus(age))), d);
+                    WindowKey key = new WindowKey(model, "1", "t", Slice.ALL, g, g.windowStart(now.minus(age)));
+                    store.merge(c, key, d);
+                    if (g == Granularity.MINUTE && !age.equals(Duration.ofDays(500))) {
+                        store.markRolledUp(c, key);
+                    }
                 }
             }
             c.commit();
         }
         retention.enforce(now);
-        // minutes: 1 hour kept; hours: 1 hour and 3 days kept; days: all but 500 days kept
-        assertEquals(1, count(store, model, Granularity.MINUTE));
+        // minutes: 1 hour kept, and the 500-day-old one, which was never rolled up (its hour and day lack it);
+        // hours: 1 hour and 3 days kept; days: all but 500 days kept
+        assertEquals(2, count(store, model, Granularity.MINUTE));
         assertEquals(2, count(store, model, Granularity.HOUR));
         assertEquals(3, count(store, model, Granularity.DAY));
         assertEquals(0, retention.enforce(now), "nothing left to delete");
+        try (Connection c = dataSource.getConnection()) {
+            store.markRolledUp(c, new WindowKey(model, "1", "t", Slice.ALL, Granularity.MINUTE,
+                    Granularity.MINUTE.windowStart(now.minus(Duration.ofDays(500)))));
+        }
+        assertEquals(1, retention.enforce(now), "rolled up at last, it goes");
+        assertEquals(1, count(store, model, Granularity.MINUTE));
     }
 
     private static int count(TapWindowStore store, String model, Granularity g) {

@@ -15,11 +15,27 @@ import org.apache.datasketches.quantilescommon.QuantileSearchCriteria;
  */
 public record Divergence(double ks, double ksErrorBound, double wasserstein, double wassersteinErrorBound,
         double jensenShannon, double jensenShannonErrorBound, double psi, double psiErrorBound, double meanShift,
-        Direction direction, long countA, long countB, double[] binEdges) {
+        Direction direction, long countA, long countB, double[] binEdges, NonFinite nonFiniteA,
+        NonFinite nonFiniteB) {
 
     /** How B's activations moved relative to A's. */
     public enum Direction {
         EXCITED, INHIBITED, UNCHANGED
+    }
+
+    /** A side's non-finite values of the neuron. */
+    public record NonFinite(long nan, long positiveInfinity, long negativeInfinity) {
+
+        public static final NonFinite NONE = new NonFinite(0, 0, 0);
+
+        static NonFinite of(NeuronDistribution d) {
+            return d.nonFiniteCount() == 0 ? NONE
+                    : new NonFinite(d.nanCount(), d.positiveInfinityCount(), d.negativeInfinityCount());
+        }
+
+        public long total() {
+            return nan + positiveInfinity + negativeInfinity;
+        }
     }
 
     /** Bins for JS and PSI: deciles of the pooled distribution, the usual choice for PSI. */
@@ -33,7 +49,7 @@ public record Divergence(double ks, double ksErrorBound, double wasserstein, dou
         return ks - ksErrorBound > threshold;
     }
 
-    /** The value of one metric. */
+    /** The value of one metric (NaN for W1 and the mean shift when a side holds no finite value). */
     public double value(Metric metric) {
         return switch (metric) {
             case KS -> ks;
@@ -50,52 +66,97 @@ public record Divergence(double ks, double ksErrorBound, double wasserstein, dou
     }
 
     /**
-     * Compares two non-empty distributions.
+     * Compares two distributions that each hold at least one value.
+     *
+     * <p>Non-finite values take part where an order or a share is all a metric needs: KS walks the CDFs over the
+     * order -Inf < finite < +Inf < NaN (so a neuron that starts producing NaN drifts), and JS and PSI give -Inf,
+     * +Inf and NaN a bin each beside the finite bins. W1 and the mean shift are distances between finite values:
+     * NaN when a side has none. Each bound shrinks by the finite share, the only part a sketch approximates.
      *
      * @throws IllegalArgumentException when either side is empty
      */
     public static Divergence of(NeuronDistribution a, NeuronDistribution b, int bins) {
-        if (a.count() == 0 || b.count() == 0) {
-            throw new IllegalArgumentException("both sides need observations (A: " + a.count() + ", B: "
-                    + b.count() + ")");
+        long na = a.observationCount();
+        long nb = b.observationCount();
+        if (na == 0 || nb == 0) {
+            throw new IllegalArgumentException("both sides need observations (A: " + na + ", B: " + nb + ")");
         }
         if (bins < 2) {
             throw new IllegalArgumentException("bins must be >= 2, got " + bins);
         }
+        double finiteShareA = (double) a.count() / na;
+        double finiteShareB = (double) b.count() / nb;
         double errorA = a.rankError();
         double errorB = b.rankError();
-        FloatsSortedView va = a.sketch().getSortedView();
-        FloatsSortedView vb = b.sketch().getSortedView();
-        double[] ksAndW = ksAndWasserstein(va.getQuantiles(), va.getCumulativeWeights(), a.count(),
-                vb.getQuantiles(), vb.getCumulativeWeights(), b.count());
-        double range = Math.max(a.max(), b.max()) - Math.min(a.min(), b.min());
+        double[] ksAndW = ksAndWasserstein(Side.of(a), Side.of(b));
+        boolean bothFinite = a.count() > 0 && b.count() > 0;
+        double range = bothFinite ? Math.max(a.max(), b.max()) - Math.min(a.min(), b.min()) : Double.NaN;
 
-        double[] edges = pooledEdges(a, b, bins);
-        double[] p = shares(a, edges);
-        double[] q = shares(b, edges);
-        double[] dp = shareErrors(edges.length - 1, a.binShareError());
-        double[] dq = shareErrors(edges.length - 1, b.binShareError());
+        double[] edges = a.count() > 0 || b.count() > 0 ? pooledEdges(a, b, bins) : new double[0];
+        double[] p = extendedShares(a, edges);
+        double[] q = extendedShares(b, edges);
+        double[] dp = extendedShareErrors(edges.length - 1, a.binShareError() * finiteShareA);
+        double[] dq = extendedShareErrors(edges.length - 1, b.binShareError() * finiteShareB);
         double js = sum(p, q, Divergence::jsTerm, 0);
         double psi = sum(p, q, Divergence::psiTerm, PSI_FLOOR);
 
-        double shift = b.mean() - a.mean();
+        double shift = bothFinite ? b.mean() - a.mean() : Double.NaN;
         Direction direction = shift > 0 ? Direction.EXCITED : shift < 0 ? Direction.INHIBITED : Direction.UNCHANGED;
-        return new Divergence(ksAndW[0], errorA + errorB, ksAndW[1], (errorA + errorB) * range, js,
+        return new Divergence(ksAndW[0], errorA * finiteShareA + errorB * finiteShareB,
+                bothFinite ? ksAndW[1] : Double.NaN, bothFinite ? (errorA + errorB) * range : Double.NaN, js,
                 binnedBound(p, q, dp, dq, Divergence::jsTerm, 0, js), psi,
                 binnedBound(p, q, dp, dq, Divergence::psiTerm, PSI_FLOOR, psi), shift, direction, a.count(),
-                b.count(), edges);
+                b.count(), edges, NonFinite.of(a), NonFinite.of(b));
+    }
+
+    /** One side's sketched CDF over its finite values, and its counts in the extended order. */
+    record Side(float[] x, long[] cumulativeWeights, long finite, long negativeInfinity, long positiveInfinity,
+            long total) {
+
+        static Side of(NeuronDistribution d) {
+            if (d.count() == 0) {
+                return new Side(new float[0], new long[0], 0, d.negativeInfinityCount(), d.positiveInfinityCount(),
+                        d.observationCount());
+            }
+            FloatsSortedView v = d.sketch().getSortedView();
+            return new Side(v.getQuantiles(), v.getCumulativeWeights(), d.count(), d.negativeInfinityCount(),
+                    d.positiveInfinityCount(), d.observationCount());
+        }
+
+        /** Only finite values, {@code total} of them. */
+        static Side finite(float[] x, long[] cumulativeWeights, long total) {
+            return new Side(x, cumulativeWeights, total, 0, 0, total);
+        }
+
+        /** The extended CDF at a finite point whose finite CDF is {@code f}. */
+        double extended(double f) {
+            return (negativeInfinity + finite * f) / total;
+        }
+
+        /** The extended CDF at +Inf: everything but the NaNs. */
+        double atPositiveInfinity() {
+            return (double) (negativeInfinity + finite + positiveInfinity) / total;
+        }
+    }
+
+    /** Finite values only: {@link #ksAndWasserstein(Side, Side)} of two plain sketched CDFs. */
+    static double[] ksAndWasserstein(float[] xa, long[] wa, long na, float[] xb, long[] wb, long nb) {
+        return ksAndWasserstein(Side.finite(xa, wa, na), Side.finite(xb, wb, nb));
     }
 
     /**
-     * Walks both step CDFs over the union of their retained items: KS is the largest gap between them, W1 the area
-     * between them. Cumulative weights count the items at or below each retained value.
+     * Walks both step CDFs over the union of their retained items: KS is the largest gap between the extended CDFs
+     * (at -Inf, every finite point, +Inf; at NaN both reach 1), W1 the area between the finite CDFs. Cumulative
+     * weights count the items at or below each retained value.
      */
-    static double[] ksAndWasserstein(float[] xa, long[] wa, long na, float[] xb, long[] wb, long nb) {
+    static double[] ksAndWasserstein(Side a, Side b) {
+        float[] xa = a.x();
+        float[] xb = b.x();
         int i = 0;
         int j = 0;
         double fa = 0;
         double fb = 0;
-        double ks = 0;
+        double ks = Math.abs(a.extended(0) - b.extended(0));
         double w = 0;
         double previous = Double.NaN;
         while (i < xa.length || j < xb.length) {
@@ -105,17 +166,46 @@ public record Divergence(double ks, double ksErrorBound, double wasserstein, dou
                 w += Math.abs(fa - fb) * (x - previous);
             }
             while (i < xa.length && xa[i] == x) {
-                fa = (double) wa[i] / na;
+                fa = (double) a.cumulativeWeights()[i] / a.finite();
                 i++;
             }
             while (j < xb.length && xb[j] == x) {
-                fb = (double) wb[j] / nb;
+                fb = (double) b.cumulativeWeights()[j] / b.finite();
                 j++;
             }
-            ks = Math.max(ks, Math.abs(fa - fb));
+            ks = Math.max(ks, Math.abs(a.extended(fa) - b.extended(fb)));
             previous = x;
         }
+        ks = Math.max(ks, Math.abs(a.atPositiveInfinity() - b.atPositiveInfinity()));
         return new double[] {ks, w};
+    }
+
+    /**
+     * The shares of the finite bins (scaled by the finite share of the observations) followed by the shares of
+     * -Inf, +Inf and NaN: every observation in exactly one bin.
+     */
+    static double[] extendedShares(NeuronDistribution d, double[] edges) {
+        int finiteBins = Math.max(0, edges.length - 1);
+        double[] out = new double[finiteBins + 3];
+        double n = d.observationCount();
+        if (finiteBins > 0 && d.count() > 0) {
+            double[] finite = shares(d, edges);
+            for (int i = 0; i < finiteBins; i++) {
+                out[i] = finite[i] * d.count() / n;
+            }
+        }
+        out[finiteBins] = d.negativeInfinityCount() / n;
+        out[finiteBins + 1] = d.positiveInfinityCount() / n;
+        out[finiteBins + 2] = d.nanCount() / n;
+        return out;
+    }
+
+    /** The finite bins' errors, then the non-finite bins', which are exact counts. */
+    static double[] extendedShareErrors(int finiteBins, double binShareError) {
+        double[] out = new double[Math.max(0, finiteBins) + 3];
+        double[] finite = shareErrors(Math.max(0, finiteBins), binShareError);
+        System.arraycopy(finite, 0, out, 0, finite.length);
+        return out;
     }
 
     /**
@@ -125,8 +215,13 @@ public record Divergence(double ks, double ksErrorBound, double wasserstein, dou
      */
     static double[] pooledEdges(NeuronDistribution a, NeuronDistribution b, int bins) {
         KllFloatsSketch pooled = KllFloatsSketch.newHeapInstance(Math.max(a.sketchK(), b.sketchK()));
-        pooled.merge(a.sketch());
-        pooled.merge(b.sketch());
+        // a side without finite values (only NaN or infinities) adds nothing to the finite bins
+        if (a.sketch() != null) {
+            pooled.merge(a.sketch());
+        }
+        if (b.sketch() != null) {
+            pooled.merge(b.sketch());
+        }
         double lo = Math.min(a.min(), b.min());
         double hi = Math.max(a.max(), b.max());
         // room for the bins, their outer edges and the bottom value's own bin
@@ -160,7 +255,7 @@ public record Divergence(double ks, double ksErrorBound, double wasserstein, dou
     /** Each bin's share is an interval's mass, off by at most the sketch's PMF error; a single bin holds all. */
     static double[] shareErrors(int bins, double binShareError) {
         double[] out = new double[bins];
-        java.util.Arrays.fill(out, bins == 1 ? 0 : binShareError);
+        java.util.Arrays.fill(out, bins <= 1 ? 0 : binShareError);
         return out;
     }
 

@@ -5,28 +5,43 @@ import org.apache.datasketches.quantilescommon.QuantileSearchCriteria;
 
 /**
  * One neuron's activation distribution in one slice and window: a KLL quantile sketch plus exact moments, range and
- * the count of exact zeros (dead ReLUs). Mergeable: merging two distributions equals the distribution of the union
- * of their observations, up to the sketch's rank error for quantiles.
+ * the count of exact zeros (dead ReLUs) over its finite values, and the counts of its non-finite values (NaN, +Inf,
+ * -Inf). Mergeable: merging two distributions equals the distribution of the union of their observations, up to the
+ * sketch's rank error for quantiles.
+ *
+ * <p>Non-finite activations are data, not poison: a neuron that starts producing NaN is a change worth seeing, so
+ * they are counted rather than refused, and kept out of everything a finite value means (sketch, moments, range).
+ * {@link #count()} counts the finite values; {@link #observationCount()} every value, finite or not.
  */
 public final class NeuronDistribution {
 
     /** The sketch size used when none is configured; ~1.33 % single-sided rank error at 99 % confidence. */
     public static final int DEFAULT_K = 200;
 
-    private final KllFloatsSketch sketch;
+    private final int k;
+    // created at the first finite value: an empty KLL sketch already holds k floats, and a wide tap's rarely used
+    // slices (or a neuron that only ever produced NaN) would pay for it per neuron
+    private KllFloatsSketch sketch;
     private long count;
     private double sum;
     private double sumOfSquares;
     private float min = Float.POSITIVE_INFINITY;
     private float max = Float.NEGATIVE_INFINITY;
     private long zeroCount;
+    private long nanCount;
+    private long positiveInfinityCount;
+    private long negativeInfinityCount;
 
     public NeuronDistribution(int k) {
-        this.sketch = KllFloatsSketch.newHeapInstance(k);
+        if (k < 8 || k > 65_535) {
+            throw new IllegalArgumentException("sketch k must be in 8..65535, got " + k);
+        }
+        this.k = k;
     }
 
-    NeuronDistribution(KllFloatsSketch sketch, long count, double sum, double sumOfSquares, float min, float max,
-            long zeroCount) {
+    NeuronDistribution(int k, KllFloatsSketch sketch, long count, double sum, double sumOfSquares, float min,
+            float max, long zeroCount, long nanCount, long positiveInfinityCount, long negativeInfinityCount) {
+        this.k = k;
         this.sketch = sketch;
         this.count = count;
         this.sum = sum;
@@ -34,10 +49,26 @@ public final class NeuronDistribution {
         this.min = min;
         this.max = max;
         this.zeroCount = zeroCount;
+        this.nanCount = nanCount;
+        this.positiveInfinityCount = positiveInfinityCount;
+        this.negativeInfinityCount = negativeInfinityCount;
     }
 
-    /** Adds one activation. Non-finite values are the caller's to reject: they would poison every moment. */
+    /** Adds one activation: a finite value enters the sketch and the moments, a non-finite one its own count. */
     public void update(float activation) {
+        if (!Float.isFinite(activation)) {
+            if (Float.isNaN(activation)) {
+                nanCount++;
+            } else if (activation > 0) {
+                positiveInfinityCount++;
+            } else {
+                negativeInfinityCount++;
+            }
+            return;
+        }
+        if (sketch == null) {
+            sketch = KllFloatsSketch.newHeapInstance(k);
+        }
         sketch.update(activation);
         count++;
         sum += activation;
@@ -54,8 +85,14 @@ public final class NeuronDistribution {
     }
 
     public void merge(NeuronDistribution other) {
+        nanCount += other.nanCount;
+        positiveInfinityCount += other.positiveInfinityCount;
+        negativeInfinityCount += other.negativeInfinityCount;
         if (other.count == 0) {
             return;
+        }
+        if (sketch == null) {
+            sketch = KllFloatsSketch.newHeapInstance(k);
         }
         sketch.merge(other.sketch);
         count += other.count;
@@ -66,8 +103,30 @@ public final class NeuronDistribution {
         zeroCount += other.zeroCount;
     }
 
+    /** Finite values seen: what the sketch, the moments and the range describe. */
     public long count() {
         return count;
+    }
+
+    /** Every value seen, finite or not. */
+    public long observationCount() {
+        return count + nonFiniteCount();
+    }
+
+    public long nonFiniteCount() {
+        return nanCount + positiveInfinityCount + negativeInfinityCount;
+    }
+
+    public long nanCount() {
+        return nanCount;
+    }
+
+    public long positiveInfinityCount() {
+        return positiveInfinityCount;
+    }
+
+    public long negativeInfinityCount() {
+        return negativeInfinityCount;
     }
 
     public double sum() {
@@ -78,12 +137,12 @@ public final class NeuronDistribution {
         return sumOfSquares;
     }
 
-    /** The smallest activation; {@code +Infinity} when empty. */
+    /** The smallest finite activation; {@code +Infinity} when there is none. */
     public float min() {
         return min;
     }
 
-    /** The largest activation; {@code -Infinity} when empty. */
+    /** The largest finite activation; {@code -Infinity} when there is none. */
     public float max() {
         return max;
     }
@@ -93,19 +152,19 @@ public final class NeuronDistribution {
     }
 
     public int sketchK() {
-        return sketch.getK();
+        return k;
     }
 
     /** The number of values the quantile sketch has seen; equals {@link #count()} unless state was corrupted. */
     public long sketchCount() {
-        return sketch.getN();
+        return sketch == null ? 0 : sketch.getN();
     }
 
     public double mean() {
         return count == 0 ? Double.NaN : sum / count;
     }
 
-    /** Population standard deviation. */
+    /** Population standard deviation of the finite values. */
     public double standardDeviation() {
         if (count == 0) {
             return Double.NaN;
@@ -114,7 +173,7 @@ public final class NeuronDistribution {
         return Math.sqrt(Math.max(0, sumOfSquares / count - m * m));
     }
 
-    /** The activation at normalized rank {@code rank} (0..1); NaN when empty. */
+    /** The finite activation at normalized rank {@code rank} (0..1) among the finite values; NaN when none. */
     public double quantile(double rank) {
         if (count == 0) {
             return Double.NaN;
@@ -122,7 +181,7 @@ public final class NeuronDistribution {
         return sketch.getQuantile(rank, QuantileSearchCriteria.INCLUSIVE);
     }
 
-    /** Share of activations {@code <= value}, 0..1; NaN when empty. */
+    /** Share of the finite activations {@code <= value}, 0..1; NaN when there is none. */
     public double rank(float value) {
         if (count == 0) {
             return Double.NaN;
@@ -131,8 +190,8 @@ public final class NeuronDistribution {
     }
 
     /**
-     * Where {@code value} falls, 0..1, counting ties half: a value held by many observations (a ReLU's zeros) sits
-     * in the middle of its run rather than at its top. NaN when empty.
+     * Where {@code value} falls among the finite values, 0..1, counting ties half: a value held by many
+     * observations (a ReLU's zeros) sits in the middle of its run rather than at its top. NaN when there is none.
      */
     public double midRank(float value) {
         if (count == 0) {
@@ -143,20 +202,49 @@ public final class NeuronDistribution {
     }
 
     /**
-     * The sketch's single-sided normalized rank error at 99 % confidence: 0 while it still holds every value exactly.
+     * Where {@code value} falls among every value seen, 0..1, in the order -Inf < finite < +Inf < NaN, counting ties
+     * half (see {@link #midRank}). NaN when nothing was seen.
+     */
+    public double percentile(float value) {
+        long n = observationCount();
+        if (n == 0) {
+            return Double.NaN;
+        }
+        double below;
+        double tied;
+        if (Float.isNaN(value)) {
+            below = n - nanCount;
+            tied = nanCount;
+        } else if (value == Float.NEGATIVE_INFINITY) {
+            below = 0;
+            tied = negativeInfinityCount;
+        } else if (value == Float.POSITIVE_INFINITY) {
+            below = negativeInfinityCount + count;
+            tied = positiveInfinityCount;
+        } else {
+            below = negativeInfinityCount + (count == 0 ? 0 : count * midRank(value));
+            tied = 0;
+        }
+        return (below + tied / 2) / n;
+    }
+
+    /**
+     * The sketch's single-sided normalized rank error at 99 % confidence, relative to the finite values: 0 while it
+     * still holds every value exactly.
      */
     public double rankError() {
-        return sketch.isEstimationMode() ? sketch.getNormalizedRankError(false) : 0.0;
+        return sketch != null && sketch.isEstimationMode() ? sketch.getNormalizedRankError(false) : 0.0;
     }
 
     /**
      * The sketch's normalized error for the mass of any interval (its "double-sided" PMF error at 99 % confidence):
-     * what a histogram bin's share may be off by. 0 while the sketch holds every value exactly.
+     * what a histogram bin's share of the finite values may be off by. 0 while the sketch holds every value exactly.
      */
     public double binShareError() {
-        return sketch.isEstimationMode() ? sketch.getNormalizedRankError(true) : 0.0;
+        return sketch != null && sketch.isEstimationMode() ? sketch.getNormalizedRankError(true) : 0.0;
     }
 
+    /** The sketch, or null while no finite value was seen. */
     KllFloatsSketch sketch() {
         return sketch;
     }

@@ -16,9 +16,12 @@ public final class Placement {
     private Placement() {
     }
 
-    /** The percentile (mid-rank, 0..1) of {@code activation} in {@code d}. */
+    /**
+     * The percentile (mid-rank, 0..1) of {@code activation} in {@code d}, in the order -Inf < finite < +Inf < NaN:
+     * a NaN where the neuron never produced one sits at the top, as far out as anything seen.
+     */
     public static double percentile(NeuronDistribution d, float activation) {
-        return d.midRank(activation);
+        return d.percentile(activation);
     }
 
     /**

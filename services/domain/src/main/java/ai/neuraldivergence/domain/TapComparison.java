@@ -29,11 +29,17 @@ public record TapComparison(TapDescriptor tap, List<Divergence> neurons, int[] t
                 .mapToObj(n -> Divergence.of(a.neuron(n), b.neuron(n), bins)).toList();
         double sum = 0;
         double max = 0;
+        int defined = 0;
         int drifted = 0;
         for (Divergence d : neurons) {
             double v = d.value(metric);
-            sum += v;
-            max = Math.max(max, v);
+            // W1 and the mean shift are undefined for a neuron one side saw no finite value of: the summary is
+            // over the neurons the metric is defined for (KS, JS and PSI always are)
+            if (!Double.isNaN(v)) {
+                sum += v;
+                max = Math.max(max, v);
+                defined++;
+            }
             if (d.drifted(threshold)) {
                 drifted++;
             }
@@ -42,7 +48,7 @@ public record TapComparison(TapDescriptor tap, List<Divergence> neurons, int[] t
                 .sorted(Comparator.comparingDouble((Integer n) -> neurons.get(n).value(metric)).reversed()
                         .thenComparingInt(n -> n))
                 .limit(Math.max(0, topK)).mapToInt(Integer::intValue).toArray();
-        return new TapComparison(tap, neurons, top, metric, sum / neurons.size(), max,
+        return new TapComparison(tap, neurons, top, metric, defined == 0 ? Double.NaN : sum / defined, max,
                 (double) drifted / neurons.size(), a.observationCount(), b.observationCount());
     }
 

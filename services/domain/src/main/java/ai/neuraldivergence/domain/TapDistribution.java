@@ -24,7 +24,10 @@ public final class TapDistribution {
         this.observationCount = observationCount;
     }
 
-    /** Adds one observation whose activations are {@code activations[offset .. offset + neuronCount)}. */
+    /**
+     * Adds one observation whose activations are {@code activations[offset .. offset + neuronCount)}; non-finite
+     * values are counted per neuron (see {@link NeuronDistribution#update}).
+     */
     public void add(float[] activations, int offset) {
         if (offset < 0 || offset + neurons.length > activations.length) {
             throw new IllegalArgumentException("observation at offset " + offset + " needs " + neurons.length

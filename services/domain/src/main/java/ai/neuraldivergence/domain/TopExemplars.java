@@ -29,8 +29,11 @@ public final class TopExemplars {
         return sizes.length;
     }
 
-    /** Considers one observation's activation of a neuron. */
+    /** Considers one observation's activation of a neuron; a non-finite value excites nothing. */
     public void offer(int neuron, float activation, String instanceId) {
+        if (!Float.isFinite(activation)) {
+            return;
+        }
         float[] a = activations[neuron];
         String[] id = ids[neuron];
         int n = sizes[neuron];

@@ -42,6 +42,68 @@ class DistributionCodecTest {
     }
 
     @Test
+    void nonFiniteCountsAndNeuronsWithoutFiniteValuesRoundTrip() {
+        TapDistribution tap = new TapDistribution(3, NeuronDistribution.DEFAULT_K);
+        tap.add(new float[] {1f, Float.NaN, Float.POSITIVE_INFINITY}, 0);
+        tap.add(new float[] {Float.NEGATIVE_INFINITY, Float.NaN, 0f}, 0);
+        byte[] bytes = DistributionCodec.encode(tap);
+        TapDistribution back = DistributionCodec.decode(bytes);
+        assertArrayEquals(bytes, DistributionCodec.encode(back));
+        assertEquals(2, back.observationCount());
+        assertEquals(1, back.neuron(0).count());
+        assertEquals(1, back.neuron(0).negativeInfinityCount());
+        assertEquals(0, back.neuron(1).count());
+        assertEquals(2, back.neuron(1).nanCount());
+        assertEquals(0, back.neuron(1).sketchCount());
+        assertEquals(1, back.neuron(2).positiveInfinityCount());
+        assertEquals(1, back.neuron(2).zeroCount());
+        // a decoded neuron without a sketch still takes values and merges
+        back.merge(tap);
+        assertEquals(4, back.neuron(1).nanCount());
+        back.neuron(1).update(3f);
+        assertEquals(1, back.neuron(1).count());
+    }
+
+    @Test
+    void rowsWrittenBeforeNonFiniteCountsDecodeWithZeroCounts() {
+        TapDistribution tap = filled(4, 300, 7);
+        TapDistribution back = DistributionCodec.decode(versionOne(tap));
+        assertEquals(300, back.observationCount());
+        for (int n = 0; n < 4; n++) {
+            assertEquals(tap.neuron(n).count(), back.neuron(n).count());
+            assertEquals(tap.neuron(n).sum(), back.neuron(n).sum());
+            assertEquals(0, back.neuron(n).nonFiniteCount());
+            assertEquals(tap.neuron(n).quantile(0.3), back.neuron(n).quantile(0.3));
+        }
+        // and are written back in the current version, which decodes alike
+        assertArrayEquals(DistributionCodec.encode(back), DistributionCodec.encode(DistributionCodec.decode(
+                DistributionCodec.encode(back))));
+    }
+
+    /** The layout of format version 1, written independently of the codec. */
+    private static byte[] versionOne(TapDistribution tap) {
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        java.nio.ByteBuffer header = java.nio.ByteBuffer.allocate(16).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        header.put(new byte[] {'N', 'D', 'T', 1}).putLong(tap.observationCount()).putInt(tap.neuronCount());
+        bytes.writeBytes(header.array());
+        for (int i = 0; i < tap.neuronCount(); i++) {
+            NeuronDistribution n = tap.neuron(i);
+            byte[] sketch = org.apache.datasketches.kll.KllFloatsSketch.heapify(
+                    org.apache.datasketches.memory.Memory.wrap(sketchBytes(tap, i))).toByteArray();
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(44).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            b.putLong(n.count()).putDouble(n.sum()).putDouble(n.sumOfSquares()).putFloat(n.min()).putFloat(n.max())
+                    .putLong(n.zeroCount()).putInt(sketch.length);
+            bytes.writeBytes(b.array());
+            bytes.writeBytes(sketch);
+        }
+        return bytes.toByteArray();
+    }
+
+    private static byte[] sketchBytes(TapDistribution tap, int neuron) {
+        return tap.neuron(neuron).sketch().toByteArray();
+    }
+
+    @Test
     void rejectsBytesThatAreNotATapDistribution() {
         byte[] good = DistributionCodec.encode(filled(3, 10, 1));
         assertThrows(IllegalArgumentException.class, () -> DistributionCodec.decode("hello".getBytes()));

@@ -144,4 +144,55 @@ class DivergenceTest {
         assertEquals(0, same.ks());
         assertEquals(0, same.jensenShannon(), 1e-12);
     }
+
+    @Test
+    void aNeuronThatStartsProducingNanDriftsByExactlyItsNanShare() {
+        NeuronDistribution a = of(1, 2, 3, 4, 5, 6, 7, 8, 9, 10);
+        NeuronDistribution b = of(1, 2, 3, 4, 5, 6, 7, Float.NaN, Float.NaN, Float.NaN);
+        Divergence d = Divergence.of(a, b, 10);
+        // extended CDFs: A reaches 1 at 10, B reaches 0.7 at 7 and 1 only at NaN
+        assertEquals(0.3, d.ks(), 1e-12);
+        assertTrue(d.drifted(0.1));
+        assertEquals(new Divergence.NonFinite(3, 0, 0), d.nonFiniteB());
+        assertEquals(Divergence.NonFinite.NONE, d.nonFiniteA());
+        assertEquals(10, d.countA());
+        assertEquals(7, d.countB(), "count is the finite values");
+        // JS on the finite bins plus a NaN bin: B's NaN mass is a share A lacks, so it is positive
+        assertTrue(d.jensenShannon() > 0.05 && d.psi() > 0.5, d.toString());
+        // W1 and the mean shift are about finite values: both sides have some
+        assertTrue(Double.isFinite(d.wasserstein()) && d.meanShift() < 0);
+    }
+
+    @Test
+    void infinitiesOrderAtTheEndsAndASideWithoutFiniteValuesStillCompares() {
+        NeuronDistribution a = of(0, 1, 2, 3);
+        NeuronDistribution b = of(Float.NEGATIVE_INFINITY, 0, 1, 2, 3, Float.POSITIVE_INFINITY, Float.POSITIVE_INFINITY,
+                Float.POSITIVE_INFINITY);
+        // at -Inf: 0 vs 1/8; at 3: 1 vs 5/8; at +Inf both 1
+        assertEquals(3.0 / 8, Divergence.of(a, b, 10).ks(), 1e-12);
+        NeuronDistribution onlyNan = of(Float.NaN, Float.NaN);
+        Divergence d = Divergence.of(a, onlyNan, 10);
+        assertEquals(1.0, d.ks(), 1e-12);
+        assertTrue(Double.isNaN(d.wasserstein()) && Double.isNaN(d.meanShift()), d.toString());
+        assertEquals(Divergence.Direction.UNCHANGED, d.direction());
+        assertEquals(0, d.countB());
+        Divergence both = Divergence.of(onlyNan, of(Float.NaN), 10);
+        assertEquals(0, both.ks());
+        assertEquals(0, both.jensenShannon(), 1e-12);
+        assertEquals(0, both.psi(), 1e-12);
+    }
+
+    @Test
+    void theErrorBoundCoversOnlyTheFiniteShare() {
+        NeuronDistribution a = normal(1, 50_000, 0);
+        NeuronDistribution b = normal(2, 50_000, 0);
+        double full = Divergence.of(a, b, 10).ksErrorBound();
+        for (int i = 0; i < 50_000; i++) {
+            b.update(Float.NaN);
+        }
+        Divergence d = Divergence.of(a, b, 10);
+        assertEquals(a.rankError() + b.rankError() / 2, d.ksErrorBound(), 1e-12);
+        assertTrue(d.ksErrorBound() < full);
+        assertEquals(0.5, d.ks(), 0.03, "half of B is NaN");
+    }
 }

@@ -53,6 +53,52 @@ class NeuronDistributionTest {
         assertEquals(sorted[sorted.length - 1], left.max());
     }
 
+    @Test
+    void nonFiniteValuesAreCountedApartFromTheFiniteOnes() {
+        NeuronDistribution d = new NeuronDistribution(NeuronDistribution.DEFAULT_K);
+        for (float v : new float[] {1f, Float.NaN, Float.POSITIVE_INFINITY, -2f, Float.NEGATIVE_INFINITY, Float.NaN}) {
+            d.update(v);
+        }
+        assertEquals(2, d.count());
+        assertEquals(6, d.observationCount());
+        assertEquals(2, d.nanCount());
+        assertEquals(1, d.positiveInfinityCount());
+        assertEquals(1, d.negativeInfinityCount());
+        assertEquals(-1.0, d.sum(), "moments over finite values only");
+        assertEquals(-2f, d.min());
+        assertEquals(1f, d.max());
+        assertEquals(2, d.sketchCount());
+
+        NeuronDistribution other = new NeuronDistribution(NeuronDistribution.DEFAULT_K);
+        other.update(Float.NaN);
+        d.merge(other);
+        assertEquals(3, d.nanCount());
+        assertEquals(2, d.count());
+        other.merge(d);
+        assertEquals(4, other.nanCount());
+        assertEquals(2, other.count());
+        assertEquals(-1.0, other.sum());
+    }
+
+    @Test
+    void percentilesFollowTheExtendedOrder() {
+        NeuronDistribution d = new NeuronDistribution(NeuronDistribution.DEFAULT_K);
+        // -Inf, 1, 2, 3, +Inf, NaN, NaN, NaN: eight values
+        for (float v : new float[] {Float.NEGATIVE_INFINITY, 1, 2, 3, Float.POSITIVE_INFINITY, Float.NaN, Float.NaN,
+            Float.NaN}) {
+            d.update(v);
+        }
+        assertEquals(0.5 / 8, d.percentile(Float.NEGATIVE_INFINITY), 1e-12);
+        assertEquals(2.5 / 8, d.percentile(2f), 1e-12, "one -Inf and one value below, itself counted half");
+        assertEquals(4.5 / 8, d.percentile(Float.POSITIVE_INFINITY), 1e-12);
+        assertEquals(6.5 / 8, d.percentile(Float.NaN), 1e-12);
+        NeuronDistribution onlyNan = new NeuronDistribution(NeuronDistribution.DEFAULT_K);
+        onlyNan.update(Float.NaN);
+        assertEquals(0.0, onlyNan.percentile(5f), "below every NaN");
+        assertTrue(Double.isNaN(onlyNan.quantile(0.5)) && Double.isNaN(onlyNan.mean()));
+        assertEquals(0, onlyNan.sketchCount(), "no sketch without a finite value");
+    }
+
     private static int upperBound(float[] sorted, float value) {
         int lo = 0;
         int hi = sorted.length;

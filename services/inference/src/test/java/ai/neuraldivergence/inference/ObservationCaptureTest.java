@@ -2,7 +2,9 @@ package ai.neuraldivergence.inference;
 
 import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.endsWith;
 import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.startsWith;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -15,6 +17,8 @@ import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -29,18 +33,25 @@ import org.junit.jupiter.api.Test;
 @WithTestResource(InfrastructureTestResource.class)
 class ObservationCaptureTest {
 
+    /** A minute ago, to the second: inside the allowed lateness. */
+    private static final Instant GIVEN = Instant.now().truncatedTo(ChronoUnit.SECONDS).minusSeconds(60);
+
     private static String body(String model, String conv1Activations) {
+        return body(model, conv1Activations, GIVEN.toString(), "img-1");
+    }
+
+    private static String body(String model, String conv1Activations, String eventTime, String instanceId) {
         return """
             {"modelId": "%s", "modelVersion": "7",
              "taps": [{"name": "conv1", "index": 0, "shape": [4, 4, 2], "reduction": "mean"},
                       {"name": "dense1", "index": 1, "shape": [3]}],
              "observations": [
-               {"instanceId": "img-1", "eventTime": "2026-11-28T10:15:30Z", "predictedClass": 3, "confidence": 0.9,
+               {"instanceId": "%s", "eventTime": "%s", "predictedClass": 3, "confidence": 0.9,
                 "trueLabel": 5, "tags": {"source": "prod"}, "pairId": "p-1", "pairRole": "attacked",
                 "activations": {"conv1": %s, "dense1": [0, 1, 2]}},
                {"predictedClass": 1, "activations": {"conv1": [5, 6], "dense1": [3, 4, 5]}}
              ]}
-            """.formatted(model, conv1Activations);
+            """.formatted(model, instanceId, eventTime, conv1Activations);
     }
 
     @Test
@@ -62,7 +73,7 @@ class ObservationCaptureTest {
         assertEquals(5, conv.getObservations(0).getTrueLabel());
         assertEquals(PairRole.PAIR_ROLE_ATTACKED, conv.getObservations(0).getPairRole());
         assertEquals("prod", conv.getObservations(0).getTagsMap().get("source"));
-        long given = java.time.Instant.parse("2026-11-28T10:15:30Z").getEpochSecond();
+        long given = GIVEN.getEpochSecond();
         assertEquals(given, conv.getObservations(0).getEventTime().getSeconds());
         long now = java.time.Instant.now().getEpochSecond();
         assertEquals(now, conv.getObservations(1).getEventTime().getSeconds(), 120, "now when not given");
@@ -72,15 +83,46 @@ class ObservationCaptureTest {
     }
 
     @Test
+    void nonFiniteActivationsAreDataSpelledAsProtobufJsonSpellsThem() {
+        String model = "nonfinite-" + UUID.randomUUID();
+        given().contentType(ContentType.JSON).body(body(model, "[\"NaN\", \"-Infinity\"]")).post("/v1/observations")
+                .then().statusCode(202).body("accepted", equalTo(2));
+        ActivationBatch conv = consume(model, 2).stream().filter(b -> b.getTap().equals("conv1")).findFirst()
+                .orElseThrow();
+        assertTrue(Float.isNaN(conv.getActivations(0)));
+        assertEquals(Float.NEGATIVE_INFINITY, conv.getActivations(1));
+    }
+
+    @Test
     void badInputGetsA400ThatSaysWhatWasExpected() {
         given().contentType(ContentType.JSON).body(body("m", "[0.5]")).post("/v1/observations").then()
                 .statusCode(400)
-                .body("message", equalTo("observation 0: activations of tap 'conv1' must be 2 numbers "
+                .body("message", equalTo("observations[0].activations['conv1'] must be 2 numbers "
                         + "(one per neuron), got 1"));
         given().contentType(ContentType.JSON).body(body("m", "[\"x\", 1]")).post("/v1/observations").then()
                 .statusCode(400).body("message", containsString("malformed JSON"));
+        given().contentType(ContentType.JSON).body(body("m", "[null, 1]")).post("/v1/observations").then()
+                .statusCode(400).body("message", containsString("null"));
         given().contentType(ContentType.JSON).body(body("", "[1, 2]")).post("/v1/observations").then()
-                .statusCode(400).body("message", equalTo("tap 'conv1': model_id must be 1..128 characters"));
+                .statusCode(400).body("message", equalTo("taps[0] ('conv1'): modelId must be 1..128 characters "
+                        + "without control characters, got none"));
+        // the event-time window: no later than now + 5 minutes, no earlier than now - the allowed lateness
+        given().contentType(ContentType.JSON).body(body("m", "[1, 2]", "+295000-01-01T00:00:00Z", "a"))
+                .post("/v1/observations").then().statusCode(400)
+                .body("message", equalTo("observations[0].eventTime must lie in 0001-01-01..9999-12-31, got "
+                        + "+295000-01-01T00:00:00Z"));
+        given().contentType(ContentType.JSON).body(body("m", "[1, 2]", "3000-01-01T00:00:00Z", "a"))
+                .post("/v1/observations").then().statusCode(400)
+                .body("message", startsWith("observations[0].eventTime 3000-01-01T00:00:00Z is more than 5m after"));
+        given().contentType(ContentType.JSON).body(body("m", "[1, 2]", Instant.now().minusSeconds(3600).toString(),
+                "a")).post("/v1/observations").then().statusCode(400)
+                .body("message", containsString("the allowed lateness"));
+        given().contentType(ContentType.JSON).body(body("m", "[1, 2]", GIVEN.toString(), "a\\u0000b"))
+                .post("/v1/observations").then().statusCode(400)
+                .body("message", startsWith("observations[0].instanceId must be 1..128 characters without control"));
+        given().contentType(ContentType.JSON).body(body("m", "[1, 2]", GIVEN.toString(), "x".repeat(129)))
+                .post("/v1/observations").then().statusCode(400)
+                .body("message", endsWith("got 129"));
         given().contentType(ContentType.JSON).body("{\"modelId\": \"m\"}").post("/v1/observations").then()
                 .statusCode(400).body("message", equalTo("taps must list 1..256 taps"));
         given().contentType(ContentType.JSON).body("{").post("/v1/observations").then().statusCode(400);

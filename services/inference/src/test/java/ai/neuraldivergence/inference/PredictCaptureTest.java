@@ -3,6 +3,7 @@ package ai.neuraldivergence.inference;
 import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.startsWith;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -164,7 +165,21 @@ class PredictCaptureTest {
         given().contentType(ContentType.JSON)
                 .body(Map.of("instances", List.of(Map.of("pixels", new float[784], "pairRole", "benign"))))
                 .post("/v1/predict").then().statusCode(400)
-                .body("message", equalTo("instance 0: pairId and pairRole come together"));
+                .body("message", equalTo("instances[0]: pairId and pairRole come together"));
+        // every field an observation carries is checked as the aggregator will, before anything is queued
+        given().contentType(ContentType.JSON).body(Map.of("instances", List.of(Map.of("pixels", new float[784],
+                "instanceId", "a\u0000b")))).post("/v1/predict").then().statusCode(400)
+                .body("message", equalTo("instances[0].instanceId must be 1..128 characters without control "
+                        + "characters, got \"a\\u0000b\""));
+        given().contentType(ContentType.JSON).body(Map.of("instances", List.of(Map.of("pixels", new float[784],
+                "tags", Map.of("source", "p\u0007"))))).post("/v1/predict").then().statusCode(400)
+                .body("message", equalTo("instances[0].tags[\"source\"]: values take up to 256 characters without "
+                        + "control characters"));
+        given().contentType(ContentType.JSON).body(Map.of("instances", List.of(Map.of("pixels", new float[784],
+                "pairId", "x".repeat(129), "pairRole", "benign")))).post("/v1/predict").then().statusCode(400)
+                .body("message", startsWith("instances[0].pairId must be 1..128 characters"));
+        given().contentType(ContentType.JSON).body("{\"instances\": [{\"pixels\": [null" + ", 0".repeat(783)
+                + "]}]}").post("/v1/predict").then().statusCode(400).body("message", containsString("null"));
     }
 
     @Test
@@ -202,7 +217,11 @@ class PredictCaptureTest {
         assertEquals("mnist-cnn", e.getModelId());
         given().contentType(ContentType.JSON).body(Map.of("labels", List.of(Map.of("instanceId", id,
                 "trueLabel", -1)))).post("/v1/labels").then().statusCode(400)
-                .body("message", equalTo("label 0: trueLabel must be >= 0"));
+                .body("message", equalTo("labels[0].trueLabel must be >= 0, got -1"));
+        // a NUL in an instance id would fail the aggregator's flush (PostgreSQL text refuses it)
+        given().contentType(ContentType.JSON).body(Map.of("labels", List.of(Map.of("instanceId", "x\u0000",
+                "trueLabel", 1)))).post("/v1/labels").then().statusCode(400)
+                .body("message", startsWith("labels[0].instanceId must be 1..128 characters without control"));
     }
 
     @Test

@@ -19,9 +19,14 @@ public final class ExemplarStore {
         this.dataSource = dataSource;
     }
 
-    /** Merges {@code delta} into the stored exemplars of a tap's minute, inside the caller's transaction. */
+    /**
+     * Merges {@code delta} into the stored exemplars of a tap's minute, inside the caller's transaction; the key is
+     * locked first, whether the row exists yet or not (see {@link AdvisoryLocks}).
+     */
     public void merge(Connection c, String modelId, String modelVersion, String tap, Instant minute,
             TopExemplars delta) throws SQLException {
+        AdvisoryLocks.lock(c, "neuron_exemplars", java.util.List.of(modelId + '\u0000' + modelVersion + '\u0000'
+                + tap + '\u0000' + minute));
         TopExemplars merged = delta;
         try (PreparedStatement ps = c.prepareStatement("SELECT exemplars FROM neuron_exemplars WHERE model_id = ? "
                 + "AND model_version = ? AND tap = ? AND window_start = ? FOR UPDATE")) {
@@ -55,7 +60,6 @@ public final class ExemplarStore {
         }
     }
 
-    /** Deletes exemplars of minutes that started before {@code before}; returns the rows deleted. */
     /**
      * The exemplars of a tap over its last {@code span} of stored minutes, merged: each neuron's observations that
      * excited it most in that time. Empty when none are stored.
@@ -89,11 +93,19 @@ public final class ExemplarStore {
         }
     }
 
+    /** Deletes exemplars of minutes that started before {@code before}, in short batches; returns the rows. */
     public long deleteOlderThan(Instant before) {
         try (Connection c = dataSource.getConnection();
-                PreparedStatement ps = c.prepareStatement("DELETE FROM neuron_exemplars WHERE window_start < ?")) {
+                PreparedStatement ps = c.prepareStatement("DELETE FROM neuron_exemplars WHERE ctid IN (SELECT ctid "
+                        + "FROM neuron_exemplars WHERE window_start < ? LIMIT 200)")) {
             ps.setTimestamp(1, Timestamp.from(before));
-            return ps.executeUpdate();
+            long total = 0;
+            int deleted;
+            do {
+                deleted = ps.executeUpdate();
+                total += deleted;
+            } while (deleted > 0);
+            return total;
         } catch (SQLException e) {
             throw new StorageException("deleting expired exemplars", e);
         }

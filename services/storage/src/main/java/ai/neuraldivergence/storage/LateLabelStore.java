@@ -29,21 +29,7 @@ public final class LateLabelStore {
      * the other. One statement, locks taken in a fixed order (no deadlock between two flushes).
      */
     public void lockInstances(Connection c, java.util.Collection<String> modelAndInstanceIds) throws SQLException {
-        if (modelAndInstanceIds.isEmpty()) {
-            return;
-        }
-        Long[] keys = modelAndInstanceIds.stream().map(LateLabelStore::lockKey).distinct().sorted()
-                .toArray(Long[]::new);
-        try (PreparedStatement ps = c.prepareStatement(
-                "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT unnest(?::bigint[]) AS k ORDER BY 1) keys")) {
-            ps.setArray(1, c.createArrayOf("bigint", keys));
-            ps.executeQuery().close();
-        }
-    }
-
-    private static long lockKey(String id) {
-        return java.util.UUID.nameUUIDFromBytes(id.getBytes(java.nio.charset.StandardCharsets.UTF_8))
-                .getMostSignificantBits();
+        AdvisoryLocks.lock(c, null, modelAndInstanceIds);
     }
 
     /** Records a label; returns false when the instance already had one (the first wins). */

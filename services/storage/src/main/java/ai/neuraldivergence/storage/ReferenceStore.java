@@ -31,8 +31,14 @@ public final class ReferenceStore {
         }
     }
 
-    /** Merges {@code delta} into the reference's stored distribution (row locked meanwhile). */
+    /**
+     * Merges {@code delta} into the reference's stored distribution. The key is locked first (the row may not
+     * exist yet: see {@link AdvisoryLocks}), so that two writers of one reference wait for each other.
+     */
     public long merge(Connection c, ReferenceKey key, TapDistribution delta) throws SQLException {
+        AdvisoryLocks.lock(c, "reference_distribution", java.util.List.of(key.modelId() + '\u0000'
+                + key.modelVersion() + '\u0000' + key.reference() + '\u0000' + key.tap() + '\u0000'
+                + key.slice().key()));
         TapDistribution merged = delta;
         try (PreparedStatement ps = c.prepareStatement("SELECT distributions FROM reference_distribution "
                 + "WHERE model_id = ? AND model_version = ? AND name = ? AND tap = ? AND slice = ? FOR UPDATE")) {

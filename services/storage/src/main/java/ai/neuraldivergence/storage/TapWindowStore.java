@@ -36,12 +36,31 @@ public final class TapWindowStore {
     }
 
     /**
-     * Merges {@code delta} into the stored window inside the caller's transaction. The row is locked while it is
-     * read and rewritten, so concurrent writers of the same window serialize instead of losing an update.
+     * Locks windows until the caller's transaction ends, whether their rows exist yet or not (see
+     * {@link AdvisoryLocks}). A writer of several windows locks them all first, in one call: every merge locks its
+     * own window too, which costs nothing when it is already held.
+     */
+    public void lockWindows(Connection c, java.util.Collection<WindowKey> keys) throws SQLException {
+        AdvisoryLocks.lock(c, "tap_window", keys.stream().map(TapWindowStore::lockKey).toList());
+    }
+
+    private static String lockKey(WindowKey k) {
+        return k.modelId() + '\u0000' + k.modelVersion() + '\u0000' + k.tap() + '\u0000' + k.granularity().word()
+                + '\u0000' + k.slice().key() + '\u0000' + k.windowStart();
+    }
+
+    /**
+     * Merges {@code delta} into the stored window inside the caller's transaction. Creating the row and merging into
+     * it is one serialized step: the window's key is locked first, so that concurrent writers of the same window
+     * (two roll-up jobs creating one hour, a late-label join beside live traffic) wait for each other instead of
+     * the second overwriting the first.
      *
      * @return the window's observation count after the merge, and the bytes written
+     * @throws ai.neuraldivergence.domain.DistributionCodec.CorruptDistributionException when the stored row cannot
+     *     be decoded (the store's fault, never the delta's)
      */
     public Merged merge(Connection c, WindowKey key, TapDistribution delta) throws SQLException {
+        lockWindows(c, List.of(key));
         TapDistribution merged = delta;
         boolean rolledUp = false;
         try (PreparedStatement ps = c.prepareStatement("SELECT distributions, rolled_up FROM tap_window "
@@ -200,18 +219,19 @@ public final class TapWindowStore {
         }
     }
 
-    /** A minute window waiting to be rolled up. */
-    public record Unrolled(WindowKey key, TapDistribution distribution) {
+    /** A minute window waiting to be rolled up, and its stored size. */
+    public record Unrolled(WindowKey key, long bytes) {
     }
 
     /**
-     * Locks up to {@code limit} closed minute windows (started before {@code before}) not rolled up yet, skipping
-     * rows another transaction holds, inside the caller's transaction.
+     * Up to {@code limit} closed minute windows (started before {@code before}) not rolled up yet, oldest first, with
+     * their sizes, read without locks: the caller takes a prefix within its byte budget and locks those one by one
+     * ({@link #lockUnrolled}), so that a roll-up never holds more than its budget of rows in memory.
      */
-    public List<Unrolled> lockUnrolled(Connection c, Instant before, int limit) throws SQLException {
+    public List<Unrolled> unrolled(Connection c, Instant before, int limit) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT model_id, model_version, tap, slice, window_start, "
-                + "distributions FROM tap_window WHERE granularity = 'minute' AND NOT rolled_up AND window_start < ? "
-                + "ORDER BY window_start LIMIT ? FOR UPDATE SKIP LOCKED")) {
+                + "octet_length(distributions) FROM tap_window WHERE granularity = 'minute' AND NOT rolled_up "
+                + "AND window_start < ? ORDER BY window_start LIMIT ?")) {
             ps.setTimestamp(1, Timestamp.from(before));
             ps.setInt(2, limit);
             List<Unrolled> out = new ArrayList<>();
@@ -219,10 +239,41 @@ public final class TapWindowStore {
                 while (rs.next()) {
                     out.add(new Unrolled(new WindowKey(rs.getString(1), rs.getString(2), rs.getString(3),
                             Slice.parse(rs.getString(4)), Granularity.MINUTE, rs.getTimestamp(5).toInstant()),
-                            DistributionCodec.decode(rs.getBytes(6))));
+                            rs.getLong(6)));
                 }
             }
             return out;
+        }
+    }
+
+    /**
+     * Locks one minute window for its roll-up, inside the caller's transaction, and reads it; empty when another
+     * transaction holds it (it is being written or rolled up: skipped, as with SKIP LOCKED) or it was rolled up
+     * meanwhile.
+     */
+    public java.util.Optional<TapDistribution> lockUnrolled(Connection c, WindowKey key) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT distributions FROM tap_window WHERE model_id = ? "
+                + "AND model_version = ? AND tap = ? AND granularity = ? AND slice = ? AND window_start = ? "
+                + "AND NOT rolled_up FOR UPDATE SKIP LOCKED")) {
+            bindKey(ps, key);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? java.util.Optional.of(DistributionCodec.decode(rs.getBytes(1)))
+                        : java.util.Optional.empty();
+            }
+        }
+    }
+
+    /** The start of the oldest minute window not rolled up yet; null when every minute is. */
+    public Instant oldestUnrolledMinute() {
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement("SELECT min(window_start) FROM tap_window WHERE "
+                        + "granularity = 'minute' AND NOT rolled_up");
+                ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            Timestamp t = rs.getTimestamp(1);
+            return t == null ? null : t.toInstant();
+        } catch (SQLException e) {
+            throw new StorageException("reading the oldest minute not rolled up", e);
         }
     }
 
@@ -236,24 +287,32 @@ public final class TapWindowStore {
     }
 
     /**
-     * Deletes windows of {@code granularity} that started before {@code before}, at most {@code limit} rows per
-     * statement (short transactions, no long lock on a busy table).
+     * Deletes windows of {@code granularity} that started before {@code before}, in statements of at most
+     * {@code limit} rows and about {@code maxBytes} bytes each (short transactions, bounded WAL and locks on a busy
+     * table). A minute is deleted only once it is rolled up: its hour and day hold it then, and deleting it earlier
+     * would lose it from them (a roll-up that fell behind must not turn retention into data loss).
      *
      * @return the rows deleted
      */
-    public long deleteOlderThan(Granularity granularity, Instant before, int limit) {
+    public long deleteOlderThan(Granularity granularity, Instant before, int limit, long maxBytes) {
         long total = 0;
+        String rolledUp = granularity == Granularity.MINUTE ? " AND rolled_up" : "";
+        // each statement takes rows while the bytes before them stay under the budget: the first row always goes,
+        // however large, so that a batch never stalls on one row above the budget
         try (Connection c = dataSource.getConnection();
                 PreparedStatement ps = c.prepareStatement("DELETE FROM tap_window WHERE ctid IN (SELECT ctid FROM "
-                        + "tap_window WHERE granularity = ? AND window_start < ? LIMIT ?)")) {
+                        + "(SELECT ctid, sum(len) OVER (ORDER BY ctid) - len AS before FROM (SELECT ctid, "
+                        + "octet_length(distributions) AS len FROM tap_window WHERE granularity = ? AND "
+                        + "window_start < ?" + rolledUp + " LIMIT ?) limited) running WHERE before < ?)")) {
             ps.setString(1, granularity.word());
             ps.setTimestamp(2, Timestamp.from(before));
             ps.setInt(3, limit);
+            ps.setLong(4, maxBytes);
             int deleted;
             do {
                 deleted = ps.executeUpdate();
                 total += deleted;
-            } while (deleted == limit);
+            } while (deleted > 0);
             return total;
         } catch (SQLException e) {
             throw new StorageException("deleting " + granularity.word() + " windows before " + before, e);

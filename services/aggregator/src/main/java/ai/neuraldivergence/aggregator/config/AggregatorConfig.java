@@ -2,6 +2,7 @@ package ai.neuraldivergence.aggregator.config;
 
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
+import io.smallrye.config.WithName;
 import java.time.Duration;
 import java.util.Set;
 
@@ -34,11 +35,24 @@ public interface AggregatorConfig {
     int maxValuesPerTag();
 
     /**
-     * Sketch updates (observations x neurons x slices) held in memory before a flush is forced early; bounds the
-     * heap the pending state can take.
+     * Bytes of heap the unflushed delta may hold (raw activations, one row per observation and tap, and what refers
+     * to them); a record that would take it past the budget is preceded by an early flush. The flush itself needs
+     * about twice the largest stored row of a tap on top (see the README's memory table).
      */
-    @WithDefault("4000000")
-    long maxPendingUpdates();
+    @WithDefault("32M")
+    io.quarkus.runtime.configuration.MemorySize maxPendingBytes();
+
+    /**
+     * The most neurons a tap may have; batches of wider taps are dead-lettered. Each neuron of a minute row costs
+     * up to about 2.4 KB per slice in use, so the default's rows stay under 40 MB.
+     */
+    @WithName("max-neurons-per-tap")
+    @WithDefault("16384")
+    int maxNeuronsPerTap();
+
+    /** How far after its record's timestamp an observation's event time may lie (clocks drift); later: invalid. */
+    @WithDefault("5m")
+    Duration futureSkew();
 
     /** How long to wait before retrying after a failed flush or poll, doubled up to {@link #maxRetryBackoff}. */
     @WithDefault("500ms")
@@ -64,6 +78,13 @@ public interface AggregatorConfig {
     /** How often closed minute windows (allowed lateness past their end) are rolled up into hours and days. */
     @WithDefault("15s")
     Duration rollupInterval();
+
+    /**
+     * Stored bytes of minute rows one roll-up transaction reads (at least one row): bounds the heap a roll-up
+     * takes, whatever the width of the taps.
+     */
+    @WithDefault("32M")
+    io.quarkus.runtime.configuration.MemorySize rollupBatchBytes();
 
     /** The recent-observation store: every live observation's taps and captured inputs, bounded. */
     Recent recent();
@@ -110,6 +131,10 @@ public interface AggregatorConfig {
 
         @WithDefault("400d")
         Duration day();
+
+        /** Stored bytes one retention statement deletes (at least one row): bounds its WAL and locks. */
+        @WithDefault("64M")
+        io.quarkus.runtime.configuration.MemorySize batchBytes();
 
         /** How often expired windows are deleted. */
         @WithDefault("10m")

@@ -4,13 +4,7 @@ import ai.neuraldivergence.aggregator.config.AggregatorConfig;
 import ai.neuraldivergence.aggregator.config.Topics;
 import ai.neuraldivergence.contract.ActivationBatchValidator;
 import ai.neuraldivergence.domain.SlicePolicy;
-import ai.neuraldivergence.domain.TapDescriptor;
-import ai.neuraldivergence.proto.v1.ActivationBatch;
-import ai.neuraldivergence.proto.v1.CapturedInput;
 import ai.neuraldivergence.storage.CatalogStore;
-import ai.neuraldivergence.storage.RecentObservationStore;
-import ai.neuraldivergence.proto.v1.LabelEvent;
-import com.google.protobuf.InvalidProtocolBufferException;
 import io.agroal.api.AgroalDataSource;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -42,13 +36,15 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.jboss.logging.Logger;
 
 /**
- * The aggregator's consumer loop: polls activation batches, accumulates them, and every flush interval writes the
- * distributions and the partitions' next offsets in one PostgreSQL transaction (the "storing offsets outside Kafka"
- * pattern: auto-commit off, offsets read back and sought on assignment).
+ * The aggregator's consumer loop: polls activation batches, late labels and captured inputs, accumulates them, and
+ * every flush interval (or earlier, when the delta's byte budget is reached) writes the distributions and the
+ * partitions' next offsets in one PostgreSQL transaction (the "storing offsets outside Kafka" pattern: auto-commit
+ * off, offsets read back and sought on assignment).
  *
- * <p>Whatever goes wrong (a fenced flush, a database outage, a lost partition), the in-memory delta is dropped and
- * the consumer re-reads from the stored offsets: the stored state plus what Kafka still holds is always complete,
- * so nothing is lost and nothing is counted twice.
+ * <p>The delta and its offset ranges travel together ({@link PendingDelta}): a flush hands the delta over before it
+ * writes, so whatever goes wrong (a fenced flush, a database outage, a lost partition, a revoke right after a failed
+ * flush) no path can commit an offset range whose data was not written. A failure that is not transient and recurs
+ * is looked into ({@link DeltaRecovery}): the record at fault is dead-lettered, the rest committed.
  */
 @ApplicationScoped
 public class ActivationConsumer implements ConsumerRebalanceListener {
@@ -62,36 +58,42 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
     private final FlushWriter writer;
     private final EventPublisher events;
     private final MeterRegistry registry;
+    private final CatalogStore catalog;
+    private final RecordIntake intake;
+    private final DeltaRecovery recovery;
+    private final long budget;
     private final Counter observations;
     private final Counter batches;
     private final Counter fencedFlushes;
     private final Counter failures;
+    private final Counter storeFailures;
+    private final Counter recoveries;
     private final Counter partitionsLost;
     private final Counter lateDropped;
     private final Counter labelsReceived;
     private final Counter inputsReceived;
-    private final CatalogStore catalog;
     private final Counter lateLabelsJoined;
     private final Counter records;
     private final Counter sketchUpdates;
     private final Counter rowsWritten;
     private final Counter bytesWritten;
+    private final Counter tagValuesRefused;
     private final AtomicLong lag = new AtomicLong();
     private long lagMeasuredAt;
     private final Timer flushTimer;
-    private final AtomicLong pendingUpdatesGauge = new AtomicLong();
+    private final AtomicLong pendingBytesGauge = new AtomicLong();
+    private final AtomicLong budgetGauge = new AtomicLong();
+    // bumped whenever the consumer seeks back to the stored offsets: records the same poll returned past that
+    // point are read again, so they must not enter the new delta
+    private long generation;
 
     private volatile boolean running;
     private volatile Instant lastPoll;
     private volatile String lastError;
+    private volatile Error fatal;
     private Thread thread;
     private KafkaConsumer<byte[], byte[]> consumer;
-    private WindowAccumulator accumulator;
-    // per partition: the stored next offset (where the pending delta starts) and the next offset to read
-    private final Map<TopicPartition, Long> deltaStart = new HashMap<>();
-    private final Map<TopicPartition, Long> deltaEnd = new HashMap<>();
-    // taps whose layout is known (stored, or pending in the current delta)
-    private final Map<String, TapDescriptor> knownTaps = new HashMap<>();
+    private PendingDelta pending;
     private Instant nextFlush = Instant.now();
 
     @Inject
@@ -105,15 +107,27 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
         this.catalog = new CatalogStore(dataSource);
         this.events = events;
         this.registry = registry;
+        this.budget = config.maxPendingBytes().asLongValue();
+        this.intake = new RecordIntake(topics, new ActivationBatchValidator.Rules(config.maxNeuronsPerTap(),
+                config.futureSkew(), null), writer::storedTap);
+        this.recovery = new DeltaRecovery(kafkaConfig, intake, () -> new PendingDelta(newAccumulator()),
+                this::commit);
         this.observations = Counter.builder("nd.aggregator.observations")
                 .description("Observations committed to stored distributions").register(registry);
         this.batches = Counter.builder("nd.aggregator.batches")
-                .description("Activation batches accepted").register(registry);
+                .description("Activation batches committed").register(registry);
         this.fencedFlushes = Counter.builder("nd.aggregator.flushes.fenced")
                 .description("Flushes rolled back because another instance owns a partition now")
                 .register(registry);
         this.failures = Counter.builder("nd.aggregator.failures")
                 .description("Poll or flush failures; the delta was dropped and re-read from the stored offsets")
+                .register(registry);
+        this.storeFailures = Counter.builder("nd.aggregator.store.failures")
+                .description("Flush failures that are the store's (a stored row that cannot be decoded, a failure "
+                        + "with no data to blame): retried, nothing dead-lettered; alert on it")
+                .register(registry);
+        this.recoveries = Counter.builder("nd.aggregator.flush.recoveries")
+                .description("Failed flushes written again, in halves, to find the record at fault")
                 .register(registry);
         this.records = Counter.builder("nd.aggregator.records").description("Kafka records consumed")
                 .register(registry);
@@ -124,10 +138,10 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
         this.bytesWritten = Counter.builder("nd.aggregator.bytes.written")
                 .description("Bytes of distributions written to PostgreSQL").register(registry);
         registry.gauge("nd.aggregator.consumer.lag", lag);
-        this.labelsReceived = Counter.builder("nd.aggregator.labels").description("Late labels consumed")
+        this.labelsReceived = Counter.builder("nd.aggregator.labels").description("Late labels committed")
                 .register(registry);
         this.inputsReceived = Counter.builder("nd.aggregator.inputs")
-                .description("Captured inputs consumed into the recent-observation store").register(registry);
+                .description("Captured inputs committed into the recent-observation store").register(registry);
         this.lateLabelsJoined = Counter.builder("nd.aggregator.labels.joined")
                 .description("Observation taps added to their true-label slice by a late label").register(registry);
         this.lateDropped = Counter.builder("nd.aggregator.observations.late")
@@ -137,10 +151,15 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
                 .description("Partitions lost without a clean revoke (e.g. after a pause past the session timeout); "
                         + "the unflushed delta was dropped")
                 .register(registry);
+        this.tagValuesRefused = Counter.builder("nd.aggregator.tag.values.refused")
+                .description("Tag values not turned into slices (cardinality bound or invalid value)")
+                .register(registry);
         this.flushTimer = Timer.builder("nd.aggregator.flush").publishPercentiles(0.5, 0.95)
                 .description("Time to write one flush (distributions and offsets, one transaction)")
                 .register(registry);
-        registry.gauge("nd.aggregator.pending.updates", pendingUpdatesGauge);
+        registry.gauge("nd.aggregator.pending.bytes", pendingBytesGauge);
+        budgetGauge.set(budget);
+        registry.gauge("nd.aggregator.pending.bytes.budget", budgetGauge);
     }
 
     void start(@Observes StartupEvent event) {
@@ -177,30 +196,49 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
         return Optional.ofNullable(lastError);
     }
 
+    /** The Error that ended the consumer thread (an OutOfMemoryError, say): the process is broken, restart it. */
+    public Optional<Error> fatalError() {
+        return Optional.ofNullable(fatal);
+    }
+
     private void run() {
+        try {
+            loop();
+        } catch (Error e) {
+            // whatever the heap or the JVM is left with cannot be trusted: stop, and let liveness restart the pod
+            fatal = e;
+            running = false;
+            LOG.fatalf(e, "the activation consumer died of %s; liveness reports DOWN", e);
+        }
+    }
+
+    private void loop() {
         Duration backoff = config.retryBackoff();
         while (running) {
             try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(consumerConfig())) {
                 consumer = c;
-                accumulator = newAccumulator();
+                pending = new PendingDelta(newAccumulator());
                 c.subscribe(List.of(topics.activations(), topics.labels(), topics.inputs()), this);
                 while (running) {
-                    ConsumerRecords<byte[], byte[]> records = c.poll(POLL_TIMEOUT);
+                    ConsumerRecords<byte[], byte[]> polled = c.poll(POLL_TIMEOUT);
                     lastPoll = Instant.now();
-                    for (ConsumerRecord<byte[], byte[]> record : records) {
-                        accept(record);
+                    long polledIn = generation;
+                    for (ConsumerRecord<byte[], byte[]> record : polled) {
+                        if (generation != polledIn) {
+                            break;
+                        }
+                        take(record);
                     }
-                    this.records.increment(records.count());
+                    this.records.increment(polled.count());
                     measureLag(c);
-                    if (!accumulator.isEmpty() || advancedWithoutData()) {
-                        if (Instant.now().isAfter(nextFlush)
-                                || accumulator.pendingUpdates() >= config.maxPendingUpdates()) {
+                    if (pending.hasWork()) {
+                        if (Instant.now().isAfter(nextFlush)) {
                             flush();
                         }
                     } else {
                         nextFlush = Instant.now().plus(config.flushInterval());
                     }
-                    pendingUpdatesGauge.set(accumulator.pendingUpdates());
+                    pendingBytesGauge.set(pending.bytes());
                     lastError = null;
                     backoff = config.retryBackoff();
                 }
@@ -209,6 +247,9 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
                 // stop() asked us to leave poll(); the loop condition ends it
             } catch (RuntimeException e) {
                 failures.increment();
+                if (FlushFailure.of(e) == FlushFailure.STORE) {
+                    storeFailures.increment();
+                }
                 lastError = e.toString();
                 LOG.errorf(e, "activation consumer failed; dropping the unflushed delta and restarting from the "
                         + "stored offsets in %s", backoff);
@@ -216,94 +257,26 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
                 backoff = min(backoff.multipliedBy(2), config.maxRetryBackoff());
             } finally {
                 consumer = null;
-                deltaStart.clear();
-                deltaEnd.clear();
-                knownTaps.clear();
+                pending = null;
+                intake.forgetLayouts();
+                pendingBytesGauge.set(0);
             }
         }
     }
 
-    private void accept(ConsumerRecord<byte[], byte[]> record) {
-        TopicPartition tp = new TopicPartition(record.topic(), record.partition());
-        if (record.topic().equals(topics.labels())) {
-            acceptLabel(record);
-            deltaEnd.put(tp, record.offset() + 1);
-            return;
-        }
-        if (record.topic().equals(topics.inputs())) {
-            acceptInput(record);
-            deltaEnd.put(tp, record.offset() + 1);
-            return;
-        }
-        ActivationBatch batch;
-        try {
-            batch = ActivationBatch.parseFrom(record.value() == null ? new byte[0] : record.value());
-        } catch (InvalidProtocolBufferException e) {
-            events.deadLetter(record, "undecodable ActivationBatch: " + e.getMessage());
-            deltaEnd.put(tp, record.offset() + 1);
-            return;
-        }
-        Optional<String> problem = ActivationBatchValidator.problem(batch);
-        if (problem.isEmpty()) {
-            TapDescriptor declared = WindowAccumulator.tapOf(batch);
-            TapDescriptor known = knownTap(declared);
-            if (known.sameLayout(declared)) {
-                accumulator.add(batch, known, Instant.ofEpochMilli(record.timestamp()));
-                batches.increment();
-            } else {
-                problem = Optional.of("layout of tap " + declared.tap() + " differs from the stored one: stored "
-                        + known + ", batch " + declared);
+    /** Reads one record into the delta; flushes first when the record would take the delta past its budget. */
+    private void take(ConsumerRecord<byte[], byte[]> record) {
+        RecordIntake.Item item = intake.read(record);
+        if (pending.hasWork() && pending.bytes() + item.bytes() > budget) {
+            long before = generation;
+            flush();
+            if (generation != before) {
+                // the flush sent the consumer back to the stored offsets: this record is read again from there
+                return;
             }
         }
-        problem.ifPresent(p -> events.deadLetter(record, p));
-        deltaEnd.put(tp, record.offset() + 1);
-    }
-
-    private void acceptLabel(ConsumerRecord<byte[], byte[]> record) {
-        LabelEvent label;
-        try {
-            label = LabelEvent.parseFrom(record.value() == null ? new byte[0] : record.value());
-        } catch (InvalidProtocolBufferException e) {
-            events.deadLetter(record, "undecodable LabelEvent: " + e.getMessage());
-            return;
-        }
-        if (label.getModelId().isEmpty() || label.getInstanceId().isEmpty() || label.getInstanceId().length() > 128
-                || label.getTrueLabel() < 0) {
-            events.deadLetter(record, "a LabelEvent needs model_id, instance_id (1..128 characters) and "
-                    + "true_label >= 0");
-            return;
-        }
-        accumulator.addLabel(label);
-        labelsReceived.increment();
-    }
-
-    private void acceptInput(ConsumerRecord<byte[], byte[]> record) {
-        CapturedInput input;
-        try {
-            input = CapturedInput.parseFrom(record.value() == null ? new byte[0] : record.value());
-        } catch (InvalidProtocolBufferException e) {
-            events.deadLetter(record, "undecodable CapturedInput: " + e.getMessage());
-            return;
-        }
-        Optional<String> problem = CapturedInputs.problem(input);
-        if (problem.isPresent()) {
-            events.deadLetter(record, problem.get());
-            return;
-        }
-        accumulator.addInput(new RecentObservationStore.CapturedInput(input.getModelId(), input.getModelVersion(),
-                input.getInstanceId(), Instant.ofEpochSecond(input.getEventTime().getSeconds(),
-                        input.getEventTime().getNanos()), input.getPng().toByteArray()));
-        inputsReceived.increment();
-    }
-
-    private TapDescriptor knownTap(TapDescriptor declared) {
-        String key = declared.modelId() + '\u0000' + declared.modelVersion() + '\u0000' + declared.tap();
-        TapDescriptor known = knownTaps.get(key);
-        if (known == null) {
-            known = writer.storedTap(declared).orElse(declared);
-            knownTaps.put(key, known);
-        }
-        return known;
+        intake.apply(item, pending);
+        pendingBytesGauge.set(pending.bytes());
     }
 
     /** Records behind the end of the assigned partitions, from the consumer's own fetch positions (no call). */
@@ -320,46 +293,36 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
         lag.set(total);
     }
 
-    private boolean advancedWithoutData() {
-        // dead letters alone also move offsets, which must be committed too
-        for (Map.Entry<TopicPartition, Long> e : deltaEnd.entrySet()) {
-            if (!e.getValue().equals(deltaStart.get(e.getKey()))) {
-                return true;
-            }
-        }
-        return false;
-    }
-
+    /**
+     * Writes the pending delta. It is handed over first: the next delta starts where it ends, and if this one
+     * fails it is gone with its offsets (re-read from the stored offsets, or recovered record by record).
+     */
     private void flush() {
-        Map<TopicPartition, FlushWriter.OffsetRange> ranges = new HashMap<>();
-        for (Map.Entry<TopicPartition, Long> e : deltaEnd.entrySet()) {
-            long from = deltaStart.get(e.getKey());
-            if (e.getValue() != from) {
-                ranges.put(e.getKey(), new FlushWriter.OffsetRange(from, e.getValue()));
-            }
-        }
-        if (ranges.isEmpty()) {
+        if (pending == null || !pending.hasWork()) {
             return;
         }
-        long observationCount = accumulator.pendingObservations();
-        long updates = accumulator.pendingUpdates();
-        long late = accumulator.takeLateObservations();
-        var pending = accumulator.drain();
-        writer.takeLateLabelsJoined(); // what a rolled-back attempt joined does not count
-        FlushWriter.Outcome outcome = flushTimer.record(() -> writer.flush(pending, ranges));
+        PendingDelta delta = pending;
+        pending = delta.next(newAccumulator());
         nextFlush = Instant.now().plus(config.flushInterval());
-        if (outcome instanceof FlushWriter.Outcome.Committed committed) {
-            ranges.forEach((tp, range) -> deltaStart.put(tp, range.to()));
-            observations.increment(observationCount);
-            sketchUpdates.increment(updates);
-            lateLabelsJoined.increment(writer.takeLateLabelsJoined());
-            rowsWritten.increment(committed.rows());
-            bytesWritten.increment(committed.bytes());
-            // counted once committed: a replay after a crash drops the same observations again
-            lateDropped.increment(late);
-            events.windowsCommitted(committed.windows(), Instant.now());
-        } else if (outcome instanceof FlushWriter.Outcome.Fenced fenced) {
-            fencedFlushes.increment();
+        FlushWriter.Outcome outcome;
+        try {
+            outcome = commit(delta);
+        } catch (RuntimeException e) {
+            pending = null;
+            if (FlushFailure.of(e) != FlushFailure.DATA) {
+                throw e;
+            }
+            recoveries.increment();
+            DeltaRecovery.Result result = recovery.recover(delta.ranges(), e);
+            if (result == DeltaRecovery.Result.RECOVERED) {
+                // every record of the failed delta is committed or dead-lettered: go on from its end
+                pending = delta.next(newAccumulator());
+            } else {
+                restartFromStoredOffsets();
+            }
+            return;
+        }
+        if (outcome instanceof FlushWriter.Outcome.Fenced fenced) {
             LOG.warnf("partition %s is owned by another instance now; dropping the delta and re-reading",
                     fenced.partition());
             restartFromStoredOffsets();
@@ -370,9 +333,40 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
         }
     }
 
+    /**
+     * Writes a delta and its dead letters in one transaction, and counts what it committed. Throws when the write
+     * fails (nothing is committed then).
+     */
+    private FlushWriter.Outcome commit(PendingDelta delta) {
+        long observationCount = delta.accumulator.pendingObservations();
+        long updates = delta.accumulator.pendingUpdates();
+        long late = delta.accumulator.takeLateObservations();
+        WindowAccumulator.Drained drained = delta.accumulator.drain();
+        FlushWriter.Outcome outcome = flushTimer.record(() -> writer.flush(drained, delta.ranges(),
+                () -> events.deadLetter(delta.deadLetters())));
+        if (outcome instanceof FlushWriter.Outcome.Committed committed) {
+            observations.increment(observationCount);
+            sketchUpdates.increment(updates);
+            batches.increment(delta.batches());
+            labelsReceived.increment(delta.labels());
+            inputsReceived.increment(delta.inputs());
+            lateLabelsJoined.increment(committed.lateLabelsJoined());
+            rowsWritten.increment(committed.rows());
+            bytesWritten.increment(committed.bytes());
+            // counted once committed: a replay after a crash drops the same observations again
+            lateDropped.increment(late);
+            events.windowsCommitted(committed.windows(), Instant.now());
+        } else if (outcome instanceof FlushWriter.Outcome.Fenced) {
+            fencedFlushes.increment();
+        }
+        return outcome;
+    }
+
+    /** Drops the delta and reads every assigned partition again from its stored offset. */
     private void restartFromStoredOffsets() {
-        accumulator = newAccumulator();
-        knownTaps.clear();
+        generation++;
+        intake.forgetLayouts();
+        pending = new PendingDelta(newAccumulator());
         seekToStored(consumer.assignment());
     }
 
@@ -392,25 +386,32 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
                 from = begin;
             }
             consumer.seek(e.getKey(), from);
-            deltaStart.put(e.getKey(), e.getValue());
-            deltaEnd.put(e.getKey(), e.getValue());
+            pending.begin(e.getKey(), e.getValue());
         }
     }
 
     @Override
     public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
         LOG.infof("assigned %s", partitions);
+        if (pending == null) {
+            pending = new PendingDelta(newAccumulator());
+        }
         seekToStored(partitions);
     }
 
     @Override
     public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
         LOG.infof("revoked %s", partitions);
-        // commit what we hold while we still own the partitions; the fence protects us if we no longer do
+        // commit what we hold while we still own the partitions; the fence protects us if we no longer do. A delta
+        // dropped by a failure is gone (null): nothing of it can be committed here
         try {
-            flush();
+            if (pending != null && running) {
+                flush();
+            }
         } finally {
-            forget(partitions);
+            if (pending != null) {
+                pending.forget(partitions);
+            }
         }
     }
 
@@ -418,32 +419,22 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
     public void onPartitionsLost(Collection<TopicPartition> partitions) {
         LOG.warnf("lost %s without a clean revoke; dropping the unflushed delta", partitions);
         partitionsLost.increment(partitions.size());
-        accumulator = newAccumulator();
-        forget(partitions);
         // the delta also held records of partitions we keep: re-read those from their stored offsets
         Set<TopicPartition> kept = new HashSet<>(consumer.assignment());
         kept.removeAll(partitions);
+        generation++;
+        intake.forgetLayouts();
+        pending = new PendingDelta(newAccumulator());
         seekToStored(kept);
     }
 
-    private void forget(Collection<TopicPartition> partitions) {
-        partitions.forEach(tp -> {
-            deltaStart.remove(tp);
-            deltaEnd.remove(tp);
-        });
-    }
-
     private WindowAccumulator newAccumulator() {
-        Counter refused = Counter.builder("nd.aggregator.tag.values.refused")
-                .description("Tag values not turned into slices (cardinality bound or invalid value)")
-                .register(registry);
         // the values each model admitted before count against its bound (read once per model and accumulator)
         SlicePolicy policy = new SlicePolicy(config.sliceTagKeys(), config.maxValuesPerTag(), (key, value, why) -> {
-            refused.increment();
+            tagValuesRefused.increment();
             LOG.debugf("tag %s=%s not sliced: %s", key, value, why);
         }, catalog::admittedTagValues);
-        return new WindowAccumulator(policy, config.sketchK(), config.allowedLateness(),
-                config.recent().sampleRate());
+        return new WindowAccumulator(policy, config.allowedLateness(), config.recent().sampleRate());
     }
 
     private Map<String, Object> consumerConfig() {
@@ -455,6 +446,10 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
         c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         c.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, "nd-aggregator");
+        // what the client fetches ahead is heap too: bounded well under the delta's budget (a record larger than
+        // these limits is still fetched, alone)
+        c.putIfAbsent(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, 8 << 20);
+        c.putIfAbsent(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 2 << 20);
         return c;
     }
 

@@ -1,5 +1,6 @@
 package ai.neuraldivergence.aggregator.ingest;
 
+import ai.neuraldivergence.contract.ActivationBatchValidator;
 import ai.neuraldivergence.proto.v1.CapturedInput;
 import java.util.Optional;
 
@@ -14,12 +15,18 @@ final class CapturedInputs {
     }
 
     static Optional<String> problem(CapturedInput in) {
-        if (!isName(in.getModelId()) || !isName(in.getModelVersion()) || !isName(in.getInstanceId())) {
-            return Optional.of("a CapturedInput needs model_id, model_version and instance_id (1..128 printable "
-                    + "characters)");
+        Optional<String> names = ActivationBatchValidator.nameProblem("model_id", in.getModelId())
+                .or(() -> ActivationBatchValidator.nameProblem("model_version", in.getModelVersion()))
+                .or(() -> ActivationBatchValidator.nameProblem("instance_id", in.getInstanceId()));
+        if (names.isPresent()) {
+            return Optional.of("CapturedInput " + names.get());
         }
         if (!in.hasEventTime() || in.getEventTime().getSeconds() <= 0) {
             return Optional.of("a CapturedInput needs event_time");
+        }
+        Optional<String> time = ActivationBatchValidator.timestampProblem("event_time", in.getEventTime());
+        if (time.isPresent()) {
+            return Optional.of("CapturedInput " + time.get());
         }
         int size = in.getPng().size();
         if (size > MAX_PNG_BYTES) {
@@ -32,7 +39,4 @@ final class CapturedInputs {
         return Optional.empty();
     }
 
-    private static boolean isName(String s) {
-        return !s.isEmpty() && s.length() <= 128 && s.chars().noneMatch(Character::isISOControl);
-    }
 }

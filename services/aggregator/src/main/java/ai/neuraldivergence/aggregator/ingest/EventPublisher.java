@@ -15,16 +15,21 @@ import jakarta.inject.Inject;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.errors.ApiException;
+import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.jboss.logging.Logger;
 
@@ -34,6 +39,7 @@ public class EventPublisher {
 
     private static final Logger LOG = Logger.getLogger(EventPublisher.class);
     private static final Duration DEAD_LETTER_TIMEOUT = Duration.ofSeconds(30);
+    static final int MAX_DEAD_LETTER_BYTES = 64 << 20;
 
     private final KafkaProducer<byte[], byte[]> producer;
     private final Topics topics;
@@ -49,6 +55,8 @@ public class EventPublisher {
         config.put(ProducerConfig.ACKS_CONFIG, "all");
         config.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         config.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, "nd-aggregator-events");
+        // a dead letter is the record as received plus headers: the topic's own limit decides, not the client's
+        config.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, MAX_DEAD_LETTER_BYTES);
         this.producer = new KafkaProducer<>(config);
         this.topics = topics;
         this.registry = registry;
@@ -58,30 +66,81 @@ public class EventPublisher {
     }
 
     /**
-     * Sends a record that cannot be aggregated to the dead-letter topic, with the reason and its origin in headers,
-     * and waits for the broker: the consumer moves its offset past the record only once it is kept here.
+     * Sends records that cannot be aggregated to the dead-letter topic, with the reason and their origin in headers,
+     * and waits for the broker: the consumer moves its offsets past them only once they are kept there (this runs
+     * inside the flush transaction, before it commits). A record the dead-letter topic itself refuses (too large,
+     * invalid) is logged with topic, partition and offset, counted as {@code reason="undeliverable"} and skipped:
+     * it would be refused forever, and must not stop everything behind it.
+     *
+     * @throws DeadLetterUnavailableException when the broker cannot be reached or times out: a transient failure,
+     *     the flush is retried
      */
-    public void deadLetter(ConsumerRecord<byte[], byte[]> record, String reason) {
-        ProducerRecord<byte[], byte[]> letter = new ProducerRecord<>(topics.deadLetter(), record.key(),
-                record.value());
-        letter.headers().add("nd-error", reason.getBytes(StandardCharsets.UTF_8));
-        letter.headers().add("nd-source-topic", record.topic().getBytes(StandardCharsets.UTF_8));
-        letter.headers().add("nd-source-partition",
-                Integer.toString(record.partition()).getBytes(StandardCharsets.UTF_8));
-        letter.headers().add("nd-source-offset", Long.toString(record.offset()).getBytes(StandardCharsets.UTF_8));
-        try {
-            producer.send(letter).get(DEAD_LETTER_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while dead-lettering", e);
-        } catch (ExecutionException | TimeoutException e) {
-            throw new IllegalStateException("could not dead-letter record " + record.topic() + "-"
-                    + record.partition() + "@" + record.offset(), e);
+    public void deadLetter(List<PendingDelta.DeadLetter> letters) {
+        if (letters.isEmpty()) {
+            return;
         }
-        Counter.builder("nd.aggregator.dead.letters")
-                .description("Activation records sent to the dead-letter topic")
-                .tag("reason", reasonClass(reason))
-                .register(registry).increment();
+        List<Future<RecordMetadata>> sent = new ArrayList<>(letters.size());
+        for (PendingDelta.DeadLetter letter : letters) {
+            sent.add(send(letter));
+        }
+        for (int i = 0; i < letters.size(); i++) {
+            PendingDelta.DeadLetter letter = letters.get(i);
+            ConsumerRecord<byte[], byte[]> record = letter.record();
+            try {
+                sent.get(i).get(DEAD_LETTER_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+                deadLetterCounter(reasonClass(letter.reason())).increment();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new DeadLetterUnavailableException("interrupted while dead-lettering", e);
+            } catch (TimeoutException e) {
+                throw new DeadLetterUnavailableException("dead-lettering " + origin(record) + " timed out", e);
+            } catch (ExecutionException e) {
+                Throwable cause = e.getCause();
+                if (cause instanceof RetriableException || !(cause instanceof ApiException)) {
+                    throw new DeadLetterUnavailableException("could not dead-letter " + origin(record) + ": "
+                            + cause, cause);
+                }
+                LOG.errorf("record %s could not be dead-lettered (%s) and is skipped; it was refused because: %s",
+                        origin(record), cause.toString(), letter.reason());
+                deadLetterCounter("undeliverable").increment();
+            }
+        }
+    }
+
+    private Future<RecordMetadata> send(PendingDelta.DeadLetter letter) {
+        ConsumerRecord<byte[], byte[]> record = letter.record();
+        ProducerRecord<byte[], byte[]> out = new ProducerRecord<>(topics.deadLetter(), record.key(),
+                record.value());
+        out.headers().add("nd-error", letter.reason().getBytes(StandardCharsets.UTF_8));
+        out.headers().add("nd-source-topic", record.topic().getBytes(StandardCharsets.UTF_8));
+        out.headers().add("nd-source-partition",
+                Integer.toString(record.partition()).getBytes(StandardCharsets.UTF_8));
+        out.headers().add("nd-source-offset", Long.toString(record.offset()).getBytes(StandardCharsets.UTF_8));
+        try {
+            return producer.send(out);
+        } catch (ApiException e) {
+            // refused before it was sent (larger than the producer allows): the same as a refusal by the broker
+            return java.util.concurrent.CompletableFuture.failedFuture(e);
+        }
+    }
+
+    private Counter deadLetterCounter(String reason) {
+        return Counter.builder("nd.aggregator.dead.letters")
+                .description("Records sent to the dead-letter topic, by reason (undeliverable: refused by it too, "
+                        + "logged and skipped)")
+                .tag("reason", reason)
+                .register(registry);
+    }
+
+    private static String origin(ConsumerRecord<byte[], byte[]> record) {
+        return record.topic() + "-" + record.partition() + "@" + record.offset();
+    }
+
+    /** The dead-letter topic could not be reached: transient, the flush is retried. */
+    public static final class DeadLetterUnavailableException extends RuntimeException {
+        DeadLetterUnavailableException(String message, Throwable cause) {
+            super(message, cause);
+        }
     }
 
     /**
@@ -131,6 +190,9 @@ public class EventPublisher {
     static String reasonClass(String reason) {
         if (reason.startsWith("undecodable")) {
             return "undecodable";
+        }
+        if (reason.startsWith("flush failed")) {
+            return "flush-failure";
         }
         if (reason.startsWith("layout")) {
             return "layout-conflict";

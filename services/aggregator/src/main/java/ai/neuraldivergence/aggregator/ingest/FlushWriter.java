@@ -2,10 +2,14 @@ package ai.neuraldivergence.aggregator.ingest;
 
 import ai.neuraldivergence.domain.Granularity;
 import ai.neuraldivergence.domain.ReferenceKey;
-import ai.neuraldivergence.domain.TapDistribution;
+import ai.neuraldivergence.domain.Slice;
 import ai.neuraldivergence.domain.TapDescriptor;
+import ai.neuraldivergence.domain.TapDistribution;
+import ai.neuraldivergence.domain.TopExemplars;
 import ai.neuraldivergence.domain.WindowKey;
+import ai.neuraldivergence.proto.v1.LabelEvent;
 import ai.neuraldivergence.storage.CatalogStore;
+import ai.neuraldivergence.storage.ExemplarStore;
 import ai.neuraldivergence.storage.LateLabelStore;
 import ai.neuraldivergence.storage.OffsetStore;
 import ai.neuraldivergence.storage.RecentObservationStore;
@@ -15,9 +19,14 @@ import ai.neuraldivergence.storage.TapWindowStore;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 import javax.sql.DataSource;
 import org.apache.kafka.common.TopicPartition;
@@ -26,6 +35,9 @@ import org.apache.kafka.common.TopicPartition;
  * Writes one flush in one PostgreSQL transaction: the taps first seen, every changed window merged into its stored
  * distribution, and each partition's next offset moved from exactly where this delta started. Either all of it is
  * committed or none of it.
+ *
+ * <p>Windows are turned into sketches one at a time, as they are written: the delta holds raw rows, and a wide tap's
+ * sketches exist only for the window being merged.
  */
 public final class FlushWriter {
 
@@ -40,7 +52,8 @@ public final class FlushWriter {
     /** The outcome of a flush. */
     public sealed interface Outcome {
         /** Written: the minute windows (for events), and every row and byte the transaction wrote. */
-        record Committed(List<CommittedWindow> windows, long rows, long bytes) implements Outcome {
+        record Committed(List<CommittedWindow> windows, long rows, long bytes, long lateLabelsJoined)
+                implements Outcome {
         }
 
         /** Another consumer moved a partition's offset: nothing was written, the delta is stale. */
@@ -52,6 +65,16 @@ public final class FlushWriter {
         }
     }
 
+    /**
+     * Runs inside the flush transaction once everything is written and before it commits (the dead letters the
+     * delta's offsets move past): a failure rolls the transaction back.
+     */
+    public interface BeforeCommit {
+        void run() throws Exception;
+
+        BeforeCommit NOTHING = () -> { };
+    }
+
     private final DataSource dataSource;
     private final String consumerGroup;
     private final CatalogStore catalog;
@@ -60,7 +83,7 @@ public final class FlushWriter {
     private final ReferenceStore references;
     private final LateLabelStore lateLabels;
     private final RecentObservationStore recent;
-    private final ai.neuraldivergence.storage.ExemplarStore exemplars;
+    private final ExemplarStore exemplars;
     private final int sketchK;
 
     public FlushWriter(DataSource dataSource, String consumerGroup) {
@@ -73,29 +96,55 @@ public final class FlushWriter {
         this.references = new ReferenceStore(dataSource);
         this.lateLabels = new LateLabelStore(dataSource);
         this.recent = new RecentObservationStore(dataSource);
-        this.exemplars = new ai.neuraldivergence.storage.ExemplarStore(dataSource);
+        this.exemplars = new ExemplarStore(dataSource);
         this.sketchK = sketchK;
         this.catalog = new CatalogStore(dataSource);
         this.windows = new TapWindowStore(dataSource);
     }
 
     public Outcome flush(WindowAccumulator.Drained pending, Map<TopicPartition, OffsetRange> ranges) {
+        return flush(pending, ranges, BeforeCommit.NOTHING);
+    }
+
+    /**
+     * Writes the delta and moves the offsets in one transaction.
+     *
+     * @throws StorageException when PostgreSQL fails, and whatever {@code beforeCommit} throws: nothing is committed
+     *     then, and the caller decides from the cause whether to retry or to look for the record at fault
+     */
+    public Outcome flush(WindowAccumulator.Drained pending, Map<TopicPartition, OffsetRange> ranges,
+            BeforeCommit beforeCommit) {
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             try {
                 Outcome outcome = write(c, pending, ranges);
                 if (outcome instanceof Outcome.Committed) {
+                    beforeCommit.run();
                     c.commit();
                 } else {
                     c.rollback();
                 }
                 return outcome;
-            } catch (SQLException | RuntimeException e) {
-                c.rollback();
-                throw e;
+            } catch (Exception e) {
+                rollbackQuietly(c, e);
+                if (e instanceof SQLException sql) {
+                    throw new StorageException("flushing " + pending.windows().size() + " windows", sql);
+                }
+                if (e instanceof RuntimeException runtime) {
+                    throw runtime;
+                }
+                throw new IllegalStateException("before the flush commit: " + e.getMessage(), e);
             }
         } catch (SQLException e) {
             throw new StorageException("flushing " + pending.windows().size() + " windows", e);
+        }
+    }
+
+    private static void rollbackQuietly(Connection c, Exception cause) {
+        try {
+            c.rollback();
+        } catch (SQLException e) {
+            cause.addSuppressed(e);
         }
     }
 
@@ -120,58 +169,65 @@ public final class FlushWriter {
         }
         catalog.admitTagValues(c, pending.admittedTagValues());
         recent.keepInputs(c, pending.inputs());
-        Set<String> registered = new java.util.HashSet<>();
+        Set<String> registered = new HashSet<>();
         for (Map.Entry<ReferenceKey, WindowAccumulator.PendingWindow> e : pending.references().entrySet()) {
             ReferenceKey key = e.getKey();
             if (registered.add(key.modelId() + '\u0000' + key.modelVersion() + '\u0000' + key.reference())) {
                 references.registerTagged(c, key.modelId(), key.modelVersion(), key.reference());
             }
-            references.merge(c, key, e.getValue().delta());
+            references.merge(c, key, e.getValue().distribution(sketchK));
         }
-        Map<WindowKey, WindowAccumulator.PendingWindow> toWrite = withLateLabels(c, pending);
-        for (Map.Entry<WindowKey, ai.neuraldivergence.domain.TopExemplars> e : pending.exemplars().entrySet()) {
-            WindowKey k = e.getKey();
-            exemplars.merge(c, k.modelId(), k.modelVersion(), k.tap(), k.windowStart(), e.getValue());
-        }
+        Joined joined = withLateLabels(c, pending);
+        Map<WindowKey, WindowAccumulator.PendingWindow> toWrite = joined.windows();
+        // every window this transaction writes, locked up front in one order: two flushes (or a flush and a
+        // roll-up) writing overlapping windows wait for each other instead of deadlocking
+        windows.lockWindows(c, toWrite.keySet());
         List<CommittedWindow> committed = new ArrayList<>(toWrite.size());
-        Map<WindowKey, WindowAccumulator.PendingWindow> lateForRolledUp = new java.util.LinkedHashMap<>();
+        Map<WindowKey, TapDistribution> lateForRolledUp = new LinkedHashMap<>();
         long rows = 0;
         long bytes = 0;
         for (Map.Entry<WindowKey, WindowAccumulator.PendingWindow> e : toWrite.entrySet()) {
-            TapWindowStore.Merged merged = windows.merge(c, e.getKey(), e.getValue().delta());
-            committed.add(new CommittedWindow(e.getKey(), e.getValue().tap(), merged.observationCount(),
-                    e.getValue().delta().observationCount()));
+            WindowKey k = e.getKey();
+            WindowAccumulator.PendingWindow window = e.getValue();
+            TopExemplars top = window.exemplars();
+            if (top != null) {
+                exemplars.merge(c, k.modelId(), k.modelVersion(), k.tap(), k.windowStart(), top);
+            }
+            TapDistribution delta = window.distribution(sketchK);
+            TapWindowStore.Merged merged = windows.merge(c, k, delta);
+            committed.add(new CommittedWindow(k, window.tap(), merged.observationCount(), delta.observationCount()));
             rows++;
             bytes += merged.bytes();
             if (merged.rolledUp()) {
-                lateForRolledUp.put(e.getKey(), e.getValue());
+                lateForRolledUp.put(k, delta);
             }
         }
         // a minute already rolled up passes its late delta on to its hour and day in this same transaction, so that
         // they never disagree with their minutes
-        Map<WindowKey, TapDistribution> late = new java.util.LinkedHashMap<>();
-        lateForRolledUp.forEach((k, v) -> late.put(k, v.delta()));
-        for (Map.Entry<WindowKey, TapDistribution> e : rollups(late).entrySet()) {
+        Map<WindowKey, TapDistribution> rollups = rollups(lateForRolledUp);
+        windows.lockWindows(c, rollups.keySet());
+        for (Map.Entry<WindowKey, TapDistribution> e : rollups.entrySet()) {
             bytes += windows.merge(c, e.getKey(), e.getValue()).bytes();
             rows++;
         }
-        return new Outcome.Committed(committed, rows, bytes);
+        return new Outcome.Committed(committed, rows, bytes, joined.count());
+    }
+
+    private record Joined(Map<WindowKey, WindowAccumulator.PendingWindow> windows, long count) {
     }
 
     /**
      * Keeps this delta's observations in the recent-observation store and joins late labels with the unlabelled
      * ones, both ways round: a label finds the kept taps of its instance, and a tap kept now finds a label received
-     * before it. Every join adds the
-     * tap's activations to the label's slice in the observation's minute, and marks the kept tap labelled, so a
-     * join happens once. Returns the delta's windows with those additions.
+     * before it. Every join adds the tap's activations to the label's slice in the observation's minute, and marks
+     * the kept tap labelled, so a join happens once. Returns the delta's windows with those additions.
      */
-    private Map<WindowKey, WindowAccumulator.PendingWindow> withLateLabels(Connection c,
-            WindowAccumulator.Drained pending) throws SQLException {
+    private Joined withLateLabels(Connection c, WindowAccumulator.Drained pending) throws SQLException {
         if (pending.recent().isEmpty() && pending.labels().isEmpty()) {
-            return pending.windows();
+            return new Joined(pending.windows(), 0);
         }
-        Map<WindowKey, WindowAccumulator.PendingWindow> out = new java.util.LinkedHashMap<>(pending.windows());
-        Set<String> instances = new java.util.HashSet<>();
+        Map<WindowKey, WindowAccumulator.PendingWindow> out = new LinkedHashMap<>(pending.windows());
+        Set<String> instances = new HashSet<>();
         // labelled observations join nothing: only the unlabelled ones need the join lock
         pending.recent().stream().filter(r -> r.trueLabel() == null)
                 .forEach(r -> instances.add(r.modelId() + '\u0000' + r.instanceId()));
@@ -179,8 +235,8 @@ public final class FlushWriter {
         lateLabels.lockInstances(c, instances);
         recent.keep(c, pending.recent());
         long joined = 0;
-        Map<String, Integer> labels = new java.util.LinkedHashMap<>();
-        for (ai.neuraldivergence.proto.v1.LabelEvent label : pending.labels()) {
+        Map<String, Integer> labels = new LinkedHashMap<>();
+        for (LabelEvent label : pending.labels()) {
             if (lateLabels.recordLabel(c, label.getModelId(), label.getInstanceId(), label.getTrueLabel())) {
                 labels.put(label.getModelId() + '\u0000' + label.getInstanceId(), label.getTrueLabel());
             }
@@ -188,7 +244,7 @@ public final class FlushWriter {
         for (RecentObservationStore.Recent r : pending.recent()) {
             String id = r.modelId() + '\u0000' + r.instanceId();
             if (r.trueLabel() == null && !labels.containsKey(id)) {
-                java.util.OptionalInt earlier = lateLabels.label(c, r.modelId(), r.instanceId());
+                OptionalInt earlier = lateLabels.label(c, r.modelId(), r.instanceId());
                 if (earlier.isPresent()) {
                     labels.put(id, earlier.getAsInt());
                 }
@@ -198,35 +254,19 @@ public final class FlushWriter {
             String[] id = e.getKey().split("\u0000", 2);
             for (RecentObservationStore.Recent r : lateLabels.claimUnlabelled(c, id[0], id[1], e.getValue())) {
                 TapDescriptor tap = catalog.find(c, r.modelId(), r.modelVersion(), r.tap()).orElseThrow();
-                WindowKey key = new WindowKey(r.modelId(), r.modelVersion(), r.tap(),
-                        ai.neuraldivergence.domain.Slice.trueLabel(e.getValue()), Granularity.MINUTE,
-                        Granularity.MINUTE.windowStart(r.eventTime()));
-                WindowAccumulator.PendingWindow window = out.get(key);
-                if (window == null) {
-                    window = new WindowAccumulator.PendingWindow(tap, new TapDistribution(tap.neuronCount(),
-                            sketchK));
-                    out.put(key, window);
-                }
-                window.delta().add(r.activations(), 0);
+                WindowKey key = new WindowKey(r.modelId(), r.modelVersion(), r.tap(), Slice.trueLabel(e.getValue()),
+                        Granularity.MINUTE, Granularity.MINUTE.windowStart(r.eventTime()));
+                out.computeIfAbsent(key, k -> new WindowAccumulator.PendingWindow(tap, false))
+                        .add(r.activations(), r.instanceId());
                 joined++;
             }
         }
-        lateLabelsJoined += joined;
-        return out;
+        return new Joined(out, joined);
     }
 
-    /** Observation taps added to a label's slice by a late label since the last call; resets. */
-    long takeLateLabelsJoined() {
-        long n = lateLabelsJoined;
-        lateLabelsJoined = 0;
-        return n;
-    }
-
-    private long lateLabelsJoined;
-
-    /** Minute distributions merged per hour and per day window. */
+    /** Minute distributions merged per hour and per day window, in key order. */
     static Map<WindowKey, TapDistribution> rollups(Map<WindowKey, TapDistribution> minutes) {
-        Map<WindowKey, TapDistribution> out = new java.util.LinkedHashMap<>();
+        Map<WindowKey, TapDistribution> out = new java.util.TreeMap<>(Comparator.comparing(WindowKey::toString));
         for (Map.Entry<WindowKey, TapDistribution> e : minutes.entrySet()) {
             WindowKey m = e.getKey();
             for (Granularity g : new Granularity[] {Granularity.HOUR, Granularity.DAY}) {
@@ -257,7 +297,7 @@ public final class FlushWriter {
     }
 
     /** The tap as stored, if it was seen before. */
-    public java.util.Optional<TapDescriptor> storedTap(TapDescriptor tap) {
+    public Optional<TapDescriptor> storedTap(TapDescriptor tap) {
         return catalog.find(tap.modelId(), tap.modelVersion(), tap.tap());
     }
 }

@@ -21,8 +21,10 @@ import java.util.concurrent.TimeUnit;
 import org.jboss.logging.Logger;
 
 /**
- * Deletes stored windows past their granularity's retention, on a schedule. Every instance may run it: deletes of
- * the same expired rows are idempotent.
+ * Deletes stored windows past their granularity's retention, on a schedule, in statements bounded in rows and
+ * bytes. A minute is deleted only once it is rolled up (its hour and day hold it): a roll-up that fell behind shows
+ * in {@code nd_aggregator_rollup_oldest_unrolled_seconds}, never as lost data. Every instance may run it: deletes
+ * of the same expired rows are idempotent.
  */
 @ApplicationScoped
 public class RetentionJob {
@@ -84,7 +86,7 @@ public class RetentionJob {
                 case HOUR -> config.retention().hour();
                 case DAY -> config.retention().day();
             };
-            long n = windows.deleteOlderThan(g, now.minus(keep), BATCH);
+            long n = windows.deleteOlderThan(g, now.minus(keep), BATCH, config.retention().batchBytes().asLongValue());
             deleted.get(g).increment(n);
             total += n;
         }

@@ -14,25 +14,91 @@ import ai.neuraldivergence.proto.v1.ActivationBatch;
 import ai.neuraldivergence.proto.v1.LabelEvent;
 import ai.neuraldivergence.proto.v1.Observation;
 import ai.neuraldivergence.storage.RecentObservationStore;
-import java.util.ArrayList;
+import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * Accumulates validated activation batches into per-window tap distributions (one per tap, slice and minute) until
- * they are flushed. Not thread-safe: owned by the consumer thread.
+ * Accumulates validated activation batches until they are flushed: each observation's activations of a tap are
+ * held once, as a row, and every window (tap, slice and minute) or reference it enters refers to that row. The
+ * sketches are built when the delta is written, one window at a time, so that what waits in memory is the raw
+ * values (4 bytes each) rather than a sketch per neuron per slice (a KLL sketch holds k floats from its first value:
+ * one observation of a wide tap entering a dozen slices would cost hundreds of megabytes).
+ *
+ * <p>{@link #bytes()} estimates the heap the delta holds; the consumer flushes before a record would take it past
+ * its budget. Not thread-safe: owned by the consumer thread.
  */
 public final class WindowAccumulator {
 
-    /** A window's accumulated delta and the tap it belongs to. */
-    public record PendingWindow(TapDescriptor tap, TapDistribution delta) {
+    /** Bytes a kept row costs beyond its values: array header, list slots, metadata references. */
+    static final int ROW_OVERHEAD_BYTES = 64;
+    /** Bytes each window or reference a row enters costs (a reference in a list, the list's slack). */
+    static final int SLICE_ENTRY_BYTES = 16;
+    /** Bytes of an observation's metadata and its recent-store entry. */
+    static final int OBSERVATION_BYTES = 256;
+    static final int LABEL_BYTES = 160;
+
+    /**
+     * The rows one window (or reference) of a tap holds: references to the accumulator's rows, and the instance
+     * ids where exemplars are wanted (the "all" slice of a minute). Its distribution is built on demand.
+     */
+    public static final class PendingWindow {
+        private final TapDescriptor tap;
+        private final List<float[]> rows = new ArrayList<>();
+        private final List<String> instanceIds;
+
+        public PendingWindow(TapDescriptor tap, boolean withExemplars) {
+            this.tap = tap;
+            this.instanceIds = withExemplars ? new ArrayList<>() : null;
+        }
+
+        public TapDescriptor tap() {
+            return tap;
+        }
+
+        /** Adds one observation's activations (not copied: the caller hands over the array). */
+        public void add(float[] activations, String instanceId) {
+            rows.add(activations);
+            if (instanceIds != null) {
+                instanceIds.add(instanceId);
+            }
+        }
+
+        public int observationCount() {
+            return rows.size();
+        }
+
+        /** The window's delta as distributions: built now, a sketch per neuron (the caller drops it after use). */
+        public TapDistribution distribution(int sketchK) {
+            TapDistribution d = new TapDistribution(tap.neuronCount(), sketchK);
+            for (float[] row : rows) {
+                d.add(row, 0);
+            }
+            return d;
+        }
+
+        /** Each neuron's top exemplars among these rows; null when the window keeps no instance ids. */
+        public TopExemplars exemplars() {
+            if (instanceIds == null) {
+                return null;
+            }
+            TopExemplars top = new TopExemplars(tap.neuronCount(), TopExemplars.DEFAULT_K);
+            for (int r = 0; r < rows.size(); r++) {
+                float[] row = rows.get(r);
+                String id = instanceIds.get(r);
+                for (int n = 0; n < row.length; n++) {
+                    top.offer(n, row[n], id);
+                }
+            }
+            return top;
+        }
     }
 
     private final SlicePolicy slicePolicy;
-    private final int sketchK;
-    private final java.time.Duration allowedLateness;
+    private final Duration allowedLateness;
     private final double recentSampleRate;
     private long lateObservations;
     private Map<WindowKey, PendingWindow> pending = new LinkedHashMap<>();
@@ -42,26 +108,23 @@ public final class WindowAccumulator {
     private List<RecentObservationStore.Recent> pendingRecent = new ArrayList<>();
     private List<LabelEvent> pendingLabels = new ArrayList<>();
     private List<RecentObservationStore.CapturedInput> pendingInputs = new ArrayList<>();
-    // per tap and minute (the "all" slice's window), each neuron's top exemplar observations
-    private Map<WindowKey, TopExemplars> pendingExemplars = new LinkedHashMap<>();
     private long pendingUpdates;
     private long pendingObservations;
+    private long bytes;
 
-    public WindowAccumulator(SlicePolicy slicePolicy, int sketchK, java.time.Duration allowedLateness) {
-        this(slicePolicy, sketchK, allowedLateness, 1.0);
+    public WindowAccumulator(SlicePolicy slicePolicy, Duration allowedLateness) {
+        this(slicePolicy, allowedLateness, 1.0);
     }
 
     /**
      * @param recentSampleRate the share of labelled, unpaired observations kept in the recent-observation store
      *     (unlabelled ones wait there for a late label, pairs are shown side by side: both are always kept)
      */
-    public WindowAccumulator(SlicePolicy slicePolicy, int sketchK, java.time.Duration allowedLateness,
-            double recentSampleRate) {
+    public WindowAccumulator(SlicePolicy slicePolicy, Duration allowedLateness, double recentSampleRate) {
         if (!(recentSampleRate >= 0 && recentSampleRate <= 1)) {
             throw new IllegalArgumentException("the recent sample rate must be in [0, 1], got " + recentSampleRate);
         }
         this.slicePolicy = slicePolicy;
-        this.sketchK = sketchK;
         this.allowedLateness = allowedLateness;
         this.recentSampleRate = recentSampleRate;
     }
@@ -86,15 +149,25 @@ public final class WindowAccumulator {
     }
 
     /**
+     * An upper estimate of the bytes {@link #add} will hold for this batch: what the consumer checks against its
+     * budget before accepting the batch.
+     */
+    public static long bytesFor(ActivationBatch batch) {
+        long total = 0;
+        for (Observation o : batch.getObservationsList()) {
+            // all, predicted class, true label, pair role, and at most one slice per tag
+            total += ROW_OVERHEAD_BYTES + 4L * batch.getNeuronCount() + OBSERVATION_BYTES
+                    + (long) SLICE_ENTRY_BYTES * (4 + o.getTagsCount());
+        }
+        return total;
+    }
+
+    /**
      * Adds a batch that {@link ai.neuraldivergence.contract.ActivationBatchValidator} accepted, whose tap layout
      * matches {@code tap}, received in a record stamped {@code recordTime}.
      */
     public void add(ActivationBatch batch, TapDescriptor tap, Instant recordTime) {
         int neurons = batch.getNeuronCount();
-        float[] activations = new float[batch.getActivationsCount()];
-        for (int i = 0; i < activations.length; i++) {
-            activations[i] = batch.getActivations(i);
-        }
         Instant oldestOnTime = recordTime.minus(allowedLateness);
         for (int i = 0; i < batch.getObservationsCount(); i++) {
             Observation o = batch.getObservations(i);
@@ -105,6 +178,12 @@ public final class WindowAccumulator {
                 lateObservations++;
                 continue;
             }
+            // the observation's row, held once whatever the number of slices it enters
+            float[] row = new float[neurons];
+            for (int j = 0; j < neurons; j++) {
+                row[j] = batch.getActivations(i * neurons + j);
+            }
+            bytes += ROW_OVERHEAD_BYTES + 4L * neurons + OBSERVATION_BYTES;
             List<Slice> slices = slicePolicy.slicesOf(tap.modelId(), o.getPredictedClass(),
                     o.hasTrueLabel() ? o.getTrueLabel() : null, o.getTagsMap(), pairRoleOf(o));
             for (Slice slice : slices) {
@@ -112,43 +191,41 @@ public final class WindowAccumulator {
                 if (reference != null) {
                     ReferenceKey key = new ReferenceKey(tap.modelId(), tap.modelVersion(), reference, tap.tap(),
                             slice);
-                    target = pendingReferences.computeIfAbsent(key,
-                            k -> new PendingWindow(tap, new TapDistribution(neurons, sketchK)));
+                    target = pendingReferences.computeIfAbsent(key, k -> new PendingWindow(tap, false));
                 } else {
-                    Instant window = Granularity.MINUTE.windowStart(eventTime);
                     WindowKey key = new WindowKey(tap.modelId(), tap.modelVersion(), tap.tap(), slice,
-                            Granularity.MINUTE, window);
-                    target = pending.computeIfAbsent(key,
-                            k -> new PendingWindow(tap, new TapDistribution(neurons, sketchK)));
-                    if (slice.equals(Slice.ALL)) {
-                        TopExemplars top = pendingExemplars.computeIfAbsent(key,
-                                k -> new TopExemplars(neurons, TopExemplars.DEFAULT_K));
-                        for (int j = 0; j < neurons; j++) {
-                            top.offer(j, activations[i * neurons + j], o.getInstanceId());
-                        }
-                    }
+                            Granularity.MINUTE, Granularity.MINUTE.windowStart(eventTime));
+                    // exemplars are kept per tap and minute: the "all" slice's window sees every observation
+                    target = pending.computeIfAbsent(key, k -> new PendingWindow(tap, slice.equals(Slice.ALL)));
                 }
-                target.delta().add(activations, i * neurons);
+                target.add(row, o.getInstanceId());
+                bytes += SLICE_ENTRY_BYTES;
             }
             pendingUpdates += (long) slices.size() * neurons;
             if (reference == null && keep(o)) {
                 pendingRecent.add(new RecentObservationStore.Recent(tap.modelId(), tap.modelVersion(),
                         o.getInstanceId(), tap.tap(), eventTime, o.getPredictedClass(), o.getConfidence(),
                         o.hasTrueLabel() ? o.getTrueLabel() : null, o.getTagsMap(), o.getPairId(), pairRoleOf(o),
-                        java.util.Arrays.copyOfRange(activations, i * neurons, (i + 1) * neurons)));
+                        row));
                 pendingUpdates += neurons;
             }
+            pendingObservations++;
         }
-        pendingObservations += batch.getObservationsCount();
     }
 
-    /** Sketch updates held since the last drain: what bounds this accumulator's memory. */
+    /** Sketch updates held since the last drain (neuron values x the slices they enter, plus kept rows). */
     public long pendingUpdates() {
         return pendingUpdates;
     }
 
+    /** Observations held since the last drain (late ones not counted). */
     public long pendingObservations() {
         return pendingObservations;
+    }
+
+    /** The estimated heap this delta holds: what the byte budget bounds. */
+    public long bytes() {
+        return bytes;
     }
 
     /** Observations dropped as too late since the last call; resets the count. */
@@ -162,6 +239,7 @@ public final class WindowAccumulator {
     public void addLabel(LabelEvent label) {
         pendingLabels.add(label);
         pendingUpdates++;
+        bytes += LABEL_BYTES + 2L * (label.getModelId().length() + label.getInstanceId().length());
     }
 
     /** Adds a captured input (validated by the caller). */
@@ -169,39 +247,43 @@ public final class WindowAccumulator {
         pendingInputs.add(input);
         // an input weighs about as much as a few hundred activations
         pendingUpdates += 1 + input.png().length / 4;
+        bytes += LABEL_BYTES + input.png().length;
     }
 
     public boolean isEmpty() {
         return pending.isEmpty() && pendingReferences.isEmpty() && pendingRecent.isEmpty()
-                && pendingLabels.isEmpty() && pendingExemplars.isEmpty() && pendingInputs.isEmpty();
+                && pendingLabels.isEmpty() && pendingInputs.isEmpty();
     }
 
     /**
      * Everything accumulated since the last drain: live windows, reference distributions, observations to keep,
-     * late labels to join, exemplars, captured inputs and the tag values newly admitted as slices.
+     * late labels to join, captured inputs and the tag values newly admitted as slices.
      */
     public record Drained(Map<WindowKey, PendingWindow> windows, Map<ReferenceKey, PendingWindow> references,
             List<RecentObservationStore.Recent> recent, List<LabelEvent> labels,
-            Map<WindowKey, TopExemplars> exemplars, List<RecentObservationStore.CapturedInput> inputs,
-            List<SlicePolicy.Admitted> admittedTagValues) {
+            List<RecentObservationStore.CapturedInput> inputs, List<SlicePolicy.Admitted> admittedTagValues) {
 
         public Drained(Map<WindowKey, PendingWindow> windows, Map<ReferenceKey, PendingWindow> references) {
-            this(windows, references, List.of(), List.of(), Map.of(), List.of(), List.of());
+            this(windows, references, List.of(), List.of(), List.of(), List.of());
+        }
+
+        public static Drained empty() {
+            return new Drained(Map.of(), Map.of());
         }
     }
 
     /** Hands over everything accumulated and starts empty. */
     public Drained drain() {
-        Drained out = new Drained(pending, pendingReferences, pendingRecent, pendingLabels, pendingExemplars,
-                pendingInputs, slicePolicy.takeAdmitted());
+        Drained out = new Drained(pending, pendingReferences, pendingRecent, pendingLabels, pendingInputs,
+                slicePolicy.takeAdmitted());
         pendingInputs = new ArrayList<>();
-        pendingExemplars = new LinkedHashMap<>();
         pending = new LinkedHashMap<>();
         pendingReferences = new LinkedHashMap<>();
         pendingRecent = new ArrayList<>();
         pendingLabels = new ArrayList<>();
         pendingUpdates = 0;
         pendingObservations = 0;
+        bytes = 0;
         return out;
     }
 

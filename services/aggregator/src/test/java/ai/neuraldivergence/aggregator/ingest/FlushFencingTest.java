@@ -56,12 +56,12 @@ class FlushFencingTest {
     }
 
     private static WindowAccumulator.Drained drained(WindowKey key, TapDescriptor tap, int observations) {
-        TapDistribution d = new TapDistribution(1, 200);
+        WindowAccumulator.PendingWindow window = new WindowAccumulator.PendingWindow(tap, false);
         for (int i = 0; i < observations; i++) {
-            d.add(new float[] {i}, 0);
+            window.add(new float[] {i}, "o-" + i);
         }
         Map<WindowKey, WindowAccumulator.PendingWindow> windows = new LinkedHashMap<>();
-        windows.put(key, new WindowAccumulator.PendingWindow(tap, d));
+        windows.put(key, window);
         return new WindowAccumulator.Drained(windows, Map.of());
     }
 }

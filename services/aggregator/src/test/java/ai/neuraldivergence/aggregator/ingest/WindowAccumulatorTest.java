@@ -19,7 +19,7 @@ class WindowAccumulatorTest {
 
     @Test
     void eachObservationUpdatesEverySliceOfItsMinute() {
-        WindowAccumulator acc = new WindowAccumulator(new SlicePolicy(Set.of("source"), 8, (k, v, w) -> { }), 200,
+        WindowAccumulator acc = new WindowAccumulator(new SlicePolicy(Set.of("source"), 8, (k, v, w) -> { }),
                 java.time.Duration.ofMinutes(15));
         Instant t = Instant.parse("2026-11-28T10:15:42Z");
         ActivationBatch batch = ActivationBatch.newBuilder().setModelId("m").setModelVersion("1").setTap("conv1")
@@ -33,21 +33,26 @@ class WindowAccumulatorTest {
         // observation a: all, predicted=3, tag:source=prod in 10:15; b: all, predicted=3, tag:source=canary in 10:16
         // plus each unlabelled observation's two activations, kept for a late label
         assertEquals(2 * 3 * 2 + 2 * 2, acc.pendingUpdates());
+        // each observation's row is held once, whatever the number of slices it enters
+        assertEquals(2 * (WindowAccumulator.ROW_OVERHEAD_BYTES + 2 * 4 + WindowAccumulator.OBSERVATION_BYTES
+                + 3 * WindowAccumulator.SLICE_ENTRY_BYTES), acc.bytes());
+        assertEquals(acc.bytes() <= WindowAccumulator.bytesFor(batch), true, "the estimate is an upper bound");
         WindowAccumulator.Drained all = acc.drain();
         assertEquals(2, all.recent().size(), "both observations wait for a late label");
         Map<WindowKey, WindowAccumulator.PendingWindow> drained = all.windows();
         assertEquals(6, drained.size());
         WindowKey allAt1015 = new WindowKey("m", "1", "conv1", Slice.ALL, Granularity.MINUTE,
                 Instant.parse("2026-11-28T10:15:00Z"));
-        assertEquals(1, drained.get(allAt1015).delta().observationCount());
-        assertEquals(2.0, drained.get(allAt1015).delta().neuron(1).sum());
+        assertEquals(1, drained.get(allAt1015).distribution(200).observationCount());
+        assertEquals(2.0, drained.get(allAt1015).distribution(200).neuron(1).sum());
         assertEquals(0, acc.pendingUpdates());
+        assertEquals(0, acc.bytes());
         assertEquals(true, acc.isEmpty());
     }
 
     @Test
     void referenceObservationsBuildTheirReferenceAndNoLiveWindow() {
-        WindowAccumulator acc = new WindowAccumulator(new SlicePolicy(Set.of("source"), 8, (k, v, w) -> { }), 200,
+        WindowAccumulator acc = new WindowAccumulator(new SlicePolicy(Set.of("source"), 8, (k, v, w) -> { }),
                 java.time.Duration.ofMinutes(15));
         Observation reference = observation("r", Instant.parse("2026-11-28T10:15:42Z"), 4, "replay").toBuilder()
                 .putTags("reference", "training").build();
@@ -60,12 +65,12 @@ class WindowAccumulatorTest {
         assertEquals(3, drained.references().size(), "all, predicted=4, tag:source=replay");
         var all = drained.references().get(new ai.neuraldivergence.domain.ReferenceKey("m", "1", "training",
                 "dense", Slice.ALL));
-        assertEquals(3.0, all.delta().neuron(0).sum());
+        assertEquals(3.0, all.distribution(200).neuron(0).sum());
     }
 
     @Test
     void observationsLaterThanTheAllowedLatenessAreCountedAndDropped() {
-        WindowAccumulator acc = new WindowAccumulator(new SlicePolicy(Set.of(), 8, (k, v, w) -> { }), 200,
+        WindowAccumulator acc = new WindowAccumulator(new SlicePolicy(Set.of(), 8, (k, v, w) -> { }),
                 java.time.Duration.ofMinutes(15));
         Instant t = Instant.parse("2026-11-28T10:00:00Z");
         ActivationBatch batch = ActivationBatch.newBuilder().setModelId("m").setModelVersion("1").setTap("dense")
@@ -78,7 +83,7 @@ class WindowAccumulatorTest {
         assertEquals(1, acc.takeLateObservations());
         assertEquals(0, acc.takeLateObservations(), "taken once");
         WindowAccumulator.Drained drained = acc.drain();
-        assertEquals(1, drained.windows().values().iterator().next().delta().observationCount());
+        assertEquals(1, drained.windows().values().iterator().next().distribution(200).observationCount());
     }
 
     private static Observation observation(String id, Instant t, int predicted, String source) {
@@ -88,7 +93,7 @@ class WindowAccumulatorTest {
 
     @Test
     void theRecentStoreKeepsUnlabelledAndPairedObservationsAndADeterministicSampleOfTheRest() {
-        WindowAccumulator acc = new WindowAccumulator(new SlicePolicy(Set.of(), 8, (k, v, w) -> { }), 200,
+        WindowAccumulator acc = new WindowAccumulator(new SlicePolicy(Set.of(), 8, (k, v, w) -> { }),
                 java.time.Duration.ofMinutes(15), 0.1);
         int kept = 0;
         for (int i = 0; i < 20_000; i++) {

@@ -1,6 +1,7 @@
 package ai.neuraldivergence.inference.api;
 
 import ai.neuraldivergence.contract.ActivationBatchValidator;
+import ai.neuraldivergence.inference.capture.TapRows;
 import ai.neuraldivergence.proto.v1.ActivationBatch;
 import ai.neuraldivergence.proto.v1.Observation;
 import ai.neuraldivergence.proto.v1.PairRole;
@@ -13,12 +14,14 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 
 /**
- * Turns an {@link ObservationRequest} into one {@link ActivationBatch} per tap, checked by the same validator the
- * aggregator applies: what this service accepts, the aggregator can aggregate. Plain Java, no framework.
+ * Turns an {@link ObservationRequest} into one set of rows per tap, checked field by field with the validator the
+ * aggregator applies, before anything is queued: one client's bad request never reaches a batch that carries other
+ * clients' observations. Errors name the field as the JSON body spells it. Plain Java, no framework.
  */
 public final class ObservationMapper {
 
@@ -26,17 +29,19 @@ public final class ObservationMapper {
 
     private final Clock clock;
     private final int maxObservations;
+    private final ActivationBatchValidator.Rules rules;
 
-    public ObservationMapper(Clock clock, int maxObservations) {
+    public ObservationMapper(Clock clock, int maxObservations, ActivationBatchValidator.Rules rules) {
         this.clock = clock;
         this.maxObservations = maxObservations;
+        this.rules = rules;
     }
 
-    /** The batches, and the instance ids assigned (given ones are kept). */
-    public record Mapped(List<ActivationBatch> batches, List<String> instanceIds) {
+    /** Each tap's rows, and the instance ids assigned (given ones are kept). */
+    public record Mapped(List<TapRows> taps, List<String> instanceIds) {
     }
 
-    /** Throws {@link IllegalArgumentException} with a message saying what was expected. */
+    /** Throws {@link IllegalArgumentException} with a message naming the field and saying what was expected. */
     public Mapped map(ObservationRequest request) {
         if (request == null) {
             throw new IllegalArgumentException("a JSON body is required");
@@ -49,11 +54,17 @@ public final class ObservationMapper {
         if (observations == null || observations.isEmpty() || observations.size() > maxObservations) {
             throw new IllegalArgumentException("observations must hold 1.." + maxObservations + " observations");
         }
+        List<ActivationBatch> headers = new ArrayList<>(taps.size());
         Set<String> names = new HashSet<>();
-        for (ObservationRequest.Tap t : taps) {
-            if (t == null || t.name() == null || !names.add(t.name())) {
-                throw new IllegalArgumentException("every tap needs a name, each name once");
+        for (int t = 0; t < taps.size(); t++) {
+            ObservationRequest.Tap tap = taps.get(t);
+            if (tap == null || tap.name() == null || !names.add(tap.name())) {
+                throw new IllegalArgumentException("taps[" + t + "]: every tap needs a name, each name once");
             }
+            ActivationBatch header = header(request, tap, t);
+            String where = "taps[" + t + "] ('" + tap.name() + "')";
+            fail(ActivationBatchValidator.headerProblem(header, rules), where + ": ");
+            headers.add(header);
         }
         Instant now = clock.instant();
         List<Observation> metadata = new ArrayList<>(observations.size());
@@ -61,40 +72,48 @@ public final class ObservationMapper {
         for (int i = 0; i < observations.size(); i++) {
             ObservationRequest.Observation o = observations.get(i);
             if (o == null) {
-                throw new IllegalArgumentException("observation " + i + " is null");
+                throw new IllegalArgumentException("observations[" + i + "] is null");
             }
             Observation meta = metadata(o, now, i);
+            fail(ActivationBatchValidator.observationProblem(meta, rules, now), "observations[" + i + "].");
             metadata.add(meta);
             ids.add(meta.getInstanceId());
         }
-        List<ActivationBatch> batches = new ArrayList<>(taps.size());
-        for (ObservationRequest.Tap t : taps) {
-            ActivationBatch batch = batch(request, t, observations, metadata);
-            ActivationBatchValidator.problem(batch).ifPresent(problem -> {
-                throw new IllegalArgumentException("tap '" + t.name() + "': " + problem);
-            });
-            batches.add(batch);
+        List<TapRows> rows = new ArrayList<>(taps.size());
+        for (int t = 0; t < taps.size(); t++) {
+            rows.add(new TapRows(headers.get(t), metadata, activations(taps.get(t), headers.get(t), observations)));
         }
-        return new Mapped(batches, ids);
+        return new Mapped(rows, ids);
+    }
+
+    private static void fail(Optional<String> problem, String where) {
+        problem.ifPresent(p -> {
+            throw new IllegalArgumentException(where + ActivationBatchValidator.inJsonNames(p));
+        });
     }
 
     private static Observation metadata(ObservationRequest.Observation o, Instant now, int i) {
         if (o.predictedClass() == null) {
-            throw new IllegalArgumentException("observation " + i + ": predictedClass is required");
+            throw new IllegalArgumentException("observations[" + i + "].predictedClass is required");
         }
         Instant t = o.eventTime() == null ? now : o.eventTime();
         Observation.Builder b = Observation.newBuilder()
                 .setInstanceId(o.instanceId() == null ? UUID.randomUUID().toString() : o.instanceId())
-                .setEventTime(Timestamp.newBuilder().setSeconds(t.getEpochSecond()).setNanos(t.getNano()))
                 .setPredictedClass(o.predictedClass())
                 .setConfidence(o.confidence() == null ? 0f : o.confidence());
+        if (!ActivationBatchValidator.representable(t)) {
+            throw new IllegalArgumentException("observations[" + i + "].eventTime must lie in "
+                    + "0001-01-01..9999-12-31, got " + t);
+        }
+        b.setEventTime(Timestamp.newBuilder().setSeconds(t.getEpochSecond()).setNanos(t.getNano()));
         if (o.trueLabel() != null) {
             b.setTrueLabel(o.trueLabel());
         }
         if (o.tags() != null) {
             for (Map.Entry<String, String> tag : o.tags().entrySet()) {
                 if (tag.getKey() == null || tag.getValue() == null) {
-                    throw new IllegalArgumentException("observation " + i + ": tags must be string keys and values");
+                    throw new IllegalArgumentException("observations[" + i
+                            + "].tags must be string keys and values");
                 }
                 b.putTags(tag.getKey(), tag.getValue());
             }
@@ -106,46 +125,46 @@ public final class ObservationMapper {
             b.setPairRole(switch (o.pairRole().toLowerCase(Locale.ROOT)) {
                 case "benign" -> PairRole.PAIR_ROLE_BENIGN;
                 case "attacked" -> PairRole.PAIR_ROLE_ATTACKED;
-                default -> throw new IllegalArgumentException("observation " + i
-                        + ": pairRole must be benign or attacked, got '" + o.pairRole() + "'");
+                default -> throw new IllegalArgumentException("observations[" + i
+                        + "].pairRole must be benign or attacked, got '" + o.pairRole() + "'");
             });
         }
         return b.build();
     }
 
-    private static ActivationBatch batch(ObservationRequest request, ObservationRequest.Tap tap,
-            List<ObservationRequest.Observation> observations, List<Observation> metadata) {
+    private static ActivationBatch header(ObservationRequest request, ObservationRequest.Tap tap, int t) {
         List<Integer> shape = tap.shape() == null ? List.of() : tap.shape();
         int neurons = shape.isEmpty() || shape.contains(null) ? 0 : shape.get(shape.size() - 1);
-        ActivationBatch.Builder b = ActivationBatch.newBuilder()
+        return ActivationBatch.newBuilder()
                 .setModelId(nullToEmpty(request.modelId()))
                 .setModelVersion(nullToEmpty(request.modelVersion()))
                 .setTap(tap.name())
                 .setTapIndex(tap.index() == null ? -1 : tap.index())
                 .addAllTapShape(shape.contains(null) ? List.of() : shape)
                 .setNeuronCount(neurons)
-                .setReduction(reduction(tap))
-                .addAllObservations(metadata);
-        for (int i = 0; i < observations.size(); i++) {
-            Map<String, List<Float>> activations = observations.get(i).activations();
-            List<Float> values = activations == null ? null : activations.get(tap.name());
-            if (values == null || values.size() != neurons) {
-                throw new IllegalArgumentException("observation " + i + ": activations of tap '" + tap.name()
-                        + "' must be " + neurons + " numbers (one per neuron), got "
-                        + (values == null ? "none" : values.size()));
-            }
-            for (Float v : values) {
-                if (v == null) {
-                    throw new IllegalArgumentException("observation " + i + ": activations of tap '" + tap.name()
-                            + "' must be numbers, got null");
-                }
-                b.addActivations(v);
-            }
-        }
-        return b.build();
+                .setReduction(reduction(tap, t))
+                .build();
     }
 
-    private static Reduction reduction(ObservationRequest.Tap tap) {
+    /** The tap's activations, [observations x neurons], row-major; non-finite values are data. */
+    private static float[] activations(ObservationRequest.Tap tap, ActivationBatch header,
+            List<ObservationRequest.Observation> observations) {
+        int neurons = header.getNeuronCount();
+        float[] out = new float[observations.size() * neurons];
+        for (int i = 0; i < observations.size(); i++) {
+            Map<String, float[]> activations = observations.get(i).activations();
+            float[] values = activations == null ? null : activations.get(tap.name());
+            if (values == null || values.length != neurons) {
+                throw new IllegalArgumentException("observations[" + i + "].activations['" + tap.name()
+                        + "'] must be " + neurons + " numbers (one per neuron), got "
+                        + (values == null ? "none" : values.length));
+            }
+            System.arraycopy(values, 0, out, i * neurons, neurons);
+        }
+        return out;
+    }
+
+    private static Reduction reduction(ObservationRequest.Tap tap, int t) {
         if (tap.reduction() == null) {
             // a rank-2 tap needs none; a rank-4 tap defaults to the channel max, as Summit does
             return tap.shape() != null && tap.shape().size() == 3 ? Reduction.REDUCTION_MAX : Reduction.REDUCTION_NONE;
@@ -154,8 +173,8 @@ public final class ObservationMapper {
             case "none" -> Reduction.REDUCTION_NONE;
             case "max" -> Reduction.REDUCTION_MAX;
             case "mean" -> Reduction.REDUCTION_MEAN;
-            default -> throw new IllegalArgumentException("tap '" + tap.name()
-                    + "': reduction must be none, max or mean, got '" + tap.reduction() + "'");
+            default -> throw new IllegalArgumentException("taps[" + t + "].reduction must be none, max or mean, got '"
+                    + tap.reduction() + "'");
         };
     }
 

@@ -1,7 +1,9 @@
 package ai.neuraldivergence.inference.api;
 
+import ai.neuraldivergence.contract.ActivationBatchValidator;
 import ai.neuraldivergence.inference.capture.CaptureItem;
 import ai.neuraldivergence.inference.capture.CapturePipeline;
+import ai.neuraldivergence.inference.capture.Delivery;
 import ai.neuraldivergence.inference.config.CaptureConfig;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
@@ -11,33 +13,72 @@ import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.eclipse.microprofile.openapi.annotations.Operation;
 
-/** Records activations computed outside this service, through the same capture path as predictions. */
+/**
+ * Records activations computed outside this service, through the same capture path as predictions. Accepted means
+ * delivered: the answer waits until Kafka acknowledged every record of the request (202), or says what failed (503,
+ * nothing of the request to retry blindly if it was withdrawn before it was sent).
+ */
 @Path("/v1/observations")
 public class ObservationResource {
 
     private final CapturePipeline capture;
     private final ObservationMapper mapper;
+    private final Duration ackTimeout;
 
     @Inject
     public ObservationResource(CapturePipeline capture, CaptureConfig config) {
         this.capture = capture;
-        this.mapper = new ObservationMapper(Clock.systemUTC(), config.maxObservationsPerRequest());
+        this.mapper = new ObservationMapper(Clock.systemUTC(), config.maxObservationsPerRequest(),
+                new ActivationBatchValidator.Rules(config.maxNeuronsPerTap(), config.futureSkew(),
+                        config.allowedLateness()));
+        this.ackTimeout = config.ackTimeout();
     }
 
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces(MediaType.APPLICATION_JSON)
-    @Operation(summary = "Record observations: per-neuron activations of each tap, with their metadata")
-    public Response record(ObservationRequest request) {
+    @Operation(summary = "Record observations: per-neuron activations of each tap, with their metadata; answers "
+            + "once Kafka has them")
+    public Response record(ObservationRequest request) throws InterruptedException {
         ObservationMapper.Mapped mapped = mapper.map(request);
-        if (capture.offer(CaptureItem.of(mapped.batches(), java.util.List.of())) == CapturePipeline.Status.SHED) {
-            return Response.status(Response.Status.SERVICE_UNAVAILABLE)
-                    .entity(new ErrorResponse(503, "Service Unavailable",
-                            "capture queue full (is Kafka reachable?): observations not recorded, retry later"))
-                    .build();
+        CaptureItem item = CaptureItem.of(mapped.taps());
+        if (capture.offer(item) == CapturePipeline.Status.SHED) {
+            return unavailable("capture queue full (is Kafka reachable?): observations not recorded, retry later");
+        }
+        Delivery delivery = item.delivery();
+        Delivery.Outcome outcome;
+        try {
+            outcome = delivery.outcome().get(ackTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            if (delivery.cancel("not sent within " + ackTimeout.toSeconds() + " s")) {
+                return unavailable("not sent to Kafka within " + ackTimeout.toSeconds() + " s: observations not "
+                        + "recorded, retry later");
+            }
+            // already on its way: the producer's delivery timeout (the same) settles it shortly
+            try {
+                outcome = delivery.outcome().get(ackTimeout.toMillis() + 5_000, TimeUnit.MILLISECONDS);
+            } catch (TimeoutException | ExecutionException again) {
+                return unavailable("Kafka did not acknowledge the observations in time; they may or may not be "
+                        + "recorded");
+            }
+        } catch (ExecutionException e) {
+            return unavailable("observations not recorded: " + e.getCause());
+        }
+        if (!outcome.delivered()) {
+            return unavailable("Kafka did not acknowledge every record of the request: " + String.join("; ",
+                    outcome.failures()));
         }
         return Response.accepted(new ObservationResponse(mapped.instanceIds().size(), mapped.instanceIds())).build();
+    }
+
+    private static Response unavailable(String message) {
+        return Response.status(Response.Status.SERVICE_UNAVAILABLE)
+                .entity(new ErrorResponse(503, "Service Unavailable", message)).build();
     }
 }

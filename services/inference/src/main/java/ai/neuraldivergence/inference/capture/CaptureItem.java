@@ -1,13 +1,12 @@
 package ai.neuraldivergence.inference.capture;
 
-import ai.neuraldivergence.proto.v1.ActivationBatch;
 import ai.neuraldivergence.proto.v1.CapturedInput;
 import java.util.List;
 
 /**
- * One request's capture, waiting for the capture thread. Building the batches (for a prediction: reducing its taps)
+ * One request's capture, waiting for the capture thread. Building the rows (for a prediction: reducing its taps)
  * happens on that thread, off the request's path; whatever the item holds (native tensors) is released by
- * {@link #batches} or {@link #discard}, exactly once.
+ * {@link #taps} or {@link #discard}, exactly once. Its {@link #delivery} says when Kafka has it.
  */
 public interface CaptureItem {
 
@@ -23,26 +22,35 @@ public interface CaptureItem {
     /** Releases the item's resources without publishing it. */
     void discard();
 
-    /** An item whose batches are already built. */
-    static CaptureItem of(List<ActivationBatch> batches, List<CapturedInput> inputs) {
+    /** What became of it. */
+    Delivery delivery();
+
+    /** An item whose rows are already built (observations recorded through the API). */
+    static CaptureItem of(List<TapRows> taps) {
+        Delivery delivery = new Delivery();
         return new CaptureItem() {
             @Override
             public int observations() {
-                return batches.isEmpty() ? 0 : batches.get(0).getObservationsCount();
+                return taps.isEmpty() ? 0 : taps.get(0).observations().size();
             }
 
             @Override
             public List<TapRows> taps() {
-                return batches.stream().map(TapRows::of).toList();
+                return taps;
             }
 
             @Override
             public List<CapturedInput> inputs() {
-                return inputs;
+                return List.of();
             }
 
             @Override
             public void discard() {
+            }
+
+            @Override
+            public Delivery delivery() {
+                return delivery;
             }
         };
     }

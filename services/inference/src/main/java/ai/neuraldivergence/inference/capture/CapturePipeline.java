@@ -3,14 +3,19 @@ package ai.neuraldivergence.inference.capture;
 import ai.neuraldivergence.inference.config.CaptureConfig;
 import ai.neuraldivergence.proto.v1.ActivationBatch;
 import ai.neuraldivergence.proto.v1.CapturedInput;
+import ai.neuraldivergence.proto.v1.Observation;
+import com.google.protobuf.CodedOutputStream;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -23,22 +28,27 @@ import org.jboss.logging.Logger;
 
 /**
  * Between predictions and Kafka. A request hands over its capture and returns; one capture thread reduces the taps,
- * merges consecutive requests' observations into one batch per tap (fewer, larger records), and publishes them
- * through an idempotent producer, keyed by model and tap so a tap's batches stay in order on one partition.
+ * merges consecutive requests' observations into batches per tap (fewer, larger records), splits each batch by its
+ * encoded size so that every record fits the producer's and the topic's limit (a 16,384-neuron tap at 256
+ * observations is 16 MB), and publishes them through an idempotent producer, keyed by model and tap so that a tap's
+ * batches stay in order on one partition.
  *
  * <p>Bounded: at most {@code queue-capacity} observations wait (they may hold native tensors). When Kafka is slow
  * or down the wait fills it, and further captures are shed at once ({@code shed}) or after a bounded wait
  * ({@code block}); every shed observation is counted, and logged at a bounded rate. A prediction never waits on
- * Kafka longer than the policy says.
+ * Kafka longer than the policy says. Every capture has a {@link Delivery}: it completes when Kafka acknowledged or
+ * refused each record carrying its rows, and an observation Kafka refused is counted.
  */
 public final class CapturePipeline implements AutoCloseable {
 
     private static final Logger LOG = Logger.getLogger(CapturePipeline.class);
     private static final long SHED_LOG_INTERVAL_NANOS = Duration.ofSeconds(10).toNanos();
-    /** Observations per tap batch before it is sent. */
+    /** Observations per tap batch before it is sent (then split by bytes). */
     static final int MAX_BATCH_OBSERVATIONS = 256;
     /** How long a batch may wait for more observations. */
     static final long LINGER_NANOS = Duration.ofMillis(20).toNanos();
+    /** What a record adds to its key and value on the wire (batch header, record header, headers). */
+    static final int RECORD_OVERHEAD_BYTES = 512;
 
     /** What became of a capture. */
     public enum Status { QUEUED, SHED }
@@ -52,10 +62,12 @@ public final class CapturePipeline implements AutoCloseable {
     private final Counter shed;
     private final Counter published;
     private final Counter failed;
+    private final Counter failedObservations;
     private final AtomicLong acknowledged = new AtomicLong();
     private final AtomicLong waiting = new AtomicLong();
     private final AtomicLong shedSinceLog = new AtomicLong();
     private volatile long lastShedLog;
+    private volatile int recordLimit;
     private final Thread worker;
     private volatile boolean running = true;
 
@@ -77,6 +89,15 @@ public final class CapturePipeline implements AutoCloseable {
         // activations are floats that hardly compress: spend no CPU on trying
         c.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "none");
         c.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, "nd-inference-capture");
+        // a record's outcome is known within the acknowledgement timeout, so that POST /v1/observations can say
+        // "not recorded" and mean it; while Kafka is away the publisher waits at most max.block.ms per send
+        long ack = Math.max(2_000, config.ackTimeout().toMillis());
+        c.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) ack);
+        c.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) (ack - 1_000));
+        c.putIfAbsent(ProducerConfig.MAX_BLOCK_MS_CONFIG, (int) Math.min(5_000, ack / 2));
+        int producerLimit = Integer.parseInt(String.valueOf(c.getOrDefault(ProducerConfig.MAX_REQUEST_SIZE_CONFIG,
+                1_048_576)));
+        this.recordLimit = Math.min(config.maxRecordBytes(), producerLimit - RECORD_OVERHEAD_BYTES);
         this.producer = new KafkaProducer<>(c);
         this.config = config;
         this.block = config.policy().equals("block");
@@ -86,13 +107,36 @@ public final class CapturePipeline implements AutoCloseable {
         this.shed = Counter.builder("nd.capture.observations.shed")
                 .description("Observations not captured because the capture queue was full").register(registry);
         this.published = Counter.builder("nd.capture.observations.published")
-                .description("Observations acknowledged by Kafka (counted once per tap batch)").register(registry);
+                .description("Observations acknowledged by Kafka (counted once per tap record)").register(registry);
         this.failed = Counter.builder("nd.capture.batches.failed")
-                .description("Tap batches Kafka did not acknowledge after the producer's retries").register(registry);
+                .description("Records (tap batches, inputs) Kafka did not acknowledge after the producer's retries")
+                .register(registry);
+        this.failedObservations = Counter.builder("nd.capture.observations.failed")
+                .description("Observations accepted for capture that Kafka did not acknowledge (or that were "
+                        + "withdrawn before they were sent): not recorded")
+                .register(registry);
         registry.gauge("nd.capture.queue.depth", waiting, AtomicLong::get);
         this.worker = new Thread(this::work, "capture-publisher");
         worker.setDaemon(true);
         worker.start();
+    }
+
+    /** The largest record value the pipeline sends, in bytes. */
+    public int recordLimit() {
+        return recordLimit;
+    }
+
+    /**
+     * Lowers the record limit to what the topic accepts (its {@code max.message.bytes}), once it is known: the
+     * producer's own limit says nothing of the topic's.
+     */
+    public void topicAccepts(int maxMessageBytes) {
+        int limit = maxMessageBytes - RECORD_OVERHEAD_BYTES;
+        if (limit < recordLimit) {
+            LOG.infof("topic %s accepts records of %d bytes: capture records stay under %d", config.topic(),
+                    maxMessageBytes, limit);
+            recordLimit = limit;
+        }
     }
 
     /** Queues a capture, or sheds it (counted, and its resources released) when the queue stays full. */
@@ -112,9 +156,15 @@ public final class CapturePipeline implements AutoCloseable {
             logShed(item.observations());
             return Status.SHED;
         }
-        waiting.addAndGet(item.observations());
+        int observations = item.observations();
+        item.delivery().outcome().thenAccept(o -> {
+            if (!o.delivered()) {
+                failedObservations.increment(observations);
+            }
+        });
+        waiting.addAndGet(observations);
         queue.add(item);
-        captured.increment(item.observations());
+        captured.increment(observations);
         return Status.QUEUED;
     }
 
@@ -129,7 +179,7 @@ public final class CapturePipeline implements AutoCloseable {
         }
     }
 
-    /** Observations Kafka has acknowledged, counted once per tap batch. */
+    /** Observations Kafka has acknowledged, counted once per tap record. */
     public long acknowledgedObservationBatches() {
         return acknowledged.get();
     }
@@ -145,9 +195,16 @@ public final class CapturePipeline implements AutoCloseable {
             }
             if (item != null) {
                 try {
-                    append(item);
+                    if (item.delivery().take()) {
+                        append(item);
+                    } else {
+                        // withdrawn by its request (which stopped waiting): nothing of it is sent
+                        item.discard();
+                    }
                 } catch (RuntimeException e) {
                     failed.increment();
+                    item.delivery().failed("capture could not be built: " + e);
+                    item.delivery().seal();
                     LOG.warnf(e, "capture could not be built");
                 } finally {
                     int n = Math.min(item.observations(), config.queueCapacity());
@@ -163,10 +220,12 @@ public final class CapturePipeline implements AutoCloseable {
         sendOpen();
     }
 
-    /** A tap's rows gathered from consecutive requests, turned into one record when sent. */
+    /** A tap's rows gathered from consecutive requests, turned into records when sent. */
     private static final class OpenBatch {
         final ActivationBatch header;
-        final List<ai.neuraldivergence.proto.v1.Observation> observations = new ArrayList<>();
+        final List<Observation> observations = new ArrayList<>();
+        // the capture each observation came from, to settle its delivery
+        final List<Delivery> owners = new ArrayList<>();
         float[] activations = new float[4096];
         int size;
 
@@ -174,8 +233,11 @@ public final class CapturePipeline implements AutoCloseable {
             this.header = header;
         }
 
-        void add(TapRows rows) {
+        void add(TapRows rows, Delivery owner) {
             observations.addAll(rows.observations());
+            for (int i = 0; i < rows.observations().size(); i++) {
+                owners.add(owner);
+            }
             if (size + rows.activations().length > activations.length) {
                 activations = java.util.Arrays.copyOf(activations,
                         Math.max(activations.length * 2, size + rows.activations().length));
@@ -184,12 +246,19 @@ public final class CapturePipeline implements AutoCloseable {
             size += rows.activations().length;
         }
 
-        ActivationBatch build() {
-            ActivationBatch.Builder b = header.toBuilder().addAllObservations(observations);
-            for (int i = 0; i < size; i++) {
+        /** Observations {@code [from, to)} as one batch. */
+        ActivationBatch build(int from, int to) {
+            int neurons = header.getNeuronCount();
+            ActivationBatch.Builder b = header.toBuilder().addAllObservations(observations.subList(from, to));
+            for (int i = from * neurons; i < to * neurons; i++) {
                 b.addActivations(activations[i]);
             }
             return b.build();
+        }
+
+        /** The encoded size observation {@code i} adds to a batch: its metadata and its activations. */
+        long bytesOf(int i) {
+            return CodedOutputStream.computeMessageSize(8, observations.get(i)) + 4L * header.getNeuronCount();
         }
     }
 
@@ -197,7 +266,7 @@ public final class CapturePipeline implements AutoCloseable {
         List<TapRows> taps = item.taps();
         for (CapturedInput input : item.inputs()) {
             send(config.inputsTopic(), input.getInstanceId().getBytes(StandardCharsets.UTF_8), input.toByteArray(),
-                    0, "input");
+                    0, List.of(), "input");
         }
         if (!open.isEmpty() && !sameTaps(taps)) {
             // another model or version: do not mix them in one record
@@ -207,7 +276,11 @@ public final class CapturePipeline implements AutoCloseable {
             openedAt = System.nanoTime();
         }
         for (TapRows rows : taps) {
-            open.computeIfAbsent(rows.header().getTap(), t -> new OpenBatch(rows.header())).add(rows);
+            open.computeIfAbsent(rows.header().getTap(), t -> new OpenBatch(rows.header()))
+                    .add(rows, item.delivery());
+        }
+        if (taps.isEmpty()) {
+            item.delivery().seal();
         }
     }
 
@@ -224,30 +297,69 @@ public final class CapturePipeline implements AutoCloseable {
         return true;
     }
 
+    /**
+     * Sends every open batch, each split into records under the record limit: greedily, by the encoded size of
+     * each observation, so that a wide tap's batch becomes as few records as fit.
+     */
     private void sendOpen() {
+        Set<Delivery> settledHere = Collections.newSetFromMap(new IdentityHashMap<>());
         for (OpenBatch o : open.values()) {
-            ActivationBatch batch = o.build();
-            byte[] key = (batch.getModelId() + "/" + batch.getTap()).getBytes(StandardCharsets.UTF_8);
-            // blocks up to max.block.ms while the producer's buffer is full: the bounded queue absorbs the wait
-            send(config.topic(), key, batch.toByteArray(), batch.getObservationsCount(), batch.getTap());
+            settledHere.addAll(o.owners);
+            byte[] key = (o.header.getModelId() + "/" + o.header.getTap()).getBytes(StandardCharsets.UTF_8);
+            // packed activations: a tag and a length before the floats
+            long fixed = o.header.getSerializedSize() + key.length + 16;
+            int limit = recordLimit;
+            int n = o.observations.size();
+            int start = 0;
+            while (start < n) {
+                long bytes = fixed;
+                int end = start;
+                while (end < n && (end == start || bytes + o.bytesOf(end) <= limit)) {
+                    bytes += o.bytesOf(end);
+                    end++;
+                }
+                ActivationBatch batch = o.build(start, end);
+                byte[] value = batch.toByteArray();
+                List<Delivery> owners = distinct(o.owners.subList(start, end));
+                // blocks up to max.block.ms while the producer's buffer is full: the bounded queue absorbs the wait
+                send(config.topic(), key, value, end - start, owners, o.header.getTap());
+                start = end;
+            }
         }
         open.clear();
+        settledHere.forEach(Delivery::seal);
     }
 
-    private void send(String topic, byte[] key, byte[] value, int observations, String what) {
+    private static List<Delivery> distinct(List<Delivery> owners) {
+        Set<Delivery> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        List<Delivery> out = new ArrayList<>();
+        for (Delivery d : owners) {
+            if (seen.add(d)) {
+                out.add(d);
+            }
+        }
+        return out;
+    }
+
+    private void send(String topic, byte[] key, byte[] value, int observations, List<Delivery> owners,
+            String what) {
+        owners.forEach(Delivery::expect);
         try {
             producer.send(new ProducerRecord<>(topic, key, value), (meta, error) -> {
                 if (error == null) {
                     published.increment(observations);
                     acknowledged.addAndGet(observations);
+                    owners.forEach(Delivery::acknowledged);
                 } else {
                     failed.increment();
                     LOG.warnf("capture of %s not delivered: %s", what, error.toString());
+                    owners.forEach(d -> d.failed("tap " + what + ": " + error));
                 }
             });
         } catch (RuntimeException e) {
             failed.increment();
             LOG.warnf("capture of %s not sent: %s", what, e.toString());
+            owners.forEach(d -> d.failed("tap " + what + ": " + e));
         }
     }
 
@@ -261,6 +373,7 @@ public final class CapturePipeline implements AutoCloseable {
         }
         for (CaptureItem left; (left = queue.poll()) != null; ) {
             left.discard();
+            left.delivery().cancel("the service stopped before it was sent");
         }
         producer.close(Duration.ofSeconds(10));
     }

@@ -41,4 +41,34 @@ public interface CaptureConfig {
     /** Observations one request to POST /v1/observations may carry. */
     @WithDefault("1024")
     int maxObservationsPerRequest();
+
+    /**
+     * How long POST /v1/observations waits for Kafka to acknowledge every record of the request before it answers
+     * 503; also the producer's delivery timeout, so that a record's outcome is known by then.
+     */
+    @WithDefault("10s")
+    Duration ackTimeout();
+
+    /**
+     * The largest record value capture sends, in bytes: batches are split to stay under it. At most the producer's
+     * {@code max.request.size} (1 MiB by default) and the topic's {@code max.message.bytes}, which is read from the
+     * broker at start and lowers it when smaller.
+     */
+    @WithDefault("1000000")
+    int maxRecordBytes();
+
+    /** The most neurons a tap may have: the aggregator's limit (nd.aggregator.max-neurons-per-tap), same default. */
+    @WithDefault("16384")
+    int maxNeuronsPerTap();
+
+    /** How far after now an observation's event time may lie (clocks drift). */
+    @WithDefault("5m")
+    Duration futureSkew();
+
+    /**
+     * How far before now a live observation's event time may lie: the aggregator's allowed lateness (later ones
+     * would be dropped there; refusing them here tells the client). Reference-tagged observations are exempt.
+     */
+    @WithDefault("15m")
+    Duration allowedLateness();
 }

@@ -1,5 +1,6 @@
 package ai.neuraldivergence.inference.service;
 
+import ai.neuraldivergence.contract.ActivationBatchValidator;
 import ai.neuraldivergence.inference.model.ServedModel;
 import ai.neuraldivergence.proto.v1.LabelEvent;
 import com.google.protobuf.Timestamp;
@@ -66,22 +67,25 @@ public class LabelPublisher {
         if (labels == null || labels.isEmpty() || labels.size() > MAX_LABELS) {
             throw new IllegalArgumentException("labels must hold 1.." + MAX_LABELS + " labels");
         }
-        for (int i = 0; i < labels.size(); i++) {
-            Label l = labels.get(i);
-            if (l.instanceId() == null || l.instanceId().isEmpty() || l.instanceId().length() > 128) {
-                throw new IllegalArgumentException("label " + i + ": instanceId must be 1..128 characters");
-            }
-            if (l.trueLabel() < 0) {
-                throw new IllegalArgumentException("label " + i + ": trueLabel must be >= 0");
-            }
-        }
         Instant now = Instant.now();
         Timestamp at = Timestamp.newBuilder().setSeconds(now.getEpochSecond()).setNanos(now.getNano()).build();
+        // every label checked as the aggregator will, before any is sent: a bad one refuses the request whole
+        List<LabelEvent> events = new java.util.ArrayList<>(labels.size());
+        for (int i = 0; i < labels.size(); i++) {
+            Label l = labels.get(i);
+            LabelEvent event = LabelEvent.newBuilder().setModelId(modelId)
+                    .setInstanceId(l.instanceId() == null ? "" : l.instanceId()).setTrueLabel(l.trueLabel())
+                    .setLabelledAt(at).build();
+            int index = i;
+            ActivationBatchValidator.labelProblem(event).ifPresent(p -> {
+                throw new IllegalArgumentException("labels[" + index + "]." + ActivationBatchValidator.inJsonNames(p));
+            });
+            events.add(event);
+        }
         Future<?>[] sent = new Future<?>[labels.size()];
         for (int i = 0; i < labels.size(); i++) {
             Label l = labels.get(i);
-            LabelEvent event = LabelEvent.newBuilder().setModelId(modelId).setInstanceId(l.instanceId())
-                    .setTrueLabel(l.trueLabel()).setLabelledAt(at).build();
+            LabelEvent event = events.get(i);
             sent[i] = producer.send(new ProducerRecord<>(topic, l.instanceId().getBytes(StandardCharsets.UTF_8),
                     event.toByteArray()));
         }

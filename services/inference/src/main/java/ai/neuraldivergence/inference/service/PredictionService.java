@@ -1,5 +1,6 @@
 package ai.neuraldivergence.inference.service;
 
+import ai.neuraldivergence.contract.ActivationBatchValidator;
 import ai.neuraldivergence.inference.capture.CaptureItem;
 import ai.neuraldivergence.inference.capture.CapturePipeline;
 import ai.neuraldivergence.inference.capture.TapRows;
@@ -53,6 +54,7 @@ public class PredictionService {
     private final Counter predictions;
     // per tap, in network order: an ActivationBatch without observations, built once
     private final List<ActivationBatch> headers;
+    private final ActivationBatchValidator.Rules rules;
 
     @Inject
     public PredictionService(ServedModel served, CapturePipeline capture, CaptureConfig captureConfig,
@@ -68,6 +70,8 @@ public class PredictionService {
         this.capture = capture;
         this.captureConfig = captureConfig;
         this.maxInstances = maxInstances;
+        this.rules = new ActivationBatchValidator.Rules(captureConfig.maxNeuronsPerTap(), captureConfig.futureSkew(),
+                null);
         this.latency = Timer.builder("nd.inference.predict").description("Predict requests, model run and capture")
                 .publishPercentileHistogram().register(registry);
         this.predictions = Counter.builder("nd.inference.predictions").description("Instances predicted")
@@ -176,12 +180,25 @@ public class PredictionService {
                 }
             }
             if (instance.trueLabel() != null && instance.trueLabel() < 0) {
-                throw new IllegalArgumentException("instance " + i + ": trueLabel must be >= 0");
+                throw new IllegalArgumentException("instances[" + i + "].trueLabel must be >= 0");
             }
             boolean paired = instance.pairId() != null && !instance.pairId().isEmpty();
             if (paired != (instance.pairRole() != null)) {
-                throw new IllegalArgumentException("instance " + i + ": pairId and pairRole come together");
+                throw new IllegalArgumentException("instances[" + i + "]: pairId and pairRole come together");
             }
+            // the fields an observation carries, checked as the aggregator will: a NUL in a tag would otherwise
+            // dead-letter the whole batch this prediction is merged into, other requests' observations included
+            Observation.Builder probe = Observation.newBuilder().setInstanceId(instance.instanceId() == null
+                    || instance.instanceId().isEmpty() ? "generated" : instance.instanceId())
+                    .setEventTime(Timestamp.newBuilder().setSeconds(Instant.now().getEpochSecond()))
+                    .putAllTags(instance.tags());
+            if (paired) {
+                probe.setPairId(instance.pairId()).setPairRole(instance.pairRole());
+            }
+            int at = i;
+            ActivationBatchValidator.observationProblem(probe.build(), rules, Instant.now()).ifPresent(p -> {
+                throw new IllegalArgumentException("instances[" + at + "]." + ActivationBatchValidator.inJsonNames(p));
+            });
         }
     }
 
@@ -227,6 +244,8 @@ public class PredictionService {
         private final List<Observation> observations;
         private final List<Integer> chosen;
         private final List<CapturedInput> inputs;
+        private final ai.neuraldivergence.inference.capture.Delivery delivery =
+                new ai.neuraldivergence.inference.capture.Delivery();
 
         PredictionCapture(ModelRunner.Pending out, List<Observation> observations, List<Integer> chosen,
                 List<CapturedInput> inputs) {
@@ -249,6 +268,11 @@ public class PredictionService {
         @Override
         public void discard() {
             out.close();
+        }
+
+        @Override
+        public ai.neuraldivergence.inference.capture.Delivery delivery() {
+            return delivery;
         }
 
         @Override

@@ -194,6 +194,31 @@ public final class CaptureBenchmark {
             public int maxObservationsPerRequest() {
                 return 1024;
             }
+
+            @Override
+            public Duration ackTimeout() {
+                return Duration.ofSeconds(10);
+            }
+
+            @Override
+            public int maxRecordBytes() {
+                return 1_000_000;
+            }
+
+            @Override
+            public int maxNeuronsPerTap() {
+                return 16_384;
+            }
+
+            @Override
+            public Duration futureSkew() {
+                return Duration.ofMinutes(5);
+            }
+
+            @Override
+            public Duration allowedLateness() {
+                return Duration.ofMinutes(15);
+            }
         };
     }
 }

@@ -1,0 +1,158 @@
+package ai.neuraldivergence.aggregator.ingest;
+
+import ai.neuraldivergence.aggregator.config.Topics;
+import ai.neuraldivergence.contract.ActivationBatchValidator;
+import ai.neuraldivergence.domain.TapDescriptor;
+import ai.neuraldivergence.proto.v1.ActivationBatch;
+import ai.neuraldivergence.proto.v1.CapturedInput;
+import ai.neuraldivergence.proto.v1.LabelEvent;
+import ai.neuraldivergence.storage.RecentObservationStore;
+import com.google.protobuf.InvalidProtocolBufferException;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Function;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.TopicPartition;
+
+/**
+ * Turns one consumed record into what a delta takes: an activation batch, a late label or a captured input, each
+ * checked with the rules the inference service applies at its edge (other producers write to Kafka too), or a dead
+ * letter saying why not. Reading and applying are two steps so that the consumer can weigh a record against its
+ * byte budget before the delta takes it.
+ */
+final class RecordIntake {
+
+    /** A record read and checked, ready to go into a delta. */
+    sealed interface Item {
+        ConsumerRecord<byte[], byte[]> record();
+
+        /** The heap it will take in the delta. */
+        long bytes();
+    }
+
+    record Activations(ConsumerRecord<byte[], byte[]> record, ActivationBatch batch, TapDescriptor tap)
+            implements Item {
+        @Override
+        public long bytes() {
+            return WindowAccumulator.bytesFor(batch);
+        }
+    }
+
+    record Label(ConsumerRecord<byte[], byte[]> record, LabelEvent label) implements Item {
+        @Override
+        public long bytes() {
+            return WindowAccumulator.LABEL_BYTES;
+        }
+    }
+
+    record Input(ConsumerRecord<byte[], byte[]> record, RecentObservationStore.CapturedInput input) implements Item {
+        @Override
+        public long bytes() {
+            return WindowAccumulator.LABEL_BYTES + input.png().length;
+        }
+    }
+
+    record Refused(ConsumerRecord<byte[], byte[]> record, String reason) implements Item {
+        @Override
+        public long bytes() {
+            return 256L + (record.value() == null ? 0 : record.value().length);
+        }
+    }
+
+    private final Topics topics;
+    private final ActivationBatchValidator.Rules rules;
+    private final Function<TapDescriptor, Optional<TapDescriptor>> storedTap;
+    // taps whose layout is known: stored, or first declared by a record this instance read since the last reset
+    private final Map<String, TapDescriptor> knownTaps = new HashMap<>();
+
+    RecordIntake(Topics topics, ActivationBatchValidator.Rules rules,
+            Function<TapDescriptor, Optional<TapDescriptor>> storedTap) {
+        this.topics = topics;
+        this.rules = rules;
+        this.storedTap = storedTap;
+    }
+
+    /** Forgets the layouts learnt from records: after a delta is dropped, only stored layouts count. */
+    void forgetLayouts() {
+        knownTaps.clear();
+    }
+
+    Item read(ConsumerRecord<byte[], byte[]> record) {
+        byte[] value = record.value() == null ? new byte[0] : record.value();
+        if (record.topic().equals(topics.labels())) {
+            LabelEvent label;
+            try {
+                label = LabelEvent.parseFrom(value);
+            } catch (InvalidProtocolBufferException e) {
+                return new Refused(record, "undecodable LabelEvent: " + e.getMessage());
+            }
+            return ActivationBatchValidator.labelProblem(label).<Item>map(p -> new Refused(record, "LabelEvent " + p))
+                    .orElseGet(() -> new Label(record, label));
+        }
+        if (record.topic().equals(topics.inputs())) {
+            CapturedInput input;
+            try {
+                input = CapturedInput.parseFrom(value);
+            } catch (InvalidProtocolBufferException e) {
+                return new Refused(record, "undecodable CapturedInput: " + e.getMessage());
+            }
+            Optional<String> problem = CapturedInputs.problem(input);
+            if (problem.isPresent()) {
+                return new Refused(record, problem.get());
+            }
+            return new Input(record, new RecentObservationStore.CapturedInput(input.getModelId(),
+                    input.getModelVersion(), input.getInstanceId(), Instant.ofEpochSecond(
+                            input.getEventTime().getSeconds(), input.getEventTime().getNanos()),
+                    input.getPng().toByteArray()));
+        }
+        ActivationBatch batch;
+        try {
+            batch = ActivationBatch.parseFrom(value);
+        } catch (InvalidProtocolBufferException e) {
+            return new Refused(record, "undecodable ActivationBatch: " + e.getMessage());
+        }
+        // the event-time bounds are measured against the record's timestamp, so that a replay decides alike
+        Optional<String> problem = ActivationBatchValidator.problem(batch, rules,
+                Instant.ofEpochMilli(record.timestamp()));
+        if (problem.isPresent()) {
+            return new Refused(record, problem.get());
+        }
+        TapDescriptor declared = WindowAccumulator.tapOf(batch);
+        TapDescriptor known = knownTap(declared);
+        if (!known.sameLayout(declared)) {
+            return new Refused(record, "layout of tap " + declared.tap() + " differs from the stored one: stored "
+                    + known + ", batch " + declared);
+        }
+        return new Activations(record, batch, known);
+    }
+
+    /** Puts what was read into the delta, and marks the record consumed. */
+    void apply(Item item, PendingDelta delta) {
+        ConsumerRecord<byte[], byte[]> record = item.record();
+        if (item instanceof Activations a) {
+            delta.accumulator.add(a.batch(), a.tap(), Instant.ofEpochMilli(record.timestamp()));
+            delta.countBatch();
+        } else if (item instanceof Label l) {
+            delta.accumulator.addLabel(l.label());
+            delta.countLabel();
+        } else if (item instanceof Input in) {
+            delta.accumulator.addInput(in.input());
+            delta.countInput();
+        } else if (item instanceof Refused r) {
+            delta.deadLetter(record, r.reason());
+        }
+        delta.consumed(new TopicPartition(record.topic(), record.partition()), record.offset());
+    }
+
+    private TapDescriptor knownTap(TapDescriptor declared) {
+        String key = declared.modelId() + '\u0000' + declared.modelVersion() + '\u0000' + declared.tap();
+        TapDescriptor known = knownTaps.get(key);
+        if (known == null) {
+            known = storedTap.apply(declared).orElse(declared);
+            knownTaps.put(key, known);
+        }
+        return known;
+    }
+}

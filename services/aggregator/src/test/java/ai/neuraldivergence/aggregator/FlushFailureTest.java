@@ -1,0 +1,162 @@
+package ai.neuraldivergence.aggregator;
+
+import static io.restassured.RestAssured.given;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.neuraldivergence.domain.Granularity;
+import ai.neuraldivergence.domain.Slice;
+import ai.neuraldivergence.proto.v1.ActivationBatch;
+import ai.neuraldivergence.proto.v1.Observation;
+import ai.neuraldivergence.proto.v1.Reduction;
+import ai.neuraldivergence.storage.TapWindowStore;
+import ai.neuraldivergence.testkit.InfrastructureTestResource;
+import ai.neuraldivergence.testkit.TestInfrastructure;
+import ai.neuraldivergence.testkit.TopicRecords;
+import com.google.protobuf.Timestamp;
+import io.agroal.api.AgroalDataSource;
+import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import jakarta.inject.Inject;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A flush that fails, injected with a real database failure: a constraint one record violates (the data's fault)
+ * costs that record alone, dead-lettered with the failure, while every other observation of the same delta is
+ * committed exactly once; a stored row that cannot be decoded (the store's fault) dead-letters nothing and is
+ * retried until the store is mended.
+ */
+@QuarkusTest
+@WithTestResource(InfrastructureTestResource.class)
+class FlushFailureTest {
+
+    private static final Instant MINUTE = Instant.now().truncatedTo(ChronoUnit.MINUTES).minus(Duration.ofMinutes(2));
+
+    @Inject
+    AgroalDataSource dataSource;
+
+    private static ActivationBatch batch(String model, String idPrefix, int observations) {
+        ActivationBatch.Builder b = ActivationBatch.newBuilder().setModelId(model).setModelVersion("1")
+                .setTap("dense").setTapIndex(0).addTapShape(2).setNeuronCount(2).setReduction(Reduction.REDUCTION_NONE);
+        for (int i = 0; i < observations; i++) {
+            // unlabelled: each is kept in the recent-observation store, where the injected constraint applies
+            b.addObservations(Observation.newBuilder().setInstanceId(idPrefix + i).setPredictedClass(1)
+                    .setEventTime(Timestamp.newBuilder().setSeconds(MINUTE.getEpochSecond() + i)));
+            b.addActivations(i).addActivations(1f);
+        }
+        return b.build();
+    }
+
+    private static void send(String model, ActivationBatch... batches) {
+        try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(Map.of(
+                "bootstrap.servers", TestInfrastructure.shared().kafkaBootstrapServers(),
+                "key.serializer", ByteArraySerializer.class.getName(),
+                "value.serializer", ByteArraySerializer.class.getName(), "linger.ms", 50))) {
+            for (ActivationBatch b : batches) {
+                // one key: one partition, consecutive offsets, one delta
+                p.send(new ProducerRecord<>("nd.activations", null, MINUTE.plusSeconds(70).toEpochMilli(),
+                        model.getBytes(StandardCharsets.UTF_8), b.toByteArray()));
+            }
+        }
+    }
+
+    @Test
+    void aRecordTheDatabaseRefusesIsDeadLetteredAloneAndEverythingElseCommitted() throws Exception {
+        String model = "flushfail-" + UUID.randomUUID();
+        String poison = "poison-" + UUID.randomUUID();
+        execute("ALTER TABLE recent_observation ADD CONSTRAINT flush_failure_test CHECK (instance_id <> '"
+                + poison + "0')");
+        try {
+            send(model, batch(model, "a-", 3), batch(model, "b-", 4), batch(model, poison, 1),
+                    batch(model, "c-", 5), batch(model, "d-", 2));
+            List<ConsumerRecord<byte[], byte[]>> letters = TopicRecords.await("nd.activations.dlq",
+                    r -> r.key() != null && new String(r.key(), StandardCharsets.UTF_8).equals(model), 1);
+            String reason = new String(letters.get(0).headers().lastHeader("nd-error").value(),
+                    StandardCharsets.UTF_8);
+            assertTrue(reason.startsWith("flush failed: PSQLException: ERROR: new row for relation "
+                    + "\"recent_observation\" violates check constraint \"flush_failure_test\""), reason);
+            assertTrue(reason.length() <= "flush failed: PSQLException: ".length() + 256, reason);
+            ActivationBatch dead = ActivationBatch.parseFrom(letters.get(0).value());
+            assertEquals(poison + "0", dead.getObservations(0).getInstanceId(), "the failing record, alone");
+            // the other four records' 14 observations, exactly once
+            TapWindowStore store = new TapWindowStore(dataSource);
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            long stored = 0;
+            while (System.nanoTime() < deadline && stored < 14) {
+                stored = count(store, model);
+                Thread.sleep(200);
+            }
+            Thread.sleep(1500); // a double count would show in the next flushes
+            assertEquals(14, count(store, model));
+            assertEquals(1, TopicRecords.await("nd.activations.dlq", r -> r.key() != null
+                    && new String(r.key(), StandardCharsets.UTF_8).equals(model), 1).size(), "one dead letter");
+            given().get("/q/metrics").then().statusCode(200).body(org.hamcrest.Matchers.containsString(
+                    "nd_aggregator_dead_letters_total{reason=\"flush-failure\"}"));
+        } finally {
+            execute("ALTER TABLE recent_observation DROP CONSTRAINT flush_failure_test");
+        }
+    }
+
+    @Test
+    void aStoredRowThatCannotBeDecodedIsTheStoresFaultAndDeadLettersNothing() throws Exception {
+        String model = "storefail-" + UUID.randomUUID();
+        send(model, batch(model, "x-", 2));
+        TapWindowStore store = new TapWindowStore(dataSource);
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (System.nanoTime() < deadline && count(store, model) < 2) {
+            Thread.sleep(200);
+        }
+        // the stored minute rows of the model are corrupted; the next batch must merge into them
+        execute("UPDATE tap_window SET distributions = '\\x00010203'::bytea WHERE model_id = '" + model + "'");
+        double before = storeFailures();
+        send(model, batch(model, "y-", 3));
+        deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (System.nanoTime() < deadline && storeFailures() <= before) {
+            Thread.sleep(200);
+        }
+        assertTrue(storeFailures() > before, "counted as the store's failure");
+        // mended: the rows go, and the retried delta writes the 3 observations (the first 2 were in the rows lost)
+        execute("DELETE FROM tap_window WHERE model_id = '" + model + "'");
+        deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+        while (System.nanoTime() < deadline && count(store, model) < 3) {
+            Thread.sleep(200);
+        }
+        assertEquals(3, count(store, model));
+        assertEquals(0, TopicRecords.await("nd.activations.dlq", r -> r.key() != null
+                && new String(r.key(), StandardCharsets.UTF_8).equals(model), 0).size(), "nothing dead-lettered");
+    }
+
+    private static double storeFailures() {
+        String metrics = given().get("/q/metrics").then().statusCode(200).extract().asString();
+        for (String line : metrics.split("\n")) {
+            if (line.startsWith("nd_aggregator_store_failures_total")) {
+                return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            }
+        }
+        return 0;
+    }
+
+    private static long count(TapWindowStore store, String model) {
+        return store.read(model, "1", "dense", Slice.ALL, Granularity.MINUTE, MINUTE, MINUTE.plusSeconds(120))
+                .stream().mapToLong(w -> w.distribution().observationCount()).sum();
+    }
+
+    private void execute(String sql) throws Exception {
+        try (Connection c = dataSource.getConnection(); Statement s = c.createStatement()) {
+            s.execute(sql);
+        }
+    }
+}

@@ -1,0 +1,44 @@
+package ai.neuraldivergence.storage;
+
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.util.Collection;
+import java.util.UUID;
+
+/**
+ * Transaction-scoped PostgreSQL advisory locks on keys that may not exist as rows yet. {@code SELECT ... FOR UPDATE}
+ * locks nothing while a row is absent, so two transactions creating the same window would each insert and the
+ * second would overwrite the first; a lock on the key's hash serializes them whether the row exists or not.
+ *
+ * <p>Keys are hashed to 64 bits (the first half of an MD5 name UUID): a collision only makes two unrelated writers
+ * wait for each other. Locks are taken in ascending order in one statement, so that two transactions locking
+ * overlapping sets cannot deadlock on them; a lock already held by the transaction is taken again at no cost.
+ */
+final class AdvisoryLocks {
+
+    private AdvisoryLocks() {
+    }
+
+    /**
+     * Locks every key until the caller's transaction ends; each key is prefixed by its kind (the table), or by
+     * nothing when {@code kind} is null (the late-label join's instance locks, hashed so since before this class).
+     */
+    static void lock(Connection c, String kind, Collection<String> keys) throws SQLException {
+        if (keys.isEmpty()) {
+            return;
+        }
+        Long[] hashes = keys.stream().map(k -> hash(kind == null ? k : kind + '\u0000' + k)).distinct().sorted()
+                .toArray(Long[]::new);
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT unnest(?::bigint[]) AS k ORDER BY 1) keys")) {
+            ps.setArray(1, c.createArrayOf("bigint", hashes));
+            ps.executeQuery().close();
+        }
+    }
+
+    static long hash(String key) {
+        return UUID.nameUUIDFromBytes(key.getBytes(StandardCharsets.UTF_8)).getMostSignificantBits();
+    }
+}
