@@ -83,14 +83,25 @@ export function watch(request: unknown, onEvent: (e: WatchEvent) => void, onStat
   return ws;
 }
 
-// The subset of the API's messages the UI reads (protobuf canonical JSON: int64 as strings).
+// The subset of the API's messages the UI reads (protobuf canonical JSON: int64 as strings, and a double that is NaN
+// or infinite as the string "NaN", "Infinity" or "-Infinity": read doubles with toNumber in transforms.ts).
+/** A double in protobuf's canonical JSON. */
+export type Double = number | "NaN" | "Infinity" | "-Infinity";
+/** A neuron's non-finite values on one side (int64 as strings); absent where the side has none. */
+export interface NonFiniteCounts { nan?: string; positiveInfinity?: string; negativeInfinity?: string; }
 export interface TapInfo { name: string; index: number; shape: number[]; neuronCount: number; }
 export interface Catalog { models: { modelId: string; versions: { modelVersion: string; taps: TapInfo[];
   references: { name: string }[]; observationCount: string }[] }[]; }
-export interface TapSummary { tap: string; tapIndex: number; neuronCount: number; mean: number; max: number;
+/** mean is NaN when the metric is undefined for every neuron (W1 and mean shift where no side has finite values). */
+export interface TapSummary { tap: string; tapIndex: number; neuronCount: number; mean: Double; max: Double;
   driftedShare: number; countA: string; countB: string; }
-export interface NeuronDivergence { neuron: number; ks: number; ksErrorBound: number; wasserstein: number;
-  jensenShannon: number; psi: number; meanShift: number; direction: string; drifted: boolean; }
+/**
+ * countA and countB are the finite values, nonFiniteA and nonFiniteB the rest; wasserstein and meanShift are "NaN"
+ * (undefined) when a side has no finite value, KS, JS and PSI take the non-finite values in.
+ */
+export interface NeuronDivergence { neuron: number; ks: number; ksErrorBound: number; wasserstein: Double;
+  jensenShannon: number; psi: number; meanShift: Double; direction: string; drifted: boolean; countA?: string;
+  countB?: string; nonFiniteA?: NonFiniteCounts; nonFiniteB?: NonFiniteCounts; }
 export interface CompareResponse { modelVersion: string; taps: { summary: TapSummary; neurons: NeuronDivergence[];
   topNeurons: number[] }[]; }
 export interface LayerOverview { modelVersion: string; taps: TapSummary[]; onsetTap: string; }
@@ -98,20 +109,21 @@ export interface WatchEvent { windowUpdate?: { modelId: string; tap: string }; m
 export interface Monitor { name: string; modelId: string; tap: string; reference: string; metric: string;
   threshold: number; windowsInARow: number; state: string; since?: string; currentValue: number; }
 export interface Prediction { instanceId: string; predictedClass: number; confidence: number; capture: string; }
-export interface NeuronPlacement { neuron: number; activation: number; percentile?: number; }
+export interface NeuronPlacement { neuron: number; activation: Double; percentile?: number; }
 export interface InstanceInspection { instanceId: string; anomalyScore: number;
   taps?: { tap: string; tapIndex: number; anomalyScore: number; neurons?: NeuronPlacement[] }[]; }
-export interface NeuronExemplars { tap: string; neuron: number; exemplars?: { instanceId: string; activation: number;
+export interface NeuronExemplars { tap: string; neuron: number; exemplars?: { instanceId: string; activation: Double;
   predictedClass?: number; eventTime?: string; imagePng?: string }[]; }
-export interface DistributionSummary { count: string; mean: number; binShares: number[]; }
+/** One side of a neuron: count finite values, binned in binShares; nonFinite the values no bin holds. */
+export interface DistributionSummary { count: string; mean: Double; binShares: number[]; nonFinite?: NonFiniteCounts; }
 export interface DistributionShapes { neurons: { neuron: number; binEdges: number[]; a: DistributionSummary;
   b?: DistributionSummary }[]; }
 export interface DriftTimeline { points: { window: { start: string; end: string }; taps: TapSummary[];
   onsetTap: string }[]; }
-export interface ClassMatrix { classes?: number[]; cells?: { classA: number; classB: number; value: number;
+export interface ClassMatrix { classes?: number[]; cells?: { classA: number; classB: number; value: Double;
   driftedShare: number }[]; }
 export interface InstanceSummary { instanceId: string; predictedClass: number; confidence: number; imagePng?: string; }
-export interface NeuronShift { neuron: number; benignActivation: number; attackedActivation: number;
+export interface NeuronShift { neuron: number; benignActivation: Double; attackedActivation: Double;
   benignPercentile: number; attackedPercentile: number; }
 export interface PairInspection { pairId: string; benign: InstanceSummary; attacked: InstanceSummary;
   taps?: { tap: string; excited?: NeuronShift[]; inhibited?: NeuronShift[] }[]; }

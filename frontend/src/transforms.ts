@@ -1,4 +1,5 @@
 // Pure data transforms behind the views: colours, ordering, binning.
+import type { Double, NonFiniteCounts } from "./api";
 
 /** A colour-blind-safe sequential scale (viridis, 9 stops), 0..1 to an sRGB colour. */
 const VIRIDIS = ["#440154", "#472d7b", "#3b528b", "#2c728e", "#21918c", "#28ae80", "#5ec962", "#addc30", "#fde725"];
@@ -26,12 +27,16 @@ export interface NeuronValue {
   drifted: boolean;
 }
 
-/** Neurons by value, largest first; ties by neuron index, so the order is stable. */
+/**
+ * Neurons by value, largest first, and last those whose value is undefined (NaN: W1 or the mean shift of a neuron
+ * one side saw no finite value of); ties by neuron index, so the order is stable.
+ */
 export function sortByValue(neurons: NeuronValue[], driftedOnly = false): NeuronValue[] {
   return neurons
     .filter((n) => !driftedOnly || n.drifted)
     .slice()
-    .sort((x, y) => y.value - x.value || x.neuron - y.neuron);
+    .sort((x, y) => Number(Number.isNaN(x.value)) - Number(Number.isNaN(y.value))
+      || (y.value > x.value ? 1 : y.value < x.value ? -1 : 0) || x.neuron - y.neuron);
 }
 
 /** Counts values into bins between ascending edges: the first bin [e0, e1], the others (e_i, e_i+1]. */
@@ -63,11 +68,21 @@ export function scaleShares(a: number[], b: number[]): { a: number[]; b: number[
   return { a: a.map(scale), b: b.map(scale), clipped };
 }
 
-/** A number for people: 3 significant digits, or an en dash when missing. */
-export function formatNumber(v: number | undefined): string {
-  if (v === undefined || !Number.isFinite(v)) return "–";
-  if (v !== 0 && Math.abs(v) < 0.001) return v.toExponential(1);
-  return Number(v.toPrecision(3)).toString();
+/**
+ * A double of the API as a number: protobuf's JSON writes NaN and the infinities as the strings "NaN", "Infinity" and
+ * "-Infinity"; missing is NaN.
+ */
+export function toNumber(v: Double | undefined): number {
+  return v === undefined ? Number.NaN : Number(v);
+}
+
+/** A number for people: 3 significant digits, ±∞, or an en dash when missing or undefined (NaN, "NaN"). */
+export function formatNumber(v: Double | undefined): string {
+  const x = toNumber(v);
+  if (Number.isNaN(x)) return "–";
+  if (!Number.isFinite(x)) return x > 0 ? "+∞" : "−∞";
+  if (x !== 0 && Math.abs(x) < 0.001) return x.toExponential(1);
+  return Number(x.toPrecision(3)).toString();
 }
 
 /**
@@ -80,10 +95,41 @@ export function diverging(p: number): string {
   return x < 0.5 ? mix(INHIBITED, "#f7f7f7", x / 0.5) : mix("#f7f7f7", EXCITED, (x - 0.5) / 0.5);
 }
 
-/** A neuron's value of a metric, as the Neurons view ranks it: the size of a mean shift, whatever its sign. */
+/**
+ * A neuron's value of a metric, as the Neurons view ranks it: the size of a mean shift, whatever its sign; NaN where
+ * the metric is undefined (W1 and the mean shift when a side has no finite value: "NaN" in the API's JSON).
+ */
 export function metricValue(n: Record<string, unknown>, metric: string): number {
-  const v = Number(n[metric] ?? 0);
+  const v = toNumber((n[metric] ?? 0) as Double);
   return metric === "meanShift" ? Math.abs(v) : v;
+}
+
+/** A count of the API (int64 travels as a string in protobuf's JSON); 0 when absent. */
+function count(v: string | number | undefined): number {
+  return v === undefined ? 0 : Number(v);
+}
+
+/** How many non-finite values a side holds. */
+export function nonFiniteTotal(c: NonFiniteCounts | undefined): number {
+  return c ? count(c.nan) + count(c.positiveInfinity) + count(c.negativeInfinity) : 0;
+}
+
+/** A side's non-finite values for people, "12 NaN, 3 +∞, 1 −∞" (kinds with none left out); empty when none. */
+export function formatNonFinite(c: NonFiniteCounts | undefined): string {
+  if (!c) return "";
+  return ([[c.nan, "NaN"], [c.positiveInfinity, "+∞"], [c.negativeInfinity, "−∞"]] as const)
+    .filter(([n]) => count(n) > 0).map(([n, word]) => `${count(n)} ${word}`).join(", ");
+}
+
+/**
+ * The caption of a side's non-finite values under a neuron's plot, which draws only finite values: "B: 3 NaN, 2 +∞
+ * (33.3%)" with their share of the side's values, "(all)" when the side has no finite value; empty when none.
+ */
+export function nonFiniteCaption(side: string, c: NonFiniteCounts | undefined, finite: string | number | undefined): string {
+  const n = nonFiniteTotal(c);
+  if (n === 0) return "";
+  const f = count(finite);
+  return `${side}: ${formatNonFinite(c)} (${f === 0 ? "all" : `${formatNumber(100 * n / (n + f))}%`})`;
 }
 
 /** Brushed rows i..j (either order) of consecutive windows as one time range, from the first start to the last end. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { binCounts, brushedRange, diverging, extremes, formatNumber, metricValue, scaleShares, sortByValue, viridis }
-  from "../src/transforms";
+import { binCounts, brushedRange, diverging, extremes, formatNonFinite, formatNumber, metricValue, nonFiniteCaption,
+  nonFiniteTotal, scaleShares, sortByValue, toNumber, viridis } from "../src/transforms";
 
 describe("transforms", () => {
   it("bins like the service: first bin closed, the others open below", () => {
@@ -44,6 +44,43 @@ describe("transforms", () => {
     expect(metricValue({ meanShift: -0.7 }, "meanShift")).toBe(0.7);
     expect(metricValue({ psi: 0.2 }, "psi")).toBe(0.2);
     expect(metricValue({}, "ks")).toBe(0);
+  });
+
+  it("reads the API's doubles, which protobuf's JSON writes as strings when NaN or infinite", () => {
+    expect(toNumber(0.25)).toBe(0.25);
+    expect(toNumber("NaN")).toBeNaN();
+    expect(toNumber("Infinity")).toBe(Number.POSITIVE_INFINITY);
+    expect(toNumber("-Infinity")).toBe(Number.NEGATIVE_INFINITY);
+    expect(toNumber(undefined)).toBeNaN();
+    expect(formatNumber("NaN")).toBe("–");
+    expect(formatNumber(Number.NaN)).toBe("–");
+    expect(formatNumber("Infinity")).toBe("+∞");
+    expect(formatNumber("-Infinity")).toBe("−∞");
+    expect(metricValue({ wasserstein: "NaN" }, "wasserstein")).toBeNaN();
+    expect(metricValue({ meanShift: "NaN" }, "meanShift")).toBeNaN();
+  });
+
+  it("sorts neurons whose metric is undefined last, whatever the others' values", () => {
+    const n = [{ neuron: 0, value: Number.NaN, drifted: true }, { neuron: 1, value: 0, drifted: false },
+      { neuron: 2, value: 0.7, drifted: true }, { neuron: 3, value: Number.NaN, drifted: false },
+      { neuron: 4, value: 0.2, drifted: true }];
+    expect(sortByValue(n).map((x) => x.neuron)).toEqual([2, 4, 1, 0, 3]);
+    expect(sortByValue(n, true).map((x) => x.neuron)).toEqual([2, 4, 0]);
+    const w = [{ wasserstein: "NaN" as const }, { wasserstein: 1.5 }, { wasserstein: 0.1 }]
+      .map((d, neuron) => ({ neuron, value: metricValue(d, "wasserstein"), drifted: false }));
+    expect(sortByValue(w).map((x) => x.neuron)).toEqual([1, 2, 0]);
+  });
+
+  it("says a side's non-finite values, leaving out the kinds it has none of", () => {
+    expect(formatNonFinite({ nan: "12", positiveInfinity: "3", negativeInfinity: "0" })).toBe("12 NaN, 3 +∞");
+    expect(formatNonFinite({ negativeInfinity: "1" })).toBe("1 −∞");
+    expect(formatNonFinite(undefined)).toBe("");
+    expect(nonFiniteTotal({ nan: "12", positiveInfinity: "3" })).toBe(15);
+    expect(nonFiniteTotal(undefined)).toBe(0);
+    expect(nonFiniteCaption("B", { nan: "3", positiveInfinity: "2" }, "10")).toBe("B: 3 NaN, 2 +∞ (33.3%)");
+    expect(nonFiniteCaption("B", { nan: "15" }, "0")).toBe("B: 15 NaN (all)");
+    expect(nonFiniteCaption("A", { nan: "0", positiveInfinity: "0", negativeInfinity: "0" }, "10")).toBe("");
+    expect(nonFiniteCaption("A", undefined, "10")).toBe("");
   });
 
   it("turns brushed windows into one range whichever way the brush went", () => {

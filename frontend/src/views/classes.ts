@@ -2,7 +2,7 @@
 import { api, type TapInfo } from "../api";
 import { choice, empty, h, loading } from "../dom";
 import { selection, type State } from "../state";
-import { formatNumber, viridis } from "../transforms";
+import { formatNumber, toNumber, viridis } from "../transforms";
 
 export async function renderClassMatrix(main: HTMLElement, state: State, tapInfos: TapInfo[],
     pickTap: (tap: string) => void, open: (a: string, b: string) => void): Promise<void> {
@@ -22,14 +22,15 @@ export async function renderClassMatrix(main: HTMLElement, state: State, tapInfo
     return;
   }
   const cells = m.cells ?? [];
-  const max = Math.max(1e-9, ...cells.map((c) => c.value ?? 0));
+  // a mean the API could not define travels as "NaN": it neither sets the scale nor gets a colour
+  const max = Math.max(1e-9, ...cells.map((c) => toNumber(c.value ?? 0)).filter((v) => !Number.isNaN(v)));
   const table = h("table", { class: "matrix", "aria-label": `mean KS of ${tap} between predicted classes` },
     h("tr", {}, h("th", { scope: "col" }, "predicted"), ...classes.map((c) => h("th", { scope: "col" }, String(c)))));
   classes.forEach((ca, i) => {
     const row = h("tr", {}, h("th", { scope: "row" }, String(ca)));
     classes.forEach((cb, j) => {
       const cell = cells[i * classes.length + j];
-      const v = cell?.value ?? 0;
+      const v = toNumber(cell?.value ?? 0);
       const td = h("td", { title: `${ca} vs ${cb}: mean KS ${formatNumber(v)}, ` +
         `${formatNumber(100 * (cell?.driftedShare ?? 0))}% of neurons differ` }, i === j ? "–" : formatNumber(v));
       td.style.background = viridis(v / max);

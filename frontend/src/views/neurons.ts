@@ -3,7 +3,8 @@
 import { api, type CompareResponse, type NeuronDivergence } from "../api";
 import { choice, clock, empty, h, loading } from "../dom";
 import { METRICS, selection, type Metric, type State } from "../state";
-import { EXCITED, INHIBITED, formatNumber, metricValue, scaleShares, sortByValue } from "../transforms";
+import { EXCITED, INHIBITED, formatNumber, metricValue, nonFiniteCaption, scaleShares, sortByValue, toNumber }
+  from "../transforms";
 
 /** Small multiples drawn per page; the next page is one click away. */
 const PAGE = 120;
@@ -39,11 +40,15 @@ export async function renderNeurons(main: HTMLElement, state: State, controls: N
   const sorted = sortByValue(tap.neurons.map((n) => ({ neuron: n.neuron, value: metricValue({ ...n }, state.metric),
     drifted: n.drifted })), controls.driftedOnly);
   const order = sorted.slice(0, Math.max(PAGE, controls.shown));
+  const undefinedCount = sorted.filter((n) => Number.isNaN(n.value)).length;
   const summary = h("p", { class: "summary" }, `${tapName}: ${tap.neurons.length} neurons, ` +
     `${formatNumber(100 * tap.summary.driftedShare)}% drifted (error-aware); showing ${order.length} of ` +
-    `${sorted.length}${controls.driftedOnly ? " drifted" : ""}, by ${metricLabel}, largest first. Grey: A; ` +
+    `${sorted.length}${controls.driftedOnly ? " drifted" : ""}, by ${metricLabel}, largest first` +
+    (undefinedCount > 0 ? `, then the ${undefinedCount} whose ${metricLabel} is undefined (a side has no finite ` +
+      `value)` : "") + `. Grey: A; ` +
     `orange: B above A (excited); blue: B below A (inhibited); x: activation, range under each plot; a notched ` +
-    `bar is taller than drawn (a ReLU's zeros). Click a neuron for the inputs that drive it most.`);
+    `bar is taller than drawn (a ReLU's zeros); NaN and ±∞ are not drawn but counted under the plot. Click a ` +
+    `neuron for the inputs that drive it most.`);
   const exemplars = h("section", { id: "exemplars", "aria-live": "polite" });
   if (order.length === 0) {
     main.replaceChildren(bar, summary, empty(`No neuron of ${tapName} drifted.`));
@@ -57,12 +62,19 @@ export async function renderNeurons(main: HTMLElement, state: State, controls: N
     const d = tap.neurons[n.neuron];
     const shape = byNeuron.get(n.neuron);
     const edges = shape?.binEdges ?? [];
+    // the plot draws finite values only: a side's NaN and infinities are said under it, in its title and its label
+    const nonFinite = [nonFiniteCaption("A", shape?.a.nonFinite ?? d.nonFiniteA, shape?.a.count ?? d.countA),
+      nonFiniteCaption("B", shape?.b?.nonFinite ?? d.nonFiniteB, shape?.b?.count ?? d.countB)].filter((c) => c);
+    const undefinedDistance = Number.isNaN(toNumber(d.wasserstein)) || Number.isNaN(toNumber(d.meanShift));
     const cell = h("button", { type: "button", class: "neuron", "data-neuron": String(n.neuron),
       title: `neuron ${n.neuron}: KS ${formatNumber(d.ks)} ± ${formatNumber(d.ksErrorBound)}, W1 ` +
         `${formatNumber(d.wasserstein)}, JS ${formatNumber(d.jensenShannon)}, PSI ${formatNumber(d.psi)}, mean shift ` +
-        `${formatNumber(d.meanShift)}` },
-      plot(d, shape?.a.binShares, shape?.b?.binShares),
+        `${formatNumber(d.meanShift)}` +
+        (undefinedDistance ? " (W1 and mean shift undefined: a side has no finite value)" : "") +
+        (nonFinite.length > 0 ? `; non-finite values, not drawn: ${nonFinite.join("; ")}` : "") },
+      plot(d, shape?.a.binShares, shape?.b?.binShares, nonFinite),
       h("span", { class: "axis" }, `${formatNumber(edges[0])} – ${formatNumber(edges[edges.length - 1])}`),
+      ...nonFinite.map((c) => h("span", { class: "nonfinite" }, c)),
       h("span", { class: "caption" }, `#${n.neuron} ${metricLabel} ${formatNumber(metricValue({ ...d }, state.metric))}` +
         `${d.drifted ? " drifted" : ""}`));
     cell.onclick = () => void showExemplars(exemplars, state, tapName, n.neuron);
@@ -74,9 +86,11 @@ export async function renderNeurons(main: HTMLElement, state: State, controls: N
   main.replaceChildren(bar, summary, exemplars, grid, more);
 }
 
-function plot(d: NeuronDivergence, a: number[] | undefined, b: number[] | undefined): HTMLCanvasElement {
+function plot(d: NeuronDivergence, a: number[] | undefined, b: number[] | undefined,
+    nonFinite: string[]): HTMLCanvasElement {
   const canvas = h("canvas", { role: "img", "aria-label": `neuron ${d.neuron}: activation distribution of A (grey) ` +
-    `and B (${d.direction === "DIRECTION_INHIBITED" ? "blue" : "orange"}) on shared bins` });
+    `and B (${d.direction === "DIRECTION_INHIBITED" ? "blue" : "orange"}) on shared bins` +
+    (nonFinite.length > 0 ? `; not drawn: ${nonFinite.join("; ")}` : "") });
   canvas.width = 120;
   canvas.height = 48;
   const g = canvas.getContext("2d");

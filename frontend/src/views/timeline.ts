@@ -3,7 +3,7 @@
 import { api, type Monitor } from "../api";
 import { choice, empty, h, loading } from "../dom";
 import { SPANS, type Side, type State } from "../state";
-import { brushedRange, formatNumber, viridis } from "../transforms";
+import { brushedRange, formatNumber, toNumber, viridis } from "../transforms";
 
 /** The window a brush started at (its start), kept across redraws so that a later shift-click extends it. */
 let anchorStart: string | null = null;
@@ -60,7 +60,7 @@ export async function renderTimeline(main: HTMLElement, state: State, setSpan: (
     for (const t of taps) {
       const s = p.taps.find((x) => x.tap === t);
       const m = thresholds.get(t);
-      const over = !!s && !!m && s.mean > m.threshold;
+      const over = !!s && !!m && toNumber(s.mean) > m.threshold;
       const cell = h("td", { class: over ? "over" : "" });
       if (s) {
         cell.style.background = viridis(s.driftedShare);

@@ -103,6 +103,87 @@ class CompareGrpcTest extends GrpcApiTest {
     }
 
     @Test
+    void nonFiniteValuesAreCountedPerSideAndTakePartInKs() throws Exception {
+        DriftFixture.seedNonFinite(dataSource, "nonfinite");
+        CompareResponse r = api.compare(CompareRequest.newBuilder().setModelId("nonfinite").setTap("dense1")
+                .setA(minutes(0, 1)).setB(minutes(1, 2)).build());
+        TapDivergence t = r.getTaps(0);
+        assertEquals(10, t.getSummary().getCountA(), "observations, finite or not");
+        assertEquals(15, t.getSummary().getCountB());
+
+        // neuron 0: the same finite values 1..10 on both sides, B also 3 NaN and 2 +Inf
+        NeuronDivergence same = t.getNeurons(0);
+        assertEquals(10, same.getCountA(), "counts are of the finite values");
+        assertEquals(10, same.getCountB());
+        assertFalse(same.hasNonFiniteA(), "A has no non-finite value: unset");
+        assertEquals(ai.neuraldivergence.proto.v1.NonFiniteCounts.newBuilder().setNan(3).setPositiveInfinity(2)
+                .build(), same.getNonFiniteB());
+        // extended CDFs over -Inf < finite < +Inf < NaN: A reaches 10/10 at x = 10 where B is at 10/15 (its 10
+        // finite values of 15), B is at 12/15 at +Inf where A is at 1, and both reach 1 at NaN
+        double expectedKs = Math.max(10 / 10.0 - 10 / 15.0, 1.0 - 12 / 15.0);
+        assertEquals(1 / 3.0, expectedKs, 1e-12);
+        assertEquals(0.0, same.getKsErrorBound(), "sketches hold every value exactly");
+        assertEquals(expectedKs, same.getKs(), 1e-9, "finite values alone would give KS 0");
+        assertTrue(same.getDrifted(), "a neuron that starts producing NaN drifts");
+        assertEquals(0.0, same.getWasserstein(), 1e-9, "W1 is between the finite values, which agree");
+        assertEquals(0.0, same.getMeanShift(), 1e-9);
+        assertEquals(Direction.DIRECTION_UNCHANGED, same.getDirection());
+        assertTrue(same.getJensenShannon() > 0 && same.getPsi() > 0, "NaN and +Inf have bins of their own");
+
+        // neuron 1: B holds NaN only
+        NeuronDivergence nan = t.getNeurons(1);
+        assertEquals(10, nan.getCountA());
+        assertEquals(0, nan.getCountB());
+        assertEquals(ai.neuraldivergence.proto.v1.NonFiniteCounts.newBuilder().setNan(15).build(),
+                nan.getNonFiniteB());
+        assertFalse(nan.hasNonFiniteA());
+        assertEquals(1.0, nan.getKs(), 1e-12, "A is all below NaN: its CDF reaches 1 where B's is still 0");
+        assertTrue(nan.getDrifted());
+        assertTrue(Double.isNaN(nan.getWasserstein()), "W1 is undefined without a finite value in B");
+        assertTrue(Double.isNaN(nan.getMeanShift()));
+        assertEquals(Direction.DIRECTION_UNCHANGED, nan.getDirection());
+        assertEquals(1.0, nan.getJensenShannon(), 1e-9, "disjoint bins");
+
+        // neuron 2: A holds one -Inf and 1..9, B 1..15
+        NeuronDivergence low = t.getNeurons(2);
+        assertEquals(9, low.getCountA());
+        assertEquals(15, low.getCountB());
+        assertEquals(ai.neuraldivergence.proto.v1.NonFiniteCounts.newBuilder().setNegativeInfinity(1).build(),
+                low.getNonFiniteA());
+        assertFalse(low.hasNonFiniteB());
+        // A's CDF is 1/10 at -Inf and (1 + k)/10 at k = 1..9, B's k/15: the gap (3 + k)/30 peaks at k = 9
+        double expectedLowKs = (1 + 9) / 10.0 - 9 / 15.0;
+        assertEquals(0.4, expectedLowKs, 1e-12);
+        assertEquals(expectedLowKs, low.getKs(), 1e-9);
+        assertTrue(low.getDrifted());
+
+        // the side summaries the UI plots from carry the same counts
+        ai.neuraldivergence.proto.v1.DistributionShapes shapes = api.getDistributionShapes(
+                ai.neuraldivergence.proto.v1.DistributionShapesRequest.newBuilder().setModelId("nonfinite")
+                        .setTap("dense1").setA(minutes(0, 1)).setB(minutes(1, 2)).setBins(5).build());
+        assertEquals(3, shapes.getNeuronsCount());
+        assertEquals(10, shapes.getNeurons(0).getB().getCount());
+        assertEquals(same.getNonFiniteB(), shapes.getNeurons(0).getB().getNonFinite());
+        assertFalse(shapes.getNeurons(0).getA().hasNonFinite());
+        assertEquals(1.0, shapes.getNeurons(0).getB().getBinSharesList().stream().mapToDouble(x -> x).sum(), 1e-9,
+                "bin shares are of the finite values");
+        ai.neuraldivergence.proto.v1.DistributionSummary onlyNan = shapes.getNeurons(1).getB();
+        assertEquals(0, onlyNan.getCount());
+        assertEquals(15, onlyNan.getNonFinite().getNan());
+        assertTrue(onlyNan.getBinSharesList().stream().allMatch(x -> x == 0.0), "no finite value to bin");
+        assertEquals(0, onlyNan.getQuantilesCount());
+        assertEquals(9, shapes.getNeurons(2).getA().getCount());
+        assertEquals(1, shapes.getNeurons(2).getA().getNonFinite().getNegativeInfinity());
+        assertEquals(1.0, shapes.getNeurons(2).getA().getMin(), "min and max are of the finite values");
+
+        // ranked by W1, the tap's mean is over the neurons W1 is defined for
+        TapDivergence byW1 = api.compare(CompareRequest.newBuilder().setModelId("nonfinite").setTap("dense1")
+                .setA(minutes(0, 1)).setB(minutes(1, 2)).setRankBy(Metric.METRIC_WASSERSTEIN).build()).getTaps(0);
+        assertEquals((byW1.getNeurons(0).getWasserstein() + byW1.getNeurons(2).getWasserstein()) / 2,
+                byW1.getSummary().getMean(), 1e-9);
+    }
+
+    @Test
     void theLayerOverviewNamesTheFirstTapThatDrifted() throws Exception {
         DriftFixture.seed(dataSource, "layers");
         LayerOverview o = api.getLayerOverview(LayerOverviewRequest.newBuilder().setModelId("layers")

@@ -128,6 +128,48 @@ class ComparisonGrpcTest extends GrpcApiTest {
     }
 
     @Test
+    void theCatalogAnswersWithAWindowStoredBeyondWhatATimestampHolds() throws Exception {
+        // PostgreSQL stores years up to 294,276; protobuf's Timestamp stops at 9999-12-31. Such a window was once
+        // stored, and from then on no catalog could be printed in JSON
+        String model = "far-future";
+        Instant farFuture = Instant.parse("+12000-01-01T00:00:00Z");
+        seed(model, 1, 3);
+        TapDistribution d = new TapDistribution(2, 200);
+        d.add(new float[] {1, 2}, 0);
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            new TapWindowStore(dataSource).merge(c, new WindowKey(model, "v2", "dense1", Slice.ALL,
+                    Granularity.MINUTE, farFuture), d);
+            c.commit();
+        }
+        try (Connection c = dataSource.getConnection(); java.sql.PreparedStatement ps = c.prepareStatement(
+                "SELECT extract(year FROM max(window_start) AT TIME ZONE 'UTC')::int FROM tap_window "
+                        + "WHERE model_id = ?")) {
+            ps.setString(1, model);
+            try (java.sql.ResultSet rs = ps.executeQuery()) {
+                assertTrue(rs.next());
+                assertEquals(12_000, rs.getInt(1), "PostgreSQL keeps the year as stored");
+            }
+        }
+
+        Timestamp last = Timestamp.newBuilder().setSeconds(253_402_300_799L).setNanos(999_999_999).build();
+        CatalogVersion v = api.getCatalog(GetCatalogRequest.newBuilder().setModelId(model).build()).getModels(0)
+                .getVersions(0);
+        assertEquals(ts(T0), v.getCoverage().getFrom());
+        assertEquals(last, v.getCoverage().getTo(), "clamped to the last instant a Timestamp holds");
+        assertEquals(4, v.getObservationCount());
+        assertTrue(api.getCatalog(GetCatalogRequest.getDefaultInstance()).getModelsList().stream()
+                .anyMatch(m -> m.getModelId().equals(model)), "the catalog of every model answers too");
+
+        io.restassured.RestAssured.given().get("/api/v1/catalog?model_id=" + model).then().statusCode(200)
+                .body("models[0].versions[0].coverage.from", org.hamcrest.Matchers.equalTo("2026-11-28T10:00:00Z"))
+                .body("models[0].versions[0].coverage.to",
+                        org.hamcrest.Matchers.equalTo("9999-12-31T23:59:59.999999999Z"));
+        io.restassured.RestAssured.given().get("/api/v1/catalog").then().statusCode(200)
+                .body("models.modelId", org.hamcrest.Matchers.hasItem(model));
+    }
+
+    @Test
     void badArgumentsAreRefusedWithAMessage() throws Exception {
         seed("errors", 1, 1);
         DistributionShapesRequest good = DistributionShapesRequest.newBuilder().setModelId("errors")

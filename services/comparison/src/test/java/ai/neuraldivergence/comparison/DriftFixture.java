@@ -73,6 +73,38 @@ final class DriftFixture {
         }
     }
 
+    /**
+     * Non-finite activations as data: version v1 with tap dense1 of 3 neurons, A in minute 0 (10 observations), B in
+     * minute 1 (15 observations), every sketch exact (fewer values than k):
+     * <ul>
+     * <li>neuron 0: A is 1..10; B is 1..10 too, then 3 NaN and 2 +Inf. The finite values agree; only the extended
+     * order (-Inf < finite < +Inf < NaN) tells the sides apart.
+     * <li>neuron 1: A is 0..9; B is NaN only (15), so that W1 and the mean shift are undefined.
+     * <li>neuron 2: A is -Inf, then 1..9; B is 1..15.
+     * </ul>
+     */
+    static void seedNonFinite(DataSource dataSource, String model) throws Exception {
+        TapDescriptor dense = new TapDescriptor(model, "v1", "dense1", 0, new int[] {3}, 3, Reduction.NONE);
+        TapDistribution a = new TapDistribution(3, 200);
+        for (int i = 0; i < 10; i++) {
+            a.add(new float[] {i + 1, i, i == 0 ? Float.NEGATIVE_INFINITY : i}, 0);
+        }
+        TapDistribution b = new TapDistribution(3, 200);
+        for (int i = 0; i < 15; i++) {
+            float first = i < 10 ? i + 1 : i < 13 ? Float.NaN : Float.POSITIVE_INFINITY;
+            b.add(new float[] {first, Float.NaN, i + 1}, 0);
+        }
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            new CatalogStore(dataSource).register(c, dense);
+            TapWindowStore windows = new TapWindowStore(dataSource);
+            windows.merge(c, new WindowKey(model, "v1", "dense1", Slice.ALL, Granularity.MINUTE, T0), a);
+            windows.merge(c, new WindowKey(model, "v1", "dense1", Slice.ALL, Granularity.MINUTE, T0.plusSeconds(60)),
+                    b);
+            c.commit();
+        }
+    }
+
     static Timestamp ts(Instant t) {
         return Timestamp.newBuilder().setSeconds(t.getEpochSecond()).setNanos(t.getNano()).build();
     }

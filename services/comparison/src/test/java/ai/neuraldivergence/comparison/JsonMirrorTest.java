@@ -4,6 +4,8 @@ import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.hasItems;
+import static org.hamcrest.Matchers.hasKey;
+import static org.hamcrest.Matchers.not;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import ai.neuraldivergence.proto.v1.CompareRequest;
@@ -67,6 +69,34 @@ class JsonMirrorTest {
                 .body("references.name", hasItems("calm"));
         given().delete("/api/v1/references/json/calm").then().statusCode(200).body("deleted", equalTo(true));
         given().delete("/api/v1/references/json/calm").then().statusCode(404).body("code", equalTo("NOT_FOUND"));
+    }
+
+    @Test
+    void nonFiniteCountsAndUndefinedMetricsTravelInJson() throws Exception {
+        DriftFixture.seedNonFinite(dataSource, "json-nonfinite");
+        String compare = json(CompareRequest.newBuilder().setModelId("json-nonfinite").setTap("dense1")
+                .setA(DriftFixture.minutes(0, 1)).setB(DriftFixture.minutes(1, 2)));
+        given().contentType(ContentType.JSON).body(compare).post("/api/v1/compare").then().statusCode(200)
+                // 64-bit counts as strings; the side without non-finite values has none
+                .body("taps[0].neurons[0].countB", equalTo("10"))
+                .body("taps[0].neurons[0].nonFiniteB.nan", equalTo("3"))
+                .body("taps[0].neurons[0].nonFiniteB.positiveInfinity", equalTo("2"))
+                .body("taps[0].neurons[0].nonFiniteB.negativeInfinity", equalTo("0"))
+                .body("taps[0].neurons[0]", not(hasKey("nonFiniteA")))
+                .body("taps[0].neurons[0].drifted", equalTo(true))
+                .body("taps[0].neurons[1].nonFiniteB.nan", equalTo("15"))
+                .body("taps[0].neurons[2].nonFiniteA.negativeInfinity", equalTo("1"))
+                // proto3 JSON writes a NaN double as the string "NaN": W1 and the mean shift without finite B
+                .body("taps[0].neurons[1].wasserstein", equalTo("NaN"))
+                .body("taps[0].neurons[1].meanShift", equalTo("NaN"))
+                .body("taps[0].neurons[1].ks", equalTo(1.0f));
+
+        given().contentType(ContentType.JSON).body(json(DistributionShapesRequest.newBuilder()
+                .setModelId("json-nonfinite").setTap("dense1").addNeurons(1).setA(DriftFixture.minutes(0, 1))
+                .setB(DriftFixture.minutes(1, 2)))).post("/api/v1/distribution-shapes").then().statusCode(200)
+                .body("neurons[0].b.count", equalTo("0"))
+                .body("neurons[0].b.nonFinite.nan", equalTo("15"))
+                .body("neurons[0].a", not(hasKey("nonFinite")));
     }
 
     @Test

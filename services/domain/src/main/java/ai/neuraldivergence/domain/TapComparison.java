@@ -44,8 +44,12 @@ public record TapComparison(TapDescriptor tap, List<Divergence> neurons, int[] t
                 drifted++;
             }
         }
+        // largest first; a metric undefined for a neuron (NaN: a side without finite values) ranks last, so that
+        // the top-k are the neurons the metric can speak of (KS, always defined, puts a NaN-producing neuron on top)
         int[] top = IntStream.range(0, neurons.size()).boxed()
-                .sorted(Comparator.comparingDouble((Integer n) -> neurons.get(n).value(metric)).reversed()
+                .sorted(Comparator.comparing((Integer n) -> Double.isNaN(neurons.get(n).value(metric)))
+                        .thenComparing(Comparator.comparingDouble((Integer n) -> neurons.get(n).value(metric))
+                                .reversed())
                         .thenComparingInt(n -> n))
                 .limit(Math.max(0, topK)).mapToInt(Integer::intValue).toArray();
         return new TapComparison(tap, neurons, top, metric, defined == 0 ? Double.NaN : sum / defined, max,

@@ -53,6 +53,63 @@ class StoresTest {
                 catalog.taps("mnist", "1").stream().map(TapDescriptor::tap).toList());
     }
 
+    /**
+     * Two transactions creating the same row: the second waits for the first (the key is locked before the row
+     * exists) and merges into what it committed, in every store that merges. Without the lock the second would not
+     * see the uncommitted row, insert, wait on the conflict, and overwrite the first.
+     */
+    @Test
+    void twoTransactionsCreatingOneRowBothCount() throws Exception {
+        CatalogStore catalog = new CatalogStore(dataSource);
+        TapWindowStore windows = new TapWindowStore(dataSource);
+        ReferenceStore references = new ReferenceStore(dataSource);
+        ExemplarStore exemplars = new ExemplarStore(dataSource);
+        TapDescriptor tap = new TapDescriptor("race-model", "1", "dense", 0, new int[] {2}, 2, Reduction.NONE);
+        Instant hour = Instant.parse("2026-11-28T10:00:00Z");
+        WindowKey key = new WindowKey("race-model", "1", "dense", Slice.ALL, Granularity.HOUR, hour);
+        ai.neuraldivergence.domain.ReferenceKey reference = new ai.neuraldivergence.domain.ReferenceKey(
+                "race-model", "1", "training", "dense", Slice.ALL);
+        try (Connection c = dataSource.getConnection()) {
+            catalog.register(c, tap);
+            references.registerTagged(c, "race-model", "1", "training");
+        }
+        try (Connection first = dataSource.getConnection(); Connection second = dataSource.getConnection()) {
+            first.setAutoCommit(false);
+            second.setAutoCommit(false);
+            windows.merge(first, key, delta(1f, 2f));
+            references.merge(first, reference, delta(1f, 2f));
+            exemplars.merge(first, "race-model", "1", "dense", hour, top("a", 5f));
+            java.util.concurrent.CompletableFuture<Void> other = java.util.concurrent.CompletableFuture.runAsync(
+                    () -> {
+                        try {
+                            windows.merge(second, key, delta(7f));
+                            references.merge(second, reference, delta(7f));
+                            exemplars.merge(second, "race-model", "1", "dense", hour, top("b", 9f));
+                            second.commit();
+                        } catch (SQLException e) {
+                            throw new IllegalStateException(e);
+                        }
+                    });
+            Thread.sleep(500);
+            assertFalse(other.isDone(), "the second transaction waits for the first");
+            first.commit();
+            other.get(30, java.util.concurrent.TimeUnit.SECONDS);
+        }
+        assertEquals(3, windows.read("race-model", "1", "dense", Slice.ALL, Granularity.HOUR, hour,
+                hour.plusSeconds(3600)).get(0).distribution().observationCount());
+        assertEquals(3, references.read("race-model", "1", "training", "dense", Slice.ALL).orElseThrow()
+                .observationCount());
+        assertEquals(List.of("b", "a"), List.of(exemplars.read("race-model", "1", "dense", hour).orElseThrow()
+                .ids(0)));
+    }
+
+    private static ai.neuraldivergence.domain.TopExemplars top(String id, float activation) {
+        ai.neuraldivergence.domain.TopExemplars t = new ai.neuraldivergence.domain.TopExemplars(2, 8);
+        t.offer(0, activation, id);
+        t.offer(1, activation, id);
+        return t;
+    }
+
     @Test
     void windowsMergeAndReadBackByRange() throws SQLException {
         CatalogStore catalog = new CatalogStore(dataSource);

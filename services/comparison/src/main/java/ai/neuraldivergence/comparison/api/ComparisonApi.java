@@ -290,6 +290,13 @@ public final class ComparisonApi {
                     case UNCHANGED -> Direction.DIRECTION_UNCHANGED;
                 })
                 .setCountA(d.countA()).setCountB(d.countB()).setDrifted(d.drifted(threshold));
+        // counts are of the finite values; the rest is reported per side, and only where there is some
+        if (d.nonFiniteA().total() > 0) {
+            out.setNonFiniteA(ProtoMapping.nonFinite(d.nonFiniteA()));
+        }
+        if (d.nonFiniteB().total() > 0) {
+            out.setNonFiniteB(ProtoMapping.nonFinite(d.nonFiniteB()));
+        }
         if (binEdges) {
             Arrays.stream(d.binEdges()).forEach(out::addBinEdges);
         }
@@ -747,6 +754,9 @@ public final class ComparisonApi {
         DistributionSummary.Builder s = DistributionSummary.newBuilder().setCount(side.count())
                 .setZeroCount(side.zeroCount()).setRankError(side.rankError())
                 .addAllBinShares(boxed(side.binShares()));
+        if (side.nonFinite().total() > 0) {
+            s.setNonFinite(ProtoMapping.nonFinite(side.nonFinite()));
+        }
         if (side.count() > 0) {
             s.setMin(side.min()).setMax(side.max()).setMean(side.mean()).setStddev(side.stddev());
             for (int i = 0; i < side.ranks().length; i++) {

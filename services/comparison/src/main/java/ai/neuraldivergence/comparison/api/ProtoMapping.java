@@ -5,6 +5,7 @@ import ai.neuraldivergence.contract.ProtoSlices;
 import ai.neuraldivergence.domain.Divergence;
 import ai.neuraldivergence.domain.TapDescriptor;
 import ai.neuraldivergence.proto.v1.Metric;
+import ai.neuraldivergence.proto.v1.NonFiniteCounts;
 import ai.neuraldivergence.proto.v1.Reduction;
 import ai.neuraldivergence.proto.v1.Selection;
 import ai.neuraldivergence.proto.v1.TapInfo;
@@ -102,11 +103,35 @@ final class ProtoMapping {
         return m.build();
     }
 
+    static NonFiniteCounts nonFinite(Divergence.NonFinite n) {
+        return NonFiniteCounts.newBuilder().setNan(n.nan()).setPositiveInfinity(n.positiveInfinity())
+                .setNegativeInfinity(n.negativeInfinity()).build();
+    }
+
+    /** The first instant protobuf's {@code Timestamp} can hold: 0001-01-01T00:00:00Z. */
+    static final Instant MIN_TIMESTAMP = Instant.parse("0001-01-01T00:00:00Z");
+    /** The last instant protobuf's {@code Timestamp} can hold: 9999-12-31T23:59:59.999999999Z. */
+    static final Instant MAX_TIMESTAMP = Instant.parse("9999-12-31T23:59:59.999999999Z");
+
+    /** A requested instant; one outside protobuf's {@code Timestamp} range (or with invalid nanos) is malformed. */
     static Instant instant(Timestamp t) {
+        if (t.getSeconds() < MIN_TIMESTAMP.getEpochSecond() || t.getSeconds() > MAX_TIMESTAMP.getEpochSecond()
+                || t.getNanos() < 0 || t.getNanos() > 999_999_999) {
+            throw new IllegalArgumentException("a timestamp must lie in 0001-01-01T00:00:00Z..9999-12-31T23:59:59"
+                    + ".999999999Z, got " + t.getSeconds() + " s " + t.getNanos() + " ns since 1970");
+        }
         return Instant.ofEpochSecond(t.getSeconds(), t.getNanos());
     }
 
+    /**
+     * A stored instant on the wire, clamped to protobuf's {@code Timestamp} range (0001-01-01..9999-12-31). The
+     * database holds what PostgreSQL accepts (years 4713 BC..294276 AD), and one event time far outside protobuf's
+     * range once made every answer that carried it fail ("Timestamp is not valid" when the JSON mirror printed the
+     * catalog), so that the UI showed nothing at all. Producers no longer store such instants, but one already
+     * stored must not take the API down with it: it reads as the nearest instant the API can say.
+     */
     static Timestamp timestamp(Instant t) {
-        return Timestamp.newBuilder().setSeconds(t.getEpochSecond()).setNanos(t.getNano()).build();
+        Instant clamped = t.isBefore(MIN_TIMESTAMP) ? MIN_TIMESTAMP : t.isAfter(MAX_TIMESTAMP) ? MAX_TIMESTAMP : t;
+        return Timestamp.newBuilder().setSeconds(clamped.getEpochSecond()).setNanos(clamped.getNano()).build();
     }
 }

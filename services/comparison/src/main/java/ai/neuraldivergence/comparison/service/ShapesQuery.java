@@ -1,5 +1,6 @@
 package ai.neuraldivergence.comparison.service;
 
+import ai.neuraldivergence.domain.Divergence;
 import ai.neuraldivergence.domain.NeuronDistribution;
 import ai.neuraldivergence.domain.SharedBins;
 import ai.neuraldivergence.domain.TapDescriptor;
@@ -15,9 +16,12 @@ public final class ShapesQuery {
     public static final int MAX_NEURONS = 4096;
     public static final double[] DEFAULT_RANKS = {0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99};
 
-    /** One side of one neuron: its summary, quantiles and bin shares. */
+    /**
+     * One side of one neuron: its summary, quantiles and bin shares over its finite values ({@code count} of them),
+     * and its non-finite values, which no bin holds.
+     */
     public record Side(long count, double min, double max, double mean, double stddev, long zeroCount,
-            double[] ranks, double[] quantiles, double[] binShares, double rankError) {
+            double[] ranks, double[] quantiles, double[] binShares, double rankError, Divergence.NonFinite nonFinite) {
     }
 
     public record NeuronShape(int neuron, double[] binEdges, Side a, Side b) {
@@ -79,6 +83,8 @@ public final class ShapesQuery {
         }
         boolean empty = d.count() == 0;
         return new Side(d.count(), empty ? Double.NaN : d.min(), empty ? Double.NaN : d.max(), d.mean(),
-                d.standardDeviation(), d.zeroCount(), ranks.clone(), quantiles, bins.shares(d), d.rankError());
+                d.standardDeviation(), d.zeroCount(), ranks.clone(), quantiles, bins.shares(d), d.rankError(),
+                d.nonFiniteCount() == 0 ? Divergence.NonFinite.NONE : new Divergence.NonFinite(d.nanCount(),
+                        d.positiveInfinityCount(), d.negativeInfinityCount()));
     }
 }
