@@ -51,6 +51,9 @@ public final class LocalInfrastructure {
             "nd.labels", 4,
             "nd.window-updates", 1);
 
+    /** The broker's default max.message.bytes (1,048,588) plus room for a dead letter's headers. */
+    static final int DEAD_LETTER_MAX_BYTES = 1_048_588 + 64 * 1024;
+
     private final LauncherOptions options;
     private KafkaBroker kafka;
     private EmbeddedPostgres postgres;
@@ -148,7 +151,13 @@ public final class LocalInfrastructure {
             List<NewTopic> missing = new ArrayList<>();
             TOPICS.forEach((name, partitions) -> {
                 if (!existing.contains(name)) {
-                    missing.add(new NewTopic(name, partitions, (short) 1));
+                    NewTopic topic = new NewTopic(name, partitions, (short) 1);
+                    if (name.equals("nd.activations.dlq")) {
+                        // a dead letter is a record as received plus headers: it needs more room than the broker's
+                        // default, which every other topic has
+                        topic.configs(Map.of("max.message.bytes", Integer.toString(DEAD_LETTER_MAX_BYTES)));
+                    }
+                    missing.add(topic);
                 }
             });
             admin.createTopics(missing).all().get(60, TimeUnit.SECONDS);

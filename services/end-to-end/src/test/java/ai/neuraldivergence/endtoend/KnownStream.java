@@ -30,7 +30,8 @@ import org.postgresql.ds.PGSimpleDataSource;
 /**
  * A stream of observations whose every stored distribution is known in advance: two taps (a conv tap of 8 channels,
  * a dense tap of 16 units), 12,000 observations over three minutes, 10 classes, half of them labelled, three
- * sources. Produced over about 15 s, so that what a test does to the aggregator lands mid-stream.
+ * sources, and now and then a NaN or an infinity (data, counted per neuron). Produced over about 15 s, so that what
+ * a test does to the aggregator lands mid-stream.
  */
 final class KnownStream {
 
@@ -48,9 +49,21 @@ final class KnownStream {
     static final String[] TAPS = {"conv", "dense"};
     static final int[] NEURONS = {8, 16};
 
-    /** Exactly representable values, so sums do not depend on the order they are added in. */
+    /**
+     * Exactly representable values, so sums do not depend on the order they are added in; about one value in 250
+     * is NaN, +Inf or -Inf.
+     */
     static float value(int observation, int tap, int neuron) {
-        return ((observation * 31 + neuron * 17 + tap * 5) % 64) / 8f - 2f;
+        switch ((observation * 7 + neuron * 3 + tap) % 251) {
+            case 0:
+                return Float.NaN;
+            case 1:
+                return Float.POSITIVE_INFINITY;
+            case 2:
+                return Float.NEGATIVE_INFINITY;
+            default:
+                return ((observation * 31 + neuron * 17 + tap * 5) % 64) / 8f - 2f;
+        }
     }
 
     static List<Slice> slicesOf(int i) {
@@ -123,6 +136,16 @@ final class KnownStream {
                         "-Dnd.aggregator.rollup-interval=1s", "-Dnd.aggregator.label-horizon=1d"), log);
     }
 
+    /** Creates the stream's topics with {@code partitions} partitions each (before anything is produced). */
+    void createTopics(String bootstrap, int partitions) throws Exception {
+        try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
+                Map.of("bootstrap.servers", bootstrap))) {
+            admin.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic(topic, partitions, (short) 1),
+                    new org.apache.kafka.clients.admin.NewTopic(labelsTopic(), partitions, (short) 1)))
+                    .all().get(60, java.util.concurrent.TimeUnit.SECONDS);
+        }
+    }
+
     void produce(String bootstrap, AtomicBoolean producing) {
         try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(Map.of("bootstrap.servers", bootstrap,
                 "key.serializer", ByteArraySerializer.class.getName(),
@@ -131,7 +154,7 @@ final class KnownStream {
                 for (int tap = 0; tap < TAPS.length; tap++) {
                     // stamped as if captured right after the stream's three minutes: none is late
                     p.send(new ProducerRecord<>(topic, null, T0.plusSeconds(200).toEpochMilli(),
-                            (MODEL + "/" + TAPS[tap] + "/" + (b % 4)).getBytes(), batch(b, tap).toByteArray()));
+                            (MODEL + "/" + TAPS[tap] + "/" + (b % 12)).getBytes(), batch(b, tap).toByteArray()));
                 }
                 // the late labels of the batch five back
                 if (b >= 5) {
@@ -230,14 +253,23 @@ final class KnownStream {
     static Map<String, TapDistribution> verifyAgainstWhatWasSent(String jdbcUrl) {
         Map<String, double[]> sums = new HashMap<>();
         Map<String, long[]> counts = new HashMap<>();
+        // per key and neuron: finite values, NaN, +Inf, -Inf
+        Map<String, long[][]> values = new HashMap<>();
         for (int i = 0; i < BATCHES * PER_BATCH; i++) {
             for (int tap = 0; tap < TAPS.length; tap++) {
                 for (Slice s : slicesOf(i)) {
                     String key = TAPS[tap] + "|" + s.key() + "|" + minuteOf(i);
                     double[] sum = sums.computeIfAbsent(key, k -> new double[NEURONS[0] + NEURONS[1]]);
+                    long[][] kinds = values.computeIfAbsent(key, k -> new long[4][NEURONS[0] + NEURONS[1]]);
                     counts.computeIfAbsent(key, k -> new long[1])[0]++;
                     for (int j = 0; j < NEURONS[tap]; j++) {
-                        sum[j] += value(i, tap, j);
+                        float v = value(i, tap, j);
+                        int kind = Float.isNaN(v) ? 1 : v == Float.POSITIVE_INFINITY ? 2
+                                : v == Float.NEGATIVE_INFINITY ? 3 : 0;
+                        kinds[kind][j]++;
+                        if (kind == 0) {
+                            sum[j] += v;
+                        }
                     }
                 }
             }
@@ -256,8 +288,12 @@ final class KnownStream {
             assertEquals(1, stored.size(), key);
             TapDistribution d = stored.get(0).distribution();
             assertEquals(counts.get(key)[0], d.observationCount(), key);
+            long[][] kinds = values.get(key);
             for (int j = 0; j < d.neuronCount(); j++) {
-                assertEquals(counts.get(key)[0], d.neuron(j).count(), key + " neuron " + j);
+                assertEquals(kinds[0][j], d.neuron(j).count(), key + " neuron " + j);
+                assertEquals(kinds[1][j], d.neuron(j).nanCount(), key + " NaN of neuron " + j);
+                assertEquals(kinds[2][j], d.neuron(j).positiveInfinityCount(), key + " +Inf of neuron " + j);
+                assertEquals(kinds[3][j], d.neuron(j).negativeInfinityCount(), key + " -Inf of neuron " + j);
                 assertEquals(d.neuron(j).count(), d.neuron(j).sketchCount(), key + " sketch of neuron " + j);
                 assertEquals(sums.get(key)[j], d.neuron(j).sum(), 1e-9, key + " sum of neuron " + j);
             }
@@ -270,8 +306,44 @@ final class KnownStream {
             String[] k = e.getKey().split("\\|");
             var hour = awaitHour(store, k[0], Slice.parse(k[1]), e.getValue());
             assertEquals(e.getValue(), hour.get(0).distribution().observationCount(), e.getKey() + " hour");
-            assertEquals(e.getValue(), hour.get(0).distribution().neuron(0).sketchCount(), e.getKey() + " hour");
+            TapDistribution merged = new TapDistribution(hour.get(0).distribution().neuronCount(), 200);
+            rows.entrySet().stream().filter(r -> r.getKey().startsWith(e.getKey() + "|"))
+                    .forEach(r -> merged.merge(r.getValue()));
+            assertSameAs(merged, hour.get(0).distribution(), e.getKey() + " hour = merge(minutes)");
         }
         return rows;
+    }
+
+    /**
+     * Two distributions of the same observations: counts, range, zeros and non-finite counts exact, sums to 1e-9
+     * relative, every sketch having seen its count, and the medians equal within the sketches' rank errors (KLL
+     * compaction is randomized, so sketches of the same data differ).
+     */
+    static void assertSameAs(TapDistribution expected, TapDistribution actual, String what) {
+        assertEquals(expected.observationCount(), actual.observationCount(), what);
+        for (int n = 0; n < expected.neuronCount(); n++) {
+            ai.neuraldivergence.domain.NeuronDistribution a = expected.neuron(n);
+            ai.neuraldivergence.domain.NeuronDistribution b = actual.neuron(n);
+            String neuron = what + " neuron " + n;
+            assertEquals(a.count(), b.count(), neuron);
+            assertEquals(b.count(), b.sketchCount(), neuron + " sketch");
+            assertEquals(a.nanCount(), b.nanCount(), neuron);
+            assertEquals(a.positiveInfinityCount(), b.positiveInfinityCount(), neuron);
+            assertEquals(a.negativeInfinityCount(), b.negativeInfinityCount(), neuron);
+            assertEquals(a.min(), b.min(), neuron);
+            assertEquals(a.max(), b.max(), neuron);
+            assertEquals(a.zeroCount(), b.zeroCount(), neuron);
+            assertEquals(a.sum(), b.sum(), 1e-9 * Math.max(1, Math.abs(a.sum())), neuron);
+            assertEquals(a.sumOfSquares(), b.sumOfSquares(), 1e-9 * Math.max(1, a.sumOfSquares()), neuron);
+            if (a.count() > 0) {
+                // at least half of b's values are at or below a's median, at most half below it (ties sit across)
+                float median = (float) a.quantile(0.5);
+                double error = a.rankError() + b.rankError() + 1e-9;
+                double atOrBelow = b.rank(median);
+                double below = 2 * b.midRank(median) - atOrBelow;
+                org.junit.jupiter.api.Assertions.assertTrue(atOrBelow >= 0.5 - error && below <= 0.5 + error,
+                        neuron + " median");
+            }
+        }
     }
 }

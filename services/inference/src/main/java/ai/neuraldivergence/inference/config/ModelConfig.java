@@ -25,8 +25,8 @@ public interface ModelConfig {
     @WithDefault("max")
     String reduction();
 
-    @WithDefault("28,28,1")
-    List<Integer> inputShape();
+    /** The input's shape without the batch dimension; default: the manifest's ({@code input.shape}). */
+    Optional<List<Integer>> inputShape();
 
     @WithDefault("probabilities")
     String probabilitiesOutput();

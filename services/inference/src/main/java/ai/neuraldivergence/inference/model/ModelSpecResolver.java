@@ -115,6 +115,22 @@ public final class ModelSpecResolver {
         return new TapSpec(name, index, shape, reduction, reduced);
     }
 
+    /** The input shape the manifest beside the SavedModel declares (without the batch dimension), if any. */
+    public static Optional<int[]> inputShape(Path savedModel) {
+        try {
+            return manifest(savedModel).map(m -> m.path("input").path("shape")).filter(JsonNode::isArray)
+                    .filter(a -> a.size() > 0).map(a -> {
+                        int[] shape = new int[a.size()];
+                        for (int i = 0; i < shape.length; i++) {
+                            shape[i] = a.get(i).asInt();
+                        }
+                        return shape;
+                    });
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("cannot read the manifest beside " + savedModel, e);
+        }
+    }
+
     private static Optional<JsonNode> manifest(Path savedModel) throws IOException {
         for (Path candidate : new Path[] {savedModel.resolve("manifest.json"),
             savedModel.toAbsolutePath().getParent().resolve("manifest.json")}) {

@@ -29,7 +29,10 @@ public class ServedModel {
             default -> throw new IllegalArgumentException("nd.model.reduction must be max or mean, got "
                     + config.reduction());
         };
-        int[] inputShape = config.inputShape().stream().mapToInt(Integer::intValue).toArray();
+        int[] inputShape = config.inputShape().map(l -> l.stream().mapToInt(Integer::intValue).toArray())
+                .orElseGet(() -> ModelSpecResolver.inputShape(Path.of(config.path())).orElseThrow(() ->
+                        new IllegalStateException("the input shape of the model at " + config.path() + " is unknown:"
+                                + " set nd.model.input-shape, or export a manifest.json with input.shape")));
         runner = new ModelRunner(Path.of(config.path()), inputShape, config.predictorPoolSize(),
                 new ModelSpecResolver.Overrides(config.id(), config.version(), config.taps(), reduction,
                         config.probabilitiesOutput(), config.logitsOutput()));
