@@ -11,10 +11,17 @@ import org.apache.datasketches.memory.Memory;
  * serialization API changes between major versions; keeping it here means an upgrade touches one class.
  *
  * <p>Layout, little-endian: magic {@code "NDT"}, format version byte, observation count (long), neuron count (int),
- * then per neuron: count (long), sum (double), sum of squares (double), min (float), max (float), zero count (long),
- * and from version 2 a flags byte whose bit 0 says the NaN, +Inf and -Inf counts (three longs) follow, then sketch
- * length (int) and the sketch's own bytes (version 2: length 0 when the neuron saw no finite value). Version 1
- * rows, written before non-finite values were counted, decode with zero non-finite counts.
+ * and per neuron:
+ * <ul>
+ *   <li>version 2 (written now): the sketch size k (short) after the neuron count; per neuron a flags byte, then the
+ *       NaN, +Inf and -Inf counts (three longs) when bit 0 is set; then, when bit 1 is set, the neuron's finite
+ *       values as they are (int n, n floats; at most k of them, its moments follow from them), else count (long),
+ *       sum and sum of squares (doubles), min and max (floats), zero count (long), sketch length (int) and the
+ *       sketch's own bytes. A neuron of a rarely used slice holding two values takes 13 bytes, not 50 plus a
+ *       sketch.</li>
+ *   <li>version 1 (rows written before non-finite values were counted): count, sum, sum of squares, min, max, zero
+ *       count, sketch length and sketch; they decode with zero non-finite counts.</li>
+ * </ul>
  */
 public final class DistributionCodec {
 
@@ -22,35 +29,45 @@ public final class DistributionCodec {
     private static final byte VERSION = 2;
     private static final byte FIRST_VERSION = 1;
     private static final int HEADER_BYTES = MAGIC.length + 1 + 8 + 4;
-    private static final int NEURON_HEADER_BYTES_V1 = 8 + 8 + 8 + 4 + 4 + 8 + 4;
-    private static final int NEURON_HEADER_BYTES = NEURON_HEADER_BYTES_V1 + 1;
+    private static final int MOMENTS_BYTES = 8 + 8 + 8 + 4 + 4 + 8 + 4;
     private static final int NON_FINITE_BYTES = 3 * 8;
     private static final byte HAS_NON_FINITE = 1;
+    private static final byte EXACT_VALUES = 2;
 
     private DistributionCodec() {
     }
 
     public static byte[] encode(TapDistribution tap) {
-        byte[][] sketches = new byte[tap.neuronCount()][];
-        int size = HEADER_BYTES;
-        for (int i = 0; i < sketches.length; i++) {
+        int neurons = tap.neuronCount();
+        // sizes first, so that the row is built in one buffer: a wide tap's row is tens of megabytes, and holding
+        // each neuron's serialized sketch until the end would double that
+        int size = HEADER_BYTES + 2;
+        for (int i = 0; i < neurons; i++) {
             NeuronDistribution n = tap.neuron(i);
-            sketches[i] = n.sketch() == null ? new byte[0] : n.sketch().toByteArray();
-            size += NEURON_HEADER_BYTES + sketches[i].length + (n.nonFiniteCount() > 0 ? NON_FINITE_BYTES : 0);
+            float[] exact = n.exactValues();
+            size += 1 + (n.nonFiniteCount() > 0 ? NON_FINITE_BYTES : 0);
+            size += exact != null ? 4 + 4 * exact.length : MOMENTS_BYTES + n.sketch().getSerializedSizeBytes();
         }
         ByteBuffer out = ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
-        out.put(MAGIC).put(VERSION).putLong(tap.observationCount()).putInt(sketches.length);
-        for (int i = 0; i < sketches.length; i++) {
+        out.put(MAGIC).put(VERSION).putLong(tap.observationCount()).putInt(neurons).putShort((short) tap.sketchK());
+        for (int i = 0; i < neurons; i++) {
             NeuronDistribution n = tap.neuron(i);
-            out.putLong(n.count()).putDouble(n.sum()).putDouble(n.sumOfSquares()).putFloat(n.min()).putFloat(n.max())
-                    .putLong(n.zeroCount());
-            if (n.nonFiniteCount() > 0) {
-                out.put(HAS_NON_FINITE).putLong(n.nanCount()).putLong(n.positiveInfinityCount())
-                        .putLong(n.negativeInfinityCount());
-            } else {
-                out.put((byte) 0);
+            float[] exact = n.exactValues();
+            boolean nonFinite = n.nonFiniteCount() > 0;
+            out.put((byte) ((nonFinite ? HAS_NON_FINITE : 0) | (exact != null ? EXACT_VALUES : 0)));
+            if (nonFinite) {
+                out.putLong(n.nanCount()).putLong(n.positiveInfinityCount()).putLong(n.negativeInfinityCount());
             }
-            out.putInt(sketches[i].length).put(sketches[i]);
+            if (exact != null) {
+                out.putInt(exact.length);
+                for (float v : exact) {
+                    out.putFloat(v);
+                }
+            } else {
+                byte[] sketch = n.sketch().toByteArray();
+                out.putLong(n.count()).putDouble(n.sum()).putDouble(n.sumOfSquares()).putFloat(n.min())
+                        .putFloat(n.max()).putLong(n.zeroCount()).putInt(sketch.length).put(sketch);
+            }
         }
         return out.array();
     }
@@ -73,40 +90,17 @@ public final class DistributionCodec {
             }
             long observations = in.getLong();
             int neuronCount = in.getInt();
-            int neuronHeader = version == FIRST_VERSION ? NEURON_HEADER_BYTES_V1 : NEURON_HEADER_BYTES;
-            if (neuronCount <= 0 || neuronCount > in.remaining() / neuronHeader) {
+            int smallestNeuron = version == FIRST_VERSION ? MOMENTS_BYTES : 1 + 4;
+            if (neuronCount <= 0 || neuronCount > in.remaining() / smallestNeuron) {
                 throw new CorruptDistributionException("corrupt tap distribution: neuron count " + neuronCount);
             }
+            int k = version == FIRST_VERSION ? NeuronDistribution.DEFAULT_K : in.getShort() & 0xffff;
             NeuronDistribution[] neurons = new NeuronDistribution[neuronCount];
-            int k = NeuronDistribution.DEFAULT_K;
             for (int i = 0; i < neuronCount; i++) {
-                long count = in.getLong();
-                double sum = in.getDouble();
-                double sumOfSquares = in.getDouble();
-                float min = in.getFloat();
-                float max = in.getFloat();
-                long zeros = in.getLong();
-                long nan = 0;
-                long positiveInfinity = 0;
-                long negativeInfinity = 0;
-                if (version != FIRST_VERSION && (in.get() & HAS_NON_FINITE) != 0) {
-                    nan = in.getLong();
-                    positiveInfinity = in.getLong();
-                    negativeInfinity = in.getLong();
+                neurons[i] = version == FIRST_VERSION ? momentsAndSketch(in, k, 0, 0, 0) : neuron(in, k);
+                if (version == FIRST_VERSION && neurons[i].sketch() != null) {
+                    k = neurons[i].sketchK();
                 }
-                int length = in.getInt();
-                if (length < 0 || length > in.remaining()) {
-                    throw new CorruptDistributionException("corrupt tap distribution: sketch length " + length);
-                }
-                KllFloatsSketch sketch = null;
-                if (length > 0) {
-                    byte[] sketchBytes = new byte[length];
-                    in.get(sketchBytes);
-                    sketch = KllFloatsSketch.heapify(Memory.wrap(sketchBytes));
-                    k = sketch.getK();
-                }
-                neurons[i] = new NeuronDistribution(k, sketch, count, sum, sumOfSquares, min, max, zeros, nan,
-                        positiveInfinity, negativeInfinity);
             }
             if (in.hasRemaining()) {
                 throw new CorruptDistributionException("corrupt tap distribution: " + in.remaining()
@@ -122,6 +116,54 @@ public final class DistributionCodec {
             // DataSketches refuses malformed sketch bytes with its own exceptions
             throw new CorruptDistributionException("corrupt tap distribution: " + e.getMessage(), e);
         }
+    }
+
+    private static NeuronDistribution neuron(ByteBuffer in, int k) {
+        byte flags = in.get();
+        long nan = 0;
+        long positiveInfinity = 0;
+        long negativeInfinity = 0;
+        if ((flags & HAS_NON_FINITE) != 0) {
+            nan = in.getLong();
+            positiveInfinity = in.getLong();
+            negativeInfinity = in.getLong();
+        }
+        if ((flags & EXACT_VALUES) == 0) {
+            return momentsAndSketch(in, k, nan, positiveInfinity, negativeInfinity);
+        }
+        int n = in.getInt();
+        if (n < 0 || n > k || n > in.remaining() / 4) {
+            throw new CorruptDistributionException("corrupt tap distribution: " + n + " exact values");
+        }
+        float[] values = new float[n];
+        for (int j = 0; j < n; j++) {
+            values[j] = in.getFloat();
+        }
+        return NeuronDistribution.ofExact(k, values, nan, positiveInfinity, negativeInfinity);
+    }
+
+    private static NeuronDistribution momentsAndSketch(ByteBuffer in, int k, long nan, long positiveInfinity,
+            long negativeInfinity) {
+        long count = in.getLong();
+        double sum = in.getDouble();
+        double sumOfSquares = in.getDouble();
+        float min = in.getFloat();
+        float max = in.getFloat();
+        long zeros = in.getLong();
+        int length = in.getInt();
+        if (length < 0 || length > in.remaining()) {
+            throw new CorruptDistributionException("corrupt tap distribution: sketch length " + length);
+        }
+        KllFloatsSketch sketch = null;
+        int sketchK = k;
+        if (length > 0) {
+            byte[] sketchBytes = new byte[length];
+            in.get(sketchBytes);
+            sketch = KllFloatsSketch.heapify(Memory.wrap(sketchBytes));
+            sketchK = sketch.getK();
+        }
+        return new NeuronDistribution(sketchK, sketch, count, sum, sumOfSquares, min, max, zeros, nan,
+                positiveInfinity, negativeInfinity);
     }
 
     /**

@@ -12,6 +12,11 @@ import org.apache.datasketches.quantilescommon.QuantileSearchCriteria;
  * <p>Non-finite activations are data, not poison: a neuron that starts producing NaN is a change worth seeing, so
  * they are counted rather than refused, and kept out of everything a finite value means (sketch, moments, range).
  * {@link #count()} counts the finite values; {@link #observationCount()} every value, finite or not.
+ *
+ * <p>Up to k finite values are kept as they are, and the KLL sketch is built from them only when a k+1th arrives
+ * or a read needs it: a KLL sketch holds k floats from its first value, and a wide tap's rarely used slices (a tag
+ * value seen twice in a minute) would otherwise pay that for every neuron. Either way the distribution is exact up
+ * to k values, as KLL itself is.
  */
 public final class NeuronDistribution {
 
@@ -19,8 +24,9 @@ public final class NeuronDistribution {
     public static final int DEFAULT_K = 200;
 
     private final int k;
-    // created at the first finite value: an empty KLL sketch already holds k floats, and a wide tap's rarely used
-    // slices (or a neuron that only ever produced NaN) would pay for it per neuron
+    // while at most k finite values were seen: the values themselves (null until the first); then the sketch
+    private float[] exact;
+    private int exactSize;
     private KllFloatsSketch sketch;
     private long count;
     private double sum;
@@ -66,10 +72,11 @@ public final class NeuronDistribution {
             }
             return;
         }
-        if (sketch == null) {
-            sketch = KllFloatsSketch.newHeapInstance(k);
+        if (sketch != null) {
+            sketch.update(activation);
+        } else {
+            keep(activation);
         }
-        sketch.update(activation);
         count++;
         sum += activation;
         sumOfSquares += (double) activation * activation;
@@ -91,10 +98,20 @@ public final class NeuronDistribution {
         if (other.count == 0) {
             return;
         }
-        if (sketch == null) {
-            sketch = KllFloatsSketch.newHeapInstance(k);
+        if (sketch == null && other.sketch == null && exactSize + other.exactSize <= k) {
+            for (int i = 0; i < other.exactSize; i++) {
+                keep(other.exact[i]);
+            }
+        } else {
+            KllFloatsSketch mine = sketchForUpdates();
+            if (other.sketch != null) {
+                mine.merge(other.sketch);
+            } else {
+                for (int i = 0; i < other.exactSize; i++) {
+                    mine.update(other.exact[i]);
+                }
+            }
         }
-        sketch.merge(other.sketch);
         count += other.count;
         sum += other.sum;
         sumOfSquares += other.sumOfSquares;
@@ -157,7 +174,7 @@ public final class NeuronDistribution {
 
     /** The number of values the quantile sketch has seen; equals {@link #count()} unless state was corrupted. */
     public long sketchCount() {
-        return sketch == null ? 0 : sketch.getN();
+        return sketch == null ? exactSize : sketch.getN();
     }
 
     public double mean() {
@@ -178,7 +195,7 @@ public final class NeuronDistribution {
         if (count == 0) {
             return Double.NaN;
         }
-        return sketch.getQuantile(rank, QuantileSearchCriteria.INCLUSIVE);
+        return sketch().getQuantile(rank, QuantileSearchCriteria.INCLUSIVE);
     }
 
     /** Share of the finite activations {@code <= value}, 0..1; NaN when there is none. */
@@ -186,7 +203,7 @@ public final class NeuronDistribution {
         if (count == 0) {
             return Double.NaN;
         }
-        return sketch.getRank(value, QuantileSearchCriteria.INCLUSIVE);
+        return sketch().getRank(value, QuantileSearchCriteria.INCLUSIVE);
     }
 
     /**
@@ -197,8 +214,9 @@ public final class NeuronDistribution {
         if (count == 0) {
             return Double.NaN;
         }
-        return (sketch.getRank(value, QuantileSearchCriteria.EXCLUSIVE)
-                + sketch.getRank(value, QuantileSearchCriteria.INCLUSIVE)) / 2;
+        KllFloatsSketch s = sketch();
+        return (s.getRank(value, QuantileSearchCriteria.EXCLUSIVE)
+                + s.getRank(value, QuantileSearchCriteria.INCLUSIVE)) / 2;
     }
 
     /**
@@ -244,8 +262,65 @@ public final class NeuronDistribution {
         return sketch != null && sketch.isEstimationMode() ? sketch.getNormalizedRankError(true) : 0.0;
     }
 
-    /** The sketch, or null while no finite value was seen. */
-    KllFloatsSketch sketch() {
+    /**
+     * The sketch, built from the kept values when there is none yet (from then on it takes the values); null when no
+     * finite value was seen.
+     */
+    synchronized KllFloatsSketch sketch() {
+        if (sketch == null && exactSize > 0) {
+            KllFloatsSketch built = KllFloatsSketch.newHeapInstance(k);
+            for (int i = 0; i < exactSize; i++) {
+                built.update(exact[i]);
+            }
+            sketch = built;
+            exact = null;
+            exactSize = 0;
+        }
         return sketch;
+    }
+
+    private KllFloatsSketch sketchForUpdates() {
+        KllFloatsSketch s = sketch();
+        if (s == null) {
+            sketch = KllFloatsSketch.newHeapInstance(k);
+            s = sketch;
+        }
+        return s;
+    }
+
+    /** The finite values as they are, while they are kept so (at most k, no sketch yet); else null. */
+    float[] exactValues() {
+        return sketch == null ? (exact == null ? new float[0] : java.util.Arrays.copyOf(exact, exactSize)) : null;
+    }
+
+    /** A neuron whose finite values are {@code values}: the moments follow from them. */
+    static NeuronDistribution ofExact(int k, float[] values, long nan, long positiveInfinity,
+            long negativeInfinity) {
+        NeuronDistribution d = new NeuronDistribution(k);
+        for (float v : values) {
+            d.update(v);
+        }
+        d.nanCount = nan;
+        d.positiveInfinityCount = positiveInfinity;
+        d.negativeInfinityCount = negativeInfinity;
+        return d;
+    }
+
+    private void keep(float value) {
+        if (sketch != null) {
+            sketch.update(value);
+            return;
+        }
+        if (exactSize == k) {
+            // the k+1th value: from now on the sketch
+            sketchForUpdates().update(value);
+            return;
+        }
+        if (exact == null) {
+            exact = new float[Math.min(k, 4)];
+        } else if (exactSize == exact.length) {
+            exact = java.util.Arrays.copyOf(exact, Math.min(k, exact.length * 2));
+        }
+        exact[exactSize++] = value;
     }
 }

@@ -65,6 +65,23 @@ class DistributionCodecTest {
     }
 
     @Test
+    void aNeuronWithFewValuesTakesItsValuesAndAFlag() {
+        TapDistribution sparse = new TapDistribution(1_000, NeuronDistribution.DEFAULT_K);
+        float[] row = new float[1_000];
+        java.util.Arrays.fill(row, 0.5f);
+        sparse.add(row, 0);
+        sparse.add(row, 0);
+        byte[] bytes = DistributionCodec.encode(sparse);
+        // header 18 bytes, then per neuron a flags byte, a count and two floats
+        assertEquals(18 + 1_000 * (1 + 4 + 8), bytes.length);
+        TapDistribution back = DistributionCodec.decode(bytes);
+        assertEquals(2, back.neuron(999).count());
+        assertEquals(1.0, back.neuron(999).sum());
+        assertEquals(0.5f, back.neuron(999).max());
+        assertEquals(0.5, back.neuron(999).quantile(0.5));
+    }
+
+    @Test
     void rowsWrittenBeforeNonFiniteCountsDecodeWithZeroCounts() {
         TapDistribution tap = filled(4, 300, 7);
         TapDistribution back = DistributionCodec.decode(versionOne(tap));

@@ -81,6 +81,39 @@ class NeuronDistributionTest {
     }
 
     @Test
+    void upToKValuesAreKeptAsTheyAreAndMergeSoThenASketchTakesOver() {
+        NeuronDistribution a = new NeuronDistribution(8);
+        NeuronDistribution b = new NeuronDistribution(8);
+        for (int i = 0; i < 4; i++) {
+            a.update(i);
+            b.update(10 + i);
+        }
+        a.merge(b);
+        assertEquals(8, a.exactValues().length, "eight values fit k = 8: still kept as they are");
+        assertEquals(8, a.sketchCount());
+        assertEquals(0.0, a.rankError());
+        a.update(100f);
+        assertEquals(null, a.exactValues(), "the ninth value: a sketch");
+        assertEquals(9, a.sketchCount());
+        assertEquals(100f, a.max());
+        // a merge that would pass k builds the sketch; an empty side merges into nothing
+        NeuronDistribution c = new NeuronDistribution(8);
+        c.merge(a);
+        assertEquals(9, c.count());
+        assertEquals(9, c.sketchCount());
+        NeuronDistribution empty = new NeuronDistribution(8);
+        empty.merge(new NeuronDistribution(8));
+        assertEquals(0, empty.exactValues().length);
+        // reads build the sketch from the kept values, exactly
+        NeuronDistribution d = new NeuronDistribution(200);
+        for (float v : new float[] {3, 1, 2}) {
+            d.update(v);
+        }
+        assertEquals(2.0, d.quantile(0.5));
+        assertEquals(2.0 / 3, d.rank(2f), 1e-12);
+    }
+
+    @Test
     void percentilesFollowTheExtendedOrder() {
         NeuronDistribution d = new NeuronDistribution(NeuronDistribution.DEFAULT_K);
         // -Inf, 1, 2, 3, +Inf, NaN, NaN, NaN: eight values

@@ -1,6 +1,5 @@
 package ai.neuraldivergence.storage;
 
-import java.io.ByteArrayOutputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -9,18 +8,22 @@ import java.time.Instant;
 
 /**
  * Rows in PostgreSQL's binary COPY format: bulk writes without turning floats and bytes into text (a bytea sent
- * as text doubles in size and costs the server a parse per byte).
+ * as text doubles in size and costs the server a parse per byte). Written straight into the COPY's stream, so that
+ * a flush of a thousand observations of a wide tap never holds them twice.
  */
-final class BinaryCopy {
+final class BinaryCopy implements AutoCloseable {
 
     private static final byte[] SIGNATURE = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', (byte) 0xff, '\r', '\n', 0};
     // PostgreSQL counts timestamps in microseconds from 2000-01-01 UTC
     private static final long POSTGRES_EPOCH_SECONDS = 946_684_800L;
 
-    private final ByteArrayOutputStream bytes = new ByteArrayOutputStream(1 << 16);
-    private final DataOutputStream out = new DataOutputStream(bytes);
+    private final DataOutputStream out;
+    private final java.nio.ByteBuffer floats = java.nio.ByteBuffer.allocate(4 * 1024)
+            .order(java.nio.ByteOrder.LITTLE_ENDIAN);
 
-    BinaryCopy() {
+    /** Rows written to {@code sink} (a COPY ... FROM STDIN stream), header first. */
+    BinaryCopy(java.io.OutputStream sink) {
+        this.out = new DataOutputStream(new java.io.BufferedOutputStream(sink, 1 << 16));
         try {
             out.write(SIGNATURE);
             out.writeInt(0); // flags
@@ -77,6 +80,20 @@ final class BinaryCopy {
         });
     }
 
+    /** Floats as a bytea of their little-endian bytes, without an intermediate array. */
+    BinaryCopy littleEndianFloats(float[] values) {
+        return write(() -> {
+            out.writeInt(4 * values.length);
+            for (int i = 0; i < values.length; ) {
+                floats.clear();
+                while (i < values.length && floats.remaining() >= 4) {
+                    floats.putFloat(values[i++]);
+                }
+                out.write(floats.array(), 0, floats.position());
+            }
+        });
+    }
+
     BinaryCopy bytea(byte[] b) {
         return write(() -> {
             out.writeInt(b.length);
@@ -84,10 +101,13 @@ final class BinaryCopy {
         });
     }
 
-    /** The whole stream, trailer included. */
-    byte[] finish() {
-        write(() -> out.writeShort(-1));
-        return bytes.toByteArray();
+    /** Writes the trailer and ends the stream (the COPY completes). */
+    @Override
+    public void close() {
+        write(() -> {
+            out.writeShort(-1);
+            out.close();
+        });
     }
 
     private BinaryCopy nul() {

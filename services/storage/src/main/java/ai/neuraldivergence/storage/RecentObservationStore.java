@@ -20,6 +20,7 @@ import java.util.Map;
 import java.util.Optional;
 import javax.sql.DataSource;
 import org.postgresql.PGConnection;
+import org.postgresql.copy.PGCopyOutputStream;
 
 /**
  * The recent-observation store: every live observation's taps (activations and metadata) and the inputs inference
@@ -65,19 +66,17 @@ public final class RecentObservationStore {
                     + "true_label int4, tags jsonb, pair_id text, pair_role text, activations bytea) "
                     + "ON COMMIT DELETE ROWS");
         }
-        BinaryCopy copy = new BinaryCopy();
-        for (Recent r : recent) {
-            copy.row(12).text(r.modelId()).text(r.modelVersion()).text(r.instanceId()).text(r.tap())
-                    .timestamptz(r.eventTime()).int4(r.predictedClass()).float4(r.confidence()).int4(r.trueLabel())
-                    .jsonb(JsonStrings.object(r.tags()))
-                    .text(r.pairId() == null || r.pairId().isEmpty() ? null : r.pairId())
-                    .text(r.pairRole() == null ? null : r.pairRole().word()).bytea(encode(r.activations()));
-        }
-        try {
-            c.unwrap(PGConnection.class).getCopyAPI().copyIn("COPY recent_observation_in FROM STDIN (FORMAT binary)",
-                    new ByteArrayInputStream(copy.finish()));
-        } catch (IOException e) {
-            throw new SQLException("copying recent observations", e);
+        try (BinaryCopy copy = new BinaryCopy(new PGCopyOutputStream(c.unwrap(PGConnection.class),
+                "COPY recent_observation_in FROM STDIN (FORMAT binary)", 1 << 16))) {
+            for (Recent r : recent) {
+                copy.row(12).text(r.modelId()).text(r.modelVersion()).text(r.instanceId()).text(r.tap())
+                        .timestamptz(r.eventTime()).int4(r.predictedClass()).float4(r.confidence())
+                        .int4(r.trueLabel()).jsonb(JsonStrings.object(r.tags()))
+                        .text(r.pairId() == null || r.pairId().isEmpty() ? null : r.pairId())
+                        .text(r.pairRole() == null ? null : r.pairRole().word()).littleEndianFloats(r.activations());
+            }
+        } catch (java.io.UncheckedIOException e) {
+            throw new SQLException("copying recent observations", e.getCause());
         }
         try (Statement s = c.createStatement()) {
             s.executeUpdate("INSERT INTO recent_observation (model_id, model_version, instance_id, tap, event_time, "

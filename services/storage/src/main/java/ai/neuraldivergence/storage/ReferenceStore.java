@@ -56,7 +56,9 @@ public final class ReferenceStore {
                 + "excluded.observation_count, distributions = excluded.distributions, updated_at = now()")) {
             bind(ps, key);
             ps.setLong(6, merged.observationCount());
-            ps.setBytes(7, DistributionCodec.encode(merged));
+            byte[] encoded = DistributionCodec.encode(merged);
+            // streamed from the array: the driver's setBytes copies it first
+            ps.setBinaryStream(7, new java.io.ByteArrayInputStream(encoded), encoded.length);
             ps.executeUpdate();
         }
         return merged.observationCount();

@@ -83,7 +83,8 @@ public final class TapWindowStore {
             bindKey(ps, key);
             byte[] encoded = DistributionCodec.encode(merged);
             ps.setLong(7, merged.observationCount());
-            ps.setBytes(8, encoded);
+            // streamed from the array: the driver's setBytes copies it first, and a wide tap's row is tens of MB
+            ps.setBinaryStream(8, new java.io.ByteArrayInputStream(encoded), encoded.length);
             ps.executeUpdate();
             return new Merged(merged.observationCount(), encoded.length, rolledUp);
         }

@@ -53,7 +53,10 @@ public final class TestInfrastructure {
         EmbeddedPostgres postgres = null;
         try {
             long t0 = System.nanoTime();
-            postgres = EmbeddedPostgres.builder().start();
+            // a test database need not survive a power cut: no fsync, so that tests writing gigabytes (wide taps) spend
+            // their time in the code under test rather than waiting for the disk
+            postgres = EmbeddedPostgres.builder().setServerConfig("fsync", "off")
+                    .setServerConfig("synchronous_commit", "off").setServerConfig("full_page_writes", "off").start();
             long t1 = System.nanoTime();
             KafkaClusterTestKit kafka = new KafkaClusterTestKit.Builder(new TestKitNodes.Builder()
                     .setCombined(true).setNumBrokerNodes(1).setNumControllerNodes(1).build())

@@ -303,10 +303,12 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
         }
         PendingDelta delta = pending;
         pending = delta.next(newAccumulator());
-        nextFlush = Instant.now().plus(config.flushInterval());
         FlushWriter.Outcome outcome;
         try {
             outcome = commit(delta);
+            // the interval counts from the end of a flush: when flushes are slow (wide taps, many slices), the next
+            // one waits for a fuller delta instead of writing every row again for the few records one poll brought
+            nextFlush = Instant.now().plus(config.flushInterval());
         } catch (RuntimeException e) {
             pending = null;
             if (FlushFailure.of(e) != FlushFailure.DATA) {

@@ -69,7 +69,9 @@ public class DeadLetterTopic {
                 Thread.currentThread().interrupt();
                 return;
             } catch (Exception e) {
-                LOG.debugf("checking %s: %s (retried)", topics.deadLetter(), e.toString());
+                if (attempt == 0) {
+                    LOG.infof("checking %s: %s (retried every 10 s)", topics.deadLetter(), e.toString());
+                }
             }
             try {
                 Thread.sleep(10_000);
@@ -87,6 +89,7 @@ public class DeadLetterTopic {
         Map<String, Object> c = new HashMap<>(kafkaConfig);
         c.keySet().retainAll(AdminClientConfig.configNames());
         c.put(AdminClientConfig.CLIENT_ID_CONFIG, "nd-aggregator-dead-letter-topic");
+        c.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000);
         c.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 15_000);
         try (Admin admin = Admin.create(c)) {
             int needed = 0;

@@ -1,0 +1,262 @@
+package ai.neuraldivergence.endtoend;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.neuraldivergence.domain.Granularity;
+import ai.neuraldivergence.domain.PairRole;
+import ai.neuraldivergence.domain.Slice;
+import ai.neuraldivergence.domain.TapDistribution;
+import ai.neuraldivergence.proto.v1.ActivationBatch;
+import ai.neuraldivergence.proto.v1.Observation;
+import ai.neuraldivergence.proto.v1.Reduction;
+import ai.neuraldivergence.storage.TapWindowStore;
+import ai.neuraldivergence.testkit.TestInfrastructure;
+import com.google.protobuf.Timestamp;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.Test;
+import org.postgresql.ds.PGSimpleDataSource;
+
+/**
+ * Memory bounded in bytes, not counts: the packaged aggregator at a 256 MB heap takes 10,000 observations of a tap at
+ * the default neuron limit (16,384 neurons: 655 MB of activations), spread over 10 predicted classes, 10 labels, 64
+ * values of each of the four slice tag keys and both pair roles, so that every observation enters eight slices and a
+ * minute has some 280 of them. No OutOfMemoryError, the byte-budget gauge never above its budget, every count
+ * exact. Then an Error in the consumer thread (a real OutOfMemoryError: the same aggregator restarted with a budget
+ * far above its heap) turns liveness DOWN, so that Kubernetes restarts it.
+ */
+class AggregatorMemoryTest {
+
+    private static final String TOPIC = "memory.activations";
+    private static final String MODEL = "memory-model";
+    private static final int NEURONS = 16_384;
+    private static final int OBSERVATIONS = 10_000;
+    private static final int PER_RECORD = 10;
+    private static final int MINUTES = 10;
+    /** Minutes back from now: recent enough to be on time, old enough that none is in the future. */
+    private static final Instant T0 = Instant.now().truncatedTo(ChronoUnit.MINUTES).minus(Duration.ofMinutes(11));
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+    static float value(int observation, int neuron) {
+        return ((observation * 31 + neuron * 7) % 64) / 8f - 2f;
+    }
+
+    static Instant eventTime(int i) {
+        // in order: each minute's observations together, as live traffic arrives
+        return T0.plusSeconds(60L * i / (OBSERVATIONS / MINUTES)).plusMillis(i % 1000);
+    }
+
+    static List<Slice> slicesOf(int i) {
+        return List.of(Slice.ALL, Slice.predictedClass(i % 10), Slice.trueLabel((i * 7) % 10),
+                Slice.pairRole(i % 2 == 0 ? PairRole.BENIGN : PairRole.ATTACKED),
+                Slice.tag("source", "s" + i % 64), Slice.tag("attack", "a" + (i / 7) % 64),
+                Slice.tag("eps", "e" + (i / 3) % 64), Slice.tag("dataset", "d" + (i / 11) % 64));
+    }
+
+    @Test
+    void wideTrafficInManySlicesStaysWithinTheBudgetAndAnErrorTurnsLivenessDown() throws Exception {
+        TestInfrastructure infra = TestInfrastructure.shared();
+        String db = infra.newDatabase("memory");
+        produce(infra.kafkaBootstrapServers());
+
+        long budget;
+        AtomicLong highest = new AtomicLong();
+        try (ServiceProcess aggregator = start(db, "memory-group", "aggregator-memory", List.of())) {
+            aggregator.awaitReady(Duration.ofSeconds(120));
+            budget = (long) gauge(aggregator, "nd_aggregator_pending_bytes_budget");
+            assertEquals(32L << 20, budget, "the default budget");
+            AtomicBoolean watching = new AtomicBoolean(true);
+            Thread watcher = new Thread(() -> {
+                while (watching.get()) {
+                    try {
+                        highest.accumulateAndGet((long) gauge(aggregator, "nd_aggregator_pending_bytes"), Math::max);
+                        Thread.sleep(100);
+                    } catch (Exception e) {
+                        return;
+                    }
+                }
+            }, "budget-watcher");
+            watcher.start();
+            try {
+                awaitStored(db, OBSERVATIONS);
+            } finally {
+                watching.set(false);
+                watcher.join();
+            }
+            assertTrue(aggregator.isAlive(), "no OutOfMemoryError ended it");
+            assertEquals(200, status(aggregator, "/q/health/live"));
+        }
+        System.out.printf("memory: pending bytes at most %d of a %d budget%n", highest.get(), budget);
+        assertTrue(highest.get() > 0, "the gauge moved");
+        assertTrue(highest.get() <= budget, "the gauge " + highest.get() + " stayed within " + budget);
+
+        // every count exact: each slice's minute rows, and the every-observation rows neuron by neuron
+        Map<String, Long> expected = new HashMap<>();
+        for (int i = 0; i < OBSERVATIONS; i++) {
+            for (Slice s : slicesOf(i)) {
+                expected.merge(s.key() + "|" + Granularity.MINUTE.windowStart(eventTime(i)), 1L, Long::sum);
+            }
+        }
+        assertEquals(expected, storedCounts(db));
+        PGSimpleDataSource ds = new PGSimpleDataSource();
+        ds.setUrl(db);
+        ds.setUser(TestInfrastructure.DB_USER);
+        ds.setPassword(TestInfrastructure.DB_PASSWORD);
+        TapWindowStore store = new TapWindowStore(ds);
+        double[] sums = new double[NEURONS];
+        for (int i = 0; i < OBSERVATIONS; i++) {
+            for (int n = 0; n < NEURONS; n += 4_095) {
+                sums[n] += value(i, n);
+            }
+        }
+        TapDistribution all = new TapDistribution(NEURONS, 200);
+        for (var w : store.read(MODEL, "1", "wide", Slice.ALL, Granularity.MINUTE, T0, T0.plusSeconds(3600))) {
+            all.merge(w.distribution());
+        }
+        for (int n = 0; n < NEURONS; n += 4_095) {
+            assertEquals(OBSERVATIONS, all.neuron(n).count(), "neuron " + n);
+            assertEquals(sums[n], all.neuron(n).sum(), 1e-9, "neuron " + n);
+        }
+
+        // an Error in the consumer thread: a budget far above the heap, so that the delta runs the heap out
+        try (ServiceProcess starved = start(db, "memory-starved", "aggregator-memory-starved",
+                List.of("-Dnd.aggregator.max-pending-bytes=4G"))) {
+            starved.awaitReady(Duration.ofSeconds(120));
+            long deadline = System.nanoTime() + Duration.ofSeconds(180).toNanos();
+            int live = 200;
+            while (System.nanoTime() < deadline && live == 200) {
+                Thread.sleep(500);
+                live = status(starved, "/q/health/live");
+            }
+            assertEquals(503, live, "liveness DOWN once the consumer thread died of an Error");
+            HttpResponse<String> body = HTTP.send(HttpRequest.newBuilder(URI.create(starved.baseUrl()
+                    + "/q/health/live")).build(), HttpResponse.BodyHandlers.ofString());
+            assertTrue(body.body().contains("OutOfMemoryError"), body.body());
+        }
+    }
+
+    private static ServiceProcess start(String db, String group, String log, List<String> options)
+            throws Exception {
+        List<String> jvm = new ArrayList<>(options);
+        // what the chart's pods do: the JVM itself must not exit on an OutOfMemoryError, liveness says it
+        return ServiceProcess.start("aggregator", Map.of(
+                "KAFKA_BOOTSTRAP_SERVERS", TestInfrastructure.shared().kafkaBootstrapServers(),
+                "QUARKUS_DATASOURCE_JDBC_URL", db,
+                "QUARKUS_DATASOURCE_USERNAME", TestInfrastructure.DB_USER,
+                "QUARKUS_DATASOURCE_PASSWORD", TestInfrastructure.DB_PASSWORD,
+                "ND_TOPICS_ACTIVATIONS", TOPIC,
+                "ND_TOPICS_LABELS", "memory.labels",
+                "ND_TOPICS_DEAD_LETTER", "memory.activations.dlq",
+                "ND_TOPICS_INPUTS", "memory.inputs",
+                "ND_TOPICS_WINDOW_UPDATES", "memory.window-updates",
+                "ND_AGGREGATOR_CONSUMER_GROUP", group), jvm, log);
+    }
+
+    private static void produce(String bootstrap) throws Exception {
+        try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(Map.of("bootstrap.servers", bootstrap,
+                "key.serializer", ByteArraySerializer.class.getName(),
+                "value.serializer", ByteArraySerializer.class.getName(), "acks", "all", "linger.ms", 20))) {
+            List<java.util.concurrent.Future<?>> sent = new ArrayList<>();
+            for (int r = 0; r < OBSERVATIONS / PER_RECORD; r++) {
+                ActivationBatch.Builder b = ActivationBatch.newBuilder().setModelId(MODEL).setModelVersion("1")
+                        .setTap("wide").setTapIndex(0).addTapShape(NEURONS).setNeuronCount(NEURONS)
+                        .setReduction(Reduction.REDUCTION_NONE);
+                for (int k = 0; k < PER_RECORD; k++) {
+                    int i = r * PER_RECORD + k;
+                    Instant t = eventTime(i);
+                    b.addObservations(Observation.newBuilder().setInstanceId("m-" + i).setPredictedClass(i % 10)
+                            .setTrueLabel((i * 7) % 10).setPairId("p-" + i / 2)
+                            .setPairRole(i % 2 == 0 ? ai.neuraldivergence.proto.v1.PairRole.PAIR_ROLE_BENIGN
+                                    : ai.neuraldivergence.proto.v1.PairRole.PAIR_ROLE_ATTACKED)
+                            .putTags("source", "s" + i % 64).putTags("attack", "a" + (i / 7) % 64)
+                            .putTags("eps", "e" + (i / 3) % 64).putTags("dataset", "d" + (i / 11) % 64)
+                            .setEventTime(Timestamp.newBuilder().setSeconds(t.getEpochSecond())
+                                    .setNanos(t.getNano())));
+                    for (int n = 0; n < NEURONS; n++) {
+                        b.addActivations(value(i, n));
+                    }
+                }
+                // stamped as captured a few seconds after the record's observations
+                sent.add(p.send(new ProducerRecord<>(TOPIC, null, eventTime(r * PER_RECORD).plusSeconds(5)
+                        .toEpochMilli(), (MODEL + "/wide").getBytes(), b.build().toByteArray())));
+            }
+            for (var f : sent) {
+                f.get(60, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    private static void awaitStored(String db, long observations) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofMinutes(6).toNanos();
+        long stored = 0;
+        while (System.nanoTime() < deadline) {
+            stored = storedCounts(db).entrySet().stream().filter(e -> e.getKey().startsWith("all|"))
+                    .mapToLong(Map.Entry::getValue).sum();
+            if (stored >= observations) {
+                Thread.sleep(3000); // a double count would show in the next flushes
+                return;
+            }
+            Thread.sleep(1000);
+        }
+        throw new AssertionError("stored " + stored + " of " + observations + " observations");
+    }
+
+    /** Observation counts of the model's minute rows, by slice and minute. */
+    private static Map<String, Long> storedCounts(String db) throws Exception {
+        Map<String, Long> out = new HashMap<>();
+        try (Connection c = DriverManager.getConnection(db, TestInfrastructure.DB_USER,
+                TestInfrastructure.DB_PASSWORD);
+                PreparedStatement ps = c.prepareStatement("SELECT slice, window_start, observation_count FROM "
+                        + "tap_window WHERE model_id = ? AND granularity = 'minute'")) {
+            ps.setString(1, MODEL);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.put(rs.getString(1) + "|" + rs.getTimestamp(2).toInstant(), rs.getLong(3));
+                }
+            }
+        } catch (java.sql.SQLException e) {
+            return Map.of(); // before the aggregator migrated the schema
+        }
+        return out;
+    }
+
+    private static double gauge(ServiceProcess p, String name) throws Exception {
+        String metrics = HTTP.send(HttpRequest.newBuilder(URI.create(p.baseUrl() + "/q/metrics"))
+                .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString()).body();
+        for (String line : metrics.split("\n")) {
+            if (line.startsWith(name + " ") || line.startsWith(name + "{")) {
+                return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            }
+        }
+        throw new AssertionError(name + " not in /q/metrics");
+    }
+
+    private static int status(ServiceProcess p, String path) throws Exception {
+        try {
+            return HTTP.send(HttpRequest.newBuilder(URI.create(p.baseUrl() + path)).timeout(Duration.ofSeconds(20))
+                    .build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+        } catch (java.io.IOException e) {
+            return -1;
+        }
+    }
+}
