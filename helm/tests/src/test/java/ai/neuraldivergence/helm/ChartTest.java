@@ -403,6 +403,24 @@ class ChartTest {
     }
 
     @Test
+    void inferenceAndTheAggregatorValidateAlike() {
+        Chart.Rendered r = Chart.render(Chart.EXTERNAL, """
+                validation: {maxNeuronsPerTap: 4096, futureSkew: 2m, allowedLateness: 30m}
+                aggregator: {maxPendingBytes: 64M}
+                """);
+        String inference = config(r, "inference");
+        String aggregator = config(r, "aggregator");
+        for (String setting : List.of("max-neurons-per-tap=4096\n", "future-skew=2m\n", "allowed-lateness=30m\n")) {
+            assertTrue(inference.contains("nd.capture." + setting), inference);
+            assertTrue(aggregator.contains("nd.aggregator." + setting), aggregator);
+        }
+        assertTrue(aggregator.contains("nd.aggregator.max-pending-bytes=64M\n"), aggregator);
+        String defaults = config(Chart.render(Chart.EXTERNAL), "aggregator");
+        assertTrue(defaults.contains("nd.aggregator.max-neurons-per-tap=16384\n"), defaults);
+        assertTrue(Chart.refusal(Chart.EXTERNAL, "validation: {maxNeuronsPerTap: 0}").contains("maxNeuronsPerTap"));
+    }
+
+    @Test
     void theSchemaRefusesValuesThatWouldWeakenOrBreakTheInstallation() {
         Map<String, String> refused = Map.ofEntries(
                 Map.entry("global: {podSecurityContext: {runAsNonRoot: false}}", "runAsNonRoot"),
@@ -435,8 +453,11 @@ class ChartTest {
             alerts.add(m.group(1));
         }
         assertEquals(Set.of("NeuralDivergenceTapDrifting", "NeuralDivergenceAggregatorLagging",
-                "NeuralDivergenceObservationsShed", "NeuralDivergenceDeadLettersGrowing", "NeuralDivergencePartDown"),
-                alerts, rule.getMetadata().getName());
+                "NeuralDivergenceObservationsShed", "NeuralDivergenceDeadLettersGrowing",
+                "NeuralDivergenceDeadLettersUndeliverable", "NeuralDivergenceStoreFailing",
+                "NeuralDivergenceRollupBehind", "NeuralDivergencePartDown"), alerts, rule.getMetadata().getName());
+        assertTrue(java.util.regex.Pattern.compile("max\\(nd_aggregator_rollup_oldest_unrolled_seconds"
+                + "\\{namespace=\"[^\"]+\"}\\) > 3600").matcher(text).find(), "the roll-up backlog alert, an hour");
         Set<String> exported = Metrics.exported();
         assertTrue(Metrics.referenced(text).size() >= 4, "the alerts read metrics");
         for (String metric : Metrics.referenced(text)) {
