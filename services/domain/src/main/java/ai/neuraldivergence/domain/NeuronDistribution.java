@@ -288,6 +288,16 @@ public final class NeuronDistribution {
         return s;
     }
 
+    /**
+     * Starts the sketch now, for a neuron about to take more than k values: they would be kept as they are only to be
+     * copied into the sketch at the k+1th.
+     */
+    void startSketch() {
+        if (sketch == null && exactSize == 0) {
+            sketch = KllFloatsSketch.newHeapInstance(k);
+        }
+    }
+
     /** The finite values as they are, while they are kept so (at most k, no sketch yet); else null. */
     float[] exactValues() {
         return sketch == null ? (exact == null ? new float[0] : java.util.Arrays.copyOf(exact, exactSize)) : null;

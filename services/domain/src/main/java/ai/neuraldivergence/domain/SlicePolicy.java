@@ -64,6 +64,20 @@ public final class SlicePolicy {
         return slicesOf("", predictedClass, trueLabel, tags, pairRole);
     }
 
+    /**
+     * A policy for the observations after this one's: it starts from every value this one admitted (stored or not
+     * yet: a delta being written still holds them), and hands out only what it admits itself.
+     */
+    public SlicePolicy successor() {
+        SlicePolicy next = new SlicePolicy(sliceTagKeys, maxValuesPerTag, refusals, stored);
+        admitted.forEach((model, keys) -> {
+            Map<String, Set<String>> copy = new HashMap<>();
+            keys.forEach((key, values) -> copy.put(key, new HashSet<>(values)));
+            next.admitted.put(model, copy);
+        });
+        return next;
+    }
+
     /** Tag values admitted since the last call, to be stored; resets. */
     public List<Admitted> takeAdmitted() {
         List<Admitted> out = newlyAdmitted;

@@ -4,7 +4,7 @@ package ai.neuraldivergence.domain;
  * The distributions of every neuron of one tap, for one slice and window. Stored as one row so that reading a tap
  * for a window is one read, not one per neuron.
  */
-public final class TapDistribution {
+public final class TapDistribution implements TapDelta {
 
     private final NeuronDistribution[] neurons;
     private long observationCount;
@@ -39,6 +39,47 @@ public final class TapDistribution {
         observationCount++;
     }
 
+    /**
+     * Adds observations given as rows of {@code neuronCount} activations each. Neurons are independent: a large
+     * batch is split into ranges of neurons updated in parallel (the common fork-join pool), each range taking every
+     * row, so that a flush of thousands of observations of a wide tap uses every core.
+     */
+    public void addAll(java.util.List<float[]> rows) {
+        for (float[] row : rows) {
+            if (row.length != neurons.length) {
+                throw new IllegalArgumentException("a row of " + row.length + " activations for a tap of "
+                        + neurons.length + " neurons");
+            }
+        }
+        int ranges = (long) rows.size() * neurons.length < PARALLEL_UPDATES ? 1
+                : Math.min(neurons.length, 4 * java.util.concurrent.ForkJoinPool.getCommonPoolParallelism() + 4);
+        int size = (neurons.length + ranges - 1) / ranges;
+        java.util.stream.IntStream stream = java.util.stream.IntStream.range(0, ranges);
+        (ranges > 1 ? stream.parallel() : stream).forEach(r -> {
+            int from = r * size;
+            int to = Math.min(neurons.length, from + size);
+            for (float[] row : rows) {
+                for (int i = from; i < to; i++) {
+                    neurons[i].update(row[i]);
+                }
+            }
+        });
+        observationCount += rows.size();
+    }
+
+    /** Updates below which one thread does the work: splitting costs more than it saves. */
+    private static final long PARALLEL_UPDATES = 200_000;
+
+    /**
+     * Starts every neuron's sketch now: for a distribution about to take more than k observations at once, whose
+     * values would otherwise be kept as they are only to be copied into the sketches at the k+1th.
+     */
+    public void startSketches() {
+        for (NeuronDistribution n : neurons) {
+            n.startSketch();
+        }
+    }
+
     public void merge(TapDistribution other) {
         if (other.neurons.length != neurons.length) {
             throw new IllegalArgumentException("cannot merge a tap of " + other.neurons.length + " neurons into one of "
@@ -50,6 +91,17 @@ public final class TapDistribution {
         observationCount += other.observationCount;
     }
 
+    @Override
+    public void addTo(TapDistribution target) {
+        target.merge(this);
+    }
+
+    @Override
+    public TapDistribution toDistribution(int sketchK) {
+        return this;
+    }
+
+    @Override
     public int neuronCount() {
         return neurons.length;
     }
@@ -58,6 +110,7 @@ public final class TapDistribution {
         return neurons[index];
     }
 
+    @Override
     public long observationCount() {
         return observationCount;
     }

@@ -157,9 +157,10 @@ class AggregatorMemoryTest {
             assertEquals(sums[n], all.neuron(n).sum(), 1e-9, "neuron " + n);
         }
 
-        // an Error in the consumer thread: a budget far above the heap, so that the delta runs the heap out
+        // an Error in the consumer thread: a budget far above the heap and no flush for an hour, so that the delta
+        // the consumer thread fills runs the heap out
         try (ServiceProcess starved = start(db, "memory-starved", "aggregator-memory-starved",
-                List.of("-Dnd.aggregator.max-pending-bytes=4G"))) {
+                List.of("-Dnd.aggregator.max-pending-bytes=4G", "-Dnd.aggregator.flush-interval=1h"))) {
             starved.awaitReady(Duration.ofSeconds(120));
             long deadline = System.nanoTime() + Duration.ofSeconds(180).toNanos();
             int live = 200;

@@ -30,9 +30,16 @@ public final class TapWindowStore {
     }
 
     private final DataSource dataSource;
+    private final int sketchK;
 
     public TapWindowStore(DataSource dataSource) {
+        this(dataSource, ai.neuraldivergence.domain.NeuronDistribution.DEFAULT_K);
+    }
+
+    /** A store whose new rows get sketches of size {@code sketchK} (stored rows keep theirs). */
+    public TapWindowStore(DataSource dataSource, int sketchK) {
         this.dataSource = dataSource;
+        this.sketchK = sketchK;
     }
 
     /**
@@ -59,9 +66,9 @@ public final class TapWindowStore {
      * @throws ai.neuraldivergence.domain.DistributionCodec.CorruptDistributionException when the stored row cannot
      *     be decoded (the store's fault, never the delta's)
      */
-    public Merged merge(Connection c, WindowKey key, TapDistribution delta) throws SQLException {
+    public Merged merge(Connection c, WindowKey key, ai.neuraldivergence.domain.TapDelta delta) throws SQLException {
         lockWindows(c, List.of(key));
-        TapDistribution merged = delta;
+        TapDistribution merged = null;
         boolean rolledUp = false;
         try (PreparedStatement ps = c.prepareStatement("SELECT distributions, rolled_up FROM tap_window "
                 + "WHERE model_id = ? AND model_version = ? AND tap = ? AND granularity = ? AND slice = ? "
@@ -70,10 +77,13 @@ public final class TapWindowStore {
             try (ResultSet rs = ps.executeQuery()) {
                 if (rs.next()) {
                     merged = DistributionCodec.decode(rs.getBytes(1));
-                    merged.merge(delta);
+                    delta.addTo(merged);
                     rolledUp = rs.getBoolean(2);
                 }
             }
+        }
+        if (merged == null) {
+            merged = delta.toDistribution(sketchK);
         }
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO tap_window (model_id, model_version, tap, "
                 + "granularity, slice, window_start, observation_count, distributions) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "

@@ -24,6 +24,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
@@ -94,7 +98,14 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
     private Thread thread;
     private KafkaConsumer<byte[], byte[]> consumer;
     private PendingDelta pending;
+    private InFlight inFlight;
     private Instant nextFlush = Instant.now();
+    // one thread writes deltas while the consumer thread reads and aggregates the next one
+    private final ExecutorService deltaWriter = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "delta-writer");
+        t.setDaemon(true);
+        return t;
+    });
 
     @Inject
     public ActivationConsumer(AggregatorConfig config, Topics topics,
@@ -181,6 +192,7 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
         if (thread != null) {
             thread.join(Duration.ofSeconds(30).toMillis());
         }
+        deltaWriter.shutdown();
     }
 
     /** When the loop last completed a poll; null before the first. */
@@ -232,17 +244,24 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
                     this.records.increment(polled.count());
                     measureLag(c);
                     if (pending.hasWork()) {
-                        if (Instant.now().isAfter(nextFlush)) {
+                        // the interval counts from the last hand-over, and a write in flight is let finish: when
+                        // writes are slow (wide taps, many slices) the next delta grows instead of every row being
+                        // written again for the few records one poll brought
+                        if (Instant.now().isAfter(nextFlush) && (inFlight == null || inFlight.outcome().isDone())) {
                             flush();
                         }
                     } else {
                         nextFlush = Instant.now().plus(config.flushInterval());
+                        if (inFlight != null && inFlight.outcome().isDone()) {
+                            settle();
+                        }
                     }
-                    pendingBytesGauge.set(pending.bytes());
+                    pendingBytesGauge.set(bytesHeld());
                     lastError = null;
                     backoff = config.retryBackoff();
                 }
                 flush();
+                settle();
             } catch (WakeupException e) {
                 // stop() asked us to leave poll(); the loop condition ends it
             } catch (RuntimeException e) {
@@ -256,6 +275,7 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
                 sleep(backoff);
                 backoff = min(backoff.multipliedBy(2), config.maxRetryBackoff());
             } finally {
+                abandonInFlight();
                 consumer = null;
                 pending = null;
                 intake.forgetLayouts();
@@ -267,16 +287,21 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
     /** Reads one record into the delta; flushes first when the record would take the delta past its budget. */
     private void take(ConsumerRecord<byte[], byte[]> record) {
         RecordIntake.Item item = intake.read(record);
-        if (pending.hasWork() && pending.bytes() + item.bytes() > budget) {
-            long before = generation;
+        long before = generation;
+        // half the budget for the delta that fills, half for the one being written: so that both go on together
+        if (pending.hasWork() && pending.bytes() + item.bytes() > budget / 2) {
             flush();
-            if (generation != before) {
-                // the flush sent the consumer back to the stored offsets: this record is read again from there
-                return;
-            }
+        }
+        if (generation == before && bytesHeld() + item.bytes() > budget) {
+            // the delta just handed over still holds its share of the budget until it is written
+            settle();
+        }
+        if (generation != before) {
+            // the consumer went back to the stored offsets: this record is read again from there
+            return;
         }
         intake.apply(item, pending);
-        pendingBytesGauge.set(pending.bytes());
+        pendingBytesGauge.set(bytesHeld());
     }
 
     /** Records behind the end of the assigned partitions, from the consumer's own fetch positions (no call). */
@@ -294,32 +319,60 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
     }
 
     /**
-     * Writes the pending delta. It is handed over first: the next delta starts where it ends, and if this one
-     * fails it is gone with its offsets (re-read from the stored offsets, or recovered record by record).
+     * Hands the pending delta to the writer thread and starts the next one where it ends, so that reading and
+     * aggregating the next records overlaps the write (one delta in flight at a time: the previous one is settled
+     * first). If the write fails, the delta is gone with its offsets: re-read from the stored offsets, or recovered
+     * record by record, when it is settled.
      */
     private void flush() {
+        settle();
         if (pending == null || !pending.hasWork()) {
             return;
         }
         PendingDelta delta = pending;
-        pending = delta.next(newAccumulator());
+        long bytes = delta.bytes();
+        pending = delta.next(newAccumulator(delta.accumulator));
+        inFlight = new InFlight(delta, bytes, deltaWriter.submit(() -> commit(delta)));
+        nextFlush = Instant.now().plus(config.flushInterval());
+    }
+
+    /** A delta being written on the writer thread, and the heap it holds until then. */
+    private record InFlight(PendingDelta delta, long bytes, Future<FlushWriter.Outcome> outcome) {
+    }
+
+    /**
+     * Waits for the delta in flight, if any, and acts on its outcome: a failure that may be the data's is recovered
+     * here (the pending delta, which starts where the failed one ends, stays valid once every record of the failed
+     * one is committed or dead-lettered); a transient or store failure is thrown, so that the loop restarts from the
+     * stored offsets; a fenced or conflicting flush sends the consumer back to them.
+     */
+    private void settle() {
+        InFlight flight = inFlight;
+        if (flight == null) {
+            return;
+        }
+        inFlight = null;
         FlushWriter.Outcome outcome;
         try {
-            outcome = commit(delta);
-            // the interval counts from the end of a flush: when flushes are slow (wide taps, many slices), the next
-            // one waits for a fuller delta instead of writing every row again for the few records one poll brought
-            nextFlush = Instant.now().plus(config.flushInterval());
-        } catch (RuntimeException e) {
+            outcome = flight.outcome().get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
             pending = null;
-            if (FlushFailure.of(e) != FlushFailure.DATA) {
-                throw e;
+            throw new IllegalStateException("interrupted while a flush was written", e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof Error error) {
+                // the writer thread ran out of memory (or worse): the consumer thread dies of it too
+                pending = null;
+                throw error;
+            }
+            RuntimeException failure = e.getCause() instanceof RuntimeException r ? r
+                    : new IllegalStateException(e.getCause());
+            if (FlushFailure.of(failure) != FlushFailure.DATA) {
+                pending = null;
+                throw failure;
             }
             recoveries.increment();
-            DeltaRecovery.Result result = recovery.recover(delta.ranges(), e);
-            if (result == DeltaRecovery.Result.RECOVERED) {
-                // every record of the failed delta is committed or dead-lettered: go on from its end
-                pending = delta.next(newAccumulator());
-            } else {
+            if (recovery.recover(flight.delta().ranges(), failure) != DeltaRecovery.Result.RECOVERED) {
                 restartFromStoredOffsets();
             }
             return;
@@ -332,6 +385,26 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
             LOG.warnf("tap %s was registered meanwhile with another layout; re-reading so that its batches "
                     + "are dead-lettered", conflict.stored());
             restartFromStoredOffsets();
+        }
+    }
+
+    /** The heap the deltas hold: the pending one and the one being written. */
+    private long bytesHeld() {
+        return (pending == null ? 0 : pending.bytes()) + (inFlight == null ? 0 : inFlight.bytes());
+    }
+
+    /** Waits for a write in flight to end, whatever its outcome: before the consumer is closed or sought. */
+    private void abandonInFlight() {
+        InFlight flight = inFlight;
+        inFlight = null;
+        if (flight != null) {
+            try {
+                flight.outcome().get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (ExecutionException e) {
+                // its delta is re-read from the stored offsets with everything else
+            }
         }
     }
 
@@ -409,6 +482,7 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
         try {
             if (pending != null && running) {
                 flush();
+                settle();
             }
         } finally {
             if (pending != null) {
@@ -421,6 +495,8 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
     public void onPartitionsLost(Collection<TopicPartition> partitions) {
         LOG.warnf("lost %s without a clean revoke; dropping the unflushed delta", partitions);
         partitionsLost.increment(partitions.size());
+        // a write in flight for them is fenced, or commits before anyone else could: either way let it end first
+        abandonInFlight();
         // the delta also held records of partitions we keep: re-read those from their stored offsets
         Set<TopicPartition> kept = new HashSet<>(consumer.assignment());
         kept.removeAll(partitions);
@@ -437,6 +513,15 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
             LOG.debugf("tag %s=%s not sliced: %s", key, value, why);
         }, catalog::admittedTagValues);
         return new WindowAccumulator(policy, config.allowedLateness(), config.recent().sampleRate());
+    }
+
+    /**
+     * The accumulator of the delta after {@code previous}: it knows the tag values {@code previous} admitted, which
+     * are not stored until its delta is written (meanwhile the next delta fills).
+     */
+    private WindowAccumulator newAccumulator(WindowAccumulator previous) {
+        return new WindowAccumulator(previous.slicePolicy().successor(), config.allowedLateness(),
+                config.recent().sampleRate());
     }
 
     private Map<String, Object> consumerConfig() {

@@ -99,7 +99,7 @@ public final class FlushWriter {
         this.exemplars = new ExemplarStore(dataSource);
         this.sketchK = sketchK;
         this.catalog = new CatalogStore(dataSource);
-        this.windows = new TapWindowStore(dataSource);
+        this.windows = new TapWindowStore(dataSource, sketchK);
     }
 
     public Outcome flush(WindowAccumulator.Drained pending, Map<TopicPartition, OffsetRange> ranges) {
@@ -193,13 +193,12 @@ public final class FlushWriter {
             if (top != null) {
                 exemplars.merge(c, k.modelId(), k.modelVersion(), k.tap(), k.windowStart(), top);
             }
-            TapDistribution delta = window.distribution(sketchK);
-            TapWindowStore.Merged merged = windows.merge(c, k, delta);
-            committed.add(new CommittedWindow(k, window.tap(), merged.observationCount(), delta.observationCount()));
+            TapWindowStore.Merged merged = windows.merge(c, k, window);
+            committed.add(new CommittedWindow(k, window.tap(), merged.observationCount(), window.observationCount()));
             rows++;
             bytes += merged.bytes();
             if (merged.rolledUp()) {
-                lateForRolledUp.put(k, delta);
+                lateForRolledUp.put(k, window.distribution(sketchK));
             }
         }
         // a minute already rolled up passes its late delta on to its hour and day in this same transaction, so that

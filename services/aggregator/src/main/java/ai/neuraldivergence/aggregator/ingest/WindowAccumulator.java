@@ -6,6 +6,7 @@ import ai.neuraldivergence.domain.Reduction;
 import ai.neuraldivergence.domain.ReferenceKey;
 import ai.neuraldivergence.domain.Slice;
 import ai.neuraldivergence.domain.SlicePolicy;
+import ai.neuraldivergence.domain.TapDelta;
 import ai.neuraldivergence.domain.TapDescriptor;
 import ai.neuraldivergence.domain.TapDistribution;
 import ai.neuraldivergence.domain.TopExemplars;
@@ -45,7 +46,7 @@ public final class WindowAccumulator {
      * The rows one window (or reference) of a tap holds: references to the accumulator's rows, and the instance
      * ids where exemplars are wanted (the "all" slice of a minute). Its distribution is built on demand.
      */
-    public static final class PendingWindow {
+    public static final class PendingWindow implements TapDelta {
         private final TapDescriptor tap;
         private final List<float[]> rows = new ArrayList<>();
         private final List<String> instanceIds;
@@ -67,16 +68,34 @@ public final class WindowAccumulator {
             }
         }
 
-        public int observationCount() {
+        @Override
+        public int neuronCount() {
+            return tap.neuronCount();
+        }
+
+        @Override
+        public long observationCount() {
             return rows.size();
+        }
+
+        /** Straight into the stored sketches: no sketch of these rows is built only to be merged. */
+        @Override
+        public void addTo(TapDistribution target) {
+            target.addAll(rows);
+        }
+
+        @Override
+        public TapDistribution toDistribution(int sketchK) {
+            return distribution(sketchK);
         }
 
         /** The window's delta as distributions: built now, a sketch per neuron (the caller drops it after use). */
         public TapDistribution distribution(int sketchK) {
             TapDistribution d = new TapDistribution(tap.neuronCount(), sketchK);
-            for (float[] row : rows) {
-                d.add(row, 0);
+            if (rows.size() > sketchK) {
+                d.startSketches();
             }
+            d.addAll(rows);
             return d;
         }
 
@@ -139,6 +158,11 @@ public final class WindowAccumulator {
         }
         int mixed = o.getInstanceId().hashCode() * 0x9E3779B9;
         return (mixed >>> 8) < recentSampleRate * (1 << 24);
+    }
+
+    /** What decides the slices of this accumulator's observations. */
+    SlicePolicy slicePolicy() {
+        return slicePolicy;
     }
 
     /** The layout a batch declares for its tap. */
