@@ -13,7 +13,6 @@ import ai.neuraldivergence.domain.TapDistribution;
 import ai.neuraldivergence.domain.WindowKey;
 import ai.neuraldivergence.proto.v1.CompareRequest;
 import ai.neuraldivergence.proto.v1.CompareResponse;
-import ai.neuraldivergence.proto.v1.ComparisonServiceGrpc;
 import ai.neuraldivergence.proto.v1.CreateReferenceRequest;
 import ai.neuraldivergence.proto.v1.DeleteReferenceRequest;
 import ai.neuraldivergence.proto.v1.Direction;
@@ -29,8 +28,6 @@ import ai.neuraldivergence.proto.v1.TapDivergence;
 import ai.neuraldivergence.proto.v1.TimeRange;
 import ai.neuraldivergence.storage.TapWindowStore;
 import io.agroal.api.AgroalDataSource;
-import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.quarkus.test.common.WithTestResource;
@@ -42,9 +39,6 @@ import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** Compare, layer overview and references through a real gRPC channel, on windows with known drift. */

@@ -12,7 +12,6 @@ import ai.neuraldivergence.domain.TapDistribution;
 import ai.neuraldivergence.domain.WindowKey;
 import ai.neuraldivergence.proto.v1.Catalog;
 import ai.neuraldivergence.proto.v1.CatalogVersion;
-import ai.neuraldivergence.proto.v1.ComparisonServiceGrpc;
 import ai.neuraldivergence.proto.v1.DistributionShapes;
 import ai.neuraldivergence.proto.v1.DistributionShapesRequest;
 import ai.neuraldivergence.proto.v1.DistributionSummary;
@@ -23,8 +22,6 @@ import ai.neuraldivergence.storage.CatalogStore;
 import ai.neuraldivergence.storage.TapWindowStore;
 import com.google.protobuf.Timestamp;
 import io.agroal.api.AgroalDataSource;
-import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.quarkus.test.common.WithTestResource;
@@ -33,10 +30,6 @@ import jakarta.inject.Inject;
 import java.sql.Connection;
 import java.time.Instant;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** The comparison API through a real gRPC channel, over distributions stored in a real PostgreSQL. */

@@ -47,8 +47,8 @@ class AggregatorBrokerOutageTest {
                 broker.start();
                 aggregator.awaitReadiness(200);
                 producer.join(Duration.ofSeconds(180).toMillis());
-                KnownStream.awaitAll(jdbc);
-                KnownStream.verifyAgainstWhatWasSent(jdbc);
+                STREAM.awaitAll(jdbc);
+                STREAM.verifyAgainstWhatWasSent(jdbc);
             }
         }
     }

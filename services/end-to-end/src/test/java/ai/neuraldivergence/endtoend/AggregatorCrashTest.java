@@ -42,7 +42,7 @@ class AggregatorCrashTest {
                 Thread.sleep(800 + random.nextInt(1500));
                 long stored = KnownStream.storedObservations(crashDb);
                 aggregator.kill();
-                if (stored < (long) KnownStream.BATCHES * KnownStream.PER_BATCH) {
+                if (stored < STREAM.observations()) {
                     killedMidStream++;
                 }
                 aggregator = STREAM.startAggregator(crashDb, "crash-group", "aggregator-crash");
@@ -50,20 +50,20 @@ class AggregatorCrashTest {
             }
             producer.join(Duration.ofSeconds(120).toMillis());
             assertTrue(!producing.get(), "the stream was produced");
-            KnownStream.awaitAll(crashDb);
+            STREAM.awaitAll(crashDb);
         } finally {
             aggregator.close();
         }
         assertEquals(KILLS, killedMidStream, "every kill happened before the stream was fully stored");
-        Map<String, TapDistribution> crashed = KnownStream.verifyAgainstWhatWasSent(crashDb);
+        Map<String, TapDistribution> crashed = STREAM.verifyAgainstWhatWasSent(crashDb);
 
         // the same records, aggregated without interruption, give the same rows
         String calmDb = infra.newDatabase("calm");
         try (ServiceProcess calm = STREAM.startAggregator(calmDb, "calm-group", "aggregator-calm")) {
             calm.awaitReady(Duration.ofSeconds(120));
-            KnownStream.awaitAll(calmDb);
+            STREAM.awaitAll(calmDb);
         }
-        Map<String, TapDistribution> uninterrupted = KnownStream.verifyAgainstWhatWasSent(calmDb);
+        Map<String, TapDistribution> uninterrupted = STREAM.verifyAgainstWhatWasSent(calmDb);
         assertEquals(uninterrupted.keySet(), crashed.keySet());
         for (String key : crashed.keySet()) {
             KnownStream.assertSameAs(uninterrupted.get(key), crashed.get(key), key);

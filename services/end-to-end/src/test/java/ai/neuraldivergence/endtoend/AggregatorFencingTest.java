@@ -41,13 +41,13 @@ class AggregatorFencingTest {
             Thread.sleep(12_000);
             a.signal("CONT");
             producer.join(Duration.ofSeconds(120).toMillis());
-            KnownStream.awaitAll(db);
+            STREAM.awaitAll(db);
             Thread.sleep(3000);
             double staleDrops = metric(a, "nd_aggregator_flushes_fenced_total")
                     + metric(a, "nd_aggregator_partitions_lost_total");
             assertTrue(staleDrops >= 1, "the resumed instance dropped its stale delta (fenced or lost)");
         }
-        KnownStream.verifyAgainstWhatWasSent(db);
+        STREAM.verifyAgainstWhatWasSent(db);
     }
 
     private static double metric(ServiceProcess p, String name) throws Exception {

@@ -39,8 +39,8 @@ class AggregatorOutageTest {
             pg = start(port, data);
             aggregator.awaitReadiness(200);
             producer.join(Duration.ofSeconds(120).toMillis());
-            KnownStream.awaitAll(jdbc);
-            KnownStream.verifyAgainstWhatWasSent(jdbc);
+            STREAM.awaitAll(jdbc);
+            STREAM.verifyAgainstWhatWasSent(jdbc);
         } finally {
             pg.close();
         }

@@ -37,14 +37,24 @@ final class KnownStream {
 
     final String topic;
 
+    /** Batches of {@value #PER_BATCH} observations per tap: 600 (12,000 observations) unless said otherwise. */
+    final int batches;
+    /** How long the producer waits between batches: the stream takes about batches x this. */
+    final long pauseMillis;
+
     KnownStream(String topic) {
+        this(topic, 600, 25);
+    }
+
+    KnownStream(String topic, int batches, long pauseMillis) {
         this.topic = topic;
+        this.batches = batches;
+        this.pauseMillis = pauseMillis;
     }
 
     static final String MODEL = "crash-model";
     /** The start of the stream's three minutes: recent, so that retention keeps them. */
     static final Instant T0 = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.HOURS).minus(Duration.ofHours(1));
-    static final int BATCHES = 600;
     static final int PER_BATCH = 20;
     static final String[] TAPS = {"conv", "dense"};
     static final int[] NEURONS = {8, 16};
@@ -90,6 +100,10 @@ final class KnownStream {
         return topic + ".labels";
     }
 
+    String deadLetterTopic() {
+        return topic + ".dlq";
+    }
+
     static Instant minuteOf(int i) {
         return T0.plusSeconds(60L * (i % 3));
     }
@@ -130,6 +144,7 @@ final class KnownStream {
                 "QUARKUS_DATASOURCE_PASSWORD", TestInfrastructure.DB_PASSWORD,
                 "ND_TOPICS_ACTIVATIONS", topic,
                 "ND_TOPICS_LABELS", labelsTopic(),
+                "ND_TOPICS_DEAD_LETTER", deadLetterTopic(),
                 "ND_AGGREGATOR_CONSUMER_GROUP", group),
                 // a killed member's partitions move on quickly
                 List.of("-Dkafka.session.timeout.ms=6000", "-Dkafka.heartbeat.interval.ms=1000",
@@ -150,7 +165,7 @@ final class KnownStream {
         try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(Map.of("bootstrap.servers", bootstrap,
                 "key.serializer", ByteArraySerializer.class.getName(),
                 "value.serializer", ByteArraySerializer.class.getName(), "acks", "all"))) {
-            for (int b = 0; b < BATCHES; b++) {
+            for (int b = 0; b < batches; b++) {
                 for (int tap = 0; tap < TAPS.length; tap++) {
                     // stamped as if captured right after the stream's three minutes: none is late
                     p.send(new ProducerRecord<>(topic, null, T0.plusSeconds(200).toEpochMilli(),
@@ -160,10 +175,10 @@ final class KnownStream {
                 if (b >= 5) {
                     sendLateLabels(p, b - 5);
                 }
-                // spread over ~15 s so that the kills land mid-stream
-                Thread.sleep(25);
+                // spread out (about 15 s by default) so that what a test does lands mid-stream
+                Thread.sleep(pauseMillis);
             }
-            for (int b = Math.max(0, BATCHES - 5); b < BATCHES; b++) {
+            for (int b = Math.max(0, batches - 5); b < batches; b++) {
                 sendLateLabels(p, b);
             }
             p.flush();
@@ -206,14 +221,19 @@ final class KnownStream {
         }
     }
 
+    /** Observations the stream sends. */
+    long observations() {
+        return (long) batches * PER_BATCH;
+    }
+
     /** Waits until every observation, and every label (given or late), is stored. */
-    static void awaitAll(String jdbcUrl) throws Exception {
-        long observations = (long) BATCHES * PER_BATCH;
+    void awaitAll(String jdbcUrl) throws Exception {
+        long observations = observations();
         long labelled = 0;
         for (int i = 0; i < observations; i++) {
             labelled += i % 2 == 0 || lateLabelled(i) ? 1 : 0;
         }
-        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+        long deadline = System.nanoTime() + Duration.ofSeconds(120 + batches / 10).toNanos();
         long stored = 0;
         long labels = 0;
         while (System.nanoTime() < deadline) {
@@ -250,12 +270,12 @@ final class KnownStream {
     }
 
     /** Checks every stored row against the stream's content; returns the rows by tap, slice and minute. */
-    static Map<String, TapDistribution> verifyAgainstWhatWasSent(String jdbcUrl) {
+    Map<String, TapDistribution> verifyAgainstWhatWasSent(String jdbcUrl) {
         Map<String, double[]> sums = new HashMap<>();
         Map<String, long[]> counts = new HashMap<>();
         // per key and neuron: finite values, NaN, +Inf, -Inf
         Map<String, long[][]> values = new HashMap<>();
-        for (int i = 0; i < BATCHES * PER_BATCH; i++) {
+        for (int i = 0; i < batches * PER_BATCH; i++) {
             for (int tap = 0; tap < TAPS.length; tap++) {
                 for (Slice s : slicesOf(i)) {
                     String key = TAPS[tap] + "|" + s.key() + "|" + minuteOf(i);

@@ -11,14 +11,9 @@ import ai.neuraldivergence.proto.v1.ActivationBatch;
 import ai.neuraldivergence.proto.v1.Catalog;
 import ai.neuraldivergence.proto.v1.ComparisonServiceGrpc;
 import ai.neuraldivergence.proto.v1.GetCatalogRequest;
-import ai.neuraldivergence.proto.v1.LabelEvent;
-import ai.neuraldivergence.proto.v1.Observation;
-import ai.neuraldivergence.proto.v1.PairRole;
-import ai.neuraldivergence.proto.v1.Reduction;
 import ai.neuraldivergence.storage.TapWindowStore;
 import ai.neuraldivergence.testkit.TestInfrastructure;
 import ai.neuraldivergence.testkit.TopicRecords;
-import com.google.protobuf.Timestamp;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import java.net.URI;
@@ -111,7 +106,8 @@ class PoisonRecordTest {
             Map<String, KafkaPoison> sentToKafka = new LinkedHashMap<>();
             int refused = 0;
             try (KafkaProducer<byte[], byte[]> producer = producer(infra)) {
-                List<KafkaPoison> kafkaPoison = kafkaPoison();
+                List<KafkaPoison> kafkaPoison = KafkaPoison.everyKind(ACTIVATIONS, LABELS, MODEL, "dense", NEURONS,
+                        "poison-flush");
                 for (int r = 0; r < REQUESTS; r++) {
                     HttpResponse<String> ok = post(inference, "/v1/observations", steady(r));
                     assertEquals(202, ok.statusCode(), ok.body());
@@ -234,9 +230,9 @@ class PoisonRecordTest {
     }
 
     private static ActivationBatch nonFiniteBatch() {
-        ActivationBatch.Builder b = header();
+        ActivationBatch.Builder b = KafkaPoison.header(MODEL, "dense", NEURONS);
         for (int k = 0; k < NON_FINITE; k++) {
-            b.addObservations(observation("kafka-nan-" + k));
+            b.addObservations(KafkaPoison.observation("kafka-nan-" + k));
             for (int n = 0; n < NEURONS; n++) {
                 b.addActivations(switch (n) {
                     case 0 -> 1f;
@@ -316,73 +312,6 @@ class PoisonRecordTest {
                 .replace("$TIME", Instant.now().toString()).replace("$TAGS", "{}")
                 .replace(", \"pairId\": \"$PAIR\"", "");
         return new Refusal(what, "/v1/observations", body, field);
-    }
-
-    // ---------------------------------------------------------------- poison straight into Kafka
-
-    record KafkaPoison(String what, String topic, String key, byte[] value, String reason) {
-    }
-
-    private static ActivationBatch.Builder header() {
-        return ActivationBatch.newBuilder().setModelId(MODEL).setModelVersion("1").setTap("dense").setTapIndex(0)
-                .addTapShape(NEURONS).setNeuronCount(NEURONS).setReduction(Reduction.REDUCTION_NONE);
-    }
-
-    private static Observation observation(String id) {
-        Instant now = Instant.now();
-        return Observation.newBuilder().setInstanceId(id).setPredictedClass(1)
-                .setEventTime(Timestamp.newBuilder().setSeconds(now.getEpochSecond())).build();
-    }
-
-    private static KafkaPoison batch(String what, UnaryOperator<Observation.Builder> observation,
-            UnaryOperator<ActivationBatch.Builder> batch, String reason) {
-        ActivationBatch.Builder b = header().addObservations(observation.apply(observation("k-poison").toBuilder()));
-        for (int n = 0; n < NEURONS; n++) {
-            b.addActivations(1f);
-        }
-        return new KafkaPoison(what, ACTIVATIONS, "poison-" + what, batch.apply(b).build().toByteArray(), reason);
-    }
-
-    private static List<KafkaPoison> kafkaPoison() {
-        List<KafkaPoison> out = new ArrayList<>();
-        UnaryOperator<ActivationBatch.Builder> same = b -> b;
-        out.add(batch("an event time in year 295,000", o -> o.setEventTime(Timestamp.newBuilder()
-                .setSeconds(9_246_000_000_000L)), same, "event_time must lie in 0001-01-01..9999-12-31"));
-        out.add(batch("an event time in year 20,000", o -> o.setEventTime(Timestamp.newBuilder()
-                .setSeconds(569_000_000_000L)), same, "event_time must lie in 0001-01-01..9999-12-31"));
-        out.add(batch("an event time in year 3000", o -> o.setEventTime(Timestamp.newBuilder()
-                .setSeconds(Instant.parse("3000-01-01T00:00:00Z").getEpochSecond())), same, "the future skew"));
-        out.add(batch("NUL in the instance id", o -> o.setInstanceId("a\u0000b"), same, "instance_id must be"));
-        out.add(batch("a control character in the instance id", o -> o.setInstanceId("a\u001bb"), same,
-                "instance_id must be"));
-        out.add(batch("an oversized instance id", o -> o.setInstanceId("x".repeat(129)), same, "instance_id must be"));
-        out.add(batch("NUL in a tag key", o -> o.putTags("k\u0000", "v"), same, "tags: keys"));
-        out.add(batch("NUL in a tag value", o -> o.putTags("source", "\u0000"), same, "tags[\"source\"]"));
-        out.add(batch("an oversized tag value", o -> o.putTags("source", "v".repeat(257)), same, "tags[\"source\"]"));
-        out.add(batch("NUL in the pair id", o -> o.setPairId("\u0000").setPairRole(PairRole.PAIR_ROLE_BENIGN), same,
-                "pair_id must be"));
-        out.add(batch("NUL in the model id", o -> o, b -> b.setModelId("m\u0000"), "model_id must be"));
-        out.add(batch("NUL in the model version", o -> o, b -> b.setModelVersion("\u0000"), "model_version must be"));
-        out.add(batch("NUL in the tap name", o -> o, b -> b.setTap("t\u0000"), "tap must be"));
-        ActivationBatch.Builder wide = ActivationBatch.newBuilder().setModelId(MODEL).setModelVersion("1")
-                .setTap("wide").setTapIndex(1).addTapShape(16_385).setNeuronCount(16_385)
-                .setReduction(Reduction.REDUCTION_NONE).addObservations(observation("k-wide"));
-        for (int n = 0; n < 16_385; n++) {
-            wide.addActivations(0.5f);
-        }
-        out.add(new KafkaPoison("a neuron count over the limit", ACTIVATIONS, "poison-wide", wide.build()
-                .toByteArray(), "neuron_count must be 1..16384"));
-        out.add(new KafkaPoison("bytes that are no record", ACTIVATIONS, "poison-bytes",
-                "\u0000\u00ff not protobuf".getBytes(StandardCharsets.ISO_8859_1), "undecodable ActivationBatch"));
-        out.add(new KafkaPoison("NUL in a late label's instance id", LABELS, "poison-label", LabelEvent.newBuilder()
-                .setModelId(MODEL).setInstanceId("x\u0000").setTrueLabel(1).build().toByteArray(),
-                "LabelEvent instance_id must be"));
-        out.add(new KafkaPoison("a late label without a model", LABELS, "poison-label-model", LabelEvent.newBuilder()
-                .setInstanceId("x").setTrueLabel(1).build().toByteArray(), "LabelEvent model_id must be"));
-        // valid by every rule, refused by the database: the record alone is dead-lettered, everything else kept
-        out.add(batch("a record the database refuses", o -> o.setInstanceId("poison-flush"), same,
-                "flush failed: PSQLException"));
-        return out;
     }
 
     // ---------------------------------------------------------------- plumbing

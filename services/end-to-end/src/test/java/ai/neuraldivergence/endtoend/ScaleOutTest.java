@@ -50,22 +50,22 @@ class ScaleOutTest {
             long storedAtAdd = KnownStream.storedObservations(db);
             producer.join(Duration.ofSeconds(120).toMillis());
             assertTrue(!producing.get(), "the stream was produced");
-            long total = (long) KnownStream.BATCHES * KnownStream.PER_BATCH;
+            long total = STREAM.observations();
             assertTrue(storedAtKill < total && storedAtAdd < total, "the kill (" + storedAtKill + " stored) and the "
                     + "addition (" + storedAtAdd + ") happened mid-stream, of " + total);
-            KnownStream.awaitAll(db);
+            STREAM.awaitAll(db);
         } finally {
             instances.forEach(ServiceProcess::close);
         }
-        Map<String, TapDistribution> shared = KnownStream.verifyAgainstWhatWasSent(db);
+        Map<String, TapDistribution> shared = STREAM.verifyAgainstWhatWasSent(db);
 
         // the same records through one instance
         String single = infra.newDatabase("scale_single");
         try (ServiceProcess one = STREAM.startAggregator(single, "scale-single", "aggregator-scale-single")) {
             one.awaitReady(Duration.ofSeconds(120));
-            KnownStream.awaitAll(single);
+            STREAM.awaitAll(single);
         }
-        Map<String, TapDistribution> alone = KnownStream.verifyAgainstWhatWasSent(single);
+        Map<String, TapDistribution> alone = STREAM.verifyAgainstWhatWasSent(single);
         assertEquals(alone.keySet(), shared.keySet());
         for (String key : shared.keySet()) {
             KnownStream.assertSameAs(alone.get(key), shared.get(key), key);

@@ -1,8 +1,6 @@
 package ai.neuraldivergence.storage;
 
 import ai.neuraldivergence.domain.PairRole;
-import java.io.ByteArrayInputStream;
-import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.sql.Array;
