@@ -29,7 +29,8 @@ class CaptureOutageTest {
         public Map<String, String> getConfigOverrides() {
             return Map.of("kafka.bootstrap.servers", "127.0.0.1:" + closedPort(),
                     "nd.capture.queue-capacity", "2",
-                    "nd.capture.policy", "shed");
+                    "nd.capture.policy", "shed",
+                    "nd.capture.ack-timeout", "3s");
         }
 
         private static int closedPort() {
@@ -43,6 +44,30 @@ class CaptureOutageTest {
 
     @Inject
     MeterRegistry registry;
+
+    /** Accepted means delivered: with Kafka away, recorded observations get a 503 saying so, and are counted. */
+    @Test
+    void observationsKafkaDoesNotTakeAreRefusedWithA503AndCounted() throws Exception {
+        double failedBefore = registry.counter("nd.capture.observations.failed").count();
+        String body = """
+                {"modelId": "outage", "modelVersion": "1", "taps": [{"name": "dense", "index": 0, "shape": [2]}],
+                 "observations": [{"predictedClass": 1, "activations": {"dense": [0.5, 1.5]}}]}""";
+        long started = System.nanoTime();
+        given().contentType(ContentType.JSON).body(body).post("/v1/observations").then().statusCode(503)
+                .body("message", org.hamcrest.Matchers.anyOf(
+                        org.hamcrest.Matchers.containsString("not recorded"),
+                        org.hamcrest.Matchers.containsString("did not acknowledge")));
+        double seconds = (System.nanoTime() - started) / 1e9;
+        assertTrue(seconds < 15, "answered within the acknowledgement timeout and the delivery timeout, took "
+                + seconds + " s");
+        // counted when the outcome is settled: at once when withdrawn, at the delivery timeout when sent
+        long deadline = System.nanoTime() + 15_000_000_000L;
+        while (registry.counter("nd.capture.observations.failed").count() == failedBefore
+                && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+        }
+        assertEquals(1.0, registry.counter("nd.capture.observations.failed").count() - failedBefore, 0.0);
+    }
 
     @Test
     void everyShedObservationIsCounted() throws Exception {
