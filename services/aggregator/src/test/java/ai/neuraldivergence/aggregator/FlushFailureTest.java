@@ -139,6 +139,59 @@ class FlushFailureTest {
                 && new String(r.key(), StandardCharsets.UTF_8).equals(model), 0).size(), "nothing dead-lettered");
     }
 
+    @Test
+    void aRecordTheDeadLetterTopicRefusesIsCountedAndSkipped() throws Exception {
+        String model = "undeliverable-" + UUID.randomUUID();
+        org.apache.kafka.common.config.ConfigResource dlq = new org.apache.kafka.common.config.ConfigResource(
+                org.apache.kafka.common.config.ConfigResource.Type.TOPIC, "nd.activations.dlq");
+        try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(Map.of(
+                "bootstrap.servers", TestInfrastructure.shared().kafkaBootstrapServers()))) {
+            // the dead-letter topic exists (other tests dead-letter) and takes 2 KB records for a while
+            TopicRecords.await("nd.activations.dlq", r -> true, 0);
+            alter(admin, dlq, "2048");
+            try {
+                double before = undeliverable();
+                byte[] garbage = new byte[20_000];
+                java.util.Arrays.fill(garbage, (byte) 0xff);
+                try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(Map.of(
+                        "bootstrap.servers", TestInfrastructure.shared().kafkaBootstrapServers(),
+                        "key.serializer", ByteArraySerializer.class.getName(),
+                        "value.serializer", ByteArraySerializer.class.getName()))) {
+                    p.send(new ProducerRecord<>("nd.activations", null, MINUTE.plusSeconds(70).toEpochMilli(),
+                            model.getBytes(StandardCharsets.UTF_8), garbage));
+                }
+                send(model, batch(model, "after-", 4));
+                TapWindowStore store = new TapWindowStore(dataSource);
+                long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+                while (System.nanoTime() < deadline && count(store, model) < 4) {
+                    Thread.sleep(200);
+                }
+                assertEquals(4, count(store, model), "what follows the refused record is aggregated");
+                assertEquals(1.0, undeliverable() - before, 0.0, "counted once");
+            } finally {
+                alter(admin, dlq, "1114124");
+            }
+        }
+    }
+
+    private static void alter(org.apache.kafka.clients.admin.Admin admin,
+            org.apache.kafka.common.config.ConfigResource topic, String maxMessageBytes) throws Exception {
+        admin.incrementalAlterConfigs(Map.of(topic, List.of(new org.apache.kafka.clients.admin.AlterConfigOp(
+                new org.apache.kafka.clients.admin.ConfigEntry("max.message.bytes", maxMessageBytes),
+                org.apache.kafka.clients.admin.AlterConfigOp.OpType.SET)))).all().get(30,
+                        java.util.concurrent.TimeUnit.SECONDS);
+    }
+
+    private static double undeliverable() {
+        String metrics = given().get("/q/metrics").then().statusCode(200).extract().asString();
+        for (String line : metrics.split("\n")) {
+            if (line.startsWith("nd_aggregator_dead_letters_total{reason=\"undeliverable\"}")) {
+                return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            }
+        }
+        return 0;
+    }
+
     private static double storeFailures() {
         String metrics = given().get("/q/metrics").then().statusCode(200).extract().asString();
         for (String line : metrics.split("\n")) {

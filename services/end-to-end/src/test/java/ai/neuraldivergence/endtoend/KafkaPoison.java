@@ -85,6 +85,9 @@ record KafkaPoison(String what, String topic, String key, byte[] value, String r
         out.add(new KafkaPoison("NUL in a late label's instance id", labels, "poison-label", LabelEvent.newBuilder()
                 .setModelId(model).setInstanceId("x\u0000").setTrueLabel(1).build().toByteArray(),
                 "LabelEvent instance_id must be"));
+        out.add(new KafkaPoison("NUL in a late label's model id", labels, "poison-label-nul-model",
+                LabelEvent.newBuilder().setModelId("m\u0000").setInstanceId("x").setTrueLabel(1).build()
+                        .toByteArray(), "LabelEvent model_id must be"));
         out.add(new KafkaPoison("a late label without a model", labels, "poison-label-model", LabelEvent.newBuilder()
                 .setInstanceId("x").setTrueLabel(1).build().toByteArray(), "LabelEvent model_id must be"));
         // valid by every rule, refused by the database: the record alone is dead-lettered, everything else kept
