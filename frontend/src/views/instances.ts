@@ -1,6 +1,6 @@
 // Instances: a benign/attacked pair (or an uploaded digit, sent through inference) placed neuron by neuron in the
 // reference: the images, predictions, a percentile strip per tap, and the neurons moved most.
-import { api, predictPng, type InstanceInspection } from "../api";
+import { api, ApiError, predictPng, type InstanceInspection, type PairInspection } from "../api";
 import { choice, clock, empty, h, loading, strip } from "../dom";
 import { selection, type State } from "../state";
 import { EXCITED, INHIBITED, diverging, extremes, formatNumber } from "../transforms";
@@ -18,11 +18,26 @@ export async function renderInstances(main: HTMLElement, state: State, pick: (pa
     main.replaceChildren(upload, empty("No benign/attacked pair is in the recent-observation store yet."));
     return;
   }
-  const chosen = state.pair && pairs.some((p) => p.pairId === state.pair) ? state.pair : pairs[0].pairId;
-  const bar = h("p", { class: "controls" }, choice("Pair", pairs.map((p) => ({ value: p.pairId,
-    label: `${p.pairId} (${p.eventTime.replace("T", " ").slice(0, 19)})` })), chosen, pick),
+  const options = pairs.map((p) => ({ value: p.pairId,
+    label: `${p.pairId} (${p.eventTime.replace("T", " ").slice(0, 19)})` }));
+  // A pair named in the URL (a shared link) stays chosen while the store keeps it, even after newer pairs have
+  // pushed it out of the list's newest few; once expired, the newest pair is shown and the page says why.
+  let chosen = pairs[0].pairId;
+  let p: PairInspection | undefined;
+  let note: HTMLElement | undefined;
+  if (state.pair && state.pair !== chosen) {
+    try {
+      p = await api.inspectPair({ modelId: state.model, pairId: state.pair, against, topK: 5 });
+      chosen = state.pair;
+      if (!pairs.some((x) => x.pairId === chosen)) options.push({ value: chosen, label: `${chosen} (older)` });
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.status !== 404) throw e;
+      note = empty(`Pair ${state.pair} is no longer in the recent-observation store; showing the newest.`);
+    }
+  }
+  const bar = h("p", { class: "controls" }, choice("Pair", options, chosen, pick),
     ` placed against ${state.a.kind === "reference" ? `reference ${state.a.name}` : "side A"}.`);
-  const p = await api.inspectPair({ modelId: state.model, pairId: chosen, against, topK: 5 });
+  p ??= await api.inspectPair({ modelId: state.model, pairId: chosen, against, topK: 5 });
   const [benign, attacked] = await Promise.all([
     api.inspectInstance({ modelId: state.model, instanceId: p.benign.instanceId, against }),
     api.inspectInstance({ modelId: state.model, instanceId: p.attacked.instanceId, against })]);
@@ -48,7 +63,7 @@ export async function renderInstances(main: HTMLElement, state: State, pick: (pa
       }
     }
   }
-  main.replaceChildren(upload, bar, sides, percentileStrips([["benign", benign], ["attacked", attacked]]),
+  main.replaceChildren(upload, ...(note ? [note] : []), bar, sides, percentileStrips([["benign", benign], ["attacked", attacked]]),
     h("h2", {}, "Neurons the attack moved most, per tap"), table);
 }
 

@@ -118,7 +118,7 @@ public final class RecentObservationStore {
                         + "jsonb_each_text(p.tags)) FROM (SELECT pair_id, max(event_time) t, (array_agg(tags) FILTER "
                         + "(WHERE pair_role = 'attacked'))[1] tags FROM recent_observation WHERE model_id = ? AND "
                         + "pair_id IS NOT NULL GROUP BY pair_id HAVING count(DISTINCT pair_role) = 2) p "
-                        + "ORDER BY p.t DESC LIMIT ?")) {
+                        + "ORDER BY p.t DESC, p.pair_id DESC LIMIT ?")) {
             ps.setString(1, modelId);
             ps.setInt(2, limit);
             List<KeptPair> out = new ArrayList<>();
