@@ -24,10 +24,12 @@ public final class NeuronDistribution {
     public static final int DEFAULT_K = 200;
 
     private final int k;
-    // while at most k finite values were seen: the values themselves (null until the first); then the sketch
+    // while at most k finite values were seen: the values themselves (null until the first); then the sketch.
+    // Volatile: a read of a shared, decoded distribution (a cached reference, say) may build the sketch while
+    // another thread reads its count; the sketch is published before the exact values are let go
     private float[] exact;
     private int exactSize;
-    private KllFloatsSketch sketch;
+    private volatile KllFloatsSketch sketch;
     private long count;
     private double sum;
     private double sumOfSquares;

@@ -52,7 +52,8 @@ public record TapComparison(TapDescriptor tap, List<Divergence> neurons, int[] t
                                 .reversed())
                         .thenComparingInt(n -> n))
                 .limit(Math.max(0, topK)).mapToInt(Integer::intValue).toArray();
-        return new TapComparison(tap, neurons, top, metric, defined == 0 ? Double.NaN : sum / defined, max,
+        return new TapComparison(tap, neurons, top, metric, defined == 0 ? Double.NaN : sum / defined,
+                defined == 0 ? Double.NaN : max,
                 (double) drifted / neurons.size(), a.observationCount(), b.observationCount());
     }
 

@@ -15,6 +15,9 @@ import java.util.UUID;
  * <p>Keys are hashed to 64 bits (the first half of an MD5 name UUID): a collision only makes two unrelated writers
  * wait for each other. Locks are taken in ascending order in one statement, so that two transactions locking
  * overlapping sets cannot deadlock on them; a lock already held by the transaction is taken again at no cost.
+ *
+ * <p>Each lock held takes a slot of PostgreSQL's shared lock table until the transaction ends: callers bound how
+ * many keys one transaction locks (windows per flush, minutes per roll-up, instance buckets).
  */
 final class AdvisoryLocks {
 
@@ -22,20 +25,28 @@ final class AdvisoryLocks {
     }
 
     /**
-     * Locks every key until the caller's transaction ends; each key is prefixed by its kind (the table), or by
-     * nothing when {@code kind} is null (the late-label join's instance locks, hashed so since before this class).
+     * Locks every key until the caller's transaction ends; each key is prefixed by its kind (the table).
      */
     static void lock(Connection c, String kind, Collection<String> keys) throws SQLException {
         if (keys.isEmpty()) {
             return;
         }
-        Long[] hashes = keys.stream().map(k -> hash(kind == null ? k : kind + '\u0000' + k)).distinct().sorted()
+        Long[] hashes = keys.stream().map(k -> hash(kind + '\u0000' + k)).distinct().sorted()
                 .toArray(Long[]::new);
         try (PreparedStatement ps = c.prepareStatement(
                 "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT unnest(?::bigint[]) AS k ORDER BY 1) keys")) {
             ps.setArray(1, c.createArrayOf("bigint", hashes));
             ps.executeQuery().close();
         }
+    }
+
+    /**
+     * Locks the buckets of {@code keys}: at most {@code buckets} locks whatever the number of keys, for key sets
+     * that grow with traffic (one per observation kept); keys of one bucket wait for each other.
+     */
+    static void lockBuckets(Connection c, String kind, Collection<String> keys, int buckets) throws SQLException {
+        lock(c, kind, keys.stream().map(k -> Integer.toString(Math.floorMod(hash(k), buckets))).distinct()
+                .toList());
     }
 
     static long hash(String key) {

@@ -17,6 +17,9 @@ import javax.sql.DataSource;
  */
 public final class LateLabelStore {
 
+    /** Instance lock buckets: the most instance locks one flush takes. */
+    static final int INSTANCE_LOCK_BUCKETS = 1024;
+
     private final DataSource dataSource;
 
     public LateLabelStore(DataSource dataSource) {
@@ -29,7 +32,9 @@ public final class LateLabelStore {
      * the other. One statement, locks taken in a fixed order (no deadlock between two flushes).
      */
     public void lockInstances(Connection c, java.util.Collection<String> modelAndInstanceIds) throws SQLException {
-        AdvisoryLocks.lock(c, null, modelAndInstanceIds);
+        // one lock per bucket rather than per instance: a flush keeps one row per unlabelled observation, thousands
+        // under load, and every lock holds a slot of PostgreSQL's shared lock table until the commit
+        AdvisoryLocks.lockBuckets(c, "instance", modelAndInstanceIds, INSTANCE_LOCK_BUCKETS);
     }
 
     /** Records a label; returns false when the instance already had one (the first wins). */

@@ -2,6 +2,7 @@ package ai.neuraldivergence.storage;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.neuraldivergence.domain.Granularity;
@@ -108,6 +109,37 @@ class StoresTest {
         t.offer(0, activation, id);
         t.offer(1, activation, id);
         return t;
+    }
+
+    @Test
+    void aFlushKeepingThousandsOfObservationsHoldsABoundedNumberOfInstanceLocks() throws Exception {
+        LateLabelStore labels = new LateLabelStore(dataSource);
+        List<String> instances = new java.util.ArrayList<>();
+        for (int i = 0; i < 20_000; i++) {
+            instances.add("m\u0000instance-" + i);
+        }
+        try (Connection c = dataSource.getConnection(); Connection other = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            labels.lockInstances(c, instances);
+            // each advisory lock holds a slot of PostgreSQL's shared lock table (6,400 by default) until the commit
+            long held;
+            try (var ps = c.prepareStatement("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = "
+                    + "pg_backend_pid()"); var rs = ps.executeQuery()) {
+                rs.next();
+                held = rs.getLong(1);
+            }
+            assertTrue(held > 0 && held <= LateLabelStore.INSTANCE_LOCK_BUCKETS, held + " instance locks");
+            // and they still exclude: another transaction joining one of these instances waits
+            other.setAutoCommit(false);
+            try (var st = other.createStatement()) {
+                st.execute("SET lock_timeout = '200ms'");
+            }
+            SQLException waited = assertThrows(SQLException.class,
+                    () -> labels.lockInstances(other, List.of("m\u0000instance-17")));
+            assertEquals("55P03", waited.getSQLState(), "lock_not_available");
+            other.rollback();
+            c.rollback();
+        }
     }
 
     @Test

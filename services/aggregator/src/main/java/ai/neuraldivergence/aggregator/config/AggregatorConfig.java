@@ -43,6 +43,17 @@ public interface AggregatorConfig {
     io.quarkus.runtime.configuration.MemorySize maxPendingBytes();
 
     /**
+     * The most windows (tap, slice and minute; references alike) one delta may hold before it is flushed early. Each
+     * window written takes an advisory lock until its transaction ends, and PostgreSQL's lock table is shared and
+     * fixed in size ({@code max_locks_per_transaction} x ({@code max_connections} + prepared transactions)): a
+     * flush takes at most about three locks per window (the window, its exemplars, a late minute's hour and day)
+     * plus 1,024 instance buckets (see the README).
+     */
+    @WithName("max-windows-per-flush")
+    @WithDefault("1000")
+    int maxWindowsPerFlush();
+
+    /**
      * The most neurons a tap may have; batches of wider taps are dead-lettered. Each neuron of a minute row costs
      * up to about 2.4 KB per slice in use, so the default's rows stay under 40 MB.
      */

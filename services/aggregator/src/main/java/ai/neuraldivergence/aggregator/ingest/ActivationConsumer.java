@@ -92,6 +92,8 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
     private long generation;
 
     private volatile boolean running;
+    // the wait before the next restart after a failure: doubles per failure, back to the start once a poll succeeds
+    private Duration backoff;
     private volatile Instant lastPoll;
     private volatile String lastError;
     private volatile Error fatal;
@@ -225,43 +227,19 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
     }
 
     private void loop() {
-        Duration backoff = config.retryBackoff();
+        backoff = config.retryBackoff();
         while (running) {
             try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(consumerConfig())) {
                 consumer = c;
                 pending = new PendingDelta(newAccumulator());
-                c.subscribe(List.of(topics.activations(), topics.labels(), topics.inputs()), this);
-                while (running) {
-                    ConsumerRecords<byte[], byte[]> polled = c.poll(POLL_TIMEOUT);
-                    lastPoll = Instant.now();
-                    long polledIn = generation;
-                    for (ConsumerRecord<byte[], byte[]> record : polled) {
-                        if (generation != polledIn) {
-                            break;
-                        }
-                        take(record);
-                    }
-                    this.records.increment(polled.count());
-                    measureLag(c);
-                    if (pending.hasWork()) {
-                        // the interval counts from the last hand-over, and a write in flight is let finish: when
-                        // writes are slow (wide taps, many slices) the next delta grows instead of every row being
-                        // written again for the few records one poll brought
-                        if (Instant.now().isAfter(nextFlush) && (inFlight == null || inFlight.outcome().isDone())) {
-                            flush();
-                        }
-                    } else {
-                        nextFlush = Instant.now().plus(config.flushInterval());
-                        if (inFlight != null && inFlight.outcome().isDone()) {
-                            settle();
-                        }
-                    }
-                    pendingBytesGauge.set(bytesHeld());
-                    lastError = null;
-                    backoff = config.retryBackoff();
+                try {
+                    consume(c);
+                } catch (RuntimeException | Error e) {
+                    // the delta may hold half of a record (a failure inside take()) or the ranges of a failed
+                    // write: closing the consumer revokes its partitions, and nothing of it may be committed then
+                    pending = null;
+                    throw e;
                 }
-                flush();
-                settle();
             } catch (WakeupException e) {
                 // stop() asked us to leave poll(); the loop condition ends it
             } catch (RuntimeException e) {
@@ -284,12 +262,50 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
         }
     }
 
+    /** Polls, aggregates and hands deltas over until stopped; then writes what it holds. */
+    private void consume(KafkaConsumer<byte[], byte[]> c) {
+        c.subscribe(List.of(topics.activations(), topics.labels(), topics.inputs()), this);
+        while (running) {
+            ConsumerRecords<byte[], byte[]> polled = c.poll(POLL_TIMEOUT);
+            lastPoll = Instant.now();
+            long polledIn = generation;
+            for (ConsumerRecord<byte[], byte[]> record : polled) {
+                if (generation != polledIn) {
+                    break;
+                }
+                take(record);
+            }
+            this.records.increment(polled.count());
+            measureLag(c);
+            if (pending.hasWork()) {
+                // the interval counts from the last hand-over, and a write in flight is let finish: when
+                // writes are slow (wide taps, many slices) the next delta grows instead of every row being
+                // written again for the few records one poll brought
+                if (Instant.now().isAfter(nextFlush) && (inFlight == null || inFlight.outcome().isDone())) {
+                    flush();
+                }
+            } else {
+                nextFlush = Instant.now().plus(config.flushInterval());
+                if (inFlight != null && inFlight.outcome().isDone()) {
+                    settle();
+                }
+            }
+            pendingBytesGauge.set(bytesHeld());
+            lastError = null;
+            backoff = config.retryBackoff();
+        }
+        flush();
+        settle();
+    }
+
     /** Reads one record into the delta; flushes first when the record would take the delta past its budget. */
     private void take(ConsumerRecord<byte[], byte[]> record) {
         RecordIntake.Item item = intake.read(record);
         long before = generation;
-        // half the budget for the delta that fills, half for the one being written: so that both go on together
-        if (pending.hasWork() && pending.bytes() + item.bytes() > budget / 2) {
+        // half the budget for the delta that fills, half for the one being written: so that both go on together.
+        // A delta of many windows is flushed early too: each window written holds a lock until it commits
+        if (pending.hasWork() && (pending.bytes() + item.bytes() > budget / 2
+                || pending.accumulator.windowCount() >= config.maxWindowsPerFlush())) {
             flush();
         }
         if (generation == before && bytesHeld() + item.bytes() > budget) {

@@ -65,6 +65,9 @@ final class DeltaRecovery {
         c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         c.put(ConsumerConfig.CLIENT_ID_CONFIG, "nd-aggregator-recovery");
+        // never jump to the log's end (which would skip the delta's records without a word): an offset out of range
+        // fails the recovery instead, and the consumer loop retries from the stored offsets
+        c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "none");
         c.keySet().retainAll(ConsumerConfig.configNames());
         this.readerConfig = c;
         this.intake = intake;
@@ -159,7 +162,10 @@ final class DeltaRecovery {
         List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
         try (KafkaConsumer<byte[], byte[]> reader = new KafkaConsumer<>(readerConfig)) {
             reader.assign(ranges.keySet());
-            ranges.forEach((tp, range) -> reader.seek(tp, range.from()));
+            // records below the log start were deleted by Kafka retention meanwhile: what is left is re-read (the
+            // consumer loop logs the deleted ranges when it seeks to the stored offsets)
+            Map<TopicPartition, Long> beginnings = reader.beginningOffsets(ranges.keySet());
+            ranges.forEach((tp, range) -> reader.seek(tp, Math.max(range.from(), beginnings.get(tp))));
             Map<TopicPartition, Long> open = new HashMap<>();
             ranges.forEach((tp, range) -> open.put(tp, range.to()));
             long deadline = System.nanoTime() + READ_TIMEOUT.toNanos();

@@ -17,7 +17,10 @@ enum FlushFailure {
 
     /** The database or the broker was unreachable, busy, or timed out: retry the same delta later. */
     TRANSIENT,
-    /** The store itself is at fault (a stored row that cannot be decoded, a failure with nothing of the data). */
+    /**
+     * The store itself is at fault (a stored row that cannot be decoded, a failure with nothing of the data, an SQL
+     * state no value can cause).
+     */
     STORE,
     /** Possibly the data's: a second attempt decides. */
     DATA;
@@ -37,8 +40,8 @@ enum FlushFailure {
             if (t instanceof DeltaRecovery.StoreFailure) {
                 return STORE;
             }
-            if (t instanceof SQLException sql && isTransient(sql)) {
-                return TRANSIENT;
+            if (t instanceof SQLException sql) {
+                return isTransient(sql) ? TRANSIENT : isData(sql) ? DATA : STORE;
             }
             if (t instanceof IOException || t instanceof TimeoutException || t instanceof RetriableException
                     || t instanceof InterruptedException
@@ -50,6 +53,16 @@ enum FlushFailure {
             }
         }
         return DATA;
+    }
+
+    // data exceptions (an out-of-range value, a NUL byte in text), integrity constraints, program limits (a row or
+    // an array too large), and what a trigger or function raises: the states a row's values can cause. Any other
+    // state (an undefined table, an internal error, a read-only database) is the store's and no record's.
+    private static final Set<String> DATA_SQL_CLASSES = Set.of("22", "23", "54", "P0");
+
+    private static boolean isData(SQLException e) {
+        String state = e.getSQLState();
+        return state.length() >= 2 && DATA_SQL_CLASSES.contains(state.substring(0, 2));
     }
 
     private static boolean isTransient(SQLException e) {

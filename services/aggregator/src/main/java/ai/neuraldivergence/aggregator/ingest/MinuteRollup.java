@@ -30,6 +30,11 @@ public final class MinuteRollup {
 
     /** Minute rows considered per transaction; the byte budget usually takes fewer. */
     private static final int CANDIDATES = 500;
+    /**
+     * Minutes per roll-up transaction at most: each locks its hour and day (advisory locks, until the commit), and
+     * PostgreSQL's lock table is shared and fixed in size.
+     */
+    static final int MAX_MINUTES_PER_BATCH = 200;
 
     private final DataSource dataSource;
     private final TapWindowStore windows;
@@ -83,7 +88,8 @@ public final class MinuteRollup {
                 List<WindowKey> minutes = new ArrayList<>();
                 long bytes = 0;
                 for (TapWindowStore.Unrolled candidate : candidates) {
-                    if (!minutes.isEmpty() && bytes + candidate.bytes() > budget) {
+                    if (!minutes.isEmpty() && (bytes + candidate.bytes() > budget
+                            || minutes.size() >= MAX_MINUTES_PER_BATCH)) {
                         break;
                     }
                     Optional<TapDistribution> minute = windows.lockUnrolled(c, candidate.key());

@@ -274,6 +274,11 @@ public final class WindowAccumulator {
         bytes += LABEL_BYTES + input.png().length;
     }
 
+    /** The windows and references held: each is one advisory lock (or a few) when the delta is written. */
+    public int windowCount() {
+        return pending.size() + pendingReferences.size();
+    }
+
     public boolean isEmpty() {
         return pending.isEmpty() && pendingReferences.isEmpty() && pendingRecent.isEmpty()
                 && pendingLabels.isEmpty() && pendingInputs.isEmpty();

@@ -71,10 +71,18 @@ public class ObservationResource {
             return unavailable("observations not recorded: " + e.getCause());
         }
         if (!outcome.delivered()) {
-            return unavailable("Kafka did not acknowledge every record of the request: " + String.join("; ",
-                    outcome.failures()));
+            // the taps of a request travel as separate records: say which arrived, so that a retry resends only
+            // the others (a tap partly recorded cannot be resent without counting some observations twice)
+            String taps = "recorded taps: " + names(outcome.recorded()) + " (do not resend them); partly recorded: "
+                    + names(outcome.partlyRecorded()) + "; not recorded: " + names(outcome.notRecorded());
+            return unavailable("Kafka did not acknowledge every record of the request: " + taps + "; "
+                    + String.join("; ", outcome.failures()));
         }
         return Response.accepted(new ObservationResponse(mapped.instanceIds().size(), mapped.instanceIds())).build();
+    }
+
+    private static String names(java.util.Set<String> taps) {
+        return taps.isEmpty() ? "none" : String.join(", ", taps);
     }
 
     private static Response unavailable(String message) {

@@ -203,8 +203,7 @@ public final class CapturePipeline implements AutoCloseable {
                     }
                 } catch (RuntimeException e) {
                     failed.increment();
-                    item.delivery().failed("capture could not be built: " + e);
-                    item.delivery().seal();
+                    item.delivery().abort("capture could not be built: " + e);
                     LOG.warnf(e, "capture could not be built");
                 } finally {
                     int n = Math.min(item.observations(), config.queueCapacity());
@@ -214,10 +213,31 @@ public final class CapturePipeline implements AutoCloseable {
             }
             if (!open.isEmpty() && (item == null || System.nanoTime() - openedAt >= LINGER_NANOS
                     || open.values().iterator().next().observations.size() >= MAX_BATCH_OBSERVATIONS)) {
-                sendOpen();
+                sendOpenOrAbort();
             }
         }
-        sendOpen();
+        sendOpenOrAbort();
+    }
+
+    /**
+     * Sends the open batches; if their records cannot be built, the captures they hold are told so (each completes
+     * once what was already sent of it is settled) and the capture thread goes on with the next ones.
+     */
+    private void sendOpenOrAbort() {
+        try {
+            sendOpen();
+        } catch (RuntimeException e) {
+            failed.increment();
+            LOG.warnf(e, "capture records could not be built");
+            Set<Delivery> owners = Collections.newSetFromMap(new IdentityHashMap<>());
+            for (OpenBatch o : open.values()) {
+                // a batch partly sent before the failure: its tap is then partly recorded for those it carried
+                o.owners.forEach(d -> d.notSent(o.header.getTap()));
+                owners.addAll(o.owners);
+            }
+            open.clear();
+            owners.forEach(d -> d.abort("capture records could not be built: " + e));
+        }
     }
 
     /** A tap's rows gathered from consecutive requests, turned into records when sent. */
@@ -270,7 +290,7 @@ public final class CapturePipeline implements AutoCloseable {
         }
         if (!open.isEmpty() && !sameTaps(taps)) {
             // another model or version: do not mix them in one record
-            sendOpen();
+            sendOpenOrAbort();
         }
         if (open.isEmpty()) {
             openedAt = System.nanoTime();
@@ -349,17 +369,17 @@ public final class CapturePipeline implements AutoCloseable {
                 if (error == null) {
                     published.increment(observations);
                     acknowledged.addAndGet(observations);
-                    owners.forEach(Delivery::acknowledged);
+                    owners.forEach(d -> d.acknowledged(what));
                 } else {
                     failed.increment();
                     LOG.warnf("capture of %s not delivered: %s", what, error.toString());
-                    owners.forEach(d -> d.failed("tap " + what + ": " + error));
+                    owners.forEach(d -> d.failed(what, "tap " + what + ": " + error));
                 }
             });
         } catch (RuntimeException e) {
             failed.increment();
             LOG.warnf("capture of %s not sent: %s", what, e.toString());
-            owners.forEach(d -> d.failed("tap " + what + ": " + e));
+            owners.forEach(d -> d.failed(what, "tap " + what + ": " + e));
         }
     }
 
