@@ -65,7 +65,8 @@ export async function taps() {
  */
 export async function closedRange() {
   const minute = 60_000;
-  const from = Math.floor(URL_PRINTED_AT / minute) * minute;
+  // the first minute with traffic: a URL printed in the last seconds of a minute leaves that minute (nearly) empty
+  const from = Math.floor((URL_PRINTED_AT + 15_000) / minute) * minute;
   const to = Math.max(from + minute, Math.floor((Date.now() - 10_000) / minute) * minute);
   const wait = to + 10_000 - Date.now();
   if (wait > 0) await new Promise((r) => setTimeout(r, wait));

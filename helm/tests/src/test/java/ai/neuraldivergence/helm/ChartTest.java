@@ -406,7 +406,7 @@ class ChartTest {
     void inferenceAndTheAggregatorValidateAlike() {
         Chart.Rendered r = Chart.render(Chart.EXTERNAL, """
                 validation: {maxNeuronsPerTap: 4096, futureSkew: 2m, allowedLateness: 30m}
-                aggregator: {maxPendingBytes: 64M}
+                aggregator: {maxPendingBytes: 64M, maxWindowsPerFlush: 400}
                 """);
         String inference = config(r, "inference");
         String aggregator = config(r, "aggregator");
@@ -415,6 +415,7 @@ class ChartTest {
             assertTrue(aggregator.contains("nd.aggregator." + setting), aggregator);
         }
         assertTrue(aggregator.contains("nd.aggregator.max-pending-bytes=64M\n"), aggregator);
+        assertTrue(aggregator.contains("nd.aggregator.max-windows-per-flush=400\n"), aggregator);
         String defaults = config(Chart.render(Chart.EXTERNAL), "aggregator");
         assertTrue(defaults.contains("nd.aggregator.max-neurons-per-tap=16384\n"), defaults);
         assertTrue(Chart.refusal(Chart.EXTERNAL, "validation: {maxNeuronsPerTap: 0}").contains("maxNeuronsPerTap"));
