@@ -38,8 +38,8 @@ import org.junit.jupiter.api.Test;
 import org.postgresql.ds.PGSimpleDataSource;
 
 /**
- * Memory bounded in bytes, not counts: the packaged aggregator at a 256 MB heap takes 5,000 observations of a tap at
- * the default neuron limit (16,384 neurons: 328 MB of activations, more than the heap), spread over 10 predicted
+ * Memory bounded in bytes, not counts: the packaged aggregator at a 256 MB heap takes 10,000 observations of a tap at
+ * the default neuron limit (16,384 neurons: 655 MB of activations, more than twice the heap), spread over 10 predicted
  * classes, 10 labels, 64 values of each of the four slice tag keys and both pair roles (one observation in ten is a
  * pair member, as attack tests are a minority of traffic; every pair member is kept whole in the recent-observation
  * store), so that an observation enters seven or eight slices and a minute has some 280 of them. No
@@ -52,16 +52,16 @@ class AggregatorMemoryTest {
     private static final String TOPIC = "memory.activations";
     private static final String MODEL = "memory-model";
     private static final int NEURONS = 16_384;
-    private static final int OBSERVATIONS = 5_000;
+    private static final int OBSERVATIONS = 10_000;
     private static final int PER_RECORD = 10;
     /**
      * Minutes the observations are spread over, in order, 500 a minute: about what one flush at the default budget
      * takes, so that each minute's rows are written about once (a minute's rows are rewritten whole at every flush
      * that adds to it until the storage issue appends deltas instead).
      */
-    private static final int MINUTES = 10;
+    private static final int MINUTES = 20;
     /** Minutes back from now: on time for the lateness the test sets (30 min, so that no roll-up runs meanwhile). */
-    private static final Instant T0 = Instant.now().truncatedTo(ChronoUnit.MINUTES).minus(Duration.ofMinutes(11));
+    private static final Instant T0 = Instant.now().truncatedTo(ChronoUnit.MINUTES).minus(Duration.ofMinutes(21));
     private static final HttpClient HTTP = HttpClient.newHttpClient();
 
     static float value(int observation, int neuron) {
@@ -159,7 +159,7 @@ class AggregatorMemoryTest {
         }
 
         // an Error in the consumer thread: a budget far above the heap and no flush for an hour, so that the delta
-        // the consumer thread fills runs the heap out (a heap of 128 MB, well under the 328 MB of the stream, so
+        // the consumer thread fills runs the heap out (a heap of 128 MB, far under the 655 MB of the stream, so
         // that it does at once rather than after a long struggle of the collector)
         try (ServiceProcess starved = start(db, "memory-starved", "aggregator-memory-starved",
                 List.of("-Xmx128m", "-Dnd.aggregator.max-pending-bytes=4G", "-Dnd.aggregator.flush-interval=1h"))) {

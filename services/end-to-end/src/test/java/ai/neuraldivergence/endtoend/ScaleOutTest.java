@@ -28,8 +28,10 @@ class ScaleOutTest {
         TestInfrastructure infra = TestInfrastructure.shared();
         STREAM.createTopics(infra.kafkaBootstrapServers(), PARTITIONS);
         String db = infra.newDatabase("scale");
+        // the same records through one instance of its own group, alongside: what the shared run must equal
+        String single = infra.newDatabase("scale_single");
         List<ServiceProcess> instances = new ArrayList<>();
-        try {
+        try (ServiceProcess one = STREAM.startAggregator(single, "scale-single", "aggregator-scale-single")) {
             for (int i = 0; i < 3; i++) {
                 instances.add(STREAM.startAggregator(db, "scale-group", "aggregator-scale-" + i));
             }
@@ -54,17 +56,12 @@ class ScaleOutTest {
             assertTrue(storedAtKill < total && storedAtAdd < total, "the kill (" + storedAtKill + " stored) and the "
                     + "addition (" + storedAtAdd + ") happened mid-stream, of " + total);
             STREAM.awaitAll(db);
+            one.awaitReady(Duration.ofSeconds(120));
+            STREAM.awaitAll(single);
         } finally {
             instances.forEach(ServiceProcess::close);
         }
         Map<String, TapDistribution> shared = STREAM.verifyAgainstWhatWasSent(db);
-
-        // the same records through one instance
-        String single = infra.newDatabase("scale_single");
-        try (ServiceProcess one = STREAM.startAggregator(single, "scale-single", "aggregator-scale-single")) {
-            one.awaitReady(Duration.ofSeconds(120));
-            STREAM.awaitAll(single);
-        }
         Map<String, TapDistribution> alone = STREAM.verifyAgainstWhatWasSent(single);
         assertEquals(alone.keySet(), shared.keySet());
         for (String key : shared.keySet()) {
