@@ -33,7 +33,7 @@ class AuthTest {
     public static class WithTokens implements QuarkusTestProfile {
         @Override
         public Map<String, String> getConfigOverrides() {
-            return Map.of("nd.comparison.auth.tokens", "first-secret,second-secret");
+            return Map.of("nd.comparison.auth.tokens", "first-secret-token-01,second-secret-token-02");
         }
     }
 
@@ -61,12 +61,12 @@ class AuthTest {
             assertEquals(Status.Code.UNAUTHENTICATED, missing.getStatus().getCode());
             assertEquals("this API requires 'authorization: Bearer <token>'", missing.getStatus().getDescription());
             StatusRuntimeException wrong = assertThrows(StatusRuntimeException.class,
-                    () -> stub(channel, "Bearer first-secretX").getCatalog(request));
+                    () -> stub(channel, "Bearer first-secret-token-01X").getCatalog(request));
             assertEquals(Status.Code.UNAUTHENTICATED, wrong.getStatus().getCode());
             assertEquals("the bearer token is not valid", wrong.getStatus().getDescription());
             // either configured token works
-            stub(channel, "Bearer first-secret").getCatalog(request);
-            stub(channel, "bearer second-secret").getCatalog(request);
+            stub(channel, "Bearer first-secret-token-01").getCatalog(request);
+            stub(channel, "bearer second-secret-token-02").getCatalog(request);
             assertEquals("SERVING", HealthGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
                     .check(HealthCheckRequest.getDefaultInstance()).getStatus().name());
         } finally {
@@ -79,7 +79,7 @@ class AuthTest {
         given().get("/api/v1/catalog").then().statusCode(401).body("code", equalTo("UNAUTHENTICATED"));
         given().header("Authorization", "Bearer wrong").get("/api/v1/references").then().statusCode(401)
                 .body("message", equalTo("the bearer token is not valid"));
-        given().header("Authorization", "Bearer second-secret").get("/api/v1/catalog").then().statusCode(200);
+        given().header("Authorization", "Bearer second-secret-token-02").get("/api/v1/catalog").then().statusCode(200);
         given().get("/q/health/ready").then().statusCode(200);
         given().get("/q/metrics").then().statusCode(200);
     }

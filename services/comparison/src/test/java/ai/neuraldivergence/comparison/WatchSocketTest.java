@@ -37,7 +37,7 @@ class WatchSocketTest {
     public static class WithTokens implements QuarkusTestProfile {
         @Override
         public Map<String, String> getConfigOverrides() {
-            return Map.of("nd.comparison.auth.tokens", "socket-secret", "nd.comparison.watch.queue", "1024");
+            return Map.of("nd.comparison.auth.tokens", "socket-secret-token-01", "nd.comparison.watch.queue", "1024");
         }
     }
 
@@ -92,7 +92,8 @@ class WatchSocketTest {
 
     private void awaitMetric(String text) throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (!given().header("Authorization", "Bearer socket-secret").get("/q/metrics").asString().contains(text)) {
+        while (!given().header("Authorization", "Bearer socket-secret-token-01").get("/q/metrics").asString()
+                .contains(text)) {
             assertTrue(System.nanoTime() < deadline, "never saw " + text);
             Thread.sleep(200);
         }
@@ -106,7 +107,7 @@ class WatchSocketTest {
             assertTrue(e.getCause() instanceof WebSocketHandshakeException, e.toString());
             assertEquals(401, ((WebSocketHandshakeException) e.getCause()).getResponse().statusCode());
         }
-        WebSocket ws = open(new Client(true), "nd.v1", "bearer.socket-secret");
+        WebSocket ws = open(new Client(true), "nd.v1", "bearer.socket-secret-token-01");
         assertEquals("nd.v1", ws.getSubprotocol());
         ws.abort();
     }
@@ -122,9 +123,9 @@ class WatchSocketTest {
             Client fast = new Client(true);
             Client slow = new Client(false);
             Client other = new Client(true);
-            WebSocket fastSocket = open(fast, "nd.v1", "bearer.socket-secret");
-            WebSocket slowSocket = open(slow, "nd.v1", "bearer.socket-secret");
-            WebSocket otherSocket = open(other, "nd.v1", "bearer.socket-secret");
+            WebSocket fastSocket = open(fast, "nd.v1", "bearer.socket-secret-token-01");
+            WebSocket slowSocket = open(slow, "nd.v1", "bearer.socket-secret-token-01");
+            WebSocket otherSocket = open(other, "nd.v1", "bearer.socket-secret-token-01");
             fastSocket.sendText("{\"modelId\": \"ws-flood\"}", true).join();
             slowSocket.sendText("{\"modelId\": \"ws-flood\"}", true).join();
             otherSocket.sendText("{\"modelId\": \"ws-other\", \"taps\": [\"dense1\"]}", true).join();

@@ -34,7 +34,7 @@ import org.postgresql.ds.PGSimpleDataSource;
  */
 class CliTest {
 
-    private static final String TOKEN = "cli-secret";
+    private static final String TOKEN = "cli-secret-token-0001";
     // two hours ago, on the hour: minutes 0..19, dense1 moves from minute 10
     private static final Instant T0 = Instant.now().truncatedTo(ChronoUnit.HOURS).minus(Duration.ofHours(2));
     private static ServiceProcess aggregator;

@@ -25,7 +25,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class WebUiTest {
 
-    private static final String TOKEN = "ui-secret";
+    private static final String TOKEN = "ui-secret-token-0001";
     private static final Path FRONTEND = Path.of(System.getProperty("nd.services.dir", "..")).toAbsolutePath()
             .normalize().getParent().resolve("frontend");
     private static final Path SCREENSHOTS = Path.of("target", "ui-screenshots").toAbsolutePath();

@@ -1,12 +1,13 @@
 package ai.neuraldivergence.comparison.api;
 
-import ai.neuraldivergence.comparison.auth.ApiTokens;
+import ai.neuraldivergence.comparison.auth.AccessRules;
 import ai.neuraldivergence.comparison.config.ComparisonConfig;
 import ai.neuraldivergence.comparison.service.Monitors;
 import ai.neuraldivergence.comparison.service.SelectionCache;
 import ai.neuraldivergence.comparison.service.SelectionReader;
 import ai.neuraldivergence.comparison.service.WatchHub;
 import ai.neuraldivergence.comparison.service.WindowUpdateListener;
+import ai.neuraldivergence.contract.AccessTokens;
 import ai.neuraldivergence.domain.Divergence;
 import ai.neuraldivergence.domain.Slice;
 import ai.neuraldivergence.proto.v1.MonitorTransition;
@@ -115,10 +116,12 @@ public class ApiProducer {
         return hub;
     }
 
+    /** Built at startup, so that a mistyped scope or a short token stops the service with the reason. */
     @Produces
     @Singleton
-    ApiTokens tokens() {
-        return new ApiTokens(config.auth().tokens());
+    @io.quarkus.runtime.Startup
+    AccessTokens tokens() {
+        return new AccessTokens(config.auth().tokens(), AccessRules.SCOPES);
     }
 
     synchronized Monitors monitors() {

@@ -71,6 +71,7 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.regex.Pattern;
 import javax.sql.DataSource;
+import org.jboss.logging.Logger;
 
 /**
  * Every comparison query, on the wire's request and response messages, independent of the transport: the gRPC
@@ -90,6 +91,7 @@ public final class ComparisonApi {
     /** Neurons one response may carry; a larger comparison must name a tap. */
     public static final int MAX_NEURONS_PER_RESPONSE = 65_536;
     public static final int MAX_TOP_K = 4096;
+    private static final Logger LOG = Logger.getLogger(ComparisonApi.class);
     private static final Pattern REFERENCE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
 
     private final CatalogStore catalog;
@@ -784,8 +786,10 @@ public final class ComparisonApi {
      * Freezes a time range into a named reference: per tap, the merged distributions of the range. With a slice,
      * the reference holds that slice's observations as its whole population (its "all" slice); without one, it
      * keeps every slice the range holds, so that later comparisons can narrow it like live traffic.
+     *
+     * @param by the caller's token name, for the log (never the token)
      */
-    public Reference createReference(CreateReferenceRequest request, Cancellation cancellation) {
+    public Reference createReference(CreateReferenceRequest request, Cancellation cancellation, String by) {
         if (!REFERENCE_NAME.matcher(request.getName()).matches()) {
             throw new IllegalArgumentException("reference name must be 1..128 characters of letters, digits, '.', "
                     + "'_' and '-', starting with a letter or digit; got '" + request.getName() + "'");
@@ -834,10 +838,13 @@ public final class ComparisonApi {
                     + request.getName() + "'");
         }
         ReferenceStore.StoredReference created = references.find(request.getModelId(), request.getName()).get(0);
+        // writes change what every later comparison sees: who made them belongs in the log
+        LOG.infof("reference %s of model %s created by token '%s'", request.getName(), request.getModelId(), by);
         return reference(created, taps);
     }
 
-    public DeleteReferenceResponse deleteReference(DeleteReferenceRequest request) {
+    /** @param by the caller's token name, for the log (never the token) */
+    public DeleteReferenceResponse deleteReference(DeleteReferenceRequest request, String by) {
         if (request.getModelId().isEmpty() || request.getName().isEmpty()) {
             throw new IllegalArgumentException("model_id and name are required");
         }
@@ -845,6 +852,7 @@ public final class ComparisonApi {
             throw new NotFoundException("model '" + request.getModelId() + "' has no reference '" + request.getName()
                     + "'");
         }
+        LOG.infof("reference %s of model %s deleted by token '%s'", request.getName(), request.getModelId(), by);
         return DeleteReferenceResponse.newBuilder().setDeleted(true).build();
     }
 

@@ -1,6 +1,7 @@
 package ai.neuraldivergence.comparison.api;
 
-import ai.neuraldivergence.comparison.config.ComparisonConfig;
+import ai.neuraldivergence.comparison.auth.TokenInterceptor;
+import ai.neuraldivergence.contract.AccessTokens;
 import ai.neuraldivergence.proto.v1.Catalog;
 import ai.neuraldivergence.proto.v1.CompareRequest;
 import ai.neuraldivergence.proto.v1.CompareResponse;
@@ -173,12 +174,18 @@ public class ComparisonGrpcService extends ComparisonServiceGrpc.ComparisonServi
 
     @Override
     public void createReference(CreateReferenceRequest request, StreamObserver<Reference> response) {
-        reply(response, "CreateReference", () -> api.createReference(request, DEADLINE));
+        reply(response, "CreateReference", () -> api.createReference(request, DEADLINE, caller()));
     }
 
     @Override
     public void deleteReference(DeleteReferenceRequest request, StreamObserver<DeleteReferenceResponse> response) {
-        reply(response, "DeleteReference", () -> api.deleteReference(request));
+        reply(response, "DeleteReference", () -> api.deleteReference(request, caller()));
+    }
+
+    /** The current call's token name, as {@link TokenInterceptor} put it in the call's context. */
+    private static String caller() {
+        AccessTokens.Caller caller = TokenInterceptor.CALLER.get();
+        return caller == null ? "unknown" : caller.name();
     }
 
     private static <T> void reply(StreamObserver<T> response, String method, Supplier<T> body) {

@@ -1,5 +1,6 @@
 package ai.neuraldivergence.comparison.api;
 
+import ai.neuraldivergence.comparison.auth.RequestCaller;
 import ai.neuraldivergence.proto.v1.CompareRequest;
 import ai.neuraldivergence.proto.v1.CreateReferenceRequest;
 import ai.neuraldivergence.proto.v1.DeleteReferenceRequest;
@@ -45,6 +46,9 @@ public class JsonMirrorResource {
 
     @Inject
     ai.neuraldivergence.comparison.config.ComparisonConfig config;
+
+    @Inject
+    RequestCaller caller;
 
     @GET
     @Path("/catalog")
@@ -153,14 +157,14 @@ public class JsonMirrorResource {
     @Consumes(MediaType.APPLICATION_JSON)
     public Response createReference(String body) {
         return answer("CreateReference", () -> api.createReference(parse(body, CreateReferenceRequest.newBuilder()),
-                ComparisonApi.Cancellation.NONE), 201);
+                ComparisonApi.Cancellation.NONE, caller.name()), 201);
     }
 
     @DELETE
     @Path("/references/{model_id}/{name}")
     public Response deleteReference(@PathParam("model_id") String modelId, @PathParam("name") String name) {
         return answer("DeleteReference", () -> api.deleteReference(DeleteReferenceRequest.newBuilder()
-                .setModelId(modelId).setName(name).build()));
+                .setModelId(modelId).setName(name).build(), caller.name()));
     }
 
     @SuppressWarnings("unchecked")

@@ -1,6 +1,7 @@
 package ai.neuraldivergence.comparison.auth;
 
-import io.grpc.Status;
+import ai.neuraldivergence.comparison.api.JsonMirrorResource;
+import ai.neuraldivergence.contract.AccessTokens;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.container.ContainerRequestContext;
 import jakarta.ws.rs.container.ContainerRequestFilter;
@@ -8,22 +9,30 @@ import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.ext.Provider;
 
 /**
- * The JSON mirror's side of the token check: every REST call needs a valid bearer token when tokens are
- * configured. Health and metrics are not REST resources, so they stay open.
+ * The JSON mirror's side of the token check: each route needs what {@link AccessRules#http} says. Health, metrics
+ * and the UI's files are not REST resources, so they stay open.
  */
 @Provider
 public class TokenFilter implements ContainerRequestFilter {
 
     // looked up per request: providers are built at static init, before runtime configuration exists
     @Inject
-    jakarta.inject.Provider<ApiTokens> tokens;
+    jakarta.inject.Provider<AccessTokens> tokens;
+
+    @Inject
+    jakarta.inject.Provider<RequestCaller> requestCaller;
 
     @Override
     public void filter(ContainerRequestContext request) {
         String authorization = request.getHeaderString(HttpHeaders.AUTHORIZATION);
-        if (!tokens.get().accepts(authorization)) {
-            request.abortWith(ai.neuraldivergence.comparison.api.JsonMirrorResource.error(
-                    Status.UNAUTHENTICATED.withDescription(ApiTokens.refusal(authorization))));
+        String method = request.getMethod();
+        String path = request.getUriInfo().getPath();
+        AccessRules.Verdict verdict = AccessRules.check(AccessRules.http(method, path),
+                tokens.get().caller(authorization), authorization, method + " " + path);
+        if (!verdict.admitted()) {
+            request.abortWith(JsonMirrorResource.error(verdict.refusal()));
+            return;
         }
+        requestCaller.get().set(verdict.caller());
     }
 }

@@ -48,9 +48,11 @@ public interface ComparisonConfig {
 
     interface Auth {
         /**
-         * API tokens (comma-separated; environment ND_COMPARISON_AUTH_TOKENS, from a Secret in a cluster). When
-         * set, every gRPC and JSON call needs {@code authorization: Bearer <one of them>}; health and metrics stay
-         * open.
+         * API tokens, comma-separated entries {@code [name:]token[=scope+scope]} (environment
+         * ND_COMPARISON_AUTH_TOKENS, from a Secret in a cluster): scopes {@code read} (queries, the watch) and
+         * {@code write} (create and delete references), none listed meaning both; tokens of at least 16 characters.
+         * When set, every gRPC and JSON call needs {@code authorization: Bearer <token>} with the call's scope;
+         * health and metrics stay open. Logs name a token by its name, never by itself.
          */
         java.util.Optional<java.util.List<String>> tokens();
     }

@@ -31,6 +31,13 @@ public class ErrorMappers {
         return badRequest(e.getMessage());
     }
 
+    /** A valid token without the reference scope, found once the body was read. */
+    @ServerExceptionMapper
+    public Response missingScope(ai.neuraldivergence.inference.auth.InferenceScopes.MissingScopeException e) {
+        return Response.status(Response.Status.FORBIDDEN).type(MediaType.APPLICATION_JSON)
+                .entity(new ErrorResponse(403, "Forbidden", e.getMessage())).build();
+    }
+
     @ServerExceptionMapper
     public Response kafkaUnavailable(ai.neuraldivergence.inference.service.LabelPublisher.KafkaUnavailableException e) {
         return Response.status(Response.Status.SERVICE_UNAVAILABLE).type(MediaType.APPLICATION_JSON)

@@ -1,10 +1,14 @@
 package ai.neuraldivergence.inference.api;
 
 import ai.neuraldivergence.contract.ActivationBatchValidator;
+import ai.neuraldivergence.inference.auth.InferenceScopes;
+import ai.neuraldivergence.inference.auth.RequestCaller;
+import ai.neuraldivergence.inference.auth.RequiresScope;
 import ai.neuraldivergence.inference.capture.CaptureItem;
 import ai.neuraldivergence.inference.capture.CapturePipeline;
 import ai.neuraldivergence.inference.capture.Delivery;
 import ai.neuraldivergence.inference.config.CaptureConfig;
+import ai.neuraldivergence.proto.v1.Observation;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.POST;
@@ -25,15 +29,18 @@ import org.eclipse.microprofile.openapi.annotations.Operation;
  * nothing of the request to retry blindly if it was withdrawn before it was sent).
  */
 @Path("/v1/observations")
+@RequiresScope(InferenceScopes.RECORD)
 public class ObservationResource {
 
     private final CapturePipeline capture;
     private final ObservationMapper mapper;
     private final Duration ackTimeout;
+    private final RequestCaller caller;
 
     @Inject
-    public ObservationResource(CapturePipeline capture, CaptureConfig config) {
+    public ObservationResource(CapturePipeline capture, CaptureConfig config, RequestCaller caller) {
         this.capture = capture;
+        this.caller = caller;
         this.mapper = new ObservationMapper(Clock.systemUTC(), config.maxObservationsPerRequest(),
                 new ActivationBatchValidator.Rules(config.maxNeuronsPerTap(), config.futureSkew(),
                         config.allowedLateness()));
@@ -47,6 +54,9 @@ public class ObservationResource {
             + "once Kafka has them")
     public Response record(ObservationRequest request) throws InterruptedException {
         ObservationMapper.Mapped mapped = mapper.map(request);
+        // every tap carries the same observations: the first tap's tags are the request's
+        InferenceScopes.requireReferenceScope(caller.get(),
+                mapped.taps().get(0).observations().stream().map(Observation::getTagsMap).toList());
         CaptureItem item = CaptureItem.of(mapped.taps());
         if (capture.offer(item) == CapturePipeline.Status.SHED) {
             return unavailable("capture queue full (is Kafka reachable?): observations not recorded, retry later");

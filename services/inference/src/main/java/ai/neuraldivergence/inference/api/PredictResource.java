@@ -1,5 +1,8 @@
 package ai.neuraldivergence.inference.api;
 
+import ai.neuraldivergence.inference.auth.InferenceScopes;
+import ai.neuraldivergence.inference.auth.RequestCaller;
+import ai.neuraldivergence.inference.auth.RequiresScope;
 import ai.neuraldivergence.inference.service.InputImages;
 import ai.neuraldivergence.inference.service.LabelPublisher;
 import ai.neuraldivergence.inference.service.Metadata;
@@ -26,15 +29,18 @@ public class PredictResource {
 
     private final PredictionService predictions;
     private final LabelPublisher labels;
+    private final RequestCaller caller;
 
     @Inject
-    public PredictResource(PredictionService predictions, LabelPublisher labels) {
+    public PredictResource(PredictionService predictions, LabelPublisher labels, RequestCaller caller) {
         this.predictions = predictions;
         this.labels = labels;
+        this.caller = caller;
     }
 
     @POST
     @Path("/predict")
+    @RequiresScope(InferenceScopes.PREDICT)
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces(MediaType.APPLICATION_JSON)
     @Operation(summary = "Classify inputs given as pixel arrays; their activations are captured")
@@ -50,11 +56,12 @@ public class PredictResource {
             instances.add(new PredictionService.Instance(i.pixels(), i.instanceId(), i.trueLabel(),
                     Metadata.tags(request.tags(), i.tags()), i.pairId(), Metadata.pairRole(i.pairRole())));
         }
-        return respond(predictions.predict(instances));
+        return respond(predict(instances));
     }
 
     @POST
     @Path("/predict")
+    @RequiresScope(InferenceScopes.PREDICT)
     @Consumes("image/png")
     @Produces(MediaType.APPLICATION_JSON)
     @Operation(summary = "Classify one uploaded PNG image (scaled to the model's input, grayscale)")
@@ -76,12 +83,13 @@ public class PredictResource {
         }
         int side = predictions.spec().inputShape()[0];
         float[] pixels = InputImages.fromPng(png, side);
-        return respond(predictions.predict(List.of(new PredictionService.Instance(pixels, instanceId, trueLabel,
+        return respond(predict(List.of(new PredictionService.Instance(pixels, instanceId, trueLabel,
                 Metadata.tags(tags, null), pairId, Metadata.pairRole(pairRole)))));
     }
 
     @POST
     @Path("/labels")
+    @RequiresScope(InferenceScopes.RECORD)
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces(MediaType.APPLICATION_JSON)
     @Operation(summary = "Record true labels that arrived after their predictions")
@@ -98,6 +106,13 @@ public class PredictResource {
             list.add(new LabelPublisher.Label(l.instanceId(), l.trueLabel()));
         }
         return jakarta.ws.rs.core.Response.accepted(new PredictJson.LabelsResponse(labels.publish(list))).build();
+    }
+
+    /** Predicted observations are captured: a reference tag needs the reference scope, checked before that. */
+    private List<PredictionService.Result> predict(List<PredictionService.Instance> instances) {
+        InferenceScopes.requireReferenceScope(caller.get(),
+                instances.stream().map(PredictionService.Instance::tags).toList());
+        return predictions.predict(instances);
     }
 
     private PredictJson.Response respond(List<PredictionService.Result> results) {

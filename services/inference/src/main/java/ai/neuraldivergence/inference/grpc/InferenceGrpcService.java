@@ -1,5 +1,7 @@
 package ai.neuraldivergence.inference.grpc;
 
+import ai.neuraldivergence.inference.auth.GrpcTokenInterceptor;
+import ai.neuraldivergence.inference.auth.InferenceScopes;
 import ai.neuraldivergence.inference.service.InputImages;
 import ai.neuraldivergence.inference.service.LabelPublisher;
 import ai.neuraldivergence.inference.service.Metadata;
@@ -63,6 +65,9 @@ public class InferenceGrpcService extends InferenceServiceGrpc.InferenceServiceI
                         i.hasTrueLabel() ? i.getTrueLabel() : null, Metadata.tags(request.getTagsMap(),
                                 i.getTagsMap()), i.getPairId(), role));
             }
+            // the interceptor put the caller in the call's context; a reference tag needs the reference scope
+            InferenceScopes.requireReferenceScope(GrpcTokenInterceptor.CALLER.get(),
+                    instances.stream().map(PredictionService.Instance::tags).toList());
             PredictResponse.Builder out = PredictResponse.newBuilder().setModelId(predictions.spec().modelId())
                     .setModelVersion(predictions.spec().modelVersion());
             for (PredictionService.Result r : predictions.predict(instances)) {
@@ -94,6 +99,8 @@ public class InferenceGrpcService extends InferenceServiceGrpc.InferenceServiceI
             response.onCompleted();
         } catch (IllegalArgumentException e) {
             response.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
+        } catch (InferenceScopes.MissingScopeException e) {
+            response.onError(Status.PERMISSION_DENIED.withDescription(e.getMessage()).asRuntimeException());
         } catch (LabelPublisher.KafkaUnavailableException e) {
             response.onError(Status.UNAVAILABLE.withDescription(e.getMessage()).asRuntimeException());
         } catch (RuntimeException e) {

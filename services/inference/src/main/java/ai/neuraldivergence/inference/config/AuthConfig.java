@@ -1,0 +1,17 @@
+package ai.neuraldivergence.inference.config;
+
+import io.smallrye.config.ConfigMapping;
+import java.util.List;
+import java.util.Optional;
+
+/** Who may call the inference API (prefix {@code nd.inference.auth}). */
+@ConfigMapping(prefix = "nd.inference.auth")
+public interface AuthConfig {
+
+    /**
+     * Bearer tokens, comma-separated {@code [name:]token[=scope+scope]} with the scopes {@code predict},
+     * {@code record} and {@code reference} (none listed: all). Unset, the API is open. Environment:
+     * ND_INFERENCE_AUTH_TOKENS, from a Secret in a cluster.
+     */
+    Optional<List<String>> tokens();
+}
