@@ -12,6 +12,8 @@
 # KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), POSTGRES_PORT (55432). State and logs: ND_RUN_DIR (.run).
 # ND_SKIP_BUILD=1 runs what is built without checking it is current (the end-to-end tests, after the build).
 # Traffic: ND_TRAFFIC_RATE (inputs/s, 20), ND_TRAFFIC_SCHEDULE (scenario:seconds,..., see nd-traffic stream --help).
+# API token: one random token for both services' APIs, in $ND_RUN_DIR/token (mode 600), printed once; ND_TOKEN
+# gives one instead.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -138,6 +140,19 @@ COMPARISON_OPTS=(
   -Dnd.comparison.monitors.training-drift.windows-in-a-row=1
 )
 
+# One token for both APIs, every scope: written where deploy/nd and the tests read it, readable by this user only.
+# It reaches the services and the traffic generator through their environment, never their command lines (which
+# any user of the machine can list).
+issue_token() {
+  if [ -n "${ND_TOKEN:-}" ]; then
+    TOKEN=$ND_TOKEN
+  else
+    TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  fi
+  (umask 077 && printf '%s\n' "$TOKEN" > "$RUN/token")
+  chmod 600 "$RUN/token"
+}
+
 start_service() {
   local s=$1
   local opts=()
@@ -147,6 +162,7 @@ start_service() {
   ND_MODEL_PATH=$MODEL_DIR/saved_model ND_CAPTURE_INPUTS=true TF_CPP_MIN_LOG_LEVEL=2 \
   ND_UI_INFERENCE_URL=http://127.0.0.1:${PORT[inference]} \
   ND_UI_ORIGIN=http://127.0.0.1:${PORT[comparison]},http://localhost:${PORT[comparison]} \
+  ND_COMPARISON_AUTH_TOKENS=local:$TOKEN ND_INFERENCE_AUTH_TOKENS=local:$TOKEN \
   QUARKUS_HTTP_PORT=${PORT[$s]} nohup java "-Xmx$SERVICE_HEAP" "${opts[@]}" -jar \
     "$ROOT/services/$s/target/quarkus-app/quarkus-run.jar" > "$LOGS/$s.log" 2>&1 &
   echo $! > "$RUN/$s.pid"
@@ -160,6 +176,7 @@ start() {
   done
   build_if_needed
   mkdir -p "$LOGS"
+  issue_token
   # whatever ends this script (Ctrl-C, a part that died, a failed start: die exits, which ERR would miss) stops
   # every part it started; a closed terminal or pipe must not cut the stop short
   trap 'trap "" PIPE; exit 0' INT TERM
@@ -197,13 +214,13 @@ start() {
   local traffic_cp="$TRAFFIC_DIR/lib/*:$(ls "$TRAFFIC_DIR"/nd-traffic-*.jar | head -1)"
   local version
   version=$(cut -c1-12 "$MODEL_DIR/build-key.txt")
-  java -Xmx512m -cp "$traffic_cp" ai.neuraldivergence.traffic.TrafficCommand replay-reference \
+  ND_TOKEN=$TOKEN java -Xmx512m -cp "$traffic_cp" ai.neuraldivergence.traffic.TrafficCommand replay-reference \
     --inference "http://127.0.0.1:${PORT[inference]}" --name training \
     --done-marker "$RUN/reference-training-$version.done" &
   echo $! > "$RUN/replay.pid"
   wait "$(cat "$RUN/replay.pid")" || die "the reference replay failed"
   rm -f "$RUN/replay.pid"
-  nohup java -Xmx512m -cp "$traffic_cp" ai.neuraldivergence.traffic.TrafficCommand stream \
+  ND_TOKEN=$TOKEN nohup java -Xmx512m -cp "$traffic_cp" ai.neuraldivergence.traffic.TrafficCommand stream \
     --inference "http://127.0.0.1:${PORT[inference]}" --pairs "$MODEL_DIR/attacked-pairs.bin.gz" \
     --rate "${ND_TRAFFIC_RATE:-20}" ${ND_TRAFFIC_SCHEDULE:+--schedule "$ND_TRAFFIC_SCHEDULE"} \
     > "$LOGS/traffic.log" 2>&1 &
@@ -219,6 +236,8 @@ NeuralDivergence is running.
   Kafka       $KAFKA_BOOTSTRAP_SERVERS
   PostgreSQL  $QUARKUS_DATASOURCE_JDBC_URL
   traffic     ${ND_TRAFFIC_RATE:-20} inputs/s, drifting on a schedule (scenarios in $LOGS/traffic.log)
+  API token   $TOKEN
+              (both APIs; kept in $RUN/token, which deploy/nd and the curl examples read; the UI asks for it once)
 Logs in $LOGS. Ctrl-C here (or '$0 stop' elsewhere) stops everything.
 MSG
   # stay in the foreground until Ctrl-C, or until a part dies

@@ -61,10 +61,17 @@ export const api = {
   },
 };
 
-/** Sends an uploaded PNG through the inference service (CORS: it allows this UI's origin), tagged source=upload. */
+/**
+ * Sends an uploaded PNG through the inference service (CORS: it allows this UI's origin), tagged source=upload, with
+ * the session's token: the local run gives both services one token; a deployment with separate tokens gives the
+ * UI's token the inference `predict` scope too, or uploads are refused.
+ */
 export async function predictPng(inferenceUrl: string, png: Blob): Promise<Prediction> {
+  const headers: Record<string, string> = { "Content-Type": "image/png", Accept: "application/json" };
+  const t = token();
+  if (t) headers.Authorization = `Bearer ${t}`;
   const r = await fetch(`${inferenceUrl.replace(/\/$/, "")}/v1/predict?tag=source%3Dupload`, {
-    method: "POST", headers: { "Content-Type": "image/png", Accept: "application/json" }, body: png });
+    method: "POST", headers, body: png });
   return (await answer<{ predictions: Prediction[] }>(r)).predictions[0];
 }
 

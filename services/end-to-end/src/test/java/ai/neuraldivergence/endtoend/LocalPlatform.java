@@ -108,6 +108,11 @@ final class LocalPlatform implements AutoCloseable {
         return runDir.resolve("logs");
     }
 
+    /** The API token the run command issued, as the README tells a user to read it. */
+    Path tokenFile() {
+        return runDir.resolve("token");
+    }
+
     /** Ctrl-C, as a user stops it: the script stops every part it started. */
     @Override
     public void close() {

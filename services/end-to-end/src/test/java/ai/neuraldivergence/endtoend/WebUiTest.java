@@ -1,6 +1,7 @@
 package ai.neuraldivergence.endtoend;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -25,7 +26,8 @@ import org.junit.jupiter.api.TestMethodOrder;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class WebUiTest {
 
-    private static final String TOKEN = "ui-secret-token-0001";
+    // the token the run command issued for both services, read from its file as deploy/nd and a user read it
+    private static String token;
     private static final Path FRONTEND = Path.of(System.getProperty("nd.services.dir", "..")).toAbsolutePath()
             .normalize().getParent().resolve("frontend");
     private static final Path SCREENSHOTS = Path.of("target", "ui-screenshots").toAbsolutePath();
@@ -44,7 +46,14 @@ class WebUiTest {
             throw new IllegalStateException("frontend/node_modules/playwright-core is missing: the frontend module's "
                     + "npm ci installs it (run the whole build)");
         }
-        platform = LocalPlatform.start(Map.of("ND_COMPARISON_AUTH_TOKENS", TOKEN), Duration.ofMinutes(6));
+        // tokens on by default: the run command issues one for both services' APIs
+        platform = LocalPlatform.start(Map.of(), Duration.ofMinutes(6));
+        Path file = platform.tokenFile();
+        assertEquals(java.util.Set.of(java.nio.file.attribute.PosixFilePermission.OWNER_READ,
+                java.nio.file.attribute.PosixFilePermission.OWNER_WRITE), Files.getPosixFilePermissions(file),
+                "the token file is readable by its owner only");
+        token = Files.readString(file).trim();
+        assertTrue(token.length() >= 32, "a random token of 24 bytes, in hex");
     }
 
     @AfterAll
@@ -92,7 +101,7 @@ class WebUiTest {
                 .redirectErrorStream(true).redirectOutput(report.toFile());
         Map<String, String> env = pb.environment();
         env.put("ND_UI_URL", platform.uiUrl());
-        env.put("ND_TOKEN", TOKEN);
+        env.put("ND_TOKEN", token);
         env.put("ND_URL_PRINTED_AT", Long.toString(platform.urlPrintedAt().toEpochMilli()));
         env.put("ND_SCREENSHOTS", SCREENSHOTS.toString());
         env.put("ND_CHROMIUM", chromium);

@@ -22,18 +22,27 @@ public final class InferenceClient {
 
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private final URI predict;
+    private final String token;
 
-    public InferenceClient(String baseUrl) {
+    /**
+     * @param token the inference API token, or null when the service requires none; read from the environment
+     *     ({@code ND_TOKEN}) by the commands, never from an argument that the process list would show
+     */
+    public InferenceClient(String baseUrl, String token) {
         this.predict = URI.create(baseUrl.replaceAll("/+$", "") + "/v1/predict");
+        this.token = token == null || token.isBlank() ? null : token.trim();
     }
 
     /** Sends one request; throws IOException when the service refuses or cannot be reached. */
     public Answer send(List<Inputs.Input> inputs, Map<String, String> extraTags) throws IOException,
             InterruptedException {
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(predict).timeout(Duration.ofSeconds(30))
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(json(inputs, extraTags))).build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpRequest.Builder request = HttpRequest.newBuilder(predict).timeout(Duration.ofSeconds(30))
+                .header("Content-Type", "application/json");
+        if (token != null) {
+            request.header("Authorization", "Bearer " + token);
+        }
+        HttpResponse<String> r = http.send(request.POST(HttpRequest.BodyPublishers.ofString(json(inputs, extraTags)))
+                .build(), HttpResponse.BodyHandlers.ofString());
         if (r.statusCode() != 200) {
             throw new IOException("inference answered " + r.statusCode() + ": " + r.body());
         }

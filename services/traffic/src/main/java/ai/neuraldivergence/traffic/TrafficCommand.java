@@ -62,7 +62,7 @@ public final class TrafficCommand implements Callable<Integer> {
             }
             Schedule plan = Schedule.parse(schedule);
             Inputs inputs = new Inputs(pairs, seed);
-            InferenceClient client = new InferenceClient(inference);
+            InferenceClient client = new InferenceClient(inference, System.getenv("ND_TOKEN"));
             long start = System.nanoTime();
             long sent = 0;
             long shed = 0;
@@ -125,7 +125,7 @@ public final class TrafficCommand implements Callable<Integer> {
                 return 0;
             }
             ImageSet training = Inputs.trainingDigits();
-            InferenceClient client = new InferenceClient(inference);
+            InferenceClient client = new InferenceClient(inference, System.getenv("ND_TOKEN"));
             Progress progress = new Progress(System.out, "replaying reference '" + name + "'", training.size());
             int shed = 0;
             for (int from = 0; from < training.size(); from += batch) {
