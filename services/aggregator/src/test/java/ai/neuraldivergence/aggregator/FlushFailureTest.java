@@ -183,19 +183,18 @@ class FlushFailureTest {
     }
 
     private static double undeliverable() {
-        String metrics = given().get("/q/metrics").then().statusCode(200).extract().asString();
-        for (String line : metrics.split("\n")) {
-            if (line.startsWith("nd_aggregator_dead_letters_total{reason=\"undeliverable\"}")) {
-                return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
-            }
-        }
-        return 0;
+        return counter("nd_aggregator_dead_letters_total{reason=\"undeliverable\"}");
     }
 
     private static double storeFailures() {
+        return counter("nd_aggregator_store_failures_total");
+    }
+
+    /** A counter's value from /q/metrics, 0 before it first moved. */
+    private static double counter(String series) {
         String metrics = given().get("/q/metrics").then().statusCode(200).extract().asString();
         for (String line : metrics.split("\n")) {
-            if (line.startsWith("nd_aggregator_store_failures_total")) {
+            if (line.startsWith(series)) {
                 return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
             }
         }

@@ -334,8 +334,13 @@ public final class CapturePipeline implements AutoCloseable {
             while (start < n) {
                 long bytes = fixed;
                 int end = start;
-                while (end < n && (end == start || bytes + o.bytesOf(end) <= limit)) {
-                    bytes += o.bytesOf(end);
+                while (end < n) {
+                    // an observation's encoded size, computed once: the first of a record goes in whatever it weighs
+                    long next = o.bytesOf(end);
+                    if (end > start && bytes + next > limit) {
+                        break;
+                    }
+                    bytes += next;
                     end++;
                 }
                 ActivationBatch batch = o.build(start, end);
