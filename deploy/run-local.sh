@@ -210,13 +210,14 @@ start() {
   await_ready inference
   await_ready comparison
 
-  # the "training" reference: the training digits replayed once per model version, before live traffic
+  # the "training" reference: the training digits replayed and sealed once per model version, before live traffic
+  # (left alone once sealed; one an interrupted run left building is deleted and built again)
   local traffic_cp="$TRAFFIC_DIR/lib/*:$(ls "$TRAFFIC_DIR"/nd-traffic-*.jar | head -1)"
   local version
   version=$(cut -c1-12 "$MODEL_DIR/build-key.txt")
   ND_TOKEN=$TOKEN java -Xmx512m -cp "$traffic_cp" ai.neuraldivergence.traffic.TrafficCommand replay-reference \
-    --inference "http://127.0.0.1:${PORT[inference]}" --name training \
-    --done-marker "$RUN/reference-training-$version.done" &
+    --inference "http://127.0.0.1:${PORT[inference]}" --comparison "http://127.0.0.1:${PORT[comparison]}" \
+    --name training &
   echo $! > "$RUN/replay.pid"
   wait "$(cat "$RUN/replay.pid")" || die "the reference replay failed"
   rm -f "$RUN/replay.pid"

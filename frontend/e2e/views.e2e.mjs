@@ -49,6 +49,11 @@ for (const [size, viewport] of Object.entries(VIEWPORTS)) {
     const layers = await api("POST", "layer-overview", { modelId: MODEL, a: { reference: "training" }, b: selectionB() });
     const marked = await page.locator("main > .tap.onset").evaluateAll((rows) => rows.map((r) => r.dataset.tap));
     assert.deepEqual(marked, layers.onsetTap ? [layers.onsetTap] : []);
+    // the reference every monitor compares against: sealed by the run command's replay, with the API's count
+    const training = (await api("GET", `references?model_id=${MODEL}`)).references.find((r) => r.name === "training");
+    const item = page.locator('main .references li[data-reference="training"]');
+    assert.equal(await item.getAttribute("data-state"), "sealed");
+    assert.match(await item.textContent(), new RegExp(`: sealed .*, ${training.observationCount} observations$`));
     await assertFits(page, assert);
   await screenshot(page, "overview");
     assert.deepEqual(page.errors, []);

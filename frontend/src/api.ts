@@ -51,6 +51,8 @@ export const api = {
   inspectPair: (request: unknown) => call<PairInspection>("POST", "inspect-pair", request),
   inspectInstance: (request: unknown) => call<InstanceInspection>("POST", "inspect-instance", request),
   exemplars: (request: unknown) => call<NeuronExemplars>("POST", "neuron-exemplars", request),
+  references: (model: string) => call<{ references?: Reference[] }>("GET",
+    `references?model_id=${encodeURIComponent(model)}`),
   monitors: (model: string) => call<{ monitors?: Monitor[] }>("GET", `monitors?model_id=${encodeURIComponent(model)}`),
   uiSettings: () => {
     settings ??= call<{ inferenceUrl: string }>("GET", "ui-settings").catch((e) => {
@@ -113,6 +115,10 @@ export interface CompareResponse { modelVersion: string; taps: { summary: TapSum
   topNeurons: number[] }[]; }
 export interface LayerOverview { modelVersion: string; taps: TapSummary[]; onsetTap: string; }
 export interface WatchEvent { windowUpdate?: { modelId: string; tap: string }; monitorTransition?: { monitor: Monitor }; }
+/** A reference (ListReferences); int64 fields as strings, absent when zero. */
+export interface Reference { name: string; modelId: string; modelVersion: string; origin: string;
+  state: "REFERENCE_STATE_BUILDING" | "REFERENCE_STATE_SEALED" | "REFERENCE_STATE_UNSPECIFIED";
+  observationCount?: string; createdAt: string; sealedAt?: string; expectedObservations?: string; shortfall?: string; }
 export interface Monitor { name: string; modelId: string; tap: string; reference: string; metric: string;
   threshold: number; windowsInARow: number; state: string; since?: string; currentValue: number; }
 export interface Prediction { instanceId: string; predictedClass: number; confidence: number; capture: string; }

@@ -1,5 +1,5 @@
 // Overview: for A against B, one divergence strip per tap in network order, the onset tap and the monitors' verdicts.
-import { api, type CompareResponse, type Monitor } from "../api";
+import { api, type CompareResponse, type Monitor, type Reference } from "../api";
 import { clock, h, loading, strip } from "../dom";
 import { formatSide, selection, type State } from "../state";
 import { formatNumber, viridis } from "../transforms";
@@ -8,8 +8,8 @@ export async function renderOverview(main: HTMLElement, state: State): Promise<v
   loading(main);
   const now = new Date();
   const request = { modelId: state.model, a: selection(state.a, now), b: selection(state.b, now) };
-  const [compare, layers, monitors] = await Promise.all([api.compare(request), api.layerOverview(request),
-    api.monitors(state.model)]);
+  const [compare, layers, monitors, references] = await Promise.all([api.compare(request),
+    api.layerOverview(request), api.monitors(state.model), api.references(state.model)]);
   const byTap = new Map<string, Monitor[]>();
   for (const m of monitors.monitors ?? []) byTap.set(m.tap, [...(byTap.get(m.tap) ?? []), m]);
   const drifting = (monitors.monitors ?? []).filter((m) => m.state === "MONITOR_STATE_DRIFTING").length;
@@ -21,7 +21,24 @@ export async function renderOverview(main: HTMLElement, state: State): Promise<v
     h("p", { class: "legend" }, "Each cell is a neuron, in order; colour is its KS statistic between A and B " +
       "(dark 0, yellow 1). Drifted: KS minus its error bound above 0.1. Monitors compare each minute with their " +
       "reference; DRIFTING when the tap's mean is over their threshold."),
+    referenceList(references.references ?? [], now),
   );
+}
+
+/**
+ * The model's references and their state: a sealed one never changes; one building for long was left so by an
+ * interrupted replay (the run command builds it again).
+ */
+function referenceList(references: Reference[], now: Date): HTMLElement {
+  return h("ul", { class: "references", "aria-label": "references" }, ...references.map((r) => {
+    const count = r.observationCount ?? "0";
+    const sealed = r.state === "REFERENCE_STATE_SEALED";
+    const short = r.shortfall ? `, ${r.shortfall} short of its expected count` : "";
+    const age = Math.max(0, Math.round((now.getTime() - Date.parse(r.createdAt)) / 60000));
+    const state = sealed ? `sealed ${clock(r.sealedAt ?? r.createdAt)} UTC${short}` : `building for ${age} min`;
+    return h("li", { "data-reference": r.name, "data-state": sealed ? "sealed" : "building" },
+      `reference ${r.name} (${r.modelVersion}): ${state}, ${count} observations`);
+  }));
 }
 
 function tapRow(tap: CompareResponse["taps"][number], onset: boolean, monitors: Monitor[]): HTMLElement {

@@ -502,8 +502,9 @@ public final class Nd {
         }
     }
 
-    @Command(name = "references", description = "List, create (freeze a time range) or delete references.",
-            subcommands = {References.ListReferences.class, References.Create.class, References.Delete.class})
+    @Command(name = "references", description = "List, create (freeze a time range), seal or delete references.",
+            subcommands = {References.ListReferences.class, References.Create.class, References.Seal.class,
+                References.Delete.class})
     static final class References {
 
         @Command(name = "list", description = "Every reference.")
@@ -515,11 +516,13 @@ public final class Nd {
             public Integer call() throws Exception {
                 return call("listing", s -> s.listReferences(ListReferencesRequest.newBuilder().setModelId(model)
                         .build()), r -> {
-                            Table t = new Table("MODEL", "NAME", "VERSION", "ORIGIN", "OBSERVATIONS", "CREATED");
+                            Table t = new Table("MODEL", "NAME", "VERSION", "ORIGIN", "STATE", "OBSERVATIONS",
+                                    "CREATED", "SEALED");
                             for (Reference ref : r.getReferencesList()) {
                                 t.row(ref.getModelId(), ref.getName(), ref.getModelVersion(), ref.getOrigin().name()
                                         .substring("REFERENCE_ORIGIN_".length()).toLowerCase(Locale.ROOT),
-                                        ref.getObservationCount(), Specs.time(ref.getCreatedAt()));
+                                        state(ref), ref.getObservationCount(), Specs.time(ref.getCreatedAt()),
+                                        ref.hasSealedAt() ? Specs.time(ref.getSealedAt()) : "-");
                             }
                             print(t);
                         });
@@ -556,7 +559,44 @@ public final class Nd {
             }
         }
 
-        @Command(name = "delete", description = "Delete a reference (every version of it).")
+        /**
+         * "sealed", "sealed 12 short" (sealed by the timeout short of its expected count), or "building 3h" with
+         * its age: a reference building for long was left so by an interrupted replay.
+         */
+        static String state(Reference ref) {
+            if (ref.getState() == ai.neuraldivergence.proto.v1.ReferenceState.REFERENCE_STATE_SEALED) {
+                return ref.getShortfall() > 0 ? "sealed " + ref.getShortfall() + " short" : "sealed";
+            }
+            java.time.Duration age = java.time.Duration.between(java.time.Instant.ofEpochSecond(
+                    ref.getCreatedAt().getSeconds()), java.time.Instant.now());
+            return "building " + (age.toHours() > 0 ? age.toHours() + "h" : Math.max(0, age.toMinutes()) + "m");
+        }
+
+        @Command(name = "seal", description = "Seal a tagged reference once each tap holds --expected observations.")
+        static final class Seal extends Call {
+            @Parameters(index = "0", description = "the reference's name")
+            String name;
+
+            @Option(names = "--model", required = true)
+            String model;
+
+            @Option(names = "--version", description = "default: the newest")
+            String version = "";
+
+            @Option(names = "--expected", required = true, description = "observations per tap it is complete with")
+            long expected;
+
+            @Override
+            public Integer call() throws Exception {
+                return call("sealing", s -> s.sealReference(ai.neuraldivergence.proto.v1.SealReferenceRequest
+                        .newBuilder().setModelId(model).setModelVersion(version).setName(name)
+                        .setExpectedObservations(expected).build()), (Reference r) ->
+                        w().printf("reference %s of %s %s: %s, %d of %d observations%n", r.getName(), r.getModelId(),
+                                r.getModelVersion(), state(r), r.getObservationCount(), expected));
+            }
+        }
+
+        @Command(name = "delete", description = "Delete a reference (every version of it, unless --version).")
         static final class Delete extends Call {
             @Parameters(index = "0")
             String name;
@@ -564,10 +604,14 @@ public final class Nd {
             @Option(names = "--model", required = true)
             String model;
 
+            @Option(names = "--version", description = "only this version's")
+            String version = "";
+
             @Override
             public Integer call() throws Exception {
                 return call("deleting", s -> s.deleteReference(DeleteReferenceRequest.newBuilder().setModelId(model)
-                        .setName(name).build()), r -> w().println("deleted reference " + name + " of " + model));
+                        .setName(name).setModelVersion(version).build()), r -> w().println("deleted reference "
+                                + name + " of " + model));
             }
         }
     }

@@ -84,9 +84,10 @@ class ComparisonScopesTest {
     }
 
     /** The scope table, stated here independently of the service's rules. */
-    private static final Set<String> WRITE_METHODS = Set.of("CreateReference", "DeleteReference");
+    private static final Set<String> WRITE_METHODS = Set.of("CreateReference", "DeleteReference",
+            "SealReference");
     private static final Set<String> WRITE_ROUTES = Set.of("POST /api/v1/references",
-            "DELETE /api/v1/references/{model_id}/{name}");
+            "POST /api/v1/references/seal", "DELETE /api/v1/references/{model_id}/{name}");
     /** Not product data, but a token was needed before scopes: any valid one still is. */
     private static final Set<String> ANY_TOKEN_ROUTES = Set.of("GET /api/v1/ui-settings");
     private static final Map<String, String> SCOPED = new LinkedHashMap<>();

@@ -148,7 +148,9 @@ class CliTest {
         assertEquals(7, nd(TOKEN, "references", "create", "calm", "--model", "cli", "--range", minutes(0, 10))
                 .code(), "already exists");
         Run listed = nd(TOKEN, "references", "list", "--model", "cli");
-        assertTrue(listed.out().lines().anyMatch(l -> l.matches("cli\\s+calm\\s+v1\\s+time_range\\s+3000\\s+.*")),
+        // frozen from a time range: sealed when created
+        assertTrue(listed.out().lines().anyMatch(l -> l.matches(
+                "cli\\s+calm\\s+v1\\s+time_range\\s+sealed\\s+3000\\s+.*")),
                 listed.out());
 
         Run compare = nd(TOKEN, "compare", "--model", "cli", "--tap", "dense1", "--a", "ref:calm", "--b",

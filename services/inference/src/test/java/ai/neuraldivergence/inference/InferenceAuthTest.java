@@ -107,6 +107,7 @@ class InferenceAuthTest {
     private static final byte[] PNG = InputImages.png(new float[784], 28, 28);
 
     static final List<Endpoint> ENDPOINTS = List.of(
+            new Endpoint("GET /v1/model", "predict", r -> r.get("/v1/model"), 200),
             new Endpoint("POST /v1/predict", "predict", r -> r.contentType(ContentType.JSON)
                     .body(predictBody(Map.of("source", "auth"))).post("/v1/predict"), 200),
             new Endpoint("POST /v1/predict", "predict", r -> r.contentType("image/png").body(PNG)

@@ -104,16 +104,26 @@ public final class ReferenceStore {
         }
     }
 
-    /** A stored reference and where it came from. {@code sourceSlice} and the source range are null when tagged. */
+    /**
+     * A stored reference and where it came from. {@code sourceSlice} and the source range are null when tagged;
+     * {@code expectedObservations} and {@code sealRequestedAt} are null until a seal is requested, {@code sealedAt}
+     * while it is building, {@code shortfall} unless the seal timeout sealed it short.
+     */
     public record StoredReference(String modelId, String modelVersion, String name, String origin,
             java.time.Instant sourceFrom, java.time.Instant sourceTo, String sourceSlice, java.time.Instant createdAt,
-            long observationCount) {
+            long observationCount, Long expectedObservations, java.time.Instant sealRequestedAt,
+            java.time.Instant sealedAt, Long shortfall) {
+
+        public boolean sealed() {
+            return sealedAt != null;
+        }
     }
 
     private static final String SELECT_REFERENCE = "SELECT r.model_id, r.model_version, r.name, r.origin, "
             + "r.source_from, r.source_to, r.source_slice, r.created_at, coalesce((SELECT max(d.observation_count) "
             + "FROM reference_distribution d WHERE d.model_id = r.model_id AND d.model_version = r.model_version "
-            + "AND d.name = r.name AND d.slice = 'all'), 0) FROM reference r ";
+            + "AND d.name = r.name AND d.slice = 'all'), 0), r.expected_observations, r.seal_requested_at, "
+            + "r.sealed_at, r.shortfall FROM reference r ";
 
     /** Every reference of a model (of every model when {@code modelId} is null), by model, name and version. */
     public java.util.List<StoredReference> list(String modelId) {
@@ -129,7 +139,16 @@ public final class ReferenceStore {
     }
 
     private java.util.List<StoredReference> query(String sql, String[] args) {
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+        try (Connection c = dataSource.getConnection()) {
+            return query(c, sql, args);
+        } catch (SQLException e) {
+            throw new StorageException("listing references", e);
+        }
+    }
+
+    private static java.util.List<StoredReference> query(Connection c, String sql, String[] args)
+            throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
             for (int i = 0; i < args.length; i++) {
                 ps.setString(i + 1, args[i]);
             }
@@ -138,13 +157,17 @@ public final class ReferenceStore {
                 while (rs.next()) {
                     out.add(new StoredReference(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
                             instant(rs.getTimestamp(5)), instant(rs.getTimestamp(6)), rs.getString(7),
-                            rs.getTimestamp(8).toInstant(), rs.getLong(9)));
+                            rs.getTimestamp(8).toInstant(), rs.getLong(9), nullableLong(rs, 10),
+                            instant(rs.getTimestamp(11)), instant(rs.getTimestamp(12)), nullableLong(rs, 13)));
                 }
             }
             return out;
-        } catch (SQLException e) {
-            throw new StorageException("listing references", e);
         }
+    }
+
+    private static Long nullableLong(ResultSet rs, int column) throws SQLException {
+        long v = rs.getLong(column);
+        return rs.wasNull() ? null : v;
     }
 
     private static java.time.Instant instant(java.sql.Timestamp t) {
@@ -173,8 +196,10 @@ public final class ReferenceStore {
                         }
                     }
                 }
+                // a frozen reference is complete when created: sealed at once (the seal job publishes it)
                 try (PreparedStatement ps = c.prepareStatement("INSERT INTO reference (model_id, model_version, name, "
-                        + "origin, source_from, source_to, source_slice) VALUES (?, ?, ?, 'time_range', ?, ?, ?)")) {
+                        + "origin, source_from, source_to, source_slice, sealed_at) "
+                        + "VALUES (?, ?, ?, 'time_range', ?, ?, ?, now())")) {
                     ps.setString(1, modelId);
                     ps.setString(2, modelVersion);
                     ps.setString(3, name);
@@ -188,6 +213,13 @@ public final class ReferenceStore {
                         merge(c, new ReferenceKey(modelId, modelVersion, name, tap.getKey(), slice.getKey()),
                                 slice.getValue());
                     }
+                }
+                try (PreparedStatement ps = c.prepareStatement("UPDATE reference_distribution SET sealed_at = now() "
+                        + "WHERE model_id = ? AND model_version = ? AND name = ?")) {
+                    ps.setString(1, modelId);
+                    ps.setString(2, modelVersion);
+                    ps.setString(3, name);
+                    ps.executeUpdate();
                 }
                 c.commit();
                 return true;
@@ -204,16 +236,352 @@ public final class ReferenceStore {
         }
     }
 
-    /** Deletes a model's reference of this name, in every version; returns whether one existed. */
-    public boolean delete(String modelId, String name) {
-        try (Connection c = dataSource.getConnection();
-                PreparedStatement ps = c.prepareStatement("DELETE FROM reference WHERE model_id = ? AND name = ?")) {
-            ps.setString(1, modelId);
-            ps.setString(2, name);
-            return ps.executeUpdate() > 0;
+    /** Runs while the references being deleted are locked, before they are: a failure keeps them. */
+    public interface BeforeDelete {
+        void run(java.util.List<StoredReference> deleted) throws Exception;
+    }
+
+    /**
+     * Deletes a model's reference of this name, in one version or (with {@code modelVersion} null) in every version;
+     * returns whether one existed. The rows are locked first and {@code beforeDelete} runs with them (the seal's
+     * tombstone is published there), so that the seal job cannot publish the seal again between the tombstone and
+     * the delete.
+     */
+    public boolean delete(String modelId, String name, String modelVersion, BeforeDelete beforeDelete) {
+        String version = modelVersion == null ? "" : " AND model_version = ?";
+        String[] args = modelVersion == null ? new String[] {modelId, name} : new String[] {modelId, name,
+            modelVersion};
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                java.util.List<StoredReference> found = query(c, SELECT_REFERENCE + "WHERE r.model_id = ? AND "
+                        + "r.name = ?" + (modelVersion == null ? "" : " AND r.model_version = ?") + " FOR UPDATE OF r",
+                        args);
+                if (found.isEmpty()) {
+                    c.rollback();
+                    return false;
+                }
+                beforeDelete.run(found);
+                try (PreparedStatement ps = c.prepareStatement("DELETE FROM reference WHERE model_id = ? AND name = ?"
+                        + version)) {
+                    for (int i = 0; i < args.length; i++) {
+                        ps.setString(i + 1, args[i]);
+                    }
+                    ps.executeUpdate();
+                }
+                c.commit();
+                return true;
+            } catch (Exception e) {
+                c.rollback();
+                if (e instanceof SQLException sql) {
+                    throw sql;
+                }
+                if (e instanceof RuntimeException r) {
+                    throw r;
+                }
+                throw new StorageException("deleting reference " + name + ": " + e.getMessage(), e);
+            }
         } catch (SQLException e) {
             throw new StorageException("deleting reference " + name, e);
         }
+    }
+
+    // ------------------------------------------------------------------ sealing
+
+    /** One reference of one model version. */
+    public record ReferenceId(String modelId, String modelVersion, String name) {
+        public static ReferenceId of(ReferenceKey key) {
+            return new ReferenceId(key.modelId(), key.modelVersion(), key.reference());
+        }
+
+        /** Its key on the seal topic. */
+        public String topicKey() {
+            return modelId + '/' + modelVersion + '/' + name;
+        }
+    }
+
+    /** A reference's seal as the flush sees it under the reference's lock. */
+    public record SealState(Long expectedObservations, boolean sealed) {
+    }
+
+    /**
+     * Locks a reference (creating it as tagged on first sight) for a flush that merges into it, and reads its seal:
+     * every writer of the reference, in every aggregator, waits here for the one before it, so that a seal and the
+     * merges around it are ordered.
+     */
+    public SealState lockForMerge(Connection c, ReferenceId id) throws SQLException {
+        registerTagged(c, id.modelId(), id.modelVersion(), id.name());
+        try (PreparedStatement ps = c.prepareStatement("SELECT expected_observations, sealed_at FROM reference "
+                + "WHERE model_id = ? AND model_version = ? AND name = ? FOR UPDATE")) {
+            bind(ps, id);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return new SealState(nullableLong(rs, 1), rs.getTimestamp(2) != null);
+            }
+        }
+    }
+
+    /** Whether the reference's tap is sealed (the reference, or the tap on its own), in the caller's transaction. */
+    public static boolean tapSealed(Connection c, ReferenceId id, String tap) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT r.sealed_at IS NOT NULL OR EXISTS (SELECT 1 FROM "
+                + "reference_distribution d WHERE d.model_id = r.model_id AND d.model_version = r.model_version "
+                + "AND d.name = r.name AND d.tap = ? AND d.slice = 'all' AND d.sealed_at IS NOT NULL) FROM reference r "
+                + "WHERE r.model_id = ? AND r.model_version = ? AND r.name = ?")) {
+            ps.setString(1, tap);
+            ps.setString(2, id.modelId());
+            ps.setString(3, id.modelVersion());
+            ps.setString(4, id.name());
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() && rs.getBoolean(1);
+            }
+        }
+    }
+
+    /** {@link #tapSealed(Connection, ReferenceId, String)} on a connection of its own. */
+    public boolean tapSealed(ReferenceId id, String tap) {
+        try (Connection c = dataSource.getConnection()) {
+            return tapSealed(c, id, tap);
+        } catch (SQLException e) {
+            throw new StorageException("reading the seal of reference " + id.name(), e);
+        }
+    }
+
+    /** A reference sealed by {@link #sealDue}: its count (the fullest tap's) and what the emptiest tap lacked. */
+    public record Sealed(ReferenceId id, long observationCount, long shortfall) {
+    }
+
+    /**
+     * Seals, in the caller's transaction (which holds the reference's lock), every tap of the reference whose count
+     * reached {@code expected}, and the reference once every tap of its model version is sealed. With
+     * {@code timedOut}, it seals every tap with what it holds and reports the shortfall.
+     *
+     * @return the reference when this call sealed it
+     */
+    public static Optional<Sealed> sealDue(Connection c, ReferenceId id, long expected, boolean timedOut)
+            throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("UPDATE reference_distribution d SET sealed_at = now() "
+                + "WHERE d.model_id = ? AND d.model_version = ? AND d.name = ? AND d.sealed_at IS NULL AND (? OR d.tap "
+                + "IN (SELECT a.tap FROM reference_distribution a WHERE a.model_id = d.model_id AND a.model_version "
+                + "= d.model_version AND a.name = d.name AND a.slice = 'all' AND a.observation_count >= ?))")) {
+            bind(ps, id);
+            ps.setBoolean(4, timedOut);
+            ps.setLong(5, expected);
+            ps.executeUpdate();
+        }
+        // every tap of the version, with its "all" count and seal (none yet for a tap nothing reached)
+        long fullest = 0;
+        long emptiest = Long.MAX_VALUE;
+        boolean allSealed = true;
+        try (PreparedStatement ps = c.prepareStatement("SELECT coalesce(d.observation_count, 0), d.sealed_at "
+                + "IS NOT NULL FROM tap t LEFT JOIN reference_distribution d ON d.model_id = t.model_id "
+                + "AND d.model_version = t.model_version AND d.tap = t.tap AND d.name = ? AND d.slice = 'all' "
+                + "WHERE t.model_id = ? AND t.model_version = ?")) {
+            ps.setString(1, id.name());
+            ps.setString(2, id.modelId());
+            ps.setString(3, id.modelVersion());
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    long count = rs.getLong(1);
+                    fullest = Math.max(fullest, count);
+                    emptiest = Math.min(emptiest, count);
+                    allSealed &= rs.getBoolean(2);
+                }
+            }
+        }
+        if (emptiest == Long.MAX_VALUE) {
+            // no tap of the version is known yet: nothing can be complete, but a timeout still ends the wait
+            emptiest = 0;
+            allSealed = false;
+        }
+        if (!allSealed && !timedOut) {
+            return Optional.empty();
+        }
+        long shortfall = Math.max(0, expected - emptiest);
+        try (PreparedStatement ps = c.prepareStatement("UPDATE reference SET sealed_at = now(), shortfall = ? "
+                + "WHERE model_id = ? AND model_version = ? AND name = ? AND sealed_at IS NULL")) {
+            if (shortfall > 0) {
+                ps.setLong(1, shortfall);
+            } else {
+                ps.setNull(1, java.sql.Types.BIGINT);
+            }
+            ps.setString(2, id.modelId());
+            ps.setString(3, id.modelVersion());
+            ps.setString(4, id.name());
+            return ps.executeUpdate() == 0 ? Optional.empty() : Optional.of(new Sealed(id, fullest, shortfall));
+        }
+    }
+
+    /** The outcome of a seal request. */
+    public sealed interface SealRequest {
+        /** Recorded (or already recorded with the same number): the reference as stored now. */
+        record Accepted(StoredReference reference) implements SealRequest {
+        }
+
+        /** Sealed already with another expectation, or frozen: nothing changed. */
+        record Refused(StoredReference reference, String why) implements SealRequest {
+        }
+    }
+
+    /**
+     * Records that a tagged reference is complete with {@code expected} observations per tap (creating it when no
+     * observation reached the store yet); the aggregator seals it. Asking again with the same number changes
+     * nothing; a building reference takes a new number.
+     */
+    public SealRequest requestSeal(ReferenceId id, long expected) {
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                registerTagged(c, id.modelId(), id.modelVersion(), id.name());
+                StoredReference current = query(c, SELECT_REFERENCE + "WHERE r.model_id = ? AND r.model_version = ? "
+                        + "AND r.name = ? FOR UPDATE OF r", new String[] {id.modelId(), id.modelVersion(),
+                                id.name()}).get(0);
+                SealRequest out;
+                if (!"tagged".equals(current.origin())) {
+                    out = new SealRequest.Refused(current, "it was frozen from a time range, sealed when created");
+                } else if (current.sealed() && !Long.valueOf(expected).equals(current.expectedObservations())) {
+                    out = new SealRequest.Refused(current, "it is sealed already with " + current.observationCount()
+                            + " observations");
+                } else {
+                    if (!current.sealed()) {
+                        try (PreparedStatement ps = c.prepareStatement("UPDATE reference SET expected_observations "
+                                + "= ?, seal_requested_at = coalesce(seal_requested_at, now()) WHERE model_id = ? "
+                                + "AND model_version = ? AND name = ?")) {
+                            ps.setLong(1, expected);
+                            ps.setString(2, id.modelId());
+                            ps.setString(3, id.modelVersion());
+                            ps.setString(4, id.name());
+                            ps.executeUpdate();
+                        }
+                        // what already arrived may complete it: sealed here rather than at the next flush
+                        sealDue(c, id, expected, false);
+                    }
+                    out = new SealRequest.Accepted(query(c, SELECT_REFERENCE + "WHERE r.model_id = ? AND "
+                            + "r.model_version = ? AND r.name = ?", new String[] {id.modelId(), id.modelVersion(),
+                                    id.name()}).get(0));
+                }
+                c.commit();
+                return out;
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw new StorageException("requesting the seal of reference " + id.name(), e);
+        }
+    }
+
+    /** References whose seal was requested and is not done yet. */
+    public java.util.List<ReferenceId> awaitingSeal() {
+        return ids("SELECT model_id, model_version, name FROM reference WHERE sealed_at IS NULL "
+                + "AND seal_requested_at IS NOT NULL");
+    }
+
+    /** Sealed references whose seal has not reached the seal topic yet. */
+    public java.util.List<ReferenceId> unpublished() {
+        return ids("SELECT model_id, model_version, name FROM reference WHERE sealed_at IS NOT NULL "
+                + "AND seal_published_at IS NULL");
+    }
+
+    private java.util.List<ReferenceId> ids(String sql) {
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql);
+                ResultSet rs = ps.executeQuery()) {
+            java.util.List<ReferenceId> out = new java.util.ArrayList<>();
+            while (rs.next()) {
+                out.add(new ReferenceId(rs.getString(1), rs.getString(2), rs.getString(3)));
+            }
+            return out;
+        } catch (SQLException e) {
+            throw new StorageException("listing references to seal", e);
+        }
+    }
+
+    /**
+     * Seals a reference whose seal is due: complete, or waiting longer than {@code timeout} since the request. Skips
+     * a reference another aggregator is working on (it does the same).
+     */
+    public Optional<Sealed> sealIfDue(ReferenceId id, java.time.Duration timeout) {
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                Optional<Sealed> out = Optional.empty();
+                try (PreparedStatement ps = c.prepareStatement("SELECT expected_observations, seal_requested_at "
+                        + "< now() - ? * interval '1 millisecond' FROM reference WHERE model_id = ? AND "
+                        + "model_version = ? AND name = ? AND sealed_at IS NULL AND seal_requested_at IS NOT NULL "
+                        + "FOR UPDATE SKIP LOCKED")) {
+                    ps.setLong(1, timeout.toMillis());
+                    ps.setString(2, id.modelId());
+                    ps.setString(3, id.modelVersion());
+                    ps.setString(4, id.name());
+                    try (ResultSet rs = ps.executeQuery()) {
+                        if (rs.next()) {
+                            long expected = rs.getLong(1);
+                            boolean timedOut = rs.getBoolean(2);
+                            rs.close();
+                            out = sealDue(c, id, expected, timedOut);
+                        }
+                    }
+                }
+                c.commit();
+                return out;
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw new StorageException("sealing reference " + id.name(), e);
+        }
+    }
+
+    /** Sends a seal to the seal topic and waits for it to be acknowledged. */
+    public interface SealPublisher {
+        void publish(StoredReference sealed) throws Exception;
+    }
+
+    /**
+     * Publishes a sealed reference's seal while holding its lock, and records that it did: a delete (which locks it
+     * too, and publishes the tombstone) cannot fall between the two. Returns false when another aggregator holds it
+     * or it is published already.
+     */
+    public boolean publishSeal(ReferenceId id, SealPublisher publisher) {
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                java.util.List<StoredReference> found = query(c, SELECT_REFERENCE + "WHERE r.model_id = ? AND "
+                        + "r.model_version = ? AND r.name = ? AND r.sealed_at IS NOT NULL AND r.seal_published_at IS "
+                        + "NULL FOR UPDATE OF r SKIP LOCKED", new String[] {id.modelId(), id.modelVersion(),
+                                id.name()});
+                if (found.isEmpty()) {
+                    c.rollback();
+                    return false;
+                }
+                publisher.publish(found.get(0));
+                try (PreparedStatement ps = c.prepareStatement("UPDATE reference SET seal_published_at = now() "
+                        + "WHERE model_id = ? AND model_version = ? AND name = ?")) {
+                    bind(ps, id);
+                    ps.executeUpdate();
+                }
+                c.commit();
+                return true;
+            } catch (Exception e) {
+                c.rollback();
+                if (e instanceof SQLException sql) {
+                    throw sql;
+                }
+                if (e instanceof RuntimeException r) {
+                    throw r;
+                }
+                throw new StorageException("publishing the seal of reference " + id.name() + ": " + e.getMessage(),
+                        e);
+            }
+        } catch (SQLException e) {
+            throw new StorageException("publishing the seal of reference " + id.name(), e);
+        }
+    }
+
+    private static void bind(PreparedStatement ps, ReferenceId id) throws SQLException {
+        ps.setString(1, id.modelId());
+        ps.setString(2, id.modelVersion());
+        ps.setString(3, id.name());
     }
 
     private static void bind(PreparedStatement ps, ReferenceKey key) throws SQLException {

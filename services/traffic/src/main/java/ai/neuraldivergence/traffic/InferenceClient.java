@@ -33,6 +33,28 @@ public final class InferenceClient {
         this.token = token == null || token.isBlank() ? null : token.trim();
     }
 
+    /** The served model's id and version. */
+    public record Model(String modelId, String modelVersion) {
+    }
+
+    private static final Pattern MODEL_ID = Pattern.compile("\"modelId\"\\s*:\\s*\"([^\"]+)\"");
+    private static final Pattern MODEL_VERSION = Pattern.compile("\"modelVersion\"\\s*:\\s*\"([^\"]+)\"");
+
+    /** Asks the service which model it serves ({@code GET /v1/model}). */
+    public Model model() throws IOException, InterruptedException {
+        HttpRequest.Builder request = HttpRequest.newBuilder(predict.resolve("model")).timeout(Duration.ofSeconds(30));
+        if (token != null) {
+            request.header("Authorization", "Bearer " + token);
+        }
+        HttpResponse<String> r = http.send(request.GET().build(), HttpResponse.BodyHandlers.ofString());
+        Matcher id = MODEL_ID.matcher(r.body());
+        Matcher version = MODEL_VERSION.matcher(r.body());
+        if (r.statusCode() != 200 || !id.find() || !version.find()) {
+            throw new IOException("inference answered " + r.statusCode() + " to GET /v1/model: " + r.body());
+        }
+        return new Model(id.group(1), version.group(1));
+    }
+
     /** Sends one request; throws IOException when the service refuses or cannot be reached. */
     public Answer send(List<Inputs.Input> inputs, Map<String, String> extraTags) throws IOException,
             InterruptedException {
@@ -43,6 +65,9 @@ public final class InferenceClient {
         }
         HttpResponse<String> r = http.send(request.POST(HttpRequest.BodyPublishers.ofString(json(inputs, extraTags)))
                 .build(), HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() == 409) {
+            throw new Refused(r.statusCode(), r.body());
+        }
         if (r.statusCode() != 200) {
             throw new IOException("inference answered " + r.statusCode() + ": " + r.body());
         }
@@ -54,6 +79,13 @@ public final class InferenceClient {
             }
         }
         return new Answer(inputs.size(), shed);
+    }
+
+    /** An answer that retrying cannot change (a sealed reference: 409). */
+    public static final class Refused extends IOException {
+        public Refused(int status, String body) {
+            super("inference answered " + status + ": " + body);
+        }
     }
 
     static String json(List<Inputs.Input> inputs, Map<String, String> extraTags) {

@@ -1,15 +1,18 @@
 package ai.neuraldivergence.traffic;
 
 import ai.neuraldivergence.datasets.ImageSet;
+import ai.neuraldivergence.proto.v1.Reference;
+import ai.neuraldivergence.proto.v1.ReferenceState;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -103,34 +106,61 @@ public final class TrafficCommand implements Callable<Integer> {
     }
 
     @Command(name = "replay-reference", mixinStandardHelpOptions = true,
-            description = "Replays the training digits tagged reference=<name>, once: they build that reference.")
+            description = {"Builds the served model version's reference <name> from the training digits, once: "
+                    + "replays them tagged reference=<name>, then seals it (SealReference) and waits for the seal.",
+                "A sealed reference is left alone; one left building by an interrupted replay is deleted and built "
+                    + "again. Both services' token is read from ND_TOKEN (reference scope on inference, read and "
+                    + "write on comparison)."})
     static final class ReplayReference implements Callable<Integer> {
 
         @Option(names = "--inference", defaultValue = "http://127.0.0.1:8080")
         String inference;
 
+        @Option(names = "--comparison", defaultValue = "http://127.0.0.1:8082",
+                description = "comparison base URL (its JSON API seals the reference)")
+        String comparison;
+
         @Option(names = "--name", defaultValue = "training", description = "the reference's name")
         String name;
-
-        @Option(names = "--done-marker", description = "skip when this file exists; create it when done")
-        Path marker;
 
         @Option(names = "--batch", defaultValue = "64")
         int batch;
 
+        @Option(names = "--limit", description = "replay only the first N training digits (default: all of them)")
+        Integer limit;
+
+        @Option(names = "--seal-wait", defaultValue = "PT3M",
+                description = "how long to wait for the aggregator to seal it (ISO-8601 duration)")
+        Duration sealWait;
+
         @Override
         public Integer call() throws Exception {
-            if (marker != null && Files.exists(marker)) {
-                System.out.println("reference '" + name + "' already replayed (" + marker + ")");
+            String token = System.getenv("ND_TOKEN");
+            InferenceClient client = new InferenceClient(inference, token);
+            ComparisonClient references = new ComparisonClient(comparison, token);
+            InferenceClient.Model model = client.model();
+            String what = "reference '" + name + "' of " + model.modelId() + " version " + model.modelVersion();
+            Optional<Reference> existing = references.reference(model.modelId(), model.modelVersion(), name);
+            if (existing.isPresent() && existing.get().getState() == ReferenceState.REFERENCE_STATE_SEALED) {
+                System.out.println(what + " is sealed (" + existing.get().getObservationCount()
+                        + " observations): nothing to replay");
                 return 0;
             }
+            if (existing.isPresent()) {
+                Duration age = Duration.between(Instant.ofEpochSecond(existing.get().getCreatedAt().getSeconds()),
+                        Instant.now());
+                System.out.println(what + " was left building " + age.toMinutes() + " min ago (an interrupted "
+                        + "replay, " + existing.get().getObservationCount() + " observations): deleting it and "
+                        + "building it again");
+                references.delete(model.modelId(), model.modelVersion(), name);
+            }
             ImageSet training = Inputs.trainingDigits();
-            InferenceClient client = new InferenceClient(inference, System.getenv("ND_TOKEN"));
-            Progress progress = new Progress(System.out, "replaying reference '" + name + "'", training.size());
+            int size = limit == null ? training.size() : Math.max(1, Math.min(limit, training.size()));
+            Progress progress = new Progress(System.out, "replaying " + what, size);
             int shed = 0;
-            for (int from = 0; from < training.size(); from += batch) {
+            for (int from = 0; from < size; from += batch) {
                 List<Inputs.Input> inputs = new ArrayList<>();
-                for (int i = from; i < Math.min(training.size(), from + batch); i++) {
+                for (int i = from; i < Math.min(size, from + batch); i++) {
                     inputs.add(new Inputs.Input(training.image(i), training.label(i),
                             Map.of("source", "replay", "dataset", "mnist", "reference", name), null, null));
                 }
@@ -141,14 +171,46 @@ public final class TrafficCommand implements Callable<Integer> {
             progress.done();
             if (shed > 0) {
                 System.err.println(shed + " observations were shed by the inference service (its capture queue was "
-                        + "full): the reference is incomplete; replay again");
+                        + "full): the reference is incomplete and left building; run the replay again");
                 return 1;
             }
-            if (marker != null) {
-                Files.createDirectories(marker.toAbsolutePath().getParent());
-                Files.writeString(marker, name + "\n");
+            Reference sealed = seal(references, model, size);
+            if (sealed.getShortfall() > 0) {
+                System.err.println(what + " was sealed by the aggregator's seal timeout " + sealed.getShortfall()
+                        + " observations short of " + size);
+                return 1;
             }
+            System.out.println(what + " is sealed with " + sealed.getObservationCount() + " observations");
             return 0;
+        }
+
+        /** Asks for the seal (the version may not be stored yet: retried) and waits until the aggregator made it. */
+        private Reference seal(ComparisonClient references, InferenceClient.Model model, long expected)
+                throws Exception {
+            long deadline = System.nanoTime() + sealWait.toNanos();
+            Reference r = null;
+            while (r == null) {
+                try {
+                    r = references.seal(model.modelId(), model.modelVersion(), name, expected);
+                } catch (ComparisonClient.ApiException e) {
+                    // 404: the aggregator has not stored the model version yet; 503: the store is away
+                    if ((e.status() != 404 && e.status() != 503) || System.nanoTime() > deadline) {
+                        throw e;
+                    }
+                    Thread.sleep(1000);
+                }
+            }
+            while (r.getState() != ReferenceState.REFERENCE_STATE_SEALED) {
+                if (System.nanoTime() > deadline) {
+                    throw new IOException("reference '" + name + "' was not sealed within " + sealWait + " (it holds "
+                            + r.getObservationCount() + " of " + expected + " observations); the aggregator seals "
+                            + "it with what it holds after its seal timeout");
+                }
+                Thread.sleep(1000);
+                r = references.reference(model.modelId(), model.modelVersion(), name).orElseThrow(() ->
+                        new IOException("reference '" + name + "' was deleted while it was sealed"));
+            }
+            return r;
         }
 
         private static InferenceClient.Answer sendWithRetry(InferenceClient client, List<Inputs.Input> inputs)
@@ -156,6 +218,8 @@ public final class TrafficCommand implements Callable<Integer> {
             for (int attempt = 1; ; attempt++) {
                 try {
                     return client.send(inputs, Map.of());
+                } catch (InferenceClient.Refused e) {
+                    throw e;
                 } catch (IOException e) {
                     if (attempt == 10) {
                         throw e;

@@ -130,6 +130,22 @@ public interface AggregatorConfig {
         Duration checkInterval();
     }
 
+    /** Sealing references (see SealReference). */
+    References references();
+
+    interface References {
+        /**
+         * How long after SealReference a reference whose taps have not all reached the expected count waits: then
+         * it is sealed with what it holds, and the shortfall is logged, counted and shown by ListReferences.
+         */
+        @WithDefault("10m")
+        Duration sealTimeout();
+
+        /** How often seals that are due (complete, or timed out) are made and published. */
+        @WithDefault("2s")
+        Duration sealCheckInterval();
+    }
+
     /** How long stored windows are kept, per granularity (see the sizing table in the README). */
     Retention retention();
 

@@ -24,4 +24,8 @@ public interface Topics {
     /** Inputs captured by inference (CapturedInput), kept in the recent-observation store. */
     @WithDefault("nd.inputs")
     String inputs();
+
+    /** Sealed references (ReferenceSeal, compacted; created by the aggregator), which inference follows. */
+    @WithDefault("nd.reference-seals")
+    String referenceSeals();
 }

@@ -61,6 +61,7 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
     private final Map<String, Object> kafkaConfig;
     private final FlushWriter writer;
     private final EventPublisher events;
+    private final ReferenceSeals seals;
     private final MeterRegistry registry;
     private final CatalogStore catalog;
     private final RecordIntake intake;
@@ -112,8 +113,9 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
     @Inject
     public ActivationConsumer(AggregatorConfig config, Topics topics,
             @Identifier("default-kafka-broker") Map<String, Object> kafkaConfig, AgroalDataSource dataSource,
-            EventPublisher events, MeterRegistry registry) {
+            EventPublisher events, ReferenceSeals seals, MeterRegistry registry) {
         this.config = config;
+        this.seals = seals;
         this.topics = topics;
         this.kafkaConfig = kafkaConfig;
         this.writer = new FlushWriter(dataSource, config.consumerGroup(), config.sketchK());
@@ -122,7 +124,7 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
         this.registry = registry;
         this.budget = config.maxPendingBytes().asLongValue();
         this.intake = new RecordIntake(topics, new ActivationBatchValidator.Rules(config.maxNeuronsPerTap(),
-                config.futureSkew(), null), writer::storedTap);
+                config.futureSkew(), null), writer::storedTap, writer::tapSealed);
         this.recovery = new DeltaRecovery(kafkaConfig, intake, () -> new PendingDelta(newAccumulator()),
                 this::commit);
         this.observations = Counter.builder("nd.aggregator.observations")
@@ -348,6 +350,7 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
         PendingDelta delta = pending;
         long bytes = delta.bytes();
         pending = delta.next(newAccumulator(delta.accumulator));
+        intake.forgetSeals();
         inFlight = new InFlight(delta, bytes, deltaWriter.submit(() -> commit(delta)));
         nextFlush = Instant.now().plus(config.flushInterval());
     }
@@ -401,6 +404,10 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
             LOG.warnf("tap %s was registered meanwhile with another layout; re-reading so that its batches "
                     + "are dead-lettered", conflict.stored());
             restartFromStoredOffsets();
+        } else if (outcome instanceof FlushWriter.Outcome.ReferenceSealed sealed) {
+            LOG.infof("reference %s was sealed (tap %s) after some of this delta's records for it were read; "
+                    + "re-reading so that they are dead-lettered", sealed.reference().topicKey(), sealed.tap());
+            restartFromStoredOffsets();
         }
     }
 
@@ -447,6 +454,7 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
             // counted once committed: a replay after a crash drops the same observations again
             lateDropped.increment(late);
             events.windowsCommitted(committed.windows(), Instant.now());
+            committed.sealed().forEach(seals::sealed);
         } else if (outcome instanceof FlushWriter.Outcome.Fenced) {
             fencedFlushes.increment();
         }

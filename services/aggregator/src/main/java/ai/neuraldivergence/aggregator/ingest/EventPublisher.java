@@ -197,7 +197,25 @@ public class EventPublisher {
         if (reason.startsWith("layout")) {
             return "layout-conflict";
         }
+        if (reason.startsWith(RecordIntake.SEALED)) {
+            return RecordIntake.SEALED;
+        }
         return "invalid";
+    }
+
+    /**
+     * Publishes a sealed reference on the compacted seal topic and waits until the broker has it.
+     *
+     * @throws Exception when it is not acknowledged within the dead-letter timeout (the seal job tries again)
+     */
+    public void referenceSealed(ai.neuraldivergence.proto.v1.ReferenceSeal seal) throws Exception {
+        String key = seal.getModelId() + '/' + seal.getModelVersion() + '/' + seal.getName();
+        producer.send(new ProducerRecord<>(topics.referenceSeals(), key.getBytes(StandardCharsets.UTF_8),
+                seal.toByteArray())).get(DEAD_LETTER_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    static Timestamp timestampOf(Instant t) {
+        return timestamp(t);
     }
 
     @PreDestroy

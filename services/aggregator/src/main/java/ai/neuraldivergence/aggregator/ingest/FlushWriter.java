@@ -51,9 +51,12 @@ public final class FlushWriter {
 
     /** The outcome of a flush. */
     public sealed interface Outcome {
-        /** Written: the minute windows (for events), and every row and byte the transaction wrote. */
-        record Committed(List<CommittedWindow> windows, long rows, long bytes, long lateLabelsJoined)
-                implements Outcome {
+        /**
+         * Written: the minute windows (for events), every row and byte the transaction wrote, and the references
+         * it sealed.
+         */
+        record Committed(List<CommittedWindow> windows, long rows, long bytes, long lateLabelsJoined,
+                List<ReferenceStore.Sealed> sealed) implements Outcome {
         }
 
         /** Another consumer moved a partition's offset: nothing was written, the delta is stale. */
@@ -62,6 +65,13 @@ public final class FlushWriter {
 
         /** A tap's stored layout differs from the one this delta was built for: nothing was written. */
         record LayoutConflict(TapDescriptor stored, TapDescriptor delta) implements Outcome {
+        }
+
+        /**
+         * The delta holds observations for a reference tap sealed since they were read: nothing was written (a
+         * sealed reference never changes; read again, they are dead-lettered).
+         */
+        record ReferenceSealed(ReferenceStore.ReferenceId reference, String tap) implements Outcome {
         }
     }
 
@@ -169,13 +179,27 @@ public final class FlushWriter {
         }
         catalog.admitTagValues(c, pending.admittedTagValues());
         recent.keepInputs(c, pending.inputs());
-        Set<String> registered = new HashSet<>();
-        for (Map.Entry<ReferenceKey, WindowAccumulator.PendingWindow> e : pending.references().entrySet()) {
-            ReferenceKey key = e.getKey();
-            if (registered.add(key.modelId() + '\u0000' + key.modelVersion() + '\u0000' + key.reference())) {
-                references.registerTagged(c, key.modelId(), key.modelVersion(), key.reference());
+        Outcome.ReferenceSealed refused = null;
+        List<ReferenceStore.Sealed> sealed = new ArrayList<>();
+        for (Map.Entry<ReferenceStore.ReferenceId, List<ReferenceKey>> e : byReference(pending).entrySet()) {
+            ReferenceStore.ReferenceId id = e.getKey();
+            // under the reference's lock, so that a seal (here, in another aggregator or by the seal job) and the
+            // merges around it are ordered: what reaches a sealed tap is refused whole, nothing merged
+            ReferenceStore.SealState state = references.lockForMerge(c, id);
+            for (ReferenceKey key : e.getValue()) {
+                if (state.sealed() || ReferenceStore.tapSealed(c, id, key.tap())) {
+                    refused = new Outcome.ReferenceSealed(id, key.tap());
+                    break;
+                }
+                references.merge(c, key, pending.references().get(key).distribution(sketchK));
             }
-            references.merge(c, key, e.getValue().distribution(sketchK));
+            if (refused != null) {
+                return refused;
+            }
+            if (state.expectedObservations() != null) {
+                // the flush that brings a tap to its expected count seals it
+                ReferenceStore.sealDue(c, id, state.expectedObservations(), false).ifPresent(sealed::add);
+            }
         }
         Joined joined = withLateLabels(c, pending);
         Map<WindowKey, WindowAccumulator.PendingWindow> toWrite = joined.windows();
@@ -209,7 +233,18 @@ public final class FlushWriter {
             bytes += windows.merge(c, e.getKey(), e.getValue()).bytes();
             rows++;
         }
-        return new Outcome.Committed(committed, rows, bytes, joined.count());
+        return new Outcome.Committed(committed, rows, bytes, joined.count(), sealed);
+    }
+
+    /** The delta's reference keys per reference, references in one order in every aggregator (their lock order). */
+    private static Map<ReferenceStore.ReferenceId, List<ReferenceKey>> byReference(WindowAccumulator.Drained pending) {
+        Map<ReferenceStore.ReferenceId, List<ReferenceKey>> out = new java.util.TreeMap<>(Comparator
+                .comparing(ReferenceStore.ReferenceId::modelId).thenComparing(ReferenceStore.ReferenceId::modelVersion)
+                .thenComparing(ReferenceStore.ReferenceId::name));
+        for (ReferenceKey key : pending.references().keySet()) {
+            out.computeIfAbsent(ReferenceStore.ReferenceId.of(key), k -> new ArrayList<>()).add(key);
+        }
+        return out;
     }
 
     private record Joined(Map<WindowKey, WindowAccumulator.PendingWindow> windows, long count) {
@@ -293,6 +328,11 @@ public final class FlushWriter {
         } catch (SQLException e) {
             throw new StorageException("reading stored offsets", e);
         }
+    }
+
+    /** Whether a reference's tap is sealed (committed): what reaches it is dead-lettered. */
+    public boolean tapSealed(ReferenceStore.ReferenceId reference, String tap) {
+        return references.tapSealed(reference, tap);
     }
 
     /** The tap as stored, if it was seen before. */

@@ -2,16 +2,19 @@ package ai.neuraldivergence.aggregator.ingest;
 
 import ai.neuraldivergence.aggregator.config.Topics;
 import ai.neuraldivergence.contract.ActivationBatchValidator;
+import ai.neuraldivergence.domain.ReferenceKey;
 import ai.neuraldivergence.domain.TapDescriptor;
 import ai.neuraldivergence.proto.v1.ActivationBatch;
 import ai.neuraldivergence.proto.v1.CapturedInput;
 import ai.neuraldivergence.proto.v1.LabelEvent;
 import ai.neuraldivergence.storage.RecentObservationStore;
+import ai.neuraldivergence.storage.ReferenceStore;
 import com.google.protobuf.InvalidProtocolBufferException;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.BiPredicate;
 import java.util.function.Function;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.TopicPartition;
@@ -64,19 +67,33 @@ final class RecordIntake {
     private final Topics topics;
     private final ActivationBatchValidator.Rules rules;
     private final Function<TapDescriptor, Optional<TapDescriptor>> storedTap;
+    private final BiPredicate<ReferenceStore.ReferenceId, String> tapSealed;
     // taps whose layout is known: stored, or first declared by a record this instance read since the last reset
     private final Map<String, TapDescriptor> knownTaps = new HashMap<>();
+    // reference taps looked up since the last hand-over: sealed or not as committed then
+    private final Map<String, Boolean> sealedTaps = new HashMap<>();
 
     RecordIntake(Topics topics, ActivationBatchValidator.Rules rules,
-            Function<TapDescriptor, Optional<TapDescriptor>> storedTap) {
+            Function<TapDescriptor, Optional<TapDescriptor>> storedTap,
+            BiPredicate<ReferenceStore.ReferenceId, String> tapSealed) {
         this.topics = topics;
         this.rules = rules;
         this.storedTap = storedTap;
+        this.tapSealed = tapSealed;
     }
 
     /** Forgets the layouts learnt from records: after a delta is dropped, only stored layouts count. */
     void forgetLayouts() {
         knownTaps.clear();
+        sealedTaps.clear();
+    }
+
+    /**
+     * Forgets which reference taps are sealed: looked up again for the next delta, so that a seal is seen within a
+     * flush (the flush itself refuses what reaches a sealed tap) and a deleted reference can be built again.
+     */
+    void forgetSeals() {
+        sealedTaps.clear();
     }
 
     Item read(ConsumerRecord<byte[], byte[]> record) {
@@ -125,7 +142,23 @@ final class RecordIntake {
             return new Refused(record, "layout of tap " + declared.tap() + " differs from the stored one: stored "
                     + known + ", batch " + declared);
         }
+        for (ai.neuraldivergence.proto.v1.Observation o : batch.getObservationsList()) {
+            String reference = o.getTagsMap().get(ReferenceKey.TAG);
+            if (reference != null && sealed(new ReferenceStore.ReferenceId(known.modelId(), known.modelVersion(),
+                    reference), known.tap())) {
+                // a sealed reference never changes: what still arrives for it is kept aside, not merged
+                return new Refused(record, SEALED + ": reference '" + reference + "' of model " + known.modelId()
+                        + " version " + known.modelVersion() + " is sealed (tap " + known.tap() + ")");
+            }
+        }
         return new Activations(record, batch, known);
+    }
+
+    /** How a dead letter for a sealed reference starts (its metric reason). */
+    static final String SEALED = "reference-sealed";
+
+    private boolean sealed(ReferenceStore.ReferenceId id, String tap) {
+        return sealedTaps.computeIfAbsent(id.topicKey() + '\u0000' + tap, k -> tapSealed.test(id, tap));
     }
 
     /** Puts what was read into the delta, and marks the record consumed. */

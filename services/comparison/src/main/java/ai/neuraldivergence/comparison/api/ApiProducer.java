@@ -59,7 +59,11 @@ public class ApiProducer {
     @ConfigProperty(name = "nd.topics.window-updates", defaultValue = "nd.window-updates")
     String windowUpdatesTopic;
 
+    @ConfigProperty(name = "nd.topics.reference-seals", defaultValue = "nd.reference-seals")
+    String referenceSealsTopic;
+
     private final SelectionCache cache = new SelectionCache(64, Duration.ofSeconds(60));
+    private ai.neuraldivergence.comparison.service.SealTombstones tombstones;
     private WatchHub hub;
     private Monitors monitors;
     private WindowUpdateListener listener;
@@ -101,13 +105,18 @@ public class ApiProducer {
         if (listener != null) {
             listener.close();
         }
+        synchronized (this) {
+            if (tombstones != null) {
+                tombstones.close();
+            }
+        }
     }
 
     @Produces
     @Singleton
     ComparisonApi api() {
         return new ComparisonApi(dataSource, config.sketchK(), config.cache().enabled() ? cache : null,
-                this::monitors);
+                this::monitors, deleted -> tombstones().run(deleted));
     }
 
     @Produces
@@ -122,6 +131,14 @@ public class ApiProducer {
     @io.quarkus.runtime.Startup
     AccessTokens tokens() {
         return new AccessTokens(config.auth().tokens(), AccessRules.SCOPES);
+    }
+
+    /** The tombstone producer, made on the first delete: most instances never delete a reference. */
+    private synchronized ai.neuraldivergence.comparison.service.SealTombstones tombstones() {
+        if (tombstones == null) {
+            tombstones = new ai.neuraldivergence.comparison.service.SealTombstones(kafkaConfig, referenceSealsTopic);
+        }
+        return tombstones;
     }
 
     synchronized Monitors monitors() {

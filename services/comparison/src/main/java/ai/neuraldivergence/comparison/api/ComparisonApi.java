@@ -39,6 +39,8 @@ import ai.neuraldivergence.proto.v1.NeuronShape;
 import ai.neuraldivergence.proto.v1.Quantile;
 import ai.neuraldivergence.proto.v1.Reference;
 import ai.neuraldivergence.proto.v1.ReferenceOrigin;
+import ai.neuraldivergence.proto.v1.ReferenceState;
+import ai.neuraldivergence.proto.v1.SealReferenceRequest;
 import ai.neuraldivergence.proto.v1.Selection;
 import ai.neuraldivergence.proto.v1.TagValues;
 import ai.neuraldivergence.proto.v1.TapDivergence;
@@ -92,6 +94,8 @@ public final class ComparisonApi {
     public static final int MAX_NEURONS_PER_RESPONSE = 65_536;
     public static final int MAX_TOP_K = 4096;
     private static final Logger LOG = Logger.getLogger(ComparisonApi.class);
+    /** The most observations a seal may wait for per tap. */
+    public static final long MAX_EXPECTED_OBSERVATIONS = 1_000_000_000L;
     private static final Pattern REFERENCE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
 
     private final CatalogStore catalog;
@@ -111,14 +115,21 @@ public final class ComparisonApi {
     private final ExemplarStore exemplars;
 
     private final java.util.function.Supplier<ai.neuraldivergence.comparison.service.Monitors> monitors;
+    private final ReferenceStore.BeforeDelete tombstones;
 
     public ComparisonApi(DataSource dataSource, int sketchK, SelectionCache cache) {
-        this(dataSource, sketchK, cache, () -> null);
+        this(dataSource, sketchK, cache, () -> null, deleted -> { });
     }
 
+    /**
+     * @param tombstones publishes the seal topic's tombstones of references being deleted (while they are locked),
+     *     so that inference takes tagged requests for the name again
+     */
     public ComparisonApi(DataSource dataSource, int sketchK, SelectionCache cache,
-            java.util.function.Supplier<ai.neuraldivergence.comparison.service.Monitors> monitors) {
+            java.util.function.Supplier<ai.neuraldivergence.comparison.service.Monitors> monitors,
+            ReferenceStore.BeforeDelete tombstones) {
         this.monitors = monitors;
+        this.tombstones = tombstones;
         this.recent = new RecentObservationStore(dataSource);
         this.exemplars = new ExemplarStore(dataSource);
         this.catalog = new CatalogStore(dataSource);
@@ -843,16 +854,48 @@ public final class ComparisonApi {
         return reference(created, taps);
     }
 
+    /**
+     * Asks for a tagged reference to be sealed once each tap holds {@code expected_observations}; the aggregator
+     * seals it (see {@link ReferenceStore#requestSeal}).
+     *
+     * @param by the caller's token name, for the log (never the token)
+     */
+    public Reference sealReference(SealReferenceRequest request, String by) {
+        if (!REFERENCE_NAME.matcher(request.getName()).matches()) {
+            throw new IllegalArgumentException("reference name must be 1..128 characters of letters, digits, '.', "
+                    + "'_' and '-', starting with a letter or digit");
+        }
+        if (request.getExpectedObservations() < 1 || request.getExpectedObservations() > MAX_EXPECTED_OBSERVATIONS) {
+            throw new IllegalArgumentException("expected_observations must be 1.." + MAX_EXPECTED_OBSERVATIONS
+                    + ", got " + request.getExpectedObservations());
+        }
+        String version = reader.resolveVersion(request.getModelId(), request.getModelVersion());
+        ReferenceStore.SealRequest outcome = references.requestSeal(new ReferenceStore.ReferenceId(
+                request.getModelId(), version, request.getName()), request.getExpectedObservations());
+        if (outcome instanceof ReferenceStore.SealRequest.Refused refused) {
+            throw new ai.neuraldivergence.comparison.service.FailedPreconditionException("reference '"
+                    + request.getName() + "' of model '" + request.getModelId() + "' version " + version
+                    + " cannot be sealed with " + request.getExpectedObservations() + " observations: "
+                    + refused.why());
+        }
+        ReferenceStore.StoredReference r = ((ReferenceStore.SealRequest.Accepted) outcome).reference();
+        LOG.infof("seal of reference %s of model %s version %s at %d observations requested by token '%s'",
+                request.getName(), request.getModelId(), version, request.getExpectedObservations(), by);
+        return reference(r, reader.taps(r.modelId(), r.modelVersion()));
+    }
+
     /** @param by the caller's token name, for the log (never the token) */
     public DeleteReferenceResponse deleteReference(DeleteReferenceRequest request, String by) {
         if (request.getModelId().isEmpty() || request.getName().isEmpty()) {
             throw new IllegalArgumentException("model_id and name are required");
         }
-        if (!references.delete(request.getModelId(), request.getName())) {
+        String version = request.getModelVersion().isEmpty() ? null : request.getModelVersion();
+        if (!references.delete(request.getModelId(), request.getName(), version, tombstones)) {
             throw new NotFoundException("model '" + request.getModelId() + "' has no reference '" + request.getName()
-                    + "'");
+                    + "'" + (version == null ? "" : " in version " + version));
         }
-        LOG.infof("reference %s of model %s deleted by token '%s'", request.getName(), request.getModelId(), by);
+        LOG.infof("reference %s of model %s%s deleted by token '%s'", request.getName(), request.getModelId(),
+                version == null ? "" : " version " + version, by);
         return DeleteReferenceResponse.newBuilder().setDeleted(true).build();
     }
 
@@ -861,7 +904,17 @@ public final class ComparisonApi {
                 .setModelVersion(r.modelVersion())
                 .setOrigin("tagged".equals(r.origin()) ? ReferenceOrigin.REFERENCE_ORIGIN_TAGGED
                         : ReferenceOrigin.REFERENCE_ORIGIN_TIME_RANGE)
-                .setObservationCount(r.observationCount()).setCreatedAt(ProtoMapping.timestamp(r.createdAt()));
+                .setObservationCount(r.observationCount()).setCreatedAt(ProtoMapping.timestamp(r.createdAt()))
+                .setState(r.sealed() ? ReferenceState.REFERENCE_STATE_SEALED : ReferenceState.REFERENCE_STATE_BUILDING);
+        if (r.sealed()) {
+            out.setSealedAt(ProtoMapping.timestamp(r.sealedAt()));
+        }
+        if (r.expectedObservations() != null) {
+            out.setExpectedObservations(r.expectedObservations());
+        }
+        if (r.shortfall() != null) {
+            out.setShortfall(r.shortfall());
+        }
         taps.forEach(t -> out.addTaps(ProtoMapping.tapInfo(t)));
         if (r.sourceFrom() != null) {
             out.setSourceRange(TimeRange.newBuilder().setFrom(ProtoMapping.timestamp(r.sourceFrom()))

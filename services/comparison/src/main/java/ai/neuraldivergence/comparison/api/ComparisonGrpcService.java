@@ -178,6 +178,12 @@ public class ComparisonGrpcService extends ComparisonServiceGrpc.ComparisonServi
     }
 
     @Override
+    public void sealReference(ai.neuraldivergence.proto.v1.SealReferenceRequest request,
+            StreamObserver<Reference> response) {
+        reply(response, "SealReference", () -> api.sealReference(request, caller()));
+    }
+
+    @Override
     public void deleteReference(DeleteReferenceRequest request, StreamObserver<DeleteReferenceResponse> response) {
         reply(response, "DeleteReference", () -> api.deleteReference(request, caller()));
     }

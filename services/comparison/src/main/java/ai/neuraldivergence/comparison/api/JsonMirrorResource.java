@@ -160,11 +160,21 @@ public class JsonMirrorResource {
                 ComparisonApi.Cancellation.NONE, caller.name()), 201);
     }
 
+    @POST
+    @Path("/references/seal")
+    @Consumes(MediaType.APPLICATION_JSON)
+    public Response sealReference(String body) {
+        return answer("SealReference", () -> api.sealReference(parse(body,
+                ai.neuraldivergence.proto.v1.SealReferenceRequest.newBuilder()), caller.name()));
+    }
+
     @DELETE
     @Path("/references/{model_id}/{name}")
-    public Response deleteReference(@PathParam("model_id") String modelId, @PathParam("name") String name) {
+    public Response deleteReference(@PathParam("model_id") String modelId, @PathParam("name") String name,
+            @QueryParam("model_version") String modelVersion) {
         return answer("DeleteReference", () -> api.deleteReference(DeleteReferenceRequest.newBuilder()
-                .setModelId(modelId).setName(name).build(), caller.name()));
+                .setModelId(modelId).setName(name).setModelVersion(modelVersion == null ? "" : modelVersion).build(),
+                caller.name()));
     }
 
     @SuppressWarnings("unchecked")

@@ -8,7 +8,7 @@ import java.util.Set;
 
 /**
  * What each call of the comparison service needs, the same for gRPC, the JSON mirror and the watch WebSocket:
- * {@code write} to freeze or delete a reference, {@code read} for everything else that reads product data. Health
+ * {@code write} to freeze, seal or delete a reference, {@code read} for everything else that reads product data. Health
  * (probes carry no token) is open; reflection and the UI's settings need a valid token of any scope, as they did
  * before scopes existed. A call this class does not know needs {@code read}: a new RPC is never open by mistake.
  */
@@ -20,7 +20,8 @@ public final class AccessRules {
 
     private static final Set<String> WRITE_METHODS = Set.of(
             ComparisonServiceGrpc.getCreateReferenceMethod().getFullMethodName(),
-            ComparisonServiceGrpc.getDeleteReferenceMethod().getFullMethodName());
+            ComparisonServiceGrpc.getDeleteReferenceMethod().getFullMethodName(),
+            ComparisonServiceGrpc.getSealReferenceMethod().getFullMethodName());
     private static final String HEALTH_SERVICE = "grpc.health.v1.Health";
     private static final Set<String> REFLECTION_SERVICES = Set.of("grpc.reflection.v1.ServerReflection",
             "grpc.reflection.v1alpha.ServerReflection");

@@ -44,6 +44,19 @@ public class ErrorMappers {
                 .entity(new ErrorResponse(503, "Service Unavailable", e.getMessage())).build();
     }
 
+    /** A tagged request for a sealed reference. */
+    @ServerExceptionMapper
+    public Response referenceSealed(ai.neuraldivergence.inference.reference.SealedReferences.ReferenceSealedException e) {
+        return Response.status(Response.Status.CONFLICT).type(MediaType.APPLICATION_JSON)
+                .entity(new ErrorResponse(409, "Conflict", e.getMessage())).build();
+    }
+
+    @ServerExceptionMapper
+    public Response sealsNotLoaded(ai.neuraldivergence.inference.reference.SealedReferences.SealsNotLoadedException e) {
+        return Response.status(Response.Status.SERVICE_UNAVAILABLE).type(MediaType.APPLICATION_JSON)
+                .entity(new ErrorResponse(503, "Service Unavailable", e.getMessage())).build();
+    }
+
     private static Response badRequest(String message) {
         return Response.status(Response.Status.BAD_REQUEST).type(MediaType.APPLICATION_JSON)
                 .entity(new ErrorResponse(400, "Bad Request", message)).build();

@@ -8,6 +8,7 @@ import ai.neuraldivergence.inference.capture.CaptureItem;
 import ai.neuraldivergence.inference.capture.CapturePipeline;
 import ai.neuraldivergence.inference.capture.Delivery;
 import ai.neuraldivergence.inference.config.CaptureConfig;
+import ai.neuraldivergence.inference.reference.SealedReferences;
 import ai.neuraldivergence.proto.v1.Observation;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
@@ -18,6 +19,7 @@ import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -36,9 +38,12 @@ public class ObservationResource {
     private final ObservationMapper mapper;
     private final Duration ackTimeout;
     private final RequestCaller caller;
+    private final SealedReferences seals;
 
     @Inject
-    public ObservationResource(CapturePipeline capture, CaptureConfig config, RequestCaller caller) {
+    public ObservationResource(CapturePipeline capture, CaptureConfig config, RequestCaller caller,
+            SealedReferences seals) {
+        this.seals = seals;
         this.capture = capture;
         this.caller = caller;
         this.mapper = new ObservationMapper(Clock.systemUTC(), config.maxObservationsPerRequest(),
@@ -55,8 +60,11 @@ public class ObservationResource {
     public Response record(ObservationRequest request) throws InterruptedException {
         ObservationMapper.Mapped mapped = mapper.map(request);
         // every tap carries the same observations: the first tap's tags are the request's
-        InferenceScopes.requireReferenceScope(caller.get(),
-                mapped.taps().get(0).observations().stream().map(Observation::getTagsMap).toList());
+        List<java.util.Map<String, String>> tags = mapped.taps().get(0).observations().stream()
+                .map(Observation::getTagsMap).toList();
+        InferenceScopes.requireReferenceScope(caller.get(), tags);
+        seals.refuseSealed(mapped.taps().get(0).header().getModelId(),
+                mapped.taps().get(0).header().getModelVersion(), tags);
         CaptureItem item = CaptureItem.of(mapped.taps());
         if (capture.offer(item) == CapturePipeline.Status.SHED) {
             return unavailable("capture queue full (is Kafka reachable?): observations not recorded, retry later");

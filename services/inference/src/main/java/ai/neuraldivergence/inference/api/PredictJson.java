@@ -26,6 +26,13 @@ public final class PredictJson {
             String capture) {
     }
 
+    /** The served model: what a client tags its requests against (a reference belongs to one model version). */
+    public record Model(String modelId, String modelVersion, int[] inputShape, List<Tap> taps) {
+    }
+
+    public record Tap(String name, int index, int[] shape, String reduction) {
+    }
+
     public record LabelsRequest(List<Label> labels) {
     }
 

@@ -7,6 +7,7 @@ import ai.neuraldivergence.inference.service.InputImages;
 import ai.neuraldivergence.inference.service.LabelPublisher;
 import ai.neuraldivergence.inference.service.Metadata;
 import ai.neuraldivergence.inference.service.PredictionService;
+import ai.neuraldivergence.inference.reference.SealedReferences;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.POST;
@@ -30,12 +31,27 @@ public class PredictResource {
     private final PredictionService predictions;
     private final LabelPublisher labels;
     private final RequestCaller caller;
+    private final SealedReferences seals;
 
     @Inject
-    public PredictResource(PredictionService predictions, LabelPublisher labels, RequestCaller caller) {
+    public PredictResource(PredictionService predictions, LabelPublisher labels, RequestCaller caller,
+            SealedReferences seals) {
+        this.seals = seals;
         this.predictions = predictions;
         this.labels = labels;
         this.caller = caller;
+    }
+
+    @jakarta.ws.rs.GET
+    @Path("/model")
+    @RequiresScope(InferenceScopes.PREDICT)
+    @Produces(MediaType.APPLICATION_JSON)
+    @Operation(summary = "The served model: its id, version, input shape and taps in network order")
+    public PredictJson.Model model() {
+        var spec = predictions.spec();
+        return new PredictJson.Model(spec.modelId(), spec.modelVersion(), spec.inputShape(), spec.taps().stream()
+                .map(t -> new PredictJson.Tap(t.name(), t.index(), t.shape(), Metadata.reductionWord(t.reduction())))
+                .toList());
     }
 
     @POST
@@ -110,8 +126,9 @@ public class PredictResource {
 
     /** Predicted observations are captured: a reference tag needs the reference scope, checked before that. */
     private List<PredictionService.Result> predict(List<PredictionService.Instance> instances) {
-        InferenceScopes.requireReferenceScope(caller.get(),
-                instances.stream().map(PredictionService.Instance::tags).toList());
+        List<java.util.Map<String, String>> tags = instances.stream().map(PredictionService.Instance::tags).toList();
+        InferenceScopes.requireReferenceScope(caller.get(), tags);
+        seals.refuseSealed(predictions.spec().modelId(), predictions.spec().modelVersion(), tags);
         return predictions.predict(instances);
     }
 

@@ -19,6 +19,7 @@ import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import io.quarkus.grpc.GrpcService;
 import io.smallrye.common.annotation.Blocking;
+import ai.neuraldivergence.inference.reference.SealedReferences;
 import jakarta.inject.Inject;
 import java.util.ArrayList;
 import java.util.List;
@@ -35,8 +36,11 @@ public class InferenceGrpcService extends InferenceServiceGrpc.InferenceServiceI
     private final PredictionService predictions;
     private final LabelPublisher labels;
 
+    private final SealedReferences seals;
+
     @Inject
-    public InferenceGrpcService(PredictionService predictions, LabelPublisher labels) {
+    public InferenceGrpcService(PredictionService predictions, LabelPublisher labels, SealedReferences seals) {
+        this.seals = seals;
         this.predictions = predictions;
         this.labels = labels;
     }
@@ -66,8 +70,10 @@ public class InferenceGrpcService extends InferenceServiceGrpc.InferenceServiceI
                                 i.getTagsMap()), i.getPairId(), role));
             }
             // the interceptor put the caller in the call's context; a reference tag needs the reference scope
-            InferenceScopes.requireReferenceScope(GrpcTokenInterceptor.CALLER.get(),
-                    instances.stream().map(PredictionService.Instance::tags).toList());
+            List<java.util.Map<String, String>> tags = instances.stream().map(PredictionService.Instance::tags)
+                    .toList();
+            InferenceScopes.requireReferenceScope(GrpcTokenInterceptor.CALLER.get(), tags);
+            seals.refuseSealed(predictions.spec().modelId(), predictions.spec().modelVersion(), tags);
             PredictResponse.Builder out = PredictResponse.newBuilder().setModelId(predictions.spec().modelId())
                     .setModelVersion(predictions.spec().modelVersion());
             for (PredictionService.Result r : predictions.predict(instances)) {
@@ -101,6 +107,10 @@ public class InferenceGrpcService extends InferenceServiceGrpc.InferenceServiceI
             response.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
         } catch (InferenceScopes.MissingScopeException e) {
             response.onError(Status.PERMISSION_DENIED.withDescription(e.getMessage()).asRuntimeException());
+        } catch (SealedReferences.ReferenceSealedException e) {
+            response.onError(Status.FAILED_PRECONDITION.withDescription(e.getMessage()).asRuntimeException());
+        } catch (SealedReferences.SealsNotLoadedException e) {
+            response.onError(Status.UNAVAILABLE.withDescription(e.getMessage()).asRuntimeException());
         } catch (LabelPublisher.KafkaUnavailableException e) {
             response.onError(Status.UNAVAILABLE.withDescription(e.getMessage()).asRuntimeException());
         } catch (RuntimeException e) {

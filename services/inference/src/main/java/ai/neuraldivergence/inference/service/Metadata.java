@@ -47,4 +47,13 @@ public final class Metadata {
             default -> "unknown";
         };
     }
+
+    /** A reduction as the JSON API and the stored catalog name it. */
+    public static String reductionWord(ai.neuraldivergence.proto.v1.Reduction reduction) {
+        return switch (reduction) {
+            case REDUCTION_MAX -> "max";
+            case REDUCTION_MEAN -> "mean";
+            default -> "none";
+        };
+    }
 }

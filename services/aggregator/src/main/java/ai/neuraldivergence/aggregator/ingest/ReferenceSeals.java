@@ -1,0 +1,170 @@
+package ai.neuraldivergence.aggregator.ingest;
+
+import ai.neuraldivergence.aggregator.config.AggregatorConfig;
+import ai.neuraldivergence.aggregator.config.Topics;
+import ai.neuraldivergence.proto.v1.ReferenceSeal;
+import ai.neuraldivergence.storage.ReferenceStore;
+import io.agroal.api.AgroalDataSource;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import io.smallrye.common.annotation.Identifier;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.jboss.logging.Logger;
+
+/**
+ * Seals references and publishes their seals. A flush seals the taps it brings to the expected count; this job,
+ * every {@code seal-check-interval}, seals what is due otherwise (a reference complete before SealReference arrived,
+ * one waiting past {@code seal-timeout}: sealed with what it holds, the shortfall reported), and publishes every
+ * sealed reference on the compacted seal topic, which inference follows to refuse tagged requests for it. Every
+ * aggregator runs it; each reference is worked on by one at a time (row locks, skipped when held).
+ */
+@ApplicationScoped
+public class ReferenceSeals {
+
+    private static final Logger LOG = Logger.getLogger(ReferenceSeals.class);
+
+    private final AggregatorConfig config;
+    private final Topics topics;
+    private final Map<String, Object> kafkaConfig;
+    private final ReferenceStore references;
+    private final EventPublisher events;
+    private final MeterRegistry registry;
+    private final Counter publishFailures;
+    private ScheduledExecutorService scheduler;
+    private volatile boolean topicReady;
+
+    @Inject
+    public ReferenceSeals(AggregatorConfig config, Topics topics,
+            @Identifier("default-kafka-broker") Map<String, Object> kafkaConfig, AgroalDataSource dataSource,
+            EventPublisher events, MeterRegistry registry) {
+        this.config = config;
+        this.topics = topics;
+        this.kafkaConfig = kafkaConfig;
+        this.references = new ReferenceStore(dataSource);
+        this.events = events;
+        this.registry = registry;
+        this.publishFailures = Counter.builder("nd.aggregator.reference.seals.unpublished")
+                .description("Attempts to publish a reference's seal that failed (retried at the next check); "
+                        + "meanwhile inference accepts tagged requests for it, which are dead-lettered")
+                .register(registry);
+    }
+
+    void start(@Observes StartupEvent event) {
+        if (!config.enabled()) {
+            return;
+        }
+        scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "reference-seals");
+            t.setDaemon(true);
+            return t;
+        });
+        long every = config.references().sealCheckInterval().toMillis();
+        scheduler.scheduleWithFixedDelay(() -> {
+            try {
+                check();
+            } catch (RuntimeException e) {
+                LOG.warnf("sealing references failed (retried in %s): %s", config.references().sealCheckInterval(),
+                        e);
+            }
+        }, 0, every, TimeUnit.MILLISECONDS);
+    }
+
+    void stop(@Observes ShutdownEvent event) {
+        if (scheduler != null) {
+            scheduler.shutdownNow();
+        }
+    }
+
+    /** Seals what is due and publishes what is sealed. */
+    void check() {
+        if (!topicReady) {
+            // before any seal is published: the producer's first send would otherwise have the broker create it
+            topicReady = ensureTopic();
+        }
+        for (ReferenceStore.ReferenceId id : references.awaitingSeal()) {
+            references.sealIfDue(id, config.references().sealTimeout()).ifPresent(this::sealed);
+        }
+        List<ReferenceStore.ReferenceId> unpublished = references.unpublished();
+        for (ReferenceStore.ReferenceId id : unpublished) {
+            try {
+                if (references.publishSeal(id, this::publish)) {
+                    LOG.infof("published the seal of reference %s", id.topicKey());
+                }
+            } catch (RuntimeException e) {
+                publishFailures.increment();
+                LOG.warnf("could not publish the seal of reference %s (retried): %s", id.topicKey(), e);
+            }
+        }
+    }
+
+    /** A reference this aggregator sealed (in a flush or here): logged and counted; its seal is published next. */
+    void sealed(ReferenceStore.Sealed sealed) {
+        boolean complete = sealed.shortfall() == 0;
+        Counter.builder("nd.aggregator.references.sealed")
+                .description("References sealed: complete, or by the seal timeout short of the expected count")
+                .tag("complete", Boolean.toString(complete)).register(registry).increment();
+        if (complete) {
+            LOG.infof("sealed reference %s with %d observations", sealed.id().topicKey(), sealed.observationCount());
+        } else {
+            LOG.warnf("sealed reference %s after the seal timeout (%s) short of its expected count: its emptiest tap "
+                    + "lacks %d observations", sealed.id().topicKey(), config.references().sealTimeout(),
+                    sealed.shortfall());
+        }
+    }
+
+    private void publish(ReferenceStore.StoredReference r) throws Exception {
+        events.referenceSealed(ReferenceSeal.newBuilder().setModelId(r.modelId()).setModelVersion(r.modelVersion())
+                .setName(r.name()).setSealedAt(EventPublisher.timestampOf(r.sealedAt()))
+                .setObservationCount(r.observationCount()).build());
+    }
+
+    /**
+     * Creates the seal topic, compacted, when it is missing: a broker's auto-created topic would delete old seals
+     * after its retention, and inference would forget them.
+     */
+    private boolean ensureTopic() {
+        Map<String, Object> c = new HashMap<>(kafkaConfig);
+        c.keySet().retainAll(AdminClientConfig.configNames());
+        c.put(AdminClientConfig.CLIENT_ID_CONFIG, "nd-aggregator-reference-seals");
+        c.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000);
+        c.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 15_000);
+        try (Admin admin = Admin.create(c)) {
+            if (admin.listTopics().names().get(15, TimeUnit.SECONDS).contains(topics.referenceSeals())) {
+                return true;
+            }
+            admin.createTopics(List.of(new NewTopic(topics.referenceSeals(), Optional.empty(), Optional.empty())
+                    .configs(Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT))))
+                    .all().get(30, TimeUnit.SECONDS);
+            LOG.infof("created the seal topic %s (compacted)", topics.referenceSeals());
+            return true;
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof TopicExistsException) {
+                return true;
+            }
+            LOG.warnf("could not create the seal topic %s (tried again at the next check): %s",
+                    topics.referenceSeals(), e.getCause());
+            return false;
+        } catch (Exception e) {
+            LOG.warnf("could not create the seal topic %s (tried again at the next check): %s",
+                    topics.referenceSeals(), e);
+            return false;
+        }
+    }
+}

@@ -1,0 +1,147 @@
+package ai.neuraldivergence.storage;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.neuraldivergence.domain.Reduction;
+import ai.neuraldivergence.domain.ReferenceKey;
+import ai.neuraldivergence.domain.Slice;
+import ai.neuraldivergence.domain.TapDescriptor;
+import ai.neuraldivergence.domain.TapDistribution;
+import ai.neuraldivergence.testkit.TestInfrastructure;
+import java.sql.Connection;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import org.flywaydb.core.Flyway;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.postgresql.ds.PGSimpleDataSource;
+
+/**
+ * Sealing against a real PostgreSQL: a tap is sealed when its count reaches the expected number, the reference when
+ * every tap of its version is; the timeout seals what there is and reports the emptiest tap's shortfall; a frozen
+ * reference and a sealed one take no new expectation.
+ */
+class ReferenceSealTest {
+
+    private static PGSimpleDataSource dataSource;
+    private static ReferenceStore references;
+
+    @BeforeAll
+    static void migrate() {
+        dataSource = new PGSimpleDataSource();
+        dataSource.setUrl(TestInfrastructure.shared().newDatabase("seal_test"));
+        dataSource.setUser(TestInfrastructure.DB_USER);
+        dataSource.setPassword(TestInfrastructure.DB_PASSWORD);
+        Flyway.configure().dataSource(dataSource).load().migrate();
+        references = new ReferenceStore(dataSource);
+    }
+
+    /** A model version with two taps, and {@code counts[i]} observations of tap i tagged with the reference. */
+    private static ReferenceStore.ReferenceId building(String model, long... counts) throws Exception {
+        CatalogStore catalog = new CatalogStore(dataSource);
+        ReferenceStore.ReferenceId id = new ReferenceStore.ReferenceId(model, "1", "training");
+        try (Connection c = dataSource.getConnection()) {
+            for (int t = 0; t < 2; t++) {
+                catalog.register(c, new TapDescriptor(model, "1", "tap" + t, t, new int[] {1}, 1, Reduction.NONE));
+            }
+            references.lockForMerge(c, id);
+            for (int t = 0; t < counts.length; t++) {
+                add(c, id, "tap" + t, counts[t]);
+            }
+        }
+        return id;
+    }
+
+    private static void add(Connection c, ReferenceStore.ReferenceId id, String tap, long count) throws Exception {
+        TapDistribution d = new TapDistribution(1, 64);
+        for (int i = 0; i < count; i++) {
+            d.add(new float[] {i}, 0);
+        }
+        references.merge(c, new ReferenceKey(id.modelId(), id.modelVersion(), id.name(), tap, Slice.ALL), d);
+    }
+
+    private static ReferenceStore.StoredReference stored(ReferenceStore.ReferenceId id) {
+        return references.find(id.modelId(), id.name()).get(0);
+    }
+
+    @Test
+    void aReferenceIsSealedWhenEveryTapReachesTheExpectedCount() throws Exception {
+        ReferenceStore.ReferenceId id = building("seal-complete", 10, 4);
+        var request = references.requestSeal(id, 10);
+        assertInstanceOf(ReferenceStore.SealRequest.Accepted.class, request);
+        assertFalse(stored(id).sealed(), "tap1 holds 4 of 10");
+        assertTrue(references.tapSealed(id, "tap0"), "tap0 reached 10 and is sealed on its own");
+        assertFalse(references.tapSealed(id, "tap1"));
+
+        Optional<ReferenceStore.Sealed> sealed;
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            ReferenceStore.SealState state = references.lockForMerge(c, id);
+            assertEquals(10L, state.expectedObservations());
+            add(c, id, "tap1", 6);
+            sealed = ReferenceStore.sealDue(c, id, 10, false);
+            c.commit();
+        }
+        assertTrue(sealed.isPresent());
+        assertEquals(0, sealed.get().shortfall());
+        assertTrue(stored(id).sealed());
+        assertNull(stored(id).shortfall());
+        assertTrue(references.unpublished().contains(id));
+        assertTrue(references.publishSeal(id, r -> assertEquals(10, r.observationCount())));
+        assertFalse(references.publishSeal(id, r -> { }), "published once");
+    }
+
+    @Test
+    void theTimeoutSealsWhatThereIsAndReportsTheShortfall() throws Exception {
+        ReferenceStore.ReferenceId id = building("seal-timeout", 7);
+        references.requestSeal(id, 10);
+        assertEquals(Optional.empty(), references.sealIfDue(id, Duration.ofMinutes(10)), "not due yet");
+        ReferenceStore.Sealed sealed = references.sealIfDue(id, Duration.ZERO).orElseThrow();
+        // tap1 never saw an observation: the emptiest tap lacks all 10
+        assertEquals(10, sealed.shortfall());
+        assertEquals(7, sealed.observationCount());
+        assertEquals(10L, stored(id).shortfall());
+        assertTrue(references.tapSealed(id, "tap0"));
+        assertTrue(references.tapSealed(id, "tap1"), "the whole reference is sealed");
+    }
+
+    @Test
+    void aSealedOrFrozenReferenceTakesNoNewExpectation() throws Exception {
+        ReferenceStore.ReferenceId id = building("seal-twice", 5, 5);
+        assertTrue(stored(id).expectedObservations() == null);
+        var first = (ReferenceStore.SealRequest.Accepted) references.requestSeal(id, 5);
+        assertTrue(first.reference().sealed(), "already complete: sealed by the request itself");
+        assertInstanceOf(ReferenceStore.SealRequest.Accepted.class, references.requestSeal(id, 5), "idempotent");
+        assertInstanceOf(ReferenceStore.SealRequest.Refused.class, references.requestSeal(id, 6));
+
+        ReferenceStore.ReferenceId frozen = new ReferenceStore.ReferenceId("seal-twice", "1", "frozen");
+        TapDistribution d = new TapDistribution(1, 64);
+        d.add(new float[] {1}, 0);
+        assertTrue(references.createFrozen("seal-twice", "1", "frozen", java.time.Instant.EPOCH,
+                java.time.Instant.EPOCH.plusSeconds(60), null, java.util.Map.of("tap0", java.util.Map.of(Slice.ALL,
+                        d))));
+        assertTrue(stored(frozen).sealed());
+        assertTrue(references.tapSealed(frozen, "tap0"));
+        assertInstanceOf(ReferenceStore.SealRequest.Refused.class, references.requestSeal(frozen, 1));
+
+        // deleting it locks it and runs the tombstone step first; a failure there keeps it
+        List<String> tombstoned = new java.util.ArrayList<>();
+        try {
+            references.delete("seal-twice", "frozen", "1", deleted -> {
+                throw new IllegalStateException("Kafka away");
+            });
+        } catch (IllegalStateException expected) {
+            // the reference stays
+        }
+        assertTrue(stored(frozen).sealed());
+        assertTrue(references.delete("seal-twice", "frozen", "1", deleted -> deleted.forEach(r ->
+                tombstoned.add(r.name()))));
+        assertEquals(List.of("frozen"), tombstoned);
+        assertTrue(references.find("seal-twice", "frozen").isEmpty());
+    }
+}
