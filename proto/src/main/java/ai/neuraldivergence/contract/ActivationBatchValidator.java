@@ -71,7 +71,9 @@ public final class ActivationBatchValidator {
         if (header.isPresent()) {
             return header;
         }
-        if (b.getObservationsCount() == 0) {
+        if (b.getObservationsCount() == 0 && b.getOrigin() != ai.neuraldivergence.proto.v1.BatchOrigin
+                .BATCH_ORIGIN_SERVED) {
+            // only the serving inference service declares a layout without observations (at its start)
             return Optional.of("batch has no observations");
         }
         long expected = (long) b.getObservationsCount() * b.getNeuronCount();

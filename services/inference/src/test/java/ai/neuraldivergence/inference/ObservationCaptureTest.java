@@ -80,6 +80,16 @@ class ObservationCaptureTest {
         ActivationBatch dense = batches.stream().filter(b -> b.getTap().equals("dense1")).findFirst().orElseThrow();
         assertEquals(Reduction.REDUCTION_NONE, dense.getReduction());
         assertEquals(1, dense.getTapIndex());
+        batches.forEach(b -> assertEquals(ai.neuraldivergence.proto.v1.BatchOrigin.BATCH_ORIGIN_RECORDED,
+                b.getOrigin()));
+    }
+
+    /** The model this service serves owns its layout and its traffic: it is never recorded from outside. */
+    @Test
+    void theServedModelCannotBeRecorded() {
+        given().contentType(ContentType.JSON).body(body("mnist-cnn", "[0.5, 1.5]")).post("/v1/observations").then()
+                .statusCode(403).body("message", equalTo("model mnist-cnn is served here: its observations come "
+                        + "from its own predictions (/v1/predict), not from /v1/observations"));
     }
 
     @Test

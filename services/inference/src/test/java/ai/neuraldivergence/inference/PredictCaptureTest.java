@@ -15,6 +15,7 @@ import ai.neuraldivergence.inference.model.ModelRunner;
 import ai.neuraldivergence.inference.model.ServedModel;
 import ai.neuraldivergence.inference.service.InputImages;
 import ai.neuraldivergence.proto.v1.ActivationBatch;
+import ai.neuraldivergence.proto.v1.BatchOrigin;
 import ai.neuraldivergence.proto.v1.CaptureStatus;
 import ai.neuraldivergence.proto.v1.InferenceServiceGrpc;
 import ai.neuraldivergence.proto.v1.LabelEvent;
@@ -107,6 +108,7 @@ class PredictCaptureTest {
         assertEquals(Reduction.REDUCTION_MAX, batches.get(0).getReduction());
         assertEquals(Reduction.REDUCTION_NONE, batches.get(4).getReduction());
         assertEquals(List.of(28, 28, 16), batches.get(0).getTapShapeList());
+        batches.forEach(b -> assertEquals(BatchOrigin.BATCH_ORIGIN_SERVED, b.getOrigin(), b.getTap()));
 
         float[] x = new float[3 * ImageSet.PIXELS];
         heldOut.copyImages(0, 3, x, 0);

@@ -168,7 +168,7 @@ public final class FlushWriter {
                 return new Outcome.Fenced(tp);
             }
         }
-        Set<TapDescriptor> taps = new LinkedHashSet<>();
+        Set<TapDescriptor> taps = new LinkedHashSet<>(pending.declaredTaps());
         pending.windows().values().forEach(p -> taps.add(p.tap()));
         pending.references().values().forEach(p -> taps.add(p.tap()));
         for (TapDescriptor tap : taps) {

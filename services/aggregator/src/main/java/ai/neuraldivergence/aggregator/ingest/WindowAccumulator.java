@@ -19,8 +19,10 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Accumulates validated activation batches until they are flushed: each observation's activations of a tap are
@@ -123,6 +125,9 @@ public final class WindowAccumulator {
     private Map<WindowKey, PendingWindow> pending = new LinkedHashMap<>();
     // observations tagged reference=<name> build that reference and enter no live window
     private Map<ReferenceKey, PendingWindow> pendingReferences = new LinkedHashMap<>();
+    // taps the serving inference service declared (a batch without observations, at its start): registered as they
+    // are, so that the model version's layout is its model's before any other producer's
+    private Set<TapDescriptor> declaredTaps = new LinkedHashSet<>();
     // live observations for the recent-observation store (and their late labels), labels and inputs received
     private List<RecentObservationStore.Recent> pendingRecent = new ArrayList<>();
     private List<LabelEvent> pendingLabels = new ArrayList<>();
@@ -191,6 +196,10 @@ public final class WindowAccumulator {
      * matches {@code tap}, received in a record stamped {@code recordTime}.
      */
     public void add(ActivationBatch batch, TapDescriptor tap, Instant recordTime) {
+        if (batch.getObservationsCount() == 0) {
+            declaredTaps.add(tap);
+            return;
+        }
         int neurons = batch.getNeuronCount();
         Instant oldestOnTime = recordTime.minus(allowedLateness);
         for (int i = 0; i < batch.getObservationsCount(); i++) {
@@ -281,7 +290,7 @@ public final class WindowAccumulator {
 
     public boolean isEmpty() {
         return pending.isEmpty() && pendingReferences.isEmpty() && pendingRecent.isEmpty()
-                && pendingLabels.isEmpty() && pendingInputs.isEmpty();
+                && pendingLabels.isEmpty() && pendingInputs.isEmpty() && declaredTaps.isEmpty();
     }
 
     /**
@@ -290,10 +299,11 @@ public final class WindowAccumulator {
      */
     public record Drained(Map<WindowKey, PendingWindow> windows, Map<ReferenceKey, PendingWindow> references,
             List<RecentObservationStore.Recent> recent, List<LabelEvent> labels,
-            List<RecentObservationStore.CapturedInput> inputs, List<SlicePolicy.Admitted> admittedTagValues) {
+            List<RecentObservationStore.CapturedInput> inputs, List<SlicePolicy.Admitted> admittedTagValues,
+            Set<TapDescriptor> declaredTaps) {
 
         public Drained(Map<WindowKey, PendingWindow> windows, Map<ReferenceKey, PendingWindow> references) {
-            this(windows, references, List.of(), List.of(), List.of(), List.of());
+            this(windows, references, List.of(), List.of(), List.of(), List.of(), Set.of());
         }
 
         public static Drained empty() {
@@ -304,7 +314,8 @@ public final class WindowAccumulator {
     /** Hands over everything accumulated and starts empty. */
     public Drained drain() {
         Drained out = new Drained(pending, pendingReferences, pendingRecent, pendingLabels, pendingInputs,
-                slicePolicy.takeAdmitted());
+                slicePolicy.takeAdmitted(), declaredTaps);
+        declaredTaps = new LinkedHashSet<>();
         pendingInputs = new ArrayList<>();
         pending = new LinkedHashMap<>();
         pendingReferences = new LinkedHashMap<>();

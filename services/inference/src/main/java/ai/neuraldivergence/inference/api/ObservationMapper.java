@@ -143,6 +143,7 @@ public final class ObservationMapper {
                 .addAllTapShape(shape.contains(null) ? List.of() : shape)
                 .setNeuronCount(neurons)
                 .setReduction(reduction(tap, t))
+                .setOrigin(ai.neuraldivergence.proto.v1.BatchOrigin.BATCH_ORIGIN_RECORDED)
                 .build();
     }
 

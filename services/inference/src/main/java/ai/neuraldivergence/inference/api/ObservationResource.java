@@ -9,6 +9,7 @@ import ai.neuraldivergence.inference.capture.CapturePipeline;
 import ai.neuraldivergence.inference.capture.Delivery;
 import ai.neuraldivergence.inference.config.CaptureConfig;
 import ai.neuraldivergence.inference.reference.SealedReferences;
+import ai.neuraldivergence.inference.service.PredictionService;
 import ai.neuraldivergence.proto.v1.Observation;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
@@ -40,10 +41,13 @@ public class ObservationResource {
     private final RequestCaller caller;
     private final SealedReferences seals;
 
+    private final String servedModelId;
+
     @Inject
     public ObservationResource(CapturePipeline capture, CaptureConfig config, RequestCaller caller,
-            SealedReferences seals) {
+            SealedReferences seals, PredictionService predictions) {
         this.seals = seals;
+        this.servedModelId = predictions.spec().modelId();
         this.capture = capture;
         this.caller = caller;
         this.mapper = new ObservationMapper(Clock.systemUTC(), config.maxObservationsPerRequest(),
@@ -59,6 +63,13 @@ public class ObservationResource {
             + "once Kafka has them")
     public Response record(ObservationRequest request) throws InterruptedException {
         ObservationMapper.Mapped mapped = mapper.map(request);
+        if (mapped.taps().get(0).header().getModelId().equals(servedModelId)) {
+            // the served model's observations are its own predictions: recorded ones could claim its layout or
+            // stand in for its traffic
+            return Response.status(Response.Status.FORBIDDEN).type(MediaType.APPLICATION_JSON).entity(
+                    new ErrorResponse(403, "Forbidden", "model " + servedModelId + " is served here: its observations "
+                            + "come from its own predictions (/v1/predict), not from /v1/observations")).build();
+        }
         // every tap carries the same observations: the first tap's tags are the request's
         List<java.util.Map<String, String>> tags = mapped.taps().get(0).observations().stream()
                 .map(Observation::getTagsMap).toList();

@@ -121,6 +121,42 @@ public final class CapturePipeline implements AutoCloseable {
         worker.start();
     }
 
+    /**
+     * Declares the served model's tap layouts (headers without observations) so that the aggregator stores them
+     * before anything else can claim the model version; retried in the background until Kafka acknowledges all of
+     * them, since Kafka may be away when the service starts.
+     */
+    public void declareLayout(List<ActivationBatch> headers) {
+        Thread t = new Thread(() -> {
+            for (long wait = 1_000; running; wait = Math.min(wait * 2, 60_000)) {
+                try {
+                    for (ActivationBatch h : headers) {
+                        byte[] key = (h.getModelId() + "/" + h.getTap()).getBytes(StandardCharsets.UTF_8);
+                        producer.send(new ProducerRecord<>(config.topic(), key, h.toByteArray()))
+                                .get(config.ackTimeout().toMillis() + 5_000, TimeUnit.MILLISECONDS);
+                    }
+                    LOG.infof("declared the layout of %d taps of %s %s", headers.size(),
+                            headers.isEmpty() ? "-" : headers.get(0).getModelId(),
+                            headers.isEmpty() ? "-" : headers.get(0).getModelVersion());
+                    return;
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                } catch (Exception e) {
+                    LOG.warnf("declaring the served model's layout failed (retried in %d s): %s", wait / 1000, e);
+                }
+                try {
+                    Thread.sleep(wait);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }, "capture-layout");
+        t.setDaemon(true);
+        t.start();
+    }
+
     /** The largest record value the pipeline sends, in bytes. */
     public int recordLimit() {
         return recordLimit;

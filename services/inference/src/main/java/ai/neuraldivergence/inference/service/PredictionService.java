@@ -80,13 +80,22 @@ public class PredictionService {
         for (TapSpec tap : spec.taps()) {
             ActivationBatch.Builder b = ActivationBatch.newBuilder().setModelId(spec.modelId())
                     .setModelVersion(spec.modelVersion()).setTap(tap.name()).setTapIndex(tap.index())
-                    .setNeuronCount(tap.neuronCount()).setReduction(tap.reduction());
+                    .setNeuronCount(tap.neuronCount()).setReduction(tap.reduction())
+                    .setOrigin(ai.neuraldivergence.proto.v1.BatchOrigin.BATCH_ORIGIN_SERVED);
             for (int d : tap.shape()) {
                 b.addTapShape(d);
             }
             h.add(b.build());
         }
         this.headers = List.copyOf(h);
+    }
+
+    /**
+     * At start, the served model version claims its tap layouts in the store (batches without observations), so
+     * that nothing else registers that version first with other layouts.
+     */
+    void declareLayout(@jakarta.enterprise.event.Observes io.quarkus.runtime.StartupEvent event) {
+        capture.declareLayout(headers);
     }
 
     public ModelSpec spec() {
