@@ -41,7 +41,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * A sealed reference never changes. Against the packaged services with two inference instances (as the chart runs
- * them): an interrupted replay leaves "training" building (listed with its age); the replay command deletes it,
+ * them): the served model version's layout is stored before its first prediction; an interrupted replay leaves "training" building (listed with its age); the replay command deletes it,
  * builds it through one instance and seals it. Afterwards reference-tagged requests get 409 naming the reference from
  * both instances (the second learns the seal from the seal topic), a tagged record written straight into Kafka is
  * dead-lettered with {@code reference-sealed}, and the reference's count and every stored row stay as they were. A
@@ -90,6 +90,9 @@ class SealedReferenceTest {
             comparison.awaitReady(STARTUP);
             String model = field(get(first, "/v1/model").body(), "modelId");
             String version = field(get(first, "/v1/model").body(), "modelVersion");
+
+            // before any prediction, the served model version's layout is stored: inference declared it at start
+            assertEquals(5, awaitDeclaredTaps(comparison, model, version));
 
             // an interrupted replay: some training digits tagged, never sealed
             assertEquals(200, predict(first, "training", 3).statusCode());
@@ -255,6 +258,26 @@ class SealedReferenceTest {
             Thread.sleep(500);
         }
         throw new AssertionError("reference " + name + " did not get there", last);
+    }
+
+    /** The taps the catalog lists for a model version, once it lists any. */
+    private static int awaitDeclaredTaps(ServiceProcess comparison, String model, String version) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (System.nanoTime() < deadline) {
+            HttpResponse<String> r = get(comparison, "/api/v1/catalog?model_id=" + model);
+            if (r.statusCode() == 200) {
+                ai.neuraldivergence.proto.v1.Catalog.Builder catalog = ai.neuraldivergence.proto.v1.Catalog
+                        .newBuilder();
+                JsonFormat.parser().merge(r.body(), catalog);
+                var taps = catalog.getModelsList().stream().flatMap(m -> m.getVersionsList().stream())
+                        .filter(v -> v.getModelVersion().equals(version)).mapToInt(v -> v.getTapsCount()).max();
+                if (taps.isPresent() && taps.getAsInt() > 0) {
+                    return taps.getAsInt();
+                }
+            }
+            Thread.sleep(500);
+        }
+        throw new AssertionError("the served model version " + version + " is not in the catalog");
     }
 
     /** Every stored row of a reference: tap and slice, with its count, seal and a digest of its distributions. */
