@@ -8,8 +8,10 @@
 #   deploy/run-local.sh stop     stop a platform started from another shell
 #   deploy/run-local.sh status   say what runs
 #
-# Ports: INFERENCE_HTTP_PORT (8080), AGGREGATOR_HTTP_PORT (8081), COMPARISON_HTTP_PORT (8082, gRPC too),
-# KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), POSTGRES_PORT (55432). State and logs: ND_RUN_DIR (.run).
+# Ports: INFERENCE_HTTP_PORT (8080), AGGREGATOR_HTTP_PORT (8081), COMPARISON_HTTP_PORT (8082, gRPC too); health and
+# metrics on each service's management port: INFERENCE_MANAGEMENT_PORT (9080), AGGREGATOR_MANAGEMENT_PORT (9081),
+# COMPARISON_MANAGEMENT_PORT (9082); KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), POSTGRES_PORT (55432).
+# State and logs: ND_RUN_DIR (.run).
 # ND_SKIP_BUILD=1 runs what is built without checking it is current (the end-to-end tests, after the build).
 # Traffic: ND_TRAFFIC_RATE (inputs/s, 20), ND_TRAFFIC_SCHEDULE (scenario:seconds,..., see nd-traffic stream --help).
 # API token: one random token for both services' APIs, in $ND_RUN_DIR/token (mode 600), printed once; ND_TOKEN
@@ -27,6 +29,12 @@ declare -A PORT=(
   [inference]=${INFERENCE_HTTP_PORT:-8080}
   [aggregator]=${AGGREGATOR_HTTP_PORT:-8081}
   [comparison]=${COMPARISON_HTTP_PORT:-8082}
+)
+# Quarkus' management interface: /q/health and /q/metrics, apart from the APIs
+declare -A MANAGEMENT_PORT=(
+  [inference]=${INFERENCE_MANAGEMENT_PORT:-9080}
+  [aggregator]=${AGGREGATOR_MANAGEMENT_PORT:-9081}
+  [comparison]=${COMPARISON_MANAGEMENT_PORT:-9082}
 )
 LAUNCHER_DIR=$ROOT/deploy/launcher/target
 # DJL's service gets a small fixed heap later; the others need little: distributions are flushed every second
@@ -91,7 +99,7 @@ http_status() {
 }
 
 await_ready() {
-  local s=$1 port=${PORT[$1]}
+  local s=$1 port=${MANAGEMENT_PORT[$1]}
   for _ in $(seq 1 1200); do
     alive "$RUN/$s.pid" || die "$s exited; see $LOGS/$s.log"
     [ "$(http_status "$port" /q/health/ready)" = 200 ] && return 0
@@ -163,7 +171,8 @@ start_service() {
   ND_UI_INFERENCE_URL=http://127.0.0.1:${PORT[inference]} \
   ND_UI_ORIGIN=http://127.0.0.1:${PORT[comparison]},http://localhost:${PORT[comparison]} \
   ND_COMPARISON_AUTH_TOKENS=local:$TOKEN ND_INFERENCE_AUTH_TOKENS=local:$TOKEN \
-  QUARKUS_HTTP_PORT=${PORT[$s]} nohup java "-Xmx$SERVICE_HEAP" "${opts[@]}" -jar \
+  QUARKUS_HTTP_PORT=${PORT[$s]} QUARKUS_MANAGEMENT_PORT=${MANAGEMENT_PORT[$s]} \
+  nohup java "-Xmx$SERVICE_HEAP" "${opts[@]}" -jar \
     "$ROOT/services/$s/target/quarkus-app/quarkus-run.jar" > "$LOGS/$s.log" 2>&1 &
   echo $! > "$RUN/$s.pid"
 }
@@ -231,9 +240,9 @@ start() {
 
 NeuralDivergence is running.
   UI          http://127.0.0.1:${PORT[comparison]}/
-  comparison  http://127.0.0.1:${PORT[comparison]}   gRPC API (reflection on), JSON /api/v1, /q/health, /q/metrics
+  comparison  http://127.0.0.1:${PORT[comparison]}   gRPC API (reflection on), JSON /api/v1
   inference   http://127.0.0.1:${PORT[inference]}   model mnist-cnn $version: POST /v1/predict, /v1/labels, gRPC, OpenAPI /q/openapi
-  aggregator  http://127.0.0.1:${PORT[aggregator]}   /q/health, /q/metrics
+  management  http://127.0.0.1:${MANAGEMENT_PORT[comparison]} comparison, :${MANAGEMENT_PORT[inference]} inference, :${MANAGEMENT_PORT[aggregator]} aggregator   /q/health, /q/metrics
   Kafka       $KAFKA_BOOTSTRAP_SERVERS
   PostgreSQL  $QUARKUS_DATASOURCE_JDBC_URL
   traffic     ${ND_TRAFFIC_RATE:-20} inputs/s, drifting on a schedule (scenarios in $LOGS/traffic.log)

@@ -52,9 +52,68 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
 {{- end -}}
 {{- end -}}
 
-{{/* The Secret holding the database user and password. */}}
+{{/*
+  Evaluation mode: the in-chart Kafka and PostgreSQL both on, a release that holds everything it touches. Only there
+  may the API tokens be left out (the APIs open), and do empty clients / prometheus peers mean the release's
+  namespace; anywhere else the chart requires tokens and admits no peer it was not told about. "true" or empty.
+*/}}
+{{- define "nd.evaluation" -}}
+{{- if and .Values.kafka.evaluation.enabled .Values.postgresql.evaluation.enabled }}true{{ end -}}
+{{- end -}}
+
+{{/* The Secret holding the database user and password (the schema's owner: the aggregator migrates it). */}}
 {{- define "nd.postgresqlSecret" -}}
 {{- required "postgresql.existingSecret is required: a Secret with the database user and password (evaluation mode too: kubectl create secret generic nd-database --from-literal=username=neuraldivergence --from-literal=password=$(openssl rand -hex 24))" .Values.postgresql.existingSecret -}}
+{{- end -}}
+
+{{/*
+  The Secret of the comparison service's database user: a member of the NOLOGIN role nd_comparison, which may read
+  every table and write only the comparison service's own. Required in every mode; the in-chart PostgreSQL creates
+  that user from it, against any other an administrator does.
+*/}}
+{{- define "nd.comparisonDatabaseSecret" -}}
+{{- $c := .Values.postgresql.comparison -}}
+{{- $ns := .Release.Namespace -}}
+{{- $secret := "kubectl -n %s create secret generic nd-database-comparison --from-literal=username=nd_comparison_login --from-literal=password=%s" -}}
+{{- if not $c.existingSecret -}}
+{{- if .Values.postgresql.evaluation.enabled -}}
+{{- fail (printf "postgresql.comparison.existingSecret is required (evaluation mode too): the comparison service connects as a user of its own, in the role nd_comparison (reads every table, writes only the comparison service's own), which the in-chart PostgreSQL creates from that Secret:\n  %s\nthen set postgresql.comparison.existingSecret=nd-database-comparison" (printf $secret $ns "$(openssl rand -hex 24)")) -}}
+{{- else -}}
+{{- fail (printf "postgresql.comparison.existingSecret is required: the comparison service connects as a user of its own, in the role nd_comparison (reads every table, writes only the comparison service's own). A database administrator creates it once:\n  DO $$ BEGIN CREATE ROLE nd_comparison NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;\n  CREATE ROLE nd_comparison_login LOGIN PASSWORD '<password>' IN ROLE nd_comparison;\nthen:\n  %s\nand set postgresql.comparison.existingSecret=nd-database-comparison (the aggregator's migrations grant nd_comparison its rights)" (printf $secret $ns "'<password>'")) -}}
+{{- end -}}
+{{- end -}}
+{{- if and (eq $c.existingSecret .Values.postgresql.existingSecret) (eq $c.usernameKey .Values.postgresql.usernameKey) -}}
+{{- fail "postgresql.comparison must name a user other than postgresql.existingSecret's: that one owns the schema, and the comparison service must not" -}}
+{{- end -}}
+{{- $c.existingSecret -}}
+{{- end -}}
+
+{{/*
+  The Secret of the API tokens, or empty: required outside evaluation mode (see nd.evaluation), where a release
+  without it would answer anyone the network policies let in.
+*/}}
+{{- define "nd.authSecret" -}}
+{{- if hasKey .Values.auth "key" -}}
+{{- fail "auth.key is gone: the Secret of auth.existingSecret now holds one list of token entries per service, under auth.comparisonKey (default comparison) and auth.inferenceKey (default inference)" -}}
+{{- end -}}
+{{- if and (not .Values.auth.existingSecret) (not (include "nd.evaluation" .)) -}}
+{{- fail (printf "auth.existingSecret is required outside evaluation mode (kafka.evaluation.enabled and postgresql.evaluation.enabled): a Secret with the API tokens of both services, entries [name:]token[=scope+scope] under the keys auth.comparisonKey and auth.inferenceKey, e.g.\n  kubectl -n %s create secret generic nd-api-tokens --from-literal=%s=\"$(openssl rand -hex 24)\" --from-literal=%s=\"$(openssl rand -hex 24)\"\nthen set auth.existingSecret=nd-api-tokens" .Release.Namespace .Values.auth.comparisonKey .Values.auth.inferenceKey) -}}
+{{- end -}}
+{{- .Values.auth.existingSecret -}}
+{{- end -}}
+
+{{/* A service's API tokens from the auth Secret (nothing in evaluation mode without one). Arguments: root, env, key. */}}
+{{- define "nd.tokensEnv" -}}
+{{- $secret := include "nd.authSecret" .root -}}
+{{- if $secret }}
+# API calls need one of these tokens (a missing key keeps the pod from starting: never an open API by mistake);
+# health and metrics, on the management port, need none
+- name: {{ .env }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: {{ .key }}
+{{- end }}
 {{- end -}}
 
 {{/* Mebibytes of a memory quantity (Mi, Gi, M, G or bytes), for the memory rule. */}}
@@ -81,19 +140,24 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
 {{- end }}
 {{- end -}}
 
+{{/*
+  The database URL and a user from a Secret. Arguments: root, secret (the template naming the Secret, resolved after
+  the URL so that a missing URL is reported first), usernameKey, passwordKey.
+*/}}
 {{- define "nd.datasourceEnv" -}}
 - name: QUARKUS_DATASOURCE_JDBC_URL
-  value: {{ include "nd.jdbcUrl" . | quote }}
+  value: {{ include "nd.jdbcUrl" .root | quote }}
+{{- $secret := include .secret .root }}
 - name: QUARKUS_DATASOURCE_USERNAME
   valueFrom:
     secretKeyRef:
-      name: {{ include "nd.postgresqlSecret" . }}
-      key: {{ .Values.postgresql.usernameKey }}
+      name: {{ $secret }}
+      key: {{ .usernameKey }}
 - name: QUARKUS_DATASOURCE_PASSWORD
   valueFrom:
     secretKeyRef:
-      name: {{ include "nd.postgresqlSecret" . }}
-      key: {{ .Values.postgresql.passwordKey }}
+      name: {{ $secret }}
+      key: {{ .passwordKey }}
 {{- end -}}
 
 {{/* The pod-level settings every part shares. */}}
@@ -130,18 +194,31 @@ affinity:
     sizeLimit: {{ .Values.global.tmpSizeLimit }}
 {{- end -}}
 
-{{/* Probes on Quarkus' health endpoints. */}}
+{{/*
+  Each part's management port: Quarkus' management interface, serving /q/health and /q/metrics apart from the API,
+  so that the network policies admit Prometheus there and clients to the API port only.
+*/}}
+{{- define "nd.managementPort" -}}
+{{- get (dict "inference" 9080 "aggregator" 9081 "comparison" 9082) . -}}
+{{- end -}}
+
+{{/* The API port of inference and comparison (the aggregator has no API). */}}
+{{- define "nd.apiPort" -}}
+{{- get (dict "inference" 8080 "comparison" 8082) . -}}
+{{- end -}}
+
+{{/* Probes on Quarkus' health endpoints, on the management port. */}}
 {{- define "nd.httpProbes" -}}
 startupProbe:
-  httpGet: {path: /q/health/started, port: http}
+  httpGet: {path: /q/health/started, port: management}
   periodSeconds: 5
   failureThreshold: {{ .startupFailures | default 24 }}
 livenessProbe:
-  httpGet: {path: /q/health/live, port: http}
+  httpGet: {path: /q/health/live, port: management}
   periodSeconds: 10
   failureThreshold: 3
 readinessProbe:
-  httpGet: {path: /q/health/ready, port: http}
+  httpGet: {path: /q/health/ready, port: management}
   periodSeconds: 5
   failureThreshold: 3
 {{- end -}}

@@ -25,22 +25,34 @@ final class Chart {
     static final String RELEASE = "nd";
     static final String NAMESPACE = "observability";
 
-    /** The least an installation against external Kafka and PostgreSQL must say. */
+    /**
+     * The least an installation against external Kafka and PostgreSQL must say: where they are, the owner's and the
+     * comparison service's database users, and the API tokens.
+     */
     static final String EXTERNAL = """
             kafka:
               bootstrapServers: kafka-0.kafka.data:9092,kafka-1.kafka.data:9092
             postgresql:
               jdbcUrl: jdbc:postgresql://pg.data:5432/neuraldivergence
               existingSecret: nd-database
+              comparison:
+                existingSecret: nd-database-comparison
+            auth:
+              existingSecret: nd-api-tokens
             """;
 
-    /** Evaluation mode: Kafka and PostgreSQL inside the release (the database credentials still from a Secret). */
+    /**
+     * Evaluation mode: Kafka and PostgreSQL inside the release (the database credentials still from Secrets), no API
+     * tokens.
+     */
     static final String EVALUATION = """
             kafka:
               evaluation:
                 enabled: true
             postgresql:
               existingSecret: nd-database
+              comparison:
+                existingSecret: nd-database-comparison
               evaluation:
                 enabled: true
             """;
@@ -76,6 +88,26 @@ final class Chart {
             return String.valueOf(e.getMessage());
         }
         throw new AssertionError("Helm rendered the chart with values it should refuse:\n" + String.join("\n", values));
+    }
+
+    /** What {@code helm install} prints after installing with these values (NOTES.txt), from a client-only dry run. */
+    static String notes(String... values) {
+        com.marcnuri.helm.InstallCommand command = new Helm(DIR).install().withName(RELEASE).withNamespace(NAMESPACE)
+                .withKubeVersion("1.27.0").dryRun().clientOnly();
+        List<Path> files = new ArrayList<>();
+        try {
+            for (String v : values) {
+                Path file = Files.createTempFile("nd-values", ".yaml");
+                files.add(file);
+                Files.writeString(file, v);
+                command = command.withValuesFile(file);
+            }
+            return command.call().getOutput();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } finally {
+            files.forEach(f -> f.toFile().delete());
+        }
     }
 
     private static String template(String release, String... values) {

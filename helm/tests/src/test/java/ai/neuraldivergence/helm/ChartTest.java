@@ -10,9 +10,11 @@ import com.marcnuri.helm.LintResult;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
@@ -83,7 +85,7 @@ class ChartTest {
 
     @Test
     void helmLintPassesWithAnExternalConfiguration() throws IOException {
-        // lint reads the chart's own values.yaml: a copy with the three values an external install must give
+        // lint reads the chart's own values.yaml: a copy with the five values an external install must give
         Path copy = Path.of("target", "lint", "neuraldivergence");
         copyTree(Chart.DIR, copy);
         List<String> lines = new ArrayList<>();
@@ -98,6 +100,10 @@ class ChartTest {
                 line = "  jdbcUrl: jdbc:postgresql://pg:5432/neuraldivergence";
             } else if (section.equals("postgresql") && line.equals("  existingSecret: \"\"")) {
                 line = "  existingSecret: nd-database";
+            } else if (section.equals("postgresql") && line.equals("    existingSecret: \"\"")) {
+                line = "    existingSecret: nd-database-comparison";
+            } else if (section.equals("auth") && line.equals("  existingSecret: \"\"")) {
+                line = "  existingSecret: nd-api-tokens";
             }
             lines.add(line);
         }
@@ -108,8 +114,11 @@ class ChartTest {
 
     @Test
     void externalKafkaAndPostgreSqlAreTheDefaultAndMustBeNamed() {
-        assertTrue(Chart.refusal().contains("kafka.bootstrapServers is required"), Chart.refusal());
-        assertTrue(Chart.refusal("kafka: {bootstrapServers: 'k:9092'}").contains("postgresql.jdbcUrl is required"));
+        // the Secrets given, so that the addresses are what is missing
+        String secrets = "postgresql: {existingSecret: d, comparison: {existingSecret: c}}\nauth: {existingSecret: t}";
+        assertTrue(Chart.refusal(secrets).contains("kafka.bootstrapServers is required"), Chart.refusal(secrets));
+        String noUrl = Chart.refusal(secrets, "kafka: {bootstrapServers: 'k:9092'}");
+        assertTrue(noUrl.contains("postgresql.jdbcUrl is required"), noUrl);
         Chart.Rendered external = Chart.render(Chart.EXTERNAL);
         assertTrue(external.all(io.fabric8.kubernetes.api.model.apps.StatefulSet.class).isEmpty(),
                 "no in-chart Kafka or PostgreSQL by default");
@@ -153,16 +162,20 @@ class ChartTest {
     }
 
     @Test
-    void servicesHaveHealthProbesAndTheComparisonServiceAGrpcOne() {
+    void servicesHaveHealthProbesOnTheManagementPortAndTheComparisonServiceAGrpcOne() {
         Chart.Rendered r = Chart.render(Chart.EVALUATION);
         for (String part : PARTS) {
             Container c = workload(r, part).container(part);
             assertEquals("/q/health/ready", c.getReadinessProbe().getHttpGet().getPath(), part);
             assertEquals("/q/health/started", c.getStartupProbe().getHttpGet().getPath(), part);
+            assertEquals("management", c.getReadinessProbe().getHttpGet().getPort().getStrVal(), part);
+            assertEquals("management", c.getStartupProbe().getHttpGet().getPort().getStrVal(), part);
             if (part.equals("comparison")) {
+                // gRPC health is part of the gRPC API: on the API port
                 assertEquals(8082, c.getLivenessProbe().getGrpc().getPort());
             } else {
                 assertEquals("/q/health/live", c.getLivenessProbe().getHttpGet().getPath(), part);
+                assertEquals("management", c.getLivenessProbe().getHttpGet().getPort().getStrVal(), part);
             }
         }
         for (Chart.Workload w : r.workloads()) {
@@ -205,12 +218,13 @@ class ChartTest {
         assertEquals(Map.of("app.kubernetes.io/instance", "nd", "app.kubernetes.io/name", "neuraldivergence"),
                 deny.getSpec().getPodSelector().getMatchLabels());
 
+        // evaluation mode: clients and Prometheus from the release's namespace, each to its own port
         Set<String> dns = Set.of("dns:53/UDP", "dns:53/TCP");
-        assertEquals(Set.of("namespace:8080/TCP"), ingress(r, "inference"));
+        assertEquals(Set.of("namespace:8080/TCP", "namespace:9080/TCP"), ingress(r, "inference"));
         assertEquals(union(dns, Set.of("kafka:9092/TCP")), egress(r, "inference"));
-        assertEquals(Set.of("namespace:8081/TCP"), ingress(r, "aggregator"), "only Prometheus, on metrics");
+        assertEquals(Set.of("namespace:9081/TCP"), ingress(r, "aggregator"), "only Prometheus, on metrics");
         assertEquals(union(dns, Set.of("kafka:9092/TCP", "postgresql:5432/TCP")), egress(r, "aggregator"));
-        assertEquals(Set.of("namespace:8082/TCP"), ingress(r, "comparison"));
+        assertEquals(Set.of("namespace:8082/TCP", "namespace:9082/TCP"), ingress(r, "comparison"));
         assertEquals(union(dns, Set.of("kafka:9092/TCP", "postgresql:5432/TCP")), egress(r, "comparison"));
         assertEquals(Set.of("inference:9092/TCP", "aggregator:9092/TCP", "comparison:9092/TCP"), ingress(r, "kafka"));
         assertEquals(dns, egress(r, "kafka"));
@@ -224,14 +238,187 @@ class ChartTest {
                     kafkaPeers: [{ipBlock: {cidr: 10.20.0.0/16}}]
                     postgresqlPeers: [{ipBlock: {cidr: 10.30.0.0/16}}]
                 """);
-        assertEquals(Set.of("ns=ingress-nginx:8082/TCP", "ns=monitoring:8082/TCP"), ingress(everything, "comparison"));
-        assertEquals(Set.of("ns=monitoring:8081/TCP"), ingress(everything, "aggregator"));
+        // clients to the API ports only, Prometheus to the management ports only
+        assertEquals(Set.of("ns=ingress-nginx:8082/TCP", "ns=monitoring:9082/TCP"), ingress(everything, "comparison"));
+        assertEquals(Set.of("ns=ingress-nginx:8080/TCP", "ns=monitoring:9080/TCP"), ingress(everything, "inference"));
+        assertEquals(Set.of("ns=monitoring:9081/TCP"), ingress(everything, "aggregator"));
         assertEquals(union(dns, Set.of("10.20.0.0/16:9092/TCP", "10.30.0.0/16:5432/TCP")),
                 egress(everything, "aggregator"));
         assertEquals(union(dns, Set.of("10.20.0.0/16:9092/TCP", "any:443/TCP", "any:80/TCP")),
                 egress(everything, "inference"), "the model download");
         assertTrue(Chart.render(Chart.EXTERNAL, "global: {networkPolicy: {enabled: false}}")
                 .all(NetworkPolicy.class).isEmpty());
+    }
+
+    @Test
+    void outsideEvaluationModeEmptyPeersAdmitNobody() {
+        // external infrastructure, no clients or Prometheus named: no ingress to any part, on any port
+        Chart.Rendered r = Chart.render(Chart.EXTERNAL);
+        for (String part : PARTS) {
+            assertEquals(Set.of(), ingress(r, part), part);
+        }
+        // clients named, Prometheus not: the clients reach the API ports and nothing else
+        Chart.Rendered clients = Chart.render(Chart.EXTERNAL, """
+                global: {networkPolicy: {clients: [{podSelector: {matchLabels: {neuraldivergence-client: "true"}}}]}}
+                """);
+        assertEquals(Set.of("pods{neuraldivergence-client=true}:8080/TCP"), ingress(clients, "inference"));
+        assertEquals(Set.of("pods{neuraldivergence-client=true}:8082/TCP"), ingress(clients, "comparison"));
+        assertEquals(Set.of(), ingress(clients, "aggregator"));
+        // one in-chart part is not evaluation mode: the release still touches outside infrastructure
+        Chart.Rendered halfway = Chart.render(Chart.EXTERNAL, "kafka: {evaluation: {enabled: true}}");
+        assertEquals(Set.of(), ingress(halfway, "comparison"));
+
+        // a ServiceMonitor that Prometheus could not scrape is refused, with what to set
+        String refused = Chart.refusal(Chart.EXTERNAL, "monitoring: {serviceMonitor: {enabled: true}}");
+        assertTrue(refused.contains("monitoring.serviceMonitor.enabled needs global.networkPolicy.prometheus"),
+                refused);
+        assertTrue(refused.contains("global.networkPolicy.prometheus=[{"), refused);
+        Chart.render(Chart.EVALUATION, "monitoring: {serviceMonitor: {enabled: true}}");
+    }
+
+    @Test
+    void notesTellHowToAdmitClientsWhenNoneAre() {
+        String none = Chart.notes(Chart.EXTERNAL);
+        assertTrue(none.contains("NO CLIENT IS ADMITTED"), none);
+        assertTrue(none.contains("global.networkPolicy.clients=[{\"namespaceSelector\""), none);
+        assertTrue(none.contains("kubectl -n observability port-forward svc/nd-neuraldivergence-comparison"), none);
+        assertTrue(none.contains("API tokens come from Secret nd-api-tokens"), none);
+        String named = Chart.notes(Chart.EXTERNAL, EVERYTHING);
+        assertFalse(named.contains("NO CLIENT IS ADMITTED"), named);
+        assertTrue(named.contains("from global.networkPolicy.clients only"), named);
+        String evaluation = Chart.notes(Chart.EVALUATION);
+        assertTrue(evaluation.contains("pods of namespace observability (evaluation mode"), evaluation);
+        assertTrue(evaluation.contains("WARNING: evaluation mode without auth.existingSecret"), evaluation);
+    }
+
+    @Test
+    void apiTokensAreRequiredOutsideEvaluationMode() {
+        String external = Chart.EXTERNAL.replace("auth:\n  existingSecret: nd-api-tokens\n", "");
+        String refused = Chart.refusal(external);
+        assertTrue(refused.contains("auth.existingSecret is required outside evaluation mode"), refused);
+        assertTrue(refused.contains("kubectl -n observability create secret generic nd-api-tokens "
+                + "--from-literal=comparison=\"$(openssl rand -hex 24)\" "
+                + "--from-literal=inference=\"$(openssl rand -hex 24)\""), refused);
+        // an in-chart Kafka beside an external PostgreSQL is not evaluation mode
+        String halfway = Chart.refusal(external, "kafka: {evaluation: {enabled: true}}");
+        assertTrue(halfway.contains("auth.existingSecret is required"), halfway);
+        // the key of charts before inference had tokens is explained, not silently ignored
+        String renamed = Chart.refusal(Chart.EXTERNAL, "auth: {key: tokens}");
+        assertTrue(renamed.contains("auth.key is gone"), renamed);
+
+        // evaluation mode may run without them: neither service then gets a token variable
+        Chart.Rendered evaluation = Chart.render(Chart.EVALUATION);
+        assertEquals(null, env(evaluation, "comparison", "ND_COMPARISON_AUTH_TOKENS"));
+        assertEquals(null, env(evaluation, "inference", "ND_INFERENCE_AUTH_TOKENS"));
+    }
+
+    @Test
+    void bothServicesReadTheirTokensFromTheSecret() {
+        Chart.Rendered r = Chart.render(Chart.EXTERNAL);
+        assertEquals("nd-api-tokens/comparison", secretKey(r, "comparison", "ND_COMPARISON_AUTH_TOKENS"));
+        assertEquals("nd-api-tokens/inference", secretKey(r, "inference", "ND_INFERENCE_AUTH_TOKENS"));
+        assertEquals(null, env(r, "aggregator", "ND_COMPARISON_AUTH_TOKENS"), "the aggregator has no API");
+        assertEquals(null, env(r, "aggregator", "ND_INFERENCE_AUTH_TOKENS"), "the aggregator has no API");
+        for (String part : List.of("inference", "comparison")) {
+            EnvVar tokens = workload(r, part).container(part).getEnv().stream()
+                    .filter(e -> e.getName().endsWith("_AUTH_TOKENS")).findFirst().orElseThrow();
+            assertFalse(Boolean.TRUE.equals(tokens.getValueFrom().getSecretKeyRef().getOptional()),
+                    part + ": a missing key must keep the pod from starting, not open its API");
+        }
+        Chart.Rendered keys = Chart.render(Chart.EXTERNAL,
+                "auth: {existingSecret: tokens, comparisonKey: queries, inferenceKey: ingest}");
+        assertEquals("tokens/queries", secretKey(keys, "comparison", "ND_COMPARISON_AUTH_TOKENS"));
+        assertEquals("tokens/ingest", secretKey(keys, "inference", "ND_INFERENCE_AUTH_TOKENS"));
+        // evaluation mode with tokens uses them
+        Chart.Rendered evaluation = Chart.render(Chart.EVALUATION, "auth: {existingSecret: nd-api-tokens}");
+        assertEquals("nd-api-tokens/inference", secretKey(evaluation, "inference", "ND_INFERENCE_AUTH_TOKENS"));
+    }
+
+    @Test
+    void healthAndMetricsAreServedOnTheManagementPortOnly() {
+        Chart.Rendered r = Chart.render(Chart.EXTERNAL, EVERYTHING, "inference: {service: {type: LoadBalancer}}");
+        Map<String, Integer> management = Map.of("inference", 9080, "aggregator", 9081, "comparison", 9082);
+        for (String part : PARTS) {
+            int port = management.get(part);
+            assertTrue(config(r, part).contains("quarkus.management.port=" + port + "\n"), config(r, part));
+            assertEquals(port, workload(r, part).container(part).getPorts().stream()
+                    .filter(p -> p.getName().equals("management")).findFirst().orElseThrow().getContainerPort(), part);
+            // Prometheus scrapes the management Service, inside the cluster only
+            Service service = r.get(Service.class, name(part) + "-management");
+            assertEquals("ClusterIP", service.getSpec().getType(), part);
+            assertEquals(List.of("management:" + port + "->management"), service.getSpec().getPorts().stream()
+                    .map(p -> p.getName() + ":" + p.getPort() + "->" + p.getTargetPort().getStrVal()).toList());
+            GenericKubernetesResource monitor = (GenericKubernetesResource) r.kind("ServiceMonitor").stream()
+                    .filter(m -> m.getMetadata().getName().equals(name(part))).findFirst().orElseThrow();
+            Map<?, ?> endpoint = (Map<?, ?>) ((List<?>) ((Map<?, ?>) monitor.getAdditionalProperties().get("spec"))
+                    .get("endpoints")).get(0);
+            assertEquals("management", endpoint.get("port"), part);
+            assertEquals("/q/metrics", endpoint.get("path"), part);
+        }
+        // the API Services publish the API and nothing else, whatever their type; the aggregator has no API
+        assertEquals(List.of(8080), r.get(Service.class, name("inference")).getSpec().getPorts().stream()
+                .map(p -> p.getPort()).toList());
+        assertEquals(List.of(8082), r.get(Service.class, name("comparison")).getSpec().getPorts().stream()
+                .map(p -> p.getPort()).toList());
+        assertTrue(r.find(Service.class, name("aggregator")).isEmpty(), "the aggregator serves no API");
+        assertTrue(workload(r, "aggregator").container("aggregator").getPorts().stream()
+                .noneMatch(p -> p.getName().equals("http")));
+        // the "part down" alert watches the scraped Services
+        assertTrue(r.yaml().contains("service=~\"nd-neuraldivergence-(inference|aggregator|comparison)-management\""),
+                "NeuralDivergencePartDown");
+    }
+
+    @Test
+    void theComparisonServiceConnectsAsItsOwnLeastPrivilegedUser() {
+        Chart.Rendered r = Chart.render(Chart.EXTERNAL);
+        assertEquals("nd-database-comparison/username", secretKey(r, "comparison", "QUARKUS_DATASOURCE_USERNAME"));
+        assertEquals("nd-database-comparison/password", secretKey(r, "comparison", "QUARKUS_DATASOURCE_PASSWORD"));
+        assertEquals("nd-database/username", secretKey(r, "aggregator", "QUARKUS_DATASOURCE_USERNAME"),
+                "the aggregator owns the schema");
+        Chart.Rendered keys = Chart.render(Chart.EXTERNAL, """
+                postgresql: {comparison: {existingSecret: nd-database, usernameKey: reader, passwordKey: reader-pw}}
+                """);
+        assertEquals("nd-database/reader", secretKey(keys, "comparison", "QUARKUS_DATASOURCE_USERNAME"));
+        assertEquals("nd-database/reader-pw", secretKey(keys, "comparison", "QUARKUS_DATASOURCE_PASSWORD"));
+
+        // without its Secret: the SQL an administrator runs, then the Secret to create
+        String external = Chart.EXTERNAL.replace("  comparison:\n    existingSecret: nd-database-comparison\n", "");
+        String refused = Chart.refusal(external);
+        assertTrue(refused.contains("postgresql.comparison.existingSecret is required"), refused);
+        assertTrue(refused.contains("DO $$ BEGIN CREATE ROLE nd_comparison NOLOGIN; EXCEPTION WHEN duplicate_object "
+                + "THEN NULL; END $$;"), refused);
+        assertTrue(refused.contains("CREATE ROLE nd_comparison_login LOGIN PASSWORD '<password>' IN ROLE "
+                + "nd_comparison;"), refused);
+        assertTrue(refused.contains("kubectl -n observability create secret generic nd-database-comparison "
+                + "--from-literal=username=nd_comparison_login"), refused);
+        // the owner's user is refused for it
+        String owner = Chart.refusal(Chart.EXTERNAL, "postgresql: {comparison: {existingSecret: nd-database}}");
+        assertTrue(owner.contains("postgresql.comparison must name a user other than"), owner);
+
+        // evaluation mode requires it too, and the in-chart PostgreSQL creates that user
+        String evaluation = Chart.EVALUATION.replace("  comparison:\n    existingSecret: nd-database-comparison\n",
+                "");
+        String missing = Chart.refusal(evaluation);
+        assertTrue(missing.contains("postgresql.comparison.existingSecret is required (evaluation mode too)"), missing);
+        assertTrue(missing.contains("--from-literal=password=$(openssl rand -hex 24)"), missing);
+        Chart.Rendered inChart = Chart.render(Chart.EVALUATION);
+        Chart.Workload postgres = inChart.workloads().stream().filter(w -> w.name().equals(
+                "StatefulSet/nd-neuraldivergence-postgresql")).findFirst().orElseThrow();
+        Container container = postgres.container("postgresql");
+        assertEquals("nd-database-comparison", container.getEnv().stream().filter(e -> e.getName()
+                .equals("ND_COMPARISON_PASSWORD")).findFirst().orElseThrow().getValueFrom().getSecretKeyRef()
+                .getName());
+        assertTrue(container.getVolumeMounts().stream().anyMatch(m -> m.getMountPath()
+                .equals("/docker-entrypoint-initdb.d") && m.getName().equals("init")));
+        Volume init = postgres.pod().getVolumes().stream().filter(v -> v.getName().equals("init")).findFirst()
+                .orElseThrow();
+        assertEquals(0555, init.getConfigMap().getDefaultMode(), "run, not sourced");
+        String script = inChart.get(ConfigMap.class, init.getConfigMap().getName()).getData()
+                .get("comparison-user.sh");
+        assertTrue(script.startsWith("#!/bin/sh\n"), script);
+        assertTrue(script.contains("SELECT 'CREATE ROLE nd_comparison NOLOGIN'\n  WHERE NOT EXISTS"), script);
+        assertTrue(script.contains("CREATE ROLE :\"user\" LOGIN PASSWORD :'password' IN ROLE nd_comparison;"),
+                script);
     }
 
     @Test
@@ -243,6 +430,8 @@ class ChartTest {
                 postgresql:
                   jdbcUrl: jdbc:postgresql://pg.example:6432/neuraldivergence?sslmode=require
                   existingSecret: nd-database
+                  comparison: {existingSecret: nd-database-comparison}
+                auth: {existingSecret: nd-api-tokens}
                 model:
                   source: url
                   url: {href: 'https://models.example/m.tar.gz', sha256: %s}
@@ -272,11 +461,14 @@ class ChartTest {
         Chart.render(Chart.EXTERNAL,
                 "comparison: {replicas: 3, podDisruptionBudget: {maxUnavailable: null, minAvailable: 2}}");
 
-        // a long release name: StatefulSet names stay within 52 characters (their revision label's limit)
+        // a long release name: StatefulSet names stay within 52 characters (their revision label's limit), every
+        // other name (Services: DNS labels) within 63
         String release = "observability-platform-neuraldivergence-production";
-        Chart.Rendered evaluation = Chart.renderAs(release, Chart.EVALUATION);
+        Chart.Rendered evaluation = Chart.renderAs(release, Chart.EVALUATION,
+                "monitoring: {serviceMonitor: {enabled: true}}");
         for (HasMetadata o : evaluation.objects()) {
-            assertTrue(o.getMetadata().getName().length() <= 52, o.getKind() + " " + o.getMetadata().getName());
+            int limit = o.getKind().equals("StatefulSet") ? 52 : 63;
+            assertTrue(o.getMetadata().getName().length() <= limit, o.getKind() + " " + o.getMetadata().getName());
         }
         // numbers Helm would print in exponent form reach Java as integers
         String config = config(Chart.render(Chart.EXTERNAL,
@@ -287,12 +479,12 @@ class ChartTest {
     @Test
     void secretReferencesResolveToRenderedOrDeclaredSecrets() {
         Chart.Rendered external = Chart.render(Chart.EXTERNAL);
-        assertEquals(Set.of("nd-database"), secretRefs(external));
+        assertEquals(Set.of("nd-database", "nd-database-comparison", "nd-api-tokens"), secretRefs(external));
         assertTrue(external.all(Secret.class).isEmpty(), "the chart creates no Secret for external infrastructure");
 
-        // evaluation mode too: the in-chart PostgreSQL is initialised from the same Secret the services read
+        // evaluation mode too: the in-chart PostgreSQL is initialised from the same Secrets the services read
         Chart.Rendered evaluation = Chart.render(Chart.EVALUATION);
-        assertEquals(Set.of("nd-database"), secretRefs(evaluation));
+        assertEquals(Set.of("nd-database", "nd-database-comparison"), secretRefs(evaluation));
         assertTrue(evaluation.all(Secret.class).isEmpty(), "the chart never generates or stores a password");
         Container postgres = evaluation.workloads().stream().filter(w -> w.name().equals(
                 "StatefulSet/nd-neuraldivergence-postgresql")).findFirst().orElseThrow().container("postgresql");
@@ -302,13 +494,8 @@ class ChartTest {
                 .contains("postgresql.existingSecret is required"));
 
         Chart.Rendered everything = Chart.render(Chart.EVALUATION, EVERYTHING);
-        assertEquals(Set.of("nd-database", "nd-kafka-client", "nd-api-tokens"),
+        assertEquals(Set.of("nd-database", "nd-database-comparison", "nd-kafka-client", "nd-api-tokens"),
                 secretRefs(everything));
-        Container comparison = workload(everything, "comparison").container("comparison");
-        assertEquals("nd-api-tokens", comparison.getEnv().stream().filter(e -> e.getName()
-                .equals("ND_COMPARISON_AUTH_TOKENS")).findFirst().orElseThrow().getValueFrom().getSecretKeyRef()
-                .getName());
-        assertTrue(env(external, "comparison", "ND_COMPARISON_AUTH_TOKENS") == null, "no tokens unless configured");
     }
 
     @Test
@@ -499,6 +686,13 @@ class ChartTest {
                 .map(e -> e.getValue() == null ? "from " + e.getValueFrom() : e.getValue()).findFirst().orElse(null);
     }
 
+    /** Where a variable of a part's container comes from: secret/key. */
+    private static String secretKey(Chart.Rendered r, String part, String name) {
+        EnvVar e = workload(r, part).container(part).getEnv().stream().filter(v -> v.getName().equals(name))
+                .findFirst().orElseThrow(() -> new AssertionError(part + " has no " + name));
+        return e.getValueFrom().getSecretKeyRef().getName() + "/" + e.getValueFrom().getSecretKeyRef().getKey();
+    }
+
     private static String config(Chart.Rendered r, String part) {
         return r.get(ConfigMap.class, name(part)).getData().get("application.properties");
     }
@@ -533,7 +727,10 @@ class ChartTest {
         return flows;
     }
 
-    /** A rule as peer:port/protocol strings; a peer is a component, "namespace", ns=NAME, dns, a CIDR or any. */
+    /**
+     * A rule as peer:port/protocol strings; a peer is a component, "namespace", ns=NAME, dns, a CIDR, pods{labels}
+     * or any.
+     */
     private static Set<String> flows(List<NetworkPolicyPeer> peers, List<NetworkPolicyPort> ports) {
         List<String> names = peers == null || peers.isEmpty() ? List.of("any")
                 : peers.stream().map(ChartTest::peer).toList();
@@ -560,7 +757,8 @@ class ChartTest {
         if (pods == null || pods.isEmpty()) {
             return "namespace";
         }
-        return pods.get("app.kubernetes.io/component");
+        return pods.containsKey("app.kubernetes.io/component") ? pods.get("app.kubernetes.io/component")
+                : "pods" + pods;
     }
 
     private static Set<String> union(Set<String> a, Set<String> b) {

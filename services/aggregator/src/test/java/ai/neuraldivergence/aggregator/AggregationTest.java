@@ -1,6 +1,5 @@
 package ai.neuraldivergence.aggregator;
 
-import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -133,7 +132,7 @@ class AggregationTest {
         long committed = committedOffsets();
         long end = endOffsets();
         assertEquals(end, committed, "stored next offsets reach the end of the topic");
-        given().get("/q/metrics").then().statusCode(200)
+        Management.given().get("/q/metrics").then().statusCode(200)
                 .body(containsString("nd_aggregator_dead_letters_total{reason=\"undecodable\"}"))
                 .body(containsString("nd_aggregator_dead_letters_total{reason=\"invalid\"}"));
     }
@@ -304,7 +303,7 @@ class AggregationTest {
                 assertEquals(64, rs.getInt(1), "nd.aggregator.max-values-per-tag bounds the slices");
             }
         }
-        given().get("/q/metrics").then().body(containsString("nd_aggregator_tag_values_refused_total 6.0"));
+        Management.given().get("/q/metrics").then().body(containsString("nd_aggregator_tag_values_refused_total 6.0"));
         // the admitted values are stored, so that the bound holds across restarts and instances
         assertEquals(64, new ai.neuraldivergence.storage.CatalogStore(dataSource).admittedTagValues(model)
                 .get("dataset").size());
@@ -366,7 +365,7 @@ class AggregationTest {
         var evicted = eviction.enforce(Instant.now().plus(Duration.ofHours(2)));
         assertTrue(evicted.observationsExpired() >= 2 && evicted.inputsExpired() >= 1, evicted.toString());
         assertTrue(store.find(model, "i-0").isEmpty());
-        given().get("/q/metrics").then()
+        Management.given().get("/q/metrics").then()
                 .body(containsString("nd_aggregator_recent_evicted_total{reason=\"ttl\",store=\"observations\"}"))
                 .body(containsString("nd_aggregator_recent_rows{store=\"inputs\"}"));
     }
@@ -386,7 +385,7 @@ class AggregationTest {
             p.send(record(model, batch(model, 1, 2).toByteArray()));
         }
         awaitWindow(new TapWindowStore(dataSource), model, Slice.ALL, d -> d.observationCount() == 2);
-        String metrics = given().get("/q/metrics").then().statusCode(200).extract().asString();
+        String metrics = Management.given().get("/q/metrics").then().statusCode(200).extract().asString();
         for (String name : List.of("nd_aggregator_records_total", "nd_aggregator_observations_total",
                 "nd_aggregator_sketch_updates_total", "nd_aggregator_rows_written_total",
                 "nd_aggregator_bytes_written_total", "nd_aggregator_consumer_lag", "nd_aggregator_flush_seconds_count",
@@ -440,10 +439,13 @@ class AggregationTest {
 
     @Test
     void readyReflectsKafkaPostgresAndTheConsumer() {
-        given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP"))
+        Management.given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP"))
                 .body(containsString("activation-consumer"))
                 .body(containsString("kafka-broker"))
                 .body(containsString("Database connections health check"));
+        // on the management port only: the HTTP port serves nothing
+        io.restassured.RestAssured.given().get("/q/health/ready").then().statusCode(404);
+        io.restassured.RestAssured.given().get("/q/metrics").then().statusCode(404);
     }
 
     private TapDistribution awaitWindow(TapWindowStore store, String model, Slice slice,

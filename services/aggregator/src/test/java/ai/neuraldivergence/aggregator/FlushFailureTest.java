@@ -1,6 +1,5 @@
 package ai.neuraldivergence.aggregator;
 
-import static io.restassured.RestAssured.given;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -103,7 +102,7 @@ class FlushFailureTest {
             assertEquals(14, count(store, model));
             assertEquals(1, TopicRecords.await("nd.activations.dlq", r -> r.key() != null
                     && new String(r.key(), StandardCharsets.UTF_8).equals(model), 1).size(), "one dead letter");
-            given().get("/q/metrics").then().statusCode(200).body(org.hamcrest.Matchers.containsString(
+            Management.given().get("/q/metrics").then().statusCode(200).body(org.hamcrest.Matchers.containsString(
                     "nd_aggregator_dead_letters_total{reason=\"flush-failure\"}"));
         } finally {
             execute("ALTER TABLE recent_observation DROP CONSTRAINT flush_failure_test");
@@ -192,7 +191,7 @@ class FlushFailureTest {
 
     /** A counter's value from /q/metrics, 0 before it first moved. */
     private static double counter(String series) {
-        String metrics = given().get("/q/metrics").then().statusCode(200).extract().asString();
+        String metrics = Management.given().get("/q/metrics").then().statusCode(200).extract().asString();
         for (String line : metrics.split("\n")) {
             if (line.startsWith(series)) {
                 return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));

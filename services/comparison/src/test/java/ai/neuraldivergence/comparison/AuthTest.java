@@ -80,7 +80,7 @@ class AuthTest {
         given().header("Authorization", "Bearer wrong").get("/api/v1/references").then().statusCode(401)
                 .body("message", equalTo("the bearer token is not valid"));
         given().header("Authorization", "Bearer second-secret-token-02").get("/api/v1/catalog").then().statusCode(200);
-        given().get("/q/health/ready").then().statusCode(200);
-        given().get("/q/metrics").then().statusCode(200);
+        Management.given().get("/q/health/ready").then().statusCode(200);
+        Management.given().get("/q/metrics").then().statusCode(200);
     }
 }

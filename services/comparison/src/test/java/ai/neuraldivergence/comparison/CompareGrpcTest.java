@@ -289,7 +289,7 @@ class CompareGrpcTest extends GrpcApiTest {
             // the topic exists once something was announced; then the service follows it
             announce(producer, model, 0);
             long deadline = System.nanoTime() + java.time.Duration.ofSeconds(60).toNanos();
-            while (!io.restassured.RestAssured.given().get("/q/metrics").asString()
+            while (!Management.given().get("/q/metrics").asString()
                     .contains("nd_comparison_cache_following 1.0")) {
                 assertTrue(System.nanoTime() < deadline, "the service never followed nd.window-updates");
                 Thread.sleep(200);
@@ -308,7 +308,7 @@ class CompareGrpcTest extends GrpcApiTest {
                 assertEquals(change[1], count, "within 1 s of the WindowUpdate for minute " + change[0]);
             }
         }
-        assertTrue(io.restassured.RestAssured.given().get("/q/metrics").asString()
+        assertTrue(Management.given().get("/q/metrics").asString()
                 .contains("nd_comparison_cache_hits_total"));
     }
 

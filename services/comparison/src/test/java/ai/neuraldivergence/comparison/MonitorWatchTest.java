@@ -92,7 +92,7 @@ class MonitorWatchTest {
 
     private void awaitMetric(String text) throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (!given().get("/q/metrics").asString().contains(text)) {
+        while (!Management.given().get("/q/metrics").asString().contains(text)) {
             assertTrue(System.nanoTime() < deadline, "never saw " + text);
             Thread.sleep(200);
         }
@@ -141,7 +141,7 @@ class MonitorWatchTest {
                 given().get("/api/v1/monitors?model_id=mon").then().statusCode(200)
                         .body("monitors[0].state", org.hamcrest.Matchers.equalTo(m.getState().name()))
                         .body("monitors[0].tap", org.hamcrest.Matchers.equalTo("dense1"));
-                given().get("/q/metrics").then().body(org.hamcrest.Matchers.containsString(
+                Management.given().get("/q/metrics").then().body(org.hamcrest.Matchers.containsString(
                         "nd_comparison_monitor_drifting{model=\"mon\",monitor=\"dense-drift\",reference=\"calm\","
                                 + "tap=\"dense1\"} " + step[1] + ".0"));
             }
@@ -215,7 +215,7 @@ class MonitorWatchTest {
             assertTrue(dropped.getStatus().getDescription().contains("events were waiting"),
                     dropped.getStatus().getDescription());
             assertTrue(slowReceived < total, "it fell behind: " + slowReceived);
-            given().get("/q/metrics").then().body(org.hamcrest.Matchers.containsString(
+            Management.given().get("/q/metrics").then().body(org.hamcrest.Matchers.containsString(
                     "nd_comparison_watch_dropped_total 1.0"));
             assertThrows(StatusRuntimeException.class, () -> ComparisonServiceGrpc.newBlockingStub(channel)
                     .watch(WatchRequest.newBuilder().addTaps("").build()).next());

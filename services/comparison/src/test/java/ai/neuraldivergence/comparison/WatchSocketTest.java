@@ -1,6 +1,5 @@
 package ai.neuraldivergence.comparison;
 
-import static io.restassured.RestAssured.given;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -92,8 +91,7 @@ class WatchSocketTest {
 
     private void awaitMetric(String text) throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (!given().header("Authorization", "Bearer socket-secret-token-01").get("/q/metrics").asString()
-                .contains(text)) {
+        while (!Management.given().get("/q/metrics").asString().contains(text)) {
             assertTrue(System.nanoTime() < deadline, "never saw " + text);
             Thread.sleep(200);
         }

@@ -51,8 +51,8 @@ class AggregatorFencingTest {
     }
 
     private static double metric(ServiceProcess p, String name) throws Exception {
-        String body = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(p.baseUrl() + "/q/metrics"))
-                .build(), HttpResponse.BodyHandlers.ofString()).body();
+        String body = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(p.managementUrl()
+                + "/q/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
         Matcher m = Pattern.compile("(?m)^" + name + "(?:\\{[^}]*\\})? ([0-9.eE+-]+)$").matcher(body);
         return m.find() ? Double.parseDouble(m.group(1)) : 0;
     }

@@ -173,7 +173,7 @@ class AggregatorMemoryTest {
                 live = status(starved, "/q/health/live");
             }
             assertEquals(503, live, "liveness DOWN once the consumer thread died of an Error");
-            HttpResponse<String> body = HTTP.send(HttpRequest.newBuilder(URI.create(starved.baseUrl()
+            HttpResponse<String> body = HTTP.send(HttpRequest.newBuilder(URI.create(starved.managementUrl()
                     + "/q/health/live")).build(), HttpResponse.BodyHandlers.ofString());
             assertTrue(body.body().contains("OutOfMemoryError"), body.body());
         }
@@ -268,7 +268,7 @@ class AggregatorMemoryTest {
     }
 
     private static double gauge(ServiceProcess p, String name) throws Exception {
-        String metrics = HTTP.send(HttpRequest.newBuilder(URI.create(p.baseUrl() + "/q/metrics"))
+        String metrics = HTTP.send(HttpRequest.newBuilder(URI.create(p.managementUrl() + "/q/metrics"))
                 .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString()).body();
         for (String line : metrics.split("\n")) {
             if (line.startsWith(name + " ") || line.startsWith(name + "{")) {
@@ -280,8 +280,8 @@ class AggregatorMemoryTest {
 
     private static int status(ServiceProcess p, String path) throws Exception {
         try {
-            return HTTP.send(HttpRequest.newBuilder(URI.create(p.baseUrl() + path)).timeout(Duration.ofSeconds(20))
-                    .build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+            return HTTP.send(HttpRequest.newBuilder(URI.create(p.managementUrl() + path))
+                    .timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.discarding()).statusCode();
         } catch (java.io.IOException e) {
             return -1;
         }

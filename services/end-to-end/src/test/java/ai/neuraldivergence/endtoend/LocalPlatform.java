@@ -54,6 +54,7 @@ final class LocalPlatform implements AutoCloseable {
         env.put("ND_RUN_DIR", runDir.toString());
         env.put("ND_SKIP_BUILD", "1");
         for (String port : new String[] {"INFERENCE_HTTP_PORT", "AGGREGATOR_HTTP_PORT", "COMPARISON_HTTP_PORT",
+                "INFERENCE_MANAGEMENT_PORT", "AGGREGATOR_MANAGEMENT_PORT", "COMPARISON_MANAGEMENT_PORT",
                 "KAFKA_PORT", "KAFKA_CONTROLLER_PORT", "POSTGRES_PORT"}) {
             env.put(port, Integer.toString(ServiceProcess.freePort()));
         }

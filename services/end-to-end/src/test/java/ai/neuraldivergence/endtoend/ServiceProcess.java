@@ -19,17 +19,19 @@ final class ServiceProcess implements AutoCloseable {
 
     private final String name;
     private final int port;
+    private final int managementPort;
     private final Process process;
     private final Path log;
 
-    private ServiceProcess(String name, int port, Process process, Path log) {
+    private ServiceProcess(String name, int port, int managementPort, Process process, Path log) {
         this.name = name;
         this.port = port;
+        this.managementPort = managementPort;
         this.process = process;
         this.log = log;
     }
 
-    /** Starts {@code services/<module>} with the given environment on a free port. */
+    /** Starts {@code services/<module>} with the given environment on free ports (its API and its management). */
     static ServiceProcess start(String module, Map<String, String> environment) throws IOException {
         return start(module, environment, java.util.List.of(), module);
     }
@@ -47,6 +49,7 @@ final class ServiceProcess implements AutoCloseable {
                     + "the services before this module's tests");
         }
         int port = freePort();
+        int managementPort = freePort();
         Path logs = Path.of("target", "e2e-logs");
         Files.createDirectories(logs);
         Path log = logs.resolve(logName + ".log");
@@ -57,7 +60,8 @@ final class ServiceProcess implements AutoCloseable {
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
         pb.environment().putAll(environment);
         pb.environment().put("QUARKUS_HTTP_PORT", Integer.toString(port));
-        return new ServiceProcess(module, port, pb.start(), log);
+        pb.environment().put("QUARKUS_MANAGEMENT_PORT", Integer.toString(managementPort));
+        return new ServiceProcess(module, port, managementPort, pb.start(), log);
     }
 
     int port() {
@@ -66,6 +70,11 @@ final class ServiceProcess implements AutoCloseable {
 
     String baseUrl() {
         return "http://127.0.0.1:" + port;
+    }
+
+    /** Quarkus' management interface, a port apart from the API's: {@code /q/health} and {@code /q/metrics}. */
+    String managementUrl() {
+        return "http://127.0.0.1:" + managementPort;
     }
 
     /** Waits until {@code /q/health/ready} answers 200. */
@@ -78,7 +87,8 @@ final class ServiceProcess implements AutoCloseable {
                 throw new IllegalStateException(name + " exited with " + process.exitValue() + "; see " + log);
             }
             try {
-                HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(baseUrl() + "/q/health/ready"))
+                HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(managementUrl()
+                        + "/q/health/ready"))
                         .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
                 if (r.statusCode() == 200) {
                     return;
@@ -98,7 +108,7 @@ final class ServiceProcess implements AutoCloseable {
         long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
         int last = 0;
         while (System.nanoTime() < deadline) {
-            last = http.send(HttpRequest.newBuilder(URI.create(baseUrl() + "/q/health/ready"))
+            last = http.send(HttpRequest.newBuilder(URI.create(managementUrl() + "/q/health/ready"))
                     .timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.discarding()).statusCode();
             if (last == status) {
                 return;
@@ -154,6 +164,7 @@ final class ServiceProcess implements AutoCloseable {
 
     @Override
     public String toString() {
-        return name + " on " + port + " (log " + log.toAbsolutePath() + File.separator + ")";
+        return name + " on " + port + ", management " + managementPort + " (log " + log.toAbsolutePath()
+                + File.separator + ")";
     }
 }

@@ -90,7 +90,7 @@ class CaptureOutageTest {
         assertEquals(requests * perRequest - shed,
                 registry.counter("nd.capture.observations.captured").count() - capturedBefore, 0.0);
         // and the service stays ready: Kubernetes keeps sending it traffic while Kafka is away
-        given().get("/q/health/ready").then().statusCode(200).body("status",
+        Management.given().get("/q/health/ready").then().statusCode(200).body("status",
                 org.hamcrest.Matchers.equalTo("UP"));
     }
 }

@@ -283,9 +283,14 @@ class InferenceAuthTest {
 
     @Test
     void healthMetricsOpenApiReflectionAndCorsPreflightsNeedNoToken() throws Exception {
-        given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP"));
-        given().get("/q/metrics").then().statusCode(200).body(containsString("nd_capture_queue_depth"));
+        Management.given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP"));
+        Management.given().get("/q/metrics").then().statusCode(200).body(containsString("nd_capture_queue_depth"));
+        // health and metrics only on the management port, which a network policy can open to Prometheus alone; the
+        // API's description stays with the API
+        given().get("/q/health/ready").then().statusCode(404);
+        given().get("/q/metrics").then().statusCode(404);
         given().get("/q/openapi").then().statusCode(200).body(containsString("/v1/predict"));
+        Management.given().get("/q/openapi").then().statusCode(404);
         ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
         try {
             assertEquals("SERVING", HealthGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)

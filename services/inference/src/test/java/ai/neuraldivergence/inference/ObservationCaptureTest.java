@@ -141,9 +141,10 @@ class ObservationCaptureTest {
     @Test
     void healthMetricsAndOpenApiAreServed() {
         // readiness does not ask Kafka (CaptureOutageTest: ready while Kafka is away)
-        given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP"))
+        Management.given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP"))
                 .body(org.hamcrest.Matchers.not(containsString("Kafka")));
-        given().get("/q/metrics").then().statusCode(200).body(containsString("nd_capture_observations_shed_total"));
+        Management.given().get("/q/metrics").then().statusCode(200)
+                .body(containsString("nd_capture_observations_shed_total"));
         given().get("/q/openapi").then().statusCode(200).body(containsString("/v1/observations"));
     }
 

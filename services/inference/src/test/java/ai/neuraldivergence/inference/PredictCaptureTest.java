@@ -236,7 +236,7 @@ class PredictCaptureTest {
 
     @Test
     void predictionsAreMeasured() {
-        given().get("/q/metrics").then().statusCode(200)
+        Management.given().get("/q/metrics").then().statusCode(200)
                 .body(containsString("nd_inference_predict_seconds_bucket"))
                 .body(containsString("nd_capture_queue_depth"));
         assertTrue(true);

@@ -55,13 +55,16 @@ public final class AggregationBenchmark {
         produce(bootstrap);
         long updates = (long) OBSERVATIONS * neurons * 3;
         int port = 18081;
+        // metrics are served on the management interface, a port of its own
+        int managementPort = 19081;
         ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx512m", "-jar", jar.toString()).redirectErrorStream(true)
                 .redirectOutput(jar.toAbsolutePath().getParent().getParent().resolve("aggregation-benchmark.log")
                         .toFile());
         pb.environment().putAll(Map.of("KAFKA_BOOTSTRAP_SERVERS", bootstrap, "QUARKUS_DATASOURCE_JDBC_URL", jdbc,
                 "QUARKUS_DATASOURCE_USERNAME", args[3], "QUARKUS_DATASOURCE_PASSWORD", args[4],
-                "QUARKUS_HTTP_PORT", Integer.toString(port), "ND_TOPICS_ACTIVATIONS", "bench.activations"));
+                "QUARKUS_HTTP_PORT", Integer.toString(port), "QUARKUS_MANAGEMENT_PORT",
+                Integer.toString(managementPort), "ND_TOPICS_ACTIVATIONS", "bench.activations"));
         Process aggregator = pb.start();
         try {
             Instant first = null;
@@ -79,7 +82,7 @@ public final class AggregationBenchmark {
                 throw new IllegalStateException("only " + stored + " observations stored in 10 minutes");
             }
             String metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                    URI.create("http://127.0.0.1:" + port + "/q/metrics")).build(),
+                    URI.create("http://127.0.0.1:" + managementPort + "/q/metrics")).build(),
                     HttpResponse.BodyHandlers.ofString()).body();
             // from the first commit to the last: the first flush's own duration is added back from its metric
             double seconds = Duration.between(first, last).toNanos() / 1e9 + metric(metrics,

@@ -105,9 +105,9 @@ public final class ComparisonBenchmark {
             pb.environment().putAll(Map.of("KAFKA_BOOTSTRAP_SERVERS", bootstrap, "QUARKUS_DATASOURCE_JDBC_URL", jdbc,
                     "QUARKUS_DATASOURCE_USERNAME", user, "QUARKUS_DATASOURCE_PASSWORD", password,
                     "COMPARISON_HTTP_PORT", Integer.toString(port), "ND_COMPARISON_CACHE_ENABLED",
-                    Boolean.toString(cache)));
+                    Boolean.toString(cache), "COMPARISON_MANAGEMENT_PORT", Integer.toString(managementPort(port))));
             Process process = pb.start();
-            awaitReady(port);
+            awaitReady(managementPort(port));
             return new Service(process, ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext()
                     .maxInboundMessageSize(64 << 20).build());
         }
@@ -317,6 +317,11 @@ public final class ComparisonBenchmark {
     private static double percentile(List<Double> values, double p) {
         double[] sorted = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
         return sorted[Math.min(sorted.length - 1, (int) Math.ceil(p * sorted.length) - 1)];
+    }
+
+    /** Health is served on the management interface, a port of its own: 1000 above the API's here. */
+    private static int managementPort(int port) {
+        return port + 1000;
     }
 
     private static void awaitReady(int port) throws Exception {
