@@ -163,8 +163,12 @@ issue_token() {
 
 start_service() {
   local s=$1
-  local opts=()
+  local opts=() db=()
   [ "$s" = comparison ] && opts=("${COMPARISON_OPTS[@]}")
+  # the comparison service connects as its own login, a member of nd_comparison (it reads every table and writes
+  # only references); the other services as the schema's owner, from infrastructure.env
+  [ "$s" = comparison ] && db=(QUARKUS_DATASOURCE_USERNAME="$ND_COMPARISON_DB_USERNAME"
+    QUARKUS_DATASOURCE_PASSWORD="$ND_COMPARISON_DB_PASSWORD")
   # the inference service: the trained model, and its inputs captured as images for the UI
   # the UI (served by comparison) uploads digits straight to inference: its URL, and the origin inference allows
   ND_MODEL_PATH=$MODEL_DIR/saved_model ND_CAPTURE_INPUTS=true TF_CPP_MIN_LOG_LEVEL=2 \
@@ -172,7 +176,7 @@ start_service() {
   ND_UI_ORIGIN=http://127.0.0.1:${PORT[comparison]},http://localhost:${PORT[comparison]} \
   ND_COMPARISON_AUTH_TOKENS=local:$TOKEN ND_INFERENCE_AUTH_TOKENS=local:$TOKEN \
   QUARKUS_HTTP_PORT=${PORT[$s]} QUARKUS_MANAGEMENT_PORT=${MANAGEMENT_PORT[$s]} \
-  nohup java "-Xmx$SERVICE_HEAP" "${opts[@]}" -jar \
+  nohup env "${db[@]}" java "-Xmx$SERVICE_HEAP" "${opts[@]}" -jar \
     "$ROOT/services/$s/target/quarkus-app/quarkus-run.jar" > "$LOGS/$s.log" 2>&1 &
   echo $! > "$RUN/$s.pid"
 }
@@ -193,7 +197,7 @@ start() {
 
   say "starting Kafka and PostgreSQL..."
   # a previous run's READY line and addresses must not be read before the new launcher has written its own
-  rm -f "$LOGS/infrastructure.log" "$RUN/infrastructure.env"
+  rm -f "$LOGS/infrastructure.log" "$RUN/infrastructure.env" "$RUN/comparison-db.env"
   nohup java -Xmx256m -cp "$LAUNCHER_DIR/lib/*:$(ls "$LAUNCHER_DIR"/nd-launcher-*.jar | head -1)" \
     ai.neuraldivergence.launcher.LocalInfrastructure --run-dir "$RUN" \
     --kafka-port "${KAFKA_PORT:-9092}" --kafka-controller-port "${KAFKA_CONTROLLER_PORT:-9093}" \
@@ -209,6 +213,10 @@ start() {
   # shellcheck disable=SC1091
   . "$RUN/infrastructure.env"
   set +a
+  # the comparison service's login and this start's password (mode 600): read, not exported, so that it reaches
+  # that service alone
+  # shellcheck disable=SC1091
+  . "$RUN/comparison-db.env"
 
   say "starting the services..."
   # the aggregator first: it applies the schema the comparison service reads
@@ -244,7 +252,7 @@ NeuralDivergence is running.
   inference   http://127.0.0.1:${PORT[inference]}   model mnist-cnn $version: POST /v1/predict, /v1/labels, gRPC, OpenAPI /q/openapi
   management  http://127.0.0.1:${MANAGEMENT_PORT[comparison]} comparison, :${MANAGEMENT_PORT[inference]} inference, :${MANAGEMENT_PORT[aggregator]} aggregator   /q/health, /q/metrics
   Kafka       $KAFKA_BOOTSTRAP_SERVERS
-  PostgreSQL  $QUARKUS_DATASOURCE_JDBC_URL
+  PostgreSQL  $QUARKUS_DATASOURCE_JDBC_URL   (comparison connects as $ND_COMPARISON_DB_USERNAME, a member of nd_comparison)
   traffic     ${ND_TRAFFIC_RATE:-20} inputs/s, drifting on a schedule (scenarios in $LOGS/traffic.log)
   API token   $TOKEN
               (both APIs; kept in $RUN/token, which deploy/nd and the curl examples read; the UI asks for it once)

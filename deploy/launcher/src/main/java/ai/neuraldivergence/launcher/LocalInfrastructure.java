@@ -9,6 +9,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -16,6 +19,8 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Base64;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -24,6 +29,7 @@ import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.postgresql.PGConnection;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,6 +48,15 @@ public final class LocalInfrastructure {
     /** The database, user and password the services' default configuration expects. */
     static final String DATABASE = "neuraldivergence";
 
+    /** The comparison service's group role: the migrations let it read every table and write references. */
+    static final String COMPARISON_ROLE = "nd_comparison";
+
+    /** The login the comparison service connects with, a member of {@link #COMPARISON_ROLE}. */
+    static final String COMPARISON_USER = "nd_comparison_app";
+
+    /** Where the comparison service's credentials are written (mode 600), for the run script to hand it alone. */
+    static final String COMPARISON_ENV = "comparison-db.env";
+
     /** Topics and partitions: activation partitions bound how many aggregators can share the work. */
     static final Map<String, Integer> TOPICS = Map.of(
             "nd.activations", 4,
@@ -55,6 +70,7 @@ public final class LocalInfrastructure {
     private final LauncherOptions options;
     private KafkaBroker kafka;
     private EmbeddedPostgres postgres;
+    private String comparisonPassword;
 
     LocalInfrastructure(LauncherOptions options) {
         this.options = options;
@@ -120,8 +136,33 @@ public final class LocalInfrastructure {
                     s.execute("CREATE DATABASE " + DATABASE + " OWNER " + DATABASE);
                 }
             }
+            createComparisonLogin(c);
         }
         LOG.info("PostgreSQL ready on 127.0.0.1:{}", options.postgresPort());
+    }
+
+    /**
+     * The comparison service connects as a member of {@link #COMPARISON_ROLE}, which reads every table and writes
+     * only references. The services' user may not create roles here, as in production, so the roles are made as an
+     * administrator makes them (the migration V9 would only warn); the aggregator grants the role its privileges
+     * when it migrates. The login gets a new random password at every start, known to this run alone.
+     */
+    private void createComparisonLogin(Connection c) throws SQLException {
+        try (Statement s = c.createStatement()) {
+            // fixed identifiers (a role statement takes no parameters); the password is set below
+            if (!exists(c, "SELECT 1 FROM pg_roles WHERE rolname = ?", COMPARISON_ROLE)) {
+                s.execute("CREATE ROLE " + COMPARISON_ROLE + " NOLOGIN");
+            }
+            if (!exists(c, "SELECT 1 FROM pg_roles WHERE rolname = ?", COMPARISON_USER)) {
+                s.execute("CREATE ROLE " + COMPARISON_USER + " LOGIN IN ROLE " + COMPARISON_ROLE);
+            }
+        }
+        byte[] secret = new byte[24];
+        new SecureRandom().nextBytes(secret);
+        comparisonPassword = Base64.getUrlEncoder().withoutPadding().encodeToString(secret);
+        // hashed here (SCRAM), so that the password never reaches the server or its log as text
+        c.unwrap(PGConnection.class).alterUserPassword(COMPARISON_USER, comparisonPassword.toCharArray(),
+                "scram-sha-256");
     }
 
     private static boolean exists(Connection c, String sql, String name) throws SQLException {
@@ -212,8 +253,16 @@ public final class LocalInfrastructure {
                 + "QUARKUS_DATASOURCE_PASSWORD=" + DATABASE + "\n";
         Path file = options.runDir().resolve("infrastructure.env");
         Files.writeString(file, env, StandardCharsets.UTF_8);
+        // the comparison service's own credentials, readable by this user alone from the moment the file exists
+        Path comparison = options.runDir().resolve(COMPARISON_ENV);
+        Files.deleteIfExists(comparison);
+        Files.createFile(comparison, PosixFilePermissions.asFileAttribute(
+                EnumSet.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE)));
+        Files.writeString(comparison, "ND_COMPARISON_DB_USERNAME=" + COMPARISON_USER + "\n"
+                + "ND_COMPARISON_DB_PASSWORD=" + comparisonPassword + "\n", StandardCharsets.UTF_8);
         out.println("Kafka       " + bootstrapServers());
-        out.println("PostgreSQL  " + jdbcUrl() + " (user " + DATABASE + ")");
+        out.println("PostgreSQL  " + jdbcUrl() + " (user " + DATABASE + "; the comparison service's: "
+                + COMPARISON_USER + ")");
         out.println("READY       " + file);
         out.flush();
     }

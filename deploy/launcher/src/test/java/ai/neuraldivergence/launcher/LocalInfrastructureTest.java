@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
@@ -55,6 +56,24 @@ class LocalInfrastructureTest {
                     ResultSet rs = c.createStatement().executeQuery("SELECT current_user")) {
                 rs.next();
                 assertEquals("neuraldivergence", rs.getString(1), "the services' default credentials work");
+            }
+            // the comparison service's login, a member of the role the migrations grant, its password for this user
+            Path comparisonEnv = runDir.resolve(LocalInfrastructure.COMPARISON_ENV);
+            assertEquals(PosixFilePermissions.fromString("rw-------"), Files.getPosixFilePermissions(comparisonEnv));
+            Properties comparison = new Properties();
+            try (var in = Files.newBufferedReader(comparisonEnv)) {
+                comparison.load(in);
+            }
+            try (Connection c = DriverManager.getConnection(env.getProperty("QUARKUS_DATASOURCE_JDBC_URL"),
+                    comparison.getProperty("ND_COMPARISON_DB_USERNAME"),
+                    comparison.getProperty("ND_COMPARISON_DB_PASSWORD"));
+                    ResultSet rs = c.createStatement().executeQuery("SELECT current_user, "
+                            + "pg_has_role(current_user, 'nd_comparison', 'USAGE'), rolsuper, rolcreaterole "
+                            + "FROM pg_roles WHERE rolname = current_user")) {
+                rs.next();
+                assertEquals("nd_comparison_app", rs.getString(1));
+                assertTrue(rs.getBoolean(2), "a member of nd_comparison");
+                assertFalse(rs.getBoolean(3) || rs.getBoolean(4), "no administrative attribute");
             }
 
             Process second = launch(freePort(), freePort(), freePort(), runDir.resolve("second.out"));

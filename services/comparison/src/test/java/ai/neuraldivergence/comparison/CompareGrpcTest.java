@@ -27,7 +27,6 @@ import ai.neuraldivergence.proto.v1.Selection;
 import ai.neuraldivergence.proto.v1.TapDivergence;
 import ai.neuraldivergence.proto.v1.TimeRange;
 import ai.neuraldivergence.storage.TapWindowStore;
-import io.agroal.api.AgroalDataSource;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.quarkus.test.common.WithTestResource;
@@ -39,6 +38,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
+import javax.sql.DataSource;
 import org.junit.jupiter.api.Test;
 
 /** Compare, layer overview and references through a real gRPC channel, on windows with known drift. */
@@ -46,8 +46,10 @@ import org.junit.jupiter.api.Test;
 @WithTestResource(MigratedInfrastructureResource.class)
 class CompareGrpcTest extends GrpcApiTest {
 
+    /** Seeds what the aggregator writes: the service's own connection may not. */
     @Inject
-    AgroalDataSource dataSource;
+    @SchemaOwner
+    DataSource owner;
 
     private CompareRequest.Builder compare(String model, Selection a, Selection b) {
         return CompareRequest.newBuilder().setModelId(model).setModelVersion("v2").setA(a).setB(b);
@@ -55,7 +57,7 @@ class CompareGrpcTest extends GrpcApiTest {
 
     @Test
     void theNeuronsThatMovedAreDriftedWithTheirDirectionAndTheOthersAreNot() throws Exception {
-        DriftFixture.seed(dataSource, "cmp");
+        DriftFixture.seed(owner, "cmp");
         CompareResponse r = api.compare(compare("cmp", minutes(0, 10), minutes(10, 20)).setTopK(1).build());
         assertEquals("v2", r.getModelVersion());
         assertEquals(List.of("conv1", "dense1"), r.getTapsList().stream().map(t -> t.getSummary().getTap()).toList());
@@ -98,7 +100,7 @@ class CompareGrpcTest extends GrpcApiTest {
 
     @Test
     void nonFiniteValuesAreCountedPerSideAndTakePartInKs() throws Exception {
-        DriftFixture.seedNonFinite(dataSource, "nonfinite");
+        DriftFixture.seedNonFinite(owner, "nonfinite");
         CompareResponse r = api.compare(CompareRequest.newBuilder().setModelId("nonfinite").setTap("dense1")
                 .setA(minutes(0, 1)).setB(minutes(1, 2)).build());
         TapDivergence t = r.getTaps(0);
@@ -179,7 +181,7 @@ class CompareGrpcTest extends GrpcApiTest {
 
     @Test
     void theLayerOverviewNamesTheFirstTapThatDrifted() throws Exception {
-        DriftFixture.seed(dataSource, "layers");
+        DriftFixture.seed(owner, "layers");
         LayerOverview o = api.getLayerOverview(LayerOverviewRequest.newBuilder().setModelId("layers")
                 .setModelVersion("v2").setA(minutes(0, 10)).setB(minutes(10, 20)).build());
         assertEquals(List.of(0, 1), o.getTapsList().stream().map(t -> t.getTapIndex()).toList());
@@ -192,7 +194,7 @@ class CompareGrpcTest extends GrpcApiTest {
 
     @Test
     void aFrozenReferenceComparesLikeTheRangeItWasFrozenFromAndCanBeListedAndDeleted() throws Exception {
-        DriftFixture.seed(dataSource, "refs");
+        DriftFixture.seed(owner, "refs");
         Reference created = api.createReference(CreateReferenceRequest.newBuilder().setModelId("refs")
                 .setModelVersion("v2").setName("calm").setRange(minutes(0, 10).getTimeRange()).build());
         assertEquals(ReferenceOrigin.REFERENCE_ORIGIN_TIME_RANGE, created.getOrigin());
@@ -237,15 +239,15 @@ class CompareGrpcTest extends GrpcApiTest {
     @Test
     void rangesReadRolledUpHoursAndWidenToThemWhereMinutesExpired() throws Exception {
         String model = "hours";
-        DriftFixture.seed(dataSource, model);
-        TapWindowStore windows = new TapWindowStore(dataSource);
+        DriftFixture.seed(owner, model);
+        TapWindowStore windows = new TapWindowStore(owner);
         // an hour a day before the fixture, kept only as its hour row (its minutes expired)
         Instant hour = DriftFixture.T0.minusSeconds(86_400);
         TapDistribution d = new TapDistribution(2, 200);
         for (int i = 0; i < 500; i++) {
             d.add(new float[] {i, -i}, 0);
         }
-        try (Connection c = dataSource.getConnection()) {
+        try (Connection c = owner.getConnection()) {
             c.setAutoCommit(false);
             windows.merge(c, new WindowKey(model, "v2", "dense1", Slice.ALL, Granularity.HOUR, hour), d);
             c.commit();
@@ -261,7 +263,7 @@ class CompareGrpcTest extends GrpcApiTest {
         TapDistribution merged = new TapDistribution(2, 200);
         windows.read(model, "v2", "dense1", Slice.ALL, Granularity.MINUTE, fixtureHour, fixtureHour.plusSeconds(3600))
                 .forEach(w -> merged.merge(w.distribution()));
-        try (Connection c = dataSource.getConnection()) {
+        try (Connection c = owner.getConnection()) {
             c.setAutoCommit(false);
             windows.merge(c, new WindowKey(model, "v2", "dense1", Slice.ALL, Granularity.HOUR, fixtureHour), merged);
             try (PreparedStatement ps = c.prepareStatement("UPDATE tap_window SET rolled_up = true WHERE "
@@ -280,7 +282,7 @@ class CompareGrpcTest extends GrpcApiTest {
     @Test
     void aCachedSelectionReflectsAnAnnouncedWindowWithinASecond() throws Exception {
         String model = "fresh";
-        DriftFixture.seed(dataSource, model);
+        DriftFixture.seed(owner, model);
         CompareRequest request = compare(model, minutes(0, 10), minutes(10, 20)).setTap("dense1").build();
         try (var producer = new org.apache.kafka.clients.producer.KafkaProducer<byte[], byte[]>(java.util.Map.of(
                 "bootstrap.servers", ai.neuraldivergence.testkit.TestInfrastructure.shared().kafkaBootstrapServers(),
@@ -317,9 +319,9 @@ class CompareGrpcTest extends GrpcApiTest {
         for (int i = 0; i < n; i++) {
             d.add(new float[] {i, -i}, 0);
         }
-        try (Connection c = dataSource.getConnection()) {
+        try (Connection c = owner.getConnection()) {
             c.setAutoCommit(false);
-            new TapWindowStore(dataSource).merge(c, new WindowKey(model, "v2", "dense1", Slice.ALL,
+            new TapWindowStore(owner).merge(c, new WindowKey(model, "v2", "dense1", Slice.ALL,
                     Granularity.MINUTE, DriftFixture.T0.plusSeconds(60L * minute)), d);
             c.commit();
         }
@@ -339,7 +341,7 @@ class CompareGrpcTest extends GrpcApiTest {
 
     @Test
     void badArgumentsAreRefusedWithAMessage() throws Exception {
-        DriftFixture.seed(dataSource, "bad");
+        DriftFixture.seed(owner, "bad");
         CompareRequest good = compare("bad", minutes(0, 10), minutes(10, 20)).build();
         assertStatus(Status.Code.INVALID_ARGUMENT, "top_k must be 1..4096",
                 () -> api.compare(good.toBuilder().setTopK(-1).build()));

@@ -21,7 +21,6 @@ import ai.neuraldivergence.proto.v1.TimeRange;
 import ai.neuraldivergence.storage.CatalogStore;
 import ai.neuraldivergence.storage.TapWindowStore;
 import com.google.protobuf.Timestamp;
-import io.agroal.api.AgroalDataSource;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.quarkus.test.common.WithTestResource;
@@ -30,6 +29,7 @@ import jakarta.inject.Inject;
 import java.sql.Connection;
 import java.time.Instant;
 import java.util.List;
+import javax.sql.DataSource;
 import org.junit.jupiter.api.Test;
 
 /** The comparison API through a real gRPC channel, over distributions stored in a real PostgreSQL. */
@@ -39,16 +39,18 @@ class ComparisonGrpcTest extends GrpcApiTest {
 
     private static final Instant T0 = Instant.parse("2026-11-28T10:00:00Z");
 
+    /** Seeds what the aggregator writes: the service's own connection may not. */
     @Inject
-    AgroalDataSource dataSource;
+    @SchemaOwner
+    DataSource owner;
 
     /** Stores minute windows of a 2-neuron dense tap and a conv tap: neuron 0 sees 1..n, neuron 1 sees 10x. */
     private void seed(String model, int minutes, int perMinute) throws Exception {
-        CatalogStore catalog = new CatalogStore(dataSource);
-        TapWindowStore windows = new TapWindowStore(dataSource);
+        CatalogStore catalog = new CatalogStore(owner);
+        TapWindowStore windows = new TapWindowStore(owner);
         TapDescriptor conv = new TapDescriptor(model, "v2", "conv1", 0, new int[] {4, 4, 3}, 3, Reduction.MAX);
         TapDescriptor dense = new TapDescriptor(model, "v2", "dense1", 1, new int[] {2}, 2, Reduction.NONE);
-        try (Connection c = dataSource.getConnection()) {
+        try (Connection c = owner.getConnection()) {
             c.setAutoCommit(false);
             // registered out of order: the catalog must still list network order
             catalog.register(c, dense);
@@ -129,13 +131,13 @@ class ComparisonGrpcTest extends GrpcApiTest {
         seed(model, 1, 3);
         TapDistribution d = new TapDistribution(2, 200);
         d.add(new float[] {1, 2}, 0);
-        try (Connection c = dataSource.getConnection()) {
+        try (Connection c = owner.getConnection()) {
             c.setAutoCommit(false);
-            new TapWindowStore(dataSource).merge(c, new WindowKey(model, "v2", "dense1", Slice.ALL,
+            new TapWindowStore(owner).merge(c, new WindowKey(model, "v2", "dense1", Slice.ALL,
                     Granularity.MINUTE, farFuture), d);
             c.commit();
         }
-        try (Connection c = dataSource.getConnection(); java.sql.PreparedStatement ps = c.prepareStatement(
+        try (Connection c = owner.getConnection(); java.sql.PreparedStatement ps = c.prepareStatement(
                 "SELECT extract(year FROM max(window_start) AT TIME ZONE 'UTC')::int FROM tap_window "
                         + "WHERE model_id = ?")) {
             ps.setString(1, model);

@@ -13,7 +13,6 @@ import ai.neuraldivergence.proto.v1.ComparisonServiceGrpc;
 import ai.neuraldivergence.proto.v1.CreateReferenceRequest;
 import grpc.health.v1.HealthGrpc;
 import grpc.health.v1.HealthOuterClass.HealthCheckRequest;
-import io.agroal.api.AgroalDataSource;
 import io.grpc.CallOptions;
 import io.grpc.ClientCall;
 import io.grpc.ManagedChannel;
@@ -46,6 +45,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
+import javax.sql.DataSource;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -101,8 +101,10 @@ class ComparisonScopesTest {
     @ConfigProperty(name = "quarkus.http.port")
     int port;
 
+    /** Seeds what the aggregator writes: the service's own connection may not. */
     @Inject
-    AgroalDataSource dataSource;
+    @SchemaOwner
+    DataSource owner;
 
     private ManagedChannel channel;
 
@@ -273,7 +275,7 @@ class ComparisonScopesTest {
     @Test
     @Order(5)
     void writesAreLoggedByTokenNameAndNoTokenIsEverLogged() throws Exception {
-        DriftFixture.seed(dataSource, "scopes");
+        DriftFixture.seed(owner, "scopes");
         Metadata writer = new Metadata();
         writer.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + WRITER);
         ComparisonServiceGrpc.newBlockingStub(channel).withDeadlineAfter(60, TimeUnit.SECONDS)

@@ -34,7 +34,6 @@ import ai.neuraldivergence.storage.CatalogStore;
 import ai.neuraldivergence.storage.ExemplarStore;
 import ai.neuraldivergence.storage.RecentObservationStore;
 import ai.neuraldivergence.storage.TapWindowStore;
-import io.agroal.api.AgroalDataSource;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
@@ -48,6 +47,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
+import javax.sql.DataSource;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -64,20 +64,22 @@ class InvestigationGrpcTest extends GrpcApiTest {
     private static final Instant T0 = Instant.parse("2026-11-26T08:00:00Z");
     private static final int PER_MINUTE = 600;
 
+    /** Seeds what the aggregator writes: the service's own connection may not. */
     @Inject
-    AgroalDataSource dataSource;
+    @SchemaOwner
+    DataSource owner;
 
     /**
      * Model "inv", tap dense of 4 neurons, minutes 0..9 of N(0,1) per neuron. Predicted class 1 has neuron 2 moved
      * up by 3; classes 0 and 2 are alike. From minute 5 on, neuron 3 of every class moves up by 3.
      */
-    private static TapDescriptor seed(AgroalDataSource dataSource, String model) throws Exception {
+    private static TapDescriptor seed(DataSource owner, String model) throws Exception {
         TapDescriptor tap = new TapDescriptor(model, "v1", "dense", 0, new int[] {4}, 4, Reduction.NONE);
-        TapWindowStore windows = new TapWindowStore(dataSource);
+        TapWindowStore windows = new TapWindowStore(owner);
         Random random = new Random(5);
-        try (Connection c = dataSource.getConnection()) {
+        try (Connection c = owner.getConnection()) {
             c.setAutoCommit(false);
-            new CatalogStore(dataSource).register(c, tap);
+            new CatalogStore(owner).register(c, tap);
             for (int m = 0; m < 10; m++) {
                 Instant start = T0.plusSeconds(60L * m);
                 TapDistribution all = new TapDistribution(4, 200);
@@ -114,7 +116,7 @@ class InvestigationGrpcTest extends GrpcApiTest {
 
     @Test
     void theClassMatrixShowsWhichClassesDifferAndByHowManyNeurons() throws Exception {
-        seed(dataSource, "matrix");
+        seed(owner, "matrix");
         ClassMatrix m = api.getClassMatrix(ClassMatrixRequest.newBuilder().setModelId("matrix").setTap("dense")
                 .setTimeRange(range(0, 5)).build());
         assertEquals(List.of(0, 1, 2), m.getClassesList());
@@ -131,7 +133,7 @@ class InvestigationGrpcTest extends GrpcApiTest {
 
     @Test
     void theTimelineMarksTheWindowsThatDriftedFromTheReference() throws Exception {
-        seed(dataSource, "timeline");
+        seed(owner, "timeline");
         api.createReference(CreateReferenceRequest.newBuilder().setModelId("timeline").setName("calm")
                 .setRange(range(0, 5)).build());
         DriftTimeline t = api.getDriftTimeline(DriftTimelineRequest.newBuilder().setModelId("timeline")
@@ -153,9 +155,9 @@ class InvestigationGrpcTest extends GrpcApiTest {
 
     @Test
     void instancesArePlacedInADistributionAndPairsShowWhatTheAttackMoved() throws Exception {
-        TapDescriptor tap = seed(dataSource, "inspect");
-        RecentObservationStore recent = new RecentObservationStore(dataSource);
-        try (Connection c = dataSource.getConnection()) {
+        TapDescriptor tap = seed(owner, "inspect");
+        RecentObservationStore recent = new RecentObservationStore(owner);
+        try (Connection c = owner.getConnection()) {
             c.setAutoCommit(false);
             recent.keep(c, List.of(
                     kept("typical", new float[] {0, 0.1f, -0.1f, 0}, null, null),
@@ -215,9 +217,9 @@ class InvestigationGrpcTest extends GrpcApiTest {
         top.offer(1, 2f, "p1-attacked");
         top.offer(1, 0.5f, "typical");
         top.offer(1, 9f, "evicted-long-ago");
-        try (Connection c = dataSource.getConnection()) {
+        try (Connection c = owner.getConnection()) {
             c.setAutoCommit(false);
-            new ExemplarStore(dataSource).merge(c, "inspect", "v1", "dense", T0, top);
+            new ExemplarStore(owner).merge(c, "inspect", "v1", "dense", T0, top);
             c.commit();
         }
         NeuronExemplars ex = api.getNeuronExemplars(NeuronExemplarsRequest.newBuilder().setModelId("inspect")

@@ -13,11 +13,11 @@ import ai.neuraldivergence.proto.v1.CreateReferenceRequest;
 import ai.neuraldivergence.proto.v1.DistributionShapesRequest;
 import ai.neuraldivergence.proto.v1.LayerOverviewRequest;
 import com.google.protobuf.util.JsonFormat;
-import io.agroal.api.AgroalDataSource;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
 import jakarta.inject.Inject;
+import javax.sql.DataSource;
 import org.junit.jupiter.api.Test;
 
 /** The JSON mirror under /api/v1: the same queries and errors as gRPC, in protobuf's canonical JSON. */
@@ -25,8 +25,10 @@ import org.junit.jupiter.api.Test;
 @WithTestResource(MigratedInfrastructureResource.class)
 class JsonMirrorTest {
 
+    /** Seeds what the aggregator writes: the service's own connection may not. */
     @Inject
-    AgroalDataSource dataSource;
+    @SchemaOwner
+    DataSource owner;
 
     private static String json(com.google.protobuf.MessageOrBuilder m) throws Exception {
         return JsonFormat.printer().print(m);
@@ -34,7 +36,7 @@ class JsonMirrorTest {
 
     @Test
     void everyQueryAnswersInJson() throws Exception {
-        DriftFixture.seed(dataSource, "json");
+        DriftFixture.seed(owner, "json");
         given().get("/api/v1/catalog?model_id=json").then().statusCode(200)
                 .body("models[0].modelId", equalTo("json"))
                 .body("models[0].versions.modelVersion", hasItems("v2", "v3"));
@@ -73,7 +75,7 @@ class JsonMirrorTest {
 
     @Test
     void nonFiniteCountsAndUndefinedMetricsTravelInJson() throws Exception {
-        DriftFixture.seedNonFinite(dataSource, "json-nonfinite");
+        DriftFixture.seedNonFinite(owner, "json-nonfinite");
         String compare = json(CompareRequest.newBuilder().setModelId("json-nonfinite").setTap("dense1")
                 .setA(DriftFixture.minutes(0, 1)).setB(DriftFixture.minutes(1, 2)));
         given().contentType(ContentType.JSON).body(compare).post("/api/v1/compare").then().statusCode(200)
@@ -108,7 +110,7 @@ class JsonMirrorTest {
 
     @Test
     void errorsAreHttpStatusesWithTheirMessage() throws Exception {
-        DriftFixture.seed(dataSource, "json-errors");
+        DriftFixture.seed(owner, "json-errors");
         CompareRequest good = CompareRequest.newBuilder().setModelId("json-errors").setModelVersion("v2")
                 .setA(DriftFixture.minutes(0, 10)).setB(DriftFixture.minutes(10, 20)).build();
         given().contentType(ContentType.JSON).body(json(good.toBuilder().setTopK(-3))).post("/api/v1/compare")
@@ -131,7 +133,7 @@ class JsonMirrorTest {
 
     @Test
     void theInvestigationCallsAnswerInJsonToo() throws Exception {
-        DriftFixture.seed(dataSource, "json-inv");
+        DriftFixture.seed(owner, "json-inv");
         given().contentType(ContentType.JSON).body("{\"modelId\": \"json-inv\", \"modelVersion\": \"v2\", "
                 + "\"tap\": \"dense1\", \"timeRange\": " + JsonFormat.printer().print(DriftFixture.minutes(0, 20)
                         .getTimeRange()) + "}").post("/api/v1/class-matrix").then().statusCode(200)

@@ -19,7 +19,6 @@ import ai.neuraldivergence.proto.v1.WatchRequest;
 import ai.neuraldivergence.proto.v1.WindowUpdate;
 import ai.neuraldivergence.storage.TapWindowStore;
 import ai.neuraldivergence.testkit.TestInfrastructure;
-import io.agroal.api.AgroalDataSource;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
@@ -38,6 +37,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
+import javax.sql.DataSource;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -68,8 +68,10 @@ class MonitorWatchTest {
         }
     }
 
+    /** Seeds what the aggregator writes: the service's own connection may not. */
     @Inject
-    AgroalDataSource dataSource;
+    @SchemaOwner
+    DataSource owner;
 
     @ConfigProperty(name = "quarkus.http.port")
     int port;
@@ -100,11 +102,11 @@ class MonitorWatchTest {
 
     @Test
     void aMonitorTurnsDriftingAfterTheConfiguredWindowsAndBackAndWatchersHearIt() throws Exception {
-        DriftFixture.seed(dataSource, "mon");
+        DriftFixture.seed(owner, "mon");
         // two calm minutes after the drifted ones (minutes 10..19 moved)
-        TapWindowStore windows = new TapWindowStore(dataSource);
+        TapWindowStore windows = new TapWindowStore(owner);
         Random random = new Random(9);
-        try (Connection c = dataSource.getConnection()) {
+        try (Connection c = owner.getConnection()) {
             c.setAutoCommit(false);
             for (int m = 20; m < 22; m++) {
                 TapDistribution d = new TapDistribution(2, 200);

@@ -59,7 +59,7 @@ class CliTest {
         // the aggregator applies the schema
         aggregator = ServiceProcess.start("aggregator", env);
         aggregator.awaitReady(Duration.ofSeconds(120));
-        comparison = ServiceProcess.start("comparison", env);
+        comparison = ServiceProcess.start("comparison", ServiceProcess.asComparison(env));
         seed(jdbc);
         comparison.awaitReady(Duration.ofSeconds(120));
     }

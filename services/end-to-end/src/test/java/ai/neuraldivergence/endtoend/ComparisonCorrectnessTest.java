@@ -94,7 +94,8 @@ class ComparisonCorrectnessTest {
                 "ND_AGGREGATOR_CONSUMER_GROUP", "correctness");
         try (ServiceProcess aggregator = ServiceProcess.start("aggregator", env)) {
             aggregator.awaitReady(Duration.ofSeconds(120));
-            try (ServiceProcess comparison = ServiceProcess.start("comparison", env)) {
+            try (ServiceProcess comparison = ServiceProcess.start("comparison",
+                    ServiceProcess.asComparison(env))) {
                 produce(topic, A_FROM, false, dir.resolve("a.bin"));
                 produce(topic, B_FROM, true, dir.resolve("b.bin"));
                 comparison.awaitReady(Duration.ofSeconds(120));

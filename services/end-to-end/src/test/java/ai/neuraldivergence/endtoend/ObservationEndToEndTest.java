@@ -1,6 +1,7 @@
 package ai.neuraldivergence.endtoend;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.neuraldivergence.proto.v1.ComparisonServiceGrpc;
 import ai.neuraldivergence.proto.v1.DistributionShapes;
@@ -15,6 +16,10 @@ import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.net.URI;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -39,13 +44,15 @@ class ObservationEndToEndTest {
     private static final List<ServiceProcess> SERVICES = new ArrayList<>();
     private static ServiceProcess inference;
     private static ServiceProcess comparison;
+    private static String db;
 
     @BeforeAll
     static void startPlatform() throws Exception {
         TestInfrastructure infrastructure = TestInfrastructure.shared();
+        db = infrastructure.newDatabase("e2e");
         Map<String, String> env = Map.of(
                 "KAFKA_BOOTSTRAP_SERVERS", infrastructure.kafkaBootstrapServers(),
-                "QUARKUS_DATASOURCE_JDBC_URL", infrastructure.newDatabase("e2e"),
+                "QUARKUS_DATASOURCE_JDBC_URL", db,
                 "QUARKUS_DATASOURCE_USERNAME", TestInfrastructure.DB_USER,
                 "QUARKUS_DATASOURCE_PASSWORD", TestInfrastructure.DB_PASSWORD,
                 "ND_MODEL_PATH", System.getProperty("nd.model.path"),
@@ -54,7 +61,7 @@ class ObservationEndToEndTest {
         ServiceProcess aggregator = start("aggregator", env);
         inference = start("inference", env);
         aggregator.awaitReady(STARTUP);
-        comparison = start("comparison", env);
+        comparison = start("comparison", ServiceProcess.asComparison(env));
         inference.awaitReady(STARTUP);
         comparison.awaitReady(STARTUP);
     }
@@ -90,6 +97,18 @@ class ObservationEndToEndTest {
             assertEquals(2.5, neuron2.getMean(), 1e-6);
         } finally {
             channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+        // and it read them as its own role, not as the schema's owner (its pool keeps the connection it used)
+        try (Connection c = DriverManager.getConnection(db, TestInfrastructure.DB_USER,
+                TestInfrastructure.DB_PASSWORD);
+                PreparedStatement ps = c.prepareStatement("SELECT DISTINCT usename FROM pg_stat_activity "
+                        + "WHERE datname = current_database() AND pid <> pg_backend_pid()");
+                ResultSet rs = ps.executeQuery()) {
+            List<String> users = new ArrayList<>();
+            while (rs.next()) {
+                users.add(rs.getString(1));
+            }
+            assertTrue(users.contains(TestInfrastructure.COMPARISON_DB_USER), users.toString());
         }
     }
 

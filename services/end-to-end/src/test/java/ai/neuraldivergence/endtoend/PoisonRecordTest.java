@@ -91,7 +91,8 @@ class PoisonRecordTest {
             ServiceProcess inference = ServiceProcess.start("inference", env, List.of(), "poison-inference");
             services.add(inference);
             aggregator.awaitReady(STARTUP);
-            ServiceProcess comparison = ServiceProcess.start("comparison", env, List.of(), "poison-comparison");
+            ServiceProcess comparison = ServiceProcess.start("comparison", ServiceProcess.asComparison(env),
+                    List.of(), "poison-comparison");
             services.add(comparison);
             inference.awaitReady(STARTUP);
             comparison.awaitReady(STARTUP);

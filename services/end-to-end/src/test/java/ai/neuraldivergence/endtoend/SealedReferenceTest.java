@@ -83,7 +83,8 @@ class SealedReferenceTest {
             ServiceProcess second = ServiceProcess.start("inference", env, List.of(), "sealed-inference-2");
             services.add(second);
             aggregator.awaitReady(STARTUP);
-            ServiceProcess comparison = ServiceProcess.start("comparison", env, List.of(), "sealed-comparison");
+            ServiceProcess comparison = ServiceProcess.start("comparison", ServiceProcess.asComparison(env),
+                    List.of(), "sealed-comparison");
             services.add(comparison);
             first.awaitReady(STARTUP);
             second.awaitReady(STARTUP);

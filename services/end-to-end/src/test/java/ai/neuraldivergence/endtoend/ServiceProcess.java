@@ -1,5 +1,6 @@
 package ai.neuraldivergence.endtoend;
 
+import ai.neuraldivergence.testkit.TestInfrastructure;
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -62,6 +63,19 @@ final class ServiceProcess implements AutoCloseable {
         pb.environment().put("QUARKUS_HTTP_PORT", Integer.toString(port));
         pb.environment().put("QUARKUS_MANAGEMENT_PORT", Integer.toString(managementPort));
         return new ServiceProcess(module, port, managementPort, pb.start(), log);
+    }
+
+    /**
+     * {@code environment} with the comparison service's database login in place of the schema owner's, as in
+     * production: a member of nd_comparison, which reads every table and writes only references. Call it once the
+     * aggregator has migrated a schema (the migration creates the role the login joins).
+     */
+    static Map<String, String> asComparison(Map<String, String> environment) {
+        TestInfrastructure.DbLogin login = TestInfrastructure.shared().comparisonLogin();
+        Map<String, String> env = new java.util.HashMap<>(environment);
+        env.put("QUARKUS_DATASOURCE_USERNAME", login.user());
+        env.put("QUARKUS_DATASOURCE_PASSWORD", login.password());
+        return env;
     }
 
     int port() {

@@ -3,13 +3,18 @@ package ai.neuraldivergence.testkit;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.security.SecureRandom;
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.Base64;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.common.test.KafkaClusterTestKit;
 import org.apache.kafka.common.test.TestKitNodes;
+import org.postgresql.PGConnection;
 
 /**
  * A real Kafka broker (KRaft, combined broker and controller) and a real PostgreSQL, on loopback, inside the test
@@ -22,11 +27,28 @@ public final class TestInfrastructure {
     public static final String DB_USER = "postgres";
     public static final String DB_PASSWORD = "postgres";
 
+    /** The comparison service's group role, created by the schema's migration V9 and granted by afterMigrate. */
+    public static final String COMPARISON_ROLE = "nd_comparison";
+
+    /** The comparison service's login in tests: a member of {@link #COMPARISON_ROLE}, as an operator creates one. */
+    public static final String COMPARISON_DB_USER = "nd_comparison_test";
+
+    /** A login role of this PostgreSQL and its password. */
+    public record DbLogin(String user, String password) {
+
+        /** The user alone: a login printed in a test report shows no password. */
+        @Override
+        public String toString() {
+            return user;
+        }
+    }
+
     private static TestInfrastructure shared;
 
     private final EmbeddedPostgres postgres;
     private final KafkaClusterTestKit kafka;
     private final AtomicInteger databases = new AtomicInteger();
+    private DbLogin comparisonLogin;
 
     private TestInfrastructure(EmbeddedPostgres postgres, KafkaClusterTestKit kafka) {
         this.postgres = postgres;
@@ -91,9 +113,17 @@ public final class TestInfrastructure {
         return kafka.bootstrapServers();
     }
 
-    /** JDBC URL of the default {@code postgres} database. */
+    /**
+     * JDBC URL of the default {@code postgres} database. No URL here names a user: the driver lets a user in the URL
+     * override the one a connection is opened with, which would let a test meant to run as a restricted role run
+     * as the superuser unnoticed.
+     */
     public String jdbcUrl() {
-        return postgres.getJdbcUrl(DB_USER, "postgres");
+        return jdbcUrl("postgres");
+    }
+
+    private String jdbcUrl(String database) {
+        return "jdbc:postgresql://localhost:" + postgres.getPort() + "/" + database;
     }
 
     /** Creates an empty database and returns its JDBC URL: for tests that need a schema of their own. */
@@ -106,7 +136,50 @@ public final class TestInfrastructure {
         } catch (SQLException e) {
             throw new IllegalStateException("could not create database " + name, e);
         }
-        return postgres.getJdbcUrl(DB_USER, name);
+        return jdbcUrl(name);
+    }
+
+    /**
+     * The login the comparison service connects with in tests ({@link #COMPARISON_DB_USER}, a member of
+     * {@link #COMPARISON_ROLE}), created on first call with a random password. Roles belong to the whole PostgreSQL,
+     * so one login serves every database; what it may do in each is what that database's migration granted. Call
+     * it once a schema has been migrated: the migration creates the role it joins, and that is checked here.
+     */
+    public synchronized DbLogin comparisonLogin() {
+        if (comparisonLogin != null) {
+            return comparisonLogin;
+        }
+        byte[] secret = new byte[18];
+        new SecureRandom().nextBytes(secret);
+        DbLogin login = new DbLogin(COMPARISON_DB_USER, Base64.getUrlEncoder().withoutPadding().encodeToString(secret));
+        try (Connection c = DriverManager.getConnection(jdbcUrl(), DB_USER, DB_PASSWORD)) {
+            if (!roleExists(c, COMPARISON_ROLE)) {
+                throw new IllegalStateException("role " + COMPARISON_ROLE + " does not exist: migrate a schema "
+                        + "first (V9__comparison_role.sql creates it)");
+            }
+            if (!roleExists(c, COMPARISON_DB_USER)) {
+                try (Statement s = c.createStatement()) {
+                    // fixed identifiers (a role statement takes no parameters); the password is set below
+                    s.execute("CREATE ROLE " + COMPARISON_DB_USER + " LOGIN IN ROLE " + COMPARISON_ROLE);
+                }
+            }
+            // hashed here (SCRAM), so that the password never reaches the server or its log as text
+            c.unwrap(PGConnection.class).alterUserPassword(login.user(), login.password().toCharArray(),
+                    "scram-sha-256");
+        } catch (SQLException e) {
+            throw new IllegalStateException("could not create the comparison login", e);
+        }
+        comparisonLogin = login;
+        return login;
+    }
+
+    private static boolean roleExists(Connection c, String role) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM pg_roles WHERE rolname = ?")) {
+            ps.setString(1, role);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
+        }
     }
 
     private void close() {

@@ -1,0 +1,148 @@
+package ai.neuraldivergence.comparison;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.neuraldivergence.domain.Reduction;
+import ai.neuraldivergence.domain.Slice;
+import ai.neuraldivergence.domain.TapDescriptor;
+import ai.neuraldivergence.domain.TapDistribution;
+import ai.neuraldivergence.storage.CatalogStore;
+import ai.neuraldivergence.storage.ReferenceStore;
+import ai.neuraldivergence.testkit.TestInfrastructure;
+import io.agroal.api.AgroalDataSource;
+import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import jakarta.inject.Inject;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import javax.sql.DataSource;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Least privilege against the real PostgreSQL: the connection the service under test uses is a login of the role
+ * nd_comparison, which reads every table of the schema and writes only references. Every statement refused here is
+ * first shown to succeed as the schema's owner, so that the only thing it lacks is the privilege.
+ */
+@QuarkusTest
+@WithTestResource(MigratedInfrastructureResource.class)
+class ComparisonRoleTest {
+
+    /** The tables the comparison service writes (afterMigrate.sql); every other table it only reads. */
+    private static final Set<String> WRITTEN = Set.of("reference", "reference_distribution");
+
+    /** PostgreSQL's insufficient_privilege. */
+    private static final String DENIED = "42501";
+
+    @Inject
+    AgroalDataSource service;
+
+    @Inject
+    @SchemaOwner
+    DataSource owner;
+
+    @Test
+    void theServiceConnectsAsAMemberOfTheComparisonRole() throws SQLException {
+        try (Connection c = service.getConnection(); PreparedStatement ps = c.prepareStatement(
+                "SELECT current_user, pg_has_role(current_user, ?, 'USAGE'), rolsuper, rolcreaterole, rolcreatedb "
+                        + "FROM pg_roles WHERE rolname = current_user")) {
+            ps.setString(1, TestInfrastructure.COMPARISON_ROLE);
+            try (ResultSet rs = ps.executeQuery()) {
+                assertTrue(rs.next());
+                assertEquals(TestInfrastructure.COMPARISON_DB_USER, rs.getString(1));
+                assertTrue(rs.getBoolean(2), "holds the privileges of nd_comparison");
+                assertFalse(rs.getBoolean(3) || rs.getBoolean(4) || rs.getBoolean(5), "no administrative attribute");
+            }
+        }
+    }
+
+    @Test
+    void readsEveryTableAndWritesNoneButReferences() throws SQLException {
+        List<String> tables = tables();
+        assertTrue(tables.containsAll(List.of("tap_window", "reference", "consumer_offset", "recent_observation")),
+                tables.toString());
+        for (String table : tables) {
+            assertNull(attempt(service, "SELECT count(*) FROM " + table), "reads " + table);
+            // a statement that touches no row is still checked for its privilege; the truncation is rolled back
+            for (String write : List.of("INSERT INTO " + table + " SELECT * FROM " + table + " WHERE false",
+                    "DELETE FROM " + table + " WHERE false", "TRUNCATE " + table + " CASCADE")) {
+                assertNull(attempt(owner, write), "the owner may: " + write);
+                String expected = WRITTEN.contains(table) && !write.startsWith("TRUNCATE") ? null : DENIED;
+                assertEquals(expected, attempt(service, write), write);
+            }
+        }
+    }
+
+    @Test
+    void anInsertIntoTapWindowIsRefused() throws SQLException {
+        TapDescriptor tap = new TapDescriptor("role", "v1", "dense", 0, new int[] {2}, 2, Reduction.NONE);
+        try (Connection c = owner.getConnection()) {
+            new CatalogStore(owner).register(c, tap);
+        }
+        String insert = "INSERT INTO tap_window (model_id, model_version, tap, granularity, slice, window_start, "
+                + "observation_count, distributions) VALUES ('role', 'v1', 'dense', 'minute', 'all', now(), 0, "
+                + "'\\x00'::bytea)";
+        assertNull(attempt(owner, insert), "a valid row: the owner may insert it");
+        assertEquals(DENIED, attempt(service, insert));
+        assertEquals(DENIED, attempt(service, "UPDATE tap_window SET observation_count = 0"));
+    }
+
+    /** What CreateReference and DeleteReference do, through the same store, on the service's connection. */
+    @Test
+    void writesAndDeletesReferences() throws SQLException {
+        TapDescriptor tap = new TapDescriptor("role-ref", "v1", "dense", 0, new int[] {2}, 2, Reduction.NONE);
+        try (Connection c = owner.getConnection()) {
+            new CatalogStore(owner).register(c, tap);
+        }
+        TapDistribution d = new TapDistribution(2, 200);
+        d.add(new float[] {1, 2}, 0);
+        ReferenceStore references = new ReferenceStore(service);
+        Instant from = Instant.parse("2026-11-26T08:00:00Z");
+        assertTrue(references.createFrozen("role-ref", "v1", "calm", from, from.plusSeconds(60), Slice.ALL,
+                Map.of("dense", Map.of(Slice.ALL, d))));
+        assertEquals(1, references.read("role-ref", "v1", "calm", "dense", Slice.ALL).orElseThrow()
+                .observationCount());
+        assertTrue(references.delete("role-ref", "calm"));
+        assertTrue(references.find("role-ref", "calm").isEmpty());
+    }
+
+    private List<String> tables() throws SQLException {
+        List<String> tables = new ArrayList<>();
+        try (Connection c = service.getConnection(); PreparedStatement ps = c.prepareStatement(
+                "SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1");
+                ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                tables.add(rs.getString(1));
+            }
+        }
+        return tables;
+    }
+
+    /**
+     * Runs {@code sql} in a transaction that is rolled back whatever happens, so that nothing it would change
+     * stays; returns the SQLSTATE it failed with, or null when it succeeded. Table names come from the catalog,
+     * quoted there; nothing else varies.
+     */
+    private static String attempt(DataSource dataSource, String sql) throws SQLException {
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            try (PreparedStatement ps = c.prepareStatement(sql)) {
+                ps.execute();
+                return null;
+            } catch (SQLException e) {
+                return e.getSQLState();
+            } finally {
+                c.rollback();
+            }
+        }
+    }
+}

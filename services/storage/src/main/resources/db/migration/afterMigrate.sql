@@ -1,0 +1,44 @@
+-- The comparison service's privileges (its role comes from V9__comparison_role.sql). Flyway runs this callback after
+-- every migrate, that is at every start of the aggregator, whether or not a migration was pending. So the grants
+-- follow a role that an administrator created after the migrations ran, and every table a later migration adds is
+-- readable at once. The privileges are set from scratch each time, so this file is the one list of what the
+-- comparison service may write: a migration that adds a table the comparison service writes adds it below.
+DO $$
+DECLARE
+    -- the tables the comparison service writes: references, frozen from a time range or deleted (CreateReference,
+    -- DeleteReference; the aggregator writes the tagged ones)
+    writes CONSTANT text[] := ARRAY['reference', 'reference_distribution'];
+    -- where Flyway keeps the schema
+    target CONSTANT text := '${flyway:defaultSchema}';
+    r record;
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'nd_comparison') THEN
+        RAISE WARNING 'role nd_comparison is missing: no privileges granted. An administrator runs: '
+            'CREATE ROLE nd_comparison NOLOGIN; and the aggregator grants them at its next start';
+        RETURN;
+    END IF;
+    -- aggregator replicas starting together would otherwise update the same ACLs at once, which PostgreSQL refuses
+    -- ("tuple concurrently updated"); the lock ends with this transaction
+    PERFORM pg_advisory_xact_lock(hashtext('nd_comparison privileges'));
+    -- where every role may use the schema already (PUBLIC may use schema public) the grant is not needed, and it
+    -- would only warn when the schema's owner is not the aggregator (schema public before PostgreSQL 15)
+    IF NOT has_schema_privilege('nd_comparison', target, 'USAGE') THEN
+        EXECUTE format('GRANT USAGE ON SCHEMA %I TO nd_comparison', target);
+    END IF;
+    -- the tables, views and sequences the migrations created, that is those of the migrating user: a table of
+    -- another application in the same schema is neither exposed nor touched
+    FOR r IN SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = target AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
+            AND c.relowner = (SELECT oid FROM pg_roles WHERE rolname = current_user)
+    LOOP
+        -- revoked and granted in one transaction: a running comparison service never finds its privileges missing
+        EXECUTE format('REVOKE ALL ON %I.%I FROM nd_comparison', target, r.relname);
+        EXECUTE format('GRANT SELECT ON %I.%I TO nd_comparison', target, r.relname);
+        IF r.relname = ANY (writes) THEN
+            -- UPDATE also for SELECT ... FOR UPDATE and INSERT ... ON CONFLICT DO UPDATE, which the reference store
+            -- uses
+            EXECUTE format('GRANT INSERT, UPDATE, DELETE ON %I.%I TO nd_comparison', target, r.relname);
+        END IF;
+    END LOOP;
+END
+$$;
