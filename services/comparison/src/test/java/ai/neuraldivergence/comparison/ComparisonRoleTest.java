@@ -111,7 +111,7 @@ class ComparisonRoleTest {
                 Map.of("dense", Map.of(Slice.ALL, d))));
         assertEquals(1, references.read("role-ref", "v1", "calm", "dense", Slice.ALL).orElseThrow()
                 .observationCount());
-        assertTrue(references.delete("role-ref", "calm"));
+        assertTrue(references.delete("role-ref", "calm", null, deleted -> { }));
         assertTrue(references.find("role-ref", "calm").isEmpty());
     }
 
