@@ -167,13 +167,29 @@ final class ServiceProcess implements AutoCloseable {
         return Path.of(System.getProperty("java.home"), "bin", "java").toString();
     }
 
-    /** A port free on this machine now (for a process about to bind it). */
+    // ports handed out by this JVM: two services started back to back must not get the same one
+    private static final java.util.Set<Integer> HANDED_OUT = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /**
+     * A port free on this machine now (for a process about to bind it), below Linux's ephemeral range
+     * (32768-60999): a port the kernel picked would be handed to the next outgoing connection of any process just as
+     * readily (Kafka and PostgreSQL clients open many), and a service seconds from binding it would find it taken.
+     */
     static int freePort() {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        java.util.concurrent.ThreadLocalRandom random = java.util.concurrent.ThreadLocalRandom.current();
+        for (int attempt = 0; attempt < 200; attempt++) {
+            int candidate = random.nextInt(20_000, 32_000);
+            if (HANDED_OUT.contains(candidate)) {
+                continue;
+            }
+            try (ServerSocket s = new ServerSocket(candidate)) {
+                HANDED_OUT.add(candidate);
+                return candidate;
+            } catch (IOException taken) {
+                // in use: try another
+            }
         }
+        throw new UncheckedIOException(new IOException("no free port in 20000..32000 after 200 attempts"));
     }
 
     @Override
