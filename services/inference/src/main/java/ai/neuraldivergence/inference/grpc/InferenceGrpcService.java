@@ -1,7 +1,9 @@
 package ai.neuraldivergence.inference.grpc;
 
+import ai.neuraldivergence.contract.StatusDescriptions;
 import ai.neuraldivergence.inference.auth.GrpcTokenInterceptor;
 import ai.neuraldivergence.inference.auth.InferenceScopes;
+import ai.neuraldivergence.inference.config.LimitsConfig;
 import ai.neuraldivergence.inference.service.InputImages;
 import ai.neuraldivergence.inference.service.LabelPublisher;
 import ai.neuraldivergence.inference.service.Metadata;
@@ -27,21 +29,24 @@ import org.jboss.logging.Logger;
 
 /** Predictions and late labels over gRPC; the same service as the REST API, INVALID_ARGUMENT for bad input. */
 @GrpcService
-@Blocking
 public class InferenceGrpcService extends InferenceServiceGrpc.InferenceServiceImplBase {
 
     private static final Logger LOG = Logger.getLogger(InferenceGrpcService.class);
 
     private final PredictionService predictions;
     private final LabelPublisher labels;
+    private final int pngMaxSide;
 
     @Inject
-    public InferenceGrpcService(PredictionService predictions, LabelPublisher labels) {
+    public InferenceGrpcService(PredictionService predictions, LabelPublisher labels, LimitsConfig limits) {
         this.predictions = predictions;
         this.labels = labels;
+        this.pngMaxSide = limits.pngMaxSide();
     }
 
+    /** Runs the model: on a worker thread. */
     @Override
+    @Blocking
     public void predict(PredictRequest request, StreamObserver<PredictResponse> response) {
         reply(response, () -> {
             int side = predictions.spec().inputShape()[0];
@@ -49,7 +54,7 @@ public class InferenceGrpcService extends InferenceServiceGrpc.InferenceServiceI
             for (PredictInstance i : request.getInstancesList()) {
                 float[] pixels;
                 if (!i.getPng().isEmpty()) {
-                    pixels = InputImages.fromPng(i.getPng().toByteArray(), side);
+                    pixels = InputImages.fromPng(i.getPng().toByteArray(), side, pngMaxSide);
                 } else {
                     pixels = new float[i.getPixelsCount()];
                     for (int j = 0; j < pixels.length; j++) {
@@ -82,30 +87,64 @@ public class InferenceGrpcService extends InferenceServiceGrpc.InferenceServiceI
         });
     }
 
+    /**
+     * Validates on the calling (event-loop) thread and answers when Kafka has the labels or their deadline passed
+     * ({@link LabelPublisher}): no thread waits on Kafka for it.
+     */
     @Override
     public void recordLabels(RecordLabelsRequest request, StreamObserver<RecordLabelsResponse> response) {
-        reply(response, () -> {
+        java.util.concurrent.CompletableFuture<Integer> published;
+        try {
             List<LabelPublisher.Label> list = new ArrayList<>();
             for (LabelRecord r : request.getLabelsList()) {
                 list.add(new LabelPublisher.Label(r.getInstanceId(), r.getTrueLabel()));
             }
-            return RecordLabelsResponse.newBuilder().setAccepted(labels.publish(list)).build();
+            published = labels.publish(list);
+        } catch (RuntimeException e) {
+            response.onError(status(e).asRuntimeException());
+            return;
+        }
+        published.whenComplete((accepted, e) -> {
+            if (e == null) {
+                response.onNext(RecordLabelsResponse.newBuilder().setAccepted(accepted).build());
+                response.onCompleted();
+            } else {
+                Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null
+                        ? e.getCause() : e;
+                response.onError(status(cause instanceof RuntimeException r ? r : new IllegalStateException(cause))
+                        .asRuntimeException());
+            }
         });
     }
 
     private static <T> void reply(StreamObserver<T> response, Supplier<T> body) {
+        T value;
         try {
-            response.onNext(body.get());
-            response.onCompleted();
-        } catch (IllegalArgumentException e) {
-            response.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
-        } catch (InferenceScopes.MissingScopeException e) {
-            response.onError(Status.PERMISSION_DENIED.withDescription(e.getMessage()).asRuntimeException());
-        } catch (LabelPublisher.KafkaUnavailableException e) {
-            response.onError(Status.UNAVAILABLE.withDescription(e.getMessage()).asRuntimeException());
+            value = body.get();
         } catch (RuntimeException e) {
-            LOG.error("inference call failed", e);
-            response.onError(Status.INTERNAL.withDescription(e.toString()).asRuntimeException());
+            response.onError(status(e).asRuntimeException());
+            return;
         }
+        response.onNext(value);
+        response.onCompleted();
+    }
+
+    /**
+     * The status of a failed call. Descriptions are cut short (a status travels in a trailer, which clients cap at
+     * 8 KB, and may quote the client's own values); an internal error carries no internals, only an id the log has.
+     */
+    private static Status status(RuntimeException e) {
+        if (e instanceof IllegalArgumentException) {
+            return Status.INVALID_ARGUMENT.withDescription(StatusDescriptions.brief(e.getMessage()));
+        }
+        if (e instanceof InferenceScopes.MissingScopeException) {
+            return Status.PERMISSION_DENIED.withDescription(StatusDescriptions.brief(e.getMessage()));
+        }
+        if (e instanceof LabelPublisher.KafkaUnavailableException) {
+            return Status.UNAVAILABLE.withDescription(StatusDescriptions.brief(e.getMessage()));
+        }
+        String id = StatusDescriptions.errorId();
+        LOG.errorf(e, "inference call failed (error %s)", id);
+        return Status.INTERNAL.withDescription(StatusDescriptions.internal(id));
     }
 }
