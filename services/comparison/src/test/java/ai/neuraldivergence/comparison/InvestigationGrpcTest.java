@@ -131,6 +131,28 @@ class InvestigationGrpcTest extends GrpcApiTest {
         assertEquals(0.0, m.getCells(4).getValue(), "the diagonal");
     }
 
+    /** A matrix grows with the square of its classes: more than 1,000 are refused before any is read. */
+    @Test
+    void aSourceWithMoreClassesThanAMatrixCarriesIsRefused() throws Exception {
+        TapDescriptor tap = new TapDescriptor("many-classes", "v1", "dense", 0, new int[] {1}, 1, Reduction.NONE);
+        // seeded as the aggregator would: the service's own role may not write windows
+        TapWindowStore windows = new TapWindowStore(owner);
+        try (Connection c = owner.getConnection()) {
+            c.setAutoCommit(false);
+            new CatalogStore(owner).register(c, tap);
+            for (int cls = 0; cls <= ai.neuraldivergence.comparison.api.ComparisonApi.MAX_MATRIX_CLASSES; cls++) {
+                TapDistribution d = new TapDistribution(1, 200);
+                d.add(new float[] {cls}, 0);
+                windows.merge(c, new WindowKey("many-classes", "v1", "dense", Slice.predictedClass(cls),
+                        Granularity.MINUTE, T0), d);
+            }
+            c.commit();
+        }
+        assertStatus(Status.Code.FAILED_PRECONDITION, "holds 1001 classes of tap 'dense', more than a class matrix "
+                + "carries (1000)", () -> api.getClassMatrix(ClassMatrixRequest.newBuilder().setModelId("many-classes")
+                        .setTap("dense").setTimeRange(range(0, 1)).build()));
+    }
+
     @Test
     void theTimelineMarksTheWindowsThatDriftedFromTheReference() throws Exception {
         seed(owner, "timeline");

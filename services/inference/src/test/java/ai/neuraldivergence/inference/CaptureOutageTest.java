@@ -30,7 +30,8 @@ class CaptureOutageTest {
             return Map.of("kafka.bootstrap.servers", "127.0.0.1:" + closedPort(),
                     "nd.capture.queue-capacity", "2",
                     "nd.capture.policy", "shed",
-                    "nd.capture.ack-timeout", "3s");
+                    "nd.capture.ack-timeout", "3s",
+                    "nd.inference.limits.labels-deadline", "2s");
         }
 
         private static int closedPort() {
@@ -67,6 +68,28 @@ class CaptureOutageTest {
             Thread.sleep(100);
         }
         assertEquals(1.0, registry.counter("nd.capture.observations.failed").count() - failedBefore, 0.0);
+    }
+
+    /**
+     * Labels while Kafka was never reachable (the producer waits for the cluster's metadata): a request of 1,000
+     * labels answers 503 by its one deadline (before, each label's send waited 5 s for the metadata on the request's
+     * thread: 1,000 x 5 s), and its labels are counted.
+     */
+    @Test
+    void labelsKafkaDoesNotTakeAnswer503ByTheirDeadlineAndAreCounted() {
+        double before = registry.counter("nd.inference.labels.unavailable").count();
+        StringBuilder body = new StringBuilder("{\"labels\": [");
+        for (int i = 0; i < 1_000; i++) {
+            body.append(i == 0 ? "" : ",").append("{\"instanceId\": \"outage-").append(i)
+                    .append("\", \"trueLabel\": ").append(i % 10).append('}');
+        }
+        long started = System.nanoTime();
+        given().contentType(ContentType.JSON).body(body.append("]}").toString()).post("/v1/labels").then()
+                .statusCode(503).body("message", org.hamcrest.Matchers.containsString("Kafka"));
+        double seconds = (System.nanoTime() - started) / 1e9;
+        // a margin for a loaded machine and this test JVM's cold start: before, 1,000 x 5 s
+        assertTrue(seconds < 2 + 15, "answered by the 2 s deadline (and a margin), took " + seconds + " s");
+        assertEquals(1_000.0, registry.counter("nd.inference.labels.unavailable").count() - before, 0.0);
     }
 
     @Test

@@ -141,7 +141,7 @@ class PredictCaptureTest {
         given().contentType("image/png").body(png).queryParam("tag", "source=upload").post("/v1/predict").then()
                 .statusCode(200).body("predictions[0].predictedClass", equalTo(heldOut.label(i)));
         given().contentType("image/png").body("not an image".getBytes()).post("/v1/predict").then().statusCode(400)
-                .body("message", equalTo("the upload is not a readable PNG image"));
+                .body("message", equalTo("the upload is not a PNG image (too short for a PNG header)"));
     }
 
     @Test

@@ -93,6 +93,8 @@ public final class ComparisonApi {
     /** Neurons one response may carry; a larger comparison must name a tap. */
     public static final int MAX_NEURONS_PER_RESPONSE = 65_536;
     public static final int MAX_TOP_K = 4096;
+    /** Classes one class matrix compares (a million cells): ImageNet's thousand fit. */
+    public static final int MAX_MATRIX_CLASSES = 1000;
     private static final Logger LOG = Logger.getLogger(ComparisonApi.class);
     /** The most observations a seal may wait for per tap. */
     public static final long MAX_EXPECTED_OBSERVATIONS = 1_000_000_000L;
@@ -341,12 +343,16 @@ public final class ComparisonApi {
             default -> throw new IllegalArgumentException("a reference or a time_range is required");
         };
         reader.check(tap, source);
+        List<Slice> classSlices = reader.slicesOf(tap, source).stream().filter(s -> s.kind() == kind).toList();
+        // counted before any is read: the matrix grows with the square of its classes
+        if (classSlices.size() > MAX_MATRIX_CLASSES) {
+            throw new ai.neuraldivergence.comparison.service.FailedPreconditionException("the source holds "
+                    + classSlices.size() + " classes of tap '" + tap.tap() + "', more than a class matrix carries ("
+                    + MAX_MATRIX_CLASSES + ")");
+        }
         List<Integer> classes = new ArrayList<>();
         List<TapDistribution> distributions = new ArrayList<>();
-        for (Slice s : reader.slicesOf(tap, source)) {
-            if (s.kind() != kind) {
-                continue;
-            }
+        for (Slice s : classSlices) {
             TapDistribution d = reader.read(tap, withSlice(source, s));
             if (d.observationCount() > 0) {
                 classes.add(Integer.parseInt(s.value()));
@@ -738,6 +744,7 @@ public final class ComparisonApi {
     // ------------------------------------------------------------------ distribution shapes
 
     public DistributionShapes distributionShapes(DistributionShapesRequest request) {
+        ShapesQuery.requireCounts(request.getNeuronsCount(), request.getRanksCount());
         String version = reader.resolveVersion(request.getModelId(), request.getModelVersion());
         TapDescriptor tap = reader.tap(request.getModelId(), version, request.getTap());
         ShapesQuery.Request query = new ShapesQuery.Request(tap, request.getNeuronsList(), request.getBins(),

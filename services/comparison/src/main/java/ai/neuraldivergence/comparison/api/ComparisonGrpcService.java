@@ -46,7 +46,7 @@ public class ComparisonGrpcService extends ComparisonServiceGrpc.ComparisonServi
     @Override
     public void listMonitors(ai.neuraldivergence.proto.v1.ListMonitorsRequest request,
             StreamObserver<ai.neuraldivergence.proto.v1.ListMonitorsResponse> response) {
-        reply(response, "ListMonitors", () -> api.listMonitors(request));
+        reply(response, "ListMonitors", request, () -> api.listMonitors(request));
     }
 
     /**
@@ -58,9 +58,10 @@ public class ComparisonGrpcService extends ComparisonServiceGrpc.ComparisonServi
     public void watch(ai.neuraldivergence.proto.v1.WatchRequest request,
             StreamObserver<ai.neuraldivergence.proto.v1.WatchEvent> response) {
         try {
+            RequestBounds.check(request);
             ai.neuraldivergence.comparison.service.WatchFilter.validate(request);
         } catch (IllegalArgumentException e) {
-            response.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
+            response.onError(GrpcErrors.status("Watch", e).asRuntimeException());
             return;
         }
         var call = (io.grpc.stub.ServerCallStreamObserver<ai.neuraldivergence.proto.v1.WatchEvent>) response;
@@ -113,79 +114,79 @@ public class ComparisonGrpcService extends ComparisonServiceGrpc.ComparisonServi
 
     @Override
     public void getCatalog(GetCatalogRequest request, StreamObserver<Catalog> response) {
-        reply(response, "GetCatalog", () -> api.catalog(request));
+        reply(response, "GetCatalog", request, () -> api.catalog(request));
     }
 
     @Override
     public void compare(CompareRequest request, StreamObserver<CompareResponse> response) {
-        reply(response, "Compare", () -> api.compare(request, DEADLINE));
+        reply(response, "Compare", request, () -> api.compare(request, DEADLINE));
     }
 
     @Override
     public void getLayerOverview(LayerOverviewRequest request, StreamObserver<LayerOverview> response) {
-        reply(response, "GetLayerOverview", () -> api.layerOverview(request, DEADLINE));
+        reply(response, "GetLayerOverview", request, () -> api.layerOverview(request, DEADLINE));
     }
 
     @Override
     public void getClassMatrix(ai.neuraldivergence.proto.v1.ClassMatrixRequest request,
             StreamObserver<ai.neuraldivergence.proto.v1.ClassMatrix> response) {
-        reply(response, "GetClassMatrix", () -> api.classMatrix(request, DEADLINE));
+        reply(response, "GetClassMatrix", request, () -> api.classMatrix(request, DEADLINE));
     }
 
     @Override
     public void getDriftTimeline(ai.neuraldivergence.proto.v1.DriftTimelineRequest request,
             StreamObserver<ai.neuraldivergence.proto.v1.DriftTimeline> response) {
-        reply(response, "GetDriftTimeline", () -> api.driftTimeline(request, DEADLINE));
+        reply(response, "GetDriftTimeline", request, () -> api.driftTimeline(request, DEADLINE));
     }
 
     @Override
     public void inspectInstance(ai.neuraldivergence.proto.v1.InspectInstanceRequest request,
             StreamObserver<ai.neuraldivergence.proto.v1.InstanceInspection> response) {
-        reply(response, "InspectInstance", () -> api.inspectInstance(request, DEADLINE));
+        reply(response, "InspectInstance", request, () -> api.inspectInstance(request, DEADLINE));
     }
 
     @Override
     public void inspectPair(ai.neuraldivergence.proto.v1.InspectPairRequest request,
             StreamObserver<ai.neuraldivergence.proto.v1.PairInspection> response) {
-        reply(response, "InspectPair", () -> api.inspectPair(request, DEADLINE));
+        reply(response, "InspectPair", request, () -> api.inspectPair(request, DEADLINE));
     }
 
     @Override
     public void listPairs(ai.neuraldivergence.proto.v1.ListPairsRequest request,
             StreamObserver<ai.neuraldivergence.proto.v1.ListPairsResponse> response) {
-        reply(response, "ListPairs", () -> api.listPairs(request));
+        reply(response, "ListPairs", request, () -> api.listPairs(request));
     }
 
     @Override
     public void getNeuronExemplars(ai.neuraldivergence.proto.v1.NeuronExemplarsRequest request,
             StreamObserver<ai.neuraldivergence.proto.v1.NeuronExemplars> response) {
-        reply(response, "GetNeuronExemplars", () -> api.neuronExemplars(request));
+        reply(response, "GetNeuronExemplars", request, () -> api.neuronExemplars(request));
     }
 
     @Override
     public void getDistributionShapes(DistributionShapesRequest request, StreamObserver<DistributionShapes> response) {
-        reply(response, "GetDistributionShapes", () -> api.distributionShapes(request));
+        reply(response, "GetDistributionShapes", request, () -> api.distributionShapes(request));
     }
 
     @Override
     public void listReferences(ListReferencesRequest request, StreamObserver<ListReferencesResponse> response) {
-        reply(response, "ListReferences", () -> api.listReferences(request));
+        reply(response, "ListReferences", request, () -> api.listReferences(request));
     }
 
     @Override
     public void createReference(CreateReferenceRequest request, StreamObserver<Reference> response) {
-        reply(response, "CreateReference", () -> api.createReference(request, DEADLINE, caller()));
+        reply(response, "CreateReference", request, () -> api.createReference(request, DEADLINE, caller()));
     }
 
     @Override
     public void sealReference(ai.neuraldivergence.proto.v1.SealReferenceRequest request,
             StreamObserver<Reference> response) {
-        reply(response, "SealReference", () -> api.sealReference(request, caller()));
+        reply(response, "SealReference", request, () -> api.sealReference(request, caller()));
     }
 
     @Override
     public void deleteReference(DeleteReferenceRequest request, StreamObserver<DeleteReferenceResponse> response) {
-        reply(response, "DeleteReference", () -> api.deleteReference(request, caller()));
+        reply(response, "DeleteReference", request, () -> api.deleteReference(request, caller()));
     }
 
     /** The current call's token name, as {@link TokenInterceptor} put it in the call's context. */
@@ -194,9 +195,12 @@ public class ComparisonGrpcService extends ComparisonServiceGrpc.ComparisonServi
         return caller == null ? "unknown" : caller.name();
     }
 
-    private static <T> void reply(StreamObserver<T> response, String method, Supplier<T> body) {
+    /** Answers one call: its request within {@link RequestBounds} first, then the API's answer or its error. */
+    private static <T> void reply(StreamObserver<T> response, String method, com.google.protobuf.Message request,
+            Supplier<T> body) {
         T value;
         try {
+            RequestBounds.check(request);
             value = body.get();
         } catch (RuntimeException e) {
             response.onError(GrpcErrors.status(method, e).asRuntimeException());

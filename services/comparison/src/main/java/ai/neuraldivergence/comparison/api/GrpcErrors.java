@@ -3,6 +3,7 @@ package ai.neuraldivergence.comparison.api;
 import ai.neuraldivergence.comparison.service.AlreadyExistsException;
 import ai.neuraldivergence.comparison.service.FailedPreconditionException;
 import ai.neuraldivergence.comparison.service.NotFoundException;
+import ai.neuraldivergence.contract.StatusDescriptions;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import org.jboss.logging.Logger;
@@ -18,24 +19,32 @@ final class GrpcErrors {
     private GrpcErrors() {
     }
 
+    /**
+     * The status of a failed call. Descriptions are cut short ({@link StatusDescriptions#brief}: they may quote a
+     * client's values and travel in a size-capped trailer); anything unforeseen is INTERNAL with no internals (no
+     * SQL, no exception text), only an id that the log records with the details.
+     */
     static Status status(String method, RuntimeException e) {
         if (e instanceof IllegalArgumentException) {
-            return Status.INVALID_ARGUMENT.withDescription(e.getMessage());
+            return Status.INVALID_ARGUMENT.withDescription(StatusDescriptions.brief(e.getMessage()));
         }
         if (e instanceof NotFoundException) {
-            return Status.NOT_FOUND.withDescription(e.getMessage());
+            return Status.NOT_FOUND.withDescription(StatusDescriptions.brief(e.getMessage()));
         }
         if (e instanceof FailedPreconditionException) {
-            return Status.FAILED_PRECONDITION.withDescription(e.getMessage());
+            return Status.FAILED_PRECONDITION.withDescription(StatusDescriptions.brief(e.getMessage()));
         }
         if (e instanceof AlreadyExistsException) {
-            return Status.ALREADY_EXISTS.withDescription(e.getMessage());
+            return Status.ALREADY_EXISTS.withDescription(StatusDescriptions.brief(e.getMessage()));
         }
-        if (e instanceof StatusRuntimeException s) {
-            return s.getStatus();
+        if (e instanceof StatusRuntimeException s && s.getStatus().getCode() != Status.Code.INTERNAL
+                && s.getStatus().getCode() != Status.Code.UNKNOWN) {
+            // the service's own codes (DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED)
+            return s.getStatus().withDescription(StatusDescriptions.brief(s.getStatus().getDescription()));
         }
-        LOG.errorf(e, "%s failed", method);
-        return Status.INTERNAL.withDescription(method + " failed: " + e);
+        String id = StatusDescriptions.errorId();
+        LOG.errorf(e, "%s failed (error %s)", method, id);
+        return Status.INTERNAL.withDescription(method + " failed: " + StatusDescriptions.internal(id));
     }
 
     /** The HTTP status of a gRPC code, as Google's API gateways map them. */

@@ -187,7 +187,10 @@ public class JsonMirrorResource {
         } catch (InvalidProtocolBufferException e) {
             throw new IllegalArgumentException("malformed request: " + e.getMessage());
         }
-        return (M) builder.build();
+        M request = (M) builder.build();
+        // as over gRPC; requests built from a URL's parameters are bounded by the URL's length (4 KB)
+        RequestBounds.check(request);
+        return request;
     }
 
     private static Response answer(String method, Supplier<Message> body) {
@@ -198,7 +201,7 @@ public class JsonMirrorResource {
         try {
             return Response.status(okStatus).entity(PRINTER.print(body.get())).build();
         } catch (InvalidProtocolBufferException e) {
-            return error(Status.INTERNAL.withDescription("printing the response: " + e.getMessage()));
+            return error(GrpcErrors.status(method, new IllegalStateException("printing the response", e)));
         } catch (RuntimeException e) {
             return error(GrpcErrors.status(method, e));
         }

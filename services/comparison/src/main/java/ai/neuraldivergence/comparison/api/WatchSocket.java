@@ -41,6 +41,7 @@ public class WatchSocket {
         WatchRequest.Builder request = WatchRequest.newBuilder();
         try {
             PARSER.merge(json, request);
+            RequestBounds.check(request.build());
             WatchFilter.validate(request.build());
         } catch (InvalidProtocolBufferException | IllegalArgumentException e) {
             connection.sendTextAndAwait("{\"code\":\"INVALID_ARGUMENT\",\"message\":"

@@ -14,6 +14,8 @@ public final class ShapesQuery {
     public static final int DEFAULT_BINS = 20;
     public static final int MAX_BINS = 1000;
     public static final int MAX_NEURONS = 4096;
+    /** Quantile ranks per request: every percentile and the median (0, 0.01, ..., 1) are 101. */
+    public static final int MAX_RANKS = 101;
     public static final double[] DEFAULT_RANKS = {0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99};
 
     /**
@@ -39,6 +41,7 @@ public final class ShapesQuery {
             if (ranks == null || ranks.length == 0) {
                 ranks = DEFAULT_RANKS.clone();
             }
+            requireCounts(neurons == null ? 0 : neurons.size(), ranks.length);
             for (double r : ranks) {
                 if (!(r >= 0 && r <= 1)) {
                     throw new IllegalArgumentException("quantile ranks must lie in [0, 1], got " + r);
@@ -46,10 +49,6 @@ public final class ShapesQuery {
             }
             if (neurons == null || neurons.isEmpty()) {
                 neurons = java.util.stream.IntStream.range(0, tap.neuronCount()).boxed().toList();
-            }
-            if (neurons.size() > MAX_NEURONS) {
-                throw new IllegalArgumentException("at most " + MAX_NEURONS + " neurons per request, got "
-                        + neurons.size());
             }
             for (int n : neurons) {
                 if (n < 0 || n >= tap.neuronCount()) {
@@ -61,6 +60,19 @@ public final class ShapesQuery {
     }
 
     private ShapesQuery() {
+    }
+
+    /**
+     * Refuses more neurons or ranks than one response carries. Checked before anything is read: a request's size is
+     * wrong whatever the data.
+     */
+    public static void requireCounts(int neurons, int ranks) {
+        if (neurons > MAX_NEURONS) {
+            throw new IllegalArgumentException("at most " + MAX_NEURONS + " neurons per request, got " + neurons);
+        }
+        if (ranks > MAX_RANKS) {
+            throw new IllegalArgumentException("at most " + MAX_RANKS + " quantile ranks per request, got " + ranks);
+        }
     }
 
     /** Shapes of A alone ({@code b == null}) or of A and B on shared bins. */

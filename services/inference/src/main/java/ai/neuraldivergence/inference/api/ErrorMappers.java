@@ -57,6 +57,16 @@ public class ErrorMappers {
                 .entity(new ErrorResponse(503, "Service Unavailable", e.getMessage())).build();
     }
 
+    /**
+     * A body that passed its endpoint's limit while it was read (a chunked one: a declared length over it is refused
+     * before). Its connection reads no more and closes after this answer ({@code limits.BodyLimitRoutes}).
+     */
+    @ServerExceptionMapper
+    public Response bodyTooLarge(ai.neuraldivergence.inference.limits.BodyLimits.BodyTooLargeException e) {
+        return Response.status(413).type(MediaType.APPLICATION_JSON)
+                .entity(new ErrorResponse(413, "Payload Too Large", e.getMessage())).build();
+    }
+
     private static Response badRequest(String message) {
         return Response.status(Response.Status.BAD_REQUEST).type(MediaType.APPLICATION_JSON)
                 .entity(new ErrorResponse(400, "Bad Request", message)).build();

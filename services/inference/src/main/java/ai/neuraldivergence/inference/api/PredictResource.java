@@ -3,11 +3,13 @@ package ai.neuraldivergence.inference.api;
 import ai.neuraldivergence.inference.auth.InferenceScopes;
 import ai.neuraldivergence.inference.auth.RequestCaller;
 import ai.neuraldivergence.inference.auth.RequiresScope;
+import ai.neuraldivergence.inference.config.LimitsConfig;
+import ai.neuraldivergence.inference.reference.SealedReferences;
 import ai.neuraldivergence.inference.service.InputImages;
 import ai.neuraldivergence.inference.service.LabelPublisher;
 import ai.neuraldivergence.inference.service.Metadata;
 import ai.neuraldivergence.inference.service.PredictionService;
-import ai.neuraldivergence.inference.reference.SealedReferences;
+import io.smallrye.common.annotation.NonBlocking;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.POST;
@@ -18,6 +20,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
 import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.jboss.resteasy.reactive.RestQuery;
 
@@ -32,14 +36,16 @@ public class PredictResource {
     private final LabelPublisher labels;
     private final RequestCaller caller;
     private final SealedReferences seals;
+    private final int pngMaxSide;
 
     @Inject
     public PredictResource(PredictionService predictions, LabelPublisher labels, RequestCaller caller,
-            SealedReferences seals) {
+            SealedReferences seals, LimitsConfig limits) {
         this.seals = seals;
         this.predictions = predictions;
         this.labels = labels;
         this.caller = caller;
+        this.pngMaxSide = limits.pngMaxSide();
     }
 
     @jakarta.ws.rs.GET
@@ -98,7 +104,7 @@ public class PredictResource {
             tags.put(t.substring(0, eq), t.substring(eq + 1));
         }
         int side = predictions.spec().inputShape()[0];
-        float[] pixels = InputImages.fromPng(png, side);
+        float[] pixels = InputImages.fromPng(png, side, pngMaxSide);
         return respond(predict(List.of(new PredictionService.Instance(pixels, instanceId, trueLabel,
                 Metadata.tags(tags, null), pairId, Metadata.pairRole(pairRole)))));
     }
@@ -109,7 +115,8 @@ public class PredictResource {
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces(MediaType.APPLICATION_JSON)
     @Operation(summary = "Record true labels that arrived after their predictions")
-    public jakarta.ws.rs.core.Response labels(PredictJson.LabelsRequest request) {
+    @NonBlocking
+    public CompletionStage<jakarta.ws.rs.core.Response> labels(PredictJson.LabelsRequest request) {
         if (request == null || request.labels() == null) {
             throw new IllegalArgumentException("a body {\"labels\": [{\"instanceId\": ..., \"trueLabel\": ...}]} "
                     + "is required");
@@ -121,7 +128,19 @@ public class PredictResource {
             }
             list.add(new LabelPublisher.Label(l.instanceId(), l.trueLabel()));
         }
-        return jakarta.ws.rs.core.Response.accepted(new PredictJson.LabelsResponse(labels.publish(list))).build();
+        // answered when Kafka has the labels or the deadline passed; no worker thread waits meanwhile
+        return labels.publish(list).handle((accepted, e) -> {
+            if (e == null) {
+                return jakarta.ws.rs.core.Response.accepted(new PredictJson.LabelsResponse(accepted)).build();
+            }
+            Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+            if (cause instanceof LabelPublisher.KafkaUnavailableException) {
+                return jakarta.ws.rs.core.Response.status(jakarta.ws.rs.core.Response.Status.SERVICE_UNAVAILABLE)
+                        .type(MediaType.APPLICATION_JSON)
+                        .entity(new ErrorResponse(503, "Service Unavailable", cause.getMessage())).build();
+            }
+            throw e instanceof CompletionException c ? c : new CompletionException(cause);
+        });
     }
 
     /** Predicted observations are captured: a reference tag needs the reference scope, checked before that. */

@@ -1,7 +1,10 @@
 package ai.neuraldivergence.inference.grpc;
 
+import ai.neuraldivergence.contract.StatusDescriptions;
 import ai.neuraldivergence.inference.auth.GrpcTokenInterceptor;
 import ai.neuraldivergence.inference.auth.InferenceScopes;
+import ai.neuraldivergence.inference.config.LimitsConfig;
+import ai.neuraldivergence.inference.reference.SealedReferences;
 import ai.neuraldivergence.inference.service.InputImages;
 import ai.neuraldivergence.inference.service.LabelPublisher;
 import ai.neuraldivergence.inference.service.Metadata;
@@ -19,7 +22,6 @@ import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import io.quarkus.grpc.GrpcService;
 import io.smallrye.common.annotation.Blocking;
-import ai.neuraldivergence.inference.reference.SealedReferences;
 import jakarta.inject.Inject;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,24 +30,28 @@ import org.jboss.logging.Logger;
 
 /** Predictions and late labels over gRPC; the same service as the REST API, INVALID_ARGUMENT for bad input. */
 @GrpcService
-@Blocking
 public class InferenceGrpcService extends InferenceServiceGrpc.InferenceServiceImplBase {
 
     private static final Logger LOG = Logger.getLogger(InferenceGrpcService.class);
 
     private final PredictionService predictions;
     private final LabelPublisher labels;
+    private final int pngMaxSide;
 
     private final SealedReferences seals;
 
     @Inject
-    public InferenceGrpcService(PredictionService predictions, LabelPublisher labels, SealedReferences seals) {
+    public InferenceGrpcService(PredictionService predictions, LabelPublisher labels, SealedReferences seals,
+            LimitsConfig limits) {
         this.seals = seals;
         this.predictions = predictions;
         this.labels = labels;
+        this.pngMaxSide = limits.pngMaxSide();
     }
 
+    /** Runs the model: on a worker thread. */
     @Override
+    @Blocking
     public void predict(PredictRequest request, StreamObserver<PredictResponse> response) {
         reply(response, () -> {
             int side = predictions.spec().inputShape()[0];
@@ -53,7 +59,7 @@ public class InferenceGrpcService extends InferenceServiceGrpc.InferenceServiceI
             for (PredictInstance i : request.getInstancesList()) {
                 float[] pixels;
                 if (!i.getPng().isEmpty()) {
-                    pixels = InputImages.fromPng(i.getPng().toByteArray(), side);
+                    pixels = InputImages.fromPng(i.getPng().toByteArray(), side, pngMaxSide);
                 } else {
                     pixels = new float[i.getPixelsCount()];
                     for (int j = 0; j < pixels.length; j++) {
@@ -88,34 +94,68 @@ public class InferenceGrpcService extends InferenceServiceGrpc.InferenceServiceI
         });
     }
 
+    /**
+     * Validates on the calling (event-loop) thread and answers when Kafka has the labels or their deadline passed
+     * ({@link LabelPublisher}): no thread waits on Kafka for it.
+     */
     @Override
     public void recordLabels(RecordLabelsRequest request, StreamObserver<RecordLabelsResponse> response) {
-        reply(response, () -> {
+        java.util.concurrent.CompletableFuture<Integer> published;
+        try {
             List<LabelPublisher.Label> list = new ArrayList<>();
             for (LabelRecord r : request.getLabelsList()) {
                 list.add(new LabelPublisher.Label(r.getInstanceId(), r.getTrueLabel()));
             }
-            return RecordLabelsResponse.newBuilder().setAccepted(labels.publish(list)).build();
+            published = labels.publish(list);
+        } catch (RuntimeException e) {
+            response.onError(status(e).asRuntimeException());
+            return;
+        }
+        published.whenComplete((accepted, e) -> {
+            if (e == null) {
+                response.onNext(RecordLabelsResponse.newBuilder().setAccepted(accepted).build());
+                response.onCompleted();
+            } else {
+                Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null
+                        ? e.getCause() : e;
+                response.onError(status(cause instanceof RuntimeException r ? r : new IllegalStateException(cause))
+                        .asRuntimeException());
+            }
         });
     }
 
     private static <T> void reply(StreamObserver<T> response, Supplier<T> body) {
+        T value;
         try {
-            response.onNext(body.get());
-            response.onCompleted();
-        } catch (IllegalArgumentException e) {
-            response.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
-        } catch (InferenceScopes.MissingScopeException e) {
-            response.onError(Status.PERMISSION_DENIED.withDescription(e.getMessage()).asRuntimeException());
-        } catch (SealedReferences.ReferenceSealedException e) {
-            response.onError(Status.FAILED_PRECONDITION.withDescription(e.getMessage()).asRuntimeException());
-        } catch (SealedReferences.SealsNotLoadedException e) {
-            response.onError(Status.UNAVAILABLE.withDescription(e.getMessage()).asRuntimeException());
-        } catch (LabelPublisher.KafkaUnavailableException e) {
-            response.onError(Status.UNAVAILABLE.withDescription(e.getMessage()).asRuntimeException());
+            value = body.get();
         } catch (RuntimeException e) {
-            LOG.error("inference call failed", e);
-            response.onError(Status.INTERNAL.withDescription(e.toString()).asRuntimeException());
+            response.onError(status(e).asRuntimeException());
+            return;
         }
+        response.onNext(value);
+        response.onCompleted();
+    }
+
+    /**
+     * The status of a failed call. Descriptions are cut short (a status travels in a trailer, which clients cap at
+     * 8 KB, and may quote the client's own values); an internal error carries no internals, only an id the log has.
+     */
+    private static Status status(RuntimeException e) {
+        if (e instanceof IllegalArgumentException) {
+            return Status.INVALID_ARGUMENT.withDescription(StatusDescriptions.brief(e.getMessage()));
+        }
+        if (e instanceof InferenceScopes.MissingScopeException) {
+            return Status.PERMISSION_DENIED.withDescription(StatusDescriptions.brief(e.getMessage()));
+        }
+        if (e instanceof SealedReferences.ReferenceSealedException) {
+            return Status.FAILED_PRECONDITION.withDescription(StatusDescriptions.brief(e.getMessage()));
+        }
+        if (e instanceof LabelPublisher.KafkaUnavailableException
+                || e instanceof SealedReferences.SealsNotLoadedException) {
+            return Status.UNAVAILABLE.withDescription(StatusDescriptions.brief(e.getMessage()));
+        }
+        String id = StatusDescriptions.errorId();
+        LOG.errorf(e, "inference call failed (error %s)", id);
+        return Status.INTERNAL.withDescription(StatusDescriptions.internal(id));
     }
 }

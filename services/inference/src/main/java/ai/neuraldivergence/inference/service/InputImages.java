@@ -8,6 +8,8 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
 
 /** Model inputs to and from grayscale PNG images. */
 public final class InputImages {
@@ -35,13 +37,23 @@ public final class InputImages {
 
     /**
      * The model input of an uploaded image: decoded, converted to luminance, scaled to {@code side} x {@code side},
-     * and inverted when it is dark ink on a light background (MNIST digits are light on black).
+     * and inverted when it is dark ink on a light background (MNIST digits are light on black). Only PNG is read, and
+     * only once its header declares at most {@code maxSide} x {@code maxSide} pixels: ImageIO would otherwise decode
+     * whatever format it recognises at whatever size it declares.
      */
-    public static float[] fromPng(byte[] bytes, int side) {
+    public static float[] fromPng(byte[] bytes, int side, int maxSide) {
+        PngHeader.read(bytes).requireAtMost(maxSide);
         BufferedImage image;
-        try {
-            image = ImageIO.read(new ByteArrayInputStream(bytes));
-        } catch (IOException e) {
+        try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(bytes))) {
+            ImageReader reader = ImageIO.getImageReadersByFormatName("png").next();
+            try {
+                reader.setInput(in, true, true);
+                image = reader.read(0);
+            } finally {
+                reader.dispose();
+            }
+        } catch (IOException | RuntimeException e) {
+            // a truncated or corrupt image past its header: the decoder's own exceptions say no more than this
             image = null;
         }
         if (image == null) {
