@@ -90,14 +90,16 @@ def main():
 
 if __name__ == "__main__":
     import time
-    for attempt in range(3):
+    attempts = 5
+    for attempt in range(attempts):
         try:
             main()
             break
         except grpc.RpcError as e:
-            # UNAVAILABLE is the status gRPC clients retry (a connection closed under it); anything else fails
-            if e.code() == grpc.StatusCode.UNAVAILABLE and attempt < 2:
-                time.sleep(0.5)
+            # UNAVAILABLE is the status gRPC clients retry (a connection closed under it), with backoff: on a
+            # loaded machine three tries 0.5 s apart were seen to fail; anything else fails at once
+            if e.code() == grpc.StatusCode.UNAVAILABLE and attempt < attempts - 1:
+                time.sleep(0.5 * 2 ** attempt)
                 continue
             print("gRPC error: %s %s" % (e.code(), e.details()), file=sys.stderr)
             sys.exit(1)
