@@ -416,7 +416,8 @@ class RequestLimitsTest {
 
     /** The JVM's heap in use, from the service's own metrics (every heap pool's jvm_memory_used_bytes). */
     private static long heapUsed(ServiceProcess service) throws Exception {
-        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(service.baseUrl() + "/q/metrics"))
+        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(service.managementUrl()
+                + "/q/metrics"))
                 .timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
         assertEquals(200, r.statusCode());
         Matcher m = Pattern.compile("(?m)^jvm_memory_used_bytes\\{[^}]*area=\"heap\"[^}]*} ([0-9.Ee+-]+)$")
