@@ -251,39 +251,23 @@ public final class ReferenceStore {
         String version = modelVersion == null ? "" : " AND model_version = ?";
         String[] args = modelVersion == null ? new String[] {modelId, name} : new String[] {modelId, name,
             modelVersion};
-        try (Connection c = dataSource.getConnection()) {
-            c.setAutoCommit(false);
-            try {
-                java.util.List<StoredReference> found = query(c, SELECT_REFERENCE + "WHERE r.model_id = ? AND "
-                        + "r.name = ?" + (modelVersion == null ? "" : " AND r.model_version = ?") + " FOR UPDATE OF r",
-                        args);
-                if (found.isEmpty()) {
-                    c.rollback();
-                    return false;
-                }
-                beforeDelete.run(found);
-                try (PreparedStatement ps = c.prepareStatement("DELETE FROM reference WHERE model_id = ? AND name = ?"
-                        + version)) {
-                    for (int i = 0; i < args.length; i++) {
-                        ps.setString(i + 1, args[i]);
-                    }
-                    ps.executeUpdate();
-                }
-                c.commit();
-                return true;
-            } catch (Exception e) {
-                c.rollback();
-                if (e instanceof SQLException sql) {
-                    throw sql;
-                }
-                if (e instanceof RuntimeException r) {
-                    throw r;
-                }
-                throw new StorageException("deleting reference " + name + ": " + e.getMessage(), e);
+        return transaction("deleting reference " + name, c -> {
+            java.util.List<StoredReference> found = query(c, SELECT_REFERENCE + "WHERE r.model_id = ? AND "
+                    + "r.name = ?" + (modelVersion == null ? "" : " AND r.model_version = ?") + " FOR UPDATE OF r",
+                    args);
+            if (found.isEmpty()) {
+                return false;
             }
-        } catch (SQLException e) {
-            throw new StorageException("deleting reference " + name, e);
-        }
+            beforeDelete.run(found);
+            try (PreparedStatement ps = c.prepareStatement("DELETE FROM reference WHERE model_id = ? AND name = ?"
+                    + version)) {
+                for (int i = 0; i < args.length; i++) {
+                    ps.setString(i + 1, args[i]);
+                }
+                ps.executeUpdate();
+            }
+            return true;
+        });
     }
 
     // ------------------------------------------------------------------ sealing
@@ -428,46 +412,34 @@ public final class ReferenceStore {
      * nothing; a building reference takes a new number.
      */
     public SealRequest requestSeal(ReferenceId id, long expected) {
-        try (Connection c = dataSource.getConnection()) {
-            c.setAutoCommit(false);
-            try {
-                registerTagged(c, id.modelId(), id.modelVersion(), id.name());
-                StoredReference current = query(c, SELECT_REFERENCE + "WHERE r.model_id = ? AND r.model_version = ? "
-                        + "AND r.name = ? FOR UPDATE OF r", new String[] {id.modelId(), id.modelVersion(),
-                                id.name()}).get(0);
-                SealRequest out;
-                if (!"tagged".equals(current.origin())) {
-                    out = new SealRequest.Refused(current, "it was frozen from a time range, sealed when created");
-                } else if (current.sealed() && !Long.valueOf(expected).equals(current.expectedObservations())) {
-                    out = new SealRequest.Refused(current, "it is sealed already with " + current.observationCount()
-                            + " observations");
-                } else {
-                    if (!current.sealed()) {
-                        try (PreparedStatement ps = c.prepareStatement("UPDATE reference SET expected_observations "
-                                + "= ?, seal_requested_at = coalesce(seal_requested_at, now()) WHERE model_id = ? "
-                                + "AND model_version = ? AND name = ?")) {
-                            ps.setLong(1, expected);
-                            ps.setString(2, id.modelId());
-                            ps.setString(3, id.modelVersion());
-                            ps.setString(4, id.name());
-                            ps.executeUpdate();
-                        }
-                        // what already arrived may complete it: sealed here rather than at the next flush
-                        sealDue(c, id, expected, false);
-                    }
-                    out = new SealRequest.Accepted(query(c, SELECT_REFERENCE + "WHERE r.model_id = ? AND "
-                            + "r.model_version = ? AND r.name = ?", new String[] {id.modelId(), id.modelVersion(),
-                                    id.name()}).get(0));
-                }
-                c.commit();
-                return out;
-            } catch (SQLException | RuntimeException e) {
-                c.rollback();
-                throw e;
+        return transaction("requesting the seal of reference " + id.name(), c -> {
+            registerTagged(c, id.modelId(), id.modelVersion(), id.name());
+            String[] key = {id.modelId(), id.modelVersion(), id.name()};
+            StoredReference current = query(c, SELECT_REFERENCE + "WHERE r.model_id = ? AND r.model_version = ? "
+                    + "AND r.name = ? FOR UPDATE OF r", key).get(0);
+            if (!"tagged".equals(current.origin())) {
+                return new SealRequest.Refused(current, "it was frozen from a time range, sealed when created");
             }
-        } catch (SQLException e) {
-            throw new StorageException("requesting the seal of reference " + id.name(), e);
-        }
+            if (current.sealed() && !Long.valueOf(expected).equals(current.expectedObservations())) {
+                return new SealRequest.Refused(current, "it is sealed already with " + current.observationCount()
+                        + " observations");
+            }
+            if (!current.sealed()) {
+                try (PreparedStatement ps = c.prepareStatement("UPDATE reference SET expected_observations = ?, "
+                        + "seal_requested_at = coalesce(seal_requested_at, now()) WHERE model_id = ? "
+                        + "AND model_version = ? AND name = ?")) {
+                    ps.setLong(1, expected);
+                    ps.setString(2, id.modelId());
+                    ps.setString(3, id.modelVersion());
+                    ps.setString(4, id.name());
+                    ps.executeUpdate();
+                }
+                // what already arrived may complete it: sealed here rather than at the next flush
+                sealDue(c, id, expected, false);
+            }
+            return new SealRequest.Accepted(query(c, SELECT_REFERENCE + "WHERE r.model_id = ? AND "
+                    + "r.model_version = ? AND r.name = ?", key).get(0));
+        });
     }
 
     /** References whose seal was requested and is not done yet. */
@@ -500,36 +472,27 @@ public final class ReferenceStore {
      * a reference another aggregator is working on (it does the same).
      */
     public Optional<Sealed> sealIfDue(ReferenceId id, java.time.Duration timeout) {
-        try (Connection c = dataSource.getConnection()) {
-            c.setAutoCommit(false);
-            try {
-                Optional<Sealed> out = Optional.empty();
-                try (PreparedStatement ps = c.prepareStatement("SELECT expected_observations, seal_requested_at "
-                        + "< now() - ? * interval '1 millisecond' FROM reference WHERE model_id = ? AND "
-                        + "model_version = ? AND name = ? AND sealed_at IS NULL AND seal_requested_at IS NOT NULL "
-                        + "FOR UPDATE SKIP LOCKED")) {
-                    ps.setLong(1, timeout.toMillis());
-                    ps.setString(2, id.modelId());
-                    ps.setString(3, id.modelVersion());
-                    ps.setString(4, id.name());
-                    try (ResultSet rs = ps.executeQuery()) {
-                        if (rs.next()) {
-                            long expected = rs.getLong(1);
-                            boolean timedOut = rs.getBoolean(2);
-                            rs.close();
-                            out = sealDue(c, id, expected, timedOut);
-                        }
+        return transaction("sealing reference " + id.name(), c -> {
+            long expected;
+            boolean timedOut;
+            try (PreparedStatement ps = c.prepareStatement("SELECT expected_observations, seal_requested_at "
+                    + "< now() - ? * interval '1 millisecond' FROM reference WHERE model_id = ? AND "
+                    + "model_version = ? AND name = ? AND sealed_at IS NULL AND seal_requested_at IS NOT NULL "
+                    + "FOR UPDATE SKIP LOCKED")) {
+                ps.setLong(1, timeout.toMillis());
+                ps.setString(2, id.modelId());
+                ps.setString(3, id.modelVersion());
+                ps.setString(4, id.name());
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        return Optional.<Sealed>empty();
                     }
+                    expected = rs.getLong(1);
+                    timedOut = rs.getBoolean(2);
                 }
-                c.commit();
-                return out;
-            } catch (SQLException | RuntimeException e) {
-                c.rollback();
-                throw e;
             }
-        } catch (SQLException e) {
-            throw new StorageException("sealing reference " + id.name(), e);
-        }
+            return sealDue(c, id, expected, timedOut);
+        });
     }
 
     /** Sends a seal to the seal topic and waits for it to be acknowledged. */
@@ -543,38 +506,48 @@ public final class ReferenceStore {
      * or it is published already.
      */
     public boolean publishSeal(ReferenceId id, SealPublisher publisher) {
+        return transaction("publishing the seal of reference " + id.name(), c -> {
+            java.util.List<StoredReference> found = query(c, SELECT_REFERENCE + "WHERE r.model_id = ? AND "
+                    + "r.model_version = ? AND r.name = ? AND r.sealed_at IS NOT NULL AND r.seal_published_at IS "
+                    + "NULL FOR UPDATE OF r SKIP LOCKED", new String[] {id.modelId(), id.modelVersion(), id.name()});
+            if (found.isEmpty()) {
+                return false;
+            }
+            publisher.publish(found.get(0));
+            try (PreparedStatement ps = c.prepareStatement("UPDATE reference SET seal_published_at = now() "
+                    + "WHERE model_id = ? AND model_version = ? AND name = ?")) {
+                bind(ps, id);
+                ps.executeUpdate();
+            }
+            return true;
+        });
+    }
+
+    /** Work done in one transaction; whatever it throws rolls it back. */
+    private interface Work<T> {
+        T run(Connection c) throws Exception;
+    }
+
+    /**
+     * Runs {@code work} in one transaction and commits it; rolls back and throws a {@link StorageException}
+     * saying {@code what} failed when it throws (a runtime exception passes as it is).
+     */
+    private <T> T transaction(String what, Work<T> work) {
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             try {
-                java.util.List<StoredReference> found = query(c, SELECT_REFERENCE + "WHERE r.model_id = ? AND "
-                        + "r.model_version = ? AND r.name = ? AND r.sealed_at IS NOT NULL AND r.seal_published_at IS "
-                        + "NULL FOR UPDATE OF r SKIP LOCKED", new String[] {id.modelId(), id.modelVersion(),
-                                id.name()});
-                if (found.isEmpty()) {
-                    c.rollback();
-                    return false;
-                }
-                publisher.publish(found.get(0));
-                try (PreparedStatement ps = c.prepareStatement("UPDATE reference SET seal_published_at = now() "
-                        + "WHERE model_id = ? AND model_version = ? AND name = ?")) {
-                    bind(ps, id);
-                    ps.executeUpdate();
-                }
+                T out = work.run(c);
                 c.commit();
-                return true;
+                return out;
             } catch (Exception e) {
                 c.rollback();
-                if (e instanceof SQLException sql) {
-                    throw sql;
-                }
                 if (e instanceof RuntimeException r) {
                     throw r;
                 }
-                throw new StorageException("publishing the seal of reference " + id.name() + ": " + e.getMessage(),
-                        e);
+                throw new StorageException(what + (e instanceof SQLException ? "" : ": " + e.getMessage()), e);
             }
         } catch (SQLException e) {
-            throw new StorageException("publishing the seal of reference " + id.name(), e);
+            throw new StorageException(what, e);
         }
     }
 
