@@ -86,12 +86,7 @@ public class DeadLetterTopic {
 
     /** Creates or raises the dead-letter topic's record limit; throws when Kafka cannot be asked. */
     void ensure() throws Exception {
-        Map<String, Object> c = new HashMap<>(kafkaConfig);
-        c.keySet().retainAll(AdminClientConfig.configNames());
-        c.put(AdminClientConfig.CLIENT_ID_CONFIG, "nd-aggregator-dead-letter-topic");
-        c.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000);
-        c.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 15_000);
-        try (Admin admin = Admin.create(c)) {
+        try (Admin admin = admin(kafkaConfig, "nd-aggregator-dead-letter-topic")) {
             int needed = 0;
             for (String source : List.of(topics.activations(), topics.labels(), topics.inputs())) {
                 needed = Math.max(needed, limitOf(admin, source).orElse(0));
@@ -128,6 +123,19 @@ public class DeadLetterTopic {
                 }
             }
         }
+    }
+
+    /**
+     * An admin client for the aggregator's topic housekeeping: the Kafka settings an admin client knows, bounded
+     * timeouts (the API timeout must not be shorter than a request's, or the client refuses to start).
+     */
+    static Admin admin(Map<String, Object> kafkaConfig, String clientId) {
+        Map<String, Object> c = new HashMap<>(kafkaConfig);
+        c.keySet().retainAll(AdminClientConfig.configNames());
+        c.put(AdminClientConfig.CLIENT_ID_CONFIG, clientId);
+        c.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000);
+        c.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 15_000);
+        return Admin.create(c);
     }
 
     /** A topic's max.message.bytes; empty when the topic does not exist. */

@@ -179,22 +179,20 @@ public final class FlushWriter {
         }
         catalog.admitTagValues(c, pending.admittedTagValues());
         recent.keepInputs(c, pending.inputs());
-        Outcome.ReferenceSealed refused = null;
         List<ReferenceStore.Sealed> sealed = new ArrayList<>();
         for (Map.Entry<ReferenceStore.ReferenceId, List<ReferenceKey>> e : byReference(pending).entrySet()) {
             ReferenceStore.ReferenceId id = e.getKey();
             // under the reference's lock, so that a seal (here, in another aggregator or by the seal job) and the
             // merges around it are ordered: what reaches a sealed tap is refused whole, nothing merged
             ReferenceStore.SealState state = references.lockForMerge(c, id);
-            for (ReferenceKey key : e.getValue()) {
-                if (state.sealed() || ReferenceStore.tapSealed(c, id, key.tap())) {
-                    refused = new Outcome.ReferenceSealed(id, key.tap());
-                    break;
+            // a tap's slices are sealed together: asked once per tap, before anything of the reference is merged
+            for (String tap : new LinkedHashSet<>(e.getValue().stream().map(ReferenceKey::tap).toList())) {
+                if (state.sealed() || ReferenceStore.tapSealed(c, id, tap)) {
+                    return new Outcome.ReferenceSealed(id, tap);
                 }
-                references.merge(c, key, pending.references().get(key).distribution(sketchK));
             }
-            if (refused != null) {
-                return refused;
+            for (ReferenceKey key : e.getValue()) {
+                references.merge(c, key, pending.references().get(key).distribution(sketchK));
             }
             if (state.expectedObservations() != null) {
                 // the flush that brings a tap to its expected count seals it

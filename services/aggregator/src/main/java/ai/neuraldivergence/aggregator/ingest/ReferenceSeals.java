@@ -13,7 +13,6 @@ import io.smallrye.common.annotation.Identifier;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -22,7 +21,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.TopicExistsException;
@@ -140,12 +138,7 @@ public class ReferenceSeals {
      * after its retention, and inference would forget them.
      */
     private boolean ensureTopic() {
-        Map<String, Object> c = new HashMap<>(kafkaConfig);
-        c.keySet().retainAll(AdminClientConfig.configNames());
-        c.put(AdminClientConfig.CLIENT_ID_CONFIG, "nd-aggregator-reference-seals");
-        c.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000);
-        c.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 15_000);
-        try (Admin admin = Admin.create(c)) {
+        try (Admin admin = DeadLetterTopic.admin(kafkaConfig, "nd-aggregator-reference-seals")) {
             if (admin.listTopics().names().get(15, TimeUnit.SECONDS).contains(topics.referenceSeals())) {
                 return true;
             }

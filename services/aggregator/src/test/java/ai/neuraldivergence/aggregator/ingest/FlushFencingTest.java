@@ -2,17 +2,21 @@ package ai.neuraldivergence.aggregator.ingest;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.neuraldivergence.domain.Granularity;
 import ai.neuraldivergence.domain.Reduction;
+import ai.neuraldivergence.domain.ReferenceKey;
 import ai.neuraldivergence.domain.Slice;
 import ai.neuraldivergence.domain.TapDescriptor;
 import ai.neuraldivergence.domain.TapDistribution;
 import ai.neuraldivergence.domain.WindowKey;
+import ai.neuraldivergence.storage.ReferenceStore;
 import ai.neuraldivergence.storage.TapWindowStore;
 import ai.neuraldivergence.testkit.TestInfrastructure;
 import java.time.Instant;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.apache.kafka.common.TopicPartition;
 import org.flywaydb.core.Flyway;
@@ -53,6 +57,56 @@ class FlushFencingTest {
                 minute, minute.plusSeconds(60)).get(0).distribution();
         assertEquals(5, stored.observationCount(), "nothing of the stale delta was written");
         assertEquals(5L, first.storedOffsets(Map.of(tp, 0L)).get(tp));
+    }
+
+    /**
+     * A delta read before its reference tap was sealed (by this aggregator, another one, or the seal job) reaches a
+     * flush after the seal: the flush writes nothing and moves no offset, so that the records are read again and
+     * dead-lettered; and the flush that brings a tap to its expected count seals it.
+     */
+    @Test
+    void aDeltaReachingASealedReferenceWritesNothing() {
+        PGSimpleDataSource ds = new PGSimpleDataSource();
+        ds.setUrl(TestInfrastructure.shared().newDatabase("seal_unit"));
+        ds.setUser(TestInfrastructure.DB_USER);
+        ds.setPassword(TestInfrastructure.DB_PASSWORD);
+        Flyway.configure().dataSource(ds).load().migrate();
+        FlushWriter writer = new FlushWriter(ds, "g");
+        ReferenceStore references = new ReferenceStore(ds);
+        TopicPartition tp = new TopicPartition("t", 0);
+        writer.storedOffsets(Map.of(tp, 0L));
+        TapDescriptor tap = new TapDescriptor("m", "1", "dense", 0, new int[] {1}, 1, Reduction.NONE);
+        ReferenceStore.ReferenceId training = new ReferenceStore.ReferenceId("m", "1", "training");
+
+        assertInstanceOf(FlushWriter.Outcome.Committed.class, writer.flush(referenceDelta(tap, "training", 5),
+                Map.of(tp, new FlushWriter.OffsetRange(0, 5))));
+        assertTrue(((ReferenceStore.SealRequest.Accepted) references.requestSeal(training, 5)).reference().sealed());
+
+        assertEquals(new FlushWriter.Outcome.ReferenceSealed(training, "dense"), writer.flush(
+                referenceDelta(tap, "training", 3), Map.of(tp, new FlushWriter.OffsetRange(5, 8))));
+        assertEquals(5, references.read("m", "1", "training", "dense", Slice.ALL).orElseThrow().observationCount());
+        assertEquals(5L, writer.storedOffsets(Map.of(tp, 0L)).get(tp), "no offset moved past the refused records");
+
+        // a seal requested first: the flush reaching the count makes it
+        ReferenceStore.ReferenceId next = new ReferenceStore.ReferenceId("m", "1", "next");
+        references.requestSeal(next, 4);
+        FlushWriter.Outcome.Committed sealing = (FlushWriter.Outcome.Committed) writer.flush(
+                referenceDelta(tap, "next", 4), Map.of(tp, new FlushWriter.OffsetRange(5, 9)));
+        assertEquals(List.of(next), sealing.sealed().stream().map(ReferenceStore.Sealed::id).toList());
+        assertTrue(references.tapSealed(next, "dense"));
+    }
+
+    /** {@code observations} of a reference, in its "all" slice and one predicted-class slice. */
+    private static WindowAccumulator.Drained referenceDelta(TapDescriptor tap, String name, int observations) {
+        Map<ReferenceKey, WindowAccumulator.PendingWindow> out = new LinkedHashMap<>();
+        for (Slice slice : List.of(Slice.ALL, Slice.predictedClass(1))) {
+            WindowAccumulator.PendingWindow window = new WindowAccumulator.PendingWindow(tap, false);
+            for (int i = 0; i < observations; i++) {
+                window.add(new float[] {i}, name + "-" + i);
+            }
+            out.put(new ReferenceKey(tap.modelId(), tap.modelVersion(), name, tap.tap(), slice), window);
+        }
+        return new WindowAccumulator.Drained(Map.of(), out);
     }
 
     private static WindowAccumulator.Drained drained(WindowKey key, TapDescriptor tap, int observations) {

@@ -34,27 +34,23 @@ public class ErrorMappers {
     /** A valid token without the reference scope, found once the body was read. */
     @ServerExceptionMapper
     public Response missingScope(ai.neuraldivergence.inference.auth.InferenceScopes.MissingScopeException e) {
-        return Response.status(Response.Status.FORBIDDEN).type(MediaType.APPLICATION_JSON)
-                .entity(new ErrorResponse(403, "Forbidden", e.getMessage())).build();
+        return error(403, "Forbidden", e.getMessage());
     }
 
     @ServerExceptionMapper
     public Response kafkaUnavailable(ai.neuraldivergence.inference.service.LabelPublisher.KafkaUnavailableException e) {
-        return Response.status(Response.Status.SERVICE_UNAVAILABLE).type(MediaType.APPLICATION_JSON)
-                .entity(new ErrorResponse(503, "Service Unavailable", e.getMessage())).build();
+        return error(503, "Service Unavailable", e.getMessage());
     }
 
     /** A tagged request for a sealed reference. */
     @ServerExceptionMapper
     public Response referenceSealed(ai.neuraldivergence.inference.reference.SealedReferences.ReferenceSealedException e) {
-        return Response.status(Response.Status.CONFLICT).type(MediaType.APPLICATION_JSON)
-                .entity(new ErrorResponse(409, "Conflict", e.getMessage())).build();
+        return error(409, "Conflict", e.getMessage());
     }
 
     @ServerExceptionMapper
     public Response sealsNotLoaded(ai.neuraldivergence.inference.reference.SealedReferences.SealsNotLoadedException e) {
-        return Response.status(Response.Status.SERVICE_UNAVAILABLE).type(MediaType.APPLICATION_JSON)
-                .entity(new ErrorResponse(503, "Service Unavailable", e.getMessage())).build();
+        return error(503, "Service Unavailable", e.getMessage());
     }
 
     /**
@@ -63,12 +59,16 @@ public class ErrorMappers {
      */
     @ServerExceptionMapper
     public Response bodyTooLarge(ai.neuraldivergence.inference.limits.BodyLimits.BodyTooLargeException e) {
-        return Response.status(413).type(MediaType.APPLICATION_JSON)
-                .entity(new ErrorResponse(413, "Payload Too Large", e.getMessage())).build();
+        return error(413, "Payload Too Large", e.getMessage());
     }
 
     private static Response badRequest(String message) {
-        return Response.status(Response.Status.BAD_REQUEST).type(MediaType.APPLICATION_JSON)
-                .entity(new ErrorResponse(400, "Bad Request", message)).build();
+        return error(400, "Bad Request", message);
+    }
+
+    /** The one error body of this API: the status, its reason and what went wrong, as JSON. */
+    static Response error(int status, String reason, String message) {
+        return Response.status(status).type(MediaType.APPLICATION_JSON)
+                .entity(new ErrorResponse(status, reason, message)).build();
     }
 }

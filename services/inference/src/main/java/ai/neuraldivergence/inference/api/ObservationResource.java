@@ -66,9 +66,8 @@ public class ObservationResource {
         if (mapped.taps().get(0).header().getModelId().equals(servedModelId)) {
             // the served model's observations are its own predictions: recorded ones could claim its layout or
             // stand in for its traffic
-            return Response.status(Response.Status.FORBIDDEN).type(MediaType.APPLICATION_JSON).entity(
-                    new ErrorResponse(403, "Forbidden", "model " + servedModelId + " is served here: its observations "
-                            + "come from its own predictions (/v1/predict), not from /v1/observations")).build();
+            return ErrorMappers.error(403, "Forbidden", "model " + servedModelId + " is served here: its "
+                    + "observations come from its own predictions (/v1/predict), not from /v1/observations");
         }
         // every tap carries the same observations: the first tap's tags are the request's
         List<java.util.Map<String, String>> tags = mapped.taps().get(0).observations().stream()
@@ -115,7 +114,6 @@ public class ObservationResource {
     }
 
     private static Response unavailable(String message) {
-        return Response.status(Response.Status.SERVICE_UNAVAILABLE)
-                .entity(new ErrorResponse(503, "Service Unavailable", message)).build();
+        return ErrorMappers.error(503, "Service Unavailable", message);
     }
 }

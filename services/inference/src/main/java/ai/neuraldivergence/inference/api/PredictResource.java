@@ -135,9 +135,7 @@ public class PredictResource {
             }
             Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
             if (cause instanceof LabelPublisher.KafkaUnavailableException) {
-                return jakarta.ws.rs.core.Response.status(jakarta.ws.rs.core.Response.Status.SERVICE_UNAVAILABLE)
-                        .type(MediaType.APPLICATION_JSON)
-                        .entity(new ErrorResponse(503, "Service Unavailable", cause.getMessage())).build();
+                return ErrorMappers.error(503, "Service Unavailable", cause.getMessage());
             }
             throw e instanceof CompletionException c ? c : new CompletionException(cause);
         });
