@@ -643,7 +643,9 @@ class ChartTest {
         assertEquals(Set.of("NeuralDivergenceTapDrifting", "NeuralDivergenceAggregatorLagging",
                 "NeuralDivergenceObservationsShed", "NeuralDivergenceDeadLettersGrowing",
                 "NeuralDivergenceDeadLettersUndeliverable", "NeuralDivergenceStoreFailing",
-                "NeuralDivergenceRollupBehind", "NeuralDivergencePartDown"), alerts, rule.getMetadata().getName());
+                "NeuralDivergenceRollupBehind", "NeuralDivergenceWatermarkStalled", "NeuralDivergenceFoldsBehind",
+                "NeuralDivergenceDeltaPartitionsHeld", "NeuralDivergenceDeltaPartitionsNotAhead",
+                "NeuralDivergenceWalHigh", "NeuralDivergencePartDown"), alerts, rule.getMetadata().getName());
         assertTrue(java.util.regex.Pattern.compile("max\\(nd_aggregator_rollup_oldest_unrolled_seconds"
                 + "\\{namespace=\"[^\"]+\"}\\) > 3600").matcher(text).find(), "the roll-up backlog alert, an hour");
         Set<String> exported = Metrics.exported();

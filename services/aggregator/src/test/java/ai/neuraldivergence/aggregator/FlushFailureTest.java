@@ -109,33 +109,62 @@ class FlushFailureTest {
         }
     }
 
+    @Inject
+    ai.neuraldivergence.aggregator.ingest.CompactionJob compaction;
+
     @Test
-    void aStoredRowThatCannotBeDecodedIsTheStoresFaultAndDeadLettersNothing() throws Exception {
+    void aStoredDeltaThatCannotBeDecodedIsTheStoresFaultAndStopsNothingElse() throws Exception {
         String model = "storefail-" + UUID.randomUUID();
+        String healthy = "healthy-" + UUID.randomUUID();
         send(model, batch(model, "x-", 2));
+        send(healthy, batch(healthy, "h-", 2));
         TapWindowStore store = new TapWindowStore(dataSource);
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (System.nanoTime() < deadline && count(store, model) < 2) {
+        while (System.nanoTime() < deadline && (count(store, model) < 2 || count(store, healthy) < 2)) {
             Thread.sleep(200);
         }
-        // the stored minute rows of the model are corrupted; the next batch must merge into them
-        execute("UPDATE tap_window SET distributions = '\\x00010203'::bytea WHERE model_id = '" + model + "'");
-        double before = storeFailures();
+        // the stored deltas of the model are corrupted; a flush never reads them, so the next batch is written
+        long corrupted = longOf("WITH u AS (UPDATE window_delta SET activations = '\\x00010203'::bytea WHERE "
+                + "model_id = '" + model + "' RETURNING 1) SELECT count(*) FROM u");
         send(model, batch(model, "y-", 3));
         deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (System.nanoTime() < deadline && storeFailures() <= before) {
+        while (System.nanoTime() < deadline && stored(model) < 5) {
             Thread.sleep(200);
         }
-        assertTrue(storeFailures() > before, "counted as the store's failure");
-        // mended: the rows go, and the retried delta writes the 3 observations (the first 2 were in the rows lost)
-        execute("DELETE FROM tap_window WHERE model_id = '" + model + "'");
-        deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-        while (System.nanoTime() < deadline && count(store, model) < 3) {
-            Thread.sleep(200);
-        }
+        assertEquals(5, stored(model), "the flush is not the corrupted rows' victim");
+        // folding them fails, is counted, and stops nothing else: the healthy model's minute is folded
+        double before = counter("nd_aggregator_compaction_failures_total");
+        compaction.runAt(java.time.Instant.now(), MINUTE.plus(Duration.ofDays(2)));
+        assertTrue(counter("nd_aggregator_compaction_failures_total") > before, "counted as the store's failure");
+        assertEquals(0, unfolded(healthy));
+        assertTrue(unfolded(model) > corrupted, "the corrupted deltas (and the later ones of their minute) stay "
+                + "unfolded, where an operator finds them");
+        // mended (the corrupted deltas removed): the rest is folded at the next pass
+        execute("DELETE FROM window_delta WHERE model_id = '" + model + "' AND octet_length(activations) = 4");
+        compaction.runAt(java.time.Instant.now(), MINUTE.plus(Duration.ofDays(2)));
+        assertEquals(0, unfolded(model));
         assertEquals(3, count(store, model));
         assertEquals(0, TopicRecords.await("nd.activations.dlq", r -> r.key() != null
                 && new String(r.key(), StandardCharsets.UTF_8).equals(model), 0).size(), "nothing dead-lettered");
+    }
+
+    /** Observations stored for a model's minutes (rows and unfolded deltas), by their counts alone. */
+    private long stored(String model) throws Exception {
+        return longOf("SELECT coalesce(sum(n), 0) FROM (SELECT observation_count AS n FROM tap_window WHERE model_id = "
+                + "'" + model + "' AND granularity = 'minute' AND slice = 'all' UNION ALL SELECT observation_count FROM "
+                + "window_delta WHERE model_id = '" + model + "' AND slice = 'all' AND NOT folded) x");
+    }
+
+    private long unfolded(String model) throws Exception {
+        return longOf("SELECT count(*) FROM window_delta WHERE model_id = '" + model + "' AND NOT folded");
+    }
+
+    private long longOf(String sql) throws Exception {
+        try (Connection c = dataSource.getConnection(); Statement s = c.createStatement();
+                java.sql.ResultSet rs = s.executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        }
     }
 
     @Test
@@ -183,10 +212,6 @@ class FlushFailureTest {
 
     private static double undeliverable() {
         return counter("nd_aggregator_dead_letters_total{reason=\"undeliverable\"}");
-    }
-
-    private static double storeFailures() {
-        return counter("nd_aggregator_store_failures_total");
     }
 
     /** A counter's value from /q/metrics, 0 before it first moved. */

@@ -29,8 +29,8 @@ import org.junit.jupiter.api.Test;
 class RetentionTest {
 
     /**
-     * The roll-up job runs on the real clock: it would roll up the test's old, closed minute (which must stay not
-     * rolled up) while the test runs. Here it waits an hour before its first run; the test rolls up by hand.
+     * The compaction job would build the test's old minute's hour (which must stay unbuilt) while the test runs:
+     * here it runs once at start and then waits an hour.
      */
     public static final class NoRollupJob implements io.quarkus.test.junit.QuarkusTestProfile {
         @Override
@@ -59,27 +59,29 @@ class RetentionTest {
                     Duration.ofDays(500)}) {
                     TapDistribution d = new TapDistribution(1, 200);
                     d.add(new float[] {1f}, 0);
-                    WindowKey key = new WindowKey(model, "1", "t", Slice.ALL, g, g.windowStart(now.minus(age)));
-                    store.merge(c, key, d);
-                    if (g == Granularity.MINUTE && !age.equals(Duration.ofDays(500))) {
-                        store.markRolledUp(c, key);
-                    }
+                    // the oldest minute lies in an hour that was never built (its hour row, 2 hours later, is another)
+                    Instant start = g == Granularity.MINUTE && age.equals(Duration.ofDays(500))
+                            ? now.minus(age).minus(Duration.ofHours(2)) : now.minus(age);
+                    store.merge(c, new WindowKey(model, "1", "t", Slice.ALL, g, g.windowStart(start)), d);
                 }
             }
             c.commit();
         }
         retention.enforce(now);
-        // minutes: 1 hour kept, and the 500-day-old one, which was never rolled up (its hour and day lack it);
-        // hours: 1 hour and 3 days kept; days: all but 500 days kept
+        // minutes: 1 hour kept, and the 500-day-old one, whose hour was never built (it would be lost);
+        // hours: 1 hour and 3 days kept (the older ones are in their days); days: all but 500 days kept
         assertEquals(2, count(store, model, Granularity.MINUTE));
         assertEquals(2, count(store, model, Granularity.HOUR));
         assertEquals(3, count(store, model, Granularity.DAY));
         assertEquals(0, retention.enforce(now), "nothing left to delete");
         try (Connection c = dataSource.getConnection()) {
-            store.markRolledUp(c, new WindowKey(model, "1", "t", Slice.ALL, Granularity.MINUTE,
-                    Granularity.MINUTE.windowStart(now.minus(Duration.ofDays(500)))));
+            TapDistribution d = new TapDistribution(1, 200);
+            d.add(new float[] {1f}, 0);
+            store.merge(c, new WindowKey(model, "1", "t", Slice.ALL, Granularity.HOUR,
+                    Granularity.HOUR.windowStart(now.minus(Duration.ofDays(500)).minus(Duration.ofHours(2)))), d);
         }
-        assertEquals(1, retention.enforce(now), "rolled up at last, it goes");
+        // its hour built at last, it goes; the hour stays until its day is built
+        assertEquals(1, retention.enforce(now), "its hour built at last, it goes");
         assertEquals(1, count(store, model, Granularity.MINUTE));
     }
 

@@ -33,7 +33,6 @@ import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import jakarta.inject.Inject;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -237,7 +236,7 @@ class CompareGrpcTest extends GrpcApiTest {
     }
 
     @Test
-    void rangesReadRolledUpHoursAndWidenToThemWhereMinutesExpired() throws Exception {
+    void rangesReadBuiltHoursAndWidenToThemWhereMinutesExpired() throws Exception {
         String model = "hours";
         DriftFixture.seed(owner, model);
         TapWindowStore windows = new TapWindowStore(owner);
@@ -258,7 +257,7 @@ class CompareGrpcTest extends GrpcApiTest {
         CompareResponse r = api.compare(compare(model, partOfThatHour, minutes(0, 10)).setTap("dense1").build());
         assertEquals(500, r.getTaps(0).getSummary().getCountA(), "the whole hour: its minutes are gone");
 
-        // the fixture's hour once its minutes are rolled up: read as its hour row, which agrees with its minutes
+        // the fixture's hour once built: read as its hour row, which agrees with its minutes
         Instant fixtureHour = DriftFixture.T0;
         TapDistribution merged = new TapDistribution(2, 200);
         windows.read(model, "v2", "dense1", Slice.ALL, Granularity.MINUTE, fixtureHour, fixtureHour.plusSeconds(3600))
@@ -266,11 +265,6 @@ class CompareGrpcTest extends GrpcApiTest {
         try (Connection c = owner.getConnection()) {
             c.setAutoCommit(false);
             windows.merge(c, new WindowKey(model, "v2", "dense1", Slice.ALL, Granularity.HOUR, fixtureHour), merged);
-            try (PreparedStatement ps = c.prepareStatement("UPDATE tap_window SET rolled_up = true WHERE "
-                    + "model_id = ? AND granularity = 'minute'")) {
-                ps.setString(1, model);
-                ps.executeUpdate();
-            }
             c.commit();
         }
         Selection wholeHour = Selection.newBuilder().setTimeRange(TimeRange.newBuilder()

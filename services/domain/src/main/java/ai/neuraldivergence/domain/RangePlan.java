@@ -11,8 +11,9 @@ import java.util.Set;
  * minutes at the edges), so that a month is thirty reads rather than forty thousand.
  *
  * <p>A range covers the minute windows whose start lies in {@code [from, to)} (a minute straddling {@code from} is
- * taken whole: minutes are the finest resolution). An hour or day is used only when every minute in it has been
- * rolled up (otherwise its row is incomplete, and its minutes are read instead); where minutes have expired
+ * taken whole: minutes are the finest resolution). An hour or day is used only once it is built (it is built once,
+ * complete, after its last minute is final; until then its minutes, or hours, are read instead); where minutes have
+ * expired
  * (retention), the range widens outward to whole hours, and where hours have too, to whole days.
  */
 public final class RangePlan {
@@ -25,12 +26,13 @@ public final class RangePlan {
     }
 
     /**
-     * @param unrolledMinutes starts of the stored minutes not yet rolled up into their hour and day
+     * @param unbuiltMinutes starts of the stored minutes whose hour is not built yet
+     * @param unbuiltDays starts of the days with stored windows whose day is not built yet
      * @param earliestMinute the oldest stored minute (null when none): older minutes expired
      * @param earliestHour the oldest stored hour (null when none)
      */
-    public static List<Segment> cover(Instant from, Instant to, Set<Instant> unrolledMinutes, Instant earliestMinute,
-            Instant earliestHour) {
+    public static List<Segment> cover(Instant from, Instant to, Set<Instant> unbuiltMinutes, Set<Instant> unbuiltDays,
+            Instant earliestMinute, Instant earliestHour) {
         if (!from.isBefore(to)) {
             throw new IllegalArgumentException("time range must have from < to, got [" + from + ", " + to + ")");
         }
@@ -51,8 +53,8 @@ public final class RangePlan {
             }
         }
         Set<Instant> unrolledHours = new java.util.HashSet<>();
-        Set<Instant> unrolledDays = new java.util.HashSet<>();
-        for (Instant m : unrolledMinutes) {
+        Set<Instant> unrolledDays = new java.util.HashSet<>(unbuiltDays);
+        for (Instant m : unbuiltMinutes) {
             unrolledHours.add(Granularity.HOUR.windowStart(m));
             unrolledDays.add(Granularity.DAY.windowStart(m));
         }

@@ -21,7 +21,7 @@ class RangePlanTest {
     void wholeDaysAndHoursAreReadAsSuchAndTheEdgesAsMinutes() {
         Instant from = Instant.parse("2026-11-26T22:30:20Z");
         Instant to = Instant.parse("2026-11-28T01:15:00Z");
-        List<RangePlan.Segment> plan = RangePlan.cover(from, to, Set.of(), EPOCH, EPOCH);
+        List<RangePlan.Segment> plan = RangePlan.cover(from, to, Set.of(), Set.of(), EPOCH, EPOCH);
         // 22:30..23:00 (30 minutes, the straddled 22:30 included), 23:00 (hour), the 27th (day), 00:00 (hour),
         // 01:00..01:15 (15 minutes)
         assertEquals(45, count(plan, Granularity.MINUTE));
@@ -36,17 +36,27 @@ class RangePlanTest {
         Instant from = Instant.parse("2026-11-28T10:00:00Z");
         Instant to = Instant.parse("2026-11-28T12:00:00Z");
         List<RangePlan.Segment> plan = RangePlan.cover(from, to, Set.of(Instant.parse("2026-11-28T11:59:00Z")),
-                EPOCH, EPOCH);
+                Set.of(), EPOCH, EPOCH);
         assertEquals(1, count(plan, Granularity.HOUR));
         assertEquals(60, count(plan, Granularity.MINUTE));
+    }
+
+    @Test
+    void aDayNotBuiltYetIsReadAsItsHours() {
+        // every hour of the 27th is built, its day row is not yet (its last minute is not final)
+        Instant from = Instant.parse("2026-11-27T00:00:00Z");
+        Instant to = Instant.parse("2026-11-28T00:00:00Z");
+        List<RangePlan.Segment> plan = RangePlan.cover(from, to, Set.of(), Set.of(from), EPOCH, EPOCH);
+        assertEquals(24, count(plan, Granularity.HOUR));
+        assertEquals(0, count(plan, Granularity.DAY));
     }
 
     @Test
     void expiredMinutesWidenTheRangeToWholeHours() {
         Instant from = Instant.parse("2026-11-20T10:20:00Z");
         Instant to = Instant.parse("2026-11-20T12:40:00Z");
-        List<RangePlan.Segment> plan = RangePlan.cover(from, to, Set.of(), Instant.parse("2026-11-28T00:00:00Z"),
-                EPOCH);
+        List<RangePlan.Segment> plan = RangePlan.cover(from, to, Set.of(), Set.of(),
+                Instant.parse("2026-11-28T00:00:00Z"), EPOCH);
         assertEquals(List.of(new RangePlan.Segment(Granularity.HOUR, Instant.parse("2026-11-20T10:00:00Z")),
                 new RangePlan.Segment(Granularity.HOUR, Instant.parse("2026-11-20T11:00:00Z")),
                 new RangePlan.Segment(Granularity.HOUR, Instant.parse("2026-11-20T12:00:00Z"))), plan);
@@ -56,10 +66,11 @@ class RangePlanTest {
     void aRangeEndingAmongAYoungDeploymentsFirstMinutesEndsThere() {
         // minutes since 18:39, nothing rolled up into an hour yet: [18:39, 18:40) is that one minute, not the hour
         Instant first = Instant.parse("2026-11-28T18:39:00Z");
-        List<RangePlan.Segment> plan = RangePlan.cover(first, first.plusSeconds(60), Set.of(first), first, null);
+        List<RangePlan.Segment> plan = RangePlan.cover(first, first.plusSeconds(60), Set.of(first), Set.of(), first,
+                null);
         assertEquals(List.of(new RangePlan.Segment(Granularity.MINUTE, first)), plan);
         List<RangePlan.Segment> early = RangePlan.cover(Instant.parse("2026-11-28T18:30:00Z"), first.plusSeconds(120),
-                Set.of(first, first.plusSeconds(60)), first, null);
+                Set.of(first, first.plusSeconds(60)), Set.of(), first, null);
         assertEquals(first.plusSeconds(60), early.get(early.size() - 1).start(), "ends with the range's last minute");
         assertEquals(Granularity.MINUTE, early.get(early.size() - 1).granularity());
     }
@@ -67,8 +78,8 @@ class RangePlanTest {
     @Test
     void anEmptyOrInvertedRangeIsRefused() {
         Instant t = Instant.parse("2026-11-28T10:00:00Z");
-        assertThrows(IllegalArgumentException.class, () -> RangePlan.cover(t, t, Set.of(), EPOCH, EPOCH));
-        assertThrows(IllegalArgumentException.class, () -> RangePlan.cover(t, t.minusSeconds(1), Set.of(), EPOCH,
-                EPOCH));
+        assertThrows(IllegalArgumentException.class, () -> RangePlan.cover(t, t, Set.of(), Set.of(), EPOCH, EPOCH));
+        assertThrows(IllegalArgumentException.class, () -> RangePlan.cover(t, t.minusSeconds(1), Set.of(), Set.of(),
+                EPOCH, EPOCH));
     }
 }

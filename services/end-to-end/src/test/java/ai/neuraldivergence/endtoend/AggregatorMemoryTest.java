@@ -248,14 +248,17 @@ class AggregatorMemoryTest {
         throw new AssertionError("stored " + stored + " of " + observations + " observations");
     }
 
-    /** Observation counts of the model's minute rows, by slice and minute. */
+    /** Observation counts of the model's minutes (their rows and unfolded deltas), by slice and minute. */
     private static Map<String, Long> storedCounts(String db) throws Exception {
         Map<String, Long> out = new HashMap<>();
         try (Connection c = DriverManager.getConnection(db, TestInfrastructure.DB_USER,
                 TestInfrastructure.DB_PASSWORD);
-                PreparedStatement ps = c.prepareStatement("SELECT slice, window_start, observation_count FROM "
-                        + "tap_window WHERE model_id = ? AND granularity = 'minute'")) {
+                PreparedStatement ps = c.prepareStatement("SELECT slice, window_start, sum(n) FROM (SELECT slice, "
+                        + "window_start, observation_count AS n FROM tap_window WHERE model_id = ? AND granularity = "
+                        + "'minute' UNION ALL SELECT slice, window_start, observation_count FROM window_delta WHERE "
+                        + "model_id = ? AND NOT folded) x GROUP BY 1, 2")) {
             ps.setString(1, MODEL);
+            ps.setString(2, MODEL);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     out.put(rs.getString(1) + "|" + rs.getTimestamp(2).toInstant(), rs.getLong(3));

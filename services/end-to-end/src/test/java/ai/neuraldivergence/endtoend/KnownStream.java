@@ -148,7 +148,11 @@ final class KnownStream {
                 "ND_AGGREGATOR_CONSUMER_GROUP", group),
                 // a killed member's partitions move on quickly
                 List.of("-Dkafka.session.timeout.ms=6000", "-Dkafka.heartbeat.interval.ms=1000",
-                        "-Dnd.aggregator.rollup-interval=1s", "-Dnd.aggregator.label-horizon=1d"), log);
+                        "-Dnd.aggregator.rollup-interval=1s", "-Dnd.aggregator.label-horizon=1d",
+                        // the stream lies an hour or two back, and the aggregator's watermark is now once it has read
+                        // everything: a lateness beyond that keeps its minutes open while the test runs (the test
+                        // moves time past their finality itself, verifyAgainstWhatWasSent)
+                        "-Dnd.aggregator.allowed-lateness=" + FINALITY.toMinutes() + "m"), log);
     }
 
     /** Creates the stream's topics with {@code partitions} partitions each (before anything is produced). */
@@ -204,14 +208,21 @@ final class KnownStream {
         return storedInMinutes(jdbcUrl, "all");
     }
 
-    /** Observations stored in the dense tap's minute rows of the slices matching {@code slicePattern} (LIKE). */
+    /**
+     * Observations stored in the dense tap's minutes (rows and unfolded deltas) of the slices matching
+     * {@code slicePattern} (LIKE).
+     */
     private static long storedInMinutes(String jdbcUrl, String slicePattern) {
         try (Connection c = DriverManager.getConnection(jdbcUrl, TestInfrastructure.DB_USER,
                 TestInfrastructure.DB_PASSWORD);
-                PreparedStatement ps = c.prepareStatement("SELECT coalesce(sum(observation_count), 0) FROM tap_window "
-                        + "WHERE model_id = ? AND tap = 'dense' AND slice LIKE ? AND granularity = 'minute'")) {
+                PreparedStatement ps = c.prepareStatement("SELECT coalesce(sum(n), 0) FROM (SELECT observation_count "
+                        + "AS n FROM tap_window WHERE model_id = ? AND tap = 'dense' AND slice LIKE ? AND granularity = "
+                        + "'minute' UNION ALL SELECT observation_count FROM window_delta WHERE model_id = ? AND tap = "
+                        + "'dense' AND slice LIKE ? AND NOT folded) x")) {
             ps.setString(1, MODEL);
             ps.setString(2, slicePattern);
+            ps.setString(3, MODEL);
+            ps.setString(4, slicePattern);
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 return rs.getLong(1);
@@ -247,6 +258,28 @@ final class KnownStream {
         }
         throw new AssertionError("stored " + stored + " of " + observations + " observations, " + labels + " of "
                 + labelled + " labels");
+    }
+
+    /** How long the stream's minutes stay open to late deltas in the aggregators the tests start. */
+    static final Duration FINALITY = Duration.ofHours(3);
+
+    private static void compactPastFinality(javax.sql.DataSource ds) {
+        Instant later = Instant.now().plus(FINALITY).plus(Duration.ofHours(2));
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+        try {
+            List<java.util.concurrent.Future<?>> passes = new java.util.ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                passes.add(pool.submit(() -> new ai.neuraldivergence.aggregator.ingest.Compaction(ds, 200, FINALITY,
+                        w -> { }).run(later)));
+            }
+            for (java.util.concurrent.Future<?> p : passes) {
+                p.get();
+            }
+        } catch (Exception e) {
+            throw new AssertionError("compaction failed", e);
+        } finally {
+            pool.shutdownNow();
+        }
     }
 
     /** The hour row of a tap and slice once the roll-up has brought it to {@code count} observations. */
@@ -319,6 +352,9 @@ final class KnownStream {
             }
             rows.put(key, d);
         }
+        // the watermark moved past the stream's finality (the aggregators have stopped): every minute folded for the
+        // last time and its hour built, by two compactions at once
+        compactPastFinality(ds);
         // the hour row of each tap and slice (the stream's minutes share one hour) rolls up exactly its minutes
         Map<String, Long> perHour = new HashMap<>();
         counts.forEach((key, n) -> perHour.merge(key.substring(0, key.lastIndexOf('|')), n[0], Long::sum));

@@ -101,16 +101,23 @@ public final class CatalogStore {
     /** Every model version (optionally of one model), newest first within a model, with its coverage. */
     public List<VersionCoverage> versions(String modelIdOrNull) {
         // every observation reaches every tap, so a version's count is its fullest tap's. Minutes expire after hours,
-        // days after a year: a tap's count is its day rows (every rolled-up minute is in one) plus the minutes not
-        // rolled up yet, and its coverage spans windows of every granularity
+        // days after a year: a tap's count is its day rows, the hours whose day is not built yet, the minutes whose
+        // hour is not, and the deltas not folded yet (every row and delta counted once), and its coverage spans
+        // windows of every granularity
         String sql = "SELECT v.model_id, v.model_version, v.first_seen, min(t.first_window), max(t.last_end), "
                 + "coalesce(max(t.observations), 0) FROM model_version v LEFT JOIN (SELECT model_id, model_version, "
-                + "tap, min(window_start) first_window, max(window_start + CASE granularity WHEN 'minute' THEN "
-                + "interval '1 minute' WHEN 'hour' THEN interval '1 hour' ELSE interval '1 day' END) last_end, "
-                + "sum(observation_count) FILTER (WHERE granularity = 'day' OR granularity = 'minute' AND NOT "
-                + "rolled_up) observations FROM tap_window WHERE slice = 'all' GROUP BY model_id, model_version, "
-                + "tap) t ON t.model_id = v.model_id AND t.model_version = v.model_version "
-                + "WHERE (?::text IS NULL OR v.model_id = ?) "
+                + "tap, min(window_start) first_window, max(window_end) last_end, sum(n) observations FROM ("
+                + "SELECT w.model_id, w.model_version, w.tap, w.window_start, w.window_start + CASE w.granularity "
+                + "WHEN 'minute' THEN interval '1 minute' WHEN 'hour' THEN interval '1 hour' ELSE interval '1 day' END "
+                + "AS window_end, CASE WHEN w.granularity = 'day' OR NOT EXISTS (SELECT 1 FROM tap_window b WHERE "
+                + "b.model_id = w.model_id AND b.model_version = w.model_version AND b.tap = w.tap AND b.slice = "
+                + "w.slice AND b.granularity = CASE w.granularity WHEN 'minute' THEN 'hour' ELSE 'day' END AND "
+                + "b.window_start = date_bin(CASE w.granularity WHEN 'minute' THEN interval '1 hour' ELSE interval "
+                + "'1 day' END, w.window_start, timestamptz '2000-01-01 00:00:00+00')) THEN w.observation_count "
+                + "ELSE 0 END AS n FROM tap_window w WHERE w.slice = 'all' UNION ALL SELECT model_id, model_version, "
+                + "tap, window_start, window_start + interval '1 minute', observation_count FROM window_delta WHERE "
+                + "slice = 'all' AND NOT folded) x GROUP BY model_id, model_version, tap) t ON t.model_id = v.model_id "
+                + "AND t.model_version = v.model_version WHERE (?::text IS NULL OR v.model_id = ?) "
                 + "GROUP BY v.model_id, v.model_version, v.first_seen ORDER BY v.model_id, v.first_seen DESC";
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setString(1, modelIdOrNull);
@@ -131,10 +138,13 @@ public final class CatalogStore {
     /** The slice keys that have stored distributions for a model version. */
     public List<String> sliceKeys(String modelId, String modelVersion) {
         try (Connection c = dataSource.getConnection();
-                PreparedStatement ps = c.prepareStatement("SELECT DISTINCT slice FROM tap_window "
-                        + "WHERE model_id = ? AND model_version = ? ORDER BY slice")) {
+                PreparedStatement ps = c.prepareStatement("SELECT slice FROM tap_window WHERE model_id = ? AND "
+                        + "model_version = ? UNION SELECT slice FROM window_delta WHERE model_id = ? AND model_version "
+                        + "= ? AND NOT folded ORDER BY 1")) {
             ps.setString(1, modelId);
             ps.setString(2, modelVersion);
+            ps.setString(3, modelId);
+            ps.setString(4, modelVersion);
             List<String> out = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {

@@ -4,6 +4,9 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.Optional;
 import java.util.OptionalLong;
 
 /**
@@ -51,14 +54,43 @@ public final class OffsetStore {
      */
     public boolean advance(Connection c, String group, String topic, int partition, long expected, long next)
             throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("UPDATE consumer_offset SET next_offset = ?, updated_at = now() "
-                + "WHERE consumer_group = ? AND topic = ? AND kafka_partition = ? AND next_offset = ?")) {
+        return advance(c, group, topic, partition, expected, next, null);
+    }
+
+    /**
+     * {@link #advance}, moving the partition's watermark forward to {@code watermark} in the same fenced update
+     * (null or an older time leaves it as it is: a watermark never goes back).
+     */
+    public boolean advance(Connection c, String group, String topic, int partition, long expected, long next,
+            Instant watermark) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("UPDATE consumer_offset SET next_offset = ?, updated_at = now(), "
+                + "watermark = greatest(watermark, ?) WHERE consumer_group = ? AND topic = ? AND kafka_partition = ? "
+                + "AND next_offset = ?")) {
             ps.setLong(1, next);
-            ps.setString(2, group);
-            ps.setString(3, topic);
-            ps.setInt(4, partition);
-            ps.setLong(5, expected);
+            ps.setTimestamp(2, watermark == null ? null : Timestamp.from(watermark));
+            ps.setString(3, group);
+            ps.setString(4, topic);
+            ps.setInt(5, partition);
+            ps.setLong(6, expected);
             return ps.executeUpdate() == 1;
+        }
+    }
+
+    /**
+     * The event-time watermark of a consumer group over {@code topics}: the oldest of its partitions' watermarks.
+     * Empty while any of them has none yet (a partition never flushed holds everything back), or none is stored.
+     */
+    public Optional<Instant> watermark(Connection c, String group, java.util.Collection<String> topics)
+            throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT min(watermark), bool_or(watermark IS NULL) FROM "
+                + "consumer_offset WHERE consumer_group = ? AND topic = ANY(?)")) {
+            ps.setString(1, group);
+            ps.setArray(2, c.createArrayOf("text", topics.toArray()));
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                Timestamp min = rs.getTimestamp(1);
+                return min == null || rs.getBoolean(2) ? Optional.empty() : Optional.of(min.toInstant());
+            }
         }
     }
 }

@@ -2,6 +2,7 @@ package ai.neuraldivergence.storage;
 
 import ai.neuraldivergence.domain.DistributionCodec;
 import ai.neuraldivergence.domain.Granularity;
+import ai.neuraldivergence.domain.RawRows;
 import ai.neuraldivergence.domain.Slice;
 import ai.neuraldivergence.domain.TapDistribution;
 import ai.neuraldivergence.domain.WindowKey;
@@ -15,18 +16,18 @@ import java.util.ArrayList;
 import java.util.List;
 import javax.sql.DataSource;
 
-/** Stored tap distributions, one row per tap, slice and window. */
+/**
+ * Stored tap distributions, one row per tap, slice and window; a minute's unfolded deltas ({@link WindowDeltaStore})
+ * are part of it for every reader.
+ */
 public final class TapWindowStore {
 
     /** One stored window of a tap. */
     public record StoredWindow(Instant windowStart, TapDistribution distribution) {
     }
 
-    /**
-     * What a merge wrote: the window's observation count after it, the row's encoded size, and whether the window
-     * had already been rolled up into its hour and day (then the caller merges the delta there too).
-     */
-    public record Merged(long observationCount, int bytes, boolean rolledUp) {
+    /** What a merge wrote: the window's observation count after it, and the row's encoded size. */
+    public record Merged(long observationCount, int bytes) {
     }
 
     private final DataSource dataSource;
@@ -69,8 +70,7 @@ public final class TapWindowStore {
     public Merged merge(Connection c, WindowKey key, ai.neuraldivergence.domain.TapDelta delta) throws SQLException {
         lockWindows(c, List.of(key));
         TapDistribution merged = null;
-        boolean rolledUp = false;
-        try (PreparedStatement ps = c.prepareStatement("SELECT distributions, rolled_up FROM tap_window "
+        try (PreparedStatement ps = c.prepareStatement("SELECT distributions FROM tap_window "
                 + "WHERE model_id = ? AND model_version = ? AND tap = ? AND granularity = ? AND slice = ? "
                 + "AND window_start = ? FOR UPDATE")) {
             bindKey(ps, key);
@@ -78,7 +78,6 @@ public final class TapWindowStore {
                 if (rs.next()) {
                     merged = DistributionCodec.decode(rs.getBytes(1));
                     delta.addTo(merged);
-                    rolledUp = rs.getBoolean(2);
                 }
             }
         }
@@ -96,29 +95,54 @@ public final class TapWindowStore {
             // streamed from the array: the driver's setBytes copies it first, and a wide tap's row is tens of MB
             ps.setBinaryStream(8, new java.io.ByteArrayInputStream(encoded), encoded.length);
             ps.executeUpdate();
-            return new Merged(merged.observationCount(), encoded.length, rolledUp);
+            return new Merged(merged.observationCount(), encoded.length);
         }
     }
 
-    /** The stored windows of one tap and slice whose start lies in {@code [from, to)}, oldest first. */
+    /** A bound from the SQL below: when a window starts, given by the granularities' UTC grid. */
+    private static final String ORIGIN = "timestamptz '2000-01-01 00:00:00+00'";
+
+    /**
+     * The stored windows of one tap and slice whose start lies in {@code [from, to)}, oldest first. A minute is its
+     * row plus its unfolded deltas (or its deltas alone before its first fold), read in one statement: one snapshot,
+     * so that a fold committing meanwhile is seen whole or not at all.
+     */
     public List<StoredWindow> read(String modelId, String modelVersion, String tap, Slice slice,
             Granularity granularity, Instant from, Instant to) {
+        String deltas = granularity != Granularity.MINUTE ? "" : " UNION ALL SELECT window_start, NULL, activations "
+                + "FROM window_delta WHERE model_id = ? AND model_version = ? AND tap = ? AND slice = ? AND NOT folded "
+                + "AND window_start >= ? AND window_start < ?";
         try (Connection c = dataSource.getConnection();
-                PreparedStatement ps = c.prepareStatement("SELECT window_start, distributions FROM tap_window "
-                        + "WHERE model_id = ? AND model_version = ? AND tap = ? AND granularity = ? AND slice = ? "
-                        + "AND window_start >= ? AND window_start < ? ORDER BY window_start")) {
-            ps.setString(1, modelId);
-            ps.setString(2, modelVersion);
-            ps.setString(3, tap);
-            ps.setString(4, granularity.word());
-            ps.setString(5, slice.key());
-            ps.setTimestamp(6, Timestamp.from(from));
-            ps.setTimestamp(7, Timestamp.from(to));
+                PreparedStatement ps = c.prepareStatement("SELECT window_start, distributions, NULL::bytea FROM "
+                        + "tap_window WHERE model_id = ? AND model_version = ? AND tap = ? AND slice = ? AND "
+                        + "window_start >= ? AND window_start < ? AND granularity = '" + granularity.word() + "'"
+                        + deltas + " ORDER BY 1, 3 NULLS FIRST")) {
+            int repeats = granularity == Granularity.MINUTE ? 2 : 1;
+            for (int r = 0; r < repeats; r++) {
+                ps.setString(6 * r + 1, modelId);
+                ps.setString(6 * r + 2, modelVersion);
+                ps.setString(6 * r + 3, tap);
+                ps.setString(6 * r + 4, slice.key());
+                ps.setTimestamp(6 * r + 5, Timestamp.from(from));
+                ps.setTimestamp(6 * r + 6, Timestamp.from(to));
+            }
             List<StoredWindow> out = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
+                Instant current = null;
+                TapDistribution d = null;
                 while (rs.next()) {
-                    out.add(new StoredWindow(rs.getTimestamp(1).toInstant(),
-                            DistributionCodec.decode(rs.getBytes(2))));
+                    Instant start = rs.getTimestamp(1).toInstant();
+                    if (!start.equals(current)) {
+                        if (d != null) {
+                            out.add(new StoredWindow(current, d));
+                        }
+                        current = start;
+                        d = null;
+                    }
+                    d = add(d, rs.getBytes(2), rs.getBytes(3));
+                }
+                if (d != null) {
+                    out.add(new StoredWindow(current, d));
                 }
             }
             return out;
@@ -127,9 +151,28 @@ public final class TapWindowStore {
         }
     }
 
+    /** Adds a stored row or a delta to what a window has so far (null: nothing yet). */
+    private TapDistribution add(TapDistribution so, byte[] row, byte[] delta) {
+        if (row != null) {
+            TapDistribution decoded = DistributionCodec.decode(row);
+            if (so == null) {
+                return decoded;
+            }
+            so.merge(decoded);
+            return so;
+        }
+        RawRows rows = RawRows.decode(delta);
+        if (so == null) {
+            so = new TapDistribution(rows.neuronCount(), sketchK);
+        }
+        rows.addTo(so);
+        return so;
+    }
+
     /**
      * Merges the stored windows of a {@link ai.neuraldivergence.domain.RangePlan} (any mix of granularities) into
-     * one distribution, in one query; windows without a row (nothing observed) add nothing.
+     * one distribution, in one query (a minute with its unfolded deltas); windows without a row (nothing observed)
+     * add nothing.
      */
     public TapDistribution readMerged(String modelId, String modelVersion, String tap, Slice slice,
             List<ai.neuraldivergence.domain.RangePlan.Segment> segments, int neuronCount, int sketchK) {
@@ -143,20 +186,30 @@ public final class TapWindowStore {
         }
         segments.forEach(sg -> starts.get(sg.granularity()).add(Timestamp.from(sg.start())));
         try (Connection c = dataSource.getConnection();
-                PreparedStatement ps = c.prepareStatement("SELECT distributions FROM tap_window WHERE model_id = ? "
-                        + "AND model_version = ? AND tap = ? AND slice = ? AND ((granularity = 'minute' AND "
-                        + "window_start = ANY(?)) OR (granularity = 'hour' AND window_start = ANY(?)) OR "
-                        + "(granularity = 'day' AND window_start = ANY(?)))")) {
-            ps.setString(1, modelId);
-            ps.setString(2, modelVersion);
-            ps.setString(3, tap);
-            ps.setString(4, slice.key());
+                PreparedStatement ps = c.prepareStatement("SELECT distributions, NULL::bytea FROM tap_window WHERE "
+                        + "model_id = ? AND model_version = ? AND tap = ? AND slice = ? AND ((granularity = 'minute' "
+                        + "AND window_start = ANY(?)) OR (granularity = 'hour' AND window_start = ANY(?)) OR "
+                        + "(granularity = 'day' AND window_start = ANY(?))) UNION ALL SELECT NULL, activations FROM "
+                        + "window_delta WHERE model_id = ? AND model_version = ? AND tap = ? AND slice = ? AND NOT "
+                        + "folded AND window_start = ANY(?)")) {
+            for (int r = 0; r < 2; r++) {
+                ps.setString(7 * r + 1, modelId);
+                ps.setString(7 * r + 2, modelVersion);
+                ps.setString(7 * r + 3, tap);
+                ps.setString(7 * r + 4, slice.key());
+            }
             ps.setArray(5, c.createArrayOf("timestamptz", starts.get(Granularity.MINUTE).toArray()));
             ps.setArray(6, c.createArrayOf("timestamptz", starts.get(Granularity.HOUR).toArray()));
             ps.setArray(7, c.createArrayOf("timestamptz", starts.get(Granularity.DAY).toArray()));
+            ps.setArray(12, c.createArrayOf("timestamptz", starts.get(Granularity.MINUTE).toArray()));
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    merged.merge(DistributionCodec.decode(rs.getBytes(1)));
+                    byte[] row = rs.getBytes(1);
+                    if (row != null) {
+                        merged.merge(DistributionCodec.decode(row));
+                    } else {
+                        RawRows.decode(rs.getBytes(2)).addTo(merged);
+                    }
                 }
             }
             return merged;
@@ -165,39 +218,65 @@ public final class TapWindowStore {
         }
     }
 
-    /** Starts of the stored minutes of a tap and slice in {@code [from, to)} not rolled up into hours yet. */
-    public java.util.Set<Instant> unrolledMinutes(String modelId, String modelVersion, String tap, Slice slice,
-            Instant from, Instant to) {
-        try (Connection c = dataSource.getConnection();
-                PreparedStatement ps = c.prepareStatement("SELECT window_start FROM tap_window WHERE model_id = ? "
-                        + "AND model_version = ? AND tap = ? AND slice = ? AND granularity = 'minute' AND NOT "
-                        + "rolled_up AND window_start >= ? AND window_start < ?")) {
+    /**
+     * What of a tap and slice in {@code [from, to)} is not built into coarser rows yet: the minutes (with a row or
+     * deltas) whose hour row does not exist, and the days (with any stored window) whose day row does not exist. A
+     * range plan reads those at the finer granularity.
+     */
+    public record Unbuilt(java.util.Set<Instant> minutes, java.util.Set<Instant> days) {
+    }
+
+    public Unbuilt unbuilt(String modelId, String modelVersion, String tap, Slice slice, Instant from, Instant to) {
+        String sql = "WITH k AS (SELECT ?::text AS m, ?::text AS v, ?::text AS t, ?::text AS s, ?::timestamptz AS f, "
+                + "?::timestamptz AS e, ?::timestamptz AS df), minutes AS (SELECT w.window_start FROM tap_window w, k "
+                + "WHERE w.model_id = k.m AND w.model_version = k.v AND w.tap = k.t AND w.granularity = 'minute' AND "
+                + "w.slice = k.s AND w.window_start >= k.df AND w.window_start < k.e UNION SELECT d.window_start FROM "
+                + "window_delta d, k WHERE d.model_id = k.m AND d.model_version = k.v AND d.tap = k.t AND d.slice = "
+                + "k.s AND NOT d.folded AND d.window_start >= k.df AND d.window_start < k.e) "
+                + "SELECT 'minute', x.window_start FROM minutes x, k WHERE x.window_start >= k.f AND NOT EXISTS ("
+                + "SELECT 1 FROM tap_window h WHERE h.model_id = k.m AND h.model_version = k.v AND h.tap = k.t AND "
+                + "h.granularity = 'hour' AND h.slice = k.s AND h.window_start = date_bin('1 hour', x.window_start, "
+                + ORIGIN + ")) UNION ALL SELECT DISTINCT 'day', y.day FROM (SELECT date_bin('1 day', window_start, "
+                + ORIGIN + ") AS day FROM minutes UNION SELECT date_bin('1 day', h.window_start, " + ORIGIN + ") FROM "
+                + "tap_window h, k WHERE h.model_id = k.m AND h.model_version = k.v AND h.tap = k.t AND h.granularity "
+                + "= 'hour' AND h.slice = k.s AND h.window_start >= k.df AND h.window_start < k.e) y, k WHERE NOT "
+                + "EXISTS (SELECT 1 FROM tap_window d WHERE d.model_id = k.m AND d.model_version = k.v AND d.tap = "
+                + "k.t AND d.granularity = 'day' AND d.slice = k.s AND d.window_start = y.day)";
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setString(1, modelId);
             ps.setString(2, modelVersion);
             ps.setString(3, tap);
             ps.setString(4, slice.key());
             ps.setTimestamp(5, Timestamp.from(from));
             ps.setTimestamp(6, Timestamp.from(to));
-            java.util.Set<Instant> out = new java.util.HashSet<>();
+            ps.setTimestamp(7, Timestamp.from(Granularity.DAY.windowStart(from)));
+            java.util.Set<Instant> minutes = new java.util.HashSet<>();
+            java.util.Set<Instant> days = new java.util.HashSet<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    out.add(rs.getTimestamp(1).toInstant());
+                    ("minute".equals(rs.getString(1)) ? minutes : days).add(rs.getTimestamp(2).toInstant());
                 }
             }
-            return out;
+            return new Unbuilt(minutes, days);
         } catch (SQLException e) {
-            throw new StorageException("reading unrolled minutes of " + tap, e);
+            throw new StorageException("reading the unbuilt windows of " + tap, e);
         }
     }
 
-    /** The oldest stored window of a granularity for a model version; null when there is none. */
+    /** The oldest stored window of a granularity for a model version (a minute's deltas count); null when none. */
     public Instant earliest(String modelId, String modelVersion, Granularity granularity) {
+        String deltas = granularity != Granularity.MINUTE ? "" : " UNION ALL SELECT min(window_start) FROM "
+                + "window_delta WHERE model_id = ? AND model_version = ? AND NOT folded";
         try (Connection c = dataSource.getConnection();
-                PreparedStatement ps = c.prepareStatement("SELECT min(window_start) FROM tap_window WHERE "
-                        + "model_id = ? AND model_version = ? AND granularity = ?")) {
+                PreparedStatement ps = c.prepareStatement("SELECT min(s) FROM (SELECT min(window_start) AS s FROM "
+                        + "tap_window WHERE model_id = ? AND model_version = ? AND granularity = ?" + deltas + ") x")) {
             ps.setString(1, modelId);
             ps.setString(2, modelVersion);
             ps.setString(3, granularity.word());
+            if (granularity == Granularity.MINUTE) {
+                ps.setString(4, modelId);
+                ps.setString(5, modelVersion);
+            }
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 Timestamp t = rs.getTimestamp(1);
@@ -208,16 +287,20 @@ public final class TapWindowStore {
         }
     }
 
-    /** The slices with stored windows of a tap in {@code [from, to)}, at any granularity. */
+    /** The slices with stored windows (or deltas) of a tap in {@code [from, to)}, at any granularity. */
     public List<Slice> slicesIn(String modelId, String modelVersion, String tap, Instant from, Instant to) {
         try (Connection c = dataSource.getConnection();
-                PreparedStatement ps = c.prepareStatement("SELECT DISTINCT slice FROM tap_window WHERE model_id = ? "
-                        + "AND model_version = ? AND tap = ? AND window_start >= ? AND window_start < ? ORDER BY 1")) {
-            ps.setString(1, modelId);
-            ps.setString(2, modelVersion);
-            ps.setString(3, tap);
-            ps.setTimestamp(4, Timestamp.from(from));
-            ps.setTimestamp(5, Timestamp.from(to));
+                PreparedStatement ps = c.prepareStatement("SELECT slice FROM tap_window WHERE model_id = ? "
+                        + "AND model_version = ? AND tap = ? AND window_start >= ? AND window_start < ? UNION "
+                        + "SELECT slice FROM window_delta WHERE model_id = ? AND model_version = ? AND tap = ? AND "
+                        + "window_start >= ? AND window_start < ? AND NOT folded ORDER BY 1")) {
+            for (int r = 0; r < 2; r++) {
+                ps.setString(5 * r + 1, modelId);
+                ps.setString(5 * r + 2, modelVersion);
+                ps.setString(5 * r + 3, tap);
+                ps.setTimestamp(5 * r + 4, Timestamp.from(from));
+                ps.setTimestamp(5 * r + 5, Timestamp.from(to));
+            }
             List<Slice> out = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
@@ -230,27 +313,91 @@ public final class TapWindowStore {
         }
     }
 
-    /** A minute window waiting to be rolled up, and its stored size. */
-    public record Unrolled(WindowKey key, long bytes) {
+    /**
+     * The observation counts of minute windows as a reader sees them (row plus unfolded deltas), inside the caller's
+     * transaction: what a window update announces. Reads counts only, never a distribution.
+     */
+    public java.util.Map<WindowKey, Long> minuteCounts(Connection c, java.util.Collection<WindowKey> keys)
+            throws SQLException {
+        java.util.Map<WindowKey, Long> out = new java.util.HashMap<>();
+        if (keys.isEmpty()) {
+            return out;
+        }
+        List<WindowKey> list = List.copyOf(keys);
+        try (PreparedStatement ps = c.prepareStatement("WITH k AS (SELECT * FROM unnest(?::text[], ?::text[], "
+                + "?::text[], ?::text[], ?::timestamptz[]) WITH ORDINALITY AS k(m, v, t, s, w, i)) SELECT k.i, "
+                + "coalesce((SELECT observation_count FROM tap_window x WHERE x.model_id = k.m AND x.model_version = "
+                + "k.v AND x.tap = k.t AND x.granularity = 'minute' AND x.slice = k.s AND x.window_start = k.w), 0) + "
+                + "coalesce((SELECT sum(observation_count) FROM window_delta d WHERE d.model_id = k.m AND "
+                + "d.model_version = k.v AND d.tap = k.t AND d.slice = k.s AND d.window_start = k.w AND NOT "
+                + "d.folded), 0) FROM k")) {
+            ps.setArray(1, c.createArrayOf("text", list.stream().map(WindowKey::modelId).toArray()));
+            ps.setArray(2, c.createArrayOf("text", list.stream().map(WindowKey::modelVersion).toArray()));
+            ps.setArray(3, c.createArrayOf("text", list.stream().map(WindowKey::tap).toArray()));
+            ps.setArray(4, c.createArrayOf("text", list.stream().map(k -> k.slice().key()).toArray()));
+            ps.setArray(5, c.createArrayOf("timestamptz", list.stream().map(k -> Timestamp.from(k.windowStart()))
+                    .toArray()));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.put(list.get(rs.getInt(1) - 1), rs.getLong(2));
+                }
+            }
+        }
+        return out;
     }
 
     /**
-     * Up to {@code limit} closed minute windows (started before {@code before}) not rolled up yet, oldest first, with
-     * their sizes, read without locks: the caller takes a prefix within its byte budget and locks those one by one
-     * ({@link #lockUnrolled}), so that a roll-up never holds more than its budget of rows in memory.
+     * Inserts a built hour or day row, inside the caller's transaction; false (nothing written) when it exists:
+     * built rows are never amended.
      */
-    public List<Unrolled> unrolled(Connection c, Instant before, int limit) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT model_id, model_version, tap, slice, window_start, "
-                + "octet_length(distributions) FROM tap_window WHERE granularity = 'minute' AND NOT rolled_up "
-                + "AND window_start < ? ORDER BY window_start LIMIT ?")) {
-            ps.setTimestamp(1, Timestamp.from(before));
-            ps.setInt(2, limit);
-            List<Unrolled> out = new ArrayList<>();
+    public boolean insertBuilt(Connection c, WindowKey key, TapDistribution built) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO tap_window (model_id, model_version, tap, "
+                + "granularity, slice, window_start, observation_count, distributions) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                + "ON CONFLICT DO NOTHING")) {
+            bindKey(ps, key);
+            byte[] encoded = DistributionCodec.encode(built);
+            ps.setLong(7, built.observationCount());
+            ps.setBinaryStream(8, new java.io.ByteArrayInputStream(encoded), encoded.length);
+            return ps.executeUpdate() == 1;
+        }
+    }
+
+    /** Whether a window's row exists, inside the caller's transaction. */
+    public boolean exists(Connection c, WindowKey key) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM tap_window WHERE model_id = ? AND "
+                + "model_version = ? AND tap = ? AND granularity = ? AND slice = ? AND window_start = ?")) {
+            bindKey(ps, key);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
+        }
+    }
+
+    /**
+     * Up to {@code limit} hour (or day) windows to build, oldest first: those with stored minutes (hours) in
+     * {@code [since, before)} and no row of their own yet. The caller builds each only if every part of it is final
+     * and folded ({@link #readyToBuild}).
+     */
+    public List<WindowKey> toBuild(Connection c, Granularity granularity, Instant since, Instant before, int limit)
+            throws SQLException {
+        Granularity part = granularity == Granularity.DAY ? Granularity.HOUR : Granularity.MINUTE;
+        String bin = granularity == Granularity.DAY ? "1 day" : "1 hour";
+        try (PreparedStatement ps = c.prepareStatement("SELECT DISTINCT p.model_id, p.model_version, p.tap, p.slice, "
+                + "date_bin('" + bin + "', p.window_start, " + ORIGIN + ") AS b FROM tap_window p WHERE p.granularity "
+                + "= ? AND p.window_start >= ? AND p.window_start < ? AND NOT EXISTS (SELECT 1 FROM tap_window x "
+                + "WHERE x.model_id = p.model_id AND x.model_version = p.model_version AND x.tap = p.tap AND "
+                + "x.granularity = ? AND x.slice = p.slice AND x.window_start = date_bin('" + bin + "', "
+                + "p.window_start, " + ORIGIN + ")) ORDER BY b LIMIT ?")) {
+            ps.setString(1, part.word());
+            ps.setTimestamp(2, Timestamp.from(since));
+            ps.setTimestamp(3, Timestamp.from(before));
+            ps.setString(4, granularity.word());
+            ps.setInt(5, limit);
+            List<WindowKey> out = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    out.add(new Unrolled(new WindowKey(rs.getString(1), rs.getString(2), rs.getString(3),
-                            Slice.parse(rs.getString(4)), Granularity.MINUTE, rs.getTimestamp(5).toInstant()),
-                            rs.getLong(6)));
+                    out.add(new WindowKey(rs.getString(1), rs.getString(2), rs.getString(3),
+                            Slice.parse(rs.getString(4)), granularity, rs.getTimestamp(5).toInstant()));
                 }
             }
             return out;
@@ -258,63 +405,90 @@ public final class TapWindowStore {
     }
 
     /**
-     * Locks one minute window for its roll-up, inside the caller's transaction, and reads it; empty when another
-     * transaction holds it (it is being written or rolled up: skipped, as with SKIP LOCKED) or it was rolled up
-     * meanwhile.
+     * Whether every part of an hour (day) is folded and built: no unfolded delta in it, and (for a day) no minute
+     * whose hour row is missing. Asked under the window's lock, just before it is built.
      */
-    public java.util.Optional<TapDistribution> lockUnrolled(Connection c, WindowKey key) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT distributions FROM tap_window WHERE model_id = ? "
-                + "AND model_version = ? AND tap = ? AND granularity = ? AND slice = ? AND window_start = ? "
-                + "AND NOT rolled_up FOR UPDATE SKIP LOCKED")) {
-            bindKey(ps, key);
+    public boolean readyToBuild(Connection c, WindowKey key) throws SQLException {
+        String unbuiltHours = key.granularity() != Granularity.DAY ? "" : " OR EXISTS (SELECT 1 FROM tap_window m "
+                + "WHERE m.model_id = ? AND m.model_version = ? AND m.tap = ? AND m.granularity = 'minute' AND "
+                + "m.slice = ? AND m.window_start >= ? AND m.window_start < ? AND NOT EXISTS (SELECT 1 FROM tap_window "
+                + "h WHERE h.model_id = m.model_id AND h.model_version = m.model_version AND h.tap = m.tap AND "
+                + "h.granularity = 'hour' AND h.slice = m.slice AND h.window_start = date_bin('1 hour', "
+                + "m.window_start, " + ORIGIN + ")))";
+        try (PreparedStatement ps = c.prepareStatement("SELECT NOT (EXISTS (SELECT 1 FROM window_delta WHERE "
+                + "model_id = ? AND model_version = ? AND tap = ? AND slice = ? AND window_start >= ? AND window_start "
+                + "< ? AND NOT folded)" + unbuiltHours + ")")) {
+            int repeats = key.granularity() == Granularity.DAY ? 2 : 1;
+            for (int r = 0; r < repeats; r++) {
+                ps.setString(6 * r + 1, key.modelId());
+                ps.setString(6 * r + 2, key.modelVersion());
+                ps.setString(6 * r + 3, key.tap());
+                ps.setString(6 * r + 4, key.slice().key());
+                ps.setTimestamp(6 * r + 5, Timestamp.from(key.windowStart()));
+                ps.setTimestamp(6 * r + 6, Timestamp.from(key.windowEnd()));
+            }
             try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? java.util.Optional.of(DistributionCodec.decode(rs.getBytes(1)))
-                        : java.util.Optional.empty();
+                rs.next();
+                return rs.getBoolean(1);
             }
         }
     }
 
-    /** The start of the oldest minute window not rolled up yet; null when every minute is. */
-    public Instant oldestUnrolledMinute() {
-        try (Connection c = dataSource.getConnection();
-                PreparedStatement ps = c.prepareStatement("SELECT min(window_start) FROM tap_window WHERE "
-                        + "granularity = 'minute' AND NOT rolled_up");
-                ResultSet rs = ps.executeQuery()) {
-            rs.next();
-            Timestamp t = rs.getTimestamp(1);
-            return t == null ? null : t.toInstant();
-        } catch (SQLException e) {
-            throw new StorageException("reading the oldest minute not rolled up", e);
+    /**
+     * The rows an hour (day) is built from, its minutes (hours), merged as they are read: one decoded row in
+     * memory at a time beside the sum.
+     */
+    public TapDistribution mergeParts(Connection c, WindowKey key, int neuronCount) throws SQLException {
+        Granularity part = key.granularity() == Granularity.DAY ? Granularity.HOUR : Granularity.MINUTE;
+        TapDistribution merged = null;
+        try (PreparedStatement ps = c.prepareStatement("SELECT distributions FROM tap_window WHERE model_id = ? AND "
+                + "model_version = ? AND tap = ? AND granularity = ? AND slice = ? AND window_start >= ? AND "
+                + "window_start < ?")) {
+            ps.setString(1, key.modelId());
+            ps.setString(2, key.modelVersion());
+            ps.setString(3, key.tap());
+            ps.setString(4, part.word());
+            ps.setString(5, key.slice().key());
+            ps.setTimestamp(6, Timestamp.from(key.windowStart()));
+            ps.setTimestamp(7, Timestamp.from(key.windowEnd()));
+            ps.setFetchSize(1);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    TapDistribution d = DistributionCodec.decode(rs.getBytes(1));
+                    if (merged == null) {
+                        merged = d;
+                    } else {
+                        merged.merge(d);
+                    }
+                }
+            }
         }
-    }
-
-    /** Marks a minute window rolled up, inside the caller's transaction. */
-    public void markRolledUp(Connection c, WindowKey key) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("UPDATE tap_window SET rolled_up = true WHERE model_id = ? "
-                + "AND model_version = ? AND tap = ? AND granularity = ? AND slice = ? AND window_start = ?")) {
-            bindKey(ps, key);
-            ps.executeUpdate();
-        }
+        return merged == null ? new TapDistribution(neuronCount, sketchK) : merged;
     }
 
     /**
      * Deletes windows of {@code granularity} that started before {@code before}, in statements of at most
      * {@code limit} rows and about {@code maxBytes} bytes each (short transactions, bounded WAL and locks on a busy
-     * table). A minute is deleted only once it is rolled up: its hour and day hold it then, and deleting it earlier
-     * would lose it from them (a roll-up that fell behind must not turn retention into data loss).
+     * table). A minute is deleted only once its hour is built, an hour once its day is: the coarser row holds it
+     * then, and deleting it earlier would lose it (a roll-up that fell behind must not turn retention into data
+     * loss).
      *
      * @return the rows deleted
      */
     public long deleteOlderThan(Granularity granularity, Instant before, int limit, long maxBytes) {
         long total = 0;
-        String rolledUp = granularity == Granularity.MINUTE ? " AND rolled_up" : "";
+        String coarser = granularity == Granularity.DAY ? "" : " AND EXISTS (SELECT 1 FROM tap_window b WHERE "
+                + "b.model_id = w.model_id AND b.model_version = w.model_version AND b.tap = w.tap AND b.granularity = '"
+                + (granularity == Granularity.MINUTE ? "hour" : "day") + "' AND b.slice = w.slice AND b.window_start "
+                + "= date_bin('" + (granularity == Granularity.MINUTE ? "1 hour" : "1 day") + "', w.window_start, "
+                + ORIGIN + "))";
         // each statement takes rows while the bytes before them stay under the budget: the first row always goes,
         // however large, so that a batch never stalls on one row above the budget
         try (Connection c = dataSource.getConnection();
                 PreparedStatement ps = c.prepareStatement("DELETE FROM tap_window WHERE ctid IN (SELECT ctid FROM "
-                        + "(SELECT ctid, sum(len) OVER (ORDER BY ctid) - len AS before FROM (SELECT ctid, "
-                        + "octet_length(distributions) AS len FROM tap_window WHERE granularity = ? AND "
-                        + "window_start < ?" + rolledUp + " LIMIT ?) limited) running WHERE before < ?)")) {
+                        + "(SELECT ctid, sum(len) OVER (ORDER BY ctid) - len AS before FROM (SELECT w.ctid, "
+                        + "octet_length(w.distributions) AS len FROM tap_window w WHERE w.granularity = ? AND "
+                        + "w.window_start < ?" + coarser + " LIMIT ?) limited) running WHERE before < ?)")) {
             ps.setString(1, granularity.word());
             ps.setTimestamp(2, Timestamp.from(before));
             ps.setInt(3, limit);

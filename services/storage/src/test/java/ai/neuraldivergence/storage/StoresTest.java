@@ -265,29 +265,38 @@ class StoresTest {
     }
 
     @Test
-    void aVersionCountsItsDaysAndTheMinutesNotRolledUpAndCoversEveryGranularity() throws SQLException {
+    void aVersionCountsEveryObservationOnceWhateverIsBuiltAndCoversEveryGranularity() throws SQLException {
         CatalogStore catalog = new CatalogStore(dataSource);
         TapWindowStore windows = new TapWindowStore(dataSource);
         TapDescriptor tap = new TapDescriptor("count-model", "v1", "dense", 0, new int[] {2}, 2, Reduction.NONE);
         Instant day = Instant.parse("2026-11-20T00:00:00Z");
         Instant recent = Instant.parse("2026-11-28T10:00:00Z");
+        Instant unfolded = recent.plusSeconds(3660);
+        new DeltaPartitions(dataSource).ensure(unfolded, unfolded);
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             catalog.register(c, tap);
-            // a day whose minutes expired long ago: only its day row is left
+            // a day whose minutes and hours expired long ago: only its day row is left
             windows.merge(c, new WindowKey("count-model", "v1", "dense", Slice.ALL, Granularity.DAY, day), delta(1, 2, 3));
-            // a rolled-up minute (also in its day row) and one not rolled up yet
+            // a minute whose hour is built (the hour holds it too), its day not yet
             windows.merge(c, new WindowKey("count-model", "v1", "dense", Slice.ALL, Granularity.MINUTE, recent), delta(4));
-            windows.merge(c, new WindowKey("count-model", "v1", "dense", Slice.ALL, Granularity.DAY,
-                    Granularity.DAY.windowStart(recent)), delta(4));
-            windows.markRolledUp(c, new WindowKey("count-model", "v1", "dense", Slice.ALL, Granularity.MINUTE, recent));
+            windows.merge(c, new WindowKey("count-model", "v1", "dense", Slice.ALL, Granularity.HOUR, recent), delta(4));
+            // a minute of the next hour, not built, and a delta of the minute after it, not folded
             windows.merge(c, new WindowKey("count-model", "v1", "dense", Slice.ALL, Granularity.MINUTE,
-                    recent.plusSeconds(60)), delta(5, 6));
+                    recent.plusSeconds(3600)), delta(5, 6));
+            new WindowDeltaStore().append(c, java.util.List.of(new WindowDeltaStore.Append(new WindowKey("count-model",
+                    "v1", "dense", Slice.ALL, Granularity.MINUTE, unfolded), new ai.neuraldivergence.domain.RawRows(2,
+                            java.util.List.of(new float[] {7, 7})))));
             c.commit();
         }
         CatalogStore.VersionCoverage v = catalog.versions("count-model").get(0);
-        assertEquals(3 + 1 + 2, v.observationCount());
+        assertEquals(3 + 1 + 2 + 1, v.observationCount());
         assertEquals(day, v.coverageFrom());
-        assertEquals(Granularity.DAY.windowStart(recent).plusSeconds(86_400), v.coverageTo());
+        assertEquals(unfolded.plusSeconds(60), v.coverageTo());
+        // a reader sees the minute as its deltas, before any fold
+        var minute = windows.read("count-model", "v1", "dense", Slice.ALL, Granularity.MINUTE, unfolded,
+                unfolded.plusSeconds(60));
+        assertEquals(1, minute.size());
+        assertEquals(7.0, minute.get(0).distribution().neuron(1).sum());
     }
 }

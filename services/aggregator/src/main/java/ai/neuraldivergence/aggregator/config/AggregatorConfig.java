@@ -18,8 +18,11 @@ public interface AggregatorConfig {
     @WithDefault("nd-aggregator")
     String consumerGroup();
 
-    /** How often accumulated distributions are written to PostgreSQL together with the offsets. */
-    @WithDefault("1s")
+    /**
+     * How often what arrived is appended to PostgreSQL (as window deltas) together with the offsets: an observation
+     * is visible to readers within about this long of its record.
+     */
+    @WithDefault("500ms")
     Duration flushInterval();
 
     /** KLL sketch size: larger is more accurate and bigger (~1.33 % rank error at 200). */
@@ -86,16 +89,12 @@ public interface AggregatorConfig {
     @WithDefault("15m")
     Duration labelHorizon();
 
-    /** How often closed minute windows (allowed lateness past their end) are rolled up into hours and days. */
-    @WithDefault("15s")
-    Duration rollupInterval();
-
     /**
-     * Stored bytes of minute rows one roll-up transaction reads (at least one row): bounds the heap a roll-up
-     * takes, whatever the width of the taps.
+     * How often the watermark is read and acted on: the deltas of complete minutes folded into their rows, hours and
+     * days whose last minute is final built, delta partitions made ahead and retired.
      */
-    @WithDefault("32M")
-    io.quarkus.runtime.configuration.MemorySize rollupBatchBytes();
+    @WithDefault("5s")
+    Duration rollupInterval();
 
     /** The recent-observation store: every live observation's taps and captured inputs, bounded. */
     Recent recent();

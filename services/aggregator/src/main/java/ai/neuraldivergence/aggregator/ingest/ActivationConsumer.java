@@ -84,6 +84,7 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
     private final Counter bytesWritten;
     private final Counter tagValuesRefused;
     private final AtomicLong lag = new AtomicLong();
+    private final Counter finalDropped;
     private long lagMeasuredAt;
     private final Timer flushTimer;
     private final AtomicLong pendingBytesGauge = new AtomicLong();
@@ -118,7 +119,9 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
         this.seals = seals;
         this.topics = topics;
         this.kafkaConfig = kafkaConfig;
-        this.writer = new FlushWriter(dataSource, config.consumerGroup(), config.sketchK());
+        this.writer = new FlushWriter(dataSource, config.consumerGroup(), config.sketchK(),
+                new FlushWriter.Finality(CompactionJob.finality(config), java.util.Set.of(topics.activations(),
+                        topics.labels())), new ai.neuraldivergence.storage.DeltaPartitions(dataSource));
         this.catalog = new CatalogStore(dataSource);
         this.events = events;
         this.registry = registry;
@@ -127,6 +130,9 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
                 config.futureSkew(), null), writer::storedTap, writer::tapSealed);
         this.recovery = new DeltaRecovery(kafkaConfig, intake, () -> new PendingDelta(newAccumulator()),
                 this::commit);
+        this.finalDropped = Counter.builder("nd.aggregator.deltas.dropped").tag("reason", "final")
+                .description("Window deltas dropped because their minute was final (folded for the last time)")
+                .register(registry);
         this.observations = Counter.builder("nd.aggregator.observations")
                 .description("Observations committed to stored distributions").register(registry);
         this.batches = Counter.builder("nd.aggregator.batches")
@@ -286,10 +292,16 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
                 if (Instant.now().isAfter(nextFlush) && (inFlight == null || inFlight.outcome().isDone())) {
                     flush();
                 }
-            } else {
-                nextFlush = Instant.now().plus(config.flushInterval());
+            } else if (Instant.now().isAfter(nextFlush)) {
                 if (inFlight != null && inFlight.outcome().isDone()) {
                     settle();
+                }
+                // nothing read: time still moves for the partitions read to their end (a watermark-only flush)
+                markCaughtUp(c);
+                if (pending != null && pending.hasWork() && inFlight == null) {
+                    flush();
+                } else {
+                    nextFlush = Instant.now().plus(config.flushInterval());
                 }
             }
             pendingBytesGauge.set(bytesHeld());
@@ -344,7 +356,13 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
      */
     private void flush() {
         settle();
-        if (pending == null || !pending.hasWork()) {
+        if (pending == null) {
+            return;
+        }
+        if (consumer != null) {
+            markCaughtUp(consumer);
+        }
+        if (!pending.hasWork()) {
             return;
         }
         PendingDelta delta = pending;
@@ -353,6 +371,19 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
         intake.forgetSeals();
         inFlight = new InFlight(delta, bytes, deltaWriter.submit(() -> commit(delta)));
         nextFlush = Instant.now().plus(config.flushInterval());
+    }
+
+    /**
+     * The partitions read to their end (by the consumer's own fetch positions: no call to the broker) take the
+     * hand-over's time as their watermark: an idle partition must not hold every window back.
+     */
+    private void markCaughtUp(KafkaConsumer<byte[], byte[]> c) {
+        Instant now = Instant.now();
+        for (TopicPartition tp : c.assignment()) {
+            if (c.currentLag(tp).orElse(-1) == 0) {
+                pending.caughtUp(tp, now);
+            }
+        }
     }
 
     /** A delta being written on the writer thread, and the heap it holds until then. */
@@ -453,6 +484,7 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
             bytesWritten.increment(committed.bytes());
             // counted once committed: a replay after a crash drops the same observations again
             lateDropped.increment(late);
+            finalDropped.increment(committed.droppedFinal());
             events.windowsCommitted(committed.windows(), Instant.now());
             committed.sealed().forEach(seals::sealed);
         } else if (outcome instanceof FlushWriter.Outcome.Fenced) {

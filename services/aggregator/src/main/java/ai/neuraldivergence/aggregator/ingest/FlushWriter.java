@@ -4,11 +4,13 @@ import ai.neuraldivergence.domain.Granularity;
 import ai.neuraldivergence.domain.ReferenceKey;
 import ai.neuraldivergence.domain.Slice;
 import ai.neuraldivergence.domain.TapDescriptor;
-import ai.neuraldivergence.domain.TapDistribution;
 import ai.neuraldivergence.domain.TopExemplars;
 import ai.neuraldivergence.domain.WindowKey;
 import ai.neuraldivergence.proto.v1.LabelEvent;
+import ai.neuraldivergence.domain.RawRows;
 import ai.neuraldivergence.storage.CatalogStore;
+import ai.neuraldivergence.storage.DeltaPartitions;
+import ai.neuraldivergence.storage.WindowDeltaStore;
 import ai.neuraldivergence.storage.ExemplarStore;
 import ai.neuraldivergence.storage.LateLabelStore;
 import ai.neuraldivergence.storage.OffsetStore;
@@ -18,6 +20,8 @@ import ai.neuraldivergence.storage.StorageException;
 import ai.neuraldivergence.storage.TapWindowStore;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
@@ -32,17 +36,36 @@ import javax.sql.DataSource;
 import org.apache.kafka.common.TopicPartition;
 
 /**
- * Writes one flush in one PostgreSQL transaction: the taps first seen, every changed window merged into its stored
- * distribution, and each partition's next offset moved from exactly where this delta started. Either all of it is
- * committed or none of it.
+ * Writes one flush in one PostgreSQL transaction: the taps first seen, what arrived for each minute window appended
+ * as a delta (raw values: no stored distribution is read, locked or rewritten), and each partition's next offset and
+ * watermark moved from exactly where this delta started. Either all of it is committed or none of it. The minute's
+ * deltas are folded into its row later, once ({@link Compaction}).
  *
- * <p>Windows are turned into sketches one at a time, as they are written: the delta holds raw rows, and a wide tap's
- * sketches exist only for the window being merged.
+ * <p>A delta for a minute that is final by the stored watermark (its end plus {@code finality} passed) is dropped and
+ * counted: the minute has been folded for the last time.
  */
 public final class FlushWriter {
 
-    /** Where a partition's delta starts (the stored next offset) and where the next one will. */
-    public record OffsetRange(long from, long to) {
+    /**
+     * Where a partition's delta starts (the stored next offset) and where the next one will, and the watermark it
+     * moves the partition to (null: left as it is).
+     */
+    public record OffsetRange(long from, long to, Instant watermark) {
+
+        public OffsetRange(long from, long to) {
+            this(from, to, null);
+        }
+    }
+
+    /**
+     * How long after its end a minute stays open to late deltas (the allowed lateness, or the recent store's ttl
+     * within which a late label joins, whichever is longer), and the topics whose partitions' watermarks make the
+     * time it is measured against.
+     */
+    public record Finality(Duration after, Set<String> topics) {
+
+        /** No watermark: nothing is ever final (tests of the write path alone). */
+        public static final Finality NONE = new Finality(Duration.ofDays(36500), Set.of());
     }
 
     /** A committed window: its key, tap and counts, for the window-updated event. */
@@ -56,7 +79,7 @@ public final class FlushWriter {
          * it sealed.
          */
         record Committed(List<CommittedWindow> windows, long rows, long bytes, long lateLabelsJoined,
-                List<ReferenceStore.Sealed> sealed) implements Outcome {
+                List<ReferenceStore.Sealed> sealed, long droppedFinal) implements Outcome {
         }
 
         /** Another consumer moved a partition's offset: nothing was written, the delta is stale. */
@@ -89,6 +112,9 @@ public final class FlushWriter {
     private final String consumerGroup;
     private final CatalogStore catalog;
     private final TapWindowStore windows;
+    private final WindowDeltaStore deltas = new WindowDeltaStore();
+    private final DeltaPartitions partitions;
+    private final Finality finality;
     private final OffsetStore offsets = new OffsetStore();
     private final ReferenceStore references;
     private final LateLabelStore lateLabels;
@@ -101,7 +127,14 @@ public final class FlushWriter {
     }
 
     public FlushWriter(DataSource dataSource, String consumerGroup, int sketchK) {
+        this(dataSource, consumerGroup, sketchK, Finality.NONE, new DeltaPartitions(dataSource));
+    }
+
+    public FlushWriter(DataSource dataSource, String consumerGroup, int sketchK, Finality finality,
+            DeltaPartitions partitions) {
         this.dataSource = dataSource;
+        this.finality = finality;
+        this.partitions = partitions;
         this.consumerGroup = consumerGroup;
         this.references = new ReferenceStore(dataSource);
         this.lateLabels = new LateLabelStore(dataSource);
@@ -123,6 +156,21 @@ public final class FlushWriter {
      *     then, and the caller decides from the cause whether to retry or to look for the record at fault
      */
     public Outcome flush(WindowAccumulator.Drained pending, Map<TopicPartition, OffsetRange> ranges,
+            BeforeCommit beforeCommit) {
+        try {
+            return attempt(pending, ranges, beforeCommit);
+        } catch (StorageException e) {
+            if (!(e.getCause() instanceof WindowDeltaStore.MissingPartitionException)) {
+                throw e;
+            }
+            // a partition dropped or never made while this flush was written (the store's state, never the data's):
+            // made now, and the flush written again
+            partitions.forgetAll();
+            return attempt(pending, ranges, beforeCommit);
+        }
+    }
+
+    private Outcome attempt(WindowAccumulator.Drained pending, Map<TopicPartition, OffsetRange> ranges,
             BeforeCommit beforeCommit) {
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
@@ -160,11 +208,20 @@ public final class FlushWriter {
 
     private Outcome write(Connection c, WindowAccumulator.Drained pending, Map<TopicPartition, OffsetRange> ranges)
             throws SQLException {
-        // offsets first: a fenced instance learns it before doing the expensive merges
+        // a frozen instance must not hold locks for long (another owns its partitions by then)
+        try (java.sql.Statement st = c.createStatement()) {
+            st.execute("SET LOCAL lock_timeout = '10s'");
+            st.execute("SET LOCAL idle_in_transaction_session_timeout = '60s'");
+        }
+        // what is final is decided by the watermark stored before this flush
+        Optional<Instant> watermark = offsets.watermark(c, consumerGroup, finality.topics());
+        Instant finalBefore = watermark.map(w -> Granularity.MINUTE.windowStart(w.minus(finality.after())))
+                .orElse(Instant.MIN);
+        // offsets first: a fenced instance learns it before doing the expensive work
         for (Map.Entry<TopicPartition, OffsetRange> e : ranges.entrySet()) {
             TopicPartition tp = e.getKey();
             if (!offsets.advance(c, consumerGroup, tp.topic(), tp.partition(), e.getValue().from(),
-                    e.getValue().to())) {
+                    e.getValue().to(), e.getValue().watermark())) {
                 return new Outcome.Fenced(tp);
             }
         }
@@ -200,38 +257,33 @@ public final class FlushWriter {
             }
         }
         Joined joined = withLateLabels(c, pending);
-        Map<WindowKey, WindowAccumulator.PendingWindow> toWrite = joined.windows();
-        // every window this transaction writes, locked up front in one order: two flushes (or a flush and a
-        // roll-up) writing overlapping windows wait for each other instead of deadlocking
-        windows.lockWindows(c, toWrite.keySet());
-        List<CommittedWindow> committed = new ArrayList<>(toWrite.size());
-        Map<WindowKey, TapDistribution> lateForRolledUp = new LinkedHashMap<>();
-        long rows = 0;
+        List<WindowDeltaStore.Append> appends = new ArrayList<>(joined.windows().size());
+        Map<WindowKey, WindowAccumulator.PendingWindow> appended = new LinkedHashMap<>();
+        long droppedFinal = 0;
         long bytes = 0;
-        for (Map.Entry<WindowKey, WindowAccumulator.PendingWindow> e : toWrite.entrySet()) {
+        for (Map.Entry<WindowKey, WindowAccumulator.PendingWindow> e : joined.windows().entrySet()) {
             WindowKey k = e.getKey();
             WindowAccumulator.PendingWindow window = e.getValue();
+            if (k.windowStart().isBefore(finalBefore)) {
+                droppedFinal++;
+                continue;
+            }
             TopExemplars top = window.exemplars();
             if (top != null) {
                 exemplars.merge(c, k.modelId(), k.modelVersion(), k.tap(), k.windowStart(), top);
             }
-            TapWindowStore.Merged merged = windows.merge(c, k, window);
-            committed.add(new CommittedWindow(k, window.tap(), merged.observationCount(), window.observationCount()));
-            rows++;
-            bytes += merged.bytes();
-            if (merged.rolledUp()) {
-                lateForRolledUp.put(k, window.distribution(sketchK));
-            }
+            appends.add(new WindowDeltaStore.Append(k, window.rows()));
+            appended.put(k, window);
+            bytes += RawRows.encodedBytes(window.neuronCount(), (int) window.observationCount());
         }
-        // a minute already rolled up passes its late delta on to its hour and day in this same transaction, so that
-        // they never disagree with their minutes
-        Map<WindowKey, TapDistribution> rollups = rollups(lateForRolledUp);
-        windows.lockWindows(c, rollups.keySet());
-        for (Map.Entry<WindowKey, TapDistribution> e : rollups.entrySet()) {
-            bytes += windows.merge(c, e.getKey(), e.getValue()).bytes();
-            rows++;
-        }
-        return new Outcome.Committed(committed, rows, bytes, joined.count(), sealed);
+        partitions.ensureFor(appended.keySet().stream().map(WindowKey::windowStart).toList());
+        deltas.append(c, appends);
+        // what each window holds now, as a reader sees it (its row and its deltas): counts only, for the events
+        Map<WindowKey, Long> counts = windows.minuteCounts(c, appended.keySet());
+        List<CommittedWindow> committed = new ArrayList<>(appended.size());
+        appended.forEach((k, window) -> committed.add(new CommittedWindow(k, window.tap(),
+                counts.getOrDefault(k, window.observationCount()), window.observationCount())));
+        return new Outcome.Committed(committed, appends.size(), bytes, joined.count(), sealed, droppedFinal);
     }
 
     /** The delta's reference keys per reference, references in one order in every aggregator (their lock order). */
@@ -294,22 +346,6 @@ public final class FlushWriter {
             }
         }
         return new Joined(out, joined);
-    }
-
-    /** Minute distributions merged per hour and per day window, in key order. */
-    static Map<WindowKey, TapDistribution> rollups(Map<WindowKey, TapDistribution> minutes) {
-        Map<WindowKey, TapDistribution> out = new java.util.TreeMap<>(Comparator.comparing(WindowKey::toString));
-        for (Map.Entry<WindowKey, TapDistribution> e : minutes.entrySet()) {
-            WindowKey m = e.getKey();
-            for (Granularity g : new Granularity[] {Granularity.HOUR, Granularity.DAY}) {
-                WindowKey key = new WindowKey(m.modelId(), m.modelVersion(), m.tap(), m.slice(), g,
-                        g.windowStart(m.windowStart()));
-                TapDistribution delta = e.getValue();
-                out.computeIfAbsent(key, k -> new TapDistribution(delta.neuronCount(), delta.sketchK()))
-                        .merge(delta);
-            }
-        }
-        return out;
     }
 
     /** Reads (and on first assignment creates) the stored next offset of each partition, in one transaction. */

@@ -23,6 +23,9 @@ final class PendingDelta {
     final WindowAccumulator accumulator;
     private final Map<TopicPartition, Long> start = new HashMap<>();
     private final Map<TopicPartition, Long> end = new HashMap<>();
+    // per partition, the watermark this delta moves it to: its newest record timestamp, or the hand-over time when
+    // the partition was read to its end then
+    private final Map<TopicPartition, java.time.Instant> watermarks = new HashMap<>();
     private final List<DeadLetter> deadLetters = new ArrayList<>();
     private long deadLetterBytes;
     private long batches;
@@ -51,12 +54,31 @@ final class PendingDelta {
         partitions.forEach(tp -> {
             start.remove(tp);
             end.remove(tp);
+            watermarks.remove(tp);
         });
     }
 
     /** The record at {@code offset} of {@code tp} is in this delta (aggregated, dead-lettered or skipped). */
     void consumed(TopicPartition tp, long offset) {
         end.put(tp, offset + 1);
+    }
+
+    /** {@link #consumed}, for a record stamped {@code timestamp} (ms since the epoch; negative: none). */
+    void consumed(TopicPartition tp, long offset, long timestamp) {
+        consumed(tp, offset);
+        if (timestamp >= 0) {
+            watermarks.merge(tp, java.time.Instant.ofEpochMilli(timestamp), (a, b) -> a.isAfter(b) ? a : b);
+        }
+    }
+
+    /**
+     * A partition read to its end at {@code now} (nothing more to read): its watermark is now, whatever its records
+     * said, so that an idle partition does not hold every window back. Moves it only where it is known (begun).
+     */
+    void caughtUp(TopicPartition tp, java.time.Instant now) {
+        if (end.containsKey(tp)) {
+            watermarks.merge(tp, now, (a, b) -> a.isAfter(b) ? a : b);
+        }
     }
 
     void deadLetter(ConsumerRecord<byte[], byte[]> record, String reason) {
@@ -98,14 +120,18 @@ final class PendingDelta {
         Map<TopicPartition, FlushWriter.OffsetRange> out = new HashMap<>();
         end.forEach((tp, to) -> {
             long from = start.get(tp);
-            if (to != from) {
-                out.put(tp, new FlushWriter.OffsetRange(from, to));
+            java.time.Instant watermark = watermarks.get(tp);
+            if (to != from || watermark != null) {
+                out.put(tp, new FlushWriter.OffsetRange(from, to, watermark));
             }
         });
         return out;
     }
 
-    /** Whether a flush would write anything (dead letters alone also move offsets, which must be committed). */
+    /**
+     * Whether a flush would write anything (dead letters alone also move offsets, which must be committed, and a
+     * watermark alone moves time forward).
+     */
     boolean hasWork() {
         return !ranges().isEmpty();
     }

@@ -176,7 +176,7 @@ final class RecordIntake {
         } else if (item instanceof Refused r) {
             delta.deadLetter(record, r.reason());
         }
-        delta.consumed(new TopicPartition(record.topic(), record.partition()), record.offset());
+        delta.consumed(new TopicPartition(record.topic(), record.partition()), record.offset(), record.timestamp());
     }
 
     private TapDescriptor knownTap(TapDescriptor declared) {

@@ -22,7 +22,7 @@ import org.jboss.logging.Logger;
 
 /**
  * Deletes stored windows past their granularity's retention, on a schedule, in statements bounded in rows and
- * bytes. A minute is deleted only once it is rolled up (its hour and day hold it): a roll-up that fell behind shows
+ * bytes. A minute is deleted only once its hour is built, an hour once its day is: a roll-up that fell behind shows
  * in {@code nd_aggregator_rollup_oldest_unrolled_seconds}, never as lost data. Every instance may run it: deletes
  * of the same expired rows are idempotent.
  */

@@ -2,6 +2,7 @@ package ai.neuraldivergence.aggregator.ingest;
 
 import ai.neuraldivergence.domain.Granularity;
 import ai.neuraldivergence.domain.PairRole;
+import ai.neuraldivergence.domain.RawRows;
 import ai.neuraldivergence.domain.Reduction;
 import ai.neuraldivergence.domain.ReferenceKey;
 import ai.neuraldivergence.domain.Slice;
@@ -78,6 +79,11 @@ public final class WindowAccumulator {
         @Override
         public long observationCount() {
             return rows.size();
+        }
+
+        /** The rows as they arrived: what the flush appends as the window's delta. */
+        public RawRows rows() {
+            return new RawRows(tap.neuronCount(), rows);
         }
 
         /** Straight into the stored sketches: no sketch of these rows is built only to be merged. */

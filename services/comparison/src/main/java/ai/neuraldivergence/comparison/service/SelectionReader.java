@@ -143,9 +143,9 @@ public final class SelectionReader {
     private Read readTracked(TapDescriptor tap, Side side, boolean cached) {
         if (side instanceof RangeSide r) {
             Instant minuteFrom = Granularity.MINUTE.windowStart(r.from());
-            List<RangePlan.Segment> plan = RangePlan.cover(r.from(), r.to(),
-                    windows.unrolledMinutes(tap.modelId(), tap.modelVersion(), tap.tap(), r.slice(), minuteFrom,
-                            r.to()),
+            TapWindowStore.Unbuilt unbuilt = windows.unbuilt(tap.modelId(), tap.modelVersion(), tap.tap(), r.slice(),
+                    minuteFrom, r.to());
+            List<RangePlan.Segment> plan = RangePlan.cover(r.from(), r.to(), unbuilt.minutes(), unbuilt.days(),
                     windows.earliest(tap.modelId(), tap.modelVersion(), Granularity.MINUTE),
                     windows.earliest(tap.modelId(), tap.modelVersion(), Granularity.HOUR));
             SelectionCache.Reader reader = segments -> windows.readMerged(tap.modelId(), tap.modelVersion(),

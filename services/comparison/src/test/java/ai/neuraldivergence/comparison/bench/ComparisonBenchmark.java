@@ -155,8 +155,8 @@ public final class ComparisonBenchmark {
                 c.setAutoCommit(false);
                 catalog.register(c, tap);
                 try (PreparedStatement ps = c.prepareStatement("INSERT INTO tap_window (model_id, model_version, tap, "
-                        + "granularity, slice, window_start, observation_count, distributions, rolled_up) VALUES "
-                        + "(?, '1', 'dense', ?, ?, ?, ?, ?, true) ON CONFLICT DO NOTHING")) {
+                        + "granularity, slice, window_start, observation_count, distributions) VALUES "
+                        + "(?, '1', 'dense', ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
                     byte[] hourBytes = DistributionCodec.encode(hour);
                     for (int m = 0; m < 1440; m++) {
                         insert(ps, "minute", slice, day.plusSeconds(60L * m), PER_MINUTE, minutes[m % 60]);

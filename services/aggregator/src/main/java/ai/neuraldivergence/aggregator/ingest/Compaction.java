@@ -1,0 +1,250 @@
+package ai.neuraldivergence.aggregator.ingest;
+
+import ai.neuraldivergence.domain.Granularity;
+import ai.neuraldivergence.domain.RawRows;
+import ai.neuraldivergence.domain.TapDescriptor;
+import ai.neuraldivergence.domain.TapDistribution;
+import ai.neuraldivergence.domain.WindowKey;
+import ai.neuraldivergence.storage.CatalogStore;
+import ai.neuraldivergence.storage.StorageException;
+import ai.neuraldivergence.storage.TapWindowStore;
+import ai.neuraldivergence.storage.WindowDeltaStore;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import javax.sql.DataSource;
+
+/**
+ * Turns deltas into rows, each row written once, as the event-time watermark passes: a minute whose end it passed
+ * (complete) has its deltas folded into its one row; once final (its end plus the finality passed) it is folded once
+ * more, only if late deltas came. An hour is built once from its minutes when its last minute is final and every
+ * delta in it is folded; a day once from its hours likewise. No hour or day row is ever amended.
+ *
+ * <p>Each fold and each build is one transaction under an advisory lock on its key: any number of instances may run
+ * passes at once (every aggregator does), and a second one finding the work done skips it. Connections set
+ * {@code lock_timeout} and {@code idle_in_transaction_session_timeout}, so that a frozen instance holds nothing for
+ * long. Plain Java; {@link CompactionJob} schedules it.
+ */
+public final class Compaction {
+
+    private static final org.jboss.logging.Logger LOG = org.jboss.logging.Logger.getLogger(Compaction.class);
+
+    /** Keys (minutes to fold, hours or days to build) considered per query. */
+    private static final int BATCH = 500;
+    /**
+     * How far before where the previous pass's buildable hours (days) ended a routine pass looks for unbuilt ones
+     * (however far the watermark jumped since); the first pass and every {@link #FULL_SCAN_EVERY}th look at
+     * everything stored, for one an earlier failure or another instance left behind.
+     */
+    private static final Duration HOUR_LOOKBACK = Duration.ofHours(3);
+    private static final Duration DAY_LOOKBACK = Duration.ofDays(2);
+    private static final int FULL_SCAN_EVERY = 100;
+
+    /** Told after each committed build: the hour or day written (for the window-updated event). */
+    public interface Built {
+        void built(FlushWriter.CommittedWindow window);
+    }
+
+    /**
+     * What one pass did, and the start of the oldest hour it found final but could not build (a part not folded,
+     * or a failure): null when there was none.
+     */
+    public record Pass(int folded, int hours, int days, Instant oldestUnbuiltHour, int failed) {
+    }
+
+    private final DataSource dataSource;
+    private final TapWindowStore windows;
+    private final WindowDeltaStore deltas = new WindowDeltaStore();
+    private final CatalogStore catalog;
+    private final Duration finality;
+    private final Built announce;
+    private long passes;
+    private final java.util.concurrent.atomic.AtomicInteger failures = new java.util.concurrent.atomic.AtomicInteger();
+    private Instant lastHoursBefore;
+    private Instant lastDaysBefore;
+
+    /**
+     * @param finality how long after its end a minute stays open to late deltas
+     * @param announce told of every hour and day built
+     */
+    public Compaction(DataSource dataSource, int sketchK, Duration finality, Built announce) {
+        this.dataSource = dataSource;
+        this.windows = new TapWindowStore(dataSource, sketchK);
+        this.catalog = new CatalogStore(dataSource);
+        this.finality = finality;
+        this.announce = announce;
+    }
+
+    /** The start of the first minute not complete at {@code watermark}: minutes before it are complete. */
+    public static Instant completeBefore(Instant watermark) {
+        return Granularity.MINUTE.windowStart(watermark);
+    }
+
+    /** The start of the first minute not final at {@code watermark}. */
+    public Instant finalBefore(Instant watermark) {
+        return Granularity.MINUTE.windowStart(watermark.minus(finality));
+    }
+
+    /** One pass at {@code watermark}: folds, then hours, then days. */
+    public Pass run(Instant watermark) {
+        boolean full = passes++ % FULL_SCAN_EVERY == 0;
+        Instant finalBefore = finalBefore(watermark);
+        int folded = foldAll(completeBefore(watermark), finalBefore);
+        Instant hoursBefore = Granularity.HOUR.windowStart(finalBefore);
+        Instant[] oldestUnbuilt = new Instant[1];
+        int hours = buildAll(Granularity.HOUR, full || lastHoursBefore == null ? Instant.EPOCH
+                : earlier(lastHoursBefore, hoursBefore).minus(HOUR_LOOKBACK), hoursBefore, oldestUnbuilt);
+        lastHoursBefore = hoursBefore;
+        Instant daysBefore = Granularity.DAY.windowStart(finalBefore);
+        int days = buildAll(Granularity.DAY, full || lastDaysBefore == null ? Instant.EPOCH
+                : earlier(lastDaysBefore, daysBefore).minus(DAY_LOOKBACK), daysBefore, new Instant[1]);
+        lastDaysBefore = daysBefore;
+        return new Pass(folded, hours, days, oldestUnbuilt[0], failures.getAndSet(0));
+    }
+
+    private static Instant earlier(Instant a, Instant b) {
+        return a.isBefore(b) ? a : b;
+    }
+
+    private int foldAll(Instant completeBefore, Instant finalBefore) {
+        int total = 0;
+        while (true) {
+            List<WindowDeltaStore.Pending> keys;
+            try (Connection c = dataSource.getConnection()) {
+                keys = deltas.toFold(c, completeBefore, finalBefore, BATCH);
+            } catch (SQLException e) {
+                throw new StorageException("listing minutes to fold", e);
+            }
+            int done = 0;
+            for (WindowDeltaStore.Pending p : keys) {
+                if (isolated(p.key(), () -> fold(p.key(), finalBefore))) {
+                    done++;
+                }
+            }
+            total += done;
+            if (keys.size() < BATCH || done == 0) {
+                return total;
+            }
+        }
+    }
+
+    /**
+     * Folds one minute's unfolded deltas into its row, marking exactly the deltas it read. Skipped (false) when
+     * another instance folded it meanwhile, or when the row exists and the minute is not final yet (late deltas wait
+     * for finality, so that a minute row is written at most twice).
+     */
+    boolean fold(WindowKey minute, Instant finalBefore) {
+        return inTransaction("folding " + minute, c -> {
+            windows.lockWindows(c, List.of(minute));
+            boolean isFinal = minute.windowStart().isBefore(finalBefore);
+            if (!isFinal && windows.exists(c, minute)) {
+                return false;
+            }
+            List<WindowDeltaStore.Delta> found = deltas.unfolded(c, minute);
+            if (found.isEmpty()) {
+                return false;
+            }
+            List<float[]> rows = new ArrayList<>();
+            long[] ids = new long[found.size()];
+            for (int i = 0; i < found.size(); i++) {
+                ids[i] = found.get(i).id();
+                rows.addAll(found.get(i).rows().rows());
+            }
+            windows.merge(c, minute, new RawRows(found.get(0).rows().neuronCount(), rows));
+            deltas.markFolded(c, minute.windowStart(), ids);
+            return true;
+        });
+    }
+
+    private int buildAll(Granularity granularity, Instant since, Instant before, Instant[] oldestUnbuilt) {
+        int total = 0;
+        while (true) {
+            List<WindowKey> keys;
+            try (Connection c = dataSource.getConnection()) {
+                keys = windows.toBuild(c, granularity, since, before, BATCH);
+            } catch (SQLException e) {
+                throw new StorageException("listing " + granularity.word() + "s to build", e);
+            }
+            int done = 0;
+            for (WindowKey key : keys) {
+                if (isolated(key, () -> build(key))) {
+                    done++;
+                } else if (oldestUnbuilt[0] == null || key.windowStart().isBefore(oldestUnbuilt[0])) {
+                    oldestUnbuilt[0] = key.windowStart();
+                }
+            }
+            total += done;
+            if (keys.size() < BATCH || done == 0) {
+                return total;
+            }
+        }
+    }
+
+    /**
+     * Builds one hour (day) from its minutes (hours) and inserts it; skipped (false) when it exists already or a part
+     * of it is not folded or built yet.
+     */
+    boolean build(WindowKey key) {
+        Optional<FlushWriter.CommittedWindow> built = inTransaction("building " + key, c -> {
+            windows.lockWindows(c, List.of(key));
+            if (windows.exists(c, key) || !windows.readyToBuild(c, key)) {
+                return Optional.empty();
+            }
+            Optional<TapDescriptor> tap = catalog.find(c, key.modelId(), key.modelVersion(), key.tap());
+            if (tap.isEmpty()) {
+                return Optional.empty();
+            }
+            TapDistribution merged = windows.mergeParts(c, key, tap.get().neuronCount());
+            if (merged.observationCount() == 0 || !windows.insertBuilt(c, key, merged)) {
+                return Optional.empty();
+            }
+            return Optional.of(new FlushWriter.CommittedWindow(key, tap.get(), merged.observationCount(),
+                    merged.observationCount()));
+        });
+        built.ifPresent(announce::built);
+        return built.isPresent();
+    }
+
+    /**
+     * Runs one fold or build; a failure (a row that cannot be decoded, a lock not granted) is logged and counted and
+     * skips only that key: the rest of the pass goes on, and the key is tried again at the next pass.
+     */
+    private boolean isolated(WindowKey key, java.util.function.BooleanSupplier step) {
+        try {
+            return step.getAsBoolean();
+        } catch (RuntimeException e) {
+            failures.incrementAndGet();
+            LOG.warnf("compacting %s failed (tried again at the next pass): %s", key, e.toString());
+            return false;
+        }
+    }
+
+    private interface Work<T> {
+        T run(Connection c) throws SQLException;
+    }
+
+    private <T> T inTransaction(String what, Work<T> work) {
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                try (Statement st = c.createStatement()) {
+                    st.execute("SET LOCAL lock_timeout = '10s'");
+                    st.execute("SET LOCAL idle_in_transaction_session_timeout = '60s'");
+                }
+                T out = work.run(c);
+                c.commit();
+                return out;
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw new StorageException(what, e);
+        }
+    }
+}

@@ -1,0 +1,175 @@
+package ai.neuraldivergence.aggregator.ingest;
+
+import ai.neuraldivergence.aggregator.config.AggregatorConfig;
+import ai.neuraldivergence.aggregator.config.Topics;
+import ai.neuraldivergence.storage.DeltaPartitions;
+import ai.neuraldivergence.storage.OffsetStore;
+import ai.neuraldivergence.storage.StorageException;
+import ai.neuraldivergence.storage.WindowDeltaStore;
+import io.agroal.api.AgroalDataSource;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.jboss.logging.Logger;
+
+/**
+ * Every {@code rollup-interval}: reads the event-time watermark (the oldest of the consumer group's partitions over
+ * activations and labels), runs a {@link Compaction} pass at it, announces the hours and days built, keeps the delta
+ * partitions made {@link #AHEAD} ahead, and retires the ones whose minutes are final and folded. Measures what the
+ * chart alerts on: the watermark's age, the oldest unfolded delta, the oldest hour final but not built, and the
+ * partitions made ahead and held past finality.
+ */
+@ApplicationScoped
+public class CompactionJob {
+
+    private static final Logger LOG = Logger.getLogger(CompactionJob.class);
+    /** How far ahead of now delta partitions are made, so that a flush never waits for one to be created. */
+    static final Duration AHEAD = Duration.ofHours(2);
+
+    private final AggregatorConfig config;
+    private final AgroalDataSource dataSource;
+    private final Compaction compaction;
+    private final DeltaPartitions partitions;
+    private final Set<String> watermarkTopics;
+    private final OffsetStore offsets = new OffsetStore();
+    private final WindowDeltaStore deltas = new WindowDeltaStore();
+    private final Counter folded;
+    private final Counter built;
+    private final Counter failed;
+    private final AtomicLong watermarkAge = new AtomicLong();
+    private final AtomicLong oldestUnfoldedAge = new AtomicLong();
+    private final AtomicLong oldestUnbuiltAge = new AtomicLong();
+    private final AtomicLong partitionsAhead = new AtomicLong();
+    private final AtomicLong partitionsHeld = new AtomicLong();
+    private final AtomicLong walBytes = new AtomicLong();
+    private ScheduledExecutorService scheduler;
+
+    @Inject
+    public CompactionJob(AgroalDataSource dataSource, AggregatorConfig config, Topics topics, MeterRegistry registry,
+            EventPublisher events) {
+        this.config = config;
+        this.dataSource = dataSource;
+        this.watermarkTopics = Set.of(topics.activations(), topics.labels());
+        this.partitions = new DeltaPartitions(dataSource);
+        this.folded = Counter.builder("nd.aggregator.minutes.folded")
+                .description("Minute folds: a minute's deltas merged into its one row").register(registry);
+        this.built = Counter.builder("nd.aggregator.minutes.rolled.up")
+                .description("Hour and day rows built (each once, from its final minutes or hours)")
+                .register(registry);
+        this.failed = Counter.builder("nd.aggregator.compaction.failures")
+                .description("Folds and builds that failed (the key is skipped and tried again at the next pass)")
+                .register(registry);
+        this.compaction = new Compaction(dataSource, config.sketchK(), finality(config), window -> {
+            built.increment();
+            events.windowsCommitted(List.of(window), Instant.now());
+        });
+        io.micrometer.core.instrument.FunctionCounter.builder("nd.aggregator.postgresql.wal.bytes", walBytes,
+                AtomicLong::doubleValue).description("WAL bytes PostgreSQL has written (pg_stat_wal, the whole "
+                        + "server), read at every compaction pass").register(registry);
+        registry.gauge("nd.aggregator.watermark.age.seconds", watermarkAge);
+        registry.gauge("nd.aggregator.deltas.oldest.unfolded.seconds", oldestUnfoldedAge);
+        registry.gauge("nd.aggregator.rollup.oldest.unrolled.seconds", oldestUnbuiltAge);
+        registry.gauge("nd.aggregator.delta.partitions.ahead", partitionsAhead);
+        registry.gauge("nd.aggregator.delta.partitions.held", partitionsHeld);
+    }
+
+    /**
+     * How long after its end a minute takes late deltas: the allowed lateness, or the recent store's ttl (a late
+     * label joins observations that young), whichever is longer.
+     */
+    static Duration finality(AggregatorConfig config) {
+        Duration ttl = config.recent().ttl();
+        return ttl.compareTo(config.allowedLateness()) > 0 ? ttl : config.allowedLateness();
+    }
+
+    void start(@Observes StartupEvent event) {
+        if (!config.enabled()) {
+            return;
+        }
+        scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "compaction");
+            t.setDaemon(true);
+            return t;
+        });
+        long every = config.rollupInterval().toMillis();
+        scheduler.scheduleWithFixedDelay(() -> {
+            try {
+                runOnce(Instant.now());
+            } catch (RuntimeException e) {
+                LOG.warnf("compaction failed (retried in %s): %s", config.rollupInterval(), e);
+            }
+        }, every, every, TimeUnit.MILLISECONDS);
+    }
+
+    void stop(@Observes ShutdownEvent event) {
+        if (scheduler != null) {
+            scheduler.shutdownNow();
+        }
+    }
+
+    /** One pass at the stored watermark; {@code now} only places partitions ahead and ages the gauges. */
+    public Optional<Compaction.Pass> runOnce(Instant now) {
+        partitions.ensure(now.minus(Duration.ofHours(1)), now.plus(AHEAD));
+        partitionsAhead.set(partitions.list().stream().filter(p -> p.hour().isAfter(now)).count());
+        Optional<Instant> watermark;
+        try (Connection c = dataSource.getConnection()) {
+            watermark = offsets.watermark(c, config.consumerGroup(), watermarkTopics);
+            try (java.sql.Statement s = c.createStatement();
+                    java.sql.ResultSet rs = s.executeQuery("SELECT wal_bytes FROM pg_stat_wal")) {
+                if (rs.next()) {
+                    walBytes.set(rs.getLong(1));
+                }
+            }
+        } catch (SQLException e) {
+            throw new StorageException("reading the watermark", e);
+        }
+        return watermark.map(w -> runAt(now, w));
+    }
+
+    /**
+     * One pass at {@code w} rather than the stored watermark: what tests use to move event time past a finality
+     * that real time would take hours to reach.
+     */
+    public Compaction.Pass runAt(Instant now, Instant w) {
+        watermarkAge.set(Math.max(0, Duration.between(w, now).toSeconds()));
+        Compaction.Pass pass = compaction.run(w);
+        folded.increment(pass.folded());
+        failed.increment(pass.failed());
+        Instant finalBefore = compaction.finalBefore(w);
+        oldestUnbuiltAge.set(pass.oldestUnbuiltHour() == null ? 0 : Math.max(0, Duration.between(
+                pass.oldestUnbuiltHour().plus(Duration.ofHours(1)), finalBefore).toSeconds()));
+        DeltaPartitions.Retired retired = partitions.retire(finalBefore);
+        partitionsHeld.set(retired.keptUnfolded().size());
+        if (!retired.keptUnfolded().isEmpty()) {
+            LOG.warnf("delta partitions %s are past finality but hold unfolded deltas: kept", retired.keptUnfolded());
+        }
+        measureUnfolded(w);
+        return pass;
+    }
+
+    /** How long the oldest unfolded delta's minute has been complete (0 while it is not). */
+    private void measureUnfolded(Instant watermark) {
+        try (Connection c = dataSource.getConnection()) {
+            Instant oldest = deltas.oldestUnfolded(c);
+            oldestUnfoldedAge.set(oldest == null ? 0 : Math.max(0, Duration.between(oldest.plusSeconds(60),
+                    watermark).toSeconds()));
+        } catch (SQLException e) {
+            throw new StorageException("reading the oldest unfolded delta", e);
+        }
+    }
+}
