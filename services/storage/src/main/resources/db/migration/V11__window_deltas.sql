@@ -28,6 +28,21 @@ CREATE TABLE window_delta (
 CREATE INDEX window_delta_unfolded ON window_delta (model_id, model_version, tap, slice, window_start)
     WHERE NOT folded;
 
+-- Exemplars the same way: per flush, only the candidates that entered a neuron's top k as the flushing instance knew
+-- its minute (TopExemplars, sparse), folded into the minute's one neuron_exemplars row when the minute completes.
+CREATE SEQUENCE exemplar_delta_id_seq;
+CREATE TABLE exemplar_delta (
+    delta_id      bigint      NOT NULL DEFAULT nextval('exemplar_delta_id_seq'),
+    model_id      text        NOT NULL,
+    model_version text        NOT NULL,
+    tap           text        NOT NULL,
+    window_start  timestamptz NOT NULL,
+    exemplars     bytea       NOT NULL,
+    folded        boolean     NOT NULL DEFAULT false,
+    PRIMARY KEY (window_start, delta_id)
+) PARTITION BY RANGE (window_start);
+CREATE INDEX exemplar_delta_unfolded ON exemplar_delta (model_id, model_version, tap, window_start) WHERE NOT folded;
+
 -- The event-time watermark per partition: the newest committed record timestamp, or the flush's time when the
 -- partition was read to its end. Moved in the same fenced update as next_offset; null until the first flush.
 ALTER TABLE consumer_offset ADD COLUMN watermark timestamptz;

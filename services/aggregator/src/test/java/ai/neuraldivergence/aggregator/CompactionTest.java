@@ -88,6 +88,14 @@ class CompactionTest {
                     + "FROM NEW.window_start OR NOT NEW.folded)); RETURN NEW; END $$");
             s.execute("CREATE TRIGGER log_delta_write AFTER INSERT OR UPDATE ON window_delta FOR EACH ROW EXECUTE "
                     + "FUNCTION log_delta_write()");
+            s.execute("CREATE FUNCTION log_exemplar_write() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                    + "INSERT INTO write_log VALUES (TG_TABLE_NAME, TG_OP, 'minute', NEW.window_start, 'all', "
+                    + "TG_TABLE_NAME = 'exemplar_delta' AND TG_OP = 'UPDATE' AND (OLD.exemplars IS DISTINCT FROM "
+                    + "NEW.exemplars OR NOT NEW.folded)); RETURN NEW; END $$");
+            s.execute("CREATE TRIGGER log_exemplar_write AFTER INSERT OR UPDATE ON neuron_exemplars FOR EACH ROW "
+                    + "EXECUTE FUNCTION log_exemplar_write()");
+            s.execute("CREATE TRIGGER log_exemplar_delta_write AFTER INSERT OR UPDATE ON exemplar_delta FOR EACH ROW "
+                    + "EXECUTE FUNCTION log_exemplar_write()");
         }
     }
 
@@ -100,10 +108,11 @@ class CompactionTest {
     private final Map<WindowKey, List<float[]>> sent = new LinkedHashMap<>();
     private final Random random = new Random(20261201);
     private long offset;
+    private long instance;
 
     @Test
     void eachWindowIsWrittenOnceAndHoldsExactlyWhatWasSent() throws Exception {
-        FlushWriter writer = new FlushWriter(ds, "g", 200, new FlushWriter.Finality(FINALITY, Set.of("acts")),
+        FlushWriter writer = new FlushWriter(ds, "g", 200, new FlushWriter.Finality(FINALITY, Set.of("acts"), FINALITY),
                 new DeltaPartitions(ds));
         writer.storedOffsets(Map.of(PARTITION, 0L));
         List<Compaction> compactions = List.of(new Compaction(ds, 200, FINALITY, w -> { }),
@@ -190,6 +199,34 @@ class CompactionTest {
             assertEquals(count(s, "SELECT count(*) FROM window_delta WHERE true" + MINE), count(s, "SELECT count(*) "
                     + "FROM write_log WHERE tbl = 'window_delta' AND op = 'UPDATE'" + MINE),
                     "each delta marked folded once");
+            // exemplars the same way: one row per tap minute, written at completion and again only after late
+            // candidates; their deltas only ever marked folded
+            assertEquals(0, count(s, "SELECT count(*) FROM exemplar_delta WHERE NOT folded" + MINE));
+            assertEquals(0, count(s, "SELECT count(*) FROM write_log WHERE tbl = 'exemplar_delta' AND "
+                    + "other_columns_changed" + MINE));
+            assertEquals(0, count(s, "SELECT count(*) FROM (SELECT window_start FROM write_log WHERE tbl = "
+                    + "'neuron_exemplars'" + MINE + " GROUP BY 1 HAVING count(*) FILTER (WHERE op = 'INSERT') <> 1 OR "
+                    + "count(*) FILTER (WHERE op = 'UPDATE') > 1) x"), "each minute's exemplars written at most twice");
+        }
+        // each minute's exemplars are its top 8 of everything sent, whichever flush brought them
+        ai.neuraldivergence.storage.ExemplarStore exemplars = new ai.neuraldivergence.storage.ExemplarStore(ds);
+        for (Map.Entry<WindowKey, List<float[]>> e : sent.entrySet()) {
+            if (!e.getKey().slice().equals(Slice.ALL)) {
+                continue;
+            }
+            ai.neuraldivergence.domain.TopExemplars stored = exemplars.read(MODEL, "1", "dense",
+                    e.getKey().windowStart()).orElseThrow();
+            for (int j = 0; j < NEURONS; j++) {
+                final int neuron = j;
+                double[] expected = e.getValue().stream().mapToDouble(r -> r[neuron]).filter(Double::isFinite)
+                        .boxed().sorted(java.util.Comparator.reverseOrder()).limit(8).mapToDouble(Double::doubleValue)
+                        .toArray();
+                float[] got = stored.activations(j);
+                assertEquals(expected.length, got.length, e.getKey() + " exemplars of " + j);
+                for (int i = 0; i < got.length; i++) {
+                    assertEquals(expected[i], got[i], e.getKey() + " exemplar " + i + " of " + j);
+                }
+            }
         }
         // hours are the merge of their minutes, days of their hours
         for (Slice slice : List.of(Slice.ALL, Slice.predictedClass(1))) {
@@ -258,8 +295,8 @@ class CompactionTest {
             Instant watermark) {
         Map<WindowKey, WindowAccumulator.PendingWindow> windows = new LinkedHashMap<>();
         observations.forEach((k, rows) -> {
-            WindowAccumulator.PendingWindow w = new WindowAccumulator.PendingWindow(TAP, false);
-            rows.forEach(r -> w.add(r, "i"));
+            WindowAccumulator.PendingWindow w = new WindowAccumulator.PendingWindow(TAP, k.slice().equals(Slice.ALL));
+            rows.forEach(r -> w.add(r, "i" + (instance++)));
             windows.put(k, w);
         });
         long from = offset;

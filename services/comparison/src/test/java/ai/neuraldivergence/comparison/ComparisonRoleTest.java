@@ -94,6 +94,12 @@ class ComparisonRoleTest {
         assertNull(attempt(owner, insert), "a valid row: the owner may insert it");
         assertEquals(DENIED, attempt(service, insert));
         assertEquals(DENIED, attempt(service, "UPDATE tap_window SET observation_count = 0"));
+        // nor the deltas that become windows, nor their folded marks
+        assertEquals(DENIED, attempt(service, "INSERT INTO window_delta (model_id, model_version, tap, slice, "
+                + "window_start, observation_count, activations) VALUES ('role', 'v1', 'dense', 'all', now(), 1, "
+                + "'\\x00'::bytea)"));
+        assertEquals(DENIED, attempt(service, "UPDATE window_delta SET folded = true"));
+        assertEquals(DENIED, attempt(service, "UPDATE exemplar_delta SET folded = true"));
     }
 
     /** What CreateReference and DeleteReference do, through the same store, on the service's connection. */

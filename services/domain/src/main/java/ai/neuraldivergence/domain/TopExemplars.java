@@ -65,6 +65,37 @@ public final class TopExemplars {
         }
     }
 
+    /**
+     * The entries of {@code candidates} that would enter this top k (all of a neuron's while it holds fewer than k):
+     * what a writer that knows this much of a minute must still store. Empty neurons cost nothing but their count.
+     */
+    public TopExemplars entering(TopExemplars candidates) {
+        if (candidates.neuronCount() != neuronCount()) {
+            throw new IllegalArgumentException("exemplars of " + candidates.neuronCount() + " neurons against "
+                    + neuronCount());
+        }
+        TopExemplars out = new TopExemplars(sizes.length, k);
+        for (int n = 0; n < sizes.length; n++) {
+            float bar = sizes[n] < k ? Float.NEGATIVE_INFINITY : activations[n][k - 1];
+            for (int i = 0; i < candidates.sizes[n]; i++) {
+                if (candidates.activations[n][i] > bar) {
+                    out.offer(n, candidates.activations[n][i], candidates.ids[n][i]);
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Whether no neuron holds an exemplar. */
+    public boolean isEmpty() {
+        for (int size : sizes) {
+            if (size > 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** The instance ids of a neuron's exemplars, highest activation first. */
     public String[] ids(int neuron) {
         return Arrays.copyOf(ids[neuron], sizes[neuron]);

@@ -21,4 +21,28 @@ class TopExemplarsTest {
         assertArrayEquals(a.ids(0), back.ids(0));
         assertArrayEquals(a.activations(0), back.activations(0));
     }
+
+    @Test
+    void onlyWhatWouldEnterTheKnownTopIsStoredAndTheMergeIsTheSame() {
+        TopExemplars known = new TopExemplars(2, 2);
+        known.offer(0, 5f, "a");
+        known.offer(0, 4f, "b");
+        known.offer(1, 1f, "c");
+        TopExemplars flush = new TopExemplars(2, 2);
+        flush.offer(0, 4.5f, "d");
+        flush.offer(0, 3f, "e");
+        flush.offer(1, 0.5f, "f");
+        TopExemplars entering = known.entering(flush);
+        // neuron 0 is full: only 4.5 beats its 2nd; neuron 1 holds fewer than k: everything enters
+        assertArrayEquals(new String[] {"d"}, entering.ids(0));
+        assertArrayEquals(new String[] {"f"}, entering.ids(1));
+        TopExemplars viaDelta = TopExemplars.decode(known.encode());
+        viaDelta.merge(entering);
+        known.merge(flush);
+        for (int n = 0; n < 2; n++) {
+            assertArrayEquals(known.ids(n), viaDelta.ids(n));
+            assertArrayEquals(known.activations(n), viaDelta.activations(n));
+        }
+        org.junit.jupiter.api.Assertions.assertTrue(known.entering(new TopExemplars(2, 2)).isEmpty());
+    }
 }

@@ -28,26 +28,44 @@ import javax.sql.DataSource;
  */
 public final class DeltaPartitions {
 
-    /** The partitioned table. */
-    public static final String TABLE = "window_delta";
+    /** The partitioned tables of deltas: window deltas and exemplar deltas. */
+    public static final String WINDOWS = "window_delta";
+    public static final String EXEMPLARS = "exemplar_delta";
     private static final DateTimeFormatter NAME = DateTimeFormatter.ofPattern("yyyyMMdd_HH").withZone(ZoneOffset.UTC);
     // creating and retiring take different locks: they never touch the same hour, and a flush waiting to create its
     // hour must not wait for a retirement pass
-    private static final long CREATE_LOCK = AdvisoryLocks.hash("window_delta partitions: create");
-    private static final long RETIRE_LOCK = AdvisoryLocks.hash("window_delta partitions: retire");
+    private final long createLock;
+    private final long retireLock;
     private static final Duration LOCK_TIMEOUT = Duration.ofSeconds(5);
 
     private final DataSource dataSource;
+    private final String table;
     // hours known to have a partition: a flush asks before every write, the database only for an hour it has not seen
     private final Set<Instant> known = ConcurrentHashMap.newKeySet();
 
+    /** The partitions of {@code window_delta}. */
     public DeltaPartitions(DataSource dataSource) {
-        this.dataSource = dataSource;
+        this(dataSource, WINDOWS);
     }
 
-    /** The name of the partition holding {@code hour}'s deltas. */
+    /** The partitions of {@code table}, one of {@link #WINDOWS} and {@link #EXEMPLARS}. */
+    public DeltaPartitions(DataSource dataSource, String table) {
+        if (!WINDOWS.equals(table) && !EXEMPLARS.equals(table)) {
+            throw new IllegalArgumentException("not a delta table: " + table);
+        }
+        this.dataSource = dataSource;
+        this.table = table;
+        this.createLock = AdvisoryLocks.hash(table + " partitions: create");
+        this.retireLock = AdvisoryLocks.hash(table + " partitions: retire");
+    }
+
+    /** The name of the partition holding {@code hour}'s window deltas. */
     public static String partitionName(Instant hour) {
-        return TABLE + "_" + NAME.format(hour);
+        return partitionName(WINDOWS, hour);
+    }
+
+    static String partitionName(String table, Instant hour) {
+        return table + "_" + NAME.format(hour);
     }
 
     /** Makes sure every hour in {@code [from, to]} has its partition; returns how many were created. */
@@ -75,22 +93,22 @@ public final class DeltaPartitions {
         if (known.contains(hour)) {
             return false;
         }
-        String name = partitionName(hour);
+        String name = partitionName(table, hour);
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             try {
                 execute(c, "SET LOCAL lock_timeout = '" + LOCK_TIMEOUT.toMillis() + "ms'");
                 try (PreparedStatement ps = c.prepareStatement("SELECT pg_advisory_xact_lock(?)")) {
-                    ps.setLong(1, CREATE_LOCK);
+                    ps.setLong(1, createLock);
                     ps.executeQuery().close();
                 }
                 boolean created = false;
                 if (!attached(c, name)) {
                     try (Statement s = c.createStatement()) {
                         // a table left unattached by an interrupted attempt is taken as it is (it is empty)
-                        s.execute("CREATE TABLE IF NOT EXISTS " + name + " (LIKE " + TABLE
+                        s.execute("CREATE TABLE IF NOT EXISTS " + name + " (LIKE " + table
                                 + " INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE)");
-                        s.execute("ALTER TABLE " + TABLE + " ATTACH PARTITION " + name + " FOR VALUES FROM ('"
+                        s.execute("ALTER TABLE " + table + " ATTACH PARTITION " + name + " FOR VALUES FROM ('"
                                 + hour + "') TO ('" + hour.plus(Duration.ofHours(1)) + "')");
                     }
                     created = true;
@@ -107,11 +125,11 @@ public final class DeltaPartitions {
         }
     }
 
-    private static boolean attached(Connection c, String name) throws SQLException {
+    private boolean attached(Connection c, String name) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM pg_inherits i JOIN pg_class p ON p.oid = "
                 + "i.inhparent JOIN pg_class ch ON ch.oid = i.inhrelid WHERE p.relname = ? AND ch.relname = ? AND "
                 + "pg_table_is_visible(ch.oid)")) {
-            ps.setString(1, TABLE);
+            ps.setString(1, table);
             ps.setString(2, name);
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next();
@@ -129,7 +147,7 @@ public final class DeltaPartitions {
                 PreparedStatement ps = c.prepareStatement("SELECT ch.relname, i.inhdetachpending FROM pg_inherits i "
                         + "JOIN pg_class p ON p.oid = i.inhparent JOIN pg_class ch ON ch.oid = i.inhrelid WHERE "
                         + "p.relname = ? AND pg_table_is_visible(p.oid) ORDER BY 1")) {
-            ps.setString(1, TABLE);
+            ps.setString(1, table);
             List<Partition> out = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
@@ -146,9 +164,9 @@ public final class DeltaPartitions {
         }
     }
 
-    private static Instant hourOf(String name) {
+    private Instant hourOf(String name) {
         try {
-            return java.time.LocalDateTime.parse(name.substring(TABLE.length() + 1),
+            return java.time.LocalDateTime.parse(name.substring(table.length() + 1),
                     DateTimeFormatter.ofPattern("yyyyMMdd_HH")).toInstant(ZoneOffset.UTC);
         } catch (RuntimeException e) {
             return null; // not one of ours
@@ -179,7 +197,7 @@ public final class DeltaPartitions {
                 execute(c, "SET lock_timeout = '" + LOCK_TIMEOUT.toMillis() + "ms'");
                 for (Partition p : list()) {
                     if (p.detachPending()) {
-                        execute(c, "ALTER TABLE " + TABLE + " DETACH PARTITION " + p.name() + " FINALIZE");
+                        execute(c, "ALTER TABLE " + table + " DETACH PARTITION " + p.name() + " FINALIZE");
                         dropUnlessUnfolded(c, p, kept);
                         continue;
                     }
@@ -191,7 +209,7 @@ public final class DeltaPartitions {
                         continue;
                     }
                     // CONCURRENTLY: the parent stays usable by flushes and readers while it detaches
-                    execute(c, "ALTER TABLE " + TABLE + " DETACH PARTITION " + p.name() + " CONCURRENTLY");
+                    execute(c, "ALTER TABLE " + table + " DETACH PARTITION " + p.name() + " CONCURRENTLY");
                     known.remove(p.hour());
                     if (dropUnlessUnfolded(c, p, kept)) {
                         dropped++;
@@ -210,7 +228,7 @@ public final class DeltaPartitions {
     private boolean dropUnlessUnfolded(Connection c, Partition p, List<String> kept) throws SQLException {
         if (hasUnfolded(c, p.name())) {
             // checked again once detached: a delta written between the check and the detach must not be lost
-            execute(c, "ALTER TABLE " + TABLE + " ATTACH PARTITION " + p.name() + " FOR VALUES FROM ('" + p.hour()
+            execute(c, "ALTER TABLE " + table + " ATTACH PARTITION " + p.name() + " FOR VALUES FROM ('" + p.hour()
                     + "') TO ('" + p.hour().plus(Duration.ofHours(1)) + "')");
             kept.add(p.name());
             return false;
@@ -227,9 +245,9 @@ public final class DeltaPartitions {
         }
     }
 
-    private static boolean tryLock(Connection c) throws SQLException {
+    private boolean tryLock(Connection c) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT pg_try_advisory_lock(?)")) {
-            ps.setLong(1, RETIRE_LOCK);
+            ps.setLong(1, retireLock);
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 return rs.getBoolean(1);
@@ -237,9 +255,9 @@ public final class DeltaPartitions {
         }
     }
 
-    private static void unlock(Connection c) throws SQLException {
+    private void unlock(Connection c) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT pg_advisory_unlock(?)")) {
-            ps.setLong(1, RETIRE_LOCK);
+            ps.setLong(1, retireLock);
             ps.executeQuery().close();
         }
     }

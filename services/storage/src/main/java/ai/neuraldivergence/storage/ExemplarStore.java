@@ -7,11 +7,25 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import javax.sql.DataSource;
 
-/** Each neuron's top exemplar observations, per tap and minute. */
+/**
+ * Each neuron's top exemplar observations, per tap and minute: one row per tap and minute, written when the minute
+ * completes (and again at finality if late candidates came), from the deltas flushes append meanwhile. A reader takes
+ * a minute as its row plus its unfolded deltas.
+ */
 public final class ExemplarStore {
+
+    /** A tap's minute. */
+    public record Key(String modelId, String modelVersion, String tap, Instant minute) {
+    }
+
+    /** Candidates one flush appends for a tap's minute. */
+    public record Append(Key key, TopExemplars candidates) {
+    }
 
     private final DataSource dataSource;
 
@@ -25,8 +39,7 @@ public final class ExemplarStore {
      */
     public void merge(Connection c, String modelId, String modelVersion, String tap, Instant minute,
             TopExemplars delta) throws SQLException {
-        AdvisoryLocks.lock(c, "neuron_exemplars", java.util.List.of(modelId + '\u0000' + modelVersion + '\u0000'
-                + tap + '\u0000' + minute));
+        AdvisoryLocks.lock(c, "neuron_exemplars", List.of(lockKey(modelId, modelVersion, tap, minute)));
         TopExemplars merged = delta;
         try (PreparedStatement ps = c.prepareStatement("SELECT exemplars FROM neuron_exemplars WHERE model_id = ? "
                 + "AND model_version = ? AND tap = ? AND window_start = ? FOR UPDATE")) {
@@ -50,14 +63,138 @@ public final class ExemplarStore {
     public Optional<TopExemplars> read(String modelId, String modelVersion, String tap, Instant minute) {
         try (Connection c = dataSource.getConnection();
                 PreparedStatement ps = c.prepareStatement("SELECT exemplars FROM neuron_exemplars WHERE model_id = ? "
-                        + "AND model_version = ? AND tap = ? AND window_start = ?")) {
+                        + "AND model_version = ? AND tap = ? AND window_start = ? UNION ALL SELECT exemplars FROM "
+                        + "exemplar_delta WHERE model_id = ? AND model_version = ? AND tap = ? AND window_start = ? AND "
+                        + "NOT folded")) {
             bind(ps, modelId, modelVersion, tap, minute);
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? Optional.of(TopExemplars.decode(rs.getBytes(1))) : Optional.empty();
-            }
+            ps.setString(5, modelId);
+            ps.setString(6, modelVersion);
+            ps.setString(7, tap);
+            ps.setTimestamp(8, Timestamp.from(minute));
+            return Optional.ofNullable(mergeAll(ps));
         } catch (SQLException e) {
             throw new StorageException("reading exemplars of " + tap, e);
         }
+    }
+
+    private static TopExemplars mergeAll(PreparedStatement ps) throws SQLException {
+        TopExemplars merged = null;
+        try (ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                TopExemplars e = TopExemplars.decode(rs.getBytes(1));
+                if (merged == null) {
+                    merged = e;
+                } else {
+                    merged.merge(e);
+                }
+            }
+        }
+        return merged;
+    }
+
+    /** Appends one flush's exemplar candidates, inside the caller's transaction (nothing is read or locked). */
+    public void append(Connection c, List<Append> deltas) throws SQLException {
+        if (deltas.isEmpty()) {
+            return;
+        }
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO exemplar_delta (model_id, model_version, tap, "
+                + "window_start, exemplars) VALUES (?, ?, ?, ?, ?)")) {
+            for (Append d : deltas) {
+                bind(ps, d.key().modelId(), d.key().modelVersion(), d.key().tap(), d.key().minute());
+                ps.setBytes(5, d.candidates().encode());
+                ps.addBatch();
+            }
+            try {
+                ps.executeBatch();
+            } catch (SQLException e) {
+                throw WindowDeltaStore.missingPartition(e);
+            }
+        }
+    }
+
+    /**
+     * Up to {@code limit} tap minutes whose exemplar deltas are due for a fold: complete ones without a row yet, and
+     * final ones with unfolded deltas (as {@link WindowDeltaStore#toFold}).
+     */
+    public List<Key> toFold(Connection c, Instant completeBefore, Instant finalBefore, int limit)
+            throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT DISTINCT d.model_id, d.model_version, d.tap, "
+                + "d.window_start FROM exemplar_delta d WHERE NOT d.folded AND d.window_start < ? AND (d.window_start "
+                + "< ? OR NOT EXISTS (SELECT 1 FROM neuron_exemplars e WHERE e.model_id = d.model_id AND "
+                + "e.model_version = d.model_version AND e.tap = d.tap AND e.window_start = d.window_start)) "
+                + "ORDER BY 4 LIMIT ?")) {
+            ps.setTimestamp(1, Timestamp.from(completeBefore));
+            ps.setTimestamp(2, Timestamp.from(finalBefore));
+            ps.setInt(3, limit);
+            List<Key> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new Key(rs.getString(1), rs.getString(2), rs.getString(3),
+                            rs.getTimestamp(4).toInstant()));
+                }
+            }
+            return out;
+        }
+    }
+
+    /**
+     * Folds a tap minute's unfolded exemplar deltas into its row, inside the caller's transaction, under the key's
+     * lock; marks exactly the deltas it read. False when there was nothing to fold, or the row exists and the minute
+     * is not final (late candidates wait for finality).
+     */
+    public boolean fold(Connection c, Key key, boolean isFinal) throws SQLException {
+        AdvisoryLocks.lock(c, "neuron_exemplars", List.of(lockKey(key.modelId(), key.modelVersion(), key.tap(),
+                key.minute())));
+        TopExemplars row = null;
+        try (PreparedStatement ps = c.prepareStatement("SELECT exemplars FROM neuron_exemplars WHERE model_id = ? "
+                + "AND model_version = ? AND tap = ? AND window_start = ?")) {
+            bind(ps, key.modelId(), key.modelVersion(), key.tap(), key.minute());
+            try (ResultSet rs = ps.executeQuery()) {
+                if (rs.next()) {
+                    row = TopExemplars.decode(rs.getBytes(1));
+                }
+            }
+        }
+        if (row != null && !isFinal) {
+            return false;
+        }
+        List<Long> ids = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT delta_id, exemplars FROM exemplar_delta WHERE "
+                + "model_id = ? AND model_version = ? AND tap = ? AND window_start = ? AND NOT folded")) {
+            bind(ps, key.modelId(), key.modelVersion(), key.tap(), key.minute());
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    ids.add(rs.getLong(1));
+                    TopExemplars d = TopExemplars.decode(rs.getBytes(2));
+                    if (row == null) {
+                        row = d;
+                    } else {
+                        row.merge(d);
+                    }
+                }
+            }
+        }
+        if (ids.isEmpty()) {
+            return false;
+        }
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO neuron_exemplars (model_id, model_version, tap, "
+                + "window_start, exemplars) VALUES (?, ?, ?, ?, ?) ON CONFLICT (model_id, model_version, tap, "
+                + "window_start) DO UPDATE SET exemplars = excluded.exemplars")) {
+            bind(ps, key.modelId(), key.modelVersion(), key.tap(), key.minute());
+            ps.setBytes(5, row.encode());
+            ps.executeUpdate();
+        }
+        try (PreparedStatement ps = c.prepareStatement("UPDATE exemplar_delta SET folded = true WHERE window_start = ? "
+                + "AND delta_id = ANY(?)")) {
+            ps.setTimestamp(1, Timestamp.from(key.minute()));
+            ps.setArray(2, c.createArrayOf("bigint", ids.toArray()));
+            ps.executeUpdate();
+        }
+        return true;
+    }
+
+    private static String lockKey(String modelId, String modelVersion, String tap, Instant minute) {
+        return modelId + '\u0000' + modelVersion + '\u0000' + tap + '\u0000' + minute;
     }
 
     /**
@@ -66,28 +203,17 @@ public final class ExemplarStore {
      */
     public Optional<TopExemplars> readLatest(String modelId, String modelVersion, String tap, java.time.Duration span) {
         try (Connection c = dataSource.getConnection();
-                PreparedStatement ps = c.prepareStatement("SELECT exemplars FROM neuron_exemplars WHERE model_id = ? "
-                        + "AND model_version = ? AND tap = ? AND window_start > (SELECT max(window_start) FROM "
-                        + "neuron_exemplars WHERE model_id = ? AND model_version = ? AND tap = ?) - ?::interval")) {
+                PreparedStatement ps = c.prepareStatement("WITH k AS (SELECT ?::text AS m, ?::text AS v, ?::text "
+                        + "AS t), stored AS (SELECT e.window_start, e.exemplars FROM neuron_exemplars e, k WHERE "
+                        + "e.model_id = k.m AND e.model_version = k.v AND e.tap = k.t UNION ALL SELECT d.window_start, "
+                        + "d.exemplars FROM exemplar_delta d, k WHERE d.model_id = k.m AND d.model_version = k.v AND "
+                        + "d.tap = k.t AND NOT d.folded) SELECT exemplars FROM stored WHERE window_start > (SELECT "
+                        + "max(window_start) FROM stored) - ?::interval")) {
             ps.setString(1, modelId);
             ps.setString(2, modelVersion);
             ps.setString(3, tap);
-            ps.setString(4, modelId);
-            ps.setString(5, modelVersion);
-            ps.setString(6, tap);
-            ps.setString(7, span.toSeconds() + " seconds");
-            TopExemplars merged = null;
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    TopExemplars e = TopExemplars.decode(rs.getBytes(1));
-                    if (merged == null) {
-                        merged = e;
-                    } else {
-                        merged.merge(e);
-                    }
-                }
-            }
-            return Optional.ofNullable(merged);
+            ps.setString(4, span.toSeconds() + " seconds");
+            return Optional.ofNullable(mergeAll(ps));
         } catch (SQLException e) {
             throw new StorageException("reading exemplars of " + tap, e);
         }

@@ -61,17 +61,19 @@ public final class LateLabelStore {
     }
 
     /**
-     * Claims an instance's kept taps that no label was applied to yet, marking them labelled with {@code label}:
-     * the caller adds the returned activations to the label's slice in the same transaction.
+     * Claims an instance's kept taps that no label was applied to yet and whose event time is not before
+     * {@code oldest} (null: any), marking them labelled with {@code label}: the caller adds the returned activations
+     * to the label's slice in the same transaction.
      */
-    public List<RecentObservationStore.Recent> claimUnlabelled(Connection c, String modelId, String instanceId, int label)
-            throws SQLException {
+    public List<RecentObservationStore.Recent> claimUnlabelled(Connection c, String modelId, String instanceId, int label,
+            java.time.Instant oldest) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("UPDATE recent_observation SET true_label = ? "
-                + "WHERE model_id = ? AND instance_id = ? AND true_label IS NULL RETURNING model_version, tap, "
-                + "event_time, predicted_class, activations")) {
+                + "WHERE model_id = ? AND instance_id = ? AND true_label IS NULL AND event_time >= coalesce(?, "
+                + "'-infinity'::timestamptz) RETURNING model_version, tap, event_time, predicted_class, activations")) {
             ps.setInt(1, label);
             ps.setString(2, modelId);
             ps.setString(3, instanceId);
+            ps.setTimestamp(4, oldest == null ? null : java.sql.Timestamp.from(oldest));
             List<RecentObservationStore.Recent> out = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {

@@ -78,7 +78,7 @@ public final class WindowDeltaStore {
         return ids;
     }
 
-    private static SQLException missingPartition(SQLException e) {
+    static SQLException missingPartition(SQLException e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof SQLException sql && NO_PARTITION.equals(sql.getSQLState())
                     && String.valueOf(sql.getMessage()).contains("no partition")) {

@@ -121,7 +121,8 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
         this.kafkaConfig = kafkaConfig;
         this.writer = new FlushWriter(dataSource, config.consumerGroup(), config.sketchK(),
                 new FlushWriter.Finality(CompactionJob.finality(config), java.util.Set.of(topics.activations(),
-                        topics.labels())), new ai.neuraldivergence.storage.DeltaPartitions(dataSource));
+                        topics.labels()), config.recent().ttl()),
+                new ai.neuraldivergence.storage.DeltaPartitions(dataSource));
         this.catalog = new CatalogStore(dataSource);
         this.events = events;
         this.registry = registry;

@@ -6,6 +6,7 @@ import ai.neuraldivergence.domain.TapDescriptor;
 import ai.neuraldivergence.domain.TapDistribution;
 import ai.neuraldivergence.domain.WindowKey;
 import ai.neuraldivergence.storage.CatalogStore;
+import ai.neuraldivergence.storage.ExemplarStore;
 import ai.neuraldivergence.storage.StorageException;
 import ai.neuraldivergence.storage.TapWindowStore;
 import ai.neuraldivergence.storage.WindowDeltaStore;
@@ -60,6 +61,7 @@ public final class Compaction {
     private final DataSource dataSource;
     private final TapWindowStore windows;
     private final WindowDeltaStore deltas = new WindowDeltaStore();
+    private final ExemplarStore exemplars;
     private final CatalogStore catalog;
     private final Duration finality;
     private final Built announce;
@@ -76,6 +78,7 @@ public final class Compaction {
         this.dataSource = dataSource;
         this.windows = new TapWindowStore(dataSource, sketchK);
         this.catalog = new CatalogStore(dataSource);
+        this.exemplars = new ExemplarStore(dataSource);
         this.finality = finality;
         this.announce = announce;
     }
@@ -94,7 +97,8 @@ public final class Compaction {
     public Pass run(Instant watermark) {
         boolean full = passes++ % FULL_SCAN_EVERY == 0;
         Instant finalBefore = finalBefore(watermark);
-        int folded = foldAll(completeBefore(watermark), finalBefore);
+        int folded = foldAll(completeBefore(watermark), finalBefore)
+                + foldExemplars(completeBefore(watermark), finalBefore);
         Instant hoursBefore = Granularity.HOUR.windowStart(finalBefore);
         Instant[] oldestUnbuilt = new Instant[1];
         int hours = buildAll(Granularity.HOUR, full || lastHoursBefore == null ? Instant.EPOCH
@@ -159,6 +163,32 @@ public final class Compaction {
             deltas.markFolded(c, minute.windowStart(), ids);
             return true;
         });
+    }
+
+    /** Folds the exemplar deltas of complete (and, once more, final) tap minutes into their rows. */
+    private int foldExemplars(Instant completeBefore, Instant finalBefore) {
+        int total = 0;
+        while (true) {
+            List<ExemplarStore.Key> keys;
+            try (Connection c = dataSource.getConnection()) {
+                keys = exemplars.toFold(c, completeBefore, finalBefore, BATCH);
+            } catch (SQLException e) {
+                throw new StorageException("listing exemplar minutes to fold", e);
+            }
+            int done = 0;
+            for (ExemplarStore.Key key : keys) {
+                WindowKey asWindow = new WindowKey(key.modelId(), key.modelVersion(), key.tap(),
+                        ai.neuraldivergence.domain.Slice.ALL, Granularity.MINUTE, key.minute());
+                if (isolated(asWindow, () -> inTransaction("folding the exemplars of " + key,
+                        c -> exemplars.fold(c, key, key.minute().isBefore(finalBefore))))) {
+                    done++;
+                }
+            }
+            total += done;
+            if (keys.size() < BATCH || done == 0) {
+                return total;
+            }
+        }
     }
 
     private int buildAll(Granularity granularity, Instant since, Instant before, Instant[] oldestUnbuilt) {

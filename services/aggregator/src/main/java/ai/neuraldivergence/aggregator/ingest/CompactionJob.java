@@ -45,6 +45,7 @@ public class CompactionJob {
     private final AgroalDataSource dataSource;
     private final Compaction compaction;
     private final DeltaPartitions partitions;
+    private final DeltaPartitions exemplarPartitions;
     private final Set<String> watermarkTopics;
     private final OffsetStore offsets = new OffsetStore();
     private final WindowDeltaStore deltas = new WindowDeltaStore();
@@ -66,6 +67,7 @@ public class CompactionJob {
         this.dataSource = dataSource;
         this.watermarkTopics = Set.of(topics.activations(), topics.labels());
         this.partitions = new DeltaPartitions(dataSource);
+        this.exemplarPartitions = new DeltaPartitions(dataSource, DeltaPartitions.EXEMPLARS);
         this.folded = Counter.builder("nd.aggregator.minutes.folded")
                 .description("Minute folds: a minute's deltas merged into its one row").register(registry);
         this.built = Counter.builder("nd.aggregator.minutes.rolled.up")
@@ -125,7 +127,9 @@ public class CompactionJob {
     /** One pass at the stored watermark; {@code now} only places partitions ahead and ages the gauges. */
     public Optional<Compaction.Pass> runOnce(Instant now) {
         partitions.ensure(now.minus(Duration.ofHours(1)), now.plus(AHEAD));
-        partitionsAhead.set(partitions.list().stream().filter(p -> p.hour().isAfter(now)).count());
+        exemplarPartitions.ensure(now.minus(Duration.ofHours(1)), now.plus(AHEAD));
+        partitionsAhead.set(Math.min(partitions.list().stream().filter(p -> p.hour().isAfter(now)).count(),
+                exemplarPartitions.list().stream().filter(p -> p.hour().isAfter(now)).count()));
         Optional<Instant> watermark;
         try (Connection c = dataSource.getConnection()) {
             watermark = offsets.watermark(c, config.consumerGroup(), watermarkTopics);
@@ -153,10 +157,11 @@ public class CompactionJob {
         Instant finalBefore = compaction.finalBefore(w);
         oldestUnbuiltAge.set(pass.oldestUnbuiltHour() == null ? 0 : Math.max(0, Duration.between(
                 pass.oldestUnbuiltHour().plus(Duration.ofHours(1)), finalBefore).toSeconds()));
-        DeltaPartitions.Retired retired = partitions.retire(finalBefore);
-        partitionsHeld.set(retired.keptUnfolded().size());
-        if (!retired.keptUnfolded().isEmpty()) {
-            LOG.warnf("delta partitions %s are past finality but hold unfolded deltas: kept", retired.keptUnfolded());
+        List<String> kept = new java.util.ArrayList<>(partitions.retire(finalBefore).keptUnfolded());
+        kept.addAll(exemplarPartitions.retire(finalBefore).keptUnfolded());
+        partitionsHeld.set(kept.size());
+        if (!kept.isEmpty()) {
+            LOG.warnf("delta partitions %s are past finality but hold unfolded deltas: kept", kept);
         }
         measureUnfolded(w);
         return pass;

@@ -24,6 +24,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -62,10 +63,10 @@ public final class FlushWriter {
      * within which a late label joins, whichever is longer), and the topics whose partitions' watermarks make the
      * time it is measured against.
      */
-    public record Finality(Duration after, Set<String> topics) {
+    public record Finality(Duration after, Set<String> topics, Duration joinHorizon) {
 
-        /** No watermark: nothing is ever final (tests of the write path alone). */
-        public static final Finality NONE = new Finality(Duration.ofDays(36500), Set.of());
+        /** No watermark: nothing is ever final, and a late label joins whatever is kept (the write path alone). */
+        public static final Finality NONE = new Finality(Duration.ofDays(36500), Set.of(), null);
     }
 
     /** A committed window: its key, tap and counts, for the window-updated event. */
@@ -114,6 +115,8 @@ public final class FlushWriter {
     private final TapWindowStore windows;
     private final WindowDeltaStore deltas = new WindowDeltaStore();
     private final DeltaPartitions partitions;
+    private final DeltaPartitions exemplarPartitions;
+    private final KnownExemplars knownExemplars = new KnownExemplars(64);
     private final Finality finality;
     private final OffsetStore offsets = new OffsetStore();
     private final ReferenceStore references;
@@ -135,6 +138,7 @@ public final class FlushWriter {
         this.dataSource = dataSource;
         this.finality = finality;
         this.partitions = partitions;
+        this.exemplarPartitions = new DeltaPartitions(dataSource, DeltaPartitions.EXEMPLARS);
         this.consumerGroup = consumerGroup;
         this.references = new ReferenceStore(dataSource);
         this.lateLabels = new LateLabelStore(dataSource);
@@ -166,6 +170,7 @@ public final class FlushWriter {
             // a partition dropped or never made while this flush was written (the store's state, never the data's):
             // made now, and the flush written again
             partitions.forgetAll();
+            exemplarPartitions.forgetAll();
             return attempt(pending, ranges, beforeCommit);
         }
     }
@@ -175,10 +180,12 @@ public final class FlushWriter {
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             try {
-                Outcome outcome = write(c, pending, ranges);
+                List<ExemplarStore.Append> exemplarsWritten = new ArrayList<>();
+                Outcome outcome = write(c, pending, ranges, exemplarsWritten);
                 if (outcome instanceof Outcome.Committed) {
                     beforeCommit.run();
                     c.commit();
+                    exemplarsWritten.forEach(e -> knownExemplars.committed(e.key(), e.candidates()));
                 } else {
                     c.rollback();
                 }
@@ -206,8 +213,8 @@ public final class FlushWriter {
         }
     }
 
-    private Outcome write(Connection c, WindowAccumulator.Drained pending, Map<TopicPartition, OffsetRange> ranges)
-            throws SQLException {
+    private Outcome write(Connection c, WindowAccumulator.Drained pending, Map<TopicPartition, OffsetRange> ranges,
+            List<ExemplarStore.Append> exemplarAppends) throws SQLException {
         // a frozen instance must not hold locks for long (another owns its partitions by then)
         try (java.sql.Statement st = c.createStatement()) {
             st.execute("SET LOCAL lock_timeout = '10s'");
@@ -270,14 +277,22 @@ public final class FlushWriter {
             }
             TopExemplars top = window.exemplars();
             if (top != null) {
-                exemplars.merge(c, k.modelId(), k.modelVersion(), k.tap(), k.windowStart(), top);
+                // only what would enter the minute's top k as this instance knows it
+                ExemplarStore.Key key = new ExemplarStore.Key(k.modelId(), k.modelVersion(), k.tap(),
+                        k.windowStart());
+                TopExemplars entering = knownExemplars.entering(key, top);
+                if (!entering.isEmpty()) {
+                    exemplarAppends.add(new ExemplarStore.Append(key, entering));
+                }
             }
             appends.add(new WindowDeltaStore.Append(k, window.rows()));
             appended.put(k, window);
             bytes += RawRows.encodedBytes(window.neuronCount(), (int) window.observationCount());
         }
         partitions.ensureFor(appended.keySet().stream().map(WindowKey::windowStart).toList());
+        exemplarPartitions.ensureFor(exemplarAppends.stream().map(e -> e.key().minute()).toList());
         deltas.append(c, appends);
+        exemplars.append(c, exemplarAppends);
         // what each window holds now, as a reader sees it (its row and its deltas): counts only, for the events
         Map<WindowKey, Long> counts = windows.minuteCounts(c, appended.keySet());
         List<CommittedWindow> committed = new ArrayList<>(appended.size());
@@ -320,9 +335,16 @@ public final class FlushWriter {
         recent.keep(c, pending.recent());
         long joined = 0;
         Map<String, Integer> labels = new LinkedHashMap<>();
-        for (LabelEvent label : pending.labels()) {
+        // how old an observation a label received now may still join: its record's timestamp minus the join horizon
+        Map<String, Instant> oldestJoined = new HashMap<>();
+        for (int i = 0; i < pending.labels().size(); i++) {
+            LabelEvent label = pending.labels().get(i);
+            String id = label.getModelId() + '\u0000' + label.getInstanceId();
             if (lateLabels.recordLabel(c, label.getModelId(), label.getInstanceId(), label.getTrueLabel())) {
-                labels.put(label.getModelId() + '\u0000' + label.getInstanceId(), label.getTrueLabel());
+                labels.put(id, label.getTrueLabel());
+                if (finality.joinHorizon() != null && i < pending.labelTimes().size()) {
+                    oldestJoined.put(id, pending.labelTimes().get(i).minus(finality.joinHorizon()));
+                }
             }
         }
         for (RecentObservationStore.Recent r : pending.recent()) {
@@ -336,7 +358,8 @@ public final class FlushWriter {
         }
         for (Map.Entry<String, Integer> e : labels.entrySet()) {
             String[] id = e.getKey().split("\u0000", 2);
-            for (RecentObservationStore.Recent r : lateLabels.claimUnlabelled(c, id[0], id[1], e.getValue())) {
+            for (RecentObservationStore.Recent r : lateLabels.claimUnlabelled(c, id[0], id[1], e.getValue(),
+                    oldestJoined.get(e.getKey()))) {
                 TapDescriptor tap = catalog.find(c, r.modelId(), r.modelVersion(), r.tap()).orElseThrow();
                 WindowKey key = new WindowKey(r.modelId(), r.modelVersion(), r.tap(), Slice.trueLabel(e.getValue()),
                         Granularity.MINUTE, Granularity.MINUTE.windowStart(r.eventTime()));

@@ -168,7 +168,7 @@ final class RecordIntake {
             delta.accumulator.add(a.batch(), a.tap(), Instant.ofEpochMilli(record.timestamp()));
             delta.countBatch();
         } else if (item instanceof Label l) {
-            delta.accumulator.addLabel(l.label());
+            delta.accumulator.addLabel(l.label(), Instant.ofEpochMilli(record.timestamp()));
             delta.countLabel();
         } else if (item instanceof Input in) {
             delta.accumulator.addInput(in.input());

@@ -137,6 +137,9 @@ public final class WindowAccumulator {
     // live observations for the recent-observation store (and their late labels), labels and inputs received
     private List<RecentObservationStore.Recent> pendingRecent = new ArrayList<>();
     private List<LabelEvent> pendingLabels = new ArrayList<>();
+    // each label's record timestamp, in the same order: a late label joins observations no older than it minus the
+    // recent store's ttl, decided from the record so that a replay joins alike
+    private List<Instant> pendingLabelTimes = new ArrayList<>();
     private List<RecentObservationStore.CapturedInput> pendingInputs = new ArrayList<>();
     private long pendingUpdates;
     private long pendingObservations;
@@ -274,9 +277,10 @@ public final class WindowAccumulator {
         return late;
     }
 
-    /** Adds a late label (validated by the caller). */
-    public void addLabel(LabelEvent label) {
+    /** Adds a late label (validated by the caller), received in a record stamped {@code recordTime}. */
+    public void addLabel(LabelEvent label, Instant recordTime) {
         pendingLabels.add(label);
+        pendingLabelTimes.add(recordTime);
         pendingUpdates++;
         bytes += LABEL_BYTES + 2L * (label.getModelId().length() + label.getInstanceId().length());
     }
@@ -306,10 +310,10 @@ public final class WindowAccumulator {
     public record Drained(Map<WindowKey, PendingWindow> windows, Map<ReferenceKey, PendingWindow> references,
             List<RecentObservationStore.Recent> recent, List<LabelEvent> labels,
             List<RecentObservationStore.CapturedInput> inputs, List<SlicePolicy.Admitted> admittedTagValues,
-            Set<TapDescriptor> declaredTaps) {
+            Set<TapDescriptor> declaredTaps, List<Instant> labelTimes) {
 
         public Drained(Map<WindowKey, PendingWindow> windows, Map<ReferenceKey, PendingWindow> references) {
-            this(windows, references, List.of(), List.of(), List.of(), List.of(), Set.of());
+            this(windows, references, List.of(), List.of(), List.of(), List.of(), Set.of(), List.of());
         }
 
         public static Drained empty() {
@@ -320,7 +324,8 @@ public final class WindowAccumulator {
     /** Hands over everything accumulated and starts empty. */
     public Drained drain() {
         Drained out = new Drained(pending, pendingReferences, pendingRecent, pendingLabels, pendingInputs,
-                slicePolicy.takeAdmitted(), declaredTaps);
+                slicePolicy.takeAdmitted(), declaredTaps, pendingLabelTimes);
+        pendingLabelTimes = new ArrayList<>();
         declaredTaps = new LinkedHashSet<>();
         pendingInputs = new ArrayList<>();
         pending = new LinkedHashMap<>();
