@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.neuraldivergence.aggregator.ingest.Compaction;
 import ai.neuraldivergence.aggregator.ingest.FlushWriter;
 import ai.neuraldivergence.aggregator.ingest.WindowAccumulator;
 import ai.neuraldivergence.domain.Granularity;
@@ -13,6 +12,7 @@ import ai.neuraldivergence.domain.Slice;
 import ai.neuraldivergence.domain.TapDescriptor;
 import ai.neuraldivergence.domain.TapDistribution;
 import ai.neuraldivergence.domain.WindowKey;
+import ai.neuraldivergence.storage.Compaction;
 import ai.neuraldivergence.storage.DeltaPartitions;
 import ai.neuraldivergence.storage.TapWindowStore;
 import ai.neuraldivergence.testkit.TestInfrastructure;
@@ -63,6 +63,18 @@ class CompactionTest {
 
     private static AgroalDataSource ds;
 
+    /** A fold or build that fails is this test's failure, not a key skipped quietly. */
+    private static final Compaction.Listener FAIL_ON_FAILURE = new Compaction.Listener() {
+        @Override
+        public void built(Compaction.Built built) {
+        }
+
+        @Override
+        public void failed(String what, RuntimeException cause) {
+            throw new AssertionError(what, cause);
+        }
+    };
+
     @BeforeAll
     static void database() throws SQLException {
         String url = TestInfrastructure.shared().newDatabase("compaction");
@@ -89,13 +101,16 @@ class CompactionTest {
             s.execute("CREATE TRIGGER log_delta_write AFTER INSERT OR UPDATE ON window_delta FOR EACH ROW EXECUTE "
                     + "FUNCTION log_delta_write()");
             s.execute("CREATE FUNCTION log_exemplar_write() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-                    + "INSERT INTO write_log VALUES (TG_TABLE_NAME, TG_OP, 'minute', NEW.window_start, 'all', "
-                    + "TG_TABLE_NAME = 'exemplar_delta' AND TG_OP = 'UPDATE' AND (OLD.exemplars IS DISTINCT FROM "
-                    + "NEW.exemplars OR NOT NEW.folded)); RETURN NEW; END $$");
+                    + "INSERT INTO write_log VALUES ('neuron_exemplars', TG_OP, 'minute', NEW.window_start, 'all', "
+                    + "false); RETURN NEW; END $$");
             s.execute("CREATE TRIGGER log_exemplar_write AFTER INSERT OR UPDATE ON neuron_exemplars FOR EACH ROW "
                     + "EXECUTE FUNCTION log_exemplar_write()");
+            s.execute("CREATE FUNCTION log_exemplar_delta_write() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                    + "INSERT INTO write_log VALUES ('exemplar_delta', TG_OP, 'minute', NEW.window_start, 'all', "
+                    + "TG_OP = 'UPDATE' AND (OLD.exemplars IS DISTINCT FROM NEW.exemplars OR NOT NEW.folded)); "
+                    + "RETURN NEW; END $$");
             s.execute("CREATE TRIGGER log_exemplar_delta_write AFTER INSERT OR UPDATE ON exemplar_delta FOR EACH ROW "
-                    + "EXECUTE FUNCTION log_exemplar_write()");
+                    + "EXECUTE FUNCTION log_exemplar_delta_write()");
         }
     }
 
@@ -115,8 +130,8 @@ class CompactionTest {
         FlushWriter writer = new FlushWriter(ds, "g", 200, new FlushWriter.Finality(FINALITY, Set.of("acts"), FINALITY),
                 new DeltaPartitions(ds));
         writer.storedOffsets(Map.of(PARTITION, 0L));
-        List<Compaction> compactions = List.of(new Compaction(ds, 200, FINALITY, w -> { }),
-                new Compaction(ds, 200, FINALITY, w -> { }));
+        List<Compaction> compactions = List.of(new Compaction(ds, 200, FINALITY, FAIL_ON_FAILURE),
+                new Compaction(ds, 200, FINALITY, FAIL_ON_FAILURE));
         ExecutorService pool = Executors.newFixedThreadPool(2);
         TapWindowStore store = new TapWindowStore(ds);
         Set<WindowKey> lateMinutes = new java.util.HashSet<>();
@@ -278,7 +293,7 @@ class CompactionTest {
         assertTrue(retired.keptUnfolded().contains(DeltaPartitions.partitionName(old)), retired.toString());
         assertTrue(partitions.list().stream().anyMatch(p -> p.hour().equals(old)));
         // folded: detached and dropped
-        new Compaction(ds, 200, Duration.ZERO, k -> { }).run(old.plus(Duration.ofDays(1)));
+        new Compaction(ds, 200, Duration.ZERO, Compaction.Listener.NONE).run(old.plus(Duration.ofDays(1)));
         retired = partitions.retire(old.plus(Duration.ofDays(1)));
         assertTrue(retired.keptUnfolded().isEmpty(), retired.toString());
         assertTrue(partitions.list().stream().noneMatch(p -> p.hour().equals(old)));

@@ -269,8 +269,8 @@ final class KnownStream {
         try {
             List<java.util.concurrent.Future<?>> passes = new java.util.ArrayList<>();
             for (int i = 0; i < 2; i++) {
-                passes.add(pool.submit(() -> new ai.neuraldivergence.aggregator.ingest.Compaction(ds, 200, FINALITY,
-                        w -> { }).run(later)));
+                passes.add(pool.submit(() -> new ai.neuraldivergence.storage.Compaction(ds, 200, FINALITY,
+                        ai.neuraldivergence.storage.Compaction.Listener.NONE).run(later)));
             }
             for (java.util.concurrent.Future<?> p : passes) {
                 p.get();

@@ -2,6 +2,7 @@ package ai.neuraldivergence.aggregator.ingest;
 
 import ai.neuraldivergence.aggregator.config.AggregatorConfig;
 import ai.neuraldivergence.aggregator.config.Topics;
+import ai.neuraldivergence.storage.Compaction;
 import ai.neuraldivergence.storage.DeltaPartitions;
 import ai.neuraldivergence.storage.OffsetStore;
 import ai.neuraldivergence.storage.StorageException;
@@ -76,9 +77,18 @@ public class CompactionJob {
         this.failed = Counter.builder("nd.aggregator.compaction.failures")
                 .description("Folds and builds that failed (the key is skipped and tried again at the next pass)")
                 .register(registry);
-        this.compaction = new Compaction(dataSource, config.sketchK(), finality(config), window -> {
-            built.increment();
-            events.windowsCommitted(List.of(window), Instant.now());
+        this.compaction = new Compaction(dataSource, config.sketchK(), finality(config), new Compaction.Listener() {
+            @Override
+            public void built(Compaction.Built b) {
+                built.increment();
+                events.windowsCommitted(List.of(new FlushWriter.CommittedWindow(b.key(), b.tap(),
+                        b.observationCount(), b.observationCount())), Instant.now());
+            }
+
+            @Override
+            public void failed(String what, RuntimeException cause) {
+                LOG.warnf("%s failed (tried again at the next pass): %s", what, cause.toString());
+            }
         });
         io.micrometer.core.instrument.FunctionCounter.builder("nd.aggregator.postgresql.wal.bytes", walBytes,
                 AtomicLong::doubleValue).description("WAL bytes PostgreSQL has written (pg_stat_wal, the whole "

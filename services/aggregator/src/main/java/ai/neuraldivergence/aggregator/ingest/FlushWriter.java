@@ -40,7 +40,7 @@ import org.apache.kafka.common.TopicPartition;
  * Writes one flush in one PostgreSQL transaction: the taps first seen, what arrived for each minute window appended
  * as a delta (raw values: no stored distribution is read, locked or rewritten), and each partition's next offset and
  * watermark moved from exactly where this delta started. Either all of it is committed or none of it. The minute's
- * deltas are folded into its row later, once ({@link Compaction}).
+ * deltas are folded into its row later, once ({@link ai.neuraldivergence.storage.Compaction}).
  *
  * <p>A delta for a minute that is final by the stored watermark (its end plus {@code finality} passed) is dropped and
  * counted: the minute has been folded for the last time.

@@ -1,15 +1,10 @@
-package ai.neuraldivergence.aggregator.ingest;
+package ai.neuraldivergence.storage;
 
 import ai.neuraldivergence.domain.Granularity;
 import ai.neuraldivergence.domain.RawRows;
 import ai.neuraldivergence.domain.TapDescriptor;
 import ai.neuraldivergence.domain.TapDistribution;
 import ai.neuraldivergence.domain.WindowKey;
-import ai.neuraldivergence.storage.CatalogStore;
-import ai.neuraldivergence.storage.ExemplarStore;
-import ai.neuraldivergence.storage.StorageException;
-import ai.neuraldivergence.storage.TapWindowStore;
-import ai.neuraldivergence.storage.WindowDeltaStore;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -29,11 +24,9 @@ import javax.sql.DataSource;
  * <p>Each fold and each build is one transaction under an advisory lock on its key: any number of instances may run
  * passes at once (every aggregator does), and a second one finding the work done skips it. Connections set
  * {@code lock_timeout} and {@code idle_in_transaction_session_timeout}, so that a frozen instance holds nothing for
- * long. Plain Java; {@link CompactionJob} schedules it.
+ * long. Plain Java; the aggregator's CompactionJob schedules it.
  */
 public final class Compaction {
-
-    private static final org.jboss.logging.Logger LOG = org.jboss.logging.Logger.getLogger(Compaction.class);
 
     /** Keys (minutes to fold, hours or days to build) considered per query. */
     private static final int BATCH = 500;
@@ -46,9 +39,26 @@ public final class Compaction {
     private static final Duration DAY_LOOKBACK = Duration.ofDays(2);
     private static final int FULL_SCAN_EVERY = 100;
 
-    /** Told after each committed build: the hour or day written (for the window-updated event). */
-    public interface Built {
-        void built(FlushWriter.CommittedWindow window);
+    /** An hour or day row built, with its tap and observation count. */
+    public record Built(WindowKey key, TapDescriptor tap, long observationCount) {
+    }
+
+    /** Told of what a pass does: each committed build (for the window-updated event), and each key that failed. */
+    public interface Listener {
+        void built(Built built);
+
+        /** A fold or build that failed: skipped, and tried again at the next pass. */
+        void failed(String what, RuntimeException cause);
+
+        Listener NONE = new Listener() {
+            @Override
+            public void built(Built built) {
+            }
+
+            @Override
+            public void failed(String what, RuntimeException cause) {
+            }
+        };
     }
 
     /**
@@ -64,7 +74,7 @@ public final class Compaction {
     private final ExemplarStore exemplars;
     private final CatalogStore catalog;
     private final Duration finality;
-    private final Built announce;
+    private final Listener listener;
     private long passes;
     private final java.util.concurrent.atomic.AtomicInteger failures = new java.util.concurrent.atomic.AtomicInteger();
     private Instant lastHoursBefore;
@@ -72,15 +82,15 @@ public final class Compaction {
 
     /**
      * @param finality how long after its end a minute stays open to late deltas
-     * @param announce told of every hour and day built
+     * @param listener told of every hour and day built, and of every failure
      */
-    public Compaction(DataSource dataSource, int sketchK, Duration finality, Built announce) {
+    public Compaction(DataSource dataSource, int sketchK, Duration finality, Listener listener) {
         this.dataSource = dataSource;
         this.windows = new TapWindowStore(dataSource, sketchK);
         this.catalog = new CatalogStore(dataSource);
         this.exemplars = new ExemplarStore(dataSource);
         this.finality = finality;
-        this.announce = announce;
+        this.listener = listener;
     }
 
     /** The start of the first minute not complete at {@code watermark}: minutes before it are complete. */
@@ -220,7 +230,7 @@ public final class Compaction {
      * of it is not folded or built yet.
      */
     boolean build(WindowKey key) {
-        Optional<FlushWriter.CommittedWindow> built = inTransaction("building " + key, c -> {
+        Optional<Built> built = inTransaction("building " + key, c -> {
             windows.lockWindows(c, List.of(key));
             if (windows.exists(c, key) || !windows.readyToBuild(c, key)) {
                 return Optional.empty();
@@ -233,10 +243,9 @@ public final class Compaction {
             if (merged.observationCount() == 0 || !windows.insertBuilt(c, key, merged)) {
                 return Optional.empty();
             }
-            return Optional.of(new FlushWriter.CommittedWindow(key, tap.get(), merged.observationCount(),
-                    merged.observationCount()));
+            return Optional.of(new Built(key, tap.get(), merged.observationCount()));
         });
-        built.ifPresent(announce::built);
+        built.ifPresent(listener::built);
         return built.isPresent();
     }
 
@@ -249,7 +258,7 @@ public final class Compaction {
             return step.getAsBoolean();
         } catch (RuntimeException e) {
             failures.incrementAndGet();
-            LOG.warnf("compacting %s failed (tried again at the next pass): %s", key, e.toString());
+            listener.failed("compacting " + key, e);
             return false;
         }
     }
