@@ -62,7 +62,7 @@ DELETE FROM tap_window d WHERE d.granularity = 'day' AND (d.window_start > now()
 DROP INDEX tap_window_to_roll_up;
 ALTER TABLE tap_window DROP COLUMN rolled_up;
 
--- Rows are written once now, so compressing them costs one compression per row rather than one per flush: pglz
--- (or the server's default_toast_compression, lz4 where it has it) tries the first kilobyte and gives up on sketch
--- bytes that do not compress, and post-ReLU values (half zeros) shrink.
-ALTER TABLE tap_window ALTER COLUMN distributions SET STORAGE EXTENDED;
+-- Rows stay out of line without PostgreSQL's compression (STORAGE EXTERNAL): the codec compresses what LZ4 shrinks
+-- (DistributionCodec). Measured with deploy/benchmark-compression.sh: pglz doubled the insert p95 of sketch rows and
+-- of raw deltas, and gave up on dense ones after paying for the attempt.
+ALTER TABLE window_delta ALTER COLUMN activations SET STORAGE EXTERNAL;

@@ -22,10 +22,26 @@ import org.apache.datasketches.memory.Memory;
  *   <li>version 1 (rows written before non-finite values were counted): count, sum, sum of squares, min, max, zero
  *       count, sketch length and sketch; they decode with zero non-finite counts.</li>
  * </ul>
+ *
+ * <p>Compressed: an encoding LZ4 shrinks by at least a tenth is stored as magic {@code "NDZ"}, a version byte, its
+ * length (int) and its LZ4 block. Post-ReLU taps (sorted runs of exact zeros in their sketches) about halve; dense
+ * ones barely shrink and are stored as they are, so that their reads skip the decompression. Measured with
+ * deploy/benchmark-compression.sh against no compression, PostgreSQL's pglz (twice the insert p95) and deflate
+ * (slower to read): LZ4 in the codec wrote the least WAL with insert p95 and read time within 10 % of uncompressed,
+ * and works on a server without lz4. Rows of either form decode.
  */
 public final class DistributionCodec {
 
     private static final byte[] MAGIC = {'N', 'D', 'T'};
+    private static final byte[] COMPRESSED_MAGIC = {'N', 'D', 'Z'};
+    private static final byte COMPRESSED_VERSION = 1;
+    private static final int COMPRESSED_HEADER = COMPRESSED_MAGIC.length + 1 + 4;
+    /** Rows smaller than this are not worth a compression attempt. */
+    private static final int COMPRESS_FROM = 512;
+    /** The largest row a decoder inflates: above PostgreSQL's 1 GB bytea limit, so never a real row. */
+    private static final int MAX_DECOMPRESSED = 1 << 30;
+    // the pure-Java implementations: no native library to extract (read-only or air-gapped file systems)
+    private static final net.jpountz.lz4.LZ4Factory LZ4 = net.jpountz.lz4.LZ4Factory.fastestJavaInstance();
     private static final byte VERSION = 2;
     private static final byte FIRST_VERSION = 1;
     private static final int HEADER_BYTES = MAGIC.length + 1 + 8 + 4;
@@ -37,7 +53,25 @@ public final class DistributionCodec {
     private DistributionCodec() {
     }
 
+    /** {@link #encodeRaw}, compressed where LZ4 saves at least a tenth. */
     public static byte[] encode(TapDistribution tap) {
+        byte[] raw = encodeRaw(tap);
+        if (raw.length < COMPRESS_FROM) {
+            return raw;
+        }
+        net.jpountz.lz4.LZ4Compressor compressor = LZ4.fastCompressor();
+        byte[] out = new byte[COMPRESSED_HEADER + compressor.maxCompressedLength(raw.length)];
+        int n = compressor.compress(raw, 0, raw.length, out, COMPRESSED_HEADER);
+        if (COMPRESSED_HEADER + n > raw.length * 9L / 10) {
+            return raw;
+        }
+        ByteBuffer header = ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN);
+        header.put(COMPRESSED_MAGIC).put(COMPRESSED_VERSION).putInt(raw.length);
+        return java.util.Arrays.copyOf(out, COMPRESSED_HEADER + n);
+    }
+
+    /** The uncompressed encoding. */
+    public static byte[] encodeRaw(TapDistribution tap) {
         int neurons = tap.neuronCount();
         // sizes first, so that the row is built in one buffer: a wide tap's row is tens of megabytes, and holding
         // each neuron's serialized sketch until the end would double that
@@ -77,6 +111,38 @@ public final class DistributionCodec {
      * anything else.
      */
     public static TapDistribution decode(byte[] bytes) {
+        if (bytes.length >= COMPRESSED_HEADER && bytes[0] == COMPRESSED_MAGIC[0] && bytes[1] == COMPRESSED_MAGIC[1]
+                && bytes[2] == COMPRESSED_MAGIC[2]) {
+            return decodeRaw(decompress(bytes));
+        }
+        return decodeRaw(bytes);
+    }
+
+    private static byte[] decompress(byte[] bytes) {
+        ByteBuffer in = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+        in.position(COMPRESSED_MAGIC.length);
+        byte version = in.get();
+        int length = in.getInt();
+        if (version != COMPRESSED_VERSION || length <= 0 || length > MAX_DECOMPRESSED) {
+            throw new CorruptDistributionException("corrupt compressed tap distribution (version " + version
+                    + ", length " + length + ")");
+        }
+        byte[] out = new byte[length];
+        try {
+            // the safe decompressor: a corrupt row fails here rather than reading past its end
+            int written = LZ4.safeDecompressor().decompress(bytes, COMPRESSED_HEADER,
+                    bytes.length - COMPRESSED_HEADER, out, 0, length);
+            if (written != length) {
+                throw new CorruptDistributionException("corrupt compressed tap distribution: " + written + " of "
+                        + length + " bytes");
+            }
+        } catch (net.jpountz.lz4.LZ4Exception e) {
+            throw new CorruptDistributionException("corrupt compressed tap distribution: " + e.getMessage(), e);
+        }
+        return out;
+    }
+
+    private static TapDistribution decodeRaw(byte[] bytes) {
         try {
             ByteBuffer in = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
             for (byte b : MAGIC) {

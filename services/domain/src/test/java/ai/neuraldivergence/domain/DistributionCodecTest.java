@@ -3,6 +3,7 @@ package ai.neuraldivergence.domain;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Arrays;
 import java.util.Random;
@@ -72,8 +73,10 @@ class DistributionCodecTest {
         sparse.add(row, 0);
         sparse.add(row, 0);
         byte[] bytes = DistributionCodec.encode(sparse);
-        // header 18 bytes, then per neuron a flags byte, a count and two floats
-        assertEquals(18 + 1_000 * (1 + 4 + 8), bytes.length);
+        // header 18 bytes, then per neuron a flags byte, a count and two floats (before compression, which takes
+        // these 1,000 equal neurons to almost nothing)
+        assertEquals(18 + 1_000 * (1 + 4 + 8), DistributionCodec.encodeRaw(sparse).length);
+        assertTrue(bytes.length < 1_000);
         TapDistribution back = DistributionCodec.decode(bytes);
         assertEquals(2, back.neuron(999).count());
         assertEquals(1.0, back.neuron(999).sum());
@@ -133,5 +136,40 @@ class DistributionCodecTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> DistributionCodec.decode(otherVersion));
         assertEquals("unsupported tap distribution format version 99", e.getMessage());
+    }
+
+    @Test
+    void postReluRowsAreStoredCompressedDenseOnesAsTheyAreAndBothDecode() {
+        java.util.Random random = new java.util.Random(7);
+        TapDistribution relu = new TapDistribution(300, 200);
+        TapDistribution dense = new TapDistribution(300, 200);
+        float[] r = new float[300];
+        float[] d = new float[300];
+        for (int o = 0; o < 1000; o++) {
+            for (int j = 0; j < 300; j++) {
+                double g = random.nextGaussian();
+                r[j] = g < 0 ? 0f : (float) (g * (1 + j % 7));
+                d[j] = (float) (j + random.nextGaussian());
+            }
+            relu.add(r, 0);
+            dense.add(d, 0);
+        }
+        byte[] reluBytes = DistributionCodec.encode(relu);
+        assertEquals('Z', reluBytes[2], "post-ReLU sketches (runs of zeros) are compressed");
+        assertTrue(reluBytes.length < DistributionCodec.encodeRaw(relu).length * 0.8, "by a fifth at least");
+        assertArrayEquals(DistributionCodec.encodeRaw(relu), DistributionCodec.encodeRaw(
+                DistributionCodec.decode(reluBytes)));
+        byte[] denseBytes = DistributionCodec.encode(dense);
+        assertEquals('T', denseBytes[2], "dense sketches hardly shrink: stored as they are");
+        // rows written before compression decode as before
+        assertEquals(1000, DistributionCodec.decode(DistributionCodec.encodeRaw(relu)).observationCount());
+        // a damaged compressed row is the store's fault, named as such
+        byte[] damaged = reluBytes.clone();
+        for (int i = 20; i < damaged.length; i += 7) {
+            damaged[i] ^= 0x5a;
+        }
+        assertThrows(DistributionCodec.CorruptDistributionException.class, () -> DistributionCodec.decode(damaged));
+        byte[] truncated = java.util.Arrays.copyOf(reluBytes, reluBytes.length / 2);
+        assertThrows(DistributionCodec.CorruptDistributionException.class, () -> DistributionCodec.decode(truncated));
     }
 }
