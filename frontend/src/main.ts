@@ -31,6 +31,8 @@ const neurons = { driftedOnly: false, shown: 0 };
 function setState(next: State): void {
   state = next;
   history.replaceState(null, "", "#" + encodeState(state));
+  // the selectors show the new state at once; the view follows when the drawing in progress (a live update's) ends
+  renderChrome();
   void render();
 }
 
@@ -168,6 +170,7 @@ $("selectors").addEventListener("submit", (e) => {
 });
 window.addEventListener("hashchange", () => {
   state = decodeState(location.hash);
+  renderChrome();
   void render();
 });
 void start();

@@ -20,7 +20,8 @@ import org.junit.jupiter.api.Test;
  */
 class ScaleOutTest {
 
-    private static final KnownStream STREAM = new KnownStream("scale.activations");
+    // a 30 s stream: the added instance's start (15-20 s on a loaded 2-core machine) must land mid-stream
+    private static final KnownStream STREAM = new KnownStream("scale.activations", 600, 50);
     private static final int PARTITIONS = 6;
 
     @Test

@@ -47,6 +47,9 @@ public final class WindowDeltaStore {
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO window_delta (model_id, model_version, tap, slice, "
                 + "window_start, observation_count, activations) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 new String[] {"delta_id"})) {
+            int sent = 0;
+            int batched = 0;
+            long bytes = 0;
             for (Append d : deltas) {
                 WindowKey k = d.key();
                 if (k.granularity() != Granularity.MINUTE) {
@@ -61,21 +64,38 @@ public final class WindowDeltaStore {
                 byte[] encoded = RawRows.encode(d.rows().neuronCount(), d.rows().rows());
                 ps.setBinaryStream(7, new java.io.ByteArrayInputStream(encoded), encoded.length);
                 ps.addBatch();
-            }
-            try {
-                ps.executeBatch();
-            } catch (java.sql.BatchUpdateException e) {
-                throw missingPartition(e);
-            } catch (SQLException e) {
-                throw missingPartition(e);
-            }
-            try (ResultSet rs = ps.getGeneratedKeys()) {
-                for (int i = 0; i < ids.length && rs.next(); i++) {
-                    ids[i] = rs.getLong(1);
+                batched++;
+                bytes += encoded.length;
+                // an observation's row is held once in memory, but encoded once per slice it enters: a batch is sent
+                // every few MB, so that the encodings of a wide tap's slices never pile up on the heap
+                if (bytes >= BATCH_BYTES) {
+                    sent = send(ps, ids, sent, batched);
+                    batched = 0;
+                    bytes = 0;
                 }
+            }
+            if (batched > 0) {
+                send(ps, ids, sent, batched);
             }
         }
         return ids;
+    }
+
+    /** Encoded bytes per batch of inserts. */
+    private static final long BATCH_BYTES = 4L << 20;
+
+    private static int send(PreparedStatement ps, long[] ids, int sent, int batched) throws SQLException {
+        try {
+            ps.executeBatch();
+        } catch (SQLException e) {
+            throw missingPartition(e);
+        }
+        try (ResultSet rs = ps.getGeneratedKeys()) {
+            for (int i = 0; i < batched && rs.next(); i++) {
+                ids[sent + i] = rs.getLong(1);
+            }
+        }
+        return sent + batched;
     }
 
     static SQLException missingPartition(SQLException e) {
