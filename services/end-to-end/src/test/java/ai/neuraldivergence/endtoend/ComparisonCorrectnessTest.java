@@ -91,7 +91,10 @@ class ComparisonCorrectnessTest {
                 "ND_TOPICS_ACTIVATIONS", topic,
                 "ND_TOPICS_LABELS", topic + ".labels",
                 "ND_TOPICS_INPUTS", topic + ".inputs",
-                "ND_AGGREGATOR_CONSUMER_GROUP", "correctness");
+                "ND_AGGREGATOR_CONSUMER_GROUP", "correctness",
+                // both sides lie an hour or two back, sent to an aggregator whose watermark is now: a lateness
+                // beyond that keeps their minutes open to them (past finality they would be dropped as final)
+                "ND_ALLOWED_LATENESS", "3h");
         try (ServiceProcess aggregator = ServiceProcess.start("aggregator", env)) {
             aggregator.awaitReady(Duration.ofSeconds(120));
             try (ServiceProcess comparison = ServiceProcess.start("comparison",
