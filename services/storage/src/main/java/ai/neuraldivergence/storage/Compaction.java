@@ -7,7 +7,6 @@ import ai.neuraldivergence.domain.TapDistribution;
 import ai.neuraldivergence.domain.WindowKey;
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -126,17 +125,30 @@ public final class Compaction {
     }
 
     private int foldAll(Instant completeBefore, Instant finalBefore) {
+        return drain("minutes to fold", c -> deltas.toFold(c, completeBefore, finalBefore, BATCH),
+                p -> isolated("folding " + p.key(), () -> fold(p.key(), finalBefore)));
+    }
+
+    private interface Lister<K> {
+        List<K> list(Connection c) throws SQLException;
+    }
+
+    /**
+     * Lists keys a batch at a time and runs {@code step} on each, until a batch comes back short or nothing in it
+     * was done (what is left is held by another instance, or failed: the next pass tries again).
+     */
+    private <K> int drain(String what, Lister<K> lister, java.util.function.Predicate<K> step) {
         int total = 0;
         while (true) {
-            List<WindowDeltaStore.Pending> keys;
+            List<K> keys;
             try (Connection c = dataSource.getConnection()) {
-                keys = deltas.toFold(c, completeBefore, finalBefore, BATCH);
+                keys = lister.list(c);
             } catch (SQLException e) {
-                throw new StorageException("listing minutes to fold", e);
+                throw new StorageException("listing " + what, e);
             }
             int done = 0;
-            for (WindowDeltaStore.Pending p : keys) {
-                if (isolated(p.key(), () -> fold(p.key(), finalBefore))) {
+            for (K key : keys) {
+                if (step.test(key)) {
                     done++;
                 }
             }
@@ -177,52 +189,22 @@ public final class Compaction {
 
     /** Folds the exemplar deltas of complete (and, once more, final) tap minutes into their rows. */
     private int foldExemplars(Instant completeBefore, Instant finalBefore) {
-        int total = 0;
-        while (true) {
-            List<ExemplarStore.Key> keys;
-            try (Connection c = dataSource.getConnection()) {
-                keys = exemplars.toFold(c, completeBefore, finalBefore, BATCH);
-            } catch (SQLException e) {
-                throw new StorageException("listing exemplar minutes to fold", e);
-            }
-            int done = 0;
-            for (ExemplarStore.Key key : keys) {
-                WindowKey asWindow = new WindowKey(key.modelId(), key.modelVersion(), key.tap(),
-                        ai.neuraldivergence.domain.Slice.ALL, Granularity.MINUTE, key.minute());
-                if (isolated(asWindow, () -> inTransaction("folding the exemplars of " + key,
-                        c -> exemplars.fold(c, key, key.minute().isBefore(finalBefore))))) {
-                    done++;
-                }
-            }
-            total += done;
-            if (keys.size() < BATCH || done == 0) {
-                return total;
-            }
-        }
+        return drain("exemplar minutes to fold", c -> exemplars.toFold(c, completeBefore, finalBefore, BATCH),
+                key -> isolated("folding the exemplars of " + key, () -> inTransaction("folding the exemplars of "
+                        + key, c -> exemplars.fold(c, key, key.minute().isBefore(finalBefore)))));
     }
 
     private int buildAll(Granularity granularity, Instant since, Instant before, Instant[] oldestUnbuilt) {
-        int total = 0;
-        while (true) {
-            List<WindowKey> keys;
-            try (Connection c = dataSource.getConnection()) {
-                keys = windows.toBuild(c, granularity, since, before, BATCH);
-            } catch (SQLException e) {
-                throw new StorageException("listing " + granularity.word() + "s to build", e);
-            }
-            int done = 0;
-            for (WindowKey key : keys) {
-                if (isolated(key, () -> build(key))) {
-                    done++;
-                } else if (oldestUnbuilt[0] == null || key.windowStart().isBefore(oldestUnbuilt[0])) {
-                    oldestUnbuilt[0] = key.windowStart();
-                }
-            }
-            total += done;
-            if (keys.size() < BATCH || done == 0) {
-                return total;
-            }
-        }
+        return drain(granularity.word() + "s to build", c -> windows.toBuild(c, granularity, since, before, BATCH),
+                key -> {
+                    if (isolated("building " + key, () -> build(key))) {
+                        return true;
+                    }
+                    if (oldestUnbuilt[0] == null || key.windowStart().isBefore(oldestUnbuilt[0])) {
+                        oldestUnbuilt[0] = key.windowStart();
+                    }
+                    return false;
+                });
     }
 
     /**
@@ -253,37 +235,20 @@ public final class Compaction {
      * Runs one fold or build; a failure (a row that cannot be decoded, a lock not granted) is logged and counted and
      * skips only that key: the rest of the pass goes on, and the key is tried again at the next pass.
      */
-    private boolean isolated(WindowKey key, java.util.function.BooleanSupplier step) {
+    private boolean isolated(String what, java.util.function.BooleanSupplier step) {
         try {
             return step.getAsBoolean();
         } catch (RuntimeException e) {
             failures.incrementAndGet();
-            listener.failed("compacting " + key, e);
+            listener.failed(what, e);
             return false;
         }
     }
 
-    private interface Work<T> {
-        T run(Connection c) throws SQLException;
-    }
-
-    private <T> T inTransaction(String what, Work<T> work) {
-        try (Connection c = dataSource.getConnection()) {
-            c.setAutoCommit(false);
-            try {
-                try (Statement st = c.createStatement()) {
-                    st.execute("SET LOCAL lock_timeout = '10s'");
-                    st.execute("SET LOCAL idle_in_transaction_session_timeout = '60s'");
-                }
-                T out = work.run(c);
-                c.commit();
-                return out;
-            } catch (SQLException | RuntimeException e) {
-                c.rollback();
-                throw e;
-            }
-        } catch (SQLException e) {
-            throw new StorageException(what, e);
-        }
+    private <T> T inTransaction(String what, Transactions.Work<T> work) {
+        return Transactions.run(dataSource, what, c -> {
+            Transactions.bounded(c);
+            return work.run(c);
+        });
     }
 }

@@ -523,32 +523,8 @@ public final class ReferenceStore {
         });
     }
 
-    /** Work done in one transaction; whatever it throws rolls it back. */
-    private interface Work<T> {
-        T run(Connection c) throws Exception;
-    }
-
-    /**
-     * Runs {@code work} in one transaction and commits it; rolls back and throws a {@link StorageException}
-     * saying {@code what} failed when it throws (a runtime exception passes as it is).
-     */
-    private <T> T transaction(String what, Work<T> work) {
-        try (Connection c = dataSource.getConnection()) {
-            c.setAutoCommit(false);
-            try {
-                T out = work.run(c);
-                c.commit();
-                return out;
-            } catch (Exception e) {
-                c.rollback();
-                if (e instanceof RuntimeException r) {
-                    throw r;
-                }
-                throw new StorageException(what + (e instanceof SQLException ? "" : ": " + e.getMessage()), e);
-            }
-        } catch (SQLException e) {
-            throw new StorageException(what, e);
-        }
+    private <T> T transaction(String what, Transactions.Work<T> work) {
+        return Transactions.run(dataSource, what, work);
     }
 
     private static void bind(PreparedStatement ps, ReferenceId id) throws SQLException {

@@ -216,10 +216,7 @@ public final class FlushWriter {
     private Outcome write(Connection c, WindowAccumulator.Drained pending, Map<TopicPartition, OffsetRange> ranges,
             List<ExemplarStore.Append> exemplarAppends) throws SQLException {
         // a frozen instance must not hold locks for long (another owns its partitions by then)
-        try (java.sql.Statement st = c.createStatement()) {
-            st.execute("SET LOCAL lock_timeout = '10s'");
-            st.execute("SET LOCAL idle_in_transaction_session_timeout = '60s'");
-        }
+        ai.neuraldivergence.storage.Transactions.bounded(c);
         // what is final is decided by the watermark stored before this flush
         Optional<Instant> watermark = offsets.watermark(c, consumerGroup, finality.topics());
         Instant finalBefore = watermark.map(w -> Granularity.MINUTE.windowStart(w.minus(finality.after())))
