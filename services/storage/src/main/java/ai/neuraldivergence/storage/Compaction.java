@@ -148,6 +148,10 @@ public final class Compaction {
             }
             int done = 0;
             for (K key : keys) {
+                if (Thread.currentThread().isInterrupted()) {
+                    // shutting down: the rest waits for the next start rather than failing key by key
+                    return total + done;
+                }
                 if (step.test(key)) {
                     done++;
                 }
