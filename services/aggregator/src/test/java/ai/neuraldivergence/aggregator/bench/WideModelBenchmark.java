@@ -150,7 +150,9 @@ public final class WideModelBenchmark {
             Generator generator = new Generator(bootstrap, s);
             WindowUpdates updates = new WindowUpdates(bootstrap, generator);
             Sampler sampler = new Sampler(aggregator);
+            WatermarkCheck watermarks = new WatermarkCheck(jdbc, user, password, generator);
             updates.start();
+            watermarks.start();
             sampler.start();
             Instant started = Instant.now();
             generator.start();
@@ -172,7 +174,9 @@ public final class WideModelBenchmark {
             sampler.stop();
             Finished finished = awaitFolded(db, t0, t1, generator.sentBetween(t0, t1), s.foldWait());
             updates.stop();
+            watermarks.stop();
             report(out, s, a, b, finished, generator, updates, sampler, t0, t1, minutes);
+            out.put("watermark", watermarks.summary());
             out.put("aggregator", aggregator.isAlive() ? "alive" : "DIED (see its log)");
         }
         printResult(out);
@@ -197,6 +201,14 @@ public final class WideModelBenchmark {
         out.put("rows.finished", mb(finishedBytes));
         double target = s.rate() <= 10 ? 3 : 5;
         out.put("ratio", String.format(Locale.ROOT, "%.2f (target <= %s)", wal / finishedBytes, trim(target)));
+        // when the aggregator falls behind, the window holds the writes of fewer observations than the minutes
+        // sent: the ratio scaled to what it committed estimates what the minutes will have cost
+        double committed = counter(b, a, "nd_aggregator_observations_total") / TAPS;
+        out.put("committed", String.format(Locale.ROOT, "%,.0f observations (%.0f %% of those sent), %.0f folds "
+                + "(%.0f %% of the minute and exemplar rows)", committed, 100 * committed / sent,
+                counter(b, a, "nd_aggregator_minutes_folded_total"), 100 * counter(b, a,
+                        "nd_aggregator_minutes_folded_total") / (f.minuteRows() + f.exemplarRows())));
+        out.put("ratio.scaled", String.format(Locale.ROOT, "%.2f", wal * sent / committed / finishedBytes));
         out.put("ratio.stored", String.format(Locale.ROOT, "%.2f", wal / (f.minuteStored() + f.exemplarStored())));
         out.put("per.distribution", String.format(Locale.ROOT, "%.0f B (stored %.0f B)", f.medianPerDistribution(),
                 f.medianStoredPerDistribution()));
@@ -204,11 +216,10 @@ public final class WideModelBenchmark {
                 mb(f.deltaBytes()), mb(f.deltaStored())));
         out.put("deltas.exemplar", String.format(Locale.ROOT, "%,d, %s", f.exemplarDeltaCount(),
                 mb(f.exemplarDeltaBytes())));
-        out.put("deltas.late", String.format(Locale.ROOT, "%,d deltas, %,d observations (last tap, all), %s",
-                f.lateDeltas(), f.lateObservations(), mb(f.lateBytes())));
-        out.put("observations", String.format(Locale.ROOT, "%,d sent; %,d in minute rows; %,d in rows and "
-                + "unfolded deltas%s", sent, f.rowObservations(), f.rowObservations() + f.lateObservations(),
-                f.folded() ? "" : "; NOT ALL FOLDED within " + words(s.foldWait())));
+        out.put("deltas.late", String.format(Locale.ROOT, "%,d deltas, %s; slice all: %,d tap observations",
+                f.lateDeltas(), mb(f.lateBytes()), f.lateObservations()));
+        out.put("observations", String.format(Locale.ROOT, "%,d sent; %,d in the last tap's minute rows%s", sent,
+                f.rowObservations(), f.folded() ? "" : "; NOT ALL FOLDED within " + words(s.foldWait())));
         List<Sample> measured = sampler.samples().stream()
                 .filter(x -> !x.at().isBefore(a.at()) && !x.at().isAfter(b.at())).toList();
         out.put("lag", lag(measured, generator.recordsPerSecond()));
@@ -348,6 +359,9 @@ public final class WideModelBenchmark {
         private final Map<Long, MinuteLog> minutes = new ConcurrentHashMap<>();
         private final ArrayDeque<PendingLabel> labels = new ArrayDeque<>();
         private final AtomicLong failures = new AtomicLong();
+        // per activations partition: each record's offset and its observations' event time (ms)
+        private final Map<Integer, java.util.concurrent.ConcurrentSkipListMap<Long, Long>> eventTimes =
+                new ConcurrentHashMap<>();
         private final Thread thread;
         private volatile boolean running = true;
         private long sequence;
@@ -440,9 +454,25 @@ public final class WideModelBenchmark {
                                 : (float) (scale[t][j] * -Math.log(1 - random.nextDouble())));
                     }
                 }
-                send(ACTIVATIONS, (MODEL + "/dense" + t).getBytes(StandardCharsets.UTF_8), b.build().toByteArray());
+                long eventTime = now.toEpochMilli();
+                producer.send(new ProducerRecord<>(ACTIVATIONS, (MODEL + "/dense" + t).getBytes(StandardCharsets.UTF_8),
+                        b.build().toByteArray()), (meta, error) -> {
+                            if (error != null) {
+                                failures.incrementAndGet();
+                            } else {
+                                eventTimes.computeIfAbsent(meta.partition(),
+                                        p -> new java.util.concurrent.ConcurrentSkipListMap<>())
+                                        .put(meta.offset(), eventTime);
+                            }
+                        });
             }
             minute(now.getEpochSecond() / 60).sent(now.toEpochMilli(), observations.size());
+        }
+
+        /** The event time of the activation record at {@code offset} of {@code partition}; null if none was sent. */
+        Long eventTime(int partition, long offset) {
+            Map<Long, Long> m = eventTimes.get(partition);
+            return m == null ? null : m.get(offset);
         }
 
         private void sendDueLabels(long nowNanos) {
@@ -566,6 +596,80 @@ public final class WideModelBenchmark {
         }
     }
 
+    /**
+     * Checks the stored watermarks against the stream every half second: for each activations partition, whether
+     * its stored watermark is past the event time of its first record not committed yet (the record at its stored
+     * next offset), and whether the group's watermark (what the compaction folds by) has completed that record's
+     * minute: a minute folded then misses the record, which becomes a late delta.
+     */
+    static final class WatermarkCheck {
+        private final Connection db;
+        private final Generator generator;
+        private final Thread thread;
+        private volatile boolean running = true;
+        private long reads;
+        private long ahead;
+        private long maxAheadMillis;
+        private long early;
+        private final java.util.Set<Instant> earlyMinutes = new java.util.TreeSet<>();
+
+        WatermarkCheck(String jdbc, String user, String password, Generator generator) throws SQLException {
+            this.db = DriverManager.getConnection(jdbc, user, password);
+            this.generator = generator;
+            this.thread = new Thread(this::loop, "watermark-check");
+            thread.setDaemon(true);
+        }
+
+        void start() {
+            thread.start();
+        }
+
+        private void loop() {
+            try (db; PreparedStatement ps = db.prepareStatement("SELECT kafka_partition, next_offset, watermark, "
+                    + "(SELECT min(watermark) FROM consumer_offset WHERE consumer_group = 'nd-aggregator' "
+                    + "AND topic IN ('" + ACTIVATIONS + "', '" + LABELS + "')) FROM consumer_offset "
+                    + "WHERE consumer_group = 'nd-aggregator' AND topic = '" + ACTIVATIONS + "'")) {
+                while (running) {
+                    try (ResultSet rs = ps.executeQuery()) {
+                        synchronized (this) {
+                            reads++;
+                            while (rs.next()) {
+                                java.sql.Timestamp w = rs.getTimestamp(3);
+                                java.sql.Timestamp group = rs.getTimestamp(4);
+                                Long event = generator.eventTime(rs.getInt(1), rs.getLong(2));
+                                if (w == null || event == null || event >= w.getTime()) {
+                                    continue;
+                                }
+                                ahead++;
+                                maxAheadMillis = Math.max(maxAheadMillis, w.getTime() - event);
+                                if (group != null && event / 60_000 < group.getTime() / 60_000) {
+                                    early++;
+                                    earlyMinutes.add(Instant.ofEpochSecond(event / 60_000 * 60));
+                                }
+                            }
+                        }
+                    }
+                    LockSupport.parkNanos(Duration.ofMillis(500).toNanos());
+                }
+            } catch (SQLException e) {
+                System.out.println("watermark check stopped: " + e);
+            }
+        }
+
+        void stop() throws InterruptedException {
+            running = false;
+            thread.join();
+        }
+
+        synchronized String summary() {
+            return String.format(Locale.ROOT, "%,d reads: a partition's watermark past its first uncommitted "
+                    + "record's event time in %,d (by up to %,d ms); that record's minute complete by the group's "
+                    + "watermark in %,d%s", reads, ahead, maxAheadMillis, early, earlyMinutes.isEmpty() ? ""
+                            : " (minutes " + earlyMinutes.stream().map(i -> i.toString().substring(11, 16)).toList()
+                                    + ")");
+        }
+    }
+
     record Sample(Instant at, double lag, double flushP95, double heap) {
     }
 
@@ -660,55 +764,43 @@ public final class WideModelBenchmark {
     }
 
     /**
-     * Waits until the measured minutes are folded: every minute has its row (last tap, slice all), every observation
-     * sent is in a row or an unfolded delta, and no unfolded delta (window or exemplar) is left for a window without
-     * a row (what remains then are late deltas, which wait for the minute's finality). Then reads what is stored.
+     * Waits until the measured minutes are folded: every tap has its row (slice all) for every minute, every
+     * observation sent is in a row or an unfolded delta of every tap (the aggregator caught up), and no unfolded delta
+     * (window or exemplar) is left for a window without a row. What remains unfolded then are late deltas: they came
+     * after their minute was folded, and wait for its finality. Then reads what is stored.
      */
     static Finished awaitFolded(Connection c, Instant t0, Instant t1, long sent, Duration timeout)
             throws SQLException, InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         long minutes = Duration.between(t0, t1).toMinutes();
+        Object[] range = {MODEL, java.sql.Timestamp.from(t0), java.sql.Timestamp.from(t1)};
         boolean folded = false;
         while (!folded && System.nanoTime() < deadline) {
-            try (PreparedStatement ps = c.prepareStatement("SELECT "
-                    + "(SELECT count(*) FROM window_delta d WHERE NOT d.folded AND d.model_id = ? "
-                    + " AND d.window_start >= ? AND d.window_start < ? AND NOT EXISTS (SELECT 1 FROM tap_window w "
-                    + " WHERE w.model_id = d.model_id AND w.model_version = d.model_version AND w.tap = d.tap "
-                    + " AND w.granularity = 'minute' AND w.slice = d.slice AND w.window_start = d.window_start)) + "
-                    + "(SELECT count(*) FROM exemplar_delta d WHERE NOT d.folded AND d.model_id = ? "
-                    + " AND d.window_start >= ? AND d.window_start < ? AND NOT EXISTS (SELECT 1 FROM "
-                    + " neuron_exemplars x WHERE x.model_id = d.model_id AND x.model_version = d.model_version "
-                    + " AND x.tap = d.tap AND x.window_start = d.window_start)), "
-                    + "(SELECT count(*) FROM tap_window WHERE model_id = ? AND tap = ? AND slice = 'all' "
-                    + " AND granularity = 'minute' AND window_start >= ? AND window_start < ?), "
-                    + "(SELECT coalesce(sum(observation_count), 0) FROM tap_window WHERE model_id = ? AND tap = ? "
-                    + " AND slice = 'all' AND granularity = 'minute' AND window_start >= ? AND window_start < ?) + "
-                    + "(SELECT coalesce(sum(observation_count), 0) FROM window_delta WHERE NOT folded "
-                    + " AND model_id = ? AND tap = ? AND slice = 'all' AND window_start >= ? AND window_start < ?)")) {
-                int i = 1;
-                for (int part = 0; part < 2; part++) {
-                    ps.setString(i++, MODEL);
-                    ps.setTimestamp(i++, java.sql.Timestamp.from(t0));
-                    ps.setTimestamp(i++, java.sql.Timestamp.from(t1));
-                }
-                for (int part = 0; part < 3; part++) {
-                    ps.setString(i++, MODEL);
-                    ps.setString(i++, "dense" + (TAPS - 1));
-                    ps.setTimestamp(i++, java.sql.Timestamp.from(t0));
-                    ps.setTimestamp(i++, java.sql.Timestamp.from(t1));
-                }
-                try (ResultSet rs = ps.executeQuery()) {
-                    rs.next();
-                    folded = rs.getLong(1) == 0 && rs.getLong(2) == minutes && rs.getLong(3) >= sent;
-                }
-            }
+            Object[] orphans = query(c, "SELECT (SELECT count(*) FROM window_delta d WHERE NOT d.folded "
+                    + "AND d.model_id = ? AND d.window_start >= ? AND d.window_start < ? AND NOT EXISTS (SELECT 1 "
+                    + "FROM tap_window w WHERE w.model_id = d.model_id AND w.model_version = d.model_version "
+                    + "AND w.tap = d.tap AND w.granularity = 'minute' AND w.slice = d.slice "
+                    + "AND w.window_start = d.window_start)) + (SELECT count(*) FROM exemplar_delta d "
+                    + "WHERE NOT d.folded AND d.model_id = ? AND d.window_start >= ? AND d.window_start < ? "
+                    + "AND NOT EXISTS (SELECT 1 FROM neuron_exemplars x WHERE x.model_id = d.model_id "
+                    + "AND x.model_version = d.model_version AND x.tap = d.tap AND x.window_start = d.window_start))",
+                    range[0], range[1], range[2], range[0], range[1], range[2]);
+            Object[] rows = query(c, "SELECT count(*) FROM tap_window WHERE model_id = ? AND slice = 'all' "
+                    + "AND granularity = 'minute' AND window_start >= ? AND window_start < ?", range);
+            Object[] taps = query(c, "SELECT count(*), coalesce(min(n), 0) FROM (SELECT tap, sum(observation_count) n "
+                    + "FROM (SELECT tap, observation_count FROM tap_window WHERE model_id = ? AND slice = 'all' "
+                    + "AND granularity = 'minute' AND window_start >= ? AND window_start < ? UNION ALL "
+                    + "SELECT tap, observation_count FROM window_delta WHERE NOT folded AND model_id = ? "
+                    + "AND slice = 'all' AND window_start >= ? AND window_start < ?) x GROUP BY tap) y",
+                    range[0], range[1], range[2], range[0], range[1], range[2]);
+            folded = l(orphans[0]) == 0 && l(rows[0]) == TAPS * minutes && l(taps[0]) == TAPS
+                    && l(taps[1]) >= sent;
             if (!folded) {
                 Thread.sleep(2_000);
             }
         }
         // one more compaction pass (every 5 s) may still be folding the exemplars of the last minute
         Thread.sleep(6_000);
-        Object[] range = {MODEL, java.sql.Timestamp.from(t0), java.sql.Timestamp.from(t1)};
         Object[] rows = query(c, "SELECT count(*), coalesce(sum(octet_length(w.distributions)), 0), "
                 + "coalesce(sum(pg_column_size(w.distributions)), 0), percentile_cont(0.5) WITHIN GROUP (ORDER BY "
                 + "octet_length(w.distributions)::float8 / t.neuron_count), percentile_cont(0.5) WITHIN GROUP "
@@ -726,8 +818,8 @@ public final class WideModelBenchmark {
                 + "AND window_start >= ? AND window_start < ?", range);
         Object[] exemplarDeltas = query(c, "SELECT count(*), coalesce(sum(octet_length(exemplars)), 0) "
                 + "FROM exemplar_delta WHERE model_id = ? AND window_start >= ? AND window_start < ?", range);
-        Object[] late = query(c, "SELECT count(*), coalesce(sum(observation_count) FILTER (WHERE tap = 'dense"
-                + (TAPS - 1) + "' AND slice = 'all'), 0), coalesce(sum(octet_length(activations)), 0) "
+        Object[] late = query(c, "SELECT count(*), coalesce(sum(observation_count) FILTER (WHERE slice = 'all'), 0), "
+                + "coalesce(sum(octet_length(activations)), 0) "
                 + "FROM window_delta WHERE NOT folded AND model_id = ? AND window_start >= ? AND window_start < ?",
                 range);
         return new Finished(folded, l(rows[0]), d(rows[1]), d(rows[2]), d(rows[3]), d(rows[4]), l(exemplars[0]),
@@ -785,18 +877,21 @@ public final class WideModelBenchmark {
         {"rows.exemplar", "exemplar rows of those minutes"},
         {"rows.finished", "finished-row bytes"},
         {"ratio", "WAL / finished-row bytes"},
+        {"committed", "committed in the WAL window"},
+        {"ratio.scaled", "WAL / finished-row bytes, scaled to what was committed"},
         {"ratio.stored", "WAL / finished rows as stored (pg_column_size)"},
         {"per.distribution", "median bytes per stored distribution"},
         {"deltas", "window deltas of those minutes"},
         {"deltas.exemplar", "exemplar deltas of those minutes"},
         {"deltas.late", "late deltas awaiting the final fold"},
-        {"observations", "observations (last tap, slice all)"},
+        {"observations", "observations (slice all)"},
         {"lag", "consumer lag (every 10 s)"},
         {"flush.p95", "flush p95"},
         {"visible", "event time -> visible (all taps)"},
         {"heap", "aggregator heap"},
         {"cpu", "CPU over the measured window"},
         {"counters", "aggregator counters (window)"},
+        {"watermark", "stored watermarks against the stream (whole run)"},
         {"aggregator", "aggregator at the end"},
     };
 
