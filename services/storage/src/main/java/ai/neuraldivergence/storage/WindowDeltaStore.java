@@ -27,8 +27,8 @@ public final class WindowDeltaStore {
     public record Delta(long id, RawRows rows) {
     }
 
-    /** A minute with unfolded deltas, and the byte size of those deltas. */
-    public record Pending(WindowKey key, long bytes) {
+    /** A minute with unfolded deltas. */
+    public record Pending(WindowKey key) {
     }
 
     /** SQLState of an insert whose row no partition takes (PostgreSQL reports it as a check violation). */
@@ -160,12 +160,12 @@ public final class WindowDeltaStore {
      */
     public List<Pending> toFold(Connection c, Instant completeBefore, Instant finalBefore, int limit)
             throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT d.model_id, d.model_version, d.tap, d.slice, "
-                + "d.window_start, sum(octet_length(d.activations)) FROM window_delta d WHERE NOT d.folded AND "
+        try (PreparedStatement ps = c.prepareStatement("SELECT DISTINCT d.model_id, d.model_version, d.tap, d.slice, "
+                + "d.window_start FROM window_delta d WHERE NOT d.folded AND "
                 + "d.window_start < ? AND (d.window_start < ? OR NOT EXISTS (SELECT 1 FROM tap_window w WHERE "
                 + "w.model_id = d.model_id AND w.model_version = d.model_version AND w.tap = d.tap AND "
                 + "w.granularity = 'minute' AND w.slice = d.slice AND w.window_start = d.window_start)) "
-                + "GROUP BY 1, 2, 3, 4, 5 ORDER BY 5 LIMIT ?")) {
+                + "ORDER BY 5 LIMIT ?")) {
             ps.setTimestamp(1, Timestamp.from(completeBefore));
             ps.setTimestamp(2, Timestamp.from(finalBefore));
             ps.setInt(3, limit);
@@ -173,8 +173,7 @@ public final class WindowDeltaStore {
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     out.add(new Pending(new WindowKey(rs.getString(1), rs.getString(2), rs.getString(3),
-                            Slice.parse(rs.getString(4)), Granularity.MINUTE, rs.getTimestamp(5).toInstant()),
-                            rs.getLong(6)));
+                            Slice.parse(rs.getString(4)), Granularity.MINUTE, rs.getTimestamp(5).toInstant())));
                 }
             }
             return out;
