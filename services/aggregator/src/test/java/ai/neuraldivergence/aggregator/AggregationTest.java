@@ -303,8 +303,8 @@ class AggregationTest {
         awaitWindow(new TapWindowStore(dataSource), model, Slice.ALL, d -> d.observationCount() == 70);
         try (Connection c = dataSource.getConnection();
                 PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM (SELECT slice FROM tap_window WHERE "
-                        + "model_id = ? AND slice LIKE 'tag:dataset=%' UNION SELECT slice FROM window_delta WHERE "
-                        + "model_id = ? AND slice LIKE 'tag:dataset=%') x")) {
+                        + "model_id = ? AND slice LIKE 'tag:dataset=%' UNION SELECT s FROM window_delta, unnest(slices) s "
+                        + "WHERE model_id = ? AND s LIKE 'tag:dataset=%') x")) {
             ps.setString(1, model);
             ps.setString(2, model);
             try (ResultSet rs = ps.executeQuery()) {

@@ -94,8 +94,10 @@ class CompactionTest {
             s.execute("CREATE TRIGGER log_window_write AFTER INSERT OR UPDATE ON tap_window FOR EACH ROW EXECUTE "
                     + "FUNCTION log_window_write()");
             s.execute("CREATE FUNCTION log_delta_write() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-                    + "INSERT INTO write_log VALUES ('window_delta', TG_OP, 'minute', NEW.window_start, NEW.slice, "
-                    + "TG_OP = 'UPDATE' AND (OLD.activations IS DISTINCT FROM NEW.activations OR "
+                    + "INSERT INTO write_log VALUES ('window_delta', TG_OP, 'minute', NEW.window_start, "
+                    + "array_to_string(NEW.slices, ','), TG_OP = 'UPDATE' AND (OLD.activations IS DISTINCT FROM "
+                    + "NEW.activations OR OLD.slices IS DISTINCT FROM NEW.slices OR OLD.slice_counts IS DISTINCT FROM "
+                    + "NEW.slice_counts OR "
                     + "OLD.observation_count IS DISTINCT FROM NEW.observation_count OR OLD.window_start IS DISTINCT "
                     + "FROM NEW.window_start OR NOT NEW.folded)); RETURN NEW; END $$");
             s.execute("CREATE TRIGGER log_delta_write AFTER INSERT OR UPDATE ON window_delta FOR EACH ROW EXECUTE "
@@ -214,6 +216,10 @@ class CompactionTest {
             assertEquals(count(s, "SELECT count(*) FROM window_delta WHERE true" + MINE), count(s, "SELECT count(*) "
                     + "FROM write_log WHERE tbl = 'window_delta' AND op = 'UPDATE'" + MINE),
                     "each delta marked folded once");
+            // each observation's values stored once per flush, however many slices it entered
+            assertEquals(sent.entrySet().stream().filter(e -> e.getKey().slice().equals(Slice.ALL))
+                    .mapToLong(e -> e.getValue().size()).sum(),
+                    count(s, "SELECT sum(observation_count) FROM window_delta WHERE true" + MINE));
             // exemplars the same way: one row per tap minute, written at completion and again only after late
             // candidates; their deltas only ever marked folded
             assertEquals(0, count(s, "SELECT count(*) FROM exemplar_delta WHERE NOT folded" + MINE));

@@ -165,8 +165,9 @@ class FlushFailureTest {
     /** Observations stored for a model's minutes (rows and unfolded deltas), by their counts alone. */
     private long stored(String model) throws Exception {
         return longOf("SELECT coalesce(sum(n), 0) FROM (SELECT observation_count AS n FROM tap_window WHERE model_id = "
-                + "'" + model + "' AND granularity = 'minute' AND slice = 'all' UNION ALL SELECT observation_count FROM "
-                + "window_delta WHERE model_id = '" + model + "' AND slice = 'all' AND NOT folded) x");
+                + "'" + model + "' AND granularity = 'minute' AND slice = 'all' UNION ALL SELECT slice_counts["
+                + "array_position(slices, 'all')] FROM window_delta WHERE model_id = '" + model + "' AND 'all' = "
+                + "ANY(slices) AND NOT folded) x");
     }
 
     private long unfolded(String model) throws Exception {

@@ -95,9 +95,9 @@ class ComparisonRoleTest {
         assertEquals(DENIED, attempt(service, insert));
         assertEquals(DENIED, attempt(service, "UPDATE tap_window SET observation_count = 0"));
         // nor the deltas that become windows, nor their folded marks
-        assertEquals(DENIED, attempt(service, "INSERT INTO window_delta (model_id, model_version, tap, slice, "
-                + "window_start, observation_count, activations) VALUES ('role', 'v1', 'dense', 'all', now(), 1, "
-                + "'\\x00'::bytea)"));
+        assertEquals(DENIED, attempt(service, "INSERT INTO window_delta (model_id, model_version, tap, "
+                + "window_start, observation_count, slices, slice_counts, activations) VALUES ('role', 'v1', 'dense', "
+                + "now(), 1, '{all}', '{1}', '\\x00'::bytea)"));
         assertEquals(DENIED, attempt(service, "UPDATE window_delta SET folded = true"));
         assertEquals(DENIED, attempt(service, "UPDATE exemplar_delta SET folded = true"));
     }

@@ -255,8 +255,8 @@ class AggregatorMemoryTest {
                 TestInfrastructure.DB_PASSWORD);
                 PreparedStatement ps = c.prepareStatement("SELECT slice, window_start, sum(n) FROM (SELECT slice, "
                         + "window_start, observation_count AS n FROM tap_window WHERE model_id = ? AND granularity = "
-                        + "'minute' UNION ALL SELECT slice, window_start, observation_count FROM window_delta WHERE "
-                        + "model_id = ? AND NOT folded) x GROUP BY 1, 2")) {
+                        + "'minute' UNION ALL SELECT u.s, window_start, u.n FROM window_delta, unnest(slices, slice_counts) "
+                        + "AS u(s, n) WHERE model_id = ? AND NOT folded) x GROUP BY 1, 2")) {
             ps.setString(1, MODEL);
             ps.setString(2, MODEL);
             try (ResultSet rs = ps.executeQuery()) {

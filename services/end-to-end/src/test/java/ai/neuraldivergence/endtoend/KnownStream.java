@@ -217,8 +217,8 @@ final class KnownStream {
                 TestInfrastructure.DB_PASSWORD);
                 PreparedStatement ps = c.prepareStatement("SELECT coalesce(sum(n), 0) FROM (SELECT observation_count "
                         + "AS n FROM tap_window WHERE model_id = ? AND tap = 'dense' AND slice LIKE ? AND granularity = "
-                        + "'minute' UNION ALL SELECT observation_count FROM window_delta WHERE model_id = ? AND tap = "
-                        + "'dense' AND slice LIKE ? AND NOT folded) x")) {
+                        + "'minute' UNION ALL SELECT u.n FROM window_delta, unnest(slices, slice_counts) AS u(s, n) WHERE "
+                        + "model_id = ? AND tap = 'dense' AND u.s LIKE ? AND NOT folded) x")) {
             ps.setString(1, MODEL);
             ps.setString(2, slicePattern);
             ps.setString(3, MODEL);

@@ -115,8 +115,8 @@ public final class CatalogStore {
                 + "b.window_start = date_bin(CASE w.granularity WHEN 'minute' THEN interval '1 hour' ELSE interval "
                 + "'1 day' END, w.window_start, timestamptz '2000-01-01 00:00:00+00')) THEN w.observation_count "
                 + "ELSE 0 END AS n FROM tap_window w WHERE w.slice = 'all' UNION ALL SELECT model_id, model_version, "
-                + "tap, window_start, window_start + interval '1 minute', observation_count FROM window_delta WHERE "
-                + "slice = 'all' AND NOT folded) x GROUP BY model_id, model_version, tap) t ON t.model_id = v.model_id "
+                + "tap, window_start, window_start + interval '1 minute', slice_counts[array_position(slices, 'all')] "
+                + "FROM window_delta WHERE 'all' = ANY(slices) AND NOT folded) x GROUP BY model_id, model_version, tap) t ON t.model_id = v.model_id "
                 + "AND t.model_version = v.model_version WHERE (?::text IS NULL OR v.model_id = ?) "
                 + "GROUP BY v.model_id, v.model_version, v.first_seen ORDER BY v.model_id, v.first_seen DESC";
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
@@ -139,8 +139,8 @@ public final class CatalogStore {
     public List<String> sliceKeys(String modelId, String modelVersion) {
         try (Connection c = dataSource.getConnection();
                 PreparedStatement ps = c.prepareStatement("SELECT slice FROM tap_window WHERE model_id = ? AND "
-                        + "model_version = ? UNION SELECT slice FROM window_delta WHERE model_id = ? AND model_version "
-                        + "= ? AND NOT folded ORDER BY 1")) {
+                        + "model_version = ? UNION SELECT unnest(slices) FROM window_delta WHERE model_id = ? AND "
+                        + "model_version = ? AND NOT folded ORDER BY 1")) {
             ps.setString(1, modelId);
             ps.setString(2, modelVersion);
             ps.setString(3, modelId);

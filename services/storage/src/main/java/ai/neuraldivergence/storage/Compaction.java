@@ -2,8 +2,10 @@ package ai.neuraldivergence.storage;
 
 import ai.neuraldivergence.domain.Granularity;
 import ai.neuraldivergence.domain.RawRows;
+import ai.neuraldivergence.domain.Slice;
 import ai.neuraldivergence.domain.TapDescriptor;
 import ai.neuraldivergence.domain.TapDistribution;
+import ai.neuraldivergence.domain.TapMinute;
 import ai.neuraldivergence.domain.WindowKey;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -126,7 +128,7 @@ public final class Compaction {
 
     private int foldAll(Instant completeBefore, Instant finalBefore) {
         return drain("minutes to fold", c -> deltas.toFold(c, completeBefore, finalBefore, BATCH),
-                p -> isolated("folding " + p.key(), () -> fold(p.key(), finalBefore)));
+                minute -> isolated("folding " + minute, () -> fold(minute, finalBefore)));
     }
 
     private interface Lister<K> {
@@ -164,28 +166,33 @@ public final class Compaction {
     }
 
     /**
-     * Folds one minute's unfolded deltas into its row, marking exactly the deltas it read. Skipped (false) when
-     * another instance folded it meanwhile, or when the row exists and the minute is not final yet (late deltas wait
-     * for finality, so that a minute row is written at most twice).
+     * Folds one tap minute's unfolded deltas into its rows, one per slice they hold, marking exactly the deltas it
+     * read: every slice of the minute in one transaction, since a delta holds them all. Skipped (false) when another
+     * instance folded it meanwhile, or when the minute has rows and is not final yet (late deltas wait for finality,
+     * so that a minute row is written at most twice).
      */
-    boolean fold(WindowKey minute, Instant finalBefore) {
+    boolean fold(TapMinute minute, Instant finalBefore) {
         return inTransaction("folding " + minute, c -> {
-            windows.lockWindows(c, List.of(minute));
+            deltas.lock(c, minute);
             boolean isFinal = minute.windowStart().isBefore(finalBefore);
-            if (!isFinal && windows.exists(c, minute)) {
+            if (!isFinal && windows.minuteExists(c, minute)) {
                 return false;
             }
             List<WindowDeltaStore.Delta> found = deltas.unfolded(c, minute);
             if (found.isEmpty()) {
                 return false;
             }
-            List<float[]> rows = new ArrayList<>();
+            java.util.Map<Slice, List<float[]>> bySlice = new java.util.LinkedHashMap<>();
             long[] ids = new long[found.size()];
             for (int i = 0; i < found.size(); i++) {
                 ids[i] = found.get(i).id();
-                rows.addAll(found.get(i).rows().rows());
+                found.get(i).rows().bySlice().forEach((slice, rows) -> bySlice.computeIfAbsent(slice,
+                        k -> new ArrayList<>()).addAll(rows.rows()));
             }
-            windows.merge(c, minute, new RawRows(found.get(0).rows().neuronCount(), rows));
+            int neurons = found.get(0).rows().neuronCount();
+            for (java.util.Map.Entry<Slice, List<float[]>> e : bySlice.entrySet()) {
+                windows.merge(c, minute.window(e.getKey()), new RawRows(neurons, e.getValue()));
+            }
             deltas.markFolded(c, minute.windowStart(), ids);
             return true;
         });

@@ -3,6 +3,7 @@ package ai.neuraldivergence.storage;
 import ai.neuraldivergence.domain.DistributionCodec;
 import ai.neuraldivergence.domain.Granularity;
 import ai.neuraldivergence.domain.RawRows;
+import ai.neuraldivergence.domain.SlicedRows;
 import ai.neuraldivergence.domain.Slice;
 import ai.neuraldivergence.domain.TapDistribution;
 import ai.neuraldivergence.domain.WindowKey;
@@ -109,12 +110,12 @@ public final class TapWindowStore {
      */
     public List<StoredWindow> read(String modelId, String modelVersion, String tap, Slice slice,
             Granularity granularity, Instant from, Instant to) {
-        String deltas = granularity != Granularity.MINUTE ? "" : " UNION ALL SELECT window_start, NULL, activations "
-                + "FROM window_delta WHERE model_id = ? AND model_version = ? AND tap = ? AND slice = ? AND NOT folded "
-                + "AND window_start >= ? AND window_start < ?";
+        String deltas = granularity != Granularity.MINUTE ? "" : " UNION ALL SELECT window_start, NULL, activations, "
+                + "slices FROM window_delta WHERE model_id = ? AND model_version = ? AND tap = ? AND ? = ANY(slices) "
+                + "AND NOT folded AND window_start >= ? AND window_start < ?";
         try (Connection c = dataSource.getConnection();
-                PreparedStatement ps = c.prepareStatement("SELECT window_start, distributions, NULL::bytea FROM "
-                        + "tap_window WHERE model_id = ? AND model_version = ? AND tap = ? AND slice = ? AND "
+                PreparedStatement ps = c.prepareStatement("SELECT window_start, distributions, NULL::bytea, "
+                        + "NULL::text[] FROM tap_window WHERE model_id = ? AND model_version = ? AND tap = ? AND slice = ? AND "
                         + "window_start >= ? AND window_start < ? AND granularity = '" + granularity.word() + "'"
                         + deltas + " ORDER BY 1, 3 NULLS FIRST")) {
             int repeats = granularity == Granularity.MINUTE ? 2 : 1;
@@ -139,7 +140,7 @@ public final class TapWindowStore {
                         current = start;
                         d = null;
                     }
-                    d = add(d, rs.getBytes(2), rs.getBytes(3));
+                    d = add(d, rs.getBytes(2), rs.getBytes(3), rs.getArray(4), slice);
                 }
                 if (d != null) {
                     out.add(new StoredWindow(current, d));
@@ -151,8 +152,9 @@ public final class TapWindowStore {
         }
     }
 
-    /** Adds a stored row or a delta to what a window has so far (null: nothing yet). */
-    private TapDistribution add(TapDistribution so, byte[] row, byte[] delta) {
+    /** Adds a stored row or a delta's rows of one slice to what a window has so far (null: nothing yet). */
+    private TapDistribution add(TapDistribution so, byte[] row, byte[] delta, java.sql.Array slices, Slice slice)
+            throws SQLException {
         if (row != null) {
             TapDistribution decoded = DistributionCodec.decode(row);
             if (so == null) {
@@ -161,12 +163,17 @@ public final class TapWindowStore {
             so.merge(decoded);
             return so;
         }
-        RawRows rows = RawRows.decode(delta);
+        RawRows rows = deltaRows(delta, slices, slice);
         if (so == null) {
             so = new TapDistribution(rows.neuronCount(), sketchK);
         }
         rows.addTo(so);
         return so;
+    }
+
+    /** One slice's rows of a stored delta. */
+    private static RawRows deltaRows(byte[] delta, java.sql.Array slices, Slice slice) throws SQLException {
+        return SlicedRows.decode(delta, WindowDeltaStore.slices(slices)).rowsOf(slice);
     }
 
     /**
@@ -186,12 +193,13 @@ public final class TapWindowStore {
         }
         segments.forEach(sg -> starts.get(sg.granularity()).add(Timestamp.from(sg.start())));
         try (Connection c = dataSource.getConnection();
-                PreparedStatement ps = c.prepareStatement("SELECT distributions, NULL::bytea FROM tap_window WHERE "
+                PreparedStatement ps = c.prepareStatement("SELECT distributions, NULL::bytea, NULL::text[] FROM "
+                        + "tap_window WHERE "
                         + "model_id = ? AND model_version = ? AND tap = ? AND slice = ? AND ((granularity = 'minute' "
                         + "AND window_start = ANY(?)) OR (granularity = 'hour' AND window_start = ANY(?)) OR "
-                        + "(granularity = 'day' AND window_start = ANY(?))) UNION ALL SELECT NULL, activations FROM "
-                        + "window_delta WHERE model_id = ? AND model_version = ? AND tap = ? AND slice = ? AND NOT "
-                        + "folded AND window_start = ANY(?)")) {
+                        + "(granularity = 'day' AND window_start = ANY(?))) UNION ALL SELECT NULL, activations, slices "
+                        + "FROM window_delta WHERE model_id = ? AND model_version = ? AND tap = ? AND ? = ANY(slices) "
+                        + "AND NOT folded AND window_start = ANY(?)")) {
             for (int r = 0; r < 2; r++) {
                 ps.setString(7 * r + 1, modelId);
                 ps.setString(7 * r + 2, modelVersion);
@@ -208,7 +216,7 @@ public final class TapWindowStore {
                     if (row != null) {
                         merged.merge(DistributionCodec.decode(row));
                     } else {
-                        RawRows.decode(rs.getBytes(2)).addTo(merged);
+                        deltaRows(rs.getBytes(2), rs.getArray(3), slice).addTo(merged);
                     }
                 }
             }
@@ -231,8 +239,8 @@ public final class TapWindowStore {
                 + "?::timestamptz AS e, ?::timestamptz AS df), minutes AS (SELECT w.window_start FROM tap_window w, k "
                 + "WHERE w.model_id = k.m AND w.model_version = k.v AND w.tap = k.t AND w.granularity = 'minute' AND "
                 + "w.slice = k.s AND w.window_start >= k.df AND w.window_start < k.e UNION SELECT d.window_start FROM "
-                + "window_delta d, k WHERE d.model_id = k.m AND d.model_version = k.v AND d.tap = k.t AND d.slice = "
-                + "k.s AND NOT d.folded AND d.window_start >= k.df AND d.window_start < k.e) "
+                + "window_delta d, k WHERE d.model_id = k.m AND d.model_version = k.v AND d.tap = k.t AND k.s = "
+                + "ANY(d.slices) AND NOT d.folded AND d.window_start >= k.df AND d.window_start < k.e) "
                 + "SELECT 'minute', x.window_start FROM minutes x, k WHERE x.window_start >= k.f AND NOT EXISTS ("
                 + "SELECT 1 FROM tap_window h WHERE h.model_id = k.m AND h.model_version = k.v AND h.tap = k.t AND "
                 + "h.granularity = 'hour' AND h.slice = k.s AND h.window_start = date_bin('1 hour', x.window_start, "
@@ -292,8 +300,8 @@ public final class TapWindowStore {
         try (Connection c = dataSource.getConnection();
                 PreparedStatement ps = c.prepareStatement("SELECT slice FROM tap_window WHERE model_id = ? "
                         + "AND model_version = ? AND tap = ? AND window_start >= ? AND window_start < ? UNION "
-                        + "SELECT slice FROM window_delta WHERE model_id = ? AND model_version = ? AND tap = ? AND "
-                        + "window_start >= ? AND window_start < ? AND NOT folded ORDER BY 1")) {
+                        + "SELECT unnest(slices) FROM window_delta WHERE model_id = ? AND model_version = ? AND tap = ? "
+                        + "AND window_start >= ? AND window_start < ? AND NOT folded ORDER BY 1")) {
             for (int r = 0; r < 2; r++) {
                 ps.setString(5 * r + 1, modelId);
                 ps.setString(5 * r + 2, modelVersion);
@@ -328,9 +336,9 @@ public final class TapWindowStore {
                 + "?::text[], ?::text[], ?::timestamptz[]) WITH ORDINALITY AS k(m, v, t, s, w, i)) SELECT k.i, "
                 + "coalesce((SELECT observation_count FROM tap_window x WHERE x.model_id = k.m AND x.model_version = "
                 + "k.v AND x.tap = k.t AND x.granularity = 'minute' AND x.slice = k.s AND x.window_start = k.w), 0) + "
-                + "coalesce((SELECT sum(observation_count) FROM window_delta d WHERE d.model_id = k.m AND "
-                + "d.model_version = k.v AND d.tap = k.t AND d.slice = k.s AND d.window_start = k.w AND NOT "
-                + "d.folded), 0) FROM k")) {
+                + "coalesce((SELECT sum(u.n) FROM window_delta d, unnest(d.slices, d.slice_counts) AS u(s, n) WHERE "
+                + "d.model_id = k.m AND d.model_version = k.v AND d.tap = k.t AND d.window_start = k.w AND NOT "
+                + "d.folded AND u.s = k.s), 0) FROM k")) {
             ps.setArray(1, c.createArrayOf("text", list.stream().map(WindowKey::modelId).toArray()));
             ps.setArray(2, c.createArrayOf("text", list.stream().map(WindowKey::modelVersion).toArray()));
             ps.setArray(3, c.createArrayOf("text", list.stream().map(WindowKey::tap).toArray()));
@@ -367,6 +375,20 @@ public final class TapWindowStore {
         try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM tap_window WHERE model_id = ? AND "
                 + "model_version = ? AND tap = ? AND granularity = ? AND slice = ? AND window_start = ?")) {
             bindKey(ps, key);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
+        }
+    }
+
+    /** Whether any slice of a tap minute has its row, inside the caller's transaction. */
+    public boolean minuteExists(Connection c, ai.neuraldivergence.domain.TapMinute minute) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM tap_window WHERE model_id = ? AND "
+                + "model_version = ? AND tap = ? AND granularity = 'minute' AND window_start = ? LIMIT 1")) {
+            ps.setString(1, minute.modelId());
+            ps.setString(2, minute.modelVersion());
+            ps.setString(3, minute.tap());
+            ps.setTimestamp(4, Timestamp.from(minute.windowStart()));
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next();
             }
@@ -416,8 +438,8 @@ public final class TapWindowStore {
                 + "h.granularity = 'hour' AND h.slice = m.slice AND h.window_start = date_bin('1 hour', "
                 + "m.window_start, " + ORIGIN + ")))";
         try (PreparedStatement ps = c.prepareStatement("SELECT NOT (EXISTS (SELECT 1 FROM window_delta WHERE "
-                + "model_id = ? AND model_version = ? AND tap = ? AND slice = ? AND window_start >= ? AND window_start "
-                + "< ? AND NOT folded)" + unbuiltHours + ")")) {
+                + "model_id = ? AND model_version = ? AND tap = ? AND ? = ANY(slices) AND window_start >= ? AND "
+                + "window_start < ? AND NOT folded)" + unbuiltHours + ")")) {
             int repeats = key.granularity() == Granularity.DAY ? 2 : 1;
             for (int r = 0; r < repeats; r++) {
                 ps.setString(6 * r + 1, key.modelId());

@@ -1,9 +1,8 @@
 package ai.neuraldivergence.storage;
 
-import ai.neuraldivergence.domain.Granularity;
-import ai.neuraldivergence.domain.RawRows;
 import ai.neuraldivergence.domain.Slice;
-import ai.neuraldivergence.domain.WindowKey;
+import ai.neuraldivergence.domain.SlicedRows;
+import ai.neuraldivergence.domain.TapMinute;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -14,21 +13,18 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Minute deltas: what each flush adds to a minute window, appended and never rewritten (only marked folded when a
- * fold has merged it into the minute's row). Every method runs in the caller's transaction.
+ * Minute deltas: what each flush adds to a tap minute, every slice together (each observation once, with the slices
+ * it is in), appended and never rewritten (only marked folded when a fold has merged it into the minute's rows).
+ * Every method runs in the caller's transaction.
  */
 public final class WindowDeltaStore {
 
-    /** A delta to append: one minute window's rows from one flush. */
-    public record Append(WindowKey key, RawRows rows) {
+    /** A delta to append: one tap minute's rows from one flush. */
+    public record Append(TapMinute minute, SlicedRows rows) {
     }
 
     /** A stored delta. */
-    public record Delta(long id, RawRows rows) {
-    }
-
-    /** A minute with unfolded deltas. */
-    public record Pending(WindowKey key) {
+    public record Delta(long id, SlicedRows rows) {
     }
 
     /** SQLState of an insert whose row no partition takes (PostgreSQL reports it as a check violation). */
@@ -44,30 +40,29 @@ public final class WindowDeltaStore {
         if (deltas.isEmpty()) {
             return ids;
         }
-        try (PreparedStatement ps = c.prepareStatement("INSERT INTO window_delta (model_id, model_version, tap, slice, "
-                + "window_start, observation_count, activations) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO window_delta (model_id, model_version, tap, "
+                + "window_start, observation_count, slices, slice_counts, activations) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 new String[] {"delta_id"})) {
             int sent = 0;
             int batched = 0;
             long bytes = 0;
             for (Append d : deltas) {
-                WindowKey k = d.key();
-                if (k.granularity() != Granularity.MINUTE) {
-                    throw new IllegalArgumentException("deltas are kept per minute, not per " + k.granularity().word());
-                }
+                TapMinute k = d.minute();
                 ps.setString(1, k.modelId());
                 ps.setString(2, k.modelVersion());
                 ps.setString(3, k.tap());
-                ps.setString(4, k.slice().key());
-                ps.setTimestamp(5, Timestamp.from(k.windowStart()));
-                ps.setInt(6, d.rows().rows().size());
-                byte[] encoded = RawRows.encode(d.rows().neuronCount(), d.rows().rows());
-                ps.setBinaryStream(7, new java.io.ByteArrayInputStream(encoded), encoded.length);
+                ps.setTimestamp(4, Timestamp.from(k.windowStart()));
+                ps.setInt(5, d.rows().observationCount());
+                ps.setArray(6, c.createArrayOf("text", d.rows().slices().stream().map(Slice::key).toArray()));
+                ps.setArray(7, c.createArrayOf("integer", java.util.Arrays.stream(d.rows().sliceCounts()).boxed()
+                        .toArray()));
+                byte[] encoded = d.rows().encode();
+                ps.setBinaryStream(8, new java.io.ByteArrayInputStream(encoded), encoded.length);
                 ps.addBatch();
                 batched++;
                 bytes += encoded.length;
-                // an observation's row is held once in memory, but encoded once per slice it enters: a batch is sent
-                // every few MB, so that the encodings of a wide tap's slices never pile up on the heap
+                // a batch is sent every few MB, so that the encodings of a wide model's taps never pile up on the
+                // heap
                 if (bytes >= BATCH_BYTES) {
                     sent = send(ps, ids, sent, batched);
                     batched = 0;
@@ -119,27 +114,45 @@ public final class WindowDeltaStore {
         }
     }
 
-    /** The unfolded deltas of one minute window, oldest first. */
-    public List<Delta> unfolded(Connection c, WindowKey key) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT delta_id, activations FROM window_delta WHERE "
-                + "model_id = ? AND model_version = ? AND tap = ? AND slice = ? AND window_start = ? AND NOT folded "
+    /**
+     * Locks one tap minute until the caller's transaction ends (see {@link AdvisoryLocks}): its folds, in any
+     * instance, run one at a time.
+     */
+    public void lock(Connection c, TapMinute minute) throws SQLException {
+        AdvisoryLocks.lock(c, "window_delta", List.of(minute.modelId() + '\u0000' + minute.modelVersion() + '\u0000'
+                + minute.tap() + '\u0000' + minute.windowStart()));
+    }
+
+    /** The unfolded deltas of one tap minute, oldest first. */
+    public List<Delta> unfolded(Connection c, TapMinute minute) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT delta_id, activations, slices FROM window_delta WHERE "
+                + "model_id = ? AND model_version = ? AND tap = ? AND window_start = ? AND NOT folded "
                 + "ORDER BY delta_id")) {
-            ps.setString(1, key.modelId());
-            ps.setString(2, key.modelVersion());
-            ps.setString(3, key.tap());
-            ps.setString(4, key.slice().key());
-            ps.setTimestamp(5, Timestamp.from(key.windowStart()));
+            ps.setString(1, minute.modelId());
+            ps.setString(2, minute.modelVersion());
+            ps.setString(3, minute.tap());
+            ps.setTimestamp(4, Timestamp.from(minute.windowStart()));
             List<Delta> out = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    out.add(new Delta(rs.getLong(1), RawRows.decode(rs.getBytes(2))));
+                    out.add(new Delta(rs.getLong(1), SlicedRows.decode(rs.getBytes(2), slices(rs.getArray(3)))));
                 }
             }
             return out;
         }
     }
 
-    /** Marks exactly these deltas of one minute folded (their minute's row holds them now). */
+    /** A stored {@code slices} column. */
+    static List<Slice> slices(java.sql.Array column) throws SQLException {
+        Object[] keys = (Object[]) column.getArray();
+        List<Slice> out = new ArrayList<>(keys.length);
+        for (Object key : keys) {
+            out.add(Slice.parse((String) key));
+        }
+        return out;
+    }
+
+    /** Marks exactly these deltas of one minute folded (their minute's rows hold them now). */
     public void markFolded(Connection c, Instant windowStart, long[] ids) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("UPDATE window_delta SET folded = true WHERE window_start = ? "
                 + "AND delta_id = ANY(?)")) {
@@ -154,26 +167,26 @@ public final class WindowDeltaStore {
     }
 
     /**
-     * Up to {@code limit} minutes to fold, oldest first: complete ones (started before {@code completeBefore}) that
-     * have no row yet, and final ones (started before {@code finalBefore}) that have unfolded deltas. A complete
-     * minute that already has its row waits for finality: its late deltas are folded once, then.
+     * Up to {@code limit} tap minutes to fold, oldest first: complete ones (started before {@code completeBefore})
+     * that have no row yet, and final ones (started before {@code finalBefore}) that have unfolded deltas. A complete
+     * minute that already has its rows waits for finality: its late deltas are folded once, then.
      */
-    public List<Pending> toFold(Connection c, Instant completeBefore, Instant finalBefore, int limit)
+    public List<TapMinute> toFold(Connection c, Instant completeBefore, Instant finalBefore, int limit)
             throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT DISTINCT d.model_id, d.model_version, d.tap, d.slice, "
+        try (PreparedStatement ps = c.prepareStatement("SELECT DISTINCT d.model_id, d.model_version, d.tap, "
                 + "d.window_start FROM window_delta d WHERE NOT d.folded AND "
                 + "d.window_start < ? AND (d.window_start < ? OR NOT EXISTS (SELECT 1 FROM tap_window w WHERE "
                 + "w.model_id = d.model_id AND w.model_version = d.model_version AND w.tap = d.tap AND "
-                + "w.granularity = 'minute' AND w.slice = d.slice AND w.window_start = d.window_start)) "
-                + "ORDER BY 5 LIMIT ?")) {
+                + "w.granularity = 'minute' AND w.window_start = d.window_start)) "
+                + "ORDER BY 4 LIMIT ?")) {
             ps.setTimestamp(1, Timestamp.from(completeBefore));
             ps.setTimestamp(2, Timestamp.from(finalBefore));
             ps.setInt(3, limit);
-            List<Pending> out = new ArrayList<>();
+            List<TapMinute> out = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    out.add(new Pending(new WindowKey(rs.getString(1), rs.getString(2), rs.getString(3),
-                            Slice.parse(rs.getString(4)), Granularity.MINUTE, rs.getTimestamp(5).toInstant())));
+                    out.add(new TapMinute(rs.getString(1), rs.getString(2), rs.getString(3),
+                            rs.getTimestamp(4).toInstant()));
                 }
             }
             return out;

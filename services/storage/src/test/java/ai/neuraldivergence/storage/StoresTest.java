@@ -284,9 +284,12 @@ class StoresTest {
             // a minute of the next hour, not built, and a delta of the minute after it, not folded
             windows.merge(c, new WindowKey("count-model", "v1", "dense", Slice.ALL, Granularity.MINUTE,
                     recent.plusSeconds(3600)), delta(5, 6));
-            new WindowDeltaStore().append(c, java.util.List.of(new WindowDeltaStore.Append(new WindowKey("count-model",
-                    "v1", "dense", Slice.ALL, Granularity.MINUTE, unfolded), new ai.neuraldivergence.domain.RawRows(2,
-                            java.util.List.of(new float[] {7, 7})))));
+            // one observation in two slices: counted once
+            float[] seven = {7, 7};
+            new WindowDeltaStore().append(c, java.util.List.of(new WindowDeltaStore.Append(
+                    new ai.neuraldivergence.domain.TapMinute("count-model", "v1", "dense", unfolded),
+                    new ai.neuraldivergence.domain.SlicedRows.Builder(2).add(Slice.ALL, java.util.List.of(seven))
+                            .add(Slice.predictedClass(1), java.util.List.of(seven)).build())));
             c.commit();
         }
         CatalogStore.VersionCoverage v = catalog.versions("count-model").get(0);

@@ -7,7 +7,8 @@ import ai.neuraldivergence.domain.TapDescriptor;
 import ai.neuraldivergence.domain.TopExemplars;
 import ai.neuraldivergence.domain.WindowKey;
 import ai.neuraldivergence.proto.v1.LabelEvent;
-import ai.neuraldivergence.domain.RawRows;
+import ai.neuraldivergence.domain.SlicedRows;
+import ai.neuraldivergence.domain.TapMinute;
 import ai.neuraldivergence.storage.CatalogStore;
 import ai.neuraldivergence.storage.DeltaPartitions;
 import ai.neuraldivergence.storage.WindowDeltaStore;
@@ -261,10 +262,11 @@ public final class FlushWriter {
             }
         }
         Joined joined = withLateLabels(c, pending);
-        List<WindowDeltaStore.Append> appends = new ArrayList<>(joined.windows().size());
+        // one delta per tap minute, each observation once with the slices it is in (its values are one array shared
+        // by every slice's window it entered)
+        Map<TapMinute, SlicedRows.Builder> byMinute = new LinkedHashMap<>();
         Map<WindowKey, WindowAccumulator.PendingWindow> appended = new LinkedHashMap<>();
         long droppedFinal = 0;
-        long bytes = 0;
         for (Map.Entry<WindowKey, WindowAccumulator.PendingWindow> e : joined.windows().entrySet()) {
             WindowKey k = e.getKey();
             WindowAccumulator.PendingWindow window = e.getValue();
@@ -282,11 +284,18 @@ public final class FlushWriter {
                     exemplarAppends.add(new ExemplarStore.Append(key, entering));
                 }
             }
-            appends.add(new WindowDeltaStore.Append(k, window.rows()));
+            byMinute.computeIfAbsent(TapMinute.of(k), m -> new SlicedRows.Builder(window.neuronCount()))
+                    .add(k.slice(), window.rows().rows());
             appended.put(k, window);
-            bytes += RawRows.encodedBytes(window.neuronCount(), (int) window.observationCount());
         }
-        partitions.ensureFor(appended.keySet().stream().map(WindowKey::windowStart).toList());
+        List<WindowDeltaStore.Append> appends = new ArrayList<>(byMinute.size());
+        long bytes = 0;
+        for (Map.Entry<TapMinute, SlicedRows.Builder> e : byMinute.entrySet()) {
+            SlicedRows rows = e.getValue().build();
+            appends.add(new WindowDeltaStore.Append(e.getKey(), rows));
+            bytes += rows.encodedBytes();
+        }
+        partitions.ensureFor(byMinute.keySet().stream().map(TapMinute::windowStart).toList());
         exemplarPartitions.ensureFor(exemplarAppends.stream().map(e -> e.key().minute()).toList());
         deltas.append(c, appends);
         exemplars.append(c, exemplarAppends);

@@ -163,7 +163,7 @@ public final class AggregationBenchmark {
                 ResultSet rs = s.executeQuery("SELECT coalesce(sum(observation_count), 0) FROM tap_window WHERE "
                         + "model_id = 'bench' AND tap = 'tap3' AND slice = 'all' AND granularity = 'minute'"
                         + (visible ? " UNION ALL SELECT coalesce(sum(observation_count), 0) FROM window_delta "
-                                + "WHERE model_id = 'bench' AND tap = 'tap3' AND slice = 'all' AND NOT folded" : ""))) {
+                                + "WHERE model_id = 'bench' AND tap = 'tap3' AND 'all' = ANY(slices) AND NOT folded" : ""))) {
             long total = 0;
             while (rs.next()) {
                 total += rs.getLong(1);
@@ -178,9 +178,9 @@ public final class AggregationBenchmark {
     private static long lateObservations(String jdbc, String user, String password) throws Exception {
         try (Connection c = DriverManager.getConnection(jdbc, user, password); Statement s = c.createStatement();
                 ResultSet rs = s.executeQuery("SELECT coalesce(sum(d.observation_count), 0) FROM window_delta d "
-                        + "WHERE d.model_id = 'bench' AND d.tap = 'tap3' AND d.slice = 'all' AND NOT d.folded AND "
+                        + "WHERE d.model_id = 'bench' AND d.tap = 'tap3' AND 'all' = ANY(d.slices) AND NOT d.folded AND "
                         + "EXISTS (SELECT 1 FROM tap_window w WHERE w.model_id = d.model_id AND w.tap = d.tap AND "
-                        + "w.slice = d.slice AND w.granularity = 'minute' AND w.window_start = d.window_start)")) {
+                        + "w.slice = 'all' AND w.granularity = 'minute' AND w.window_start = d.window_start)")) {
             rs.next();
             return rs.getLong(1);
         }

@@ -779,7 +779,7 @@ public final class WideModelBenchmark {
             Object[] orphans = query(c, "SELECT (SELECT count(*) FROM window_delta d WHERE NOT d.folded "
                     + "AND d.model_id = ? AND d.window_start >= ? AND d.window_start < ? AND NOT EXISTS (SELECT 1 "
                     + "FROM tap_window w WHERE w.model_id = d.model_id AND w.model_version = d.model_version "
-                    + "AND w.tap = d.tap AND w.granularity = 'minute' AND w.slice = d.slice "
+                    + "AND w.tap = d.tap AND w.granularity = 'minute' "
                     + "AND w.window_start = d.window_start)) + (SELECT count(*) FROM exemplar_delta d "
                     + "WHERE NOT d.folded AND d.model_id = ? AND d.window_start >= ? AND d.window_start < ? "
                     + "AND NOT EXISTS (SELECT 1 FROM neuron_exemplars x WHERE x.model_id = d.model_id "
@@ -791,7 +791,7 @@ public final class WideModelBenchmark {
                     + "FROM (SELECT tap, observation_count FROM tap_window WHERE model_id = ? AND slice = 'all' "
                     + "AND granularity = 'minute' AND window_start >= ? AND window_start < ? UNION ALL "
                     + "SELECT tap, observation_count FROM window_delta WHERE NOT folded AND model_id = ? "
-                    + "AND slice = 'all' AND window_start >= ? AND window_start < ?) x GROUP BY tap) y",
+                    + "AND 'all' = ANY(slices) AND window_start >= ? AND window_start < ?) x GROUP BY tap) y",
                     range[0], range[1], range[2], range[0], range[1], range[2]);
             folded = l(orphans[0]) == 0 && l(rows[0]) == TAPS * minutes && l(taps[0]) == TAPS
                     && l(taps[1]) >= sent;
@@ -818,7 +818,7 @@ public final class WideModelBenchmark {
                 + "AND window_start >= ? AND window_start < ?", range);
         Object[] exemplarDeltas = query(c, "SELECT count(*), coalesce(sum(octet_length(exemplars)), 0) "
                 + "FROM exemplar_delta WHERE model_id = ? AND window_start >= ? AND window_start < ?", range);
-        Object[] late = query(c, "SELECT count(*), coalesce(sum(observation_count) FILTER (WHERE slice = 'all'), 0), "
+        Object[] late = query(c, "SELECT count(*), coalesce(sum(observation_count) FILTER (WHERE 'all' = ANY(slices)), 0), "
                 + "coalesce(sum(octet_length(activations)), 0) "
                 + "FROM window_delta WHERE NOT folded AND model_id = ? AND window_start >= ? AND window_start < ?",
                 range);
