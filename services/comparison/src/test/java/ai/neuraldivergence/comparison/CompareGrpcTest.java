@@ -303,9 +303,39 @@ class CompareGrpcTest extends GrpcApiTest {
                 }
                 assertEquals(change[1], count, "within 1 s of the WindowUpdate for minute " + change[0]);
             }
+            // a flush's delta to the newest window, announced with its id: fetched and added by that id
+            long id = appendDelta(model, 19, 3);
+            announce(producer, model, 19, id);
+            long announced = System.nanoTime();
+            long count = 0;
+            while (System.nanoTime() - announced < 1_000_000_000L && count != 613) {
+                count = api.compare(request).getTaps(0).getSummary().getCountB();
+            }
+            assertEquals(613, count, "within 1 s of the WindowUpdate naming delta " + id);
         }
-        assertTrue(Management.given().get("/q/metrics").asString()
-                .contains("nd_comparison_cache_hits_total"));
+        String metrics = Management.given().get("/q/metrics").asString();
+        assertTrue(metrics.contains("nd_comparison_cache_hits_total"));
+        assertTrue(metrics.lines().anyMatch(l -> l.startsWith("nd_comparison_cache_deltas_added_total")
+                && !l.endsWith(" 0.0")), "the delta was added by its id, not by reading the window again");
+    }
+
+    /** Appends a delta of {@code n} observations (in the all slice and a class slice) to a minute; its id. */
+    private long appendDelta(String model, int minute, int n) throws Exception {
+        Instant start = DriftFixture.T0.plusSeconds(60L * minute);
+        new ai.neuraldivergence.storage.DeltaPartitions(owner).ensure(start, start.plusSeconds(60));
+        List<float[]> rows = new java.util.ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            rows.add(new float[] {i, -i});
+        }
+        try (Connection c = owner.getConnection()) {
+            c.setAutoCommit(false);
+            long[] ids = new ai.neuraldivergence.storage.WindowDeltaStore().append(c, List.of(
+                    new ai.neuraldivergence.storage.WindowDeltaStore.Append(new ai.neuraldivergence.domain.TapMinute(
+                            model, "v2", "dense1", start), new ai.neuraldivergence.domain.SlicedRows.Builder(2)
+                                    .add(Slice.ALL, rows).add(Slice.predictedClass(1), rows).build())));
+            c.commit();
+            return ids[0];
+        }
     }
 
     private void addObservations(String model, int minute, int n) throws Exception {
@@ -322,7 +352,7 @@ class CompareGrpcTest extends GrpcApiTest {
     }
 
     private static void announce(org.apache.kafka.clients.producer.KafkaProducer<byte[], byte[]> producer,
-            String model, int minute) throws Exception {
+            String model, int minute, long... deltaIds) throws Exception {
         Instant start = DriftFixture.T0.plusSeconds(60L * minute);
         producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>("nd.window-updates", model.getBytes(),
                 ai.neuraldivergence.proto.v1.WindowUpdate.newBuilder().setModelId(model).setModelVersion("v2")
@@ -330,6 +360,7 @@ class CompareGrpcTest extends GrpcApiTest {
                         .setWindow(ai.neuraldivergence.proto.v1.Window.newBuilder()
                                 .setGranularity(ai.neuraldivergence.proto.v1.Granularity.GRANULARITY_MINUTE)
                                 .setStart(DriftFixture.ts(start)).setEnd(DriftFixture.ts(start.plusSeconds(60))))
+                        .addAllDeltaIds(java.util.Arrays.stream(deltaIds).boxed().toList())
                         .build().toByteArray())).get();
     }
 

@@ -183,9 +183,23 @@ public final class TapWindowStore {
      */
     public TapDistribution readMerged(String modelId, String modelVersion, String tap, Slice slice,
             List<ai.neuraldivergence.domain.RangePlan.Segment> segments, int neuronCount, int sketchK) {
+        return readMergedTracked(modelId, modelVersion, tap, slice, segments, neuronCount, sketchK).distribution();
+    }
+
+    /** What {@link #readMergedTracked} read: the merge, and the ids of the unfolded deltas it holds. */
+    public record MergedRead(TapDistribution distribution, java.util.Set<Long> deltaIds) {
+    }
+
+    /**
+     * {@link #readMerged}, also saying which unfolded deltas the merge holds: a reader that keeps the result can add
+     * a later delta by its id, knowing whether it holds it already.
+     */
+    public MergedRead readMergedTracked(String modelId, String modelVersion, String tap, Slice slice,
+            List<ai.neuraldivergence.domain.RangePlan.Segment> segments, int neuronCount, int sketchK) {
         TapDistribution merged = new TapDistribution(neuronCount, sketchK);
+        java.util.Set<Long> ids = new java.util.HashSet<>();
         if (segments.isEmpty()) {
-            return merged;
+            return new MergedRead(merged, ids);
         }
         java.util.Map<Granularity, List<Timestamp>> starts = new java.util.EnumMap<>(Granularity.class);
         for (Granularity g : Granularity.values()) {
@@ -193,12 +207,12 @@ public final class TapWindowStore {
         }
         segments.forEach(sg -> starts.get(sg.granularity()).add(Timestamp.from(sg.start())));
         try (Connection c = dataSource.getConnection();
-                PreparedStatement ps = c.prepareStatement("SELECT distributions, NULL::bytea, NULL::text[] FROM "
-                        + "tap_window WHERE "
+                PreparedStatement ps = c.prepareStatement("SELECT distributions, NULL::bytea, NULL::text[], "
+                        + "NULL::bigint FROM tap_window WHERE "
                         + "model_id = ? AND model_version = ? AND tap = ? AND slice = ? AND ((granularity = 'minute' "
                         + "AND window_start = ANY(?)) OR (granularity = 'hour' AND window_start = ANY(?)) OR "
-                        + "(granularity = 'day' AND window_start = ANY(?))) UNION ALL SELECT NULL, activations, slices "
-                        + "FROM window_delta WHERE model_id = ? AND model_version = ? AND tap = ? AND ? = ANY(slices) "
+                        + "(granularity = 'day' AND window_start = ANY(?))) UNION ALL SELECT NULL, activations, slices, "
+                        + "delta_id FROM window_delta WHERE model_id = ? AND model_version = ? AND tap = ? AND ? = ANY(slices) "
                         + "AND NOT folded AND window_start = ANY(?)")) {
             for (int r = 0; r < 2; r++) {
                 ps.setString(7 * r + 1, modelId);
@@ -217,12 +231,41 @@ public final class TapWindowStore {
                         merged.merge(DistributionCodec.decode(row));
                     } else {
                         deltaRows(rs.getBytes(2), rs.getArray(3), slice).addTo(merged);
+                        ids.add(rs.getLong(4));
                     }
                 }
             }
-            return merged;
+            return new MergedRead(merged, ids);
         } catch (SQLException e) {
             throw new StorageException("reading windows of " + tap, e);
+        }
+    }
+
+    /** A delta fetched by its id: whether it is folded into its minute's rows by now, and its rows. */
+    public record FetchedDelta(long id, boolean folded, SlicedRows rows) {
+    }
+
+    /** The deltas of one tap minute with these ids (those still stored), folded or not. */
+    public List<FetchedDelta> deltas(ai.neuraldivergence.domain.TapMinute minute, java.util.Collection<Long> ids) {
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement("SELECT delta_id, folded, activations, slices FROM "
+                        + "window_delta WHERE window_start = ? AND delta_id = ANY(?) AND model_id = ? AND "
+                        + "model_version = ? AND tap = ?")) {
+            ps.setTimestamp(1, Timestamp.from(minute.windowStart()));
+            ps.setArray(2, c.createArrayOf("bigint", ids.toArray()));
+            ps.setString(3, minute.modelId());
+            ps.setString(4, minute.modelVersion());
+            ps.setString(5, minute.tap());
+            List<FetchedDelta> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new FetchedDelta(rs.getLong(1), rs.getBoolean(2), SlicedRows.decode(rs.getBytes(3),
+                            WindowDeltaStore.slices(rs.getArray(4)))));
+                }
+            }
+            return out;
+        } catch (SQLException e) {
+            throw new StorageException("reading deltas of " + minute.tap(), e);
         }
     }
 

@@ -82,7 +82,7 @@ public class CompactionJob {
             public void built(Compaction.Built b) {
                 built.increment();
                 events.windowsCommitted(List.of(new FlushWriter.CommittedWindow(b.key(), b.tap(),
-                        b.observationCount(), b.observationCount())), Instant.now());
+                        b.observationCount(), b.observationCount(), new long[0])), Instant.now());
             }
 
             @Override

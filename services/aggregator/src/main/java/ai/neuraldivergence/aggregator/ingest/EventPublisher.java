@@ -163,6 +163,7 @@ public class EventPublisher {
                     .setObservationCount(w.observationCount())
                     .setAddedCount(w.addedCount())
                     .setCommittedAt(at)
+                    .addAllDeltaIds(java.util.Arrays.stream(w.deltaIds()).boxed().toList())
                     .build();
             producer.send(new ProducerRecord<>(topics.windowUpdates(),
                     w.key().modelId().getBytes(StandardCharsets.UTF_8), update.toByteArray()), (meta, error) -> {

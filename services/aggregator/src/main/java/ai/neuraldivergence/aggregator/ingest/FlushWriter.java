@@ -70,8 +70,12 @@ public final class FlushWriter {
         public static final Finality NONE = new Finality(Duration.ofDays(36500), Set.of(), null);
     }
 
-    /** A committed window: its key, tap and counts, for the window-updated event. */
-    public record CommittedWindow(WindowKey key, TapDescriptor tap, long observationCount, long addedCount) {
+    /**
+     * A committed window: its key, tap and counts, and the delta rows the commit appended to its tap minute (none for
+     * a built hour or day), for the window-updated event.
+     */
+    public record CommittedWindow(WindowKey key, TapDescriptor tap, long observationCount, long addedCount,
+            long[] deltaIds) {
     }
 
     /** The outcome of a flush. */
@@ -297,13 +301,18 @@ public final class FlushWriter {
         }
         partitions.ensureFor(byMinute.keySet().stream().map(TapMinute::windowStart).toList());
         exemplarPartitions.ensureFor(exemplarAppends.stream().map(e -> e.key().minute()).toList());
-        deltas.append(c, appends);
+        long[] ids = deltas.append(c, appends);
+        Map<TapMinute, Long> idOf = new HashMap<>();
+        for (int i = 0; i < ids.length; i++) {
+            idOf.put(appends.get(i).minute(), ids[i]);
+        }
         exemplars.append(c, exemplarAppends);
         // what each window holds now, as a reader sees it (its row and its deltas): counts only, for the events
         Map<WindowKey, Long> counts = windows.minuteCounts(c, appended.keySet());
         List<CommittedWindow> committed = new ArrayList<>(appended.size());
         appended.forEach((k, window) -> committed.add(new CommittedWindow(k, window.tap(),
-                counts.getOrDefault(k, window.observationCount()), window.observationCount())));
+                counts.getOrDefault(k, window.observationCount()), window.observationCount(),
+                new long[] {idOf.get(TapMinute.of(k))})));
         return new Outcome.Committed(committed, appends.size(), bytes, joined.count(), sealed, droppedFinal);
     }
 

@@ -93,6 +93,9 @@ public class ApiProducer {
                 .description("Selections served from the cache").register(registry);
         FunctionCounter.builder("nd.comparison.cache.misses", cache, SelectionCache::misses)
                 .description("Selections read (wholly or their newest window) from the store").register(registry);
+        FunctionCounter.builder("nd.comparison.cache.deltas.added", cache, SelectionCache::deltasAdded)
+                .description("Announced deltas added to cached selections by id (a window read saved each)")
+                .register(registry);
         registry.gauge("nd.comparison.watch.subscribers", hub, WatchHub::subscriberCount);
         FunctionCounter.builder("nd.comparison.watch.dropped", hub, WatchHub::droppedCount)
                 .description("Watch subscribers dropped for falling behind").register(registry);

@@ -2,20 +2,25 @@ package ai.neuraldivergence.comparison.service;
 
 import ai.neuraldivergence.domain.Granularity;
 import ai.neuraldivergence.domain.RangePlan;
+import ai.neuraldivergence.domain.TapDelta;
 import ai.neuraldivergence.domain.TapDistribution;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Supplier;
 
 /**
- * Merged time-range selections, kept between queries and dropped as soon as a window they were built from changes
- * (the aggregator announces every committed window with a WindowUpdate). A live query repeats while only its newest
- * window keeps changing: each entry keeps the merge of its older windows apart, so that a change to the newest one
- * costs one window's read and one merge, not the whole range again.
+ * Merged time-range selections, kept between queries and brought up to date as the windows they were built from
+ * change (the aggregator announces every commit with a WindowUpdate). A live query repeats while only its newest
+ * window keeps changing: each entry keeps the merge of its older windows apart, and the ids of the newest minute's
+ * deltas it holds. A commit to that minute names the deltas it appended: the entry fetches exactly those and adds
+ * them (one delta read, no window read); only when it cannot tell what it holds (a delta folded into the minute's row
+ * before it was fetched, or gone) is the newest window read again. A change to an older window rebuilds the entry.
  *
  * <p>Bounded (least recently used entries go first) and aged: an entry is rebuilt after {@code maxAge} whatever
  * happened, so that a lost announcement cannot keep a stale answer alive. Thread-safe.
@@ -26,25 +31,42 @@ public final class SelectionCache {
     public record Key(String modelId, String modelVersion, String tap, String slice, List<RangePlan.Segment> plan) {
     }
 
-    /** A cached selection: the merge of all its windows but the newest, the newest, and their merge. */
+    /** A cached selection: the merge of all its windows but the newest, and the merge of them all. */
     private static final class Entry {
         final TapDistribution older;
-        TapDistribution newest;
         TapDistribution merged;
+        /** The newest window's unfolded deltas that {@link #merged} holds. */
+        final Set<Long> newestDeltas = new HashSet<>();
+        /** Deltas announced for the newest window since, not added yet. */
+        final Set<Long> pendingDeltas = new HashSet<>();
         boolean newestStale;
+        /** Times {@link #newestStale} was set: one set during a re-read of the newest window is not lost. */
+        long staleMarks;
         final long createdNanos = System.nanoTime();
         long version;
 
-        Entry(TapDistribution older, TapDistribution newest, TapDistribution merged) {
+        Entry(TapDistribution older, TapDistribution merged, Set<Long> newestDeltas) {
             this.older = older;
-            this.newest = newest;
             this.merged = merged;
+            this.newestDeltas.addAll(newestDeltas);
         }
     }
 
-    /** Reads windows for the cache: all of a plan's segments merged. */
+    /** What a read of some windows gave: their merge, and the ids of the unfolded deltas it holds. */
+    public record Part(TapDistribution distribution, Set<Long> deltaIds) {
+    }
+
+    /** A delta fetched by id: whether it is folded by now, and its rows of the selection's slice. */
+    public record Added(long id, boolean folded, TapDelta rows) {
+    }
+
+    /** Reads windows and deltas for the cache. */
     public interface Reader {
-        TapDistribution read(List<RangePlan.Segment> segments);
+        /** All of a plan's segments merged. */
+        Part read(List<RangePlan.Segment> segments);
+
+        /** The deltas with these ids of one minute, those still stored. */
+        List<Added> deltas(Instant minute, Set<Long> ids);
     }
 
     private final int maxEntries;
@@ -52,6 +74,7 @@ public final class SelectionCache {
     private final Map<Key, Entry> entries;
     private long hits;
     private long misses;
+    private long deltasAdded;
     // versions are unique across entries, so that a rebuilt entry never matches what its predecessor produced
     private long lastVersion;
 
@@ -79,42 +102,84 @@ public final class SelectionCache {
     /** The merged selection for {@code key}, from the cache or read (partly or wholly) through {@code reader}. */
     public Merged get(Key key, Reader reader, Supplier<TapDistribution> empty) {
         if (!enabled) {
-            return new Merged(reader.read(key.plan()), -1);
+            return new Merged(reader.read(key.plan()).distribution(), -1);
         }
         Entry entry;
-        boolean refreshNewest;
+        Set<Long> pending;
+        long seen;
+        TapDistribution held;
+        boolean stale;
+        long staleMarks;
         synchronized (this) {
             entry = entries.get(key);
             if (entry != null && System.nanoTime() - entry.createdNanos > maxAgeNanos) {
                 entries.remove(key);
                 entry = null;
             }
-            refreshNewest = entry != null && entry.newestStale;
-            if (entry != null && !refreshNewest) {
+            if (entry != null && !entry.newestStale && entry.pendingDeltas.isEmpty()) {
                 hits++;
                 return new Merged(entry.merged, entry.version);
             }
-            misses++;
+            pending = entry == null ? Set.of() : new HashSet<>(entry.pendingDeltas);
+            seen = entry == null ? 0 : entry.version;
+            held = entry == null ? null : entry.merged;
+            stale = entry != null && entry.newestStale;
+            staleMarks = entry == null ? 0 : entry.staleMarks;
         }
         List<RangePlan.Segment> plan = key.plan();
         RangePlan.Segment last = plan.get(plan.size() - 1);
-        if (refreshNewest) {
-            TapDistribution newest = reader.read(List.of(last));
+        if (entry != null && !stale) {
+            // only announced deltas are missing: fetched by id and added, outside the lock (entries are never
+            // changed in place, only replaced)
+            List<Added> added = reader.deltas(last.start(), pending);
+            if (added.size() == pending.size() && added.stream().noneMatch(Added::folded)) {
+                TapDistribution merged = copy(held, empty);
+                added.forEach(a -> a.rows().addTo(merged));
+                synchronized (this) {
+                    if (entry.version != seen) {
+                        // another query brought it up to date meanwhile
+                        return new Merged(entry.merged, entry.version);
+                    }
+                    entry.merged = merged;
+                    entry.newestDeltas.addAll(pending);
+                    entry.pendingDeltas.removeAll(pending);
+                    entry.version = ++lastVersion;
+                    hits++;
+                    deltasAdded += added.size();
+                    return new Merged(merged, entry.version);
+                }
+            }
+            // folded into the minute's row since it was announced (or gone): whether the entry holds it cannot be
+            // told, so the newest window is read again
+        }
+        synchronized (this) {
+            misses++;
+        }
+        if (entry != null) {
+            // every delta announced before this read is in it, as a delta or in the minute's row
+            Part newest = reader.read(List.of(last));
             TapDistribution merged = copy(entry.older, empty);
-            merged.merge(newest);
+            merged.merge(newest.distribution());
             synchronized (this) {
-                entry.newest = newest;
+                if (entry.version != seen) {
+                    return new Merged(entry.merged, entry.version);
+                }
                 entry.merged = merged;
-                entry.newestStale = false;
+                entry.newestDeltas.clear();
+                entry.newestDeltas.addAll(newest.deltaIds());
+                entry.pendingDeltas.removeAll(pending);
+                entry.pendingDeltas.removeAll(entry.newestDeltas);
+                entry.newestStale = entry.newestStale && entry.staleMarks != staleMarks;
                 entry.version = ++lastVersion;
                 return new Merged(merged, entry.version);
             }
         }
-        TapDistribution older = plan.size() == 1 ? empty.get() : reader.read(plan.subList(0, plan.size() - 1));
-        TapDistribution newest = reader.read(List.of(last));
-        TapDistribution merged = copy(older, empty);
-        merged.merge(newest);
-        Entry fresh = new Entry(older, newest, merged);
+        Part older = plan.size() == 1 ? new Part(empty.get(), Set.of())
+                : reader.read(plan.subList(0, plan.size() - 1));
+        Part newest = reader.read(List.of(last));
+        TapDistribution merged = copy(older.distribution(), empty);
+        merged.merge(newest.distribution());
+        Entry fresh = new Entry(older.distribution(), merged, newest.deltaIds());
         synchronized (this) {
             fresh.version = ++lastVersion;
             entries.put(key, fresh);
@@ -128,11 +193,13 @@ public final class SelectionCache {
     }
 
     /**
-     * A window changed: every entry built from it (or from the hour or day a changed minute belongs to, which a
-     * late minute also changes) is dropped, or only its newest window is re-read when that is the one that changed.
+     * A window changed: an entry whose newest window is that minute notes the deltas the commit appended (added at
+     * its next use), or re-reads its newest window when the commit names none (a built hour or day); every entry
+     * built from an older window it changed (or from the hour or day a changed minute belongs to, which a late
+     * minute also changes) is dropped.
      */
     public synchronized void windowChanged(String modelId, String modelVersion, String tap, String slice,
-            Granularity granularity, Instant start) {
+            Granularity granularity, Instant start, Set<Long> deltaIds) {
         Iterator<Map.Entry<Key, Entry>> it = entries.entrySet().iterator();
         while (it.hasNext()) {
             Map.Entry<Key, Entry> e = it.next();
@@ -144,10 +211,19 @@ public final class SelectionCache {
             List<RangePlan.Segment> plan = k.plan();
             for (int i = 0; i < plan.size(); i++) {
                 if (covers(plan.get(i), granularity, start)) {
-                    if (i == plan.size() - 1) {
-                        e.getValue().newestStale = true;
-                    } else {
+                    Entry entry = e.getValue();
+                    if (i < plan.size() - 1) {
                         it.remove();
+                    } else if (!deltaIds.isEmpty() && granularity == Granularity.MINUTE
+                            && plan.get(i).granularity() == Granularity.MINUTE) {
+                        for (Long id : deltaIds) {
+                            if (!entry.newestDeltas.contains(id)) {
+                                entry.pendingDeltas.add(id);
+                            }
+                        }
+                    } else {
+                        entry.newestStale = true;
+                        entry.staleMarks++;
                     }
                     break;
                 }
@@ -166,6 +242,11 @@ public final class SelectionCache {
 
     public synchronized long misses() {
         return misses;
+    }
+
+    /** Deltas added to cached selections by their ids (each one window read saved). */
+    public synchronized long deltasAdded() {
+        return deltasAdded;
     }
 
     /** Whether a changed window lies within a segment: the same window, or a minute of a cached hour or day. */

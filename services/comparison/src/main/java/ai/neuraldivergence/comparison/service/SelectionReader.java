@@ -5,6 +5,7 @@ import ai.neuraldivergence.domain.RangePlan;
 import ai.neuraldivergence.domain.Slice;
 import ai.neuraldivergence.domain.TapDescriptor;
 import ai.neuraldivergence.domain.TapDistribution;
+import ai.neuraldivergence.domain.TapMinute;
 import ai.neuraldivergence.storage.CatalogStore;
 import ai.neuraldivergence.storage.ReferenceStore;
 import ai.neuraldivergence.storage.TapWindowStore;
@@ -148,10 +149,23 @@ public final class SelectionReader {
             List<RangePlan.Segment> plan = RangePlan.cover(r.from(), r.to(), unbuilt.minutes(), unbuilt.days(),
                     windows.earliest(tap.modelId(), tap.modelVersion(), Granularity.MINUTE),
                     windows.earliest(tap.modelId(), tap.modelVersion(), Granularity.HOUR));
-            SelectionCache.Reader reader = segments -> windows.readMerged(tap.modelId(), tap.modelVersion(),
-                    tap.tap(), r.slice(), segments, tap.neuronCount(), sketchK);
+            SelectionCache.Reader reader = new SelectionCache.Reader() {
+                @Override
+                public SelectionCache.Part read(List<RangePlan.Segment> segments) {
+                    TapWindowStore.MergedRead read = windows.readMergedTracked(tap.modelId(), tap.modelVersion(),
+                            tap.tap(), r.slice(), segments, tap.neuronCount(), sketchK);
+                    return new SelectionCache.Part(read.distribution(), read.deltaIds());
+                }
+
+                @Override
+                public List<SelectionCache.Added> deltas(Instant minute, java.util.Set<Long> ids) {
+                    return windows.deltas(new TapMinute(tap.modelId(), tap.modelVersion(), tap.tap(), minute), ids)
+                            .stream().map(d -> new SelectionCache.Added(d.id(), d.folded(),
+                                    d.rows().rowsOf(r.slice()))).toList();
+                }
+            };
             if (cache == null || !cached) {
-                return new Read(reader.read(plan), null, 0);
+                return new Read(reader.read(plan).distribution(), null, 0);
             }
             SelectionCache.Key key = new SelectionCache.Key(tap.modelId(), tap.modelVersion(), tap.tap(),
                     r.slice().key(), plan);

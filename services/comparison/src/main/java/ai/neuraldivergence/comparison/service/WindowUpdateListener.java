@@ -107,7 +107,8 @@ public final class WindowUpdateListener implements AutoCloseable {
             };
             cache.windowChanged(u.getModelId(), u.getModelVersion(), u.getTap(),
                     ProtoSlices.fromProto(u.getSlice()).key(), g, Instant.ofEpochSecond(
-                            u.getWindow().getStart().getSeconds(), u.getWindow().getStart().getNanos()));
+                            u.getWindow().getStart().getSeconds(), u.getWindow().getStart().getNanos()),
+                    java.util.Set.copyOf(u.getDeltaIdsList()));
             try {
                 downstream.accept(u);
             } catch (RuntimeException e) {
