@@ -80,6 +80,28 @@ public final class OffsetStore {
      * The event-time watermark of a consumer group over {@code topics}: the oldest of its partitions' watermarks.
      * Empty while any of them has none yet (a partition never flushed holds everything back), or none is stored.
      */
+    /** One partition's stored watermark (null until its first flush). */
+    public record PartitionWatermark(String topic, int partition, Instant watermark) {
+    }
+
+    /** The stored watermark of each of the group's partitions of these topics. */
+    public java.util.List<PartitionWatermark> watermarks(Connection c, String group,
+            java.util.Collection<String> topics) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT topic, kafka_partition, watermark FROM consumer_offset "
+                + "WHERE consumer_group = ? AND topic = ANY(?) ORDER BY 1, 2")) {
+            ps.setString(1, group);
+            ps.setArray(2, c.createArrayOf("text", topics.toArray()));
+            java.util.List<PartitionWatermark> out = new java.util.ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    Timestamp w = rs.getTimestamp(3);
+                    out.add(new PartitionWatermark(rs.getString(1), rs.getInt(2), w == null ? null : w.toInstant()));
+                }
+            }
+            return out;
+        }
+    }
+
     public Optional<Instant> watermark(Connection c, String group, java.util.Collection<String> topics)
             throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT min(watermark), bool_or(watermark IS NULL) FROM "

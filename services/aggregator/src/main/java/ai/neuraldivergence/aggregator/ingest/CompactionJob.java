@@ -54,6 +54,7 @@ public class CompactionJob {
     private final Counter built;
     private final Counter failed;
     private final AtomicLong watermarkAge = new AtomicLong();
+    private final io.micrometer.core.instrument.MultiGauge partitionWatermarkAge;
     private final AtomicLong oldestUnfoldedAge = new AtomicLong();
     private final AtomicLong oldestUnbuiltAge = new AtomicLong();
     private final AtomicLong partitionsAhead = new AtomicLong();
@@ -94,6 +95,10 @@ public class CompactionJob {
                 AtomicLong::doubleValue).description("WAL bytes PostgreSQL has written (pg_stat_wal, the whole "
                         + "server), read at every compaction pass").register(registry);
         registry.gauge("nd.aggregator.watermark.age.seconds", watermarkAge);
+        partitionWatermarkAge = io.micrometer.core.instrument.MultiGauge.builder(
+                "nd.aggregator.partition.watermark.age.seconds").description("How far each partition's stored "
+                        + "watermark is behind now: the one holding the group's watermark back is the oldest")
+                .register(registry);
         registry.gauge("nd.aggregator.deltas.oldest.unfolded.seconds", oldestUnfoldedAge);
         registry.gauge("nd.aggregator.rollup.oldest.unrolled.seconds", oldestUnbuiltAge);
         registry.gauge("nd.aggregator.delta.partitions.ahead", partitionsAhead);
@@ -143,6 +148,15 @@ public class CompactionJob {
         Optional<Instant> watermark;
         try (Connection c = dataSource.getConnection()) {
             watermark = offsets.watermark(c, config.consumerGroup(), watermarkTopics);
+            List<io.micrometer.core.instrument.MultiGauge.Row<?>> rows = new java.util.ArrayList<>();
+            for (OffsetStore.PartitionWatermark p : offsets.watermarks(c, config.consumerGroup(), watermarkTopics)) {
+                if (p.watermark() != null) {
+                    rows.add(io.micrometer.core.instrument.MultiGauge.Row.of(io.micrometer.core.instrument.Tags.of(
+                            "topic", p.topic(), "partition", Integer.toString(p.partition())),
+                            Math.max(0, Duration.between(p.watermark(), now).toMillis() / 1000.0)));
+                }
+            }
+            partitionWatermarkAge.register(rows, true);
             try (java.sql.Statement s = c.createStatement();
                     java.sql.ResultSet rs = s.executeQuery("SELECT wal_bytes FROM pg_stat_wal")) {
                 if (rs.next()) {
