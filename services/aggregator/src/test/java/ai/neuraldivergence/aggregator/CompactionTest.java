@@ -305,6 +305,18 @@ class CompactionTest {
         assertTrue(partitions.list().stream().noneMatch(p -> p.hour().equals(old)));
         assertEquals(1, new TapWindowStore(ds).read(MODEL, "1", "dense", Slice.ALL, Granularity.MINUTE, old,
                 old.plusSeconds(60)).get(0).distribution().observationCount(), "the minute row holds it");
+        // a crash after a detach finished and before the drop: the table left behind is dropped at the next pass
+        Instant crashed = old.plus(Duration.ofHours(1));
+        partitions.ensure(crashed, crashed);
+        String left = DeltaPartitions.partitionName(crashed);
+        try (Connection c = ds.getConnection(); Statement s = c.createStatement()) {
+            s.execute("ALTER TABLE window_delta DETACH PARTITION " + left);
+        }
+        assertTrue(partitions.list().stream().noneMatch(p -> p.hour().equals(crashed)));
+        assertEquals(1, partitions.retire(old.plus(Duration.ofDays(1))).dropped());
+        try (Connection c = ds.getConnection(); Statement s = c.createStatement()) {
+            assertEquals(0, count(s, "SELECT count(*) FROM pg_class WHERE relname = '" + left + "'"), left);
+        }
         // not final yet: kept whatever it holds
         Instant recent = old.plus(Duration.ofDays(1));
         partitions.ensure(recent, recent);

@@ -116,7 +116,8 @@ public final class CatalogStore {
                 + "'1 day' END, w.window_start, timestamptz '2000-01-01 00:00:00+00')) THEN w.observation_count "
                 + "ELSE 0 END AS n FROM tap_window w WHERE w.slice = 'all' UNION ALL SELECT model_id, model_version, "
                 + "tap, window_start, window_start + interval '1 minute', slice_counts[array_position(slices, 'all')] "
-                + "FROM window_delta WHERE 'all' = ANY(slices) AND NOT folded) x GROUP BY model_id, model_version, tap) t ON t.model_id = v.model_id "
+                + "FROM window_delta WHERE 'all' = ANY(slices) AND NOT folded) x GROUP BY model_id, model_version, "
+                + "tap) t ON t.model_id = v.model_id "
                 + "AND t.model_version = v.model_version WHERE (?::text IS NULL OR v.model_id = ?) "
                 + "GROUP BY v.model_id, v.model_version, v.first_seen ORDER BY v.model_id, v.first_seen DESC";
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {

@@ -164,6 +164,24 @@ public final class DeltaPartitions {
         }
     }
 
+    /** Tables of ours that are no partition any more: detached, and left there. */
+    private List<Partition> detached(Connection c) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT relname FROM pg_class WHERE relkind = 'r' AND NOT "
+                + "relispartition AND starts_with(relname, ?) AND pg_table_is_visible(oid) ORDER BY 1")) {
+            ps.setString(1, table + "_");
+            List<Partition> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    Instant hour = hourOf(rs.getString(1));
+                    if (hour != null) {
+                        out.add(new Partition(rs.getString(1), hour, false));
+                    }
+                }
+            }
+            return out;
+        }
+    }
+
     private Instant hourOf(String name) {
         try {
             return java.time.LocalDateTime.parse(name.substring(table.length() + 1),
@@ -195,6 +213,12 @@ public final class DeltaPartitions {
                 // a session setting (DETACH CONCURRENTLY runs outside a transaction): reset before the connection
                 // goes back to the pool
                 execute(c, "SET lock_timeout = '" + LOCK_TIMEOUT.toMillis() + "ms'");
+                // detached but not dropped: a crash between the two (the detach itself finished)
+                for (Partition p : detached(c)) {
+                    if (dropUnlessUnfolded(c, p, kept)) {
+                        dropped++;
+                    }
+                }
                 for (Partition p : list()) {
                     if (p.detachPending()) {
                         execute(c, "ALTER TABLE " + table + " DETACH PARTITION " + p.name() + " FINALIZE");

@@ -115,7 +115,8 @@ public final class TapWindowStore {
                 + "AND NOT folded AND window_start >= ? AND window_start < ?";
         try (Connection c = dataSource.getConnection();
                 PreparedStatement ps = c.prepareStatement("SELECT window_start, distributions, NULL::bytea, "
-                        + "NULL::text[] FROM tap_window WHERE model_id = ? AND model_version = ? AND tap = ? AND slice = ? AND "
+                        + "NULL::text[] FROM tap_window WHERE model_id = ? AND model_version = ? AND tap = ? AND "
+                        + "slice = ? AND "
                         + "window_start >= ? AND window_start < ? AND granularity = '" + granularity.word() + "'"
                         + deltas + " ORDER BY 1, 3 NULLS FIRST")) {
             int repeats = granularity == Granularity.MINUTE ? 2 : 1;
@@ -211,8 +212,9 @@ public final class TapWindowStore {
                         + "NULL::bigint FROM tap_window WHERE "
                         + "model_id = ? AND model_version = ? AND tap = ? AND slice = ? AND ((granularity = 'minute' "
                         + "AND window_start = ANY(?)) OR (granularity = 'hour' AND window_start = ANY(?)) OR "
-                        + "(granularity = 'day' AND window_start = ANY(?))) UNION ALL SELECT NULL, activations, slices, "
-                        + "delta_id FROM window_delta WHERE model_id = ? AND model_version = ? AND tap = ? AND ? = ANY(slices) "
+                        + "(granularity = 'day' AND window_start = ANY(?))) UNION ALL SELECT NULL, activations, "
+                        + "slices, delta_id FROM window_delta WHERE model_id = ? AND model_version = ? AND tap = ? AND "
+                        + "? = ANY(slices) "
                         + "AND NOT folded AND window_start = ANY(?)")) {
             for (int r = 0; r < 2; r++) {
                 ps.setString(7 * r + 1, modelId);
@@ -343,7 +345,8 @@ public final class TapWindowStore {
         try (Connection c = dataSource.getConnection();
                 PreparedStatement ps = c.prepareStatement("SELECT slice FROM tap_window WHERE model_id = ? "
                         + "AND model_version = ? AND tap = ? AND window_start >= ? AND window_start < ? UNION "
-                        + "SELECT unnest(slices) FROM window_delta WHERE model_id = ? AND model_version = ? AND tap = ? "
+                        + "SELECT unnest(slices) FROM window_delta WHERE model_id = ? AND model_version = ? AND "
+                        + "tap = ? "
                         + "AND window_start >= ? AND window_start < ? AND NOT folded ORDER BY 1")) {
             for (int r = 0; r < 2; r++) {
                 ps.setString(5 * r + 1, modelId);

@@ -141,10 +141,6 @@ public class CompactionJob {
 
     /** One pass at the stored watermark; {@code now} only places partitions ahead and ages the gauges. */
     public Optional<Compaction.Pass> runOnce(Instant now) {
-        partitions.ensure(now.minus(Duration.ofHours(1)), now.plus(AHEAD));
-        exemplarPartitions.ensure(now.minus(Duration.ofHours(1)), now.plus(AHEAD));
-        partitionsAhead.set(Math.min(partitions.list().stream().filter(p -> p.hour().isAfter(now)).count(),
-                exemplarPartitions.list().stream().filter(p -> p.hour().isAfter(now)).count()));
         Optional<Instant> watermark;
         try (Connection c = dataSource.getConnection()) {
             watermark = offsets.watermark(c, config.consumerGroup(), watermarkTopics);
@@ -166,6 +162,16 @@ public class CompactionJob {
         } catch (SQLException e) {
             throw new StorageException("reading the watermark", e);
         }
+        // an hour back (for late deltas), but never an hour the retirement below would drop at once as final (with
+        // a finality under an hour it would be made and dropped again at every pass)
+        Instant from = now.minus(Duration.ofHours(1));
+        if (watermark.isPresent() && compaction.finalBefore(watermark.get()).isAfter(from)) {
+            from = compaction.finalBefore(watermark.get());
+        }
+        partitions.ensure(from, now.plus(AHEAD));
+        exemplarPartitions.ensure(from, now.plus(AHEAD));
+        partitionsAhead.set(Math.min(partitions.list().stream().filter(p -> p.hour().isAfter(now)).count(),
+                exemplarPartitions.list().stream().filter(p -> p.hour().isAfter(now)).count()));
         return watermark.map(w -> runAt(now, w));
     }
 
