@@ -243,26 +243,35 @@ public final class TapWindowStore {
         }
     }
 
-    /** A delta fetched by its id: whether it is folded into its minute's rows by now, and its rows. */
+    /**
+     * A delta fetched by its id: whether it is folded into its minute's rows by now, and its rows (null when they
+     * were not asked for).
+     */
     public record FetchedDelta(long id, boolean folded, SlicedRows rows) {
     }
 
-    /** The deltas of one tap minute with these ids (those still stored), folded or not. */
-    public List<FetchedDelta> deltas(ai.neuraldivergence.domain.TapMinute minute, java.util.Collection<Long> ids) {
+    /**
+     * The deltas of one tap minute with these ids (those still stored), folded or not; the rows only of those in
+     * {@code withRows} (the others' bytes are not read).
+     */
+    public List<FetchedDelta> deltas(ai.neuraldivergence.domain.TapMinute minute, java.util.Collection<Long> ids,
+            java.util.Collection<Long> withRows) {
         try (Connection c = dataSource.getConnection();
-                PreparedStatement ps = c.prepareStatement("SELECT delta_id, folded, activations, slices FROM "
-                        + "window_delta WHERE window_start = ? AND delta_id = ANY(?) AND model_id = ? AND "
-                        + "model_version = ? AND tap = ?")) {
-            ps.setTimestamp(1, Timestamp.from(minute.windowStart()));
-            ps.setArray(2, c.createArrayOf("bigint", ids.toArray()));
-            ps.setString(3, minute.modelId());
-            ps.setString(4, minute.modelVersion());
-            ps.setString(5, minute.tap());
+                PreparedStatement ps = c.prepareStatement("SELECT delta_id, folded, CASE WHEN delta_id = ANY(?) "
+                        + "THEN activations END, slices FROM window_delta WHERE window_start = ? AND delta_id = ANY(?) "
+                        + "AND model_id = ? AND model_version = ? AND tap = ?")) {
+            ps.setArray(1, c.createArrayOf("bigint", withRows.toArray()));
+            ps.setTimestamp(2, Timestamp.from(minute.windowStart()));
+            ps.setArray(3, c.createArrayOf("bigint", ids.toArray()));
+            ps.setString(4, minute.modelId());
+            ps.setString(5, minute.modelVersion());
+            ps.setString(6, minute.tap());
             List<FetchedDelta> out = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    out.add(new FetchedDelta(rs.getLong(1), rs.getBoolean(2), SlicedRows.decode(rs.getBytes(3),
-                            WindowDeltaStore.slices(rs.getArray(4)))));
+                    byte[] bytes = rs.getBytes(3);
+                    out.add(new FetchedDelta(rs.getLong(1), rs.getBoolean(2), bytes == null ? null
+                            : SlicedRows.decode(bytes, WindowDeltaStore.slices(rs.getArray(4)))));
                 }
             }
             return out;

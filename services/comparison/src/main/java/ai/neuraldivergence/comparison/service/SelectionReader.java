@@ -53,6 +53,8 @@ public final class SelectionReader {
     private final ReferenceStore references;
     private final int sketchK;
     private final SelectionCache cache;
+    /** Decoded deltas shared by every slice's cached selection (64 MB at most). */
+    private final DeltaRowsCache deltaRows = new DeltaRowsCache(64L << 20);
 
     public SelectionReader(CatalogStore catalog, TapWindowStore windows, ReferenceStore references, int sketchK,
             SelectionCache cache) {
@@ -159,9 +161,20 @@ public final class SelectionReader {
 
                 @Override
                 public List<SelectionCache.Added> deltas(Instant minute, java.util.Set<Long> ids) {
-                    return windows.deltas(new TapMinute(tap.modelId(), tap.modelVersion(), tap.tap(), minute), ids)
-                            .stream().map(d -> new SelectionCache.Added(d.id(), d.folded(),
-                                    d.rows().rowsOf(r.slice()))).toList();
+                    // whether each is folded, always from the store; the rows from the shared cache where they are
+                    List<Long> unknown = ids.stream().filter(id -> !deltaRows.contains(id)).toList();
+                    List<SelectionCache.Added> out = new java.util.ArrayList<>();
+                    for (TapWindowStore.FetchedDelta d : windows.deltas(new TapMinute(tap.modelId(),
+                            tap.modelVersion(), tap.tap(), minute), ids, unknown)) {
+                        ai.neuraldivergence.domain.SlicedRows rows = d.rows() != null ? d.rows()
+                                : deltaRows.get(d.id());
+                        if (rows == null) {
+                            continue; // dropped from the shared cache meanwhile: counted as gone, the window re-read
+                        }
+                        deltaRows.put(d.id(), rows);
+                        out.add(new SelectionCache.Added(d.id(), d.folded(), rows.rowsOf(r.slice())));
+                    }
+                    return out;
                 }
             };
             if (cache == null || !cached) {
