@@ -82,10 +82,29 @@ public final class RawRows implements TapDelta {
                 throw new IllegalArgumentException("a row of " + row.length + " values for " + neuronCount
                         + " neurons");
             }
-            out.asFloatBuffer().put(row);
-            out.position(out.position() + 4 * neuronCount);
         }
+        putRows(out, rows);
         return out.array();
+    }
+
+    /** Writes rows of float32 values, row by row, at the buffer's position (little-endian buffers). */
+    static void putRows(ByteBuffer out, List<float[]> rows) {
+        for (float[] row : rows) {
+            out.asFloatBuffer().put(row);
+            out.position(out.position() + 4 * row.length);
+        }
+    }
+
+    /** Reads {@code count} rows of {@code neurons} float32 values from the buffer's position. */
+    static List<float[]> getRows(ByteBuffer in, int neurons, int count) {
+        List<float[]> rows = new ArrayList<>(count);
+        for (int r = 0; r < count; r++) {
+            float[] row = new float[neurons];
+            in.asFloatBuffer().get(row);
+            in.position(in.position() + 4 * neurons);
+            rows.add(row);
+        }
+        return rows;
     }
 
     /**
@@ -106,13 +125,6 @@ public final class RawRows implements TapDelta {
             throw new DistributionCodec.CorruptDistributionException("raw rows of " + count + " x " + neurons
                     + " values in " + bytes.length + " bytes");
         }
-        List<float[]> rows = new ArrayList<>(count);
-        for (int r = 0; r < count; r++) {
-            float[] row = new float[neurons];
-            in.asFloatBuffer().get(row);
-            in.position(in.position() + 4 * neurons);
-            rows.add(row);
-        }
-        return new RawRows(neurons, rows);
+        return new RawRows(neurons, getRows(in, neurons, count));
     }
 }

@@ -109,10 +109,7 @@ public final class SlicedRows {
         ByteBuffer out = ByteBuffer.allocate((int) size).order(ByteOrder.LITTLE_ENDIAN);
         out.put(VERSION).putInt(neuronCount).putInt(rows.size()).putInt(slices.size());
         membership.forEach(out::put);
-        for (float[] row : rows) {
-            out.asFloatBuffer().put(row);
-            out.position(out.position() + 4 * neuronCount);
-        }
+        RawRows.putRows(out, rows);
         return out.array();
     }
 
@@ -156,14 +153,7 @@ public final class SlicedRows {
             in.get(bits);
             membership.add(bits);
         }
-        List<float[]> rows = new ArrayList<>(count);
-        for (int r = 0; r < count; r++) {
-            float[] row = new float[neurons];
-            in.asFloatBuffer().get(row);
-            in.position(in.position() + 4 * neurons);
-            rows.add(row);
-        }
-        return new SlicedRows(neurons, List.copyOf(slices), rows, membership);
+        return new SlicedRows(neurons, List.copyOf(slices), RawRows.getRows(in, neurons, count), membership);
     }
 
     /**

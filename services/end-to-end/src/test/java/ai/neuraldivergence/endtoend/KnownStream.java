@@ -108,14 +108,20 @@ final class KnownStream {
         return T0.plusSeconds(60L * (i % 3));
     }
 
-    static ActivationBatch batch(int b, int tap) {
-        ActivationBatch.Builder batch = ActivationBatch.newBuilder().setModelId(MODEL).setModelVersion("1")
+    /** A batch of one of the stream's taps (a conv tap reduced by max, a dense one), with no observation yet. */
+    static ActivationBatch.Builder tapBatch(String model, int tap) {
+        ActivationBatch.Builder batch = ActivationBatch.newBuilder().setModelId(model).setModelVersion("1")
                 .setTap(TAPS[tap]).setTapIndex(tap).setNeuronCount(NEURONS[tap]);
         if (tap == 0) {
             batch.addTapShape(4).addTapShape(4).addTapShape(8).setReduction(Reduction.REDUCTION_MAX);
         } else {
             batch.addTapShape(16).setReduction(Reduction.REDUCTION_NONE);
         }
+        return batch;
+    }
+
+    static ActivationBatch batch(int b, int tap) {
+        ActivationBatch.Builder batch = tapBatch(MODEL, tap);
         for (int k = 0; k < PER_BATCH; k++) {
             int i = b * PER_BATCH + k;
             Observation.Builder o = Observation.newBuilder().setInstanceId("o-" + i).setPredictedClass(i % 10)

@@ -10,7 +10,6 @@ import ai.neuraldivergence.domain.TapDistribution;
 import ai.neuraldivergence.proto.v1.ActivationBatch;
 import ai.neuraldivergence.proto.v1.LabelEvent;
 import ai.neuraldivergence.proto.v1.Observation;
-import ai.neuraldivergence.proto.v1.Reduction;
 import ai.neuraldivergence.storage.DeltaPartitions;
 import ai.neuraldivergence.storage.TapWindowStore;
 import ai.neuraldivergence.testkit.TestInfrastructure;
@@ -56,8 +55,8 @@ class WriteOnceTest {
     private static final String TOPIC = "write-once.activations";
     private static final String LABELS = TOPIC + ".labels";
     private static final String MODEL = "write-once-model";
-    private static final String[] TAPS = {"conv", "dense"};
-    private static final int[] NEURONS = {8, 16};
+    private static final String[] TAPS = KnownStream.TAPS;
+    private static final int[] NEURONS = KnownStream.NEURONS;
     private static final int PER_BATCH = 20;
     private static final int PARTITIONS = 4;
     /** Two batches of each tap a minute of event time. */
@@ -280,13 +279,7 @@ class WriteOnceTest {
 
     /** Observations {@code [from, to)} of one tap. */
     private static ActivationBatch batch(int from, int to, int tap) {
-        ActivationBatch.Builder batch = ActivationBatch.newBuilder().setModelId(MODEL).setModelVersion("1")
-                .setTap(TAPS[tap]).setTapIndex(tap).setNeuronCount(NEURONS[tap]);
-        if (tap == 0) {
-            batch.addTapShape(4).addTapShape(4).addTapShape(8).setReduction(Reduction.REDUCTION_MAX);
-        } else {
-            batch.addTapShape(16).setReduction(Reduction.REDUCTION_NONE);
-        }
+        ActivationBatch.Builder batch = KnownStream.tapBatch(MODEL, tap);
         for (int i = from; i < to; i++) {
             Observation.Builder o = Observation.newBuilder().setInstanceId("w-" + i).setPredictedClass(i % 10)
                     .putTags("source", "s" + (i % 3)).setEventTime(Timestamp.newBuilder()
