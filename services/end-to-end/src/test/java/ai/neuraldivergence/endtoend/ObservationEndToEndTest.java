@@ -113,6 +113,33 @@ class ObservationEndToEndTest {
     }
 
     @Test
+    void anObservationIsVisibleToCompareBeforeItsMinuteCompletes() throws Exception {
+        // stamped two minutes ahead (within the clock skew accepted): its minute cannot complete while the test runs
+        Instant eventTime = Instant.now().plusSeconds(120);
+        post("e2e-early", eventTime, new float[] {0f, 0f, 2.5f, 0f});
+        ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", comparison.port()).usePlaintext()
+                .build();
+        try {
+            DistributionSummary neuron2 = awaitCount(ComparisonServiceGrpc.newBlockingStub(channel), "e2e-early",
+                    eventTime, 1);
+            assertEquals(2.5, neuron2.getMax(), 1e-6);
+        } finally {
+            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+        // read from its delta: the minute has no row yet
+        try (Connection c = DriverManager.getConnection(db, TestInfrastructure.DB_USER,
+                TestInfrastructure.DB_PASSWORD);
+                PreparedStatement ps = c.prepareStatement("SELECT (SELECT count(*) FROM tap_window WHERE model_id = "
+                        + "'e2e-early'), (SELECT count(*) FROM window_delta WHERE model_id = 'e2e-early' AND NOT "
+                        + "folded)");
+                ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            assertEquals(0, rs.getLong(1), "no row: its minute is not complete");
+            assertEquals(1, rs.getLong(2), "one unfolded delta, which the comparison read");
+        }
+    }
+
+    @Test
     void aPredictionOfARealDigitIsCapturedAggregatedAndQueryable() throws Exception {
         ai.neuraldivergence.datasets.ImageSet digits = ai.neuraldivergence.datasets.NpmImages.mnist()
                 .split(0.8, 1234).test();
@@ -162,12 +189,16 @@ class ObservationEndToEndTest {
     }
 
     private static void post(Instant eventTime, float[] dense1) throws Exception {
+        post("e2e-model", eventTime, dense1);
+    }
+
+    private static void post(String model, Instant eventTime, float[] dense1) throws Exception {
         String body = """
-            {"modelId": "e2e-model", "modelVersion": "1",
+            {"modelId": "%s", "modelVersion": "1",
              "taps": [{"name": "dense1", "index": 0, "shape": [4]}],
              "observations": [{"eventTime": "%s", "predictedClass": 2, "confidence": 0.8,
                                "activations": {"dense1": [%s, %s, %s, %s]}}]}
-            """.formatted(eventTime, dense1[0], dense1[1], dense1[2], dense1[3]);
+            """.formatted(model, eventTime, dense1[0], dense1[1], dense1[2], dense1[3]);
         HttpResponse<String> r = HttpClient.newHttpClient().send(
                 HttpRequest.newBuilder(URI.create(inference.baseUrl() + "/v1/observations"))
                         .header("Content-Type", "application/json")
@@ -179,10 +210,15 @@ class ObservationEndToEndTest {
     /** Neuron 2's distribution over the observation's minute, once it holds {@code count} values. */
     private static DistributionSummary awaitCount(ComparisonServiceGrpc.ComparisonServiceBlockingStub api,
             Instant eventTime, long count) throws InterruptedException {
+        return awaitCount(api, "e2e-model", eventTime, count);
+    }
+
+    private static DistributionSummary awaitCount(ComparisonServiceGrpc.ComparisonServiceBlockingStub api,
+            String model, Instant eventTime, long count) throws InterruptedException {
         Instant from = eventTime.minusSeconds(120);
         Instant to = eventTime.plusSeconds(120);
         DistributionShapesRequest request = DistributionShapesRequest.newBuilder()
-                .setModelId("e2e-model").setTap("dense1").addNeurons(2).addRanks(0.5)
+                .setModelId(model).setTap("dense1").addNeurons(2).addRanks(0.5)
                 .setA(Selection.newBuilder().setTimeRange(TimeRange.newBuilder()
                         .setFrom(Timestamp.newBuilder().setSeconds(from.getEpochSecond()))
                         .setTo(Timestamp.newBuilder().setSeconds(to.getEpochSecond()))))
