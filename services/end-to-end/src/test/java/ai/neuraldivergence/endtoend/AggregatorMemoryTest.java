@@ -270,15 +270,22 @@ class AggregatorMemoryTest {
         return out;
     }
 
+    /** A gauge's value, waiting up to 30 s for it to be exported (a service just ready may not have scraped yet). */
     private static double gauge(ServiceProcess p, String name) throws Exception {
-        String metrics = HTTP.send(HttpRequest.newBuilder(URI.create(p.managementUrl() + "/q/metrics"))
-                .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString()).body();
-        for (String line : metrics.split("\n")) {
-            if (line.startsWith(name + " ") || line.startsWith(name + "{")) {
-                return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        String last = "";
+        do {
+            HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(p.managementUrl() + "/q/metrics"))
+                    .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+            for (String line : r.body().split("\n")) {
+                if (line.startsWith(name + " ") || line.startsWith(name + "{")) {
+                    return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+                }
             }
-        }
-        throw new AssertionError(name + " not in /q/metrics");
+            last = r.statusCode() + " " + r.body().substring(0, Math.min(200, r.body().length()));
+            Thread.sleep(500);
+        } while (System.nanoTime() < deadline);
+        throw new AssertionError(name + " not in /q/metrics: " + last);
     }
 
     private static int status(ServiceProcess p, String path) throws Exception {
