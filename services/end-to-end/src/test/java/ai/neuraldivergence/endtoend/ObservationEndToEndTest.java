@@ -99,8 +99,7 @@ class ObservationEndToEndTest {
             channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         }
         // and it read them as its own role, not as the schema's owner (its pool keeps the connection it used)
-        try (Connection c = DriverManager.getConnection(db, TestInfrastructure.DB_USER,
-                TestInfrastructure.DB_PASSWORD);
+        try (Connection c = asOwner();
                 PreparedStatement ps = c.prepareStatement("SELECT DISTINCT usename FROM pg_stat_activity "
                         + "WHERE datname = current_database() AND pid <> pg_backend_pid()");
                 ResultSet rs = ps.executeQuery()) {
@@ -127,8 +126,7 @@ class ObservationEndToEndTest {
             channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         }
         // read from its delta: the minute has no row yet
-        try (Connection c = DriverManager.getConnection(db, TestInfrastructure.DB_USER,
-                TestInfrastructure.DB_PASSWORD);
+        try (Connection c = asOwner();
                 PreparedStatement ps = c.prepareStatement("SELECT (SELECT count(*) FROM tap_window WHERE model_id = "
                         + "'e2e-early'), (SELECT count(*) FROM window_delta WHERE model_id = 'e2e-early' AND NOT "
                         + "folded)");
@@ -186,6 +184,11 @@ class ObservationEndToEndTest {
         } finally {
             channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         }
+    }
+
+    /** A connection to the platform's database as the schema's owner, to look at what is stored. */
+    private static Connection asOwner() throws java.sql.SQLException {
+        return DriverManager.getConnection(db, TestInfrastructure.DB_USER, TestInfrastructure.DB_PASSWORD);
     }
 
     private static void post(Instant eventTime, float[] dense1) throws Exception {
