@@ -78,6 +78,9 @@ public final class Compaction {
     private final Listener listener;
     private long passes;
     private final java.util.concurrent.atomic.AtomicInteger failures = new java.util.concurrent.atomic.AtomicInteger();
+    // what folds and builds write into: made on demand for a minute, hour or day that has no partition yet
+    private final TimePartitions windowPartitions;
+    private final TimePartitions exemplarPartitions;
     private Instant lastHoursBefore;
     private Instant lastDaysBefore;
 
@@ -90,6 +93,8 @@ public final class Compaction {
         this.windows = new TapWindowStore(dataSource, sketchK);
         this.catalog = new CatalogStore(dataSource);
         this.exemplars = new ExemplarStore(dataSource);
+        this.windowPartitions = windows.partitions();
+        this.exemplarPartitions = exemplars.partitions();
         this.finality = finality;
         this.listener = listener;
     }
@@ -172,6 +177,7 @@ public final class Compaction {
      * so that a minute row is written at most twice).
      */
     boolean fold(TapMinute minute, Instant finalBefore) {
+        windowPartitions.ensure(minute.windowStart(), "minute");
         return inTransaction("folding " + minute, c -> {
             deltas.lock(c, minute);
             boolean isFinal = minute.windowStart().isBefore(finalBefore);
@@ -201,8 +207,11 @@ public final class Compaction {
     /** Folds the exemplar deltas of complete (and, once more, final) tap minutes into their rows. */
     private int foldExemplars(Instant completeBefore, Instant finalBefore) {
         return drain("exemplar minutes to fold", c -> exemplars.toFold(c, completeBefore, finalBefore, BATCH),
-                key -> isolated("folding the exemplars of " + key, () -> inTransaction("folding the exemplars of "
-                        + key, c -> exemplars.fold(c, key, key.minute().isBefore(finalBefore)))));
+                key -> isolated("folding the exemplars of " + key, () -> {
+                    exemplarPartitions.ensure(key.minute(), "");
+                    return inTransaction("folding the exemplars of " + key, c -> exemplars.fold(c, key,
+                            key.minute().isBefore(finalBefore)));
+                }));
     }
 
     private int buildAll(Granularity granularity, Instant since, Instant before, Instant[] oldestUnbuilt) {
@@ -223,6 +232,7 @@ public final class Compaction {
      * of it is not folded or built yet.
      */
     boolean build(WindowKey key) {
+        windowPartitions.ensure(key.windowStart(), key.granularity().word());
         Optional<Built> built = inTransaction("building " + key, c -> {
             windows.lockWindows(c, List.of(key));
             if (windows.exists(c, key) || !windows.readyToBuild(c, key)) {
@@ -252,6 +262,9 @@ public final class Compaction {
         } catch (RuntimeException e) {
             failures.incrementAndGet();
             listener.failed(what, e);
+            // a partition retired by another instance may be the cause: asked of the database again next time
+            windowPartitions.forgetAll();
+            exemplarPartitions.forgetAll();
             return false;
         }
     }

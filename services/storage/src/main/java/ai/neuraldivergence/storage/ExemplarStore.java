@@ -27,10 +27,17 @@ public final class ExemplarStore {
     public record Append(Key key, TopExemplars candidates) {
     }
 
+    private final TimePartitions partitions;
     private final DataSource dataSource;
 
     public ExemplarStore(DataSource dataSource) {
         this.dataSource = dataSource;
+        this.partitions = new TimePartitions(dataSource, PartitionLayout.of("neuron_exemplars"));
+    }
+
+    /** The partitions rows are written into, made on demand by the writes below. */
+    public TimePartitions partitions() {
+        return partitions;
     }
 
     /**
@@ -39,6 +46,7 @@ public final class ExemplarStore {
      */
     public void merge(Connection c, String modelId, String modelVersion, String tap, Instant minute,
             TopExemplars delta) throws SQLException {
+        partitions.ensure(minute, "");
         AdvisoryLocks.lock(c, "neuron_exemplars", List.of(lockKey(modelId, modelVersion, tap, minute)));
         TopExemplars merged = delta;
         try (PreparedStatement ps = c.prepareStatement("SELECT exemplars FROM neuron_exemplars WHERE model_id = ? "
@@ -143,6 +151,7 @@ public final class ExemplarStore {
      * is not final (late candidates wait for finality).
      */
     public boolean fold(Connection c, Key key, boolean isFinal) throws SQLException {
+        partitions.ensure(key.minute(), "");
         AdvisoryLocks.lock(c, "neuron_exemplars", List.of(lockKey(key.modelId(), key.modelVersion(), key.tap(),
                 key.minute())));
         TopExemplars row = null;
@@ -219,11 +228,23 @@ public final class ExemplarStore {
         }
     }
 
-    /** Deletes exemplars of minutes that started before {@code before}, in short batches; returns the rows. */
+    /**
+     * Deletes exemplars stored before partitioning ({@code neuron_exemplars_unpartitioned}, while it is there) of
+     * minutes that started before {@code before}, in short batches; returns the rows. Partitions of their own are
+     * retired by dropping them ({@link WindowRetention}).
+     */
     public long deleteOlderThan(Instant before) {
+        String legacy = PartitionLayout.of("neuron_exemplars").legacyName();
+        try (Connection c = dataSource.getConnection()) {
+            if (!TapWindowStore.exists(c, legacy)) {
+                return 0;
+            }
+        } catch (SQLException e) {
+            throw new StorageException("looking for " + legacy, e);
+        }
         try (Connection c = dataSource.getConnection();
-                PreparedStatement ps = c.prepareStatement("DELETE FROM neuron_exemplars WHERE ctid IN (SELECT ctid "
-                        + "FROM neuron_exemplars WHERE window_start < ? LIMIT 200)")) {
+                PreparedStatement ps = c.prepareStatement("DELETE FROM " + legacy + " WHERE ctid IN (SELECT ctid "
+                        + "FROM " + legacy + " WHERE window_start < ? LIMIT 200)")) {
             ps.setTimestamp(1, Timestamp.from(before));
             long total = 0;
             int deleted;

@@ -4,7 +4,6 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,10 +19,15 @@ public final class LateLabelStore {
     /** Instance lock buckets: the most instance locks one flush takes. */
     static final int INSTANCE_LOCK_BUCKETS = 1024;
 
-    private final DataSource dataSource;
+    private final TimePartitions partitions;
 
     public LateLabelStore(DataSource dataSource) {
-        this.dataSource = dataSource;
+        this.partitions = new TimePartitions(dataSource, PartitionLayout.of("late_label"));
+    }
+
+    /** The partitions labels are written to (by receipt), to make ahead and on demand. */
+    public TimePartitions partitions() {
+        return partitions;
     }
 
     /**
@@ -37,13 +41,22 @@ public final class LateLabelStore {
         AdvisoryLocks.lockBuckets(c, "instance", modelAndInstanceIds, INSTANCE_LOCK_BUCKETS);
     }
 
-    /** Records a label; returns false when the instance already had one (the first wins). */
+    /**
+     * Records a label; returns false when the instance already had one (the first wins). The caller holds the
+     * instance's lock ({@link #lockInstances}): the table is partitioned by receipt, so no key can refuse a second
+     * label of an instance received at another time.
+     */
     public boolean recordLabel(Connection c, String modelId, String instanceId, int label) throws SQLException {
+        // by receipt, the database's clock: near enough to this one (partitions are also made ahead, and a missing
+        // one makes the flush make it and write again)
+        partitions.ensure(java.time.Instant.now(), "");
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO late_label (model_id, instance_id, true_label) "
-                + "VALUES (?, ?, ?) ON CONFLICT DO NOTHING")) {
+                + "SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM late_label WHERE model_id = ? AND instance_id = ?)")) {
             ps.setString(1, modelId);
             ps.setString(2, instanceId);
             ps.setInt(3, label);
+            ps.setString(4, modelId);
+            ps.setString(5, instanceId);
             return ps.executeUpdate() == 1;
         }
     }
@@ -51,7 +64,7 @@ public final class LateLabelStore {
     /** The label received for an instance, if any. */
     public OptionalInt label(Connection c, String modelId, String instanceId) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(
-                "SELECT true_label FROM late_label WHERE model_id = ? AND instance_id = ?")) {
+                "SELECT true_label FROM late_label WHERE model_id = ? AND instance_id = ? ORDER BY received_at LIMIT 1")) {
             ps.setString(1, modelId);
             ps.setString(2, instanceId);
             try (ResultSet rs = ps.executeQuery()) {
@@ -87,14 +100,12 @@ public final class LateLabelStore {
         }
     }
 
-    /** Forgets labels received before {@code before}; returns the rows deleted. */
-    public long expire(Instant before) {
-        try (Connection c = dataSource.getConnection();
-                PreparedStatement labels = c.prepareStatement("DELETE FROM late_label WHERE received_at < ?")) {
-            labels.setTimestamp(1, Timestamp.from(before));
-            return labels.executeUpdate();
-        } catch (SQLException e) {
-            throw new StorageException("expiring late labels", e);
-        }
+    /**
+     * Forgets labels received before {@code before} by dropping their partitions: a label is kept its horizon and
+     * at most one partition (ten minutes) longer.
+     */
+    public TimePartitions.Retired expire(Instant before) {
+        return partitions.retire((c, p) -> p.to() != null && !p.to().isAfter(before) ? TimePartitions.Verdict.DROP
+                : TimePartitions.Verdict.KEEP);
     }
 }

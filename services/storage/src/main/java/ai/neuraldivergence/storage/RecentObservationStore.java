@@ -44,13 +44,28 @@ public final class RecentObservationStore {
     }
 
     private final DataSource dataSource;
+    private final TimePartitions observationPartitions;
+    private final TimePartitions inputPartitions;
 
     public RecentObservationStore(DataSource dataSource) {
         this.dataSource = dataSource;
+        this.observationPartitions = new TimePartitions(dataSource, PartitionLayout.of("recent_observation"));
+        this.inputPartitions = new TimePartitions(dataSource, PartitionLayout.of("captured_input"));
+    }
+
+    /** The partitions observations are kept in (by event time), to make ahead and on demand. */
+    public TimePartitions observationPartitions() {
+        return observationPartitions;
+    }
+
+    /** The partitions captured inputs are kept in (by event time). */
+    public TimePartitions inputPartitions() {
+        return inputPartitions;
     }
 
     /**
-     * Keeps observation taps; a tap already kept (a replayed or resent instance) stays as first written. Rows travel
+     * Keeps observation taps; a tap already kept (a replayed or resent observation: same instance and event time) stays
+     * as first written. Rows travel
      * by binary COPY into a transaction-local staging table, then into the store with ON CONFLICT DO NOTHING (COPY
      * alone cannot skip duplicates).
      */
@@ -58,6 +73,9 @@ public final class RecentObservationStore {
         if (recent.isEmpty()) {
             return;
         }
+        // made (each in a transaction of its own) before the caller's transaction writes the table: one that has
+        // written it already may not see a partition attached since
+        observationPartitions.ensureFor("", recent.stream().map(Recent::eventTime).toList());
         try (Statement s = c.createStatement()) {
             s.execute("CREATE TEMP TABLE IF NOT EXISTS recent_observation_in (model_id text, model_version text, "
                     + "instance_id text, tap text, event_time timestamptz, predicted_class int4, confidence float4, "
@@ -85,8 +103,9 @@ public final class RecentObservationStore {
         }
     }
 
-    /** Keeps captured inputs; an instance's first input wins. */
+    /** Keeps captured inputs; an observation's first input wins (one per instance and event time). */
     public void keepInputs(Connection c, List<CapturedInput> inputs) throws SQLException {
+        inputPartitions.ensureFor("", inputs.stream().map(CapturedInput::eventTime).toList());
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO captured_input (model_id, model_version, "
                 + "instance_id, event_time, png) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
             for (CapturedInput in : inputs) {
@@ -101,9 +120,13 @@ public final class RecentObservationStore {
         }
     }
 
-    /** Every kept tap of one instance, in network order; empty when it was never kept or has been evicted. */
+    /**
+     * Every kept tap of one instance, in network order; empty when it was never kept or has been evicted. An instance
+     * id sent again at another event time is another observation: the newest is returned.
+     */
     public List<Recent> find(String modelId, String instanceId) {
-        return query("r.instance_id = ?", modelId, instanceId);
+        return query("r.instance_id = ? AND r.event_time = (SELECT max(n.event_time) FROM recent_observation n WHERE "
+                + "n.model_id = r.model_id AND n.instance_id = r.instance_id)", modelId, instanceId);
     }
 
     /** A kept pair: its id, its newest event time, and its attacked member's tags. */
@@ -167,11 +190,11 @@ public final class RecentObservationStore {
         }
     }
 
-    /** The input captured for an instance, while it is kept. */
+    /** The input captured for an instance, while it is kept (its newest, should the id come again). */
     public Optional<CapturedInput> input(String modelId, String instanceId) {
         try (Connection c = dataSource.getConnection();
                 PreparedStatement ps = c.prepareStatement("SELECT model_version, event_time, png FROM captured_input "
-                        + "WHERE model_id = ? AND instance_id = ?")) {
+                        + "WHERE model_id = ? AND instance_id = ? ORDER BY event_time DESC LIMIT 1")) {
             ps.setString(1, modelId);
             ps.setString(2, instanceId);
             try (ResultSet rs = ps.executeQuery()) {
@@ -186,19 +209,69 @@ public final class RecentObservationStore {
     }
 
     /**
-     * Deletes what is older than {@code expireBefore}, then the oldest rows beyond each cap (one row per observation
-     * and tap; one per input). Rows sharing the cut's event time go together, so a cap may undershoot slightly.
+     * Drops the partitions past {@code expireBefore}, then the oldest partitions while a store is beyond its cap (one
+     * row per observation and tap; one per input), never the newest holding rows: a cap overshoots by at most what
+     * the partitions kept hold beyond it. Should the newest partition alone pass the cap (a burst), its oldest rows
+     * are deleted. Every row dropped is counted; only one instance evicts at a time.
      */
     public Evicted evict(Instant expireBefore, long maxObservationRows, long maxInputs) {
+        long[] observations = evict(observationPartitions, "recent_observation", expireBefore, maxObservationRows);
+        long[] inputs = evict(inputPartitions, "captured_input", expireBefore, maxInputs);
+        return new Evicted(observations[0], observations[1], inputs[0], inputs[1]);
+    }
+
+    /** Rows evicted from one store: past the TTL, and beyond the cap. */
+    private long[] evict(TimePartitions partitions, String table, Instant expireBefore, long cap) {
+        // rows of each partition dropped, counted at its last look (once detached: nothing can enter it any more)
+        Map<String, Long> rows = new java.util.HashMap<>();
+        TimePartitions.Retired expired = partitions.retire((c, p) -> {
+            if (p.to() == null || p.to().isAfter(expireBefore)) {
+                return TimePartitions.Verdict.KEEP;
+            }
+            rows.put(p.name(), TimePartitions.count(c, p.name()));
+            return TimePartitions.Verdict.DROP;
+        });
+        long expiredRows = expired.dropped().stream().mapToLong(n -> rows.getOrDefault(n, 0L)).sum();
+        long overCap = 0;
         try (Connection c = dataSource.getConnection()) {
-            long observationsExpired = deleteBefore(c, "recent_observation", expireBefore);
-            long observationsOverCap = deleteBeyond(c, "recent_observation", maxObservationRows);
-            long inputsExpired = deleteBefore(c, "captured_input", expireBefore);
-            long inputsOverCap = deleteBeyond(c, "captured_input", maxInputs);
-            return new Evicted(observationsExpired, observationsOverCap, inputsExpired, inputsOverCap);
+            long total = TimePartitions.count(c, table);
+            if (total > cap) {
+                List<PartitionLayout.Part> parts = partitions.list().stream().map(TimePartitions.Attached::part)
+                        .toList();
+                Map<String, Long> counts = new java.util.HashMap<>();
+                String newest = null;
+                for (PartitionLayout.Part p : parts) {
+                    long n = TimePartitions.count(c, p.name());
+                    counts.put(p.name(), n);
+                    if (n > 0) {
+                        newest = p.name();
+                    }
+                }
+                java.util.Set<String> beyond = new java.util.HashSet<>();
+                long left = total;
+                for (PartitionLayout.Part p : parts) {
+                    if (left <= cap || p.name().equals(newest)) {
+                        break;
+                    }
+                    beyond.add(p.name());
+                    left -= counts.get(p.name());
+                }
+                if (!beyond.isEmpty()) {
+                    TimePartitions.Retired r = partitions.retire((c2, p) -> {
+                        if (!beyond.contains(p.name())) {
+                            return TimePartitions.Verdict.KEEP;
+                        }
+                        rows.put(p.name(), TimePartitions.count(c2, p.name()));
+                        return TimePartitions.Verdict.DROP;
+                    });
+                    overCap += r.dropped().stream().mapToLong(n -> rows.getOrDefault(n, 0L)).sum();
+                }
+                overCap += deleteBeyond(c, table, cap);
+            }
         } catch (SQLException e) {
-            throw new StorageException("evicting recent observations", e);
+            throw new StorageException("evicting from " + table, e);
         }
+        return new long[] {expiredRows, overCap};
     }
 
     /** Rows kept now: observation taps and inputs. */
@@ -215,13 +288,6 @@ public final class RecentObservationStore {
     }
 
     // the table names below are constants of this class, never input
-    private static long deleteBefore(Connection c, String table, Instant before) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + table + " WHERE event_time < ?")) {
-            ps.setTimestamp(1, Timestamp.from(before));
-            return ps.executeUpdate();
-        }
-    }
-
     private static long deleteBeyond(Connection c, String table, long cap) throws SQLException {
         Timestamp cut;
         try (PreparedStatement ps = c.prepareStatement(

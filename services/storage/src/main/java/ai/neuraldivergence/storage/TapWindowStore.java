@@ -31,6 +31,7 @@ public final class TapWindowStore {
     public record Merged(long observationCount, int bytes) {
     }
 
+    private final TimePartitions partitions;
     private final DataSource dataSource;
     private final int sketchK;
 
@@ -42,6 +43,12 @@ public final class TapWindowStore {
     public TapWindowStore(DataSource dataSource, int sketchK) {
         this.dataSource = dataSource;
         this.sketchK = sketchK;
+        this.partitions = new TimePartitions(dataSource, PartitionLayout.of("tap_window"));
+    }
+
+    /** The partitions rows are written into, made on demand by the writes below. */
+    public TimePartitions partitions() {
+        return partitions;
     }
 
     /**
@@ -69,6 +76,9 @@ public final class TapWindowStore {
      *     be decoded (the store's fault, never the delta's)
      */
     public Merged merge(Connection c, WindowKey key, ai.neuraldivergence.domain.TapDelta delta) throws SQLException {
+        // made (in a transaction of its own) before this one writes the table: a transaction that has written it
+        // already may not see a partition attached since
+        partitions.ensure(key.windowStart(), key.granularity().word());
         lockWindows(c, List.of(key));
         TapDistribution merged = null;
         try (PreparedStatement ps = c.prepareStatement("SELECT distributions FROM tap_window "
@@ -414,6 +424,7 @@ public final class TapWindowStore {
      * built rows are never amended.
      */
     public boolean insertBuilt(Connection c, WindowKey key, TapDistribution built) throws SQLException {
+        partitions.ensure(key.windowStart(), key.granularity().word());
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO tap_window (model_id, model_version, tap, "
                 + "granularity, slice, window_start, observation_count, distributions) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
                 + "ON CONFLICT DO NOTHING")) {
@@ -544,7 +555,9 @@ public final class TapWindowStore {
     }
 
     /**
-     * Deletes windows of {@code granularity} that started before {@code before}, in statements of at most
+     * Deletes windows of {@code granularity} stored before partitioning ({@code tap_window_unpartitioned}, while it
+     * is there: partitions of their own are retired by dropping them, {@link WindowRetention}) that started before
+     * {@code before}, in statements of at most
      * {@code limit} rows and about {@code maxBytes} bytes each (short transactions, bounded WAL and locks on a busy
      * table). A minute is deleted only once its hour is built, an hour once its day is: the coarser row holds it
      * then, and deleting it earlier would lose it (a roll-up that fell behind must not turn retention into data
@@ -561,10 +574,18 @@ public final class TapWindowStore {
                 + ORIGIN + "))";
         // each statement takes rows while the bytes before them stay under the budget: the first row always goes,
         // however large, so that a batch never stalls on one row above the budget
+        String legacy = PartitionLayout.of("tap_window").legacyName();
+        try (Connection c = dataSource.getConnection()) {
+            if (!exists(c, legacy)) {
+                return 0;
+            }
+        } catch (SQLException e) {
+            throw new StorageException("looking for " + legacy, e);
+        }
         try (Connection c = dataSource.getConnection();
-                PreparedStatement ps = c.prepareStatement("DELETE FROM tap_window WHERE ctid IN (SELECT ctid FROM "
+                PreparedStatement ps = c.prepareStatement("DELETE FROM " + legacy + " WHERE ctid IN (SELECT ctid FROM "
                         + "(SELECT ctid, sum(len) OVER (ORDER BY ctid) - len AS before FROM (SELECT w.ctid, "
-                        + "octet_length(w.distributions) AS len FROM tap_window w WHERE w.granularity = ? AND "
+                        + "octet_length(w.distributions) AS len FROM " + legacy + " w WHERE w.granularity = ? AND "
                         + "w.window_start < ?" + coarser + " LIMIT ?) limited) running WHERE before < ?)")) {
             ps.setString(1, granularity.word());
             ps.setTimestamp(2, Timestamp.from(before));
@@ -578,6 +599,17 @@ public final class TapWindowStore {
             return total;
         } catch (SQLException e) {
             throw new StorageException("deleting " + granularity.word() + " windows before " + before, e);
+        }
+    }
+
+    /** Whether a table exists (and is visible). */
+    static boolean exists(Connection c, String table) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
+            ps.setString(1, table);
+            try (java.sql.ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getBoolean(1);
+            }
         }
     }
 

@@ -93,7 +93,8 @@ public final class WindowDeltaStore {
         return sent + batched;
     }
 
-    static SQLException missingPartition(SQLException e) {
+    /** The exception as a {@link MissingPartitionException} when it says a row found no partition; else as it is. */
+    public static SQLException missingPartition(SQLException e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof SQLException sql && NO_PARTITION.equals(sql.getSQLState())
                     && String.valueOf(sql.getMessage()).contains("no partition")) {

@@ -14,6 +14,7 @@ import ai.neuraldivergence.domain.WindowKey;
 import ai.neuraldivergence.testkit.TestInfrastructure;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import org.flywaydb.core.Flyway;
@@ -210,15 +211,22 @@ class StoresTest {
             catalog.register(c, dense);
             List<RecentObservationStore.Recent> rows = new java.util.ArrayList<>();
             for (int i = 0; i < 10; i++) {
+                // one observation per ten minutes, so one per partition of the store
+                Instant at = t.plus(Duration.ofMinutes(10L * i));
                 // dense before conv: reading back puts them in network order
-                rows.add(recent("o-" + i, "dense", t.plusSeconds(i), new float[] {i, -i, 0.5f}));
-                rows.add(recent("o-" + i, "conv", t.plusSeconds(i), new float[] {i, 2 * i}));
+                rows.add(recent("o-" + i, "dense", at, new float[] {i, -i, 0.5f}));
+                rows.add(recent("o-" + i, "conv", at, new float[] {i, 2 * i}));
             }
             store.keep(c, rows);
-            // a replayed observation does not overwrite the kept one
-            store.keep(c, List.of(recent("o-9", "dense", t, new float[] {99, 99, 99})));
+            c.commit();
+        }
+        Instant o9At = t.plus(Duration.ofMinutes(90));
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            // a replayed observation (same instance and event time) does not overwrite the kept one
+            store.keep(c, List.of(recent("o-9", "dense", o9At, new float[] {99, 99, 99})));
             store.keepInputs(c, List.of(new RecentObservationStore.CapturedInput("recent-model", "v1", "o-9",
-                    t.plusSeconds(9), new byte[] {1, 2, 3})));
+                    o9At, new byte[] {1, 2, 3})));
             c.commit();
         }
         List<RecentObservationStore.Recent> o9 = store.find("recent-model", "o-9");
@@ -233,16 +241,53 @@ class StoresTest {
         assertEquals(ai.neuraldivergence.domain.PairRole.ATTACKED, d.pairRole());
         assertEquals(3, store.input("recent-model", "o-9").orElseThrow().png().length);
 
-        // the TTL takes o-0 and o-1; the cap of 12 rows keeps the newest 6 observations (2 taps each)
-        RecentObservationStore.Evicted evicted = store.evict(t.plusSeconds(2), 12, 10);
+        // the TTL drops the partitions of o-0 and o-1; the cap of 12 rows then drops the oldest partitions until the
+        // newest 6 observations (2 taps each) are left
+        RecentObservationStore.Evicted evicted = store.evict(t.plus(Duration.ofMinutes(20)), 12, 10);
         assertEquals(4, evicted.observationsExpired());
         assertEquals(4, evicted.observationsOverCap());
         assertTrue(store.find("recent-model", "o-3").isEmpty());
         assertEquals(2, store.find("recent-model", "o-4").size());
         assertEquals(0, evicted.inputsExpired() + evicted.inputsOverCap());
         // an input goes with the TTL too
-        assertEquals(1, store.evict(t.plusSeconds(60), 12, 10).inputsExpired());
+        assertEquals(1, store.evict(t.plus(Duration.ofMinutes(100)), 12, 10).inputsExpired());
         assertTrue(store.input("recent-model", "o-9").isEmpty());
+    }
+
+    @Test
+    void anInstanceIdSentAgainAtAnotherTimeIsAnotherObservationAndTheNewestIsInspected() throws SQLException {
+        RecentObservationStore store = new RecentObservationStore(dataSource);
+        CatalogStore catalog = new CatalogStore(dataSource);
+        TapDescriptor dense = new TapDescriptor("recent-model", "v1", "dense", 1, new int[] {3}, 3, Reduction.NONE);
+        Instant first = Instant.parse("2026-11-28T11:00:00Z");
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            catalog.register(c, dense);
+            store.keep(c, List.of(recent("again", "dense", first, new float[] {1, 1, 1})));
+            c.commit();
+        }
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            store.keep(c, List.of(recent("again", "dense", first.plus(Duration.ofMinutes(30)), new float[] {2, 2, 2})));
+            c.commit();
+        }
+        List<RecentObservationStore.Recent> found = store.find("recent-model", "again");
+        assertEquals(1, found.size());
+        assertEquals(2f, found.get(0).activations()[0], "the newest of the two observations");
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            LateLabelStore labels = new LateLabelStore(dataSource);
+            labels.lockInstances(c, List.of("recent-model\u0000again"));
+            assertTrue(labels.recordLabel(c, "recent-model", "again", 3));
+            assertFalse(labels.recordLabel(c, "recent-model", "again", 4), "the first label wins");
+            // a label joins every unlabelled observation of its instance (each was counted in its windows)
+            assertEquals(2, labels.claimUnlabelled(c, "recent-model", "again", 3, null).size());
+            c.commit();
+        }
+        // the store's cap counts every row: the other test's figures must not see these
+        try (Connection c = dataSource.getConnection(); java.sql.Statement s = c.createStatement()) {
+            s.execute("DELETE FROM recent_observation WHERE instance_id = 'again'");
+        }
     }
 
     private static RecentObservationStore.Recent recent(String id, String tap, Instant time, float[] activations) {

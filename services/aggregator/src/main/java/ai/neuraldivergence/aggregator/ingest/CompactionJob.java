@@ -57,19 +57,27 @@ public class CompactionJob {
     private final io.micrometer.core.instrument.MultiGauge partitionWatermarkAge;
     private final AtomicLong oldestUnfoldedAge = new AtomicLong();
     private final AtomicLong oldestUnbuiltAge = new AtomicLong();
-    private final AtomicLong partitionsAhead = new AtomicLong();
-    private final AtomicLong partitionsHeld = new AtomicLong();
+    private final PartitionGauges partitionGauges;
+    // every table partitioned by time, made ahead here (deltas also retired here; the others by the retention jobs)
+    private final java.util.Map<String, ai.neuraldivergence.storage.TimePartitions> ahead =
+            new java.util.LinkedHashMap<>();
     private final AtomicLong walBytes = new AtomicLong();
     private ScheduledExecutorService scheduler;
+    private volatile Instant lastFinalBefore;
 
     @Inject
     public CompactionJob(AgroalDataSource dataSource, AggregatorConfig config, Topics topics, MeterRegistry registry,
-            EventPublisher events) {
+            EventPublisher events, PartitionGauges partitionGauges) {
+        this.partitionGauges = partitionGauges;
         this.config = config;
         this.dataSource = dataSource;
         this.watermarkTopics = Set.of(topics.activations(), topics.labels());
         this.partitions = new DeltaPartitions(dataSource);
         this.exemplarPartitions = new DeltaPartitions(dataSource, DeltaPartitions.EXEMPLARS);
+        for (String table : ai.neuraldivergence.storage.PartitionLayout.TABLES) {
+            ahead.put(table, new ai.neuraldivergence.storage.TimePartitions(dataSource,
+                    ai.neuraldivergence.storage.PartitionLayout.of(table)));
+        }
         this.folded = Counter.builder("nd.aggregator.minutes.folded")
                 .description("Minute folds: a minute's deltas merged into its one row").register(registry);
         this.built = Counter.builder("nd.aggregator.minutes.rolled.up")
@@ -101,8 +109,6 @@ public class CompactionJob {
                 .register(registry);
         registry.gauge("nd.aggregator.deltas.oldest.unfolded.seconds", oldestUnfoldedAge);
         registry.gauge("nd.aggregator.rollup.oldest.unrolled.seconds", oldestUnbuiltAge);
-        registry.gauge("nd.aggregator.delta.partitions.ahead", partitionsAhead);
-        registry.gauge("nd.aggregator.delta.partitions.held", partitionsHeld);
     }
 
     /**
@@ -168,10 +174,17 @@ public class CompactionJob {
         if (watermark.isPresent() && compaction.finalBefore(watermark.get()).isAfter(from)) {
             from = compaction.finalBefore(watermark.get());
         }
-        partitions.ensure(from, now.plus(AHEAD));
-        exemplarPartitions.ensure(from, now.plus(AHEAD));
-        partitionsAhead.set(Math.min(partitions.list().stream().filter(p -> p.hour().isAfter(now)).count(),
-                exemplarPartitions.list().stream().filter(p -> p.hour().isAfter(now)).count()));
+        for (java.util.Map.Entry<String, ai.neuraldivergence.storage.TimePartitions> e : ahead.entrySet()) {
+            // one table's failure (a lock not granted in time) must not keep the others from being made
+            try {
+                e.getValue().ensure(from, now.plus(AHEAD));
+                partitionGauges.ahead(e.getKey(), e.getValue().ahead(now));
+            } catch (StorageException failure) {
+                LOG.warnf("making partitions of %s ahead failed (retried at the next pass): %s", e.getKey(),
+                        failure.toString());
+                e.getValue().forgetAll();
+            }
+        }
         return watermark.map(w -> runAt(now, w));
     }
 
@@ -185,16 +198,24 @@ public class CompactionJob {
         folded.increment(pass.folded());
         failed.increment(pass.failed());
         Instant finalBefore = compaction.finalBefore(w);
+        lastFinalBefore = finalBefore;
         oldestUnbuiltAge.set(pass.oldestUnbuiltHour() == null ? 0 : Math.max(0, Duration.between(
                 pass.oldestUnbuiltHour().plus(Duration.ofHours(1)), finalBefore).toSeconds()));
         List<String> kept = new java.util.ArrayList<>(partitions.retire(finalBefore).keptUnfolded());
-        kept.addAll(exemplarPartitions.retire(finalBefore).keptUnfolded());
-        partitionsHeld.set(kept.size());
+        partitionGauges.held(DeltaPartitions.WINDOWS, kept.size());
+        List<String> keptExemplars = exemplarPartitions.retire(finalBefore).keptUnfolded();
+        partitionGauges.held(DeltaPartitions.EXEMPLARS, keptExemplars.size());
+        kept.addAll(keptExemplars);
         if (!kept.isEmpty()) {
             LOG.warnf("delta partitions %s are past finality but hold unfolded deltas: kept", kept);
         }
         measureUnfolded(w);
         return pass;
+    }
+
+    /** Where final minutes end at the last pass (by the event-time watermark); null before the first one. */
+    public Instant finalBefore() {
+        return lastFinalBefore;
     }
 
     /** How long the oldest unfolded delta's minute has been complete (0 while it is not). */

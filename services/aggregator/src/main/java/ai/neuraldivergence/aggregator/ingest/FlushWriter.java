@@ -176,6 +176,9 @@ public final class FlushWriter {
             // made now, and the flush written again
             partitions.forgetAll();
             exemplarPartitions.forgetAll();
+            recent.observationPartitions().forgetAll();
+            recent.inputPartitions().forgetAll();
+            lateLabels.partitions().forgetAll();
             return attempt(pending, ranges, beforeCommit);
         }
     }
@@ -198,7 +201,8 @@ public final class FlushWriter {
             } catch (Exception e) {
                 rollbackQuietly(c, e);
                 if (e instanceof SQLException sql) {
-                    throw new StorageException("flushing " + pending.windows().size() + " windows", sql);
+                    throw new StorageException("flushing " + pending.windows().size() + " windows",
+                            WindowDeltaStore.missingPartition(sql));
                 }
                 if (e instanceof RuntimeException runtime) {
                     throw runtime;

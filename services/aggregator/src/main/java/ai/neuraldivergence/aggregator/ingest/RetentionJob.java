@@ -3,6 +3,7 @@ package ai.neuraldivergence.aggregator.ingest;
 import ai.neuraldivergence.aggregator.config.AggregatorConfig;
 import ai.neuraldivergence.domain.Granularity;
 import ai.neuraldivergence.storage.TapWindowStore;
+import ai.neuraldivergence.storage.WindowRetention;
 import io.agroal.api.AgroalDataSource;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -21,10 +22,11 @@ import java.util.concurrent.TimeUnit;
 import org.jboss.logging.Logger;
 
 /**
- * Deletes stored windows past their granularity's retention, on a schedule, in statements bounded in rows and
- * bytes. A minute is deleted only once its hour is built, an hour once its day is: a roll-up that fell behind shows
- * in {@code nd_aggregator_rollup_oldest_unrolled_seconds}, never as lost data. Every instance may run it: deletes
- * of the same expired rows are idempotent.
+ * Retention, on a schedule: the partitions of stored windows and exemplars past their granularity's retention are
+ * dropped ({@link WindowRetention}: a minute only once its hour is built, an hour once its day is; one that cannot go
+ * yet is kept, counted in {@code nd_aggregator_partitions_held} and alerted on, never lost), labels past their
+ * horizon likewise; the rows stored before partitioning are deleted in bounded statements as before. Every instance
+ * may run it: one retires a table at a time, and deletes of the same expired rows are idempotent.
  */
 @ApplicationScoped
 public class RetentionJob {
@@ -35,20 +37,31 @@ public class RetentionJob {
     private final TapWindowStore windows;
     private final AgroalDataSource dataSource;
     private final ai.neuraldivergence.storage.LateLabelStore lateLabels;
+    private final WindowRetention retention;
     private final AggregatorConfig config;
+    private final CompactionJob compaction;
+    private final PartitionGauges gauges;
+    private final Counter partitionsDropped;
     private final Map<Granularity, Counter> deleted = new EnumMap<>(Granularity.class);
     private ScheduledExecutorService scheduler;
 
     @Inject
-    public RetentionJob(AgroalDataSource dataSource, AggregatorConfig config, MeterRegistry registry) {
+    public RetentionJob(AgroalDataSource dataSource, AggregatorConfig config, MeterRegistry registry,
+            CompactionJob compaction, PartitionGauges gauges) {
         this.windows = new TapWindowStore(dataSource);
         this.dataSource = dataSource;
         this.lateLabels = new ai.neuraldivergence.storage.LateLabelStore(dataSource);
+        this.retention = new WindowRetention(dataSource);
         this.config = config;
+        this.compaction = compaction;
+        this.gauges = gauges;
+        this.partitionsDropped = Counter.builder("nd.aggregator.retention.partitions.dropped")
+                .description("Partitions of windows, exemplars and labels dropped past their retention")
+                .register(registry);
         for (Granularity g : Granularity.values()) {
             deleted.put(g, Counter.builder("nd.aggregator.retention.deleted")
-                    .description("Stored windows deleted past their retention").tag("granularity", g.word())
-                    .register(registry));
+                    .description("Windows stored before partitioning deleted past their retention")
+                    .tag("granularity", g.word()).register(registry));
         }
     }
 
@@ -64,7 +77,10 @@ public class RetentionJob {
         long every = config.retention().checkInterval().toMillis();
         scheduler.scheduleWithFixedDelay(() -> {
             try {
-                enforce(Instant.now());
+                Instant finalBefore = compaction.finalBefore();
+                if (finalBefore != null) {
+                    enforce(Instant.now(), finalBefore);
+                }
             } catch (RuntimeException e) {
                 LOG.warnf("retention run failed (retried in %s): %s", config.retention().checkInterval(), e);
             }
@@ -77,9 +93,22 @@ public class RetentionJob {
         }
     }
 
-    /** Deletes every window that started more than its retention before {@code now}; returns the rows deleted. */
-    public long enforce(Instant now) {
-        long total = 0;
+    /**
+     * Retires what has expired at {@code now}, where minutes before {@code finalBefore} are final (by the event-time
+     * watermark); returns what it did to windows and exemplars.
+     */
+    public WindowRetention.Pass enforce(Instant now, Instant finalBefore) {
+        WindowRetention.Pass pass = retention.run(now, finalBefore, new WindowRetention.Spans(
+                config.retention().minute(), config.retention().hour(), config.retention().day()));
+        gauges.held("tap_window", pass.windows().held().size());
+        gauges.held("neuron_exemplars", pass.exemplars().held().size());
+        int dropped = pass.windows().dropped().size() + pass.exemplars().dropped().size();
+        if (!pass.windows().held().isEmpty()) {
+            LOG.warnf("window partitions %s are past their retention but hold rows not rolled up yet: kept",
+                    pass.windows().held());
+        }
+        // rows stored before partitioning: deleted in bounded statements until their table is empty and goes
+        long rows = 0;
         for (Granularity g : Granularity.values()) {
             Duration keep = switch (g) {
                 case MINUTE -> config.retention().minute();
@@ -88,16 +117,17 @@ public class RetentionJob {
             };
             long n = windows.deleteOlderThan(g, now.minus(keep), BATCH, config.retention().batchBytes().asLongValue());
             deleted.get(g).increment(n);
-            total += n;
+            rows += n;
         }
-        if (total > 0) {
-            LOG.infof("retention: deleted %d expired windows", total);
-        }
-        // exemplars are kept as long as the minutes they belong to
         new ai.neuraldivergence.storage.ExemplarStore(dataSource).deleteOlderThan(
                 now.minus(config.retention().minute()));
         // labels past the horizon no longer wait for their observation
-        lateLabels.expire(now.minus(config.labelHorizon()));
-        return total;
+        dropped += lateLabels.expire(now.minus(config.labelHorizon())).dropped().size();
+        partitionsDropped.increment(dropped);
+        if (dropped + rows > 0) {
+            LOG.infof("retention: dropped %d expired partitions, deleted %d expired windows stored before "
+                    + "partitioning", dropped, rows);
+        }
+        return pass;
     }
 }
