@@ -644,7 +644,7 @@ class ChartTest {
                 "NeuralDivergenceObservationsShed", "NeuralDivergenceDeadLettersGrowing",
                 "NeuralDivergenceDeadLettersUndeliverable", "NeuralDivergenceStoreFailing",
                 "NeuralDivergenceRollupBehind", "NeuralDivergenceWatermarkStalled", "NeuralDivergenceFoldsBehind",
-                "NeuralDivergenceDeltaPartitionsHeld", "NeuralDivergenceDeltaPartitionsNotAhead",
+                "NeuralDivergencePartitionsHeld", "NeuralDivergencePartitionsNotAhead",
                 "NeuralDivergenceWalHigh", "NeuralDivergencePartDown"), alerts, rule.getMetadata().getName());
         assertTrue(java.util.regex.Pattern.compile("max\\(nd_aggregator_rollup_oldest_unrolled_seconds"
                 + "\\{namespace=\"[^\"]+\"}\\) > 3600").matcher(text).find(), "the roll-up backlog alert, an hour");

@@ -413,6 +413,13 @@ class AggregationTest {
             metrics = Management.given().get("/q/metrics").then().statusCode(200).extract().asString();
         }
         assertTrue(metrics.contains(partitionAge), "the watermark age of each partition");
+        // every table partitioned by time has partitions made ahead of the clock, and none held past retention
+        for (String table : ai.neuraldivergence.storage.PartitionLayout.TABLES) {
+            java.util.regex.Matcher ahead = java.util.regex.Pattern.compile("nd_aggregator_partitions_ahead\\{table=\""
+                    + table + "\"} ([0-9.]+)").matcher(metrics);
+            assertTrue(ahead.find() && Double.parseDouble(ahead.group(1)) >= 1, table + " has partitions ahead");
+            assertTrue(metrics.contains("nd_aggregator_partitions_held{table=\"" + table + "\"}"), table + " held");
+        }
     }
 
     @Test
