@@ -40,6 +40,11 @@ enum FlushFailure {
             if (t instanceof DeltaRecovery.StoreFailure) {
                 return STORE;
             }
+            if (t instanceof ai.neuraldivergence.storage.WindowDeltaStore.MissingPartitionException) {
+                // a row found no partition (one retired or being detached meanwhile): the store's state, never the
+                // data's; the next attempt makes the partition (its state says check_violation, a data class)
+                return TRANSIENT;
+            }
             if (t instanceof SQLException sql) {
                 return isTransient(sql) ? TRANSIENT : isData(sql) ? DATA : STORE;
             }

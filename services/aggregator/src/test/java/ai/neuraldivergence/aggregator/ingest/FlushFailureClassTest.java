@@ -37,6 +37,12 @@ class FlushFailureClassTest {
         assertEquals(FlushFailure.TRANSIENT, FlushFailure.of(new UncheckedIOException(new java.io.IOException("x"))));
         assertEquals(FlushFailure.TRANSIENT,
                 FlushFailure.of(new EventPublisher.DeadLetterUnavailableException("broker away", null)));
+        // a row that found no partition (check_violation, as a value could cause): the partition is made at the
+        // next attempt, and no record is to blame
+        SQLException noPartition = new SQLException("no partition of relation \"recent_observation\" found for row",
+                "23514");
+        assertEquals(FlushFailure.TRANSIENT, FlushFailure.of(wrapped(
+                ai.neuraldivergence.storage.WindowDeltaStore.missingPartition(noPartition))));
     }
 
     @Test
