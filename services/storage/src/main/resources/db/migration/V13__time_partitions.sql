@@ -11,7 +11,11 @@
 --
 -- The partitioned tables have no foreign key to tap (as window_delta): attaching a partition would clone it, and
 -- cloning one takes a lock on tap that every flush registering a tap holds; every row's tap is registered by the
--- flush that first wrote it, in the same transaction. The old tables keep theirs.
+-- flush that first wrote it, in the same transaction. The old tables lose theirs (dropping one later would lock tap).
+--
+-- The cutover lies just past the newest row, which is at most what Kafka accepts ahead of its clock
+-- (message.timestamp.after.max.ms, an hour by default) plus the aggregator's future skew; for tap_window it is the
+-- next month boundary, so until then new rows still go to the old table (deleted by the batched deletes there).
 --
 -- A key gains the partition column where it lacked it (PostgreSQL enforces uniqueness per partition only):
 -- recent_observation (model_id, instance_id, tap, event_time), captured_input (model_id, instance_id, event_time),
@@ -78,23 +82,38 @@ CREATE INDEX late_label_by_time ON late_label (received_at);
 DO $$
 DECLARE
     t record;
+    fk record;
     cutover timestamptz;
 BEGIN
-    -- key: the new primary key, where it gained the time column
-    FOR t IN SELECT * FROM (VALUES ('tap_window', 'window_start', '1 hour', NULL),
+    -- key: the new primary key, where it gained the time column. tap_window's cutover is a month boundary: its
+    -- partitions below are months, and one starting at the cutover would leave the rest of its month without a
+    -- partition once the old table is gone
+    FOR t IN SELECT * FROM (VALUES ('tap_window', 'window_start', 'month', NULL),
             ('neuron_exemplars', 'window_start', '1 hour', NULL),
             ('recent_observation', 'event_time', '10 minutes', 'model_id, instance_id, tap, event_time'),
             ('captured_input', 'event_time', '10 minutes', 'model_id, instance_id, event_time'),
             ('late_label', 'received_at', '10 minutes', 'model_id, instance_id, received_at'))
             AS v(name, col, width, key)
     LOOP
-        EXECUTE format('SELECT date_bin(%L, greatest(now(), max(%I)), ''2000-01-01 00:00+00'') + %L::interval '
-                'FROM %I', t.width, t.col, t.width, t.name || '_unpartitioned') INTO cutover;
+        IF t.width = 'month' THEN
+            EXECUTE format('SELECT (date_trunc(''month'', greatest(now(), max(%I)) AT TIME ZONE ''UTC'') '
+                    '+ interval ''1 month'') AT TIME ZONE ''UTC'' FROM %I', t.col, t.name || '_unpartitioned')
+                    INTO cutover;
+        ELSE
+            EXECUTE format('SELECT date_bin(%L, greatest(now(), max(%I)), ''2000-01-01 00:00+00'') + %L::interval '
+                    'FROM %I', t.width, t.col, t.width, t.name || '_unpartitioned') INTO cutover;
+        END IF;
         EXECUTE format('SELECT CASE WHEN EXISTS (SELECT 1 FROM %I) THEN %L::timestamptz END',
                 t.name || '_unpartitioned', cutover) INTO cutover;
         IF cutover IS NULL THEN
             EXECUTE format('DROP TABLE %I', t.name || '_unpartitioned');
         ELSE
+            -- no foreign key to tap on a partition (see above): dropping this table later would lock tap too
+            FOR fk IN SELECT conname FROM pg_constraint WHERE conrelid = (t.name || '_unpartitioned')::regclass
+                    AND contype = 'f'
+            LOOP
+                EXECUTE format('ALTER TABLE %I DROP CONSTRAINT %I', t.name || '_unpartitioned', fk.conname);
+            END LOOP;
             IF t.key IS NOT NULL THEN
                 EXECUTE format('ALTER TABLE %I DROP CONSTRAINT %I, ADD PRIMARY KEY (%s)', t.name || '_unpartitioned',
                         t.name || '_unpartitioned_pkey', t.key);

@@ -3,6 +3,7 @@ package ai.neuraldivergence.aggregator;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.neuraldivergence.aggregator.ingest.FlushWriter;
@@ -264,6 +265,54 @@ class PartitionRetentionTest {
         // the first hour's minutes are gone: the range widens to the whole hour (12 observations) and keeps the
         // later hour's minutes
         assertEquals(14, readPlan(windows, from, to));
+    }
+
+    @Test
+    void aDetachLeftPendingOrATableLeftDetachedIsSettledAtTheNextPass() throws Exception {
+        Instant hour = Instant.parse("2026-06-10T10:00:00Z");
+        Instant unbuilt = hour.plus(Duration.ofHours(5));
+        FlushWriter writer = writer("ret-e");
+        flush(writer, "ret-e", hour.plusSeconds(60), 2, null);
+        flush(writer, "ret-e", unbuilt.plusSeconds(60), 2, null);
+        // the first hour built (its partitions may go), the later one's minutes folded but its hour not built
+        new Compaction(ds, 200, Duration.ofMinutes(5), Compaction.Listener.NONE).run(hour.plus(Duration.ofHours(2)));
+        new Compaction(ds, 200, Duration.ofHours(2), Compaction.Listener.NONE).run(unbuilt.plus(Duration.ofHours(1)));
+        String minutes = PartitionLayout.windows().path(hour, "minute").get(2).name();
+        String parent = PartitionLayout.windows().path(hour, "minute").get(1).name();
+        String held = PartitionLayout.windows().path(unbuilt, "minute").get(2).name();
+        // a detach interrupted: a read holds its snapshot and the detach gives up waiting for it, left pending
+        try (Connection reader = ds.getConnection()) {
+            reader.setAutoCommit(false);
+            try (Statement s = reader.createStatement()) {
+                s.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+                count(s, "SELECT count(*) FROM tap_window WHERE model_id = 'ret-e'");
+            }
+            try (Connection c = ds.getConnection(); Statement s = c.createStatement()) {
+                s.execute("SET lock_timeout = '500ms'");
+                assertThrows(SQLException.class, () -> s.execute("ALTER TABLE " + parent + " DETACH PARTITION "
+                        + minutes + " CONCURRENTLY"));
+            }
+            reader.commit();
+        }
+        try (Connection c = ds.getConnection(); Statement s = c.createStatement()) {
+            assertEquals(1, count(s, "SELECT count(*) FROM pg_inherits WHERE inhrelid = '" + minutes
+                    + "'::regclass AND inhdetachpending"), "left pending");
+            // a crash between a detach and its drop: the later hour's minutes (which must stay) left detached
+            s.execute("ALTER TABLE " + PartitionLayout.windows().path(unbuilt, "minute").get(1).name()
+                    + " DETACH PARTITION " + held);
+        }
+        WindowRetention.Pass pass = new WindowRetention(ds).run(unbuilt.plus(Duration.ofDays(1)),
+                unbuilt.plus(Duration.ofHours(2)), SPANS);
+        assertTrue(pass.windows().dropped().contains(minutes), "the pending detach finished and dropped: " + pass);
+        assertFalse(exists(minutes));
+        assertTrue(pass.windows().held().contains(held), "attached again and reported: " + pass);
+        try (Connection c = ds.getConnection(); Statement s = c.createStatement()) {
+            assertEquals(1, count(s, "SELECT count(*) FROM pg_class WHERE relname = '" + held
+                    + "' AND relispartition"));
+        }
+        assertEquals(2, read("ret-e", Granularity.MINUTE, Granularity.MINUTE.windowStart(unbuilt.plusSeconds(60))),
+                "its rows readable again");
+        assertEquals(2, read("ret-e", Granularity.HOUR, hour), "the hour holds the dropped minutes");
     }
 
     private long readPlan(TapWindowStore windows, Instant from, Instant to) {

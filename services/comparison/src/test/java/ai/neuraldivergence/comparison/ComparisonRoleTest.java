@@ -91,6 +91,9 @@ class ComparisonRoleTest {
         String insert = "INSERT INTO tap_window (model_id, model_version, tap, granularity, slice, window_start, "
                 + "observation_count, distributions) VALUES ('role', 'v1', 'dense', 'minute', 'all', now(), 0, "
                 + "'\\x00'::bytea)";
+        // the aggregator makes partitions ahead; here the owner makes the one now() falls in
+        new ai.neuraldivergence.storage.TapWindowStore(owner).partitions().ensure(java.time.Instant.now().minusSeconds(
+                60), java.time.Instant.now().plusSeconds(60));
         assertNull(attempt(owner, insert), "a valid row: the owner may insert it");
         assertEquals(DENIED, attempt(service, insert));
         assertEquals(DENIED, attempt(service, "UPDATE tap_window SET observation_count = 0"));

@@ -16,6 +16,7 @@ public final class DeltaPartitions {
     public static final String EXEMPLARS = "exemplar_delta";
 
     private final TimePartitions partitions;
+    private final String table;
 
     /** The partitions of {@code window_delta}. */
     public DeltaPartitions(DataSource dataSource) {
@@ -27,7 +28,13 @@ public final class DeltaPartitions {
         if (!WINDOWS.equals(table) && !EXEMPLARS.equals(table)) {
             throw new IllegalArgumentException("not a delta table: " + table);
         }
-        this.partitions = new TimePartitions(dataSource, PartitionLayout.ranges(table, PartitionLayout.Width.HOUR));
+        this.partitions = new TimePartitions(dataSource, PartitionLayout.of(table));
+        this.table = table;
+    }
+
+    /** The table partitioned: {@link #WINDOWS} or {@link #EXEMPLARS}. */
+    public String table() {
+        return table;
     }
 
     /** The name of the partition holding {@code hour}'s window deltas. */
@@ -65,8 +72,8 @@ public final class DeltaPartitions {
         return partitions.ahead(now);
     }
 
-    /** What a retirement pass did. */
-    public record Retired(int dropped, List<String> keptUnfolded) {
+    /** What a retirement pass did: partitions dropped, kept with unfolded deltas, and failed (tried again). */
+    public record Retired(int dropped, List<String> keptUnfolded, List<String> failed) {
     }
 
     /**
@@ -82,6 +89,6 @@ public final class DeltaPartitions {
             return TimePartitions.any(c, p.name(), "NOT folded") ? TimePartitions.Verdict.HOLD
                     : TimePartitions.Verdict.DROP;
         });
-        return new Retired(r.dropped().size(), r.held());
+        return new Retired(r.dropped().size(), r.held(), r.failed());
     }
 }

@@ -47,16 +47,18 @@ public final class LateLabelStore {
      * label of an instance received at another time.
      */
     public boolean recordLabel(Connection c, String modelId, String instanceId, int label) throws SQLException {
-        // by receipt, the database's clock: near enough to this one (partitions are also made ahead, and a missing
-        // one makes the flush make it and write again)
-        partitions.ensure(java.time.Instant.now(), "");
-        try (PreparedStatement ps = c.prepareStatement("INSERT INTO late_label (model_id, instance_id, true_label) "
-                + "SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM late_label WHERE model_id = ? AND instance_id = ?)")) {
+        // by receipt: the instant the partition is made for is the one stored
+        java.time.Instant received = java.time.Instant.now();
+        partitions.ensure(received, "");
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO late_label (model_id, instance_id, true_label, "
+                + "received_at) SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM late_label WHERE model_id = ? AND "
+                + "instance_id = ?)")) {
             ps.setString(1, modelId);
             ps.setString(2, instanceId);
             ps.setInt(3, label);
-            ps.setString(4, modelId);
-            ps.setString(5, instanceId);
+            ps.setTimestamp(4, java.sql.Timestamp.from(received));
+            ps.setString(5, modelId);
+            ps.setString(6, instanceId);
             return ps.executeUpdate() == 1;
         }
     }

@@ -1,13 +1,13 @@
 package ai.neuraldivergence.storage;
 
 import java.time.Instant;
-import java.time.LocalDateTime;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
-import java.time.format.DateTimeFormatter;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * How one table is partitioned by time: which partitions hold the rows of an instant, what they are called, and which
@@ -23,13 +23,7 @@ public final class PartitionLayout {
 
     /** How wide one partition is, in UTC. */
     public enum Width {
-        TEN_MINUTES("yyyyMMdd_HHmm"), HOUR("yyyyMMdd_HH"), DAY("yyyyMMdd"), MONTH("yyyyMM");
-
-        private final DateTimeFormatter format;
-
-        Width(String pattern) {
-            this.format = DateTimeFormatter.ofPattern(pattern).withZone(ZoneOffset.UTC);
-        }
+        TEN_MINUTES, HOUR, DAY, MONTH;
 
         public Instant floor(Instant t) {
             return switch (this) {
@@ -53,34 +47,56 @@ public final class PartitionLayout {
             };
         }
 
+        /**
+         * A partition name's suffix: the start's digits down to the width (yyyyMM, yyyyMMdd, yyyyMMdd_HH,
+         * yyyyMMdd_HHmm), a year of more than four digits written out and one before year 1 led by "n" (PostgreSQL
+         * keeps years up to 294,276, and a client may send one).
+         */
         String format(Instant start) {
-            return format.format(start);
+            ZonedDateTime z = ZonedDateTime.ofInstant(start, ZoneOffset.UTC);
+            String year = (z.getYear() < 0 ? "n" : "") + String.format("%04d", Math.abs(z.getYear()));
+            return switch (this) {
+                case MONTH -> year + String.format("%02d", z.getMonthValue());
+                case DAY -> year + String.format("%02d%02d", z.getMonthValue(), z.getDayOfMonth());
+                case HOUR -> year + String.format("%02d%02d_%02d", z.getMonthValue(), z.getDayOfMonth(),
+                        z.getHour());
+                case TEN_MINUTES -> year + String.format("%02d%02d_%02d%02d", z.getMonthValue(), z.getDayOfMonth(),
+                        z.getHour(), z.getMinute());
+            };
         }
 
-        /** The start a name's suffix stands for; null when it is not one of this width. */
+        /** The start a name's suffix stands for; null when it is not one of this width (strictly: it formats back). */
         Instant parse(String suffix) {
-            try {
-                String p = switch (this) {
-                    case TEN_MINUTES -> "yyyyMMdd_HHmm";
-                    case HOUR -> "yyyyMMdd_HH";
-                    case DAY -> "yyyyMMdd";
-                    case MONTH -> "yyyyMM";
-                };
-                if (suffix.length() != p.length()) {
-                    return null;
-                }
-                String full = switch (this) {
-                    case TEN_MINUTES, HOUR -> suffix + (this == HOUR ? "00" : "");
-                    case DAY -> suffix + "_0000";
-                    case MONTH -> suffix + "01_0000";
-                };
-                Instant t = LocalDateTime.parse(full, DateTimeFormatter.ofPattern("yyyyMMdd_HHmm"))
-                        .toInstant(ZoneOffset.UTC);
-                return floor(t).equals(t) ? t : null;
-            } catch (RuntimeException e) {
+            // the year takes what the fields after it leave
+            Matcher m = Pattern.compile(switch (this) {
+                case MONTH -> "(n?)([0-9]{4,})([0-9]{2})()()()";
+                case DAY -> "(n?)([0-9]{4,})([0-9]{2})([0-9]{2})()()";
+                case HOUR -> "(n?)([0-9]{4,})([0-9]{2})([0-9]{2})_([0-9]{2})()";
+                case TEN_MINUTES -> "(n?)([0-9]{4,})([0-9]{2})([0-9]{2})_([0-9]{2})([0-9]{2})";
+            }).matcher(suffix);
+            if (!m.matches()) {
                 return null;
             }
+            try {
+                int year = Integer.parseInt(m.group(2)) * (m.group(1).isEmpty() ? 1 : -1);
+                Instant t = ZonedDateTime.of(year, Integer.parseInt(m.group(3)),
+                        m.group(4).isEmpty() ? 1 : Integer.parseInt(m.group(4)),
+                        m.group(5).isEmpty() ? 0 : Integer.parseInt(m.group(5)),
+                        m.group(6).isEmpty() ? 0 : Integer.parseInt(m.group(6)), 0, 0, ZoneOffset.UTC).toInstant();
+                return floor(t).equals(t) && format(t).equals(suffix) ? t : null;
+            } catch (RuntimeException e) {
+                return null; // not a date
+            }
         }
+    }
+
+    /** An instant as a PostgreSQL timestamptz literal, whatever its year (ISO 8601's "+12000-..." is refused). */
+    public static String literal(Instant t) {
+        ZonedDateTime z = ZonedDateTime.ofInstant(t, ZoneOffset.UTC);
+        int year = z.getYear();
+        String time = String.format("%04d-%02d-%02d %02d:%02d:%02d.%06d+00", year > 0 ? year : 1 - year,
+                z.getMonthValue(), z.getDayOfMonth(), z.getHour(), z.getMinute(), z.getSecond(), z.getNano() / 1000);
+        return "'" + time + (year > 0 ? "" : " BC") + "'";
     }
 
     /**

@@ -212,11 +212,30 @@ public final class RecentObservationStore {
      * Drops the partitions past {@code expireBefore}, then the oldest partitions while a store is beyond its cap (one
      * row per observation and tap; one per input), never the newest holding rows: a cap overshoots by at most what
      * the partitions kept hold beyond it. Should the newest partition alone pass the cap (a burst), its oldest rows
-     * are deleted. Every row dropped is counted; only one instance evicts at a time.
+     * are deleted (so are those of partitions whose range reaches now). Every row dropped is counted; only one instance evicts at a time.
      */
     public Evicted evict(Instant expireBefore, long maxObservationRows, long maxInputs) {
-        long[] observations = evict(observationPartitions, "recent_observation", expireBefore, maxObservationRows);
-        long[] inputs = evict(inputPartitions, "captured_input", expireBefore, maxInputs);
+        // each store on its own: one that fails does not keep the other from its eviction
+        StorageException failure = null;
+        long[] observations = {0, 0};
+        long[] inputs = {0, 0};
+        try {
+            observations = evict(observationPartitions, "recent_observation", expireBefore, maxObservationRows);
+        } catch (StorageException e) {
+            failure = e;
+        }
+        try {
+            inputs = evict(inputPartitions, "captured_input", expireBefore, maxInputs);
+        } catch (StorageException e) {
+            if (failure == null) {
+                failure = e;
+            } else {
+                failure.addSuppressed(e);
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
         return new Evicted(observations[0], observations[1], inputs[0], inputs[1]);
     }
 
@@ -249,8 +268,11 @@ public final class RecentObservationStore {
                 }
                 java.util.Set<String> beyond = new java.util.HashSet<>();
                 long left = total;
+                Instant now = Instant.now();
                 for (PartitionLayout.Part p : parts) {
-                    if (left <= cap || p.name().equals(newest)) {
+                    // never the newest holding rows, nor one still being written (a row stamped ahead of the clock
+                    // may make the current one look old)
+                    if (left <= cap || p.name().equals(newest) || p.to() == null || p.to().isAfter(now)) {
                         break;
                     }
                     beyond.add(p.name());

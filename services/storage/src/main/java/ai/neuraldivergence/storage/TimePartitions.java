@@ -32,6 +32,11 @@ import javax.sql.DataSource;
 public final class TimePartitions {
 
     private static final Duration LOCK_TIMEOUT = Duration.ofSeconds(5);
+    // what a detach may wait for the transactions that use the parent: it blocks none of them meanwhile (its lock
+    // conflicts only with other DDL), so the running reads are let finish rather than the detach left pending
+    private static final Duration DETACH_WAIT = Duration.ofMinutes(5);
+    // partitions remembered as existing: past this many (a year of ten-minute partitions is 52,560), forgotten
+    private static final int KNOWN_AT_MOST = 10_000;
 
     /** Whether a partition may go: kept within its retention, held past it (reported), or dropped. */
     public enum Verdict { KEEP, HOLD, DROP }
@@ -46,8 +51,11 @@ public final class TimePartitions {
         Verdict judge(Connection c, PartitionLayout.Part part) throws SQLException;
     }
 
-    /** What a retirement pass did: partitions dropped, and those past their retention that had to be kept. */
-    public record Retired(List<String> dropped, List<String> held) {
+    /**
+     * What a retirement pass did: partitions dropped, those past their retention that had to be kept, and those a
+     * step failed for (tried again at the next pass; the others went on).
+     */
+    public record Retired(List<String> dropped, List<String> held, List<String> failed) {
     }
 
     private final DataSource dataSource;
@@ -118,7 +126,12 @@ public final class TimePartitions {
                 int created = 0;
                 for (PartitionLayout.Part p : path) {
                     if (!known.contains(p.name()) && !isPartition(c, p.name())) {
-                        // a table left unattached by an interrupted attempt is taken as it is (it is empty)
+                        if (exists(c, p.name()) && any(c, p.name(), "true")) {
+                            // detached by a retirement that has not dropped it yet (or a crash in between): never
+                            // taken back with what it holds; the retirement drops it or attaches it again
+                            throw new SQLException("the partition " + p.name() + " is being retired", "55006");
+                        }
+                        // a table left unattached by an interrupted attempt, empty, is taken as it is
                         execute(c, "CREATE TABLE IF NOT EXISTS " + p.name() + " (LIKE " + layout.root()
                                 + " INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE)"
                                 + (p.partitionBy() == null ? "" : " PARTITION BY " + p.partitionBy()));
@@ -127,6 +140,9 @@ public final class TimePartitions {
                     }
                 }
                 c.commit();
+                if (known.size() > KNOWN_AT_MOST) {
+                    known.clear();
+                }
                 path.forEach(p -> known.add(p.name()));
                 return created;
             } catch (SQLException | RuntimeException e) {
@@ -149,11 +165,12 @@ public final class TimePartitions {
         }
         Instant cutover = floor();
         if (p.from() == null) {
-            return "FOR VALUES FROM (MINVALUE) TO ('" + p.to() + "')";
+            return "FOR VALUES FROM (MINVALUE) TO (" + PartitionLayout.literal(p.to()) + ")";
         }
         Instant from = p.parent().equals(layout.root()) && cutover != null && p.from().isBefore(cutover) ? cutover
                 : p.from();
-        return "FOR VALUES FROM ('" + from + "') TO ('" + p.to() + "')";
+        return "FOR VALUES FROM (" + PartitionLayout.literal(from) + ") TO (" + PartitionLayout.literal(p.to())
+                + ")";
     }
 
     /** The end of the legacy partition (everything stored before partitioning), or null when there is none. */
@@ -175,7 +192,17 @@ public final class TimePartitions {
         return floor;
     }
 
-    private boolean isPartition(Connection c, String name) throws SQLException {
+    private static boolean exists(Connection c, String name) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
+            ps.setString(1, name);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getBoolean(1);
+            }
+        }
+    }
+
+    private static boolean isPartition(Connection c, String name) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM pg_class WHERE relname = ? AND relispartition "
                 + "AND pg_table_is_visible(oid)")) {
             ps.setString(1, name);
@@ -242,50 +269,77 @@ public final class TimePartitions {
     public Retired retire(Policy policy) {
         List<String> dropped = new ArrayList<>();
         List<String> held = new ArrayList<>();
+        List<String> failed = new ArrayList<>();
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(true);
-            if (!tryLock(c)) {
-                return new Retired(dropped, held);
+            if (!tryLock(c, retireLock)) {
+                return new Retired(dropped, held, failed);
             }
             try {
                 // a session setting (DETACH CONCURRENTLY runs outside a transaction): reset before the connection
                 // goes back to the pool
                 execute(c, "SET lock_timeout = '" + LOCK_TIMEOUT.toMillis() + "ms'");
                 for (PartitionLayout.Part p : detached(c)) {
-                    dropOrReattach(c, p, policy, dropped, held);
+                    step(p, failed, () -> settle(c, p, policy, dropped, held, true));
                 }
                 for (Attached a : list(c)) {
                     if (a.detachPending()) {
-                        execute(c, "ALTER TABLE " + a.part().parent() + " DETACH PARTITION " + a.part().name()
-                                + " FINALIZE");
-                        dropOrReattach(c, a.part(), policy, dropped, held);
+                        step(a.part(), failed, () -> {
+                            detach(c, a.part(), "FINALIZE");
+                            settle(c, a.part(), policy, dropped, held, false);
+                        });
                     }
                 }
-                for (Attached a : list(c)) {
+                // oldest end first, and a partition's own partitions before it (a month after its hours)
+                List<Attached> units = new ArrayList<>(list(c).stream().filter(a -> !a.detachPending()
+                        && layout.retiredWhole(a.part())).toList());
+                units.sort(Comparator.comparing((Attached a) -> a.part().to() == null ? Instant.MIN : a.part().to())
+                        .thenComparing(a -> a.part().partitionBy() != null));
+                for (Attached a : units) {
                     PartitionLayout.Part p = a.part();
-                    if (a.detachPending() || !layout.retiredWhole(p)) {
-                        continue;
-                    }
-                    Verdict v = policy.judge(c, p);
-                    if (v == Verdict.HOLD) {
-                        held.add(p.name());
-                    }
-                    if (v != Verdict.DROP) {
-                        continue;
-                    }
-                    // CONCURRENTLY: the parent stays usable by flushes and readers while it detaches
-                    execute(c, "ALTER TABLE " + p.parent() + " DETACH PARTITION " + p.name() + " CONCURRENTLY");
-                    forget(p);
-                    dropOrReattach(c, p, policy, dropped, held);
+                    step(p, failed, () -> {
+                        Verdict v = policy.judge(c, p);
+                        if (v == Verdict.HOLD) {
+                            held.add(p.name());
+                        }
+                        if (v == Verdict.DROP) {
+                            // CONCURRENTLY: the parent stays usable by flushes and readers while it detaches
+                            detach(c, p, "CONCURRENTLY");
+                            forget(p);
+                            settle(c, p, policy, dropped, held, false);
+                        }
+                    });
                 }
             } finally {
                 execute(c, "RESET lock_timeout");
-                unlock(c);
+                unlock(c, retireLock);
             }
         } catch (SQLException e) {
             throw new StorageException("retiring partitions of " + layout.root(), e);
         }
-        return new Retired(dropped, held);
+        return new Retired(dropped, held, failed);
+    }
+
+    private interface Step {
+        void run() throws SQLException;
+    }
+
+    /** One partition's step; a failure is recorded and the pass goes on with the next one. */
+    private static void step(PartitionLayout.Part p, List<String> failed, Step step) {
+        try {
+            step.run();
+        } catch (SQLException | RuntimeException e) {
+            failed.add(p.name() + ": " + e.getMessage());
+        }
+    }
+
+    private void detach(Connection c, PartitionLayout.Part p, String how) throws SQLException {
+        execute(c, "SET lock_timeout = '" + DETACH_WAIT.toMillis() + "ms'");
+        try {
+            execute(c, "ALTER TABLE " + p.parent() + " DETACH PARTITION " + p.name() + " " + how);
+        } finally {
+            execute(c, "SET lock_timeout = '" + LOCK_TIMEOUT.toMillis() + "ms'");
+        }
     }
 
     private void forget(PartitionLayout.Part p) {
@@ -297,21 +351,34 @@ public final class TimePartitions {
         }
     }
 
-    private void dropOrReattach(Connection c, PartitionLayout.Part p, Policy policy, List<String> dropped,
-            List<String> held) throws SQLException {
-        // judged again once detached: a row written between the first look and the detach must not be lost
-        if (policy.judge(c, p) == Verdict.DROP) {
-            execute(c, "DROP TABLE " + p.name());
-            dropped.add(p.name());
-            return;
+    /**
+     * Drops a detached table, or attaches it again when, judged once more, it holds what must stay (a row written
+     * between the first look and the detach). Under the create lock, so that no write makes it again meanwhile.
+     * {@code crashed}: found detached at the start of a pass, left so by a crash.
+     */
+    private void settle(Connection c, PartitionLayout.Part p, Policy policy, List<String> dropped, List<String> held,
+            boolean crashed) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT pg_advisory_lock(?)")) {
+            ps.setLong(1, createLock);
+            ps.executeQuery().close();
         }
-        if (p.from() == null && floor == null) {
-            // the legacy table, detached by a crash and not empty: its bound is not known any more; left alone
+        try {
+            if (isPartition(c, p.name())) {
+                return; // made anew, empty, by a write since its detach: a partition in use again
+            }
+            // the table from before partitioning is only ever detached once its policy let it go: one a crash left
+            // detached (its bound no longer known) is dropped
+            boolean legacy = PartitionLayout.LEGACY.equals(p.kind());
+            if (legacy && crashed || policy.judge(c, p) == Verdict.DROP) {
+                execute(c, "DROP TABLE " + p.name());
+                dropped.add(p.name());
+                return;
+            }
+            attach(c, p);
             held.add(p.name());
-            return;
+        } finally {
+            unlock(c, createLock);
         }
-        attach(c, p);
-        held.add(p.name());
     }
 
     /** Tables of this layout that are no partition any more: detached, and left there by a crash. */
@@ -350,9 +417,9 @@ public final class TimePartitions {
         }
     }
 
-    private boolean tryLock(Connection c) throws SQLException {
+    private static boolean tryLock(Connection c, long lock) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT pg_try_advisory_lock(?)")) {
-            ps.setLong(1, retireLock);
+            ps.setLong(1, lock);
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 return rs.getBoolean(1);
@@ -360,9 +427,9 @@ public final class TimePartitions {
         }
     }
 
-    private void unlock(Connection c) throws SQLException {
+    private static void unlock(Connection c, long lock) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT pg_advisory_unlock(?)")) {
-            ps.setLong(1, retireLock);
+            ps.setLong(1, lock);
             ps.executeQuery().close();
         }
     }

@@ -96,16 +96,29 @@ public final class WindowDeltaStore {
     /** The exception as a {@link MissingPartitionException} when it says a row found no partition; else as it is. */
     public static SQLException missingPartition(SQLException e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof SQLException sql && NO_PARTITION.equals(sql.getSQLState())
-                    && String.valueOf(sql.getMessage()).contains("no partition")) {
+            if (t instanceof SQLException sql && noPartition(sql)) {
                 return new MissingPartitionException(sql);
             }
-            if (t instanceof SQLException sql && sql.getNextException() != null
-                    && NO_PARTITION.equals(sql.getNextException().getSQLState())) {
+            if (t instanceof SQLException sql && sql.getNextException() != null && noPartition(sql.getNextException())) {
                 return new MissingPartitionException(sql.getNextException());
             }
         }
         return e;
+    }
+
+    /**
+     * Whether PostgreSQL found no partition for a row: a check violation raised by its tuple routing (the routine
+     * names it whatever the server's message language; the English message where the routine is not sent).
+     */
+    private static boolean noPartition(SQLException sql) {
+        if (!NO_PARTITION.equals(sql.getSQLState())) {
+            return false;
+        }
+        if (sql instanceof org.postgresql.util.PSQLException p && p.getServerErrorMessage() != null
+                && p.getServerErrorMessage().getRoutine() != null) {
+            return "ExecFindPartition".equals(p.getServerErrorMessage().getRoutine());
+        }
+        return String.valueOf(sql.getMessage()).contains("no partition");
     }
 
     /** An insert found no partition for its minute. */

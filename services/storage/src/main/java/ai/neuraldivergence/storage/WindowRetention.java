@@ -38,8 +38,20 @@ public final class WindowRetention {
 
     /** Retires what has expired at {@code now}, with minutes final before {@code finalBefore}. */
     public Pass run(Instant now, Instant finalBefore, Spans spans) {
-        return new Pass(windows.retire((c, p) -> judgeWindows(c, p, now, finalBefore, spans)),
-                exemplars.retire((c, p) -> judgeExemplars(c, p, now, finalBefore, spans)));
+        // each table on its own: one that cannot be listed (a lock, a lost connection) does not stop the other
+        return new Pass(isolated(windows, () -> windows.retire((c, p) -> judgeWindows(c, p, now, finalBefore,
+                spans))), isolated(exemplars, () -> exemplars.retire((c, p) -> judgeExemplars(c, p, now,
+                        finalBefore, spans))));
+    }
+
+    private static TimePartitions.Retired isolated(TimePartitions table,
+            java.util.function.Supplier<TimePartitions.Retired> pass) {
+        try {
+            return pass.get();
+        } catch (StorageException e) {
+            return new TimePartitions.Retired(List.of(), List.of(), List.of(table.layout().root() + ": "
+                    + e.getMessage() + (e.getCause() == null ? "" : ": " + e.getCause().getMessage())));
+        }
     }
 
     static TimePartitions.Verdict judgeWindows(Connection c, PartitionLayout.Part p, Instant now,
@@ -50,8 +62,9 @@ public final class WindowRetention {
                     return TimePartitions.Verdict.KEEP;
                 }
                 boolean held = TimePartitions.any(c, p.name(), "NOT " + coarser("hour", "1 hour"))
-                        || TimePartitions.any(c, "window_delta", "NOT r.folded AND r.window_start >= '" + p.from()
-                                + "' AND r.window_start < '" + p.to() + "'");
+                        || TimePartitions.any(c, "window_delta", "NOT r.folded AND r.window_start >= "
+                                + PartitionLayout.literal(p.from()) + " AND r.window_start < "
+                                + PartitionLayout.literal(p.to()));
                 return held ? TimePartitions.Verdict.HOLD : TimePartitions.Verdict.DROP;
             }
             case "hour" -> {
@@ -92,8 +105,9 @@ public final class WindowRetention {
         if (p.to().isAfter(now.minus(spans.minute())) || p.to().isAfter(finalBefore)) {
             return TimePartitions.Verdict.KEEP;
         }
-        return TimePartitions.any(c, "exemplar_delta", "NOT r.folded AND r.window_start >= '" + p.from()
-                + "' AND r.window_start < '" + p.to() + "'") ? TimePartitions.Verdict.HOLD
+        return TimePartitions.any(c, "exemplar_delta", "NOT r.folded AND r.window_start >= "
+                + PartitionLayout.literal(p.from()) + " AND r.window_start < " + PartitionLayout.literal(p.to()))
+                ? TimePartitions.Verdict.HOLD
                         : TimePartitions.Verdict.DROP;
     }
 

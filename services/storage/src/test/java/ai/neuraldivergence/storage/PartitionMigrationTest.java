@@ -90,8 +90,11 @@ class PartitionMigrationTest {
         }
 
         // writes: into the old table for a minute before the cutover (a late fold), into a partition of their own
-        // after it
-        Instant later = Granularity.MINUTE.windowStart(now.plus(Duration.ofHours(2)));
+        // after it (tap_window's cutover is the next month boundary)
+        Instant cutover = new TimePartitions(ds, PartitionLayout.windows()).floor();
+        assertEquals(PartitionLayout.Width.MONTH.floor(cutover), cutover, "a month boundary");
+        assertTrue(cutover.isAfter(now));
+        Instant later = cutover.plus(Duration.ofHours(2));
         try (Connection c = ds.getConnection()) {
             c.setAutoCommit(false);
             windows.merge(c, key(Granularity.MINUTE, recentMinute), one(1));
@@ -108,7 +111,6 @@ class PartitionMigrationTest {
 
         // retirement: the old table stays while it holds rows; emptied (the batched deletes of before) and past
         // finality by more than a day, it is dropped, and its range is then free for partitions of their own
-        Instant cutover = new TimePartitions(ds, PartitionLayout.windows()).floor();
         WindowRetention retention = new WindowRetention(ds);
         WindowRetention.Spans spans = new WindowRetention.Spans(Duration.ofHours(12), Duration.ofDays(35),
                 Duration.ofDays(400));
@@ -116,9 +118,21 @@ class PartitionMigrationTest {
         assertFalse(retention.run(farFinal, farFinal, spans).windows().dropped().contains(
                 "tap_window_unpartitioned"), "holds rows");
         assertTrue(isPartition(ds, "tap_window_unpartitioned"));
+        // the batched deletes empty it: a minute once its hour is there, an hour once its day is
+        try (Connection c = ds.getConnection()) {
+            c.setAutoCommit(false);
+            windows.merge(c, key(Granularity.HOUR, Granularity.HOUR.windowStart(recentMinute)), one(1));
+            windows.merge(c, key(Granularity.DAY, Granularity.DAY.windowStart(recentMinute)), one(1));
+            c.commit();
+        }
+        Instant farFuture = cutover.plus(Duration.ofDays(3650));
+        for (Granularity g : Granularity.values()) {
+            windows.deleteOlderThan(g, farFuture, 100, 1 << 20);
+        }
+        new ExemplarStore(ds).deleteOlderThan(farFuture);
         try (Connection c = ds.getConnection(); Statement s = c.createStatement()) {
-            s.execute("DELETE FROM tap_window_unpartitioned");
-            s.execute("DELETE FROM neuron_exemplars_unpartitioned");
+            assertEquals(0, TimePartitions.count(c, "tap_window_unpartitioned"));
+            assertEquals(0, TimePartitions.count(c, "neuron_exemplars_unpartitioned"));
         }
         WindowRetention.Pass pass = new WindowRetention(ds).run(farFinal, farFinal, spans);
         assertTrue(pass.windows().dropped().contains("tap_window_unpartitioned"), pass.toString());

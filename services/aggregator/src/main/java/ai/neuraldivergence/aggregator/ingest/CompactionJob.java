@@ -201,11 +201,22 @@ public class CompactionJob {
         lastFinalBefore = finalBefore;
         oldestUnbuiltAge.set(pass.oldestUnbuiltHour() == null ? 0 : Math.max(0, Duration.between(
                 pass.oldestUnbuiltHour().plus(Duration.ofHours(1)), finalBefore).toSeconds()));
-        List<String> kept = new java.util.ArrayList<>(partitions.retire(finalBefore).keptUnfolded());
-        partitionGauges.held(DeltaPartitions.WINDOWS, kept.size());
-        List<String> keptExemplars = exemplarPartitions.retire(finalBefore).keptUnfolded();
-        partitionGauges.held(DeltaPartitions.EXEMPLARS, keptExemplars.size());
-        kept.addAll(keptExemplars);
+        List<String> kept = new java.util.ArrayList<>();
+        for (DeltaPartitions deltaTable : List.of(partitions, exemplarPartitions)) {
+            // each table on its own: one that fails (a lock not granted) does not keep the other from retiring
+            try {
+                DeltaPartitions.Retired r = deltaTable.retire(finalBefore);
+                partitionGauges.held(deltaTable.table(), r.keptUnfolded().size());
+                kept.addAll(r.keptUnfolded());
+                if (!r.failed().isEmpty()) {
+                    LOG.warnf("retiring %s partitions failed for %s (tried again at the next pass)",
+                            deltaTable.table(), r.failed());
+                }
+            } catch (StorageException e) {
+                LOG.warnf("retiring %s partitions failed (tried again at the next pass): %s", deltaTable.table(),
+                        e.toString());
+            }
+        }
         if (!kept.isEmpty()) {
             LOG.warnf("delta partitions %s are past finality but hold unfolded deltas: kept", kept);
         }

@@ -3,6 +3,7 @@ package ai.neuraldivergence.aggregator.ingest;
 import ai.neuraldivergence.aggregator.config.AggregatorConfig;
 import ai.neuraldivergence.domain.Granularity;
 import ai.neuraldivergence.storage.TapWindowStore;
+import ai.neuraldivergence.storage.TimePartitions;
 import ai.neuraldivergence.storage.WindowRetention;
 import io.agroal.api.AgroalDataSource;
 import io.micrometer.core.instrument.Counter;
@@ -15,6 +16,7 @@ import jakarta.inject.Inject;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -107,26 +109,43 @@ public class RetentionJob {
             LOG.warnf("window partitions %s are past their retention but hold rows not rolled up yet: kept",
                     pass.windows().held());
         }
-        // rows stored before partitioning: deleted in bounded statements until their table is empty and goes
+        List<String> failed = new java.util.ArrayList<>(pass.windows().failed());
+        failed.addAll(pass.exemplars().failed());
+        // each step on its own: one that fails does not keep the others from their work
         long rows = 0;
-        for (Granularity g : Granularity.values()) {
-            Duration keep = switch (g) {
-                case MINUTE -> config.retention().minute();
-                case HOUR -> config.retention().hour();
-                case DAY -> config.retention().day();
-            };
-            long n = windows.deleteOlderThan(g, now.minus(keep), BATCH, config.retention().batchBytes().asLongValue());
-            deleted.get(g).increment(n);
-            rows += n;
+        try {
+            // rows stored before partitioning: deleted in bounded statements until their table is empty and goes
+            for (Granularity g : Granularity.values()) {
+                Duration keep = switch (g) {
+                    case MINUTE -> config.retention().minute();
+                    case HOUR -> config.retention().hour();
+                    case DAY -> config.retention().day();
+                };
+                long n = windows.deleteOlderThan(g, now.minus(keep), BATCH,
+                        config.retention().batchBytes().asLongValue());
+                deleted.get(g).increment(n);
+                rows += n;
+            }
+            new ai.neuraldivergence.storage.ExemplarStore(dataSource).deleteOlderThan(
+                    now.minus(config.retention().minute()));
+        } catch (RuntimeException e) {
+            failed.add("deleting rows stored before partitioning: " + e);
         }
-        new ai.neuraldivergence.storage.ExemplarStore(dataSource).deleteOlderThan(
-                now.minus(config.retention().minute()));
-        // labels past the horizon no longer wait for their observation
-        dropped += lateLabels.expire(now.minus(config.labelHorizon())).dropped().size();
+        try {
+            // labels past the horizon no longer wait for their observation
+            TimePartitions.Retired labels = lateLabels.expire(now.minus(config.labelHorizon()));
+            dropped += labels.dropped().size();
+            failed.addAll(labels.failed());
+        } catch (RuntimeException e) {
+            failed.add("expiring labels: " + e);
+        }
         partitionsDropped.increment(dropped);
         if (dropped + rows > 0) {
             LOG.infof("retention: dropped %d expired partitions, deleted %d expired windows stored before "
                     + "partitioning", dropped, rows);
+        }
+        if (!failed.isEmpty()) {
+            LOG.warnf("retention: %s failed (tried again at the next run)", failed);
         }
         return pass;
     }
