@@ -27,8 +27,10 @@ BEGIN
     END IF;
     -- the tables, views and sequences the migrations created, that is those of the migrating user: a table of
     -- another application in the same schema is neither exposed nor touched
+    -- partitions are left out: queries name their parent, whose privileges PostgreSQL checks (and the aggregator
+    -- makes and drops partitions all the time)
     FOR r IN SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE n.nspname = target AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
+            WHERE n.nspname = target AND c.relkind IN ('r', 'p', 'v', 'm', 'S') AND NOT c.relispartition
             AND c.relowner = (SELECT oid FROM pg_roles WHERE rolname = current_user)
     LOOP
         -- revoked and granted in one transaction: a running comparison service never finds its privileges missing
