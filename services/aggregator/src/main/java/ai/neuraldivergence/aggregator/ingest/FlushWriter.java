@@ -185,6 +185,16 @@ public final class FlushWriter {
 
     private Outcome attempt(WindowAccumulator.Drained pending, Map<TopicPartition, OffsetRange> ranges,
             BeforeCommit beforeCommit) {
+        // the partitions this flush writes into, made before its transaction takes a connection: made inside it,
+        // each would hold the transaction's connection while taking a second one (what a late-label join adds is
+        // still made inside, on demand)
+        List<Instant> minutes = pending.windows().keySet().stream().map(WindowKey::windowStart).distinct().toList();
+        partitions.ensureFor(minutes);
+        exemplarPartitions.ensureFor(minutes);
+        recent.observationPartitions().ensureFor("", pending.recent().stream()
+                .map(RecentObservationStore.Recent::eventTime).toList());
+        recent.inputPartitions().ensureFor("", pending.inputs().stream()
+                .map(RecentObservationStore.CapturedInput::eventTime).toList());
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             try {
