@@ -236,7 +236,7 @@ public final class ExemplarStore {
     public long deleteOlderThan(Instant before) {
         String legacy = PartitionLayout.of("neuron_exemplars").legacyName();
         try (Connection c = dataSource.getConnection()) {
-            if (!TapWindowStore.exists(c, legacy)) {
+            if (!TimePartitions.exists(c, legacy)) {
                 return 0;
             }
         } catch (SQLException e) {

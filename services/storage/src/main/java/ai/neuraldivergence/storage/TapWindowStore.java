@@ -576,7 +576,7 @@ public final class TapWindowStore {
         // however large, so that a batch never stalls on one row above the budget
         String legacy = PartitionLayout.of("tap_window").legacyName();
         try (Connection c = dataSource.getConnection()) {
-            if (!exists(c, legacy)) {
+            if (!TimePartitions.exists(c, legacy)) {
                 return 0;
             }
         } catch (SQLException e) {
@@ -599,17 +599,6 @@ public final class TapWindowStore {
             return total;
         } catch (SQLException e) {
             throw new StorageException("deleting " + granularity.word() + " windows before " + before, e);
-        }
-    }
-
-    /** Whether a table exists (and is visible). */
-    static boolean exists(Connection c, String table) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
-            ps.setString(1, table);
-            try (java.sql.ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getBoolean(1);
-            }
         }
     }
 

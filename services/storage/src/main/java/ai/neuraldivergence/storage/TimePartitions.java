@@ -192,7 +192,8 @@ public final class TimePartitions {
         return floor;
     }
 
-    private static boolean exists(Connection c, String name) throws SQLException {
+    /** Whether a table of this name exists (and is visible). */
+    static boolean exists(Connection c, String name) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
             ps.setString(1, name);
             try (ResultSet rs = ps.executeQuery()) {
