@@ -172,7 +172,9 @@ class AggregatorMemoryTest {
                 Thread.sleep(500);
                 live = status(starved, "/q/health/live");
             }
-            assertEquals(503, live, "liveness DOWN once the consumer thread died of an Error");
+            int answered = live;
+            assertEquals(503, live, () -> "liveness DOWN once the consumer thread died of an Error (answered "
+                    + answered + ", process alive " + starved.isAlive() + "); its log ends:\n" + starved.logTail(60));
             HttpResponse<String> body = HTTP.send(HttpRequest.newBuilder(URI.create(starved.managementUrl()
                     + "/q/health/live")).build(), HttpResponse.BodyHandlers.ofString());
             assertTrue(body.body().contains("OutOfMemoryError"), body.body());

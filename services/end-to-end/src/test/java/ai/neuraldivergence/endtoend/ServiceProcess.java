@@ -146,6 +146,16 @@ final class ServiceProcess implements AutoCloseable {
         }
     }
 
+    /** The last {@code lines} lines of this service's log, for a failure message (CI keeps no log files). */
+    String logTail(int lines) {
+        try {
+            java.util.List<String> all = Files.readAllLines(log, java.nio.charset.StandardCharsets.UTF_8);
+            return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+        } catch (IOException | UncheckedIOException e) {
+            return "(no log: " + e + ")";
+        }
+    }
+
     boolean isAlive() {
         return process.isAlive();
     }

@@ -254,6 +254,10 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
             } catch (WakeupException e) {
                 // stop() asked us to leave poll(); the loop condition ends it
             } catch (RuntimeException e) {
+                Optional<VirtualMachineError> vm = FatalCause.of(e);
+                if (vm.isPresent()) {
+                    throw vm.get();
+                }
                 failures.increment();
                 if (FlushFailure.of(e) == FlushFailure.STORE) {
                     storeFailures.increment();
