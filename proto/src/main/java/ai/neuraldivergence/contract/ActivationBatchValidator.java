@@ -76,10 +76,13 @@ public final class ActivationBatchValidator {
             // only the serving inference service declares a layout without observations (at its start)
             return Optional.of("batch has no observations");
         }
-        long expected = (long) b.getObservationsCount() * b.getNeuronCount();
-        if (b.getActivationsCount() != expected) {
-            return Optional.of("activations must hold observations x neurons = " + b.getObservationsCount() + " x "
-                    + b.getNeuronCount() + " = " + expected + " floats, got " + b.getActivationsCount());
+        int observations = b.getObservationsCount();
+        int free = b.getNeuronCount() - b.getNeuronOffset();
+        if (observations == 0 ? b.getActivationsCount() != 0 : b.getActivationsCount() % observations != 0
+                || b.getActivationsCount() / observations == 0 || b.getActivationsCount() / observations > free) {
+            return Optional.of("activations must hold observations x neurons = " + observations + " x 1.." + free
+                    + " floats (the neurons from neuron_offset " + b.getNeuronOffset() + " of " + b.getNeuronCount()
+                    + "), got " + b.getActivationsCount());
         }
         for (int i = 0; i < b.getObservationsCount(); i++) {
             Optional<String> o = observationProblem(b.getObservations(i), rules, now);
@@ -108,7 +111,23 @@ public final class ActivationBatchValidator {
             return Optional.of("neuron_count must be 1.." + rules.maxNeurons() + " (the neuron limit per tap), got "
                     + neurons);
         }
+        if (b.getNeuronOffset() < 0 || b.getNeuronOffset() >= neurons) {
+            return Optional.of("neuron_offset must be 0.." + (neurons - 1) + " (a neuron of the tap), got "
+                    + b.getNeuronOffset());
+        }
+        if (b.getBlockSize() < 0 || b.getBlockSize() > rules.maxNeurons()) {
+            return Optional.of("block_size must be 0 (the stored one) or 1.." + rules.maxNeurons() + ", got "
+                    + b.getBlockSize());
+        }
         return shapeProblem(b);
+    }
+
+    /**
+     * How many neurons of each observation a valid batch carries (from {@code neuron_offset}): the whole tap for a
+     * producer that knows no blocks, 0 for a batch without observations.
+     */
+    public static int width(ActivationBatch b) {
+        return b.getObservationsCount() == 0 ? 0 : b.getActivationsCount() / b.getObservationsCount();
     }
 
     private static Optional<String> shapeProblem(ActivationBatch b) {

@@ -45,8 +45,8 @@ class ActivationBatchValidatorTest {
 
     @Test
     void namesWhatIsWrong() {
-        assertEquals("activations must hold observations x neurons = 1 x 2 = 2 floats, got 3",
-                problem(valid().addActivations(1f)));
+        assertEquals("activations must hold observations x neurons = 1 x 1..2 floats (the neurons from neuron_offset "
+                + "0 of 2), got 3", problem(valid().addActivations(1f)));
         assertEquals("model_id must be 1..128 characters without control characters, got none",
                 problem(valid().setModelId("")));
         assertEquals("tap_shape: a rank-4 tap has one neuron per channel (2), neuron_count says 3",
@@ -59,6 +59,21 @@ class ActivationBatchValidatorTest {
         assertEquals("observations[0].pair_id and pair_role come together",
                 problem(withObservation(o -> o.setPairId("p"))));
         assertEquals("valid", problem(withObservation(o -> o.setPairId("p").setPairRole(PairRole.PAIR_ROLE_ATTACKED))));
+    }
+
+    @Test
+    void aBatchMayCarryAContiguousRangeOfItsTapsNeurons() {
+        // the tap has 2 neurons: the second alone, from neuron_offset 1
+        assertEquals("valid", problem(valid().setNeuronOffset(1).clearActivations().addActivations(0.5f)));
+        assertEquals(1, ActivationBatchValidator.width(valid().setNeuronOffset(1).clearActivations()
+                .addActivations(0.5f).build()));
+        assertEquals("activations must hold observations x neurons = 1 x 1..1 floats (the neurons from neuron_offset "
+                + "1 of 2), got 2", problem(valid().setNeuronOffset(1)), "past the tap's end");
+        assertEquals("neuron_offset must be 0..1 (a neuron of the tap), got 2", problem(valid().setNeuronOffset(2)));
+        assertEquals("neuron_offset must be 0..1 (a neuron of the tap), got -1",
+                problem(valid().setNeuronOffset(-1)));
+        assertEquals("block_size must be 0 (the stored one) or 1..16384, got -4", problem(valid().setBlockSize(-4)));
+        assertEquals("valid", problem(valid().setBlockSize(1)));
     }
 
     @Test

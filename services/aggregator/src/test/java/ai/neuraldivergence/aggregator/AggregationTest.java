@@ -124,7 +124,7 @@ class AggregationTest {
         List<String> reasons = letters.stream()
                 .map(r -> new String(r.headers().lastHeader("nd-error").value(), StandardCharsets.UTF_8)).toList();
         assertTrue(reasons.get(0).startsWith("undecodable ActivationBatch"), reasons.get(0));
-        assertEquals("activations must hold observations x neurons = 1 x 2 = 2 floats, got 3", reasons.get(1));
+        assertEquals("activations must hold observations x neurons = 1 x 1..2 floats (the neurons from neuron_offset 0 of 2), got 3", reasons.get(1));
         assertEquals("not protobuf", new String(letters.get(0).value(), StandardCharsets.UTF_8));
 
         // the valid batch behind them is aggregated, and the offsets are committed past all three

@@ -5,17 +5,62 @@ import java.util.Objects;
 
 /**
  * What a tap is: its name, its position in network order, its output shape without the batch dimension, how many
- * neurons it has and how a rank-4 output became one value per channel.
+ * neurons it has, how a rank-4 output became one value per channel, and how many neurons each of its blocks holds.
+ *
+ * <p>A block is the unit a wide tap is stored, written and moved in: neurons {@code [b * blockSize, (b + 1) *
+ * blockSize)}, the last block holding what is left. Every distribution, delta, exemplar, reference and kept
+ * observation of a tap is one row per block, so that one flush, fold or Kafka partition carries a bounded part of a
+ * tap of any width; readers assemble a tap's blocks. A block size of at least the neuron count is one block.
  */
 public record TapDescriptor(String modelId, String modelVersion, String tap, int tapIndex, int[] shape,
-        int neuronCount, Reduction reduction) {
+        int neuronCount, Reduction reduction, int blockSize) {
 
     public TapDescriptor {
         Objects.requireNonNull(modelId, "modelId");
         Objects.requireNonNull(modelVersion, "modelVersion");
         Objects.requireNonNull(tap, "tap");
         Objects.requireNonNull(reduction, "reduction");
+        if (blockSize <= 0) {
+            throw new IllegalArgumentException("a block size must be > 0, got " + blockSize);
+        }
+        // one block holds at most the whole tap: a larger size means the same layout
+        blockSize = Math.min(blockSize, Math.max(1, neuronCount));
         shape = shape.clone();
+    }
+
+    /** A tap stored as one block. */
+    public TapDescriptor(String modelId, String modelVersion, String tap, int tapIndex, int[] shape,
+            int neuronCount, Reduction reduction) {
+        this(modelId, modelVersion, tap, tapIndex, shape, neuronCount, reduction, Math.max(1, neuronCount));
+    }
+
+    /** This tap with another block size (what a registration stores when the tap is new). */
+    public TapDescriptor withBlockSize(int size) {
+        return new TapDescriptor(modelId, modelVersion, tap, tapIndex, shape, neuronCount, reduction, size);
+    }
+
+    /** How many blocks the tap is stored in. */
+    public int blockCount() {
+        return (neuronCount + blockSize - 1) / blockSize;
+    }
+
+    /** The first neuron of block {@code block}. */
+    public int blockStart(int block) {
+        checkBlock(block);
+        return block * blockSize;
+    }
+
+    /** How many neurons block {@code block} holds (the last may hold fewer). */
+    public int blockNeurons(int block) {
+        checkBlock(block);
+        return Math.min(blockSize, neuronCount - block * blockSize);
+    }
+
+    private void checkBlock(int block) {
+        if (block < 0 || block >= blockCount()) {
+            throw new IllegalArgumentException("tap " + tap + " has blocks 0.." + (blockCount() - 1) + ", not "
+                    + block);
+        }
     }
 
     @Override
@@ -23,7 +68,10 @@ public record TapDescriptor(String modelId, String modelVersion, String tap, int
         return shape.clone();
     }
 
-    /** True when {@code other} describes the same tap with the same layout (what a merge of their data needs). */
+    /**
+     * True when {@code other} describes the same tap with the same layout: the same neurons, the same way (what a
+     * merge of their data needs). The blocks they are stored in are not part of it: readers assemble them.
+     */
     public boolean sameLayout(TapDescriptor other) {
         return tapIndex == other.tapIndex && neuronCount == other.neuronCount && reduction == other.reduction
                 && Arrays.equals(shape, other.shape);
@@ -32,17 +80,18 @@ public record TapDescriptor(String modelId, String modelVersion, String tap, int
     @Override
     public boolean equals(Object o) {
         return o instanceof TapDescriptor t && t.modelId.equals(modelId) && t.modelVersion.equals(modelVersion)
-                && t.tap.equals(tap) && sameLayout(t);
+                && t.tap.equals(tap) && sameLayout(t) && t.blockSize == blockSize;
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(modelId, modelVersion, tap, tapIndex, Arrays.hashCode(shape), neuronCount, reduction);
+        return Objects.hash(modelId, modelVersion, tap, tapIndex, Arrays.hashCode(shape), neuronCount, reduction,
+                blockSize);
     }
 
     @Override
     public String toString() {
         return modelId + ":" + modelVersion + "/" + tap + "#" + tapIndex + Arrays.toString(shape) + " " + neuronCount
-                + " neurons, " + reduction.word();
+                + " neurons, " + reduction.word() + (blockCount() > 1 ? ", blocks of " + blockSize : "");
     }
 }

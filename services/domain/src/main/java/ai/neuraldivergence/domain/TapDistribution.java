@@ -80,6 +80,45 @@ public final class TapDistribution implements TapDelta {
         }
     }
 
+    /**
+     * A tap's distribution assembled from its blocks' ({@link TapDescriptor}), in block order: the neurons side by
+     * side (taken, not copied). Its observation count is the blocks' minimum, never their sum: every observation
+     * reaches every block, and a block that has not seen one yet has not seen it whole.
+     */
+    public static TapDistribution assemble(java.util.List<TapDistribution> blocks) {
+        if (blocks.isEmpty()) {
+            throw new IllegalArgumentException("no blocks to assemble");
+        }
+        if (blocks.size() == 1) {
+            return blocks.get(0);
+        }
+        int total = 0;
+        long count = Long.MAX_VALUE;
+        for (TapDistribution b : blocks) {
+            total += b.neurons.length;
+            count = Math.min(count, b.observationCount);
+        }
+        NeuronDistribution[] all = new NeuronDistribution[total];
+        int at = 0;
+        for (TapDistribution b : blocks) {
+            System.arraycopy(b.neurons, 0, all, at, b.neurons.length);
+            at += b.neurons.length;
+        }
+        return new TapDistribution(all, count);
+    }
+
+    /**
+     * Neurons {@code [from, from + count)} as a distribution of their own (the same neuron objects, not copies),
+     * with this distribution's count: one block of a whole tap.
+     */
+    public TapDistribution part(int from, int count) {
+        if (from < 0 || count <= 0 || from + count > neurons.length) {
+            throw new IllegalArgumentException("neurons " + from + ".." + (from + count - 1) + " of a tap of "
+                    + neurons.length);
+        }
+        return new TapDistribution(java.util.Arrays.copyOfRange(neurons, from, from + count), observationCount);
+    }
+
     public void merge(TapDistribution other) {
         if (other.neurons.length != neurons.length) {
             throw new IllegalArgumentException("cannot merge a tap of " + other.neurons.length + " neurons into one of "

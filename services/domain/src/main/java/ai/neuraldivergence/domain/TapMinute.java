@@ -3,14 +3,25 @@ package ai.neuraldivergence.domain;
 import java.time.Instant;
 import java.util.Objects;
 
-/** One minute of a model version's tap, every slice together: what a flush appends a delta for and a fold folds. */
-public record TapMinute(String modelId, String modelVersion, String tap, Instant windowStart) {
+/**
+ * One minute of a block of a model version's tap, every slice together: what a flush appends a delta for and a fold
+ * folds.
+ */
+public record TapMinute(String modelId, String modelVersion, String tap, Instant windowStart, int block) {
+
+    /** A minute of a tap stored as one block. */
+    public TapMinute(String modelId, String modelVersion, String tap, Instant windowStart) {
+        this(modelId, modelVersion, tap, windowStart, 0);
+    }
 
     public TapMinute {
         Objects.requireNonNull(modelId, "modelId");
         Objects.requireNonNull(modelVersion, "modelVersion");
         Objects.requireNonNull(tap, "tap");
         Objects.requireNonNull(windowStart, "windowStart");
+        if (block < 0) {
+            throw new IllegalArgumentException("a block is >= 0, got " + block);
+        }
         if (!Granularity.MINUTE.windowStart(windowStart).equals(windowStart)) {
             throw new IllegalArgumentException(windowStart + " is not the start of a minute");
         }
@@ -21,11 +32,11 @@ public record TapMinute(String modelId, String modelVersion, String tap, Instant
         if (key.granularity() != Granularity.MINUTE) {
             throw new IllegalArgumentException("a " + key.granularity().word() + " window is not a minute");
         }
-        return new TapMinute(key.modelId(), key.modelVersion(), key.tap(), key.windowStart());
+        return new TapMinute(key.modelId(), key.modelVersion(), key.tap(), key.windowStart(), key.block());
     }
 
     /** The minute window of one slice. */
     public WindowKey window(Slice slice) {
-        return new WindowKey(modelId, modelVersion, tap, slice, Granularity.MINUTE, windowStart);
+        return new WindowKey(modelId, modelVersion, tap, slice, Granularity.MINUTE, windowStart, block);
     }
 }

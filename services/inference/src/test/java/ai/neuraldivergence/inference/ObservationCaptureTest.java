@@ -148,6 +148,73 @@ class ObservationCaptureTest {
         given().get("/q/openapi").then().statusCode(200).body(containsString("/v1/observations"));
     }
 
+    @Test
+    void aTapWiderThanABlockIsSentAsOneRecordPerBlockOnConsecutivePartitions() {
+        String model = "cap-wide-" + UUID.randomUUID();
+        int neurons = 2_500;
+        StringBuilder first = new StringBuilder("[");
+        StringBuilder second = new StringBuilder("[");
+        for (int n = 0; n < neurons; n++) {
+            first.append(n == 0 ? "" : ",").append(n);
+            second.append(n == 0 ? "" : ",").append(-n);
+        }
+        String body = """
+            {"modelId": "%s", "modelVersion": "1", "taps": [{"name": "wide", "index": 0, "shape": [%d]}],
+             "observations": [{"instanceId": "w-1", "predictedClass": 1, "activations": {"wide": %s]}},
+                              {"instanceId": "w-2", "predictedClass": 2, "activations": {"wide": %s]}}]}
+            """.formatted(model, neurons, first, second);
+        given().contentType(ContentType.JSON).body(body).post("/v1/observations").then().statusCode(202)
+                .body("accepted", equalTo(2));
+
+        List<ConsumerRecord<byte[], byte[]>> records = consumeRecords(model, 3);
+        Map<Integer, Integer> partitionOfBlock = new java.util.HashMap<>();
+        for (ConsumerRecord<byte[], byte[]> r : records) {
+            ActivationBatch b = parse(r);
+            int block = b.getNeuronOffset() / 1024;
+            assertEquals(model + "/wide/" + block, new String(r.key(), java.nio.charset.StandardCharsets.UTF_8));
+            assertEquals(1024, b.getBlockSize(), "the block size is declared");
+            assertEquals(neurons, b.getNeuronCount(), "the whole tap's layout");
+            int width = Math.min(1024, neurons - b.getNeuronOffset());
+            assertEquals(2 * width, b.getActivationsCount(), "only the block's neurons");
+            assertEquals((float) b.getNeuronOffset(), b.getActivations(0));
+            assertEquals((float) -(b.getNeuronOffset() + width - 1), b.getActivations(2 * width - 1));
+            partitionOfBlock.put(block, r.partition());
+        }
+        assertEquals(java.util.Set.of(0, 1, 2), partitionOfBlock.keySet());
+        // the topic has 2 partitions: consecutive blocks go to consecutive partitions
+        assertEquals((partitionOfBlock.get(0) + 1) % 2, (int) partitionOfBlock.get(1));
+        assertEquals(partitionOfBlock.get(0), partitionOfBlock.get(2));
+    }
+
+    private static ActivationBatch parse(ConsumerRecord<byte[], byte[]> r) {
+        try {
+            return ActivationBatch.parseFrom(r.value());
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    private static List<ConsumerRecord<byte[], byte[]>> consumeRecords(String model, int count) {
+        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(Map.of(
+                "bootstrap.servers", TestInfrastructure.shared().kafkaBootstrapServers(),
+                "group.id", "test-" + UUID.randomUUID(), "auto.offset.reset", "earliest",
+                "key.deserializer", ByteArrayDeserializer.class.getName(),
+                "value.deserializer", ByteArrayDeserializer.class.getName()))) {
+            c.subscribe(List.of("nd.activations"));
+            List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (out.size() < count && System.nanoTime() < deadline) {
+                for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
+                    if (parse(r).getModelId().equals(model)) {
+                        out.add(r);
+                    }
+                }
+            }
+            assertEquals(count, out.size(), "records of " + model);
+            return out;
+        }
+    }
+
     private static List<ActivationBatch> consume(String model, int count) {
         try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(Map.of(
                 "bootstrap.servers", TestInfrastructure.shared().kafkaBootstrapServers(),

@@ -41,8 +41,8 @@ public final class CatalogStore {
             ps.executeUpdate();
         }
         try (PreparedStatement ps = c.prepareStatement(
-                "INSERT INTO tap (model_id, model_version, tap, tap_index, shape, neuron_count, reduction) "
-                        + "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
+                "INSERT INTO tap (model_id, model_version, tap, tap_index, shape, neuron_count, reduction, "
+                        + "block_size) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
             ps.setString(1, tap.modelId());
             ps.setString(2, tap.modelVersion());
             ps.setString(3, tap.tap());
@@ -50,6 +50,7 @@ public final class CatalogStore {
             ps.setArray(5, c.createArrayOf("integer", boxed(tap.shape())));
             ps.setInt(6, tap.neuronCount());
             ps.setString(7, tap.reduction().word());
+            ps.setInt(8, tap.blockSize());
             ps.executeUpdate();
         }
         return find(c, tap.modelId(), tap.modelVersion(), tap.tap()).orElseThrow();
@@ -67,7 +68,7 @@ public final class CatalogStore {
     public Optional<TapDescriptor> find(Connection c, String modelId, String modelVersion, String tap)
             throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(
-                "SELECT model_id, model_version, tap, tap_index, shape, neuron_count, reduction FROM tap "
+                "SELECT model_id, model_version, tap, tap_index, shape, neuron_count, reduction, block_size FROM tap "
                         + "WHERE model_id = ? AND model_version = ? AND tap = ?")) {
             ps.setString(1, modelId);
             ps.setString(2, modelVersion);
@@ -82,8 +83,8 @@ public final class CatalogStore {
     public List<TapDescriptor> taps(String modelId, String modelVersion) {
         try (Connection c = dataSource.getConnection();
                 PreparedStatement ps = c.prepareStatement(
-                        "SELECT model_id, model_version, tap, tap_index, shape, neuron_count, reduction FROM tap "
-                                + "WHERE model_id = ? AND model_version = ? ORDER BY tap_index, tap")) {
+                        "SELECT model_id, model_version, tap, tap_index, shape, neuron_count, reduction, "
+                                + "block_size FROM tap WHERE model_id = ? AND model_version = ? ORDER BY tap_index, tap")) {
             ps.setString(1, modelId);
             ps.setString(2, modelVersion);
             List<TapDescriptor> taps = new ArrayList<>();
@@ -103,21 +104,27 @@ public final class CatalogStore {
         // every observation reaches every tap, so a version's count is its fullest tap's. Minutes expire after hours,
         // days after a year: a tap's count is its day rows, the hours whose day is not built yet, the minutes whose
         // hour is not, and the deltas not folded yet (every row and delta counted once), and its coverage spans
-        // windows of every granularity
+        // windows of every granularity. Every observation reaches every block of a tap too: a tap's count is its
+        // blocks' minimum (0 while a block has nothing), never their sum
         String sql = "SELECT v.model_id, v.model_version, v.first_seen, min(t.first_window), max(t.last_end), "
-                + "coalesce(max(t.observations), 0) FROM model_version v LEFT JOIN (SELECT model_id, model_version, "
-                + "tap, min(window_start) first_window, max(window_end) last_end, sum(n) observations FROM ("
-                + "SELECT w.model_id, w.model_version, w.tap, w.window_start, w.window_start + CASE w.granularity "
-                + "WHEN 'minute' THEN interval '1 minute' WHEN 'hour' THEN interval '1 hour' ELSE interval '1 day' END "
-                + "AS window_end, CASE WHEN w.granularity = 'day' OR NOT EXISTS (SELECT 1 FROM tap_window b WHERE "
-                + "b.model_id = w.model_id AND b.model_version = w.model_version AND b.tap = w.tap AND b.slice = "
-                + "w.slice AND b.granularity = CASE w.granularity WHEN 'minute' THEN 'hour' ELSE 'day' END AND "
-                + "b.window_start = date_bin(CASE w.granularity WHEN 'minute' THEN interval '1 hour' ELSE interval "
-                + "'1 day' END, w.window_start, timestamptz '2000-01-01 00:00:00+00')) THEN w.observation_count "
-                + "ELSE 0 END AS n FROM tap_window w WHERE w.slice = 'all' UNION ALL SELECT model_id, model_version, "
-                + "tap, window_start, window_start + interval '1 minute', slice_counts[array_position(slices, 'all')] "
-                + "FROM window_delta WHERE 'all' = ANY(slices) AND NOT folded) x GROUP BY model_id, model_version, "
-                + "tap) t ON t.model_id = v.model_id "
+                + "coalesce(max(t.observations), 0) FROM model_version v LEFT JOIN (SELECT pb.model_id, "
+                + "pb.model_version, pb.tap, min(pb.first_window) first_window, max(pb.last_end) last_end, CASE WHEN "
+                + "count(*) < min((tp.neuron_count + tp.block_size - 1) / tp.block_size) THEN 0 ELSE "
+                + "min(pb.observations) END observations FROM (SELECT model_id, model_version, tap, block, "
+                + "min(window_start) first_window, max(window_end) last_end, sum(n) observations FROM ("
+                + "SELECT w.model_id, w.model_version, w.tap, w.block, w.window_start, w.window_start + CASE "
+                + "w.granularity WHEN 'minute' THEN interval '1 minute' WHEN 'hour' THEN interval '1 hour' ELSE "
+                + "interval '1 day' END AS window_end, CASE WHEN w.granularity = 'day' OR NOT EXISTS (SELECT 1 FROM "
+                + "tap_window b WHERE b.model_id = w.model_id AND b.model_version = w.model_version AND b.tap = w.tap "
+                + "AND b.block = w.block AND b.slice = w.slice AND b.granularity = CASE w.granularity WHEN 'minute' "
+                + "THEN 'hour' ELSE 'day' END AND b.window_start = date_bin(CASE w.granularity WHEN 'minute' THEN "
+                + "interval '1 hour' ELSE interval '1 day' END, w.window_start, timestamptz '2000-01-01 00:00:00+00')) "
+                + "THEN w.observation_count ELSE 0 END AS n FROM tap_window w WHERE w.slice = 'all' UNION ALL SELECT "
+                + "model_id, model_version, tap, block, window_start, window_start + interval '1 minute', "
+                + "slice_counts[array_position(slices, 'all')] FROM window_delta WHERE 'all' = ANY(slices) AND NOT "
+                + "folded) x GROUP BY model_id, model_version, tap, block) pb JOIN tap tp ON tp.model_id = pb.model_id "
+                + "AND tp.model_version = pb.model_version AND tp.tap = pb.tap GROUP BY pb.model_id, pb.model_version, "
+                + "pb.tap) t ON t.model_id = v.model_id "
                 + "AND t.model_version = v.model_version WHERE (?::text IS NULL OR v.model_id = ?) "
                 + "GROUP BY v.model_id, v.model_version, v.first_seen ORDER BY v.model_id, v.first_seen DESC";
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
@@ -202,7 +209,7 @@ public final class CatalogStore {
             unboxed[i] = dims[i];
         }
         return new TapDescriptor(rs.getString(1), rs.getString(2), rs.getString(3), rs.getInt(4), unboxed,
-                rs.getInt(6), Reduction.fromWord(rs.getString(7)));
+                rs.getInt(6), Reduction.fromWord(rs.getString(7)), rs.getInt(8));
     }
 
     private static Integer[] boxed(int[] values) {

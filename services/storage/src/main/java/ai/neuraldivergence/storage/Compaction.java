@@ -14,6 +14,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 import javax.sql.DataSource;
 
 /**
@@ -233,23 +234,37 @@ public final class Compaction {
      */
     boolean build(WindowKey key) {
         windowPartitions.ensure(key.windowStart(), key.granularity().word());
-        Optional<Built> built = inTransaction("building " + key, c -> {
+        BuildResult result = inTransaction("building " + key, c -> {
             windows.lockWindows(c, List.of(key));
             if (windows.exists(c, key) || !windows.readyToBuild(c, key)) {
-                return Optional.empty();
+                return BuildResult.SKIPPED;
             }
             Optional<TapDescriptor> tap = catalog.find(c, key.modelId(), key.modelVersion(), key.tap());
-            if (tap.isEmpty()) {
-                return Optional.empty();
+            if (tap.isEmpty() || key.block() >= tap.get().blockCount()) {
+                return BuildResult.SKIPPED;
             }
-            TapDistribution merged = windows.mergeParts(c, key, tap.get().neuronCount());
+            TapDistribution merged = windows.mergeParts(c, key, tap.get().blockNeurons(key.block()));
             if (merged.observationCount() == 0 || !windows.insertBuilt(c, key, merged)) {
-                return Optional.empty();
+                return BuildResult.SKIPPED;
             }
-            return Optional.of(new Built(key, tap.get(), merged.observationCount()));
+            if (tap.get().blockCount() == 1) {
+                return new BuildResult(true, new Built(key, tap.get(), merged.observationCount()));
+            }
+            // the whole tap's window is announced by the build that completes it (its count the blocks' minimum):
+            // a block alone is no window of the tap
+            OptionalLong whole = windows.wholeCount(c, key, tap.get().blockCount());
+            return new BuildResult(true, whole.isPresent() ? new Built(key.inBlock(0), tap.get(),
+                    whole.getAsLong()) : null);
         });
-        built.ifPresent(listener::built);
-        return built.isPresent();
+        if (result.announced() != null) {
+            listener.built(result.announced());
+        }
+        return result.inserted();
+    }
+
+    /** Whether a build inserted its row, and the whole tap's window it completed (null: none). */
+    private record BuildResult(boolean inserted, Built announced) {
+        static final BuildResult SKIPPED = new BuildResult(false, null);
     }
 
     /**

@@ -13,14 +13,19 @@ import java.util.Optional;
 import javax.sql.DataSource;
 
 /**
- * Each neuron's top exemplar observations, per tap and minute: one row per tap and minute, written when the minute
- * completes (and again at finality if late candidates came), from the deltas flushes append meanwhile. A reader takes
- * a minute as its row plus its unfolded deltas.
+ * Each neuron's top exemplar observations, per tap block and minute: one row per tap block and minute, written when
+ * the minute completes (and again at finality if late candidates came), from the deltas flushes append meanwhile. A
+ * reader takes a minute as its row plus its unfolded deltas.
  */
 public final class ExemplarStore {
 
-    /** A tap's minute. */
-    public record Key(String modelId, String modelVersion, String tap, Instant minute) {
+    /** A tap block's minute. */
+    public record Key(String modelId, String modelVersion, String tap, Instant minute, int block) {
+
+        /** A minute of a tap stored as one block. */
+        public Key(String modelId, String modelVersion, String tap, Instant minute) {
+            this(modelId, modelVersion, tap, minute, 0);
+        }
     }
 
     /** Candidates one flush appends for a tap's minute. */
@@ -46,12 +51,17 @@ public final class ExemplarStore {
      */
     public void merge(Connection c, String modelId, String modelVersion, String tap, Instant minute,
             TopExemplars delta) throws SQLException {
-        partitions.ensure(minute, "");
-        AdvisoryLocks.lock(c, "neuron_exemplars", List.of(lockKey(modelId, modelVersion, tap, minute)));
+        merge(c, new Key(modelId, modelVersion, tap, minute), delta);
+    }
+
+    /** {@link #merge} into one block's row. */
+    public void merge(Connection c, Key key, TopExemplars delta) throws SQLException {
+        partitions.ensure(key.minute(), "");
+        AdvisoryLocks.lock(c, "neuron_exemplars", List.of(lockKey(key)));
         TopExemplars merged = delta;
         try (PreparedStatement ps = c.prepareStatement("SELECT exemplars FROM neuron_exemplars WHERE model_id = ? "
-                + "AND model_version = ? AND tap = ? AND window_start = ? FOR UPDATE")) {
-            bind(ps, modelId, modelVersion, tap, minute);
+                + "AND model_version = ? AND tap = ? AND window_start = ? AND block = ? FOR UPDATE")) {
+            bind(ps, key);
             try (ResultSet rs = ps.executeQuery()) {
                 if (rs.next()) {
                     merged = TopExemplars.decode(rs.getBytes(1));
@@ -60,28 +70,34 @@ public final class ExemplarStore {
             }
         }
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO neuron_exemplars (model_id, model_version, tap, "
-                + "window_start, exemplars) VALUES (?, ?, ?, ?, ?) ON CONFLICT (model_id, model_version, tap, "
-                + "window_start) DO UPDATE SET exemplars = excluded.exemplars")) {
-            bind(ps, modelId, modelVersion, tap, minute);
-            ps.setBytes(5, merged.encode());
+                + "window_start, block, exemplars) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (model_id, model_version, "
+                + "tap, window_start, block) DO UPDATE SET exemplars = excluded.exemplars")) {
+            bind(ps, key);
+            ps.setBytes(6, merged.encode());
             ps.executeUpdate();
         }
     }
 
     public Optional<TopExemplars> read(String modelId, String modelVersion, String tap, Instant minute) {
+        return read(new Key(modelId, modelVersion, tap, minute));
+    }
+
+    /** One block's exemplars of a minute: its row and its unfolded deltas. */
+    public Optional<TopExemplars> read(Key key) {
         try (Connection c = dataSource.getConnection();
                 PreparedStatement ps = c.prepareStatement("SELECT exemplars FROM neuron_exemplars WHERE model_id = ? "
-                        + "AND model_version = ? AND tap = ? AND window_start = ? UNION ALL SELECT exemplars FROM "
-                        + "exemplar_delta WHERE model_id = ? AND model_version = ? AND tap = ? AND window_start = ? AND "
-                        + "NOT folded")) {
-            bind(ps, modelId, modelVersion, tap, minute);
-            ps.setString(5, modelId);
-            ps.setString(6, modelVersion);
-            ps.setString(7, tap);
-            ps.setTimestamp(8, Timestamp.from(minute));
+                        + "AND model_version = ? AND tap = ? AND window_start = ? AND block = ? UNION ALL SELECT "
+                        + "exemplars FROM exemplar_delta WHERE model_id = ? AND model_version = ? AND tap = ? AND "
+                        + "window_start = ? AND block = ? AND NOT folded")) {
+            bind(ps, key);
+            ps.setString(6, key.modelId());
+            ps.setString(7, key.modelVersion());
+            ps.setString(8, key.tap());
+            ps.setTimestamp(9, Timestamp.from(key.minute()));
+            ps.setInt(10, key.block());
             return Optional.ofNullable(mergeAll(ps));
         } catch (SQLException e) {
-            throw new StorageException("reading exemplars of " + tap, e);
+            throw new StorageException("reading exemplars of " + key.tap(), e);
         }
     }
 
@@ -106,10 +122,10 @@ public final class ExemplarStore {
             return;
         }
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO exemplar_delta (model_id, model_version, tap, "
-                + "window_start, exemplars) VALUES (?, ?, ?, ?, ?)")) {
+                + "window_start, block, exemplars) VALUES (?, ?, ?, ?, ?, ?)")) {
             for (Append d : deltas) {
-                bind(ps, d.key().modelId(), d.key().modelVersion(), d.key().tap(), d.key().minute());
-                ps.setBytes(5, d.candidates().encode());
+                bind(ps, d.key());
+                ps.setBytes(6, d.candidates().encode());
                 ps.addBatch();
             }
             try {
@@ -127,10 +143,10 @@ public final class ExemplarStore {
     public List<Key> toFold(Connection c, Instant completeBefore, Instant finalBefore, int limit)
             throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT DISTINCT d.model_id, d.model_version, d.tap, "
-                + "d.window_start FROM exemplar_delta d WHERE NOT d.folded AND d.window_start < ? AND (d.window_start "
-                + "< ? OR NOT EXISTS (SELECT 1 FROM neuron_exemplars e WHERE e.model_id = d.model_id AND "
-                + "e.model_version = d.model_version AND e.tap = d.tap AND e.window_start = d.window_start)) "
-                + "ORDER BY 4 LIMIT ?")) {
+                + "d.window_start, d.block FROM exemplar_delta d WHERE NOT d.folded AND d.window_start < ? AND "
+                + "(d.window_start < ? OR NOT EXISTS (SELECT 1 FROM neuron_exemplars e WHERE e.model_id = d.model_id "
+                + "AND e.model_version = d.model_version AND e.tap = d.tap AND e.block = d.block AND e.window_start = "
+                + "d.window_start)) ORDER BY 4 LIMIT ?")) {
             ps.setTimestamp(1, Timestamp.from(completeBefore));
             ps.setTimestamp(2, Timestamp.from(finalBefore));
             ps.setInt(3, limit);
@@ -138,7 +154,7 @@ public final class ExemplarStore {
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     out.add(new Key(rs.getString(1), rs.getString(2), rs.getString(3),
-                            rs.getTimestamp(4).toInstant()));
+                            rs.getTimestamp(4).toInstant(), rs.getInt(5)));
                 }
             }
             return out;
@@ -152,12 +168,11 @@ public final class ExemplarStore {
      */
     public boolean fold(Connection c, Key key, boolean isFinal) throws SQLException {
         partitions.ensure(key.minute(), "");
-        AdvisoryLocks.lock(c, "neuron_exemplars", List.of(lockKey(key.modelId(), key.modelVersion(), key.tap(),
-                key.minute())));
+        AdvisoryLocks.lock(c, "neuron_exemplars", List.of(lockKey(key)));
         TopExemplars row = null;
         try (PreparedStatement ps = c.prepareStatement("SELECT exemplars FROM neuron_exemplars WHERE model_id = ? "
-                + "AND model_version = ? AND tap = ? AND window_start = ?")) {
-            bind(ps, key.modelId(), key.modelVersion(), key.tap(), key.minute());
+                + "AND model_version = ? AND tap = ? AND window_start = ? AND block = ?")) {
+            bind(ps, key);
             try (ResultSet rs = ps.executeQuery()) {
                 if (rs.next()) {
                     row = TopExemplars.decode(rs.getBytes(1));
@@ -169,8 +184,8 @@ public final class ExemplarStore {
         }
         List<Long> ids = new ArrayList<>();
         try (PreparedStatement ps = c.prepareStatement("SELECT delta_id, exemplars FROM exemplar_delta WHERE "
-                + "model_id = ? AND model_version = ? AND tap = ? AND window_start = ? AND NOT folded")) {
-            bind(ps, key.modelId(), key.modelVersion(), key.tap(), key.minute());
+                + "model_id = ? AND model_version = ? AND tap = ? AND window_start = ? AND block = ? AND NOT folded")) {
+            bind(ps, key);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     ids.add(rs.getLong(1));
@@ -187,10 +202,10 @@ public final class ExemplarStore {
             return false;
         }
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO neuron_exemplars (model_id, model_version, tap, "
-                + "window_start, exemplars) VALUES (?, ?, ?, ?, ?) ON CONFLICT (model_id, model_version, tap, "
-                + "window_start) DO UPDATE SET exemplars = excluded.exemplars")) {
-            bind(ps, key.modelId(), key.modelVersion(), key.tap(), key.minute());
-            ps.setBytes(5, row.encode());
+                + "window_start, block, exemplars) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (model_id, model_version, "
+                + "tap, window_start, block) DO UPDATE SET exemplars = excluded.exemplars")) {
+            bind(ps, key);
+            ps.setBytes(6, row.encode());
             ps.executeUpdate();
         }
         try (PreparedStatement ps = c.prepareStatement("UPDATE exemplar_delta SET folded = true WHERE window_start = ? "
@@ -202,26 +217,31 @@ public final class ExemplarStore {
         return true;
     }
 
-    private static String lockKey(String modelId, String modelVersion, String tap, Instant minute) {
-        return modelId + '\u0000' + modelVersion + '\u0000' + tap + '\u0000' + minute;
+    private static String lockKey(Key key) {
+        return key.modelId() + '\u0000' + key.modelVersion() + '\u0000' + key.tap() + '\u0000' + key.minute()
+                + '\u0000' + key.block();
     }
 
     /**
-     * The exemplars of a tap over its last {@code span} of stored minutes, merged: each neuron's observations that
-     * excited it most in that time. Empty when none are stored.
+     * The exemplars of one block of a tap over the tap's last {@code span} of stored minutes (any block's), merged:
+     * each of the block's neurons' observations that excited it most in that time. Empty when the block has none in
+     * that span, though other blocks of the tap have (the caller says the block is missing then).
      */
-    public Optional<TopExemplars> readLatest(String modelId, String modelVersion, String tap, java.time.Duration span) {
+    public Optional<TopExemplars> readLatest(String modelId, String modelVersion, String tap, int block,
+            java.time.Duration span) {
         try (Connection c = dataSource.getConnection();
                 PreparedStatement ps = c.prepareStatement("WITH k AS (SELECT ?::text AS m, ?::text AS v, ?::text "
-                        + "AS t), stored AS (SELECT e.window_start, e.exemplars FROM neuron_exemplars e, k WHERE "
-                        + "e.model_id = k.m AND e.model_version = k.v AND e.tap = k.t UNION ALL SELECT d.window_start, "
-                        + "d.exemplars FROM exemplar_delta d, k WHERE d.model_id = k.m AND d.model_version = k.v AND "
-                        + "d.tap = k.t AND NOT d.folded) SELECT exemplars FROM stored WHERE window_start > (SELECT "
-                        + "max(window_start) FROM stored) - ?::interval")) {
+                        + "AS t, ?::integer AS b), stored AS (SELECT e.window_start, e.block, e.exemplars FROM "
+                        + "neuron_exemplars e, k WHERE e.model_id = k.m AND e.model_version = k.v AND e.tap = k.t "
+                        + "UNION ALL SELECT d.window_start, d.block, d.exemplars FROM exemplar_delta d, k WHERE "
+                        + "d.model_id = k.m AND d.model_version = k.v AND d.tap = k.t AND NOT d.folded) SELECT "
+                        + "exemplars FROM stored, k WHERE block = k.b AND window_start > (SELECT max(window_start) "
+                        + "FROM stored) - ?::interval")) {
             ps.setString(1, modelId);
             ps.setString(2, modelVersion);
             ps.setString(3, tap);
-            ps.setString(4, span.toSeconds() + " seconds");
+            ps.setInt(4, block);
+            ps.setString(5, span.toSeconds() + " seconds");
             return Optional.ofNullable(mergeAll(ps));
         } catch (SQLException e) {
             throw new StorageException("reading exemplars of " + tap, e);
@@ -258,11 +278,11 @@ public final class ExemplarStore {
         }
     }
 
-    private static void bind(PreparedStatement ps, String modelId, String modelVersion, String tap, Instant minute)
-            throws SQLException {
-        ps.setString(1, modelId);
-        ps.setString(2, modelVersion);
-        ps.setString(3, tap);
-        ps.setTimestamp(4, Timestamp.from(minute));
+    private static void bind(PreparedStatement ps, Key key) throws SQLException {
+        ps.setString(1, key.modelId());
+        ps.setString(2, key.modelVersion());
+        ps.setString(3, key.tap());
+        ps.setTimestamp(4, Timestamp.from(key.minute()));
+        ps.setInt(5, key.block());
     }
 }

@@ -84,7 +84,7 @@ public final class LateLabelStore {
             java.time.Instant oldest) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("UPDATE recent_observation SET true_label = ? "
                 + "WHERE model_id = ? AND instance_id = ? AND true_label IS NULL AND event_time >= coalesce(?, "
-                + "'-infinity'::timestamptz) RETURNING model_version, tap, event_time, predicted_class, activations")) {
+                + "'-infinity'::timestamptz) RETURNING model_version, tap, event_time, predicted_class, activations, block")) {
             ps.setInt(1, label);
             ps.setString(2, modelId);
             ps.setString(3, instanceId);
@@ -95,7 +95,7 @@ public final class LateLabelStore {
                     // the fields a join needs; metadata stays in the store
                     out.add(new RecentObservationStore.Recent(modelId, rs.getString(1), instanceId, rs.getString(2),
                             rs.getTimestamp(3).toInstant(), rs.getInt(4), 0f, label, java.util.Map.of(), null, null,
-                            RecentObservationStore.decode(rs.getBytes(5))));
+                            RecentObservationStore.decode(rs.getBytes(5)), rs.getInt(6)));
                 }
             }
             return out;

@@ -27,10 +27,69 @@ import org.postgresql.copy.PGCopyOutputStream;
  */
 public final class RecentObservationStore {
 
-    /** One tap of a kept observation. {@code trueLabel} is null while unknown; {@code pairRole} null outside pairs. */
+    /**
+     * One tap (one block of it) of a kept observation: {@code activations} are the block's neurons. {@code trueLabel}
+     * is null while unknown; {@code pairRole} null outside pairs.
+     */
     public record Recent(String modelId, String modelVersion, String instanceId, String tap, Instant eventTime,
             int predictedClass, float confidence, Integer trueLabel, Map<String, String> tags, String pairId,
-            PairRole pairRole, float[] activations) {
+            PairRole pairRole, float[] activations, int block) {
+
+        /** A tap stored as one block. */
+        public Recent(String modelId, String modelVersion, String instanceId, String tap, Instant eventTime,
+                int predictedClass, float confidence, Integer trueLabel, Map<String, String> tags, String pairId,
+                PairRole pairRole, float[] activations) {
+            this(modelId, modelVersion, instanceId, tap, eventTime, predictedClass, confidence, trueLabel, tags,
+                    pairId, pairRole, activations, 0);
+        }
+    }
+
+    /**
+     * One tap of a kept observation with its blocks put back together: the neurons of a block not kept (evicted, or
+     * not flushed yet by the instance that owns it) are NaN, and named in {@code missingBlocks}.
+     */
+    public record Assembled(Recent tap, List<Integer> missingBlocks) {
+    }
+
+    /**
+     * Puts the kept blocks of taps back together ({@link #find} and {@link #findPair} return one row per block): one
+     * result per model version, instance, tap and event time, in the order first met.
+     */
+    public static List<Assembled> assemble(List<Recent> blocks,
+            java.util.function.Function<Recent, ai.neuraldivergence.domain.TapDescriptor> layoutOf) {
+        Map<String, List<Recent>> byTap = new java.util.LinkedHashMap<>();
+        for (Recent r : blocks) {
+            byTap.computeIfAbsent(r.modelVersion() + '\u0000' + r.instanceId() + '\u0000' + r.tap() + '\u0000'
+                    + r.eventTime(), k -> new ArrayList<>()).add(r);
+        }
+        List<Assembled> out = new ArrayList<>(byTap.size());
+        for (List<Recent> parts : byTap.values()) {
+            Recent first = parts.get(0);
+            ai.neuraldivergence.domain.TapDescriptor layout = layoutOf.apply(first);
+            if (layout == null || layout.blockCount() == 1) {
+                out.add(new Assembled(first, List.of()));
+                continue;
+            }
+            float[] all = new float[layout.neuronCount()];
+            java.util.Arrays.fill(all, Float.NaN);
+            java.util.Set<Integer> present = new java.util.HashSet<>();
+            for (Recent r : parts) {
+                if (r.block() < layout.blockCount() && r.activations().length == layout.blockNeurons(r.block())) {
+                    System.arraycopy(r.activations(), 0, all, layout.blockStart(r.block()), r.activations().length);
+                    present.add(r.block());
+                }
+            }
+            List<Integer> missing = new ArrayList<>();
+            for (int b = 0; b < layout.blockCount(); b++) {
+                if (!present.contains(b)) {
+                    missing.add(b);
+                }
+            }
+            out.add(new Assembled(new Recent(first.modelId(), first.modelVersion(), first.instanceId(), first.tap(),
+                    first.eventTime(), first.predictedClass(), first.confidence(), first.trueLabel(), first.tags(),
+                    first.pairId(), first.pairRole(), all, 0), missing));
+        }
+        return out;
     }
 
     /** An input as inference captured it: a PNG of what the model was fed. */
@@ -79,24 +138,25 @@ public final class RecentObservationStore {
         try (Statement s = c.createStatement()) {
             s.execute("CREATE TEMP TABLE IF NOT EXISTS recent_observation_in (model_id text, model_version text, "
                     + "instance_id text, tap text, event_time timestamptz, predicted_class int4, confidence float4, "
-                    + "true_label int4, tags jsonb, pair_id text, pair_role text, activations bytea) "
+                    + "true_label int4, tags jsonb, pair_id text, pair_role text, activations bytea, block int4) "
                     + "ON COMMIT DELETE ROWS");
         }
         try (BinaryCopy copy = new BinaryCopy(new PGCopyOutputStream(c.unwrap(PGConnection.class),
                 "COPY recent_observation_in FROM STDIN (FORMAT binary)", 1 << 16))) {
             for (Recent r : recent) {
-                copy.row(12).text(r.modelId()).text(r.modelVersion()).text(r.instanceId()).text(r.tap())
+                copy.row(13).text(r.modelId()).text(r.modelVersion()).text(r.instanceId()).text(r.tap())
                         .timestamptz(r.eventTime()).int4(r.predictedClass()).float4(r.confidence())
                         .int4(r.trueLabel()).jsonb(JsonStrings.object(r.tags()))
                         .text(r.pairId() == null || r.pairId().isEmpty() ? null : r.pairId())
-                        .text(r.pairRole() == null ? null : r.pairRole().word()).littleEndianFloats(r.activations());
+                        .text(r.pairRole() == null ? null : r.pairRole().word()).littleEndianFloats(r.activations())
+                        .int4(r.block());
             }
         } catch (java.io.UncheckedIOException e) {
             throw new SQLException("copying recent observations", e.getCause());
         }
         try (Statement s = c.createStatement()) {
             s.executeUpdate("INSERT INTO recent_observation (model_id, model_version, instance_id, tap, event_time, "
-                    + "predicted_class, confidence, true_label, tags, pair_id, pair_role, activations) "
+                    + "predicted_class, confidence, true_label, tags, pair_id, pair_role, activations, block) "
                     + "SELECT * FROM recent_observation_in ON CONFLICT DO NOTHING");
             // the staging rows go at commit (ON COMMIT DELETE ROWS), or now should the caller write more before it
             s.executeUpdate("DELETE FROM recent_observation_in");
@@ -167,9 +227,10 @@ public final class RecentObservationStore {
                 PreparedStatement ps = c.prepareStatement("SELECT r.model_version, r.tap, r.event_time, "
                         + "r.predicted_class, r.confidence, r.true_label, r.pair_id, r.pair_role, r.activations, "
                         + "(SELECT array_agg(key ORDER BY key) FROM jsonb_each_text(r.tags)), "
-                        + "(SELECT array_agg(value ORDER BY key) FROM jsonb_each_text(r.tags)), r.instance_id "
-                        + "FROM recent_observation r JOIN tap t USING (model_id, model_version, tap) "
-                        + "WHERE r.model_id = ? AND " + condition + " ORDER BY r.model_version, t.tap_index")) {
+                        + "(SELECT array_agg(value ORDER BY key) FROM jsonb_each_text(r.tags)), r.instance_id, "
+                        + "r.block FROM recent_observation r JOIN tap t USING (model_id, model_version, tap) "
+                        + "WHERE r.model_id = ? AND " + condition + " ORDER BY r.model_version, t.tap_index, "
+                        + "r.instance_id, r.event_time, r.block")) {
             ps.setString(1, modelId);
             ps.setString(2, value);
             List<Recent> out = new ArrayList<>();
@@ -181,7 +242,7 @@ public final class RecentObservationStore {
                     out.add(new Recent(modelId, rs.getString(1), rs.getString(12), rs.getString(2),
                             rs.getTimestamp(3).toInstant(), rs.getInt(4), rs.getFloat(5), trueLabel,
                             tags(rs.getArray(10), rs.getArray(11)), rs.getString(7),
-                            role == null ? null : PairRole.fromWord(role), decode(rs.getBytes(9))));
+                            role == null ? null : PairRole.fromWord(role), decode(rs.getBytes(9)), rs.getInt(13)));
                 }
             }
             return out;

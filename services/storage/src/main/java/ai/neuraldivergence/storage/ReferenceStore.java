@@ -38,10 +38,11 @@ public final class ReferenceStore {
     public long merge(Connection c, ReferenceKey key, TapDistribution delta) throws SQLException {
         AdvisoryLocks.lock(c, "reference_distribution", java.util.List.of(key.modelId() + '\u0000'
                 + key.modelVersion() + '\u0000' + key.reference() + '\u0000' + key.tap() + '\u0000'
-                + key.slice().key()));
+                + key.slice().key() + '\u0000' + key.block()));
         TapDistribution merged = delta;
         try (PreparedStatement ps = c.prepareStatement("SELECT distributions FROM reference_distribution "
-                + "WHERE model_id = ? AND model_version = ? AND name = ? AND tap = ? AND slice = ? FOR UPDATE")) {
+                + "WHERE model_id = ? AND model_version = ? AND name = ? AND tap = ? AND slice = ? AND block = ? "
+                + "FOR UPDATE")) {
             bind(ps, key);
             try (ResultSet rs = ps.executeQuery()) {
                 if (rs.next()) {
@@ -51,33 +52,42 @@ public final class ReferenceStore {
             }
         }
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO reference_distribution (model_id, model_version, "
-                + "name, tap, slice, observation_count, distributions) VALUES (?, ?, ?, ?, ?, ?, ?) "
-                + "ON CONFLICT (model_id, model_version, name, tap, slice) DO UPDATE SET observation_count = "
+                + "name, tap, slice, block, observation_count, distributions) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                + "ON CONFLICT (model_id, model_version, name, tap, slice, block) DO UPDATE SET observation_count = "
                 + "excluded.observation_count, distributions = excluded.distributions, updated_at = now()")) {
             bind(ps, key);
-            ps.setLong(6, merged.observationCount());
+            ps.setLong(7, merged.observationCount());
             byte[] encoded = DistributionCodec.encode(merged);
             // streamed from the array: the driver's setBytes copies it first
-            ps.setBinaryStream(7, new java.io.ByteArrayInputStream(encoded), encoded.length);
+            ps.setBinaryStream(8, new java.io.ByteArrayInputStream(encoded), encoded.length);
             ps.executeUpdate();
         }
         return merged.observationCount();
     }
 
-    /** A reference's stored distribution of one tap and slice. */
+    /**
+     * A reference's stored distribution of one tap and slice, its blocks assembled (a block it has nothing of is
+     * empty, and the tap's count its blocks' minimum).
+     */
     public Optional<TapDistribution> read(String modelId, String modelVersion, String name, String tap,
             Slice slice) {
         try (Connection c = dataSource.getConnection();
-                PreparedStatement ps = c.prepareStatement("SELECT distributions FROM reference_distribution "
-                        + "WHERE model_id = ? AND model_version = ? AND name = ? AND tap = ? AND slice = ?")) {
+                PreparedStatement ps = c.prepareStatement("SELECT block, distributions FROM reference_distribution "
+                        + "WHERE model_id = ? AND model_version = ? AND name = ? AND tap = ? AND slice = ? "
+                        + "ORDER BY block")) {
+            TapBlocks blocks = new TapBlocks(new CatalogStore(dataSource).find(c, modelId, modelVersion, tap)
+                    .orElse(null), ai.neuraldivergence.domain.NeuronDistribution.DEFAULT_K);
             ps.setString(1, modelId);
             ps.setString(2, modelVersion);
             ps.setString(3, name);
             ps.setString(4, tap);
             ps.setString(5, slice.key());
             try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? Optional.of(DistributionCodec.decode(rs.getBytes(1))) : Optional.empty();
+                while (rs.next()) {
+                    blocks.addRow(rs.getInt(1), DistributionCodec.decode(rs.getBytes(2)));
+                }
             }
+            return blocks.isEmpty() ? Optional.empty() : Optional.of(blocks.assemble());
         } catch (SQLException e) {
             throw new StorageException("reading reference " + name, e);
         }
@@ -86,8 +96,8 @@ public final class ReferenceStore {
     /** The slices a reference holds distributions of, for one tap. */
     public java.util.List<Slice> slices(String modelId, String modelVersion, String name, String tap) {
         try (Connection c = dataSource.getConnection();
-                PreparedStatement ps = c.prepareStatement("SELECT slice FROM reference_distribution WHERE model_id = ? "
-                        + "AND model_version = ? AND name = ? AND tap = ? ORDER BY slice")) {
+                PreparedStatement ps = c.prepareStatement("SELECT DISTINCT slice FROM reference_distribution WHERE "
+                        + "model_id = ? AND model_version = ? AND name = ? AND tap = ? ORDER BY slice")) {
             ps.setString(1, modelId);
             ps.setString(2, modelVersion);
             ps.setString(3, name);
@@ -208,10 +218,18 @@ public final class ReferenceStore {
                     ps.setString(6, sourceSlice == null ? null : sourceSlice.key());
                     ps.executeUpdate();
                 }
+                CatalogStore catalog = new CatalogStore(dataSource);
                 for (var tap : distributionsByTap.entrySet()) {
+                    ai.neuraldivergence.domain.TapDescriptor layout = catalog.find(c, modelId, modelVersion,
+                            tap.getKey()).orElse(null);
                     for (var slice : tap.getValue().entrySet()) {
-                        merge(c, new ReferenceKey(modelId, modelVersion, name, tap.getKey(), slice.getKey()),
-                                slice.getValue());
+                        // stored block by block, as a tagged reference is
+                        int blocks = layout == null ? 1 : layout.blockCount();
+                        for (int b = 0; b < blocks; b++) {
+                            TapDistribution whole = slice.getValue();
+                            merge(c, new ReferenceKey(modelId, modelVersion, name, tap.getKey(), slice.getKey(), b),
+                                    blocks == 1 ? whole : whole.part(layout.blockStart(b), layout.blockNeurons(b)));
+                        }
                     }
                 }
                 try (PreparedStatement ps = c.prepareStatement("UPDATE reference_distribution SET sealed_at = now() "
@@ -343,10 +361,14 @@ public final class ReferenceStore {
      */
     public static Optional<Sealed> sealDue(Connection c, ReferenceId id, long expected, boolean timedOut)
             throws SQLException {
+        // a tap is complete when every one of its blocks reached the count (a tap's count is its blocks' minimum)
         try (PreparedStatement ps = c.prepareStatement("UPDATE reference_distribution d SET sealed_at = now() "
                 + "WHERE d.model_id = ? AND d.model_version = ? AND d.name = ? AND d.sealed_at IS NULL AND (? OR d.tap "
-                + "IN (SELECT a.tap FROM reference_distribution a WHERE a.model_id = d.model_id AND a.model_version "
-                + "= d.model_version AND a.name = d.name AND a.slice = 'all' AND a.observation_count >= ?))")) {
+                + "IN (SELECT a.tap FROM reference_distribution a JOIN tap t ON t.model_id = a.model_id AND "
+                + "t.model_version = a.model_version AND t.tap = a.tap WHERE a.model_id = d.model_id AND "
+                + "a.model_version = d.model_version AND a.name = d.name AND a.slice = 'all' GROUP BY a.tap, "
+                + "t.neuron_count, t.block_size HAVING count(*) = (t.neuron_count + t.block_size - 1) / t.block_size "
+                + "AND min(a.observation_count) >= ?))")) {
             bind(ps, id);
             ps.setBoolean(4, timedOut);
             ps.setLong(5, expected);
@@ -356,10 +378,12 @@ public final class ReferenceStore {
         long fullest = 0;
         long emptiest = Long.MAX_VALUE;
         boolean allSealed = true;
-        try (PreparedStatement ps = c.prepareStatement("SELECT coalesce(d.observation_count, 0), d.sealed_at "
-                + "IS NOT NULL FROM tap t LEFT JOIN reference_distribution d ON d.model_id = t.model_id "
-                + "AND d.model_version = t.model_version AND d.tap = t.tap AND d.name = ? AND d.slice = 'all' "
-                + "WHERE t.model_id = ? AND t.model_version = ?")) {
+        try (PreparedStatement ps = c.prepareStatement("SELECT CASE WHEN count(d.block) < (t.neuron_count + "
+                + "t.block_size - 1) / t.block_size THEN 0 ELSE min(d.observation_count) END, count(d.block) = "
+                + "(t.neuron_count + t.block_size - 1) / t.block_size AND bool_and(d.sealed_at IS NOT NULL) FROM tap t "
+                + "LEFT JOIN reference_distribution d ON d.model_id = t.model_id AND d.model_version = t.model_version "
+                + "AND d.tap = t.tap AND d.name = ? AND d.slice = 'all' WHERE t.model_id = ? AND t.model_version = ? "
+                + "GROUP BY t.tap, t.neuron_count, t.block_size")) {
             ps.setString(1, id.name());
             ps.setString(2, id.modelId());
             ps.setString(3, id.modelVersion());
@@ -539,5 +563,6 @@ public final class ReferenceStore {
         ps.setString(3, key.reference());
         ps.setString(4, key.tap());
         ps.setString(5, key.slice().key());
+        ps.setInt(6, key.block());
     }
 }

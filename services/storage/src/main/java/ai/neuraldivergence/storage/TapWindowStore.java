@@ -5,6 +5,7 @@ import ai.neuraldivergence.domain.Granularity;
 import ai.neuraldivergence.domain.RawRows;
 import ai.neuraldivergence.domain.SlicedRows;
 import ai.neuraldivergence.domain.Slice;
+import ai.neuraldivergence.domain.TapDescriptor;
 import ai.neuraldivergence.domain.TapDistribution;
 import ai.neuraldivergence.domain.WindowKey;
 import java.sql.Connection;
@@ -32,6 +33,7 @@ public final class TapWindowStore {
     }
 
     private final TimePartitions partitions;
+    private final CatalogStore catalog;
     private final DataSource dataSource;
     private final int sketchK;
 
@@ -44,6 +46,7 @@ public final class TapWindowStore {
         this.dataSource = dataSource;
         this.sketchK = sketchK;
         this.partitions = new TimePartitions(dataSource, PartitionLayout.of("tap_window"));
+        this.catalog = new CatalogStore(dataSource);
     }
 
     /** The partitions rows are written into, made on demand by the writes below. */
@@ -62,7 +65,7 @@ public final class TapWindowStore {
 
     private static String lockKey(WindowKey k) {
         return k.modelId() + '\u0000' + k.modelVersion() + '\u0000' + k.tap() + '\u0000' + k.granularity().word()
-                + '\u0000' + k.slice().key() + '\u0000' + k.windowStart();
+                + '\u0000' + k.slice().key() + '\u0000' + k.windowStart() + '\u0000' + k.block();
     }
 
     /**
@@ -83,7 +86,7 @@ public final class TapWindowStore {
         TapDistribution merged = null;
         try (PreparedStatement ps = c.prepareStatement("SELECT distributions FROM tap_window "
                 + "WHERE model_id = ? AND model_version = ? AND tap = ? AND granularity = ? AND slice = ? "
-                + "AND window_start = ? FOR UPDATE")) {
+                + "AND window_start = ? AND block = ? FOR UPDATE")) {
             bindKey(ps, key);
             try (ResultSet rs = ps.executeQuery()) {
                 if (rs.next()) {
@@ -96,15 +99,15 @@ public final class TapWindowStore {
             merged = delta.toDistribution(sketchK);
         }
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO tap_window (model_id, model_version, tap, "
-                + "granularity, slice, window_start, observation_count, distributions) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                + "ON CONFLICT (model_id, model_version, tap, granularity, slice, window_start) DO UPDATE SET "
-                + "observation_count = excluded.observation_count, distributions = excluded.distributions, "
+                + "granularity, slice, window_start, block, observation_count, distributions) VALUES (?, ?, ?, ?, ?, "
+                + "?, ?, ?, ?) ON CONFLICT (model_id, model_version, tap, granularity, slice, window_start, block) DO "
+                + "UPDATE SET observation_count = excluded.observation_count, distributions = excluded.distributions, "
                 + "updated_at = now()")) {
             bindKey(ps, key);
             byte[] encoded = DistributionCodec.encode(merged);
-            ps.setLong(7, merged.observationCount());
+            ps.setLong(8, merged.observationCount());
             // streamed from the array: the driver's setBytes copies it first, and a wide tap's row is tens of MB
-            ps.setBinaryStream(8, new java.io.ByteArrayInputStream(encoded), encoded.length);
+            ps.setBinaryStream(9, new java.io.ByteArrayInputStream(encoded), encoded.length);
             ps.executeUpdate();
             return new Merged(merged.observationCount(), encoded.length);
         }
@@ -120,15 +123,16 @@ public final class TapWindowStore {
      */
     public List<StoredWindow> read(String modelId, String modelVersion, String tap, Slice slice,
             Granularity granularity, Instant from, Instant to) {
-        String deltas = granularity != Granularity.MINUTE ? "" : " UNION ALL SELECT window_start, NULL, activations, "
-                + "slices FROM window_delta WHERE model_id = ? AND model_version = ? AND tap = ? AND ? = ANY(slices) "
-                + "AND NOT folded AND window_start >= ? AND window_start < ?";
+        String deltas = granularity != Granularity.MINUTE ? "" : " UNION ALL SELECT window_start, block, NULL, "
+                + "activations, slices FROM window_delta WHERE model_id = ? AND model_version = ? AND tap = ? AND ? "
+                + "= ANY(slices) AND NOT folded AND window_start >= ? AND window_start < ?";
         try (Connection c = dataSource.getConnection();
-                PreparedStatement ps = c.prepareStatement("SELECT window_start, distributions, NULL::bytea, "
+                PreparedStatement ps = c.prepareStatement("SELECT window_start, block, distributions, NULL::bytea, "
                         + "NULL::text[] FROM tap_window WHERE model_id = ? AND model_version = ? AND tap = ? AND "
                         + "slice = ? AND "
                         + "window_start >= ? AND window_start < ? AND granularity = '" + granularity.word() + "'"
-                        + deltas + " ORDER BY 1, 3 NULLS FIRST")) {
+                        + deltas + " ORDER BY 1, 2, 4 NULLS FIRST")) {
+            TapDescriptor layout = catalog.find(c, modelId, modelVersion, tap).orElse(null);
             int repeats = granularity == Granularity.MINUTE ? 2 : 1;
             for (int r = 0; r < repeats; r++) {
                 ps.setString(6 * r + 1, modelId);
@@ -141,20 +145,20 @@ public final class TapWindowStore {
             List<StoredWindow> out = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 Instant current = null;
-                TapDistribution d = null;
+                TapBlocks window = null;
                 while (rs.next()) {
                     Instant start = rs.getTimestamp(1).toInstant();
                     if (!start.equals(current)) {
-                        if (d != null) {
-                            out.add(new StoredWindow(current, d));
+                        if (window != null) {
+                            out.add(new StoredWindow(current, window.assemble()));
                         }
                         current = start;
-                        d = null;
+                        window = new TapBlocks(layout, sketchK);
                     }
-                    d = add(d, rs.getBytes(2), rs.getBytes(3), rs.getArray(4), slice);
+                    add(window, rs.getInt(2), rs.getBytes(3), rs.getBytes(4), rs.getArray(5), slice);
                 }
-                if (d != null) {
-                    out.add(new StoredWindow(current, d));
+                if (window != null) {
+                    out.add(new StoredWindow(current, window.assemble()));
                 }
             }
             return out;
@@ -163,23 +167,14 @@ public final class TapWindowStore {
         }
     }
 
-    /** Adds a stored row or a delta's rows of one slice to what a window has so far (null: nothing yet). */
-    private TapDistribution add(TapDistribution so, byte[] row, byte[] delta, java.sql.Array slices, Slice slice)
-            throws SQLException {
+    /** Adds a stored row or a delta's rows of one slice to what a window's block has so far. */
+    private static void add(TapBlocks window, int block, byte[] row, byte[] delta, java.sql.Array slices,
+            Slice slice) throws SQLException {
         if (row != null) {
-            TapDistribution decoded = DistributionCodec.decode(row);
-            if (so == null) {
-                return decoded;
-            }
-            so.merge(decoded);
-            return so;
+            window.addRow(block, DistributionCodec.decode(row));
+        } else {
+            window.addRows(block, deltaRows(delta, slices, slice));
         }
-        RawRows rows = deltaRows(delta, slices, slice);
-        if (so == null) {
-            so = new TapDistribution(rows.neuronCount(), sketchK);
-        }
-        rows.addTo(so);
-        return so;
     }
 
     /** One slice's rows of a stored delta. */
@@ -207,10 +202,9 @@ public final class TapWindowStore {
      */
     public MergedRead readMergedTracked(String modelId, String modelVersion, String tap, Slice slice,
             List<ai.neuraldivergence.domain.RangePlan.Segment> segments, int neuronCount, int sketchK) {
-        TapDistribution merged = new TapDistribution(neuronCount, sketchK);
         java.util.Set<Long> ids = new java.util.HashSet<>();
         if (segments.isEmpty()) {
-            return new MergedRead(merged, ids);
+            return new MergedRead(new TapDistribution(neuronCount, sketchK), ids);
         }
         java.util.Map<Granularity, List<Timestamp>> starts = new java.util.EnumMap<>(Granularity.class);
         for (Granularity g : Granularity.values()) {
@@ -218,14 +212,15 @@ public final class TapWindowStore {
         }
         segments.forEach(sg -> starts.get(sg.granularity()).add(Timestamp.from(sg.start())));
         try (Connection c = dataSource.getConnection();
-                PreparedStatement ps = c.prepareStatement("SELECT distributions, NULL::bytea, NULL::text[], "
+                PreparedStatement ps = c.prepareStatement("SELECT block, distributions, NULL::bytea, NULL::text[], "
                         + "NULL::bigint FROM tap_window WHERE "
                         + "model_id = ? AND model_version = ? AND tap = ? AND slice = ? AND ((granularity = 'minute' "
                         + "AND window_start = ANY(?)) OR (granularity = 'hour' AND window_start = ANY(?)) OR "
-                        + "(granularity = 'day' AND window_start = ANY(?))) UNION ALL SELECT NULL, activations, "
+                        + "(granularity = 'day' AND window_start = ANY(?))) UNION ALL SELECT block, NULL, activations, "
                         + "slices, delta_id FROM window_delta WHERE model_id = ? AND model_version = ? AND tap = ? AND "
                         + "? = ANY(slices) "
                         + "AND NOT folded AND window_start = ANY(?)")) {
+            TapDescriptor layout = catalog.find(c, modelId, modelVersion, tap).orElse(null);
             for (int r = 0; r < 2; r++) {
                 ps.setString(7 * r + 1, modelId);
                 ps.setString(7 * r + 2, modelVersion);
@@ -236,18 +231,19 @@ public final class TapWindowStore {
             ps.setArray(6, c.createArrayOf("timestamptz", starts.get(Granularity.HOUR).toArray()));
             ps.setArray(7, c.createArrayOf("timestamptz", starts.get(Granularity.DAY).toArray()));
             ps.setArray(12, c.createArrayOf("timestamptz", starts.get(Granularity.MINUTE).toArray()));
+            // every window of the plan merged block by block: the tap's count is then its blocks' minimum over
+            // the whole range
+            TapBlocks merged = new TapBlocks(layout, sketchK);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    byte[] row = rs.getBytes(1);
-                    if (row != null) {
-                        merged.merge(DistributionCodec.decode(row));
-                    } else {
-                        deltaRows(rs.getBytes(2), rs.getArray(3), slice).addTo(merged);
-                        ids.add(rs.getLong(4));
+                    add(merged, rs.getInt(1), rs.getBytes(2), rs.getBytes(3), rs.getArray(4), slice);
+                    if (rs.getBytes(2) == null) {
+                        ids.add(rs.getLong(5));
                     }
                 }
             }
-            return new MergedRead(merged, ids);
+            return new MergedRead(merged.isEmpty() ? new TapDistribution(neuronCount, sketchK) : merged.assemble(),
+                    ids);
         } catch (SQLException e) {
             throw new StorageException("reading windows of " + tap, e);
         }
@@ -269,13 +265,14 @@ public final class TapWindowStore {
         try (Connection c = dataSource.getConnection();
                 PreparedStatement ps = c.prepareStatement("SELECT delta_id, folded, CASE WHEN delta_id = ANY(?) "
                         + "THEN activations END, slices FROM window_delta WHERE window_start = ? AND delta_id = ANY(?) "
-                        + "AND model_id = ? AND model_version = ? AND tap = ?")) {
+                        + "AND model_id = ? AND model_version = ? AND tap = ? AND block = ?")) {
             ps.setArray(1, c.createArrayOf("bigint", withRows.toArray()));
             ps.setTimestamp(2, Timestamp.from(minute.windowStart()));
             ps.setArray(3, c.createArrayOf("bigint", ids.toArray()));
             ps.setString(4, minute.modelId());
             ps.setString(5, minute.modelVersion());
             ps.setString(6, minute.tap());
+            ps.setInt(7, minute.block());
             List<FetchedDelta> out = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
@@ -299,21 +296,24 @@ public final class TapWindowStore {
     }
 
     public Unbuilt unbuilt(String modelId, String modelVersion, String tap, Slice slice, Instant from, Instant to) {
+        // block by block: a minute is unbuilt while any block's hour row is missing, a day while any block's day
+        // row is (the blocks of one hour are built one after the other, by whichever instance gets to each)
         String sql = "WITH k AS (SELECT ?::text AS m, ?::text AS v, ?::text AS t, ?::text AS s, ?::timestamptz AS f, "
-                + "?::timestamptz AS e, ?::timestamptz AS df), minutes AS (SELECT w.window_start FROM tap_window w, k "
-                + "WHERE w.model_id = k.m AND w.model_version = k.v AND w.tap = k.t AND w.granularity = 'minute' AND "
-                + "w.slice = k.s AND w.window_start >= k.df AND w.window_start < k.e UNION SELECT d.window_start FROM "
-                + "window_delta d, k WHERE d.model_id = k.m AND d.model_version = k.v AND d.tap = k.t AND k.s = "
-                + "ANY(d.slices) AND NOT d.folded AND d.window_start >= k.df AND d.window_start < k.e) "
-                + "SELECT 'minute', x.window_start FROM minutes x, k WHERE x.window_start >= k.f AND NOT EXISTS ("
-                + "SELECT 1 FROM tap_window h WHERE h.model_id = k.m AND h.model_version = k.v AND h.tap = k.t AND "
-                + "h.granularity = 'hour' AND h.slice = k.s AND h.window_start = date_bin('1 hour', x.window_start, "
-                + ORIGIN + ")) UNION ALL SELECT DISTINCT 'day', y.day FROM (SELECT date_bin('1 day', window_start, "
-                + ORIGIN + ") AS day FROM minutes UNION SELECT date_bin('1 day', h.window_start, " + ORIGIN + ") FROM "
-                + "tap_window h, k WHERE h.model_id = k.m AND h.model_version = k.v AND h.tap = k.t AND h.granularity "
-                + "= 'hour' AND h.slice = k.s AND h.window_start >= k.df AND h.window_start < k.e) y, k WHERE NOT "
-                + "EXISTS (SELECT 1 FROM tap_window d WHERE d.model_id = k.m AND d.model_version = k.v AND d.tap = "
-                + "k.t AND d.granularity = 'day' AND d.slice = k.s AND d.window_start = y.day)";
+                + "?::timestamptz AS e, ?::timestamptz AS df), minutes AS (SELECT w.window_start, w.block FROM "
+                + "tap_window w, k WHERE w.model_id = k.m AND w.model_version = k.v AND w.tap = k.t AND w.granularity "
+                + "= 'minute' AND w.slice = k.s AND w.window_start >= k.df AND w.window_start < k.e UNION SELECT "
+                + "d.window_start, d.block FROM window_delta d, k WHERE d.model_id = k.m AND d.model_version = k.v AND "
+                + "d.tap = k.t AND k.s = ANY(d.slices) AND NOT d.folded AND d.window_start >= k.df AND d.window_start "
+                + "< k.e) SELECT DISTINCT 'minute', x.window_start FROM minutes x, k WHERE x.window_start >= k.f AND "
+                + "NOT EXISTS (SELECT 1 FROM tap_window h WHERE h.model_id = k.m AND h.model_version = k.v AND h.tap = "
+                + "k.t AND h.block = x.block AND h.granularity = 'hour' AND h.slice = k.s AND h.window_start = "
+                + "date_bin('1 hour', x.window_start, " + ORIGIN + ")) UNION ALL SELECT DISTINCT 'day', y.day FROM "
+                + "(SELECT date_bin('1 day', window_start, " + ORIGIN + ") AS day, block FROM minutes UNION SELECT "
+                + "date_bin('1 day', h.window_start, " + ORIGIN + "), h.block FROM tap_window h, k WHERE h.model_id = "
+                + "k.m AND h.model_version = k.v AND h.tap = k.t AND h.granularity = 'hour' AND h.slice = k.s AND "
+                + "h.window_start >= k.df AND h.window_start < k.e) y, k WHERE NOT EXISTS (SELECT 1 FROM tap_window d "
+                + "WHERE d.model_id = k.m AND d.model_version = k.v AND d.tap = k.t AND d.block = y.block AND "
+                + "d.granularity = 'day' AND d.slice = k.s AND d.window_start = y.day)";
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setString(1, modelId);
             ps.setString(2, modelVersion);
@@ -398,18 +398,19 @@ public final class TapWindowStore {
         }
         List<WindowKey> list = List.copyOf(keys);
         try (PreparedStatement ps = c.prepareStatement("WITH k AS (SELECT * FROM unnest(?::text[], ?::text[], "
-                + "?::text[], ?::text[], ?::timestamptz[]) WITH ORDINALITY AS k(m, v, t, s, w, i)) SELECT k.i, "
-                + "coalesce((SELECT observation_count FROM tap_window x WHERE x.model_id = k.m AND x.model_version = "
-                + "k.v AND x.tap = k.t AND x.granularity = 'minute' AND x.slice = k.s AND x.window_start = k.w), 0) + "
-                + "coalesce((SELECT sum(u.n) FROM window_delta d, unnest(d.slices, d.slice_counts) AS u(s, n) WHERE "
-                + "d.model_id = k.m AND d.model_version = k.v AND d.tap = k.t AND d.window_start = k.w AND NOT "
-                + "d.folded AND u.s = k.s), 0) FROM k")) {
+                + "?::text[], ?::text[], ?::timestamptz[], ?::integer[]) WITH ORDINALITY AS k(m, v, t, s, w, b, i)) "
+                + "SELECT k.i, coalesce((SELECT observation_count FROM tap_window x WHERE x.model_id = k.m AND "
+                + "x.model_version = k.v AND x.tap = k.t AND x.granularity = 'minute' AND x.slice = k.s AND "
+                + "x.window_start = k.w AND x.block = k.b), 0) + coalesce((SELECT sum(u.n) FROM window_delta d, "
+                + "unnest(d.slices, d.slice_counts) AS u(s, n) WHERE d.model_id = k.m AND d.model_version = k.v AND "
+                + "d.tap = k.t AND d.window_start = k.w AND d.block = k.b AND NOT d.folded AND u.s = k.s), 0) FROM k")) {
             ps.setArray(1, c.createArrayOf("text", list.stream().map(WindowKey::modelId).toArray()));
             ps.setArray(2, c.createArrayOf("text", list.stream().map(WindowKey::modelVersion).toArray()));
             ps.setArray(3, c.createArrayOf("text", list.stream().map(WindowKey::tap).toArray()));
             ps.setArray(4, c.createArrayOf("text", list.stream().map(k -> k.slice().key()).toArray()));
             ps.setArray(5, c.createArrayOf("timestamptz", list.stream().map(k -> Timestamp.from(k.windowStart()))
                     .toArray()));
+            ps.setArray(6, c.createArrayOf("integer", list.stream().map(WindowKey::block).toArray()));
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     out.put(list.get(rs.getInt(1) - 1), rs.getLong(2));
@@ -426,20 +427,42 @@ public final class TapWindowStore {
     public boolean insertBuilt(Connection c, WindowKey key, TapDistribution built) throws SQLException {
         partitions.ensure(key.windowStart(), key.granularity().word());
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO tap_window (model_id, model_version, tap, "
-                + "granularity, slice, window_start, observation_count, distributions) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                + "ON CONFLICT DO NOTHING")) {
+                + "granularity, slice, window_start, block, observation_count, distributions) VALUES (?, ?, ?, ?, ?, "
+                + "?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
             bindKey(ps, key);
             byte[] encoded = DistributionCodec.encode(built);
-            ps.setLong(7, built.observationCount());
-            ps.setBinaryStream(8, new java.io.ByteArrayInputStream(encoded), encoded.length);
+            ps.setLong(8, built.observationCount());
+            ps.setBinaryStream(9, new java.io.ByteArrayInputStream(encoded), encoded.length);
             return ps.executeUpdate() == 1;
+        }
+    }
+
+    /**
+     * The whole tap's count of a window (any block of it named by {@code key}): its blocks' minimum, when all
+     * {@code blocks} of them have their row, inside the caller's transaction; empty while one has none.
+     */
+    public java.util.OptionalLong wholeCount(Connection c, WindowKey key, int blocks) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT count(*), min(observation_count) FROM tap_window WHERE "
+                + "model_id = ? AND model_version = ? AND tap = ? AND granularity = ? AND slice = ? AND window_start "
+                + "= ?")) {
+            ps.setString(1, key.modelId());
+            ps.setString(2, key.modelVersion());
+            ps.setString(3, key.tap());
+            ps.setString(4, key.granularity().word());
+            ps.setString(5, key.slice().key());
+            ps.setTimestamp(6, Timestamp.from(key.windowStart()));
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1) >= blocks ? java.util.OptionalLong.of(rs.getLong(2))
+                        : java.util.OptionalLong.empty();
+            }
         }
     }
 
     /** Whether a window's row exists, inside the caller's transaction. */
     public boolean exists(Connection c, WindowKey key) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM tap_window WHERE model_id = ? AND "
-                + "model_version = ? AND tap = ? AND granularity = ? AND slice = ? AND window_start = ?")) {
+                + "model_version = ? AND tap = ? AND granularity = ? AND slice = ? AND window_start = ? AND block = ?")) {
             bindKey(ps, key);
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next();
@@ -447,14 +470,16 @@ public final class TapWindowStore {
         }
     }
 
-    /** Whether any slice of a tap minute has its row, inside the caller's transaction. */
+    /** Whether any slice of a tap minute (its block) has its row, inside the caller's transaction. */
     public boolean minuteExists(Connection c, ai.neuraldivergence.domain.TapMinute minute) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM tap_window WHERE model_id = ? AND "
-                + "model_version = ? AND tap = ? AND granularity = 'minute' AND window_start = ? LIMIT 1")) {
+                + "model_version = ? AND tap = ? AND granularity = 'minute' AND window_start = ? AND block = ? "
+                + "LIMIT 1")) {
             ps.setString(1, minute.modelId());
             ps.setString(2, minute.modelVersion());
             ps.setString(3, minute.tap());
             ps.setTimestamp(4, Timestamp.from(minute.windowStart()));
+            ps.setInt(5, minute.block());
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next();
             }
@@ -471,11 +496,11 @@ public final class TapWindowStore {
         Granularity part = granularity == Granularity.DAY ? Granularity.HOUR : Granularity.MINUTE;
         String bin = granularity == Granularity.DAY ? "1 day" : "1 hour";
         try (PreparedStatement ps = c.prepareStatement("SELECT DISTINCT p.model_id, p.model_version, p.tap, p.slice, "
-                + "date_bin('" + bin + "', p.window_start, " + ORIGIN + ") AS b FROM tap_window p WHERE p.granularity "
-                + "= ? AND p.window_start >= ? AND p.window_start < ? AND NOT EXISTS (SELECT 1 FROM tap_window x "
-                + "WHERE x.model_id = p.model_id AND x.model_version = p.model_version AND x.tap = p.tap AND "
-                + "x.granularity = ? AND x.slice = p.slice AND x.window_start = date_bin('" + bin + "', "
-                + "p.window_start, " + ORIGIN + ")) ORDER BY b LIMIT ?")) {
+                + "date_bin('" + bin + "', p.window_start, " + ORIGIN + ") AS b, p.block FROM tap_window p WHERE "
+                + "p.granularity = ? AND p.window_start >= ? AND p.window_start < ? AND NOT EXISTS (SELECT 1 FROM "
+                + "tap_window x WHERE x.model_id = p.model_id AND x.model_version = p.model_version AND x.tap = p.tap "
+                + "AND x.block = p.block AND x.granularity = ? AND x.slice = p.slice AND x.window_start = date_bin('"
+                + bin + "', p.window_start, " + ORIGIN + ")) ORDER BY b LIMIT ?")) {
             ps.setString(1, part.word());
             ps.setTimestamp(2, Timestamp.from(since));
             ps.setTimestamp(3, Timestamp.from(before));
@@ -485,7 +510,7 @@ public final class TapWindowStore {
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     out.add(new WindowKey(rs.getString(1), rs.getString(2), rs.getString(3),
-                            Slice.parse(rs.getString(4)), granularity, rs.getTimestamp(5).toInstant()));
+                            Slice.parse(rs.getString(4)), granularity, rs.getTimestamp(5).toInstant(), rs.getInt(6)));
                 }
             }
             return out;
@@ -499,21 +524,22 @@ public final class TapWindowStore {
     public boolean readyToBuild(Connection c, WindowKey key) throws SQLException {
         String unbuiltHours = key.granularity() != Granularity.DAY ? "" : " OR EXISTS (SELECT 1 FROM tap_window m "
                 + "WHERE m.model_id = ? AND m.model_version = ? AND m.tap = ? AND m.granularity = 'minute' AND "
-                + "m.slice = ? AND m.window_start >= ? AND m.window_start < ? AND NOT EXISTS (SELECT 1 FROM tap_window "
-                + "h WHERE h.model_id = m.model_id AND h.model_version = m.model_version AND h.tap = m.tap AND "
-                + "h.granularity = 'hour' AND h.slice = m.slice AND h.window_start = date_bin('1 hour', "
-                + "m.window_start, " + ORIGIN + ")))";
+                + "m.slice = ? AND m.window_start >= ? AND m.window_start < ? AND m.block = ? AND NOT EXISTS (SELECT "
+                + "1 FROM tap_window h WHERE h.model_id = m.model_id AND h.model_version = m.model_version AND h.tap "
+                + "= m.tap AND h.block = m.block AND h.granularity = 'hour' AND h.slice = m.slice AND h.window_start "
+                + "= date_bin('1 hour', m.window_start, " + ORIGIN + ")))";
         try (PreparedStatement ps = c.prepareStatement("SELECT NOT (EXISTS (SELECT 1 FROM window_delta WHERE "
                 + "model_id = ? AND model_version = ? AND tap = ? AND ? = ANY(slices) AND window_start >= ? AND "
-                + "window_start < ? AND NOT folded)" + unbuiltHours + ")")) {
+                + "window_start < ? AND block = ? AND NOT folded)" + unbuiltHours + ")")) {
             int repeats = key.granularity() == Granularity.DAY ? 2 : 1;
             for (int r = 0; r < repeats; r++) {
-                ps.setString(6 * r + 1, key.modelId());
-                ps.setString(6 * r + 2, key.modelVersion());
-                ps.setString(6 * r + 3, key.tap());
-                ps.setString(6 * r + 4, key.slice().key());
-                ps.setTimestamp(6 * r + 5, Timestamp.from(key.windowStart()));
-                ps.setTimestamp(6 * r + 6, Timestamp.from(key.windowEnd()));
+                ps.setString(7 * r + 1, key.modelId());
+                ps.setString(7 * r + 2, key.modelVersion());
+                ps.setString(7 * r + 3, key.tap());
+                ps.setString(7 * r + 4, key.slice().key());
+                ps.setTimestamp(7 * r + 5, Timestamp.from(key.windowStart()));
+                ps.setTimestamp(7 * r + 6, Timestamp.from(key.windowEnd()));
+                ps.setInt(7 * r + 7, key.block());
             }
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
@@ -531,7 +557,7 @@ public final class TapWindowStore {
         TapDistribution merged = null;
         try (PreparedStatement ps = c.prepareStatement("SELECT distributions FROM tap_window WHERE model_id = ? AND "
                 + "model_version = ? AND tap = ? AND granularity = ? AND slice = ? AND window_start >= ? AND "
-                + "window_start < ?")) {
+                + "window_start < ? AND block = ?")) {
             ps.setString(1, key.modelId());
             ps.setString(2, key.modelVersion());
             ps.setString(3, key.tap());
@@ -539,6 +565,7 @@ public final class TapWindowStore {
             ps.setString(5, key.slice().key());
             ps.setTimestamp(6, Timestamp.from(key.windowStart()));
             ps.setTimestamp(7, Timestamp.from(key.windowEnd()));
+            ps.setInt(8, key.block());
             ps.setFetchSize(1);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
@@ -568,7 +595,8 @@ public final class TapWindowStore {
     public long deleteOlderThan(Granularity granularity, Instant before, int limit, long maxBytes) {
         long total = 0;
         String coarser = granularity == Granularity.DAY ? "" : " AND EXISTS (SELECT 1 FROM tap_window b WHERE "
-                + "b.model_id = w.model_id AND b.model_version = w.model_version AND b.tap = w.tap AND b.granularity = '"
+                + "b.model_id = w.model_id AND b.model_version = w.model_version AND b.tap = w.tap AND b.block = w.block "
+                + "AND b.granularity = '"
                 + (granularity == Granularity.MINUTE ? "hour" : "day") + "' AND b.slice = w.slice AND b.window_start "
                 + "= date_bin('" + (granularity == Granularity.MINUTE ? "1 hour" : "1 day") + "', w.window_start, "
                 + ORIGIN + "))";
@@ -609,5 +637,6 @@ public final class TapWindowStore {
         ps.setString(4, key.granularity().word());
         ps.setString(5, key.slice().key());
         ps.setTimestamp(6, Timestamp.from(key.windowStart()));
+        ps.setInt(7, key.block());
     }
 }

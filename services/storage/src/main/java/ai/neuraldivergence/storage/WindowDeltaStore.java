@@ -41,7 +41,8 @@ public final class WindowDeltaStore {
             return ids;
         }
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO window_delta (model_id, model_version, tap, "
-                + "window_start, observation_count, slices, slice_counts, activations) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                + "window_start, observation_count, slices, slice_counts, activations, block) VALUES (?, ?, ?, ?, ?, "
+                + "?, ?, ?, ?)",
                 new String[] {"delta_id"})) {
             int sent = 0;
             int batched = 0;
@@ -58,6 +59,7 @@ public final class WindowDeltaStore {
                         .toArray()));
                 byte[] encoded = d.rows().encode();
                 ps.setBinaryStream(8, new java.io.ByteArrayInputStream(encoded), encoded.length);
+                ps.setInt(9, k.block());
                 ps.addBatch();
                 batched++;
                 bytes += encoded.length;
@@ -134,18 +136,19 @@ public final class WindowDeltaStore {
      */
     public void lock(Connection c, TapMinute minute) throws SQLException {
         AdvisoryLocks.lock(c, "window_delta", List.of(minute.modelId() + '\u0000' + minute.modelVersion() + '\u0000'
-                + minute.tap() + '\u0000' + minute.windowStart()));
+                + minute.tap() + '\u0000' + minute.windowStart() + '\u0000' + minute.block()));
     }
 
     /** The unfolded deltas of one tap minute, oldest first. */
     public List<Delta> unfolded(Connection c, TapMinute minute) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT delta_id, activations, slices FROM window_delta WHERE "
-                + "model_id = ? AND model_version = ? AND tap = ? AND window_start = ? AND NOT folded "
+                + "model_id = ? AND model_version = ? AND tap = ? AND window_start = ? AND block = ? AND NOT folded "
                 + "ORDER BY delta_id")) {
             ps.setString(1, minute.modelId());
             ps.setString(2, minute.modelVersion());
             ps.setString(3, minute.tap());
             ps.setTimestamp(4, Timestamp.from(minute.windowStart()));
+            ps.setInt(5, minute.block());
             List<Delta> out = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
@@ -188,10 +191,10 @@ public final class WindowDeltaStore {
     public List<TapMinute> toFold(Connection c, Instant completeBefore, Instant finalBefore, int limit)
             throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT DISTINCT d.model_id, d.model_version, d.tap, "
-                + "d.window_start FROM window_delta d WHERE NOT d.folded AND "
+                + "d.window_start, d.block FROM window_delta d WHERE NOT d.folded AND "
                 + "d.window_start < ? AND (d.window_start < ? OR NOT EXISTS (SELECT 1 FROM tap_window w WHERE "
                 + "w.model_id = d.model_id AND w.model_version = d.model_version AND w.tap = d.tap AND "
-                + "w.granularity = 'minute' AND w.window_start = d.window_start)) "
+                + "w.block = d.block AND w.granularity = 'minute' AND w.window_start = d.window_start)) "
                 + "ORDER BY 4 LIMIT ?")) {
             ps.setTimestamp(1, Timestamp.from(completeBefore));
             ps.setTimestamp(2, Timestamp.from(finalBefore));
@@ -200,7 +203,7 @@ public final class WindowDeltaStore {
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     out.add(new TapMinute(rs.getString(1), rs.getString(2), rs.getString(3),
-                            rs.getTimestamp(4).toInstant()));
+                            rs.getTimestamp(4).toInstant(), rs.getInt(5)));
                 }
             }
             return out;

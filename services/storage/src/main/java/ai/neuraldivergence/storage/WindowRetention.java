@@ -114,7 +114,8 @@ public final class WindowRetention {
     /** The row {@code r}'s coarser window (its hour or day) exists. */
     private static String coarser(String granularity, String width) {
         return "EXISTS (SELECT 1 FROM tap_window b WHERE b.model_id = r.model_id AND b.model_version = "
-                + "r.model_version AND b.tap = r.tap AND b.granularity = '" + granularity + "' AND b.slice = r.slice "
+                + "r.model_version AND b.tap = r.tap AND b.block = r.block AND b.granularity = '" + granularity + "' AND "
+                + "b.slice = r.slice "
                 + "AND b.window_start = date_bin('" + width + "', r.window_start, " + ORIGIN + "))";
     }
 

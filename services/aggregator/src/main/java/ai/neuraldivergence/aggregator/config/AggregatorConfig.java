@@ -64,6 +64,15 @@ public interface AggregatorConfig {
     @WithDefault("16384")
     int maxNeuronsPerTap();
 
+    /**
+     * Neurons per block of a tap first registered by a batch that declares no block size: each block of a tap is a
+     * row of its own in every table, a delta, a fold and a Kafka record of its own (see the README). A tap keeps the
+     * block size it was registered with; changing this affects new taps only.
+     */
+    @WithName("block-size")
+    @WithDefault("1024")
+    int blockSize();
+
     /** How far after its record's timestamp an observation's event time may lie (clocks drift); later: invalid. */
     @WithDefault("5m")
     Duration futureSkew();

@@ -130,7 +130,7 @@ public class ActivationConsumer implements ConsumerRebalanceListener {
         this.registry = registry;
         this.budget = config.maxPendingBytes().asLongValue();
         this.intake = new RecordIntake(topics, new ActivationBatchValidator.Rules(config.maxNeuronsPerTap(),
-                config.futureSkew(), null), writer::storedTap, writer::tapSealed);
+                config.futureSkew(), null), config.blockSize(), writer::storedTap, writer::tapSealed);
         this.recovery = new DeltaRecovery(kafkaConfig, intake, () -> new PendingDelta(newAccumulator()),
                 this::commit);
         this.finalDropped = Counter.builder("nd.aggregator.deltas.dropped").tag("reason", "final")

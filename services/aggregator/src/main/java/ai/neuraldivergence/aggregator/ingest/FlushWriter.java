@@ -253,7 +253,7 @@ public final class FlushWriter {
         pending.references().values().forEach(p -> taps.add(p.tap()));
         for (TapDescriptor tap : taps) {
             TapDescriptor stored = catalog.register(c, tap);
-            if (!stored.sameLayout(tap)) {
+            if (!stored.sameLayout(tap) || stored.blockSize() != tap.blockSize()) {
                 return new Outcome.LayoutConflict(stored, tap);
             }
         }
@@ -296,7 +296,7 @@ public final class FlushWriter {
             if (top != null) {
                 // only what would enter the minute's top k as this instance knows it
                 ExemplarStore.Key key = new ExemplarStore.Key(k.modelId(), k.modelVersion(), k.tap(),
-                        k.windowStart());
+                        k.windowStart(), k.block());
                 TopExemplars entering = knownExemplars.entering(key, top);
                 if (!entering.isEmpty()) {
                     exemplarAppends.add(new ExemplarStore.Append(key, entering));
@@ -321,13 +321,45 @@ public final class FlushWriter {
             idOf.put(appends.get(i).minute(), ids[i]);
         }
         exemplars.append(c, exemplarAppends);
-        // what each window holds now, as a reader sees it (its row and its deltas): counts only, for the events
-        Map<WindowKey, Long> counts = windows.minuteCounts(c, appended.keySet());
-        List<CommittedWindow> committed = new ArrayList<>(appended.size());
-        appended.forEach((k, window) -> committed.add(new CommittedWindow(k, window.tap(),
-                counts.getOrDefault(k, window.observationCount()), window.observationCount(),
-                new long[] {idOf.get(TapMinute.of(k))})));
+        List<CommittedWindow> committed = committedWindows(c, appended, idOf);
         return new Outcome.Committed(committed, appends.size(), bytes, joined.count(), sealed, droppedFinal);
+    }
+
+    /**
+     * What each window of the whole tap holds now, as a reader sees it (its rows and its deltas, every block):
+     * counts only, for the events, which speak of whole taps. A tap's count is its blocks' minimum (a block this
+     * flush did not write counts as it is stored), and what this flush added the rise of that minimum.
+     */
+    private List<CommittedWindow> committedWindows(Connection c, Map<WindowKey, WindowAccumulator.PendingWindow>
+            appended, Map<TapMinute, Long> idOf) throws SQLException {
+        Map<WindowKey, List<WindowKey>> byTap = new LinkedHashMap<>();
+        Set<WindowKey> every = new LinkedHashSet<>();
+        for (Map.Entry<WindowKey, WindowAccumulator.PendingWindow> e : appended.entrySet()) {
+            WindowKey whole = e.getKey().inBlock(0);
+            byTap.computeIfAbsent(whole, k -> new ArrayList<>()).add(e.getKey());
+            for (int b = 0; b < e.getValue().tap().blockCount(); b++) {
+                every.add(whole.inBlock(b));
+            }
+        }
+        Map<WindowKey, Long> counts = windows.minuteCounts(c, every);
+        List<CommittedWindow> committed = new ArrayList<>(byTap.size());
+        for (Map.Entry<WindowKey, List<WindowKey>> e : byTap.entrySet()) {
+            WindowKey whole = e.getKey();
+            TapDescriptor tap = appended.get(e.getValue().get(0)).tap();
+            long now = Long.MAX_VALUE;
+            long before = Long.MAX_VALUE;
+            for (int b = 0; b < tap.blockCount(); b++) {
+                WindowKey k = whole.inBlock(b);
+                WindowAccumulator.PendingWindow written = appended.get(k);
+                long added = written == null ? 0 : written.observationCount();
+                long count = counts.getOrDefault(k, added);
+                now = Math.min(now, count);
+                before = Math.min(before, count - added);
+            }
+            long[] ids = e.getValue().stream().mapToLong(k -> idOf.get(TapMinute.of(k))).distinct().toArray();
+            committed.add(new CommittedWindow(whole, tap, now, Math.max(0, now - before), ids));
+        }
+        return committed;
     }
 
     /** The delta's reference keys per reference, references in one order in every aggregator (their lock order). */
@@ -390,9 +422,12 @@ public final class FlushWriter {
             for (RecentObservationStore.Recent r : lateLabels.claimUnlabelled(c, id[0], id[1], e.getValue(),
                     oldestJoined.get(e.getKey()))) {
                 TapDescriptor tap = catalog.find(c, r.modelId(), r.modelVersion(), r.tap()).orElseThrow();
+                if (r.block() >= tap.blockCount() || r.activations().length != tap.blockNeurons(r.block())) {
+                    continue; // kept before the tap's layout it no longer matches: nothing it could join
+                }
                 WindowKey key = new WindowKey(r.modelId(), r.modelVersion(), r.tap(), Slice.trueLabel(e.getValue()),
-                        Granularity.MINUTE, Granularity.MINUTE.windowStart(r.eventTime()));
-                out.computeIfAbsent(key, k -> new WindowAccumulator.PendingWindow(tap, false))
+                        Granularity.MINUTE, Granularity.MINUTE.windowStart(r.eventTime()), r.block());
+                out.computeIfAbsent(key, k -> new WindowAccumulator.PendingWindow(tap, key.block(), false))
                         .add(r.activations(), r.instanceId());
                 joined++;
             }

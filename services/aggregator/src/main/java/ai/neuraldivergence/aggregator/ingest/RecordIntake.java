@@ -39,7 +39,7 @@ final class RecordIntake {
             implements Item {
         @Override
         public long bytes() {
-            return WindowAccumulator.bytesFor(batch);
+            return WindowAccumulator.bytesFor(batch, tap);
         }
     }
 
@@ -66,6 +66,7 @@ final class RecordIntake {
 
     private final Topics topics;
     private final ActivationBatchValidator.Rules rules;
+    private final int defaultBlockSize;
     private final Function<TapDescriptor, Optional<TapDescriptor>> storedTap;
     private final BiPredicate<ReferenceStore.ReferenceId, String> tapSealed;
     // taps whose layout is known: stored, or first declared by a record this instance read since the last reset
@@ -73,11 +74,15 @@ final class RecordIntake {
     // reference taps looked up since the last hand-over: sealed or not as committed then
     private final Map<String, Boolean> sealedTaps = new HashMap<>();
 
-    RecordIntake(Topics topics, ActivationBatchValidator.Rules rules,
+    RecordIntake(Topics topics, ActivationBatchValidator.Rules rules, int defaultBlockSize,
             Function<TapDescriptor, Optional<TapDescriptor>> storedTap,
             BiPredicate<ReferenceStore.ReferenceId, String> tapSealed) {
+        if (defaultBlockSize <= 0) {
+            throw new IllegalArgumentException("nd.aggregator.block-size must be > 0, got " + defaultBlockSize);
+        }
         this.topics = topics;
         this.rules = rules;
+        this.defaultBlockSize = defaultBlockSize;
         this.storedTap = storedTap;
         this.tapSealed = tapSealed;
     }
@@ -136,11 +141,21 @@ final class RecordIntake {
         if (problem.isPresent()) {
             return new Refused(record, problem.get());
         }
-        TapDescriptor declared = WindowAccumulator.tapOf(batch);
+        TapDescriptor declared = WindowAccumulator.tapOf(batch, defaultBlockSize);
         TapDescriptor known = knownTap(declared);
         if (!known.sameLayout(declared)) {
             return new Refused(record, "layout of tap " + declared.tap() + " differs from the stored one: stored "
                     + known + ", batch " + declared);
+        }
+        // a block size is fixed when the tap is first registered: a producer that expects another would place and
+        // split its records otherwise
+        if (batch.getBlockSize() > 0 && declared.blockSize() != known.blockSize()) {
+            return new Refused(record, "layout of tap " + declared.tap() + " differs from the stored one: stored "
+                    + "blocks of " + known.blockSize() + " neurons, batch declares " + declared.blockSize());
+        }
+        Optional<String> range = WindowAccumulator.rangeProblem(batch, known);
+        if (range.isPresent()) {
+            return new Refused(record, range.get());
         }
         for (ai.neuraldivergence.proto.v1.Observation o : batch.getObservationsList()) {
             String reference = o.getTagsMap().get(ReferenceKey.TAG);
@@ -151,6 +166,9 @@ final class RecordIntake {
                         + " version " + known.modelVersion() + " is sealed (tap " + known.tap() + ")");
             }
         }
+        // a layout is learnt from a record only once one of its records is accepted: a refused one (a range that is
+        // not whole blocks, say) must not make its layout the tap's for the records behind it
+        knownTaps.putIfAbsent(keyOf(known), known);
         return new Activations(record, batch, known);
     }
 
@@ -179,13 +197,22 @@ final class RecordIntake {
         delta.consumed(new TopicPartition(record.topic(), record.partition()), record.offset(), record.timestamp());
     }
 
+    /** The tap's layout as stored, or as learnt from an accepted record; else the one {@code declared}. */
     private TapDescriptor knownTap(TapDescriptor declared) {
-        String key = declared.modelId() + '\u0000' + declared.modelVersion() + '\u0000' + declared.tap();
+        String key = keyOf(declared);
         TapDescriptor known = knownTaps.get(key);
         if (known == null) {
-            known = storedTap.apply(declared).orElse(declared);
+            Optional<TapDescriptor> stored = storedTap.apply(declared);
+            if (stored.isEmpty()) {
+                return declared;
+            }
+            known = stored.get();
             knownTaps.put(key, known);
         }
         return known;
+    }
+
+    private static String keyOf(TapDescriptor tap) {
+        return tap.modelId() + '\u0000' + tap.modelVersion() + '\u0000' + tap.tap();
     }
 }

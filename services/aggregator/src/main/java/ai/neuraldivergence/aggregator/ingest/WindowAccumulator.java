@@ -46,16 +46,24 @@ public final class WindowAccumulator {
     static final int LABEL_BYTES = 160;
 
     /**
-     * The rows one window (or reference) of a tap holds: references to the accumulator's rows, and the instance
-     * ids where exemplars are wanted (the "all" slice of a minute). Its distribution is built on demand.
+     * The rows one window (or reference) of a tap's block holds: references to the accumulator's rows (the block's
+     * neurons of each observation), and the instance ids where exemplars are wanted (the "all" slice of a minute).
+     * Its distribution is built on demand.
      */
     public static final class PendingWindow implements TapDelta {
         private final TapDescriptor tap;
+        private final int neurons;
         private final List<float[]> rows = new ArrayList<>();
         private final List<String> instanceIds;
 
+        /** A window of a tap stored as one block. */
         public PendingWindow(TapDescriptor tap, boolean withExemplars) {
+            this(tap, 0, withExemplars);
+        }
+
+        public PendingWindow(TapDescriptor tap, int block, boolean withExemplars) {
             this.tap = tap;
+            this.neurons = tap.blockNeurons(block);
             this.instanceIds = withExemplars ? new ArrayList<>() : null;
         }
 
@@ -63,17 +71,22 @@ public final class WindowAccumulator {
             return tap;
         }
 
-        /** Adds one observation's activations (not copied: the caller hands over the array). */
+        /** Adds one observation's activations of the block (not copied: the caller hands over the array). */
         public void add(float[] activations, String instanceId) {
+            if (activations.length != neurons) {
+                throw new IllegalArgumentException("a row of " + activations.length + " activations for a block of "
+                        + neurons + " neurons");
+            }
             rows.add(activations);
             if (instanceIds != null) {
                 instanceIds.add(instanceId);
             }
         }
 
+        /** The block's neurons. */
         @Override
         public int neuronCount() {
-            return tap.neuronCount();
+            return neurons;
         }
 
         @Override
@@ -83,7 +96,7 @@ public final class WindowAccumulator {
 
         /** The rows as they arrived: what the flush appends as the window's delta. */
         public RawRows rows() {
-            return new RawRows(tap.neuronCount(), rows);
+            return new RawRows(neurons, rows);
         }
 
         /** Straight into the stored sketches: no sketch of these rows is built only to be merged. */
@@ -99,7 +112,7 @@ public final class WindowAccumulator {
 
         /** The window's delta as distributions: built now, a sketch per neuron (the caller drops it after use). */
         public TapDistribution distribution(int sketchK) {
-            TapDistribution d = new TapDistribution(tap.neuronCount(), sketchK);
+            TapDistribution d = new TapDistribution(neurons, sketchK);
             if (rows.size() > sketchK) {
                 d.startSketches();
             }
@@ -112,7 +125,7 @@ public final class WindowAccumulator {
             if (instanceIds == null) {
                 return null;
             }
-            TopExemplars top = new TopExemplars(tap.neuronCount(), TopExemplars.DEFAULT_K);
+            TopExemplars top = new TopExemplars(neurons, TopExemplars.DEFAULT_K);
             for (int r = 0; r < rows.size(); r++) {
                 float[] row = rows.get(r);
                 String id = instanceIds.get(r);
@@ -179,37 +192,74 @@ public final class WindowAccumulator {
         return slicePolicy;
     }
 
-    /** The layout a batch declares for its tap. */
+    /** The layout a batch declares for its tap: in blocks of the size it declares, else in one block. */
     public static TapDescriptor tapOf(ActivationBatch b) {
+        return tapOf(b, Integer.MAX_VALUE);
+    }
+
+    /**
+     * The layout a batch declares for its tap, in blocks of the size it declares, else of {@code defaultBlockSize}
+     * (what a tap registered by it gets: a stored tap keeps its own).
+     */
+    public static TapDescriptor tapOf(ActivationBatch b, int defaultBlockSize) {
         int[] shape = b.getTapShapeList().stream().mapToInt(Integer::intValue).toArray();
         return new TapDescriptor(b.getModelId(), b.getModelVersion(), b.getTap(), b.getTapIndex(), shape,
-                b.getNeuronCount(), reductionOf(b.getReduction()));
+                b.getNeuronCount(), reductionOf(b.getReduction()), b.getBlockSize() > 0 ? b.getBlockSize()
+                        : defaultBlockSize);
+    }
+
+    /**
+     * Why a batch's neuron range cannot be split into its tap's blocks (it must start at a block boundary and end at
+     * one or at the tap's end), or empty when it can.
+     */
+    public static java.util.Optional<String> rangeProblem(ActivationBatch b, TapDescriptor tap) {
+        int width = ai.neuraldivergence.contract.ActivationBatchValidator.width(b);
+        if (width == 0) {
+            return java.util.Optional.empty();
+        }
+        int from = b.getNeuronOffset();
+        int to = from + width;
+        if (from % tap.blockSize() != 0 || (to != tap.neuronCount() && to % tap.blockSize() != 0)) {
+            return java.util.Optional.of("neurons " + from + ".." + (to - 1) + " of tap " + tap.tap() + " are not "
+                    + "whole blocks of " + tap.blockSize() + ": a batch's range starts at a block boundary and ends "
+                    + "at one or at the tap's end (" + tap.neuronCount() + ")");
+        }
+        return java.util.Optional.empty();
     }
 
     /**
      * An upper estimate of the bytes {@link #add} will hold for this batch: what the consumer checks against its
      * budget before accepting the batch.
      */
-    public static long bytesFor(ActivationBatch batch) {
+    public static long bytesFor(ActivationBatch batch, TapDescriptor tap) {
+        int width = ai.neuraldivergence.contract.ActivationBatchValidator.width(batch);
+        // the blocks a range of that width can touch (one more when it does not start at a boundary)
+        long blocks = Math.min(tap.blockCount(), (width + tap.blockSize() - 1) / tap.blockSize() + 1);
         long total = 0;
         for (Observation o : batch.getObservationsList()) {
-            // all, predicted class, true label, pair role, and at most one slice per tag
-            total += ROW_OVERHEAD_BYTES + 4L * batch.getNeuronCount() + OBSERVATION_BYTES
-                    + (long) SLICE_ENTRY_BYTES * (4 + o.getTagsCount());
+            // per block: all, predicted class, true label, pair role, and at most one slice per tag
+            total += blocks * (ROW_OVERHEAD_BYTES + (long) SLICE_ENTRY_BYTES * (4 + o.getTagsCount())) + 4L * width
+                    + OBSERVATION_BYTES;
         }
         return total;
     }
 
     /**
      * Adds a batch that {@link ai.neuraldivergence.contract.ActivationBatchValidator} accepted, whose tap layout
-     * matches {@code tap}, received in a record stamped {@code recordTime}.
+     * matches {@code tap} and whose neuron range is whole blocks of it ({@link #rangeProblem}), received in a record
+     * stamped {@code recordTime}. Each block of the range is held, written and folded on its own.
      */
     public void add(ActivationBatch batch, TapDescriptor tap, Instant recordTime) {
         if (batch.getObservationsCount() == 0) {
             declaredTaps.add(tap);
             return;
         }
-        int neurons = batch.getNeuronCount();
+        int width = ai.neuraldivergence.contract.ActivationBatchValidator.width(batch);
+        int firstBlock = batch.getNeuronOffset() / tap.blockSize();
+        int lastBlock = firstBlock;
+        while (lastBlock + 1 < tap.blockCount() && tap.blockStart(lastBlock + 1) < batch.getNeuronOffset() + width) {
+            lastBlock++;
+        }
         Instant oldestOnTime = recordTime.minus(allowedLateness);
         for (int i = 0; i < batch.getObservationsCount(); i++) {
             Observation o = batch.getObservations(i);
@@ -220,36 +270,45 @@ public final class WindowAccumulator {
                 lateObservations++;
                 continue;
             }
-            // the observation's row, held once whatever the number of slices it enters
-            float[] row = new float[neurons];
-            for (int j = 0; j < neurons; j++) {
-                row[j] = batch.getActivations(i * neurons + j);
-            }
-            bytes += ROW_OVERHEAD_BYTES + 4L * neurons + OBSERVATION_BYTES;
             List<Slice> slices = slicePolicy.slicesOf(tap.modelId(), o.getPredictedClass(),
                     o.hasTrueLabel() ? o.getTrueLabel() : null, o.getTagsMap(), pairRoleOf(o));
-            for (Slice slice : slices) {
-                PendingWindow target;
-                if (reference != null) {
-                    ReferenceKey key = new ReferenceKey(tap.modelId(), tap.modelVersion(), reference, tap.tap(),
-                            slice);
-                    target = pendingReferences.computeIfAbsent(key, k -> new PendingWindow(tap, false));
-                } else {
-                    WindowKey key = new WindowKey(tap.modelId(), tap.modelVersion(), tap.tap(), slice,
-                            Granularity.MINUTE, Granularity.MINUTE.windowStart(eventTime));
-                    // exemplars are kept per tap and minute: the "all" slice's window sees every observation
-                    target = pending.computeIfAbsent(key, k -> new PendingWindow(tap, slice.equals(Slice.ALL)));
+            boolean kept = reference == null && keep(o);
+            bytes += OBSERVATION_BYTES;
+            for (int block = firstBlock; block <= lastBlock; block++) {
+                // the block's row of the observation, held once whatever the number of slices it enters
+                int neurons = tap.blockNeurons(block);
+                int at = i * width + tap.blockStart(block) - batch.getNeuronOffset();
+                float[] row = new float[neurons];
+                for (int j = 0; j < neurons; j++) {
+                    row[j] = batch.getActivations(at + j);
                 }
-                target.add(row, o.getInstanceId());
-                bytes += SLICE_ENTRY_BYTES;
-            }
-            pendingUpdates += (long) slices.size() * neurons;
-            if (reference == null && keep(o)) {
-                pendingRecent.add(new RecentObservationStore.Recent(tap.modelId(), tap.modelVersion(),
-                        o.getInstanceId(), tap.tap(), eventTime, o.getPredictedClass(), o.getConfidence(),
-                        o.hasTrueLabel() ? o.getTrueLabel() : null, o.getTagsMap(), o.getPairId(), pairRoleOf(o),
-                        row));
-                pendingUpdates += neurons;
+                bytes += ROW_OVERHEAD_BYTES + 4L * neurons;
+                int b = block;
+                for (Slice slice : slices) {
+                    PendingWindow target;
+                    if (reference != null) {
+                        ReferenceKey key = new ReferenceKey(tap.modelId(), tap.modelVersion(), reference, tap.tap(),
+                                slice, b);
+                        target = pendingReferences.computeIfAbsent(key, k -> new PendingWindow(tap, b, false));
+                    } else {
+                        WindowKey key = new WindowKey(tap.modelId(), tap.modelVersion(), tap.tap(), slice,
+                                Granularity.MINUTE, Granularity.MINUTE.windowStart(eventTime), b);
+                        // exemplars are kept per tap block and minute: the "all" slice's window sees every
+                        // observation
+                        target = pending.computeIfAbsent(key, k -> new PendingWindow(tap, b,
+                                slice.equals(Slice.ALL)));
+                    }
+                    target.add(row, o.getInstanceId());
+                    bytes += SLICE_ENTRY_BYTES;
+                }
+                pendingUpdates += (long) slices.size() * neurons;
+                if (kept) {
+                    pendingRecent.add(new RecentObservationStore.Recent(tap.modelId(), tap.modelVersion(),
+                            o.getInstanceId(), tap.tap(), eventTime, o.getPredictedClass(), o.getConfidence(),
+                            o.hasTrueLabel() ? o.getTrueLabel() : null, o.getTagsMap(), o.getPairId(),
+                            pairRoleOf(o), row, b));
+                    pendingUpdates += neurons;
+                }
             }
             pendingObservations++;
         }

@@ -36,7 +36,7 @@ class WindowAccumulatorTest {
         // each observation's row is held once, whatever the number of slices it enters
         assertEquals(2 * (WindowAccumulator.ROW_OVERHEAD_BYTES + 2 * 4 + WindowAccumulator.OBSERVATION_BYTES
                 + 3 * WindowAccumulator.SLICE_ENTRY_BYTES), acc.bytes());
-        assertEquals(acc.bytes() <= WindowAccumulator.bytesFor(batch), true, "the estimate is an upper bound");
+        assertEquals(acc.bytes() <= WindowAccumulator.bytesFor(batch, WindowAccumulator.tapOf(batch)), true, "the estimate is an upper bound");
         WindowAccumulator.Drained all = acc.drain();
         assertEquals(2, all.recent().size(), "both observations wait for a late label");
         Map<WindowKey, WindowAccumulator.PendingWindow> drained = all.windows();

@@ -517,6 +517,7 @@ public final class ComparisonApi {
             throw new IllegalArgumentException("model_id is required");
         }
         Map<String, float[]> activations = new LinkedHashMap<>();
+        Map<String, List<Integer>> missingBlocks = new java.util.HashMap<>();
         String version;
         String instanceId = "";
         switch (request.getSubjectCase()) {
@@ -525,10 +526,12 @@ public final class ComparisonApi {
                 List<RecentObservationStore.Recent> kept = recent.find(request.getModelId(), instanceId);
                 version = kept.isEmpty() ? request.getModelVersion() : request.getModelVersion().isEmpty()
                         ? kept.get(kept.size() - 1).modelVersion() : request.getModelVersion();
-                for (RecentObservationStore.Recent r : kept) {
-                    if (r.modelVersion().equals(version)) {
-                        activations.put(r.tap(), r.activations());
-                    }
+                String chosen = version;
+                List<RecentObservationStore.Recent> ofVersion = kept.stream()
+                        .filter(r -> r.modelVersion().equals(chosen)).toList();
+                for (RecentObservationStore.Assembled a : assembled(request.getModelId(), chosen, ofVersion)) {
+                    activations.put(a.tap().tap(), a.tap().activations());
+                    missingBlocks.put(a.tap().tap(), a.missingBlocks());
                 }
                 if (activations.isEmpty()) {
                     throw new NotFoundException("instance '" + instanceId + "' of model '" + request.getModelId()
@@ -565,7 +568,8 @@ public final class ComparisonApi {
                         + " neurons, got " + values.length + " activations");
             }
             cancellation.check();
-            TapPlacement placement = place(tap, values, reader.read(tap, against), against);
+            TapPlacement placement = place(tap, values, missingBlocks.getOrDefault(tap.tap(), List.of()),
+                    reader.read(tap, against), against);
             out.addTaps(placement);
             total += placement.getAnomalyScore();
         }
@@ -581,20 +585,50 @@ public final class ComparisonApi {
         return out.setAnomalyScore(total / out.getTapsCount()).build();
     }
 
-    private static TapPlacement place(TapDescriptor tap, float[] values, TapDistribution d,
-            SelectionReader.Side against) {
+    private static TapPlacement place(TapDescriptor tap, float[] values, List<Integer> missingBlocks,
+            TapDistribution d, SelectionReader.Side against) {
         if (d.observationCount() == 0) {
             throw new ai.neuraldivergence.comparison.service.FailedPreconditionException("the selection to place in ("
                     + describe(against) + ") holds no observations of tap '" + tap.tap() + "'");
         }
-        TapPlacement.Builder out = TapPlacement.newBuilder().setTap(tap.tap()).setTapIndex(tap.tapIndex());
+        TapPlacement.Builder out = TapPlacement.newBuilder().setTap(tap.tap()).setTapIndex(tap.tapIndex())
+                .addAllMissingBlocks(missingBlocks).setBlockSize(tap.blockSize());
+        boolean[] missing = missingNeurons(tap, missingBlocks);
         double[] percentiles = new double[values.length];
+        int placed = 0;
         for (int n = 0; n < values.length; n++) {
-            percentiles[n] = Placement.percentile(d.neuron(n), values[n]);
+            if (missing[n]) {
+                continue;
+            }
+            percentiles[placed] = Placement.percentile(d.neuron(n), values[n]);
             out.addNeurons(NeuronPlacement.newBuilder().setNeuron(n).setActivation(values[n])
-                    .setPercentile(percentiles[n]));
+                    .setPercentile(percentiles[placed]));
+            placed++;
         }
-        return out.setAnomalyScore(Placement.anomalyScore(percentiles, d.observationCount())).build();
+        return out.setAnomalyScore(Placement.anomalyScore(java.util.Arrays.copyOf(percentiles, placed),
+                d.observationCount())).build();
+    }
+
+    /** The neurons of a tap's missing blocks. */
+    private static boolean[] missingNeurons(TapDescriptor tap, List<Integer> missingBlocks) {
+        boolean[] missing = new boolean[tap.neuronCount()];
+        for (int b : missingBlocks) {
+            java.util.Arrays.fill(missing, tap.blockStart(b), tap.blockStart(b) + tap.blockNeurons(b), true);
+        }
+        return missing;
+    }
+
+    /** Kept rows of one model version put back together tap by tap (a tap is kept one row per block). */
+    private List<RecentObservationStore.Assembled> assembled(String modelId, String version,
+            List<RecentObservationStore.Recent> rows) {
+        if (rows.isEmpty()) {
+            return List.of();
+        }
+        Map<String, TapDescriptor> layouts = new java.util.HashMap<>();
+        for (TapDescriptor t : reader.taps(modelId, version)) {
+            layouts.put(t.tap(), t);
+        }
+        return RecentObservationStore.assemble(rows, r -> layouts.get(r.tap()));
     }
 
     /**
@@ -613,12 +647,13 @@ public final class ComparisonApi {
         List<RecentObservationStore.Recent> rows = recent.findPair(request.getModelId(), request.getPairId());
         String version = request.getModelVersion().isEmpty()
                 ? rows.isEmpty() ? "" : rows.get(rows.size() - 1).modelVersion() : request.getModelVersion();
-        Map<String, RecentObservationStore.Recent> benign = new LinkedHashMap<>();
-        Map<String, RecentObservationStore.Recent> attacked = new LinkedHashMap<>();
-        for (RecentObservationStore.Recent r : rows) {
-            if (r.modelVersion().equals(version) && r.pairRole() != null) {
-                (r.pairRole() == ai.neuraldivergence.domain.PairRole.BENIGN ? benign : attacked).put(r.tap(), r);
-            }
+        Map<String, RecentObservationStore.Assembled> benign = new LinkedHashMap<>();
+        Map<String, RecentObservationStore.Assembled> attacked = new LinkedHashMap<>();
+        String chosen = version;
+        for (RecentObservationStore.Assembled a : assembled(request.getModelId(), version, rows.stream()
+                .filter(r -> r.modelVersion().equals(chosen) && r.pairRole() != null).toList())) {
+            (a.tap().pairRole() == ai.neuraldivergence.domain.PairRole.BENIGN ? benign : attacked)
+                    .put(a.tap().tap(), a);
         }
         if (benign.isEmpty() || attacked.isEmpty()) {
             throw new NotFoundException("pair '" + request.getPairId() + "' of model '" + request.getModelId()
@@ -630,24 +665,30 @@ public final class ComparisonApi {
         SelectionReader.Side against = request.hasAgainst() ? ProtoMapping.side(request.getAgainst(), "against")
                 : null;
         PairInspection.Builder out = PairInspection.newBuilder().setPairId(request.getPairId())
-                .setBenign(summary(benign.values().iterator().next()))
-                .setAttacked(summary(attacked.values().iterator().next()));
+                .setBenign(summary(benign.values().iterator().next().tap()))
+                .setAttacked(summary(attacked.values().iterator().next().tap()));
         for (TapDescriptor tap : reader.taps(request.getModelId(), version)) {
-            RecentObservationStore.Recent b = benign.get(tap.tap());
-            RecentObservationStore.Recent a = attacked.get(tap.tap());
+            RecentObservationStore.Assembled b = benign.get(tap.tap());
+            RecentObservationStore.Assembled a = attacked.get(tap.tap());
             if (a == null || b == null) {
                 continue;
             }
             cancellation.check();
             TapDistribution d = against == null ? null : reader.read(tap, against);
+            java.util.SortedSet<Integer> missingBlocks = new java.util.TreeSet<>(a.missingBlocks());
+            missingBlocks.addAll(b.missingBlocks());
+            boolean[] missing = missingNeurons(tap, List.copyOf(missingBlocks));
             List<Integer> order = new ArrayList<>();
             for (int n = 0; n < tap.neuronCount(); n++) {
-                order.add(n);
+                if (!missing[n]) {
+                    order.add(n);
+                }
             }
-            float[] ba = b.activations();
-            float[] aa = a.activations();
+            float[] ba = b.tap().activations();
+            float[] aa = a.tap().activations();
             order.sort((x, y) -> Float.compare(aa[y] - ba[y], aa[x] - ba[x]));
-            PairTapShift.Builder shift = PairTapShift.newBuilder().setTap(tap.tap()).setTapIndex(tap.tapIndex());
+            PairTapShift.Builder shift = PairTapShift.newBuilder().setTap(tap.tap()).setTapIndex(tap.tapIndex())
+                    .addAllMissingBlocks(missingBlocks).setBlockSize(tap.blockSize());
             for (int i = 0; i < order.size() && shift.getExcitedCount() < topK; i++) {
                 int n = order.get(i);
                 if (aa[n] > ba[n]) {
@@ -723,9 +764,18 @@ public final class ComparisonApi {
                     + " (the exemplars kept per neuron), got " + request.getLimit());
         }
         NeuronExemplars.Builder out = NeuronExemplars.newBuilder().setTap(tap.tap()).setNeuron(request.getNeuron());
-        exemplars.readLatest(request.getModelId(), version, tap.tap(), EXEMPLAR_SPAN).ifPresent(top -> {
-            String[] ids = top.ids(request.getNeuron());
-            float[] values = top.activations(request.getNeuron());
+        // only the neuron's block is read: a tap's exemplars are one row per block
+        int block = request.getNeuron() / tap.blockSize();
+        int inBlock = request.getNeuron() - tap.blockStart(block);
+        java.util.Optional<ai.neuraldivergence.domain.TopExemplars> found = exemplars.readLatest(
+                request.getModelId(), version, tap.tap(), block, EXEMPLAR_SPAN);
+        if (found.isEmpty() && tap.blockCount() > 1 && exemplars.readLatest(request.getModelId(), version,
+                tap.tap(), block == 0 ? 1 : 0, EXEMPLAR_SPAN).isPresent()) {
+            out.setBlockMissing(true);
+        }
+        found.ifPresent(top -> {
+            String[] ids = top.ids(inBlock);
+            float[] values = top.activations(inBlock);
             for (int i = 0; i < ids.length && i < limit; i++) {
                 Exemplar.Builder e = Exemplar.newBuilder().setInstanceId(ids[i]).setActivation(values[i]);
                 List<RecentObservationStore.Recent> kept = recent.find(request.getModelId(), ids[i]);

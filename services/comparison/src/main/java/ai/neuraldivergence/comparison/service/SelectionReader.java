@@ -161,6 +161,11 @@ public final class SelectionReader {
 
                 @Override
                 public List<SelectionCache.Added> deltas(Instant minute, java.util.Set<Long> ids) {
+                    if (tap.blockCount() > 1) {
+                        // a block's rows alone cannot move a whole tap's count (its blocks' minimum): none is
+                        // added, so the cache reads the newest minute again, every block in one statement
+                        return List.of();
+                    }
                     // whether each is folded, always from the store; the rows from the shared cache where they are
                     List<Long> unknown = ids.stream().filter(id -> !deltaRows.contains(id)).toList();
                     List<SelectionCache.Added> out = new java.util.ArrayList<>();

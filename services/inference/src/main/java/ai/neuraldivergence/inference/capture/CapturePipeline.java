@@ -31,7 +31,9 @@ import org.jboss.logging.Logger;
  * merges consecutive requests' observations into batches per tap (fewer, larger records), splits each batch by its
  * encoded size so that every record fits the producer's and the topic's limit (a 16,384-neuron tap at 256
  * observations is 16 MB), and publishes them through an idempotent producer, keyed by model and tap so that a tap's
- * batches stay in order on one partition.
+ * batches stay in order on one partition. A tap wider than a block ({@code nd.capture.block-size}) is sent as one
+ * record per block, keyed by model, tap and block and placed on consecutive partitions: its traffic spreads over
+ * partitions and aggregators, each block's records in order on its own.
  *
  * <p>Bounded: at most {@code queue-capacity} observations wait (they may hold native tensors). When Kafka is slow
  * or down the wait fills it, and further captures are shed at once ({@code shed}) or after a bounded wait
@@ -107,7 +109,8 @@ public final class CapturePipeline implements AutoCloseable {
         this.shed = Counter.builder("nd.capture.observations.shed")
                 .description("Observations not captured because the capture queue was full").register(registry);
         this.published = Counter.builder("nd.capture.observations.published")
-                .description("Observations acknowledged by Kafka (counted once per tap record)").register(registry);
+                .description("Observations acknowledged by Kafka (counted once per tap record; a tap sent in blocks, "
+                        + "once per record of its first block)").register(registry);
         this.failed = Counter.builder("nd.capture.batches.failed")
                 .description("Records (tap batches, inputs) Kafka did not acknowledge after the producer's retries")
                 .register(registry);
@@ -132,7 +135,7 @@ public final class CapturePipeline implements AutoCloseable {
                 try {
                     for (ActivationBatch h : headers) {
                         byte[] key = (h.getModelId() + "/" + h.getTap()).getBytes(StandardCharsets.UTF_8);
-                        producer.send(new ProducerRecord<>(config.topic(), key, h.toByteArray()))
+                        producer.send(new ProducerRecord<>(config.topic(), key, withBlockSize(h).toByteArray()))
                                 .get(config.ackTimeout().toMillis() + 5_000, TimeUnit.MILLISECONDS);
                     }
                     LOG.infof("declared the layout of %d taps of %s %s", headers.size(),
@@ -302,19 +305,22 @@ public final class CapturePipeline implements AutoCloseable {
             size += rows.activations().length;
         }
 
-        /** Observations {@code [from, to)} as one batch. */
-        ActivationBatch build(int from, int to) {
+        /** Observations {@code [from, to)} as one batch, their neurons {@code [first, first + width)}. */
+        ActivationBatch build(ActivationBatch head, int from, int to, int first, int width) {
             int neurons = header.getNeuronCount();
-            ActivationBatch.Builder b = header.toBuilder().addAllObservations(observations.subList(from, to));
-            for (int i = from * neurons; i < to * neurons; i++) {
-                b.addActivations(activations[i]);
+            ActivationBatch.Builder b = head.toBuilder().setNeuronOffset(first)
+                    .addAllObservations(observations.subList(from, to));
+            for (int o = from; o < to; o++) {
+                for (int j = 0; j < width; j++) {
+                    b.addActivations(activations[o * neurons + first + j]);
+                }
             }
             return b.build();
         }
 
-        /** The encoded size observation {@code i} adds to a batch: its metadata and its activations. */
-        long bytesOf(int i) {
-            return CodedOutputStream.computeMessageSize(8, observations.get(i)) + 4L * header.getNeuronCount();
+        /** The encoded size observation {@code i} adds to a batch of {@code width} neurons. */
+        long bytesOf(int i, int width) {
+            return CodedOutputStream.computeMessageSize(8, observations.get(i)) + 4L * width;
         }
     }
 
@@ -361,34 +367,80 @@ public final class CapturePipeline implements AutoCloseable {
         Set<Delivery> settledHere = Collections.newSetFromMap(new IdentityHashMap<>());
         for (OpenBatch o : open.values()) {
             settledHere.addAll(o.owners);
-            byte[] key = (o.header.getModelId() + "/" + o.header.getTap()).getBytes(StandardCharsets.UTF_8);
-            // packed activations: a tag and a length before the floats
-            long fixed = o.header.getSerializedSize() + key.length + 16;
-            int limit = recordLimit;
-            int n = o.observations.size();
-            int start = 0;
-            while (start < n) {
-                long bytes = fixed;
-                int end = start;
-                while (end < n) {
-                    // an observation's encoded size, computed once: the first of a record goes in whatever it weighs
-                    long next = o.bytesOf(end);
-                    if (end > start && bytes + next > limit) {
-                        break;
-                    }
-                    bytes += next;
-                    end++;
+            ActivationBatch head = withBlockSize(o.header);
+            int neurons = o.header.getNeuronCount();
+            int size = config.blockSize() > 0 ? Math.min(config.blockSize(), neurons) : neurons;
+            int blocks = (neurons + size - 1) / size;
+            Integer firstPartition = null;
+            if (blocks > 1) {
+                try {
+                    firstPartition = firstPartition(o.header);
+                } catch (RuntimeException e) {
+                    // the topic's partitions unknown (Kafka away past max.block.ms): this tap's records are not sent
+                    failed.increment();
+                    LOG.warnf("capture of %s not sent: %s", o.header.getTap(), e.toString());
+                    distinct(o.owners).forEach(d -> {
+                        d.expect();
+                        d.failed(o.header.getTap(), "tap " + o.header.getTap() + ": " + e);
+                    });
+                    continue;
                 }
-                ActivationBatch batch = o.build(start, end);
-                byte[] value = batch.toByteArray();
-                List<Delivery> owners = distinct(o.owners.subList(start, end));
-                // blocks up to max.block.ms while the producer's buffer is full: the bounded queue absorbs the wait
-                send(config.topic(), key, value, end - start, owners, o.header.getTap());
-                start = end;
+            }
+            for (int block = 0; block < blocks; block++) {
+                int first = block * size;
+                int width = Math.min(size, neurons - first);
+                // each block its own records, keyed by model, tap and block, on consecutive partitions: a tap's
+                // blocks spread over partitions (and aggregators), a block's records stay in order on one
+                String keyText = o.header.getModelId() + "/" + o.header.getTap() + (blocks > 1 ? "/" + block : "");
+                byte[] key = keyText.getBytes(StandardCharsets.UTF_8);
+                Integer partition = firstPartition == null ? null : (firstPartition + block) % partitions;
+                // packed activations: a tag and a length before the floats
+                long fixed = head.getSerializedSize() + key.length + 16;
+                int limit = recordLimit;
+                int n = o.observations.size();
+                int start = 0;
+                while (start < n) {
+                    long bytes = fixed;
+                    int end = start;
+                    while (end < n) {
+                        // an observation's encoded size: the first of a record goes in whatever it weighs
+                        long next = o.bytesOf(end, width);
+                        if (end > start && bytes + next > limit) {
+                            break;
+                        }
+                        bytes += next;
+                        end++;
+                    }
+                    byte[] value = o.build(head, start, end, first, width).toByteArray();
+                    List<Delivery> owners = distinct(o.owners.subList(start, end));
+                    // blocks up to max.block.ms while the producer's buffer is full: the bounded queue absorbs it
+                    send(config.topic(), partition, key, value, block == 0 ? end - start : 0, owners,
+                            o.header.getTap());
+                    start = end;
+                }
             }
         }
         open.clear();
         settledHere.forEach(Delivery::seal);
+    }
+
+    // the activation topic's partition count, as last looked up (a blocked tap's records are placed by it)
+    private int partitions = 1;
+
+    /**
+     * The partition of a blocked tap's block 0: where the default partitioner would put the tap's unblocked key, so
+     * that block b goes to the b-th partition after it.
+     */
+    private int firstPartition(ActivationBatch header) {
+        partitions = Math.max(1, producer.partitionsFor(config.topic()).size());
+        byte[] tapKey = (header.getModelId() + "/" + header.getTap()).getBytes(StandardCharsets.UTF_8);
+        return org.apache.kafka.common.utils.Utils.toPositive(org.apache.kafka.common.utils.Utils.murmur2(tapKey))
+                % partitions;
+    }
+
+    /** The header with the block size capture splits by, declared to the aggregator (none when it sends whole taps). */
+    private ActivationBatch withBlockSize(ActivationBatch header) {
+        return config.blockSize() > 0 ? header.toBuilder().setBlockSize(config.blockSize()).build() : header;
     }
 
     private static List<Delivery> distinct(List<Delivery> owners) {
@@ -404,9 +456,14 @@ public final class CapturePipeline implements AutoCloseable {
 
     private void send(String topic, byte[] key, byte[] value, int observations, List<Delivery> owners,
             String what) {
+        send(topic, null, key, value, observations, owners, what);
+    }
+
+    private void send(String topic, Integer partition, byte[] key, byte[] value, int observations,
+            List<Delivery> owners, String what) {
         owners.forEach(Delivery::expect);
         try {
-            producer.send(new ProducerRecord<>(topic, key, value), (meta, error) -> {
+            producer.send(new ProducerRecord<>(topic, partition, key, value), (meta, error) -> {
                 if (error == null) {
                     published.increment(observations);
                     acknowledged.addAndGet(observations);

@@ -57,6 +57,16 @@ public interface CaptureConfig {
     @WithDefault("1000000")
     int maxRecordBytes();
 
+    /**
+     * Neurons per block of a tap: a wider tap's captured batch is sent as one record per block (keyed by model, tap
+     * and block, on consecutive partitions), so that one tap's traffic spreads over partitions and aggregators. The
+     * aggregator's default (nd.aggregator.block-size), declared in every record: the tap keeps the size it was first
+     * registered with, and records declaring another are dead-lettered. 0 sends whole taps and declares none (for a
+     * model version registered before blocks existed with taps wider than this).
+     */
+    @WithDefault("1024")
+    int blockSize();
+
     /** The most neurons a tap may have: the aggregator's limit (nd.aggregator.max-neurons-per-tap), same default. */
     @WithDefault("16384")
     int maxNeuronsPerTap();

@@ -191,6 +191,11 @@ public final class CaptureBenchmark {
             }
 
             @Override
+            public int blockSize() {
+                return 1024;
+            }
+
+            @Override
             public int maxObservationsPerRequest() {
                 return 1024;
             }
