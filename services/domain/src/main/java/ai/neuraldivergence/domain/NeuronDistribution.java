@@ -123,6 +123,17 @@ public final class NeuronDistribution {
     }
 
     /** Finite values seen: what the sketch, the moments and the range describe. */
+    /**
+     * An estimate of the heap this distribution holds: its exact values or its sketch's retained items, and the
+     * object's fields. What a cache of distributions bounds itself by.
+     */
+    public long heapBytes() {
+        KllFloatsSketch s = sketch;
+        long items = s != null ? s.getNumRetained() : exact == null ? 0 : exact.length;
+        // the fields, the sketch's object and level arrays, and 4 bytes an item
+        return 96 + (s != null ? 64 + 4L * 16 : 16) + 4 * items;
+    }
+
     public long count() {
         return count;
     }

@@ -154,6 +154,15 @@ public final class TapDistribution implements TapDelta {
         return observationCount;
     }
 
+    /** An estimate of the heap the distribution holds (its neurons'; see {@link NeuronDistribution#heapBytes}). */
+    public long heapBytes() {
+        long total = 16L + 8L * neurons.length;
+        for (NeuronDistribution n : neurons) {
+            total += n.heapBytes();
+        }
+        return total;
+    }
+
     /** The sketch size of the neurons' sketches (k of the first; all share it). */
     public int sketchK() {
         return neurons[0].sketchK();

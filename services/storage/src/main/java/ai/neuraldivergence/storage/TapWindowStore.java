@@ -133,6 +133,7 @@ public final class TapWindowStore {
                         + "window_start >= ? AND window_start < ? AND granularity = '" + granularity.word() + "'"
                         + deltas + " ORDER BY 1, 2, 4 NULLS FIRST")) {
             TapDescriptor layout = catalog.find(c, modelId, modelVersion, tap).orElse(null);
+            streamed(c, ps);
             int repeats = granularity == Granularity.MINUTE ? 2 : 1;
             for (int r = 0; r < repeats; r++) {
                 ps.setString(6 * r + 1, modelId);
@@ -161,10 +162,26 @@ public final class TapWindowStore {
                     out.add(new StoredWindow(current, window.assemble()));
                 }
             }
+            finished(c);
             return out;
         } catch (SQLException e) {
             throw new StorageException("reading windows of " + tap, e);
         }
+    }
+
+    /**
+     * Reads a statement's rows a few at a time (a cursor, inside a read-only transaction) rather than all at once: a
+     * wide tap's unfolded deltas are tens of megabytes a minute, merged as they are read.
+     */
+    private static void streamed(Connection c, PreparedStatement ps) throws SQLException {
+        c.setAutoCommit(false);
+        ps.setFetchSize(8);
+    }
+
+    /** Ends a {@link #streamed} read: its transaction, and the connection back to auto-commit for its next user. */
+    private static void finished(Connection c) throws SQLException {
+        c.commit();
+        c.setAutoCommit(true);
     }
 
     /** Adds a stored row or a delta's rows of one slice to what a window's block has so far. */
@@ -221,6 +238,7 @@ public final class TapWindowStore {
                         + "? = ANY(slices) "
                         + "AND NOT folded AND window_start = ANY(?)")) {
             TapDescriptor layout = catalog.find(c, modelId, modelVersion, tap).orElse(null);
+            streamed(c, ps);
             for (int r = 0; r < 2; r++) {
                 ps.setString(7 * r + 1, modelId);
                 ps.setString(7 * r + 2, modelVersion);
@@ -242,6 +260,7 @@ public final class TapWindowStore {
                     }
                 }
             }
+            finished(c);
             return new MergedRead(merged.isEmpty() ? new TapDistribution(neuronCount, sketchK) : merged.assemble(),
                     ids);
         } catch (SQLException e) {

@@ -62,7 +62,9 @@ public class ApiProducer {
     @ConfigProperty(name = "nd.topics.reference-seals", defaultValue = "nd.reference-seals")
     String referenceSealsTopic;
 
-    private final SelectionCache cache = new SelectionCache(64, Duration.ofSeconds(60));
+    // at most a quarter of the heap: a 10,000-neuron selection in estimation mode holds about 25 MB twice
+    private final SelectionCache cache = new SelectionCache(64, Duration.ofSeconds(60),
+            Runtime.getRuntime().maxMemory() / 4);
     private ai.neuraldivergence.comparison.service.SealTombstones tombstones;
     private WatchHub hub;
     private Monitors monitors;

@@ -44,10 +44,13 @@ public final class SelectionCache {
         long staleMarks;
         final long createdNanos = System.nanoTime();
         long version;
+        /** The heap the entry holds (both distributions), estimated when it was made. */
+        final long bytes;
 
         Entry(TapDistribution older, TapDistribution merged, Set<Long> newestDeltas) {
             this.older = older;
             this.merged = merged;
+            this.bytes = older.heapBytes() + merged.heapBytes();
             this.newestDeltas.addAll(newestDeltas);
         }
     }
@@ -70,6 +73,8 @@ public final class SelectionCache {
     }
 
     private final int maxEntries;
+    private final long maxBytes;
+    private long bytes;
     private final long maxAgeNanos;
     private final Map<Key, Entry> entries;
     private long hits;
@@ -79,7 +84,17 @@ public final class SelectionCache {
     private long lastVersion;
 
     public SelectionCache(int maxEntries, Duration maxAge) {
+        this(maxEntries, maxAge, Long.MAX_VALUE);
+    }
+
+    /**
+     * @param maxBytes the heap the entries may hold together (estimated, {@link TapDistribution#heapBytes}): a
+     *     wide tap's selection in estimation mode is tens of megabytes, so a count alone bounds nothing; a selection
+     *     larger than this is returned, never kept
+     */
+    public SelectionCache(int maxEntries, Duration maxAge, long maxBytes) {
         this.maxEntries = maxEntries;
+        this.maxBytes = maxBytes;
         this.maxAgeNanos = maxAge.toNanos();
         this.entries = new LinkedHashMap<>(16, 0.75f, true);
     }
@@ -113,7 +128,7 @@ public final class SelectionCache {
         synchronized (this) {
             entry = entries.get(key);
             if (entry != null && System.nanoTime() - entry.createdNanos > maxAgeNanos) {
-                entries.remove(key);
+                bytes -= entries.remove(key).bytes;
                 entry = null;
             }
             if (entry != null && !entry.newestStale && entry.pendingDeltas.isEmpty()) {
@@ -182,10 +197,15 @@ public final class SelectionCache {
         Entry fresh = new Entry(older.distribution(), merged, newest.deltaIds());
         synchronized (this) {
             fresh.version = ++lastVersion;
-            entries.put(key, fresh);
-            while (entries.size() > maxEntries) {
-                Iterator<Key> eldest = entries.keySet().iterator();
-                eldest.next();
+            if (fresh.bytes > maxBytes) {
+                // larger than the whole cache may be: served, not kept
+                return new Merged(merged, -1);
+            }
+            Entry replaced = entries.put(key, fresh);
+            bytes += fresh.bytes - (replaced == null ? 0 : replaced.bytes);
+            Iterator<Entry> eldest = entries.values().iterator();
+            while ((entries.size() > maxEntries || bytes > maxBytes) && eldest.hasNext()) {
+                bytes -= eldest.next().bytes;
                 eldest.remove();
             }
         }
@@ -213,6 +233,7 @@ public final class SelectionCache {
                 if (covers(plan.get(i), granularity, start)) {
                     Entry entry = e.getValue();
                     if (i < plan.size() - 1) {
+                        bytes -= entry.bytes;
                         it.remove();
                     } else if (!deltaIds.isEmpty() && granularity == Granularity.MINUTE
                             && plan.get(i).granularity() == Granularity.MINUTE) {
@@ -234,6 +255,12 @@ public final class SelectionCache {
     /** Drops every entry (e.g. after the announcements may have been missed). */
     public synchronized void clear() {
         entries.clear();
+        bytes = 0;
+    }
+
+    /** The heap the entries hold, estimated. */
+    public synchronized long bytes() {
+        return bytes;
     }
 
     public synchronized long hits() {

@@ -111,6 +111,36 @@ class SelectionCacheTest {
     }
 
     @Test
+    void theCacheHoldsAtMostItsBytesAndNeverKeepsASelectionLargerThanThem() {
+        store.fold(store.append(HOUR, 1f));
+        store.append(NEWEST, 2f);
+        SelectionCache probe = new SelectionCache(8, Duration.ofMinutes(10));
+        probe.enable(true);
+        probe.get(KEY, store, SelectionCacheTest::empty);
+        long one = probe.bytes();
+        assertEquals(true, one > 0, "an entry is weighed");
+
+        // room for one entry: a second selection evicts the first
+        SelectionCache small = new SelectionCache(8, Duration.ofMinutes(10), one + one / 2);
+        small.enable(true);
+        SelectionCache.Key other = new SelectionCache.Key("m", "1", "dense", "class:1", PLAN);
+        small.get(KEY, store, SelectionCacheTest::empty);
+        small.get(other, store, SelectionCacheTest::empty);
+        assertEquals(one, small.bytes(), "the eldest entry went");
+        int reads = store.windowReads;
+        small.get(KEY, store, SelectionCacheTest::empty);
+        assertEquals(reads + 2, store.windowReads, "evicted: read again");
+
+        // smaller than one entry: served, never kept
+        SelectionCache tiny = new SelectionCache(8, Duration.ofMinutes(10), one - 1);
+        tiny.enable(true);
+        SelectionCache.Merged served = tiny.get(KEY, store, SelectionCacheTest::empty);
+        assertEquals(2, served.distribution().observationCount());
+        assertEquals(-1, served.version(), "not cached");
+        assertEquals(0, tiny.bytes());
+    }
+
+    @Test
     void anAnnouncedDeltaIsAddedByItsIdWithoutReadingTheWindow() {
         store.fold(store.append(HOUR, 1f));
         store.append(NEWEST, 2f);
