@@ -592,12 +592,13 @@ class ChartTest {
     @Test
     void inferenceAndTheAggregatorValidateAlike() {
         Chart.Rendered r = Chart.render(Chart.EXTERNAL, """
-                validation: {maxNeuronsPerTap: 4096, futureSkew: 2m, allowedLateness: 30m}
+                validation: {maxNeuronsPerTap: 4096, futureSkew: 2m, allowedLateness: 30m, blockSize: 512}
                 aggregator: {maxPendingBytes: 64M, maxWindowsPerFlush: 400}
                 """);
         String inference = config(r, "inference");
         String aggregator = config(r, "aggregator");
-        for (String setting : List.of("max-neurons-per-tap=4096\n", "future-skew=2m\n", "allowed-lateness=30m\n")) {
+        for (String setting : List.of("max-neurons-per-tap=4096\n", "future-skew=2m\n", "allowed-lateness=30m\n",
+                "block-size=512\n")) {
             assertTrue(inference.contains("nd.capture." + setting), inference);
             assertTrue(aggregator.contains("nd.aggregator." + setting), aggregator);
         }
