@@ -124,7 +124,8 @@ export interface Monitor { name: string; modelId: string; tap: string; reference
 export interface Prediction { instanceId: string; predictedClass: number; confidence: number; capture: string; }
 export interface NeuronPlacement { neuron: number; activation: Double; percentile?: number; }
 export interface InstanceInspection { instanceId: string; anomalyScore: number;
-  taps?: { tap: string; tapIndex: number; anomalyScore: number; neurons?: NeuronPlacement[] }[]; }
+  taps?: { tap: string; tapIndex: number; anomalyScore: number; neurons?: NeuronPlacement[];
+    missingBlocks?: number[]; blockSize?: number }[]; }
 export interface NeuronExemplars { tap: string; neuron: number; exemplars?: { instanceId: string; activation: Double;
   predictedClass?: number; eventTime?: string; imagePng?: string }[]; }
 /** One side of a neuron: count finite values, binned in binShares; nonFinite the values no bin holds. */

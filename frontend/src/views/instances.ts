@@ -67,6 +67,16 @@ export async function renderInstances(main: HTMLElement, state: State, pick: (pa
     h("h2", {}, "Neurons the attack moved most, per tap"), table);
 }
 
+/** Which blocks of a wide tap the store did not keep for this input: their neurons are not in the strip. */
+function missingNote(placed?: { missingBlocks?: number[]; blockSize?: number }): string {
+  const missing = placed?.missingBlocks ?? [];
+  if (missing.length === 0) {
+    return "";
+  }
+  return ` · neurons of block${missing.length > 1 ? "s" : ""} ${missing.join(", ")} (${placed?.blockSize} each) ` +
+    "not kept for this input, left out";
+}
+
 /** One row per tap and instance: each neuron's percentile in the reference, blue low, orange high. */
 function percentileStrips(rows: [string, InstanceInspection][]): HTMLElement {
   const out = h("div", { class: "placements" });
@@ -79,7 +89,7 @@ function percentileStrips(rows: [string, InstanceInspection][]): HTMLElement {
         h("span", { class: "name" }, `${t.tap} ${role}`),
         strip(neurons.map((n) => n.percentile ?? 0.5), diverging,
           `percentiles of the ${neurons.length} neurons of ${t.tap} for the ${role} input`),
-        h("span", { class: "stats" }, `anomaly ${formatNumber(placed?.anomalyScore)}`)));
+        h("span", { class: "stats" }, `anomaly ${formatNumber(placed?.anomalyScore)}` + missingNote(placed))));
     }
   }
   out.append(h("p", { class: "legend" }, "Each cell is a neuron, in order: its activation's percentile in the " +
