@@ -250,17 +250,23 @@ class AggregatorMemoryTest {
         throw new AssertionError("stored " + stored + " of " + observations + " observations");
     }
 
-    /** Observation counts of the model's minutes (their rows and unfolded deltas), by slice and minute. */
+    /**
+     * Observation counts of the model's minutes (their rows and unfolded deltas), by slice and minute: the tap's
+     * blocks' minimum (0 while one of its 16 blocks has none), as every reader counts a tap.
+     */
     private static Map<String, Long> storedCounts(String db) throws Exception {
         Map<String, Long> out = new HashMap<>();
         try (Connection c = DriverManager.getConnection(db, TestInfrastructure.DB_USER,
                 TestInfrastructure.DB_PASSWORD);
-                PreparedStatement ps = c.prepareStatement("SELECT slice, window_start, sum(n) FROM (SELECT slice, "
-                        + "window_start, observation_count AS n FROM tap_window WHERE model_id = ? AND granularity = "
-                        + "'minute' UNION ALL SELECT u.s, window_start, u.n FROM window_delta, unnest(slices, slice_counts) "
-                        + "AS u(s, n) WHERE model_id = ? AND NOT folded) x GROUP BY 1, 2")) {
-            ps.setString(1, MODEL);
+                PreparedStatement ps = c.prepareStatement("SELECT slice, window_start, CASE WHEN count(*) < ? THEN 0 "
+                        + "ELSE min(n) END FROM (SELECT slice, window_start, block, sum(n) AS n FROM (SELECT slice, "
+                        + "window_start, block, observation_count AS n FROM tap_window WHERE model_id = ? AND "
+                        + "granularity = 'minute' UNION ALL SELECT u.s, window_start, block, u.n FROM window_delta, "
+                        + "unnest(slices, slice_counts) AS u(s, n) WHERE model_id = ? AND NOT folded) x GROUP BY 1, 2, "
+                        + "3) b GROUP BY 1, 2")) {
+            ps.setInt(1, (NEURONS + 1023) / 1024);
             ps.setString(2, MODEL);
+            ps.setString(3, MODEL);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     out.put(rs.getString(1) + "|" + rs.getTimestamp(2).toInstant(), rs.getLong(3));

@@ -29,8 +29,9 @@ import org.junit.jupiter.api.Test;
 import org.postgresql.ds.PGSimpleDataSource;
 
 /**
- * Production-size taps are captured whole: 256 observations of a 4,096- and a 16,384-neuron tap posted to
- * {@code /v1/observations} in one request (within the default body limit), and 256 predictions of the synthetic wide
+ * Production-size taps are captured completely (one record per block of 1,024 neurons): 256 observations of a
+ * 4,096- and a 16,384-neuron tap posted to {@code /v1/observations} in one request (within the default body limit),
+ * and 256 predictions of the synthetic wide
  * model (a 16,384-channel tap reduced in-graph) captured by the packaged inference service at its 256 MB heap.
  * Every observation is stored, and every record Kafka holds is under the producer's {@code max.request.size}: a
  * batch of 256 observations of 16,384 neurons is 16 MB, split into records that fit.
@@ -105,7 +106,16 @@ class WideTapCaptureTest {
             assertTrue(captured.neuron(0).max() >= 0 && captured.neuron(0).count() == OBSERVATIONS);
         }
 
-        // what Kafka holds: every record under the producer's limit, and every observation in one of them
+        // what Kafka holds: every record under the producer's limit, and every observation in one of them for each
+        // block of 1,024 neurons (capture sends a wider tap one record per block)
+        Map<String, Integer> expected = new HashMap<>();
+        for (String[] tap : new String[][] {{obsModel + "/t4096", "4"}, {obsModel + "/t16384", "16"},
+                {"wide-16384/wide", "16"}}) {
+            for (int block = 0; block < Integer.parseInt(tap[1]); block++) {
+                expected.put(tap[0] + "#" + block * 1024, OBSERVATIONS);
+            }
+        }
+        int total = expected.values().stream().mapToInt(Integer::intValue).sum();
         Map<String, Integer> seen = new HashMap<>();
         int records = 0;
         int largest = 0;
@@ -115,7 +125,7 @@ class WideTapCaptureTest {
                 "value.deserializer", ByteArrayDeserializer.class.getName()))) {
             c.subscribe(List.of(TOPIC));
             long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            while (seen.values().stream().mapToInt(Integer::intValue).sum() < 3 * OBSERVATIONS
+            while (seen.values().stream().mapToInt(Integer::intValue).sum() < total
                     && System.nanoTime() < deadline) {
                 for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(500))) {
                     records++;
@@ -123,12 +133,12 @@ class WideTapCaptureTest {
                     assertTrue(r.serializedKeySize() + r.serializedValueSize() < MAX_REQUEST_SIZE, "record of "
                             + r.serializedValueSize() + " bytes");
                     ActivationBatch b = ActivationBatch.parseFrom(r.value());
-                    seen.merge(b.getModelId() + "/" + b.getTap(), b.getObservationsCount(), Integer::sum);
+                    seen.merge(b.getModelId() + "/" + b.getTap() + "#" + b.getNeuronOffset(),
+                            b.getObservationsCount(), Integer::sum);
                 }
             }
         }
-        assertEquals(Map.of(obsModel + "/t4096", OBSERVATIONS, obsModel + "/t16384", OBSERVATIONS,
-                "wide-16384/wide", OBSERVATIONS), seen);
+        assertEquals(expected, seen);
         // 256 x 16,384 floats (16.8 MB) cannot travel in fewer than 17 records of at most 1 MB: both wide taps were
         // split, and no record was refused on the way (every observation arrived)
         assertTrue(records >= 2 * 17, records + " records, the largest " + largest + " bytes");
