@@ -258,6 +258,82 @@ class InvestigationGrpcTest extends GrpcApiTest {
         assertEquals(tap.neuronCount(), typical.getTaps(0).getNeuronsCount());
     }
 
+    @Test
+    void aWideTapsInstancesAndExemplarsArePutBackTogetherAndNameTheBlockNotKept() throws Exception {
+        // tap "wide": 6 neurons in 3 blocks of 2, each block's minutes stored on their own, N(0,1) everywhere
+        TapDescriptor tap = new TapDescriptor("blocked", "v1", "wide", 0, new int[] {6}, 6, Reduction.NONE, 2);
+        TapWindowStore windows = new TapWindowStore(owner);
+        Random random = new Random(11);
+        RecentObservationStore recent = new RecentObservationStore(owner);
+        try (Connection c = owner.getConnection()) {
+            c.setAutoCommit(false);
+            new CatalogStore(owner).register(c, tap);
+            for (int m = 0; m < 5; m++) {
+                for (int block = 0; block < 3; block++) {
+                    TapDistribution d = new TapDistribution(2, 200);
+                    for (int i = 0; i < PER_MINUTE; i++) {
+                        d.add(new float[] {(float) random.nextGaussian(), (float) random.nextGaussian()}, 0);
+                    }
+                    windows.merge(c, new WindowKey("blocked", "v1", "wide", Slice.ALL, Granularity.MINUTE,
+                            T0.plusSeconds(60L * m), block), d);
+                }
+            }
+            // "whole" kept in every block; "partial" lacks block 1 (not flushed yet by the instance that owns it)
+            List<RecentObservationStore.Recent> rows = new java.util.ArrayList<>();
+            for (int block = 0; block < 3; block++) {
+                rows.add(keptBlock("whole", block, 4f, null, null));
+                if (block != 1) {
+                    rows.add(keptBlock("partial", block, 4f, null, null));
+                }
+                rows.add(keptBlock("p2-benign", block, 0f, "p2", PairRole.BENIGN));
+                if (block != 2) {
+                    rows.add(keptBlock("p2-attacked", block, 3f, "p2", PairRole.ATTACKED));
+                }
+            }
+            recent.keep(c, rows);
+            TopExemplars top = new TopExemplars(2, TopExemplars.DEFAULT_K);
+            top.offer(1, 5f, "whole");
+            new ExemplarStore(owner).merge(c, new ExemplarStore.Key("blocked", "v1", "wide", T0, 0), top);
+            c.commit();
+        }
+        InstanceInspection whole = api.inspectInstance(InspectInstanceRequest.newBuilder().setModelId("blocked")
+                .setInstanceId("whole").setAgainst(minutes(0, 5)).build());
+        assertEquals(6, whole.getTaps(0).getNeuronsCount(), "every block put back together");
+        assertEquals(List.of(), whole.getTaps(0).getMissingBlocksList());
+        assertEquals(4f + 4, whole.getTaps(0).getNeurons(4).getActivation(), "neuron 4 is block 2's first");
+        assertTrue(whole.getTaps(0).getNeurons(4).getPercentile() > 0.99);
+
+        InstanceInspection partial = api.inspectInstance(InspectInstanceRequest.newBuilder().setModelId("blocked")
+                .setInstanceId("partial").setAgainst(minutes(0, 5)).build());
+        assertEquals(List.of(1), partial.getTaps(0).getMissingBlocksList(), "the block not kept is named");
+        assertEquals(2, partial.getTaps(0).getBlockSize());
+        assertEquals(List.of(0, 1, 4, 5), partial.getTaps(0).getNeuronsList().stream().map(n -> n.getNeuron())
+                .toList(), "its neurons left out, never placed as made-up values");
+
+        PairInspection pair = api.inspectPair(InspectPairRequest.newBuilder().setModelId("blocked").setPairId("p2")
+                .setTopK(6).build());
+        assertEquals(List.of(2), pair.getTaps(0).getMissingBlocksList(), "the attacked member lacks block 2");
+        assertEquals(List.of(0, 1, 2, 3), pair.getTaps(0).getExcitedList().stream().map(x -> x.getNeuron()).sorted()
+                .toList(), "only the neurons both members have");
+
+        NeuronExemplars kept = api.getNeuronExemplars(NeuronExemplarsRequest.newBuilder().setModelId("blocked")
+                .setTap("wide").setNeuron(1).build());
+        assertEquals(List.of("whole"), kept.getExemplarsList().stream().map(e -> e.getInstanceId()).toList(),
+                "neuron 1 is block 0's second");
+        assertFalse(kept.getBlockMissing());
+        NeuronExemplars none = api.getNeuronExemplars(NeuronExemplarsRequest.newBuilder().setModelId("blocked")
+                .setTap("wide").setNeuron(3).build());
+        assertEquals(0, none.getExemplarsCount());
+        assertTrue(none.getBlockMissing(), "block 1 has no exemplars while block 0 has");
+    }
+
+    /** Block {@code block} of a kept observation of tap "wide": its two neurons {@code base + neuron}. */
+    private static RecentObservationStore.Recent keptBlock(String id, int block, float base, String pair,
+            PairRole role) {
+        return new RecentObservationStore.Recent("blocked", "v1", id, "wide", T0.plusSeconds(30), 1, 0.9f, null,
+                Map.of(), pair, role, new float[] {base + 2 * block, base + 2 * block + 1}, block);
+    }
+
     private static RecentObservationStore.Recent kept(String id, float[] activations, String pair, PairRole role) {
         return new RecentObservationStore.Recent("inspect", "v1", id, "dense", T0.plusSeconds(30), 7, 0.9f, null,
                 Map.of(), pair, role, activations);

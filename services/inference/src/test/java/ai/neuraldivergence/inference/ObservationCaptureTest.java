@@ -216,28 +216,6 @@ class ObservationCaptureTest {
     }
 
     private static List<ActivationBatch> consume(String model, int count) {
-        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(Map.of(
-                "bootstrap.servers", TestInfrastructure.shared().kafkaBootstrapServers(),
-                "group.id", "test-" + UUID.randomUUID(), "auto.offset.reset", "earliest",
-                "key.deserializer", ByteArrayDeserializer.class.getName(),
-                "value.deserializer", ByteArrayDeserializer.class.getName()))) {
-            c.subscribe(List.of("nd.activations"));
-            List<ActivationBatch> out = new ArrayList<>();
-            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            while (out.size() < count && System.nanoTime() < deadline) {
-                for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
-                    try {
-                        ActivationBatch b = ActivationBatch.parseFrom(r.value());
-                        if (b.getModelId().equals(model)) {
-                            out.add(b);
-                        }
-                    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
-                        throw new AssertionError(e);
-                    }
-                }
-            }
-            assertEquals(count, out.size(), "batches of " + model);
-            return out;
-        }
+        return consumeRecords(model, count).stream().map(ObservationCaptureTest::parse).toList();
     }
 }
