@@ -158,11 +158,13 @@ class AggregatorMemoryTest {
             assertEquals(sums[n], all.neuron(n).sum(), 1e-9, "neuron " + n);
         }
 
-        // an Error in the consumer thread: a budget far above the heap and no flush for an hour, so that the delta
-        // the consumer thread fills runs the heap out (a heap of 128 MB, far under the 655 MB of the stream, so
-        // that it does at once rather than after a long struggle of the collector)
+        // an Error in the consumer thread: a budget far above the heap and no flush for an hour (nor for the count
+        // of windows: the tap's 16 blocks make 16 windows of every slice and minute), so that the delta the consumer
+        // thread fills runs the heap out (a heap of 128 MB, far under the 655 MB of the stream, so that it does at
+        // once rather than after a long struggle of the collector)
         try (ServiceProcess starved = start(db, "memory-starved", "aggregator-memory-starved",
-                List.of("-Xmx128m", "-Dnd.aggregator.max-pending-bytes=4G", "-Dnd.aggregator.flush-interval=1h"))) {
+                List.of("-Xmx128m", "-Dnd.aggregator.max-pending-bytes=4G", "-Dnd.aggregator.flush-interval=1h",
+                        "-Dnd.aggregator.max-windows-per-flush=1000000"))) {
             starved.awaitReady(Duration.ofSeconds(120));
             long deadline = System.nanoTime() + Duration.ofSeconds(180).toNanos();
             int live = 200;

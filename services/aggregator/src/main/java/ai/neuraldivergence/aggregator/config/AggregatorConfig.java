@@ -46,7 +46,8 @@ public interface AggregatorConfig {
     io.quarkus.runtime.configuration.MemorySize maxPendingBytes();
 
     /**
-     * The most windows (tap, slice and minute; references alike) one delta may hold before it is flushed early. Each
+     * The most windows (tap, slice and minute, a tap's blocks counted once; references per block) one delta may hold
+     * before it is flushed early. Each
      * window written takes an advisory lock until its transaction ends, and PostgreSQL's lock table is shared and
      * fixed in size ({@code max_locks_per_transaction} x ({@code max_connections} + prepared transactions)): a
      * flush takes at most about three locks per window (the window, its exemplars, a late minute's hour and day)

@@ -142,6 +142,8 @@ public final class WindowAccumulator {
     private final double recentSampleRate;
     private long lateObservations;
     private Map<WindowKey, PendingWindow> pending = new LinkedHashMap<>();
+    // the live windows of whole taps (block 0's key for every block's): what the window bound counts
+    private Set<WindowKey> wholeWindows = new java.util.HashSet<>();
     // observations tagged reference=<name> build that reference and enter no live window
     private Map<ReferenceKey, PendingWindow> pendingReferences = new LinkedHashMap<>();
     // taps the serving inference service declared (a batch without observations, at its start): registered as they
@@ -297,6 +299,7 @@ public final class WindowAccumulator {
                         // observation
                         target = pending.computeIfAbsent(key, k -> new PendingWindow(tap, b,
                                 slice.equals(Slice.ALL)));
+                        wholeWindows.add(key.inBlock(0));
                     }
                     target.add(row, o.getInstanceId());
                     bytes += SLICE_ENTRY_BYTES;
@@ -352,9 +355,12 @@ public final class WindowAccumulator {
         bytes += LABEL_BYTES + input.png().length;
     }
 
-    /** The windows and references held: each is one advisory lock (or a few) when the delta is written. */
+    /**
+     * The windows (tap, slice and minute: a tap's blocks together, appended side by side) and reference blocks held
+     * (each block's merge takes an advisory lock when the delta is written).
+     */
     public int windowCount() {
-        return pending.size() + pendingReferences.size();
+        return wholeWindows.size() + pendingReferences.size();
     }
 
     public boolean isEmpty() {
@@ -388,6 +394,7 @@ public final class WindowAccumulator {
         declaredTaps = new LinkedHashSet<>();
         pendingInputs = new ArrayList<>();
         pending = new LinkedHashMap<>();
+        wholeWindows = new java.util.HashSet<>();
         pendingReferences = new LinkedHashMap<>();
         pendingRecent = new ArrayList<>();
         pendingLabels = new ArrayList<>();

@@ -18,6 +18,40 @@ import org.junit.jupiter.api.Test;
 class WindowAccumulatorTest {
 
     @Test
+    void aBatchIsSplitIntoItsTapsBlocksEachRowHeldOnceAndAWindowCountedOncePerTap() {
+        WindowAccumulator acc = new WindowAccumulator(new SlicePolicy(Set.of("source"), 8, (k, v, w) -> { }),
+                java.time.Duration.ofMinutes(15));
+        Instant t = Instant.parse("2026-11-28T10:15:42Z");
+        // 10 neurons in blocks of 4: the batch carries neurons 4..9 (blocks 1 and 2)
+        ActivationBatch.Builder b = ActivationBatch.newBuilder().setModelId("m").setModelVersion("1").setTap("wide")
+                .addTapShape(10).setNeuronCount(10).setReduction(Reduction.REDUCTION_NONE).setNeuronOffset(4)
+                .setBlockSize(4).addObservations(observation("a", t, 3, "prod"));
+        for (int n = 4; n < 10; n++) {
+            b.addActivations(n);
+        }
+        ActivationBatch batch = b.build();
+        ai.neuraldivergence.domain.TapDescriptor tap = WindowAccumulator.tapOf(batch, 1024);
+        assertEquals(3, tap.blockCount());
+        assertEquals(java.util.Optional.empty(), WindowAccumulator.rangeProblem(batch, tap));
+        acc.add(batch, tap, Instant.parse("2026-11-28T10:20:00Z"));
+        assertEquals(3, acc.windowCount(), "all, predicted 3, source=prod: each counted once for both blocks");
+        assertEquals(true, acc.bytes() <= WindowAccumulator.bytesFor(batch, tap), "the estimate is an upper bound");
+        WindowAccumulator.Drained drained = acc.drain();
+        assertEquals(6, drained.windows().size(), "3 slices x 2 blocks");
+        WindowKey block2 = new WindowKey("m", "1", "wide", Slice.ALL, Granularity.MINUTE,
+                Instant.parse("2026-11-28T10:15:00Z"), 2);
+        assertEquals(2, drained.windows().get(block2).neuronCount());
+        assertEquals(8f, drained.windows().get(block2).rows().rows().get(0)[0], "neuron 8 is block 2's first");
+        assertEquals(java.util.List.of(1, 2), drained.recent().stream().map(r -> r.block()).toList());
+        assertEquals(4, drained.recent().get(0).activations().length);
+        // a range that does not fit the blocks: named
+        ActivationBatch inside = batch.toBuilder().setNeuronOffset(2).clearActivations().addActivations(1f)
+                .addActivations(2f).build();
+        assertEquals("neurons 2..3 of tap wide are not whole blocks of 4: a batch's range starts at a block boundary "
+                + "and ends at one or at the tap's end (10)", WindowAccumulator.rangeProblem(inside, tap).orElseThrow());
+    }
+
+    @Test
     void eachObservationUpdatesEverySliceOfItsMinute() {
         WindowAccumulator acc = new WindowAccumulator(new SlicePolicy(Set.of("source"), 8, (k, v, w) -> { }),
                 java.time.Duration.ofMinutes(15));
@@ -36,7 +70,8 @@ class WindowAccumulatorTest {
         // each observation's row is held once, whatever the number of slices it enters
         assertEquals(2 * (WindowAccumulator.ROW_OVERHEAD_BYTES + 2 * 4 + WindowAccumulator.OBSERVATION_BYTES
                 + 3 * WindowAccumulator.SLICE_ENTRY_BYTES), acc.bytes());
-        assertEquals(acc.bytes() <= WindowAccumulator.bytesFor(batch, WindowAccumulator.tapOf(batch)), true, "the estimate is an upper bound");
+        assertEquals(acc.bytes() <= WindowAccumulator.bytesFor(batch, WindowAccumulator.tapOf(batch)), true,
+                "the estimate is an upper bound");
         WindowAccumulator.Drained all = acc.drain();
         assertEquals(2, all.recent().size(), "both observations wait for a late label");
         Map<WindowKey, WindowAccumulator.PendingWindow> drained = all.windows();
