@@ -779,19 +779,22 @@ public final class WideModelBenchmark {
             Object[] orphans = query(c, "SELECT (SELECT count(*) FROM window_delta d WHERE NOT d.folded "
                     + "AND d.model_id = ? AND d.window_start >= ? AND d.window_start < ? AND NOT EXISTS (SELECT 1 "
                     + "FROM tap_window w WHERE w.model_id = d.model_id AND w.model_version = d.model_version "
-                    + "AND w.tap = d.tap AND w.granularity = 'minute' "
+                    + "AND w.tap = d.tap AND w.block = d.block AND w.granularity = 'minute' "
                     + "AND w.window_start = d.window_start)) + (SELECT count(*) FROM exemplar_delta d "
                     + "WHERE NOT d.folded AND d.model_id = ? AND d.window_start >= ? AND d.window_start < ? "
                     + "AND NOT EXISTS (SELECT 1 FROM neuron_exemplars x WHERE x.model_id = d.model_id "
-                    + "AND x.model_version = d.model_version AND x.tap = d.tap AND x.window_start = d.window_start))",
+                    + "AND x.model_version = d.model_version AND x.tap = d.tap AND x.block = d.block "
+                    + "AND x.window_start = d.window_start))",
                     range[0], range[1], range[2], range[0], range[1], range[2]);
-            Object[] rows = query(c, "SELECT count(*) FROM tap_window WHERE model_id = ? AND slice = 'all' "
-                    + "AND granularity = 'minute' AND window_start >= ? AND window_start < ?", range);
-            Object[] taps = query(c, "SELECT count(*), coalesce(min(n), 0) FROM (SELECT tap, sum(observation_count) n "
-                    + "FROM (SELECT tap, observation_count FROM tap_window WHERE model_id = ? AND slice = 'all' "
-                    + "AND granularity = 'minute' AND window_start >= ? AND window_start < ? UNION ALL "
-                    + "SELECT tap, observation_count FROM window_delta WHERE NOT folded AND model_id = ? "
-                    + "AND 'all' = ANY(slices) AND window_start >= ? AND window_start < ?) x GROUP BY tap) y",
+            // a tap's minute is folded when each of its blocks has its row; a tap's count is its blocks' minimum
+            Object[] rows = query(c, "SELECT count(DISTINCT (tap, window_start)) FROM tap_window WHERE model_id = ? "
+                    + "AND slice = 'all' AND granularity = 'minute' AND window_start >= ? AND window_start < ?", range);
+            Object[] taps = query(c, "SELECT count(DISTINCT tap), coalesce(min(n), 0) FROM (SELECT tap, block, "
+                    + "sum(observation_count) n FROM (SELECT tap, block, observation_count FROM tap_window WHERE "
+                    + "model_id = ? AND slice = 'all' AND granularity = 'minute' AND window_start >= ? AND "
+                    + "window_start < ? UNION ALL SELECT tap, block, observation_count FROM window_delta WHERE NOT "
+                    + "folded AND model_id = ? AND 'all' = ANY(slices) AND window_start >= ? AND window_start < ?) x "
+                    + "GROUP BY tap, block) y",
                     range[0], range[1], range[2], range[0], range[1], range[2]);
             folded = l(orphans[0]) == 0 && l(rows[0]) == TAPS * minutes && l(taps[0]) == TAPS
                     && l(taps[1]) >= sent;
@@ -803,16 +806,17 @@ public final class WideModelBenchmark {
         Thread.sleep(6_000);
         Object[] rows = query(c, "SELECT count(*), coalesce(sum(octet_length(w.distributions)), 0), "
                 + "coalesce(sum(pg_column_size(w.distributions)), 0), percentile_cont(0.5) WITHIN GROUP (ORDER BY "
-                + "octet_length(w.distributions)::float8 / t.neuron_count), percentile_cont(0.5) WITHIN GROUP "
-                + "(ORDER BY pg_column_size(w.distributions)::float8 / t.neuron_count) FROM tap_window w JOIN tap t "
+                + "octet_length(w.distributions)::float8 / least(t.block_size, t.neuron_count - w.block * "
+                + "t.block_size)), percentile_cont(0.5) WITHIN GROUP (ORDER BY pg_column_size(w.distributions)::float8 "
+                + "/ least(t.block_size, t.neuron_count - w.block * t.block_size)) FROM tap_window w JOIN tap t "
                 + "USING (model_id, model_version, tap) WHERE w.model_id = ? AND w.granularity = 'minute' "
                 + "AND w.window_start >= ? AND w.window_start < ?", range);
         Object[] exemplars = query(c, "SELECT count(*), coalesce(sum(octet_length(exemplars)), 0), "
                 + "coalesce(sum(pg_column_size(exemplars)), 0) FROM neuron_exemplars WHERE model_id = ? "
                 + "AND window_start >= ? AND window_start < ?", range);
-        Object[] inRows = query(c, "SELECT coalesce(sum(observation_count), 0) FROM tap_window WHERE model_id = ? "
-                + "AND tap = 'dense" + (TAPS - 1) + "' AND slice = 'all' AND granularity = 'minute' "
-                + "AND window_start >= ? AND window_start < ?", range);
+        Object[] inRows = query(c, "SELECT coalesce(min(n), 0) FROM (SELECT block, sum(observation_count) n FROM "
+                + "tap_window WHERE model_id = ? AND tap = 'dense" + (TAPS - 1) + "' AND slice = 'all' AND granularity "
+                + "= 'minute' AND window_start >= ? AND window_start < ? GROUP BY block) b", range);
         Object[] deltas = query(c, "SELECT count(*), coalesce(sum(octet_length(activations)), 0), "
                 + "coalesce(sum(pg_column_size(activations)), 0) FROM window_delta WHERE model_id = ? "
                 + "AND window_start >= ? AND window_start < ?", range);
