@@ -320,7 +320,8 @@ class PartitionRetentionTest {
                 Granularity.MINUTE.windowStart(from), to);
         List<RangePlan.Segment> plan = RangePlan.cover(from, to, unbuilt.minutes(), unbuilt.days(),
                 windows.earliest("ret-d", "1", Granularity.MINUTE), windows.earliest("ret-d", "1", Granularity.HOUR));
-        return windows.readMerged("ret-d", "1", "dense", Slice.ALL, plan, 2, 200).observationCount();
+        return windows.readMerged(new ai.neuraldivergence.domain.TapDescriptor("ret-d", "1", "dense", 0,
+                new int[] {2}, 2, ai.neuraldivergence.domain.Reduction.NONE), Slice.ALL, plan, 200).observationCount();
     }
 
     private FlushWriter writer(String topic) {

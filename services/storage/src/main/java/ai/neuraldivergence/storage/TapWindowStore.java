@@ -204,9 +204,9 @@ public final class TapWindowStore {
      * one distribution, in one query (a minute with its unfolded deltas); windows without a row (nothing observed)
      * add nothing.
      */
-    public TapDistribution readMerged(String modelId, String modelVersion, String tap, Slice slice,
-            List<ai.neuraldivergence.domain.RangePlan.Segment> segments, int neuronCount, int sketchK) {
-        return readMergedTracked(modelId, modelVersion, tap, slice, segments, neuronCount, sketchK).distribution();
+    public TapDistribution readMerged(TapDescriptor tap, Slice slice,
+            List<ai.neuraldivergence.domain.RangePlan.Segment> segments, int sketchK) {
+        return readMergedTracked(tap, slice, segments, sketchK).distribution();
     }
 
     /** What {@link #readMergedTracked} read: the merge, and the ids of the unfolded deltas it holds. */
@@ -217,11 +217,11 @@ public final class TapWindowStore {
      * {@link #readMerged}, also saying which unfolded deltas the merge holds: a reader that keeps the result can add
      * a later delta by its id, knowing whether it holds it already.
      */
-    public MergedRead readMergedTracked(String modelId, String modelVersion, String tap, Slice slice,
-            List<ai.neuraldivergence.domain.RangePlan.Segment> segments, int neuronCount, int sketchK) {
+    public MergedRead readMergedTracked(TapDescriptor tap, Slice slice,
+            List<ai.neuraldivergence.domain.RangePlan.Segment> segments, int sketchK) {
         java.util.Set<Long> ids = new java.util.HashSet<>();
         if (segments.isEmpty()) {
-            return new MergedRead(new TapDistribution(neuronCount, sketchK), ids);
+            return new MergedRead(new TapDistribution(tap.neuronCount(), sketchK), ids);
         }
         java.util.Map<Granularity, List<Timestamp>> starts = new java.util.EnumMap<>(Granularity.class);
         for (Granularity g : Granularity.values()) {
@@ -237,12 +237,11 @@ public final class TapWindowStore {
                         + "slices, delta_id FROM window_delta WHERE model_id = ? AND model_version = ? AND tap = ? AND "
                         + "? = ANY(slices) "
                         + "AND NOT folded AND window_start = ANY(?)")) {
-            TapDescriptor layout = catalog.find(c, modelId, modelVersion, tap).orElse(null);
             streamed(c, ps);
             for (int r = 0; r < 2; r++) {
-                ps.setString(7 * r + 1, modelId);
-                ps.setString(7 * r + 2, modelVersion);
-                ps.setString(7 * r + 3, tap);
+                ps.setString(7 * r + 1, tap.modelId());
+                ps.setString(7 * r + 2, tap.modelVersion());
+                ps.setString(7 * r + 3, tap.tap());
                 ps.setString(7 * r + 4, slice.key());
             }
             ps.setArray(5, c.createArrayOf("timestamptz", starts.get(Granularity.MINUTE).toArray()));
@@ -251,20 +250,22 @@ public final class TapWindowStore {
             ps.setArray(12, c.createArrayOf("timestamptz", starts.get(Granularity.MINUTE).toArray()));
             // every window of the plan merged block by block: the tap's count is then its blocks' minimum over
             // the whole range
-            TapBlocks merged = new TapBlocks(layout, sketchK);
+            TapBlocks merged = new TapBlocks(tap, sketchK);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    add(merged, rs.getInt(1), rs.getBytes(2), rs.getBytes(3), rs.getArray(4), slice);
-                    if (rs.getBytes(2) == null) {
+                    // a stored row is fetched once: a wide block's row is megabytes
+                    byte[] row = rs.getBytes(2);
+                    add(merged, rs.getInt(1), row, rs.getBytes(3), rs.getArray(4), slice);
+                    if (row == null) {
                         ids.add(rs.getLong(5));
                     }
                 }
             }
             finished(c);
-            return new MergedRead(merged.isEmpty() ? new TapDistribution(neuronCount, sketchK) : merged.assemble(),
-                    ids);
+            return new MergedRead(merged.isEmpty() ? new TapDistribution(tap.neuronCount(), sketchK)
+                    : merged.assemble(), ids);
         } catch (SQLException e) {
-            throw new StorageException("reading windows of " + tap, e);
+            throw new StorageException("reading windows of " + tap.tap(), e);
         }
     }
 

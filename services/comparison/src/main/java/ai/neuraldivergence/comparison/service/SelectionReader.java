@@ -154,8 +154,7 @@ public final class SelectionReader {
             SelectionCache.Reader reader = new SelectionCache.Reader() {
                 @Override
                 public SelectionCache.Part read(List<RangePlan.Segment> segments) {
-                    TapWindowStore.MergedRead read = windows.readMergedTracked(tap.modelId(), tap.modelVersion(),
-                            tap.tap(), r.slice(), segments, tap.neuronCount(), sketchK);
+                    TapWindowStore.MergedRead read = windows.readMergedTracked(tap, r.slice(), segments, sketchK);
                     return new SelectionCache.Part(read.distribution(), read.deltaIds());
                 }
 
