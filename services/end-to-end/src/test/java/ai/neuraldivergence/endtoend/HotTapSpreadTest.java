@@ -48,7 +48,7 @@ import org.postgresql.ds.PGSimpleDataSource;
  * A hot wide tap spread: 10,000 neurons in 10 blocks of 1,000, each block its own records on consecutive partitions
  * of an 8-partition topic shared by 2 aggregator instances, against the same observations as one block in whole-tap
  * records. Two minutes of 2,000 observations, every one in three slices (sketches in estimation mode), half of them
- * labelled late. Stored per-neuron counts, sums, minima, maxima and zero counts, every Compare metric (within its
+ * labelled late; one aggregator is killed (SIGKILL) mid-stream. Stored per-neuron counts, sums, minima, maxima and zero counts, every Compare metric (within its
  * stated error), and the counts GetCatalog and Watch report per tap are the unblocked layout's.
  */
 class HotTapSpreadTest {
@@ -146,7 +146,19 @@ class HotTapSpreadTest {
                         watchers.add(t);
                     }
                     Thread.sleep(1_000);
+                    // one instance killed (SIGKILL) mid-stream: the other takes its blocks' partitions over from
+                    // their stored offsets, and nothing is lost or counted twice
+                    Thread killer = new Thread(() -> {
+                        try {
+                            Thread.sleep(8_000);
+                            aggregators.get(1).kill();
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                    }, "spread-killer");
+                    killer.start();
                     produce(infra.kafkaBootstrapServers());
+                    killer.join();
                     ComparisonServiceGrpc.ComparisonServiceBlockingStub api = ComparisonServiceGrpc
                             .newBlockingStub(channel);
                     awaitCatalog(api);
