@@ -316,8 +316,8 @@ class PartitionRetentionTest {
     }
 
     private long readPlan(TapWindowStore windows, Instant from, Instant to) {
-        TapWindowStore.Unbuilt unbuilt = windows.unbuilt("ret-d", "1", "dense", Slice.ALL,
-                Granularity.MINUTE.windowStart(from), to);
+        ai.neuraldivergence.storage.WindowRollups.Unbuilt unbuilt = new ai.neuraldivergence.storage.WindowRollups(ds,
+                windows).unbuilt("ret-d", "1", "dense", Slice.ALL, Granularity.MINUTE.windowStart(from), to);
         List<RangePlan.Segment> plan = RangePlan.cover(from, to, unbuilt.minutes(), unbuilt.days(),
                 windows.earliest("ret-d", "1", Granularity.MINUTE), windows.earliest("ret-d", "1", Granularity.HOUR));
         return windows.readMerged(new ai.neuraldivergence.domain.TapDescriptor("ret-d", "1", "dense", 0,

@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.neuraldivergence.comparison.api.JsonMirrorResource;
 import ai.neuraldivergence.proto.v1.ComparisonServiceGrpc;
 import ai.neuraldivergence.proto.v1.CreateReferenceRequest;
 import grpc.health.v1.HealthGrpc;
@@ -181,14 +180,9 @@ class ComparisonScopesTest {
     @Order(2)
     void everyJsonRouteNeedsItsScope() {
         List<String> checked = new ArrayList<>();
-        for (Method handler : JsonMirrorResource.class.getDeclaredMethods()) {
-            String verb = httpMethod(handler);
-            if (verb == null) {
-                continue;
-            }
-            String template = JsonMirrorResource.class.getAnnotation(Path.class).value()
-                    + handler.getAnnotation(Path.class).value();
-            String route = verb + " " + template;
+        for (String route : routes()) {
+            String verb = route.substring(0, route.indexOf(' '));
+            String template = route.substring(route.indexOf(' ') + 1);
             String path = template.replaceAll("\\{[^}]+}", "x");
             String scope = WRITE_ROUTES.contains(route) ? "write" : ANY_TOKEN_ROUTES.contains(route) ? null : "read";
             assertEquals(401, request(verb, path, null).statusCode(), route + " without a token");
@@ -211,6 +205,34 @@ class ComparisonScopesTest {
         assertTrue(checked.containsAll(WRITE_ROUTES), checked.toString());
         assertTrue(checked.containsAll(ANY_TOKEN_ROUTES), checked.toString());
         assertTrue(checked.contains("GET /api/v1/catalog"), checked.toString());
+    }
+
+    /**
+     * Every JSON route: each RPC's from its google.api.http option in the proto (the mirror serves exactly those),
+     * and the UI's settings.
+     */
+    private static List<String> routes() {
+        List<String> out = new ArrayList<>();
+        for (var m : ai.neuraldivergence.proto.v1.ComparisonProto.getDescriptor()
+                .findServiceByName("ComparisonService").getMethods()) {
+            if (m.getOptions().hasExtension(com.google.api.AnnotationsProto.http)) {
+                var rule = m.getOptions().getExtension(com.google.api.AnnotationsProto.http);
+                out.add(switch (rule.getPatternCase()) {
+                    case GET -> "GET " + rule.getGet();
+                    case POST -> "POST " + rule.getPost();
+                    case DELETE -> "DELETE " + rule.getDelete();
+                    default -> throw new IllegalStateException(m.getName() + ": " + rule);
+                });
+            }
+        }
+        for (Method handler : ai.neuraldivergence.comparison.api.UiSettingsResource.class.getDeclaredMethods()) {
+            String verb = httpMethod(handler);
+            if (verb != null) {
+                out.add(verb + " " + ai.neuraldivergence.comparison.api.UiSettingsResource.class
+                        .getAnnotation(Path.class).value());
+            }
+        }
+        return out;
     }
 
     private static String httpMethod(Method handler) {

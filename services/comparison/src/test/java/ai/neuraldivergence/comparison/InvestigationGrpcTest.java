@@ -140,7 +140,7 @@ class InvestigationGrpcTest extends GrpcApiTest {
         try (Connection c = owner.getConnection()) {
             c.setAutoCommit(false);
             new CatalogStore(owner).register(c, tap);
-            for (int cls = 0; cls <= ai.neuraldivergence.comparison.api.ComparisonApi.MAX_MATRIX_CLASSES; cls++) {
+            for (int cls = 0; cls <= ai.neuraldivergence.domain.query.ClassMatrixQuery.MAX_CLASSES; cls++) {
                 TapDistribution d = new TapDistribution(1, 200);
                 d.add(new float[] {cls}, 0);
                 windows.merge(c, new WindowKey("many-classes", "v1", "dense", Slice.predictedClass(cls),

@@ -72,6 +72,7 @@ public final class Compaction {
 
     private final DataSource dataSource;
     private final TapWindowStore windows;
+    private final WindowRollups rollups;
     private final WindowDeltaStore deltas = new WindowDeltaStore();
     private final ExemplarStore exemplars;
     private final CatalogStore catalog;
@@ -92,6 +93,7 @@ public final class Compaction {
     public Compaction(DataSource dataSource, int sketchK, Duration finality, Listener listener) {
         this.dataSource = dataSource;
         this.windows = new TapWindowStore(dataSource, sketchK);
+        this.rollups = new WindowRollups(dataSource, windows);
         this.catalog = new CatalogStore(dataSource);
         this.exemplars = new ExemplarStore(dataSource);
         this.windowPartitions = windows.partitions();
@@ -182,7 +184,7 @@ public final class Compaction {
         return inTransaction("folding " + minute, c -> {
             deltas.lock(c, minute);
             boolean isFinal = minute.windowStart().isBefore(finalBefore);
-            if (!isFinal && windows.minuteExists(c, minute)) {
+            if (!isFinal && rollups.minuteExists(c, minute)) {
                 return false;
             }
             List<WindowDeltaStore.Delta> found = deltas.unfolded(c, minute);
@@ -216,7 +218,7 @@ public final class Compaction {
     }
 
     private int buildAll(Granularity granularity, Instant since, Instant before, Instant[] oldestUnbuilt) {
-        return drain(granularity.word() + "s to build", c -> windows.toBuild(c, granularity, since, before, BATCH),
+        return drain(granularity.word() + "s to build", c -> rollups.toBuild(c, granularity, since, before, BATCH),
                 key -> {
                     if (isolated("building " + key, () -> build(key))) {
                         return true;
@@ -236,15 +238,15 @@ public final class Compaction {
         windowPartitions.ensure(key.windowStart(), key.granularity().word());
         BuildResult result = inTransaction("building " + key, c -> {
             windows.lockWindows(c, List.of(key));
-            if (windows.exists(c, key) || !windows.readyToBuild(c, key)) {
+            if (rollups.exists(c, key) || !rollups.readyToBuild(c, key)) {
                 return BuildResult.SKIPPED;
             }
             Optional<TapDescriptor> tap = catalog.find(c, key.modelId(), key.modelVersion(), key.tap());
             if (tap.isEmpty() || key.block() >= tap.get().blockCount()) {
                 return BuildResult.SKIPPED;
             }
-            TapDistribution merged = windows.mergeParts(c, key, tap.get().blockNeurons(key.block()));
-            if (merged.observationCount() == 0 || !windows.insertBuilt(c, key, merged)) {
+            TapDistribution merged = rollups.mergeParts(c, key, tap.get().blockNeurons(key.block()));
+            if (merged.observationCount() == 0 || !rollups.insertBuilt(c, key, merged)) {
                 return BuildResult.SKIPPED;
             }
             if (tap.get().blockCount() == 1) {
@@ -252,7 +254,7 @@ public final class Compaction {
             }
             // the whole tap's window is announced by the build that completes it (its count the blocks' minimum):
             // a block alone is no window of the tap
-            OptionalLong whole = windows.wholeCount(c, key, tap.get().blockCount());
+            OptionalLong whole = rollups.wholeCount(c, key, tap.get().blockCount());
             return new BuildResult(true, whole.isPresent() ? new Built(key.inBlock(0), tap.get(),
                     whole.getAsLong()) : null);
         });

@@ -71,12 +71,29 @@ public final class ReferenceStore {
      */
     public Optional<TapDistribution> read(String modelId, String modelVersion, String name, String tap,
             Slice slice) {
+        return read(modelId, modelVersion, name, tap, slice, null);
+    }
+
+    /**
+     * {@link #read}, with the tap's layout in the reference's own version given by the caller (who holds it), so that
+     * the catalog is not read again.
+     */
+    public Optional<TapDistribution> read(ai.neuraldivergence.domain.TapDescriptor layout, String name,
+            Slice slice) {
+        return read(layout.modelId(), layout.modelVersion(), name, layout.tap(), slice, layout);
+    }
+
+    private Optional<TapDistribution> read(String modelId, String modelVersion, String name, String tap,
+            Slice slice, ai.neuraldivergence.domain.TapDescriptor knownLayout) {
         try (Connection c = dataSource.getConnection();
                 PreparedStatement ps = c.prepareStatement("SELECT block, distributions FROM reference_distribution "
                         + "WHERE model_id = ? AND model_version = ? AND name = ? AND tap = ? AND slice = ? "
                         + "ORDER BY block")) {
-            TapBlocks blocks = new TapBlocks(new CatalogStore(dataSource).find(c, modelId, modelVersion, tap)
-                    .orElse(null), ai.neuraldivergence.domain.NeuronDistribution.DEFAULT_K);
+            TapBlocks blocks = new TapBlocks(knownLayout != null ? knownLayout
+                    : new CatalogStore(dataSource).find(c, modelId, modelVersion, tap).orElse(null),
+                    ai.neuraldivergence.domain.NeuronDistribution.DEFAULT_K);
+            // a wide tap's reference is megabytes a block: read a few rows at a time, merged as they come
+            TapWindowStore.streamed(c, ps);
             ps.setString(1, modelId);
             ps.setString(2, modelVersion);
             ps.setString(3, name);
@@ -87,6 +104,7 @@ public final class ReferenceStore {
                     blocks.addRow(rs.getInt(1), DistributionCodec.decode(rs.getBytes(2)));
                 }
             }
+            TapWindowStore.finished(c);
             return blocks.isEmpty() ? Optional.empty() : Optional.of(blocks.assemble());
         } catch (SQLException e) {
             throw new StorageException("reading reference " + name, e);

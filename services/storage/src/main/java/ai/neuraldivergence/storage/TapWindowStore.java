@@ -49,6 +49,11 @@ public final class TapWindowStore {
         this.catalog = new CatalogStore(dataSource);
     }
 
+    /** The sketch size of new rows. */
+    int sketchK() {
+        return sketchK;
+    }
+
     /** The partitions rows are written into, made on demand by the writes below. */
     public TimePartitions partitions() {
         return partitions;
@@ -114,7 +119,7 @@ public final class TapWindowStore {
     }
 
     /** A bound from the SQL below: when a window starts, given by the granularities' UTC grid. */
-    private static final String ORIGIN = "timestamptz '2000-01-01 00:00:00+00'";
+    static final String ORIGIN = "timestamptz '2000-01-01 00:00:00+00'";
 
     /**
      * The stored windows of one tap and slice whose start lies in {@code [from, to)}, oldest first. A minute is its
@@ -173,14 +178,17 @@ public final class TapWindowStore {
      * Reads a statement's rows a few at a time (a cursor, inside a read-only transaction) rather than all at once: a
      * wide tap's unfolded deltas are tens of megabytes a minute, merged as they are read.
      */
-    private static void streamed(Connection c, PreparedStatement ps) throws SQLException {
+    static void streamed(Connection c, PreparedStatement ps) throws SQLException {
         c.setAutoCommit(false);
+        // PostgreSQL's driver begins the transaction READ ONLY: a read can never write, whatever the role may
+        c.setReadOnly(true);
         ps.setFetchSize(8);
     }
 
     /** Ends a {@link #streamed} read: its transaction, and the connection back to auto-commit for its next user. */
-    private static void finished(Connection c) throws SQLException {
+    static void finished(Connection c) throws SQLException {
         c.commit();
+        c.setReadOnly(false);
         c.setAutoCommit(true);
     }
 
@@ -266,92 +274,6 @@ public final class TapWindowStore {
                     : merged.assemble(), ids);
         } catch (SQLException e) {
             throw new StorageException("reading windows of " + tap.tap(), e);
-        }
-    }
-
-    /**
-     * A delta fetched by its id: whether it is folded into its minute's rows by now, and its rows (null when they
-     * were not asked for).
-     */
-    public record FetchedDelta(long id, boolean folded, SlicedRows rows) {
-    }
-
-    /**
-     * The deltas of one tap minute with these ids (those still stored), folded or not; the rows only of those in
-     * {@code withRows} (the others' bytes are not read).
-     */
-    public List<FetchedDelta> deltas(ai.neuraldivergence.domain.TapMinute minute, java.util.Collection<Long> ids,
-            java.util.Collection<Long> withRows) {
-        try (Connection c = dataSource.getConnection();
-                PreparedStatement ps = c.prepareStatement("SELECT delta_id, folded, CASE WHEN delta_id = ANY(?) "
-                        + "THEN activations END, slices FROM window_delta WHERE window_start = ? AND delta_id = ANY(?) "
-                        + "AND model_id = ? AND model_version = ? AND tap = ? AND block = ?")) {
-            ps.setArray(1, c.createArrayOf("bigint", withRows.toArray()));
-            ps.setTimestamp(2, Timestamp.from(minute.windowStart()));
-            ps.setArray(3, c.createArrayOf("bigint", ids.toArray()));
-            ps.setString(4, minute.modelId());
-            ps.setString(5, minute.modelVersion());
-            ps.setString(6, minute.tap());
-            ps.setInt(7, minute.block());
-            List<FetchedDelta> out = new ArrayList<>();
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    byte[] bytes = rs.getBytes(3);
-                    out.add(new FetchedDelta(rs.getLong(1), rs.getBoolean(2), bytes == null ? null
-                            : SlicedRows.decode(bytes, WindowDeltaStore.slices(rs.getArray(4)))));
-                }
-            }
-            return out;
-        } catch (SQLException e) {
-            throw new StorageException("reading deltas of " + minute.tap(), e);
-        }
-    }
-
-    /**
-     * What of a tap and slice in {@code [from, to)} is not built into coarser rows yet: the minutes (with a row or
-     * deltas) whose hour row does not exist, and the days (with any stored window) whose day row does not exist. A
-     * range plan reads those at the finer granularity.
-     */
-    public record Unbuilt(java.util.Set<Instant> minutes, java.util.Set<Instant> days) {
-    }
-
-    public Unbuilt unbuilt(String modelId, String modelVersion, String tap, Slice slice, Instant from, Instant to) {
-        // block by block: a minute is unbuilt while any block's hour row is missing, a day while any block's day
-        // row is (the blocks of one hour are built one after the other, by whichever instance gets to each)
-        String sql = "WITH k AS (SELECT ?::text AS m, ?::text AS v, ?::text AS t, ?::text AS s, ?::timestamptz AS f, "
-                + "?::timestamptz AS e, ?::timestamptz AS df), minutes AS (SELECT w.window_start, w.block FROM "
-                + "tap_window w, k WHERE w.model_id = k.m AND w.model_version = k.v AND w.tap = k.t AND w.granularity "
-                + "= 'minute' AND w.slice = k.s AND w.window_start >= k.df AND w.window_start < k.e UNION SELECT "
-                + "d.window_start, d.block FROM window_delta d, k WHERE d.model_id = k.m AND d.model_version = k.v AND "
-                + "d.tap = k.t AND k.s = ANY(d.slices) AND NOT d.folded AND d.window_start >= k.df AND d.window_start "
-                + "< k.e) SELECT DISTINCT 'minute', x.window_start FROM minutes x, k WHERE x.window_start >= k.f AND "
-                + "NOT EXISTS (SELECT 1 FROM tap_window h WHERE h.model_id = k.m AND h.model_version = k.v AND h.tap = "
-                + "k.t AND h.block = x.block AND h.granularity = 'hour' AND h.slice = k.s AND h.window_start = "
-                + "date_bin('1 hour', x.window_start, " + ORIGIN + ")) UNION ALL SELECT DISTINCT 'day', y.day FROM "
-                + "(SELECT date_bin('1 day', window_start, " + ORIGIN + ") AS day, block FROM minutes UNION SELECT "
-                + "date_bin('1 day', h.window_start, " + ORIGIN + "), h.block FROM tap_window h, k WHERE h.model_id = "
-                + "k.m AND h.model_version = k.v AND h.tap = k.t AND h.granularity = 'hour' AND h.slice = k.s AND "
-                + "h.window_start >= k.df AND h.window_start < k.e) y, k WHERE NOT EXISTS (SELECT 1 FROM tap_window d "
-                + "WHERE d.model_id = k.m AND d.model_version = k.v AND d.tap = k.t AND d.block = y.block AND "
-                + "d.granularity = 'day' AND d.slice = k.s AND d.window_start = y.day)";
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
-            ps.setString(1, modelId);
-            ps.setString(2, modelVersion);
-            ps.setString(3, tap);
-            ps.setString(4, slice.key());
-            ps.setTimestamp(5, Timestamp.from(from));
-            ps.setTimestamp(6, Timestamp.from(to));
-            ps.setTimestamp(7, Timestamp.from(Granularity.DAY.windowStart(from)));
-            java.util.Set<Instant> minutes = new java.util.HashSet<>();
-            java.util.Set<Instant> days = new java.util.HashSet<>();
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    ("minute".equals(rs.getString(1)) ? minutes : days).add(rs.getTimestamp(2).toInstant());
-                }
-            }
-            return new Unbuilt(minutes, days);
-        } catch (SQLException e) {
-            throw new StorageException("reading the unbuilt windows of " + tap, e);
         }
     }
 
@@ -441,167 +363,6 @@ public final class TapWindowStore {
     }
 
     /**
-     * Inserts a built hour or day row, inside the caller's transaction; false (nothing written) when it exists:
-     * built rows are never amended.
-     */
-    public boolean insertBuilt(Connection c, WindowKey key, TapDistribution built) throws SQLException {
-        partitions.ensure(key.windowStart(), key.granularity().word());
-        try (PreparedStatement ps = c.prepareStatement("INSERT INTO tap_window (model_id, model_version, tap, "
-                + "granularity, slice, window_start, block, observation_count, distributions) VALUES (?, ?, ?, ?, ?, "
-                + "?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
-            bindKey(ps, key);
-            byte[] encoded = DistributionCodec.encode(built);
-            ps.setLong(8, built.observationCount());
-            ps.setBinaryStream(9, new java.io.ByteArrayInputStream(encoded), encoded.length);
-            return ps.executeUpdate() == 1;
-        }
-    }
-
-    /**
-     * The whole tap's count of a window (any block of it named by {@code key}): its blocks' minimum, when all
-     * {@code blocks} of them have their row, inside the caller's transaction; empty while one has none.
-     */
-    public java.util.OptionalLong wholeCount(Connection c, WindowKey key, int blocks) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT count(*), min(observation_count) FROM tap_window WHERE "
-                + "model_id = ? AND model_version = ? AND tap = ? AND granularity = ? AND slice = ? AND window_start "
-                + "= ?")) {
-            ps.setString(1, key.modelId());
-            ps.setString(2, key.modelVersion());
-            ps.setString(3, key.tap());
-            ps.setString(4, key.granularity().word());
-            ps.setString(5, key.slice().key());
-            ps.setTimestamp(6, Timestamp.from(key.windowStart()));
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getLong(1) >= blocks ? java.util.OptionalLong.of(rs.getLong(2))
-                        : java.util.OptionalLong.empty();
-            }
-        }
-    }
-
-    /** Whether a window's row exists, inside the caller's transaction. */
-    public boolean exists(Connection c, WindowKey key) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM tap_window WHERE model_id = ? AND "
-                + "model_version = ? AND tap = ? AND granularity = ? AND slice = ? AND window_start = ? AND block = ?")) {
-            bindKey(ps, key);
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next();
-            }
-        }
-    }
-
-    /** Whether any slice of a tap minute (its block) has its row, inside the caller's transaction. */
-    public boolean minuteExists(Connection c, ai.neuraldivergence.domain.TapMinute minute) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM tap_window WHERE model_id = ? AND "
-                + "model_version = ? AND tap = ? AND granularity = 'minute' AND window_start = ? AND block = ? "
-                + "LIMIT 1")) {
-            ps.setString(1, minute.modelId());
-            ps.setString(2, minute.modelVersion());
-            ps.setString(3, minute.tap());
-            ps.setTimestamp(4, Timestamp.from(minute.windowStart()));
-            ps.setInt(5, minute.block());
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next();
-            }
-        }
-    }
-
-    /**
-     * Up to {@code limit} hour (or day) windows to build, oldest first: those with stored minutes (hours) in
-     * {@code [since, before)} and no row of their own yet. The caller builds each only if every part of it is final
-     * and folded ({@link #readyToBuild}).
-     */
-    public List<WindowKey> toBuild(Connection c, Granularity granularity, Instant since, Instant before, int limit)
-            throws SQLException {
-        Granularity part = granularity == Granularity.DAY ? Granularity.HOUR : Granularity.MINUTE;
-        String bin = granularity == Granularity.DAY ? "1 day" : "1 hour";
-        try (PreparedStatement ps = c.prepareStatement("SELECT DISTINCT p.model_id, p.model_version, p.tap, p.slice, "
-                + "date_bin('" + bin + "', p.window_start, " + ORIGIN + ") AS b, p.block FROM tap_window p WHERE "
-                + "p.granularity = ? AND p.window_start >= ? AND p.window_start < ? AND NOT EXISTS (SELECT 1 FROM "
-                + "tap_window x WHERE x.model_id = p.model_id AND x.model_version = p.model_version AND x.tap = p.tap "
-                + "AND x.block = p.block AND x.granularity = ? AND x.slice = p.slice AND x.window_start = date_bin('"
-                + bin + "', p.window_start, " + ORIGIN + ")) ORDER BY b LIMIT ?")) {
-            ps.setString(1, part.word());
-            ps.setTimestamp(2, Timestamp.from(since));
-            ps.setTimestamp(3, Timestamp.from(before));
-            ps.setString(4, granularity.word());
-            ps.setInt(5, limit);
-            List<WindowKey> out = new ArrayList<>();
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    out.add(new WindowKey(rs.getString(1), rs.getString(2), rs.getString(3),
-                            Slice.parse(rs.getString(4)), granularity, rs.getTimestamp(5).toInstant(), rs.getInt(6)));
-                }
-            }
-            return out;
-        }
-    }
-
-    /**
-     * Whether every part of an hour (day) is folded and built: no unfolded delta in it, and (for a day) no minute
-     * whose hour row is missing. Asked under the window's lock, just before it is built.
-     */
-    public boolean readyToBuild(Connection c, WindowKey key) throws SQLException {
-        String unbuiltHours = key.granularity() != Granularity.DAY ? "" : " OR EXISTS (SELECT 1 FROM tap_window m "
-                + "WHERE m.model_id = ? AND m.model_version = ? AND m.tap = ? AND m.granularity = 'minute' AND "
-                + "m.slice = ? AND m.window_start >= ? AND m.window_start < ? AND m.block = ? AND NOT EXISTS (SELECT "
-                + "1 FROM tap_window h WHERE h.model_id = m.model_id AND h.model_version = m.model_version AND h.tap "
-                + "= m.tap AND h.block = m.block AND h.granularity = 'hour' AND h.slice = m.slice AND h.window_start "
-                + "= date_bin('1 hour', m.window_start, " + ORIGIN + ")))";
-        try (PreparedStatement ps = c.prepareStatement("SELECT NOT (EXISTS (SELECT 1 FROM window_delta WHERE "
-                + "model_id = ? AND model_version = ? AND tap = ? AND ? = ANY(slices) AND window_start >= ? AND "
-                + "window_start < ? AND block = ? AND NOT folded)" + unbuiltHours + ")")) {
-            int repeats = key.granularity() == Granularity.DAY ? 2 : 1;
-            for (int r = 0; r < repeats; r++) {
-                ps.setString(7 * r + 1, key.modelId());
-                ps.setString(7 * r + 2, key.modelVersion());
-                ps.setString(7 * r + 3, key.tap());
-                ps.setString(7 * r + 4, key.slice().key());
-                ps.setTimestamp(7 * r + 5, Timestamp.from(key.windowStart()));
-                ps.setTimestamp(7 * r + 6, Timestamp.from(key.windowEnd()));
-                ps.setInt(7 * r + 7, key.block());
-            }
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getBoolean(1);
-            }
-        }
-    }
-
-    /**
-     * The rows an hour (day) is built from, its minutes (hours), merged as they are read: one decoded row in
-     * memory at a time beside the sum.
-     */
-    public TapDistribution mergeParts(Connection c, WindowKey key, int neuronCount) throws SQLException {
-        Granularity part = key.granularity() == Granularity.DAY ? Granularity.HOUR : Granularity.MINUTE;
-        TapDistribution merged = null;
-        try (PreparedStatement ps = c.prepareStatement("SELECT distributions FROM tap_window WHERE model_id = ? AND "
-                + "model_version = ? AND tap = ? AND granularity = ? AND slice = ? AND window_start >= ? AND "
-                + "window_start < ? AND block = ?")) {
-            ps.setString(1, key.modelId());
-            ps.setString(2, key.modelVersion());
-            ps.setString(3, key.tap());
-            ps.setString(4, part.word());
-            ps.setString(5, key.slice().key());
-            ps.setTimestamp(6, Timestamp.from(key.windowStart()));
-            ps.setTimestamp(7, Timestamp.from(key.windowEnd()));
-            ps.setInt(8, key.block());
-            ps.setFetchSize(1);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    TapDistribution d = DistributionCodec.decode(rs.getBytes(1));
-                    if (merged == null) {
-                        merged = d;
-                    } else {
-                        merged.merge(d);
-                    }
-                }
-            }
-        }
-        return merged == null ? new TapDistribution(neuronCount, sketchK) : merged;
-    }
-
-    /**
      * Deletes windows of {@code granularity} stored before partitioning ({@code tap_window_unpartitioned}, while it
      * is there: partitions of their own are retired by dropping them, {@link WindowRetention}) that started before
      * {@code before}, in statements of at most
@@ -650,7 +411,7 @@ public final class TapWindowStore {
         }
     }
 
-    private static void bindKey(PreparedStatement ps, WindowKey key) throws SQLException {
+    static void bindKey(PreparedStatement ps, WindowKey key) throws SQLException {
         ps.setString(1, key.modelId());
         ps.setString(2, key.modelVersion());
         ps.setString(3, key.tap());

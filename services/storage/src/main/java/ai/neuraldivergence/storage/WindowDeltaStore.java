@@ -11,6 +11,7 @@ import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import javax.sql.DataSource;
 
 /**
  * Minute deltas: what each flush adds to a tap minute, every slice together (each observation once, with the slices
@@ -18,6 +19,18 @@ import java.util.List;
  * Every method runs in the caller's transaction.
  */
 public final class WindowDeltaStore {
+
+    private final DataSource dataSource;
+
+    /** A store whose methods run in the caller's transaction. */
+    public WindowDeltaStore() {
+        this(null);
+    }
+
+    /** A store that can also {@link #deltas fetch deltas} by id on connections of its own. */
+    public WindowDeltaStore(DataSource dataSource) {
+        this.dataSource = dataSource;
+    }
 
     /** A delta to append: one tap minute's rows from one flush. */
     public record Append(TapMinute minute, SlicedRows rows) {
@@ -217,6 +230,47 @@ public final class WindowDeltaStore {
             rs.next();
             Timestamp t = rs.getTimestamp(1);
             return t == null ? null : t.toInstant();
+        }
+    }
+
+    /**
+     * A delta fetched by its id: whether it is folded into its minute's rows by now, and its rows (null when they
+     * were not asked for).
+     */
+    public record FetchedDelta(long id, boolean folded, SlicedRows rows) {
+    }
+
+    /**
+     * The deltas of one tap minute with these ids (those still stored), folded or not; the rows only of those in
+     * {@code withRows} (the others' bytes are not read).
+     */
+    public List<FetchedDelta> deltas(ai.neuraldivergence.domain.TapMinute minute, java.util.Collection<Long> ids,
+            java.util.Collection<Long> withRows) {
+        if (dataSource == null) {
+            throw new IllegalStateException("a delta store without a data source reads nothing");
+        }
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement("SELECT delta_id, folded, CASE WHEN delta_id = ANY(?) "
+                        + "THEN activations END, slices FROM window_delta WHERE window_start = ? AND delta_id = ANY(?) "
+                        + "AND model_id = ? AND model_version = ? AND tap = ? AND block = ?")) {
+            ps.setArray(1, c.createArrayOf("bigint", withRows.toArray()));
+            ps.setTimestamp(2, Timestamp.from(minute.windowStart()));
+            ps.setArray(3, c.createArrayOf("bigint", ids.toArray()));
+            ps.setString(4, minute.modelId());
+            ps.setString(5, minute.modelVersion());
+            ps.setString(6, minute.tap());
+            ps.setInt(7, minute.block());
+            List<FetchedDelta> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    byte[] bytes = rs.getBytes(3);
+                    out.add(new FetchedDelta(rs.getLong(1), rs.getBoolean(2), bytes == null ? null
+                            : SlicedRows.decode(bytes, slices(rs.getArray(4)))));
+                }
+            }
+            return out;
+        } catch (SQLException e) {
+            throw new StorageException("reading deltas of " + minute.tap(), e);
         }
     }
 }

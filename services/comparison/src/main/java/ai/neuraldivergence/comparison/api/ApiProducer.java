@@ -2,9 +2,10 @@ package ai.neuraldivergence.comparison.api;
 
 import ai.neuraldivergence.comparison.auth.AccessRules;
 import ai.neuraldivergence.comparison.config.ComparisonConfig;
+import ai.neuraldivergence.comparison.query.Selections;
 import ai.neuraldivergence.comparison.service.Monitors;
+import ai.neuraldivergence.comparison.service.SealTombstones;
 import ai.neuraldivergence.comparison.service.SelectionCache;
-import ai.neuraldivergence.comparison.service.SelectionReader;
 import ai.neuraldivergence.comparison.service.WatchHub;
 import ai.neuraldivergence.comparison.service.WindowUpdateListener;
 import ai.neuraldivergence.contract.AccessTokens;
@@ -15,7 +16,8 @@ import ai.neuraldivergence.proto.v1.WatchEvent;
 import ai.neuraldivergence.storage.CatalogStore;
 import ai.neuraldivergence.storage.ReferenceStore;
 import ai.neuraldivergence.storage.TapWindowStore;
-import io.agroal.api.AgroalDataSource;
+import ai.neuraldivergence.storage.WindowDeltaStore;
+import ai.neuraldivergence.storage.WindowRollups;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
@@ -26,19 +28,15 @@ import jakarta.enterprise.event.Observes;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 /**
- * Wires the framework-free classes: one {@link ComparisonApi} for both transports, its cache, the monitors, the
- * watch hub, and the listener that feeds them all from the aggregator's window updates.
+ * Wires what follows the aggregator live: the watch hub, the monitors, and the listener that feeds them and the
+ * selection cache from the aggregator's window updates; and the access tokens.
  */
 @ApplicationScoped
 public class ApiProducer {
@@ -53,43 +51,22 @@ public class ApiProducer {
     @Inject
     MeterRegistry registry;
 
-    @Inject
-    AgroalDataSource dataSource;
-
     @ConfigProperty(name = "nd.topics.window-updates", defaultValue = "nd.window-updates")
     String windowUpdatesTopic;
 
     @ConfigProperty(name = "nd.topics.reference-seals", defaultValue = "nd.reference-seals")
     String referenceSealsTopic;
 
-    // at most a quarter of the heap: a 10,000-neuron selection in estimation mode holds about 25 MB twice
-    private final SelectionCache cache = new SelectionCache(64, Duration.ofSeconds(60),
-            Runtime.getRuntime().maxMemory() / 4);
-    private ai.neuraldivergence.comparison.service.SealTombstones tombstones;
-    private WatchHub hub;
-    private Monitors monitors;
+    private SealTombstones tombstones;
     private WindowUpdateListener listener;
-    private ScheduledExecutorService scheduler;
 
-    @jakarta.annotation.PostConstruct
-    void createHub() {
-        hub = new WatchHub(config.watch().queue());
-    }
-
-    void start(@Observes StartupEvent event) {
-        SelectionCache used = config.cache().enabled() ? cache : null;
-        Monitors m = monitors();
-        listener = new WindowUpdateListener(kafkaConfig, windowUpdatesTopic, used, u -> {
-            m.windowCommitted(u);
-            hub.publish(WatchEvent.newBuilder().setWindowUpdate(u).build());
-        });
+    void start(@Observes StartupEvent event, SelectionCache cache, Monitors monitors, WatchHub hub) {
+        listener = new WindowUpdateListener(kafkaConfig, windowUpdatesTopic, config.cache().enabled() ? cache : null,
+                u -> {
+                    monitors.windowCommitted(u);
+                    hub.publish(WatchEvent.newBuilder().setWindowUpdate(u).build());
+                });
         listener.start();
-        scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "monitors");
-            t.setDaemon(true);
-            return t;
-        });
-        scheduler.scheduleWithFixedDelay(m::evaluate, 2, 2, TimeUnit.SECONDS);
         registry.gauge("nd.comparison.cache.following", cache, c -> listener.following() ? 1 : 0);
         FunctionCounter.builder("nd.comparison.cache.hits", cache, SelectionCache::hits)
                 .description("Selections served from the cache").register(registry);
@@ -104,9 +81,6 @@ public class ApiProducer {
     }
 
     void stop(@Observes ShutdownEvent event) throws InterruptedException {
-        if (scheduler != null) {
-            scheduler.shutdownNow();
-        }
         if (listener != null) {
             listener.close();
         }
@@ -119,15 +93,8 @@ public class ApiProducer {
 
     @Produces
     @Singleton
-    ComparisonApi api() {
-        return new ComparisonApi(dataSource, config.sketchK(), config.cache().enabled() ? cache : null,
-                this::monitors, deleted -> tombstones().run(deleted));
-    }
-
-    @Produces
-    @Singleton
     WatchHub hub() {
-        return hub;
+        return new WatchHub(config.watch().queue());
     }
 
     /** Built at startup, so that a mistyped scope or a short token stops the service with the reason. */
@@ -138,31 +105,37 @@ public class ApiProducer {
         return new AccessTokens(config.auth().tokens(), AccessRules.SCOPES);
     }
 
-    /** The tombstone producer, made on the first delete: most instances never delete a reference. */
-    private synchronized ai.neuraldivergence.comparison.service.SealTombstones tombstones() {
+    /** Publishes the seal topic's tombstones of deleted references; the producer is made on the first delete. */
+    @Produces
+    @Singleton
+    ReferenceStore.BeforeDelete tombstones() {
+        return deleted -> tombstoneProducer().run(deleted);
+    }
+
+    private synchronized SealTombstones tombstoneProducer() {
         if (tombstones == null) {
-            tombstones = new ai.neuraldivergence.comparison.service.SealTombstones(kafkaConfig, referenceSealsTopic);
+            tombstones = new SealTombstones(kafkaConfig, referenceSealsTopic);
         }
         return tombstones;
     }
 
-    synchronized Monitors monitors() {
-        if (monitors == null) {
-            List<Monitors.Definition> definitions = new ArrayList<>();
-            config.monitors().forEach((name, c) -> definitions.add(new Monitors.Definition(name, c.model(), c.tap(),
-                    c.reference(), Slice.parse(c.slice()), metric(c.metric()), c.threshold(), c.windowsInARow(),
-                    c.minObservations())));
-            CatalogStore catalog = new CatalogStore(dataSource);
-            SelectionReader reader = new SelectionReader(catalog, new TapWindowStore(dataSource),
-                    new ReferenceStore(dataSource), config.sketchK(), null);
-            monitors = new Monitors(definitions, reader, registry, (status, wasDrifting) -> hub.publish(
-                    WatchEvent.newBuilder().setMonitorTransition(MonitorTransition.newBuilder()
-                            .setMonitor(ProtoMapping.monitor(status))
-                            .setPreviousState(wasDrifting ? ai.neuraldivergence.proto.v1.MonitorState
-                                    .MONITOR_STATE_DRIFTING : ai.neuraldivergence.proto.v1.MonitorState
-                                    .MONITOR_STATE_OK)).build()));
-        }
-        return monitors;
+    /** The configured monitors; they read minutes uncached (each is read once) and announce transitions. */
+    @Produces
+    @Singleton
+    Monitors monitors(CatalogStore catalog, TapWindowStore windows, WindowRollups rollups, WindowDeltaStore deltas,
+            ReferenceStore references, WatchHub hub) {
+        List<Monitors.Definition> definitions = new ArrayList<>();
+        config.monitors().forEach((name, c) -> definitions.add(new Monitors.Definition(name, c.model(), c.tap(),
+                c.reference(), Slice.parse(c.slice()), metric(c.metric()), c.threshold(), c.windowsInARow(),
+                c.minObservations())));
+        Selections selections = new Selections(catalog, windows, rollups, deltas, references, config.sketchK(),
+                null, 0);
+        return new Monitors(definitions, selections, registry, (status, wasDrifting) -> hub.publish(
+                WatchEvent.newBuilder().setMonitorTransition(MonitorTransition.newBuilder()
+                        .setMonitor(Responses.monitor(status))
+                        .setPreviousState(wasDrifting ? ai.neuraldivergence.proto.v1.MonitorState
+                                .MONITOR_STATE_DRIFTING : ai.neuraldivergence.proto.v1.MonitorState
+                                .MONITOR_STATE_OK)).build()));
     }
 
     static Divergence.Metric metric(String word) {

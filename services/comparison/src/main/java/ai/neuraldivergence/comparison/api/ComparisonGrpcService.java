@@ -26,7 +26,8 @@ import jakarta.inject.Inject;
 import java.util.function.Supplier;
 
 /**
- * The comparison API over gRPC: each call is {@link ComparisonApi}'s, with its errors as status codes; Watch streams
+ * The comparison API over gRPC: each call is answered through the {@link Rpcs} table, with its errors as status
+ * codes; Watch streams
  * from the {@link ai.neuraldivergence.comparison.service.WatchHub}. Calls read PostgreSQL, so they run on worker
  * threads.
  */
@@ -34,19 +35,19 @@ import java.util.function.Supplier;
 @Blocking
 public class ComparisonGrpcService extends ComparisonServiceGrpc.ComparisonServiceImplBase {
 
-    private final ComparisonApi api;
+    private final Rpcs rpcs;
     private final ai.neuraldivergence.comparison.service.WatchHub hub;
 
     @Inject
-    public ComparisonGrpcService(ComparisonApi api, ai.neuraldivergence.comparison.service.WatchHub hub) {
-        this.api = api;
+    public ComparisonGrpcService(Rpcs rpcs, ai.neuraldivergence.comparison.service.WatchHub hub) {
+        this.rpcs = rpcs;
         this.hub = hub;
     }
 
     @Override
     public void listMonitors(ai.neuraldivergence.proto.v1.ListMonitorsRequest request,
             StreamObserver<ai.neuraldivergence.proto.v1.ListMonitorsResponse> response) {
-        reply(response, "ListMonitors", request, () -> api.listMonitors(request));
+        reply(response, "ListMonitors", request);
     }
 
     /**
@@ -103,7 +104,7 @@ public class ComparisonGrpcService extends ComparisonServiceGrpc.ComparisonServi
     }
 
     /** A cancelled call or a passed deadline stops the work between taps. */
-    private static final ComparisonApi.Cancellation DEADLINE = () -> {
+    private static final ai.neuraldivergence.comparison.query.Cancellation DEADLINE = () -> {
         Context context = Context.current();
         if (context.isCancelled()) {
             throw (context.getDeadline() != null && context.getDeadline().isExpired()
@@ -114,79 +115,79 @@ public class ComparisonGrpcService extends ComparisonServiceGrpc.ComparisonServi
 
     @Override
     public void getCatalog(GetCatalogRequest request, StreamObserver<Catalog> response) {
-        reply(response, "GetCatalog", request, () -> api.catalog(request));
+        reply(response, "GetCatalog", request);
     }
 
     @Override
     public void compare(CompareRequest request, StreamObserver<CompareResponse> response) {
-        reply(response, "Compare", request, () -> api.compare(request, DEADLINE));
+        reply(response, "Compare", request);
     }
 
     @Override
     public void getLayerOverview(LayerOverviewRequest request, StreamObserver<LayerOverview> response) {
-        reply(response, "GetLayerOverview", request, () -> api.layerOverview(request, DEADLINE));
+        reply(response, "GetLayerOverview", request);
     }
 
     @Override
     public void getClassMatrix(ai.neuraldivergence.proto.v1.ClassMatrixRequest request,
             StreamObserver<ai.neuraldivergence.proto.v1.ClassMatrix> response) {
-        reply(response, "GetClassMatrix", request, () -> api.classMatrix(request, DEADLINE));
+        reply(response, "GetClassMatrix", request);
     }
 
     @Override
     public void getDriftTimeline(ai.neuraldivergence.proto.v1.DriftTimelineRequest request,
             StreamObserver<ai.neuraldivergence.proto.v1.DriftTimeline> response) {
-        reply(response, "GetDriftTimeline", request, () -> api.driftTimeline(request, DEADLINE));
+        reply(response, "GetDriftTimeline", request);
     }
 
     @Override
     public void inspectInstance(ai.neuraldivergence.proto.v1.InspectInstanceRequest request,
             StreamObserver<ai.neuraldivergence.proto.v1.InstanceInspection> response) {
-        reply(response, "InspectInstance", request, () -> api.inspectInstance(request, DEADLINE));
+        reply(response, "InspectInstance", request);
     }
 
     @Override
     public void inspectPair(ai.neuraldivergence.proto.v1.InspectPairRequest request,
             StreamObserver<ai.neuraldivergence.proto.v1.PairInspection> response) {
-        reply(response, "InspectPair", request, () -> api.inspectPair(request, DEADLINE));
+        reply(response, "InspectPair", request);
     }
 
     @Override
     public void listPairs(ai.neuraldivergence.proto.v1.ListPairsRequest request,
             StreamObserver<ai.neuraldivergence.proto.v1.ListPairsResponse> response) {
-        reply(response, "ListPairs", request, () -> api.listPairs(request));
+        reply(response, "ListPairs", request);
     }
 
     @Override
     public void getNeuronExemplars(ai.neuraldivergence.proto.v1.NeuronExemplarsRequest request,
             StreamObserver<ai.neuraldivergence.proto.v1.NeuronExemplars> response) {
-        reply(response, "GetNeuronExemplars", request, () -> api.neuronExemplars(request));
+        reply(response, "GetNeuronExemplars", request);
     }
 
     @Override
     public void getDistributionShapes(DistributionShapesRequest request, StreamObserver<DistributionShapes> response) {
-        reply(response, "GetDistributionShapes", request, () -> api.distributionShapes(request));
+        reply(response, "GetDistributionShapes", request);
     }
 
     @Override
     public void listReferences(ListReferencesRequest request, StreamObserver<ListReferencesResponse> response) {
-        reply(response, "ListReferences", request, () -> api.listReferences(request));
+        reply(response, "ListReferences", request);
     }
 
     @Override
     public void createReference(CreateReferenceRequest request, StreamObserver<Reference> response) {
-        reply(response, "CreateReference", request, () -> api.createReference(request, DEADLINE, caller()));
+        reply(response, "CreateReference", request);
     }
 
     @Override
     public void sealReference(ai.neuraldivergence.proto.v1.SealReferenceRequest request,
             StreamObserver<Reference> response) {
-        reply(response, "SealReference", request, () -> api.sealReference(request, caller()));
+        reply(response, "SealReference", request);
     }
 
     @Override
     public void deleteReference(DeleteReferenceRequest request, StreamObserver<DeleteReferenceResponse> response) {
-        reply(response, "DeleteReference", request, () -> api.deleteReference(request, caller()));
+        reply(response, "DeleteReference", request);
     }
 
     /** The current call's token name, as {@link TokenInterceptor} put it in the call's context. */
@@ -195,13 +196,14 @@ public class ComparisonGrpcService extends ComparisonServiceGrpc.ComparisonServi
         return caller == null ? "unknown" : caller.name();
     }
 
-    /** Answers one call: its request within {@link RequestBounds} first, then the API's answer or its error. */
-    private static <T> void reply(StreamObserver<T> response, String method, com.google.protobuf.Message request,
-            Supplier<T> body) {
+    /** Answers one call through the RPC table; its errors become status codes. */
+    @SuppressWarnings("unchecked")
+    private <T> void reply(StreamObserver<T> response, String method, com.google.protobuf.Message request) {
         T value;
-        try {
-            RequestBounds.check(request);
-            value = body.get();
+        io.grpc.Deadline deadline = Context.current().getDeadline();
+        try (var bounded = ai.neuraldivergence.storage.CallDeadline.within(deadline == null ? null
+                : java.time.Duration.ofNanos(Math.max(0, deadline.timeRemaining(java.util.concurrent.TimeUnit.NANOSECONDS))))) {
+            value = (T) rpcs.answer(method, request, new Rpcs.Call(DEADLINE, caller()));
         } catch (RuntimeException e) {
             response.onError(GrpcErrors.status(method, e).asRuntimeException());
             return;

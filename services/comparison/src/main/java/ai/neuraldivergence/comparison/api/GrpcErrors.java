@@ -1,8 +1,8 @@
 package ai.neuraldivergence.comparison.api;
 
-import ai.neuraldivergence.comparison.service.AlreadyExistsException;
-import ai.neuraldivergence.comparison.service.FailedPreconditionException;
-import ai.neuraldivergence.comparison.service.NotFoundException;
+import ai.neuraldivergence.comparison.query.AlreadyExistsException;
+import ai.neuraldivergence.comparison.query.FailedPreconditionException;
+import ai.neuraldivergence.comparison.query.NotFoundException;
 import ai.neuraldivergence.contract.StatusDescriptions;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -36,6 +36,9 @@ final class GrpcErrors {
         }
         if (e instanceof AlreadyExistsException) {
             return Status.ALREADY_EXISTS.withDescription(StatusDescriptions.brief(e.getMessage()));
+        }
+        if (ai.neuraldivergence.storage.CallDeadline.timedOut(e)) {
+            return Status.DEADLINE_EXCEEDED.withDescription("the deadline passed while the database was read");
         }
         if (e instanceof StatusRuntimeException s && s.getStatus().getCode() != Status.Code.INTERNAL
                 && s.getStatus().getCode() != Status.Code.UNKNOWN) {

@@ -1,13 +1,10 @@
 package ai.neuraldivergence.comparison.api;
 
 import ai.neuraldivergence.comparison.auth.RequestCaller;
-import ai.neuraldivergence.proto.v1.CompareRequest;
-import ai.neuraldivergence.proto.v1.CreateReferenceRequest;
-import ai.neuraldivergence.proto.v1.DeleteReferenceRequest;
-import ai.neuraldivergence.proto.v1.DistributionShapesRequest;
-import ai.neuraldivergence.proto.v1.GetCatalogRequest;
-import ai.neuraldivergence.proto.v1.LayerOverviewRequest;
-import ai.neuraldivergence.proto.v1.ListReferencesRequest;
+import ai.neuraldivergence.comparison.query.Cancellation;
+import ai.neuraldivergence.proto.v1.ComparisonProto;
+import ai.neuraldivergence.storage.CallDeadline;
+import com.google.protobuf.Descriptors.FieldDescriptor;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
 import com.google.protobuf.util.JsonFormat;
@@ -21,15 +18,21 @@ import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
-import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.MultivaluedMap;
 import jakarta.ws.rs.core.Response;
-import java.util.function.Supplier;
+import jakarta.ws.rs.core.UriInfo;
+import java.util.List;
+import java.util.Map;
 
 /**
- * The JSON mirror of the gRPC API, for browsers (which cannot speak native gRPC): the same requests and responses
- * in protobuf's canonical JSON (lowerCamelCase fields, timestamps as RFC 3339 strings, 64-bit integers as
- * strings), the same errors as HTTP statuses with {@code {"code", "message"}} bodies.
+ * The JSON mirror of the gRPC API, for browsers (which cannot speak native gRPC): every route is the one the proto's
+ * {@code google.api.http} option gives its method ({@link HttpRoutes}), answered through the same {@link Rpcs} table
+ * as gRPC. Requests and responses are protobuf's canonical JSON (lowerCamelCase fields, timestamps as RFC 3339
+ * strings, 64-bit integers as strings); a request is the body ({@code body: "*"}), or the path's variables and the
+ * query's parameters (by field name) for a route without one. Errors are the gRPC code's HTTP status with a
+ * {@code {"code", "message"}} body; a method named {@code Create…} answers 201.
  */
 @Path("/api/v1")
 @Produces(MediaType.APPLICATION_JSON)
@@ -40,145 +43,76 @@ public class JsonMirrorResource {
     // fields at their default (a false "drifted", a zero count) are printed too: a UI need not know the defaults
     private static final JsonFormat.Printer PRINTER = JsonFormat.printer().includingDefaultValueFields()
             .omittingInsignificantWhitespace();
+    static final HttpRoutes ROUTES = new HttpRoutes(ComparisonProto.getDescriptor()
+            .findServiceByName("ComparisonService"));
 
     @Inject
-    ComparisonApi api;
-
-    @Inject
-    ai.neuraldivergence.comparison.config.ComparisonConfig config;
+    Rpcs rpcs;
 
     @Inject
     RequestCaller caller;
 
-    @GET
-    @Path("/catalog")
-    public Response catalog(@QueryParam("model_id") String modelId) {
-        return answer("GetCatalog", () -> api.catalog(GetCatalogRequest.newBuilder()
-                .setModelId(modelId == null ? "" : modelId).build()));
-    }
-
-    @POST
-    @Path("/compare")
-    @Consumes(MediaType.APPLICATION_JSON)
-    public Response compare(String body) {
-        return answer("Compare", () -> api.compare(parse(body, CompareRequest.newBuilder()),
-                ComparisonApi.Cancellation.NONE));
-    }
-
-    @POST
-    @Path("/layer-overview")
-    @Consumes(MediaType.APPLICATION_JSON)
-    public Response layerOverview(String body) {
-        return answer("GetLayerOverview", () -> api.layerOverview(parse(body, LayerOverviewRequest.newBuilder()),
-                ComparisonApi.Cancellation.NONE));
-    }
-
-    @POST
-    @Path("/class-matrix")
-    @Consumes(MediaType.APPLICATION_JSON)
-    public Response classMatrix(String body) {
-        return answer("GetClassMatrix", () -> api.classMatrix(parse(body,
-                ai.neuraldivergence.proto.v1.ClassMatrixRequest.newBuilder()), ComparisonApi.Cancellation.NONE));
-    }
-
-    @POST
-    @Path("/drift-timeline")
-    @Consumes(MediaType.APPLICATION_JSON)
-    public Response driftTimeline(String body) {
-        return answer("GetDriftTimeline", () -> api.driftTimeline(parse(body,
-                ai.neuraldivergence.proto.v1.DriftTimelineRequest.newBuilder()), ComparisonApi.Cancellation.NONE));
-    }
-
-    @POST
-    @Path("/inspect-instance")
-    @Consumes(MediaType.APPLICATION_JSON)
-    public Response inspectInstance(String body) {
-        return answer("InspectInstance", () -> api.inspectInstance(parse(body,
-                ai.neuraldivergence.proto.v1.InspectInstanceRequest.newBuilder()), ComparisonApi.Cancellation.NONE));
-    }
-
-    @POST
-    @Path("/inspect-pair")
-    @Consumes(MediaType.APPLICATION_JSON)
-    public Response inspectPair(String body) {
-        return answer("InspectPair", () -> api.inspectPair(parse(body,
-                ai.neuraldivergence.proto.v1.InspectPairRequest.newBuilder()), ComparisonApi.Cancellation.NONE));
-    }
+    @Inject
+    ai.neuraldivergence.comparison.config.ComparisonConfig config;
 
     @GET
-    @Path("/pairs")
-    public Response listPairs(@QueryParam("model_id") String modelId, @QueryParam("limit") Integer limit) {
-        return answer("ListPairs", () -> api.listPairs(ai.neuraldivergence.proto.v1.ListPairsRequest.newBuilder()
-                .setModelId(modelId == null ? "" : modelId).setLimit(limit == null ? 0 : limit).build()));
+    @Path("{path: .+}")
+    public Response get(@PathParam("path") String path, @Context UriInfo uri) {
+        return answer("GET", path, uri.getQueryParameters(), null);
     }
 
     @POST
-    @Path("/neuron-exemplars")
+    @Path("{path: .+}")
     @Consumes(MediaType.APPLICATION_JSON)
-    public Response neuronExemplars(String body) {
-        return answer("GetNeuronExemplars", () -> api.neuronExemplars(parse(body,
-                ai.neuraldivergence.proto.v1.NeuronExemplarsRequest.newBuilder())));
-    }
-
-    @POST
-    @Path("/distribution-shapes")
-    @Consumes(MediaType.APPLICATION_JSON)
-    public Response distributionShapes(String body) {
-        return answer("GetDistributionShapes",
-                () -> api.distributionShapes(parse(body, DistributionShapesRequest.newBuilder())));
-    }
-
-    @GET
-    @Path("/monitors")
-    public Response listMonitors(@QueryParam("model_id") String modelId) {
-        return answer("ListMonitors", () -> api.listMonitors(ai.neuraldivergence.proto.v1.ListMonitorsRequest
-                .newBuilder().setModelId(modelId == null ? "" : modelId).build()));
-    }
-
-    /**
-     * What the web UI needs to know of the deployment: where a browser reaches the inference service for an
-     * uploaded digit (empty: uploads are off). Not part of the gRPC API: only the UI needs it.
-     */
-    @GET
-    @Path("/ui-settings")
-    public Response uiSettings() {
-        return Response.ok("{\"inferenceUrl\":" + quote(config.ui().inferenceUrl().orElse("")) + "}").build();
-    }
-
-    @GET
-    @Path("/references")
-    public Response listReferences(@QueryParam("model_id") String modelId) {
-        return answer("ListReferences", () -> api.listReferences(ListReferencesRequest.newBuilder()
-                .setModelId(modelId == null ? "" : modelId).build()));
-    }
-
-    @POST
-    @Path("/references")
-    @Consumes(MediaType.APPLICATION_JSON)
-    public Response createReference(String body) {
-        return answer("CreateReference", () -> api.createReference(parse(body, CreateReferenceRequest.newBuilder()),
-                ComparisonApi.Cancellation.NONE, caller.name()), 201);
-    }
-
-    @POST
-    @Path("/references/seal")
-    @Consumes(MediaType.APPLICATION_JSON)
-    public Response sealReference(String body) {
-        return answer("SealReference", () -> api.sealReference(parse(body,
-                ai.neuraldivergence.proto.v1.SealReferenceRequest.newBuilder()), caller.name()));
+    public Response post(@PathParam("path") String path, @Context UriInfo uri, String body) {
+        return answer("POST", path, uri.getQueryParameters(), body);
     }
 
     @DELETE
-    @Path("/references/{model_id}/{name}")
-    public Response deleteReference(@PathParam("model_id") String modelId, @PathParam("name") String name,
-            @QueryParam("model_version") String modelVersion) {
-        return answer("DeleteReference", () -> api.deleteReference(DeleteReferenceRequest.newBuilder()
-                .setModelId(modelId).setName(name).setModelVersion(modelVersion == null ? "" : modelVersion).build(),
-                caller.name()));
+    @Path("{path: .+}")
+    public Response delete(@PathParam("path") String path, @Context UriInfo uri) {
+        return answer("DELETE", path, uri.getQueryParameters(), null);
     }
 
-    @SuppressWarnings("unchecked")
-    private static <B extends Message.Builder, M extends Message> M parse(String body, B builder) {
+    private Response answer(String verb, String path, MultivaluedMap<String, String> query, String body) {
+        String full = "/api/v1/" + path;
+        var match = ROUTES.match(verb, full);
+        if (match.isEmpty()) {
+            return ROUTES.pathExists(full)
+                    ? error(Status.UNIMPLEMENTED.withDescription(verb + " is not allowed on " + full), 405)
+                    : error(Status.NOT_FOUND.withDescription("no API route " + verb + " " + full), 404);
+        }
+        HttpRoutes.Route route = match.get().route();
+        String method = route.method().getName();
+        try {
+            Message.Builder request = rpcs.rpc(method).prototype().newBuilderForType();
+            if (route.body()) {
+                parse(body, request);
+            } else {
+                bind(request, query);
+            }
+            match.get().variables().forEach((field, value) -> set(request, field, value));
+            Message answer;
+            // the mirror's own deadline bounds the statements and the work between taps alike
+            long deadline = System.nanoTime() + config.json().deadline().toNanos();
+            Cancellation passed = () -> {
+                if (System.nanoTime() - deadline > 0) {
+                    throw Status.DEADLINE_EXCEEDED.withDescription("the deadline passed while the comparison ran")
+                            .asRuntimeException();
+                }
+            };
+            try (var bounded = CallDeadline.within(config.json().deadline())) {
+                answer = rpcs.answer(method, request.build(), new Rpcs.Call(passed, caller.name()));
+            }
+            return Response.status(method.startsWith("Create") ? 201 : 200).entity(PRINTER.print(answer)).build();
+        } catch (InvalidProtocolBufferException e) {
+            return error(GrpcErrors.status(method, new IllegalStateException("printing the response", e)));
+        } catch (RuntimeException e) {
+            return error(GrpcErrors.status(method, e));
+        }
+    }
+
+    private static void parse(String body, Message.Builder builder) {
         if (body == null || body.isBlank()) {
             throw new IllegalArgumentException("the request body must be a JSON object");
         }
@@ -187,32 +121,60 @@ public class JsonMirrorResource {
         } catch (InvalidProtocolBufferException e) {
             throw new IllegalArgumentException("malformed request: " + e.getMessage());
         }
-        M request = (M) builder.build();
-        // as over gRPC; requests built from a URL's parameters are bounded by the URL's length (4 KB)
-        RequestBounds.check(request);
-        return request;
     }
 
-    private static Response answer(String method, Supplier<Message> body) {
-        return answer(method, body, 200);
+    /** Query parameters named like a top-level scalar field of the request (snake or camel case) set it. */
+    private static void bind(Message.Builder request, MultivaluedMap<String, String> query) {
+        for (Map.Entry<String, List<String>> p : query.entrySet()) {
+            FieldDescriptor f = field(request, p.getKey());
+            if (f != null && !p.getValue().isEmpty()) {
+                set(request, f.getName(), p.getValue().get(0));
+            }
+        }
     }
 
-    private static Response answer(String method, Supplier<Message> body, int okStatus) {
+    private static FieldDescriptor field(Message.Builder request, String name) {
+        for (FieldDescriptor f : request.getDescriptorForType().getFields()) {
+            if (!f.isRepeated() && f.getJavaType() != FieldDescriptor.JavaType.MESSAGE
+                    && (f.getName().equals(name) || f.getJsonName().equals(name))) {
+                return f;
+            }
+        }
+        return null;
+    }
+
+    private static void set(Message.Builder request, String name, String value) {
+        FieldDescriptor f = field(request, name);
+        if (f == null) {
+            throw new IllegalStateException("route variable " + name + " is no scalar field of "
+                    + request.getDescriptorForType().getName());
+        }
         try {
-            return Response.status(okStatus).entity(PRINTER.print(body.get())).build();
-        } catch (InvalidProtocolBufferException e) {
-            return error(GrpcErrors.status(method, new IllegalStateException("printing the response", e)));
-        } catch (RuntimeException e) {
-            return error(GrpcErrors.status(method, e));
+            request.setField(f, switch (f.getJavaType()) {
+                case STRING -> value;
+                case INT -> Integer.parseInt(value);
+                case LONG -> Long.parseLong(value);
+                case DOUBLE -> Double.parseDouble(value);
+                case FLOAT -> Float.parseFloat(value);
+                case BOOLEAN -> Boolean.parseBoolean(value);
+                case ENUM -> f.getEnumType().findValueByName(value);
+                default -> throw new IllegalArgumentException(f.getName() + " cannot be given in the URL");
+            });
+        } catch (NumberFormatException | NullPointerException e) {
+            throw new IllegalArgumentException(f.getName() + " must be a " + f.getJavaType().name().toLowerCase(
+                    java.util.Locale.ROOT) + ", got '" + value + "'");
         }
     }
 
     /** An error answer: the gRPC code's HTTP status and {@code {"code", "message"}}. */
     public static Response error(Status status) {
+        return error(status, GrpcErrors.httpStatus(status.getCode()));
+    }
+
+    private static Response error(Status status, int httpStatus) {
         String json = "{\"code\":\"" + status.getCode().name() + "\",\"message\":"
                 + quote(String.valueOf(status.getDescription())) + "}";
-        return Response.status(GrpcErrors.httpStatus(status.getCode())).type(MediaType.APPLICATION_JSON)
-                .entity(json).build();
+        return Response.status(httpStatus).type(MediaType.APPLICATION_JSON).entity(json).build();
     }
 
     static String quote(String s) {

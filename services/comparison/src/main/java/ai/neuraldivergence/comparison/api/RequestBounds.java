@@ -69,9 +69,7 @@ final class RequestBounds {
     }
 
     private static Optional<String> timestampProblem(Timestamp t, String path) {
-        if (t.getSeconds() < ProtoMapping.MIN_TIMESTAMP.getEpochSecond()
-                || t.getSeconds() > ProtoMapping.MAX_TIMESTAMP.getEpochSecond() || t.getNanos() < 0
-                || t.getNanos() > 999_999_999) {
+        if (!ai.neuraldivergence.wire.WireMapping.validTimestamp(t)) {
             return Optional.of(path + " must lie in 0001-01-01T00:00:00Z..9999-12-31T23:59:59.999999999Z, got "
                     + t.getSeconds() + " s " + t.getNanos() + " ns since 1970");
         }

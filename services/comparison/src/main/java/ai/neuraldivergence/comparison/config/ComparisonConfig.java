@@ -19,6 +19,18 @@ public interface ComparisonConfig {
 
     Ui ui();
 
+    Json json();
+
+    interface Json {
+        /**
+         * How long a JSON mirror call may take (a browser sends no deadline of its own): past it, the work between
+         * taps stops and the statement running is cancelled in the database; the answer is 504 DEADLINE_EXCEEDED.
+         * gRPC calls are bounded by the client's deadline instead.
+         */
+        @WithDefault("60s")
+        java.time.Duration deadline();
+    }
+
     interface Ui {
         /**
          * The inference service's URL as a browser reaches it (an ingress in a cluster), for digits uploaded in the

@@ -1,6 +1,9 @@
 package ai.neuraldivergence.comparison.service;
 
-import ai.neuraldivergence.contract.ProtoSlices;
+import ai.neuraldivergence.comparison.query.FailedPreconditionException;
+import ai.neuraldivergence.comparison.query.Selections;
+import ai.neuraldivergence.domain.query.Selection;
+import ai.neuraldivergence.wire.WireMapping;
 import ai.neuraldivergence.domain.Divergence;
 import ai.neuraldivergence.domain.Slice;
 import ai.neuraldivergence.domain.TapComparison;
@@ -44,7 +47,7 @@ public final class Monitors {
     }
 
     private final List<Definition> definitions;
-    private final SelectionReader reader;
+    private final Selections reader;
     private final MeterRegistry registry;
     private final BiConsumer<Status, Boolean> transitions;
     private final Map<String, MonitorState> states = new LinkedHashMap<>();
@@ -55,7 +58,7 @@ public final class Monitors {
     /**
      * @param transitions told of each change of state, with the state before it
      */
-    public Monitors(List<Definition> definitions, SelectionReader reader, MeterRegistry registry,
+    public Monitors(List<Definition> definitions, Selections reader, MeterRegistry registry,
             BiConsumer<Status, Boolean> transitions) {
         this.definitions = List.copyOf(definitions);
         this.reader = reader;
@@ -72,7 +75,7 @@ public final class Monitors {
         if (u.getWindow().getGranularity() != Granularity.GRANULARITY_MINUTE) {
             return;
         }
-        Slice slice = ProtoSlices.fromProto(u.getSlice());
+        Slice slice = WireMapping.slice(u.getSlice());
         for (Definition d : definitions) {
             if (d.modelId().equals(u.getModelId()) && d.slice().equals(slice)
                     && (d.tap().equals("*") || d.tap().equals(u.getTap()))) {
@@ -104,13 +107,14 @@ public final class Monitors {
     private void evaluate(Pending p) {
         Definition d = p.definition();
         TapDescriptor tap = reader.tap(d.modelId(), p.modelVersion(), p.tap());
-        TapDistribution window = reader.readUncached(tap, new SelectionReader.RangeSide(p.minute(),
-                p.minute().plusSeconds(60), d.slice()));
+        TapDistribution window = reader.readUncached(tap, reader.bind(d.modelId(), new Selection.Range(p.minute(),
+                p.minute().plusSeconds(60), d.slice())));
         if (window.observationCount() < d.minObservations()) {
             // too few observations yet (a minute that just began) for a meaningful value
             return;
         }
-        TapDistribution reference = reader.read(tap, new SelectionReader.ReferenceSide(d.reference(), d.slice()));
+        TapDistribution reference = reader.read(tap, reader.bind(d.modelId(),
+                new Selection.Reference(d.reference(), d.slice())));
         if (reference.observationCount() == 0) {
             throw new FailedPreconditionException("reference '" + d.reference() + "' holds no observations of tap '"
                     + tap.tap() + "'");

@@ -72,6 +72,12 @@ public final class SelectionCache {
         List<Added> deltas(Instant minute, Set<Long> ids);
     }
 
+    /**
+     * Changes announced per tap and slice (hashed into a fixed number of counters, so that the memory is bounded; a
+     * collision only makes an entry be served without being kept). An entry built while its tap and slice changed
+     * may hold the change or not: it is served, never kept, so that the change is not lost for the entry's life.
+     */
+    private final long[] changes = new long[4096];
     private final int maxEntries;
     private final long maxBytes;
     private long bytes;
@@ -80,6 +86,7 @@ public final class SelectionCache {
     private long hits;
     private long misses;
     private long deltasAdded;
+    private long changedDuringBuild;
     // versions are unique across entries, so that a rebuilt entry never matches what its predecessor produced
     private long lastVersion;
 
@@ -125,7 +132,9 @@ public final class SelectionCache {
         TapDistribution held;
         boolean stale;
         long staleMarks;
+        long changesBefore;
         synchronized (this) {
+            changesBefore = changes[bucket(key.modelId(), key.modelVersion(), key.tap(), key.slice())];
             entry = entries.get(key);
             if (entry != null && System.nanoTime() - entry.createdNanos > maxAgeNanos) {
                 bytes -= entries.remove(key).bytes;
@@ -201,6 +210,11 @@ public final class SelectionCache {
                 // larger than the whole cache may be: served, not kept
                 return new Merged(merged, -1);
             }
+            if (changes[bucket(key.modelId(), key.modelVersion(), key.tap(), key.slice())] != changesBefore) {
+                // announced while it was read: whether the read saw the change cannot be told
+                changedDuringBuild++;
+                return new Merged(merged, -1);
+            }
             Entry replaced = entries.put(key, fresh);
             bytes += fresh.bytes - (replaced == null ? 0 : replaced.bytes);
             Iterator<Entry> eldest = entries.values().iterator();
@@ -220,6 +234,7 @@ public final class SelectionCache {
      */
     public synchronized void windowChanged(String modelId, String modelVersion, String tap, String slice,
             Granularity granularity, Instant start, Set<Long> deltaIds) {
+        changes[bucket(modelId, modelVersion, tap, slice)]++;
         Iterator<Map.Entry<Key, Entry>> it = entries.entrySet().iterator();
         while (it.hasNext()) {
             Map.Entry<Key, Entry> e = it.next();
@@ -250,6 +265,15 @@ public final class SelectionCache {
                 }
             }
         }
+    }
+
+    private int bucket(String modelId, String modelVersion, String tap, String slice) {
+        return Math.floorMod(java.util.Objects.hash(modelId, modelVersion, tap, slice), changes.length);
+    }
+
+    /** Selections built while their tap and slice changed: served, not kept. */
+    public synchronized long changedDuringBuild() {
+        return changedDuringBuild;
     }
 
     /** Drops every entry (e.g. after the announcements may have been missed). */

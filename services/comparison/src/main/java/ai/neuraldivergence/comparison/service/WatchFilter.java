@@ -16,7 +16,7 @@ public final class WatchFilter {
                 throw new IllegalArgumentException("taps must not hold an empty name");
             }
         }
-        request.getSlicesList().forEach(ai.neuraldivergence.contract.ProtoSlices::fromProto);
+        request.getSlicesList().forEach(ai.neuraldivergence.wire.WireMapping::slice);
     }
 
     public static boolean matches(WatchRequest r, WatchEvent e) {

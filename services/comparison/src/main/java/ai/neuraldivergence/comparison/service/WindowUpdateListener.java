@@ -1,6 +1,6 @@
 package ai.neuraldivergence.comparison.service;
 
-import ai.neuraldivergence.contract.ProtoSlices;
+import ai.neuraldivergence.wire.WireMapping;
 import ai.neuraldivergence.domain.Granularity;
 import ai.neuraldivergence.proto.v1.WindowUpdate;
 import com.google.protobuf.InvalidProtocolBufferException;
@@ -106,7 +106,7 @@ public final class WindowUpdateListener implements AutoCloseable {
                 default -> Granularity.MINUTE;
             };
             cache.windowChanged(u.getModelId(), u.getModelVersion(), u.getTap(),
-                    ProtoSlices.fromProto(u.getSlice()).key(), g, Instant.ofEpochSecond(
+                    WireMapping.slice(u.getSlice()).key(), g, Instant.ofEpochSecond(
                             u.getWindow().getStart().getSeconds(), u.getWindow().getStart().getNanos()),
                     java.util.Set.copyOf(u.getDeltaIdsList()));
             try {

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.neuraldivergence.comparison.service.NotFoundException;
+import ai.neuraldivergence.comparison.query.NotFoundException;
 import ai.neuraldivergence.proto.v1.CompareRequest;
 import ai.neuraldivergence.proto.v1.InspectInstanceRequest;
 import ai.neuraldivergence.proto.v1.Selection;
@@ -60,8 +60,8 @@ class RequestBoundsTest {
             assertTrue(p.isPresent() && p.get().startsWith("b.time_range.to must lie in 0001-01-01T00:00:00Z.."),
                     bad + ": " + p);
         }
-        Timestamp first = Timestamp.newBuilder().setSeconds(ProtoMapping.MIN_TIMESTAMP.getEpochSecond()).build();
-        Timestamp last = Timestamp.newBuilder().setSeconds(ProtoMapping.MAX_TIMESTAMP.getEpochSecond())
+        Timestamp first = Timestamp.newBuilder().setSeconds(ai.neuraldivergence.wire.WireMapping.MIN_TIMESTAMP.getEpochSecond()).build();
+        Timestamp last = Timestamp.newBuilder().setSeconds(ai.neuraldivergence.wire.WireMapping.MAX_TIMESTAMP.getEpochSecond())
                 .setNanos(999_999_999).build();
         assertFalse(RequestBounds.problem(CompareRequest.newBuilder().setB(Selection.newBuilder().setTimeRange(
                 TimeRange.newBuilder().setFrom(first).setTo(last))).build(), "").isPresent());

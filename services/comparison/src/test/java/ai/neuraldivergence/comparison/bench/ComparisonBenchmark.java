@@ -48,7 +48,8 @@ import org.postgresql.ds.PGSimpleDataSource;
  *
  * <p>(a) one live query repeated while a writer commits into the newest minute every second and announces it
  * (WindowUpdate), as the aggregator does; (b) 200 distinct hour-aligned ranges and slices; (c) SciPy computing the
- * same metrics from raw samples for 32 neurons, scaled to 1,024, against (b).
+ * same metrics from raw samples for 32 neurons, scaled to 1,024, against (b); (d) the longest range a query may
+ * merge, 400 days of day rows, at the service's default heap ({@link LongRead}).
  */
 public final class ComparisonBenchmark {
 
@@ -87,6 +88,11 @@ public final class ComparisonBenchmark {
         }
         System.out.printf(Locale.ROOT, "(b) 200 distinct hour-aligned ranges and slices, cache off: p50 %.0f ms, "
                 + "p99 %.0f ms (target p99 <= 1000 ms)%n", distinct[0], distinct[1]);
+        LongRead.Result longRead = LongRead.run(ds, day, () -> Service.start(jar, bootstrap, jdbc, args[3], args[4],
+                port, false, LongRead.SERVICE_HEAP));
+        System.out.printf(Locale.ROOT, "(d) long read: %d days of day rows of a %,d-neuron tap against yesterday, cache "
+                + "off, at the service's default heap (%s): %.1f s, heap peak %.0f MiB%n", LongRead.DAYS, NEURONS,
+                LongRead.SERVICE_HEAP, longRead.seconds(), longRead.heapPeakBytes() / 1048576.0);
         double scipy = sciPy(Path.of(args[5]));
         System.out.printf(Locale.ROOT, "(c) SciPy on raw samples (1.44 M per side, KS, W1, JS, PSI): %.2f s for 32 "
                 + "neurons, %.0f s scaled to 1,024; %.0f x (b)'s p50%n", scipy, scipy * 32,
@@ -98,8 +104,13 @@ public final class ComparisonBenchmark {
 
         static Service start(Path jar, String bootstrap, String jdbc, String user, String password, int port,
                 boolean cache) throws Exception {
+            return start(jar, bootstrap, jdbc, user, password, port, cache, "1g");
+        }
+
+        static Service start(Path jar, String bootstrap, String jdbc, String user, String password, int port,
+                boolean cache, String heap) throws Exception {
             ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java")
-                    .toString(), "-Xmx1g", "-jar", jar.toString()).redirectErrorStream(true)
+                    .toString(), "-Xmx" + heap, "-jar", jar.toString()).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(jar.toAbsolutePath().getParent().getParent()
                             .resolve("comparison-benchmark.log").toFile()));
             pb.environment().putAll(Map.of("KAFKA_BOOTSTRAP_SERVERS", bootstrap, "QUARKUS_DATASOURCE_JDBC_URL", jdbc,
@@ -320,7 +331,7 @@ public final class ComparisonBenchmark {
     }
 
     /** Health is served on the management interface, a port of its own: 1000 above the API's here. */
-    private static int managementPort(int port) {
+    static int managementPort(int port) {
         return port + 1000;
     }
 

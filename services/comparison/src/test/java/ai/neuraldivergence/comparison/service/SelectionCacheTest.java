@@ -2,6 +2,7 @@ package ai.neuraldivergence.comparison.service;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.neuraldivergence.domain.Granularity;
 import ai.neuraldivergence.domain.RangePlan;
@@ -215,5 +216,23 @@ class SelectionCacheTest {
         assertEquals(reads + 1, store.windowReads, "the mark that came during the read asks for another");
         assertEquals(2, get().distribution().observationCount());
         assertEquals(0, store.deltaReads, "no delta was announced: id " + during + " came with the window");
+    }
+
+    @Test
+    void aChangeAnnouncedWhileAnEntryIsFirstBuiltIsNotLost() {
+        store.append(HOUR, 1f);
+        // the older window is read; then, as the newest is read, a late delta of the older one commits and is
+        // announced: the build cannot have seen it
+        store.duringRead = () -> store.duringRead = () -> {
+            store.duringRead = () -> { };
+            long late = store.append(HOUR, 8f);
+            announce(HOUR, late);
+        };
+        assertEquals(1, get().distribution().observationCount(), "served as read");
+        assertEquals(1, cache.changedDuringBuild());
+        SelectionCache.Merged next = get();
+        assertEquals(2, next.distribution().observationCount(), "the next query reads again, not a stale entry");
+        assertTrue(next.version() >= 0, "and keeps what it read");
+        assertEquals(next.version(), get().version(), "which the one after is served from");
     }
 }

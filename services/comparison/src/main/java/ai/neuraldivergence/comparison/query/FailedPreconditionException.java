@@ -1,4 +1,4 @@
-package ai.neuraldivergence.comparison.service;
+package ai.neuraldivergence.comparison.query;
 
 /** The request is well formed but cannot be answered in the system's state (e.g. incompatible tap layouts). */
 public class FailedPreconditionException extends RuntimeException {

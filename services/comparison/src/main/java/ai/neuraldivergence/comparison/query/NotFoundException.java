@@ -1,4 +1,4 @@
-package ai.neuraldivergence.comparison.service;
+package ai.neuraldivergence.comparison.query;
 
 /** The request names something (a model, version, tap, reference) that does not exist. */
 public class NotFoundException extends RuntimeException {

@@ -1,4 +1,4 @@
-package ai.neuraldivergence.comparison.service;
+package ai.neuraldivergence.comparison.query;
 
 /** The request would create something (a reference) that exists already. */
 public class AlreadyExistsException extends RuntimeException {

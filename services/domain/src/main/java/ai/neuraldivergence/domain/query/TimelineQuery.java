@@ -1,0 +1,59 @@
+package ai.neuraldivergence.domain.query;
+
+import ai.neuraldivergence.domain.Granularity;
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * Each window of a range against a reference, per tap (every tap of the version when {@code taps} is empty). The
+ * windows' granularity is the one asked for, or {@link #granularityFor}'s when none is.
+ */
+public record TimelineQuery(ModelVersion model, List<String> taps, Selection.Range range, String reference,
+        Verdict verdict, double onsetShare, Granularity granularity) {
+
+    /** Points a timeline may hold; a longer one must ask for a coarser granularity. */
+    public static final int MAX_POINTS = 1500;
+
+    public TimelineQuery {
+        taps = taps == null ? List.of() : List.copyOf(taps);
+        if (range == null) {
+            throw new IllegalArgumentException("range is required");
+        }
+        Queries.requireText(reference, "reference");
+        onsetShare = Verdict.onsetShare(onsetShare);
+        granularity = granularity == null ? granularityFor(range) : granularity;
+        long points = pointCount(range, granularity);
+        if (points > MAX_POINTS) {
+            throw new IllegalArgumentException("the range holds " + points + " windows of a " + granularity.word()
+                    + ", more than " + MAX_POINTS + ": ask for a coarser granularity or a shorter range");
+        }
+    }
+
+    /**
+     * The finest granularity that keeps a timeline within a few hundred points: minutes up to 6 hours (360), hours
+     * up to 21 days (504), days beyond (400 at most, the longest range).
+     */
+    public static Granularity granularityFor(Selection.Range range) {
+        java.time.Duration span = java.time.Duration.between(range.from(), range.to());
+        if (span.compareTo(java.time.Duration.ofHours(6)) <= 0) {
+            return Granularity.MINUTE;
+        }
+        return span.compareTo(java.time.Duration.ofDays(21)) <= 0 ? Granularity.HOUR : Granularity.DAY;
+    }
+
+    /** The windows of a granularity that overlap a range: the first starts at or before its start. */
+    public static long pointCount(Selection.Range range, Granularity g) {
+        return java.time.Duration.between(g.windowStart(range.from()), range.to()).toSeconds()
+                / g.length().toSeconds() + 1;
+    }
+
+    /** The start of each window the timeline holds, in order. */
+    public List<Instant> windowStarts() {
+        List<Instant> out = new java.util.ArrayList<>();
+        for (Instant t = granularity.windowStart(range.from()); t.isBefore(range.to()); t = t.plus(
+                granularity.length())) {
+            out.add(t);
+        }
+        return out;
+    }
+}

@@ -1,0 +1,64 @@
+package ai.neuraldivergence.domain.query;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.neuraldivergence.domain.Granularity;
+import ai.neuraldivergence.domain.Slice;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class TimelineQueryTest {
+
+    private static final Instant T0 = Instant.parse("2026-11-02T10:17:30Z");
+    private static final ModelVersion MODEL = new ModelVersion("m", "");
+
+    private static Selection.Range range(Duration span) {
+        return new Selection.Range(T0, T0.plus(span), Slice.ALL);
+    }
+
+    private static TimelineQuery query(Duration span, Granularity asked) {
+        return new TimelineQuery(MODEL, List.of(), range(span), "ref", new Verdict(null, 0), 0, asked);
+    }
+
+    @Test
+    void theGranularityIsTheFinestThatKeepsAFewHundredPoints() {
+        assertEquals(Granularity.MINUTE, query(Duration.ofHours(6), null).granularity());
+        assertEquals(Granularity.HOUR, query(Duration.ofHours(6).plusSeconds(1), null).granularity());
+        assertEquals(Granularity.HOUR, query(Duration.ofDays(21), null).granularity());
+        assertEquals(Granularity.DAY, query(Duration.ofDays(21).plusSeconds(1), null).granularity());
+        assertEquals(Granularity.DAY, query(Duration.ofDays(400), null).granularity());
+    }
+
+    @Test
+    void noChosenGranularityExceedsThePointLimit() {
+        for (Duration span : List.of(Duration.ofHours(6), Duration.ofDays(21), Duration.ofDays(400))) {
+            TimelineQuery q = query(span, null);
+            assertTrue(q.windowStarts().size() <= TimelineQuery.MAX_POINTS, span + ": " + q.windowStarts().size());
+        }
+    }
+
+    @Test
+    void anAskedGranularityIsKeptAndItsWindowsCoverTheRangeFromTheFirstWindowStart() {
+        TimelineQuery q = query(Duration.ofMinutes(3), Granularity.MINUTE);
+        assertEquals(List.of(Instant.parse("2026-11-02T10:17:00Z"), Instant.parse("2026-11-02T10:18:00Z"),
+                Instant.parse("2026-11-02T10:19:00Z"), Instant.parse("2026-11-02T10:20:00Z")), q.windowStarts());
+        assertEquals(4, TimelineQuery.pointCount(q.range(), Granularity.MINUTE));
+    }
+
+    @Test
+    void tooManyPointsAreRefusedNamingACoarserGranularity() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> query(Duration.ofDays(2), Granularity.MINUTE));
+        assertTrue(e.getMessage().contains("coarser granularity"), e.getMessage());
+    }
+
+    @Test
+    void aReferenceIsRequired() {
+        assertThrows(IllegalArgumentException.class, () -> new TimelineQuery(MODEL, List.of(),
+                range(Duration.ofHours(1)), "", new Verdict(null, 0), 0, null));
+    }
+}
