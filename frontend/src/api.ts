@@ -1,4 +1,6 @@
 // The comparison service's JSON mirror (/api/v1) and watch socket, with the API token when one is needed.
+import type * as common from "./generated/neuraldivergence/v1/common_pb";
+import type * as pb from "./generated/neuraldivergence/v1/comparison_pb";
 
 const TOKEN_KEY = "nd.token";
 
@@ -41,19 +43,19 @@ let settings: Promise<{ inferenceUrl: string }> | null = null;
 
 export const api = {
   catalog: () => call<Catalog>("GET", "catalog"),
-  compare: (request: unknown) => call<CompareResponse>("POST", "compare", request),
-  layerOverview: (request: unknown) => call<LayerOverview>("POST", "layer-overview", request),
-  shapes: (request: unknown) => call<DistributionShapes>("POST", "distribution-shapes", request),
-  timeline: (request: unknown) => call<DriftTimeline>("POST", "drift-timeline", request),
-  classMatrix: (request: unknown) => call<ClassMatrix>("POST", "class-matrix", request),
-  pairs: (model: string) => call<{ pairs?: { pairId: string; eventTime: string; tags?: Record<string, string> }[] }>(
-    "GET", `pairs?model_id=${encodeURIComponent(model)}`),
-  inspectPair: (request: unknown) => call<PairInspection>("POST", "inspect-pair", request),
-  inspectInstance: (request: unknown) => call<InstanceInspection>("POST", "inspect-instance", request),
-  exemplars: (request: unknown) => call<NeuronExemplars>("POST", "neuron-exemplars", request),
-  references: (model: string) => call<{ references?: Reference[] }>("GET",
+  compare: (request: pb.CompareRequestJson) => call<CompareResponse>("POST", "compare", request),
+  shapes: (request: pb.DistributionShapesRequestJson) => call<DistributionShapes>("POST", "distribution-shapes",
+    request),
+  timeline: (request: pb.DriftTimelineRequestJson) => call<DriftTimeline>("POST", "drift-timeline", request),
+  classMatrix: (request: ClassMatrixRequest) => call<ClassMatrix>("POST", "class-matrix", request),
+  pairs: (model: string) => call<ListPairsResponse>("GET", `pairs?model_id=${encodeURIComponent(model)}`),
+  inspectPair: (request: pb.InspectPairRequestJson) => call<PairInspection>("POST", "inspect-pair", request),
+  inspectInstance: (request: pb.InspectInstanceRequestJson) => call<InstanceInspection>("POST", "inspect-instance",
+    request),
+  exemplars: (request: pb.NeuronExemplarsRequestJson) => call<NeuronExemplars>("POST", "neuron-exemplars", request),
+  references: (model: string) => call<ListReferencesResponse>("GET",
     `references?model_id=${encodeURIComponent(model)}`),
-  monitors: (model: string) => call<{ monitors?: Monitor[] }>("GET", `monitors?model_id=${encodeURIComponent(model)}`),
+  monitors: (model: string) => call<ListMonitorsResponse>("GET", `monitors?model_id=${encodeURIComponent(model)}`),
   uiSettings: () => {
     settings ??= call<{ inferenceUrl: string }>("GET", "ui-settings").catch((e) => {
       settings = null;
@@ -78,7 +80,8 @@ export async function predictPng(inferenceUrl: string, png: Blob): Promise<Predi
 }
 
 /** Opens the watch socket; the token travels as a subprotocol (browsers cannot set headers on a WebSocket). */
-export function watch(request: unknown, onEvent: (e: WatchEvent) => void, onState: (open: boolean, why?: string) => void): WebSocket {
+export function watch(request: pb.WatchRequestJson, onEvent: (e: WatchEvent) => void,
+    onState: (open: boolean, why?: string) => void): WebSocket {
   const url = new URL("api/v1/watch", location.href);
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
   const t = token();
@@ -92,52 +95,59 @@ export function watch(request: unknown, onEvent: (e: WatchEvent) => void, onStat
   return ws;
 }
 
-// The subset of the API's messages the UI reads (protobuf canonical JSON: int64 as strings, and a double that is NaN
-// or infinite as the string "NaN", "Infinity" or "-Infinity": read doubles with toNumber in transforms.ts).
-/** A double in protobuf's canonical JSON. */
+// ---------------------------------------------------------------- the API's messages
+// Generated from the protos at build time (npm run gen: protoc-gen-es's JSON types in src/generated/). They are
+// protobuf's canonical JSON: lowerCamelCase names, int64 as a string, a Timestamp as an RFC 3339 string, an enum as
+// its name, bytes as base64, and a double or float as a number or "NaN", "Infinity", "-Infinity" (Double: read it
+// with toNumber in transforms.ts). A request is the JSON type itself (any field may be left out); a response is
+// Printed, as the mirror writes it.
+
+/** A double (or float) in protobuf's canonical JSON, as the generated types write it. */
 export type Double = number | "NaN" | "Infinity" | "-Infinity";
-/** A neuron's non-finite values on one side (int64 as strings); absent where the side has none. */
-export interface NonFiniteCounts { nan?: string; positiveInfinity?: string; negativeInfinity?: string; }
-export interface TapInfo { name: string; index: number; shape: number[]; neuronCount: number; }
-export interface Catalog { models: { modelId: string; versions: { modelVersion: string; taps: TapInfo[];
-  references: { name: string }[]; observationCount: string }[] }[]; }
-/** mean is NaN when the metric is undefined for every neuron (W1 and mean shift where no side has finite values). */
-export interface TapSummary { tap: string; tapIndex: number; neuronCount: number; mean: Double; max: Double;
-  driftedShare: number; countA: string; countB: string; }
+
 /**
- * countA and countB are the finite values, nonFiniteA and nonFiniteB the rest; wasserstein and meanShift are "NaN"
- * (undefined) when a side has no finite value, KS, JS and PSI take the non-finite values in.
+ * A message as the JSON mirror prints it: its canonical JSON type J (where every field may be absent) with the
+ * fields the printer always writes made required. The mirror prints the fields without presence even at their
+ * default (includingDefaultValueFields: scalars, enums, repeated fields, maps); a message field, a oneof member or a
+ * proto3 `optional` field appears only when set. The generated message type M says which is which: it types a field
+ * with presence as optional, and holds a oneof by the oneof's name, so that a oneof member is no field of M at all.
  */
-export interface NeuronDivergence { neuron: number; ks: number; ksErrorBound: number; wasserstein: Double;
-  jensenShannon: number; psi: number; meanShift: Double; direction: string; drifted: boolean; countA?: string;
-  countB?: string; nonFiniteA?: NonFiniteCounts; nonFiniteB?: NonFiniteCounts; }
-export interface CompareResponse { modelVersion: string; taps: { summary: TapSummary; neurons: NeuronDivergence[];
-  topNeurons: number[] }[]; }
-export interface LayerOverview { modelVersion: string; taps: TapSummary[]; onsetTap: string; }
-export interface WatchEvent { windowUpdate?: { modelId: string; tap: string }; monitorTransition?: { monitor: Monitor }; }
-/** A reference (ListReferences); int64 fields as strings, absent when zero. */
-export interface Reference { name: string; modelId: string; modelVersion: string; origin: string;
-  state: "REFERENCE_STATE_BUILDING" | "REFERENCE_STATE_SEALED" | "REFERENCE_STATE_UNSPECIFIED";
-  observationCount?: string; createdAt: string; sealedAt?: string; expectedObservations?: string; shortfall?: string; }
-export interface Monitor { name: string; modelId: string; tap: string; reference: string; metric: string;
-  threshold: number; windowsInARow: number; state: string; since?: string; currentValue: number; }
+export type Printed<J, M> =
+  J extends readonly (infer JE)[] ? (M extends readonly (infer ME)[] ? Printed<JE, ME>[] : J)
+  : J extends object ? (string extends keyof J
+    ? { [key: string]: Printed<J[string], M extends { [key: string]: infer MV } ? MV : unknown> }
+    : Flat<{ [K in keyof J as K extends AlwaysPrinted<M> ? K : never]-?: Printed<NonNullable<J[K]>, FieldOf<M, K>> }
+      & { [K in keyof J as K extends AlwaysPrinted<M> ? never : K]?: Printed<NonNullable<J[K]>, FieldOf<M, K>> }>)
+  : J;
+/** The fields of M without presence: those it does not type as optional. */
+type AlwaysPrinted<M> = { [K in keyof M]-?: {} extends Pick<M, K> ? never : K }[keyof M];
+/** M's type of J's field K: the field's, or for a oneof member the value of its case. */
+type FieldOf<M, K> = K extends keyof M ? NonNullable<M[K]>
+  : Extract<M[keyof M], { case: K }> extends { value: infer V } ? V : unknown;
+type Flat<T> = { [K in keyof T]: T[K] };
+
+export type Catalog = Printed<pb.CatalogJson, pb.Catalog>;
+export type TapInfo = Printed<pb.TapInfoJson, pb.TapInfo>;
+export type CompareResponse = Printed<pb.CompareResponseJson, pb.CompareResponse>;
+export type NeuronDivergence = Printed<pb.NeuronDivergenceJson, pb.NeuronDivergence>;
+export type NonFiniteCounts = Printed<pb.NonFiniteCountsJson, pb.NonFiniteCounts>;
+export type DistributionShapes = Printed<pb.DistributionShapesJson, pb.DistributionShapes>;
+export type DriftTimeline = Printed<pb.DriftTimelineJson, pb.DriftTimeline>;
+export type ClassMatrix = Printed<pb.ClassMatrixJson, pb.ClassMatrix>;
+export type ListPairsResponse = Printed<pb.ListPairsResponseJson, pb.ListPairsResponse>;
+export type PairInspection = Printed<pb.PairInspectionJson, pb.PairInspection>;
+export type InstanceInspection = Printed<pb.InstanceInspectionJson, pb.InstanceInspection>;
+export type NeuronExemplars = Printed<pb.NeuronExemplarsJson, pb.NeuronExemplars>;
+export type ListReferencesResponse = Printed<pb.ListReferencesResponseJson, pb.ListReferencesResponse>;
+export type Reference = Printed<pb.ReferenceJson, pb.Reference>;
+export type ListMonitorsResponse = Printed<pb.ListMonitorsResponseJson, pb.ListMonitorsResponse>;
+export type Monitor = Printed<pb.MonitorJson, pb.Monitor>;
+/** The watch socket prints its events without the fields at their default: the JSON type as it is. */
+export type WatchEvent = pb.WatchEventJson;
+/** One side of a comparison in a request. */
+export type Selection = pb.SelectionJson;
+export type Slice = common.SliceJson;
+export type ClassMatrixRequest = pb.ClassMatrixRequestJson;
+
+/** Inference's REST answer (/v1/predict): its own JSON, not a proto's (capture is queued, shed or not-sampled). */
 export interface Prediction { instanceId: string; predictedClass: number; confidence: number; capture: string; }
-export interface NeuronPlacement { neuron: number; activation: Double; percentile?: number; }
-export interface InstanceInspection { instanceId: string; anomalyScore: number;
-  taps?: { tap: string; tapIndex: number; anomalyScore: number; neurons?: NeuronPlacement[];
-    missingBlocks?: number[]; blockSize?: number }[]; }
-export interface NeuronExemplars { tap: string; neuron: number; exemplars?: { instanceId: string; activation: Double;
-  predictedClass?: number; eventTime?: string; imagePng?: string }[]; }
-/** One side of a neuron: count finite values, binned in binShares; nonFinite the values no bin holds. */
-export interface DistributionSummary { count: string; mean: Double; binShares: number[]; nonFinite?: NonFiniteCounts; }
-export interface DistributionShapes { neurons: { neuron: number; binEdges: number[]; a: DistributionSummary;
-  b?: DistributionSummary }[]; }
-export interface DriftTimeline { points: { window: { start: string; end: string }; taps: TapSummary[];
-  onsetTap: string }[]; }
-export interface ClassMatrix { classes?: number[]; cells?: { classA: number; classB: number; value: Double;
-  driftedShare: number }[]; }
-export interface InstanceSummary { instanceId: string; predictedClass: number; confidence: number; imagePng?: string; }
-export interface NeuronShift { neuron: number; benignActivation: Double; attackedActivation: Double;
-  benignPercentile: number; attackedPercentile: number; }
-export interface PairInspection { pairId: string; benign: InstanceSummary; attacked: InstanceSummary;
-  taps?: { tap: string; excited?: NeuronShift[]; inhibited?: NeuronShift[] }[]; }

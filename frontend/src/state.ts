@@ -1,4 +1,5 @@
 // The UI's state lives in the URL (after "#"), so that a view can be shared by link.
+import type { Selection, Slice } from "./api";
 
 /** One side of a comparison, as the API's Selection: a reference or a time range, and a slice key. */
 export type Side =
@@ -111,7 +112,7 @@ export function decodeState(fragment: string): State {
 }
 
 /** The API's Selection (canonical JSON) for a side, at time {@code now}. */
-export function selection(s: Side, now: Date): Record<string, unknown> {
+export function selection(s: Side, now: Date): Selection {
   const slice = sliceJson(s.slice);
   if (s.kind === "reference") return { reference: s.name, slice };
   if (s.kind === "last") {
@@ -124,7 +125,7 @@ export function selection(s: Side, now: Date): Record<string, unknown> {
 }
 
 /** A slice key (all, predicted=3, label=3, tag:k=v, pair=attacked) as the API's Slice. */
-export function sliceJson(key: string): Record<string, unknown> {
+export function sliceJson(key: string): Slice {
   if (key === "all") return { all: true };
   let m = /^predicted=(\d+)$/.exec(key);
   if (m) return { predictedClass: Number(m[1]) };

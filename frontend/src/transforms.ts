@@ -104,18 +104,30 @@ export function metricValue(n: Record<string, unknown>, metric: string): number 
   return metric === "meanShift" ? Math.abs(v) : v;
 }
 
+/** T with its field K present. */
+export type Having<T, K extends keyof T> = T & { [P in K]-?: NonNullable<T[P]> };
+
+/**
+ * A filter for the messages that hold field K: a message field (or a Timestamp) has presence, so the API's types say
+ * it may be absent even where the service always sets it; a view that cannot draw a message without it leaves that
+ * message out rather than fail.
+ */
+export function present<K extends string>(key: K) {
+  return <T extends { [P in K]?: unknown }>(m: T): m is Having<T, K> => m[key] !== undefined;
+}
+
 /** A count of the API (int64 travels as a string in protobuf's JSON); 0 when absent. */
 function count(v: string | number | undefined): number {
   return v === undefined ? 0 : Number(v);
 }
 
 /** How many non-finite values a side holds. */
-export function nonFiniteTotal(c: NonFiniteCounts | undefined): number {
+export function nonFiniteTotal(c: Partial<NonFiniteCounts> | undefined): number {
   return c ? count(c.nan) + count(c.positiveInfinity) + count(c.negativeInfinity) : 0;
 }
 
 /** A side's non-finite values for people, "12 NaN, 3 +∞, 1 −∞" (kinds with none left out); empty when none. */
-export function formatNonFinite(c: NonFiniteCounts | undefined): string {
+export function formatNonFinite(c: Partial<NonFiniteCounts> | undefined): string {
   if (!c) return "";
   return ([[c.nan, "NaN"], [c.positiveInfinity, "+∞"], [c.negativeInfinity, "−∞"]] as const)
     .filter(([n]) => count(n) > 0).map(([n, word]) => `${count(n)} ${word}`).join(", ");
@@ -125,7 +137,8 @@ export function formatNonFinite(c: NonFiniteCounts | undefined): string {
  * The caption of a side's non-finite values under a neuron's plot, which draws only finite values: "B: 3 NaN, 2 +∞
  * (33.3%)" with their share of the side's values, "(all)" when the side has no finite value; empty when none.
  */
-export function nonFiniteCaption(side: string, c: NonFiniteCounts | undefined, finite: string | number | undefined): string {
+export function nonFiniteCaption(side: string, c: Partial<NonFiniteCounts> | undefined,
+    finite: string | number | undefined): string {
   const n = nonFiniteTotal(c);
   if (n === 0) return "";
   const f = count(finite);
@@ -140,7 +153,7 @@ export function brushedRange(windows: { start: string; end: string }[], i: numbe
 }
 
 /** The neurons an input placed furthest into either tail: {@code k} lowest and {@code k} highest percentiles. */
-export function extremes<T extends { percentile?: number }>(neurons: T[], k: number): { low: T[]; high: T[] } {
-  const sorted = neurons.slice().sort((x, y) => (x.percentile ?? 0) - (y.percentile ?? 0));
+export function extremes<T extends { percentile?: Double }>(neurons: T[], k: number): { low: T[]; high: T[] } {
+  const sorted = neurons.slice().sort((x, y) => toNumber(x.percentile ?? 0) - toNumber(y.percentile ?? 0));
   return { low: sorted.slice(0, k), high: sorted.slice(-k).reverse() };
 }

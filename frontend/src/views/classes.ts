@@ -1,5 +1,5 @@
 // Class matrix: class x class mean KS of one tap over side B; a cell opens the neurons of that pair of classes.
-import { api, type TapInfo } from "../api";
+import { api, type ClassMatrixRequest, type TapInfo } from "../api";
 import { choice, empty, h, loading } from "../dom";
 import { selection, type State } from "../state";
 import { formatNumber, toNumber, viridis } from "../transforms";
@@ -9,7 +9,7 @@ export async function renderClassMatrix(main: HTMLElement, state: State, tapInfo
   loading(main);
   const taps = tapInfos.slice().sort((x, y) => x.index - y.index).map((t) => t.name);
   const tap = state.tap && taps.includes(state.tap) ? state.tap : taps[taps.length - 1];
-  const request: Record<string, unknown> = { modelId: state.model, tap };
+  const request: ClassMatrixRequest = { modelId: state.model, tap };
   if (state.b.kind === "reference") request.reference = state.b.name;
   else request.timeRange = selection(state.b, new Date()).timeRange;
   const m = await api.classMatrix(request);
@@ -32,7 +32,8 @@ export async function renderClassMatrix(main: HTMLElement, state: State, tapInfo
       const cell = cells[i * classes.length + j];
       const v = toNumber(cell?.value ?? 0);
       const td = h("td", { title: `${ca} vs ${cb}: mean KS ${formatNumber(v)}, ` +
-        `${formatNumber(100 * (cell?.driftedShare ?? 0))}% of neurons differ` }, i === j ? "–" : formatNumber(v));
+        `${formatNumber(100 * toNumber(cell?.driftedShare ?? 0))}% of neurons differ` },
+        i === j ? "–" : formatNumber(v));
       td.style.background = viridis(v / max);
       td.style.color = v / max > 0.6 ? "#000" : "#fff";
       if (i !== j) {

@@ -1,9 +1,9 @@
 // Instances: a benign/attacked pair (or an uploaded digit, sent through inference) placed neuron by neuron in the
 // reference: the images, predictions, a percentile strip per tap, and the neurons moved most.
-import { api, ApiError, predictPng, type InstanceInspection, type PairInspection } from "../api";
+import { api, ApiError, predictPng, type InstanceInspection, type PairInspection, type Selection } from "../api";
 import { choice, clock, empty, h, loading, strip } from "../dom";
 import { selection, type State } from "../state";
-import { EXCITED, INHIBITED, diverging, extremes, formatNumber } from "../transforms";
+import { EXCITED, INHIBITED, diverging, extremes, formatNumber, toNumber } from "../transforms";
 
 /** How long an upload may take to travel inference → Kafka → aggregator → recent store before we give up. */
 const UPLOAD_WAIT_MS = 30_000;
@@ -12,14 +12,15 @@ export async function renderInstances(main: HTMLElement, state: State, pick: (pa
   loading(main);
   const [pairsAnswer, settings] = await Promise.all([api.pairs(state.model), api.uiSettings()]);
   const pairs = pairsAnswer.pairs ?? [];
-  const against = state.a.kind === "reference" ? { reference: state.a.name } : selection(state.a, new Date());
+  const against: Selection = state.a.kind === "reference" ? { reference: state.a.name }
+    : selection(state.a, new Date());
   const upload = uploadSection(state, settings.inferenceUrl, against);
   if (pairs.length === 0) {
     main.replaceChildren(upload, empty("No benign/attacked pair is in the recent-observation store yet."));
     return;
   }
   const options = pairs.map((p) => ({ value: p.pairId,
-    label: `${p.pairId} (${p.eventTime.replace("T", " ").slice(0, 19)})` }));
+    label: p.eventTime ? `${p.pairId} (${p.eventTime.replace("T", " ").slice(0, 19)})` : p.pairId }));
   // A pair named in the URL (a shared link) stays chosen while the store keeps it, even after newer pairs have
   // pushed it out of the list's newest few; once expired, the newest pair is shown and the page says why.
   let chosen = pairs[0].pairId;
@@ -38,6 +39,8 @@ export async function renderInstances(main: HTMLElement, state: State, pick: (pa
   const bar = h("p", { class: "controls" }, choice("Pair", options, chosen, pick),
     ` placed against ${state.a.kind === "reference" ? `reference ${state.a.name}` : "side A"}.`);
   p ??= await api.inspectPair({ modelId: state.model, pairId: chosen, against, topK: 5 });
+  // the service answers with both members or not at all (not found)
+  if (!p.benign || !p.attacked) throw new Error(`The answer for pair ${chosen} lacks a member.`);
   const [benign, attacked] = await Promise.all([
     api.inspectInstance({ modelId: state.model, instanceId: p.benign.instanceId, against }),
     api.inspectInstance({ modelId: state.model, instanceId: p.attacked.instanceId, against })]);
@@ -46,7 +49,7 @@ export async function renderInstances(main: HTMLElement, state: State, pick: (pa
     sides.append(h("figure", { "data-role": role },
       s.imagePng ? h("img", { src: `data:image/png;base64,${s.imagePng}`, width: "112", height: "112",
         alt: `${role} input, predicted ${s.predictedClass}` }) : empty("image expired"),
-      h("figcaption", {}, `${role}: predicted ${s.predictedClass} (${formatNumber(100 * s.confidence)}%), ` +
+      h("figcaption", {}, `${role}: predicted ${s.predictedClass} (${formatNumber(100 * toNumber(s.confidence))}%), ` +
         `anomaly score ${formatNumber(placed.anomalyScore)}`)));
   }
   const table = h("table", { class: "shifts" }, h("tr", {}, ...["tap", "moved", "neuron", "benign", "attacked",
@@ -58,8 +61,8 @@ export async function renderInstances(main: HTMLElement, state: State, pick: (pa
         moved.style.color = dir === "excited" ? EXCITED : INHIBITED;
         table.append(h("tr", {}, h("td", {}, t.tap), moved, h("td", {}, String(n.neuron)),
           h("td", {}, formatNumber(n.benignActivation)), h("td", {}, formatNumber(n.attackedActivation)),
-          h("td", {}, `${formatNumber(100 * (n.benignPercentile ?? 0))}% → ` +
-            `${formatNumber(100 * (n.attackedPercentile ?? 0))}%`)));
+          h("td", {}, `${formatNumber(100 * toNumber(n.benignPercentile))}% → ` +
+            `${formatNumber(100 * toNumber(n.attackedPercentile))}%`)));
       }
     }
   }
@@ -87,7 +90,7 @@ function percentileStrips(rows: [string, InstanceInspection][]): HTMLElement {
       const neurons = placed?.neurons ?? [];
       out.append(h("div", { class: "tap", "data-tap": t.tap, "data-role": role },
         h("span", { class: "name" }, `${t.tap} ${role}`),
-        strip(neurons.map((n) => n.percentile ?? 0.5), diverging,
+        strip(neurons.map((n) => toNumber(n.percentile)), diverging,
           `percentiles of the ${neurons.length} neurons of ${t.tap} for the ${role} input`),
         h("span", { class: "stats" }, `anomaly ${formatNumber(placed?.anomalyScore)}` + missingNote(placed))));
     }
@@ -99,7 +102,7 @@ function percentileStrips(rows: [string, InstanceInspection][]): HTMLElement {
 }
 
 /** Upload a PNG digit: it goes through inference like any request, then is inspected once the aggregator has it. */
-function uploadSection(state: State, inferenceUrl: string, against: unknown): HTMLElement {
+function uploadSection(state: State, inferenceUrl: string, against: Selection): HTMLElement {
   const section = h("section", { class: "upload", id: "upload" });
   if (!inferenceUrl) {
     section.append(h("p", { class: "empty" }, "Upload is off: the comparison service has no ND_UI_INFERENCE_URL."));
@@ -115,7 +118,7 @@ function uploadSection(state: State, inferenceUrl: string, against: unknown): HT
   return section;
 }
 
-async function upload(file: File, state: State, inferenceUrl: string, against: unknown, result: HTMLElement) {
+async function upload(file: File, state: State, inferenceUrl: string, against: Selection, result: HTMLElement) {
   result.replaceChildren(empty(`Sending ${file.name} to inference…`));
   try {
     const prediction = await predictPng(inferenceUrl, file);
@@ -134,7 +137,7 @@ async function upload(file: File, state: State, inferenceUrl: string, against: u
           const e = extremes(t.neurons ?? [], 2);
           for (const n of [...e.high, ...e.low]) {
             extremesTable.append(h("tr", {}, h("td", {}, t.tap), h("td", {}, String(n.neuron)),
-              h("td", {}, formatNumber(n.activation)), h("td", {}, `${formatNumber(100 * (n.percentile ?? 0))}%`)));
+              h("td", {}, formatNumber(n.activation)), h("td", {}, `${formatNumber(100 * toNumber(n.percentile))}%`)));
           }
         }
         result.replaceChildren(h("figure", {}, image, h("figcaption", {}, `${caption}, anomaly score ` +

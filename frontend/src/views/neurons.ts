@@ -3,8 +3,8 @@
 import { api, type CompareResponse, type NeuronDivergence } from "../api";
 import { choice, clock, empty, h, loading } from "../dom";
 import { METRICS, selection, type Metric, type State } from "../state";
-import { EXCITED, INHIBITED, formatNumber, metricValue, nonFiniteCaption, scaleShares, sortByValue, toNumber }
-  from "../transforms";
+import { EXCITED, INHIBITED, formatNumber, metricValue, nonFiniteCaption, present, scaleShares, sortByValue,
+  toNumber } from "../transforms";
 
 /** Small multiples drawn per page; the next page is one click away. */
 const PAGE = 120;
@@ -21,9 +21,10 @@ export async function renderNeurons(main: HTMLElement, state: State, controls: N
   const a = selection(state.a, now);
   const b = selection(state.b, now);
   const compare: CompareResponse = await api.compare({ modelId: state.model, a, b, topK: 1 });
-  const taps = compare.taps.map((t) => t.summary.tap);
+  const compared = compare.taps.filter(present("summary"));
+  const taps = compared.map((t) => t.summary.tap);
   const tapName = state.tap && taps.includes(state.tap) ? state.tap : taps[taps.length - 1];
-  const tap = compare.taps.find((t) => t.summary.tap === tapName);
+  const tap = compared.find((t) => t.summary.tap === tapName);
   const metricLabel = METRICS.find((m) => m.metric === state.metric)?.label ?? state.metric;
   const box = h("input", { type: "checkbox" });
   box.checked = controls.driftedOnly;
@@ -42,7 +43,7 @@ export async function renderNeurons(main: HTMLElement, state: State, controls: N
   const order = sorted.slice(0, Math.max(PAGE, controls.shown));
   const undefinedCount = sorted.filter((n) => Number.isNaN(n.value)).length;
   const summary = h("p", { class: "summary" }, `${tapName}: ${tap.neurons.length} neurons, ` +
-    `${formatNumber(100 * tap.summary.driftedShare)}% drifted (error-aware); showing ${order.length} of ` +
+    `${formatNumber(100 * toNumber(tap.summary.driftedShare))}% drifted (error-aware); showing ${order.length} of ` +
     `${sorted.length}${controls.driftedOnly ? " drifted" : ""}, by ${metricLabel}, largest first` +
     (undefinedCount > 0 ? `, then the ${undefinedCount} whose ${metricLabel} is undefined (a side has no finite ` +
       `value)` : "") + `. Grey: A; ` +
@@ -63,7 +64,7 @@ export async function renderNeurons(main: HTMLElement, state: State, controls: N
     const shape = byNeuron.get(n.neuron);
     const edges = shape?.binEdges ?? [];
     // the plot draws finite values only: a side's NaN and infinities are said under it, in its title and its label
-    const nonFinite = [nonFiniteCaption("A", shape?.a.nonFinite ?? d.nonFiniteA, shape?.a.count ?? d.countA),
+    const nonFinite = [nonFiniteCaption("A", shape?.a?.nonFinite ?? d.nonFiniteA, shape?.a?.count ?? d.countA),
       nonFiniteCaption("B", shape?.b?.nonFinite ?? d.nonFiniteB, shape?.b?.count ?? d.countB)].filter((c) => c);
     const undefinedDistance = Number.isNaN(toNumber(d.wasserstein)) || Number.isNaN(toNumber(d.meanShift));
     const cell = h("button", { type: "button", class: "neuron", "data-neuron": String(n.neuron),
@@ -72,7 +73,7 @@ export async function renderNeurons(main: HTMLElement, state: State, controls: N
         `${formatNumber(d.meanShift)}` +
         (undefinedDistance ? " (W1 and mean shift undefined: a side has no finite value)" : "") +
         (nonFinite.length > 0 ? `; non-finite values, not drawn: ${nonFinite.join("; ")}` : "") },
-      plot(d, shape?.a.binShares, shape?.b?.binShares, nonFinite),
+      plot(d, shape?.a?.binShares.map(toNumber), shape?.b?.binShares.map(toNumber), nonFinite),
       h("span", { class: "axis" }, `${formatNumber(edges[0])} – ${formatNumber(edges[edges.length - 1])}`),
       ...nonFinite.map((c) => h("span", { class: "nonfinite" }, c)),
       h("span", { class: "caption" }, `#${n.neuron} ${metricLabel} ${formatNumber(metricValue({ ...d }, state.metric))}` +

@@ -2,14 +2,16 @@
 import { api, type CompareResponse, type Monitor, type Reference } from "../api";
 import { clock, h, loading, strip } from "../dom";
 import { formatSide, selection, type State } from "../state";
-import { formatNumber, viridis } from "../transforms";
+import { formatNumber, present, toNumber, viridis, type Having } from "../transforms";
 
 export async function renderOverview(main: HTMLElement, state: State): Promise<void> {
   loading(main);
   const now = new Date();
-  const request = { modelId: state.model, a: selection(state.a, now), b: selection(state.b, now) };
-  const [compare, layers, monitors, references] = await Promise.all([api.compare(request),
-    api.layerOverview(request), api.monitors(state.model), api.references(state.model)]);
+  // one comparison per redraw: its answer holds every tap's neurons and the onset tap (the default onset share, as
+  // the layer overview's)
+  const [compare, monitors, references] = await Promise.all([
+    api.compare({ modelId: state.model, a: selection(state.a, now), b: selection(state.b, now) }),
+    api.monitors(state.model), api.references(state.model)]);
   const byTap = new Map<string, Monitor[]>();
   for (const m of monitors.monitors ?? []) byTap.set(m.tap, [...(byTap.get(m.tap) ?? []), m]);
   const drifting = (monitors.monitors ?? []).filter((m) => m.state === "MONITOR_STATE_DRIFTING").length;
@@ -17,7 +19,8 @@ export async function renderOverview(main: HTMLElement, state: State): Promise<v
     h("p", { class: "heading" }, `${state.model} ${compare.modelVersion}: A = ${formatSide(state.a)}, ` +
       `B = ${formatSide(state.b)}. `, h("span", { class: "updated" }, `Updated ${clock(now.toISOString())} UTC.`),
       drifting > 0 ? h("strong", { class: "alarm" }, ` ${drifting} tap monitor(s) drifting.`) : ""),
-    ...compare.taps.map((t) => tapRow(t, t.summary.tap === layers.onsetTap, byTap.get(t.summary.tap) ?? [])),
+    ...compare.taps.filter(present("summary")).map((t) => tapRow(t, t.summary.tap === compare.onsetTap,
+      byTap.get(t.summary.tap) ?? [])),
     h("p", { class: "legend" }, "Each cell is a neuron, in order; colour is its KS statistic between A and B " +
       "(dark 0, yellow 1). Drifted: KS minus its error bound above 0.1. Monitors compare each minute with their " +
       "reference; DRIFTING when the tap's mean is over their threshold."),
@@ -33,15 +36,18 @@ function referenceList(references: Reference[], now: Date): HTMLElement {
   return h("ul", { class: "references", "aria-label": "references" }, ...references.map((r) => {
     const count = r.observationCount ?? "0";
     const sealed = r.state === "REFERENCE_STATE_SEALED";
-    const short = r.shortfall ? `, ${r.shortfall} short of its expected count` : "";
-    const age = Math.max(0, Math.round((now.getTime() - Date.parse(r.createdAt)) / 60000));
-    const state = sealed ? `sealed ${clock(r.sealedAt ?? r.createdAt)} UTC${short}` : `building for ${age} min`;
+    // int64 travels as a string, printed even at 0: "0" is no shortfall
+    const short = Number(r.shortfall) > 0 ? `, ${r.shortfall} short of its expected count` : "";
+    const age = r.createdAt ? ` for ${Math.max(0, Math.round((now.getTime() - Date.parse(r.createdAt)) / 60000))} min`
+      : "";
+    const state = sealed ? `sealed ${clock(r.sealedAt ?? r.createdAt)} UTC${short}` : `building${age}`;
     return h("li", { "data-reference": r.name, "data-state": sealed ? "sealed" : "building" },
       `reference ${r.name} (${r.modelVersion}): ${state}, ${count} observations`);
   }));
 }
 
-function tapRow(tap: CompareResponse["taps"][number], onset: boolean, monitors: Monitor[]): HTMLElement {
+function tapRow(tap: Having<CompareResponse["taps"][number], "summary">, onset: boolean,
+    monitors: Monitor[]): HTMLElement {
   const s = tap.summary;
   const badges = monitors.map((m) => {
     const drifting = m.state === "MONITOR_STATE_DRIFTING";
@@ -53,8 +59,8 @@ function tapRow(tap: CompareResponse["taps"][number], onset: boolean, monitors: 
   });
   return h("div", { class: "tap" + (onset ? " onset" : ""), "data-tap": s.tap },
     h("span", { class: "name" }, s.tap),
-    strip(tap.neurons.map((n) => n.ks), viridis, `KS of the ${tap.neurons.length} neurons of ${s.tap}`),
-    h("span", { class: "stats" }, `${formatNumber(100 * s.driftedShare)}% drifted, mean KS ${formatNumber(s.mean)}, ` +
-      `B ${s.countB} obs.`),
+    strip(tap.neurons.map((n) => toNumber(n.ks)), viridis, `KS of the ${tap.neurons.length} neurons of ${s.tap}`),
+    h("span", { class: "stats" }, `${formatNumber(100 * toNumber(s.driftedShare))}% drifted, ` +
+      `mean KS ${formatNumber(s.mean)}, B ${s.countB} obs.`),
     h("span", { class: "monitors" }, ...badges));
 }

@@ -29,7 +29,9 @@ export async function renderTimeline(main: HTMLElement, state: State, setSpan: (
     label: s < 60 ? `last ${s} minutes` : `last ${s / 60} hours` })), String(state.span), (v) => setSpan(Number(v))),
     ` each window against reference ${reference}. Drag over windows (or click one, then shift-click another) to ` +
     `set B to them.`);
-  const points = timeline.points;
+  // a window's bounds are Timestamps, which have presence: a point without them cannot be placed
+  const points = timeline.points.flatMap((p) => p.window?.start && p.window.end
+    ? [{ ...p, window: { start: p.window.start, end: p.window.end } }] : []);
   if (points.length === 0) {
     main.replaceChildren(bar, empty("No window of that span holds observations."));
     return;
@@ -60,13 +62,14 @@ export async function renderTimeline(main: HTMLElement, state: State, setSpan: (
     for (const t of taps) {
       const s = p.taps.find((x) => x.tap === t);
       const m = thresholds.get(t);
-      const over = !!s && !!m && toNumber(s.mean) > m.threshold;
+      const over = !!s && !!m && toNumber(s.mean) > toNumber(m.threshold);
       const cell = h("td", { class: over ? "over" : "" });
       if (s) {
-        cell.style.background = viridis(s.driftedShare);
-        cell.style.color = s.driftedShare > 0.5 ? "#000" : "#fff";
+        const drifted = toNumber(s.driftedShare);
+        cell.style.background = viridis(drifted);
+        cell.style.color = drifted > 0.5 ? "#000" : "#fff";
         cell.textContent = `${formatNumber(s.mean)}${p.onsetTap === t ? " ◀" : ""}`;
-        cell.title = `${t}: mean KS ${formatNumber(s.mean)}, ${formatNumber(100 * s.driftedShare)}% of neurons ` +
+        cell.title = `${t}: mean KS ${formatNumber(s.mean)}, ${formatNumber(100 * drifted)}% of neurons ` +
           `drifted, ${s.countB} observations${over ? `; over monitor ${m?.name}'s threshold` : ""}`;
       }
       row.append(cell);
