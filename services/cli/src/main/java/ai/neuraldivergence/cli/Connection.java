@@ -18,9 +18,6 @@ public final class Connection {
     @Option(names = "--token", description = "API token (env ND_TOKEN); sent as 'authorization: Bearer <token>'")
     String token = System.getenv("ND_TOKEN");
 
-    @Option(names = "--json", description = "print the response as JSON (protobuf's canonical JSON), for scripts")
-    boolean json;
-
     @Option(names = "--timeout", description = "seconds a call may take (default ${DEFAULT-VALUE})")
     long timeoutSeconds = 60;
 

@@ -1,0 +1,69 @@
+package ai.neuraldivergence.cli;
+
+import static ai.neuraldivergence.cli.Text.metric;
+import static ai.neuraldivergence.cli.Text.percent;
+import static ai.neuraldivergence.cli.Text.word;
+
+import ai.neuraldivergence.proto.v1.CompareRequest;
+import ai.neuraldivergence.proto.v1.CompareResponse;
+import ai.neuraldivergence.proto.v1.NeuronDivergence;
+import ai.neuraldivergence.proto.v1.TapDivergence;
+import ai.neuraldivergence.proto.v1.TapSummary;
+import java.util.Locale;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "compare", description = "A against B, per neuron: the top neurons of each tap and its summary.")
+final class Compare extends Call {
+
+    @Option(names = "--model", required = true)
+    String model;
+
+    // not ModelVersion: this --version has its own help text
+    @Option(names = "--version", description = "model version (default: the newest)")
+    String version = "";
+
+    @Option(names = "--tap", description = "one tap (default: every tap)")
+    String tap = "";
+
+    @Option(names = "--a", required = true, description = "side A, e.g. ref:training")
+    String a;
+
+    @Option(names = "--b", required = true, description = "side B, e.g. last:15m")
+    String b;
+
+    @Option(names = "--rank-by", description = "ks, wasserstein, jensen_shannon, psi or mean_shift")
+    String rankBy = "ks";
+
+    @Option(names = "--top", description = "neurons listed per tap (default ${DEFAULT-VALUE})")
+    int top = 10;
+
+    @Option(names = "--threshold", description = "drift threshold on KS minus its error bound (default 0.1)")
+    double threshold;
+
+    @Override
+    public Integer call() throws Exception {
+        CompareRequest request = CompareRequest.newBuilder().setModelId(model).setModelVersion(version)
+                .setTap(tap).setA(Specs.selection(a)).setB(Specs.selection(b)).setRankBy(metric(rankBy))
+                .setTopK(top).setDriftThreshold(threshold).build();
+        return call("comparing", s -> s.compare(request), (CompareResponse r) -> {
+            for (TapDivergence t : r.getTapsList()) {
+                TapSummary sum = t.getSummary();
+                w().printf("tap %s (#%d, %d neurons): %s drifted, %s mean %.4f max %.4f, A %d / B %d "
+                        + "observations%n", sum.getTap(), sum.getTapIndex(), sum.getNeuronCount(),
+                        percent(sum.getDriftedShare()), word(sum.getMetric()), sum.getMean(), sum.getMax(),
+                        sum.getCountA(), sum.getCountB());
+                Table table = new Table("NEURON", "KS", "+-", "W1", "JS", "PSI", "MEAN SHIFT", "DIRECTION",
+                        "DRIFTED");
+                for (int n : t.getTopNeuronsList()) {
+                    NeuronDivergence d = t.getNeurons(n);
+                    table.row(n, d.getKs(), d.getKsErrorBound(), d.getWasserstein(), d.getJensenShannon(),
+                            d.getPsi(), d.getMeanShift(), d.getDirection().name().substring("DIRECTION_".length())
+                                    .toLowerCase(Locale.ROOT), d.getDrifted() ? "yes" : "no");
+                }
+                print(table);
+                w().println();
+            }
+        });
+    }
+}

@@ -1,0 +1,48 @@
+package ai.neuraldivergence.cli;
+
+import static ai.neuraldivergence.cli.Text.metric;
+import static ai.neuraldivergence.cli.Text.percent;
+
+import ai.neuraldivergence.proto.v1.LayerOverview;
+import ai.neuraldivergence.proto.v1.LayerOverviewRequest;
+import ai.neuraldivergence.proto.v1.TapSummary;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@Command(name = "layers", description = "Every tap A against B in network order, and the divergence onset.")
+final class Layers extends Call {
+
+    @Mixin
+    ModelVersion target;
+
+    @Option(names = "--a", required = true)
+    String a;
+
+    @Option(names = "--b", required = true)
+    String b;
+
+    @Option(names = "--metric")
+    String metric = "ks";
+
+    @Option(names = "--onset", description = "drifted share that marks the onset tap (default 0.05)")
+    double onset;
+
+    @Override
+    public Integer call() throws Exception {
+        LayerOverviewRequest request = LayerOverviewRequest.newBuilder().setModelId(target.model)
+                .setModelVersion(target.version).setA(Specs.selection(a)).setB(Specs.selection(b))
+                .setMetric(metric(metric)).setOnsetShare(onset).build();
+        return call("comparing layers", s -> s.getLayerOverview(request), (LayerOverview o) -> {
+            Table t = new Table("TAP", "INDEX", "NEURONS", "DRIFTED", "MEAN", "MAX", "A", "B", "ONSET");
+            for (TapSummary s : o.getTapsList()) {
+                t.row(s.getTap(), s.getTapIndex(), s.getNeuronCount(), percent(s.getDriftedShare()), s.getMean(),
+                        s.getMax(), s.getCountA(), s.getCountB(), s.getTap().equals(o.getOnsetTap()) ? "<- onset"
+                                : "");
+            }
+            print(t);
+            w().println(o.getOnsetTap().isEmpty() ? "no tap crosses the onset share"
+                    : "divergence onset: " + o.getOnsetTap());
+        });
+    }
+}

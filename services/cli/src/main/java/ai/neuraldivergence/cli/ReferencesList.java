@@ -1,0 +1,30 @@
+package ai.neuraldivergence.cli;
+
+import ai.neuraldivergence.proto.v1.ListReferencesRequest;
+import ai.neuraldivergence.proto.v1.Reference;
+import java.util.Locale;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "list", description = "Every reference.")
+final class ReferencesList extends Call {
+
+    @Option(names = "--model")
+    String model = "";
+
+    @Override
+    public Integer call() throws Exception {
+        return call("listing", s -> s.listReferences(ListReferencesRequest.newBuilder().setModelId(model)
+                .build()), r -> {
+                    Table t = new Table("MODEL", "NAME", "VERSION", "ORIGIN", "STATE", "OBSERVATIONS", "CREATED",
+                            "SEALED");
+                    for (Reference ref : r.getReferencesList()) {
+                        t.row(ref.getModelId(), ref.getName(), ref.getModelVersion(), ref.getOrigin().name()
+                                .substring("REFERENCE_ORIGIN_".length()).toLowerCase(Locale.ROOT),
+                                References.state(ref), ref.getObservationCount(), Specs.time(ref.getCreatedAt()),
+                                ref.hasSealedAt() ? Specs.time(ref.getSealedAt()) : "-");
+                    }
+                    print(t);
+                });
+    }
+}
