@@ -4,8 +4,6 @@ import ai.neuraldivergence.aggregator.config.AggregatorConfig;
 import ai.neuraldivergence.aggregator.config.Topics;
 import ai.neuraldivergence.contract.ActivationBatchValidator;
 import ai.neuraldivergence.storage.CatalogStore;
-import ai.neuraldivergence.storage.DeltaPartitions;
-import io.agroal.api.AgroalDataSource;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
@@ -18,7 +16,6 @@ import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.errors.WakeupException;
@@ -59,15 +56,10 @@ public class ActivationConsumer {
 
     @Inject
     public ActivationConsumer(AggregatorConfig config, Topics topics,
-            @Identifier("default-kafka-broker") Map<String, Object> kafkaConfig, AgroalDataSource dataSource,
-            EventPublisher events, ReferenceSeals seals, MeterRegistry registry) {
+            @Identifier("default-kafka-broker") Map<String, Object> kafkaConfig, FlushWriter writer,
+            CatalogStore catalog, EventPublisher events, ReferenceSeals seals, MeterRegistry registry) {
         this.config = config;
         this.kafkaConfig = kafkaConfig;
-        FlushWriter writer = new FlushWriter(dataSource, config.consumerGroup(), config.sketchK(),
-                new FlushWriter.Finality(CompactionJob.finality(config), Set.of(topics.activations(),
-                        topics.labels()), config.recent().ttl()),
-                new DeltaPartitions(dataSource));
-        CatalogStore catalog = new CatalogStore(dataSource);
         this.metrics = new ConsumerMetrics(registry, config.maxPendingBytes().asLongValue());
         RecordIntake intake = new RecordIntake(topics, new ActivationBatchValidator.Rules(config.maxNeuronsPerTap(),
                 config.futureSkew(), null), config.blockSize(), writer::storedTap, writer::tapSealed);

@@ -1,6 +1,7 @@
 package ai.neuraldivergence.aggregator.ingest;
 
 import ai.neuraldivergence.aggregator.config.AggregatorConfig;
+import ai.neuraldivergence.aggregator.config.Stores;
 import ai.neuraldivergence.aggregator.config.Topics;
 import ai.neuraldivergence.storage.Compaction;
 import ai.neuraldivergence.storage.DeltaPartitions;
@@ -12,6 +13,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
+import io.smallrye.common.annotation.Identifier;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
@@ -53,8 +55,8 @@ public class CompactionJob {
     private final DeltaPartitions partitions;
     private final DeltaPartitions exemplarPartitions;
     private final Set<String> watermarkTopics;
-    private final OffsetStore offsets = new OffsetStore();
-    private final WindowDeltaStore deltas = new WindowDeltaStore();
+    private final OffsetStore offsets;
+    private final WindowDeltaStore deltas;
     private final Counter folded;
     private final Counter built;
     private final Counter failed;
@@ -73,13 +75,17 @@ public class CompactionJob {
 
     @Inject
     public CompactionJob(AgroalDataSource dataSource, AggregatorConfig config, Topics topics, MeterRegistry registry,
-            EventPublisher events, PartitionGauges partitionGauges) {
+            EventPublisher events, PartitionGauges partitionGauges, DeltaPartitions partitions,
+            @Identifier(Stores.EXEMPLAR_DELTAS) DeltaPartitions exemplarPartitions, OffsetStore offsets,
+            WindowDeltaStore deltas) {
         this.partitionGauges = partitionGauges;
         this.config = config;
         this.dataSource = dataSource;
         this.watermarkTopics = Set.of(topics.activations(), topics.labels());
-        this.partitions = new DeltaPartitions(dataSource);
-        this.exemplarPartitions = new DeltaPartitions(dataSource, DeltaPartitions.EXEMPLARS);
+        this.partitions = partitions;
+        this.exemplarPartitions = exemplarPartitions;
+        this.offsets = offsets;
+        this.deltas = deltas;
         for (String table : ai.neuraldivergence.storage.PartitionLayout.TABLES) {
             ahead.put(table, new ai.neuraldivergence.storage.TimePartitions(dataSource,
                     ai.neuraldivergence.storage.PartitionLayout.of(table)));

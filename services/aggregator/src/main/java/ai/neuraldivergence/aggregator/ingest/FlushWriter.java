@@ -108,15 +108,22 @@ public final class FlushWriter {
         BeforeCommit NOTHING = () -> { };
     }
 
+    /** The stores a flush writes into and reads from. */
+    public record Stores(CatalogStore catalog, TapWindowStore windows, WindowDeltaStore deltas,
+            DeltaPartitions deltaPartitions, DeltaPartitions exemplarPartitions, OffsetStore offsets,
+            ReferenceStore references, LateLabelStore lateLabels, RecentObservationStore recent,
+            ExemplarStore exemplars) {
+    }
+
     private final DataSource dataSource;
     private final String consumerGroup;
     private final CatalogStore catalog;
-    private final WindowDeltaStore deltas = new WindowDeltaStore();
+    private final WindowDeltaStore deltas;
     private final DeltaPartitions partitions;
     private final DeltaPartitions exemplarPartitions;
     private final KnownExemplars knownExemplars = new KnownExemplars(64);
     private final Finality finality;
-    private final OffsetStore offsets = new OffsetStore();
+    private final OffsetStore offsets;
     private final ReferenceStore references;
     private final LateLabelStore lateLabels;
     private final RecentObservationStore recent;
@@ -125,29 +132,26 @@ public final class FlushWriter {
     private final LateLabelJoin lateLabelJoin;
     private final CommittedWindows committedWindows;
 
-    public FlushWriter(DataSource dataSource, String consumerGroup) {
-        this(dataSource, consumerGroup, ai.neuraldivergence.domain.NeuronDistribution.DEFAULT_K);
-    }
-
-    public FlushWriter(DataSource dataSource, String consumerGroup, int sketchK) {
-        this(dataSource, consumerGroup, sketchK, Finality.NONE, new DeltaPartitions(dataSource));
-    }
-
-    public FlushWriter(DataSource dataSource, String consumerGroup, int sketchK, Finality finality,
-            DeltaPartitions partitions) {
+    /**
+     * @param dataSource where the flush transaction takes its connection
+     * @param sketchK the size of the reference sketches it merges
+     */
+    public FlushWriter(DataSource dataSource, String consumerGroup, int sketchK, Finality finality, Stores stores) {
         this.dataSource = dataSource;
-        this.finality = finality;
-        this.partitions = partitions;
-        this.exemplarPartitions = new DeltaPartitions(dataSource, DeltaPartitions.EXEMPLARS);
         this.consumerGroup = consumerGroup;
-        this.references = new ReferenceStore(dataSource);
-        this.lateLabels = new LateLabelStore(dataSource);
-        this.recent = new RecentObservationStore(dataSource);
-        this.exemplars = new ExemplarStore(dataSource);
-        this.catalog = new CatalogStore(dataSource);
+        this.finality = finality;
+        this.catalog = stores.catalog();
+        this.deltas = stores.deltas();
+        this.partitions = stores.deltaPartitions();
+        this.exemplarPartitions = stores.exemplarPartitions();
+        this.offsets = stores.offsets();
+        this.references = stores.references();
+        this.lateLabels = stores.lateLabels();
+        this.recent = stores.recent();
+        this.exemplars = stores.exemplars();
         this.referenceMerges = new ReferenceMerges(references, sketchK);
         this.lateLabelJoin = new LateLabelJoin(lateLabels, recent, catalog, finality.joinHorizon());
-        this.committedWindows = new CommittedWindows(new TapWindowStore(dataSource, sketchK));
+        this.committedWindows = new CommittedWindows(stores.windows());
     }
 
     public Outcome flush(WindowAccumulator.Drained pending, Map<TopicPartition, OffsetRange> ranges) {

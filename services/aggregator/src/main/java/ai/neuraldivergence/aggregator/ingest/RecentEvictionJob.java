@@ -2,7 +2,6 @@ package ai.neuraldivergence.aggregator.ingest;
 
 import ai.neuraldivergence.aggregator.config.AggregatorConfig;
 import ai.neuraldivergence.storage.RecentObservationStore;
-import io.agroal.api.AgroalDataSource;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
@@ -38,8 +37,8 @@ public class RecentEvictionJob {
     private ScheduledExecutorService scheduler;
 
     @Inject
-    public RecentEvictionJob(AgroalDataSource dataSource, AggregatorConfig config, MeterRegistry registry) {
-        this.store = new RecentObservationStore(dataSource);
+    public RecentEvictionJob(RecentObservationStore store, AggregatorConfig config, MeterRegistry registry) {
+        this.store = store;
         this.config = config;
         this.observationsExpired = evictions(registry, "observations", "ttl");
         this.observationsOverCap = evictions(registry, "observations", "cap");

@@ -4,7 +4,6 @@ import ai.neuraldivergence.aggregator.config.AggregatorConfig;
 import ai.neuraldivergence.aggregator.config.Topics;
 import ai.neuraldivergence.proto.v1.ReferenceSeal;
 import ai.neuraldivergence.storage.ReferenceStore;
-import io.agroal.api.AgroalDataSource;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
@@ -50,12 +49,12 @@ public class ReferenceSeals {
 
     @Inject
     public ReferenceSeals(AggregatorConfig config, Topics topics,
-            @Identifier("default-kafka-broker") Map<String, Object> kafkaConfig, AgroalDataSource dataSource,
+            @Identifier("default-kafka-broker") Map<String, Object> kafkaConfig, ReferenceStore references,
             EventPublisher events, MeterRegistry registry) {
         this.config = config;
         this.topics = topics;
         this.kafkaConfig = kafkaConfig;
-        this.references = new ReferenceStore(dataSource);
+        this.references = references;
         this.events = events;
         this.registry = registry;
         this.publishFailures = Counter.builder("nd.aggregator.reference.seals.unpublished")

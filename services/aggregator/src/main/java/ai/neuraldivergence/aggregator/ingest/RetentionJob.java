@@ -2,10 +2,11 @@ package ai.neuraldivergence.aggregator.ingest;
 
 import ai.neuraldivergence.aggregator.config.AggregatorConfig;
 import ai.neuraldivergence.domain.Granularity;
+import ai.neuraldivergence.storage.ExemplarStore;
+import ai.neuraldivergence.storage.LateLabelStore;
 import ai.neuraldivergence.storage.TapWindowStore;
 import ai.neuraldivergence.storage.TimePartitions;
 import ai.neuraldivergence.storage.WindowRetention;
-import io.agroal.api.AgroalDataSource;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
@@ -37,8 +38,8 @@ public class RetentionJob {
     private static final int BATCH = 5_000;
 
     private final TapWindowStore windows;
-    private final AgroalDataSource dataSource;
-    private final ai.neuraldivergence.storage.LateLabelStore lateLabels;
+    private final ExemplarStore exemplars;
+    private final LateLabelStore lateLabels;
     private final WindowRetention retention;
     private final AggregatorConfig config;
     private final CompactionJob compaction;
@@ -48,12 +49,13 @@ public class RetentionJob {
     private ScheduledExecutorService scheduler;
 
     @Inject
-    public RetentionJob(AgroalDataSource dataSource, AggregatorConfig config, MeterRegistry registry,
-            CompactionJob compaction, PartitionGauges gauges) {
-        this.windows = new TapWindowStore(dataSource);
-        this.dataSource = dataSource;
-        this.lateLabels = new ai.neuraldivergence.storage.LateLabelStore(dataSource);
-        this.retention = new WindowRetention(dataSource);
+    public RetentionJob(AggregatorConfig config, MeterRegistry registry, CompactionJob compaction,
+            PartitionGauges gauges, TapWindowStore windows, ExemplarStore exemplars, LateLabelStore lateLabels,
+            WindowRetention retention) {
+        this.windows = windows;
+        this.exemplars = exemplars;
+        this.lateLabels = lateLabels;
+        this.retention = retention;
         this.config = config;
         this.compaction = compaction;
         this.gauges = gauges;
@@ -126,8 +128,7 @@ public class RetentionJob {
                 deleted.get(g).increment(n);
                 rows += n;
             }
-            new ai.neuraldivergence.storage.ExemplarStore(dataSource).deleteOlderThan(
-                    now.minus(config.retention().minute()));
+            exemplars.deleteOlderThan(now.minus(config.retention().minute()));
         } catch (RuntimeException e) {
             failed.add("deleting rows stored before partitioning: " + e);
         }
