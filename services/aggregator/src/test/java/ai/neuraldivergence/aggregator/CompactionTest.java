@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.neuraldivergence.aggregator.ingest.FlushWriter;
+import ai.neuraldivergence.aggregator.ingest.FlushWriters;
 import ai.neuraldivergence.aggregator.ingest.WindowAccumulator;
 import ai.neuraldivergence.domain.Granularity;
 import ai.neuraldivergence.domain.Reduction;
@@ -129,7 +130,7 @@ class CompactionTest {
 
     @Test
     void eachWindowIsWrittenOnceAndHoldsExactlyWhatWasSent() throws Exception {
-        FlushWriter writer = new FlushWriter(ds, "g", 200, new FlushWriter.Finality(FINALITY, Set.of("acts"), FINALITY),
+        FlushWriter writer = FlushWriters.of(ds, "g", 200, new FlushWriter.Finality(FINALITY, Set.of("acts"), FINALITY),
                 new DeltaPartitions(ds));
         writer.storedOffsets(Map.of(PARTITION, 0L));
         List<Compaction> compactions = List.of(new Compaction(ds, 200, FINALITY, FAIL_ON_FAILURE),
@@ -278,7 +279,7 @@ class CompactionTest {
     void partitionsAreRetiredOnlyWhenFinalAndFoldedAndAFlushIntoAMissingOneMakesIt() throws Exception {
         DeltaPartitions partitions = new DeltaPartitions(ds);
         Instant old = Instant.parse("2026-10-01T05:00:00Z");
-        FlushWriter writer = new FlushWriter(ds, "retire", 200, FlushWriter.Finality.NONE, partitions);
+        FlushWriter writer = FlushWriters.of(ds, "retire", 200, FlushWriter.Finality.NONE, partitions);
         TopicPartition tp = new TopicPartition("retire", 0);
         writer.storedOffsets(Map.of(tp, 0L));
         // the writer knows the hour's partition; it is dropped behind its back: the flush makes it again

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.neuraldivergence.aggregator.ingest.FlushWriter;
+import ai.neuraldivergence.aggregator.ingest.FlushWriters;
 import ai.neuraldivergence.aggregator.ingest.WindowAccumulator;
 import ai.neuraldivergence.domain.Granularity;
 import ai.neuraldivergence.domain.RangePlan;
@@ -325,7 +326,7 @@ class PartitionRetentionTest {
     }
 
     private FlushWriter writer(String topic) {
-        FlushWriter writer = new FlushWriter(ds, "g-" + topic, 200, new FlushWriter.Finality(Duration.ofDays(3650),
+        FlushWriter writer = FlushWriters.of(ds, "g-" + topic, 200, new FlushWriter.Finality(Duration.ofDays(3650),
                 Set.of(), Duration.ofHours(1)), new DeltaPartitions(ds));
         writer.storedOffsets(Map.of(new TopicPartition(topic, 0), 0L));
         return writer;

@@ -1,6 +1,7 @@
 package ai.neuraldivergence.aggregator.ingest;
 
 import ai.neuraldivergence.aggregator.config.AggregatorConfig;
+import ai.neuraldivergence.aggregator.config.Stores;
 import ai.neuraldivergence.aggregator.config.Topics;
 import ai.neuraldivergence.storage.Compaction;
 import ai.neuraldivergence.storage.DeltaPartitions;
@@ -10,10 +11,10 @@ import ai.neuraldivergence.storage.WindowDeltaStore;
 import io.agroal.api.AgroalDataSource;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.quarkus.runtime.ShutdownEvent;
-import io.quarkus.runtime.StartupEvent;
+import io.quarkus.runtime.Startup;
+import io.quarkus.scheduler.Scheduled;
+import io.smallrye.common.annotation.Identifier;
 import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -22,9 +23,6 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jboss.logging.Logger;
 
@@ -33,9 +31,10 @@ import org.jboss.logging.Logger;
  * activations and labels), runs a {@link Compaction} pass at it, announces the hours and days built, keeps the delta
  * partitions made {@link #AHEAD} ahead, and retires the ones whose minutes are final and folded. Measures what the
  * chart alerts on: the watermark's age, the oldest unfolded delta, the oldest hour final but not built, and the
- * partitions made ahead and held past finality.
+ * partitions made ahead and held past finality. Made at startup, so that its meters are there before its first pass.
  */
 @ApplicationScoped
+@Startup
 public class CompactionJob {
 
     private static final Logger LOG = Logger.getLogger(CompactionJob.class);
@@ -53,8 +52,8 @@ public class CompactionJob {
     private final DeltaPartitions partitions;
     private final DeltaPartitions exemplarPartitions;
     private final Set<String> watermarkTopics;
-    private final OffsetStore offsets = new OffsetStore();
-    private final WindowDeltaStore deltas = new WindowDeltaStore();
+    private final OffsetStore offsets;
+    private final WindowDeltaStore deltas;
     private final Counter folded;
     private final Counter built;
     private final Counter failed;
@@ -67,19 +66,22 @@ public class CompactionJob {
     private final java.util.Map<String, ai.neuraldivergence.storage.TimePartitions> ahead =
             new java.util.LinkedHashMap<>();
     private final AtomicLong walBytes = new AtomicLong();
-    private ScheduledExecutorService scheduler;
     private volatile Instant lastFinalBefore;
     private Long lastAhead;
 
     @Inject
     public CompactionJob(AgroalDataSource dataSource, AggregatorConfig config, Topics topics, MeterRegistry registry,
-            EventPublisher events, PartitionGauges partitionGauges) {
+            EventPublisher events, PartitionGauges partitionGauges, DeltaPartitions partitions,
+            @Identifier(Stores.EXEMPLAR_DELTAS) DeltaPartitions exemplarPartitions, OffsetStore offsets,
+            WindowDeltaStore deltas) {
         this.partitionGauges = partitionGauges;
         this.config = config;
         this.dataSource = dataSource;
         this.watermarkTopics = Set.of(topics.activations(), topics.labels());
-        this.partitions = new DeltaPartitions(dataSource);
-        this.exemplarPartitions = new DeltaPartitions(dataSource, DeltaPartitions.EXEMPLARS);
+        this.partitions = partitions;
+        this.exemplarPartitions = exemplarPartitions;
+        this.offsets = offsets;
+        this.deltas = deltas;
         for (String table : ai.neuraldivergence.storage.PartitionLayout.TABLES) {
             ahead.put(table, new ai.neuraldivergence.storage.TimePartitions(dataSource,
                     ai.neuraldivergence.storage.PartitionLayout.of(table)));
@@ -126,28 +128,15 @@ public class CompactionJob {
         return ttl.compareTo(config.allowedLateness()) > 0 ? ttl : config.allowedLateness();
     }
 
-    void start(@Observes StartupEvent event) {
-        if (!config.enabled()) {
-            return;
-        }
-        scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "compaction");
-            t.setDaemon(true);
-            return t;
-        });
-        long every = config.rollupInterval().toMillis();
-        scheduler.scheduleWithFixedDelay(() -> {
-            try {
-                runOnce(Instant.now());
-            } catch (RuntimeException e) {
-                LOG.warnf("compaction failed (retried in %s): %s", config.rollupInterval(), e);
-            }
-        }, every, every, TimeUnit.MILLISECONDS);
-    }
-
-    void stop(@Observes ShutdownEvent event) {
-        if (scheduler != null) {
-            scheduler.shutdownNow();
+    /** Every {@code rollup-interval}, the first one an interval after the start; never two passes at once. */
+    @Scheduled(identity = "compaction", every = "${nd.aggregator.rollup-interval}",
+            delayed = "${nd.aggregator.rollup-interval}", concurrentExecution = Scheduled.ConcurrentExecution.SKIP,
+            skipExecutionIf = AggregationDisabled.class)
+    void scheduledPass() {
+        try {
+            runOnce(Instant.now());
+        } catch (RuntimeException e) {
+            LOG.warnf("compaction failed (retried in %s): %s", config.rollupInterval(), e);
         }
     }
 

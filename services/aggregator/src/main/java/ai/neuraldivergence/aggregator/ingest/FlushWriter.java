@@ -1,12 +1,9 @@
 package ai.neuraldivergence.aggregator.ingest;
 
 import ai.neuraldivergence.domain.Granularity;
-import ai.neuraldivergence.domain.ReferenceKey;
-import ai.neuraldivergence.domain.Slice;
 import ai.neuraldivergence.domain.TapDescriptor;
 import ai.neuraldivergence.domain.TopExemplars;
 import ai.neuraldivergence.domain.WindowKey;
-import ai.neuraldivergence.proto.v1.LabelEvent;
 import ai.neuraldivergence.domain.SlicedRows;
 import ai.neuraldivergence.domain.TapMinute;
 import ai.neuraldivergence.storage.CatalogStore;
@@ -24,15 +21,12 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.OptionalInt;
 import java.util.Set;
 import javax.sql.DataSource;
 import org.apache.kafka.common.TopicPartition;
@@ -114,44 +108,50 @@ public final class FlushWriter {
         BeforeCommit NOTHING = () -> { };
     }
 
+    /** The stores a flush writes into and reads from. */
+    public record Stores(CatalogStore catalog, TapWindowStore windows, WindowDeltaStore deltas,
+            DeltaPartitions deltaPartitions, DeltaPartitions exemplarPartitions, OffsetStore offsets,
+            ReferenceStore references, LateLabelStore lateLabels, RecentObservationStore recent,
+            ExemplarStore exemplars) {
+    }
+
     private final DataSource dataSource;
     private final String consumerGroup;
     private final CatalogStore catalog;
-    private final TapWindowStore windows;
-    private final WindowDeltaStore deltas = new WindowDeltaStore();
+    private final WindowDeltaStore deltas;
     private final DeltaPartitions partitions;
     private final DeltaPartitions exemplarPartitions;
     private final KnownExemplars knownExemplars = new KnownExemplars(64);
     private final Finality finality;
-    private final OffsetStore offsets = new OffsetStore();
+    private final OffsetStore offsets;
     private final ReferenceStore references;
     private final LateLabelStore lateLabels;
     private final RecentObservationStore recent;
     private final ExemplarStore exemplars;
-    private final int sketchK;
+    private final ReferenceMerges referenceMerges;
+    private final LateLabelJoin lateLabelJoin;
+    private final CommittedWindows committedWindows;
 
-    public FlushWriter(DataSource dataSource, String consumerGroup) {
-        this(dataSource, consumerGroup, ai.neuraldivergence.domain.NeuronDistribution.DEFAULT_K);
-    }
-
-    public FlushWriter(DataSource dataSource, String consumerGroup, int sketchK) {
-        this(dataSource, consumerGroup, sketchK, Finality.NONE, new DeltaPartitions(dataSource));
-    }
-
-    public FlushWriter(DataSource dataSource, String consumerGroup, int sketchK, Finality finality,
-            DeltaPartitions partitions) {
+    /**
+     * @param dataSource where the flush transaction takes its connection
+     * @param sketchK the size of the reference sketches it merges
+     */
+    public FlushWriter(DataSource dataSource, String consumerGroup, int sketchK, Finality finality, Stores stores) {
         this.dataSource = dataSource;
-        this.finality = finality;
-        this.partitions = partitions;
-        this.exemplarPartitions = new DeltaPartitions(dataSource, DeltaPartitions.EXEMPLARS);
         this.consumerGroup = consumerGroup;
-        this.references = new ReferenceStore(dataSource);
-        this.lateLabels = new LateLabelStore(dataSource);
-        this.recent = new RecentObservationStore(dataSource);
-        this.exemplars = new ExemplarStore(dataSource);
-        this.sketchK = sketchK;
-        this.catalog = new CatalogStore(dataSource);
-        this.windows = new TapWindowStore(dataSource, sketchK);
+        this.finality = finality;
+        this.catalog = stores.catalog();
+        this.deltas = stores.deltas();
+        this.partitions = stores.deltaPartitions();
+        this.exemplarPartitions = stores.exemplarPartitions();
+        this.offsets = stores.offsets();
+        this.references = stores.references();
+        this.lateLabels = stores.lateLabels();
+        this.recent = stores.recent();
+        this.exemplars = stores.exemplars();
+        this.referenceMerges = new ReferenceMerges(references, sketchK);
+        this.lateLabelJoin = new LateLabelJoin(lateLabels, recent, catalog, finality.joinHorizon());
+        this.committedWindows = new CommittedWindows(stores.windows());
     }
 
     public Outcome flush(WindowAccumulator.Drained pending, Map<TopicPartition, OffsetRange> ranges) {
@@ -260,26 +260,11 @@ public final class FlushWriter {
         catalog.admitTagValues(c, pending.admittedTagValues());
         recent.keepInputs(c, pending.inputs());
         List<ReferenceStore.Sealed> sealed = new ArrayList<>();
-        for (Map.Entry<ReferenceStore.ReferenceId, List<ReferenceKey>> e : byReference(pending).entrySet()) {
-            ReferenceStore.ReferenceId id = e.getKey();
-            // under the reference's lock, so that a seal (here, in another aggregator or by the seal job) and the
-            // merges around it are ordered: what reaches a sealed tap is refused whole, nothing merged
-            ReferenceStore.SealState state = references.lockForMerge(c, id);
-            // a tap's slices are sealed together: asked once per tap, before anything of the reference is merged
-            for (String tap : new LinkedHashSet<>(e.getValue().stream().map(ReferenceKey::tap).toList())) {
-                if (state.sealed() || ReferenceStore.tapSealed(c, id, tap)) {
-                    return new Outcome.ReferenceSealed(id, tap);
-                }
-            }
-            for (ReferenceKey key : e.getValue()) {
-                references.merge(c, key, pending.references().get(key).distribution(sketchK));
-            }
-            if (state.expectedObservations() != null) {
-                // the flush that brings a tap to its expected count seals it
-                ReferenceStore.sealDue(c, id, state.expectedObservations(), false).ifPresent(sealed::add);
-            }
+        Outcome.ReferenceSealed refused = referenceMerges.merge(c, pending, sealed);
+        if (refused != null) {
+            return refused;
         }
-        Joined joined = withLateLabels(c, pending);
+        LateLabelJoin.Joined joined = lateLabelJoin.join(c, pending);
         // one delta per tap minute, each observation once with the slices it is in (its values are one array shared
         // by every slice's window it entered)
         Map<TapMinute, SlicedRows.Builder> byMinute = new LinkedHashMap<>();
@@ -321,118 +306,8 @@ public final class FlushWriter {
             idOf.put(appends.get(i).minute(), ids[i]);
         }
         exemplars.append(c, exemplarAppends);
-        List<CommittedWindow> committed = committedWindows(c, appended, idOf);
+        List<CommittedWindow> committed = committedWindows.of(c, appended, idOf);
         return new Outcome.Committed(committed, appends.size(), bytes, joined.count(), sealed, droppedFinal);
-    }
-
-    /**
-     * What each window of the whole tap holds now, as a reader sees it (its rows and its deltas, every block):
-     * counts only, for the events, which speak of whole taps. A tap's count is its blocks' minimum (a block this
-     * flush did not write counts as it is stored), and what this flush added the rise of that minimum.
-     */
-    private List<CommittedWindow> committedWindows(Connection c, Map<WindowKey, WindowAccumulator.PendingWindow>
-            appended, Map<TapMinute, Long> idOf) throws SQLException {
-        Map<WindowKey, List<WindowKey>> byTap = new LinkedHashMap<>();
-        Set<WindowKey> every = new LinkedHashSet<>();
-        for (Map.Entry<WindowKey, WindowAccumulator.PendingWindow> e : appended.entrySet()) {
-            WindowKey whole = e.getKey().inBlock(0);
-            byTap.computeIfAbsent(whole, k -> new ArrayList<>()).add(e.getKey());
-            for (int b = 0; b < e.getValue().tap().blockCount(); b++) {
-                every.add(whole.inBlock(b));
-            }
-        }
-        Map<WindowKey, Long> counts = windows.minuteCounts(c, every);
-        List<CommittedWindow> committed = new ArrayList<>(byTap.size());
-        for (Map.Entry<WindowKey, List<WindowKey>> e : byTap.entrySet()) {
-            WindowKey whole = e.getKey();
-            TapDescriptor tap = appended.get(e.getValue().get(0)).tap();
-            long now = Long.MAX_VALUE;
-            long before = Long.MAX_VALUE;
-            for (int b = 0; b < tap.blockCount(); b++) {
-                WindowKey k = whole.inBlock(b);
-                WindowAccumulator.PendingWindow written = appended.get(k);
-                long added = written == null ? 0 : written.observationCount();
-                long count = counts.getOrDefault(k, added);
-                now = Math.min(now, count);
-                before = Math.min(before, count - added);
-            }
-            long[] ids = e.getValue().stream().mapToLong(k -> idOf.get(TapMinute.of(k))).distinct().toArray();
-            committed.add(new CommittedWindow(whole, tap, now, Math.max(0, now - before), ids));
-        }
-        return committed;
-    }
-
-    /** The delta's reference keys per reference, references in one order in every aggregator (their lock order). */
-    private static Map<ReferenceStore.ReferenceId, List<ReferenceKey>> byReference(WindowAccumulator.Drained pending) {
-        Map<ReferenceStore.ReferenceId, List<ReferenceKey>> out = new java.util.TreeMap<>(Comparator
-                .comparing(ReferenceStore.ReferenceId::modelId).thenComparing(ReferenceStore.ReferenceId::modelVersion)
-                .thenComparing(ReferenceStore.ReferenceId::name));
-        for (ReferenceKey key : pending.references().keySet()) {
-            out.computeIfAbsent(ReferenceStore.ReferenceId.of(key), k -> new ArrayList<>()).add(key);
-        }
-        return out;
-    }
-
-    private record Joined(Map<WindowKey, WindowAccumulator.PendingWindow> windows, long count) {
-    }
-
-    /**
-     * Keeps this delta's observations in the recent-observation store and joins late labels with the unlabelled
-     * ones, both ways round: a label finds the kept taps of its instance, and a tap kept now finds a label received
-     * before it. Every join adds the tap's activations to the label's slice in the observation's minute, and marks
-     * the kept tap labelled, so a join happens once. Returns the delta's windows with those additions.
-     */
-    private Joined withLateLabels(Connection c, WindowAccumulator.Drained pending) throws SQLException {
-        if (pending.recent().isEmpty() && pending.labels().isEmpty()) {
-            return new Joined(pending.windows(), 0);
-        }
-        Map<WindowKey, WindowAccumulator.PendingWindow> out = new LinkedHashMap<>(pending.windows());
-        Set<String> instances = new HashSet<>();
-        // labelled observations join nothing: only the unlabelled ones need the join lock
-        pending.recent().stream().filter(r -> r.trueLabel() == null)
-                .forEach(r -> instances.add(r.modelId() + '\u0000' + r.instanceId()));
-        pending.labels().forEach(l -> instances.add(l.getModelId() + '\u0000' + l.getInstanceId()));
-        lateLabels.lockInstances(c, instances);
-        recent.keep(c, pending.recent());
-        long joined = 0;
-        Map<String, Integer> labels = new LinkedHashMap<>();
-        // how old an observation a label received now may still join: its record's timestamp minus the join horizon
-        Map<String, Instant> oldestJoined = new HashMap<>();
-        for (int i = 0; i < pending.labels().size(); i++) {
-            LabelEvent label = pending.labels().get(i);
-            String id = label.getModelId() + '\u0000' + label.getInstanceId();
-            if (lateLabels.recordLabel(c, label.getModelId(), label.getInstanceId(), label.getTrueLabel())) {
-                labels.put(id, label.getTrueLabel());
-                if (finality.joinHorizon() != null && i < pending.labelTimes().size()) {
-                    oldestJoined.put(id, pending.labelTimes().get(i).minus(finality.joinHorizon()));
-                }
-            }
-        }
-        for (RecentObservationStore.Recent r : pending.recent()) {
-            String id = r.modelId() + '\u0000' + r.instanceId();
-            if (r.trueLabel() == null && !labels.containsKey(id)) {
-                OptionalInt earlier = lateLabels.label(c, r.modelId(), r.instanceId());
-                if (earlier.isPresent()) {
-                    labels.put(id, earlier.getAsInt());
-                }
-            }
-        }
-        for (Map.Entry<String, Integer> e : labels.entrySet()) {
-            String[] id = e.getKey().split("\u0000", 2);
-            for (RecentObservationStore.Recent r : lateLabels.claimUnlabelled(c, id[0], id[1], e.getValue(),
-                    oldestJoined.get(e.getKey()))) {
-                TapDescriptor tap = catalog.find(c, r.modelId(), r.modelVersion(), r.tap()).orElseThrow();
-                if (r.block() >= tap.blockCount() || r.activations().length != tap.blockNeurons(r.block())) {
-                    continue; // kept before the tap's layout it no longer matches: nothing it could join
-                }
-                WindowKey key = new WindowKey(r.modelId(), r.modelVersion(), r.tap(), Slice.trueLabel(e.getValue()),
-                        Granularity.MINUTE, Granularity.MINUTE.windowStart(r.eventTime()), r.block());
-                out.computeIfAbsent(key, k -> new WindowAccumulator.PendingWindow(tap, key.block(), false))
-                        .add(r.activations(), r.instanceId());
-                joined++;
-            }
-        }
-        return new Joined(out, joined);
     }
 
     /** Reads (and on first assignment creates) the stored next offset of each partition, in one transaction. */

@@ -2,27 +2,24 @@ package ai.neuraldivergence.aggregator.ingest;
 
 import ai.neuraldivergence.aggregator.config.AggregatorConfig;
 import ai.neuraldivergence.storage.RecentObservationStore;
-import io.agroal.api.AgroalDataSource;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.quarkus.runtime.ShutdownEvent;
-import io.quarkus.runtime.StartupEvent;
+import io.quarkus.runtime.Startup;
+import io.quarkus.scheduler.Scheduled;
 import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jboss.logging.Logger;
 
 /**
  * Keeps the recent-observation store within its TTL and row caps, on a schedule, and counts what it evicts. Every
- * instance may run it: evicting the same rows twice deletes nothing the second time.
+ * instance may run it: evicting the same rows twice deletes nothing the second time. Made at startup, so that its
+ * meters are there before its first run.
  */
 @ApplicationScoped
+@Startup
 public class RecentEvictionJob {
 
     private static final Logger LOG = Logger.getLogger(RecentEvictionJob.class);
@@ -35,11 +32,10 @@ public class RecentEvictionJob {
     private final Counter inputsOverCap;
     private final AtomicLong observationRows = new AtomicLong();
     private final AtomicLong inputRows = new AtomicLong();
-    private ScheduledExecutorService scheduler;
 
     @Inject
-    public RecentEvictionJob(AgroalDataSource dataSource, AggregatorConfig config, MeterRegistry registry) {
-        this.store = new RecentObservationStore(dataSource);
+    public RecentEvictionJob(RecentObservationStore store, AggregatorConfig config, MeterRegistry registry) {
+        this.store = store;
         this.config = config;
         this.observationsExpired = evictions(registry, "observations", "ttl");
         this.observationsOverCap = evictions(registry, "observations", "cap");
@@ -57,29 +53,15 @@ public class RecentEvictionJob {
                 .tag("store", store).tag("reason", reason).register(registry);
     }
 
-    void start(@Observes StartupEvent event) {
-        if (!config.enabled()) {
-            return;
-        }
-        scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "recent-eviction");
-            t.setDaemon(true);
-            return t;
-        });
-        long every = config.recent().checkInterval().toMillis();
-        scheduler.scheduleWithFixedDelay(() -> {
-            try {
-                enforce(Instant.now());
-            } catch (RuntimeException e) {
-                LOG.warnf("evicting recent observations failed (retried in %s): %s",
-                        config.recent().checkInterval(), e);
-            }
-        }, every, every, TimeUnit.MILLISECONDS);
-    }
-
-    void stop(@Observes ShutdownEvent event) {
-        if (scheduler != null) {
-            scheduler.shutdownNow();
+    /** Every {@code recent.check-interval}, the first one an interval after the start; never two at once. */
+    @Scheduled(identity = "recent-eviction", every = "${nd.aggregator.recent.check-interval}",
+            delayed = "${nd.aggregator.recent.check-interval}",
+            concurrentExecution = Scheduled.ConcurrentExecution.SKIP, skipExecutionIf = AggregationDisabled.class)
+    void scheduledRun() {
+        try {
+            enforce(Instant.now());
+        } catch (RuntimeException e) {
+            LOG.warnf("evicting recent observations failed (retried in %s): %s", config.recent().checkInterval(), e);
         }
     }
 

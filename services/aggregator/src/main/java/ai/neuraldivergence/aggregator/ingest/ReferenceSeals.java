@@ -4,21 +4,17 @@ import ai.neuraldivergence.aggregator.config.AggregatorConfig;
 import ai.neuraldivergence.aggregator.config.Topics;
 import ai.neuraldivergence.proto.v1.ReferenceSeal;
 import ai.neuraldivergence.storage.ReferenceStore;
-import io.agroal.api.AgroalDataSource;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.quarkus.runtime.ShutdownEvent;
-import io.quarkus.runtime.StartupEvent;
+import io.quarkus.runtime.Startup;
+import io.quarkus.scheduler.Scheduled;
 import io.smallrye.common.annotation.Identifier;
 import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -34,6 +30,7 @@ import org.jboss.logging.Logger;
  * aggregator runs it; each reference is worked on by one at a time (row locks, skipped when held).
  */
 @ApplicationScoped
+@Startup
 public class ReferenceSeals {
 
     private static final Logger LOG = Logger.getLogger(ReferenceSeals.class);
@@ -45,17 +42,16 @@ public class ReferenceSeals {
     private final EventPublisher events;
     private final MeterRegistry registry;
     private final Counter publishFailures;
-    private ScheduledExecutorService scheduler;
     private volatile boolean topicReady;
 
     @Inject
     public ReferenceSeals(AggregatorConfig config, Topics topics,
-            @Identifier("default-kafka-broker") Map<String, Object> kafkaConfig, AgroalDataSource dataSource,
+            @Identifier("default-kafka-broker") Map<String, Object> kafkaConfig, ReferenceStore references,
             EventPublisher events, MeterRegistry registry) {
         this.config = config;
         this.topics = topics;
         this.kafkaConfig = kafkaConfig;
-        this.references = new ReferenceStore(dataSource);
+        this.references = references;
         this.events = events;
         this.registry = registry;
         this.publishFailures = Counter.builder("nd.aggregator.reference.seals.unpublished")
@@ -64,29 +60,14 @@ public class ReferenceSeals {
                 .register(registry);
     }
 
-    void start(@Observes StartupEvent event) {
-        if (!config.enabled()) {
-            return;
-        }
-        scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "reference-seals");
-            t.setDaemon(true);
-            return t;
-        });
-        long every = config.references().sealCheckInterval().toMillis();
-        scheduler.scheduleWithFixedDelay(() -> {
-            try {
-                check();
-            } catch (RuntimeException e) {
-                LOG.warnf("sealing references failed (retried in %s): %s", config.references().sealCheckInterval(),
-                        e);
-            }
-        }, 0, every, TimeUnit.MILLISECONDS);
-    }
-
-    void stop(@Observes ShutdownEvent event) {
-        if (scheduler != null) {
-            scheduler.shutdownNow();
+    /** Every {@code references.seal-check-interval}, from the start; never two checks at once. */
+    @Scheduled(identity = "reference-seals", every = "${nd.aggregator.references.seal-check-interval}",
+            concurrentExecution = Scheduled.ConcurrentExecution.SKIP, skipExecutionIf = AggregationDisabled.class)
+    void scheduledCheck() {
+        try {
+            check();
+        } catch (RuntimeException e) {
+            LOG.warnf("sealing references failed (retried in %s): %s", config.references().sealCheckInterval(), e);
         }
     }
 

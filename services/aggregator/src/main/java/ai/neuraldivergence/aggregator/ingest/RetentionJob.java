@@ -2,14 +2,16 @@ package ai.neuraldivergence.aggregator.ingest;
 
 import ai.neuraldivergence.aggregator.config.AggregatorConfig;
 import ai.neuraldivergence.domain.Granularity;
+import ai.neuraldivergence.storage.ExemplarStore;
+import ai.neuraldivergence.storage.LateLabelStore;
 import ai.neuraldivergence.storage.TapWindowStore;
 import ai.neuraldivergence.storage.TimePartitions;
 import ai.neuraldivergence.storage.WindowRetention;
-import io.agroal.api.AgroalDataSource;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
+import io.quarkus.scheduler.Scheduled;
+import io.quarkus.scheduler.Scheduler;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
@@ -18,9 +20,6 @@ import java.time.Instant;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import org.jboss.logging.Logger;
 
 /**
@@ -37,23 +36,23 @@ public class RetentionJob {
     private static final int BATCH = 5_000;
 
     private final TapWindowStore windows;
-    private final AgroalDataSource dataSource;
-    private final ai.neuraldivergence.storage.LateLabelStore lateLabels;
+    private final ExemplarStore exemplars;
+    private final LateLabelStore lateLabels;
     private final WindowRetention retention;
     private final AggregatorConfig config;
     private final CompactionJob compaction;
     private final PartitionGauges gauges;
     private final Counter partitionsDropped;
     private final Map<Granularity, Counter> deleted = new EnumMap<>(Granularity.class);
-    private ScheduledExecutorService scheduler;
 
     @Inject
-    public RetentionJob(AgroalDataSource dataSource, AggregatorConfig config, MeterRegistry registry,
-            CompactionJob compaction, PartitionGauges gauges) {
-        this.windows = new TapWindowStore(dataSource);
-        this.dataSource = dataSource;
-        this.lateLabels = new ai.neuraldivergence.storage.LateLabelStore(dataSource);
-        this.retention = new WindowRetention(dataSource);
+    public RetentionJob(AggregatorConfig config, MeterRegistry registry, CompactionJob compaction,
+            PartitionGauges gauges, TapWindowStore windows, ExemplarStore exemplars, LateLabelStore lateLabels,
+            WindowRetention retention) {
+        this.windows = windows;
+        this.exemplars = exemplars;
+        this.lateLabels = lateLabels;
+        this.retention = retention;
         this.config = config;
         this.compaction = compaction;
         this.gauges = gauges;
@@ -67,31 +66,30 @@ public class RetentionJob {
         }
     }
 
-    void start(@Observes StartupEvent event) {
+    /**
+     * Schedules the runs: every {@code retention.check-interval}, the first within a minute of the start (the
+     * interval is ten minutes by default). Programmatic, as that first delay is computed; the scheduler stops it at
+     * shutdown.
+     */
+    void start(@Observes StartupEvent event, Scheduler scheduler) {
         if (!config.enabled()) {
             return;
         }
-        scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "retention");
-            t.setDaemon(true);
-            return t;
-        });
-        long every = config.retention().checkInterval().toMillis();
-        scheduler.scheduleWithFixedDelay(() -> {
-            try {
-                Instant finalBefore = compaction.finalBefore();
-                if (finalBefore != null) {
-                    enforce(Instant.now(), finalBefore);
-                }
-            } catch (RuntimeException e) {
-                LOG.warnf("retention run failed (retried in %s): %s", config.retention().checkInterval(), e);
-            }
-        }, Math.min(every, 60_000), every, TimeUnit.MILLISECONDS);
+        Duration every = config.retention().checkInterval();
+        Duration first = every.compareTo(Duration.ofMinutes(1)) < 0 ? every : Duration.ofMinutes(1);
+        scheduler.newJob("retention").setInterval(every.toString()).setDelayed(first.toString())
+                .setConcurrentExecution(Scheduled.ConcurrentExecution.SKIP).setTask(execution -> run())
+                .schedule();
     }
 
-    void stop(@Observes ShutdownEvent event) {
-        if (scheduler != null) {
-            scheduler.shutdownNow();
+    private void run() {
+        try {
+            Instant finalBefore = compaction.finalBefore();
+            if (finalBefore != null) {
+                enforce(Instant.now(), finalBefore);
+            }
+        } catch (RuntimeException e) {
+            LOG.warnf("retention run failed (retried in %s): %s", config.retention().checkInterval(), e);
         }
     }
 
@@ -126,8 +124,7 @@ public class RetentionJob {
                 deleted.get(g).increment(n);
                 rows += n;
             }
-            new ai.neuraldivergence.storage.ExemplarStore(dataSource).deleteOlderThan(
-                    now.minus(config.retention().minute()));
+            exemplars.deleteOlderThan(now.minus(config.retention().minute()));
         } catch (RuntimeException e) {
             failed.add("deleting rows stored before partitioning: " + e);
         }

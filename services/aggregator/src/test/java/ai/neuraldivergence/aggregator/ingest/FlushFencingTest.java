@@ -36,8 +36,8 @@ class FlushFencingTest {
         ds.setUser(TestInfrastructure.DB_USER);
         ds.setPassword(TestInfrastructure.DB_PASSWORD);
         Flyway.configure().dataSource(ds).load().migrate();
-        FlushWriter first = new FlushWriter(ds, "g");
-        FlushWriter stale = new FlushWriter(ds, "g");
+        FlushWriter first = FlushWriters.of(ds, "g");
+        FlushWriter stale = FlushWriters.of(ds, "g");
         TopicPartition tp = new TopicPartition("t", 0);
         assertEquals(0L, first.storedOffsets(Map.of(tp, 0L)).get(tp));
 
@@ -71,7 +71,7 @@ class FlushFencingTest {
         ds.setUser(TestInfrastructure.DB_USER);
         ds.setPassword(TestInfrastructure.DB_PASSWORD);
         Flyway.configure().dataSource(ds).load().migrate();
-        FlushWriter writer = new FlushWriter(ds, "g");
+        FlushWriter writer = FlushWriters.of(ds, "g");
         ReferenceStore references = new ReferenceStore(ds);
         TopicPartition tp = new TopicPartition("t", 0);
         writer.storedOffsets(Map.of(tp, 0L));

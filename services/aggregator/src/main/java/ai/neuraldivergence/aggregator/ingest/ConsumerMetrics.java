@@ -1,0 +1,147 @@
+package ai.neuraldivergence.aggregator.ingest;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.util.concurrent.atomic.AtomicLong;
+
+/** What the consumer loop reads, commits, drops and fails, and the heap its deltas hold: its meters. */
+final class ConsumerMetrics {
+
+    private final Counter observations;
+    private final Counter batches;
+    private final Counter fencedFlushes;
+    private final Counter failures;
+    private final Counter storeFailures;
+    private final Counter recoveries;
+    private final Counter partitionsLost;
+    private final Counter lateDropped;
+    private final Counter labelsReceived;
+    private final Counter inputsReceived;
+    private final Counter lateLabelsJoined;
+    private final Counter records;
+    private final Counter sketchUpdates;
+    private final Counter rowsWritten;
+    private final Counter bytesWritten;
+    private final Counter tagValuesRefused;
+    private final Counter finalDropped;
+    private final AtomicLong lag = new AtomicLong();
+    private final Timer flushTimer;
+    private final AtomicLong pendingBytesGauge = new AtomicLong();
+    private final AtomicLong budgetGauge = new AtomicLong();
+
+    /** @param budget the bytes of heap the deltas may hold ({@code nd.aggregator.max-pending-bytes}) */
+    ConsumerMetrics(MeterRegistry registry, long budget) {
+        this.finalDropped = Counter.builder("nd.aggregator.deltas.dropped").tag("reason", "final")
+                .description("Window deltas dropped because their minute was final (folded for the last time)")
+                .register(registry);
+        this.observations = Counter.builder("nd.aggregator.observations")
+                .description("Observations committed to stored distributions").register(registry);
+        this.batches = Counter.builder("nd.aggregator.batches")
+                .description("Activation batches committed").register(registry);
+        this.fencedFlushes = Counter.builder("nd.aggregator.flushes.fenced")
+                .description("Flushes rolled back because another instance owns a partition now")
+                .register(registry);
+        this.failures = Counter.builder("nd.aggregator.failures")
+                .description("Poll or flush failures; the delta was dropped and re-read from the stored offsets")
+                .register(registry);
+        this.storeFailures = Counter.builder("nd.aggregator.store.failures")
+                .description("Flush failures that are the store's (a stored row that cannot be decoded, a failure "
+                        + "with no data to blame): retried, nothing dead-lettered; alert on it")
+                .register(registry);
+        this.recoveries = Counter.builder("nd.aggregator.flush.recoveries")
+                .description("Failed flushes written again, in halves, to find the record at fault")
+                .register(registry);
+        this.records = Counter.builder("nd.aggregator.records").description("Kafka records consumed")
+                .register(registry);
+        this.sketchUpdates = Counter.builder("nd.aggregator.sketch.updates")
+                .description("Sketch updates committed (neuron values x the slices they entered)").register(registry);
+        this.rowsWritten = Counter.builder("nd.aggregator.rows.written")
+                .description("Distribution rows written (minutes and their hour and day roll-ups)").register(registry);
+        this.bytesWritten = Counter.builder("nd.aggregator.bytes.written")
+                .description("Bytes of distributions written to PostgreSQL").register(registry);
+        registry.gauge("nd.aggregator.consumer.lag", lag);
+        this.labelsReceived = Counter.builder("nd.aggregator.labels").description("Late labels committed")
+                .register(registry);
+        this.inputsReceived = Counter.builder("nd.aggregator.inputs")
+                .description("Captured inputs committed into the recent-observation store").register(registry);
+        this.lateLabelsJoined = Counter.builder("nd.aggregator.labels.joined")
+                .description("Observation taps added to their true-label slice by a late label").register(registry);
+        this.lateDropped = Counter.builder("nd.aggregator.observations.late")
+                .description("Observations dropped: they arrived later than the allowed lateness after their event "
+                        + "time").register(registry);
+        this.partitionsLost = Counter.builder("nd.aggregator.partitions.lost")
+                .description("Partitions lost without a clean revoke (e.g. after a pause past the session timeout); "
+                        + "the unflushed delta was dropped")
+                .register(registry);
+        this.tagValuesRefused = Counter.builder("nd.aggregator.tag.values.refused")
+                .description("Tag values not turned into slices (cardinality bound or invalid value)")
+                .register(registry);
+        this.flushTimer = Timer.builder("nd.aggregator.flush").publishPercentiles(0.5, 0.95)
+                .description("Time to write one flush (distributions and offsets, one transaction)")
+                .register(registry);
+        registry.gauge("nd.aggregator.pending.bytes", pendingBytesGauge);
+        budgetGauge.set(budget);
+        registry.gauge("nd.aggregator.pending.bytes.budget", budgetGauge);
+    }
+
+    /** The time one flush takes to write. */
+    Timer flushTimer() {
+        return flushTimer;
+    }
+
+    /**
+     * Counts what a committed flush wrote: the delta's counts read before it was drained, and what the write
+     * reports. {@code late} observations are counted once committed: a replay after a crash drops the same
+     * observations again.
+     */
+    void committed(long observationCount, long updates, long late, PendingDelta delta,
+            FlushWriter.Outcome.Committed committed) {
+        observations.increment(observationCount);
+        sketchUpdates.increment(updates);
+        batches.increment(delta.batches());
+        labelsReceived.increment(delta.labels());
+        inputsReceived.increment(delta.inputs());
+        lateLabelsJoined.increment(committed.lateLabelsJoined());
+        rowsWritten.increment(committed.rows());
+        bytesWritten.increment(committed.bytes());
+        lateDropped.increment(late);
+        finalDropped.increment(committed.droppedFinal());
+    }
+
+    void fenced() {
+        fencedFlushes.increment();
+    }
+
+    /** A poll or flush failure that restarts the loop; a store failure is counted twice (alerted on alone). */
+    void failed(boolean store) {
+        failures.increment();
+        if (store) {
+            storeFailures.increment();
+        }
+    }
+
+    void recovering() {
+        recoveries.increment();
+    }
+
+    void lost(int partitions) {
+        partitionsLost.increment(partitions);
+    }
+
+    void polled(int count) {
+        records.increment(count);
+    }
+
+    void tagValueRefused() {
+        tagValuesRefused.increment();
+    }
+
+    void lag(long records) {
+        lag.set(records);
+    }
+
+    void pendingBytes(long bytes) {
+        pendingBytesGauge.set(bytes);
+    }
+}
