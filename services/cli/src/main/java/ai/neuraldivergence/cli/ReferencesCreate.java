@@ -1,6 +1,6 @@
 package ai.neuraldivergence.cli;
 
-import ai.neuraldivergence.contract.ProtoSlices;
+import ai.neuraldivergence.wire.WireMapping;
 import ai.neuraldivergence.domain.Slice;
 import ai.neuraldivergence.proto.v1.CreateReferenceRequest;
 import ai.neuraldivergence.proto.v1.Reference;
@@ -29,7 +29,7 @@ final class ReferencesCreate extends Call {
         CreateReferenceRequest.Builder request = CreateReferenceRequest.newBuilder().setName(name)
                 .setModelId(target.model).setModelVersion(target.version).setRange(Specs.range(range));
         if (slice != null) {
-            request.setSlice(ProtoSlices.toProto(Slice.parse(slice)));
+            request.setSlice(WireMapping.slice(Slice.parse(slice)));
         }
         return call("freezing", s -> s.createReference(request.build()), (Reference r) ->
                 w().printf("created reference %s of %s %s: %d observations%n", r.getName(), r.getModelId(),

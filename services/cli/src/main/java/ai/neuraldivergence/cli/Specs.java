@@ -1,6 +1,6 @@
 package ai.neuraldivergence.cli;
 
-import ai.neuraldivergence.contract.ProtoSlices;
+import ai.neuraldivergence.wire.WireMapping;
 import ai.neuraldivergence.domain.Slice;
 import ai.neuraldivergence.proto.v1.Selection;
 import ai.neuraldivergence.proto.v1.TimeRange;
@@ -25,7 +25,7 @@ final class Specs {
         int at = spec.indexOf('@');
         if (at >= 0) {
             source = spec.substring(0, at);
-            b.setSlice(ProtoSlices.toProto(Slice.parse(spec.substring(at + 1))));
+            b.setSlice(WireMapping.slice(Slice.parse(spec.substring(at + 1))));
         }
         if (source.startsWith("ref:")) {
             return b.setReference(source.substring(4)).build();
@@ -72,10 +72,10 @@ final class Specs {
     }
 
     static Timestamp ts(Instant t) {
-        return Timestamp.newBuilder().setSeconds(t.getEpochSecond()).setNanos(t.getNano()).build();
+        return WireMapping.timestamp(t);
     }
 
     static String time(Timestamp t) {
-        return Instant.ofEpochSecond(t.getSeconds(), t.getNanos()).toString();
+        return WireMapping.instant(t).toString();
     }
 }

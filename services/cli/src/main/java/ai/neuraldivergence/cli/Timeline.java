@@ -2,7 +2,7 @@ package ai.neuraldivergence.cli;
 
 import static ai.neuraldivergence.cli.Text.percent;
 
-import ai.neuraldivergence.contract.ProtoSlices;
+import ai.neuraldivergence.wire.WireMapping;
 import ai.neuraldivergence.domain.Slice;
 import ai.neuraldivergence.proto.v1.DriftTimeline;
 import ai.neuraldivergence.proto.v1.DriftTimelineRequest;
@@ -33,7 +33,7 @@ final class Timeline extends Call {
     public Integer call() throws Exception {
         DriftTimelineRequest request = DriftTimelineRequest.newBuilder().setModelId(target.model)
                 .setModelVersion(target.version).setReference(reference).setRange(Specs.range(range))
-                .addAllTaps(taps).setSlice(ProtoSlices.toProto(Slice.parse(slice))).build();
+                .addAllTaps(taps).setSlice(WireMapping.slice(Slice.parse(slice))).build();
         return call("computing the timeline", s -> s.getDriftTimeline(request), (DriftTimeline tl) -> {
             Table t = new Table("WINDOW", "TAP", "DRIFTED", "MEAN KS", "OBSERVATIONS", "ONSET");
             tl.getPointsList().forEach(p -> p.getTapsList().forEach(s -> t.row(Specs.time(p.getWindow()

@@ -2,7 +2,7 @@ package ai.neuraldivergence.cli;
 
 import static ai.neuraldivergence.cli.Text.word;
 
-import ai.neuraldivergence.contract.ProtoSlices;
+import ai.neuraldivergence.wire.WireMapping;
 import ai.neuraldivergence.proto.v1.Monitor;
 import ai.neuraldivergence.proto.v1.WatchEvent;
 import ai.neuraldivergence.proto.v1.WatchRequest;
@@ -61,7 +61,7 @@ final class Watch extends Call {
         } else {
             WindowUpdate u = e.getWindowUpdate();
             w().printf("%s window %s %s %s %s: %d observations (+%d)%n", Instant.now(), u.getModelId(),
-                    u.getTap(), ProtoSlices.fromProto(u.getSlice()).key(), Specs.time(u.getWindow().getStart()),
+                    u.getTap(), WireMapping.slice(u.getSlice()).key(), Specs.time(u.getWindow().getStart()),
                     u.getObservationCount(), u.getAddedCount());
         }
     }

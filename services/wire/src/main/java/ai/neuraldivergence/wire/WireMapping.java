@@ -143,6 +143,16 @@ public final class WireMapping {
                 : ai.neuraldivergence.proto.v1.PairRole.PAIR_ROLE_ATTACKED;
     }
 
+    /** A tap's reduction as a producer declared it; unspecified is malformed (the validator refuses it first). */
+    public static Reduction reduction(ai.neuraldivergence.proto.v1.Reduction r) {
+        return switch (r) {
+            case REDUCTION_MAX -> Reduction.MAX;
+            case REDUCTION_MEAN -> Reduction.MEAN;
+            case REDUCTION_NONE -> Reduction.NONE;
+            default -> throw new IllegalArgumentException("no reduction given");
+        };
+    }
+
     public static ai.neuraldivergence.proto.v1.Reduction reduction(Reduction r) {
         return switch (r) {
             case NONE -> ai.neuraldivergence.proto.v1.Reduction.REDUCTION_NONE;

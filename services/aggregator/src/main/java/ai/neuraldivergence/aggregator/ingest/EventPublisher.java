@@ -1,7 +1,7 @@
 package ai.neuraldivergence.aggregator.ingest;
 
 import ai.neuraldivergence.aggregator.config.Topics;
-import ai.neuraldivergence.contract.ProtoSlices;
+import ai.neuraldivergence.wire.WireMapping;
 import ai.neuraldivergence.proto.v1.Granularity;
 import ai.neuraldivergence.proto.v1.Window;
 import ai.neuraldivergence.proto.v1.WindowUpdate;
@@ -155,7 +155,7 @@ public class EventPublisher {
                     .setModelVersion(w.key().modelVersion())
                     .setTap(w.key().tap())
                     .setTapIndex(w.tap().tapIndex())
-                    .setSlice(ProtoSlices.toProto(w.key().slice()))
+                    .setSlice(WireMapping.slice(w.key().slice()))
                     .setWindow(Window.newBuilder()
                             .setGranularity(granularityOf(w.key().granularity()))
                             .setStart(timestamp(w.key().windowStart()))
@@ -184,7 +184,7 @@ public class EventPublisher {
     }
 
     private static Timestamp timestamp(Instant t) {
-        return Timestamp.newBuilder().setSeconds(t.getEpochSecond()).setNanos(t.getNano()).build();
+        return WireMapping.timestamp(t);
     }
 
     /** A bounded label for the metric: the reason's words before any number or quote. */

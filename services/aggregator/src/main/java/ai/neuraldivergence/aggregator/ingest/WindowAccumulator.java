@@ -1,5 +1,7 @@
 package ai.neuraldivergence.aggregator.ingest;
 
+import ai.neuraldivergence.wire.WireMapping;
+
 import ai.neuraldivergence.domain.Granularity;
 import ai.neuraldivergence.domain.PairRole;
 import ai.neuraldivergence.domain.RawRows;
@@ -266,7 +268,7 @@ public final class WindowAccumulator {
         for (int i = 0; i < batch.getObservationsCount(); i++) {
             Observation o = batch.getObservations(i);
             String reference = o.getTagsMap().get(ReferenceKey.TAG);
-            Instant eventTime = Instant.ofEpochSecond(o.getEventTime().getSeconds(), o.getEventTime().getNanos());
+            Instant eventTime = WireMapping.instant(o.getEventTime());
             if (reference == null && eventTime.isBefore(oldestOnTime)) {
                 // references have no window, so no lateness
                 lateObservations++;
@@ -405,19 +407,12 @@ public final class WindowAccumulator {
     }
 
     private static PairRole pairRoleOf(Observation o) {
-        return switch (o.getPairRole()) {
-            case PAIR_ROLE_BENIGN -> PairRole.BENIGN;
-            case PAIR_ROLE_ATTACKED -> PairRole.ATTACKED;
-            default -> null;
-        };
+        // the validator refused unknown roles: what is left is a member's role or none
+        return o.getPairRole() == ai.neuraldivergence.proto.v1.PairRole.UNRECOGNIZED ? null
+                : WireMapping.pairRole(o.getPairRole());
     }
 
     static Reduction reductionOf(ai.neuraldivergence.proto.v1.Reduction r) {
-        return switch (r) {
-            case REDUCTION_MAX -> Reduction.MAX;
-            case REDUCTION_MEAN -> Reduction.MEAN;
-            case REDUCTION_NONE -> Reduction.NONE;
-            default -> throw new IllegalArgumentException("no reduction given");
-        };
+        return WireMapping.reduction(r);
     }
 }

@@ -105,7 +105,7 @@ public final class ObservationMapper {
             throw new IllegalArgumentException("observations[" + i + "].eventTime must lie in "
                     + "0001-01-01..9999-12-31, got " + t);
         }
-        b.setEventTime(Timestamp.newBuilder().setSeconds(t.getEpochSecond()).setNanos(t.getNano()));
+        b.setEventTime(ai.neuraldivergence.wire.WireMapping.timestamp(t));
         if (o.trueLabel() != null) {
             b.setTrueLabel(o.trueLabel());
         }

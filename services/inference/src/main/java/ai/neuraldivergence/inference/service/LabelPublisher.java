@@ -106,7 +106,7 @@ public class LabelPublisher {
             throw new IllegalArgumentException("labels must hold 1.." + MAX_LABELS + " labels");
         }
         Instant now = Instant.now();
-        Timestamp at = Timestamp.newBuilder().setSeconds(now.getEpochSecond()).setNanos(now.getNano()).build();
+        Timestamp at = ai.neuraldivergence.wire.WireMapping.timestamp(now);
         // every label checked as the aggregator will, before any is sent: a bad one refuses the request whole
         List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>(labels.size());
         for (int i = 0; i < labels.size(); i++) {

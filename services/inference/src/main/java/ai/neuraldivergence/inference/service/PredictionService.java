@@ -213,7 +213,7 @@ public class PredictionService {
 
     private List<Observation> metadata(List<Instance> instances, List<String> ids, ModelRunner.Pending out,
             List<Integer> chosen, Instant now) {
-        Timestamp time = Timestamp.newBuilder().setSeconds(now.getEpochSecond()).setNanos(now.getNano()).build();
+        Timestamp time = ai.neuraldivergence.wire.WireMapping.timestamp(now);
         List<Observation> observations = new ArrayList<>(chosen.size());
         for (int i : chosen) {
             Instance instance = instances.get(i);
@@ -234,7 +234,7 @@ public class PredictionService {
 
     private List<CapturedInput> inputs(List<Instance> instances, List<String> ids, List<Integer> chosen,
             Instant now) {
-        Timestamp time = Timestamp.newBuilder().setSeconds(now.getEpochSecond()).setNanos(now.getNano()).build();
+        Timestamp time = ai.neuraldivergence.wire.WireMapping.timestamp(now);
         int[] shape = spec.inputShape();
         List<CapturedInput> inputs = new ArrayList<>();
         for (int i : chosen) {
