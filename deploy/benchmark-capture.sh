@@ -11,6 +11,9 @@ CP=$(./mvnw -B -q -pl services/inference dependency:build-classpath -Dmdep.inclu
 # shellcheck source=deploy/benchmark-infrastructure.sh
 . deploy/benchmark-infrastructure.sh
 # the heap of a production inference service: native tensors are freed at GC, so it stays small
-TF_CPP_MIN_LOG_LEVEL=2 java -Xmx256m -cp "services/inference/target/test-classes:services/inference/target/classes:$CP" \
+# the classpath brings Quarkus' log manager (jboss-logmanager): choose it before anything logs, as the tests do,
+# or its LoggerFinder prints an ERROR that java.util.logging was set up first
+TF_CPP_MIN_LOG_LEVEL=2 java -Xmx256m -Djava.util.logging.manager=org.jboss.logmanager.LogManager \
+  -cp "services/inference/target/test-classes:services/inference/target/classes:$CP" \
   ai.neuraldivergence.inference.bench.CaptureBenchmark services/model-builder/target/mnist-cnn/saved_model \
   127.0.0.1:19092

@@ -13,7 +13,10 @@ CP=$(./mvnw -B -q -pl services/comparison dependency:build-classpath -Dmdep.incl
   -Dmdep.outputFile=/dev/stdout)
 # shellcheck source=deploy/benchmark-infrastructure.sh
 . deploy/benchmark-infrastructure.sh
-java -Xmx4g -cp "services/comparison/target/test-classes:services/comparison/target/classes:$CP" \
+# the classpath brings Quarkus' log manager (jboss-logmanager): choose it before anything logs, as the tests do,
+# or its LoggerFinder prints an ERROR that java.util.logging was set up first
+java -Xmx4g -Djava.util.logging.manager=org.jboss.logmanager.LogManager \
+  -cp "services/comparison/target/test-classes:services/comparison/target/classes:$CP" \
   ai.neuraldivergence.comparison.bench.ComparisonBenchmark \
   services/comparison/target/quarkus-app/quarkus-run.jar 127.0.0.1:19092 \
   jdbc:postgresql://127.0.0.1:15432/neuraldivergence neuraldivergence neuraldivergence \

@@ -43,4 +43,7 @@ if [[ " $* " != *" --jdbc-url "* && " $* " != *" --embedded "* ]]; then
       "where the embedded one has it"
   fi
 fi
-java -Xmx3g -cp "$CP" ai.neuraldivergence.storage.bench.CompressionBenchmark "${ARGS[@]}"
+# the classpath brings Quarkus' log manager (jboss-logmanager): choose it before anything logs, as the tests do,
+# or its LoggerFinder prints an ERROR that java.util.logging was set up first
+java -Xmx3g -Djava.util.logging.manager=org.jboss.logmanager.LogManager -cp "$CP" \
+  ai.neuraldivergence.storage.bench.CompressionBenchmark "${ARGS[@]}"

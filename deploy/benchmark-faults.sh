@@ -13,4 +13,7 @@ cd "$ROOT"
 CP=$(./mvnw -B -q -pl services/end-to-end dependency:build-classpath -Dmdep.includeScope=test \
   -Dmdep.outputFile=/dev/stdout)
 cd services/end-to-end
-java -Xmx2g -Dnd.services.dir=.. -cp "target/test-classes:$CP" ai.neuraldivergence.endtoend.FaultBenchmark "$@"
+# the classpath brings Quarkus' log manager (jboss-logmanager): choose it before anything logs, as the tests do,
+# or its LoggerFinder prints an ERROR that java.util.logging was set up first
+java -Xmx2g -Djava.util.logging.manager=org.jboss.logmanager.LogManager -Dnd.services.dir=.. \
+  -cp "target/test-classes:$CP" ai.neuraldivergence.endtoend.FaultBenchmark "$@"
