@@ -194,6 +194,7 @@ class TapBlocksTest {
     void aTapIsCountedByItsEmptiestBlockAndAReferenceSealsWhenEveryBlockIsComplete() throws Exception {
         String model = "blocks-short-" + UUID.randomUUID();
         ReferenceStore references = new ReferenceStore(dataSource);
+        ai.neuraldivergence.storage.SealStore seals = new ai.neuraldivergence.storage.SealStore(dataSource);
         ReferenceStore.ReferenceId id = new ReferenceStore.ReferenceId(model, "1", "base");
         TapWindowStore store = new TapWindowStore(dataSource);
         try (KafkaProducer<byte[], byte[]> p = producer()) {
@@ -201,7 +202,7 @@ class TapBlocksTest {
             p.send(record(model, model, header(model, BLOCK).setOrigin(
                     ai.neuraldivergence.proto.v1.BatchOrigin.BATCH_ORIGIN_SERVED).build().toByteArray())).get();
             await(() -> new CatalogStore(dataSource).find(model, "1", "wide").isPresent(), "layout registered");
-            references.requestSeal(id, OBSERVATIONS);
+            seals.requestSeal(id, OBSERVATIONS);
             for (int block = 0; block < 3; block++) {
                 int first = block * BLOCK;
                 int width = Math.min(BLOCK, NEURONS - first);
@@ -217,7 +218,7 @@ class TapBlocksTest {
         await(() -> count(store, model, Slice.ALL) == 8, "the tap's count is its emptiest block's");
         assertEquals(8, new CatalogStore(dataSource).versions(model).get(0).observationCount());
         assertEquals(8, references.read(model, "1", "base", "wide", Slice.ALL).orElseThrow().observationCount());
-        assertFalse(references.tapSealed(id, "wide"), "not sealed while a block lacks observations");
+        assertFalse(seals.tapSealed(id, "wide"), "not sealed while a block lacks observations");
         RecentObservationStore recent = new RecentObservationStore(dataSource);
         TapDescriptor layout = new CatalogStore(dataSource).find(model, "1", "wide").orElseThrow();
         List<RecentObservationStore.Assembled> kept = RecentObservationStore.assemble(recent.find(model, "i-11"),
@@ -231,7 +232,7 @@ class TapBlocksTest {
             p.send(record(model, model + "/2", batch(model, BLOCK, 8, OBSERVATIONS, 8, 2, "base").toByteArray()));
         }
         await(() -> count(store, model, Slice.ALL) == OBSERVATIONS, "complete once the last block is");
-        await(() -> references.tapSealed(id, "wide"), "sealed when every block reached the expected count");
+        await(() -> seals.tapSealed(id, "wide"), "sealed when every block reached the expected count");
         assertEquals(OBSERVATIONS, references.read(model, "1", "base", "wide", Slice.ALL).orElseThrow()
                 .observationCount());
     }

@@ -30,6 +30,7 @@ class ReferenceSealTest {
 
     private static PGSimpleDataSource dataSource;
     private static ReferenceStore references;
+    private static SealStore seals;
 
     @BeforeAll
     static void migrate() {
@@ -39,6 +40,7 @@ class ReferenceSealTest {
         dataSource.setPassword(TestInfrastructure.DB_PASSWORD);
         Flyway.configure().dataSource(dataSource).load().migrate();
         references = new ReferenceStore(dataSource);
+        seals = new SealStore(dataSource);
     }
 
     /** A model version with two taps, and {@code counts[i]} observations of tap i tagged with the reference. */
@@ -49,7 +51,7 @@ class ReferenceSealTest {
             for (int t = 0; t < 2; t++) {
                 catalog.register(c, new TapDescriptor(model, "1", "tap" + t, t, new int[] {1}, 1, Reduction.NONE));
             }
-            references.lockForMerge(c, id);
+            seals.lockForMerge(c, id);
             for (int t = 0; t < counts.length; t++) {
                 add(c, id, "tap" + t, counts[t]);
             }
@@ -72,52 +74,52 @@ class ReferenceSealTest {
     @Test
     void aReferenceIsSealedWhenEveryTapReachesTheExpectedCount() throws Exception {
         ReferenceStore.ReferenceId id = building("seal-complete", 10, 4);
-        var request = references.requestSeal(id, 10);
-        assertInstanceOf(ReferenceStore.SealRequest.Accepted.class, request);
+        var request = seals.requestSeal(id, 10);
+        assertInstanceOf(SealStore.SealRequest.Accepted.class, request);
         assertFalse(stored(id).sealed(), "tap1 holds 4 of 10");
-        assertTrue(references.tapSealed(id, "tap0"), "tap0 reached 10 and is sealed on its own");
-        assertFalse(references.tapSealed(id, "tap1"));
+        assertTrue(seals.tapSealed(id, "tap0"), "tap0 reached 10 and is sealed on its own");
+        assertFalse(seals.tapSealed(id, "tap1"));
 
-        Optional<ReferenceStore.Sealed> sealed;
+        Optional<SealStore.Sealed> sealed;
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
-            ReferenceStore.SealState state = references.lockForMerge(c, id);
+            SealStore.SealState state = seals.lockForMerge(c, id);
             assertEquals(10L, state.expectedObservations());
             add(c, id, "tap1", 6);
-            sealed = ReferenceStore.sealDue(c, id, 10, false);
+            sealed = SealStore.sealDue(c, id, 10, false);
             c.commit();
         }
         assertTrue(sealed.isPresent());
         assertEquals(0, sealed.get().shortfall());
         assertTrue(stored(id).sealed());
         assertNull(stored(id).shortfall());
-        assertTrue(references.unpublished().contains(id));
-        assertTrue(references.publishSeal(id, r -> assertEquals(10, r.observationCount())));
-        assertFalse(references.publishSeal(id, r -> { }), "published once");
+        assertTrue(seals.unpublished().contains(id));
+        assertTrue(seals.publishSeal(id, r -> assertEquals(10, r.observationCount())));
+        assertFalse(seals.publishSeal(id, r -> { }), "published once");
     }
 
     @Test
     void theTimeoutSealsWhatThereIsAndReportsTheShortfall() throws Exception {
         ReferenceStore.ReferenceId id = building("seal-timeout", 7);
-        references.requestSeal(id, 10);
-        assertEquals(Optional.empty(), references.sealIfDue(id, Duration.ofMinutes(10)), "not due yet");
-        ReferenceStore.Sealed sealed = references.sealIfDue(id, Duration.ZERO).orElseThrow();
+        seals.requestSeal(id, 10);
+        assertEquals(Optional.empty(), seals.sealIfDue(id, Duration.ofMinutes(10)), "not due yet");
+        SealStore.Sealed sealed = seals.sealIfDue(id, Duration.ZERO).orElseThrow();
         // tap1 never saw an observation: the emptiest tap lacks all 10
         assertEquals(10, sealed.shortfall());
         assertEquals(7, sealed.observationCount());
         assertEquals(10L, stored(id).shortfall());
-        assertTrue(references.tapSealed(id, "tap0"));
-        assertTrue(references.tapSealed(id, "tap1"), "the whole reference is sealed");
+        assertTrue(seals.tapSealed(id, "tap0"));
+        assertTrue(seals.tapSealed(id, "tap1"), "the whole reference is sealed");
     }
 
     @Test
     void aSealedOrFrozenReferenceTakesNoNewExpectation() throws Exception {
         ReferenceStore.ReferenceId id = building("seal-twice", 5, 5);
         assertTrue(stored(id).expectedObservations() == null);
-        var first = (ReferenceStore.SealRequest.Accepted) references.requestSeal(id, 5);
+        var first = (SealStore.SealRequest.Accepted) seals.requestSeal(id, 5);
         assertTrue(first.reference().sealed(), "already complete: sealed by the request itself");
-        assertInstanceOf(ReferenceStore.SealRequest.Accepted.class, references.requestSeal(id, 5), "idempotent");
-        assertInstanceOf(ReferenceStore.SealRequest.Refused.class, references.requestSeal(id, 6));
+        assertInstanceOf(SealStore.SealRequest.Accepted.class, seals.requestSeal(id, 5), "idempotent");
+        assertInstanceOf(SealStore.SealRequest.Refused.class, seals.requestSeal(id, 6));
 
         ReferenceStore.ReferenceId frozen = new ReferenceStore.ReferenceId("seal-twice", "1", "frozen");
         TapDistribution d = new TapDistribution(1, 64);
@@ -126,8 +128,8 @@ class ReferenceSealTest {
                 java.time.Instant.EPOCH.plusSeconds(60), null, java.util.Map.of("tap0", java.util.Map.of(Slice.ALL,
                         d))));
         assertTrue(stored(frozen).sealed());
-        assertTrue(references.tapSealed(frozen, "tap0"));
-        assertInstanceOf(ReferenceStore.SealRequest.Refused.class, references.requestSeal(frozen, 1));
+        assertTrue(seals.tapSealed(frozen, "tap0"));
+        assertInstanceOf(SealStore.SealRequest.Refused.class, seals.requestSeal(frozen, 1));
 
         // deleting it locks it and runs the tombstone step first; a failure there keeps it
         List<String> tombstoned = new java.util.ArrayList<>();

@@ -7,6 +7,7 @@ import ai.neuraldivergence.storage.LateLabelStore;
 import ai.neuraldivergence.storage.OffsetStore;
 import ai.neuraldivergence.storage.RecentObservationStore;
 import ai.neuraldivergence.storage.ReferenceStore;
+import ai.neuraldivergence.storage.SealStore;
 import ai.neuraldivergence.storage.TapWindowStore;
 import ai.neuraldivergence.storage.WindowDeltaStore;
 import ai.neuraldivergence.storage.WindowRetention;
@@ -69,6 +70,12 @@ public class Stores {
     @Singleton
     ReferenceStore references(AgroalDataSource dataSource) {
         return new ReferenceStore(dataSource);
+    }
+
+    @Produces
+    @Singleton
+    SealStore seals(AgroalDataSource dataSource) {
+        return new SealStore(dataSource);
     }
 
     @Produces

@@ -14,6 +14,7 @@ import ai.neuraldivergence.storage.LateLabelStore;
 import ai.neuraldivergence.storage.OffsetStore;
 import ai.neuraldivergence.storage.RecentObservationStore;
 import ai.neuraldivergence.storage.ReferenceStore;
+import ai.neuraldivergence.storage.SealStore;
 import ai.neuraldivergence.storage.StorageException;
 import ai.neuraldivergence.storage.TapWindowStore;
 import java.sql.Connection;
@@ -79,7 +80,7 @@ public final class FlushWriter {
          * it sealed.
          */
         record Committed(List<CommittedWindow> windows, long rows, long bytes, long lateLabelsJoined,
-                List<ReferenceStore.Sealed> sealed, long droppedFinal) implements Outcome {
+                List<SealStore.Sealed> sealed, long droppedFinal) implements Outcome {
         }
 
         /** Another consumer moved a partition's offset: nothing was written, the delta is stale. */
@@ -111,7 +112,7 @@ public final class FlushWriter {
     /** The stores a flush writes into and reads from. */
     public record Stores(CatalogStore catalog, TapWindowStore windows, WindowDeltaStore deltas,
             DeltaPartitions deltaPartitions, DeltaPartitions exemplarPartitions, OffsetStore offsets,
-            ReferenceStore references, LateLabelStore lateLabels, RecentObservationStore recent,
+            ReferenceStore references, SealStore seals, LateLabelStore lateLabels, RecentObservationStore recent,
             ExemplarStore exemplars) {
     }
 
@@ -125,6 +126,7 @@ public final class FlushWriter {
     private final Finality finality;
     private final OffsetStore offsets;
     private final ReferenceStore references;
+    private final SealStore seals;
     private final LateLabelStore lateLabels;
     private final RecentObservationStore recent;
     private final ExemplarStore exemplars;
@@ -146,6 +148,7 @@ public final class FlushWriter {
         this.exemplarPartitions = stores.exemplarPartitions();
         this.offsets = stores.offsets();
         this.references = stores.references();
+        this.seals = stores.seals();
         this.lateLabels = stores.lateLabels();
         this.recent = stores.recent();
         this.exemplars = stores.exemplars();
@@ -259,7 +262,7 @@ public final class FlushWriter {
         }
         catalog.admitTagValues(c, pending.admittedTagValues());
         recent.keepInputs(c, pending.inputs());
-        List<ReferenceStore.Sealed> sealed = new ArrayList<>();
+        List<SealStore.Sealed> sealed = new ArrayList<>();
         Outcome.ReferenceSealed refused = referenceMerges.merge(c, pending, sealed);
         if (refused != null) {
             return refused;
@@ -328,7 +331,7 @@ public final class FlushWriter {
 
     /** Whether a reference's tap is sealed (committed): what reaches it is dead-lettered. */
     public boolean tapSealed(ReferenceStore.ReferenceId reference, String tap) {
-        return references.tapSealed(reference, tap);
+        return seals.tapSealed(reference, tap);
     }
 
     /** The tap as stored, if it was seen before. */

@@ -10,6 +10,7 @@ import ai.neuraldivergence.storage.LateLabelStore;
 import ai.neuraldivergence.storage.OffsetStore;
 import ai.neuraldivergence.storage.RecentObservationStore;
 import ai.neuraldivergence.storage.ReferenceStore;
+import ai.neuraldivergence.storage.SealStore;
 import ai.neuraldivergence.storage.TapWindowStore;
 import ai.neuraldivergence.storage.WindowDeltaStore;
 import io.agroal.api.AgroalDataSource;
@@ -33,12 +34,12 @@ public class IngestBeans {
     FlushWriter flushWriter(AgroalDataSource dataSource, AggregatorConfig config, Topics topics,
             CatalogStore catalog, TapWindowStore windows, WindowDeltaStore deltas, DeltaPartitions deltaPartitions,
             @Identifier(Stores.EXEMPLAR_DELTAS) DeltaPartitions exemplarPartitions, OffsetStore offsets,
-            ReferenceStore references, LateLabelStore lateLabels, RecentObservationStore recent,
+            ReferenceStore references, SealStore seals, LateLabelStore lateLabels, RecentObservationStore recent,
             ExemplarStore exemplars) {
         return new FlushWriter(dataSource, config.consumerGroup(), config.sketchK(),
                 new FlushWriter.Finality(CompactionJob.finality(config), Set.of(topics.activations(),
                         topics.labels()), config.recent().ttl()),
                 new FlushWriter.Stores(catalog, windows, deltas, deltaPartitions, exemplarPartitions, offsets,
-                        references, lateLabels, recent, exemplars));
+                        references, seals, lateLabels, recent, exemplars));
     }
 }

@@ -2,6 +2,7 @@ package ai.neuraldivergence.aggregator.ingest;
 
 import ai.neuraldivergence.domain.ReferenceKey;
 import ai.neuraldivergence.storage.ReferenceStore;
+import ai.neuraldivergence.storage.SealStore;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
@@ -30,15 +31,15 @@ final class ReferenceMerges {
      * found sealed already (the flush must then write nothing), or null when everything was merged.
      */
     FlushWriter.Outcome.ReferenceSealed merge(Connection c, WindowAccumulator.Drained pending,
-            List<ReferenceStore.Sealed> sealed) throws SQLException {
+            List<SealStore.Sealed> sealed) throws SQLException {
         for (Map.Entry<ReferenceStore.ReferenceId, List<ReferenceKey>> e : byReference(pending).entrySet()) {
             ReferenceStore.ReferenceId id = e.getKey();
             // under the reference's lock, so that a seal (here, in another aggregator or by the seal job) and the
             // merges around it are ordered: what reaches a sealed tap is refused whole, nothing merged
-            ReferenceStore.SealState state = references.lockForMerge(c, id);
+            SealStore.SealState state = SealStore.lockForMerge(c, id);
             // a tap's slices are sealed together: asked once per tap, before anything of the reference is merged
             for (String tap : new LinkedHashSet<>(e.getValue().stream().map(ReferenceKey::tap).toList())) {
-                if (state.sealed() || ReferenceStore.tapSealed(c, id, tap)) {
+                if (state.sealed() || SealStore.tapSealed(c, id, tap)) {
                     return new FlushWriter.Outcome.ReferenceSealed(id, tap);
                 }
             }
@@ -47,7 +48,7 @@ final class ReferenceMerges {
             }
             if (state.expectedObservations() != null) {
                 // the flush that brings a tap to its expected count seals it
-                ReferenceStore.sealDue(c, id, state.expectedObservations(), false).ifPresent(sealed::add);
+                SealStore.sealDue(c, id, state.expectedObservations(), false).ifPresent(sealed::add);
             }
         }
         return null;

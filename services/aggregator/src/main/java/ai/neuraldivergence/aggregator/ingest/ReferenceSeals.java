@@ -4,6 +4,7 @@ import ai.neuraldivergence.aggregator.config.AggregatorConfig;
 import ai.neuraldivergence.aggregator.config.Topics;
 import ai.neuraldivergence.proto.v1.ReferenceSeal;
 import ai.neuraldivergence.storage.ReferenceStore;
+import ai.neuraldivergence.storage.SealStore;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.Startup;
@@ -38,7 +39,7 @@ public class ReferenceSeals {
     private final AggregatorConfig config;
     private final Topics topics;
     private final Map<String, Object> kafkaConfig;
-    private final ReferenceStore references;
+    private final SealStore seals;
     private final EventPublisher events;
     private final MeterRegistry registry;
     private final Counter publishFailures;
@@ -46,12 +47,12 @@ public class ReferenceSeals {
 
     @Inject
     public ReferenceSeals(AggregatorConfig config, Topics topics,
-            @Identifier("default-kafka-broker") Map<String, Object> kafkaConfig, ReferenceStore references,
+            @Identifier("default-kafka-broker") Map<String, Object> kafkaConfig, SealStore seals,
             EventPublisher events, MeterRegistry registry) {
         this.config = config;
         this.topics = topics;
         this.kafkaConfig = kafkaConfig;
-        this.references = references;
+        this.seals = seals;
         this.events = events;
         this.registry = registry;
         this.publishFailures = Counter.builder("nd.aggregator.reference.seals.unpublished")
@@ -77,13 +78,13 @@ public class ReferenceSeals {
             // before any seal is published: the producer's first send would otherwise have the broker create it
             topicReady = ensureTopic();
         }
-        for (ReferenceStore.ReferenceId id : references.awaitingSeal()) {
-            references.sealIfDue(id, config.references().sealTimeout()).ifPresent(this::sealed);
+        for (ReferenceStore.ReferenceId id : seals.awaitingSeal()) {
+            seals.sealIfDue(id, config.references().sealTimeout()).ifPresent(this::sealed);
         }
-        List<ReferenceStore.ReferenceId> unpublished = references.unpublished();
+        List<ReferenceStore.ReferenceId> unpublished = seals.unpublished();
         for (ReferenceStore.ReferenceId id : unpublished) {
             try {
-                if (references.publishSeal(id, this::publish)) {
+                if (seals.publishSeal(id, this::publish)) {
                     LOG.infof("published the seal of reference %s", id.topicKey());
                 }
             } catch (RuntimeException e) {
@@ -94,7 +95,7 @@ public class ReferenceSeals {
     }
 
     /** A reference this aggregator sealed (in a flush or here): logged and counted; its seal is published next. */
-    void sealed(ReferenceStore.Sealed sealed) {
+    void sealed(SealStore.Sealed sealed) {
         boolean complete = sealed.shortfall() == 0;
         Counter.builder("nd.aggregator.references.sealed")
                 .description("References sealed: complete, or by the seal timeout short of the expected count")

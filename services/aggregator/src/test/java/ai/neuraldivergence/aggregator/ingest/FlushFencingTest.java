@@ -12,6 +12,7 @@ import ai.neuraldivergence.domain.TapDescriptor;
 import ai.neuraldivergence.domain.TapDistribution;
 import ai.neuraldivergence.domain.WindowKey;
 import ai.neuraldivergence.storage.ReferenceStore;
+import ai.neuraldivergence.storage.SealStore;
 import ai.neuraldivergence.storage.TapWindowStore;
 import ai.neuraldivergence.testkit.TestInfrastructure;
 import java.time.Instant;
@@ -73,6 +74,7 @@ class FlushFencingTest {
         Flyway.configure().dataSource(ds).load().migrate();
         FlushWriter writer = FlushWriters.of(ds, "g");
         ReferenceStore references = new ReferenceStore(ds);
+        ai.neuraldivergence.storage.SealStore seals = new ai.neuraldivergence.storage.SealStore(ds);
         TopicPartition tp = new TopicPartition("t", 0);
         writer.storedOffsets(Map.of(tp, 0L));
         TapDescriptor tap = new TapDescriptor("m", "1", "dense", 0, new int[] {1}, 1, Reduction.NONE);
@@ -80,7 +82,7 @@ class FlushFencingTest {
 
         assertInstanceOf(FlushWriter.Outcome.Committed.class, writer.flush(referenceDelta(tap, "training", 5),
                 Map.of(tp, new FlushWriter.OffsetRange(0, 5))));
-        assertTrue(((ReferenceStore.SealRequest.Accepted) references.requestSeal(training, 5)).reference().sealed());
+        assertTrue(((SealStore.SealRequest.Accepted) seals.requestSeal(training, 5)).reference().sealed());
 
         assertEquals(new FlushWriter.Outcome.ReferenceSealed(training, "dense"), writer.flush(
                 referenceDelta(tap, "training", 3), Map.of(tp, new FlushWriter.OffsetRange(5, 8))));
@@ -89,11 +91,11 @@ class FlushFencingTest {
 
         // a seal requested first: the flush reaching the count makes it
         ReferenceStore.ReferenceId next = new ReferenceStore.ReferenceId("m", "1", "next");
-        references.requestSeal(next, 4);
+        seals.requestSeal(next, 4);
         FlushWriter.Outcome.Committed sealing = (FlushWriter.Outcome.Committed) writer.flush(
                 referenceDelta(tap, "next", 4), Map.of(tp, new FlushWriter.OffsetRange(5, 9)));
-        assertEquals(List.of(next), sealing.sealed().stream().map(ReferenceStore.Sealed::id).toList());
-        assertTrue(references.tapSealed(next, "dense"));
+        assertEquals(List.of(next), sealing.sealed().stream().map(SealStore.Sealed::id).toList());
+        assertTrue(seals.tapSealed(next, "dense"));
     }
 
     /** {@code observations} of a reference, in its "all" slice and one predicted-class slice. */

@@ -32,6 +32,6 @@ public final class FlushWriters {
         return new FlushWriter(ds, consumerGroup, sketchK, finality, new FlushWriter.Stores(new CatalogStore(ds),
                 new TapWindowStore(ds, sketchK), new WindowDeltaStore(), partitions,
                 new DeltaPartitions(ds, DeltaPartitions.EXEMPLARS), new OffsetStore(), new ReferenceStore(ds),
-                new LateLabelStore(ds), new RecentObservationStore(ds), new ExemplarStore(ds)));
+                new ai.neuraldivergence.storage.SealStore(ds), new LateLabelStore(ds), new RecentObservationStore(ds), new ExemplarStore(ds)));
     }
 }

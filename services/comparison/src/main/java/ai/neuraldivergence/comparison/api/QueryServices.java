@@ -32,6 +32,7 @@ import ai.neuraldivergence.storage.CatalogStore;
 import ai.neuraldivergence.storage.ExemplarStore;
 import ai.neuraldivergence.storage.RecentObservationStore;
 import ai.neuraldivergence.storage.ReferenceStore;
+import ai.neuraldivergence.storage.SealStore;
 import ai.neuraldivergence.storage.TapWindowStore;
 import ai.neuraldivergence.storage.WindowDeltaStore;
 import ai.neuraldivergence.storage.WindowRollups;
@@ -75,14 +76,14 @@ public class QueryServices {
     @Produces
     @Singleton
     Rpcs rpcs(Selections selections, Comparisons comparisons, CatalogStore catalog, ReferenceStore references,
-            RecentObservationStore recent, ExemplarStore exemplars, Monitors monitors,
+            RecentObservationStore recent, ExemplarStore exemplars, SealStore seals, Monitors monitors,
             ReferenceStore.BeforeDelete tombstones) {
         Layers layers = new Layers(comparisons, selections);
         ClassMatrices matrices = new ClassMatrices(selections);
         Timelines timelines = new Timelines(selections);
         Investigations investigations = new Investigations(selections, recent, exemplars);
         Shapes shapes = new Shapes(selections);
-        References refs = new References(selections, references, catalog, tombstones);
+        References refs = new References(selections, references, seals, catalog, tombstones);
         Catalogs catalogs = new Catalogs(catalog, references);
         return new Rpcs()
                 .add("GetCatalog", GetCatalogRequest.getDefaultInstance(), (r, call) -> Responses.catalog(

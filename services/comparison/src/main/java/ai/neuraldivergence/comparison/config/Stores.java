@@ -5,6 +5,7 @@ import ai.neuraldivergence.storage.CatalogStore;
 import ai.neuraldivergence.storage.ExemplarStore;
 import ai.neuraldivergence.storage.RecentObservationStore;
 import ai.neuraldivergence.storage.ReferenceStore;
+import ai.neuraldivergence.storage.SealStore;
 import ai.neuraldivergence.storage.TapWindowStore;
 import ai.neuraldivergence.storage.WindowDeltaStore;
 import ai.neuraldivergence.storage.WindowRollups;
@@ -57,6 +58,12 @@ public class Stores {
     @Singleton
     ReferenceStore references(AgroalDataSource dataSource) {
         return new ReferenceStore(bounded(dataSource));
+    }
+
+    @Produces
+    @Singleton
+    SealStore seals(AgroalDataSource dataSource) {
+        return new SealStore(bounded(dataSource));
     }
 
     @Produces

@@ -7,6 +7,7 @@ import ai.neuraldivergence.domain.query.ReferenceQueries;
 import ai.neuraldivergence.domain.query.Selection;
 import ai.neuraldivergence.storage.CatalogStore;
 import ai.neuraldivergence.storage.ReferenceStore;
+import ai.neuraldivergence.storage.SealStore;
 import ai.neuraldivergence.storage.ReferenceStore.StoredReference;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -24,6 +25,7 @@ public final class References {
 
     private final Selections selections;
     private final ReferenceStore references;
+    private final SealStore seals;
     private final CatalogStore catalog;
     private final ReferenceStore.BeforeDelete tombstones;
 
@@ -31,10 +33,11 @@ public final class References {
      * @param tombstones publishes the seal topic's tombstones of references being deleted (while they are locked),
      *     so that inference takes tagged requests for the name again
      */
-    public References(Selections selections, ReferenceStore references, CatalogStore catalog,
+    public References(Selections selections, ReferenceStore references, SealStore seals, CatalogStore catalog,
             ReferenceStore.BeforeDelete tombstones) {
         this.selections = selections;
         this.references = references;
+        this.seals = seals;
         this.catalog = catalog;
         this.tombstones = tombstones;
     }
@@ -112,14 +115,14 @@ public final class References {
      */
     public Described seal(ReferenceQueries.Seal query, String by) {
         String version = selections.version(query.model());
-        ReferenceStore.SealRequest outcome = references.requestSeal(new ReferenceStore.ReferenceId(
+        SealStore.SealRequest outcome = seals.requestSeal(new ReferenceStore.ReferenceId(
                 query.model().modelId(), version, query.name()), query.expectedObservations());
-        if (outcome instanceof ReferenceStore.SealRequest.Refused refused) {
+        if (outcome instanceof SealStore.SealRequest.Refused refused) {
             throw new FailedPreconditionException("reference '" + query.name() + "' of model '"
                     + query.model().modelId() + "' version " + version + " cannot be sealed with "
                     + query.expectedObservations() + " observations: " + refused.why());
         }
-        StoredReference r = ((ReferenceStore.SealRequest.Accepted) outcome).reference();
+        StoredReference r = ((SealStore.SealRequest.Accepted) outcome).reference();
         LOG.infof("seal of reference %s of model %s version %s at %d observations requested by token '%s'",
                 query.name(), query.model().modelId(), version, query.expectedObservations(), by);
         return new Described(r, selections.taps(r.modelId(), r.modelVersion()));
