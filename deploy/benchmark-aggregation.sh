@@ -18,11 +18,11 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 WHAT=${1:-all}
 case "$WHAT" in throughput|wide|all) ;; *) echo "usage: $0 [throughput|wide|all]" >&2; exit 2 ;; esac
-./mvnw -B -q install -DskipTests -pl services/aggregator,deploy/launcher -am
-CP=$(./mvnw -B -q -pl services/aggregator dependency:build-classpath -Dmdep.includeScope=test \
+./mvnw -B -q install -DskipTests -pl services/pipeline/aggregator,deploy/launcher -am
+CP=$(./mvnw -B -q -pl services/pipeline/aggregator dependency:build-classpath -Dmdep.includeScope=test \
   -Dmdep.outputFile=/dev/stdout)
-CP="services/aggregator/target/test-classes:services/aggregator/target/classes:$CP"
-JAR=services/aggregator/target/quarkus-app/quarkus-run.jar
+CP="services/pipeline/aggregator/target/test-classes:services/pipeline/aggregator/target/classes:$CP"
+JAR=services/pipeline/aggregator/target/quarkus-app/quarkus-run.jar
 DB=(jdbc:postgresql://127.0.0.1:15432/neuraldivergence neuraldivergence neuraldivergence)
 # the classpath brings Quarkus' log manager (jboss-logmanager): choose it before anything logs, as the tests do,
 # or its LoggerFinder prints an ERROR that java.util.logging was set up first
@@ -63,7 +63,7 @@ if [ "$WHAT" != wide ]; then
 fi
 
 if [ "$WHAT" != throughput ]; then
-  RESULTS=${ND_BENCH_RESULTS:-services/aggregator/target/wide-model-benchmark.tsv}
+  RESULTS=${ND_BENCH_RESULTS:-services/pipeline/aggregator/target/wide-model-benchmark.tsv}
   : > "$RESULTS"
   wide() { # rate, late labels (true/false)
     wait_for_quiet

@@ -5,8 +5,8 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-./mvnw -B -q install -DskipTests -pl services/inference,deploy/launcher -am
-CP=$(./mvnw -B -q -pl services/inference dependency:build-classpath -Dmdep.includeScope=test \
+./mvnw -B -q install -DskipTests -pl services/pipeline/inference,deploy/launcher -am
+CP=$(./mvnw -B -q -pl services/pipeline/inference dependency:build-classpath -Dmdep.includeScope=test \
   -Dmdep.outputFile=/dev/stdout)
 # shellcheck source=deploy/benchmark-infrastructure.sh
 . deploy/benchmark-infrastructure.sh
@@ -14,6 +14,6 @@ CP=$(./mvnw -B -q -pl services/inference dependency:build-classpath -Dmdep.inclu
 # the classpath brings Quarkus' log manager (jboss-logmanager): choose it before anything logs, as the tests do,
 # or its LoggerFinder prints an ERROR that java.util.logging was set up first
 TF_CPP_MIN_LOG_LEVEL=2 java -Xmx256m -Djava.util.logging.manager=org.jboss.logmanager.LogManager \
-  -cp "services/inference/target/test-classes:services/inference/target/classes:$CP" \
-  ai.neuraldivergence.inference.bench.CaptureBenchmark services/model-builder/target/mnist-cnn/saved_model \
+  -cp "services/pipeline/inference/target/test-classes:services/pipeline/inference/target/classes:$CP" \
+  ai.neuraldivergence.inference.bench.CaptureBenchmark services/tooling/model-builder/target/mnist-cnn/saved_model \
   127.0.0.1:19092

@@ -8,16 +8,16 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 /usr/bin/python3 -c 'import scipy' 2>/dev/null || { echo "python3-scipy is missing: apt-get install -y python3-scipy"; exit 1; }
-./mvnw -B -q install -DskipTests -pl services/comparison,deploy/launcher -am
-CP=$(./mvnw -B -q -pl services/comparison dependency:build-classpath -Dmdep.includeScope=test \
+./mvnw -B -q install -DskipTests -pl services/pipeline/comparison,deploy/launcher -am
+CP=$(./mvnw -B -q -pl services/pipeline/comparison dependency:build-classpath -Dmdep.includeScope=test \
   -Dmdep.outputFile=/dev/stdout)
 # shellcheck source=deploy/benchmark-infrastructure.sh
 . deploy/benchmark-infrastructure.sh
 # the classpath brings Quarkus' log manager (jboss-logmanager): choose it before anything logs, as the tests do,
 # or its LoggerFinder prints an ERROR that java.util.logging was set up first
 java -Xmx4g -Djava.util.logging.manager=org.jboss.logmanager.LogManager \
-  -cp "services/comparison/target/test-classes:services/comparison/target/classes:$CP" \
+  -cp "services/pipeline/comparison/target/test-classes:services/pipeline/comparison/target/classes:$CP" \
   ai.neuraldivergence.comparison.bench.ComparisonBenchmark \
-  services/comparison/target/quarkus-app/quarkus-run.jar 127.0.0.1:19092 \
+  services/pipeline/comparison/target/quarkus-app/quarkus-run.jar 127.0.0.1:19092 \
   jdbc:postgresql://127.0.0.1:15432/neuraldivergence neuraldivergence neuraldivergence \
-  services/comparison/src/test/resources/scipy_bench.py
+  services/pipeline/comparison/src/test/resources/scipy_bench.py

@@ -17,10 +17,10 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-./mvnw -B -q test-compile dependency:build-classpath -pl services/storage -am -Dmdep.includeScope=test \
+./mvnw -B -q test-compile dependency:build-classpath -pl services/core/storage -am -Dmdep.includeScope=test \
   -Dmdep.outputFile=target/benchmark.classpath
-CP="services/storage/target/test-classes:services/storage/target/classes"
-CP="$CP:$(cat services/storage/target/benchmark.classpath)"
+CP="services/core/storage/target/test-classes:services/core/storage/target/classes"
+CP="$CP:$(cat services/core/storage/target/benchmark.classpath)"
 
 ARGS=("$@")
 if [[ " $* " != *" --jdbc-url "* && " $* " != *" --embedded "* ]]; then

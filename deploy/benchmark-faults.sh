@@ -10,9 +10,9 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 ./mvnw -B -q install -DskipTests
-CP=$(./mvnw -B -q -pl services/end-to-end dependency:build-classpath -Dmdep.includeScope=test \
+CP=$(./mvnw -B -q -pl services/harness/end-to-end dependency:build-classpath -Dmdep.includeScope=test \
   -Dmdep.outputFile=/dev/stdout)
-cd services/end-to-end
+cd services/harness/end-to-end
 # the classpath brings Quarkus' log manager (jboss-logmanager): choose it before anything logs, as the tests do,
 # or its LoggerFinder prints an ERROR that java.util.logging was set up first
 java -Xmx2g -Djava.util.logging.manager=org.jboss.logmanager.LogManager -Dnd.services.dir=.. \

@@ -23,8 +23,8 @@ RUN=${ND_RUN_DIR:-$ROOT/.run}
 LOGS=$RUN/logs
 SERVICES=(aggregator inference comparison)
 PARTS=(infrastructure "${SERVICES[@]}" traffic)
-MODEL_DIR=$ROOT/services/model-builder/target/mnist-cnn
-TRAFFIC_DIR=$ROOT/services/traffic/target
+MODEL_DIR=$ROOT/services/tooling/model-builder/target/mnist-cnn
+TRAFFIC_DIR=$ROOT/services/tooling/traffic/target
 declare -A PORT=(
   [inference]=${INFERENCE_HTTP_PORT:-8080}
   [aggregator]=${AGGREGATOR_HTTP_PORT:-8081}
@@ -110,9 +110,9 @@ await_ready() {
 
 build_if_needed() {
   local stamp=$RUN/build.stamp jars=(
-    "$ROOT/services/inference/target/quarkus-app/quarkus-run.jar"
-    "$ROOT/services/aggregator/target/quarkus-app/quarkus-run.jar"
-    "$ROOT/services/comparison/target/quarkus-app/quarkus-run.jar"
+    "$ROOT/services/pipeline/inference/target/quarkus-app/quarkus-run.jar"
+    "$ROOT/services/pipeline/aggregator/target/quarkus-app/quarkus-run.jar"
+    "$ROOT/services/pipeline/comparison/target/quarkus-app/quarkus-run.jar"
     "$LAUNCHER_DIR/lib"
     "$MODEL_DIR/build-key.txt"
     "$TRAFFIC_DIR/lib"
@@ -132,7 +132,7 @@ build_if_needed() {
   if [ $stale = 1 ]; then
     say "building (./mvnw package, tests skipped; the first build downloads dependencies and trains the model)..."
     (cd "$ROOT" && ./mvnw -B -q package -DskipTests \
-      -pl services/inference,services/aggregator,services/comparison,services/traffic,deploy/launcher -am) \
+      -pl services/pipeline/inference,services/pipeline/aggregator,services/pipeline/comparison,services/tooling/traffic,deploy/launcher -am) \
       || die "build failed"
     mkdir -p "$RUN" && touch "$stamp"
   fi
@@ -177,7 +177,7 @@ start_service() {
   ND_COMPARISON_AUTH_TOKENS=local:$TOKEN ND_INFERENCE_AUTH_TOKENS=local:$TOKEN \
   QUARKUS_HTTP_PORT=${PORT[$s]} QUARKUS_MANAGEMENT_PORT=${MANAGEMENT_PORT[$s]} \
   nohup env "${db[@]}" java "-Xmx$SERVICE_HEAP" "${opts[@]}" -jar \
-    "$ROOT/services/$s/target/quarkus-app/quarkus-run.jar" > "$LOGS/$s.log" 2>&1 &
+    "$ROOT/services/pipeline/$s/target/quarkus-app/quarkus-run.jar" > "$LOGS/$s.log" 2>&1 &
   echo $! > "$RUN/$s.pid"
 }
 

@@ -6,7 +6,7 @@ import { chromium } from "playwright-core";
 
 function required(name) {
   const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set: these tests run from WebUiTest (services/end-to-end), which starts ` +
+  if (!v) throw new Error(`${name} is not set: these tests run from WebUiTest (services/harness/end-to-end), which starts ` +
     "the platform with deploy/run-local.sh");
   return v;
 }

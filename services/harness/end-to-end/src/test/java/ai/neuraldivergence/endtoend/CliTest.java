@@ -1,0 +1,197 @@
+package ai.neuraldivergence.endtoend;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.neuraldivergence.domain.Granularity;
+import ai.neuraldivergence.domain.Reduction;
+import ai.neuraldivergence.domain.Slice;
+import ai.neuraldivergence.domain.TapDescriptor;
+import ai.neuraldivergence.domain.TapDistribution;
+import ai.neuraldivergence.domain.WindowKey;
+import ai.neuraldivergence.storage.CatalogStore;
+import ai.neuraldivergence.storage.TapWindowStore;
+import ai.neuraldivergence.testkit.TestInfrastructure;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.postgresql.ds.PGSimpleDataSource;
+
+/**
+ * The packaged command line (services/cli) against the packaged comparison service with a token configured: its
+ * tables, its JSON, and exit codes a script can trust.
+ */
+class CliTest {
+
+    private static final String TOKEN = "cli-secret-token-0001";
+    // two hours ago, on the hour: minutes 0..19, dense1 moves from minute 10
+    private static final Instant T0 = Instant.now().truncatedTo(ChronoUnit.HOURS).minus(Duration.ofHours(2));
+    private static ServiceProcess aggregator;
+    private static ServiceProcess comparison;
+
+    record Run(int code, String out, String err) {
+    }
+
+    @BeforeAll
+    static void start() throws Exception {
+        String jdbc = TestInfrastructure.shared().newDatabase("cli");
+        Map<String, String> env = Map.of(
+                "KAFKA_BOOTSTRAP_SERVERS", TestInfrastructure.shared().kafkaBootstrapServers(),
+                "QUARKUS_DATASOURCE_JDBC_URL", jdbc,
+                "QUARKUS_DATASOURCE_USERNAME", TestInfrastructure.DB_USER,
+                "QUARKUS_DATASOURCE_PASSWORD", TestInfrastructure.DB_PASSWORD,
+                "ND_TOPICS_ACTIVATIONS", "cli.activations",
+                "ND_TOPICS_LABELS", "cli.labels",
+                "ND_TOPICS_INPUTS", "cli.inputs",
+                "ND_AGGREGATOR_CONSUMER_GROUP", "cli",
+                "ND_COMPARISON_AUTH_TOKENS", TOKEN);
+        // the aggregator applies the schema
+        aggregator = ServiceProcess.start("aggregator", env);
+        aggregator.awaitReady(Duration.ofSeconds(120));
+        comparison = ServiceProcess.start("comparison", ServiceProcess.asComparison(env));
+        seed(jdbc);
+        comparison.awaitReady(Duration.ofSeconds(120));
+    }
+
+    @AfterAll
+    static void stop() {
+        if (comparison != null) {
+            comparison.close();
+        }
+        if (aggregator != null) {
+            aggregator.close();
+        }
+    }
+
+    private static void seed(String jdbc) throws Exception {
+        PGSimpleDataSource ds = new PGSimpleDataSource();
+        ds.setUrl(jdbc);
+        ds.setUser(TestInfrastructure.DB_USER);
+        ds.setPassword(TestInfrastructure.DB_PASSWORD);
+        TapDescriptor conv = new TapDescriptor("cli", "v1", "conv1", 0, new int[] {4, 4, 3}, 3, Reduction.MAX);
+        TapDescriptor dense = new TapDescriptor("cli", "v1", "dense1", 1, new int[] {2}, 2, Reduction.NONE);
+        TapWindowStore windows = new TapWindowStore(ds);
+        Random r = new Random(1);
+        try (Connection c = ds.getConnection()) {
+            c.setAutoCommit(false);
+            new CatalogStore(ds).register(c, conv);
+            new CatalogStore(ds).register(c, dense);
+            for (int m = 0; m < 20; m++) {
+                TapDistribution dc = new TapDistribution(3, 200);
+                TapDistribution dd = new TapDistribution(2, 200);
+                for (int i = 0; i < 300; i++) {
+                    dc.add(new float[] {(float) r.nextGaussian(), (float) r.nextGaussian(), (float) r.nextGaussian()},
+                            0);
+                    dd.add(new float[] {(float) (r.nextGaussian() + (m >= 10 ? 2 : 0)), (float) r.nextGaussian()}, 0);
+                }
+                Instant start = T0.plusSeconds(60L * m);
+                windows.merge(c, new WindowKey("cli", "v1", "conv1", Slice.ALL, Granularity.MINUTE, start), dc);
+                windows.merge(c, new WindowKey("cli", "v1", "dense1", Slice.ALL, Granularity.MINUTE, start), dd);
+            }
+            c.commit();
+        }
+    }
+
+    private static String minutes(int from, int to) {
+        return T0.plusSeconds(60L * from) + "/" + T0.plusSeconds(60L * to);
+    }
+
+    /** Runs the packaged CLI as a user would: its own JVM, address and token from the environment. */
+    private static Run nd(String token, String... args) throws Exception {
+        Path cli = Path.of(System.getProperty("nd.services.dir", "../..")).resolve("cli/target");
+        String jar;
+        try (var files = Files.list(cli)) {
+            jar = files.map(Path::toString).filter(f -> f.matches(".*/nd-cli-[^/]*\\.jar")).findFirst()
+                    .orElseThrow(() -> new IllegalStateException("services/cli is not packaged: run ./mvnw verify"));
+        }
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
+                .toString(), "-cp", jar + ":" + cli.resolve("lib") + "/*", "ai.neuraldivergence.cli.Nd"));
+        command.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(command);
+        pb.environment().put("ND_ADDRESS", "127.0.0.1:" + comparison.port());
+        if (token != null) {
+            pb.environment().put("ND_TOKEN", token);
+        } else {
+            pb.environment().remove("ND_TOKEN");
+        }
+        Path err = Files.createTempFile("nd-cli", ".err");
+        pb.redirectError(err.toFile());
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "nd " + String.join(" ", args) + " did not end");
+        return new Run(p.exitValue(), out, Files.readString(err));
+    }
+
+    @Test
+    void tablesJsonAndExitCodesAreWhatAScriptExpects() throws Exception {
+        Run models = nd(TOKEN, "models");
+        assertEquals(0, models.code(), models.err());
+        List<String> lines = models.out().lines().toList();
+        assertTrue(lines.get(0).startsWith("MODEL"), models.out());
+        assertTrue(lines.get(1).matches("cli\\s+v1\\s+conv1\\s+0\\s+\\[4, 4, 3]\\s+3\\s+max"), lines.get(1));
+        assertTrue(lines.get(2).matches("cli\\s+v1\\s+dense1\\s+1\\s+\\[2]\\s+2\\s+none"), lines.get(2));
+
+        Run created = nd(TOKEN, "references", "create", "calm", "--model", "cli", "--range", minutes(0, 10));
+        assertEquals(0, created.code(), created.err());
+        assertEquals("created reference calm of cli v1: 3000 observations", created.out().trim());
+        assertEquals(7, nd(TOKEN, "references", "create", "calm", "--model", "cli", "--range", minutes(0, 10))
+                .code(), "already exists");
+        Run listed = nd(TOKEN, "references", "list", "--model", "cli");
+        // frozen from a time range: sealed when created
+        assertTrue(listed.out().lines().anyMatch(l -> l.matches(
+                "cli\\s+calm\\s+v1\\s+time_range\\s+sealed\\s+3000\\s+.*")),
+                listed.out());
+
+        Run compare = nd(TOKEN, "compare", "--model", "cli", "--tap", "dense1", "--a", "ref:calm", "--b",
+                minutes(10, 20), "--top", "1");
+        assertEquals(0, compare.code(), compare.err());
+        assertTrue(compare.out().startsWith("tap dense1 (#1, 2 neurons): 50.0% drifted"), compare.out());
+        assertTrue(compare.out().lines().anyMatch(l -> l.matches("\\s*0\\s+0\\.[0-9]+.*excited\\s+yes")),
+                compare.out());
+
+        Run json = nd(TOKEN, "compare", "--model", "cli", "--tap", "dense1", "--a", "ref:calm", "--b",
+                minutes(10, 20), "--json");
+        assertEquals(0, json.code(), json.err());
+        assertTrue(json.out().trim().startsWith("{") && json.out().contains("\"driftedShare\": 0.5"), json.out());
+
+        Run layers = nd(TOKEN, "layers", "--model", "cli", "--a", "ref:calm", "--b", minutes(10, 20));
+        assertEquals(0, layers.code(), layers.err());
+        assertTrue(layers.out().contains("divergence onset: dense1"), layers.out());
+
+        Run timeline = nd(TOKEN, "timeline", "--model", "cli", "--reference", "calm", "--range", minutes(8, 12),
+                "--tap", "dense1");
+        assertEquals(0, timeline.code(), timeline.err());
+        assertEquals(5, timeline.out().lines().count(), "a header and four minutes: " + timeline.out());
+        assertTrue(timeline.out().lines().toList().subList(3, 5).stream().allMatch(l -> l.contains("<- onset")),
+                timeline.out());
+
+        Run monitors = nd(TOKEN, "monitors");
+        assertEquals(0, monitors.code(), monitors.err());
+        assertTrue(monitors.out().startsWith("MONITOR"), monitors.out());
+
+        Run missing = nd(TOKEN, "compare", "--model", "nope", "--a", "ref:calm", "--b", "last:1h");
+        assertEquals(4, missing.code(), missing.err());
+        assertTrue(missing.err().contains("NOT_FOUND: model 'nope' has no stored distributions"), missing.err());
+        assertEquals(3, nd(TOKEN, "compare", "--model", "cli", "--a", "ref:calm", "--b", minutes(10, 20), "--top",
+                "-1").code(), "invalid");
+        Run unauthenticated = nd(null, "models");
+        assertEquals(5, unauthenticated.code(), unauthenticated.err());
+        assertEquals(5, nd("wrong", "models").code());
+        assertEquals(6, nd(TOKEN, "models", "--address", "127.0.0.1:1").code(), "unreachable");
+        assertEquals(2, nd(TOKEN, "compare", "--model", "cli").code(), "missing options");
+        assertEquals(2, nd(TOKEN, "compare", "--model", "cli", "--a", "yesterday", "--b", "last:1h").code());
+        assertEquals(0, nd(TOKEN, "references", "delete", "calm", "--model", "cli").code());
+        assertEquals(4, nd(TOKEN, "references", "delete", "calm", "--model", "cli").code());
+    }
+}
