@@ -32,7 +32,8 @@ import org.junit.jupiter.api.Test;
  * <ul>
  *   <li><b>Configuration keys</b> {@code nd.…}: a key of a service's {@code application.properties}, of a
  *       {@code @ConfigMapping} interface (nested groups and maps included, {@code <name>} standing for a map key),
- *       an {@code @ConfigProperty} name or a system property the code reads; {@code nd.x.*} must prefix one. Names
+ *       an {@code @ConfigProperty} name, a system property the code reads or a deprecated alias a configuration
+ *       interceptor still reads; {@code nd.x.*} must prefix one. Names
  *       that are values rather than keys (Kafka topics such as {@code nd.activations}, the subprotocol
  *       {@code nd.v1}) pass as a configured value or default, and Micrometer names as metrics. {@code quarkus.…}
  *       keys must be set by one of our {@code application.properties} or read by our code: the docs name no other
@@ -544,6 +545,7 @@ class DocsTest {
                     String java = stripComments(text);
                     code.javaTypes(java);
                     code.systemProperties(java);
+                    code.deprecatedAliases(java);
                     if (rel.contains("/src/main/java/")) {
                         code.configMappings(java);
                         code.configProperties(java);
@@ -743,6 +745,17 @@ class DocsTest {
         void systemProperties(String java) {
             Matcher m = Pattern.compile("(?:getProperty|getInteger|getLong|getBoolean)\\(\\s*\"(nd\\.[^\"]+)\"")
                     .matcher(java);
+            while (m.find()) {
+                configKeys.add(m.group(1));
+            }
+        }
+
+        /** Deprecated keys a configuration interceptor still reads (the string keys of its DEPRECATED map). */
+        void deprecatedAliases(String java) {
+            if (!java.contains("implements ConfigSourceInterceptor")) {
+                return;
+            }
+            Matcher m = Pattern.compile("\"(nd\\.[a-z0-9.-]+)\"").matcher(java);
             while (m.find()) {
                 configKeys.add(m.group(1));
             }

@@ -8,7 +8,7 @@ import java.time.Duration;
 @ConfigMapping(prefix = "nd.capture")
 public interface CaptureConfig {
 
-    /** The topic ActivationBatch records go to. */
+    /** The topic ActivationBatch records go to: set it as {@code nd.topics.activations} (this key is its alias). */
     @WithDefault("nd.activations")
     String topic();
 
@@ -31,6 +31,7 @@ public interface CaptureConfig {
     @WithDefault("false")
     boolean inputs();
 
+    /** The topic captured inputs go to: set it as {@code nd.topics.inputs} (this key is its alias). */
     @WithDefault("nd.inputs")
     String inputsTopic();
 

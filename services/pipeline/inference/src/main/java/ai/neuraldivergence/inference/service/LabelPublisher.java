@@ -67,7 +67,7 @@ public class LabelPublisher {
 
     @Inject
     public LabelPublisher(@Identifier("default-kafka-broker") Map<String, Object> kafkaConfig,
-            @ConfigProperty(name = "nd.labels.topic", defaultValue = "nd.labels") String topic, ServedModel model,
+            @ConfigProperty(name = "nd.topics.labels", defaultValue = "nd.labels") String topic, ServedModel model,
             LimitsConfig limits, MeterRegistry registry) {
         this.deadline = limits.labelsDeadline();
         Map<String, Object> c = new HashMap<>(kafkaConfig);
