@@ -92,37 +92,29 @@ final class Chart {
 
     /** What {@code helm install} prints after installing with these values (NOTES.txt), from a client-only dry run. */
     static String notes(String... values) {
-        com.marcnuri.helm.InstallCommand command = new Helm(DIR).install().withName(RELEASE).withNamespace(NAMESPACE)
-                .withKubeVersion("1.27.0").dryRun().clientOnly();
-        List<Path> files = new ArrayList<>();
-        try {
-            for (String v : values) {
-                Path file = Files.createTempFile("nd-values", ".yaml");
-                files.add(file);
-                Files.writeString(file, v);
-                command = command.withValuesFile(file);
-            }
-            return command.call().getOutput();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } finally {
-            files.forEach(f -> f.toFile().delete());
-        }
+        return withValues(new Helm(DIR).install().withName(RELEASE).withNamespace(NAMESPACE)
+                .withKubeVersion("1.27.0").dryRun().clientOnly(), com.marcnuri.helm.InstallCommand::withValuesFile,
+                command -> command.call().getOutput(), values);
     }
 
     private static String template(String release, String... values) {
         // the oldest Kubernetes the chart is for: gRPC probes are GA from 1.27
-        TemplateCommand command = new Helm(DIR).template().withName(release).withNamespace(NAMESPACE)
-                .withKubeVersion("1.27.0");
+        return withValues(new Helm(DIR).template().withName(release).withNamespace(NAMESPACE)
+                .withKubeVersion("1.27.0"), TemplateCommand::withValuesFile, TemplateCommand::call, values);
+    }
+
+    /** Runs a Helm command with each of {@code values} in a values file of its own, deleted afterwards. */
+    private static <C> String withValues(C command, java.util.function.BiFunction<C, Path, C> withValuesFile,
+            java.util.function.Function<C, String> call, String... values) {
         List<Path> files = new ArrayList<>();
         try {
             for (String v : values) {
                 Path file = Files.createTempFile("nd-values", ".yaml");
                 files.add(file);
                 Files.writeString(file, v);
-                command = command.withValuesFile(file);
+                command = withValuesFile.apply(command, file);
             }
-            return command.call();
+            return call.apply(command);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } finally {

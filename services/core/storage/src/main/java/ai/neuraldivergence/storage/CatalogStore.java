@@ -36,21 +36,15 @@ public final class CatalogStore {
     public TapDescriptor register(Connection c, TapDescriptor tap) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(
                 "INSERT INTO model_version (model_id, model_version) VALUES (?, ?) ON CONFLICT DO NOTHING")) {
-            ps.setString(1, tap.modelId());
-            ps.setString(2, tap.modelVersion());
+            Sql.bind(ps, tap.modelId(), tap.modelVersion());
             ps.executeUpdate();
         }
         try (PreparedStatement ps = c.prepareStatement(
                 "INSERT INTO tap (model_id, model_version, tap, tap_index, shape, neuron_count, reduction, "
                         + "block_size) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
-            ps.setString(1, tap.modelId());
-            ps.setString(2, tap.modelVersion());
-            ps.setString(3, tap.tap());
-            ps.setInt(4, tap.tapIndex());
+            Sql.bind(ps, tap.modelId(), tap.modelVersion(), tap.tap(), tap.tapIndex());
             ps.setArray(5, c.createArrayOf("integer", boxed(tap.shape())));
-            ps.setInt(6, tap.neuronCount());
-            ps.setString(7, tap.reduction().word());
-            ps.setInt(8, tap.blockSize());
+            Sql.bindFrom(ps, 6, tap.neuronCount(), tap.reduction().word(), tap.blockSize());
             ps.executeUpdate();
         }
         return find(c, tap.modelId(), tap.modelVersion(), tap.tap()).orElseThrow();
@@ -70,9 +64,7 @@ public final class CatalogStore {
         try (PreparedStatement ps = c.prepareStatement(
                 "SELECT model_id, model_version, tap, tap_index, shape, neuron_count, reduction, block_size FROM tap "
                         + "WHERE model_id = ? AND model_version = ? AND tap = ?")) {
-            ps.setString(1, modelId);
-            ps.setString(2, modelVersion);
-            ps.setString(3, tap);
+            Sql.bind(ps, modelId, modelVersion, tap);
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next() ? Optional.of(tapOf(rs)) : Optional.empty();
             }
@@ -85,8 +77,7 @@ public final class CatalogStore {
                 PreparedStatement ps = c.prepareStatement(
                         "SELECT model_id, model_version, tap, tap_index, shape, neuron_count, reduction, "
                                 + "block_size FROM tap WHERE model_id = ? AND model_version = ? ORDER BY tap_index, tap")) {
-            ps.setString(1, modelId);
-            ps.setString(2, modelVersion);
+            Sql.bind(ps, modelId, modelVersion);
             List<TapDescriptor> taps = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
@@ -130,14 +121,8 @@ public final class CatalogStore {
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setString(1, modelIdOrNull);
             ps.setString(2, modelIdOrNull);
-            List<VersionCoverage> out = new ArrayList<>();
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    out.add(new VersionCoverage(rs.getString(1), rs.getString(2), instant(rs.getTimestamp(3)),
-                            instant(rs.getTimestamp(4)), instant(rs.getTimestamp(5)), rs.getLong(6)));
-                }
-            }
-            return out;
+            return Sql.list(ps, rs -> new VersionCoverage(rs.getString(1), rs.getString(2), instant(rs.getTimestamp(3)),
+                    instant(rs.getTimestamp(4)), instant(rs.getTimestamp(5)), rs.getLong(6)));
         } catch (SQLException e) {
             throw new StorageException("listing model versions", e);
         }
@@ -149,17 +134,8 @@ public final class CatalogStore {
                 PreparedStatement ps = c.prepareStatement("SELECT slice FROM tap_window WHERE model_id = ? AND "
                         + "model_version = ? UNION SELECT unnest(slices) FROM window_delta WHERE model_id = ? AND "
                         + "model_version = ? AND NOT folded ORDER BY 1")) {
-            ps.setString(1, modelId);
-            ps.setString(2, modelVersion);
-            ps.setString(3, modelId);
-            ps.setString(4, modelVersion);
-            List<String> out = new ArrayList<>();
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    out.add(rs.getString(1));
-                }
-            }
-            return out;
+            Sql.bind(ps, modelId, modelVersion, modelId, modelVersion);
+            return Sql.list(ps, rs -> rs.getString(1));
         } catch (SQLException e) {
             throw new StorageException("listing slices of " + modelId + ":" + modelVersion, e);
         }
@@ -192,9 +168,7 @@ public final class CatalogStore {
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO slice_tag_value (model_id, tag_key, tag_value) "
                 + "VALUES (?, ?, ?) ON CONFLICT DO NOTHING")) {
             for (ai.neuraldivergence.domain.SlicePolicy.Admitted a : admitted) {
-                ps.setString(1, a.modelId());
-                ps.setString(2, a.tagKey());
-                ps.setString(3, a.tagValue());
+                Sql.bind(ps, a.modelId(), a.tagKey(), a.tagValue());
                 ps.addBatch();
             }
             ps.executeBatch();

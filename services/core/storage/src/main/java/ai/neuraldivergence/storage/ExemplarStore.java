@@ -90,11 +90,7 @@ public final class ExemplarStore {
                         + "exemplars FROM exemplar_delta WHERE model_id = ? AND model_version = ? AND tap = ? AND "
                         + "window_start = ? AND block = ? AND NOT folded")) {
             bind(ps, key);
-            ps.setString(6, key.modelId());
-            ps.setString(7, key.modelVersion());
-            ps.setString(8, key.tap());
-            ps.setTimestamp(9, Timestamp.from(key.minute()));
-            ps.setInt(10, key.block());
+            Sql.bindFrom(ps, 6, key.modelId(), key.modelVersion(), key.tap(), key.minute(), key.block());
             return Optional.ofNullable(mergeAll(ps));
         } catch (SQLException e) {
             throw new StorageException("reading exemplars of " + key.tap(), e);
@@ -147,17 +143,9 @@ public final class ExemplarStore {
                 + "(d.window_start < ? OR NOT EXISTS (SELECT 1 FROM neuron_exemplars e WHERE e.model_id = d.model_id "
                 + "AND e.model_version = d.model_version AND e.tap = d.tap AND e.block = d.block AND e.window_start = "
                 + "d.window_start)) ORDER BY 4 LIMIT ?")) {
-            ps.setTimestamp(1, Timestamp.from(completeBefore));
-            ps.setTimestamp(2, Timestamp.from(finalBefore));
-            ps.setInt(3, limit);
-            List<Key> out = new ArrayList<>();
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    out.add(new Key(rs.getString(1), rs.getString(2), rs.getString(3),
-                            rs.getTimestamp(4).toInstant(), rs.getInt(5)));
-                }
-            }
-            return out;
+            Sql.bind(ps, completeBefore, finalBefore, limit);
+            return Sql.list(ps, rs -> new Key(rs.getString(1), rs.getString(2), rs.getString(3),
+                    rs.getTimestamp(4).toInstant(), rs.getInt(5)));
         }
     }
 
@@ -237,11 +225,7 @@ public final class ExemplarStore {
                         + "d.model_id = k.m AND d.model_version = k.v AND d.tap = k.t AND NOT d.folded) SELECT "
                         + "exemplars FROM stored, k WHERE block = k.b AND window_start > (SELECT max(window_start) "
                         + "FROM stored) - ?::interval")) {
-            ps.setString(1, modelId);
-            ps.setString(2, modelVersion);
-            ps.setString(3, tap);
-            ps.setInt(4, block);
-            ps.setString(5, span.toSeconds() + " seconds");
+            Sql.bind(ps, modelId, modelVersion, tap, block, span.toSeconds() + " seconds");
             return Optional.ofNullable(mergeAll(ps));
         } catch (SQLException e) {
             throw new StorageException("reading exemplars of " + tap, e);
@@ -254,35 +238,13 @@ public final class ExemplarStore {
      * retired by dropping them ({@link WindowRetention}).
      */
     public long deleteOlderThan(Instant before) {
-        String legacy = PartitionLayout.of("neuron_exemplars").legacyName();
-        try (Connection c = dataSource.getConnection()) {
-            if (!TimePartitions.exists(c, legacy)) {
-                return 0;
-            }
-        } catch (SQLException e) {
-            throw new StorageException("looking for " + legacy, e);
-        }
-        try (Connection c = dataSource.getConnection();
-                PreparedStatement ps = c.prepareStatement("DELETE FROM " + legacy + " WHERE ctid IN (SELECT ctid "
-                        + "FROM " + legacy + " WHERE window_start < ? LIMIT 200)")) {
-            ps.setTimestamp(1, Timestamp.from(before));
-            long total = 0;
-            int deleted;
-            do {
-                deleted = ps.executeUpdate();
-                total += deleted;
-            } while (deleted > 0);
-            return total;
-        } catch (SQLException e) {
-            throw new StorageException("deleting expired exemplars", e);
-        }
+        return TimePartitions.drainLegacy(dataSource, "neuron_exemplars",
+                legacy -> "DELETE FROM " + legacy + " WHERE ctid IN (SELECT ctid FROM " + legacy
+                        + " WHERE window_start < ? LIMIT 200)",
+                ps -> ps.setTimestamp(1, Timestamp.from(before)), "deleting expired exemplars");
     }
 
     private static void bind(PreparedStatement ps, Key key) throws SQLException {
-        ps.setString(1, key.modelId());
-        ps.setString(2, key.modelVersion());
-        ps.setString(3, key.tap());
-        ps.setTimestamp(4, Timestamp.from(key.minute()));
-        ps.setInt(5, key.block());
+        Sql.bind(ps, key.modelId(), key.modelVersion(), key.tap(), key.minute(), key.block());
     }
 }

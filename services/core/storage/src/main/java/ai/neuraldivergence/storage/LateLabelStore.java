@@ -53,12 +53,7 @@ public final class LateLabelStore {
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO late_label (model_id, instance_id, true_label, "
                 + "received_at) SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM late_label WHERE model_id = ? AND "
                 + "instance_id = ?)")) {
-            ps.setString(1, modelId);
-            ps.setString(2, instanceId);
-            ps.setInt(3, label);
-            ps.setTimestamp(4, java.sql.Timestamp.from(received));
-            ps.setString(5, modelId);
-            ps.setString(6, instanceId);
+            Sql.bind(ps, modelId, instanceId, label, received, modelId, instanceId);
             return ps.executeUpdate() == 1;
         }
     }
@@ -67,8 +62,7 @@ public final class LateLabelStore {
     public OptionalInt label(Connection c, String modelId, String instanceId) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(
                 "SELECT true_label FROM late_label WHERE model_id = ? AND instance_id = ? ORDER BY received_at LIMIT 1")) {
-            ps.setString(1, modelId);
-            ps.setString(2, instanceId);
+            Sql.bind(ps, modelId, instanceId);
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next() ? OptionalInt.of(rs.getInt(1)) : OptionalInt.empty();
             }
@@ -85,9 +79,7 @@ public final class LateLabelStore {
         try (PreparedStatement ps = c.prepareStatement("UPDATE recent_observation SET true_label = ? "
                 + "WHERE model_id = ? AND instance_id = ? AND true_label IS NULL AND event_time >= coalesce(?, "
                 + "'-infinity'::timestamptz) RETURNING model_version, tap, event_time, predicted_class, activations, block")) {
-            ps.setInt(1, label);
-            ps.setString(2, modelId);
-            ps.setString(3, instanceId);
+            Sql.bind(ps, label, modelId, instanceId);
             ps.setTimestamp(4, oldest == null ? null : java.sql.Timestamp.from(oldest));
             List<RecentObservationStore.Recent> out = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {

@@ -19,9 +19,7 @@ public final class OffsetStore {
     public OptionalLong nextOffset(Connection c, String group, String topic, int partition) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT next_offset FROM consumer_offset "
                 + "WHERE consumer_group = ? AND topic = ? AND kafka_partition = ?")) {
-            ps.setString(1, group);
-            ps.setString(2, topic);
-            ps.setInt(3, partition);
+            Sql.bind(ps, group, topic, partition);
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next() ? OptionalLong.of(rs.getLong(1)) : OptionalLong.empty();
             }
@@ -37,10 +35,7 @@ public final class OffsetStore {
             throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO consumer_offset "
                 + "(consumer_group, topic, kafka_partition, next_offset) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
-            ps.setString(1, group);
-            ps.setString(2, topic);
-            ps.setInt(3, partition);
-            ps.setLong(4, startOffset);
+            Sql.bind(ps, group, topic, partition, startOffset);
             ps.executeUpdate();
         }
         return nextOffset(c, group, topic, partition).orElseThrow();
@@ -68,10 +63,7 @@ public final class OffsetStore {
                 + "AND next_offset = ?")) {
             ps.setLong(1, next);
             ps.setTimestamp(2, watermark == null ? null : Timestamp.from(watermark));
-            ps.setString(3, group);
-            ps.setString(4, topic);
-            ps.setInt(5, partition);
-            ps.setLong(6, expected);
+            Sql.bindFrom(ps, 3, group, topic, partition, expected);
             return ps.executeUpdate() == 1;
         }
     }

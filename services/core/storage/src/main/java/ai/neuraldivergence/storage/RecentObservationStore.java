@@ -169,11 +169,7 @@ public final class RecentObservationStore {
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO captured_input (model_id, model_version, "
                 + "instance_id, event_time, png) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
             for (CapturedInput in : inputs) {
-                ps.setString(1, in.modelId());
-                ps.setString(2, in.modelVersion());
-                ps.setString(3, in.instanceId());
-                ps.setTimestamp(4, Timestamp.from(in.eventTime()));
-                ps.setBytes(5, in.png());
+                Sql.bind(ps, in.modelId(), in.modelVersion(), in.instanceId(), in.eventTime(), in.png());
                 ps.addBatch();
             }
             ps.executeBatch();
@@ -202,16 +198,9 @@ public final class RecentObservationStore {
                         + "(WHERE pair_role = 'attacked'))[1] tags FROM recent_observation WHERE model_id = ? AND "
                         + "pair_id IS NOT NULL GROUP BY pair_id HAVING count(DISTINCT pair_role) = 2) p "
                         + "ORDER BY p.t DESC, p.pair_id DESC LIMIT ?")) {
-            ps.setString(1, modelId);
-            ps.setInt(2, limit);
-            List<KeptPair> out = new ArrayList<>();
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    out.add(new KeptPair(rs.getString(1), rs.getTimestamp(2).toInstant(),
-                            tags(rs.getArray(3), rs.getArray(4))));
-                }
-            }
-            return out;
+            Sql.bind(ps, modelId, limit);
+            return Sql.list(ps, rs -> new KeptPair(rs.getString(1), rs.getTimestamp(2).toInstant(),
+                    tags(rs.getArray(3), rs.getArray(4))));
         } catch (SQLException e) {
             throw new StorageException("listing recent pairs of " + modelId, e);
         }
@@ -231,8 +220,7 @@ public final class RecentObservationStore {
                         + "r.block FROM recent_observation r JOIN tap t USING (model_id, model_version, tap) "
                         + "WHERE r.model_id = ? AND " + condition + " ORDER BY r.model_version, t.tap_index, "
                         + "r.instance_id, r.event_time, r.block")) {
-            ps.setString(1, modelId);
-            ps.setString(2, value);
+            Sql.bind(ps, modelId, value);
             List<Recent> out = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
@@ -256,8 +244,7 @@ public final class RecentObservationStore {
         try (Connection c = dataSource.getConnection();
                 PreparedStatement ps = c.prepareStatement("SELECT model_version, event_time, png FROM captured_input "
                         + "WHERE model_id = ? AND instance_id = ? ORDER BY event_time DESC LIMIT 1")) {
-            ps.setString(1, modelId);
-            ps.setString(2, instanceId);
+            Sql.bind(ps, modelId, instanceId);
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next()
                         ? Optional.of(new CapturedInput(modelId, rs.getString(1), instanceId,

@@ -24,9 +24,7 @@ public final class ReferenceStore {
     public static void registerTagged(Connection c, String modelId, String modelVersion, String name) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO reference (model_id, model_version, name, "
                 + "origin) VALUES (?, ?, ?, 'tagged') ON CONFLICT DO NOTHING")) {
-            ps.setString(1, modelId);
-            ps.setString(2, modelVersion);
-            ps.setString(3, name);
+            Sql.bind(ps, modelId, modelVersion, name);
             ps.executeUpdate();
         }
     }
@@ -94,11 +92,7 @@ public final class ReferenceStore {
                     ai.neuraldivergence.domain.NeuronDistribution.DEFAULT_K);
             // a wide tap's reference is megabytes a block: read a few rows at a time, merged as they come
             TapWindowStore.streamed(c, ps);
-            ps.setString(1, modelId);
-            ps.setString(2, modelVersion);
-            ps.setString(3, name);
-            ps.setString(4, tap);
-            ps.setString(5, slice.key());
+            Sql.bind(ps, modelId, modelVersion, name, tap, slice.key());
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     blocks.addRow(rs.getInt(1), DistributionCodec.decode(rs.getBytes(2)));
@@ -116,17 +110,8 @@ public final class ReferenceStore {
         try (Connection c = dataSource.getConnection();
                 PreparedStatement ps = c.prepareStatement("SELECT DISTINCT slice FROM reference_distribution WHERE "
                         + "model_id = ? AND model_version = ? AND name = ? AND tap = ? ORDER BY slice")) {
-            ps.setString(1, modelId);
-            ps.setString(2, modelVersion);
-            ps.setString(3, name);
-            ps.setString(4, tap);
-            java.util.List<Slice> out = new java.util.ArrayList<>();
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    out.add(Slice.parse(rs.getString(1)));
-                }
-            }
-            return out;
+            Sql.bind(ps, modelId, modelVersion, name, tap);
+            return Sql.list(ps, rs -> Slice.parse(rs.getString(1)));
         } catch (SQLException e) {
             throw new StorageException("listing slices of reference " + name, e);
         }
@@ -180,16 +165,10 @@ public final class ReferenceStore {
             for (int i = 0; i < args.length; i++) {
                 ps.setString(i + 1, args[i]);
             }
-            java.util.List<StoredReference> out = new java.util.ArrayList<>();
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    out.add(new StoredReference(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
-                            instant(rs.getTimestamp(5)), instant(rs.getTimestamp(6)), rs.getString(7),
-                            rs.getTimestamp(8).toInstant(), rs.getLong(9), nullableLong(rs, 10),
-                            instant(rs.getTimestamp(11)), instant(rs.getTimestamp(12)), nullableLong(rs, 13)));
-                }
-            }
-            return out;
+            return Sql.list(ps, rs -> new StoredReference(rs.getString(1), rs.getString(2), rs.getString(3),
+                    rs.getString(4), instant(rs.getTimestamp(5)), instant(rs.getTimestamp(6)), rs.getString(7),
+                    rs.getTimestamp(8).toInstant(), rs.getLong(9), nullableLong(rs, 10),
+                    instant(rs.getTimestamp(11)), instant(rs.getTimestamp(12)), nullableLong(rs, 13)));
         }
     }
 
@@ -215,8 +194,7 @@ public final class ReferenceStore {
             try {
                 try (PreparedStatement exists = c.prepareStatement(
                         "SELECT 1 FROM reference WHERE model_id = ? AND name = ? FOR UPDATE")) {
-                    exists.setString(1, modelId);
-                    exists.setString(2, name);
+                    Sql.bind(exists, modelId, name);
                     try (ResultSet rs = exists.executeQuery()) {
                         if (rs.next()) {
                             c.rollback();
@@ -228,11 +206,7 @@ public final class ReferenceStore {
                 try (PreparedStatement ps = c.prepareStatement("INSERT INTO reference (model_id, model_version, name, "
                         + "origin, source_from, source_to, source_slice, sealed_at) "
                         + "VALUES (?, ?, ?, 'time_range', ?, ?, ?, now())")) {
-                    ps.setString(1, modelId);
-                    ps.setString(2, modelVersion);
-                    ps.setString(3, name);
-                    ps.setTimestamp(4, java.sql.Timestamp.from(from));
-                    ps.setTimestamp(5, java.sql.Timestamp.from(to));
+                    Sql.bind(ps, modelId, modelVersion, name, from, to);
                     ps.setString(6, sourceSlice == null ? null : sourceSlice.key());
                     ps.executeUpdate();
                 }
@@ -252,9 +226,7 @@ public final class ReferenceStore {
                 }
                 try (PreparedStatement ps = c.prepareStatement("UPDATE reference_distribution SET sealed_at = now() "
                         + "WHERE model_id = ? AND model_version = ? AND name = ?")) {
-                    ps.setString(1, modelId);
-                    ps.setString(2, modelVersion);
-                    ps.setString(3, name);
+                    Sql.bind(ps, modelId, modelVersion, name);
                     ps.executeUpdate();
                 }
                 c.commit();
@@ -325,11 +297,6 @@ public final class ReferenceStore {
     }
 
     private static void bind(PreparedStatement ps, ReferenceKey key) throws SQLException {
-        ps.setString(1, key.modelId());
-        ps.setString(2, key.modelVersion());
-        ps.setString(3, key.reference());
-        ps.setString(4, key.tap());
-        ps.setString(5, key.slice().key());
-        ps.setInt(6, key.block());
+        Sql.bind(ps, key.modelId(), key.modelVersion(), key.reference(), key.tap(), key.slice().key(), key.block());
     }
 }

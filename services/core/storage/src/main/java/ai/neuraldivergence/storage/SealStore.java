@@ -36,10 +36,7 @@ public final class SealStore {
         try (PreparedStatement ps = c.prepareStatement("SELECT expected_observations, sealed_at FROM reference "
                 + "WHERE model_id = ? AND model_version = ? AND name = ? FOR UPDATE")) {
             bind(ps, id);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return new SealState(nullableLong(rs, 1), rs.getTimestamp(2) != null);
-            }
+            return Sql.one(ps, rs -> new SealState(nullableLong(rs, 1), rs.getTimestamp(2) != null));
         }
     }
 
@@ -49,10 +46,7 @@ public final class SealStore {
                 + "reference_distribution d WHERE d.model_id = r.model_id AND d.model_version = r.model_version "
                 + "AND d.name = r.name AND d.tap = ? AND d.slice = 'all' AND d.sealed_at IS NOT NULL) FROM reference r "
                 + "WHERE r.model_id = ? AND r.model_version = ? AND r.name = ?")) {
-            ps.setString(1, tap);
-            ps.setString(2, id.modelId());
-            ps.setString(3, id.modelVersion());
-            ps.setString(4, id.name());
+            Sql.bind(ps, tap, id.modelId(), id.modelVersion(), id.name());
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next() && rs.getBoolean(1);
             }
@@ -90,8 +84,7 @@ public final class SealStore {
                 + "t.neuron_count, t.block_size HAVING count(*) = (t.neuron_count + t.block_size - 1) / t.block_size "
                 + "AND min(a.observation_count) >= ?))")) {
             bind(ps, id);
-            ps.setBoolean(4, timedOut);
-            ps.setLong(5, expected);
+            Sql.bindFrom(ps, 4, timedOut, expected);
             ps.executeUpdate();
         }
         // every tap of the version, with its "all" count and seal (none yet for a tap nothing reached)
@@ -104,9 +97,7 @@ public final class SealStore {
                 + "LEFT JOIN reference_distribution d ON d.model_id = t.model_id AND d.model_version = t.model_version "
                 + "AND d.tap = t.tap AND d.name = ? AND d.slice = 'all' WHERE t.model_id = ? AND t.model_version = ? "
                 + "GROUP BY t.tap, t.neuron_count, t.block_size")) {
-            ps.setString(1, id.name());
-            ps.setString(2, id.modelId());
-            ps.setString(3, id.modelVersion());
+            Sql.bind(ps, id.name(), id.modelId(), id.modelVersion());
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     long count = rs.getLong(1);
@@ -132,9 +123,7 @@ public final class SealStore {
             } else {
                 ps.setNull(1, java.sql.Types.BIGINT);
             }
-            ps.setString(2, id.modelId());
-            ps.setString(3, id.modelVersion());
-            ps.setString(4, id.name());
+            Sql.bindFrom(ps, 2, id.modelId(), id.modelVersion(), id.name());
             return ps.executeUpdate() == 0 ? Optional.empty() : Optional.of(new Sealed(id, fullest, shortfall));
         }
     }
@@ -172,10 +161,7 @@ public final class SealStore {
                 try (PreparedStatement ps = c.prepareStatement("UPDATE reference SET expected_observations = ?, "
                         + "seal_requested_at = coalesce(seal_requested_at, now()) WHERE model_id = ? "
                         + "AND model_version = ? AND name = ?")) {
-                    ps.setLong(1, expected);
-                    ps.setString(2, id.modelId());
-                    ps.setString(3, id.modelVersion());
-                    ps.setString(4, id.name());
+                    Sql.bind(ps, expected, id.modelId(), id.modelVersion(), id.name());
                     ps.executeUpdate();
                 }
                 // what already arrived may complete it: sealed here rather than at the next flush
@@ -223,10 +209,7 @@ public final class SealStore {
                     + "< now() - ? * interval '1 millisecond' FROM reference WHERE model_id = ? AND "
                     + "model_version = ? AND name = ? AND sealed_at IS NULL AND seal_requested_at IS NOT NULL "
                     + "FOR UPDATE SKIP LOCKED")) {
-                ps.setLong(1, timeout.toMillis());
-                ps.setString(2, id.modelId());
-                ps.setString(3, id.modelVersion());
-                ps.setString(4, id.name());
+                Sql.bind(ps, timeout.toMillis(), id.modelId(), id.modelVersion(), id.name());
                 try (ResultSet rs = ps.executeQuery()) {
                     if (!rs.next()) {
                         return Optional.<Sealed>empty();
@@ -272,9 +255,7 @@ public final class SealStore {
     }
 
     private static void bind(PreparedStatement ps, ReferenceId id) throws SQLException {
-        ps.setString(1, id.modelId());
-        ps.setString(2, id.modelVersion());
-        ps.setString(3, id.name());
+        Sql.bind(ps, id.modelId(), id.modelVersion(), id.name());
     }
 
     private static Long nullableLong(ResultSet rs, int column) throws SQLException {

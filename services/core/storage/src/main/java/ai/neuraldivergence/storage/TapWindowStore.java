@@ -284,12 +284,9 @@ public final class TapWindowStore {
         try (Connection c = dataSource.getConnection();
                 PreparedStatement ps = c.prepareStatement("SELECT min(s) FROM (SELECT min(window_start) AS s FROM "
                         + "tap_window WHERE model_id = ? AND model_version = ? AND granularity = ?" + deltas + ") x")) {
-            ps.setString(1, modelId);
-            ps.setString(2, modelVersion);
-            ps.setString(3, granularity.word());
+            Sql.bind(ps, modelId, modelVersion, granularity.word());
             if (granularity == Granularity.MINUTE) {
-                ps.setString(4, modelId);
-                ps.setString(5, modelVersion);
+                Sql.bindFrom(ps, 4, modelId, modelVersion);
             }
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
@@ -316,13 +313,7 @@ public final class TapWindowStore {
                 ps.setTimestamp(5 * r + 4, Timestamp.from(from));
                 ps.setTimestamp(5 * r + 5, Timestamp.from(to));
             }
-            List<Slice> out = new ArrayList<>();
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    out.add(Slice.parse(rs.getString(1)));
-                }
-            }
-            return out;
+            return Sql.list(ps, rs -> Slice.parse(rs.getString(1)));
         } catch (SQLException e) {
             throw new StorageException("listing slices of " + tap, e);
         }
@@ -374,7 +365,6 @@ public final class TapWindowStore {
      * @return the rows deleted
      */
     public long deleteOlderThan(Granularity granularity, Instant before, int limit, long maxBytes) {
-        long total = 0;
         String coarser = granularity == Granularity.DAY ? "" : " AND EXISTS (SELECT 1 FROM tap_window b WHERE "
                 + "b.model_id = w.model_id AND b.model_version = w.model_version AND b.tap = w.tap AND b.block = w.block "
                 + "AND b.granularity = '"
@@ -383,41 +373,17 @@ public final class TapWindowStore {
                 + ORIGIN + "))";
         // each statement takes rows while the bytes before them stay under the budget: the first row always goes,
         // however large, so that a batch never stalls on one row above the budget
-        String legacy = PartitionLayout.of("tap_window").legacyName();
-        try (Connection c = dataSource.getConnection()) {
-            if (!TimePartitions.exists(c, legacy)) {
-                return 0;
-            }
-        } catch (SQLException e) {
-            throw new StorageException("looking for " + legacy, e);
-        }
-        try (Connection c = dataSource.getConnection();
-                PreparedStatement ps = c.prepareStatement("DELETE FROM " + legacy + " WHERE ctid IN (SELECT ctid FROM "
-                        + "(SELECT ctid, sum(len) OVER (ORDER BY ctid) - len AS before FROM (SELECT w.ctid, "
-                        + "octet_length(w.distributions) AS len FROM " + legacy + " w WHERE w.granularity = ? AND "
-                        + "w.window_start < ?" + coarser + " LIMIT ?) limited) running WHERE before < ?)")) {
-            ps.setString(1, granularity.word());
-            ps.setTimestamp(2, Timestamp.from(before));
-            ps.setInt(3, limit);
-            ps.setLong(4, maxBytes);
-            int deleted;
-            do {
-                deleted = ps.executeUpdate();
-                total += deleted;
-            } while (deleted > 0);
-            return total;
-        } catch (SQLException e) {
-            throw new StorageException("deleting " + granularity.word() + " windows before " + before, e);
-        }
+        return TimePartitions.drainLegacy(dataSource, "tap_window",
+                legacy -> "DELETE FROM " + legacy + " WHERE ctid IN (SELECT ctid FROM (SELECT ctid, sum(len) OVER "
+                        + "(ORDER BY ctid) - len AS before FROM (SELECT w.ctid, octet_length(w.distributions) AS len "
+                        + "FROM " + legacy + " w WHERE w.granularity = ? AND w.window_start < ?" + coarser
+                        + " LIMIT ?) limited) running WHERE before < ?)",
+                ps -> Sql.bind(ps, granularity.word(), before, limit, maxBytes),
+                "deleting " + granularity.word() + " windows before " + before);
     }
 
     static void bindKey(PreparedStatement ps, WindowKey key) throws SQLException {
-        ps.setString(1, key.modelId());
-        ps.setString(2, key.modelVersion());
-        ps.setString(3, key.tap());
-        ps.setString(4, key.granularity().word());
-        ps.setString(5, key.slice().key());
-        ps.setTimestamp(6, Timestamp.from(key.windowStart()));
-        ps.setInt(7, key.block());
+        Sql.bind(ps, key.modelId(), key.modelVersion(), key.tap(), key.granularity().word(), key.slice().key(),
+                key.windowStart(), key.block());
     }
 }

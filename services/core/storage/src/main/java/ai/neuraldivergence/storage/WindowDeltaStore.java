@@ -62,11 +62,7 @@ public final class WindowDeltaStore {
             long bytes = 0;
             for (Append d : deltas) {
                 TapMinute k = d.minute();
-                ps.setString(1, k.modelId());
-                ps.setString(2, k.modelVersion());
-                ps.setString(3, k.tap());
-                ps.setTimestamp(4, Timestamp.from(k.windowStart()));
-                ps.setInt(5, d.rows().observationCount());
+                Sql.bind(ps, k.modelId(), k.modelVersion(), k.tap(), k.windowStart(), d.rows().observationCount());
                 ps.setArray(6, c.createArrayOf("text", d.rows().slices().stream().map(Slice::key).toArray()));
                 ps.setArray(7, c.createArrayOf("integer", java.util.Arrays.stream(d.rows().sliceCounts()).boxed()
                         .toArray()));
@@ -157,18 +153,9 @@ public final class WindowDeltaStore {
         try (PreparedStatement ps = c.prepareStatement("SELECT delta_id, activations, slices FROM window_delta WHERE "
                 + "model_id = ? AND model_version = ? AND tap = ? AND window_start = ? AND block = ? AND NOT folded "
                 + "ORDER BY delta_id")) {
-            ps.setString(1, minute.modelId());
-            ps.setString(2, minute.modelVersion());
-            ps.setString(3, minute.tap());
-            ps.setTimestamp(4, Timestamp.from(minute.windowStart()));
-            ps.setInt(5, minute.block());
-            List<Delta> out = new ArrayList<>();
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    out.add(new Delta(rs.getLong(1), SlicedRows.decode(rs.getBytes(2), slices(rs.getArray(3)))));
-                }
-            }
-            return out;
+            Sql.bind(ps, minute.modelId(), minute.modelVersion(), minute.tap(), minute.windowStart(), minute.block());
+            return Sql.list(ps, rs -> new Delta(rs.getLong(1),
+                    SlicedRows.decode(rs.getBytes(2), slices(rs.getArray(3)))));
         }
     }
 
@@ -209,17 +196,9 @@ public final class WindowDeltaStore {
                 + "w.model_id = d.model_id AND w.model_version = d.model_version AND w.tap = d.tap AND "
                 + "w.block = d.block AND w.granularity = 'minute' AND w.window_start = d.window_start)) "
                 + "ORDER BY 4 LIMIT ?")) {
-            ps.setTimestamp(1, Timestamp.from(completeBefore));
-            ps.setTimestamp(2, Timestamp.from(finalBefore));
-            ps.setInt(3, limit);
-            List<TapMinute> out = new ArrayList<>();
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    out.add(new TapMinute(rs.getString(1), rs.getString(2), rs.getString(3),
-                            rs.getTimestamp(4).toInstant(), rs.getInt(5)));
-                }
-            }
-            return out;
+            Sql.bind(ps, completeBefore, finalBefore, limit);
+            return Sql.list(ps, rs -> new TapMinute(rs.getString(1), rs.getString(2), rs.getString(3),
+                    rs.getTimestamp(4).toInstant(), rs.getInt(5)));
         }
     }
 
@@ -256,10 +235,7 @@ public final class WindowDeltaStore {
             ps.setArray(1, c.createArrayOf("bigint", withRows.toArray()));
             ps.setTimestamp(2, Timestamp.from(minute.windowStart()));
             ps.setArray(3, c.createArrayOf("bigint", ids.toArray()));
-            ps.setString(4, minute.modelId());
-            ps.setString(5, minute.modelVersion());
-            ps.setString(6, minute.tap());
-            ps.setInt(7, minute.block());
+            Sql.bindFrom(ps, 4, minute.modelId(), minute.modelVersion(), minute.tap(), minute.block());
             List<FetchedDelta> out = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {

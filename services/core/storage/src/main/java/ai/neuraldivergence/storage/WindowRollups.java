@@ -11,7 +11,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import javax.sql.DataSource;
 
@@ -55,17 +54,10 @@ public final class WindowRollups {
         try (PreparedStatement ps = c.prepareStatement("SELECT count(*), min(observation_count) FROM tap_window WHERE "
                 + "model_id = ? AND model_version = ? AND tap = ? AND granularity = ? AND slice = ? AND window_start "
                 + "= ?")) {
-            ps.setString(1, key.modelId());
-            ps.setString(2, key.modelVersion());
-            ps.setString(3, key.tap());
-            ps.setString(4, key.granularity().word());
-            ps.setString(5, key.slice().key());
-            ps.setTimestamp(6, Timestamp.from(key.windowStart()));
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getLong(1) >= blocks ? java.util.OptionalLong.of(rs.getLong(2))
-                        : java.util.OptionalLong.empty();
-            }
+            Sql.bind(ps, key.modelId(), key.modelVersion(), key.tap(), key.granularity().word(),
+                    key.slice().key(), key.windowStart());
+            return Sql.one(ps, rs -> rs.getLong(1) >= blocks ? java.util.OptionalLong.of(rs.getLong(2))
+                    : java.util.OptionalLong.empty());
         }
     }
 
@@ -85,11 +77,7 @@ public final class WindowRollups {
         try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM tap_window WHERE model_id = ? AND "
                 + "model_version = ? AND tap = ? AND granularity = 'minute' AND window_start = ? AND block = ? "
                 + "LIMIT 1")) {
-            ps.setString(1, minute.modelId());
-            ps.setString(2, minute.modelVersion());
-            ps.setString(3, minute.tap());
-            ps.setTimestamp(4, Timestamp.from(minute.windowStart()));
-            ps.setInt(5, minute.block());
+            Sql.bind(ps, minute.modelId(), minute.modelVersion(), minute.tap(), minute.windowStart(), minute.block());
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next();
             }
@@ -111,19 +99,9 @@ public final class WindowRollups {
                 + "tap_window x WHERE x.model_id = p.model_id AND x.model_version = p.model_version AND x.tap = p.tap "
                 + "AND x.block = p.block AND x.granularity = ? AND x.slice = p.slice AND x.window_start = date_bin('"
                 + bin + "', p.window_start, " + TapWindowStore.ORIGIN + ")) ORDER BY b LIMIT ?")) {
-            ps.setString(1, part.word());
-            ps.setTimestamp(2, Timestamp.from(since));
-            ps.setTimestamp(3, Timestamp.from(before));
-            ps.setString(4, granularity.word());
-            ps.setInt(5, limit);
-            List<WindowKey> out = new ArrayList<>();
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    out.add(new WindowKey(rs.getString(1), rs.getString(2), rs.getString(3),
-                            Slice.parse(rs.getString(4)), granularity, rs.getTimestamp(5).toInstant(), rs.getInt(6)));
-                }
-            }
-            return out;
+            Sql.bind(ps, part.word(), since, before, granularity.word(), limit);
+            return Sql.list(ps, rs -> new WindowKey(rs.getString(1), rs.getString(2), rs.getString(3),
+                    Slice.parse(rs.getString(4)), granularity, rs.getTimestamp(5).toInstant(), rs.getInt(6)));
         }
     }
 
@@ -168,14 +146,8 @@ public final class WindowRollups {
         try (PreparedStatement ps = c.prepareStatement("SELECT distributions FROM tap_window WHERE model_id = ? AND "
                 + "model_version = ? AND tap = ? AND granularity = ? AND slice = ? AND window_start >= ? AND "
                 + "window_start < ? AND block = ?")) {
-            ps.setString(1, key.modelId());
-            ps.setString(2, key.modelVersion());
-            ps.setString(3, key.tap());
-            ps.setString(4, part.word());
-            ps.setString(5, key.slice().key());
-            ps.setTimestamp(6, Timestamp.from(key.windowStart()));
-            ps.setTimestamp(7, Timestamp.from(key.windowEnd()));
-            ps.setInt(8, key.block());
+            Sql.bind(ps, key.modelId(), key.modelVersion(), key.tap(), part.word(), key.slice().key(),
+                    key.windowStart(), key.windowEnd(), key.block());
             ps.setFetchSize(1);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
@@ -219,13 +191,7 @@ public final class WindowRollups {
                 + "WHERE d.model_id = k.m AND d.model_version = k.v AND d.tap = k.t AND d.block = y.block AND "
                 + "d.granularity = 'day' AND d.slice = k.s AND d.window_start = y.day)";
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
-            ps.setString(1, modelId);
-            ps.setString(2, modelVersion);
-            ps.setString(3, tap);
-            ps.setString(4, slice.key());
-            ps.setTimestamp(5, Timestamp.from(from));
-            ps.setTimestamp(6, Timestamp.from(to));
-            ps.setTimestamp(7, Timestamp.from(Granularity.DAY.windowStart(from)));
+            Sql.bind(ps, modelId, modelVersion, tap, slice.key(), from, to, Granularity.DAY.windowStart(from));
             java.util.Set<Instant> minutes = new java.util.HashSet<>();
             java.util.Set<Instant> days = new java.util.HashSet<>();
             try (ResultSet rs = ps.executeQuery()) {

@@ -7,7 +7,6 @@ import ai.neuraldivergence.domain.Granularity;
 import ai.neuraldivergence.domain.RawRows;
 import ai.neuraldivergence.domain.Slice;
 import ai.neuraldivergence.domain.TapDistribution;
-import ai.neuraldivergence.testkit.TestInfrastructure;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.Timestamp;
@@ -28,11 +27,7 @@ class DeltaLayoutMigrationTest {
 
     @Test
     void deltasWrittenPerSliceAreReadAndFoldedAfterTheUpgrade() throws Exception {
-        PGSimpleDataSource ds = new PGSimpleDataSource();
-        ds.setUrl(TestInfrastructure.shared().newDatabase("delta_layout_test"));
-        ds.setUser(TestInfrastructure.DB_USER);
-        ds.setPassword(TestInfrastructure.DB_PASSWORD);
-        Flyway.configure().dataSource(ds).target("11").load().migrate();
+        PGSimpleDataSource ds = MigratedDatabase.upTo("delta_layout_test", "11");
         Instant minute = Granularity.MINUTE.windowStart(Instant.now());
         new DeltaPartitions(ds).ensure(minute, minute.plusSeconds(60));
         try (Connection c = ds.getConnection();

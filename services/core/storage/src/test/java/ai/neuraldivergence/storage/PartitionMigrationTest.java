@@ -10,7 +10,6 @@ import ai.neuraldivergence.domain.Slice;
 import ai.neuraldivergence.domain.TapDistribution;
 import ai.neuraldivergence.domain.TopExemplars;
 import ai.neuraldivergence.domain.WindowKey;
-import ai.neuraldivergence.testkit.TestInfrastructure;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -32,11 +31,7 @@ class PartitionMigrationTest {
 
     @Test
     void rowsStoredBeforePartitioningStayWhereTheyAreUntilTheyExpire() throws Exception {
-        PGSimpleDataSource ds = new PGSimpleDataSource();
-        ds.setUrl(TestInfrastructure.shared().newDatabase("partition_migration_test"));
-        ds.setUser(TestInfrastructure.DB_USER);
-        ds.setPassword(TestInfrastructure.DB_PASSWORD);
-        Flyway.configure().dataSource(ds).target("12").load().migrate();
+        PGSimpleDataSource ds = MigratedDatabase.upTo("partition_migration_test", "12");
         Instant now = Instant.now();
         Instant old = Granularity.HOUR.windowStart(now.minus(Duration.ofDays(3)));
         Instant recentMinute = Granularity.MINUTE.windowStart(now.minus(Duration.ofMinutes(2)));

@@ -11,12 +11,10 @@ import ai.neuraldivergence.domain.ReferenceKey;
 import ai.neuraldivergence.domain.Slice;
 import ai.neuraldivergence.domain.TapDescriptor;
 import ai.neuraldivergence.domain.TapDistribution;
-import ai.neuraldivergence.testkit.TestInfrastructure;
 import java.sql.Connection;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
-import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.postgresql.ds.PGSimpleDataSource;
@@ -34,11 +32,7 @@ class ReferenceSealTest {
 
     @BeforeAll
     static void migrate() {
-        dataSource = new PGSimpleDataSource();
-        dataSource.setUrl(TestInfrastructure.shared().newDatabase("seal_test"));
-        dataSource.setUser(TestInfrastructure.DB_USER);
-        dataSource.setPassword(TestInfrastructure.DB_PASSWORD);
-        Flyway.configure().dataSource(dataSource).load().migrate();
+        dataSource = MigratedDatabase.create("seal_test");
         references = new ReferenceStore(dataSource);
         seals = new SealStore(dataSource);
     }

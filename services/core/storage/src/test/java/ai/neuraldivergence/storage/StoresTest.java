@@ -11,13 +11,11 @@ import ai.neuraldivergence.domain.Slice;
 import ai.neuraldivergence.domain.TapDescriptor;
 import ai.neuraldivergence.domain.TapDistribution;
 import ai.neuraldivergence.domain.WindowKey;
-import ai.neuraldivergence.testkit.TestInfrastructure;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.postgresql.ds.PGSimpleDataSource;
@@ -29,11 +27,7 @@ class StoresTest {
 
     @BeforeAll
     static void migrate() {
-        dataSource = new PGSimpleDataSource();
-        dataSource.setUrl(TestInfrastructure.shared().newDatabase("storage_test"));
-        dataSource.setUser(TestInfrastructure.DB_USER);
-        dataSource.setPassword(TestInfrastructure.DB_PASSWORD);
-        Flyway.configure().dataSource(dataSource).load().migrate();
+        dataSource = MigratedDatabase.create("storage_test");
     }
 
     private static final TapDescriptor CONV1 =

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.neuraldivergence.aggregator.ingest.FlushWriter;
 import ai.neuraldivergence.aggregator.ingest.FlushWriters;
+import ai.neuraldivergence.aggregator.ingest.TestDatabases;
 import ai.neuraldivergence.aggregator.ingest.WindowAccumulator;
 import ai.neuraldivergence.domain.Granularity;
 import ai.neuraldivergence.domain.Reduction;
@@ -16,11 +17,7 @@ import ai.neuraldivergence.domain.WindowKey;
 import ai.neuraldivergence.storage.Compaction;
 import ai.neuraldivergence.storage.DeltaPartitions;
 import ai.neuraldivergence.storage.TapWindowStore;
-import ai.neuraldivergence.testkit.TestInfrastructure;
 import io.agroal.api.AgroalDataSource;
-import io.agroal.api.configuration.supplier.AgroalDataSourceConfigurationSupplier;
-import io.agroal.api.security.NamePrincipal;
-import io.agroal.api.security.SimplePassword;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -38,7 +35,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import org.apache.kafka.common.TopicPartition;
-import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -78,13 +74,7 @@ class CompactionTest {
 
     @BeforeAll
     static void database() throws SQLException {
-        String url = TestInfrastructure.shared().newDatabase("compaction");
-        ds = AgroalDataSource.from(new AgroalDataSourceConfigurationSupplier()
-                .connectionPoolConfiguration(p -> p.maxSize(8).connectionFactoryConfiguration(f -> f.jdbcUrl(url)
-                        .principal(new NamePrincipal(TestInfrastructure.DB_USER))
-                        .credential(new SimplePassword(TestInfrastructure.DB_PASSWORD)))));
-        Flyway.configure().dataSource(url, TestInfrastructure.DB_USER, TestInfrastructure.DB_PASSWORD).load()
-                .migrate();
+        ds = TestDatabases.pooled("compaction");
         try (Connection c = ds.getConnection(); Statement s = c.createStatement()) {
             // the test's own account of every write, independent of the store's counters
             s.execute("CREATE TABLE write_log (tbl text, op text, granularity text, window_start timestamptz, "

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.neuraldivergence.aggregator.ingest.FlushWriter;
 import ai.neuraldivergence.aggregator.ingest.FlushWriters;
+import ai.neuraldivergence.aggregator.ingest.TestDatabases;
 import ai.neuraldivergence.aggregator.ingest.WindowAccumulator;
 import ai.neuraldivergence.domain.Granularity;
 import ai.neuraldivergence.domain.RangePlan;
@@ -23,11 +24,7 @@ import ai.neuraldivergence.storage.RecentObservationStore;
 import ai.neuraldivergence.storage.TapWindowStore;
 import ai.neuraldivergence.storage.TimePartitions;
 import ai.neuraldivergence.storage.WindowRetention;
-import ai.neuraldivergence.testkit.TestInfrastructure;
 import io.agroal.api.AgroalDataSource;
-import io.agroal.api.configuration.supplier.AgroalDataSourceConfigurationSupplier;
-import io.agroal.api.security.NamePrincipal;
-import io.agroal.api.security.SimplePassword;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -46,7 +43,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.common.TopicPartition;
-import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -72,13 +68,7 @@ class PartitionRetentionTest {
 
     @BeforeAll
     static void database() throws SQLException {
-        String url = TestInfrastructure.shared().newDatabase("partition_retention");
-        ds = AgroalDataSource.from(new AgroalDataSourceConfigurationSupplier()
-                .connectionPoolConfiguration(p -> p.maxSize(8).connectionFactoryConfiguration(f -> f.jdbcUrl(url)
-                        .principal(new NamePrincipal(TestInfrastructure.DB_USER))
-                        .credential(new SimplePassword(TestInfrastructure.DB_PASSWORD)))));
-        Flyway.configure().dataSource(url, TestInfrastructure.DB_USER, TestInfrastructure.DB_PASSWORD).load()
-                .migrate();
+        ds = TestDatabases.pooled("partition_retention");
     }
 
     @AfterAll

@@ -92,14 +92,6 @@ class MonitorWatchTest {
                 .setObservationCount(60).build();
     }
 
-    private void awaitMetric(String text) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (!Management.given().get("/q/metrics").asString().contains(text)) {
-            assertTrue(System.nanoTime() < deadline, "never saw " + text);
-            Thread.sleep(200);
-        }
-    }
-
     @Test
     void aMonitorTurnsDriftingAfterTheConfiguredWindowsAndBackAndWatchersHearIt() throws Exception {
         DriftFixture.seed(owner, "mon");
@@ -124,11 +116,11 @@ class MonitorWatchTest {
             api.createReference(CreateReferenceRequest.newBuilder().setModelId("mon").setModelVersion("v2")
                     .setName("calm").setRange(DriftFixture.minutes(0, 10).getTimeRange()).build());
             p.send(new ProducerRecord<>("nd.window-updates", update("mon", "dense1", 9).toByteArray())).get();
-            awaitMetric("nd_comparison_cache_following 1.0");
+            Management.awaitMetric("nd_comparison_cache_following 1.0");
             Iterator<WatchEvent> watch = ComparisonServiceGrpc.newBlockingStub(channel)
                     .withDeadlineAfter(120, TimeUnit.SECONDS).watch(WatchRequest.newBuilder().setModelId("mon")
                             .addTaps("dense1").setIncludeMonitors(true).build());
-            awaitMetric("nd_comparison_watch_subscribers 1.0");
+            Management.awaitMetric("nd_comparison_watch_subscribers 1.0");
 
             for (int[] step : new int[][] {{10, 0}, {11, 1}, {20, 1}, {21, 0}}) {
                 p.send(new ProducerRecord<>("nd.window-updates", update("mon", "dense1", step[0]).toByteArray()))
@@ -176,7 +168,7 @@ class MonitorWatchTest {
         int total = 3000;
         try (KafkaProducer<byte[], byte[]> p = producer()) {
             p.send(new ProducerRecord<>("nd.window-updates", update("other", "x", 0).toByteArray())).get();
-            awaitMetric("nd_comparison_cache_following 1.0");
+            Management.awaitMetric("nd_comparison_cache_following 1.0");
             WatchRequest request = WatchRequest.newBuilder().setModelId("flood").build();
             Iterator<WatchEvent> slow = ComparisonServiceGrpc.newBlockingStub(channel)
                     .withDeadlineAfter(120, TimeUnit.SECONDS).watch(request);
@@ -186,7 +178,7 @@ class MonitorWatchTest {
                     "fast-watcher");
             fast.setDaemon(true);
             fast.start();
-            awaitMetric("nd_comparison_watch_subscribers 2.0");
+            Management.awaitMetric("nd_comparison_watch_subscribers 2.0");
             for (int i = 0; i < total; i++) {
                 // the slow watcher never reads: 3,000 events of 3 KB overflow the client's 1 MB flow-control window
                 p.send(new ProducerRecord<>("nd.window-updates", update("flood", "t".repeat(3000) + i, i % 1000)

@@ -89,14 +89,6 @@ class WatchSocketTest {
                 .setSlice(ai.neuraldivergence.proto.v1.Slice.newBuilder().setAll(true)).setObservationCount(1).build();
     }
 
-    private void awaitMetric(String text) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (!Management.given().get("/q/metrics").asString().contains(text)) {
-            assertTrue(System.nanoTime() < deadline, "never saw " + text);
-            Thread.sleep(200);
-        }
-    }
-
     @Test
     void theTokenTravelsAsASubprotocolAndAMissingOrWrongOneIsRefused() {
         for (String[] protocols : new String[][] {{"nd.v1"}, {"nd.v1", "bearer.wrong"}, {}}) {
@@ -117,7 +109,7 @@ class WatchSocketTest {
                 "key.serializer", ByteArraySerializer.class.getName(),
                 "value.serializer", ByteArraySerializer.class.getName()))) {
             p.send(new ProducerRecord<>("nd.window-updates", update("warmup", "x").toByteArray())).get();
-            awaitMetric("nd_comparison_cache_following 1.0");
+            Management.awaitMetric("nd_comparison_cache_following 1.0");
             Client fast = new Client(true);
             Client slow = new Client(false);
             Client other = new Client(true);
@@ -127,7 +119,7 @@ class WatchSocketTest {
             fastSocket.sendText("{\"modelId\": \"ws-flood\"}", true).join();
             slowSocket.sendText("{\"modelId\": \"ws-flood\"}", true).join();
             otherSocket.sendText("{\"modelId\": \"ws-other\", \"taps\": [\"dense1\"]}", true).join();
-            awaitMetric("nd_comparison_watch_subscribers 3.0");
+            Management.awaitMetric("nd_comparison_watch_subscribers 3.0");
             // the other client asked for one model's dense1 only
             p.send(new ProducerRecord<>("nd.window-updates", update("ws-other", "conv1").toByteArray()));
             p.send(new ProducerRecord<>("nd.window-updates", update("ws-other", "dense1").toByteArray()));

@@ -176,25 +176,18 @@ public final class AggregationBenchmark {
 
     /** Observations of the last tap in unfolded deltas of minutes that have their row already. */
     private static long lateObservations(String jdbc, String user, String password) throws Exception {
-        try (Connection c = DriverManager.getConnection(jdbc, user, password); Statement s = c.createStatement();
-                ResultSet rs = s.executeQuery("SELECT coalesce(sum(d.observation_count), 0) FROM window_delta d "
-                        + "WHERE d.model_id = 'bench' AND d.tap = 'tap3' AND 'all' = ANY(d.slices) AND NOT d.folded AND "
-                        + "EXISTS (SELECT 1 FROM tap_window w WHERE w.model_id = d.model_id AND w.tap = d.tap AND "
-                        + "w.slice = 'all' AND w.granularity = 'minute' AND w.window_start = d.window_start)")) {
-            rs.next();
-            return rs.getLong(1);
-        }
+        return BenchQueries.one(jdbc, user, password, "SELECT coalesce(sum(d.observation_count), 0) FROM "
+                + "window_delta d WHERE d.model_id = 'bench' AND d.tap = 'tap3' AND 'all' = ANY(d.slices) AND NOT "
+                + "d.folded AND EXISTS (SELECT 1 FROM tap_window w WHERE w.model_id = d.model_id AND w.tap = d.tap AND "
+                + "w.slice = 'all' AND w.granularity = 'minute' AND w.window_start = d.window_start)",
+                rs -> rs.getLong(1));
     }
 
     private static double medianBytesPerDistribution(String jdbc, String user, String password) throws Exception {
-        try (Connection c = DriverManager.getConnection(jdbc, user, password); Statement s = c.createStatement();
-                ResultSet rs = s.executeQuery("SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY "
-                        + "octet_length(w.distributions)::float8 / t.neuron_count) FROM tap_window w JOIN tap t "
-                        + "USING (model_id, model_version, tap) WHERE w.model_id = 'bench' "
-                        + "AND w.granularity = 'minute'")) {
-            rs.next();
-            return rs.getDouble(1);
-        }
+        return BenchQueries.one(jdbc, user, password, "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY "
+                + "octet_length(w.distributions)::float8 / t.neuron_count) FROM tap_window w JOIN tap t "
+                + "USING (model_id, model_version, tap) WHERE w.model_id = 'bench' AND w.granularity = 'minute'",
+                rs -> rs.getDouble(1));
     }
 
     private static double metric(String metrics, String name) {

@@ -856,14 +856,12 @@ public final class WideModelBenchmark {
     }
 
     private static void printSettings(String jdbc, String user, String password) throws SQLException {
-        try (Connection c = DriverManager.getConnection(jdbc, user, password); Statement s = c.createStatement();
-                ResultSet rs = s.executeQuery("SELECT string_agg(name || '=' || setting || coalesce(unit, ''), ', ' "
-                        + "ORDER BY name) FROM pg_settings WHERE name IN ('server_version', 'shared_buffers', "
-                        + "'synchronous_commit', 'fsync', 'full_page_writes', 'wal_compression', 'wal_level', "
-                        + "'checkpoint_timeout', 'max_wal_size', 'default_toast_compression', 'autovacuum')")) {
-            rs.next();
-            System.out.println("PostgreSQL (the launcher's settings): " + rs.getString(1));
-        }
+        String settings = BenchQueries.one(jdbc, user, password, "SELECT string_agg(name || '=' || setting || "
+                + "coalesce(unit, ''), ', ' ORDER BY name) FROM pg_settings WHERE name IN ('server_version', "
+                + "'shared_buffers', 'synchronous_commit', 'fsync', 'full_page_writes', 'wal_compression', "
+                + "'wal_level', 'checkpoint_timeout', 'max_wal_size', 'default_toast_compression', 'autovacuum')",
+                rs -> rs.getString(1));
+        System.out.println("PostgreSQL (the launcher's settings): " + settings);
     }
 
     // ------------------------------------------------------------------------------------------------ output

@@ -14,13 +14,11 @@ import ai.neuraldivergence.domain.WindowKey;
 import ai.neuraldivergence.storage.ReferenceStore;
 import ai.neuraldivergence.storage.SealStore;
 import ai.neuraldivergence.storage.TapWindowStore;
-import ai.neuraldivergence.testkit.TestInfrastructure;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.kafka.common.TopicPartition;
-import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.Test;
 import org.postgresql.ds.PGSimpleDataSource;
 
@@ -32,11 +30,7 @@ class FlushFencingTest {
 
     @Test
     void aStaleDeltaIsRefusedAndWritesNothing() {
-        PGSimpleDataSource ds = new PGSimpleDataSource();
-        ds.setUrl(TestInfrastructure.shared().newDatabase("fence_unit"));
-        ds.setUser(TestInfrastructure.DB_USER);
-        ds.setPassword(TestInfrastructure.DB_PASSWORD);
-        Flyway.configure().dataSource(ds).load().migrate();
+        PGSimpleDataSource ds = TestDatabases.migrated("fence_unit");
         FlushWriter first = FlushWriters.of(ds, "g");
         FlushWriter stale = FlushWriters.of(ds, "g");
         TopicPartition tp = new TopicPartition("t", 0);
@@ -67,11 +61,7 @@ class FlushFencingTest {
      */
     @Test
     void aDeltaReachingASealedReferenceWritesNothing() {
-        PGSimpleDataSource ds = new PGSimpleDataSource();
-        ds.setUrl(TestInfrastructure.shared().newDatabase("seal_unit"));
-        ds.setUser(TestInfrastructure.DB_USER);
-        ds.setPassword(TestInfrastructure.DB_PASSWORD);
-        Flyway.configure().dataSource(ds).load().migrate();
+        PGSimpleDataSource ds = TestDatabases.migrated("seal_unit");
         FlushWriter writer = FlushWriters.of(ds, "g");
         ReferenceStore references = new ReferenceStore(ds);
         ai.neuraldivergence.storage.SealStore seals = new ai.neuraldivergence.storage.SealStore(ds);
