@@ -238,7 +238,7 @@ public final class ExemplarStore {
      * retired by dropping them ({@link WindowRetention}).
      */
     public long deleteOlderThan(Instant before) {
-        return TimePartitions.drainLegacy(dataSource, "neuron_exemplars",
+        return LegacyTables.drain(dataSource, "neuron_exemplars",
                 legacy -> "DELETE FROM " + legacy + " WHERE ctid IN (SELECT ctid FROM " + legacy
                         + " WHERE window_start < ? LIMIT 200)",
                 ps -> ps.setTimestamp(1, Timestamp.from(before)), "deleting expired exemplars");

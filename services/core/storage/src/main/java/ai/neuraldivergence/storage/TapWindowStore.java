@@ -373,7 +373,7 @@ public final class TapWindowStore {
                 + ORIGIN + "))";
         // each statement takes rows while the bytes before them stay under the budget: the first row always goes,
         // however large, so that a batch never stalls on one row above the budget
-        return TimePartitions.drainLegacy(dataSource, "tap_window",
+        return LegacyTables.drain(dataSource, "tap_window",
                 legacy -> "DELETE FROM " + legacy + " WHERE ctid IN (SELECT ctid FROM (SELECT ctid, sum(len) OVER "
                         + "(ORDER BY ctid) - len AS before FROM (SELECT w.ctid, octet_length(w.distributions) AS len "
                         + "FROM " + legacy + " w WHERE w.granularity = ? AND w.window_start < ?" + coarser

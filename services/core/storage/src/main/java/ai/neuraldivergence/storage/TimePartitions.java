@@ -192,44 +192,6 @@ public final class TimePartitions {
         return floor;
     }
 
-    /** Binds a statement's parameters. */
-    @FunctionalInterface
-    interface Binder {
-        void bind(PreparedStatement ps) throws SQLException;
-    }
-
-    /**
-     * Runs a batched delete on a table's rows stored before partitioning ({@link PartitionLayout#legacyName}), while
-     * that table is there, until a batch deletes nothing; returns the rows deleted (0 once the table is gone).
-     *
-     * @param delete the statement, given the legacy table's name
-     * @param what what failed, should it fail
-     */
-    static long drainLegacy(DataSource dataSource, String table, java.util.function.UnaryOperator<String> delete,
-            Binder binder, String what) {
-        String legacy = PartitionLayout.of(table).legacyName();
-        try (Connection c = dataSource.getConnection()) {
-            if (!exists(c, legacy)) {
-                return 0;
-            }
-        } catch (SQLException e) {
-            throw new StorageException("looking for " + legacy, e);
-        }
-        try (Connection c = dataSource.getConnection();
-                PreparedStatement ps = c.prepareStatement(delete.apply(legacy))) {
-            binder.bind(ps);
-            long total = 0;
-            int deleted;
-            do {
-                deleted = ps.executeUpdate();
-                total += deleted;
-            } while (deleted > 0);
-            return total;
-        } catch (SQLException e) {
-            throw new StorageException(what, e);
-        }
-    }
-
     /** Whether a table of this name exists (and is visible). */
     static boolean exists(Connection c, String name) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
