@@ -305,3 +305,8 @@ readinessProbe:
 {{ include "nd.infrastructureEgress" (dict "root" . "part" "postgresql" "peers" .Values.global.networkPolicy.postgresqlPeers
      "ports" (list (ternary "5432" (include "nd.postgresqlPort" .) .Values.postgresql.evaluation.enabled))) }}
 {{- end -}}
+
+{{/* The dead-letter topic: kafka.topics.deadLetter, or its deprecated name kafka.topics.deadLetters when set. */}}
+{{- define "nd.deadLetterTopic" -}}
+{{- .Values.kafka.topics.deadLetters | default .Values.kafka.topics.deadLetter -}}
+{{- end -}}

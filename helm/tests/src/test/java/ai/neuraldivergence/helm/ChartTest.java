@@ -590,6 +590,23 @@ class ChartTest {
     }
 
     @Test
+    void topicKeysAreOneSetAndTheOldDeadLetterNameStillWins() {
+        Chart.Rendered r = Chart.render(Chart.EXTERNAL, """
+                kafka: {topics: {activations: t.act, inputs: t.in, labels: t.lab, deadLetter: t.dlq}}
+                """);
+        String inference = config(r, "inference");
+        for (String key : List.of("nd.topics.activations=t.act\n", "nd.topics.inputs=t.in\n",
+                "nd.topics.labels=t.lab\n")) {
+            assertTrue(inference.contains(key), key + " in " + inference);
+            assertTrue(config(r, "aggregator").contains(key), key);
+        }
+        assertTrue(config(r, "aggregator").contains("nd.topics.dead-letter=t.dlq\n"));
+        // a values file written for an older chart names the topic deadLetters: it is still read, and wins
+        Chart.Rendered old = Chart.render(Chart.EXTERNAL, "kafka: {topics: {deadLetters: old.dlq}}");
+        assertTrue(config(old, "aggregator").contains("nd.topics.dead-letter=old.dlq\n"));
+    }
+
+    @Test
     void inferenceAndTheAggregatorValidateAlike() {
         Chart.Rendered r = Chart.render(Chart.EXTERNAL, """
                 validation: {maxNeuronsPerTap: 4096, futureSkew: 2m, allowedLateness: 30m, blockSize: 512}
