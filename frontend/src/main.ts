@@ -1,7 +1,7 @@
 // The NeuralDivergence UI: selections in the URL, views rendered from the JSON mirror, live through the watch socket.
 import { ApiError, api, setToken, token, watch, type Catalog } from "./api";
 import { h } from "./dom";
-import { decodeState, encodeState, formatSide, parseSide, type State, type View } from "./state";
+import { decodeState, encodeState, formatSelection, parseSelection, type State, type View } from "./state";
 import { renderClassMatrix } from "./views/classes";
 import { renderInstances } from "./views/instances";
 import { renderNeurons } from "./views/neurons";
@@ -75,8 +75,8 @@ function renderChrome(): void {
   const select = $<HTMLSelectElement>("model");
   select.replaceChildren(...(catalog?.models ?? []).map((m) => h("option", { value: m.modelId }, m.modelId)));
   select.value = state.model;
-  $<HTMLInputElement>("side-a").value = formatSide(state.a);
-  $<HTMLInputElement>("side-b").value = formatSide(state.b);
+  $<HTMLInputElement>("side-a").value = formatSelection(state.a);
+  $<HTMLInputElement>("side-b").value = formatSelection(state.b);
 }
 
 /** Draws the current view; one drawing at a time, so that a slow answer never overwrites a newer one. */
@@ -161,8 +161,8 @@ $("selectors").addEventListener("submit", (e) => {
   try {
     const model = $<HTMLSelectElement>("model").value;
     const changed = model !== state.model;
-    setState({ ...state, model, a: parseSide($<HTMLInputElement>("side-a").value),
-      b: parseSide($<HTMLInputElement>("side-b").value) });
+    setState({ ...state, model, a: parseSelection($<HTMLInputElement>("side-a").value),
+      b: parseSelection($<HTMLInputElement>("side-b").value) });
     if (changed) subscribe();
   } catch (err) {
     showError(err);

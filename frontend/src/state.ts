@@ -1,8 +1,11 @@
 // The UI's state lives in the URL (after "#"), so that a view can be shared by link.
 import type { Selection, Slice } from "./api";
 
-/** One side of a comparison, as the API's Selection: a reference or a time range, and a slice key. */
-export type Side =
+/**
+ * A selection as a user writes it (ref:NAME, last:15m or FROM/TO, then @SLICE): the API's Selection before a
+ * relative range is resolved at request time.
+ */
+export type SelectionText =
   | { kind: "reference"; name: string; slice: string }
   | { kind: "last"; minutes: number; slice: string }
   | { kind: "range"; from: string; to: string; slice: string };
@@ -22,8 +25,8 @@ export const METRICS: { metric: Metric; label: string }[] = [
 export interface State {
   view: View;
   model: string;
-  a: Side;
-  b: Side;
+  a: SelectionText;
+  b: SelectionText;
   tap: string;
   metric: Metric;
   /** The timeline's length in minutes, ending now. */
@@ -48,14 +51,14 @@ export const SPANS = [15, 60, 360, 1440];
 
 const VIEWS: View[] = ["overview", "neurons", "classes", "instances", "timeline"];
 
-/** A side as text: ref:NAME, last:15m or FROM/TO, then @SLICE unless all (the CLI's syntax too). */
-export function formatSide(s: Side): string {
+/** A selection as text: ref:NAME, last:15m or FROM/TO, then @SLICE unless all (the CLI's syntax too). */
+export function formatSelection(s: SelectionText): string {
   const source =
     s.kind === "reference" ? `ref:${s.name}` : s.kind === "last" ? `last:${s.minutes}m` : `${s.from}/${s.to}`;
   return s.slice === "all" ? source : `${source}@${s.slice}`;
 }
 
-export function parseSide(text: string): Side {
+export function parseSelection(text: string): SelectionText {
   const at = text.indexOf("@");
   const source = at < 0 ? text : text.slice(0, at);
   const slice = at < 0 ? "all" : text.slice(at + 1);
@@ -77,8 +80,8 @@ export function encodeState(s: State): string {
   const p = new URLSearchParams();
   p.set("view", s.view);
   if (s.model) p.set("model", s.model);
-  p.set("a", formatSide(s.a));
-  p.set("b", formatSide(s.b));
+  p.set("a", formatSelection(s.a));
+  p.set("b", formatSelection(s.b));
   if (s.tap) p.set("tap", s.tap);
   if (s.metric !== DEFAULT_STATE.metric) p.set("metric", s.metric);
   if (s.span !== DEFAULT_STATE.span) p.set("span", String(s.span));
@@ -90,11 +93,11 @@ export function encodeState(s: State): string {
 export function decodeState(fragment: string): State {
   const p = new URLSearchParams(fragment.replace(/^#/, ""));
   const view = p.get("view") as View | null;
-  const side = (key: string, fallback: Side): Side => {
+  const side = (key: string, fallback: SelectionText): SelectionText => {
     const v = p.get(key);
     if (!v) return fallback;
     try {
-      return parseSide(v);
+      return parseSelection(v);
     } catch {
       return fallback;
     }
@@ -111,8 +114,8 @@ export function decodeState(fragment: string): State {
   };
 }
 
-/** The API's Selection (canonical JSON) for a side, at time {@code now}. */
-export function selection(s: Side, now: Date): Selection {
+/** The API's Selection (canonical JSON) for a written selection, at time {@code now}. */
+export function selection(s: SelectionText, now: Date): Selection {
   const slice = sliceJson(s.slice);
   if (s.kind === "reference") return { reference: s.name, slice };
   if (s.kind === "last") {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decodeState, DEFAULT_STATE, encodeState, parseSide, selection, sliceJson } from "../src/state";
+import { decodeState, DEFAULT_STATE, encodeState, parseSelection, selection, sliceJson } from "../src/state";
 
 describe("URL state", () => {
   it("round-trips through the fragment", () => {
@@ -20,9 +20,9 @@ describe("URL state", () => {
   });
 
   it("reads sides as the CLI writes them", () => {
-    expect(parseSide("ref:training")).toEqual({ kind: "reference", name: "training", slice: "all" });
-    expect(parseSide("last:15m@tag:source=prod")).toEqual({ kind: "last", minutes: 15, slice: "tag:source=prod" });
-    expect(() => parseSide("yesterday")).toThrow(/not a selection/);
+    expect(parseSelection("ref:training")).toEqual({ kind: "reference", name: "training", slice: "all" });
+    expect(parseSelection("last:15m@tag:source=prod")).toEqual({ kind: "last", minutes: 15, slice: "tag:source=prod" });
+    expect(() => parseSelection("yesterday")).toThrow(/not a selection/);
   });
 
   it("turns sides into the API's selections", () => {

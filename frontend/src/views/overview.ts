@@ -1,7 +1,7 @@
 // Overview: for A against B, one divergence strip per tap in network order, the onset tap and the monitors' verdicts.
 import { api, type CompareResponse, type Monitor, type Reference } from "../api";
 import { clock, h, loading, strip } from "../dom";
-import { formatSide, selection, type State } from "../state";
+import { formatSelection, selection, type State } from "../state";
 import { formatNumber, present, toNumber, viridis, type Having } from "../transforms";
 
 export async function renderOverview(main: HTMLElement, state: State): Promise<void> {
@@ -16,8 +16,8 @@ export async function renderOverview(main: HTMLElement, state: State): Promise<v
   for (const m of monitors.monitors ?? []) byTap.set(m.tap, [...(byTap.get(m.tap) ?? []), m]);
   const drifting = (monitors.monitors ?? []).filter((m) => m.state === "MONITOR_STATE_DRIFTING").length;
   main.replaceChildren(
-    h("p", { class: "heading" }, `${state.model} ${compare.modelVersion}: A = ${formatSide(state.a)}, ` +
-      `B = ${formatSide(state.b)}. `, h("span", { class: "updated" }, `Updated ${clock(now.toISOString())} UTC.`),
+    h("p", { class: "heading" }, `${state.model} ${compare.modelVersion}: A = ${formatSelection(state.a)}, ` +
+      `B = ${formatSelection(state.b)}. `, h("span", { class: "updated" }, `Updated ${clock(now.toISOString())} UTC.`),
       drifting > 0 ? h("strong", { class: "alarm" }, ` ${drifting} tap monitor(s) drifting.`) : ""),
     ...compare.taps.filter(present("summary")).map((t) => tapRow(t, t.summary.tap === compare.onsetTap,
       byTap.get(t.summary.tap) ?? [])),

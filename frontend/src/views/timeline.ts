@@ -2,14 +2,14 @@
 // brushing windows (drag, or click then shift-click) sets side B to that time range.
 import { api, type Monitor } from "../api";
 import { choice, empty, h, loading } from "../dom";
-import { SPANS, type Side, type State } from "../state";
+import { SPANS, type SelectionText, type State } from "../state";
 import { brushedRange, formatNumber, toNumber, viridis } from "../transforms";
 
 /** The window a brush started at (its start), kept across redraws so that a later shift-click extends it. */
 let anchorStart: string | null = null;
 
 export async function renderTimeline(main: HTMLElement, state: State, setSpan: (minutes: number) => void,
-    setB: (b: Side) => void): Promise<void> {
+    setB: (b: SelectionText) => void): Promise<void> {
   if (state.a.kind !== "reference") {
     main.replaceChildren(empty("The timeline compares each window with a reference: set A to ref:NAME."));
     return;
