@@ -277,27 +277,6 @@ public final class TapWindowStore {
         }
     }
 
-    /** The oldest stored window of a granularity for a model version (a minute's deltas count); null when none. */
-    public Instant earliest(String modelId, String modelVersion, Granularity granularity) {
-        String deltas = granularity != Granularity.MINUTE ? "" : " UNION ALL SELECT min(window_start) FROM "
-                + "window_delta WHERE model_id = ? AND model_version = ? AND NOT folded";
-        try (Connection c = dataSource.getConnection();
-                PreparedStatement ps = c.prepareStatement("SELECT min(s) FROM (SELECT min(window_start) AS s FROM "
-                        + "tap_window WHERE model_id = ? AND model_version = ? AND granularity = ?" + deltas + ") x")) {
-            Sql.bind(ps, modelId, modelVersion, granularity.word());
-            if (granularity == Granularity.MINUTE) {
-                Sql.bindFrom(ps, 4, modelId, modelVersion);
-            }
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                Timestamp t = rs.getTimestamp(1);
-                return t == null ? null : t.toInstant();
-            }
-        } catch (SQLException e) {
-            throw new StorageException("reading the oldest window of " + modelId, e);
-        }
-    }
-
     /** The slices with stored windows (or deltas) of a tap in {@code [from, to)}, at any granularity. */
     public List<Slice> slicesIn(String modelId, String modelVersion, String tap, Instant from, Instant to) {
         try (Connection c = dataSource.getConnection();

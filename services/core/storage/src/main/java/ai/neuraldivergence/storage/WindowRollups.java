@@ -204,4 +204,38 @@ public final class WindowRollups {
             throw new StorageException("reading the unbuilt windows of " + tap, e);
         }
     }
+
+    /**
+     * How to read a range of a tap and slice: the coarsest stored windows that tile {@code [from, to)}, finer where
+     * a part is not built yet ({@link ai.neuraldivergence.domain.RangePlan}).
+     */
+    public List<ai.neuraldivergence.domain.RangePlan.Segment> plan(ai.neuraldivergence.domain.TapDescriptor tap,
+            Slice slice, Instant from, Instant to) {
+        Unbuilt unbuilt = unbuilt(tap.modelId(), tap.modelVersion(), tap.tap(), slice,
+                Granularity.MINUTE.windowStart(from), to);
+        return ai.neuraldivergence.domain.RangePlan.cover(from, to, unbuilt.minutes(), unbuilt.days(),
+                earliest(tap.modelId(), tap.modelVersion(), Granularity.MINUTE),
+                earliest(tap.modelId(), tap.modelVersion(), Granularity.HOUR));
+    }
+
+    /** The oldest stored window of a granularity for a model version (a minute's deltas count); null when none. */
+    public Instant earliest(String modelId, String modelVersion, Granularity granularity) {
+        String deltas = granularity != Granularity.MINUTE ? "" : " UNION ALL SELECT min(window_start) FROM "
+                + "window_delta WHERE model_id = ? AND model_version = ? AND NOT folded";
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement("SELECT min(s) FROM (SELECT min(window_start) AS s FROM "
+                        + "tap_window WHERE model_id = ? AND model_version = ? AND granularity = ?" + deltas + ") x")) {
+            Sql.bind(ps, modelId, modelVersion, granularity.word());
+            if (granularity == Granularity.MINUTE) {
+                Sql.bindFrom(ps, 4, modelId, modelVersion);
+            }
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                Timestamp t = rs.getTimestamp(1);
+                return t == null ? null : t.toInstant();
+            }
+        } catch (SQLException e) {
+            throw new StorageException("reading the oldest window of " + modelId, e);
+        }
+    }
 }

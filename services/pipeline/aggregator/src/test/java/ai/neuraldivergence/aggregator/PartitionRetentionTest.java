@@ -307,12 +307,11 @@ class PartitionRetentionTest {
     }
 
     private long readPlan(TapWindowStore windows, Instant from, Instant to) {
-        ai.neuraldivergence.storage.WindowRollups.Unbuilt unbuilt = new ai.neuraldivergence.storage.WindowRollups(ds,
-                windows).unbuilt("ret-d", "1", "dense", Slice.ALL, Granularity.MINUTE.windowStart(from), to);
-        List<RangePlan.Segment> plan = RangePlan.cover(from, to, unbuilt.minutes(), unbuilt.days(),
-                windows.earliest("ret-d", "1", Granularity.MINUTE), windows.earliest("ret-d", "1", Granularity.HOUR));
-        return windows.readMerged(new ai.neuraldivergence.domain.TapDescriptor("ret-d", "1", "dense", 0,
-                new int[] {2}, 2, ai.neuraldivergence.domain.Reduction.NONE), Slice.ALL, plan, 200).observationCount();
+        var tap = new ai.neuraldivergence.domain.TapDescriptor("ret-d", "1", "dense", 0, new int[] {2}, 2,
+                ai.neuraldivergence.domain.Reduction.NONE);
+        List<RangePlan.Segment> plan = new ai.neuraldivergence.storage.WindowRollups(ds, windows).plan(tap, Slice.ALL,
+                from, to);
+        return windows.readMerged(tap, Slice.ALL, plan, 200).observationCount();
     }
 
     private FlushWriter writer(String topic) {

@@ -156,12 +156,7 @@ public final class Selections {
     }
 
     private Read readRange(TapDescriptor tap, Selection.Range r, boolean cached) {
-        Instant minuteFrom = Granularity.MINUTE.windowStart(r.from());
-        WindowRollups.Unbuilt unbuilt = rollups.unbuilt(tap.modelId(), tap.modelVersion(), tap.tap(), r.slice(),
-                minuteFrom, r.to());
-        List<RangePlan.Segment> plan = RangePlan.cover(r.from(), r.to(), unbuilt.minutes(), unbuilt.days(),
-                windows.earliest(tap.modelId(), tap.modelVersion(), Granularity.MINUTE),
-                windows.earliest(tap.modelId(), tap.modelVersion(), Granularity.HOUR));
+        List<RangePlan.Segment> plan = rollups.plan(tap, r.slice(), r.from(), r.to());
         SelectionCache.Reader reader = new RangeReader(tap, r.slice());
         if (cache == null || !cached) {
             return new Read(reader.read(plan).distribution(), null, 0);
