@@ -57,6 +57,7 @@ public final class ComparisonBenchmark {
     static final int NEURONS = 1024;
     static final int PER_MINUTE = 1000;
     static final int DISTINCT_MINUTES = 60;
+    private static ai.neuraldivergence.storage.TimePartitions partitions;
 
     public static void main(String[] args) throws Exception {
         Path jar = Path.of(args[0]);
@@ -139,6 +140,7 @@ public final class ComparisonBenchmark {
     static void seed(PGSimpleDataSource ds, Instant day) throws Exception {
         CatalogStore catalog = new CatalogStore(ds);
         TapWindowStore windows = new TapWindowStore(ds);
+        partitions = windows.partitions();
         TapDescriptor tap = new TapDescriptor(MODEL, "1", "dense", 0, new int[] {NEURONS}, NEURONS, Reduction.NONE);
         for (String side : new String[] {"a", "b"}) {
             Random random = new Random(side.hashCode());
@@ -187,8 +189,10 @@ public final class ComparisonBenchmark {
         }
     }
 
+    /** The rows go where the aggregator's would: into their time partition, made first (tap_window is partitioned). */
     private static void insert(PreparedStatement ps, String granularity, Slice slice, Instant start, long count,
             byte[] bytes) throws Exception {
+        partitions.ensure(start, granularity);
         ps.setString(1, MODEL);
         ps.setString(2, granularity);
         ps.setString(3, slice.key());

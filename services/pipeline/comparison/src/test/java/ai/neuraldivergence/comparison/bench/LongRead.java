@@ -88,11 +88,15 @@ final class LongRead {
         }
         byte[] bytes = DistributionCodec.encode(d);
         Slice slice = Slice.tag("side", "long");
+        // tap_window is partitioned by time: each day's partition is made first, as the aggregator's writes do
+        ai.neuraldivergence.storage.TimePartitions partitions = new ai.neuraldivergence.storage.TapWindowStore(ds)
+                .partitions();
         try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement("INSERT INTO tap_window "
                 + "(model_id, model_version, tap, granularity, slice, window_start, observation_count, distributions) "
                 + "VALUES (?, '1', 'dense', 'day', ?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
             c.setAutoCommit(false);
             for (int i = 0; i < DAYS; i++) {
+                partitions.ensure(day.minus(Duration.ofDays(i)), "day");
                 ps.setString(1, ComparisonBenchmark.MODEL);
                 ps.setString(2, slice.key());
                 ps.setTimestamp(3, java.sql.Timestamp.from(day.minus(Duration.ofDays(i))));
