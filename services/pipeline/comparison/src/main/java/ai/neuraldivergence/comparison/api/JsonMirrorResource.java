@@ -78,6 +78,7 @@ public class JsonMirrorResource {
         String full = "/api/v1/" + path;
         var match = ROUTES.match(verb, full);
         if (match.isEmpty()) {
+            // gRPC has no "method not allowed": the body names the nearest code, the status says 405
             return ROUTES.pathExists(full)
                     ? error(Status.UNIMPLEMENTED.withDescription(verb + " is not allowed on " + full), 405)
                     : error(Status.NOT_FOUND.withDescription("no API route " + verb + " " + full), 404);
