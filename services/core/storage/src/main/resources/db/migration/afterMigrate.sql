@@ -10,9 +10,12 @@ DECLARE
     writes CONSTANT text[] := ARRAY['reference', 'reference_distribution'];
     -- where Flyway keeps the schema
     target CONSTANT text := '${flyway:defaultSchema}';
+    comparison_role oid;
+    wanted text[];
     r record;
 BEGIN
-    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'nd_comparison') THEN
+    SELECT oid INTO comparison_role FROM pg_roles WHERE rolname = 'nd_comparison';
+    IF comparison_role IS NULL THEN
         RAISE WARNING 'role nd_comparison is missing: no privileges granted. An administrator runs: '
             'CREATE ROLE nd_comparison NOLOGIN; and the aggregator grants them at its next start';
         RETURN;
@@ -29,18 +32,29 @@ BEGIN
     -- another application in the same schema is neither exposed nor touched
     -- partitions are left out: queries name their parent, whose privileges PostgreSQL checks (and the aggregator
     -- makes and drops partitions all the time)
-    FOR r IN SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    -- what the role holds is read from the catalog's rows (this statement's snapshot, taken after the lock above), so
+    -- a start that finds every privilege in place, which is every start but the first, changes no row
+    FOR r IN SELECT c.relname, c.relkind,
+                ARRAY(SELECT DISTINCT a.privilege_type || CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE ''
+                        END FROM aclexplode(c.relacl) a WHERE a.grantee = comparison_role ORDER BY 1) AS held
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE n.nspname = target AND c.relkind IN ('r', 'p', 'v', 'm', 'S') AND NOT c.relispartition
             AND c.relowner = (SELECT oid FROM pg_roles WHERE rolname = current_user)
     LOOP
+        -- UPDATE also for SELECT ... FOR UPDATE and INSERT ... ON CONFLICT DO UPDATE, which the reference store uses
+        wanted := CASE WHEN r.relname = ANY (writes) THEN ARRAY['DELETE', 'INSERT', 'SELECT', 'UPDATE']
+            ELSE ARRAY['SELECT'] END;
+        CONTINUE WHEN r.held = wanted;
+        -- a GRANT takes no lock on its table, yet rewrites the table's pg_class row, which attaching the first
+        -- partition to a partitioned table rewrites too (relhassubclass): another aggregator making its first
+        -- partition would make this GRANT fail with "tuple concurrently updated". The lock waits for such DDL (and
+        -- makes it wait), and reads the row as that DDL left it; reads and writes of the table go on
+        IF r.relkind IN ('r', 'p') THEN
+            EXECUTE format('LOCK TABLE %I.%I IN SHARE UPDATE EXCLUSIVE MODE', target, r.relname);
+        END IF;
         -- revoked and granted in one transaction: a running comparison service never finds its privileges missing
         EXECUTE format('REVOKE ALL ON %I.%I FROM nd_comparison', target, r.relname);
-        EXECUTE format('GRANT SELECT ON %I.%I TO nd_comparison', target, r.relname);
-        IF r.relname = ANY (writes) THEN
-            -- UPDATE also for SELECT ... FOR UPDATE and INSERT ... ON CONFLICT DO UPDATE, which the reference store
-            -- uses
-            EXECUTE format('GRANT INSERT, UPDATE, DELETE ON %I.%I TO nd_comparison', target, r.relname);
-        END IF;
+        EXECUTE format('GRANT %s ON %I.%I TO nd_comparison', array_to_string(wanted, ', '), target, r.relname);
     END LOOP;
 END
 $$;

@@ -16,6 +16,9 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.SQLWarning;
 import java.sql.Statement;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
 import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -99,6 +102,59 @@ class ComparisonRoleMigrationTest {
                 PreparedStatement ps = c.prepareStatement("SELECT 1 FROM pg_roles WHERE rolname = 'nd_absent'");
                 ResultSet rs = ps.executeQuery()) {
             assertFalse(rs.next(), "the owner may not create roles");
+        }
+    }
+
+    /**
+     * A second aggregator starting while the first attaches its first partition to a partitioned table: attaching
+     * rewrites the parent's catalog row, which a GRANT rewrites too without locking the table, so the start that
+     * granted at that moment failed ("tuple concurrently updated") and the aggregator exited. The grants now wait for
+     * the attachment and then succeed.
+     */
+    @Test
+    void grantsWaitForAnotherAggregatorAttachingItsFirstPartition() throws Exception {
+        migrate();
+        execute(OWNER, "CREATE TABLE first_partition_race (t timestamptz) PARTITION BY RANGE (t)");
+        execute(OWNER, "CREATE TABLE first_partition_race_legacy (LIKE first_partition_race)");
+        String grants = resource("db/migration/afterMigrate.sql").replace("${flyway:defaultSchema}", "public");
+        try (Connection attaching = connect(OWNER)) {
+            attaching.setAutoCommit(false);
+            try (Statement s = attaching.createStatement()) {
+                s.execute("ALTER TABLE first_partition_race ATTACH PARTITION first_partition_race_legacy "
+                        + "FOR VALUES FROM (MINVALUE) TO ('2020-01-01')");
+            }
+            CompletableFuture<Void> granting = CompletableFuture.runAsync(() -> {
+                try (Connection c = connect(OWNER); Statement s = c.createStatement()) {
+                    s.execute("SET application_name = 'nd_grant_race'");
+                    s.execute(grants);
+                } catch (SQLException e) {
+                    throw new CompletionException(e);
+                }
+            });
+            awaitWaitingOnALock("nd_grant_race", granting);
+            attaching.commit();
+            granting.get(30, TimeUnit.SECONDS);
+        }
+        assertNull(attempt(LOGIN, "SELECT count(*) FROM first_partition_race"));
+    }
+
+    /** Returns once the backend named {@code application} waits on a lock (or the work it does has ended). */
+    private static void awaitWaitingOnALock(String application, CompletableFuture<Void> work) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        try (Connection c = connect(TestInfrastructure.DB_USER); PreparedStatement ps = c.prepareStatement(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = ? AND wait_event_type = 'Lock'")) {
+            ps.setString(1, application);
+            while (!work.isDone()) {
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (rs.next() && rs.getInt(1) > 0) {
+                        return;
+                    }
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new AssertionError(application + " never waited on a lock");
+                }
+                Thread.sleep(50);
+            }
         }
     }
 
