@@ -28,15 +28,10 @@ public enum Granularity {
     }
 
     public String word() {
-        return name().toLowerCase(java.util.Locale.ROOT);
+        return Words.of(this);
     }
 
     public static Granularity fromWord(String word) {
-        for (Granularity g : values()) {
-            if (g.word().equals(word)) {
-                return g;
-            }
-        }
-        throw new IllegalArgumentException("granularity must be minute, hour or day, got '" + word + "'");
+        return Words.parse(values(), Granularity::word, "granularity", word);
     }
 }

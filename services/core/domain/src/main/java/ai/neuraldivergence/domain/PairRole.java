@@ -16,11 +16,6 @@ public enum PairRole {
     }
 
     public static PairRole fromWord(String word) {
-        for (PairRole r : values()) {
-            if (r.word.equals(word)) {
-                return r;
-            }
-        }
-        throw new IllegalArgumentException("pair role must be benign or attacked, got '" + word + "'");
+        return Words.parse(values(), PairRole::word, "pair role", word);
     }
 }

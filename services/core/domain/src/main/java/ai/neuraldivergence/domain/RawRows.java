@@ -95,6 +95,21 @@ public final class RawRows implements TapDelta {
         }
     }
 
+    /**
+     * An encoding of rows ({@code what}), read past its version byte.
+     *
+     * @throws DistributionCodec.CorruptDistributionException when it is shorter than its header or of another version
+     */
+    static ByteBuffer open(byte[] bytes, int headerBytes, byte version, String what) {
+        if (bytes.length < headerBytes || bytes[0] != version) {
+            throw new DistributionCodec.CorruptDistributionException("not a " + what + " encoding (" + bytes.length
+                    + " bytes" + (bytes.length > 0 ? ", version " + bytes[0] : "") + ")");
+        }
+        ByteBuffer in = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+        in.get();
+        return in;
+    }
+
     /** Reads {@code count} rows of {@code neurons} float32 values from the buffer's position. */
     static List<float[]> getRows(ByteBuffer in, int neurons, int count) {
         List<float[]> rows = new ArrayList<>(count);
@@ -113,12 +128,7 @@ public final class RawRows implements TapDelta {
      * @throws DistributionCodec.CorruptDistributionException when the bytes are not such rows (the store's fault)
      */
     public static RawRows decode(byte[] bytes) {
-        if (bytes.length < HEADER_BYTES || bytes[0] != VERSION) {
-            throw new DistributionCodec.CorruptDistributionException("not a raw rows encoding (" + bytes.length
-                    + " bytes" + (bytes.length > 0 ? ", version " + bytes[0] : "") + ")");
-        }
-        ByteBuffer in = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
-        in.get();
+        ByteBuffer in = open(bytes, HEADER_BYTES, VERSION, "raw rows");
         int neurons = in.getInt();
         int count = in.getInt();
         if (neurons <= 0 || count < 0 || encodedBytes(neurons, count) != bytes.length) {

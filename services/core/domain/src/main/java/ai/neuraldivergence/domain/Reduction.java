@@ -10,15 +10,10 @@ public enum Reduction {
     MEAN;
 
     public String word() {
-        return name().toLowerCase(java.util.Locale.ROOT);
+        return Words.of(this);
     }
 
     public static Reduction fromWord(String word) {
-        for (Reduction r : values()) {
-            if (r.word().equals(word)) {
-                return r;
-            }
-        }
-        throw new IllegalArgumentException("reduction must be none, max or mean, got '" + word + "'");
+        return Words.parse(values(), Reduction::word, "reduction", word);
     }
 }

@@ -15,13 +15,8 @@ public record ReferenceKey(String modelId, String modelVersion, String reference
     public static final String TAG = "reference";
 
     public ReferenceKey {
-        Objects.requireNonNull(modelId, "modelId");
-        Objects.requireNonNull(modelVersion, "modelVersion");
+        Keys.requireTapBlock(modelId, modelVersion, tap, block);
         Objects.requireNonNull(reference, "reference");
-        Objects.requireNonNull(tap, "tap");
         Objects.requireNonNull(slice, "slice");
-        if (block < 0) {
-            throw new IllegalArgumentException("a block is >= 0, got " + block);
-        }
     }
 }

@@ -131,12 +131,7 @@ public final class SlicedRows {
             raw.rows().forEach(r -> membership.add(one));
             return new SlicedRows(raw.neuronCount(), List.copyOf(slices), raw.rows(), membership);
         }
-        if (bytes.length < HEADER_BYTES || bytes[0] != VERSION) {
-            throw new DistributionCodec.CorruptDistributionException("not a sliced rows encoding (" + bytes.length
-                    + " bytes" + (bytes.length > 0 ? ", version " + bytes[0] : "") + ")");
-        }
-        ByteBuffer in = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
-        in.get();
+        ByteBuffer in = RawRows.open(bytes, HEADER_BYTES, VERSION, "sliced rows");
         int neurons = in.getInt();
         int count = in.getInt();
         int sliceCount = in.getInt();

@@ -15,13 +15,8 @@ public record TapMinute(String modelId, String modelVersion, String tap, Instant
     }
 
     public TapMinute {
-        Objects.requireNonNull(modelId, "modelId");
-        Objects.requireNonNull(modelVersion, "modelVersion");
-        Objects.requireNonNull(tap, "tap");
+        Keys.requireTapBlock(modelId, modelVersion, tap, block);
         Objects.requireNonNull(windowStart, "windowStart");
-        if (block < 0) {
-            throw new IllegalArgumentException("a block is >= 0, got " + block);
-        }
         if (!Granularity.MINUTE.windowStart(windowStart).equals(windowStart)) {
             throw new IllegalArgumentException(windowStart + " is not the start of a minute");
         }

@@ -17,15 +17,10 @@ public record WindowKey(String modelId, String modelVersion, String tap, Slice s
     }
 
     public WindowKey {
-        Objects.requireNonNull(modelId, "modelId");
-        Objects.requireNonNull(modelVersion, "modelVersion");
-        Objects.requireNonNull(tap, "tap");
+        Keys.requireTapBlock(modelId, modelVersion, tap, block);
         Objects.requireNonNull(slice, "slice");
         Objects.requireNonNull(granularity, "granularity");
         Objects.requireNonNull(windowStart, "windowStart");
-        if (block < 0) {
-            throw new IllegalArgumentException("a block is >= 0, got " + block);
-        }
         if (!granularity.windowStart(windowStart).equals(windowStart)) {
             throw new IllegalArgumentException(windowStart + " is not the start of a " + granularity.word() + " window");
         }
