@@ -3,7 +3,6 @@ package ai.neuraldivergence.storage;
 import ai.neuraldivergence.domain.TopExemplars;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Instant;
@@ -58,24 +57,13 @@ public final class ExemplarStore {
     public void merge(Connection c, Key key, TopExemplars delta) throws SQLException {
         partitions.ensure(key.minute(), "");
         AdvisoryLocks.lock(c, "neuron_exemplars", List.of(lockKey(key)));
-        TopExemplars merged = delta;
-        try (PreparedStatement ps = c.prepareStatement("SELECT exemplars FROM neuron_exemplars WHERE model_id = ? "
-                + "AND model_version = ? AND tap = ? AND window_start = ? AND block = ? FOR UPDATE")) {
-            bind(ps, key);
-            try (ResultSet rs = ps.executeQuery()) {
-                if (rs.next()) {
-                    merged = TopExemplars.decode(rs.getBytes(1));
-                    merged.merge(delta);
-                }
-            }
+        TopExemplars merged = readRow(c, key, true);
+        if (merged == null) {
+            merged = delta;
+        } else {
+            merged.merge(delta);
         }
-        try (PreparedStatement ps = c.prepareStatement("INSERT INTO neuron_exemplars (model_id, model_version, tap, "
-                + "window_start, block, exemplars) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (model_id, model_version, "
-                + "tap, window_start, block) DO UPDATE SET exemplars = excluded.exemplars")) {
-            bind(ps, key);
-            ps.setBytes(6, merged.encode());
-            ps.executeUpdate();
-        }
+        write(c, key, merged);
     }
 
     public Optional<TopExemplars> read(String modelId, String modelVersion, String tap, Instant minute) {
@@ -98,18 +86,7 @@ public final class ExemplarStore {
     }
 
     private static TopExemplars mergeAll(PreparedStatement ps) throws SQLException {
-        TopExemplars merged = null;
-        try (ResultSet rs = ps.executeQuery()) {
-            while (rs.next()) {
-                TopExemplars e = TopExemplars.decode(rs.getBytes(1));
-                if (merged == null) {
-                    merged = e;
-                } else {
-                    merged.merge(e);
-                }
-            }
-        }
-        return merged;
+        return Sql.mergeInto(null, ps, rs -> TopExemplars.decode(rs.getBytes(1)), TopExemplars::merge);
     }
 
     /** Appends one flush's exemplar candidates, inside the caller's transaction (nothing is read or locked). */
@@ -138,15 +115,8 @@ public final class ExemplarStore {
      */
     public List<Key> toFold(Connection c, Instant completeBefore, Instant finalBefore, int limit)
             throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT DISTINCT d.model_id, d.model_version, d.tap, "
-                + "d.window_start, d.block FROM exemplar_delta d WHERE NOT d.folded AND d.window_start < ? AND "
-                + "(d.window_start < ? OR NOT EXISTS (SELECT 1 FROM neuron_exemplars e WHERE e.model_id = d.model_id "
-                + "AND e.model_version = d.model_version AND e.tap = d.tap AND e.block = d.block AND e.window_start = "
-                + "d.window_start)) ORDER BY 4 LIMIT ?")) {
-            Sql.bind(ps, completeBefore, finalBefore, limit);
-            return Sql.list(ps, rs -> new Key(rs.getString(1), rs.getString(2), rs.getString(3),
-                    rs.getTimestamp(4).toInstant(), rs.getInt(5)));
-        }
+        return WindowDeltaStore.dueForFold(c, "exemplar_delta", "neuron_exemplars", "", completeBefore, finalBefore,
+                limit, Key::new);
     }
 
     /**
@@ -157,16 +127,7 @@ public final class ExemplarStore {
     public boolean fold(Connection c, Key key, boolean isFinal) throws SQLException {
         partitions.ensure(key.minute(), "");
         AdvisoryLocks.lock(c, "neuron_exemplars", List.of(lockKey(key)));
-        TopExemplars row = null;
-        try (PreparedStatement ps = c.prepareStatement("SELECT exemplars FROM neuron_exemplars WHERE model_id = ? "
-                + "AND model_version = ? AND tap = ? AND window_start = ? AND block = ?")) {
-            bind(ps, key);
-            try (ResultSet rs = ps.executeQuery()) {
-                if (rs.next()) {
-                    row = TopExemplars.decode(rs.getBytes(1));
-                }
-            }
-        }
+        TopExemplars row = readRow(c, key, false);
         if (row != null && !isFinal) {
             return false;
         }
@@ -174,28 +135,15 @@ public final class ExemplarStore {
         try (PreparedStatement ps = c.prepareStatement("SELECT delta_id, exemplars FROM exemplar_delta WHERE "
                 + "model_id = ? AND model_version = ? AND tap = ? AND window_start = ? AND block = ? AND NOT folded")) {
             bind(ps, key);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    ids.add(rs.getLong(1));
-                    TopExemplars d = TopExemplars.decode(rs.getBytes(2));
-                    if (row == null) {
-                        row = d;
-                    } else {
-                        row.merge(d);
-                    }
-                }
-            }
+            row = Sql.mergeInto(row, ps, rs -> {
+                ids.add(rs.getLong(1));
+                return TopExemplars.decode(rs.getBytes(2));
+            }, TopExemplars::merge);
         }
         if (ids.isEmpty()) {
             return false;
         }
-        try (PreparedStatement ps = c.prepareStatement("INSERT INTO neuron_exemplars (model_id, model_version, tap, "
-                + "window_start, block, exemplars) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (model_id, model_version, "
-                + "tap, window_start, block) DO UPDATE SET exemplars = excluded.exemplars")) {
-            bind(ps, key);
-            ps.setBytes(6, row.encode());
-            ps.executeUpdate();
-        }
+        write(c, key, row);
         try (PreparedStatement ps = c.prepareStatement("UPDATE exemplar_delta SET folded = true WHERE window_start = ? "
                 + "AND delta_id = ANY(?)")) {
             ps.setTimestamp(1, Timestamp.from(key.minute()));
@@ -203,6 +151,26 @@ public final class ExemplarStore {
             ps.executeUpdate();
         }
         return true;
+    }
+
+    /** A block's minute row, locked {@code forUpdate} or read under the key's advisory lock alone; null if none. */
+    private static TopExemplars readRow(Connection c, Key key, boolean forUpdate) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT exemplars FROM neuron_exemplars WHERE model_id = ? "
+                + "AND model_version = ? AND tap = ? AND window_start = ? AND block = ?"
+                + (forUpdate ? " FOR UPDATE" : ""))) {
+            bind(ps, key);
+            return Sql.first(ps, rs -> TopExemplars.decode(rs.getBytes(1)));
+        }
+    }
+
+    private static void write(Connection c, Key key, TopExemplars exemplars) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO neuron_exemplars (model_id, model_version, tap, "
+                + "window_start, block, exemplars) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (model_id, model_version, "
+                + "tap, window_start, block) DO UPDATE SET exemplars = excluded.exemplars")) {
+            bind(ps, key);
+            ps.setBytes(6, exemplars.encode());
+            ps.executeUpdate();
+        }
     }
 
     private static String lockKey(Key key) {

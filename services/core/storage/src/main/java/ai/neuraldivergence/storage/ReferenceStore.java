@@ -37,17 +37,17 @@ public final class ReferenceStore {
         AdvisoryLocks.lock(c, "reference_distribution", java.util.List.of(key.modelId() + '\u0000'
                 + key.modelVersion() + '\u0000' + key.reference() + '\u0000' + key.tap() + '\u0000'
                 + key.slice().key() + '\u0000' + key.block()));
-        TapDistribution merged = delta;
+        TapDistribution merged;
         try (PreparedStatement ps = c.prepareStatement("SELECT distributions FROM reference_distribution "
                 + "WHERE model_id = ? AND model_version = ? AND name = ? AND tap = ? AND slice = ? AND block = ? "
                 + "FOR UPDATE")) {
             bind(ps, key);
-            try (ResultSet rs = ps.executeQuery()) {
-                if (rs.next()) {
-                    merged = DistributionCodec.decode(rs.getBytes(1));
-                    merged.merge(delta);
-                }
-            }
+            merged = Sql.first(ps, rs -> DistributionCodec.decode(rs.getBytes(1)));
+        }
+        if (merged == null) {
+            merged = delta;
+        } else {
+            merged.merge(delta);
         }
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO reference_distribution (model_id, model_version, "
                 + "name, tap, slice, block, observation_count, distributions) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "

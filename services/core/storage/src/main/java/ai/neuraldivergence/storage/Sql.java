@@ -7,6 +7,7 @@ import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.BiConsumer;
 
 /** The JDBC steps every store repeats: parameters bound by their Java type, rows read into values. */
 final class Sql {
@@ -72,5 +73,32 @@ final class Sql {
             rs.next();
             return row.read(rs);
         }
+    }
+
+    /** Runs a bound query that returns at most one row (a key's row) and reads it; null when there is none. */
+    static <T> T first(PreparedStatement ps, Row<T> row) throws SQLException {
+        try (ResultSet rs = ps.executeQuery()) {
+            return rs.next() ? row.read(rs) : null;
+        }
+    }
+
+    /**
+     * Runs a bound query and merges every row it returns, in order, into {@code start} (into the first row when
+     * {@code start} is null); null when there is neither. One decoded row at a time beside the sum: a stored row
+     * can be megabytes.
+     */
+    static <T> T mergeInto(T start, PreparedStatement ps, Row<T> row, BiConsumer<T, T> merge) throws SQLException {
+        T sum = start;
+        try (ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                T next = row.read(rs);
+                if (sum == null) {
+                    sum = next;
+                } else {
+                    merge.accept(sum, next);
+                }
+            }
+        }
+        return sum;
     }
 }

@@ -88,20 +88,17 @@ public final class TapWindowStore {
         // already may not see a partition attached since
         partitions.ensure(key.windowStart(), key.granularity().word());
         lockWindows(c, List.of(key));
-        TapDistribution merged = null;
+        TapDistribution merged;
         try (PreparedStatement ps = c.prepareStatement("SELECT distributions FROM tap_window "
                 + "WHERE model_id = ? AND model_version = ? AND tap = ? AND granularity = ? AND slice = ? "
                 + "AND window_start = ? AND block = ? FOR UPDATE")) {
             bindKey(ps, key);
-            try (ResultSet rs = ps.executeQuery()) {
-                if (rs.next()) {
-                    merged = DistributionCodec.decode(rs.getBytes(1));
-                    delta.addTo(merged);
-                }
-            }
+            merged = Sql.first(ps, rs -> DistributionCodec.decode(rs.getBytes(1)));
         }
         if (merged == null) {
             merged = delta.toDistribution(sketchK);
+        } else {
+            delta.addTo(merged);
         }
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO tap_window (model_id, model_version, tap, "
                 + "granularity, slice, window_start, block, observation_count, distributions) VALUES (?, ?, ?, ?, ?, "

@@ -190,14 +190,30 @@ public final class WindowDeltaStore {
      */
     public List<TapMinute> toFold(Connection c, Instant completeBefore, Instant finalBefore, int limit)
             throws SQLException {
+        return dueForFold(c, "window_delta", "tap_window", " AND r.granularity = 'minute'", completeBefore,
+                finalBefore, limit, TapMinute::new);
+    }
+
+    /** Makes the key of a tap block's minute. */
+    @FunctionalInterface
+    interface MinuteKey<T> {
+        T of(String modelId, String modelVersion, String tap, Instant minute, int block);
+    }
+
+    /**
+     * {@link #toFold} for any deltas folded into minute rows by the same rule (the exemplars' too): the minutes of
+     * {@code deltas} due for a fold into {@code rows}; {@code minuteRows}, appended to the match of a row {@code r},
+     * picks a table's minute rows out of its coarser ones.
+     */
+    static <T> List<T> dueForFold(Connection c, String deltas, String rows, String minuteRows, Instant completeBefore,
+            Instant finalBefore, int limit, MinuteKey<T> key) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT DISTINCT d.model_id, d.model_version, d.tap, "
-                + "d.window_start, d.block FROM window_delta d WHERE NOT d.folded AND "
-                + "d.window_start < ? AND (d.window_start < ? OR NOT EXISTS (SELECT 1 FROM tap_window w WHERE "
-                + "w.model_id = d.model_id AND w.model_version = d.model_version AND w.tap = d.tap AND "
-                + "w.block = d.block AND w.granularity = 'minute' AND w.window_start = d.window_start)) "
-                + "ORDER BY 4 LIMIT ?")) {
+                + "d.window_start, d.block FROM " + deltas + " d WHERE NOT d.folded AND d.window_start < ? AND "
+                + "(d.window_start < ? OR NOT EXISTS (SELECT 1 FROM " + rows + " r WHERE r.model_id = d.model_id "
+                + "AND r.model_version = d.model_version AND r.tap = d.tap AND r.block = d.block"
+                + minuteRows + " AND r.window_start = d.window_start)) ORDER BY 4 LIMIT ?")) {
             Sql.bind(ps, completeBefore, finalBefore, limit);
-            return Sql.list(ps, rs -> new TapMinute(rs.getString(1), rs.getString(2), rs.getString(3),
+            return Sql.list(ps, rs -> key.of(rs.getString(1), rs.getString(2), rs.getString(3),
                     rs.getTimestamp(4).toInstant(), rs.getInt(5)));
         }
     }

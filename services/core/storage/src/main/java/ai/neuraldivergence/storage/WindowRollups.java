@@ -142,23 +142,14 @@ public final class WindowRollups {
      */
     public TapDistribution mergeParts(Connection c, WindowKey key, int neuronCount) throws SQLException {
         Granularity part = key.granularity() == Granularity.DAY ? Granularity.HOUR : Granularity.MINUTE;
-        TapDistribution merged = null;
+        TapDistribution merged;
         try (PreparedStatement ps = c.prepareStatement("SELECT distributions FROM tap_window WHERE model_id = ? AND "
                 + "model_version = ? AND tap = ? AND granularity = ? AND slice = ? AND window_start >= ? AND "
                 + "window_start < ? AND block = ?")) {
             Sql.bind(ps, key.modelId(), key.modelVersion(), key.tap(), part.word(), key.slice().key(),
                     key.windowStart(), key.windowEnd(), key.block());
             ps.setFetchSize(1);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    TapDistribution d = DistributionCodec.decode(rs.getBytes(1));
-                    if (merged == null) {
-                        merged = d;
-                    } else {
-                        merged.merge(d);
-                    }
-                }
-            }
+            merged = Sql.mergeInto(null, ps, rs -> DistributionCodec.decode(rs.getBytes(1)), TapDistribution::merge);
         }
         return merged == null ? new TapDistribution(neuronCount, windows.sketchK()) : merged;
     }
