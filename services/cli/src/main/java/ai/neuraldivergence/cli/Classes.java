@@ -1,6 +1,5 @@
 package ai.neuraldivergence.cli;
 
-import static ai.neuraldivergence.cli.Text.metric;
 import static ai.neuraldivergence.cli.Text.percent;
 
 import ai.neuraldivergence.proto.v1.ClassBy;
@@ -27,13 +26,13 @@ final class Classes extends Call {
     @Option(names = "--by", description = "predicted or label (default ${DEFAULT-VALUE})")
     String by = "predicted";
 
-    @Option(names = "--metric")
-    String metric = "ks";
+    @Mixin
+    MetricOption metric;
 
     @Override
     public Integer call() throws Exception {
         ClassMatrixRequest.Builder request = ClassMatrixRequest.newBuilder().setModelId(target.model)
-                .setModelVersion(target.version).setTap(tap).setMetric(metric(metric)).setClassBy(switch (by) {
+                .setModelVersion(target.version).setTap(tap).setMetric(metric.metric()).setClassBy(switch (by) {
                     case "predicted" -> ClassBy.CLASS_BY_PREDICTED;
                     case "label" -> ClassBy.CLASS_BY_TRUE_LABEL;
                     default -> throw new IllegalArgumentException("--by is predicted or label, got '" + by + "'");
@@ -46,7 +45,7 @@ final class Classes extends Call {
         }
         return call("comparing classes", s -> s.getClassMatrix(request.build()), (ClassMatrix m) -> {
             print(table(m));
-            w().println("cells: mean " + metric + " over the tap's neurons (drifted share)");
+            w().println("cells: mean " + metric.word + " over the tap's neurons (drifted share)");
         });
     }
 

@@ -1,6 +1,5 @@
 package ai.neuraldivergence.cli;
 
-import static ai.neuraldivergence.cli.Text.metric;
 import static ai.neuraldivergence.cli.Text.percent;
 
 import ai.neuraldivergence.proto.v1.LayerOverview;
@@ -22,8 +21,8 @@ final class Layers extends Call {
     @Option(names = "--b", required = true)
     String b;
 
-    @Option(names = "--metric")
-    String metric = "ks";
+    @Mixin
+    MetricOption metric;
 
     @Option(names = "--onset", description = "drifted share that marks the onset tap (default 0.05)")
     double onset;
@@ -32,7 +31,7 @@ final class Layers extends Call {
     public Integer call() throws Exception {
         LayerOverviewRequest request = LayerOverviewRequest.newBuilder().setModelId(target.model)
                 .setModelVersion(target.version).setA(Specs.selection(a)).setB(Specs.selection(b))
-                .setMetric(metric(metric)).setOnsetShare(onset).build();
+                .setMetric(metric.metric()).setOnsetShare(onset).build();
         return call("comparing layers", s -> s.getLayerOverview(request), (LayerOverview o) -> {
             Table t = new Table("TAP", "INDEX", "NEURONS", "DRIFTED", "MEAN", "MAX", "A", "B", "ONSET");
             for (TapSummary s : o.getTapsList()) {

@@ -4,17 +4,13 @@ import ai.neuraldivergence.proto.v1.ListMonitorsRequest;
 import ai.neuraldivergence.proto.v1.Monitor;
 import ai.neuraldivergence.proto.v1.MonitorState;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
 
 @Command(name = "monitors", description = "Drift monitors and their state.")
-final class Monitors extends Call {
-
-    @Option(names = "--model")
-    String model = "";
+final class Monitors extends ModelListing {
 
     @Override
     public Integer call() throws Exception {
-        return call("listing", s -> s.listMonitors(ListMonitorsRequest.newBuilder().setModelId(model).build()),
+        return list(s -> s.listMonitors(ListMonitorsRequest.newBuilder().setModelId(model).build()),
                 r -> {
                     Table t = new Table("MONITOR", "MODEL", "TAP", "STATE", "SINCE", "VALUE", "THRESHOLD",
                             "REFERENCE");

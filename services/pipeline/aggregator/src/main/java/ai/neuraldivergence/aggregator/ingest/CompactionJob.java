@@ -86,14 +86,12 @@ public class CompactionJob {
             ahead.put(table, new ai.neuraldivergence.storage.TimePartitions(dataSource,
                     ai.neuraldivergence.storage.PartitionLayout.of(table)));
         }
-        this.folded = Counter.builder("nd.aggregator.minutes.folded")
-                .description("Minute folds: a minute's deltas merged into its one row").register(registry);
-        this.built = Counter.builder("nd.aggregator.minutes.rolled.up")
-                .description("Hour and day rows built (each once, from its final minutes or hours)")
-                .register(registry);
-        this.failed = Counter.builder("nd.aggregator.compaction.failures")
-                .description("Folds and builds that failed (the key is skipped and tried again at the next pass)")
-                .register(registry);
+        this.folded = Meters.counter(registry, "nd.aggregator.minutes.folded",
+                "Minute folds: a minute's deltas merged into its one row");
+        this.built = Meters.counter(registry, "nd.aggregator.minutes.rolled.up",
+                "Hour and day rows built (each once, from its final minutes or hours)");
+        this.failed = Meters.counter(registry, "nd.aggregator.compaction.failures",
+                "Folds and builds that failed (the key is skipped and tried again at the next pass)");
         this.compaction = new Compaction(dataSource, config.sketchK(), finality(config), new Compaction.Listener() {
             @Override
             public void built(Compaction.Built b) {

@@ -35,48 +35,38 @@ final class ConsumerMetrics {
         this.finalDropped = Counter.builder("nd.aggregator.deltas.dropped").tag("reason", "final")
                 .description("Window deltas dropped because their minute was final (folded for the last time)")
                 .register(registry);
-        this.observations = Counter.builder("nd.aggregator.observations")
-                .description("Observations committed to stored distributions").register(registry);
-        this.batches = Counter.builder("nd.aggregator.batches")
-                .description("Activation batches committed").register(registry);
-        this.fencedFlushes = Counter.builder("nd.aggregator.flushes.fenced")
-                .description("Flushes rolled back because another instance owns a partition now")
-                .register(registry);
-        this.failures = Counter.builder("nd.aggregator.failures")
-                .description("Poll or flush failures; the delta was dropped and re-read from the stored offsets")
-                .register(registry);
-        this.storeFailures = Counter.builder("nd.aggregator.store.failures")
-                .description("Flush failures that are the store's (a stored row that cannot be decoded, a failure "
-                        + "with no data to blame): retried, nothing dead-lettered; alert on it")
-                .register(registry);
-        this.recoveries = Counter.builder("nd.aggregator.flush.recoveries")
-                .description("Failed flushes written again, in halves, to find the record at fault")
-                .register(registry);
-        this.records = Counter.builder("nd.aggregator.records").description("Kafka records consumed")
-                .register(registry);
-        this.sketchUpdates = Counter.builder("nd.aggregator.sketch.updates")
-                .description("Sketch updates committed (neuron values x the slices they entered)").register(registry);
-        this.rowsWritten = Counter.builder("nd.aggregator.rows.written")
-                .description("Distribution rows written (minutes and their hour and day roll-ups)").register(registry);
-        this.bytesWritten = Counter.builder("nd.aggregator.bytes.written")
-                .description("Bytes of distributions written to PostgreSQL").register(registry);
+        this.observations = Meters.counter(registry, "nd.aggregator.observations",
+                "Observations committed to stored distributions");
+        this.batches = Meters.counter(registry, "nd.aggregator.batches", "Activation batches committed");
+        this.fencedFlushes = Meters.counter(registry, "nd.aggregator.flushes.fenced",
+                "Flushes rolled back because another instance owns a partition now");
+        this.failures = Meters.counter(registry, "nd.aggregator.failures",
+                "Poll or flush failures; the delta was dropped and re-read from the stored offsets");
+        this.storeFailures = Meters.counter(registry, "nd.aggregator.store.failures",
+                "Flush failures that are the store's (a stored row that cannot be decoded, a failure with no data "
+                        + "to blame): retried, nothing dead-lettered; alert on it");
+        this.recoveries = Meters.counter(registry, "nd.aggregator.flush.recoveries",
+                "Failed flushes written again, in halves, to find the record at fault");
+        this.records = Meters.counter(registry, "nd.aggregator.records", "Kafka records consumed");
+        this.sketchUpdates = Meters.counter(registry, "nd.aggregator.sketch.updates",
+                "Sketch updates committed (neuron values x the slices they entered)");
+        this.rowsWritten = Meters.counter(registry, "nd.aggregator.rows.written",
+                "Distribution rows written (minutes and their hour and day roll-ups)");
+        this.bytesWritten = Meters.counter(registry, "nd.aggregator.bytes.written",
+                "Bytes of distributions written to PostgreSQL");
         registry.gauge("nd.aggregator.consumer.lag", lag);
-        this.labelsReceived = Counter.builder("nd.aggregator.labels").description("Late labels committed")
-                .register(registry);
-        this.inputsReceived = Counter.builder("nd.aggregator.inputs")
-                .description("Captured inputs committed into the recent-observation store").register(registry);
-        this.lateLabelsJoined = Counter.builder("nd.aggregator.labels.joined")
-                .description("Observation taps added to their true-label slice by a late label").register(registry);
-        this.lateDropped = Counter.builder("nd.aggregator.observations.late")
-                .description("Observations dropped: they arrived later than the allowed lateness after their event "
-                        + "time").register(registry);
-        this.partitionsLost = Counter.builder("nd.aggregator.partitions.lost")
-                .description("Partitions lost without a clean revoke (e.g. after a pause past the session timeout); "
-                        + "the unflushed delta was dropped")
-                .register(registry);
-        this.tagValuesRefused = Counter.builder("nd.aggregator.tag.values.refused")
-                .description("Tag values not turned into slices (cardinality bound or invalid value)")
-                .register(registry);
+        this.labelsReceived = Meters.counter(registry, "nd.aggregator.labels", "Late labels committed");
+        this.inputsReceived = Meters.counter(registry, "nd.aggregator.inputs",
+                "Captured inputs committed into the recent-observation store");
+        this.lateLabelsJoined = Meters.counter(registry, "nd.aggregator.labels.joined",
+                "Observation taps added to their true-label slice by a late label");
+        this.lateDropped = Meters.counter(registry, "nd.aggregator.observations.late",
+                "Observations dropped: they arrived later than the allowed lateness after their event time");
+        this.partitionsLost = Meters.counter(registry, "nd.aggregator.partitions.lost",
+                "Partitions lost without a clean revoke (e.g. after a pause past the session timeout); the "
+                        + "unflushed delta was dropped");
+        this.tagValuesRefused = Meters.counter(registry, "nd.aggregator.tag.values.refused",
+                "Tag values not turned into slices (cardinality bound or invalid value)");
         this.flushTimer = Timer.builder("nd.aggregator.flush").publishPercentiles(0.5, 0.95)
                 .description("Time to write one flush (distributions and offsets, one transaction)")
                 .register(registry);

@@ -60,9 +60,8 @@ public class EventPublisher {
         this.producer = new KafkaProducer<>(config);
         this.topics = topics;
         this.registry = registry;
-        this.windowUpdatesFailed = Counter.builder("nd.aggregator.window.updates.failed")
-                .description("Window-updated events that could not be published (the distributions are committed)")
-                .register(registry);
+        this.windowUpdatesFailed = Meters.counter(registry, "nd.aggregator.window.updates.failed",
+                "Window-updated events that could not be published (the distributions are committed)");
     }
 
     /**

@@ -4,12 +4,14 @@ import ai.neuraldivergence.aggregator.config.AggregatorConfig;
 import ai.neuraldivergence.storage.RecentObservationStore;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tag;
 import io.quarkus.runtime.Startup;
 import io.quarkus.scheduler.Scheduled;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jboss.logging.Logger;
 
@@ -26,31 +28,37 @@ public class RecentEvictionJob {
 
     private final RecentObservationStore store;
     private final AggregatorConfig config;
-    private final Counter observationsExpired;
-    private final Counter observationsOverCap;
-    private final Counter inputsExpired;
-    private final Counter inputsOverCap;
-    private final AtomicLong observationRows = new AtomicLong();
-    private final AtomicLong inputRows = new AtomicLong();
+    private final StoreMeters observations;
+    private final StoreMeters inputs;
 
     @Inject
     public RecentEvictionJob(RecentObservationStore store, AggregatorConfig config, MeterRegistry registry) {
         this.store = store;
         this.config = config;
-        this.observationsExpired = evictions(registry, "observations", "ttl");
-        this.observationsOverCap = evictions(registry, "observations", "cap");
-        this.inputsExpired = evictions(registry, "inputs", "ttl");
-        this.inputsOverCap = evictions(registry, "inputs", "cap");
-        registry.gauge("nd.aggregator.recent.rows", java.util.List.of(io.micrometer.core.instrument.Tag.of(
-                "store", "observations")), observationRows);
-        registry.gauge("nd.aggregator.recent.rows", java.util.List.of(io.micrometer.core.instrument.Tag.of(
-                "store", "inputs")), inputRows);
+        this.observations = StoreMeters.register(registry, "observations");
+        this.inputs = StoreMeters.register(registry, "inputs");
     }
 
-    private static Counter evictions(MeterRegistry registry, String store, String reason) {
-        return Counter.builder("nd.aggregator.recent.evicted")
-                .description("Rows evicted from the recent-observation store (past the TTL, or beyond the cap)")
-                .tag("store", store).tag("reason", reason).register(registry);
+    /** The meters of one kind of row the store holds, tagged {@code store}: what was evicted, and what is held. */
+    private record StoreMeters(Counter expired, Counter overCap, AtomicLong rows) {
+
+        static StoreMeters register(MeterRegistry registry, String store) {
+            // the gauge holds its number weakly: this record keeps it
+            AtomicLong rows = new AtomicLong();
+            registry.gauge("nd.aggregator.recent.rows", List.of(Tag.of("store", store)), rows);
+            return new StoreMeters(evictions(registry, store, "ttl"), evictions(registry, store, "cap"), rows);
+        }
+
+        private static Counter evictions(MeterRegistry registry, String store, String reason) {
+            return Counter.builder("nd.aggregator.recent.evicted")
+                    .description("Rows evicted from the recent-observation store (past the TTL, or beyond the cap)")
+                    .tag("store", store).tag("reason", reason).register(registry);
+        }
+
+        void evicted(long pastTtl, long beyondCap) {
+            expired.increment(pastTtl);
+            overCap.increment(beyondCap);
+        }
     }
 
     /** Every {@code recent.check-interval}, the first one an interval after the start; never two at once. */
@@ -72,13 +80,11 @@ public class RecentEvictionJob {
                 : config.labelHorizon();
         RecentObservationStore.Evicted e = store.evict(now.minus(keep), config.recent().maxObservationRows(),
                 config.recent().maxInputs());
-        observationsExpired.increment(e.observationsExpired());
-        observationsOverCap.increment(e.observationsOverCap());
-        inputsExpired.increment(e.inputsExpired());
-        inputsOverCap.increment(e.inputsOverCap());
+        observations.evicted(e.observationsExpired(), e.observationsOverCap());
+        inputs.evicted(e.inputsExpired(), e.inputsOverCap());
         long[] sizes = store.sizes();
-        observationRows.set(sizes[0]);
-        inputRows.set(sizes[1]);
+        observations.rows().set(sizes[0]);
+        inputs.rows().set(sizes[1]);
         if (e.observationsOverCap() + e.inputsOverCap() > 0) {
             LOG.infof("recent-observation store over its cap: evicted %d observation rows and %d inputs (raise "
                     + "nd.aggregator.recent.max-observation-rows / max-inputs to keep more)",

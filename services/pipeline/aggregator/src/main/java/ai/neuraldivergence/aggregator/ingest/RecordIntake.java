@@ -10,10 +10,12 @@ import ai.neuraldivergence.proto.v1.LabelEvent;
 import ai.neuraldivergence.storage.RecentObservationStore;
 import ai.neuraldivergence.storage.ReferenceStore;
 import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Parser;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.BiFunction;
 import java.util.function.BiPredicate;
 import java.util.function.Function;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -102,39 +104,44 @@ final class RecordIntake {
     }
 
     Item read(ConsumerRecord<byte[], byte[]> record) {
-        byte[] value = record.value() == null ? new byte[0] : record.value();
         if (record.topic().equals(topics.labels())) {
-            LabelEvent label;
-            try {
-                label = LabelEvent.parseFrom(value);
-            } catch (InvalidProtocolBufferException e) {
-                return new Refused(record, "undecodable LabelEvent: " + e.getMessage());
-            }
-            return ActivationBatchValidator.labelProblem(label).<Item>map(p -> new Refused(record, "LabelEvent " + p))
-                    .orElseGet(() -> new Label(record, label));
+            return decoded(record, LabelEvent.parser(), "LabelEvent", RecordIntake::label);
         }
         if (record.topic().equals(topics.inputs())) {
-            CapturedInput input;
-            try {
-                input = CapturedInput.parseFrom(value);
-            } catch (InvalidProtocolBufferException e) {
-                return new Refused(record, "undecodable CapturedInput: " + e.getMessage());
-            }
-            Optional<String> problem = CapturedInputs.problem(input);
-            if (problem.isPresent()) {
-                return new Refused(record, problem.get());
-            }
-            return new Input(record, new RecentObservationStore.CapturedInput(input.getModelId(),
-                    input.getModelVersion(), input.getInstanceId(), Instant.ofEpochSecond(
-                            input.getEventTime().getSeconds(), input.getEventTime().getNanos()),
-                    input.getPng().toByteArray()));
+            return decoded(record, CapturedInput.parser(), "CapturedInput", RecordIntake::input);
         }
-        ActivationBatch batch;
+        return decoded(record, ActivationBatch.parser(), "ActivationBatch", this::activations);
+    }
+
+    /** The record's value as a {@code type}, checked by {@code check}; refused when it does not decode. */
+    private static <M> Item decoded(ConsumerRecord<byte[], byte[]> record, Parser<M> parser, String type,
+            BiFunction<ConsumerRecord<byte[], byte[]>, M, Item> check) {
+        M message;
         try {
-            batch = ActivationBatch.parseFrom(value);
+            message = parser.parseFrom(record.value() == null ? new byte[0] : record.value());
         } catch (InvalidProtocolBufferException e) {
-            return new Refused(record, "undecodable ActivationBatch: " + e.getMessage());
+            return new Refused(record, "undecodable " + type + ": " + e.getMessage());
         }
+        return check.apply(record, message);
+    }
+
+    private static Item label(ConsumerRecord<byte[], byte[]> record, LabelEvent label) {
+        return ActivationBatchValidator.labelProblem(label).<Item>map(p -> new Refused(record, "LabelEvent " + p))
+                .orElseGet(() -> new Label(record, label));
+    }
+
+    private static Item input(ConsumerRecord<byte[], byte[]> record, CapturedInput input) {
+        Optional<String> problem = CapturedInputs.problem(input);
+        if (problem.isPresent()) {
+            return new Refused(record, problem.get());
+        }
+        return new Input(record, new RecentObservationStore.CapturedInput(input.getModelId(),
+                input.getModelVersion(), input.getInstanceId(), Instant.ofEpochSecond(
+                        input.getEventTime().getSeconds(), input.getEventTime().getNanos()),
+                input.getPng().toByteArray()));
+    }
+
+    private Item activations(ConsumerRecord<byte[], byte[]> record, ActivationBatch batch) {
         // the event-time bounds are measured against the record's timestamp, so that a replay decides alike
         Optional<String> problem = ActivationBatchValidator.problem(batch, rules,
                 Instant.ofEpochMilli(record.timestamp()));

@@ -55,10 +55,9 @@ public class ReferenceSeals {
         this.seals = seals;
         this.events = events;
         this.registry = registry;
-        this.publishFailures = Counter.builder("nd.aggregator.reference.seals.unpublished")
-                .description("Attempts to publish a reference's seal that failed (retried at the next check); "
-                        + "meanwhile inference accepts tagged requests for it, which are dead-lettered")
-                .register(registry);
+        this.publishFailures = Meters.counter(registry, "nd.aggregator.reference.seals.unpublished",
+                "Attempts to publish a reference's seal that failed (retried at the next check); meanwhile "
+                        + "inference accepts tagged requests for it, which are dead-lettered");
     }
 
     /** Every {@code references.seal-check-interval}, from the start; never two checks at once. */

@@ -56,9 +56,8 @@ public class RetentionJob {
         this.config = config;
         this.compaction = compaction;
         this.gauges = gauges;
-        this.partitionsDropped = Counter.builder("nd.aggregator.retention.partitions.dropped")
-                .description("Partitions of windows, exemplars and labels dropped past their retention")
-                .register(registry);
+        this.partitionsDropped = Meters.counter(registry, "nd.aggregator.retention.partitions.dropped",
+                "Partitions of windows, exemplars and labels dropped past their retention");
         for (Granularity g : Granularity.values()) {
             deleted.put(g, Counter.builder("nd.aggregator.retention.deleted")
                     .description("Windows stored before partitioning deleted past their retention")

@@ -346,11 +346,34 @@ public final class WideModelBenchmark {
         }
     }
 
+    /** A daemon thread that runs {@link #loop()} from {@link #start()} until {@link #stop()}. */
+    abstract static class Worker {
+        private final Thread thread;
+        volatile boolean running = true;
+
+        Worker(String name) {
+            this.thread = new Thread(this::loop, name);
+            thread.setDaemon(true);
+        }
+
+        abstract void loop();
+
+        void start() {
+            thread.start();
+        }
+
+        /** Ends the loop at its next turn and waits for it. */
+        void stop() throws InterruptedException {
+            running = false;
+            thread.join();
+        }
+    }
+
     /**
      * Produces the stream on a fixed schedule (a batch every batch/rate seconds, catching up when late), as the
      * inference service publishes it; late labels are sent on nd.labels when due.
      */
-    static final class Generator {
+    static final class Generator extends Worker {
         private final Settings settings;
         private final KafkaProducer<byte[], byte[]> producer;
         private final SplittableRandom random = new SplittableRandom(15);
@@ -362,8 +385,6 @@ public final class WideModelBenchmark {
         // per activations partition: each record's offset and its observations' event time (ms)
         private final Map<Integer, java.util.concurrent.ConcurrentSkipListMap<Long, Long>> eventTimes =
                 new ConcurrentHashMap<>();
-        private final Thread thread;
-        private volatile boolean running = true;
         private long sequence;
         private long behind;
 
@@ -371,6 +392,7 @@ public final class WideModelBenchmark {
         }
 
         Generator(String bootstrap, Settings settings) {
+            super("generator");
             this.settings = settings;
             // the inference service's producer settings (CapturePipeline)
             this.producer = new KafkaProducer<>(Map.of("bootstrap.servers", bootstrap, "key.serializer",
@@ -383,12 +405,6 @@ public final class WideModelBenchmark {
                     zeroShare[t][j] = (float) random.nextDouble(0.3, 0.7);
                 }
             }
-            this.thread = new Thread(this::loop, "generator");
-            thread.setDaemon(true);
-        }
-
-        void start() {
-            thread.start();
         }
 
         double recordsPerSecond() {
@@ -408,7 +424,8 @@ public final class WideModelBenchmark {
             return total;
         }
 
-        private void loop() {
+        @Override
+        void loop() {
             long period = Math.round(settings.batch() * 1e9 / settings.rate());
             long next = System.nanoTime();
             while (running) {
@@ -498,8 +515,7 @@ public final class WideModelBenchmark {
 
         /** Stops producing; the late labels of observations before {@code until} still waiting are sent now. */
         void stop(Instant until) throws InterruptedException {
-            running = false;
-            thread.join();
+            stop();
             for (PendingLabel l : labels) {
                 if (l.eventTime().isBefore(until)) {
                     sendLabel(l);
@@ -517,13 +533,12 @@ public final class WideModelBenchmark {
     // ------------------------------------------------------------------------------ visibility and sampling
 
     /** Follows the aggregator's window-updated events: when each minute's count (slice all) grew, per tap. */
-    static final class WindowUpdates {
+    static final class WindowUpdates extends Worker {
         private final KafkaConsumer<byte[], byte[]> consumer;
         private final Generator generator;
-        private final Thread thread;
-        private volatile boolean running = true;
 
         WindowUpdates(String bootstrap, Generator generator) {
+            super("window-updates");
             this.generator = generator;
             this.consumer = new KafkaConsumer<>(Map.of("bootstrap.servers", bootstrap, "key.deserializer",
                     ByteArrayDeserializer.class.getName(), "value.deserializer",
@@ -532,15 +547,10 @@ public final class WideModelBenchmark {
                     .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
             consumer.assign(partitions);
             consumer.seekToBeginning(partitions);
-            this.thread = new Thread(this::loop, "window-updates");
-            thread.setDaemon(true);
         }
 
-        void start() {
-            thread.start();
-        }
-
-        private void loop() {
+        @Override
+        void loop() {
             try {
                 while (running) {
                     for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
@@ -565,11 +575,6 @@ public final class WideModelBenchmark {
                 generator.minute(u.getWindow().getStart().getSeconds() / 60).visible(u.getTapIndex(),
                         u.getObservationCount(), at);
             }
-        }
-
-        void stop() throws InterruptedException {
-            running = false;
-            thread.join();
         }
 
         /** p50, p95 and max of event time to visible (every tap) over the observations of the minutes given. */
@@ -602,11 +607,9 @@ public final class WideModelBenchmark {
      * next offset), and whether the group's watermark (what the compaction folds by) has completed that record's
      * minute: a minute folded then misses the record, which becomes a late delta.
      */
-    static final class WatermarkCheck {
+    static final class WatermarkCheck extends Worker {
         private final Connection db;
         private final Generator generator;
-        private final Thread thread;
-        private volatile boolean running = true;
         private long reads;
         private long ahead;
         private long maxAheadMillis;
@@ -614,17 +617,13 @@ public final class WideModelBenchmark {
         private final java.util.Set<Instant> earlyMinutes = new java.util.TreeSet<>();
 
         WatermarkCheck(String jdbc, String user, String password, Generator generator) throws SQLException {
+            super("watermark-check");
             this.db = DriverManager.getConnection(jdbc, user, password);
             this.generator = generator;
-            this.thread = new Thread(this::loop, "watermark-check");
-            thread.setDaemon(true);
         }
 
-        void start() {
-            thread.start();
-        }
-
-        private void loop() {
+        @Override
+        void loop() {
             try (db; PreparedStatement ps = db.prepareStatement("SELECT kafka_partition, next_offset, watermark, "
                     + "(SELECT min(watermark) FROM consumer_offset WHERE consumer_group = 'nd-aggregator' "
                     + "AND topic IN ('" + ACTIVATIONS + "', '" + LABELS + "')) FROM consumer_offset "
@@ -656,11 +655,6 @@ public final class WideModelBenchmark {
             }
         }
 
-        void stop() throws InterruptedException {
-            running = false;
-            thread.join();
-        }
-
         synchronized String summary() {
             return String.format(Locale.ROOT, "%,d reads: a partition's watermark past its first uncommitted "
                     + "record's event time in %,d (by up to %,d ms); that record's minute complete by the group's "
@@ -674,23 +668,17 @@ public final class WideModelBenchmark {
     }
 
     /** Reads the aggregator's metrics every {@link #SAMPLE_EVERY}. */
-    static final class Sampler {
+    static final class Sampler extends Worker {
         private final PackagedAggregator aggregator;
         private final List<Sample> samples = new CopyOnWriteArrayList<>();
-        private final Thread thread;
-        private volatile boolean running = true;
 
         Sampler(PackagedAggregator aggregator) {
+            super("sampler");
             this.aggregator = aggregator;
-            this.thread = new Thread(this::loop, "sampler");
-            thread.setDaemon(true);
         }
 
-        void start() {
-            thread.start();
-        }
-
-        private void loop() {
+        @Override
+        void loop() {
             while (running) {
                 try {
                     String m = aggregator.metrics();
@@ -707,6 +695,8 @@ public final class WideModelBenchmark {
             }
         }
 
+        /** Not waited for: it may be asleep for a whole {@link #SAMPLE_EVERY}. */
+        @Override
         void stop() {
             running = false;
         }

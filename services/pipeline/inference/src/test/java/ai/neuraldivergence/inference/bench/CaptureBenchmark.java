@@ -12,6 +12,8 @@ import ai.neuraldivergence.inference.model.TensorFlowEngine;
 import ai.neuraldivergence.inference.service.PredictionService;
 import ai.neuraldivergence.proto.v1.Reduction;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.smallrye.config.PropertiesConfigSource;
+import io.smallrye.config.SmallRyeConfigBuilder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -148,82 +150,11 @@ public final class CaptureBenchmark {
         return -1;
     }
 
+    /** The shipped defaults (the mapping's), but its own topic, and a full queue blocks rather than sheds. */
     private static CaptureConfig config() {
-        return new CaptureConfig() {
-            @Override
-            public String topic() {
-                return "nd.benchmark.activations";
-            }
-
-            @Override
-            public double sampleRate() {
-                return 1.0;
-            }
-
-            @Override
-            public int queueCapacity() {
-                return 4096;
-            }
-
-            @Override
-            public String policy() {
-                return "block";
-            }
-
-            @Override
-            public Duration blockTimeout() {
-                return Duration.ofSeconds(30);
-            }
-
-            @Override
-            public boolean inputs() {
-                return false;
-            }
-
-            @Override
-            public String inputsTopic() {
-                return "nd.inputs";
-            }
-
-            @Override
-            public long bufferBytes() {
-                return 33_554_432L;
-            }
-
-            @Override
-            public int blockSize() {
-                return 1024;
-            }
-
-            @Override
-            public int maxObservationsPerRequest() {
-                return 1024;
-            }
-
-            @Override
-            public Duration ackTimeout() {
-                return Duration.ofSeconds(10);
-            }
-
-            @Override
-            public int maxRecordBytes() {
-                return 1_000_000;
-            }
-
-            @Override
-            public int maxNeuronsPerTap() {
-                return 16_384;
-            }
-
-            @Override
-            public Duration futureSkew() {
-                return Duration.ofMinutes(5);
-            }
-
-            @Override
-            public Duration allowedLateness() {
-                return Duration.ofMinutes(15);
-            }
-        };
+        return new SmallRyeConfigBuilder().addDiscoveredConverters().withMapping(CaptureConfig.class)
+                .withSources(new PropertiesConfigSource(Map.of("nd.capture.topic", "nd.benchmark.activations",
+                        "nd.capture.policy", "block", "nd.capture.block-timeout", "30s"), "benchmark", 100))
+                .build().getConfigMapping(CaptureConfig.class);
     }
 }
