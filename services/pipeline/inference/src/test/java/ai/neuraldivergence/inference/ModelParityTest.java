@@ -9,10 +9,10 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.neuraldivergence.datasets.ImageSet;
 import ai.neuraldivergence.datasets.NpmImages;
+import ai.neuraldivergence.domain.TapDescriptor;
 import ai.neuraldivergence.inference.model.ActivationReducer;
 import ai.neuraldivergence.inference.model.ModelRunner;
 import ai.neuraldivergence.inference.model.ModelSpecResolver;
-import ai.neuraldivergence.inference.model.TapSpec;
 import ai.neuraldivergence.inference.model.TensorFlowEngine;
 import ai.neuraldivergence.proto.v1.Reduction;
 import java.nio.file.Path;
@@ -53,9 +53,9 @@ class ModelParityTest {
     void tapsComeInNetworkOrderFromTheManifest() {
         assertEquals("mnist-cnn", runner.spec().modelId());
         assertEquals(List.of("conv1", "pool1", "conv2", "pool2", "dense1"),
-                runner.spec().taps().stream().map(TapSpec::name).toList());
+                runner.spec().taps().stream().map(TapDescriptor::tap).toList());
         assertArrayEquals(new int[] {14, 14, 32}, runner.spec().taps().get(2).shape());
-        assertEquals(Reduction.REDUCTION_NONE, runner.spec().taps().get(4).reduction());
+        assertEquals(ai.neuraldivergence.domain.Reduction.NONE, runner.spec().taps().get(4).reduction());
     }
 
     @Test
@@ -82,13 +82,14 @@ class ModelParityTest {
                 }
             }
             // the model's in-graph reductions (what capture uses) equal reducing the full maps here
-            for (TapSpec tap : runner.spec().taps()) {
-                if (tap.reducedOutput() != null) {
-                    assertEquals(tap.name() + "_channel_max", tap.reducedOutput());
-                    assertArrayEquals(ActivationReducer.reduce(djl.get(tap.name()), Reduction.REDUCTION_MAX),
-                            djl.get(tap.reducedOutput()).toFloatArray(), 1e-6f, tap.name());
-                    assertArrayEquals(ActivationReducer.reduce(djl.get(tap.name()), Reduction.REDUCTION_MEAN),
-                            djl.get(tap.name() + "_channel_mean").toFloatArray(), 1e-5f, tap.name());
+            for (TapDescriptor tap : runner.spec().taps()) {
+                String reducedOutput = runner.spec().reducedOutput(tap);
+                if (reducedOutput != null) {
+                    assertEquals(tap.tap() + "_channel_max", reducedOutput);
+                    assertArrayEquals(ActivationReducer.reduce(djl.get(tap.tap()), Reduction.REDUCTION_MAX),
+                            djl.get(reducedOutput).toFloatArray(), 1e-6f, tap.tap());
+                    assertArrayEquals(ActivationReducer.reduce(djl.get(tap.tap()), Reduction.REDUCTION_MEAN),
+                            djl.get(tap.tap() + "_channel_mean").toFloatArray(), 1e-5f, tap.tap());
                 }
             }
             ModelRunner.Output out = runner.predict(x, n);

@@ -56,7 +56,7 @@ public class PredictResource {
     public PredictJson.Model model() {
         var spec = predictions.spec();
         return new PredictJson.Model(spec.modelId(), spec.modelVersion(), spec.inputShape(), spec.taps().stream()
-                .map(t -> new PredictJson.Tap(t.name(), t.index(), t.shape(), Metadata.reductionWord(t.reduction())))
+                .map(t -> new PredictJson.Tap(t.tap(), t.tapIndex(), t.shape(), t.reduction().word()))
                 .toList());
     }
 

@@ -11,6 +11,8 @@ import ai.djl.repository.zoo.ModelNotFoundException;
 import ai.djl.repository.zoo.ZooModel;
 import ai.djl.translate.NoopTranslator;
 import ai.djl.translate.TranslateException;
+import ai.neuraldivergence.domain.TapDescriptor;
+import ai.neuraldivergence.wire.WireMapping;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -143,8 +145,8 @@ public final class ModelRunner implements AutoCloseable {
         public Map<String, float[]> reduceTaps() {
             try {
                 Map<String, float[]> taps = new LinkedHashMap<>();
-                for (TapSpec tap : spec.taps()) {
-                    taps.put(tap.name(), reduced(out, tap));
+                for (TapDescriptor tap : spec.taps()) {
+                    taps.put(tap.tap(), reduced(out, tap));
                 }
                 return taps;
             } finally {
@@ -175,17 +177,18 @@ public final class ModelRunner implements AutoCloseable {
             NDList out = run(m, inputs, count, spec.inputShape());
             float[] probabilities = out.get(spec.probabilitiesOutput()).toFloatArray();
             Map<String, float[]> taps = new LinkedHashMap<>();
-            for (TapSpec tap : spec.taps()) {
-                taps.put(tap.name(), reduced(out, tap));
+            for (TapDescriptor tap : spec.taps()) {
+                taps.put(tap.tap(), reduced(out, tap));
             }
             return new Output(count, probabilities.length / count, probabilities, taps);
         }
     }
 
     /** A tap reduced to [N x neurons]: the model's own reduced output when it has one, else reduced here. */
-    private static float[] reduced(NDList out, TapSpec tap) {
-        return tap.reducedOutput() != null ? out.get(tap.reducedOutput()).toFloatArray()
-                : ActivationReducer.reduce(out.get(tap.name()), tap.reduction());
+    private float[] reduced(NDList out, TapDescriptor tap) {
+        String reducedOutput = spec.reducedOutput(tap);
+        return reducedOutput != null ? out.get(reducedOutput).toFloatArray()
+                : ActivationReducer.reduce(out.get(tap.tap()), WireMapping.reduction(tap.reduction()));
     }
 
     /** The raw outputs, for callers that need them whole (tests, benchmarks). They belong to {@code manager}. */

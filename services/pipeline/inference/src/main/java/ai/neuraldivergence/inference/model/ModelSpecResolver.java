@@ -1,6 +1,8 @@
 package ai.neuraldivergence.inference.model;
 
+import ai.neuraldivergence.domain.TapDescriptor;
 import ai.neuraldivergence.proto.v1.Reduction;
+import ai.neuraldivergence.wire.WireMapping;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
@@ -63,38 +65,44 @@ public final class ModelSpecResolver {
             throw new IllegalStateException("the network order of the taps " + candidates + " is unknown: list them "
                     + "in nd.model.taps, or export a manifest.json beside the SavedModel");
         }
-        List<TapSpec> taps = new ArrayList<>();
-        for (String name : order) {
-            JsonNode listedTap = listed.get(name);
-            String reduced = listedTap == null ? null : listedTap.path("reduced").path(reductionWord).asText(null);
-            long[] shape = outputs.get(name);
-            if (shape == null) {
-                taps.add(servedReduced(name, taps.size(), listedTap, reduced, reductionWord, outputs,
-                        overrides.reduction()));
-                continue;
-            }
-            int[] withoutBatch = new int[shape.length - 1];
-            for (int i = 1; i < shape.length; i++) {
-                withoutBatch[i - 1] = (int) shape[i];
-            }
-            Reduction reduction = withoutBatch.length == 1 ? Reduction.REDUCTION_NONE : overrides.reduction();
-            boolean hasReduced = withoutBatch.length == 3 && reduced != null && outputs.containsKey(reduced);
-            taps.add(new TapSpec(name, taps.size(), withoutBatch, reduction, hasReduced ? reduced : null));
-        }
         String id = overrides.modelId().orElseGet(() -> manifest.map(m -> m.path("modelId").asText(null))
                 .orElse(savedModel.toAbsolutePath().normalize().getParent().getFileName().toString()));
         String version = overrides.modelVersion().orElseGet(() -> manifest
                 .map(m -> m.path("modelVersion").asText(null)).orElseGet(() -> digest(savedModel)));
-        return new ModelSpec(id, version, inputShape, overrides.probabilitiesOutput(), taps);
+        List<TapDescriptor> taps = new ArrayList<>();
+        Map<String, String> reducedOutputs = new HashMap<>();
+        for (String name : order) {
+            JsonNode listedTap = listed.get(name);
+            String reduced = listedTap == null ? null : listedTap.path("reduced").path(reductionWord).asText(null);
+            long[] shape = outputs.get(name);
+            int[] withoutBatch;
+            if (shape == null) {
+                withoutBatch = servedReducedShape(name, listedTap, reduced, reductionWord, outputs);
+                reducedOutputs.put(name, reduced);
+            } else {
+                withoutBatch = new int[shape.length - 1];
+                for (int i = 1; i < shape.length; i++) {
+                    withoutBatch[i - 1] = (int) shape[i];
+                }
+                if (withoutBatch.length == 3 && reduced != null && outputs.containsKey(reduced)) {
+                    reducedOutputs.put(name, reduced);
+                }
+            }
+            Reduction reduction = withoutBatch.length == 1 ? Reduction.REDUCTION_NONE : overrides.reduction();
+            taps.add(new TapDescriptor(id, version, name, taps.size(), withoutBatch,
+                    withoutBatch[withoutBatch.length - 1], WireMapping.reduction(reduction)));
+        }
+        return new ModelSpec(id, version, inputShape, overrides.probabilitiesOutput(), taps, reducedOutputs);
     }
 
     /**
      * A rank-4 tap the signature returns only reduced, as a wide model does (its whole [N, H, W, C] map would be far
      * too big to fetch on every predict): its shape comes from the manifest, its values from the reduced output of the
-     * configured reduction, which must hold one value per channel.
+     * configured reduction, which must hold one value per channel. Returns the tap's shape without the batch
+     * dimension.
      */
-    private static TapSpec servedReduced(String name, int index, JsonNode listedTap, String reduced,
-            String reductionWord, Map<String, long[]> outputs, Reduction reduction) {
+    private static int[] servedReducedShape(String name, JsonNode listedTap, String reduced, String reductionWord,
+            Map<String, long[]> outputs) {
         long[] reducedShape = reduced == null ? null : outputs.get(reduced);
         if (reducedShape == null) {
             String why = listedTap == null ? "and the manifest does not list it"
@@ -112,7 +120,7 @@ public final class ModelSpecResolver {
                     + "', which must have shape [N, C] for the tap's shape [H, W, C] in the manifest; the manifest "
                     + "gives " + Arrays.toString(shape) + ", the signature " + Arrays.toString(reducedShape));
         }
-        return new TapSpec(name, index, shape, reduction, reduced);
+        return shape;
     }
 
     /** The input shape the manifest beside the SavedModel declares (without the batch dimension), if any. */

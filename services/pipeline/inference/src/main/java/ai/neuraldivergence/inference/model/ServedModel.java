@@ -39,7 +39,7 @@ public class ServedModel {
         ModelSpec spec = runner.spec();
         LOG.infof("model %s version %s loaded from %s in %.0f ms; taps in network order: %s", spec.modelId(),
                 spec.modelVersion(), config.path(), (System.nanoTime() - t0) / 1e6,
-                spec.taps().stream().map(t -> t.name() + java.util.Arrays.toString(t.shape())).toList());
+                spec.taps().stream().map(t -> t.tap() + java.util.Arrays.toString(t.shape())).toList());
     }
 
     public ModelRunner runner() {

@@ -9,7 +9,8 @@ import ai.neuraldivergence.inference.config.ModelConfig;
 import ai.neuraldivergence.inference.model.ModelRunner;
 import ai.neuraldivergence.inference.model.ModelSpec;
 import ai.neuraldivergence.inference.model.ServedModel;
-import ai.neuraldivergence.inference.model.TapSpec;
+import ai.neuraldivergence.domain.TapDescriptor;
+import ai.neuraldivergence.wire.WireMapping;
 import ai.neuraldivergence.proto.v1.ActivationBatch;
 import ai.neuraldivergence.proto.v1.CaptureStatus;
 import ai.neuraldivergence.proto.v1.CapturedInput;
@@ -77,10 +78,10 @@ public class PredictionService {
         this.predictions = Counter.builder("nd.inference.predictions").description("Instances predicted")
                 .register(registry);
         List<ActivationBatch> h = new ArrayList<>();
-        for (TapSpec tap : spec.taps()) {
+        for (TapDescriptor tap : spec.taps()) {
             ActivationBatch.Builder b = ActivationBatch.newBuilder().setModelId(spec.modelId())
-                    .setModelVersion(spec.modelVersion()).setTap(tap.name()).setTapIndex(tap.index())
-                    .setNeuronCount(tap.neuronCount()).setReduction(tap.reduction())
+                    .setModelVersion(spec.modelVersion()).setTap(tap.tap()).setTapIndex(tap.tapIndex())
+                    .setNeuronCount(tap.neuronCount()).setReduction(WireMapping.reduction(tap.reduction()))
                     .setOrigin(ai.neuraldivergence.proto.v1.BatchOrigin.BATCH_ORIGIN_SERVED);
             for (int d : tap.shape()) {
                 b.addTapShape(d);
@@ -289,8 +290,8 @@ public class PredictionService {
             Map<String, float[]> reduced = out.reduceTaps();
             List<TapRows> taps = new ArrayList<>(spec.taps().size());
             boolean all = chosen.size() == out.count();
-            for (TapSpec tap : spec.taps()) {
-                float[] values = reduced.get(tap.name());
+            for (TapDescriptor tap : spec.taps()) {
+                float[] values = reduced.get(tap.tap());
                 int neurons = tap.neuronCount();
                 if (!all) {
                     float[] kept = new float[chosen.size() * neurons];
@@ -299,7 +300,7 @@ public class PredictionService {
                     }
                     values = kept;
                 }
-                taps.add(new TapRows(headers.get(tap.index()), observations, values));
+                taps.add(new TapRows(headers.get(tap.tapIndex()), observations, values));
             }
             return taps;
         }

@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.neuraldivergence.domain.TapDescriptor;
 import ai.neuraldivergence.proto.v1.Reduction;
+import ai.neuraldivergence.wire.WireMapping;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -34,13 +36,13 @@ class ModelSpecResolverTest {
             ModelSpec spec = resolve(WIDE_MANIFEST, wideOutputs(16384), reduction);
             assertEquals("wide-16384", spec.modelId());
             assertEquals("abc123", spec.modelVersion());
-            TapSpec tap = spec.taps().get(0);
-            assertEquals("wide", tap.name());
+            TapDescriptor tap = spec.taps().get(0);
+            assertEquals("wide", tap.tap());
             assertArrayEquals(new int[] {7, 7, 16384}, tap.shape());
             assertEquals(16384, tap.neuronCount());
-            assertEquals(reduction, tap.reduction());
+            assertEquals(reduction, WireMapping.reduction(tap.reduction()));
             assertEquals(reduction == Reduction.REDUCTION_MAX ? "wide_channel_max" : "wide_channel_mean",
-                    tap.reducedOutput());
+                    spec.reducedOutput(tap));
         }
     }
 
@@ -86,14 +88,14 @@ class ModelSpecResolverTest {
         outputs.put("dense1", new long[] {1, 128});
         outputs.put("pool2", new long[] {1, 7, 7, 32});
         ModelSpec spec = resolve(manifest, outputs, Reduction.REDUCTION_MAX);
-        assertEquals(List.of("conv1", "dense1", "pool2"), spec.taps().stream().map(TapSpec::name).toList());
+        assertEquals(List.of("conv1", "dense1", "pool2"), spec.taps().stream().map(TapDescriptor::tap).toList());
         assertArrayEquals(new int[] {28, 28, 16}, spec.taps().get(0).shape());
-        assertEquals("conv1_channel_max", spec.taps().get(0).reducedOutput());
-        assertEquals(Reduction.REDUCTION_NONE, spec.taps().get(1).reduction());
-        assertNull(spec.taps().get(1).reducedOutput());
+        assertEquals("conv1_channel_max", spec.reducedOutput(spec.taps().get(0)));
+        assertEquals(ai.neuraldivergence.domain.Reduction.NONE, spec.taps().get(1).reduction());
+        assertNull(spec.reducedOutput(spec.taps().get(1)));
         // reduced by the service when the signature lacks the reduced output
-        assertEquals(Reduction.REDUCTION_MAX, spec.taps().get(2).reduction());
-        assertNull(spec.taps().get(2).reducedOutput());
+        assertEquals(ai.neuraldivergence.domain.Reduction.MAX, spec.taps().get(2).reduction());
+        assertNull(spec.reducedOutput(spec.taps().get(2)));
     }
 
     private ModelSpec resolve(String manifest, Map<String, long[]> outputs, Reduction reduction) throws Exception {
