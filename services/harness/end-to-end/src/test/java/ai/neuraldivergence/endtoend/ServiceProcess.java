@@ -16,21 +16,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /** One packaged service ({@code target/quarkus-app/quarkus-run.jar}) running as its own JVM, as in production. */
-final class ServiceProcess implements AutoCloseable {
-
-    private final String name;
-    private final int port;
-    private final int managementPort;
-    private final Process process;
-    private final Path log;
-
-    private ServiceProcess(String name, int port, int managementPort, Process process, Path log) {
-        this.name = name;
-        this.port = port;
-        this.managementPort = managementPort;
-        this.process = process;
-        this.log = log;
-    }
+record ServiceProcess(String name, int port, int managementPort, Process process, Path log) implements AutoCloseable {
 
     /** Starts {@code services/pipeline/<module>} with the given environment on free ports (its API and its management). */
     static ServiceProcess start(String module, Map<String, String> environment) throws IOException {
@@ -111,10 +97,6 @@ final class ServiceProcess implements AutoCloseable {
         env.put("QUARKUS_DATASOURCE_USERNAME", login.user());
         env.put("QUARKUS_DATASOURCE_PASSWORD", login.password());
         return env;
-    }
-
-    int port() {
-        return port;
     }
 
     String baseUrl() {
