@@ -1,5 +1,6 @@
 package ai.neuraldivergence.domain;
 
+import static ai.neuraldivergence.domain.Distributions.of;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -10,14 +11,6 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 class DivergenceTest {
-
-    private static NeuronDistribution of(float... values) {
-        NeuronDistribution d = new NeuronDistribution(200);
-        for (float v : values) {
-            d.update(v);
-        }
-        return d;
-    }
 
     private static NeuronDistribution normal(long seed, int n, double mean) {
         Random r = new Random(seed);

@@ -1,5 +1,6 @@
 package ai.neuraldivergence.domain;
 
+import static ai.neuraldivergence.domain.Distributions.of;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -11,10 +12,7 @@ class NeuronDistributionTest {
 
     @Test
     void momentsAndRangeAreExact() {
-        NeuronDistribution d = new NeuronDistribution(NeuronDistribution.DEFAULT_K);
-        for (float v : new float[] {0f, 1f, 2f, 0f, 7f}) {
-            d.update(v);
-        }
+        NeuronDistribution d = of(0f, 1f, 2f, 0f, 7f);
         assertEquals(5, d.count());
         assertEquals(10.0, d.sum());
         assertEquals(54.0, d.sumOfSquares());
@@ -55,10 +53,7 @@ class NeuronDistributionTest {
 
     @Test
     void nonFiniteValuesAreCountedApartFromTheFiniteOnes() {
-        NeuronDistribution d = new NeuronDistribution(NeuronDistribution.DEFAULT_K);
-        for (float v : new float[] {1f, Float.NaN, Float.POSITIVE_INFINITY, -2f, Float.NEGATIVE_INFINITY, Float.NaN}) {
-            d.update(v);
-        }
+        NeuronDistribution d = of(1f, Float.NaN, Float.POSITIVE_INFINITY, -2f, Float.NEGATIVE_INFINITY, Float.NaN);
         assertEquals(2, d.count());
         assertEquals(6, d.observationCount());
         assertEquals(2, d.nanCount());
@@ -69,8 +64,7 @@ class NeuronDistributionTest {
         assertEquals(1f, d.max());
         assertEquals(2, d.sketchCount());
 
-        NeuronDistribution other = new NeuronDistribution(NeuronDistribution.DEFAULT_K);
-        other.update(Float.NaN);
+        NeuronDistribution other = of(Float.NaN);
         d.merge(other);
         assertEquals(3, d.nanCount());
         assertEquals(2, d.count());
@@ -115,18 +109,14 @@ class NeuronDistributionTest {
 
     @Test
     void percentilesFollowTheExtendedOrder() {
-        NeuronDistribution d = new NeuronDistribution(NeuronDistribution.DEFAULT_K);
         // -Inf, 1, 2, 3, +Inf, NaN, NaN, NaN: eight values
-        for (float v : new float[] {Float.NEGATIVE_INFINITY, 1, 2, 3, Float.POSITIVE_INFINITY, Float.NaN, Float.NaN,
-            Float.NaN}) {
-            d.update(v);
-        }
+        NeuronDistribution d = of(Float.NEGATIVE_INFINITY, 1, 2, 3, Float.POSITIVE_INFINITY, Float.NaN, Float.NaN,
+                Float.NaN);
         assertEquals(0.5 / 8, d.percentile(Float.NEGATIVE_INFINITY), 1e-12);
         assertEquals(2.5 / 8, d.percentile(2f), 1e-12, "one -Inf and one value below, itself counted half");
         assertEquals(4.5 / 8, d.percentile(Float.POSITIVE_INFINITY), 1e-12);
         assertEquals(6.5 / 8, d.percentile(Float.NaN), 1e-12);
-        NeuronDistribution onlyNan = new NeuronDistribution(NeuronDistribution.DEFAULT_K);
-        onlyNan.update(Float.NaN);
+        NeuronDistribution onlyNan = of(Float.NaN);
         assertEquals(0.0, onlyNan.percentile(5f), "below every NaN");
         assertTrue(Double.isNaN(onlyNan.quantile(0.5)) && Double.isNaN(onlyNan.mean()));
         assertEquals(0, onlyNan.sketchCount(), "no sketch without a finite value");

@@ -1,5 +1,6 @@
 package ai.neuraldivergence.domain;
 
+import static ai.neuraldivergence.domain.Distributions.of;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -7,14 +8,6 @@ import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
 class SharedBinsTest {
-
-    private static NeuronDistribution of(float... values) {
-        NeuronDistribution d = new NeuronDistribution(NeuronDistribution.DEFAULT_K);
-        for (float v : values) {
-            d.update(v);
-        }
-        return d;
-    }
 
     @Test
     void binsSpanBothSidesAndSharesCountExactlyWhileTheSketchIsExact() {

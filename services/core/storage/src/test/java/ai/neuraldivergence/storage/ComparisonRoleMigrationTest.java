@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.neuraldivergence.testkit.Sql;
 import ai.neuraldivergence.testkit.TestInfrastructure;
 import java.io.IOException;
 import java.io.InputStream;
@@ -178,17 +179,7 @@ class ComparisonRoleMigrationTest {
 
     /** Runs {@code sql} as {@code user}, rolled back; the SQLSTATE it failed with, or null when it succeeded. */
     private static String attempt(String user, String sql) throws SQLException {
-        try (Connection c = connect(user)) {
-            c.setAutoCommit(false);
-            try (PreparedStatement ps = c.prepareStatement(sql)) {
-                ps.execute();
-                return null;
-            } catch (SQLException e) {
-                return e.getSQLState();
-            } finally {
-                c.rollback();
-            }
-        }
+        return Sql.attempt(() -> connect(user), sql);
     }
 
     private static String resource(String name) throws IOException {

@@ -187,17 +187,10 @@ class AggregatorMemoryTest {
             throws Exception {
         List<String> jvm = new ArrayList<>(options);
         jvm.add("-Dnd.aggregator.allowed-lateness=30m");
-        return ServiceProcess.start("aggregator", Map.of(
-                "KAFKA_BOOTSTRAP_SERVERS", TestInfrastructure.shared().kafkaBootstrapServers(),
-                "QUARKUS_DATASOURCE_JDBC_URL", db,
-                "QUARKUS_DATASOURCE_USERNAME", TestInfrastructure.DB_USER,
-                "QUARKUS_DATASOURCE_PASSWORD", TestInfrastructure.DB_PASSWORD,
-                "ND_TOPICS_ACTIVATIONS", TOPIC,
-                "ND_TOPICS_LABELS", "memory.labels",
-                "ND_TOPICS_DEAD_LETTER", "memory.activations.dlq",
-                "ND_TOPICS_INPUTS", "memory.inputs",
-                "ND_TOPICS_WINDOW_UPDATES", "memory.window-updates",
-                "ND_AGGREGATOR_CONSUMER_GROUP", group), jvm, log);
+        Map<String, String> env = ServiceProcess.environment(db);
+        env.putAll(ServiceProcess.topics("memory"));
+        env.put("ND_AGGREGATOR_CONSUMER_GROUP", group);
+        return ServiceProcess.start("aggregator", env, jvm, log);
     }
 
     private static void produce(String bootstrap) throws Exception {

@@ -46,16 +46,10 @@ class CliTest {
     @BeforeAll
     static void start() throws Exception {
         String jdbc = TestInfrastructure.shared().newDatabase("cli");
-        Map<String, String> env = Map.of(
-                "KAFKA_BOOTSTRAP_SERVERS", TestInfrastructure.shared().kafkaBootstrapServers(),
-                "QUARKUS_DATASOURCE_JDBC_URL", jdbc,
-                "QUARKUS_DATASOURCE_USERNAME", TestInfrastructure.DB_USER,
-                "QUARKUS_DATASOURCE_PASSWORD", TestInfrastructure.DB_PASSWORD,
-                "ND_TOPICS_ACTIVATIONS", "cli.activations",
-                "ND_TOPICS_LABELS", "cli.labels",
-                "ND_TOPICS_INPUTS", "cli.inputs",
-                "ND_AGGREGATOR_CONSUMER_GROUP", "cli",
-                "ND_COMPARISON_AUTH_TOKENS", TOKEN);
+        Map<String, String> env = ServiceProcess.environment(jdbc);
+        env.putAll(Map.of("ND_TOPICS_ACTIVATIONS", "cli.activations", "ND_TOPICS_LABELS", "cli.labels",
+                "ND_TOPICS_INPUTS", "cli.inputs", "ND_AGGREGATOR_CONSUMER_GROUP", "cli",
+                "ND_COMPARISON_AUTH_TOKENS", TOKEN));
         // the aggregator applies the schema
         aggregator = ServiceProcess.start("aggregator", env);
         aggregator.awaitReady(Duration.ofSeconds(120));

@@ -83,18 +83,12 @@ class ComparisonCorrectnessTest {
         Path python = TestPrerequisites.requirePythonModule("scipy", "python3-scipy");
         Path dir = Files.createTempDirectory("nd-correctness");
         String topic = "correctness.activations";
-        Map<String, String> env = Map.of(
-                "KAFKA_BOOTSTRAP_SERVERS", TestInfrastructure.shared().kafkaBootstrapServers(),
-                "QUARKUS_DATASOURCE_JDBC_URL", TestInfrastructure.shared().newDatabase("correctness"),
-                "QUARKUS_DATASOURCE_USERNAME", TestInfrastructure.DB_USER,
-                "QUARKUS_DATASOURCE_PASSWORD", TestInfrastructure.DB_PASSWORD,
-                "ND_TOPICS_ACTIVATIONS", topic,
-                "ND_TOPICS_LABELS", topic + ".labels",
-                "ND_TOPICS_INPUTS", topic + ".inputs",
-                "ND_AGGREGATOR_CONSUMER_GROUP", "correctness",
+        Map<String, String> env = ServiceProcess.environment(TestInfrastructure.shared().newDatabase("correctness"));
+        env.putAll(Map.of("ND_TOPICS_ACTIVATIONS", topic, "ND_TOPICS_LABELS", topic + ".labels",
+                "ND_TOPICS_INPUTS", topic + ".inputs", "ND_AGGREGATOR_CONSUMER_GROUP", "correctness",
                 // both sides lie an hour or two back, sent to an aggregator whose watermark is now: a lateness
                 // beyond that keeps their minutes open to them (past finality they would be dropped as final)
-                "ND_ALLOWED_LATENESS", "3h");
+                "ND_ALLOWED_LATENESS", "3h"));
         try (ServiceProcess aggregator = ServiceProcess.start("aggregator", env)) {
             aggregator.awaitReady(Duration.ofSeconds(120));
             try (ServiceProcess comparison = ServiceProcess.start("comparison",

@@ -18,6 +18,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -155,29 +156,25 @@ class DocsTest {
 
     // ------------------------------------------------------------------------------------------- metrics
 
+    private static final Pattern METRIC = Pattern.compile("(?<![\\w.$-])nd_");
+
     @Test
     void metricsExist() {
-        List<String> failures = new ArrayList<>();
-        int found = 0;
-        for (DocLine line : docs) {
-            Matcher m = Pattern.compile("(?<![\\w.$-])nd_").matcher(line.text());
-            while (m.find()) {
-                found++;
-                String token = metricToken(line.text(), m.start());
-                if (token == null) {
-                    failures.add(line.where() + ": a metric name's brace group is not closed on its line: "
-                            + line.text().substring(m.start()));
-                    continue;
-                }
-                for (String name : expandBraces(token)) {
-                    if (!code.prometheusNames.contains(name) && !code.ndIdentifiers.contains(name)) {
-                        failures.add(line.where() + ": `" + name + "` is no metric the Java sources register "
-                                + "(Prometheus form) nor a name of the SQL migrations or main sources");
-                    }
+        assertEveryMatch("metric names", METRIC, DocLine::text, (line, m, failures) -> {
+            String token = metricToken(line.text(), m.start());
+            if (token == null) {
+                failures.add(line.where() + ": a metric name's brace group is not closed on its line: "
+                        + line.text().substring(m.start()));
+                return true;
+            }
+            for (String name : expandBraces(token)) {
+                if (!code.prometheusNames.contains(name) && !code.ndIdentifiers.contains(name)) {
+                    failures.add(line.where() + ": `" + name + "` is no metric the Java sources register "
+                            + "(Prometheus form) nor a name of the SQL migrations or main sources");
                 }
             }
-        }
-        assertNoFailures(found, "metric names", failures);
+            return true;
+        });
     }
 
     /**
@@ -251,27 +248,21 @@ class DocsTest {
 
     @Test
     void jsonAndRestPathsAreServed() {
-        List<String> failures = new ArrayList<>();
-        int found = 0;
-        for (DocLine line : docs) {
-            Matcher m = DOC_PATH.matcher(line.code());
-            while (m.find()) {
-                String path = Code.normalizePath(m.group(2).replaceAll("[.,:)]+$", ""));
-                found++;
-                if (!code.paths.contains(path)) {
-                    failures.add(line.where() + ": `" + m.group(2) + "` is no path of the proto's google.api.http "
-                            + "options nor a @Path, @WebSocket or @Route of a service");
-                } else if (m.group(1) != null) {
-                    for (String method : m.group(1).split("\\|")) {
-                        if (!code.methodPaths.contains(method + " " + path)) {
-                            failures.add(line.where() + ": `" + method + " " + m.group(2) + "` is not served "
-                                    + "(the path is, with another method)");
-                        }
+        assertEveryMatch("paths", DOC_PATH, DocLine::code, (line, m, failures) -> {
+            String path = Code.normalizePath(m.group(2).replaceAll("[.,:)]+$", ""));
+            if (!code.paths.contains(path)) {
+                failures.add(line.where() + ": `" + m.group(2) + "` is no path of the proto's google.api.http "
+                        + "options nor a @Path, @WebSocket or @Route of a service");
+            } else if (m.group(1) != null) {
+                for (String method : m.group(1).split("\\|")) {
+                    if (!code.methodPaths.contains(method + " " + path)) {
+                        failures.add(line.where() + ": `" + method + " " + m.group(2) + "` is not served "
+                                + "(the path is, with another method)");
                     }
                 }
             }
-        }
-        assertNoFailures(found, "paths", failures);
+            return true;
+        });
     }
 
     // ------------------------------------------------------------------------------------------- environment
@@ -280,23 +271,17 @@ class DocsTest {
 
     @Test
     void environmentVariablesExist() {
-        List<String> failures = new ArrayList<>();
-        int found = 0;
-        for (DocLine line : docs) {
-            Matcher m = ENV.matcher(line.text());
-            while (m.find()) {
-                found++;
-                String name = m.group(1);
-                boolean known = m.group(2) != null
-                        ? code.environment.stream().anyMatch(v -> v.startsWith(name + "_"))
-                        : code.environment.contains(name);
-                if (!known) {
-                    failures.add(line.where() + ": `" + m.group() + "` appears in no script, chart or source of "
-                            + "the repository and is not the environment form of a configuration key");
-                }
+        assertEveryMatch("environment variables", ENV, DocLine::text, (line, m, failures) -> {
+            String name = m.group(1);
+            boolean known = m.group(2) != null
+                    ? code.environment.stream().anyMatch(v -> v.startsWith(name + "_"))
+                    : code.environment.contains(name);
+            if (!known) {
+                failures.add(line.where() + ": `" + m.group() + "` appears in no script, chart or source of "
+                        + "the repository and is not the environment form of a configuration key");
             }
-        }
-        assertNoFailures(found, "environment variables", failures);
+            return true;
+        });
     }
 
     // ------------------------------------------------------------------------------------------- links, README
@@ -305,28 +290,22 @@ class DocsTest {
 
     @Test
     void linksResolve() {
-        List<String> failures = new ArrayList<>();
-        int found = 0;
-        for (DocLine line : docs) {
-            Matcher m = LINK.matcher(line.prose());
-            while (m.find()) {
-                String target = m.group(1);
-                if (target.matches("[a-z]+:.*")) {
-                    continue;
-                }
-                found++;
-                int hash = target.indexOf('#');
-                String file = hash < 0 ? target : target.substring(0, hash);
-                Path resolved = file.isEmpty() ? line.path() : line.path().getParent().resolve(file).normalize();
-                if (!Files.exists(resolved)) {
-                    failures.add(line.where() + ": the link `" + target + "` leads nowhere");
-                } else if (hash >= 0 && resolved.toString().endsWith(".md")
-                        && !anchors(resolved).contains(target.substring(hash + 1))) {
-                    failures.add(line.where() + ": the link `" + target + "` names no heading of " + file);
-                }
+        assertEveryMatch("links", LINK, DocLine::prose, (line, m, failures) -> {
+            String target = m.group(1);
+            if (target.matches("[a-z]+:.*")) {
+                return false; // another site's: not checked, so not counted
             }
-        }
-        assertNoFailures(found, "links", failures);
+            int hash = target.indexOf('#');
+            String file = hash < 0 ? target : target.substring(0, hash);
+            Path resolved = file.isEmpty() ? line.path() : line.path().getParent().resolve(file).normalize();
+            if (!Files.exists(resolved)) {
+                failures.add(line.where() + ": the link `" + target + "` leads nowhere");
+            } else if (hash >= 0 && resolved.toString().endsWith(".md")
+                    && !anchors(resolved).contains(target.substring(hash + 1))) {
+                failures.add(line.where() + ": the link `" + target + "` names no heading of " + file);
+            }
+            return true;
+        });
     }
 
     @Test
@@ -343,6 +322,28 @@ class DocsTest {
     }
 
     // ------------------------------------------------------------------------------------------- helpers
+
+    /** One match on a doc line, checked: false when it is not what the test checks (not counted as found). */
+    @FunctionalInterface
+    private interface MatchCheck {
+        boolean check(DocLine line, Matcher match, List<String> failures);
+    }
+
+    /** Checks every match of {@code pattern} in {@code part} of each doc line, then fails naming every failure. */
+    private static void assertEveryMatch(String what, Pattern pattern, Function<DocLine, String> part,
+            MatchCheck check) {
+        List<String> failures = new ArrayList<>();
+        int found = 0;
+        for (DocLine line : docs) {
+            Matcher m = pattern.matcher(part.apply(line));
+            while (m.find()) {
+                if (check.check(line, m, failures)) {
+                    found++;
+                }
+            }
+        }
+        assertNoFailures(found, what, failures);
+    }
 
     private static void assertNoFailures(int found, String what, List<String> failures) {
         assertFalse(found == 0, "found no " + what + " in README.md and docs/*.md: the scan is broken");

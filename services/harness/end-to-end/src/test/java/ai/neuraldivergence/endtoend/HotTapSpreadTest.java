@@ -100,17 +100,9 @@ class HotTapSpreadTest {
                     new NewTopic(LABELS, PARTITIONS, (short) 1))).all().get(60, TimeUnit.SECONDS);
         }
         String db = infra.newDatabase("spread");
-        Map<String, String> env = new HashMap<>(Map.of(
-                "KAFKA_BOOTSTRAP_SERVERS", infra.kafkaBootstrapServers(),
-                "QUARKUS_DATASOURCE_JDBC_URL", db,
-                "QUARKUS_DATASOURCE_USERNAME", TestInfrastructure.DB_USER,
-                "QUARKUS_DATASOURCE_PASSWORD", TestInfrastructure.DB_PASSWORD,
-                "ND_TOPICS_ACTIVATIONS", TOPIC,
-                "ND_TOPICS_LABELS", LABELS,
-                "ND_TOPICS_DEAD_LETTER", TOPIC + ".dlq",
-                "ND_TOPICS_INPUTS", TOPIC + ".inputs",
-                "ND_TOPICS_WINDOW_UPDATES", TOPIC + ".window-updates",
-                "ND_AGGREGATOR_CONSUMER_GROUP", "spread"));
+        Map<String, String> env = ServiceProcess.environment(db);
+        env.putAll(ServiceProcess.topics("spread"));
+        env.put("ND_AGGREGATOR_CONSUMER_GROUP", "spread");
         env.put("ND_ALLOWED_LATENESS", "1h");
         List<ServiceProcess> aggregators = new ArrayList<>();
         List<WatchEvent> spreadEvents = Collections.synchronizedList(new ArrayList<>());

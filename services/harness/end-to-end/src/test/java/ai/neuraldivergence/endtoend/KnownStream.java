@@ -143,15 +143,10 @@ final class KnownStream {
     }
 
     ServiceProcess startAggregator(String bootstrap, String jdbcUrl, String group, String log) throws Exception {
-        return ServiceProcess.start("aggregator", Map.of(
-                "KAFKA_BOOTSTRAP_SERVERS", bootstrap,
-                "QUARKUS_DATASOURCE_JDBC_URL", jdbcUrl,
-                "QUARKUS_DATASOURCE_USERNAME", TestInfrastructure.DB_USER,
-                "QUARKUS_DATASOURCE_PASSWORD", TestInfrastructure.DB_PASSWORD,
-                "ND_TOPICS_ACTIVATIONS", topic,
-                "ND_TOPICS_LABELS", labelsTopic(),
-                "ND_TOPICS_DEAD_LETTER", deadLetterTopic(),
-                "ND_AGGREGATOR_CONSUMER_GROUP", group),
+        Map<String, String> env = ServiceProcess.environment(bootstrap, jdbcUrl);
+        env.putAll(Map.of("ND_TOPICS_ACTIVATIONS", topic, "ND_TOPICS_LABELS", labelsTopic(),
+                "ND_TOPICS_DEAD_LETTER", deadLetterTopic(), "ND_AGGREGATOR_CONSUMER_GROUP", group));
+        return ServiceProcess.start("aggregator", env,
                 // a killed member's partitions move on quickly
                 List.of("-Dkafka.session.timeout.ms=6000", "-Dkafka.heartbeat.interval.ms=1000",
                         "-Dnd.aggregator.rollup-interval=1s", "-Dnd.aggregator.label-horizon=1d",

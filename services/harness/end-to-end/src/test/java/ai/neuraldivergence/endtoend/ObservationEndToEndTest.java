@@ -50,13 +50,8 @@ class ObservationEndToEndTest {
     static void startPlatform() throws Exception {
         TestInfrastructure infrastructure = TestInfrastructure.shared();
         db = infrastructure.newDatabase("e2e");
-        Map<String, String> env = Map.of(
-                "KAFKA_BOOTSTRAP_SERVERS", infrastructure.kafkaBootstrapServers(),
-                "QUARKUS_DATASOURCE_JDBC_URL", db,
-                "QUARKUS_DATASOURCE_USERNAME", TestInfrastructure.DB_USER,
-                "QUARKUS_DATASOURCE_PASSWORD", TestInfrastructure.DB_PASSWORD,
-                "ND_MODEL_PATH", System.getProperty("nd.model.path"),
-                "TF_CPP_MIN_LOG_LEVEL", "2");
+        Map<String, String> env = ServiceProcess.environment(db);
+        env.putAll(ServiceProcess.model(System.getProperty("nd.model.path")));
         // the aggregator first: it owns the schema the comparison service reads
         ServiceProcess aggregator = start("aggregator", env);
         inference = start("inference", env);

@@ -73,27 +73,14 @@ class PoisonRecordTest {
     void poisonOfEveryKindCostsNothingButItself() throws Exception {
         TestInfrastructure infra = TestInfrastructure.shared();
         String db = infra.newDatabase("poison");
-        Map<String, String> env = new HashMap<>(Map.of(
-                "KAFKA_BOOTSTRAP_SERVERS", infra.kafkaBootstrapServers(),
-                "QUARKUS_DATASOURCE_JDBC_URL", db,
-                "QUARKUS_DATASOURCE_USERNAME", TestInfrastructure.DB_USER,
-                "QUARKUS_DATASOURCE_PASSWORD", TestInfrastructure.DB_PASSWORD,
-                "ND_MODEL_PATH", System.getProperty("nd.model.path"),
-                "TF_CPP_MIN_LOG_LEVEL", "2"));
-        env.putAll(Map.of("ND_CAPTURE_TOPIC", ACTIVATIONS, "ND_LABELS_TOPIC", LABELS,
-                "ND_TOPICS_ACTIVATIONS", ACTIVATIONS, "ND_TOPICS_LABELS", LABELS,
-                "ND_TOPICS_DEAD_LETTER", DEAD_LETTERS, "ND_TOPICS_INPUTS", "poison.inputs",
-                "ND_TOPICS_WINDOW_UPDATES", "poison.window-updates"));
-        List<ServiceProcess> services = new ArrayList<>();
-        try {
-            ServiceProcess aggregator = ServiceProcess.start("aggregator", env, List.of(), "poison-aggregator");
-            services.add(aggregator);
-            ServiceProcess inference = ServiceProcess.start("inference", env, List.of(), "poison-inference");
-            services.add(inference);
+        Map<String, String> env = ServiceProcess.environment(db);
+        env.putAll(ServiceProcess.topics("poison"));
+        env.putAll(ServiceProcess.model(System.getProperty("nd.model.path")));
+        try (Services services = new Services()) {
+            ServiceProcess aggregator = services.start("aggregator", env, "poison-aggregator");
+            ServiceProcess inference = services.start("inference", env, "poison-inference");
             aggregator.awaitReady(STARTUP);
-            ServiceProcess comparison = ServiceProcess.start("comparison", ServiceProcess.asComparison(env),
-                    List.of(), "poison-comparison");
-            services.add(comparison);
+            ServiceProcess comparison = services.startComparison(env, "poison-comparison");
             inference.awaitReady(STARTUP);
             comparison.awaitReady(STARTUP);
             // a record the database refuses: what validation cannot foresee (a constraint it violates)
@@ -186,8 +173,6 @@ class PoisonRecordTest {
                     + "/api/v1/catalog")).build(), HttpResponse.BodyHandlers.ofString());
             assertEquals(200, json.statusCode(), json.body());
             assertTrue(json.body().contains("\"modelId\":\"" + MODEL + "\""), json.body());
-        } finally {
-            services.forEach(ServiceProcess::close);
         }
     }
 

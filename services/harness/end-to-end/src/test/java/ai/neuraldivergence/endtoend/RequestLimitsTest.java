@@ -18,6 +18,7 @@ import ai.neuraldivergence.proto.v1.PredictRequest;
 import ai.neuraldivergence.proto.v1.RecordLabelsRequest;
 import ai.neuraldivergence.proto.v1.Selection;
 import ai.neuraldivergence.proto.v1.TimeRange;
+import ai.neuraldivergence.testkit.Pngs;
 import ai.neuraldivergence.testkit.TestInfrastructure;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.Timestamp;
@@ -27,8 +28,6 @@ import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.MetadataUtils;
-import java.io.ByteArrayOutputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -51,8 +50,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.zip.CRC32;
-import java.util.zip.Deflater;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.flywaydb.core.Flyway;
@@ -122,13 +119,11 @@ class RequestLimitsTest {
             Files.deleteIfExists(Path.of("target", "e2e-logs", service + ".log"));
         }
         // as in production: the comparison role, which reads every table and writes only references
-        comparison = ServiceProcess.start("comparison", ServiceProcess.asComparison(Map.of(
-                "KAFKA_BOOTSTRAP_SERVERS", infra.kafkaBootstrapServers(),
-                "QUARKUS_DATASOURCE_JDBC_URL", jdbc,
-                "QUARKUS_DATASOURCE_USERNAME", TestInfrastructure.DB_USER,
-                "QUARKUS_DATASOURCE_PASSWORD", TestInfrastructure.DB_PASSWORD,
-                "ND_TOPICS_WINDOW_UPDATES", "limits.window-updates",
-                "ND_COMPARISON_AUTH_TOKENS", TOKEN)), List.of(), "request-limits-comparison");
+        Map<String, String> comparisonEnv = ServiceProcess.environment(jdbc);
+        comparisonEnv.putAll(Map.of("ND_TOPICS_WINDOW_UPDATES", "limits.window-updates",
+                "ND_COMPARISON_AUTH_TOKENS", TOKEN));
+        comparison = ServiceProcess.start("comparison", ServiceProcess.asComparison(comparisonEnv), List.of(),
+                "request-limits-comparison");
         brokerUp.get(120, TimeUnit.SECONDS);
         Map<String, String> inferenceEnv = new HashMap<>(Map.of(
                 "KAFKA_BOOTSTRAP_SERVERS", broker.bootstrapServers(),
@@ -229,7 +224,7 @@ class RequestLimitsTest {
     @Order(2)
     void aPngDeclaring30000By30000PixelsIsRefusedWithoutBeingDecoded() throws Exception {
         // a 1 KB file whose header declares 900 million pixels (900 MB decoded; the heap is 256 MB)
-        byte[] png = pngDeclaring(30_000, 30_000);
+        byte[] png = Pngs.declaring(30_000, 30_000, 8);
         HttpResponse<String> r = HTTP.send(authorized(HttpRequest.newBuilder(URI.create(inference.baseUrl()
                 + "/v1/predict"))).header("Content-Type", "image/png").timeout(Duration.ofSeconds(30))
                 .POST(HttpRequest.BodyPublishers.ofByteArray(png)).build(), HttpResponse.BodyHandlers.ofString());
@@ -475,42 +470,6 @@ class RequestLimitsTest {
         return authorized(HttpRequest.newBuilder(URI.create(inference.baseUrl() + "/v1/labels")))
                 .header("Content-Type", "application/json").timeout(Duration.ofSeconds(60))
                 .POST(HttpRequest.BodyPublishers.ofString(json.append("]}").toString())).build();
-    }
-
-    /**
-     * A grayscale PNG whose header declares {@code width} x {@code height} black pixels, with only its first rows of
-     * data: a decoder allocates the whole image from the header before it reads them.
-     */
-    static byte[] pngDeclaring(int width, int height) throws IOException {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        DataOutputStream data = new DataOutputStream(out);
-        data.write(new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'});
-        ByteArrayOutputStream ihdr = new ByteArrayOutputStream();
-        DataOutputStream h = new DataOutputStream(ihdr);
-        h.writeInt(width);
-        h.writeInt(height);
-        h.write(new byte[] {8, 0, 0, 0, 0});
-        chunk(data, "IHDR", ihdr.toByteArray());
-        Deflater deflater = new Deflater();
-        deflater.setInput(new byte[(width + 1) * 8]);
-        deflater.finish();
-        byte[] idat = new byte[64 * 1024];
-        int n = deflater.deflate(idat);
-        deflater.end();
-        chunk(data, "IDAT", Arrays.copyOf(idat, n));
-        chunk(data, "IEND", new byte[0]);
-        return out.toByteArray();
-    }
-
-    private static void chunk(DataOutputStream out, String type, byte[] body) throws IOException {
-        byte[] t = type.getBytes(StandardCharsets.US_ASCII);
-        out.writeInt(body.length);
-        out.write(t);
-        out.write(body);
-        CRC32 crc = new CRC32();
-        crc.update(t);
-        crc.update(body);
-        out.writeInt((int) crc.getValue());
     }
 
     /** What a raw HTTP/1.1 exchange gave: the status, the body, and how much of the request body went out. */

@@ -27,8 +27,6 @@ import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -60,32 +58,18 @@ class SealedReferenceTest {
     void aSealedReferenceNeverChanges() throws Exception {
         TestInfrastructure infra = TestInfrastructure.shared();
         String db = infra.newDatabase("sealed");
-        Map<String, String> env = new HashMap<>(Map.of(
-                "KAFKA_BOOTSTRAP_SERVERS", infra.kafkaBootstrapServers(),
-                "QUARKUS_DATASOURCE_JDBC_URL", db,
-                "QUARKUS_DATASOURCE_USERNAME", TestInfrastructure.DB_USER,
-                "QUARKUS_DATASOURCE_PASSWORD", TestInfrastructure.DB_PASSWORD,
-                "ND_MODEL_PATH", System.getProperty("nd.model.path"),
-                "TF_CPP_MIN_LOG_LEVEL", "2",
-                "ND_INFERENCE_AUTH_TOKENS", "replay:" + TOKEN,
-                "ND_COMPARISON_AUTH_TOKENS", "replay:" + TOKEN));
-        env.putAll(Map.of("ND_CAPTURE_TOPIC", ACTIVATIONS, "ND_TOPICS_ACTIVATIONS", ACTIVATIONS,
-                "ND_LABELS_TOPIC", "sealed.labels", "ND_TOPICS_LABELS", "sealed.labels",
-                "ND_TOPICS_DEAD_LETTER", DEAD_LETTERS, "ND_TOPICS_INPUTS", "sealed.inputs",
-                "ND_TOPICS_WINDOW_UPDATES", "sealed.window-updates",
-                "ND_TOPICS_REFERENCE_SEALS", "sealed.reference-seals"));
-        List<ServiceProcess> services = new ArrayList<>();
-        try {
-            ServiceProcess aggregator = ServiceProcess.start("aggregator", env, List.of(), "sealed-aggregator");
-            services.add(aggregator);
-            ServiceProcess first = ServiceProcess.start("inference", env, List.of(), "sealed-inference-1");
-            services.add(first);
-            ServiceProcess second = ServiceProcess.start("inference", env, List.of(), "sealed-inference-2");
-            services.add(second);
+        Map<String, String> env = ServiceProcess.environment(db);
+        env.putAll(ServiceProcess.topics("sealed"));
+        env.put("ND_TOPICS_REFERENCE_SEALS", "sealed.reference-seals");
+        env.putAll(ServiceProcess.model(System.getProperty("nd.model.path")));
+        env.put("ND_INFERENCE_AUTH_TOKENS", "replay:" + TOKEN);
+        env.put("ND_COMPARISON_AUTH_TOKENS", "replay:" + TOKEN);
+        try (Services services = new Services()) {
+            ServiceProcess aggregator = services.start("aggregator", env, "sealed-aggregator");
+            ServiceProcess first = services.start("inference", env, "sealed-inference-1");
+            ServiceProcess second = services.start("inference", env, "sealed-inference-2");
             aggregator.awaitReady(STARTUP);
-            ServiceProcess comparison = ServiceProcess.start("comparison", ServiceProcess.asComparison(env),
-                    List.of(), "sealed-comparison");
-            services.add(comparison);
+            ServiceProcess comparison = services.startComparison(env, "sealed-comparison");
             first.awaitReady(STARTUP);
             second.awaitReady(STARTUP);
             comparison.awaitReady(STARTUP);
@@ -150,10 +134,6 @@ class SealedReferenceTest {
                     "/api/v1/references/" + model + "/frozen")).DELETE());
             assertEquals(200, deleted.statusCode(), deleted.body());
             awaitStatus(() -> predict(second, "frozen", 1), 200);
-        } finally {
-            for (int i = services.size() - 1; i >= 0; i--) {
-                services.get(i).close();
-            }
         }
     }
 

@@ -16,21 +16,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /** One packaged service ({@code target/quarkus-app/quarkus-run.jar}) running as its own JVM, as in production. */
-final class ServiceProcess implements AutoCloseable {
-
-    private final String name;
-    private final int port;
-    private final int managementPort;
-    private final Process process;
-    private final Path log;
-
-    private ServiceProcess(String name, int port, int managementPort, Process process, Path log) {
-        this.name = name;
-        this.port = port;
-        this.managementPort = managementPort;
-        this.process = process;
-        this.log = log;
-    }
+record ServiceProcess(String name, int port, int managementPort, Process process, Path log) implements AutoCloseable {
 
     /** Starts {@code services/pipeline/<module>} with the given environment on free ports (its API and its management). */
     static ServiceProcess start(String module, Map<String, String> environment) throws IOException {
@@ -66,6 +52,41 @@ final class ServiceProcess implements AutoCloseable {
     }
 
     /**
+     * What every service needs: the test JVM's broker, and {@code jdbcUrl} under the schema owner's login. Mutable, for
+     * the test's own settings.
+     */
+    static Map<String, String> environment(String jdbcUrl) {
+        return environment(TestInfrastructure.shared().kafkaBootstrapServers(), jdbcUrl);
+    }
+
+    /** {@link #environment(String)} with another broker (one the test stops and starts). */
+    static Map<String, String> environment(String bootstrap, String jdbcUrl) {
+        Map<String, String> env = new java.util.HashMap<>();
+        env.put("KAFKA_BOOTSTRAP_SERVERS", bootstrap);
+        env.put("QUARKUS_DATASOURCE_JDBC_URL", jdbcUrl);
+        env.put("QUARKUS_DATASOURCE_USERNAME", TestInfrastructure.DB_USER);
+        env.put("QUARKUS_DATASOURCE_PASSWORD", TestInfrastructure.DB_PASSWORD);
+        return env;
+    }
+
+    /**
+     * Topics of one test's own, {@code <prefix>.activations}, {@code <prefix>.labels} and so on: the tests share a
+     * broker, and a service reading the default topics would count what another test sent.
+     */
+    static Map<String, String> topics(String prefix) {
+        return Map.of("ND_TOPICS_ACTIVATIONS", prefix + ".activations",
+                "ND_TOPICS_LABELS", prefix + ".labels",
+                "ND_TOPICS_DEAD_LETTER", prefix + ".activations.dlq",
+                "ND_TOPICS_INPUTS", prefix + ".inputs",
+                "ND_TOPICS_WINDOW_UPDATES", prefix + ".window-updates");
+    }
+
+    /** The model the inference service serves, TensorFlow's own logging down to warnings and errors. */
+    static Map<String, String> model(String savedModel) {
+        return Map.of("ND_MODEL_PATH", savedModel, "TF_CPP_MIN_LOG_LEVEL", "2");
+    }
+
+    /**
      * {@code environment} with the comparison service's database login in place of the schema owner's, as in
      * production: a member of nd_comparison, which reads every table and writes only references. Call it once the
      * aggregator has migrated a schema (the migration creates the role the login joins).
@@ -76,10 +97,6 @@ final class ServiceProcess implements AutoCloseable {
         env.put("QUARKUS_DATASOURCE_USERNAME", login.user());
         env.put("QUARKUS_DATASOURCE_PASSWORD", login.password());
         return env;
-    }
-
-    int port() {
-        return port;
     }
 
     String baseUrl() {

@@ -51,17 +51,9 @@ class WideTapCaptureTest {
                 "tooling/model-builder/target/wide-16384/saved_model").toAbsolutePath().normalize();
         assertTrue(Files.isRegularFile(wideModel.resolve("saved_model.pb")), wideModel + " is built by the model "
                 + "builder (./mvnw verify builds it)");
-        Map<String, String> env = new HashMap<>(Map.of(
-                "KAFKA_BOOTSTRAP_SERVERS", infra.kafkaBootstrapServers(),
-                "QUARKUS_DATASOURCE_JDBC_URL", db,
-                "QUARKUS_DATASOURCE_USERNAME", TestInfrastructure.DB_USER,
-                "QUARKUS_DATASOURCE_PASSWORD", TestInfrastructure.DB_PASSWORD,
-                "ND_MODEL_PATH", wideModel.toString(),
-                "TF_CPP_MIN_LOG_LEVEL", "2",
-                "ND_CAPTURE_TOPIC", TOPIC, "ND_TOPICS_ACTIVATIONS", TOPIC));
-        env.putAll(Map.of("ND_LABELS_TOPIC", "wide.labels", "ND_TOPICS_LABELS", "wide.labels",
-                "ND_TOPICS_DEAD_LETTER", "wide.activations.dlq", "ND_TOPICS_INPUTS", "wide.inputs",
-                "ND_TOPICS_WINDOW_UPDATES", "wide.window-updates"));
+        Map<String, String> env = ServiceProcess.environment(db);
+        env.putAll(ServiceProcess.topics("wide"));
+        env.putAll(ServiceProcess.model(wideModel.toString()));
         String obsModel = "wide-obs-" + UUID.randomUUID().toString().substring(0, 8);
         try (ServiceProcess aggregator = ServiceProcess.start("aggregator", env, List.of(), "wide-aggregator");
                 ServiceProcess inference = ServiceProcess.start("inference", env, List.of(), "wide-inference")) {

@@ -1,5 +1,6 @@
 package ai.neuraldivergence.endtoend;
 
+import static ai.neuraldivergence.testkit.Sql.count;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -16,7 +17,6 @@ import ai.neuraldivergence.testkit.TestInfrastructure;
 import com.google.protobuf.Timestamp;
 import java.sql.Connection;
 import java.sql.DriverManager;
-import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
@@ -160,15 +160,10 @@ class WriteOnceTest {
     }
 
     private static ServiceProcess start(String db, int n) throws Exception {
-        return ServiceProcess.start("aggregator", Map.of(
-                "KAFKA_BOOTSTRAP_SERVERS", TestInfrastructure.shared().kafkaBootstrapServers(),
-                "QUARKUS_DATASOURCE_JDBC_URL", db,
-                "QUARKUS_DATASOURCE_USERNAME", TestInfrastructure.DB_USER,
-                "QUARKUS_DATASOURCE_PASSWORD", TestInfrastructure.DB_PASSWORD,
-                "ND_TOPICS_ACTIVATIONS", TOPIC,
-                "ND_TOPICS_LABELS", LABELS,
-                "ND_TOPICS_DEAD_LETTER", TOPIC + ".dlq",
-                "ND_AGGREGATOR_CONSUMER_GROUP", "write-once"),
+        Map<String, String> env = ServiceProcess.environment(db);
+        env.putAll(Map.of("ND_TOPICS_ACTIVATIONS", TOPIC, "ND_TOPICS_LABELS", LABELS,
+                "ND_TOPICS_DEAD_LETTER", TOPIC + ".dlq", "ND_AGGREGATOR_CONSUMER_GROUP", "write-once"));
+        return ServiceProcess.start("aggregator", env,
                 List.of("-Dkafka.session.timeout.ms=6000", "-Dkafka.heartbeat.interval.ms=1000",
                         "-Dnd.aggregator.rollup-interval=1s", "-Dnd.aggregator.allowed-lateness=" + FINALITY,
                         "-Dnd.aggregator.label-horizon=" + FINALITY, "-Dnd.aggregator.recent.ttl=" + FINALITY),
@@ -458,13 +453,6 @@ class WriteOnceTest {
         try (ResultSet rs = s.executeQuery(sql)) {
             rs.next();
             return rs.getString(1);
-        }
-    }
-
-    private static long count(Statement s, String sql) throws Exception {
-        try (ResultSet rs = s.executeQuery(sql)) {
-            rs.next();
-            return rs.getLong(1);
         }
     }
 }

@@ -1,5 +1,6 @@
 package ai.neuraldivergence.aggregator;
 
+import static ai.neuraldivergence.testkit.Sql.count;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -375,13 +376,6 @@ class CompactionTest {
             assertEquals(sum, d.neuron(j).sum(), 1e-9 * Math.max(1, Math.abs(sum)), what + " sum of " + j);
             assertEquals(min, d.neuron(j).min(), what + " min of " + j);
             assertEquals(max, d.neuron(j).max(), what + " max of " + j);
-        }
-    }
-
-    private static long count(Statement s, String sql) throws SQLException {
-        try (ResultSet rs = s.executeQuery(sql)) {
-            rs.next();
-            return rs.getLong(1);
         }
     }
 }

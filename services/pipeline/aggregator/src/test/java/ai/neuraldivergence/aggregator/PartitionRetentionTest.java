@@ -1,5 +1,6 @@
 package ai.neuraldivergence.aggregator;
 
+import static ai.neuraldivergence.testkit.Sql.count;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -389,13 +390,6 @@ class PartitionRetentionTest {
                 ResultSet rs = s.executeQuery("SELECT to_regclass('" + table + "') IS NOT NULL")) {
             rs.next();
             return rs.getBoolean(1);
-        }
-    }
-
-    private static long count(Statement s, String sql) throws SQLException {
-        try (ResultSet rs = s.executeQuery(sql)) {
-            rs.next();
-            return rs.getLong(1);
         }
     }
 }

@@ -21,6 +21,7 @@ import ai.neuraldivergence.proto.v1.LayerOverviewRequest;
 import ai.neuraldivergence.proto.v1.ListReferencesRequest;
 import ai.neuraldivergence.proto.v1.Metric;
 import ai.neuraldivergence.proto.v1.NeuronDivergence;
+import ai.neuraldivergence.proto.v1.NonFiniteCounts;
 import ai.neuraldivergence.proto.v1.Reference;
 import ai.neuraldivergence.proto.v1.ReferenceOrigin;
 import ai.neuraldivergence.proto.v1.Selection;
@@ -108,11 +109,7 @@ class CompareGrpcTest extends GrpcApiTest {
 
         // neuron 0: the same finite values 1..10 on both sides, B also 3 NaN and 2 +Inf
         NeuronDivergence same = t.getNeurons(0);
-        assertEquals(10, same.getCountA(), "counts are of the finite values");
-        assertEquals(10, same.getCountB());
-        assertFalse(same.hasNonFiniteA(), "A has no non-finite value: unset");
-        assertEquals(ai.neuraldivergence.proto.v1.NonFiniteCounts.newBuilder().setNan(3).setPositiveInfinity(2)
-                .build(), same.getNonFiniteB());
+        assertCounts(same, 10, null, 10, NonFiniteCounts.newBuilder().setNan(3).setPositiveInfinity(2).build());
         // extended CDFs over -Inf < finite < +Inf < NaN: A reaches 10/10 at x = 10 where B is at 10/15 (its 10
         // finite values of 15), B is at 12/15 at +Inf where A is at 1, and both reach 1 at NaN
         double expectedKs = Math.max(10 / 10.0 - 10 / 15.0, 1.0 - 12 / 15.0);
@@ -127,11 +124,7 @@ class CompareGrpcTest extends GrpcApiTest {
 
         // neuron 1: B holds NaN only
         NeuronDivergence nan = t.getNeurons(1);
-        assertEquals(10, nan.getCountA());
-        assertEquals(0, nan.getCountB());
-        assertEquals(ai.neuraldivergence.proto.v1.NonFiniteCounts.newBuilder().setNan(15).build(),
-                nan.getNonFiniteB());
-        assertFalse(nan.hasNonFiniteA());
+        assertCounts(nan, 10, null, 0, NonFiniteCounts.newBuilder().setNan(15).build());
         assertEquals(1.0, nan.getKs(), 1e-12, "A is all below NaN: its CDF reaches 1 where B's is still 0");
         assertTrue(nan.getDrifted());
         assertTrue(Double.isNaN(nan.getWasserstein()), "W1 is undefined without a finite value in B");
@@ -141,11 +134,7 @@ class CompareGrpcTest extends GrpcApiTest {
 
         // neuron 2: A holds one -Inf and 1..9, B 1..15
         NeuronDivergence low = t.getNeurons(2);
-        assertEquals(9, low.getCountA());
-        assertEquals(15, low.getCountB());
-        assertEquals(ai.neuraldivergence.proto.v1.NonFiniteCounts.newBuilder().setNegativeInfinity(1).build(),
-                low.getNonFiniteA());
-        assertFalse(low.hasNonFiniteB());
+        assertCounts(low, 9, NonFiniteCounts.newBuilder().setNegativeInfinity(1).build(), 15, null);
         // A's CDF is 1/10 at -Inf and (1 + k)/10 at k = 1..9, B's k/15: the gap (3 + k)/30 peaks at k = 9
         double expectedLowKs = (1 + 9) / 10.0 - 9 / 15.0;
         assertEquals(0.4, expectedLowKs, 1e-12);
@@ -178,6 +167,26 @@ class CompareGrpcTest extends GrpcApiTest {
                 byW1.getSummary().getMean(), 1e-9);
     }
 
+
+    /**
+     * A neuron's counts of finite values on each side, and of non-finite ones: null where a side holds none, whose
+     * counts are then unset rather than zeros.
+     */
+    private static void assertCounts(NeuronDivergence n, long countA, NonFiniteCounts nonFiniteA, long countB,
+            NonFiniteCounts nonFiniteB) {
+        assertEquals(countA, n.getCountA(), "counts are of the finite values");
+        assertEquals(countB, n.getCountB());
+        if (nonFiniteA == null) {
+            assertFalse(n.hasNonFiniteA(), "A has no non-finite value: unset");
+        } else {
+            assertEquals(nonFiniteA, n.getNonFiniteA());
+        }
+        if (nonFiniteB == null) {
+            assertFalse(n.hasNonFiniteB(), "B has no non-finite value: unset");
+        } else {
+            assertEquals(nonFiniteB, n.getNonFiniteB());
+        }
+    }
     @Test
     void theLayerOverviewNamesTheFirstTapThatDrifted() throws Exception {
         DriftFixture.seed(owner, "layers");

@@ -11,6 +11,7 @@ import ai.neuraldivergence.domain.TapDescriptor;
 import ai.neuraldivergence.domain.TapDistribution;
 import ai.neuraldivergence.storage.CatalogStore;
 import ai.neuraldivergence.storage.ReferenceStore;
+import ai.neuraldivergence.testkit.Sql;
 import ai.neuraldivergence.testkit.TestInfrastructure;
 import io.agroal.api.AgroalDataSource;
 import io.quarkus.test.common.WithTestResource;
@@ -141,22 +142,8 @@ class ComparisonRoleTest {
         return tables;
     }
 
-    /**
-     * Runs {@code sql} in a transaction that is rolled back whatever happens, so that nothing it would change
-     * stays; returns the SQLSTATE it failed with, or null when it succeeded. Table names come from the catalog,
-     * quoted there; nothing else varies.
-     */
+    // table names come from the catalog, quoted there; nothing else varies
     private static String attempt(DataSource dataSource, String sql) throws SQLException {
-        try (Connection c = dataSource.getConnection()) {
-            c.setAutoCommit(false);
-            try (PreparedStatement ps = c.prepareStatement(sql)) {
-                ps.execute();
-                return null;
-            } catch (SQLException e) {
-                return e.getSQLState();
-            } finally {
-                c.rollback();
-            }
-        }
+        return Sql.attempt(dataSource::getConnection, sql);
     }
 }

@@ -18,7 +18,6 @@ import ai.neuraldivergence.proto.v1.WatchEvent;
 import ai.neuraldivergence.proto.v1.WatchRequest;
 import ai.neuraldivergence.proto.v1.WindowUpdate;
 import ai.neuraldivergence.storage.TapWindowStore;
-import ai.neuraldivergence.testkit.TestInfrastructure;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
@@ -29,7 +28,6 @@ import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 import jakarta.inject.Inject;
 import java.sql.Connection;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -39,8 +37,6 @@ import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.junit.jupiter.api.Test;
 
@@ -76,12 +72,6 @@ class MonitorWatchTest {
     @ConfigProperty(name = "quarkus.http.port")
     int port;
 
-    private static KafkaProducer<byte[], byte[]> producer() {
-        return new KafkaProducer<>(Map.of("bootstrap.servers", TestInfrastructure.shared().kafkaBootstrapServers(),
-                "key.serializer", ByteArraySerializer.class.getName(),
-                "value.serializer", ByteArraySerializer.class.getName()));
-    }
-
     private static WindowUpdate update(String model, String tap, int minute) {
         Instant start = DriftFixture.T0.plusSeconds(60L * minute);
         return WindowUpdate.newBuilder().setModelId(model).setModelVersion("v2").setTap(tap)
@@ -111,11 +101,11 @@ class MonitorWatchTest {
             c.commit();
         }
         ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
-        try (KafkaProducer<byte[], byte[]> p = producer()) {
+        try (KafkaProducer<byte[], byte[]> p = WindowUpdates.producer()) {
             var api = ComparisonServiceGrpc.newBlockingStub(channel).withDeadlineAfter(120, TimeUnit.SECONDS);
             api.createReference(CreateReferenceRequest.newBuilder().setModelId("mon").setModelVersion("v2")
                     .setName("calm").setRange(DriftFixture.minutes(0, 10).getTimeRange()).build());
-            p.send(new ProducerRecord<>("nd.window-updates", update("mon", "dense1", 9).toByteArray())).get();
+            WindowUpdates.send(p, update("mon", "dense1", 9)).get();
             Management.awaitMetric("nd_comparison_cache_following 1.0");
             Iterator<WatchEvent> watch = ComparisonServiceGrpc.newBlockingStub(channel)
                     .withDeadlineAfter(120, TimeUnit.SECONDS).watch(WatchRequest.newBuilder().setModelId("mon")
@@ -123,8 +113,7 @@ class MonitorWatchTest {
             Management.awaitMetric("nd_comparison_watch_subscribers 1.0");
 
             for (int[] step : new int[][] {{10, 0}, {11, 1}, {20, 1}, {21, 0}}) {
-                p.send(new ProducerRecord<>("nd.window-updates", update("mon", "dense1", step[0]).toByteArray()))
-                        .get();
+                WindowUpdates.send(p, update("mon", "dense1", step[0])).get();
                 // the monitor evaluates every 2 s
                 Thread.sleep(3000);
                 Monitor m = api.listMonitors(ListMonitorsRequest.newBuilder().setModelId("mon").build())
@@ -166,8 +155,8 @@ class MonitorWatchTest {
     void aSlowWatcherIsDroppedWithAMessageWhileAFastOneKeepsReceiving() throws Exception {
         ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
         int total = 3000;
-        try (KafkaProducer<byte[], byte[]> p = producer()) {
-            p.send(new ProducerRecord<>("nd.window-updates", update("other", "x", 0).toByteArray())).get();
+        try (KafkaProducer<byte[], byte[]> p = WindowUpdates.producer()) {
+            WindowUpdates.send(p, update("other", "x", 0)).get();
             Management.awaitMetric("nd_comparison_cache_following 1.0");
             WatchRequest request = WatchRequest.newBuilder().setModelId("flood").build();
             Iterator<WatchEvent> slow = ComparisonServiceGrpc.newBlockingStub(channel)
@@ -179,21 +168,9 @@ class MonitorWatchTest {
             fast.setDaemon(true);
             fast.start();
             Management.awaitMetric("nd_comparison_watch_subscribers 2.0");
-            for (int i = 0; i < total; i++) {
-                // the slow watcher never reads: 3,000 events of 3 KB overflow the client's 1 MB flow-control window
-                p.send(new ProducerRecord<>("nd.window-updates", update("flood", "t".repeat(3000) + i, i % 1000)
-                        .toByteArray()));
-                if (i % 100 == 99) {
-                    p.flush();
-                    Thread.sleep(20);
-                }
-            }
-            p.flush();
-            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            while (fastReceived.size() < total && System.nanoTime() < deadline) {
-                Thread.sleep(100);
-            }
-            assertEquals(total, fastReceived.size(), "the fast watcher received everything");
+            // the slow watcher never reads: 3,000 events of 3 KB overflow the client's 1 MB flow-control window
+            WindowUpdates.flood(p, total, i -> update("flood", "t".repeat(3000) + i, i % 1000), 20);
+            WindowUpdates.assertReceives(fastReceived, total, "the fast watcher received everything");
             int slowReceived = 0;
             StatusRuntimeException dropped = null;
             try {

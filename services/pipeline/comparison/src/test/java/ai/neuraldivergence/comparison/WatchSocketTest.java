@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.neuraldivergence.proto.v1.WindowUpdate;
-import ai.neuraldivergence.testkit.TestInfrastructure;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
@@ -13,7 +12,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.WebSocket;
 import java.net.http.WebSocketHandshakeException;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -22,8 +20,6 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.junit.jupiter.api.Test;
 
@@ -104,11 +100,8 @@ class WatchSocketTest {
 
     @Test
     void eachClientGetsWhatItAskedForAndASlowOneIsClosedWhileAFastOneKeepsReceiving() throws Exception {
-        try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(Map.of(
-                "bootstrap.servers", TestInfrastructure.shared().kafkaBootstrapServers(),
-                "key.serializer", ByteArraySerializer.class.getName(),
-                "value.serializer", ByteArraySerializer.class.getName()))) {
-            p.send(new ProducerRecord<>("nd.window-updates", update("warmup", "x").toByteArray())).get();
+        try (KafkaProducer<byte[], byte[]> p = WindowUpdates.producer()) {
+            WindowUpdates.send(p, update("warmup", "x")).get();
             Management.awaitMetric("nd_comparison_cache_following 1.0");
             Client fast = new Client(true);
             Client slow = new Client(false);
@@ -121,24 +114,12 @@ class WatchSocketTest {
             otherSocket.sendText("{\"modelId\": \"ws-other\", \"taps\": [\"dense1\"]}", true).join();
             Management.awaitMetric("nd_comparison_watch_subscribers 3.0");
             // the other client asked for one model's dense1 only
-            p.send(new ProducerRecord<>("nd.window-updates", update("ws-other", "conv1").toByteArray()));
-            p.send(new ProducerRecord<>("nd.window-updates", update("ws-other", "dense1").toByteArray()));
+            WindowUpdates.send(p, update("ws-other", "conv1"));
+            WindowUpdates.send(p, update("ws-other", "dense1"));
             int total = 6000;
-            for (int i = 0; i < total; i++) {
-                // 4 KB events: the slow client's socket buffers fill long before 6,000 of them
-                p.send(new ProducerRecord<>("nd.window-updates", update("ws-flood", "t".repeat(4000) + i)
-                        .toByteArray()));
-                if (i % 100 == 99) {
-                    p.flush();
-                    Thread.sleep(10);
-                }
-            }
-            p.flush();
-            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            while (fast.texts.size() < total && System.nanoTime() < deadline) {
-                Thread.sleep(100);
-            }
-            assertEquals(total, fast.texts.size(), "the fast client received every event");
+            // 4 KB events: the slow client's socket buffers fill long before 6,000 of them
+            WindowUpdates.flood(p, total, i -> update("ws-flood", "t".repeat(4000) + i), 10);
+            WindowUpdates.assertReceives(fast.texts, total, "the fast client received every event");
             assertTrue(fast.texts.get(0).contains("\"modelId\":\"ws-flood\""), fast.texts.get(0).substring(0, 80));
             slowSocket.request(Long.MAX_VALUE);
             String closed = slow.closed.get(60, TimeUnit.SECONDS);

@@ -5,13 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.neuraldivergence.testkit.Pngs;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.util.zip.CRC32;
-import java.util.zip.Deflater;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 
@@ -82,44 +79,6 @@ class PngHeaderTest {
      * 64, else with only its first 64 rows (enough for a decoder to allocate the whole image first).
      */
     static byte[] declaring(int width, int height) throws IOException {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        DataOutputStream data = new DataOutputStream(out);
-        data.write(new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'});
-        ByteArrayOutputStream ihdr = new ByteArrayOutputStream();
-        DataOutputStream h = new DataOutputStream(ihdr);
-        h.writeInt(width);
-        h.writeInt(height);
-        h.write(new byte[] {8, 0, 0, 0, 0}); // 8-bit grayscale, deflate, adaptive filtering, no interlace
-        chunk(data, "IHDR", ihdr.toByteArray());
-        // each row: filter byte 0 and width zero pixels
-        Deflater deflater = new Deflater(Deflater.BEST_COMPRESSION);
-        ByteArrayOutputStream idat = new ByteArrayOutputStream();
-        byte[] row = new byte[width + 1];
-        byte[] buffer = new byte[65_536];
-        for (int y = 0; y < Math.min(height, 64); y++) {
-            deflater.setInput(row);
-            while (!deflater.needsInput()) {
-                idat.write(buffer, 0, deflater.deflate(buffer));
-            }
-        }
-        deflater.finish();
-        while (!deflater.finished()) {
-            idat.write(buffer, 0, deflater.deflate(buffer));
-        }
-        deflater.end();
-        chunk(data, "IDAT", idat.toByteArray());
-        chunk(data, "IEND", new byte[0]);
-        return out.toByteArray();
-    }
-
-    private static void chunk(DataOutputStream out, String type, byte[] body) throws IOException {
-        byte[] t = type.getBytes(StandardCharsets.US_ASCII);
-        out.writeInt(body.length);
-        out.write(t);
-        out.write(body);
-        CRC32 crc = new CRC32();
-        crc.update(t);
-        crc.update(body);
-        out.writeInt((int) crc.getValue());
+        return Pngs.declaring(width, height, Math.min(height, 64));
     }
 }
