@@ -1,12 +1,10 @@
 package ai.neuraldivergence.comparison.query;
 
+import ai.neuraldivergence.comparison.service.ByteBoundedCache;
 import ai.neuraldivergence.domain.Slice;
 import ai.neuraldivergence.domain.TapDistribution;
 import ai.neuraldivergence.storage.ReferenceStore;
 import java.time.Instant;
-import java.util.Iterator;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.Optional;
 import java.util.function.Supplier;
 
@@ -22,13 +20,11 @@ final class ReferenceCache {
     private record Key(String modelId, String modelVersion, String name, Instant createdAt, String tap, String slice) {
     }
 
-    private final long maxBytes;
-    private final Map<Key, TapDistribution> entries = new LinkedHashMap<>(16, 0.75f, true);
-    private long bytes;
+    private final ByteBoundedCache<Key, TapDistribution> entries;
 
     /** @param maxBytes the heap the kept distributions may hold together (estimated) */
     ReferenceCache(long maxBytes) {
-        this.maxBytes = maxBytes;
+        this.entries = new ByteBoundedCache<>(maxBytes, TapDistribution::heapBytes);
     }
 
     static boolean immutable(ReferenceStore.StoredReference r) {
@@ -41,32 +37,16 @@ final class ReferenceCache {
             return read.get();
         }
         Key key = new Key(r.modelId(), r.modelVersion(), r.name(), r.createdAt(), tap, slice.key());
-        synchronized (this) {
-            TapDistribution kept = entries.get(key);
-            if (kept != null) {
-                return Optional.of(kept);
-            }
+        TapDistribution kept = entries.get(key);
+        if (kept != null) {
+            return Optional.of(kept);
         }
         Optional<TapDistribution> found = read.get();
-        found.ifPresent(d -> keep(key, d));
+        found.ifPresent(d -> entries.put(key, d));
         return found;
     }
 
-    private synchronized void keep(Key key, TapDistribution d) {
-        long size = d.heapBytes();
-        if (size > maxBytes || entries.containsKey(key)) {
-            return;
-        }
-        entries.put(key, d);
-        bytes += size;
-        Iterator<TapDistribution> eldest = entries.values().iterator();
-        while (bytes > maxBytes && eldest.hasNext()) {
-            bytes -= eldest.next().heapBytes();
-            eldest.remove();
-        }
-    }
-
-    synchronized long bytes() {
-        return bytes;
+    long bytes() {
+        return entries.bytes();
     }
 }

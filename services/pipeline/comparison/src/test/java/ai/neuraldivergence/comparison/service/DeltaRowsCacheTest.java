@@ -24,18 +24,18 @@ class DeltaRowsCacheTest {
     void keepsTheMostRecentlyUsedDeltasWithinItsBytes() {
         long one = rows(10).encodedBytes();
         DeltaRowsCache cache = new DeltaRowsCache(3 * one);
-        cache.put(1, rows(10));
-        cache.put(2, rows(10));
-        cache.put(3, rows(10));
-        assertNotNull(cache.get(1), "used: the least recently used is now 2");
-        cache.put(4, rows(10));
-        assertNull(cache.get(2));
-        assertNotNull(cache.get(1));
-        assertNotNull(cache.get(4));
+        cache.put(1L, rows(10));
+        cache.put(2L, rows(10));
+        cache.put(3L, rows(10));
+        assertNotNull(cache.get(1L), "used: the least recently used is now 2");
+        cache.put(4L, rows(10));
+        assertNull(cache.get(2L));
+        assertNotNull(cache.get(1L));
+        assertNotNull(cache.get(4L));
         assertTrue(cache.bytes() <= 3 * one);
         // larger than the whole budget: not kept, nothing evicted for it
-        cache.put(5, rows(40));
-        assertNull(cache.get(5));
+        cache.put(5L, rows(40));
+        assertNull(cache.get(5L));
         assertEquals(3 * one, cache.bytes());
     }
 }
