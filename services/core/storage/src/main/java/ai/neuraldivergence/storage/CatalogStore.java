@@ -90,6 +90,21 @@ public final class CatalogStore {
         }
     }
 
+    /**
+     * A model's versions, newest first (the order of {@link #versions}), without their coverage: what a query needs to
+     * resolve the version it reads. The coverage is a pass over every stored window of the model, too much to repeat
+     * on every call of a live view.
+     */
+    public List<String> versionNames(String modelId) {
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement("SELECT "
+                + "model_version FROM model_version WHERE model_id = ? ORDER BY first_seen DESC")) {
+            Sql.bind(ps, modelId);
+            return Sql.list(ps, rs -> rs.getString(1));
+        } catch (SQLException e) {
+            throw new StorageException("listing versions of " + modelId, e);
+        }
+    }
+
     /** Every model version (optionally of one model), newest first within a model, with its coverage. */
     public List<VersionCoverage> versions(String modelIdOrNull) {
         // every observation reaches every tap, so a version's count is its fullest tap's. Minutes expire after hours,

@@ -169,6 +169,24 @@ class StoresTest {
         assertEquals(4, coverage.observationCount());
     }
 
+    @Test
+    void aModelsVersionNamesAreItsVersionsNewestFirst() throws Exception {
+        CatalogStore catalog = new CatalogStore(dataSource);
+        for (String version : new String[] {"v1", "v2", "v3"}) {
+            try (Connection c = dataSource.getConnection()) {
+                c.setAutoCommit(false);
+                catalog.register(c, new TapDescriptor("names-model", version, "dense", 0, new int[] {2}, 2,
+                        Reduction.NONE));
+                c.commit();
+            }
+            Thread.sleep(5); // first seen in this order
+        }
+        assertEquals(List.of("v3", "v2", "v1"), catalog.versionNames("names-model"));
+        assertEquals(catalog.versions("names-model").stream().map(CatalogStore.VersionCoverage::modelVersion)
+                .toList(), catalog.versionNames("names-model"), "the order the catalog lists them in");
+        assertEquals(List.of(), catalog.versionNames("no-such-model"));
+    }
+
     private static TapDistribution delta(float... neuronZero) {
         TapDistribution d = new TapDistribution(2, 200);
         for (float v : neuronZero) {

@@ -79,16 +79,17 @@ public final class Selections {
 
     /** The model's version to read: the one asked for, or the newest seen when none is given. */
     public String version(ModelVersion model) {
-        List<CatalogStore.VersionCoverage> versions = catalog.versions(model.modelId());
+        List<String> versions = catalog.versionNames(model.modelId());
         if (versions.isEmpty()) {
             throw new NotFoundException("model '" + model.modelId() + "' has no stored distributions");
         }
         if (model.newest()) {
-            return versions.get(0).modelVersion();
+            return versions.get(0);
         }
-        return versions.stream().map(CatalogStore.VersionCoverage::modelVersion).filter(model.version()::equals)
-                .findFirst().orElseThrow(() -> new NotFoundException("model '" + model.modelId()
-                        + "' has no version '" + model.version() + "'"));
+        if (!versions.contains(model.version())) {
+            throw new NotFoundException("model '" + model.modelId() + "' has no version '" + model.version() + "'");
+        }
+        return model.version();
     }
 
     public TapDescriptor tap(String modelId, String version, String tap) {
