@@ -764,9 +764,11 @@ class DocsTest {
 
         // ---------------------------------------------------------------- metrics
 
+        // a registry's own shortcuts (registry.counter("nd.…")) and helpers that take the registry first
+        // (Meters.counter(registry, "nd.…", …)) as well as the builders
         private static final Pattern METER = Pattern.compile("(?:\\b(FunctionCounter|Counter|MultiGauge|TimeGauge"
                 + "|Gauge|LongTaskTimer|Timer|DistributionSummary)\\s*\\.\\s*builder|\\.\\s*(counter|gauge|timer"
-                + "|summary))\\(\\s*\"(nd\\.[^\"]+)\"");
+                + "|summary))\\(\\s*(?:\\w+\\s*,\\s*)?\"(nd\\.[^\"]+)\"");
 
         void meters(String java) {
             Matcher m = METER.matcher(java);
