@@ -25,8 +25,10 @@ CP="services/pipeline/aggregator/target/test-classes:services/pipeline/aggregato
 JAR=services/pipeline/aggregator/target/quarkus-app/quarkus-run.jar
 DB=(jdbc:postgresql://127.0.0.1:15432/neuraldivergence neuraldivergence neuraldivergence)
 # the classpath brings Quarkus' log manager (jboss-logmanager): choose it before anything logs, as the tests do,
-# or its LoggerFinder prints an ERROR that java.util.logging was set up first
-JUL=-Djava.util.logging.manager=org.jboss.logmanager.LogManager
+# or its LoggerFinder prints an ERROR that java.util.logging was set up first; and at INFO, for Quarkus' initial
+# configurator (on the classpath too) lets every level through until a Quarkus application sets logging up: the
+# PostgreSQL driver then traces every protocol message, which made the compression benchmark's flushes 3 times slower
+JUL=(-Djava.util.logging.manager=org.jboss.logmanager.LogManager -Dlogging.initial-configurator.min-level=INFO)
 
 seconds() { # 90s, 2m, 1h -> seconds
   local n=${1%[smh]}
@@ -57,7 +59,7 @@ if [ "$WHAT" != wide ]; then
   (
     # shellcheck source=deploy/benchmark-infrastructure.sh
     . deploy/benchmark-infrastructure.sh
-    java -Xmx2g "$JUL" -cp "$CP" ai.neuraldivergence.aggregator.bench.AggregationBenchmark "$JAR" 127.0.0.1:19092 \
+    java -Xmx2g "${JUL[@]}" -cp "$CP" ai.neuraldivergence.aggregator.bench.AggregationBenchmark "$JAR" 127.0.0.1:19092 \
       "${DB[@]}"
   )
 fi
@@ -70,7 +72,7 @@ if [ "$WHAT" != throughput ]; then
     (
       # shellcheck source=deploy/benchmark-infrastructure.sh
       . deploy/benchmark-infrastructure.sh
-      java -Xmx1g "$JUL" -cp "$CP" -Dnd.bench.rate="$1" -Dnd.bench.late-labels="$2" \
+      java -Xmx1g "${JUL[@]}" -cp "$CP" -Dnd.bench.rate="$1" -Dnd.bench.late-labels="$2" \
         -Dnd.bench.warmup="${ND_BENCH_WARMUP:-2m}" -Dnd.bench.measured="${ND_BENCH_MEASURED:-10m}" \
         -Dnd.bench.label-delay="${ND_BENCH_LABEL_DELAY:-30s}" -Dnd.bench.clock-ticks="$(getconf CLK_TCK)" \
         -Dnd.bench.note="$LOAD_NOTE" ai.neuraldivergence.aggregator.bench.WideModelBenchmark run "$JAR" \
@@ -83,5 +85,5 @@ if [ "$WHAT" != throughput ]; then
   if [ -n "${ND_BENCH_LATE_LABELS-10}" ]; then
     wide "${ND_BENCH_LATE_LABELS-10}" true
   fi
-  java "$JUL" -cp "$CP" ai.neuraldivergence.aggregator.bench.WideModelBenchmark table "$RESULTS"
+  java "${JUL[@]}" -cp "$CP" ai.neuraldivergence.aggregator.bench.WideModelBenchmark table "$RESULTS"
 fi

@@ -14,8 +14,11 @@ CP=$(./mvnw -B -q -pl services/pipeline/comparison dependency:build-classpath -D
 # shellcheck source=deploy/benchmark-infrastructure.sh
 . deploy/benchmark-infrastructure.sh
 # the classpath brings Quarkus' log manager (jboss-logmanager): choose it before anything logs, as the tests do,
-# or its LoggerFinder prints an ERROR that java.util.logging was set up first
+# or its LoggerFinder prints an ERROR that java.util.logging was set up first; and at INFO, for Quarkus' initial
+# configurator (on the classpath too) lets every level through until a Quarkus application sets logging up: the
+# PostgreSQL driver then traces every protocol message, which made the compression benchmark's flushes 3 times slower
 java -Xmx4g -Djava.util.logging.manager=org.jboss.logmanager.LogManager \
+  -Dlogging.initial-configurator.min-level=INFO \
   -cp "services/pipeline/comparison/target/test-classes:services/pipeline/comparison/target/classes:$CP" \
   ai.neuraldivergence.comparison.bench.ComparisonBenchmark \
   services/pipeline/comparison/target/quarkus-app/quarkus-run.jar 127.0.0.1:19092 \

@@ -44,6 +44,9 @@ if [[ " $* " != *" --jdbc-url "* && " $* " != *" --embedded "* ]]; then
   fi
 fi
 # the classpath brings Quarkus' log manager (jboss-logmanager): choose it before anything logs, as the tests do,
-# or its LoggerFinder prints an ERROR that java.util.logging was set up first
-java -Xmx3g -Djava.util.logging.manager=org.jboss.logmanager.LogManager -cp "$CP" \
+# or its LoggerFinder prints an ERROR that java.util.logging was set up first; and at INFO, for Quarkus' initial
+# configurator (on the classpath too) lets every level through until a Quarkus application sets logging up: the
+# PostgreSQL driver then traces every protocol message, which made the compression benchmark's flushes 3 times slower
+java -Xmx3g -Djava.util.logging.manager=org.jboss.logmanager.LogManager \
+  -Dlogging.initial-configurator.min-level=INFO -cp "$CP" \
   ai.neuraldivergence.storage.bench.CompressionBenchmark "${ARGS[@]}"
