@@ -18,5 +18,5 @@ cd services/harness/end-to-end
 # configurator (on the classpath too) lets every level through until a Quarkus application sets logging up: the
 # PostgreSQL driver then traces every protocol message, which made the compression benchmark's flushes 3 times slower
 java -Xmx2g -Djava.util.logging.manager=org.jboss.logmanager.LogManager \
-  -Dlogging.initial-configurator.min-level=INFO -Dnd.services.dir=.. \
+  -Dlogging.initial-configurator.min-level=INFO -Dnd.services.dir=../.. \
   -cp "target/test-classes:$CP" ai.neuraldivergence.endtoend.FaultBenchmark "$@"
