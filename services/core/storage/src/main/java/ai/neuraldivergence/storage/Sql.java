@@ -22,7 +22,7 @@ final class Sql {
     }
 
     /**
-     * Binds {@code values} to the parameters from the first on, each by its type: String, Integer, Long, Boolean,
+     * Binds {@code values} to the parameters from the first on, each by its type: String, Integer, Long, Double, Boolean,
      * byte[], Instant or Timestamp (a timestamp). A parameter that may be null is bound by its own typed setter: a
      * null here says nothing of the type the statement expects, so it is refused.
      */
@@ -41,6 +41,8 @@ final class Sql {
                 ps.setInt(p, n);
             } else if (v instanceof Long n) {
                 ps.setLong(p, n);
+            } else if (v instanceof Double d) {
+                ps.setDouble(p, d);
             } else if (v instanceof Boolean b) {
                 ps.setBoolean(p, b);
             } else if (v instanceof byte[] b) {

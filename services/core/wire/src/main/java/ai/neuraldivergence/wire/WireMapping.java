@@ -6,7 +6,13 @@ import ai.neuraldivergence.domain.PairRole;
 import ai.neuraldivergence.domain.Reduction;
 import ai.neuraldivergence.domain.Slice;
 import ai.neuraldivergence.domain.TapDescriptor;
+import ai.neuraldivergence.domain.monitor.MonitorDefinition;
+import ai.neuraldivergence.domain.monitor.StoredMonitor;
+import ai.neuraldivergence.domain.monitor.Transition;
 import ai.neuraldivergence.proto.v1.Metric;
+import ai.neuraldivergence.proto.v1.MonitorMode;
+import ai.neuraldivergence.proto.v1.MonitorSource;
+import ai.neuraldivergence.proto.v1.MonitorState;
 import ai.neuraldivergence.proto.v1.NonFiniteCounts;
 import ai.neuraldivergence.proto.v1.Tag;
 import ai.neuraldivergence.proto.v1.TapInfo;
@@ -173,5 +179,36 @@ public final class WireMapping {
     public static NonFiniteCounts nonFinite(Divergence.NonFinite n) {
         return NonFiniteCounts.newBuilder().setNan(n.nan()).setPositiveInfinity(n.positiveInfinity())
                 .setNegativeInfinity(n.negativeInfinity()).build();
+    }
+
+    public static MonitorDefinition.Mode mode(MonitorMode m) {
+        return switch (m) {
+            case MONITOR_MODE_UNSPECIFIED, MONITOR_MODE_FIXED -> MonitorDefinition.Mode.FIXED;
+            case MONITOR_MODE_CALIBRATED -> MonitorDefinition.Mode.CALIBRATED;
+            case UNRECOGNIZED -> throw new IllegalArgumentException("unknown monitor mode");
+        };
+    }
+
+    public static MonitorMode mode(MonitorDefinition.Mode m) {
+        return switch (m) {
+            case FIXED -> MonitorMode.MONITOR_MODE_FIXED;
+            case CALIBRATED -> MonitorMode.MONITOR_MODE_CALIBRATED;
+        };
+    }
+
+    public static MonitorSource source(StoredMonitor.Source s) {
+        return switch (s) {
+            case API -> MonitorSource.MONITOR_SOURCE_API;
+            case CONFIG -> MonitorSource.MONITOR_SOURCE_CONFIG;
+        };
+    }
+
+    public static MonitorState state(Transition.State s) {
+        return switch (s) {
+            case OK -> MonitorState.MONITOR_STATE_OK;
+            case DRIFTING -> MonitorState.MONITOR_STATE_DRIFTING;
+            case INSUFFICIENT_DATA -> MonitorState.MONITOR_STATE_INSUFFICIENT_DATA;
+            case INVALID -> MonitorState.MONITOR_STATE_INVALID;
+        };
     }
 }

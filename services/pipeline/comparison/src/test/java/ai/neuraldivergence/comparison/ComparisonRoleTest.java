@@ -39,7 +39,8 @@ import org.junit.jupiter.api.Test;
 class ComparisonRoleTest {
 
     /** The tables the comparison service writes (afterMigrate.sql); every other table it only reads. */
-    private static final Set<String> WRITTEN = Set.of("reference", "reference_distribution");
+    private static final Set<String> WRITTEN = Set.of("reference", "reference_distribution", "monitor",
+            "monitor_transition");
 
     /** PostgreSQL's insufficient_privilege. */
     private static final String DENIED = "42501";
@@ -67,9 +68,10 @@ class ComparisonRoleTest {
     }
 
     @Test
-    void readsEveryTableAndWritesNoneButReferences() throws SQLException {
+    void readsEveryTableAndWritesNoneButReferencesAndMonitors() throws SQLException {
         List<String> tables = tables();
-        assertTrue(tables.containsAll(List.of("tap_window", "reference", "consumer_offset", "recent_observation")),
+        assertTrue(tables.containsAll(List.of("tap_window", "reference", "consumer_offset", "recent_observation",
+                "monitor", "monitor_transition")),
                 tables.toString());
         for (String table : tables) {
             assertNull(attempt(service, "SELECT count(*) FROM " + table), "reads " + table);

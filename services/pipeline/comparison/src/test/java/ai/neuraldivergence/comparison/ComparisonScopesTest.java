@@ -55,8 +55,9 @@ import org.junit.jupiter.api.TestMethodOrder;
 
 /**
  * Each token may do what its scopes say, on every gRPC method and JSON route (found by reflection, so one added
- * later is checked too) and on the watch socket: {@code write} creates and deletes references, {@code read} does
- * everything else; health and metrics need nothing. Writes are logged by token name; tokens never reach the log.
+ * later is checked too) and on the watch socket: {@code write} creates and deletes references and
+ * monitors, {@code read} does everything else; health and metrics need nothing. Writes are logged by token name;
+ * tokens never reach the log.
  */
 @QuarkusTest
 @TestProfile(ComparisonScopesTest.ScopedTokens.class)
@@ -84,9 +85,10 @@ class ComparisonScopesTest {
 
     /** The scope table, stated here independently of the service's rules. */
     private static final Set<String> WRITE_METHODS = Set.of("CreateReference", "DeleteReference",
-            "SealReference");
+            "SealReference", "CreateMonitor", "UpdateMonitor", "DeleteMonitor");
     private static final Set<String> WRITE_ROUTES = Set.of("POST /api/v1/references",
-            "POST /api/v1/references/seal", "DELETE /api/v1/references/{model_id}/{name}");
+            "POST /api/v1/references/seal", "DELETE /api/v1/references/{model_id}/{name}", "POST /api/v1/monitors",
+            "PUT /api/v1/monitors/{name}", "DELETE /api/v1/monitors/{name}");
     /** Not product data, but a token was needed before scopes: any valid one still is. */
     private static final Set<String> ANY_TOKEN_ROUTES = Set.of("GET /api/v1/ui-settings");
     private static final Map<String, String> SCOPED = new LinkedHashMap<>();
@@ -221,6 +223,7 @@ class ComparisonScopesTest {
                     case GET -> "GET " + rule.getGet();
                     case POST -> "POST " + rule.getPost();
                     case DELETE -> "DELETE " + rule.getDelete();
+                    case PUT -> "PUT " + rule.getPut();
                     default -> throw new IllegalStateException(m.getName() + ": " + rule);
                 });
             }
@@ -250,7 +253,7 @@ class ComparisonScopesTest {
         if (token != null) {
             r = r.header("Authorization", "Bearer " + token);
         }
-        if ("POST".equals(verb)) {
+        if ("POST".equals(verb) || "PUT".equals(verb)) {
             r = r.body("{}");
         }
         return r.request(verb, path);

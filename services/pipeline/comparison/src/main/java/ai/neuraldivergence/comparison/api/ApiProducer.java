@@ -9,11 +9,12 @@ import ai.neuraldivergence.comparison.service.SelectionCache;
 import ai.neuraldivergence.comparison.service.WatchHub;
 import ai.neuraldivergence.comparison.service.WindowUpdateListener;
 import ai.neuraldivergence.contract.AccessTokens;
-import ai.neuraldivergence.domain.Divergence;
 import ai.neuraldivergence.domain.Slice;
-import ai.neuraldivergence.proto.v1.MonitorTransition;
+import ai.neuraldivergence.domain.monitor.MonitorDefinition;
+import ai.neuraldivergence.domain.monitor.StoredMonitor;
 import ai.neuraldivergence.proto.v1.WatchEvent;
 import ai.neuraldivergence.storage.CatalogStore;
+import ai.neuraldivergence.storage.MonitorStore;
 import ai.neuraldivergence.storage.ReferenceStore;
 import ai.neuraldivergence.storage.TapWindowStore;
 import ai.neuraldivergence.storage.WindowDeltaStore;
@@ -28,11 +29,11 @@ import jakarta.enterprise.event.Observes;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Locale;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.jboss.logging.Logger;
 
 /**
  * Wires what follows the aggregator live: the watch hub, the monitors, and the listener that feeds them and the
@@ -40,6 +41,8 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
  */
 @ApplicationScoped
 public class ApiProducer {
+
+    private static final Logger LOG = Logger.getLogger(ApiProducer.class);
 
     @Inject
     ComparisonConfig config;
@@ -74,6 +77,9 @@ public class ApiProducer {
                 .description("Selections read (wholly or their newest window) from the store").register(registry);
         FunctionCounter.builder("nd.comparison.cache.deltas.added", cache, SelectionCache::deltasAdded)
                 .description("Announced deltas added to cached selections by id (a window read saved each)")
+                .register(registry);
+        FunctionCounter.builder("nd.comparison.monitor.windows.shed", monitors, Monitors::shed)
+                .description("Announced minute windows dropped before monitors evaluated them (a backlog)")
                 .register(registry);
         registry.gauge("nd.comparison.watch.subscribers", hub, WatchHub::subscriberCount);
         FunctionCounter.builder("nd.comparison.watch.dropped", hub, WatchHub::droppedCount)
@@ -119,31 +125,37 @@ public class ApiProducer {
         return tombstones;
     }
 
-    /** The configured monitors; they read minutes uncached (each is read once) and announce transitions. */
+    /**
+     * The monitors, as stored; those of the configuration are upserted by name first (replicas starting together
+     * write each once), and a configuration monitor no longer configured is deleted, so that the configuration of
+     * the newest start is what holds. They read minutes uncached (each is read once) and announce transitions.
+     */
     @Produces
     @Singleton
     Monitors monitors(CatalogStore catalog, TapWindowStore windows, WindowRollups rollups, WindowDeltaStore deltas,
-            ReferenceStore references, WatchHub hub) {
-        List<Monitors.Definition> definitions = new ArrayList<>();
-        config.monitors().forEach((name, c) -> definitions.add(new Monitors.Definition(name, c.model(), c.tap(),
-                c.reference(), Slice.parse(c.slice()), metric(c.metric()), c.threshold(), c.windowsInARow(),
-                c.minObservations())));
+            ReferenceStore references, MonitorStore store, WatchHub hub) {
+        Set<String> configured = new HashSet<>();
+        config.monitors().forEach((name, c) -> {
+            store.upsertFromConfig(new MonitorDefinition(name, c.model(), c.tap(), c.reference(),
+                    Slice.parse(c.slice()), MonitorDefinition.metric(c.metric()), MonitorDefinition.Mode.FIXED,
+                    c.threshold(), MonitorDefinition.DEFAULT_MINIMUM_EFFECT,
+                    MonitorDefinition.DEFAULT_FALSE_ALARM_BUDGET, c.windowsInARow(), c.minObservations(),
+                    Math.toIntExact(Math.max(1, c.maxSpan().toMinutes()))));
+            configured.add(name);
+        });
+        for (StoredMonitor m : store.list(null)) {
+            if (m.source() == StoredMonitor.Source.CONFIG && !configured.contains(m.definition().name())) {
+                LOG.infof("monitor %s is no longer configured: deleted", m.definition().name());
+                store.deleteFromConfig(m.definition().name());
+            }
+        }
         Selections selections = new Selections(catalog, windows, rollups, deltas, references, config.sketchK(),
                 null, 0);
-        return new Monitors(definitions, selections, registry, (status, wasDrifting) -> hub.publish(
-                WatchEvent.newBuilder().setMonitorTransition(MonitorTransition.newBuilder()
-                        .setMonitor(Responses.monitor(status))
-                        .setPreviousState(wasDrifting ? ai.neuraldivergence.proto.v1.MonitorState
-                                .MONITOR_STATE_DRIFTING : ai.neuraldivergence.proto.v1.MonitorState
-                                .MONITOR_STATE_OK)).build()));
+        Monitors monitors = new Monitors(store, selections, registry, announced -> hub.publish(
+                WatchEvent.newBuilder().setMonitorTransition(Responses.transition(announced.status(),
+                        announced.transition())).build()));
+        monitors.refresh();
+        return monitors;
     }
 
-    static Divergence.Metric metric(String word) {
-        try {
-            return Divergence.Metric.valueOf(word.toUpperCase(Locale.ROOT));
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("monitor metric must be ks, wasserstein, jensen_shannon, psi or "
-                    + "mean_shift, got '" + word + "'");
-        }
-    }
 }

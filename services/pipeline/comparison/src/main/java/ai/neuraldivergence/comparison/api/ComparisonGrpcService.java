@@ -50,6 +50,30 @@ public class ComparisonGrpcService extends ComparisonServiceGrpc.ComparisonServi
         reply(response, "ListMonitors", request);
     }
 
+    @Override
+    public void createMonitor(ai.neuraldivergence.proto.v1.CreateMonitorRequest request,
+            StreamObserver<ai.neuraldivergence.proto.v1.MonitorDefinition> response) {
+        reply(response, "CreateMonitor", request);
+    }
+
+    @Override
+    public void updateMonitor(ai.neuraldivergence.proto.v1.UpdateMonitorRequest request,
+            StreamObserver<ai.neuraldivergence.proto.v1.MonitorDefinition> response) {
+        reply(response, "UpdateMonitor", request);
+    }
+
+    @Override
+    public void deleteMonitor(ai.neuraldivergence.proto.v1.DeleteMonitorRequest request,
+            StreamObserver<ai.neuraldivergence.proto.v1.DeleteMonitorResponse> response) {
+        reply(response, "DeleteMonitor", request);
+    }
+
+    @Override
+    public void getMonitorHistory(ai.neuraldivergence.proto.v1.MonitorHistoryRequest request,
+            StreamObserver<ai.neuraldivergence.proto.v1.MonitorHistory> response) {
+        reply(response, "GetMonitorHistory", request);
+    }
+
     /**
      * Streams window updates and monitor transitions as they happen. gRPC buffers without limit when a client reads
      * slowly, so events are only handed over while the stream is ready; the rest wait in the subscriber's bounded

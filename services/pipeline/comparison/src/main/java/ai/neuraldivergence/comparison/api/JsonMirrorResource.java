@@ -2,6 +2,7 @@ package ai.neuraldivergence.comparison.api;
 
 import ai.neuraldivergence.comparison.auth.RequestCaller;
 import ai.neuraldivergence.comparison.query.Cancellation;
+import ai.neuraldivergence.contract.HttpRoutes;
 import ai.neuraldivergence.proto.v1.ComparisonProto;
 import ai.neuraldivergence.storage.CallDeadline;
 import com.google.protobuf.Descriptors.FieldDescriptor;
@@ -15,6 +16,7 @@ import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.POST;
+import jakarta.ws.rs.PUT;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
@@ -66,6 +68,13 @@ public class JsonMirrorResource {
     @Consumes(MediaType.APPLICATION_JSON)
     public Response post(@PathParam("path") String path, @Context UriInfo uri, String body) {
         return answer("POST", path, uri.getQueryParameters(), body);
+    }
+
+    @PUT
+    @Path("{path: .+}")
+    @Consumes(MediaType.APPLICATION_JSON)
+    public Response put(@PathParam("path") String path, @Context UriInfo uri, String body) {
+        return answer("PUT", path, uri.getQueryParameters(), body);
     }
 
     @DELETE

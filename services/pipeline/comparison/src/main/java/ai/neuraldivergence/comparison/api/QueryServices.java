@@ -6,6 +6,7 @@ import ai.neuraldivergence.comparison.query.ClassMatrices;
 import ai.neuraldivergence.comparison.query.Comparisons;
 import ai.neuraldivergence.comparison.query.Investigations;
 import ai.neuraldivergence.comparison.query.Layers;
+import ai.neuraldivergence.comparison.query.MonitorDefinitions;
 import ai.neuraldivergence.comparison.query.References;
 import ai.neuraldivergence.comparison.query.Selections;
 import ai.neuraldivergence.comparison.query.Shapes;
@@ -14,7 +15,10 @@ import ai.neuraldivergence.comparison.service.Monitors;
 import ai.neuraldivergence.comparison.service.SelectionCache;
 import ai.neuraldivergence.proto.v1.ClassMatrixRequest;
 import ai.neuraldivergence.proto.v1.CompareRequest;
+import ai.neuraldivergence.proto.v1.CreateMonitorRequest;
 import ai.neuraldivergence.proto.v1.CreateReferenceRequest;
+import ai.neuraldivergence.proto.v1.DeleteMonitorRequest;
+import ai.neuraldivergence.proto.v1.DeleteMonitorResponse;
 import ai.neuraldivergence.proto.v1.DeleteReferenceRequest;
 import ai.neuraldivergence.proto.v1.DeleteReferenceResponse;
 import ai.neuraldivergence.proto.v1.DistributionShapesRequest;
@@ -25,11 +29,14 @@ import ai.neuraldivergence.proto.v1.InspectPairRequest;
 import ai.neuraldivergence.proto.v1.LayerOverviewRequest;
 import ai.neuraldivergence.proto.v1.ListMonitorsRequest;
 import ai.neuraldivergence.proto.v1.ListPairsRequest;
+import ai.neuraldivergence.proto.v1.MonitorHistoryRequest;
 import ai.neuraldivergence.proto.v1.ListReferencesRequest;
 import ai.neuraldivergence.proto.v1.NeuronExemplarsRequest;
 import ai.neuraldivergence.proto.v1.SealReferenceRequest;
+import ai.neuraldivergence.proto.v1.UpdateMonitorRequest;
 import ai.neuraldivergence.storage.CatalogStore;
 import ai.neuraldivergence.storage.ExemplarStore;
+import ai.neuraldivergence.storage.MonitorStore;
 import ai.neuraldivergence.storage.RecentObservationStore;
 import ai.neuraldivergence.storage.ReferenceStore;
 import ai.neuraldivergence.storage.SealStore;
@@ -77,7 +84,7 @@ public class QueryServices {
     @Singleton
     Rpcs rpcs(Selections selections, Comparisons comparisons, CatalogStore catalog, ReferenceStore references,
             RecentObservationStore recent, ExemplarStore exemplars, SealStore seals, Monitors monitors,
-            ReferenceStore.BeforeDelete tombstones) {
+            MonitorStore monitorStore, ReferenceStore.BeforeDelete tombstones) {
         Layers layers = new Layers(comparisons, selections);
         ClassMatrices matrices = new ClassMatrices(selections);
         Timelines timelines = new Timelines(selections);
@@ -85,6 +92,7 @@ public class QueryServices {
         Shapes shapes = new Shapes(selections);
         References refs = new References(selections, references, seals, catalog, tombstones);
         Catalogs catalogs = new Catalogs(catalog, references);
+        MonitorDefinitions definitions = new MonitorDefinitions(monitorStore);
         return new Rpcs()
                 .add("GetCatalog", GetCatalogRequest.getDefaultInstance(), (r, call) -> Responses.catalog(
                         catalogs.versions(Requests.modelFilter(r.getModelId()))))
@@ -96,8 +104,22 @@ public class QueryServices {
                         Responses.classMatrix(matrices.matrix(Requests.classMatrix(r), call.cancellation())))
                 .add("GetDriftTimeline", DriftTimelineRequest.getDefaultInstance(), (r, call) ->
                         Responses.driftTimeline(timelines.timeline(Requests.driftTimeline(r), call.cancellation())))
-                .add("ListMonitors", ListMonitorsRequest.getDefaultInstance(), (r, call) ->
-                        Responses.listMonitors(monitors.statuses(), r.getModelId()))
+                .add("ListMonitors", ListMonitorsRequest.getDefaultInstance(), (r, call) -> {
+                    // this replica's view of the stored monitors, fresh: one made through another shows at once
+                    monitors.refresh();
+                    return Responses.listMonitors(monitors.statuses(), r.getModelId());
+                })
+                .add("CreateMonitor", CreateMonitorRequest.getDefaultInstance(), (r, call) ->
+                        Responses.monitorDefinition(definitions.create(Requests.createMonitor(r), call.caller())))
+                .add("UpdateMonitor", UpdateMonitorRequest.getDefaultInstance(), (r, call) ->
+                        Responses.monitorDefinition(definitions.update(Requests.updateMonitor(r), call.caller())))
+                .add("DeleteMonitor", DeleteMonitorRequest.getDefaultInstance(), (r, call) -> {
+                    definitions.delete(Requests.monitorName(r.getName()), call.caller());
+                    return DeleteMonitorResponse.newBuilder().setDeleted(true).build();
+                })
+                .add("GetMonitorHistory", MonitorHistoryRequest.getDefaultInstance(), (r, call) ->
+                        Responses.monitorHistory(definitions.history(Requests.monitorName(r.getName()),
+                                Requests.historyLimit(r.getLimit()))))
                 .add("InspectInstance", InspectInstanceRequest.getDefaultInstance(), (r, call) ->
                         Responses.inspectInstance(investigations.inspect(Requests.inspectInstance(r),
                                 call.cancellation())))

@@ -1,6 +1,7 @@
 package ai.neuraldivergence.comparison.api;
 
 import ai.neuraldivergence.domain.Slice;
+import ai.neuraldivergence.domain.monitor.MonitorDefinition;
 import ai.neuraldivergence.domain.query.ClassMatrixQuery;
 import ai.neuraldivergence.domain.query.CompareQuery;
 import ai.neuraldivergence.domain.query.ExemplarQuery;
@@ -16,6 +17,7 @@ import ai.neuraldivergence.domain.query.TimelineQuery;
 import ai.neuraldivergence.domain.query.Verdict;
 import ai.neuraldivergence.proto.v1.ClassMatrixRequest;
 import ai.neuraldivergence.proto.v1.CompareRequest;
+import ai.neuraldivergence.proto.v1.CreateMonitorRequest;
 import ai.neuraldivergence.proto.v1.CreateReferenceRequest;
 import ai.neuraldivergence.proto.v1.DeleteReferenceRequest;
 import ai.neuraldivergence.proto.v1.DistributionShapesRequest;
@@ -27,6 +29,7 @@ import ai.neuraldivergence.proto.v1.ListPairsRequest;
 import ai.neuraldivergence.proto.v1.NeuronExemplarsRequest;
 import ai.neuraldivergence.proto.v1.SealReferenceRequest;
 import ai.neuraldivergence.proto.v1.TimeRange;
+import ai.neuraldivergence.proto.v1.UpdateMonitorRequest;
 import ai.neuraldivergence.wire.WireMapping;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -134,6 +137,59 @@ final class Requests {
 
     static ReferenceQueries.Delete deleteReference(DeleteReferenceRequest r) {
         return new ReferenceQueries.Delete(r.getModelId(), r.getName(), r.getModelVersion());
+    }
+
+    static MonitorDefinition createMonitor(CreateMonitorRequest r) {
+        if (!r.hasMonitor()) {
+            throw new IllegalArgumentException("monitor is required");
+        }
+        return monitor(r.getMonitor().getName(), r.getMonitor());
+    }
+
+    static MonitorDefinition updateMonitor(UpdateMonitorRequest r) {
+        if (!r.hasMonitor()) {
+            throw new IllegalArgumentException("monitor is required");
+        }
+        if (!r.getMonitor().getName().isEmpty() && !r.getMonitor().getName().equals(r.getName())) {
+            throw new IllegalArgumentException("monitor.name must be empty or the name updated ('" + r.getName()
+                    + "'): a monitor is not renamed");
+        }
+        return monitor(r.getName(), r.getMonitor());
+    }
+
+    /** A monitor's definition; zero values take the defaults the proto names. */
+    private static MonitorDefinition monitor(String name, ai.neuraldivergence.proto.v1.MonitorDefinition m) {
+        return new MonitorDefinition(name, m.getModelId(),
+                m.getTap().isEmpty() ? MonitorDefinition.EVERY_TAP : m.getTap(),
+                m.getReference().isEmpty() ? MonitorDefinition.DEFAULT_REFERENCE : m.getReference(),
+                m.hasSlice() ? WireMapping.slice(m.getSlice()) : Slice.ALL, WireMapping.metric(m.getMetric()),
+                WireMapping.mode(m.getMode()), or(m.getThreshold(), MonitorDefinition.DEFAULT_THRESHOLD),
+                or(m.getMinimumEffect(), MonitorDefinition.DEFAULT_MINIMUM_EFFECT),
+                or(m.getFalseAlarmBudget(), MonitorDefinition.DEFAULT_FALSE_ALARM_BUDGET),
+                m.getWindowsInARow() == 0 ? MonitorDefinition.DEFAULT_WINDOWS_IN_A_ROW : m.getWindowsInARow(),
+                m.getMinObservations() == 0 ? MonitorDefinition.DEFAULT_MIN_OBSERVATIONS : m.getMinObservations(),
+                m.getMaxSpanMinutes() == 0 ? MonitorDefinition.DEFAULT_MAX_SPAN_MINUTES : m.getMaxSpanMinutes());
+    }
+
+    private static double or(double value, double fallback) {
+        return value == 0 ? fallback : value;
+    }
+
+    static String monitorName(String name) {
+        if (name.isEmpty()) {
+            throw new IllegalArgumentException("name is required");
+        }
+        return name;
+    }
+
+    /** At most this many transitions in one history answer. */
+    static final int MAX_HISTORY = 1_000;
+
+    static int historyLimit(int limit) {
+        if (limit < 0 || limit > MAX_HISTORY) {
+            throw new IllegalArgumentException("limit must be 0 (100) .." + MAX_HISTORY + ", got " + limit);
+        }
+        return limit == 0 ? 100 : limit;
     }
 
     /** A model id filter: empty means every model (null). */

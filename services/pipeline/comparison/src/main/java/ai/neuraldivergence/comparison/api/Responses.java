@@ -5,12 +5,17 @@ import ai.neuraldivergence.comparison.query.ClassMatrices;
 import ai.neuraldivergence.comparison.query.Comparisons;
 import ai.neuraldivergence.comparison.query.Investigations;
 import ai.neuraldivergence.comparison.query.Layers;
+import ai.neuraldivergence.comparison.query.MonitorDefinitions;
 import ai.neuraldivergence.comparison.query.References;
 import ai.neuraldivergence.comparison.query.Shapes;
 import ai.neuraldivergence.comparison.query.Timelines;
+import ai.neuraldivergence.comparison.service.Monitors;
 import ai.neuraldivergence.domain.Divergence;
 import ai.neuraldivergence.domain.Slice;
 import ai.neuraldivergence.domain.TapComparison;
+import ai.neuraldivergence.domain.monitor.MonitorDefinition;
+import ai.neuraldivergence.domain.monitor.StoredMonitor;
+import ai.neuraldivergence.domain.monitor.Transition;
 import ai.neuraldivergence.domain.query.NeuronShapes;
 import ai.neuraldivergence.proto.v1.Catalog;
 import ai.neuraldivergence.proto.v1.CatalogModel;
@@ -248,8 +253,8 @@ final class Responses {
         return out.build();
     }
 
-    static ai.neuraldivergence.proto.v1.ListMonitorsResponse listMonitors(
-            List<ai.neuraldivergence.comparison.service.Monitors.Status> statuses, String modelId) {
+    static ai.neuraldivergence.proto.v1.ListMonitorsResponse listMonitors(List<Monitors.Status> statuses,
+            String modelId) {
         var out = ai.neuraldivergence.proto.v1.ListMonitorsResponse.newBuilder();
         for (var status : statuses) {
             if (modelId.isEmpty() || modelId.equals(status.definition().modelId())) {
@@ -259,14 +264,16 @@ final class Responses {
         return out.build();
     }
 
-    static ai.neuraldivergence.proto.v1.Monitor monitor(ai.neuraldivergence.comparison.service.Monitors.Status s) {
+    static ai.neuraldivergence.proto.v1.Monitor monitor(Monitors.Status s) {
         var d = s.definition();
         ai.neuraldivergence.proto.v1.Monitor.Builder m = ai.neuraldivergence.proto.v1.Monitor.newBuilder()
                 .setName(d.name()).setModelId(d.modelId()).setTap(s.tap()).setReference(d.reference())
                 .setSlice(WireMapping.slice(d.slice())).setMetric(WireMapping.metric(d.metric()))
                 .setThreshold(d.threshold()).setWindowsInARow(d.windowsInARow())
                 .setState(s.drifting() ? ai.neuraldivergence.proto.v1.MonitorState.MONITOR_STATE_DRIFTING
-                        : ai.neuraldivergence.proto.v1.MonitorState.MONITOR_STATE_OK);
+                        : ai.neuraldivergence.proto.v1.MonitorState.MONITOR_STATE_OK)
+                .setMode(WireMapping.mode(d.mode())).setSource(WireMapping.source(s.monitor().source()))
+                .setDefinition(monitorDefinition(s.monitor()));
         if (s.since() != null) {
             m.setSince(WireMapping.timestamp(s.since()));
         }
@@ -274,6 +281,40 @@ final class Responses {
             m.setCurrentValue(s.value());
         }
         return m.build();
+    }
+
+    static ai.neuraldivergence.proto.v1.MonitorDefinition monitorDefinition(StoredMonitor stored) {
+        MonitorDefinition d = stored.definition();
+        return ai.neuraldivergence.proto.v1.MonitorDefinition.newBuilder().setName(d.name()).setModelId(d.modelId())
+                .setTap(d.tap()).setReference(d.reference()).setSlice(WireMapping.slice(d.slice()))
+                .setMetric(WireMapping.metric(d.metric())).setMode(WireMapping.mode(d.mode()))
+                .setThreshold(d.threshold()).setMinimumEffect(d.minimumEffect())
+                .setFalseAlarmBudget(d.falseAlarmBudget()).setWindowsInARow(d.windowsInARow())
+                .setMinObservations(d.minObservations()).setMaxSpanMinutes(d.maxSpanMinutes())
+                .setSource(WireMapping.source(stored.source())).setUpdatedBy(stored.updatedBy())
+                .setUpdatedAt(WireMapping.timestamp(stored.updatedAt())).build();
+    }
+
+    /** A transition as a watcher sees it: the state it led to on its tap, the one before, and its stored id. */
+    static ai.neuraldivergence.proto.v1.MonitorTransition transition(Monitors.Status status, Transition t) {
+        ai.neuraldivergence.proto.v1.Monitor.Builder m = monitor(status).toBuilder()
+                .setState(WireMapping.state(t.state())).setSince(WireMapping.timestamp(t.since()));
+        if (!Double.isNaN(t.value())) {
+            m.setCurrentValue(t.value());
+        }
+        return ai.neuraldivergence.proto.v1.MonitorTransition.newBuilder().setMonitor(m)
+                .setPreviousState(WireMapping.state(t.previous())).setId(t.id())
+                .setRecordedAt(WireMapping.timestamp(t.recordedAt())).build();
+    }
+
+    static ai.neuraldivergence.proto.v1.MonitorHistory monitorHistory(MonitorDefinitions.History h) {
+        var out = ai.neuraldivergence.proto.v1.MonitorHistory.newBuilder().setMonitor(monitorDefinition(h.monitor()));
+        for (Transition t : h.transitions()) {
+            // the monitor's current definition, with the transition's tap, state and value
+            out.addTransitions(transition(new Monitors.Status(h.monitor(), t.tap(), t.state() == Transition.State
+                    .DRIFTING, t.since(), t.value()), t));
+        }
+        return out.build();
     }
 
     // ------------------------------------------------------------------ parts

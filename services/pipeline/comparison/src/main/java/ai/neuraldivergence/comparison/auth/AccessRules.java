@@ -1,6 +1,8 @@
 package ai.neuraldivergence.comparison.auth;
 
 import ai.neuraldivergence.contract.AccessTokens;
+import ai.neuraldivergence.contract.HttpRoutes;
+import ai.neuraldivergence.proto.v1.ComparisonProto;
 import ai.neuraldivergence.proto.v1.ComparisonServiceGrpc;
 import io.grpc.Status;
 import java.util.Optional;
@@ -21,11 +23,16 @@ public final class AccessRules {
     private static final Set<String> WRITE_METHODS = Set.of(
             ComparisonServiceGrpc.getCreateReferenceMethod().getFullMethodName(),
             ComparisonServiceGrpc.getDeleteReferenceMethod().getFullMethodName(),
-            ComparisonServiceGrpc.getSealReferenceMethod().getFullMethodName());
+            ComparisonServiceGrpc.getSealReferenceMethod().getFullMethodName(),
+            ComparisonServiceGrpc.getCreateMonitorMethod().getFullMethodName(),
+            ComparisonServiceGrpc.getUpdateMonitorMethod().getFullMethodName(),
+            ComparisonServiceGrpc.getDeleteMonitorMethod().getFullMethodName());
     private static final String HEALTH_SERVICE = "grpc.health.v1.Health";
     private static final Set<String> REFLECTION_SERVICES = Set.of("grpc.reflection.v1.ServerReflection",
             "grpc.reflection.v1alpha.ServerReflection");
     private static final String API = "/api/v1";
+    private static final HttpRoutes ROUTES = new HttpRoutes(ComparisonProto.getDescriptor()
+            .findServiceByName("ComparisonService"));
 
     /** Nothing, a valid token of any scope ({@code scope} null), or a token granting {@code scope}. */
     public record Requirement(boolean token, String scope) {
@@ -71,11 +78,10 @@ public final class AccessRules {
         if ("GET".equals(method) && p.equals(API + "/ui-settings")) {
             return Requirement.ANY_TOKEN;
         }
-        boolean references = p.equals(API + "/references") || p.startsWith(API + "/references/");
-        if (references && ("POST".equals(method) || "DELETE".equals(method))) {
-            return Requirement.scope(WRITE);
-        }
-        return Requirement.scope(READ);
+        // a route needs what its RPC needs: the proto's http options map one to the other
+        return ROUTES.match(method, p).map(m -> grpc(io.grpc.MethodDescriptor.generateFullMethodName(
+                m.route().method().getService().getFullName(), m.route().method().getName())))
+                .orElse(Requirement.scope(READ));
     }
 
     /** The watch WebSocket streams product data. */

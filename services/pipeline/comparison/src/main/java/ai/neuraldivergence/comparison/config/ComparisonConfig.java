@@ -70,8 +70,10 @@ public interface ComparisonConfig {
     }
 
     /**
-     * Drift monitors by name, e.g. {@code nd.comparison.monitors.digits.model=mnist-cnn}: evaluated as minute windows
-     * commit, exported as gauges, listed by ListMonitors and pushed to watchers when they change state.
+     * Drift monitors by name, e.g. {@code nd.comparison.monitors.digits.model=mnist-cnn}: stored at start (marked
+     * source=config, changed only here; one removed from here is deleted at the next start), then evaluated like those
+     * made through the API as minute windows commit, exported as gauges, listed by ListMonitors and pushed to watchers
+     * when they change state.
      */
     java.util.Map<String, Monitor> monitors();
 
@@ -103,5 +105,11 @@ public interface ComparisonConfig {
         /** A minute with fewer observations is not evaluated (its value would be noise). */
         @WithDefault("200")
         long minObservations();
+
+        /**
+         * The longest trailing window an evaluation may grow to reach min-observations (1m..24h, whole minutes).
+         */
+        @WithDefault("1h")
+        java.time.Duration maxSpan();
     }
 }

@@ -3,6 +3,7 @@ package ai.neuraldivergence.comparison.config;
 import ai.neuraldivergence.storage.CallDeadline;
 import ai.neuraldivergence.storage.CatalogStore;
 import ai.neuraldivergence.storage.ExemplarStore;
+import ai.neuraldivergence.storage.MonitorStore;
 import ai.neuraldivergence.storage.RecentObservationStore;
 import ai.neuraldivergence.storage.ReferenceStore;
 import ai.neuraldivergence.storage.SealStore;
@@ -76,5 +77,11 @@ public class Stores {
     @Singleton
     ExemplarStore exemplars(AgroalDataSource dataSource) {
         return new ExemplarStore(bounded(dataSource));
+    }
+
+    @Produces
+    @Singleton
+    MonitorStore monitors(AgroalDataSource dataSource) {
+        return new MonitorStore(bounded(dataSource));
     }
 }

@@ -1,11 +1,11 @@
 package ai.neuraldivergence.comparison.api;
 
+import ai.neuraldivergence.contract.HttpRoutes;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-
-import java.util.Map;
-import org.junit.jupiter.api.Test;
 
 /** The JSON mirror's routes as comparison.proto's google.api.http options give them. */
 class HttpRoutesTest {
@@ -24,7 +24,9 @@ class HttpRoutesTest {
         assertEquals("CreateReference", method("POST", "/api/v1/references"));
         // a literal segment wins over a variable one
         assertEquals("SealReference", method("POST", "/api/v1/references/seal"));
-        assertEquals(15, ROUTES.routes().size(), "every unary RPC has a route; Watch is the WebSocket");
+        assertEquals("UpdateMonitor", method("PUT", "/api/v1/monitors/digits"));
+        assertEquals("GetMonitorHistory", method("GET", "/api/v1/monitors/digits/history"));
+        assertEquals(19, ROUTES.routes().size(), "every unary RPC has a route; Watch is the WebSocket");
     }
 
     @Test

@@ -22,6 +22,10 @@ class AccessRulesTest {
         assertEquals(WRITE, AccessRules.grpc("neuraldivergence.v1.ComparisonService/CreateReference"));
         assertEquals(WRITE, AccessRules.grpc("neuraldivergence.v1.ComparisonService/DeleteReference"));
         assertEquals(READ, AccessRules.grpc("neuraldivergence.v1.ComparisonService/ListReferences"));
+        assertEquals(WRITE, AccessRules.grpc("neuraldivergence.v1.ComparisonService/CreateMonitor"));
+        assertEquals(WRITE, AccessRules.grpc("neuraldivergence.v1.ComparisonService/UpdateMonitor"));
+        assertEquals(WRITE, AccessRules.grpc("neuraldivergence.v1.ComparisonService/DeleteMonitor"));
+        assertEquals(READ, AccessRules.grpc("neuraldivergence.v1.ComparisonService/GetMonitorHistory"));
         assertEquals(READ, AccessRules.grpc("neuraldivergence.v1.ComparisonService/Watch"));
         assertEquals(Requirement.OPEN, AccessRules.grpc("grpc.health.v1.Health/Check"));
         assertEquals(Requirement.OPEN, AccessRules.grpc("grpc.health.v1.Health/Watch"));
@@ -44,6 +48,11 @@ class AccessRulesTest {
         assertEquals(READ, AccessRules.http("POST", "/api/v1/compare"));
         assertEquals(READ, AccessRules.http("GET", "/api/v1/catalog"));
         assertEquals(READ, AccessRules.http("POST", "/api/v1/references-export"));
+        assertEquals(WRITE, AccessRules.http("POST", "/api/v1/monitors"));
+        assertEquals(WRITE, AccessRules.http("PUT", "/api/v1/monitors/digits"));
+        assertEquals(WRITE, AccessRules.http("DELETE", "/api/v1/monitors/digits"));
+        assertEquals(READ, AccessRules.http("GET", "/api/v1/monitors"));
+        assertEquals(READ, AccessRules.http("GET", "/api/v1/monitors/digits/history"));
         assertEquals(Requirement.ANY_TOKEN, AccessRules.http("GET", "/api/v1/ui-settings"));
         assertEquals(READ, AccessRules.watch());
     }

@@ -1,4 +1,4 @@
-package ai.neuraldivergence.comparison.api;
+package ai.neuraldivergence.contract;
 
 import com.google.api.AnnotationsProto;
 import com.google.api.HttpRule;
@@ -12,17 +12,17 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * The JSON mirror's routes, read from the service's descriptor: each method's {@code google.api.http} option names
- * its verb, its path (literal segments and {@code {field}} variables) and whether the body is the request. The
- * proto is the one place a path is written.
+ * A service's JSON routes, read from its descriptor: each method's {@code google.api.http} option names its verb,
+ * its path (literal segments and {@code {field}} variables) and whether the body is the request. The proto is the
+ * one place a path is written: the JSON mirror answers by these routes, and access rules read a route's method.
  */
-final class HttpRoutes {
+public final class HttpRoutes {
 
     /** One method's route; {@code segments} hold literals, and field names in braces. */
-    record Route(String verb, List<String> segments, boolean body, MethodDescriptor method) {
+    public record Route(String verb, List<String> segments, boolean body, MethodDescriptor method) {
 
         /** The path's variables bound to the request's segments, or empty when the path is not this route's. */
-        Optional<Map<String, String>> bind(List<String> path) {
+        public Optional<Map<String, String>> bind(List<String> path) {
             if (path.size() != segments.size()) {
                 return Optional.empty();
             }
@@ -45,12 +45,12 @@ final class HttpRoutes {
     }
 
     /** A request's route and its path variables. */
-    record Match(Route route, Map<String, String> variables) {
+    public record Match(Route route, Map<String, String> variables) {
     }
 
     private final List<Route> routes = new ArrayList<>();
 
-    HttpRoutes(ServiceDescriptor service) {
+    public HttpRoutes(ServiceDescriptor service) {
         for (MethodDescriptor m : service.getMethods()) {
             if (!m.getOptions().hasExtension(AnnotationsProto.http)) {
                 continue;
@@ -71,16 +71,16 @@ final class HttpRoutes {
         routes.sort((a, b) -> Integer.compare(b.literals(), a.literals()));
     }
 
-    List<Route> routes() {
+    public List<Route> routes() {
         return List.copyOf(routes);
     }
 
-    static List<String> split(String path) {
+    public static List<String> split(String path) {
         return Arrays.stream(path.split("/")).filter(s -> !s.isEmpty()).toList();
     }
 
     /** The route of a verb and path (as the client sent it, from the root). */
-    Optional<Match> match(String verb, String path) {
+    public Optional<Match> match(String verb, String path) {
         List<String> segments = split(path);
         for (Route r : routes) {
             if (r.verb().equals(verb)) {
@@ -94,7 +94,7 @@ final class HttpRoutes {
     }
 
     /** Whether some route has this path under another verb (405 rather than 404). */
-    boolean pathExists(String path) {
+    public boolean pathExists(String path) {
         List<String> segments = split(path);
         return routes.stream().anyMatch(r -> r.bind(segments).isPresent());
     }

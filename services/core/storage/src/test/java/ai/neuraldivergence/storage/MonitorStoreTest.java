@@ -1,0 +1,108 @@
+package ai.neuraldivergence.storage;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.neuraldivergence.domain.Divergence;
+import ai.neuraldivergence.domain.Slice;
+import ai.neuraldivergence.domain.monitor.MonitorDefinition;
+import ai.neuraldivergence.domain.monitor.StoredMonitor;
+import ai.neuraldivergence.domain.monitor.Transition;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.postgresql.ds.PGSimpleDataSource;
+
+/**
+ * Monitors as rows: configured ones upserted by replicas starting together land once; a change of what a monitor
+ * measures starts a new generation; a transition found by two replicas is stored once; the API may not change a
+ * configured monitor.
+ */
+class MonitorStoreTest {
+
+    private static PGSimpleDataSource dataSource;
+    private static ExecutorService replicas;
+
+    @BeforeAll
+    static void migrate() {
+        dataSource = MigratedDatabase.create("monitor_store");
+        replicas = Executors.newFixedThreadPool(4);
+    }
+
+    @AfterAll
+    static void stop() {
+        replicas.shutdownNow();
+    }
+
+    private static MonitorDefinition monitor(String name, String tap, double threshold) {
+        return new MonitorDefinition(name, "m", tap, "training", Slice.ALL, Divergence.Metric.KS,
+                MonitorDefinition.Mode.FIXED, threshold, 0.05, 1, 2, 200, 60);
+    }
+
+    @Test
+    void replicasStartingTogetherStoreAConfiguredMonitorOnce() throws Exception {
+        MonitorDefinition d = monitor("together", "*", 0.2);
+        CountDownLatch go = new CountDownLatch(1);
+        List<Future<StoredMonitor>> starts = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            starts.add(replicas.submit(() -> {
+                go.await();
+                return new MonitorStore(dataSource).upsertFromConfig(d);
+            }));
+        }
+        go.countDown();
+        for (Future<StoredMonitor> f : starts) {
+            StoredMonitor stored = f.get();
+            assertEquals(d, stored.definition());
+            assertEquals(1, stored.generation());
+            assertEquals(StoredMonitor.Source.CONFIG, stored.source());
+        }
+        MonitorStore store = new MonitorStore(dataSource);
+        assertEquals(1, store.list("m").stream().filter(s -> s.definition().name().equals("together")).count());
+        // a threshold changed in the configuration keeps the generation; a tap changed starts a new one
+        assertEquals(1, store.upsertFromConfig(monitor("together", "*", 0.3)).generation());
+        assertEquals(2, store.upsertFromConfig(monitor("together", "dense", 0.3)).generation());
+        MonitorStore.RefusedException refused = assertThrows(MonitorStore.RefusedException.class,
+                () -> store.update(monitor("together", "dense", 0.5), "someone"));
+        assertEquals(MonitorStore.Refusal.FROM_CONFIG, refused.refusal());
+        assertEquals(MonitorStore.Refusal.FROM_CONFIG, assertThrows(MonitorStore.RefusedException.class,
+                () -> store.delete("together", "someone")).refusal());
+        store.deleteFromConfig("together");
+        assertTrue(store.find("together").isEmpty());
+    }
+
+    @Test
+    void aTransitionFoundTwiceIsStoredOnceAndOnlyForTheCurrentGeneration() {
+        MonitorStore store = new MonitorStore(dataSource);
+        StoredMonitor created = store.create(monitor("twice", "dense", 0.2), "writer");
+        assertEquals(MonitorStore.Refusal.EXISTS, assertThrows(MonitorStore.RefusedException.class,
+                () -> store.create(monitor("twice", "conv", 0.2), "writer")).refusal());
+        Instant since = Instant.parse("2026-12-02T10:01:00Z");
+        Transition found = new Transition(0, "twice", created.generation(), "dense", Transition.State.DRIFTING,
+                Transition.State.OK, since, 0.31, 0.2, Instant.now());
+        Transition first = store.record(found).orElseThrow();
+        assertTrue(first.id() > 0);
+        assertTrue(store.record(found).isEmpty(), "the second replica's copy is not stored again");
+        // changed to measure another tap: a transition of the old generation is no longer stored
+        StoredMonitor changed = store.update(monitor("twice", "conv", 0.2), "writer");
+        assertEquals(created.generation() + 1, changed.generation());
+        assertTrue(store.record(new Transition(0, "twice", created.generation(), "dense", Transition.State.OK,
+                Transition.State.DRIFTING, since.plusSeconds(600), 0.1, 0.2, Instant.now())).isEmpty());
+        Transition later = store.record(new Transition(0, "twice", changed.generation(), "conv",
+                Transition.State.DRIFTING, Transition.State.OK, since, 0.4, 0.2, Instant.now())).orElseThrow();
+        assertTrue(later.id() > first.id(), "ids increase");
+        assertEquals(List.of(later.id(), first.id()), store.history("twice", 10).stream().map(Transition::id)
+                .toList());
+        assertEquals("writer", store.find("twice").orElseThrow().updatedBy());
+        store.delete("twice", "writer");
+        assertTrue(store.history("twice", 10).isEmpty(), "a deleted monitor's history goes with it");
+    }
+}

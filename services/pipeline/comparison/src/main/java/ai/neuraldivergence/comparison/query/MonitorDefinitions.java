@@ -1,0 +1,72 @@
+package ai.neuraldivergence.comparison.query;
+
+import ai.neuraldivergence.domain.monitor.MonitorDefinition;
+import ai.neuraldivergence.domain.monitor.StoredMonitor;
+import ai.neuraldivergence.domain.monitor.Transition;
+import ai.neuraldivergence.storage.MonitorStore;
+import java.util.List;
+import org.jboss.logging.Logger;
+
+/**
+ * Drift monitors as data: created, replaced and deleted through the API (monitors from configuration only listed),
+ * with their history. Every replica evaluates what is stored, so a change made through one reaches all. Writes are
+ * logged with who made them.
+ */
+public final class MonitorDefinitions {
+
+    private static final Logger LOG = Logger.getLogger(MonitorDefinitions.class);
+
+    /** A monitor and its newest transitions. */
+    public record History(StoredMonitor monitor, List<Transition> transitions) {
+    }
+
+    private final MonitorStore store;
+
+    public MonitorDefinitions(MonitorStore store) {
+        this.store = store;
+    }
+
+    public List<StoredMonitor> list(String modelId) {
+        return store.list(modelId);
+    }
+
+    /** @param by the caller's token name, for the log (never the token) */
+    public StoredMonitor create(MonitorDefinition d, String by) {
+        StoredMonitor created = refusedAsStatus(() -> store.create(d, by));
+        LOG.infof("monitor %s on model %s created by token '%s'", d.name(), d.modelId(), by);
+        return created;
+    }
+
+    public StoredMonitor update(MonitorDefinition d, String by) {
+        StoredMonitor updated = refusedAsStatus(() -> store.update(d, by));
+        LOG.infof("monitor %s on model %s updated by token '%s' (generation %d)", d.name(), d.modelId(), by,
+                updated.generation());
+        return updated;
+    }
+
+    public void delete(String name, String by) {
+        refusedAsStatus(() -> {
+            store.delete(name, by);
+            return null;
+        });
+        LOG.infof("monitor %s deleted by token '%s'", name, by);
+    }
+
+    public History history(String name, int limit) {
+        StoredMonitor monitor = store.find(name).orElseThrow(() -> new NotFoundException("no monitor '" + name
+                + "'"));
+        return new History(monitor, store.history(name, limit));
+    }
+
+    private static <T> T refusedAsStatus(java.util.function.Supplier<T> write) {
+        try {
+            return write.get();
+        } catch (MonitorStore.RefusedException e) {
+            throw switch (e.refusal()) {
+                case EXISTS -> new AlreadyExistsException(e.getMessage());
+                case MISSING -> new NotFoundException(e.getMessage());
+                case FROM_CONFIG -> new FailedPreconditionException(e.getMessage());
+            };
+        }
+    }
+}

@@ -1,0 +1,257 @@
+package ai.neuraldivergence.comparison;
+
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.equalTo;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.neuraldivergence.proto.v1.ComparisonServiceGrpc;
+import ai.neuraldivergence.proto.v1.CreateMonitorRequest;
+import ai.neuraldivergence.proto.v1.CreateReferenceRequest;
+import ai.neuraldivergence.proto.v1.DeleteMonitorRequest;
+import ai.neuraldivergence.proto.v1.Granularity;
+import ai.neuraldivergence.proto.v1.ListMonitorsRequest;
+import ai.neuraldivergence.proto.v1.Metric;
+import ai.neuraldivergence.proto.v1.Monitor;
+import ai.neuraldivergence.proto.v1.MonitorDefinition;
+import ai.neuraldivergence.proto.v1.MonitorHistory;
+import ai.neuraldivergence.proto.v1.MonitorHistoryRequest;
+import ai.neuraldivergence.proto.v1.MonitorMode;
+import ai.neuraldivergence.proto.v1.MonitorSource;
+import ai.neuraldivergence.proto.v1.MonitorState;
+import ai.neuraldivergence.proto.v1.MonitorTransition;
+import ai.neuraldivergence.proto.v1.UpdateMonitorRequest;
+import ai.neuraldivergence.proto.v1.Window;
+import ai.neuraldivergence.proto.v1.WindowUpdate;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.QuarkusTestProfile;
+import io.quarkus.test.junit.TestProfile;
+import jakarta.inject.Inject;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import javax.sql.DataSource;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Monitors are data: created, replaced and deleted through gRPC and the JSON mirror, checked field by field, stored
+ * (so that every replica sees them), evaluated like configured ones with their transitions kept; monitors of the
+ * configuration are stored at start and refuse changes through the API.
+ */
+@QuarkusTest
+@TestProfile(MonitorLifecycleTest.WithConfiguredMonitor.class)
+@WithTestResource(MigratedInfrastructureResource.class)
+class MonitorLifecycleTest {
+
+    public static class WithConfiguredMonitor implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            return Map.of("nd.comparison.monitors.configured.model", "config-model",
+                    "nd.comparison.monitors.configured.threshold", "0.25",
+                    "nd.comparison.monitors.configured.max-span", "30m");
+        }
+    }
+
+    /** Seeds what the aggregator writes: the service's own connection may not. */
+    @Inject
+    @SchemaOwner
+    DataSource owner;
+
+    @ConfigProperty(name = "quarkus.http.port")
+    int port;
+
+    private ManagedChannel channel;
+    private ComparisonServiceGrpc.ComparisonServiceBlockingStub api;
+
+    @BeforeEach
+    void open() {
+        channel = ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+        api = ComparisonServiceGrpc.newBlockingStub(channel).withDeadlineAfter(60, TimeUnit.SECONDS);
+    }
+
+    @AfterEach
+    void close() throws InterruptedException {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+
+    private static Status.Code code(Runnable call) {
+        return assertThrows(StatusRuntimeException.class, call::run).getStatus().getCode();
+    }
+
+    @Test
+    void createdUpdatedAndDeletedThroughGrpcWithDefaultsAndChecks() {
+        MonitorDefinition created = api.createMonitor(CreateMonitorRequest.newBuilder().setMonitor(
+                MonitorDefinition.newBuilder().setName("grpc-made").setModelId("m")).build());
+        // zero values took the defaults the proto names
+        assertEquals("*", created.getTap());
+        assertEquals("training", created.getReference());
+        assertTrue(created.getSlice().getAll());
+        assertEquals(Metric.METRIC_KS, created.getMetric());
+        assertEquals(MonitorMode.MONITOR_MODE_FIXED, created.getMode());
+        assertEquals(0.15, created.getThreshold());
+        assertEquals(0.05, created.getMinimumEffect());
+        assertEquals(1.0, created.getFalseAlarmBudget());
+        assertEquals(2, created.getWindowsInARow());
+        assertEquals(200, created.getMinObservations());
+        assertEquals(60, created.getMaxSpanMinutes());
+        assertEquals(MonitorSource.MONITOR_SOURCE_API, created.getSource());
+        assertEquals("anonymous", created.getUpdatedBy());
+
+        Monitor listed = api.listMonitors(ListMonitorsRequest.newBuilder().setModelId("m").build()).getMonitors(0);
+        assertEquals("grpc-made", listed.getName());
+        assertEquals(MonitorState.MONITOR_STATE_OK, listed.getState());
+        assertEquals(created, listed.getDefinition());
+
+        assertEquals(Status.Code.ALREADY_EXISTS, code(() -> api.createMonitor(CreateMonitorRequest.newBuilder()
+                .setMonitor(created).build())));
+        MonitorDefinition updated = api.updateMonitor(UpdateMonitorRequest.newBuilder().setName("grpc-made")
+                .setMonitor(created.toBuilder().setThreshold(0.3).setWindowsInARow(3)).build());
+        assertEquals(0.3, updated.getThreshold());
+        assertEquals(3, updated.getWindowsInARow());
+        assertEquals(updated, api.listMonitors(ListMonitorsRequest.newBuilder().setModelId("m").build())
+                .getMonitors(0).getDefinition());
+
+        // every field is checked before anything is stored
+        MonitorDefinition.Builder valid = MonitorDefinition.newBuilder().setName("checked").setModelId("m");
+        for (MonitorDefinition bad : List.of(valid.clone().setName("").build(),
+                valid.clone().setName("a\u0000b").build(), valid.clone().setName("x".repeat(64)).build(),
+                valid.clone().setModelId("").build(), valid.clone().setTap("a b").build(),
+                valid.clone().setThreshold(Double.NaN).build(), valid.clone().setThreshold(-1).build(),
+                valid.clone().setWindowsInARow(61).build(), valid.clone().setMinObservations(-5).build(),
+                valid.clone().setMaxSpanMinutes(1441).build(), valid.clone().setFalseAlarmBudget(-1).build(),
+                valid.clone().setMode(MonitorMode.MONITOR_MODE_CALIBRATED).build())) {
+            assertEquals(Status.Code.INVALID_ARGUMENT, code(() -> api.createMonitor(CreateMonitorRequest
+                    .newBuilder().setMonitor(bad).build())), bad.toString());
+        }
+        assertEquals(Status.Code.INVALID_ARGUMENT, code(() -> api.createMonitor(CreateMonitorRequest
+                .getDefaultInstance())));
+        assertEquals(Status.Code.INVALID_ARGUMENT, code(() -> api.updateMonitor(UpdateMonitorRequest.newBuilder()
+                .setName("grpc-made").setMonitor(created.toBuilder().setName("renamed")).build())));
+        assertEquals(Status.Code.NOT_FOUND, code(() -> api.updateMonitor(UpdateMonitorRequest.newBuilder()
+                .setName("nobody").setMonitor(created.toBuilder().clearName()).build())));
+        assertEquals(List.of("grpc-made"), api.listMonitors(ListMonitorsRequest.newBuilder().setModelId("m")
+                .build()).getMonitorsList().stream().map(Monitor::getName).toList());
+
+        assertTrue(api.deleteMonitor(DeleteMonitorRequest.newBuilder().setName("grpc-made").build()).getDeleted());
+        assertEquals(0, api.listMonitors(ListMonitorsRequest.newBuilder().setModelId("m").build())
+                .getMonitorsCount());
+        assertEquals(Status.Code.NOT_FOUND, code(() -> api.deleteMonitor(DeleteMonitorRequest.newBuilder()
+                .setName("grpc-made").build())));
+        assertEquals(Status.Code.NOT_FOUND, code(() -> api.getMonitorHistory(MonitorHistoryRequest.newBuilder()
+                .setName("grpc-made").build())));
+    }
+
+    @Test
+    void createdUpdatedAndDeletedThroughJson() {
+        given().contentType("application/json").body("{\"monitor\": {\"name\": \"json-made\", \"modelId\": \"j\", "
+                + "\"tap\": \"dense1\", \"metric\": \"METRIC_WASSERSTEIN\", \"threshold\": 0.4}}")
+                .post("/api/v1/monitors").then().statusCode(201).body("name", equalTo("json-made"))
+                .body("tap", equalTo("dense1")).body("metric", equalTo("METRIC_WASSERSTEIN"))
+                .body("source", equalTo("MONITOR_SOURCE_API"));
+        given().contentType("application/json").body("{\"monitor\": {\"name\": \"json-made\", \"modelId\": \"j\"}}")
+                .post("/api/v1/monitors").then().statusCode(409).body("code", equalTo("ALREADY_EXISTS"));
+        given().contentType("application/json").body("{\"monitor\": {\"modelId\": \"j\", \"tap\": \"dense1\", "
+                + "\"threshold\": 0.2, \"minObservations\": 50}}")
+                .put("/api/v1/monitors/json-made").then().statusCode(200).body("threshold", equalTo(0.2f))
+                .body("minObservations", equalTo("50")).body("metric", equalTo("METRIC_KS"));
+        given().contentType("application/json").body("{\"monitor\": {\"modelId\": \"j\", \"windowsInARow\": 0.5}}")
+                .put("/api/v1/monitors/json-made").then().statusCode(400).body("code", equalTo("INVALID_ARGUMENT"));
+        given().get("/api/v1/monitors?model_id=j").then().statusCode(200)
+                .body("monitors[0].definition.minObservations", equalTo("50"));
+        given().get("/api/v1/monitors/json-made/history").then().statusCode(200)
+                .body("monitor.name", equalTo("json-made")).body("transitions.size()", equalTo(0));
+        given().get("/api/v1/monitors/json-made/history?limit=1001").then().statusCode(400)
+                .body("code", equalTo("INVALID_ARGUMENT"));
+        given().delete("/api/v1/monitors/json-made").then().statusCode(200).body("deleted", equalTo(true));
+        given().delete("/api/v1/monitors/json-made").then().statusCode(404).body("code", equalTo("NOT_FOUND"));
+    }
+
+    @Test
+    void configuredMonitorsAreStoredAndChangeOnlyInTheConfiguration() {
+        Monitor configured = api.listMonitors(ListMonitorsRequest.newBuilder().setModelId("config-model").build())
+                .getMonitors(0);
+        assertEquals("configured", configured.getName());
+        assertEquals(MonitorSource.MONITOR_SOURCE_CONFIG, configured.getSource());
+        assertEquals(0.25, configured.getDefinition().getThreshold());
+        assertEquals(30, configured.getDefinition().getMaxSpanMinutes());
+        assertEquals("config", configured.getDefinition().getUpdatedBy());
+
+        StatusRuntimeException update = assertThrows(StatusRuntimeException.class, () -> api.updateMonitor(
+                UpdateMonitorRequest.newBuilder().setName("configured").setMonitor(configured.getDefinition()
+                        .toBuilder().setThreshold(0.5)).build()));
+        assertEquals(Status.Code.FAILED_PRECONDITION, update.getStatus().getCode());
+        assertTrue(update.getStatus().getDescription().contains("configuration"), update.getStatus().toString());
+        assertEquals(Status.Code.FAILED_PRECONDITION, code(() -> api.deleteMonitor(DeleteMonitorRequest.newBuilder()
+                .setName("configured").build())));
+        given().delete("/api/v1/monitors/configured").then().statusCode(400)
+                .body("code", equalTo("FAILED_PRECONDITION"));
+        // a monitor of the API may not take a configured one's name
+        assertEquals(Status.Code.ALREADY_EXISTS, code(() -> api.createMonitor(CreateMonitorRequest.newBuilder()
+                .setMonitor(MonitorDefinition.newBuilder().setName("configured").setModelId("x")).build())));
+        assertEquals(0.25, api.listMonitors(ListMonitorsRequest.newBuilder().setModelId("config-model").build())
+                .getMonitors(0).getDefinition().getThreshold());
+    }
+
+    private static WindowUpdate update(String model, int minute) {
+        Instant start = DriftFixture.T0.plusSeconds(60L * minute);
+        return WindowUpdate.newBuilder().setModelId(model).setModelVersion("v2").setTap("dense1")
+                .setSlice(ai.neuraldivergence.proto.v1.Slice.newBuilder().setAll(true))
+                .setWindow(Window.newBuilder().setGranularity(Granularity.GRANULARITY_MINUTE)
+                        .setStart(DriftFixture.ts(start)).setEnd(DriftFixture.ts(start.plusSeconds(60))))
+                .setObservationCount(DriftFixture.PER_MINUTE).build();
+    }
+
+    @Test
+    void aMonitorMadeThroughTheApiIsEvaluatedAndItsTransitionsAreKept() throws Exception {
+        DriftFixture.seed(owner, "life");
+        api.createReference(CreateReferenceRequest.newBuilder().setModelId("life").setModelVersion("v2")
+                .setName("calm").setRange(DriftFixture.minutes(0, 10).getTimeRange()).build());
+        api.createMonitor(CreateMonitorRequest.newBuilder().setMonitor(MonitorDefinition.newBuilder()
+                .setName("made-live").setModelId("life").setTap("dense1").setReference("calm").setThreshold(0.3)
+                .setMinObservations(50)).build());
+        try (KafkaProducer<byte[], byte[]> p = WindowUpdates.producer()) {
+            WindowUpdates.send(p, update("life", 9)).get();
+            Management.awaitMetric("nd_comparison_cache_following 1.0");
+            // minutes 10 and 11 are drifted (dense1 moved by 2): two in a row turn the monitor drifting
+            WindowUpdates.send(p, update("life", 10)).get();
+            WindowUpdates.send(p, update("life", 11)).get();
+            MonitorHistory history = MonitorHistory.getDefaultInstance();
+            for (int i = 0; i < 60 && history.getTransitionsCount() == 0; i++) {
+                Thread.sleep(500);
+                history = api.getMonitorHistory(MonitorHistoryRequest.newBuilder().setName("made-live").build());
+            }
+            assertEquals(1, history.getTransitionsCount(), history.toString());
+            MonitorTransition t = history.getTransitions(0);
+            assertEquals(MonitorState.MONITOR_STATE_DRIFTING, t.getMonitor().getState());
+            assertEquals(MonitorState.MONITOR_STATE_OK, t.getPreviousState());
+            assertEquals("dense1", t.getMonitor().getTap());
+            assertEquals(DriftFixture.T0.plusSeconds(600).getEpochSecond(), t.getMonitor().getSince().getSeconds());
+            assertTrue(t.getId() > 0, t.toString());
+            assertTrue(t.getMonitor().getCurrentValue() > 0.3, t.toString());
+            Monitor listed = api.listMonitors(ListMonitorsRequest.newBuilder().setModelId("life").build())
+                    .getMonitors(0);
+            assertEquals(MonitorState.MONITOR_STATE_DRIFTING, listed.getState());
+
+            // deleted, it stops: its transitions go with it
+            api.deleteMonitor(DeleteMonitorRequest.newBuilder().setName("made-live").build());
+            assertEquals(0, api.listMonitors(ListMonitorsRequest.newBuilder().setModelId("life").build())
+                    .getMonitorsCount());
+            try (var c = owner.getConnection(); var st = c.createStatement();
+                    var rs = st.executeQuery("SELECT count(*) FROM monitor_transition")) {
+                rs.next();
+                assertEquals(0, rs.getLong(1));
+            }
+        }
+    }
+}
