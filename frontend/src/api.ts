@@ -56,6 +56,12 @@ export const api = {
   references: (model: string) => call<ListReferencesResponse>("GET",
     `references?model_id=${encodeURIComponent(model)}`),
   monitors: (model: string) => call<ListMonitorsResponse>("GET", `monitors?model_id=${encodeURIComponent(model)}`),
+  createMonitor: (monitor: pb.MonitorDefinitionJson) => call<MonitorDefinition>("POST", "monitors", { monitor }),
+  updateMonitor: (name: string, monitor: pb.MonitorDefinitionJson) => call<MonitorDefinition>("PUT",
+    `monitors/${encodeURIComponent(name)}`, { monitor }),
+  deleteMonitor: (name: string) => call<{ deleted: boolean }>("DELETE",
+    `monitors/${encodeURIComponent(name)}`),
+  monitorHistory: (name: string) => call<MonitorHistory>("GET", `monitors/${encodeURIComponent(name)}/history`),
   uiSettings: () => {
     settings ??= call<{ inferenceUrl: string }>("GET", "ui-settings").catch((e) => {
       settings = null;
@@ -142,6 +148,8 @@ export type ListReferencesResponse = Printed<pb.ListReferencesResponseJson, pb.L
 export type Reference = Printed<pb.ReferenceJson, pb.Reference>;
 export type ListMonitorsResponse = Printed<pb.ListMonitorsResponseJson, pb.ListMonitorsResponse>;
 export type Monitor = Printed<pb.MonitorJson, pb.Monitor>;
+export type MonitorDefinition = Printed<pb.MonitorDefinitionJson, pb.MonitorDefinition>;
+export type MonitorHistory = Printed<pb.MonitorHistoryJson, pb.MonitorHistory>;
 /** The watch socket prints its events without the fields at their default: the JSON type as it is. */
 export type WatchEvent = pb.WatchEventJson;
 /** One side of a comparison in a request. */

@@ -4,6 +4,7 @@ import { h } from "./dom";
 import { decodeState, encodeState, formatSelection, parseSelection, type State, type View } from "./state";
 import { renderClassMatrix } from "./views/classes";
 import { renderInstances } from "./views/instances";
+import { renderMonitors } from "./views/monitors";
 import { renderNeurons } from "./views/neurons";
 import { renderOverview } from "./views/overview";
 import { renderTimeline } from "./views/timeline";
@@ -14,9 +15,10 @@ const VIEWS: { view: View; label: string }[] = [
   { view: "classes", label: "Class matrix" },
   { view: "instances", label: "Instances" },
   { view: "timeline", label: "Timeline" },
+  { view: "monitors", label: "Monitors" },
 ];
 /** Views redrawn as windows commit; the others answer a question about a fixed moment. */
-const LIVE: View[] = ["overview", "timeline"];
+const LIVE: View[] = ["overview", "timeline", "monitors"];
 const REDRAW_MS = 2000;
 const RECONNECT_MS = 3000;
 
@@ -27,6 +29,8 @@ let socket: WebSocket | null = null;
 let redrawTimer: number | undefined;
 let rendering: Promise<void> = Promise.resolve();
 const neurons = { driftedOnly: false, shown: 0 };
+/** What the Monitors view has open (a form, a history): kept across its live redraws. */
+const monitorsView = { editing: null as string | null, history: null as string | null };
 
 function setState(next: State): void {
   state = next;
@@ -110,6 +114,8 @@ async function draw(): Promise<void> {
       await renderClassMatrix(main, state, taps, (tap) => setState({ ...state, tap }), (a, b) => {
         setState({ ...state, view: "neurons", a: { ...state.b, slice: a }, b: { ...state.b, slice: b } });
       });
+    } else if (state.view === "monitors") {
+      await renderMonitors(main, state, monitorsView, () => void render());
     } else {
       await renderInstances(main, state, (pair) => setState({ ...state, pair }));
     }

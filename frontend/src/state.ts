@@ -10,7 +10,7 @@ export type SelectionText =
   | { kind: "last"; minutes: number; slice: string }
   | { kind: "range"; from: string; to: string; slice: string };
 
-export type View = "overview" | "neurons" | "classes" | "instances" | "timeline";
+export type View = "overview" | "neurons" | "classes" | "instances" | "timeline" | "monitors";
 
 /** The per-neuron metrics of the API's NeuronDivergence, by their JSON field names. */
 export type Metric = "ks" | "wasserstein" | "jensenShannon" | "psi" | "meanShift";
@@ -49,7 +49,7 @@ export const DEFAULT_STATE: State = {
 /** Timeline lengths offered, in minutes. */
 export const SPANS = [15, 60, 360, 1440];
 
-const VIEWS: View[] = ["overview", "neurons", "classes", "instances", "timeline"];
+const VIEWS: View[] = ["overview", "neurons", "classes", "instances", "timeline", "monitors"];
 
 /** A selection as text: ref:NAME, last:15m or FROM/TO, then @SLICE unless all (the CLI's syntax too). */
 export function formatSelection(s: SelectionText): string {

@@ -2,10 +2,13 @@ package ai.neuraldivergence.cli;
 
 import ai.neuraldivergence.proto.v1.ListMonitorsRequest;
 import ai.neuraldivergence.proto.v1.Monitor;
+import ai.neuraldivergence.proto.v1.MonitorDefinition;
+import ai.neuraldivergence.proto.v1.MonitorSource;
 import ai.neuraldivergence.proto.v1.MonitorState;
 import picocli.CommandLine.Command;
 
-@Command(name = "monitors", description = "Drift monitors and their state.")
+@Command(name = "monitors", description = "Drift monitors and their state; create, update, delete, history.",
+        subcommands = {MonitorsCreate.class, MonitorsUpdate.class, MonitorsDelete.class, MonitorsHistory.class})
 final class Monitors extends ModelListing {
 
     @Override
@@ -25,6 +28,25 @@ final class Monitors extends ModelListing {
 
     /** DRIFTING in capitals, to stand out in a list of "ok". */
     static String state(Monitor m) {
-        return m.getState() == MonitorState.MONITOR_STATE_DRIFTING ? "DRIFTING" : "ok";
+        return state(m.getState());
+    }
+
+    static String state(MonitorState s) {
+        return switch (s) {
+            case MONITOR_STATE_DRIFTING -> "DRIFTING";
+            case MONITOR_STATE_INSUFFICIENT_DATA -> "insufficient data";
+            case MONITOR_STATE_INVALID -> "INVALID";
+            default -> "ok";
+        };
+    }
+
+    /** One line: the name and what the monitor watches, when it fires, and where it was defined. */
+    static String describe(MonitorDefinition d) {
+        return String.format("%s: %s tap %s against %s (slice %s), %s > %s for %d in a row, at least %d "
+                + "observations within %d min [%s]", d.getName(), d.getModelId(), d.getTap(), d.getReference(),
+                ai.neuraldivergence.wire.WireMapping.slice(d.getSlice()).key(), Text.word(d.getMetric()),
+                d.getThreshold(), d.getWindowsInARow(), d.getMinObservations(), d.getMaxSpanMinutes(),
+                d.getSource() == MonitorSource.MONITOR_SOURCE_CONFIG ? "configuration" : "API, by "
+                        + d.getUpdatedBy());
     }
 }

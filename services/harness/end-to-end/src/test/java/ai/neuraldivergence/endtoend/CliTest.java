@@ -173,6 +173,26 @@ class CliTest {
         Run monitors = nd(TOKEN, "monitors");
         assertEquals(0, monitors.code(), monitors.err());
         assertTrue(monitors.out().startsWith("MONITOR"), monitors.out());
+        Run made = nd(TOKEN, "monitors", "create", "cli-drift", "--model", "cli", "--tap", "dense1", "--reference",
+                "calm", "--threshold", "0.3");
+        assertEquals(0, made.code(), made.err());
+        // the token is configured without a name: it is named by its position
+        assertTrue(made.out().trim().matches("created monitor cli-drift: cli tap dense1 against calm "
+                + "\\(slice all\\), ks > 0\\.3 for 2 in a row, at least 200 observations within 60 min "
+                + "\\[API, by token-[0-9]+]"), made.out());
+        assertEquals(7, nd(TOKEN, "monitors", "create", "cli-drift", "--model", "cli").code(), "already exists");
+        assertEquals(3, nd(TOKEN, "monitors", "create", "no spaces", "--model", "cli").code(), "invalid");
+        Run changed = nd(TOKEN, "monitors", "update", "cli-drift", "--threshold", "0.4", "--max-span", "2h");
+        assertEquals(0, changed.code(), changed.err());
+        assertTrue(changed.out().contains("dense1 against calm (slice all), ks > 0.4 for 2 in a row, at least 200 "
+                + "observations within 120 min"), changed.out());
+        assertTrue(nd(TOKEN, "monitors", "--model", "cli").out().lines().anyMatch(l -> l.matches(
+                "cli-drift\\s+cli\\s+dense1\\s+ok\\s+.*")), "listed");
+        Run history = nd(TOKEN, "monitors", "history", "cli-drift");
+        assertEquals(0, history.code(), history.err());
+        assertTrue(history.out().lines().toList().get(1).startsWith("ID"), history.out());
+        assertEquals(0, nd(TOKEN, "monitors", "delete", "cli-drift").code());
+        assertEquals(4, nd(TOKEN, "monitors", "delete", "cli-drift").code(), "gone");
 
         Run missing = nd(TOKEN, "compare", "--model", "nope", "--a", "ref:calm", "--b", "last:1h");
         assertEquals(4, missing.code(), missing.err());

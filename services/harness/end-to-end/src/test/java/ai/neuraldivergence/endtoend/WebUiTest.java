@@ -69,26 +69,33 @@ class WebUiTest {
         browserTest("drift.e2e.mjs");
     }
 
+    /** Right after the first attack is flagged, while the run's traffic still drifts. */
     @Test
     @Order(2)
+    void aMonitorCreatedInTheViewTurnsDriftingAndShowsItsHistory() throws Exception {
+        browserTest("monitors.e2e.mjs");
+    }
+
+    @Test
+    @Order(3)
     void eachViewRendersTheRunningPlatformsData() throws Exception {
         browserTest("views.e2e.mjs");
     }
 
     @Test
-    @Order(3)
+    @Order(4)
     void theOverviewUpdatesLiveWithoutAReloadAndReconnectsByItself() throws Exception {
         browserTest("live.e2e.mjs");
     }
 
     @Test
-    @Order(4)
+    @Order(5)
     void anUploadedDigitGoesThroughInferenceAndIsPlaced() throws Exception {
         browserTest("upload.e2e.mjs");
     }
 
     @Test
-    @Order(5)
+    @Order(6)
     void aMissingOrBadTokenIsShownAndAskedFor() throws Exception {
         browserTest("auth.e2e.mjs");
     }

@@ -1,0 +1,60 @@
+// The Monitors view on the local run: the configured monitor listed as configuration's; a monitor created through
+// the form, confirmed by the API, turning drifting on the run's attacks, with its transition in its history; then
+// changed and deleted through the view.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { MODEL, api, launch, open, screenshot } from "./support.mjs";
+
+const NAME = "ui-made";
+// the run's traffic loops through attacks and other drifting scenarios every few minutes (TrafficCommand's schedule)
+const DRIFT_WITHIN_MS = 240_000;
+let browser;
+before(async () => (browser = await launch()));
+after(async () => browser?.close());
+
+test("a monitor created in the view turns drifting, shows its history, and is changed and deleted there",
+  { timeout: 290_000 }, async () => {
+    const page = await open(browser, `view=monitors&model=${MODEL}`);
+    page.on("dialog", (d) => d.accept());
+    const configured = page.locator('tr[data-monitor="training-drift"]').first();
+    await configured.waitFor();
+    assert.match(await configured.textContent(), /configuration/);
+    assert.equal(await configured.locator('button[name="edit"]').count(), 0, "configuration's: not editable here");
+
+    await page.locator('button[name="new-monitor"]').click();
+    const form = page.locator("form.monitor-form");
+    await form.locator('input[name="name"]').fill(NAME);
+    await form.locator('input[name="threshold"]').fill("0.1");
+    await form.locator('input[name="windowsInARow"]').fill("1");
+    await form.locator('input[name="minObservations"]').fill("50");
+    await form.locator('button[type="submit"]').click();
+    await form.waitFor({ state: "detached" });
+    const made = (await api("GET", `monitors?model_id=${MODEL}`)).monitors.filter((m) => m.name === NAME);
+    assert.ok(made.length > 0, "the API lists it");
+    assert.equal(made[0].definition.source, "MONITOR_SOURCE_API");
+    assert.equal(made[0].definition.threshold, 0.1);
+    assert.equal(made[0].definition.windowsInARow, 1);
+
+    // the view redraws live: a row of it turns drifting without a reload
+    const drifting = page.locator(`tr[data-monitor="${NAME}"][data-state="MONITOR_STATE_DRIFTING"]`).first();
+    await drifting.waitFor({ timeout: DRIFT_WITHIN_MS });
+    assert.match(await drifting.textContent(), /DRIFTING since \d\d:\d\d:\d\d/);
+    await page.locator(`tr[data-monitor="${NAME}"] button[name="history"]`).first().click();
+    const history = page.locator(".history tr[data-transition]").first();
+    await history.waitFor();
+    assert.match(await history.textContent(), /drifting/);
+    const stored = await api("GET", `monitors/${NAME}/history`);
+    assert.equal(await history.getAttribute("data-transition"), stored.transitions[0].id);
+    await screenshot(page, "monitors");
+
+    await page.locator(`tr[data-monitor="${NAME}"] button[name="edit"]`).first().click();
+    await form.locator('input[name="threshold"]').fill("0.5");
+    await form.locator('button[type="submit"]').click();
+    await form.waitFor({ state: "detached" });
+    assert.equal((await api("GET", `monitors/${NAME}/history`)).monitor.threshold, 0.5);
+
+    await page.locator(`tr[data-monitor="${NAME}"] button[name="delete"]`).first().click();
+    await page.locator(`tr[data-monitor="${NAME}"]`).first().waitFor({ state: "detached" });
+    assert.equal((await api("GET", `monitors?model_id=${MODEL}`)).monitors.filter((m) => m.name === NAME).length, 0);
+    assert.deepEqual(page.errors, []);
+  });

@@ -1,0 +1,147 @@
+// Monitors: every drift monitor with its state per tap, its transitions, and a form to create or change one.
+import { ApiError, api, type Monitor, type MonitorDefinition, type MonitorHistory } from "../api";
+import { clock, empty, h, loading } from "../dom";
+import type { MonitorDefinitionJson } from "../generated/neuraldivergence/v1/comparison_pb";
+import type { State } from "../state";
+import { formatNumber } from "../transforms";
+
+/** What the view has open, kept by the caller across live redraws: the form (a name, or "" for a new one). */
+export interface MonitorsViewState { editing: string | null; history: string | null; }
+
+const METRICS = ["METRIC_KS", "METRIC_WASSERSTEIN", "METRIC_JENSEN_SHANNON", "METRIC_PSI", "METRIC_MEAN_SHIFT"];
+
+export async function renderMonitors(main: HTMLElement, state: State, open: MonitorsViewState,
+    redraw: () => void): Promise<void> {
+  loading(main);
+  const [listed, history] = await Promise.all([api.monitors(state.model),
+    open.history ? api.monitorHistory(open.history).catch(() => null) : Promise.resolve(null)]);
+  const monitors = listed.monitors ?? [];
+  const byName = new Map<string, Monitor[]>();
+  for (const m of monitors) byName.set(m.name, [...(byName.get(m.name) ?? []), m]);
+  // an open form is kept as the user left it: a live redraw must not wipe what is being typed
+  const form = main.querySelector<HTMLFormElement>("form.monitor-form")
+    ?? (open.editing !== null ? monitorForm(state, open, byName.get(open.editing)?.[0]?.definition, redraw) : null);
+  const list = byName.size === 0 ? empty(`No monitor watches ${state.model} yet: create one.`)
+    : h("table", { class: "monitors", "aria-label": "monitors" },
+      h("tr", {}, ...["monitor", "tap", "state", "value", "threshold", "reference", "defined", ""].map((c) =>
+        h("th", { scope: "col" }, c))),
+      ...[...byName.values()].flatMap((rows) => rows.map((m, i) => row(m, i === 0, open, redraw))));
+  main.replaceChildren(
+    h("p", { class: "controls" }, `Drift monitors of ${state.model}: each compares every minute of a tap with its ` +
+      "reference and turns DRIFTING after its windows in a row over the threshold. ",
+    open.editing === null ? button("New monitor", "new-monitor", () => {
+      open.editing = "";
+      redraw();
+    }) : ""),
+    ...(form ? [form] : []), list, ...(history ? [historyTable(history)] : []));
+}
+
+function button(label: string, name: string, onClick: () => void): HTMLButtonElement {
+  const b = h("button", { type: "button", name }, label);
+  b.onclick = onClick;
+  return b;
+}
+
+function stateText(m: Monitor): string {
+  switch (m.state) {
+    case "MONITOR_STATE_DRIFTING": return `DRIFTING since ${clock(m.since)}`;
+    case "MONITOR_STATE_INSUFFICIENT_DATA": return "insufficient data";
+    case "MONITOR_STATE_INVALID": return `invalid: ${m.reason}`;
+    default: return m.since ? `ok since ${clock(m.since)}` : "ok";
+  }
+}
+
+function row(m: Monitor, first: boolean, open: MonitorsViewState, redraw: () => void): HTMLElement {
+  const d = m.definition;
+  const fromConfig = d?.source === "MONITOR_SOURCE_CONFIG";
+  const drifting = m.state === "MONITOR_STATE_DRIFTING";
+  const actions = !first ? [] : [
+    button("History", "history", () => {
+      open.history = m.name;
+      redraw();
+    }),
+    ...(fromConfig ? [] : [button("Edit", "edit", () => {
+      open.editing = m.name;
+      redraw();
+    }), button("Delete", "delete", async () => {
+      if (!confirm(`Delete monitor ${m.name} and its history?`)) return;
+      await api.deleteMonitor(m.name);
+      if (open.history === m.name) open.history = null;
+      redraw();
+    })]),
+  ];
+  return h("tr", { "data-monitor": m.name, "data-tap": m.tap, "data-state": m.state },
+    h("td", {}, first ? m.name : ""), h("td", {}, m.tap),
+    h("td", {}, h("span", { class: "monitor " + (drifting ? "drifting" : "ok") }, stateText(m))),
+    h("td", {}, m.currentValue === undefined ? "–" : formatNumber(m.currentValue)),
+    h("td", {}, `${formatNumber(m.threshold)} × ${m.windowsInARow}`),
+    h("td", {}, m.reference),
+    h("td", {}, fromConfig ? "configuration" : `API, by ${d?.updatedBy ?? "?"}`),
+    h("td", {}, ...actions));
+}
+
+function historyTable(history: MonitorHistory): HTMLElement {
+  const transitions = history.transitions ?? [];
+  return h("section", { class: "history", "aria-label": `history of ${history.monitor?.name}` },
+    h("h2", {}, `History of ${history.monitor?.name}`),
+    transitions.length === 0 ? empty("No transition yet.") : h("table", {},
+      h("tr", {}, ...["#", "tap", "became", "since", "value", "threshold", "was"].map((c) =>
+        h("th", { scope: "col" }, c))),
+      ...transitions.map((t) => h("tr", { "data-transition": t.id },
+        h("td", {}, t.id), h("td", {}, t.monitor?.tap ?? ""),
+        h("td", {}, (t.monitor?.state ?? "").replace("MONITOR_STATE_", "").toLowerCase()),
+        h("td", {}, clock(t.monitor?.since)), h("td", {}, formatNumber(t.monitor?.currentValue)),
+        h("td", {}, formatNumber(t.monitor?.threshold)),
+        h("td", {}, t.previousState.replace("MONITOR_STATE_", "").toLowerCase())))));
+}
+
+/** The form of a new monitor ({@code current} absent) or of one to change; fixed thresholds only, for now. */
+function monitorForm(state: State, open: MonitorsViewState, current: MonitorDefinition | undefined,
+    redraw: () => void): HTMLFormElement {
+  const field = (label: string, name: string, value: string, attrs: Record<string, string> = {}) =>
+    h("label", {}, `${label} `, h("input", { name, value, ...attrs }));
+  const metric = h("select", { name: "metric" }, ...METRICS.map((m) =>
+    h("option", { value: m }, m.replace("METRIC_", "").toLowerCase())));
+  metric.value = current?.metric ?? "METRIC_KS";
+  const error = h("p", { class: "error", role: "alert" });
+  const form = h("form", { class: "monitor-form", "aria-label": current ? `edit ${current.name}` : "new monitor" },
+    field("Name", "name", current?.name ?? "", current ? { readonly: "" }
+      : { required: "", pattern: "[A-Za-z0-9][A-Za-z0-9._-]{0,62}" }),
+    field("Tap", "tap", current?.tap ?? "*"),
+    field("Reference", "reference", current?.reference ?? "training"),
+    h("label", {}, "Metric ", metric),
+    field("Threshold", "threshold", String(current?.threshold ?? 0.15), { type: "number", step: "any", min: "0" }),
+    field("Windows in a row", "windowsInARow", String(current?.windowsInARow ?? 2),
+      { type: "number", min: "1", max: "60" }),
+    field("Min observations", "minObservations", String(current?.minObservations ?? 200),
+      { type: "number", min: "1" }),
+    field("Max span (min)", "maxSpanMinutes", String(current?.maxSpanMinutes ?? 60),
+      { type: "number", min: "1", max: "1440" }),
+    h("button", { type: "submit" }, current ? "Save" : "Create"),
+    button("Cancel", "cancel", () => {
+      open.editing = null;
+      form.remove();
+      redraw();
+    }), error);
+  form.onsubmit = async (e) => {
+    e.preventDefault();
+    const v = (name: string) => (form.elements.namedItem(name) as HTMLInputElement).value.trim();
+    const definition: MonitorDefinitionJson = {
+      name: v("name"), modelId: state.model, tap: v("tap"), reference: v("reference"),
+      metric: metric.value as MonitorDefinitionJson["metric"], mode: "MONITOR_MODE_FIXED",
+      threshold: Number(v("threshold")), windowsInARow: Number(v("windowsInARow")),
+      minObservations: v("minObservations"), maxSpanMinutes: Number(v("maxSpanMinutes")),
+      slice: current?.slice ?? { all: true },
+    };
+    try {
+      if (current) await api.updateMonitor(current.name, definition);
+      else await api.createMonitor(definition);
+      open.editing = null;
+      form.remove();
+      redraw();
+    } catch (err) {
+      error.textContent = err instanceof ApiError ? `${err.code}: ${err.message}` : String(err);
+    }
+  };
+  return form;
+}
