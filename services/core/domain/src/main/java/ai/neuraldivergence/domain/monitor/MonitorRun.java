@@ -1,0 +1,119 @@
+package ai.neuraldivergence.domain.monitor;
+
+import ai.neuraldivergence.domain.monitor.Transition.State;
+import java.time.Instant;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * One monitor's state on one tap, decided from its evaluations, each minute once and in order: it turns drifting
+ * after {@code windowsInARow} consecutive evaluations over the threshold, and back to ok after as many at or below
+ * it, so that one noisy minute neither raises nor clears an alert. An evaluation without enough observations puts it
+ * in {@link State#INSUFFICIENT_DATA}, one without its tap or reference in {@link State#INVALID}, at once; from
+ * either, the first evaluation at or below the threshold makes it ok, and a run over it makes it drifting.
+ * {@code since} is the end of the first evaluation of the run that decided the state. Plain Java, not thread-safe.
+ */
+public final class MonitorRun {
+
+    /** What an evaluation found. */
+    public enum Outcome {
+        OVER, UNDER, INSUFFICIENT_DATA, INVALID
+    }
+
+    /**
+     * One evaluation of a monitor on a tap: the minute it closes ({@code end}), the window it read, its counts, its
+     * value and the threshold it was compared with.
+     */
+    public record Evaluation(Instant end, TrailingWindow window, long referenceObservations, double value,
+            double thresholdApplied, Outcome outcome, String reason) {
+
+        public Evaluation {
+            Objects.requireNonNull(end, "end");
+            Objects.requireNonNull(outcome, "outcome");
+        }
+
+        /** A value compared with a threshold: over it, or at or below it (NaN is not over). */
+        public static Evaluation of(Instant end, TrailingWindow window, long referenceObservations, double value,
+                double thresholdApplied) {
+            return new Evaluation(end, window, referenceObservations, value, thresholdApplied,
+                    value > thresholdApplied ? Outcome.OVER : Outcome.UNDER, null);
+        }
+    }
+
+    /** A change of state: the new one, the one before, since when, and the evaluation that decided it. */
+    public record Change(State state, State previous, Instant since, Evaluation decidedBy) {
+    }
+
+    private final int windowsInARow;
+    private State state = State.OK;
+    private Instant since;
+    private Instant last;
+    private Outcome runOf;
+    private int runLength;
+    private Instant runStart;
+
+    public MonitorRun(int windowsInARow) {
+        if (windowsInARow < 1) {
+            throw new IllegalArgumentException("windows in a row must be >= 1, got " + windowsInARow);
+        }
+        this.windowsInARow = windowsInARow;
+    }
+
+    /** Resumes from a stored state (a new holder of the monitor, or a restart). */
+    public static MonitorRun resume(int windowsInARow, State state, Instant since, Instant lastEvaluated) {
+        MonitorRun run = new MonitorRun(windowsInARow);
+        run.state = Objects.requireNonNull(state, "state");
+        run.since = since;
+        run.last = lastEvaluated;
+        return run;
+    }
+
+    /**
+     * Records the next evaluation; returns the change it caused, if any.
+     *
+     * @throws IllegalArgumentException for an evaluation not after the last one (each minute is evaluated once)
+     */
+    public Optional<Change> record(Evaluation e) {
+        if (last != null && !e.end().isAfter(last)) {
+            throw new IllegalArgumentException("evaluations come in order, each once: " + e.end() + " is not after "
+                    + last);
+        }
+        boolean consecutive = last != null && last.plusSeconds(60).equals(e.end());
+        last = e.end();
+        if (e.outcome() == runOf && consecutive) {
+            runLength++;
+        } else {
+            runOf = e.outcome();
+            runLength = 1;
+            runStart = e.end();
+        }
+        State next = switch (e.outcome()) {
+            case INSUFFICIENT_DATA -> State.INSUFFICIENT_DATA;
+            case INVALID -> State.INVALID;
+            case OVER -> runLength >= windowsInARow ? State.DRIFTING : state;
+            // out of insufficient data or invalid, one evaluation under the threshold is enough to say ok
+            case UNDER -> state == State.DRIFTING && runLength < windowsInARow ? State.DRIFTING : State.OK;
+        };
+        if (next == state) {
+            return Optional.empty();
+        }
+        Change change = new Change(next, state, runStart, e);
+        state = next;
+        since = runStart;
+        return Optional.of(change);
+    }
+
+    public State state() {
+        return state;
+    }
+
+    /** When the current state began; null before the first change (ok since the monitor began). */
+    public Instant since() {
+        return since;
+    }
+
+    /** The end of the newest evaluation recorded; null before any. */
+    public Instant lastEvaluated() {
+        return last;
+    }
+}
