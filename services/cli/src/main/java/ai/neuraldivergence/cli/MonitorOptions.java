@@ -3,6 +3,7 @@ package ai.neuraldivergence.cli;
 import ai.neuraldivergence.domain.Slice;
 import ai.neuraldivergence.proto.v1.MonitorDefinition;
 import ai.neuraldivergence.wire.WireMapping;
+import java.util.function.Consumer;
 import picocli.CommandLine.Option;
 
 /**
@@ -38,30 +39,21 @@ final class MonitorOptions {
     /** {@code base} with every option given set over it. */
     MonitorDefinition applyTo(MonitorDefinition base) {
         MonitorDefinition.Builder b = base.toBuilder();
-        if (tap != null) {
-            b.setTap(tap);
-        }
-        if (reference != null) {
-            b.setReference(reference);
-        }
-        if (slice != null) {
-            b.setSlice(WireMapping.slice(Slice.parse(slice)));
-        }
-        if (metric != null) {
-            b.setMetric(Text.metric(metric));
-        }
-        if (threshold != null) {
-            b.setThreshold(threshold);
-        }
-        if (windowsInARow != null) {
-            b.setWindowsInARow(windowsInARow);
-        }
-        if (minObservations != null) {
-            b.setMinObservations(minObservations);
-        }
-        if (maxSpan != null) {
-            b.setMaxSpanMinutes(Math.toIntExact(Specs.duration(maxSpan).toMinutes()));
-        }
+        given(tap, b::setTap);
+        given(reference, b::setReference);
+        given(slice, s -> b.setSlice(WireMapping.slice(Slice.parse(s))));
+        given(metric, m -> b.setMetric(Text.metric(m)));
+        given(threshold, b::setThreshold);
+        given(windowsInARow, b::setWindowsInARow);
+        given(minObservations, b::setMinObservations);
+        given(maxSpan, span -> b.setMaxSpanMinutes(Math.toIntExact(Specs.duration(span).toMinutes())));
         return b.build();
+    }
+
+    /** An option left out (null) keeps what the definition holds. */
+    private static <T> void given(T option, Consumer<T> set) {
+        if (option != null) {
+            set.accept(option);
+        }
     }
 }
