@@ -104,7 +104,7 @@ public final class MonitorStore {
                 throw new RefusedException(Refusal.FROM_CONFIG, "monitor '" + d.name() + "' comes from the "
                         + "comparison service's configuration: change it there");
             }
-            write(c, d, old.generation() + (old.definition().measuresAs(d) ? 0 : 1), by);
+            write(c, d, old.generation() + (old.definition().measuresAs(d) ? 0 : 1), by, StoredMonitor.Source.API);
             return find(c, d.name(), false).orElseThrow();
         });
     }
@@ -129,7 +129,8 @@ public final class MonitorStore {
     /** Deletes a configuration monitor that the configuration no longer holds (at a start), and its transitions. */
     public void deleteFromConfig(String name) {
         Transactions.run(dataSource, "deleting configured monitor " + name, c -> {
-            try (PreparedStatement ps = c.prepareStatement("DELETE FROM monitor WHERE name = ? AND source = 'config'")) {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "DELETE FROM monitor WHERE name = ? AND source = 'config'")) {
                 Sql.bind(ps, name);
                 return ps.executeUpdate();
             }
@@ -151,23 +152,21 @@ public final class MonitorStore {
                     ps.executeUpdate();
                 }
             } else if (!old.get().definition().equals(d) || old.get().source() != StoredMonitor.Source.CONFIG) {
-                write(c, d, old.get().generation() + (old.get().definition().measuresAs(d) ? 0 : 1), "config");
-                try (PreparedStatement ps = c.prepareStatement("UPDATE monitor SET source = 'config' WHERE name = ?")) {
-                    Sql.bind(ps, d.name());
-                    ps.executeUpdate();
-                }
+                write(c, d, old.get().generation() + (old.get().definition().measuresAs(d) ? 0 : 1), "config",
+                        StoredMonitor.Source.CONFIG);
             }
             return find(c, d.name(), false).orElseThrow();
         });
     }
 
-    private static void write(Connection c, MonitorDefinition d, long generation, String by) throws SQLException {
+    private static void write(Connection c, MonitorDefinition d, long generation, String by,
+            StoredMonitor.Source source) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("UPDATE monitor SET name = ?, model_id = ?, tap = ?, "
                 + "reference = ?, slice = ?, metric = ?, mode = ?, threshold = ?, minimum_effect = ?, "
                 + "false_alarm_budget = ?, windows_in_a_row = ?, min_observations = ?, max_span_minutes = ?, "
-                + "generation = ?, updated_by = ?, updated_at = now() WHERE name = ?")) {
+                + "generation = ?, updated_by = ?, source = ?, updated_at = now() WHERE name = ?")) {
             bindDefinition(ps, d);
-            Sql.bindFrom(ps, 14, generation, by, d.name());
+            Sql.bindFrom(ps, 14, generation, by, source.word(), d.name());
             ps.executeUpdate();
         }
     }

@@ -105,4 +105,58 @@ class MonitorStoreTest {
         store.delete("twice", "writer");
         assertTrue(store.history("twice", 10).isEmpty(), "a deleted monitor's history goes with it");
     }
+
+    /**
+     * The database as a dropped connection leaves it: every statement runs, then the commit fails and the
+     * connection is gone (the server rolls back what it had not committed).
+     */
+    private static javax.sql.DataSource droppedAtCommit() {
+        return (javax.sql.DataSource) java.lang.reflect.Proxy.newProxyInstance(MonitorStoreTest.class.getClassLoader(),
+                new Class<?>[] {javax.sql.DataSource.class}, (ds, dsMethod, dsArgs) -> {
+                    if (!dsMethod.getName().equals("getConnection")) {
+                        return dsMethod.invoke(dataSource, dsArgs);
+                    }
+                    java.sql.Connection real = dataSource.getConnection();
+                    return java.lang.reflect.Proxy.newProxyInstance(MonitorStoreTest.class.getClassLoader(),
+                            new Class<?>[] {java.sql.Connection.class}, (c, method, args) -> {
+                                if (method.getName().equals("commit")) {
+                                    real.close();
+                                    throw new java.sql.SQLException("connection lost", "08006");
+                                }
+                                try {
+                                    return method.invoke(real, args);
+                                } catch (java.lang.reflect.InvocationTargetException e) {
+                                    throw e.getCause();
+                                }
+                            });
+                });
+    }
+
+    @Test
+    void aWriteWhoseConnectionDropsLeavesNothingAndIsStoredOnceWhenRetried() {
+        MonitorStore broken = new MonitorStore(droppedAtCommit());
+        MonitorStore store = new MonitorStore(dataSource);
+        assertThrows(StorageException.class, () -> broken.create(monitor("dropped", "dense", 0.2), "writer"));
+        assertTrue(store.find("dropped").isEmpty(), "nothing of the failed create is stored");
+        StoredMonitor created = store.create(monitor("dropped", "dense", 0.2), "writer");
+        assertEquals(1, created.generation());
+
+        Instant since = Instant.parse("2026-12-02T11:00:00Z");
+        Transition t = new Transition(0, "dropped", created.generation(), "dense", Transition.State.DRIFTING,
+                Transition.State.OK, since, 0.5, 0.2, Instant.now());
+        assertThrows(StorageException.class, () -> broken.record(t));
+        assertTrue(store.history("dropped", 10).isEmpty(), "nothing of the failed record is stored");
+        assertTrue(store.record(t).isPresent(), "the retry stores it");
+        assertTrue(store.record(t).isEmpty(), "and a second retry does not store it again");
+        assertEquals(1, store.history("dropped", 10).size());
+
+        assertThrows(StorageException.class, () -> broken.delete("dropped", "writer"));
+        assertTrue(store.find("dropped").isPresent(), "a failed delete deletes nothing");
+        assertThrows(StorageException.class, () -> broken.upsertFromConfig(monitor("dropped", "conv", 0.3)));
+        assertEquals(created.definition(), store.find("dropped").orElseThrow().definition(),
+                "a failed upsert changes nothing");
+        assertEquals(StoredMonitor.Source.API, store.find("dropped").orElseThrow().source());
+        assertEquals(StoredMonitor.Source.CONFIG, store.upsertFromConfig(monitor("dropped", "conv", 0.3)).source(),
+                "an upsert from the configuration takes the name over, in the same statement as the definition");
+    }
 }
