@@ -1,5 +1,5 @@
 // The acceptance check of the run command: within 2 minutes of the UI's URL being printed, the overview flags a
-// tap drifting (the traffic turns to PGD-attacked digits 45 s in; a monitor watches every tap against training).
+// tap drifting (the traffic starts with PGD-attacked digits; a monitor watches every tap against training).
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { MODEL, URL_PRINTED_AT, launch, open, screenshot, taps } from "./support.mjs";

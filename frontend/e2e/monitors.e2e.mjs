@@ -1,6 +1,6 @@
 // The Monitors view on the local run: the configured monitor listed as configuration's; a monitor created through
-// the form, confirmed by the API, turning drifting on the run's attacks, with its transition in its history; then
-// changed and deleted through the view.
+// the form, confirmed by the API, turning drifting on the run's attacks, with its transition in its history and a
+// link to the Neurons view of the window that decided it; then changed and deleted through the view.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { MODEL, api, launch, open, screenshot } from "./support.mjs";
@@ -38,7 +38,9 @@ test("a monitor created in the view turns drifting, shows its history, and is ch
     // the view redraws live: a row of it turns drifting without a reload
     const drifting = page.locator(`tr[data-monitor="${NAME}"][data-state="MONITOR_STATE_DRIFTING"]`).first();
     await drifting.waitFor({ timeout: DRIFT_WITHIN_MS });
-    assert.match(await drifting.textContent(), /DRIFTING since \d\d:\d\d:\d\d/);
+    assert.match(await drifting.textContent(), /DRIFTING since (≤ )?\d\d:\d\d:\d\d/);
+    // its value over the last hours, against the threshold
+    assert.ok(await drifting.locator("svg.value-line path.value").count() > 0, "a line of its evaluations");
     await page.locator(`tr[data-monitor="${NAME}"] button[name="history"]`).first().click();
     const history = page.locator(".history tr[data-transition]").first();
     await history.waitFor();
@@ -46,6 +48,21 @@ test("a monitor created in the view turns drifting, shows its history, and is ch
     const stored = await api("GET", `monitors/${NAME}/history`);
     assert.equal(await history.getAttribute("data-transition"), stored.transitions[0].id);
     await screenshot(page, "monitors");
+    // where to look: the transition's top neurons, and the Neurons view of its deciding window against the reference
+    const newest = stored.transitions[0];
+    assert.ok(newest.topNeurons.length > 0, "a drifting transition names its most drifted neurons");
+    assert.match(await history.textContent(), new RegExp(newest.topNeurons.join(", ")));
+    const href = await history.locator("a.look").getAttribute("href");
+    const linked = new URLSearchParams(href.slice(1));
+    assert.equal(linked.get("view"), "neurons");
+    assert.equal(linked.get("tap"), newest.monitor.tap);
+    assert.equal(linked.get("a"), "ref:training");
+    assert.equal(linked.get("b"), `${newest.monitor.window.from}/${newest.monitor.window.to}`);
+    const neurons = await open(browser, href.slice(1));
+    await neurons.locator("main .summary").waitFor();
+    assert.match(await neurons.locator("main .summary").textContent(), new RegExp(`^${newest.monitor.tap}: `));
+    assert.deepEqual(neurons.errors, []);
+    await neurons.context().close();
 
     await page.locator(`tr[data-monitor="${NAME}"] button[name="edit"]`).first().click();
     await form.locator('input[name="threshold"]').fill("0.5");

@@ -173,7 +173,9 @@ test("timeline: each minute per tap, drifting periods outlined, brushing sets B"
   await page.locator("table.timeline").waitFor();
   const heads = await page.locator("table.timeline tr").first().locator("th").allTextContents();
   assert.deepEqual(heads.slice(1).map((h) => h.replace(/ \(monitor > .*\)$/, "")), tapList.map((t) => t.name));
-  assert.ok(heads.slice(1).every((h) => h.includes("(monitor > 0.1)")), "each tap's monitor threshold");
+  const threshold = (await api("GET", `monitors?model_id=${MODEL}`)).monitors
+    .find((m) => m.name === "training-drift").threshold;
+  assert.ok(heads.slice(1).every((h) => h.includes(`(monitor > ${threshold})`)), "each tap's monitor threshold");
   const rows = page.locator("table.timeline tr[data-start]");
   assert.ok(await rows.count() >= 2, "at least two minutes since the platform started");
   assert.ok(await page.locator("table.timeline td.over").count() > 0, "the PGD minutes are over the threshold");

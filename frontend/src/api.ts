@@ -61,7 +61,8 @@ export const api = {
     `monitors/${encodeURIComponent(name)}`, { monitor }),
   deleteMonitor: (name: string) => call<{ deleted: boolean }>("DELETE",
     `monitors/${encodeURIComponent(name)}`),
-  monitorHistory: (name: string) => call<MonitorHistory>("GET", `monitors/${encodeURIComponent(name)}/history`),
+  monitorHistory: (name: string, evaluationMinutes = 0) => call<MonitorHistory>("GET",
+    `monitors/${encodeURIComponent(name)}/history?evaluation_minutes=${evaluationMinutes}`),
   uiSettings: () => {
     settings ??= call<{ inferenceUrl: string }>("GET", "ui-settings").catch((e) => {
       settings = null;

@@ -140,3 +140,13 @@ export function sliceJson(key: string): Slice {
   if (m) return { pairRole: m[1] === "benign" ? "PAIR_ROLE_BENIGN" : "PAIR_ROLE_ATTACKED" };
   throw new Error(`not a slice: '${key}'`);
 }
+
+/** The key of an API Slice (the inverse of sliceJson): all, predicted=3, label=3, tag:k=v or pair=attacked. */
+export function sliceKey(slice: Slice | undefined): string {
+  if (!slice || slice.all) return "all";
+  if (slice.predictedClass !== undefined) return `predicted=${slice.predictedClass}`;
+  if (slice.trueLabel !== undefined) return `label=${slice.trueLabel}`;
+  if (slice.tag) return `tag:${slice.tag.key}=${slice.tag.value}`;
+  if (slice.pairRole) return `pair=${slice.pairRole === "PAIR_ROLE_BENIGN" ? "benign" : "attacked"}`;
+  return "all";
+}

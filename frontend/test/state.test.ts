@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decodeState, DEFAULT_STATE, encodeState, parseSelection, selection, sliceJson } from "../src/state";
+import { decodeState, DEFAULT_STATE, encodeState, parseSelection, selection, sliceJson, sliceKey } from "../src/state";
 
 describe("URL state", () => {
   it("round-trips through the fragment", () => {
@@ -32,5 +32,12 @@ describe("URL state", () => {
     expect(sliceJson("pair=attacked")).toEqual({ pairRole: "PAIR_ROLE_ATTACKED" });
     expect(sliceJson("label=7")).toEqual({ trueLabel: 7 });
     expect(() => sliceJson("bogus")).toThrow();
+  });
+
+  it("names a slice of the API as a user writes it (a monitor's, for the link to the Neurons view)", () => {
+    for (const key of ["all", "predicted=0", "label=7", "tag:source=prod", "pair=benign", "pair=attacked"]) {
+      expect(sliceKey(sliceJson(key))).toBe(key);
+    }
+    expect(sliceKey(undefined)).toBe("all");
   });
 });

@@ -2,30 +2,39 @@
 import { ApiError, api, type Monitor, type MonitorDefinition, type MonitorHistory } from "../api";
 import { clock, empty, h, loading } from "../dom";
 import type { MonitorDefinitionJson } from "../generated/neuraldivergence/v1/comparison_pb";
-import type { State } from "../state";
-import { formatNumber } from "../transforms";
+import { encodeState, sliceKey, type State } from "../state";
+import { formatNumber, toNumber } from "../transforms";
 
 /** What the view has open, kept by the caller across live redraws: the form (a name, or "" for a new one). */
 export interface MonitorsViewState { editing: string | null; history: string | null; }
 
+/** The span of the value lines, in minutes. */
+const LINE_MINUTES = 180;
 const METRICS = ["METRIC_KS", "METRIC_WASSERSTEIN", "METRIC_JENSEN_SHANNON", "METRIC_PSI", "METRIC_MEAN_SHIFT"];
 
 export async function renderMonitors(main: HTMLElement, state: State, open: MonitorsViewState,
     redraw: () => void): Promise<void> {
   loading(main);
-  const [listed, history] = await Promise.all([api.monitors(state.model),
-    open.history ? api.monitorHistory(open.history).catch(() => null) : Promise.resolve(null)]);
+  const listed = await api.monitors(state.model);
   const monitors = listed.monitors ?? [];
   const byName = new Map<string, Monitor[]>();
   for (const m of monitors) byName.set(m.name, [...(byName.get(m.name) ?? []), m]);
+  // each monitor's evaluations of the last hours, for its line per tap (and the open history's transitions)
+  const histories = new Map<string, MonitorHistory>();
+  await Promise.all([...byName.keys()].map(async (name) => {
+    const h = await api.monitorHistory(name, LINE_MINUTES).catch(() => null);
+    if (h) histories.set(name, h);
+  }));
+  const history = open.history ? histories.get(open.history) ?? null : null;
   // an open form is kept as the user left it: a live redraw must not wipe what is being typed
   const form = main.querySelector<HTMLFormElement>("form.monitor-form")
     ?? (open.editing !== null ? monitorForm(state, open, byName.get(open.editing)?.[0]?.definition, redraw) : null);
   const list = byName.size === 0 ? empty(`No monitor watches ${state.model} yet: create one.`)
     : h("table", { class: "monitors", "aria-label": "monitors" },
-      h("tr", {}, ...["monitor", "tap", "state", "value", "threshold", "reference", "defined", ""].map((c) =>
-        h("th", { scope: "col" }, c))),
-      ...[...byName.values()].flatMap((rows) => rows.map((m, i) => row(m, i === 0, open, redraw))));
+      h("tr", {}, ...["monitor", "tap", "state", "value", `last ${LINE_MINUTES / 60} h`, "threshold", "window",
+        "reference", "defined", ""].map((c) => h("th", { scope: "col" }, c))),
+      ...[...byName.values()].flatMap((rows) => rows.map((m, i) => row(m, i === 0, open, redraw,
+        histories.get(m.name)))));
   main.replaceChildren(
     h("p", { class: "controls" }, `Drift monitors of ${state.model}: each compares every minute of a tap with its ` +
       "reference and turns DRIFTING after its windows in a row over the threshold. ",
@@ -33,7 +42,7 @@ export async function renderMonitors(main: HTMLElement, state: State, open: Moni
       open.editing = "";
       redraw();
     }) : ""),
-    ...(form ? [form] : []), list, ...(history ? [historyTable(history)] : []));
+    ...(form ? [form] : []), list, ...(history ? [historyTable(history, state)] : []));
 }
 
 function button(label: string, name: string, onClick: () => void): HTMLButtonElement {
@@ -42,16 +51,48 @@ function button(label: string, name: string, onClick: () => void): HTMLButtonEle
   return b;
 }
 
-function stateText(m: Monitor): string {
+/** A monitor's state on a tap, in words (as the Overview's badges say it too). */
+export function stateText(m: Monitor): string {
   switch (m.state) {
-    case "MONITOR_STATE_DRIFTING": return `DRIFTING since ${clock(m.since)}`;
+    case "MONITOR_STATE_DRIFTING": return `DRIFTING since ${m.sinceLowerBound ? "≤ " : ""}${clock(m.since)}`;
     case "MONITOR_STATE_INSUFFICIENT_DATA": return "insufficient data";
     case "MONITOR_STATE_INVALID": return `invalid: ${m.reason}`;
     default: return m.since ? `ok since ${clock(m.since)}` : "ok";
   }
 }
 
-function row(m: Monitor, first: boolean, open: MonitorsViewState, redraw: () => void): HTMLElement {
+/** The tap's evaluated values (gaps where there was none) as a line, with the threshold as a dashed one. */
+function valueLine(history: MonitorHistory | undefined, tap: string, threshold: number): Element {
+  const width = 160;
+  const height = 28;
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("width", String(width));
+  svg.setAttribute("height", String(height));
+  svg.setAttribute("class", "value-line");
+  const points = (history?.evaluations ?? []).filter((e) => e.tap === tap && e.value !== undefined)
+    .map((e) => ({ t: Date.parse(e.window?.to ?? ""), v: toNumber(e.value) }))
+    .filter((p) => !Number.isNaN(p.t) && Number.isFinite(p.v));
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", `${points.length} evaluations of ${tap} against threshold ${threshold}`);
+  if (points.length === 0) return svg;
+  const end = Date.now();
+  const start = end - LINE_MINUTES * 60_000;
+  const top = Math.max(threshold * 1.5, ...points.map((p) => p.v)) || 1;
+  const x = (t: number) => ((t - start) / (end - start)) * width;
+  const y = (v: number) => height - 1 - (v / top) * (height - 2);
+  const line = (d: string, cls: string) => {
+    const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
+    path.setAttribute("d", d);
+    path.setAttribute("class", cls);
+    svg.append(path);
+  };
+  line(`M0 ${y(threshold)} H${width}`, "threshold");
+  line(points.map((p, i) => `${i === 0 ? "M" : "L"}${x(p.t).toFixed(1)} ${y(p.v).toFixed(1)}`).join(" "), "value");
+  return svg;
+}
+
+function row(m: Monitor, first: boolean, open: MonitorsViewState, redraw: () => void,
+    history: MonitorHistory | undefined): HTMLElement {
   const d = m.definition;
   const fromConfig = d?.source === "MONITOR_SOURCE_CONFIG";
   const drifting = m.state === "MONITOR_STATE_DRIFTING";
@@ -74,25 +115,45 @@ function row(m: Monitor, first: boolean, open: MonitorsViewState, redraw: () => 
     h("td", {}, first ? m.name : ""), h("td", {}, m.tap),
     h("td", {}, h("span", { class: "monitor " + (drifting ? "drifting" : "ok") }, stateText(m))),
     h("td", {}, m.currentValue === undefined ? "–" : formatNumber(m.currentValue)),
+    h("td", {}, valueLine(history, m.tap, toNumber(m.thresholdApplied || m.threshold))),
     h("td", {}, `${formatNumber(m.threshold)} × ${m.windowsInARow}`),
+    h("td", {}, m.window ? `${clock(m.window.from)}–${clock(m.window.to)}, ${m.windowObservations} obs.` : "–"),
     h("td", {}, m.reference),
     h("td", {}, fromConfig ? "configuration" : `API, by ${d?.updatedBy ?? "?"}`),
     h("td", {}, ...actions));
 }
 
-function historyTable(history: MonitorHistory): HTMLElement {
+function historyTable(history: MonitorHistory, state: State): HTMLElement {
   const transitions = history.transitions ?? [];
   return h("section", { class: "history", "aria-label": `history of ${history.monitor?.name}` },
     h("h2", {}, `History of ${history.monitor?.name}`),
     transitions.length === 0 ? empty("No transition yet.") : h("table", {},
-      h("tr", {}, ...["#", "tap", "became", "since", "value", "threshold", "was"].map((c) =>
+      h("tr", {}, ...["#", "tap", "became", "since", "value", "threshold", "was", "window", "top neurons"].map((c) =>
         h("th", { scope: "col" }, c))),
       ...transitions.map((t) => h("tr", { "data-transition": t.id },
         h("td", {}, t.id), h("td", {}, t.monitor?.tap ?? ""),
         h("td", {}, (t.monitor?.state ?? "").replace("MONITOR_STATE_", "").toLowerCase()),
-        h("td", {}, clock(t.monitor?.since)), h("td", {}, formatNumber(t.monitor?.currentValue)),
-        h("td", {}, formatNumber(t.monitor?.threshold)),
-        h("td", {}, t.previousState.replace("MONITOR_STATE_", "").toLowerCase())))));
+        h("td", {}, `${clock(t.monitor?.since)}${t.monitor?.sinceLowerBound ? " or earlier" : ""}`),
+        h("td", {}, formatNumber(t.monitor?.currentValue)),
+        h("td", {}, formatNumber(t.monitor?.thresholdApplied || t.monitor?.threshold)),
+        h("td", {}, t.previousState.replace("MONITOR_STATE_", "").toLowerCase()),
+        h("td", {}, t.monitor?.window ? `${clock(t.monitor.window.from)}–${clock(t.monitor.window.to)}` : "–"),
+        h("td", {}, ...look(t, state))))));
+}
+
+/**
+ * Where to look: the transition's top drifted neurons, and a link to the Neurons view of its deciding window against
+ * the monitor's reference, on its tap and in its slice.
+ */
+function look(t: NonNullable<MonitorHistory["transitions"]>[number], state: State): (Element | string)[] {
+  const m = t.monitor;
+  const neurons = (t.topNeurons ?? []).join(", ");
+  if (!m?.window?.from || !m.window.to) return [neurons || "–"];
+  const slice = sliceKey(m.slice);
+  const href = "#" + encodeState({ ...state, view: "neurons", model: m.modelId, tap: m.tap,
+    a: { kind: "reference", name: m.reference, slice },
+    b: { kind: "range", from: m.window.from, to: m.window.to, slice } });
+  return [neurons ? `${neurons} ` : "", h("a", { href, class: "look" }, "Neurons view")];
 }
 
 /** The form of a new monitor ({@code current} absent) or of one to change; fixed thresholds only, for now. */

@@ -1,6 +1,7 @@
 // Overview: for A against B, one divergence strip per tap in network order, the onset tap and the monitors' verdicts.
 import { api, type CompareResponse, type Monitor, type Reference } from "../api";
 import { clock, h, loading, strip } from "../dom";
+import { stateText } from "./monitors";
 import { formatSelection, selection, type State } from "../state";
 import { formatNumber, present, toNumber, viridis, type Having } from "../transforms";
 
@@ -53,9 +54,9 @@ function tapRow(tap: Having<CompareResponse["taps"][number], "summary">, onset: 
     const drifting = m.state === "MONITOR_STATE_DRIFTING";
     return h("span", {
       class: "monitor " + (drifting ? "drifting" : "ok"),
-      title: `monitor ${m.name}: mean ${m.metric.replace("METRIC_", "").toLowerCase()} of the latest minute against ` +
-        `${m.reference} ${formatNumber(m.currentValue)}, threshold ${formatNumber(m.threshold)}`,
-    }, drifting ? `DRIFTING since ${clock(m.since)}` : "ok");
+      title: `monitor ${m.name}: mean ${m.metric.replace("METRIC_", "").toLowerCase()} of the newest complete ` +
+        `evaluation against ${m.reference} ${formatNumber(m.currentValue)}, threshold ${formatNumber(m.threshold)}`,
+    }, stateText(m));
   });
   return h("div", { class: "tap" + (onset ? " onset" : ""), "data-tap": s.tap },
     h("span", { class: "name" }, s.tap),

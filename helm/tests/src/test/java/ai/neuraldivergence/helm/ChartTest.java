@@ -658,7 +658,8 @@ class ChartTest {
         while (m.find()) {
             alerts.add(m.group(1));
         }
-        assertEquals(Set.of("NeuralDivergenceTapDrifting", "NeuralDivergenceAggregatorLagging",
+        assertEquals(Set.of("NeuralDivergenceTapDrifting", "NeuralDivergenceMonitorInsufficientData",
+                "NeuralDivergenceAggregatorLagging",
                 "NeuralDivergenceObservationsShed", "NeuralDivergenceDeadLettersGrowing",
                 "NeuralDivergenceDeadLettersUndeliverable", "NeuralDivergenceStoreFailing",
                 "NeuralDivergenceRollupBehind", "NeuralDivergenceWatermarkStalled", "NeuralDivergenceFoldsBehind",

@@ -5,6 +5,7 @@ import ai.neuraldivergence.proto.v1.Monitor;
 import ai.neuraldivergence.proto.v1.MonitorDefinition;
 import ai.neuraldivergence.proto.v1.MonitorSource;
 import ai.neuraldivergence.proto.v1.MonitorState;
+import ai.neuraldivergence.proto.v1.MonitorTransition;
 import picocli.CommandLine.Command;
 
 @Command(name = "monitors", description = "Drift monitors and their state; create, update, delete, history.",
@@ -38,6 +39,22 @@ final class Monitors extends ModelListing {
             case MONITOR_STATE_INVALID -> "INVALID";
             default -> "ok";
         };
+    }
+
+    /**
+     * Where to look when a monitor fires: the command comparing the deciding window with the monitor's reference on
+     * its tap, in its slice, which lists the most drifted neurons (the UI's Neurons view of the same sides). Empty
+     * when the transition names no window.
+     */
+    static String lookCommand(MonitorTransition t) {
+        Monitor m = t.getMonitor();
+        if (!m.hasWindow()) {
+            return "";
+        }
+        String slice = ai.neuraldivergence.wire.WireMapping.slice(m.getSlice()).key();
+        String at = slice.equals("all") ? "" : "@" + slice;
+        return String.format("nd compare --model %s --tap %s --a ref:%s%s --b %s/%s%s", m.getModelId(), m.getTap(),
+                m.getReference(), at, Specs.time(m.getWindow().getFrom()), Specs.time(m.getWindow().getTo()), at);
     }
 
     /** One line: the name and what the monitor watches, when it fires, and where it was defined. */

@@ -57,7 +57,11 @@ final class Watch extends Call {
             w().printf("%s monitor %s: tap %s of %s is %s since %s (%s %.3f, threshold %.3f)%n", Instant.now(),
                     m.getName(), m.getTap(), m.getModelId(), Monitors.state(m),
                     m.hasSince() ? Specs.time(m.getSince()) : "-", word(m.getMetric()), m.getCurrentValue(),
-                    m.getThreshold());
+                    m.getThresholdApplied());
+            String look = Monitors.lookCommand(e.getMonitorTransition());
+            if (m.getState() == ai.neuraldivergence.proto.v1.MonitorState.MONITOR_STATE_DRIFTING && !look.isEmpty()) {
+                w().println("  top neurons " + e.getMonitorTransition().getTopNeuronsList() + "; look: " + look);
+            }
         } else {
             WindowUpdate u = e.getWindowUpdate();
             w().printf("%s window %s %s %s %s: %d observations (+%d)%n", Instant.now(), u.getModelId(),

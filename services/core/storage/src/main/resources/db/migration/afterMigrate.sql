@@ -7,7 +7,8 @@ DO $$
 DECLARE
     -- the tables the comparison service writes: references, frozen from a time range or deleted (CreateReference,
     -- DeleteReference; the aggregator writes the tagged ones), and drift monitors with their transitions
-    writes CONSTANT text[] := ARRAY['reference', 'reference_distribution', 'monitor', 'monitor_transition'];
+    writes CONSTANT text[] := ARRAY['reference', 'reference_distribution', 'monitor', 'monitor_transition',
+        'monitor_state', 'monitor_evaluation', 'monitor_lease'];
     -- where Flyway keeps the schema
     target CONSTANT text := '${flyway:defaultSchema}';
     comparison_role oid;

@@ -2,12 +2,17 @@ package ai.neuraldivergence.storage;
 
 import ai.neuraldivergence.domain.Slice;
 import ai.neuraldivergence.domain.monitor.MonitorDefinition;
+import ai.neuraldivergence.domain.monitor.MonitorRun;
+import ai.neuraldivergence.domain.monitor.MonitorStatus;
 import ai.neuraldivergence.domain.monitor.StoredMonitor;
 import ai.neuraldivergence.domain.monitor.Transition;
+import ai.neuraldivergence.domain.monitor.TrailingWindow;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import javax.sql.DataSource;
@@ -186,33 +191,70 @@ public final class MonitorStore {
                 rs.getLong(15), rs.getString(16), rs.getTimestamp(17).toInstant());
     }
 
+    private static final String TRANSITION_COLUMNS = "id, monitor, generation, tap, state, previous_state, since, "
+            + "since_lower_bound, value, threshold_applied, reason, window_start, window_end, slice, top_neurons, "
+            + "recorded_at";
+    /** The lease every write of the evaluating replica checks, in the write's own statement. */
+    private static final String HOLDS_LEASE = "EXISTS (SELECT 1 FROM monitor_lease WHERE name = 'monitors' AND "
+            + "holder = ? AND epoch = ? AND expires_at > now())";
+
     /**
-     * Stores a transition unless the same one (monitor, generation, tap, since, state) is stored already, as when
-     * two replicas found it; returns it with its id, or empty when it was there already or the monitor is gone or
-     * changed since (its generation is not {@code t.generation()} any more).
+     * Stores a transition unless the same one (monitor, generation, tap, since, state) is stored already; returns it
+     * with its id, or empty when it was there already or the monitor is gone or changed since (its generation is not
+     * {@code t.generation()} any more).
      */
     public Optional<Transition> record(Transition t) {
-        return Transactions.run(dataSource, "recording a transition of monitor " + t.monitor(), c -> {
-            try (PreparedStatement ps = c.prepareStatement("INSERT INTO monitor_transition (monitor, generation, tap, "
-                    + "state, previous_state, since, value, threshold_applied) SELECT name, generation, ?, ?, ?, ?, ?, "
-                    + "? FROM monitor WHERE name = ? AND generation = ? ON CONFLICT DO NOTHING "
-                    + "RETURNING id, recorded_at")) {
-                Sql.bind(ps, t.tap(), t.state().word(), t.previous().word(), t.since());
-                // a value may be NaN (a metric undefined on a side): stored as it is
-                ps.setDouble(5, t.value());
-                ps.setDouble(6, t.thresholdApplied());
-                Sql.bindFrom(ps, 7, t.monitor(), t.generation());
-                return Optional.ofNullable(Sql.first(ps, rs -> new Transition(rs.getLong(1), t.monitor(),
-                        t.generation(), t.tap(), t.state(), t.previous(), t.since(), t.value(),
-                        t.thresholdApplied(), rs.getTimestamp(2).toInstant())));
+        return Transactions.run(dataSource, "recording a transition of monitor " + t.monitor(),
+                c -> insertTransition(c, t, null));
+    }
+
+    private static Optional<Transition> insertTransition(Connection c, Transition t, Lease lease) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO monitor_transition (monitor, generation, tap, "
+                + "state, previous_state, since, since_lower_bound, value, threshold_applied, reason, window_start, "
+                + "window_end, slice, top_neurons) SELECT name, generation, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM "
+                + "monitor WHERE name = ? AND generation = ?" + (lease == null ? "" : " AND " + HOLDS_LEASE)
+                + " ON CONFLICT DO NOTHING RETURNING " + TRANSITION_COLUMNS)) {
+            Sql.bind(ps, t.tap(), t.state().word(), t.previous().word(), t.since(), t.sinceLowerBound());
+            // a value may be NaN (a metric undefined on a side): stored as it is
+            ps.setDouble(6, t.value());
+            ps.setDouble(7, t.thresholdApplied());
+            ps.setString(8, t.reason());
+            ps.setTimestamp(9, t.windowStart() == null ? null : Timestamp.from(t.windowStart()));
+            ps.setTimestamp(10, t.windowEnd() == null ? null : Timestamp.from(t.windowEnd()));
+            ps.setString(11, t.slice());
+            ps.setArray(12, c.createArrayOf("integer", t.topNeurons().toArray()));
+            Sql.bindFrom(ps, 13, t.monitor(), t.generation());
+            if (lease != null) {
+                Sql.bindFrom(ps, 15, lease.holder(), lease.epoch());
             }
-        });
+            return Optional.ofNullable(Sql.first(ps, MonitorStore::transition));
+        }
+    }
+
+    private static Transition transition(ResultSet rs) throws SQLException {
+        Timestamp from = rs.getTimestamp(12);
+        Timestamp to = rs.getTimestamp(13);
+        Integer[] top = (Integer[]) rs.getArray(15).getArray();
+        return new Transition(rs.getLong(1), rs.getString(2), rs.getLong(3), rs.getString(4),
+                Transition.State.of(rs.getString(5)), Transition.State.of(rs.getString(6)),
+                rs.getTimestamp(7).toInstant(), rs.getBoolean(8), rs.getDouble(9), rs.getDouble(10), rs.getString(11),
+                from == null ? null : from.toInstant(), to == null ? null : to.toInstant(), rs.getString(14),
+                List.of(top), rs.getTimestamp(16).toInstant());
     }
 
     /** Deletes the transitions recorded before {@code before}; returns how many. */
-    public int pruneTransitions(java.time.Instant before) {
-        return Transactions.run(dataSource, "pruning monitor transitions", c -> {
-            try (PreparedStatement ps = c.prepareStatement("DELETE FROM monitor_transition WHERE recorded_at < ?")) {
+    public int pruneTransitions(Instant before) {
+        return delete("DELETE FROM monitor_transition WHERE recorded_at < ?", before);
+    }
+
+    /** Deletes the evaluations of minutes that ended before {@code before}; returns how many. */
+    public int pruneEvaluations(Instant before) {
+        return delete("DELETE FROM monitor_evaluation WHERE window_end < ?", before);
+    }
+
+    private int delete(String sql, Instant before) {
+        return Transactions.run(dataSource, "pruning monitors' history", c -> {
+            try (PreparedStatement ps = c.prepareStatement(sql)) {
                 Sql.bind(ps, before);
                 return ps.executeUpdate();
             }
@@ -222,15 +264,186 @@ public final class MonitorStore {
     /** A monitor's transitions, newest first, at most {@code limit}. */
     public List<Transition> history(String name, int limit) {
         return Transactions.run(dataSource, "reading the history of monitor " + name, c -> {
-            try (PreparedStatement ps = c.prepareStatement("SELECT id, monitor, generation, tap, state, "
-                    + "previous_state, since, value, threshold_applied, recorded_at FROM monitor_transition "
+            try (PreparedStatement ps = c.prepareStatement("SELECT " + TRANSITION_COLUMNS + " FROM monitor_transition "
                     + "WHERE monitor = ? ORDER BY id DESC LIMIT ?")) {
                 Sql.bind(ps, name, limit);
-                return Sql.list(ps, rs -> new Transition(rs.getLong(1), rs.getString(2), rs.getLong(3),
-                        rs.getString(4), Transition.State.of(rs.getString(5)), Transition.State.of(rs.getString(6)),
-                        rs.getTimestamp(7).toInstant(), rs.getDouble(8), rs.getDouble(9),
-                        rs.getTimestamp(10).toInstant()));
+                return Sql.list(ps, MonitorStore::transition);
             }
+        });
+    }
+
+    /** The transitions stored after id {@code after}, in order, at most {@code limit}: what a replica pushes next. */
+    public List<Transition> transitionsAfter(long after, int limit) {
+        return Transactions.run(dataSource, "reading monitor transitions", c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT " + TRANSITION_COLUMNS + " FROM monitor_transition "
+                    + "WHERE id > ? ORDER BY id LIMIT ?")) {
+                Sql.bind(ps, after, limit);
+                return Sql.list(ps, MonitorStore::transition);
+            }
+        });
+    }
+
+    /** The newest transition's id (0 when none): a replica starting pushes what comes after it. */
+    public long newestTransitionId() {
+        return Transactions.run(dataSource, "reading monitor transitions", c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT coalesce(max(id), 0) FROM monitor_transition")) {
+                return Sql.one(ps, rs -> rs.getLong(1));
+            }
+        });
+    }
+
+    // ------------------------------------------------------------------ the evaluating replica's lease
+
+    /** A held lease: who holds it, and the epoch every write checks. */
+    public record Lease(String holder, long epoch) {
+    }
+
+    /**
+     * Takes the lease, or renews it when {@code holder} holds it, for {@code ttl}: empty while another holds it
+     * unexpired. A new holder (or a holder whose lease had expired) gets a higher epoch, which its writes carry.
+     */
+    public Optional<Lease> acquire(String holder, java.time.Duration ttl) {
+        return Transactions.run(dataSource, "taking the monitors' lease", c -> {
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO monitor_lease (name, holder, epoch, expires_at) "
+                    + "VALUES ('monitors', ?, 1, now() + make_interval(secs => ?)) ON CONFLICT (name) DO UPDATE SET "
+                    + "holder = excluded.holder, epoch = CASE WHEN monitor_lease.holder = excluded.holder AND "
+                    + "monitor_lease.expires_at > now() THEN monitor_lease.epoch ELSE monitor_lease.epoch + 1 END, "
+                    + "expires_at = excluded.expires_at WHERE monitor_lease.holder = excluded.holder "
+                    + "OR monitor_lease.expires_at <= now() RETURNING epoch")) {
+                ps.setString(1, holder);
+                ps.setDouble(2, ttl.toMillis() / 1000.0);
+                return Optional.ofNullable(Sql.first(ps, rs -> new Lease(holder, rs.getLong(1))));
+            }
+        });
+    }
+
+    /** Gives the lease up (a clean stop): another replica takes it at once instead of after its time to live. */
+    public void release(Lease lease) {
+        Transactions.run(dataSource, "releasing the monitors' lease", c -> {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE monitor_lease SET expires_at = now() WHERE "
+                    + "name = 'monitors' AND holder = ? AND epoch = ?")) {
+                Sql.bind(ps, lease.holder(), lease.epoch());
+                return ps.executeUpdate();
+            }
+        });
+    }
+
+    // ------------------------------------------------------------------ states and evaluations
+
+    /** Every monitor's state per tap, of each monitor's current generation. */
+    public List<MonitorStatus> states() {
+        return Transactions.run(dataSource, "reading monitor states", c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT s.monitor, s.generation, s.tap, s.state, s.since, "
+                    + "s.since_lower_bound, s.last_evaluated, s.window_start, s.window_observations, "
+                    + "s.reference_observations, s.value, s.threshold_applied, s.smallest_detectable_effect, s.reason "
+                    + "FROM monitor_state s JOIN monitor m ON m.name = s.monitor AND m.generation = s.generation "
+                    + "ORDER BY s.monitor, s.tap")) {
+                return Sql.list(ps, rs -> {
+                    Timestamp since = rs.getTimestamp(5);
+                    double stored = rs.getDouble(13);
+                    double effect = rs.wasNull() ? Double.NaN : stored;
+                    return new MonitorStatus(rs.getString(1), rs.getLong(2), rs.getString(3),
+                            Transition.State.of(rs.getString(4)), since == null ? null : since.toInstant(),
+                            rs.getBoolean(6), rs.getTimestamp(7).toInstant(), rs.getTimestamp(8).toInstant(),
+                            rs.getLong(9), rs.getLong(10), rs.getDouble(11), rs.getDouble(12),
+                            effect, rs.getString(14));
+                });
+            }
+        });
+    }
+
+    /** An evaluation of a monitor on one of its taps. */
+    public record TapEvaluation(String tap, MonitorRun.Evaluation evaluation) {
+    }
+
+    /** The stored evaluations of a monitor's generation on a tap, oldest first. */
+    public List<MonitorRun.Evaluation> evaluations(String monitor, long generation, String tap) {
+        return readEvaluations("tap = ?", monitor, generation, tap).stream().map(TapEvaluation::evaluation).toList();
+    }
+
+    /** The stored evaluations of a monitor's generation on every tap, of minutes ending after {@code after}. */
+    public List<TapEvaluation> evaluations(String monitor, long generation, Instant after) {
+        return readEvaluations("window_end > ?", monitor, generation, after);
+    }
+
+    private List<TapEvaluation> readEvaluations(String which, String monitor, long generation, Object value) {
+        return Transactions.run(dataSource, "reading evaluations of monitor " + monitor, c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT window_end, window_start, window_observations, "
+                    + "reference_observations, value, threshold_applied, outcome, tap FROM monitor_evaluation WHERE "
+                    + "monitor = ? AND generation = ? AND " + which + " ORDER BY window_end, tap")) {
+                Sql.bind(ps, monitor, generation, value);
+                return Sql.list(ps, rs -> {
+                    Instant end = rs.getTimestamp(1).toInstant();
+                    MonitorRun.Outcome outcome = MonitorRun.Outcome.valueOf(rs.getString(7).toUpperCase(
+                            java.util.Locale.ROOT));
+                    return new TapEvaluation(rs.getString(8), new MonitorRun.Evaluation(end, new TrailingWindow(
+                            rs.getTimestamp(2).toInstant(), end, rs.getLong(3),
+                            outcome != MonitorRun.Outcome.INSUFFICIENT_DATA), rs.getLong(4), rs.getDouble(5),
+                            rs.getDouble(6), outcome, null));
+                });
+            }
+        });
+    }
+
+    /**
+     * Writes one evaluation, the state it leaves, and the transition it caused (if any), in one transaction whose
+     * every statement checks the lease: false, and nothing written, when {@code lease} is not held any more (or the
+     * monitor was changed or deleted meanwhile).
+     *
+     * @return the transition as stored (with its id), or empty when there was none; null when nothing was written
+     */
+    public Optional<Transition> write(Lease lease, MonitorRun.Evaluation e, MonitorStatus state,
+            Transition transition) {
+        return Transactions.run(dataSource, "writing an evaluation of monitor " + state.monitor(), c -> {
+            int written;
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO monitor_evaluation (monitor, generation, tap, "
+                    + "window_end, window_start, window_observations, reference_observations, value, "
+                    + "threshold_applied, outcome, epoch) SELECT name, generation, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM monitor "
+                    + "WHERE name = ? AND generation = ? AND " + HOLDS_LEASE + " ON CONFLICT (monitor, generation, tap, "
+                    + "window_end) DO UPDATE SET value = excluded.value, epoch = excluded.epoch")) {
+                Sql.bind(ps, state.tap(), e.end(), e.window().start(), e.window().observations(),
+                        e.referenceObservations());
+                ps.setDouble(6, e.value());
+                ps.setDouble(7, e.thresholdApplied());
+                Sql.bindFrom(ps, 8, e.outcome().name().toLowerCase(java.util.Locale.ROOT), lease.epoch(),
+                        state.monitor(), state.generation(), lease.holder(), lease.epoch());
+                written = ps.executeUpdate();
+            }
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO monitor_state (monitor, generation, tap, "
+                    + "state, since, since_lower_bound, last_evaluated, window_start, window_observations, "
+                    + "reference_observations, value, threshold_applied, smallest_detectable_effect, reason, epoch) "
+                    + "SELECT name, generation, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM monitor WHERE name = ? AND "
+                    + "generation = ? AND " + HOLDS_LEASE + " ON CONFLICT (monitor, tap) DO UPDATE SET generation = "
+                    + "excluded.generation, state = excluded.state, since = excluded.since, since_lower_bound = "
+                    + "excluded.since_lower_bound, last_evaluated = excluded.last_evaluated, window_start = "
+                    + "excluded.window_start, window_observations = excluded.window_observations, "
+                    + "reference_observations = excluded.reference_observations, value = excluded.value, "
+                    + "threshold_applied = excluded.threshold_applied, smallest_detectable_effect = "
+                    + "excluded.smallest_detectable_effect, reason = excluded.reason, epoch = excluded.epoch")) {
+                Sql.bind(ps, state.tap(), state.state().word());
+                ps.setTimestamp(3, state.since() == null ? null : Timestamp.from(state.since()));
+                Sql.bindFrom(ps, 4, state.sinceLowerBound(), state.lastEvaluated(), state.windowStart(),
+                        state.windowObservations(), state.referenceObservations());
+                ps.setDouble(9, state.value());
+                ps.setDouble(10, state.thresholdApplied());
+                if (Double.isNaN(state.smallestDetectableEffect())) {
+                    ps.setNull(11, java.sql.Types.DOUBLE);
+                } else {
+                    ps.setDouble(11, state.smallestDetectableEffect());
+                }
+                ps.setString(12, state.reason());
+                Sql.bindFrom(ps, 13, lease.epoch(), state.monitor(), state.generation(), lease.holder(), lease.epoch());
+                written += ps.executeUpdate();
+            }
+            if (written != 2) {
+                c.rollback();
+                return null;
+            }
+            if (transition == null) {
+                return Optional.<Transition>empty();
+            }
+            Optional<Transition> stored = insertTransition(c, transition, lease);
+            return stored;
         });
     }
 }

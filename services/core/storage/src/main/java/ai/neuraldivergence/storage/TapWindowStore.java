@@ -296,6 +296,33 @@ public final class TapWindowStore {
     }
 
     /**
+     * A tap's observations per minute of {@code [from, to)} in a slice, as a reader sees them (minute rows plus
+     * unfolded deltas; block 0, which every observation of the tap enters): counts only, never a distribution. A
+     * minute without observations is absent.
+     */
+    public java.util.NavigableMap<Instant, Long> minuteCounts(TapDescriptor tap, Slice slice, Instant from,
+            Instant to) {
+        return Transactions.run(dataSource, "counting observations of tap " + tap.tap(), c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT w, sum(n) FROM (SELECT window_start AS w, "
+                    + "observation_count AS n FROM tap_window WHERE model_id = ? AND model_version = ? AND tap = ? "
+                    + "AND granularity = 'minute' AND slice = ? AND block = 0 AND window_start >= ? AND window_start < ? "
+                    + "UNION ALL SELECT d.window_start, u.n FROM window_delta d, unnest(d.slices, d.slice_counts) AS "
+                    + "u(s, n) WHERE d.model_id = ? AND d.model_version = ? AND d.tap = ? AND d.block = 0 AND NOT "
+                    + "d.folded AND u.s = ? AND d.window_start >= ? AND d.window_start < ?) x GROUP BY w")) {
+                Sql.bind(ps, tap.modelId(), tap.modelVersion(), tap.tap(), slice.key(), from, to, tap.modelId(),
+                        tap.modelVersion(), tap.tap(), slice.key(), from, to);
+                java.util.NavigableMap<Instant, Long> out = new java.util.TreeMap<>();
+                for (Object[] row : Sql.list(ps, rs -> new Object[] {rs.getTimestamp(1).toInstant(), rs.getLong(2)})) {
+                    if ((Long) row[1] > 0) {
+                        out.put((Instant) row[0], (Long) row[1]);
+                    }
+                }
+                return out;
+            }
+        });
+    }
+
+    /**
      * The observation counts of minute windows as a reader sees them (row plus unfolded deltas), inside the caller's
      * transaction: what a window update announces. Reads counts only, never a distribution.
      */

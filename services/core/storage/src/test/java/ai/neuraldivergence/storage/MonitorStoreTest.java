@@ -7,8 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.neuraldivergence.domain.Divergence;
 import ai.neuraldivergence.domain.Slice;
 import ai.neuraldivergence.domain.monitor.MonitorDefinition;
+import ai.neuraldivergence.domain.monitor.MonitorRun;
+import ai.neuraldivergence.domain.monitor.MonitorStatus;
 import ai.neuraldivergence.domain.monitor.StoredMonitor;
 import ai.neuraldivergence.domain.monitor.Transition;
+import ai.neuraldivergence.domain.monitor.TrailingWindow;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -79,6 +82,12 @@ class MonitorStoreTest {
         assertTrue(store.find("together").isEmpty());
     }
 
+    private static Transition transition(long generation, String tap, Transition.State state,
+            Transition.State previous, Instant since, double value) {
+        return new Transition(0, "twice", generation, tap, state, previous, since, false, value, 0.2, null,
+                since.minusSeconds(120), since, "all", List.of(3, 1), Instant.now());
+    }
+
     @Test
     void aTransitionFoundTwiceIsStoredOnceAndOnlyForTheCurrentGeneration() {
         MonitorStore store = new MonitorStore(dataSource);
@@ -86,18 +95,20 @@ class MonitorStoreTest {
         assertEquals(MonitorStore.Refusal.EXISTS, assertThrows(MonitorStore.RefusedException.class,
                 () -> store.create(monitor("twice", "conv", 0.2), "writer")).refusal());
         Instant since = Instant.parse("2026-12-02T10:01:00Z");
-        Transition found = new Transition(0, "twice", created.generation(), "dense", Transition.State.DRIFTING,
-                Transition.State.OK, since, 0.31, 0.2, Instant.now());
+        Transition found = transition(created.generation(), "dense", Transition.State.DRIFTING, Transition.State.OK,
+                since, 0.31);
         Transition first = store.record(found).orElseThrow();
         assertTrue(first.id() > 0);
         assertTrue(store.record(found).isEmpty(), "the second replica's copy is not stored again");
         // changed to measure another tap: a transition of the old generation is no longer stored
         StoredMonitor changed = store.update(monitor("twice", "conv", 0.2), "writer");
         assertEquals(created.generation() + 1, changed.generation());
-        assertTrue(store.record(new Transition(0, "twice", created.generation(), "dense", Transition.State.OK,
-                Transition.State.DRIFTING, since.plusSeconds(600), 0.1, 0.2, Instant.now())).isEmpty());
-        Transition later = store.record(new Transition(0, "twice", changed.generation(), "conv",
-                Transition.State.DRIFTING, Transition.State.OK, since, 0.4, 0.2, Instant.now())).orElseThrow();
+        assertTrue(store.record(transition(created.generation(), "dense", Transition.State.OK,
+                Transition.State.DRIFTING, since.plusSeconds(600), 0.1)).isEmpty());
+        Transition later = store.record(transition(changed.generation(), "conv", Transition.State.DRIFTING,
+                Transition.State.OK, since, 0.4)).orElseThrow();
+        assertEquals(List.of(3, 1), later.topNeurons());
+        assertEquals(since.minusSeconds(120), later.windowStart());
         assertTrue(later.id() > first.id(), "ids increase");
         assertEquals(List.of(later.id(), first.id()), store.history("twice", 10).stream().map(Transition::id)
                 .toList());
@@ -143,7 +154,8 @@ class MonitorStoreTest {
 
         Instant since = Instant.parse("2026-12-02T11:00:00Z");
         Transition t = new Transition(0, "dropped", created.generation(), "dense", Transition.State.DRIFTING,
-                Transition.State.OK, since, 0.5, 0.2, Instant.now());
+                Transition.State.OK, since, false, 0.5, 0.2, null, since.minusSeconds(60), since, "all", List.of(1),
+                Instant.now());
         assertThrows(StorageException.class, () -> broken.record(t));
         assertTrue(store.history("dropped", 10).isEmpty(), "nothing of the failed record is stored");
         assertTrue(store.record(t).isPresent(), "the retry stores it");
@@ -158,5 +170,41 @@ class MonitorStoreTest {
         assertEquals(StoredMonitor.Source.API, store.find("dropped").orElseThrow().source());
         assertEquals(StoredMonitor.Source.CONFIG, store.upsertFromConfig(monitor("dropped", "conv", 0.3)).source(),
                 "an upsert from the configuration takes the name over, in the same statement as the definition");
+    }
+
+    @Test
+    void onlyTheLeaseHolderWritesAndAFormerHolderWritesNothing() throws Exception {
+        MonitorStore store = new MonitorStore(dataSource);
+        StoredMonitor m = store.create(monitor("leased", "dense", 0.2), "writer");
+        MonitorStore.Lease a = store.acquire("replica-a", java.time.Duration.ofMillis(800)).orElseThrow();
+        assertTrue(store.acquire("replica-b", java.time.Duration.ofSeconds(15)).isEmpty(), "held by a");
+        assertEquals(a, store.acquire("replica-a", java.time.Duration.ofMillis(800)).orElseThrow(),
+                "renewed: the same epoch");
+        Instant end = Instant.parse("2026-12-02T10:01:00Z");
+        MonitorRun.Evaluation e = MonitorRun.Evaluation.of(end, new TrailingWindow(end.minusSeconds(60), end, 300,
+                true), 1000, 0.4, 0.2);
+        MonitorStatus state = new MonitorStatus("leased", m.generation(), "dense", Transition.State.DRIFTING, end,
+                false, end, end.minusSeconds(60), 300, 1000, 0.4, 0.2, Double.NaN, null);
+        Transition up = new Transition(0, "leased", m.generation(), "dense", Transition.State.DRIFTING,
+                Transition.State.OK, end, false, 0.4, 0.2, null, end.minusSeconds(60), end, "all", List.of(1),
+                Instant.now());
+        assertTrue(store.write(a, e, state, up).orElseThrow().id() > 0);
+        assertEquals(List.of(state), store.states().stream().filter(s -> s.monitor().equals("leased")).toList());
+        assertEquals(1, store.evaluations("leased", m.generation(), "dense").size());
+
+        Thread.sleep(1200); // a is paused past its lease
+        MonitorStore.Lease b = store.acquire("replica-b", java.time.Duration.ofSeconds(15)).orElseThrow();
+        assertTrue(b.epoch() > a.epoch());
+        Instant next = end.plusSeconds(60);
+        MonitorStatus stale = new MonitorStatus("leased", m.generation(), "dense", Transition.State.OK, next, false,
+                next, next.minusSeconds(60), 300, 1000, 0.1, 0.2, Double.NaN, null);
+        assertEquals(null, store.write(a, MonitorRun.Evaluation.of(next, new TrailingWindow(next.minusSeconds(60),
+                next, 300, true), 1000, 0.1, 0.2), stale, null), "a former holder writes nothing");
+        assertEquals(List.of(state), store.states().stream().filter(s -> s.monitor().equals("leased")).toList());
+        assertEquals(1, store.evaluations("leased", m.generation(), "dense").size());
+        assertTrue(store.acquire("replica-a", java.time.Duration.ofSeconds(15)).isEmpty());
+        store.release(b);
+        assertTrue(store.acquire("replica-a", java.time.Duration.ofSeconds(15)).orElseThrow().epoch() > b.epoch(),
+                "released: taken at once");
     }
 }

@@ -12,6 +12,7 @@ import ai.neuraldivergence.domain.WindowKey;
 import ai.neuraldivergence.storage.CatalogStore;
 import ai.neuraldivergence.storage.TapWindowStore;
 import ai.neuraldivergence.testkit.TestInfrastructure;
+import ai.neuraldivergence.testkit.Watermarks;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -53,7 +54,11 @@ class CliTest {
         // the aggregator applies the schema
         aggregator = ServiceProcess.start("aggregator", env);
         aggregator.awaitReady(Duration.ofSeconds(120));
-        comparison = ServiceProcess.start("comparison", ServiceProcess.asComparison(env));
+        // monitors evaluate the minutes the watermark says are complete: this test seeds the minutes itself, and
+        // writes the watermark that goes with them under a group of its own (the idle aggregator's moves to now)
+        Map<String, String> comparisonEnv = new java.util.HashMap<>(ServiceProcess.asComparison(env));
+        comparisonEnv.put("ND_AGGREGATOR_CONSUMER_GROUP", "cli-seeded");
+        comparison = ServiceProcess.start("comparison", comparisonEnv);
         seed(jdbc);
         comparison.awaitReady(Duration.ofSeconds(120));
     }
@@ -95,6 +100,8 @@ class CliTest {
             }
             c.commit();
         }
+        // a watermark at the end of the last minute, as the aggregator stores it: every minute is complete
+        Watermarks.advance(ds, "cli-seeded", List.of("cli.activations", "cli.labels"), T0.plusSeconds(60L * 20));
     }
 
     private static String minutes(int from, int to) {
@@ -182,15 +189,36 @@ class CliTest {
                 + "\\[API, by token-[0-9]+]"), made.out());
         assertEquals(7, nd(TOKEN, "monitors", "create", "cli-drift", "--model", "cli").code(), "already exists");
         assertEquals(3, nd(TOKEN, "monitors", "create", "no spaces", "--model", "cli").code(), "invalid");
-        Run changed = nd(TOKEN, "monitors", "update", "cli-drift", "--threshold", "0.4", "--max-span", "2h");
+        // a threshold that keeps the verdict (the drifted minutes measure about 0.38), so that the state read below
+        // is the same whether it was decided before or after the change
+        Run changed = nd(TOKEN, "monitors", "update", "cli-drift", "--threshold", "0.2", "--max-span", "2h");
         assertEquals(0, changed.code(), changed.err());
-        assertTrue(changed.out().contains("dense1 against calm (slice all), ks > 0.4 for 2 in a row, at least 200 "
+        assertTrue(changed.out().contains("dense1 against calm (slice all), ks > 0.2 for 2 in a row, at least 200 "
                 + "observations within 120 min"), changed.out());
-        assertTrue(nd(TOKEN, "monitors", "--model", "cli").out().lines().anyMatch(l -> l.matches(
-                "cli-drift\\s+cli\\s+dense1\\s+ok\\s+.*")), "listed");
-        Run history = nd(TOKEN, "monitors", "history", "cli-drift");
+        // back-filled from the stored minutes: dense1 drifts from minute 10 (two in a row: since its end)
+        Run polled = nd(TOKEN, "monitors", "history", "cli-drift");
+        for (int i = 0; i < 60 && !polled.out().contains("DRIFTING"); i++) {
+            Thread.sleep(500);
+            polled = nd(TOKEN, "monitors", "history", "cli-drift");
+        }
+        Run history = polled;
+        Run monitorsListed = nd(TOKEN, "monitors", "--model", "cli");
+        assertTrue(monitorsListed.out().lines().anyMatch(l -> l.matches("cli-drift\\s+cli\\s+dense1\\s+DRIFTING\\s+"
+                + T0.plusSeconds(60L * 11) + "\\s+.*")), "listed, drifting since the first drifted minute's end\n"
+                + monitorsListed.out());
         assertEquals(0, history.code(), history.err());
         assertTrue(history.out().lines().toList().get(1).startsWith("ID"), history.out());
+        assertTrue(history.out().lines().anyMatch(l -> l.matches("\\s*\\d+\\s+dense1\\s+DRIFTING\\s+"
+                + T0.plusSeconds(60L * 11) + "\\s+.*\\s+ok\\s+" + T0.plusSeconds(60L * 11) + "/"
+                + T0.plusSeconds(60L * 12) + "\\s+0(,1)?\\s+.*")), "the transition, the window that decided it (the "
+                + "second over the threshold) and its top neuron (0, the one that moved)\n" + history.out());
+        String look = history.out().lines().filter(l -> l.startsWith("look: ")).findFirst().orElseThrow(
+                () -> new AssertionError("no command to look with\n" + history.out())).substring(6);
+        assertEquals("nd compare --model cli --tap dense1 --a ref:calm --b " + minutes(11, 12), look);
+        // and it runs: the window against the reference, neuron 0 first
+        Run looked = nd(TOKEN, look.substring(3).split(" "));
+        assertEquals(0, looked.code(), looked.err());
+        assertTrue(looked.out().contains("dense1"), looked.out());
         assertEquals(0, nd(TOKEN, "monitors", "delete", "cli-drift").code());
         assertEquals(4, nd(TOKEN, "monitors", "delete", "cli-drift").code(), "gone");
 

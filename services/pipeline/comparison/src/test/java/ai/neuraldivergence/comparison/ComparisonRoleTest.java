@@ -40,7 +40,7 @@ class ComparisonRoleTest {
 
     /** The tables the comparison service writes (afterMigrate.sql); every other table it only reads. */
     private static final Set<String> WRITTEN = Set.of("reference", "reference_distribution", "monitor",
-            "monitor_transition");
+            "monitor_transition", "monitor_state", "monitor_evaluation", "monitor_lease");
 
     /** PostgreSQL's insufficient_privilege. */
     private static final String DENIED = "42501";

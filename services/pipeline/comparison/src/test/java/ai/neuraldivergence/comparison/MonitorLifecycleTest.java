@@ -10,7 +10,6 @@ import ai.neuraldivergence.proto.v1.ComparisonServiceGrpc;
 import ai.neuraldivergence.proto.v1.CreateMonitorRequest;
 import ai.neuraldivergence.proto.v1.CreateReferenceRequest;
 import ai.neuraldivergence.proto.v1.DeleteMonitorRequest;
-import ai.neuraldivergence.proto.v1.Granularity;
 import ai.neuraldivergence.proto.v1.ListMonitorsRequest;
 import ai.neuraldivergence.proto.v1.Metric;
 import ai.neuraldivergence.proto.v1.Monitor;
@@ -22,8 +21,7 @@ import ai.neuraldivergence.proto.v1.MonitorSource;
 import ai.neuraldivergence.proto.v1.MonitorState;
 import ai.neuraldivergence.proto.v1.MonitorTransition;
 import ai.neuraldivergence.proto.v1.UpdateMonitorRequest;
-import ai.neuraldivergence.proto.v1.Window;
-import ai.neuraldivergence.proto.v1.WindowUpdate;
+import ai.neuraldivergence.testkit.Watermarks;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
@@ -33,12 +31,10 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 import jakarta.inject.Inject;
-import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
-import org.apache.kafka.clients.producer.KafkaProducer;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -203,55 +199,60 @@ class MonitorLifecycleTest {
                 .getMonitors(0).getDefinition().getThreshold());
     }
 
-    private static WindowUpdate update(String model, int minute) {
-        Instant start = DriftFixture.T0.plusSeconds(60L * minute);
-        return WindowUpdate.newBuilder().setModelId(model).setModelVersion("v2").setTap("dense1")
-                .setSlice(ai.neuraldivergence.proto.v1.Slice.newBuilder().setAll(true))
-                .setWindow(Window.newBuilder().setGranularity(Granularity.GRANULARITY_MINUTE)
-                        .setStart(DriftFixture.ts(start)).setEnd(DriftFixture.ts(start.plusSeconds(60))))
-                .setObservationCount(DriftFixture.PER_MINUTE).build();
-    }
-
     @Test
-    void aMonitorMadeThroughTheApiIsEvaluatedAndItsTransitionsAreKept() throws Exception {
+    void aMonitorCreatedAfterDriftBeganBackFillsItsStateAndKeepsItsTransitions() throws Exception {
         DriftFixture.seed(owner, "life");
         api.createReference(CreateReferenceRequest.newBuilder().setModelId("life").setModelVersion("v2")
                 .setName("calm").setRange(DriftFixture.minutes(0, 10).getTimeRange()).build());
+        // every stored minute is complete: drift began at minute 10, ten minutes before the monitor exists
+        Watermarks.advance(owner, DriftFixture.T0.plusSeconds(60L * 20));
         api.createMonitor(CreateMonitorRequest.newBuilder().setMonitor(MonitorDefinition.newBuilder()
-                .setName("made-live").setModelId("life").setTap("dense1").setReference("calm").setThreshold(0.3)
+                .setName("made-late").setModelId("life").setTap("dense1").setReference("calm").setThreshold(0.3)
                 .setMinObservations(50)).build());
-        try (KafkaProducer<byte[], byte[]> p = WindowUpdates.producer()) {
-            WindowUpdates.send(p, update("life", 9)).get();
-            Management.awaitMetric("nd_comparison_cache_following 1.0");
-            // minutes 10 and 11 are drifted (dense1 moved by 2): two in a row turn the monitor drifting
-            WindowUpdates.send(p, update("life", 10)).get();
-            WindowUpdates.send(p, update("life", 11)).get();
-            MonitorHistory history = MonitorHistory.getDefaultInstance();
-            for (int i = 0; i < 60 && history.getTransitionsCount() == 0; i++) {
-                Thread.sleep(500);
-                history = api.getMonitorHistory(MonitorHistoryRequest.newBuilder().setName("made-live").build());
-            }
-            assertEquals(1, history.getTransitionsCount(), history.toString());
-            MonitorTransition t = history.getTransitions(0);
-            assertEquals(MonitorState.MONITOR_STATE_DRIFTING, t.getMonitor().getState());
-            assertEquals(MonitorState.MONITOR_STATE_OK, t.getPreviousState());
-            assertEquals("dense1", t.getMonitor().getTap());
-            assertEquals(DriftFixture.T0.plusSeconds(600).getEpochSecond(), t.getMonitor().getSince().getSeconds());
-            assertTrue(t.getId() > 0, t.toString());
-            assertTrue(t.getMonitor().getCurrentValue() > 0.3, t.toString());
-            Monitor listed = api.listMonitors(ListMonitorsRequest.newBuilder().setModelId("life").build())
-                    .getMonitors(0);
-            assertEquals(MonitorState.MONITOR_STATE_DRIFTING, listed.getState());
+        MonitorHistory history = MonitorHistory.getDefaultInstance();
+        for (int i = 0; i < 60 && history.getTransitionsCount() == 0; i++) {
+            Thread.sleep(500);
+            history = api.getMonitorHistory(MonitorHistoryRequest.newBuilder().setName("made-late").build());
+        }
+        assertEquals(1, history.getTransitionsCount(), history.toString());
+        MonitorTransition t = history.getTransitions(0);
+        assertEquals(MonitorState.MONITOR_STATE_DRIFTING, t.getMonitor().getState());
+        assertEquals(MonitorState.MONITOR_STATE_OK, t.getPreviousState());
+        assertEquals("dense1", t.getMonitor().getTap());
+        // two in a row: drifting since the end of minute 10, the first drifted one
+        assertEquals(DriftFixture.T0.plusSeconds(660).getEpochSecond(), t.getMonitor().getSince().getSeconds());
+        assertTrue(t.getId() > 0, t.toString());
+        assertTrue(t.getMonitor().getCurrentValue() > 0.3, t.toString());
+        assertEquals(2, t.getTopNeuronsCount(), "where to look: both neurons of dense1 moved");
+        Monitor listed = null;
+        for (int i = 0; i < 60 && (listed == null || !listed.hasWindow() || listed.getWindow().getTo().getSeconds()
+                < DriftFixture.T0.plusSeconds(1200).getEpochSecond()); i++) {
+            Thread.sleep(500);
+            listed = api.listMonitors(ListMonitorsRequest.newBuilder().setModelId("life").build()).getMonitors(0);
+        }
+        assertEquals(MonitorState.MONITOR_STATE_DRIFTING, listed.getState(), listed.toString());
+        assertEquals(DriftFixture.T0.plusSeconds(1200).getEpochSecond(), listed.getWindow().getTo().getSeconds(),
+                "every complete minute evaluated, the newest last");
+        assertEquals(60, listed.getWindowObservations());
+        assertEquals(0.3, listed.getThresholdApplied());
 
-            // deleted, it stops: its transitions go with it
-            api.deleteMonitor(DeleteMonitorRequest.newBuilder().setName("made-live").build());
-            assertEquals(0, api.listMonitors(ListMonitorsRequest.newBuilder().setModelId("life").build())
-                    .getMonitorsCount());
-            try (var c = owner.getConnection(); var st = c.createStatement();
-                    var rs = st.executeQuery("SELECT count(*) FROM monitor_transition")) {
-                rs.next();
-                assertEquals(0, rs.getLong(1));
-            }
+        // a higher threshold decides the stored evaluations again: dense1 moved by 2 sd stays over 0.3 but not 0.99
+        api.updateMonitor(UpdateMonitorRequest.newBuilder().setName("made-late").setMonitor(history.getMonitor()
+                .toBuilder().setThreshold(0.99).clearSource().clearUpdatedAt().clearUpdatedBy()).build());
+        for (int i = 0; i < 60 && listed.getState() != MonitorState.MONITOR_STATE_OK; i++) {
+            Thread.sleep(500);
+            listed = api.listMonitors(ListMonitorsRequest.newBuilder().setModelId("life").build()).getMonitors(0);
+        }
+        assertEquals(MonitorState.MONITOR_STATE_OK, listed.getState(), listed.toString());
+
+        // deleted, it stops: its transitions go with it
+        api.deleteMonitor(DeleteMonitorRequest.newBuilder().setName("made-late").build());
+        assertEquals(0, api.listMonitors(ListMonitorsRequest.newBuilder().setModelId("life").build())
+                .getMonitorsCount());
+        try (var c = owner.getConnection(); var st = c.createStatement();
+                var rs = st.executeQuery("SELECT count(*) FROM monitor_transition WHERE monitor = 'made-late'")) {
+            rs.next();
+            assertEquals(0, rs.getLong(1));
         }
     }
 }

@@ -14,10 +14,12 @@ import ai.neuraldivergence.proto.v1.CreateReferenceRequest;
 import ai.neuraldivergence.proto.v1.ListMonitorsRequest;
 import ai.neuraldivergence.proto.v1.Monitor;
 import ai.neuraldivergence.proto.v1.MonitorState;
+import ai.neuraldivergence.proto.v1.MonitorTransition;
 import ai.neuraldivergence.proto.v1.WatchEvent;
 import ai.neuraldivergence.proto.v1.WatchRequest;
 import ai.neuraldivergence.proto.v1.WindowUpdate;
 import ai.neuraldivergence.storage.TapWindowStore;
+import ai.neuraldivergence.testkit.Watermarks;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
@@ -41,8 +43,8 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.junit.jupiter.api.Test;
 
 /**
- * Drift monitors evaluated as windows are announced, their state through ListMonitors, gauges and Watch; and a slow
- * watcher dropped while a fast one keeps receiving.
+ * Drift monitors evaluated as minutes complete (the aggregator's watermark past their end), their state through
+ * ListMonitors, gauges and Watch; and a slow watcher dropped while a fast one keeps receiving.
  */
 @QuarkusTest
 @TestProfile(MonitorWatchTest.WithMonitor.class)
@@ -82,8 +84,22 @@ class MonitorWatchTest {
                 .setObservationCount(60).build();
     }
 
+    /** Waits (at most 30 s) until the listed monitor's state is {@code state}. */
+    private static Monitor awaitState(ComparisonServiceGrpc.ComparisonServiceBlockingStub api, MonitorState state)
+            throws InterruptedException {
+        Monitor m = null;
+        for (int i = 0; i < 60; i++) {
+            m = api.listMonitors(ListMonitorsRequest.newBuilder().setModelId("mon").build()).getMonitors(0);
+            if (m.getState() == state) {
+                return m;
+            }
+            Thread.sleep(500);
+        }
+        throw new AssertionError("still " + m);
+    }
+
     @Test
-    void aMonitorTurnsDriftingAfterTheConfiguredWindowsAndBackAndWatchersHearIt() throws Exception {
+    void aMonitorTurnsDriftingAfterTheConfiguredWindowsAndBackAsMinutesCompleteAndWatchersHearIt() throws Exception {
         DriftFixture.seed(owner, "mon");
         // two calm minutes after the drifted ones (minutes 10..19 moved)
         TapWindowStore windows = new TapWindowStore(owner);
@@ -101,51 +117,67 @@ class MonitorWatchTest {
             c.commit();
         }
         ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
-        try (KafkaProducer<byte[], byte[]> p = WindowUpdates.producer()) {
+        try {
             var api = ComparisonServiceGrpc.newBlockingStub(channel).withDeadlineAfter(120, TimeUnit.SECONDS);
             api.createReference(CreateReferenceRequest.newBuilder().setModelId("mon").setModelVersion("v2")
                     .setName("calm").setRange(DriftFixture.minutes(0, 10).getTimeRange()).build());
-            WindowUpdates.send(p, update("mon", "dense1", 9)).get();
-            Management.awaitMetric("nd_comparison_cache_following 1.0");
             Iterator<WatchEvent> watch = ComparisonServiceGrpc.newBlockingStub(channel)
                     .withDeadlineAfter(120, TimeUnit.SECONDS).watch(WatchRequest.newBuilder().setModelId("mon")
                             .addTaps("dense1").setIncludeMonitors(true).build());
             Management.awaitMetric("nd_comparison_watch_subscribers 1.0");
 
-            for (int[] step : new int[][] {{10, 0}, {11, 1}, {20, 1}, {21, 0}}) {
-                WindowUpdates.send(p, update("mon", "dense1", step[0])).get();
-                // the monitor evaluates every 2 s
-                Thread.sleep(3000);
-                Monitor m = api.listMonitors(ListMonitorsRequest.newBuilder().setModelId("mon").build())
-                        .getMonitors(0);
-                assertEquals(step[1] == 1 ? MonitorState.MONITOR_STATE_DRIFTING : MonitorState.MONITOR_STATE_OK,
-                        m.getState(), "after minute " + step[0] + ": " + m);
-                // the JSON mirror the web UI reads says the same
-                given().get("/api/v1/monitors?model_id=mon").then().statusCode(200)
-                        .body("monitors[0].state", org.hamcrest.Matchers.equalTo(m.getState().name()))
-                        .body("monitors[0].tap", org.hamcrest.Matchers.equalTo("dense1"));
-                Management.given().get("/q/metrics").then().body(org.hamcrest.Matchers.containsString(
-                        "nd_comparison_monitor_drifting{model=\"mon\",monitor=\"dense-drift\",reference=\"calm\","
-                                + "tap=\"dense1\"} " + step[1] + ".0"));
+            // minutes 0..9 complete: calm; the open minute 10 is not evaluated, however drifted
+            Watermarks.advance(owner, DriftFixture.T0.plusSeconds(600 + 30));
+            Monitor calm = null;
+            for (int i = 0; i < 60 && (calm == null || calm.getWindow().getTo().getSeconds()
+                    < DriftFixture.T0.plusSeconds(600).getEpochSecond()); i++) {
+                Thread.sleep(500);
+                calm = api.listMonitors(ListMonitorsRequest.newBuilder().setModelId("mon").build()).getMonitors(0);
             }
+            assertEquals(MonitorState.MONITOR_STATE_OK, calm.getState(), calm.toString());
+            assertEquals(DriftFixture.T0.plusSeconds(600).getEpochSecond(), calm.getWindow().getTo().getSeconds(),
+                    "the newest complete minute was evaluated: " + calm);
+            assertEquals(60, calm.getWindowObservations(), "one minute holds the minimum (50)");
+            // minutes 10 and 11 complete: two in a row over the threshold
+            Watermarks.advance(owner, DriftFixture.T0.plusSeconds(720));
+            Monitor drifting = awaitState(api, MonitorState.MONITOR_STATE_DRIFTING);
+            assertEquals(DriftFixture.T0.plusSeconds(660).getEpochSecond(), drifting.getSince().getSeconds(),
+                    "since the end of the first drifted minute");
+            given().get("/api/v1/monitors?model_id=mon").then().statusCode(200)
+                    .body("monitors[0].state", org.hamcrest.Matchers.equalTo("MONITOR_STATE_DRIFTING"))
+                    .body("monitors[0].tap", org.hamcrest.Matchers.equalTo("dense1"));
+            Management.given().get("/q/metrics").then().body(org.hamcrest.Matchers.containsString(
+                    "nd_comparison_monitor_drifting{model=\"mon\",monitor=\"dense-drift\",reference=\"calm\","
+                            + "tap=\"dense1\"} 1.0")).body(org.hamcrest.Matchers.containsString(
+                    "nd_comparison_monitor_state{model=\"mon\",monitor=\"dense-drift\",reference=\"calm\","
+                            + "state=\"drifting\",tap=\"dense1\"} 1.0"));
+            // the rest complete: calm again from minute 20
+            Watermarks.advance(owner, DriftFixture.T0.plusSeconds(60L * 23));
+            Monitor ok = awaitState(api, MonitorState.MONITOR_STATE_OK);
+            assertEquals(DriftFixture.T0.plusSeconds(60L * 21).getEpochSecond(), ok.getSince().getSeconds(),
+                    "ok again since the end of the first calm minute");
+            assertEquals(2, ok.getWindowsInARow());
             given().get("/api/v1/ui-settings").then().statusCode(200)
                     .body("inferenceUrl", org.hamcrest.Matchers.equalTo("https://inference.example"));
-            Monitor m = api.listMonitors(ListMonitorsRequest.newBuilder().build()).getMonitors(0);
-            assertEquals(DriftFixture.T0.plusSeconds(60L * 20).getEpochSecond(), m.getSince().getSeconds(),
-                    "ok again since the first calm minute");
-            assertEquals(2, m.getWindowsInARow());
 
-            // the watcher saw each window and both transitions, in order
-            List<String> seen = new ArrayList<>();
-            while (seen.stream().filter(s -> s.startsWith("monitor")).count() < 2) {
+            // the watcher heard both transitions, in order, with increasing ids and where to look
+            List<MonitorTransition> heard = new ArrayList<>();
+            while (heard.size() < 2) {
                 WatchEvent e = watch.next();
-                seen.add(e.hasMonitorTransition() ? "monitor " + e.getMonitorTransition().getMonitor().getState()
-                        : "window " + e.getWindowUpdate().getWindow().getStart().getSeconds());
+                if (e.hasMonitorTransition()) {
+                    heard.add(e.getMonitorTransition());
+                }
             }
-            assertEquals(List.of("window " + DriftFixture.T0.plusSeconds(600).getEpochSecond(),
-                    "window " + DriftFixture.T0.plusSeconds(660).getEpochSecond(), "monitor MONITOR_STATE_DRIFTING",
-                    "window " + DriftFixture.T0.plusSeconds(1200).getEpochSecond(),
-                    "window " + DriftFixture.T0.plusSeconds(1260).getEpochSecond(), "monitor MONITOR_STATE_OK"), seen);
+            assertEquals(List.of(MonitorState.MONITOR_STATE_DRIFTING, MonitorState.MONITOR_STATE_OK),
+                    heard.stream().map(t -> t.getMonitor().getState()).toList());
+            assertTrue(heard.get(0).getId() < heard.get(1).getId());
+            assertEquals(List.of(0, 1), heard.get(0).getTopNeuronsList().stream().sorted().toList(),
+                    "both moved neurons of dense1, most drifted first: " + heard.get(0));
+            // decided by the evaluation of minute 11, the second drifted one
+            assertEquals(DriftFixture.T0.plusSeconds(660).getEpochSecond(),
+                    heard.get(0).getMonitor().getWindow().getFrom().getSeconds(), "the deciding window");
+            assertEquals(DriftFixture.T0.plusSeconds(720).getEpochSecond(),
+                    heard.get(0).getMonitor().getWindow().getTo().getSeconds(), "the deciding window");
         } finally {
             channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         }

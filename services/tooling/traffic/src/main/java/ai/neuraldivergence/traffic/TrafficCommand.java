@@ -47,8 +47,11 @@ public final class TrafficCommand implements Callable<Integer> {
         @Option(names = "--rate", defaultValue = "20", description = "inputs per second (default ${DEFAULT-VALUE})")
         double rate;
 
-        @Option(names = "--schedule", defaultValue = "benign:20,pgd:90,benign:60,fgsm:60,benign:60,fashion:60,"
-                + "benign:60,noise:45,benign:60,rotated:60", description = "scenario:seconds,... looped (default "
+        // the attack first: monitors judge complete minutes, so an attack that began in a minute of benign traffic
+        // could wait for the next whole minute, up to two minutes; begun with the traffic, the first minute holding
+        // 200 observations is wholly attacked
+        @Option(names = "--schedule", defaultValue = "pgd:90,benign:60,fgsm:60,benign:60,fashion:60,benign:60,"
+                + "noise:45,benign:60,rotated:60,benign:60", description = "scenario:seconds,... looped (default "
                 + "${DEFAULT-VALUE})")
         String schedule;
 

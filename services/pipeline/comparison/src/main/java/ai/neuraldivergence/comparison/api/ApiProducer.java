@@ -3,6 +3,7 @@ package ai.neuraldivergence.comparison.api;
 import ai.neuraldivergence.comparison.auth.AccessRules;
 import ai.neuraldivergence.comparison.config.ComparisonConfig;
 import ai.neuraldivergence.comparison.query.Selections;
+import ai.neuraldivergence.comparison.service.MonitorEvaluator;
 import ai.neuraldivergence.comparison.service.Monitors;
 import ai.neuraldivergence.comparison.service.SealTombstones;
 import ai.neuraldivergence.comparison.service.SelectionCache;
@@ -14,11 +15,15 @@ import ai.neuraldivergence.domain.monitor.MonitorDefinition;
 import ai.neuraldivergence.domain.monitor.StoredMonitor;
 import ai.neuraldivergence.proto.v1.WatchEvent;
 import ai.neuraldivergence.storage.CatalogStore;
+import ai.neuraldivergence.storage.Compaction;
 import ai.neuraldivergence.storage.MonitorStore;
+import ai.neuraldivergence.storage.OffsetStore;
 import ai.neuraldivergence.storage.ReferenceStore;
+import ai.neuraldivergence.storage.StorageException;
 import ai.neuraldivergence.storage.TapWindowStore;
 import ai.neuraldivergence.storage.WindowDeltaStore;
 import ai.neuraldivergence.storage.WindowRollups;
+import io.agroal.api.AgroalDataSource;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
@@ -29,9 +34,13 @@ import jakarta.enterprise.event.Observes;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
+import java.sql.Connection;
+import java.sql.SQLException;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.UUID;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
@@ -57,6 +66,16 @@ public class ApiProducer {
     @ConfigProperty(name = "nd.topics.window-updates", defaultValue = "nd.window-updates")
     String windowUpdatesTopic;
 
+    // the aggregator's own keys and defaults: the watermark monitors wait for is its consumer group's
+    @ConfigProperty(name = "nd.topics.activations", defaultValue = "nd.activations")
+    String activationsTopic;
+
+    @ConfigProperty(name = "nd.topics.labels", defaultValue = "nd.labels")
+    String labelsTopic;
+
+    @ConfigProperty(name = "nd.aggregator.consumer-group", defaultValue = "nd-aggregator")
+    String aggregatorGroup;
+
     @ConfigProperty(name = "nd.topics.reference-seals", defaultValue = "nd.reference-seals")
     String referenceSealsTopic;
 
@@ -65,10 +84,7 @@ public class ApiProducer {
 
     void start(@Observes StartupEvent event, SelectionCache cache, Monitors monitors, WatchHub hub) {
         listener = new WindowUpdateListener(kafkaConfig, windowUpdatesTopic, config.cache().enabled() ? cache : null,
-                u -> {
-                    monitors.windowCommitted(u);
-                    hub.publish(WatchEvent.newBuilder().setWindowUpdate(u).build());
-                });
+                u -> hub.publish(WatchEvent.newBuilder().setWindowUpdate(u).build()));
         listener.start();
         registry.gauge("nd.comparison.cache.following", cache, c -> listener.following() ? 1 : 0);
         FunctionCounter.builder("nd.comparison.cache.hits", cache, SelectionCache::hits)
@@ -77,9 +93,6 @@ public class ApiProducer {
                 .description("Selections read (wholly or their newest window) from the store").register(registry);
         FunctionCounter.builder("nd.comparison.cache.deltas.added", cache, SelectionCache::deltasAdded)
                 .description("Announced deltas added to cached selections by id (a window read saved each)")
-                .register(registry);
-        FunctionCounter.builder("nd.comparison.monitor.windows.shed", monitors, Monitors::shed)
-                .description("Announced minute windows dropped before monitors evaluated them (a backlog)")
                 .register(registry);
         registry.gauge("nd.comparison.watch.subscribers", hub, WatchHub::subscriberCount);
         FunctionCounter.builder("nd.comparison.watch.dropped", hub, WatchHub::droppedCount)
@@ -128,12 +141,11 @@ public class ApiProducer {
     /**
      * The monitors, as stored; those of the configuration are upserted by name first (replicas starting together
      * write each once), and a configuration monitor no longer configured is deleted, so that the configuration of
-     * the newest start is what holds. They read minutes uncached (each is read once) and announce transitions.
+     * the newest start is what holds.
      */
     @Produces
     @Singleton
-    Monitors monitors(CatalogStore catalog, TapWindowStore windows, WindowRollups rollups, WindowDeltaStore deltas,
-            ReferenceStore references, MonitorStore store, WatchHub hub) {
+    Monitors monitors(MonitorStore store, WatchHub hub) {
         Set<String> configured = new HashSet<>();
         config.monitors().forEach((name, c) -> {
             store.upsertFromConfig(new MonitorDefinition(name, c.model(), c.tap(), c.reference(),
@@ -149,13 +161,48 @@ public class ApiProducer {
                 store.deleteFromConfig(m.definition().name());
             }
         }
-        Selections selections = new Selections(catalog, windows, rollups, deltas, references, config.sketchK(),
-                null, 0);
-        Monitors monitors = new Monitors(store, selections, registry, announced -> hub.publish(
-                WatchEvent.newBuilder().setMonitorTransition(Responses.transition(announced.status(),
-                        announced.transition())).build()));
+        Monitors monitors = new Monitors(store, registry, announced -> hub.publish(WatchEvent.newBuilder()
+                .setMonitorTransition(Responses.transition(announced.status(), announced.transition())).build()));
         monitors.refresh();
         return monitors;
     }
 
+
+    /**
+     * Evaluates the monitors while this replica holds their lease: minutes complete by the aggregator's watermark
+     * (its consumer group's, over the activation and label topics, as its compaction reads it), read uncached.
+     */
+    @Produces
+    @Singleton
+    MonitorEvaluator evaluator(CatalogStore catalog, TapWindowStore windows, WindowRollups rollups,
+            WindowDeltaStore deltas, ReferenceStore references, MonitorStore store, Monitors monitors,
+            AgroalDataSource dataSource) {
+        Selections selections = new Selections(catalog, windows, rollups, deltas, references, config.sketchK(),
+                null, Runtime.getRuntime().maxMemory() / 16);
+        OffsetStore offsets = new OffsetStore();
+        List<String> topics = List.of(activationsTopic, labelsTopic);
+        MonitorEvaluator.Watermark watermark = () -> {
+            try (Connection c = dataSource.getConnection()) {
+                return offsets.watermark(c, aggregatorGroup, topics).map(Compaction::completeBefore);
+            } catch (SQLException e) {
+                throw new StorageException("reading the aggregator's watermark", e);
+            }
+        };
+        String holder = hostName() + "-" + UUID.randomUUID().toString().substring(0, 8);
+        MonitorEvaluator evaluator = new MonitorEvaluator(store, catalog, windows, selections, watermark, holder,
+                config.monitoring().leaseTtl(), config.monitoring().backfill(), monitors::monitors);
+        // which replica evaluates: exactly one of them should report 1
+        io.micrometer.core.instrument.Gauge.builder("nd.comparison.monitor.lease.held", evaluator,
+                e -> e.holds() ? 1 : 0).description("1 on the replica that holds the monitors' lease and evaluates "
+                        + "them").register(registry);
+        FunctionCounter.builder("nd.comparison.monitor.lease.lost", evaluator, MonitorEvaluator::leasesLost)
+                .description("Writes refused because this replica's lease was gone (paused past it, or taken)")
+                .register(registry);
+        return evaluator;
+    }
+
+    private static String hostName() {
+        String host = System.getenv("HOSTNAME");
+        return host == null || host.isBlank() ? "comparison" : host;
+    }
 }

@@ -1,17 +1,23 @@
 package ai.neuraldivergence.comparison.api;
 
+import ai.neuraldivergence.comparison.config.ComparisonConfig;
+import ai.neuraldivergence.comparison.service.MonitorEvaluator;
 import ai.neuraldivergence.comparison.service.Monitors;
 import ai.neuraldivergence.storage.MonitorStore;
+import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.scheduler.Scheduled;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 import java.time.Duration;
 import java.time.Instant;
 import org.jboss.logging.Logger;
 
 /**
- * Runs the monitors' evaluation of the minutes committed since the last run, every two seconds, and drops
- * transitions older than their retention every hour.
+ * The monitors' schedule on every replica: the stored definitions and states read and the new transitions pushed to
+ * this replica's watchers every second; the lease taken or renewed every 5 s, and, by its holder alone, the complete
+ * minutes evaluated every second; old evaluations and transitions dropped every hour. A run still going when the
+ * next is due is skipped, never stacked.
  */
 @ApplicationScoped
 public class MonitorEvaluation {
@@ -24,20 +30,42 @@ public class MonitorEvaluation {
     Monitors monitors;
 
     @Inject
+    MonitorEvaluator evaluator;
+
+    @Inject
     MonitorStore store;
 
-    // a run still going when the next is due is skipped, never stacked: evaluations are per committed minute
-    @Scheduled(every = "2s", delayed = "2s", concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
-    void evaluate() {
-        monitors.evaluate();
+    @Inject
+    ComparisonConfig config;
+
+    @Scheduled(every = "1s", delayed = "1s", concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+    void follow() {
+        monitors.refresh();
+        monitors.push();
     }
 
-    // every replica prunes: the statement is idempotent, and one that finds nothing changes nothing
+    @Scheduled(every = "5s", concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+    void lease() {
+        evaluator.lease();
+    }
+
+    @Scheduled(every = "1s", delayed = "2s", concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+    void evaluate() {
+        evaluator.evaluate();
+    }
+
+    // every replica prunes: the statements are idempotent, and one that finds nothing changes nothing
     @Scheduled(every = "1h", delayed = "1m", concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
     void prune() {
-        int pruned = store.pruneTransitions(Instant.now().minus(TRANSITION_RETENTION));
-        if (pruned > 0) {
-            LOG.infof("%d monitor transitions older than %d days deleted", pruned, TRANSITION_RETENTION.toDays());
+        int transitions = store.pruneTransitions(Instant.now().minus(TRANSITION_RETENTION));
+        int evaluations = store.pruneEvaluations(Instant.now().minus(config.monitoring().backfill()));
+        if (transitions > 0) {
+            LOG.infof("%d monitor transitions older than %d days deleted", transitions, TRANSITION_RETENTION.toDays());
         }
+        LOG.debugf("%d monitor evaluations older than the back-fill span deleted", evaluations);
+    }
+
+    void stop(@Observes ShutdownEvent event) {
+        evaluator.release();
     }
 }

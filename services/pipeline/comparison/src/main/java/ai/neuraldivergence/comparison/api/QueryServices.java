@@ -119,7 +119,8 @@ public class QueryServices {
                 })
                 .add("GetMonitorHistory", MonitorHistoryRequest.getDefaultInstance(), (r, call) ->
                         Responses.monitorHistory(definitions.history(Requests.monitorName(r.getName()),
-                                Requests.historyLimit(r.getLimit()))))
+                                Requests.historyLimit(r.getLimit()), Requests.evaluationMinutes(
+                                        r.getEvaluationMinutes()))))
                 .add("InspectInstance", InspectInstanceRequest.getDefaultInstance(), (r, call) ->
                         Responses.inspectInstance(investigations.inspect(Requests.inspectInstance(r),
                                 call.cancellation())))

@@ -185,6 +185,17 @@ final class Requests {
     /** At most this many transitions in one history answer. */
     static final int MAX_HISTORY = 1_000;
 
+    /** Evaluations are kept 12 hours. */
+    static final int MAX_EVALUATION_MINUTES = 720;
+
+    static int evaluationMinutes(int minutes) {
+        if (minutes < 0 || minutes > MAX_EVALUATION_MINUTES) {
+            throw new IllegalArgumentException("evaluation_minutes must be 0.." + MAX_EVALUATION_MINUTES + ", got "
+                    + minutes);
+        }
+        return minutes;
+    }
+
     static int historyLimit(int limit) {
         if (limit < 0 || limit > MAX_HISTORY) {
             throw new IllegalArgumentException("limit must be 0 (100) .." + MAX_HISTORY + ", got " + limit);

@@ -14,6 +14,7 @@ import ai.neuraldivergence.domain.Divergence;
 import ai.neuraldivergence.domain.Slice;
 import ai.neuraldivergence.domain.TapComparison;
 import ai.neuraldivergence.domain.monitor.MonitorDefinition;
+import ai.neuraldivergence.domain.monitor.MonitorStatus;
 import ai.neuraldivergence.domain.monitor.StoredMonitor;
 import ai.neuraldivergence.domain.monitor.Transition;
 import ai.neuraldivergence.domain.query.NeuronShapes;
@@ -270,15 +271,29 @@ final class Responses {
                 .setName(d.name()).setModelId(d.modelId()).setTap(s.tap()).setReference(d.reference())
                 .setSlice(WireMapping.slice(d.slice())).setMetric(WireMapping.metric(d.metric()))
                 .setThreshold(d.threshold()).setWindowsInARow(d.windowsInARow())
-                .setState(s.drifting() ? ai.neuraldivergence.proto.v1.MonitorState.MONITOR_STATE_DRIFTING
-                        : ai.neuraldivergence.proto.v1.MonitorState.MONITOR_STATE_OK)
-                .setMode(WireMapping.mode(d.mode())).setSource(WireMapping.source(s.monitor().source()))
-                .setDefinition(monitorDefinition(s.monitor()));
-        if (s.since() != null) {
-            m.setSince(WireMapping.timestamp(s.since()));
+                .setState(WireMapping.state(s.current())).setMode(WireMapping.mode(d.mode()))
+                .setSource(WireMapping.source(s.monitor().source())).setDefinition(monitorDefinition(s.monitor()));
+        MonitorStatus state = s.state();
+        if (state == null) {
+            return m.build();
         }
-        if (!Double.isNaN(s.value())) {
-            m.setCurrentValue(s.value());
+        if (state.since() != null) {
+            m.setSince(WireMapping.timestamp(state.since())).setSinceLowerBound(state.sinceLowerBound());
+        }
+        if (!Double.isNaN(state.value())) {
+            m.setCurrentValue(state.value());
+        }
+        if (state.reason() != null) {
+            m.setReason(state.reason());
+        }
+        if (state.windowStart() != null && state.lastEvaluated() != null) {
+            m.setWindow(TimeRange.newBuilder().setFrom(WireMapping.timestamp(state.windowStart()))
+                    .setTo(WireMapping.timestamp(state.lastEvaluated())));
+        }
+        m.setWindowObservations(state.windowObservations()).setReferenceObservations(state.referenceObservations())
+                .setThresholdApplied(state.thresholdApplied());
+        if (!Double.isNaN(state.smallestDetectableEffect())) {
+            m.setSmallestDetectableEffect(state.smallestDetectableEffect());
         }
         return m.build();
     }
@@ -297,22 +312,29 @@ final class Responses {
 
     /** A transition as a watcher sees it: the state it led to on its tap, the one before, and its stored id. */
     static ai.neuraldivergence.proto.v1.MonitorTransition transition(Monitors.Status status, Transition t) {
-        ai.neuraldivergence.proto.v1.Monitor.Builder m = monitor(status).toBuilder()
-                .setState(WireMapping.state(t.state())).setSince(WireMapping.timestamp(t.since()));
-        if (!Double.isNaN(t.value())) {
-            m.setCurrentValue(t.value());
-        }
-        return ai.neuraldivergence.proto.v1.MonitorTransition.newBuilder().setMonitor(m)
+        return ai.neuraldivergence.proto.v1.MonitorTransition.newBuilder().setMonitor(monitor(status))
                 .setPreviousState(WireMapping.state(t.previous())).setId(t.id())
-                .setRecordedAt(WireMapping.timestamp(t.recordedAt())).build();
+                .setRecordedAt(WireMapping.timestamp(t.recordedAt())).addAllTopNeurons(t.topNeurons()).build();
     }
 
     static ai.neuraldivergence.proto.v1.MonitorHistory monitorHistory(MonitorDefinitions.History h) {
         var out = ai.neuraldivergence.proto.v1.MonitorHistory.newBuilder().setMonitor(monitorDefinition(h.monitor()));
         for (Transition t : h.transitions()) {
-            // the monitor's current definition, with the transition's tap, state and value
-            out.addTransitions(transition(new Monitors.Status(h.monitor(), t.tap(), t.state() == Transition.State
-                    .DRIFTING, t.since(), t.value()), t));
+            // the monitor's current definition, with the transition's tap, state, window and value
+            out.addTransitions(transition(new Monitors.Status(h.monitor(), t.tap(), Monitors.asStatus(t)), t));
+        }
+        for (var te : h.evaluations()) {
+            var e = te.evaluation();
+            var ev = ai.neuraldivergence.proto.v1.MonitorEvaluation.newBuilder().setTap(te.tap())
+                    .setWindow(TimeRange.newBuilder().setFrom(WireMapping.timestamp(e.window().start()))
+                            .setTo(WireMapping.timestamp(e.end())))
+                    .setWindowObservations(e.window().observations())
+                    .setReferenceObservations(e.referenceObservations()).setThresholdApplied(e.thresholdApplied())
+                    .setOver(e.outcome() == ai.neuraldivergence.domain.monitor.MonitorRun.Outcome.OVER);
+            if (!Double.isNaN(e.value())) {
+                ev.setValue(e.value());
+            }
+            out.addEvaluations(ev);
         }
         return out.build();
     }

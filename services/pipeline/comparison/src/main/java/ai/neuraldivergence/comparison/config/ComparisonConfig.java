@@ -21,6 +21,21 @@ public interface ComparisonConfig {
 
     Json json();
 
+    Monitoring monitoring();
+
+    interface Monitoring {
+        /**
+         * How long the replica evaluating monitors holds their lease without renewing it (it renews every 5 s): after
+         * it stops, another replica takes over within this.
+         */
+        @WithDefault("15s")
+        java.time.Duration leaseTtl();
+
+        /** How far back a new or changed monitor is evaluated from stored windows (and evaluations are kept). */
+        @WithDefault("12h")
+        java.time.Duration backfill();
+    }
+
     interface Json {
         /**
          * How long a JSON mirror call may take (a browser sends no deadline of its own): past it, the work between

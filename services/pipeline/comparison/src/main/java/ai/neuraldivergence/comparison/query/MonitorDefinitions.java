@@ -16,8 +16,9 @@ public final class MonitorDefinitions {
 
     private static final Logger LOG = Logger.getLogger(MonitorDefinitions.class);
 
-    /** A monitor and its newest transitions. */
-    public record History(StoredMonitor monitor, List<Transition> transitions) {
+    /** A monitor, its newest transitions, and its recent evaluations (oldest first). */
+    public record History(StoredMonitor monitor, List<Transition> transitions,
+            List<MonitorStore.TapEvaluation> evaluations) {
     }
 
     private final MonitorStore store;
@@ -52,10 +53,13 @@ public final class MonitorDefinitions {
         LOG.infof("monitor %s deleted by token '%s'", name, by);
     }
 
-    public History history(String name, int limit) {
+    /** @param evaluationMinutes the evaluations of the last this many minutes too (0: none) */
+    public History history(String name, int limit, int evaluationMinutes) {
         StoredMonitor monitor = store.find(name).orElseThrow(() -> new NotFoundException("no monitor '" + name
                 + "'"));
-        return new History(monitor, store.history(name, limit));
+        return new History(monitor, store.history(name, limit), evaluationMinutes == 0 ? List.of()
+                : store.evaluations(name, monitor.generation(), java.time.Instant.now().minusSeconds(
+                        60L * evaluationMinutes)));
     }
 
     private static <T> T refusedAsStatus(java.util.function.Supplier<T> write) {

@@ -10,7 +10,8 @@ import java.time.Instant;
 import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 
-class MonitorRunTest {
+/** A monitor's state on a tap, decided by {@link MonitorRun} from its evaluations, and the window each reads. */
+class MonitorStateTest {
 
     private static final Instant T = Instant.parse("2026-11-28T10:00:00Z");
 

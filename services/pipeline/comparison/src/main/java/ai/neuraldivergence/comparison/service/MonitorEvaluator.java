@@ -1,0 +1,410 @@
+package ai.neuraldivergence.comparison.service;
+
+import ai.neuraldivergence.comparison.query.FailedPreconditionException;
+import ai.neuraldivergence.comparison.query.NotFoundException;
+import ai.neuraldivergence.comparison.query.Selections;
+import ai.neuraldivergence.domain.Divergence;
+import ai.neuraldivergence.domain.Granularity;
+import ai.neuraldivergence.domain.TapComparison;
+import ai.neuraldivergence.domain.TapDescriptor;
+import ai.neuraldivergence.domain.TapDistribution;
+import ai.neuraldivergence.domain.monitor.MonitorDefinition;
+import ai.neuraldivergence.domain.monitor.MonitorRun;
+import ai.neuraldivergence.domain.monitor.MonitorStatus;
+import ai.neuraldivergence.domain.monitor.StoredMonitor;
+import ai.neuraldivergence.domain.monitor.TrailingWindow;
+import ai.neuraldivergence.domain.monitor.Transition;
+import ai.neuraldivergence.domain.query.Selection;
+import ai.neuraldivergence.storage.CatalogStore;
+import ai.neuraldivergence.storage.MonitorStore;
+import ai.neuraldivergence.storage.TapWindowStore;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.Optional;
+import java.util.function.Supplier;
+import org.jboss.logging.Logger;
+
+/**
+ * Evaluates every stored monitor on every tap it watches, each complete minute once: a minute is complete when the
+ * aggregator's event-time watermark has passed its end, so a backlog or an idle partition neither skips nor hurries
+ * one. Only the holder of the monitors' lease evaluates; every write it makes checks the lease, so that a holder
+ * paused past it writes nothing, and a new holder resumes from each monitor's stored state. A new or changed monitor
+ * is back-filled from its tap's first observations of the back-fill span. Plain Java: the framework layer calls
+ * {@link #lease} and {@link #evaluate} on a schedule.
+ */
+public final class MonitorEvaluator {
+
+    private static final Logger LOG = Logger.getLogger(MonitorEvaluator.class);
+    /** Evaluations one run makes at most, so that a back-fill shares the schedule with live minutes. */
+    static final int MAX_PER_RUN = 240;
+    /** The most drifted neurons a transition names. */
+    static final int TOP_NEURONS = 5;
+
+    /** Where the minutes stand: the start of the first minute not complete yet, or empty while unknown. */
+    @FunctionalInterface
+    public interface Watermark {
+        Optional<Instant> completeBefore();
+    }
+
+    /** A run per (monitor, tap), with the definition it was built for. */
+    private record Key(String monitor, String tap) {
+    }
+
+    /**
+     * A monitor's run on a tap. {@code backfillFrom}: the end of a new run's first evaluation (null for a run resumed
+     * from the store); {@code lowerBound}: the current state held from that first evaluation on.
+     */
+    private static final class Tracked {
+        private final StoredMonitor monitor;
+        private final MonitorRun run;
+        private final Instant backfillFrom;
+        private boolean lowerBound;
+
+        Tracked(StoredMonitor monitor, MonitorRun run, Instant backfillFrom, boolean lowerBound) {
+            this.monitor = monitor;
+            this.run = run;
+            this.backfillFrom = backfillFrom;
+            this.lowerBound = lowerBound;
+        }
+
+        StoredMonitor monitor() {
+            return monitor;
+        }
+
+        MonitorRun run() {
+            return run;
+        }
+
+        Instant backfillFrom() {
+            return backfillFrom;
+        }
+    }
+
+    private final MonitorStore store;
+    private final CatalogStore catalog;
+    private final TapWindowStore windows;
+    private final Selections selections;
+    private final Watermark watermark;
+    private final String holder;
+    private final Duration ttl;
+    private final Duration backfill;
+    private final Supplier<List<StoredMonitor>> monitors;
+    private final Map<Key, Tracked> runs = new HashMap<>();
+    /** Failures already logged, by monitor and message: a failure repeating every second is logged once. */
+    private final java.util.Set<String> warned = new java.util.HashSet<>();
+    /** Read by the metrics' thread without the lock: whether this replica evaluates. */
+    private volatile MonitorStore.Lease lease;
+    /** Writes refused because the lease was gone (expired while this replica was paused, or taken by another). */
+    private final java.util.concurrent.atomic.AtomicLong leasesLost = new java.util.concurrent.atomic.AtomicLong();
+
+    /**
+     * @param holder this replica's name in the lease (its host name and a random part)
+     * @param monitors the stored monitors, as last read
+     */
+    public MonitorEvaluator(MonitorStore store, CatalogStore catalog, TapWindowStore windows, Selections selections,
+            Watermark watermark, String holder, Duration ttl, Duration backfill,
+            Supplier<List<StoredMonitor>> monitors) {
+        this.store = store;
+        this.catalog = catalog;
+        this.windows = windows;
+        this.selections = selections;
+        this.watermark = watermark;
+        this.holder = holder;
+        this.ttl = ttl;
+        this.backfill = backfill;
+        this.monitors = monitors;
+    }
+
+    /** Takes or renews the lease; a new epoch means another held it meanwhile: the runs are read again. */
+    public synchronized boolean lease() {
+        Optional<MonitorStore.Lease> held = store.acquire(holder, ttl);
+        if (held.isEmpty() || lease == null || held.get().epoch() != lease.epoch()) {
+            runs.clear();
+            if (held.isPresent() && (lease == null || held.get().epoch() != lease.epoch())) {
+                LOG.infof("this replica (%s) evaluates the monitors now (lease epoch %d)", holder,
+                        held.get().epoch());
+            }
+        }
+        lease = held.orElse(null);
+        return lease != null;
+    }
+
+    public boolean holds() {
+        return lease != null;
+    }
+
+    /** How many times a write found this replica's lease gone (each time it stopped evaluating until it held one). */
+    public long leasesLost() {
+        return leasesLost.get();
+    }
+
+    /** Gives the lease up at a clean stop, so that another replica takes over at once. */
+    public synchronized void release() {
+        if (lease != null) {
+            store.release(lease);
+            lease = null;
+        }
+    }
+
+    /** Evaluates the complete minutes not evaluated yet, at most {@link #MAX_PER_RUN}; returns how many. */
+    public synchronized int evaluate() {
+        if (lease == null) {
+            return 0;
+        }
+        Optional<Instant> completeBefore = watermark.completeBefore();
+        if (completeBefore.isEmpty()) {
+            return 0;
+        }
+        try {
+            return evaluateUpTo(completeBefore.get());
+        } catch (LeaseLost e) {
+            leasesLost.incrementAndGet();
+            LOG.warnf("monitors: the lease (epoch %d) was lost; evaluations stop until it is taken again",
+                    lease.epoch());
+            lease = null;
+            runs.clear();
+            return 0;
+        }
+    }
+
+    private int evaluateUpTo(Instant completeBefore) {
+        int done = 0;
+        for (StoredMonitor m : monitors.get()) {
+            try {
+                done += evaluate(m, completeBefore, MAX_PER_RUN - done);
+            } catch (LeaseLost e) {
+                throw e;
+            } catch (RuntimeException e) {
+                // one monitor that cannot be evaluated (a store failure) holds up neither the others nor the log
+                if (warned.add(m.definition().name() + '\u0000' + e.getMessage())) {
+                    LOG.warnf(e, "monitor %s cannot be evaluated; retried every second", m.definition().name());
+                }
+            }
+        }
+        return done;
+    }
+
+    /** The complete minutes of one monitor not evaluated yet, at most {@code budget}; returns how many. */
+    private int evaluate(StoredMonitor m, Instant completeBefore, int budget) {
+        int done = 0;
+        for (String tap : taps(m)) {
+            Key key = new Key(m.definition().name(), tap);
+            Tracked t = track(key, m, completeBefore);
+            Instant next = t.run().lastEvaluated() == null ? t.backfillFrom()
+                    : t.run().lastEvaluated().plusSeconds(60);
+            while (!next.isAfter(completeBefore) && done < budget) {
+                evaluate(t, tap, next);
+                done++;
+                next = next.plusSeconds(60);
+            }
+        }
+        return done;
+    }
+
+    /**
+     * The taps a monitor watches, by name, in every version of its model (newest first); the monitor's own tap alone
+     * when the model has none of them yet (it is then invalid, and says why).
+     */
+    private List<String> taps(StoredMonitor m) {
+        MonitorDefinition d = m.definition();
+        LinkedHashSet<String> out = new LinkedHashSet<>();
+        for (String version : catalog.versionNames(d.modelId())) {
+            catalog.taps(d.modelId(), version).stream().map(TapDescriptor::tap).filter(d::watches).forEach(out::add);
+        }
+        return out.isEmpty() ? List.of(d.tap()) : List.copyOf(out);
+    }
+
+    /**
+     * The tap as the version serving it at {@code end} lays it out: the version holding most of the tap's
+     * observations in the minute ending there (else in the monitor's span; the newest on a tie), so that a rollout
+     * moves the monitor to the new version as its traffic takes over.
+     */
+    private Located locate(MonitorDefinition d, String tap, Instant from, Instant end) {
+        List<String> versions = catalog.versionNames(d.modelId());
+        if (versions.isEmpty()) {
+            throw new NotFoundException("model '" + d.modelId() + "' has no stored distributions");
+        }
+        Located best = null;
+        long bestMinute = -1;
+        long bestSpan = -1;
+        Instant minute = end.minusSeconds(60);
+        for (String version : versions) {
+            Optional<TapDescriptor> descriptor = catalog.find(d.modelId(), version, tap);
+            if (descriptor.isEmpty()) {
+                continue;
+            }
+            NavigableMap<Instant, Long> counts = windows.minuteCounts(descriptor.get(), d.slice(), from, end);
+            long inMinute = counts.getOrDefault(minute, 0L);
+            long inSpan = counts.values().stream().mapToLong(Long::longValue).sum();
+            if (inMinute > bestMinute || inMinute == bestMinute && inSpan > bestSpan) {
+                best = new Located(descriptor.get(), counts);
+                bestMinute = inMinute;
+                bestSpan = inSpan;
+            }
+        }
+        if (best == null) {
+            throw new NotFoundException("model '" + d.modelId() + "' has no tap '" + tap + "'");
+        }
+        return best;
+    }
+
+    private record Located(TapDescriptor tap, NavigableMap<Instant, Long> counts) {
+    }
+
+    /**
+     * The run of a monitor on a tap: started with a back-fill when nothing is stored; else decided again from the
+     * stored evaluations under the current threshold and run length (after a restart, a takeover, or a change of
+     * either). Where that agrees with the stored state, the stored one stands (its since may be older than the
+     * evaluations kept); where it does not, the new state is written at once, with its transition.
+     */
+    private Tracked track(Key key, StoredMonitor m, Instant completeBefore) {
+        Tracked t = runs.get(key);
+        MonitorDefinition d = m.definition();
+        if (t != null && t.monitor().generation() == m.generation()
+                && t.monitor().definition().windowsInARow() == d.windowsInARow()
+                && t.monitor().definition().threshold() == d.threshold()) {
+            return t;
+        }
+        Optional<MonitorStatus> stored = store.states().stream().filter(s -> s.monitor().equals(key.monitor())
+                && s.tap().equals(key.tap()) && s.generation() == m.generation()).findFirst();
+        if (stored.isEmpty()) {
+            Tracked fresh = new Tracked(m, new MonitorRun(d.windowsInARow()), backfillStart(m, key.tap(),
+                    completeBefore), false);
+            runs.put(key, fresh);
+            return fresh;
+        }
+        MonitorStatus s = stored.get();
+        MonitorRun replayed = new MonitorRun(d.windowsInARow());
+        MonitorRun.Evaluation last = null;
+        Instant firstEnd = null;
+        for (MonitorRun.Evaluation e : store.evaluations(key.monitor(), m.generation(), key.tap())) {
+            firstEnd = firstEnd == null ? e.end() : firstEnd;
+            last = e.outcome() == MonitorRun.Outcome.OVER || e.outcome() == MonitorRun.Outcome.UNDER
+                    ? MonitorRun.Evaluation.of(e.end(), e.window(), e.referenceObservations(), e.value(),
+                            d.threshold()) : e;
+            replayed.record(last);
+        }
+        Tracked tracked;
+        if (last == null || replayed.state() == s.state()) {
+            tracked = new Tracked(m, MonitorRun.resume(d.windowsInARow(), s.state(), s.since(), s.lastEvaluated()),
+                    null, s.sinceLowerBound());
+        } else {
+            // a state that held through every evaluation kept began no later than the first of them
+            boolean throughout = replayed.since() == null;
+            Instant since = throughout ? firstEnd : replayed.since();
+            tracked = new Tracked(m, throughout ? MonitorRun.resume(d.windowsInARow(), replayed.state(), since,
+                    replayed.lastEvaluated()) : replayed, null, throughout);
+            MonitorStatus now = new MonitorStatus(s.monitor(), s.generation(), s.tap(), replayed.state(),
+                    since, throughout, last.end(), last.window().start(), last.window().observations(),
+                    last.referenceObservations(), last.value(), last.thresholdApplied(), Double.NaN, s.reason());
+            Transition change = new Transition(0, s.monitor(), s.generation(), s.tap(), replayed.state(), s.state(),
+                    since, throughout, last.value(), last.thresholdApplied(), null, last.window().start(),
+                    last.end(), d.slice().key(), List.of(), Instant.now());
+            if (store.write(lease, last, now, change) == null) {
+                throw new LeaseLost();
+            }
+            LOG.infof("monitor %s: tap %s is %s since %s, decided again under threshold %.3f and %d in a row",
+                    s.monitor(), s.tap(), replayed.state().word(), replayed.since(), d.threshold(), d.windowsInARow());
+        }
+        runs.put(key, tracked);
+        return tracked;
+    }
+
+    /** A write found the lease held by another: this replica stops evaluating until it takes the lease again. */
+    private static final class LeaseLost extends RuntimeException {
+        LeaseLost() {
+            super("the monitors' lease was lost", null, false, false);
+        }
+    }
+
+    /**
+     * Where a new run starts: the end of the first minute with observations of the tap within the back-fill span,
+     * else the newest complete minute.
+     */
+    private Instant backfillStart(StoredMonitor m, String tap, Instant completeBefore) {
+        Instant from = Granularity.MINUTE.windowStart(completeBefore.minus(backfill));
+        try {
+            NavigableMap<Instant, Long> counts = locate(m.definition(), tap, from, completeBefore).counts();
+            if (!counts.isEmpty()) {
+                return counts.firstKey().plusSeconds(60);
+            }
+        } catch (NotFoundException e) {
+            // no such model or tap yet: evaluated as invalid from the newest minute on
+        }
+        return completeBefore;
+    }
+
+    /** One evaluation of the minute ending at {@code end}, written with the state it leaves. */
+    private void evaluate(Tracked t, String tap, Instant end) {
+        MonitorDefinition d = t.monitor().definition();
+        MonitorRun.Evaluation e;
+        int[] top = new int[0];
+        try {
+            Located located = locate(d, tap, end.minusSeconds(60L * d.maxSpanMinutes()), end);
+            TapDescriptor descriptor = located.tap();
+            TrailingWindow w = TrailingWindow.find(located.counts(), end, d.minObservations(), d.maxSpanMinutes());
+            if (!w.sufficient()) {
+                e = new MonitorRun.Evaluation(end, w, 0, Double.NaN, d.threshold(),
+                        MonitorRun.Outcome.INSUFFICIENT_DATA, null);
+            } else {
+                TapDistribution window = selections.readUncached(descriptor, selections.bind(d.modelId(),
+                        new Selection.Range(w.start(), end, d.slice())));
+                TapDistribution reference = selections.read(descriptor, selections.bind(d.modelId(),
+                        new Selection.Reference(d.reference(), d.slice())));
+                if (reference.observationCount() == 0) {
+                    throw new FailedPreconditionException("reference '" + d.reference() + "' holds no observations "
+                            + "of tap '" + tap + "'");
+                }
+                TapComparison c = TapComparison.of(descriptor, reference, window, d.metric(), TOP_NEURONS,
+                        TapComparison.DEFAULT_THRESHOLD, Divergence.DEFAULT_BINS);
+                top = c.topNeurons();
+                e = MonitorRun.Evaluation.of(end, w, reference.observationCount(), c.mean(), d.threshold());
+            }
+        } catch (NotFoundException | FailedPreconditionException missing) {
+            e = new MonitorRun.Evaluation(end, new TrailingWindow(end.minusSeconds(60), end, 0, false), 0, Double.NaN,
+                    d.threshold(), MonitorRun.Outcome.INVALID, missing.getMessage());
+        }
+        List<Integer> drifted = top(top);
+        Optional<MonitorRun.Change> change = t.run().record(e);
+        if (change.isPresent()) {
+            // a state that held from the back-fill's first evaluation may have begun before it
+            t.lowerBound = change.get().since().equals(t.backfillFrom());
+        }
+        boolean lowerBound = t.lowerBound;
+        MonitorStatus state = new MonitorStatus(d.name(), t.monitor().generation(), tap, t.run().state(),
+                t.run().since(), lowerBound, end, e.window().start(), e.window().observations(),
+                e.referenceObservations(), e.value(), e.thresholdApplied(), Double.NaN,
+                t.run().state() == Transition.State.INVALID ? e.reason() : null);
+        Transition transition = change.map(c -> new Transition(0, d.name(), t.monitor().generation(), tap, c.state(),
+                c.previous(), c.since(), lowerBound, c.decidedBy().value(), c.decidedBy().thresholdApplied(),
+                c.decidedBy().reason(), c.decidedBy().window().start(), end, d.slice().key(), drifted,
+                Instant.now())).orElse(null);
+        if (store.write(lease, e, state, transition) == null) {
+            throw new LeaseLost();
+        }
+        if (transition != null) {
+            LOG.infof("monitor %s: tap %s of %s is %s since %s%s (%s %.3f, threshold %.3f, window %s..%s, %d "
+                    + "observations)", d.name(), tap, d.modelId(), transition.state().word(), transition.since(),
+                    lowerBound ? " or earlier" : "", d.metric(), e.value(), e.thresholdApplied(), e.window().start(),
+                    end, e.window().observations());
+        }
+    }
+
+    /** For tests and the log: how many runs are followed. */
+    synchronized int followed() {
+        return runs.size();
+    }
+
+    static List<Integer> top(int[] neurons) {
+        List<Integer> out = new ArrayList<>();
+        Arrays.stream(neurons).limit(TOP_NEURONS).forEach(out::add);
+        return out;
+    }
+}
