@@ -43,7 +43,9 @@ export async function renderNeurons(main: HTMLElement, state: State, controls: N
   const order = sorted.slice(0, Math.max(PAGE, controls.shown));
   const undefinedCount = sorted.filter((n) => Number.isNaN(n.value)).length;
   const summary = h("p", { class: "summary" }, `${tapName}: ${tap.neurons.length} neurons, ` +
-    `${formatNumber(100 * toNumber(tap.summary.driftedShare))}% drifted (error-aware); showing ${order.length} of ` +
+    `${formatNumber(100 * toNumber(tap.summary.driftedShare))}% drifted (KS past its sketch and sampling bounds by ` +
+    `the threshold: at these counts a KS of at least ${formatNumber(tap.summary.smallestDetectableKs)}); showing ` +
+    `${order.length} of ` +
     `${sorted.length}${controls.driftedOnly ? " drifted" : ""}, by ${metricLabel}, largest first` +
     (undefinedCount > 0 ? `, then the ${undefinedCount} whose ${metricLabel} is undefined (a side has no finite ` +
       `value)` : "") + `. Grey: A; ` +
@@ -68,7 +70,8 @@ export async function renderNeurons(main: HTMLElement, state: State, controls: N
       nonFiniteCaption("B", shape?.b?.nonFinite ?? d.nonFiniteB, shape?.b?.count ?? d.countB)].filter((c) => c);
     const undefinedDistance = Number.isNaN(toNumber(d.wasserstein)) || Number.isNaN(toNumber(d.meanShift));
     const cell = h("button", { type: "button", class: "neuron", "data-neuron": String(n.neuron),
-      title: `neuron ${n.neuron}: KS ${formatNumber(d.ks)} ± ${formatNumber(d.ksErrorBound)}, W1 ` +
+      title: `neuron ${n.neuron}: KS ${formatNumber(d.ks)} ± ${formatNumber(d.ksErrorBound)} (sketch) ± ` +
+        `${formatNumber(d.ksSamplingBound)} (sampling), W1 ` +
         `${formatNumber(d.wasserstein)}, JS ${formatNumber(d.jensenShannon)}, PSI ${formatNumber(d.psi)}, mean shift ` +
         `${formatNumber(d.meanShift)}` +
         (undefinedDistance ? " (W1 and mean shift undefined: a side has no finite value)" : "") +

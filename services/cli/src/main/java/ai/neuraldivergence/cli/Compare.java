@@ -38,26 +38,32 @@ final class Compare extends Call {
     @Option(names = "--top", description = "neurons listed per tap (default ${DEFAULT-VALUE})")
     int top = 10;
 
-    @Option(names = "--threshold", description = "drift threshold on KS minus its error bound (default 0.1)")
+    @Option(names = "--threshold", description = "the minimum relevant effect: a neuron is drifted when KS less its "
+            + "sketch and sampling bounds exceeds it (default 0.1)")
     double threshold;
+
+    @Option(names = "--alpha", description = "family-wise error rate of the sampling bounds over a tap's neurons "
+            + "(default 0.01)")
+    double alpha;
 
     @Override
     public Integer call() throws Exception {
         CompareRequest request = CompareRequest.newBuilder().setModelId(model).setModelVersion(version)
                 .setTap(tap).setA(Specs.selection(a)).setB(Specs.selection(b)).setRankBy(metric(rankBy))
-                .setTopK(top).setDriftThreshold(threshold).build();
+                .setTopK(top).setDriftThreshold(threshold).setFamilyWiseAlpha(alpha).build();
         return call("comparing", s -> s.compare(request), (CompareResponse r) -> {
             for (TapDivergence t : r.getTapsList()) {
                 TapSummary sum = t.getSummary();
                 w().printf("tap %s (#%d, %d neurons): %s drifted, %s mean %.4f max %.4f, A %d / B %d "
-                        + "observations%n", sum.getTap(), sum.getTapIndex(), sum.getNeuronCount(),
-                        percent(sum.getDriftedShare()), word(sum.getMetric()), sum.getMean(), sum.getMax(),
-                        sum.getCountA(), sum.getCountB());
-                Table table = new Table("NEURON", "KS", "+-", "W1", "JS", "PSI", "MEAN SHIFT", "DIRECTION",
-                        "DRIFTED");
+                        + "observations, smallest detectable KS %.4f%n", sum.getTap(), sum.getTapIndex(),
+                        sum.getNeuronCount(), percent(sum.getDriftedShare()), word(sum.getMetric()), sum.getMean(),
+                        sum.getMax(), sum.getCountA(), sum.getCountB(), sum.getSmallestDetectableKs());
+                Table table = new Table("NEURON", "KS", "+-SKETCH", "+-SAMPLING", "W1", "JS", "PSI", "MEAN SHIFT",
+                        "DIRECTION", "DRIFTED");
                 for (int n : t.getTopNeuronsList()) {
                     NeuronDivergence d = t.getNeurons(n);
-                    table.row(n, d.getKs(), d.getKsErrorBound(), d.getWasserstein(), d.getJensenShannon(),
+                    table.row(n, d.getKs(), d.getKsErrorBound(), d.getKsSamplingBound(), d.getWasserstein(),
+                            d.getJensenShannon(),
                             d.getPsi(), d.getMeanShift(), d.getDirection().name().substring("DIRECTION_".length())
                                     .toLowerCase(Locale.ROOT), d.getDrifted() ? "yes" : "no");
                 }

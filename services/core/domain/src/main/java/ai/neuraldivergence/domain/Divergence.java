@@ -12,8 +12,14 @@ import org.apache.datasketches.quantilescommon.QuantileSearchCriteria;
  * sketched CDFs differ from the true ones by at most the sketches' rank errors, which gives the bounds. Jensen-
  * Shannon and PSI are computed on bins shared by both sides, cut at quantiles of the pooled distribution; their
  * bounds follow from each bin share's own error, the sketch's PMF error (see {@link #binnedBound}).
+ *
+ * <p>Apart from the sketches, each side is a sample: {@code ksSamplingBound} is how far KS may lie from KS between
+ * the distributions sampled ({@link SamplingBound}). The Wasserstein, Jensen-Shannon and PSI bounds hold both errors:
+ * each bin share widened by twice a side's CDF bound (a share is the difference of two CDF values), W1's by the sum
+ * of the sides' CDF bounds times the range.
  */
-public record Divergence(double ks, double ksErrorBound, double wasserstein, double wassersteinErrorBound,
+public record Divergence(double ks, double ksErrorBound, double ksSamplingBound, double wasserstein,
+        double wassersteinErrorBound,
         double jensenShannon, double jensenShannonErrorBound, double psi, double psiErrorBound, double meanShift,
         Direction direction, long countA, long countB, double[] binEdges, NonFinite nonFiniteA,
         NonFinite nonFiniteB) {
@@ -44,9 +50,12 @@ public record Divergence(double ks, double ksErrorBound, double wasserstein, dou
     /** PSI floors each bin share so that an empty bin does not make it infinite. */
     public static final double PSI_FLOOR = 1e-4;
 
-    /** Whether the error-aware verdict is "drifted": KS minus its error bound exceeds {@code threshold}. */
+    /**
+     * Whether the error-aware verdict is "drifted": KS less both its errors (the sketches' and the samples') exceeds
+     * {@code threshold}, the minimum relevant effect.
+     */
     public boolean drifted(double threshold) {
-        return ks - ksErrorBound > threshold;
+        return ks - ksErrorBound - ksSamplingBound > threshold;
     }
 
     /** The value of one metric (NaN for W1 and the mean shift when a side holds no finite value). */
@@ -73,9 +82,10 @@ public record Divergence(double ks, double ksErrorBound, double wasserstein, dou
      * +Inf and NaN a bin each beside the finite bins. W1 and the mean shift are distances between finite values:
      * NaN when a side has none. Each bound shrinks by the finite share, the only part a sketch approximates.
      *
+     * @param sampling the family the neuron is tested in, for its sampling error
      * @throws IllegalArgumentException when either side is empty
      */
-    public static Divergence of(NeuronDistribution a, NeuronDistribution b, int bins) {
+    public static Divergence of(NeuronDistribution a, NeuronDistribution b, int bins, SamplingBound sampling) {
         long na = a.observationCount();
         long nb = b.observationCount();
         if (na == 0 || nb == 0) {
@@ -95,15 +105,18 @@ public record Divergence(double ks, double ksErrorBound, double wasserstein, dou
         double[] edges = a.count() > 0 || b.count() > 0 ? pooledEdges(a, b, bins) : new double[0];
         double[] p = extendedShares(a, edges);
         double[] q = extendedShares(b, edges);
-        double[] dp = extendedShareErrors(edges.length - 1, a.binShareError() * finiteShareA);
-        double[] dq = extendedShareErrors(edges.length - 1, b.binShareError() * finiteShareB);
+        double samplingA = sampling.cdf(na);
+        double samplingB = sampling.cdf(nb);
+        double[] dp = widen(extendedShareErrors(edges.length - 1, a.binShareError() * finiteShareA), 2 * samplingA);
+        double[] dq = widen(extendedShareErrors(edges.length - 1, b.binShareError() * finiteShareB), 2 * samplingB);
         double js = sum(p, q, Divergence::jsTerm, 0);
         double psi = sum(p, q, Divergence::psiTerm, PSI_FLOOR);
 
         double shift = bothFinite ? b.mean() - a.mean() : Double.NaN;
         Direction direction = shift > 0 ? Direction.EXCITED : shift < 0 ? Direction.INHIBITED : Direction.UNCHANGED;
-        return new Divergence(ksAndW[0], errorA * finiteShareA + errorB * finiteShareB,
-                bothFinite ? ksAndW[1] : Double.NaN, bothFinite ? (errorA + errorB) * range : Double.NaN, js,
+        return new Divergence(ksAndW[0], errorA * finiteShareA + errorB * finiteShareB, samplingA + samplingB,
+                bothFinite ? ksAndW[1] : Double.NaN,
+                bothFinite ? (errorA + errorB + samplingA + samplingB) * range : Double.NaN, js,
                 binnedBound(p, q, dp, dq, Divergence::jsTerm, 0, js), psi,
                 binnedBound(p, q, dp, dq, Divergence::psiTerm, PSI_FLOOR, psi), shift, direction, a.count(),
                 b.count(), edges, NonFinite.of(a), NonFinite.of(b));
@@ -198,6 +211,14 @@ public record Divergence(double ks, double ksErrorBound, double wasserstein, dou
         out[finiteBins + 1] = d.positiveInfinityCount() / n;
         out[finiteBins + 2] = d.nanCount() / n;
         return out;
+    }
+
+    /** Every share's error widened by {@code by} (a sample's error, which every bin has, non-finite ones too). */
+    private static double[] widen(double[] errors, double by) {
+        for (int i = 0; i < errors.length; i++) {
+            errors[i] += by;
+        }
+        return errors;
     }
 
     /** The finite bins' errors, then the non-finite bins', which are exact counts. */

@@ -6,10 +6,12 @@ import java.util.stream.IntStream;
 
 /**
  * One tap, A against B: every neuron's {@link Divergence}, the top neurons by a metric, and the tap's summary under
- * that metric (mean, max, and the share of neurons whose error-aware verdict is "drifted").
+ * that metric (mean, max, and the share of neurons whose error-aware verdict is "drifted"), and the smallest KS a
+ * neuron could show and be called drifted at these counts (the threshold, the sampling bound at the tap's counts, and
+ * the largest sketch bound of its neurons).
  */
 public record TapComparison(TapDescriptor tap, List<Divergence> neurons, int[] topNeurons, Divergence.Metric metric,
-        double mean, double max, double driftedShare, long countA, long countB) {
+        double mean, double max, double driftedShare, long countA, long countB, double smallestDetectableKs) {
 
     public static final double DEFAULT_THRESHOLD = 0.1;
     public static final int DEFAULT_TOP_K = 10;
@@ -20,13 +22,15 @@ public record TapComparison(TapDescriptor tap, List<Divergence> neurons, int[] t
      * @throws IllegalArgumentException when either side holds no observations of the tap
      */
     public static TapComparison of(TapDescriptor tap, TapDistribution a, TapDistribution b,
-            Divergence.Metric metric, int topK, double threshold, int bins) {
+            Divergence.Metric metric, int topK, double threshold, double familyWiseAlpha, int bins) {
         if (a.observationCount() == 0 || b.observationCount() == 0) {
             throw new IllegalArgumentException("tap '" + tap.tap() + "': " + (a.observationCount() == 0 ? "A" : "B")
                     + " holds no observations");
         }
+        SamplingBound sampling = SamplingBound.of(tap, familyWiseAlpha);
         List<Divergence> neurons = IntStream.range(0, tap.neuronCount()).parallel()
-                .mapToObj(n -> Divergence.of(a.neuron(n), b.neuron(n), bins)).toList();
+                .mapToObj(n -> Divergence.of(a.neuron(n), b.neuron(n), bins, sampling)).toList();
+        double sketchBound = 0;
         double sum = 0;
         double max = 0;
         int defined = 0;
@@ -43,6 +47,7 @@ public record TapComparison(TapDescriptor tap, List<Divergence> neurons, int[] t
             if (d.drifted(threshold)) {
                 drifted++;
             }
+            sketchBound = Math.max(sketchBound, d.ksErrorBound());
         }
         // largest first; a metric undefined for a neuron (NaN: a side without finite values) ranks last, so that
         // the top-k are the neurons the metric can speak of (KS, always defined, puts a NaN-producing neuron on top)
@@ -54,7 +59,8 @@ public record TapComparison(TapDescriptor tap, List<Divergence> neurons, int[] t
                 .limit(Math.max(0, topK)).mapToInt(Integer::intValue).toArray();
         return new TapComparison(tap, neurons, top, metric, defined == 0 ? Double.NaN : sum / defined,
                 defined == 0 ? Double.NaN : max,
-                (double) drifted / neurons.size(), a.observationCount(), b.observationCount());
+                (double) drifted / neurons.size(), a.observationCount(), b.observationCount(),
+                threshold + sampling.ks(a.observationCount(), b.observationCount()) + sketchBound);
     }
 
     /** Whether this tap has drifted neurons over {@code onsetShare}: the first such tap is the divergence onset. */

@@ -23,7 +23,7 @@ class DivergenceTest {
 
     @Test
     void exactSketchesGiveExactValuesAndZeroBounds() {
-        Divergence d = Divergence.of(of(1, 2, 3), of(2, 3, 4), 10);
+        Divergence d = Divergence.of(of(1, 2, 3), of(2, 3, 4), 10, SamplingBound.NONE);
         assertEquals(1.0 / 3, d.ks(), 1e-12);
         assertEquals(1.0, d.wasserstein(), 1e-12, "every value moved by one");
         assertEquals(1.0, d.meanShift(), 1e-12);
@@ -33,7 +33,7 @@ class DivergenceTest {
         assertEquals(0, d.jensenShannonErrorBound(), 1e-12);
         assertEquals(3, d.countA());
 
-        Divergence same = Divergence.of(of(5, 1, 3), of(1, 3, 5), 10);
+        Divergence same = Divergence.of(of(5, 1, 3), of(1, 3, 5), 10, SamplingBound.NONE);
         assertEquals(0, same.ks());
         assertEquals(0, same.wasserstein());
         assertEquals(0, same.jensenShannon(), 1e-12);
@@ -43,11 +43,11 @@ class DivergenceTest {
 
     @Test
     void jensenShannonAndPsiFollowTheirFormulasOnThePooledBins() {
-        Divergence d = Divergence.of(of(0, 0, 1, 1), of(1, 1, 1, 1), 2);
+        Divergence d = Divergence.of(of(0, 0, 1, 1), of(1, 1, 1, 1), 2, SamplingBound.NONE);
         // zeros get their own bin: p = (1/2, 1/2), q = (0, 1), m = (1/4, 3/4)
         double expected = 0.5 * (0.5 * log2(0.5 / 0.25) + 0.5 * log2(0.5 / 0.75)) + 0.5 * log2(1 / 0.75);
         assertEquals(expected, d.jensenShannon(), 1e-12);
-        Divergence split = Divergence.of(of(0, 0, 0, 0, 2, 2, 2, 2), of(0, 0, 2, 2, 2, 2, 2, 2), 2);
+        Divergence split = Divergence.of(of(0, 0, 0, 0, 2, 2, 2, 2), of(0, 0, 2, 2, 2, 2, 2, 2), 2, SamplingBound.NONE);
         // zeros hold 6 of 16 pooled values, more than half a bin: they get a bin of their own, [0, 0], then (0, 2]
         double[] p = Divergence.shares(of(0, 0, 0, 0, 2, 2, 2, 2), split.binEdges());
         double[] q = Divergence.shares(of(0, 0, 2, 2, 2, 2, 2, 2), split.binEdges());
@@ -72,14 +72,15 @@ class DivergenceTest {
     @Test
     void aHalfSigmaShiftIsDriftedAndASecondSampleIsNot() {
         NeuronDistribution a = normal(1, 50_000, 0);
-        Divergence shifted = Divergence.of(a, normal(2, 50_000, 0.5), Divergence.DEFAULT_BINS);
+        SamplingBound oneNeuron = new SamplingBound(1, SamplingBound.DEFAULT_ALPHA);
+        Divergence shifted = Divergence.of(a, normal(2, 50_000, 0.5), Divergence.DEFAULT_BINS, oneNeuron);
         // the true KS of N(0,1) against N(0.5,1) is 2 Phi(0.25) - 1 = 0.1974
         assertEquals(0.1974, shifted.ks(), shifted.ksErrorBound() + 0.01);
         assertTrue(shifted.drifted(0.1), "KS " + shifted.ks() + " bound " + shifted.ksErrorBound());
         assertEquals(0.5, shifted.wasserstein(), shifted.wassersteinErrorBound() + 0.02);
         assertTrue(shifted.ksErrorBound() > 0 && shifted.ksErrorBound() <= 2 * 0.0133 + 1e-9,
                 "two sketches' published rank errors at k=200: " + shifted.ksErrorBound());
-        Divergence same = Divergence.of(a, normal(3, 50_000, 0), Divergence.DEFAULT_BINS);
+        Divergence same = Divergence.of(a, normal(3, 50_000, 0), Divergence.DEFAULT_BINS, oneNeuron);
         assertFalse(same.drifted(0.1), "KS " + same.ks());
         assertTrue(same.jensenShannon() < shifted.jensenShannon());
         assertTrue(same.psi() < shifted.psi());
@@ -109,7 +110,7 @@ class DivergenceTest {
 
     @Test
     void anEmptySideIsRefused() {
-        assertThrows(IllegalArgumentException.class, () -> Divergence.of(of(), of(1), 10));
+        assertThrows(IllegalArgumentException.class, () -> Divergence.of(of(), of(1), 10, SamplingBound.NONE));
     }
 
     @Test
@@ -122,7 +123,7 @@ class DivergenceTest {
             b.update((float) Math.max(0, r.nextGaussian()));
         }
         for (int bins : new int[] {2, 10, 20}) {
-            Divergence d = Divergence.of(a, b, bins);
+            Divergence d = Divergence.of(a, b, bins, SamplingBound.NONE);
             assertEquals(0.0, d.binEdges()[0]);
             assertEquals(0.0, d.binEdges()[1], "the zeros' own bin");
             assertTrue(d.ks() > 0.1 && Double.isFinite(d.jensenShannon()) && Double.isFinite(d.psi()));
@@ -131,9 +132,9 @@ class DivergenceTest {
         for (int i = 0; i < 1000; i++) {
             dead.update(0f);
         }
-        Divergence d = Divergence.of(dead, b, 10);
+        Divergence d = Divergence.of(dead, b, 10, SamplingBound.NONE);
         assertTrue(d.ks() > 0.4 && Double.isFinite(d.psi()), d.toString());
-        Divergence same = Divergence.of(dead, dead, 10);
+        Divergence same = Divergence.of(dead, dead, 10, SamplingBound.NONE);
         assertEquals(0, same.ks());
         assertEquals(0, same.jensenShannon(), 1e-12);
     }
@@ -142,7 +143,7 @@ class DivergenceTest {
     void aNeuronThatStartsProducingNanDriftsByExactlyItsNanShare() {
         NeuronDistribution a = of(1, 2, 3, 4, 5, 6, 7, 8, 9, 10);
         NeuronDistribution b = of(1, 2, 3, 4, 5, 6, 7, Float.NaN, Float.NaN, Float.NaN);
-        Divergence d = Divergence.of(a, b, 10);
+        Divergence d = Divergence.of(a, b, 10, SamplingBound.NONE);
         // extended CDFs: A reaches 1 at 10, B reaches 0.7 at 7 and 1 only at NaN
         assertEquals(0.3, d.ks(), 1e-12);
         assertTrue(d.drifted(0.1));
@@ -162,14 +163,14 @@ class DivergenceTest {
         NeuronDistribution b = of(Float.NEGATIVE_INFINITY, 0, 1, 2, 3, Float.POSITIVE_INFINITY, Float.POSITIVE_INFINITY,
                 Float.POSITIVE_INFINITY);
         // at -Inf: 0 vs 1/8; at 3: 1 vs 5/8; at +Inf both 1
-        assertEquals(3.0 / 8, Divergence.of(a, b, 10).ks(), 1e-12);
+        assertEquals(3.0 / 8, Divergence.of(a, b, 10, SamplingBound.NONE).ks(), 1e-12);
         NeuronDistribution onlyNan = of(Float.NaN, Float.NaN);
-        Divergence d = Divergence.of(a, onlyNan, 10);
+        Divergence d = Divergence.of(a, onlyNan, 10, SamplingBound.NONE);
         assertEquals(1.0, d.ks(), 1e-12);
         assertTrue(Double.isNaN(d.wasserstein()) && Double.isNaN(d.meanShift()), d.toString());
         assertEquals(Divergence.Direction.UNCHANGED, d.direction());
         assertEquals(0, d.countB());
-        Divergence both = Divergence.of(onlyNan, of(Float.NaN), 10);
+        Divergence both = Divergence.of(onlyNan, of(Float.NaN), 10, SamplingBound.NONE);
         assertEquals(0, both.ks());
         assertEquals(0, both.jensenShannon(), 1e-12);
         assertEquals(0, both.psi(), 1e-12);
@@ -179,11 +180,11 @@ class DivergenceTest {
     void theErrorBoundCoversOnlyTheFiniteShare() {
         NeuronDistribution a = normal(1, 50_000, 0);
         NeuronDistribution b = normal(2, 50_000, 0);
-        double full = Divergence.of(a, b, 10).ksErrorBound();
+        double full = Divergence.of(a, b, 10, SamplingBound.NONE).ksErrorBound();
         for (int i = 0; i < 50_000; i++) {
             b.update(Float.NaN);
         }
-        Divergence d = Divergence.of(a, b, 10);
+        Divergence d = Divergence.of(a, b, 10, SamplingBound.NONE);
         assertEquals(a.rankError() + b.rankError() / 2, d.ksErrorBound(), 1e-12);
         assertTrue(d.ksErrorBound() < full);
         assertEquals(0.5, d.ks(), 0.03, "half of B is NaN");

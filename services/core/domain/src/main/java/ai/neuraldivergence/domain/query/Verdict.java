@@ -1,16 +1,25 @@
 package ai.neuraldivergence.domain.query;
 
 import ai.neuraldivergence.domain.Divergence;
+import ai.neuraldivergence.domain.SamplingBound;
 import ai.neuraldivergence.domain.TapComparison;
 
 /**
- * How a query ranks and judges neurons: the metric its summaries use and the drift threshold a neuron's error-aware
- * divergence must pass. A zero threshold means the default.
+ * How a query ranks and judges neurons: the metric its summaries use, the drift threshold (the minimum relevant
+ * effect) a neuron's KS must pass less its sketch and sampling errors, and the family-wise error rate of those
+ * sampling bounds over a tap's neurons. Zero means the default.
  */
-public record Verdict(Divergence.Metric metric, double threshold) {
+public record Verdict(Divergence.Metric metric, double threshold, double familyWiseAlpha) {
 
     public Verdict {
         metric = metric == null ? Divergence.Metric.KS : metric;
+        if (familyWiseAlpha == 0) {
+            familyWiseAlpha = SamplingBound.DEFAULT_ALPHA;
+        }
+        if (!(familyWiseAlpha > 0 && familyWiseAlpha < 1)) {
+            throw new IllegalArgumentException("family_wise_alpha must lie in (0, 1) (0 for the default "
+                    + SamplingBound.DEFAULT_ALPHA + "), got " + familyWiseAlpha);
+        }
         if (threshold == 0) {
             threshold = TapComparison.DEFAULT_THRESHOLD;
         }

@@ -21,7 +21,7 @@ class TimelineQueryTest {
     }
 
     private static TimelineQuery query(Duration span, Granularity asked) {
-        return new TimelineQuery(MODEL, List.of(), range(span), "ref", new Verdict(null, 0), 0, asked);
+        return new TimelineQuery(MODEL, List.of(), range(span), "ref", new Verdict(null, 0, 0), 0, asked);
     }
 
     @Test
@@ -59,6 +59,6 @@ class TimelineQueryTest {
     @Test
     void aReferenceIsRequired() {
         assertThrows(IllegalArgumentException.class, () -> new TimelineQuery(MODEL, List.of(),
-                range(Duration.ofHours(1)), "", new Verdict(null, 0), 0, null));
+                range(Duration.ofHours(1)), "", new Verdict(null, 0, 0), 0, null));
     }
 }

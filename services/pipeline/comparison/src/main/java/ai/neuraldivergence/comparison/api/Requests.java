@@ -46,14 +46,14 @@ final class Requests {
     static CompareQuery compare(CompareRequest r) {
         return new CompareQuery(model(r.getModelId(), r.getModelVersion()), r.getTap(),
                 selection(r.hasA(), r.getA(), "a"), selection(r.hasB(), r.getB(), "b"),
-                new Verdict(WireMapping.metric(r.getRankBy()), r.getDriftThreshold()), r.getTopK(),
+                new Verdict(WireMapping.metric(r.getRankBy()), r.getDriftThreshold(), r.getFamilyWiseAlpha()), r.getTopK(),
                 r.getIncludeBinEdges(), r.getOnsetShare());
     }
 
     static LayerQuery layerOverview(LayerOverviewRequest r) {
         return new LayerQuery(model(r.getModelId(), r.getModelVersion()), selection(r.hasA(), r.getA(), "a"),
                 selection(r.hasB(), r.getB(), "b"),
-                new Verdict(WireMapping.metric(r.getMetric()), r.getDriftThreshold()), r.getOnsetShare());
+                new Verdict(WireMapping.metric(r.getMetric()), r.getDriftThreshold(), r.getFamilyWiseAlpha()), r.getOnsetShare());
     }
 
     static ClassMatrixQuery classMatrix(ClassMatrixRequest r) {
@@ -69,7 +69,7 @@ final class Requests {
             default -> null;
         };
         return new ClassMatrixQuery(model, r.getTap(), source, kind,
-                new Verdict(WireMapping.metric(r.getMetric()), r.getDriftThreshold()));
+                new Verdict(WireMapping.metric(r.getMetric()), r.getDriftThreshold(), r.getFamilyWiseAlpha()));
     }
 
     static TimelineQuery driftTimeline(DriftTimelineRequest r) {
@@ -77,7 +77,7 @@ final class Requests {
         Slice slice = r.hasSlice() ? WireMapping.slice(r.getSlice()) : Slice.ALL;
         Selection.Range range = r.hasRange() ? range(r.getRange(), slice, "range") : null;
         return new TimelineQuery(model, r.getTapsList(), range, r.getReference(),
-                new Verdict(WireMapping.metric(r.getMetric()), r.getDriftThreshold()), r.getOnsetShare(),
+                new Verdict(WireMapping.metric(r.getMetric()), r.getDriftThreshold(), r.getFamilyWiseAlpha()), r.getOnsetShare(),
                 WireMapping.granularity(r.getGranularity()));
     }
 

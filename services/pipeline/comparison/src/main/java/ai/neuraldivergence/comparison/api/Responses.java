@@ -345,12 +345,13 @@ final class Responses {
         return TapSummary.newBuilder().setTap(c.tap().tap()).setTapIndex(c.tap().tapIndex())
                 .setNeuronCount(c.tap().neuronCount()).setMetric(WireMapping.metric(c.metric()))
                 .setMean(c.mean()).setMax(c.max()).setDriftedShare(c.driftedShare()).setCountA(c.countA())
-                .setCountB(c.countB()).build();
+                .setCountB(c.countB()).setSmallestDetectableKs(c.smallestDetectableKs()).build();
     }
 
     private static NeuronDivergence neuron(int n, Divergence d, double threshold, boolean binEdges) {
         NeuronDivergence.Builder out = NeuronDivergence.newBuilder().setNeuron(n).setKs(d.ks())
-                .setKsErrorBound(d.ksErrorBound()).setWasserstein(d.wasserstein())
+                .setKsErrorBound(d.ksErrorBound()).setKsSamplingBound(d.ksSamplingBound())
+                .setWasserstein(d.wasserstein())
                 .setWassersteinErrorBound(d.wassersteinErrorBound()).setJensenShannon(d.jensenShannon())
                 .setJensenShannonErrorBound(d.jensenShannonErrorBound()).setPsi(d.psi())
                 .setPsiErrorBound(d.psiErrorBound()).setMeanShift(d.meanShift())

@@ -110,6 +110,7 @@ public final class Comparisons {
                     ? "a (" + sideA.describe() + ")" : "b (" + sideB.describe() + ")")
                     + " holds no observations of tap '" + tap.tap() + "'");
         }
-        return TapComparison.of(tap, a, b, verdict.metric(), topK, verdict.threshold(), Divergence.DEFAULT_BINS);
+        return TapComparison.of(tap, a, b, verdict.metric(), topK, verdict.threshold(), verdict.familyWiseAlpha(),
+                Divergence.DEFAULT_BINS);
     }
 }

@@ -63,7 +63,8 @@ public final class Timelines {
                     continue;
                 }
                 TapComparison c = TapComparison.of(tap, referenceByTap.get(tap.tap()), d, query.verdict().metric(),
-                        0, query.verdict().threshold(), ai.neuraldivergence.domain.Divergence.DEFAULT_BINS);
+                        0, query.verdict().threshold(), query.verdict().familyWiseAlpha(),
+                        ai.neuraldivergence.domain.Divergence.DEFAULT_BINS);
                 compared.add(c);
                 if (onset == null && c.crosses(query.onsetShare())) {
                     onset = tap.tap();

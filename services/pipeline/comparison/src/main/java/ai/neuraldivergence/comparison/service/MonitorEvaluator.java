@@ -363,7 +363,8 @@ public final class MonitorEvaluator {
                             + "of tap '" + tap + "'");
                 }
                 TapComparison c = TapComparison.of(descriptor, reference, window, d.metric(), TOP_NEURONS,
-                        TapComparison.DEFAULT_THRESHOLD, Divergence.DEFAULT_BINS);
+                        TapComparison.DEFAULT_THRESHOLD, ai.neuraldivergence.domain.SamplingBound.DEFAULT_ALPHA,
+                        Divergence.DEFAULT_BINS);
                 top = c.topNeurons();
                 e = MonitorRun.Evaluation.of(end, w, reference.observationCount(), c.mean(), d.threshold());
             }
