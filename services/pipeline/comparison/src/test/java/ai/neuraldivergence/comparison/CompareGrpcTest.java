@@ -116,7 +116,10 @@ class CompareGrpcTest extends GrpcApiTest {
         assertEquals(1 / 3.0, expectedKs, 1e-12);
         assertEquals(0.0, same.getKsErrorBound(), "sketches hold every value exactly");
         assertEquals(expectedKs, same.getKs(), 1e-9, "finite values alone would give KS 0");
-        assertTrue(same.getDrifted(), "a neuron that starts producing NaN drifts");
+        // a tap of 3 neurons at the default family-wise rate: sqrt(ln(4 * 3 / 0.01) / 2) (10^-1/2 + 15^-1/2)
+        double sampling = Math.sqrt(Math.log(4 * 3 / 0.01) / 2) * (1 / Math.sqrt(10) + 1 / Math.sqrt(15));
+        assertEquals(sampling, same.getKsSamplingBound(), 1e-9);
+        assertFalse(same.getDrifted(), "at 10 and 15 observations, a KS of 1/3 is within chance");
         assertEquals(0.0, same.getWasserstein(), 1e-9, "W1 is between the finite values, which agree");
         assertEquals(0.0, same.getMeanShift(), 1e-9);
         assertEquals(Direction.DIRECTION_UNCHANGED, same.getDirection());
@@ -126,7 +129,7 @@ class CompareGrpcTest extends GrpcApiTest {
         NeuronDivergence nan = t.getNeurons(1);
         assertCounts(nan, 10, null, 0, NonFiniteCounts.newBuilder().setNan(15).build());
         assertEquals(1.0, nan.getKs(), 1e-12, "A is all below NaN: its CDF reaches 1 where B's is still 0");
-        assertTrue(nan.getDrifted());
+        assertFalse(nan.getDrifted(), "even KS 1 is within chance at these counts (sampling bound " + sampling + ")");
         assertTrue(Double.isNaN(nan.getWasserstein()), "W1 is undefined without a finite value in B");
         assertTrue(Double.isNaN(nan.getMeanShift()));
         assertEquals(Direction.DIRECTION_UNCHANGED, nan.getDirection());
@@ -139,7 +142,10 @@ class CompareGrpcTest extends GrpcApiTest {
         double expectedLowKs = (1 + 9) / 10.0 - 9 / 15.0;
         assertEquals(0.4, expectedLowKs, 1e-12);
         assertEquals(expectedLowKs, low.getKs(), 1e-9);
-        assertTrue(low.getDrifted());
+        assertFalse(low.getDrifted());
+        assertEquals(0.0, t.getSummary().getDriftedShare());
+        assertEquals(0.1 + sampling, t.getSummary().getSmallestDetectableKs(), 1e-9,
+                "the threshold and the sampling bound (the sketches are exact)");
 
         // the side summaries the UI plots from carry the same counts
         ai.neuraldivergence.proto.v1.DistributionShapes shapes = api.getDistributionShapes(
