@@ -67,6 +67,8 @@ class SamplingBoundTest {
         for (int n : new int[] {50, 500, 5_000}) {
             for (boolean relu : new boolean[] {false, true}) {
                 double rate = nullRate(n, relu, n * 31L + (relu ? 1 : 0));
+                System.out.printf("null taps called drifted, %s n=%d: %.4f (allowed %.4f)%n", relu ? "ReLU" : "normal",
+                        n, rate, ALPHA + MARGIN);
                 assertTrue(rate <= ALPHA + MARGIN, (relu ? "ReLU" : "normal") + " n=" + n + ": " + rate
                         + " of null draws flagged, more than " + ALPHA + " + " + MARGIN);
             }
