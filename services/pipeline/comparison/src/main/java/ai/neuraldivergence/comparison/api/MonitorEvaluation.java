@@ -5,6 +5,7 @@ import ai.neuraldivergence.comparison.service.MonitorEvaluator;
 import ai.neuraldivergence.comparison.service.Monitors;
 import ai.neuraldivergence.storage.MonitorStore;
 import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
 import io.quarkus.scheduler.Scheduled;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
@@ -63,6 +64,14 @@ public class MonitorEvaluation {
             LOG.infof("%d monitor transitions older than %d days deleted", transitions, TRANSITION_RETENTION.toDays());
         }
         LOG.debugf("%d monitor evaluations older than the back-fill span deleted", evaluations);
+    }
+
+    /**
+     * The evaluator made at start, not at the first scheduled run: its gauges (which replica holds the lease) exist
+     * from the moment the replica is ready, so that "no replica holds it" is never a missing series.
+     */
+    void start(@Observes StartupEvent event) {
+        evaluator.holds();
     }
 
     void stop(@Observes ShutdownEvent event) {
