@@ -51,6 +51,20 @@ function button(label: string, name: string, onClick: () => void): HTMLButtonEle
   return b;
 }
 
+/**
+ * The threshold and the windows in a row; a calibrated monitor's threshold part by part (minimum effect + null
+ * quantile + sketch bound, at the newest window's counts) and the smallest effect it detects there.
+ */
+export function thresholdText(m: Monitor): (string | HTMLElement)[] {
+  const c = m.calibration;
+  if (!c) return [`${formatNumber(m.threshold)} × ${m.windowsInARow}`];
+  const alpha = toNumber(c.alpha).toExponential(1);
+  return [h("span", { class: "calibrated", title: `false-alarm rate per evaluation ${alpha}` },
+    `${formatNumber(m.thresholdApplied)} × ${m.windowsInARow}`),
+  h("small", {}, ` = effect ${formatNumber(c.minimumEffect)} + null ${formatNumber(c.nullQuantile)} + sketch ` +
+    `${formatNumber(c.sketchBound)}; detects ${formatNumber(c.smallestDetectableEffect)}`)];
+}
+
 /** A monitor's state on a tap, in words (as the Overview's badges say it too). */
 export function stateText(m: Monitor): string {
   switch (m.state) {
@@ -116,7 +130,7 @@ function row(m: Monitor, first: boolean, open: MonitorsViewState, redraw: () => 
     h("td", {}, h("span", { class: "monitor " + (drifting ? "drifting" : "ok") }, stateText(m))),
     h("td", {}, m.currentValue === undefined ? "–" : formatNumber(m.currentValue)),
     h("td", {}, valueLine(history, m.tap, toNumber(m.thresholdApplied || m.threshold))),
-    h("td", {}, `${formatNumber(m.threshold)} × ${m.windowsInARow}`),
+    h("td", {}, ...thresholdText(m)),
     h("td", {}, m.window ? `${clock(m.window.from)}–${clock(m.window.to)}, ${m.windowObservations} obs.` : "–"),
     h("td", {}, m.reference),
     h("td", {}, fromConfig ? "configuration" : `API, by ${d?.updatedBy ?? "?"}`),
@@ -156,7 +170,10 @@ function look(t: NonNullable<MonitorHistory["transitions"]>[number], state: Stat
   return [neurons ? `${neurons} ` : "", h("a", { href, class: "look" }, "Neurons view")];
 }
 
-/** The form of a new monitor ({@code current} absent) or of one to change; fixed thresholds only, for now. */
+/**
+ * The form of a new monitor ({@code current} absent) or of one to change: a fixed threshold, or a calibrated one from
+ * a minimum effect and a false-alarm budget.
+ */
 function monitorForm(state: State, open: MonitorsViewState, current: MonitorDefinition | undefined,
     redraw: () => void): HTMLFormElement {
   const field = (label: string, name: string, value: string, attrs: Record<string, string> = {}) =>
@@ -164,6 +181,9 @@ function monitorForm(state: State, open: MonitorsViewState, current: MonitorDefi
   const metric = h("select", { name: "metric" }, ...METRICS.map((m) =>
     h("option", { value: m }, m.replace("METRIC_", "").toLowerCase())));
   metric.value = current?.metric ?? "METRIC_KS";
+  const mode = h("select", { name: "mode" }, h("option", { value: "MONITOR_MODE_FIXED" }, "fixed"),
+    h("option", { value: "MONITOR_MODE_CALIBRATED" }, "calibrated (ks)"));
+  mode.value = current?.mode === "MONITOR_MODE_CALIBRATED" ? "MONITOR_MODE_CALIBRATED" : "MONITOR_MODE_FIXED";
   const error = h("p", { class: "error", role: "alert" });
   const form = h("form", { class: "monitor-form", "aria-label": current ? `edit ${current.name}` : "new monitor" },
     field("Name", "name", current?.name ?? "", current ? { readonly: "" }
@@ -171,7 +191,12 @@ function monitorForm(state: State, open: MonitorsViewState, current: MonitorDefi
     field("Tap", "tap", current?.tap ?? "*"),
     field("Reference", "reference", current?.reference ?? "training"),
     h("label", {}, "Metric ", metric),
+    h("label", {}, "Mode ", mode),
     field("Threshold", "threshold", String(current?.threshold ?? 0.15), { type: "number", step: "any", min: "0" }),
+    field("Minimum effect", "minimumEffect", String(current?.minimumEffect ?? 0.05),
+      { type: "number", step: "any", min: "0", max: "1" }),
+    field("False alarms / 30 days", "falseAlarmBudget", String(current?.falseAlarmBudget ?? 1),
+      { type: "number", step: "any", min: "0" }),
     field("Windows in a row", "windowsInARow", String(current?.windowsInARow ?? 2),
       { type: "number", min: "1", max: "60" }),
     field("Min observations", "minObservations", String(current?.minObservations ?? 200),
@@ -189,8 +214,9 @@ function monitorForm(state: State, open: MonitorsViewState, current: MonitorDefi
     const v = (name: string) => (form.elements.namedItem(name) as HTMLInputElement).value.trim();
     const definition: MonitorDefinitionJson = {
       name: v("name"), modelId: state.model, tap: v("tap"), reference: v("reference"),
-      metric: metric.value as MonitorDefinitionJson["metric"], mode: "MONITOR_MODE_FIXED",
-      threshold: Number(v("threshold")), windowsInARow: Number(v("windowsInARow")),
+      metric: metric.value as MonitorDefinitionJson["metric"], mode: mode.value as MonitorDefinitionJson["mode"],
+      threshold: Number(v("threshold")), minimumEffect: Number(v("minimumEffect")),
+      falseAlarmBudget: Number(v("falseAlarmBudget")), windowsInARow: Number(v("windowsInARow")),
       minObservations: v("minObservations"), maxSpanMinutes: Number(v("maxSpanMinutes")),
       slice: current?.slice ?? { all: true },
     };

@@ -55,7 +55,8 @@ function tapRow(tap: Having<CompareResponse["taps"][number], "summary">, onset: 
     return h("span", {
       class: "monitor " + (drifting ? "drifting" : "ok"),
       title: `monitor ${m.name}: mean ${m.metric.replace("METRIC_", "").toLowerCase()} of the newest complete ` +
-        `evaluation against ${m.reference} ${formatNumber(m.currentValue)}, threshold ${formatNumber(m.threshold)}`,
+        `evaluation against ${m.reference} ${formatNumber(m.currentValue)}, threshold ` +
+        formatNumber(m.calibration ? m.thresholdApplied : m.threshold) + (m.calibration ? " (calibrated)" : ""),
     }, stateText(m));
   });
   return h("div", { class: "tap" + (onset ? " onset" : ""), "data-tap": s.tap },

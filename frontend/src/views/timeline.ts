@@ -23,7 +23,10 @@ export async function renderTimeline(main: HTMLElement, state: State, setSpan: (
     api.monitors(state.model)]);
   const thresholds = new Map<string, Monitor>();
   for (const m of monitors.monitors ?? []) {
-    if (m.reference === reference && m.metric === "METRIC_KS") thresholds.set(m.tap, m);
+    // a fixed threshold only: a calibrated one changes with each window's counts
+    if (m.reference === reference && m.metric === "METRIC_KS" && m.mode !== "MONITOR_MODE_CALIBRATED") {
+      thresholds.set(m.tap, m);
+    }
   }
   const bar = h("p", { class: "controls" }, choice("Span", SPANS.map((s) => ({ value: String(s),
     label: s < 60 ? `last ${s} minutes` : `last ${s / 60} hours` })), String(state.span), (v) => setSpan(Number(v))),

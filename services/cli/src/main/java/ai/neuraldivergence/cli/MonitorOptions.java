@@ -24,8 +24,20 @@ final class MonitorOptions {
     @Option(names = "--metric", description = "ks (default), wasserstein, jensen_shannon, psi, mean_shift")
     String metric;
 
-    @Option(names = "--threshold", description = "the value above which a window counts as drifted (0.15)")
+    @Option(names = "--mode", description = "fixed (default: --threshold) or calibrated (metric ks: "
+            + "--minimum-effect and --false-alarm-budget)")
+    String mode;
+
+    @Option(names = "--threshold", description = "fixed mode: the value above which a window counts as drifted (0.15)")
     Double threshold;
+
+    @Option(names = "--minimum-effect", description = "calibrated mode: the smallest change worth an alert, in mean "
+            + "KS (0.05)")
+    Double minimumEffect;
+
+    @Option(names = "--false-alarm-budget", description = "calibrated mode: false alarms allowed per 30 days, every "
+            + "tap together (1)")
+    Double falseAlarmBudget;
 
     @Option(names = "--windows-in-a-row", description = "evaluations in a row before the state changes (2)")
     Integer windowsInARow;
@@ -43,7 +55,10 @@ final class MonitorOptions {
         given(reference, b::setReference);
         given(slice, s -> b.setSlice(WireMapping.slice(Slice.parse(s))));
         given(metric, m -> b.setMetric(Text.metric(m)));
+        given(mode, m -> b.setMode(WireMapping.mode(ai.neuraldivergence.domain.monitor.MonitorDefinition.mode(m))));
         given(threshold, b::setThreshold);
+        given(minimumEffect, b::setMinimumEffect);
+        given(falseAlarmBudget, b::setFalseAlarmBudget);
         given(windowsInARow, b::setWindowsInARow);
         given(minObservations, b::setMinObservations);
         given(maxSpan, span -> b.setMaxSpanMinutes(Math.toIntExact(Specs.duration(span).toMinutes())));

@@ -17,11 +17,13 @@ final class Monitors extends ModelListing {
         return list(s -> s.listMonitors(ListMonitorsRequest.newBuilder().setModelId(model).build()),
                 r -> {
                     Table t = new Table("MONITOR", "MODEL", "TAP", "STATE", "SINCE", "VALUE", "THRESHOLD",
-                            "REFERENCE");
+                            "DETECTABLE", "REFERENCE");
                     for (Monitor m : r.getMonitorsList()) {
+                        // the threshold the newest evaluation applied (a calibrated one's depends on its counts)
                         t.row(m.getName(), m.getModelId(), m.getTap(), state(m), m.hasSince()
-                                ? Specs.time(m.getSince()) : "-", m.getCurrentValue(), m.getThreshold(),
-                                m.getReference());
+                                ? Specs.time(m.getSince()) : "-", m.getCurrentValue(), m.hasWindow()
+                                ? m.getThresholdApplied() : m.getThreshold(), m.hasCalibration()
+                                ? m.getCalibration().getSmallestDetectableEffect() : "-", m.getReference());
                     }
                     print(t);
                 });
@@ -59,10 +61,14 @@ final class Monitors extends ModelListing {
 
     /** One line: the name and what the monitor watches, when it fires, and where it was defined. */
     static String describe(MonitorDefinition d) {
-        return String.format("%s: %s tap %s against %s (slice %s), %s > %s for %d in a row, at least %d "
+        String over = d.getMode() == ai.neuraldivergence.proto.v1.MonitorMode.MONITOR_MODE_CALIBRATED
+                ? String.format("> calibrated threshold (minimum effect %s, %s false alarms per 30 days)",
+                        d.getMinimumEffect(), d.getFalseAlarmBudget())
+                : "> " + d.getThreshold();
+        return String.format("%s: %s tap %s against %s (slice %s), %s %s for %d in a row, at least %d "
                 + "observations within %d min [%s]", d.getName(), d.getModelId(), d.getTap(), d.getReference(),
                 ai.neuraldivergence.wire.WireMapping.slice(d.getSlice()).key(), Text.word(d.getMetric()),
-                d.getThreshold(), d.getWindowsInARow(), d.getMinObservations(), d.getMaxSpanMinutes(),
+                over, d.getWindowsInARow(), d.getMinObservations(), d.getMaxSpanMinutes(),
                 d.getSource() == MonitorSource.MONITOR_SOURCE_CONFIG ? "configuration" : "API, by "
                         + d.getUpdatedBy());
     }

@@ -4,12 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.neuraldivergence.domain.monitor.CalibratedThreshold;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * The neuron verdict with both errors: under the null (both sides drawn from one distribution) a tap is called
- * drifted anywhere at most at its family-wise rate, whatever the counts, through k = 200 sketches as the service
+ * The neuron verdict with both errors, and a calibrated monitor's evaluation: under the null (both sides drawn from one
+ * distribution) a tap is called drifted anywhere, and its mean KS read over a calibrated threshold at δ = 0, each at
+ * most at its rate, whatever the counts and the dependence between neurons, through k = 200 sketches as the service
  * reads them.
  */
 class SamplingBoundTest {
@@ -33,44 +35,78 @@ class SamplingBoundTest {
         assertThrows(IllegalArgumentException.class, () -> new SamplingBound(4, 1.5));
     }
 
-    /** A side of a tap of {@code neurons} independent neurons, n observations drawn by {@code draw}. */
-    private static TapDistribution side(Random r, int neurons, int n, java.util.function.DoubleSupplier draw) {
+    /** A side of a tap of {@code neurons} neurons, n observations, each row drawn by {@code draw}. */
+    private static TapDistribution side(int neurons, int n, java.util.function.Consumer<float[]> draw) {
         TapDistribution d = new TapDistribution(neurons, 200);
         float[] row = new float[neurons];
         for (int i = 0; i < n; i++) {
-            for (int j = 0; j < neurons; j++) {
-                row[j] = (float) draw.getAsDouble();
-            }
+            draw.accept(row);
             d.add(row, 0);
         }
         return d;
     }
 
-    /** The share of null draws of a 4-neuron tap in which any neuron is called drifted at a threshold of 0. */
-    private static double nullRate(int n, boolean relu, long seed) {
+    /** A side of a tap of {@code neurons} independent neurons, n observations drawn by {@code draw}. */
+    private static TapDistribution side(Random r, int neurons, int n, java.util.function.DoubleSupplier draw) {
+        return side(neurons, n, row -> {
+            for (int j = 0; j < row.length; j++) {
+                row[j] = (float) draw.getAsDouble();
+            }
+        });
+    }
+
+    /** What null draws of a tap are flagged: by any neuron's verdict, and by a calibrated monitor's evaluation. */
+    private record NullRates(double neurons, double monitor) {
+    }
+
+    private enum Kind {
+        NORMAL,
+        /** max(0, x) for x ~ N(0.2533, 1): P(x <= 0) = 0.4, a ReLU with 40 % zeros. */
+        RELU,
+        /** Every neuron 0.9 of one common factor: the mean KS moves with it, the case a union bound must survive. */
+        CORRELATED
+    }
+
+    /**
+     * The share of 2,000 null draws of a 4-neuron tap in which any neuron is called drifted at a threshold of 0, and
+     * in which the tap's mean KS reads over a calibrated monitor's threshold at δ = 0 and α = 0.01.
+     */
+    private static NullRates nullRates(int n, Kind kind, long seed) {
         Random r = new Random(seed);
-        // ReLU with 40 % zeros: max(0, x) for x ~ N(0.2533, 1), P(x <= 0) = 0.4
-        java.util.function.DoubleSupplier draw = relu ? () -> Math.max(0, 0.2533 + r.nextGaussian())
-                : r::nextGaussian;
+        java.util.function.Consumer<float[]> draw = row -> {
+            double common = r.nextGaussian();
+            for (int j = 0; j < row.length; j++) {
+                row[j] = (float) switch (kind) {
+                    case NORMAL -> r.nextGaussian();
+                    case RELU -> Math.max(0, 0.2533 + r.nextGaussian());
+                    case CORRELATED -> 0.9 * common + Math.sqrt(1 - 0.81) * r.nextGaussian();
+                };
+            }
+        };
         TapDescriptor tap = new TapDescriptor("m", "v1", "t", 0, new int[] {4}, 4, Reduction.NONE);
-        int flagged = 0;
+        int neurons = 0;
+        int monitor = 0;
         for (int i = 0; i < DRAWS; i++) {
-            TapComparison c = TapComparison.of(tap, side(r, 4, n, draw), side(r, 4, n, draw), Divergence.Metric.KS,
-                    0, Double.MIN_VALUE, ALPHA, Divergence.DEFAULT_BINS);
-            flagged += c.driftedShare() > 0 ? 1 : 0;
+            TapComparison c = TapComparison.of(tap, side(4, n, draw), side(4, n, draw), Divergence.Metric.KS, 0,
+                    Double.MIN_VALUE, ALPHA, Divergence.DEFAULT_BINS);
+            neurons += c.driftedShare() > 0 ? 1 : 0;
+            double sketch = c.neurons().stream().mapToDouble(Divergence::ksErrorBound).average().orElseThrow();
+            monitor += c.mean() > CalibratedThreshold.of(0, ALPHA, n, n, sketch).applied() ? 1 : 0;
         }
-        return (double) flagged / DRAWS;
+        return new NullRates((double) neurons / DRAWS, (double) monitor / DRAWS);
     }
 
     @Test
-    void underTheNullATapIsCalledDriftedAtMostAtItsFamilyWiseRate() {
+    void underTheNullATapIsCalledDriftedAndAMonitorFiresAtMostAtTheirRates() {
         for (int n : new int[] {50, 500, 5_000}) {
-            for (boolean relu : new boolean[] {false, true}) {
-                double rate = nullRate(n, relu, n * 31L + (relu ? 1 : 0));
-                System.out.printf("null taps called drifted, %s n=%d: %.4f (allowed %.4f)%n", relu ? "ReLU" : "normal",
-                        n, rate, ALPHA + MARGIN);
-                assertTrue(rate <= ALPHA + MARGIN, (relu ? "ReLU" : "normal") + " n=" + n + ": " + rate
+            for (Kind kind : Kind.values()) {
+                NullRates rates = nullRates(n, kind, n * 31L + kind.ordinal());
+                System.out.printf("null taps, %s n=%d: called drifted %.4f, monitor over threshold %.4f "
+                        + "(allowed %.4f)%n", kind, n, rates.neurons(), rates.monitor(), ALPHA + MARGIN);
+                assertTrue(rates.neurons() <= ALPHA + MARGIN, kind + " n=" + n + ": " + rates.neurons()
                         + " of null draws flagged, more than " + ALPHA + " + " + MARGIN);
+                assertTrue(rates.monitor() <= ALPHA + MARGIN, kind + " n=" + n + ": " + rates.monitor()
+                        + " of null monitor evaluations over threshold, more than " + ALPHA + " + " + MARGIN);
             }
         }
     }

@@ -1,6 +1,7 @@
 package ai.neuraldivergence.storage;
 
 import ai.neuraldivergence.domain.Slice;
+import ai.neuraldivergence.domain.monitor.CalibratedThreshold;
 import ai.neuraldivergence.domain.monitor.MonitorDefinition;
 import ai.neuraldivergence.domain.monitor.MonitorRun;
 import ai.neuraldivergence.domain.monitor.MonitorStatus;
@@ -335,21 +336,47 @@ public final class MonitorStore {
         return Transactions.run(dataSource, "reading monitor states", c -> {
             try (PreparedStatement ps = c.prepareStatement("SELECT s.monitor, s.generation, s.tap, s.state, s.since, "
                     + "s.since_lower_bound, s.last_evaluated, s.window_start, s.window_observations, "
-                    + "s.reference_observations, s.value, s.threshold_applied, s.smallest_detectable_effect, s.reason "
-                    + "FROM monitor_state s JOIN monitor m ON m.name = s.monitor AND m.generation = s.generation "
+                    + "s.reference_observations, s.value, s.threshold_applied, s.reason, s.minimum_effect, "
+                    + "s.null_quantile, s.sketch_bound, s.alpha, s.smallest_detectable_effect FROM monitor_state s "
+                    + "JOIN monitor m ON m.name = s.monitor AND m.generation = s.generation "
                     + "ORDER BY s.monitor, s.tap")) {
                 return Sql.list(ps, rs -> {
                     Timestamp since = rs.getTimestamp(5);
-                    double stored = rs.getDouble(13);
-                    double effect = rs.wasNull() ? Double.NaN : stored;
                     return new MonitorStatus(rs.getString(1), rs.getLong(2), rs.getString(3),
                             Transition.State.of(rs.getString(4)), since == null ? null : since.toInstant(),
                             rs.getBoolean(6), rs.getTimestamp(7).toInstant(), rs.getTimestamp(8).toInstant(),
                             rs.getLong(9), rs.getLong(10), rs.getDouble(11), rs.getDouble(12),
-                            effect, rs.getString(14));
+                            calibration(rs, 14), rs.getString(13));
                 });
             }
         });
+    }
+
+    /** A calibrated threshold's parts, in the order {@link #calibration} reads and {@link #bindCalibration} binds. */
+    private static final String CALIBRATION_COLUMNS = "minimum_effect, null_quantile, sketch_bound, alpha, "
+            + "smallest_detectable_effect";
+
+    /** The calibrated threshold whose parts start at column {@code first}; null for a fixed monitor's row. */
+    private static CalibratedThreshold calibration(ResultSet rs, int first) throws SQLException {
+        double minimumEffect = rs.getDouble(first);
+        if (rs.wasNull()) {
+            return null;
+        }
+        return new CalibratedThreshold(minimumEffect, rs.getDouble(first + 1), rs.getDouble(first + 2),
+                rs.getDouble(first + 3), rs.getDouble(first + 4));
+    }
+
+    private static void bindCalibration(PreparedStatement ps, int first, CalibratedThreshold t)
+            throws SQLException {
+        double[] parts = t == null ? null : new double[] {t.minimumEffect(), t.nullQuantile(), t.sketchBound(),
+            t.alpha(), t.smallestDetectableEffect()};
+        for (int i = 0; i < 5; i++) {
+            if (parts == null) {
+                ps.setNull(first + i, java.sql.Types.DOUBLE);
+            } else {
+                ps.setDouble(first + i, parts[i]);
+            }
+        }
     }
 
     /** An evaluation of a monitor on one of its taps. */
@@ -369,7 +396,8 @@ public final class MonitorStore {
     private List<TapEvaluation> readEvaluations(String which, String monitor, long generation, Object value) {
         return Transactions.run(dataSource, "reading evaluations of monitor " + monitor, c -> {
             try (PreparedStatement ps = c.prepareStatement("SELECT window_end, window_start, window_observations, "
-                    + "reference_observations, value, threshold_applied, outcome, tap FROM monitor_evaluation WHERE "
+                    + "reference_observations, value, threshold_applied, outcome, tap, " + CALIBRATION_COLUMNS
+                    + " FROM monitor_evaluation WHERE "
                     + "monitor = ? AND generation = ? AND " + which + " ORDER BY window_end, tap")) {
                 Sql.bind(ps, monitor, generation, value);
                 return Sql.list(ps, rs -> {
@@ -379,7 +407,7 @@ public final class MonitorStore {
                     return new TapEvaluation(rs.getString(8), new MonitorRun.Evaluation(end, new TrailingWindow(
                             rs.getTimestamp(2).toInstant(), end, rs.getLong(3),
                             outcome != MonitorRun.Outcome.INSUFFICIENT_DATA), rs.getLong(4), rs.getDouble(5),
-                            rs.getDouble(6), outcome, null));
+                            rs.getDouble(6), outcome, null, calibration(rs, 9)));
                 });
             }
         });
@@ -398,41 +426,42 @@ public final class MonitorStore {
             int written;
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO monitor_evaluation (monitor, generation, tap, "
                     + "window_end, window_start, window_observations, reference_observations, value, "
-                    + "threshold_applied, outcome, epoch) SELECT name, generation, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM monitor "
-                    + "WHERE name = ? AND generation = ? AND " + HOLDS_LEASE + " ON CONFLICT (monitor, generation, tap, "
-                    + "window_end) DO UPDATE SET value = excluded.value, epoch = excluded.epoch")) {
+                    + "threshold_applied, outcome, epoch, " + CALIBRATION_COLUMNS + ") SELECT name, generation, ?, ?, "
+                    + "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM monitor WHERE name = ? AND generation = ? AND "
+                    + HOLDS_LEASE + " ON CONFLICT (monitor, generation, tap, window_end) DO UPDATE SET value = "
+                    + "excluded.value, epoch = excluded.epoch")) {
                 Sql.bind(ps, state.tap(), e.end(), e.window().start(), e.window().observations(),
                         e.referenceObservations());
                 ps.setDouble(6, e.value());
                 ps.setDouble(7, e.thresholdApplied());
-                Sql.bindFrom(ps, 8, e.outcome().name().toLowerCase(java.util.Locale.ROOT), lease.epoch(),
-                        state.monitor(), state.generation(), lease.holder(), lease.epoch());
+                Sql.bindFrom(ps, 8, e.outcome().name().toLowerCase(java.util.Locale.ROOT), lease.epoch());
+                bindCalibration(ps, 10, e.calibration());
+                Sql.bindFrom(ps, 15, state.monitor(), state.generation(), lease.holder(), lease.epoch());
                 written = ps.executeUpdate();
             }
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO monitor_state (monitor, generation, tap, "
                     + "state, since, since_lower_bound, last_evaluated, window_start, window_observations, "
-                    + "reference_observations, value, threshold_applied, smallest_detectable_effect, reason, epoch) "
-                    + "SELECT name, generation, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM monitor WHERE name = ? AND "
-                    + "generation = ? AND " + HOLDS_LEASE + " ON CONFLICT (monitor, tap) DO UPDATE SET generation = "
-                    + "excluded.generation, state = excluded.state, since = excluded.since, since_lower_bound = "
-                    + "excluded.since_lower_bound, last_evaluated = excluded.last_evaluated, window_start = "
-                    + "excluded.window_start, window_observations = excluded.window_observations, "
+                    + "reference_observations, value, threshold_applied, reason, epoch, " + CALIBRATION_COLUMNS
+                    + ") SELECT name, generation, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM monitor WHERE "
+                    + "name = ? AND generation = ? AND " + HOLDS_LEASE + " ON CONFLICT (monitor, tap) DO UPDATE SET "
+                    + "generation = excluded.generation, state = excluded.state, since = excluded.since, "
+                    + "since_lower_bound = excluded.since_lower_bound, last_evaluated = excluded.last_evaluated, "
+                    + "window_start = excluded.window_start, window_observations = excluded.window_observations, "
                     + "reference_observations = excluded.reference_observations, value = excluded.value, "
-                    + "threshold_applied = excluded.threshold_applied, smallest_detectable_effect = "
-                    + "excluded.smallest_detectable_effect, reason = excluded.reason, epoch = excluded.epoch")) {
+                    + "threshold_applied = excluded.threshold_applied, reason = excluded.reason, epoch = "
+                    + "excluded.epoch, minimum_effect = excluded.minimum_effect, null_quantile = "
+                    + "excluded.null_quantile, sketch_bound = excluded.sketch_bound, alpha = excluded.alpha, "
+                    + "smallest_detectable_effect = excluded.smallest_detectable_effect")) {
                 Sql.bind(ps, state.tap(), state.state().word());
                 ps.setTimestamp(3, state.since() == null ? null : Timestamp.from(state.since()));
                 Sql.bindFrom(ps, 4, state.sinceLowerBound(), state.lastEvaluated(), state.windowStart(),
                         state.windowObservations(), state.referenceObservations());
                 ps.setDouble(9, state.value());
                 ps.setDouble(10, state.thresholdApplied());
-                if (Double.isNaN(state.smallestDetectableEffect())) {
-                    ps.setNull(11, java.sql.Types.DOUBLE);
-                } else {
-                    ps.setDouble(11, state.smallestDetectableEffect());
-                }
-                ps.setString(12, state.reason());
-                Sql.bindFrom(ps, 13, lease.epoch(), state.monitor(), state.generation(), lease.holder(), lease.epoch());
+                ps.setString(11, state.reason());
+                Sql.bindFrom(ps, 12, lease.epoch());
+                bindCalibration(ps, 13, state.calibration());
+                Sql.bindFrom(ps, 18, state.monitor(), state.generation(), lease.holder(), lease.epoch());
                 written += ps.executeUpdate();
             }
             if (written != 2) {

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.neuraldivergence.domain.Divergence;
 import ai.neuraldivergence.domain.Slice;
 import ai.neuraldivergence.domain.monitor.MonitorDefinition;
+import ai.neuraldivergence.domain.monitor.CalibratedThreshold;
 import ai.neuraldivergence.domain.monitor.MonitorRun;
 import ai.neuraldivergence.domain.monitor.MonitorStatus;
 import ai.neuraldivergence.domain.monitor.StoredMonitor;
@@ -184,7 +185,7 @@ class MonitorStoreTest {
         MonitorRun.Evaluation e = MonitorRun.Evaluation.of(end, new TrailingWindow(end.minusSeconds(60), end, 300,
                 true), 1000, 0.4, 0.2);
         MonitorStatus state = new MonitorStatus("leased", m.generation(), "dense", Transition.State.DRIFTING, end,
-                false, end, end.minusSeconds(60), 300, 1000, 0.4, 0.2, Double.NaN, null);
+                false, end, end.minusSeconds(60), 300, 1000, 0.4, 0.2, null, null);
         Transition up = new Transition(0, "leased", m.generation(), "dense", Transition.State.DRIFTING,
                 Transition.State.OK, end, false, 0.4, 0.2, null, end.minusSeconds(60), end, "all", List.of(1),
                 Instant.now());
@@ -197,14 +198,41 @@ class MonitorStoreTest {
         assertTrue(b.epoch() > a.epoch());
         Instant next = end.plusSeconds(60);
         MonitorStatus stale = new MonitorStatus("leased", m.generation(), "dense", Transition.State.OK, next, false,
-                next, next.minusSeconds(60), 300, 1000, 0.1, 0.2, Double.NaN, null);
+                next, next.minusSeconds(60), 300, 1000, 0.1, 0.2, null, null);
         assertEquals(null, store.write(a, MonitorRun.Evaluation.of(next, new TrailingWindow(next.minusSeconds(60),
                 next, 300, true), 1000, 0.1, 0.2), stale, null), "a former holder writes nothing");
         assertEquals(List.of(state), store.states().stream().filter(s -> s.monitor().equals("leased")).toList());
         assertEquals(1, store.evaluations("leased", m.generation(), "dense").size());
         assertTrue(store.acquire("replica-a", java.time.Duration.ofSeconds(15)).isEmpty());
         store.release(b);
-        assertTrue(store.acquire("replica-a", java.time.Duration.ofSeconds(15)).orElseThrow().epoch() > b.epoch(),
-                "released: taken at once");
+        MonitorStore.Lease again = store.acquire("replica-a", java.time.Duration.ofSeconds(15)).orElseThrow();
+        assertTrue(again.epoch() > b.epoch(), "released: taken at once");
+        store.release(again);
+    }
+
+    @Test
+    void aCalibratedEvaluationKeepsItsThresholdPartByPart() {
+        MonitorStore store = new MonitorStore(dataSource);
+        StoredMonitor m = store.create(monitor("calibrated-parts", "dense", 0.2), "writer");
+        MonitorStore.Lease lease = store.acquire("replica-c", java.time.Duration.ofSeconds(15)).orElseThrow();
+        Instant end = Instant.parse("2026-12-02T11:01:00Z");
+        CalibratedThreshold parts = CalibratedThreshold.of(0.05, CalibratedThreshold.alpha(1, 3), 9_000, 60_000,
+                0.013);
+        MonitorRun.Evaluation e = MonitorRun.Evaluation.of(end, new TrailingWindow(end.minusSeconds(600), end, 9_000,
+                true), 60_000, 0.31, parts);
+        MonitorStatus state = new MonitorStatus("calibrated-parts", m.generation(), "dense",
+                Transition.State.OK, null, false, end, end.minusSeconds(600), 9_000, 60_000, 0.31,
+                parts.applied(), parts, null);
+        try {
+            assertTrue(store.write(lease, e, state, null).orElse(null) == null);
+            assertEquals(List.of(state), store.states().stream().filter(s -> s.monitor().equals("calibrated-parts"))
+                    .toList());
+            assertEquals(parts, store.evaluations("calibrated-parts", m.generation(), "dense").get(0).calibration());
+            assertEquals(parts.smallestDetectableEffect(), store.states().stream()
+                    .filter(s -> s.monitor().equals("calibrated-parts")).findFirst().orElseThrow()
+                    .smallestDetectableEffect(), 0);
+        } finally {
+            store.release(lease);
+        }
     }
 }

@@ -188,6 +188,14 @@ class CliTest {
                 + "\\(slice all\\), ks > 0\\.3 for 2 in a row, at least 200 observations within 60 min "
                 + "\\[API, by token-[0-9]+]"), made.out());
         assertEquals(7, nd(TOKEN, "monitors", "create", "cli-drift", "--model", "cli").code(), "already exists");
+        Run calibrated = nd(TOKEN, "monitors", "create", "cli-calibrated", "--model", "cli", "--tap", "dense1",
+                "--reference", "calm", "--mode", "calibrated", "--minimum-effect", "0.1", "--false-alarm-budget", "2");
+        assertEquals(0, calibrated.code(), calibrated.err());
+        assertTrue(calibrated.out().contains("ks > calibrated threshold (minimum effect 0.1, 2.0 false alarms per 30 "
+                + "days) for 2 in a row"), calibrated.out());
+        assertEquals(3, nd(TOKEN, "monitors", "create", "cli-calibrated-w1", "--model", "cli", "--mode", "calibrated",
+                "--metric", "wasserstein").code(), "calibrated needs ks");
+        assertEquals(0, nd(TOKEN, "monitors", "delete", "cli-calibrated").code());
         assertEquals(3, nd(TOKEN, "monitors", "create", "no spaces", "--model", "cli").code(), "invalid");
         // a threshold that keeps the verdict (the drifted minutes measure about 0.38), so that the state read below
         // is the same whether it was decided before or after the change

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.neuraldivergence.proto.v1.ComparisonServiceGrpc;
+import ai.neuraldivergence.proto.v1.CalibratedThreshold;
 import ai.neuraldivergence.proto.v1.CreateMonitorRequest;
 import ai.neuraldivergence.proto.v1.CreateReferenceRequest;
 import ai.neuraldivergence.proto.v1.DeleteMonitorRequest;
@@ -126,7 +127,9 @@ class MonitorLifecycleTest {
                 valid.clone().setThreshold(Double.NaN).build(), valid.clone().setThreshold(-1).build(),
                 valid.clone().setWindowsInARow(61).build(), valid.clone().setMinObservations(-5).build(),
                 valid.clone().setMaxSpanMinutes(1441).build(), valid.clone().setFalseAlarmBudget(-1).build(),
-                valid.clone().setMode(MonitorMode.MONITOR_MODE_CALIBRATED).build())) {
+                valid.clone().setMode(MonitorMode.MONITOR_MODE_CALIBRATED).setMetric(Metric.METRIC_WASSERSTEIN)
+                        .build(), valid.clone().setMode(MonitorMode.MONITOR_MODE_CALIBRATED).setMinimumEffect(1.5)
+                        .build())) {
             assertEquals(Status.Code.INVALID_ARGUMENT, code(() -> api.createMonitor(CreateMonitorRequest
                     .newBuilder().setMonitor(bad).build())), bad.toString());
         }
@@ -254,5 +257,58 @@ class MonitorLifecycleTest {
             rs.next();
             assertEquals(0, rs.getLong(1));
         }
+    }
+
+    @Test
+    void aCalibratedMonitorGrowsItsWindowAndShowsItsThresholdPartByPart() throws Exception {
+        DriftFixture.seed(owner, "calib");
+        api.createReference(CreateReferenceRequest.newBuilder().setModelId("calib").setModelVersion("v2")
+                .setName("calm").setRange(DriftFixture.minutes(0, 10).getTimeRange()).build());
+        Watermarks.advance(owner, DriftFixture.T0.plusSeconds(60L * 20));
+        MonitorDefinition created = api.createMonitor(CreateMonitorRequest.newBuilder().setMonitor(MonitorDefinition
+                .newBuilder().setName("calibrated").setModelId("calib").setTap("dense1").setReference("calm")
+                .setMode(MonitorMode.MONITOR_MODE_CALIBRATED).setMinObservations(50).setMaxSpanMinutes(10)).build());
+        assertEquals(0.05, created.getMinimumEffect());
+        assertEquals(1.0, created.getFalseAlarmBudget());
+        Monitor listed = null;
+        for (int i = 0; i < 60 && (listed == null || !listed.hasWindow() || listed.getWindow().getTo().getSeconds()
+                < DriftFixture.T0.plusSeconds(1200).getEpochSecond()); i++) {
+            Thread.sleep(500);
+            listed = api.listMonitors(ListMonitorsRequest.newBuilder().setModelId("calib").build()).getMonitors(0);
+        }
+        assertEquals(MonitorState.MONITOR_STATE_DRIFTING, listed.getState(), listed.toString());
+        // a reference of 600 observations is too small to detect twice 0.05 at any window: the window is the span
+        assertEquals(DriftFixture.T0.plusSeconds(600).getEpochSecond(), listed.getWindow().getFrom().getSeconds());
+        assertEquals(600, listed.getWindowObservations());
+        CalibratedThreshold parts = listed.getCalibration();
+        assertEquals(0.05, parts.getMinimumEffect());
+        assertEquals(1.0 / 43_200, parts.getAlpha(), 1e-15, "one tap, one false alarm per 30 days of minutes");
+        assertEquals(listed.getThresholdApplied(), parts.getMinimumEffect() + parts.getNullQuantile()
+                + parts.getSketchBound(), 1e-12);
+        assertTrue(parts.getNullQuantile() > 0.1 && parts.getSketchBound() > 0, parts.toString());
+        assertTrue(listed.getSmallestDetectableEffect() > listed.getThresholdApplied(), listed.toString());
+        assertTrue(listed.getCurrentValue() > listed.getThresholdApplied(), listed.toString());
+
+        MonitorHistory history = api.getMonitorHistory(MonitorHistoryRequest.newBuilder().setName("calibrated")
+                .setEvaluationMinutes(720).build());
+        // calm minutes never fired: one transition, to drifting, once enough of the window had moved
+        assertEquals(1, history.getTransitionsCount(), history.toString());
+        long since = history.getTransitions(0).getMonitor().getSince().getSeconds();
+        assertTrue(since > DriftFixture.T0.plusSeconds(600).getEpochSecond(), history.toString());
+        assertTrue(history.getEvaluationsList().stream().filter(e -> e.hasValue())
+                .allMatch(e -> e.hasCalibration() && e.getThresholdApplied() == e.getCalibration().getMinimumEffect()
+                        + e.getCalibration().getNullQuantile() + e.getCalibration().getSketchBound()),
+                "every evaluation with a value carries its threshold's parts");
+
+        // a minimum effect larger than anything seen decides the stored evaluations again: ok
+        api.updateMonitor(UpdateMonitorRequest.newBuilder().setName("calibrated").setMonitor(history.getMonitor()
+                .toBuilder().setMinimumEffect(0.95).clearSource().clearUpdatedAt().clearUpdatedBy()).build());
+        for (int i = 0; i < 60 && listed.getState() != MonitorState.MONITOR_STATE_OK; i++) {
+            Thread.sleep(500);
+            listed = api.listMonitors(ListMonitorsRequest.newBuilder().setModelId("calib").build()).getMonitors(0);
+        }
+        assertEquals(MonitorState.MONITOR_STATE_OK, listed.getState(), listed.toString());
+        assertEquals(0.95, listed.getCalibration().getMinimumEffect());
+        api.deleteMonitor(DeleteMonitorRequest.newBuilder().setName("calibrated").build());
     }
 }

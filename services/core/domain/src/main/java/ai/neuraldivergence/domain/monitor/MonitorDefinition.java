@@ -11,7 +11,7 @@ import java.util.regex.Pattern;
  *
  * @param tap a tap name, or {@link #EVERY_TAP}
  * @param threshold fixed mode: the value above which an evaluation counts as drifted
- * @param minimumEffect calibrated mode: the smallest effect worth an alert
+ * @param minimumEffect calibrated mode: the smallest effect worth an alert (δ, in mean KS; calibrated monitors use KS)
  * @param falseAlarmBudget calibrated mode: false alarms allowed per monitor (all its taps) per 30 days
  * @param windowsInARow consecutive evaluations over (or back under) the threshold before the state changes
  * @param minObservations observations an evaluation needs; its window grows from one minute until it holds them
@@ -59,10 +59,10 @@ public record MonitorDefinition(String name, String modelId, String tap, String 
         Objects.requireNonNull(slice, "slice");
         Objects.requireNonNull(metric, "metric");
         Objects.requireNonNull(mode, "mode");
-        if (mode == Mode.CALIBRATED) {
-            // the fields are stored and carried already, so that calibration changes neither the schema nor the API
-            throw new IllegalArgumentException("mode calibrated is not available yet: use mode fixed with a "
-                    + "threshold");
+        if (mode == Mode.CALIBRATED && metric != Divergence.Metric.KS) {
+            // the calibrated threshold's null bound is the mean KS's (MeanKsNull): no other metric has one
+            throw new IllegalArgumentException("mode calibrated needs metric ks, got "
+                    + metric.name().toLowerCase(java.util.Locale.ROOT));
         }
         requireRange(threshold, 0, 1e6, "threshold");
         requireRange(minimumEffect, 0, 1, "minimum_effect");
@@ -107,12 +107,17 @@ public record MonitorDefinition(String name, String modelId, String tap, String 
     }
 
     /**
-     * Whether {@code other} measures the same thing (model, tap, reference, slice, metric): if not, a monitor
-     * changed into it starts its state over; if so, its evaluations stand and only the verdict is read again.
+     * Whether {@code other} measures the same thing (model, tap, reference, slice, metric, mode): if not, a monitor
+     * changed into it starts its state over; if so, its evaluations stand and only the verdict is read again. A change
+     * of mode starts over: a calibrated monitor's window and threshold are not a fixed one's.
      */
     public boolean measuresAs(MonitorDefinition other) {
         return modelId.equals(other.modelId) && tap.equals(other.tap) && reference.equals(other.reference)
-                && slice.equals(other.slice) && metric == other.metric;
+                && slice.equals(other.slice) && metric == other.metric && mode == other.mode;
+    }
+
+    public boolean calibrated() {
+        return mode == Mode.CALIBRATED;
     }
 
     /** The metric's word, as stored and configured: ks, wasserstein, jensen_shannon, psi, mean_shift. */

@@ -22,21 +22,36 @@ public final class MonitorRun {
 
     /**
      * One evaluation of a monitor on a tap: the minute it closes ({@code end}), the window it read, its counts, its
-     * value and the threshold it was compared with.
+     * value and the threshold it was compared with ({@code calibration}: that threshold's parts, for a calibrated
+     * monitor; null for a fixed one).
      */
     public record Evaluation(Instant end, TrailingWindow window, long referenceObservations, double value,
-            double thresholdApplied, Outcome outcome, String reason) {
+            double thresholdApplied, Outcome outcome, String reason, CalibratedThreshold calibration) {
 
         public Evaluation {
             Objects.requireNonNull(end, "end");
             Objects.requireNonNull(outcome, "outcome");
         }
 
-        /** A value compared with a threshold: over it, or at or below it (NaN is not over). */
+        /** An evaluation without a value: not enough observations, or invalid (with the reason). */
+        public Evaluation(Instant end, TrailingWindow window, long referenceObservations, double value,
+                double thresholdApplied, Outcome outcome, String reason) {
+            this(end, window, referenceObservations, value, thresholdApplied, outcome, reason, null);
+        }
+
+        /** A value compared with a fixed threshold: over it, or at or below it (NaN is not over). */
         public static Evaluation of(Instant end, TrailingWindow window, long referenceObservations, double value,
                 double thresholdApplied) {
             return new Evaluation(end, window, referenceObservations, value, thresholdApplied,
-                    value > thresholdApplied ? Outcome.OVER : Outcome.UNDER, null);
+                    value > thresholdApplied ? Outcome.OVER : Outcome.UNDER, null, null);
+        }
+
+        /** A value compared with a calibrated threshold. */
+        public static Evaluation of(Instant end, TrailingWindow window, long referenceObservations, double value,
+                CalibratedThreshold calibration) {
+            double threshold = calibration.applied();
+            return new Evaluation(end, window, referenceObservations, value, threshold,
+                    value > threshold ? Outcome.OVER : Outcome.UNDER, null, calibration);
         }
     }
 

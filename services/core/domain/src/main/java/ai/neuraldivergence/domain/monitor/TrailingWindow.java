@@ -24,6 +24,15 @@ public record TrailingWindow(Instant start, Instant end, long observations, bool
      */
     public static TrailingWindow find(NavigableMap<Instant, Long> counts, Instant end, long minObservations,
             int maxSpanMinutes) {
+        return find(counts, end, minObservations, minObservations, maxSpanMinutes);
+    }
+
+    /**
+     * A window that grows until it holds {@code wanted} observations (a calibrated monitor's, to detect its minimum
+     * effect) or reaches the span; it is sufficient when it holds {@code minObservations}.
+     */
+    public static TrailingWindow find(NavigableMap<Instant, Long> counts, Instant end, long minObservations,
+            long wanted, int maxSpanMinutes) {
         Objects.requireNonNull(end, "end");
         if (end.getEpochSecond() % MINUTE != 0 || end.getNano() != 0) {
             throw new IllegalArgumentException("a window ends on a minute boundary, got " + end);
@@ -31,15 +40,16 @@ public record TrailingWindow(Instant start, Instant end, long observations, bool
         if (minObservations < 1 || maxSpanMinutes < 1) {
             throw new IllegalArgumentException("minimum and span are >= 1");
         }
+        long target = Math.max(minObservations, wanted);
         long held = 0;
         for (int minutes = 1; minutes <= maxSpanMinutes; minutes++) {
             Instant start = end.minusSeconds(MINUTE * minutes);
             held += counts.getOrDefault(start, 0L);
-            if (held >= minObservations) {
+            if (held >= target) {
                 return new TrailingWindow(start, end, held, true);
             }
         }
-        return new TrailingWindow(end.minusSeconds(MINUTE * maxSpanMinutes), end, held, false);
+        return new TrailingWindow(end.minusSeconds(MINUTE * maxSpanMinutes), end, held, held >= minObservations);
     }
 
     public int minutes() {

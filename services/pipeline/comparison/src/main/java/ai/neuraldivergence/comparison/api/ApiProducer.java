@@ -149,9 +149,8 @@ public class ApiProducer {
         Set<String> configured = new HashSet<>();
         config.monitors().forEach((name, c) -> {
             store.upsertFromConfig(new MonitorDefinition(name, c.model(), c.tap(), c.reference(),
-                    Slice.parse(c.slice()), MonitorDefinition.metric(c.metric()), MonitorDefinition.Mode.FIXED,
-                    c.threshold(), MonitorDefinition.DEFAULT_MINIMUM_EFFECT,
-                    MonitorDefinition.DEFAULT_FALSE_ALARM_BUDGET, c.windowsInARow(), c.minObservations(),
+                    Slice.parse(c.slice()), MonitorDefinition.metric(c.metric()), MonitorDefinition.mode(c.mode()),
+                    c.threshold(), c.minimumEffect(), c.falseAlarmBudget(), c.windowsInARow(), c.minObservations(),
                     Math.toIntExact(Math.max(1, c.maxSpan().toMinutes()))));
             configured.add(name);
         });

@@ -292,10 +292,18 @@ final class Responses {
         }
         m.setWindowObservations(state.windowObservations()).setReferenceObservations(state.referenceObservations())
                 .setThresholdApplied(state.thresholdApplied());
-        if (!Double.isNaN(state.smallestDetectableEffect())) {
-            m.setSmallestDetectableEffect(state.smallestDetectableEffect());
+        if (state.calibration() != null) {
+            m.setSmallestDetectableEffect(state.smallestDetectableEffect())
+                    .setCalibration(calibration(state.calibration()));
         }
         return m.build();
+    }
+
+    static ai.neuraldivergence.proto.v1.CalibratedThreshold calibration(
+            ai.neuraldivergence.domain.monitor.CalibratedThreshold t) {
+        return ai.neuraldivergence.proto.v1.CalibratedThreshold.newBuilder().setMinimumEffect(t.minimumEffect())
+                .setNullQuantile(t.nullQuantile()).setSketchBound(t.sketchBound()).setAlpha(t.alpha())
+                .setSmallestDetectableEffect(t.smallestDetectableEffect()).build();
     }
 
     static ai.neuraldivergence.proto.v1.MonitorDefinition monitorDefinition(StoredMonitor stored) {
@@ -333,6 +341,9 @@ final class Responses {
                     .setOver(e.outcome() == ai.neuraldivergence.domain.monitor.MonitorRun.Outcome.OVER);
             if (!Double.isNaN(e.value())) {
                 ev.setValue(e.value());
+            }
+            if (e.calibration() != null) {
+                ev.setCalibration(calibration(e.calibration()));
             }
             out.addEvaluations(ev);
         }

@@ -110,8 +110,20 @@ public interface ComparisonConfig {
         @WithDefault("ks")
         String metric();
 
+        /** fixed (compared with threshold) or calibrated (metric ks: minimum-effect and false-alarm-budget). */
+        @WithDefault("fixed")
+        String mode();
+
         @WithDefault("0.15")
         double threshold();
+
+        /** Calibrated mode: the smallest change worth an alert, in mean KS. */
+        @WithDefault("0.05")
+        double minimumEffect();
+
+        /** Calibrated mode: false alarms allowed per 30 days, every tap of the monitor together. */
+        @WithDefault("1")
+        double falseAlarmBudget();
 
         /** Consecutive minute windows over (or back under) the threshold before the state changes. */
         @WithDefault("2")

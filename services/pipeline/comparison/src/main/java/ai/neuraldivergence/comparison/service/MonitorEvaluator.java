@@ -8,6 +8,7 @@ import ai.neuraldivergence.domain.Granularity;
 import ai.neuraldivergence.domain.TapComparison;
 import ai.neuraldivergence.domain.TapDescriptor;
 import ai.neuraldivergence.domain.TapDistribution;
+import ai.neuraldivergence.domain.monitor.CalibratedThreshold;
 import ai.neuraldivergence.domain.monitor.MonitorDefinition;
 import ai.neuraldivergence.domain.monitor.MonitorRun;
 import ai.neuraldivergence.domain.monitor.MonitorStatus;
@@ -194,13 +195,17 @@ public final class MonitorEvaluator {
     /** The complete minutes of one monitor not evaluated yet, at most {@code budget}; returns how many. */
     private int evaluate(StoredMonitor m, Instant completeBefore, int budget) {
         int done = 0;
-        for (String tap : taps(m)) {
+        List<String> taps = taps(m);
+        // a calibrated monitor shares its false-alarm budget out over every evaluation of every tap it watches
+        double alpha = m.definition().calibrated()
+                ? CalibratedThreshold.alpha(m.definition().falseAlarmBudget(), taps.size()) : Double.NaN;
+        for (String tap : taps) {
             Key key = new Key(m.definition().name(), tap);
-            Tracked t = track(key, m, completeBefore);
+            Tracked t = track(key, m, completeBefore, alpha);
             Instant next = t.run().lastEvaluated() == null ? t.backfillFrom()
                     : t.run().lastEvaluated().plusSeconds(60);
             while (!next.isAfter(completeBefore) && done < budget) {
-                evaluate(t, tap, next);
+                evaluate(t, tap, next, alpha);
                 done++;
                 next = next.plusSeconds(60);
             }
@@ -264,12 +269,10 @@ public final class MonitorEvaluator {
      * either). Where that agrees with the stored state, the stored one stands (its since may be older than the
      * evaluations kept); where it does not, the new state is written at once, with its transition.
      */
-    private Tracked track(Key key, StoredMonitor m, Instant completeBefore) {
+    private Tracked track(Key key, StoredMonitor m, Instant completeBefore, double alpha) {
         Tracked t = runs.get(key);
         MonitorDefinition d = m.definition();
-        if (t != null && t.monitor().generation() == m.generation()
-                && t.monitor().definition().windowsInARow() == d.windowsInARow()
-                && t.monitor().definition().threshold() == d.threshold()) {
+        if (t != null && t.monitor().generation() == m.generation() && t.monitor().definition().equals(d)) {
             return t;
         }
         Optional<MonitorStatus> stored = store.states().stream().filter(s -> s.monitor().equals(key.monitor())
@@ -287,8 +290,7 @@ public final class MonitorEvaluator {
         for (MonitorRun.Evaluation e : store.evaluations(key.monitor(), m.generation(), key.tap())) {
             firstEnd = firstEnd == null ? e.end() : firstEnd;
             last = e.outcome() == MonitorRun.Outcome.OVER || e.outcome() == MonitorRun.Outcome.UNDER
-                    ? MonitorRun.Evaluation.of(e.end(), e.window(), e.referenceObservations(), e.value(),
-                            d.threshold()) : e;
+                    ? decideAgain(e, d, alpha) : e;
             replayed.record(last);
         }
         Tracked tracked;
@@ -303,7 +305,8 @@ public final class MonitorEvaluator {
                     replayed.lastEvaluated()) : replayed, null, throughout);
             MonitorStatus now = new MonitorStatus(s.monitor(), s.generation(), s.tap(), replayed.state(),
                     since, throughout, last.end(), last.window().start(), last.window().observations(),
-                    last.referenceObservations(), last.value(), last.thresholdApplied(), Double.NaN, s.reason());
+                    last.referenceObservations(), last.value(), last.thresholdApplied(), last.calibration(),
+                    s.reason());
             Transition change = new Transition(0, s.monitor(), s.generation(), s.tap(), replayed.state(), s.state(),
                     since, throughout, last.value(), last.thresholdApplied(), null, last.window().start(),
                     last.end(), d.slice().key(), List.of(), Instant.now());
@@ -311,10 +314,27 @@ public final class MonitorEvaluator {
                 throw new LeaseLost();
             }
             LOG.infof("monitor %s: tap %s is %s since %s, decided again under threshold %.3f and %d in a row",
-                    s.monitor(), s.tap(), replayed.state().word(), replayed.since(), d.threshold(), d.windowsInARow());
+                    s.monitor(), s.tap(), replayed.state().word(), replayed.since(), last.thresholdApplied(),
+                    d.windowsInARow());
         }
         runs.put(key, tracked);
         return tracked;
+    }
+
+    /**
+     * A stored evaluation's value under the current definition: a fixed threshold as it is now; a calibrated one made
+     * again from the evaluation's counts and sketch bound with the current minimum effect and false-alarm rate (the
+     * window stays the one read).
+     */
+    private static MonitorRun.Evaluation decideAgain(MonitorRun.Evaluation e, MonitorDefinition d, double alpha) {
+        if (!d.calibrated()) {
+            return MonitorRun.Evaluation.of(e.end(), e.window(), e.referenceObservations(), e.value(), d.threshold());
+        }
+        // a mode change starts the state over, so a calibrated monitor's evaluations carry their sketch bound
+        double sketchBound = e.calibration() == null ? 0 : e.calibration().sketchBound();
+        return MonitorRun.Evaluation.of(e.end(), e.window(), e.referenceObservations(), e.value(),
+                CalibratedThreshold.of(d.minimumEffect(), alpha, e.window().observations(), e.referenceObservations(),
+                        sketchBound));
     }
 
     /** A write found the lease held by another: this replica stops evaluating until it takes the lease again. */
@@ -341,32 +361,43 @@ public final class MonitorEvaluator {
         return completeBefore;
     }
 
-    /** One evaluation of the minute ending at {@code end}, written with the state it leaves. */
-    private void evaluate(Tracked t, String tap, Instant end) {
+    /**
+     * One evaluation of the minute ending at {@code end}, written with the state it leaves. A calibrated monitor
+     * reads the reference first: its window grows until the effect it can detect against it is at most twice its
+     * minimum effect.
+     */
+    private void evaluate(Tracked t, String tap, Instant end, double alpha) {
         MonitorDefinition d = t.monitor().definition();
         MonitorRun.Evaluation e;
         int[] top = new int[0];
         try {
             Located located = locate(d, tap, end.minusSeconds(60L * d.maxSpanMinutes()), end);
             TapDescriptor descriptor = located.tap();
-            TrailingWindow w = TrailingWindow.find(located.counts(), end, d.minObservations(), d.maxSpanMinutes());
+            TapDistribution reference = selections.read(descriptor, selections.bind(d.modelId(),
+                    new Selection.Reference(d.reference(), d.slice())));
+            if (reference.observationCount() == 0) {
+                throw new FailedPreconditionException("reference '" + d.reference() + "' holds no observations "
+                        + "of tap '" + tap + "'");
+            }
+            long wanted = d.calibrated() ? CalibratedThreshold.observationsWanted(d.minimumEffect(), alpha,
+                    reference.observationCount()) : d.minObservations();
+            TrailingWindow w = TrailingWindow.find(located.counts(), end, d.minObservations(), wanted,
+                    d.maxSpanMinutes());
             if (!w.sufficient()) {
                 e = new MonitorRun.Evaluation(end, w, 0, Double.NaN, d.threshold(),
                         MonitorRun.Outcome.INSUFFICIENT_DATA, null);
             } else {
                 TapDistribution window = selections.readUncached(descriptor, selections.bind(d.modelId(),
                         new Selection.Range(w.start(), end, d.slice())));
-                TapDistribution reference = selections.read(descriptor, selections.bind(d.modelId(),
-                        new Selection.Reference(d.reference(), d.slice())));
-                if (reference.observationCount() == 0) {
-                    throw new FailedPreconditionException("reference '" + d.reference() + "' holds no observations "
-                            + "of tap '" + tap + "'");
-                }
                 TapComparison c = TapComparison.of(descriptor, reference, window, d.metric(), TOP_NEURONS,
                         TapComparison.DEFAULT_THRESHOLD, ai.neuraldivergence.domain.SamplingBound.DEFAULT_ALPHA,
                         Divergence.DEFAULT_BINS);
                 top = c.topNeurons();
-                e = MonitorRun.Evaluation.of(end, w, reference.observationCount(), c.mean(), d.threshold());
+                e = d.calibrated()
+                        ? MonitorRun.Evaluation.of(end, w, reference.observationCount(), c.mean(),
+                                CalibratedThreshold.of(d.minimumEffect(), alpha, window.observationCount(),
+                                        reference.observationCount(), meanSketchBound(c)))
+                        : MonitorRun.Evaluation.of(end, w, reference.observationCount(), c.mean(), d.threshold());
             }
         } catch (NotFoundException | FailedPreconditionException missing) {
             e = new MonitorRun.Evaluation(end, new TrailingWindow(end.minusSeconds(60), end, 0, false), 0, Double.NaN,
@@ -381,7 +412,7 @@ public final class MonitorEvaluator {
         boolean lowerBound = t.lowerBound;
         MonitorStatus state = new MonitorStatus(d.name(), t.monitor().generation(), tap, t.run().state(),
                 t.run().since(), lowerBound, end, e.window().start(), e.window().observations(),
-                e.referenceObservations(), e.value(), e.thresholdApplied(), Double.NaN,
+                e.referenceObservations(), e.value(), e.thresholdApplied(), e.calibration(),
                 t.run().state() == Transition.State.INVALID ? e.reason() : null);
         Transition transition = change.map(c -> new Transition(0, d.name(), t.monitor().generation(), tap, c.state(),
                 c.previous(), c.since(), lowerBound, c.decidedBy().value(), c.decidedBy().thresholdApplied(),
@@ -396,6 +427,11 @@ public final class MonitorEvaluator {
                     lowerBound ? " or earlier" : "", d.metric(), e.value(), e.thresholdApplied(), e.window().start(),
                     end, e.window().observations());
         }
+    }
+
+    /** The most the sketches add to a tap's mean KS: the mean of its neurons' KS error bounds. */
+    static double meanSketchBound(TapComparison c) {
+        return c.neurons().stream().mapToDouble(Divergence::ksErrorBound).average().orElse(0);
     }
 
     /** For tests and the log: how many runs are followed. */

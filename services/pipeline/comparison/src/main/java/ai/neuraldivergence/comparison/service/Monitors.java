@@ -119,7 +119,7 @@ public final class Monitors {
     /** The state a transition led to, as a status (the deciding evaluation's window and value). */
     public static MonitorStatus asStatus(Transition t) {
         return new MonitorStatus(t.monitor(), t.generation(), t.tap(), t.state(), t.since(), t.sinceLowerBound(),
-                t.windowEnd(), t.windowStart(), 0, 0, t.value(), t.thresholdApplied(), Double.NaN, t.reason());
+                t.windowEnd(), t.windowStart(), 0, 0, t.value(), t.thresholdApplied(), null, t.reason());
     }
 
     private List<Meter> register(Key key, MonitorDefinition d) {

@@ -1,0 +1,86 @@
+package ai.neuraldivergence.domain.monitor;
+
+import ai.neuraldivergence.domain.MeanKsNull;
+
+/**
+ * A calibrated monitor's threshold for one evaluation of one tap, part by part: the {@code minimumEffect} (δ: a
+ * change smaller than this is not worth an alert), the {@code nullQuantile} (how high the mean KS of an unchanged tap
+ * can read at these counts, but with probability {@code alpha}: {@link MeanKsNull}) and the {@code sketchBound} (the
+ * most the sketches can add to the mean KS: the mean of the neurons' {@code ks_error_bound}). A tap whose true mean KS
+ * is at most δ reads over their sum with probability at most {@code alpha}.
+ *
+ * <p>{@code alpha} is the monitor's false-alarm budget shared out over every evaluation of every tap it makes in 30
+ * days (a union bound: it holds whatever the overlap between consecutive windows). The {@code smallestDetectableEffect}
+ * is the true mean KS read over the threshold with probability at least one half: the threshold, plus the mean KS's
+ * expected shortfall below the truth at these counts and its median deviation, plus the sketch bound again.
+ */
+public record CalibratedThreshold(double minimumEffect, double nullQuantile, double sketchBound, double alpha,
+        double smallestDetectableEffect) {
+
+    /** A monitor evaluates each tap once per complete minute. */
+    public static final int EVALUATIONS_PER_30_DAYS = 30 * 24 * 60;
+    /** A budget of more alarms than evaluations is read as one alarm every other evaluation. */
+    static final double MAX_ALPHA = 0.5;
+
+    /**
+     * The rate each evaluation of each tap runs at: {@code budget / (taps * evaluations per 30 days)}.
+     *
+     * @param falseAlarmBudget false alarms allowed per monitor, all its taps together, per 30 days
+     */
+    public static double alpha(double falseAlarmBudget, int taps) {
+        if (!(falseAlarmBudget > 0) || taps < 1) {
+            throw new IllegalArgumentException("a budget > 0 and at least one tap, got " + falseAlarmBudget + " and "
+                    + taps);
+        }
+        return Math.min(MAX_ALPHA, falseAlarmBudget / ((double) taps * EVALUATIONS_PER_30_DAYS));
+    }
+
+    /** The threshold for a window of {@code n} observations against a reference of {@code m}. */
+    public static CalibratedThreshold of(double minimumEffect, double alpha, long n, long m, double sketchBound) {
+        double q = MeanKsNull.quantile(n, m, alpha);
+        return new CalibratedThreshold(minimumEffect, q, sketchBound, alpha,
+                minimumEffect + q + sketchBound + shortfall(n, m) + sketchBound);
+    }
+
+    /** What the threshold compares the tap's mean KS with. */
+    public double applied() {
+        return minimumEffect + nullQuantile + sketchBound;
+    }
+
+    /**
+     * The window a calibrated monitor reads grows until its smallest detectable effect (before the sketches' part,
+     * which reading tells) is at most twice δ: the fewest window observations that do it against a reference of
+     * {@code m}, or {@link Long#MAX_VALUE} when no window does (the reference alone is too small for δ).
+     */
+    public static long observationsWanted(double minimumEffect, double alpha, long m) {
+        if (!(minimumEffect > 0) || excess(Long.MAX_VALUE / 2, m, alpha) > minimumEffect) {
+            return Long.MAX_VALUE;
+        }
+        long low = 1;
+        long high = 1;
+        while (excess(high, m, alpha) > minimumEffect) {
+            low = high;
+            high *= 2;
+        }
+        // excess falls as n grows: the smallest n in (low, high] at or under δ
+        while (low < high) {
+            long mid = low + (high - low) / 2;
+            if (excess(mid, m, alpha) <= minimumEffect) {
+                high = mid;
+            } else {
+                low = mid + 1;
+            }
+        }
+        return high;
+    }
+
+    /** The smallest detectable effect less δ and the sketches' part. */
+    private static double excess(long n, long m, double alpha) {
+        return MeanKsNull.quantile(n, m, alpha) + shortfall(n, m);
+    }
+
+    /** How far below the truth the mean KS reads at most, with probability one half. */
+    private static double shortfall(long n, long m) {
+        return MeanKsNull.quantile(n, m, 0.5);
+    }
+}
