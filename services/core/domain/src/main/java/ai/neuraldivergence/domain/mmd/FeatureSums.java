@@ -1,0 +1,97 @@
+package ai.neuraldivergence.domain.mmd;
+
+import java.util.Arrays;
+
+/**
+ * A window's random Fourier features, summed: its count and, per bandwidth of the map and per direction, the sums of
+ * {@code cos(z_j·x / σ)} and {@code sin(z_j·x / σ)} over its observations. Mergeable like the sketches (a merge adds
+ * counts and sums, in any order), and enough for the unbiased MMD² between two windows ({@link Mmd}). Observations
+ * with a non-finite value are counted apart and left out. Not thread-safe.
+ */
+public final class FeatureSums {
+
+    private final int bandwidths;
+    private long count;
+    private long nonFinite;
+    /** [g][j][cos, sin], flattened. */
+    private final double[] sums;
+
+    public FeatureSums(int bandwidths) {
+        if (bandwidths < 1) {
+            throw new IllegalArgumentException("at least one bandwidth, got " + bandwidths);
+        }
+        this.bandwidths = bandwidths;
+        this.sums = new double[bandwidths * 2 * RandomFeatureMap.DIRECTIONS];
+    }
+
+    /** Sums as stored: {@code sums.length == bandwidths * 2 * DIRECTIONS}. */
+    public static FeatureSums of(long count, long nonFinite, double[] sums) {
+        if (count < 0 || nonFinite < 0 || sums.length % (2 * RandomFeatureMap.DIRECTIONS) != 0 || sums.length == 0) {
+            throw new IllegalArgumentException("stored feature sums are malformed");
+        }
+        FeatureSums s = new FeatureSums(sums.length / (2 * RandomFeatureMap.DIRECTIONS));
+        s.count = count;
+        s.nonFinite = nonFinite;
+        System.arraycopy(sums, 0, s.sums, 0, sums.length);
+        return s;
+    }
+
+    /** Adds one observation through {@code map}, with {@code scratch} of at least D values. */
+    public void add(RandomFeatureMap map, float[] row, double[] scratch) {
+        if (map.bandwidths() != bandwidths) {
+            throw new IllegalArgumentException("a map of " + map.bandwidths() + " bandwidths for sums of "
+                    + bandwidths);
+        }
+        if (!map.project(row, scratch)) {
+            nonFinite++;
+            return;
+        }
+        int d = RandomFeatureMap.DIRECTIONS;
+        for (int g = 0; g < bandwidths; g++) {
+            double inverse = 1 / map.bandwidth(g);
+            int base = g * 2 * d;
+            for (int j = 0; j < d; j++) {
+                double angle = scratch[j] * inverse;
+                sums[base + 2 * j] += Math.cos(angle);
+                sums[base + 2 * j + 1] += Math.sin(angle);
+            }
+        }
+        count++;
+    }
+
+    /** Adds another window's sums (of the same map) to these. */
+    public void merge(FeatureSums other) {
+        if (other.bandwidths != bandwidths) {
+            throw new IllegalArgumentException("sums of " + other.bandwidths + " bandwidths into sums of " + bandwidths);
+        }
+        count += other.count;
+        nonFinite += other.nonFinite;
+        for (int i = 0; i < sums.length; i++) {
+            sums[i] += other.sums[i];
+        }
+    }
+
+    /** Observations summed (non-finite ones apart). */
+    public long count() {
+        return count;
+    }
+
+    /** Observations left out for a non-finite value. */
+    public long nonFinite() {
+        return nonFinite;
+    }
+
+    public int bandwidths() {
+        return bandwidths;
+    }
+
+    /** The sum of cos (k = 0) or sin (k = 1) of direction j at bandwidth g. */
+    double sum(int g, int j, int k) {
+        return sums[g * 2 * RandomFeatureMap.DIRECTIONS + 2 * j + k];
+    }
+
+    /** A copy of the sums, as stored. */
+    public double[] sums() {
+        return Arrays.copyOf(sums, sums.length);
+    }
+}
