@@ -95,6 +95,13 @@ class MonitorLifecycleTest {
         return listed;
     }
 
+    /** A gauge's value in Prometheus' text format, by its name and labels. */
+    private static double gauge(String metrics, String nameAndLabels) {
+        return Double.parseDouble(metrics.lines().filter(l -> l.startsWith(nameAndLabels)).findFirst()
+                .orElseThrow(() -> new AssertionError("no " + nameAndLabels + " in\n" + metrics))
+                .substring(nameAndLabels.length()).trim());
+    }
+
     /** Every stored minute of the drift fixture evaluated: the newest evaluation closes minute 20. */
     private static boolean evaluatedToMinute20(Monitor m) {
         return m.hasWindow() && m.getWindow().getTo().getSeconds() >= DriftFixture.T0.plusSeconds(1200)
@@ -297,6 +304,12 @@ class MonitorLifecycleTest {
         assertTrue(parts.getNullQuantile() > 0.1 && parts.getSketchBound() > 0, parts.toString());
         assertTrue(listed.getSmallestDetectableEffect() > listed.getThresholdApplied(), listed.toString());
         assertTrue(listed.getCurrentValue() > listed.getThresholdApplied(), listed.toString());
+        // the moving threshold and what it can detect, as gauges beside the value
+        String metrics = Management.given().get("/q/metrics").asString();
+        String labels = "{model=\"calib\",monitor=\"calibrated\",reference=\"calm\",tap=\"dense1\"} ";
+        assertEquals(listed.getThresholdApplied(), gauge(metrics, "nd_comparison_monitor_threshold" + labels), 1e-9);
+        assertEquals(listed.getSmallestDetectableEffect(), gauge(metrics, "nd_comparison_monitor_detectable_effect"
+                + labels), 1e-9);
 
         MonitorHistory history = api.getMonitorHistory(MonitorHistoryRequest.newBuilder().setName("calibrated")
                 .setEvaluationMinutes(720).build());

@@ -138,6 +138,15 @@ public final class Monitors {
                 .map(s -> s.state() == null ? Double.NaN : s.state().value()).orElse(Double.NaN)).tags(tags)
                 .description("The newest complete evaluation's value of the monitor's metric against its reference")
                 .register(registry));
+        // a calibrated monitor's threshold moves with its window's counts: a dashboard plots it beside the value
+        out.add(Gauge.builder("nd.comparison.monitor.threshold", this, m -> m.status(key)
+                .map(s -> s.state() == null ? Double.NaN : s.state().thresholdApplied()).orElse(Double.NaN))
+                .tags(tags).description("The threshold the newest complete evaluation's value was compared with")
+                .register(registry));
+        out.add(Gauge.builder("nd.comparison.monitor.detectable.effect", this, m -> m.status(key)
+                .map(s -> s.state() == null ? Double.NaN : s.state().smallestDetectableEffect()).orElse(Double.NaN))
+                .tags(tags).description("A calibrated monitor's smallest effect detectable at its newest window's "
+                        + "counts (NaN for a fixed one)").register(registry));
         out.add(Gauge.builder("nd.comparison.monitor.since", this, m -> m.status(key)
                 .map(s -> s.state() == null || s.state().since() == null ? 0.0
                         : (double) s.state().since().getEpochSecond()).orElse(0.0)).tags(tags)
