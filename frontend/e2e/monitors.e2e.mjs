@@ -1,4 +1,5 @@
-// The Monitors view on the local run: the configured monitor listed as configuration's; a monitor created through
+// The Monitors view on the local run: the configured monitors listed as configuration's (the calibrated one with its
+// threshold part by part); a monitor created through
 // the form, confirmed by the API, turning drifting on the run's attacks, with its transition in its history and a
 // link to the Neurons view of the window that decided it; then changed and deleted through the view.
 import assert from "node:assert/strict";
@@ -20,6 +21,19 @@ test("a monitor created in the view turns drifting, shows its history, and is ch
     await configured.waitFor();
     assert.match(await configured.textContent(), /configuration/);
     assert.equal(await configured.locator('button[name="edit"]').count(), 0, "configuration's: not editable here");
+    // the calibrated monitor beside it shows its threshold part by part, as the API states it
+    const parts = page.locator('tr[data-monitor="calibrated-drift"] small', { hasText: "detects" }).first();
+    await parts.waitFor({ timeout: 120_000 });
+    assert.match(await parts.textContent(), /= effect 0\.05 \+ null [\d.e-]+ \+ sketch [\d.e-]+; detects [\d.e-]+/);
+    const calibrated = (await api("GET", `monitors?model_id=${MODEL}`)).monitors
+      .filter((m) => m.name === "calibrated-drift" && m.calibration);
+    assert.ok(calibrated.length > 0, "the API lists its evaluated taps");
+    for (const m of calibrated) {
+      const c = m.calibration;
+      assert.ok(Math.abs(m.thresholdApplied - (c.minimumEffect + c.nullQuantile + c.sketchBound)) < 1e-9,
+        `${m.tap}: the threshold is its parts' sum`);
+      assert.ok(c.smallestDetectableEffect > m.thresholdApplied, `${m.tap}: it detects above its threshold`);
+    }
 
     await page.locator('button[name="new-monitor"]').click();
     const form = page.locator("form.monitor-form");
