@@ -44,6 +44,13 @@ for (const [size, viewport] of Object.entries(VIEWPORTS)) {
       const text = await page.locator(`main > .tap[data-tap="${t.summary.tap}"] .stats`).textContent();
       assert.ok(text.endsWith(`B ${t.summary.countB} obs.`), `${t.summary.tap}: ${text}`);
       assert.ok(Number(t.summary.countB) > 0);
+      // the layer statistic: every tap of the local model is stored as one block, its windows and the training
+      // reference with their feature sums, so it is available, and the page shows the API's verdict
+      const layer = t.summary.layer;
+      assert.ok(layer?.available, `${t.summary.tap}: ${JSON.stringify(layer)}`);
+      const badge = page.locator(`main > .tap[data-tap="${t.summary.tap}"] .layer`);
+      assert.equal(await badge.getAttribute("data-state"), layer.drifted ? "drifted" : "ok");
+      assert.match(await badge.getAttribute("title"), /^layer statistic \(all neurons together\): MMD² /);
     }
     // the onset tap, where the API finds one (B may hold too little attacked traffic for any)
     const layers = await api("POST", "layer-overview", { modelId: MODEL, a: { reference: "training" }, b: selectionB() });

@@ -64,5 +64,20 @@ function tapRow(tap: Having<CompareResponse["taps"][number], "summary">, onset: 
     strip(tap.neurons.map((n) => toNumber(n.ks)), viridis, `KS of the ${tap.neurons.length} neurons of ${s.tap}`),
     h("span", { class: "stats" }, `${formatNumber(100 * toNumber(s.driftedShare))}% drifted, ` +
       `mean KS ${formatNumber(s.mean)}, B ${s.countB} obs.`),
+    layerBadge(s.layer),
     h("span", { class: "monitors" }, ...badges));
+}
+
+/**
+ * The layer statistic (the tap's neurons together, MMD²): "layer drifted" when it passes its threshold, "layer ok",
+ * or "layer n/a" with the reason in its title.
+ */
+function layerBadge(layer: Having<CompareResponse["taps"][number], "summary">["summary"]["layer"]): HTMLElement {
+  const state = !layer?.available ? "unavailable" : layer.drifted ? "drifted" : "ok";
+  const title = !layer?.available ? `layer statistic unavailable: ${layer?.unavailableReason ?? "no answer"}`
+    : `layer statistic (all neurons together): MMD² ${formatNumber(layer.mmd)}, threshold ` +
+      `${formatNumber(layer.threshold)} = minimum effect ${formatNumber(layer.minimumEffect)} + null ` +
+      `${formatNumber(layer.nullQuantile)} at these counts`;
+  return h("span", { class: "layer " + state, "data-state": state, title },
+    state === "unavailable" ? "layer n/a" : `layer ${state === "drifted" ? "drifted" : "ok"}`);
 }

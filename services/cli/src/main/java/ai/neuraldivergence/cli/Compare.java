@@ -46,11 +46,16 @@ final class Compare extends Call {
             + "(default 0.01)")
     double alpha;
 
+    @Option(names = "--layer-threshold", description = "the layer statistic's minimum relevant effect, in MMD²: a "
+            + "tap's layer is drifted when its MMD² exceeds it plus the null quantile at --alpha (default 0.001)")
+    double layerThreshold;
+
     @Override
     public Integer call() throws Exception {
         CompareRequest request = CompareRequest.newBuilder().setModelId(model).setModelVersion(version)
                 .setTap(tap).setA(Specs.selection(a)).setB(Specs.selection(b)).setRankBy(metric(rankBy))
-                .setTopK(top).setDriftThreshold(threshold).setFamilyWiseAlpha(alpha).build();
+                .setTopK(top).setDriftThreshold(threshold).setFamilyWiseAlpha(alpha)
+                .setLayerDriftThreshold(layerThreshold).build();
         return call("comparing", s -> s.compare(request), (CompareResponse r) -> {
             for (TapDivergence t : r.getTapsList()) {
                 TapSummary sum = t.getSummary();
@@ -58,6 +63,7 @@ final class Compare extends Call {
                         + "observations, smallest detectable KS %.4f%n", sum.getTap(), sum.getTapIndex(),
                         sum.getNeuronCount(), percent(sum.getDriftedShare()), word(sum.getMetric()), sum.getMean(),
                         sum.getMax(), sum.getCountA(), sum.getCountB(), sum.getSmallestDetectableKs());
+                w().println(Text.layer(sum.getLayer()));
                 Table table = new Table("NEURON", "KS", "+-SKETCH", "+-SAMPLING", "W1", "JS", "PSI", "MEAN SHIFT",
                         "DIRECTION", "DRIFTED");
                 for (int n : t.getTopNeuronsList()) {

@@ -27,17 +27,22 @@ final class Layers extends Call {
     @Option(names = "--onset", description = "drifted share that marks the onset tap (default 0.05)")
     double onset;
 
+    @Option(names = "--layer-threshold", description = "the layer statistic's minimum relevant effect, in MMD² "
+            + "(default 0.001)")
+    double layerThreshold;
+
     @Override
     public Integer call() throws Exception {
         LayerOverviewRequest request = LayerOverviewRequest.newBuilder().setModelId(target.model)
                 .setModelVersion(target.version).setA(Specs.selection(a)).setB(Specs.selection(b))
-                .setMetric(metric.metric()).setOnsetShare(onset).build();
+                .setMetric(metric.metric()).setOnsetShare(onset).setLayerDriftThreshold(layerThreshold).build();
         return call("comparing layers", s -> s.getLayerOverview(request), (LayerOverview o) -> {
-            Table t = new Table("TAP", "INDEX", "NEURONS", "DRIFTED", "MEAN", "MAX", "A", "B", "ONSET");
+            Table t = new Table("TAP", "INDEX", "NEURONS", "DRIFTED", "MEAN", "MAX", "LAYER", "MMD²", "A", "B",
+                    "ONSET");
             for (TapSummary s : o.getTapsList()) {
                 t.row(s.getTap(), s.getTapIndex(), s.getNeuronCount(), percent(s.getDriftedShare()), s.getMean(),
-                        s.getMax(), s.getCountA(), s.getCountB(), s.getTap().equals(o.getOnsetTap()) ? "<- onset"
-                                : "");
+                        s.getMax(), Text.layerCell(s.getLayer()), s.getLayer().getMmd(), s.getCountA(),
+                        s.getCountB(), s.getTap().equals(o.getOnsetTap()) ? "<- onset" : "");
             }
             print(t);
             w().println(o.getOnsetTap().isEmpty() ? "no tap crosses the onset share"

@@ -25,4 +25,22 @@ final class Text {
     static String percent(double share) {
         return String.format(Locale.ROOT, "%.1f%%", 100 * share);
     }
+
+    /**
+     * A tap's layer statistic in one line: "layer: MMD² 0.0051 > threshold 0.0032 (minimum effect 0.0010 + null
+     * 0.0022, bandwidth 5.66): drifted", or why it is unavailable.
+     */
+    static String layer(ai.neuraldivergence.proto.v1.LayerDrift l) {
+        if (!l.getAvailable()) {
+            return "layer: unavailable (" + l.getUnavailableReason() + ")";
+        }
+        return String.format(Locale.ROOT, "layer: MMD² %.4f %s threshold %.4f (minimum effect %.4f + null %.4f, "
+                + "bandwidth %.2f): %s", l.getMmd(), l.getDrifted() ? ">" : "<=", l.getThreshold(),
+                l.getMinimumEffect(), l.getNullQuantile(), l.getBandwidth(), l.getDrifted() ? "drifted" : "not drifted");
+    }
+
+    /** A layer statistic as a table cell: "drifted", "ok" or "n/a". */
+    static String layerCell(ai.neuraldivergence.proto.v1.LayerDrift l) {
+        return !l.getAvailable() ? "n/a" : l.getDrifted() ? "drifted" : "ok";
+    }
 }

@@ -19,6 +19,9 @@ import org.apache.datasketches.memory.Memory;
  *       sum and sum of squares (doubles), min and max (floats), zero count (long), sketch length (int) and the
  *       sketch's own bytes. A neuron of a rarely used slice holding two values takes 13 bytes, not 50 plus a
  *       sketch.</li>
+ *   <li>version 3 (written now for a distribution that sums the layer's features, {@link LayerFeatures}): version
+ *       2, then the feature map's seed (long), the bandwidths (int), the summed and the non-finite observations
+ *       (longs) and the sums (doubles, bandwidths x 2 x 128).</li>
  *   <li>version 1 (rows written before non-finite values were counted): count, sum, sum of squares, min, max, zero
  *       count, sketch length and sketch; they decode with zero non-finite counts.</li>
  * </ul>
@@ -43,6 +46,9 @@ public final class DistributionCodec {
     // the pure-Java implementations: no native library to extract (read-only or air-gapped file systems)
     private static final net.jpountz.lz4.LZ4Factory LZ4 = net.jpountz.lz4.LZ4Factory.fastestJavaInstance();
     private static final byte VERSION = 2;
+    private static final byte FEATURES_VERSION = 3;
+    /** More bandwidths than a stored row could mean: a larger count is corruption. */
+    private static final int MAX_BANDWIDTHS = 64;
     private static final byte FIRST_VERSION = 1;
     private static final int HEADER_BYTES = MAGIC.length + 1 + 8 + 4;
     private static final int MOMENTS_BYTES = 8 + 8 + 8 + 4 + 4 + 8 + 4;
@@ -82,8 +88,13 @@ public final class DistributionCodec {
             size += 1 + (n.nonFiniteCount() > 0 ? NON_FINITE_BYTES : 0);
             size += exact != null ? 4 + 4 * exact.length : MOMENTS_BYTES + n.sketch().getSerializedSizeBytes();
         }
+        ai.neuraldivergence.domain.mmd.FeatureSums features = tap.features();
+        double[] sums = features == null ? null : features.sums();
+        if (features != null) {
+            size += 8 + 4 + 8 + 8 + 8 * sums.length;
+        }
         ByteBuffer out = ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
-        out.put(MAGIC).put(VERSION).putLong(tap.observationCount()).putInt(neurons).putShort((short) tap.sketchK());
+        out.put(MAGIC).put(features == null ? VERSION : FEATURES_VERSION).putLong(tap.observationCount()).putInt(neurons).putShort((short) tap.sketchK());
         for (int i = 0; i < neurons; i++) {
             NeuronDistribution n = tap.neuron(i);
             float[] exact = n.exactValues();
@@ -101,6 +112,13 @@ public final class DistributionCodec {
                 byte[] sketch = n.sketch().toByteArray();
                 out.putLong(n.count()).putDouble(n.sum()).putDouble(n.sumOfSquares()).putFloat(n.min())
                         .putFloat(n.max()).putLong(n.zeroCount()).putInt(sketch.length).put(sketch);
+            }
+        }
+        if (features != null) {
+            out.putLong(tap.featureSeed()).putInt(features.bandwidths()).putLong(features.count())
+                    .putLong(features.nonFinite());
+            for (double v : sums) {
+                out.putDouble(v);
             }
         }
         return out.array();
@@ -151,7 +169,7 @@ public final class DistributionCodec {
                 }
             }
             byte version = in.get();
-            if (version != VERSION && version != FIRST_VERSION) {
+            if (version != VERSION && version != FIRST_VERSION && version != FEATURES_VERSION) {
                 throw new CorruptDistributionException("unsupported tap distribution format version " + version);
             }
             long observations = in.getLong();
@@ -168,11 +186,29 @@ public final class DistributionCodec {
                     k = neurons[i].sketchK();
                 }
             }
+            TapDistribution out = new TapDistribution(neurons, observations);
+            if (version == FEATURES_VERSION) {
+                long seed = in.getLong();
+                int bandwidths = in.getInt();
+                long summed = in.getLong();
+                long nonFinite = in.getLong();
+                int values = bandwidths * 2 * ai.neuraldivergence.domain.mmd.RandomFeatureMap.DIRECTIONS;
+                if (bandwidths < 1 || bandwidths > MAX_BANDWIDTHS || values != in.remaining() / 8 || summed < 0
+                        || nonFinite < 0) {
+                    throw new CorruptDistributionException("corrupt tap distribution: feature sums of " + bandwidths
+                            + " bandwidths in " + in.remaining() + " bytes");
+                }
+                double[] sums = new double[values];
+                for (int i = 0; i < values; i++) {
+                    sums[i] = in.getDouble();
+                }
+                out.restoreFeatures(seed, ai.neuraldivergence.domain.mmd.FeatureSums.of(summed, nonFinite, sums));
+            }
             if (in.hasRemaining()) {
                 throw new CorruptDistributionException("corrupt tap distribution: " + in.remaining()
                         + " trailing bytes");
             }
-            return new TapDistribution(neurons, observations);
+            return out;
         } catch (BufferUnderflowException e) {
             throw new CorruptDistributionException("corrupt tap distribution: truncated", e);
         } catch (RuntimeException e) {

@@ -8,10 +8,11 @@ import java.util.stream.IntStream;
  * One tap, A against B: every neuron's {@link Divergence}, the top neurons by a metric, and the tap's summary under
  * that metric (mean, max, and the share of neurons whose error-aware verdict is "drifted"), and the smallest KS a
  * neuron could show and be called drifted at these counts (the threshold, the sampling bound at the tap's counts, and
- * the largest sketch bound of its neurons).
+ * the largest sketch bound of its neurons), and the layer statistic over the tap's neurons together.
  */
 public record TapComparison(TapDescriptor tap, List<Divergence> neurons, int[] topNeurons, Divergence.Metric metric,
-        double mean, double max, double driftedShare, long countA, long countB, double smallestDetectableKs) {
+        double mean, double max, double driftedShare, long countA, long countB, double smallestDetectableKs,
+        LayerDrift layer) {
 
     public static final double DEFAULT_THRESHOLD = 0.1;
     public static final int DEFAULT_TOP_K = 10;
@@ -23,6 +24,13 @@ public record TapComparison(TapDescriptor tap, List<Divergence> neurons, int[] t
      */
     public static TapComparison of(TapDescriptor tap, TapDistribution a, TapDistribution b,
             Divergence.Metric metric, int topK, double threshold, double familyWiseAlpha, int bins) {
+        return of(tap, a, b, metric, topK, threshold, familyWiseAlpha, bins, LayerDrift.DEFAULT_MINIMUM_EFFECT);
+    }
+
+    /** Also judges the layer statistic ({@link LayerDrift}) at {@code familyWiseAlpha} and {@code layerThreshold}. */
+    public static TapComparison of(TapDescriptor tap, TapDistribution a, TapDistribution b,
+            Divergence.Metric metric, int topK, double threshold, double familyWiseAlpha, int bins,
+            double layerThreshold) {
         if (a.observationCount() == 0 || b.observationCount() == 0) {
             throw new IllegalArgumentException("tap '" + tap.tap() + "': " + (a.observationCount() == 0 ? "A" : "B")
                     + " holds no observations");
@@ -60,7 +68,8 @@ public record TapComparison(TapDescriptor tap, List<Divergence> neurons, int[] t
         return new TapComparison(tap, neurons, top, metric, defined == 0 ? Double.NaN : sum / defined,
                 defined == 0 ? Double.NaN : max,
                 (double) drifted / neurons.size(), a.observationCount(), b.observationCount(),
-                threshold + sampling.ks(a.observationCount(), b.observationCount()) + sketchBound);
+                threshold + sampling.ks(a.observationCount(), b.observationCount()) + sketchBound,
+                LayerDrift.of(tap, a, b, familyWiseAlpha, layerThreshold));
     }
 
     /** Whether this tap has drifted neurons over {@code onsetShare}: the first such tap is the divergence onset. */

@@ -1,5 +1,9 @@
 package ai.neuraldivergence.domain;
 
+import ai.neuraldivergence.domain.mmd.FeatureMaps;
+import ai.neuraldivergence.domain.mmd.FeatureSums;
+import ai.neuraldivergence.domain.mmd.RandomFeatureMap;
+
 /**
  * The distributions of every neuron of one tap, for one slice and window. Stored as one row so that reading a tap
  * for a window is one read, not one per neuron.
@@ -8,6 +12,10 @@ public final class TapDistribution implements TapDelta {
 
     private final NeuronDistribution[] neurons;
     private long observationCount;
+    // the layer's random Fourier feature sums (LayerFeatures): null when this distribution does not sum them, or
+    // holds observations that were not summed (a row stored before, or a block of a wider tap)
+    private FeatureSums features;
+    private long featureSeed;
 
     public TapDistribution(int neuronCount, int k) {
         if (neuronCount <= 0) {
@@ -25,6 +33,85 @@ public final class TapDistribution implements TapDelta {
     }
 
     /**
+     * Starts summing every observation's random Fourier features through the map of {@code seed} (see
+     * {@link LayerFeatures}): only while the distribution is empty, so that the sums always cover every observation
+     * it holds. Does nothing when it sums them already.
+     */
+    public void startFeatures(long seed) {
+        if (features != null) {
+            return;
+        }
+        if (observationCount != 0) {
+            throw new IllegalStateException("feature sums start on an empty distribution, this one holds "
+                    + observationCount + " observations");
+        }
+        featureSeed = seed;
+        features = new FeatureSums(FeatureMaps.of(seed, neurons.length).bandwidths());
+    }
+
+    /** The layer's feature sums over every observation held, or null when they are not kept for all of them. */
+    public FeatureSums features() {
+        return features;
+    }
+
+    /** The seed of {@link #features}' map. */
+    public long featureSeed() {
+        return featureSeed;
+    }
+
+    /** Sets stored sums (the codec's). */
+    void restoreFeatures(long seed, FeatureSums sums) {
+        featureSeed = seed;
+        features = sums;
+    }
+
+    private void addFeatures(java.util.List<float[]> rows) {
+        if (features == null) {
+            return;
+        }
+        RandomFeatureMap map = FeatureMaps.of(featureSeed, neurons.length);
+        // a projection is D x N multiply-adds: a large batch is summed in chunks on every core, merged in chunk order
+        int chunks = (long) rows.size() * neurons.length * RandomFeatureMap.DIRECTIONS < 16 * PARALLEL_UPDATES ? 1
+                : Math.min(rows.size(), 4 * java.util.concurrent.ForkJoinPool.getCommonPoolParallelism() + 4);
+        int size = (rows.size() + chunks - 1) / chunks;
+        java.util.stream.IntStream stream = java.util.stream.IntStream.range(0, chunks);
+        FeatureSums[] parts = (chunks > 1 ? stream.parallel() : stream).mapToObj(c -> {
+            FeatureSums part = new FeatureSums(features.bandwidths());
+            double[] scratch = new double[RandomFeatureMap.DIRECTIONS];
+            for (int r = c * size; r < Math.min(rows.size(), (c + 1) * size); r++) {
+                part.add(map, rows.get(r), scratch);
+            }
+            return part;
+        }).toArray(FeatureSums[]::new);
+        for (FeatureSums part : parts) {
+            features.merge(part);
+        }
+    }
+
+    /**
+     * Keeps the feature sums of a merge only when both sides kept them through one map: a side holding observations
+     * without sums makes the merge's unknown, never partial.
+     */
+    private void mergeFeatures(TapDistribution other) {
+        if (other.observationCount == 0) {
+            return;
+        }
+        if (observationCount == 0 && features == null) {
+            if (other.features != null) {
+                featureSeed = other.featureSeed;
+                features = FeatureSums.of(other.features.count(), other.features.nonFinite(), other.features.sums());
+            }
+            return;
+        }
+        if (features != null && other.features != null && featureSeed == other.featureSeed
+                && features.bandwidths() == other.features.bandwidths()) {
+            features.merge(other.features);
+        } else {
+            features = null;
+        }
+    }
+
+    /**
      * Adds one observation whose activations are {@code activations[offset .. offset + neuronCount)}; non-finite
      * values are counted per neuron (see {@link NeuronDistribution#update}).
      */
@@ -35,6 +122,10 @@ public final class TapDistribution implements TapDelta {
         }
         for (int i = 0; i < neurons.length; i++) {
             neurons[i].update(activations[offset + i]);
+        }
+        if (features != null) {
+            addFeatures(java.util.List.of(java.util.Arrays.copyOfRange(activations, offset, offset
+                    + neurons.length)));
         }
         observationCount++;
     }
@@ -64,6 +155,7 @@ public final class TapDistribution implements TapDelta {
                 }
             }
         });
+        addFeatures(rows);
         observationCount += rows.size();
     }
 
@@ -127,6 +219,7 @@ public final class TapDistribution implements TapDelta {
         for (int i = 0; i < neurons.length; i++) {
             neurons[i].merge(other.neurons[i]);
         }
+        mergeFeatures(other);
         observationCount += other.observationCount;
     }
 

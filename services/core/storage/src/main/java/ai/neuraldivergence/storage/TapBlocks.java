@@ -17,8 +17,16 @@ final class TapBlocks {
     private final TapDescriptor layout;
     private final int sketchK;
     private final TapDistribution[] parts;
+    private final String modelId;
+    private final String tap;
+    private final ai.neuraldivergence.domain.Slice slice;
 
-    TapBlocks(TapDescriptor layoutOrNull, int sketchK) {
+    /** The blocks of one window of {@code tap}'s {@code slice} (what decides whether its rows sum layer features). */
+    TapBlocks(String modelId, String tap, ai.neuraldivergence.domain.Slice slice, TapDescriptor layoutOrNull,
+            int sketchK) {
+        this.modelId = modelId;
+        this.tap = tap;
+        this.slice = slice;
         this.layout = layoutOrNull;
         this.sketchK = sketchK;
         this.parts = new TapDistribution[layoutOrNull == null ? 1 : layoutOrNull.blockCount()];
@@ -38,7 +46,10 @@ final class TapBlocks {
     void addRows(int block, RawRows rows) {
         int b = check(block);
         if (parts[b] == null) {
-            parts[b] = new TapDistribution(rows.neuronCount(), sketchK);
+            // rows folded here sum the layer's features as a fold would (a stored row merged later keeps them only
+            // if it has them too)
+            parts[b] = ai.neuraldivergence.domain.LayerFeatures.start(new TapDistribution(rows.neuronCount(),
+                    sketchK), modelId, tap, slice, b);
         }
         rows.addTo(parts[b]);
     }

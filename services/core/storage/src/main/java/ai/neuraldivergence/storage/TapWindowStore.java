@@ -96,7 +96,12 @@ public final class TapWindowStore {
             merged = Sql.first(ps, rs -> DistributionCodec.decode(rs.getBytes(1)));
         }
         if (merged == null) {
-            merged = delta.toDistribution(sketchK);
+            merged = ai.neuraldivergence.domain.LayerFeatures.start(new TapDistribution(delta.neuronCount(),
+                    sketchK), key.modelId(), key.tap(), key.slice(), key.block());
+            if (delta.observationCount() > sketchK) {
+                merged.startSketches();
+            }
+            delta.addTo(merged);
         } else {
             delta.addTo(merged);
         }
@@ -156,7 +161,7 @@ public final class TapWindowStore {
                             out.add(new StoredWindow(current, window.assemble()));
                         }
                         current = start;
-                        window = new TapBlocks(layout, sketchK);
+                        window = new TapBlocks(modelId, tap, slice, layout, sketchK);
                     }
                     add(window, rs.getInt(2), rs.getBytes(3), rs.getBytes(4), rs.getArray(5), slice);
                 }
@@ -255,7 +260,7 @@ public final class TapWindowStore {
             ps.setArray(12, c.createArrayOf("timestamptz", starts.get(Granularity.MINUTE).toArray()));
             // every window of the plan merged block by block: the tap's count is then its blocks' minimum over
             // the whole range
-            TapBlocks merged = new TapBlocks(tap, sketchK);
+            TapBlocks merged = new TapBlocks(tap.modelId(), tap.tap(), slice, tap, sketchK);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     // a stored row is fetched once: a wide block's row is megabytes

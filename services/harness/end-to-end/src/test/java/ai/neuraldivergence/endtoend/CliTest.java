@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.neuraldivergence.domain.Granularity;
+import ai.neuraldivergence.domain.LayerFeatures;
 import ai.neuraldivergence.domain.Reduction;
 import ai.neuraldivergence.domain.Slice;
 import ai.neuraldivergence.domain.TapDescriptor;
@@ -88,7 +89,8 @@ class CliTest {
             new CatalogStore(ds).register(c, dense);
             for (int m = 0; m < 20; m++) {
                 TapDistribution dc = new TapDistribution(3, 200);
-                TapDistribution dd = new TapDistribution(2, 200);
+                // dense1's rows sum the layer's features as the aggregator's do; conv1's are rows stored before them
+                TapDistribution dd = LayerFeatures.start(new TapDistribution(2, 200), "cli", "dense1", Slice.ALL, 0);
                 for (int i = 0; i < 300; i++) {
                     dc.add(new float[] {(float) r.nextGaussian(), (float) r.nextGaussian(), (float) r.nextGaussian()},
                             0);
@@ -160,6 +162,10 @@ class CliTest {
         assertTrue(compare.out().startsWith("tap dense1 (#1, 2 neurons): 50.0% drifted"), compare.out());
         assertTrue(compare.out().lines().anyMatch(l -> l.matches("\\s*0\\s+0\\.[0-9]+.*excited\\s+yes")),
                 compare.out());
+        // the layer statistic of the tap's two neurons together, from the feature sums stored with its windows: the
+        // shifted neuron moves the layer too
+        assertTrue(compare.out().lines().anyMatch(l -> l.matches("layer: MMD² [0-9.]+ > threshold [0-9.]+ "
+                + "\\(minimum effect 0\\.0010 \\+ null [0-9.]+, bandwidth [0-9.]+\\): drifted")), compare.out());
 
         Run json = nd(TOKEN, "compare", "--model", "cli", "--tap", "dense1", "--a", "ref:calm", "--b",
                 minutes(10, 20), "--json");
@@ -169,6 +175,11 @@ class CliTest {
         Run layers = nd(TOKEN, "layers", "--model", "cli", "--a", "ref:calm", "--b", minutes(10, 20));
         assertEquals(0, layers.code(), layers.err());
         assertTrue(layers.out().contains("divergence onset: dense1"), layers.out());
+        assertTrue(layers.out().lines().anyMatch(l -> l
+                .matches("dense1\\s+1\\s+2\\s+50\\.0%.*\\sdrifted\\s+[0-9.]+\\s.*")),
+                layers.out());
+        assertTrue(layers.out().lines().anyMatch(l -> l.matches("conv1\\s+0\\s+3\\s.*\\sn/a\\s+-\\s.*")),
+                layers.out());
 
         Run timeline = nd(TOKEN, "timeline", "--model", "cli", "--reference", "calm", "--range", minutes(8, 12),
                 "--tap", "dense1");

@@ -41,4 +41,23 @@ public final class Mmd {
         return (aa / d - n) / ((double) n * (n - 1)) + (bb / d - m) / ((double) m * (m - 1))
                 - 2 * (ab / d) / ((double) n * m);
     }
+
+    /**
+     * The features' total variance {@code 1 - |mean φ|²} at grid point {@code g}, from both sides' sums pooled: what
+     * {@link MmdNull} scales its bound by (the null assumes both sides share one distribution).
+     */
+    public static double pooledTrace(FeatureSums a, FeatureSums b, int g) {
+        double count = a.count() + b.count();
+        if (count == 0) {
+            return 1;
+        }
+        double squared = 0;
+        for (int j = 0; j < RandomFeatureMap.DIRECTIONS; j++) {
+            for (int k = 0; k < 2; k++) {
+                double mean = (a.sum(g, j, k) + b.sum(g, j, k)) / count;
+                squared += mean * mean;
+            }
+        }
+        return 1 - squared / RandomFeatureMap.DIRECTIONS;
+    }
 }

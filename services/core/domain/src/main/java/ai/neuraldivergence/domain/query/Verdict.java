@@ -7,11 +7,24 @@ import ai.neuraldivergence.domain.TapComparison;
 /**
  * How a query ranks and judges neurons: the metric its summaries use, the drift threshold (the minimum relevant
  * effect) a neuron's KS must pass less its sketch and sampling errors, and the family-wise error rate of those
- * sampling bounds over a tap's neurons. Zero means the default.
+ * sampling bounds over a tap's neurons (also the layer statistic's false-alarm rate), and the layer statistic's
+ * minimum relevant effect in MMD² ({@link ai.neuraldivergence.domain.LayerDrift}). Zero means the default.
  */
-public record Verdict(Divergence.Metric metric, double threshold, double familyWiseAlpha) {
+public record Verdict(Divergence.Metric metric, double threshold, double familyWiseAlpha, double layerThreshold) {
+
+    /** A verdict whose layer statistic uses its default minimum relevant effect. */
+    public Verdict(Divergence.Metric metric, double threshold, double familyWiseAlpha) {
+        this(metric, threshold, familyWiseAlpha, 0);
+    }
 
     public Verdict {
+        if (layerThreshold == 0) {
+            layerThreshold = ai.neuraldivergence.domain.LayerDrift.DEFAULT_MINIMUM_EFFECT;
+        }
+        if (!(layerThreshold > 0 && layerThreshold < 1)) {
+            throw new IllegalArgumentException("layer_drift_threshold must lie in (0, 1) (0 for the default "
+                    + ai.neuraldivergence.domain.LayerDrift.DEFAULT_MINIMUM_EFFECT + "), got " + layerThreshold);
+        }
         metric = metric == null ? Divergence.Metric.KS : metric;
         if (familyWiseAlpha == 0) {
             familyWiseAlpha = SamplingBound.DEFAULT_ALPHA;

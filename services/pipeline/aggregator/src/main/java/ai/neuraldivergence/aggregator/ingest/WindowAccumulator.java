@@ -54,6 +54,7 @@ public final class WindowAccumulator {
      */
     public static final class PendingWindow implements TapDelta {
         private final TapDescriptor tap;
+        private final int block;
         private final int neurons;
         private final List<float[]> rows = new ArrayList<>();
         private final List<String> instanceIds;
@@ -65,6 +66,7 @@ public final class WindowAccumulator {
 
         public PendingWindow(TapDescriptor tap, int block, boolean withExemplars) {
             this.tap = tap;
+            this.block = block;
             this.neurons = tap.blockNeurons(block);
             this.instanceIds = withExemplars ? new ArrayList<>() : null;
         }
@@ -114,7 +116,18 @@ public final class WindowAccumulator {
 
         /** The window's delta as distributions: built now, a sketch per neuron (the caller drops it after use). */
         public TapDistribution distribution(int sketchK) {
+            return distribution(sketchK, null);
+        }
+
+        /**
+         * {@link #distribution(int)}, summing the layer's features too where {@code slice} and the block keep them
+         * ({@link ai.neuraldivergence.domain.LayerFeatures}); null: never.
+         */
+        public TapDistribution distribution(int sketchK, Slice slice) {
             TapDistribution d = new TapDistribution(neurons, sketchK);
+            if (slice != null) {
+                ai.neuraldivergence.domain.LayerFeatures.start(d, tap.modelId(), tap.tap(), slice, block);
+            }
             if (rows.size() > sketchK) {
                 d.startSketches();
             }

@@ -46,14 +46,16 @@ final class Requests {
     static CompareQuery compare(CompareRequest r) {
         return new CompareQuery(model(r.getModelId(), r.getModelVersion()), r.getTap(),
                 selection(r.hasA(), r.getA(), "a"), selection(r.hasB(), r.getB(), "b"),
-                new Verdict(WireMapping.metric(r.getRankBy()), r.getDriftThreshold(), r.getFamilyWiseAlpha()), r.getTopK(),
+                new Verdict(WireMapping.metric(r.getRankBy()), r.getDriftThreshold(), r.getFamilyWiseAlpha(),
+                        r.getLayerDriftThreshold()), r.getTopK(),
                 r.getIncludeBinEdges(), r.getOnsetShare());
     }
 
     static LayerQuery layerOverview(LayerOverviewRequest r) {
         return new LayerQuery(model(r.getModelId(), r.getModelVersion()), selection(r.hasA(), r.getA(), "a"),
                 selection(r.hasB(), r.getB(), "b"),
-                new Verdict(WireMapping.metric(r.getMetric()), r.getDriftThreshold(), r.getFamilyWiseAlpha()), r.getOnsetShare());
+                new Verdict(WireMapping.metric(r.getMetric()), r.getDriftThreshold(), r.getFamilyWiseAlpha(),
+                        r.getLayerDriftThreshold()), r.getOnsetShare());
     }
 
     static ClassMatrixQuery classMatrix(ClassMatrixRequest r) {
@@ -77,8 +79,8 @@ final class Requests {
         Slice slice = r.hasSlice() ? WireMapping.slice(r.getSlice()) : Slice.ALL;
         Selection.Range range = r.hasRange() ? range(r.getRange(), slice, "range") : null;
         return new TimelineQuery(model, r.getTapsList(), range, r.getReference(),
-                new Verdict(WireMapping.metric(r.getMetric()), r.getDriftThreshold(), r.getFamilyWiseAlpha()), r.getOnsetShare(),
-                WireMapping.granularity(r.getGranularity()));
+                new Verdict(WireMapping.metric(r.getMetric()), r.getDriftThreshold(), r.getFamilyWiseAlpha(),
+                        r.getLayerDriftThreshold()), r.getOnsetShare(), WireMapping.granularity(r.getGranularity()));
     }
 
     static InstanceQuery inspectInstance(InspectInstanceRequest r) {

@@ -356,7 +356,20 @@ final class Responses {
         return TapSummary.newBuilder().setTap(c.tap().tap()).setTapIndex(c.tap().tapIndex())
                 .setNeuronCount(c.tap().neuronCount()).setMetric(WireMapping.metric(c.metric()))
                 .setMean(c.mean()).setMax(c.max()).setDriftedShare(c.driftedShare()).setCountA(c.countA())
-                .setCountB(c.countB()).setSmallestDetectableKs(c.smallestDetectableKs()).build();
+                .setCountB(c.countB()).setSmallestDetectableKs(c.smallestDetectableKs()).setLayer(layer(c.layer()))
+                .build();
+    }
+
+    static ai.neuraldivergence.proto.v1.LayerDrift layer(ai.neuraldivergence.domain.LayerDrift d) {
+        var out = ai.neuraldivergence.proto.v1.LayerDrift.newBuilder().setAvailable(d.available());
+        if (!d.available()) {
+            // NaN, not 0, for the numbers: a client that ignores `available` then reads no verdict into them
+            return out.setUnavailableReason(d.unavailable()).setMmd(Double.NaN).setBandwidth(Double.NaN)
+                    .setNullQuantile(Double.NaN).setMinimumEffect(Double.NaN).setThreshold(Double.NaN).build();
+        }
+        return out.setMmd(d.mmd()).setBandwidth(d.bandwidth()).setNullQuantile(d.nullQuantile())
+                .setMinimumEffect(d.minimumEffect()).setThreshold(d.threshold()).setDrifted(d.drifted())
+                .setCountA(d.countA()).setCountB(d.countB()).build();
     }
 
     private static NeuronDivergence neuron(int n, Divergence d, double threshold, boolean binEdges) {

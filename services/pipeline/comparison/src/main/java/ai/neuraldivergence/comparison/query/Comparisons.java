@@ -111,6 +111,6 @@ public final class Comparisons {
                     + " holds no observations of tap '" + tap.tap() + "'");
         }
         return TapComparison.of(tap, a, b, verdict.metric(), topK, verdict.threshold(), verdict.familyWiseAlpha(),
-                Divergence.DEFAULT_BINS);
+                Divergence.DEFAULT_BINS, verdict.layerThreshold());
     }
 }

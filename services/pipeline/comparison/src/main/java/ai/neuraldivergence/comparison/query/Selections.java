@@ -164,7 +164,9 @@ public final class Selections {
         }
         SelectionCache.Key key = new SelectionCache.Key(tap.modelId(), tap.modelVersion(), tap.tap(),
                 r.slice().key(), plan);
-        SelectionCache.Merged merged = cache.get(key, reader, () -> new TapDistribution(tap.neuronCount(), sketchK));
+        // an empty start sums layer features, so that announced deltas added to it keep the layer statistic
+        SelectionCache.Merged merged = cache.get(key, reader, () -> ai.neuraldivergence.domain.LayerFeatures.start(
+                new TapDistribution(tap.neuronCount(), sketchK), tap.modelId(), tap.tap(), r.slice(), 0));
         return new Read(merged.distribution(), merged.version() < 0 ? null : key, merged.version());
     }
 

@@ -64,7 +64,7 @@ public final class Timelines {
                 }
                 TapComparison c = TapComparison.of(tap, referenceByTap.get(tap.tap()), d, query.verdict().metric(),
                         0, query.verdict().threshold(), query.verdict().familyWiseAlpha(),
-                        ai.neuraldivergence.domain.Divergence.DEFAULT_BINS);
+                        ai.neuraldivergence.domain.Divergence.DEFAULT_BINS, query.verdict().layerThreshold());
                 compared.add(c);
                 if (onset == null && c.crosses(query.onsetShare())) {
                     onset = tap.tap();

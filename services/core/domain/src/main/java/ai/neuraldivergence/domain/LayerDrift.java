@@ -1,0 +1,77 @@
+package ai.neuraldivergence.domain;
+
+import ai.neuraldivergence.domain.mmd.FeatureMaps;
+import ai.neuraldivergence.domain.mmd.FeatureSums;
+import ai.neuraldivergence.domain.mmd.Mmd;
+import ai.neuraldivergence.domain.mmd.MmdNull;
+import ai.neuraldivergence.domain.mmd.RandomFeatureMap;
+
+/**
+ * The layer statistic of one tap, A against B: the unbiased MMD² between the sides' joint distributions of the tap's
+ * neurons (a Gaussian kernel through the stored random Fourier feature sums, {@link LayerFeatures}), which sees a
+ * change in how neurons move together that no neuron's marginal shows. The tap is drifted when the MMD² exceeds the
+ * minimum relevant effect plus the null quantile at the sides' counts ({@link MmdNull}, at the request's α).
+ *
+ * @param unavailable why the statistic cannot be computed for these sides, or null when it is
+ * @param mmd the unbiased MMD² (may be slightly negative when the sides agree)
+ * @param bandwidth the kernel's bandwidth: the stored grid point nearest the median heuristic
+ * @param threshold {@code minimumEffect + nullQuantile}
+ * @param countA observations of A with every value finite (the sums leave the others out), likewise countB
+ */
+public record LayerDrift(String unavailable, double mmd, double bandwidth, double nullQuantile, double minimumEffect,
+        double threshold, boolean drifted, long countA, long countB) {
+
+    /**
+     * The default minimum relevant effect, in MMD²: the change a user would act on, below which a tap is not
+     * called drifted however many observations show it.
+     */
+    public static final double DEFAULT_MINIMUM_EFFECT = 0.001;
+
+    static LayerDrift unavailable(String why) {
+        return new LayerDrift(why, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, false, 0, 0);
+    }
+
+    public boolean available() {
+        return unavailable == null;
+    }
+
+    /** The statistic of tap {@code tap} between two sides' distributions, at false-alarm rate {@code alpha}. */
+    public static LayerDrift of(TapDescriptor tap, TapDistribution a, TapDistribution b, double alpha,
+            double minimumEffect) {
+        if (tap.blockCount() > 1) {
+            return unavailable("the tap is stored in " + tap.blockCount() + " blocks of " + tap.blockSize()
+                    + " neurons: the layer statistic covers taps stored as one block");
+        }
+        FeatureSums fa = a.features();
+        FeatureSums fb = b.features();
+        if (fa == null || fb == null || fa.count() + fa.nonFinite() != a.observationCount()
+                || fb.count() + fb.nonFinite() != b.observationCount()) {
+            return unavailable((fa == null ? "A" : "B") + " holds observations without layer feature sums: they are "
+                    + "kept for the slice all only, from this version on");
+        }
+        if (a.featureSeed() != b.featureSeed()) {
+            return unavailable("the sides were summed through different feature maps (another model or tap layout)");
+        }
+        if (fa.count() < 2 || fb.count() < 2) {
+            return unavailable("a side holds fewer than 2 observations whose values are all finite");
+        }
+        RandomFeatureMap map = FeatureMaps.of(a.featureSeed(), tap.neuronCount());
+        int g = map.nearestBandwidth(moments(a, true), moments(a, false), moments(b, true), moments(b, false));
+        double mmd = Mmd.unbiased(fa, fb, g);
+        double q = MmdNull.quantile(alpha, fa.count(), fb.count(), Mmd.pooledTrace(fa, fb, g));
+        double threshold = minimumEffect + q;
+        return new LayerDrift(null, mmd, map.bandwidth(g), q, minimumEffect, threshold, mmd > threshold, fa.count(),
+                fb.count());
+    }
+
+    /** Each neuron's mean (or variance) over its finite values; 0 where it has none. */
+    private static double[] moments(TapDistribution d, boolean mean) {
+        double[] out = new double[d.neuronCount()];
+        for (int i = 0; i < out.length; i++) {
+            NeuronDistribution n = d.neuron(i);
+            double v = mean ? n.mean() : n.standardDeviation() * n.standardDeviation();
+            out[i] = Double.isFinite(v) ? v : 0;
+        }
+        return out;
+    }
+}

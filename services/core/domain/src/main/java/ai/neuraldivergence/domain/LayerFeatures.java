@@ -1,0 +1,52 @@
+package ai.neuraldivergence.domain;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.OptionalLong;
+
+/**
+ * Which stored distributions sum the layer's random Fourier features (the layer statistic, {@link LayerDrift}), and
+ * through which map. The sums cost 10 KB a row (128 directions, cos and sin, 5 bandwidths, as doubles), so only the
+ * "all" slice keeps them, and only in block 0: the statistic covers taps stored as one block (a block of a wider tap
+ * sums its own neurons only, and the assembled tap then has no sums).
+ *
+ * <p>The map must be fixed before the first observation and the same wherever rows are folded or read, on every
+ * replica: its seed is derived from (model, tap, neuron count), not drawn, so that it needs no stored state, no
+ * coordination, and is shared by model versions of the same layout.
+ */
+public final class LayerFeatures {
+
+    private LayerFeatures() {
+    }
+
+    /** The seed of the map of a tap's rows of {@code slice} and {@code block}, or empty when they keep no sums. */
+    public static OptionalLong seed(String modelId, String tap, Slice slice, int block, int neurons) {
+        if (block != 0 || !Slice.ALL.equals(slice)) {
+            return OptionalLong.empty();
+        }
+        try {
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            // the version tag names the map's construction: a new construction would change it, and with it every seed
+            sha.update("nd-layer-features/1".getBytes(StandardCharsets.UTF_8));
+            for (String part : new String[] {modelId, tap, Integer.toString(neurons)}) {
+                sha.update((byte) 0);
+                sha.update(part.getBytes(StandardCharsets.UTF_8));
+            }
+            return OptionalLong.of(java.nio.ByteBuffer.wrap(sha.digest()).getLong());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is part of every Java runtime", e);
+        }
+    }
+
+    /**
+     * Starts the feature sums of an empty distribution of a tap's {@code slice} and {@code block} that keeps them,
+     * before rows are added to it; does nothing to one that holds observations (its sums, if any, cover them).
+     */
+    public static TapDistribution start(TapDistribution d, String modelId, String tap, Slice slice, int block) {
+        if (d.observationCount() == 0) {
+            seed(modelId, tap, slice, block, d.neuronCount()).ifPresent(d::startFeatures);
+        }
+        return d;
+    }
+}
