@@ -13,8 +13,8 @@ final class Text {
         try {
             return Metric.valueOf("METRIC_" + word.toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("metric must be ks, wasserstein, jensen_shannon, psi or mean_shift; "
-                    + "got '" + word + "'");
+            throw new IllegalArgumentException("metric must be ks, wasserstein, jensen_shannon, psi, mean_shift or "
+                    + "mmd (monitors); got '" + word + "'");
         }
     }
 

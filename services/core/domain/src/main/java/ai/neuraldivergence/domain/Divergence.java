@@ -66,12 +66,21 @@ public record Divergence(double ks, double ksErrorBound, double ksSamplingBound,
             case JENSEN_SHANNON -> jensenShannon;
             case PSI -> psi;
             case MEAN_SHIFT -> Math.abs(meanShift);
+            case MMD -> throw new IllegalArgumentException("mmd is a tap's statistic (the layer statistic), not a "
+                    + "neuron's: rank neurons by ks, wasserstein, jensen_shannon, psi or mean_shift");
         };
     }
 
     /** The metrics a comparison can rank by. */
     public enum Metric {
-        KS, WASSERSTEIN, JENSEN_SHANNON, PSI, MEAN_SHIFT
+        KS, WASSERSTEIN, JENSEN_SHANNON, PSI, MEAN_SHIFT,
+        /** The layer statistic ({@link LayerDrift}): a tap's, never a neuron's; a monitor's metric. */
+        MMD;
+
+        /** Whether neurons have a value of this metric (every metric but the layer statistic). */
+        public boolean perNeuron() {
+            return this != MMD;
+        }
     }
 
     /**

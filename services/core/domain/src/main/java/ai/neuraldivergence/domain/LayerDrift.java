@@ -17,9 +17,11 @@ import ai.neuraldivergence.domain.mmd.RandomFeatureMap;
  * @param bandwidth the kernel's bandwidth: the stored grid point nearest the median heuristic
  * @param threshold {@code minimumEffect + nullQuantile}
  * @param countA observations of A with every value finite (the sums leave the others out), likewise countB
+ * @param resampled whether the null quantile was resampled from a calibration sample ({@link LayerNull}), else the
+ *     analytic bound ({@link MmdNull})
  */
 public record LayerDrift(String unavailable, double mmd, double bandwidth, double nullQuantile, double minimumEffect,
-        double threshold, boolean drifted, long countA, long countB) {
+        double threshold, boolean drifted, long countA, long countB, boolean resampled) {
 
     /**
      * The default minimum relevant effect, in MMD²: the change a user would act on, below which a tap is not
@@ -28,7 +30,7 @@ public record LayerDrift(String unavailable, double mmd, double bandwidth, doubl
     public static final double DEFAULT_MINIMUM_EFFECT = 0.001;
 
     static LayerDrift unavailable(String why) {
-        return new LayerDrift(why, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, false, 0, 0);
+        return new LayerDrift(why, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, false, 0, 0, false);
     }
 
     public boolean available() {
@@ -38,6 +40,12 @@ public record LayerDrift(String unavailable, double mmd, double bandwidth, doubl
     /** The statistic of tap {@code tap} between two sides' distributions, at false-alarm rate {@code alpha}. */
     public static LayerDrift of(TapDescriptor tap, TapDistribution a, TapDistribution b, double alpha,
             double minimumEffect) {
+        return of(tap, a, b, alpha, minimumEffect, null);
+    }
+
+    /** {@link #of}, with the null resampled from a calibration sample where {@code resampled} has one (null: none). */
+    public static LayerDrift of(TapDescriptor tap, TapDistribution a, TapDistribution b, double alpha,
+            double minimumEffect, LayerNull.Source resampled) {
         if (tap.blockCount() > 1) {
             return unavailable("the tap is stored in " + tap.blockCount() + " blocks of " + tap.blockSize()
                     + " neurons: the layer statistic covers taps stored as one block");
@@ -58,10 +66,13 @@ public record LayerDrift(String unavailable, double mmd, double bandwidth, doubl
         RandomFeatureMap map = FeatureMaps.of(a.featureSeed(), tap.neuronCount());
         int g = map.nearestBandwidth(moments(a, true), moments(a, false), moments(b, true), moments(b, false));
         double mmd = Mmd.unbiased(fa, fb, g);
-        double q = MmdNull.quantile(alpha, fa.count(), fb.count(), Mmd.pooledTrace(fa, fb, g));
+        java.util.OptionalDouble fromSample = resampled == null ? java.util.OptionalDouble.empty()
+                : resampled.quantile(g, fa.count(), fb.count(), alpha);
+        double q = fromSample.isPresent() ? fromSample.getAsDouble()
+                : MmdNull.quantile(alpha, fa.count(), fb.count(), Mmd.pooledTrace(fa, fb, g));
         double threshold = minimumEffect + q;
         return new LayerDrift(null, mmd, map.bandwidth(g), q, minimumEffect, threshold, mmd > threshold, fa.count(),
-                fb.count());
+                fb.count(), fromSample.isPresent());
     }
 
     /** Each neuron's mean (or variance) over its finite values; 0 where it has none. */

@@ -31,6 +31,13 @@ public record TapComparison(TapDescriptor tap, List<Divergence> neurons, int[] t
     public static TapComparison of(TapDescriptor tap, TapDistribution a, TapDistribution b,
             Divergence.Metric metric, int topK, double threshold, double familyWiseAlpha, int bins,
             double layerThreshold) {
+        return of(tap, a, b, metric, topK, threshold, familyWiseAlpha, bins, layerThreshold, null);
+    }
+
+    /** {@link #of}, the layer statistic's null resampled from A's calibration sample where there is one. */
+    public static TapComparison of(TapDescriptor tap, TapDistribution a, TapDistribution b,
+            Divergence.Metric metric, int topK, double threshold, double familyWiseAlpha, int bins,
+            double layerThreshold, LayerNull.Source layerNull) {
         if (a.observationCount() == 0 || b.observationCount() == 0) {
             throw new IllegalArgumentException("tap '" + tap.tap() + "': " + (a.observationCount() == 0 ? "A" : "B")
                     + " holds no observations");
@@ -69,7 +76,7 @@ public record TapComparison(TapDescriptor tap, List<Divergence> neurons, int[] t
                 defined == 0 ? Double.NaN : max,
                 (double) drifted / neurons.size(), a.observationCount(), b.observationCount(),
                 threshold + sampling.ks(a.observationCount(), b.observationCount()) + sketchBound,
-                LayerDrift.of(tap, a, b, familyWiseAlpha, layerThreshold));
+                LayerDrift.of(tap, a, b, familyWiseAlpha, layerThreshold, layerNull));
     }
 
     /** Whether this tap has drifted neurons over {@code onsetShare}: the first such tap is the divergence onset. */

@@ -101,6 +101,7 @@ public final class WireMapping {
             case METRIC_JENSEN_SHANNON -> Divergence.Metric.JENSEN_SHANNON;
             case METRIC_PSI -> Divergence.Metric.PSI;
             case METRIC_MEAN_SHIFT -> Divergence.Metric.MEAN_SHIFT;
+            case METRIC_MMD -> Divergence.Metric.MMD;
             case UNRECOGNIZED -> throw new IllegalArgumentException("unknown metric");
         };
     }
@@ -112,6 +113,7 @@ public final class WireMapping {
             case JENSEN_SHANNON -> Metric.METRIC_JENSEN_SHANNON;
             case PSI -> Metric.METRIC_PSI;
             case MEAN_SHIFT -> Metric.METRIC_MEAN_SHIFT;
+            case MMD -> Metric.METRIC_MMD;
         };
     }
 

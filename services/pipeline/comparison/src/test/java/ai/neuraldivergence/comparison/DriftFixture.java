@@ -20,6 +20,7 @@ import javax.sql.DataSource;
  * Stored windows whose drift is known by construction: model version v2 with taps conv1 (3 neurons) and dense1
  * (2 neurons), 60 observations a minute of N(0, 1) per neuron. From minute 10 on, dense1's neuron 0 moves up by 2
  * (excited) and neuron 1 down by 2 (inhibited); conv1 does not move. Version v3 has a dense1 of another shape.
+ * dense1's windows of the slice all carry the layer statistic's feature sums; conv1's do not (rows stored before).
  */
 final class DriftFixture {
 
@@ -43,7 +44,10 @@ final class DriftFixture {
             for (int m = 0; m < 20; m++) {
                 Instant start = T0.plusSeconds(60L * m);
                 TapDistribution dc = new TapDistribution(3, 200);
-                TapDistribution dd = new TapDistribution(2, 200);
+                // dense1's windows of the slice all sum the layer's features, as the aggregator's do; conv1's are
+                // rows stored before them
+                TapDistribution dd = ai.neuraldivergence.domain.LayerFeatures.start(new TapDistribution(2, 200),
+                        model, "dense1", Slice.ALL, 0);
                 TapDistribution dd0 = new TapDistribution(2, 200);
                 for (int i = 0; i < PER_MINUTE; i++) {
                     dc.add(new float[] {(float) random.nextGaussian(), (float) random.nextGaussian(),

@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.neuraldivergence.proto.v1.ComparisonServiceGrpc;
 import ai.neuraldivergence.proto.v1.CalibratedThreshold;
+import ai.neuraldivergence.proto.v1.CompareRequest;
+import ai.neuraldivergence.proto.v1.CompareResponse;
 import ai.neuraldivergence.proto.v1.CreateMonitorRequest;
 import ai.neuraldivergence.proto.v1.CreateReferenceRequest;
 import ai.neuraldivergence.proto.v1.DeleteMonitorRequest;
@@ -21,6 +23,8 @@ import ai.neuraldivergence.proto.v1.MonitorMode;
 import ai.neuraldivergence.proto.v1.MonitorSource;
 import ai.neuraldivergence.proto.v1.MonitorState;
 import ai.neuraldivergence.proto.v1.MonitorTransition;
+import ai.neuraldivergence.proto.v1.Selection;
+import ai.neuraldivergence.proto.v1.TimeRange;
 import ai.neuraldivergence.proto.v1.UpdateMonitorRequest;
 import ai.neuraldivergence.testkit.Watermarks;
 import io.grpc.ManagedChannel;
@@ -329,5 +333,44 @@ class MonitorLifecycleTest {
         assertEquals(MonitorState.MONITOR_STATE_OK, listed.getState(), listed.toString());
         assertEquals(0.95, listed.getCalibration().getMinimumEffect());
         api.deleteMonitor(DeleteMonitorRequest.newBuilder().setName("calibrated").build());
+    }
+
+    @Test
+    void aLayerMonitorWatchesTheTapsNeuronsTogether() throws Exception {
+        DriftFixture.seed(owner, "layered");
+        api.createReference(CreateReferenceRequest.newBuilder().setModelId("layered").setModelVersion("v2")
+                .setName("calm").setRange(DriftFixture.minutes(0, 10).getTimeRange()).build());
+        Watermarks.advance(owner, DriftFixture.T0.plusSeconds(60L * 20));
+        MonitorDefinition.Builder layer = MonitorDefinition.newBuilder().setName("layer").setModelId("layered")
+                .setTap("dense1").setReference("calm").setMetric(Metric.METRIC_MMD).setThreshold(0.05)
+                .setMinObservations(50).setMaxSpanMinutes(10);
+        assertEquals(Status.Code.INVALID_ARGUMENT, code(() -> api.createMonitor(CreateMonitorRequest.newBuilder()
+                .setMonitor(layer.clone().setMode(MonitorMode.MONITOR_MODE_CALIBRATED)).build())), "calibrated: ks");
+        api.createMonitor(CreateMonitorRequest.newBuilder().setMonitor(layer).build());
+        Monitor listed = awaitMonitor("layered", MonitorLifecycleTest::evaluatedToMinute20);
+        // both neurons moved by two standard deviations: the layer's MMD² is far past 0.05
+        assertEquals(MonitorState.MONITOR_STATE_DRIFTING, listed.getState(), listed.toString());
+        assertTrue(listed.getCurrentValue() > 0.05, listed.toString());
+        // and agrees with Compare's layer statistic over the same window
+        CompareResponse compared = api.compare(CompareRequest.newBuilder().setModelId("layered").setModelVersion("v2").setTap("dense1")
+                .setA(Selection.newBuilder().setReference("calm")).setB(Selection.newBuilder().setTimeRange(
+                        TimeRange.newBuilder().setFrom(listed.getWindow().getFrom()).setTo(listed.getWindow()
+                                .getTo()))).build());
+        assertEquals(compared.getTaps(0).getSummary().getLayer().getMmd(), listed.getCurrentValue(), 1e-12);
+        api.deleteMonitor(DeleteMonitorRequest.newBuilder().setName("layer").build());
+
+        // conv1's rows have no feature sums: its layer monitor is invalid, saying why
+        api.createMonitor(CreateMonitorRequest.newBuilder().setMonitor(layer.clone().setName("layer-conv")
+                .setTap("conv1")).build());
+        Monitor invalid = awaitMonitor("layered", m -> m.getState() == MonitorState.MONITOR_STATE_INVALID);
+        assertEquals(MonitorState.MONITOR_STATE_INVALID, invalid.getState(), invalid.toString());
+        assertTrue(invalid.getReason().contains("layer statistic") && invalid.getReason().contains("feature sums"),
+                invalid.getReason());
+        api.deleteMonitor(DeleteMonitorRequest.newBuilder().setName("layer-conv").build());
+
+        // the layer statistic is a tap's: neurons are not ranked by it
+        assertEquals(Status.Code.INVALID_ARGUMENT, code(() -> api.compare(CompareRequest.newBuilder()
+                .setModelId("layered").setModelVersion("v2").setA(Selection.newBuilder().setReference("calm"))
+                .setB(DriftFixture.minutes(10, 20)).setRankBy(Metric.METRIC_MMD).build())));
     }
 }

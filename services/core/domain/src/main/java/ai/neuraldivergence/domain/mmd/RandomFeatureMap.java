@@ -165,4 +165,20 @@ public final class RandomFeatureMap {
         }
         return true;
     }
+
+    /**
+     * One observation's features at grid point {@code g}: {@code out[2j] = cos(z_j·x / σ)}, {@code out[2j + 1] =
+     * sin(z_j·x / σ)}; {@code scratch} holds D values. False, leaving {@code out} undefined, for a non-finite value.
+     */
+    public boolean features(float[] row, int g, double[] scratch, double[] out) {
+        if (!project(row, scratch)) {
+            return false;
+        }
+        double inverse = 1 / bandwidth[g];
+        for (int j = 0; j < DIRECTIONS; j++) {
+            out[2 * j] = Math.cos(scratch[j] * inverse);
+            out[2 * j + 1] = Math.sin(scratch[j] * inverse);
+        }
+        return true;
+    }
 }

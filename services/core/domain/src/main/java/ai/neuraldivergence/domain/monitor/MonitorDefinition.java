@@ -120,7 +120,7 @@ public record MonitorDefinition(String name, String modelId, String tap, String 
         return mode == Mode.CALIBRATED;
     }
 
-    /** The metric's word, as stored and configured: ks, wasserstein, jensen_shannon, psi, mean_shift. */
+    /** The metric's word, as stored and configured: ks, wasserstein, jensen_shannon, psi, mean_shift, mmd. */
     public static String metricWord(Divergence.Metric metric) {
         return metric.name().toLowerCase(java.util.Locale.ROOT);
     }
@@ -129,8 +129,8 @@ public record MonitorDefinition(String name, String modelId, String tap, String 
         try {
             return Divergence.Metric.valueOf(word.toUpperCase(java.util.Locale.ROOT));
         } catch (IllegalArgumentException | NullPointerException e) {
-            throw new IllegalArgumentException("monitor metric must be ks, wasserstein, jensen_shannon, psi or "
-                    + "mean_shift, got '" + word + "'");
+            throw new IllegalArgumentException("monitor metric must be ks, wasserstein, jensen_shannon, psi, "
+                    + "mean_shift or mmd, got '" + word + "'");
         }
     }
 

@@ -18,6 +18,10 @@ public record Verdict(Divergence.Metric metric, double threshold, double familyW
     }
 
     public Verdict {
+        if (metric != null && !metric.perNeuron()) {
+            throw new IllegalArgumentException("metric mmd is the layer statistic, a tap's: every summary carries it "
+                    + "as `layer`; rank neurons by ks, wasserstein, jensen_shannon, psi or mean_shift");
+        }
         if (layerThreshold == 0) {
             layerThreshold = ai.neuraldivergence.domain.LayerDrift.DEFAULT_MINIMUM_EFFECT;
         }

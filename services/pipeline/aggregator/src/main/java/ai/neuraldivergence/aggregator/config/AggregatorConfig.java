@@ -25,6 +25,19 @@ public interface AggregatorConfig {
     @WithDefault("500ms")
     Duration flushInterval();
 
+    /**
+     * Observations kept per tap for each hour window and each reference (slice all, taps stored as one block): the
+     * calibration sample the comparison service resamples for the layer statistic's null. 0: none kept.
+     */
+    @WithName("calibration-sample-size")
+    @WithDefault("2000")
+    int calibrationSampleSize();
+
+    /** The most one tap's sample of an hour or a reference may hold: a wide tap keeps fewer observations. */
+    @WithName("calibration-sample-max-bytes")
+    @WithDefault("8M")
+    io.quarkus.runtime.configuration.MemorySize calibrationSampleMaxBytes();
+
     /** KLL sketch size: larger is more accurate and bigger (~1.33 % rank error at 200). */
     @WithDefault("200")
     int sketchK();

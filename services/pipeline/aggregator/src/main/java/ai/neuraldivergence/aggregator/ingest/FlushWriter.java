@@ -6,6 +6,7 @@ import ai.neuraldivergence.domain.TopExemplars;
 import ai.neuraldivergence.domain.WindowKey;
 import ai.neuraldivergence.domain.SlicedRows;
 import ai.neuraldivergence.domain.TapMinute;
+import ai.neuraldivergence.storage.CalibrationSampleStore;
 import ai.neuraldivergence.storage.CatalogStore;
 import ai.neuraldivergence.storage.DeltaPartitions;
 import ai.neuraldivergence.storage.WindowDeltaStore;
@@ -133,12 +134,20 @@ public final class FlushWriter {
     private final ReferenceMerges referenceMerges;
     private final LateLabelJoin lateLabelJoin;
     private final CommittedWindows committedWindows;
+    private final CalibrationSamples samples;
 
     /**
      * @param dataSource where the flush transaction takes its connection
      * @param sketchK the size of the reference sketches it merges
      */
     public FlushWriter(DataSource dataSource, String consumerGroup, int sketchK, Finality finality, Stores stores) {
+        this(dataSource, consumerGroup, sketchK, finality, stores, null);
+    }
+
+    /** @param samples what the flush adds to the calibration samples; null: nothing */
+    public FlushWriter(DataSource dataSource, String consumerGroup, int sketchK, Finality finality, Stores stores,
+            CalibrationSamples samples) {
+        this.samples = samples;
         this.dataSource = dataSource;
         this.consumerGroup = consumerGroup;
         this.finality = finality;
@@ -202,11 +211,15 @@ public final class FlushWriter {
             c.setAutoCommit(false);
             try {
                 List<ExemplarStore.Append> exemplarsWritten = new ArrayList<>();
-                Outcome outcome = write(c, pending, ranges, exemplarsWritten);
+                Map<CalibrationSampleStore.Scope, Long> cutoffs = new HashMap<>();
+                Outcome outcome = write(c, pending, ranges, exemplarsWritten, cutoffs);
                 if (outcome instanceof Outcome.Committed) {
                     beforeCommit.run();
                     c.commit();
                     exemplarsWritten.forEach(e -> knownExemplars.committed(e.key(), e.candidates()));
+                    if (samples != null) {
+                        samples.committed(cutoffs);
+                    }
                 } else {
                     c.rollback();
                 }
@@ -236,7 +249,8 @@ public final class FlushWriter {
     }
 
     private Outcome write(Connection c, WindowAccumulator.Drained pending, Map<TopicPartition, OffsetRange> ranges,
-            List<ExemplarStore.Append> exemplarAppends) throws SQLException {
+            List<ExemplarStore.Append> exemplarAppends, Map<CalibrationSampleStore.Scope, Long> sampleCutoffs)
+            throws SQLException {
         // a frozen instance must not hold locks for long (another owns its partitions by then)
         ai.neuraldivergence.storage.Transactions.bounded(c);
         // what is final is decided by the watermark stored before this flush
@@ -309,6 +323,10 @@ public final class FlushWriter {
             idOf.put(appends.get(i).minute(), ids[i]);
         }
         exemplars.append(c, exemplarAppends);
+        if (samples != null) {
+            // in this transaction: a replay after a crash inserts the same members, and they are there once
+            sampleCutoffs.putAll(samples.write(c, samples.candidates(appended, pending.references())));
+        }
         List<CommittedWindow> committed = committedWindows.of(c, appended, idOf);
         return new Outcome.Committed(committed, appends.size(), bytes, joined.count(), sealed, droppedFinal);
     }

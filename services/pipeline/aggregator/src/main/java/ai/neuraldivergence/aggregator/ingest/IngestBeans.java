@@ -40,6 +40,8 @@ public class IngestBeans {
                 new FlushWriter.Finality(CompactionJob.finality(config), Set.of(topics.activations(),
                         topics.labels()), config.recent().ttl()),
                 new FlushWriter.Stores(catalog, windows, deltas, deltaPartitions, exemplarPartitions, offsets,
-                        references, seals, lateLabels, recent, exemplars));
+                        references, seals, lateLabels, recent, exemplars),
+                new CalibrationSamples(new ai.neuraldivergence.storage.CalibrationSampleStore(dataSource),
+                        config.calibrationSampleSize(), config.calibrationSampleMaxBytes().asLongValue()));
     }
 }

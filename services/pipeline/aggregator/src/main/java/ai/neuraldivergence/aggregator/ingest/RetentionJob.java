@@ -36,6 +36,7 @@ public class RetentionJob {
     private static final int BATCH = 5_000;
 
     private final TapWindowStore windows;
+    private final ai.neuraldivergence.storage.CalibrationSampleStore samples;
     private final ExemplarStore exemplars;
     private final LateLabelStore lateLabels;
     private final WindowRetention retention;
@@ -48,7 +49,8 @@ public class RetentionJob {
     @Inject
     public RetentionJob(AggregatorConfig config, MeterRegistry registry, CompactionJob compaction,
             PartitionGauges gauges, TapWindowStore windows, ExemplarStore exemplars, LateLabelStore lateLabels,
-            WindowRetention retention) {
+            WindowRetention retention, io.agroal.api.AgroalDataSource dataSource) {
+        this.samples = new ai.neuraldivergence.storage.CalibrationSampleStore(dataSource);
         this.windows = windows;
         this.exemplars = exemplars;
         this.lateLabels = lateLabels;
@@ -124,6 +126,8 @@ public class RetentionJob {
                 rows += n;
             }
             exemplars.deleteOlderThan(now.minus(config.retention().minute()));
+            // an hour's sample goes with the hour's rows; a deleted reference's with it
+            samples.deleteOlderThan(now.minus(config.retention().hour()));
         } catch (RuntimeException e) {
             failed.add("deleting rows stored before partitioning: " + e);
         }

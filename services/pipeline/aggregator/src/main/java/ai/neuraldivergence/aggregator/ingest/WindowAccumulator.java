@@ -87,6 +87,11 @@ public final class WindowAccumulator {
             }
         }
 
+        /** The instance id of each row, in row order; null when the window keeps none. */
+        public List<String> instanceIds() {
+            return instanceIds;
+        }
+
         /** The block's neurons. */
         @Override
         public int neuronCount() {
@@ -306,7 +311,9 @@ public final class WindowAccumulator {
                     if (reference != null) {
                         ReferenceKey key = new ReferenceKey(tap.modelId(), tap.modelVersion(), reference, tap.tap(),
                                 slice, b);
-                        target = pendingReferences.computeIfAbsent(key, k -> new PendingWindow(tap, b, false));
+                        // the slice all keeps the ids, for the reference's calibration sample
+                        target = pendingReferences.computeIfAbsent(key, k -> new PendingWindow(tap, b,
+                                slice.equals(Slice.ALL)));
                     } else {
                         WindowKey key = new WindowKey(tap.modelId(), tap.modelVersion(), tap.tap(), slice,
                                 Granularity.MINUTE, Granularity.MINUTE.windowStart(eventTime), b);

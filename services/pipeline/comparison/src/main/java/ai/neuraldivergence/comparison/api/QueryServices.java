@@ -76,8 +76,11 @@ public class QueryServices {
 
     @Produces
     @Singleton
-    Comparisons comparisons(Selections selections) {
-        return new Comparisons(selections);
+    Comparisons comparisons(Selections selections, io.agroal.api.AgroalDataSource dataSource) {
+        // the samples a live view's nulls are resampled from: at most a sixteenth of the heap
+        return new Comparisons(selections, new ai.neuraldivergence.comparison.query.LayerNulls(
+                new ai.neuraldivergence.storage.CalibrationSampleStore(dataSource), config.calibrationSampleSize(),
+                Runtime.getRuntime().maxMemory() / 16));
     }
 
     @Produces

@@ -369,7 +369,7 @@ final class Responses {
         }
         return out.setMmd(d.mmd()).setBandwidth(d.bandwidth()).setNullQuantile(d.nullQuantile())
                 .setMinimumEffect(d.minimumEffect()).setThreshold(d.threshold()).setDrifted(d.drifted())
-                .setCountA(d.countA()).setCountB(d.countB()).build();
+                .setCountA(d.countA()).setCountB(d.countB()).setNullResampled(d.resampled()).build();
     }
 
     private static NeuronDivergence neuron(int n, Divergence d, double threshold, boolean binEdges) {

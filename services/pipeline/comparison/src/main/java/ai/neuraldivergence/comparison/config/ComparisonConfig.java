@@ -11,6 +11,14 @@ public interface ComparisonConfig {
     @WithDefault("200")
     int sketchK();
 
+    /**
+     * The most observations of a calibration sample read to resample the layer statistic's null; match the
+     * aggregator's {@code nd.aggregator.calibration-sample-size}.
+     */
+    @io.smallrye.config.WithName("calibration-sample-size")
+    @WithDefault("2000")
+    int calibrationSampleSize();
+
     Auth auth();
 
     Cache cache();

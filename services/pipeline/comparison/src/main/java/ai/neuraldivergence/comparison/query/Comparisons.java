@@ -21,7 +21,7 @@ public final class Comparisons {
     private static final int MAX_COMPARISONS = 64;
 
     private record Key(Object a, long versionA, Object b, long versionB, Divergence.Metric metric, int topK,
-            double threshold) {
+            double threshold, double familyWiseAlpha, double layerThreshold) {
     }
 
     /**
@@ -34,8 +34,16 @@ public final class Comparisons {
     private final Selections selections;
     private final Map<Key, TapComparison> recent = new LinkedHashMap<>(16, 0.75f, true);
 
+    private final LayerNulls layerNulls;
+
     public Comparisons(Selections selections) {
+        this(selections, null);
+    }
+
+    /** @param layerNulls the layer statistic's resampled nulls; null: the analytic bound only */
+    public Comparisons(Selections selections, LayerNulls layerNulls) {
         this.selections = selections;
+        this.layerNulls = layerNulls;
     }
 
     public Compared compare(CompareQuery query, Cancellation cancellation) {
@@ -80,7 +88,8 @@ public final class Comparisons {
         Selections.Read ra = selections.readTracked(tap, sides.a(), true);
         Selections.Read rb = selections.readTracked(tap, sides.b(), true);
         Key key = ra.cacheKey() == null || rb.cacheKey() == null ? null : new Key(ra.cacheKey(), ra.version(),
-                rb.cacheKey(), rb.version(), verdict.metric(), topK, verdict.threshold());
+                rb.cacheKey(), rb.version(), verdict.metric(), topK, verdict.threshold(), verdict.familyWiseAlpha(),
+                verdict.layerThreshold());
         if (key != null) {
             synchronized (recent) {
                 TapComparison kept = recent.get(key);
@@ -90,7 +99,8 @@ public final class Comparisons {
             }
         }
         TapComparison c = of(tap, ra.distribution(), sides.a().selection(), rb.distribution(),
-                sides.b().selection(), verdict, topK);
+                sides.b().selection(), verdict, topK, layerNulls == null ? null
+                        : layerNulls.sourceFor(tap, selections.sampleScope(tap, sides.a())));
         if (key != null) {
             synchronized (recent) {
                 recent.put(key, c);
@@ -105,12 +115,18 @@ public final class Comparisons {
     /** One tap's distributions compared; a side without observations is a failed precondition naming it. */
     static TapComparison of(TapDescriptor tap, TapDistribution a, Selection sideA, TapDistribution b,
             Selection sideB, Verdict verdict, int topK) {
+        return of(tap, a, sideA, b, sideB, verdict, topK, null);
+    }
+
+    /** {@link #of}, the layer statistic's null resampled where {@code layerNull} has a sample. */
+    static TapComparison of(TapDescriptor tap, TapDistribution a, Selection sideA, TapDistribution b,
+            Selection sideB, Verdict verdict, int topK, ai.neuraldivergence.domain.LayerNull.Source layerNull) {
         if (a.observationCount() == 0 || b.observationCount() == 0) {
             throw new FailedPreconditionException("selection " + (a.observationCount() == 0
                     ? "a (" + sideA.describe() + ")" : "b (" + sideB.describe() + ")")
                     + " holds no observations of tap '" + tap.tap() + "'");
         }
         return TapComparison.of(tap, a, b, verdict.metric(), topK, verdict.threshold(), verdict.familyWiseAlpha(),
-                Divergence.DEFAULT_BINS, verdict.layerThreshold());
+                Divergence.DEFAULT_BINS, verdict.layerThreshold(), layerNull);
     }
 }

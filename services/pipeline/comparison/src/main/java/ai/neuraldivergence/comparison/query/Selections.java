@@ -236,6 +236,14 @@ public final class Selections {
         return new Chosen(other, theirs.get());
     }
 
+    /** Where the side's calibration sample of a tap lives (null: it has none, another slice than all). */
+    public LayerNulls.Scope sampleScope(TapDescriptor tap, Bound side) {
+        if (side.selection() instanceof Selection.Range) {
+            return LayerNulls.scopeOf(tap, side.selection(), null);
+        }
+        return LayerNulls.scopeOf(tap, side.selection(), reference(tap, side).reference());
+    }
+
     /** Checks a tap can be compared with the selection's reference (its version's own, or one of the same layout). */
     public void check(TapDescriptor tap, Bound side) {
         if (side.selection() instanceof Selection.Reference) {

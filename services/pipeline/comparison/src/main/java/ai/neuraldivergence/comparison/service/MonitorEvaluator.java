@@ -389,15 +389,22 @@ public final class MonitorEvaluator {
             } else {
                 TapDistribution window = selections.readUncached(descriptor, selections.bind(d.modelId(),
                         new Selection.Range(w.start(), end, d.slice())));
-                TapComparison c = TapComparison.of(descriptor, reference, window, d.metric(), TOP_NEURONS,
+                // a layer monitor's drifted neurons are named by KS, its value is the tap's MMD²
+                TapComparison c = TapComparison.of(descriptor, reference, window, d.metric().perNeuron()
+                        ? d.metric() : Divergence.Metric.KS, TOP_NEURONS,
                         TapComparison.DEFAULT_THRESHOLD, ai.neuraldivergence.domain.SamplingBound.DEFAULT_ALPHA,
                         Divergence.DEFAULT_BINS);
                 top = c.topNeurons();
+                if (!d.metric().perNeuron() && !c.layer().available()) {
+                    throw new FailedPreconditionException("the layer statistic of tap '" + tap + "' is unavailable: "
+                            + c.layer().unavailable());
+                }
+                double value = d.metric().perNeuron() ? c.mean() : c.layer().mmd();
                 e = d.calibrated()
-                        ? MonitorRun.Evaluation.of(end, w, reference.observationCount(), c.mean(),
+                        ? MonitorRun.Evaluation.of(end, w, reference.observationCount(), value,
                                 CalibratedThreshold.of(d.minimumEffect(), alpha, window.observationCount(),
                                         reference.observationCount(), meanSketchBound(c)))
-                        : MonitorRun.Evaluation.of(end, w, reference.observationCount(), c.mean(), d.threshold());
+                        : MonitorRun.Evaluation.of(end, w, reference.observationCount(), value, d.threshold());
             }
         } catch (NotFoundException | FailedPreconditionException missing) {
             e = new MonitorRun.Evaluation(end, new TrailingWindow(end.minusSeconds(60), end, 0, false), 0, Double.NaN,

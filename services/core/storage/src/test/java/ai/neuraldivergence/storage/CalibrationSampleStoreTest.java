@@ -1,0 +1,99 @@
+package ai.neuraldivergence.storage;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.neuraldivergence.storage.CalibrationSampleStore.Member;
+import ai.neuraldivergence.storage.CalibrationSampleStore.Scope;
+import java.sql.Connection;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.postgresql.ds.PGSimpleDataSource;
+
+/**
+ * Calibration samples against a real PostgreSQL: whatever the order and grouping of the flushes that bring them
+ * (two replicas, a replay), a scope keeps exactly the observations of the smallest ranks, and the same ones; a
+ * reference's sample is apart from the hours'; retention takes hours past it and the samples of deleted references.
+ */
+class CalibrationSampleStoreTest {
+
+    private static final int SIZE = 50;
+    private static final Instant HOUR = Instant.parse("2026-12-01T10:00:00Z");
+    private static PGSimpleDataSource dataSource;
+    private static CalibrationSampleStore store;
+
+    @BeforeAll
+    static void migrate() {
+        dataSource = MigratedDatabase.create("sample_test");
+        store = new CalibrationSampleStore(dataSource);
+    }
+
+    private static List<Member> observations(Scope scope, int count) {
+        List<Member> out = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            String id = "obs-" + i;
+            out.add(new Member(scope, CalibrationSampleStore.rank(scope.modelId(), id, HOUR.plusSeconds(60 * (i % 60))),
+                    id, new float[] {i, -i}));
+        }
+        return out;
+    }
+
+    private static void flush(List<Member> members) throws Exception {
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            store.insert(c, members, s -> SIZE);
+            c.commit();
+        }
+    }
+
+    @Test
+    void aScopeKeepsTheSmallestRanksWhateverTheOrderAndAReplayChangesNothing() throws Exception {
+        Scope scope = Scope.hour("m", "1", "dense", HOUR);
+        List<Member> all = observations(scope, 400);
+        List<Member> shuffled = new ArrayList<>(all);
+        Collections.shuffle(shuffled, new java.util.Random(3));
+        // in flushes of 37, and the second half flushed twice (a replay after a crash)
+        for (int from = 0; from < shuffled.size(); from += 37) {
+            flush(shuffled.subList(from, Math.min(shuffled.size(), from + 37)));
+        }
+        flush(shuffled.subList(200, 400));
+        List<Member> expected = all.stream().sorted(Comparator.comparingLong(Member::rank)).limit(SIZE).toList();
+        List<float[]> read = store.readHours("m", "1", "dense", HOUR, HOUR.plusSeconds(3600), 1_000);
+        assertEquals(SIZE, read.size(), "exactly the scope's size is kept");
+        for (int i = 0; i < SIZE; i++) {
+            assertArrayEquals(expected.get(i).activations(), read.get(i), "rank " + i);
+        }
+    }
+
+    @Test
+    void twoHoursMergeByTheirSmallestRanksAndAReferenceIsApart() throws Exception {
+        Scope first = Scope.hour("m2", "1", "dense", HOUR);
+        Scope second = Scope.hour("m2", "1", "dense", HOUR.plusSeconds(3600));
+        Scope reference = Scope.reference("m2", "1", "dense", "training");
+        flush(observations(first, 100));
+        List<Member> later = new ArrayList<>();
+        for (Member m : observations(second, 100)) {
+            // other instances in the second hour
+            later.add(new Member(second, CalibrationSampleStore.rank("m2", "late-" + m.instanceId(), HOUR),
+                    "late-" + m.instanceId(), new float[] {1000 + m.activations()[0], 0}));
+        }
+        flush(later);
+        flush(observations(reference, 10));
+        List<float[]> both = store.readHours("m2", "1", "dense", HOUR, HOUR.plusSeconds(7200), SIZE);
+        assertEquals(SIZE, both.size());
+        assertTrue(both.stream().anyMatch(r -> r[0] >= 1000) && both.stream().anyMatch(r -> r[0] < 1000),
+                "the union of both hours' samples");
+        assertEquals(10, store.readReference("m2", "1", "dense", "training", SIZE).size());
+        // retention: the first hour goes, the reference (it does not exist as a reference row) too
+        store.deleteOlderThan(HOUR.plusSeconds(3600));
+        assertEquals(SIZE, store.readHours("m2", "1", "dense", HOUR, HOUR.plusSeconds(7200), 1_000).size());
+        assertTrue(store.readHours("m2", "1", "dense", HOUR, HOUR.plusSeconds(3600), 1_000).isEmpty());
+        assertTrue(store.readReference("m2", "1", "dense", "training", SIZE).isEmpty());
+    }
+}

@@ -1,0 +1,104 @@
+package ai.neuraldivergence.aggregator.ingest;
+
+import ai.neuraldivergence.domain.Granularity;
+import ai.neuraldivergence.domain.ReferenceKey;
+import ai.neuraldivergence.domain.Slice;
+import ai.neuraldivergence.domain.WindowKey;
+import ai.neuraldivergence.storage.CalibrationSampleStore;
+import ai.neuraldivergence.storage.CalibrationSampleStore.Member;
+import ai.neuraldivergence.storage.CalibrationSampleStore.Scope;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What a flush adds to the calibration samples: the observations of a tap's hour window and of its references
+ * (slice all, taps stored as one block: a sample holds whole observations) whose rank may be among the kept ones.
+ * Remembers each scope's largest kept rank once it is full, so that a flush sends only what could enter it (about
+ * size x (1 + ln(observations / size)) rows an hour, not every observation). Owned by the consumer thread.
+ */
+public final class CalibrationSamples {
+
+    /** Scopes whose cutoff is remembered: an hour's taps and the references being built, with room to spare. */
+    private static final int REMEMBERED = 4_096;
+
+    private final CalibrationSampleStore store;
+    private final int size;
+    private final long maxBytes;
+    private final Map<Scope, Long> cutoffs = new LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<Scope, Long> eldest) {
+            return size() > REMEMBERED;
+        }
+    };
+
+    /**
+     * @param size observations kept per scope (0: no samples)
+     * @param maxBytes the most one scope's sample of a tap may hold: a wide tap keeps fewer (at least 2)
+     */
+    public CalibrationSamples(CalibrationSampleStore store, int size, long maxBytes) {
+        this.store = store;
+        this.size = size;
+        this.maxBytes = maxBytes;
+    }
+
+    /** Observations a scope of a tap of {@code neurons} neurons keeps. */
+    int sizeFor(int neurons) {
+        return (int) Math.max(Math.min(2, size), Math.min(size, maxBytes / (4L * neurons)));
+    }
+
+    /** The members of a flush's windows and references that may enter their scope's sample. */
+    List<Member> candidates(Map<WindowKey, WindowAccumulator.PendingWindow> windows,
+            Map<ReferenceKey, WindowAccumulator.PendingWindow> references) {
+        List<Member> out = new ArrayList<>();
+        if (size <= 0) {
+            return out;
+        }
+        windows.forEach((k, w) -> {
+            if (wanted(k.slice(), k.block(), w)) {
+                Scope scope = Scope.hour(k.modelId(), k.modelVersion(), k.tap(),
+                        Granularity.HOUR.windowStart(k.windowStart()));
+                add(out, scope, w, k.windowStart());
+            }
+        });
+        references.forEach((k, w) -> {
+            if (wanted(k.slice(), k.block(), w)) {
+                add(out, Scope.reference(k.modelId(), k.modelVersion(), k.tap(), k.reference()), w,
+                        CalibrationSampleStore.NO_WINDOW);
+            }
+        });
+        return out;
+    }
+
+    private static boolean wanted(Slice slice, int block, WindowAccumulator.PendingWindow w) {
+        return Slice.ALL.equals(slice) && block == 0 && w.tap().blockCount() == 1 && w.instanceIds() != null;
+    }
+
+    private void add(List<Member> out, Scope scope, WindowAccumulator.PendingWindow w, Instant minute) {
+        long cutoff = cutoffs.getOrDefault(scope, Long.MAX_VALUE);
+        List<float[]> rows = w.rows().rows();
+        List<String> ids = w.instanceIds();
+        for (int i = 0; i < rows.size(); i++) {
+            long rank = CalibrationSampleStore.rank(scope.modelId(), ids.get(i), minute);
+            if (rank <= cutoff) {
+                out.add(new Member(scope, rank, ids.get(i), rows.get(i)));
+            }
+        }
+    }
+
+    /** Inserts the members in the flush's transaction; returns the scopes' new cutoffs, for {@link #committed}. */
+    Map<Scope, Long> write(Connection c, List<Member> members) throws SQLException {
+        Map<Scope, Integer> neurons = new java.util.HashMap<>();
+        members.forEach(m -> neurons.put(m.scope(), m.activations().length));
+        return store.insert(c, members, s -> sizeFor(neurons.getOrDefault(s, 1)));
+    }
+
+    /** Remembers the cutoffs of a committed flush (a rolled-back one's would drop members it never wrote). */
+    void committed(Map<Scope, Long> written) {
+        cutoffs.putAll(written);
+    }
+}
