@@ -10,7 +10,8 @@ export interface MonitorsViewState { editing: string | null; history: string | n
 
 /** The span of the value lines, in minutes. */
 const LINE_MINUTES = 180;
-const METRICS = ["METRIC_KS", "METRIC_WASSERSTEIN", "METRIC_JENSEN_SHANNON", "METRIC_PSI", "METRIC_MEAN_SHIFT"];
+// mmd: the layer statistic, the tap's neurons together (a fixed threshold, in MMD²)
+const METRICS = ["METRIC_KS", "METRIC_WASSERSTEIN", "METRIC_JENSEN_SHANNON", "METRIC_PSI", "METRIC_MEAN_SHIFT", "METRIC_MMD"];
 
 export async function renderMonitors(main: HTMLElement, state: State, open: MonitorsViewState,
     redraw: () => void): Promise<void> {

@@ -54,7 +54,8 @@ function tapRow(tap: Having<CompareResponse["taps"][number], "summary">, onset: 
     const drifting = m.state === "MONITOR_STATE_DRIFTING";
     return h("span", {
       class: "monitor " + (drifting ? "drifting" : "ok"),
-      title: `monitor ${m.name}: mean ${m.metric.replace("METRIC_", "").toLowerCase()} of the newest complete ` +
+      title: `monitor ${m.name}: ${m.metric === "METRIC_MMD" ? "the layer's MMD²"
+        : "mean " + m.metric.replace("METRIC_", "").toLowerCase()} of the newest complete ` +
         `evaluation against ${m.reference} ${formatNumber(m.currentValue)}, threshold ` +
         formatNumber(m.calibration ? m.thresholdApplied : m.threshold) + (m.calibration ? " (calibrated)" : ""),
     }, stateText(m));
