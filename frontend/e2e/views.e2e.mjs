@@ -186,6 +186,10 @@ test("timeline: each minute per tap, drifting periods outlined, brushing sets B"
   const rows = page.locator("table.timeline tr[data-start]");
   assert.ok(await rows.count() >= 2, "at least two minutes since the platform started");
   assert.ok(await page.locator("table.timeline td.over").count() > 0, "the PGD minutes are over the threshold");
+  // the PGD minutes move every layer of the local model jointly (MMD² 0.003-0.014 against the training reference,
+  // benign minutes under 0.001): the layer statistic marks some window drifted, and none is without an answer
+  assert.ok(await page.locator('table.timeline td[data-layer="drifted"]').count() > 0, "a layer drifted");
+  assert.equal(await page.locator('table.timeline td[data-layer="unavailable"]').count(), 0);
   await assertFits(page, assert);
   await screenshot(page, "timeline");
 

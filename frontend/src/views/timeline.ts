@@ -71,9 +71,13 @@ export async function renderTimeline(main: HTMLElement, state: State, setSpan: (
         const drifted = toNumber(s.driftedShare);
         cell.style.background = viridis(drifted);
         cell.style.color = drifted > 0.5 ? "#000" : "#fff";
-        cell.textContent = `${formatNumber(s.mean)}${p.onsetTap === t ? " ◀" : ""}`;
+        // the layer statistic (the tap's neurons together) marks a window it calls drifted with a dot
+        const layerDrifted = !!s.layer?.available && !!s.layer.drifted;
+        cell.dataset.layer = !s.layer?.available ? "unavailable" : layerDrifted ? "drifted" : "ok";
+        cell.textContent = `${formatNumber(s.mean)}${layerDrifted ? " •" : ""}${p.onsetTap === t ? " ◀" : ""}`;
         cell.title = `${t}: mean KS ${formatNumber(s.mean)}, ${formatNumber(100 * drifted)}% of neurons ` +
-          `drifted, ${s.countB} observations${over ? `; over monitor ${m?.name}'s threshold` : ""}`;
+          `drifted, ${s.countB} observations` + (s.layer?.available ? `; layer MMD² ${formatNumber(s.layer.mmd)}` +
+            (layerDrifted ? " (drifted)" : "") : "") + (over ? `; over monitor ${m?.name}'s threshold` : "");
       }
       row.append(cell);
     }
@@ -110,5 +114,6 @@ export async function renderTimeline(main: HTMLElement, state: State, setSpan: (
   });
   main.replaceChildren(bar, table, h("p", { class: "legend" }, `Each cell: the tap's mean KS in that window against ` +
     `${reference} (text) and the share of its neurons drifted (colour, dark 0 % to yellow 100 %); outlined: over its ` +
-    `monitor's threshold, a drifting period; ◀ the onset tap; highlighted rows: side B.`));
+    `monitor's threshold, a drifting period; • the layer statistic (its neurons together) drifted; ◀ the onset tap; ` +
+    `highlighted rows: side B.`));
 }

@@ -12,7 +12,6 @@ import ai.neuraldivergence.proto.v1.NeuronDivergence;
 import ai.neuraldivergence.proto.v1.Observation;
 import ai.neuraldivergence.proto.v1.Reduction;
 import ai.neuraldivergence.proto.v1.Selection;
-import ai.neuraldivergence.proto.v1.TimeRange;
 import ai.neuraldivergence.testkit.TestInfrastructure;
 import ai.neuraldivergence.testkit.TestPrerequisites;
 import com.google.protobuf.Timestamp;
@@ -192,9 +191,7 @@ class ComparisonCorrectnessTest {
     }
 
     private static Selection range(Instant from) {
-        return Selection.newBuilder().setTimeRange(TimeRange.newBuilder()
-                .setFrom(Timestamp.newBuilder().setSeconds(from.getEpochSecond()))
-                .setTo(Timestamp.newBuilder().setSeconds(from.plusSeconds(300).getEpochSecond()))).build();
+        return Ranges.range(from, Duration.ofSeconds(300));
     }
 
     private static List<Map<String, Double>> sciPy(Path python, Path dir, NeuronDivergence[] service)

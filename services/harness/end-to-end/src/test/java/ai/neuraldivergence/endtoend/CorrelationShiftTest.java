@@ -12,7 +12,6 @@ import ai.neuraldivergence.proto.v1.Observation;
 import ai.neuraldivergence.proto.v1.Reduction;
 import ai.neuraldivergence.proto.v1.Selection;
 import ai.neuraldivergence.proto.v1.TapDivergence;
-import ai.neuraldivergence.proto.v1.TimeRange;
 import ai.neuraldivergence.testkit.TestInfrastructure;
 import com.google.protobuf.Timestamp;
 import io.grpc.ManagedChannel;
@@ -182,8 +181,6 @@ class CorrelationShiftTest {
     }
 
     private static Selection range(Instant from) {
-        return Selection.newBuilder().setTimeRange(TimeRange.newBuilder()
-                .setFrom(Timestamp.newBuilder().setSeconds(from.getEpochSecond()))
-                .setTo(Timestamp.newBuilder().setSeconds(from.plusSeconds(60).getEpochSecond()))).build();
+        return Ranges.range(from, Duration.ofSeconds(60));
     }
 }

@@ -18,7 +18,6 @@ import ai.neuraldivergence.proto.v1.NeuronDivergence;
 import ai.neuraldivergence.proto.v1.Observation;
 import ai.neuraldivergence.proto.v1.Reduction;
 import ai.neuraldivergence.proto.v1.Selection;
-import ai.neuraldivergence.proto.v1.TimeRange;
 import ai.neuraldivergence.proto.v1.WatchEvent;
 import ai.neuraldivergence.proto.v1.WatchRequest;
 import ai.neuraldivergence.storage.TapWindowStore;
@@ -333,9 +332,7 @@ class HotTapSpreadTest {
     }
 
     private static Selection range(Instant from) {
-        return Selection.newBuilder().setTimeRange(TimeRange.newBuilder()
-                .setFrom(Timestamp.newBuilder().setSeconds(from.getEpochSecond()))
-                .setTo(Timestamp.newBuilder().setSeconds(from.plusSeconds(60).getEpochSecond()))).build();
+        return Ranges.range(from, Duration.ofSeconds(60));
     }
 
     /**
