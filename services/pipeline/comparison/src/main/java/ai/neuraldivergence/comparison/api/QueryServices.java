@@ -43,6 +43,7 @@ import ai.neuraldivergence.storage.SealStore;
 import ai.neuraldivergence.storage.TapWindowStore;
 import ai.neuraldivergence.storage.WindowDeltaStore;
 import ai.neuraldivergence.storage.WindowRollups;
+import ai.neuraldivergence.comparison.query.LayerNulls;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Inject;
@@ -76,21 +77,26 @@ public class QueryServices {
 
     @Produces
     @Singleton
-    Comparisons comparisons(Selections selections, io.agroal.api.AgroalDataSource dataSource) {
-        // the samples a live view's nulls are resampled from: at most a sixteenth of the heap
-        return new Comparisons(selections, new ai.neuraldivergence.comparison.query.LayerNulls(
-                new ai.neuraldivergence.storage.CalibrationSampleStore(dataSource), config.calibrationSampleSize(),
-                Runtime.getRuntime().maxMemory() / 16));
+    Comparisons comparisons(Selections selections, LayerNulls layerNulls) {
+        return new Comparisons(selections, layerNulls);
+    }
+
+    /** The layer statistic's resampled nulls; the samples they come from take at most a sixteenth of the heap. */
+    @Produces
+    @Singleton
+    LayerNulls layerNulls(io.agroal.api.AgroalDataSource dataSource) {
+        return new LayerNulls(new ai.neuraldivergence.storage.CalibrationSampleStore(dataSource),
+                config.calibrationSampleSize(), Runtime.getRuntime().maxMemory() / 16);
     }
 
     @Produces
     @Singleton
-    Rpcs rpcs(Selections selections, Comparisons comparisons, CatalogStore catalog, ReferenceStore references,
-            RecentObservationStore recent, ExemplarStore exemplars, SealStore seals, Monitors monitors,
-            MonitorStore monitorStore, ReferenceStore.BeforeDelete tombstones) {
+    Rpcs rpcs(Selections selections, Comparisons comparisons, LayerNulls layerNulls, CatalogStore catalog,
+            ReferenceStore references, RecentObservationStore recent, ExemplarStore exemplars, SealStore seals,
+            Monitors monitors, MonitorStore monitorStore, ReferenceStore.BeforeDelete tombstones) {
         Layers layers = new Layers(comparisons, selections);
         ClassMatrices matrices = new ClassMatrices(selections);
-        Timelines timelines = new Timelines(selections);
+        Timelines timelines = new Timelines(selections, layerNulls);
         Investigations investigations = new Investigations(selections, recent, exemplars);
         Shapes shapes = new Shapes(selections);
         References refs = new References(selections, references, seals, catalog, tombstones);

@@ -20,9 +20,16 @@ public final class Timelines {
     }
 
     private final Selections selections;
+    private final LayerNulls layerNulls;
 
     public Timelines(Selections selections) {
+        this(selections, null);
+    }
+
+    /** @param layerNulls the layer statistic's nulls resampled from the reference's sample; null: analytic only */
+    public Timelines(Selections selections, LayerNulls layerNulls) {
         this.selections = selections;
+        this.layerNulls = layerNulls;
     }
 
     /** The windows that hold observations, in order; the others are left out. */
@@ -40,6 +47,8 @@ public final class Timelines {
         Selections.Bound reference = selections.bind(modelId,
                 new Selection.Reference(query.reference(), query.range().slice()));
         Map<String, TapDistribution> referenceByTap = new LinkedHashMap<>();
+        // every window of a tap is judged against the reference's one sample: its nulls are resampled once per bucket
+        Map<String, ai.neuraldivergence.domain.LayerNull.Source> nullByTap = new LinkedHashMap<>();
         for (TapDescriptor tap : taps) {
             TapDistribution d = selections.read(tap, reference);
             if (d.observationCount() == 0) {
@@ -47,6 +56,8 @@ public final class Timelines {
                         + "of tap '" + tap.tap() + "' in slice " + query.range().slice().key());
             }
             referenceByTap.put(tap.tap(), d);
+            nullByTap.put(tap.tap(), layerNulls == null ? null
+                    : layerNulls.sourceFor(tap, selections.sampleScope(tap, reference)));
         }
         Granularity g = query.granularity();
         List<Point> out = new ArrayList<>();
@@ -64,7 +75,8 @@ public final class Timelines {
                 }
                 TapComparison c = TapComparison.of(tap, referenceByTap.get(tap.tap()), d, query.verdict().metric(),
                         0, query.verdict().threshold(), query.verdict().familyWiseAlpha(),
-                        ai.neuraldivergence.domain.Divergence.DEFAULT_BINS, query.verdict().layerThreshold());
+                        ai.neuraldivergence.domain.Divergence.DEFAULT_BINS, query.verdict().layerThreshold(),
+                        nullByTap.get(tap.tap()));
                 compared.add(c);
                 if (onset == null && c.crosses(query.onsetShare())) {
                     onset = tap.tap();
