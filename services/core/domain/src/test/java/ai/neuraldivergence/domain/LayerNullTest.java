@@ -92,6 +92,15 @@ class LayerNullTest {
                     direct);
             assertEquals(direct, scaled, 0.1 * direct, "level " + level);
         }
+        // a monitor's rate: the tail from the sample's spectrum, not the bounded-difference term
+        double rare = 1.0 / 43_200;
+        double spectral = LayerNull.quantile(bucket, LayerNull.LARGEST_BUCKET, 1200, 8000, rare,
+                ai.neuraldivergence.domain.mmd.FeatureSpectrum.of(map, g, sample));
+        double bounded = LayerNull.quantile(bucket, LayerNull.LARGEST_BUCKET, 1200, 8000, rare);
+        double thousandth = LayerNull.quantile(bucket, LayerNull.LARGEST_BUCKET, 1200, 8000, 0.0011);
+        System.out.printf("at 1/43,200, 1,200 against 8,000: spectrum %.5f, bounded difference %.5f, 0.999 %.5f%n",
+                spectral, bounded, thousandth);
+        assertTrue(spectral >= thousandth && spectral < bounded / 10, spectral + " vs " + bounded);
         assertEquals(0, LayerNull.bucket(20, 20), "below 16 the analytic bound answers");
         assertEquals(512, LayerNull.bucket(2000, 2000));
         assertEquals(LayerNull.LARGEST_BUCKET, LayerNull.bucket(100_000, 100_000));

@@ -35,10 +35,15 @@ public final class LayerNulls {
     private record Kept(double[] summary, long at) {
     }
 
+    private record Spectrum(ai.neuraldivergence.domain.mmd.FeatureSpectrum spectrum, long at) {
+    }
+
     private final CalibrationSampleStore store;
     private final int sampleSize;
     private final long maxSampleBytes;
     private final Map<Key, Kept> nulls = new LinkedHashMap<>(16, 0.75f, true);
+    // per (scope, grid point): what a rate below one in a thousand is read from (bucket 0 in the key)
+    private final Map<Key, Spectrum> spectra = new LinkedHashMap<>(16, 0.75f, true);
     private final Map<Scope, List<float[]>> samples = new LinkedHashMap<>(16, 0.75f, true);
     private final Map<Scope, Long> sampledAt = new java.util.HashMap<>();
     private long sampleBytes;
@@ -89,12 +94,15 @@ public final class LayerNulls {
             }
             Key key = new Key(scope, g, bucket);
             long now = System.nanoTime();
+            Kept kept;
             synchronized (this) {
-                Kept kept = nulls.get(key);
-                if (kept != null && now - kept.at() < KEPT.toNanos()) {
-                    return kept.summary() == null ? OptionalDouble.empty()
-                            : OptionalDouble.of(LayerNull.quantile(kept.summary(), bucket, n, m, alpha));
-                }
+                kept = nulls.get(key);
+            }
+            if (kept != null && now - kept.at() < KEPT.toNanos()) {
+                // outside the lock: a spectrum is computed in about half a second
+                return kept.summary() == null ? OptionalDouble.empty()
+                        : OptionalDouble.of(LayerNull.quantile(kept.summary(), bucket, n, m, alpha,
+                                spectrum(tap, scope, g, alpha, now)));
             }
             List<float[]> sample = sample(scope, now);
             double[] summary = null;
@@ -111,8 +119,35 @@ public final class LayerNulls {
                 }
             }
             return summary == null ? OptionalDouble.empty()
-                    : OptionalDouble.of(LayerNull.quantile(summary, bucket, n, m, alpha));
+                    : OptionalDouble.of(LayerNull.quantile(summary, bucket, n, m, alpha, spectrum(tap, scope, g,
+                            alpha, now)));
         };
+    }
+
+    /** The sample's feature spectrum, for a rate below one in a thousand; null above it (not needed). */
+    private ai.neuraldivergence.domain.mmd.FeatureSpectrum spectrum(TapDescriptor tap, Scope scope, int g,
+            double alpha, long now) {
+        if (alpha >= 1e-3) {
+            return null;
+        }
+        Key key = new Key(scope, g, 0);
+        synchronized (this) {
+            Spectrum kept = spectra.get(key);
+            if (kept != null && now - kept.at() < KEPT.toNanos()) {
+                return kept.spectrum();
+            }
+        }
+        List<float[]> sample = sample(scope, now);
+        long seed = LayerFeatures.seed(tap.modelId(), tap.tap(), Slice.ALL, 0, tap.neuronCount()).orElseThrow();
+        ai.neuraldivergence.domain.mmd.FeatureSpectrum spectrum = ai.neuraldivergence.domain.mmd.FeatureSpectrum.of(
+                FeatureMaps.of(seed, tap.neuronCount()), g, sample);
+        synchronized (this) {
+            spectra.put(key, new Spectrum(spectrum, now));
+            while (spectra.size() > MAX_NULLS) {
+                spectra.remove(spectra.keySet().iterator().next());
+            }
+        }
+        return spectrum;
     }
 
     private List<float[]> sample(Scope scope, long now) {
