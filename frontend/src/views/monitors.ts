@@ -183,7 +183,7 @@ function monitorForm(state: State, open: MonitorsViewState, current: MonitorDefi
     h("option", { value: m }, m.replace("METRIC_", "").toLowerCase())));
   metric.value = current?.metric ?? "METRIC_KS";
   const mode = h("select", { name: "mode" }, h("option", { value: "MONITOR_MODE_FIXED" }, "fixed"),
-    h("option", { value: "MONITOR_MODE_CALIBRATED" }, "calibrated (ks)"));
+    h("option", { value: "MONITOR_MODE_CALIBRATED" }, "calibrated (ks or mmd)"));
   mode.value = current?.mode === "MONITOR_MODE_CALIBRATED" ? "MONITOR_MODE_CALIBRATED" : "MONITOR_MODE_FIXED";
   const error = h("p", { class: "error", role: "alert" });
   const form = h("form", { class: "monitor-form", "aria-label": current ? `edit ${current.name}` : "new monitor" },
@@ -210,6 +210,14 @@ function monitorForm(state: State, open: MonitorsViewState, current: MonitorDefi
       form.remove();
       redraw();
     }), error);
+  // a new layer monitor (mmd) starts from the layer's defaults, in MMD²: threshold 0.005, minimum effect 0.001
+  metric.onchange = () => {
+    if (current) return;
+    const input = (name: string) => form.elements.namedItem(name) as HTMLInputElement;
+    const layer = metric.value === "METRIC_MMD";
+    input("threshold").value = layer ? "0.005" : "0.15";
+    input("minimumEffect").value = layer ? "0.001" : "0.05";
+  };
   form.onsubmit = async (e) => {
     e.preventDefault();
     const v = (name: string) => (form.elements.namedItem(name) as HTMLInputElement).value.trim();

@@ -21,18 +21,20 @@ final class MonitorOptions {
     @Option(names = "--slice", description = "all (default), predicted=3, label=3, tag:k=v, pair=benign")
     String slice;
 
-    @Option(names = "--metric", description = "ks (default), wasserstein, jensen_shannon, psi, mean_shift")
+    @Option(names = "--metric", description = "ks (default), wasserstein, jensen_shannon, psi, mean_shift, or mmd (the "
+            + "layer statistic: the tap's neurons together)")
     String metric;
 
-    @Option(names = "--mode", description = "fixed (default: --threshold) or calibrated (metric ks: "
+    @Option(names = "--mode", description = "fixed (default: --threshold) or calibrated (metric ks or mmd: "
             + "--minimum-effect and --false-alarm-budget)")
     String mode;
 
-    @Option(names = "--threshold", description = "fixed mode: the value above which a window counts as drifted (0.15)")
+    @Option(names = "--threshold", description = "fixed mode: the value above which a window counts as drifted (0.15; "
+            + "0.005 for mmd)")
     Double threshold;
 
     @Option(names = "--minimum-effect", description = "calibrated mode: the smallest change worth an alert, in mean "
-            + "KS (0.05)")
+            + "KS (0.05) or MMD² (0.001)")
     Double minimumEffect;
 
     @Option(names = "--false-alarm-budget", description = "calibrated mode: false alarms allowed per 30 days, every "

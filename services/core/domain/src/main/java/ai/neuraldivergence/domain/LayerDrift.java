@@ -19,9 +19,11 @@ import ai.neuraldivergence.domain.mmd.RandomFeatureMap;
  * @param countA observations of A with every value finite (the sums leave the others out), likewise countB
  * @param resampled whether the null quantile was resampled from a calibration sample ({@link LayerNull}), else the
  *     analytic bound ({@link MmdNull})
+ * @param medianNull the null's median (resampled), or a bound on it (analytic, at 0.2): what a calibrated monitor's
+ *     smallest detectable effect adds to its threshold
  */
 public record LayerDrift(String unavailable, double mmd, double bandwidth, double nullQuantile, double minimumEffect,
-        double threshold, boolean drifted, long countA, long countB, boolean resampled) {
+        double threshold, boolean drifted, long countA, long countB, boolean resampled, double medianNull) {
 
     /**
      * The default minimum relevant effect, in MMD²: the change a user would act on, below which a tap is not
@@ -30,7 +32,8 @@ public record LayerDrift(String unavailable, double mmd, double bandwidth, doubl
     public static final double DEFAULT_MINIMUM_EFFECT = 0.001;
 
     static LayerDrift unavailable(String why) {
-        return new LayerDrift(why, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, false, 0, 0, false);
+        return new LayerDrift(why, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, false, 0, 0, false,
+                Double.NaN);
     }
 
     public boolean available() {
@@ -68,11 +71,14 @@ public record LayerDrift(String unavailable, double mmd, double bandwidth, doubl
         double mmd = Mmd.unbiased(fa, fb, g);
         java.util.OptionalDouble fromSample = resampled == null ? java.util.OptionalDouble.empty()
                 : resampled.quantile(g, fa.count(), fb.count(), alpha);
+        double trace = Mmd.pooledTrace(fa, fb, g);
         double q = fromSample.isPresent() ? fromSample.getAsDouble()
-                : MmdNull.quantile(alpha, fa.count(), fb.count(), Mmd.pooledTrace(fa, fb, g));
+                : MmdNull.quantile(alpha, fa.count(), fb.count(), trace);
+        double median = fromSample.isPresent() ? resampled.quantile(g, fa.count(), fb.count(), 0.5).orElseThrow()
+                : MmdNull.quantile(0.5, fa.count(), fb.count(), trace);
         double threshold = minimumEffect + q;
         return new LayerDrift(null, mmd, map.bandwidth(g), q, minimumEffect, threshold, mmd > threshold, fa.count(),
-                fb.count(), fromSample.isPresent());
+                fb.count(), fromSample.isPresent(), median);
     }
 
     /** Each neuron's mean (or variance) over its finite values; 0 where it has none. */

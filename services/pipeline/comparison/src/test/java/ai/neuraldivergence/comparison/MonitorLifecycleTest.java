@@ -344,8 +344,6 @@ class MonitorLifecycleTest {
         MonitorDefinition.Builder layer = MonitorDefinition.newBuilder().setName("layer").setModelId("layered")
                 .setTap("dense1").setReference("calm").setMetric(Metric.METRIC_MMD).setThreshold(0.05)
                 .setMinObservations(50).setMaxSpanMinutes(10);
-        assertEquals(Status.Code.INVALID_ARGUMENT, code(() -> api.createMonitor(CreateMonitorRequest.newBuilder()
-                .setMonitor(layer.clone().setMode(MonitorMode.MONITOR_MODE_CALIBRATED)).build())), "calibrated: ks");
         api.createMonitor(CreateMonitorRequest.newBuilder().setMonitor(layer).build());
         Monitor listed = awaitMonitor("layered", MonitorLifecycleTest::evaluatedToMinute20);
         // both neurons moved by two standard deviations: the layer's MMD² is far past 0.05
@@ -358,6 +356,28 @@ class MonitorLifecycleTest {
                                 .getTo()))).build());
         assertEquals(compared.getTaps(0).getSummary().getLayer().getMmd(), listed.getCurrentValue(), 1e-12);
         api.deleteMonitor(DeleteMonitorRequest.newBuilder().setName("layer").build());
+
+        // calibrated: the layer's own minimum effect by default (0.001 of MMD²), a threshold of that plus the null
+        // quantile at one false alarm in 30 days (no calibration sample here: the analytic bound), no sketch part
+        MonitorDefinition calibrated = api.createMonitor(CreateMonitorRequest.newBuilder().setMonitor(layer.clone()
+                .setName("layer-calibrated").clearThreshold().setMode(MonitorMode.MONITOR_MODE_CALIBRATED)).build());
+        assertEquals(0.001, calibrated.getMinimumEffect());
+        listed = awaitMonitor("layered", MonitorLifecycleTest::evaluatedToMinute20);
+        assertEquals(MonitorState.MONITOR_STATE_DRIFTING, listed.getState(), listed.toString());
+        CalibratedThreshold parts = listed.getCalibration();
+        assertEquals(1.0 / 43_200, parts.getAlpha(), 1e-15);
+        assertEquals(0, parts.getSketchBound());
+        assertEquals(listed.getThresholdApplied(), parts.getMinimumEffect() + parts.getNullQuantile(), 1e-12);
+        assertTrue(parts.getNullQuantile() > 0 && listed.getSmallestDetectableEffect() > listed.getThresholdApplied(),
+                listed.toString());
+        // 600 reference observations cannot detect twice 0.001: the window is the whole span
+        assertEquals(DriftFixture.T0.plusSeconds(600).getEpochSecond(), listed.getWindow().getFrom().getSeconds());
+        // a minimum effect past anything seen decides the stored evaluations again: ok
+        api.updateMonitor(UpdateMonitorRequest.newBuilder().setName("layer-calibrated").setMonitor(calibrated
+                .toBuilder().setMinimumEffect(0.99).clearSource().clearUpdatedAt().clearUpdatedBy()).build());
+        listed = awaitMonitor("layered", m -> m.getState() == MonitorState.MONITOR_STATE_OK);
+        assertEquals(MonitorState.MONITOR_STATE_OK, listed.getState(), listed.toString());
+        api.deleteMonitor(DeleteMonitorRequest.newBuilder().setName("layer-calibrated").build());
 
         // conv1's rows have no feature sums: its layer monitor is invalid, saying why
         api.createMonitor(CreateMonitorRequest.newBuilder().setMonitor(layer.clone().setName("layer-conv")

@@ -42,6 +42,32 @@ public record CalibratedThreshold(double minimumEffect, double nullQuantile, dou
                 minimumEffect + q + sketchBound + shortfall(n, m) + sketchBound);
     }
 
+    /**
+     * A calibrated layer monitor's threshold (metric mmd): the minimum effect plus the layer statistic's null
+     * quantile at α ({@link ai.neuraldivergence.domain.LayerDrift}); no sketch part (the feature sums are exact). The
+     * smallest detectable effect adds the null's median.
+     */
+    public static CalibratedThreshold ofLayer(double minimumEffect, double alpha, double nullQuantile,
+            double medianNull) {
+        return new CalibratedThreshold(minimumEffect, nullQuantile, 0, alpha, minimumEffect + nullQuantile
+                + Math.max(0, medianNull));
+    }
+
+    /**
+     * {@link #observationsWanted} for a layer monitor, whose null quantiles scale as {@code 1/n + 1/m}: with the
+     * quantile at α and the median for n = m = the reference's count, the fewest window observations whose smallest
+     * detectable effect is at most 2δ, or {@link Long#MAX_VALUE}.
+     */
+    public static long layerObservationsWanted(double minimumEffect, double nullQuantile, double medianNull, long m) {
+        // per unit of (1/n + 1/m)
+        double scale = (nullQuantile + Math.max(0, medianNull)) * m / 2;
+        if (!(minimumEffect > 0) || !(scale > 0)) {
+            return scale > 0 ? Long.MAX_VALUE : 1;
+        }
+        double room = minimumEffect / scale - 1.0 / m;
+        return room > 0 ? (long) Math.min(Long.MAX_VALUE / 2, Math.ceil(1 / room)) : Long.MAX_VALUE;
+    }
+
     /** What the threshold compares the tap's mean KS with. */
     public double applied() {
         return minimumEffect + nullQuantile + sketchBound;

@@ -25,6 +25,19 @@ public record MonitorDefinition(String name, String modelId, String tap, String 
     public static final String DEFAULT_REFERENCE = "training";
     public static final double DEFAULT_THRESHOLD = 0.15;
     public static final double DEFAULT_MINIMUM_EFFECT = 0.05;
+    /** A layer monitor's (metric mmd) fixed threshold by default, in MMD². */
+    public static final double DEFAULT_LAYER_THRESHOLD = 0.005;
+
+    /** The threshold a monitor of {@code metric} takes by default: 0.15 of a mean, 0.005 of MMD². */
+    public static double defaultThreshold(Divergence.Metric metric) {
+        return metric == Divergence.Metric.MMD ? DEFAULT_LAYER_THRESHOLD : DEFAULT_THRESHOLD;
+    }
+
+    /** The minimum effect a calibrated monitor of {@code metric} takes by default: 0.05 of mean KS, 0.001 of MMD². */
+    public static double defaultMinimumEffect(Divergence.Metric metric) {
+        return metric == Divergence.Metric.MMD ? ai.neuraldivergence.domain.LayerDrift.DEFAULT_MINIMUM_EFFECT
+                : DEFAULT_MINIMUM_EFFECT;
+    }
     public static final double DEFAULT_FALSE_ALARM_BUDGET = 1;
     public static final int DEFAULT_WINDOWS_IN_A_ROW = 2;
     public static final long DEFAULT_MIN_OBSERVATIONS = 200;
@@ -59,9 +72,10 @@ public record MonitorDefinition(String name, String modelId, String tap, String 
         Objects.requireNonNull(slice, "slice");
         Objects.requireNonNull(metric, "metric");
         Objects.requireNonNull(mode, "mode");
-        if (mode == Mode.CALIBRATED && metric != Divergence.Metric.KS) {
-            // the calibrated threshold's null bound is the mean KS's (MeanKsNull): no other metric has one
-            throw new IllegalArgumentException("mode calibrated needs metric ks, got "
+        if (mode == Mode.CALIBRATED && metric != Divergence.Metric.KS && metric != Divergence.Metric.MMD) {
+            // a calibrated threshold needs the statistic's null: the mean KS's (MeanKsNull) and the layer
+            // statistic's (LayerDrift) are known, no other metric's is
+            throw new IllegalArgumentException("mode calibrated needs metric ks or mmd, got "
                     + metric.name().toLowerCase(java.util.Locale.ROOT));
         }
         requireRange(threshold, 0, 1e6, "threshold");

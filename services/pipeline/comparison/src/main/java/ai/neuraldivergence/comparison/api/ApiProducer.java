@@ -175,7 +175,7 @@ public class ApiProducer {
     @Singleton
     MonitorEvaluator evaluator(CatalogStore catalog, TapWindowStore windows, WindowRollups rollups,
             WindowDeltaStore deltas, ReferenceStore references, MonitorStore store, Monitors monitors,
-            AgroalDataSource dataSource) {
+            AgroalDataSource dataSource, ai.neuraldivergence.comparison.query.LayerNulls layerNulls) {
         Selections selections = new Selections(catalog, windows, rollups, deltas, references, config.sketchK(),
                 null, Runtime.getRuntime().maxMemory() / 16);
         OffsetStore offsets = new OffsetStore();
@@ -190,6 +190,7 @@ public class ApiProducer {
         String holder = hostName() + "-" + UUID.randomUUID().toString().substring(0, 8);
         MonitorEvaluator evaluator = new MonitorEvaluator(store, catalog, windows, selections, watermark, holder,
                 config.monitoring().leaseTtl(), config.monitoring().backfill(), monitors::monitors);
+        evaluator.layerNulls(layerNulls);
         // which replica evaluates: exactly one of them should report 1
         io.micrometer.core.instrument.Gauge.builder("nd.comparison.monitor.lease.held", evaluator,
                 e -> e.holds() ? 1 : 0).description("1 on the replica that holds the monitors' lease and evaluates "

@@ -161,12 +161,13 @@ final class Requests {
 
     /** A monitor's definition; zero values take the defaults the proto names. */
     private static MonitorDefinition monitor(String name, ai.neuraldivergence.proto.v1.MonitorDefinition m) {
+        ai.neuraldivergence.domain.Divergence.Metric metric = WireMapping.metric(m.getMetric());
         return new MonitorDefinition(name, m.getModelId(),
                 m.getTap().isEmpty() ? MonitorDefinition.EVERY_TAP : m.getTap(),
                 m.getReference().isEmpty() ? MonitorDefinition.DEFAULT_REFERENCE : m.getReference(),
-                m.hasSlice() ? WireMapping.slice(m.getSlice()) : Slice.ALL, WireMapping.metric(m.getMetric()),
-                WireMapping.mode(m.getMode()), or(m.getThreshold(), MonitorDefinition.DEFAULT_THRESHOLD),
-                or(m.getMinimumEffect(), MonitorDefinition.DEFAULT_MINIMUM_EFFECT),
+                m.hasSlice() ? WireMapping.slice(m.getSlice()) : Slice.ALL, metric,
+                WireMapping.mode(m.getMode()), or(m.getThreshold(), MonitorDefinition.defaultThreshold(metric)),
+                or(m.getMinimumEffect(), MonitorDefinition.defaultMinimumEffect(metric)),
                 or(m.getFalseAlarmBudget(), MonitorDefinition.DEFAULT_FALSE_ALARM_BUDGET),
                 m.getWindowsInARow() == 0 ? MonitorDefinition.DEFAULT_WINDOWS_IN_A_ROW : m.getWindowsInARow(),
                 m.getMinObservations() == 0 ? MonitorDefinition.DEFAULT_MIN_OBSERVATIONS : m.getMinObservations(),

@@ -118,14 +118,14 @@ public interface ComparisonConfig {
         @WithDefault("ks")
         String metric();
 
-        /** fixed (compared with threshold) or calibrated (metric ks: minimum-effect and false-alarm-budget). */
+        /** fixed (compared with threshold) or calibrated (metric ks or mmd: minimum-effect, false-alarm-budget). */
         @WithDefault("fixed")
         String mode();
 
         @WithDefault("0.15")
         double threshold();
 
-        /** Calibrated mode: the smallest change worth an alert, in mean KS. */
+        /** Calibrated mode: the smallest change worth an alert, in mean KS (a layer monitor's, in MMD²: set it). */
         @WithDefault("0.05")
         double minimumEffect();
 

@@ -123,6 +123,13 @@ public final class MonitorEvaluator {
         this.monitors = monitors;
     }
 
+    private volatile ai.neuraldivergence.comparison.query.LayerNulls layerNulls;
+
+    /** Where layer monitors' nulls are resampled from the reference's sample (unset: the analytic bound). */
+    public void layerNulls(ai.neuraldivergence.comparison.query.LayerNulls nulls) {
+        this.layerNulls = nulls;
+    }
+
     /** Takes or renews the lease; a new epoch means another held it meanwhile: the runs are read again. */
     public synchronized boolean lease() {
         Optional<MonitorStore.Lease> held = store.acquire(holder, ttl);
@@ -330,11 +337,35 @@ public final class MonitorEvaluator {
         if (!d.calibrated()) {
             return MonitorRun.Evaluation.of(e.end(), e.window(), e.referenceObservations(), e.value(), d.threshold());
         }
+        if (d.metric() == Divergence.Metric.MMD) {
+            // the layer statistic's null quantile at the evaluation's α is kept as stored: a new minimum effect
+            // decides again at once, a new budget from the next evaluation on
+            CalibratedThreshold stored = e.calibration();
+            return stored == null ? e : MonitorRun.Evaluation.of(e.end(), e.window(), e.referenceObservations(),
+                    e.value(), CalibratedThreshold.ofLayer(d.minimumEffect(), stored.alpha(), stored.nullQuantile(),
+                            stored.smallestDetectableEffect() - stored.applied()));
+        }
         // a mode change starts the state over, so a calibrated monitor's evaluations carry their sketch bound
         double sketchBound = e.calibration() == null ? 0 : e.calibration().sketchBound();
         return MonitorRun.Evaluation.of(e.end(), e.window(), e.referenceObservations(), e.value(),
                 CalibratedThreshold.of(d.minimumEffect(), alpha, e.window().observations(), e.referenceObservations(),
                         sketchBound));
+    }
+
+    /**
+     * The window a calibrated layer monitor wants: its null's scale read from the reference against itself (the
+     * bandwidth its own moments choose), the smallest detectable effect at most twice the minimum effect.
+     */
+    private static long layerWanted(TapDescriptor tap, TapDistribution reference, MonitorDefinition d, double alpha,
+            ai.neuraldivergence.domain.LayerNull.Source layerNull) {
+        ai.neuraldivergence.domain.LayerDrift self = ai.neuraldivergence.domain.LayerDrift.of(tap, reference,
+                reference, alpha, d.minimumEffect(), layerNull);
+        if (!self.available()) {
+            throw new FailedPreconditionException("the layer statistic of tap '" + tap.tap() + "' is unavailable: "
+                    + self.unavailable());
+        }
+        return Math.max(d.minObservations(), CalibratedThreshold.layerObservationsWanted(d.minimumEffect(),
+                self.nullQuantile(), self.medianNull(), reference.observationCount()));
     }
 
     /** A write found the lease held by another: this replica stops evaluating until it takes the lease again. */
@@ -379,8 +410,13 @@ public final class MonitorEvaluator {
                 throw new FailedPreconditionException("reference '" + d.reference() + "' holds no observations "
                         + "of tap '" + tap + "'");
             }
-            long wanted = d.calibrated() ? CalibratedThreshold.observationsWanted(d.minimumEffect(), alpha,
-                    reference.observationCount()) : d.minObservations();
+            boolean layer = d.metric() == Divergence.Metric.MMD;
+            ai.neuraldivergence.domain.LayerNull.Source layerNull = layer && layerNulls != null
+                    ? layerNulls.sourceFor(descriptor, selections.sampleScope(descriptor, selections.bind(d.modelId(),
+                            new Selection.Reference(d.reference(), d.slice())))) : null;
+            long wanted = !d.calibrated() ? d.minObservations()
+                    : layer ? layerWanted(descriptor, reference, d, alpha, layerNull)
+                    : CalibratedThreshold.observationsWanted(d.minimumEffect(), alpha, reference.observationCount());
             TrailingWindow w = TrailingWindow.find(located.counts(), end, d.minObservations(), wanted,
                     d.maxSpanMinutes());
             if (!w.sufficient()) {
@@ -390,17 +426,24 @@ public final class MonitorEvaluator {
                 TapDistribution window = selections.readUncached(descriptor, selections.bind(d.modelId(),
                         new Selection.Range(w.start(), end, d.slice())));
                 // a layer monitor's drifted neurons are named by KS, its value is the tap's MMD²
+                // a calibrated layer monitor judges its layer at its own α and minimum effect
                 TapComparison c = TapComparison.of(descriptor, reference, window, d.metric().perNeuron()
                         ? d.metric() : Divergence.Metric.KS, TOP_NEURONS,
-                        TapComparison.DEFAULT_THRESHOLD, ai.neuraldivergence.domain.SamplingBound.DEFAULT_ALPHA,
-                        Divergence.DEFAULT_BINS);
+                        TapComparison.DEFAULT_THRESHOLD, layer && d.calibrated() ? alpha
+                                : ai.neuraldivergence.domain.SamplingBound.DEFAULT_ALPHA,
+                        Divergence.DEFAULT_BINS, layer && d.calibrated() ? d.minimumEffect()
+                                : ai.neuraldivergence.domain.LayerDrift.DEFAULT_MINIMUM_EFFECT, layerNull);
                 top = c.topNeurons();
                 if (!d.metric().perNeuron() && !c.layer().available()) {
                     throw new FailedPreconditionException("the layer statistic of tap '" + tap + "' is unavailable: "
                             + c.layer().unavailable());
                 }
                 double value = d.metric().perNeuron() ? c.mean() : c.layer().mmd();
-                e = d.calibrated()
+                e = d.calibrated() && layer
+                        ? MonitorRun.Evaluation.of(end, w, reference.observationCount(), value,
+                                CalibratedThreshold.ofLayer(d.minimumEffect(), alpha, c.layer().nullQuantile(),
+                                        c.layer().medianNull()))
+                        : d.calibrated()
                         ? MonitorRun.Evaluation.of(end, w, reference.observationCount(), value,
                                 CalibratedThreshold.of(d.minimumEffect(), alpha, window.observationCount(),
                                         reference.observationCount(), meanSketchBound(c)))
