@@ -33,9 +33,13 @@ public interface AggregatorConfig {
     @WithDefault("2000")
     int calibrationSampleSize();
 
-    /** The most one tap's sample of an hour or a reference may hold: a wide tap keeps fewer observations. */
+    /**
+     * The most one tap's sample of an hour or a reference may hold: a wide tap keeps fewer observations (2,000 up to
+     * 256 neurons; 512 of a 1,024-neuron tap, which the aggregation benchmark pays a third of its throughput for at
+     * 8 MB).
+     */
     @WithName("calibration-sample-max-bytes")
-    @WithDefault("8M")
+    @WithDefault("2M")
     io.quarkus.runtime.configuration.MemorySize calibrationSampleMaxBytes();
 
     /** KLL sketch size: larger is more accurate and bigger (~1.33 % rank error at 200). */
