@@ -51,13 +51,17 @@ public final class LayerNull {
         return b;
     }
 
-    /** {@link ResampledNull#REPLICATES} replicates of MMD² at grid point g at one bucket, summarized. */
+    /**
+     * {@link ResampledNull#REPLICATES} replicates of MMD² at grid point g at one bucket, summarized.
+     *
+     * @param sample the sampled observations' projections ({@link RandomFeatureMap#projection})
+     */
     public static double[] resample(RandomFeatureMap map, int g, List<float[]> sample, int bucket, long seed) {
         List<double[]> features = new ArrayList<>(sample.size());
-        double[] scratch = new double[RandomFeatureMap.DIRECTIONS];
-        for (float[] row : sample) {
-            double[] f = new double[2 * RandomFeatureMap.DIRECTIONS];
-            if (row.length == map.neurons() && map.features(row, g, scratch, f)) {
+        for (float[] projection : sample) {
+            if (projection.length == RandomFeatureMap.DIRECTIONS) {
+                double[] f = new double[2 * RandomFeatureMap.DIRECTIONS];
+                map.featuresOfProjection(projection, g, f);
                 features.add(f);
             }
         }

@@ -30,8 +30,14 @@ class LayerNullTest {
         return d;
     }
 
+    /** Observations as a calibration sample keeps them: their projections on the map's directions. */
+    static List<float[]> projected(RandomFeatureMap map, List<float[]> rows) {
+        return rows.stream().map(map::projection).filter(java.util.Objects::nonNull).toList();
+    }
+
     /** A source over one fixed sample, as the comparison service's is over a side's. */
-    private static LayerNull.Source source(List<float[]> sample) {
+    private static LayerNull.Source source(List<float[]> rows) {
+        List<float[]> sample = projected(FeatureMaps.of(SEED, NEURONS), rows);
         return (g, n, m, alpha) -> {
             int bucket = LayerNull.bucket(n, m);
             if (bucket == 0) {
@@ -49,21 +55,21 @@ class LayerNullTest {
             for (int n : new int[] {200, 3000}) {
                 Random r = new Random(n + (relu ? 1 : 0));
                 List<float[]> sample = LayerDriftTest.draw(r, 2000, 0.5, 1, relu);
-                // the null of one bucket serves every pair of these counts: computed once
+                // the null of one bucket serves every pair of these counts: computed once per level asked
+                java.util.Map<Double, Double> kept = new java.util.HashMap<>();
+                LayerNull.Source fresh = source(sample);
+                LayerNull.Source once = (g, nn, mm, al) -> OptionalDouble.of(kept.computeIfAbsent(al,
+                        level -> fresh.quantile(g, nn, mm, level).orElseThrow()));
                 double[] q = new double[1];
-                LayerNull.Source once = source(sample);
                 int draws = 200;
                 int flagged = 0;
                 double analytic = 0;
                 for (int i = 0; i < draws; i++) {
                     TapDistribution a = summed(LayerDriftTest.draw(r, n, 0.5, 1, relu));
                     TapDistribution b = summed(LayerDriftTest.draw(r, n, 0.5, 1, relu));
-                    LayerDrift d = LayerDrift.of(TAP, a, b, alpha, 0, i == 0 ? (g, nn, mm, al) -> {
-                        OptionalDouble v = once.quantile(g, nn, mm, al);
-                        q[0] = v.orElseThrow();
-                        return v;
-                    } : (g, nn, mm, al) -> OptionalDouble.of(q[0]));
+                    LayerDrift d = LayerDrift.of(TAP, a, b, alpha, 0, once);
                     assertTrue(d.resampled());
+                    q[0] = d.nullQuantile();
                     analytic = LayerDrift.of(TAP, a, b, alpha, 0).nullQuantile();
                     flagged += d.drifted() ? 1 : 0;
                 }
@@ -79,8 +85,8 @@ class LayerNullTest {
 
     @Test
     void theLargestBucketScaledAgreesWithABruteForceResampleAtThreeTimesItsSize() {
-        List<float[]> sample = LayerDriftTest.draw(new Random(5), 2000, 0.5, 1, false);
         RandomFeatureMap map = FeatureMaps.of(SEED, NEURONS);
+        List<float[]> sample = projected(map, LayerDriftTest.draw(new Random(5), 2000, 0.5, 1, false));
         int g = 2;
         double[] bucket = LayerNull.resample(map, g, sample, LayerNull.LARGEST_BUCKET, 11);
         double[] brute = LayerNull.resample(map, g, sample, 3 * LayerNull.LARGEST_BUCKET, 13);

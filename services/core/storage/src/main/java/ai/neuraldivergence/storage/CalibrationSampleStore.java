@@ -16,8 +16,8 @@ import java.util.List;
 import javax.sql.DataSource;
 
 /**
- * Calibration samples: per tap and scope (an hour window, or a reference), the observations of the smallest ranks
- * (see V18). Inserted by the aggregator's flush (a replay inserts the same rows), trimmed to the scope's size after
+ * Calibration samples: per tap and scope (an hour window, or a reference), the observations of the smallest ranks,
+ * as float arrays (the layer statistic's projections: see V18). Inserted by the aggregator's flush (a replay inserts the same rows), trimmed to the scope's size after
  * each insert, read by the comparison service in rank order.
  */
 public final class CalibrationSampleStore {
@@ -43,8 +43,8 @@ public final class CalibrationSampleStore {
         }
     }
 
-    /** One sampled observation. */
-    public record Member(Scope scope, long rank, String instanceId, float[] activations) {
+    /** One sampled observation: {@code values}, as the sample keeps it (its projections, V18). */
+    public record Member(Scope scope, long rank, String instanceId, float[] values) {
     }
 
     /**
@@ -79,12 +79,12 @@ public final class CalibrationSampleStore {
             return cutoffs;
         }
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO calibration_sample (model_id, model_version, tap, "
-                + "reference, window_start, rank, instance_id, activations) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                + "reference, window_start, rank, instance_id, projections) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
                 + "ON CONFLICT DO NOTHING")) {
             for (Member m : members) {
                 Scope s = m.scope();
                 Sql.bind(ps, s.modelId(), s.modelVersion(), s.tap(), s.reference(), s.windowStart(), m.rank(),
-                        m.instanceId(), encode(m.activations()));
+                        m.instanceId(), encode(m.values()));
                 ps.addBatch();
                 cutoffs.put(s, Long.MAX_VALUE);
             }
@@ -138,7 +138,7 @@ public final class CalibrationSampleStore {
 
     private List<float[]> read(String where, int size, Object... values) {
         try (Connection c = dataSource.getConnection();
-                PreparedStatement ps = c.prepareStatement("SELECT activations FROM calibration_sample WHERE "
+                PreparedStatement ps = c.prepareStatement("SELECT projections FROM calibration_sample WHERE "
                         + "model_id = ? AND model_version = ? AND tap = ? AND " + where + " ORDER BY rank LIMIT ?")) {
             TapWindowStore.streamed(c, ps);
             Sql.bind(ps, values);

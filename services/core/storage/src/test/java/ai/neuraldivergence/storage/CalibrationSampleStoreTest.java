@@ -67,7 +67,7 @@ class CalibrationSampleStoreTest {
         List<float[]> read = store.readHours("m", "1", "dense", HOUR, HOUR.plusSeconds(3600), 1_000);
         assertEquals(SIZE, read.size(), "exactly the scope's size is kept");
         for (int i = 0; i < SIZE; i++) {
-            assertArrayEquals(expected.get(i).activations(), read.get(i), "rank " + i);
+            assertArrayEquals(expected.get(i).values(), read.get(i), "rank " + i);
         }
     }
 
@@ -81,7 +81,7 @@ class CalibrationSampleStoreTest {
         for (Member m : observations(second, 100)) {
             // other instances in the second hour
             later.add(new Member(second, CalibrationSampleStore.rank("m2", "late-" + m.instanceId(), HOUR),
-                    "late-" + m.instanceId(), new float[] {1000 + m.activations()[0], 0}));
+                    "late-" + m.instanceId(), new float[] {1000 + m.values()[0], 0}));
         }
         flush(later);
         flush(observations(reference, 10));

@@ -21,18 +21,21 @@ public final class FeatureSpectrum {
         this.trace = Arrays.stream(eigenvalues).sum();
     }
 
-    /** The spectrum of the covariance of {@code φ(x) = D^-1/2 (cos, sin)} at grid point g over the sample's rows. */
+    /**
+     * The spectrum of the covariance of {@code φ(x) = D^-1/2 (cos, sin)} at grid point g over a calibration sample's
+     * projections ({@link RandomFeatureMap#projection}).
+     */
     public static FeatureSpectrum of(RandomFeatureMap map, int g, List<float[]> sample) {
         int dims = 2 * RandomFeatureMap.DIRECTIONS;
-        double[] scratch = new double[RandomFeatureMap.DIRECTIONS];
         double[] f = new double[dims];
         double[] mean = new double[dims];
         double[][] second = new double[dims][dims];
         int rows = 0;
-        for (float[] row : sample) {
-            if (row.length != map.neurons() || !map.features(row, g, scratch, f)) {
+        for (float[] projection : sample) {
+            if (projection.length != RandomFeatureMap.DIRECTIONS) {
                 continue;
             }
+            map.featuresOfProjection(projection, g, f);
             rows++;
             for (int a = 0; a < dims; a++) {
                 mean[a] += f[a];

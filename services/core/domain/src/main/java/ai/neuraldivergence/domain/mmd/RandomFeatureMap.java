@@ -181,4 +181,32 @@ public final class RandomFeatureMap {
         }
         return true;
     }
+
+    /**
+     * An observation's projections on the D directions, as a calibration sample keeps them (D floats whatever the
+     * tap's width: every bandwidth's features follow from them), or null when a value is not finite.
+     */
+    public float[] projection(float[] row) {
+        double[] p = new double[DIRECTIONS];
+        if (!project(row, p)) {
+            return null;
+        }
+        float[] out = new float[DIRECTIONS];
+        for (int j = 0; j < DIRECTIONS; j++) {
+            out[j] = (float) p[j];
+        }
+        return out;
+    }
+
+    /** The features at grid point {@code g} of a kept {@link #projection}. */
+    public void featuresOfProjection(float[] projection, int g, double[] out) {
+        if (projection.length != DIRECTIONS) {
+            throw new IllegalArgumentException("a projection of " + projection.length + " values, not " + DIRECTIONS);
+        }
+        double inverse = 1 / bandwidth[g];
+        for (int j = 0; j < DIRECTIONS; j++) {
+            out[2 * j] = Math.cos(projection[j] * inverse);
+            out[2 * j + 1] = Math.sin(projection[j] * inverse);
+        }
+    }
 }

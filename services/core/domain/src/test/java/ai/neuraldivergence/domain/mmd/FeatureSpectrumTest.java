@@ -42,7 +42,7 @@ class FeatureSpectrumTest {
         Random r = new Random(9);
         RandomFeatureMap map = RandomFeatureMap.of(77, NEURONS, null);
         int g = 2;
-        FeatureSpectrum spectrum = FeatureSpectrum.of(map, g, draw(r, 2000));
+        FeatureSpectrum spectrum = FeatureSpectrum.of(map, g, draw(r, 2000).stream().map(map::projection).toList());
         double alpha = 0.01;
         int n = 500;
         double q = spectrum.quantile(alpha, n, n);

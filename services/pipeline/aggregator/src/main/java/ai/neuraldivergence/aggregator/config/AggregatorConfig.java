@@ -26,17 +26,17 @@ public interface AggregatorConfig {
     Duration flushInterval();
 
     /**
-     * Observations kept per tap for each hour window and each reference (slice all, taps stored as one block): the
-     * calibration sample the comparison service resamples for the layer statistic's null. 0: none kept.
+     * Observations kept per tap for each hour window and each reference (slice all, taps stored as one block), as their
+     * projections on the layer statistic's directions: the calibration sample the comparison service resamples for
+     * its null. 0: none kept.
      */
     @WithName("calibration-sample-size")
     @WithDefault("2000")
     int calibrationSampleSize();
 
     /**
-     * The most one tap's sample of an hour or a reference may hold: a wide tap keeps fewer observations (2,000 up to
-     * 256 neurons; 512 of a 1,024-neuron tap, which the aggregation benchmark pays a third of its throughput for at
-     * 8 MB).
+     * The most one tap's sample of an hour or a reference may hold, at 512 bytes an observation (its 128 projections,
+     * whatever the tap's width): 2M holds 4,096, more than the default size.
      */
     @WithName("calibration-sample-max-bytes")
     @WithDefault("2M")

@@ -46,9 +46,10 @@ public final class CalibrationSamples {
         this.maxBytes = maxBytes;
     }
 
-    /** Observations a scope of a tap of {@code neurons} neurons keeps. */
+    /** Observations a scope keeps: each is stored as 128 projections, 512 bytes, whatever the tap's width. */
     int sizeFor(int neurons) {
-        return (int) Math.max(Math.min(2, size), Math.min(size, maxBytes / (4L * neurons)));
+        return (int) Math.max(Math.min(2, size), Math.min(size, maxBytes / (4L
+                * ai.neuraldivergence.domain.mmd.RandomFeatureMap.DIRECTIONS)));
     }
 
     /** The members of a flush's windows and references that may enter their scope's sample. */
@@ -71,6 +72,45 @@ public final class CalibrationSamples {
                         CalibrationSampleStore.NO_WINDOW);
             }
         });
+        return projected(smallest(out));
+    }
+
+    /**
+     * The kept members as the sample stores them: each observation's projections on the layer's feature directions
+     * (128 floats, whatever the tap's width), from which every bandwidth's features follow; one with a value that is
+     * not finite has none, and is left out as the layer statistic leaves it out.
+     */
+    private static List<Member> projected(List<Member> members) {
+        List<Member> out = new ArrayList<>(members.size());
+        for (Member m : members) {
+            Scope s = m.scope();
+            int neurons = m.values().length;
+            long seed = ai.neuraldivergence.domain.LayerFeatures.seed(s.modelId(), s.tap(), Slice.ALL, 0, neurons)
+                    .orElseThrow();
+            float[] p = ai.neuraldivergence.domain.mmd.FeatureMaps.of(seed, neurons).projection(m.values());
+            if (p != null) {
+                out.add(new Member(s, m.rank(), m.instanceId(), p));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Per scope, only the candidates of the scope's size smallest ranks: no others can be kept, even by a scope
+     * still empty (the first flush of an hour would otherwise send every observation it holds).
+     */
+    private List<Member> smallest(List<Member> candidates) {
+        Map<Scope, List<Member>> byScope = new LinkedHashMap<>();
+        candidates.forEach(m -> byScope.computeIfAbsent(m.scope(), s -> new ArrayList<>()).add(m));
+        List<Member> out = new ArrayList<>();
+        byScope.forEach((scope, members) -> {
+            int keep = sizeFor(members.get(0).values().length);
+            if (members.size() > keep) {
+                members.sort(java.util.Comparator.comparingLong(Member::rank));
+                members = members.subList(0, keep);
+            }
+            out.addAll(members);
+        });
         return out;
     }
 
@@ -92,9 +132,8 @@ public final class CalibrationSamples {
 
     /** Inserts the members in the flush's transaction; returns the scopes' new cutoffs, for {@link #committed}. */
     Map<Scope, Long> write(Connection c, List<Member> members) throws SQLException {
-        Map<Scope, Integer> neurons = new java.util.HashMap<>();
-        members.forEach(m -> neurons.put(m.scope(), m.activations().length));
-        return store.insert(c, members, s -> sizeFor(neurons.getOrDefault(s, 1)));
+        int keep = sizeFor(ai.neuraldivergence.domain.mmd.RandomFeatureMap.DIRECTIONS);
+        return store.insert(c, members, s -> keep);
     }
 
     /** Remembers the cutoffs of a committed flush (a rolled-back one's would drop members it never wrote). */
