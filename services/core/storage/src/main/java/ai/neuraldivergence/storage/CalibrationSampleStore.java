@@ -52,18 +52,24 @@ public final class CalibrationSampleStore {
      * observation alone, so that every tap's partition, every replica and every replay rank it alike.
      */
     public static long rank(String modelId, String instanceId, Instant minute) {
+        // once per observation and tap on the flush path: one digest per thread, not a provider lookup each time
+        // (digest() resets it for the next use)
+        MessageDigest sha = SHA.get();
+        sha.update(modelId.getBytes(StandardCharsets.UTF_8));
+        sha.update((byte) 0);
+        sha.update(instanceId.getBytes(StandardCharsets.UTF_8));
+        sha.update((byte) 0);
+        sha.update(Long.toString(minute.getEpochSecond()).getBytes(StandardCharsets.UTF_8));
+        return ByteBuffer.wrap(sha.digest()).getLong() >>> 1;
+    }
+
+    private static final ThreadLocal<MessageDigest> SHA = ThreadLocal.withInitial(() -> {
         try {
-            MessageDigest sha = MessageDigest.getInstance("SHA-256");
-            sha.update(modelId.getBytes(StandardCharsets.UTF_8));
-            sha.update((byte) 0);
-            sha.update(instanceId.getBytes(StandardCharsets.UTF_8));
-            sha.update((byte) 0);
-            sha.update(Long.toString(minute.getEpochSecond()).getBytes(StandardCharsets.UTF_8));
-            return ByteBuffer.wrap(sha.digest()).getLong() >>> 1;
+            return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is part of every Java runtime", e);
         }
-    }
+    });
 
     /**
      * Inserts members (the ones stored already are left as they are) and trims each scope they touch to its

@@ -82,12 +82,14 @@ public final class CalibrationSamples {
      */
     private static List<Member> projected(List<Member> members) {
         List<Member> out = new ArrayList<>(members.size());
+        // a scope's members share one map: looked up once per scope, not per member
+        Map<Scope, ai.neuraldivergence.domain.mmd.RandomFeatureMap> maps = new java.util.HashMap<>();
         for (Member m : members) {
             Scope s = m.scope();
             int neurons = m.values().length;
-            long seed = ai.neuraldivergence.domain.LayerFeatures.seed(s.modelId(), s.tap(), Slice.ALL, 0, neurons)
-                    .orElseThrow();
-            float[] p = ai.neuraldivergence.domain.mmd.FeatureMaps.of(seed, neurons).projection(m.values());
+            float[] p = maps.computeIfAbsent(s, k -> ai.neuraldivergence.domain.mmd.FeatureMaps.of(
+                    ai.neuraldivergence.domain.LayerFeatures.seed(k.modelId(), k.tap(), Slice.ALL, 0, neurons)
+                            .orElseThrow(), neurons)).projection(m.values());
             if (p != null) {
                 out.add(new Member(s, m.rank(), m.instanceId(), p));
             }

@@ -26,12 +26,23 @@ public final class FlushWriters {
         return of(ds, consumerGroup, NeuronDistribution.DEFAULT_K, FlushWriter.Finality.NONE, new DeltaPartitions(ds));
     }
 
+    /** A writer whose flushes add to the calibration samples through {@code samples}. */
+    public static FlushWriter withSamples(DataSource ds, String consumerGroup, CalibrationSamples samples) {
+        return new FlushWriter(ds, consumerGroup, NeuronDistribution.DEFAULT_K, FlushWriter.Finality.NONE,
+                stores(ds, NeuronDistribution.DEFAULT_K, new DeltaPartitions(ds)), samples);
+    }
+
     /** A writer that makes and knows window-delta partitions through {@code partitions}. */
     public static FlushWriter of(DataSource ds, String consumerGroup, int sketchK, FlushWriter.Finality finality,
             DeltaPartitions partitions) {
-        return new FlushWriter(ds, consumerGroup, sketchK, finality, new FlushWriter.Stores(new CatalogStore(ds),
+        return new FlushWriter(ds, consumerGroup, sketchK, finality, stores(ds, sketchK, partitions));
+    }
+
+    private static FlushWriter.Stores stores(DataSource ds, int sketchK, DeltaPartitions partitions) {
+        return new FlushWriter.Stores(new CatalogStore(ds),
                 new TapWindowStore(ds, sketchK), new WindowDeltaStore(), partitions,
                 new DeltaPartitions(ds, DeltaPartitions.EXEMPLARS), new OffsetStore(), new ReferenceStore(ds),
-                new ai.neuraldivergence.storage.SealStore(ds), new LateLabelStore(ds), new RecentObservationStore(ds), new ExemplarStore(ds)));
+                new ai.neuraldivergence.storage.SealStore(ds), new LateLabelStore(ds), new RecentObservationStore(ds),
+                new ExemplarStore(ds));
     }
 }

@@ -404,16 +404,16 @@ public final class MonitorEvaluator {
         try {
             Located located = locate(d, tap, end.minusSeconds(60L * d.maxSpanMinutes()), end);
             TapDescriptor descriptor = located.tap();
-            TapDistribution reference = selections.read(descriptor, selections.bind(d.modelId(),
-                    new Selection.Reference(d.reference(), d.slice())));
+            Selections.Bound referenceSide = selections.bind(d.modelId(), new Selection.Reference(d.reference(),
+                    d.slice()));
+            TapDistribution reference = selections.read(descriptor, referenceSide);
             if (reference.observationCount() == 0) {
                 throw new FailedPreconditionException("reference '" + d.reference() + "' holds no observations "
                         + "of tap '" + tap + "'");
             }
             boolean layer = d.metric() == Divergence.Metric.MMD;
             ai.neuraldivergence.domain.LayerNull.Source layerNull = layer && layerNulls != null
-                    ? layerNulls.sourceFor(descriptor, selections.sampleScope(descriptor, selections.bind(d.modelId(),
-                            new Selection.Reference(d.reference(), d.slice())))) : null;
+                    ? layerNulls.sourceFor(descriptor, selections.sampleScope(descriptor, referenceSide)) : null;
             long wanted = !d.calibrated() ? d.minObservations()
                     : layer ? layerWanted(descriptor, reference, d, alpha, layerNull)
                     : CalibratedThreshold.observationsWanted(d.minimumEffect(), alpha, reference.observationCount());

@@ -1,0 +1,119 @@
+package ai.neuraldivergence.aggregator.ingest;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.neuraldivergence.domain.Granularity;
+import ai.neuraldivergence.domain.LayerFeatures;
+import ai.neuraldivergence.domain.Reduction;
+import ai.neuraldivergence.domain.ReferenceKey;
+import ai.neuraldivergence.domain.Slice;
+import ai.neuraldivergence.domain.TapDescriptor;
+import ai.neuraldivergence.domain.WindowKey;
+import ai.neuraldivergence.domain.mmd.FeatureMaps;
+import ai.neuraldivergence.domain.mmd.RandomFeatureMap;
+import ai.neuraldivergence.storage.CalibrationSampleStore;
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.IntStream;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.Test;
+import org.postgresql.ds.PGSimpleDataSource;
+
+/**
+ * What a flush adds to the calibration samples, against a real PostgreSQL, when it fails: a flush rolled back before
+ * its commit leaves no sample row; its retry writes exactly the smallest ranks; a second instance's stale replay of the
+ * same records is fenced and changes nothing; a non-finite observation never enters; and another partition's flush
+ * into the same hour keeps the smallest ranks of both.
+ */
+class CalibrationSampleFlushTest {
+
+    private static final int SIZE = 20;
+    private static final Instant MINUTE = Instant.parse("2026-11-28T10:03:00Z");
+    private static final TapDescriptor TAP = new TapDescriptor("m", "1", "dense", 0, new int[] {3}, 3,
+            Reduction.NONE);
+    private static final RandomFeatureMap MAP = FeatureMaps.of(LayerFeatures.seed("m", "dense", Slice.ALL, 0, 3)
+            .orElseThrow(), 3);
+
+    private static float[] row(int i) {
+        return new float[] {i, -i, i % 7};
+    }
+
+    /** Observations {@code from..to-1} in the minute's all slice (which keeps their ids), and a reference's. */
+    private static WindowAccumulator.Drained delta(int from, int to) {
+        WindowAccumulator.PendingWindow window = new WindowAccumulator.PendingWindow(TAP, true);
+        WindowAccumulator.PendingWindow reference = new WindowAccumulator.PendingWindow(TAP, 0, true);
+        for (int i = from; i < to; i++) {
+            window.add(row(i), "o-" + i);
+            reference.add(row(i), "o-" + i);
+        }
+        // and one observation with a NaN: it has no projections, so no place in a sample
+        window.add(new float[] {Float.NaN, 0, 0}, "nan-" + from);
+        Map<WindowKey, WindowAccumulator.PendingWindow> windows = new LinkedHashMap<>();
+        windows.put(new WindowKey("m", "1", "dense", Slice.ALL, Granularity.MINUTE, MINUTE), window);
+        Map<ReferenceKey, WindowAccumulator.PendingWindow> references = new LinkedHashMap<>();
+        references.put(new ReferenceKey("m", "1", "training", "dense", Slice.ALL), reference);
+        return new WindowAccumulator.Drained(windows, references);
+    }
+
+    /** The projections of the {@code SIZE} smallest-ranked of observations {@code from..to-1}. */
+    private static List<float[]> expected(int from, int to, Instant minute) {
+        return IntStream.range(from, to).boxed()
+                .sorted(Comparator.comparingLong(i -> CalibrationSampleStore.rank("m", "o-" + i, minute)))
+                .limit(SIZE).map(i -> MAP.projection(row(i))).toList();
+    }
+
+    private static void assertSample(List<float[]> expected, List<float[]> read) {
+        assertEquals(expected.size(), read.size());
+        for (int i = 0; i < expected.size(); i++) {
+            assertArrayEquals(expected.get(i), read.get(i), "rank " + i);
+        }
+    }
+
+    @Test
+    void aFailedFlushLeavesNoSampleAndItsRetryAndAStaleReplayKeepExactlyTheSmallestRanks() {
+        PGSimpleDataSource ds = TestDatabases.migrated("sample_flush");
+        CalibrationSampleStore store = new CalibrationSampleStore(ds);
+        FlushWriter writer = FlushWriters.withSamples(ds, "g", new CalibrationSamples(store, SIZE, 1 << 20));
+        TopicPartition tp = new TopicPartition("t", 0);
+        writer.storedOffsets(Map.of(tp, 0L));
+        Instant hour = Granularity.HOUR.windowStart(MINUTE);
+
+        // the commit fails (a dead connection, a fenced dead-letter write): nothing of the sample is written
+        assertThrows(IllegalStateException.class, () -> writer.flush(delta(0, 100), Map.of(tp,
+                new FlushWriter.OffsetRange(0, 100)), () -> {
+                    throw new IllegalStateException("the connection died before the commit");
+                }));
+        assertTrue(store.readHours("m", "1", "dense", hour, hour.plusSeconds(3600), 1_000).isEmpty());
+        assertTrue(store.readReference("m", "1", "dense", "training", 1_000).isEmpty());
+
+        // the records read again and flushed: exactly the smallest ranks, the hour's and the reference's
+        assertInstanceOf(FlushWriter.Outcome.Committed.class, writer.flush(delta(0, 100), Map.of(tp,
+                new FlushWriter.OffsetRange(0, 100))));
+        assertSample(expected(0, 100, MINUTE), store.readHours("m", "1", "dense", hour, hour.plusSeconds(3600),
+                1_000));
+        assertSample(expected(0, 100, CalibrationSampleStore.NO_WINDOW), store.readReference("m", "1", "dense",
+                "training", 1_000));
+
+        // a second instance that read the same records before it lost the partition: fenced, nothing changes
+        FlushWriter stale = FlushWriters.withSamples(ds, "g", new CalibrationSamples(store, SIZE, 1 << 20));
+        assertInstanceOf(FlushWriter.Outcome.Fenced.class, stale.flush(delta(0, 60), Map.of(tp,
+                new FlushWriter.OffsetRange(0, 60))));
+        assertSample(expected(0, 100, MINUTE), store.readHours("m", "1", "dense", hour, hour.plusSeconds(3600),
+                1_000));
+
+        // another partition's observations of the same hour, through that second instance: the union's smallest
+        TopicPartition other = new TopicPartition("t", 1);
+        stale.storedOffsets(Map.of(other, 0L));
+        assertInstanceOf(FlushWriter.Outcome.Committed.class, stale.flush(delta(100, 250), Map.of(other,
+                new FlushWriter.OffsetRange(0, 150))));
+        assertSample(expected(0, 250, MINUTE), store.readHours("m", "1", "dense", hour, hour.plusSeconds(3600),
+                1_000));
+    }
+}
