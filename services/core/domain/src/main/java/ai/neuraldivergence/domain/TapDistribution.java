@@ -136,6 +136,30 @@ public final class TapDistribution implements TapDelta {
      * row, so that a flush of thousands of observations of a wide tap uses every core.
      */
     public void addAll(java.util.List<float[]> rows) {
+        updateSketches(rows);
+        addFeatures(rows);
+        observationCount += rows.size();
+    }
+
+    /**
+     * {@link #addAll}, with the rows' layer feature sums computed already through this distribution's map: a replay
+     * of recorded activations (the detection benchmark) sums each recorded input's features once, not once per draw.
+     *
+     * @throws IllegalArgumentException when the sums do not cover exactly these rows
+     */
+    public void addAll(java.util.List<float[]> rows, FeatureSums featuresOfRows) {
+        if (features == null || featuresOfRows.bandwidths() != features.bandwidths()
+                || featuresOfRows.count() + featuresOfRows.nonFinite() != rows.size()) {
+            throw new IllegalArgumentException("feature sums of " + (featuresOfRows.count()
+                    + featuresOfRows.nonFinite()) + " observations for " + rows.size() + " rows"
+                    + (features == null ? " of a distribution that keeps none" : ""));
+        }
+        updateSketches(rows);
+        features.merge(featuresOfRows);
+        observationCount += rows.size();
+    }
+
+    private void updateSketches(java.util.List<float[]> rows) {
         for (float[] row : rows) {
             if (row.length != neurons.length) {
                 throw new IllegalArgumentException("a row of " + row.length + " activations for a tap of "
@@ -155,8 +179,6 @@ public final class TapDistribution implements TapDelta {
                 }
             }
         });
-        addFeatures(rows);
-        observationCount += rows.size();
     }
 
     /** Updates below which one thread does the work: splitting costs more than it saves. */

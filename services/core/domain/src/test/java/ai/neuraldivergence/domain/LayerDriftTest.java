@@ -76,6 +76,30 @@ class LayerDriftTest {
     }
 
     @Test
+    void featureSumsComputedAheadEnterAsIfEachRowWereProjectedAgain() {
+        List<float[]> rows = draw(new Random(5), 50, 0.5, 1, true);
+        ai.neuraldivergence.domain.mmd.RandomFeatureMap map = ai.neuraldivergence.domain.mmd.FeatureMaps.of(SEED,
+                NEURONS);
+        ai.neuraldivergence.domain.mmd.FeatureSums ahead = new ai.neuraldivergence.domain.mmd.FeatureSums(
+                map.bandwidths());
+        for (float[] row : rows) {
+            ahead.add(map, row, new double[ai.neuraldivergence.domain.mmd.RandomFeatureMap.DIRECTIONS]);
+        }
+        TapDistribution replayed = new TapDistribution(NEURONS, 200);
+        replayed.startFeatures(SEED);
+        replayed.addAll(rows, ahead);
+        TapDistribution projected = summed(rows);
+        assertEquals(50, replayed.observationCount());
+        assertEquals(projected.neuron(3).quantile(0.5), replayed.neuron(3).quantile(0.5));
+        assertEquals(java.util.Arrays.toString(projected.features().sums()),
+                java.util.Arrays.toString(replayed.features().sums()));
+        TapDistribution other = new TapDistribution(NEURONS, 200);
+        other.startFeatures(SEED);
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> other.addAll(rows.subList(0, 49), ahead), "sums of 50 observations for 49 rows");
+    }
+
+    @Test
     void aSideHoldingObservationsWithoutSumsMakesTheStatisticUnavailableNeverPartial() {
         Random r = new Random(2);
         TapDistribution withSums = summed(draw(r, 200, 0, 0, false));

@@ -2,6 +2,7 @@ package ai.neuraldivergence.traffic;
 
 import ai.neuraldivergence.datasets.AttackedPair;
 import ai.neuraldivergence.datasets.AttackedPairs;
+import ai.neuraldivergence.datasets.Distortions;
 import ai.neuraldivergence.datasets.ImageSet;
 import ai.neuraldivergence.datasets.NpmImages;
 import java.io.IOException;
@@ -42,15 +43,9 @@ public final class Inputs {
         int i = next++;
         return switch (scenario) {
             case BENIGN -> List.of(digit(digits.image(i % digits.size()), digits.label(i % digits.size()), "mnist"));
-            case NOISE -> {
-                float[] x = digits.image(i % digits.size());
-                for (int j = 0; j < x.length; j++) {
-                    x[j] = clamp(x[j] + (float) (random.nextGaussian() * 0.3));
-                }
-                yield List.of(digit(x, digits.label(i % digits.size()), "mnist-noise"));
-            }
-            case ROTATED -> List.of(digit(rotate(digits.image(i % digits.size()),
-                    Math.toRadians((30 + random.nextInt(31)) * (random.nextBoolean() ? 1 : -1))),
+            case NOISE -> List.of(digit(Distortions.noisy(digits.image(i % digits.size()), random),
+                    digits.label(i % digits.size()), "mnist-noise"));
+            case ROTATED -> List.of(digit(Distortions.rotated(digits.image(i % digits.size()), random),
                     digits.label(i % digits.size()), "mnist-rotated"));
             case FASHION -> List.of(new Input(fashion.image(i % fashion.size()), null,
                     Map.of("source", "traffic", "dataset", "fashion"), null, null));
@@ -79,34 +74,5 @@ public final class Inputs {
 
     private static Input digit(float[] x, int label, String dataset) {
         return new Input(x, label, Map.of("source", "traffic", "dataset", dataset), null, null);
-    }
-
-    private static float clamp(float v) {
-        return Math.max(0f, Math.min(1f, v));
-    }
-
-    /** Rotates a 28 x 28 image about its centre (bilinear, zero outside). */
-    static float[] rotate(float[] image, double radians) {
-        float[] out = new float[image.length];
-        double cos = Math.cos(radians);
-        double sin = Math.sin(radians);
-        double c = 13.5;
-        for (int y = 0; y < 28; y++) {
-            for (int x = 0; x < 28; x++) {
-                double sx = cos * (x - c) + sin * (y - c) + c;
-                double sy = -sin * (x - c) + cos * (y - c) + c;
-                int x0 = (int) Math.floor(sx);
-                int y0 = (int) Math.floor(sy);
-                double fx = sx - x0;
-                double fy = sy - y0;
-                out[y * 28 + x] = (float) ((1 - fx) * (1 - fy) * at(image, x0, y0) + fx * (1 - fy) * at(image, x0 + 1,
-                        y0) + (1 - fx) * fy * at(image, x0, y0 + 1) + fx * fy * at(image, x0 + 1, y0 + 1));
-            }
-        }
-        return out;
-    }
-
-    private static float at(float[] image, int x, int y) {
-        return x < 0 || y < 0 || x >= 28 || y >= 28 ? 0f : image[y * 28 + x];
     }
 }

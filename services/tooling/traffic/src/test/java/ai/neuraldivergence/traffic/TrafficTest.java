@@ -24,9 +24,9 @@ class TrafficTest {
     void aRotationByAFullTurnKeepsTheImage() {
         float[] image = new float[784];
         image[14 * 28 + 20] = 1f;
-        float[] turned = Inputs.rotate(image, 2 * Math.PI);
+        float[] turned = ai.neuraldivergence.datasets.Distortions.rotate(image, 2 * Math.PI);
         assertEquals(1f, turned[14 * 28 + 20], 1e-4);
-        float[] quarter = Inputs.rotate(image, Math.PI / 2);
+        float[] quarter = ai.neuraldivergence.datasets.Distortions.rotate(image, Math.PI / 2);
         assertTrue(quarter[14 * 28 + 20] < 0.01f, "a quarter turn moves the pixel");
     }
 

@@ -84,6 +84,21 @@ public final class MonitorRun {
     }
 
     /**
+     * A run that goes on from this one's exact state, independently: a what-if from here (the detection benchmark
+     * forks the runs at each attack's onset).
+     */
+    public MonitorRun copy() {
+        MonitorRun c = new MonitorRun(windowsInARow);
+        c.state = state;
+        c.since = since;
+        c.last = last;
+        c.runOf = runOf;
+        c.runLength = runLength;
+        c.runStart = runStart;
+        return c;
+    }
+
+    /**
      * Records the next evaluation; returns the change it caused, if any.
      *
      * @throws IllegalArgumentException for an evaluation not after the last one (each minute is evaluated once)

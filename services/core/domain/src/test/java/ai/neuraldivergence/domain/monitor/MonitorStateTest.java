@@ -44,6 +44,20 @@ class MonitorStateTest {
     }
 
     @Test
+    void aCopyGoesOnFromTheSameRunIndependently() {
+        MonitorRun run = new MonitorRun(2);
+        run.record(value(0, 0.1));
+        run.record(value(1, 0.5));
+        MonitorRun copy = run.copy();
+        MonitorRun.Change up = copy.record(value(2, 0.6)).orElseThrow();
+        assertEquals(State.DRIFTING, up.state(), "the copy continues the run of one evaluation over");
+        assertEquals(end(1), up.since());
+        assertTrue(run.record(value(2, 0.1)).isEmpty(), "the original is untouched by the copy");
+        assertEquals(State.OK, run.state());
+        assertEquals(State.DRIFTING, copy.state());
+    }
+
+    @Test
     void aGapBreaksARunAndEachMinuteIsEvaluatedOnceInOrder() {
         MonitorRun run = new MonitorRun(2);
         run.record(value(0, 0.5));

@@ -1,10 +1,9 @@
 package ai.neuraldivergence.comparison.query;
 
-import ai.neuraldivergence.domain.LayerFeatures;
 import ai.neuraldivergence.domain.LayerNull;
+import ai.neuraldivergence.domain.SampledLayerNull;
 import ai.neuraldivergence.domain.Slice;
 import ai.neuraldivergence.domain.TapDescriptor;
-import ai.neuraldivergence.domain.mmd.FeatureMaps;
 import ai.neuraldivergence.storage.CalibrationSampleStore;
 import java.time.Duration;
 import java.time.Instant;
@@ -15,37 +14,28 @@ import java.util.OptionalDouble;
 
 /**
  * The layer statistic's resampled nulls, from the calibration sample of a comparison's side A (its hours, or its
- * reference's), computed when first asked and kept a few minutes: an hour still filling changes its sample, a
- * sealed reference never does. A bucket costs about a second of one core at a thousand replicates; a live view
- * redrawn every few seconds asks again for the same one. Thread-safe.
+ * reference's): each scope's sample read when first asked and kept a few minutes with the nulls resampled from it
+ * ({@link SampledLayerNull}): an hour still filling changes its sample, a sealed reference never does. A bucket costs
+ * about a second of one core at a thousand replicates; a live view redrawn every few seconds asks again for the same
+ * one. Thread-safe.
  */
 public final class LayerNulls {
 
     /** How long a sample and the nulls resampled from it are kept. */
     static final Duration KEPT = Duration.ofMinutes(5);
-    private static final int MAX_NULLS = 512;
 
     /** Where a side's calibration sample lives: a reference's own, or the hours of a range. */
     public record Scope(String modelId, String modelVersion, String tap, String reference, Instant from, Instant to) {
     }
 
-    private record Key(Scope scope, int g, int bucket) {
-    }
-
-    private record Kept(double[] summary, long at) {
-    }
-
-    private record Spectrum(ai.neuraldivergence.domain.mmd.FeatureSpectrum spectrum, long at) {
+    private record Kept(SampledLayerNull nulls, long at) {
     }
 
     private final CalibrationSampleStore store;
     private final int sampleSize;
     private final long maxSampleBytes;
-    private final Map<Key, Kept> nulls = new LinkedHashMap<>(16, 0.75f, true);
-    // per (scope, grid point): what a rate below one in a thousand is read from (bucket 0 in the key)
-    private final Map<Key, Spectrum> spectra = new LinkedHashMap<>(16, 0.75f, true);
-    private final Map<Scope, List<float[]>> samples = new LinkedHashMap<>(16, 0.75f, true);
-    private final Map<Scope, Long> sampledAt = new java.util.HashMap<>();
+    // least recently used first; bounded by the bytes of the samples they hold
+    private final Map<Scope, Kept> kept = new LinkedHashMap<>(16, 0.75f, true);
     private long sampleBytes;
 
     /**
@@ -87,103 +77,39 @@ public final class LayerNulls {
         if (scope == null) {
             return null;
         }
-        return (g, n, m, alpha) -> {
-            int bucket = LayerNull.bucket(n, m);
-            if (bucket == 0) {
-                return OptionalDouble.empty();
-            }
-            Key key = new Key(scope, g, bucket);
-            long now = System.nanoTime();
-            Kept kept;
-            synchronized (this) {
-                kept = nulls.get(key);
-            }
-            if (kept != null && now - kept.at() < KEPT.toNanos()) {
-                // outside the lock: a spectrum is computed in about half a second
-                return kept.summary() == null ? OptionalDouble.empty()
-                        : OptionalDouble.of(LayerNull.quantile(kept.summary(), bucket, n, m, alpha,
-                                spectrum(tap, scope, g, alpha, now)));
-            }
-            List<float[]> sample = sample(scope, now);
-            double[] summary = null;
-            if (sample.size() >= LayerNull.SMALLEST_SAMPLE) {
-                long seed = LayerFeatures.seed(tap.modelId(), tap.tap(), Slice.ALL, 0, tap.neuronCount())
-                        .orElseThrow();
-                summary = LayerNull.resample(FeatureMaps.of(seed, tap.neuronCount()), g, sample, bucket,
-                        seed ^ scope.hashCode());
-            }
-            synchronized (this) {
-                nulls.put(key, new Kept(summary, now));
-                while (nulls.size() > MAX_NULLS) {
-                    nulls.remove(nulls.keySet().iterator().next());
-                }
-            }
-            return summary == null ? OptionalDouble.empty()
-                    : OptionalDouble.of(LayerNull.quantile(summary, bucket, n, m, alpha, spectrum(tap, scope, g,
-                            alpha, now)));
-        };
+        return (g, n, m, alpha) -> LayerNull.bucket(n, m) == 0 ? OptionalDouble.empty()
+                : nulls(tap, scope).quantile(g, n, m, alpha);
     }
 
-    /** The sample's feature spectrum, for a rate below one in a thousand; null above it (not needed). */
-    private ai.neuraldivergence.domain.mmd.FeatureSpectrum spectrum(TapDescriptor tap, Scope scope, int g,
-            double alpha, long now) {
-        if (alpha >= 1e-3) {
-            return null;
-        }
-        Key key = new Key(scope, g, 0);
+    /** The scope's nulls: kept, or from its sample read now. */
+    private SampledLayerNull nulls(TapDescriptor tap, Scope scope) {
+        long now = System.nanoTime();
         synchronized (this) {
-            Spectrum kept = spectra.get(key);
-            if (kept != null && now - kept.at() < KEPT.toNanos()) {
-                return kept.spectrum();
-            }
-        }
-        List<float[]> sample = sample(scope, now);
-        long seed = LayerFeatures.seed(tap.modelId(), tap.tap(), Slice.ALL, 0, tap.neuronCount()).orElseThrow();
-        ai.neuraldivergence.domain.mmd.FeatureSpectrum spectrum = ai.neuraldivergence.domain.mmd.FeatureSpectrum.of(
-                FeatureMaps.of(seed, tap.neuronCount()), g, sample);
-        synchronized (this) {
-            spectra.put(key, new Spectrum(spectrum, now));
-            while (spectra.size() > MAX_NULLS) {
-                spectra.remove(spectra.keySet().iterator().next());
-            }
-        }
-        return spectrum;
-    }
-
-    private List<float[]> sample(Scope scope, long now) {
-        synchronized (this) {
-            List<float[]> kept = samples.get(scope);
-            if (kept != null && now - sampledAt.get(scope) < KEPT.toNanos()) {
-                return kept;
+            Kept k = kept.get(scope);
+            if (k != null && now - k.at() < KEPT.toNanos()) {
+                return k.nulls();
             }
         }
         List<float[]> read = scope.reference() != null
                 ? store.readReference(scope.modelId(), scope.modelVersion(), scope.tap(), scope.reference(), sampleSize)
                 : store.readHours(scope.modelId(), scope.modelVersion(), scope.tap(), scope.from(), scope.to(),
                         sampleSize);
-        long bytes = bytes(read);
+        SampledLayerNull nulls = new SampledLayerNull(tap, read, scope.hashCode());
         synchronized (this) {
-            List<float[]> old = samples.remove(scope);
+            Kept old = kept.remove(scope);
             if (old != null) {
-                sampleBytes -= bytes(old);
+                sampleBytes -= old.nulls().bytes();
             }
-            if (bytes <= maxSampleBytes) {
-                samples.put(scope, read);
-                sampledAt.put(scope, now);
-                sampleBytes += bytes;
-                var it = samples.entrySet().iterator();
+            if (nulls.bytes() <= maxSampleBytes) {
+                kept.put(scope, new Kept(nulls, now));
+                sampleBytes += nulls.bytes();
+                var it = kept.entrySet().iterator();
                 while (sampleBytes > maxSampleBytes && it.hasNext()) {
-                    var eldest = it.next();
-                    sampleBytes -= bytes(eldest.getValue());
-                    sampledAt.remove(eldest.getKey());
+                    sampleBytes -= it.next().getValue().nulls().bytes();
                     it.remove();
                 }
             }
         }
-        return read;
-    }
-
-    private static long bytes(List<float[]> rows) {
-        return rows.isEmpty() ? 0 : rows.size() * (16L + 4L * rows.get(0).length);
+        return nulls;
     }
 }

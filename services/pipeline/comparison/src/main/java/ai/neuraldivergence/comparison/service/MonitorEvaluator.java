@@ -5,15 +5,14 @@ import ai.neuraldivergence.comparison.query.NotFoundException;
 import ai.neuraldivergence.comparison.query.Selections;
 import ai.neuraldivergence.domain.Divergence;
 import ai.neuraldivergence.domain.Granularity;
-import ai.neuraldivergence.domain.TapComparison;
 import ai.neuraldivergence.domain.TapDescriptor;
 import ai.neuraldivergence.domain.TapDistribution;
 import ai.neuraldivergence.domain.monitor.CalibratedThreshold;
+import ai.neuraldivergence.domain.monitor.MinuteEvaluation;
 import ai.neuraldivergence.domain.monitor.MonitorDefinition;
 import ai.neuraldivergence.domain.monitor.MonitorRun;
 import ai.neuraldivergence.domain.monitor.MonitorStatus;
 import ai.neuraldivergence.domain.monitor.StoredMonitor;
-import ai.neuraldivergence.domain.monitor.TrailingWindow;
 import ai.neuraldivergence.domain.monitor.Transition;
 import ai.neuraldivergence.domain.query.Selection;
 import ai.neuraldivergence.storage.CatalogStore;
@@ -46,7 +45,7 @@ public final class MonitorEvaluator {
     /** Evaluations one run makes at most, so that a back-fill shares the schedule with live minutes. */
     static final int MAX_PER_RUN = 240;
     /** The most drifted neurons a transition names. */
-    static final int TOP_NEURONS = 5;
+    static final int TOP_NEURONS = MinuteEvaluation.TOP_NEURONS;
 
     /** Where the minutes stand: the start of the first minute not complete yet, or empty while unknown. */
     @FunctionalInterface
@@ -352,22 +351,6 @@ public final class MonitorEvaluator {
                         sketchBound));
     }
 
-    /**
-     * The window a calibrated layer monitor wants: its null's scale read from the reference against itself (the
-     * bandwidth its own moments choose), the smallest detectable effect at most twice the minimum effect.
-     */
-    private static long layerWanted(TapDescriptor tap, TapDistribution reference, MonitorDefinition d, double alpha,
-            ai.neuraldivergence.domain.LayerNull.Source layerNull) {
-        ai.neuraldivergence.domain.LayerDrift self = ai.neuraldivergence.domain.LayerDrift.of(tap, reference,
-                reference, alpha, d.minimumEffect(), layerNull);
-        if (!self.available()) {
-            throw new FailedPreconditionException("the layer statistic of tap '" + tap.tap() + "' is unavailable: "
-                    + self.unavailable());
-        }
-        return Math.max(d.minObservations(), CalibratedThreshold.layerObservationsWanted(d.minimumEffect(),
-                self.nullQuantile(), self.medianNull(), reference.observationCount()));
-    }
-
     /** A write found the lease held by another: this replica stops evaluating until it takes the lease again. */
     private static final class LeaseLost extends RuntimeException {
         LeaseLost() {
@@ -407,51 +390,16 @@ public final class MonitorEvaluator {
             Selections.Bound referenceSide = selections.bind(d.modelId(), new Selection.Reference(d.reference(),
                     d.slice()));
             TapDistribution reference = selections.read(descriptor, referenceSide);
-            if (reference.observationCount() == 0) {
-                throw new FailedPreconditionException("reference '" + d.reference() + "' holds no observations "
-                        + "of tap '" + tap + "'");
-            }
-            boolean layer = d.metric() == Divergence.Metric.MMD;
-            ai.neuraldivergence.domain.LayerNull.Source layerNull = layer && layerNulls != null
+            ai.neuraldivergence.domain.LayerNull.Source layerNull = d.metric() == Divergence.Metric.MMD
+                    && layerNulls != null
                     ? layerNulls.sourceFor(descriptor, selections.sampleScope(descriptor, referenceSide)) : null;
-            long wanted = !d.calibrated() ? d.minObservations()
-                    : layer ? layerWanted(descriptor, reference, d, alpha, layerNull)
-                    : CalibratedThreshold.observationsWanted(d.minimumEffect(), alpha, reference.observationCount());
-            TrailingWindow w = TrailingWindow.find(located.counts(), end, d.minObservations(), wanted,
-                    d.maxSpanMinutes());
-            if (!w.sufficient()) {
-                e = new MonitorRun.Evaluation(end, w, 0, Double.NaN, d.threshold(),
-                        MonitorRun.Outcome.INSUFFICIENT_DATA, null);
-            } else {
-                TapDistribution window = selections.readUncached(descriptor, selections.bind(d.modelId(),
-                        new Selection.Range(w.start(), end, d.slice())));
-                // a layer monitor's drifted neurons are named by KS, its value is the tap's MMD²
-                // a calibrated layer monitor judges its layer at its own α and minimum effect
-                TapComparison c = TapComparison.of(descriptor, reference, window, d.metric().perNeuron()
-                        ? d.metric() : Divergence.Metric.KS, TOP_NEURONS,
-                        TapComparison.DEFAULT_THRESHOLD, layer && d.calibrated() ? alpha
-                                : ai.neuraldivergence.domain.SamplingBound.DEFAULT_ALPHA,
-                        Divergence.DEFAULT_BINS, layer && d.calibrated() ? d.minimumEffect()
-                                : ai.neuraldivergence.domain.LayerDrift.DEFAULT_MINIMUM_EFFECT, layerNull);
-                top = c.topNeurons();
-                if (!d.metric().perNeuron() && !c.layer().available()) {
-                    throw new FailedPreconditionException("the layer statistic of tap '" + tap + "' is unavailable: "
-                            + c.layer().unavailable());
-                }
-                double value = d.metric().perNeuron() ? c.mean() : c.layer().mmd();
-                e = d.calibrated() && layer
-                        ? MonitorRun.Evaluation.of(end, w, reference.observationCount(), value,
-                                CalibratedThreshold.ofLayer(d.minimumEffect(), alpha, c.layer().nullQuantile(),
-                                        c.layer().medianNull()))
-                        : d.calibrated()
-                        ? MonitorRun.Evaluation.of(end, w, reference.observationCount(), value,
-                                CalibratedThreshold.of(d.minimumEffect(), alpha, window.observationCount(),
-                                        reference.observationCount(), meanSketchBound(c)))
-                        : MonitorRun.Evaluation.of(end, w, reference.observationCount(), value, d.threshold());
-            }
+            MinuteEvaluation evaluated = MinuteEvaluation.of(d, alpha, descriptor, reference, located.counts(), end,
+                    w -> selections.readUncached(descriptor, selections.bind(d.modelId(),
+                            new Selection.Range(w.start(), end, d.slice()))), layerNull);
+            e = evaluated.evaluation();
+            top = evaluated.topNeurons();
         } catch (NotFoundException | FailedPreconditionException missing) {
-            e = new MonitorRun.Evaluation(end, new TrailingWindow(end.minusSeconds(60), end, 0, false), 0, Double.NaN,
-                    d.threshold(), MonitorRun.Outcome.INVALID, missing.getMessage());
+            e = MinuteEvaluation.invalid(end, missing.getMessage(), d).evaluation();
         }
         List<Integer> drifted = top(top);
         Optional<MonitorRun.Change> change = t.run().record(e);
@@ -477,11 +425,6 @@ public final class MonitorEvaluator {
                     lowerBound ? " or earlier" : "", d.metric(), e.value(), e.thresholdApplied(), e.window().start(),
                     end, e.window().observations());
         }
-    }
-
-    /** The most the sketches add to a tap's mean KS: the mean of its neurons' KS error bounds. */
-    static double meanSketchBound(TapComparison c) {
-        return c.neurons().stream().mapToDouble(Divergence::ksErrorBound).average().orElse(0);
     }
 
     /** For tests and the log: how many runs are followed. */

@@ -1,0 +1,60 @@
+package ai.neuraldivergence.domain;
+
+import ai.neuraldivergence.domain.mmd.FeatureMaps;
+import ai.neuraldivergence.domain.mmd.FeatureSpectrum;
+import ai.neuraldivergence.domain.mmd.RandomFeatureMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalDouble;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The layer statistic's null from one calibration sample ({@link LayerNull}): each (grid point, bucket) resampled
+ * once when first asked, and the sample's feature spectrum once per grid point when a rate below one in a thousand
+ * asks for it. What the comparison service keeps per sample for a few minutes, and what the detection benchmark
+ * keeps per reference. Thread-safe.
+ */
+public final class SampledLayerNull implements LayerNull.Source {
+
+    private final RandomFeatureMap map;
+    private final List<float[]> sample;
+    private final long resampleSeed;
+    private final Map<Long, double[]> summaries = new ConcurrentHashMap<>();
+    private final Map<Integer, FeatureSpectrum> spectra = new ConcurrentHashMap<>();
+
+    /**
+     * @param sample the sampled observations' projections ({@link RandomFeatureMap#projection}) through the map of
+     *     the tap's layer features
+     * @param resampleSeed the replicates' seed, mixed with the map's: the same sample and seed give the same null
+     */
+    public SampledLayerNull(TapDescriptor tap, List<float[]> sample, long resampleSeed) {
+        long seed = LayerFeatures.seed(tap.modelId(), tap.tap(), Slice.ALL, 0, tap.neuronCount()).orElseThrow();
+        this.map = FeatureMaps.of(seed, tap.neuronCount());
+        this.sample = List.copyOf(sample);
+        this.resampleSeed = seed ^ resampleSeed;
+    }
+
+    /** Whether the sample holds enough observations to say anything ({@link LayerNull#SMALLEST_SAMPLE}). */
+    public boolean usable() {
+        return sample.size() >= LayerNull.SMALLEST_SAMPLE;
+    }
+
+    @Override
+    public OptionalDouble quantile(int g, long n, long m, double alpha) {
+        int bucket = LayerNull.bucket(n, m);
+        if (bucket == 0 || !usable()) {
+            return OptionalDouble.empty();
+        }
+        double[] summary = summaries.computeIfAbsent(((long) g << 32) | bucket,
+                key -> LayerNull.resample(map, g, sample, bucket, resampleSeed));
+        // the spectrum only answers below one in a thousand: computed for those rates only (half a second)
+        FeatureSpectrum spectrum = alpha < 1e-3 ? spectra.computeIfAbsent(g, key -> FeatureSpectrum.of(map, g,
+                sample)) : null;
+        return OptionalDouble.of(LayerNull.quantile(summary, bucket, n, m, alpha, spectrum));
+    }
+
+    /** The sample's size on the heap, roughly: what a cache of these counts. */
+    public long bytes() {
+        return sample.isEmpty() ? 0 : sample.size() * (16L + 4L * sample.get(0).length);
+    }
+}
