@@ -83,7 +83,8 @@ public final class DetectionBenchmark {
     }
 
     /** One rate's results. */
-    record RateResult(double rate, Map<Method, Integer> falseAlarms, Map<Method, Integer> trainingAlarms,
+    record RateResult(double rate, Map<Method, Integer> falseAlarms, Map<Method, Stream.Typical> typical,
+            Map<Method, Integer> trainingAlarms,
             Map<Method, Double> shifts, int target, Map<String, Map<Method, int[]>> delays,
             Map<String, Map<Method, int[]>> matchedDelays, double seconds) {
     }
@@ -128,11 +129,11 @@ public final class DetectionBenchmark {
     private static CompletableFuture<RateResult> rate(Options o, Traffic traffic, Reference benign,
             Reference training, double rate, ExecutorService pool, long started) {
         long seed = o.seed() * 1_000_003L + Double.hashCode(rate);
-        CompletableFuture<Map<Method, Integer>> falseAlarms = CompletableFuture.supplyAsync(() -> {
+        CompletableFuture<Stream> falseAlarms = CompletableFuture.supplyAsync(() -> {
             Stream s = new Stream(traffic, benign, rate, seed + 1, null, false);
             run(s, minutes(o.days()));
             log(started, String.format(Locale.ROOT, "%.0f/s: %.1f benign days", rate, o.days()));
-            return alarmCounts(s);
+            return s;
         }, pool);
         CompletableFuture<Map<Method, Integer>> trainingAlarms = CompletableFuture.supplyAsync(() -> {
             Stream s = new Stream(traffic, training, rate, seed + 2, null, false);
@@ -164,8 +165,12 @@ public final class DetectionBenchmark {
                 own.put(scenario, both[0]);
                 matched.put(scenario, both[1]);
             });
-            return new RateResult(rate, falseAlarms.join(), trainingAlarms.join(), shift.shifts(), shift.target(), own,
-                    matched, (System.nanoTime() - started) / 1e9);
+            Map<Method, Stream.Typical> typical = new EnumMap<>(Method.class);
+            for (Method m : Method.values()) {
+                typical.put(m, falseAlarms.join().typical(m));
+            }
+            return new RateResult(rate, alarmCounts(falseAlarms.join()), typical, trainingAlarms.join(),
+                    shift.shifts(), shift.target(), own, matched, (System.nanoTime() - started) / 1e9);
         });
     }
 

@@ -74,8 +74,10 @@ final class Report {
                 DetectionBenchmark.MISSED_AFTER, o.seed(), o.threads(), r.seconds()));
 
         out.append("## False alarms on benign traffic (reference: 8,000 draws of the held-out digits)\n\n");
-        out.append("| rate | method | alarms | per monitor-day (95 % interval) | budget's 95 % limit | |\n");
-        out.append("|---|---|---|---|---|---|\n");
+        out.append("Window, value and threshold: means over the run's evaluations that had a verdict.\n\n");
+        out.append("| rate | method | alarms | per monitor-day (95 % interval) | budget's 95 % limit | | window (min) "
+                + "| value | threshold |\n");
+        out.append("|---|---|---|---|---|---|---|---|---|\n");
         for (DetectionBenchmark.RateResult rate : r.rates()) {
             for (Method m : Method.values()) {
                 int k = rate.falseAlarms().get(m);
@@ -83,9 +85,10 @@ final class Report {
                 String limit = m.calibrated() ? Long.toString(Poisson.upperLimit(m.budget() * o.days() / 30)) : "";
                 String verdict = m.calibrated() ? (k <= Poisson.upperLimit(m.budget() * o.days() / 30) ? "pass"
                         : "**FAIL**") : "";
-                out.append(String.format(Locale.ROOT, "| %s/s | %s | %d | %.3f (%.3f–%.3f) | %s | %s |%n",
-                        num(rate.rate()), m.label(), k, k / o.days(), ci[0] / o.days(), ci[1] / o.days(), limit,
-                        verdict));
+                Stream.Typical t = rate.typical().get(m);
+                out.append(String.format(Locale.ROOT, "| %s/s | %s | %d | %.3f (%.3f–%.3f) | %s | %s | %.1f | %.4f "
+                        + "| %.4f |%n", num(rate.rate()), m.label(), k, k / o.days(), ci[0] / o.days(),
+                        ci[1] / o.days(), limit, verdict, t.minutes(), t.value(), t.threshold()));
             }
         }
         if (o.trainingDays() > 0) {

@@ -38,6 +38,7 @@ final class Stream {
         final MonitorRun[] runs;
         int drifting;
         final List<Integer> alarms = new ArrayList<>();
+        final Typical windows = new Typical();
 
         Monitor(int taps, int windowsInARow) {
             runs = new MonitorRun[taps];
@@ -201,6 +202,9 @@ final class Stream {
             return;
         }
         double margin = decided(e) ? e.value() - e.thresholdApplied() : Double.NaN;
+        if (decided(e)) {
+            own.get(m).windows.add(e.window().minutes(), e.value(), e.thresholdApplied());
+        }
         own.get(m).record(tap, e, minute);
         Monitor at = matched.get(m);
         if (at != null) {
@@ -230,6 +234,38 @@ final class Stream {
     List<Integer> alarms(Method m, boolean matchedThreshold) {
         Monitor monitor = (matchedThreshold ? matched : own).get(m);
         return monitor == null ? List.of() : monitor.alarms;
+    }
+
+    /** What a method's decided evaluations read on average: window minutes, value, threshold. */
+    Typical typical(Method m) {
+        return own.get(m).windows;
+    }
+
+    /** Means of the decided evaluations' window length, value and threshold. */
+    static final class Typical {
+        private long count;
+        private double minutes;
+        private double value;
+        private double threshold;
+
+        void add(int windowMinutes, double v, double t) {
+            count++;
+            minutes += windowMinutes;
+            value += v;
+            threshold += t;
+        }
+
+        double minutes() {
+            return count == 0 ? Double.NaN : minutes / count;
+        }
+
+        double value() {
+            return count == 0 ? Double.NaN : value / count;
+        }
+
+        double threshold() {
+            return count == 0 ? Double.NaN : threshold / count;
+        }
     }
 
     /** Per tap, every minute's margin of method {@code m} (recorded streams only). */
