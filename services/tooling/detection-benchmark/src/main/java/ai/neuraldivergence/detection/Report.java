@@ -86,6 +86,11 @@ final class Report {
                 String verdict = m.calibrated() ? (k <= Poisson.upperLimit(m.budget() * o.days() / 30) ? "pass"
                         : "**FAIL**") : "";
                 Stream.Typical t = rate.typical().get(m);
+                if (!hadVerdicts(rate, m)) {
+                    out.append(String.format(Locale.ROOT, "| %s/s | %s | n/a | no verdict (%s) | | | | | |%n",
+                            num(rate.rate()), m.label(), NO_VERDICT));
+                    continue;
+                }
                 out.append(String.format(Locale.ROOT, "| %s/s | %s | %d | %.3f (%.3f–%.3f) | %s | %s | %.1f | %.4f "
                         + "| %.4f |%n", num(rate.rate()), m.label(), k, k / o.days(), ci[0] / o.days(),
                         ci[1] / o.days(), limit, verdict, t.minutes(), t.value(), t.threshold()));
@@ -98,8 +103,8 @@ final class Report {
             for (DetectionBenchmark.RateResult rate : r.rates()) {
                 out.append("| ").append(num(rate.rate())).append("/s |");
                 for (Method m : Method.values()) {
-                    out.append(String.format(Locale.ROOT, " %.2f/day |", rate.trainingAlarms().get(m)
-                            / o.trainingDays()));
+                    out.append(hadVerdicts(rate, m) ? String.format(Locale.ROOT, " %.2f/day |",
+                            rate.trainingAlarms().get(m) / o.trainingDays()) : " n/a |");
                 }
                 out.append('\n');
             }
@@ -110,7 +115,8 @@ final class Report {
         for (DetectionBenchmark.RateResult rate : r.rates()) {
             out.append(String.format(Locale.ROOT, "| %s/s | %d |", num(rate.rate()), rate.target()));
             for (Method m : Method.values()) {
-                out.append(String.format(Locale.ROOT, " %+.4f |", rate.shifts().get(m)));
+                out.append(hadVerdicts(rate, m) ? String.format(Locale.ROOT, " %+.4f |", rate.shifts().get(m))
+                        : " n/a |");
             }
             out.append('\n');
         }
@@ -126,6 +132,10 @@ final class Report {
                 for (var e : (matched ? rate.matchedDelays() : rate.delays()).entrySet()) {
                     out.append("| ").append(e.getKey()).append(" |");
                     for (Method m : Method.values()) {
+                        if (!hadVerdicts(rate, m)) {
+                            out.append(" n/a |");
+                            continue;
+                        }
                         int[] d = e.getValue().get(m);
                         long detected = Arrays.stream(d).filter(v -> v >= 0).count();
                         out.append(String.format(Locale.ROOT, " %d/%d, %s / %s |", detected, d.length,
@@ -161,6 +171,16 @@ final class Report {
         }
         return out.toString();
     }
+
+    /**
+     * Whether a method decided anything on the rate's benign run: mean + 3 sd has no threshold where the window holds
+     * more observations than a tenth of the reference, so its zero alarms and misses there mean nothing.
+     */
+    private static boolean hadVerdicts(DetectionBenchmark.RateResult rate, Method m) {
+        return !Double.isNaN(rate.typical().get(m).minutes());
+    }
+
+    private static final String NO_VERDICT = "fewer than 10 reference chunks of the window's size";
 
     private static String minutes(double v) {
         return Double.isInfinite(v) ? "–" : String.format(Locale.ROOT, "%.0f", v);
