@@ -42,7 +42,7 @@ public final class ReferenceStore {
                 + "WHERE model_id = ? AND model_version = ? AND name = ? AND tap = ? AND slice = ? AND block = ? "
                 + "FOR UPDATE")) {
             bind(ps, key);
-            merged = Sql.first(ps, rs -> DistributionCodec.decode(rs.getBytes(1)));
+            merged = DistributionColumn.read(ps);
         }
         if (merged == null) {
             merged = delta;
@@ -54,10 +54,7 @@ public final class ReferenceStore {
                 + "ON CONFLICT (model_id, model_version, name, tap, slice, block) DO UPDATE SET observation_count = "
                 + "excluded.observation_count, distributions = excluded.distributions, updated_at = now()")) {
             bind(ps, key);
-            ps.setLong(7, merged.observationCount());
-            byte[] encoded = DistributionCodec.encode(merged);
-            // streamed from the array: the driver's setBytes copies it first
-            ps.setBinaryStream(8, new java.io.ByteArrayInputStream(encoded), encoded.length);
+            DistributionColumn.write(ps, 7, merged);
             ps.executeUpdate();
         }
         return merged.observationCount();

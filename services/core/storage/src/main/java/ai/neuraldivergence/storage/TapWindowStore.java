@@ -93,7 +93,7 @@ public final class TapWindowStore {
                 + "WHERE model_id = ? AND model_version = ? AND tap = ? AND granularity = ? AND slice = ? "
                 + "AND window_start = ? AND block = ? FOR UPDATE")) {
             bindKey(ps, key);
-            merged = Sql.first(ps, rs -> DistributionCodec.decode(rs.getBytes(1)));
+            merged = DistributionColumn.read(ps);
         }
         if (merged == null) {
             merged = ai.neuraldivergence.domain.LayerFeatures.start(new TapDistribution(delta.neuronCount(),
@@ -101,22 +101,17 @@ public final class TapWindowStore {
             if (delta.observationCount() > sketchK) {
                 merged.startSketches();
             }
-            delta.addTo(merged);
-        } else {
-            delta.addTo(merged);
         }
+        delta.addTo(merged);
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO tap_window (model_id, model_version, tap, "
                 + "granularity, slice, window_start, block, observation_count, distributions) VALUES (?, ?, ?, ?, ?, "
                 + "?, ?, ?, ?) ON CONFLICT (model_id, model_version, tap, granularity, slice, window_start, block) DO "
                 + "UPDATE SET observation_count = excluded.observation_count, distributions = excluded.distributions, "
                 + "updated_at = now()")) {
             bindKey(ps, key);
-            byte[] encoded = DistributionCodec.encode(merged);
-            ps.setLong(8, merged.observationCount());
-            // streamed from the array: the driver's setBytes copies it first, and a wide tap's row is tens of MB
-            ps.setBinaryStream(9, new java.io.ByteArrayInputStream(encoded), encoded.length);
+            int bytes = DistributionColumn.write(ps, 8, merged);
             ps.executeUpdate();
-            return new Merged(merged.observationCount(), encoded.length);
+            return new Merged(merged.observationCount(), bytes);
         }
     }
 

@@ -73,18 +73,6 @@ public final class MonitorEvaluator {
             this.backfillFrom = backfillFrom;
             this.lowerBound = lowerBound;
         }
-
-        StoredMonitor monitor() {
-            return monitor;
-        }
-
-        MonitorRun run() {
-            return run;
-        }
-
-        Instant backfillFrom() {
-            return backfillFrom;
-        }
     }
 
     private final MonitorStore store;
@@ -208,8 +196,8 @@ public final class MonitorEvaluator {
         for (String tap : taps) {
             Key key = new Key(m.definition().name(), tap);
             Tracked t = track(key, m, completeBefore, alpha);
-            Instant next = t.run().lastEvaluated() == null ? t.backfillFrom()
-                    : t.run().lastEvaluated().plusSeconds(60);
+            Instant next = t.run.lastEvaluated() == null ? t.backfillFrom
+                    : t.run.lastEvaluated().plusSeconds(60);
             while (!next.isAfter(completeBefore) && done < budget) {
                 evaluate(t, tap, next, alpha);
                 done++;
@@ -278,7 +266,7 @@ public final class MonitorEvaluator {
     private Tracked track(Key key, StoredMonitor m, Instant completeBefore, double alpha) {
         Tracked t = runs.get(key);
         MonitorDefinition d = m.definition();
-        if (t != null && t.monitor().generation() == m.generation() && t.monitor().definition().equals(d)) {
+        if (t != null && t.monitor.generation() == m.generation() && t.monitor.definition().equals(d)) {
             return t;
         }
         Optional<MonitorStatus> stored = store.states().stream().filter(s -> s.monitor().equals(key.monitor())
@@ -381,7 +369,7 @@ public final class MonitorEvaluator {
      * minimum effect.
      */
     private void evaluate(Tracked t, String tap, Instant end, double alpha) {
-        MonitorDefinition d = t.monitor().definition();
+        MonitorDefinition d = t.monitor.definition();
         MonitorRun.Evaluation e;
         int[] top = new int[0];
         try {
@@ -402,17 +390,17 @@ public final class MonitorEvaluator {
             e = MinuteEvaluation.invalid(end, missing.getMessage(), d).evaluation();
         }
         List<Integer> drifted = top(top);
-        Optional<MonitorRun.Change> change = t.run().record(e);
+        Optional<MonitorRun.Change> change = t.run.record(e);
         if (change.isPresent()) {
             // a state that held from the back-fill's first evaluation may have begun before it
-            t.lowerBound = change.get().since().equals(t.backfillFrom());
+            t.lowerBound = change.get().since().equals(t.backfillFrom);
         }
         boolean lowerBound = t.lowerBound;
-        MonitorStatus state = new MonitorStatus(d.name(), t.monitor().generation(), tap, t.run().state(),
-                t.run().since(), lowerBound, end, e.window().start(), e.window().observations(),
+        MonitorStatus state = new MonitorStatus(d.name(), t.monitor.generation(), tap, t.run.state(),
+                t.run.since(), lowerBound, end, e.window().start(), e.window().observations(),
                 e.referenceObservations(), e.value(), e.thresholdApplied(), e.calibration(),
-                t.run().state() == Transition.State.INVALID ? e.reason() : null);
-        Transition transition = change.map(c -> new Transition(0, d.name(), t.monitor().generation(), tap, c.state(),
+                t.run.state() == Transition.State.INVALID ? e.reason() : null);
+        Transition transition = change.map(c -> new Transition(0, d.name(), t.monitor.generation(), tap, c.state(),
                 c.previous(), c.since(), lowerBound, c.decidedBy().value(), c.decidedBy().thresholdApplied(),
                 c.decidedBy().reason(), c.decidedBy().window().start(), end, d.slice().key(), drifted,
                 Instant.now())).orElse(null);
