@@ -302,7 +302,8 @@ class MonitorLifecycleTest {
         assertEquals(600, listed.getWindowObservations());
         CalibratedThreshold parts = listed.getCalibration();
         assertEquals(0.05, parts.getMinimumEffect());
-        assertEquals(1.0 / 43_200, parts.getAlpha(), 1e-15, "one tap, one false alarm per 30 days of minutes");
+        assertEquals(1.0 / (43_200 * 3), parts.getAlpha(), 1e-15,
+                "one tap, one false alarm per 30 days of minutes, three windows a minute");
         assertEquals(listed.getThresholdApplied(), parts.getMinimumEffect() + parts.getNullQuantile()
                 + parts.getSketchBound(), 1e-12);
         assertTrue(parts.getNullQuantile() > 0.1 && parts.getSketchBound() > 0, parts.toString());
@@ -365,7 +366,7 @@ class MonitorLifecycleTest {
         listed = awaitMonitor("layered", MonitorLifecycleTest::evaluatedToMinute20);
         assertEquals(MonitorState.MONITOR_STATE_DRIFTING, listed.getState(), listed.toString());
         CalibratedThreshold parts = listed.getCalibration();
-        assertEquals(1.0 / 43_200, parts.getAlpha(), 1e-15);
+        assertEquals(1.0 / (43_200 * 3), parts.getAlpha(), 1e-15);
         assertEquals(0, parts.getSketchBound());
         assertEquals(listed.getThresholdApplied(), parts.getMinimumEffect() + parts.getNullQuantile(), 1e-12);
         assertTrue(parts.getNullQuantile() > 0 && listed.getSmallestDetectableEffect() > listed.getThresholdApplied(),

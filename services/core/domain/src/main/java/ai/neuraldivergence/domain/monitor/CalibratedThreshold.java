@@ -9,8 +9,9 @@ import ai.neuraldivergence.domain.MeanKsNull;
  * most the sketches can add to the mean KS: the mean of the neurons' {@code ks_error_bound}). A tap whose true mean KS
  * is at most δ reads over their sum with probability at most {@code alpha}.
  *
- * <p>{@code alpha} is the monitor's false-alarm budget shared out over every evaluation of every tap it makes in 30
- * days (a union bound: it holds whatever the overlap between consecutive windows). The {@code smallestDetectableEffect}
+ * <p>{@code alpha} is the monitor's false-alarm budget shared out over every window of every evaluation of every tap it
+ * makes in 30 days (a union bound: it holds whatever the overlap between the windows, those of one evaluation
+ * included; {@link MinuteEvaluation} reads up to {@link #SCALES} windows each minute). The {@code smallestDetectableEffect}
  * is the true mean KS read over the threshold with probability at least one half: the threshold, plus the mean KS's
  * expected shortfall below the truth at these counts and its median deviation, plus the sketch bound again.
  */
@@ -19,11 +20,18 @@ public record CalibratedThreshold(double minimumEffect, double nullQuantile, dou
 
     /** A monitor evaluates each tap once per complete minute. */
     public static final int EVALUATIONS_PER_30_DAYS = 30 * 24 * 60;
+    /**
+     * The windows one evaluation of one tap reads: the one the monitor widens until it detects twice its minimum
+     * effect, the shortest that holds its minimum of observations, and one between them. A large change shows in the
+     * short one within minutes; a small one needs the long one.
+     */
+    public static final int SCALES = 3;
     /** A budget of more alarms than evaluations is read as one alarm every other evaluation. */
     static final double MAX_ALPHA = 0.5;
 
     /**
-     * The rate each evaluation of each tap runs at: {@code budget / (taps * evaluations per 30 days)}.
+     * The rate each window of each evaluation of each tap runs at: {@code budget / (taps * evaluations per 30 days *
+     * SCALES)}.
      *
      * @param falseAlarmBudget false alarms allowed per monitor, all its taps together, per 30 days
      */
@@ -32,7 +40,7 @@ public record CalibratedThreshold(double minimumEffect, double nullQuantile, dou
             throw new IllegalArgumentException("a budget > 0 and at least one tap, got " + falseAlarmBudget + " and "
                     + taps);
         }
-        return Math.min(MAX_ALPHA, falseAlarmBudget / ((double) taps * EVALUATIONS_PER_30_DAYS));
+        return Math.min(MAX_ALPHA, falseAlarmBudget / ((double) taps * EVALUATIONS_PER_30_DAYS * SCALES));
     }
 
     /** The threshold for a window of {@code n} observations against a reference of {@code m}. */

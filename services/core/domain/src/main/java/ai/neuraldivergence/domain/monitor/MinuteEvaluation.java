@@ -14,7 +14,8 @@ import java.util.function.Function;
 /**
  * One monitor's evaluation of one tap for the minute ending at {@code end}: the window it reads (growing back from
  * that minute, for a calibrated monitor until the effect it can detect against the reference is at most twice its
- * minimum effect), the value it reads there, and the threshold that value is compared with. Plain Java over the
+ * minimum effect, with two shorter ones beside it: {@link CalibratedThreshold#SCALES}), the value it reads there, and the
+ * threshold that value is compared with. Plain Java over the
  * distributions: the comparison service reads them from the store, the detection benchmark builds them from recorded
  * activations, and both decide through this class.
  *
@@ -60,6 +61,37 @@ public record MinuteEvaluation(MonitorRun.Evaluation evaluation, int[] topNeuron
             return new MinuteEvaluation(new MonitorRun.Evaluation(end, w, 0, Double.NaN, d.threshold(),
                     MonitorRun.Outcome.INSUFFICIENT_DATA, null), new int[0]);
         }
+        MinuteEvaluation decided = evaluate(d, alpha, tap, reference, w, window, layerNull);
+        if (!d.calibrated() || decided.evaluation().outcome() == MonitorRun.Outcome.INVALID) {
+            return decided;
+        }
+        // shorter windows, each at the same α (CalibratedThreshold#SCALES): a large change passes a short window's
+        // higher threshold within minutes, where the long window would dilute it with the hour before. The window
+        // with the largest margin over its threshold decides (the longest on a tie); δ is in every threshold, so
+        // re-deciding at another δ keeps that choice.
+        TrailingWindow shortest = TrailingWindow.find(counts, end, d.minObservations(), d.maxSpanMinutes());
+        TrailingWindow between = TrailingWindow.find(counts, end, d.minObservations(), (long) Math.sqrt(
+                (double) shortest.observations() * w.observations()), d.maxSpanMinutes());
+        int longer = w.minutes();
+        for (TrailingWindow shorter : new TrailingWindow[] {between, shortest}) {
+            if (shorter.minutes() >= longer || !shorter.sufficient()) {
+                continue;
+            }
+            longer = shorter.minutes();
+            MinuteEvaluation e = evaluate(d, alpha, tap, reference, shorter, window, layerNull);
+            if (e.evaluation().outcome() != MonitorRun.Outcome.INVALID && margin(e) > margin(decided)) {
+                decided = e;
+            }
+        }
+        return decided;
+    }
+
+    /** One window's value against its threshold. */
+    private static MinuteEvaluation evaluate(MonitorDefinition d, double alpha, TapDescriptor tap,
+            TapDistribution reference, TrailingWindow w, Function<TrailingWindow, TapDistribution> window,
+            LayerNull.Source layerNull) {
+        boolean layer = d.metric() == Divergence.Metric.MMD;
+        Instant end = w.end();
         TapDistribution read = window.apply(w);
         // a layer monitor's drifted neurons are named by KS, its value is the tap's MMD²; a calibrated layer
         // monitor judges its layer at its own α and minimum effect
@@ -84,6 +116,10 @@ public record MinuteEvaluation(MonitorRun.Evaluation evaluation, int[] topNeuron
                     : MonitorRun.Evaluation.of(end, w, m, c.mean(), d.threshold());
         }
         return new MinuteEvaluation(e, c.topNeurons());
+    }
+
+    private static double margin(MinuteEvaluation e) {
+        return e.evaluation().value() - e.evaluation().thresholdApplied();
     }
 
     /** An evaluation that could not be made: its tap, reference or statistic is missing, for {@code reason}. */

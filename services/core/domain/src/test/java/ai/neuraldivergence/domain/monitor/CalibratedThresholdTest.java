@@ -47,8 +47,8 @@ class CalibratedThresholdTest {
 
     @Test
     void theBudgetIsSharedOutOverEveryEvaluationOfEveryTapIn30Days() {
-        // one false alarm per 30 days over 10 taps evaluated each minute
-        assertEquals(1.0 / (10 * 43_200), CalibratedThreshold.alpha(1, 10), 1e-15);
+        // one false alarm per 30 days over 10 taps evaluated each minute, each evaluation reading three windows
+        assertEquals(1.0 / (10 * 43_200 * 3), CalibratedThreshold.alpha(1, 10), 1e-15);
         assertEquals(2 * CalibratedThreshold.alpha(1, 10), CalibratedThreshold.alpha(2, 10), 1e-15);
         assertEquals(0.5, CalibratedThreshold.alpha(1e6, 1), "more alarms than evaluations: one in two");
         assertThrows(IllegalArgumentException.class, () -> CalibratedThreshold.alpha(0, 1));
@@ -95,6 +95,57 @@ class CalibratedThresholdTest {
         assertEquals(20, span.minutes(), "the span reached: the whole span, evaluated");
         assertTrue(span.sufficient());
         assertFalse(TrailingWindow.find(counts, end, 50_000, 100_000, 20).sufficient());
+    }
+
+    @Test
+    void aLargeChangeDecidesOnAShortWindowAndAnUnchangedHourStaysUnderEveryWindow() {
+        // 5 observations a second for an hour against 8,000 reference draws: a long window is wanted (a reference
+        // this size cannot detect twice δ at any window), the last three minutes shifted by 0.6 of the range
+        Random r = new Random(3);
+        TapDistribution reference = uniform(r, 8_000, 0);
+        Instant end = Instant.parse("2026-12-01T10:00:00Z");
+        TreeMap<Instant, Long> counts = new TreeMap<>();
+        TreeMap<Instant, TapDistribution> minutes = new TreeMap<>();
+        for (int i = 1; i <= 60; i++) {
+            minutes.put(end.minusSeconds(60L * i), uniform(r, 300, i <= 3 ? 0.6 : 0));
+            counts.put(end.minusSeconds(60L * i), 300L);
+        }
+        MonitorDefinition d = new MonitorDefinition("calibrated", "m", "t", "calm", ai.neuraldivergence.domain.Slice.ALL,
+                Divergence.Metric.KS, MonitorDefinition.Mode.CALIBRATED, 0.15, 0.05, 1, 2, 200, 60);
+        double alpha = CalibratedThreshold.alpha(1, 1);
+        java.util.function.Function<TrailingWindow, TapDistribution> read = w -> {
+            TapDistribution merged = new TapDistribution(4, 200);
+            minutes.subMap(w.start(), true, w.end(), false).values().forEach(merged::merge);
+            return merged;
+        };
+        MonitorRun.Evaluation e = MinuteEvaluation.of(d, alpha, TAP, reference, counts, end, read, null).evaluation();
+        assertEquals(MonitorRun.Outcome.OVER, e.outcome(), e.toString());
+        assertTrue(e.window().minutes() < 60, "a shorter window decided: " + e.window());
+        // the hour alone, the way the window was read before it had shorter ones beside it: still under
+        TrailingWindow hour = TrailingWindow.find(counts, end, 200, Long.MAX_VALUE, 60);
+        TapComparison c = TapComparison.of(TAP, reference, read.apply(hour), Divergence.Metric.KS, 0,
+                TapComparison.DEFAULT_THRESHOLD, SamplingBound.DEFAULT_ALPHA, Divergence.DEFAULT_BINS);
+        assertTrue(c.mean() < CalibratedThreshold.of(0.05, alpha, hour.observations(), 8_000, sketchBound(c))
+                .applied(), "the hour dilutes three minutes of change: " + c.mean());
+
+        // nothing changed: no window goes over
+        for (int i = 1; i <= 3; i++) {
+            minutes.put(end.minusSeconds(60L * i), uniform(r, 300, 0));
+        }
+        e = MinuteEvaluation.of(d, alpha, TAP, reference, counts, end, read, null).evaluation();
+        assertEquals(MonitorRun.Outcome.UNDER, e.outcome(), e.toString());
+    }
+
+    private static TapDistribution uniform(Random r, int n, double shift) {
+        TapDistribution d = new TapDistribution(4, 200);
+        float[] row = new float[4];
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < 4; j++) {
+                row[j] = (float) (shift + r.nextDouble());
+            }
+            d.add(row, 0);
+        }
+        return d;
     }
 
     /** Two sides of a 4-neuron tap, uniform on [0, 1) and on [shift, 1 + shift): every neuron's KS is the shift. */
