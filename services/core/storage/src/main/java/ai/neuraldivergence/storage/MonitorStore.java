@@ -1,7 +1,6 @@
 package ai.neuraldivergence.storage;
 
 import ai.neuraldivergence.domain.Slice;
-import ai.neuraldivergence.domain.monitor.CalibratedThreshold;
 import ai.neuraldivergence.domain.monitor.MonitorDefinition;
 import ai.neuraldivergence.domain.monitor.MonitorRun;
 import ai.neuraldivergence.domain.monitor.MonitorStatus;
@@ -192,11 +191,8 @@ public final class MonitorStore {
                 rs.getLong(15), rs.getString(16), rs.getTimestamp(17).toInstant());
     }
 
-    private static final String TRANSITION_COLUMNS = "id, monitor, generation, tap, state, previous_state, since, "
-            + "since_lower_bound, value, threshold_applied, reason, window_start, window_end, slice, top_neurons, "
-            + "recorded_at";
     /** The lease every write of the evaluating replica checks, in the write's own statement. */
-    private static final String HOLDS_LEASE = "EXISTS (SELECT 1 FROM monitor_lease WHERE name = 'monitors' AND "
+    static final String HOLDS_LEASE = "EXISTS (SELECT 1 FROM monitor_lease WHERE name = 'monitors' AND "
             + "holder = ? AND epoch = ? AND expires_at > now())";
 
     /**
@@ -206,41 +202,7 @@ public final class MonitorStore {
      */
     public Optional<Transition> record(Transition t) {
         return Transactions.run(dataSource, "recording a transition of monitor " + t.monitor(),
-                c -> insertTransition(c, t, null));
-    }
-
-    private static Optional<Transition> insertTransition(Connection c, Transition t, Lease lease) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("INSERT INTO monitor_transition (monitor, generation, tap, "
-                + "state, previous_state, since, since_lower_bound, value, threshold_applied, reason, window_start, "
-                + "window_end, slice, top_neurons) SELECT name, generation, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM "
-                + "monitor WHERE name = ? AND generation = ?" + (lease == null ? "" : " AND " + HOLDS_LEASE)
-                + " ON CONFLICT DO NOTHING RETURNING " + TRANSITION_COLUMNS)) {
-            Sql.bind(ps, t.tap(), t.state().word(), t.previous().word(), t.since(), t.sinceLowerBound());
-            // a value may be NaN (a metric undefined on a side): stored as it is
-            ps.setDouble(6, t.value());
-            ps.setDouble(7, t.thresholdApplied());
-            ps.setString(8, t.reason());
-            ps.setTimestamp(9, t.windowStart() == null ? null : Timestamp.from(t.windowStart()));
-            ps.setTimestamp(10, t.windowEnd() == null ? null : Timestamp.from(t.windowEnd()));
-            ps.setString(11, t.slice());
-            ps.setArray(12, c.createArrayOf("integer", t.topNeurons().toArray()));
-            Sql.bindFrom(ps, 13, t.monitor(), t.generation());
-            if (lease != null) {
-                Sql.bindFrom(ps, 15, lease.holder(), lease.epoch());
-            }
-            return Optional.ofNullable(Sql.first(ps, MonitorStore::transition));
-        }
-    }
-
-    private static Transition transition(ResultSet rs) throws SQLException {
-        Timestamp from = rs.getTimestamp(12);
-        Timestamp to = rs.getTimestamp(13);
-        Integer[] top = (Integer[]) rs.getArray(15).getArray();
-        return new Transition(rs.getLong(1), rs.getString(2), rs.getLong(3), rs.getString(4),
-                Transition.State.of(rs.getString(5)), Transition.State.of(rs.getString(6)),
-                rs.getTimestamp(7).toInstant(), rs.getBoolean(8), rs.getDouble(9), rs.getDouble(10), rs.getString(11),
-                from == null ? null : from.toInstant(), to == null ? null : to.toInstant(), rs.getString(14),
-                List.of(top), rs.getTimestamp(16).toInstant());
+                c -> TransitionRows.insert(c, t, null));
     }
 
     /** Deletes the transitions recorded before {@code before}; returns how many. */
@@ -265,10 +227,10 @@ public final class MonitorStore {
     /** A monitor's transitions, newest first, at most {@code limit}. */
     public List<Transition> history(String name, int limit) {
         return Transactions.run(dataSource, "reading the history of monitor " + name, c -> {
-            try (PreparedStatement ps = c.prepareStatement("SELECT " + TRANSITION_COLUMNS + " FROM monitor_transition "
-                    + "WHERE monitor = ? ORDER BY id DESC LIMIT ?")) {
+            try (PreparedStatement ps = c.prepareStatement("SELECT " + TransitionRows.COLUMNS
+                    + " FROM monitor_transition WHERE monitor = ? ORDER BY id DESC LIMIT ?")) {
                 Sql.bind(ps, name, limit);
-                return Sql.list(ps, MonitorStore::transition);
+                return Sql.list(ps, TransitionRows::read);
             }
         });
     }
@@ -276,10 +238,10 @@ public final class MonitorStore {
     /** The transitions stored after id {@code after}, in order, at most {@code limit}: what a replica pushes next. */
     public List<Transition> transitionsAfter(long after, int limit) {
         return Transactions.run(dataSource, "reading monitor transitions", c -> {
-            try (PreparedStatement ps = c.prepareStatement("SELECT " + TRANSITION_COLUMNS + " FROM monitor_transition "
-                    + "WHERE id > ? ORDER BY id LIMIT ?")) {
+            try (PreparedStatement ps = c.prepareStatement("SELECT " + TransitionRows.COLUMNS
+                    + " FROM monitor_transition WHERE id > ? ORDER BY id LIMIT ?")) {
                 Sql.bind(ps, after, limit);
-                return Sql.list(ps, MonitorStore::transition);
+                return Sql.list(ps, TransitionRows::read);
             }
         });
     }
@@ -346,37 +308,10 @@ public final class MonitorStore {
                             Transition.State.of(rs.getString(4)), since == null ? null : since.toInstant(),
                             rs.getBoolean(6), rs.getTimestamp(7).toInstant(), rs.getTimestamp(8).toInstant(),
                             rs.getLong(9), rs.getLong(10), rs.getDouble(11), rs.getDouble(12),
-                            calibration(rs, 14), rs.getString(13));
+                            CalibrationColumns.read(rs, 14), rs.getString(13));
                 });
             }
         });
-    }
-
-    /** A calibrated threshold's parts, in the order {@link #calibration} reads and {@link #bindCalibration} binds. */
-    private static final String CALIBRATION_COLUMNS = "minimum_effect, null_quantile, sketch_bound, alpha, "
-            + "smallest_detectable_effect";
-
-    /** The calibrated threshold whose parts start at column {@code first}; null for a fixed monitor's row. */
-    private static CalibratedThreshold calibration(ResultSet rs, int first) throws SQLException {
-        double minimumEffect = rs.getDouble(first);
-        if (rs.wasNull()) {
-            return null;
-        }
-        return new CalibratedThreshold(minimumEffect, rs.getDouble(first + 1), rs.getDouble(first + 2),
-                rs.getDouble(first + 3), rs.getDouble(first + 4));
-    }
-
-    private static void bindCalibration(PreparedStatement ps, int first, CalibratedThreshold t)
-            throws SQLException {
-        double[] parts = t == null ? null : new double[] {t.minimumEffect(), t.nullQuantile(), t.sketchBound(),
-            t.alpha(), t.smallestDetectableEffect()};
-        for (int i = 0; i < 5; i++) {
-            if (parts == null) {
-                ps.setNull(first + i, java.sql.Types.DOUBLE);
-            } else {
-                ps.setDouble(first + i, parts[i]);
-            }
-        }
     }
 
     /** An evaluation of a monitor on one of its taps. */
@@ -396,7 +331,7 @@ public final class MonitorStore {
     private List<TapEvaluation> readEvaluations(String which, String monitor, long generation, Object value) {
         return Transactions.run(dataSource, "reading evaluations of monitor " + monitor, c -> {
             try (PreparedStatement ps = c.prepareStatement("SELECT window_end, window_start, window_observations, "
-                    + "reference_observations, value, threshold_applied, outcome, tap, " + CALIBRATION_COLUMNS
+                    + "reference_observations, value, threshold_applied, outcome, tap, " + CalibrationColumns.NAMES
                     + " FROM monitor_evaluation WHERE "
                     + "monitor = ? AND generation = ? AND " + which + " ORDER BY window_end, tap")) {
                 Sql.bind(ps, monitor, generation, value);
@@ -407,7 +342,7 @@ public final class MonitorStore {
                     return new TapEvaluation(rs.getString(8), new MonitorRun.Evaluation(end, new TrailingWindow(
                             rs.getTimestamp(2).toInstant(), end, rs.getLong(3),
                             outcome != MonitorRun.Outcome.INSUFFICIENT_DATA), rs.getLong(4), rs.getDouble(5),
-                            rs.getDouble(6), outcome, null, calibration(rs, 9)));
+                            rs.getDouble(6), outcome, null, CalibrationColumns.read(rs, 9)));
                 });
             }
         });
@@ -426,7 +361,8 @@ public final class MonitorStore {
             int written;
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO monitor_evaluation (monitor, generation, tap, "
                     + "window_end, window_start, window_observations, reference_observations, value, "
-                    + "threshold_applied, outcome, epoch, " + CALIBRATION_COLUMNS + ") SELECT name, generation, ?, ?, "
+                    + "threshold_applied, outcome, epoch, " + CalibrationColumns.NAMES
+                    + ") SELECT name, generation, ?, ?, "
                     + "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM monitor WHERE name = ? AND generation = ? AND "
                     + HOLDS_LEASE + " ON CONFLICT (monitor, generation, tap, window_end) DO UPDATE SET value = "
                     + "excluded.value, epoch = excluded.epoch")) {
@@ -435,13 +371,13 @@ public final class MonitorStore {
                 ps.setDouble(6, e.value());
                 ps.setDouble(7, e.thresholdApplied());
                 Sql.bindFrom(ps, 8, e.outcome().name().toLowerCase(java.util.Locale.ROOT), lease.epoch());
-                bindCalibration(ps, 10, e.calibration());
+                CalibrationColumns.bind(ps, 10, e.calibration());
                 Sql.bindFrom(ps, 15, state.monitor(), state.generation(), lease.holder(), lease.epoch());
                 written = ps.executeUpdate();
             }
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO monitor_state (monitor, generation, tap, "
                     + "state, since, since_lower_bound, last_evaluated, window_start, window_observations, "
-                    + "reference_observations, value, threshold_applied, reason, epoch, " + CALIBRATION_COLUMNS
+                    + "reference_observations, value, threshold_applied, reason, epoch, " + CalibrationColumns.NAMES
                     + ") SELECT name, generation, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM monitor WHERE "
                     + "name = ? AND generation = ? AND " + HOLDS_LEASE + " ON CONFLICT (monitor, tap) DO UPDATE SET "
                     + "generation = excluded.generation, state = excluded.state, since = excluded.since, "
@@ -460,7 +396,7 @@ public final class MonitorStore {
                 ps.setDouble(10, state.thresholdApplied());
                 ps.setString(11, state.reason());
                 Sql.bindFrom(ps, 12, lease.epoch());
-                bindCalibration(ps, 13, state.calibration());
+                CalibrationColumns.bind(ps, 13, state.calibration());
                 Sql.bindFrom(ps, 18, state.monitor(), state.generation(), lease.holder(), lease.epoch());
                 written += ps.executeUpdate();
             }
@@ -471,7 +407,7 @@ public final class MonitorStore {
             if (transition == null) {
                 return Optional.<Transition>empty();
             }
-            Optional<Transition> stored = insertTransition(c, transition, lease);
+            Optional<Transition> stored = TransitionRows.insert(c, transition, lease);
             return stored;
         });
     }
