@@ -9,7 +9,6 @@ import ai.neuraldivergence.domain.Slice;
 import ai.neuraldivergence.domain.TapDescriptor;
 import ai.neuraldivergence.domain.TapDistribution;
 import ai.neuraldivergence.domain.WindowKey;
-import ai.neuraldivergence.proto.v1.ComparisonServiceGrpc;
 import ai.neuraldivergence.proto.v1.CreateMonitorRequest;
 import ai.neuraldivergence.proto.v1.CreateReferenceRequest;
 import ai.neuraldivergence.proto.v1.ListMonitorsRequest;
@@ -19,19 +18,13 @@ import ai.neuraldivergence.proto.v1.MonitorState;
 import ai.neuraldivergence.storage.CatalogStore;
 import ai.neuraldivergence.storage.TapWindowStore;
 import ai.neuraldivergence.testkit.Watermarks;
-import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import jakarta.inject.Inject;
 import java.sql.Connection;
 import java.time.Instant;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -41,7 +34,7 @@ import org.junit.jupiter.api.Test;
  */
 @QuarkusTest
 @WithTestResource(MigratedInfrastructureResource.class)
-class LowTrafficMonitorTest {
+class LowTrafficMonitorTest extends GrpcApiTest {
 
     private static final Instant T0 = Instant.parse("2026-11-30T08:00:00Z");
     private static final int MINUTES = 40;
@@ -52,23 +45,6 @@ class LowTrafficMonitorTest {
     @Inject
     @SchemaOwner
     DataSource owner;
-
-    @ConfigProperty(name = "quarkus.http.port")
-    int port;
-
-    private ManagedChannel channel;
-    private ComparisonServiceGrpc.ComparisonServiceBlockingStub api;
-
-    @BeforeEach
-    void open() {
-        channel = ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
-        api = ComparisonServiceGrpc.newBlockingStub(channel).withDeadlineAfter(60, TimeUnit.SECONDS);
-    }
-
-    @AfterEach
-    void close() throws InterruptedException {
-        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-    }
 
     /**
      * Stores {@code MINUTES} minutes of a 4-neuron tap, an observation every {@code everySeconds} seconds of event

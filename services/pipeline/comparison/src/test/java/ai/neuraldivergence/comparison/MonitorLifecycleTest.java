@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.neuraldivergence.proto.v1.ComparisonServiceGrpc;
 import ai.neuraldivergence.proto.v1.CalibratedThreshold;
 import ai.neuraldivergence.proto.v1.CompareRequest;
 import ai.neuraldivergence.proto.v1.CompareResponse;
@@ -27,8 +26,6 @@ import ai.neuraldivergence.proto.v1.Selection;
 import ai.neuraldivergence.proto.v1.TimeRange;
 import ai.neuraldivergence.proto.v1.UpdateMonitorRequest;
 import ai.neuraldivergence.testkit.Watermarks;
-import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.quarkus.test.common.WithTestResource;
@@ -38,11 +35,7 @@ import io.quarkus.test.junit.TestProfile;
 import jakarta.inject.Inject;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -53,7 +46,7 @@ import org.junit.jupiter.api.Test;
 @QuarkusTest
 @TestProfile(MonitorLifecycleTest.WithConfiguredMonitor.class)
 @WithTestResource(MigratedInfrastructureResource.class)
-class MonitorLifecycleTest {
+class MonitorLifecycleTest extends GrpcApiTest {
 
     public static class WithConfiguredMonitor implements QuarkusTestProfile {
         @Override
@@ -68,23 +61,6 @@ class MonitorLifecycleTest {
     @Inject
     @SchemaOwner
     DataSource owner;
-
-    @ConfigProperty(name = "quarkus.http.port")
-    int port;
-
-    private ManagedChannel channel;
-    private ComparisonServiceGrpc.ComparisonServiceBlockingStub api;
-
-    @BeforeEach
-    void open() {
-        channel = ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
-        api = ComparisonServiceGrpc.newBlockingStub(channel).withDeadlineAfter(60, TimeUnit.SECONDS);
-    }
-
-    @AfterEach
-    void close() throws InterruptedException {
-        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-    }
 
     /** The model's first monitor once {@code done} holds for it (or as last listed, after 30 s). */
     private Monitor awaitMonitor(String model, java.util.function.Predicate<Monitor> done)
