@@ -11,6 +11,7 @@ import ai.neuraldivergence.proto.v1.TapDivergence;
 import ai.neuraldivergence.proto.v1.TapSummary;
 import java.util.Locale;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "compare", description = "A against B, per neuron: the top neurons of each tap and its summary.")
@@ -26,11 +27,8 @@ final class Compare extends Call {
     @Option(names = "--tap", description = "one tap (default: every tap)")
     String tap = "";
 
-    @Option(names = "--a", required = true, description = "side A, e.g. ref:training")
-    String a;
-
-    @Option(names = "--b", required = true, description = "side B, e.g. last:15m")
-    String b;
+    @Mixin
+    Sides sides;
 
     @Option(names = "--rank-by", description = "ks, wasserstein, jensen_shannon, psi or mean_shift")
     String rankBy = "ks";
@@ -46,16 +44,12 @@ final class Compare extends Call {
             + "(default 0.01)")
     double alpha;
 
-    @Option(names = "--layer-threshold", description = "the layer statistic's minimum relevant effect, in MMD²: a "
-            + "tap's layer is drifted when its MMD² exceeds it plus the null quantile at --alpha (default 0.001)")
-    double layerThreshold;
-
     @Override
     public Integer call() throws Exception {
         CompareRequest request = CompareRequest.newBuilder().setModelId(model).setModelVersion(version)
-                .setTap(tap).setA(Specs.selection(a)).setB(Specs.selection(b)).setRankBy(metric(rankBy))
+                .setTap(tap).setA(sides.a()).setB(sides.b()).setRankBy(metric(rankBy))
                 .setTopK(top).setDriftThreshold(threshold).setFamilyWiseAlpha(alpha)
-                .setLayerDriftThreshold(layerThreshold).build();
+                .setLayerDriftThreshold(sides.layerThreshold).build();
         return call("comparing", s -> s.compare(request), (CompareResponse r) -> {
             for (TapDivergence t : r.getTapsList()) {
                 TapSummary sum = t.getSummary();

@@ -15,11 +15,8 @@ final class Layers extends Call {
     @Mixin
     ModelVersion target;
 
-    @Option(names = "--a", required = true)
-    String a;
-
-    @Option(names = "--b", required = true)
-    String b;
+    @Mixin
+    Sides sides;
 
     @Mixin
     MetricOption metric;
@@ -27,15 +24,12 @@ final class Layers extends Call {
     @Option(names = "--onset", description = "drifted share that marks the onset tap (default 0.05)")
     double onset;
 
-    @Option(names = "--layer-threshold", description = "the layer statistic's minimum relevant effect, in MMD² "
-            + "(default 0.001)")
-    double layerThreshold;
-
     @Override
     public Integer call() throws Exception {
         LayerOverviewRequest request = LayerOverviewRequest.newBuilder().setModelId(target.model)
-                .setModelVersion(target.version).setA(Specs.selection(a)).setB(Specs.selection(b))
-                .setMetric(metric.metric()).setOnsetShare(onset).setLayerDriftThreshold(layerThreshold).build();
+                .setModelVersion(target.version).setA(sides.a()).setB(sides.b())
+                .setMetric(metric.metric()).setOnsetShare(onset).setLayerDriftThreshold(sides.layerThreshold)
+                .build();
         return call("comparing layers", s -> s.getLayerOverview(request), (LayerOverview o) -> {
             Table t = new Table("TAP", "INDEX", "NEURONS", "DRIFTED", "MEAN", "MAX", "LAYER", "MMD²", "A", "B",
                     "ONSET");
