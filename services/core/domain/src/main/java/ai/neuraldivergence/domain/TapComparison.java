@@ -38,13 +38,30 @@ public record TapComparison(TapDescriptor tap, List<Divergence> neurons, int[] t
     public static TapComparison of(TapDescriptor tap, TapDistribution a, TapDistribution b,
             Divergence.Metric metric, int topK, double threshold, double familyWiseAlpha, int bins,
             double layerThreshold, LayerNull.Source layerNull) {
+        SamplingBound sampling = SamplingBound.of(tap, familyWiseAlpha);
+        return of(tap, a, b, metric, topK, threshold, familyWiseAlpha, layerThreshold, layerNull, sampling,
+                n -> Divergence.of(a.neuron(n), b.neuron(n), bins, sampling));
+    }
+
+    /**
+     * {@link #of} by KS, each neuron's {@link Divergence#ksOf} (Jensen-Shannon and PSI NaN): what a monitor reads,
+     * every minute, at a fraction of the cost.
+     */
+    public static TapComparison byKs(TapDescriptor tap, TapDistribution a, TapDistribution b, int topK,
+            double threshold, double familyWiseAlpha, double layerThreshold, LayerNull.Source layerNull) {
+        SamplingBound sampling = SamplingBound.of(tap, familyWiseAlpha);
+        return of(tap, a, b, Divergence.Metric.KS, topK, threshold, familyWiseAlpha, layerThreshold, layerNull,
+                sampling, n -> Divergence.ksOf(a.neuron(n), b.neuron(n), sampling));
+    }
+
+    private static TapComparison of(TapDescriptor tap, TapDistribution a, TapDistribution b,
+            Divergence.Metric metric, int topK, double threshold, double familyWiseAlpha, double layerThreshold,
+            LayerNull.Source layerNull, SamplingBound sampling, java.util.function.IntFunction<Divergence> neuron) {
         if (a.observationCount() == 0 || b.observationCount() == 0) {
             throw new IllegalArgumentException("tap '" + tap.tap() + "': " + (a.observationCount() == 0 ? "A" : "B")
                     + " holds no observations");
         }
-        SamplingBound sampling = SamplingBound.of(tap, familyWiseAlpha);
-        List<Divergence> neurons = IntStream.range(0, tap.neuronCount()).parallel()
-                .mapToObj(n -> Divergence.of(a.neuron(n), b.neuron(n), bins, sampling)).toList();
+        List<Divergence> neurons = IntStream.range(0, tap.neuronCount()).parallel().mapToObj(neuron).toList();
         double sketchBound = 0;
         double sum = 0;
         double max = 0;

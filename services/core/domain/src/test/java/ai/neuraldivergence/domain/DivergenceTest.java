@@ -42,6 +42,53 @@ class DivergenceTest {
     }
 
     @Test
+    void theKsOnlyComparisonAMonitorReadsAgreesWithTheFullOneOnEverythingItKeeps() {
+        // sketches in estimation mode, a NaN and an infinity on one side, and the family's sampling bound
+        NeuronDistribution a = normal(1, 5_000, 0);
+        NeuronDistribution b = normal(2, 3_000, 0.3);
+        b.update(Float.NaN);
+        b.update(Float.POSITIVE_INFINITY);
+        SamplingBound sampling = SamplingBound.of(new TapDescriptor("m", "v1", "t", 0, new int[] {64}, 64,
+                Reduction.NONE), 0.01);
+        Divergence full = Divergence.of(a, b, Divergence.DEFAULT_BINS, sampling);
+        Divergence ks = Divergence.ksOf(a, b, sampling);
+        assertEquals(full.ks(), ks.ks());
+        assertEquals(full.ksErrorBound(), ks.ksErrorBound());
+        assertEquals(full.ksSamplingBound(), ks.ksSamplingBound());
+        assertEquals(full.wasserstein(), ks.wasserstein());
+        assertEquals(full.wassersteinErrorBound(), ks.wassersteinErrorBound());
+        assertEquals(full.meanShift(), ks.meanShift());
+        assertEquals(full.drifted(0.05), ks.drifted(0.05));
+        assertTrue(full.jensenShannon() > 0 && full.psi() > 0);
+        assertTrue(Double.isNaN(ks.jensenShannon()) && Double.isNaN(ks.psi()), "the binned metrics are not computed");
+
+        TapDistribution ta = new TapDistribution(64, 200);
+        TapDistribution tb = new TapDistribution(64, 200);
+        Random r = new Random(5);
+        float[] row = new float[64];
+        for (int i = 0; i < 2_000; i++) {
+            for (int n = 0; n < 64; n++) {
+                row[n] = (float) r.nextGaussian();
+            }
+            ta.add(row, 0);
+            for (int n = 0; n < 64; n++) {
+                row[n] = (float) (r.nextGaussian() + (n % 8 == 0 ? 0.5 : 0));
+            }
+            tb.add(row, 0);
+        }
+        TapDescriptor tap = new TapDescriptor("m", "v1", "t", 0, new int[] {64}, 64, Reduction.NONE);
+        TapComparison all = TapComparison.of(tap, ta, tb, Divergence.Metric.KS, 5, 0.1, 0.01,
+                Divergence.DEFAULT_BINS, LayerDrift.DEFAULT_MINIMUM_EFFECT, null);
+        TapComparison byKs = TapComparison.byKs(tap, ta, tb, 5, 0.1, 0.01, LayerDrift.DEFAULT_MINIMUM_EFFECT, null);
+        assertEquals(all.mean(), byKs.mean());
+        assertEquals(all.max(), byKs.max());
+        assertEquals(all.driftedShare(), byKs.driftedShare());
+        assertEquals(all.smallestDetectableKs(), byKs.smallestDetectableKs());
+        assertTrue(Arrays.equals(all.topNeurons(), byKs.topNeurons()), Arrays.toString(byKs.topNeurons()));
+        assertEquals(0, byKs.topNeurons()[0] % 8, "a shifted neuron on top");
+    }
+
+    @Test
     void jensenShannonAndPsiFollowTheirFormulasOnThePooledBins() {
         Divergence d = Divergence.of(of(0, 0, 1, 1), of(1, 1, 1, 1), 2, SamplingBound.NONE);
         // zeros get their own bin: p = (1/2, 1/2), q = (0, 1), m = (1/4, 3/4)

@@ -95,10 +95,14 @@ public record MinuteEvaluation(MonitorRun.Evaluation evaluation, int[] topNeuron
         TapDistribution read = window.apply(w);
         // a layer monitor's drifted neurons are named by KS, its value is the tap's MMD²; a calibrated layer
         // monitor judges its layer at its own α and minimum effect
-        TapComparison c = TapComparison.of(tap, reference, read, d.metric().perNeuron() ? d.metric()
-                : Divergence.Metric.KS, TOP_NEURONS, TapComparison.DEFAULT_THRESHOLD,
-                layer && d.calibrated() ? alpha : SamplingBound.DEFAULT_ALPHA, Divergence.DEFAULT_BINS,
-                layer && d.calibrated() ? d.minimumEffect() : LayerDrift.DEFAULT_MINIMUM_EFFECT, layerNull);
+        // (by KS alone where KS is what it reads: the binned metrics are most of a comparison's cost)
+        double familyWiseAlpha = layer && d.calibrated() ? alpha : SamplingBound.DEFAULT_ALPHA;
+        double layerThreshold = layer && d.calibrated() ? d.minimumEffect() : LayerDrift.DEFAULT_MINIMUM_EFFECT;
+        TapComparison c = layer || d.metric() == Divergence.Metric.KS
+                ? TapComparison.byKs(tap, reference, read, TOP_NEURONS, TapComparison.DEFAULT_THRESHOLD,
+                        familyWiseAlpha, layerThreshold, layerNull)
+                : TapComparison.of(tap, reference, read, d.metric(), TOP_NEURONS, TapComparison.DEFAULT_THRESHOLD,
+                        familyWiseAlpha, Divergence.DEFAULT_BINS, layerThreshold, layerNull);
         if (layer && !c.layer().available()) {
             return invalid(end, unavailable(tap, c.layer()), d);
         }
