@@ -39,8 +39,9 @@ public record TapComparison(TapDescriptor tap, List<Divergence> neurons, int[] t
             Divergence.Metric metric, int topK, double threshold, double familyWiseAlpha, int bins,
             double layerThreshold, LayerNull.Source layerNull) {
         SamplingBound sampling = SamplingBound.of(tap, familyWiseAlpha);
-        return of(tap, a, b, metric, topK, threshold, familyWiseAlpha, layerThreshold, layerNull, sampling,
-                n -> Divergence.of(a.neuron(n), b.neuron(n), bins, sampling));
+        return of(tap, a, b, metric, topK, threshold, sampling,
+                n -> Divergence.of(a.neuron(n), b.neuron(n), bins, sampling),
+                () -> LayerDrift.of(tap, a, b, familyWiseAlpha, layerThreshold, layerNull));
     }
 
     /**
@@ -50,13 +51,26 @@ public record TapComparison(TapDescriptor tap, List<Divergence> neurons, int[] t
     public static TapComparison byKs(TapDescriptor tap, TapDistribution a, TapDistribution b, int topK,
             double threshold, double familyWiseAlpha, double layerThreshold, LayerNull.Source layerNull) {
         SamplingBound sampling = SamplingBound.of(tap, familyWiseAlpha);
-        return of(tap, a, b, Divergence.Metric.KS, topK, threshold, familyWiseAlpha, layerThreshold, layerNull,
-                sampling, n -> Divergence.ksOf(a.neuron(n), b.neuron(n), sampling));
+        return of(tap, a, b, Divergence.Metric.KS, topK, threshold, sampling,
+                n -> Divergence.ksOf(a.neuron(n), b.neuron(n), sampling),
+                () -> LayerDrift.of(tap, a, b, familyWiseAlpha, layerThreshold, layerNull));
+    }
+
+    /**
+     * {@link #byKs} without the layer statistic, which is left unavailable: a KS monitor reads only its neurons, and
+     * the layer's feature sums would cost it as much again on each of its windows, every minute.
+     */
+    public static TapComparison neuronsByKs(TapDescriptor tap, TapDistribution a, TapDistribution b, int topK,
+            double threshold, double familyWiseAlpha) {
+        SamplingBound sampling = SamplingBound.of(tap, familyWiseAlpha);
+        return of(tap, a, b, Divergence.Metric.KS, topK, threshold, sampling,
+                n -> Divergence.ksOf(a.neuron(n), b.neuron(n), sampling),
+                () -> LayerDrift.unavailable("not computed: this comparison reads neurons only"));
     }
 
     private static TapComparison of(TapDescriptor tap, TapDistribution a, TapDistribution b,
-            Divergence.Metric metric, int topK, double threshold, double familyWiseAlpha, double layerThreshold,
-            LayerNull.Source layerNull, SamplingBound sampling, java.util.function.IntFunction<Divergence> neuron) {
+            Divergence.Metric metric, int topK, double threshold, SamplingBound sampling,
+            java.util.function.IntFunction<Divergence> neuron, java.util.function.Supplier<LayerDrift> layer) {
         if (a.observationCount() == 0 || b.observationCount() == 0) {
             throw new IllegalArgumentException("tap '" + tap.tap() + "': " + (a.observationCount() == 0 ? "A" : "B")
                     + " holds no observations");
@@ -93,7 +107,7 @@ public record TapComparison(TapDescriptor tap, List<Divergence> neurons, int[] t
                 defined == 0 ? Double.NaN : max,
                 (double) drifted / neurons.size(), a.observationCount(), b.observationCount(),
                 threshold + sampling.ks(a.observationCount(), b.observationCount()) + sketchBound,
-                LayerDrift.of(tap, a, b, familyWiseAlpha, layerThreshold, layerNull));
+                layer.get());
     }
 
     /** Whether this tap has drifted neurons over {@code onsetShare}: the first such tap is the divergence onset. */

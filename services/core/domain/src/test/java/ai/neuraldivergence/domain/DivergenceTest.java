@@ -86,6 +86,12 @@ class DivergenceTest {
         assertEquals(all.smallestDetectableKs(), byKs.smallestDetectableKs());
         assertTrue(Arrays.equals(all.topNeurons(), byKs.topNeurons()), Arrays.toString(byKs.topNeurons()));
         assertEquals(0, byKs.topNeurons()[0] % 8, "a shifted neuron on top");
+        assertEquals(all.layer().mmd(), byKs.layer().mmd(), "the layer statistic a layer monitor reads");
+        TapComparison neurons = TapComparison.neuronsByKs(tap, ta, tb, 5, 0.1, 0.01);
+        assertEquals(all.mean(), neurons.mean());
+        assertEquals(all.driftedShare(), neurons.driftedShare());
+        assertTrue(Arrays.equals(all.topNeurons(), neurons.topNeurons()), Arrays.toString(neurons.topNeurons()));
+        assertFalse(neurons.layer().available(), "a KS monitor's comparison leaves the layer uncomputed");
     }
 
     @Test

@@ -98,9 +98,12 @@ public record MinuteEvaluation(MonitorRun.Evaluation evaluation, int[] topNeuron
         // (by KS alone where KS is what it reads: the binned metrics are most of a comparison's cost)
         double familyWiseAlpha = layer && d.calibrated() ? alpha : SamplingBound.DEFAULT_ALPHA;
         double layerThreshold = layer && d.calibrated() ? d.minimumEffect() : LayerDrift.DEFAULT_MINIMUM_EFFECT;
-        TapComparison c = layer || d.metric() == Divergence.Metric.KS
+        TapComparison c = layer
                 ? TapComparison.byKs(tap, reference, read, TOP_NEURONS, TapComparison.DEFAULT_THRESHOLD,
                         familyWiseAlpha, layerThreshold, layerNull)
+                : d.metric() == Divergence.Metric.KS
+                ? TapComparison.neuronsByKs(tap, reference, read, TOP_NEURONS, TapComparison.DEFAULT_THRESHOLD,
+                        familyWiseAlpha)
                 : TapComparison.of(tap, reference, read, d.metric(), TOP_NEURONS, TapComparison.DEFAULT_THRESHOLD,
                         familyWiseAlpha, Divergence.DEFAULT_BINS, layerThreshold, layerNull);
         if (layer && !c.layer().available()) {
