@@ -187,8 +187,7 @@ class AggregatorMemoryTest {
             throws Exception {
         List<String> jvm = new ArrayList<>(options);
         jvm.add("-Dnd.aggregator.allowed-lateness=30m");
-        Map<String, String> env = ServiceProcess.environment(db);
-        env.putAll(ServiceProcess.topics("memory"));
+        Map<String, String> env = ServiceProcess.isolated(db, "memory");
         env.put("ND_AGGREGATOR_CONSUMER_GROUP", group);
         return ServiceProcess.start("aggregator", env, jvm, log);
     }

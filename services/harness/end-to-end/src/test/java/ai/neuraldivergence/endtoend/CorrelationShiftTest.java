@@ -57,8 +57,7 @@ class CorrelationShiftTest {
     void aFlippedCorrelationDriftsTheLayerAndNoNeuron() throws Exception {
         TestInfrastructure infra = TestInfrastructure.shared();
         String db = infra.newDatabase("correlation");
-        Map<String, String> env = ServiceProcess.environment(db);
-        env.putAll(ServiceProcess.topics(PREFIX));
+        Map<String, String> env = ServiceProcess.isolated(db, PREFIX);
         env.put("ND_AGGREGATOR_CONSUMER_GROUP", PREFIX);
         env.put("ND_ALLOWED_LATENESS", "1h");
         try (ServiceProcess aggregator = ServiceProcess.start("aggregator", env, java.util.List.of(),

@@ -103,8 +103,7 @@ class HotTapSpreadTest {
                     new NewTopic(LABELS, PARTITIONS, (short) 1))).all().get(60, TimeUnit.SECONDS);
         }
         String db = infra.newDatabase("spread");
-        Map<String, String> env = ServiceProcess.environment(db);
-        env.putAll(ServiceProcess.topics("spread"));
+        Map<String, String> env = ServiceProcess.isolated(db, "spread");
         env.put("ND_AGGREGATOR_CONSUMER_GROUP", "spread");
         env.put("ND_ALLOWED_LATENESS", "1h");
         List<ServiceProcess> aggregators = new ArrayList<>();

@@ -94,9 +94,7 @@ class MonitorFailoverTest {
         owner.setPassword(TestInfrastructure.DB_PASSWORD);
         seed(owner);
 
-        Map<String, String> env = ServiceProcess.environment(db);
-        env.putAll(ServiceProcess.topics(PREFIX));
-        env.put("ND_TOPICS_REFERENCE_SEALS", PREFIX + ".reference-seals");
+        Map<String, String> env = ServiceProcess.isolated(db, PREFIX);
         List<Replica> replicas = new ArrayList<>();
         try (Services services = new Services()) {
             ServiceProcess first = services.startComparison(env, "failover-comparison-1");

@@ -73,8 +73,7 @@ class PoisonRecordTest {
     void poisonOfEveryKindCostsNothingButItself() throws Exception {
         TestInfrastructure infra = TestInfrastructure.shared();
         String db = infra.newDatabase("poison");
-        Map<String, String> env = ServiceProcess.environment(db);
-        env.putAll(ServiceProcess.topics("poison"));
+        Map<String, String> env = ServiceProcess.isolated(db, "poison");
         env.putAll(ServiceProcess.model(System.getProperty("nd.model.path")));
         try (Services services = new Services()) {
             ServiceProcess aggregator = services.start("aggregator", env, "poison-aggregator");

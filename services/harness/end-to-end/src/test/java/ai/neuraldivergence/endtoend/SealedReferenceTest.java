@@ -58,9 +58,7 @@ class SealedReferenceTest {
     void aSealedReferenceNeverChanges() throws Exception {
         TestInfrastructure infra = TestInfrastructure.shared();
         String db = infra.newDatabase("sealed");
-        Map<String, String> env = ServiceProcess.environment(db);
-        env.putAll(ServiceProcess.topics("sealed"));
-        env.put("ND_TOPICS_REFERENCE_SEALS", "sealed.reference-seals");
+        Map<String, String> env = ServiceProcess.isolated(db, "sealed");
         env.putAll(ServiceProcess.model(System.getProperty("nd.model.path")));
         env.put("ND_INFERENCE_AUTH_TOKENS", "replay:" + TOKEN);
         env.put("ND_COMPARISON_AUTH_TOKENS", "replay:" + TOKEN);

@@ -70,15 +70,19 @@ record ServiceProcess(String name, int port, int managementPort, Process process
     }
 
     /**
-     * Topics of one test's own, {@code <prefix>.activations}, {@code <prefix>.labels} and so on: the tests share a
-     * broker, and a service reading the default topics would count what another test sent.
+     * {@link #environment(String)} with topics of one test's own, {@code <prefix>.activations}, {@code <prefix>.labels}
+     * and so on: the tests share a broker, and a service reading the default topics would count what another test
+     * sent.
      */
-    static Map<String, String> topics(String prefix) {
-        return Map.of("ND_TOPICS_ACTIVATIONS", prefix + ".activations",
-                "ND_TOPICS_LABELS", prefix + ".labels",
-                "ND_TOPICS_DEAD_LETTER", prefix + ".activations.dlq",
-                "ND_TOPICS_INPUTS", prefix + ".inputs",
-                "ND_TOPICS_WINDOW_UPDATES", prefix + ".window-updates");
+    static Map<String, String> isolated(String jdbcUrl, String topicPrefix) {
+        Map<String, String> env = environment(jdbcUrl);
+        env.putAll(Map.of("ND_TOPICS_ACTIVATIONS", topicPrefix + ".activations",
+                "ND_TOPICS_LABELS", topicPrefix + ".labels",
+                "ND_TOPICS_DEAD_LETTER", topicPrefix + ".activations.dlq",
+                "ND_TOPICS_INPUTS", topicPrefix + ".inputs",
+                "ND_TOPICS_WINDOW_UPDATES", topicPrefix + ".window-updates",
+                "ND_TOPICS_REFERENCE_SEALS", topicPrefix + ".reference-seals"));
+        return env;
     }
 
     /** The model the inference service serves, TensorFlow's own logging down to warnings and errors. */

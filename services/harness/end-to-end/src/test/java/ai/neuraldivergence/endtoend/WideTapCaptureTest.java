@@ -51,8 +51,7 @@ class WideTapCaptureTest {
                 "tooling/model-builder/target/wide-16384/saved_model").toAbsolutePath().normalize();
         assertTrue(Files.isRegularFile(wideModel.resolve("saved_model.pb")), wideModel + " is built by the model "
                 + "builder (./mvnw verify builds it)");
-        Map<String, String> env = ServiceProcess.environment(db);
-        env.putAll(ServiceProcess.topics("wide"));
+        Map<String, String> env = ServiceProcess.isolated(db, "wide");
         env.putAll(ServiceProcess.model(wideModel.toString()));
         String obsModel = "wide-obs-" + UUID.randomUUID().toString().substring(0, 8);
         try (ServiceProcess aggregator = ServiceProcess.start("aggregator", env, List.of(), "wide-aggregator");
