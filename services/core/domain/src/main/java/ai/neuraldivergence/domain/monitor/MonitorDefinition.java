@@ -11,7 +11,7 @@ import java.util.regex.Pattern;
  *
  * @param tap a tap name, or {@link #EVERY_TAP}
  * @param threshold fixed mode: the value above which an evaluation counts as drifted
- * @param minimumEffect calibrated mode: the smallest effect worth an alert (δ, in mean KS; calibrated monitors use KS)
+ * @param minimumEffect calibrated mode: the smallest effect worth an alert (δ), in the metric's unit: mean KS or MMD²
  * @param falseAlarmBudget calibrated mode: false alarms allowed per monitor (all its taps) per 30 days
  * @param windowsInARow consecutive evaluations over (or back under) the threshold before the state changes
  * @param minObservations observations an evaluation needs; its window grows from one minute until it holds them
