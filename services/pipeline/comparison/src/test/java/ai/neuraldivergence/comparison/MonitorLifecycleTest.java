@@ -83,6 +83,17 @@ class MonitorLifecycleTest extends GrpcApiTest {
     }
 
     /** Every stored minute of the drift fixture evaluated: the newest evaluation closes minute 20. */
+    /**
+     * Seeds {@code model} ({@link DriftFixture}: drift from minute 10), creates its reference "calm" of minutes 0-10,
+     * and completes every stored minute (the watermark past minute 20).
+     */
+    private void driftedSinceMinute10WithACalmReference(String model) throws Exception {
+        DriftFixture.seed(owner, model);
+        api.createReference(CreateReferenceRequest.newBuilder().setModelId(model).setModelVersion("v2")
+                .setName("calm").setRange(DriftFixture.minutes(0, 10).getTimeRange()).build());
+        Watermarks.advance(owner, DriftFixture.T0.plusSeconds(60L * 20));
+    }
+
     private static boolean evaluatedToMinute20(Monitor m) {
         return m.hasWindow() && m.getWindow().getTo().getSeconds() >= DriftFixture.T0.plusSeconds(1200)
                 .getEpochSecond();
@@ -213,11 +224,8 @@ class MonitorLifecycleTest extends GrpcApiTest {
 
     @Test
     void aMonitorCreatedAfterDriftBeganBackFillsItsStateAndKeepsItsTransitions() throws Exception {
-        DriftFixture.seed(owner, "life");
-        api.createReference(CreateReferenceRequest.newBuilder().setModelId("life").setModelVersion("v2")
-                .setName("calm").setRange(DriftFixture.minutes(0, 10).getTimeRange()).build());
         // every stored minute is complete: drift began at minute 10, ten minutes before the monitor exists
-        Watermarks.advance(owner, DriftFixture.T0.plusSeconds(60L * 20));
+        driftedSinceMinute10WithACalmReference("life");
         api.createMonitor(CreateMonitorRequest.newBuilder().setMonitor(MonitorDefinition.newBuilder()
                 .setName("made-late").setModelId("life").setTap("dense1").setReference("calm").setThreshold(0.3)
                 .setMinObservations(50)).build());
@@ -262,10 +270,7 @@ class MonitorLifecycleTest extends GrpcApiTest {
 
     @Test
     void aCalibratedMonitorGrowsItsWindowAndShowsItsThresholdPartByPart() throws Exception {
-        DriftFixture.seed(owner, "calib");
-        api.createReference(CreateReferenceRequest.newBuilder().setModelId("calib").setModelVersion("v2")
-                .setName("calm").setRange(DriftFixture.minutes(0, 10).getTimeRange()).build());
-        Watermarks.advance(owner, DriftFixture.T0.plusSeconds(60L * 20));
+        driftedSinceMinute10WithACalmReference("calib");
         MonitorDefinition created = api.createMonitor(CreateMonitorRequest.newBuilder().setMonitor(MonitorDefinition
                 .newBuilder().setName("calibrated").setModelId("calib").setTap("dense1").setReference("calm")
                 .setMode(MonitorMode.MONITOR_MODE_CALIBRATED).setMinObservations(50).setMaxSpanMinutes(10)).build());
@@ -314,10 +319,7 @@ class MonitorLifecycleTest extends GrpcApiTest {
 
     @Test
     void aLayerMonitorWatchesTheTapsNeuronsTogether() throws Exception {
-        DriftFixture.seed(owner, "layered");
-        api.createReference(CreateReferenceRequest.newBuilder().setModelId("layered").setModelVersion("v2")
-                .setName("calm").setRange(DriftFixture.minutes(0, 10).getTimeRange()).build());
-        Watermarks.advance(owner, DriftFixture.T0.plusSeconds(60L * 20));
+        driftedSinceMinute10WithACalmReference("layered");
         MonitorDefinition.Builder layer = MonitorDefinition.newBuilder().setName("layer").setModelId("layered")
                 .setTap("dense1").setReference("calm").setMetric(Metric.METRIC_MMD).setThreshold(0.05)
                 .setMinObservations(50).setMaxSpanMinutes(10);
