@@ -167,10 +167,22 @@ final class KnownStream {
     }
 
     void produce(String bootstrap, AtomicBoolean producing) {
+        produce(bootstrap, producing, -1, null);
+    }
+
+    /**
+     * {@link #produce(String, AtomicBoolean)}, waiting before batch {@code holdAt} until {@code resume} opens: what a
+     * test does while the stream holds lands mid-stream however long it takes (a JVM starting on a loaded machine).
+     */
+    void produce(String bootstrap, AtomicBoolean producing, int holdAt, java.util.concurrent.CountDownLatch resume) {
         try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(Map.of("bootstrap.servers", bootstrap,
                 "key.serializer", ByteArraySerializer.class.getName(),
                 "value.serializer", ByteArraySerializer.class.getName(), "acks", "all"))) {
             for (int b = 0; b < batches; b++) {
+                if (b == holdAt) {
+                    p.flush();
+                    resume.await();
+                }
                 for (int tap = 0; tap < TAPS.length; tap++) {
                     // stamped as if captured right after the stream's three minutes: none is late
                     p.send(new ProducerRecord<>(topic, null, T0.plusSeconds(200).toEpochMilli(),

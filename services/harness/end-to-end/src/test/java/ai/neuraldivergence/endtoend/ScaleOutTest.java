@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 
@@ -41,17 +42,25 @@ class ScaleOutTest {
                 p.awaitReady(Duration.ofSeconds(120));
             }
             AtomicBoolean producing = new AtomicBoolean(true);
-            Thread producer = new Thread(() -> STREAM.produce(infra.kafkaBootstrapServers(), producing),
-                    "scale-producer");
+            // the last third of the stream waits for the added instance: it joins mid-stream however slowly it starts
+            CountDownLatch added = new CountDownLatch(1);
+            Thread producer = new Thread(() -> STREAM.produce(infra.kafkaBootstrapServers(), producing,
+                    2 * STREAM.batches / 3, added), "scale-producer");
             producer.start();
-            Thread.sleep(4_000);
-            long storedAtKill = KnownStream.storedObservations(db);
-            instances.get(1).kill();
-            Thread.sleep(2_000);
-            ServiceProcess added = STREAM.startAggregator(db, "scale-group", "aggregator-scale-3");
-            instances.add(added);
-            added.awaitReady(Duration.ofSeconds(120));
-            long storedAtAdd = KnownStream.storedObservations(db);
+            long storedAtKill;
+            long storedAtAdd;
+            try {
+                Thread.sleep(4_000);
+                storedAtKill = KnownStream.storedObservations(db);
+                instances.get(1).kill();
+                Thread.sleep(2_000);
+                ServiceProcess third = STREAM.startAggregator(db, "scale-group", "aggregator-scale-3");
+                instances.add(third);
+                third.awaitReady(Duration.ofSeconds(120));
+                storedAtAdd = KnownStream.storedObservations(db);
+            } finally {
+                added.countDown();
+            }
             producer.join(Duration.ofSeconds(120).toMillis());
             assertTrue(!producing.get(), "the stream was produced");
             long total = STREAM.observations();
