@@ -132,15 +132,18 @@ public final class DetectionBenchmark {
         CompletableFuture<Stream> falseAlarms = CompletableFuture.supplyAsync(() -> {
             Stream s = new Stream(traffic, benign, rate, seed + 1, null, false);
             run(s, minutes(o.days()));
-            log(started, String.format(Locale.ROOT, "%.0f/s: %.1f benign days", rate, o.days()));
+            // each phase's alarms as it ends: a run stopped before its report still says what it measured
+            log(started, String.format(Locale.ROOT, "%.0f/s: %.1f benign days, alarms %s", rate, o.days(),
+                    labelled(alarmCounts(s))));
             return s;
         }, pool);
         CompletableFuture<Map<Method, Integer>> trainingAlarms = CompletableFuture.supplyAsync(() -> {
             Stream s = new Stream(traffic, training, rate, seed + 2, null, false);
             run(s, minutes(o.trainingDays()));
-            log(started, String.format(Locale.ROOT, "%.0f/s: %.1f days against the training reference", rate,
-                    o.trainingDays()));
-            return alarmCounts(s);
+            Map<Method, Integer> alarms = alarmCounts(s);
+            log(started, String.format(Locale.ROOT, "%.0f/s: %.1f days against the training reference, alarms %s",
+                    rate, o.trainingDays(), labelled(alarms)));
+            return alarms;
         }, pool);
         CompletableFuture<Matched> shifts = CompletableFuture.supplyAsync(() -> {
             Stream s = new Stream(traffic, benign, rate, seed + 3, null, true);
@@ -235,6 +238,13 @@ public final class DetectionBenchmark {
 
     private static int minutes(double days) {
         return (int) Math.round(days * 24 * 60);
+    }
+
+    /** "fixed 0.10 0; fixed 0.15 0; ...": a log line's counts by method. */
+    private static String labelled(Map<Method, Integer> counts) {
+        StringBuilder out = new StringBuilder();
+        counts.forEach((m, n) -> out.append(out.length() == 0 ? "" : "; ").append(m.label()).append(' ').append(n));
+        return out.toString();
     }
 
     private static Map<Method, Integer> alarmCounts(Stream s) {
