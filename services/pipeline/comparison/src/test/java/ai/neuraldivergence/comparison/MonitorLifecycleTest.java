@@ -82,7 +82,6 @@ class MonitorLifecycleTest extends GrpcApiTest {
                 .substring(nameAndLabels.length()).trim());
     }
 
-    /** Every stored minute of the drift fixture evaluated: the newest evaluation closes minute 20. */
     /**
      * Seeds {@code model} ({@link DriftFixture}: drift from minute 10), creates its reference "calm" of minutes 0-10,
      * and completes every stored minute (the watermark past minute 20).
@@ -94,6 +93,7 @@ class MonitorLifecycleTest extends GrpcApiTest {
         Watermarks.advance(owner, DriftFixture.T0.plusSeconds(60L * 20));
     }
 
+    /** Every stored minute of the drift fixture evaluated: the newest evaluation closes minute 20. */
     private static boolean evaluatedToMinute20(Monitor m) {
         return m.hasWindow() && m.getWindow().getTo().getSeconds() >= DriftFixture.T0.plusSeconds(1200)
                 .getEpochSecond();
