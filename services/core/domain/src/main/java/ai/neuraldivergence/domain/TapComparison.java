@@ -50,9 +50,7 @@ public record TapComparison(TapDescriptor tap, List<Divergence> neurons, int[] t
      */
     public static TapComparison byKs(TapDescriptor tap, TapDistribution a, TapDistribution b, int topK,
             double threshold, double familyWiseAlpha, double layerThreshold, LayerNull.Source layerNull) {
-        SamplingBound sampling = SamplingBound.of(tap, familyWiseAlpha);
-        return of(tap, a, b, Divergence.Metric.KS, topK, threshold, sampling,
-                n -> Divergence.ksOf(a.neuron(n), b.neuron(n), sampling),
+        return byKs(tap, a, b, topK, threshold, familyWiseAlpha,
                 () -> LayerDrift.of(tap, a, b, familyWiseAlpha, layerThreshold, layerNull));
     }
 
@@ -62,10 +60,15 @@ public record TapComparison(TapDescriptor tap, List<Divergence> neurons, int[] t
      */
     public static TapComparison neuronsByKs(TapDescriptor tap, TapDistribution a, TapDistribution b, int topK,
             double threshold, double familyWiseAlpha) {
+        return byKs(tap, a, b, topK, threshold, familyWiseAlpha,
+                () -> LayerDrift.unavailable("not computed: this comparison reads neurons only"));
+    }
+
+    private static TapComparison byKs(TapDescriptor tap, TapDistribution a, TapDistribution b, int topK,
+            double threshold, double familyWiseAlpha, java.util.function.Supplier<LayerDrift> layer) {
         SamplingBound sampling = SamplingBound.of(tap, familyWiseAlpha);
         return of(tap, a, b, Divergence.Metric.KS, topK, threshold, sampling,
-                n -> Divergence.ksOf(a.neuron(n), b.neuron(n), sampling),
-                () -> LayerDrift.unavailable("not computed: this comparison reads neurons only"));
+                n -> Divergence.ksOf(a.neuron(n), b.neuron(n), sampling), layer);
     }
 
     private static TapComparison of(TapDescriptor tap, TapDistribution a, TapDistribution b,
