@@ -58,7 +58,7 @@ public final class KafkaBroker implements AutoCloseable {
                     config.toString()), logDir.resolve("kafka-format.log"));
             if (!format.waitFor(120, TimeUnit.SECONDS) || format.exitValue() != 0) {
                 throw new IllegalStateException("formatting the Kafka log folder failed; see "
-                        + logDir.resolve("kafka-format.log"));
+                        + logDir.resolve("kafka-format.log") + tail(logDir.resolve("kafka-format.log")));
             }
         }
         process = javaProcess(List.of("-Xmx" + heap, "kafka.Kafka", config.toString()), logDir.resolve("kafka.log"));
@@ -66,10 +66,11 @@ public final class KafkaBroker implements AutoCloseable {
         while (!accepts(port)) {
             if (!process.isAlive()) {
                 throw new IllegalStateException("Kafka exited with " + process.exitValue() + "; see "
-                        + logDir.resolve("kafka.log"));
+                        + logDir.resolve("kafka.log") + tail(logDir.resolve("kafka.log")));
             }
             if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("Kafka did not listen on " + port + " in 120 s");
+                throw new IllegalStateException("Kafka did not listen on " + port + " in 120 s; see "
+                        + logDir.resolve("kafka.log") + tail(logDir.resolve("kafka.log")));
             }
             Thread.sleep(200);
         }
@@ -104,6 +105,20 @@ public final class KafkaBroker implements AutoCloseable {
         command.addAll(args);
         return new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+    }
+
+    /**
+     * The log's last lines, for the exception: where the broker runs as a child of a build (CI), its log folder is
+     * gone with the machine, and the exception's message is all that is left of why it did not start.
+     */
+    private static String tail(Path log) {
+        try {
+            List<String> lines = Files.readAllLines(log);
+            return "; its last lines:\n  " + String.join("\n  ", lines.subList(Math.max(0, lines.size() - 15),
+                    lines.size()));
+        } catch (IOException | RuntimeException e) {
+            return "; its log could not be read (" + e + ")";
+        }
     }
 
     static boolean accepts(int port) {
