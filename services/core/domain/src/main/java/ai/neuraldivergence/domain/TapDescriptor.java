@@ -35,7 +35,12 @@ public record TapDescriptor(String modelId, String modelVersion, String tap, int
         scalesProblem(featureScales, neuronCount).ifPresent(p -> {
             throw new IllegalArgumentException(p);
         });
-        featureScales = featureScales == null ? null : featureScales.clone();
+        // 1 for every neuron is what undeclared means: one map, however it was said
+        boolean ones = featureScales != null;
+        for (int i = 0; ones && i < featureScales.length; i++) {
+            ones = featureScales[i] == 1f;
+        }
+        featureScales = featureScales == null || ones ? null : featureScales.clone();
     }
 
     /** A tap with the neurons' feature scales undeclared (1). */

@@ -39,7 +39,8 @@ public final class FeatureMaps {
      *     or null for 1 everywhere
      */
     public static RandomFeatureMap of(long seed, int neurons, float[] scales) {
-        Key key = new Key(seed, neurons, scales == null ? null : scales.clone());
+        // looked up with the caller's array (every fold asks), kept with a copy of it
+        Key key = new Key(seed, neurons, scales);
         synchronized (KEPT) {
             RandomFeatureMap kept = KEPT.get(key);
             if (kept != null) {
@@ -50,7 +51,7 @@ public final class FeatureMaps {
         RandomFeatureMap built = RandomFeatureMap.of(seed, neurons, widened(scales));
         long bytes = bytes(built);
         synchronized (KEPT) {
-            if (KEPT.putIfAbsent(key, built) == null) {
+            if (KEPT.putIfAbsent(new Key(seed, neurons, scales == null ? null : scales.clone()), built) == null) {
                 keptBytes += bytes;
             }
             var it = KEPT.entrySet().iterator();
