@@ -119,7 +119,7 @@ public final class ActivationBatchValidator {
             return Optional.of("block_size must be 0 (the stored one) or 1.." + rules.maxNeurons() + ", got "
                     + b.getBlockSize());
         }
-        return shapeProblem(b);
+        return shapeProblem(b).or(() -> scalesProblem(b));
     }
 
     /**
@@ -156,6 +156,23 @@ public final class ActivationBatchValidator {
         for (int d : b.getTapShapeList()) {
             if (d <= 0) {
                 return Optional.of("tap_shape dimensions must be > 0, got " + b.getTapShapeList());
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static Optional<String> scalesProblem(ActivationBatch b) {
+        if (b.getNeuronScalesCount() == 0) {
+            return Optional.empty();
+        }
+        if (b.getNeuronScalesCount() != b.getNeuronCount()) {
+            return Optional.of("neuron_scales must be empty or hold neuron_count = " + b.getNeuronCount()
+                    + " values, got " + b.getNeuronScalesCount());
+        }
+        for (int i = 0; i < b.getNeuronScalesCount(); i++) {
+            float s = b.getNeuronScales(i);
+            if (!(s > 0) || !Float.isFinite(s)) {
+                return Optional.of("neuron_scales[" + i + "] must be a positive finite number, got " + s);
             }
         }
         return Optional.empty();

@@ -62,6 +62,17 @@ class ActivationBatchValidatorTest {
     }
 
     @Test
+    void declaredNeuronScalesAreOnePositiveFiniteNumberPerNeuron() {
+        assertEquals("valid", problem(valid().addNeuronScales(0.5f).addNeuronScales(2e3f)));
+        assertEquals("neuron_scales must be empty or hold neuron_count = 2 values, got 1",
+                problem(valid().addNeuronScales(1f)));
+        for (float bad : new float[] {0f, -1f, Float.NaN, Float.POSITIVE_INFINITY}) {
+            assertEquals("neuron_scales[1] must be a positive finite number, got " + bad,
+                    problem(valid().addNeuronScales(1f).addNeuronScales(bad)));
+        }
+    }
+
+    @Test
     void aBatchMayCarryAContiguousRangeOfItsTapsNeurons() {
         // the tap has 2 neurons: the second alone, from neuron_offset 1
         assertEquals("valid", problem(valid().setNeuronOffset(1).clearActivations().addActivations(0.5f)));

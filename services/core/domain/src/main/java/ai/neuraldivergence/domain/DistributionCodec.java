@@ -22,6 +22,8 @@ import org.apache.datasketches.memory.Memory;
  *   <li>version 3 (written now for a distribution that sums the layer's features, {@link LayerFeatures}): version
  *       2, then the feature map's seed (long), the bandwidths (int), the summed and the non-finite observations
  *       (longs) and the sums (doubles, bandwidths x 2 x 128).</li>
+ *   <li>version 4 (written now for feature sums through a map with declared neuron scales,
+ *       {@link TapDescriptor#featureScales}): version 3 with the scales (one float per neuron) after the seed.</li>
  *   <li>version 1 (rows written before non-finite values were counted): count, sum, sum of squares, min, max, zero
  *       count, sketch length and sketch; they decode with zero non-finite counts.</li>
  * </ul>
@@ -47,6 +49,7 @@ public final class DistributionCodec {
     private static final net.jpountz.lz4.LZ4Factory LZ4 = net.jpountz.lz4.LZ4Factory.fastestJavaInstance();
     private static final byte VERSION = 2;
     private static final byte FEATURES_VERSION = 3;
+    private static final byte SCALED_FEATURES_VERSION = 4;
     /** More bandwidths than a stored row could mean: a larger count is corruption. */
     private static final int MAX_BANDWIDTHS = 64;
     private static final byte FIRST_VERSION = 1;
@@ -90,11 +93,13 @@ public final class DistributionCodec {
         }
         ai.neuraldivergence.domain.mmd.FeatureSums features = tap.features();
         double[] sums = features == null ? null : features.sums();
+        float[] scales = features == null ? null : tap.featureScales();
         if (features != null) {
-            size += 8 + 4 + 8 + 8 + 8 * sums.length;
+            size += 8 + 4 + 8 + 8 + 8 * sums.length + (scales == null ? 0 : 4 * neurons);
         }
         ByteBuffer out = ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
-        out.put(MAGIC).put(features == null ? VERSION : FEATURES_VERSION).putLong(tap.observationCount()).putInt(neurons).putShort((short) tap.sketchK());
+        out.put(MAGIC).put(features == null ? VERSION : scales == null ? FEATURES_VERSION : SCALED_FEATURES_VERSION)
+                .putLong(tap.observationCount()).putInt(neurons).putShort((short) tap.sketchK());
         for (int i = 0; i < neurons; i++) {
             NeuronDistribution n = tap.neuron(i);
             float[] exact = n.exactValues();
@@ -115,7 +120,13 @@ public final class DistributionCodec {
             }
         }
         if (features != null) {
-            out.putLong(tap.featureSeed()).putInt(features.bandwidths()).putLong(features.count())
+            out.putLong(tap.featureSeed());
+            if (scales != null) {
+                for (float v : scales) {
+                    out.putFloat(v);
+                }
+            }
+            out.putInt(features.bandwidths()).putLong(features.count())
                     .putLong(features.nonFinite());
             for (double v : sums) {
                 out.putDouble(v);
@@ -169,7 +180,8 @@ public final class DistributionCodec {
                 }
             }
             byte version = in.get();
-            if (version != VERSION && version != FIRST_VERSION && version != FEATURES_VERSION) {
+            if (version != VERSION && version != FIRST_VERSION && version != FEATURES_VERSION
+                    && version != SCALED_FEATURES_VERSION) {
                 throw new CorruptDistributionException("unsupported tap distribution format version " + version);
             }
             long observations = in.getLong();
@@ -187,8 +199,19 @@ public final class DistributionCodec {
                 }
             }
             TapDistribution out = new TapDistribution(neurons, observations);
-            if (version == FEATURES_VERSION) {
+            if (version == FEATURES_VERSION || version == SCALED_FEATURES_VERSION) {
                 long seed = in.getLong();
+                float[] scales = null;
+                if (version == SCALED_FEATURES_VERSION) {
+                    scales = new float[neuronCount];
+                    for (int i = 0; i < neuronCount; i++) {
+                        scales[i] = in.getFloat();
+                    }
+                    java.util.Optional<String> problem = TapDescriptor.scalesProblem(scales, neuronCount);
+                    if (problem.isPresent()) {
+                        throw new CorruptDistributionException("corrupt tap distribution: " + problem.get());
+                    }
+                }
                 int bandwidths = in.getInt();
                 long summed = in.getLong();
                 long nonFinite = in.getLong();
@@ -202,7 +225,8 @@ public final class DistributionCodec {
                 for (int i = 0; i < values; i++) {
                     sums[i] = in.getDouble();
                 }
-                out.restoreFeatures(seed, ai.neuraldivergence.domain.mmd.FeatureSums.of(summed, nonFinite, sums));
+                out.restoreFeatures(seed, scales,
+                        ai.neuraldivergence.domain.mmd.FeatureSums.of(summed, nonFinite, sums));
             }
             if (in.hasRemaining()) {
                 throw new CorruptDistributionException("corrupt tap distribution: " + in.remaining()

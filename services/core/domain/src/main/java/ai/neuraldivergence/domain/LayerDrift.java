@@ -1,6 +1,5 @@
 package ai.neuraldivergence.domain;
 
-import ai.neuraldivergence.domain.mmd.FeatureMaps;
 import ai.neuraldivergence.domain.mmd.FeatureSums;
 import ai.neuraldivergence.domain.mmd.Mmd;
 import ai.neuraldivergence.domain.mmd.MmdNull;
@@ -60,14 +59,16 @@ public record LayerDrift(String unavailable, double mmd, double bandwidth, doubl
             return unavailable((fa == null ? "A" : "B") + " holds observations without layer feature sums: they are "
                     + "kept for the slice all only, from this version on");
         }
-        if (a.featureSeed() != b.featureSeed()) {
-            return unavailable("the sides were summed through different feature maps (another model or tap layout)");
+        if (!a.sameFeatureMap(b)) {
+            return unavailable("the sides were summed through different feature maps (another model or tap layout, "
+                    + "or other neuron scales)");
         }
         if (fa.count() < 2 || fb.count() < 2) {
             return unavailable("a side holds fewer than 2 observations whose values are all finite");
         }
-        RandomFeatureMap map = FeatureMaps.of(a.featureSeed(), tap.neuronCount());
-        int g = map.nearestBandwidth(moments(a, true), moments(a, false), moments(b, true), moments(b, false));
+        RandomFeatureMap map = a.featureMap();
+        int g = map.nearestBandwidth(moments(a, true, map), moments(a, false, map), moments(b, true, map),
+                moments(b, false, map));
         double mmd = Mmd.unbiased(fa, fb, g);
         java.util.OptionalDouble fromSample = resampled == null ? java.util.OptionalDouble.empty()
                 : resampled.quantile(g, fa.count(), fb.count(), alpha);
@@ -81,12 +82,16 @@ public record LayerDrift(String unavailable, double mmd, double bandwidth, doubl
                 fb.count(), fromSample.isPresent(), median);
     }
 
-    /** Each neuron's mean (or variance) over its finite values; 0 where it has none. */
-    private static double[] moments(TapDistribution d, boolean mean) {
+    /**
+     * Each neuron's mean (or variance) over its finite values, divided by its scale in {@code map} (squared for the
+     * variance), as the map sees the values; 0 where it has none.
+     */
+    private static double[] moments(TapDistribution d, boolean mean, RandomFeatureMap map) {
         double[] out = new double[d.neuronCount()];
         for (int i = 0; i < out.length; i++) {
             NeuronDistribution n = d.neuron(i);
-            double v = mean ? n.mean() : n.standardDeviation() * n.standardDeviation();
+            double s = map.scale(i);
+            double v = mean ? n.mean() / s : n.standardDeviation() * n.standardDeviation() / (s * s);
             out[i] = Double.isFinite(v) ? v : 0;
         }
         return out;

@@ -13,7 +13,9 @@ import java.util.OptionalLong;
  *
  * <p>The map must be fixed before the first observation and the same wherever rows are folded or read, on every
  * replica: its seed is derived from (model, tap, neuron count), not drawn, so that it needs no stored state, no
- * coordination, and is shared by model versions of the same layout.
+ * coordination, and is shared by model versions of the same layout. The neurons' declared scales
+ * ({@link TapDescriptor#featureScales}) are the map's other half: they are fixed at the layout's first registration
+ * (the catalog keeps them per model, tap and neuron count) and travel with every row's sums.
  */
 public final class LayerFeatures {
 
@@ -42,11 +44,25 @@ public final class LayerFeatures {
     /**
      * Starts the feature sums of an empty distribution of a tap's {@code slice} and {@code block} that keeps them,
      * before rows are added to it; does nothing to one that holds observations (its sums, if any, cover them).
+     *
+     * @param scales the layout's registered neuron scales ({@link TapDescriptor#featureScales}); null: 1
      */
-    public static TapDistribution start(TapDistribution d, String modelId, String tap, Slice slice, int block) {
+    public static TapDistribution start(TapDistribution d, String modelId, String tap, float[] scales, Slice slice,
+            int block) {
         if (d.observationCount() == 0) {
-            seed(modelId, tap, slice, block, d.neuronCount()).ifPresent(d::startFeatures);
+            seed(modelId, tap, slice, block, d.neuronCount()).ifPresent(s -> d.startFeatures(s, scales));
         }
         return d;
+    }
+
+    /** {@link #start(TapDistribution, String, String, float[], Slice, int)} for a whole tap's distribution. */
+    public static TapDistribution start(TapDistribution d, TapDescriptor tap, Slice slice, int block) {
+        return start(d, tap.modelId(), tap.tap(), tap.featureScales(), slice, block);
+    }
+
+    /** The map of a tap's slice-all sums (what its calibration sample is projected through). */
+    public static ai.neuraldivergence.domain.mmd.RandomFeatureMap map(TapDescriptor tap) {
+        long seed = seed(tap.modelId(), tap.tap(), Slice.ALL, 0, tap.neuronCount()).orElseThrow();
+        return ai.neuraldivergence.domain.mmd.FeatureMaps.of(seed, tap.neuronCount(), tap.featureScales());
     }
 }

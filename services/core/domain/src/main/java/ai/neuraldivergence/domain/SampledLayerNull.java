@@ -1,6 +1,5 @@
 package ai.neuraldivergence.domain;
 
-import ai.neuraldivergence.domain.mmd.FeatureMaps;
 import ai.neuraldivergence.domain.mmd.FeatureSpectrum;
 import ai.neuraldivergence.domain.mmd.RandomFeatureMap;
 import java.util.List;
@@ -28,10 +27,10 @@ public final class SampledLayerNull implements LayerNull.Source {
      * @param resampleSeed the replicates' seed, mixed with the map's: the same sample and seed give the same null
      */
     public SampledLayerNull(TapDescriptor tap, List<float[]> sample, long resampleSeed) {
-        long seed = LayerFeatures.seed(tap.modelId(), tap.tap(), Slice.ALL, 0, tap.neuronCount()).orElseThrow();
-        this.map = FeatureMaps.of(seed, tap.neuronCount());
+        this.map = LayerFeatures.map(tap);
         this.sample = List.copyOf(sample);
-        this.resampleSeed = seed ^ resampleSeed;
+        this.resampleSeed = LayerFeatures.seed(tap.modelId(), tap.tap(), Slice.ALL, 0, tap.neuronCount())
+                .orElseThrow() ^ resampleSeed;
     }
 
     /** Whether the sample holds enough observations to say anything ({@link LayerNull#SMALLEST_SAMPLE}). */

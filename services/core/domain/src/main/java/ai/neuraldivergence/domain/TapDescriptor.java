@@ -11,9 +11,15 @@ import java.util.Objects;
  * blockSize)}, the last block holding what is left. Every distribution, delta, exemplar, reference and kept
  * observation of a tap is one row per block, so that one flush, fold or Kafka partition carries a bounded part of a
  * tap of any width; readers assemble a tap's blocks. A block size of at least the neuron count is one block.
+ *
+ * <p>{@code featureScales} are what the layer statistic ({@link LayerFeatures}) divides each neuron's value by before
+ * its random Fourier features (the model's manifest declares them, e.g. each neuron's standard deviation on the
+ * training data), so that a neuron that varies a hundred times more than another does not drown it; null: 1 for
+ * every neuron. Not part of the layout: they are fixed per (model, tap, neuron count) at the layout's first
+ * registration, and every version of that layout sums through the same map.
  */
 public record TapDescriptor(String modelId, String modelVersion, String tap, int tapIndex, int[] shape,
-        int neuronCount, Reduction reduction, int blockSize) {
+        int neuronCount, Reduction reduction, int blockSize, float[] featureScales) {
 
     public TapDescriptor {
         Objects.requireNonNull(modelId, "modelId");
@@ -26,6 +32,41 @@ public record TapDescriptor(String modelId, String modelVersion, String tap, int
         // one block holds at most the whole tap: a larger size means the same layout
         blockSize = Math.min(blockSize, Math.max(1, neuronCount));
         shape = shape.clone();
+        scalesProblem(featureScales, neuronCount).ifPresent(p -> {
+            throw new IllegalArgumentException(p);
+        });
+        // 1 for every neuron is what undeclared means: one map, however it was said
+        boolean ones = featureScales != null;
+        for (int i = 0; ones && i < featureScales.length; i++) {
+            ones = featureScales[i] == 1f;
+        }
+        featureScales = featureScales == null || ones ? null : featureScales.clone();
+    }
+
+    /** A tap with the neurons' feature scales undeclared (1). */
+    public TapDescriptor(String modelId, String modelVersion, String tap, int tapIndex, int[] shape,
+            int neuronCount, Reduction reduction, int blockSize) {
+        this(modelId, modelVersion, tap, tapIndex, shape, neuronCount, reduction, blockSize, null);
+    }
+
+    /**
+     * What is wrong with {@code scales} as a tap's feature scales, if anything: null (undeclared) or one positive
+     * finite number per neuron.
+     */
+    public static java.util.Optional<String> scalesProblem(float[] scales, int neuronCount) {
+        if (scales == null) {
+            return java.util.Optional.empty();
+        }
+        if (scales.length != neuronCount) {
+            return java.util.Optional.of(scales.length + " neuron scales for " + neuronCount + " neurons");
+        }
+        for (int i = 0; i < scales.length; i++) {
+            if (!(scales[i] > 0) || !Float.isFinite(scales[i])) {
+                return java.util.Optional.of("neuron " + i + "'s scale is " + scales[i]
+                        + ", not a positive finite number");
+            }
+        }
+        return java.util.Optional.empty();
     }
 
     /** A tap stored as one block. */
@@ -36,7 +77,14 @@ public record TapDescriptor(String modelId, String modelVersion, String tap, int
 
     /** This tap with another block size (what a registration stores when the tap is new). */
     public TapDescriptor withBlockSize(int size) {
-        return new TapDescriptor(modelId, modelVersion, tap, tapIndex, shape, neuronCount, reduction, size);
+        return new TapDescriptor(modelId, modelVersion, tap, tapIndex, shape, neuronCount, reduction, size,
+                featureScales);
+    }
+
+    /** This tap with other feature scales (the ones its layout was first registered with); null: 1 everywhere. */
+    public TapDescriptor withFeatureScales(float[] scales) {
+        return new TapDescriptor(modelId, modelVersion, tap, tapIndex, shape, neuronCount, reduction, blockSize,
+                scales);
     }
 
     /** How many blocks the tap is stored in. */
@@ -68,6 +116,11 @@ public record TapDescriptor(String modelId, String modelVersion, String tap, int
         return shape.clone();
     }
 
+    @Override
+    public float[] featureScales() {
+        return featureScales == null ? null : featureScales.clone();
+    }
+
     /**
      * True when {@code other} describes the same tap with the same layout: the same neurons, the same way (what a
      * merge of their data needs). The blocks they are stored in are not part of it: readers assemble them.
@@ -77,6 +130,7 @@ public record TapDescriptor(String modelId, String modelVersion, String tap, int
                 && Arrays.equals(shape, other.shape);
     }
 
+    /** Equal when the tap, its layout and its blocks are: feature scales are compared on their own. */
     @Override
     public boolean equals(Object o) {
         return o instanceof TapDescriptor t && t.modelId.equals(modelId) && t.modelVersion.equals(modelVersion)

@@ -16,6 +16,8 @@ public final class TapDistribution implements TapDelta {
     // holds observations that were not summed (a row stored before, or a block of a wider tap)
     private FeatureSums features;
     private long featureSeed;
+    // each neuron's declared scale the map divides by (TapDescriptor#featureScales); null: 1 for every neuron
+    private float[] featureScales;
 
     public TapDistribution(int neuronCount, int k) {
         if (neuronCount <= 0) {
@@ -36,8 +38,10 @@ public final class TapDistribution implements TapDelta {
      * Starts summing every observation's random Fourier features through the map of {@code seed} (see
      * {@link LayerFeatures}): only while the distribution is empty, so that the sums always cover every observation
      * it holds. Does nothing when it sums them already.
+     *
+     * @param scales each neuron's declared scale ({@link TapDescriptor#featureScales}), or null for 1 everywhere
      */
-    public void startFeatures(long seed) {
+    public void startFeatures(long seed, float[] scales) {
         if (features != null) {
             return;
         }
@@ -46,7 +50,8 @@ public final class TapDistribution implements TapDelta {
                     + observationCount + " observations");
         }
         featureSeed = seed;
-        features = new FeatureSums(FeatureMaps.of(seed, neurons.length).bandwidths());
+        featureScales = scales == null ? null : scales.clone();
+        features = new FeatureSums(FeatureMaps.of(seed, neurons.length, featureScales).bandwidths());
     }
 
     /** The layer's feature sums over every observation held, or null when they are not kept for all of them. */
@@ -59,9 +64,25 @@ public final class TapDistribution implements TapDelta {
         return featureSeed;
     }
 
+    /** The neuron scales of {@link #features}' map; null when every neuron's is 1. */
+    public float[] featureScales() {
+        return featureScales == null ? null : featureScales.clone();
+    }
+
+    /** The map {@link #features} were summed through; null when none are kept. */
+    public RandomFeatureMap featureMap() {
+        return features == null ? null : FeatureMaps.of(featureSeed, neurons.length, featureScales);
+    }
+
+    /** Whether this distribution's feature sums and {@code other}'s went through the same map. */
+    public boolean sameFeatureMap(TapDistribution other) {
+        return featureSeed == other.featureSeed && java.util.Arrays.equals(featureScales, other.featureScales);
+    }
+
     /** Sets stored sums (the codec's). */
-    void restoreFeatures(long seed, FeatureSums sums) {
+    void restoreFeatures(long seed, float[] scales, FeatureSums sums) {
         featureSeed = seed;
+        featureScales = scales;
         features = sums;
     }
 
@@ -69,7 +90,7 @@ public final class TapDistribution implements TapDelta {
         if (features == null) {
             return;
         }
-        RandomFeatureMap map = FeatureMaps.of(featureSeed, neurons.length);
+        RandomFeatureMap map = featureMap();
         // a projection is D x N multiply-adds: a large batch is summed in chunks on every core, merged in chunk order
         int chunks = (long) rows.size() * neurons.length * RandomFeatureMap.DIRECTIONS < 16 * PARALLEL_UPDATES ? 1
                 : Math.min(rows.size(), 4 * java.util.concurrent.ForkJoinPool.getCommonPoolParallelism() + 4);
@@ -99,11 +120,12 @@ public final class TapDistribution implements TapDelta {
         if (observationCount == 0 && features == null) {
             if (other.features != null) {
                 featureSeed = other.featureSeed;
+                featureScales = other.featureScales;
                 features = FeatureSums.of(other.features.count(), other.features.nonFinite(), other.features.sums());
             }
             return;
         }
-        if (features != null && other.features != null && featureSeed == other.featureSeed
+        if (features != null && other.features != null && sameFeatureMap(other)
                 && features.bandwidths() == other.features.bandwidths()) {
             features.merge(other.features);
         } else {

@@ -51,7 +51,7 @@ class LayerDriftTest {
 
     private static TapDistribution summed(List<float[]> rows) {
         TapDistribution d = new TapDistribution(NEURONS, 200);
-        d.startFeatures(SEED);
+        d.startFeatures(SEED, null);
         d.addAll(rows);
         return d;
     }
@@ -79,14 +79,14 @@ class LayerDriftTest {
     void featureSumsComputedAheadEnterAsIfEachRowWereProjectedAgain() {
         List<float[]> rows = draw(new Random(5), 50, 0.5, 1, true);
         ai.neuraldivergence.domain.mmd.RandomFeatureMap map = ai.neuraldivergence.domain.mmd.FeatureMaps.of(SEED,
-                NEURONS);
+                NEURONS, null);
         ai.neuraldivergence.domain.mmd.FeatureSums ahead = new ai.neuraldivergence.domain.mmd.FeatureSums(
                 map.bandwidths());
         for (float[] row : rows) {
             ahead.add(map, row, new double[ai.neuraldivergence.domain.mmd.RandomFeatureMap.DIRECTIONS]);
         }
         TapDistribution replayed = new TapDistribution(NEURONS, 200);
-        replayed.startFeatures(SEED);
+        replayed.startFeatures(SEED, null);
         replayed.addAll(rows, ahead);
         TapDistribution projected = summed(rows);
         assertEquals(50, replayed.observationCount());
@@ -94,7 +94,7 @@ class LayerDriftTest {
         assertEquals(java.util.Arrays.toString(projected.features().sums()),
                 java.util.Arrays.toString(replayed.features().sums()));
         TapDistribution other = new TapDistribution(NEURONS, 200);
-        other.startFeatures(SEED);
+        other.startFeatures(SEED, null);
         org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
                 () -> other.addAll(rows.subList(0, 49), ahead), "sums of 50 observations for 49 rows");
     }
@@ -177,6 +177,61 @@ class LayerDriftTest {
     private static List<float[]> concat(List<float[]> a, List<float[]> b) {
         List<float[]> out = new ArrayList<>(a);
         out.addAll(b);
+        return out;
+    }
+
+    /**
+     * Declared neuron scales: a tap whose neurons are measured in units a hundred times apart gives the statistic it
+     * would give in common units, once each neuron's scale is declared; the scales travel with the stored sums, and
+     * sums through other scales never merge.
+     */
+    @Test
+    void declaredNeuronScalesMakeTheStatisticIndifferentToEachNeuronsUnit() {
+        float[] scales = new float[NEURONS];
+        for (int j = 0; j < NEURONS; j++) {
+            scales[j] = j % 2 == 0 ? 100f : 0.01f;
+        }
+        Random r = new Random(11);
+        List<float[]> a = draw(r, 2000, 0.8, 4, false);
+        List<float[]> b = draw(r, 2000, -0.8, 4, false);
+        TapDescriptor scaledTap = TAP.withFeatureScales(scales);
+        LayerDrift common = LayerDrift.of(TAP, summed(a), summed(b), 0.01, 0.001);
+        TapDistribution scaledA = DistributionCodec.decode(DistributionCodec.encode(
+                scaledSums(scaledTap, times(a, scales))));
+        LayerDrift scaled = LayerDrift.of(scaledTap, scaledA, scaledSums(scaledTap, times(b, scales)), 0.01, 0.001);
+        assertTrue(common.available() && scaled.available(), scaled.unavailable());
+        assertEquals(common.mmd(), scaled.mmd(), 1e-4 * Math.abs(common.mmd()) + 1e-6);
+        assertEquals(common.drifted(), scaled.drifted());
+        assertTrue(common.drifted(), "a flipped correlation is caught in either unit");
+        assertEquals(java.util.Arrays.toString(scales), java.util.Arrays.toString(scaledA.featureScales()),
+                "the scales survive the codec");
+        // without declared scales the large-unit neurons drown the correlated pairs: the same change goes unseen
+        LayerDrift undeclared = LayerDrift.of(TAP, summed(times(a, scales)), summed(times(b, scales)), 0.01, 0.001);
+        assertFalse(undeclared.drifted(), "mmd2 " + undeclared.mmd() + " over " + undeclared.threshold());
+        // sums through another map never merge, and are not compared
+        TapDistribution unit = summed(a);
+        unit.merge(scaledSums(scaledTap, times(b, scales)));
+        assertNull(unit.features(), "sums through other scales do not merge");
+        LayerDrift mixed = LayerDrift.of(TAP, summed(a), scaledSums(scaledTap, times(b, scales)), 0.01, 0.001);
+        assertFalse(mixed.available());
+        assertTrue(mixed.unavailable().contains("neuron scales"), mixed.unavailable());
+    }
+
+    private static TapDistribution scaledSums(TapDescriptor tap, List<float[]> rows) {
+        TapDistribution d = LayerFeatures.start(new TapDistribution(NEURONS, 200), tap, Slice.ALL, 0);
+        d.addAll(rows);
+        return d;
+    }
+
+    private static List<float[]> times(List<float[]> rows, float[] scales) {
+        List<float[]> out = new ArrayList<>();
+        for (float[] row : rows) {
+            float[] scaled = new float[row.length];
+            for (int j = 0; j < row.length; j++) {
+                scaled[j] = row[j] * scales[j];
+            }
+            out.add(scaled);
+        }
         return out;
     }
 }

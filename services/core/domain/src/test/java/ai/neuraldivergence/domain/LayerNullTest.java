@@ -25,7 +25,7 @@ class LayerNullTest {
 
     private static TapDistribution summed(List<float[]> rows) {
         TapDistribution d = new TapDistribution(NEURONS, 200);
-        d.startFeatures(SEED);
+        d.startFeatures(SEED, null);
         d.addAll(rows);
         return d;
     }
@@ -37,13 +37,13 @@ class LayerNullTest {
 
     /** A source over one fixed sample, as the comparison service's is over a side's. */
     private static LayerNull.Source source(List<float[]> rows) {
-        List<float[]> sample = projected(FeatureMaps.of(SEED, NEURONS), rows);
+        List<float[]> sample = projected(FeatureMaps.of(SEED, NEURONS, null), rows);
         return (g, n, m, alpha) -> {
             int bucket = LayerNull.bucket(n, m);
             if (bucket == 0) {
                 return OptionalDouble.empty();
             }
-            double[] summary = LayerNull.resample(FeatureMaps.of(SEED, NEURONS), g, sample, bucket, 7);
+            double[] summary = LayerNull.resample(FeatureMaps.of(SEED, NEURONS, null), g, sample, bucket, 7);
             return OptionalDouble.of(LayerNull.quantile(summary, bucket, n, m, alpha));
         };
     }
@@ -85,7 +85,7 @@ class LayerNullTest {
 
     @Test
     void theLargestBucketScaledAgreesWithABruteForceResampleAtThreeTimesItsSize() {
-        RandomFeatureMap map = FeatureMaps.of(SEED, NEURONS);
+        RandomFeatureMap map = FeatureMaps.of(SEED, NEURONS, null);
         List<float[]> sample = projected(map, LayerDriftTest.draw(new Random(5), 2000, 0.5, 1, false));
         int g = 2;
         double[] bucket = LayerNull.resample(map, g, sample, LayerNull.LARGEST_BUCKET, 11);

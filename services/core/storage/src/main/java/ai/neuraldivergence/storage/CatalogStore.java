@@ -22,6 +22,11 @@ public final class CatalogStore {
             Instant coverageTo, long observationCount) {
     }
 
+    /** A tap's columns in {@link #tapOf}'s order, its layout's feature scales last; a query adds its WHERE. */
+    private static final String TAP_COLUMNS = "t.model_id, t.model_version, t.tap, t.tap_index, t.shape, "
+            + "t.neuron_count, t.reduction, t.block_size, s.scales FROM tap t LEFT JOIN feature_scale s "
+            + "ON s.model_id = t.model_id AND s.tap = t.tap AND s.neuron_count = t.neuron_count";
+
     private final DataSource dataSource;
 
     public CatalogStore(DataSource dataSource) {
@@ -47,7 +52,57 @@ public final class CatalogStore {
             Sql.bindFrom(ps, 6, tap.neuronCount(), tap.reduction().word(), tap.blockSize());
             ps.executeUpdate();
         }
+        // the layout's feature scales: the first registration's, for every version after it
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO feature_scale (model_id, tap, neuron_count, "
+                + "scales) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
+            Sql.bind(ps, tap.modelId(), tap.tap(), tap.neuronCount());
+            float[] scales = tap.featureScales();
+            ps.setArray(4, scales == null ? null : c.createArrayOf("real", boxed(scales)));
+            ps.executeUpdate();
+        }
         return find(c, tap.modelId(), tap.modelVersion(), tap.tap()).orElseThrow();
+    }
+
+    /**
+     * {@code declared} with the feature scales its layout was first registered with, where it was: a new version of
+     * a layout sums its features through the same map as the versions before it, whatever its manifest declares.
+     */
+    public TapDescriptor withRegisteredScales(TapDescriptor declared) {
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement("SELECT scales "
+                + "FROM feature_scale WHERE model_id = ? AND tap = ? AND neuron_count = ?")) {
+            Sql.bind(ps, declared.modelId(), declared.tap(), declared.neuronCount());
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? declared.withFeatureScales(scalesOf(rs.getArray(1))) : declared;
+            }
+        } catch (SQLException e) {
+            throw new StorageException("reading the feature scales of tap " + declared.tap(), e);
+        }
+    }
+
+    /**
+     * The feature scales of a layout, read inside the caller's transaction: null when they are 1 everywhere or the
+     * layout was never registered (a fold starts sums only for registered taps).
+     */
+    static float[] registeredScales(Connection c, String modelId, String tap, int neuronCount) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT scales FROM feature_scale WHERE model_id = ? AND "
+                + "tap = ? AND neuron_count = ?")) {
+            Sql.bind(ps, modelId, tap, neuronCount);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? scalesOf(rs.getArray(1)) : null;
+            }
+        }
+    }
+
+    private static float[] scalesOf(Array array) throws SQLException {
+        if (array == null) {
+            return null;
+        }
+        Float[] boxed = (Float[]) array.getArray();
+        float[] out = new float[boxed.length];
+        for (int i = 0; i < boxed.length; i++) {
+            out[i] = boxed[i];
+        }
+        return out;
     }
 
     public Optional<TapDescriptor> find(String modelId, String modelVersion, String tap) {
@@ -62,8 +117,7 @@ public final class CatalogStore {
     public Optional<TapDescriptor> find(Connection c, String modelId, String modelVersion, String tap)
             throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(
-                "SELECT model_id, model_version, tap, tap_index, shape, neuron_count, reduction, block_size FROM tap "
-                        + "WHERE model_id = ? AND model_version = ? AND tap = ?")) {
+                "SELECT " + TAP_COLUMNS + " WHERE t.model_id = ? AND t.model_version = ? AND t.tap = ?")) {
             Sql.bind(ps, modelId, modelVersion, tap);
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next() ? Optional.of(tapOf(rs)) : Optional.empty();
@@ -75,8 +129,8 @@ public final class CatalogStore {
     public List<TapDescriptor> taps(String modelId, String modelVersion) {
         try (Connection c = dataSource.getConnection();
                 PreparedStatement ps = c.prepareStatement(
-                        "SELECT model_id, model_version, tap, tap_index, shape, neuron_count, reduction, "
-                                + "block_size FROM tap WHERE model_id = ? AND model_version = ? ORDER BY tap_index, tap")) {
+                        "SELECT " + TAP_COLUMNS + " WHERE t.model_id = ? AND t.model_version = ? "
+                                + "ORDER BY t.tap_index, t.tap")) {
             Sql.bind(ps, modelId, modelVersion);
             List<TapDescriptor> taps = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
@@ -198,7 +252,15 @@ public final class CatalogStore {
             unboxed[i] = dims[i];
         }
         return new TapDescriptor(rs.getString(1), rs.getString(2), rs.getString(3), rs.getInt(4), unboxed,
-                rs.getInt(6), Reduction.fromWord(rs.getString(7)), rs.getInt(8));
+                rs.getInt(6), Reduction.fromWord(rs.getString(7)), rs.getInt(8), scalesOf(rs.getArray(9)));
+    }
+
+    private static Float[] boxed(float[] values) {
+        Float[] out = new Float[values.length];
+        for (int i = 0; i < values.length; i++) {
+            out[i] = values[i];
+        }
+        return out;
     }
 
     private static Integer[] boxed(int[] values) {

@@ -49,7 +49,7 @@ final class TapBlocks {
             // rows folded here sum the layer's features as a fold would (a stored row merged later keeps them only
             // if it has them too)
             parts[b] = ai.neuraldivergence.domain.LayerFeatures.start(new TapDistribution(rows.neuronCount(),
-                    sketchK), modelId, tap, slice, b);
+                    sketchK), modelId, tap, layout == null ? null : layout.featureScales(), slice, b);
         }
         rows.addTo(parts[b]);
     }

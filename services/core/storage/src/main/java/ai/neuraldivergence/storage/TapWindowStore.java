@@ -96,8 +96,14 @@ public final class TapWindowStore {
             merged = DistributionColumn.read(ps);
         }
         if (merged == null) {
-            merged = ai.neuraldivergence.domain.LayerFeatures.start(new TapDistribution(delta.neuronCount(),
-                    sketchK), key.modelId(), key.tap(), key.slice(), key.block());
+            merged = new TapDistribution(delta.neuronCount(), sketchK);
+            if (ai.neuraldivergence.domain.LayerFeatures.seed(key.modelId(), key.tap(), key.slice(), key.block(),
+                    delta.neuronCount()).isPresent()) {
+                // the layout's registered scales: every window of it sums through one map
+                ai.neuraldivergence.domain.LayerFeatures.start(merged, key.modelId(), key.tap(),
+                        CatalogStore.registeredScales(c, key.modelId(), key.tap(), delta.neuronCount()), key.slice(),
+                        key.block());
+            }
             if (delta.observationCount() > sketchK) {
                 merged.startSketches();
             }

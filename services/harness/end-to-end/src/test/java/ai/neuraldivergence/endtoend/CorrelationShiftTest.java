@@ -18,6 +18,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Random;
@@ -35,6 +36,12 @@ import org.junit.jupiter.api.Test;
  * calibration sample, the layer is drifted in at least 9 shift taps and in no null tap, and no neuron of any tap is
  * drifted. The minimum effect is set to almost nothing: what is tested is the null (the analytic bound alone, 0.0022
  * at α = 0.01, would not call the flip's MMD² of about 0.0015 drifted).
+ *
+ * <p>Then the neurons' declared scales (a model "corr-units", whose batches declare {@code neuron_scales}): half the
+ * neurons are measured in units a hundred times larger, which would drown four flipped pairs among the others; with
+ * their scales declared the flip is drifted and an unchanged tap is not. A second version declaring other scales for
+ * the same layout sums through the first one's map (the scales a layout was first registered with stay its own):
+ * its verdicts and bandwidths are the first version's.
  */
 class CorrelationShiftTest {
 
@@ -68,6 +75,7 @@ class CorrelationShiftTest {
                     java.util.List.of(), "comparison-correlation")) {
                 comparison.awaitReady(Duration.ofSeconds(120));
                 check(comparison);
+                checkDeclaredScales(comparison);
             }
         }
     }
@@ -104,17 +112,108 @@ class CorrelationShiftTest {
         }
     }
 
-    /** Compares the minutes until every tap holds all of both (the aggregator may still be folding). */
+    private static final String UNITS_MODEL = "corr-units";
+    private static final int UNITS_PER_MINUTE = 1_000;
+
+    /** Neurons 0-7 in their own unit, 8-15 a hundred times larger: what the corr-units batches declare. */
+    private static float[] units() {
+        float[] u = new float[NEURONS];
+        for (int j = 0; j < NEURONS; j++) {
+            u[j] = j < 8 ? 1f : 100f;
+        }
+        return u;
+    }
+
+    private static void checkDeclaredScales(ServiceProcess comparison) throws Exception {
+        produceUnits(TestInfrastructure.shared().kafkaBootstrapServers());
+        ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", comparison.port()).usePlaintext()
+                .build();
+        try {
+            ComparisonServiceGrpc.ComparisonServiceBlockingStub api = ComparisonServiceGrpc.newBlockingStub(channel);
+            Map<String, LayerDrift> first = layers(awaitEveryObservation(api, UNITS_MODEL, "1", 2, UNITS_PER_MINUTE));
+            Map<String, LayerDrift> second = layers(awaitEveryObservation(api, UNITS_MODEL, "2", 2,
+                    UNITS_PER_MINUTE));
+            for (Map<String, LayerDrift> version : List.of(first, second)) {
+                LayerDrift shifted = version.get("shift");
+                LayerDrift unchanged = version.get("null");
+                System.out.printf("declared scales: shift %s / null %s%n", shifted, unchanged);
+                assertTrue(shifted.getAvailable() && unchanged.getAvailable(), shifted + " / " + unchanged);
+                assertTrue(shifted.getDrifted(), "four flipped pairs beside neurons in a larger unit: " + shifted);
+                assertTrue(!unchanged.getDrifted(), "nothing changed: " + unchanged);
+            }
+            // version 2 declared scales of 1: had they been used, the large-unit neurons would set the bandwidth
+            assertEquals(first.get("shift").getBandwidth(), second.get("shift").getBandwidth(),
+                    "the second version sums through the first version's map");
+            assertEquals(first.get("null").getBandwidth(), second.get("null").getBandwidth());
+        } finally {
+            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+    }
+
+    private static Map<String, LayerDrift> layers(CompareResponse r) {
+        Map<String, LayerDrift> out = new java.util.HashMap<>();
+        r.getTapsList().forEach(t -> out.put(t.getSummary().getTap(), t.getSummary().getLayer()));
+        return out;
+    }
+
+    /**
+     * corr-units: taps "shift" (four pairs +0.8 in the first minute, -0.8 in the second) and "null", neurons 8-15 in
+     * a unit a hundred times larger. Version 1 declares those scales; version 2, the same layout, declares 1.
+     */
+    private static void produceUnits(String bootstrap) throws Exception {
+        try (KafkaProducer<byte[], byte[]> producer = producer(bootstrap)) {
+            float[] u = units();
+            for (String version : new String[] {"1", "2"}) {
+                for (String tap : new String[] {"shift", "null"}) {
+                    Random random = new Random((version + tap).hashCode());
+                    for (int minute = 0; minute < 2; minute++) {
+                        double rho = tap.equals("shift") && minute == 1 ? -0.8 : 0.8;
+                        for (int start = 0; start < UNITS_PER_MINUTE; start += PER_RECORD) {
+                            ActivationBatch.Builder b = ActivationBatch.newBuilder().setModelId(UNITS_MODEL)
+                                    .setModelVersion(version).setTap(tap).setTapIndex(tap.equals("shift") ? 0 : 1)
+                                    .addTapShape(NEURONS).setNeuronCount(NEURONS)
+                                    .setReduction(Reduction.REDUCTION_NONE);
+                            for (int j = 0; j < NEURONS; j++) {
+                                b.addNeuronScales(version.equals("1") ? u[j] : 1f);
+                            }
+                            for (int i = start; i < start + PER_RECORD; i++) {
+                                Instant at = (minute == 0 ? M0 : M1).plusMillis(i * 59_000L / UNITS_PER_MINUTE);
+                                b.addObservations(Observation.newBuilder().setInstanceId(version + tap + "-" + minute
+                                        + "-" + i).setPredictedClass(0).setConfidence(0.9f)
+                                        .setEventTime(Timestamp.newBuilder().setSeconds(at.getEpochSecond())
+                                                .setNanos(at.getNano())));
+                                float[] row = observation(random, rho, 4);
+                                for (int j = 0; j < NEURONS; j++) {
+                                    b.addActivations(row[j] * u[j]);
+                                }
+                            }
+                            long stamp = (minute == 0 ? M0 : M1).plusSeconds(61).toEpochMilli();
+                            producer.send(new ProducerRecord<>(PREFIX + ".activations", null, stamp,
+                                    (UNITS_MODEL + "/" + tap).getBytes(), b.build().toByteArray()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     private static CompareResponse awaitEveryObservation(ComparisonServiceGrpc.ComparisonServiceBlockingStub api)
             throws InterruptedException {
+        return awaitEveryObservation(api, MODEL, "", 2 * SEEDS, PER_MINUTE);
+    }
+
+    /** Compares the minutes until every tap holds all of both (the aggregator may still be folding). */
+    private static CompareResponse awaitEveryObservation(ComparisonServiceGrpc.ComparisonServiceBlockingStub api,
+            String model, String version, int taps, int perMinute) throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(180).toNanos();
         String last = "no answer";
         while (System.nanoTime() < deadline) {
             try {
                 CompareResponse r = api.withDeadlineAfter(60, TimeUnit.SECONDS).compare(CompareRequest.newBuilder()
-                        .setModelId(MODEL).setA(range(M0)).setB(range(M1)).setLayerDriftThreshold(1e-9).build());
-                if (r.getTapsCount() == 2 * SEEDS && r.getTapsList().stream().allMatch(t -> t.getSummary()
-                        .getCountA() == PER_MINUTE && t.getSummary().getCountB() == PER_MINUTE)) {
+                        .setModelId(model).setModelVersion(version).setA(range(M0)).setB(range(M1))
+                        .setLayerDriftThreshold(1e-9).build());
+                if (r.getTapsCount() == taps && r.getTapsList().stream().allMatch(t -> t.getSummary()
+                        .getCountA() == perMinute && t.getSummary().getCountB() == perMinute)) {
                     return r;
                 }
                 last = r.getTapsCount() + " taps";
@@ -127,14 +226,18 @@ class CorrelationShiftTest {
         throw new AssertionError("Compare never held every observation: " + last);
     }
 
-    private static void produce(String bootstrap) throws Exception {
+    private static KafkaProducer<byte[], byte[]> producer(String bootstrap) {
         Properties p = new Properties();
         p.put("bootstrap.servers", bootstrap);
         p.put("key.serializer", ByteArraySerializer.class.getName());
         p.put("value.serializer", ByteArraySerializer.class.getName());
         p.put("acks", "all");
         p.put("linger.ms", "20");
-        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p)) {
+        return new KafkaProducer<>(p);
+    }
+
+    private static void produce(String bootstrap) throws Exception {
+        try (KafkaProducer<byte[], byte[]> producer = producer(bootstrap)) {
             int index = 0;
             for (boolean shift : new boolean[] {true, false}) {
                 for (int seed = 0; seed < SEEDS; seed++) {
@@ -152,7 +255,7 @@ class CorrelationShiftTest {
                                         + minute + "-" + i).setPredictedClass(0).setConfidence(0.9f)
                                         .setEventTime(Timestamp.newBuilder().setSeconds(at.getEpochSecond())
                                                 .setNanos(at.getNano())));
-                                for (float v : observation(random, rho)) {
+                                for (float v : observation(random, rho, PAIRS)) {
                                     b.addActivations(v);
                                 }
                             }
@@ -167,13 +270,13 @@ class CorrelationShiftTest {
         }
     }
 
-    /** 16 N(0, 1) neurons, neurons 0 and 1 correlated {@code rho}. */
-    private static float[] observation(Random r, double rho) {
+    /** 16 N(0, 1) neurons, the first {@code pairs} pairs (0 and 1, 2 and 3, ...) correlated {@code rho}. */
+    private static float[] observation(Random r, double rho, int pairs) {
         float[] row = new float[NEURONS];
         for (int j = 0; j < NEURONS; j++) {
             row[j] = (float) r.nextGaussian();
         }
-        for (int k = 0; k < PAIRS; k++) {
+        for (int k = 0; k < pairs; k++) {
             row[2 * k + 1] = (float) (rho * row[2 * k] + Math.sqrt(1 - rho * rho) * row[2 * k + 1]);
         }
         return row;

@@ -109,6 +109,15 @@ class PredictCaptureTest {
         assertEquals(Reduction.REDUCTION_NONE, batches.get(4).getReduction());
         assertEquals(List.of(28, 28, 16), batches.get(0).getTapShapeList());
         batches.forEach(b -> assertEquals(BatchOrigin.BATCH_ORIGIN_SERVED, b.getOrigin(), b.getTap()));
+        // the manifest's neuron scales, as the taps are captured (conv1 reduced by max), for the layer statistic
+        for (ActivationBatch b : batches) {
+            float[] declared = model.spec().taps().get(b.getTapIndex()).featureScales();
+            assertEquals(b.getNeuronCount(), declared.length, b.getTap());
+            for (int j = 0; j < declared.length; j++) {
+                assertEquals(declared[j], b.getNeuronScales(j), b.getTap());
+                assertTrue(declared[j] > 0, b.getTap());
+            }
+        }
 
         float[] x = new float[3 * ImageSet.PIXELS];
         heldOut.copyImages(0, 3, x, 0);

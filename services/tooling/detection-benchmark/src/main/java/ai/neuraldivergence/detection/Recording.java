@@ -76,6 +76,15 @@ public final class Recording {
         return p;
     }
 
+    private static float[] scales(String list) {
+        String[] parts = list.split(",");
+        float[] out = new float[parts.length];
+        for (int i = 0; i < parts.length; i++) {
+            out[i] = Float.parseFloat(parts[i].trim());
+        }
+        return out;
+    }
+
     /** Runs the model in {@code modelDir} (the model builder's output) on every pool. */
     public static Recording of(Path modelDir, long seed) throws IOException {
         String manifest = Files.readString(modelDir.resolve("manifest.json"));
@@ -92,8 +101,15 @@ public final class Recording {
                 shape[i] = Integer.parseInt(dims[i]);
             }
             boolean reduced = tap.group(5) != null;
+            int neurons = shape[shape.length - 1];
+            // the neuron scales the manifest declares for the tap as captured, as the inference service sends them
+            String line = manifest.substring(tap.start(), manifest.indexOf('\n', tap.start()) < 0 ? manifest.length()
+                    : manifest.indexOf('\n', tap.start()));
+            Matcher declared = Pattern.compile("\"neuronScales\": \\{[^}]*\"" + (reduced ? "max" : "none")
+                    + "\": \\[([^\\]]*)\\]").matcher(line);
             taps.add(new TapDescriptor(modelId, version, tap.group(1), Integer.parseInt(tap.group(2)), shape,
-                    shape[shape.length - 1], reduced ? Reduction.MAX : Reduction.NONE));
+                    neurons, reduced ? Reduction.MAX : Reduction.NONE, Math.max(1, neurons),
+                    declared.find() ? scales(declared.group(1)) : null));
             outputs.add(reduced ? tap.group(5) : tap.group(1));
         }
         if (taps.isEmpty()) {

@@ -4,11 +4,9 @@ import ai.neuraldivergence.domain.Divergence;
 import ai.neuraldivergence.domain.LayerFeatures;
 import ai.neuraldivergence.domain.SampledLayerNull;
 import ai.neuraldivergence.domain.SamplingBound;
-import ai.neuraldivergence.domain.Slice;
 import ai.neuraldivergence.domain.TapComparison;
 import ai.neuraldivergence.domain.TapDescriptor;
 import ai.neuraldivergence.domain.TapDistribution;
-import ai.neuraldivergence.domain.mmd.FeatureMaps;
 import ai.neuraldivergence.domain.mmd.RandomFeatureMap;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -79,8 +77,7 @@ final class Reference {
             TapDistribution d = Traffic.started(tap);
             d.addAll(Arrays.asList(tapRows));
             distributions[t] = d;
-            RandomFeatureMap map = FeatureMaps.of(LayerFeatures.seed(tap.modelId(), tap.tap(), Slice.ALL, 0,
-                    tap.neuronCount()).orElseThrow(), tap.neuronCount());
+            RandomFeatureMap map = LayerFeatures.map(tap);
             List<float[]> sample = new ArrayList<>();
             for (int i = 0; i < Math.min(sampleSize, tapRows.length); i++) {
                 sample.add(map.projection(tapRows[i]));

@@ -4,7 +4,6 @@ import ai.neuraldivergence.domain.LayerFeatures;
 import ai.neuraldivergence.domain.Slice;
 import ai.neuraldivergence.domain.TapDescriptor;
 import ai.neuraldivergence.domain.TapDistribution;
-import ai.neuraldivergence.domain.mmd.FeatureMaps;
 import ai.neuraldivergence.domain.mmd.FeatureSums;
 import ai.neuraldivergence.domain.mmd.RandomFeatureMap;
 import java.util.ArrayList;
@@ -87,7 +86,7 @@ final class Traffic {
 
     /** An empty distribution of the tap that sums its layer features, as the aggregator's rows of slice all do. */
     static TapDistribution started(TapDescriptor tap) {
-        return LayerFeatures.start(new TapDistribution(tap.neuronCount(), K), tap.modelId(), tap.tap(), Slice.ALL, 0);
+        return LayerFeatures.start(new TapDistribution(tap.neuronCount(), K), tap, Slice.ALL, 0);
     }
 
     /** The layer features of every input of a pool for tap {@code t}, computed once (as float: 2 × D × grid). */
@@ -102,8 +101,7 @@ final class Traffic {
     }
 
     private static float[][] featuresOf(TapDescriptor tap, float[][] rows) {
-        RandomFeatureMap map = FeatureMaps.of(LayerFeatures.seed(tap.modelId(), tap.tap(), Slice.ALL, 0,
-                tap.neuronCount()).orElseThrow(), tap.neuronCount());
+        RandomFeatureMap map = LayerFeatures.map(tap);
         float[][] out = new float[rows.length][];
         java.util.stream.IntStream.range(0, rows.length).parallel().forEach(i -> {
             FeatureSums one = new FeatureSums(map.bandwidths());

@@ -6,7 +6,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.Map;
 import org.tensorflow.Graph;
 import org.tensorflow.Operand;
 import org.tensorflow.SavedModelBundle;
@@ -47,6 +49,53 @@ final class InferenceModel implements AutoCloseable {
         cnn.taps.forEach(sig::output);
         cnn.reducedTaps.forEach(sig::output);
         SavedModelBundle.exporter(dir.toString()).withFunction(SessionFunction.create(sig.build(), session)).export();
+    }
+
+    /**
+     * Each captured neuron's standard deviation over {@code data} (the training digits), per tap and the way the
+     * inference service captures it: {@code "none"} for a dense tap's units, {@code "max"} and {@code "mean"} for a
+     * conv tap's channels reduced. What the manifest declares as the neurons' scales for the layer statistic.
+     */
+    Map<String, Map<String, float[]>> neuronScales(ImageSet data) {
+        Map<String, Map<String, Operand<TFloat32>>> captured = new LinkedHashMap<>();
+        cnn.taps.forEach((name, output) -> captured.put(name, CnnGraph.TAPS.get(name).length == 3
+                ? Map.of("max", cnn.reducedTaps.get(name + "_channel_max"), "mean",
+                        cnn.reducedTaps.get(name + "_channel_mean"))
+                : Map.of("none", output)));
+        Map<String, double[]> sums = new LinkedHashMap<>();
+        Map<String, double[]> squares = new LinkedHashMap<>();
+        int chunk = 500;
+        float[] images = new float[chunk * ImageSet.PIXELS];
+        for (int from = 0; from < data.size(); from += chunk) {
+            int n = Math.min(chunk, data.size() - from);
+            data.copyImages(from, n, images, 0);
+            try (TFloat32 xt = TFloat32.tensorOf(Shape.of(n, 28, 28, 1), DataBuffers.of(images, true, false)
+                    .narrow((long) n * ImageSet.PIXELS))) {
+                captured.forEach((tap, byReduction) -> byReduction.forEach((reduction, output) -> {
+                    try (org.tensorflow.Result out = session.runner().feed(cnn.input, xt).fetch(output).run()) {
+                        TFloat32 values = (TFloat32) out.get(0);
+                        int neurons = (int) values.shape().get(1);
+                        String key = tap + "/" + reduction;
+                        double[] sum = sums.computeIfAbsent(key, k -> new double[neurons]);
+                        double[] square = squares.computeIfAbsent(key, k -> new double[neurons]);
+                        for (int i = 0; i < n; i++) {
+                            for (int j = 0; j < neurons; j++) {
+                                double v = values.getFloat(i, j);
+                                sum[j] += v;
+                                square[j] += v * v;
+                            }
+                        }
+                    }
+                }));
+            }
+        }
+        Map<String, Map<String, float[]>> out = new LinkedHashMap<>();
+        captured.forEach((tap, byReduction) -> byReduction.keySet().stream().sorted().forEach(reduction -> {
+            String key = tap + "/" + reduction;
+            out.computeIfAbsent(tap, t -> new LinkedHashMap<>()).put(reduction,
+                    Report.scales(sums.get(key), squares.get(key), data.size()));
+        }));
+        return out;
     }
 
     double accuracy(ImageSet data) {

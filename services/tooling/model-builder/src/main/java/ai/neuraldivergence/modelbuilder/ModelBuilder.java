@@ -60,6 +60,7 @@ public final class ModelBuilder {
         try (InferenceModel model = new InferenceModel(trained.parameters(), options.seed())) {
             model.export(staging.resolve("saved_model"));
             report.exportedAccuracy = model.accuracy(data.test());
+            report.neuronScales = model.neuronScales(data.train());
             List<AttackedPair> pairs = new ArrayList<>();
             for (AttackConfig attack : options.attacks()) {
                 List<AttackedPair> generated = model.attack(attack, data.test(), options.pairsPerAttack());

@@ -21,6 +21,8 @@ final class Report {
     private final int trainImages;
     private final int testImages;
     private final List<AttackResult> attacks = new ArrayList<>();
+    // per tap, per reduction ("none" for a dense tap): each captured neuron's scale
+    Map<String, Map<String, float[]>> neuronScales = Map.of();
     double testAccuracy;
     double exportedAccuracy;
     double seconds;
@@ -39,6 +41,48 @@ final class Report {
         attacks.add(new AttackResult(config, pairs.size(), correct, succeeded));
     }
 
+    /**
+     * Standard deviations from sums and sums of squares over {@code n} observations, as neuron scales: a neuron that
+     * hardly varied in training gets at least a thousandth of the tap's mean scale, so that dividing by it cannot blow
+     * its values up; one that never varied at all (a unit that never fired) weighs as a typical neuron of its tap, the
+     * mean scale (1 where none varied).
+     */
+    static float[] scales(double[] sum, double[] square, int n) {
+        double[] std = new double[sum.length];
+        double total = 0;
+        int varying = 0;
+        for (int j = 0; j < sum.length; j++) {
+            double mean = sum[j] / n;
+            std[j] = Math.sqrt(Math.max(0, square[j] / n - mean * mean));
+            if (std[j] > 0) {
+                total += std[j];
+                varying++;
+            }
+        }
+        double floor = varying == 0 ? 1 : 1e-3 * total / varying;
+        float[] out = new float[std.length];
+        for (int j = 0; j < std.length; j++) {
+            out[j] = (float) (std[j] > 0 ? Math.max(std[j], floor) : varying == 0 ? 1 : total / varying);
+        }
+        return out;
+    }
+
+    private static String scalesJson(Map<String, float[]> byReduction) {
+        if (byReduction == null || byReduction.isEmpty()) {
+            return "";
+        }
+        StringBuilder json = new StringBuilder(", \"neuronScales\": {");
+        int i = 0;
+        for (Map.Entry<String, float[]> e : byReduction.entrySet()) {
+            json.append(i++ == 0 ? "" : ", ").append('"').append(e.getKey()).append("\": [");
+            for (int j = 0; j < e.getValue().length; j++) {
+                json.append(j == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%.6g", e.getValue()[j]));
+            }
+            json.append(']');
+        }
+        return json.append('}').toString();
+    }
+
     String manifestJson() {
         StringBuilder taps = new StringBuilder();
         int index = 0;
@@ -49,8 +93,9 @@ final class Report {
             String reduced = tap.getValue().length == 3 ? String.format(Locale.ROOT,
                     ", \"reduced\": {\"max\": \"%1$s_channel_max\", \"mean\": \"%1$s_channel_mean\"}", tap.getKey())
                     : "";
-            taps.append(String.format(Locale.ROOT, "    {\"name\": \"%s\", \"index\": %d, \"shape\": %s%s}",
-                    tap.getKey(), index++, java.util.Arrays.toString(tap.getValue()), reduced));
+            taps.append(String.format(Locale.ROOT, "    {\"name\": \"%s\", \"index\": %d, \"shape\": %s%s%s}",
+                    tap.getKey(), index++, java.util.Arrays.toString(tap.getValue()), reduced,
+                    scalesJson(neuronScales.get(tap.getKey()))));
         }
         StringBuilder attackJson = new StringBuilder();
         for (int i = 0; i < attacks.size(); i++) {

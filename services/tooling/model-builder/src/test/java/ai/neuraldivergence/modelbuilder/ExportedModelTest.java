@@ -83,6 +83,69 @@ class ExportedModelTest {
                 .substring(0, 12) + "\""));
     }
 
+    /**
+     * The neuron scales the layer statistic divides by: each captured neuron's standard deviation on the training
+     * digits, recomputed here from the export itself (dense1's units, conv2's channel means as the service captures
+     * them with the mean reduction).
+     */
+    @Test
+    void theManifestDeclaresEachCapturedNeuronsStandardDeviationOnTheTrainingDigits() throws Exception {
+        String manifest = Files.readString(DIR.resolve("manifest.json"));
+        TensorFlowNatives.load();
+        ImageSet train = NpmImages.mnist().split(0.8, 1234).train();
+        float[] x = new float[train.size() * ImageSet.PIXELS];
+        train.copyImages(0, train.size(), x, 0);
+        try (SavedModelBundle bundle = SavedModelBundle.load(DIR.resolve("saved_model").toString(), "serve");
+                TFloat32 input = TFloat32.tensorOf(Shape.of(train.size(), 28, 28, 1), DataBuffers.of(x, true, false));
+                Result out = bundle.function("serving_default").call(Map.of("input", input))) {
+            for (String[] captured : new String[][] {{"dense1", "none", "dense1"},
+                    {"conv2", "mean", "conv2_channel_mean"}, {"conv1", "max", "conv1_channel_max"}}) {
+                float[] declared = declaredScales(manifest, captured[0], captured[1]);
+                TFloat32 values = (TFloat32) out.get(captured[2]).orElseThrow();
+                assertEquals(values.shape().get(1), declared.length, captured[0] + " declares one scale per neuron");
+                double[] std = new double[declared.length];
+                double typical = 0;
+                int varying = 0;
+                for (int j = 0; j < declared.length; j++) {
+                    double mean = 0;
+                    for (int i = 0; i < train.size(); i++) {
+                        mean += values.getFloat(i, j);
+                    }
+                    mean /= train.size();
+                    double squares = 0;
+                    for (int i = 0; i < train.size(); i++) {
+                        squares += (values.getFloat(i, j) - mean) * (values.getFloat(i, j) - mean);
+                    }
+                    std[j] = Math.sqrt(squares / train.size());
+                    typical += std[j];
+                    varying += std[j] > 0 ? 1 : 0;
+                }
+                typical /= varying;
+                for (int j = 0; j < declared.length; j++) {
+                    assertTrue(declared[j] > 0, captured[0] + " neuron " + j);
+                    // a unit that never fired in training weighs as a typical one of its tap
+                    double expected = std[j] > 0 ? std[j] : typical;
+                    // within a thousandth of the tap's typical scale: a unit that hardly fires sees its few tiny
+                    // values move with the batch the export runs in, and is floored at that thousandth anyway
+                    assertEquals(expected, declared[j], 1e-3 * typical, captured[0] + "/" + captured[1] + " neuron "
+                            + j);
+                }
+            }
+        }
+    }
+
+    private static float[] declaredScales(String manifest, String tap, String reduction) {
+        Matcher m = Pattern.compile("\"name\": \"" + tap + "\"[^\n]*\"neuronScales\": \\{[^\n]*\"" + reduction
+                + "\": \\[([^\\]]*)\\]").matcher(manifest);
+        assertTrue(m.find(), "the manifest declares the scales of " + tap + " (" + reduction + ")");
+        String[] parts = m.group(1).split(",");
+        float[] out = new float[parts.length];
+        for (int i = 0; i < parts.length; i++) {
+            out[i] = Float.parseFloat(parts[i].trim());
+        }
+        return out;
+    }
+
     @Test
     void attackedPairsStayWithinTheirBudgetAndStrongerAttacksFoolMore() throws Exception {
         List<AttackedPair> pairs = AttackedPairs.read(DIR.resolve("attacked-pairs.bin.gz"));

@@ -13,7 +13,17 @@ public final class FeatureMaps {
     /** What the kept maps may hold together. */
     static final long MAX_BYTES = 32L << 20;
 
-    private record Key(long seed, int neurons) {
+    private record Key(long seed, int neurons, float[] scales) {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Key k && k.seed == seed && k.neurons == neurons
+                    && java.util.Arrays.equals(k.scales, scales);
+        }
+
+        @Override
+        public int hashCode() {
+            return Long.hashCode(seed) * 31 + neurons * 17 + java.util.Arrays.hashCode(scales);
+        }
     }
 
     private static final Map<Key, RandomFeatureMap> KEPT = new LinkedHashMap<>(16, 0.75f, true);
@@ -22,9 +32,15 @@ public final class FeatureMaps {
     private FeatureMaps() {
     }
 
-    /** The map of a seed and width (scales 1: no manifest declares neuron scales yet). */
-    public static RandomFeatureMap of(long seed, int neurons) {
-        Key key = new Key(seed, neurons);
+    /**
+     * The map of a seed, width and neuron scales.
+     *
+     * @param scales each neuron's declared scale ({@link ai.neuraldivergence.domain.TapDescriptor#featureScales}),
+     *     or null for 1 everywhere
+     */
+    public static RandomFeatureMap of(long seed, int neurons, float[] scales) {
+        // looked up with the caller's array (every fold asks), kept with a copy of it
+        Key key = new Key(seed, neurons, scales);
         synchronized (KEPT) {
             RandomFeatureMap kept = KEPT.get(key);
             if (kept != null) {
@@ -32,10 +48,10 @@ public final class FeatureMaps {
             }
         }
         // built outside the lock: two threads may build the same map, which is the same map
-        RandomFeatureMap built = RandomFeatureMap.of(seed, neurons, null);
+        RandomFeatureMap built = RandomFeatureMap.of(seed, neurons, widened(scales));
         long bytes = bytes(built);
         synchronized (KEPT) {
-            if (KEPT.putIfAbsent(key, built) == null) {
+            if (KEPT.putIfAbsent(new Key(seed, neurons, scales == null ? null : scales.clone()), built) == null) {
                 keptBytes += bytes;
             }
             var it = KEPT.entrySet().iterator();
@@ -49,6 +65,17 @@ public final class FeatureMaps {
             }
             return KEPT.get(key);
         }
+    }
+
+    private static double[] widened(float[] scales) {
+        if (scales == null) {
+            return null;
+        }
+        double[] out = new double[scales.length];
+        for (int i = 0; i < scales.length; i++) {
+            out[i] = scales[i];
+        }
+        return out;
     }
 
     private static long bytes(RandomFeatureMap map) {

@@ -62,7 +62,8 @@ public class ActivationConsumer {
         this.kafkaConfig = kafkaConfig;
         this.metrics = new ConsumerMetrics(registry, config.maxPendingBytes().asLongValue());
         RecordIntake intake = new RecordIntake(topics, new ActivationBatchValidator.Rules(config.maxNeuronsPerTap(),
-                config.futureSkew(), null), config.blockSize(), writer::storedTap, writer::tapSealed);
+                config.futureSkew(), null), config.blockSize(), writer::storedTap, catalog::withRegisteredScales,
+                writer::tapSealed);
         this.writes = new DeltaWrites(writer, events, seals, metrics);
         this.loop = new ConsumerLoop(config, topics, kafkaConfig, intake, writer, writes,
                 new Accumulators(config, catalog, metrics), metrics, () -> running, () -> {

@@ -59,20 +59,24 @@ public final class CalibrationSamples {
         if (size <= 0) {
             return out;
         }
+        // a scope's members share one map, its tap's (with the layout's registered scales)
+        Map<Scope, ai.neuraldivergence.domain.mmd.RandomFeatureMap> maps = new java.util.HashMap<>();
         windows.forEach((k, w) -> {
             if (wanted(k.slice(), k.block(), w)) {
                 Scope scope = Scope.hour(k.modelId(), k.modelVersion(), k.tap(),
                         Granularity.HOUR.windowStart(k.windowStart()));
                 add(out, scope, w, k.windowStart());
+                maps.computeIfAbsent(scope, s -> ai.neuraldivergence.domain.LayerFeatures.map(w.tap()));
             }
         });
         references.forEach((k, w) -> {
             if (wanted(k.slice(), k.block(), w)) {
-                add(out, Scope.reference(k.modelId(), k.modelVersion(), k.tap(), k.reference()), w,
-                        CalibrationSampleStore.NO_WINDOW);
+                Scope scope = Scope.reference(k.modelId(), k.modelVersion(), k.tap(), k.reference());
+                add(out, scope, w, CalibrationSampleStore.NO_WINDOW);
+                maps.computeIfAbsent(scope, s -> ai.neuraldivergence.domain.LayerFeatures.map(w.tap()));
             }
         });
-        return projected(smallest(out));
+        return projected(smallest(out), maps);
     }
 
     /**
@@ -80,16 +84,12 @@ public final class CalibrationSamples {
      * (128 floats, whatever the tap's width), from which every bandwidth's features follow; one with a value that is
      * not finite has none, and is left out as the layer statistic leaves it out.
      */
-    private static List<Member> projected(List<Member> members) {
+    private static List<Member> projected(List<Member> members,
+            Map<Scope, ai.neuraldivergence.domain.mmd.RandomFeatureMap> maps) {
         List<Member> out = new ArrayList<>(members.size());
-        // a scope's members share one map: looked up once per scope, not per member
-        Map<Scope, ai.neuraldivergence.domain.mmd.RandomFeatureMap> maps = new java.util.HashMap<>();
         for (Member m : members) {
             Scope s = m.scope();
-            int neurons = m.values().length;
-            float[] p = maps.computeIfAbsent(s, k -> ai.neuraldivergence.domain.mmd.FeatureMaps.of(
-                    ai.neuraldivergence.domain.LayerFeatures.seed(k.modelId(), k.tap(), Slice.ALL, 0, neurons)
-                            .orElseThrow(), neurons)).projection(m.values());
+            float[] p = maps.get(s).projection(m.values());
             if (p != null) {
                 out.add(new Member(s, m.rank(), m.instanceId(), p));
             }

@@ -270,7 +270,10 @@ public final class FlushWriter {
         pending.references().values().forEach(p -> taps.add(p.tap()));
         for (TapDescriptor tap : taps) {
             TapDescriptor stored = catalog.register(c, tap);
-            if (!stored.sameLayout(tap) || stored.blockSize() != tap.blockSize()) {
+            // other feature scales: another version registered the layout first, meanwhile (its records are read
+            // again, with the registered scales)
+            if (!stored.sameLayout(tap) || stored.blockSize() != tap.blockSize()
+                    || !java.util.Arrays.equals(stored.featureScales(), tap.featureScales())) {
                 return new Outcome.LayoutConflict(stored, tap);
             }
         }

@@ -70,14 +70,19 @@ final class RecordIntake {
     private final ActivationBatchValidator.Rules rules;
     private final int defaultBlockSize;
     private final Function<TapDescriptor, Optional<TapDescriptor>> storedTap;
+    private final java.util.function.UnaryOperator<TapDescriptor> registeredScales;
     private final BiPredicate<ReferenceStore.ReferenceId, String> tapSealed;
     // taps whose layout is known: stored, or first declared by a record this instance read since the last reset
     private final Map<String, TapDescriptor> knownTaps = new HashMap<>();
+    // the feature scales of layouts (model, tap, neuron count) first accepted since the last reset, registered or
+    // not yet: a delta holding two versions of a new layout sums both through the first one's, as the store will
+    private final Map<String, Optional<float[]>> layoutScales = new HashMap<>();
     // reference taps looked up since the last hand-over: sealed or not as committed then
     private final Map<String, Boolean> sealedTaps = new HashMap<>();
 
     RecordIntake(Topics topics, ActivationBatchValidator.Rules rules, int defaultBlockSize,
             Function<TapDescriptor, Optional<TapDescriptor>> storedTap,
+            java.util.function.UnaryOperator<TapDescriptor> registeredScales,
             BiPredicate<ReferenceStore.ReferenceId, String> tapSealed) {
         if (defaultBlockSize <= 0) {
             throw new IllegalArgumentException("nd.aggregator.block-size must be > 0, got " + defaultBlockSize);
@@ -86,12 +91,14 @@ final class RecordIntake {
         this.rules = rules;
         this.defaultBlockSize = defaultBlockSize;
         this.storedTap = storedTap;
+        this.registeredScales = registeredScales;
         this.tapSealed = tapSealed;
     }
 
     /** Forgets the layouts learnt from records: after a delta is dropped, only stored layouts count. */
     void forgetLayouts() {
         knownTaps.clear();
+        layoutScales.clear();
         sealedTaps.clear();
     }
 
@@ -176,6 +183,7 @@ final class RecordIntake {
         // a layout is learnt from a record only once one of its records is accepted: a refused one (a range that is
         // not whole blocks, say) must not make its layout the tap's for the records behind it
         knownTaps.putIfAbsent(keyOf(known), known);
+        layoutScales.putIfAbsent(layoutOf(known), Optional.ofNullable(known.featureScales()));
         return new Activations(record, batch, known);
     }
 
@@ -211,12 +219,20 @@ final class RecordIntake {
         if (known == null) {
             Optional<TapDescriptor> stored = storedTap.apply(declared);
             if (stored.isEmpty()) {
-                return declared;
+                // a new tap, or a new version of a layout registered before or met first in this delta: that
+                // layout's feature scales are its
+                Optional<float[]> first = layoutScales.get(layoutOf(declared));
+                return first != null ? declared.withFeatureScales(first.orElse(null))
+                        : registeredScales.apply(declared);
             }
             known = stored.get();
             knownTaps.put(key, known);
         }
         return known;
+    }
+
+    private static String layoutOf(TapDescriptor tap) {
+        return tap.modelId() + '\u0000' + tap.tap() + '\u0000' + tap.neuronCount();
     }
 
     private static String keyOf(TapDescriptor tap) {

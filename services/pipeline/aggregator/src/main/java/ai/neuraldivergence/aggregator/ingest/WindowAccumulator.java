@@ -131,7 +131,7 @@ public final class WindowAccumulator {
         public TapDistribution distribution(int sketchK, Slice slice) {
             TapDistribution d = new TapDistribution(neurons, sketchK);
             if (slice != null) {
-                ai.neuraldivergence.domain.LayerFeatures.start(d, tap.modelId(), tap.tap(), slice, block);
+                ai.neuraldivergence.domain.LayerFeatures.start(d, tap, slice, block);
             }
             if (rows.size() > sketchK) {
                 d.startSketches();
@@ -225,9 +225,16 @@ public final class WindowAccumulator {
      */
     public static TapDescriptor tapOf(ActivationBatch b, int defaultBlockSize) {
         int[] shape = b.getTapShapeList().stream().mapToInt(Integer::intValue).toArray();
+        float[] scales = null;
+        if (b.getNeuronScalesCount() > 0) {
+            scales = new float[b.getNeuronScalesCount()];
+            for (int i = 0; i < scales.length; i++) {
+                scales[i] = b.getNeuronScales(i);
+            }
+        }
         return new TapDescriptor(b.getModelId(), b.getModelVersion(), b.getTap(), b.getTapIndex(), shape,
                 b.getNeuronCount(), reductionOf(b.getReduction()), b.getBlockSize() > 0 ? b.getBlockSize()
-                        : defaultBlockSize);
+                        : defaultBlockSize, scales);
     }
 
     /**

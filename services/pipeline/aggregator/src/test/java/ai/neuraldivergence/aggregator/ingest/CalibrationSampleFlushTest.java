@@ -13,7 +13,6 @@ import ai.neuraldivergence.domain.ReferenceKey;
 import ai.neuraldivergence.domain.Slice;
 import ai.neuraldivergence.domain.TapDescriptor;
 import ai.neuraldivergence.domain.WindowKey;
-import ai.neuraldivergence.domain.mmd.FeatureMaps;
 import ai.neuraldivergence.domain.mmd.RandomFeatureMap;
 import ai.neuraldivergence.storage.CalibrationSampleStore;
 import java.time.Instant;
@@ -36,10 +35,10 @@ class CalibrationSampleFlushTest {
 
     private static final int SIZE = 20;
     private static final Instant MINUTE = Instant.parse("2026-11-28T10:03:00Z");
+    // declared neuron scales: the sample is projected through the map that divides by them
     private static final TapDescriptor TAP = new TapDescriptor("m", "1", "dense", 0, new int[] {3}, 3,
-            Reduction.NONE);
-    private static final RandomFeatureMap MAP = FeatureMaps.of(LayerFeatures.seed("m", "dense", Slice.ALL, 0, 3)
-            .orElseThrow(), 3);
+            Reduction.NONE, 3, new float[] {1f, 10f, 0.1f});
+    private static final RandomFeatureMap MAP = LayerFeatures.map(TAP);
 
     private static float[] row(int i) {
         return new float[] {i, -i, i % 7};

@@ -135,7 +135,13 @@ public final class ObservationMapper {
     private static ActivationBatch header(ObservationRequest request, ObservationRequest.Tap tap, int t) {
         List<Integer> shape = tap.shape() == null ? List.of() : tap.shape();
         int neurons = shape.isEmpty() || shape.contains(null) ? 0 : shape.get(shape.size() - 1);
-        return ActivationBatch.newBuilder()
+        ActivationBatch.Builder b = ActivationBatch.newBuilder();
+        if (tap.neuronScales() != null) {
+            for (float s : tap.neuronScales()) {
+                b.addNeuronScales(s);
+            }
+        }
+        return b
                 .setModelId(nullToEmpty(request.modelId()))
                 .setModelVersion(nullToEmpty(request.modelVersion()))
                 .setTap(tap.name())

@@ -13,8 +13,11 @@ import java.util.Map;
 public record ObservationRequest(String modelId, String modelVersion, List<Tap> taps,
         List<ObservationRequest.Observation> observations) {
 
-    /** A tap as the model declares it: name, network order, output shape without the batch dimension. */
-    public record Tap(String name, Integer index, List<Integer> shape, String reduction) {
+    /**
+     * A tap as the model declares it: name, network order, output shape without the batch dimension; optionally each
+     * neuron's scale for the layer statistic ({@code neuron_scales} of the activation batch; absent: 1).
+     */
+    public record Tap(String name, Integer index, List<Integer> shape, String reduction, float[] neuronScales) {
     }
 
     public record Observation(String instanceId, Instant eventTime, Integer predictedClass, Float confidence,

@@ -89,10 +89,33 @@ public final class ModelSpecResolver {
                 }
             }
             Reduction reduction = withoutBatch.length == 1 ? Reduction.REDUCTION_NONE : overrides.reduction();
-            taps.add(new TapDescriptor(id, version, name, taps.size(), withoutBatch,
-                    withoutBatch[withoutBatch.length - 1], WireMapping.reduction(reduction)));
+            int neurons = withoutBatch[withoutBatch.length - 1];
+            taps.add(new TapDescriptor(id, version, name, taps.size(), withoutBatch, neurons,
+                    WireMapping.reduction(reduction), Math.max(1, neurons), neuronScales(name, listedTap,
+                            withoutBatch.length == 1 ? "none" : reductionWord, neurons)));
         }
         return new ModelSpec(id, version, inputShape, overrides.probabilitiesOutput(), taps, reducedOutputs);
+    }
+
+    /**
+     * The neuron scales the manifest declares for a tap's neurons as captured ({@code "neuronScales": {"none": [..]}}
+     * for a rank-2 tap, {@code {"max": [..], "mean": [..]}} per reduction for a rank-4 one): what the layer statistic
+     * divides each neuron by. Null when it declares none; a start refused when they do not fit the tap.
+     */
+    static float[] neuronScales(String name, JsonNode listedTap, String reductionWord, int neurons) {
+        JsonNode declared = listedTap == null ? null : listedTap.path("neuronScales").get(reductionWord);
+        if (declared == null || declared.isNull()) {
+            return null;
+        }
+        float[] scales = new float[declared.isArray() ? declared.size() : 0];
+        for (int i = 0; i < scales.length; i++) {
+            scales[i] = declared.get(i).isNumber() ? declared.get(i).floatValue() : Float.NaN;
+        }
+        TapDescriptor.scalesProblem(scales, neurons).ifPresent(p -> {
+            throw new IllegalStateException("the manifest's neuronScales." + reductionWord + " of tap '" + name
+                    + "' must be one positive finite number per neuron: " + p);
+        });
+        return scales;
     }
 
     /**

@@ -86,6 +86,13 @@ public class PredictionService {
             for (int d : tap.shape()) {
                 b.addTapShape(d);
             }
+            float[] scales = tap.featureScales();
+            // the layer statistic covers taps sent whole: a wider one's records would carry them for nothing
+            if (scales != null && (captureConfig.blockSize() <= 0 || tap.neuronCount() <= captureConfig.blockSize())) {
+                for (float s : scales) {
+                    b.addNeuronScales(s);
+                }
+            }
             h.add(b.build());
         }
         this.headers = List.copyOf(h);

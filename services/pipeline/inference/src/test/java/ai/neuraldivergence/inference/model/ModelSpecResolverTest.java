@@ -98,6 +98,36 @@ class ModelSpecResolverTest {
         assertNull(spec.reducedOutput(spec.taps().get(2)));
     }
 
+    @Test
+    void theManifestsNeuronScalesAreTheCapturedNeuronsOwnAndABadListRefusesTheStart() throws Exception {
+        String manifest = """
+            {"modelId": "m", "modelVersion": "v1", "taps": [
+              {"name": "conv1", "index": 0, "shape": [28, 28, 2],
+               "reduced": {"max": "conv1_channel_max", "mean": "conv1_channel_mean"},
+               "neuronScales": {"max": [2.5, 0.5], "mean": [0.25, 0.125]}},
+              {"name": "dense1", "index": 1, "shape": [3], "neuronScales": {"none": [1, 2, 3]}},
+              {"name": "dense2", "index": 2, "shape": [3]}]}
+            """;
+        Map<String, long[]> outputs = outputs();
+        outputs.put("conv1_channel_max", new long[] {1, 2});
+        outputs.put("conv1_channel_mean", new long[] {1, 2});
+        outputs.put("dense1", new long[] {1, 3});
+        outputs.put("dense2", new long[] {1, 3});
+        ModelSpec max = resolve(manifest, outputs, Reduction.REDUCTION_MAX);
+        assertArrayEquals(new float[] {2.5f, 0.5f}, max.taps().get(0).featureScales());
+        assertArrayEquals(new float[] {1, 2, 3}, max.taps().get(1).featureScales());
+        assertNull(max.taps().get(2).featureScales(), "undeclared: 1 for every neuron");
+        ModelSpec mean = resolve(manifest, outputs, Reduction.REDUCTION_MEAN);
+        assertArrayEquals(new float[] {0.25f, 0.125f}, mean.taps().get(0).featureScales(),
+                "the scales of the neurons as captured: the channel means'");
+        for (String bad : List.of("[1, 2]", "[1, 0, 3]", "[1, \"x\", 3]", "{\"a\": 1}")) {
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> resolve(manifest.replace(
+                    "[1, 2, 3]", bad), outputs, Reduction.REDUCTION_MAX), bad);
+            assertTrue(e.getMessage().contains("neuronScales.none") && e.getMessage().contains("'dense1'"),
+                    e.getMessage());
+        }
+    }
+
     private ModelSpec resolve(String manifest, Map<String, long[]> outputs, Reduction reduction) throws Exception {
         Files.writeString(dir.resolve("manifest.json"), manifest);
         return ModelSpecResolver.resolve(dir.resolve("saved_model"), outputs, new int[] {7, 7, 512},
