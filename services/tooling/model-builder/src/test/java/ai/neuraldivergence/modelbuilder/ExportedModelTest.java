@@ -29,15 +29,31 @@ class ExportedModelTest {
 
     private static final Path DIR = Path.of(System.getProperty("nd.model.dir"));
 
+    /** The export's outputs for a set of digits, with what holds them. */
+    private record Served(SavedModelBundle bundle, TFloat32 input, Result out) implements AutoCloseable {
+
+        static Served run(ImageSet digits) {
+            TensorFlowNatives.load();
+            float[] x = new float[digits.size() * ImageSet.PIXELS];
+            digits.copyImages(0, digits.size(), x, 0);
+            SavedModelBundle bundle = SavedModelBundle.load(DIR.resolve("saved_model").toString(), "serve");
+            TFloat32 input = TFloat32.tensorOf(Shape.of(digits.size(), 28, 28, 1), DataBuffers.of(x, true, false));
+            return new Served(bundle, input, bundle.function("serving_default").call(Map.of("input", input)));
+        }
+
+        @Override
+        public void close() {
+            out.close();
+            input.close();
+            bundle.close();
+        }
+    }
+
     @Test
     void theExportClassifiesHeldOutDigitsAtLeast97PercentRight() throws Exception {
-        TensorFlowNatives.load();
         ImageSet test = NpmImages.mnist().split(0.8, 1234).test();
-        float[] x = new float[test.size() * ImageSet.PIXELS];
-        test.copyImages(0, test.size(), x, 0);
-        try (SavedModelBundle bundle = SavedModelBundle.load(DIR.resolve("saved_model").toString(), "serve");
-                TFloat32 input = TFloat32.tensorOf(Shape.of(test.size(), 28, 28, 1), DataBuffers.of(x, true, false));
-                Result out = bundle.function("serving_default").call(Map.of("input", input))) {
+        try (Served served = Served.run(test)) {
+            Result out = served.out();
             assertEquals(Set.of("probabilities", "logits", "conv1", "pool1", "conv2", "pool2", "dense1",
                     "conv1_channel_max", "conv1_channel_mean", "pool1_channel_max", "pool1_channel_mean",
                     "conv2_channel_max", "conv2_channel_mean", "pool2_channel_max", "pool2_channel_mean"),
@@ -91,13 +107,9 @@ class ExportedModelTest {
     @Test
     void theManifestDeclaresEachCapturedNeuronsStandardDeviationOnTheTrainingDigits() throws Exception {
         String manifest = Files.readString(DIR.resolve("manifest.json"));
-        TensorFlowNatives.load();
         ImageSet train = NpmImages.mnist().split(0.8, 1234).train();
-        float[] x = new float[train.size() * ImageSet.PIXELS];
-        train.copyImages(0, train.size(), x, 0);
-        try (SavedModelBundle bundle = SavedModelBundle.load(DIR.resolve("saved_model").toString(), "serve");
-                TFloat32 input = TFloat32.tensorOf(Shape.of(train.size(), 28, 28, 1), DataBuffers.of(x, true, false));
-                Result out = bundle.function("serving_default").call(Map.of("input", input))) {
+        try (Served served = Served.run(train)) {
+            Result out = served.out();
             for (String[] captured : new String[][] {{"dense1", "none", "dense1"},
                     {"conv2", "mean", "conv2_channel_mean"}, {"conv1", "max", "conv1_channel_max"}}) {
                 float[] declared = declaredScales(manifest, captured[0], captured[1]);
