@@ -50,7 +50,11 @@ public final class CatalogStore {
             Sql.bind(ps, tap.modelId(), tap.modelVersion(), tap.tap(), tap.tapIndex());
             ps.setArray(5, c.createArrayOf("integer", boxed(tap.shape())));
             Sql.bindFrom(ps, 6, tap.neuronCount(), tap.reduction().word(), tap.blockSize());
-            ps.executeUpdate();
+            if (ps.executeUpdate() == 0) {
+                // registered before, its layout's scales with it (or by V19): a flush registers every tap it
+                // writes, and this spares it a statement per tap
+                return find(c, tap.modelId(), tap.modelVersion(), tap.tap()).orElseThrow();
+            }
         }
         // the layout's feature scales: the first registration's, for every version after it
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO feature_scale (model_id, tap, neuron_count, "
