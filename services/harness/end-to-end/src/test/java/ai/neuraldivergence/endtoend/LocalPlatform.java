@@ -22,11 +22,13 @@ import java.util.concurrent.TimeoutException;
 final class LocalPlatform implements AutoCloseable {
 
     private final Process process;
+    private final Path script;
     private final Path runDir;
     private final String uiUrl;
     private final Instant urlPrintedAt;
 
-    private LocalPlatform(Process process, Path runDir, String uiUrl, Instant urlPrintedAt) {
+    private LocalPlatform(Process process, Path script, Path runDir, String uiUrl, Instant urlPrintedAt) {
+        this.script = script;
         this.process = process;
         this.runDir = runDir;
         this.uiUrl = uiUrl;
@@ -41,10 +43,7 @@ final class LocalPlatform implements AutoCloseable {
         // a clean start, as on a fresh clone: whatever an interrupted earlier run left is stopped, then its database,
         // broker log and reference marker go
         if (Files.isDirectory(runDir)) {
-            ProcessBuilder stop = new ProcessBuilder("bash", script.toString(), "stop").directory(root.toFile())
-                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD);
-            stop.environment().put("ND_RUN_DIR", runDir.toString());
-            stop.start().waitFor(300, TimeUnit.SECONDS);
+            stopCommand(script, runDir);
         }
         deleteTree(runDir);
         Files.createDirectories(runDir);
@@ -68,9 +67,9 @@ final class LocalPlatform implements AutoCloseable {
         reader.start();
         try {
             Instant at = printed.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-            return new LocalPlatform(process, runDir, url.get(), at);
+            return new LocalPlatform(process, script, runDir, url.get(), at);
         } catch (TimeoutException | java.util.concurrent.ExecutionException e) {
-            stop(process);
+            stop(process, script, runDir);
             throw new IllegalStateException("deploy/run-local.sh printed no UI URL within " + timeout + ": see " + log
                     + " and " + runDir.resolve("logs"), e);
         }
@@ -114,17 +113,24 @@ final class LocalPlatform implements AutoCloseable {
         return runDir.resolve("token");
     }
 
-    /** Ctrl-C, as a user stops it: the script stops every part it started. */
+    /** Stopped as a user stops it: the script stops every part it started. */
     @Override
     public void close() {
-        stop(process);
+        stop(process, script, runDir);
     }
 
-    private static void stop(Process process) {
+    /**
+     * SIGTERM, which the script handles as Ctrl-C: a build started in the background (nohup, a CI runner) passes
+     * SIGINT on ignored, and a script that starts with it ignored cannot trap it, so Ctrl-C's own signal left the
+     * services running after the tests. A script still running after 180 s is killed, and {@code run-local.sh stop}
+     * stops what its pid files name.
+     */
+    private static void stop(Process process, Path script, Path runDir) {
         try {
-            new ProcessBuilder("kill", "-INT", Long.toString(process.pid())).start().waitFor();
+            new ProcessBuilder("kill", "-TERM", Long.toString(process.pid())).start().waitFor();
             if (!process.waitFor(180, TimeUnit.SECONDS)) {
                 process.destroyForcibly();
+                stopCommand(script, runDir);
             }
         } catch (IOException e) {
             process.destroyForcibly();
@@ -132,6 +138,15 @@ final class LocalPlatform implements AutoCloseable {
             Thread.currentThread().interrupt();
             process.destroyForcibly();
         }
+    }
+
+    /** {@code run-local.sh stop} on a run folder: stops whatever its pid files name. */
+    private static void stopCommand(Path script, Path runDir) throws IOException, InterruptedException {
+        ProcessBuilder stop = new ProcessBuilder("bash", script.toString(), "stop")
+                .directory(script.getParent().getParent().toFile()).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD);
+        stop.environment().put("ND_RUN_DIR", runDir.toString());
+        stop.start().waitFor(300, TimeUnit.SECONDS);
     }
 
     private static void deleteTree(Path dir) throws IOException {
