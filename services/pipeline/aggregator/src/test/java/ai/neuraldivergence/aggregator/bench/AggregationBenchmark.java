@@ -145,6 +145,11 @@ public final class AggregationBenchmark {
                     ActivationBatch.Builder batch = ActivationBatch.newBuilder().setModelId("bench").setModelVersion("1")
                             .setTap("tap" + t).setTapIndex(t).addTapShape(NEURONS[t]).setNeuronCount(NEURONS[t])
                             .setReduction(Reduction.REDUCTION_NONE).addAllObservations(observations);
+                    // declared neuron scales, as the inference service sends its manifest's: the layer statistic's
+                    // map divides each neuron by its own
+                    for (int k = 0; k < NEURONS[t]; k++) {
+                        batch.addNeuronScales(0.5f + (k % 7) * 0.25f);
+                    }
                     for (int k = 0; k < PER_BATCH * NEURONS[t]; k++) {
                         batch.addActivations((float) Math.max(0, random.nextGaussian()));
                     }
