@@ -1,5 +1,6 @@
 package ai.neuraldivergence.aggregator.ingest;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -86,6 +87,46 @@ class FlushFencingTest {
                 referenceDelta(tap, "next", 4), Map.of(tp, new FlushWriter.OffsetRange(5, 9)));
         assertEquals(List.of(next), sealing.sealed().stream().map(SealStore.Sealed::id).toList());
         assertTrue(seals.tapSealed(next, "dense"));
+    }
+
+    /**
+     * Two versions of a new layout declaring other neuron scales, read by two instances: the first to commit
+     * registers its scales; the other's flush, built with its own, is a layout conflict that writes nothing and moves
+     * no offset. Its records read again take the registered scales (what the intake asks the catalog for), and then
+     * commit, summed through the first version's map.
+     */
+    @Test
+    void aLayoutRegisteredMeanwhileWithOtherScalesIsAConflictThatWritesNothing() {
+        PGSimpleDataSource ds = TestDatabases.migrated("scales_unit");
+        FlushWriter first = FlushWriters.of(ds, "g");
+        FlushWriter other = FlushWriters.of(ds, "h");
+        TopicPartition tp = new TopicPartition("t", 0);
+        first.storedOffsets(Map.of(tp, 0L));
+        other.storedOffsets(Map.of(tp, 0L));
+        Instant minute = Instant.parse("2026-11-28T10:00:00Z");
+        TapDescriptor v1 = new TapDescriptor("m", "1", "dense", 0, new int[] {1}, 1, Reduction.NONE, 1,
+                new float[] {2f});
+        TapDescriptor v2 = new TapDescriptor("m", "2", "dense", 0, new int[] {1}, 1, Reduction.NONE, 1,
+                new float[] {3f});
+        WindowKey v1Key = new WindowKey("m", "1", "dense", Slice.ALL, Granularity.MINUTE, minute);
+        WindowKey v2Key = new WindowKey("m", "2", "dense", Slice.ALL, Granularity.MINUTE, minute);
+
+        assertInstanceOf(FlushWriter.Outcome.Committed.class, first.flush(drained(v1Key, v1, 5),
+                Map.of(tp, new FlushWriter.OffsetRange(0, 5))));
+        FlushWriter.Outcome conflict = other.flush(drained(v2Key, v2, 3), Map.of(tp,
+                new FlushWriter.OffsetRange(0, 3)));
+        assertInstanceOf(FlushWriter.Outcome.LayoutConflict.class, conflict);
+        TapWindowStore windows = new TapWindowStore(ds);
+        assertTrue(windows.read("m", "2", "dense", Slice.ALL, Granularity.MINUTE, minute, minute.plusSeconds(60))
+                .isEmpty(), "nothing of the conflicting delta was written");
+        assertEquals(0L, other.storedOffsets(Map.of(tp, 0L)).get(tp), "no offset moved past its records");
+
+        TapDescriptor reread = new ai.neuraldivergence.storage.CatalogStore(ds).withRegisteredScales(v2);
+        assertArrayEquals(new float[] {2f}, reread.featureScales(), "read again, the records take the layout's scales");
+        assertInstanceOf(FlushWriter.Outcome.Committed.class, other.flush(drained(v2Key, reread, 3),
+                Map.of(tp, new FlushWriter.OffsetRange(0, 3))));
+        assertArrayEquals(new float[] {2f}, windows.read("m", "2", "dense", Slice.ALL, Granularity.MINUTE, minute,
+                minute.plusSeconds(60)).get(0).distribution().featureScales());
     }
 
     /** {@code observations} of a reference, in its "all" slice and one predicted-class slice. */
