@@ -120,7 +120,7 @@ public record Divergence(double ks, double ksErrorBound, double ksSamplingBound,
         double finiteShareB = (double) b.count() / nb;
         double errorA = a.rankError();
         double errorB = b.rankError();
-        double[] ksAndW = ksAndWasserstein(Side.of(a), Side.of(b));
+        double[] ksAndW = ksAndWasserstein(a, b);
         boolean bothFinite = a.count() > 0 && b.count() > 0;
         double range = bothFinite ? Math.max(a.max(), b.max()) - Math.min(a.min(), b.min()) : Double.NaN;
 
@@ -184,6 +184,20 @@ public record Divergence(double ks, double ksErrorBound, double ksSamplingBound,
         }
     }
 
+    /** {@link #ksAndWasserstein(Side, Side)} of two neurons, or the same pair's last result if neither grew since. */
+    static double[] ksAndWasserstein(NeuronDistribution a, NeuronDistribution b) {
+        long na = a.observationCount();
+        long nb = b.observationCount();
+        NeuronDistribution.KsMemo m = b.ksMemo();
+        if (m != null && m.against().get() == a && m.againstObservations() == na && m.observations() == nb) {
+            return new double[] {m.ks(), m.w()};
+        }
+        double[] ksAndW = ksAndWasserstein(Side.of(a), Side.of(b));
+        b.ksMemo(new NeuronDistribution.KsMemo(new java.lang.ref.WeakReference<>(a), na, nb, ksAndW[0],
+                ksAndW[1]));
+        return ksAndW;
+    }
+
     /** Finite values only: {@link #ksAndWasserstein(Side, Side)} of two plain sketched CDFs. */
     static double[] ksAndWasserstein(float[] xa, long[] wa, long na, float[] xb, long[] wb, long nb) {
         return ksAndWasserstein(Side.finite(xa, wa, na), Side.finite(xb, wb, nb));
@@ -197,28 +211,37 @@ public record Divergence(double ks, double ksErrorBound, double ksSamplingBound,
     static double[] ksAndWasserstein(Side a, Side b) {
         float[] xa = a.x();
         float[] xb = b.x();
+        long[] wa = a.cumulativeWeights();
+        long[] wb = b.cumulativeWeights();
+        // reciprocals once: the walk is a monitor's hottest loop, and a division per step would triple its cost.
+        // The extended CDF at a finite point is (-Inf count + cumulative weight) / total.
+        double perTotalA = 1.0 / a.total();
+        double perTotalB = 1.0 / b.total();
+        double perFiniteA = a.finite() == 0 ? 0 : 1.0 / a.finite();
+        double perFiniteB = b.finite() == 0 ? 0 : 1.0 / b.finite();
+        double belowA = a.negativeInfinity();
+        double belowB = b.negativeInfinity();
         int i = 0;
         int j = 0;
-        double fa = 0;
-        double fb = 0;
-        double ks = Math.abs(a.extended(0) - b.extended(0));
+        long ca = 0;
+        long cb = 0;
+        double ks = Math.abs(belowA * perTotalA - belowB * perTotalB);
         double w = 0;
-        double previous = Double.NaN;
+        float previous = Float.NaN;
         while (i < xa.length || j < xb.length) {
-            double x = Math.min(i < xa.length ? xa[i] : Double.POSITIVE_INFINITY,
-                    j < xb.length ? xb[j] : Double.POSITIVE_INFINITY);
-            if (!Double.isNaN(previous)) {
-                w += Math.abs(fa - fb) * (x - previous);
+            float x = i < xa.length ? (j < xb.length ? Math.min(xa[i], xb[j]) : xa[i]) : xb[j];
+            if (i + j > 0) {
+                w += Math.abs(ca * perFiniteA - cb * perFiniteB) * ((double) x - previous);
             }
             while (i < xa.length && xa[i] == x) {
-                fa = (double) a.cumulativeWeights()[i] / a.finite();
+                ca = wa[i];
                 i++;
             }
             while (j < xb.length && xb[j] == x) {
-                fb = (double) b.cumulativeWeights()[j] / b.finite();
+                cb = wb[j];
                 j++;
             }
-            ks = Math.max(ks, Math.abs(a.extended(fa) - b.extended(fb)));
+            ks = Math.max(ks, Math.abs((belowA + ca) * perTotalA - (belowB + cb) * perTotalB));
             previous = x;
         }
         ks = Math.max(ks, Math.abs(a.atPositiveInfinity() - b.atPositiveInfinity()));

@@ -39,6 +39,16 @@ public final class NeuronDistribution {
     private long nanCount;
     private long positiveInfinityCount;
     private long negativeInfinityCount;
+    // the last KS and W1 computed with this distribution as side B (Divergence): a monitor evaluates one window
+    // against one reference once per threshold it holds, every minute. Both sides only grow, so their observation
+    // counts say whether the pair changed since. Written racily but safely: a record of final fields, replaced whole.
+    // The other side is held weakly: a cached window must not keep an evicted reference alive.
+    private KsMemo ksMemo;
+
+    /** KS and W1 against {@code against} when it and this held the observations counted here. */
+    record KsMemo(java.lang.ref.WeakReference<NeuronDistribution> against, long againstObservations,
+            long observations, double ks, double w) {
+    }
 
     public NeuronDistribution(int k) {
         if (k < 8 || k > 65_535) {
@@ -132,6 +142,14 @@ public final class NeuronDistribution {
         long items = s != null ? s.getNumRetained() : exact == null ? 0 : exact.length;
         // the fields, the sketch's object and level arrays, and 4 bytes an item
         return 96 + (s != null ? 64 + 4L * 16 : 16) + 4 * items;
+    }
+
+    KsMemo ksMemo() {
+        return ksMemo;
+    }
+
+    void ksMemo(KsMemo memo) {
+        ksMemo = memo;
     }
 
     public long count() {

@@ -42,6 +42,37 @@ class DivergenceTest {
     }
 
     @Test
+    void aPairComparedAgainIsAnsweredFromItsLastWalkUntilEitherSideGrows() {
+        // a monitor compares one window with one reference once per threshold it holds: the walk is kept on the
+        // window, and must never answer for a side that has changed since, or for another reference
+        NeuronDistribution reference = normal(11, 8_000, 0);
+        NeuronDistribution window = normal(12, 900, 0.2);
+        Divergence first = Divergence.ksOf(reference, window, SamplingBound.NONE);
+        assertEquals(first.ks(), Divergence.ksOf(reference, window, SamplingBound.NONE).ks());
+        assertEquals(first.wasserstein(), Divergence.of(reference, window, 10, SamplingBound.NONE).wasserstein());
+
+        NeuronDistribution other = normal(13, 8_000, 1);
+        double againstOther = Divergence.ksOf(other, window, SamplingBound.NONE).ks();
+        assertTrue(againstOther > first.ks() + 0.15, "another reference is walked anew: " + againstOther);
+
+        window.merge(normal(14, 900, 3));
+        Divergence grown = Divergence.ksOf(reference, window, SamplingBound.NONE);
+        assertEquals(walked(reference, window), grown.ks(), "a window that grew is walked anew");
+        assertTrue(grown.ks() > first.ks() + 0.3);
+
+        double beforeNaN = walked(reference, window);
+        reference.update(Float.NaN);
+        assertEquals(walked(reference, window), Divergence.ksOf(reference, window, SamplingBound.NONE).ks(),
+                "so is one whose reference grew, even by a NaN");
+        assertTrue(walked(reference, window) != beforeNaN);
+    }
+
+    /** KS from a walk of both sketches now, without the memo. */
+    private static double walked(NeuronDistribution a, NeuronDistribution b) {
+        return Divergence.ksAndWasserstein(Divergence.Side.of(a), Divergence.Side.of(b))[0];
+    }
+
+    @Test
     void theKsOnlyComparisonAMonitorReadsAgreesWithTheFullOneOnEverythingItKeeps() {
         // sketches in estimation mode, a NaN and an infinity on one side, and the family's sampling bound
         NeuronDistribution a = normal(1, 5_000, 0);
