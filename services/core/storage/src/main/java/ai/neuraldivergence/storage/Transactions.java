@@ -3,6 +3,7 @@ package ai.neuraldivergence.storage;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import javax.sql.DataSource;
 
 /** Work done in one transaction: committed, or rolled back whatever it throws. */
@@ -40,10 +41,16 @@ public final class Transactions {
     }
 
     /**
-     * Bounds the caller's transaction: a lock not granted within 10 s fails it, and a session idle in it for 60 s is
-     * ended by the server, so that an instance frozen mid-transaction holds nothing for long.
+     * Bounds the caller's transaction: a lock not granted within 10 s fails it, a session idle in it for 60 s is ended
+     * by the server, so that an instance frozen mid-transaction holds nothing for long, and a server that does not
+     * answer within {@link ReadTimeout#DEFAULT} fails it on this side, whatever data source the connection came from.
      */
     public static void bounded(Connection c) throws SQLException {
+        bounded(c, ReadTimeout.DEFAULT);
+    }
+
+    static void bounded(Connection c, Duration readTimeout) throws SQLException {
+        ReadTimeout.bound(c, Math.toIntExact(readTimeout.toMillis()));
         try (Statement st = c.createStatement()) {
             st.execute("SET LOCAL lock_timeout = '10s'");
             st.execute("SET LOCAL idle_in_transaction_session_timeout = '60s'");

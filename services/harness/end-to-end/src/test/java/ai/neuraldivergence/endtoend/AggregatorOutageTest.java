@@ -39,7 +39,12 @@ class AggregatorOutageTest {
             pg = start(port, data);
             aggregator.awaitReadiness(200);
             producer.join(Duration.ofSeconds(120).toMillis());
-            STREAM.awaitAll(jdbc);
+            try {
+                STREAM.awaitAll(jdbc);
+            } catch (AssertionError e) {
+                // a stuck aggregator says where its threads wait (ConsumerWatchdog); CI keeps no log files
+                throw new AssertionError(e.getMessage() + "\n" + aggregator.logTail(120), e);
+            }
             STREAM.verifyAgainstWhatWasSent(jdbc);
         } finally {
             pg.close();

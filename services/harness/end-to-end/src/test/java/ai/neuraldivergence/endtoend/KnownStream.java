@@ -143,7 +143,14 @@ final class KnownStream {
     }
 
     ServiceProcess startAggregator(String bootstrap, String jdbcUrl, String group, String log) throws Exception {
+        return startAggregator(bootstrap, jdbcUrl, group, log, Map.of());
+    }
+
+    /** {@link #startAggregator}, with {@code environment} added (configuration a test shortens, say). */
+    ServiceProcess startAggregator(String bootstrap, String jdbcUrl, String group, String log,
+            Map<String, String> environment) throws Exception {
         Map<String, String> env = ServiceProcess.environment(bootstrap, jdbcUrl);
+        env.putAll(environment);
         env.putAll(Map.of("ND_TOPICS_ACTIVATIONS", topic, "ND_TOPICS_LABELS", labelsTopic(),
                 "ND_TOPICS_DEAD_LETTER", deadLetterTopic(), "ND_AGGREGATOR_CONSUMER_GROUP", group));
         return ServiceProcess.start("aggregator", env,

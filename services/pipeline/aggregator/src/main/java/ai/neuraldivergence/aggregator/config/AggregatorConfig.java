@@ -103,6 +103,21 @@ public interface AggregatorConfig {
     Duration maxRetryBackoff();
 
     /**
+     * A delta's write has not ended, or the consumer thread has neither polled nor started over, for this long: a call
+     * that does not return (a database read on a connection nothing answers, say). Logged with the consumer's and the
+     * writer's stacks, and counted ({@code nd_aggregator_consumer_stalls_total}).
+     */
+    @WithDefault("60s")
+    Duration stallWarning();
+
+    /**
+     * Stuck this long: liveness DOWN, so that Kubernetes restarts the pod (its partitions have gone to another
+     * instance by then: Kafka's {@code max.poll.interval.ms} is 5 minutes).
+     */
+    @WithDefault("5m")
+    Duration stallTimeout();
+
+    /**
      * How long after its event time an observation may reach the aggregator (measured against its Kafka record's
      * timestamp, so that a replay decides alike) and still enter its window; later ones are counted and dropped.
      */

@@ -5,6 +5,7 @@ import ai.neuraldivergence.storage.DeltaPartitions;
 import ai.neuraldivergence.storage.ExemplarStore;
 import ai.neuraldivergence.storage.LateLabelStore;
 import ai.neuraldivergence.storage.OffsetStore;
+import ai.neuraldivergence.storage.ReadTimeout;
 import ai.neuraldivergence.storage.RecentObservationStore;
 import ai.neuraldivergence.storage.ReferenceStore;
 import ai.neuraldivergence.storage.SealStore;
@@ -25,20 +26,30 @@ import jakarta.inject.Singleton;
 @ApplicationScoped
 public class Stores {
 
+    private javax.sql.DataSource bounded;
+
+    /** The data source, its reads bounded ({@link ReadTimeout}); Flyway migrates through the bare one. */
+    private synchronized javax.sql.DataSource bounded(AgroalDataSource dataSource) {
+        if (bounded == null) {
+            bounded = ReadTimeout.bounding(dataSource);
+        }
+        return bounded;
+    }
+
     /** Qualifies the partitions of {@code exemplar_delta}; unqualified {@link DeltaPartitions} are window deltas'. */
     public static final String EXEMPLAR_DELTAS = DeltaPartitions.EXEMPLARS;
 
     @Produces
     @Singleton
     CatalogStore catalog(AgroalDataSource dataSource) {
-        return new CatalogStore(dataSource);
+        return new CatalogStore(bounded(dataSource));
     }
 
     /** New rows get sketches of {@code nd.aggregator.sketch-k}. */
     @Produces
     @Singleton
     TapWindowStore windows(AgroalDataSource dataSource, AggregatorConfig config) {
-        return new TapWindowStore(dataSource, config.sketchK());
+        return new TapWindowStore(bounded(dataSource), config.sketchK());
     }
 
     @Produces
@@ -50,14 +61,14 @@ public class Stores {
     @Produces
     @Singleton
     DeltaPartitions deltaPartitions(AgroalDataSource dataSource) {
-        return new DeltaPartitions(dataSource);
+        return new DeltaPartitions(bounded(dataSource));
     }
 
     @Produces
     @Singleton
     @Identifier(EXEMPLAR_DELTAS)
     DeltaPartitions exemplarDeltaPartitions(AgroalDataSource dataSource) {
-        return new DeltaPartitions(dataSource, DeltaPartitions.EXEMPLARS);
+        return new DeltaPartitions(bounded(dataSource), DeltaPartitions.EXEMPLARS);
     }
 
     @Produces
@@ -69,36 +80,36 @@ public class Stores {
     @Produces
     @Singleton
     ReferenceStore references(AgroalDataSource dataSource) {
-        return new ReferenceStore(dataSource);
+        return new ReferenceStore(bounded(dataSource));
     }
 
     @Produces
     @Singleton
     SealStore seals(AgroalDataSource dataSource) {
-        return new SealStore(dataSource);
+        return new SealStore(bounded(dataSource));
     }
 
     @Produces
     @Singleton
     LateLabelStore lateLabels(AgroalDataSource dataSource) {
-        return new LateLabelStore(dataSource);
+        return new LateLabelStore(bounded(dataSource));
     }
 
     @Produces
     @Singleton
     RecentObservationStore recent(AgroalDataSource dataSource) {
-        return new RecentObservationStore(dataSource);
+        return new RecentObservationStore(bounded(dataSource));
     }
 
     @Produces
     @Singleton
     ExemplarStore exemplars(AgroalDataSource dataSource) {
-        return new ExemplarStore(dataSource);
+        return new ExemplarStore(bounded(dataSource));
     }
 
     @Produces
     @Singleton
     WindowRetention retention(AgroalDataSource dataSource) {
-        return new WindowRetention(dataSource);
+        return new WindowRetention(bounded(dataSource));
     }
 }

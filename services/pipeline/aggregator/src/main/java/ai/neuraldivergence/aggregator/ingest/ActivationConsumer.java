@@ -51,8 +51,11 @@ public class ActivationConsumer {
     // the wait before the next restart after a failure: doubles per failure, back to the start once a poll succeeds
     private Duration backoff;
     private volatile String lastError;
+    // when the loop last began with a new Kafka consumer (at start, and after each failure's backoff): with the last
+    // poll, what says the thread is moving
+    private volatile Instant lastStart;
     private volatile Error fatal;
-    private Thread thread;
+    private volatile Thread thread;
 
     @Inject
     public ActivationConsumer(AggregatorConfig config, Topics topics,
@@ -96,6 +99,42 @@ public class ActivationConsumer {
         return loop.lastPoll();
     }
 
+    /**
+     * How long the running consumer has been stuck: the longer of the consumer thread's time without a poll or a
+     * fresh start, and the delta in flight's time being written (the consumer polls on meanwhile); empty when it is
+     * not running. A failing loop starts over after each backoff, so only a call that does not return grows this
+     * past a poll's and a flush's time.
+     */
+    public Optional<Duration> withoutProgress() {
+        Instant poll = loop.lastPoll();
+        Instant start = lastStart;
+        if (!isRunning() || start == null) {
+            return Optional.empty();
+        }
+        Instant last = poll != null && poll.isAfter(start) ? poll : start;
+        Duration consumerThread = Duration.between(last, Instant.now());
+        Duration writing = writes.writingFor().orElse(Duration.ZERO);
+        return Optional.of(writing.compareTo(consumerThread) > 0 ? writing : consumerThread);
+    }
+
+    /** Where the consumer and writer threads are now: what a stall warning shows. */
+    public String stacks() {
+        StringBuilder out = new StringBuilder();
+        Thread consumerThread = thread;
+        if (consumerThread != null) {
+            append(out, consumerThread);
+        }
+        writes.writerThread().ifPresent(t -> append(out, t));
+        return out.toString();
+    }
+
+    private static void append(StringBuilder out, Thread t) {
+        out.append('"').append(t.getName()).append("\" ").append(t.getState()).append('\n');
+        for (StackTraceElement e : t.getStackTrace()) {
+            out.append("\tat ").append(e).append('\n');
+        }
+    }
+
     public boolean isRunning() {
         return thread != null && thread.isAlive();
     }
@@ -123,6 +162,7 @@ public class ActivationConsumer {
     private void loop() {
         backoff = config.retryBackoff();
         while (running) {
+            lastStart = Instant.now();
             try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(consumerConfig())) {
                 loop.consume(c);
             } catch (WakeupException e) {

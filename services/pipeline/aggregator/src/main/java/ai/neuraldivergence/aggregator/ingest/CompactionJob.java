@@ -47,7 +47,8 @@ public class CompactionJob {
     static final Duration AHEAD_EVERY = Duration.ofSeconds(30);
 
     private final AggregatorConfig config;
-    private final AgroalDataSource dataSource;
+    // its reads bounded (ReadTimeout): a fold waiting on a silent server would hold its partition's lease
+    private final javax.sql.DataSource dataSource;
     private final Compaction compaction;
     private final DeltaPartitions partitions;
     private final DeltaPartitions exemplarPartitions;
@@ -76,14 +77,14 @@ public class CompactionJob {
             WindowDeltaStore deltas) {
         this.partitionGauges = partitionGauges;
         this.config = config;
-        this.dataSource = dataSource;
+        this.dataSource = ai.neuraldivergence.storage.ReadTimeout.bounding(dataSource);
         this.watermarkTopics = Set.of(topics.activations(), topics.labels());
         this.partitions = partitions;
         this.exemplarPartitions = exemplarPartitions;
         this.offsets = offsets;
         this.deltas = deltas;
         for (String table : ai.neuraldivergence.storage.PartitionLayout.TABLES) {
-            ahead.put(table, new ai.neuraldivergence.storage.TimePartitions(dataSource,
+            ahead.put(table, new ai.neuraldivergence.storage.TimePartitions(this.dataSource,
                     ai.neuraldivergence.storage.PartitionLayout.of(table)));
         }
         this.folded = Meters.counter(registry, "nd.aggregator.minutes.folded",
@@ -92,7 +93,7 @@ public class CompactionJob {
                 "Hour and day rows built (each once, from its final minutes or hours)");
         this.failed = Meters.counter(registry, "nd.aggregator.compaction.failures",
                 "Folds and builds that failed (the key is skipped and tried again at the next pass)");
-        this.compaction = new Compaction(dataSource, config.sketchK(), finality(config), new Compaction.Listener() {
+        this.compaction = new Compaction(this.dataSource, config.sketchK(), finality(config), new Compaction.Listener() {
             @Override
             public void built(Compaction.Built b) {
                 built.increment();

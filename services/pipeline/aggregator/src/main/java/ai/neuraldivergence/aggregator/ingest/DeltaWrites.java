@@ -13,19 +13,23 @@ import java.util.concurrent.Future;
 final class DeltaWrites {
 
     /** A delta being written on the writer thread, and the heap it holds until then. */
-    record InFlight(PendingDelta delta, long bytes, Future<FlushWriter.Outcome> outcome) {
+    record InFlight(PendingDelta delta, long bytes, Future<FlushWriter.Outcome> outcome, Instant handedAt) {
     }
 
     private final FlushWriter writer;
     private final EventPublisher events;
     private final ReferenceSeals seals;
     private final ConsumerMetrics metrics;
+    // the writer thread itself too: a stalled consumer is usually waiting for it, and its stack says on what
+    private volatile Thread writerThread;
     private final ExecutorService thread = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "delta-writer");
         t.setDaemon(true);
+        writerThread = t;
         return t;
     });
-    private InFlight inFlight;
+    // written by the consumer thread, read by the watchdog's
+    private volatile InFlight inFlight;
 
     DeltaWrites(FlushWriter writer, EventPublisher events, ReferenceSeals seals, ConsumerMetrics metrics) {
         this.writer = writer;
@@ -36,7 +40,7 @@ final class DeltaWrites {
 
     /** Starts writing {@code delta}, which holds {@code bytes} of heap until it is written. */
     void hand(PendingDelta delta, long bytes) {
-        inFlight = new InFlight(delta, bytes, thread.submit(() -> commit(delta)));
+        inFlight = new InFlight(delta, bytes, thread.submit(() -> commit(delta)), Instant.now());
     }
 
     /** Whether no delta is in flight. */
@@ -47,6 +51,16 @@ final class DeltaWrites {
     /** Whether the delta in flight, if any, is written (or failed). */
     boolean done() {
         return inFlight != null && inFlight.outcome().isDone();
+    }
+
+    /**
+     * How long the delta in flight has been written, while it is: the consumer goes on polling meanwhile, so a write
+     * that never ends (a database read that never returns) shows here and nowhere else.
+     */
+    java.util.Optional<java.time.Duration> writingFor() {
+        InFlight flight = inFlight;
+        return flight == null || flight.outcome().isDone() ? java.util.Optional.empty()
+                : java.util.Optional.of(java.time.Duration.between(flight.handedAt(), Instant.now()));
     }
 
     /** The heap the delta in flight holds. */
@@ -94,6 +108,11 @@ final class DeltaWrites {
             metrics.fenced();
         }
         return outcome;
+    }
+
+    /** The writer thread, once one has started. */
+    java.util.Optional<Thread> writerThread() {
+        return java.util.Optional.ofNullable(writerThread);
     }
 
     void shutdown() {

@@ -36,12 +36,13 @@ public class IngestBeans {
             @Identifier(Stores.EXEMPLAR_DELTAS) DeltaPartitions exemplarPartitions, OffsetStore offsets,
             ReferenceStore references, SealStore seals, LateLabelStore lateLabels, RecentObservationStore recent,
             ExemplarStore exemplars) {
-        return new FlushWriter(dataSource, config.consumerGroup(), config.sketchK(),
+        javax.sql.DataSource bounded = ai.neuraldivergence.storage.ReadTimeout.bounding(dataSource);
+        return new FlushWriter(bounded, config.consumerGroup(), config.sketchK(),
                 new FlushWriter.Finality(CompactionJob.finality(config), Set.of(topics.activations(),
                         topics.labels()), config.recent().ttl()),
                 new FlushWriter.Stores(catalog, windows, deltas, deltaPartitions, exemplarPartitions, offsets,
                         references, seals, lateLabels, recent, exemplars),
-                new CalibrationSamples(new ai.neuraldivergence.storage.CalibrationSampleStore(dataSource),
+                new CalibrationSamples(new ai.neuraldivergence.storage.CalibrationSampleStore(bounded),
                         config.calibrationSampleSize(), config.calibrationSampleMaxBytes().asLongValue()));
     }
 }

@@ -50,7 +50,8 @@ public class RetentionJob {
     public RetentionJob(AggregatorConfig config, MeterRegistry registry, CompactionJob compaction,
             PartitionGauges gauges, TapWindowStore windows, ExemplarStore exemplars, LateLabelStore lateLabels,
             WindowRetention retention, io.agroal.api.AgroalDataSource dataSource) {
-        this.samples = new ai.neuraldivergence.storage.CalibrationSampleStore(dataSource);
+        this.samples = new ai.neuraldivergence.storage.CalibrationSampleStore(
+                ai.neuraldivergence.storage.ReadTimeout.bounding(dataSource));
         this.windows = windows;
         this.exemplars = exemplars;
         this.lateLabels = lateLabels;
