@@ -180,8 +180,9 @@ public class ApiProducer {
                 null, Runtime.getRuntime().maxMemory() / 16);
         OffsetStore offsets = new OffsetStore();
         List<String> topics = List.of(activationsTopic, labelsTopic);
+        javax.sql.DataSource bounded = ai.neuraldivergence.storage.ReadTimeout.bounding(dataSource);
         MonitorEvaluator.Watermark watermark = () -> {
-            try (Connection c = dataSource.getConnection()) {
+            try (Connection c = bounded.getConnection()) {
                 return offsets.watermark(c, aggregatorGroup, topics).map(Compaction::completeBefore);
             } catch (SQLException e) {
                 throw new StorageException("reading the aggregator's watermark", e);

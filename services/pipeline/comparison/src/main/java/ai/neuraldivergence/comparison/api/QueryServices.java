@@ -85,7 +85,8 @@ public class QueryServices {
     @Produces
     @Singleton
     LayerNulls layerNulls(io.agroal.api.AgroalDataSource dataSource) {
-        return new LayerNulls(new ai.neuraldivergence.storage.CalibrationSampleStore(dataSource),
+        return new LayerNulls(new ai.neuraldivergence.storage.CalibrationSampleStore(
+                ai.neuraldivergence.storage.ReadTimeout.bounding(dataSource)),
                 config.calibrationSampleSize(), Runtime.getRuntime().maxMemory() / 16);
     }
 

@@ -4,6 +4,7 @@ import ai.neuraldivergence.storage.CallDeadline;
 import ai.neuraldivergence.storage.CatalogStore;
 import ai.neuraldivergence.storage.ExemplarStore;
 import ai.neuraldivergence.storage.MonitorStore;
+import ai.neuraldivergence.storage.ReadTimeout;
 import ai.neuraldivergence.storage.RecentObservationStore;
 import ai.neuraldivergence.storage.ReferenceStore;
 import ai.neuraldivergence.storage.SealStore;
@@ -17,7 +18,8 @@ import jakarta.inject.Singleton;
 
 /**
  * The stores the comparison service reads, one of each, on the service's data source (its read-mostly role), every
- * statement bounded by the deadline of the call it answers ({@link CallDeadline}).
+ * statement bounded by the deadline of the call it answers ({@link CallDeadline}) and every read by
+ * {@link ReadTimeout}.
  */
 @ApplicationScoped
 public class Stores {
@@ -26,7 +28,9 @@ public class Stores {
 
     private synchronized javax.sql.DataSource bounded(AgroalDataSource dataSource) {
         if (bounded == null) {
-            bounded = CallDeadline.bounding(dataSource);
+            // the call's deadline cancels a statement the server is working on; the read timeout gives up on a
+            // server that stopped answering (a cancel reaches no one then), so that no worker waits forever
+            bounded = CallDeadline.bounding(ReadTimeout.bounding(dataSource));
         }
         return bounded;
     }
