@@ -3,17 +3,14 @@ package ai.neuraldivergence.endtoend;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.neuraldivergence.testkit.FrozenServer;
 import ai.neuraldivergence.testkit.TestInfrastructure;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Matcher;
@@ -36,7 +33,6 @@ class AggregatorStallTest {
         EmbeddedPostgres pg = EmbeddedPostgres.builder().start();
         String jdbc = "jdbc:postgresql://127.0.0.1:" + pg.getPort() + "/postgres";
         AtomicBoolean producing = new AtomicBoolean(true);
-        List<Long> frozen = new ArrayList<>();
         try (ServiceProcess aggregator = STREAM.startAggregator(TestInfrastructure.shared().kafkaBootstrapServers(),
                 jdbc, "stall-group", "aggregator-stall",
                 Map.of("ND_AGGREGATOR_STALL_WARNING", "4s", "ND_AGGREGATOR_STALL_TIMEOUT", "12s"))) {
@@ -45,9 +41,7 @@ class AggregatorStallTest {
                     producing), "stall-producer");
             producer.start();
             Thread.sleep(3000);
-            frozen.addAll(postgresProcesses(pg));
-            signal("STOP", frozen);
-            try {
+            try (FrozenServer frozen = FrozenServer.freeze(pg)) {
                 awaitLiveness(aggregator, 503, Duration.ofSeconds(60));
                 String log = aggregator.logTail(400);
                 assertTrue(log.contains("the activation consumer has been stuck"), "a stall warning:\n" + log);
@@ -56,8 +50,6 @@ class AggregatorStallTest {
                         && log.contains("at org.postgresql"), "the warning shows a thread waiting in the driver:\n"
                         + log);
                 assertEquals(1.0, metric(aggregator, "nd_aggregator_consumer_stalls_total"), "one stall counted");
-            } finally {
-                signal("CONT", frozen);
             }
             awaitLiveness(aggregator, 200, Duration.ofSeconds(60));
             producer.join(Duration.ofSeconds(120).toMillis());
@@ -68,36 +60,8 @@ class AggregatorStallTest {
             }
             STREAM.verifyAgainstWhatWasSent(jdbc);
         } finally {
-            if (!frozen.isEmpty()) {
-                signal("CONT", frozen);
-            }
             pg.close();
         }
-    }
-
-    /** The postmaster (the first line of its pid file) and every process it started: the whole server. */
-    private static List<Long> postgresProcesses(EmbeddedPostgres pg) throws Exception {
-        Path dataDirectory = findDataDirectory(pg);
-        long postmaster = Long.parseLong(Files.readAllLines(dataDirectory.resolve("postmaster.pid")).get(0).trim());
-        List<Long> out = new ArrayList<>();
-        out.add(postmaster);
-        ProcessHandle.of(postmaster).orElseThrow().descendants().forEach(p -> out.add(p.pid()));
-        return out;
-    }
-
-    private static Path findDataDirectory(EmbeddedPostgres pg) throws Exception {
-        try (var c = pg.getPostgresDatabase().getConnection(); var st = c.createStatement();
-                var rs = st.executeQuery("SHOW data_directory")) {
-            rs.next();
-            return Path.of(rs.getString(1));
-        }
-    }
-
-    private static void signal(String name, List<Long> pids) throws Exception {
-        List<String> command = new ArrayList<>(List.of("kill", "-" + name));
-        pids.forEach(p -> command.add(Long.toString(p)));
-        // a backend may have ended meanwhile: kill's status then says nothing about the others
-        new ProcessBuilder(command).inheritIO().start().waitFor();
     }
 
     private static void awaitLiveness(ServiceProcess p, int status, Duration timeout) throws Exception {
