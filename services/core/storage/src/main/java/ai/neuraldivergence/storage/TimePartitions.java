@@ -332,11 +332,21 @@ public final class TimePartitions {
     }
 
     private void detach(Connection c, PartitionLayout.Part p, String how) throws SQLException {
+        // the server answers a detach only once its wait is over: a read bound (ReadTimeout) shorter than the wait
+        // would give up on a detach still legitimately waiting, and leave it pending
+        int readTimeout = c.getNetworkTimeout();
+        int detachRead = Math.toIntExact(DETACH_WAIT.plusMinutes(1).toMillis());
+        if (readTimeout != 0 && readTimeout < detachRead) {
+            c.setNetworkTimeout(Runnable::run, detachRead);
+        }
         execute(c, "SET lock_timeout = '" + DETACH_WAIT.toMillis() + "ms'");
         try {
             execute(c, "ALTER TABLE " + p.parent() + " DETACH PARTITION " + p.name() + " " + how);
         } finally {
             execute(c, "SET lock_timeout = '" + LOCK_TIMEOUT.toMillis() + "ms'");
+            if (c.getNetworkTimeout() != readTimeout) {
+                c.setNetworkTimeout(Runnable::run, readTimeout);
+            }
         }
     }
 
