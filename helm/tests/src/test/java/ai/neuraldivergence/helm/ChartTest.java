@@ -659,7 +659,7 @@ class ChartTest {
             alerts.add(m.group(1));
         }
         assertEquals(Set.of("NeuralDivergenceTapDrifting", "NeuralDivergenceMonitorInsufficientData",
-                "NeuralDivergenceAggregatorLagging",
+                "NeuralDivergenceAggregatorLagging", "NeuralDivergenceAggregatorStuck",
                 "NeuralDivergenceObservationsShed", "NeuralDivergenceDeadLettersGrowing",
                 "NeuralDivergenceDeadLettersUndeliverable", "NeuralDivergenceStoreFailing",
                 "NeuralDivergenceRollupBehind", "NeuralDivergenceWatermarkStalled", "NeuralDivergenceFoldsBehind",
