@@ -26,14 +26,18 @@ import jakarta.inject.Singleton;
 @ApplicationScoped
 public class Stores {
 
-    private javax.sql.DataSource bounded;
+    /** Qualifies the data source every store and job of the aggregator uses. */
+    public static final String READS_BOUNDED = "reads-bounded";
 
-    /** The data source, its reads bounded ({@link ReadTimeout}); Flyway migrates through the bare one. */
-    private synchronized javax.sql.DataSource bounded(AgroalDataSource dataSource) {
-        if (bounded == null) {
-            bounded = ReadTimeout.bounding(dataSource);
-        }
-        return bounded;
+    /**
+     * The data source every store and job of the aggregator uses, its reads bounded ({@link ReadTimeout}): one
+     * place, so that no path can miss the bound. Flyway migrates through the bare one.
+     */
+    @Produces
+    @Singleton
+    @Identifier(READS_BOUNDED)
+    javax.sql.DataSource boundedDataSource(AgroalDataSource dataSource) {
+        return ReadTimeout.bounding(dataSource);
     }
 
     /** Qualifies the partitions of {@code exemplar_delta}; unqualified {@link DeltaPartitions} are window deltas'. */
@@ -41,15 +45,15 @@ public class Stores {
 
     @Produces
     @Singleton
-    CatalogStore catalog(AgroalDataSource dataSource) {
-        return new CatalogStore(bounded(dataSource));
+    CatalogStore catalog(@Identifier(READS_BOUNDED) javax.sql.DataSource dataSource) {
+        return new CatalogStore(dataSource);
     }
 
     /** New rows get sketches of {@code nd.aggregator.sketch-k}. */
     @Produces
     @Singleton
-    TapWindowStore windows(AgroalDataSource dataSource, AggregatorConfig config) {
-        return new TapWindowStore(bounded(dataSource), config.sketchK());
+    TapWindowStore windows(@Identifier(READS_BOUNDED) javax.sql.DataSource dataSource, AggregatorConfig config) {
+        return new TapWindowStore(dataSource, config.sketchK());
     }
 
     @Produces
@@ -60,15 +64,15 @@ public class Stores {
 
     @Produces
     @Singleton
-    DeltaPartitions deltaPartitions(AgroalDataSource dataSource) {
-        return new DeltaPartitions(bounded(dataSource));
+    DeltaPartitions deltaPartitions(@Identifier(READS_BOUNDED) javax.sql.DataSource dataSource) {
+        return new DeltaPartitions(dataSource);
     }
 
     @Produces
     @Singleton
     @Identifier(EXEMPLAR_DELTAS)
-    DeltaPartitions exemplarDeltaPartitions(AgroalDataSource dataSource) {
-        return new DeltaPartitions(bounded(dataSource), DeltaPartitions.EXEMPLARS);
+    DeltaPartitions exemplarDeltaPartitions(@Identifier(READS_BOUNDED) javax.sql.DataSource dataSource) {
+        return new DeltaPartitions(dataSource, DeltaPartitions.EXEMPLARS);
     }
 
     @Produces
@@ -79,37 +83,37 @@ public class Stores {
 
     @Produces
     @Singleton
-    ReferenceStore references(AgroalDataSource dataSource) {
-        return new ReferenceStore(bounded(dataSource));
+    ReferenceStore references(@Identifier(READS_BOUNDED) javax.sql.DataSource dataSource) {
+        return new ReferenceStore(dataSource);
     }
 
     @Produces
     @Singleton
-    SealStore seals(AgroalDataSource dataSource) {
-        return new SealStore(bounded(dataSource));
+    SealStore seals(@Identifier(READS_BOUNDED) javax.sql.DataSource dataSource) {
+        return new SealStore(dataSource);
     }
 
     @Produces
     @Singleton
-    LateLabelStore lateLabels(AgroalDataSource dataSource) {
-        return new LateLabelStore(bounded(dataSource));
+    LateLabelStore lateLabels(@Identifier(READS_BOUNDED) javax.sql.DataSource dataSource) {
+        return new LateLabelStore(dataSource);
     }
 
     @Produces
     @Singleton
-    RecentObservationStore recent(AgroalDataSource dataSource) {
-        return new RecentObservationStore(bounded(dataSource));
+    RecentObservationStore recent(@Identifier(READS_BOUNDED) javax.sql.DataSource dataSource) {
+        return new RecentObservationStore(dataSource);
     }
 
     @Produces
     @Singleton
-    ExemplarStore exemplars(AgroalDataSource dataSource) {
-        return new ExemplarStore(bounded(dataSource));
+    ExemplarStore exemplars(@Identifier(READS_BOUNDED) javax.sql.DataSource dataSource) {
+        return new ExemplarStore(dataSource);
     }
 
     @Produces
     @Singleton
-    WindowRetention retention(AgroalDataSource dataSource) {
-        return new WindowRetention(bounded(dataSource));
+    WindowRetention retention(@Identifier(READS_BOUNDED) javax.sql.DataSource dataSource) {
+        return new WindowRetention(dataSource);
     }
 }

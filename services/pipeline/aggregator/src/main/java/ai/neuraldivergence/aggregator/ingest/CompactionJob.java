@@ -8,7 +8,6 @@ import ai.neuraldivergence.storage.DeltaPartitions;
 import ai.neuraldivergence.storage.OffsetStore;
 import ai.neuraldivergence.storage.StorageException;
 import ai.neuraldivergence.storage.WindowDeltaStore;
-import io.agroal.api.AgroalDataSource;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.Startup;
@@ -71,20 +70,21 @@ public class CompactionJob {
     private Long lastAhead;
 
     @Inject
-    public CompactionJob(AgroalDataSource dataSource, AggregatorConfig config, Topics topics, MeterRegistry registry,
+    public CompactionJob(@Identifier(Stores.READS_BOUNDED) javax.sql.DataSource dataSource, AggregatorConfig config,
+            Topics topics, MeterRegistry registry,
             EventPublisher events, PartitionGauges partitionGauges, DeltaPartitions partitions,
             @Identifier(Stores.EXEMPLAR_DELTAS) DeltaPartitions exemplarPartitions, OffsetStore offsets,
             WindowDeltaStore deltas) {
         this.partitionGauges = partitionGauges;
         this.config = config;
-        this.dataSource = ai.neuraldivergence.storage.ReadTimeout.bounding(dataSource);
+        this.dataSource = dataSource;
         this.watermarkTopics = Set.of(topics.activations(), topics.labels());
         this.partitions = partitions;
         this.exemplarPartitions = exemplarPartitions;
         this.offsets = offsets;
         this.deltas = deltas;
         for (String table : ai.neuraldivergence.storage.PartitionLayout.TABLES) {
-            ahead.put(table, new ai.neuraldivergence.storage.TimePartitions(this.dataSource,
+            ahead.put(table, new ai.neuraldivergence.storage.TimePartitions(dataSource,
                     ai.neuraldivergence.storage.PartitionLayout.of(table)));
         }
         this.folded = Meters.counter(registry, "nd.aggregator.minutes.folded",
@@ -93,7 +93,7 @@ public class CompactionJob {
                 "Hour and day rows built (each once, from its final minutes or hours)");
         this.failed = Meters.counter(registry, "nd.aggregator.compaction.failures",
                 "Folds and builds that failed (the key is skipped and tried again at the next pass)");
-        this.compaction = new Compaction(this.dataSource, config.sketchK(), finality(config), new Compaction.Listener() {
+        this.compaction = new Compaction(dataSource, config.sketchK(), finality(config), new Compaction.Listener() {
             @Override
             public void built(Compaction.Built b) {
                 built.increment();

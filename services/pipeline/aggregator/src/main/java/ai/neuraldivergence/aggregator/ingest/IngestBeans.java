@@ -13,7 +13,6 @@ import ai.neuraldivergence.storage.ReferenceStore;
 import ai.neuraldivergence.storage.SealStore;
 import ai.neuraldivergence.storage.TapWindowStore;
 import ai.neuraldivergence.storage.WindowDeltaStore;
-import io.agroal.api.AgroalDataSource;
 import io.smallrye.common.annotation.Identifier;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Produces;
@@ -31,18 +30,18 @@ public class IngestBeans {
      */
     @Produces
     @Singleton
-    FlushWriter flushWriter(AgroalDataSource dataSource, AggregatorConfig config, Topics topics,
+    FlushWriter flushWriter(@Identifier(Stores.READS_BOUNDED) javax.sql.DataSource dataSource, AggregatorConfig config,
+            Topics topics,
             CatalogStore catalog, TapWindowStore windows, WindowDeltaStore deltas, DeltaPartitions deltaPartitions,
             @Identifier(Stores.EXEMPLAR_DELTAS) DeltaPartitions exemplarPartitions, OffsetStore offsets,
             ReferenceStore references, SealStore seals, LateLabelStore lateLabels, RecentObservationStore recent,
             ExemplarStore exemplars) {
-        javax.sql.DataSource bounded = ai.neuraldivergence.storage.ReadTimeout.bounding(dataSource);
-        return new FlushWriter(bounded, config.consumerGroup(), config.sketchK(),
+        return new FlushWriter(dataSource, config.consumerGroup(), config.sketchK(),
                 new FlushWriter.Finality(CompactionJob.finality(config), Set.of(topics.activations(),
                         topics.labels()), config.recent().ttl()),
                 new FlushWriter.Stores(catalog, windows, deltas, deltaPartitions, exemplarPartitions, offsets,
                         references, seals, lateLabels, recent, exemplars),
-                new CalibrationSamples(new ai.neuraldivergence.storage.CalibrationSampleStore(bounded),
+                new CalibrationSamples(new ai.neuraldivergence.storage.CalibrationSampleStore(dataSource),
                         config.calibrationSampleSize(), config.calibrationSampleMaxBytes().asLongValue()));
     }
 }

@@ -49,9 +49,10 @@ public class RetentionJob {
     @Inject
     public RetentionJob(AggregatorConfig config, MeterRegistry registry, CompactionJob compaction,
             PartitionGauges gauges, TapWindowStore windows, ExemplarStore exemplars, LateLabelStore lateLabels,
-            WindowRetention retention, io.agroal.api.AgroalDataSource dataSource) {
-        this.samples = new ai.neuraldivergence.storage.CalibrationSampleStore(
-                ai.neuraldivergence.storage.ReadTimeout.bounding(dataSource));
+            WindowRetention retention,
+            @io.smallrye.common.annotation.Identifier(ai.neuraldivergence.aggregator.config.Stores.READS_BOUNDED)
+            javax.sql.DataSource dataSource) {
+        this.samples = new ai.neuraldivergence.storage.CalibrationSampleStore(dataSource);
         this.windows = windows;
         this.exemplars = exemplars;
         this.lateLabels = lateLabels;

@@ -23,7 +23,6 @@ import ai.neuraldivergence.storage.StorageException;
 import ai.neuraldivergence.storage.TapWindowStore;
 import ai.neuraldivergence.storage.WindowDeltaStore;
 import ai.neuraldivergence.storage.WindowRollups;
-import io.agroal.api.AgroalDataSource;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
@@ -175,14 +174,14 @@ public class ApiProducer {
     @Singleton
     MonitorEvaluator evaluator(CatalogStore catalog, TapWindowStore windows, WindowRollups rollups,
             WindowDeltaStore deltas, ReferenceStore references, MonitorStore store, Monitors monitors,
-            AgroalDataSource dataSource, ai.neuraldivergence.comparison.query.LayerNulls layerNulls) {
+            @io.smallrye.common.annotation.Identifier(ai.neuraldivergence.comparison.config.Stores.READS_BOUNDED)
+            javax.sql.DataSource dataSource, ai.neuraldivergence.comparison.query.LayerNulls layerNulls) {
         Selections selections = new Selections(catalog, windows, rollups, deltas, references, config.sketchK(),
                 null, Runtime.getRuntime().maxMemory() / 16);
         OffsetStore offsets = new OffsetStore();
         List<String> topics = List.of(activationsTopic, labelsTopic);
-        javax.sql.DataSource bounded = ai.neuraldivergence.storage.ReadTimeout.bounding(dataSource);
         MonitorEvaluator.Watermark watermark = () -> {
-            try (Connection c = bounded.getConnection()) {
+            try (Connection c = dataSource.getConnection()) {
                 return offsets.watermark(c, aggregatorGroup, topics).map(Compaction::completeBefore);
             } catch (SQLException e) {
                 throw new StorageException("reading the aggregator's watermark", e);

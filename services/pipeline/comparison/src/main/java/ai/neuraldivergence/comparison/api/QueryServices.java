@@ -84,9 +84,9 @@ public class QueryServices {
     /** The layer statistic's resampled nulls; the samples they come from take at most a sixteenth of the heap. */
     @Produces
     @Singleton
-    LayerNulls layerNulls(io.agroal.api.AgroalDataSource dataSource) {
-        return new LayerNulls(new ai.neuraldivergence.storage.CalibrationSampleStore(
-                ai.neuraldivergence.storage.ReadTimeout.bounding(dataSource)),
+    LayerNulls layerNulls(@io.smallrye.common.annotation.Identifier(
+            ai.neuraldivergence.comparison.config.Stores.READS_BOUNDED) javax.sql.DataSource dataSource) {
+        return new LayerNulls(new ai.neuraldivergence.storage.CalibrationSampleStore(dataSource),
                 config.calibrationSampleSize(), Runtime.getRuntime().maxMemory() / 16);
     }
 

@@ -12,6 +12,7 @@ import ai.neuraldivergence.storage.TapWindowStore;
 import ai.neuraldivergence.storage.WindowDeltaStore;
 import ai.neuraldivergence.storage.WindowRollups;
 import io.agroal.api.AgroalDataSource;
+import io.smallrye.common.annotation.Identifier;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
@@ -24,68 +25,82 @@ import jakarta.inject.Singleton;
 @ApplicationScoped
 public class Stores {
 
+    /** Qualifies the service's data source with its reads bounded ({@link ReadTimeout}). */
+    public static final String READS_BOUNDED = "reads-bounded";
+
     private javax.sql.DataSource bounded;
 
-    private synchronized javax.sql.DataSource bounded(AgroalDataSource dataSource) {
+    /**
+     * The service's data source, its reads bounded ({@link ReadTimeout}): what every store and background read uses,
+     * so that no path can miss the bound. Flyway migrates through the bare one.
+     */
+    @Produces
+    @Singleton
+    @Identifier(READS_BOUNDED)
+    javax.sql.DataSource readsBounded(AgroalDataSource dataSource) {
+        return ReadTimeout.bounding(dataSource);
+    }
+
+    private synchronized javax.sql.DataSource bounded(javax.sql.DataSource readsBounded) {
         if (bounded == null) {
             // the call's deadline cancels a statement the server is working on; the read timeout gives up on a
             // server that stopped answering (a cancel reaches no one then), so that no worker waits forever
-            bounded = CallDeadline.bounding(ReadTimeout.bounding(dataSource));
+            bounded = CallDeadline.bounding(readsBounded);
         }
         return bounded;
     }
 
     @Produces
     @Singleton
-    CatalogStore catalog(AgroalDataSource dataSource) {
+    CatalogStore catalog(@Identifier(READS_BOUNDED) javax.sql.DataSource dataSource) {
         return new CatalogStore(bounded(dataSource));
     }
 
     @Produces
     @Singleton
-    TapWindowStore windows(AgroalDataSource dataSource) {
+    TapWindowStore windows(@Identifier(READS_BOUNDED) javax.sql.DataSource dataSource) {
         return new TapWindowStore(bounded(dataSource));
     }
 
     @Produces
     @Singleton
-    WindowRollups rollups(AgroalDataSource dataSource, TapWindowStore windows) {
+    WindowRollups rollups(@Identifier(READS_BOUNDED) javax.sql.DataSource dataSource, TapWindowStore windows) {
         return new WindowRollups(bounded(dataSource), windows);
     }
 
     @Produces
     @Singleton
-    WindowDeltaStore deltas(AgroalDataSource dataSource) {
+    WindowDeltaStore deltas(@Identifier(READS_BOUNDED) javax.sql.DataSource dataSource) {
         return new WindowDeltaStore(bounded(dataSource));
     }
 
     @Produces
     @Singleton
-    ReferenceStore references(AgroalDataSource dataSource) {
+    ReferenceStore references(@Identifier(READS_BOUNDED) javax.sql.DataSource dataSource) {
         return new ReferenceStore(bounded(dataSource));
     }
 
     @Produces
     @Singleton
-    SealStore seals(AgroalDataSource dataSource) {
+    SealStore seals(@Identifier(READS_BOUNDED) javax.sql.DataSource dataSource) {
         return new SealStore(bounded(dataSource));
     }
 
     @Produces
     @Singleton
-    RecentObservationStore recent(AgroalDataSource dataSource) {
+    RecentObservationStore recent(@Identifier(READS_BOUNDED) javax.sql.DataSource dataSource) {
         return new RecentObservationStore(bounded(dataSource));
     }
 
     @Produces
     @Singleton
-    ExemplarStore exemplars(AgroalDataSource dataSource) {
+    ExemplarStore exemplars(@Identifier(READS_BOUNDED) javax.sql.DataSource dataSource) {
         return new ExemplarStore(bounded(dataSource));
     }
 
     @Produces
     @Singleton
-    MonitorStore monitors(AgroalDataSource dataSource) {
+    MonitorStore monitors(@Identifier(READS_BOUNDED) javax.sql.DataSource dataSource) {
         return new MonitorStore(bounded(dataSource));
     }
 }
