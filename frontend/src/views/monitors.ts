@@ -63,7 +63,9 @@ export function thresholdText(m: Monitor): (string | HTMLElement)[] {
   return [h("span", { class: "calibrated", title: `false-alarm rate per evaluation ${alpha}` },
     `${formatNumber(m.thresholdApplied)} × ${m.windowsInARow}`),
   h("small", {}, ` = effect ${formatNumber(c.minimumEffect)} + null ${formatNumber(c.nullQuantile)} + sketch ` +
-    `${formatNumber(c.sketchBound)}; detects ${formatNumber(c.smallestDetectableEffect)}`)];
+    `${formatNumber(c.sketchBound)}; detects ${formatNumber(c.smallestDetectableEffect)}` +
+    // the reference was sealed moments ago: its resampled null is being computed, the analytic bound stands in
+    (c.calibrating ? "; calibrating (analytic null until the reference's is computed)" : ""))];
 }
 
 /** A monitor's state on a tap, in words (as the Overview's badges say it too). */

@@ -20,9 +20,12 @@ import ai.neuraldivergence.domain.mmd.RandomFeatureMap;
  *     analytic bound ({@link MmdNull})
  * @param medianNull the null's median (resampled), or a bound on it (analytic, at 0.2): what a calibrated monitor's
  *     smallest detectable effect adds to its threshold
+ * @param calibrating whether A's resampled null is still being computed (a reference sealed moments ago): the
+ *     analytic bound answers meanwhile
  */
 public record LayerDrift(String unavailable, double mmd, double bandwidth, double nullQuantile, double minimumEffect,
-        double threshold, boolean drifted, long countA, long countB, boolean resampled, double medianNull) {
+        double threshold, boolean drifted, long countA, long countB, boolean resampled, double medianNull,
+        boolean calibrating) {
 
     /**
      * The default minimum relevant effect, in MMD²: the change a user would act on, below which a tap is not
@@ -32,7 +35,7 @@ public record LayerDrift(String unavailable, double mmd, double bandwidth, doubl
 
     static LayerDrift unavailable(String why) {
         return new LayerDrift(why, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, false, 0, 0, false,
-                Double.NaN);
+                Double.NaN, false);
     }
 
     public boolean available() {
@@ -79,7 +82,7 @@ public record LayerDrift(String unavailable, double mmd, double bandwidth, doubl
                 : MmdNull.quantile(0.5, fa.count(), fb.count(), trace);
         double threshold = minimumEffect + q;
         return new LayerDrift(null, mmd, map.bandwidth(g), q, minimumEffect, threshold, mmd > threshold, fa.count(),
-                fb.count(), fromSample.isPresent(), median);
+                fb.count(), fromSample.isPresent(), median, resampled != null && resampled.calibrating());
     }
 
     /**

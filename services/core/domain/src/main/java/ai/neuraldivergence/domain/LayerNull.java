@@ -36,6 +36,37 @@ public final class LayerNull {
          * without a usable sample.
          */
         OptionalDouble quantile(int g, long n, long m, double alpha);
+
+        /**
+         * True while the null this source stands for is still being computed (a reference sealed moments ago): it
+         * answers empty meanwhile, and the analytic bound is used.
+         */
+        default boolean calibrating() {
+            return false;
+        }
+    }
+
+    /** A source for a null still being computed: it answers nothing yet ({@link Source#calibrating}). */
+    public static final Source CALIBRATING = new Source() {
+        @Override
+        public OptionalDouble quantile(int g, long n, long m, double alpha) {
+            return OptionalDouble.empty();
+        }
+
+        @Override
+        public boolean calibrating() {
+            return true;
+        }
+    };
+
+    /** The buckets resampled, smallest first: powers of two from {@link ResampledNull#SMALLEST_BUCKET}. */
+    public static int[] buckets() {
+        int count = Integer.numberOfTrailingZeros(LARGEST_BUCKET / ResampledNull.SMALLEST_BUCKET) + 1;
+        int[] out = new int[count];
+        for (int i = 0; i < count; i++) {
+            out[i] = ResampledNull.SMALLEST_BUCKET << i;
+        }
+        return out;
     }
 
     /** The bucket a query of n and m observations reads: the largest power of two not above n_eff, or 0 below 16. */

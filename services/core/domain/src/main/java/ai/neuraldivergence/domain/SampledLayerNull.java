@@ -52,6 +52,30 @@ public final class SampledLayerNull implements LayerNull.Source {
         return OptionalDouble.of(LayerNull.quantile(summary, bucket, n, m, alpha, spectrum));
     }
 
+    /**
+     * Every (grid point, bucket) and every grid point's spectrum, computed now (tens of seconds of a core for a full
+     * sample): the whole null, to store. It answers every query as this source does.
+     */
+    public LayerNullTable table() {
+        if (!usable()) {
+            return LayerNullTable.unusable(sample.size());
+        }
+        int[] buckets = LayerNull.buckets();
+        double[][][] out = new double[map.bandwidths()][buckets.length][];
+        FeatureSpectrum[] spectraOut = new FeatureSpectrum[map.bandwidths()];
+        for (int g = 0; g < out.length; g++) {
+            for (int b = 0; b < buckets.length; b++) {
+                int bucket = buckets[b];
+                int grid = g;
+                out[g][b] = summaries.computeIfAbsent(((long) g << 32) | bucket,
+                        key -> LayerNull.resample(map, grid, sample, bucket, resampleSeed)).clone();
+            }
+            int grid = g;
+            spectraOut[g] = spectra.computeIfAbsent(g, key -> FeatureSpectrum.of(map, grid, sample));
+        }
+        return LayerNullTable.computed(sample.size(), out, spectraOut);
+    }
+
     /** The sample's size on the heap, roughly: what a cache of these counts. */
     public long bytes() {
         return sample.isEmpty() ? 0 : sample.size() * (16L + 4L * sample.get(0).length);

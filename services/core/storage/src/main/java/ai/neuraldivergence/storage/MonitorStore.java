@@ -299,7 +299,8 @@ public final class MonitorStore {
             try (PreparedStatement ps = c.prepareStatement("SELECT s.monitor, s.generation, s.tap, s.state, s.since, "
                     + "s.since_lower_bound, s.last_evaluated, s.window_start, s.window_observations, "
                     + "s.reference_observations, s.value, s.threshold_applied, s.reason, s.minimum_effect, "
-                    + "s.null_quantile, s.sketch_bound, s.alpha, s.smallest_detectable_effect FROM monitor_state s "
+                    + "s.null_quantile, s.sketch_bound, s.alpha, s.smallest_detectable_effect, s.calibrating "
+                    + "FROM monitor_state s "
                     + "JOIN monitor m ON m.name = s.monitor AND m.generation = s.generation "
                     + "ORDER BY s.monitor, s.tap")) {
                 return Sql.list(ps, rs -> {
@@ -363,7 +364,7 @@ public final class MonitorStore {
                     + "window_end, window_start, window_observations, reference_observations, value, "
                     + "threshold_applied, outcome, epoch, " + CalibrationColumns.NAMES
                     + ") SELECT name, generation, ?, ?, "
-                    + "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM monitor WHERE name = ? AND generation = ? AND "
+                    + "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM monitor WHERE name = ? AND generation = ? AND "
                     + HOLDS_LEASE + " ON CONFLICT (monitor, generation, tap, window_end) DO UPDATE SET value = "
                     + "excluded.value, epoch = excluded.epoch")) {
                 Sql.bind(ps, state.tap(), e.end(), e.window().start(), e.window().observations(),
@@ -372,22 +373,20 @@ public final class MonitorStore {
                 ps.setDouble(7, e.thresholdApplied());
                 Sql.bindFrom(ps, 8, e.outcome().name().toLowerCase(java.util.Locale.ROOT), lease.epoch());
                 CalibrationColumns.bind(ps, 10, e.calibration());
-                Sql.bindFrom(ps, 15, state.monitor(), state.generation(), lease.holder(), lease.epoch());
+                Sql.bindFrom(ps, 10 + CalibrationColumns.COUNT, state.monitor(), state.generation(), lease.holder(), lease.epoch());
                 written = ps.executeUpdate();
             }
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO monitor_state (monitor, generation, tap, "
                     + "state, since, since_lower_bound, last_evaluated, window_start, window_observations, "
                     + "reference_observations, value, threshold_applied, reason, epoch, " + CalibrationColumns.NAMES
-                    + ") SELECT name, generation, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM monitor WHERE "
+                    + ") SELECT name, generation, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM monitor WHERE "
                     + "name = ? AND generation = ? AND " + HOLDS_LEASE + " ON CONFLICT (monitor, tap) DO UPDATE SET "
                     + "generation = excluded.generation, state = excluded.state, since = excluded.since, "
                     + "since_lower_bound = excluded.since_lower_bound, last_evaluated = excluded.last_evaluated, "
                     + "window_start = excluded.window_start, window_observations = excluded.window_observations, "
                     + "reference_observations = excluded.reference_observations, value = excluded.value, "
                     + "threshold_applied = excluded.threshold_applied, reason = excluded.reason, epoch = "
-                    + "excluded.epoch, minimum_effect = excluded.minimum_effect, null_quantile = "
-                    + "excluded.null_quantile, sketch_bound = excluded.sketch_bound, alpha = excluded.alpha, "
-                    + "smallest_detectable_effect = excluded.smallest_detectable_effect")) {
+                    + "excluded.epoch, " + CalibrationColumns.EXCLUDED)) {
                 Sql.bind(ps, state.tap(), state.state().word());
                 ps.setTimestamp(3, state.since() == null ? null : Timestamp.from(state.since()));
                 Sql.bindFrom(ps, 4, state.sinceLowerBound(), state.lastEvaluated(), state.windowStart(),
@@ -397,7 +396,7 @@ public final class MonitorStore {
                 ps.setString(11, state.reason());
                 Sql.bindFrom(ps, 12, lease.epoch());
                 CalibrationColumns.bind(ps, 13, state.calibration());
-                Sql.bindFrom(ps, 18, state.monitor(), state.generation(), lease.holder(), lease.epoch());
+                Sql.bindFrom(ps, 13 + CalibrationColumns.COUNT, state.monitor(), state.generation(), lease.holder(), lease.epoch());
                 written += ps.executeUpdate();
             }
             if (written != 2) {

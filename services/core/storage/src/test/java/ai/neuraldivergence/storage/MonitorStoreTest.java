@@ -1,6 +1,7 @@
 package ai.neuraldivergence.storage;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -231,6 +232,22 @@ class MonitorStoreTest {
             assertEquals(parts.smallestDetectableEffect(), store.states().stream()
                     .filter(s -> s.monitor().equals("calibrated-parts")).findFirst().orElseThrow()
                     .smallestDetectableEffect(), 0);
+
+            // a layer monitor's evaluation made while its reference was calibrating says so, in state and history
+            Instant next = end.plusSeconds(60);
+            CalibratedThreshold layer = CalibratedThreshold.ofLayer(0.001, CalibratedThreshold.alpha(1, 3), 0.004,
+                    0.001, true);
+            MonitorStatus calibrating = new MonitorStatus("calibrated-parts", m.generation(), "dense",
+                    Transition.State.OK, null, false, next, next.minusSeconds(600), 9_000, 60_000, 0.002,
+                    layer.applied(), layer, null);
+            store.write(lease, MonitorRun.Evaluation.of(next, new TrailingWindow(next.minusSeconds(600), next, 9_000,
+                    true), 60_000, 0.002, layer), calibrating, null);
+            assertTrue(store.evaluations("calibrated-parts", m.generation(), "dense").get(1).calibration()
+                    .calibrating());
+            assertFalse(store.evaluations("calibrated-parts", m.generation(), "dense").get(0).calibration()
+                    .calibrating());
+            assertTrue(store.states().stream().filter(s -> s.monitor().equals("calibrated-parts")).findFirst()
+                    .orElseThrow().calibration().calibrating());
         } finally {
             store.release(lease);
         }

@@ -60,9 +60,14 @@ public final class FeatureSpectrum {
         return new FeatureSpectrum(eigenvalues(cov));
     }
 
-    /** A spectrum given as it is (tests). */
+    /** A spectrum given as it is: one stored ({@link #eigenvalues}), or a test's. */
     public static FeatureSpectrum ofEigenvalues(double... eigenvalues) {
         return new FeatureSpectrum(eigenvalues.clone());
+    }
+
+    /** The eigenvalues, a copy: what a stored null keeps of the spectrum. */
+    public double[] eigenvalues() {
+        return eigenvalues.clone();
     }
 
     /** The sum of the eigenvalues: the features' total variance. */

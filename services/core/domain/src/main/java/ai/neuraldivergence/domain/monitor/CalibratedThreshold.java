@@ -14,9 +14,12 @@ import ai.neuraldivergence.domain.MeanKsNull;
  * included; {@link MinuteEvaluation} reads up to {@link #SCALES} windows each minute). The {@code smallestDetectableEffect}
  * is the true mean KS read over the threshold with probability at least one half: the threshold, plus the mean KS's
  * expected shortfall below the truth at these counts and its median deviation, plus the sketch bound again.
+ *
+ * <p>{@code calibrating}: a layer monitor's reference null was still being computed (its reference sealed moments
+ * ago), so the null quantile is the analytic bound, wider than the resampled one that follows.
  */
 public record CalibratedThreshold(double minimumEffect, double nullQuantile, double sketchBound, double alpha,
-        double smallestDetectableEffect) {
+        double smallestDetectableEffect, boolean calibrating) {
 
     /** A monitor evaluates each tap once per complete minute. */
     public static final int EVALUATIONS_PER_30_DAYS = 30 * 24 * 60;
@@ -47,7 +50,7 @@ public record CalibratedThreshold(double minimumEffect, double nullQuantile, dou
     public static CalibratedThreshold of(double minimumEffect, double alpha, long n, long m, double sketchBound) {
         double q = MeanKsNull.quantile(n, m, alpha);
         return new CalibratedThreshold(minimumEffect, q, sketchBound, alpha,
-                minimumEffect + q + sketchBound + shortfall(n, m) + sketchBound);
+                minimumEffect + q + sketchBound + shortfall(n, m) + sketchBound, false);
     }
 
     /**
@@ -56,9 +59,9 @@ public record CalibratedThreshold(double minimumEffect, double nullQuantile, dou
      * smallest detectable effect adds the null's median.
      */
     public static CalibratedThreshold ofLayer(double minimumEffect, double alpha, double nullQuantile,
-            double medianNull) {
+            double medianNull, boolean calibrating) {
         return new CalibratedThreshold(minimumEffect, nullQuantile, 0, alpha, minimumEffect + nullQuantile
-                + Math.max(0, medianNull));
+                + Math.max(0, medianNull), calibrating);
     }
 
     /**

@@ -114,7 +114,8 @@ public record MinuteEvaluation(MonitorRun.Evaluation evaluation, int[] topNeuron
         if (layer) {
             e = d.calibrated()
                     ? MonitorRun.Evaluation.of(end, w, m, c.layer().mmd(), CalibratedThreshold.ofLayer(
-                            d.minimumEffect(), alpha, c.layer().nullQuantile(), c.layer().medianNull()))
+                            d.minimumEffect(), alpha, c.layer().nullQuantile(), c.layer().medianNull(),
+                            c.layer().calibrating()))
                     : MonitorRun.Evaluation.of(end, w, m, c.layer().mmd(), d.threshold());
         } else {
             e = d.calibrated()

@@ -185,6 +185,21 @@ public interface AggregatorConfig {
         /** How often seals that are due (complete, or timed out) are made and published. */
         @WithDefault("2s")
         Duration sealCheckInterval();
+
+        /**
+         * How often sealed references are looked for whose layer null (the layer statistic's null resampled from the
+         * reference's calibration sample) is still to compute. Until it is stored, the reference is calibrating:
+         * comparisons and monitors against it use the analytic bound.
+         */
+        @WithDefault("15s")
+        Duration layerNullCheckInterval();
+
+        /**
+         * How long an aggregator holds a layer null it computes (tens of seconds of a core per tap): past it, another
+         * takes it over (one that died meanwhile leaves nothing undone).
+         */
+        @WithDefault("10m")
+        Duration layerNullLease();
     }
 
     /** How long stored windows are kept, per granularity (see the sizing table in the README). */

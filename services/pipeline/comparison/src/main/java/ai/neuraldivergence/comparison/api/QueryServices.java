@@ -87,7 +87,8 @@ public class QueryServices {
     LayerNulls layerNulls(@io.smallrye.common.annotation.Identifier(
             ai.neuraldivergence.comparison.config.Stores.READS_BOUNDED) javax.sql.DataSource dataSource) {
         return new LayerNulls(new ai.neuraldivergence.storage.CalibrationSampleStore(dataSource),
-                config.calibrationSampleSize(), Runtime.getRuntime().maxMemory() / 16);
+                new ai.neuraldivergence.storage.LayerNullStore(dataSource), config.calibrationSampleSize(),
+                Runtime.getRuntime().maxMemory() / 16);
     }
 
     @Produces

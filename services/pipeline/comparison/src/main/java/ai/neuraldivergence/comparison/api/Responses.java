@@ -303,7 +303,7 @@ final class Responses {
             ai.neuraldivergence.domain.monitor.CalibratedThreshold t) {
         return ai.neuraldivergence.proto.v1.CalibratedThreshold.newBuilder().setMinimumEffect(t.minimumEffect())
                 .setNullQuantile(t.nullQuantile()).setSketchBound(t.sketchBound()).setAlpha(t.alpha())
-                .setSmallestDetectableEffect(t.smallestDetectableEffect()).build();
+                .setSmallestDetectableEffect(t.smallestDetectableEffect()).setCalibrating(t.calibrating()).build();
     }
 
     static ai.neuraldivergence.proto.v1.MonitorDefinition monitorDefinition(StoredMonitor stored) {
@@ -369,7 +369,8 @@ final class Responses {
         }
         return out.setMmd(d.mmd()).setBandwidth(d.bandwidth()).setNullQuantile(d.nullQuantile())
                 .setMinimumEffect(d.minimumEffect()).setThreshold(d.threshold()).setDrifted(d.drifted())
-                .setCountA(d.countA()).setCountB(d.countB()).setNullResampled(d.resampled()).build();
+                .setCountA(d.countA()).setCountB(d.countB()).setNullResampled(d.resampled())
+                .setCalibrating(d.calibrating()).build();
     }
 
     private static NeuronDivergence neuron(int n, Divergence d, double threshold, boolean binEdges) {

@@ -5,6 +5,7 @@ import ai.neuraldivergence.domain.SampledLayerNull;
 import ai.neuraldivergence.domain.Slice;
 import ai.neuraldivergence.domain.TapDescriptor;
 import ai.neuraldivergence.storage.CalibrationSampleStore;
+import ai.neuraldivergence.storage.LayerNullStore;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -13,37 +14,56 @@ import java.util.Map;
 import java.util.OptionalDouble;
 
 /**
- * The layer statistic's resampled nulls, from the calibration sample of a comparison's side A (its hours, or its
- * reference's): each scope's sample read when first asked and kept a few minutes with the nulls resampled from it
- * ({@link SampledLayerNull}): an hour still filling changes its sample, a sealed reference never does. A bucket costs
- * about a second of one core at a thousand replicates; a live view redrawn every few seconds asks again for the same
- * one. Thread-safe.
+ * The layer statistic's resampled nulls of a comparison's side A. A reference's is computed once by an aggregator
+ * after its seal and stored ({@link LayerNullStore}): read here and kept a few minutes, and until it is stored the
+ * reference is calibrating ({@link LayerNull#CALIBRATING}: the analytic bound answers, and says so). A time range's
+ * changes as its hours fill, so it is resampled here from its hours' calibration samples when first asked and kept a
+ * few minutes with its sample ({@link SampledLayerNull}): a bucket costs about a second of one core at a thousand
+ * replicates, and a live view redrawn every few seconds asks again for the same one. Thread-safe.
  */
 public final class LayerNulls {
 
-    /** How long a sample and the nulls resampled from it are kept. */
+    /** How long a sample and the nulls resampled from it are kept, and a stored null once read. */
     static final Duration KEPT = Duration.ofMinutes(5);
+    /** How soon a reference found calibrating is looked up again. */
+    static final Duration CALIBRATING_RECHECK = Duration.ofSeconds(10);
+    /** Stored nulls kept at once (about 11 KB each). */
+    static final int STORED_KEPT = 256;
 
-    /** Where a side's calibration sample lives: a reference's own, or the hours of a range. */
+    /**
+     * Where a side's calibration sample lives: a reference (its stored null; {@code from} and {@code to} null), or
+     * the hours of a range ({@code reference} null).
+     */
     public record Scope(String modelId, String modelVersion, String tap, String reference, Instant from, Instant to) {
     }
 
     private record Kept(SampledLayerNull nulls, long at) {
     }
 
-    private final CalibrationSampleStore store;
+    private record Stored(LayerNull.Source nulls, long at) {
+    }
+
+    private final CalibrationSampleStore samples;
+    private final LayerNullStore stored;
     private final int sampleSize;
     private final long maxSampleBytes;
     // least recently used first; bounded by the bytes of the samples they hold
     private final Map<Scope, Kept> kept = new LinkedHashMap<>(16, 0.75f, true);
     private long sampleBytes;
+    private final Map<LayerNullStore.Key, Stored> storedKept = new LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<LayerNullStore.Key, Stored> eldest) {
+            return size() > STORED_KEPT;
+        }
+    };
 
     /**
      * @param sampleSize the most observations read per sample (the aggregator's calibration-sample-size)
      * @param maxSampleBytes what the samples kept may hold together
      */
-    public LayerNulls(CalibrationSampleStore store, int sampleSize, long maxSampleBytes) {
-        this.store = store;
+    public LayerNulls(CalibrationSampleStore samples, LayerNullStore stored, int sampleSize, long maxSampleBytes) {
+        this.samples = samples;
+        this.stored = stored;
         this.sampleSize = sampleSize;
         this.maxSampleBytes = maxSampleBytes;
     }
@@ -60,11 +80,7 @@ public final class LayerNulls {
         if (reference == null) {
             return null;
         }
-        if (reference.sourceFrom() != null && reference.sourceTo() != null) {
-            // frozen from a time range: its hours' samples, merged
-            return new Scope(tap.modelId(), reference.modelVersion(), tap.tap(), null, hour(reference.sourceFrom()),
-                    reference.sourceTo());
-        }
+        // tagged, or frozen from a time range: either way its null is computed after the seal and stored
         return new Scope(tap.modelId(), reference.modelVersion(), tap.tap(), reference.name(), null, null);
     }
 
@@ -77,8 +93,29 @@ public final class LayerNulls {
         if (scope == null) {
             return null;
         }
+        if (scope.reference() != null) {
+            return stored(new LayerNullStore.Key(scope.modelId(), scope.modelVersion(), scope.reference(),
+                    scope.tap()));
+        }
         return (g, n, m, alpha) -> LayerNull.bucket(n, m) == 0 ? OptionalDouble.empty()
                 : nulls(tap, scope).quantile(g, n, m, alpha);
+    }
+
+    /** A reference's stored null, or {@link LayerNull#CALIBRATING} while it is not stored yet. */
+    private LayerNull.Source stored(LayerNullStore.Key key) {
+        long now = System.nanoTime();
+        synchronized (this) {
+            Stored s = storedKept.get(key);
+            long kept = s == null ? 0 : s.nulls().calibrating() ? CALIBRATING_RECHECK.toNanos() : KEPT.toNanos();
+            if (s != null && now - s.at() < kept) {
+                return s.nulls();
+            }
+        }
+        LayerNull.Source read = stored.read(key).<LayerNull.Source>map(t -> t).orElse(LayerNull.CALIBRATING);
+        synchronized (this) {
+            storedKept.put(key, new Stored(read, now));
+        }
+        return read;
     }
 
     /** The scope's nulls: kept, or from its sample read now. */
@@ -90,10 +127,8 @@ public final class LayerNulls {
                 return k.nulls();
             }
         }
-        List<float[]> read = scope.reference() != null
-                ? store.readReference(scope.modelId(), scope.modelVersion(), scope.tap(), scope.reference(), sampleSize)
-                : store.readHours(scope.modelId(), scope.modelVersion(), scope.tap(), scope.from(), scope.to(),
-                        sampleSize);
+        List<float[]> read = samples.readHours(scope.modelId(), scope.modelVersion(), scope.tap(), scope.from(),
+                scope.to(), sampleSize);
         SampledLayerNull nulls = new SampledLayerNull(tap, read, scope.hashCode());
         synchronized (this) {
             Kept old = kept.remove(scope);

@@ -330,7 +330,7 @@ public final class MonitorEvaluator {
             CalibratedThreshold stored = e.calibration();
             return stored == null ? e : MonitorRun.Evaluation.of(e.end(), e.window(), e.referenceObservations(),
                     e.value(), CalibratedThreshold.ofLayer(d.minimumEffect(), stored.alpha(), stored.nullQuantile(),
-                            stored.smallestDetectableEffect() - stored.applied()));
+                            stored.smallestDetectableEffect() - stored.applied(), stored.calibrating()));
         }
         // a mode change starts the state over, so a calibrated monitor's evaluations carry their sketch bound
         double sketchBound = e.calibration() == null ? 0 : e.calibration().sketchBound();

@@ -1,0 +1,175 @@
+package ai.neuraldivergence.storage;
+
+import ai.neuraldivergence.domain.LayerNull;
+import ai.neuraldivergence.domain.LayerNullTable;
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import javax.sql.DataSource;
+
+/**
+ * Sealed references' layer nulls (V20): which are due, a claim on one while an aggregator computes it, the computed
+ * table, and the reads of the comparison service. A claim lapses after its lease, so that a replica that dies while
+ * computing leaves the work to another; two that compute the same null write the same numbers, and the first write
+ * is kept.
+ */
+public final class LayerNullStore {
+
+    /** The statistic whose null V20 keeps today: the layer statistic. */
+    static final String MMD2 = "mmd2";
+    /** References keep calibration samples of the slice all only. */
+    static final String ALL = "all";
+    /** The summary kept per grid point and bucket: quantiles at 0.5, 0.9, 0.99, 0.999 and mean + 3 standard errors. */
+    private static final int SUMMARY = 5;
+
+    private final DataSource dataSource;
+
+    public LayerNullStore(DataSource dataSource) {
+        this.dataSource = dataSource;
+    }
+
+    /** A tap of a sealed reference. */
+    public record Key(String modelId, String modelVersion, String reference, String tap) {
+    }
+
+    /**
+     * A tap of a sealed reference whose null is due, and where its sample lives: the reference's own (tagged), or the
+     * hours {@code [sourceFrom, sourceTo)} it was frozen from (both null for a tagged one).
+     */
+    public record Due(Key key, Instant sourceFrom, Instant sourceTo) {
+    }
+
+    /** Up to {@code limit} taps of sealed references without a computed null and not claimed now, oldest seal first. */
+    public List<Due> due(int limit) {
+        return Transactions.run(dataSource, "listing the layer nulls due", c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT r.model_id, r.model_version, r.name, t.tap, "
+                    + "r.source_from, r.source_to FROM reference r JOIN tap t ON t.model_id = r.model_id AND "
+                    + "t.model_version = r.model_version LEFT JOIN layer_null n ON n.model_id = r.model_id AND "
+                    + "n.model_version = r.model_version AND n.reference = r.name AND n.tap = t.tap AND n.slice = ? "
+                    + "AND n.statistic = ? WHERE r.sealed_at IS NOT NULL AND (n.model_id IS NULL OR (n.computed_at "
+                    + "IS NULL AND (n.claimed_until IS NULL OR n.claimed_until < now()))) "
+                    + "ORDER BY r.sealed_at, r.model_id, r.name, t.tap_index LIMIT ?")) {
+                Sql.bind(ps, ALL, MMD2, limit);
+                return Sql.list(ps, rs -> new Due(new Key(rs.getString(1), rs.getString(2), rs.getString(3),
+                        rs.getString(4)), instant(rs, 5), instant(rs, 6)));
+            }
+        });
+    }
+
+    private static Instant instant(ResultSet rs, int column) throws SQLException {
+        java.sql.Timestamp t = rs.getTimestamp(column);
+        return t == null ? null : t.toInstant();
+    }
+
+    /**
+     * Claims a due null for {@code lease}: false when it is computed, claimed by another whose lease runs, or its
+     * reference is gone.
+     */
+    public boolean claim(Key key, String holder, Duration lease) {
+        return Transactions.run(dataSource, "claiming the layer null of " + key, c -> {
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO layer_null (model_id, model_version, "
+                    + "reference, tap, slice, statistic, claimed_until, claimed_by) SELECT model_id, model_version, "
+                    + "name, ?, ?, ?, now() + make_interval(secs => ?), ? FROM reference WHERE model_id = ? AND "
+                    + "model_version = ? AND name = ? AND sealed_at IS NOT NULL ON CONFLICT (model_id, model_version, "
+                    + "reference, tap, slice, statistic) DO UPDATE SET claimed_until = excluded.claimed_until, "
+                    + "claimed_by = excluded.claimed_by WHERE layer_null.computed_at IS NULL AND "
+                    + "(layer_null.claimed_until IS NULL OR layer_null.claimed_until < now())")) {
+                Sql.bind(ps, key.tap(), ALL, MMD2, (double) lease.toSeconds(), holder, key.modelId(),
+                        key.modelVersion(), key.reference());
+                return ps.executeUpdate() == 1;
+            }
+        });
+    }
+
+    /**
+     * Stores a computed null: false when one was stored already (another replica's, the same numbers) or the
+     * reference is gone.
+     */
+    public boolean store(Key key, LayerNullTable table) {
+        return Transactions.run(dataSource, "storing the layer null of " + key, c -> {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE layer_null SET computed_at = now(), sample_size = ?, "
+                    + "quantiles = ?, eigenvalues = ?, claimed_until = NULL, claimed_by = NULL WHERE model_id = ? AND "
+                    + "model_version = ? AND reference = ? AND tap = ? AND slice = ? AND statistic = ? AND "
+                    + "computed_at IS NULL")) {
+                ps.setInt(1, table.sampleSize());
+                ps.setArray(2, doubles(c, flatten(table.summaries())));
+                ps.setArray(3, doubles(c, flatten(table.eigenvalues())));
+                Sql.bindFrom(ps, 4, key.modelId(), key.modelVersion(), key.reference(), key.tap(), ALL, MMD2);
+                return ps.executeUpdate() == 1;
+            }
+        });
+    }
+
+    /** A tap's stored null: empty while it is calibrating (not computed yet, or its reference not sealed). */
+    public Optional<LayerNullTable> read(Key key) {
+        return Transactions.run(dataSource, "reading the layer null of " + key, c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT sample_size, quantiles, eigenvalues FROM layer_null "
+                    + "WHERE model_id = ? AND model_version = ? AND reference = ? AND tap = ? AND slice = ? AND "
+                    + "statistic = ? AND computed_at IS NOT NULL")) {
+                Sql.bind(ps, key.modelId(), key.modelVersion(), key.reference(), key.tap(), ALL, MMD2);
+                return Optional.ofNullable(Sql.first(ps, rs -> table(key, rs.getInt(1), unboxed(rs.getArray(2)),
+                        unboxed(rs.getArray(3)))));
+            }
+        });
+    }
+
+    private static LayerNullTable table(Key key, int sampleSize, double[] quantiles, double[] eigenvalues) {
+        int buckets = LayerNull.buckets().length;
+        int perGrid = buckets * SUMMARY;
+        if (quantiles.length % perGrid != 0) {
+            throw new StorageException("the stored layer null of " + key + " holds " + quantiles.length
+                    + " quantiles, not a multiple of " + perGrid);
+        }
+        int grid = quantiles.length / perGrid;
+        if (grid == 0 ? eigenvalues.length != 0 : eigenvalues.length % grid != 0) {
+            throw new StorageException("the stored layer null of " + key + " holds " + eigenvalues.length
+                    + " eigenvalues for " + grid + " grid points");
+        }
+        double[][][] summaries = new double[grid][buckets][];
+        double[][] spectra = new double[grid][];
+        int dims = grid == 0 ? 0 : eigenvalues.length / grid;
+        for (int g = 0; g < grid; g++) {
+            for (int b = 0; b < buckets; b++) {
+                int from = (g * buckets + b) * SUMMARY;
+                summaries[g][b] = java.util.Arrays.copyOfRange(quantiles, from, from + SUMMARY);
+            }
+            spectra[g] = java.util.Arrays.copyOfRange(eigenvalues, g * dims, (g + 1) * dims);
+        }
+        return LayerNullTable.of(sampleSize, summaries, spectra);
+    }
+
+    private static double[] flatten(double[][][] values) {
+        return java.util.Arrays.stream(values).flatMap(java.util.Arrays::stream)
+                .flatMapToDouble(java.util.Arrays::stream).toArray();
+    }
+
+    private static double[] flatten(double[][] values) {
+        return java.util.Arrays.stream(values).flatMapToDouble(java.util.Arrays::stream).toArray();
+    }
+
+    private static Array doubles(Connection c, double[] values) throws SQLException {
+        Double[] boxed = new Double[values.length];
+        for (int i = 0; i < values.length; i++) {
+            boxed[i] = values[i];
+        }
+        return c.createArrayOf("float8", boxed);
+    }
+
+    private static double[] unboxed(Array array) throws SQLException {
+        if (array == null) {
+            return new double[0];
+        }
+        Object[] values = (Object[]) array.getArray();
+        double[] out = new double[values.length];
+        for (int i = 0; i < values.length; i++) {
+            out[i] = ((Number) values[i]).doubleValue();
+        }
+        return out;
+    }
+}

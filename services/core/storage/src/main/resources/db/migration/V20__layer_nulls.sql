@@ -1,0 +1,34 @@
+-- Layer nulls (issue 18): a sealed reference's resampled null of the layer statistic, per tap, computed once by an
+-- aggregator in the background after the seal and read by every comparison replica. Until a tap's row holds
+-- computed_at the reference is calibrating: comparisons and monitors use the analytic bound meanwhile and say so.
+CREATE TABLE layer_null (
+    model_id      text NOT NULL,
+    model_version text NOT NULL,
+    reference     text NOT NULL,
+    tap           text NOT NULL,
+    -- the slice whose sample it was resampled from; references keep samples of the slice all only
+    slice         text NOT NULL DEFAULT 'all',
+    -- the statistic whose null it is: 'mmd2', the layer statistic
+    statistic     text NOT NULL DEFAULT 'mmd2',
+    -- an aggregator computing it holds it until then; another takes it over after (a replica that died)
+    claimed_until timestamptz,
+    claimed_by    text,
+    -- null while calibrating
+    computed_at   timestamptz,
+    -- usable observations in the calibration sample; below 100 nothing is resampled (the arrays are empty) and the
+    -- analytic bound answers for good
+    sample_size   integer CHECK (sample_size >= 0),
+    -- per bandwidth grid point, per bucket (16, 32 ... 1,024 effective observations), the replicates' quantiles at
+    -- 0.5, 0.9, 0.99, 0.999 and their mean plus three standard errors: flattened in that order
+    quantiles     double precision[],
+    -- per grid point, the eigenvalues of the features' covariance (256), flattened
+    eigenvalues   double precision[],
+    PRIMARY KEY (model_id, model_version, reference, tap, slice, statistic),
+    FOREIGN KEY (model_id, model_version, reference) REFERENCES reference (model_id, model_version, name)
+        ON DELETE CASCADE
+);
+-- what is left to compute, oldest claim first
+CREATE INDEX layer_null_calibrating ON layer_null (claimed_until) WHERE computed_at IS NULL;
+
+ALTER TABLE monitor_state ADD COLUMN calibrating boolean;
+ALTER TABLE monitor_evaluation ADD COLUMN calibrating boolean;

@@ -1,0 +1,150 @@
+package ai.neuraldivergence.storage;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.neuraldivergence.domain.LayerFeatures;
+import ai.neuraldivergence.domain.LayerNullTable;
+import ai.neuraldivergence.domain.Reduction;
+import ai.neuraldivergence.domain.SampledLayerNull;
+import ai.neuraldivergence.domain.Slice;
+import ai.neuraldivergence.domain.TapDescriptor;
+import ai.neuraldivergence.domain.mmd.FeatureMaps;
+import ai.neuraldivergence.domain.mmd.RandomFeatureMap;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.postgresql.ds.PGSimpleDataSource;
+
+/**
+ * Stored layer nulls against a real PostgreSQL: a reference's taps are due once it is sealed, and not before; a claim
+ * keeps a second aggregator off a tap while its lease runs and lets it take over after; the first stored table is
+ * kept and read back exactly; deleting the reference deletes its nulls.
+ */
+class LayerNullStoreTest {
+
+    private static final int NEURONS = 8;
+    private static PGSimpleDataSource dataSource;
+    private static LayerNullStore store;
+
+    @BeforeAll
+    static void migrate() {
+        dataSource = MigratedDatabase.create("layer_null_test");
+        store = new LayerNullStore(dataSource);
+    }
+
+    private static TapDescriptor tap(String model, int index) {
+        return new TapDescriptor(model, "1", "tap" + index, index, new int[] {NEURONS}, NEURONS, Reduction.NONE);
+    }
+
+    /** A model version with two taps and a tagged reference "training" of it, sealed or not. */
+    private static void reference(String model, boolean sealed) throws Exception {
+        CatalogStore catalog = new CatalogStore(dataSource);
+        try (Connection c = dataSource.getConnection()) {
+            for (int t = 0; t < 2; t++) {
+                catalog.register(c, tap(model, t));
+            }
+            ReferenceStore.registerTagged(c, model, "1", "training");
+        }
+        if (sealed) {
+            seal(model);
+        }
+    }
+
+    private static void seal(String model) throws Exception {
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement("UPDATE reference "
+                + "SET sealed_at = now() WHERE model_id = ?")) {
+            ps.setString(1, model);
+            ps.executeUpdate();
+        }
+    }
+
+    private static List<LayerNullStore.Key> due(String model) {
+        return store.due(100).stream().map(LayerNullStore.Due::key).filter(k -> k.modelId().equals(model)).toList();
+    }
+
+    private static LayerNullStore.Key key(String model, int tap) {
+        return new LayerNullStore.Key(model, "1", "training", "tap" + tap);
+    }
+
+    private static LayerNullTable computed(String model) {
+        TapDescriptor tap = tap(model, 0);
+        RandomFeatureMap map = FeatureMaps.of(LayerFeatures.seed(model, tap.tap(), Slice.ALL, 0, NEURONS)
+                .orElseThrow(), NEURONS, null);
+        Random r = new Random(5);
+        List<float[]> sample = new ArrayList<>();
+        for (int i = 0; i < 300; i++) {
+            float[] row = new float[NEURONS];
+            for (int j = 0; j < NEURONS; j++) {
+                row[j] = (float) r.nextGaussian();
+            }
+            sample.add(map.projection(row));
+        }
+        return new SampledLayerNull(tap, sample, 3).table();
+    }
+
+    @Test
+    void aSealedReferencesTapsAreDueAndItsNullReadsBackExactly() throws Exception {
+        reference("due", false);
+        assertEquals(List.of(), due("due"), "an unsealed reference is not due: its sample may still grow");
+        assertTrue(store.read(key("due", 0)).isEmpty(), "calibrating before its seal");
+        seal("due");
+        assertEquals(List.of(key("due", 0), key("due", 1)), due("due"), "every tap, in network order");
+
+        assertTrue(store.claim(key("due", 0), "aggregator-a", Duration.ofMinutes(10)));
+        assertFalse(store.claim(key("due", 0), "aggregator-b", Duration.ofMinutes(10)), "held by a");
+        assertEquals(List.of(key("due", 1)), due("due"), "a claimed tap is not due while its lease runs");
+        assertTrue(store.read(key("due", 0)).isEmpty(), "claimed, still calibrating");
+
+        LayerNullTable table = computed("due");
+        assertTrue(store.store(key("due", 0), table));
+        assertFalse(store.store(key("due", 0), computed("due")), "the first stored null is kept");
+        LayerNullTable read = store.read(key("due", 0)).orElseThrow();
+        assertEquals(table.sampleSize(), read.sampleSize());
+        double[][][] expected = table.summaries();
+        double[][][] actual = read.summaries();
+        assertEquals(expected.length, actual.length);
+        for (int g = 0; g < expected.length; g++) {
+            for (int b = 0; b < expected[g].length; b++) {
+                assertArrayEquals(expected[g][b], actual[g][b], 0, "g " + g + ", bucket " + b);
+            }
+            assertArrayEquals(table.eigenvalues()[g], read.eigenvalues()[g], 0);
+        }
+        assertEquals(table.quantile(2, 3000, 8000, 1e-6).orElseThrow(), read.quantile(2, 3000, 8000, 1e-6)
+                .orElseThrow(), 0);
+        assertFalse(store.claim(key("due", 0), "aggregator-b", Duration.ofMinutes(10)), "computed: nothing to claim");
+        assertEquals(List.of(key("due", 1)), due("due"));
+    }
+
+    @Test
+    void aLapsedClaimIsTakenOverAndAnUnusableSampleIsStoredForGood() throws Exception {
+        reference("lapsed", true);
+        assertTrue(store.claim(key("lapsed", 1), "died", Duration.ZERO));
+        Thread.sleep(20);
+        assertTrue(due("lapsed").contains(key("lapsed", 1)), "a lapsed claim is due again");
+        assertTrue(store.claim(key("lapsed", 1), "aggregator-b", Duration.ofMinutes(10)));
+        assertTrue(store.store(key("lapsed", 1), LayerNullTable.unusable(12)));
+        LayerNullTable read = store.read(key("lapsed", 1)).orElseThrow();
+        assertFalse(read.usable(), "too small a sample: the analytic bound, and no longer calibrating");
+        assertEquals(12, read.sampleSize());
+        assertFalse(due("lapsed").contains(key("lapsed", 1)));
+    }
+
+    @Test
+    void deletingAReferenceDeletesItsNullsAndAClaimOnItFails() throws Exception {
+        reference("deleted", true);
+        assertTrue(store.claim(key("deleted", 0), "aggregator-a", Duration.ofMinutes(10)));
+        assertTrue(store.store(key("deleted", 0), computed("deleted")));
+        assertTrue(new ReferenceStore(dataSource).delete("deleted", "training", "1", found -> { }));
+        assertTrue(store.read(key("deleted", 0)).isEmpty());
+        assertFalse(store.claim(key("deleted", 1), "aggregator-a", Duration.ofMinutes(10)), "no reference to claim for");
+        assertEquals(List.of(), due("deleted"));
+    }
+}
