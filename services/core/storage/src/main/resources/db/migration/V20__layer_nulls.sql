@@ -32,3 +32,19 @@ CREATE INDEX layer_null_calibrating ON layer_null (claimed_until) WHERE computed
 
 ALTER TABLE monitor_state ADD COLUMN calibrating boolean;
 ALTER TABLE monitor_evaluation ADD COLUMN calibrating boolean;
+
+-- A deleted reference's calibration sample goes with it, as its distributions and nulls do (those by their foreign
+-- keys; a sample row's reference is '' for an hour, so it has none): a reference built again under the same name
+-- must not inherit the old one's members, which would take rank slots in its sample and shape its null. The
+-- comparison service deletes references but may not write samples: the delete runs as the tables' owner.
+CREATE FUNCTION delete_reference_sample() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path FROM CURRENT AS $$
+BEGIN
+    DELETE FROM calibration_sample WHERE model_id = OLD.model_id AND model_version = OLD.model_version
+        AND reference = OLD.name;
+    RETURN OLD;
+END
+$$;
+REVOKE ALL ON FUNCTION delete_reference_sample() FROM PUBLIC;
+CREATE TRIGGER reference_sample_deleted AFTER DELETE ON reference FOR EACH ROW
+    EXECUTE FUNCTION delete_reference_sample();

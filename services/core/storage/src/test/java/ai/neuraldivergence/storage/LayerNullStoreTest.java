@@ -138,12 +138,24 @@ class LayerNullStoreTest {
     }
 
     @Test
-    void deletingAReferenceDeletesItsNullsAndAClaimOnItFails() throws Exception {
+    void deletingAReferenceDeletesItsNullsAndSampleAndAClaimOnItFails() throws Exception {
         reference("deleted", true);
         assertTrue(store.claim(key("deleted", 0), "aggregator-a", Duration.ofMinutes(10)));
         assertTrue(store.store(key("deleted", 0), computed("deleted")));
+        CalibrationSampleStore samples = new CalibrationSampleStore(dataSource);
+        CalibrationSampleStore.Scope scope = CalibrationSampleStore.Scope.reference("deleted", "1", "tap0",
+                "training");
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            samples.insert(c, List.of(new CalibrationSampleStore.Member(scope, 1, "obs-1", new float[] {1, 2})),
+                    s -> 10);
+            c.commit();
+        }
+        assertEquals(1, samples.readReference("deleted", "1", "tap0", "training", 10).size());
         assertTrue(new ReferenceStore(dataSource).delete("deleted", "training", "1", found -> { }));
         assertTrue(store.read(key("deleted", 0)).isEmpty());
+        assertEquals(List.of(), samples.readReference("deleted", "1", "tap0", "training", 10),
+                "a reference built again under this name starts from an empty sample");
         assertFalse(store.claim(key("deleted", 1), "aggregator-a", Duration.ofMinutes(10)), "no reference to claim for");
         assertEquals(List.of(), due("deleted"));
     }

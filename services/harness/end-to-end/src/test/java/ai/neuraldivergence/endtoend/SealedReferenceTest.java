@@ -42,8 +42,10 @@ import org.junit.jupiter.api.Test;
  * them): the served model version's layout is stored before its first prediction; an interrupted replay leaves "training" building (listed with its age); the replay command deletes it,
  * builds it through one instance and seals it. Afterwards reference-tagged requests get 409 naming the reference from
  * both instances (the second learns the seal from the seal topic), a tagged record written straight into Kafka is
- * dead-lettered with {@code reference-sealed}, and the reference's count and every stored row stay as they were. A
- * reference frozen from a time range is sealed at creation and refused alike; deleting it clears its seal.
+ * dead-lettered with {@code reference-sealed}, and the reference's count and every stored row stay as they were; its
+ * calibration sample holds the rebuilt reference's observations only, and an aggregator computes its layer nulls in
+ * the background, after which Compare against it reads a resampled null and no tap is calibrating. A reference
+ * frozen from a time range is sealed at creation and refused alike; deleting it clears its seal.
  */
 class SealedReferenceTest {
 
@@ -99,6 +101,10 @@ class SealedReferenceTest {
             assertTrue(training.hasSealedAt());
             Map<String, String> rows = storedRows(db, "training");
             assertTrue(rows.size() >= 5, rows.toString());
+            // its calibration sample holds the replayed observations only: the deleted one's went with it
+            Map<String, Long> samples = sampleSizes(db, "training");
+            assertEquals(5, samples.size(), samples.toString());
+            assertTrue(samples.values().stream().allMatch(n -> n == REPLAYED), samples.toString());
 
             // both instances refuse tagged requests for it; the second one learnt the seal from the seal topic
             for (ServiceProcess instance : List.of(first, second)) {
@@ -107,7 +113,13 @@ class SealedReferenceTest {
                         + " is sealed"), refused.body());
             }
             // untagged traffic flows as before (it also gives the frozen reference below a time range)
-            assertEquals(200, predict(first, null, 8).statusCode());
+            assertEquals(200, predict(first, null, 40).statusCode());
+
+            // after the seal an aggregator computes the reference's layer nulls in the background: comparisons
+            // against it then read a null resampled from its calibration sample, and stop saying calibrating
+            ai.neuraldivergence.proto.v1.CompareResponse compared = awaitLayerNullsStored(comparison, model, version);
+            assertTrue(compared.getTapsList().stream().anyMatch(t -> t.getSummary().getLayer().getNullResampled()),
+                    compared.toString());
 
             // a tagged record written straight into Kafka is dead-lettered, and nothing changes
             Map<String, String> layout = tapLayout(get(first, "/v1/model").body());
@@ -133,6 +145,36 @@ class SealedReferenceTest {
             assertEquals(200, deleted.statusCode(), deleted.body());
             awaitStatus(() -> predict(second, "frozen", 1), 200);
         }
+    }
+
+    /**
+     * Compare of "training" against the last minutes, once no tap's layer statistic is calibrating any more (the
+     * stored nulls are read within seconds of their computing; the aggregator looks for due ones every 15 s).
+     */
+    private static ai.neuraldivergence.proto.v1.CompareResponse awaitLayerNullsStored(ServiceProcess comparison,
+            String model, String version) throws Exception {
+        Instant now = Instant.now();
+        String json = "{\"modelId\":\"" + model + "\",\"modelVersion\":\"" + version + "\",\"a\":{\"reference\":"
+                + "\"training\"},\"b\":{\"timeRange\":{\"from\":\"" + now.minus(Duration.ofMinutes(10)) + "\",\"to\":\""
+                + now.plus(Duration.ofMinutes(5)) + "\"}}}";
+        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+        String last = null;
+        while (System.nanoTime() < deadline) {
+            HttpResponse<String> r = send(comparison, HttpRequest.newBuilder(uri(comparison, "/api/v1/compare"))
+                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(json)));
+            last = r.body();
+            if (r.statusCode() == 200) {
+                ai.neuraldivergence.proto.v1.CompareResponse.Builder out = ai.neuraldivergence.proto.v1
+                        .CompareResponse.newBuilder();
+                JsonFormat.parser().merge(r.body(), out);
+                boolean layers = out.getTapsList().stream().anyMatch(t -> t.getSummary().getLayer().getAvailable());
+                if (layers && out.getTapsList().stream().noneMatch(t -> t.getSummary().getLayer().getCalibrating())) {
+                    return out.build();
+                }
+            }
+            Thread.sleep(1_000);
+        }
+        throw new AssertionError("the layer nulls of reference training were not stored within 2 minutes: " + last);
     }
 
     /** The replay command as the run command starts it: its own process, the token in its environment. */
@@ -269,6 +311,22 @@ class SealedReferenceTest {
             while (rs.next()) {
                 out.put(rs.getString(1) + "/" + rs.getString(2), rs.getLong(3) + " " + rs.getString(4) + " "
                         + rs.getTimestamp(5) + " " + rs.getTimestamp(6));
+            }
+        }
+        return out;
+    }
+
+    /** Per tap, the observations in a reference's calibration sample. */
+    private static Map<String, Long> sampleSizes(String db, String name) throws Exception {
+        Map<String, Long> out = new java.util.TreeMap<>();
+        try (Connection c = DriverManager.getConnection(db, TestInfrastructure.DB_USER,
+                TestInfrastructure.DB_PASSWORD); java.sql.PreparedStatement ps = c.prepareStatement("SELECT tap, "
+                        + "count(*) FROM calibration_sample WHERE reference = ? GROUP BY tap")) {
+            ps.setString(1, name);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.put(rs.getString(1), rs.getLong(2));
+                }
             }
         }
         return out;

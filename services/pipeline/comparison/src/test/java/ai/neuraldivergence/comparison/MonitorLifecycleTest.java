@@ -11,6 +11,7 @@ import ai.neuraldivergence.proto.v1.CompareRequest;
 import ai.neuraldivergence.proto.v1.CompareResponse;
 import ai.neuraldivergence.proto.v1.CreateMonitorRequest;
 import ai.neuraldivergence.proto.v1.CreateReferenceRequest;
+import ai.neuraldivergence.proto.v1.LayerDrift;
 import ai.neuraldivergence.proto.v1.DeleteMonitorRequest;
 import ai.neuraldivergence.proto.v1.ListMonitorsRequest;
 import ai.neuraldivergence.proto.v1.Metric;
@@ -25,6 +26,7 @@ import ai.neuraldivergence.proto.v1.MonitorTransition;
 import ai.neuraldivergence.proto.v1.Selection;
 import ai.neuraldivergence.proto.v1.TimeRange;
 import ai.neuraldivergence.proto.v1.UpdateMonitorRequest;
+import ai.neuraldivergence.storage.LayerNullStore;
 import ai.neuraldivergence.testkit.Watermarks;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -336,8 +338,16 @@ class MonitorLifecycleTest extends GrpcApiTest {
         assertEquals(compared.getTaps(0).getSummary().getLayer().getMmd(), listed.getCurrentValue(), 1e-12);
         api.deleteMonitor(DeleteMonitorRequest.newBuilder().setName("layer").build());
 
+        // no aggregator here computes the sealed reference's layer null: it is calibrating, and the analytic bound
+        // answers meanwhile
+        CompareRequest againstCalm = CompareRequest.newBuilder().setModelId("layered").setModelVersion("v2")
+                .setTap("dense1").setA(Selection.newBuilder().setReference("calm")).setB(DriftFixture.minutes(10, 20))
+                .build();
+        LayerDrift calibrating = api.compare(againstCalm).getTaps(0).getSummary().getLayer();
+        assertTrue(calibrating.getCalibrating() && !calibrating.getNullResampled(), calibrating.toString());
+
         // calibrated: the layer's own minimum effect by default (0.001 of MMD²), a threshold of that plus the null
-        // quantile at one false alarm in 30 days (no calibration sample here: the analytic bound), no sketch part
+        // quantile at one false alarm in 30 days (calibrating here: the analytic bound), no sketch part
         MonitorDefinition calibrated = api.createMonitor(CreateMonitorRequest.newBuilder().setMonitor(layer.clone()
                 .setName("layer-calibrated").clearThreshold().setMode(MonitorMode.MONITOR_MODE_CALIBRATED)).build());
         assertEquals(0.001, calibrated.getMinimumEffect());
@@ -349,6 +359,7 @@ class MonitorLifecycleTest extends GrpcApiTest {
         assertEquals(listed.getThresholdApplied(), parts.getMinimumEffect() + parts.getNullQuantile(), 1e-12);
         assertTrue(parts.getNullQuantile() > 0 && listed.getSmallestDetectableEffect() > listed.getThresholdApplied(),
                 listed.toString());
+        assertTrue(parts.getCalibrating(), "the reference's null is not stored: " + listed);
         // 600 reference observations cannot detect twice 0.001: the window is the whole span
         assertEquals(DriftFixture.T0.plusSeconds(600).getEpochSecond(), listed.getWindow().getFrom().getSeconds());
         // a minimum effect past anything seen decides the stored evaluations again: ok
@@ -357,6 +368,21 @@ class MonitorLifecycleTest extends GrpcApiTest {
         listed = awaitMonitor("layered", m -> m.getState() == MonitorState.MONITOR_STATE_OK);
         assertEquals(MonitorState.MONITOR_STATE_OK, listed.getState(), listed.toString());
         api.deleteMonitor(DeleteMonitorRequest.newBuilder().setName("layer-calibrated").build());
+
+        // once an aggregator stores the reference's null (here: its sample too small to resample, so the analytic
+        // bound for good) every comparison reads it within seconds and stops saying calibrating
+        LayerNullStore.Key key = new LayerNullStore.Key("layered", "v2", "calm", "dense1");
+        LayerNullStore nulls = new LayerNullStore(owner);
+        assertTrue(nulls.claim(key, "test", java.time.Duration.ofMinutes(1)));
+        assertTrue(nulls.store(key, ai.neuraldivergence.domain.LayerNullTable.unusable(0)));
+        LayerDrift stored = calibrating;
+        long deadline = System.nanoTime() + java.time.Duration.ofSeconds(30).toNanos();
+        while (stored.getCalibrating() && System.nanoTime() < deadline) {
+            Thread.sleep(500);
+            stored = api.compare(againstCalm).getTaps(0).getSummary().getLayer();
+        }
+        assertTrue(!stored.getCalibrating() && !stored.getNullResampled() && stored.getAvailable(), stored.toString());
+        assertEquals(calibrating.getNullQuantile(), stored.getNullQuantile(), 0, "the same analytic bound");
 
         // conv1's rows have no feature sums: its layer monitor is invalid, saying why
         api.createMonitor(CreateMonitorRequest.newBuilder().setMonitor(layer.clone().setName("layer-conv")
