@@ -12,6 +12,7 @@ import ai.neuraldivergence.storage.LayerNullStore;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.quarkus.runtime.Startup;
 import io.quarkus.scheduler.Scheduled;
 import io.smallrye.common.annotation.Identifier;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -30,6 +31,7 @@ import org.jboss.logging.Logger;
  * same tap, and one that dies mid-way leaves it to another when the lease ends.
  */
 @ApplicationScoped
+@Startup
 public class LayerNullJob {
 
     private static final Logger LOG = Logger.getLogger(LayerNullJob.class);
