@@ -660,6 +660,7 @@ class ChartTest {
         }
         assertEquals(Set.of("NeuralDivergenceTapDrifting", "NeuralDivergenceMonitorInsufficientData",
                 "NeuralDivergenceAggregatorLagging", "NeuralDivergenceAggregatorStuck",
+                "NeuralDivergenceReferenceCalibrating",
                 "NeuralDivergenceObservationsShed", "NeuralDivergenceDeadLettersGrowing",
                 "NeuralDivergenceDeadLettersUndeliverable", "NeuralDivergenceStoreFailing",
                 "NeuralDivergenceRollupBehind", "NeuralDivergenceWatermarkStalled", "NeuralDivergenceFoldsBehind",
