@@ -78,7 +78,9 @@ function layerBadge(layer: Having<CompareResponse["taps"][number], "summary">["s
   const title = !layer?.available ? `layer statistic unavailable: ${layer?.unavailableReason ?? "no answer"}`
     : `layer statistic (all neurons together): MMD² ${formatNumber(layer.mmd)}, threshold ` +
       `${formatNumber(layer.threshold)} = minimum effect ${formatNumber(layer.minimumEffect)} + null ` +
-      `${formatNumber(layer.nullQuantile)} at these counts`;
+      `${formatNumber(layer.nullQuantile)} at these counts` + (layer.nullResampled ? " (resampled from side A's " +
+      "calibration sample)" : layer.calibrating ? " (analytic: the reference is calibrating, its resampled null " +
+      "follows within a minute)" : " (analytic bound)");
   return h("span", { class: "layer " + state, "data-state": state, title },
     state === "unavailable" ? "layer n/a" : `layer ${state === "drifted" ? "drifted" : "ok"}`);
 }
