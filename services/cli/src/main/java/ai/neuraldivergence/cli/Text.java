@@ -28,15 +28,19 @@ final class Text {
 
     /**
      * A tap's layer statistic in one line: "layer: MMD² 0.0051 > threshold 0.0032 (minimum effect 0.0010 + null
-     * 0.0022, bandwidth 5.66): drifted", or why it is unavailable.
+     * 0.0022 resampled, bandwidth 5.66): drifted", or why it is unavailable. The null is "resampled" (from side A's
+     * calibration sample), "analytic", or "analytic, calibrating" (A's reference was sealed moments ago).
      */
     static String layer(ai.neuraldivergence.proto.v1.LayerDrift l) {
         if (!l.getAvailable()) {
             return "layer: unavailable (" + l.getUnavailableReason() + ")";
         }
-        return String.format(Locale.ROOT, "layer: MMD² %.4f %s threshold %.4f (minimum effect %.4f + null %.4f, "
+        String nullSource = l.getNullResampled() ? "resampled" : l.getCalibrating() ? "analytic, calibrating"
+                : "analytic";
+        return String.format(Locale.ROOT, "layer: MMD² %.4f %s threshold %.4f (minimum effect %.4f + null %.4f %s, "
                 + "bandwidth %.2f): %s", l.getMmd(), l.getDrifted() ? ">" : "<=", l.getThreshold(),
-                l.getMinimumEffect(), l.getNullQuantile(), l.getBandwidth(), l.getDrifted() ? "drifted" : "not drifted");
+                l.getMinimumEffect(), l.getNullQuantile(), nullSource, l.getBandwidth(),
+                l.getDrifted() ? "drifted" : "not drifted");
     }
 
     /** A layer statistic as a table cell: "drifted", "ok" or "n/a". */
