@@ -15,6 +15,9 @@ CREATE TABLE layer_null (
     claimed_by    text,
     -- null while calibrating
     computed_at   timestamptz,
+    -- how the numbers were made (LayerNullTable.CONSTRUCTION: replicates, buckets, summary levels, bandwidth grid):
+    -- a row of another construction is computed again, and calibrating until then
+    construction  text,
     -- usable observations in the calibration sample; below 100 nothing is resampled (the arrays are empty) and the
     -- analytic bound answers for good
     sample_size   integer CHECK (sample_size >= 0),
@@ -38,10 +41,16 @@ ALTER TABLE monitor_evaluation ADD COLUMN calibrating boolean;
 -- must not inherit the old one's members, which would take rank slots in its sample and shape its null. The
 -- comparison service deletes references but may not write samples: the delete runs as the tables' owner.
 CREATE FUNCTION delete_reference_sample() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path FROM CURRENT AS $$
+    -- the table is named with the trigger's own schema: nothing on a caller's search path (a temporary table of the
+    -- same name) can stand in for it
+    SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    DELETE FROM calibration_sample WHERE model_id = OLD.model_id AND model_version = OLD.model_version
-        AND reference = OLD.name;
+    -- per tap of the version, so that the primary key's (model, version, tap, reference) prefix finds the rows
+    -- without walking the version's hour samples
+    EXECUTE format('DELETE FROM %I.calibration_sample WHERE model_id = $1 AND model_version = $2 AND tap = ANY '
+            '(ARRAY(SELECT tap FROM %I.tap WHERE model_id = $1 AND model_version = $2)) AND reference = $3',
+            TG_TABLE_SCHEMA, TG_TABLE_SCHEMA)
+        USING OLD.model_id, OLD.model_version, OLD.name;
     RETURN OLD;
 END
 $$;

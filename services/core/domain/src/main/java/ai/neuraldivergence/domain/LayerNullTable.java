@@ -11,6 +11,15 @@ import java.util.OptionalDouble;
  */
 public final class LayerNullTable implements LayerNull.Source {
 
+    /**
+     * How a table's numbers are made, stored beside them: a stored table of another construction (another number of
+     * replicates, other buckets, summary levels or bandwidth grid) is computed again rather than read.
+     */
+    public static final String CONSTRUCTION = "resampled/1: " + ResampledNull.REPLICATES + " replicates, buckets "
+            + ResampledNull.SMALLEST_BUCKET + "-" + LayerNull.LARGEST_BUCKET + ", levels "
+            + java.util.Arrays.toString(ResampledNull.LEVELS) + " and mean + 3 se, bandwidths "
+            + ai.neuraldivergence.domain.mmd.RandomFeatureMap.GRID_DESCRIPTION + ", spectrum below 1e-3";
+
     private final int sampleSize;
     // [grid point][bucket index][summary]: the summaries of ResampledNull#quantiles, buckets as LayerNull#buckets
     private final double[][][] summaries;
@@ -59,7 +68,7 @@ public final class LayerNullTable implements LayerNull.Source {
         return new LayerNullTable(sampleSize, summaries, spectra);
     }
 
-    /** The calibration sample's size (usable observations). */
+    /** The calibration sample's size: the observations read for it. */
     public int sampleSize() {
         return sampleSize;
     }

@@ -16,8 +16,8 @@ import javax.sql.DataSource;
 /**
  * Sealed references' layer nulls (V20): which are due, a claim on one while an aggregator computes it, the computed
  * table, and the reads of the comparison service. A claim lapses after its lease, so that a replica that dies while
- * computing leaves the work to another; two that compute the same null write the same numbers, and the first write
- * is kept.
+ * computing leaves the work to another; only the holder of a claim's token may store its result, so that a
+ * computation that outlived its claim (or its reference, deleted and made again under the same name) writes nothing.
  */
 public final class LayerNullStore {
 
@@ -40,24 +40,43 @@ public final class LayerNullStore {
 
     /**
      * A tap of a sealed reference whose null is due, and where its sample lives: the reference's own (tagged), or the
-     * hours {@code [sourceFrom, sourceTo)} it was frozen from (both null for a tagged one).
+     * hours {@code [sourceFrom, sourceTo)} of slice {@code sourceSlice} it was frozen from (all null for a tagged one).
      */
-    public record Due(Key key, Instant sourceFrom, Instant sourceTo) {
+    public record Due(Key key, Instant sourceFrom, Instant sourceTo, String sourceSlice) {
     }
 
-    /** Up to {@code limit} taps of sealed references without a computed null and not claimed now, oldest seal first. */
+    /** Sealed references' taps without a stored null of today's construction: calibrating. */
+    private static final String CALIBRATING = "FROM reference r JOIN tap t ON t.model_id = r.model_id AND "
+            + "t.model_version = r.model_version LEFT JOIN layer_null n ON n.model_id = r.model_id AND "
+            + "n.model_version = r.model_version AND n.reference = r.name AND n.tap = t.tap AND n.slice = ? AND "
+            + "n.statistic = ? WHERE r.sealed_at IS NOT NULL AND (n.model_id IS NULL OR n.computed_at IS NULL OR "
+            + "n.construction IS DISTINCT FROM ?)";
+
+    /**
+     * Up to {@code limit} taps of sealed references without a stored null of today's construction and not claimed
+     * now, oldest seal first.
+     */
     public List<Due> due(int limit) {
         return Transactions.run(dataSource, "listing the layer nulls due", c -> {
             try (PreparedStatement ps = c.prepareStatement("SELECT r.model_id, r.model_version, r.name, t.tap, "
-                    + "r.source_from, r.source_to FROM reference r JOIN tap t ON t.model_id = r.model_id AND "
-                    + "t.model_version = r.model_version LEFT JOIN layer_null n ON n.model_id = r.model_id AND "
-                    + "n.model_version = r.model_version AND n.reference = r.name AND n.tap = t.tap AND n.slice = ? "
-                    + "AND n.statistic = ? WHERE r.sealed_at IS NOT NULL AND (n.model_id IS NULL OR (n.computed_at "
-                    + "IS NULL AND (n.claimed_until IS NULL OR n.claimed_until < now()))) "
-                    + "ORDER BY r.sealed_at, r.model_id, r.name, t.tap_index LIMIT ?")) {
-                Sql.bind(ps, ALL, MMD2, limit);
+                    + "r.source_from, r.source_to, r.source_slice " + CALIBRATING + " AND (n.claimed_until IS NULL "
+                    + "OR n.claimed_until < now()) ORDER BY r.sealed_at, r.model_id, r.name, t.tap_index LIMIT ?")) {
+                Sql.bind(ps, ALL, MMD2, LayerNullTable.CONSTRUCTION, limit);
                 return Sql.list(ps, rs -> new Due(new Key(rs.getString(1), rs.getString(2), rs.getString(3),
-                        rs.getString(4)), instant(rs, 5), instant(rs, 6)));
+                        rs.getString(4)), instant(rs, 5), instant(rs, 6), rs.getString(7)));
+            }
+        });
+    }
+
+    /**
+     * Taps of sealed references calibrating now, claimed or not: what stays above 0 for long says no aggregator
+     * stores them.
+     */
+    public long calibrating() {
+        return Transactions.run(dataSource, "counting the layer nulls calibrating", c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT count(*) " + CALIBRATING)) {
+                Sql.bind(ps, ALL, MMD2, LayerNullTable.CONSTRUCTION);
+                return Sql.one(ps, rs -> rs.getLong(1));
             }
         });
     }
@@ -68,51 +87,74 @@ public final class LayerNullStore {
     }
 
     /**
-     * Claims a due null for {@code lease}: false when it is computed, claimed by another whose lease runs, or its
-     * reference is gone.
+     * Claims a due null for {@code lease} under {@code token}, which only this claim holds: false when it is stored,
+     * claimed by another whose lease runs, or its reference is gone (or not sealed).
      */
-    public boolean claim(Key key, String holder, Duration lease) {
+    public boolean claim(Key key, String token, Duration lease) {
         return Transactions.run(dataSource, "claiming the layer null of " + key, c -> {
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO layer_null (model_id, model_version, "
                     + "reference, tap, slice, statistic, claimed_until, claimed_by) SELECT model_id, model_version, "
                     + "name, ?, ?, ?, now() + make_interval(secs => ?), ? FROM reference WHERE model_id = ? AND "
                     + "model_version = ? AND name = ? AND sealed_at IS NOT NULL ON CONFLICT (model_id, model_version, "
                     + "reference, tap, slice, statistic) DO UPDATE SET claimed_until = excluded.claimed_until, "
-                    + "claimed_by = excluded.claimed_by WHERE layer_null.computed_at IS NULL AND "
-                    + "(layer_null.claimed_until IS NULL OR layer_null.claimed_until < now())")) {
-                Sql.bind(ps, key.tap(), ALL, MMD2, (double) lease.toSeconds(), holder, key.modelId(),
-                        key.modelVersion(), key.reference());
+                    + "claimed_by = excluded.claimed_by WHERE (layer_null.computed_at IS NULL OR "
+                    + "layer_null.construction IS DISTINCT FROM ?) AND (layer_null.claimed_until IS NULL OR "
+                    + "layer_null.claimed_until < now())")) {
+                Sql.bind(ps, key.tap(), ALL, MMD2, (double) lease.toSeconds(), token, key.modelId(),
+                        key.modelVersion(), key.reference(), LayerNullTable.CONSTRUCTION);
                 return ps.executeUpdate() == 1;
             }
         });
     }
 
     /**
-     * Stores a computed null: false when one was stored already (another replica's, the same numbers) or the
-     * reference is gone.
+     * Stores a computed null under the claim {@code token}: false when the claim is not held any more (lapsed and
+     * taken by another, or its reference deleted, and perhaps made again under the same name, meanwhile) or a null
+     * is stored already.
      */
-    public boolean store(Key key, LayerNullTable table) {
+    public boolean store(Key key, String token, LayerNullTable table) {
         return Transactions.run(dataSource, "storing the layer null of " + key, c -> {
-            try (PreparedStatement ps = c.prepareStatement("UPDATE layer_null SET computed_at = now(), sample_size = ?, "
-                    + "quantiles = ?, eigenvalues = ?, claimed_until = NULL, claimed_by = NULL WHERE model_id = ? AND "
-                    + "model_version = ? AND reference = ? AND tap = ? AND slice = ? AND statistic = ? AND "
-                    + "computed_at IS NULL")) {
-                ps.setInt(1, table.sampleSize());
-                ps.setArray(2, doubles(c, flatten(table.summaries())));
-                ps.setArray(3, doubles(c, flatten(table.eigenvalues())));
-                Sql.bindFrom(ps, 4, key.modelId(), key.modelVersion(), key.reference(), key.tap(), ALL, MMD2);
+            try (PreparedStatement ps = c.prepareStatement("UPDATE layer_null SET computed_at = now(), construction = ?, "
+                    + "sample_size = ?, quantiles = ?, eigenvalues = ?, claimed_until = NULL, claimed_by = NULL "
+                    + "WHERE model_id = ? AND model_version = ? AND reference = ? AND tap = ? AND slice = ? AND "
+                    + "statistic = ? AND claimed_by = ?")) {
+                ps.setString(1, LayerNullTable.CONSTRUCTION);
+                ps.setInt(2, table.sampleSize());
+                ps.setArray(3, doubles(c, flatten(table.summaries())));
+                ps.setArray(4, doubles(c, flatten(table.eigenvalues())));
+                Sql.bindFrom(ps, 5, key.modelId(), key.modelVersion(), key.reference(), key.tap(), ALL, MMD2, token);
                 return ps.executeUpdate() == 1;
             }
         });
     }
 
-    /** A tap's stored null: empty while it is calibrating (not computed yet, or its reference not sealed). */
+    /**
+     * Gives up a claim that failed: the null is due again after {@code retryAfter}, to this aggregator or another
+     * (not at once: a tap that fails every time would otherwise be tried at every check).
+     */
+    public void release(Key key, String token, Duration retryAfter) {
+        Transactions.run(dataSource, "releasing the layer null of " + key, c -> {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE layer_null SET claimed_until = now() + "
+                    + "make_interval(secs => ?), claimed_by = NULL WHERE model_id = ? AND model_version = ? AND "
+                    + "reference = ? AND tap = ? AND slice = ? AND statistic = ? AND claimed_by = ?")) {
+                Sql.bind(ps, (double) retryAfter.toSeconds(), key.modelId(), key.modelVersion(), key.reference(),
+                        key.tap(), ALL, MMD2, token);
+                return ps.executeUpdate();
+            }
+        });
+    }
+
+    /**
+     * A tap's stored null: empty while it is calibrating (not computed yet, of another construction, or its
+     * reference not sealed).
+     */
     public Optional<LayerNullTable> read(Key key) {
         return Transactions.run(dataSource, "reading the layer null of " + key, c -> {
             try (PreparedStatement ps = c.prepareStatement("SELECT sample_size, quantiles, eigenvalues FROM layer_null "
                     + "WHERE model_id = ? AND model_version = ? AND reference = ? AND tap = ? AND slice = ? AND "
-                    + "statistic = ? AND computed_at IS NOT NULL")) {
-                Sql.bind(ps, key.modelId(), key.modelVersion(), key.reference(), key.tap(), ALL, MMD2);
+                    + "statistic = ? AND computed_at IS NOT NULL AND construction = ?")) {
+                Sql.bind(ps, key.modelId(), key.modelVersion(), key.reference(), key.tap(), ALL, MMD2,
+                        LayerNullTable.CONSTRUCTION);
                 return Optional.ofNullable(Sql.first(ps, rs -> table(key, rs.getInt(1), unboxed(rs.getArray(2)),
                         unboxed(rs.getArray(3)))));
             }
@@ -123,12 +165,12 @@ public final class LayerNullStore {
         int buckets = LayerNull.buckets().length;
         int perGrid = buckets * SUMMARY;
         if (quantiles.length % perGrid != 0) {
-            throw new StorageException("the stored layer null of " + key + " holds " + quantiles.length
+            throw new IllegalArgumentException("the stored layer null of " + key + " holds " + quantiles.length
                     + " quantiles, not a multiple of " + perGrid);
         }
         int grid = quantiles.length / perGrid;
         if (grid == 0 ? eigenvalues.length != 0 : eigenvalues.length % grid != 0) {
-            throw new StorageException("the stored layer null of " + key + " holds " + eigenvalues.length
+            throw new IllegalArgumentException("the stored layer null of " + key + " holds " + eigenvalues.length
                     + " eigenvalues for " + grid + " grid points");
         }
         double[][][] summaries = new double[grid][buckets][];

@@ -25,8 +25,9 @@ import org.postgresql.ds.PGSimpleDataSource;
 
 /**
  * Stored layer nulls against a real PostgreSQL: a reference's taps are due once it is sealed, and not before; a claim
- * keeps a second aggregator off a tap while its lease runs and lets it take over after; the first stored table is
- * kept and read back exactly; deleting the reference deletes its nulls.
+ * keeps a second aggregator off a tap while its lease runs and lets it take over after; only the claim's holder may
+ * store, and a stored table reads back exactly; a released claim waits its retry; a null of another construction is
+ * due again; deleting the reference deletes its nulls and its sample.
  */
 class LayerNullStoreTest {
 
@@ -95,17 +96,23 @@ class LayerNullStoreTest {
         reference("due", false);
         assertEquals(List.of(), due("due"), "an unsealed reference is not due: its sample may still grow");
         assertTrue(store.read(key("due", 0)).isEmpty(), "calibrating before its seal");
+        assertFalse(store.claim(key("due", 0), "a-1", Duration.ofMinutes(10)), "nothing to claim before the seal");
         seal("due");
         assertEquals(List.of(key("due", 0), key("due", 1)), due("due"), "every tap, in network order");
+        long calibrating = store.calibrating();
+        assertTrue(calibrating >= 2, "both taps calibrating: " + calibrating);
 
-        assertTrue(store.claim(key("due", 0), "aggregator-a", Duration.ofMinutes(10)));
-        assertFalse(store.claim(key("due", 0), "aggregator-b", Duration.ofMinutes(10)), "held by a");
+        assertTrue(store.claim(key("due", 0), "a-1", Duration.ofMinutes(10)));
+        assertFalse(store.claim(key("due", 0), "b-1", Duration.ofMinutes(10)), "held by a");
         assertEquals(List.of(key("due", 1)), due("due"), "a claimed tap is not due while its lease runs");
+        assertEquals(calibrating, store.calibrating(), "a claimed tap is still calibrating");
         assertTrue(store.read(key("due", 0)).isEmpty(), "claimed, still calibrating");
 
         LayerNullTable table = computed("due");
-        assertTrue(store.store(key("due", 0), table));
-        assertFalse(store.store(key("due", 0), computed("due")), "the first stored null is kept");
+        assertFalse(store.store(key("due", 0), "b-1", computed("due")), "only the claim's holder stores");
+        assertTrue(store.store(key("due", 0), "a-1", table));
+        assertFalse(store.store(key("due", 0), "a-1", computed("due")), "stored: the claim is spent");
+        assertEquals(calibrating - 1, store.calibrating());
         LayerNullTable read = store.read(key("due", 0)).orElseThrow();
         assertEquals(table.sampleSize(), read.sampleSize());
         double[][][] expected = table.summaries();
@@ -119,18 +126,43 @@ class LayerNullStoreTest {
         }
         assertEquals(table.quantile(2, 3000, 8000, 1e-6).orElseThrow(), read.quantile(2, 3000, 8000, 1e-6)
                 .orElseThrow(), 0);
-        assertFalse(store.claim(key("due", 0), "aggregator-b", Duration.ofMinutes(10)), "computed: nothing to claim");
+        assertFalse(store.claim(key("due", 0), "b-2", Duration.ofMinutes(10)), "stored: nothing to claim");
         assertEquals(List.of(key("due", 1)), due("due"));
+
+        // a null made another way (another construction of the resample) is calibrating and due again
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement("UPDATE layer_null "
+                + "SET construction = 'resampled/0' WHERE model_id = 'due'")) {
+            ps.executeUpdate();
+        }
+        assertTrue(store.read(key("due", 0)).isEmpty());
+        assertEquals(List.of(key("due", 0), key("due", 1)), due("due"));
+        assertTrue(store.claim(key("due", 0), "b-3", Duration.ofMinutes(10)));
+        assertTrue(store.store(key("due", 0), "b-3", table));
+        assertTrue(store.read(key("due", 0)).isPresent());
     }
 
     @Test
-    void aLapsedClaimIsTakenOverAndAnUnusableSampleIsStoredForGood() throws Exception {
+    void aLapsedClaimIsTakenOverAReleasedOneWaitsAndAnUnusableSampleIsStoredForGood() throws Exception {
         reference("lapsed", true);
-        assertTrue(store.claim(key("lapsed", 1), "died", Duration.ZERO));
+        assertTrue(store.claim(key("lapsed", 1), "died-1", Duration.ZERO));
         Thread.sleep(20);
         assertTrue(due("lapsed").contains(key("lapsed", 1)), "a lapsed claim is due again");
-        assertTrue(store.claim(key("lapsed", 1), "aggregator-b", Duration.ofMinutes(10)));
-        assertTrue(store.store(key("lapsed", 1), LayerNullTable.unusable(12)));
+        assertTrue(store.claim(key("lapsed", 1), "b-1", Duration.ofMinutes(10)));
+        assertFalse(store.store(key("lapsed", 1), "died-1", computed("lapsed")),
+                "a computation that outlived its claim stores nothing");
+
+        // a failed computation gives its claim up: due again after the retry, not before
+        store.release(key("lapsed", 1), "b-1", Duration.ofMinutes(1));
+        assertFalse(due("lapsed").contains(key("lapsed", 1)), "waiting its retry");
+        assertFalse(store.claim(key("lapsed", 1), "c-1", Duration.ofMinutes(10)), "waiting its retry");
+        store.release(key("lapsed", 1), "c-1", Duration.ZERO);
+        store.release(key("lapsed", 0), "nobody", Duration.ZERO);
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement("UPDATE layer_null "
+                + "SET claimed_until = now() - interval '1 second' WHERE model_id = 'lapsed'")) {
+            ps.executeUpdate();
+        }
+        assertTrue(store.claim(key("lapsed", 1), "c-2", Duration.ofMinutes(10)));
+        assertTrue(store.store(key("lapsed", 1), "c-2", LayerNullTable.unusable(12)));
         LayerNullTable read = store.read(key("lapsed", 1)).orElseThrow();
         assertFalse(read.usable(), "too small a sample: the analytic bound, and no longer calibrating");
         assertEquals(12, read.sampleSize());
@@ -140,8 +172,9 @@ class LayerNullStoreTest {
     @Test
     void deletingAReferenceDeletesItsNullsAndSampleAndAClaimOnItFails() throws Exception {
         reference("deleted", true);
-        assertTrue(store.claim(key("deleted", 0), "aggregator-a", Duration.ofMinutes(10)));
-        assertTrue(store.store(key("deleted", 0), computed("deleted")));
+        assertTrue(store.claim(key("deleted", 0), "a-1", Duration.ofMinutes(10)));
+        assertTrue(store.store(key("deleted", 0), "a-1", computed("deleted")));
+        assertTrue(store.claim(key("deleted", 1), "a-2", Duration.ofMinutes(10)));
         CalibrationSampleStore samples = new CalibrationSampleStore(dataSource);
         CalibrationSampleStore.Scope scope = CalibrationSampleStore.Scope.reference("deleted", "1", "tap0",
                 "training");
@@ -156,7 +189,13 @@ class LayerNullStoreTest {
         assertTrue(store.read(key("deleted", 0)).isEmpty());
         assertEquals(List.of(), samples.readReference("deleted", "1", "tap0", "training", 10),
                 "a reference built again under this name starts from an empty sample");
-        assertFalse(store.claim(key("deleted", 1), "aggregator-a", Duration.ofMinutes(10)), "no reference to claim for");
+        assertFalse(store.claim(key("deleted", 0), "a-3", Duration.ofMinutes(10)), "no reference to claim for");
         assertEquals(List.of(), due("deleted"));
+
+        // made again under the same name and sealed: the old reference's computation, still running, stores nothing
+        reference("deleted", true);
+        assertTrue(store.claim(key("deleted", 1), "b-1", Duration.ofMinutes(10)));
+        assertFalse(store.store(key("deleted", 1), "a-2", computed("deleted")));
+        assertTrue(store.read(key("deleted", 1)).isEmpty());
     }
 }

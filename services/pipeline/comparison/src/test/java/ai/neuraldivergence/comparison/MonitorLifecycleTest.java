@@ -374,7 +374,7 @@ class MonitorLifecycleTest extends GrpcApiTest {
         LayerNullStore.Key key = new LayerNullStore.Key("layered", "v2", "calm", "dense1");
         LayerNullStore nulls = new LayerNullStore(owner);
         assertTrue(nulls.claim(key, "test", java.time.Duration.ofMinutes(1)));
-        assertTrue(nulls.store(key, ai.neuraldivergence.domain.LayerNullTable.unusable(0)));
+        assertTrue(nulls.store(key, "test", ai.neuraldivergence.domain.LayerNullTable.unusable(0)));
         LayerDrift stored = calibrating;
         long deadline = System.nanoTime() + java.time.Duration.ofSeconds(30).toNanos();
         while (stored.getCalibrating() && System.nanoTime() < deadline) {

@@ -26,6 +26,8 @@ public final class RandomFeatureMap {
      * neurons of unit scale. A factor of two apart, around it.
      */
     private static final double[] GRID = {0.25, 0.5, 1, 2, 4};
+    /** The grid in words, for what a stored null names its construction by. */
+    public static final String GRID_DESCRIPTION = java.util.Arrays.toString(GRID) + " x sqrt(2 neurons)";
 
     private final int neurons;
     private final float[] inverseScale;

@@ -195,8 +195,8 @@ public interface AggregatorConfig {
         Duration layerNullCheckInterval();
 
         /**
-         * How long an aggregator holds a layer null it computes (tens of seconds of a core per tap): past it, another
-         * takes it over (one that died meanwhile leaves nothing undone).
+         * How long an aggregator holds a layer null it computes (seconds of one core per tap): past it, another takes
+         * it over (one that died meanwhile leaves nothing undone).
          */
         @WithDefault("10m")
         Duration layerNullLease();

@@ -5,6 +5,7 @@ import ai.neuraldivergence.aggregator.config.Stores;
 import ai.neuraldivergence.domain.Granularity;
 import ai.neuraldivergence.domain.LayerNullTable;
 import ai.neuraldivergence.domain.SampledLayerNull;
+import ai.neuraldivergence.domain.Slice;
 import ai.neuraldivergence.domain.TapDescriptor;
 import ai.neuraldivergence.storage.CalibrationSampleStore;
 import ai.neuraldivergence.storage.CatalogStore;
@@ -20,7 +21,11 @@ import jakarta.inject.Inject;
 import java.lang.management.ManagementFactory;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.time.Duration;
+import java.util.UUID;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.atomic.AtomicLong;
 import org.jboss.logging.Logger;
 
 /**
@@ -28,7 +33,8 @@ import org.jboss.logging.Logger;
  * layer statistic's null resampled from the reference's calibration sample at every bandwidth and bucket
  * ({@link SampledLayerNull#table}), stored for every comparison replica to read. A reference frozen from a time range
  * is resampled from its hours' samples. Every aggregator runs it; a claim with a lease keeps two from computing the
- * same tap, and one that dies mid-way leaves it to another when the lease ends.
+ * same tap, and one that dies mid-way leaves it to another when the lease ends. A tap whose computation fails is
+ * released and tried again a minute later; the others of the check go on.
  */
 @ApplicationScoped
 @Startup
@@ -37,24 +43,36 @@ public class LayerNullJob {
     private static final Logger LOG = Logger.getLogger(LayerNullJob.class);
     /** Taps looked at per check: each takes seconds, and the next check goes on where this one stopped. */
     private static final int PER_CHECK = 16;
+    /** How long a tap whose computation failed waits before it is tried again. */
+    static final Duration RETRY_AFTER = Duration.ofMinutes(1);
+    /** One thread: computing nulls in the background never takes more than one core from the ingest. */
+    private static final ForkJoinPool POOL = new ForkJoinPool(1);
 
-    private final AggregatorConfig config;
     private final LayerNullStore nulls;
     private final CalibrationSampleStore samples;
     private final CatalogStore catalog;
+    private final int sampleSize;
+    private final Duration lease;
     private final String holder = ManagementFactory.getRuntimeMXBean().getName();
     private final Counter computed;
     private final Counter failures;
     private final Timer duration;
-    private final AtomicInteger due = new AtomicInteger();
+    private final AtomicLong calibrating = new AtomicLong();
 
     @Inject
     public LayerNullJob(AggregatorConfig config, @Identifier(Stores.READS_BOUNDED) javax.sql.DataSource dataSource,
             CatalogStore catalog, MeterRegistry registry) {
-        this.config = config;
-        this.nulls = new LayerNullStore(dataSource);
-        this.samples = new CalibrationSampleStore(dataSource);
+        this(new LayerNullStore(dataSource), new CalibrationSampleStore(dataSource), catalog,
+                config.calibrationSampleSize(), config.references().layerNullLease(), registry);
+    }
+
+    LayerNullJob(LayerNullStore nulls, CalibrationSampleStore samples, CatalogStore catalog, int sampleSize,
+            Duration lease, MeterRegistry registry) {
+        this.nulls = nulls;
+        this.samples = samples;
         this.catalog = catalog;
+        this.sampleSize = sampleSize;
+        this.lease = lease;
         this.computed = Meters.counter(registry, "nd.aggregator.layer.nulls.computed",
                 "Layer nulls of sealed references' taps computed and stored");
         this.failures = Meters.counter(registry, "nd.aggregator.layer.nulls.failures",
@@ -62,7 +80,7 @@ public class LayerNullJob {
         this.duration = Timer.builder("nd.aggregator.layer.nulls.duration")
                 .description("Time to read a tap's calibration sample, resample its null and store it")
                 .register(registry);
-        registry.gauge("nd.aggregator.layer.nulls.due", due);
+        registry.gauge("nd.aggregator.layer.nulls.calibrating", calibrating);
     }
 
     /** Every {@code references.layer-null-check-interval}; never two checks at once. */
@@ -74,35 +92,51 @@ public class LayerNullJob {
             check();
         } catch (RuntimeException e) {
             failures.increment();
-            LOG.warnf("computing layer nulls failed (tried again in %s): %s",
-                    config.references().layerNullCheckInterval(), e);
+            LOG.warnf("computing layer nulls failed (tried again at the next check): %s", e);
         }
     }
 
     /** Computes the nulls due now, up to {@link #PER_CHECK}; returns how many it stored. */
     int check() {
         List<LayerNullStore.Due> list = nulls.due(PER_CHECK);
-        due.set(list.size());
         int stored = 0;
         for (LayerNullStore.Due d : list) {
-            if (!nulls.claim(d.key(), holder, config.references().layerNullLease())) {
+            // a token of this claim alone: a result that outlived it (lease lapsed, reference deleted and made again
+            // under the same name) is not stored
+            String token = holder + "/" + UUID.randomUUID();
+            if (!nulls.claim(d.key(), token, lease)) {
                 continue;
             }
             Timer.Sample started = Timer.start();
-            if (nulls.store(d.key(), compute(d))) {
-                stored++;
-                computed.increment();
+            try {
+                if (nulls.store(d.key(), token, compute(d))) {
+                    stored++;
+                    computed.increment();
+                }
+            } catch (RuntimeException e) {
+                failures.increment();
+                LOG.warnf("computing the layer null of %s failed (tried again in %s): %s", d.key(), RETRY_AFTER, e);
+                try {
+                    nulls.release(d.key(), token, RETRY_AFTER);
+                } catch (RuntimeException again) {
+                    // the lease lapses by itself
+                    LOG.debugf("could not release the claim on %s: %s", d.key(), again);
+                }
+            } finally {
+                started.stop(duration);
             }
-            started.stop(duration);
         }
+        calibrating.set(nulls.calibrating());
         return stored;
     }
 
     private LayerNullTable compute(LayerNullStore.Due d) {
         LayerNullStore.Key k = d.key();
         Optional<TapDescriptor> tap = catalog.find(k.modelId(), k.modelVersion(), k.tap());
-        int size = config.calibrationSampleSize();
-        List<float[]> sample = tap.isEmpty() || size == 0 ? List.of() : d.sourceFrom() == null
+        int size = sampleSize;
+        // a reference frozen from another slice than all: the hours keep samples of the slice all only
+        boolean ofAnotherSlice = d.sourceSlice() != null && !Slice.ALL.equals(Slice.parse(d.sourceSlice()));
+        List<float[]> sample = tap.isEmpty() || size == 0 || ofAnotherSlice ? List.of() : d.sourceFrom() == null
                 ? samples.readReference(k.modelId(), k.modelVersion(), k.tap(), k.reference(), size)
                 : samples.readHours(k.modelId(), k.modelVersion(), k.tap(),
                         Granularity.HOUR.windowStart(d.sourceFrom()), d.sourceTo(), size);
@@ -112,7 +146,17 @@ public class LayerNullJob {
             return LayerNullTable.unusable(sample.size());
         }
         long started = System.nanoTime();
-        LayerNullTable table = new SampledLayerNull(tap.get(), sample, seed(k)).table();
+        LayerNullTable table;
+        try {
+            // on a pool of its own, one thread: the resample's parallel streams would otherwise take the common pool,
+            // which a flush of a large delta updates its sketches on
+            table = POOL.submit(() -> new SampledLayerNull(tap.get(), sample, seed(k)).table()).get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while computing the layer null of " + k, e);
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+        }
         LOG.infof("computed the layer null of reference %s/%s/%s, tap %s, from %d sampled observations in %d ms",
                 k.modelId(), k.modelVersion(), k.reference(), k.tap(), sample.size(),
                 (System.nanoTime() - started) / 1_000_000);

@@ -12,16 +12,20 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalDouble;
+import org.jboss.logging.Logger;
 
 /**
- * The layer statistic's resampled nulls of a comparison's side A. A reference's is computed once by an aggregator
- * after its seal and stored ({@link LayerNullStore}): read here and kept a few minutes, and until it is stored the
- * reference is calibrating ({@link LayerNull#CALIBRATING}: the analytic bound answers, and says so). A time range's
- * changes as its hours fill, so it is resampled here from its hours' calibration samples when first asked and kept a
- * few minutes with its sample ({@link SampledLayerNull}): a bucket costs about a second of one core at a thousand
- * replicates, and a live view redrawn every few seconds asks again for the same one. Thread-safe.
+ * The layer statistic's resampled nulls of a comparison's side A. A sealed reference's is computed once by an
+ * aggregator after its seal and stored ({@link LayerNullStore}): read here and kept a few minutes, and until it is
+ * stored the reference is calibrating ({@link LayerNull#CALIBRATING}: the analytic bound answers, and says so). A
+ * time range's changes as its hours fill, and a reference still being built as its observations arrive: either is
+ * resampled here from its calibration sample when first asked and kept a few minutes with its sample
+ * ({@link SampledLayerNull}): a bucket costs about a second of one core at a thousand replicates, and a live view
+ * redrawn every few seconds asks again for the same one. Thread-safe.
  */
 public final class LayerNulls {
+
+    private static final Logger LOG = Logger.getLogger(LayerNulls.class);
 
     /** How long a sample and the nulls resampled from it are kept, and a stored null once read. */
     static final Duration KEPT = Duration.ofMinutes(5);
@@ -31,15 +35,23 @@ public final class LayerNulls {
     static final int STORED_KEPT = 256;
 
     /**
-     * Where a side's calibration sample lives: a reference (its stored null; {@code from} and {@code to} null), or
-     * the hours of a range ({@code reference} null).
+     * Where a side's calibration sample lives: a reference ({@code from} and {@code to} null; {@code createdAt}
+     * tells a reference made again under the same name from the one before), or the hours of a range
+     * ({@code reference} null). A sealed reference's null is stored; one still being built is resampled from its
+     * sample as it stands.
      */
-    public record Scope(String modelId, String modelVersion, String tap, String reference, Instant from, Instant to) {
+    public record Scope(String modelId, String modelVersion, String tap, String reference, Instant createdAt,
+            boolean sealed, Instant from, Instant to) {
+    }
+
+    /** A stored null's key, with the reference's creation: a reference deleted and made again is another. */
+    private record StoredKey(LayerNullStore.Key key, Instant createdAt) {
     }
 
     private record Kept(SampledLayerNull nulls, long at) {
     }
 
+    /** {@code nulls} null: the stored row could not be read (the analytic bound answers). */
     private record Stored(LayerNull.Source nulls, long at) {
     }
 
@@ -50,9 +62,9 @@ public final class LayerNulls {
     // least recently used first; bounded by the bytes of the samples they hold
     private final Map<Scope, Kept> kept = new LinkedHashMap<>(16, 0.75f, true);
     private long sampleBytes;
-    private final Map<LayerNullStore.Key, Stored> storedKept = new LinkedHashMap<>(16, 0.75f, true) {
+    private final Map<StoredKey, Stored> storedKept = new LinkedHashMap<>(16, 0.75f, true) {
         @Override
-        protected boolean removeEldestEntry(Map.Entry<LayerNullStore.Key, Stored> eldest) {
+        protected boolean removeEldestEntry(Map.Entry<StoredKey, Stored> eldest) {
             return size() > STORED_KEPT;
         }
     };
@@ -75,13 +87,14 @@ public final class LayerNulls {
             return null;
         }
         if (side instanceof ai.neuraldivergence.domain.query.Selection.Range r) {
-            return new Scope(tap.modelId(), tap.modelVersion(), tap.tap(), null, hour(r.from()), r.to());
+            return new Scope(tap.modelId(), tap.modelVersion(), tap.tap(), null, null, false, hour(r.from()), r.to());
         }
         if (reference == null) {
             return null;
         }
         // tagged, or frozen from a time range: either way its null is computed after the seal and stored
-        return new Scope(tap.modelId(), reference.modelVersion(), tap.tap(), reference.name(), null, null);
+        return new Scope(tap.modelId(), reference.modelVersion(), tap.tap(), reference.name(), reference.createdAt(),
+                reference.sealed(), null, null);
     }
 
     private static Instant hour(Instant t) {
@@ -93,25 +106,37 @@ public final class LayerNulls {
         if (scope == null) {
             return null;
         }
-        if (scope.reference() != null) {
-            return stored(new LayerNullStore.Key(scope.modelId(), scope.modelVersion(), scope.reference(),
-                    scope.tap()));
+        if (scope.reference() != null && scope.sealed()) {
+            return stored(new StoredKey(new LayerNullStore.Key(scope.modelId(), scope.modelVersion(),
+                    scope.reference(), scope.tap()), scope.createdAt()));
         }
         return (g, n, m, alpha) -> LayerNull.bucket(n, m) == 0 ? OptionalDouble.empty()
                 : nulls(tap, scope).quantile(g, n, m, alpha);
     }
 
-    /** A reference's stored null, or {@link LayerNull#CALIBRATING} while it is not stored yet. */
-    private LayerNull.Source stored(LayerNullStore.Key key) {
+    /**
+     * A sealed reference's stored null, or {@link LayerNull#CALIBRATING} while it is not stored yet; null (the
+     * analytic bound) when the stored row cannot be read.
+     */
+    private LayerNull.Source stored(StoredKey key) {
         long now = System.nanoTime();
         synchronized (this) {
             Stored s = storedKept.get(key);
-            long kept = s == null ? 0 : s.nulls().calibrating() ? CALIBRATING_RECHECK.toNanos() : KEPT.toNanos();
+            long kept = s == null ? 0 : s.nulls() == null || s.nulls().calibrating() ? CALIBRATING_RECHECK.toNanos()
+                    : KEPT.toNanos();
             if (s != null && now - s.at() < kept) {
                 return s.nulls();
             }
         }
-        LayerNull.Source read = stored.read(key).<LayerNull.Source>map(t -> t).orElse(LayerNull.CALIBRATING);
+        LayerNull.Source read;
+        try {
+            read = stored.read(key.key()).<LayerNull.Source>map(t -> t).orElse(LayerNull.CALIBRATING);
+        } catch (IllegalArgumentException e) {
+            // a row of the wrong shape: a verdict at the analytic bound rather than a failed comparison
+            LOG.warnf("the stored layer null of %s cannot be read, the analytic bound answers: %s", key.key(),
+                    e.getMessage());
+            read = null;
+        }
         synchronized (this) {
             storedKept.put(key, new Stored(read, now));
         }
@@ -127,8 +152,11 @@ public final class LayerNulls {
                 return k.nulls();
             }
         }
-        List<float[]> read = samples.readHours(scope.modelId(), scope.modelVersion(), scope.tap(), scope.from(),
-                scope.to(), sampleSize);
+        List<float[]> read = scope.reference() != null
+                ? samples.readReference(scope.modelId(), scope.modelVersion(), scope.tap(), scope.reference(),
+                        sampleSize)
+                : samples.readHours(scope.modelId(), scope.modelVersion(), scope.tap(), scope.from(), scope.to(),
+                        sampleSize);
         SampledLayerNull nulls = new SampledLayerNull(tap, read, scope.hashCode());
         synchronized (this) {
             Kept old = kept.remove(scope);

@@ -1,0 +1,112 @@
+package ai.neuraldivergence.aggregator.ingest;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.neuraldivergence.domain.LayerFeatures;
+import ai.neuraldivergence.domain.LayerNullTable;
+import ai.neuraldivergence.domain.Reduction;
+import ai.neuraldivergence.domain.SampledLayerNull;
+import ai.neuraldivergence.domain.TapDescriptor;
+import ai.neuraldivergence.domain.mmd.RandomFeatureMap;
+import ai.neuraldivergence.storage.CalibrationSampleStore;
+import ai.neuraldivergence.storage.CatalogStore;
+import ai.neuraldivergence.storage.LayerNullStore;
+import ai.neuraldivergence.storage.ReferenceStore;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.postgresql.ds.PGSimpleDataSource;
+
+/**
+ * The background job that computes sealed references' layer nulls, against a real PostgreSQL, with a failure
+ * injected: a tap whose sample cannot be read (a corrupt row) is counted as failed, released for a later retry and
+ * left calibrating, while the other tap of the check is computed and stored as the on-demand null would be; once the
+ * row is mended, the retry stores it and nothing is calibrating any more.
+ */
+class LayerNullJobTest {
+
+    private static final int NEURONS = 8;
+    private static final int SAMPLE = 300;
+
+    private static TapDescriptor tap(String name, int index) {
+        return new TapDescriptor("m", "1", name, index, new int[] {NEURONS}, NEURONS, Reduction.NONE);
+    }
+
+    private static List<CalibrationSampleStore.Member> sample(TapDescriptor tap) {
+        RandomFeatureMap map = LayerFeatures.map(tap);
+        CalibrationSampleStore.Scope scope = CalibrationSampleStore.Scope.reference("m", "1", tap.tap(), "training");
+        Random r = new Random(tap.tap().hashCode());
+        List<CalibrationSampleStore.Member> out = new ArrayList<>();
+        for (int i = 0; i < SAMPLE; i++) {
+            float[] row = new float[NEURONS];
+            for (int j = 0; j < NEURONS; j++) {
+                row[j] = (float) Math.max(0, r.nextGaussian());
+            }
+            out.add(new CalibrationSampleStore.Member(scope, i, "o-" + i, map.projection(row)));
+        }
+        return out;
+    }
+
+    private static void execute(PGSimpleDataSource ds, String sql) throws Exception {
+        try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.executeUpdate();
+        }
+    }
+
+    @Test
+    void aTapThatFailsIsReleasedForItsRetryAndTheOthersAreStored() throws Exception {
+        PGSimpleDataSource ds = TestDatabases.migrated("layer_null_job");
+        CatalogStore catalog = new CatalogStore(ds);
+        CalibrationSampleStore samples = new CalibrationSampleStore(ds);
+        TapDescriptor broken = tap("broken", 0);
+        TapDescriptor fine = tap("fine", 1);
+        try (Connection c = ds.getConnection()) {
+            c.setAutoCommit(false);
+            catalog.register(c, broken);
+            catalog.register(c, fine);
+            ReferenceStore.registerTagged(c, "m", "1", "training");
+            samples.insert(c, sample(broken), s -> SAMPLE);
+            samples.insert(c, sample(fine), s -> SAMPLE);
+            c.commit();
+        }
+        execute(ds, "UPDATE reference SET sealed_at = now()");
+        // a row that is not float32 values: reading the sample fails
+        execute(ds, "UPDATE calibration_sample SET projections = '\\x0102030405' WHERE tap = 'broken' AND rank = 7");
+
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        LayerNullStore nulls = new LayerNullStore(ds);
+        LayerNullJob job = new LayerNullJob(nulls, samples, catalog, 2_000, Duration.ofMinutes(10), registry);
+        assertEquals(1, job.check(), "the fine tap is stored whatever the broken one does");
+        assertEquals(1, registry.get("nd.aggregator.layer.nulls.failures").counter().count());
+        assertEquals(1, registry.get("nd.aggregator.layer.nulls.computed").counter().count());
+        assertEquals(1, registry.get("nd.aggregator.layer.nulls.calibrating").gauge().value(), "the broken one");
+        LayerNullStore.Key brokenKey = new LayerNullStore.Key("m", "1", "training", "broken");
+        LayerNullStore.Key fineKey = new LayerNullStore.Key("m", "1", "training", "fine");
+        assertTrue(nulls.read(brokenKey).isEmpty(), "calibrating");
+        assertEquals(List.of(), nulls.due(16), "released for a retry a minute later, not at the next check");
+        assertEquals(0, job.check());
+
+        // what was stored is what the comparison service would have resampled on demand from the same sample
+        LayerNullTable expected = new SampledLayerNull(fine, samples.readReference("m", "1", "fine", "training",
+                2_000), LayerNullJob.seed(fineKey)).table();
+        LayerNullTable stored = nulls.read(fineKey).orElseThrow();
+        assertEquals(SAMPLE, stored.sampleSize());
+        for (long n : new long[] {40, 700, 5_000}) {
+            assertEquals(expected.quantile(3, n, SAMPLE, 1e-5).orElseThrow(), stored.quantile(3, n, SAMPLE, 1e-5)
+                    .orElseThrow(), 0);
+        }
+
+        // mended, and its retry due: stored, and nothing is calibrating
+        execute(ds, "DELETE FROM calibration_sample WHERE tap = 'broken' AND rank = 7");
+        execute(ds, "UPDATE layer_null SET claimed_until = now() - interval '1 second' WHERE tap = 'broken'");
+        assertEquals(1, job.check());
+        assertEquals(SAMPLE - 1, nulls.read(brokenKey).orElseThrow().sampleSize());
+        assertEquals(0, registry.get("nd.aggregator.layer.nulls.calibrating").gauge().value());
+    }
+}
