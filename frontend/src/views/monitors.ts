@@ -147,7 +147,7 @@ function historyTable(history: MonitorHistory, state: State): HTMLElement {
     transitions.length === 0 ? empty("No transition yet.") : h("table", {},
       h("tr", {}, ...["#", "tap", "became", "since", "value", "threshold", "was", "window", "top neurons"].map((c) =>
         h("th", { scope: "col" }, c))),
-      ...transitions.map((t) => h("tr", { "data-transition": t.id },
+      ...transitions.map((t) => h("tr", { "data-transition": t.id, "data-state": t.monitor?.state ?? "" },
         h("td", {}, t.id), h("td", {}, t.monitor?.tap ?? ""),
         h("td", {}, (t.monitor?.state ?? "").replace("MONITOR_STATE_", "").toLowerCase()),
         h("td", {}, `${clock(t.monitor?.since)}${t.monitor?.sinceLowerBound ? " or earlier" : ""}`),
