@@ -126,7 +126,7 @@ public final class LayerNull {
      */
     public static double quantile(double[] summary, int bucket, long n, long m, double alpha,
             ai.neuraldivergence.domain.mmd.FeatureSpectrum spectrum) {
-        if (spectrum == null || alpha >= 1 - ResampledNull.LEVELS[ResampledNull.LEVELS.length - 1]) {
+        if (spectrum == null || !spectrumAnswers(alpha)) {
             return quantile(summary, bucket, n, m, alpha);
         }
         double effective = (double) n * m / (n + m);
@@ -134,6 +134,11 @@ public final class LayerNull {
         double tail = Math.min(spectrum.quantile(alpha, n, m), ai.neuraldivergence.domain.mmd.MmdNull.quantile(alpha,
                 n, m, spectrum.trace()));
         return Math.max(scaled, tail);
+    }
+
+    /** Whether the spectrum answers at {@code alpha}: below the replicates' highest level, one in a thousand. */
+    static boolean spectrumAnswers(double alpha) {
+        return alpha < 1 - ResampledNull.LEVELS[ResampledNull.LEVELS.length - 1];
     }
 
     private static double[] sum(List<double[]> features, int size, SplittableRandom random) {

@@ -109,8 +109,7 @@ public final class LayerNullTable implements LayerNull.Source {
             throw new IllegalArgumentException("grid point " + g + " of " + summaries.length);
         }
         int index = Integer.numberOfTrailingZeros(bucket / ResampledNull.SMALLEST_BUCKET);
-        // as SampledLayerNull: the spectrum answers below one in a thousand only
-        return OptionalDouble.of(LayerNull.quantile(summaries[g][index], bucket, n, m, alpha,
-                alpha < 1e-3 ? spectra[g] : null));
+        // the spectrum is at hand: LayerNull.quantile reads it only below one in a thousand
+        return OptionalDouble.of(LayerNull.quantile(summaries[g][index], bucket, n, m, alpha, spectra[g]));
     }
 }

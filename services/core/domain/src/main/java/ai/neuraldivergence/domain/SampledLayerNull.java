@@ -47,8 +47,8 @@ public final class SampledLayerNull implements LayerNull.Source {
         double[] summary = summaries.computeIfAbsent(((long) g << 32) | bucket,
                 key -> LayerNull.resample(map, g, sample, bucket, resampleSeed));
         // the spectrum only answers below one in a thousand: computed for those rates only (half a second)
-        FeatureSpectrum spectrum = alpha < 1e-3 ? spectra.computeIfAbsent(g, key -> FeatureSpectrum.of(map, g,
-                sample)) : null;
+        FeatureSpectrum spectrum = LayerNull.spectrumAnswers(alpha) ? spectra.computeIfAbsent(g,
+                key -> FeatureSpectrum.of(map, g, sample)) : null;
         return OptionalDouble.of(LayerNull.quantile(summary, bucket, n, m, alpha, spectrum));
     }
 

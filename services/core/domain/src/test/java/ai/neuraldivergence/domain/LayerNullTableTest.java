@@ -42,7 +42,7 @@ class LayerNullTableTest {
         long[] counts = {32, 64, 128, 256, 512, 1024, 2048, 9000};
         for (int g = 0; g < grid; g++) {
             for (long n : counts) {
-                for (double alpha : new double[] {0.5, 0.01, 1e-6}) {
+                for (double alpha : new double[] {0.5, 0.01, 1e-3, 1e-6}) {
                     double expected = onDemand.quantile(g, n, 8000, alpha).orElseThrow();
                     assertEquals(expected, table.quantile(g, n, 8000, alpha).orElseThrow(), 0,
                             "g " + g + ", n " + n + ", alpha " + alpha);

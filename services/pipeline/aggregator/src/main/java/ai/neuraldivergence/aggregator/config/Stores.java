@@ -116,4 +116,16 @@ public class Stores {
     WindowRetention retention(@Identifier(READS_BOUNDED) javax.sql.DataSource dataSource) {
         return new WindowRetention(dataSource);
     }
+
+    @Produces
+    @Singleton
+    ai.neuraldivergence.storage.CalibrationSampleStore samples(@Identifier(READS_BOUNDED) javax.sql.DataSource dataSource) {
+        return new ai.neuraldivergence.storage.CalibrationSampleStore(dataSource);
+    }
+
+    @Produces
+    @Singleton
+    ai.neuraldivergence.storage.LayerNullStore layerNulls(@Identifier(READS_BOUNDED) javax.sql.DataSource dataSource) {
+        return new ai.neuraldivergence.storage.LayerNullStore(dataSource);
+    }
 }

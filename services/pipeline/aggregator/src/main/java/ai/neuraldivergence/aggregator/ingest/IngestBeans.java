@@ -35,13 +35,13 @@ public class IngestBeans {
             CatalogStore catalog, TapWindowStore windows, WindowDeltaStore deltas, DeltaPartitions deltaPartitions,
             @Identifier(Stores.EXEMPLAR_DELTAS) DeltaPartitions exemplarPartitions, OffsetStore offsets,
             ReferenceStore references, SealStore seals, LateLabelStore lateLabels, RecentObservationStore recent,
-            ExemplarStore exemplars) {
+            ExemplarStore exemplars, ai.neuraldivergence.storage.CalibrationSampleStore samples) {
         return new FlushWriter(dataSource, config.consumerGroup(), config.sketchK(),
                 new FlushWriter.Finality(CompactionJob.finality(config), Set.of(topics.activations(),
                         topics.labels()), config.recent().ttl()),
                 new FlushWriter.Stores(catalog, windows, deltas, deltaPartitions, exemplarPartitions, offsets,
                         references, seals, lateLabels, recent, exemplars),
-                new CalibrationSamples(new ai.neuraldivergence.storage.CalibrationSampleStore(dataSource),
+                new CalibrationSamples(samples,
                         config.calibrationSampleSize(), config.calibrationSampleMaxBytes().asLongValue()));
     }
 }

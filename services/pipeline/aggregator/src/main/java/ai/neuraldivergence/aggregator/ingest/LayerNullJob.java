@@ -1,7 +1,6 @@
 package ai.neuraldivergence.aggregator.ingest;
 
 import ai.neuraldivergence.aggregator.config.AggregatorConfig;
-import ai.neuraldivergence.aggregator.config.Stores;
 import ai.neuraldivergence.domain.Granularity;
 import ai.neuraldivergence.domain.LayerNullTable;
 import ai.neuraldivergence.domain.SampledLayerNull;
@@ -15,7 +14,6 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.quarkus.runtime.Startup;
 import io.quarkus.scheduler.Scheduled;
-import io.smallrye.common.annotation.Identifier;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.lang.management.ManagementFactory;
@@ -60,10 +58,9 @@ public class LayerNullJob {
     private final AtomicLong calibrating = new AtomicLong();
 
     @Inject
-    public LayerNullJob(AggregatorConfig config, @Identifier(Stores.READS_BOUNDED) javax.sql.DataSource dataSource,
+    public LayerNullJob(AggregatorConfig config, LayerNullStore nulls, CalibrationSampleStore samples,
             CatalogStore catalog, MeterRegistry registry) {
-        this(new LayerNullStore(dataSource), new CalibrationSampleStore(dataSource), catalog,
-                config.calibrationSampleSize(), config.references().layerNullLease(), registry);
+        this(nulls, samples, catalog, config.calibrationSampleSize(), config.references().layerNullLease(), registry);
     }
 
     LayerNullJob(LayerNullStore nulls, CalibrationSampleStore samples, CatalogStore catalog, int sampleSize,

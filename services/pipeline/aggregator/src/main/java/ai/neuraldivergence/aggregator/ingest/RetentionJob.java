@@ -49,10 +49,8 @@ public class RetentionJob {
     @Inject
     public RetentionJob(AggregatorConfig config, MeterRegistry registry, CompactionJob compaction,
             PartitionGauges gauges, TapWindowStore windows, ExemplarStore exemplars, LateLabelStore lateLabels,
-            WindowRetention retention,
-            @io.smallrye.common.annotation.Identifier(ai.neuraldivergence.aggregator.config.Stores.READS_BOUNDED)
-            javax.sql.DataSource dataSource) {
-        this.samples = new ai.neuraldivergence.storage.CalibrationSampleStore(dataSource);
+            WindowRetention retention, ai.neuraldivergence.storage.CalibrationSampleStore samples) {
+        this.samples = samples;
         this.windows = windows;
         this.exemplars = exemplars;
         this.lateLabels = lateLabels;

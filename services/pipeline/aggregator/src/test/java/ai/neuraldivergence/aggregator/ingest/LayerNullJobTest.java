@@ -27,7 +27,9 @@ import org.postgresql.ds.PGSimpleDataSource;
  * The background job that computes sealed references' layer nulls, against a real PostgreSQL, with a failure
  * injected: a tap whose sample cannot be read (a corrupt row) is counted as failed, released for a later retry and
  * left calibrating, while the other tap of the check is computed and stored as the on-demand null would be; once the
- * row is mended, the retry stores it and nothing is calibrating any more.
+ * row is mended, the retry stores it and nothing is calibrating any more. A write the database refuses after the
+ * computation is counted and retried, never half stored; two aggregators checking at once store each tap exactly
+ * once.
  */
 class LayerNullJobTest {
 
@@ -108,5 +110,67 @@ class LayerNullJobTest {
         assertEquals(1, job.check());
         assertEquals(SAMPLE - 1, nulls.read(brokenKey).orElseThrow().sampleSize());
         assertEquals(0, registry.get("nd.aggregator.layer.nulls.calibrating").gauge().value());
+    }
+
+    /** A model version with {@code taps} taps and a sealed tagged reference whose samples are usable. */
+    private static List<TapDescriptor> sealed(PGSimpleDataSource ds, CatalogStore catalog,
+            CalibrationSampleStore samples, int taps) throws Exception {
+        List<TapDescriptor> out = new ArrayList<>();
+        try (Connection c = ds.getConnection()) {
+            c.setAutoCommit(false);
+            for (int t = 0; t < taps; t++) {
+                TapDescriptor tap = tap("tap" + t, t);
+                catalog.register(c, tap);
+                out.add(tap);
+            }
+            ReferenceStore.registerTagged(c, "m", "1", "training");
+            for (TapDescriptor tap : out) {
+                samples.insert(c, sample(tap), s -> SAMPLE);
+            }
+            c.commit();
+        }
+        execute(ds, "UPDATE reference SET sealed_at = now()");
+        return out;
+    }
+
+    @Test
+    void aRefusedWriteIsRetriedAndTwoAggregatorsStoreEachTapOnce() throws Exception {
+        PGSimpleDataSource ds = TestDatabases.migrated("layer_null_jobs");
+        CatalogStore catalog = new CatalogStore(ds);
+        CalibrationSampleStore samples = new CalibrationSampleStore(ds);
+        LayerNullStore nulls = new LayerNullStore(ds);
+        sealed(ds, catalog, samples, 4);
+        // the database refuses every stored result (a failing disk, say), after the computation
+        execute(ds, "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION "
+                + "'injected write failure'; END $$");
+        execute(ds, "CREATE TRIGGER refuse BEFORE UPDATE ON layer_null FOR EACH ROW WHEN (NEW.computed_at IS NOT "
+                + "NULL) EXECUTE FUNCTION refuse()");
+        SimpleMeterRegistry first = new SimpleMeterRegistry();
+        LayerNullJob a = new LayerNullJob(nulls, samples, catalog, 2_000, Duration.ofMinutes(10), first);
+        assertEquals(0, a.check());
+        assertEquals(4, first.get("nd.aggregator.layer.nulls.failures").counter().count(), "each tap counted");
+        assertEquals(4, first.get("nd.aggregator.layer.nulls.calibrating").gauge().value(), "none half stored");
+
+        // the database takes writes again, every retry is due: two aggregators check at once
+        execute(ds, "DROP TRIGGER refuse ON layer_null");
+        execute(ds, "UPDATE layer_null SET claimed_until = now() - interval '1 second'");
+        SimpleMeterRegistry second = new SimpleMeterRegistry();
+        LayerNullJob b = new LayerNullJob(nulls, samples, catalog, 2_000, Duration.ofMinutes(10), second);
+        java.util.concurrent.ExecutorService two = java.util.concurrent.Executors.newFixedThreadPool(2);
+        try {
+            var fromA = two.submit(a::check);
+            var fromB = two.submit(b::check);
+            assertEquals(4, fromA.get() + fromB.get(), "each tap stored by one of them");
+        } finally {
+            two.shutdownNow();
+        }
+        assertEquals(4, first.get("nd.aggregator.layer.nulls.computed").counter().count()
+                + second.get("nd.aggregator.layer.nulls.computed").counter().count(), "and counted once");
+        assertEquals(0, a.check() + b.check(), "nothing left to do");
+        for (int t = 0; t < 4; t++) {
+            assertEquals(SAMPLE, nulls.read(new LayerNullStore.Key("m", "1", "training", "tap" + t)).orElseThrow()
+                    .sampleSize());
+        }
+        assertEquals(0, nulls.calibrating());
     }
 }
