@@ -76,7 +76,7 @@ class LayerDriftTest {
     }
 
     @Test
-    void featureSumsComputedAheadEnterAsIfEachRowWereProjectedAgain() {
+    void featureSumsComputedAheadEnterAsIfEachRowWereProjectedAgainWhateverOrderEachNeuronsValuesCome() {
         List<float[]> rows = draw(new Random(5), 50, 0.5, 1, true);
         ai.neuraldivergence.domain.mmd.RandomFeatureMap map = ai.neuraldivergence.domain.mmd.FeatureMaps.of(SEED,
                 NEURONS, null);
@@ -85,18 +85,36 @@ class LayerDriftTest {
         for (float[] row : rows) {
             ahead.add(map, row, new double[ai.neuraldivergence.domain.mmd.RandomFeatureMap.DIRECTIONS]);
         }
+        // neuron by neuron, each neuron's values sorted: no longer in the rows' order
+        float[][] columns = new float[NEURONS][rows.size()];
+        for (int i = 0; i < NEURONS; i++) {
+            for (int o = 0; o < rows.size(); o++) {
+                columns[i][o] = rows.get(o)[i];
+            }
+            java.util.Arrays.sort(columns[i]);
+        }
         TapDistribution replayed = new TapDistribution(NEURONS, 200);
         replayed.startFeatures(SEED, null);
-        replayed.addAll(rows, ahead);
+        replayed.addAllByNeuron(columns, ahead);
         TapDistribution projected = summed(rows);
         assertEquals(50, replayed.observationCount());
-        assertEquals(projected.neuron(3).quantile(0.5), replayed.neuron(3).quantile(0.5));
+        for (int i = 0; i < NEURONS; i++) {
+            assertEquals(projected.neuron(i).quantile(0.5), replayed.neuron(i).quantile(0.5));
+            assertEquals(projected.neuron(i).count(), replayed.neuron(i).count());
+            assertEquals(projected.neuron(i).mean(), replayed.neuron(i).mean(), 1e-12);
+            assertEquals(projected.neuron(i).max(), replayed.neuron(i).max());
+        }
         assertEquals(java.util.Arrays.toString(projected.features().sums()),
                 java.util.Arrays.toString(replayed.features().sums()));
         TapDistribution other = new TapDistribution(NEURONS, 200);
         other.startFeatures(SEED, null);
+        float[][] short49 = new float[NEURONS][];
+        for (int i = 0; i < NEURONS; i++) {
+            short49[i] = java.util.Arrays.copyOf(columns[i], 49);
+        }
         org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
-                () -> other.addAll(rows.subList(0, 49), ahead), "sums of 50 observations for 49 rows");
+                () -> other.addAllByNeuron(short49, ahead), "sums of 50 observations for 49 values a neuron");
+        assertEquals(0, other.observationCount());
     }
 
     @Test
