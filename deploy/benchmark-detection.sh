@@ -9,9 +9,8 @@
 # Options (passed through): --rates 1,5,20,100  --days 7 (benign days per rate, for false alarms)
 #   --separate-days 7 (the benign run that sets matched thresholds)  --training-days 1 (against the training
 #   reference)  --onsets 10 (per scenario and rate)  --seed 1  --threads (the cores)  --report FILE
-# The defaults are the full run: over two hours on 2 cores (three windows a minute per calibrated monitor); --rates 1,5
-# (the pass rule's rates, full length) takes about 30 minutes. A quick look: --rates 5 --days 1 --separate-days 1
-# --onsets 2 (about 5 minutes).
+# The defaults are the full run: 72 minutes on 2 cores (measured 2026-12-04, docs/benchmarks.md). A quick look:
+# --rates 5 --days 1 --separate-days 1 --onsets 2 (a few minutes).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"

@@ -170,7 +170,8 @@ public final class TapDistribution implements TapDelta {
      * give them sorted, which a sketch takes about three times faster than values in arrival order; its rank error
      * holds whatever the order.
      *
-     * @throws IllegalArgumentException when a column's length or the sums' count is not the observations'
+     * @throws IllegalArgumentException when a column's length or the sums' count is not the observations', the sums
+     *     are of another map's bandwidths, or this distribution keeps no sums; nothing is added then
      */
     public void addAllByNeuron(float[][] columns, FeatureSums featuresOfColumns) {
         int count = columns.length == 0 ? 0 : columns[0].length;

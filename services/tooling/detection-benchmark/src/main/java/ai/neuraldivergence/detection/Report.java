@@ -65,13 +65,14 @@ final class Report {
         DetectionBenchmark.Options o = r.options();
         StringBuilder out = new StringBuilder();
         out.append("# Detection benchmark\n\n");
-        out.append(String.format(Locale.ROOT, "Recorded activations of the real model, minute distributions at k = %d, "
-                + "every method through the monitors' domain classes (`MinuteEvaluation`, `MonitorRun`). Rates %s "
-                + "obs/s; %.1f benign days each, %.1f separate days for the matched thresholds, %.1f days against the "
-                + "training reference; %d onsets per scenario and rate, each after %d benign minutes, missed after %d "
-                + "minutes; seed %d; %d threads. Runtime **%.0f s**.%n%n", Traffic.K, rates(o.rates()), o.days(),
-                o.separateDays(), o.trainingDays(), o.onsets(), DetectionBenchmark.BENIGN_MINUTES,
-                DetectionBenchmark.MISSED_AFTER, o.seed(), o.threads(), r.seconds()));
+        out.append(String.format(Locale.ROOT, "Recorded activations of the real model, minute distributions at k = %d "
+                + "(each neuron's values fed in ascending order), every method through the monitors' domain classes "
+                + "(`MinuteEvaluation`, `MonitorRun`). Rates %s obs/s; %.1f benign days each, %.1f separate days for "
+                + "the matched thresholds, %.1f days against the training reference; %d onsets per scenario and rate, "
+                + "each after %d benign minutes, missed after %d minutes; seed %d; %d threads. Runtime **%.0f s**.%n%n",
+                Traffic.K, rates(o.rates()), o.days(), o.separateDays(), o.trainingDays(), o.onsets(),
+                DetectionBenchmark.BENIGN_MINUTES, DetectionBenchmark.MISSED_AFTER, o.seed(), o.threads(),
+                r.seconds()));
 
         out.append("## False alarms on benign traffic (reference: 8,000 draws of the held-out digits)\n\n");
         out.append("Window, value and threshold: means over the run's evaluations that had a verdict.\n\n");

@@ -16,8 +16,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * A minute of traffic, as the aggregator would store it: Poisson arrivals at a rate, each input drawn from a
  * scenario's pool with probability {@code share}, else from the benign pool; per tap, one minute distribution at
  * k = 200 with the layer's feature sums (slice all, one block). Each recorded input's features are computed once,
- * through the tap's map, and summed per draw: the same sums the aggregator computes per observation, without
- * projecting every draw again.
+ * through the tap's map, and added as often as the input was drawn: the same sums the aggregator computes per
+ * observation, without projecting every draw again.
  *
  * <p>Each neuron's sketch takes the minute's values in ascending order, not in arrival order: the sketch's rank error
  * holds whatever the order, and sorted values cost it a third of the time, which is most of a minute at 100 obs/s.
@@ -55,12 +55,26 @@ final class Traffic {
      * observations.
      */
     TapDistribution[] minute(SplittableRandom random, double rate, Mix mix) {
-        int count = arrivals(random, rate * 60);
-        List<TapDescriptor> taps = taps();
-        TapDistribution[] out = new TapDistribution[taps.size()];
-        if (count == 0) {
+        Drawn drawn = draw(random, rate, mix);
+        TapDistribution[] out = new TapDistribution[taps().size()];
+        if (drawn.count() == 0) {
             return out;
         }
+        for (int t = 0; t < out.length; t++) {
+            float[][] columns = new float[taps().get(t).neuronCount()][];
+            for (int n = 0; n < columns.length; n++) {
+                columns[n] = drawn.column(t, n);
+            }
+            TapDistribution d = started(taps().get(t));
+            d.addAllByNeuron(columns, FeatureSums.of(drawn.count(), 0, drawn.featureSums(t)));
+            out[t] = d;
+        }
+        return out;
+    }
+
+    /** A minute's draws: Poisson arrivals at {@code rate}, each from the mix's pool with its share, else benign. */
+    Drawn draw(SplittableRandom random, double rate, Mix mix) {
+        int count = arrivals(random, rate * 60);
         Recording.Pool benign = recording.pool("benign");
         Recording.Pool other = mix.share() > 0 ? recording.pool(mix.pool()) : benign;
         // the draws, as (pool, index): every tap sees the same inputs, as every tap of one predict does
@@ -70,35 +84,52 @@ final class Traffic {
             fromOther[i] = mix.share() > 0 && random.nextDouble() < mix.share();
             index[i] = random.nextInt(fromOther[i] ? other.size() : benign.size());
         }
-        // how often each input was drawn: a minute's feature sums are a weighted sum over the distinct inputs, which
-        // at 100 obs/s (6,000 draws from 2,000 digits, or 300 attacked ones) are three to twenty times fewer
-        int[] benignDraws = new int[benign.size()];
-        int[] otherDraws = other == benign ? benignDraws : new int[other.size()];
-        int fromOtherCount = 0;
-        for (int i = 0; i < count; i++) {
-            (fromOther[i] ? otherDraws : benignDraws)[index[i]]++;
-            fromOtherCount += fromOther[i] ? 1 : 0;
+        if (other == benign) {
+            // a mix of the benign pool with itself is benign traffic: one part holds every draw
+            Arrays.fill(fromOther, false);
         }
-        Part benignPart = new Part(benign, benignDraws, count - fromOtherCount, index, fromOther, false);
-        Part otherPart = new Part(other, otherDraws, fromOtherCount, index, fromOther, true);
-        for (int t = 0; t < taps.size(); t++) {
-            float[][] columns = new float[taps.get(t).neuronCount()][count];
-            for (int n = 0; n < columns.length; n++) {
-                int filled = benignPart.fill(columns[n], 0, t, n);
-                otherPart.fill(columns[n], filled, t, n);
-                // a walked pool comes sorted, and two such runs merge in linear time; sparse draws are sorted here
-                Arrays.sort(columns[n]);
-            }
-            double[] sums = new double[features(benign, t)[0].length];
-            addWeighted(sums, features(benign, t), benignDraws);
-            if (otherDraws != benignDraws) {
-                addWeighted(sums, features(other, t), otherDraws);
-            }
-            TapDistribution d = started(taps.get(t));
-            d.addAllByNeuron(columns, FeatureSums.of(count, 0, sums));
-            out[t] = d;
+        return new Drawn(new Part(benign, index, fromOther, false), new Part(other, index, fromOther, true), count);
+    }
+
+    /** One minute's draws, per tap and neuron as the values its sketch takes, and per tap as feature sums. */
+    final class Drawn {
+        private final Part benign;
+        private final Part other;
+        private final int count;
+
+        private Drawn(Part benign, Part other, int count) {
+            this.benign = benign;
+            this.other = other;
+            this.count = count;
         }
-        return out;
+
+        int count() {
+            return count;
+        }
+
+        /** Neuron {@code n} of tap {@code t}: its value in each draw, in ascending order. */
+        float[] column(int t, int n) {
+            float[] column = new float[count];
+            int filled = other.fill(column, benign.fill(column, 0, t, n), t, n);
+            if (filled != count) {
+                throw new IllegalStateException(filled + " values written for " + count + " draws");
+            }
+            // a walked pool comes sorted, and two such runs merge in linear time; sparse draws are sorted here
+            Arrays.sort(column);
+            return column;
+        }
+
+        /**
+         * Tap {@code t}'s layer feature sums over the draws: each drawn input's features times the times it was
+         * drawn, a weighted sum over the distinct inputs, which at 100 obs/s (6,000 draws from 2,000 digits, or 300
+         * attacked ones) are three to twenty times fewer than the draws.
+         */
+        double[] featureSums(int t) {
+            double[] sums = new double[features(benign.pool, t)[0].length];
+            benign.addFeatures(sums, t);
+            other.addFeatures(sums, t);
+            return sums;
+        }
     }
 
     /** The draws a minute took from one pool: how often each input, and which draws. */
@@ -110,13 +141,38 @@ final class Traffic {
         private final boolean[] fromOther;
         private final boolean other;
 
-        Part(Recording.Pool pool, int[] draws, int drawn, int[] drawIndex, boolean[] fromOther, boolean other) {
+        Part(Recording.Pool pool, int[] drawIndex, boolean[] fromOther, boolean other) {
             this.pool = pool;
-            this.draws = draws;
-            this.drawn = drawn;
             this.drawIndex = drawIndex;
             this.fromOther = fromOther;
             this.other = other;
+            this.draws = new int[pool.size()];
+            int mine = 0;
+            for (int i = 0; i < drawIndex.length; i++) {
+                if (fromOther[i] == other) {
+                    draws[drawIndex[i]]++;
+                    mine++;
+                }
+            }
+            this.drawn = mine;
+        }
+
+        /** Adds each input's features of tap {@code t} times the times it was drawn. */
+        void addFeatures(double[] sums, int t) {
+            if (drawn == 0) {
+                return;
+            }
+            float[][] features = features(pool, t);
+            for (int i = 0; i < draws.length; i++) {
+                int n = draws[i];
+                if (n == 0) {
+                    continue;
+                }
+                float[] f = features[i];
+                for (int j = 0; j < f.length; j++) {
+                    sums[j] += n * (double) f[j];
+                }
+            }
         }
 
         /**
@@ -185,20 +241,6 @@ final class Traffic {
             }
         }
         return new Ascending(inputs, values);
-    }
-
-    /** Adds each input's features times the times it was drawn. */
-    private static void addWeighted(double[] sums, float[][] features, int[] draws) {
-        for (int i = 0; i < draws.length; i++) {
-            int n = draws[i];
-            if (n == 0) {
-                continue;
-            }
-            float[] f = features[i];
-            for (int j = 0; j < f.length; j++) {
-                sums[j] += n * (double) f[j];
-            }
-        }
     }
 
     /** An empty distribution of the tap that sums its layer features, as the aggregator's rows of slice all do. */
