@@ -92,20 +92,7 @@ final class Traffic {
     }
 
     /** One minute's draws, per tap and neuron as the values its sketch takes, and per tap as feature sums. */
-    final class Drawn {
-        private final Part benign;
-        private final Part other;
-        private final int count;
-
-        private Drawn(Part benign, Part other, int count) {
-            this.benign = benign;
-            this.other = other;
-            this.count = count;
-        }
-
-        int count() {
-            return count;
-        }
+    record Drawn(Part benign, Part other, int count) {
 
         /** Neuron {@code n} of tap {@code t}: its value in each draw, in ascending order. */
         float[] column(int t, int n) {
@@ -125,7 +112,7 @@ final class Traffic {
          * attacked ones) are three to twenty times fewer than the draws.
          */
         double[] featureSums(int t) {
-            double[] sums = new double[features(benign.pool, t)[0].length];
+            double[] sums = new double[benign.featureWidth(t)];
             benign.addFeatures(sums, t);
             other.addFeatures(sums, t);
             return sums;
@@ -133,7 +120,7 @@ final class Traffic {
     }
 
     /** The draws a minute took from one pool: how often each input, and which draws. */
-    private final class Part {
+    final class Part {
         private final Recording.Pool pool;
         private final int[] draws;
         private final int drawn;
@@ -155,6 +142,11 @@ final class Traffic {
                 }
             }
             this.drawn = mine;
+        }
+
+        /** The length of an input's features of tap {@code t}. */
+        int featureWidth(int t) {
+            return features(pool, t)[0].length;
         }
 
         /** Adds each input's features of tap {@code t} times the times it was drawn. */

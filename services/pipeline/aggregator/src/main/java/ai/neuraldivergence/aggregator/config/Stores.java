@@ -1,9 +1,11 @@
 package ai.neuraldivergence.aggregator.config;
 
+import ai.neuraldivergence.storage.CalibrationSampleStore;
 import ai.neuraldivergence.storage.CatalogStore;
 import ai.neuraldivergence.storage.DeltaPartitions;
 import ai.neuraldivergence.storage.ExemplarStore;
 import ai.neuraldivergence.storage.LateLabelStore;
+import ai.neuraldivergence.storage.LayerNullStore;
 import ai.neuraldivergence.storage.OffsetStore;
 import ai.neuraldivergence.storage.ReadTimeout;
 import ai.neuraldivergence.storage.RecentObservationStore;
@@ -119,13 +121,13 @@ public class Stores {
 
     @Produces
     @Singleton
-    ai.neuraldivergence.storage.CalibrationSampleStore samples(@Identifier(READS_BOUNDED) javax.sql.DataSource dataSource) {
-        return new ai.neuraldivergence.storage.CalibrationSampleStore(dataSource);
+    CalibrationSampleStore samples(@Identifier(READS_BOUNDED) javax.sql.DataSource dataSource) {
+        return new CalibrationSampleStore(dataSource);
     }
 
     @Produces
     @Singleton
-    ai.neuraldivergence.storage.LayerNullStore layerNulls(@Identifier(READS_BOUNDED) javax.sql.DataSource dataSource) {
-        return new ai.neuraldivergence.storage.LayerNullStore(dataSource);
+    LayerNullStore layerNulls(@Identifier(READS_BOUNDED) javax.sql.DataSource dataSource) {
+        return new LayerNullStore(dataSource);
     }
 }

@@ -3,6 +3,7 @@ package ai.neuraldivergence.aggregator.ingest;
 import ai.neuraldivergence.aggregator.config.AggregatorConfig;
 import ai.neuraldivergence.aggregator.config.Stores;
 import ai.neuraldivergence.aggregator.config.Topics;
+import ai.neuraldivergence.storage.CalibrationSampleStore;
 import ai.neuraldivergence.storage.CatalogStore;
 import ai.neuraldivergence.storage.DeltaPartitions;
 import ai.neuraldivergence.storage.ExemplarStore;
@@ -35,7 +36,7 @@ public class IngestBeans {
             CatalogStore catalog, TapWindowStore windows, WindowDeltaStore deltas, DeltaPartitions deltaPartitions,
             @Identifier(Stores.EXEMPLAR_DELTAS) DeltaPartitions exemplarPartitions, OffsetStore offsets,
             ReferenceStore references, SealStore seals, LateLabelStore lateLabels, RecentObservationStore recent,
-            ExemplarStore exemplars, ai.neuraldivergence.storage.CalibrationSampleStore samples) {
+            ExemplarStore exemplars, CalibrationSampleStore samples) {
         return new FlushWriter(dataSource, config.consumerGroup(), config.sketchK(),
                 new FlushWriter.Finality(CompactionJob.finality(config), Set.of(topics.activations(),
                         topics.labels()), config.recent().ttl()),

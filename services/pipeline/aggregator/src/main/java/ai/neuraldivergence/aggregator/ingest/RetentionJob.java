@@ -2,6 +2,7 @@ package ai.neuraldivergence.aggregator.ingest;
 
 import ai.neuraldivergence.aggregator.config.AggregatorConfig;
 import ai.neuraldivergence.domain.Granularity;
+import ai.neuraldivergence.storage.CalibrationSampleStore;
 import ai.neuraldivergence.storage.ExemplarStore;
 import ai.neuraldivergence.storage.LateLabelStore;
 import ai.neuraldivergence.storage.TapWindowStore;
@@ -36,7 +37,7 @@ public class RetentionJob {
     private static final int BATCH = 5_000;
 
     private final TapWindowStore windows;
-    private final ai.neuraldivergence.storage.CalibrationSampleStore samples;
+    private final CalibrationSampleStore samples;
     private final ExemplarStore exemplars;
     private final LateLabelStore lateLabels;
     private final WindowRetention retention;
@@ -49,7 +50,7 @@ public class RetentionJob {
     @Inject
     public RetentionJob(AggregatorConfig config, MeterRegistry registry, CompactionJob compaction,
             PartitionGauges gauges, TapWindowStore windows, ExemplarStore exemplars, LateLabelStore lateLabels,
-            WindowRetention retention, ai.neuraldivergence.storage.CalibrationSampleStore samples) {
+            WindowRetention retention, CalibrationSampleStore samples) {
         this.samples = samples;
         this.windows = windows;
         this.exemplars = exemplars;
