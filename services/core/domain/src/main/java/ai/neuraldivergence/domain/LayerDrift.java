@@ -59,8 +59,9 @@ public record LayerDrift(String unavailable, double mmd, double bandwidth, doubl
         FeatureSums fb = b.features();
         if (fa == null || fb == null || fa.count() + fa.nonFinite() != a.observationCount()
                 || fb.count() + fb.nonFinite() != b.observationCount()) {
-            return unavailable((fa == null ? "A" : "B") + " holds observations without layer feature sums: they are "
-                    + "kept for the slice all only, from this version on");
+            return unavailable((fa == null ? "A" : "B") + " holds observations stored without layer feature sums "
+                    + "(the slice all keeps them since the layer statistic came, every other slice since 2026-12-04); "
+                    + "they age out with retention");
         }
         if (!a.sameFeatureMap(b)) {
             return unavailable("the sides were summed through different feature maps (another model or tap layout, "

@@ -7,9 +7,13 @@ import java.util.OptionalLong;
 
 /**
  * Which stored distributions sum the layer's random Fourier features (the layer statistic, {@link LayerDrift}), and
- * through which map. The sums cost 10 KB a row (128 directions, cos and sin, 5 bandwidths, as doubles), so only the
- * "all" slice keeps them, and only in block 0: the statistic covers taps stored as one block (a block of a wider tap
- * sums its own neurons only, and the assembled tap then has no sums).
+ * through which map. Every slice keeps them (10 KB a row: 128 directions, cos and sin, 5 bandwidths, as doubles), so
+ * that a class, a label or a tag value has its layer verdict as the slice all has; but only block 0 does: the
+ * statistic covers taps stored as one block (a block of a wider tap sums its own neurons only, and the assembled tap
+ * then has no sums).
+ *
+ * <p>One map serves every slice of a layout: the seed does not depend on the slice, so that two slices of a tap (or a
+ * slice and the slice all) are compared through the same directions.
  *
  * <p>The map must be fixed before the first observation and the same wherever rows are folded or read, on every
  * replica: its seed is derived from (model, tap, neuron count), not drawn, so that it needs no stored state, no
@@ -22,9 +26,9 @@ public final class LayerFeatures {
     private LayerFeatures() {
     }
 
-    /** The seed of the map of a tap's rows of {@code slice} and {@code block}, or empty when they keep no sums. */
-    public static OptionalLong seed(String modelId, String tap, Slice slice, int block, int neurons) {
-        if (block != 0 || !Slice.ALL.equals(slice)) {
+    /** The seed of the map of a tap's rows of {@code block} (any slice), or empty when they keep no sums. */
+    public static OptionalLong seed(String modelId, String tap, int block, int neurons) {
+        if (block != 0) {
             return OptionalLong.empty();
         }
         try {
@@ -42,27 +46,26 @@ public final class LayerFeatures {
     }
 
     /**
-     * Starts the feature sums of an empty distribution of a tap's {@code slice} and {@code block} that keeps them,
-     * before rows are added to it; does nothing to one that holds observations (its sums, if any, cover them).
+     * Starts the feature sums of an empty distribution of a tap's {@code block} (any slice) that keeps them, before
+     * rows are added to it; does nothing to one that holds observations (its sums, if any, cover them).
      *
      * @param scales the layout's registered neuron scales ({@link TapDescriptor#featureScales}); null: 1
      */
-    public static TapDistribution start(TapDistribution d, String modelId, String tap, float[] scales, Slice slice,
-            int block) {
+    public static TapDistribution start(TapDistribution d, String modelId, String tap, float[] scales, int block) {
         if (d.observationCount() == 0) {
-            seed(modelId, tap, slice, block, d.neuronCount()).ifPresent(s -> d.startFeatures(s, scales));
+            seed(modelId, tap, block, d.neuronCount()).ifPresent(s -> d.startFeatures(s, scales));
         }
         return d;
     }
 
-    /** {@link #start(TapDistribution, String, String, float[], Slice, int)} for a whole tap's distribution. */
-    public static TapDistribution start(TapDistribution d, TapDescriptor tap, Slice slice, int block) {
-        return start(d, tap.modelId(), tap.tap(), tap.featureScales(), slice, block);
+    /** {@link #start(TapDistribution, String, String, float[], int)} for a whole tap's distribution. */
+    public static TapDistribution start(TapDistribution d, TapDescriptor tap, int block) {
+        return start(d, tap.modelId(), tap.tap(), tap.featureScales(), block);
     }
 
-    /** The map of a tap's slice-all sums (what its calibration sample is projected through). */
+    /** The map of a tap's sums, every slice's (what its calibration sample is projected through). */
     public static ai.neuraldivergence.domain.mmd.RandomFeatureMap map(TapDescriptor tap) {
-        long seed = seed(tap.modelId(), tap.tap(), Slice.ALL, 0, tap.neuronCount()).orElseThrow();
+        long seed = seed(tap.modelId(), tap.tap(), 0, tap.neuronCount()).orElseThrow();
         return ai.neuraldivergence.domain.mmd.FeatureMaps.of(seed, tap.neuronCount(), tap.featureScales());
     }
 }

@@ -29,7 +29,7 @@ public final class SampledLayerNull implements LayerNull.Source {
     public SampledLayerNull(TapDescriptor tap, List<float[]> sample, long resampleSeed) {
         this.map = LayerFeatures.map(tap);
         this.sample = List.copyOf(sample);
-        this.resampleSeed = LayerFeatures.seed(tap.modelId(), tap.tap(), Slice.ALL, 0, tap.neuronCount())
+        this.resampleSeed = LayerFeatures.seed(tap.modelId(), tap.tap(), 0, tap.neuronCount())
                 .orElseThrow() ^ resampleSeed;
     }
 

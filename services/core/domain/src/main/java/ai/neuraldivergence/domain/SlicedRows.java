@@ -1,5 +1,7 @@
 package ai.neuraldivergence.domain;
 
+import ai.neuraldivergence.domain.mmd.FeatureSums;
+import ai.neuraldivergence.domain.mmd.RandomFeatureMap;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -84,6 +86,57 @@ public final class SlicedRows {
         Map<Slice, RawRows> out = new LinkedHashMap<>();
         for (Slice s : slices) {
             out.put(s, rowsOf(s));
+        }
+        return out;
+    }
+
+    /**
+     * Each slice's layer feature sums through {@code map}, in the order of {@link #slices()}: every observation
+     * projected once, whatever the number of slices it is in (a slice's own projection of its rows would cost a
+     * projection per slice: 3.7 per observation in the wide-model benchmark). A large delta is summed in chunks on
+     * every core (the common fork-join pool), merged in chunk order.
+     */
+    public FeatureSums[] featureSums(RandomFeatureMap map) {
+        if (map.neurons() != neuronCount) {
+            throw new IllegalArgumentException("a map of " + map.neurons() + " neurons for rows of " + neuronCount);
+        }
+        int d = RandomFeatureMap.DIRECTIONS;
+        int chunks = (long) rows.size() * neuronCount * d < 1_000_000 ? 1
+                : Math.min(rows.size(), 4 * java.util.concurrent.ForkJoinPool.getCommonPoolParallelism() + 4);
+        int size = (rows.size() + chunks - 1) / chunks;
+        java.util.stream.IntStream range = java.util.stream.IntStream.range(0, chunks);
+        FeatureSums[][] parts = (chunks > 1 ? range.parallel() : range)
+                .mapToObj(c -> sum(map, c * size, Math.min(rows.size(), (c + 1) * size)))
+                .toArray(FeatureSums[][]::new);
+        FeatureSums[] out = parts[0];
+        for (int c = 1; c < parts.length; c++) {
+            for (int i = 0; i < out.length; i++) {
+                out[i].merge(parts[c][i]);
+            }
+        }
+        return out;
+    }
+
+    private FeatureSums[] sum(RandomFeatureMap map, int from, int to) {
+        FeatureSums[] out = new FeatureSums[slices.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = new FeatureSums(map.bandwidths());
+        }
+        double[] scratch = new double[RandomFeatureMap.DIRECTIONS];
+        double[] features = new double[map.bandwidths() * 2 * RandomFeatureMap.DIRECTIONS];
+        for (int r = from; r < to; r++) {
+            boolean finite = FeatureSums.features(map, rows.get(r), scratch, features);
+            byte[] bits = membership.get(r);
+            for (int i = 0; i < out.length; i++) {
+                if (!in(bits, i)) {
+                    continue;
+                }
+                if (finite) {
+                    out[i].addFeatures(features);
+                } else {
+                    out[i].addNonFinite();
+                }
+            }
         }
         return out;
     }

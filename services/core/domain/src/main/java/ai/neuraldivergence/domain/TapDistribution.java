@@ -164,6 +164,29 @@ public final class TapDistribution implements TapDelta {
     }
 
     /**
+     * {@link #addAll}, with the rows' feature sums computed already through the map of {@code seed} and
+     * {@code scales}: a fold projects each observation once for every slice it is in
+     * ({@link SlicedRows#featureSums}). Sums through another map than this distribution's are not used: the rows
+     * are then summed through its own, as {@link #addAll} would.
+     *
+     * @throws IllegalArgumentException when the sums do not count exactly the rows; nothing is added then
+     */
+    public void addAll(java.util.List<float[]> rows, FeatureSums featuresOfRows, long seed, float[] scales) {
+        if (featuresOfRows.count() + featuresOfRows.nonFinite() != rows.size()) {
+            throw new IllegalArgumentException("feature sums of " + (featuresOfRows.count()
+                    + featuresOfRows.nonFinite()) + " observations for " + rows.size() + " rows");
+        }
+        if (features == null || seed != featureSeed || !java.util.Arrays.equals(scales, featureScales)
+                || featuresOfRows.bandwidths() != features.bandwidths()) {
+            addAll(rows);
+            return;
+        }
+        updateSketches(rows);
+        features.merge(featuresOfRows);
+        observationCount += rows.size();
+    }
+
+    /**
      * {@link #addAll}, given neuron by neuron and with the observations' layer feature sums computed already:
      * {@code columns[i]} holds neuron i's value in each of the same observations, each neuron's values in an order of
      * its own. A replay that knows its values in advance (the detection benchmark draws them from recorded pools) may

@@ -22,7 +22,7 @@ class LayerDriftTest {
     private static final int NEURONS = 16;
     private static final TapDescriptor TAP = new TapDescriptor("m", "v1", "dense", 0, new int[] {NEURONS}, NEURONS,
             Reduction.NONE, 1024);
-    private static final long SEED = LayerFeatures.seed("m", "dense", Slice.ALL, 0, NEURONS).orElseThrow();
+    private static final long SEED = LayerFeatures.seed("m", "dense", 0, NEURONS).orElseThrow();
 
     /**
      * Observations of 16 N(0, 1) neurons, the first {@code pairs} pairs (0 and 1, 2 and 3, ...) correlated
@@ -131,9 +131,8 @@ class LayerDriftTest {
         LayerDrift d = LayerDrift.of(TAP, withSums, summed(draw(r, 200, 0, 0, false)), 0.01, 0.001);
         assertFalse(d.available());
         assertTrue(d.unavailable().contains("without layer feature sums"), d.unavailable());
-        // a class slice keeps none; the first block of a tap does, no other block
-        assertTrue(LayerFeatures.seed("m", "dense", Slice.predictedClass(3), 0, NEURONS).isEmpty());
-        assertTrue(LayerFeatures.seed("m", "dense", Slice.ALL, 1, NEURONS).isEmpty());
+        // the first block of a tap keeps sums (whatever the slice: one map for every slice), no other block does
+        assertTrue(LayerFeatures.seed("m", "dense", 1, NEURONS).isEmpty());
         TapDescriptor wide = new TapDescriptor("m", "v1", "wide", 0, new int[] {2048}, 2048, Reduction.NONE, 1024);
         assertTrue(LayerDrift.of(wide, new TapDistribution(2048, 8), new TapDistribution(2048, 8), 0.01, 0.001)
                 .unavailable().contains("2 blocks"));
@@ -236,7 +235,7 @@ class LayerDriftTest {
     }
 
     private static TapDistribution scaledSums(TapDescriptor tap, List<float[]> rows) {
-        TapDistribution d = LayerFeatures.start(new TapDistribution(NEURONS, 200), tap, Slice.ALL, 0);
+        TapDistribution d = LayerFeatures.start(new TapDistribution(NEURONS, 200), tap, 0);
         d.addAll(rows);
         return d;
     }

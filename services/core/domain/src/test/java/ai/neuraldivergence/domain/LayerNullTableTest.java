@@ -22,7 +22,7 @@ class LayerNullTableTest {
             Reduction.NONE, 1024);
 
     private static List<float[]> sample(int size) {
-        long seed = LayerFeatures.seed("m", "dense", Slice.ALL, 0, NEURONS).orElseThrow();
+        long seed = LayerFeatures.seed("m", "dense", 0, NEURONS).orElseThrow();
         return LayerNullTest.projected(FeatureMaps.of(seed, NEURONS, null), LayerDriftTest.draw(new Random(3), size,
                 0.5, 1, true));
     }

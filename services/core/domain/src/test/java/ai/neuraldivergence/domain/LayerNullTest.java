@@ -21,7 +21,7 @@ class LayerNullTest {
     private static final int NEURONS = 16;
     private static final TapDescriptor TAP = new TapDescriptor("m", "v1", "dense", 0, new int[] {NEURONS}, NEURONS,
             Reduction.NONE, 1024);
-    private static final long SEED = LayerFeatures.seed("m", "dense", Slice.ALL, 0, NEURONS).orElseThrow();
+    private static final long SEED = LayerFeatures.seed("m", "dense", 0, NEURONS).orElseThrow();
 
     private static TapDistribution summed(List<float[]> rows) {
         TapDistribution d = new TapDistribution(NEURONS, 200);

@@ -80,6 +80,68 @@ class SlicedRowsTest {
                 List.of(new float[] {1f})));
     }
 
+    /**
+     * Each slice's feature sums, every observation projected once (in parallel chunks for a large delta), equal the
+     * sums of that slice's own rows; added to a distribution of the same map they are its sums, and a distribution of
+     * another map sums the rows through its own.
+     */
+    @Test
+    void eachSlicesFeatureSumsAreItsOwnRowsSumsWhetherSummedAtOnceOrInChunks() {
+        int neurons = 8;
+        long seed = LayerFeatures.seed("m", "dense", 0, neurons).orElseThrow();
+        var map = ai.neuraldivergence.domain.mmd.FeatureMaps.of(seed, neurons, null);
+        java.util.Random random = new java.util.Random(4);
+        // 30 rows sum in one chunk; 2,000 rows x 8 neurons x 128 directions in several
+        for (int size : new int[] {30, 2_000}) {
+            java.util.Map<Slice, List<float[]>> bySlice = new java.util.LinkedHashMap<>();
+            for (Slice s : List.of(Slice.ALL, CLASS_3, LABEL_3)) {
+                bySlice.put(s, new ArrayList<>());
+            }
+            for (int r = 0; r < size; r++) {
+                float[] row = new float[neurons];
+                for (int n = 0; n < neurons; n++) {
+                    row[n] = r == 4 && n == 1 ? Float.POSITIVE_INFINITY : (float) random.nextGaussian();
+                }
+                bySlice.get(Slice.ALL).add(row);
+                bySlice.get(r % 2 == 0 ? CLASS_3 : LABEL_3).add(row);
+            }
+            SlicedRows.Builder builder = new SlicedRows.Builder(neurons);
+            bySlice.forEach(builder::add);
+            SlicedRows rows = builder.build();
+            ai.neuraldivergence.domain.mmd.FeatureSums[] sums = rows.featureSums(map);
+            for (int i = 0; i < rows.slices().size(); i++) {
+                Slice slice = rows.slices().get(i);
+                TapDistribution own = new TapDistribution(neurons, 200);
+                own.startFeatures(seed, null);
+                own.addAll(bySlice.get(slice));
+                String what = size + " rows, " + slice;
+                assertEquals(own.features().count(), sums[i].count(), what);
+                assertEquals(own.features().nonFinite(), sums[i].nonFinite(), what);
+                assertArrayEquals(own.features().sums(), sums[i].sums(), 1e-9, what);
+
+                TapDistribution summed = new TapDistribution(neurons, 200);
+                summed.startFeatures(seed, null);
+                new SummedRows(new RawRows(neurons, bySlice.get(slice)), sums[i], seed, null).addTo(summed);
+                assertEquals(bySlice.get(slice).size(), summed.observationCount(), what);
+                assertArrayEquals(own.features().sums(), summed.features().sums(), 1e-9, what);
+                assertEquals(own.neuron(0).sum(), summed.neuron(0).sum(), 1e-9, what);
+
+                float[] otherScales = new float[neurons];
+                java.util.Arrays.fill(otherScales, 3f);
+                TapDistribution otherMap = new TapDistribution(neurons, 200);
+                otherMap.startFeatures(seed, otherScales);
+                new SummedRows(new RawRows(neurons, bySlice.get(slice)), sums[i], seed, null).addTo(otherMap);
+                TapDistribution ownOfOtherMap = new TapDistribution(neurons, 200);
+                ownOfOtherMap.startFeatures(seed, otherScales);
+                ownOfOtherMap.addAll(bySlice.get(slice));
+                assertArrayEquals(ownOfOtherMap.features().sums(), otherMap.features().sums(), 1e-9,
+                        what + ": another map's distribution sums the rows through its own");
+            }
+            assertThrows(IllegalArgumentException.class, () -> new SummedRows(new RawRows(neurons,
+                    bySlice.get(CLASS_3)), sums[0], seed, null), "the slice all's sums for class 3's rows");
+        }
+    }
+
     private static void assertRows(List<float[]> expected, RawRows actual) {
         assertEquals(expected.size(), actual.rows().size());
         for (int i = 0; i < expected.size(); i++) {

@@ -1,12 +1,17 @@
 package ai.neuraldivergence.storage;
 
 import ai.neuraldivergence.domain.Granularity;
+import ai.neuraldivergence.domain.LayerFeatures;
 import ai.neuraldivergence.domain.RawRows;
 import ai.neuraldivergence.domain.Slice;
+import ai.neuraldivergence.domain.SummedRows;
 import ai.neuraldivergence.domain.TapDescriptor;
 import ai.neuraldivergence.domain.TapDistribution;
 import ai.neuraldivergence.domain.TapMinute;
 import ai.neuraldivergence.domain.WindowKey;
+import ai.neuraldivergence.domain.mmd.FeatureMaps;
+import ai.neuraldivergence.domain.mmd.FeatureSums;
+import ai.neuraldivergence.domain.mmd.RandomFeatureMap;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -199,12 +204,40 @@ public final class Compaction {
                         k -> new ArrayList<>()).addAll(rows.rows()));
             }
             int neurons = found.get(0).rows().neuronCount();
+            // the map the minute's rows sum through (the layout's registered scales, as TapWindowStore.merge starts
+            // them); none where the block keeps no sums
+            OptionalLong seed = LayerFeatures.seed(minute.modelId(), minute.tap(), minute.block(), neurons);
+            float[] scales = seed.isEmpty() ? null : CatalogStore.registeredScales(c, minute.modelId(), minute.tap(),
+                    neurons);
+            java.util.Map<Slice, FeatureSums> sums = seed.isEmpty() ? null
+                    : featureSums(FeatureMaps.of(seed.getAsLong(), neurons, scales), found);
             for (java.util.Map.Entry<Slice, List<float[]>> e : bySlice.entrySet()) {
-                windows.merge(c, minute.window(e.getKey()), new RawRows(neurons, e.getValue()));
+                RawRows rows = new RawRows(neurons, e.getValue());
+                windows.merge(c, minute.window(e.getKey()), sums == null ? rows
+                        : new SummedRows(rows, sums.get(e.getKey()), seed.getAsLong(), scales));
             }
             deltas.markFolded(c, minute.windowStart(), ids);
             return true;
         });
+    }
+
+    /**
+     * Each slice's layer feature sums of a minute's deltas through {@code map}: every observation projected once,
+     * whatever the number of slices it is in.
+     */
+    private static java.util.Map<Slice, FeatureSums> featureSums(RandomFeatureMap map,
+            List<WindowDeltaStore.Delta> found) {
+        java.util.Map<Slice, FeatureSums> out = new java.util.HashMap<>();
+        for (WindowDeltaStore.Delta d : found) {
+            FeatureSums[] bySlice = d.rows().featureSums(map);
+            for (int i = 0; i < bySlice.length; i++) {
+                FeatureSums kept = out.putIfAbsent(d.rows().slices().get(i), bySlice[i]);
+                if (kept != null) {
+                    kept.merge(bySlice[i]);
+                }
+            }
+        }
+        return out;
     }
 
     /** Folds the exemplar deltas of complete (and, once more, final) tap minutes into their rows. */

@@ -84,7 +84,7 @@ public final class ReferenceStore {
                 PreparedStatement ps = c.prepareStatement("SELECT block, distributions FROM reference_distribution "
                         + "WHERE model_id = ? AND model_version = ? AND name = ? AND tap = ? AND slice = ? "
                         + "ORDER BY block")) {
-            TapBlocks blocks = new TapBlocks(modelId, tap, slice, knownLayout != null ? knownLayout
+            TapBlocks blocks = new TapBlocks(modelId, tap, knownLayout != null ? knownLayout
                     : new CatalogStore(dataSource).find(c, modelId, modelVersion, tap).orElse(null),
                     ai.neuraldivergence.domain.NeuronDistribution.DEFAULT_K);
             // a wide tap's reference is megabytes a block: read a few rows at a time, merged as they come

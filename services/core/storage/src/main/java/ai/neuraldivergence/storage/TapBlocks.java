@@ -19,14 +19,11 @@ final class TapBlocks {
     private final TapDistribution[] parts;
     private final String modelId;
     private final String tap;
-    private final ai.neuraldivergence.domain.Slice slice;
 
-    /** The blocks of one window of {@code tap}'s {@code slice} (what decides whether its rows sum layer features). */
-    TapBlocks(String modelId, String tap, ai.neuraldivergence.domain.Slice slice, TapDescriptor layoutOrNull,
-            int sketchK) {
+    /** The blocks of one window of {@code tap} (any slice: the block decides whether its rows sum layer features). */
+    TapBlocks(String modelId, String tap, TapDescriptor layoutOrNull, int sketchK) {
         this.modelId = modelId;
         this.tap = tap;
-        this.slice = slice;
         this.layout = layoutOrNull;
         this.sketchK = sketchK;
         this.parts = new TapDistribution[layoutOrNull == null ? 1 : layoutOrNull.blockCount()];
@@ -49,7 +46,7 @@ final class TapBlocks {
             // rows folded here sum the layer's features as a fold would (a stored row merged later keeps them only
             // if it has them too)
             parts[b] = ai.neuraldivergence.domain.LayerFeatures.start(new TapDistribution(rows.neuronCount(),
-                    sketchK), modelId, tap, layout == null ? null : layout.featureScales(), slice, b);
+                    sketchK), modelId, tap, layout == null ? null : layout.featureScales(), b);
         }
         rows.addTo(parts[b]);
     }

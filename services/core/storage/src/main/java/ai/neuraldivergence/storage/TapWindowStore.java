@@ -97,11 +97,11 @@ public final class TapWindowStore {
         }
         if (merged == null) {
             merged = new TapDistribution(delta.neuronCount(), sketchK);
-            if (ai.neuraldivergence.domain.LayerFeatures.seed(key.modelId(), key.tap(), key.slice(), key.block(),
+            if (ai.neuraldivergence.domain.LayerFeatures.seed(key.modelId(), key.tap(), key.block(),
                     delta.neuronCount()).isPresent()) {
                 // the layout's registered scales: every window of it sums through one map
                 ai.neuraldivergence.domain.LayerFeatures.start(merged, key.modelId(), key.tap(),
-                        CatalogStore.registeredScales(c, key.modelId(), key.tap(), delta.neuronCount()), key.slice(),
+                        CatalogStore.registeredScales(c, key.modelId(), key.tap(), delta.neuronCount()),
                         key.block());
             }
             if (delta.observationCount() > sketchK) {
@@ -162,7 +162,7 @@ public final class TapWindowStore {
                             out.add(new StoredWindow(current, window.assemble()));
                         }
                         current = start;
-                        window = new TapBlocks(modelId, tap, slice, layout, sketchK);
+                        window = new TapBlocks(modelId, tap, layout, sketchK);
                     }
                     add(window, rs.getInt(2), rs.getBytes(3), rs.getBytes(4), rs.getArray(5), slice);
                 }
@@ -261,7 +261,7 @@ public final class TapWindowStore {
             ps.setArray(12, c.createArrayOf("timestamptz", starts.get(Granularity.MINUTE).toArray()));
             // every window of the plan merged block by block: the tap's count is then its blocks' minimum over
             // the whole range
-            TapBlocks merged = new TapBlocks(tap.modelId(), tap.tap(), slice, tap, sketchK);
+            TapBlocks merged = new TapBlocks(tap.modelId(), tap.tap(), tap, sketchK);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     // a stored row is fetched once: a wide block's row is megabytes

@@ -9,7 +9,6 @@ import ai.neuraldivergence.domain.LayerFeatures;
 import ai.neuraldivergence.domain.LayerNullTable;
 import ai.neuraldivergence.domain.Reduction;
 import ai.neuraldivergence.domain.SampledLayerNull;
-import ai.neuraldivergence.domain.Slice;
 import ai.neuraldivergence.domain.TapDescriptor;
 import ai.neuraldivergence.domain.mmd.FeatureMaps;
 import ai.neuraldivergence.domain.mmd.RandomFeatureMap;
@@ -77,7 +76,7 @@ class LayerNullStoreTest {
 
     private static LayerNullTable computed(String model) {
         TapDescriptor tap = tap(model, 0);
-        RandomFeatureMap map = FeatureMaps.of(LayerFeatures.seed(model, tap.tap(), Slice.ALL, 0, NEURONS)
+        RandomFeatureMap map = FeatureMaps.of(LayerFeatures.seed(model, tap.tap(), 0, NEURONS)
                 .orElseThrow(), NEURONS, null);
         Random r = new Random(5);
         List<float[]> sample = new ArrayList<>();

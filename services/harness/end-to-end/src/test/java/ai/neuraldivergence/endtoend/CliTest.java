@@ -90,8 +90,7 @@ class CliTest {
             for (int m = 0; m < 20; m++) {
                 TapDistribution dc = new TapDistribution(3, 200);
                 // dense1's rows sum the layer's features as the aggregator's do; conv1's are rows stored before them
-                TapDistribution dd = LayerFeatures.start(new TapDistribution(2, 200), "cli", "dense1", null,
-                        Slice.ALL, 0);
+                TapDistribution dd = LayerFeatures.start(new TapDistribution(2, 200), "cli", "dense1", null, 0);
                 for (int i = 0; i < 300; i++) {
                     dc.add(new float[] {(float) r.nextGaussian(), (float) r.nextGaussian(), (float) r.nextGaussian()},
                             0);

@@ -42,6 +42,9 @@ import org.junit.jupiter.api.Test;
  * their scales declared the flip is drifted and an unchanged tap is not. A second version declaring other scales for
  * the same layout sums through the first one's map (the scales a layout was first registered with stay its own):
  * its verdicts and bandwidths are the first version's.
+ *
+ * <p>Every slice keeps feature sums: the slice predicted class 0, which holds every observation here, reads the slice
+ * all's MMD² through the same map (with the analytic null: samples are the slice all's).
  */
 class CorrelationShiftTest {
 
@@ -85,7 +88,8 @@ class CorrelationShiftTest {
         ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", comparison.port()).usePlaintext()
                 .build();
         try {
-            CompareResponse r = awaitEveryObservation(ComparisonServiceGrpc.newBlockingStub(channel));
+            ComparisonServiceGrpc.ComparisonServiceBlockingStub api = ComparisonServiceGrpc.newBlockingStub(channel);
+            CompareResponse r = awaitEveryObservation(api);
             int caught = 0;
             int falseAlarms = 0;
             for (TapDivergence t : r.getTapsList()) {
@@ -107,8 +111,34 @@ class CorrelationShiftTest {
             }
             assertTrue(caught >= 9, "the layer drifted in " + caught + " of " + SEEDS + " shifted taps");
             assertEquals(0, falseAlarms, "null taps called drifted");
+            checkSlice(api, layers(r));
         } finally {
             channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+    }
+
+    /**
+     * Every slice keeps feature sums: here the slice predicted class 0 holds every observation, so its layer
+     * statistic is the slice all's, through the same map; its null is the analytic bound (calibration samples are
+     * kept for the slice all only).
+     */
+    private static void checkSlice(ComparisonServiceGrpc.ComparisonServiceBlockingStub api,
+            Map<String, LayerDrift> ofAll) {
+        ai.neuraldivergence.proto.v1.Slice class0 = ai.neuraldivergence.proto.v1.Slice.newBuilder()
+                .setPredictedClass(0).build();
+        CompareResponse sliced = api.withDeadlineAfter(60, TimeUnit.SECONDS).compare(CompareRequest.newBuilder()
+                .setModelId(MODEL).setA(range(M0).toBuilder().setSlice(class0)).setB(range(M1).toBuilder()
+                        .setSlice(class0)).setLayerDriftThreshold(1e-9).build());
+        assertEquals(2 * SEEDS, sliced.getTapsCount());
+        for (TapDivergence t : sliced.getTapsList()) {
+            LayerDrift layer = t.getSummary().getLayer();
+            LayerDrift all = ofAll.get(t.getSummary().getTap());
+            String what = t.getSummary().getTap() + ", predicted class 0: " + layer;
+            assertTrue(layer.getAvailable(), what);
+            assertEquals(PER_MINUTE, layer.getCountA(), what);
+            assertEquals(all.getMmd(), layer.getMmd(), 1e-9, what);
+            assertEquals(all.getBandwidth(), layer.getBandwidth(), what);
+            assertTrue(!layer.getNullResampled(), "no sample for a slice: the analytic bound; " + what);
         }
     }
 

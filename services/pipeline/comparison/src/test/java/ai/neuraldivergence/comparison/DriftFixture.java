@@ -47,7 +47,7 @@ final class DriftFixture {
                 // dense1's windows of the slice all sum the layer's features, as the aggregator's do; conv1's are
                 // rows stored before them
                 TapDistribution dd = ai.neuraldivergence.domain.LayerFeatures.start(new TapDistribution(2, 200),
-                        model, "dense1", null, Slice.ALL, 0);
+                        model, "dense1", null, 0);
                 TapDistribution dd0 = new TapDistribution(2, 200);
                 for (int i = 0; i < PER_MINUTE; i++) {
                     dc.add(new float[] {(float) random.nextGaussian(), (float) random.nextGaussian(),

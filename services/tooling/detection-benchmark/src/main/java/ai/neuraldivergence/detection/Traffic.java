@@ -1,7 +1,6 @@
 package ai.neuraldivergence.detection;
 
 import ai.neuraldivergence.domain.LayerFeatures;
-import ai.neuraldivergence.domain.Slice;
 import ai.neuraldivergence.domain.TapDescriptor;
 import ai.neuraldivergence.domain.TapDistribution;
 import ai.neuraldivergence.domain.mmd.FeatureSums;
@@ -237,7 +236,7 @@ final class Traffic {
 
     /** An empty distribution of the tap that sums its layer features, as the aggregator's rows of slice all do. */
     static TapDistribution started(TapDescriptor tap) {
-        return LayerFeatures.start(new TapDistribution(tap.neuronCount(), K), tap, Slice.ALL, 0);
+        return LayerFeatures.start(new TapDistribution(tap.neuronCount(), K), tap, 0);
     }
 
     /** The layer features of every input of a pool for tap {@code t}, computed once (as float: 2 × D × grid). */

@@ -46,17 +46,58 @@ public final class FeatureSums {
             nonFinite++;
             return;
         }
+        accumulate(map, scratch, sums);
+        count++;
+    }
+
+    /**
+     * One observation's features through {@code map}, written into {@code features} (as many values as sums of the
+     * map's bandwidths hold), for an observation that enters several sums: it is projected once, then
+     * {@link #addFeatures added} to each. False, and {@code features} left as it was, when a value is not finite.
+     *
+     * @param scratch at least D values
+     */
+    public static boolean features(RandomFeatureMap map, float[] row, double[] scratch, double[] features) {
+        if (features.length != map.bandwidths() * 2 * RandomFeatureMap.DIRECTIONS) {
+            throw new IllegalArgumentException(features.length + " values for the features of a map of "
+                    + map.bandwidths() + " bandwidths");
+        }
+        if (!map.project(row, scratch)) {
+            return false;
+        }
+        java.util.Arrays.fill(features, 0);
+        accumulate(map, scratch, features);
+        return true;
+    }
+
+    /** Adds one observation's {@link #features} (of a map of these sums' bandwidths). */
+    public void addFeatures(double[] features) {
+        if (features.length != sums.length) {
+            throw new IllegalArgumentException(features.length + " features for sums of " + sums.length);
+        }
+        for (int i = 0; i < sums.length; i++) {
+            sums[i] += features[i];
+        }
+        count++;
+    }
+
+    /** Counts one observation left out of the sums for a non-finite value. */
+    public void addNonFinite() {
+        nonFinite++;
+    }
+
+    /** Adds cos and sin of each projection at each of the map's bandwidths into {@code target} ([g][j][cos, sin]). */
+    private static void accumulate(RandomFeatureMap map, double[] projection, double[] target) {
         int d = RandomFeatureMap.DIRECTIONS;
-        for (int g = 0; g < bandwidths; g++) {
+        for (int g = 0; g < map.bandwidths(); g++) {
             double inverse = 1 / map.bandwidth(g);
             int base = g * 2 * d;
             for (int j = 0; j < d; j++) {
-                double angle = scratch[j] * inverse;
-                sums[base + 2 * j] += Math.cos(angle);
-                sums[base + 2 * j + 1] += Math.sin(angle);
+                double angle = projection[j] * inverse;
+                target[base + 2 * j] += Math.cos(angle);
+                target[base + 2 * j + 1] += Math.sin(angle);
             }
         }
-        count++;
     }
 
     /** Adds another window's sums (of the same map) to these. */

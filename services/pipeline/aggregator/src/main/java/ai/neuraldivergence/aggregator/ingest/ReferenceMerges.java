@@ -44,7 +44,7 @@ final class ReferenceMerges {
                 }
             }
             for (ReferenceKey key : e.getValue()) {
-                references.merge(c, key, pending.references().get(key).distribution(sketchK, key.slice()));
+                references.merge(c, key, pending.references().get(key).summedDistribution(sketchK));
             }
             if (state.expectedObservations() != null) {
                 // the flush that brings a tap to its expected count seals it

@@ -121,17 +121,21 @@ public final class WindowAccumulator {
 
         /** The window's delta as distributions: built now, a sketch per neuron (the caller drops it after use). */
         public TapDistribution distribution(int sketchK) {
-            return distribution(sketchK, null);
+            return distribution(sketchK, false);
         }
 
         /**
-         * {@link #distribution(int)}, summing the layer's features too where {@code slice} and the block keep them
-         * ({@link ai.neuraldivergence.domain.LayerFeatures}); null: never.
+         * {@link #distribution(int)}, summing the layer's features too where the block keeps them (block 0, any
+         * slice: {@link ai.neuraldivergence.domain.LayerFeatures}): what a reference's block stores.
          */
-        public TapDistribution distribution(int sketchK, Slice slice) {
+        public TapDistribution summedDistribution(int sketchK) {
+            return distribution(sketchK, true);
+        }
+
+        private TapDistribution distribution(int sketchK, boolean summed) {
             TapDistribution d = new TapDistribution(neurons, sketchK);
-            if (slice != null) {
-                ai.neuraldivergence.domain.LayerFeatures.start(d, tap, slice, block);
+            if (summed) {
+                ai.neuraldivergence.domain.LayerFeatures.start(d, tap, block);
             }
             if (rows.size() > sketchK) {
                 d.startSketches();

@@ -166,7 +166,7 @@ public final class Selections {
                 r.slice().key(), plan);
         // an empty start sums layer features, so that announced deltas added to it keep the layer statistic
         SelectionCache.Merged merged = cache.get(key, reader, () -> ai.neuraldivergence.domain.LayerFeatures.start(
-                new TapDistribution(tap.neuronCount(), sketchK), tap, r.slice(), 0));
+                new TapDistribution(tap.neuronCount(), sketchK), tap, 0));
         return new Read(merged.distribution(), merged.version() < 0 ? null : key, merged.version());
     }
 

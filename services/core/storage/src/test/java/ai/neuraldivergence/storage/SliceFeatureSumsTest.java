@@ -1,0 +1,116 @@
+package ai.neuraldivergence.storage;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.neuraldivergence.domain.Granularity;
+import ai.neuraldivergence.domain.LayerDrift;
+import ai.neuraldivergence.domain.LayerFeatures;
+import ai.neuraldivergence.domain.Reduction;
+import ai.neuraldivergence.domain.Slice;
+import ai.neuraldivergence.domain.SlicedRows;
+import ai.neuraldivergence.domain.TapDescriptor;
+import ai.neuraldivergence.domain.TapDistribution;
+import ai.neuraldivergence.domain.TapMinute;
+import ai.neuraldivergence.domain.mmd.FeatureMaps;
+import ai.neuraldivergence.domain.mmd.FeatureSums;
+import ai.neuraldivergence.domain.mmd.RandomFeatureMap;
+import java.sql.Connection;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.postgresql.ds.PGSimpleDataSource;
+
+/**
+ * The layer feature sums of every slice, not the slice all alone: a class or a label is compared as a layer too. A
+ * minute's delta holds each observation once with the slices it is in; read before its fold (each slice's rows
+ * summed as they are read) and after it (each observation projected once for all its slices), every slice's sums are
+ * the sums of its own rows through the layout's map, its declared scales included, non-finite observations counted
+ * apart. A class slice then compares with the slice all through the one map.
+ */
+class SliceFeatureSumsTest {
+
+    private static final int NEURONS = 6;
+    private static final float[] SCALES = {1f, 2f, 0.5f, 1f, 10f, 1f};
+    private static final Slice CLASS_3 = Slice.predictedClass(3);
+    private static final Slice LABEL_3 = Slice.trueLabel(3);
+
+    @Test
+    void everySliceSumsItsOwnRowsBeforeAndAfterTheFold() throws Exception {
+        PGSimpleDataSource ds = MigratedDatabase.create("slice_feature_sums_test");
+        TapDescriptor tap = new TapDescriptor("sliced", "1", "dense", 0, new int[] {NEURONS}, NEURONS, Reduction.NONE,
+                NEURONS, SCALES);
+        try (Connection c = ds.getConnection()) {
+            new CatalogStore(ds).register(c, tap);
+        }
+        Instant minute = Granularity.MINUTE.windowStart(Instant.now()).minus(Duration.ofMinutes(10));
+        new DeltaPartitions(ds).ensure(minute, minute.plusSeconds(60));
+
+        // every row in all; even rows in class 3; every third in label 3; row 12 (in all three) holds a NaN
+        Random random = new Random(11);
+        Map<Slice, List<float[]>> expected = new LinkedHashMap<>();
+        for (Slice s : List.of(Slice.ALL, CLASS_3, LABEL_3)) {
+            expected.put(s, new ArrayList<>());
+        }
+        for (int r = 0; r < 300; r++) {
+            float[] row = new float[NEURONS];
+            for (int n = 0; n < NEURONS; n++) {
+                row[n] = r == 12 && n == 2 ? Float.NaN : (float) (random.nextGaussian() * SCALES[n]);
+            }
+            expected.get(Slice.ALL).add(row);
+            if (r % 2 == 0) {
+                expected.get(CLASS_3).add(row);
+            }
+            if (r % 3 == 0) {
+                expected.get(LABEL_3).add(row);
+            }
+        }
+        SlicedRows.Builder builder = new SlicedRows.Builder(NEURONS);
+        expected.forEach(builder::add);
+        try (Connection c = ds.getConnection()) {
+            new WindowDeltaStore().append(c, List.of(new WindowDeltaStore.Append(new TapMinute("sliced", "1", "dense",
+                    minute, 0), builder.build())));
+        }
+
+        RandomFeatureMap map = FeatureMaps.of(LayerFeatures.seed("sliced", "dense", 0, NEURONS).orElseThrow(),
+                NEURONS, SCALES);
+        TapWindowStore windows = new TapWindowStore(ds);
+        for (boolean folded : new boolean[] {false, true}) {
+            if (folded) {
+                assertEquals(1, new Compaction(ds, 200, Duration.ofMinutes(5), Compaction.Listener.NONE)
+                        .run(minute.plus(Duration.ofMinutes(20))).folded(), "one tap minute");
+            }
+            for (Map.Entry<Slice, List<float[]>> e : expected.entrySet()) {
+                String what = e.getKey() + (folded ? ", folded" : ", read from the delta");
+                TapDistribution d = read(windows, e.getKey(), minute);
+                FeatureSums own = new FeatureSums(map.bandwidths());
+                double[] scratch = new double[RandomFeatureMap.DIRECTIONS];
+                e.getValue().forEach(row -> own.add(map, row, scratch));
+                FeatureSums stored = d.features();
+                assertNotNull(stored, what);
+                assertEquals(e.getValue().size(), d.observationCount(), what);
+                assertEquals(own.count(), stored.count(), what);
+                assertEquals(1, stored.nonFinite(), what + ": the NaN row is in every slice, counted apart");
+                assertArrayEquals(SCALES, d.featureScales(), what);
+                assertArrayEquals(own.sums(), stored.sums(), 1e-9, what);
+            }
+        }
+        LayerDrift layer = LayerDrift.of(tap, read(windows, CLASS_3, minute), read(windows, Slice.ALL, minute), 0.01,
+                0.001);
+        assertTrue(layer.available(), layer.unavailable());
+    }
+
+    private static TapDistribution read(TapWindowStore windows, Slice slice, Instant minute) {
+        List<TapWindowStore.StoredWindow> read = windows.read("sliced", "1", "dense", slice, Granularity.MINUTE,
+                minute, minute.plusSeconds(60));
+        assertEquals(1, read.size(), slice.toString());
+        return read.get(0).distribution();
+    }
+}
