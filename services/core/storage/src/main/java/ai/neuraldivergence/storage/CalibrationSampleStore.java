@@ -1,5 +1,6 @@
 package ai.neuraldivergence.storage;
 
+import ai.neuraldivergence.domain.Slice;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -17,8 +18,9 @@ import javax.sql.DataSource;
 
 /**
  * Calibration samples: per tap and scope (an hour window, or a reference), the observations of the smallest ranks,
- * as float arrays (the layer statistic's projections: see V18). Inserted by the aggregator's flush (a replay inserts the same rows), trimmed to the scope's size after
- * each insert, read by the comparison service in rank order.
+ * as float arrays (the layer statistic's projections: see V18), each with the slices it is in (V21). Inserted by the
+ * aggregator's flush (a replay inserts the same rows), trimmed to the scope's size after each insert, read by the
+ * comparison service in rank order, whole or narrowed to a slice.
  */
 public final class CalibrationSampleStore {
 
@@ -43,8 +45,16 @@ public final class CalibrationSampleStore {
         }
     }
 
-    /** One sampled observation: {@code values}, as the sample keeps it (its projections, V18). */
-    public record Member(Scope scope, long rank, String instanceId, float[] values) {
+    /**
+     * One sampled observation: {@code values}, as the sample keeps it (its projections, V18), and the slices it is in
+     * (V21: a slice's null is resampled from the members in it).
+     */
+    public record Member(Scope scope, long rank, String instanceId, float[] values, List<Slice> slices) {
+
+        /** A member known to be in the slice all only. */
+        public Member(Scope scope, long rank, String instanceId, float[] values) {
+            this(scope, rank, instanceId, values, List.of(Slice.ALL));
+        }
     }
 
     /**
@@ -85,12 +95,13 @@ public final class CalibrationSampleStore {
             return cutoffs;
         }
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO calibration_sample (model_id, model_version, tap, "
-                + "reference, window_start, rank, instance_id, projections) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                + "reference, window_start, rank, instance_id, projections, slices) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 + "ON CONFLICT DO NOTHING")) {
             for (Member m : members) {
                 Scope s = m.scope();
                 Sql.bind(ps, s.modelId(), s.modelVersion(), s.tap(), s.reference(), s.windowStart(), m.rank(),
                         m.instanceId(), encode(m.values()));
+                ps.setArray(9, c.createArrayOf("text", m.slices().stream().map(Slice::key).toArray()));
                 ps.addBatch();
                 cutoffs.put(s, Long.MAX_VALUE);
             }
@@ -100,6 +111,33 @@ public final class CalibrationSampleStore {
             cutoffs.put(s, trim(c, s, size.applyAsInt(s)));
         }
         return cutoffs;
+    }
+
+    /** A late label joining an observation of a tap: its hour's sampled member, if any, enters the label's slice. */
+    public record LabelJoin(String modelId, String modelVersion, String tap, Instant eventTime, String instanceId,
+            int trueLabel) {
+    }
+
+    /**
+     * Adds each join's true-label slice to the slices of the member it names in its hour's sample (none: it was not
+     * sampled), in the caller's transaction. Members stored before they kept their slices (V21) are left as they are:
+     * they count for the slice all only.
+     */
+    public void joinLabels(Connection c, List<LabelJoin> joins) throws SQLException {
+        if (joins.isEmpty()) {
+            return;
+        }
+        try (PreparedStatement ps = c.prepareStatement("UPDATE calibration_sample SET slices = array_append(slices, "
+                + "?) WHERE model_id = ? AND model_version = ? AND tap = ? AND reference = '' AND window_start = ? "
+                + "AND instance_id = ? AND slices IS NOT NULL AND NOT (? = ANY(slices))")) {
+            for (LabelJoin j : joins) {
+                String label = Slice.trueLabel(j.trueLabel()).key();
+                Sql.bind(ps, label, j.modelId(), j.modelVersion(), j.tap(),
+                        ai.neuraldivergence.domain.Granularity.HOUR.windowStart(j.eventTime()), j.instanceId(), label);
+                ps.addBatch();
+            }
+            ps.executeBatch();
+        }
     }
 
     /**
@@ -129,7 +167,14 @@ public final class CalibrationSampleStore {
     /** A reference's sample of a tap: at most {@code size} members, smallest ranks first. */
     public List<float[]> readReference(String modelId, String modelVersion, String tap, String reference,
             int size) {
-        return read("reference = ? AND window_start = ?", size, modelId, modelVersion, tap, reference, NO_WINDOW);
+        return readReference(modelId, modelVersion, tap, reference, Slice.ALL, size);
+    }
+
+    /** The members of a reference's sample of a tap that are in {@code slice}: at most {@code size}. */
+    public List<float[]> readReference(String modelId, String modelVersion, String tap, String reference,
+            Slice slice, int size) {
+        return read("reference = ? AND window_start = ?", slice, size, modelId, modelVersion, tap, reference,
+                NO_WINDOW);
     }
 
     /**
@@ -138,17 +183,33 @@ public final class CalibrationSampleStore {
      */
     public List<float[]> readHours(String modelId, String modelVersion, String tap, Instant from, Instant to,
             int size) {
-        return read("reference = '' AND window_start >= ? AND window_start < ?", size, modelId, modelVersion, tap,
-                from, to);
+        return readHours(modelId, modelVersion, tap, from, to, Slice.ALL, size);
     }
 
-    private List<float[]> read(String where, int size, Object... values) {
+    /**
+     * The members in {@code slice} of the sample of a tap's hour windows starting in [from, to): a slice's sample is
+     * the hours' sample narrowed to it (about its share of the size), not a sample of its own.
+     */
+    public List<float[]> readHours(String modelId, String modelVersion, String tap, Instant from, Instant to,
+            Slice slice, int size) {
+        return read("reference = '' AND window_start >= ? AND window_start < ?", slice, size, modelId, modelVersion,
+                tap, from, to);
+    }
+
+    private List<float[]> read(String where, Slice slice, int size, Object... values) {
+        // the slice all is every member, those stored before members kept their slices (V21) included
+        boolean narrowed = !Slice.ALL.equals(slice);
         try (Connection c = dataSource.getConnection();
                 PreparedStatement ps = c.prepareStatement("SELECT projections FROM calibration_sample WHERE "
-                        + "model_id = ? AND model_version = ? AND tap = ? AND " + where + " ORDER BY rank LIMIT ?")) {
+                        + "model_id = ? AND model_version = ? AND tap = ? AND " + where
+                        + (narrowed ? " AND ? = ANY(slices)" : "") + " ORDER BY rank LIMIT ?")) {
             TapWindowStore.streamed(c, ps);
             Sql.bind(ps, values);
-            ps.setInt(values.length + 1, size);
+            int next = values.length + 1;
+            if (narrowed) {
+                ps.setString(next++, slice.key());
+            }
+            ps.setInt(next, size);
             List<float[]> out = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {

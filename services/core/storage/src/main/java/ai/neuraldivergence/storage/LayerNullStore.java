@@ -23,7 +23,7 @@ public final class LayerNullStore {
 
     /** The statistic whose null V20 keeps today: the layer statistic. */
     static final String MMD2 = "mmd2";
-    /** References keep calibration samples of the slice all only. */
+    /** The slice whose nulls are stored: another slice's is resampled when asked (comparison's LayerNulls). */
     static final String ALL = "all";
     /** The summary kept per grid point and bucket: quantiles at 0.5, 0.9, 0.99, 0.999 and mean + 3 standard errors. */
     private static final int SUMMARY = 5;

@@ -96,4 +96,60 @@ class CalibrationSampleStoreTest {
         assertTrue(store.readHours("m2", "1", "dense", HOUR, HOUR.plusSeconds(3600), 1_000).isEmpty());
         assertTrue(store.readReference("m2", "1", "dense", "training", SIZE).isEmpty());
     }
+
+    /**
+     * A slice's sample is the scope's members in that slice: each member keeps its slices, a late label adds its
+     * slice to the member it joins (once, and only in its hour), and a member stored before members kept slices (V21)
+     * counts for the slice all only.
+     */
+    @Test
+    void aSliceReadsTheMembersInItAndALateLabelJoinsItsMember() throws Exception {
+        Scope scope = Scope.hour("sliced", "1", "dense", HOUR);
+        ai.neuraldivergence.domain.Slice class3 = ai.neuraldivergence.domain.Slice.predictedClass(3);
+        ai.neuraldivergence.domain.Slice label3 = ai.neuraldivergence.domain.Slice.trueLabel(3);
+        List<Member> members = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            String id = "obs-" + i;
+            members.add(new Member(scope, CalibrationSampleStore.rank("sliced", id, HOUR), id, new float[] {i},
+                    i % 4 == 0 ? List.of(ai.neuraldivergence.domain.Slice.ALL, class3)
+                            : List.of(ai.neuraldivergence.domain.Slice.ALL)));
+        }
+        flush(members);
+        try (Connection c = dataSource.getConnection(); var s = c.createStatement()) {
+            // as a member stored before V21 reads: no slices
+            s.execute("INSERT INTO calibration_sample (model_id, model_version, tap, reference, window_start, rank, "
+                    + "instance_id, projections) VALUES ('sliced', '1', 'dense', '', '" + HOUR + "', 1, 'old', "
+                    + "'\\x0000c842')");
+        }
+        assertEquals(41, store.readHours("sliced", "1", "dense", HOUR, HOUR.plusSeconds(3600), 1_000).size());
+        assertEquals(List.of(0f, 4f, 8f, 12f, 16f, 20f, 24f, 28f, 32f, 36f), firstValues(store.readHours("sliced",
+                "1", "dense", HOUR, HOUR.plusSeconds(3600), class3, 1_000)), "class 3: every fourth, sorted below");
+        assertTrue(store.readHours("sliced", "1", "dense", HOUR, HOUR.plusSeconds(3600), label3, 1_000).isEmpty());
+
+        List<CalibrationSampleStore.LabelJoin> joins = List.of(
+                new CalibrationSampleStore.LabelJoin("sliced", "1", "dense", HOUR.plusSeconds(90), "obs-1", 3),
+                new CalibrationSampleStore.LabelJoin("sliced", "1", "dense", HOUR.plusSeconds(90), "obs-2", 3),
+                // another hour's observation of the same id, and a member stored without slices: left alone
+                new CalibrationSampleStore.LabelJoin("sliced", "1", "dense", HOUR.plusSeconds(3_700), "obs-5", 3),
+                new CalibrationSampleStore.LabelJoin("sliced", "1", "dense", HOUR.plusSeconds(90), "old", 3));
+        for (int twice = 0; twice < 2; twice++) {
+            try (Connection c = dataSource.getConnection()) {
+                c.setAutoCommit(false);
+                store.joinLabels(c, joins);
+                c.commit();
+            }
+        }
+        assertEquals(List.of(1f, 2f), firstValues(store.readHours("sliced", "1", "dense", HOUR, HOUR.plusSeconds(3600),
+                label3, 1_000)));
+        try (Connection c = dataSource.getConnection(); var s = c.createStatement();
+                var rs = s.executeQuery("SELECT array_length(slices, 1) FROM calibration_sample WHERE model_id = "
+                        + "'sliced' AND instance_id = 'obs-1'")) {
+            rs.next();
+            assertEquals(2, rs.getInt(1), "the label's slice added once, however often the join is replayed");
+        }
+    }
+
+    private static List<Float> firstValues(List<float[]> read) {
+        return read.stream().map(v -> v[0]).sorted().toList();
+    }
 }

@@ -469,6 +469,30 @@ class AggregationTest {
                 MINUTE.plusSeconds(60)).isEmpty(), "the second label of i-0 was ignored");
         assertEquals(1, store.read(model, "1", "dense1", Slice.trueLabel(7), Granularity.MINUTE, MINUTE,
                 MINUTE.plusSeconds(60)).get(0).distribution().observationCount(), "joined once");
+        // the hour's calibration sample holds every observation here: each member in its label's slice as well,
+        // whichever came first, so that a label slice's null is resampled from its members
+        Map<String, List<String>> sampled = sampledSlices(model);
+        assertTrue(sampled.get("dense1/i-0").containsAll(List.of(Slice.ALL.key(), Slice.predictedClass(0).key(),
+                Slice.trueLabel(7).key())), sampled.toString());
+        assertTrue(!sampled.get("dense1/i-0").contains(Slice.trueLabel(3).key()), sampled.toString());
+        assertTrue(sampled.get("dense2/i-1").contains(Slice.trueLabel(5).key()), sampled.toString());
+        assertTrue(sampled.get("dense1/i-1").contains(Slice.trueLabel(5).key()), sampled.toString());
+    }
+
+    /** Per "tap/instance", the slices its calibration-sample member is in. */
+    private Map<String, List<String>> sampledSlices(String model) throws Exception {
+        Map<String, List<String>> out = new java.util.TreeMap<>();
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement("SELECT tap, instance_id, slices FROM calibration_sample "
+                        + "WHERE model_id = ? AND reference = ''")) {
+            ps.setString(1, model);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.put(rs.getString(1) + "/" + rs.getString(2), List.of((String[]) rs.getArray(3).getArray()));
+                }
+            }
+        }
+        return out;
     }
 
     private static ProducerRecord<byte[], byte[]> label(String model, String instance, int label) {

@@ -17,7 +17,8 @@ import java.util.Map;
 
 /**
  * What a flush adds to the calibration samples: the observations of a tap's hour window and of its references
- * (slice all, taps stored as one block: a sample holds whole observations) whose rank may be among the kept ones.
+ * (slice all, taps stored as one block: a sample holds whole observations) whose rank may be among the kept ones,
+ * each with the slices it is in (a slice's null is resampled from the members in it).
  * Remembers each scope's largest kept rank once it is full, so that a flush sends only what could enter it (about
  * size x (1 + ln(observations / size)) rows an hour, not every observation). Owned by the consumer thread.
  */
@@ -61,18 +62,26 @@ public final class CalibrationSamples {
         }
         // a scope's members share one map, its tap's (with the layout's registered scales)
         Map<Scope, ai.neuraldivergence.domain.mmd.RandomFeatureMap> maps = new java.util.HashMap<>();
+        // the slices of each observation of block 0: the windows of one tap minute (reference) share its array
+        Map<List<Object>, Map<float[], List<Slice>>> slicesOf = new java.util.HashMap<>();
+        windows.forEach((k, w) -> memberships(slicesOf, List.of(k.modelId(), k.modelVersion(), k.tap(),
+                k.windowStart()), k.slice(), k.block(), w));
+        references.forEach((k, w) -> memberships(slicesOf, List.of(k.modelId(), k.modelVersion(), k.tap(),
+                k.reference()), k.slice(), k.block(), w));
         windows.forEach((k, w) -> {
             if (wanted(k.slice(), k.block(), w)) {
                 Scope scope = Scope.hour(k.modelId(), k.modelVersion(), k.tap(),
                         Granularity.HOUR.windowStart(k.windowStart()));
-                add(out, scope, w, k.windowStart());
+                add(out, scope, w, k.windowStart(), slicesOf.get(List.of(k.modelId(), k.modelVersion(), k.tap(),
+                        k.windowStart())));
                 maps.computeIfAbsent(scope, s -> ai.neuraldivergence.domain.LayerFeatures.map(w.tap()));
             }
         });
         references.forEach((k, w) -> {
             if (wanted(k.slice(), k.block(), w)) {
                 Scope scope = Scope.reference(k.modelId(), k.modelVersion(), k.tap(), k.reference());
-                add(out, scope, w, CalibrationSampleStore.NO_WINDOW);
+                add(out, scope, w, CalibrationSampleStore.NO_WINDOW, slicesOf.get(List.of(k.modelId(),
+                        k.modelVersion(), k.tap(), k.reference())));
                 maps.computeIfAbsent(scope, s -> ai.neuraldivergence.domain.LayerFeatures.map(w.tap()));
             }
         });
@@ -91,7 +100,7 @@ public final class CalibrationSamples {
             Scope s = m.scope();
             float[] p = maps.get(s).projection(m.values());
             if (p != null) {
-                out.add(new Member(s, m.rank(), m.instanceId(), p));
+                out.add(new Member(s, m.rank(), m.instanceId(), p, m.slices()));
             }
         }
         return out;
@@ -120,15 +129,38 @@ public final class CalibrationSamples {
         return Slice.ALL.equals(slice) && block == 0 && w.tap().blockCount() == 1 && w.instanceIds() != null;
     }
 
-    private void add(List<Member> out, Scope scope, WindowAccumulator.PendingWindow w, Instant minute) {
+    /** Records which slice each row of a block-0 window is in, under its tap minute's (reference's) {@code group}. */
+    private static void memberships(Map<List<Object>, Map<float[], List<Slice>>> slicesOf, List<Object> group,
+            Slice slice, int block, WindowAccumulator.PendingWindow w) {
+        if (block != 0 || w.tap().blockCount() != 1) {
+            return;
+        }
+        Map<float[], List<Slice>> rows = slicesOf.computeIfAbsent(group, g -> new java.util.IdentityHashMap<>());
+        for (float[] row : w.rows().rows()) {
+            rows.computeIfAbsent(row, r -> new ArrayList<>(4)).add(slice);
+        }
+    }
+
+    private void add(List<Member> out, Scope scope, WindowAccumulator.PendingWindow w, Instant minute,
+            Map<float[], List<Slice>> slicesOf) {
         long cutoff = cutoffs.getOrDefault(scope, Long.MAX_VALUE);
         List<float[]> rows = w.rows().rows();
         List<String> ids = w.instanceIds();
         for (int i = 0; i < rows.size(); i++) {
             long rank = CalibrationSampleStore.rank(scope.modelId(), ids.get(i), minute);
             if (rank <= cutoff) {
-                out.add(new Member(scope, rank, ids.get(i), rows.get(i)));
+                out.add(new Member(scope, rank, ids.get(i), rows.get(i), List.copyOf(slicesOf.get(rows.get(i)))));
             }
+        }
+    }
+
+    /**
+     * Adds late labels to the slices of the sampled observations they join (an hour's sample: a reference's members
+     * keep the slices they were captured with), in the flush's transaction, after its members are inserted.
+     */
+    void joinLabels(Connection c, List<CalibrationSampleStore.LabelJoin> joins) throws SQLException {
+        if (size > 0) {
+            store.joinLabels(c, joins);
         }
     }
 

@@ -329,6 +329,8 @@ public final class FlushWriter {
         if (samples != null) {
             // in this transaction: a replay after a crash inserts the same members, and they are there once
             sampleCutoffs.putAll(samples.write(c, samples.candidates(appended, pending.references())));
+            // after the members: an observation and its label in one flush join a member inserted just now
+            samples.joinLabels(c, joined.sampled());
         }
         List<CommittedWindow> committed = committedWindows.of(c, appended, idOf);
         return new Outcome.Committed(committed, appends.size(), bytes, joined.count(), sealed, droppedFinal);

@@ -5,6 +5,7 @@ import ai.neuraldivergence.domain.Slice;
 import ai.neuraldivergence.domain.TapDescriptor;
 import ai.neuraldivergence.domain.WindowKey;
 import ai.neuraldivergence.proto.v1.LabelEvent;
+import ai.neuraldivergence.storage.CalibrationSampleStore;
 import ai.neuraldivergence.storage.CatalogStore;
 import ai.neuraldivergence.storage.LateLabelStore;
 import ai.neuraldivergence.storage.RecentObservationStore;
@@ -15,6 +16,7 @@ import java.time.Instant;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
 import java.util.Set;
@@ -28,7 +30,8 @@ import java.util.Set;
 final class LateLabelJoin {
 
     /** The delta's windows with what the joins added, and how many kept taps joined. */
-    record Joined(Map<WindowKey, WindowAccumulator.PendingWindow> windows, long count) {
+    record Joined(Map<WindowKey, WindowAccumulator.PendingWindow> windows, long count,
+            List<CalibrationSampleStore.LabelJoin> sampled) {
     }
 
     private final LateLabelStore lateLabels;
@@ -48,7 +51,7 @@ final class LateLabelJoin {
     /** Returns the delta's windows with the joins' additions. */
     Joined join(Connection c, WindowAccumulator.Drained pending) throws SQLException {
         if (pending.recent().isEmpty() && pending.labels().isEmpty()) {
-            return new Joined(pending.windows(), 0);
+            return new Joined(pending.windows(), 0, List.of());
         }
         Map<WindowKey, WindowAccumulator.PendingWindow> out = new LinkedHashMap<>(pending.windows());
         Set<String> instances = new HashSet<>();
@@ -59,6 +62,7 @@ final class LateLabelJoin {
         lateLabels.lockInstances(c, instances);
         recent.keep(c, pending.recent());
         long joined = 0;
+        List<CalibrationSampleStore.LabelJoin> sampled = new java.util.ArrayList<>();
         Map<String, Integer> labels = new LinkedHashMap<>();
         // how old an observation a label received now may still join: its record's timestamp minus the join horizon
         Map<String, Instant> oldestJoined = new HashMap<>();
@@ -93,9 +97,14 @@ final class LateLabelJoin {
                         Granularity.MINUTE, Granularity.MINUTE.windowStart(r.eventTime()), r.block());
                 out.computeIfAbsent(key, k -> new WindowAccumulator.PendingWindow(tap, key.block(), false))
                         .add(r.activations(), r.instanceId());
+                if (r.block() == 0) {
+                    // its hour's calibration sample may hold it: there it enters the label's slice too
+                    sampled.add(new CalibrationSampleStore.LabelJoin(r.modelId(), r.modelVersion(), r.tap(),
+                            r.eventTime(), r.instanceId(), e.getValue()));
+                }
                 joined++;
             }
         }
-        return new Joined(out, joined);
+        return new Joined(out, joined, sampled);
     }
 }

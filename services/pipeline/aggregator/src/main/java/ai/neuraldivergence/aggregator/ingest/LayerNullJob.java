@@ -131,12 +131,13 @@ public class LayerNullJob {
         LayerNullStore.Key k = d.key();
         Optional<TapDescriptor> tap = catalog.find(k.modelId(), k.modelVersion(), k.tap());
         int size = sampleSize;
-        // a reference frozen from another slice than all: the hours keep samples of the slice all only
-        boolean ofAnotherSlice = d.sourceSlice() != null && !Slice.ALL.equals(Slice.parse(d.sourceSlice()));
-        List<float[]> sample = tap.isEmpty() || size == 0 || ofAnotherSlice ? List.of() : d.sourceFrom() == null
+        // a reference frozen from a slice: the members of its source hours' samples in that slice (those stored
+        // before members kept their slices count for the slice all only)
+        Slice source = d.sourceSlice() == null ? Slice.ALL : Slice.parse(d.sourceSlice());
+        List<float[]> sample = tap.isEmpty() || size == 0 ? List.of() : d.sourceFrom() == null
                 ? samples.readReference(k.modelId(), k.modelVersion(), k.tap(), k.reference(), size)
                 : samples.readHours(k.modelId(), k.modelVersion(), k.tap(),
-                        Granularity.HOUR.windowStart(d.sourceFrom()), d.sourceTo(), size);
+                        Granularity.HOUR.windowStart(d.sourceFrom()), d.sourceTo(), source, size);
         if (tap.isEmpty() || sample.isEmpty()) {
             // nothing to resample (a tap without a sample: wider than a block, or its hours past retention): the
             // analytic bound answers for good, and the reference is not left calibrating

@@ -19,7 +19,8 @@ import org.jboss.logging.Logger;
  * aggregator after its seal and stored ({@link LayerNullStore}): read here and kept a few minutes, and until it is
  * stored the reference is calibrating ({@link LayerNull#CALIBRATING}: the analytic bound answers, and says so). A
  * time range's changes as its hours fill, and a reference still being built as its observations arrive: either is
- * resampled here from its calibration sample when first asked and kept a few minutes with its sample
+ * resampled here from its calibration sample when first asked and kept a few minutes with its sample, as is another
+ * slice than all (of any side: the sample's members in that slice)
  * ({@link SampledLayerNull}): a bucket costs about a second of one core at a thousand replicates, and a live view
  * redrawn every few seconds asks again for the same one. Thread-safe.
  */
@@ -37,11 +38,11 @@ public final class LayerNulls {
     /**
      * Where a side's calibration sample lives: a reference ({@code from} and {@code to} null; {@code createdAt}
      * tells a reference made again under the same name from the one before), or the hours of a range
-     * ({@code reference} null). A sealed reference's null is stored; one still being built is resampled from its
-     * sample as it stands.
+     * ({@code reference} null), narrowed to the members in {@code slice}. A sealed reference's null of the slice all
+     * is stored; one still being built, and another slice, are resampled from the sample as it stands.
      */
     public record Scope(String modelId, String modelVersion, String tap, String reference, Instant createdAt,
-            boolean sealed, Instant from, Instant to) {
+            boolean sealed, Instant from, Instant to, Slice slice) {
     }
 
     /** A stored null's key, with the reference's creation: a reference deleted and made again is another. */
@@ -80,21 +81,30 @@ public final class LayerNulls {
         this.maxSampleBytes = maxSampleBytes;
     }
 
-    /** The sample scope of a side: null when it has none (another slice than all). */
+    /** The sample scope of a side: null when it has none (a reference not found). */
     public static Scope scopeOf(TapDescriptor tap, ai.neuraldivergence.domain.query.Selection side,
             ai.neuraldivergence.storage.ReferenceStore.StoredReference reference) {
-        if (!Slice.ALL.equals(side.slice())) {
-            return null;
-        }
         if (side instanceof ai.neuraldivergence.domain.query.Selection.Range r) {
-            return new Scope(tap.modelId(), tap.modelVersion(), tap.tap(), null, null, false, hour(r.from()), r.to());
+            return new Scope(tap.modelId(), tap.modelVersion(), tap.tap(), null, null, false, hour(r.from()), r.to(),
+                    side.slice());
         }
         if (reference == null) {
             return null;
         }
-        // tagged, or frozen from a time range: either way its null is computed after the seal and stored
+        if (reference.sealed() && Slice.ALL.equals(side.slice())) {
+            // tagged, or frozen from a time range: either way its null is computed after the seal and stored
+            return new Scope(tap.modelId(), reference.modelVersion(), tap.tap(), reference.name(),
+                    reference.createdAt(), true, null, null, Slice.ALL);
+        }
+        if (reference.sourceFrom() != null) {
+            // frozen from a range: its sample is its source hours', its slice all their source slice
+            Slice source = reference.sourceSlice() == null ? Slice.ALL : Slice.parse(reference.sourceSlice());
+            return new Scope(tap.modelId(), reference.modelVersion(), tap.tap(), null, null, false,
+                    hour(reference.sourceFrom()), reference.sourceTo(), Slice.ALL.equals(side.slice()) ? source
+                            : side.slice());
+        }
         return new Scope(tap.modelId(), reference.modelVersion(), tap.tap(), reference.name(), reference.createdAt(),
-                reference.sealed(), null, null);
+                false, null, null, side.slice());
     }
 
     private static Instant hour(Instant t) {
@@ -154,9 +164,9 @@ public final class LayerNulls {
         }
         List<float[]> read = scope.reference() != null
                 ? samples.readReference(scope.modelId(), scope.modelVersion(), scope.tap(), scope.reference(),
-                        sampleSize)
+                        scope.slice(), sampleSize)
                 : samples.readHours(scope.modelId(), scope.modelVersion(), scope.tap(), scope.from(), scope.to(),
-                        sampleSize);
+                        scope.slice(), sampleSize);
         SampledLayerNull nulls = new SampledLayerNull(tap, read, scope.hashCode());
         synchronized (this) {
             Kept old = kept.remove(scope);

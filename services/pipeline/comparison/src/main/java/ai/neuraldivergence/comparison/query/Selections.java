@@ -236,7 +236,7 @@ public final class Selections {
         return new Chosen(other, theirs.get());
     }
 
-    /** Where the side's calibration sample of a tap lives (null: it has none, another slice than all). */
+    /** Where the side's calibration sample of a tap lives, narrowed to its slice (null: a reference not found). */
     public LayerNulls.Scope sampleScope(TapDescriptor tap, Bound side) {
         if (side.selection() instanceof Selection.Range) {
             return LayerNulls.scopeOf(tap, side.selection(), null);
