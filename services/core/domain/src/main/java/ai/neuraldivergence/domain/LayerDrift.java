@@ -57,11 +57,12 @@ public record LayerDrift(String unavailable, double mmd, double bandwidth, doubl
         }
         FeatureSums fa = a.features();
         FeatureSums fb = b.features();
-        if (fa == null || fb == null || fa.count() + fa.nonFinite() != a.observationCount()
-                || fb.count() + fb.nonFinite() != b.observationCount()) {
-            return unavailable((fa == null ? "A" : "B") + " holds observations stored without layer feature sums "
-                    + "(the slice all keeps them since the layer statistic came, every other slice since 2026-12-04); "
-                    + "they age out with retention");
+        boolean summedA = fa != null && fa.count() + fa.nonFinite() == a.observationCount();
+        boolean summedB = fb != null && fb.count() + fb.nonFinite() == b.observationCount();
+        if (!summedA || !summedB) {
+            return unavailable((summedA ? "B" : "A") + " holds observations stored without layer feature sums "
+                    + "(the slice all keeps them since the layer statistic came, every other slice since 2026-12-04): "
+                    + "windows age out with retention, a reference made before then is made again to have them");
         }
         if (!a.sameFeatureMap(b)) {
             return unavailable("the sides were summed through different feature maps (another model or tap layout, "

@@ -173,6 +173,11 @@ public final class SlicedRows {
      *     slices (the store's fault)
      */
     public static SlicedRows decode(byte[] bytes, List<Slice> slices) {
+        if (new java.util.HashSet<>(slices).size() != slices.size()) {
+            // a slice's rows are read by its first index, its feature sums added at every index: never both
+            throw new DistributionCodec.CorruptDistributionException("sliced rows stored with a slice twice: "
+                    + slices);
+        }
         if (bytes.length > 0 && bytes[0] == 1) {
             if (slices.size() != 1) {
                 throw new DistributionCodec.CorruptDistributionException("raw rows of one slice stored with "

@@ -142,6 +142,40 @@ class SlicedRowsTest {
         }
     }
 
+    /**
+     * A fold's sums are taken as given where the maps agree (the rows are not projected again: that is the saving),
+     * and ignored where they do not.
+     */
+    @Test
+    void sumsOfTheSameMapAreTakenAsGivenAndAnotherMapsAreNot() {
+        int neurons = 4;
+        long seed = LayerFeatures.seed("m", "dense", 0, neurons).orElseThrow();
+        List<float[]> rows = List.of(new float[] {1, 2, 3, 4}, new float[] {-1, 0, 2, 5});
+        // sums of the right count that no projection would give: all zeros
+        ai.neuraldivergence.domain.mmd.FeatureSums sentinel = ai.neuraldivergence.domain.mmd.FeatureSums.of(2, 0,
+                new double[5 * 2 * ai.neuraldivergence.domain.mmd.RandomFeatureMap.DIRECTIONS]);
+        TapDistribution same = new TapDistribution(neurons, 200);
+        same.startFeatures(seed, null);
+        new SummedRows(new RawRows(neurons, rows), sentinel, seed, null).addTo(same);
+        assertArrayEquals(sentinel.sums(), same.features().sums(), "taken as given");
+        assertEquals(2, same.features().count());
+        assertEquals(2, same.observationCount());
+
+        TapDistribution otherSeed = new TapDistribution(neurons, 200);
+        otherSeed.startFeatures(seed + 1, null);
+        new SummedRows(new RawRows(neurons, rows), sentinel, seed, null).addTo(otherSeed);
+        assertTrue(java.util.Arrays.stream(otherSeed.features().sums()).anyMatch(v -> v != 0),
+                "another map's distribution projects the rows itself");
+    }
+
+    @Test
+    void slicesStoredTwiceBesideADeltaAreTheStoresFault() {
+        byte[] encoded = new SlicedRows.Builder(1).add(Slice.ALL, List.of(new float[] {1f}))
+                .add(CLASS_3, List.of(new float[] {2f})).build().encode();
+        assertThrows(DistributionCodec.CorruptDistributionException.class,
+                () -> SlicedRows.decode(encoded, List.of(CLASS_3, CLASS_3)));
+    }
+
     private static void assertRows(List<float[]> expected, RawRows actual) {
         assertEquals(expected.size(), actual.rows().size());
         for (int i = 0; i < expected.size(); i++) {

@@ -33,7 +33,8 @@ import org.postgresql.ds.PGSimpleDataSource;
  * minute's delta holds each observation once with the slices it is in; read before its fold (each slice's rows
  * summed as they are read) and after it (each observation projected once for all its slices), every slice's sums are
  * the sums of its own rows through the layout's map, its declared scales included, non-finite observations counted
- * apart. A class slice then compares with the slice all through the one map.
+ * apart; and so again after a late delta of the minute is folded into those rows. A class slice then compares with
+ * the slice all through the one map.
  */
 class SliceFeatureSumsTest {
 
@@ -79,16 +80,37 @@ class SliceFeatureSumsTest {
                     minute, 0), builder.build())));
         }
 
-        RandomFeatureMap map = FeatureMaps.of(LayerFeatures.seed("sliced", "dense", 0, NEURONS).orElseThrow(),
-                NEURONS, SCALES);
+        long seed = LayerFeatures.seed("sliced", "dense", 0, NEURONS).orElseThrow();
+        RandomFeatureMap map = FeatureMaps.of(seed, NEURONS, SCALES);
         TapWindowStore windows = new TapWindowStore(ds);
-        for (boolean folded : new boolean[] {false, true}) {
-            if (folded) {
-                assertEquals(1, new Compaction(ds, 200, Duration.ofMinutes(5), Compaction.Listener.NONE)
-                        .run(minute.plus(Duration.ofMinutes(20))).folded(), "one tap minute");
+        Compaction compaction = new Compaction(ds, 200, Duration.ofMinutes(5), Compaction.Listener.NONE);
+        for (int step = 0; step < 3; step++) {
+            if (step == 1) {
+                assertEquals(1, compaction.run(minute.plus(Duration.ofMinutes(20))).folded(), "one tap minute");
+            }
+            if (step == 2) {
+                // a late delta of the same minute, folded into the rows that hold sums already
+                SlicedRows.Builder late = new SlicedRows.Builder(NEURONS);
+                List<float[]> lateRows = new ArrayList<>();
+                for (int r = 0; r < 50; r++) {
+                    float[] row = new float[NEURONS];
+                    for (int n = 0; n < NEURONS; n++) {
+                        row[n] = (float) (random.nextGaussian() * SCALES[n] + 1);
+                    }
+                    lateRows.add(row);
+                }
+                late.add(Slice.ALL, lateRows).add(LABEL_3, lateRows.subList(0, 20));
+                expected.get(Slice.ALL).addAll(lateRows);
+                expected.get(LABEL_3).addAll(lateRows.subList(0, 20));
+                try (Connection c = ds.getConnection()) {
+                    new WindowDeltaStore().append(c, List.of(new WindowDeltaStore.Append(new TapMinute("sliced", "1",
+                            "dense", minute, 0), late.build())));
+                }
+                assertEquals(1, compaction.run(minute.plus(Duration.ofMinutes(21))).folded(), "folded again");
             }
             for (Map.Entry<Slice, List<float[]>> e : expected.entrySet()) {
-                String what = e.getKey() + (folded ? ", folded" : ", read from the delta");
+                String what = e.getKey() + (step == 0 ? ", read from the delta" : step == 1 ? ", folded"
+                        : ", a late delta folded into it");
                 TapDistribution d = read(windows, e.getKey(), minute);
                 FeatureSums own = new FeatureSums(map.bandwidths());
                 double[] scratch = new double[RandomFeatureMap.DIRECTIONS];
@@ -99,6 +121,7 @@ class SliceFeatureSumsTest {
                 assertEquals(own.count(), stored.count(), what);
                 assertEquals(1, stored.nonFinite(), what + ": the NaN row is in every slice, counted apart");
                 assertArrayEquals(SCALES, d.featureScales(), what);
+                assertEquals(seed, d.featureSeed(), what);
                 assertArrayEquals(own.sums(), stored.sums(), 1e-9, what);
             }
         }

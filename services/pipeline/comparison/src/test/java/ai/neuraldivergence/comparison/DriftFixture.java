@@ -44,8 +44,8 @@ final class DriftFixture {
             for (int m = 0; m < 20; m++) {
                 Instant start = T0.plusSeconds(60L * m);
                 TapDistribution dc = new TapDistribution(3, 200);
-                // dense1's windows of the slice all sum the layer's features, as the aggregator's do; conv1's are
-                // rows stored before them
+                // dense1's windows sum the layer's features, as the aggregator's do; conv1's are rows stored before
+                // them
                 TapDistribution dd = ai.neuraldivergence.domain.LayerFeatures.start(new TapDistribution(2, 200),
                         model, "dense1", null, 0);
                 TapDistribution dd0 = new TapDistribution(2, 200);

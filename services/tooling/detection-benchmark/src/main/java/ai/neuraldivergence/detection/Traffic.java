@@ -234,7 +234,7 @@ final class Traffic {
         return new Ascending(inputs, values);
     }
 
-    /** An empty distribution of the tap that sums its layer features, as the aggregator's rows of slice all do. */
+    /** An empty distribution of the tap that sums its layer features, as the aggregator's rows do. */
     static TapDistribution started(TapDescriptor tap) {
         return LayerFeatures.start(new TapDistribution(tap.neuronCount(), K), tap, 0);
     }
