@@ -25,6 +25,8 @@ import java.util.Map;
 public final class SlicedRows {
 
     private static final byte VERSION = 2;
+    /** What the chunks of {@link #featureSums} may hold in sums at once. */
+    private static final long CHUNK_SUMS_BYTES = 8L << 20;
     private static final int HEADER_BYTES = 1 + 4 + 4 + 4;
 
     private final int neuronCount;
@@ -101,8 +103,13 @@ public final class SlicedRows {
             throw new IllegalArgumentException("a map of " + map.neurons() + " neurons for rows of " + neuronCount);
         }
         int d = RandomFeatureMap.DIRECTIONS;
+        // each chunk holds sums for every slice (10 KB each): a delta of hundreds of slices is summed in fewer chunks,
+        // so that a fold never holds more than about CHUNK_SUMS_BYTES of them at once
+        long sumsPerChunk = Math.max(1L, (long) slices.size() * map.bandwidths() * 2 * d * Double.BYTES);
         int chunks = (long) rows.size() * neuronCount * d < 1_000_000 ? 1
-                : Math.min(rows.size(), 4 * java.util.concurrent.ForkJoinPool.getCommonPoolParallelism() + 4);
+                : (int) Math.max(1, Math.min(Math.min(rows.size(),
+                        4 * java.util.concurrent.ForkJoinPool.getCommonPoolParallelism() + 4),
+                        CHUNK_SUMS_BYTES / sumsPerChunk));
         int size = (rows.size() + chunks - 1) / chunks;
         java.util.stream.IntStream range = java.util.stream.IntStream.range(0, chunks);
         FeatureSums[][] parts = (chunks > 1 ? range.parallel() : range)
