@@ -25,8 +25,6 @@ import java.util.Map;
 public final class SlicedRows {
 
     private static final byte VERSION = 2;
-    /** What the chunks of {@link #featureSums} may hold in sums at once. */
-    private static final long CHUNK_SUMS_BYTES = 8L << 20;
     private static final int HEADER_BYTES = 1 + 4 + 4 + 4;
 
     private final int neuronCount;
@@ -95,57 +93,14 @@ public final class SlicedRows {
     /**
      * Each slice's layer feature sums through {@code map}, in the order of {@link #slices()}: every observation
      * projected once, whatever the number of slices it is in (a slice's own projection of its rows would cost a
-     * projection per slice: 3.7 per observation in the wide-model benchmark). A large delta is summed in chunks on
-     * every core (the common fork-join pool), merged in chunk order.
+     * projection per slice: 3.7 per observation in the wide-model benchmark), in parallel chunks
+     * ({@link ChunkedFeatureSums}).
      */
     public FeatureSums[] featureSums(RandomFeatureMap map) {
         if (map.neurons() != neuronCount) {
             throw new IllegalArgumentException("a map of " + map.neurons() + " neurons for rows of " + neuronCount);
         }
-        int d = RandomFeatureMap.DIRECTIONS;
-        // each chunk holds sums for every slice (10 KB each): a delta of hundreds of slices is summed in fewer chunks,
-        // so that a fold never holds more than about CHUNK_SUMS_BYTES of them at once
-        long sumsPerChunk = Math.max(1L, (long) slices.size() * map.bandwidths() * 2 * d * Double.BYTES);
-        int chunks = (long) rows.size() * neuronCount * d < 1_000_000 ? 1
-                : (int) Math.max(1, Math.min(Math.min(rows.size(),
-                        4 * java.util.concurrent.ForkJoinPool.getCommonPoolParallelism() + 4),
-                        CHUNK_SUMS_BYTES / sumsPerChunk));
-        int size = (rows.size() + chunks - 1) / chunks;
-        java.util.stream.IntStream range = java.util.stream.IntStream.range(0, chunks);
-        FeatureSums[][] parts = (chunks > 1 ? range.parallel() : range)
-                .mapToObj(c -> sum(map, c * size, Math.min(rows.size(), (c + 1) * size)))
-                .toArray(FeatureSums[][]::new);
-        FeatureSums[] out = parts[0];
-        for (int c = 1; c < parts.length; c++) {
-            for (int i = 0; i < out.length; i++) {
-                out[i].merge(parts[c][i]);
-            }
-        }
-        return out;
-    }
-
-    private FeatureSums[] sum(RandomFeatureMap map, int from, int to) {
-        FeatureSums[] out = new FeatureSums[slices.size()];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = new FeatureSums(map.bandwidths());
-        }
-        double[] scratch = new double[RandomFeatureMap.DIRECTIONS];
-        double[] features = new double[map.bandwidths() * 2 * RandomFeatureMap.DIRECTIONS];
-        for (int r = from; r < to; r++) {
-            boolean finite = FeatureSums.features(map, rows.get(r), scratch, features);
-            byte[] bits = membership.get(r);
-            for (int i = 0; i < out.length; i++) {
-                if (!in(bits, i)) {
-                    continue;
-                }
-                if (finite) {
-                    out[i].addFeatures(features);
-                } else {
-                    out[i].addNonFinite();
-                }
-            }
-        }
-        return out;
+        return ChunkedFeatureSums.sum(map, rows, slices.size(), (row, slice) -> in(membership.get(row), slice));
     }
 
     private static boolean in(byte[] bits, int index) {

@@ -90,23 +90,7 @@ public final class TapDistribution implements TapDelta {
         if (features == null) {
             return;
         }
-        RandomFeatureMap map = featureMap();
-        // a projection is D x N multiply-adds: a large batch is summed in chunks on every core, merged in chunk order
-        int chunks = (long) rows.size() * neurons.length * RandomFeatureMap.DIRECTIONS < 16 * PARALLEL_UPDATES ? 1
-                : Math.min(rows.size(), 4 * java.util.concurrent.ForkJoinPool.getCommonPoolParallelism() + 4);
-        int size = (rows.size() + chunks - 1) / chunks;
-        java.util.stream.IntStream stream = java.util.stream.IntStream.range(0, chunks);
-        FeatureSums[] parts = (chunks > 1 ? stream.parallel() : stream).mapToObj(c -> {
-            FeatureSums part = new FeatureSums(features.bandwidths());
-            double[] scratch = new double[RandomFeatureMap.DIRECTIONS];
-            for (int r = c * size; r < Math.min(rows.size(), (c + 1) * size); r++) {
-                part.add(map, rows.get(r), scratch);
-            }
-            return part;
-        }).toArray(FeatureSums[]::new);
-        for (FeatureSums part : parts) {
-            features.merge(part);
-        }
+        features.merge(ChunkedFeatureSums.sum(featureMap(), rows, 1, (row, group) -> true)[0]);
     }
 
     /**

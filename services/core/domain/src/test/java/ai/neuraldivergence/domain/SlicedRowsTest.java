@@ -91,8 +91,8 @@ class SlicedRowsTest {
         long seed = LayerFeatures.seed("m", "dense", 0, neurons).orElseThrow();
         var map = ai.neuraldivergence.domain.mmd.FeatureMaps.of(seed, neurons, null);
         java.util.Random random = new java.util.Random(4);
-        // 30 rows sum in one chunk; 2,000 rows x 8 neurons x 128 directions in several
-        for (int size : new int[] {30, 2_000}) {
+        // 30 rows sum in one chunk; 4,000 rows x 8 neurons x 128 directions in several
+        for (int size : new int[] {30, 4_000}) {
             java.util.Map<Slice, List<float[]>> bySlice = new java.util.LinkedHashMap<>();
             for (Slice s : List.of(Slice.ALL, CLASS_3, LABEL_3)) {
                 bySlice.put(s, new ArrayList<>());

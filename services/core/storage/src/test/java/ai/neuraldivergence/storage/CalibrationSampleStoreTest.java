@@ -132,6 +132,14 @@ class CalibrationSampleStoreTest {
                 // another hour's observation of the same id, and a member stored without slices: left alone
                 new CalibrationSampleStore.LabelJoin("sliced", "1", "dense", HOUR.plusSeconds(3_700), "obs-5", 3),
                 new CalibrationSampleStore.LabelJoin("sliced", "1", "dense", HOUR.plusSeconds(90), "old", 3));
+        // a flush whose connection dies before its commit: its joins are not there
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            store.joinLabels(c, joins);
+            c.rollback();
+        }
+        assertTrue(store.readHours("sliced", "1", "dense", HOUR, HOUR.plusSeconds(3600), label3, 1_000).isEmpty(),
+                "a rolled-back join leaves nothing");
         for (int twice = 0; twice < 2; twice++) {
             try (Connection c = dataSource.getConnection()) {
                 c.setAutoCommit(false);

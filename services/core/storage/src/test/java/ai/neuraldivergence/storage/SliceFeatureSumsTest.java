@@ -130,6 +130,59 @@ class SliceFeatureSumsTest {
         assertTrue(layer.available(), layer.unavailable());
     }
 
+    /**
+     * A delta whose stored slices name one slice twice (its rows would be read once and its sums added twice) is the
+     * store's fault: its minute's fold fails, is counted, and writes nothing, and the next minute is folded as usual.
+     */
+    @Test
+    void aDeltaStoredWithASliceTwiceFailsItsFoldAloneAndWritesNothing() throws Exception {
+        PGSimpleDataSource ds = MigratedDatabase.create("slice_feature_sums_corrupt_test");
+        TapDescriptor tap = new TapDescriptor("sliced", "1", "dense", 0, new int[] {NEURONS}, NEURONS, Reduction.NONE,
+                NEURONS, SCALES);
+        try (Connection c = ds.getConnection()) {
+            new CatalogStore(ds).register(c, tap);
+        }
+        Instant bad = Granularity.MINUTE.windowStart(Instant.now()).minus(Duration.ofMinutes(10));
+        Instant good = bad.plusSeconds(60);
+        new DeltaPartitions(ds).ensure(bad, good.plusSeconds(60));
+        for (Instant minute : List.of(bad, good)) {
+            List<float[]> rows = List.of(new float[] {1, 2, 3, 4, 5, 6}, new float[] {6, 5, 4, 3, 2, 1});
+            try (Connection c = ds.getConnection()) {
+                new WindowDeltaStore().append(c, List.of(new WindowDeltaStore.Append(new TapMinute("sliced", "1",
+                        "dense", minute, 0), new SlicedRows.Builder(NEURONS).add(Slice.ALL, rows)
+                        .add(CLASS_3, rows).build())));
+            }
+        }
+        try (Connection c = ds.getConnection(); var s = c.prepareStatement("UPDATE window_delta SET slices = "
+                + "ARRAY['all', 'all'] WHERE window_start = ?")) {
+            s.setTimestamp(1, java.sql.Timestamp.from(bad));
+            assertEquals(1, s.executeUpdate());
+        }
+        Compaction.Pass pass = new Compaction(ds, 200, Duration.ofMinutes(5), Compaction.Listener.NONE)
+                .run(good.plus(Duration.ofMinutes(20)));
+        assertEquals(1, pass.folded(), "the good minute");
+        assertEquals(1, pass.failed(), "the bad one, counted");
+        try (Connection c = ds.getConnection(); var s = c.prepareStatement("SELECT count(*) FILTER (WHERE "
+                + "window_start = ?), count(*) FILTER (WHERE window_start = ?) FROM tap_window WHERE granularity = "
+                + "'minute'")) {
+            s.setTimestamp(1, java.sql.Timestamp.from(bad));
+            s.setTimestamp(2, java.sql.Timestamp.from(good));
+            try (var rs = s.executeQuery()) {
+                rs.next();
+                assertEquals(0, rs.getLong(1), "nothing of the bad minute written");
+                assertEquals(2, rs.getLong(2), "the good minute's two slices");
+            }
+        }
+        try (Connection c = ds.getConnection(); var s = c.prepareStatement("SELECT folded FROM window_delta WHERE "
+                + "window_start = ?")) {
+            s.setTimestamp(1, java.sql.Timestamp.from(bad));
+            try (var rs = s.executeQuery()) {
+                rs.next();
+                assertTrue(!rs.getBoolean(1), "the bad delta stays unfolded, for an operator to see");
+            }
+        }
+    }
+
     private static TapDistribution read(TapWindowStore windows, Slice slice, Instant minute) {
         List<TapWindowStore.StoredWindow> read = windows.read("sliced", "1", "dense", slice, Granularity.MINUTE,
                 minute, minute.plusSeconds(60));

@@ -62,30 +62,60 @@ public final class CalibrationSamples {
         }
         // a scope's members share one map, its tap's (with the layout's registered scales)
         Map<Scope, ai.neuraldivergence.domain.mmd.RandomFeatureMap> maps = new java.util.HashMap<>();
-        // the slices of each observation of block 0: the windows of one tap minute (reference) share its array
-        Map<List<Object>, Map<float[], List<Slice>>> slicesOf = new java.util.HashMap<>();
-        windows.forEach((k, w) -> memberships(slicesOf, List.of(k.modelId(), k.modelVersion(), k.tap(),
-                k.windowStart()), k.slice(), k.block(), w));
-        references.forEach((k, w) -> memberships(slicesOf, List.of(k.modelId(), k.modelVersion(), k.tap(),
-                k.reference()), k.slice(), k.block(), w));
         windows.forEach((k, w) -> {
             if (wanted(k.slice(), k.block(), w)) {
                 Scope scope = Scope.hour(k.modelId(), k.modelVersion(), k.tap(),
                         Granularity.HOUR.windowStart(k.windowStart()));
-                add(out, scope, w, k.windowStart(), slicesOf.get(List.of(k.modelId(), k.modelVersion(), k.tap(),
-                        k.windowStart())));
+                add(out, scope, w, k.windowStart());
                 maps.computeIfAbsent(scope, s -> ai.neuraldivergence.domain.LayerFeatures.map(w.tap()));
             }
         });
         references.forEach((k, w) -> {
             if (wanted(k.slice(), k.block(), w)) {
                 Scope scope = Scope.reference(k.modelId(), k.modelVersion(), k.tap(), k.reference());
-                add(out, scope, w, CalibrationSampleStore.NO_WINDOW, slicesOf.get(List.of(k.modelId(),
-                        k.modelVersion(), k.tap(), k.reference())));
+                add(out, scope, w, CalibrationSampleStore.NO_WINDOW);
                 maps.computeIfAbsent(scope, s -> ai.neuraldivergence.domain.LayerFeatures.map(w.tap()));
             }
         });
-        return projected(smallest(out), maps);
+        List<Member> kept = smallest(out);
+        // the slices of the kept members only (a small share of a flush's observations once a scope is full): the
+        // block-0 windows of a tap minute, and of a reference, share each observation's array
+        Map<float[], List<Slice>> hourSlices = slicesOf(kept, true);
+        Map<float[], List<Slice>> referenceSlices = slicesOf(kept, false);
+        windows.forEach((k, w) -> addSlice(hourSlices, k.slice(), k.block(), w));
+        references.forEach((k, w) -> addSlice(referenceSlices, k.slice(), k.block(), w));
+        List<Member> sliced = new ArrayList<>(kept.size());
+        for (Member m : kept) {
+            Map<float[], List<Slice>> slices = m.scope().reference().isEmpty() ? hourSlices : referenceSlices;
+            sliced.add(new Member(m.scope(), m.rank(), m.instanceId(), m.values(),
+                    List.copyOf(slices.get(m.values()))));
+        }
+        return projected(sliced, maps);
+    }
+
+    /** An empty slice list per kept member's row (by identity) of the hours' scopes or of the references'. */
+    private static Map<float[], List<Slice>> slicesOf(List<Member> kept, boolean hours) {
+        Map<float[], List<Slice>> out = new java.util.IdentityHashMap<>();
+        for (Member m : kept) {
+            if (m.scope().reference().isEmpty() == hours) {
+                out.put(m.values(), new ArrayList<>(4));
+            }
+        }
+        return out;
+    }
+
+    /** Adds {@code slice} to the kept rows of a block-0 window. */
+    private static void addSlice(Map<float[], List<Slice>> slicesOf, Slice slice, int block,
+            WindowAccumulator.PendingWindow w) {
+        if (block != 0 || slicesOf.isEmpty()) {
+            return;
+        }
+        for (float[] row : w.rows().rows()) {
+            List<Slice> slices = slicesOf.get(row);
+            if (slices != null) {
+                slices.add(slice);
+            }
+        }
     }
 
     /**
@@ -129,27 +159,14 @@ public final class CalibrationSamples {
         return Slice.ALL.equals(slice) && block == 0 && w.tap().blockCount() == 1 && w.instanceIds() != null;
     }
 
-    /** Records which slice each row of a block-0 window is in, under its tap minute's (reference's) {@code group}. */
-    private static void memberships(Map<List<Object>, Map<float[], List<Slice>>> slicesOf, List<Object> group,
-            Slice slice, int block, WindowAccumulator.PendingWindow w) {
-        if (block != 0 || w.tap().blockCount() != 1) {
-            return;
-        }
-        Map<float[], List<Slice>> rows = slicesOf.computeIfAbsent(group, g -> new java.util.IdentityHashMap<>());
-        for (float[] row : w.rows().rows()) {
-            rows.computeIfAbsent(row, r -> new ArrayList<>(4)).add(slice);
-        }
-    }
-
-    private void add(List<Member> out, Scope scope, WindowAccumulator.PendingWindow w, Instant minute,
-            Map<float[], List<Slice>> slicesOf) {
+    private void add(List<Member> out, Scope scope, WindowAccumulator.PendingWindow w, Instant minute) {
         long cutoff = cutoffs.getOrDefault(scope, Long.MAX_VALUE);
         List<float[]> rows = w.rows().rows();
         List<String> ids = w.instanceIds();
         for (int i = 0; i < rows.size(); i++) {
             long rank = CalibrationSampleStore.rank(scope.modelId(), ids.get(i), minute);
             if (rank <= cutoff) {
-                out.add(new Member(scope, rank, ids.get(i), rows.get(i), List.copyOf(slicesOf.get(rows.get(i)))));
+                out.add(new Member(scope, rank, ids.get(i), rows.get(i), List.of()));
             }
         }
     }

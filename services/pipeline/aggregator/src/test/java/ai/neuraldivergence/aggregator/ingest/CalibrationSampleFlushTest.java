@@ -29,7 +29,8 @@ import org.postgresql.ds.PGSimpleDataSource;
  * What a flush adds to the calibration samples, against a real PostgreSQL, when it fails: a flush rolled back before
  * its commit leaves no sample row; its retry writes exactly the smallest ranks; a second instance's stale replay of the
  * same records is fenced and changes nothing; a non-finite observation never enters; and another partition's flush
- * into the same hour keeps the smallest ranks of both.
+ * into the same hour keeps the smallest ranks of both. Each member keeps the slices it is in: the hour's sample of a
+ * class is exactly its kept members in that class.
  */
 class CalibrationSampleFlushTest {
 
@@ -39,6 +40,7 @@ class CalibrationSampleFlushTest {
     private static final TapDescriptor TAP = new TapDescriptor("m", "1", "dense", 0, new int[] {3}, 3,
             Reduction.NONE, 3, new float[] {1f, 10f, 0.1f});
     private static final RandomFeatureMap MAP = LayerFeatures.map(TAP);
+    private static final Slice CLASS_2 = Slice.predictedClass(2);
 
     private static float[] row(int i) {
         return new float[] {i, -i, i % 7};
@@ -47,15 +49,22 @@ class CalibrationSampleFlushTest {
     /** Observations {@code from..to-1} in the minute's all slice (which keeps their ids), and a reference's. */
     private static WindowAccumulator.Drained delta(int from, int to) {
         WindowAccumulator.PendingWindow window = new WindowAccumulator.PendingWindow(TAP, true);
+        WindowAccumulator.PendingWindow even = new WindowAccumulator.PendingWindow(TAP, false);
         WindowAccumulator.PendingWindow reference = new WindowAccumulator.PendingWindow(TAP, 0, true);
         for (int i = from; i < to; i++) {
-            window.add(row(i), "o-" + i);
+            // the even observations are predicted class 2 too: that window shares their arrays, as the flush's do
+            float[] values = row(i);
+            window.add(values, "o-" + i);
+            if (i % 2 == 0) {
+                even.add(values, "o-" + i);
+            }
             reference.add(row(i), "o-" + i);
         }
         // and one observation with a NaN: it has no projections, so no place in a sample
         window.add(new float[] {Float.NaN, 0, 0}, "nan-" + from);
         Map<WindowKey, WindowAccumulator.PendingWindow> windows = new LinkedHashMap<>();
         windows.put(new WindowKey("m", "1", "dense", Slice.ALL, Granularity.MINUTE, MINUTE), window);
+        windows.put(new WindowKey("m", "1", "dense", CLASS_2, Granularity.MINUTE, MINUTE), even);
         Map<ReferenceKey, WindowAccumulator.PendingWindow> references = new LinkedHashMap<>();
         references.put(new ReferenceKey("m", "1", "training", "dense", Slice.ALL), reference);
         return new WindowAccumulator.Drained(windows, references);
@@ -66,6 +75,13 @@ class CalibrationSampleFlushTest {
         return IntStream.range(from, to).boxed()
                 .sorted(Comparator.comparingLong(i -> CalibrationSampleStore.rank("m", "o-" + i, minute)))
                 .limit(SIZE).map(i -> MAP.projection(row(i))).toList();
+    }
+
+    /** The kept members' projections that are of even observations: what the hour's sample of class 2 holds. */
+    private static List<float[]> expectedEven(int from, int to) {
+        return IntStream.range(from, to).boxed()
+                .sorted(Comparator.comparingLong(i -> CalibrationSampleStore.rank("m", "o-" + i, MINUTE)))
+                .limit(SIZE).filter(i -> i % 2 == 0).map(i -> MAP.projection(row(i))).toList();
     }
 
     private static void assertSample(List<float[]> expected, List<float[]> read) {
@@ -99,6 +115,8 @@ class CalibrationSampleFlushTest {
                 1_000));
         assertSample(expected(0, 100, CalibrationSampleStore.NO_WINDOW), store.readReference("m", "1", "dense",
                 "training", 1_000));
+        assertSample(expectedEven(0, 100), store.readHours("m", "1", "dense", hour, hour.plusSeconds(3600), CLASS_2,
+                1_000));
 
         // a second instance that read the same records before it lost the partition: fenced, nothing changes
         FlushWriter stale = FlushWriters.withSamples(ds, "g", new CalibrationSamples(store, SIZE, 1 << 20));
@@ -113,6 +131,8 @@ class CalibrationSampleFlushTest {
         assertInstanceOf(FlushWriter.Outcome.Committed.class, stale.flush(delta(100, 250), Map.of(other,
                 new FlushWriter.OffsetRange(0, 150))));
         assertSample(expected(0, 250, MINUTE), store.readHours("m", "1", "dense", hour, hour.plusSeconds(3600),
+                1_000));
+        assertSample(expectedEven(0, 250), store.readHours("m", "1", "dense", hour, hour.plusSeconds(3600), CLASS_2,
                 1_000));
     }
 }
