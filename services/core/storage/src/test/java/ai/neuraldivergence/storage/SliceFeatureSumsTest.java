@@ -43,14 +43,21 @@ class SliceFeatureSumsTest {
     private static final Slice CLASS_3 = Slice.predictedClass(3);
     private static final Slice LABEL_3 = Slice.trueLabel(3);
 
+    private static final TapDescriptor TAP = new TapDescriptor("sliced", "1", "dense", 0, new int[] {NEURONS}, NEURONS,
+            Reduction.NONE, NEURONS, SCALES);
+
+    /** A database of its own with the tap's layout (and its declared scales) registered. */
+    private static PGSimpleDataSource registered(String database) throws Exception {
+        PGSimpleDataSource ds = MigratedDatabase.create(database);
+        try (Connection c = ds.getConnection()) {
+            new CatalogStore(ds).register(c, TAP);
+        }
+        return ds;
+    }
+
     @Test
     void everySliceSumsItsOwnRowsBeforeAndAfterTheFold() throws Exception {
-        PGSimpleDataSource ds = MigratedDatabase.create("slice_feature_sums_test");
-        TapDescriptor tap = new TapDescriptor("sliced", "1", "dense", 0, new int[] {NEURONS}, NEURONS, Reduction.NONE,
-                NEURONS, SCALES);
-        try (Connection c = ds.getConnection()) {
-            new CatalogStore(ds).register(c, tap);
-        }
+        PGSimpleDataSource ds = registered("slice_feature_sums_test");
         Instant minute = Granularity.MINUTE.windowStart(Instant.now()).minus(Duration.ofMinutes(10));
         new DeltaPartitions(ds).ensure(minute, minute.plusSeconds(60));
 
@@ -125,7 +132,7 @@ class SliceFeatureSumsTest {
                 assertArrayEquals(own.sums(), stored.sums(), 1e-9, what);
             }
         }
-        LayerDrift layer = LayerDrift.of(tap, read(windows, CLASS_3, minute), read(windows, Slice.ALL, minute), 0.01,
+        LayerDrift layer = LayerDrift.of(TAP, read(windows, CLASS_3, minute), read(windows, Slice.ALL, minute), 0.01,
                 0.001);
         assertTrue(layer.available(), layer.unavailable());
     }
@@ -136,12 +143,7 @@ class SliceFeatureSumsTest {
      */
     @Test
     void aDeltaStoredWithASliceTwiceFailsItsFoldAloneAndWritesNothing() throws Exception {
-        PGSimpleDataSource ds = MigratedDatabase.create("slice_feature_sums_corrupt_test");
-        TapDescriptor tap = new TapDescriptor("sliced", "1", "dense", 0, new int[] {NEURONS}, NEURONS, Reduction.NONE,
-                NEURONS, SCALES);
-        try (Connection c = ds.getConnection()) {
-            new CatalogStore(ds).register(c, tap);
-        }
+        PGSimpleDataSource ds = registered("slice_feature_sums_corrupt_test");
         Instant bad = Granularity.MINUTE.windowStart(Instant.now()).minus(Duration.ofMinutes(10));
         Instant good = bad.plusSeconds(60);
         new DeltaPartitions(ds).ensure(bad, good.plusSeconds(60));
