@@ -29,6 +29,8 @@ public final class ActivationBatchValidator {
     /** The most any setting may allow: a tap's row beyond it no longer fits PostgreSQL's 1 GB field. */
     public static final int MAX_NEURONS_LIMIT = 262_144;
     public static final int MAX_TAGS = 32;
+    /** Layer projections per observation: the layer statistic's feature directions. */
+    public static final int PROJECTIONS = 128;
     public static final int MAX_TAG_VALUE_LENGTH = 256;
     public static final Duration DEFAULT_FUTURE_SKEW = Duration.ofMinutes(5);
     /** protobuf's Timestamp range: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59.999999999Z. */
@@ -83,6 +85,10 @@ public final class ActivationBatchValidator {
             return Optional.of("activations must hold observations x neurons = " + observations + " x 1.." + free
                     + " floats (the neurons from neuron_offset " + b.getNeuronOffset() + " of " + b.getNeuronCount()
                     + "), got " + b.getActivationsCount());
+        }
+        Optional<String> projections = projectionsProblem(b);
+        if (projections.isPresent()) {
+            return projections;
         }
         for (int i = 0; i < b.getObservationsCount(); i++) {
             Optional<String> o = observationProblem(b.getObservations(i), rules, now);
@@ -174,6 +180,27 @@ public final class ActivationBatchValidator {
             if (!(s > 0) || !Float.isFinite(s)) {
                 return Optional.of("neuron_scales[" + i + "] must be a positive finite number, got " + s);
             }
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * Layer projections: none, or {@value #PROJECTIONS} per observation on a batch that starts at neuron 0 (the
+     * records of a wide tap's block 0). Any float: a non-finite one counts its observation as one with a non-finite
+     * value, as a non-finite activation does.
+     */
+    private static Optional<String> projectionsProblem(ActivationBatch b) {
+        int count = b.getLayerProjectionsCount();
+        if (count == 0) {
+            return Optional.empty();
+        }
+        if (b.getNeuronOffset() != 0) {
+            return Optional.of("layer_projections come with the records of block 0 (neuron_offset 0), got them with "
+                    + "neuron_offset " + b.getNeuronOffset());
+        }
+        if (count != (long) b.getObservationsCount() * PROJECTIONS) {
+            return Optional.of("layer_projections must be empty or hold observations x " + PROJECTIONS + " = "
+                    + b.getObservationsCount() + " x " + PROJECTIONS + " floats, got " + count);
         }
         return Optional.empty();
     }

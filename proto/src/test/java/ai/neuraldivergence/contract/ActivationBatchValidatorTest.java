@@ -73,6 +73,20 @@ class ActivationBatchValidatorTest {
     }
 
     @Test
+    void layerProjectionsAreOnePerObservationAndDirectionOnBlockZerosRecords() {
+        ActivationBatch.Builder projected = valid();
+        for (int j = 0; j < ActivationBatchValidator.PROJECTIONS; j++) {
+            projected.addLayerProjections(j == 3 ? Float.NaN : j);
+        }
+        assertEquals("valid", problem(projected), "a NaN counts its observation as non-finite, as an activation does");
+        assertEquals("layer_projections must be empty or hold observations x 128 = 1 x 128 floats, got 129",
+                problem(projected.clone().addLayerProjections(1f)));
+        assertEquals("layer_projections come with the records of block 0 (neuron_offset 0), got them with "
+                + "neuron_offset 1", problem(projected.clone().setNeuronOffset(1).clearActivations()
+                        .addActivations(0.5f)));
+    }
+
+    @Test
     void aBatchMayCarryAContiguousRangeOfItsTapsNeurons() {
         // the tap has 2 neurons: the second alone, from neuron_offset 1
         assertEquals("valid", problem(valid().setNeuronOffset(1).clearActivations().addActivations(0.5f)));

@@ -29,16 +29,28 @@ final class ChunkedFeatureSums {
 
     /** Each group's sums through {@code map}, in group order. */
     static FeatureSums[] sum(RandomFeatureMap map, List<float[]> rows, int groups, Membership membership) {
+        return sum(map, rows, false, groups, membership);
+    }
+
+    /**
+     * Each group's sums through {@code map}, in group order, of rows that are the observations' values or, where
+     * {@code projected}, their projections on the map's directions ({@link RandomFeatureMap#projection}).
+     */
+    static FeatureSums[] sum(RandomFeatureMap map, List<float[]> rows, boolean projected, int groups,
+            Membership membership) {
         int d = RandomFeatureMap.DIRECTIONS;
         long sumsPerChunk = Math.max(1L, (long) groups * map.bandwidths() * 2 * d * Double.BYTES);
-        int chunks = (long) rows.size() * map.neurons() * d < PARALLEL_WORK ? 1
+        // a projected row costs its cos and sin alone
+        long work = projected ? (long) map.bandwidths() * 2 : map.neurons();
+        int chunks = (long) rows.size() * work * d < PARALLEL_WORK ? 1
                 : (int) Math.max(1, Math.min(Math.min(rows.size(),
                         4 * java.util.concurrent.ForkJoinPool.getCommonPoolParallelism() + 4),
                         CHUNK_SUMS_BYTES / sumsPerChunk));
         int size = (rows.size() + chunks - 1) / chunks;
         IntStream range = IntStream.range(0, chunks);
         FeatureSums[][] parts = (chunks > 1 ? range.parallel() : range)
-                .mapToObj(c -> chunk(map, rows, groups, membership, c * size, Math.min(rows.size(), (c + 1) * size)))
+                .mapToObj(c -> chunk(map, rows, projected, groups, membership, c * size,
+                        Math.min(rows.size(), (c + 1) * size)))
                 .toArray(FeatureSums[][]::new);
         FeatureSums[] out = parts[0];
         for (int c = 1; c < parts.length; c++) {
@@ -49,8 +61,8 @@ final class ChunkedFeatureSums {
         return out;
     }
 
-    private static FeatureSums[] chunk(RandomFeatureMap map, List<float[]> rows, int groups, Membership membership,
-            int from, int to) {
+    private static FeatureSums[] chunk(RandomFeatureMap map, List<float[]> rows, boolean projected, int groups,
+            Membership membership, int from, int to) {
         FeatureSums[] out = new FeatureSums[groups];
         for (int g = 0; g < groups; g++) {
             out[g] = new FeatureSums(map.bandwidths());
@@ -58,7 +70,8 @@ final class ChunkedFeatureSums {
         double[] scratch = new double[RandomFeatureMap.DIRECTIONS];
         double[] features = new double[map.bandwidths() * 2 * RandomFeatureMap.DIRECTIONS];
         for (int r = from; r < to; r++) {
-            boolean finite = FeatureSums.features(map, rows.get(r), scratch, features);
+            boolean finite = projected ? FeatureSums.featuresOfProjection(map, rows.get(r), scratch, features)
+                    : FeatureSums.features(map, rows.get(r), scratch, features);
             for (int g = 0; g < groups; g++) {
                 if (!membership.in(r, g)) {
                     continue;

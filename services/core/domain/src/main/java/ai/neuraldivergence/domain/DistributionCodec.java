@@ -24,6 +24,9 @@ import org.apache.datasketches.memory.Memory;
  *       (longs) and the sums (doubles, bandwidths x 2 x 128).</li>
  *   <li>version 4 (written now for feature sums through a map with declared neuron scales,
  *       {@link TapDescriptor#featureScales}): version 3 with the scales (one float per neuron) after the seed.</li>
+ *   <li>version 5 (written now for block 0 of a tap stored in several blocks, whose sums went through a map of the
+ *       whole tap, {@link TapDistribution#featureNeurons}): version 3 with, after the seed, the map's neuron count
+ *       (int), a byte (1: scales follow) and the scales (one float per neuron of the map).</li>
  *   <li>version 1 (rows written before non-finite values were counted): count, sum, sum of squares, min, max, zero
  *       count, sketch length and sketch; they decode with zero non-finite counts.</li>
  * </ul>
@@ -50,6 +53,7 @@ public final class DistributionCodec {
     private static final byte VERSION = 2;
     private static final byte FEATURES_VERSION = 3;
     private static final byte SCALED_FEATURES_VERSION = 4;
+    private static final byte WIDE_FEATURES_VERSION = 5;
     /** More bandwidths than a stored row could mean: a larger count is corruption. */
     private static final int MAX_BANDWIDTHS = 64;
     private static final byte FIRST_VERSION = 1;
@@ -94,11 +98,13 @@ public final class DistributionCodec {
         ai.neuraldivergence.domain.mmd.FeatureSums features = tap.features();
         double[] sums = features == null ? null : features.sums();
         float[] scales = features == null ? null : tap.featureScales();
+        boolean wide = features != null && tap.featureNeurons() != neurons;
         if (features != null) {
-            size += 8 + 4 + 8 + 8 + 8 * sums.length + (scales == null ? 0 : 4 * neurons);
+            size += 8 + 4 + 8 + 8 + 8 * sums.length + (scales == null ? 0 : 4 * scales.length) + (wide ? 4 + 1 : 0);
         }
         ByteBuffer out = ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
-        out.put(MAGIC).put(features == null ? VERSION : scales == null ? FEATURES_VERSION : SCALED_FEATURES_VERSION)
+        out.put(MAGIC).put(features == null ? VERSION : wide ? WIDE_FEATURES_VERSION : scales == null
+                ? FEATURES_VERSION : SCALED_FEATURES_VERSION)
                 .putLong(tap.observationCount()).putInt(neurons).putShort((short) tap.sketchK());
         for (int i = 0; i < neurons; i++) {
             NeuronDistribution n = tap.neuron(i);
@@ -121,6 +127,9 @@ public final class DistributionCodec {
         }
         if (features != null) {
             out.putLong(tap.featureSeed());
+            if (wide) {
+                out.putInt(tap.featureNeurons()).put((byte) (scales == null ? 0 : 1));
+            }
             if (scales != null) {
                 for (float v : scales) {
                     out.putFloat(v);
@@ -181,7 +190,7 @@ public final class DistributionCodec {
             }
             byte version = in.get();
             if (version != VERSION && version != FIRST_VERSION && version != FEATURES_VERSION
-                    && version != SCALED_FEATURES_VERSION) {
+                    && version != SCALED_FEATURES_VERSION && version != WIDE_FEATURES_VERSION) {
                 throw new CorruptDistributionException("unsupported tap distribution format version " + version);
             }
             long observations = in.getLong();
@@ -199,15 +208,25 @@ public final class DistributionCodec {
                 }
             }
             TapDistribution out = new TapDistribution(neurons, observations);
-            if (version == FEATURES_VERSION || version == SCALED_FEATURES_VERSION) {
+            if (version == FEATURES_VERSION || version == SCALED_FEATURES_VERSION || version == WIDE_FEATURES_VERSION) {
                 long seed = in.getLong();
+                int mapNeurons = neuronCount;
+                boolean scaled = version == SCALED_FEATURES_VERSION;
+                if (version == WIDE_FEATURES_VERSION) {
+                    mapNeurons = in.getInt();
+                    scaled = in.get() == 1;
+                    if (mapNeurons <= neuronCount || (scaled && mapNeurons > in.remaining() / 4)) {
+                        throw new CorruptDistributionException("corrupt tap distribution: a feature map of "
+                                + mapNeurons + " neurons for block 0 of " + neuronCount);
+                    }
+                }
                 float[] scales = null;
-                if (version == SCALED_FEATURES_VERSION) {
-                    scales = new float[neuronCount];
-                    for (int i = 0; i < neuronCount; i++) {
+                if (scaled) {
+                    scales = new float[mapNeurons];
+                    for (int i = 0; i < mapNeurons; i++) {
                         scales[i] = in.getFloat();
                     }
-                    java.util.Optional<String> problem = TapDescriptor.scalesProblem(scales, neuronCount);
+                    java.util.Optional<String> problem = TapDescriptor.scalesProblem(scales, mapNeurons);
                     if (problem.isPresent()) {
                         throw new CorruptDistributionException("corrupt tap distribution: " + problem.get());
                     }
@@ -225,7 +244,7 @@ public final class DistributionCodec {
                 for (int i = 0; i < values; i++) {
                     sums[i] = in.getDouble();
                 }
-                out.restoreFeatures(seed, scales,
+                out.restoreFeatures(seed, mapNeurons, scales,
                         ai.neuraldivergence.domain.mmd.FeatureSums.of(summed, nonFinite, sums));
             }
             if (in.hasRemaining()) {

@@ -51,18 +51,18 @@ public record LayerDrift(String unavailable, double mmd, double bandwidth, doubl
     /** {@link #of}, with the null resampled from a calibration sample where {@code resampled} has one (null: none). */
     public static LayerDrift of(TapDescriptor tap, TapDistribution a, TapDistribution b, double alpha,
             double minimumEffect, LayerNull.Source resampled) {
-        if (tap.blockCount() > 1) {
-            return unavailable("the tap is stored in " + tap.blockCount() + " blocks of " + tap.blockSize()
-                    + " neurons: the layer statistic covers taps stored as one block");
-        }
         FeatureSums fa = a.features();
         FeatureSums fb = b.features();
         boolean summedA = fa != null && fa.count() + fa.nonFinite() == a.observationCount();
         boolean summedB = fb != null && fb.count() + fb.nonFinite() == b.observationCount();
         if (!summedA || !summedB) {
             return unavailable((summedA ? "B" : "A") + " holds observations stored without layer feature sums "
-                    + "(the slice all keeps them since the layer statistic came, every other slice since 2026-12-04): "
-                    + "windows age out with retention, a reference made before then is made again to have them");
+                    + (tap.blockCount() > 1 ? "of the whole tap (stored in " + tap.blockCount() + " blocks, it has "
+                            + "them from the projections its producer sends with block 0, since 2026-12-05; or its "
+                            + "blocks hold different counts while a flush is under way)"
+                            : "(the slice all keeps them since the layer statistic came, every other slice since "
+                                    + "2026-12-04)")
+                    + ": windows age out with retention, a reference made before then is made again to have them");
         }
         if (!a.sameFeatureMap(b)) {
             return unavailable("the sides were summed through different feature maps (another model or tap layout, "

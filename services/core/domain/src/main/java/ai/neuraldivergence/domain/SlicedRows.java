@@ -21,10 +21,18 @@ import java.util.Map;
  * float32 little-endian. The slices themselves are stored beside the bytes (a {@code text[]} column, which SQL can
  * filter and count on), in the same order. Version 1 bytes ({@link RawRows}, one slice per delta) decode as rows all
  * in the one slice stored beside them.
+ *
+ * <p>Block 0 of a tap stored in several blocks holds a part of each observation, which no feature map can take: its
+ * rows come with each observation's projections on the layer statistic's directions, computed where the whole
+ * observation was ({@link RandomFeatureMap#projection}), and its feature sums follow from those. A row may lack them
+ * (a late label's row, joined from the recent store): a slice holding such a row has no sums, the others keep theirs.
+ * Encoded as version 3: version 2, then the map's neuron count (int, the whole tap's) and per row a byte (1: its D
+ * projections follow, float32).
  */
 public final class SlicedRows {
 
     private static final byte VERSION = 2;
+    private static final byte PROJECTED_VERSION = 3;
     private static final int HEADER_BYTES = 1 + 4 + 4 + 4;
 
     private final int neuronCount;
@@ -32,13 +40,41 @@ public final class SlicedRows {
     private final List<float[]> rows;
     /** Per row, the indices into {@link #slices} it belongs to (bit {@code i} of byte {@code i / 8}). */
     private final List<byte[]> membership;
+    /**
+     * Per row, its observation's projections (D floats; a null entry for a row without them), or null when the rows
+     * are whole observations.
+     */
+    private final List<float[]> projections;
+    /** The neurons of the map the projections went through (the whole tap's); 0 without projections. */
+    private final int mapNeurons;
 
     private SlicedRows(int neuronCount, List<Slice> slices, List<float[]> rows, List<byte[]> membership) {
+        this(neuronCount, slices, rows, membership, null, 0);
+    }
+
+    private SlicedRows(int neuronCount, List<Slice> slices, List<float[]> rows, List<byte[]> membership,
+            List<float[]> projections, int mapNeurons) {
         this.neuronCount = neuronCount;
         this.slices = slices;
         this.rows = rows;
         this.membership = membership;
+        this.projections = projections;
+        this.mapNeurons = mapNeurons;
     }
+
+    /**
+     * The neurons of the map these rows' feature sums go through: the rows' own, or the whole tap's where they
+     * carry their observations' projections.
+     */
+    public int featureNeurons() {
+        return projections == null ? neuronCount : mapNeurons;
+    }
+
+    /** Whether the rows carry their observations' projections (block 0 of a tap stored in several blocks). */
+    public boolean projected() {
+        return projections != null;
+    }
+
 
     public int neuronCount() {
         return neuronCount;
@@ -97,10 +133,42 @@ public final class SlicedRows {
      * ({@link ChunkedFeatureSums}).
      */
     public FeatureSums[] featureSums(RandomFeatureMap map) {
-        if (map.neurons() != neuronCount) {
-            throw new IllegalArgumentException("a map of " + map.neurons() + " neurons for rows of " + neuronCount);
+        return featureSums(map, slices.size(), (row, slice) -> in(membership.get(row), slice));
+    }
+
+    /** One slice's sums through {@code map} ({@link #featureSums}, for a reader of one slice); null as there. */
+    public FeatureSums featureSumsOf(Slice slice, RandomFeatureMap map) {
+        int index = slices.indexOf(slice);
+        return featureSums(map, 1, (row, group) -> index >= 0 && in(membership.get(row), index))[0];
+    }
+
+    private FeatureSums[] featureSums(RandomFeatureMap map, int groups, ChunkedFeatureSums.Membership membership) {
+        if (map.neurons() != featureNeurons()) {
+            throw new IllegalArgumentException("a map of " + map.neurons() + " neurons for rows of "
+                    + featureNeurons());
         }
-        return ChunkedFeatureSums.sum(map, rows, slices.size(), (row, slice) -> in(membership.get(row), slice));
+        if (projections == null) {
+            return ChunkedFeatureSums.sum(map, rows, false, groups, membership);
+        }
+        // a row without projections enters no sums, and leaves the groups it is in without any
+        boolean[] incomplete = new boolean[groups];
+        List<float[]> given = new ArrayList<>(rows.size());
+        float[] none = new float[RandomFeatureMap.DIRECTIONS];
+        for (int r = 0; r < rows.size(); r++) {
+            float[] p = projections.get(r);
+            given.add(p == null ? none : p);
+            for (int g = 0; p == null && g < groups; g++) {
+                incomplete[g] |= membership.in(r, g);
+            }
+        }
+        FeatureSums[] out = ChunkedFeatureSums.sum(map, given, true, groups,
+                (row, group) -> !incomplete[group] && membership.in(row, group));
+        for (int g = 0; g < groups; g++) {
+            if (incomplete[g]) {
+                out[g] = null;
+            }
+        }
+        return out;
     }
 
     private static boolean in(byte[] bits, int index) {
@@ -113,7 +181,14 @@ public final class SlicedRows {
     }
 
     public long encodedBytes() {
-        return encodedBytes(neuronCount, rows.size(), slices.size());
+        long bytes = encodedBytes(neuronCount, rows.size(), slices.size());
+        if (projections != null) {
+            bytes += 4 + rows.size();
+            for (float[] p : projections) {
+                bytes += p == null ? 0 : 4L * RandomFeatureMap.DIRECTIONS;
+            }
+        }
+        return bytes;
     }
 
     public byte[] encode() {
@@ -122,9 +197,19 @@ public final class SlicedRows {
             throw new IllegalArgumentException(rows.size() + " rows of " + neuronCount + " values do not fit a row");
         }
         ByteBuffer out = ByteBuffer.allocate((int) size).order(ByteOrder.LITTLE_ENDIAN);
-        out.put(VERSION).putInt(neuronCount).putInt(rows.size()).putInt(slices.size());
+        out.put(projections == null ? VERSION : PROJECTED_VERSION).putInt(neuronCount).putInt(rows.size())
+                .putInt(slices.size());
         membership.forEach(out::put);
         RawRows.putRows(out, rows);
+        if (projections != null) {
+            out.putInt(mapNeurons);
+            for (float[] p : projections) {
+                out.put((byte) (p == null ? 0 : 1));
+                if (p != null) {
+                    RawRows.putRows(out, List.of(p));
+                }
+            }
+        }
         return out.array();
     }
 
@@ -151,12 +236,14 @@ public final class SlicedRows {
             raw.rows().forEach(r -> membership.add(one));
             return new SlicedRows(raw.neuronCount(), List.copyOf(slices), raw.rows(), membership);
         }
-        ByteBuffer in = RawRows.open(bytes, HEADER_BYTES, VERSION, "sliced rows");
+        boolean projected = bytes.length > 0 && bytes[0] == PROJECTED_VERSION;
+        ByteBuffer in = RawRows.open(bytes, HEADER_BYTES, projected ? PROJECTED_VERSION : VERSION, "sliced rows");
         int neurons = in.getInt();
         int count = in.getInt();
         int sliceCount = in.getInt();
+        long rowBytes = encodedBytes(neurons, count, sliceCount);
         if (neurons <= 0 || count < 0 || sliceCount != slices.size()
-                || encodedBytes(neurons, count, sliceCount) != bytes.length) {
+                || (projected ? rowBytes + 4 + count > bytes.length : rowBytes != bytes.length)) {
             throw new DistributionCodec.CorruptDistributionException("sliced rows of " + count + " x " + neurons
                     + " values in " + sliceCount + " slices (" + slices.size() + " stored) in " + bytes.length
                     + " bytes");
@@ -168,7 +255,36 @@ public final class SlicedRows {
             in.get(bits);
             membership.add(bits);
         }
-        return new SlicedRows(neurons, List.copyOf(slices), RawRows.getRows(in, neurons, count), membership);
+        List<float[]> rows = RawRows.getRows(in, neurons, count);
+        if (!projected) {
+            return new SlicedRows(neurons, List.copyOf(slices), rows, membership);
+        }
+        int mapNeurons = in.getInt();
+        if (mapNeurons <= neurons) {
+            throw new DistributionCodec.CorruptDistributionException("projections through a map of " + mapNeurons
+                    + " neurons beside rows of " + neurons + " (block 0 of a wider tap)");
+        }
+        List<float[]> projections = new ArrayList<>(count);
+        for (int r = 0; r < count; r++) {
+            if (!in.hasRemaining()) {
+                throw new DistributionCodec.CorruptDistributionException("projections of " + r + " of " + count
+                        + " rows in " + bytes.length + " bytes");
+            }
+            byte flag = in.get();
+            if (flag == 0) {
+                projections.add(null);
+            } else if (flag == 1 && in.remaining() >= 4 * RandomFeatureMap.DIRECTIONS) {
+                projections.add(RawRows.getRows(in, RandomFeatureMap.DIRECTIONS, 1).get(0));
+            } else {
+                throw new DistributionCodec.CorruptDistributionException("projections of row " + r + ": flag "
+                        + flag + ", " + in.remaining() + " bytes left");
+            }
+        }
+        if (in.hasRemaining()) {
+            throw new DistributionCodec.CorruptDistributionException(in.remaining() + " bytes after the projections");
+        }
+        return new SlicedRows(neurons, List.copyOf(slices), rows, membership,
+                java.util.Collections.unmodifiableList(projections), mapNeurons);
     }
 
     /**
@@ -181,25 +297,65 @@ public final class SlicedRows {
         private final IdentityHashMap<float[], Integer> rowIndex = new IdentityHashMap<>();
         private final List<float[]> rows = new ArrayList<>();
         private final List<long[]> members = new ArrayList<>();
+        private final int mapNeurons;
+        // per row its projections where the rows are block 0 of a wider tap; each slice of such a minute brings them
+        private final List<float[]> projections;
 
         public Builder(int neuronCount) {
+            this(neuronCount, 0);
+        }
+
+        /**
+         * Rows of block 0 of a tap of {@code mapNeurons} neurons stored in several blocks, each added with its
+         * observation's projections (0: rows of whole observations, without projections).
+         */
+        public Builder(int neuronCount, int mapNeurons) {
             if (neuronCount <= 0) {
                 throw new IllegalArgumentException("neuron count must be > 0, got " + neuronCount);
             }
+            if (mapNeurons != 0 && mapNeurons <= neuronCount) {
+                throw new IllegalArgumentException("projections through a map of " + mapNeurons + " neurons for "
+                        + "rows of " + neuronCount + ": only a wider tap's block 0 carries them");
+            }
             this.neuronCount = neuronCount;
+            this.mapNeurons = mapNeurons;
+            this.projections = mapNeurons == 0 ? null : new ArrayList<>();
         }
 
         /** Adds a slice's rows (not copied). */
         public Builder add(Slice slice, List<float[]> sliceRows) {
+            return add(slice, sliceRows, null);
+        }
+
+        /**
+         * Adds a slice's rows (not copied) with their observations' projections, in row order (a null entry: a
+         * row without them, which leaves the slices it is in without sums): given exactly when the builder was made
+         * for projections.
+         */
+        public Builder add(Slice slice, List<float[]> sliceRows, List<float[]> sliceProjections) {
+            if ((projections == null) != (sliceProjections == null)
+                    || (sliceProjections != null && sliceProjections.size() != sliceRows.size())) {
+                throw new IllegalArgumentException("rows of block 0 of a wide tap come with one projection each, "
+                        + "and only they do");
+            }
             int s = sliceIndex.computeIfAbsent(slice, k -> sliceIndex.size());
-            for (float[] row : sliceRows) {
+            for (int i = 0; i < sliceRows.size(); i++) {
+                float[] row = sliceRows.get(i);
                 if (row.length != neuronCount) {
                     throw new IllegalArgumentException("a row of " + row.length + " values for " + neuronCount
                             + " neurons");
                 }
+                float[] projection = sliceProjections == null ? null : sliceProjections.get(i);
+                if (projection != null && projection.length != RandomFeatureMap.DIRECTIONS) {
+                    throw new IllegalArgumentException("row " + i + " has " + projection.length
+                            + " projections, not " + RandomFeatureMap.DIRECTIONS);
+                }
                 int r = rowIndex.computeIfAbsent(row, k -> {
                     rows.add(k);
                     members.add(new long[1]);
+                    if (projections != null) {
+                        projections.add(projection);
+                    }
                     return rows.size() - 1;
                 });
                 long[] bits = members.get(r);
@@ -227,7 +383,9 @@ public final class SlicedRows {
                 }
                 membership.add(out);
             }
-            return new SlicedRows(neuronCount, List.copyOf(sliceIndex.keySet()), List.copyOf(rows), membership);
+            return new SlicedRows(neuronCount, List.copyOf(sliceIndex.keySet()), List.copyOf(rows), membership,
+                    projections == null ? null : java.util.Collections.unmodifiableList(new ArrayList<>(projections)),
+                    mapNeurons);
         }
     }
 }

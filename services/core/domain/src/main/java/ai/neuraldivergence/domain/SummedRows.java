@@ -4,7 +4,8 @@ import ai.neuraldivergence.domain.mmd.FeatureSums;
 
 /**
  * One slice's rows of a fold, with their layer feature sums computed already ({@link SlicedRows#featureSums}: each
- * observation projected once for every slice it is in) through the map of {@code seed} and {@code scales}. A stored
+ * observation projected once for every slice it is in) through the map of {@code seed}, {@code mapNeurons} (the
+ * rows' own, or the whole tap's for block 0 of a wider tap, summed from projections) and {@code scales}. A stored
  * row of another map, or of none, takes the rows as {@link RawRows} would ({@link TapDistribution#addAll(
  * java.util.List, FeatureSums, long, float[])}).
  */
@@ -13,10 +14,16 @@ public final class SummedRows implements TapDelta {
     private final RawRows rows;
     private final FeatureSums features;
     private final long seed;
+    private final int mapNeurons;
     private final float[] scales;
 
     /** @throws IllegalArgumentException when the sums do not count exactly the rows */
     public SummedRows(RawRows rows, FeatureSums features, long seed, float[] scales) {
+        this(rows, features, seed, rows.neuronCount(), scales);
+    }
+
+    /** @throws IllegalArgumentException when the sums do not count exactly the rows */
+    public SummedRows(RawRows rows, FeatureSums features, long seed, int mapNeurons, float[] scales) {
         if (features.count() + features.nonFinite() != rows.observationCount()) {
             throw new IllegalArgumentException("feature sums of " + (features.count() + features.nonFinite())
                     + " observations for " + rows.observationCount() + " rows");
@@ -24,7 +31,13 @@ public final class SummedRows implements TapDelta {
         this.rows = rows;
         this.features = features;
         this.seed = seed;
+        this.mapNeurons = mapNeurons;
         this.scales = scales == null ? null : scales.clone();
+    }
+
+    @Override
+    public int featureNeurons() {
+        return mapNeurons;
     }
 
     @Override
@@ -39,13 +52,13 @@ public final class SummedRows implements TapDelta {
 
     @Override
     public void addTo(TapDistribution target) {
-        target.addAll(rows.rows(), features, seed, scales);
+        target.addAll(rows.rows(), features, seed, mapNeurons, scales);
     }
 
     @Override
     public TapDistribution toDistribution(int sketchK) {
         TapDistribution d = new TapDistribution(rows.neuronCount(), sketchK);
-        d.startFeatures(seed, scales);
+        d.startFeatures(seed, mapNeurons, scales);
         if (rows.observationCount() > sketchK) {
             d.startSketches();
         }

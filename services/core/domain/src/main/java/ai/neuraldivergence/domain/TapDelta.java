@@ -9,6 +9,14 @@ public interface TapDelta {
 
     int neuronCount();
 
+    /**
+     * The neurons of the feature map this delta's layer sums go through: its own, but the whole tap's for block 0 of
+     * a tap stored in several blocks whose sums come from the observations' projections.
+     */
+    default int featureNeurons() {
+        return neuronCount();
+    }
+
     long observationCount();
 
     /** Adds this delta's observations to {@code target}, which has as many neurons. */

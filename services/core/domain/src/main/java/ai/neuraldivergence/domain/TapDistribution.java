@@ -16,6 +16,9 @@ public final class TapDistribution implements TapDelta {
     // holds observations that were not summed (a row stored before, or a block of a wider tap)
     private FeatureSums features;
     private long featureSeed;
+    // the width of the map (its neurons): this distribution's own, but the whole tap's for block 0 of a tap stored in
+    // several blocks, whose sums come from the observations' projections (SlicedRows)
+    private int featureNeurons;
     // each neuron's declared scale the map divides by (TapDescriptor#featureScales); null: 1 for every neuron
     private float[] featureScales;
 
@@ -42,6 +45,15 @@ public final class TapDistribution implements TapDelta {
      * @param scales each neuron's declared scale ({@link TapDescriptor#featureScales}), or null for 1 everywhere
      */
     public void startFeatures(long seed, float[] scales) {
+        startFeatures(seed, neurons.length, scales);
+    }
+
+    /**
+     * {@link #startFeatures(long, float[])} through a map of {@code mapNeurons} neurons: the whole tap's, where this
+     * distribution is its block 0 and its sums come from the observations' projections
+     * ({@link #addAll(java.util.List, FeatureSums, long, int, float[])}).
+     */
+    public void startFeatures(long seed, int mapNeurons, float[] scales) {
         if (features != null) {
             return;
         }
@@ -50,8 +62,9 @@ public final class TapDistribution implements TapDelta {
                     + observationCount + " observations");
         }
         featureSeed = seed;
+        featureNeurons = mapNeurons;
         featureScales = scales == null ? null : scales.clone();
-        features = new FeatureSums(FeatureMaps.of(seed, neurons.length, featureScales).bandwidths());
+        features = new FeatureSums(FeatureMaps.of(seed, mapNeurons, featureScales).bandwidths());
     }
 
     /** The layer's feature sums over every observation held, or null when they are not kept for all of them. */
@@ -69,25 +82,42 @@ public final class TapDistribution implements TapDelta {
         return featureScales == null ? null : featureScales.clone();
     }
 
+    /**
+     * The neurons of {@link #features}' map: this distribution's (also when it keeps no sums), or its whole tap's for
+     * a wide tap's block 0.
+     */
+    @Override
+    public int featureNeurons() {
+        return features == null ? neurons.length : featureNeurons;
+    }
+
     /** The map {@link #features} were summed through; null when none are kept. */
     public RandomFeatureMap featureMap() {
-        return features == null ? null : FeatureMaps.of(featureSeed, neurons.length, featureScales);
+        return features == null ? null : FeatureMaps.of(featureSeed, featureNeurons, featureScales);
     }
 
     /** Whether this distribution's feature sums and {@code other}'s went through the same map. */
     public boolean sameFeatureMap(TapDistribution other) {
-        return featureSeed == other.featureSeed && java.util.Arrays.equals(featureScales, other.featureScales);
+        return featureSeed == other.featureSeed && featureNeurons == other.featureNeurons
+                && java.util.Arrays.equals(featureScales, other.featureScales);
     }
 
     /** Sets stored sums (the codec's). */
-    void restoreFeatures(long seed, float[] scales, FeatureSums sums) {
+    void restoreFeatures(long seed, int mapNeurons, float[] scales, FeatureSums sums) {
         featureSeed = seed;
+        featureNeurons = mapNeurons;
         featureScales = scales;
         features = sums;
     }
 
     private void addFeatures(java.util.List<float[]> rows) {
-        if (features == null) {
+        if (features == null || rows.isEmpty()) {
+            return;
+        }
+        if (featureNeurons != neurons.length) {
+            // a wide tap's block 0 sums projections of whole observations: its rows alone cannot be projected, so
+            // the sums no longer cover every observation and are dropped, never kept partial
+            features = null;
             return;
         }
         features.merge(ChunkedFeatureSums.sum(featureMap(), rows, 1, (row, group) -> true)[0]);
@@ -104,6 +134,7 @@ public final class TapDistribution implements TapDelta {
         if (observationCount == 0 && features == null) {
             if (other.features != null) {
                 featureSeed = other.featureSeed;
+                featureNeurons = other.featureNeurons;
                 featureScales = other.featureScales;
                 features = FeatureSums.of(other.features.count(), other.features.nonFinite(), other.features.sums());
             }
@@ -148,19 +179,22 @@ public final class TapDistribution implements TapDelta {
     }
 
     /**
-     * {@link #addAll}, with the rows' feature sums computed already through the map of {@code seed} and
-     * {@code scales}: a fold projects each observation once for every slice it is in
-     * ({@link SlicedRows#featureSums}). Sums through another map than this distribution's are not used: the rows
-     * are then summed through its own, as {@link #addAll} would.
+     * {@link #addAll}, with the rows' feature sums computed already through the map of {@code seed},
+     * {@code mapNeurons} and {@code scales}: a fold projects each observation once for every slice it is in
+     * ({@link SlicedRows#featureSums}), and a wide tap's block 0 has its sums from the observations' projections.
+     * Sums through another map than this distribution's are not used: the rows are then summed through its own, as
+     * {@link #addAll} would (or, where its map is wider than the rows, its sums are dropped).
      *
      * @throws IllegalArgumentException when the sums do not count exactly the rows; nothing is added then
      */
-    public void addAll(java.util.List<float[]> rows, FeatureSums featuresOfRows, long seed, float[] scales) {
+    public void addAll(java.util.List<float[]> rows, FeatureSums featuresOfRows, long seed, int mapNeurons,
+            float[] scales) {
         if (featuresOfRows.count() + featuresOfRows.nonFinite() != rows.size()) {
             throw new IllegalArgumentException("feature sums of " + (featuresOfRows.count()
                     + featuresOfRows.nonFinite()) + " observations for " + rows.size() + " rows");
         }
-        if (features == null || seed != featureSeed || !java.util.Arrays.equals(scales, featureScales)
+        if (features == null || seed != featureSeed || mapNeurons != featureNeurons
+                || !java.util.Arrays.equals(scales, featureScales)
                 || featuresOfRows.bandwidths() != features.bandwidths()) {
             addAll(rows);
             return;
@@ -265,7 +299,17 @@ public final class TapDistribution implements TapDelta {
             System.arraycopy(b.neurons, 0, all, at, b.neurons.length);
             at += b.neurons.length;
         }
-        return new TapDistribution(all, count);
+        TapDistribution tap = new TapDistribution(all, count);
+        TapDistribution first = blocks.get(0);
+        // block 0's sums are the whole tap's when they went through a map of the whole tap (the observations'
+        // projections), and when they cover exactly the tap's observations: a block ahead of the others (a flush
+        // of one block's partition under way) holds observations the tap does not count yet
+        if (first.features != null && first.featureNeurons == total && first.observationCount == count
+                && first.features.count() + first.features.nonFinite() == count) {
+            tap.restoreFeatures(first.featureSeed, total, first.featureScales,
+                    FeatureSums.of(first.features.count(), first.features.nonFinite(), first.features.sums()));
+        }
+        return tap;
     }
 
     /**

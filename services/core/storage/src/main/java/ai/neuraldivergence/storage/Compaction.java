@@ -205,16 +205,21 @@ public final class Compaction {
             }
             int neurons = found.get(0).rows().neuronCount();
             // the map the minute's rows sum through (the layout's registered scales, as TapWindowStore.merge starts
-            // them); none where the block keeps no sums
-            OptionalLong seed = LayerFeatures.seed(minute.modelId(), minute.tap(), minute.block(), neurons);
+            // them): the rows' own, or the whole tap's where block 0's rows carry projections; none where the block
+            // keeps no sums, or where some deltas carry projections and others not (then no map covers them all)
+            int mapNeurons = found.get(0).rows().featureNeurons();
+            boolean oneMap = found.stream().allMatch(d -> d.rows().featureNeurons() == mapNeurons);
+            OptionalLong seed = oneMap ? LayerFeatures.seed(minute.modelId(), minute.tap(), minute.block(),
+                    mapNeurons) : OptionalLong.empty();
             float[] scales = seed.isEmpty() ? null : CatalogStore.registeredScales(c, minute.modelId(), minute.tap(),
-                    neurons);
+                    mapNeurons);
             java.util.Map<Slice, FeatureSums> sums = seed.isEmpty() ? null
-                    : featureSums(FeatureMaps.of(seed.getAsLong(), neurons, scales), found);
+                    : featureSums(FeatureMaps.of(seed.getAsLong(), mapNeurons, scales), found);
             for (java.util.Map.Entry<Slice, List<float[]>> e : bySlice.entrySet()) {
                 RawRows rows = new RawRows(neurons, e.getValue());
-                windows.merge(c, minute.window(e.getKey()), sums == null ? rows
-                        : new SummedRows(rows, sums.get(e.getKey()), seed.getAsLong(), scales));
+                FeatureSums slice = sums == null ? null : sums.get(e.getKey());
+                windows.merge(c, minute.window(e.getKey()), slice == null ? rows
+                        : new SummedRows(rows, slice, seed.getAsLong(), mapNeurons, scales));
             }
             deltas.markFolded(c, minute.windowStart(), ids);
             return true;
@@ -223,7 +228,8 @@ public final class Compaction {
 
     /**
      * Each slice's layer feature sums of a minute's deltas through {@code map}: every observation projected once,
-     * whatever the number of slices it is in.
+     * whatever the number of slices it is in. A slice that some delta has no sums for (a wide tap's late-label rows,
+     * which came without projections) has none (a null value): its rows are then added without them.
      */
     private static java.util.Map<Slice, FeatureSums> featureSums(RandomFeatureMap map,
             List<WindowDeltaStore.Delta> found) {
@@ -231,9 +237,15 @@ public final class Compaction {
         for (WindowDeltaStore.Delta d : found) {
             FeatureSums[] bySlice = d.rows().featureSums(map);
             for (int i = 0; i < bySlice.length; i++) {
-                FeatureSums kept = out.putIfAbsent(d.rows().slices().get(i), bySlice[i]);
-                if (kept != null) {
-                    kept.merge(bySlice[i]);
+                Slice slice = d.rows().slices().get(i);
+                if (!out.containsKey(slice)) {
+                    out.put(slice, bySlice[i]);
+                } else if (out.get(slice) != null) {
+                    if (bySlice[i] == null) {
+                        out.put(slice, null);
+                    } else {
+                        out.get(slice).merge(bySlice[i]);
+                    }
                 }
             }
         }

@@ -1,6 +1,9 @@
 package ai.neuraldivergence.storage;
 
+import ai.neuraldivergence.domain.LayerFeatures;
 import ai.neuraldivergence.domain.RawRows;
+import ai.neuraldivergence.domain.Slice;
+import ai.neuraldivergence.domain.SlicedRows;
 import ai.neuraldivergence.domain.TapDescriptor;
 import ai.neuraldivergence.domain.TapDistribution;
 import java.util.ArrayList;
@@ -39,16 +42,28 @@ final class TapBlocks {
         }
     }
 
-    /** Adds a delta's rows of block {@code block}. */
-    void addRows(int block, RawRows rows) {
+    /** Adds one slice's rows of a delta of block {@code block}. */
+    void addRows(int block, SlicedRows delta, Slice slice) {
         int b = check(block);
+        int mapNeurons = delta.featureNeurons();
+        float[] scales = layout == null ? null : layout.featureScales();
         if (parts[b] == null) {
             // rows folded here sum the layer's features as a fold would (a stored row merged later keeps them only
             // if it has them too)
-            parts[b] = ai.neuraldivergence.domain.LayerFeatures.start(new TapDistribution(rows.neuronCount(),
-                    sketchK), modelId, tap, layout == null ? null : layout.featureScales(), b);
+            parts[b] = LayerFeatures.start(new TapDistribution(delta.neuronCount(), sketchK), modelId, tap, scales,
+                    b, mapNeurons);
         }
-        rows.addTo(parts[b]);
+        RawRows rows = delta.rowsOf(slice);
+        TapDistribution part = parts[b];
+        // block 0 of a wide tap: its rows cannot be projected, their observations' projections were sent (the
+        // slice's sums are null where a row came without them, and the rows are then added without sums)
+        var sums = delta.projected() && part.features() != null && part.featureNeurons() == mapNeurons
+                ? delta.featureSumsOf(slice, part.featureMap()) : null;
+        if (sums != null) {
+            part.addAll(rows.rows(), sums, part.featureSeed(), mapNeurons, part.featureScales());
+        } else {
+            rows.addTo(part);
+        }
     }
 
     boolean isEmpty() {

@@ -2,7 +2,6 @@ package ai.neuraldivergence.storage;
 
 import ai.neuraldivergence.domain.DistributionCodec;
 import ai.neuraldivergence.domain.Granularity;
-import ai.neuraldivergence.domain.RawRows;
 import ai.neuraldivergence.domain.SlicedRows;
 import ai.neuraldivergence.domain.Slice;
 import ai.neuraldivergence.domain.TapDescriptor;
@@ -97,12 +96,13 @@ public final class TapWindowStore {
         }
         if (merged == null) {
             merged = new TapDistribution(delta.neuronCount(), sketchK);
-            if (ai.neuraldivergence.domain.LayerFeatures.seed(key.modelId(), key.tap(), key.block(),
-                    delta.neuronCount()).isPresent()) {
+            int mapNeurons = delta.featureNeurons();
+            if (ai.neuraldivergence.domain.LayerFeatures.seed(key.modelId(), key.tap(), key.block(), mapNeurons)
+                    .isPresent()) {
                 // the layout's registered scales: every window of it sums through one map
                 ai.neuraldivergence.domain.LayerFeatures.start(merged, key.modelId(), key.tap(),
-                        CatalogStore.registeredScales(c, key.modelId(), key.tap(), delta.neuronCount()),
-                        key.block());
+                        CatalogStore.registeredScales(c, key.modelId(), key.tap(), mapNeurons), key.block(),
+                        mapNeurons);
             }
             if (delta.observationCount() > sketchK) {
                 merged.startSketches();
@@ -201,13 +201,8 @@ public final class TapWindowStore {
         if (row != null) {
             window.addRow(block, DistributionCodec.decode(row));
         } else {
-            window.addRows(block, deltaRows(delta, slices, slice));
+            window.addRows(block, SlicedRows.decode(delta, WindowDeltaStore.slices(slices)), slice);
         }
-    }
-
-    /** One slice's rows of a stored delta. */
-    private static RawRows deltaRows(byte[] delta, java.sql.Array slices, Slice slice) throws SQLException {
-        return SlicedRows.decode(delta, WindowDeltaStore.slices(slices)).rowsOf(slice);
     }
 
     /**

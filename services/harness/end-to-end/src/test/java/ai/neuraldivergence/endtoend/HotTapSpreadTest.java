@@ -48,7 +48,8 @@ import org.postgresql.ds.PGSimpleDataSource;
  * of an 8-partition topic shared by 2 aggregator instances, against the same observations as one block in whole-tap
  * records. Two minutes of 2,000 observations, every one in three slices (sketches in estimation mode), half of them
  * labelled late; one aggregator is killed (SIGKILL) mid-stream. Stored per-neuron counts, sums, minima, maxima and zero counts, every Compare metric (within its
- * stated error), and the counts GetCatalog and Watch report per tap are the unblocked layout's.
+ * stated error), the layer statistic's counts and verdict (from block 0's projections), and the counts GetCatalog and
+ * Watch report per tap are the unblocked layout's.
  */
 class HotTapSpreadTest {
 
@@ -64,6 +65,11 @@ class HotTapSpreadTest {
     private static final Instant M0 = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MINUTES)
             .minus(Duration.ofMinutes(10));
     private static final Instant M1 = M0.plusSeconds(60);
+
+    /** The layer statistic's map of the spread model's tap, which capture projects block 0's observations on. */
+    private static final ai.neuraldivergence.domain.mmd.RandomFeatureMap SPREAD_MAP =
+            ai.neuraldivergence.domain.mmd.FeatureMaps.of(ai.neuraldivergence.domain.LayerFeatures.seed(SPREAD, "hot",
+                    0, NEURONS).orElseThrow(), NEURONS, null);
 
     /**
      * Observation i's activations: post-ReLU, a tenth zeros, the second minute shifted: every fourth neuron by half
@@ -199,6 +205,12 @@ class HotTapSpreadTest {
                         for (int n = block * BLOCK; n < (block + 1) * BLOCK; n++) {
                             b.addActivations(rows[i][n]);
                         }
+                        if (block == 0) {
+                            // as capture sends block 0: each observation's projections for the layer statistic
+                            for (float v : SPREAD_MAP.projection(rows[i])) {
+                                b.addLayerProjections(v);
+                            }
+                        }
                     }
                     producer.send(new ProducerRecord<>(TOPIC, block % PARTITIONS, stamp, (SPREAD + "/hot/" + block)
                             .getBytes(), b.build().toByteArray()));
@@ -327,6 +339,17 @@ class HotTapSpreadTest {
         }
         assertEquals(responses.get(WHOLE).getTaps(0).getSummary().getCountA(),
                 responses.get(SPREAD).getTaps(0).getSummary().getCountA());
+        // the layer statistic of the tap in 10 blocks on 2 aggregators, from block 0's projections, says what the
+        // one-block tap's says (each model its own map: the same verdict on the same counts, not the same digits)
+        ai.neuraldivergence.proto.v1.LayerDrift spreadLayer = responses.get(SPREAD).getTaps(0).getSummary().getLayer();
+        ai.neuraldivergence.proto.v1.LayerDrift wholeLayer = responses.get(WHOLE).getTaps(0).getSummary().getLayer();
+        assertTrue(wholeLayer.getAvailable(), wholeLayer.toString());
+        assertTrue(spreadLayer.getAvailable(), spreadLayer.toString());
+        assertEquals(wholeLayer.getCountA(), spreadLayer.getCountA());
+        assertEquals(wholeLayer.getCountB(), spreadLayer.getCountB());
+        assertEquals(PER_MINUTE, spreadLayer.getCountA());
+        assertEquals(wholeLayer.getDrifted(), spreadLayer.getDrifted(), "spread " + spreadLayer + " whole "
+                + wholeLayer);
         assertTrue(drifted > 0, "the shifted neurons drift: a comparison that can tell the layouts apart");
     }
 

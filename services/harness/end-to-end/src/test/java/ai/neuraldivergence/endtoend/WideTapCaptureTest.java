@@ -1,9 +1,16 @@
 package ai.neuraldivergence.endtoend;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.neuraldivergence.domain.Granularity;
+import ai.neuraldivergence.domain.LayerDrift;
+import ai.neuraldivergence.domain.LayerFeatures;
+import ai.neuraldivergence.domain.TapDescriptor;
+import ai.neuraldivergence.domain.mmd.FeatureMaps;
+import ai.neuraldivergence.domain.mmd.FeatureSums;
+import ai.neuraldivergence.domain.mmd.RandomFeatureMap;
 import ai.neuraldivergence.domain.Slice;
 import ai.neuraldivergence.domain.TapDistribution;
 import ai.neuraldivergence.proto.v1.ActivationBatch;
@@ -34,7 +41,9 @@ import org.postgresql.ds.PGSimpleDataSource;
  * and 256 predictions of the synthetic wide
  * model (a 16,384-channel tap reduced in-graph) captured by the packaged inference service at its 256 MB heap.
  * Every observation is stored, and every record Kafka holds is under the producer's {@code max.request.size}: a
- * batch of 256 observations of 16,384 neurons is 16 MB, split into records that fit.
+ * batch of 256 observations of 16,384 neurons is 16 MB, split into records that fit. Such taps have their layer
+ * statistic: block 0's records carry each observation's projections, and the stored tap's feature sums are the whole
+ * observations'.
  */
 class WideTapCaptureTest {
 
@@ -83,8 +92,12 @@ class WideTapCaptureTest {
             ds.setUser(TestInfrastructure.DB_USER);
             ds.setPassword(TestInfrastructure.DB_PASSWORD);
             TapWindowStore store = new TapWindowStore(ds);
-            awaitStored(store, obsModel, "1", "t4096", 4_096);
+            TapDistribution wide4 = awaitStored(store, obsModel, "1", "t4096", 4_096);
             TapDistribution wide16 = awaitStored(store, obsModel, "1", "t16384", 16_384);
+            // the layer statistic of a tap stored in blocks: block 0 summed the projections the inference service
+            // sent with it, which are those of the whole observations (a dense map at 4,096, a sparse one beyond)
+            assertLayerSums(wide4, obsModel, "t4096", 4_096);
+            assertLayerSums(wide16, obsModel, "t16384", 16_384);
             // every neuron saw every observation, each value once
             double sum = 0;
             for (int i = 0; i < OBSERVATIONS; i++) {
@@ -95,6 +108,8 @@ class WideTapCaptureTest {
             String version = modelVersion(wideModel);
             TapDistribution captured = awaitStored(store, "wide-16384", version, "wide", 16_384);
             assertTrue(captured.neuron(0).max() >= 0 && captured.neuron(0).count() == OBSERVATIONS);
+            assertNotNull(captured.features(), "predictions of a served wide tap have their layer sums");
+            assertEquals(OBSERVATIONS, captured.features().count() + captured.features().nonFinite());
         }
 
         // what Kafka holds: every record under the producer's limit, and every observation in one of them for each
@@ -134,6 +149,37 @@ class WideTapCaptureTest {
         // split, and no record was refused on the way (every observation arrived)
         assertTrue(records >= 2 * 17, records + " records, the largest " + largest + " bytes");
         System.out.printf("wide taps: %d records, the largest %d bytes%n", records, largest);
+    }
+
+    /**
+     * The stored tap's layer feature sums are its observations' through the whole tap's map, and the layer statistic
+     * reads them: a tap of these observations against itself shows no drift, against the same values shifted it does.
+     */
+    private static void assertLayerSums(TapDistribution stored, String model, String tap, int neurons) {
+        assertNotNull(stored.features(), model + "/" + tap + " has no layer feature sums");
+        assertEquals(neurons, stored.featureNeurons());
+        RandomFeatureMap map = FeatureMaps.of(LayerFeatures.seed(model, tap, 0, neurons).orElseThrow(), neurons,
+                null);
+        FeatureSums expected = new FeatureSums(map.bandwidths());
+        double[] scratch = new double[RandomFeatureMap.DIRECTIONS];
+        for (int i = 0; i < OBSERVATIONS; i++) {
+            float[] row = new float[neurons];
+            for (int n = 0; n < neurons; n++) {
+                row[n] = value(i, n);
+            }
+            expected.add(map, row, scratch);
+        }
+        assertEquals(expected.count(), stored.features().count());
+        double[] e = expected.sums();
+        double[] a = stored.features().sums();
+        for (int i = 0; i < e.length; i++) {
+            // projections travel as floats: each of 256 angles is off by float rounding at most
+            assertEquals(e[i], a[i], 1e-2, tap + " sum " + i);
+        }
+        TapDescriptor layout = new TapDescriptor(model, "1", tap, 0, new int[] {neurons}, neurons,
+                ai.neuraldivergence.domain.Reduction.NONE, 1_024, null);
+        LayerDrift same = LayerDrift.of(layout, stored, stored, 0.01, LayerDrift.DEFAULT_MINIMUM_EFFECT);
+        assertTrue(same.available() && !same.drifted(), same.toString());
     }
 
     static float value(int observation, int neuron) {

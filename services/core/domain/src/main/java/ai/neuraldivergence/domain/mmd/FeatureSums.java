@@ -70,6 +70,31 @@ public final class FeatureSums {
         return true;
     }
 
+    /**
+     * {@link #features} of an observation given by its projections on the map's D directions
+     * ({@link RandomFeatureMap#projection}): what the producer of a tap stored in several blocks sends, since no block
+     * holds the whole observation. False, and {@code features} left as it was, when a projection is not finite.
+     *
+     * @param scratch at least D values
+     */
+    public static boolean featuresOfProjection(RandomFeatureMap map, float[] projection, double[] scratch,
+            double[] features) {
+        int d = RandomFeatureMap.DIRECTIONS;
+        if (projection.length != d || features.length != map.bandwidths() * 2 * d) {
+            throw new IllegalArgumentException(projection.length + " projections and " + features.length
+                    + " values for the features of a map of " + map.bandwidths() + " bandwidths");
+        }
+        for (int j = 0; j < d; j++) {
+            if (!Float.isFinite(projection[j])) {
+                return false;
+            }
+            scratch[j] = projection[j];
+        }
+        java.util.Arrays.fill(features, 0);
+        accumulate(map, scratch, features);
+        return true;
+    }
+
     /** Adds one observation's {@link #features} (of a map of these sums' bandwidths). */
     public void addFeatures(double[] features) {
         if (features.length != sums.length) {

@@ -26,9 +26,9 @@ public interface AggregatorConfig {
     Duration flushInterval();
 
     /**
-     * Observations kept per tap for each hour window and each reference (slice all, taps stored as one block), as their
-     * projections on the layer statistic's directions: the calibration sample the comparison service resamples for
-     * its null. 0: none kept.
+     * Observations kept per tap for each hour window and each reference (block 0's, where a tap stored in several
+     * blocks has its projections), as their projections on the layer statistic's directions: the calibration sample
+     * the comparison service resamples for its null. 0: none kept.
      */
     @WithName("calibration-sample-size")
     @WithDefault("2000")

@@ -17,7 +17,8 @@ import java.util.Map;
 
 /**
  * What a flush adds to the calibration samples: the observations of a tap's hour window and of its references
- * (slice all, taps stored as one block: a sample holds whole observations) whose rank may be among the kept ones,
+ * (block 0 of the slice all: a sample holds whole observations' projections, which block 0 of a tap stored in
+ * several blocks has from its producer) whose rank may be among the kept ones,
  * each with the slices it is in (a slice's null is resampled from the members in it).
  * Remembers each scope's largest kept rank once it is full, so that a flush sends only what could enter it (about
  * size x (1 + ln(observations / size)) rows an hour, not every observation). Owned by the consumer thread.
@@ -60,21 +61,26 @@ public final class CalibrationSamples {
         if (size <= 0) {
             return out;
         }
-        // a scope's members share one map, its tap's (with the layout's registered scales)
+        // a scope's members share one map, its tap's (with the layout's registered scales); a wide tap's members
+        // are their projections already (absent from the maps)
         Map<Scope, ai.neuraldivergence.domain.mmd.RandomFeatureMap> maps = new java.util.HashMap<>();
         windows.forEach((k, w) -> {
             if (wanted(k.slice(), k.block(), w)) {
                 Scope scope = Scope.hour(k.modelId(), k.modelVersion(), k.tap(),
                         Granularity.HOUR.windowStart(k.windowStart()));
                 add(out, scope, w, k.windowStart());
-                maps.computeIfAbsent(scope, s -> ai.neuraldivergence.domain.LayerFeatures.map(w.tap()));
+                if (!w.allProjected()) {
+                    maps.computeIfAbsent(scope, s -> ai.neuraldivergence.domain.LayerFeatures.map(w.tap()));
+                }
             }
         });
         references.forEach((k, w) -> {
             if (wanted(k.slice(), k.block(), w)) {
                 Scope scope = Scope.reference(k.modelId(), k.modelVersion(), k.tap(), k.reference());
                 add(out, scope, w, CalibrationSampleStore.NO_WINDOW);
-                maps.computeIfAbsent(scope, s -> ai.neuraldivergence.domain.LayerFeatures.map(w.tap()));
+                if (!w.allProjected()) {
+                    maps.computeIfAbsent(scope, s -> ai.neuraldivergence.domain.LayerFeatures.map(w.tap()));
+                }
             }
         });
         List<Member> kept = smallest(out);
@@ -110,7 +116,8 @@ public final class CalibrationSamples {
         if (block != 0 || slicesOf.isEmpty()) {
             return;
         }
-        for (float[] row : w.rows().rows()) {
+        // a member is known by its array: the row, or a wide tap's projections (each shared by every slice's window)
+        for (float[] row : w.projections() != null ? w.projections() : w.rows().rows()) {
             List<Slice> slices = slicesOf.get(row);
             if (slices != null) {
                 slices.add(slice);
@@ -128,7 +135,8 @@ public final class CalibrationSamples {
         List<Member> out = new ArrayList<>(members.size());
         for (Member m : members) {
             Scope s = m.scope();
-            float[] p = maps.get(s).projection(m.values());
+            var map = maps.get(s);
+            float[] p = map != null ? map.projection(m.values()) : finite(m.values());
             if (p != null) {
                 out.add(new Member(s, m.rank(), m.instanceId(), p, m.slices()));
             }
@@ -155,13 +163,25 @@ public final class CalibrationSamples {
         return out;
     }
 
+    /** Projections kept as sent, or null when one is not finite (its observation is left out, as above). */
+    private static float[] finite(float[] projection) {
+        for (float v : projection) {
+            if (!Float.isFinite(v)) {
+                return null;
+            }
+        }
+        return projection;
+    }
+
     private static boolean wanted(Slice slice, int block, WindowAccumulator.PendingWindow w) {
-        return Slice.ALL.equals(slice) && block == 0 && w.tap().blockCount() == 1 && w.instanceIds() != null;
+        return Slice.ALL.equals(slice) && block == 0 && w.instanceIds() != null
+                && (w.tap().blockCount() == 1 || w.allProjected());
     }
 
     private void add(List<Member> out, Scope scope, WindowAccumulator.PendingWindow w, Instant minute) {
         long cutoff = cutoffs.getOrDefault(scope, Long.MAX_VALUE);
-        List<float[]> rows = w.rows().rows();
+        // a wide tap's block 0: its members are the projections its producer sent
+        List<float[]> rows = w.allProjected() ? w.projections() : w.rows().rows();
         List<String> ids = w.instanceIds();
         for (int i = 0; i < rows.size(); i++) {
             long rank = CalibrationSampleStore.rank(scope.modelId(), ids.get(i), minute);

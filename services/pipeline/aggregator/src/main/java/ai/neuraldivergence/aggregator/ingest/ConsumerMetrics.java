@@ -16,6 +16,7 @@ final class ConsumerMetrics {
     private final Counter recoveries;
     private final Counter partitionsLost;
     private final Counter lateDropped;
+    private final Counter projectionsRefused;
     private final Counter labelsReceived;
     private final Counter inputsReceived;
     private final Counter lateLabelsJoined;
@@ -62,6 +63,10 @@ final class ConsumerMetrics {
                 "Observation taps added to their true-label slice by a late label");
         this.lateDropped = Meters.counter(registry, "nd.aggregator.observations.late",
                 "Observations dropped: they arrived later than the allowed lateness after their event time");
+        this.projectionsRefused = Meters.counter(registry, "nd.aggregator.projections.refused",
+                "Observations of a tap stored in several blocks whose layer projections were refused (sent through "
+                        + "other neuron scales than the layout's registered ones): their windows have no layer "
+                        + "statistic");
         this.partitionsLost = Meters.counter(registry, "nd.aggregator.partitions.lost",
                 "Partitions lost without a clean revoke (e.g. after a pause past the session timeout); the "
                         + "unflushed delta was dropped");
@@ -85,8 +90,9 @@ final class ConsumerMetrics {
      * reports. {@code late} observations are counted once committed: a replay after a crash drops the same
      * observations again.
      */
-    void committed(long observationCount, long updates, long late, PendingDelta delta,
+    void committed(long observationCount, long updates, long late, long refusedProjections, PendingDelta delta,
             FlushWriter.Outcome.Committed committed) {
+        projectionsRefused.increment(refusedProjections);
         observations.increment(observationCount);
         sketchUpdates.increment(updates);
         batches.increment(delta.batches());

@@ -97,11 +97,12 @@ final class DeltaWrites {
         long observationCount = delta.accumulator.pendingObservations();
         long updates = delta.accumulator.pendingUpdates();
         long late = delta.accumulator.takeLateObservations();
+        long refusedProjections = delta.accumulator.takeRefusedProjections();
         WindowAccumulator.Drained drained = delta.accumulator.drain();
         FlushWriter.Outcome outcome = metrics.flushTimer().record(() -> writer.flush(drained, delta.ranges(),
                 () -> events.deadLetter(delta.deadLetters())));
         if (outcome instanceof FlushWriter.Outcome.Committed committed) {
-            metrics.committed(observationCount, updates, late, delta, committed);
+            metrics.committed(observationCount, updates, late, refusedProjections, delta, committed);
             events.windowsCommitted(committed.windows(), Instant.now());
             committed.sealed().forEach(seals::sealed);
         } else if (outcome instanceof FlushWriter.Outcome.Fenced) {

@@ -307,8 +307,11 @@ public final class FlushWriter {
                     exemplarAppends.add(new ExemplarStore.Append(key, entering));
                 }
             }
-            byMinute.computeIfAbsent(TapMinute.of(k), m -> new SlicedRows.Builder(window.neuronCount()))
-                    .add(k.slice(), window.rows().rows());
+            // block 0 of a wide tap keeps its observations' projections (a late label's rows have none)
+            boolean projected = window.projections() != null;
+            byMinute.computeIfAbsent(TapMinute.of(k), m -> new SlicedRows.Builder(window.neuronCount(),
+                    projected ? window.tap().neuronCount() : 0))
+                    .add(k.slice(), window.rows().rows(), window.projections());
             appended.put(k, window);
         }
         List<WindowDeltaStore.Append> appends = new ArrayList<>(byMinute.size());

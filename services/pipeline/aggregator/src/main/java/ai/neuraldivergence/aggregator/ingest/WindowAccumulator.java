@@ -46,6 +46,8 @@ public final class WindowAccumulator {
     /** Bytes of an observation's metadata and its recent-store entry. */
     static final int OBSERVATION_BYTES = 256;
     static final int LABEL_BYTES = 160;
+    /** Bytes of an observation's layer projections (block 0 of a wide tap): the array and its 128 floats. */
+    static final int PROJECTION_BYTES = ROW_OVERHEAD_BYTES + 4 * 128;
 
     /**
      * The rows one window (or reference) of a tap's block holds: references to the accumulator's rows (the block's
@@ -58,6 +60,10 @@ public final class WindowAccumulator {
         private final int neurons;
         private final List<float[]> rows = new ArrayList<>();
         private final List<String> instanceIds;
+        // block 0 of a tap stored in several blocks: each row's observation's projections on the layer's feature
+        // directions (the rows are a part of it, which no map takes), a null entry for a row without them
+        private final List<float[]> projections;
+        private boolean allProjected = true;
 
         /** A window of a tap stored as one block. */
         public PendingWindow(TapDescriptor tap, boolean withExemplars) {
@@ -69,6 +75,7 @@ public final class WindowAccumulator {
             this.block = block;
             this.neurons = tap.blockNeurons(block);
             this.instanceIds = withExemplars ? new ArrayList<>() : null;
+            this.projections = block == 0 && tap.blockCount() > 1 ? new ArrayList<>() : null;
         }
 
         public TapDescriptor tap() {
@@ -77,6 +84,15 @@ public final class WindowAccumulator {
 
         /** Adds one observation's activations of the block (not copied: the caller hands over the array). */
         public void add(float[] activations, String instanceId) {
+            add(activations, instanceId, null);
+        }
+
+        /**
+         * Adds one observation's activations of the block, and for block 0 of a tap stored in several blocks its
+         * projections ({@link ai.neuraldivergence.domain.mmd.RandomFeatureMap#projection}; null where the batch
+         * brought none: the window then has no layer feature sums). Neither array is copied.
+         */
+        public void add(float[] activations, String instanceId, float[] projection) {
             if (activations.length != neurons) {
                 throw new IllegalArgumentException("a row of " + activations.length + " activations for a block of "
                         + neurons + " neurons");
@@ -85,6 +101,29 @@ public final class WindowAccumulator {
             if (instanceIds != null) {
                 instanceIds.add(instanceId);
             }
+            if (projections != null) {
+                projections.add(projection);
+                allProjected &= projection != null;
+            }
+        }
+
+        /**
+         * Each row's projections, in row order (null entries for rows without them), for block 0 of a tap stored in
+         * several blocks; else null.
+         */
+        public List<float[]> projections() {
+            return projections;
+        }
+
+        /** Whether this is block 0 of a tap stored in several blocks, and every row came with its projections. */
+        public boolean allProjected() {
+            return projections != null && allProjected;
+        }
+
+        /** The neurons of the map its layer sums go through: the whole tap's where every row carries projections. */
+        @Override
+        public int featureNeurons() {
+            return allProjected() ? tap.neuronCount() : neurons;
         }
 
         /** The instance id of each row, in row order; null when the window keeps none. */
@@ -135,12 +174,19 @@ public final class WindowAccumulator {
         private TapDistribution distribution(int sketchK, boolean summed) {
             TapDistribution d = new TapDistribution(neurons, sketchK);
             if (summed) {
-                ai.neuraldivergence.domain.LayerFeatures.start(d, tap, block);
+                ai.neuraldivergence.domain.LayerFeatures.start(d, tap.modelId(), tap.tap(), tap.featureScales(),
+                        block, featureNeurons());
             }
             if (rows.size() > sketchK) {
                 d.startSketches();
             }
-            d.addAll(rows);
+            if (allProjected() && d.features() != null) {
+                // block 0 of a wide tap: the features from the projections sent with it
+                d.addAll(rows, ai.neuraldivergence.domain.LayerFeatures.sumsOfProjections(d.featureMap(),
+                        projections), d.featureSeed(), d.featureNeurons(), d.featureScales());
+            } else {
+                d.addAll(rows);
+            }
             return d;
         }
 
@@ -165,6 +211,7 @@ public final class WindowAccumulator {
     private final Duration allowedLateness;
     private final double recentSampleRate;
     private long lateObservations;
+    private long refusedProjections;
     private Map<WindowKey, PendingWindow> pending = new LinkedHashMap<>();
     // the live windows of whole taps (block 0's key for every block's): what the window bound counts
     private Set<WindowKey> wholeWindows = new java.util.HashSet<>();
@@ -268,11 +315,13 @@ public final class WindowAccumulator {
         int width = ai.neuraldivergence.contract.ActivationBatchValidator.width(batch);
         // the blocks a range of that width can touch (one more when it does not start at a boundary)
         long blocks = Math.min(tap.blockCount(), (width + tap.blockSize() - 1) / tap.blockSize() + 1);
+        // block 0 of a wide tap holds each observation's layer projections too
+        long projection = tap.blockCount() > 1 && batch.getNeuronOffset() == 0 ? PROJECTION_BYTES : 0;
         long total = 0;
         for (Observation o : batch.getObservationsList()) {
             // per block: all, predicted class, true label, pair role, and at most one slice per tag
             total += blocks * (ROW_OVERHEAD_BYTES + (long) SLICE_ENTRY_BYTES * (4 + o.getTagsCount())) + 4L * width
-                    + OBSERVATION_BYTES;
+                    + OBSERVATION_BYTES + projection;
         }
         return total;
     }
@@ -294,6 +343,7 @@ public final class WindowAccumulator {
             lastBlock++;
         }
         Instant oldestOnTime = recordTime.minus(allowedLateness);
+        float[][] projections = firstBlock == 0 && tap.blockCount() > 1 ? projections(batch, tap, width) : null;
         for (int i = 0; i < batch.getObservationsCount(); i++) {
             Observation o = batch.getObservations(i);
             String reference = o.getTagsMap().get(ReferenceKey.TAG);
@@ -306,7 +356,7 @@ public final class WindowAccumulator {
             List<Slice> slices = slicePolicy.slicesOf(tap.modelId(), o.getPredictedClass(),
                     o.hasTrueLabel() ? o.getTrueLabel() : null, o.getTagsMap(), pairRoleOf(o));
             boolean kept = reference == null && keep(o);
-            bytes += OBSERVATION_BYTES;
+            bytes += OBSERVATION_BYTES + (projections != null ? PROJECTION_BYTES : 0);
             for (int block = firstBlock; block <= lastBlock; block++) {
                 // the block's row of the observation, held once whatever the number of slices it enters
                 int neurons = tap.blockNeurons(block);
@@ -334,7 +384,7 @@ public final class WindowAccumulator {
                                 slice.equals(Slice.ALL)));
                         wholeWindows.add(key.inBlock(0));
                     }
-                    target.add(row, o.getInstanceId());
+                    target.add(row, o.getInstanceId(), b == 0 && projections != null ? projections[i] : null);
                     bytes += SLICE_ENTRY_BYTES;
                 }
                 pendingUpdates += (long) slices.size() * neurons;
@@ -348,6 +398,61 @@ public final class WindowAccumulator {
             }
             pendingObservations++;
         }
+    }
+
+    /**
+     * Block 0's projections of each observation of a batch of a tap stored in several blocks (one array per
+     * observation, shared by every slice it enters), or null where the layer statistic cannot have them: computed
+     * here from a batch that holds the whole tap, else those the producer sent, if it sent them through the layout's
+     * registered scales (sent through others, they are refused and counted: they would mix two maps' features).
+     */
+    private float[][] projections(ActivationBatch batch, TapDescriptor tap, int width) {
+        int count = batch.getObservationsCount();
+        int d = ai.neuraldivergence.domain.mmd.RandomFeatureMap.DIRECTIONS;
+        float[][] out = new float[count][];
+        if (width == tap.neuronCount()) {
+            ai.neuraldivergence.domain.mmd.RandomFeatureMap map = ai.neuraldivergence.domain.LayerFeatures.map(tap);
+            float[] row = new float[width];
+            for (int i = 0; i < count; i++) {
+                for (int j = 0; j < width; j++) {
+                    row[j] = batch.getActivations(i * width + j);
+                }
+                float[] p = map.projection(row);
+                // an observation with a value that is not finite counts as one, as its projections would say
+                out[i] = p != null ? p : nonFinite(d);
+            }
+            return out;
+        }
+        if (batch.getLayerProjectionsCount() == 0) {
+            return null;
+        }
+        if (!java.util.Arrays.equals(tapOf(batch).featureScales(), tap.featureScales())) {
+            refusedProjections += count;
+            return null;
+        }
+        for (int i = 0; i < count; i++) {
+            out[i] = new float[d];
+            for (int j = 0; j < d; j++) {
+                out[i][j] = batch.getLayerProjections(i * d + j);
+            }
+        }
+        return out;
+    }
+
+    private static float[] nonFinite(int d) {
+        float[] out = new float[d];
+        java.util.Arrays.fill(out, Float.NaN);
+        return out;
+    }
+
+    /**
+     * Observations whose layer projections were refused since the last call (sent through other neuron scales than
+     * their layout's registered ones); resets the count.
+     */
+    public long takeRefusedProjections() {
+        long refused = refusedProjections;
+        refusedProjections = 0;
+        return refused;
     }
 
     /** Sketch updates held since the last drain (neuron values x the slices they enter, plus kept rows). */

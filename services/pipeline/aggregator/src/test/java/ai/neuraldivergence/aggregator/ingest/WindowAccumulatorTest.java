@@ -52,6 +52,60 @@ class WindowAccumulatorTest {
     }
 
     @Test
+    void blockZeroOfAWideTapKeepsTheProjectionsSentThroughItsLayoutsScalesAndCountsOthersRefused() {
+        WindowAccumulator acc = new WindowAccumulator(new SlicePolicy(Set.of(), 8, (k, v, w) -> { }),
+                java.time.Duration.ofMinutes(15));
+        Instant t = Instant.parse("2026-11-28T10:15:42Z");
+        // 6 neurons in blocks of 4: block 0's records carry neurons 0..3 and each observation's projections
+        ActivationBatch.Builder b = ActivationBatch.newBuilder().setModelId("m").setModelVersion("1").setTap("wide")
+                .addTapShape(6).setNeuronCount(6).setReduction(Reduction.REDUCTION_NONE).setBlockSize(4)
+                .addObservations(observation("a", t, 3, "prod")).addObservations(observation("b", t, 3, "prod"));
+        for (int n = 0; n < 8; n++) {
+            b.addActivations(n);
+        }
+        for (int j = 0; j < 2 * 128; j++) {
+            b.addLayerProjections(j);
+        }
+        for (int n = 0; n < 6; n++) {
+            b.addNeuronScales(2f);
+        }
+        ActivationBatch batch = b.build();
+        ai.neuraldivergence.domain.TapDescriptor registered = WindowAccumulator.tapOf(batch, 1024);
+        assertEquals(java.util.Optional.empty(), ai.neuraldivergence.contract.ActivationBatchValidator.problem(batch,
+                ai.neuraldivergence.contract.ActivationBatchValidator.Rules.defaults(), t));
+        acc.add(batch, registered, Instant.parse("2026-11-28T10:16:00Z"));
+        WindowKey all = new WindowKey("m", "1", "wide", Slice.ALL, Granularity.MINUTE,
+                Instant.parse("2026-11-28T10:15:00Z"), 0);
+        WindowAccumulator.PendingWindow kept = acc.drain().windows().get(all);
+        assertEquals(true, kept.allProjected());
+        assertEquals(2, kept.projections().size());
+        assertEquals(128f, kept.projections().get(1)[0], "observation b's first projection");
+        assertEquals(6, kept.featureNeurons(), "its sums go through the whole tap's map");
+        assertEquals(0, acc.takeRefusedProjections());
+
+        // the same projections sent through other scales than the layout's: refused, counted, the window unsummed
+        ai.neuraldivergence.domain.TapDescriptor otherScales = registered.withFeatureScales(null);
+        acc.add(batch, otherScales, Instant.parse("2026-11-28T10:16:00Z"));
+        WindowAccumulator.PendingWindow refused = acc.drain().windows().get(all);
+        assertEquals(false, refused.allProjected());
+        assertEquals(java.util.Arrays.asList(null, null), refused.projections());
+        assertEquals(4, refused.featureNeurons());
+        assertEquals(2, acc.takeRefusedProjections());
+        assertEquals(0, acc.takeRefusedProjections(), "taken once");
+
+        // a batch of the whole tap: the aggregator projects it itself, through the registered scales
+        ActivationBatch.Builder whole = batch.toBuilder().clearLayerProjections().clearActivations();
+        for (int n = 0; n < 12; n++) {
+            whole.addActivations(n);
+        }
+        acc.add(whole.build(), registered, Instant.parse("2026-11-28T10:16:00Z"));
+        WindowAccumulator.PendingWindow computed = acc.drain().windows().get(all);
+        float[] expected = ai.neuraldivergence.domain.LayerFeatures.map(registered).projection(
+                new float[] {6, 7, 8, 9, 10, 11});
+        org.junit.jupiter.api.Assertions.assertArrayEquals(expected, computed.projections().get(1));
+    }
+
+    @Test
     void eachObservationUpdatesEverySliceOfItsMinute() {
         WindowAccumulator acc = new WindowAccumulator(new SlicePolicy(Set.of("source"), 8, (k, v, w) -> { }),
                 java.time.Duration.ofMinutes(15));

@@ -1,5 +1,6 @@
 package ai.neuraldivergence.inference.capture;
 
+import ai.neuraldivergence.domain.mmd.RandomFeatureMap;
 import ai.neuraldivergence.proto.v1.ActivationBatch;
 import ai.neuraldivergence.proto.v1.Observation;
 import com.google.protobuf.CodedOutputStream;
@@ -34,8 +35,12 @@ final class OpenBatch {
         size += rows.activations().length;
     }
 
-    /** Observations {@code [from, to)} as one batch, their neurons {@code [first, first + width)}. */
-    ActivationBatch build(ActivationBatch head, int from, int to, int first, int width) {
+    /**
+     * Observations {@code [from, to)} as one batch, their neurons {@code [first, first + width)}, with each
+     * observation's layer projections through {@code map} where it is given (block 0 of a tap stored in several
+     * blocks: no block holds the whole observation, which is here).
+     */
+    ActivationBatch build(ActivationBatch head, int from, int to, int first, int width, RandomFeatureMap map) {
         int neurons = header.getNeuronCount();
         ActivationBatch.Builder b = head.toBuilder().setNeuronOffset(first)
                 .addAllObservations(observations.subList(from, to));
@@ -44,11 +49,26 @@ final class OpenBatch {
                 b.addActivations(activations[o * neurons + first + j]);
             }
         }
+        if (map != null) {
+            float[] row = new float[neurons];
+            for (int o = from; o < to; o++) {
+                System.arraycopy(activations, o * neurons, row, 0, neurons);
+                float[] p = map.projection(row);
+                for (int j = 0; j < RandomFeatureMap.DIRECTIONS; j++) {
+                    // an observation with a value that is not finite has none: NaN says so to the aggregator
+                    b.addLayerProjections(p == null ? Float.NaN : p[j]);
+                }
+            }
+        }
         return b.build();
     }
 
-    /** The encoded size observation {@code i} adds to a batch of {@code width} neurons. */
-    long bytesOf(int i, int width) {
-        return CodedOutputStream.computeMessageSize(8, observations.get(i)) + 4L * width;
+    /**
+     * The encoded size observation {@code i} adds to a batch of {@code width} neurons, with its layer projections
+     * where {@code projected}.
+     */
+    long bytesOf(int i, int width, boolean projected) {
+        return CodedOutputStream.computeMessageSize(8, observations.get(i)) + 4L * width
+                + (projected ? 4L * RandomFeatureMap.DIRECTIONS : 0);
     }
 }

@@ -1,5 +1,8 @@
 package ai.neuraldivergence.inference.capture;
 
+import ai.neuraldivergence.domain.LayerFeatures;
+import ai.neuraldivergence.domain.mmd.FeatureMaps;
+import ai.neuraldivergence.domain.mmd.RandomFeatureMap;
 import ai.neuraldivergence.inference.config.CaptureConfig;
 import ai.neuraldivergence.proto.v1.ActivationBatch;
 import java.nio.charset.StandardCharsets;
@@ -61,13 +64,17 @@ final class TapRecords {
         for (int block = 0; block < blocks; block++) {
             int first = block * size;
             int width = Math.min(size, neurons - first);
+            // a tap in several blocks: block 0's records carry the scales and each observation's layer projections
+            // through them (the layer statistic's map of the whole tap); the other blocks' need neither
+            RandomFeatureMap map = blocks > 1 && block == 0 ? map(o.header) : null;
+            ActivationBatch blockHead = blocks > 1 && block > 0 ? head.toBuilder().clearNeuronScales().build() : head;
             // each block its own records, keyed by model, tap and block, on consecutive partitions: a tap's
             // blocks spread over partitions (and aggregators), a block's records stay in order on one
             String keyText = o.header.getModelId() + "/" + o.header.getTap() + (blocks > 1 ? "/" + block : "");
             byte[] key = keyText.getBytes(StandardCharsets.UTF_8);
             Integer partition = firstPartition == null ? null : (firstPartition + block) % partitions;
             // packed activations: a tag and a length before the floats
-            long fixed = head.getSerializedSize() + key.length + 16;
+            long fixed = blockHead.getSerializedSize() + key.length + 16 + (map != null ? 8 : 0);
             int limit = producer.recordLimit();
             int n = o.observations.size();
             int start = 0;
@@ -76,14 +83,14 @@ final class TapRecords {
                 int end = start;
                 while (end < n) {
                     // an observation's encoded size: the first of a record goes in whatever it weighs
-                    long next = o.bytesOf(end, width);
+                    long next = o.bytesOf(end, width, map != null);
                     if (end > start && bytes + next > limit) {
                         break;
                     }
                     bytes += next;
                     end++;
                 }
-                byte[] value = o.build(head, start, end, first, width).toByteArray();
+                byte[] value = o.build(blockHead, start, end, first, width, map).toByteArray();
                 List<Delivery> owners = distinct(o.owners.subList(start, end));
                 // blocks up to max.block.ms while the producer's buffer is full: the bounded queue absorbs it
                 producer.send(config.topic(), partition, key, value, block == 0 ? end - start : 0, owners,
@@ -91,6 +98,20 @@ final class TapRecords {
                 start = end;
             }
         }
+    }
+
+    /** The layer statistic's map of a tap's whole observations, through the scales its header declares. */
+    private static RandomFeatureMap map(ActivationBatch header) {
+        int neurons = header.getNeuronCount();
+        float[] scales = null;
+        if (header.getNeuronScalesCount() == neurons) {
+            scales = new float[neurons];
+            for (int i = 0; i < neurons; i++) {
+                scales[i] = header.getNeuronScales(i);
+            }
+        }
+        long seed = LayerFeatures.seed(header.getModelId(), header.getTap(), 0, neurons).orElseThrow();
+        return FeatureMaps.of(seed, neurons, scales);
     }
 
     /**

@@ -87,8 +87,9 @@ public class PredictionService {
                 b.addTapShape(d);
             }
             float[] scales = tap.featureScales();
-            // the layer statistic covers taps sent whole: a wider one's records would carry them for nothing
-            if (scales != null && (captureConfig.blockSize() <= 0 || tap.neuronCount() <= captureConfig.blockSize())) {
+            // every tap's layout registers its scales; a wider tap's records of other blocks than 0 drop them
+            // (TapRecords): only block 0 carries the projections made through them
+            if (scales != null) {
                 for (float s : scales) {
                     b.addNeuronScales(s);
                 }
