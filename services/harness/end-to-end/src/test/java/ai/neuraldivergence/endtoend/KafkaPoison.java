@@ -72,6 +72,8 @@ record KafkaPoison(String what, String topic, String key, byte[] value, String r
         out.add(f.batch("NUL in the model id", o -> o, b -> b.setModelId("m\u0000"), "model_id must be"));
         out.add(f.batch("NUL in the model version", o -> o, b -> b.setModelVersion("\u0000"), "model_version must be"));
         out.add(f.batch("NUL in the tap name", o -> o, b -> b.setTap("t\u0000"), "tap must be"));
+        out.add(f.batch("layer projections of another length than 128 per observation", o -> o,
+                b -> b.addLayerProjections(1f), "layer_projections must be empty or hold"));
         ActivationBatch.Builder wide = ActivationBatch.newBuilder().setModelId(model).setModelVersion("1")
                 .setTap("wide").setTapIndex(1).addTapShape(16_385).setNeuronCount(16_385)
                 .setReduction(Reduction.REDUCTION_NONE).addObservations(observation("k-wide"));
