@@ -64,17 +64,17 @@ final class TapRecords {
         for (int block = 0; block < blocks; block++) {
             int first = block * size;
             int width = Math.min(size, neurons - first);
-            // a tap in several blocks: block 0's records carry the scales and each observation's layer projections
-            // through them (the layer statistic's map of the whole tap); the other blocks' need neither
+            // a tap in several blocks: block 0's records carry each observation's layer projections through the
+            // declared scales (the layer statistic's map of the whole tap). Every block's records keep the scales:
+            // whichever record registers the layout first (another block's, on another partition) registers them
             RandomFeatureMap map = blocks > 1 && block == 0 ? map(o.header) : null;
-            ActivationBatch blockHead = blocks > 1 && block > 0 ? head.toBuilder().clearNeuronScales().build() : head;
             // each block its own records, keyed by model, tap and block, on consecutive partitions: a tap's
             // blocks spread over partitions (and aggregators), a block's records stay in order on one
             String keyText = o.header.getModelId() + "/" + o.header.getTap() + (blocks > 1 ? "/" + block : "");
             byte[] key = keyText.getBytes(StandardCharsets.UTF_8);
             Integer partition = firstPartition == null ? null : (firstPartition + block) % partitions;
             // packed activations: a tag and a length before the floats
-            long fixed = blockHead.getSerializedSize() + key.length + 16 + (map != null ? 8 : 0);
+            long fixed = head.getSerializedSize() + key.length + 16 + (map != null ? 8 : 0);
             int limit = producer.recordLimit();
             int n = o.observations.size();
             int start = 0;
@@ -90,7 +90,7 @@ final class TapRecords {
                     bytes += next;
                     end++;
                 }
-                byte[] value = o.build(blockHead, start, end, first, width, map).toByteArray();
+                byte[] value = o.build(head, start, end, first, width, map).toByteArray();
                 List<Delivery> owners = distinct(o.owners.subList(start, end));
                 // blocks up to max.block.ms while the producer's buffer is full: the bounded queue absorbs it
                 producer.send(config.topic(), partition, key, value, block == 0 ? end - start : 0, owners,

@@ -87,8 +87,8 @@ public class PredictionService {
                 b.addTapShape(d);
             }
             float[] scales = tap.featureScales();
-            // every tap's layout registers its scales; a wider tap's records of other blocks than 0 drop them
-            // (TapRecords): only block 0 carries the projections made through them
+            // every tap's layout registers its scales (a wider tap's block 0 records carry projections made through
+            // them, TapRecords)
             if (scales != null) {
                 for (float s : scales) {
                     b.addNeuronScales(s);
