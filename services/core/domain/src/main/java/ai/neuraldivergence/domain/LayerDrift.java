@@ -58,7 +58,7 @@ public record LayerDrift(String unavailable, double mmd, double bandwidth, doubl
         if (!summedA || !summedB) {
             return unavailable((summedA ? "B" : "A") + " holds observations stored without layer feature sums "
                     + (tap.blockCount() > 1 ? "of the whole tap (stored in " + tap.blockCount() + " blocks, it has "
-                            + "them from the projections its producer sends with block 0, since 2026-12-05; or its "
+                            + "them from the projections its producer sends with block 0, since 2026-12-04; or its "
                             + "blocks hold different counts while a flush is under way)"
                             : "(the slice all keeps them since the layer statistic came, every other slice since "
                                     + "2026-12-04)")
