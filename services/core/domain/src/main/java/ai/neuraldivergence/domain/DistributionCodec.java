@@ -54,6 +54,8 @@ public final class DistributionCodec {
     private static final byte FEATURES_VERSION = 3;
     private static final byte SCALED_FEATURES_VERSION = 4;
     private static final byte WIDE_FEATURES_VERSION = 5;
+    /** The widest tap a map can be of (the validator's neuron limit): a wider one in a row is corruption. */
+    static final int MAX_MAP_NEURONS = 262_144;
     /** More bandwidths than a stored row could mean: a larger count is corruption. */
     private static final int MAX_BANDWIDTHS = 64;
     private static final byte FIRST_VERSION = 1;
@@ -214,8 +216,10 @@ public final class DistributionCodec {
                 boolean scaled = version == SCALED_FEATURES_VERSION;
                 if (version == WIDE_FEATURES_VERSION) {
                     mapNeurons = in.getInt();
-                    scaled = in.get() == 1;
-                    if (mapNeurons <= neuronCount || (scaled && mapNeurons > in.remaining() / 4)) {
+                    byte flag = in.get();
+                    scaled = flag == 1;
+                    if (mapNeurons <= neuronCount || mapNeurons > MAX_MAP_NEURONS || (flag != 0 && flag != 1)
+                            || (scaled && mapNeurons > in.remaining() / 4)) {
                         throw new CorruptDistributionException("corrupt tap distribution: a feature map of "
                                 + mapNeurons + " neurons for block 0 of " + neuronCount);
                     }

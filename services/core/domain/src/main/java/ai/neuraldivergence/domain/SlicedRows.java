@@ -260,7 +260,7 @@ public final class SlicedRows {
             return new SlicedRows(neurons, List.copyOf(slices), rows, membership);
         }
         int mapNeurons = in.getInt();
-        if (mapNeurons <= neurons) {
+        if (mapNeurons <= neurons || mapNeurons > DistributionCodec.MAX_MAP_NEURONS) {
             throw new DistributionCodec.CorruptDistributionException("projections through a map of " + mapNeurons
                     + " neurons beside rows of " + neurons + " (block 0 of a wider tap)");
         }
@@ -358,6 +358,10 @@ public final class SlicedRows {
                     }
                     return rows.size() - 1;
                 });
+                if (projection != null && projections.get(r) == null) {
+                    // the same observation added first by a slice that had no projections for it
+                    projections.set(r, projection);
+                }
                 long[] bits = members.get(r);
                 if (s >> 6 >= bits.length) {
                     bits = java.util.Arrays.copyOf(bits, (s >> 6) + 1);

@@ -314,14 +314,22 @@ public final class TapDistribution implements TapDelta {
 
     /**
      * Neurons {@code [from, from + count)} as a distribution of their own (the same neuron objects, not copies),
-     * with this distribution's count: one block of a whole tap.
+     * with this distribution's count: one block of a whole tap. Block 0 of a tap whose feature sums cover it keeps
+     * them, through the whole tap's map, as it would have summed them from its observations' projections.
      */
     public TapDistribution part(int from, int count) {
         if (from < 0 || count <= 0 || from + count > neurons.length) {
             throw new IllegalArgumentException("neurons " + from + ".." + (from + count - 1) + " of a tap of "
                     + neurons.length);
         }
-        return new TapDistribution(java.util.Arrays.copyOfRange(neurons, from, from + count), observationCount);
+        TapDistribution part = new TapDistribution(java.util.Arrays.copyOfRange(neurons, from, from + count),
+                observationCount);
+        if (from == 0 && features != null && featureNeurons == neurons.length
+                && features.count() + features.nonFinite() == observationCount) {
+            part.restoreFeatures(featureSeed, featureNeurons, featureScales,
+                    FeatureSums.of(features.count(), features.nonFinite(), features.sums()));
+        }
+        return part;
     }
 
     public void merge(TapDistribution other) {

@@ -126,6 +126,11 @@ class WideTapFeaturesTest {
         TapDistribution whole = assembled(a);
         assertNotNull(whole.features(), "the assembled tap takes block 0's sums");
         assertEquals(NEURONS, whole.featureNeurons());
+        // a reference frozen from a time range stores the assembled tap block by block: block 0 keeps the sums
+        TapDistribution frozenBlockZero = DistributionCodec.decode(DistributionCodec.encode(whole.part(0, BLOCK)));
+        assertEquals(NEURONS, frozenBlockZero.featureNeurons());
+        assertArrayEquals(whole.features().sums(), frozenBlockZero.features().sums());
+        assertNull(whole.part(BLOCK, BLOCK).features(), "other blocks keep none");
         TapDescriptor layout = new TapDescriptor(MODEL, "1", TAP, 0, new int[] {NEURONS}, NEURONS,
                 Reduction.NONE, BLOCK, SCALES);
         LayerDrift drift = LayerDrift.of(layout, whole, assembled(b), 0.01, 0);
@@ -189,7 +194,17 @@ class WideTapFeaturesTest {
                 .add(Slice.ALL, List.of(new float[BLOCK])));
         assertThrows(IllegalArgumentException.class, () -> new SlicedRows.Builder(BLOCK)
                 .add(Slice.ALL, List.of(new float[BLOCK]), List.of(new float[RandomFeatureMap.DIRECTIONS])));
+        assertThrows(IllegalArgumentException.class, () -> new SlicedRows.Builder(BLOCK, NEURONS).add(Slice.ALL,
+                List.of(new float[BLOCK]), List.of(new float[3])));
         assertThrows(IllegalArgumentException.class, () -> new SlicedRows.Builder(BLOCK, BLOCK));
+
+        // an observation added first by a slice without its projections, then by one with them: it has them
+        float[] shared = part(a.get(1), 0, BLOCK);
+        SlicedRows both = new SlicedRows.Builder(BLOCK, NEURONS)
+                .add(label, List.of(shared), java.util.Arrays.asList((float[]) null))
+                .add(Slice.ALL, List.of(shared), List.of(MAP.projection(a.get(1)))).build();
+        assertNotNull(both.featureSumsOf(label, MAP));
+        assertEquals(1, both.featureSumsOf(Slice.ALL, MAP).count());
     }
 
     @Test
@@ -202,6 +217,28 @@ class WideTapFeaturesTest {
         byte[] truncated = java.util.Arrays.copyOf(blockZero(observations(3, 7, 0)).encode(), 100);
         assertThrows(DistributionCodec.CorruptDistributionException.class,
                 () -> SlicedRows.decode(truncated, List.of(Slice.ALL)));
+        byte[] huge = blockZero(observations(3, 7, 0)).encode();
+        java.nio.ByteBuffer.wrap(huge).order(java.nio.ByteOrder.LITTLE_ENDIAN)
+                .putInt(1 + 4 + 4 + 4 + 3 * (1 + 4 * BLOCK), Integer.MAX_VALUE);
+        assertThrows(DistributionCodec.CorruptDistributionException.class,
+                () -> SlicedRows.decode(huge, List.of(Slice.ALL)), "a map wider than any tap");
+
+        // a stored block 0 whose map is wider than any tap, or whose scales flag is neither 0 nor 1
+        TapDistribution stored = new TapDistribution(BLOCK, 200);
+        LayerFeatures.start(stored, MODEL, TAP, null, 0, NEURONS);
+        SlicedRows delta = blockZero(observations(3, 7, 0));
+        stored.addAll(delta.rowsOf(Slice.ALL).rows(), delta.featureSums(stored.featureMap())[0], SEED, NEURONS,
+                null);
+        byte[] row = DistributionCodec.encode(stored);
+        assertEquals(NEURONS, DistributionCodec.decode(row).featureNeurons(), "format 5 without scales");
+        assertTrue(row[0] == 'N' && row[1] == 'D' && row[2] == 'T', "stored as it is: small rows are not compressed");
+        int at = row.length - (8 * stored.features().sums().length + 8 + 8 + 4) - 1 - 4;
+        byte[] wide = row.clone();
+        java.nio.ByteBuffer.wrap(wide).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(at, Integer.MAX_VALUE);
+        assertThrows(DistributionCodec.CorruptDistributionException.class, () -> DistributionCodec.decode(wide));
+        byte[] flag = row.clone();
+        flag[at + 4] = 7;
+        assertThrows(DistributionCodec.CorruptDistributionException.class, () -> DistributionCodec.decode(flag));
     }
 
 }

@@ -153,7 +153,7 @@ class WideTapCaptureTest {
 
     /**
      * The stored tap's layer feature sums are its observations' through the whole tap's map, and the layer statistic
-     * reads them: a tap of these observations against itself shows no drift, against the same values shifted it does.
+     * reads them (available, and no drift of the tap against itself).
      */
     private static void assertLayerSums(TapDistribution stored, String model, String tap, int neurons) {
         assertNotNull(stored.features(), model + "/" + tap + " has no layer feature sums");

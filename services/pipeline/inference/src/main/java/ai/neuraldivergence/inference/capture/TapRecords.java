@@ -35,9 +35,26 @@ final class TapRecords {
         this.producer = producer;
     }
 
-    /** The header with the block size capture splits by, declared to the aggregator (none when it sends whole taps). */
+    /**
+     * Taps up to this many neurons send their declared scales on every record (64 KB at most of a 1 MB record); a
+     * wider one sends none, and its layout is registered and projected with 1 for every neuron: at the 262,144-neuron
+     * limit the scales alone would not fit a record.
+     */
+    static final int MAX_SCALED_NEURONS = 16_384;
+
+    /**
+     * The header with the block size capture splits by, declared to the aggregator (none when it sends whole taps),
+     * and the neuron scales where the tap is narrow enough for them to travel on every record.
+     */
     ActivationBatch withBlockSize(ActivationBatch header) {
-        return config.blockSize() > 0 ? header.toBuilder().setBlockSize(config.blockSize()).build() : header;
+        ActivationBatch.Builder b = header.toBuilder();
+        if (config.blockSize() > 0) {
+            b.setBlockSize(config.blockSize());
+        }
+        if (header.getNeuronCount() > MAX_SCALED_NEURONS) {
+            b.clearNeuronScales();
+        }
+        return b.build();
     }
 
     /** Sends the batch's records; a failure to send one is its owners' to learn, not thrown. */
@@ -67,7 +84,7 @@ final class TapRecords {
             // a tap in several blocks: block 0's records carry each observation's layer projections through the
             // declared scales (the layer statistic's map of the whole tap). Every block's records keep the scales:
             // whichever record registers the layout first (another block's, on another partition) registers them
-            RandomFeatureMap map = blocks > 1 && block == 0 ? map(o.header) : null;
+            RandomFeatureMap map = blocks > 1 && block == 0 ? map(head) : null;
             // each block its own records, keyed by model, tap and block, on consecutive partitions: a tap's
             // blocks spread over partitions (and aggregators), a block's records stay in order on one
             String keyText = o.header.getModelId() + "/" + o.header.getTap() + (blocks > 1 ? "/" + block : "");
