@@ -223,7 +223,9 @@ test("timeline: each minute per tap, drifting periods outlined, brushing sets B"
     await page.waitForTimeout(500);
   }
   assert.equal(await page.inputValue("#side-b"), `${start}/${end}`);
-  await page.locator("table.timeline tr.brushed").first().waitFor();
+  // a live redraw between two reads rebuilds the rows: wait for the brushed pair to stand, then count it
+  await page.waitForFunction(() => document.querySelectorAll("table.timeline tr.brushed").length === 2, null,
+    { timeout: 10_000 }).catch(() => {});
   assert.equal(await page.locator("table.timeline tr.brushed").count(), 2);
   await screenshot(page, "timeline-brushed");
   assert.deepEqual(page.errors, []);
