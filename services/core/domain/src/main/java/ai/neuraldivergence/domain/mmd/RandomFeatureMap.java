@@ -185,6 +185,20 @@ public final class RandomFeatureMap {
     }
 
     /**
+     * {@link #projection} as it travels with block 0 of a tap stored in several blocks ({@code layer_projections}):
+     * an observation with a value that is not finite has NaN projections, which count it as such wherever they are
+     * summed.
+     */
+    public float[] projectionOrNaN(float[] row) {
+        float[] p = projection(row);
+        if (p == null) {
+            p = new float[DIRECTIONS];
+            java.util.Arrays.fill(p, Float.NaN);
+        }
+        return p;
+    }
+
+    /**
      * An observation's projections on the D directions, as a calibration sample keeps them (D floats whatever the
      * tap's width: every bandwidth's features follow from them), or null when a value is not finite.
      */

@@ -47,7 +47,8 @@ public final class WindowAccumulator {
     static final int OBSERVATION_BYTES = 256;
     static final int LABEL_BYTES = 160;
     /** Bytes of an observation's layer projections (block 0 of a wide tap): the array and its 128 floats. */
-    static final int PROJECTION_BYTES = ROW_OVERHEAD_BYTES + 4 * 128;
+    static final int PROJECTION_BYTES = ROW_OVERHEAD_BYTES
+            + 4 * ai.neuraldivergence.domain.mmd.RandomFeatureMap.DIRECTIONS;
 
     /**
      * The rows one window (or reference) of a tap's block holds: references to the accumulator's rows (the block's
@@ -417,9 +418,7 @@ public final class WindowAccumulator {
                 for (int j = 0; j < width; j++) {
                     row[j] = batch.getActivations(i * width + j);
                 }
-                float[] p = map.projection(row);
-                // an observation with a value that is not finite counts as one, as its projections would say
-                out[i] = p != null ? p : nonFinite(d);
+                out[i] = map.projectionOrNaN(row);
             }
             return out;
         }
@@ -436,12 +435,6 @@ public final class WindowAccumulator {
                 out[i][j] = batch.getLayerProjections(i * d + j);
             }
         }
-        return out;
-    }
-
-    private static float[] nonFinite(int d) {
-        float[] out = new float[d];
-        java.util.Arrays.fill(out, Float.NaN);
         return out;
     }
 

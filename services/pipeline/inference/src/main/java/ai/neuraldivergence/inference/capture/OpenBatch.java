@@ -53,10 +53,8 @@ final class OpenBatch {
             float[] row = new float[neurons];
             for (int o = from; o < to; o++) {
                 System.arraycopy(activations, o * neurons, row, 0, neurons);
-                float[] p = map.projection(row);
-                for (int j = 0; j < RandomFeatureMap.DIRECTIONS; j++) {
-                    // an observation with a value that is not finite has none: NaN says so to the aggregator
-                    b.addLayerProjections(p == null ? Float.NaN : p[j]);
+                for (float p : map.projectionOrNaN(row)) {
+                    b.addLayerProjections(p);
                 }
             }
         }
