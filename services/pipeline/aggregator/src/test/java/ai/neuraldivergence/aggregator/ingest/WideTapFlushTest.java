@@ -1,0 +1,105 @@
+package ai.neuraldivergence.aggregator.ingest;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import ai.neuraldivergence.domain.Granularity;
+import ai.neuraldivergence.domain.LayerFeatures;
+import ai.neuraldivergence.domain.Reduction;
+import ai.neuraldivergence.domain.Slice;
+import ai.neuraldivergence.domain.TapDescriptor;
+import ai.neuraldivergence.domain.TapDistribution;
+import ai.neuraldivergence.domain.WindowKey;
+import ai.neuraldivergence.domain.mmd.FeatureSums;
+import ai.neuraldivergence.domain.mmd.RandomFeatureMap;
+import ai.neuraldivergence.storage.TapWindowStore;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.Test;
+import org.postgresql.ds.PGSimpleDataSource;
+
+/**
+ * The write path of a tap stored in several blocks, with block 0's projections, against a real PostgreSQL, when it
+ * fails: a flush rolled back before its commit leaves nothing; its retry stores every observation once, and the
+ * assembled tap's layer sums are exactly the whole observations'; a second instance's stale replay of the same
+ * records is fenced and counts nothing twice.
+ */
+class WideTapFlushTest {
+
+    private static final Instant MINUTE = Instant.parse("2026-11-28T10:03:00Z");
+    // 6 neurons in blocks of 4, with declared scales: block 0 holds neurons 0..3, block 1 neurons 4..5
+    private static final TapDescriptor TAP = new TapDescriptor("m", "1", "wide", 0, new int[] {6}, 6,
+            Reduction.NONE, 4, new float[] {1f, 2f, 0.5f, 1f, 3f, 1f});
+    private static final RandomFeatureMap MAP = LayerFeatures.map(TAP);
+
+    private static float[] observation(int i) {
+        return new float[] {i, -i, i % 7, i % 3, 0.5f * i, i % 5};
+    }
+
+    /** Observations {@code from..to-1} of the minute's slice all: block 0 with its projections, block 1 alone. */
+    private static WindowAccumulator.Drained delta(int from, int to) {
+        WindowAccumulator.PendingWindow block0 = new WindowAccumulator.PendingWindow(TAP, 0, true);
+        WindowAccumulator.PendingWindow block1 = new WindowAccumulator.PendingWindow(TAP, 1, true);
+        for (int i = from; i < to; i++) {
+            float[] o = observation(i);
+            block0.add(java.util.Arrays.copyOfRange(o, 0, 4), "o-" + i, MAP.projectionOrNaN(o));
+            block1.add(java.util.Arrays.copyOfRange(o, 4, 6), "o-" + i);
+        }
+        Map<WindowKey, WindowAccumulator.PendingWindow> windows = new LinkedHashMap<>();
+        windows.put(new WindowKey("m", "1", "wide", Slice.ALL, Granularity.MINUTE, MINUTE, 0), block0);
+        windows.put(new WindowKey("m", "1", "wide", Slice.ALL, Granularity.MINUTE, MINUTE, 1), block1);
+        return new WindowAccumulator.Drained(windows, Map.of());
+    }
+
+    private static TapDistribution stored(TapWindowStore store) {
+        TapDistribution merged = new TapDistribution(6, 200);
+        for (var w : store.read("m", "1", "wide", Slice.ALL, Granularity.MINUTE, MINUTE, MINUTE.plusSeconds(60))) {
+            merged.merge(w.distribution());
+        }
+        return merged;
+    }
+
+    @Test
+    void aFailedFlushLeavesNothingItsRetryStoresEachObservationOnceWithTheWholeTapsSumsAndAStaleReplayIsFenced() {
+        PGSimpleDataSource ds = TestDatabases.migrated("wide_flush");
+        TapWindowStore store = new TapWindowStore(ds);
+        FlushWriter writer = FlushWriters.of(ds, "g");
+        TopicPartition tp = new TopicPartition("t", 0);
+        writer.storedOffsets(Map.of(tp, 0L));
+
+        // the commit fails (a dead connection): nothing is stored
+        assertThrows(IllegalStateException.class, () -> writer.flush(delta(0, 50), Map.of(tp,
+                new FlushWriter.OffsetRange(0, 50)), () -> {
+                    throw new IllegalStateException("the connection died before the commit");
+                }));
+        assertEquals(0, stored(store).observationCount());
+
+        // the records read again and flushed: every observation once, the layer sums the whole observations'
+        assertInstanceOf(FlushWriter.Outcome.Committed.class, writer.flush(delta(0, 50), Map.of(tp,
+                new FlushWriter.OffsetRange(0, 50))));
+        TapDistribution tap = stored(store);
+        assertEquals(50, tap.observationCount());
+        assertNotNull(tap.features(), "the assembled tap has block 0's sums");
+        FeatureSums expected = new FeatureSums(MAP.bandwidths());
+        double[] scratch = new double[RandomFeatureMap.DIRECTIONS];
+        for (int i = 0; i < 50; i++) {
+            expected.add(MAP, observation(i), scratch);
+        }
+        assertEquals(50, tap.features().count());
+        assertArrayEquals(expected.sums(), tap.features().sums(), 1e-4);
+
+        // a second instance that read the same records before it lost the partition: fenced, nothing counted twice
+        FlushWriter stale = FlushWriters.of(ds, "g");
+        assertInstanceOf(FlushWriter.Outcome.Fenced.class, stale.flush(delta(0, 30), Map.of(tp,
+                new FlushWriter.OffsetRange(0, 30))));
+        TapDistribution after = stored(store);
+        assertEquals(50, after.observationCount());
+        assertEquals(50, after.features().count());
+        assertEquals(50, after.neuron(5).count(), "block 1 too");
+    }
+}
