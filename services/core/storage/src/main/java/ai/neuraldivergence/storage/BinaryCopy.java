@@ -82,7 +82,7 @@ final class BinaryCopy implements AutoCloseable {
 
     /** Floats as a bytea of their little-endian bytes, without an intermediate array. */
     BinaryCopy littleEndianFloats(float[] values) {
-        return write(() -> {
+        return values == null ? nul() : write(() -> {
             out.writeInt(4 * values.length);
             for (int i = 0; i < values.length; ) {
                 floats.clear();

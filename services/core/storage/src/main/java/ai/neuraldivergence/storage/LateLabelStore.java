@@ -78,7 +78,8 @@ public final class LateLabelStore {
             java.time.Instant oldest) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("UPDATE recent_observation SET true_label = ? "
                 + "WHERE model_id = ? AND instance_id = ? AND true_label IS NULL AND event_time >= coalesce(?, "
-                + "'-infinity'::timestamptz) RETURNING model_version, tap, event_time, predicted_class, activations, block")) {
+                + "'-infinity'::timestamptz) RETURNING model_version, tap, event_time, predicted_class, activations, block, "
+                + "projections")) {
             Sql.bind(ps, label, modelId, instanceId);
             ps.setTimestamp(4, oldest == null ? null : java.sql.Timestamp.from(oldest));
             List<RecentObservationStore.Recent> out = new ArrayList<>();
@@ -87,7 +88,8 @@ public final class LateLabelStore {
                     // the fields a join needs; metadata stays in the store
                     out.add(new RecentObservationStore.Recent(modelId, rs.getString(1), instanceId, rs.getString(2),
                             rs.getTimestamp(3).toInstant(), rs.getInt(4), 0f, label, java.util.Map.of(), null, null,
-                            RecentObservationStore.decode(rs.getBytes(5)), rs.getInt(6)));
+                            RecentObservationStore.decode(rs.getBytes(5)), rs.getInt(6),
+                            RecentObservationStore.decode(rs.getBytes(7))));
                 }
             }
             return out;

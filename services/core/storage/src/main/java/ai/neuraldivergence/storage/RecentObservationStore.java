@@ -29,11 +29,21 @@ public final class RecentObservationStore {
 
     /**
      * One tap (one block of it) of a kept observation: {@code activations} are the block's neurons. {@code trueLabel}
-     * is null while unknown; {@code pairRole} null outside pairs.
+     * is null while unknown; {@code pairRole} null outside pairs. {@code projections}: block 0's projections of the
+     * whole observation on the layer statistic's directions, for a tap stored in several blocks (a late label joins
+     * them into its slice, which no block could project alone); null elsewhere.
      */
     public record Recent(String modelId, String modelVersion, String instanceId, String tap, Instant eventTime,
             int predictedClass, float confidence, Integer trueLabel, Map<String, String> tags, String pairId,
-            PairRole pairRole, float[] activations, int block) {
+            PairRole pairRole, float[] activations, int block, float[] projections) {
+
+        /** A block kept without projections. */
+        public Recent(String modelId, String modelVersion, String instanceId, String tap, Instant eventTime,
+                int predictedClass, float confidence, Integer trueLabel, Map<String, String> tags, String pairId,
+                PairRole pairRole, float[] activations, int block) {
+            this(modelId, modelVersion, instanceId, tap, eventTime, predictedClass, confidence, trueLabel, tags,
+                    pairId, pairRole, activations, block, null);
+        }
 
         /** A tap stored as one block. */
         public Recent(String modelId, String modelVersion, String instanceId, String tap, Instant eventTime,
@@ -138,25 +148,25 @@ public final class RecentObservationStore {
         try (Statement s = c.createStatement()) {
             s.execute("CREATE TEMP TABLE IF NOT EXISTS recent_observation_in (model_id text, model_version text, "
                     + "instance_id text, tap text, event_time timestamptz, predicted_class int4, confidence float4, "
-                    + "true_label int4, tags jsonb, pair_id text, pair_role text, activations bytea, block int4) "
-                    + "ON COMMIT DELETE ROWS");
+                    + "true_label int4, tags jsonb, pair_id text, pair_role text, activations bytea, block int4, "
+                    + "projections bytea) ON COMMIT DELETE ROWS");
         }
         try (BinaryCopy copy = new BinaryCopy(new PGCopyOutputStream(c.unwrap(PGConnection.class),
                 "COPY recent_observation_in FROM STDIN (FORMAT binary)", 1 << 16))) {
             for (Recent r : recent) {
-                copy.row(13).text(r.modelId()).text(r.modelVersion()).text(r.instanceId()).text(r.tap())
+                copy.row(14).text(r.modelId()).text(r.modelVersion()).text(r.instanceId()).text(r.tap())
                         .timestamptz(r.eventTime()).int4(r.predictedClass()).float4(r.confidence())
                         .int4(r.trueLabel()).jsonb(JsonStrings.object(r.tags()))
                         .text(r.pairId() == null || r.pairId().isEmpty() ? null : r.pairId())
                         .text(r.pairRole() == null ? null : r.pairRole().word()).littleEndianFloats(r.activations())
-                        .int4(r.block());
+                        .int4(r.block()).littleEndianFloats(r.projections());
             }
         } catch (java.io.UncheckedIOException e) {
             throw new SQLException("copying recent observations", e.getCause());
         }
         try (Statement s = c.createStatement()) {
             s.executeUpdate("INSERT INTO recent_observation (model_id, model_version, instance_id, tap, event_time, "
-                    + "predicted_class, confidence, true_label, tags, pair_id, pair_role, activations, block) "
+                    + "predicted_class, confidence, true_label, tags, pair_id, pair_role, activations, block, projections) "
                     + "SELECT * FROM recent_observation_in ON CONFLICT DO NOTHING");
             // the staging rows go at commit (ON COMMIT DELETE ROWS), or now should the caller write more before it
             s.executeUpdate("DELETE FROM recent_observation_in");
@@ -395,7 +405,11 @@ public final class RecentObservationStore {
         return b.array();
     }
 
+    /** Little-endian float4 values as stored; null stays null (a column not written). */
     static float[] decode(byte[] bytes) {
+        if (bytes == null) {
+            return null;
+        }
         float[] values = new float[bytes.length / 4];
         ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(values);
         return values;

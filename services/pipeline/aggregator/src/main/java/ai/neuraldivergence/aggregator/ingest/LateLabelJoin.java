@@ -4,6 +4,7 @@ import ai.neuraldivergence.domain.Granularity;
 import ai.neuraldivergence.domain.Slice;
 import ai.neuraldivergence.domain.TapDescriptor;
 import ai.neuraldivergence.domain.WindowKey;
+import ai.neuraldivergence.domain.mmd.RandomFeatureMap;
 import ai.neuraldivergence.proto.v1.LabelEvent;
 import ai.neuraldivergence.storage.CalibrationSampleStore;
 import ai.neuraldivergence.storage.CatalogStore;
@@ -95,8 +96,13 @@ final class LateLabelJoin {
                 }
                 WindowKey key = new WindowKey(r.modelId(), r.modelVersion(), r.tap(), Slice.trueLabel(e.getValue()),
                         Granularity.MINUTE, Granularity.MINUTE.windowStart(r.eventTime()), r.block());
+                // block 0 of a tap in several blocks brings the whole observation's projections, kept with it, so
+                // the label's slice keeps its layer sums (null: a tap the fold projects itself, or a row kept
+                // before projections were)
+                float[] projections = r.block() == 0 && r.projections() != null
+                        && r.projections().length == RandomFeatureMap.DIRECTIONS ? r.projections() : null;
                 out.computeIfAbsent(key, k -> new WindowAccumulator.PendingWindow(tap, key.block(), false))
-                        .add(r.activations(), r.instanceId());
+                        .add(r.activations(), r.instanceId(), projections);
                 if (r.block() == 0) {
                     // its hour's calibration sample may hold it: there it enters the label's slice too
                     sampled.add(new CalibrationSampleStore.LabelJoin(r.modelId(), r.modelVersion(), r.tap(),

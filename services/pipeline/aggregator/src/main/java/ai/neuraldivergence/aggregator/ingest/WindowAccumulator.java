@@ -393,7 +393,7 @@ public final class WindowAccumulator {
                     pendingRecent.add(new RecentObservationStore.Recent(tap.modelId(), tap.modelVersion(),
                             o.getInstanceId(), tap.tap(), eventTime, o.getPredictedClass(), o.getConfidence(),
                             o.hasTrueLabel() ? o.getTrueLabel() : null, o.getTagsMap(), o.getPairId(),
-                            pairRoleOf(o), row, b));
+                            pairRoleOf(o), row, b, b == 0 && projections != null ? projections[i] : null));
                     pendingUpdates += neurons;
                 }
             }
