@@ -62,6 +62,16 @@ class WideTapFlushTest {
         return new WindowAccumulator.Drained(windows, Map.of());
     }
 
+    /** The layer sums of observations {@code 0..count-1}, each projected whole. */
+    private static FeatureSums sumsOf(int count) {
+        FeatureSums sums = new FeatureSums(MAP.bandwidths());
+        double[] scratch = new double[RandomFeatureMap.DIRECTIONS];
+        for (int i = 0; i < count; i++) {
+            sums.add(MAP, observation(i), scratch);
+        }
+        return sums;
+    }
+
     private static TapDistribution stored(TapWindowStore store) {
         return stored(store, Slice.ALL);
     }
@@ -95,11 +105,7 @@ class WideTapFlushTest {
         TapDistribution tap = stored(store);
         assertEquals(50, tap.observationCount());
         assertNotNull(tap.features(), "the assembled tap has block 0's sums");
-        FeatureSums expected = new FeatureSums(MAP.bandwidths());
-        double[] scratch = new double[RandomFeatureMap.DIRECTIONS];
-        for (int i = 0; i < 50; i++) {
-            expected.add(MAP, observation(i), scratch);
-        }
+        FeatureSums expected = sumsOf(50);
         assertEquals(50, tap.features().count());
         assertArrayEquals(expected.sums(), tap.features().sums(), 1e-4);
 
@@ -166,11 +172,7 @@ class WideTapFlushTest {
         // exactly the whole observations' (the tap is wider than any block, so only the kept projections give them)
         assertInstanceOf(FlushWriter.Outcome.Committed.class, writer.flush(labels(0, 20, 7), Map.of(labelTopic,
                 new FlushWriter.OffsetRange(0, 20))));
-        FeatureSums expected = new FeatureSums(MAP.bandwidths());
-        double[] scratch = new double[RandomFeatureMap.DIRECTIONS];
-        for (int i = 0; i < 20; i++) {
-            expected.add(MAP, observation(i), scratch);
-        }
+        FeatureSums expected = sumsOf(20);
         TapDistribution joined = stored(store, seven);
         assertEquals(20, joined.observationCount());
         assertEquals(20, joined.neuron(5).count(), "block 1 joined too");
