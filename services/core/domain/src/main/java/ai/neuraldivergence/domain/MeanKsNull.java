@@ -1,5 +1,7 @@
 package ai.neuraldivergence.domain;
 
+import java.util.OptionalDouble;
+
 /**
  * How large a tap's mean KS between two samples can be when nothing changed: an analytic null, valid at any counts
  * and whatever the dependence between the tap's neurons. Each neuron's KS between samples of n and m observations of
@@ -18,6 +20,39 @@ package ai.neuraldivergence.domain;
  * independent of each other; traffic in correlated bursts holds fewer independent observations than its count.
  */
 public final class MeanKsNull {
+
+    /**
+     * A tap's mean-KS null resampled from its reference's calibration sample ({@code SampledMeanKsNull}), where there is
+     * one: the quantile at α between sides of n and m observations, or empty where it cannot say (the analytic bound
+     * answers).
+     */
+    @FunctionalInterface
+    public interface Source {
+        OptionalDouble quantile(long n, long m, double alpha);
+
+        /** True while the reference's nulls are still being computed after its seal: the analytic bound answers. */
+        default boolean calibrating() {
+            return false;
+        }
+
+        /** The resampled null as a source. */
+        static Source of(ResampledNull resampled) {
+            return resampled::quantile;
+        }
+    }
+
+    /** A source for a null still being computed ({@link Source#calibrating}): it answers nothing yet. */
+    public static final Source CALIBRATING = new Source() {
+        @Override
+        public OptionalDouble quantile(long n, long m, double alpha) {
+            return OptionalDouble.empty();
+        }
+
+        @Override
+        public boolean calibrating() {
+            return true;
+        }
+    };
 
     /** {@code sqrt(ln 2 / 2) + sqrt(pi / 2) erfc(sqrt(ln 2))}: the DKW bound of {@code sqrt(n) E[D]}. */
     static final double C = 0.8882870600806747;

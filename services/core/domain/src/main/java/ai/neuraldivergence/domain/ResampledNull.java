@@ -56,6 +56,18 @@ public final class ResampledNull {
         this.buckets = buckets;
     }
 
+    /** Per bucket (its effective size), the summary {@link #quantiles} keeps: a copy, as stored. */
+    public java.util.SortedMap<Integer, double[]> buckets() {
+        TreeMap<Integer, double[]> out = new TreeMap<>();
+        buckets.forEach((b, q) -> out.put(b, q.clone()));
+        return out;
+    }
+
+    /** The summaries each bucket keeps: the quantiles at {@link #LEVELS}, then the mean's upper bound. */
+    public static int summaryLength() {
+        return LEVELS.length + 1;
+    }
+
     /** A null as stored: per bucket, the quantiles at 0.5, 0.9, 0.99 and 0.999, and the mean's upper bound. */
     public static ResampledNull of(Scaling scaling, TreeMap<Integer, double[]> buckets) {
         buckets.forEach((b, q) -> {
