@@ -11,8 +11,8 @@ import java.util.stream.IntStream;
  * A two-sample null resampled from a calibration sample: both sides drawn from the sample (whole observations, so that
  * the correlations between neurons are kept) and the statistic computed exactly as the service computes it, a number
  * of replicates per effective-size bucket ({@code n_eff = n m / (n + m)}: 16, 32, ..., 4,096). Between buckets and
- * beyond the largest the quantile is scaled from the bucket below as {@code n_eff^-1/2} (KS-type statistics) or
- * {@code n_eff^-1} (MMD²); a rate below one in a thousand, which a thousand replicates cannot see, is reached by adding
+ * beyond the largest the quantile is scaled from the bucket below as {@code n_eff^-1/2} (KS-type statistics, with
+ * Stephens' finite-size correction: {@link Scaling#KS}) or {@code n_eff^-1} (MMD²); a rate below one in a thousand, which a thousand replicates cannot see, is reached by adding
  * the bounded-difference term {@code sqrt(ln(1/alpha) (1/n + 1/m) / 2)} (doubled for MMD²) to the replicates' mean
  * (plus three standard errors): by McDiarmid's inequality the statistic exceeds its mean by that much with probability
  * at most alpha. (Adding it to the 0.999 quantile instead would be valid too, and only larger.)
@@ -30,14 +30,39 @@ public final class ResampledNull {
 
     /** How a statistic shrinks with the effective size, and how wide its bounded-difference tail is. */
     public enum Scaling {
-        KS(0.5, 1), MMD(1, 2);
+        /**
+         * As {@code 1 / (sqrt(n) + 0.12 + 0.11 / sqrt(n))} (Stephens' finite-size form of the KS distribution): so
+         * {@code n_eff^-1/2} far out, and at the small buckets a sample resamples it does not read low. Measured on a
+         * 4-neuron tap (10,000 draws a shape), {@code sqrt(n_eff)} times the mean KS's 0.9 quantile grows from 1.029
+         * at n_eff 32 to 1.044 at 200 and 1.049 at 256: a plain {@code n_eff^-1/2} from bucket 32 would read 1.5 %
+         * low at 200, where this form reads within 0.3 %.
+         */
+        KS(1) {
+            @Override
+            double scale(int bucket, double effective) {
+                return stephens(bucket) / stephens(effective);
+            }
+        },
+        /** As {@code n_eff^-1}: a degenerate U-statistic's. */
+        MMD(2) {
+            @Override
+            double scale(int bucket, double effective) {
+                return bucket / effective;
+            }
+        };
 
-        private final double exponent;
         private final double tailFactor;
 
-        Scaling(double exponent, double tailFactor) {
-            this.exponent = exponent;
+        Scaling(double tailFactor) {
             this.tailFactor = tailFactor;
+        }
+
+        /** The factor from a bucket's quantile to the quantile at {@code effective} (at least the bucket). */
+        abstract double scale(int bucket, double effective);
+
+        private static double stephens(double n) {
+            double root = Math.sqrt(n);
+            return root + 0.12 + 0.11 / root;
         }
     }
 
@@ -139,7 +164,7 @@ public final class ResampledNull {
         if (bucket == null) {
             return OptionalDouble.empty();
         }
-        double scale = Math.pow(bucket.getKey() / effective, scaling.exponent);
+        double scale = scaling.scale(bucket.getKey(), effective);
         double[] q = bucket.getValue();
         if (alpha >= 1 - LEVELS[LEVELS.length - 1]) {
             // the smallest level kept at or above 1 - alpha: conservative between levels
@@ -207,6 +232,6 @@ public final class ResampledNull {
     /** The quantile at level {@code LEVELS[level]} of a bucket's effective size scaled to {@code effective}. */
     double scaled(int level, double effective) {
         var bucket = buckets.floorEntry((int) Math.floor(effective));
-        return bucket.getValue()[level] * Math.pow(bucket.getKey() / effective, scaling.exponent);
+        return bucket.getValue()[level] * scaling.scale(bucket.getKey(), effective);
     }
 }

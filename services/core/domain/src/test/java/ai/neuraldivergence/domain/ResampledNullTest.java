@@ -75,15 +75,20 @@ class ResampledNullTest {
         assertEquals(0.15, ks.quantile(64, 64, 0.01).orElseThrow(), 1e-12, "n_eff 32: its 0.99 quantile");
         assertEquals(0.15, ks.quantile(64, 64, 0.05).orElseThrow(), 1e-12, "between levels: the higher one");
         assertEquals(0.1, ks.quantile(64, 64, 0.2).orElseThrow(), 1e-12);
-        assertEquals(0.15 * Math.sqrt(32 / 48.0), ks.quantile(96, 96, 0.01).orElseThrow(), 1e-12, "scaled n^-1/2");
+        // n_eff^-1/2 with Stephens' finite-size correction: 1 / (sqrt(n) + 0.12 + 0.11 / sqrt(n))
+        double stephens = (Math.sqrt(32) + 0.12 + 0.11 / Math.sqrt(32)) / (Math.sqrt(48) + 0.12 + 0.11 / Math.sqrt(48));
+        assertEquals(0.15 * stephens, ks.quantile(96, 96, 0.01).orElseThrow(), 1e-12, "scaled about n^-1/2");
+        assertTrue(stephens > Math.sqrt(32 / 48.0), "a little above n^-1/2 at small sizes");
         assertEquals(0.15 * 32 / 48.0, mmd.quantile(96, 96, 0.01).orElseThrow(), 1e-12, "scaled n^-1");
         double tail = Math.sqrt(Math.log(1e6) * (2.0 / 64) / 2);
         assertEquals(0.06 + tail, ks.quantile(64, 64, 1e-6).orElseThrow(), 1e-12, "the mean's bound and the tail");
         assertEquals(0.06 + 2 * tail, mmd.quantile(64, 64, 1e-6).orElseThrow(), 1e-12, "doubled for MMD²");
         TreeMap<Integer, double[]> skewed = new TreeMap<>();
         skewed.put(32, new double[] {0.001, 0.002, 0.003, 0.9, 0.01});
-        assertEquals(0.09, ResampledNull.of(ResampledNull.Scaling.KS, skewed).quantile(6_400, 6_400, 0.0009)
-                .orElseThrow(), 1e-12, "never below the 0.999 quantile the replicates saw, scaled");
+        double scaledTo3200 = (Math.sqrt(32) + 0.12 + 0.11 / Math.sqrt(32))
+                / (Math.sqrt(3_200) + 0.12 + 0.11 / Math.sqrt(3_200));
+        assertEquals(0.9 * scaledTo3200, ResampledNull.of(ResampledNull.Scaling.KS, skewed).quantile(6_400, 6_400,
+                0.0009).orElseThrow(), 1e-12, "never below the 0.999 quantile the replicates saw, scaled");
         assertTrue(ks.quantile(20, 20, 0.01).isEmpty(), "n_eff 10: below the smallest bucket");
         // the same seed, the same null
         List<float[]> sample = sample().subList(0, 100);

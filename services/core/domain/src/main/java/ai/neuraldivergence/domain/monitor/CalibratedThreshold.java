@@ -15,8 +15,8 @@ import ai.neuraldivergence.domain.MeanKsNull;
  * is the true mean KS read over the threshold with probability at least one half: the threshold, plus the mean KS's
  * expected shortfall below the truth at these counts and its median deviation, plus the sketch bound again.
  *
- * <p>{@code calibrating}: a layer monitor's reference null was still being computed (its reference sealed moments
- * ago), so the null quantile is the analytic bound, wider than the resampled one that follows.
+ * <p>{@code calibrating}: the reference's null was still being computed (its reference sealed moments ago), so the
+ * null quantile is the analytic bound, wider than the resampled one that follows.
  */
 public record CalibratedThreshold(double minimumEffect, double nullQuantile, double sketchBound, double alpha,
         double smallestDetectableEffect, boolean calibrating) {
@@ -46,11 +46,29 @@ public record CalibratedThreshold(double minimumEffect, double nullQuantile, dou
         return Math.min(MAX_ALPHA, falseAlarmBudget / ((double) taps * EVALUATIONS_PER_30_DAYS * SCALES));
     }
 
-    /** The threshold for a window of {@code n} observations against a reference of {@code m}. */
+    /** The threshold for a window of {@code n} observations against a reference of {@code m}, at the analytic bound. */
     public static CalibratedThreshold of(double minimumEffect, double alpha, long n, long m, double sketchBound) {
-        double q = MeanKsNull.quantile(n, m, alpha);
+        return of(minimumEffect, alpha, n, m, sketchBound, null);
+    }
+
+    /**
+     * The threshold for a window of {@code n} observations against a reference of {@code m}, its null quantile
+     * resampled from the reference's calibration sample where {@code meanKsNull} has it (else the analytic bound,
+     * {@link MeanKsNull}; {@code calibrating} while the reference's nulls are being computed).
+     */
+    public static CalibratedThreshold of(double minimumEffect, double alpha, long n, long m, double sketchBound,
+            MeanKsNull.Source meanKsNull) {
+        double q = nullQuantile(n, m, alpha, meanKsNull);
         return new CalibratedThreshold(minimumEffect, q, sketchBound, alpha,
-                minimumEffect + q + sketchBound + shortfall(n, m) + sketchBound, false);
+                minimumEffect + q + sketchBound + shortfall(n, m) + sketchBound,
+                meanKsNull != null && meanKsNull.calibrating());
+    }
+
+    /** The mean KS's null quantile at α: resampled where the source has it, else the analytic bound. */
+    private static double nullQuantile(long n, long m, double alpha, MeanKsNull.Source meanKsNull) {
+        java.util.OptionalDouble resampled = meanKsNull == null ? java.util.OptionalDouble.empty()
+                : meanKsNull.quantile(n, m, alpha);
+        return resampled.isPresent() ? resampled.getAsDouble() : MeanKsNull.quantile(n, m, alpha);
     }
 
     /**
@@ -90,19 +108,24 @@ public record CalibratedThreshold(double minimumEffect, double nullQuantile, dou
      * {@code m}, or {@link Long#MAX_VALUE} when no window does (the reference alone is too small for δ).
      */
     public static long observationsWanted(double minimumEffect, double alpha, long m) {
-        if (!(minimumEffect > 0) || excess(Long.MAX_VALUE / 2, m, alpha) > minimumEffect) {
+        return observationsWanted(minimumEffect, alpha, m, null);
+    }
+
+    /** {@link #observationsWanted(double, double, long)} with the null quantile {@code meanKsNull} gives. */
+    public static long observationsWanted(double minimumEffect, double alpha, long m, MeanKsNull.Source meanKsNull) {
+        if (!(minimumEffect > 0) || excess(Long.MAX_VALUE / 2, m, alpha, meanKsNull) > minimumEffect) {
             return Long.MAX_VALUE;
         }
         long low = 1;
         long high = 1;
-        while (excess(high, m, alpha) > minimumEffect) {
+        while (excess(high, m, alpha, meanKsNull) > minimumEffect) {
             low = high;
             high *= 2;
         }
         // excess falls as n grows: the smallest n in (low, high] at or under δ
         while (low < high) {
             long mid = low + (high - low) / 2;
-            if (excess(mid, m, alpha) <= minimumEffect) {
+            if (excess(mid, m, alpha, meanKsNull) <= minimumEffect) {
                 high = mid;
             } else {
                 low = mid + 1;
@@ -112,8 +135,8 @@ public record CalibratedThreshold(double minimumEffect, double nullQuantile, dou
     }
 
     /** The smallest detectable effect less δ and the sketches' part. */
-    private static double excess(long n, long m, double alpha) {
-        return MeanKsNull.quantile(n, m, alpha) + shortfall(n, m);
+    private static double excess(long n, long m, double alpha, MeanKsNull.Source meanKsNull) {
+        return nullQuantile(n, m, alpha, meanKsNull) + shortfall(n, m);
     }
 
     /** How far below the truth the mean KS reads at most, with probability one half. */

@@ -3,6 +3,7 @@ package ai.neuraldivergence.domain.monitor;
 import ai.neuraldivergence.domain.Divergence;
 import ai.neuraldivergence.domain.LayerDrift;
 import ai.neuraldivergence.domain.LayerNull;
+import ai.neuraldivergence.domain.MeanKsNull;
 import ai.neuraldivergence.domain.SamplingBound;
 import ai.neuraldivergence.domain.TapComparison;
 import ai.neuraldivergence.domain.TapDescriptor;
@@ -34,10 +35,13 @@ public record MinuteEvaluation(MonitorRun.Evaluation evaluation, int[] topNeuron
      * @param window reads the tap's distribution over a window
      * @param layerNull the layer statistic's null from the reference's calibration sample, or null (the analytic
      *     bound answers)
+     * @param meanKsNull the mean KS's null from the reference's calibration sample, or null (the analytic bound
+     *     answers)
      */
     public static MinuteEvaluation of(MonitorDefinition d, double alpha, TapDescriptor tap,
             TapDistribution reference, NavigableMap<Instant, Long> counts, Instant end,
-            Function<TrailingWindow, TapDistribution> window, LayerNull.Source layerNull) {
+            Function<TrailingWindow, TapDistribution> window, LayerNull.Source layerNull,
+            MeanKsNull.Source meanKsNull) {
         if (reference.observationCount() == 0) {
             return invalid(end, "reference '" + d.reference() + "' holds no observations of tap '" + tap.tap() + "'",
                     d);
@@ -54,14 +58,15 @@ public record MinuteEvaluation(MonitorRun.Evaluation evaluation, int[] topNeuron
             wanted = Math.max(wanted, CalibratedThreshold.layerObservationsWanted(d.minimumEffect(),
                     self.nullQuantile(), self.medianNull(), reference.observationCount()));
         } else if (d.calibrated()) {
-            wanted = CalibratedThreshold.observationsWanted(d.minimumEffect(), alpha, reference.observationCount());
+            wanted = CalibratedThreshold.observationsWanted(d.minimumEffect(), alpha, reference.observationCount(),
+                    meanKsNull);
         }
         TrailingWindow w = TrailingWindow.find(counts, end, d.minObservations(), wanted, d.maxSpanMinutes());
         if (!w.sufficient()) {
             return new MinuteEvaluation(new MonitorRun.Evaluation(end, w, 0, Double.NaN, d.threshold(),
                     MonitorRun.Outcome.INSUFFICIENT_DATA, null), new int[0]);
         }
-        MinuteEvaluation decided = evaluate(d, alpha, tap, reference, w, window, layerNull);
+        MinuteEvaluation decided = evaluate(d, alpha, tap, reference, w, window, layerNull, meanKsNull);
         if (!d.calibrated() || decided.evaluation().outcome() == MonitorRun.Outcome.INVALID) {
             return decided;
         }
@@ -78,7 +83,7 @@ public record MinuteEvaluation(MonitorRun.Evaluation evaluation, int[] topNeuron
                 continue;
             }
             longer = shorter.minutes();
-            MinuteEvaluation e = evaluate(d, alpha, tap, reference, shorter, window, layerNull);
+            MinuteEvaluation e = evaluate(d, alpha, tap, reference, shorter, window, layerNull, meanKsNull);
             if (e.evaluation().outcome() != MonitorRun.Outcome.INVALID && margin(e) > margin(decided)) {
                 decided = e;
             }
@@ -89,7 +94,7 @@ public record MinuteEvaluation(MonitorRun.Evaluation evaluation, int[] topNeuron
     /** One window's value against its threshold. */
     private static MinuteEvaluation evaluate(MonitorDefinition d, double alpha, TapDescriptor tap,
             TapDistribution reference, TrailingWindow w, Function<TrailingWindow, TapDistribution> window,
-            LayerNull.Source layerNull) {
+            LayerNull.Source layerNull, MeanKsNull.Source meanKsNull) {
         boolean layer = d.metric() == Divergence.Metric.MMD;
         Instant end = w.end();
         TapDistribution read = window.apply(w);
@@ -120,7 +125,7 @@ public record MinuteEvaluation(MonitorRun.Evaluation evaluation, int[] topNeuron
         } else {
             e = d.calibrated()
                     ? MonitorRun.Evaluation.of(end, w, m, c.mean(), CalibratedThreshold.of(d.minimumEffect(), alpha,
-                            read.observationCount(), m, meanSketchBound(c)))
+                            read.observationCount(), m, meanSketchBound(c), meanKsNull))
                     : MonitorRun.Evaluation.of(end, w, m, c.mean(), d.threshold());
         }
         return new MinuteEvaluation(e, c.topNeurons());

@@ -46,6 +46,35 @@ class CalibratedThresholdTest {
     }
 
     @Test
+    void aResampledNullSetsTheNullQuantileAndTheWindowAndWhileCalibratingTheAnalyticBoundAnswers() {
+        double alpha = CalibratedThreshold.alpha(1, 5);
+        // a null resampled from a sample: the mean KS's quantiles at n_eff 64 and 128, half the analytic bound's
+        TreeMap<Integer, double[]> buckets = new TreeMap<>();
+        double analytic64 = MeanKsNull.quantile(128, 128, alpha);
+        buckets.put(64, new double[] {0.1 * analytic64, 0.15 * analytic64, 0.2 * analytic64, 0.25 * analytic64,
+            0.11 * analytic64});
+        buckets.put(128, new double[] {0.07 * analytic64, 0.1 * analytic64, 0.14 * analytic64, 0.18 * analytic64,
+            0.08 * analytic64});
+        MeanKsNull.Source resampled = MeanKsNull.Source.of(ai.neuraldivergence.domain.ResampledNull.of(
+                ai.neuraldivergence.domain.ResampledNull.Scaling.KS, buckets));
+        CalibratedThreshold t = CalibratedThreshold.of(0.05, alpha, 400, 8_000, 0.01, resampled);
+        assertEquals(resampled.quantile(400, 8_000, alpha).orElseThrow(), t.nullQuantile(), 1e-15);
+        assertTrue(t.nullQuantile() < MeanKsNull.quantile(400, 8_000, alpha), "tighter than the analytic bound");
+        assertEquals(0.05 + t.nullQuantile() + 0.01, t.applied(), 1e-15);
+        assertFalse(t.calibrating());
+        // a tighter null asks for a shorter window
+        long wanted = CalibratedThreshold.observationsWanted(0.1, alpha, 8_000, resampled);
+        assertTrue(wanted < CalibratedThreshold.observationsWanted(0.1, alpha, 8_000), "" + wanted);
+        // below the smallest bucket, and while the reference's nulls are computed: the analytic bound
+        assertEquals(MeanKsNull.quantile(20, 8_000, alpha), CalibratedThreshold.of(0.05, alpha, 20, 8_000, 0.01,
+                resampled).nullQuantile(), 1e-15);
+        CalibratedThreshold calibrating = CalibratedThreshold.of(0.05, alpha, 400, 8_000, 0.01,
+                MeanKsNull.CALIBRATING);
+        assertTrue(calibrating.calibrating());
+        assertEquals(CalibratedThreshold.of(0.05, alpha, 400, 8_000, 0.01).applied(), calibrating.applied(), 1e-15);
+    }
+
+    @Test
     void theBudgetIsSharedOutOverEveryEvaluationOfEveryTapIn30Days() {
         // one false alarm per 30 days over 10 taps evaluated each minute, each evaluation reading three windows
         assertEquals(1.0 / (10 * 43_200 * 3), CalibratedThreshold.alpha(1, 10), 1e-15);
@@ -118,7 +147,7 @@ class CalibratedThresholdTest {
             minutes.subMap(w.start(), true, w.end(), false).values().forEach(merged::merge);
             return merged;
         };
-        MonitorRun.Evaluation e = MinuteEvaluation.of(d, alpha, TAP, reference, counts, end, read, null).evaluation();
+        MonitorRun.Evaluation e = MinuteEvaluation.of(d, alpha, TAP, reference, counts, end, read, null, null).evaluation();
         assertEquals(MonitorRun.Outcome.OVER, e.outcome(), e.toString());
         assertTrue(e.window().minutes() < 60, "a shorter window decided: " + e.window());
         // the hour alone, the way the window was read before it had shorter ones beside it: still under
@@ -132,7 +161,7 @@ class CalibratedThresholdTest {
         for (int i = 1; i <= 3; i++) {
             minutes.put(end.minusSeconds(60L * i), uniform(r, 300, 0));
         }
-        e = MinuteEvaluation.of(d, alpha, TAP, reference, counts, end, read, null).evaluation();
+        e = MinuteEvaluation.of(d, alpha, TAP, reference, counts, end, read, null, null).evaluation();
         assertEquals(MonitorRun.Outcome.UNDER, e.outcome(), e.toString());
     }
 
