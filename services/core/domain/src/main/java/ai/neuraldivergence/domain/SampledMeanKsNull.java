@@ -37,6 +37,11 @@ public final class SampledMeanKsNull {
     public static final int SMALLEST_SAMPLE = 256;
     /** How many times the window side the reference side of a replicate is. */
     static final int RATIO = 8;
+    /**
+     * The aggregator's default byte cap on one scope's sampled neuron values (its
+     * {@code nd.aggregator.calibration-sample-value-bytes}): 2 MB, a 1,024-neuron tap's values for 512 members.
+     */
+    public static final long DEFAULT_VALUE_BYTES = 2L << 20;
 
     private final int members;
     private final int neurons;
@@ -81,6 +86,11 @@ public final class SampledMeanKsNull {
             }
             ranks[j] = rank;
         }
+    }
+
+    /** How many members of a sample keep their values within {@code maxBytes}: 4 bytes a neuron each. */
+    public static int valuesKept(int neurons, long maxBytes) {
+        return (int) Math.min(Integer.MAX_VALUE, maxBytes / (4L * Math.max(1, neurons)));
     }
 
     /** Whether the sample holds enough observations to resample ({@link #SMALLEST_SAMPLE}). */

@@ -2,6 +2,9 @@ package ai.neuraldivergence.detection;
 
 import ai.neuraldivergence.domain.Divergence;
 import ai.neuraldivergence.domain.LayerFeatures;
+import ai.neuraldivergence.domain.MeanKsNull;
+import ai.neuraldivergence.domain.ResampledNull;
+import ai.neuraldivergence.domain.SampledMeanKsNull;
 import ai.neuraldivergence.domain.SampledLayerNull;
 import ai.neuraldivergence.domain.SamplingBound;
 import ai.neuraldivergence.domain.TapComparison;
@@ -16,9 +19,9 @@ import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * A monitor's reference: per tap its distribution (with layer features), the layer statistic's null from its
- * calibration sample ({@link SampledLayerNull}, as the comparison service keeps one per reference), and the rows it
- * was built from, which the mean ± 3σ method cuts into chunks.
+ * A monitor's reference: per tap its distribution (with layer features), the layer statistic's and the mean KS's
+ * nulls from its calibration sample ({@link SampledLayerNull}, {@link SampledMeanKsNull}, as an aggregator computes
+ * them after a sealed reference's seal), and the rows it was built from, which the mean ± 3σ method cuts into chunks.
  */
 final class Reference {
 
@@ -31,15 +34,17 @@ final class Reference {
     private final List<TapDescriptor> taps;
     private final TapDistribution[] distributions;
     private final SampledLayerNull[] nulls;
+    private final MeanKsNull.Source[] meanKsNulls;
     private final List<float[][]> rows;
     private final Map<Long, Double> sigmaThresholds = new ConcurrentHashMap<>();
 
     private Reference(String name, List<TapDescriptor> taps, TapDistribution[] distributions,
-            SampledLayerNull[] nulls, List<float[][]> rows) {
+            SampledLayerNull[] nulls, MeanKsNull.Source[] meanKsNulls, List<float[][]> rows) {
         this.name = name;
         this.taps = taps;
         this.distributions = distributions;
         this.nulls = nulls;
+        this.meanKsNulls = meanKsNulls;
         this.rows = rows;
     }
 
@@ -66,6 +71,7 @@ final class Reference {
         List<TapDescriptor> taps = recording.taps();
         TapDistribution[] distributions = new TapDistribution[taps.size()];
         SampledLayerNull[] nulls = new SampledLayerNull[taps.size()];
+        MeanKsNull.Source[] meanKsNulls = new MeanKsNull.Source[taps.size()];
         List<float[][]> rows = new ArrayList<>();
         for (int t = 0; t < taps.size(); t++) {
             TapDescriptor tap = taps.get(t);
@@ -83,8 +89,13 @@ final class Reference {
                 sample.add(map.projection(tapRows[i]));
             }
             nulls[t] = new SampledLayerNull(tap, sample, seed + t);
+            // the members whose neuron values the aggregator keeps: the smallest ranks, within its byte cap
+            int valued = Math.min(Math.min(sampleSize, tapRows.length), SampledMeanKsNull.valuesKept(
+                    tap.neuronCount(), SampledMeanKsNull.DEFAULT_VALUE_BYTES));
+            meanKsNulls[t] = MeanKsNull.Source.of(new SampledMeanKsNull(Arrays.asList(tapRows).subList(0, valued))
+                    .table(ResampledNull.REPLICATES, seed + t));
         }
-        return new Reference(name, taps, distributions, nulls, rows);
+        return new Reference(name, taps, distributions, nulls, meanKsNulls, rows);
     }
 
     String name() {
@@ -97,6 +108,10 @@ final class Reference {
 
     SampledLayerNull layerNull(int tap) {
         return nulls[tap];
+    }
+
+    MeanKsNull.Source meanKsNull(int tap) {
+        return meanKsNulls[tap];
     }
 
     long observations() {

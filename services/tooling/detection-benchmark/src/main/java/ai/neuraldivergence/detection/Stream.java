@@ -170,7 +170,7 @@ final class Stream {
         if (active.contains(Method.FIXED_010) || active.contains(Method.FIXED_015) || active.contains(Method.SIGMA3)) {
             // one evaluation of the fixed monitor gives the window and mean KS all three read
             MonitorRun.Evaluation e = MinuteEvaluation.of(definitions.get(Method.FIXED_010), Double.NaN, tap, ref,
-                    counts, end, read, null).evaluation();
+                    counts, end, read, null, null).evaluation();
             record(Method.FIXED_010, t, e, i);
             record(Method.FIXED_015, t, rethreshold(e, 0.15), i);
             double sigma = decided(e) ? reference.sigmaThreshold(t, e.window().observations()) : Double.NaN;
@@ -183,7 +183,8 @@ final class Stream {
             if (active.contains(m)) {
                 boolean layer = m == Method.LAYER || m == Method.LAYER_DAILY;
                 record(m, t, MinuteEvaluation.of(definitions.get(m), m.alpha(taps), tap, ref, counts, end, read,
-                        layer ? reference.layerNull(t) : null).evaluation(), i);
+                        layer ? reference.layerNull(t) : null, layer ? null : reference.meanKsNull(t)).evaluation(),
+                        i);
             }
         }
     }
