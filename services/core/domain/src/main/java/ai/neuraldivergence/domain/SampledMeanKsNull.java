@@ -39,9 +39,10 @@ public final class SampledMeanKsNull {
     static final int RATIO = 8;
     /**
      * The aggregator's default byte cap on one scope's sampled neuron values (its
-     * {@code nd.aggregator.calibration-sample-value-bytes}): 2 MB, a 1,024-neuron tap's values for 512 members.
+     * {@code nd.aggregator.calibration-sample-value-bytes}): 1 MB, a 128-neuron tap's values for 2,048 members, a
+     * 1,024-neuron tap's for 256 (the smallest sample resampled).
      */
-    public static final long DEFAULT_VALUE_BYTES = 2L << 20;
+    public static final long DEFAULT_VALUE_BYTES = 1L << 20;
 
     private final int members;
     private final int neurons;
