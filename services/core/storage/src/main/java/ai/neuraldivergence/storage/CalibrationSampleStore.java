@@ -13,19 +13,34 @@ import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.function.ToIntFunction;
 import javax.sql.DataSource;
 
 /**
  * Calibration samples: per tap and scope (an hour window, or a reference), the observations of the smallest ranks,
- * as float arrays (the layer statistic's projections: see V18), each with the slices it is in (V21). Inserted by the
- * aggregator's flush (a replay inserts the same rows), trimmed to the scope's size after each insert, read by the
- * comparison service in rank order, whole or narrowed to a slice.
+ * as float arrays (the layer statistic's projections: see V18), each with the slices it is in (V21), and on the
+ * smallest ranks of taps stored as one block the observation's neuron values too (V23: the mean KS's null). Inserted
+ * by the aggregator's flush (a replay inserts the same rows), trimmed to the scope's size after each insert, read by
+ * the comparison service in rank order, whole or narrowed to a slice.
  */
 public final class CalibrationSampleStore {
 
     /** The epoch: a reference's scope has no window. */
     public static final Instant NO_WINDOW = Instant.EPOCH;
+
+    /**
+     * {@link Cutoffs#valueRank} of a scope that keeps no values (its value size is 0): below every rank (ranks are 63
+     * bits, never negative), so that no member's values are sent.
+     */
+    public static final long NO_VALUES = -1;
+
+    /** The layer statistic's projections: every member has them. */
+    private static final String PROJECTIONS = "projections";
+    /** The neuron values: only the members that keep them (V23). */
+    private static final String ACTIVATIONS = "activations";
 
     private final DataSource dataSource;
 
@@ -46,15 +61,31 @@ public final class CalibrationSampleStore {
     }
 
     /**
-     * One sampled observation: {@code values}, as the sample keeps it (its projections, V18), and the slices it is in
-     * (V21: a slice's null is resampled from the members in it).
+     * One sampled observation: {@code values}, as the sample keeps it (its projections, V18), the slices it is in
+     * (V21: a slice's null is resampled from the members in it), and its neuron values where it brings them (V23: the
+     * mean KS's null), else null.
      */
-    public record Member(Scope scope, long rank, String instanceId, float[] values, List<Slice> slices) {
+    public record Member(Scope scope, long rank, String instanceId, float[] values, List<Slice> slices,
+            float[] activations) {
 
-        /** A member known to be in the slice all only. */
+        /** A member without neuron values. */
+        public Member(Scope scope, long rank, String instanceId, float[] values, List<Slice> slices) {
+            this(scope, rank, instanceId, values, slices, null);
+        }
+
+        /** A member known to be in the slice all only, without neuron values. */
         public Member(Scope scope, long rank, String instanceId, float[] values) {
             this(scope, rank, instanceId, values, List.of(Slice.ALL));
         }
+    }
+
+    /**
+     * What a scope keeps after an insert: {@code rank}, the largest rank it keeps once full ({@link Long#MAX_VALUE}
+     * while it holds fewer than its size: members of larger rank need not be sent); {@code valueRank}, the largest
+     * rank whose members keep their neuron values once the scope holds its value size of them ({@link Long#MAX_VALUE}
+     * while fewer, {@link #NO_VALUES} when its value size is 0): members of larger rank need not send theirs.
+     */
+    public record Cutoffs(long rank, long valueRank) {
     }
 
     /**
@@ -83,32 +114,49 @@ public final class CalibrationSampleStore {
 
     /**
      * Inserts members (the ones stored already are left as they are) and trims each scope they touch to its
-     * {@code size} smallest ranks, in the caller's transaction.
+     * {@code size} smallest ranks, in the caller's transaction. Values its members bring are kept on at most as many
+     * of the smallest ranks as the sample keeps: callers that send none see what they saw before V23.
      *
-     * @return per scope touched, the largest rank it keeps once full (members of larger rank need not be sent), or
-     *     {@link Long#MAX_VALUE} while it holds fewer than its size
+     * @return per scope touched, {@link Cutoffs#rank}
      */
-    public java.util.Map<Scope, Long> insert(Connection c, List<Member> members, java.util.function.ToIntFunction<Scope>
-            size) throws SQLException {
-        java.util.Map<Scope, Long> cutoffs = new java.util.LinkedHashMap<>();
+    public Map<Scope, Long> insert(Connection c, List<Member> members, ToIntFunction<Scope> size)
+            throws SQLException {
+        Map<Scope, Long> ranks = new LinkedHashMap<>();
+        insert(c, members, size, size).forEach((s, cut) -> ranks.put(s, cut.rank()));
+        return ranks;
+    }
+
+    /**
+     * Inserts members (the ones stored already are left as they are, values or none), trims each scope they touch to
+     * its {@code size} smallest ranks, then keeps neuron values on its {@code valueSize} smallest ranks among the
+     * members that have them (0: on none), in the caller's transaction.
+     *
+     * @return per scope touched, its cutoffs: the aggregator sends a member only when its rank is at most
+     *     {@link Cutoffs#rank}, and its values only when its rank is at most {@link Cutoffs#valueRank}
+     */
+    public Map<Scope, Cutoffs> insert(Connection c, List<Member> members, ToIntFunction<Scope> size,
+            ToIntFunction<Scope> valueSize) throws SQLException {
+        Map<Scope, Cutoffs> cutoffs = new LinkedHashMap<>();
         if (members.isEmpty()) {
             return cutoffs;
         }
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO calibration_sample (model_id, model_version, tap, "
-                + "reference, window_start, rank, instance_id, projections, slices) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                + "ON CONFLICT DO NOTHING")) {
+                + "reference, window_start, rank, instance_id, projections, slices, activations) VALUES (?, ?, ?, ?, "
+                + "?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
             for (Member m : members) {
                 Scope s = m.scope();
                 Sql.bind(ps, s.modelId(), s.modelVersion(), s.tap(), s.reference(), s.windowStart(), m.rank(),
                         m.instanceId(), encode(m.values()));
                 ps.setArray(9, c.createArrayOf("text", m.slices().stream().map(Slice::key).toArray()));
+                ps.setBytes(10, m.activations() == null ? null : encode(m.activations()));
                 ps.addBatch();
-                cutoffs.put(s, Long.MAX_VALUE);
+                cutoffs.put(s, null);
             }
             ps.executeBatch();
         }
         for (Scope s : cutoffs.keySet()) {
-            cutoffs.put(s, trim(c, s, size.applyAsInt(s)));
+            long rank = trim(c, s, size.applyAsInt(s));
+            cutoffs.put(s, new Cutoffs(rank, trimValues(c, s, valueSize.applyAsInt(s))));
         }
         return cutoffs;
     }
@@ -164,6 +212,40 @@ public final class CalibrationSampleStore {
         return last;
     }
 
+    /**
+     * Drops the neuron values of the scope's members past the {@code valueSize} smallest ranks among those that have
+     * them; returns the largest rank that keeps them, {@link Long#MAX_VALUE} while fewer have them, or
+     * {@link #NO_VALUES} (all dropped) when {@code valueSize} is 0. As {@link #trim}: concurrent trims of one scope
+     * only ever drop values past the value size smallest of what each sees, and a member that keeps values is never
+     * given them back, so whatever the interleaving the union keeps values on at least the value size smallest ranks
+     * of the members sent with them (any member that has fewer than that below it is dropped by no trim). A member
+     * stored without values (before V23, or past the cutoff when it was sent) never counts.
+     */
+    private static long trimValues(Connection c, Scope s, int valueSize) throws SQLException {
+        if (valueSize <= 0) {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE calibration_sample SET activations = NULL WHERE "
+                    + "model_id = ? AND model_version = ? AND tap = ? AND reference = ? AND window_start = ? AND "
+                    + "activations IS NOT NULL")) {
+                Sql.bind(ps, s.modelId(), s.modelVersion(), s.tap(), s.reference(), s.windowStart());
+                ps.executeUpdate();
+            }
+            return NO_VALUES;
+        }
+        // one statement a scope on the flush path: the cutoff is read and applied from the same snapshot (no row
+        // while fewer members have values, and then rank > NULL drops nothing)
+        try (PreparedStatement ps = c.prepareStatement("WITH last AS (SELECT rank FROM calibration_sample WHERE "
+                + "model_id = ? AND model_version = ? AND tap = ? AND reference = ? AND window_start = ? AND "
+                + "activations IS NOT NULL ORDER BY rank OFFSET ? LIMIT 1), dropped AS (UPDATE calibration_sample "
+                + "SET activations = NULL WHERE model_id = ? AND model_version = ? AND tap = ? AND reference = ? AND "
+                + "window_start = ? AND activations IS NOT NULL AND rank > (SELECT rank FROM last)) "
+                + "SELECT rank FROM last")) {
+            Sql.bind(ps, s.modelId(), s.modelVersion(), s.tap(), s.reference(), s.windowStart(), valueSize - 1,
+                    s.modelId(), s.modelVersion(), s.tap(), s.reference(), s.windowStart());
+            Long last = Sql.first(ps, rs -> rs.getLong(1));
+            return last == null ? Long.MAX_VALUE : last;
+        }
+    }
+
     /** A reference's sample of a tap: at most {@code size} members, smallest ranks first. */
     public List<float[]> readReference(String modelId, String modelVersion, String tap, String reference,
             int size) {
@@ -173,8 +255,16 @@ public final class CalibrationSampleStore {
     /** The members of a reference's sample of a tap that are in {@code slice}: at most {@code size}. */
     public List<float[]> readReference(String modelId, String modelVersion, String tap, String reference,
             Slice slice, int size) {
-        return read("reference = ? AND window_start = ?", slice, size, modelId, modelVersion, tap, reference,
-                NO_WINDOW);
+        return read(PROJECTIONS, REFERENCE, slice, size, modelId, modelVersion, tap, reference, NO_WINDOW);
+    }
+
+    /**
+     * The neuron values of a reference's sample of a tap, of its members in {@code slice} that kept them (V23): at
+     * most {@code size}, smallest ranks first.
+     */
+    public List<float[]> readReferenceValues(String modelId, String modelVersion, String tap, String reference,
+            Slice slice, int size) {
+        return read(ACTIVATIONS, REFERENCE, slice, size, modelId, modelVersion, tap, reference, NO_WINDOW);
     }
 
     /**
@@ -192,17 +282,36 @@ public final class CalibrationSampleStore {
      */
     public List<float[]> readHours(String modelId, String modelVersion, String tap, Instant from, Instant to,
             Slice slice, int size) {
-        return read("reference = '' AND window_start >= ? AND window_start < ?", slice, size, modelId, modelVersion,
-                tap, from, to);
+        return read(PROJECTIONS, HOURS, slice, size, modelId, modelVersion, tap, from, to);
     }
 
-    private List<float[]> read(String where, Slice slice, int size, Object... values) {
+    /**
+     * The neuron values of the members in {@code slice} that kept them (V23) of a tap's hour windows starting in
+     * [from, to): at most {@code size}, smallest ranks first. Each hour keeps values on its value size smallest ranks
+     * among members that have them, so the value size smallest with values of the union are exactly those of the
+     * hours' (each is among its own hour's value size smallest), as {@link #readHours} reads the union's sample.
+     */
+    public List<float[]> readHoursValues(String modelId, String modelVersion, String tap, Instant from, Instant to,
+            Slice slice, int size) {
+        return read(ACTIVATIONS, HOURS, slice, size, modelId, modelVersion, tap, from, to);
+    }
+
+    /** A reference's scope, after the model, version and tap. */
+    private static final String REFERENCE = "reference = ? AND window_start = ?";
+    /** Hour windows starting in [from, to), after the model, version and tap. */
+    private static final String HOURS = "reference = '' AND window_start >= ? AND window_start < ?";
+
+    /**
+     * The {@code size} smallest ranks of the scope {@code where} names, narrowed to {@code slice}, among the members
+     * that have {@code column} (every member has projections), as floats.
+     */
+    private List<float[]> read(String column, String where, Slice slice, int size, Object... values) {
         // the slice all is every member, those stored before members kept their slices (V21) included
         boolean narrowed = !Slice.ALL.equals(slice);
         try (Connection c = dataSource.getConnection();
-                PreparedStatement ps = c.prepareStatement("SELECT projections FROM calibration_sample WHERE "
-                        + "model_id = ? AND model_version = ? AND tap = ? AND " + where
-                        + (narrowed ? " AND ? = ANY(slices)" : "") + " ORDER BY rank LIMIT ?")) {
+                PreparedStatement ps = c.prepareStatement("SELECT " + column + " FROM calibration_sample WHERE "
+                        + "model_id = ? AND model_version = ? AND tap = ? AND " + where + " AND " + column
+                        + " IS NOT NULL" + (narrowed ? " AND ? = ANY(slices)" : "") + " ORDER BY rank LIMIT ?")) {
             TapWindowStore.streamed(c, ps);
             Sql.bind(ps, values);
             int next = values.length + 1;

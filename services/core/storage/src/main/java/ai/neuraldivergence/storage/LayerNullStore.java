@@ -2,6 +2,7 @@ package ai.neuraldivergence.storage;
 
 import ai.neuraldivergence.domain.LayerNull;
 import ai.neuraldivergence.domain.LayerNullTable;
+import ai.neuraldivergence.domain.ResampledNull;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -11,6 +12,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import java.util.SortedMap;
+import java.util.TreeMap;
 import javax.sql.DataSource;
 
 /**
@@ -18,11 +21,20 @@ import javax.sql.DataSource;
  * table, and the reads of the comparison service. A claim lapses after its lease, so that a replica that dies while
  * computing leaves the work to another; only the holder of a claim's token may store its result, so that a
  * computation that outlived its claim (or its reference, deleted and made again under the same name) writes nothing.
+ *
+ * <p>Two statistics have a null per tap: the layer statistic's ({@link #MMD2}), whose row carries the claim, and the
+ * mean KS's ({@link #MEAN_KS}), stored beside it under the same claim and in the same transaction, so that a tap's
+ * nulls are calibrating together and computed together.
  */
 public final class LayerNullStore {
 
-    /** The statistic whose null V20 keeps today: the layer statistic. */
+    /** The layer statistic's null (V20): its row carries the claim, and its computation is what makes a tap due. */
     static final String MMD2 = "mmd2";
+    /**
+     * The tap's mean KS's null, resampled from the sample's neuron values (V23): stored with the layer statistic's, in
+     * the columns V20 made for it. Its quantiles are per bucket [bucket, 5 summaries], its eigenvalues empty.
+     */
+    static final String MEAN_KS = "mean_ks";
     /** The slice whose nulls are stored: another slice's is resampled when asked (comparison's LayerNulls). */
     static final String ALL = "all";
     /** The summary kept per grid point and bucket: quantiles at 0.5, 0.9, 0.99, 0.999 and mean + 3 standard errors. */
@@ -36,6 +48,15 @@ public final class LayerNullStore {
 
     /** A tap of a sealed reference. */
     public record Key(String modelId, String modelVersion, String reference, String tap) {
+    }
+
+    /**
+     * A tap's mean KS's null as stored: the sampled members with neuron values it was resampled from, and per
+     * effective-size bucket (16, 32 ...) the {@link ResampledNull#summaryLength} summaries of
+     * {@link ResampledNull#quantiles}; no bucket when the sample was too small to resample (the analytic bound
+     * answers for good).
+     */
+    public record MeanKs(int sampleSize, SortedMap<Integer, double[]> buckets) {
     }
 
     /**
@@ -113,6 +134,15 @@ public final class LayerNullStore {
      * is stored already.
      */
     public boolean store(Key key, String token, LayerNullTable table) {
+        return store(key, token, table, null);
+    }
+
+    /**
+     * Stores a computed layer null under the claim {@code token}, and with it the tap's mean KS's null (none when
+     * {@code meanKs} is null), in one transaction: both or neither. False, and nothing stored, as
+     * {@link #store(Key, String, LayerNullTable)}.
+     */
+    public boolean store(Key key, String token, LayerNullTable table, MeanKs meanKs) {
         return Transactions.run(dataSource, "storing the layer null of " + key, c -> {
             try (PreparedStatement ps = c.prepareStatement("UPDATE layer_null SET computed_at = now(), construction = ?, "
                     + "sample_size = ?, quantiles = ?, eigenvalues = ?, claimed_until = NULL, claimed_by = NULL "
@@ -123,9 +153,34 @@ public final class LayerNullStore {
                 ps.setArray(3, doubles(c, flatten(table.summaries())));
                 ps.setArray(4, doubles(c, flatten(table.eigenvalues())));
                 Sql.bindFrom(ps, 5, key.modelId(), key.modelVersion(), key.reference(), key.tap(), ALL, MMD2, token);
-                return ps.executeUpdate() == 1;
+                if (ps.executeUpdate() != 1) {
+                    return false;
+                }
             }
+            if (meanKs != null) {
+                storeMeanKs(c, key, meanKs);
+            }
+            return true;
         });
+    }
+
+    /**
+     * Upserts the mean KS's row of a tap whose layer null the caller's transaction has just stored under its claim:
+     * that claim is what guards it (the row itself is never claimed), and it replaces one of an older construction.
+     */
+    private static void storeMeanKs(Connection c, Key key, MeanKs meanKs) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO layer_null (model_id, model_version, reference, "
+                + "tap, slice, statistic, computed_at, construction, sample_size, quantiles, eigenvalues) VALUES (?, "
+                + "?, ?, ?, ?, ?, now(), ?, ?, ?, ?) ON CONFLICT (model_id, model_version, reference, tap, slice, "
+                + "statistic) DO UPDATE SET computed_at = excluded.computed_at, construction = excluded.construction, "
+                + "sample_size = excluded.sample_size, quantiles = excluded.quantiles, eigenvalues = "
+                + "excluded.eigenvalues, claimed_until = NULL, claimed_by = NULL")) {
+            Sql.bind(ps, key.modelId(), key.modelVersion(), key.reference(), key.tap(), ALL, MEAN_KS,
+                    LayerNullTable.CONSTRUCTION, meanKs.sampleSize());
+            ps.setArray(9, doubles(c, flatten(meanKs.buckets())));
+            ps.setArray(10, doubles(c, new double[0]));
+            ps.executeUpdate();
+        }
     }
 
     /**
@@ -149,16 +204,76 @@ public final class LayerNullStore {
      * reference not sealed).
      */
     public Optional<LayerNullTable> read(Key key) {
-        return Transactions.run(dataSource, "reading the layer null of " + key, c -> {
+        return computed(key, MMD2, "the layer null", rs -> table(key, rs.getInt(1), unboxed(rs.getArray(2)),
+                unboxed(rs.getArray(3))));
+    }
+
+    /**
+     * A tap's stored mean KS's null of today's construction; empty when there is none (calibrating, or a tap of a
+     * reference whose nulls were stored before the mean KS had one).
+     *
+     * @throws IllegalArgumentException when the stored row is not of the shape {@link #store} writes
+     */
+    public Optional<MeanKs> readMeanKs(Key key) {
+        return computed(key, MEAN_KS, "the mean KS's null", rs -> new MeanKs(rs.getInt(1),
+                buckets(key, unboxed(rs.getArray(2)))));
+    }
+
+    /** A tap's computed row of {@code statistic} and today's construction: its size, quantiles, eigenvalues. */
+    private <T> Optional<T> computed(Key key, String statistic, String what, Sql.Row<T> row) {
+        return Transactions.run(dataSource, "reading " + what + " of " + key, c -> {
             try (PreparedStatement ps = c.prepareStatement("SELECT sample_size, quantiles, eigenvalues FROM layer_null "
                     + "WHERE model_id = ? AND model_version = ? AND reference = ? AND tap = ? AND slice = ? AND "
                     + "statistic = ? AND computed_at IS NOT NULL AND construction = ?")) {
-                Sql.bind(ps, key.modelId(), key.modelVersion(), key.reference(), key.tap(), ALL, MMD2,
+                Sql.bind(ps, key.modelId(), key.modelVersion(), key.reference(), key.tap(), ALL, statistic,
                         LayerNullTable.CONSTRUCTION);
-                return Optional.ofNullable(Sql.first(ps, rs -> table(key, rs.getInt(1), unboxed(rs.getArray(2)),
-                        unboxed(rs.getArray(3)))));
+                return Optional.ofNullable(Sql.first(ps, row));
             }
         });
+    }
+
+    /**
+     * Per bucket, [bucket, summaries...], in ascending bucket order: the buckets resampled depend on the sample's
+     * size, so each is stored with its summaries.
+     */
+    private static double[] flatten(SortedMap<Integer, double[]> buckets) {
+        int width = 1 + ResampledNull.summaryLength();
+        double[] out = new double[buckets.size() * width];
+        int at = 0;
+        // ascending whatever the map's own order: read back, the buckets must ascend
+        for (var b : new TreeMap<>(buckets).entrySet()) {
+            if (b.getValue().length != width - 1) {
+                throw new IllegalArgumentException("bucket " + b.getKey() + " holds " + b.getValue().length
+                        + " summaries, not " + (width - 1));
+            }
+            out[at] = b.getKey();
+            System.arraycopy(b.getValue(), 0, out, at + 1, width - 1);
+            at += width;
+        }
+        return out;
+    }
+
+    /** {@link #flatten(SortedMap)} read back: buckets strictly ascending powers of two from the smallest resampled. */
+    private static SortedMap<Integer, double[]> buckets(Key key, double[] flat) {
+        int width = 1 + ResampledNull.summaryLength();
+        if (flat.length % width != 0) {
+            throw new IllegalArgumentException("the stored mean KS's null of " + key + " holds " + flat.length
+                    + " values, not a multiple of " + width);
+        }
+        SortedMap<Integer, double[]> out = new TreeMap<>();
+        int previous = 0;
+        for (int at = 0; at < flat.length; at += width) {
+            double b = flat[at];
+            if (b != Math.rint(b) || b < ResampledNull.SMALLEST_BUCKET || b > Integer.MAX_VALUE
+                    || Integer.bitCount((int) b) != 1 || b <= previous) {
+                throw new IllegalArgumentException("the stored mean KS's null of " + key + " has bucket " + b
+                        + " after " + previous + ": not an ascending power of two from "
+                        + ResampledNull.SMALLEST_BUCKET);
+            }
+            previous = (int) b;
+            out.put(previous, java.util.Arrays.copyOfRange(flat, at + 1, at + width));
+        }
+        return out;
     }
 
     private static LayerNullTable table(Key key, int sampleSize, double[] quantiles, double[] eigenvalues) {

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.neuraldivergence.domain.Slice;
+import ai.neuraldivergence.storage.CalibrationSampleStore.Cutoffs;
 import ai.neuraldivergence.storage.CalibrationSampleStore.Member;
 import ai.neuraldivergence.storage.CalibrationSampleStore.Scope;
 import java.sql.Connection;
@@ -12,6 +14,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.postgresql.ds.PGSimpleDataSource;
@@ -20,10 +23,13 @@ import org.postgresql.ds.PGSimpleDataSource;
  * Calibration samples against a real PostgreSQL: whatever the order and grouping of the flushes that bring them
  * (two replicas, a replay), a scope keeps exactly the observations of the smallest ranks, and the same ones; a
  * reference's sample is apart from the hours'; retention takes hours past it and the samples of deleted references.
+ * Neuron values are kept likewise on the smallest ranks of the members that bring them.
  */
 class CalibrationSampleStoreTest {
 
     private static final int SIZE = 50;
+    private static final int VALUE_SIZE = 20;
+    private static final Slice CLASS3 = Slice.predictedClass(3);
     private static final Instant HOUR = Instant.parse("2026-12-01T10:00:00Z");
     private static PGSimpleDataSource dataSource;
     private static CalibrationSampleStore store;
@@ -42,6 +48,46 @@ class CalibrationSampleStoreTest {
                     id, new float[] {i, -i}));
         }
         return out;
+    }
+
+    /**
+     * Members {@code firstId} onwards whose neuron values are {id, -id}; every fifth brings none (one sent past the
+     * value cutoff), every third is in class 3's slice.
+     */
+    private static List<Member> valued(Scope scope, int firstId, int count) {
+        List<Member> out = new ArrayList<>();
+        for (int i = firstId; i < firstId + count; i++) {
+            String id = "obs-" + i;
+            out.add(new Member(scope, CalibrationSampleStore.rank(scope.modelId(), id, HOUR), id, new float[] {i},
+                    i % 3 == 0 ? List.of(Slice.ALL, CLASS3) : List.of(Slice.ALL),
+                    i % 5 == 0 ? null : new float[] {i, -i}));
+        }
+        return out;
+    }
+
+    /** What a scope sent {@code sent} keeps values on: its value size smallest ranks with values, of those it keeps. */
+    private static List<Member> keptWithValues(List<Member> sent) {
+        return sent.stream().sorted(Comparator.comparingLong(Member::rank)).limit(SIZE)
+                .filter(m -> m.activations() != null).limit(VALUE_SIZE).toList();
+    }
+
+    /** The members' ids (their first neuron value), in the order given. */
+    private static List<Float> ids(List<Member> members) {
+        return members.stream().map(m -> m.activations()[0]).toList();
+    }
+
+    /** The first value of each row read, in the order read. */
+    private static List<Float> inOrder(List<float[]> read) {
+        return read.stream().map(v -> v[0]).toList();
+    }
+
+    private static Map<Scope, Cutoffs> flush(List<Member> members, int valueSize) throws Exception {
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            Map<Scope, Cutoffs> cutoffs = store.insert(c, members, s -> SIZE, s -> valueSize);
+            c.commit();
+            return cutoffs;
+        }
     }
 
     private static void flush(List<Member> members) throws Exception {
@@ -155,6 +201,103 @@ class CalibrationSampleStoreTest {
             rs.next();
             assertEquals(2, rs.getInt(1), "the label's slice added once, however often the join is replayed");
         }
+    }
+
+    /**
+     * Values stay on exactly the value size smallest ranks of the members that brought them, whatever the order and
+     * grouping of the flushes; a member stored without values (before V23) is never given them and does not count;
+     * the cutoffs returned say which ranks may still send values.
+     */
+    @Test
+    void valuesStayOnTheSmallestRanksThatBroughtThemAndTheCutoffSaysWhichMaySendThem() throws Exception {
+        Scope scope = Scope.hour("valued", "1", "dense", HOUR);
+        try (Connection c = dataSource.getConnection(); var s = c.createStatement()) {
+            // as a member stored before V23 reads: projections and slices, no activations, and the smallest rank
+            s.execute("INSERT INTO calibration_sample (model_id, model_version, tap, reference, window_start, rank, "
+                    + "instance_id, projections, slices) VALUES ('valued', '1', 'dense', '', '" + HOUR + "', 0, "
+                    + "'old', '\\x0000c842', '{all}')");
+        }
+        Member old = new Member(scope, 0, "old", new float[] {100}, List.of(Slice.ALL), new float[] {-7, 7});
+        List<Member> all = new ArrayList<>(valued(scope, 1, 400));
+        List<Member> shuffled = new ArrayList<>(all);
+        Collections.shuffle(shuffled, new java.util.Random(7));
+        all.add(new Member(scope, 0, "old", new float[] {100}));
+
+        Cutoffs first = flush(shuffled.subList(0, 10), VALUE_SIZE).get(scope);
+        assertEquals(new Cutoffs(Long.MAX_VALUE, Long.MAX_VALUE), first, "fewer than either size: send everything");
+        for (int from = 10; from < shuffled.size(); from += 37) {
+            flush(shuffled.subList(from, Math.min(shuffled.size(), from + 37)), VALUE_SIZE);
+        }
+        // the old member replayed with values, and the second half again (a replay after a crash)
+        flush(List.of(old), VALUE_SIZE);
+        Cutoffs cutoffs = flush(shuffled.subList(200, 400), VALUE_SIZE).get(scope);
+
+        List<Member> expected = keptWithValues(all);
+        List<float[]> read = store.readHoursValues("valued", "1", "dense", HOUR, HOUR.plusSeconds(3600), Slice.ALL,
+                1_000);
+        assertEquals(ids(expected), inOrder(read), "the value size smallest that brought values, in rank order");
+        assertArrayEquals(expected.get(0).activations(), read.get(0), "the values as sent");
+        assertEquals(SIZE, store.readHours("valued", "1", "dense", HOUR, HOUR.plusSeconds(3600), 1_000).size());
+        List<Member> kept = all.stream().sorted(Comparator.comparingLong(Member::rank)).limit(SIZE).toList();
+        assertEquals(new Cutoffs(kept.get(SIZE - 1).rank(), expected.get(VALUE_SIZE - 1).rank()), cutoffs);
+
+        // a replay of everything changes nothing
+        Cutoffs again = flush(all, VALUE_SIZE).get(scope);
+        assertEquals(cutoffs, again);
+        assertEquals(ids(expected), inOrder(store.readHoursValues("valued", "1", "dense", HOUR,
+                HOUR.plusSeconds(3600), Slice.ALL, 1_000)));
+    }
+
+    @Test
+    void aScopeOfValueSizeZeroKeepsNoValuesAndSendsNone() throws Exception {
+        Scope scope = Scope.hour("unvalued", "1", "dense", HOUR);
+        List<Member> members = valued(scope, 1, 100);
+        flush(members.subList(0, 50), VALUE_SIZE);
+        assertEquals(VALUE_SIZE, store.readHoursValues("unvalued", "1", "dense", HOUR, HOUR.plusSeconds(3600),
+                Slice.ALL, 1_000).size());
+        // the tap's cap no longer allows values (its width grew, or the cap was lowered): those kept go too
+        Cutoffs cutoffs = flush(members.subList(50, 100), 0).get(scope);
+        assertEquals(CalibrationSampleStore.NO_VALUES, cutoffs.valueRank());
+        assertTrue(members.stream().allMatch(m -> m.rank() > cutoffs.valueRank()), "no rank sends values");
+        assertEquals(List.of(), store.readHoursValues("unvalued", "1", "dense", HOUR, HOUR.plusSeconds(3600),
+                Slice.ALL, 1_000));
+    }
+
+    /**
+     * Two hours' values read as the union's value size smallest (each is among its own hour's), a slice's as the
+     * members in it; a reference's apart from the hours', likewise.
+     */
+    @Test
+    void valuesOfHoursReadAsTheirUnionsSmallestAndASliceAsItsMembers() throws Exception {
+        Scope early = Scope.hour("values2", "1", "dense", HOUR);
+        Scope late = Scope.hour("values2", "1", "dense", HOUR.plusSeconds(3600));
+        Scope reference = Scope.reference("values2", "1", "dense", "training");
+        List<Member> earlyMembers = valued(early, 0, 150);
+        List<Member> lateMembers = valued(late, 1_000, 150);
+        List<Member> referenceMembers = valued(reference, 2_000, 150);
+        List<Member> mixed = new ArrayList<>(earlyMembers);
+        mixed.addAll(lateMembers);
+        mixed.addAll(referenceMembers);
+        Collections.shuffle(mixed, new java.util.Random(11));
+        for (int from = 0; from < mixed.size(); from += 50) {
+            flush(mixed.subList(from, from + 50), VALUE_SIZE);
+        }
+
+        List<Member> union = new ArrayList<>(keptWithValues(earlyMembers));
+        union.addAll(keptWithValues(lateMembers));
+        union.sort(Comparator.comparingLong(Member::rank));
+        assertEquals(ids(union.subList(0, VALUE_SIZE)), inOrder(store.readHoursValues("values2", "1", "dense", HOUR,
+                HOUR.plusSeconds(7200), Slice.ALL, VALUE_SIZE)));
+        assertEquals(ids(union.stream().filter(m -> m.slices().contains(CLASS3)).toList()),
+                inOrder(store.readHoursValues("values2", "1", "dense", HOUR, HOUR.plusSeconds(7200), CLASS3, 1_000)));
+
+        List<Member> ofReference = keptWithValues(referenceMembers);
+        assertEquals(ids(ofReference), inOrder(store.readReferenceValues("values2", "1", "dense", "training",
+                Slice.ALL, 1_000)));
+        assertEquals(ids(ofReference.subList(0, 5)), inOrder(store.readReferenceValues("values2", "1", "dense",
+                "training", Slice.ALL, 5)));
+        assertEquals(ids(ofReference.stream().filter(m -> m.slices().contains(CLASS3)).toList()),
+                inOrder(store.readReferenceValues("values2", "1", "dense", "training", CLASS3, 1_000)));
     }
 
     private static List<Float> firstValues(List<float[]> read) {

@@ -62,6 +62,10 @@ class ComparisonRoleMigrationTest {
         migrate();
         assertNull(attempt(LOGIN, "SELECT count(*) FROM tap_window"));
         assertNull(attempt(LOGIN, "SELECT count(*) FROM recent_observation"));
+        // the nulls and samples it reads, the columns later migrations added included (V23)
+        assertNull(attempt(LOGIN, "SELECT quantiles FROM layer_null WHERE statistic = 'mean_ks'"));
+        assertNull(attempt(LOGIN, "SELECT activations FROM calibration_sample"));
+        assertEquals("42501", attempt(LOGIN, "UPDATE calibration_sample SET activations = NULL"));
         assertEquals("42501", attempt(LOGIN, "INSERT INTO tap_window SELECT * FROM tap_window"));
         assertEquals("42501", attempt(LOGIN, "DELETE FROM consumer_offset"));
         assertNull(attempt(LOGIN, "INSERT INTO reference SELECT * FROM reference"));

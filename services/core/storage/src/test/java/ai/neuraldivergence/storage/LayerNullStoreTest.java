@@ -3,6 +3,7 @@ package ai.neuraldivergence.storage;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.neuraldivergence.domain.LayerFeatures;
@@ -26,7 +27,8 @@ import org.postgresql.ds.PGSimpleDataSource;
  * Stored layer nulls against a real PostgreSQL: a reference's taps are due once it is sealed, and not before; a claim
  * keeps a second aggregator off a tap while its lease runs and lets it take over after; only the claim's holder may
  * store, and a stored table reads back exactly; a released claim waits its retry; a null of another construction is
- * due again; deleting the reference deletes its nulls and its sample.
+ * due again; deleting the reference deletes its nulls and its sample. The mean KS's null is stored with the layer
+ * statistic's, under its claim, and reads back exactly.
  */
 class LayerNullStoreTest {
 
@@ -138,6 +140,79 @@ class LayerNullStoreTest {
         assertTrue(store.claim(key("due", 0), "b-3", Duration.ofMinutes(10)));
         assertTrue(store.store(key("due", 0), "b-3", table));
         assertTrue(store.read(key("due", 0)).isPresent());
+    }
+
+    /** Per bucket, five summaries that say which bucket and which summary they are. */
+    private static LayerNullStore.MeanKs meanKs(int sampleSize, int... buckets) {
+        java.util.TreeMap<Integer, double[]> out = new java.util.TreeMap<>();
+        for (int b : buckets) {
+            out.put(b, new double[] {b + 0.1, b + 0.2, b + 0.3, b + 0.4, b + 0.5});
+        }
+        return new LayerNullStore.MeanKs(sampleSize, out);
+    }
+
+    private static void assertSameMeanKs(LayerNullStore.MeanKs expected, LayerNullStore.MeanKs actual) {
+        assertEquals(expected.sampleSize(), actual.sampleSize());
+        assertEquals(expected.buckets().keySet(), actual.buckets().keySet());
+        expected.buckets().forEach((b, q) -> assertArrayEquals(q, actual.buckets().get(b), 0, "bucket " + b));
+    }
+
+    private static void setQuantiles(String model, String quantiles) throws Exception {
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement("UPDATE layer_null "
+                + "SET quantiles = ?::float8[] WHERE model_id = ? AND statistic = 'mean_ks'")) {
+            ps.setString(1, quantiles);
+            ps.setString(2, model);
+            ps.executeUpdate();
+        }
+    }
+
+    @Test
+    void theMeanKsNullIsStoredWithTheLayersUnderItsClaimAndReadsBackExactly() throws Exception {
+        reference("meanks", true);
+        LayerNullStore.MeanKs stored = meanKs(300, 16, 32, 64, 128);
+        // the layer statistic's table is not what this reads back: one that takes no resample to make
+        LayerNullTable layer = LayerNullTable.unusable(300);
+        assertTrue(store.claim(key("meanks", 0), "a-1", Duration.ofMinutes(10)));
+        assertFalse(store.store(key("meanks", 0), "b-1", layer, stored), "only the claim's holder");
+        assertTrue(store.read(key("meanks", 0)).isEmpty());
+        assertTrue(store.readMeanKs(key("meanks", 0)).isEmpty(), "neither null stored without the claim");
+        assertTrue(store.store(key("meanks", 0), "a-1", layer, stored));
+        assertTrue(store.read(key("meanks", 0)).isPresent());
+        assertSameMeanKs(stored, store.readMeanKs(key("meanks", 0)).orElseThrow());
+        assertFalse(store.store(key("meanks", 0), "a-1", layer, meanKs(5, 16)), "the claim is spent");
+        assertSameMeanKs(stored, store.readMeanKs(key("meanks", 0)).orElseThrow());
+
+        // too few values to resample: stored for good, with no bucket; and a null stored without the mean KS's
+        assertTrue(store.claim(key("meanks", 1), "a-2", Duration.ofMinutes(10)));
+        assertTrue(store.store(key("meanks", 1), "a-2", LayerNullTable.unusable(40), meanKs(40)));
+        assertSameMeanKs(meanKs(40), store.readMeanKs(key("meanks", 1)).orElseThrow());
+        reference("meanks-none", true);
+        assertTrue(store.claim(key("meanks-none", 0), "a-3", Duration.ofMinutes(10)));
+        assertTrue(store.store(key("meanks-none", 0), "a-3", LayerNullTable.unusable(12)));
+        assertTrue(store.readMeanKs(key("meanks-none", 0)).isEmpty());
+
+        // rows not of the shape stored: refused, not misread
+        setQuantiles("meanks", "{16, 1, 2, 3, 4, 5, 32}");
+        assertThrows(IllegalArgumentException.class, () -> store.readMeanKs(key("meanks", 0)), "not 6 a bucket");
+        setQuantiles("meanks", "{32, 1, 2, 3, 4, 5, 16, 1, 2, 3, 4, 5}");
+        assertThrows(IllegalArgumentException.class, () -> store.readMeanKs(key("meanks", 0)), "not ascending");
+        setQuantiles("meanks", "{16, 1, 2, 3, 4, 5, 48, 1, 2, 3, 4, 5}");
+        assertThrows(IllegalArgumentException.class, () -> store.readMeanKs(key("meanks", 0)), "not a power of 2");
+        setQuantiles("meanks", "{8, 1, 2, 3, 4, 5}");
+        assertThrows(IllegalArgumentException.class, () -> store.readMeanKs(key("meanks", 0)), "below 16");
+
+        // a null made another way is not read; deleting the reference deletes the mean KS's too
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement("UPDATE layer_null "
+                + "SET construction = 'resampled/0' WHERE model_id = 'meanks' AND tap = 'tap1' AND "
+                + "statistic = 'mean_ks'")) {
+            assertEquals(1, ps.executeUpdate());
+        }
+        assertTrue(store.readMeanKs(key("meanks", 1)).isEmpty(), "another construction");
+        assertTrue(new ReferenceStore(dataSource).delete("meanks", "training", "1", found -> { }));
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement("SELECT count(*) "
+                + "FROM layer_null WHERE model_id = 'meanks'")) {
+            assertEquals(0L, Sql.<Long>one(ps, rs -> rs.getLong(1)), "no null of the deleted reference is left");
+        }
     }
 
     @Test
