@@ -3,9 +3,12 @@ package ai.neuraldivergence.comparison;
 import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.equalTo;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.neuraldivergence.domain.MeanKsNull;
+import ai.neuraldivergence.domain.ResampledNull;
 import ai.neuraldivergence.proto.v1.CalibratedThreshold;
 import ai.neuraldivergence.proto.v1.CompareRequest;
 import ai.neuraldivergence.proto.v1.CompareResponse;
@@ -292,6 +295,10 @@ class MonitorLifecycleTest extends GrpcApiTest {
         assertTrue(parts.getNullQuantile() > 0.1 && parts.getSketchBound() > 0, parts.toString());
         assertTrue(listed.getSmallestDetectableEffect() > listed.getThresholdApplied(), listed.toString());
         assertTrue(listed.getCurrentValue() > listed.getThresholdApplied(), listed.toString());
+        // no aggregator here computes the sealed reference's nulls: calibrating, at the analytic bound meanwhile
+        assertTrue(parts.getCalibrating(), parts.toString());
+        assertEquals(MeanKsNull.quantile(listed.getWindowObservations(), listed.getReferenceObservations(),
+                parts.getAlpha()), parts.getNullQuantile(), 1e-12);
         // the moving threshold and what it can detect, as gauges beside the value
         String metrics = Management.given().get("/q/metrics").asString();
         String labels = "{model=\"calib\",monitor=\"calibrated\",reference=\"calm\",tap=\"dense1\"} ";
@@ -309,6 +316,38 @@ class MonitorLifecycleTest extends GrpcApiTest {
                 .allMatch(e -> e.hasCalibration() && e.getThresholdApplied() == e.getCalibration().getMinimumEffect()
                         + e.getCalibration().getNullQuantile() + e.getCalibration().getSketchBound()),
                 "every evaluation with a value carries its threshold's parts");
+
+        // once an aggregator stores them, the mean KS's null resampled from the reference's sampled values sets
+        // the null quantile: tighter than the analytic bound, and no longer calibrating
+        java.util.TreeMap<Integer, double[]> buckets = new java.util.TreeMap<>();
+        buckets.put(16, new double[] {0.2, 0.25, 0.3, 0.35, 0.21});
+        buckets.put(32, new double[] {0.14, 0.18, 0.21, 0.25, 0.15});
+        LayerNullStore.Key key = new LayerNullStore.Key("calib", "v2", "calm", "dense1");
+        LayerNullStore nulls = new LayerNullStore(owner);
+        assertTrue(nulls.claim(key, "test", java.time.Duration.ofMinutes(1)));
+        assertTrue(nulls.store(key, "test", ai.neuraldivergence.domain.LayerNullTable.unusable(0),
+                new LayerNullStore.MeanKs(300, buckets)));
+        // read by the service within seconds (Compare's layer verdict says so), then a monitor made now reads it
+        CompareRequest againstCalm = CompareRequest.newBuilder().setModelId("calib").setModelVersion("v2")
+                .setTap("dense1").setA(Selection.newBuilder().setReference("calm")).setB(DriftFixture.minutes(10, 20))
+                .build();
+        long deadline = System.nanoTime() + java.time.Duration.ofSeconds(30).toNanos();
+        while (api.compare(againstCalm).getTaps(0).getSummary().getLayer().getCalibrating()
+                && System.nanoTime() < deadline) {
+            Thread.sleep(500);
+        }
+        api.deleteMonitor(DeleteMonitorRequest.newBuilder().setName("calibrated").build());
+        api.createMonitor(CreateMonitorRequest.newBuilder().setMonitor(created.toBuilder().clearSource()
+                .clearUpdatedAt().clearUpdatedBy()).build());
+        Monitor resampled = awaitMonitor("calib", MonitorLifecycleTest::evaluatedToMinute20);
+        CalibratedThreshold tight = resampled.getCalibration();
+        assertFalse(tight.getCalibrating(), resampled.toString());
+        double expected = ResampledNull.of(ResampledNull.Scaling.KS, buckets).quantile(
+                resampled.getWindowObservations(), resampled.getReferenceObservations(), tight.getAlpha())
+                .orElseThrow();
+        assertEquals(expected, tight.getNullQuantile(), 1e-12, resampled.toString());
+        assertTrue(tight.getNullQuantile() < MeanKsNull.quantile(resampled.getWindowObservations(),
+                resampled.getReferenceObservations(), tight.getAlpha()), "tighter than the analytic bound");
 
         // a minimum effect larger than anything seen decides the stored evaluations again: ok
         api.updateMonitor(UpdateMonitorRequest.newBuilder().setName("calibrated").setMonitor(history.getMonitor()

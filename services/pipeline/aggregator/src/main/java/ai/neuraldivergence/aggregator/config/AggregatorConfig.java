@@ -42,6 +42,17 @@ public interface AggregatorConfig {
     @WithDefault("2M")
     io.quarkus.runtime.configuration.MemorySize calibrationSampleMaxBytes();
 
+    /**
+     * The most one tap's sample of an hour or a reference keeps of its members' neuron values (4 bytes a neuron), from
+     * which the mean KS's null is resampled: its smallest-ranked members keep them. 1M: a 128-neuron tap's values for
+     * the whole sample, a 1,024-neuron tap's for 256 members (the fewest resampled; a wider tap's fewer, so the
+     * analytic bound). A tap stored in several blocks keeps none (no block holds a whole observation). 0: none kept,
+     * and calibrated KS monitors use the analytic bound.
+     */
+    @WithName("calibration-sample-value-bytes")
+    @WithDefault("1M")
+    io.quarkus.runtime.configuration.MemorySize calibrationSampleValueBytes();
+
     /** KLL sketch size: larger is more accurate and bigger (~1.33 % rank error at 200). */
     @WithDefault("200")
     int sketchK();

@@ -21,19 +21,29 @@ import java.util.Map;
  * several blocks has from its producer) whose rank may be among the kept ones,
  * each with the slices it is in (a slice's null is resampled from the members in it).
  * Remembers each scope's largest kept rank once it is full, so that a flush sends only what could enter it (about
- * size x (1 + ln(observations / size)) rows an hour, not every observation). Owned by the consumer thread.
+ * size x (1 + ln(observations / size)) rows an hour, not every observation).
+ *
+ * <p>A tap stored as one block also keeps its members' neuron values, on the scope's smallest ranks within a byte
+ * cap, for the mean KS's null ({@link ai.neuraldivergence.domain.SampledMeanKsNull}); the largest rank that keeps them
+ * is remembered likewise, so that a flush sends values only with the members that could keep them. Owned by the
+ * consumer thread.
  */
 public final class CalibrationSamples {
 
     /** Scopes whose cutoff is remembered: an hour's taps and the references being built, with room to spare. */
     private static final int REMEMBERED = 4_096;
 
+    /** What a flush adds to the samples: the members, and per scope how many of its smallest ranks keep values. */
+    record Candidates(List<Member> members, Map<Scope, Integer> valueSizes) {
+    }
+
     private final CalibrationSampleStore store;
     private final int size;
     private final long maxBytes;
-    private final Map<Scope, Long> cutoffs = new LinkedHashMap<>(16, 0.75f, true) {
+    private final long valueBytes;
+    private final Map<Scope, CalibrationSampleStore.Cutoffs> cutoffs = new LinkedHashMap<>(16, 0.75f, true) {
         @Override
-        protected boolean removeEldestEntry(Map.Entry<Scope, Long> eldest) {
+        protected boolean removeEldestEntry(Map.Entry<Scope, CalibrationSampleStore.Cutoffs> eldest) {
             return size() > REMEMBERED;
         }
     };
@@ -41,11 +51,30 @@ public final class CalibrationSamples {
     /**
      * @param size observations kept per scope (0: no samples)
      * @param maxBytes the most one scope's sample of a tap may hold: a wide tap keeps fewer (at least 2)
+     * @param valueBytes the most one scope's members may hold of neuron values (0: none)
      */
-    public CalibrationSamples(CalibrationSampleStore store, int size, long maxBytes) {
+    public CalibrationSamples(CalibrationSampleStore store, int size, long maxBytes, long valueBytes) {
         this.store = store;
         this.size = size;
         this.maxBytes = maxBytes;
+        this.valueBytes = valueBytes;
+    }
+
+    /** Samples without neuron values. */
+    public CalibrationSamples(CalibrationSampleStore store, int size, long maxBytes) {
+        this(store, size, maxBytes, 0);
+    }
+
+    /**
+     * How many of a scope's smallest ranks keep their neuron values: within the byte cap, for a tap stored as one
+     * block (no block of a wider one holds a whole observation), and never more than the sample keeps.
+     */
+    int valueSizeFor(ai.neuraldivergence.domain.TapDescriptor tap) {
+        if (tap.blockCount() != 1) {
+            return 0;
+        }
+        return Math.min(sizeFor(ai.neuraldivergence.domain.mmd.RandomFeatureMap.DIRECTIONS),
+                ai.neuraldivergence.domain.SampledMeanKsNull.valuesKept(tap.neuronCount(), valueBytes));
     }
 
     /** Observations a scope keeps: each is stored as 128 projections, 512 bytes, whatever the tap's width. */
@@ -55,11 +84,12 @@ public final class CalibrationSamples {
     }
 
     /** The members of a flush's windows and references that may enter their scope's sample. */
-    List<Member> candidates(Map<WindowKey, WindowAccumulator.PendingWindow> windows,
+    Candidates candidates(Map<WindowKey, WindowAccumulator.PendingWindow> windows,
             Map<ReferenceKey, WindowAccumulator.PendingWindow> references) {
         List<Member> out = new ArrayList<>();
+        Map<Scope, Integer> valueSizes = new java.util.HashMap<>();
         if (size <= 0) {
-            return out;
+            return new Candidates(out, valueSizes);
         }
         // a scope's members share one map, its tap's (with the layout's registered scales); a wide tap's members
         // are their projections already (absent from the maps)
@@ -72,6 +102,7 @@ public final class CalibrationSamples {
                 if (!w.allProjected()) {
                     maps.computeIfAbsent(scope, s -> ai.neuraldivergence.domain.LayerFeatures.map(w.tap()));
                 }
+                valueSizes.put(scope, valueSizeFor(w.tap()));
             }
         });
         references.forEach((k, w) -> {
@@ -81,6 +112,7 @@ public final class CalibrationSamples {
                 if (!w.allProjected()) {
                     maps.computeIfAbsent(scope, s -> ai.neuraldivergence.domain.LayerFeatures.map(w.tap()));
                 }
+                valueSizes.put(scope, valueSizeFor(w.tap()));
             }
         });
         List<Member> kept = smallest(out);
@@ -96,7 +128,7 @@ public final class CalibrationSamples {
             sliced.add(new Member(m.scope(), m.rank(), m.instanceId(), m.values(),
                     List.copyOf(slices.get(m.values()))));
         }
-        return projected(sliced, maps);
+        return new Candidates(projected(sliced, maps, valueSizes), valueSizes);
     }
 
     /** An empty slice list per kept member's row (by identity) of the hours' scopes or of the references'. */
@@ -128,20 +160,30 @@ public final class CalibrationSamples {
     /**
      * The kept members as the sample stores them: each observation's projections on the layer's feature directions
      * (128 floats, whatever the tap's width), from which every bandwidth's features follow; one with a value that is
-     * not finite has none, and is left out as the layer statistic leaves it out.
+     * not finite has none, and is left out as the layer statistic leaves it out. A tap stored as one block's member
+     * keeps its row too, where its rank may be among those that keep values.
      */
-    private static List<Member> projected(List<Member> members,
-            Map<Scope, ai.neuraldivergence.domain.mmd.RandomFeatureMap> maps) {
+    private List<Member> projected(List<Member> members,
+            Map<Scope, ai.neuraldivergence.domain.mmd.RandomFeatureMap> maps, Map<Scope, Integer> valueSizes) {
         List<Member> out = new ArrayList<>(members.size());
         for (Member m : members) {
             Scope s = m.scope();
             var map = maps.get(s);
             float[] p = map != null ? map.projection(m.values()) : finite(m.values());
             if (p != null) {
-                out.add(new Member(s, m.rank(), m.instanceId(), p, m.slices()));
+                // a one-block tap's member arrives as its row (the map projects it here); a wide tap's as projections
+                boolean valued = map != null && valueSizes.getOrDefault(s, 0) > 0
+                        && m.rank() <= valueCutoff(s);
+                out.add(new Member(s, m.rank(), m.instanceId(), p, m.slices(), valued ? m.values() : null));
             }
         }
         return out;
+    }
+
+    /** The largest rank of a scope that may keep values: unknown (any) until a flush of it commits. */
+    private long valueCutoff(Scope s) {
+        CalibrationSampleStore.Cutoffs c = cutoffs.get(s);
+        return c == null ? Long.MAX_VALUE : c.valueRank();
     }
 
     /**
@@ -179,7 +221,8 @@ public final class CalibrationSamples {
     }
 
     private void add(List<Member> out, Scope scope, WindowAccumulator.PendingWindow w, Instant minute) {
-        long cutoff = cutoffs.getOrDefault(scope, Long.MAX_VALUE);
+        CalibrationSampleStore.Cutoffs known = cutoffs.get(scope);
+        long cutoff = known == null ? Long.MAX_VALUE : known.rank();
         // a wide tap's block 0: its members are the projections its producer sent
         List<float[]> rows = w.allProjected() ? w.projections() : w.rows().rows();
         List<String> ids = w.instanceIds();
@@ -202,13 +245,14 @@ public final class CalibrationSamples {
     }
 
     /** Inserts the members in the flush's transaction; returns the scopes' new cutoffs, for {@link #committed}. */
-    Map<Scope, Long> write(Connection c, List<Member> members) throws SQLException {
+    Map<Scope, CalibrationSampleStore.Cutoffs> write(Connection c, Candidates candidates) throws SQLException {
         int keep = sizeFor(ai.neuraldivergence.domain.mmd.RandomFeatureMap.DIRECTIONS);
-        return store.insert(c, members, s -> keep);
+        return store.insert(c, candidates.members(), s -> keep,
+                s -> candidates.valueSizes().getOrDefault(s, 0));
     }
 
     /** Remembers the cutoffs of a committed flush (a rolled-back one's would drop members it never wrote). */
-    void committed(Map<Scope, Long> written) {
+    void committed(Map<Scope, CalibrationSampleStore.Cutoffs> written) {
         cutoffs.putAll(written);
     }
 }

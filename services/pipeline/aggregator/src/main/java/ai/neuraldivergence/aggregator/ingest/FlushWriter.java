@@ -211,7 +211,7 @@ public final class FlushWriter {
             c.setAutoCommit(false);
             try {
                 List<ExemplarStore.Append> exemplarsWritten = new ArrayList<>();
-                Map<CalibrationSampleStore.Scope, Long> cutoffs = new HashMap<>();
+                Map<CalibrationSampleStore.Scope, CalibrationSampleStore.Cutoffs> cutoffs = new HashMap<>();
                 Outcome outcome = write(c, pending, ranges, exemplarsWritten, cutoffs);
                 if (outcome instanceof Outcome.Committed) {
                     beforeCommit.run();
@@ -249,7 +249,8 @@ public final class FlushWriter {
     }
 
     private Outcome write(Connection c, WindowAccumulator.Drained pending, Map<TopicPartition, OffsetRange> ranges,
-            List<ExemplarStore.Append> exemplarAppends, Map<CalibrationSampleStore.Scope, Long> sampleCutoffs)
+            List<ExemplarStore.Append> exemplarAppends,
+            Map<CalibrationSampleStore.Scope, CalibrationSampleStore.Cutoffs> sampleCutoffs)
             throws SQLException {
         // a frozen instance must not hold locks for long (another owns its partitions by then)
         ai.neuraldivergence.storage.Transactions.bounded(c);

@@ -42,7 +42,8 @@ public class IngestBeans {
                         topics.labels()), config.recent().ttl()),
                 new FlushWriter.Stores(catalog, windows, deltas, deltaPartitions, exemplarPartitions, offsets,
                         references, seals, lateLabels, recent, exemplars),
-                new CalibrationSamples(samples,
-                        config.calibrationSampleSize(), config.calibrationSampleMaxBytes().asLongValue()));
+                new CalibrationSamples(samples, config.calibrationSampleSize(),
+                        config.calibrationSampleMaxBytes().asLongValue(),
+                        config.calibrationSampleValueBytes().asLongValue()));
     }
 }

@@ -3,7 +3,9 @@ package ai.neuraldivergence.aggregator.ingest;
 import ai.neuraldivergence.aggregator.config.AggregatorConfig;
 import ai.neuraldivergence.domain.Granularity;
 import ai.neuraldivergence.domain.LayerNullTable;
+import ai.neuraldivergence.domain.ResampledNull;
 import ai.neuraldivergence.domain.SampledLayerNull;
+import ai.neuraldivergence.domain.SampledMeanKsNull;
 import ai.neuraldivergence.domain.Slice;
 import ai.neuraldivergence.domain.TapDescriptor;
 import ai.neuraldivergence.storage.CalibrationSampleStore;
@@ -29,7 +31,8 @@ import org.jboss.logging.Logger;
 /**
  * Computes sealed references' layer nulls in the background: for each tap of a sealed reference without one, the
  * layer statistic's null resampled from the reference's calibration sample at every bandwidth and bucket
- * ({@link SampledLayerNull#table}), stored for every comparison replica to read. A reference frozen from a time range
+ * ({@link SampledLayerNull#table}), and the mean KS's from the sample's neuron values ({@link SampledMeanKsNull}: a tap
+ * stored as one block), stored together for every comparison replica to read. A reference frozen from a time range
  * is resampled from its hours' samples. Every aggregator runs it; a claim with a lease keeps two from computing the
  * same tap, and one that dies mid-way leaves it to another when the lease ends. A tap whose computation fails is
  * released and tried again a minute later; the others of the check go on.
@@ -50,6 +53,7 @@ public class LayerNullJob {
     private final CalibrationSampleStore samples;
     private final CatalogStore catalog;
     private final int sampleSize;
+    private final long valueBytes;
     private final Duration lease;
     private final String holder = ManagementFactory.getRuntimeMXBean().getName();
     private final Counter computed;
@@ -60,15 +64,17 @@ public class LayerNullJob {
     @Inject
     public LayerNullJob(AggregatorConfig config, LayerNullStore nulls, CalibrationSampleStore samples,
             CatalogStore catalog, MeterRegistry registry) {
-        this(nulls, samples, catalog, config.calibrationSampleSize(), config.references().layerNullLease(), registry);
+        this(nulls, samples, catalog, config.calibrationSampleSize(),
+                config.calibrationSampleValueBytes().asLongValue(), config.references().layerNullLease(), registry);
     }
 
     LayerNullJob(LayerNullStore nulls, CalibrationSampleStore samples, CatalogStore catalog, int sampleSize,
-            Duration lease, MeterRegistry registry) {
+            long valueBytes, Duration lease, MeterRegistry registry) {
         this.nulls = nulls;
         this.samples = samples;
         this.catalog = catalog;
         this.sampleSize = sampleSize;
+        this.valueBytes = valueBytes;
         this.lease = lease;
         this.computed = Meters.counter(registry, "nd.aggregator.layer.nulls.computed",
                 "Layer nulls of sealed references' taps computed and stored");
@@ -106,7 +112,8 @@ public class LayerNullJob {
             }
             Timer.Sample started = Timer.start();
             try {
-                if (nulls.store(d.key(), token, compute(d))) {
+                Computed c = compute(d);
+                if (nulls.store(d.key(), token, c.layer(), c.meanKs())) {
                     stored++;
                     computed.increment();
                 }
@@ -127,7 +134,11 @@ public class LayerNullJob {
         return stored;
     }
 
-    private LayerNullTable compute(LayerNullStore.Due d) {
+    /** A tap's two nulls, stored together. */
+    private record Computed(LayerNullTable layer, LayerNullStore.MeanKs meanKs) {
+    }
+
+    private Computed compute(LayerNullStore.Due d) {
         LayerNullStore.Key k = d.key();
         Optional<TapDescriptor> tap = catalog.find(k.modelId(), k.modelVersion(), k.tap());
         int size = sampleSize;
@@ -138,27 +149,39 @@ public class LayerNullJob {
                 ? samples.readReference(k.modelId(), k.modelVersion(), k.tap(), k.reference(), size)
                 : samples.readHours(k.modelId(), k.modelVersion(), k.tap(),
                         Granularity.HOUR.windowStart(d.sourceFrom()), d.sourceTo(), source, size);
+        // the members that kept their neuron values: a tap stored as one block, the smallest ranks within the cap
+        int valued = tap.isEmpty() || tap.get().blockCount() != 1 ? 0
+                : Math.min(size, SampledMeanKsNull.valuesKept(tap.get().neuronCount(), valueBytes));
+        List<float[]> values = valued == 0 ? List.of() : (d.sourceFrom() == null
+                ? samples.readReferenceValues(k.modelId(), k.modelVersion(), k.tap(), k.reference(), Slice.ALL,
+                        valued)
+                : samples.readHoursValues(k.modelId(), k.modelVersion(), k.tap(),
+                        Granularity.HOUR.windowStart(d.sourceFrom()), d.sourceTo(), source, valued))
+                .stream().filter(row -> row.length == tap.get().neuronCount()).toList();
         if (tap.isEmpty() || sample.isEmpty()) {
             // nothing to resample (a tap without a sample: wider than a block, or its hours past retention): the
             // analytic bound answers for good, and the reference is not left calibrating
-            return LayerNullTable.unusable(sample.size());
+            return new Computed(LayerNullTable.unusable(sample.size()),
+                    new LayerNullStore.MeanKs(values.size(), new java.util.TreeMap<>()));
         }
         long started = System.nanoTime();
-        LayerNullTable table;
+        Computed computed;
         try {
             // on a pool of its own, one thread: the resample's parallel streams would otherwise take the common pool,
             // which a flush of a large delta updates its sketches on
-            table = POOL.submit(() -> new SampledLayerNull(tap.get(), sample, seed(k)).table()).get();
+            computed = POOL.submit(() -> new Computed(new SampledLayerNull(tap.get(), sample, seed(k)).table(),
+                    new LayerNullStore.MeanKs(values.size(), new SampledMeanKsNull(values)
+                            .table(ResampledNull.REPLICATES, seed(k)).buckets()))).get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while computing the layer null of " + k, e);
         } catch (ExecutionException e) {
             throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
         }
-        LOG.infof("computed the layer null of reference %s/%s/%s, tap %s, from %d sampled observations in %d ms",
-                k.modelId(), k.modelVersion(), k.reference(), k.tap(), sample.size(),
-                (System.nanoTime() - started) / 1_000_000);
-        return table;
+        LOG.infof("computed the nulls of reference %s/%s/%s, tap %s, from %d sampled observations (%d with their "
+                + "neuron values) in %d ms", k.modelId(), k.modelVersion(), k.reference(), k.tap(), sample.size(),
+                values.size(), (System.nanoTime() - started) / 1_000_000);
+        return computed;
     }
 
     /** The replicates' seed: a function of the reference alone, so that any replica computes the same null. */

@@ -30,11 +30,15 @@ import org.postgresql.ds.PGSimpleDataSource;
  * its commit leaves no sample row; its retry writes exactly the smallest ranks; a second instance's stale replay of the
  * same records is fenced and changes nothing; a non-finite observation never enters; and another partition's flush
  * into the same hour keeps the smallest ranks of both. Each member keeps the slices it is in: the hour's sample of a
- * class is exactly its kept members in that class.
+ * class is exactly its kept members in that class. The members within the byte cap on neuron values (the smallest
+ * ranks) keep their values, for the mean KS's null, through the same failures.
  */
 class CalibrationSampleFlushTest {
 
     private static final int SIZE = 20;
+    /** Values for 8 members of the 3-neuron tap: 4 bytes a neuron. */
+    private static final int VALUED = 8;
+    private static final long VALUE_BYTES = 4L * 3 * VALUED;
     private static final Instant MINUTE = Instant.parse("2026-11-28T10:03:00Z");
     // declared neuron scales: the sample is projected through the map that divides by them
     private static final TapDescriptor TAP = new TapDescriptor("m", "1", "dense", 0, new int[] {3}, 3,
@@ -84,6 +88,19 @@ class CalibrationSampleFlushTest {
                 .limit(SIZE).filter(i -> i % 2 == 0).map(i -> MAP.projection(row(i))).toList();
     }
 
+    /** The rows of the {@code VALUED} smallest-ranked of observations {@code from..to-1}, in {@code slice}. */
+    private static List<float[]> expectedValues(int from, int to, Instant minute, boolean evenOnly) {
+        return IntStream.range(from, to).boxed()
+                .sorted(Comparator.comparingLong(i -> CalibrationSampleStore.rank("m", "o-" + i, minute)))
+                .limit(VALUED).filter(i -> !evenOnly || i % 2 == 0).map(CalibrationSampleFlushTest::row).toList();
+    }
+
+    /** The sampled values of the hour of {@code MINUTE}, in a slice. */
+    private static List<float[]> hourValues(CalibrationSampleStore store, Slice slice) {
+        Instant hour = Granularity.HOUR.windowStart(MINUTE);
+        return store.readHoursValues("m", "1", "dense", hour, hour.plusSeconds(3600), slice, 1_000);
+    }
+
     private static void assertSample(List<float[]> expected, List<float[]> read) {
         assertEquals(expected.size(), read.size());
         for (int i = 0; i < expected.size(); i++) {
@@ -95,7 +112,7 @@ class CalibrationSampleFlushTest {
     void aFailedFlushLeavesNoSampleAndItsRetryAndAStaleReplayKeepExactlyTheSmallestRanks() {
         PGSimpleDataSource ds = TestDatabases.migrated("sample_flush");
         CalibrationSampleStore store = new CalibrationSampleStore(ds);
-        FlushWriter writer = FlushWriters.withSamples(ds, "g", new CalibrationSamples(store, SIZE, 1 << 20));
+        FlushWriter writer = FlushWriters.withSamples(ds, "g", new CalibrationSamples(store, SIZE, 1 << 20, VALUE_BYTES));
         TopicPartition tp = new TopicPartition("t", 0);
         writer.storedOffsets(Map.of(tp, 0L));
         Instant hour = Granularity.HOUR.windowStart(MINUTE);
@@ -107,6 +124,7 @@ class CalibrationSampleFlushTest {
                 }));
         assertTrue(store.readHours("m", "1", "dense", hour, hour.plusSeconds(3600), 1_000).isEmpty());
         assertTrue(store.readReference("m", "1", "dense", "training", 1_000).isEmpty());
+        assertTrue(hourValues(store, Slice.ALL).isEmpty());
 
         // the records read again and flushed: exactly the smallest ranks, the hour's and the reference's
         assertInstanceOf(FlushWriter.Outcome.Committed.class, writer.flush(delta(0, 100), Map.of(tp,
@@ -117,13 +135,19 @@ class CalibrationSampleFlushTest {
                 "training", 1_000));
         assertSample(expectedEven(0, 100), store.readHours("m", "1", "dense", hour, hour.plusSeconds(3600), CLASS_2,
                 1_000));
+        // the smallest ranks within the byte cap keep their neuron values, the hour's and the reference's
+        assertSample(expectedValues(0, 100, MINUTE, false), hourValues(store, Slice.ALL));
+        assertSample(expectedValues(0, 100, MINUTE, true), hourValues(store, CLASS_2));
+        assertSample(expectedValues(0, 100, CalibrationSampleStore.NO_WINDOW, false), store.readReferenceValues("m",
+                "1", "dense", "training", Slice.ALL, 1_000));
 
         // a second instance that read the same records before it lost the partition: fenced, nothing changes
-        FlushWriter stale = FlushWriters.withSamples(ds, "g", new CalibrationSamples(store, SIZE, 1 << 20));
+        FlushWriter stale = FlushWriters.withSamples(ds, "g", new CalibrationSamples(store, SIZE, 1 << 20, VALUE_BYTES));
         assertInstanceOf(FlushWriter.Outcome.Fenced.class, stale.flush(delta(0, 60), Map.of(tp,
                 new FlushWriter.OffsetRange(0, 60))));
         assertSample(expected(0, 100, MINUTE), store.readHours("m", "1", "dense", hour, hour.plusSeconds(3600),
                 1_000));
+        assertSample(expectedValues(0, 100, MINUTE, false), hourValues(store, Slice.ALL));
 
         // another partition's observations of the same hour, through that second instance: the union's smallest
         TopicPartition other = new TopicPartition("t", 1);
@@ -134,5 +158,6 @@ class CalibrationSampleFlushTest {
                 1_000));
         assertSample(expectedEven(0, 250), store.readHours("m", "1", "dense", hour, hour.plusSeconds(3600), CLASS_2,
                 1_000));
+        assertSample(expectedValues(0, 250, MINUTE, false), hourValues(store, Slice.ALL));
     }
 }

@@ -1,12 +1,15 @@
 package ai.neuraldivergence.aggregator.ingest;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.neuraldivergence.domain.LayerFeatures;
 import ai.neuraldivergence.domain.LayerNullTable;
 import ai.neuraldivergence.domain.Reduction;
+import ai.neuraldivergence.domain.ResampledNull;
 import ai.neuraldivergence.domain.SampledLayerNull;
+import ai.neuraldivergence.domain.SampledMeanKsNull;
 import ai.neuraldivergence.domain.TapDescriptor;
 import ai.neuraldivergence.domain.mmd.RandomFeatureMap;
 import ai.neuraldivergence.storage.CalibrationSampleStore;
@@ -29,7 +32,7 @@ import org.postgresql.ds.PGSimpleDataSource;
  * left calibrating, while the other tap of the check is computed and stored as the on-demand null would be; once the
  * row is mended, the retry stores it and nothing is calibrating any more. A write the database refuses after the
  * computation is counted and retried, never half stored; two aggregators checking at once store each tap exactly
- * once.
+ * once. The mean KS's null is stored with the layer's, resampled from the members' neuron values.
  */
 class LayerNullJobTest {
 
@@ -50,7 +53,8 @@ class LayerNullJobTest {
             for (int j = 0; j < NEURONS; j++) {
                 row[j] = (float) Math.max(0, r.nextGaussian());
             }
-            out.add(new CalibrationSampleStore.Member(scope, i, "o-" + i, map.projection(row)));
+            out.add(new CalibrationSampleStore.Member(scope, i, "o-" + i, map.projection(row),
+                    List.of(ai.neuraldivergence.domain.Slice.ALL), row));
         }
         return out;
     }
@@ -83,7 +87,8 @@ class LayerNullJobTest {
 
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         LayerNullStore nulls = new LayerNullStore(ds);
-        LayerNullJob job = new LayerNullJob(nulls, samples, catalog, 2_000, Duration.ofMinutes(10), registry);
+        LayerNullJob job = new LayerNullJob(nulls, samples, catalog, 2_000, 1 << 20, Duration.ofMinutes(10),
+                registry);
         assertEquals(1, job.check(), "the fine tap is stored whatever the broken one does");
         assertEquals(1, registry.get("nd.aggregator.layer.nulls.failures").counter().count());
         assertEquals(1, registry.get("nd.aggregator.layer.nulls.computed").counter().count());
@@ -103,6 +108,18 @@ class LayerNullJobTest {
             assertEquals(expected.quantile(3, n, SAMPLE, 1e-5).orElseThrow(), stored.quantile(3, n, SAMPLE, 1e-5)
                     .orElseThrow(), 0);
         }
+        // and beside it the mean KS's, resampled from the members' neuron values (a tap stored as one block)
+        List<float[]> values = samples.readReferenceValues("m", "1", "fine", "training",
+                ai.neuraldivergence.domain.Slice.ALL, 2_000);
+        assertEquals(SAMPLE, values.size());
+        LayerNullStore.MeanKs meanKs = nulls.readMeanKs(fineKey).orElseThrow();
+        assertEquals(SAMPLE, meanKs.sampleSize());
+        var expectedKs = new SampledMeanKsNull(values).table(ResampledNull.REPLICATES, LayerNullJob.seed(fineKey))
+                .buckets();
+        assertEquals(expectedKs.keySet(), meanKs.buckets().keySet());
+        assertTrue(!expectedKs.isEmpty(), "300 members resample the smallest buckets");
+        expectedKs.forEach((bucket, q) -> assertArrayEquals(q, meanKs.buckets().get(bucket), 0, "bucket " + bucket));
+        assertTrue(nulls.readMeanKs(brokenKey).isEmpty(), "nothing stored for the tap that failed");
 
         // mended, and its retry due: stored, and nothing is calibrating
         execute(ds, "DELETE FROM calibration_sample WHERE tap = 'broken' AND rank = 7");
@@ -146,7 +163,7 @@ class LayerNullJobTest {
         execute(ds, "CREATE TRIGGER refuse BEFORE UPDATE ON layer_null FOR EACH ROW WHEN (NEW.computed_at IS NOT "
                 + "NULL) EXECUTE FUNCTION refuse()");
         SimpleMeterRegistry first = new SimpleMeterRegistry();
-        LayerNullJob a = new LayerNullJob(nulls, samples, catalog, 2_000, Duration.ofMinutes(10), first);
+        LayerNullJob a = new LayerNullJob(nulls, samples, catalog, 2_000, 0, Duration.ofMinutes(10), first);
         assertEquals(0, a.check());
         assertEquals(4, first.get("nd.aggregator.layer.nulls.failures").counter().count(), "each tap counted");
         assertEquals(4, first.get("nd.aggregator.layer.nulls.calibrating").gauge().value(), "none half stored");
@@ -155,7 +172,7 @@ class LayerNullJobTest {
         execute(ds, "DROP TRIGGER refuse ON layer_null");
         execute(ds, "UPDATE layer_null SET claimed_until = now() - interval '1 second'");
         SimpleMeterRegistry second = new SimpleMeterRegistry();
-        LayerNullJob b = new LayerNullJob(nulls, samples, catalog, 2_000, Duration.ofMinutes(10), second);
+        LayerNullJob b = new LayerNullJob(nulls, samples, catalog, 2_000, 0, Duration.ofMinutes(10), second);
         java.util.concurrent.ExecutorService two = java.util.concurrent.Executors.newFixedThreadPool(2);
         try {
             var fromA = two.submit(a::check);

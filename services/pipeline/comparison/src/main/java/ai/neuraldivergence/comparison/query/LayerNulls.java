@@ -1,6 +1,8 @@
 package ai.neuraldivergence.comparison.query;
 
 import ai.neuraldivergence.domain.LayerNull;
+import ai.neuraldivergence.domain.MeanKsNull;
+import ai.neuraldivergence.domain.ResampledNull;
 import ai.neuraldivergence.domain.SampledLayerNull;
 import ai.neuraldivergence.domain.Slice;
 import ai.neuraldivergence.domain.TapDescriptor;
@@ -22,7 +24,12 @@ import org.jboss.logging.Logger;
  * resampled here from its calibration sample when first asked and kept a few minutes with its sample, as is another
  * slice than all (of any side: the sample's members in that slice)
  * ({@link SampledLayerNull}): a bucket costs about a second of one core at a thousand replicates, and a live view
- * redrawn every few seconds asks again for the same one. Thread-safe.
+ * redrawn every few seconds asks again for the same one.
+ *
+ * <p>The mean KS's null (a calibrated KS monitor's) is stored beside a sealed reference's layer null, computed in the
+ * same claim after the seal: read and kept with it. Other sides have none (the analytic bound answers): a monitor
+ * compares with a sealed reference, and resampling values on demand would read a sample of neuron values per query.
+ * Thread-safe.
  */
 public final class LayerNulls {
 
@@ -52,8 +59,11 @@ public final class LayerNulls {
     private record Kept(SampledLayerNull nulls, long at) {
     }
 
-    /** {@code nulls} null: the stored row could not be read (the analytic bound answers). */
-    private record Stored(LayerNull.Source nulls, long at) {
+    /**
+     * {@code nulls} null: the stored row could not be read (the analytic bound answers); {@code meanKs} likewise, or
+     * {@link MeanKsNull#CALIBRATING} with the layer's.
+     */
+    private record Stored(LayerNull.Source nulls, MeanKsNull.Source meanKs, long at) {
     }
 
     private final CalibrationSampleStore samples;
@@ -117,28 +127,45 @@ public final class LayerNulls {
             return null;
         }
         if (scope.reference() != null && scope.sealed()) {
-            return stored(new StoredKey(new LayerNullStore.Key(scope.modelId(), scope.modelVersion(),
-                    scope.reference(), scope.tap()), scope.createdAt()));
+            return stored(storedKey(scope)).nulls();
         }
         return (g, n, m, alpha) -> LayerNull.bucket(n, m) == 0 ? OptionalDouble.empty()
                 : nulls(tap, scope).quantile(g, n, m, alpha);
     }
 
     /**
-     * A sealed reference's stored null, or {@link LayerNull#CALIBRATING} while it is not stored yet; null (the
-     * analytic bound) when the stored row cannot be read.
+     * The mean KS's null a calibrated KS monitor asks of its reference side: a sealed reference's stored one (slice
+     * all), {@link MeanKsNull#CALIBRATING} while its nulls are being computed; null, the analytic bound, elsewhere
+     * (another side or slice, a tap without sampled values: wider than a block, or a sample too small).
      */
-    private LayerNull.Source stored(StoredKey key) {
+    public MeanKsNull.Source meanKsFor(Scope scope) {
+        if (scope == null || scope.reference() == null || !scope.sealed()) {
+            return null;
+        }
+        return stored(storedKey(scope)).meanKs();
+    }
+
+    private static StoredKey storedKey(Scope scope) {
+        return new StoredKey(new LayerNullStore.Key(scope.modelId(), scope.modelVersion(), scope.reference(),
+                scope.tap()), scope.createdAt());
+    }
+
+    /**
+     * A sealed reference's stored nulls, or {@link LayerNull#CALIBRATING} and {@link MeanKsNull#CALIBRATING} while
+     * they are not stored yet; null (the analytic bound) for one whose stored row cannot be read.
+     */
+    private Stored stored(StoredKey key) {
         long now = System.nanoTime();
         synchronized (this) {
             Stored s = storedKept.get(key);
             long kept = s == null ? 0 : s.nulls() == null || s.nulls().calibrating() ? CALIBRATING_RECHECK.toNanos()
                     : KEPT.toNanos();
             if (s != null && now - s.at() < kept) {
-                return s.nulls();
+                return s;
             }
         }
         LayerNull.Source read;
+        MeanKsNull.Source meanKs = null;
         try {
             read = stored.read(key.key()).<LayerNull.Source>map(t -> t).orElse(LayerNull.CALIBRATING);
         } catch (IllegalArgumentException e) {
@@ -147,10 +174,24 @@ public final class LayerNulls {
                     e.getMessage());
             read = null;
         }
-        synchronized (this) {
-            storedKept.put(key, new Stored(read, now));
+        if (read != null && read.calibrating()) {
+            // computed in the same claim as the layer's: calibrating together
+            meanKs = MeanKsNull.CALIBRATING;
+        } else if (read != null) {
+            try {
+                meanKs = stored.readMeanKs(key.key()).filter(k -> !k.buckets().isEmpty())
+                        .map(k -> MeanKsNull.Source.of(ResampledNull.of(ResampledNull.Scaling.KS,
+                                new java.util.TreeMap<>(k.buckets())))).orElse(null);
+            } catch (IllegalArgumentException e) {
+                LOG.warnf("the stored mean-KS null of %s cannot be read, the analytic bound answers: %s", key.key(),
+                        e.getMessage());
+            }
         }
-        return read;
+        Stored out = new Stored(read, meanKs, now);
+        synchronized (this) {
+            storedKept.put(key, out);
+        }
+        return out;
     }
 
     /** The scope's nulls: kept, or from its sample read now. */

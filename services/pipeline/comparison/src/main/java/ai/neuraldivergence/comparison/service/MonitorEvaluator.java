@@ -266,7 +266,10 @@ public final class MonitorEvaluator {
     private Tracked track(Key key, StoredMonitor m, Instant completeBefore, double alpha) {
         Tracked t = runs.get(key);
         MonitorDefinition d = m.definition();
-        if (t != null && t.monitor.generation() == m.generation() && t.monitor.definition().equals(d)) {
+        // the same incarnation only: a monitor deleted and created again under its name, with the same definition,
+        // has generation 0 again, and must back-fill rather than go on from the deleted one's run
+        if (t != null && t.monitor.generation() == m.generation() && t.monitor.definition().equals(d)
+                && java.util.Objects.equals(t.monitor.updatedAt(), m.updatedAt())) {
             return t;
         }
         Optional<MonitorStatus> stored = store.states().stream().filter(s -> s.monitor().equals(key.monitor())
@@ -332,8 +335,18 @@ public final class MonitorEvaluator {
                     e.value(), CalibratedThreshold.ofLayer(d.minimumEffect(), stored.alpha(), stored.nullQuantile(),
                             stored.smallestDetectableEffect() - stored.applied(), stored.calibrating()));
         }
-        // a mode change starts the state over, so a calibrated monitor's evaluations carry their sketch bound
-        double sketchBound = e.calibration() == null ? 0 : e.calibration().sketchBound();
+        CalibratedThreshold stored = e.calibration();
+        if (stored != null && stored.alpha() == alpha) {
+            // the same budget: the null quantile as it was read (perhaps resampled from the reference's sample), so
+            // that a new minimum effect decides again at once, on the same footing
+            return MonitorRun.Evaluation.of(e.end(), e.window(), e.referenceObservations(), e.value(),
+                    new CalibratedThreshold(d.minimumEffect(), stored.nullQuantile(), stored.sketchBound(), alpha,
+                            stored.smallestDetectableEffect() - stored.minimumEffect() + d.minimumEffect(),
+                            stored.calibrating()));
+        }
+        // a new budget: the analytic bound at its rate until the next evaluation reads the null again (a mode change
+        // starts the state over, so a calibrated monitor's evaluations carry their sketch bound)
+        double sketchBound = stored == null ? 0 : stored.sketchBound();
         return MonitorRun.Evaluation.of(e.end(), e.window(), e.referenceObservations(), e.value(),
                 CalibratedThreshold.of(d.minimumEffect(), alpha, e.window().observations(), e.referenceObservations(),
                         sketchBound));
@@ -378,12 +391,17 @@ public final class MonitorEvaluator {
             Selections.Bound referenceSide = selections.bind(d.modelId(), new Selection.Reference(d.reference(),
                     d.slice()));
             TapDistribution reference = selections.read(descriptor, referenceSide);
-            ai.neuraldivergence.domain.LayerNull.Source layerNull = d.metric() == Divergence.Metric.MMD
-                    && layerNulls != null
-                    ? layerNulls.sourceFor(descriptor, selections.sampleScope(descriptor, referenceSide)) : null;
+            boolean layer = d.metric() == Divergence.Metric.MMD;
+            var scope = layerNulls == null || !d.calibrated() && !layer ? null
+                    : selections.sampleScope(descriptor, referenceSide);
+            ai.neuraldivergence.domain.LayerNull.Source layerNull = layer && scope != null
+                    ? layerNulls.sourceFor(descriptor, scope) : null;
+            // a calibrated KS monitor's null quantile: resampled from its sealed reference's sample where stored
+            ai.neuraldivergence.domain.MeanKsNull.Source meanKsNull = !layer && scope != null
+                    ? layerNulls.meanKsFor(scope) : null;
             MinuteEvaluation evaluated = MinuteEvaluation.of(d, alpha, descriptor, reference, located.counts(), end,
                     w -> selections.readUncached(descriptor, selections.bind(d.modelId(),
-                            new Selection.Range(w.start(), end, d.slice()))), layerNull);
+                            new Selection.Range(w.start(), end, d.slice()))), layerNull, meanKsNull);
             e = evaluated.evaluation();
             top = evaluated.topNeurons();
         } catch (NotFoundException | FailedPreconditionException missing) {
