@@ -44,7 +44,8 @@ import org.junit.jupiter.api.Test;
  * both instances (the second learns the seal from the seal topic), a tagged record written straight into Kafka is
  * dead-lettered with {@code reference-sealed}, and the reference's count and every stored row stay as they were; its
  * calibration sample holds the rebuilt reference's observations only, and an aggregator computes its layer nulls in
- * the background, after which Compare against it reads a resampled null and no tap is calibrating. A reference
+ * the background, after which Compare against it reads a resampled null and no tap is calibrating; the mean KS's
+ * null is stored beside each, resampled from the members' neuron values where the tap is stored as one block. A reference
  * frozen from a time range is sealed at creation and refused alike; deleting it clears its seal.
  */
 class SealedReferenceTest {
@@ -120,6 +121,14 @@ class SealedReferenceTest {
             ai.neuraldivergence.proto.v1.CompareResponse compared = awaitLayerNullsStored(comparison, model, version);
             assertTrue(compared.getTapsList().stream().anyMatch(t -> t.getSummary().getLayer().getNullResampled()),
                     compared.toString());
+            // and, stored with each, the mean KS's null (calibrated KS monitors'): resampled from the sampled
+            // members' neuron values where the tap is stored as one block (all 256 keep them), none for a wider one
+            Map<String, String> meanKs = meanKsNulls(db, "training");
+            assertEquals(5, meanKs.size(), meanKs.toString());
+            assertTrue(meanKs.values().stream().anyMatch(v -> v.equals("one block: 256 values, 256 resampled, "
+                    + "bucket 16")), meanKs.toString());
+            assertTrue(meanKs.values().stream().allMatch(v -> v.equals("one block: 256 values, 256 resampled, "
+                    + "bucket 16") || v.equals("several blocks: 0 values, 0 resampled, no bucket")), meanKs.toString());
 
             // a tagged record written straight into Kafka is dead-lettered, and nothing changes
             Map<String, String> layout = tapLayout(get(first, "/v1/model").body());
@@ -311,6 +320,31 @@ class SealedReferenceTest {
             while (rs.next()) {
                 out.put(rs.getString(1) + "/" + rs.getString(2), rs.getLong(3) + " " + rs.getString(4) + " "
                         + rs.getTimestamp(5) + " " + rs.getTimestamp(6));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Per tap of a reference: whether it is stored as one block, how many of its sampled members keep neuron values,
+     * and its stored mean-KS null's sample size and first bucket.
+     */
+    private static Map<String, String> meanKsNulls(String db, String name) throws Exception {
+        Map<String, String> out = new java.util.TreeMap<>();
+        try (Connection c = DriverManager.getConnection(db, TestInfrastructure.DB_USER,
+                TestInfrastructure.DB_PASSWORD); java.sql.PreparedStatement ps = c.prepareStatement("SELECT n.tap, "
+                        + "t.neuron_count <= t.block_size, (SELECT count(*) FROM calibration_sample s WHERE "
+                        + "s.reference = n.reference AND s.tap = n.tap AND s.activations IS NOT NULL), n.sample_size, "
+                        + "n.quantiles[1] FROM layer_null n JOIN tap t USING (model_id, model_version, tap) WHERE "
+                        + "n.reference = ? AND n.statistic = 'mean_ks' AND n.computed_at IS NOT NULL")) {
+            ps.setString(1, name);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    double bucket = rs.getDouble(5);
+                    out.put(rs.getString(1), (rs.getBoolean(2) ? "one block" : "several blocks") + ": "
+                            + rs.getLong(3) + " values, " + rs.getInt(4) + " resampled, "
+                            + (rs.wasNull() ? "no bucket" : "bucket " + (int) bucket));
+                }
             }
         }
         return out;
