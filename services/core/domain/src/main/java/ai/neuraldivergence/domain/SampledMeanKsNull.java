@@ -11,7 +11,7 @@ import java.util.stream.IntStream;
  * sides drawn from the sample, the tap's mean of exact per-neuron KS computed between them
  * ({@link ResampledNull#exactMeanKs}), {@link ResampledNull#REPLICATES} replicates per effective-size bucket, kept as
  * a {@link ResampledNull} of {@link ResampledNull.Scaling#KS} (beyond the largest bucket scaled as
- * {@code n_eff^-1/2}, below one in a thousand its bounded-difference tail).
+ * about {@code n_eff^-1/2} with Stephens' finite-size correction, below one in a thousand its bounded-difference tail).
  *
  * <p><b>Without replacement, the sides disjoint.</b> The sample's members are independent draws of the reference's
  * distribution, so two disjoint sets of them are two independent samples of it: each replicate is an exact draw of
