@@ -13,9 +13,11 @@ public final class LayerNullTable implements LayerNull.Source {
 
     /**
      * How a table's numbers are made, stored beside them: a stored table of another construction (another number of
-     * replicates, other buckets, summary levels or bandwidth grid) is computed again rather than read.
+     * replicates, other buckets, summary levels or bandwidth grid) is computed again rather than read. Change it only
+     * when the numbers change: every sealed reference's table is then computed again, and one frozen from hours past
+     * their retention has no sample left to compute it from (the analytic bound answers for good).
      */
-    public static final String CONSTRUCTION = "resampled/2 (with the mean KS's, sides disjoint): " + ResampledNull.REPLICATES + " replicates, buckets "
+    public static final String CONSTRUCTION = "resampled/1: " + ResampledNull.REPLICATES + " replicates, buckets "
             + ResampledNull.SMALLEST_BUCKET + "-" + LayerNull.LARGEST_BUCKET + ", levels "
             + java.util.Arrays.toString(ResampledNull.LEVELS) + " and mean + 3 se, bandwidths "
             + ai.neuraldivergence.domain.mmd.RandomFeatureMap.GRID_DESCRIPTION + ", spectrum below 1e-3";

@@ -38,6 +38,15 @@ public final class SampledMeanKsNull {
     /** How many times the window side the reference side of a replicate is. */
     static final int RATIO = 8;
     /**
+     * How a stored mean KS's null is made, stored beside it (apart from the layer null's
+     * {@link LayerNullTable#CONSTRUCTION}, so that either can change without the other being computed again): one of
+     * another construction is computed again rather than read.
+     */
+    public static final String CONSTRUCTION = "mean-ks/1: " + ResampledNull.REPLICATES + " replicates, sides disjoint "
+            + "1:" + RATIO + " without replacement, buckets from " + ResampledNull.SMALLEST_BUCKET + ", levels "
+            + java.util.Arrays.toString(ResampledNull.LEVELS) + " and mean + 3 se, Stephens' scaling";
+
+    /**
      * The aggregator's default byte cap on one scope's sampled neuron values (its
      * {@code nd.aggregator.calibration-sample-value-bytes}): 1 MB, a 128-neuron tap's values for 2,048 members, a
      * 1,024-neuron tap's for 256 (the smallest sample resampled).

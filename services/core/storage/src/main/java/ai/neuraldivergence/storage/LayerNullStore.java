@@ -3,6 +3,7 @@ package ai.neuraldivergence.storage;
 import ai.neuraldivergence.domain.LayerNull;
 import ai.neuraldivergence.domain.LayerNullTable;
 import ai.neuraldivergence.domain.ResampledNull;
+import ai.neuraldivergence.domain.SampledMeanKsNull;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -23,8 +24,11 @@ import javax.sql.DataSource;
  * computation that outlived its claim (or its reference, deleted and made again under the same name) writes nothing.
  *
  * <p>Two statistics have a null per tap: the layer statistic's ({@link #MMD2}), whose row carries the claim, and the
- * mean KS's ({@link #MEAN_KS}), stored beside it under the same claim and in the same transaction, so that a tap's
- * nulls are calibrating together and computed together.
+ * mean KS's ({@link #MEAN_KS}), stored beside it under the same claim and in the same transaction. Each has its own
+ * construction ({@link LayerNullTable#CONSTRUCTION}, {@link SampledMeanKsNull#CONSTRUCTION}): a tap is due while
+ * either is missing or of another, and only that one is computed again, so that a new mean KS's null leaves the layer
+ * nulls stored before alone (a reference frozen from hours past their retention could not compute its layer null
+ * again).
  */
 public final class LayerNullStore {
 
@@ -66,23 +70,35 @@ public final class LayerNullStore {
     public record Due(Key key, Instant sourceFrom, Instant sourceTo, String sourceSlice) {
     }
 
-    /** Sealed references' taps without a stored null of today's construction: calibrating. */
+    /**
+     * Sealed references' taps without both nulls stored of today's constructions: calibrating. Bound by
+     * {@link #bindCalibrating}.
+     */
     private static final String CALIBRATING = "FROM reference r JOIN tap t ON t.model_id = r.model_id AND "
             + "t.model_version = r.model_version LEFT JOIN layer_null n ON n.model_id = r.model_id AND "
             + "n.model_version = r.model_version AND n.reference = r.name AND n.tap = t.tap AND n.slice = ? AND "
-            + "n.statistic = ? WHERE r.sealed_at IS NOT NULL AND (n.model_id IS NULL OR n.computed_at IS NULL OR "
-            + "n.construction IS DISTINCT FROM ?)";
+            + "n.statistic = ? LEFT JOIN layer_null k ON k.model_id = r.model_id AND k.model_version = "
+            + "r.model_version AND k.reference = r.name AND k.tap = t.tap AND k.slice = ? AND k.statistic = ? "
+            + "WHERE r.sealed_at IS NOT NULL AND (n.model_id IS NULL OR n.computed_at IS NULL OR "
+            + "n.construction IS DISTINCT FROM ? OR k.model_id IS NULL OR k.computed_at IS NULL OR "
+            + "k.construction IS DISTINCT FROM ?)";
+
+    /** Binds {@link #CALIBRATING}'s parameters; returns the next parameter's index. */
+    private static int bindCalibrating(PreparedStatement ps) throws SQLException {
+        Sql.bind(ps, ALL, MMD2, ALL, MEAN_KS, LayerNullTable.CONSTRUCTION, SampledMeanKsNull.CONSTRUCTION);
+        return 7;
+    }
 
     /**
-     * Up to {@code limit} taps of sealed references without a stored null of today's construction and not claimed
-     * now, oldest seal first.
+     * Up to {@code limit} taps of sealed references with a null missing or of another construction (either statistic)
+     * and not claimed now, oldest seal first.
      */
     public List<Due> due(int limit) {
         return Transactions.run(dataSource, "listing the layer nulls due", c -> {
             try (PreparedStatement ps = c.prepareStatement("SELECT r.model_id, r.model_version, r.name, t.tap, "
                     + "r.source_from, r.source_to, r.source_slice " + CALIBRATING + " AND (n.claimed_until IS NULL "
                     + "OR n.claimed_until < now()) ORDER BY r.sealed_at, r.model_id, r.name, t.tap_index LIMIT ?")) {
-                Sql.bind(ps, ALL, MMD2, LayerNullTable.CONSTRUCTION, limit);
+                ps.setInt(bindCalibrating(ps), limit);
                 return Sql.list(ps, rs -> new Due(new Key(rs.getString(1), rs.getString(2), rs.getString(3),
                         rs.getString(4)), instant(rs, 5), instant(rs, 6), rs.getString(7)));
             }
@@ -96,7 +112,7 @@ public final class LayerNullStore {
     public long calibrating() {
         return Transactions.run(dataSource, "counting the layer nulls calibrating", c -> {
             try (PreparedStatement ps = c.prepareStatement("SELECT count(*) " + CALIBRATING)) {
-                Sql.bind(ps, ALL, MMD2, LayerNullTable.CONSTRUCTION);
+                bindCalibrating(ps);
                 return Sql.one(ps, rs -> rs.getLong(1));
             }
         });
@@ -108,8 +124,9 @@ public final class LayerNullStore {
     }
 
     /**
-     * Claims a due null for {@code lease} under {@code token}, which only this claim holds: false when it is stored,
-     * claimed by another whose lease runs, or its reference is gone (or not sealed).
+     * Claims a tap's due nulls for {@code lease} under {@code token}, which only this claim holds: false when both are
+     * stored, it is claimed by another whose lease runs, or its reference is gone (or not sealed). The claim is held on
+     * the layer null's row, whether that null or only the mean KS's is due.
      */
     public boolean claim(Key key, String token, Duration lease) {
         return Transactions.run(dataSource, "claiming the layer null of " + key, c -> {
@@ -119,49 +136,65 @@ public final class LayerNullStore {
                     + "model_version = ? AND name = ? AND sealed_at IS NOT NULL ON CONFLICT (model_id, model_version, "
                     + "reference, tap, slice, statistic) DO UPDATE SET claimed_until = excluded.claimed_until, "
                     + "claimed_by = excluded.claimed_by WHERE (layer_null.computed_at IS NULL OR "
-                    + "layer_null.construction IS DISTINCT FROM ?) AND (layer_null.claimed_until IS NULL OR "
-                    + "layer_null.claimed_until < now())")) {
+                    + "layer_null.construction IS DISTINCT FROM ? OR NOT EXISTS (SELECT 1 FROM layer_null k WHERE "
+                    + "k.model_id = layer_null.model_id AND k.model_version = layer_null.model_version AND "
+                    + "k.reference = layer_null.reference AND k.tap = layer_null.tap AND k.slice = layer_null.slice "
+                    + "AND k.statistic = ? AND k.computed_at IS NOT NULL AND k.construction = ?)) AND "
+                    + "(layer_null.claimed_until IS NULL OR layer_null.claimed_until < now())")) {
                 Sql.bind(ps, key.tap(), ALL, MMD2, (double) lease.toSeconds(), token, key.modelId(),
-                        key.modelVersion(), key.reference(), LayerNullTable.CONSTRUCTION);
+                        key.modelVersion(), key.reference(), LayerNullTable.CONSTRUCTION, MEAN_KS,
+                        SampledMeanKsNull.CONSTRUCTION);
                 return ps.executeUpdate() == 1;
             }
         });
     }
 
     /**
-     * Stores a computed null under the claim {@code token}: false when the claim is not held any more (lapsed and
-     * taken by another, or its reference deleted, and perhaps made again under the same name, meanwhile) or a null
-     * is stored already.
-     */
-    public boolean store(Key key, String token, LayerNullTable table) {
-        return store(key, token, table, null);
-    }
-
-    /**
-     * Stores a computed layer null under the claim {@code token}, and with it the tap's mean KS's null (none when
-     * {@code meanKs} is null), in one transaction: both or neither. False, and nothing stored, as
-     * {@link #store(Key, String, LayerNullTable)}.
+     * Stores a tap's nulls computed under the claim {@code token}, in one transaction: both or neither. A null
+     * {@code table} keeps the layer null stored (of today's construction: false otherwise), when only the mean KS's
+     * was due; a null {@code meanKs} stores none (the tap stays due for it). False, and nothing stored, when the
+     * claim is not held any more: lapsed and taken by another, or its reference deleted (and perhaps made again under
+     * the same name) meanwhile, or the nulls stored already.
      */
     public boolean store(Key key, String token, LayerNullTable table, MeanKs meanKs) {
         return Transactions.run(dataSource, "storing the layer null of " + key, c -> {
-            try (PreparedStatement ps = c.prepareStatement("UPDATE layer_null SET computed_at = now(), construction = ?, "
-                    + "sample_size = ?, quantiles = ?, eigenvalues = ?, claimed_until = NULL, claimed_by = NULL "
-                    + "WHERE model_id = ? AND model_version = ? AND reference = ? AND tap = ? AND slice = ? AND "
-                    + "statistic = ? AND claimed_by = ?")) {
-                ps.setString(1, LayerNullTable.CONSTRUCTION);
-                ps.setInt(2, table.sampleSize());
-                ps.setArray(3, doubles(c, flatten(table.summaries())));
-                ps.setArray(4, doubles(c, flatten(table.eigenvalues())));
-                Sql.bindFrom(ps, 5, key.modelId(), key.modelVersion(), key.reference(), key.tap(), ALL, MMD2, token);
-                if (ps.executeUpdate() != 1) {
-                    return false;
-                }
+            if (!(table == null ? release(c, key, token) : storeTable(c, key, token, table))) {
+                return false;
             }
             if (meanKs != null) {
                 storeMeanKs(c, key, meanKs);
             }
             return true;
         });
+    }
+
+    /** The layer null's row updated with its table, the claim {@code token} ended: false when it was not held. */
+    private static boolean storeTable(Connection c, Key key, String token, LayerNullTable table) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("UPDATE layer_null SET computed_at = now(), construction = ?, "
+                + "sample_size = ?, quantiles = ?, eigenvalues = ?, claimed_until = NULL, claimed_by = NULL "
+                + "WHERE model_id = ? AND model_version = ? AND reference = ? AND tap = ? AND slice = ? AND "
+                + "statistic = ? AND claimed_by = ?")) {
+            ps.setString(1, LayerNullTable.CONSTRUCTION);
+            ps.setInt(2, table.sampleSize());
+            ps.setArray(3, doubles(c, flatten(table.summaries())));
+            ps.setArray(4, doubles(c, flatten(table.eigenvalues())));
+            Sql.bindFrom(ps, 5, key.modelId(), key.modelVersion(), key.reference(), key.tap(), ALL, MMD2, token);
+            return ps.executeUpdate() == 1;
+        }
+    }
+
+    /**
+     * The claim {@code token} ended on a layer null's row left as stored: false when the claim was not held, or the
+     * stored null is not of today's construction (it was due too, and keeping it would leave it so).
+     */
+    private static boolean release(Connection c, Key key, String token) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("UPDATE layer_null SET claimed_until = NULL, claimed_by = NULL "
+                + "WHERE model_id = ? AND model_version = ? AND reference = ? AND tap = ? AND slice = ? AND "
+                + "statistic = ? AND claimed_by = ? AND computed_at IS NOT NULL AND construction = ?")) {
+            Sql.bind(ps, key.modelId(), key.modelVersion(), key.reference(), key.tap(), ALL, MMD2, token,
+                    LayerNullTable.CONSTRUCTION);
+            return ps.executeUpdate() == 1;
+        }
     }
 
     /**
@@ -176,7 +209,7 @@ public final class LayerNullStore {
                 + "sample_size = excluded.sample_size, quantiles = excluded.quantiles, eigenvalues = "
                 + "excluded.eigenvalues, claimed_until = NULL, claimed_by = NULL")) {
             Sql.bind(ps, key.modelId(), key.modelVersion(), key.reference(), key.tap(), ALL, MEAN_KS,
-                    LayerNullTable.CONSTRUCTION, meanKs.sampleSize());
+                    SampledMeanKsNull.CONSTRUCTION, meanKs.sampleSize());
             ps.setArray(9, doubles(c, flatten(meanKs.buckets())));
             ps.setArray(10, doubles(c, new double[0]));
             ps.executeUpdate();
@@ -204,29 +237,30 @@ public final class LayerNullStore {
      * reference not sealed).
      */
     public Optional<LayerNullTable> read(Key key) {
-        return computed(key, MMD2, "the layer null", rs -> table(key, rs.getInt(1), unboxed(rs.getArray(2)),
+        return computed(key, MMD2, LayerNullTable.CONSTRUCTION, "the layer null", rs -> table(key, rs.getInt(1), unboxed(rs.getArray(2)),
                 unboxed(rs.getArray(3))));
     }
 
     /**
-     * A tap's stored mean KS's null of today's construction; empty when there is none (calibrating, or a tap of a
-     * reference whose nulls were stored before the mean KS had one).
+     * A tap's stored mean KS's null of today's construction; empty while it is calibrating (not computed yet, of
+     * another construction, or its reference not sealed). One computed without a sample of neuron values has no
+     * bucket: the analytic bound answers for good.
      *
      * @throws IllegalArgumentException when the stored row is not of the shape {@link #store} writes
      */
     public Optional<MeanKs> readMeanKs(Key key) {
-        return computed(key, MEAN_KS, "the mean KS's null", rs -> new MeanKs(rs.getInt(1),
-                buckets(key, unboxed(rs.getArray(2)))));
+        return computed(key, MEAN_KS, SampledMeanKsNull.CONSTRUCTION, "the mean KS's null",
+                rs -> new MeanKs(rs.getInt(1), buckets(key, unboxed(rs.getArray(2)))));
     }
 
-    /** A tap's computed row of {@code statistic} and today's construction: its size, quantiles, eigenvalues. */
-    private <T> Optional<T> computed(Key key, String statistic, String what, Sql.Row<T> row) {
+    /** A tap's computed row of {@code statistic} and {@code construction}: its size, quantiles, eigenvalues. */
+    private <T> Optional<T> computed(Key key, String statistic, String construction, String what, Sql.Row<T> row) {
         return Transactions.run(dataSource, "reading " + what + " of " + key, c -> {
             try (PreparedStatement ps = c.prepareStatement("SELECT sample_size, quantiles, eigenvalues FROM layer_null "
                     + "WHERE model_id = ? AND model_version = ? AND reference = ? AND tap = ? AND slice = ? AND "
                     + "statistic = ? AND computed_at IS NOT NULL AND construction = ?")) {
                 Sql.bind(ps, key.modelId(), key.modelVersion(), key.reference(), key.tap(), ALL, statistic,
-                        LayerNullTable.CONSTRUCTION);
+                        construction);
                 return Optional.ofNullable(Sql.first(ps, row));
             }
         });
@@ -271,7 +305,15 @@ public final class LayerNullStore {
                         + ResampledNull.SMALLEST_BUCKET);
             }
             previous = (int) b;
-            out.put(previous, java.util.Arrays.copyOfRange(flat, at + 1, at + width));
+            double[] summaries = java.util.Arrays.copyOfRange(flat, at + 1, at + width);
+            for (double q : summaries) {
+                // a KS quantile lies in [0, 1]: anything else would set a threshold no window can reach, or one below 0
+                if (!(q >= 0 && q <= 1)) {
+                    throw new IllegalArgumentException("the stored mean KS's null of " + key + " has summary " + q
+                            + " at bucket " + previous + ": not in [0, 1]");
+                }
+            }
+            out.put(previous, summaries);
         }
         return out;
     }

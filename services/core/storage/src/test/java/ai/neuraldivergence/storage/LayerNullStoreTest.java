@@ -33,6 +33,8 @@ import org.postgresql.ds.PGSimpleDataSource;
 class LayerNullStoreTest {
 
     private static final int NEURONS = 8;
+    /** A mean KS's null from a sample without neuron values: no bucket, the analytic bound for good. */
+    private static final LayerNullStore.MeanKs NO_VALUES = new LayerNullStore.MeanKs(0, new java.util.TreeMap<>());
     private static PGSimpleDataSource dataSource;
     private static LayerNullStore store;
 
@@ -110,9 +112,9 @@ class LayerNullStoreTest {
         assertTrue(store.read(key("due", 0)).isEmpty(), "claimed, still calibrating");
 
         LayerNullTable table = computed("due");
-        assertFalse(store.store(key("due", 0), "b-1", computed("due")), "only the claim's holder stores");
-        assertTrue(store.store(key("due", 0), "a-1", table));
-        assertFalse(store.store(key("due", 0), "a-1", computed("due")), "stored: the claim is spent");
+        assertFalse(store.store(key("due", 0), "b-1", computed("due"), NO_VALUES), "only the claim's holder stores");
+        assertTrue(store.store(key("due", 0), "a-1", table, NO_VALUES));
+        assertFalse(store.store(key("due", 0), "a-1", computed("due"), NO_VALUES), "stored: the claim is spent");
         assertEquals(calibrating - 1, store.calibrating());
         LayerNullTable read = store.read(key("due", 0)).orElseThrow();
         assertEquals(table.sampleSize(), read.sampleSize());
@@ -138,15 +140,15 @@ class LayerNullStoreTest {
         assertTrue(store.read(key("due", 0)).isEmpty());
         assertEquals(List.of(key("due", 0), key("due", 1)), due("due"));
         assertTrue(store.claim(key("due", 0), "b-3", Duration.ofMinutes(10)));
-        assertTrue(store.store(key("due", 0), "b-3", table));
+        assertTrue(store.store(key("due", 0), "b-3", table, NO_VALUES));
         assertTrue(store.read(key("due", 0)).isPresent());
     }
 
-    /** Per bucket, five summaries that say which bucket and which summary they are. */
+    /** Per bucket, five summaries (KS values, in [0, 1]) that say which bucket and which summary they are. */
     private static LayerNullStore.MeanKs meanKs(int sampleSize, int... buckets) {
         java.util.TreeMap<Integer, double[]> out = new java.util.TreeMap<>();
         for (int b : buckets) {
-            out.put(b, new double[] {b + 0.1, b + 0.2, b + 0.3, b + 0.4, b + 0.5});
+            out.put(b, new double[] {b / 1e3 + 0.1, b / 1e3 + 0.2, b / 1e3 + 0.3, b / 1e3 + 0.4, b / 1e3 + 0.5});
         }
         return new LayerNullStore.MeanKs(sampleSize, out);
     }
@@ -163,6 +165,15 @@ class LayerNullStoreTest {
             ps.setString(1, quantiles);
             ps.setString(2, model);
             ps.executeUpdate();
+        }
+    }
+
+    private static java.sql.Timestamp computedAt(String model, String statistic) throws Exception {
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement("SELECT computed_at "
+                + "FROM layer_null WHERE model_id = ? AND tap = 'tap0' AND statistic = ?")) {
+            ps.setString(1, model);
+            ps.setString(2, statistic);
+            return Sql.one(ps, rs -> rs.getTimestamp(1));
         }
     }
 
@@ -186,20 +197,57 @@ class LayerNullStoreTest {
         assertTrue(store.claim(key("meanks", 1), "a-2", Duration.ofMinutes(10)));
         assertTrue(store.store(key("meanks", 1), "a-2", LayerNullTable.unusable(40), meanKs(40)));
         assertSameMeanKs(meanKs(40), store.readMeanKs(key("meanks", 1)).orElseThrow());
+        // a layer null stored without the mean KS's (stored before the mean KS had one): the tap stays calibrating
+        // and due, and only the mean KS's is stored then, the layer null left as it was
         reference("meanks-none", true);
         assertTrue(store.claim(key("meanks-none", 0), "a-3", Duration.ofMinutes(10)));
-        assertTrue(store.store(key("meanks-none", 0), "a-3", LayerNullTable.unusable(12)));
+        assertTrue(store.store(key("meanks-none", 0), "a-3", LayerNullTable.unusable(12), null));
         assertTrue(store.readMeanKs(key("meanks-none", 0)).isEmpty());
+        assertEquals(12, store.read(key("meanks-none", 0)).orElseThrow().sampleSize());
+        assertTrue(due("meanks-none").contains(key("meanks-none", 0)), "due for its mean KS's null");
+        java.sql.Timestamp layerComputed = computedAt("meanks-none", "mmd2");
+        assertTrue(store.claim(key("meanks-none", 0), "a-4", Duration.ofMinutes(10)));
+        assertFalse(due("meanks-none").contains(key("meanks-none", 0)), "claimed");
+        assertFalse(store.store(key("meanks-none", 0), "a-3", null, meanKs(300, 16)), "the claim is a-4's");
+        assertTrue(store.store(key("meanks-none", 0), "a-4", null, meanKs(300, 16)));
+        assertSameMeanKs(meanKs(300, 16), store.readMeanKs(key("meanks-none", 0)).orElseThrow());
+        assertEquals(layerComputed, computedAt("meanks-none", "mmd2"), "the layer null is left alone");
+        assertEquals(12, store.read(key("meanks-none", 0)).orElseThrow().sampleSize());
+        assertFalse(due("meanks-none").contains(key("meanks-none", 0)));
+        assertFalse(store.claim(key("meanks-none", 0), "a-5", Duration.ofMinutes(10)), "both stored");
+        // a mean KS's null of another construction is due again, the layer null still not recomputed; keeping a
+        // layer null that is itself of another construction is refused (it was due too)
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement("UPDATE layer_null "
+                + "SET construction = 'mean-ks/0' WHERE model_id = 'meanks-none' AND statistic = 'mean_ks'")) {
+            assertEquals(1, ps.executeUpdate());
+        }
+        assertTrue(store.readMeanKs(key("meanks-none", 0)).isEmpty(), "another construction: calibrating");
+        assertTrue(store.read(key("meanks-none", 0)).isPresent());
+        assertTrue(store.claim(key("meanks-none", 0), "a-6", Duration.ofMinutes(10)));
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement("UPDATE layer_null "
+                + "SET construction = 'resampled/0' WHERE model_id = 'meanks-none' AND statistic = 'mmd2'")) {
+            assertEquals(1, ps.executeUpdate());
+        }
+        assertFalse(store.store(key("meanks-none", 0), "a-6", null, meanKs(300, 16)), "a stale layer null is not kept");
+        assertTrue(store.readMeanKs(key("meanks-none", 0)).isEmpty(), "nothing stored");
+        assertTrue(store.store(key("meanks-none", 0), "a-6", LayerNullTable.unusable(13), meanKs(300, 16)));
+        assertEquals(13, store.read(key("meanks-none", 0)).orElseThrow().sampleSize());
 
         // rows not of the shape stored: refused, not misread
-        setQuantiles("meanks", "{16, 1, 2, 3, 4, 5, 32}");
+        setQuantiles("meanks", "{16, 0.1, 0.2, 0.3, 0.4, 0.5, 32}");
         assertThrows(IllegalArgumentException.class, () -> store.readMeanKs(key("meanks", 0)), "not 6 a bucket");
-        setQuantiles("meanks", "{32, 1, 2, 3, 4, 5, 16, 1, 2, 3, 4, 5}");
+        setQuantiles("meanks", "{32, 0.1, 0.2, 0.3, 0.4, 0.5, 16, 0.1, 0.2, 0.3, 0.4, 0.5}");
         assertThrows(IllegalArgumentException.class, () -> store.readMeanKs(key("meanks", 0)), "not ascending");
-        setQuantiles("meanks", "{16, 1, 2, 3, 4, 5, 48, 1, 2, 3, 4, 5}");
+        setQuantiles("meanks", "{16, 0.1, 0.2, 0.3, 0.4, 0.5, 48, 0.1, 0.2, 0.3, 0.4, 0.5}");
         assertThrows(IllegalArgumentException.class, () -> store.readMeanKs(key("meanks", 0)), "not a power of 2");
-        setQuantiles("meanks", "{8, 1, 2, 3, 4, 5}");
+        setQuantiles("meanks", "{8, 0.1, 0.2, 0.3, 0.4, 0.5}");
         assertThrows(IllegalArgumentException.class, () -> store.readMeanKs(key("meanks", 0)), "below 16");
+        setQuantiles("meanks", "{16, 0.1, 0.2, NaN, 0.4, 0.5}");
+        assertThrows(IllegalArgumentException.class, () -> store.readMeanKs(key("meanks", 0)), "not a number");
+        setQuantiles("meanks", "{16, -0.1, 0.2, 0.3, 0.4, 0.5}");
+        assertThrows(IllegalArgumentException.class, () -> store.readMeanKs(key("meanks", 0)), "below 0");
+        setQuantiles("meanks", "{16, 0.1, 0.2, 0.3, 1.5, 0.5}");
+        assertThrows(IllegalArgumentException.class, () -> store.readMeanKs(key("meanks", 0)), "above 1");
 
         // a null made another way is not read; deleting the reference deletes the mean KS's too
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement("UPDATE layer_null "
@@ -222,7 +270,7 @@ class LayerNullStoreTest {
         Thread.sleep(20);
         assertTrue(due("lapsed").contains(key("lapsed", 1)), "a lapsed claim is due again");
         assertTrue(store.claim(key("lapsed", 1), "b-1", Duration.ofMinutes(10)));
-        assertFalse(store.store(key("lapsed", 1), "died-1", computed("lapsed")),
+        assertFalse(store.store(key("lapsed", 1), "died-1", computed("lapsed"), NO_VALUES),
                 "a computation that outlived its claim stores nothing");
 
         // a failed computation gives its claim up: due again after the retry, not before
@@ -236,7 +284,7 @@ class LayerNullStoreTest {
             ps.executeUpdate();
         }
         assertTrue(store.claim(key("lapsed", 1), "c-2", Duration.ofMinutes(10)));
-        assertTrue(store.store(key("lapsed", 1), "c-2", LayerNullTable.unusable(12)));
+        assertTrue(store.store(key("lapsed", 1), "c-2", LayerNullTable.unusable(12), NO_VALUES));
         LayerNullTable read = store.read(key("lapsed", 1)).orElseThrow();
         assertFalse(read.usable(), "too small a sample: the analytic bound, and no longer calibrating");
         assertEquals(12, read.sampleSize());
@@ -247,7 +295,7 @@ class LayerNullStoreTest {
     void deletingAReferenceDeletesItsNullsAndSampleAndAClaimOnItFails() throws Exception {
         reference("deleted", true);
         assertTrue(store.claim(key("deleted", 0), "a-1", Duration.ofMinutes(10)));
-        assertTrue(store.store(key("deleted", 0), "a-1", computed("deleted")));
+        assertTrue(store.store(key("deleted", 0), "a-1", computed("deleted"), NO_VALUES));
         assertTrue(store.claim(key("deleted", 1), "a-2", Duration.ofMinutes(10)));
         CalibrationSampleStore samples = new CalibrationSampleStore(dataSource);
         CalibrationSampleStore.Scope scope = CalibrationSampleStore.Scope.reference("deleted", "1", "tap0",
@@ -269,7 +317,7 @@ class LayerNullStoreTest {
         // made again under the same name and sealed: the old reference's computation, still running, stores nothing
         reference("deleted", true);
         assertTrue(store.claim(key("deleted", 1), "b-1", Duration.ofMinutes(10)));
-        assertFalse(store.store(key("deleted", 1), "a-2", computed("deleted")));
+        assertFalse(store.store(key("deleted", 1), "a-2", computed("deleted"), NO_VALUES));
         assertTrue(store.read(key("deleted", 1)).isEmpty());
     }
 }

@@ -349,12 +349,20 @@ class MonitorLifecycleTest extends GrpcApiTest {
         assertTrue(tight.getNullQuantile() < MeanKsNull.quantile(resampled.getWindowObservations(),
                 resampled.getReferenceObservations(), tight.getAlpha()), "tighter than the analytic bound");
 
-        // a minimum effect larger than anything seen decides the stored evaluations again: ok
+        // a minimum effect larger than anything seen decides the stored evaluations again: ok; and a new budget
+        // decides them at its rate from the resampled null, as the next evaluation will read it
         api.updateMonitor(UpdateMonitorRequest.newBuilder().setName("calibrated").setMonitor(history.getMonitor()
-                .toBuilder().setMinimumEffect(0.95).clearSource().clearUpdatedAt().clearUpdatedBy()).build());
+                .toBuilder().setMinimumEffect(0.95).setFalseAlarmBudget(2).clearSource().clearUpdatedAt()
+                .clearUpdatedBy()).build());
         listed = awaitMonitor("calib", m -> m.getState() == MonitorState.MONITOR_STATE_OK);
         assertEquals(MonitorState.MONITOR_STATE_OK, listed.getState(), listed.toString());
-        assertEquals(0.95, listed.getCalibration().getMinimumEffect());
+        CalibratedThreshold decided = listed.getCalibration();
+        assertEquals(0.95, decided.getMinimumEffect());
+        assertEquals(2.0 / (43_200 * 3), decided.getAlpha(), 1e-15);
+        assertFalse(decided.getCalibrating(), listed.toString());
+        assertEquals(ResampledNull.of(ResampledNull.Scaling.KS, buckets).quantile(listed.getWindowObservations(),
+                listed.getReferenceObservations(), decided.getAlpha()).orElseThrow(), decided.getNullQuantile(),
+                1e-12, listed.toString());
         api.deleteMonitor(DeleteMonitorRequest.newBuilder().setName("calibrated").build());
     }
 
@@ -413,7 +421,7 @@ class MonitorLifecycleTest extends GrpcApiTest {
         LayerNullStore.Key key = new LayerNullStore.Key("layered", "v2", "calm", "dense1");
         LayerNullStore nulls = new LayerNullStore(owner);
         assertTrue(nulls.claim(key, "test", java.time.Duration.ofMinutes(1)));
-        assertTrue(nulls.store(key, "test", ai.neuraldivergence.domain.LayerNullTable.unusable(0)));
+        assertTrue(nulls.store(key, "test", ai.neuraldivergence.domain.LayerNullTable.unusable(0), null));
         LayerDrift stored = calibrating;
         long deadline = System.nanoTime() + java.time.Duration.ofSeconds(30).toNanos();
         while (stored.getCalibrating() && System.nanoTime() < deadline) {

@@ -32,7 +32,10 @@ import org.jboss.logging.Logger;
  * Computes sealed references' layer nulls in the background: for each tap of a sealed reference without one, the
  * layer statistic's null resampled from the reference's calibration sample at every bandwidth and bucket
  * ({@link SampledLayerNull#table}), and the mean KS's from the sample's neuron values ({@link SampledMeanKsNull}: a tap
- * stored as one block), stored together for every comparison replica to read. A reference frozen from a time range
+ * stored as one block), stored together for every comparison replica to read. Only what is due is computed: a tap
+ * whose layer null is stored (of today's construction) and whose mean KS's is not, as after the upgrade that brought
+ * the mean KS's, keeps its layer null as it is, which a reference frozen from hours past their retention could not
+ * compute again. A reference frozen from a time range
  * is resampled from its hours' samples. Every aggregator runs it; a claim with a lease keeps two from computing the
  * same tap, and one that dies mid-way leaves it to another when the lease ends. A tap whose computation fails is
  * released and tried again a minute later; the others of the check go on.
@@ -112,7 +115,8 @@ public class LayerNullJob {
             }
             Timer.Sample started = Timer.start();
             try {
-                Computed c = compute(d);
+                // read under the claim: a layer null stored now is not computed again
+                Computed c = compute(d, nulls.read(d.key()).isPresent());
                 if (nulls.store(d.key(), token, c.layer(), c.meanKs())) {
                     stored++;
                     computed.increment();
@@ -134,18 +138,19 @@ public class LayerNullJob {
         return stored;
     }
 
-    /** A tap's two nulls, stored together. */
+    /** A tap's two nulls, stored together; {@code layer} null: the stored one is kept. */
     private record Computed(LayerNullTable layer, LayerNullStore.MeanKs meanKs) {
     }
 
-    private Computed compute(LayerNullStore.Due d) {
+    private Computed compute(LayerNullStore.Due d, boolean layerStored) {
         LayerNullStore.Key k = d.key();
         Optional<TapDescriptor> tap = catalog.find(k.modelId(), k.modelVersion(), k.tap());
         int size = sampleSize;
         // a reference frozen from a slice: the members of its source hours' samples in that slice (those stored
         // before members kept their slices count for the slice all only)
         Slice source = d.sourceSlice() == null ? Slice.ALL : Slice.parse(d.sourceSlice());
-        List<float[]> sample = tap.isEmpty() || size == 0 ? List.of() : d.sourceFrom() == null
+        // the layer null's sample: not read when the layer null is stored
+        List<float[]> sample = layerStored || tap.isEmpty() || size == 0 ? List.of() : d.sourceFrom() == null
                 ? samples.readReference(k.modelId(), k.modelVersion(), k.tap(), k.reference(), size)
                 : samples.readHours(k.modelId(), k.modelVersion(), k.tap(),
                         Granularity.HOUR.windowStart(d.sourceFrom()), d.sourceTo(), source, size);
@@ -158,29 +163,28 @@ public class LayerNullJob {
                 : samples.readHoursValues(k.modelId(), k.modelVersion(), k.tap(),
                         Granularity.HOUR.windowStart(d.sourceFrom()), d.sourceTo(), source, valued))
                 .stream().filter(row -> row.length == tap.get().neuronCount()).toList();
-        if (tap.isEmpty() || sample.isEmpty()) {
-            // nothing to resample (a tap without a sample: wider than a block, or its hours past retention): the
-            // analytic bound answers for good, and the reference is not left calibrating
-            return new Computed(LayerNullTable.unusable(sample.size()),
-                    new LayerNullStore.MeanKs(values.size(), new java.util.TreeMap<>()));
-        }
         long started = System.nanoTime();
         Computed computed;
         try {
             // on a pool of its own, one thread: the resample's parallel streams would otherwise take the common pool,
             // which a flush of a large delta updates its sketches on
-            computed = POOL.submit(() -> new Computed(new SampledLayerNull(tap.get(), sample, seed(k)).table(),
-                    new LayerNullStore.MeanKs(values.size(), new SampledMeanKsNull(values)
-                            .table(ResampledNull.REPLICATES, seed(k)).buckets()))).get();
+            // nothing to resample (no sample: a tap wider than a block has no values, a reference frozen from hours
+            // past their retention has neither): the analytic bound answers for good, and the reference is not left
+            // calibrating
+            computed = POOL.submit(() -> new Computed(layerStored ? null : sample.isEmpty()
+                    ? LayerNullTable.unusable(0) : new SampledLayerNull(tap.get(), sample, seed(k)).table(),
+                    new LayerNullStore.MeanKs(values.size(), values.isEmpty() ? new java.util.TreeMap<>()
+                            : new SampledMeanKsNull(values).table(ResampledNull.REPLICATES, seed(k)).buckets())))
+                    .get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while computing the layer null of " + k, e);
         } catch (ExecutionException e) {
             throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
         }
-        LOG.infof("computed the nulls of reference %s/%s/%s, tap %s, from %d sampled observations (%d with their "
-                + "neuron values) in %d ms", k.modelId(), k.modelVersion(), k.reference(), k.tap(), sample.size(),
-                values.size(), (System.nanoTime() - started) / 1_000_000);
+        LOG.infof("computed the %s of reference %s/%s/%s, tap %s, from %d sampled observations (%d with their "
+                + "neuron values) in %d ms", layerStored ? "mean KS's null" : "nulls", k.modelId(), k.modelVersion(),
+                k.reference(), k.tap(), sample.size(), values.size(), (System.nanoTime() - started) / 1_000_000);
         return computed;
     }
 

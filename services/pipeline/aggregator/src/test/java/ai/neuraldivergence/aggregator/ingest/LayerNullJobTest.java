@@ -32,7 +32,8 @@ import org.postgresql.ds.PGSimpleDataSource;
  * left calibrating, while the other tap of the check is computed and stored as the on-demand null would be; once the
  * row is mended, the retry stores it and nothing is calibrating any more. A write the database refuses after the
  * computation is counted and retried, never half stored; two aggregators checking at once store each tap exactly
- * once. The mean KS's null is stored with the layer's, resampled from the members' neuron values.
+ * once. The mean KS's null is stored with the layer's, resampled from the members' neuron values; one that is due
+ * alone (a layer null stored before the mean KS had one) is computed alone, the layer null left as stored.
  */
 class LayerNullJobTest {
 
@@ -189,5 +190,58 @@ class LayerNullJobTest {
                     .sampleSize());
         }
         assertEquals(0, nulls.calibrating());
+    }
+
+    @Test
+    void aMeanKsNullDueAloneIsComputedAloneAndTheStoredLayerNullIsLeftAsItIs() throws Exception {
+        PGSimpleDataSource ds = TestDatabases.migrated("layer_null_mean_ks_alone");
+        CatalogStore catalog = new CatalogStore(ds);
+        CalibrationSampleStore samples = new CalibrationSampleStore(ds);
+        LayerNullStore nulls = new LayerNullStore(ds);
+        sealed(ds, catalog, samples, 2);
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        LayerNullJob job = new LayerNullJob(nulls, samples, catalog, 2_000, 1 << 20, Duration.ofMinutes(10),
+                registry);
+        assertEquals(2, job.check());
+        // as after the upgrade that brought the mean KS's null: layer nulls stored, no mean KS's; and the layer
+        // statistic's sample unreadable (of tap0) or gone (tap1: its neuron values gone too, as hours past their
+        // retention), so that computing a layer null again would fail or lose it
+        execute(ds, "DELETE FROM layer_null WHERE statistic = 'mean_ks'");
+        execute(ds, "UPDATE layer_null SET computed_at = computed_at - interval '1 day'");
+        execute(ds, "UPDATE calibration_sample SET projections = '\\x0102030405' WHERE tap = 'tap0'");
+        execute(ds, "DELETE FROM calibration_sample WHERE tap = 'tap1'");
+        LayerNullStore.Key tap0 = new LayerNullStore.Key("m", "1", "training", "tap0");
+        LayerNullStore.Key tap1 = new LayerNullStore.Key("m", "1", "training", "tap1");
+        LayerNullTable before = nulls.read(tap0).orElseThrow();
+        assertEquals(2, nulls.calibrating(), "due for their mean KS's nulls");
+
+        assertEquals(2, job.check());
+        assertEquals(0, registry.get("nd.aggregator.layer.nulls.failures").counter().count(), "nothing read that fails");
+        assertEquals(0, nulls.calibrating());
+        try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM "
+                + "layer_null WHERE statistic = 'mmd2' AND computed_at > now() - interval '1 hour'")) {
+            try (var rs = ps.executeQuery()) {
+                rs.next();
+                assertEquals(0, rs.getLong(1), "no layer null stored again");
+            }
+        }
+        LayerNullTable after = nulls.read(tap0).orElseThrow();
+        assertEquals(before.sampleSize(), after.sampleSize());
+        assertEquals(before.quantile(3, 700, SAMPLE, 1e-5).orElseThrow(), after.quantile(3, 700, SAMPLE, 1e-5)
+                .orElseThrow(), 0);
+        assertEquals(SAMPLE, nulls.read(tap1).orElseThrow().sampleSize(), "tap1's layer null is kept, sample gone");
+
+        // tap0's mean KS's null is resampled from its values, as at the seal; tap1 has none left: the analytic bound
+        List<float[]> values = samples.readReferenceValues("m", "1", "tap0", "training",
+                ai.neuraldivergence.domain.Slice.ALL, 2_000);
+        var expected = new SampledMeanKsNull(values).table(ResampledNull.REPLICATES, LayerNullJob.seed(tap0))
+                .buckets();
+        LayerNullStore.MeanKs stored = nulls.readMeanKs(tap0).orElseThrow();
+        assertEquals(expected.keySet(), stored.buckets().keySet());
+        assertTrue(!expected.isEmpty());
+        expected.forEach((bucket, q) -> assertArrayEquals(q, stored.buckets().get(bucket), 0, "bucket " + bucket));
+        LayerNullStore.MeanKs none = nulls.readMeanKs(tap1).orElseThrow();
+        assertEquals(0, none.sampleSize());
+        assertTrue(none.buckets().isEmpty());
     }
 }

@@ -27,7 +27,8 @@ import org.jboss.logging.Logger;
  * redrawn every few seconds asks again for the same one.
  *
  * <p>The mean KS's null (a calibrated KS monitor's) is stored beside a sealed reference's layer null, computed in the
- * same claim after the seal: read and kept with it. Other sides have none (the analytic bound answers): a monitor
+ * same claim after the seal: read and kept with it, and calibrating on its own while it is not stored (a reference
+ * sealed before the mean KS had a null is computed again for it alone). Other sides have none (the analytic bound answers): a monitor
  * compares with a sealed reference, and resampling values on demand would read a sample of neuron values per query.
  * Thread-safe.
  */
@@ -61,9 +62,13 @@ public final class LayerNulls {
 
     /**
      * {@code nulls} null: the stored row could not be read (the analytic bound answers); {@code meanKs} likewise, or
-     * {@link MeanKsNull#CALIBRATING} with the layer's.
+     * none stored of it (computed without sampled values).
      */
     private record Stored(LayerNull.Source nulls, MeanKsNull.Source meanKs, long at) {
+
+        boolean calibrating() {
+            return nulls != null && nulls.calibrating() || meanKs == MeanKsNull.CALIBRATING;
+        }
     }
 
     private final CalibrationSampleStore samples;
@@ -158,7 +163,7 @@ public final class LayerNulls {
         long now = System.nanoTime();
         synchronized (this) {
             Stored s = storedKept.get(key);
-            long kept = s == null ? 0 : s.nulls() == null || s.nulls().calibrating() ? CALIBRATING_RECHECK.toNanos()
+            long kept = s == null ? 0 : s.nulls() == null || s.calibrating() ? CALIBRATING_RECHECK.toNanos()
                     : KEPT.toNanos();
             if (s != null && now - s.at() < kept) {
                 return s;
@@ -174,18 +179,15 @@ public final class LayerNulls {
                     e.getMessage());
             read = null;
         }
-        if (read != null && read.calibrating()) {
-            // computed in the same claim as the layer's: calibrating together
-            meanKs = MeanKsNull.CALIBRATING;
-        } else if (read != null) {
-            try {
-                meanKs = stored.readMeanKs(key.key()).filter(k -> !k.buckets().isEmpty())
-                        .map(k -> MeanKsNull.Source.of(ResampledNull.of(ResampledNull.Scaling.KS,
-                                new java.util.TreeMap<>(k.buckets())))).orElse(null);
-            } catch (IllegalArgumentException e) {
-                LOG.warnf("the stored mean-KS null of %s cannot be read, the analytic bound answers: %s", key.key(),
-                        e.getMessage());
-            }
+        try {
+            // none stored yet: calibrating; stored without a bucket (no sampled values): the analytic bound
+            var k = stored.readMeanKs(key.key());
+            meanKs = k.isEmpty() ? MeanKsNull.CALIBRATING : k.get().buckets().isEmpty() ? null
+                    : MeanKsNull.Source.of(ResampledNull.of(ResampledNull.Scaling.KS,
+                            new java.util.TreeMap<>(k.get().buckets())));
+        } catch (IllegalArgumentException e) {
+            LOG.warnf("the stored mean-KS null of %s cannot be read, the analytic bound answers: %s", key.key(),
+                    e.getMessage());
         }
         Stored out = new Stored(read, meanKs, now);
         synchronized (this) {

@@ -284,10 +284,11 @@ public final class MonitorEvaluator {
         MonitorRun replayed = new MonitorRun(d.windowsInARow());
         MonitorRun.Evaluation last = null;
         Instant firstEnd = null;
+        ai.neuraldivergence.domain.MeanKsNull.Source meanKsNull = meanKsNull(d, key.tap(), s.lastEvaluated());
         for (MonitorRun.Evaluation e : store.evaluations(key.monitor(), m.generation(), key.tap())) {
             firstEnd = firstEnd == null ? e.end() : firstEnd;
             last = e.outcome() == MonitorRun.Outcome.OVER || e.outcome() == MonitorRun.Outcome.UNDER
-                    ? decideAgain(e, d, alpha) : e;
+                    ? decideAgain(e, d, alpha, meanKsNull) : e;
             replayed.record(last);
         }
         Tracked tracked;
@@ -321,9 +322,10 @@ public final class MonitorEvaluator {
     /**
      * A stored evaluation's value under the current definition: a fixed threshold as it is now; a calibrated one made
      * again from the evaluation's counts and sketch bound with the current minimum effect and false-alarm rate (the
-     * window stays the one read).
+     * window stays the one read), a KS monitor's at a new rate from {@code meanKsNull} as the next evaluation reads it.
      */
-    private static MonitorRun.Evaluation decideAgain(MonitorRun.Evaluation e, MonitorDefinition d, double alpha) {
+    private static MonitorRun.Evaluation decideAgain(MonitorRun.Evaluation e, MonitorDefinition d, double alpha,
+            ai.neuraldivergence.domain.MeanKsNull.Source meanKsNull) {
         if (!d.calibrated()) {
             return MonitorRun.Evaluation.of(e.end(), e.window(), e.referenceObservations(), e.value(), d.threshold());
         }
@@ -344,12 +346,30 @@ public final class MonitorEvaluator {
                             stored.smallestDetectableEffect() - stored.minimumEffect() + d.minimumEffect(),
                             stored.calibrating()));
         }
-        // a new budget: the analytic bound at its rate until the next evaluation reads the null again (a mode change
-        // starts the state over, so a calibrated monitor's evaluations carry their sketch bound)
+        // a new budget: the null quantile at its rate from the null the next evaluation reads (a mode change starts
+        // the state over, so a calibrated monitor's evaluations carry their sketch bound)
         double sketchBound = stored == null ? 0 : stored.sketchBound();
         return MonitorRun.Evaluation.of(e.end(), e.window(), e.referenceObservations(), e.value(),
                 CalibratedThreshold.of(d.minimumEffect(), alpha, e.window().observations(), e.referenceObservations(),
-                        sketchBound));
+                        sketchBound, meanKsNull));
+    }
+
+    /**
+     * The mean KS's null a calibrated KS monitor's evaluation of {@code tap} ending at {@code end} reads (as
+     * {@link #evaluate} does); null, the analytic bound, for other monitors or when its reference cannot be found now.
+     */
+    private ai.neuraldivergence.domain.MeanKsNull.Source meanKsNull(MonitorDefinition d, String tap, Instant end) {
+        if (layerNulls == null || !d.calibrated() || d.metric() == Divergence.Metric.MMD || end == null) {
+            return null;
+        }
+        try {
+            TapDescriptor descriptor = locate(d, tap, end.minusSeconds(60L * d.maxSpanMinutes()), end).tap();
+            var scope = selections.sampleScope(descriptor, selections.bind(d.modelId(),
+                    new Selection.Reference(d.reference(), d.slice())));
+            return scope == null ? null : layerNulls.meanKsFor(scope);
+        } catch (NotFoundException | FailedPreconditionException missing) {
+            return null;
+        }
     }
 
     /** A write found the lease held by another: this replica stops evaluating until it takes the lease again. */
