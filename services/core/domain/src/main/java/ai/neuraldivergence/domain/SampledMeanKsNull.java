@@ -98,9 +98,14 @@ public final class SampledMeanKsNull {
         }
     }
 
-    /** How many members of a sample keep their values within {@code maxBytes}: 4 bytes a neuron each. */
-    public static int valuesKept(int neurons, long maxBytes) {
-        return (int) Math.min(Integer.MAX_VALUE, maxBytes / (4L * Math.max(1, neurons)));
+    /**
+     * How many of a sample's {@code sampleSize} smallest ranks keep their neuron values within {@code maxBytes} (4
+     * bytes a neuron each): 0 when fewer than {@link #SMALLEST_SAMPLE} would, since they could never be resampled
+     * and would only cost their bytes.
+     */
+    public static int valuesKept(int neurons, long maxBytes, int sampleSize) {
+        long kept = Math.min(sampleSize, maxBytes / (4L * Math.max(1, neurons)));
+        return kept < SMALLEST_SAMPLE ? 0 : (int) kept;
     }
 
     /** Whether the sample holds enough observations to resample ({@link #SMALLEST_SAMPLE}). */

@@ -142,4 +142,15 @@ class SampledMeanKsNullTest {
         assertArrayEquals(enough.replicates(16, 50, 9), enough.replicates(16, 50, 9), 0);
         assertEquals(enough.table(100, 4).buckets().keySet(), enough.table(100, 4).buckets().keySet());
     }
+
+    @Test
+    void valuesAreKeptWithinTheByteCapAndNotAtAllWhenTooFewToResample() {
+        long cap = SampledMeanKsNull.DEFAULT_VALUE_BYTES;
+        assertEquals(2_000, SampledMeanKsNull.valuesKept(128, cap, 2_000), "a narrow tap's whole sample");
+        assertEquals(256, SampledMeanKsNull.valuesKept(1_024, cap, 2_000), "1 MB holds 256 rows of 1,024 neurons");
+        assertEquals(0, SampledMeanKsNull.valuesKept(1_025, cap, 2_000), "255 rows: too few, so none");
+        assertEquals(0, SampledMeanKsNull.valuesKept(128, cap, 255), "a sample of 255: too few, so none");
+        assertEquals(256, SampledMeanKsNull.valuesKept(128, cap, 256));
+        assertEquals(0, SampledMeanKsNull.valuesKept(128, 0, 2_000), "no cap: none");
+    }
 }

@@ -129,7 +129,8 @@ public final class CalibrationSampleStore {
     /**
      * Inserts members (the ones stored already are left as they are, values or none), trims each scope they touch to
      * its {@code size} smallest ranks, then keeps neuron values on its {@code valueSize} smallest ranks among the
-     * members that have them (0: on none), in the caller's transaction.
+     * members that have them (0: on none; values kept before stay when the scope's members bring none, so that a
+     * scope that never keeps values costs no statement), in the caller's transaction.
      *
      * @return per scope touched, its cutoffs: the aggregator sends a member only when its rank is at most
      *     {@link Cutoffs#rank}, and its values only when its rank is at most {@link Cutoffs#valueRank}
@@ -140,6 +141,7 @@ public final class CalibrationSampleStore {
         if (members.isEmpty()) {
             return cutoffs;
         }
+        java.util.Set<Scope> valued = new java.util.HashSet<>();
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO calibration_sample (model_id, model_version, tap, "
                 + "reference, window_start, rank, instance_id, projections, slices, activations) VALUES (?, ?, ?, ?, "
                 + "?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
@@ -151,12 +153,19 @@ public final class CalibrationSampleStore {
                 ps.setBytes(10, m.activations() == null ? null : encode(m.activations()));
                 ps.addBatch();
                 cutoffs.put(s, null);
+                if (m.activations() != null) {
+                    valued.add(s);
+                }
             }
             ps.executeBatch();
         }
         for (Scope s : cutoffs.keySet()) {
             long rank = trim(c, s, size.applyAsInt(s));
-            cutoffs.put(s, new Cutoffs(rank, trimValues(c, s, valueSize.applyAsInt(s))));
+            int values = valueSize.applyAsInt(s);
+            // a scope that keeps no values and was sent none (a tap wider than a block, every flush): nothing to drop,
+            // and no statement. Values kept under an earlier, larger cap stay until the hour or reference goes.
+            cutoffs.put(s, new Cutoffs(rank, values <= 0 && !valued.contains(s) ? NO_VALUES
+                    : trimValues(c, s, values)));
         }
         return cutoffs;
     }

@@ -255,7 +255,14 @@ class CalibrationSampleStoreTest {
         flush(members.subList(0, 50), VALUE_SIZE);
         assertEquals(VALUE_SIZE, store.readHoursValues("unvalued", "1", "dense", HOUR, HOUR.plusSeconds(3600),
                 Slice.ALL, 1_000).size());
-        // the tap's cap no longer allows values (its width grew, or the cap was lowered): those kept go too
+        // a flush that keeps no values and brings none (a wide tap's, every flush; here a replay of the members kept)
+        // runs no statement for them: the values kept before stay
+        List<Member> bare = members.subList(0, 50).stream().map(m -> new Member(m.scope(), m.rank(), m.instanceId(),
+                m.values(), m.slices(), null)).toList();
+        assertEquals(CalibrationSampleStore.NO_VALUES, flush(bare, 0).get(scope).valueRank());
+        assertEquals(VALUE_SIZE, store.readHoursValues("unvalued", "1", "dense", HOUR, HOUR.plusSeconds(3600),
+                Slice.ALL, 1_000).size());
+        // one that brings values its cap no longer allows (a replica of before a lowered cap): those kept go too
         Cutoffs cutoffs = flush(members.subList(50, 100), 0).get(scope);
         assertEquals(CalibrationSampleStore.NO_VALUES, cutoffs.valueRank());
         assertTrue(members.stream().allMatch(m -> m.rank() > cutoffs.valueRank()), "no rank sends values");

@@ -1,5 +1,6 @@
 package ai.neuraldivergence.aggregator;
 
+import ai.neuraldivergence.aggregator.ingest.PendingWindow;
 import static ai.neuraldivergence.testkit.Sql.count;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -278,8 +279,8 @@ class CompactionTest {
         try (Connection c = ds.getConnection(); Statement s = c.createStatement()) {
             s.execute("DROP TABLE " + DeltaPartitions.partitionName(old));
         }
-        Map<WindowKey, WindowAccumulator.PendingWindow> windows = new LinkedHashMap<>();
-        WindowAccumulator.PendingWindow w = new WindowAccumulator.PendingWindow(TAP, false);
+        Map<WindowKey, PendingWindow> windows = new LinkedHashMap<>();
+        PendingWindow w = new PendingWindow(TAP, false);
         w.add(new float[] {1, 2, 3, 4}, "x");
         windows.put(new WindowKey(MODEL, "1", "dense", Slice.ALL, Granularity.MINUTE, old), w);
         assertInstanceOf(FlushWriter.Outcome.Committed.class, writer.flush(new WindowAccumulator.Drained(windows,
@@ -318,9 +319,9 @@ class CompactionTest {
 
     private FlushWriter.Outcome flush(FlushWriter writer, Map<WindowKey, List<float[]>> observations,
             Instant watermark) {
-        Map<WindowKey, WindowAccumulator.PendingWindow> windows = new LinkedHashMap<>();
+        Map<WindowKey, PendingWindow> windows = new LinkedHashMap<>();
         observations.forEach((k, rows) -> {
-            WindowAccumulator.PendingWindow w = new WindowAccumulator.PendingWindow(TAP, k.slice().equals(Slice.ALL));
+            PendingWindow w = new PendingWindow(TAP, k.slice().equals(Slice.ALL));
             rows.forEach(r -> w.add(r, "i" + (instance++)));
             windows.put(k, w);
         });

@@ -1,5 +1,6 @@
 package ai.neuraldivergence.aggregator;
 
+import ai.neuraldivergence.aggregator.ingest.PendingWindow;
 import static ai.neuraldivergence.testkit.Sql.count;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -325,8 +326,8 @@ class PartitionRetentionTest {
     /** {@code n} observations of {@code model} at {@code t}, kept in the recent store too, and a label if given. */
     private FlushWriter.Outcome flush(FlushWriter writer, String model, Instant t, int n, LabelEvent label) {
         TapDescriptor tap = new TapDescriptor(model, "1", "dense", 0, new int[] {2}, 2, Reduction.NONE);
-        Map<WindowKey, WindowAccumulator.PendingWindow> windows = new LinkedHashMap<>();
-        WindowAccumulator.PendingWindow w = new WindowAccumulator.PendingWindow(tap, true);
+        Map<WindowKey, PendingWindow> windows = new LinkedHashMap<>();
+        PendingWindow w = new PendingWindow(tap, true);
         List<RecentObservationStore.Recent> recent = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             float[] row = {i, 1f};

@@ -89,9 +89,10 @@ final class Reference {
                 sample.add(map.projection(tapRows[i]));
             }
             nulls[t] = new SampledLayerNull(tap, sample, seed + t);
-            // the members whose neuron values the aggregator keeps: the smallest ranks, within its byte cap
-            int valued = Math.min(Math.min(sampleSize, tapRows.length), SampledMeanKsNull.valuesKept(
-                    tap.neuronCount(), SampledMeanKsNull.DEFAULT_VALUE_BYTES));
+            // the members whose neuron values the aggregator keeps: the smallest ranks, within its byte cap, of a
+            // tap stored as one block
+            int valued = tap.blockCount() != 1 ? 0 : SampledMeanKsNull.valuesKept(tap.neuronCount(),
+                    SampledMeanKsNull.DEFAULT_VALUE_BYTES, Math.min(sampleSize, tapRows.length));
             meanKsNulls[t] = MeanKsNull.Source.of(new SampledMeanKsNull(Arrays.asList(tapRows).subList(0, valued))
                     .table(ResampledNull.REPLICATES, seed + t));
         }

@@ -67,14 +67,15 @@ public final class CalibrationSamples {
 
     /**
      * How many of a scope's smallest ranks keep their neuron values: within the byte cap, for a tap stored as one
-     * block (no block of a wider one holds a whole observation), and never more than the sample keeps.
+     * block (no block of a wider one holds a whole observation), never more than the sample keeps, and none when too
+     * few to resample.
      */
     int valueSizeFor(ai.neuraldivergence.domain.TapDescriptor tap) {
         if (tap.blockCount() != 1) {
             return 0;
         }
-        return Math.min(sizeFor(ai.neuraldivergence.domain.mmd.RandomFeatureMap.DIRECTIONS),
-                ai.neuraldivergence.domain.SampledMeanKsNull.valuesKept(tap.neuronCount(), valueBytes));
+        return ai.neuraldivergence.domain.SampledMeanKsNull.valuesKept(tap.neuronCount(), valueBytes,
+                sizeFor(ai.neuraldivergence.domain.mmd.RandomFeatureMap.DIRECTIONS));
     }
 
     /** Observations a scope keeps: each is stored as 128 projections, 512 bytes, whatever the tap's width. */
@@ -84,8 +85,8 @@ public final class CalibrationSamples {
     }
 
     /** The members of a flush's windows and references that may enter their scope's sample. */
-    Candidates candidates(Map<WindowKey, WindowAccumulator.PendingWindow> windows,
-            Map<ReferenceKey, WindowAccumulator.PendingWindow> references) {
+    Candidates candidates(Map<WindowKey, PendingWindow> windows,
+            Map<ReferenceKey, PendingWindow> references) {
         List<Member> out = new ArrayList<>();
         Map<Scope, Integer> valueSizes = new java.util.HashMap<>();
         if (size <= 0) {
@@ -144,7 +145,7 @@ public final class CalibrationSamples {
 
     /** Adds {@code slice} to the kept rows of a block-0 window. */
     private static void addSlice(Map<float[], List<Slice>> slicesOf, Slice slice, int block,
-            WindowAccumulator.PendingWindow w) {
+            PendingWindow w) {
         if (block != 0 || slicesOf.isEmpty()) {
             return;
         }
@@ -205,7 +206,7 @@ public final class CalibrationSamples {
         return out;
     }
 
-    /** Projections kept as sent, or null when one is not finite (its observation is left out, as above). */
+    /** Values kept as sent, or null when one is not finite (its observation is left out, as above). */
     private static float[] finite(float[] projection) {
         for (float v : projection) {
             if (!Float.isFinite(v)) {
@@ -215,12 +216,12 @@ public final class CalibrationSamples {
         return projection;
     }
 
-    private static boolean wanted(Slice slice, int block, WindowAccumulator.PendingWindow w) {
+    private static boolean wanted(Slice slice, int block, PendingWindow w) {
         return Slice.ALL.equals(slice) && block == 0 && w.instanceIds() != null
                 && (w.tap().blockCount() == 1 || w.allProjected());
     }
 
-    private void add(List<Member> out, Scope scope, WindowAccumulator.PendingWindow w, Instant minute) {
+    private void add(List<Member> out, Scope scope, PendingWindow w, Instant minute) {
         CalibrationSampleStore.Cutoffs known = cutoffs.get(scope);
         long cutoff = known == null ? Long.MAX_VALUE : known.rank();
         // a wide tap's block 0: its members are the projections its producer sent
@@ -228,7 +229,9 @@ public final class CalibrationSamples {
         List<String> ids = w.instanceIds();
         for (int i = 0; i < rows.size(); i++) {
             long rank = CalibrationSampleStore.rank(scope.modelId(), ids.get(i), minute);
-            if (rank <= cutoff) {
+            // an observation with a value that is not finite has no projections: left out before the smallest ranks
+            // are chosen, so that it takes no place a finite one would have had
+            if (rank <= cutoff && finite(rows.get(i)) != null) {
                 out.add(new Member(scope, rank, ids.get(i), rows.get(i), List.of()));
             }
         }

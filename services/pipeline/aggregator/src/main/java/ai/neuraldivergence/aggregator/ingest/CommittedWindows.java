@@ -30,11 +30,11 @@ final class CommittedWindows {
      * @param appended the windows the flush appended, per block
      * @param idOf the delta row appended to each tap minute
      */
-    List<FlushWriter.CommittedWindow> of(Connection c, Map<WindowKey, WindowAccumulator.PendingWindow> appended,
+    List<FlushWriter.CommittedWindow> of(Connection c, Map<WindowKey, PendingWindow> appended,
             Map<TapMinute, Long> idOf) throws SQLException {
         Map<WindowKey, List<WindowKey>> byTap = new LinkedHashMap<>();
         Set<WindowKey> every = new LinkedHashSet<>();
-        for (Map.Entry<WindowKey, WindowAccumulator.PendingWindow> e : appended.entrySet()) {
+        for (Map.Entry<WindowKey, PendingWindow> e : appended.entrySet()) {
             WindowKey whole = e.getKey().inBlock(0);
             byTap.computeIfAbsent(whole, k -> new ArrayList<>()).add(e.getKey());
             for (int b = 0; b < e.getValue().tap().blockCount(); b++) {
@@ -50,7 +50,7 @@ final class CommittedWindows {
             long before = Long.MAX_VALUE;
             for (int b = 0; b < tap.blockCount(); b++) {
                 WindowKey k = whole.inBlock(b);
-                WindowAccumulator.PendingWindow written = appended.get(k);
+                PendingWindow written = appended.get(k);
                 long added = written == null ? 0 : written.observationCount();
                 long count = counts.getOrDefault(k, added);
                 now = Math.min(now, count);

@@ -289,11 +289,11 @@ public final class FlushWriter {
         // one delta per tap minute, each observation once with the slices it is in (its values are one array shared
         // by every slice's window it entered)
         Map<TapMinute, SlicedRows.Builder> byMinute = new LinkedHashMap<>();
-        Map<WindowKey, WindowAccumulator.PendingWindow> appended = new LinkedHashMap<>();
+        Map<WindowKey, PendingWindow> appended = new LinkedHashMap<>();
         long droppedFinal = 0;
-        for (Map.Entry<WindowKey, WindowAccumulator.PendingWindow> e : joined.windows().entrySet()) {
+        for (Map.Entry<WindowKey, PendingWindow> e : joined.windows().entrySet()) {
             WindowKey k = e.getKey();
-            WindowAccumulator.PendingWindow window = e.getValue();
+            PendingWindow window = e.getValue();
             if (k.windowStart().isBefore(finalBefore)) {
                 droppedFinal++;
                 continue;

@@ -31,7 +31,7 @@ import java.util.Set;
 final class LateLabelJoin {
 
     /** The delta's windows with what the joins added, and how many kept taps joined. */
-    record Joined(Map<WindowKey, WindowAccumulator.PendingWindow> windows, long count,
+    record Joined(Map<WindowKey, PendingWindow> windows, long count,
             List<CalibrationSampleStore.LabelJoin> sampled) {
     }
 
@@ -54,7 +54,7 @@ final class LateLabelJoin {
         if (pending.recent().isEmpty() && pending.labels().isEmpty()) {
             return new Joined(pending.windows(), 0, List.of());
         }
-        Map<WindowKey, WindowAccumulator.PendingWindow> out = new LinkedHashMap<>(pending.windows());
+        Map<WindowKey, PendingWindow> out = new LinkedHashMap<>(pending.windows());
         Set<String> instances = new HashSet<>();
         // labelled observations join nothing: only the unlabelled ones need the join lock
         pending.recent().stream().filter(r -> r.trueLabel() == null)
@@ -101,7 +101,7 @@ final class LateLabelJoin {
                 // before projections were)
                 float[] projections = r.block() == 0 && r.projections() != null
                         && r.projections().length == RandomFeatureMap.DIRECTIONS ? r.projections() : null;
-                out.computeIfAbsent(key, k -> new WindowAccumulator.PendingWindow(tap, key.block(), false))
+                out.computeIfAbsent(key, k -> new PendingWindow(tap, key.block(), false))
                         .add(r.activations(), r.instanceId(), projections);
                 if (r.block() == 0) {
                     // its hour's calibration sample may hold it: there it enters the label's slice too

@@ -156,7 +156,7 @@ public class LayerNullJob {
                         Granularity.HOUR.windowStart(d.sourceFrom()), d.sourceTo(), source, size);
         // the members that kept their neuron values: a tap stored as one block, the smallest ranks within the cap
         int valued = tap.isEmpty() || tap.get().blockCount() != 1 ? 0
-                : Math.min(size, SampledMeanKsNull.valuesKept(tap.get().neuronCount(), valueBytes));
+                : SampledMeanKsNull.valuesKept(tap.get().neuronCount(), valueBytes, size);
         List<float[]> values = valued == 0 ? List.of() : (d.sourceFrom() == null
                 ? samples.readReferenceValues(k.modelId(), k.modelVersion(), k.tap(), k.reference(), Slice.ALL,
                         valued)

@@ -35,9 +35,12 @@ import org.postgresql.ds.PGSimpleDataSource;
  */
 class CalibrationSampleFlushTest {
 
-    private static final int SIZE = 20;
-    /** Values for 8 members of the 3-neuron tap: 4 bytes a neuron. */
-    private static final int VALUED = 8;
+    private static final int SIZE = 300;
+    /**
+     * Values for 260 members of the 3-neuron tap (4 bytes a neuron): at least the smallest sample resampled, or none
+     * would be kept.
+     */
+    private static final int VALUED = 260;
     private static final long VALUE_BYTES = 4L * 3 * VALUED;
     private static final Instant MINUTE = Instant.parse("2026-11-28T10:03:00Z");
     // declared neuron scales: the sample is projected through the map that divides by them
@@ -52,9 +55,9 @@ class CalibrationSampleFlushTest {
 
     /** Observations {@code from..to-1} in the minute's all slice (which keeps their ids), and a reference's. */
     private static WindowAccumulator.Drained delta(int from, int to) {
-        WindowAccumulator.PendingWindow window = new WindowAccumulator.PendingWindow(TAP, true);
-        WindowAccumulator.PendingWindow even = new WindowAccumulator.PendingWindow(TAP, false);
-        WindowAccumulator.PendingWindow reference = new WindowAccumulator.PendingWindow(TAP, 0, true);
+        PendingWindow window = new PendingWindow(TAP, true);
+        PendingWindow even = new PendingWindow(TAP, false);
+        PendingWindow reference = new PendingWindow(TAP, 0, true);
         for (int i = from; i < to; i++) {
             // the even observations are predicted class 2 too: that window shares their arrays, as the flush's do
             float[] values = row(i);
@@ -66,10 +69,10 @@ class CalibrationSampleFlushTest {
         }
         // and one observation with a NaN: it has no projections, so no place in a sample
         window.add(new float[] {Float.NaN, 0, 0}, "nan-" + from);
-        Map<WindowKey, WindowAccumulator.PendingWindow> windows = new LinkedHashMap<>();
+        Map<WindowKey, PendingWindow> windows = new LinkedHashMap<>();
         windows.put(new WindowKey("m", "1", "dense", Slice.ALL, Granularity.MINUTE, MINUTE), window);
         windows.put(new WindowKey("m", "1", "dense", CLASS_2, Granularity.MINUTE, MINUTE), even);
-        Map<ReferenceKey, WindowAccumulator.PendingWindow> references = new LinkedHashMap<>();
+        Map<ReferenceKey, PendingWindow> references = new LinkedHashMap<>();
         references.put(new ReferenceKey("m", "1", "training", "dense", Slice.ALL), reference);
         return new WindowAccumulator.Drained(windows, references);
     }
@@ -98,7 +101,7 @@ class CalibrationSampleFlushTest {
     /** The sampled values of the hour of {@code MINUTE}, in a slice. */
     private static List<float[]> hourValues(CalibrationSampleStore store, Slice slice) {
         Instant hour = Granularity.HOUR.windowStart(MINUTE);
-        return store.readHoursValues("m", "1", "dense", hour, hour.plusSeconds(3600), slice, 1_000);
+        return store.readHoursValues("m", "1", "dense", hour, hour.plusSeconds(3600), slice, 10_000);
     }
 
     private static void assertSample(List<float[]> expected, List<float[]> read) {
@@ -118,46 +121,46 @@ class CalibrationSampleFlushTest {
         Instant hour = Granularity.HOUR.windowStart(MINUTE);
 
         // the commit fails (a dead connection, a fenced dead-letter write): nothing of the sample is written
-        assertThrows(IllegalStateException.class, () -> writer.flush(delta(0, 100), Map.of(tp,
-                new FlushWriter.OffsetRange(0, 100)), () -> {
+        assertThrows(IllegalStateException.class, () -> writer.flush(delta(0, 1000), Map.of(tp,
+                new FlushWriter.OffsetRange(0, 1000)), () -> {
                     throw new IllegalStateException("the connection died before the commit");
                 }));
-        assertTrue(store.readHours("m", "1", "dense", hour, hour.plusSeconds(3600), 1_000).isEmpty());
-        assertTrue(store.readReference("m", "1", "dense", "training", 1_000).isEmpty());
+        assertTrue(store.readHours("m", "1", "dense", hour, hour.plusSeconds(3600), 10_000).isEmpty());
+        assertTrue(store.readReference("m", "1", "dense", "training", 10_000).isEmpty());
         assertTrue(hourValues(store, Slice.ALL).isEmpty());
 
         // the records read again and flushed: exactly the smallest ranks, the hour's and the reference's
-        assertInstanceOf(FlushWriter.Outcome.Committed.class, writer.flush(delta(0, 100), Map.of(tp,
-                new FlushWriter.OffsetRange(0, 100))));
-        assertSample(expected(0, 100, MINUTE), store.readHours("m", "1", "dense", hour, hour.plusSeconds(3600),
-                1_000));
-        assertSample(expected(0, 100, CalibrationSampleStore.NO_WINDOW), store.readReference("m", "1", "dense",
-                "training", 1_000));
-        assertSample(expectedEven(0, 100), store.readHours("m", "1", "dense", hour, hour.plusSeconds(3600), CLASS_2,
-                1_000));
+        assertInstanceOf(FlushWriter.Outcome.Committed.class, writer.flush(delta(0, 1000), Map.of(tp,
+                new FlushWriter.OffsetRange(0, 1000))));
+        assertSample(expected(0, 1000, MINUTE), store.readHours("m", "1", "dense", hour, hour.plusSeconds(3600),
+                10_000));
+        assertSample(expected(0, 1000, CalibrationSampleStore.NO_WINDOW), store.readReference("m", "1", "dense",
+                "training", 10_000));
+        assertSample(expectedEven(0, 1000), store.readHours("m", "1", "dense", hour, hour.plusSeconds(3600), CLASS_2,
+                10_000));
         // the smallest ranks within the byte cap keep their neuron values, the hour's and the reference's
-        assertSample(expectedValues(0, 100, MINUTE, false), hourValues(store, Slice.ALL));
-        assertSample(expectedValues(0, 100, MINUTE, true), hourValues(store, CLASS_2));
-        assertSample(expectedValues(0, 100, CalibrationSampleStore.NO_WINDOW, false), store.readReferenceValues("m",
-                "1", "dense", "training", Slice.ALL, 1_000));
+        assertSample(expectedValues(0, 1000, MINUTE, false), hourValues(store, Slice.ALL));
+        assertSample(expectedValues(0, 1000, MINUTE, true), hourValues(store, CLASS_2));
+        assertSample(expectedValues(0, 1000, CalibrationSampleStore.NO_WINDOW, false), store.readReferenceValues("m",
+                "1", "dense", "training", Slice.ALL, 10_000));
 
         // a second instance that read the same records before it lost the partition: fenced, nothing changes
         FlushWriter stale = FlushWriters.withSamples(ds, "g", new CalibrationSamples(store, SIZE, 1 << 20, VALUE_BYTES));
-        assertInstanceOf(FlushWriter.Outcome.Fenced.class, stale.flush(delta(0, 60), Map.of(tp,
-                new FlushWriter.OffsetRange(0, 60))));
-        assertSample(expected(0, 100, MINUTE), store.readHours("m", "1", "dense", hour, hour.plusSeconds(3600),
-                1_000));
-        assertSample(expectedValues(0, 100, MINUTE, false), hourValues(store, Slice.ALL));
+        assertInstanceOf(FlushWriter.Outcome.Fenced.class, stale.flush(delta(0, 600), Map.of(tp,
+                new FlushWriter.OffsetRange(0, 600))));
+        assertSample(expected(0, 1000, MINUTE), store.readHours("m", "1", "dense", hour, hour.plusSeconds(3600),
+                10_000));
+        assertSample(expectedValues(0, 1000, MINUTE, false), hourValues(store, Slice.ALL));
 
         // another partition's observations of the same hour, through that second instance: the union's smallest
         TopicPartition other = new TopicPartition("t", 1);
         stale.storedOffsets(Map.of(other, 0L));
-        assertInstanceOf(FlushWriter.Outcome.Committed.class, stale.flush(delta(100, 250), Map.of(other,
-                new FlushWriter.OffsetRange(0, 150))));
-        assertSample(expected(0, 250, MINUTE), store.readHours("m", "1", "dense", hour, hour.plusSeconds(3600),
-                1_000));
-        assertSample(expectedEven(0, 250), store.readHours("m", "1", "dense", hour, hour.plusSeconds(3600), CLASS_2,
-                1_000));
-        assertSample(expectedValues(0, 250, MINUTE, false), hourValues(store, Slice.ALL));
+        assertInstanceOf(FlushWriter.Outcome.Committed.class, stale.flush(delta(1000, 2500), Map.of(other,
+                new FlushWriter.OffsetRange(0, 1500))));
+        assertSample(expected(0, 2500, MINUTE), store.readHours("m", "1", "dense", hour, hour.plusSeconds(3600),
+                10_000));
+        assertSample(expectedEven(0, 2500), store.readHours("m", "1", "dense", hour, hour.plusSeconds(3600), CLASS_2,
+                10_000));
+        assertSample(expectedValues(0, 2500, MINUTE, false), hourValues(store, Slice.ALL));
     }
 }

@@ -131,9 +131,9 @@ class FlushFencingTest {
 
     /** {@code observations} of a reference, in its "all" slice and one predicted-class slice. */
     private static WindowAccumulator.Drained referenceDelta(TapDescriptor tap, String name, int observations) {
-        Map<ReferenceKey, WindowAccumulator.PendingWindow> out = new LinkedHashMap<>();
+        Map<ReferenceKey, PendingWindow> out = new LinkedHashMap<>();
         for (Slice slice : List.of(Slice.ALL, Slice.predictedClass(1))) {
-            WindowAccumulator.PendingWindow window = new WindowAccumulator.PendingWindow(tap, false);
+            PendingWindow window = new PendingWindow(tap, false);
             for (int i = 0; i < observations; i++) {
                 window.add(new float[] {i}, name + "-" + i);
             }
@@ -143,11 +143,11 @@ class FlushFencingTest {
     }
 
     private static WindowAccumulator.Drained drained(WindowKey key, TapDescriptor tap, int observations) {
-        WindowAccumulator.PendingWindow window = new WindowAccumulator.PendingWindow(tap, false);
+        PendingWindow window = new PendingWindow(tap, false);
         for (int i = 0; i < observations; i++) {
             window.add(new float[] {i}, "o-" + i);
         }
-        Map<WindowKey, WindowAccumulator.PendingWindow> windows = new LinkedHashMap<>();
+        Map<WindowKey, PendingWindow> windows = new LinkedHashMap<>();
         windows.put(key, window);
         return new WindowAccumulator.Drained(windows, Map.of());
     }

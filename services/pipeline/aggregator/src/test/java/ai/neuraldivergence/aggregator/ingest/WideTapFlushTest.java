@@ -49,14 +49,14 @@ class WideTapFlushTest {
 
     /** Observations {@code from..to-1} of the minute's slice all: block 0 with its projections, block 1 alone. */
     private static WindowAccumulator.Drained delta(int from, int to) {
-        WindowAccumulator.PendingWindow block0 = new WindowAccumulator.PendingWindow(TAP, 0, true);
-        WindowAccumulator.PendingWindow block1 = new WindowAccumulator.PendingWindow(TAP, 1, true);
+        PendingWindow block0 = new PendingWindow(TAP, 0, true);
+        PendingWindow block1 = new PendingWindow(TAP, 1, true);
         for (int i = from; i < to; i++) {
             float[] o = observation(i);
             block0.add(java.util.Arrays.copyOfRange(o, 0, 4), "o-" + i, MAP.projectionOrNaN(o));
             block1.add(java.util.Arrays.copyOfRange(o, 4, 6), "o-" + i);
         }
-        Map<WindowKey, WindowAccumulator.PendingWindow> windows = new LinkedHashMap<>();
+        Map<WindowKey, PendingWindow> windows = new LinkedHashMap<>();
         windows.put(new WindowKey("m", "1", "wide", Slice.ALL, Granularity.MINUTE, MINUTE, 0), block0);
         windows.put(new WindowKey("m", "1", "wide", Slice.ALL, Granularity.MINUTE, MINUTE, 1), block1);
         return new WindowAccumulator.Drained(windows, Map.of());

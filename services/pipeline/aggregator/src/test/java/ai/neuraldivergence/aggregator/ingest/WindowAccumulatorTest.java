@@ -76,17 +76,24 @@ class WindowAccumulatorTest {
         acc.add(batch, registered, Instant.parse("2026-11-28T10:16:00Z"));
         WindowKey all = new WindowKey("m", "1", "wide", Slice.ALL, Granularity.MINUTE,
                 Instant.parse("2026-11-28T10:15:00Z"), 0);
-        WindowAccumulator.PendingWindow kept = acc.drain().windows().get(all);
+        WindowAccumulator.Drained first = acc.drain();
+        PendingWindow kept = first.windows().get(all);
         assertEquals(true, kept.allProjected());
         assertEquals(2, kept.projections().size());
         assertEquals(128f, kept.projections().get(1)[0], "observation b's first projection");
+        // kept for late labels with block 0's values: a label's slice then keeps its layer sums
+        var recentBlock0 = first.recent().stream().filter(r -> r.block() == 0).toList();
+        assertEquals(2, recentBlock0.size(), first.recent().toString());
+        org.junit.jupiter.api.Assertions.assertSame(kept.projections().get(1), recentBlock0.get(1).projections());
+        assertEquals(true, first.recent().stream().filter(r -> r.block() != 0).allMatch(r -> r.projections() == null),
+                "only block 0 keeps them");
         assertEquals(6, kept.featureNeurons(), "its sums go through the whole tap's map");
         assertEquals(0, acc.takeRefusedProjections());
 
         // the same projections sent through other scales than the layout's: refused, counted, the window unsummed
         ai.neuraldivergence.domain.TapDescriptor otherScales = registered.withFeatureScales(null);
         acc.add(batch, otherScales, Instant.parse("2026-11-28T10:16:00Z"));
-        WindowAccumulator.PendingWindow refused = acc.drain().windows().get(all);
+        PendingWindow refused = acc.drain().windows().get(all);
         assertEquals(false, refused.allProjected());
         assertEquals(java.util.Arrays.asList(null, null), refused.projections());
         assertEquals(4, refused.featureNeurons());
@@ -99,7 +106,7 @@ class WindowAccumulatorTest {
             whole.addActivations(n);
         }
         acc.add(whole.build(), registered, Instant.parse("2026-11-28T10:16:00Z"));
-        WindowAccumulator.PendingWindow computed = acc.drain().windows().get(all);
+        PendingWindow computed = acc.drain().windows().get(all);
         float[] expected = ai.neuraldivergence.domain.LayerFeatures.map(registered).projection(
                 new float[] {6, 7, 8, 9, 10, 11});
         org.junit.jupiter.api.Assertions.assertArrayEquals(expected, computed.projections().get(1));
@@ -128,7 +135,7 @@ class WindowAccumulatorTest {
                 "the estimate is an upper bound");
         WindowAccumulator.Drained all = acc.drain();
         assertEquals(2, all.recent().size(), "both observations wait for a late label");
-        Map<WindowKey, WindowAccumulator.PendingWindow> drained = all.windows();
+        Map<WindowKey, PendingWindow> drained = all.windows();
         assertEquals(6, drained.size());
         WindowKey allAt1015 = new WindowKey("m", "1", "conv1", Slice.ALL, Granularity.MINUTE,
                 Instant.parse("2026-11-28T10:15:00Z"));

@@ -12,6 +12,7 @@ import ai.neuraldivergence.domain.monitor.MinuteEvaluation;
 import ai.neuraldivergence.domain.monitor.MonitorDefinition;
 import ai.neuraldivergence.domain.monitor.MonitorRun;
 import ai.neuraldivergence.domain.monitor.MonitorStatus;
+import ai.neuraldivergence.domain.monitor.Redecision;
 import ai.neuraldivergence.domain.monitor.StoredMonitor;
 import ai.neuraldivergence.domain.monitor.Transition;
 import ai.neuraldivergence.domain.query.Selection;
@@ -288,7 +289,7 @@ public final class MonitorEvaluator {
         for (MonitorRun.Evaluation e : store.evaluations(key.monitor(), m.generation(), key.tap())) {
             firstEnd = firstEnd == null ? e.end() : firstEnd;
             last = e.outcome() == MonitorRun.Outcome.OVER || e.outcome() == MonitorRun.Outcome.UNDER
-                    ? decideAgain(e, d, alpha, meanKsNull) : e;
+                    ? Redecision.of(e, d, alpha, meanKsNull) : e;
             replayed.record(last);
         }
         Tracked tracked;
@@ -317,41 +318,6 @@ public final class MonitorEvaluator {
         }
         runs.put(key, tracked);
         return tracked;
-    }
-
-    /**
-     * A stored evaluation's value under the current definition: a fixed threshold as it is now; a calibrated one made
-     * again from the evaluation's counts and sketch bound with the current minimum effect and false-alarm rate (the
-     * window stays the one read), a KS monitor's at a new rate from {@code meanKsNull} as the next evaluation reads it.
-     */
-    private static MonitorRun.Evaluation decideAgain(MonitorRun.Evaluation e, MonitorDefinition d, double alpha,
-            ai.neuraldivergence.domain.MeanKsNull.Source meanKsNull) {
-        if (!d.calibrated()) {
-            return MonitorRun.Evaluation.of(e.end(), e.window(), e.referenceObservations(), e.value(), d.threshold());
-        }
-        if (d.metric() == Divergence.Metric.MMD) {
-            // the layer statistic's null quantile at the evaluation's α is kept as stored: a new minimum effect
-            // decides again at once, a new budget from the next evaluation on
-            CalibratedThreshold stored = e.calibration();
-            return stored == null ? e : MonitorRun.Evaluation.of(e.end(), e.window(), e.referenceObservations(),
-                    e.value(), CalibratedThreshold.ofLayer(d.minimumEffect(), stored.alpha(), stored.nullQuantile(),
-                            stored.smallestDetectableEffect() - stored.applied(), stored.calibrating()));
-        }
-        CalibratedThreshold stored = e.calibration();
-        if (stored != null && stored.alpha() == alpha) {
-            // the same budget: the null quantile as it was read (perhaps resampled from the reference's sample), so
-            // that a new minimum effect decides again at once, on the same footing
-            return MonitorRun.Evaluation.of(e.end(), e.window(), e.referenceObservations(), e.value(),
-                    new CalibratedThreshold(d.minimumEffect(), stored.nullQuantile(), stored.sketchBound(), alpha,
-                            stored.smallestDetectableEffect() - stored.minimumEffect() + d.minimumEffect(),
-                            stored.calibrating()));
-        }
-        // a new budget: the null quantile at its rate from the null the next evaluation reads (a mode change starts
-        // the state over, so a calibrated monitor's evaluations carry their sketch bound)
-        double sketchBound = stored == null ? 0 : stored.sketchBound();
-        return MonitorRun.Evaluation.of(e.end(), e.window(), e.referenceObservations(), e.value(),
-                CalibratedThreshold.of(d.minimumEffect(), alpha, e.window().observations(), e.referenceObservations(),
-                        sketchBound, meanKsNull));
     }
 
     /**
