@@ -320,4 +320,36 @@ class LayerNullStoreTest {
         assertFalse(store.store(key("deleted", 1), "a-2", computed("deleted"), NO_VALUES));
         assertTrue(store.read(key("deleted", 1)).isEmpty());
     }
+
+    @Test
+    void nullsStoredUnderTheJointConstructionOfBeforeAreReadAfterTheUpgradeAndNotComputedAgain() throws Exception {
+        PGSimpleDataSource before = MigratedDatabase.upTo("layer_null_v24", "23");
+        CatalogStore catalog = new CatalogStore(before);
+        try (Connection c = before.getConnection()) {
+            catalog.register(c, tap("joint", 0));
+            ReferenceStore.registerTagged(c, "joint", "1", "training");
+        }
+        // as the release of 2026-12-05 stored them: one construction string for both statistics
+        String joint = "resampled/2 (with the mean KS's, sides disjoint): "
+                + LayerNullTable.CONSTRUCTION.substring("resampled/1: ".length());
+        try (Connection c = before.getConnection(); PreparedStatement ps = c.prepareStatement("UPDATE reference SET "
+                + "sealed_at = now(); INSERT INTO layer_null (model_id, model_version, reference, tap, slice, "
+                + "statistic, computed_at, construction, sample_size, quantiles, eigenvalues) VALUES ('joint', '1', "
+                + "'training', 'tap0', 'all', 'mmd2', now(), ?, 12, '{}', '{}'), ('joint', '1', 'training', 'tap0', "
+                + "'all', 'mean_ks', now(), ?, 300, '{16, 0.1, 0.2, 0.3, 0.4, 0.5}', '{}')")) {
+            ps.setString(1, joint);
+            ps.setString(2, joint);
+            ps.executeUpdate();
+        }
+        org.flywaydb.core.Flyway.configure().dataSource(before).load().migrate();
+        LayerNullStore upgraded = new LayerNullStore(before);
+        LayerNullStore.Key key = new LayerNullStore.Key("joint", "1", "training", "tap0");
+        assertEquals(12, upgraded.read(key).orElseThrow().sampleSize(), "the layer null is read, not due again");
+        LayerNullStore.MeanKs meanKs = upgraded.readMeanKs(key).orElseThrow();
+        assertEquals(300, meanKs.sampleSize(), "the mean KS's null is read, not due again");
+        assertEquals(java.util.Set.of(16), meanKs.buckets().keySet());
+        assertArrayEquals(new double[] {0.1, 0.2, 0.3, 0.4, 0.5}, meanKs.buckets().get(16), 0);
+        assertEquals(0, upgraded.calibrating());
+        assertEquals(List.of(), upgraded.due(10));
+    }
 }
