@@ -237,8 +237,8 @@ public final class LayerNullStore {
      * reference not sealed).
      */
     public Optional<LayerNullTable> read(Key key) {
-        return computed(key, MMD2, LayerNullTable.CONSTRUCTION, "the layer null", rs -> table(key, rs.getInt(1), unboxed(rs.getArray(2)),
-                unboxed(rs.getArray(3))));
+        return computed(key, MMD2, LayerNullTable.CONSTRUCTION, "the layer null",
+                rs -> table(key, rs.getInt(1), unboxed(rs.getArray(2)), unboxed(rs.getArray(3))));
     }
 
     /**

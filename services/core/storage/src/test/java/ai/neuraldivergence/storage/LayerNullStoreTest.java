@@ -112,7 +112,8 @@ class LayerNullStoreTest {
         assertTrue(store.read(key("due", 0)).isEmpty(), "claimed, still calibrating");
 
         LayerNullTable table = computed("due");
-        assertFalse(store.store(key("due", 0), "b-1", computed("due"), NO_VALUES), "only the claim's holder stores");
+        assertFalse(store.store(key("due", 0), "b-1", computed("due"), NO_VALUES),
+                "only the claim's holder stores");
         assertTrue(store.store(key("due", 0), "a-1", table, NO_VALUES));
         assertFalse(store.store(key("due", 0), "a-1", computed("due"), NO_VALUES), "stored: the claim is spent");
         assertEquals(calibrating - 1, store.calibrating());
@@ -133,10 +134,7 @@ class LayerNullStoreTest {
         assertEquals(List.of(key("due", 1)), due("due"));
 
         // a null made another way (another construction of the resample) is calibrating and due again
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement("UPDATE layer_null "
-                + "SET construction = 'resampled/0' WHERE model_id = 'due'")) {
-            ps.executeUpdate();
-        }
+        update("UPDATE layer_null SET construction = 'resampled/0' WHERE model_id = 'due'");
         assertTrue(store.read(key("due", 0)).isEmpty());
         assertEquals(List.of(key("due", 0), key("due", 1)), due("due"));
         assertTrue(store.claim(key("due", 0), "b-3", Duration.ofMinutes(10)));
@@ -165,6 +163,13 @@ class LayerNullStoreTest {
             ps.setString(1, quantiles);
             ps.setString(2, model);
             ps.executeUpdate();
+        }
+    }
+
+    /** Runs an update of the stored rows, as an operator or another version would; returns the rows it changed. */
+    private static int update(String sql) throws Exception {
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            return ps.executeUpdate();
         }
     }
 
@@ -217,18 +222,15 @@ class LayerNullStoreTest {
         assertFalse(store.claim(key("meanks-none", 0), "a-5", Duration.ofMinutes(10)), "both stored");
         // a mean KS's null of another construction is due again, the layer null still not recomputed; keeping a
         // layer null that is itself of another construction is refused (it was due too)
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement("UPDATE layer_null "
-                + "SET construction = 'mean-ks/0' WHERE model_id = 'meanks-none' AND statistic = 'mean_ks'")) {
-            assertEquals(1, ps.executeUpdate());
-        }
+        assertEquals(1, update("UPDATE layer_null "
+                + "SET construction = 'mean-ks/0' WHERE model_id = 'meanks-none' AND statistic = 'mean_ks'"));
         assertTrue(store.readMeanKs(key("meanks-none", 0)).isEmpty(), "another construction: calibrating");
         assertTrue(store.read(key("meanks-none", 0)).isPresent());
         assertTrue(store.claim(key("meanks-none", 0), "a-6", Duration.ofMinutes(10)));
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement("UPDATE layer_null "
-                + "SET construction = 'resampled/0' WHERE model_id = 'meanks-none' AND statistic = 'mmd2'")) {
-            assertEquals(1, ps.executeUpdate());
-        }
-        assertFalse(store.store(key("meanks-none", 0), "a-6", null, meanKs(300, 16)), "a stale layer null is not kept");
+        assertEquals(1, update("UPDATE layer_null "
+                + "SET construction = 'resampled/0' WHERE model_id = 'meanks-none' AND statistic = 'mmd2'"));
+        assertFalse(store.store(key("meanks-none", 0), "a-6", null, meanKs(300, 16)),
+                "a stale layer null is not kept");
         assertTrue(store.readMeanKs(key("meanks-none", 0)).isEmpty(), "nothing stored");
         assertTrue(store.store(key("meanks-none", 0), "a-6", LayerNullTable.unusable(13), meanKs(300, 16)));
         assertEquals(13, store.read(key("meanks-none", 0)).orElseThrow().sampleSize());
@@ -250,11 +252,9 @@ class LayerNullStoreTest {
         assertThrows(IllegalArgumentException.class, () -> store.readMeanKs(key("meanks", 0)), "above 1");
 
         // a null made another way is not read; deleting the reference deletes the mean KS's too
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement("UPDATE layer_null "
+        assertEquals(1, update("UPDATE layer_null "
                 + "SET construction = 'resampled/0' WHERE model_id = 'meanks' AND tap = 'tap1' AND "
-                + "statistic = 'mean_ks'")) {
-            assertEquals(1, ps.executeUpdate());
-        }
+                + "statistic = 'mean_ks'"));
         assertTrue(store.readMeanKs(key("meanks", 1)).isEmpty(), "another construction");
         assertTrue(new ReferenceStore(dataSource).delete("meanks", "training", "1", found -> { }));
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement("SELECT count(*) "
@@ -279,10 +279,7 @@ class LayerNullStoreTest {
         assertFalse(store.claim(key("lapsed", 1), "c-1", Duration.ofMinutes(10)), "waiting its retry");
         store.release(key("lapsed", 1), "c-1", Duration.ZERO);
         store.release(key("lapsed", 0), "nobody", Duration.ZERO);
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement("UPDATE layer_null "
-                + "SET claimed_until = now() - interval '1 second' WHERE model_id = 'lapsed'")) {
-            ps.executeUpdate();
-        }
+        update("UPDATE layer_null SET claimed_until = now() - interval '1 second' WHERE model_id = 'lapsed'");
         assertTrue(store.claim(key("lapsed", 1), "c-2", Duration.ofMinutes(10)));
         assertTrue(store.store(key("lapsed", 1), "c-2", LayerNullTable.unusable(12), NO_VALUES));
         LayerNullTable read = store.read(key("lapsed", 1)).orElseThrow();

@@ -130,34 +130,40 @@ class LayerNullJobTest {
         assertEquals(0, registry.get("nd.aggregator.layer.nulls.calibrating").gauge().value());
     }
 
-    /** A model version with {@code taps} taps and a sealed tagged reference whose samples are usable. */
-    private static List<TapDescriptor> sealed(PGSimpleDataSource ds, CatalogStore catalog,
-            CalibrationSampleStore samples, int taps) throws Exception {
+    /** A database and its stores: what an aggregator's job and a test of it share. */
+    private record Database(PGSimpleDataSource ds, CatalogStore catalog, CalibrationSampleStore samples,
+            LayerNullStore nulls) {
+    }
+
+    /** A new database with a model version of {@code taps} taps and a sealed tagged reference with usable samples. */
+    private static Database sealed(String name, int taps) throws Exception {
+        PGSimpleDataSource ds = TestDatabases.migrated(name);
+        Database db = new Database(ds, new CatalogStore(ds), new CalibrationSampleStore(ds), new LayerNullStore(ds));
         List<TapDescriptor> out = new ArrayList<>();
         try (Connection c = ds.getConnection()) {
             c.setAutoCommit(false);
             for (int t = 0; t < taps; t++) {
                 TapDescriptor tap = tap("tap" + t, t);
-                catalog.register(c, tap);
+                db.catalog().register(c, tap);
                 out.add(tap);
             }
             ReferenceStore.registerTagged(c, "m", "1", "training");
             for (TapDescriptor tap : out) {
-                samples.insert(c, sample(tap), s -> SAMPLE);
+                db.samples().insert(c, sample(tap), s -> SAMPLE);
             }
             c.commit();
         }
         execute(ds, "UPDATE reference SET sealed_at = now()");
-        return out;
+        return db;
     }
 
     @Test
     void aRefusedWriteIsRetriedAndTwoAggregatorsStoreEachTapOnce() throws Exception {
-        PGSimpleDataSource ds = TestDatabases.migrated("layer_null_jobs");
-        CatalogStore catalog = new CatalogStore(ds);
-        CalibrationSampleStore samples = new CalibrationSampleStore(ds);
-        LayerNullStore nulls = new LayerNullStore(ds);
-        sealed(ds, catalog, samples, 4);
+        Database db = sealed("layer_null_jobs", 4);
+        PGSimpleDataSource ds = db.ds();
+        CatalogStore catalog = db.catalog();
+        CalibrationSampleStore samples = db.samples();
+        LayerNullStore nulls = db.nulls();
         // the database refuses every stored result (a failing disk, say), after the computation
         execute(ds, "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION "
                 + "'injected write failure'; END $$");
@@ -194,13 +200,12 @@ class LayerNullJobTest {
 
     @Test
     void aMeanKsNullDueAloneIsComputedAloneAndTheStoredLayerNullIsLeftAsItIs() throws Exception {
-        PGSimpleDataSource ds = TestDatabases.migrated("layer_null_mean_ks_alone");
-        CatalogStore catalog = new CatalogStore(ds);
-        CalibrationSampleStore samples = new CalibrationSampleStore(ds);
-        LayerNullStore nulls = new LayerNullStore(ds);
-        sealed(ds, catalog, samples, 2);
+        Database db = sealed("layer_null_mean_ks_alone", 2);
+        PGSimpleDataSource ds = db.ds();
+        CalibrationSampleStore samples = db.samples();
+        LayerNullStore nulls = db.nulls();
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
-        LayerNullJob job = new LayerNullJob(nulls, samples, catalog, 2_000, 1 << 20, Duration.ofMinutes(10),
+        LayerNullJob job = new LayerNullJob(nulls, samples, db.catalog(), 2_000, 1 << 20, Duration.ofMinutes(10),
                 registry);
         assertEquals(2, job.check());
         // as after the upgrade that brought the mean KS's null: layer nulls stored, no mean KS's; and the layer
@@ -216,7 +221,8 @@ class LayerNullJobTest {
         assertEquals(2, nulls.calibrating(), "due for their mean KS's nulls");
 
         assertEquals(2, job.check());
-        assertEquals(0, registry.get("nd.aggregator.layer.nulls.failures").counter().count(), "nothing read that fails");
+        assertEquals(0, registry.get("nd.aggregator.layer.nulls.failures").counter().count(),
+                "nothing read that fails");
         assertEquals(0, nulls.calibrating());
         try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM "
                 + "layer_null WHERE statistic = 'mmd2' AND computed_at > now() - interval '1 hour'")) {
