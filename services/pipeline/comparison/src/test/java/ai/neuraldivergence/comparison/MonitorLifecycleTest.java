@@ -317,16 +317,12 @@ class MonitorLifecycleTest extends GrpcApiTest {
                         + e.getCalibration().getNullQuantile() + e.getCalibration().getSketchBound()),
                 "every evaluation with a value carries its threshold's parts");
 
-        // once an aggregator stores them, the mean KS's null resampled from the reference's sampled values sets
-        // the null quantile: tighter than the analytic bound, and no longer calibrating
-        java.util.TreeMap<Integer, double[]> buckets = new java.util.TreeMap<>();
-        buckets.put(16, new double[] {0.2, 0.25, 0.3, 0.35, 0.21});
-        buckets.put(32, new double[] {0.14, 0.18, 0.21, 0.25, 0.15});
+        // the layer null stored alone (as by an aggregator of before the mean KS had a null): the layer is no
+        // longer calibrating, the mean KS's null still is, and a monitor made now says so
         LayerNullStore.Key key = new LayerNullStore.Key("calib", "v2", "calm", "dense1");
         LayerNullStore nulls = new LayerNullStore(owner);
         assertTrue(nulls.claim(key, "test", java.time.Duration.ofMinutes(1)));
-        assertTrue(nulls.store(key, "test", ai.neuraldivergence.domain.LayerNullTable.unusable(0),
-                new LayerNullStore.MeanKs(300, buckets)));
+        assertTrue(nulls.store(key, "test", ai.neuraldivergence.domain.LayerNullTable.unusable(0), null));
         // read by the service within seconds (Compare's layer verdict says so), then a monitor made now reads it
         CompareRequest againstCalm = CompareRequest.newBuilder().setModelId("calib").setModelVersion("v2")
                 .setTap("dense1").setA(Selection.newBuilder().setReference("calm")).setB(DriftFixture.minutes(10, 20))
@@ -336,6 +332,24 @@ class MonitorLifecycleTest extends GrpcApiTest {
                 && System.nanoTime() < deadline) {
             Thread.sleep(500);
         }
+        api.deleteMonitor(DeleteMonitorRequest.newBuilder().setName("calibrated").build());
+        api.createMonitor(CreateMonitorRequest.newBuilder().setMonitor(created.toBuilder().clearSource()
+                .clearUpdatedAt().clearUpdatedBy()).build());
+        Monitor layerOnly = awaitMonitor("calib", MonitorLifecycleTest::evaluatedToMinute20);
+        assertTrue(layerOnly.getCalibration().getCalibrating(), layerOnly.toString());
+        assertEquals(MeanKsNull.quantile(layerOnly.getWindowObservations(), layerOnly.getReferenceObservations(),
+                layerOnly.getCalibration().getAlpha()), layerOnly.getCalibration().getNullQuantile(), 1e-12);
+
+        // once an aggregator stores it (the tap due for it alone, its layer null kept), the mean KS's null resampled
+        // from the reference's sampled values sets the null quantile: tighter than the analytic bound, and no
+        // longer calibrating (looked up again within seconds)
+        java.util.TreeMap<Integer, double[]> buckets = new java.util.TreeMap<>();
+        buckets.put(16, new double[] {0.2, 0.25, 0.3, 0.35, 0.21});
+        buckets.put(32, new double[] {0.14, 0.18, 0.21, 0.25, 0.15});
+        assertTrue(nulls.claim(key, "again", java.time.Duration.ofMinutes(1)), "due for its mean KS's null");
+        assertTrue(nulls.store(key, "again", null, new LayerNullStore.MeanKs(300, buckets)));
+        // the service looks a calibrating reference up again after 10 s (LayerNulls.CALIBRATING_RECHECK)
+        Thread.sleep(10_500);
         api.deleteMonitor(DeleteMonitorRequest.newBuilder().setName("calibrated").build());
         api.createMonitor(CreateMonitorRequest.newBuilder().setMonitor(created.toBuilder().clearSource()
                 .clearUpdatedAt().clearUpdatedBy()).build());
