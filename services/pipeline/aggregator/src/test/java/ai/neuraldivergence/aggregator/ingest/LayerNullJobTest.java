@@ -202,11 +202,10 @@ class LayerNullJobTest {
     void aMeanKsNullDueAloneIsComputedAloneAndTheStoredLayerNullIsLeftAsItIs() throws Exception {
         Database db = sealed("layer_null_mean_ks_alone", 2);
         PGSimpleDataSource ds = db.ds();
-        CalibrationSampleStore samples = db.samples();
         LayerNullStore nulls = db.nulls();
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
-        LayerNullJob job = new LayerNullJob(nulls, samples, db.catalog(), 2_000, 1 << 20, Duration.ofMinutes(10),
-                registry);
+        LayerNullJob job = new LayerNullJob(nulls, db.samples(), db.catalog(), 2_000, 1 << 20,
+                Duration.ofMinutes(10), registry);
         assertEquals(2, job.check());
         // as after the upgrade that brought the mean KS's null: layer nulls stored, no mean KS's; and the layer
         // statistic's sample unreadable (of tap0) or gone (tap1: its neuron values gone too, as hours past their
@@ -220,9 +219,24 @@ class LayerNullJobTest {
         LayerNullTable before = nulls.read(tap0).orElseThrow();
         assertEquals(2, nulls.calibrating(), "due for their mean KS's nulls");
 
+        // the database refuses the mean KS's rows (a failing disk, say): counted, nothing half stored, the layer
+        // nulls untouched, and both released for their retry
+        execute(ds, "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION "
+                + "'injected write failure'; END $$");
+        execute(ds, "CREATE TRIGGER refuse BEFORE INSERT ON layer_null FOR EACH ROW WHEN (NEW.statistic = "
+                + "'mean_ks') EXECUTE FUNCTION refuse()");
+        assertEquals(0, job.check());
+        assertEquals(2, registry.get("nd.aggregator.layer.nulls.failures").counter().count());
+        assertEquals(2, nulls.calibrating());
+        assertTrue(nulls.readMeanKs(tap0).isEmpty() && nulls.readMeanKs(tap1).isEmpty());
+        assertEquals(before.sampleSize(), nulls.read(tap0).orElseThrow().sampleSize());
+        assertEquals(List.of(), nulls.due(16), "released for a retry a minute later");
+        execute(ds, "DROP TRIGGER refuse ON layer_null");
+        execute(ds, "UPDATE layer_null SET claimed_until = now() - interval '1 second'");
+
         assertEquals(2, job.check());
-        assertEquals(0, registry.get("nd.aggregator.layer.nulls.failures").counter().count(),
-                "nothing read that fails");
+        assertEquals(2, registry.get("nd.aggregator.layer.nulls.failures").counter().count(),
+                "nothing read that fails: only the two refused writes");
         assertEquals(0, nulls.calibrating());
         try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM "
                 + "layer_null WHERE statistic = 'mmd2' AND computed_at > now() - interval '1 hour'")) {
@@ -238,7 +252,7 @@ class LayerNullJobTest {
         assertEquals(SAMPLE, nulls.read(tap1).orElseThrow().sampleSize(), "tap1's layer null is kept, sample gone");
 
         // tap0's mean KS's null is resampled from its values, as at the seal; tap1 has none left: the analytic bound
-        List<float[]> values = samples.readReferenceValues("m", "1", "tap0", "training",
+        List<float[]> values = db.samples().readReferenceValues("m", "1", "tap0", "training",
                 ai.neuraldivergence.domain.Slice.ALL, 2_000);
         var expected = new SampledMeanKsNull(values).table(ResampledNull.REPLICATES, LayerNullJob.seed(tap0))
                 .buckets();
