@@ -170,7 +170,9 @@ public final class CalibrationSamples {
         for (Member m : members) {
             Scope s = m.scope();
             var map = maps.get(s);
-            float[] p = map != null ? map.projection(m.values()) : finite(m.values());
+            // a wide tap's projections were checked finite when they became candidates; a row's projection can still
+            // overflow
+            float[] p = map != null ? map.projection(m.values()) : m.values();
             if (p != null) {
                 // a one-block tap's member arrives as its row (the map projects it here); a wide tap's as projections
                 boolean valued = map != null && valueSizes.getOrDefault(s, 0) > 0
