@@ -42,8 +42,10 @@ class AggregatorOutageTest {
             try {
                 STREAM.awaitAll(jdbc);
             } catch (AssertionError e) {
-                // a stuck aggregator says where its threads wait (ConsumerWatchdog); CI keeps no log files
-                throw new AssertionError(e.getMessage() + "\n" + aggregator.logTail(120), e);
+                // a stuck aggregator says where its threads wait (ConsumerWatchdog); CI keeps no log files and cuts
+                // long output in its middle: the warnings and their stacks come first
+                throw new AssertionError(e.getMessage() + "\nits stalls and warnings:\n" + aggregator.warnings(30)
+                        + "\nits log ends:\n" + aggregator.logTail(40), e);
             }
             STREAM.verifyAgainstWhatWasSent(jdbc);
         } finally {

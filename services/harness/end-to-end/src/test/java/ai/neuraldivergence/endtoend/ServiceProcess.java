@@ -177,6 +177,39 @@ record ServiceProcess(String name, int port, int managementPort, Process process
         }
     }
 
+    /**
+     * For a failure message that CI may cut in its middle: the thread stacks of this service's stall warnings first
+     * (without the JDK's frames), then its last {@code lines} WARN and ERROR lines (their first 200 characters, the
+     * exceptions' traces left out).
+     */
+    String warnings(int lines) {
+        java.util.List<String> all;
+        try {
+            all = Files.readAllLines(log, java.nio.charset.StandardCharsets.UTF_8);
+        } catch (IOException | UncheckedIOException e) {
+            return "(no log: " + e + ")";
+        }
+        java.util.List<String> stalls = new java.util.ArrayList<>();
+        java.util.List<String> warnings = new java.util.ArrayList<>();
+        boolean inStall = false;
+        for (String line : all) {
+            if (line.matches("^\\d{4}-\\d{2}-\\d{2} .*")) {
+                boolean warning = line.contains(" WARN ") || line.contains(" ERROR ");
+                inStall = warning && line.contains("has been stuck");
+                if (inStall) {
+                    stalls.add(line.length() > 200 ? line.substring(0, 200) + "…" : line);
+                } else if (warning) {
+                    warnings.add(line.length() > 200 ? line.substring(0, 200) + "…" : line);
+                }
+            } else if (inStall && !line.matches("^\\s+at (java\\.|sun\\.|jdk\\.).*")) {
+                stalls.add(line);
+            }
+        }
+        java.util.List<String> out = new java.util.ArrayList<>(stalls);
+        out.addAll(warnings.subList(Math.max(0, warnings.size() - lines), warnings.size()));
+        return String.join("\n", out);
+    }
+
     boolean isAlive() {
         return process.isAlive();
     }

@@ -55,6 +55,8 @@ public class ActivationConsumer {
     // poll, what says the thread is moving
     private volatile Instant lastStart;
     private volatile Error fatal;
+    // set by wakeKafkaCall: the WakeupException that follows is a stuck call's, not stop()'s
+    private volatile boolean woken;
     private volatile Thread thread;
 
     @Inject
@@ -111,10 +113,32 @@ public class ActivationConsumer {
         if (!isRunning() || start == null) {
             return Optional.empty();
         }
-        Instant last = poll != null && poll.isAfter(start) ? poll : start;
-        Duration consumerThread = Duration.between(last, Instant.now());
+        Duration consumerThread = consumerThreadWithout(poll, start);
         Duration writing = writes.writingFor().orElse(Duration.ZERO);
         return Optional.of(writing.compareTo(consumerThread) > 0 ? writing : consumerThread);
+    }
+
+    /**
+     * Wakes the consumer thread out of a Kafka call (the group's consumer's, or a recovery's reader's) in which it has
+     * been for at least {@code atLeast} without a poll: the call throws, and the loop starts over from the stored
+     * offsets. Nothing happens when the thread is elsewhere (waiting for a write, reading the database): those calls
+     * have their own bounds, and a wakeup would only fail the next poll. True when it woke the thread.
+     */
+    public boolean wakeKafkaCall(Duration atLeast) {
+        Thread t = thread;
+        Instant start = lastStart;
+        if (!isRunning() || start == null || consumerThreadWithout(loop.lastPoll(), start).compareTo(atLeast) < 0
+                || !KafkaCall.onTop(t.getStackTrace())) {
+            return false;
+        }
+        woken = true;
+        loop.wakeup();
+        return true;
+    }
+
+    private static Duration consumerThreadWithout(Instant poll, Instant start) {
+        Instant last = poll != null && poll.isAfter(start) ? poll : start;
+        return Duration.between(last, Instant.now());
     }
 
     /** Where the consumer and writer threads are now: what a stall warning shows. */
@@ -166,7 +190,14 @@ public class ActivationConsumer {
             try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(consumerConfig())) {
                 loop.consume(c);
             } catch (WakeupException e) {
-                // stop() asked us to leave poll(); the loop condition ends it
+                // stop() asked us to leave poll() (the loop condition ends it), or the watchdog woke a Kafka call
+                // that did not return (start over from the stored offsets, as after any failure)
+                if (running && woken) {
+                    metrics.failed(false);
+                    lastError = "a Kafka call did not return: woken by the watchdog";
+                    LOG.warn("woke the activation consumer out of a Kafka call that did not return; dropping the "
+                            + "unflushed delta and restarting from the stored offsets");
+                }
             } catch (RuntimeException e) {
                 Optional<VirtualMachineError> vm = FatalCause.of(e);
                 if (vm.isPresent()) {
@@ -179,6 +210,7 @@ public class ActivationConsumer {
                 sleep(backoff);
                 backoff = min(backoff.multipliedBy(2), config.maxRetryBackoff());
             } finally {
+                woken = false;
                 loop.reset();
             }
         }

@@ -79,12 +79,16 @@ final class ConsumerLoop implements ConsumerRebalanceListener {
         return lastPoll;
     }
 
-    /** Makes the consumer in use, if any, leave poll() (a WakeupException out of {@link #consume}). */
+    /**
+     * Makes the consumer in use, if any, and a recovery's reader leave the call they are in, or their next one (a
+     * WakeupException out of {@link #consume}).
+     */
     void wakeup() {
         KafkaConsumer<byte[], byte[]> c = consumer;
         if (c != null) {
             c.wakeup();
         }
+        recovery.wakeup();
     }
 
     /** Consumes with {@code c} until stopped; throws what ends it otherwise. */

@@ -50,6 +50,8 @@ final class DeltaRecovery {
     private final RecordIntake intake;
     private final Supplier<PendingDelta> emptyDelta;
     private final Function<PendingDelta, FlushWriter.Outcome> commit;
+    // the reader of a recovery under way, for wakeup() from another thread
+    private volatile KafkaConsumer<byte[], byte[]> activeReader;
 
     /**
      * @param kafkaConfig the client settings (bootstrap servers, security)
@@ -161,6 +163,7 @@ final class DeltaRecovery {
     List<ConsumerRecord<byte[], byte[]>> reread(Map<TopicPartition, FlushWriter.OffsetRange> ranges) {
         List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
         try (KafkaConsumer<byte[], byte[]> reader = new KafkaConsumer<>(readerConfig)) {
+            activeReader = reader;
             reader.assign(ranges.keySet());
             // records below the log start were deleted by Kafka retention meanwhile: what is left is re-read (the
             // consumer loop logs the deleted ranges when it seeks to the stored offsets)
@@ -185,8 +188,18 @@ final class DeltaRecovery {
                 open.keySet().removeIf(tp -> reader.position(tp) >= open.get(tp));
                 reader.pause(ranges.keySet().stream().filter(tp -> !open.containsKey(tp)).toList());
             }
+        } finally {
+            activeReader = null;
         }
         return out;
+    }
+
+    /** Makes the reader of a recovery under way, if any, leave the call it is in (a WakeupException). */
+    void wakeup() {
+        KafkaConsumer<byte[], byte[]> r = activeReader;
+        if (r != null) {
+            r.wakeup();
+        }
     }
 
     private static String origin(ConsumerRecord<byte[], byte[]> record) {
