@@ -41,8 +41,21 @@ test("a monitor created in the view turns drifting, shows its history, and is ch
     await form.locator('input[name="threshold"]').fill("0.1");
     await form.locator('input[name="windowsInARow"]').fill("1");
     await form.locator('input[name="minObservations"]').fill("50");
+    // a live redraw that fails while the form is filled in (the list answered 503 once) keeps what was typed
+    await page.route("**/v1/monitors?model_id=*", (route) => route.fulfill({ status: 503,
+      contentType: "application/json", body: JSON.stringify({ code: "UNAVAILABLE", message: "injected outage" }) }),
+      { times: 1 });
+    await page.locator("main p.error", { hasText: "injected outage" }).waitFor({ timeout: 30_000 });
+    await page.locator("main p.error", { hasText: "injected outage" }).waitFor({ state: "detached", timeout: 30_000 });
+    assert.equal(await form.locator('input[name="name"]').inputValue(), NAME, "the typed name survives the failure");
+    assert.equal(await form.locator('input[name="threshold"]').inputValue(), "0.1");
     await form.locator('button[type="submit"]').click();
-    await form.waitFor({ state: "detached" });
+    await form.waitFor({ state: "detached" }).catch(async (e) => {
+      // say why the form stayed: the service's refusal, or a field the browser refused
+      const said = await form.locator("p.error").textContent().catch(() => "?");
+      const name = await form.locator('input[name="name"]').inputValue().catch(() => "?");
+      throw new Error(`the form stayed (its error: "${said}", its name field: "${name}"): ${e.message}`);
+    });
     const made = (await api("GET", `monitors?model_id=${MODEL}`)).monitors.filter((m) => m.name === NAME);
     assert.ok(made.length > 0, "the API lists it");
     assert.equal(made[0].definition.source, "MONITOR_SOURCE_API");

@@ -49,13 +49,18 @@ function connection(text: string, kind: "live" | "down" | ""): void {
 /** Shows an error in words; an authentication error asks for a token. */
 function showError(e: unknown): void {
   const main = $("main");
+  // a form being filled in stays as the user left it: one failed live redraw must not wipe what is being typed
+  // (the next redraw finds it in place and keeps it)
+  const form = main.querySelector<HTMLFormElement>("form.monitor-form");
+  const kept = form ? [form] : [];
   if (e instanceof ApiError && e.status === 401) {
     main.replaceChildren(h("p", { class: "error", role: "alert" },
-      `${token() ? "The API token was refused" : "The platform requires an API token"}: ${e.message}.`));
+      `${token() ? "The API token was refused" : "The platform requires an API token"}: ${e.message}.`), ...kept);
     askForToken();
     return;
   }
-  main.replaceChildren(h("p", { class: "error", role: "alert" }, e instanceof Error ? e.message : String(e)));
+  main.replaceChildren(h("p", { class: "error", role: "alert" }, e instanceof Error ? e.message : String(e)),
+    ...kept);
 }
 
 function askForToken(): void {
