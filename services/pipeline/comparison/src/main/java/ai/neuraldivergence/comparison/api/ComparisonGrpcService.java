@@ -2,34 +2,24 @@ package ai.neuraldivergence.comparison.api;
 
 import ai.neuraldivergence.comparison.auth.TokenInterceptor;
 import ai.neuraldivergence.contract.AccessTokens;
-import ai.neuraldivergence.proto.v1.Catalog;
-import ai.neuraldivergence.proto.v1.CompareRequest;
-import ai.neuraldivergence.proto.v1.CompareResponse;
 import ai.neuraldivergence.proto.v1.ComparisonServiceGrpc;
-import ai.neuraldivergence.proto.v1.CreateReferenceRequest;
-import ai.neuraldivergence.proto.v1.DeleteReferenceRequest;
-import ai.neuraldivergence.proto.v1.DeleteReferenceResponse;
-import ai.neuraldivergence.proto.v1.DistributionShapes;
-import ai.neuraldivergence.proto.v1.DistributionShapesRequest;
-import ai.neuraldivergence.proto.v1.GetCatalogRequest;
-import ai.neuraldivergence.proto.v1.LayerOverview;
-import ai.neuraldivergence.proto.v1.LayerOverviewRequest;
-import ai.neuraldivergence.proto.v1.ListReferencesRequest;
-import ai.neuraldivergence.proto.v1.ListReferencesResponse;
-import ai.neuraldivergence.proto.v1.Reference;
+import com.google.protobuf.Message;
 import io.grpc.Context;
+import io.grpc.MethodDescriptor;
+import io.grpc.ServerMethodDefinition;
+import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
+import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
 import io.quarkus.grpc.GrpcService;
 import io.smallrye.common.annotation.Blocking;
 import jakarta.inject.Inject;
-import java.util.function.Supplier;
 
 /**
- * The comparison API over gRPC: each call is answered through the {@link Rpcs} table, with its errors as status
- * codes; Watch streams
- * from the {@link ai.neuraldivergence.comparison.service.WatchHub}. Calls read PostgreSQL, so they run on worker
- * threads.
+ * The comparison API over gRPC: every unary method of the contract is bound to the {@link Rpcs} table by its name
+ * ({@link #bindService}), with its errors as status codes, so that a new RPC is wired in the table alone; Watch
+ * streams from the {@link ai.neuraldivergence.comparison.service.WatchHub}. Calls read PostgreSQL, so they run on
+ * worker threads (the class's {@code @Blocking} covers every method of the service, declared here or not).
  */
 @GrpcService
 @Blocking
@@ -42,36 +32,6 @@ public class ComparisonGrpcService extends ComparisonServiceGrpc.ComparisonServi
     public ComparisonGrpcService(Rpcs rpcs, ai.neuraldivergence.comparison.service.WatchHub hub) {
         this.rpcs = rpcs;
         this.hub = hub;
-    }
-
-    @Override
-    public void listMonitors(ai.neuraldivergence.proto.v1.ListMonitorsRequest request,
-            StreamObserver<ai.neuraldivergence.proto.v1.ListMonitorsResponse> response) {
-        reply(response, "ListMonitors", request);
-    }
-
-    @Override
-    public void createMonitor(ai.neuraldivergence.proto.v1.CreateMonitorRequest request,
-            StreamObserver<ai.neuraldivergence.proto.v1.MonitorDefinition> response) {
-        reply(response, "CreateMonitor", request);
-    }
-
-    @Override
-    public void updateMonitor(ai.neuraldivergence.proto.v1.UpdateMonitorRequest request,
-            StreamObserver<ai.neuraldivergence.proto.v1.MonitorDefinition> response) {
-        reply(response, "UpdateMonitor", request);
-    }
-
-    @Override
-    public void deleteMonitor(ai.neuraldivergence.proto.v1.DeleteMonitorRequest request,
-            StreamObserver<ai.neuraldivergence.proto.v1.DeleteMonitorResponse> response) {
-        reply(response, "DeleteMonitor", request);
-    }
-
-    @Override
-    public void getMonitorHistory(ai.neuraldivergence.proto.v1.MonitorHistoryRequest request,
-            StreamObserver<ai.neuraldivergence.proto.v1.MonitorHistory> response) {
-        reply(response, "GetMonitorHistory", request);
     }
 
     /**
@@ -137,92 +97,42 @@ public class ComparisonGrpcService extends ComparisonServiceGrpc.ComparisonServi
         }
     };
 
-    @Override
-    public void getCatalog(GetCatalogRequest request, StreamObserver<Catalog> response) {
-        reply(response, "GetCatalog", request);
-    }
-
-    @Override
-    public void compare(CompareRequest request, StreamObserver<CompareResponse> response) {
-        reply(response, "Compare", request);
-    }
-
-    @Override
-    public void getLayerOverview(LayerOverviewRequest request, StreamObserver<LayerOverview> response) {
-        reply(response, "GetLayerOverview", request);
-    }
-
-    @Override
-    public void getClassMatrix(ai.neuraldivergence.proto.v1.ClassMatrixRequest request,
-            StreamObserver<ai.neuraldivergence.proto.v1.ClassMatrix> response) {
-        reply(response, "GetClassMatrix", request);
-    }
-
-    @Override
-    public void getDriftTimeline(ai.neuraldivergence.proto.v1.DriftTimelineRequest request,
-            StreamObserver<ai.neuraldivergence.proto.v1.DriftTimeline> response) {
-        reply(response, "GetDriftTimeline", request);
-    }
-
-    @Override
-    public void inspectInstance(ai.neuraldivergence.proto.v1.InspectInstanceRequest request,
-            StreamObserver<ai.neuraldivergence.proto.v1.InstanceInspection> response) {
-        reply(response, "InspectInstance", request);
-    }
-
-    @Override
-    public void inspectPair(ai.neuraldivergence.proto.v1.InspectPairRequest request,
-            StreamObserver<ai.neuraldivergence.proto.v1.PairInspection> response) {
-        reply(response, "InspectPair", request);
-    }
-
-    @Override
-    public void listPairs(ai.neuraldivergence.proto.v1.ListPairsRequest request,
-            StreamObserver<ai.neuraldivergence.proto.v1.ListPairsResponse> response) {
-        reply(response, "ListPairs", request);
-    }
-
-    @Override
-    public void getNeuronExemplars(ai.neuraldivergence.proto.v1.NeuronExemplarsRequest request,
-            StreamObserver<ai.neuraldivergence.proto.v1.NeuronExemplars> response) {
-        reply(response, "GetNeuronExemplars", request);
-    }
-
-    @Override
-    public void getDistributionShapes(DistributionShapesRequest request, StreamObserver<DistributionShapes> response) {
-        reply(response, "GetDistributionShapes", request);
-    }
-
-    @Override
-    public void listReferences(ListReferencesRequest request, StreamObserver<ListReferencesResponse> response) {
-        reply(response, "ListReferences", request);
-    }
-
-    @Override
-    public void createReference(CreateReferenceRequest request, StreamObserver<Reference> response) {
-        reply(response, "CreateReference", request);
-    }
-
-    @Override
-    public void sealReference(ai.neuraldivergence.proto.v1.SealReferenceRequest request,
-            StreamObserver<Reference> response) {
-        reply(response, "SealReference", request);
-    }
-
-    @Override
-    public void deleteReference(DeleteReferenceRequest request, StreamObserver<DeleteReferenceResponse> response) {
-        reply(response, "DeleteReference", request);
-    }
-
     /** The current call's token name, as {@link TokenInterceptor} put it in the call's context. */
     private static String caller() {
         AccessTokens.Caller caller = TokenInterceptor.CALLER.get();
         return caller == null ? "unknown" : caller.name();
     }
 
+    /**
+     * The generated binding with each unary method answered through the table instead of the generated stub's
+     * UNIMPLEMENTED; a unary method of the contract that the table lacks stops the service from starting.
+     */
+    @Override
+    public ServerServiceDefinition bindService() {
+        ServerServiceDefinition generated = super.bindService();
+        ServerServiceDefinition.Builder bound = ServerServiceDefinition.builder(generated.getServiceDescriptor());
+        for (ServerMethodDefinition<?, ?> method : generated.getMethods()) {
+            bound.addMethod(answered(method));
+        }
+        return bound.build();
+    }
+
+    private <Q, R> ServerMethodDefinition<Q, R> answered(ServerMethodDefinition<Q, R> generated) {
+        MethodDescriptor<Q, R> method = generated.getMethodDescriptor();
+        if (method.getType() != MethodDescriptor.MethodType.UNARY) {
+            return generated;
+        }
+        String name = method.getBareMethodName();
+        if (!rpcs.has(name)) {
+            throw new IllegalStateException("the contract's method " + name + " is not wired in the RPC table");
+        }
+        return ServerMethodDefinition.create(method,
+                ServerCalls.asyncUnaryCall((request, response) -> reply(response, name, (Message) request)));
+    }
+
     /** Answers one call through the RPC table; its errors become status codes. */
     @SuppressWarnings("unchecked")
-    private <T> void reply(StreamObserver<T> response, String method, com.google.protobuf.Message request) {
+    private <T> void reply(StreamObserver<T> response, String method, Message request) {
         T value;
         io.grpc.Deadline deadline = Context.current().getDeadline();
         try (var bounded = ai.neuraldivergence.storage.CallDeadline.within(deadline == null ? null
