@@ -10,6 +10,7 @@ import ai.neuraldivergence.domain.TapDistribution;
 import ai.neuraldivergence.proto.v1.ActivationBatch;
 import ai.neuraldivergence.proto.v1.Observation;
 import ai.neuraldivergence.proto.v1.Reduction;
+import ai.neuraldivergence.storage.CalibrationSampleStore;
 import ai.neuraldivergence.storage.TapWindowStore;
 import ai.neuraldivergence.testkit.TestInfrastructure;
 import com.google.protobuf.Timestamp;
@@ -45,7 +46,7 @@ import org.postgresql.ds.PGSimpleDataSource;
  * store), so that an observation enters seven or eight slices and a minute has some 280 of them. No
  * OutOfMemoryError, the byte-budget gauge never above its budget, every count exact. Then an Error in the consumer
  * thread (a real OutOfMemoryError: the same aggregator restarted with a budget far above its heap) turns liveness
- * DOWN, so that Kubernetes restarts it.
+ * DOWN, so that Kubernetes restarts it. The wide tap's calibration sample is kept through the same flushes, exact.
  */
 class AggregatorMemoryTest {
 
@@ -60,6 +61,8 @@ class AggregatorMemoryTest {
      * that adds to it until the storage issue appends deltas instead).
      */
     private static final int MINUTES = 20;
+    /** The aggregator's default calibration sample per hour. */
+    private static final int SAMPLE = 2_000;
     /** Minutes back from now: on time for the lateness the test sets (30 min, so that no roll-up runs meanwhile). */
     private static final Instant T0 = Instant.now().truncatedTo(ChronoUnit.MINUTES).minus(Duration.ofMinutes(21));
     private static final HttpClient HTTP = HttpClient.newHttpClient();
@@ -157,6 +160,7 @@ class AggregatorMemoryTest {
             assertEquals(OBSERVATIONS, all.neuron(n).count(), "neuron " + n);
             assertEquals(sums[n], all.neuron(n).sum(), 1e-9, "neuron " + n);
         }
+        assertHourSamples(db);
 
         // an Error in the consumer thread: a budget far above the heap and no flush for an hour (nor for the count
         // of windows: the tap's 16 blocks make 16 windows of every slice and minute), so that the delta the consumer
@@ -181,6 +185,43 @@ class AggregatorMemoryTest {
                     + "/q/health/live")).build(), HttpResponse.BodyHandlers.ofString());
             assertTrue(body.body().contains("OutOfMemoryError"), body.body());
         }
+    }
+
+    /**
+     * The wide tap's calibration sample, kept through the same flushes: each hour's members are exactly that hour's
+     * {@link #SAMPLE} smallest ranks (its every observation when it has fewer), each with the layer map's 128
+     * projections (the aggregator projects a whole-tap batch itself), all finite.
+     */
+    private static void assertHourSamples(String db) throws Exception {
+        Map<Instant, java.util.TreeMap<Long, String>> ranked = new HashMap<>();
+        for (int i = 0; i < OBSERVATIONS; i++) {
+            Instant minute = Granularity.MINUTE.windowStart(eventTime(i));
+            ranked.computeIfAbsent(Granularity.HOUR.windowStart(minute), h -> new java.util.TreeMap<>())
+                    .put(CalibrationSampleStore.rank(MODEL, "m-" + i, minute), "m-" + i);
+        }
+        Map<Instant, java.util.Set<String>> expected = new HashMap<>();
+        ranked.forEach((hour, byRank) -> expected.put(hour, byRank.values().stream().limit(SAMPLE)
+                .collect(java.util.stream.Collectors.toSet())));
+        Map<Instant, java.util.Set<String>> stored = new HashMap<>();
+        try (Connection c = DriverManager.getConnection(db, TestInfrastructure.DB_USER,
+                TestInfrastructure.DB_PASSWORD);
+                PreparedStatement ps = c.prepareStatement("SELECT window_start, instance_id, projections FROM "
+                        + "calibration_sample WHERE model_id = ? AND tap = 'wide' AND reference = ''")) {
+            ps.setString(1, MODEL);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    String id = rs.getString(2);
+                    java.nio.FloatBuffer p = java.nio.ByteBuffer.wrap(rs.getBytes(3))
+                            .order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+                    assertEquals(128, p.remaining(), "projections of " + id);
+                    for (int d = 0; d < 128; d++) {
+                        assertTrue(Float.isFinite(p.get(d)), "projection " + d + " of " + id);
+                    }
+                    stored.computeIfAbsent(rs.getTimestamp(1).toInstant(), h -> new java.util.HashSet<>()).add(id);
+                }
+            }
+        }
+        assertEquals(expected, stored, "each hour's sample holds its smallest ranks");
     }
 
     private static ServiceProcess start(String db, String group, String log, List<String> options)
