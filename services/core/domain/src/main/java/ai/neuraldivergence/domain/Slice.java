@@ -119,7 +119,8 @@ public final class Slice {
 
     @Override
     public int hashCode() {
-        return Objects.hash(kind, name, value);
+        // the kind by name: an enum hashes by identity, which differs from one JVM to the next
+        return Objects.hash(kind.name(), name, value);
     }
 
     @Override

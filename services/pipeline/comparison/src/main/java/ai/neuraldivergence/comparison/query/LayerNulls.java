@@ -196,6 +196,21 @@ public final class LayerNulls {
         return out;
     }
 
+    /**
+     * The resampling seed of a scope: a function of what it names alone, so that every replica, and the same one
+     * after a restart, resamples a scope alike and applies the same threshold to the same question. (A record's
+     * hashCode is not that: a slice's kind is an enum, hashed by identity, which differs from one JVM to another.)
+     */
+    static long seed(Scope scope) {
+        String key = String.join("\u0000", scope.modelId(), scope.modelVersion(), scope.tap(),
+                String.valueOf(scope.reference()), String.valueOf(scope.createdAt()), String.valueOf(scope.sealed()),
+                String.valueOf(scope.from()), String.valueOf(scope.to()), scope.slice().key());
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        byte[] bytes = key.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        crc.update(bytes);
+        return (long) key.hashCode() << 32 | crc.getValue();
+    }
+
     /** The scope's nulls: kept, or from its sample read now. */
     private SampledLayerNull nulls(TapDescriptor tap, Scope scope) {
         long now = System.nanoTime();
@@ -210,7 +225,7 @@ public final class LayerNulls {
                         scope.slice(), sampleSize)
                 : samples.readHours(scope.modelId(), scope.modelVersion(), scope.tap(), scope.from(), scope.to(),
                         scope.slice(), sampleSize);
-        SampledLayerNull nulls = new SampledLayerNull(tap, read, scope.hashCode());
+        SampledLayerNull nulls = new SampledLayerNull(tap, read, seed(scope));
         synchronized (this) {
             Kept old = kept.remove(scope);
             if (old != null) {
