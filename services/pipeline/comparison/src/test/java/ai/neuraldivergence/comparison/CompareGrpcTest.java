@@ -401,6 +401,11 @@ class CompareGrpcTest extends GrpcApiTest {
                 () -> api.compare(good.toBuilder().setTap("conv9").build()));
         assertStatus(Status.Code.NOT_FOUND, "model 'nope' has no stored distributions",
                 () -> api.compare(good.toBuilder().setModelId("nope").build()));
+        // a NUL reached PostgreSQL, which refused it: INTERNAL before
+        assertStatus(Status.Code.INVALID_ARGUMENT, "model_id holds a control character (U+0000 at 3)",
+                () -> api.compare(good.toBuilder().setModelId("bad\u0000").build()));
+        assertStatus(Status.Code.INVALID_ARGUMENT, "model_id holds a control character",
+                () -> api.listReferences(ListReferencesRequest.newBuilder().setModelId("bad\u0000").build()));
         assertStatus(Status.Code.INVALID_ARGUMENT, "onset_share must lie in (0, 1)",
                 () -> api.getLayerOverview(LayerOverviewRequest.newBuilder().setModelId("bad").setA(minutes(0, 1))
                         .setB(minutes(1, 2)).setOnsetShare(2).build()));

@@ -9,7 +9,8 @@ import java.util.Optional;
 
 /**
  * Bounds every request meets before any query runs, whatever the method, read from the message's descriptor: each
- * string at most {@link #MAX_STRING_CHARS} characters, each timestamp inside protobuf's range. A problem is named
+ * string at most {@link #MAX_STRING_CHARS} characters and free of control characters, each timestamp inside
+ * protobuf's range. A problem is named
  * by its field path and never quotes the value: an error's description travels in a gRPC trailer, which clients cap
  * at 8 KB (a 100 KB model id echoed there once turned INVALID_ARGUMENT into a reset stream reported as INTERNAL).
  */
@@ -58,9 +59,20 @@ final class RequestBounds {
 
     private static Optional<String> valueProblem(FieldDescriptor f, Object value, String path) {
         if (f.getJavaType() == FieldDescriptor.JavaType.STRING) {
-            int length = ((String) value).length();
-            return length <= MAX_STRING_CHARS ? Optional.empty() : Optional.of(path + " has " + length
-                    + " characters; a string may have at most " + MAX_STRING_CHARS);
+            String s = (String) value;
+            if (s.length() > MAX_STRING_CHARS) {
+                return Optional.of(path + " has " + s.length() + " characters; a string may have at most "
+                        + MAX_STRING_CHARS);
+            }
+            for (int i = 0; i < s.length(); i++) {
+                char c = s.charAt(i);
+                if (c < 0x20 || c == 0x7f) {
+                    // PostgreSQL refuses NUL in text (the call failed as INTERNAL), and no name, tag or id the
+                    // platform stores holds a control character: none can match, and logs would print it raw
+                    return Optional.of(String.format("%s holds a control character (U+%04X at %d); names, ids and "
+                            + "tags may not", path, (int) c, i));
+                }
+            }
         }
         if (f.getJavaType() == FieldDescriptor.JavaType.MESSAGE) {
             return problem((Message) value, path);

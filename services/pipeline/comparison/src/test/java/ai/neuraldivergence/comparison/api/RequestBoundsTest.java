@@ -17,7 +17,7 @@ import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /**
- * Every request's strings and timestamps are bounded before a query runs, the problem named by its field path and
+ * Every request's strings (length, no control character) and timestamps are bounded before a query runs, the problem named by its field path and
  * never quoted; an error's description stays short, and an internal one says nothing of the inside.
  */
 class RequestBoundsTest {
@@ -44,6 +44,25 @@ class RequestBoundsTest {
         String atTheLimit = "x".repeat(256);
         assertFalse(RequestBounds.problem(CompareRequest.newBuilder().setModelId(atTheLimit).setTap(atTheLimit)
                 .setA(Selection.newBuilder().setReference(atTheLimit)).build(), "").isPresent());
+    }
+
+    @Test
+    void aControlCharacterInAnyStringIsNamedNotPassedToTheDatabase() {
+        // a NUL reached PostgreSQL, which refuses it in text: the call failed as INTERNAL
+        assertEquals(Optional.of("name holds a control character (U+0000 at 1); names, ids and tags may not"),
+                RequestBounds.problem(ai.neuraldivergence.proto.v1.MonitorHistoryRequest.newBuilder()
+                        .setName("a\u0000").build(), ""));
+        Selection a = Selection.newBuilder().setSlice(Slice.newBuilder().setTag(Tag.newBuilder().setKey("source")
+                .setValue("cam\n1"))).setReference("training").build();
+        assertEquals(Optional.of("a.slice.tag.value holds a control character (U+000A at 3); names, ids and tags "
+                + "may not"), RequestBounds.problem(CompareRequest.newBuilder().setModelId("mnist").setA(a).build(),
+                        ""));
+        assertEquals(Optional.of("taps[0] holds a control character (U+007F at 0); names, ids and tags may not"),
+                RequestBounds.problem(InspectInstanceRequest.newBuilder().setModelId("mnist").addTaps("\u007fx")
+                        .build(), ""));
+        // what is not a control character passes: a name in any script, a tag value with spaces
+        assertFalse(RequestBounds.problem(CompareRequest.newBuilder().setModelId("modèle ü 模型").setA(Selection
+                .newBuilder().setReference("training set 2")).build(), "").isPresent());
     }
 
     @Test
