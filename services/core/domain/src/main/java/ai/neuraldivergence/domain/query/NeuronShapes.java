@@ -23,6 +23,12 @@ public final class NeuronShapes {
     }
 
     /** The neurons, bins and ranks of a {@link ShapesQuery}, checked against the tap's layout. */
+    /**
+     * Bin edges, shares and quantiles a request may ask of each side: a few megabytes of numbers, some tens in JSON
+     * (4,096 neurons of 1,000 bins would be 16 million, hundreds of megabytes against the service's heap).
+     */
+    public static final int MAX_VALUES = 1 << 20;
+
     public record Request(TapDescriptor tap, List<Integer> neurons, int bins, double[] ranks) {
 
         public Request {
@@ -33,7 +39,19 @@ public final class NeuronShapes {
                 }
             }
             if (neurons.isEmpty()) {
+                // every neuron: as bounded as a list that names them (a wide tap's all ran the heap out)
+                if (tap.neuronCount() > ShapesQuery.MAX_NEURONS) {
+                    throw new IllegalArgumentException("tap '" + tap.tap() + "' has " + tap.neuronCount()
+                            + " neurons, more than the " + ShapesQuery.MAX_NEURONS + " a request may shape: name "
+                            + "the neurons");
+                }
                 neurons = java.util.stream.IntStream.range(0, tap.neuronCount()).boxed().toList();
+            }
+            long values = (long) neurons.size() * (bins + 1 + ranks.length);
+            if (values > MAX_VALUES) {
+                throw new IllegalArgumentException(neurons.size() + " neurons of " + bins + " bins and "
+                        + ranks.length + " quantile ranks are " + values + " values a side, more than "
+                        + MAX_VALUES + ": ask for fewer neurons or bins");
             }
         }
 
