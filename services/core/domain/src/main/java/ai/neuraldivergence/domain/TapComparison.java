@@ -114,6 +114,15 @@ public record TapComparison(TapDescriptor tap, List<Divergence> neurons, int[] t
     }
 
     /** Whether this tap has drifted neurons over {@code onsetShare}: the first such tap is the divergence onset. */
+    /**
+     * The summary alone, its per-neuron divergences dropped: what a sweep of many windows keeps (a timeline's 1,500
+     * points of a wide tap would otherwise hold a divergence per neuron and point until the answer is built).
+     */
+    public TapComparison summaryOnly() {
+        return new TapComparison(tap, List.of(), new int[0], metric, mean, max, driftedShare, countA, countB,
+                smallestDetectableKs, layer);
+    }
+
     public boolean crosses(double onsetShare) {
         return driftedShare > onsetShare;
     }

@@ -214,6 +214,15 @@ class InvestigationGrpcTest extends GrpcApiTest {
                 InspectInstanceRequest.newBuilder().setModelId("inspect").setInline(InlineObservation.newBuilder()
                         .addTaps(TapActivations.newBuilder().setTap("dense").addActivations(1)))
                         .setAgainst(minutes(0, 5)).build()));
+        // a tap given twice, or asked for and missing from the version, was dropped or skipped without a word
+        TapActivations.Builder dense = TapActivations.newBuilder().setTap("dense").addActivations(4).addActivations(4)
+                .addActivations(4).addActivations(-4);
+        assertStatus(Status.Code.INVALID_ARGUMENT, "inline names tap 'dense' twice", () -> api.inspectInstance(
+                InspectInstanceRequest.newBuilder().setModelId("inspect").setInline(InlineObservation.newBuilder()
+                        .addTaps(dense).addTaps(dense)).setAgainst(minutes(0, 5)).build()));
+        assertStatus(Status.Code.NOT_FOUND, "has no tap 'dnese'", () -> api.inspectInstance(
+                InspectInstanceRequest.newBuilder().setModelId("inspect").setInstanceId("typical").addTaps("dense")
+                        .addTaps("dnese").setAgainst(minutes(0, 5)).build()));
         assertStatus(Status.Code.NOT_FOUND, "not in the recent-observation store", () -> api.inspectInstance(
                 InspectInstanceRequest.newBuilder().setModelId("inspect").setInstanceId("gone")
                         .setAgainst(minutes(0, 5)).build()));

@@ -14,8 +14,16 @@ public record TimelineQuery(ModelVersion model, List<String> taps, Selection.Ran
     /** Points a timeline may hold; a longer one must ask for a coarser granularity. */
     public static final int MAX_POINTS = 1500;
 
+    /** Taps a timeline may name: a model has at most this many (the inference service's limit). */
+    public static final int MAX_TAPS = 256;
+
     public TimelineQuery {
-        taps = taps == null ? List.of() : List.copyOf(taps);
+        // each tap once, in the order asked: a tap named twice was read and compared twice per window
+        taps = taps == null ? List.of() : List.copyOf(new java.util.LinkedHashSet<>(taps));
+        if (taps.size() > MAX_TAPS) {
+            throw new IllegalArgumentException("at most " + MAX_TAPS + " taps per timeline, got " + taps.size()
+                    + ": name fewer, or none for every tap");
+        }
         if (range == null) {
             throw new IllegalArgumentException("range is required");
         }

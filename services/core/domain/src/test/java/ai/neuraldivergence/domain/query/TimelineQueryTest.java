@@ -57,6 +57,23 @@ class TimelineQueryTest {
     }
 
     @Test
+    void tapsAreTakenOnceInTheOrderAskedAndBoundedInNumber() {
+        // a tap repeated a million times (3 MB: under gRPC's message limit) was read and compared a million times
+        // per window
+        List<String> repeated = new java.util.ArrayList<>(java.util.Collections.nCopies(1_000_000, "dense1"));
+        repeated.add(0, "conv1");
+        assertEquals(List.of("conv1", "dense1"), new TimelineQuery(MODEL, repeated, range(Duration.ofHours(1)), "ref",
+                new Verdict(null, 0, 0), 0, null).taps());
+        List<String> many = java.util.stream.IntStream.rangeClosed(0, TimelineQuery.MAX_TAPS).mapToObj(i -> "t" + i)
+                .toList();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new TimelineQuery(MODEL, many,
+                range(Duration.ofHours(1)), "ref", new Verdict(null, 0, 0), 0, null));
+        assertEquals("at most 256 taps per timeline, got 257: name fewer, or none for every tap", e.getMessage());
+        assertEquals(256, new TimelineQuery(MODEL, many.subList(0, 256), range(Duration.ofHours(1)), "ref",
+                new Verdict(null, 0, 0), 0, null).taps().size());
+    }
+
+    @Test
     void aReferenceIsRequired() {
         assertThrows(IllegalArgumentException.class, () -> new TimelineQuery(MODEL, List.of(),
                 range(Duration.ofHours(1)), "", new Verdict(null, 0, 0), 0, null));

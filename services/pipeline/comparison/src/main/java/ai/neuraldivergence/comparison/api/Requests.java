@@ -92,7 +92,10 @@ final class Requests {
                 for (int i = 0; i < values.length; i++) {
                     values[i] = t.getActivations(i);
                 }
-                inline.put(t.getTap(), values);
+                if (inline.put(t.getTap(), values) != null) {
+                    // two sets of activations for one tap: placing either would drop the other silently
+                    throw new IllegalArgumentException("inline names tap '" + t.getTap() + "' twice");
+                }
             }
             if (inline.isEmpty()) {
                 throw new IllegalArgumentException("inline needs the activations of at least one tap");

@@ -102,7 +102,10 @@ public final class Investigations {
             activations.putAll(query.inline());
         }
         List<TapDescriptor> taps = selections.taps(modelId, version);
-        for (String t : activations.keySet()) {
+        // a tap asked for or given that the version lacks is a mistake to name, not one to skip (a typo in the
+        // filter answered as if the tap had no activations)
+        for (String t : java.util.stream.Stream.concat(activations.keySet().stream(), query.taps().stream())
+                .toList()) {
             if (taps.stream().noneMatch(d -> d.tap().equals(t))) {
                 throw new NotFoundException("model '" + modelId + "' version '" + version + "' has no tap '" + t
                         + "'");

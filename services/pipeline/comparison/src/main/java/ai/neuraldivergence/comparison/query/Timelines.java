@@ -77,7 +77,8 @@ public final class Timelines {
                         0, query.verdict().threshold(), query.verdict().familyWiseAlpha(),
                         ai.neuraldivergence.domain.Divergence.DEFAULT_BINS, query.verdict().layerThreshold(),
                         nullByTap.get(tap.tap()));
-                compared.add(c);
+                // only the summary answers: every neuron of every point kept would grow with points x neurons
+                compared.add(c.summaryOnly());
                 if (onset == null && c.crosses(query.onsetShare())) {
                     onset = tap.tap();
                 }
