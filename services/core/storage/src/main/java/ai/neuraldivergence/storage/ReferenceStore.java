@@ -179,6 +179,22 @@ public final class ReferenceStore {
     }
 
     /**
+     * A frozen reference's distributions, handed over one (tap, slice) at a time while its transaction is open, so
+     * that freezing every slice of a long range holds one distribution at once, not all of them.
+     */
+    @FunctionalInterface
+    public interface FrozenDistributions {
+
+        /** Hands every distribution to {@code sink}; throwing rolls the whole reference back. */
+        void each(Sink sink);
+
+        @FunctionalInterface
+        interface Sink {
+            void put(String tap, Slice slice, TapDistribution distribution);
+        }
+    }
+
+    /**
      * Creates a reference frozen from a time range, with its distributions (per tap and slice), in one transaction.
      *
      * @return false, writing nothing, when the model already has a reference of this name
@@ -186,6 +202,18 @@ public final class ReferenceStore {
     public boolean createFrozen(String modelId, String modelVersion, String name, java.time.Instant from,
             java.time.Instant to, Slice sourceSlice,
             java.util.Map<String, java.util.Map<Slice, TapDistribution>> distributionsByTap) {
+        return createFrozen(modelId, modelVersion, name, from, to, sourceSlice, sink -> distributionsByTap.forEach(
+                (tap, slices) -> slices.forEach((slice, d) -> sink.put(tap, slice, d))));
+    }
+
+    /**
+     * Creates a reference frozen from a time range in one transaction, writing each distribution as
+     * {@code distributions} hands it over; whatever it throws rolls everything back and is rethrown.
+     *
+     * @return false, writing nothing, when the model already has a reference of this name
+     */
+    public boolean createFrozen(String modelId, String modelVersion, String name, java.time.Instant from,
+            java.time.Instant to, Slice sourceSlice, FrozenDistributions distributions) {
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             try {
@@ -208,19 +236,27 @@ public final class ReferenceStore {
                     ps.executeUpdate();
                 }
                 CatalogStore catalog = new CatalogStore(dataSource);
-                for (var tap : distributionsByTap.entrySet()) {
-                    ai.neuraldivergence.domain.TapDescriptor layout = catalog.find(c, modelId, modelVersion,
-                            tap.getKey()).orElse(null);
-                    for (var slice : tap.getValue().entrySet()) {
+                java.util.Map<String, java.util.Optional<ai.neuraldivergence.domain.TapDescriptor>> layouts =
+                        new java.util.HashMap<>();
+                distributions.each((tap, slice, whole) -> {
+                    try {
+                        ai.neuraldivergence.domain.TapDescriptor layout = layouts.computeIfAbsent(tap, t -> {
+                            try {
+                                return catalog.find(c, modelId, modelVersion, t);
+                            } catch (SQLException e) {
+                                throw new StorageException("reading the layout of tap " + t, e);
+                            }
+                        }).orElse(null);
                         // stored block by block, as a tagged reference is
                         int blocks = layout == null ? 1 : layout.blockCount();
                         for (int b = 0; b < blocks; b++) {
-                            TapDistribution whole = slice.getValue();
-                            merge(c, new ReferenceKey(modelId, modelVersion, name, tap.getKey(), slice.getKey(), b),
+                            merge(c, new ReferenceKey(modelId, modelVersion, name, tap, slice, b),
                                     blocks == 1 ? whole : whole.part(layout.blockStart(b), layout.blockNeurons(b)));
                         }
+                    } catch (SQLException e) {
+                        throw new StorageException("storing tap " + tap + " of reference " + name, e);
                     }
-                }
+                });
                 try (PreparedStatement ps = c.prepareStatement("UPDATE reference_distribution SET sealed_at = now() "
                         + "WHERE model_id = ? AND model_version = ? AND name = ?")) {
                     Sql.bind(ps, modelId, modelVersion, name);

@@ -106,6 +106,45 @@ class ReferenceSealTest {
         assertTrue(seals.tapSealed(id, "tap1"), "the whole reference is sealed");
     }
 
+    /**
+     * A frozen reference's distributions are written as they are handed over (so that a freeze of every slice holds
+     * one at a time): a failure after some are written, as a freeze's deadline or a refused read would throw, keeps
+     * nothing of it, and the name stays free; handed over again, every one is stored.
+     */
+    @Test
+    void aFreezeThatFailsPartWayKeepsNothing() throws Exception {
+        TapDescriptor tap = new TapDescriptor("freeze-fails", "1", "tap0", 0, new int[] {2}, 2, Reduction.NONE);
+        try (Connection c = dataSource.getConnection()) {
+            new CatalogStore(dataSource).register(c, tap);
+        }
+        TapDistribution d = new TapDistribution(2, 64);
+        d.add(new float[] {1, 2}, 0);
+        IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                () -> references.createFrozen("freeze-fails", "1", "partial", java.time.Instant.EPOCH,
+                        java.time.Instant.EPOCH.plusSeconds(60), null, sink -> {
+                            sink.put("tap0", Slice.ALL, d);
+                            sink.put("tap0", Slice.predictedClass(1), d);
+                            throw new IllegalStateException("the deadline passed");
+                        }));
+        assertEquals("the deadline passed", e.getMessage());
+        assertTrue(references.find("freeze-fails", "partial").isEmpty(), "no reference");
+        try (Connection c = dataSource.getConnection();
+                var ps = c.prepareStatement("SELECT count(*) FROM reference_distribution WHERE model_id = ?")) {
+            ps.setString(1, "freeze-fails");
+            try (var rs = ps.executeQuery()) {
+                rs.next();
+                assertEquals(0, rs.getLong(1), "no distribution of it");
+            }
+        }
+        assertTrue(references.createFrozen("freeze-fails", "1", "partial", java.time.Instant.EPOCH,
+                java.time.Instant.EPOCH.plusSeconds(60), null, sink -> {
+                    sink.put("tap0", Slice.ALL, d);
+                    sink.put("tap0", Slice.predictedClass(1), d);
+                }), "the name is free");
+        assertEquals(List.of("all", "predicted=1"), references.slices("freeze-fails", "1", "partial", "tap0").stream()
+                .map(Slice::key).sorted().toList());
+    }
+
     @Test
     void aSealedOrFrozenReferenceTakesNoNewExpectation() throws Exception {
         ReferenceStore.ReferenceId id = building("seal-twice", 5, 5);

@@ -65,32 +65,36 @@ public final class References {
             throw exists(modelId, query.name());
         }
         List<TapDescriptor> taps = selections.taps(modelId, version);
-        Map<String, Map<Slice, TapDistribution>> frozen = new LinkedHashMap<>();
-        long observations = 0;
-        for (TapDescriptor tap : taps) {
-            cancellation.check();
-            Map<Slice, TapDistribution> slices = new LinkedHashMap<>();
-            if (query.sourceSlice() != null) {
-                slices.put(Slice.ALL, readRange(tap, range.withSlice(query.sourceSlice())));
-            } else {
-                for (Slice s : selections.slicesIn(tap, range)) {
-                    slices.put(s, readRange(tap, range.withSlice(s)));
-                }
-            }
-            slices.values().removeIf(d -> d.observationCount() == 0);
-            TapDistribution all = slices.get(Slice.ALL);
-            observations = Math.max(observations, all == null ? 0 : all.observationCount());
-            if (!slices.isEmpty()) {
-                frozen.put(tap.tap(), slices);
-            }
-        }
-        if (observations == 0) {
-            throw new FailedPreconditionException("the range [" + range.from() + ", " + range.to() + ")"
-                    + (query.sourceSlice() == null ? "" : " in slice " + query.sourceSlice().key())
-                    + " holds no observations: nothing to freeze");
-        }
-        if (!references.createFrozen(modelId, version, query.name(), range.from(), range.to(), query.sourceSlice(),
-                frozen)) {
+        long[] observations = {0};
+        // each distribution is written as it is read, in the reference's one transaction: every slice of every tap
+        // of a long range held at once could exceed the heap
+        boolean stored = references.createFrozen(modelId, version, query.name(), range.from(), range.to(),
+                query.sourceSlice(), sink -> {
+                    for (TapDescriptor tap : taps) {
+                        List<Slice> slices = query.sourceSlice() != null ? List.of(Slice.ALL)
+                                : selections.slicesIn(tap, range);
+                        for (Slice s : slices) {
+                            cancellation.check();
+                            // a source slice is the reference's whole population: its slice all
+                            TapDistribution d = readRange(tap, range.withSlice(query.sourceSlice() != null
+                                    ? query.sourceSlice() : s));
+                            if (d.observationCount() == 0) {
+                                continue;
+                            }
+                            if (Slice.ALL.equals(s)) {
+                                observations[0] = Math.max(observations[0], d.observationCount());
+                            }
+                            sink.put(tap.tap(), s, d);
+                        }
+                    }
+                    if (observations[0] == 0) {
+                        // thrown inside the transaction: nothing of the reference is kept
+                        throw new FailedPreconditionException("the range [" + range.from() + ", " + range.to() + ")"
+                                + (query.sourceSlice() == null ? "" : " in slice " + query.sourceSlice().key())
+                                + " holds no observations: nothing to freeze");
+                    }
+                });
+        if (!stored) {
             throw exists(modelId, query.name());
         }
         StoredReference created = references.find(modelId, query.name()).get(0);
@@ -100,7 +104,8 @@ public final class References {
     }
 
     private TapDistribution readRange(TapDescriptor tap, Selection.Range range) {
-        return selections.read(tap, new Selections.Bound(range, List.of()));
+        // read once and written: through the cache it would only evict what live views use
+        return selections.readUncached(tap, new Selections.Bound(range, List.of()));
     }
 
     private static AlreadyExistsException exists(String modelId, String name) {
