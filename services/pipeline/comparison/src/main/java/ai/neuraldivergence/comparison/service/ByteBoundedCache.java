@@ -15,11 +15,17 @@ public class ByteBoundedCache<K, V> {
 
     private final long maxBytes;
     private final ToLongFunction<V> sizeOf;
-    private final Map<K, V> entries = new LinkedHashMap<>(64, 0.75f, true);
+    private final Map<K, Sized<V>> entries = new LinkedHashMap<>(64, 0.75f, true);
     private long bytes;
 
+    /** A value with the size it was counted at: an eviction gives back exactly that. */
+    private record Sized<V>(V value, long size) {
+    }
+
     /**
-     * @param sizeOf a value's size in bytes (estimated); asked again when the value is evicted, so it must not change
+     * @param sizeOf a value's size in bytes (estimated), asked once, when the value is kept. (It was asked again at
+     *     eviction: a distribution whose sketch is built in place on first use grows, so evictions gave back more
+     *     than was counted, and the count drifted below the heap held, past zero, after which nothing was evicted.)
      */
     public ByteBoundedCache(long maxBytes, ToLongFunction<V> sizeOf) {
         this.maxBytes = maxBytes;
@@ -28,7 +34,8 @@ public class ByteBoundedCache<K, V> {
 
     /** The value kept for {@code key}, or null. */
     public synchronized V get(K key) {
-        return entries.get(key);
+        Sized<V> kept = entries.get(key);
+        return kept == null ? null : kept.value();
     }
 
     public synchronized boolean contains(K key) {
@@ -41,11 +48,11 @@ public class ByteBoundedCache<K, V> {
         if (size > maxBytes || entries.containsKey(key)) {
             return;
         }
-        entries.put(key, value);
+        entries.put(key, new Sized<>(value, size));
         bytes += size;
-        Iterator<V> eldest = entries.values().iterator();
+        Iterator<Sized<V>> eldest = entries.values().iterator();
         while (bytes > maxBytes && eldest.hasNext()) {
-            bytes -= sizeOf.applyAsLong(eldest.next());
+            bytes -= eldest.next().size();
             eldest.remove();
         }
     }
