@@ -365,8 +365,14 @@ public final class MonitorStore {
                     + "threshold_applied, outcome, epoch, " + CalibrationColumns.NAMES
                     + ") SELECT name, generation, ?, ?, "
                     + "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM monitor WHERE name = ? AND generation = ? AND "
-                    + HOLDS_LEASE + " ON CONFLICT (monitor, generation, tap, window_end) DO UPDATE SET value = "
-                    + "excluded.value, epoch = excluded.epoch")) {
+                    // an evaluation written again is decided again (a re-decision at a new threshold, a replay
+                    // after a takeover): every decided column follows, or its history kept the old threshold and
+                    // outcome beside the new value
+                    + HOLDS_LEASE + " ON CONFLICT (monitor, generation, tap, window_end) DO UPDATE SET window_start = "
+                    + "excluded.window_start, window_observations = excluded.window_observations, "
+                    + "reference_observations = excluded.reference_observations, value = excluded.value, "
+                    + "threshold_applied = excluded.threshold_applied, outcome = excluded.outcome, epoch = "
+                    + "excluded.epoch, " + CalibrationColumns.EXCLUDED)) {
                 Sql.bind(ps, state.tap(), e.end(), e.window().start(), e.window().observations(),
                         e.referenceObservations());
                 ps.setDouble(6, e.value());

@@ -248,6 +248,20 @@ class MonitorStoreTest {
                     .calibrating());
             assertTrue(store.states().stream().filter(s -> s.monitor().equals("calibrated-parts")).findFirst()
                     .orElseThrow().calibration().calibrating());
+
+            // the first evaluation decided again at a new budget (a re-decision writes it again): its history shows
+            // the new threshold, parts and outcome, not the new value beside the old decision
+            CalibratedThreshold wider = CalibratedThreshold.of(0.05, CalibratedThreshold.alpha(0.1, 3), 9_000,
+                    60_000, 0.013);
+            MonitorRun.Evaluation again = MonitorRun.Evaluation.of(end, new TrailingWindow(end.minusSeconds(600), end,
+                    9_000, true), 60_000, 0.31, wider);
+            store.write(lease, again, new MonitorStatus("calibrated-parts", m.generation(), "dense",
+                    Transition.State.OK, null, false, next, next.minusSeconds(600), 9_000, 60_000, 0.002,
+                    layer.applied(), layer, null), null);
+            MonitorRun.Evaluation read = store.evaluations("calibrated-parts", m.generation(), "dense").get(0);
+            assertEquals(wider, read.calibration());
+            assertEquals(again.thresholdApplied(), read.thresholdApplied(), 0);
+            assertEquals(again.outcome(), read.outcome());
         } finally {
             store.release(lease);
         }
