@@ -6,9 +6,10 @@
 DO $$
 DECLARE
     -- the tables the comparison service writes: references, frozen from a time range or deleted (CreateReference,
-    -- DeleteReference; the aggregator writes the tagged ones), and drift monitors with their transitions
+    -- DeleteReference; the aggregator writes the tagged ones), and drift monitors with their transitions (and the
+    -- sequence their generations come from)
     writes CONSTANT text[] := ARRAY['reference', 'reference_distribution', 'monitor', 'monitor_transition',
-        'monitor_state', 'monitor_evaluation', 'monitor_lease'];
+        'monitor_state', 'monitor_evaluation', 'monitor_lease', 'monitor_generation'];
     -- where Flyway keeps the schema
     target CONSTANT text := '${flyway:defaultSchema}';
     comparison_role oid;
@@ -43,7 +44,9 @@ BEGIN
             AND c.relowner = (SELECT oid FROM pg_roles WHERE rolname = current_user)
     LOOP
         -- UPDATE also for SELECT ... FOR UPDATE and INSERT ... ON CONFLICT DO UPDATE, which the reference store uses
-        wanted := CASE WHEN r.relname = ANY (writes) THEN ARRAY['DELETE', 'INSERT', 'SELECT', 'UPDATE']
+        -- a sequence it draws from (a monitor's generation) needs USAGE for nextval
+        wanted := CASE WHEN r.relname = ANY (writes) AND r.relkind = 'S' THEN ARRAY['SELECT', 'USAGE']
+            WHEN r.relname = ANY (writes) THEN ARRAY['DELETE', 'INSERT', 'SELECT', 'UPDATE']
             ELSE ARRAY['SELECT'] END;
         CONTINUE WHEN r.held = wanted;
         -- a GRANT takes no lock on its table, yet rewrites the table's pg_class row, which attaching the first

@@ -86,7 +86,8 @@ public final class MonitorStore {
     public StoredMonitor create(MonitorDefinition d, String by) {
         return Transactions.run(dataSource, "creating monitor " + d.name(), c -> {
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO monitor (" + COLUMNS + ") VALUES (?, ?, ?, "
-                    + "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'api', 1, ?, now()) ON CONFLICT (name) DO NOTHING")) {
+                    + "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'api', nextval('monitor_generation'), ?, now()) "
+                    + "ON CONFLICT (name) DO NOTHING")) {
                 bindDefinition(ps, d);
                 Sql.bindFrom(ps, 14, by);
                 if (ps.executeUpdate() == 0) {
@@ -99,7 +100,8 @@ public final class MonitorStore {
 
     /**
      * Replaces a monitor's definition through the API. A definition that measures something else (see
-     * {@link MonitorDefinition#measuresAs}) increases the generation: the monitor's state starts over.
+     * {@link MonitorDefinition#measuresAs}) takes a new generation (from one sequence: a generation is never used
+     * twice, not even by a monitor deleted and made again under its name): the monitor's state starts over.
      */
     public StoredMonitor update(MonitorDefinition d, String by) {
         return Transactions.run(dataSource, "updating monitor " + d.name(), c -> {
@@ -109,7 +111,7 @@ public final class MonitorStore {
                 throw new RefusedException(Refusal.FROM_CONFIG, "monitor '" + d.name() + "' comes from the "
                         + "comparison service's configuration: change it there");
             }
-            write(c, d, old.generation() + (old.definition().measuresAs(d) ? 0 : 1), by, StoredMonitor.Source.API);
+            write(c, d, !old.definition().measuresAs(d), by, StoredMonitor.Source.API);
             return find(c, d.name(), false).orElseThrow();
         });
     }
@@ -152,26 +154,28 @@ public final class MonitorStore {
             Optional<StoredMonitor> old = find(c, d.name(), true);
             if (old.isEmpty()) {
                 try (PreparedStatement ps = c.prepareStatement("INSERT INTO monitor (" + COLUMNS + ") VALUES (?, ?, "
-                        + "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'config', 1, 'config', now())")) {
+                        + "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'config', nextval('monitor_generation'), 'config', "
+                        + "now())")) {
                     bindDefinition(ps, d);
                     ps.executeUpdate();
                 }
             } else if (!old.get().definition().equals(d) || old.get().source() != StoredMonitor.Source.CONFIG) {
-                write(c, d, old.get().generation() + (old.get().definition().measuresAs(d) ? 0 : 1), "config",
-                        StoredMonitor.Source.CONFIG);
+                write(c, d, !old.get().definition().measuresAs(d), "config", StoredMonitor.Source.CONFIG);
             }
             return find(c, d.name(), false).orElseThrow();
         });
     }
 
-    private static void write(Connection c, MonitorDefinition d, long generation, String by,
+    /** @param newGeneration the definition measures something else: its state starts over under a new generation */
+    private static void write(Connection c, MonitorDefinition d, boolean newGeneration, String by,
             StoredMonitor.Source source) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("UPDATE monitor SET name = ?, model_id = ?, tap = ?, "
                 + "reference = ?, slice = ?, metric = ?, mode = ?, threshold = ?, minimum_effect = ?, "
                 + "false_alarm_budget = ?, windows_in_a_row = ?, min_observations = ?, max_span_minutes = ?, "
-                + "generation = ?, updated_by = ?, source = ?, updated_at = now() WHERE name = ?")) {
+                + "generation = CASE WHEN ? THEN nextval('monitor_generation') ELSE generation END, updated_by = ?, "
+                + "source = ?, updated_at = now() WHERE name = ?")) {
             bindDefinition(ps, d);
-            Sql.bindFrom(ps, 14, generation, by, source.word(), d.name());
+            Sql.bindFrom(ps, 14, newGeneration, by, source.word(), d.name());
             ps.executeUpdate();
         }
     }
