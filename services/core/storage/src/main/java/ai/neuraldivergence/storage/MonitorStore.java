@@ -284,6 +284,19 @@ public final class MonitorStore {
         });
     }
 
+    /**
+     * Whether {@code lease} is still held: a write that stored nothing was refused either for the lease or because
+     * its monitor changed meanwhile, and only the first stops this replica's evaluations.
+     */
+    public boolean holds(Lease lease) {
+        return Transactions.run(dataSource, "reading the monitors' lease", c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT " + HOLDS_LEASE)) {
+                Sql.bind(ps, lease.holder(), lease.epoch());
+                return Boolean.TRUE.equals(Sql.first(ps, rs -> rs.getBoolean(1)));
+            }
+        });
+    }
+
     /** Gives the lease up (a clean stop): another replica takes it at once instead of after its time to live. */
     public void release(Lease lease) {
         Transactions.run(dataSource, "releasing the monitors' lease", c -> {

@@ -204,6 +204,8 @@ class MonitorStoreTest {
                 next, next.minusSeconds(60), 300, 1000, 0.1, 0.2, null, null);
         assertEquals(null, store.write(a, MonitorRun.Evaluation.of(next, new TrailingWindow(next.minusSeconds(60),
                 next, 300, true), 1000, 0.1, 0.2), stale, null), "a former holder writes nothing");
+        assertFalse(store.holds(a), "and learns why: the lease is gone");
+        assertTrue(store.holds(b));
         assertEquals(List.of(state), store.states().stream().filter(s -> s.monitor().equals("leased")).toList());
         assertEquals(1, store.evaluations("leased", m.generation(), "dense").size());
         assertTrue(store.acquire("replica-a", java.time.Duration.ofSeconds(15)).isEmpty());
@@ -234,6 +236,7 @@ class MonitorStoreTest {
                     Transition.State.DRIFTING, end, false, end, end.minusSeconds(600), 900, 9_000, 0.4, 0.2, null,
                     null);
             assertNull(store.write(lease, e, stale, null), "the deleted monitor's run writes nothing");
+            assertTrue(store.holds(lease), "the lease is still held: the monitor, not the lease, refused the write");
             assertTrue(store.states().stream().noneMatch(s -> s.monitor().equals("again")), "no state inherited");
             assertTrue(store.evaluations("again", made.generation(), "dense").isEmpty(), "no evaluation inherited");
         } finally {

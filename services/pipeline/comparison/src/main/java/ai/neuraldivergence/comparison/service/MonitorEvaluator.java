@@ -177,6 +177,12 @@ public final class MonitorEvaluator {
                 done += evaluate(m, completeBefore, MAX_PER_RUN - done);
             } catch (LeaseLost e) {
                 throw e;
+            } catch (MonitorChanged e) {
+                // deleted, or changed to measure something else, since the list was read: its runs are dropped and
+                // the next refresh tracks it as it is now
+                runs.keySet().removeIf(k -> k.monitor().equals(m.definition().name()));
+                LOG.infof("monitor %s changed while it was evaluated; its evaluation starts over as it is now",
+                        m.definition().name());
             } catch (RuntimeException e) {
                 // one monitor that cannot be evaluated (a store failure) holds up neither the others nor the log
                 if (warned.add(m.definition().name() + '\u0000' + e.getMessage())) {
@@ -310,7 +316,7 @@ public final class MonitorEvaluator {
                     since, throughout, last.value(), last.thresholdApplied(), null, last.window().start(),
                     last.end(), d.slice().key(), List.of(), Instant.now());
             if (store.write(lease, last, now, change) == null) {
-                throw new LeaseLost();
+                throw refused();
             }
             LOG.infof("monitor %s: tap %s is %s since %s, decided again under threshold %.3f and %d in a row",
                     s.monitor(), s.tap(), replayed.state().word(), replayed.since(), last.thresholdApplied(),
@@ -335,6 +341,18 @@ public final class MonitorEvaluator {
             return scope == null ? null : layerNulls.meanKsFor(scope);
         } catch (NotFoundException | FailedPreconditionException missing) {
             return null;
+        }
+    }
+
+    /** Why a write stored nothing: the lease is gone, or (the lease still held) the monitor changed meanwhile. */
+    private RuntimeException refused() {
+        return store.holds(lease) ? new MonitorChanged() : new LeaseLost();
+    }
+
+    /** A write found its monitor deleted or of another generation: that monitor's runs start over, not the lease. */
+    private static final class MonitorChanged extends RuntimeException {
+        MonitorChanged() {
+            super("the monitor changed while it was evaluated", null, false, false);
         }
     }
 
@@ -409,7 +427,7 @@ public final class MonitorEvaluator {
                 c.decidedBy().reason(), c.decidedBy().window().start(), end, d.slice().key(), drifted,
                 Instant.now())).orElse(null);
         if (store.write(lease, e, state, transition) == null) {
-            throw new LeaseLost();
+            throw refused();
         }
         if (transition != null) {
             LOG.infof("monitor %s: tap %s of %s is %s since %s%s (%s %.3f, threshold %.3f, window %s..%s, %d "
