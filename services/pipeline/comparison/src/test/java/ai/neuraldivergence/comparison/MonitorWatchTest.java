@@ -74,6 +74,42 @@ class MonitorWatchTest {
     @ConfigProperty(name = "quarkus.http.port")
     int port;
 
+    /**
+     * The topic gains a partition while the service follows it (an operator adds partitions; updates are keyed by
+     * model, so some models move there): an update on the new partition still reaches a watcher. The listener
+     * assigned the partitions once, so such a model's watchers stayed silent and its cache stale until a restart.
+     */
+    @Test
+    void anUpdateOnAPartitionAddedWhileFollowingReachesWatchers() throws Exception {
+        ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+        String topic = "nd.window-updates";
+        try (KafkaProducer<byte[], byte[]> p = WindowUpdates.producer();
+                org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(Map.of(
+                        "bootstrap.servers", ai.neuraldivergence.testkit.TestInfrastructure.shared()
+                                .kafkaBootstrapServers()))) {
+            WindowUpdates.send(p, update("other", "x", 0)).get();
+            Management.awaitMetric("nd_comparison_cache_following 1.0");
+            List<WatchEvent> received = java.util.Collections.synchronizedList(new ArrayList<>());
+            Thread watcher = new Thread(() -> ComparisonServiceGrpc.newBlockingStub(channel)
+                    .withDeadlineAfter(120, TimeUnit.SECONDS).watch(WatchRequest.newBuilder().setModelId("grown")
+                            .build()).forEachRemaining(received::add), "grown-watcher");
+            watcher.setDaemon(true);
+            watcher.start();
+            Management.awaitMetric("nd_comparison_watch_subscribers 1.0");
+            int partitions = admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions()
+                    .size();
+            admin.createPartitions(Map.of(topic, org.apache.kafka.clients.admin.NewPartitions.increaseTo(
+                    partitions + 1))).all().get();
+            // sent to the new partition at once, before the listener can know of it: read from its beginning
+            p.send(new org.apache.kafka.clients.producer.ProducerRecord<>(topic, partitions, null,
+                    update("grown", "dense1", 3).toByteArray())).get();
+            WindowUpdates.assertReceives(received, 1, "the update on partition " + partitions + " reached the watcher");
+            assertEquals("grown", received.get(0).getWindowUpdate().getModelId());
+        } finally {
+            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+    }
+
     private static WindowUpdate update(String model, String tap, int minute) {
         Instant start = DriftFixture.T0.plusSeconds(60L * minute);
         return WindowUpdate.newBuilder().setModelId(model).setModelVersion("v2").setTap(tap)

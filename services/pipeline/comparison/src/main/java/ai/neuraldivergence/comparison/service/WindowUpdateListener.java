@@ -26,6 +26,9 @@ import org.jboss.logging.Logger;
 public final class WindowUpdateListener implements AutoCloseable {
 
     private static final Logger LOG = Logger.getLogger(WindowUpdateListener.class);
+    /** How often the topic's partitions are looked at again (its metadata is at most {@link #METADATA_AGE} old). */
+    static final Duration PARTITION_CHECK = Duration.ofSeconds(5);
+    static final Duration METADATA_AGE = Duration.ofSeconds(15);
 
     private final Map<String, Object> kafkaConfig;
     private final String topic;
@@ -76,9 +79,14 @@ public final class WindowUpdateListener implements AutoCloseable {
                 cache.clear();
                 following = true;
                 cache.enable(true);
+                long nextCheck = System.nanoTime() + PARTITION_CHECK.toNanos();
                 while (running.get()) {
                     for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
                         apply(r.value());
+                    }
+                    if (System.nanoTime() - nextCheck >= 0) {
+                        nextCheck = System.nanoTime() + PARTITION_CHECK.toNanos();
+                        partitions = followAdded(c, partitions);
                     }
                 }
             } catch (WakeupException e) {
@@ -95,6 +103,26 @@ public final class WindowUpdateListener implements AutoCloseable {
                 consumer = null;
             }
         }
+    }
+
+    /**
+     * Follows the partitions the topic has gained since they were assigned, from their beginning: updates are keyed by
+     * model, so a model that moved to a new partition would otherwise go unheard (its cached selections stale, its
+     * watchers silent) until a restart; everything on a new partition is new to this listener.
+     */
+    private List<TopicPartition> followAdded(KafkaConsumer<byte[], byte[]> c, List<TopicPartition> assigned) {
+        List<TopicPartition> now = c.partitionsFor(topic, Duration.ofSeconds(10)).stream()
+                .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
+        List<TopicPartition> added = now.stream().filter(p -> !assigned.contains(p)).toList();
+        if (added.isEmpty()) {
+            return assigned;
+        }
+        List<TopicPartition> all = new java.util.ArrayList<>(assigned);
+        all.addAll(added);
+        c.assign(all);
+        c.seekToBeginning(added);
+        LOG.infof("following %d partitions of %s added since they were assigned", added.size(), topic);
+        return all;
     }
 
     private void apply(byte[] value) {
@@ -128,6 +156,8 @@ public final class WindowUpdateListener implements AutoCloseable {
         c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         c.put(ConsumerConfig.CLIENT_ID_CONFIG, "nd-comparison-window-updates");
+        // the partitions' list comes from metadata this old at most: a partition added is followed within it
+        c.put(ConsumerConfig.METADATA_MAX_AGE_CONFIG, (int) METADATA_AGE.toMillis());
         c.keySet().retainAll(ConsumerConfig.configNames());
         return c;
     }
