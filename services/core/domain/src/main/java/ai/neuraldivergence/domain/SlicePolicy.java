@@ -12,9 +12,12 @@ import java.util.Set;
  * most {@code maxValuesPerTag} distinct values: a tag with unbounded cardinality (a request id, say) would otherwise
  * multiply storage by its number of values. Refusals are reported, never silent.
  *
- * <p>The bound holds per model. Values admitted before (stored) are read once per model through
- * {@link AdmittedValues} and stay admitted; values admitted here are handed out by {@link #takeAdmitted()} so that
- * the caller stores them with the distributions they created, in the same transaction.
+ * <p>The bound holds per model. Values admitted before (stored) are read through {@link AdmittedValues} when a model
+ * is first seen, and again, at most every {@link #REFRESH}, when a value is not known here: another instance (whose
+ * partitions hold other taps or blocks of the same model) may have admitted it, and a value one instance slices and
+ * another refuses leaves its slice with some taps and not others. Values admitted here are handed out by
+ * {@link #takeAdmitted()} so that the caller stores them with the distributions they created, in the same
+ * transaction. Instances may still disagree for the time one's admission takes to be stored and read by the other.
  *
  * <p>Not thread-safe: one instance per consumer thread.
  */
@@ -36,12 +39,18 @@ public final class SlicePolicy {
     public record Admitted(String modelId, String tagKey, String tagValue) {
     }
 
+    /** How often, at most, a model's stored values are read again to decide a value not known here. */
+    public static final java.time.Duration REFRESH = java.time.Duration.ofSeconds(10);
+
     private final Set<String> sliceTagKeys;
     private final int maxValuesPerTag;
     private final RefusalListener refusals;
     private final AdmittedValues stored;
+    private final java.util.function.LongSupplier nanoTime;
     // per model, per tag key
     private final Map<String, Map<String, Set<String>>> admitted = new HashMap<>();
+    // per model, when its stored values were last read (nanoTime)
+    private final Map<String, Long> readAt = new HashMap<>();
     private List<Admitted> newlyAdmitted = new ArrayList<>();
 
     public SlicePolicy(Set<String> sliceTagKeys, int maxValuesPerTag, RefusalListener refusals) {
@@ -50,6 +59,12 @@ public final class SlicePolicy {
 
     public SlicePolicy(Set<String> sliceTagKeys, int maxValuesPerTag, RefusalListener refusals,
             AdmittedValues stored) {
+        this(sliceTagKeys, maxValuesPerTag, refusals, stored, System::nanoTime);
+    }
+
+    /** @param nanoTime the clock {@link #REFRESH} is measured on */
+    public SlicePolicy(Set<String> sliceTagKeys, int maxValuesPerTag, RefusalListener refusals,
+            AdmittedValues stored, java.util.function.LongSupplier nanoTime) {
         if (maxValuesPerTag <= 0) {
             throw new IllegalArgumentException("max values per tag must be > 0, got " + maxValuesPerTag);
         }
@@ -57,6 +72,7 @@ public final class SlicePolicy {
         this.maxValuesPerTag = maxValuesPerTag;
         this.refusals = refusals;
         this.stored = stored;
+        this.nanoTime = nanoTime;
     }
 
     /** The slices of one observation of a model that admits no tag values yet (tests, single-model tools). */
@@ -69,12 +85,13 @@ public final class SlicePolicy {
      * yet: a delta being written still holds them), and hands out only what it admits itself.
      */
     public SlicePolicy successor() {
-        SlicePolicy next = new SlicePolicy(sliceTagKeys, maxValuesPerTag, refusals, stored);
+        SlicePolicy next = new SlicePolicy(sliceTagKeys, maxValuesPerTag, refusals, stored, nanoTime);
         admitted.forEach((model, keys) -> {
             Map<String, Set<String>> copy = new HashMap<>();
             keys.forEach((key, values) -> copy.put(key, new HashSet<>(values)));
             next.admitted.put(model, copy);
         });
+        next.readAt.putAll(readAt);
         return next;
     }
 
@@ -118,6 +135,11 @@ public final class SlicePolicy {
             }
             Set<String> values = admitted.computeIfAbsent(modelId, this::storedCopy)
                     .computeIfAbsent(tag.getKey(), k -> new HashSet<>());
+            if (!values.contains(tag.getValue()) && nanoTime.getAsLong() - readAt.get(modelId) >= REFRESH.toNanos()) {
+                // not known here: what the other instances stored since is read first, so that a value one of them
+                // admitted is admitted here too, and one past the cap there is refused here too
+                refresh(modelId);
+            }
             if (values.contains(tag.getValue())) {
                 slices.add(slice);
             } else if (values.size() < maxValuesPerTag) {
@@ -135,6 +157,14 @@ public final class SlicePolicy {
     private Map<String, Set<String>> storedCopy(String modelId) {
         Map<String, Set<String>> copy = new HashMap<>();
         stored.of(modelId).forEach((key, values) -> copy.put(key, new HashSet<>(values)));
+        readAt.put(modelId, nanoTime.getAsLong());
         return copy;
+    }
+
+    /** Adds what is stored now to what is known here (never removes: a value admitted here may not be stored yet). */
+    private void refresh(String modelId) {
+        Map<String, Set<String>> known = admitted.get(modelId);
+        stored.of(modelId).forEach((key, values) -> known.computeIfAbsent(key, k -> new HashSet<>()).addAll(values));
+        readAt.put(modelId, nanoTime.getAsLong());
     }
 }
