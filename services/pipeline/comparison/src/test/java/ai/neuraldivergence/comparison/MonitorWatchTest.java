@@ -222,12 +222,16 @@ class MonitorWatchTest {
     @Test
     void aSlowWatcherIsDroppedWithAMessageWhileAFastOneKeepsReceiving() throws Exception {
         ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+        // the slow watcher on a connection of its own, as a slow client is: on the fast one's connection, its unread
+        // messages would hold the connection's flow-control window, and the fast one would starve in the client (the
+        // fast watcher stopped at 679 of 3,000 once), which no server can help
+        ManagedChannel slowChannel = ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
         int total = 3000;
         try (KafkaProducer<byte[], byte[]> p = WindowUpdates.producer()) {
             WindowUpdates.send(p, update("other", "x", 0)).get();
             Management.awaitMetric("nd_comparison_cache_following 1.0");
             WatchRequest request = WatchRequest.newBuilder().setModelId("flood").build();
-            Iterator<WatchEvent> slow = ComparisonServiceGrpc.newBlockingStub(channel)
+            Iterator<WatchEvent> slow = ComparisonServiceGrpc.newBlockingStub(slowChannel)
                     .withDeadlineAfter(120, TimeUnit.SECONDS).watch(request);
             List<WatchEvent> fastReceived = java.util.Collections.synchronizedList(new ArrayList<>());
             Thread fast = new Thread(() -> ComparisonServiceGrpc.newBlockingStub(channel)
@@ -260,6 +264,7 @@ class MonitorWatchTest {
                     .watch(WatchRequest.newBuilder().addTaps("").build()).next());
         } finally {
             channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+            slowChannel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         }
     }
 }
