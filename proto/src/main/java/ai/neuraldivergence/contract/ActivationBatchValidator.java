@@ -177,8 +177,11 @@ public final class ActivationBatchValidator {
         }
         for (int i = 0; i < b.getNeuronScalesCount(); i++) {
             float s = b.getNeuronScales(i);
-            if (!(s > 0) || !Float.isFinite(s)) {
-                return Optional.of("neuron_scales[" + i + "] must be a positive finite number, got " + s);
+            // the layer map divides by it: a scale whose inverse overflows (below about 2.9e-39) would make every
+            // projection of the layout non-finite, and a layout keeps the scales it was first registered with
+            if (!(s > 0) || !Float.isFinite(s) || !Float.isFinite(1f / s)) {
+                return Optional.of("neuron_scales[" + i + "] must be a positive finite number with a finite "
+                        + "inverse, got " + s);
             }
         }
         return Optional.empty();

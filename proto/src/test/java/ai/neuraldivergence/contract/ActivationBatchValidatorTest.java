@@ -66,10 +66,12 @@ class ActivationBatchValidatorTest {
         assertEquals("valid", problem(valid().addNeuronScales(0.5f).addNeuronScales(2e3f)));
         assertEquals("neuron_scales must be empty or hold neuron_count = 2 values, got 1",
                 problem(valid().addNeuronScales(1f)));
-        for (float bad : new float[] {0f, -1f, Float.NaN, Float.POSITIVE_INFINITY}) {
-            assertEquals("neuron_scales[1] must be a positive finite number, got " + bad,
+        // 1e-40 is positive and finite, but its inverse is not: every projection of the layout would be non-finite
+        for (float bad : new float[] {0f, -1f, Float.NaN, Float.POSITIVE_INFINITY, 1e-40f, Float.MIN_VALUE}) {
+            assertEquals("neuron_scales[1] must be a positive finite number with a finite inverse, got " + bad,
                     problem(valid().addNeuronScales(1f).addNeuronScales(bad)));
         }
+        assertEquals("valid", problem(valid().addNeuronScales(1f).addNeuronScales(3e-38f)), "a tiny scale is fine");
     }
 
     @Test

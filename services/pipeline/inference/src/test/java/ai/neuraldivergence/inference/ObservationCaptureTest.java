@@ -133,6 +133,10 @@ class ObservationCaptureTest {
         given().contentType(ContentType.JSON).body(body("m", "[1, 2]", GIVEN.toString(), "x".repeat(129)))
                 .post("/v1/observations").then().statusCode(400)
                 .body("message", endsWith("got 129"));
+        // a probability out of [0, 1] was stored and shown as one
+        given().contentType(ContentType.JSON).body(body("m", "[1, 2]").replace("\"confidence\": 0.9",
+                "\"confidence\": 3")).post("/v1/observations").then().statusCode(400)
+                .body("message", equalTo("observations[0].confidence must lie in [0, 1], got 3.0"));
         given().contentType(ContentType.JSON).body("{\"modelId\": \"m\"}").post("/v1/observations").then()
                 .statusCode(400).body("message", equalTo("taps must list 1..256 taps"));
         given().contentType(ContentType.JSON).body("{").post("/v1/observations").then().statusCode(400);

@@ -96,6 +96,11 @@ public final class ObservationMapper {
         if (o.predictedClass() == null) {
             throw new IllegalArgumentException("observations[" + i + "].predictedClass is required");
         }
+        if (o.confidence() != null && !(o.confidence() >= 0 && o.confidence() <= 1)) {
+            // a probability: NaN or 3 would be stored and shown as one
+            throw new IllegalArgumentException("observations[" + i + "].confidence must lie in [0, 1], got "
+                    + o.confidence());
+        }
         Instant t = o.eventTime() == null ? now : o.eventTime();
         Observation.Builder b = Observation.newBuilder()
                 .setInstanceId(o.instanceId() == null ? UUID.randomUUID().toString() : o.instanceId())
