@@ -115,6 +115,15 @@ public final class ModelSpecResolver {
             throw new IllegalStateException("the manifest's neuronScales." + reductionWord + " of tap '" + name
                     + "' must be one positive finite number per neuron: " + p);
         });
+        for (int i = 0; i < scales.length; i++) {
+            // the aggregator refuses a batch whose scale has no finite inverse: refused here, at the start, instead
+            // of every batch of the tap dead-lettered
+            if (!Float.isFinite(1f / scales[i])) {
+                throw new IllegalStateException("the manifest's neuronScales." + reductionWord + " of tap '" + name
+                        + "' must be one positive finite number per neuron: neuron " + i + "'s scale is "
+                        + scales[i] + ", whose inverse is not finite");
+            }
+        }
         return scales;
     }
 

@@ -120,7 +120,7 @@ class ModelSpecResolverTest {
         ModelSpec mean = resolve(manifest, outputs, Reduction.REDUCTION_MEAN);
         assertArrayEquals(new float[] {0.25f, 0.125f}, mean.taps().get(0).featureScales(),
                 "the scales of the neurons as captured: the channel means'");
-        for (String bad : List.of("[1, 2]", "[1, 0, 3]", "[1, \"x\", 3]", "{\"a\": 1}")) {
+        for (String bad : List.of("[1, 2]", "[1, 0, 3]", "[1, \"x\", 3]", "{\"a\": 1}", "[1, 1e-40, 3]")) {
             IllegalStateException e = assertThrows(IllegalStateException.class, () -> resolve(manifest.replace(
                     "[1, 2, 3]", bad), outputs, Reduction.REDUCTION_MAX), bad);
             assertTrue(e.getMessage().contains("neuronScales.none") && e.getMessage().contains("'dense1'"),
