@@ -205,10 +205,8 @@ public final class LayerNulls {
         String key = String.join("\u0000", scope.modelId(), scope.modelVersion(), scope.tap(),
                 String.valueOf(scope.reference()), String.valueOf(scope.createdAt()), String.valueOf(scope.sealed()),
                 String.valueOf(scope.from()), String.valueOf(scope.to()), scope.slice().key());
-        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
-        byte[] bytes = key.getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        crc.update(bytes);
-        return (long) key.hashCode() << 32 | crc.getValue();
+        // String.hashCode is specified, hence the same in every JVM: as the aggregator seeds a sealed reference's
+        return key.hashCode();
     }
 
     /** The scope's nulls: kept, or from its sample read now. */
