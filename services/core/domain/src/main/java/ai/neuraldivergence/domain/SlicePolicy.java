@@ -39,8 +39,21 @@ public final class SlicePolicy {
     public record Admitted(String modelId, String tagKey, String tagValue) {
     }
 
+    /**
+     * Classes sliced: predicted classes and true labels 0 to 999 (ImageNet's thousand, what a class matrix shows).
+     * Beyond, an observation enters its other slices and the refusal is reported: a careless client that sends an
+     * id as its class would otherwise add a slice, and its storage, per id.
+     */
+    public static final int CLASS_SLICES = 1_000;
+
     /** How often, at most, a model's stored values are read again to decide a value not known here. */
     public static final java.time.Duration REFRESH = java.time.Duration.ofSeconds(10);
+
+    /** The key a refused predicted class is reported under. */
+    public static final String PREDICTED_CLASS = "predicted_class";
+    /** The key a refused true label is reported under. */
+    public static final String TRUE_LABEL = "true_label";
+    private static final String CLASS_REFUSAL = "only classes 0.." + (CLASS_SLICES - 1) + " are sliced";
 
     private final Set<String> sliceTagKeys;
     private final int maxValuesPerTag;
@@ -115,9 +128,15 @@ public final class SlicePolicy {
             PairRole pairRole) {
         List<Slice> slices = new ArrayList<>(4 + tags.size());
         slices.add(Slice.ALL);
-        slices.add(Slice.predictedClass(predictedClass));
-        if (trueLabel != null) {
+        if (predictedClass < CLASS_SLICES) {
+            slices.add(Slice.predictedClass(predictedClass));
+        } else {
+            refusals.refused(PREDICTED_CLASS, Integer.toString(predictedClass), CLASS_REFUSAL);
+        }
+        if (trueLabel != null && trueLabel < CLASS_SLICES) {
             slices.add(Slice.trueLabel(trueLabel));
+        } else if (trueLabel != null) {
+            refusals.refused(TRUE_LABEL, Integer.toString(trueLabel), CLASS_REFUSAL);
         }
         if (pairRole != null) {
             slices.add(Slice.pairRole(pairRole));

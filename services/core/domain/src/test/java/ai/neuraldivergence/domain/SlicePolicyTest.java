@@ -70,6 +70,18 @@ class SlicePolicyTest {
     }
 
     @Test
+    void aClassPastTheSlicedOnesEntersItsOtherSlicesAndIsReported() {
+        SlicePolicy p = aggregator();
+        assertEquals(List.of(Slice.ALL, Slice.predictedClass(999), Slice.trueLabel(7)),
+                p.slicesOf("m", 999, 7, Map.of(), null));
+        // a client sending an id as its class: no slice (and no storage) per id, each refusal reported
+        assertEquals(List.of(Slice.ALL, Slice.trueLabel(3), Slice.tag("eps", "0.1")),
+                p.slicesOf("m", 1_000_000, 3, Map.of("eps", "0.1"), null));
+        assertEquals(List.of(Slice.ALL, Slice.predictedClass(2)), p.slicesOf("m", 2, 1000, Map.of(), null));
+        assertEquals(List.of("1000000", "1000"), refused);
+    }
+
+    @Test
     void aRefusedValueReadsTheStoreAtMostOncePerRefresh() {
         int[] reads = {0};
         SlicePolicy p = new SlicePolicy(Set.of("eps"), 1, (key, value, why) -> { }, model -> {

@@ -134,6 +134,7 @@ class SealedReferenceTest {
             Map<String, String> layout = tapLayout(get(first, "/v1/model").body());
             sendStraightToKafka(infra, model, version, layout, "training");
             awaitSealedDeadLetter("training");
+            awaitRecentObservation(db, "straight-untagged");
             assertEquals(rows, storedRows(db, "training"), "every stored row of the sealed reference is unchanged");
             assertEquals(REPLAYED, reference(comparison, model, "training").getObservationCount());
 
@@ -311,6 +312,28 @@ class SealedReferenceTest {
     }
 
     /** Every stored row of a reference: tap and slice, with its count, seal and a digest of its distributions. */
+    /** Waits until the aggregator has stored an observation of {@code instance}: it was aggregated, not refused. */
+    private static void awaitRecentObservation(String db, String instance) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (true) {
+            try (Connection c = DriverManager.getConnection(db, TestInfrastructure.DB_USER,
+                    TestInfrastructure.DB_PASSWORD); java.sql.PreparedStatement ps = c.prepareStatement(
+                            "SELECT count(*) FROM recent_observation WHERE instance_id = ?")) {
+                ps.setString(1, instance);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    if (rs.getLong(1) > 0) {
+                        return;
+                    }
+                }
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("observation " + instance + " was not aggregated within 60 s");
+            }
+            Thread.sleep(200);
+        }
+    }
+
     private static Map<String, String> storedRows(String db, String name) throws Exception {
         Map<String, String> out = new java.util.TreeMap<>();
         try (Connection c = DriverManager.getConnection(db, TestInfrastructure.DB_USER,
@@ -391,7 +414,11 @@ class SealedReferenceTest {
         batch.addObservations(Observation.newBuilder().setInstanceId("straight-" + reference)
                 .setEventTime(Timestamp.newBuilder().setSeconds(now.getEpochSecond())).setPredictedClass(1)
                 .putTags("reference", reference));
-        for (int j = 0; j < neurons; j++) {
+        // beside it in the same record, as the inference service merges concurrent requests, an untagged one: only
+        // the sealed reference's observation is dead-lettered
+        batch.addObservations(Observation.newBuilder().setInstanceId("straight-untagged")
+                .setEventTime(Timestamp.newBuilder().setSeconds(now.getEpochSecond())).setPredictedClass(1));
+        for (int j = 0; j < 2 * neurons; j++) {
             batch.addActivations(100f);
         }
         try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(Map.of(
@@ -407,7 +434,21 @@ class SealedReferenceTest {
         TopicRecords.await(DEAD_LETTERS, r -> {
             var error = r.headers().lastHeader("nd-error");
             String reason = error == null ? "" : new String(error.value(), StandardCharsets.UTF_8);
-            return reason.startsWith("reference-sealed: reference '" + reference + "'");
+            if (!reason.startsWith("reference-sealed: reference '" + reference + "'")) {
+                return false;
+            }
+            try {
+                // the dead letter holds the sealed reference's observations, and only those
+                List<String> instances = ActivationBatch.parseFrom(r.value()).getObservationsList().stream()
+                        .map(Observation::getInstanceId).toList();
+                if (instances.stream().noneMatch(i -> i.startsWith("straight-"))) {
+                    return false; // one of the replay's, refused after the seal
+                }
+                assertEquals(List.of("straight-" + reference), instances, reason);
+                return true;
+            } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+                throw new AssertionError("the dead letter is not an ActivationBatch", e);
+            }
         }, 1);
     }
 

@@ -5,8 +5,8 @@ import ai.neuraldivergence.domain.Slice;
 /** Every pair of classes (predicted or true label) of one tap in one source. */
 public record ClassMatrixQuery(ModelVersion model, String tap, Selection source, Slice.Kind classBy, Verdict verdict) {
 
-    /** Classes one class matrix compares (a million cells): ImageNet's thousand fit. */
-    public static final int MAX_CLASSES = 1000;
+    /** Classes one class matrix compares (a million cells): those the aggregator slices. */
+    public static final int MAX_CLASSES = ai.neuraldivergence.domain.SlicePolicy.CLASS_SLICES;
 
     public ClassMatrixQuery {
         Queries.requireText(tap, "tap");

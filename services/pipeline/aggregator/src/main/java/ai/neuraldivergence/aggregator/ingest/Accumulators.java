@@ -24,8 +24,12 @@ final class Accumulators {
     WindowAccumulator fresh() {
         // the values each model admitted before count against its bound (read once per model and accumulator)
         SlicePolicy policy = new SlicePolicy(config.sliceTagKeys(), config.maxValuesPerTag(), (key, value, why) -> {
-            metrics.tagValueRefused();
-            LOG.debugf("tag %s=%s not sliced: %s", key, value, why);
+            if (key.equals(SlicePolicy.PREDICTED_CLASS) || key.equals(SlicePolicy.TRUE_LABEL)) {
+                metrics.classRefused();
+            } else {
+                metrics.tagValueRefused();
+            }
+            LOG.debugf("%s %s not sliced: %s", key, value, why);
         }, catalog::admittedTagValues);
         return new WindowAccumulator(policy, config.allowedLateness(), config.recent().sampleRate());
     }

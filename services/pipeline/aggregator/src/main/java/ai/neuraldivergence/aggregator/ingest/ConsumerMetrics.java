@@ -25,6 +25,7 @@ final class ConsumerMetrics {
     private final Counter rowsWritten;
     private final Counter bytesWritten;
     private final Counter tagValuesRefused;
+    private final Counter classesRefused;
     private final Counter finalDropped;
     private final AtomicLong lag = new AtomicLong();
     private final Timer flushTimer;
@@ -72,6 +73,8 @@ final class ConsumerMetrics {
                         + "unflushed delta was dropped");
         this.tagValuesRefused = Meters.counter(registry, "nd.aggregator.tag.values.refused",
                 "Tag values not turned into slices (cardinality bound or invalid value)");
+        this.classesRefused = Meters.counter(registry, "nd.aggregator.classes.refused",
+                "Predicted classes and true labels of observations not turned into slices (past the classes sliced)");
         this.flushTimer = Timer.builder("nd.aggregator.flush").publishPercentiles(0.5, 0.95)
                 .description("Time to write one flush (distributions and offsets, one transaction)")
                 .register(registry);
@@ -131,6 +134,10 @@ final class ConsumerMetrics {
 
     void tagValueRefused() {
         tagValuesRefused.increment();
+    }
+
+    void classRefused() {
+        classesRefused.increment();
     }
 
     void lag(long records) {

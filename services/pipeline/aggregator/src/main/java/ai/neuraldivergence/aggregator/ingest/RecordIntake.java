@@ -37,11 +37,15 @@ final class RecordIntake {
         long bytes();
     }
 
-    record Activations(ConsumerRecord<byte[], byte[]> record, ActivationBatch batch, TapDescriptor tap)
-            implements Item {
+    /**
+     * A batch accepted, whole or but for its {@code refusedPart} (its observations of a sealed reference, as a record
+     * of their own with the original's topic, partition and offset: dead-lettered beside), or null.
+     */
+    record Activations(ConsumerRecord<byte[], byte[]> record, ActivationBatch batch, TapDescriptor tap,
+            Refused refusedPart) implements Item {
         @Override
         public long bytes() {
-            return WindowAccumulator.bytesFor(batch, tap);
+            return WindowAccumulator.bytesFor(batch, tap) + (refusedPart == null ? 0 : refusedPart.bytes());
         }
     }
 
@@ -111,6 +115,13 @@ final class RecordIntake {
     }
 
     Item read(ConsumerRecord<byte[], byte[]> record) {
+        // a record's timestamp is written to the database (a label's join horizon, a partition's watermark) and
+        // bounds its event times: one past what PostgreSQL stores would fail every flush of its partition for good
+        if (record.timestamp() >= 0
+                && !ActivationBatchValidator.representable(Instant.ofEpochMilli(record.timestamp()))) {
+            return new Refused(record, "record timestamp " + record.timestamp() + " ms is outside 0001-01-01 .. "
+                    + "9999-12-31");
+        }
         if (record.topic().equals(topics.labels())) {
             return decoded(record, LabelEvent.parser(), "LabelEvent", RecordIntake::label);
         }
@@ -171,20 +182,40 @@ final class RecordIntake {
         if (range.isPresent()) {
             return new Refused(record, range.get());
         }
-        for (ai.neuraldivergence.proto.v1.Observation o : batch.getObservationsList()) {
-            String reference = o.getTagsMap().get(ReferenceKey.TAG);
+        // a sealed reference never changes: what still arrives for it is kept aside, not merged. Only its own
+        // observations are: the inference service merges concurrent requests into one record, and an observation
+        // tagged for a reference sealed after its request was accepted must not cost the others theirs
+        boolean[] sealedAt = new boolean[batch.getObservationsCount()];
+        String sealedReference = null;
+        for (int i = 0; i < sealedAt.length; i++) {
+            String reference = batch.getObservations(i).getTagsMap().get(ReferenceKey.TAG);
             if (reference != null && sealed(new ReferenceStore.ReferenceId(known.modelId(), known.modelVersion(),
                     reference), known.tap())) {
-                // a sealed reference never changes: what still arrives for it is kept aside, not merged
-                return new Refused(record, SEALED + ": reference '" + reference + "' of model " + known.modelId()
-                        + " version " + known.modelVersion() + " is sealed (tap " + known.tap() + ")");
+                sealedAt[i] = true;
+                sealedReference = sealedReference == null ? reference : sealedReference;
             }
+        }
+        if (sealedReference != null) {
+            String reason = SEALED + ": reference '" + sealedReference + "' of model " + known.modelId()
+                    + " version " + known.modelVersion() + " is sealed (tap " + known.tap() + ")";
+            ActivationBatch refusedPart = BatchSplit.select(batch, sealedAt, true);
+            if (refusedPart.getObservationsCount() == batch.getObservationsCount()) {
+                return new Refused(record, reason);
+            }
+            ActivationBatch kept = BatchSplit.select(batch, sealedAt, false);
+            remember(known);
+            return new Activations(record, kept, known, new Refused(BatchSplit.withValue(record, refusedPart),
+                    reason + "; the record's " + kept.getObservationsCount() + " other observations were accepted"));
         }
         // a layout is learnt from a record only once one of its records is accepted: a refused one (a range that is
         // not whole blocks, say) must not make its layout the tap's for the records behind it
+        remember(known);
+        return new Activations(record, batch, known, null);
+    }
+
+    private void remember(TapDescriptor known) {
         knownTaps.putIfAbsent(keyOf(known), known);
         layoutScales.putIfAbsent(layoutOf(known), Optional.ofNullable(known.featureScales()));
-        return new Activations(record, batch, known);
     }
 
     /** How a dead letter for a sealed reference starts (its metric reason). */
@@ -200,6 +231,9 @@ final class RecordIntake {
         if (item instanceof Activations a) {
             delta.accumulator.add(a.batch(), a.tap(), Instant.ofEpochMilli(record.timestamp()));
             delta.countBatch();
+            if (a.refusedPart() != null) {
+                delta.deadLetter(a.refusedPart().record(), a.refusedPart().reason());
+            }
         } else if (item instanceof Label l) {
             delta.accumulator.addLabel(l.label(), Instant.ofEpochMilli(record.timestamp()));
             delta.countLabel();
