@@ -226,6 +226,30 @@ class PredictCaptureTest {
         LabelEvent e = LabelEvent.parseFrom(records.get(0).value());
         assertEquals(4, e.getTrueLabel());
         assertEquals("mnist-cnn", e.getModelId());
+        // labels for the observations of a model a client sends through /v1/observations name it
+        String foreign = "late-" + UUID.randomUUID();
+        given().contentType(ContentType.JSON).body(Map.of("modelId", "client-model", "labels", List.of(Map.of(
+                "instanceId", foreign, "trueLabel", 2)))).post("/v1/labels").then().statusCode(202);
+        LabelEvent named = LabelEvent.parseFrom(ai.neuraldivergence.testkit.TopicRecords.await("nd.labels",
+                r -> Arrays.equals(r.key(), foreign.getBytes()), 1).get(0).value());
+        assertEquals("client-model", named.getModelId());
+        assertEquals(2, named.getTrueLabel());
+        given().contentType(ContentType.JSON).body(Map.of("modelId", "m\u0000", "labels", List.of(Map.of(
+                "instanceId", foreign, "trueLabel", 2)))).post("/v1/labels").then().statusCode(400)
+                .body("message", startsWith("modelId must be 1..128 characters without control characters"));
+        // and over gRPC
+        String viaGrpc = "late-" + UUID.randomUUID();
+        ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+        try {
+            InferenceServiceGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS).recordLabels(
+                    ai.neuraldivergence.proto.v1.RecordLabelsRequest.newBuilder().setModelId("client-model")
+                            .addLabels(ai.neuraldivergence.proto.v1.LabelRecord.newBuilder().setInstanceId(viaGrpc)
+                                    .setTrueLabel(5)).build());
+        } finally {
+            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+        assertEquals("client-model", LabelEvent.parseFrom(ai.neuraldivergence.testkit.TopicRecords.await(
+                "nd.labels", r -> Arrays.equals(r.key(), viaGrpc.getBytes()), 1).get(0).value()).getModelId());
         given().contentType(ContentType.JSON).body(Map.of("labels", List.of(Map.of("instanceId", id,
                 "trueLabel", -1)))).post("/v1/labels").then().statusCode(400)
                 .body("message", equalTo("labels[0].trueLabel must be >= 0, got -1"));

@@ -33,7 +33,8 @@ public final class PredictJson {
     public record Tap(String name, int index, int[] shape, String reduction) {
     }
 
-    public record LabelsRequest(List<Label> labels) {
+    /** {@code modelId}: the model the labelled observations belong to; absent for the served model. */
+    public record LabelsRequest(String modelId, List<Label> labels) {
     }
 
     public record Label(String instanceId, Integer trueLabel) {

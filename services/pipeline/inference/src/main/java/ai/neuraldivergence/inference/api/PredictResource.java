@@ -129,7 +129,7 @@ public class PredictResource {
             list.add(new LabelPublisher.Label(l.instanceId(), l.trueLabel()));
         }
         // answered when Kafka has the labels or the deadline passed; no worker thread waits meanwhile
-        return labels.publish(list).handle((accepted, e) -> {
+        return labels.publish(request.modelId(), list).handle((accepted, e) -> {
             if (e == null) {
                 return jakarta.ws.rs.core.Response.accepted(new PredictJson.LabelsResponse(accepted)).build();
             }

@@ -106,7 +106,7 @@ public class InferenceGrpcService extends InferenceServiceGrpc.InferenceServiceI
             for (LabelRecord r : request.getLabelsList()) {
                 list.add(new LabelPublisher.Label(r.getInstanceId(), r.getTrueLabel()));
             }
-            published = labels.publish(list);
+            published = labels.publish(request.getModelId(), list);
         } catch (RuntimeException e) {
             response.onError(status(e).asRuntimeException());
             return;

@@ -102,6 +102,18 @@ public class LabelPublisher {
      * {@link KafkaUnavailableException} when it has not by the deadline.
      */
     public CompletableFuture<Integer> publish(List<Label> labels) {
+        return publish(null, labels);
+    }
+
+    /**
+     * {@link #publish(List)} for the observations of {@code model}: null or empty for the served model's, another
+     * for those a client sent through {@code /v1/observations} (checked as a name, as the aggregator will).
+     */
+    public CompletableFuture<Integer> publish(String model, List<Label> labels) {
+        String labelled = model == null || model.isEmpty() ? modelId : model;
+        ActivationBatchValidator.nameProblem("modelId", labelled).ifPresent(p -> {
+            throw new IllegalArgumentException(p);
+        });
         if (labels == null || labels.isEmpty() || labels.size() > MAX_LABELS) {
             throw new IllegalArgumentException("labels must hold 1.." + MAX_LABELS + " labels");
         }
@@ -112,7 +124,7 @@ public class LabelPublisher {
         for (int i = 0; i < labels.size(); i++) {
             Label l = labels.get(i);
             String instanceId = l.instanceId() == null ? "" : l.instanceId();
-            LabelEvent event = LabelEvent.newBuilder().setModelId(modelId).setInstanceId(instanceId)
+            LabelEvent event = LabelEvent.newBuilder().setModelId(labelled).setInstanceId(instanceId)
                     .setTrueLabel(l.trueLabel()).setLabelledAt(at).build();
             int index = i;
             ActivationBatchValidator.labelProblem(event).ifPresent(p -> {
