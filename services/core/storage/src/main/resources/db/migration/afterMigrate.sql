@@ -30,6 +30,18 @@ BEGIN
     IF NOT has_schema_privilege('nd_comparison', target, 'USAGE') THEN
         EXECUTE format('GRANT USAGE ON SCHEMA %I TO nd_comparison', target);
     END IF;
+    -- nor create in it: before PostgreSQL 15 every role (PUBLIC) may create in schema public, and a comparison login
+    -- could take the name of the partition the aggregator makes next, or of a later migration's table. Revoked from
+    -- PUBLIC too, which only the schema's owner (or a superuser) can do, and who keeps creating as the owner; for
+    -- another migrating user the revoke changes nothing, and the warning below says what an administrator runs
+    IF has_schema_privilege('nd_comparison', target, 'CREATE') THEN
+        EXECUTE format('REVOKE CREATE ON SCHEMA %I FROM PUBLIC, nd_comparison', target);
+        IF has_schema_privilege('nd_comparison', target, 'CREATE') THEN
+            RAISE WARNING 'role nd_comparison may create objects in schema %: an administrator runs REVOKE CREATE ON '
+                'SCHEMA % FROM PUBLIC, nd_comparison; (the aggregator keeps creating as the schema''s owner, or by a '
+                'grant of its own)', target, target;
+        END IF;
+    END IF;
     -- the tables, views and sequences the migrations created, that is those of the migrating user: a table of
     -- another application in the same schema is neither exposed nor touched
     -- partitions are left out: queries name their parent, whose privileges PostgreSQL checks (and the aggregator

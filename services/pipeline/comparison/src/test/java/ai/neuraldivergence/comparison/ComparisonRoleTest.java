@@ -110,6 +110,17 @@ class ComparisonRoleTest {
 
     /** What CreateReference and DeleteReference do, through the same store, on the service's connection. */
     @Test
+    void createsNothingInTheSchema() throws SQLException {
+        // on PostgreSQL 14 and before every role may create in schema public: a comparison login could then take the
+        // name of the partition the aggregator makes next ("CREATE TABLE IF NOT EXISTS" finds it, the attach fails
+        // on a table the aggregator does not own) and stop ingestion for that period
+        String partition = "CREATE TABLE tap_window_p20991231_0000 (a int)";
+        assertEquals(DENIED, attempt(service, partition));
+        assertNull(attempt(owner, "CREATE TABLE role_probe_owned (a int)"), "the owner may (rolled back)");
+        assertEquals(DENIED, attempt(service, "CREATE VIEW role_probe AS SELECT 1"));
+    }
+
+    @Test
     void writesAndDeletesReferences() throws SQLException {
         TapDescriptor tap = new TapDescriptor("role-ref", "v1", "dense", 0, new int[] {2}, 2, Reduction.NONE);
         try (Connection c = owner.getConnection()) {
