@@ -87,7 +87,9 @@ class WatchSocketTest {
 
     @Test
     void theTokenTravelsAsASubprotocolAndAMissingOrWrongOneIsRefused() {
-        for (String[] protocols : new String[][] {{"nd.v1"}, {"nd.v1", "bearer.wrong"}, {}}) {
+        // one token per handshake: a wrong one first is refused, whatever follows it (no guesses in bulk)
+        for (String[] protocols : new String[][] {{"nd.v1"}, {"nd.v1", "bearer.wrong"}, {},
+            {"nd.v1", "bearer.wrong", "bearer.socket-secret-token-01"}}) {
             CompletionException e = org.junit.jupiter.api.Assertions.assertThrows(CompletionException.class,
                     () -> open(new Client(true), protocols));
             assertTrue(e.getCause() instanceof WebSocketHandshakeException, e.toString());

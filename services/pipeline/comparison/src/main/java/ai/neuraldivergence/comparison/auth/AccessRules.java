@@ -12,7 +12,9 @@ import java.util.Set;
  * What each call of the comparison service needs, the same for gRPC, the JSON mirror and the watch WebSocket:
  * {@code write} to freeze, seal or delete a reference, {@code read} for everything else that reads product data. Health
  * (probes carry no token) is open; reflection and the UI's settings need a valid token of any scope, as they did
- * before scopes existed. A call this class does not know needs {@code read}: a new RPC is never open by mistake.
+ * before scopes existed. A method of the service that is in neither list needs {@code write}: a new RPC is neither
+ * open nor readable with a read token by mistake (AccessRulesTest fails until it is listed). Another service's method
+ * or a path no route serves needs {@code read}: it answers UNIMPLEMENTED or 404 and reads nothing.
  */
 public final class AccessRules {
 
@@ -20,13 +22,29 @@ public final class AccessRules {
     public static final String WRITE = "write";
     public static final Set<String> SCOPES = Set.of(READ, WRITE);
 
-    private static final Set<String> WRITE_METHODS = Set.of(
+    static final Set<String> WRITE_METHODS = Set.of(
             ComparisonServiceGrpc.getCreateReferenceMethod().getFullMethodName(),
             ComparisonServiceGrpc.getDeleteReferenceMethod().getFullMethodName(),
             ComparisonServiceGrpc.getSealReferenceMethod().getFullMethodName(),
             ComparisonServiceGrpc.getCreateMonitorMethod().getFullMethodName(),
             ComparisonServiceGrpc.getUpdateMonitorMethod().getFullMethodName(),
             ComparisonServiceGrpc.getDeleteMonitorMethod().getFullMethodName());
+    /** The methods that read product data, and no more; the service's others change it. */
+    static final Set<String> READ_METHODS = Set.of(
+            ComparisonServiceGrpc.getGetCatalogMethod().getFullMethodName(),
+            ComparisonServiceGrpc.getCompareMethod().getFullMethodName(),
+            ComparisonServiceGrpc.getGetLayerOverviewMethod().getFullMethodName(),
+            ComparisonServiceGrpc.getGetClassMatrixMethod().getFullMethodName(),
+            ComparisonServiceGrpc.getInspectInstanceMethod().getFullMethodName(),
+            ComparisonServiceGrpc.getInspectPairMethod().getFullMethodName(),
+            ComparisonServiceGrpc.getListPairsMethod().getFullMethodName(),
+            ComparisonServiceGrpc.getGetNeuronExemplarsMethod().getFullMethodName(),
+            ComparisonServiceGrpc.getGetDriftTimelineMethod().getFullMethodName(),
+            ComparisonServiceGrpc.getListMonitorsMethod().getFullMethodName(),
+            ComparisonServiceGrpc.getGetMonitorHistoryMethod().getFullMethodName(),
+            ComparisonServiceGrpc.getWatchMethod().getFullMethodName(),
+            ComparisonServiceGrpc.getGetDistributionShapesMethod().getFullMethodName(),
+            ComparisonServiceGrpc.getListReferencesMethod().getFullMethodName());
     private static final String HEALTH_SERVICE = "grpc.health.v1.Health";
     private static final Set<String> REFLECTION_SERVICES = Set.of("grpc.reflection.v1.ServerReflection",
             "grpc.reflection.v1alpha.ServerReflection");
@@ -63,7 +81,10 @@ public final class AccessRules {
         if (REFLECTION_SERVICES.contains(service)) {
             return Requirement.ANY_TOKEN;
         }
-        return Requirement.scope(WRITE_METHODS.contains(fullMethodName) ? WRITE : READ);
+        if (ComparisonServiceGrpc.SERVICE_NAME.equals(service)) {
+            return Requirement.scope(READ_METHODS.contains(fullMethodName) ? READ : WRITE);
+        }
+        return Requirement.scope(READ);
     }
 
     /**

@@ -29,7 +29,8 @@ public class WatchTokenCheck implements HttpUpgradeCheck {
         for (String header : context.httpRequest().headers().getAll("Sec-WebSocket-Protocol")) {
             for (String protocol : header.split(",")) {
                 String p = protocol.trim();
-                if (p.startsWith(PREFIX) && caller.isEmpty()) {
+                // the first token offered alone: a handshake listing many must not try each (guesses in bulk)
+                if (p.startsWith(PREFIX) && presented == null) {
                     presented = p;
                     caller = t.callerOf(p.substring(PREFIX.length()));
                 }

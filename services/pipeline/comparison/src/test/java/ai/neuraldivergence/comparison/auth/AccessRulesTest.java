@@ -39,6 +39,19 @@ class AccessRulesTest {
     }
 
     @Test
+    void everyMethodOfTheServiceIsListedOnceAndOneThatIsNotNeedsWrite() {
+        Set<String> methods = new java.util.HashSet<>();
+        ai.neuraldivergence.proto.v1.ComparisonServiceGrpc.getServiceDescriptor().getMethods()
+                .forEach(m -> methods.add(m.getFullMethodName()));
+        Set<String> listed = new java.util.HashSet<>(AccessRules.READ_METHODS);
+        listed.addAll(AccessRules.WRITE_METHODS);
+        // a new RPC is decided on here: until it is listed as a read, it needs write
+        assertEquals(methods, listed, "every method read or write");
+        assertTrue(java.util.Collections.disjoint(AccessRules.READ_METHODS, AccessRules.WRITE_METHODS));
+        assertEquals(WRITE, AccessRules.grpc("neuraldivergence.v1.ComparisonService/ImportReference"));
+    }
+
+    @Test
     void jsonRoutesFollowTheSameTable() {
         assertEquals(WRITE, AccessRules.http("POST", "/api/v1/references"));
         assertEquals(WRITE, AccessRules.http("POST", "/api/v1/references/"));
