@@ -67,10 +67,7 @@ final class PendingDelta {
     void consumed(TopicPartition tp, long offset, long timestamp) {
         consumed(tp, offset);
         if (timestamp >= 0) {
-            // a watermark never goes back: a record stamped ahead of this clock (a producer's clock ahead, or a
-            // hostile one) would complete every window up to its time, so none moves it past now
-            long at = Math.min(timestamp, System.currentTimeMillis());
-            watermarks.merge(tp, java.time.Instant.ofEpochMilli(at), (a, b) -> a.isAfter(b) ? a : b);
+            watermarks.merge(tp, java.time.Instant.ofEpochMilli(timestamp), (a, b) -> a.isAfter(b) ? a : b);
         }
     }
 
