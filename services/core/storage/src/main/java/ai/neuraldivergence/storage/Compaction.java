@@ -45,6 +45,11 @@ public final class Compaction {
     private static final Duration HOUR_LOOKBACK = Duration.ofHours(3);
     private static final Duration DAY_LOOKBACK = Duration.ofDays(2);
     private static final int FULL_SCAN_EVERY = 100;
+    /**
+     * How long a pass waits for the flushes running when it starts: under a flush's own lock wait (10 s), so that the
+     * flushes queued behind the pass are not failed by it.
+     */
+    static final Duration FLUSH_WAIT = Duration.ofSeconds(5);
 
     /** An hour or day row built, with its tap and observation count. */
     public record Built(WindowKey key, TapDescriptor tap, long observationCount) {
@@ -72,7 +77,8 @@ public final class Compaction {
      * What one pass did, and the start of the oldest hour it found final but could not build (a part not folded,
      * or a failure): null when there was none.
      */
-    public record Pass(int folded, int hours, int days, Instant oldestUnbuiltHour, int failed) {
+    /** {@code deferred}: a flush ran longer than the pass waits for it, so nothing was folded or built. */
+    public record Pass(int folded, int hours, int days, Instant oldestUnbuiltHour, int failed, boolean deferred) {
     }
 
     private final DataSource dataSource;
@@ -119,8 +125,15 @@ public final class Compaction {
 
     /** One pass at {@code watermark}: folds, then hours, then days. */
     public Pass run(Instant watermark) {
+        // the flushes that decided what is final by an earlier watermark commit first, so that their deltas are
+        // folded before an hour is built from their minutes; while one runs long, this pass folds and builds nothing
+        // (the next one tries again; the oldest unbuilt hour's age says so)
+        boolean settled = FinalityBarrier.awaitFlushes(dataSource, FLUSH_WAIT);
         boolean full = passes++ % FULL_SCAN_EVERY == 0;
         Instant finalBefore = finalBefore(watermark);
+        if (!settled) {
+            return new Pass(0, 0, 0, null, 0, true);
+        }
         int folded = foldAll(completeBefore(watermark), finalBefore)
                 + foldExemplars(completeBefore(watermark), finalBefore);
         Instant hoursBefore = Granularity.HOUR.windowStart(finalBefore);
@@ -132,7 +145,7 @@ public final class Compaction {
         int days = buildAll(Granularity.DAY, full || lastDaysBefore == null ? Instant.EPOCH
                 : earlier(lastDaysBefore, daysBefore).minus(DAY_LOOKBACK), daysBefore, new Instant[1]);
         lastDaysBefore = daysBefore;
-        return new Pass(folded, hours, days, oldestUnbuilt[0], failures.getAndSet(0));
+        return new Pass(folded, hours, days, oldestUnbuilt[0], failures.getAndSet(0), false);
     }
 
     private static Instant earlier(Instant a, Instant b) {

@@ -195,6 +195,11 @@ public class CompactionJob {
     public Compaction.Pass runAt(Instant now, Instant w) {
         watermarkAge.set(Math.max(0, Duration.between(w, now).toSeconds()));
         Compaction.Pass pass = compaction.run(w);
+        if (pass.deferred()) {
+            LOG.infof("a flush ran longer than the compaction pass waits for it: nothing folded or built at this "
+                    + "pass (tried again at the next)");
+            return pass;
+        }
         folded.increment(pass.folded());
         failed.increment(pass.failed());
         Instant finalBefore = compaction.finalBefore(w);

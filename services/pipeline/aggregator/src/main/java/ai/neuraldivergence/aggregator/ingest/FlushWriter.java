@@ -254,7 +254,9 @@ public final class FlushWriter {
             throws SQLException {
         // a frozen instance must not hold locks for long (another owns its partitions by then)
         ai.neuraldivergence.storage.Transactions.bounded(c);
-        // what is final is decided by the watermark stored before this flush
+        // what is final is decided by the watermark stored before this flush; a compaction pass that read a later
+        // one waits for this flush to commit before it builds anything (FinalityBarrier)
+        ai.neuraldivergence.storage.FinalityBarrier.enterFlush(c);
         Optional<Instant> watermark = offsets.watermark(c, consumerGroup, finality.topics());
         Instant finalBefore = watermark.map(w -> Granularity.MINUTE.windowStart(w.minus(finality.after())))
                 .orElse(Instant.MIN);
