@@ -126,7 +126,7 @@ final class RecordIntake {
             return decoded(record, LabelEvent.parser(), "LabelEvent", RecordIntake::label);
         }
         if (record.topic().equals(topics.inputs())) {
-            return decoded(record, CapturedInput.parser(), "CapturedInput", RecordIntake::input);
+            return decoded(record, CapturedInput.parser(), "CapturedInput", this::input);
         }
         return decoded(record, ActivationBatch.parser(), "ActivationBatch", this::activations);
     }
@@ -148,10 +148,18 @@ final class RecordIntake {
                 .orElseGet(() -> new Label(record, label));
     }
 
-    private static Item input(ConsumerRecord<byte[], byte[]> record, CapturedInput input) {
+    private Item input(ConsumerRecord<byte[], byte[]> record, CapturedInput input) {
         Optional<String> problem = CapturedInputs.problem(input);
         if (problem.isPresent()) {
             return new Refused(record, problem.get());
+        }
+        // no later than the record's timestamp allows, as an observation's: the store keeps the newest inputs by
+        // event time, and inputs stamped years ahead would each keep a partition for good and evict every real one
+        Optional<String> time = ActivationBatchValidator.eventTimeProblem(Instant.ofEpochSecond(
+                input.getEventTime().getSeconds(), input.getEventTime().getNanos()), true, rules,
+                Instant.ofEpochMilli(record.timestamp()));
+        if (time.isPresent()) {
+            return new Refused(record, "CapturedInput " + time.get());
         }
         return new Input(record, new RecentObservationStore.CapturedInput(input.getModelId(),
                 input.getModelVersion(), input.getInstanceId(), Instant.ofEpochSecond(

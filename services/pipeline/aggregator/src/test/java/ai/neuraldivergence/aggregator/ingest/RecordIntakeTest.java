@@ -88,6 +88,30 @@ class RecordIntakeTest {
     }
 
     @Test
+    void aCapturedInputStampedPastTheFutureSkewIsDeadLettered() {
+        // inputs are kept newest event time first: ones stamped years ahead would each keep a partition and evict
+        // every real input
+        byte[] png = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0};
+        ai.neuraldivergence.proto.v1.CapturedInput.Builder input = ai.neuraldivergence.proto.v1.CapturedInput
+                .newBuilder().setModelId("m").setModelVersion("1").setInstanceId("plain")
+                .setPng(com.google.protobuf.ByteString.copyFrom(png));
+        java.util.function.Function<Instant, RecordIntake.Item> read = eventTime -> {
+            byte[] value = input.setEventTime(Timestamp.newBuilder().setSeconds(eventTime.getEpochSecond())).build()
+                    .toByteArray();
+            return intake.read(new ConsumerRecord<>("nd.inputs", 0, 1L, NOW.toEpochMilli(),
+                    org.apache.kafka.common.record.TimestampType.CREATE_TIME, 0, value.length, null, value,
+                    new org.apache.kafka.common.header.internals.RecordHeaders(), Optional.empty()));
+        };
+        assertInstanceOf(RecordIntake.Input.class, read.apply(NOW.plusSeconds(60)), "within the skew");
+        RecordIntake.Refused refused = assertInstanceOf(RecordIntake.Refused.class,
+                read.apply(Instant.parse("9999-01-01T00:00:00Z")));
+        assertTrue(refused.reason().startsWith("CapturedInput event_time 9999-01-01T00:00:00Z is more than 5m "
+                + "after 2026-12-05T10:15:42Z"), refused.reason());
+        assertInstanceOf(RecordIntake.Input.class, read.apply(NOW.minus(Duration.ofDays(3))),
+                "an older one is kept (its ttl retires it)");
+    }
+
+    @Test
     void theEdgeRefusesTheLateLabelsTheAggregatorWouldNotSlice() {
         // the contract module knows no domain class: the bound it checks labels against is the slice policy's
         assertEquals(SlicePolicy.CLASS_SLICES, ActivationBatchValidator.SLICED_CLASSES);
