@@ -341,11 +341,17 @@ public final class CalibrationSampleStore {
         }
     }
 
-    /** Deletes hour samples older than {@code before} and the samples of references that no longer exist. */
+    /**
+     * Deletes hour samples older than {@code before}, but those of the hours a reference frozen from a time range
+     * covers (its nulls are resampled from them: the slice all's after its seal, another slice's when asked), and the
+     * samples of references that no longer exist.
+     */
     public int deleteOlderThan(Instant before) {
         try (Connection c = dataSource.getConnection();
-                PreparedStatement hours = c.prepareStatement("DELETE FROM calibration_sample WHERE reference = '' "
-                        + "AND window_start < ?");
+                PreparedStatement hours = c.prepareStatement("DELETE FROM calibration_sample s WHERE reference = '' "
+                        + "AND window_start < ? AND NOT EXISTS (SELECT 1 FROM reference r WHERE r.model_id = "
+                        + "s.model_id AND r.model_version = s.model_version AND r.source_from IS NOT NULL AND "
+                        + "s.window_start >= date_trunc('hour', r.source_from) AND s.window_start < r.source_to)");
                 PreparedStatement orphans = c.prepareStatement("DELETE FROM calibration_sample s WHERE reference <> "
                         + "'' AND NOT EXISTS (SELECT 1 FROM reference r WHERE r.model_id = s.model_id AND "
                         + "r.model_version = s.model_version AND r.name = s.reference)")) {

@@ -143,6 +143,33 @@ class CalibrationSampleStoreTest {
         assertTrue(store.readReference("m2", "1", "dense", "training", SIZE).isEmpty());
     }
 
+    @Test
+    void retentionKeepsTheHoursAReferenceFrozenFromThemStillResamples() throws Exception {
+        Scope covered = Scope.hour("m5", "1", "dense", HOUR);
+        Scope past = Scope.hour("m5", "1", "dense", HOUR.plusSeconds(3600));
+        flush(observations(covered, 20));
+        flush(observations(past, 20));
+        // frozen from the first hour (a minute into it to its end): its slices' nulls are resampled from that sample
+        try (Connection c = dataSource.getConnection()) {
+            new CatalogStore(dataSource).register(c, new ai.neuraldivergence.domain.TapDescriptor("m5", "1", "dense", 0,
+                    new int[] {2}, 2, ai.neuraldivergence.domain.Reduction.NONE));
+        }
+        assertTrue(new ReferenceStore(dataSource).createFrozen("m5", "1", "calm", HOUR.plusSeconds(60),
+                HOUR.plusSeconds(3600), Slice.ALL, Map.of()));
+        store.deleteOlderThan(HOUR.plusSeconds(7200));
+        assertEquals(20, store.readHours("m5", "1", "dense", HOUR, HOUR.plusSeconds(3600), 1_000).size(),
+                "the frozen reference's hour is kept");
+        assertTrue(store.readHours("m5", "1", "dense", HOUR.plusSeconds(3600), HOUR.plusSeconds(7200), 1_000)
+                .isEmpty(), "the other goes");
+        // once the reference is deleted, its hours go at the next pass
+        try (Connection c = dataSource.getConnection(); var ps = c.prepareStatement(
+                "DELETE FROM reference WHERE model_id = 'm5'")) {
+            ps.executeUpdate();
+        }
+        store.deleteOlderThan(HOUR.plusSeconds(7200));
+        assertTrue(store.readHours("m5", "1", "dense", HOUR, HOUR.plusSeconds(3600), 1_000).isEmpty());
+    }
+
     /**
      * A slice's sample is the scope's members in that slice: each member keeps its slices, a late label adds its
      * slice to the member it joins (once, and only in its hour), and a member stored before members kept slices (V21)
