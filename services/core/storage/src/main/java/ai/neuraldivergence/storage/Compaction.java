@@ -275,17 +275,36 @@ public final class Compaction {
                 }));
     }
 
+    /**
+     * Builds every window of {@code granularity} due in {@code [since, before)}, a batch at a time, paging past those
+     * it cannot build yet (a minute whose fold keeps failing, a window another instance is building): a batch of
+     * those must not keep every later hour from being built.
+     */
     private int buildAll(Granularity granularity, Instant since, Instant before, Instant[] oldestUnbuilt) {
-        return drain(granularity.word() + "s to build", c -> rollups.toBuild(c, granularity, since, before, BATCH),
-                key -> {
-                    if (isolated("building " + key, () -> build(key))) {
-                        return true;
-                    }
-                    if (oldestUnbuilt[0] == null || key.windowStart().isBefore(oldestUnbuilt[0])) {
-                        oldestUnbuilt[0] = key.windowStart();
-                    }
-                    return false;
-                });
+        int total = 0;
+        WindowKey after = null;
+        while (true) {
+            List<WindowKey> keys;
+            try (Connection c = dataSource.getConnection()) {
+                keys = rollups.toBuild(c, granularity, since, before, after, BATCH);
+            } catch (SQLException e) {
+                throw new StorageException("listing " + granularity.word() + "s to build", e);
+            }
+            for (WindowKey key : keys) {
+                if (Thread.currentThread().isInterrupted()) {
+                    return total; // shutting down: the rest waits for the next start
+                }
+                if (isolated("building " + key, () -> build(key))) {
+                    total++;
+                } else if (oldestUnbuilt[0] == null || key.windowStart().isBefore(oldestUnbuilt[0])) {
+                    oldestUnbuilt[0] = key.windowStart();
+                }
+            }
+            if (keys.size() < BATCH) {
+                return total;
+            }
+            after = keys.get(keys.size() - 1);
+        }
     }
 
     /**

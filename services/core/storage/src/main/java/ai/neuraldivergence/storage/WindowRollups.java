@@ -85,21 +85,31 @@ public final class WindowRollups {
     }
 
     /**
-     * Up to {@code limit} hour (or day) windows to build, oldest first: those with stored minutes (hours) in
-     * {@code [since, before)} and no row of their own yet. The caller builds each only if every part of it is final
-     * and folded ({@link #readyToBuild}).
+     * Up to {@code limit} hour (or day) windows to build, oldest first (then by model, version, tap, slice, block):
+     * those with stored minutes (hours) in {@code [since, before)} and no row of their own yet, after {@code after}
+     * in that order (null: from the first), so that a pass pages past windows it cannot build yet rather than stop
+     * at them. The caller builds each only if every part of it is final and folded ({@link #readyToBuild}).
      */
-    public List<WindowKey> toBuild(Connection c, Granularity granularity, Instant since, Instant before, int limit)
-            throws SQLException {
+    public List<WindowKey> toBuild(Connection c, Granularity granularity, Instant since, Instant before,
+            WindowKey after, int limit) throws SQLException {
         Granularity part = granularity == Granularity.DAY ? Granularity.HOUR : Granularity.MINUTE;
         String bin = granularity == Granularity.DAY ? "1 day" : "1 hour";
-        try (PreparedStatement ps = c.prepareStatement("SELECT DISTINCT p.model_id, p.model_version, p.tap, p.slice, "
-                + "date_bin('" + bin + "', p.window_start, " + TapWindowStore.ORIGIN + ") AS b, p.block FROM tap_window p WHERE "
+        String past = after == null ? "" : " WHERE (k.b, k.model_id, k.model_version, k.tap, k.slice, k.block) > "
+                + "(?, ?, ?, ?, ?, ?)";
+        try (PreparedStatement ps = c.prepareStatement("SELECT k.model_id, k.model_version, k.tap, k.slice, k.b, "
+                + "k.block FROM (SELECT DISTINCT p.model_id, p.model_version, p.tap, p.slice, date_bin('" + bin
+                + "', p.window_start, " + TapWindowStore.ORIGIN + ") AS b, p.block FROM tap_window p WHERE "
                 + "p.granularity = ? AND p.window_start >= ? AND p.window_start < ? AND NOT EXISTS (SELECT 1 FROM "
                 + "tap_window x WHERE x.model_id = p.model_id AND x.model_version = p.model_version AND x.tap = p.tap "
                 + "AND x.block = p.block AND x.granularity = ? AND x.slice = p.slice AND x.window_start = date_bin('"
-                + bin + "', p.window_start, " + TapWindowStore.ORIGIN + ")) ORDER BY b LIMIT ?")) {
-            Sql.bind(ps, part.word(), since, before, granularity.word(), limit);
+                + bin + "', p.window_start, " + TapWindowStore.ORIGIN + "))) k" + past + " ORDER BY k.b, k.model_id, "
+                + "k.model_version, k.tap, k.slice, k.block LIMIT ?")) {
+            if (after == null) {
+                Sql.bind(ps, part.word(), since, before, granularity.word(), limit);
+            } else {
+                Sql.bind(ps, part.word(), since, before, granularity.word(), after.windowStart(), after.modelId(),
+                        after.modelVersion(), after.tap(), after.slice().key(), after.block(), limit);
+            }
             return Sql.list(ps, rs -> new WindowKey(rs.getString(1), rs.getString(2), rs.getString(3),
                     Slice.parse(rs.getString(4)), granularity, rs.getTimestamp(5).toInstant(), rs.getInt(6)));
         }
