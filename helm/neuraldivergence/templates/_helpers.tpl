@@ -133,10 +133,16 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
   value: {{ include "nd.kafkaBootstrap" . | quote }}
 {{- end -}}
 
+{{/*
+  The Kafka client settings of one part (root, part): its own Secret (kafka.<part>.existingSecret), so that each
+  connects as a principal of its own and the brokers' ACLs give it only its topics; else the shared one.
+*/}}
 {{- define "nd.kafkaEnvFrom" -}}
-{{- if .Values.kafka.existingSecret }}
+{{- $own := (index .root.Values.kafka .part | default dict).existingSecret -}}
+{{- $secret := $own | default .root.Values.kafka.existingSecret -}}
+{{- if $secret }}
 - secretRef:
-    name: {{ .Values.kafka.existingSecret }}
+    name: {{ $secret }}
 {{- end }}
 {{- end -}}
 

@@ -131,6 +131,32 @@ class ChartTest {
     }
 
     @Test
+    void eachPartMayConnectToKafkaAsAPrincipalOfItsOwn() {
+        // inference faces clients: with a principal of its own, the brokers' ACLs keep it from writing seals
+        Chart.Rendered r = Chart.render(Chart.EXTERNAL, """
+                kafka:
+                  existingSecret: nd-kafka-shared
+                  inference:
+                    existingSecret: nd-kafka-inference
+                  comparison:
+                    existingSecret: nd-kafka-comparison
+                """);
+        assertEquals(List.of("nd-kafka-inference"), kafkaSecrets(r, "inference"));
+        assertEquals(List.of("nd-kafka-shared"), kafkaSecrets(r, "aggregator"), "the shared one where none is named");
+        assertEquals(List.of("nd-kafka-comparison"), kafkaSecrets(r, "comparison"));
+        Chart.Rendered shared = Chart.render(Chart.EXTERNAL, "kafka: {existingSecret: nd-kafka-shared}");
+        for (String part : List.of("inference", "aggregator", "comparison")) {
+            assertEquals(List.of("nd-kafka-shared"), kafkaSecrets(shared, part), part);
+        }
+        assertTrue(kafkaSecrets(Chart.render(Chart.EXTERNAL), "inference").isEmpty(), "none: plaintext");
+    }
+
+    private static List<String> kafkaSecrets(Chart.Rendered r, String part) {
+        return workload(r, part).container(part).getEnvFrom().stream().filter(e -> e.getSecretRef() != null)
+                .map(e -> e.getSecretRef().getName()).toList();
+    }
+
+    @Test
     void everyContainerRunsAsNonRootOnAReadOnlyFilesystemWithLimits() {
         for (Chart.Rendered r : valueSets()) {
             assertFalse(r.workloads().isEmpty());
