@@ -327,23 +327,36 @@ public final class Compaction {
                 return BuildResult.SKIPPED;
             }
             if (tap.get().blockCount() == 1) {
-                return new BuildResult(true, new Built(key, tap.get(), merged.observationCount()));
+                return new BuildResult(true, new Built(key, tap.get(), merged.observationCount()), null);
             }
-            // the whole tap's window is announced by the build that completes it (its count the blocks' minimum):
-            // a block alone is no window of the tap
-            OptionalLong whole = rollups.wholeCount(c, key, tap.get().blockCount());
-            return new BuildResult(true, whole.isPresent() ? new Built(key.inBlock(0), tap.get(),
-                    whole.getAsLong()) : null);
+            return new BuildResult(true, null, tap.get());
         });
         if (result.announced() != null) {
             listener.built(result.announced());
+        } else if (result.inserted()) {
+            // the whole tap's window is announced by the build that completes it (its count the blocks' minimum): a
+            // block alone is no window of the tap. Counted once committed: two instances building two blocks at
+            // once each counted inside its transaction, saw only its own block of the other's, and neither
+            // announced; now the later to commit sees both (both may: an event twice says nothing new)
+            OptionalLong whole;
+            try (Connection c = dataSource.getConnection()) {
+                whole = rollups.wholeCount(c, key, result.tap().blockCount());
+            } catch (SQLException e) {
+                throw new StorageException("counting the blocks of " + key, e);
+            }
+            if (whole.isPresent()) {
+                listener.built(new Built(key.inBlock(0), result.tap(), whole.getAsLong()));
+            }
         }
         return result.inserted();
     }
 
-    /** Whether a build inserted its row, and the whole tap's window it completed (null: none). */
-    private record BuildResult(boolean inserted, Built announced) {
-        static final BuildResult SKIPPED = new BuildResult(false, null);
+    /**
+     * Whether a build inserted its row, and the window it announces (null: none yet; for a tap in several blocks,
+     * {@code tap} says the whole window is to be counted once committed).
+     */
+    private record BuildResult(boolean inserted, Built announced, TapDescriptor tap) {
+        static final BuildResult SKIPPED = new BuildResult(false, null, null);
     }
 
     /**
