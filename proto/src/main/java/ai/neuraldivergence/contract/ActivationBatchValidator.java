@@ -32,11 +32,7 @@ public final class ActivationBatchValidator {
     /** Layer projections per observation: the layer statistic's feature directions. */
     public static final int PROJECTIONS = 128;
     public static final int MAX_TAG_VALUE_LENGTH = 256;
-    /**
-     * Classes sliced by the aggregator (its {@code SlicePolicy.CLASS_SLICES}; this module knows no domain class): a
-     * late label serves only its true-label slice, so one past them is refused.
-     */
-    public static final int SLICED_CLASSES = 1_000;
+
     public static final Duration DEFAULT_FUTURE_SKEW = Duration.ofMinutes(5);
     /** protobuf's Timestamp range: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59.999999999Z. */
     static final long MIN_TIMESTAMP_SECONDS = -62_135_596_800L;
@@ -304,10 +300,6 @@ public final class ActivationBatchValidator {
         }
         if (label.getTrueLabel() < 0) {
             return Optional.of("true_label must be >= 0, got " + label.getTrueLabel());
-        }
-        if (label.getTrueLabel() >= SLICED_CLASSES) {
-            return Optional.of("true_label must be < " + SLICED_CLASSES + " (the classes sliced; a late label serves "
-                    + "only its class's slice), got " + label.getTrueLabel());
         }
         if (label.hasLabelledAt()) {
             return timestampProblem("labelled_at", label.getLabelledAt());

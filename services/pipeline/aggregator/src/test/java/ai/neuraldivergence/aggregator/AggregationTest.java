@@ -479,6 +479,56 @@ class AggregationTest {
         assertTrue(sampled.get("dense1/i-1").contains(Slice.trueLabel(5).key()), sampled.toString());
     }
 
+    /**
+     * Classes past those sliced (0..999) make no slice: an observation's predicted class or true label, and a late
+     * label's join. The observations are aggregated in their other slices, the late label is kept with its
+     * observation, and each refusal is counted.
+     */
+    @Test
+    void classesPastTheSlicedOnesMakeNoSliceAndAreCounted() throws Exception {
+        String model = "classes-" + UUID.randomUUID();
+        ActivationBatch.Builder b = batch(model, 1, 2, 3).toBuilder();
+        b.setObservations(0, b.getObservations(0).toBuilder().setPredictedClass(5000));
+        b.setObservations(1, b.getObservations(1).toBuilder().setTrueLabel(2000));
+        double before = classesRefused();
+        try (KafkaProducer<byte[], byte[]> p = producer()) {
+            p.send(record(model, b.build().toByteArray()));
+            p.send(label(model, "i-2", 1500));
+        }
+        TapWindowStore store = new TapWindowStore(dataSource);
+        awaitWindow(store, model, Slice.ALL, d -> d.observationCount() == 3);
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (classesRefused() < before + 3 && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+        }
+        assertEquals(before + 3, classesRefused(), "class 5000, label 2000, and the late label 1500's join");
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement("SELECT (SELECT count(*) FROM tap_window WHERE model_id = ? "
+                        + "AND slice = ANY(?)) + (SELECT count(*) FROM window_delta, unnest(slices) s WHERE model_id = ? "
+                        + "AND s = ANY(?)), (SELECT max(true_label) FROM recent_observation WHERE model_id = ? AND "
+                        + "instance_id = 'i-2')")) {
+            java.sql.Array past = c.createArrayOf("text", new String[] {Slice.predictedClass(5000).key(),
+                Slice.trueLabel(2000).key(), Slice.trueLabel(1500).key()});
+            ps.setString(1, model);
+            ps.setArray(2, past);
+            ps.setString(3, model);
+            ps.setArray(4, past);
+            ps.setString(5, model);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                assertEquals(0, rs.getLong(1), "no slice of a class past 999");
+                assertEquals(1500, rs.getInt(2), "the late label is kept with its observation");
+            }
+        }
+    }
+
+    private static double classesRefused() {
+        String metrics = Management.given().get("/q/metrics").then().extract().asString();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile(
+                "(?m)^nd_aggregator_classes_refused_total ([0-9.E]+)").matcher(metrics);
+        return m.find() ? Double.parseDouble(m.group(1)) : 0;
+    }
+
     /** Per "tap/instance", the slices its calibration-sample member is in. */
     private Map<String, List<String>> sampledSlices(String model) throws Exception {
         Map<String, List<String>> out = new java.util.TreeMap<>();

@@ -74,7 +74,8 @@ final class ConsumerMetrics {
         this.tagValuesRefused = Meters.counter(registry, "nd.aggregator.tag.values.refused",
                 "Tag values not turned into slices (cardinality bound or invalid value)");
         this.classesRefused = Meters.counter(registry, "nd.aggregator.classes.refused",
-                "Predicted classes and true labels of observations not turned into slices (past the classes sliced)");
+                "Predicted classes and true labels (an observation's, or a late label's joins) not turned into slices "
+                        + "(past the classes sliced)");
         this.flushTimer = Timer.builder("nd.aggregator.flush").publishPercentiles(0.5, 0.95)
                 .description("Time to write one flush (distributions and offsets, one transaction)")
                 .register(registry);
@@ -102,6 +103,7 @@ final class ConsumerMetrics {
         labelsReceived.increment(delta.labels());
         inputsReceived.increment(delta.inputs());
         lateLabelsJoined.increment(committed.lateLabelsJoined());
+        classesRefused.increment(committed.labelsUnsliced());
         rowsWritten.increment(committed.rows());
         bytesWritten.increment(committed.bytes());
         lateDropped.increment(late);

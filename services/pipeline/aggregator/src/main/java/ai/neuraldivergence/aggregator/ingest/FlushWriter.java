@@ -81,7 +81,7 @@ public final class FlushWriter {
          * it sealed.
          */
         record Committed(List<CommittedWindow> windows, long rows, long bytes, long lateLabelsJoined,
-                List<SealStore.Sealed> sealed, long droppedFinal) implements Outcome {
+                List<SealStore.Sealed> sealed, long droppedFinal, long labelsUnsliced) implements Outcome {
         }
 
         /** Another consumer moved a partition's offset: nothing was written, the delta is stale. */
@@ -339,7 +339,8 @@ public final class FlushWriter {
             samples.joinLabels(c, joined.sampled());
         }
         List<CommittedWindow> committed = committedWindows.of(c, appended, idOf);
-        return new Outcome.Committed(committed, appends.size(), bytes, joined.count(), sealed, droppedFinal);
+        return new Outcome.Committed(committed, appends.size(), bytes, joined.count(), sealed, droppedFinal,
+                joined.unsliced());
     }
 
     /** Reads (and on first assignment creates) the stored next offset of each partition, in one transaction. */

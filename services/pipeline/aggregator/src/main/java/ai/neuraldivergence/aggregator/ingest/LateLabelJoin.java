@@ -32,7 +32,11 @@ final class LateLabelJoin {
 
     /** The delta's windows with what the joins added, and how many kept taps joined. */
     record Joined(Map<WindowKey, PendingWindow> windows, long count,
-            List<CalibrationSampleStore.LabelJoin> sampled) {
+            List<CalibrationSampleStore.LabelJoin> sampled, long unsliced) {
+
+        Joined(Map<WindowKey, PendingWindow> windows, long count, List<CalibrationSampleStore.LabelJoin> sampled) {
+            this(windows, count, sampled, 0);
+        }
     }
 
     private final LateLabelStore lateLabels;
@@ -63,6 +67,7 @@ final class LateLabelJoin {
         lateLabels.lockInstances(c, instances);
         recent.keep(c, pending.recent());
         long joined = 0;
+        long unsliced = 0;
         List<CalibrationSampleStore.LabelJoin> sampled = new java.util.ArrayList<>();
         Map<String, Integer> labels = new LinkedHashMap<>();
         // how old an observation a label received now may still join: its record's timestamp minus the join horizon
@@ -90,6 +95,12 @@ final class LateLabelJoin {
             String[] id = e.getKey().split("\u0000", 2);
             for (RecentObservationStore.Recent r : lateLabels.claimUnlabelled(c, id[0], id[1], e.getValue(),
                     oldestJoined.get(e.getKey()))) {
+                if (e.getValue() >= ai.neuraldivergence.domain.SlicePolicy.CLASS_SLICES) {
+                    // past the classes sliced: the observation keeps its label (an instance's inspection shows it),
+                    // and no slice is made for it, as for an observation that came with it (counted)
+                    unsliced++;
+                    continue;
+                }
                 TapDescriptor tap = catalog.find(c, r.modelId(), r.modelVersion(), r.tap()).orElseThrow();
                 if (r.block() >= tap.blockCount() || r.activations().length != tap.blockNeurons(r.block())) {
                     continue; // kept before the tap's layout it no longer matches: nothing it could join
@@ -111,6 +122,6 @@ final class LateLabelJoin {
                 joined++;
             }
         }
-        return new Joined(out, joined, sampled);
+        return new Joined(out, joined, sampled, unsliced);
     }
 }

@@ -111,12 +111,6 @@ class RecordIntakeTest {
                 "an older one is kept (its ttl retires it)");
     }
 
-    @Test
-    void theEdgeRefusesTheLateLabelsTheAggregatorWouldNotSlice() {
-        // the contract module knows no domain class: the bound it checks labels against is the slice policy's
-        assertEquals(SlicePolicy.CLASS_SLICES, ActivationBatchValidator.SLICED_CLASSES);
-    }
-
     private static WindowAccumulator accumulator() {
         return new WindowAccumulator(new SlicePolicy(Set.of(), 8, (k, v, w) -> { }), Duration.ofMinutes(15));
     }
