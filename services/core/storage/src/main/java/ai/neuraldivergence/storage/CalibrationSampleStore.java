@@ -351,7 +351,8 @@ public final class CalibrationSampleStore {
                 PreparedStatement hours = c.prepareStatement("DELETE FROM calibration_sample s WHERE reference = '' "
                         + "AND window_start < ? AND NOT EXISTS (SELECT 1 FROM reference r WHERE r.model_id = "
                         + "s.model_id AND r.model_version = s.model_version AND r.source_from IS NOT NULL AND "
-                        + "s.window_start >= date_trunc('hour', r.source_from) AND s.window_start < r.source_to)");
+                        + "s.window_start >= date_bin('1 hour', r.source_from, " + TapWindowStore.ORIGIN + ") AND s.window_start < "
+                        + "r.source_to)");
                 PreparedStatement orphans = c.prepareStatement("DELETE FROM calibration_sample s WHERE reference <> "
                         + "'' AND NOT EXISTS (SELECT 1 FROM reference r WHERE r.model_id = s.model_id AND "
                         + "r.model_version = s.model_version AND r.name = s.reference)")) {

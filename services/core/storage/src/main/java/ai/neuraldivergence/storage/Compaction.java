@@ -127,13 +127,12 @@ public final class Compaction {
     public Pass run(Instant watermark) {
         // the flushes that decided what is final by an earlier watermark commit first, so that their deltas are
         // folded before an hour is built from their minutes; while one runs long, this pass folds and builds nothing
-        // (the next one tries again; the oldest unbuilt hour's age says so)
-        boolean settled = FinalityBarrier.awaitFlushes(dataSource, FLUSH_WAIT);
-        boolean full = passes++ % FULL_SCAN_EVERY == 0;
-        Instant finalBefore = finalBefore(watermark);
-        if (!settled) {
+        // (the next one tries again; the caller counts deferred passes, and the oldest unfolded delta's age grows)
+        if (!FinalityBarrier.awaitFlushes(dataSource, FLUSH_WAIT)) {
             return new Pass(0, 0, 0, null, 0, true);
         }
+        boolean full = passes++ % FULL_SCAN_EVERY == 0;
+        Instant finalBefore = finalBefore(watermark);
         int folded = foldAll(completeBefore(watermark), finalBefore)
                 + foldExemplars(completeBefore(watermark), finalBefore);
         Instant hoursBefore = Granularity.HOUR.windowStart(finalBefore);
@@ -338,14 +337,16 @@ public final class Compaction {
             // block alone is no window of the tap. Counted once committed: two instances building two blocks at
             // once each counted inside its transaction, saw only its own block of the other's, and neither
             // announced; now the later to commit sees both (both may: an event twice says nothing new)
-            OptionalLong whole;
             try (Connection c = dataSource.getConnection()) {
-                whole = rollups.wholeCount(c, key, result.tap().blockCount());
+                OptionalLong whole = rollups.wholeCount(c, key, result.tap().blockCount());
+                if (whole.isPresent()) {
+                    listener.built(new Built(key.inBlock(0), result.tap(), whole.getAsLong()));
+                }
             } catch (SQLException e) {
-                throw new StorageException("counting the blocks of " + key, e);
-            }
-            if (whole.isPresent()) {
-                listener.built(new Built(key.inBlock(0), result.tap(), whole.getAsLong()));
+                // the block is built and stays built: reported, not retried as a build that failed (the window's
+                // readers find it; only its event is missing)
+                listener.failed("announcing the whole window of " + key, new StorageException(
+                        "counting the blocks of " + key, e));
             }
         }
         return result.inserted();

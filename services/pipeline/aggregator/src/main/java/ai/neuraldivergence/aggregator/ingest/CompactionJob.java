@@ -57,6 +57,7 @@ public class CompactionJob {
     private final Counter folded;
     private final Counter built;
     private final Counter failed;
+    private final Counter deferred;
     private final AtomicLong watermarkAge = new AtomicLong();
     private final io.micrometer.core.instrument.MultiGauge partitionWatermarkAge;
     private final AtomicLong oldestUnfoldedAge = new AtomicLong();
@@ -93,6 +94,8 @@ public class CompactionJob {
                 "Hour and day rows built (each once, from its final minutes or hours)");
         this.failed = Meters.counter(registry, "nd.aggregator.compaction.failures",
                 "Folds and builds that failed (the key is skipped and tried again at the next pass)");
+        this.deferred = Meters.counter(registry, "nd.aggregator.compaction.deferred",
+                "Compaction passes that folded and built nothing: a flush ran longer than the pass waits for it");
         this.compaction = new Compaction(dataSource, config.sketchK(), finality(config), new Compaction.Listener() {
             @Override
             public void built(Compaction.Built b) {
@@ -196,8 +199,11 @@ public class CompactionJob {
         watermarkAge.set(Math.max(0, Duration.between(w, now).toSeconds()));
         Compaction.Pass pass = compaction.run(w);
         if (pass.deferred()) {
+            deferred.increment();
             LOG.infof("a flush ran longer than the compaction pass waits for it: nothing folded or built at this "
                     + "pass (tried again at the next)");
+            // the oldest unfolded delta keeps ageing, which the chart's alert watches
+            measureUnfolded(w);
             return pass;
         }
         folded.increment(pass.folded());
