@@ -234,14 +234,36 @@ class MonitorWatchTest {
             Iterator<WatchEvent> slow = ComparisonServiceGrpc.newBlockingStub(slowChannel)
                     .withDeadlineAfter(120, TimeUnit.SECONDS).watch(request);
             List<WatchEvent> fastReceived = java.util.Collections.synchronizedList(new ArrayList<>());
-            Thread fast = new Thread(() -> ComparisonServiceGrpc.newBlockingStub(channel)
-                    .withDeadlineAfter(120, TimeUnit.SECONDS).watch(request).forEachRemaining(fastReceived::add),
-                    "fast-watcher");
+            java.util.concurrent.atomic.AtomicReference<Throwable> fastEnded =
+                    new java.util.concurrent.atomic.AtomicReference<>();
+            Thread fast = new Thread(() -> {
+                try {
+                    ComparisonServiceGrpc.newBlockingStub(channel).withDeadlineAfter(120, TimeUnit.SECONDS)
+                            .watch(request).forEachRemaining(fastReceived::add);
+                } catch (RuntimeException e) {
+                    fastEnded.set(e);
+                }
+            }, "fast-watcher");
             fast.setDaemon(true);
             fast.start();
             Management.awaitMetric("nd_comparison_watch_subscribers 2.0");
-            // the slow watcher never reads: 3,000 events of 3 KB overflow the client's 1 MB flow-control window
-            WindowUpdates.flood(p, total, i -> update("flood", "t".repeat(3000) + i, i % 1000), 20);
+            // the slow watcher never reads: 3,000 events of 3 KB overflow the client's 1 MB flow-control window.
+            // Sent a hundred at a time, each hundred once the fast watcher has read the ones before: it is never
+            // more than a hundred behind (its queue holds 256), however busy this machine is, so that what is
+            // tested is that the slow one does not hold it back (a flood at full speed on a loaded machine made the
+            // fast one slow too, and it was dropped, rightly, at 863 once)
+            for (int sent = 0; sent < total; sent += 100) {
+                int from = sent;
+                WindowUpdates.flood(p, 100, i -> update("flood", "t".repeat(3000) + (from + i), (from + i) % 1000),
+                        0);
+                long deadline = System.nanoTime() + java.time.Duration.ofSeconds(30).toNanos();
+                while (fastReceived.size() < from + 100 && fastEnded.get() == null
+                        && System.nanoTime() < deadline) {
+                    Thread.sleep(5);
+                }
+                assertTrue(fastEnded.get() == null, "the fast watcher ended after " + fastReceived.size()
+                        + " events: " + fastEnded.get());
+            }
             WindowUpdates.assertReceives(fastReceived, total, "the fast watcher received everything");
             int slowReceived = 0;
             StatusRuntimeException dropped = null;
