@@ -242,10 +242,35 @@ public final class FlushWriter {
 
     private static void rollbackQuietly(Connection c, Exception cause) {
         try {
-            c.rollback();
+            if (connectionLost(cause)) {
+                // the connection is gone: a rollback would wait for ever on a COPY it was in (pgjdbc keeps the
+                // copy's lock when the socket fails mid-copy, and a rollback waits on that lock without a timeout:
+                // a full verify saw the flush thread parked there after a PostgreSQL outage). Aborting the driver's
+                // connection closes its socket at once; the server rolls the transaction back
+                if (c.unwrap(org.postgresql.PGConnection.class) instanceof Connection pg) {
+                    pg.abort(Runnable::run);
+                }
+                // the pool's wrapper: it drops the connection rather than pool it again
+                c.abort(Runnable::run);
+            } else {
+                c.rollback();
+            }
         } catch (SQLException e) {
             cause.addSuppressed(e);
         }
+    }
+
+    /** Whether {@code e} says the connection itself failed: an I/O error, or a connection-class SQLState (08). */
+    static boolean connectionLost(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof java.io.IOException) {
+                return true;
+            }
+            if (t instanceof SQLException sql && sql.getSQLState() != null && sql.getSQLState().startsWith("08")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private Outcome write(Connection c, WindowAccumulator.Drained pending, Map<TopicPartition, OffsetRange> ranges,
