@@ -194,22 +194,24 @@ final class RecordIntake {
         // observations are: the inference service merges concurrent requests into one record, and an observation
         // tagged for a reference sealed after its request was accepted must not cost the others theirs
         boolean[] sealedAt = new boolean[batch.getObservationsCount()];
+        int sealedCount = 0;
         String sealedReference = null;
         for (int i = 0; i < sealedAt.length; i++) {
             String reference = batch.getObservations(i).getTagsMap().get(ReferenceKey.TAG);
             if (reference != null && sealed(new ReferenceStore.ReferenceId(known.modelId(), known.modelVersion(),
                     reference), known.tap())) {
                 sealedAt[i] = true;
+                sealedCount++;
                 sealedReference = sealedReference == null ? reference : sealedReference;
             }
         }
         if (sealedReference != null) {
             String reason = SEALED + ": reference '" + sealedReference + "' of model " + known.modelId()
                     + " version " + known.modelVersion() + " is sealed (tap " + known.tap() + ")";
-            ActivationBatch refusedPart = BatchSplit.select(batch, sealedAt, true);
-            if (refusedPart.getObservationsCount() == batch.getObservationsCount()) {
+            if (sealedCount == sealedAt.length) {
                 return new Refused(record, reason);
             }
+            ActivationBatch refusedPart = BatchSplit.select(batch, sealedAt, true);
             ActivationBatch kept = BatchSplit.select(batch, sealedAt, false);
             remember(known);
             return new Activations(record, kept, known, new Refused(BatchSplit.withValue(record, refusedPart),
