@@ -40,19 +40,21 @@ class AggregatorStallTest {
             Thread producer = new Thread(() -> STREAM.produce(TestInfrastructure.shared().kafkaBootstrapServers(),
                     producing), "stall-producer");
             producer.start();
-            Thread.sleep(3000);
+            awaitFirstStored(jdbc);
             try (FrozenServer frozen = FrozenServer.freeze(pg)) {
                 awaitLiveness(aggregator, 503, Duration.ofSeconds(60));
                 String log = aggregator.logTail(400);
                 assertTrue(log.contains("the activation consumer has been stuck"), "a stall warning:\n" + log);
-                // the consumer thread (reading the catalog) or the writer (a flush), whichever the freeze caught
+                // the consumer thread (reading the catalog) or the writer (a flush), whichever the freeze caught, waits
+                // in the driver; or, when the freeze caught the pool short of connections (the others held by threads
+                // stuck in the driver, a new one's login unanswered), for a connection from the pool. CI saw the
+                // second: both threads in the pool's acquisition, the consumer starting over after each timeout
                 assertTrue(log.contains("\"activation-consumer\"") && log.contains("\"delta-writer\"")
-                        && log.contains("at org.postgresql"), "the warning shows a thread waiting in the driver:\n"
-                        + log);
+                        && waitsOnTheDatabase(log), "the warning shows a thread waiting on the database:\n" + log);
                 assertEquals(1.0, metric(aggregator, "nd_aggregator_consumer_stalls_total"), "one stall counted");
                 // what a failure message of the outage test leads with, should CI cut the log
                 String digest = aggregator.warnings(0);
-                assertTrue(digest.contains("has been stuck") && digest.contains("at org.postgresql")
+                assertTrue(digest.contains("has been stuck") && waitsOnTheDatabase(digest)
                         && !digest.contains("at java.base"), "the stall's stacks without the JDK's frames:\n" + digest);
                 assertEquals(0.0, metric(aggregator, "nd_aggregator_consumer_wakeups_total"),
                         "a thread waiting in the database driver is not woken");
@@ -68,6 +70,25 @@ class AggregatorStallTest {
         } finally {
             pg.close();
         }
+    }
+
+    /**
+     * Waits until some of the stream is stored, so that the freeze catches both threads the warning names at work
+     * (a freeze before the first flush finds no writer thread to show), and the stream mid-way.
+     */
+    private static void awaitFirstStored(String jdbc) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (KnownStream.storedObservations(jdbc) == 0) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("nothing stored within 60 s of the stream's start");
+            }
+            Thread.sleep(100);
+        }
+    }
+
+    /** A stack frame in the PostgreSQL driver, or in the connection pool's wait for a connection. */
+    private static boolean waitsOnTheDatabase(String stacks) {
+        return stacks.contains("at org.postgresql") || stacks.contains("at io.agroal.pool.ConnectionPool.getConnection");
     }
 
     private static void awaitLiveness(ServiceProcess p, int status, Duration timeout) throws Exception {
