@@ -32,7 +32,8 @@ import java.util.Map;
 public final class SlicedRows {
 
     private static final byte VERSION = 2;
-    private static final byte PROJECTED_VERSION = 3;
+    /** The first byte of rows that carry their observations' projections: what a store can tell them by. */
+    public static final byte PROJECTED_VERSION = 3;
     private static final int HEADER_BYTES = 1 + 4 + 4 + 4;
 
     private final int neuronCount;

@@ -46,6 +46,12 @@ public final class Compaction {
     private static final Duration DAY_LOOKBACK = Duration.ofDays(2);
     private static final int FULL_SCAN_EVERY = 100;
     /**
+     * The stored deltas a fold holds in memory at once: a part of a busy minute, merged before the next is read (its
+     * rows decoded take about as much again). The aggregator's pending deltas are capped at 32 MiB by default, and the
+     * heap should hold four times that.
+     */
+    static final long FOLD_BYTES = 32L << 20;
+    /**
      * How long a pass waits for the flushes running when it starts: under a flush's own lock wait (10 s), so that the
      * flushes queued behind the pass are not failed by it.
      */
@@ -89,6 +95,7 @@ public final class Compaction {
     private final CatalogStore catalog;
     private final Duration finality;
     private final Listener listener;
+    private final long foldBytes;
     private long passes;
     private final java.util.concurrent.atomic.AtomicInteger failures = new java.util.concurrent.atomic.AtomicInteger();
     // what folds and builds write into: made on demand for a minute, hour or day that has no partition yet
@@ -102,7 +109,13 @@ public final class Compaction {
      * @param listener told of every hour and day built, and of every failure
      */
     public Compaction(DataSource dataSource, int sketchK, Duration finality, Listener listener) {
+        this(dataSource, sketchK, finality, listener, FOLD_BYTES);
+    }
+
+    /** @param foldBytes the stored deltas a fold holds in memory at once (at least one delta) */
+    Compaction(DataSource dataSource, int sketchK, Duration finality, Listener listener, long foldBytes) {
         this.dataSource = dataSource;
+        this.foldBytes = foldBytes;
         this.windows = new TapWindowStore(dataSource, sketchK);
         this.rollups = new WindowRollups(dataSource, windows);
         this.catalog = new CatalogStore(dataSource);
@@ -194,7 +207,8 @@ public final class Compaction {
      * Folds one tap minute's unfolded deltas into its rows, one per slice they hold, marking exactly the deltas it
      * read: every slice of the minute in one transaction, since a delta holds them all. Skipped (false) when another
      * instance folded it meanwhile, or when the minute has rows and is not final yet (late deltas wait for finality,
-     * so that a minute row is written at most twice).
+     * so that a minute row is written at most twice). The deltas are read and merged a part at a time, at most
+     * {@code foldBytes} of them in memory: a busy block-minute's deltas hold hundreds of megabytes.
      */
     boolean fold(TapMinute minute, Instant finalBefore) {
         windowPartitions.ensure(minute.windowStart(), "minute");
@@ -204,38 +218,64 @@ public final class Compaction {
             if (!isFinal && rollups.minuteExists(c, minute)) {
                 return false;
             }
-            List<WindowDeltaStore.Delta> found = deltas.unfolded(c, minute);
-            if (found.isEmpty()) {
-                return false;
-            }
-            java.util.Map<Slice, List<float[]>> bySlice = new java.util.LinkedHashMap<>();
-            long[] ids = new long[found.size()];
-            for (int i = 0; i < found.size(); i++) {
-                ids[i] = found.get(i).id();
-                found.get(i).rows().bySlice().forEach((slice, rows) -> bySlice.computeIfAbsent(slice,
-                        k -> new ArrayList<>()).addAll(rows.rows()));
-            }
-            int neurons = found.get(0).rows().neuronCount();
             // the map the minute's rows sum through (the layout's registered scales, as TapWindowStore.merge starts
             // them): the rows' own, or the whole tap's where block 0's rows carry projections; none where the block
-            // keeps no sums, or where some deltas carry projections and others not (then no map covers them all)
-            int mapNeurons = found.get(0).rows().featureNeurons();
-            boolean oneMap = found.stream().allMatch(d -> d.rows().featureNeurons() == mapNeurons);
-            OptionalLong seed = oneMap ? LayerFeatures.seed(minute.modelId(), minute.tap(), minute.block(),
-                    mapNeurons) : OptionalLong.empty();
-            float[] scales = seed.isEmpty() ? null : CatalogStore.registeredScales(c, minute.modelId(), minute.tap(),
-                    mapNeurons);
-            java.util.Map<Slice, FeatureSums> sums = seed.isEmpty() ? null
-                    : featureSums(FeatureMaps.of(seed.getAsLong(), mapNeurons, scales), found);
-            for (java.util.Map.Entry<Slice, List<float[]>> e : bySlice.entrySet()) {
-                RawRows rows = new RawRows(neurons, e.getValue());
-                FeatureSums slice = sums == null ? null : sums.get(e.getKey());
-                windows.merge(c, minute.window(e.getKey()), slice == null ? rows
-                        : new SummedRows(rows, slice, seed.getAsLong(), mapNeurons, scales));
+            // keeps no sums, or where some deltas carry projections and others not (then no map covers them all).
+            // Decided for the whole minute before its first part is merged, so that every part sums alike
+            boolean oneMap = deltas.alikeProjected(c, minute);
+            FoldMap map = null;
+            long after = 0;
+            boolean folded = false;
+            for (List<WindowDeltaStore.Delta> part = deltas.unfolded(c, minute, after, foldBytes); !part.isEmpty();
+                    part = deltas.unfolded(c, minute, after, foldBytes)) {
+                if (map == null) {
+                    map = FoldMap.of(c, minute, oneMap ? part.get(0).rows().featureNeurons() : -1);
+                }
+                long[] ids = new long[part.size()];
+                for (int i = 0; i < part.size(); i++) {
+                    ids[i] = part.get(i).id();
+                }
+                mergePart(c, minute, part, map);
+                deltas.markFolded(c, minute.windowStart(), ids);
+                after = ids[ids.length - 1];
+                folded = true;
             }
-            deltas.markFolded(c, minute.windowStart(), ids);
-            return true;
+            return folded;
         });
+    }
+
+    /** The feature map a minute's fold sums through, with what a summed row records of it; none: {@code map} null. */
+    private record FoldMap(RandomFeatureMap map, long seed, int mapNeurons, float[] scales) {
+
+        /** The map of {@code mapNeurons} neurons for {@code minute}'s block; none when negative or not kept. */
+        static FoldMap of(Connection c, TapMinute minute, int mapNeurons) throws SQLException {
+            OptionalLong seed = mapNeurons < 0 ? OptionalLong.empty()
+                    : LayerFeatures.seed(minute.modelId(), minute.tap(), minute.block(), mapNeurons);
+            if (seed.isEmpty()) {
+                return new FoldMap(null, 0, mapNeurons, null);
+            }
+            float[] scales = CatalogStore.registeredScales(c, minute.modelId(), minute.tap(), mapNeurons);
+            return new FoldMap(FeatureMaps.of(seed.getAsLong(), mapNeurons, scales), seed.getAsLong(), mapNeurons,
+                    scales);
+        }
+    }
+
+    /** Merges one part of a minute's deltas into its rows, a slice at a time. */
+    private void mergePart(Connection c, TapMinute minute, List<WindowDeltaStore.Delta> part, FoldMap map)
+            throws SQLException {
+        java.util.Map<Slice, List<float[]>> bySlice = new java.util.LinkedHashMap<>();
+        for (WindowDeltaStore.Delta d : part) {
+            d.rows().bySlice().forEach((slice, rows) -> bySlice.computeIfAbsent(slice,
+                    k -> new ArrayList<>()).addAll(rows.rows()));
+        }
+        int neurons = part.get(0).rows().neuronCount();
+        java.util.Map<Slice, FeatureSums> sums = map.map() == null ? null : featureSums(map.map(), part);
+        for (java.util.Map.Entry<Slice, List<float[]>> e : bySlice.entrySet()) {
+            RawRows rows = new RawRows(neurons, e.getValue());
+            FeatureSums slice = sums == null ? null : sums.get(e.getKey());
+            windows.merge(c, minute.window(e.getKey()), slice == null ? rows
+                    : new SummedRows(rows, slice, map.seed(), map.mapNeurons(), map.scales()));
+        }
     }
 
     /**

@@ -148,14 +148,47 @@ public final class WindowDeltaStore {
                 + minute.tap() + '\u0000' + minute.windowStart() + '\u0000' + minute.block()));
     }
 
-    /** The unfolded deltas of one tap minute, oldest first. */
-    public List<Delta> unfolded(Connection c, TapMinute minute) throws SQLException {
+    /**
+     * The unfolded deltas of one tap minute after delta {@code afterId}, oldest first, as many as fit in
+     * {@code maxBytes} of stored activations (at least one): a fold takes a busy minute a part at a time rather than
+     * all of it at once (about 120 deltas a block-minute at the default flush interval). Read through a cursor, so
+     * that what is past the bound is never fetched; the caller's transaction must not be in auto-commit.
+     */
+    public List<Delta> unfolded(Connection c, TapMinute minute, long afterId, long maxBytes) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT delta_id, activations, slices FROM window_delta WHERE "
                 + "model_id = ? AND model_version = ? AND tap = ? AND window_start = ? AND block = ? AND NOT folded "
-                + "ORDER BY delta_id")) {
-            Sql.bind(ps, minute.modelId(), minute.modelVersion(), minute.tap(), minute.windowStart(), minute.block());
-            return Sql.list(ps, rs -> new Delta(rs.getLong(1),
-                    SlicedRows.decode(rs.getBytes(2), slices(rs.getArray(3)))));
+                + "AND delta_id > ? ORDER BY delta_id")) {
+            Sql.bind(ps, minute.modelId(), minute.modelVersion(), minute.tap(), minute.windowStart(), minute.block(),
+                    afterId);
+            ps.setFetchSize(4);
+            List<Delta> out = new ArrayList<>();
+            long bytes = 0;
+            try (ResultSet rs = ps.executeQuery()) {
+                while (bytes < maxBytes && rs.next()) {
+                    byte[] activations = rs.getBytes(2);
+                    bytes += activations.length;
+                    out.add(new Delta(rs.getLong(1), SlicedRows.decode(activations, slices(rs.getArray(3)))));
+                }
+            }
+            return out;
+        }
+    }
+
+    /**
+     * Whether one tap minute's unfolded deltas all carry their observations' projections or none does: then one
+     * feature map covers them all. Read from each delta's first byte (its encoding, {@link
+     * SlicedRows#PROJECTED_VERSION}), not its rows.
+     */
+    public boolean alikeProjected(Connection c, TapMinute minute) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT count(DISTINCT substring(activations FROM 1 FOR 1) = ?) "
+                + "<= 1 FROM window_delta WHERE model_id = ? AND model_version = ? AND tap = ? AND window_start = ? "
+                + "AND block = ? AND NOT folded")) {
+            Sql.bind(ps, new byte[] {SlicedRows.PROJECTED_VERSION}, minute.modelId(), minute.modelVersion(),
+                    minute.tap(), minute.windowStart(), minute.block());
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getBoolean(1);
+            }
         }
     }
 
