@@ -40,6 +40,17 @@ final class AdvisoryLocks {
         }
     }
 
+    /** Locks {@code key} until the caller's transaction ends if no one else holds it; false (and nothing held) if so. */
+    static boolean tryLock(Connection c, String kind, String key) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT pg_try_advisory_xact_lock(?)")) {
+            ps.setLong(1, hash(kind + '\u0000' + key));
+            try (java.sql.ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getBoolean(1);
+            }
+        }
+    }
+
     /**
      * Locks the buckets of {@code keys}: at most {@code buckets} locks whatever the number of keys, for key sets
      * that grow with traffic (one per observation kept); keys of one bucket wait for each other.

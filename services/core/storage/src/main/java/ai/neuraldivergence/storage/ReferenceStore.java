@@ -293,12 +293,17 @@ public final class ReferenceStore {
         String[] args = modelVersion == null ? new String[] {modelId, name} : new String[] {modelId, name,
             modelVersion};
         return transaction("deleting reference " + name, c -> {
-            java.util.List<StoredReference> found = query(c, SELECT_REFERENCE + "WHERE r.model_id = ? AND "
-                    + "r.name = ?" + (modelVersion == null ? "" : " AND r.model_version = ?") + " FOR UPDATE OF r",
-                    args);
+            String which = SELECT_REFERENCE + "WHERE r.model_id = ? AND r.name = ?" + (modelVersion == null ? ""
+                    : " AND r.model_version = ?");
+            // the seal job publishes under the publication lock (not the row's): taken first, as it does, so that
+            // the two wait for each other rather than deadlock
+            SealStore.lockPublications(c, ids(query(c, which, args)));
+            java.util.List<StoredReference> found = query(c, which + " FOR UPDATE OF r", args);
             if (found.isEmpty()) {
                 return false;
             }
+            // a version registered meanwhile
+            SealStore.lockPublications(c, ids(found));
             beforeDelete.run(found);
             try (PreparedStatement ps = c.prepareStatement("DELETE FROM reference WHERE model_id = ? AND name = ?"
                     + version)) {
@@ -309,6 +314,10 @@ public final class ReferenceStore {
             }
             return true;
         });
+    }
+
+    private static java.util.List<ReferenceId> ids(java.util.List<StoredReference> references) {
+        return references.stream().map(r -> new ReferenceId(r.modelId(), r.modelVersion(), r.name())).toList();
     }
 
     // ------------------------------------------------------------------ sealing

@@ -228,15 +228,20 @@ public final class SealStore {
     }
 
     /**
-     * Publishes a sealed reference's seal while holding its lock, and records that it did: a delete (which locks it
-     * too, and publishes the tombstone) cannot fall between the two. Returns false when another aggregator holds it
-     * or it is published already.
+     * Publishes a sealed reference's seal while holding its publication lock, and records that it did: a delete
+     * (which takes that lock too, and publishes the tombstone) cannot fall between the two. Returns false when another
+     * aggregator holds it or it is published already. Not the reference's row lock: every flush that merges into the
+     * reference takes that one, and would wait for as long as the send takes (during a seal-topic outage, its whole
+     * delivery timeout, past the flush's own lock timeout).
      */
     public boolean publishSeal(ReferenceId id, SealPublisher publisher) {
         return transaction("publishing the seal of reference " + id.name(), c -> {
+            if (!AdvisoryLocks.tryLock(c, PUBLICATION, publicationKey(id))) {
+                return false;
+            }
             java.util.List<StoredReference> found = ReferenceStore.query(c, ReferenceStore.SELECT_REFERENCE + "WHERE r.model_id = ? AND "
                     + "r.model_version = ? AND r.name = ? AND r.sealed_at IS NOT NULL AND r.seal_published_at IS "
-                    + "NULL FOR UPDATE OF r SKIP LOCKED", new String[] {id.modelId(), id.modelVersion(), id.name()});
+                    + "NULL", new String[] {id.modelId(), id.modelVersion(), id.name()});
             if (found.isEmpty()) {
                 return false;
             }
@@ -248,6 +253,18 @@ public final class SealStore {
             }
             return true;
         });
+    }
+
+    /** The lock a seal's publication and a reference's delete take: the order of a seal and its tombstone. */
+    private static final String PUBLICATION = "reference_seal_publication";
+
+    private static String publicationKey(ReferenceId id) {
+        return id.modelId() + '\u0000' + id.modelVersion() + '\u0000' + id.name();
+    }
+
+    /** Waits for the publication locks of {@code ids} and holds them until the caller's transaction ends. */
+    static void lockPublications(Connection c, java.util.Collection<ReferenceId> ids) throws SQLException {
+        AdvisoryLocks.lock(c, PUBLICATION, ids.stream().map(SealStore::publicationKey).toList());
     }
 
     private <T> T transaction(String what, Transactions.Work<T> work) {

@@ -92,6 +92,50 @@ class ReferenceSealTest {
         assertFalse(seals.publishSeal(id, r -> { }), "published once");
     }
 
+    /**
+     * A seal is published under a lock of its own, not the reference's row: a flush merging into the reference goes
+     * on while the send waits (a seal-topic outage holds it for the producer's whole delivery timeout), and a delete
+     * waits for the publication, so that the tombstone follows the seal.
+     */
+    @Test
+    void aSealBeingPublishedHoldsNoFlushAndADeleteWaitsForIt() throws Exception {
+        ReferenceStore.ReferenceId id = building("seal-publishing", 10, 10);
+        seals.requestSeal(id, 10);
+        seals.sealIfDue(id, Duration.ofHours(1));
+        assertTrue(stored(id).sealed());
+        java.util.concurrent.CountDownLatch sending = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch acknowledged = new java.util.concurrent.CountDownLatch(1);
+        List<String> topic = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newFixedThreadPool(2);
+        try {
+            var publishing = threads.submit(() -> seals.publishSeal(id, r -> {
+                sending.countDown();
+                acknowledged.await();
+                topic.add("seal");
+            }));
+            assertTrue(sending.await(10, java.util.concurrent.TimeUnit.SECONDS), "the send started");
+            try (Connection c = dataSource.getConnection()) {
+                c.setAutoCommit(false);
+                try (var s = c.createStatement()) {
+                    s.execute("SET LOCAL lock_timeout = '2s'");
+                }
+                assertTrue(SealStore.lockForMerge(c, id).sealed(), "a flush locks the reference during the send");
+                c.commit();
+            }
+            var deleting = threads.submit(() -> references.delete(id.modelId(), id.name(), null,
+                    deleted -> topic.add("tombstone")));
+            Thread.sleep(500); // the delete's chance to overtake the publication, were it not held back
+            assertFalse(deleting.isDone(), "the delete waits for the publication");
+            acknowledged.countDown();
+            assertTrue(publishing.get(10, java.util.concurrent.TimeUnit.SECONDS));
+            assertTrue(deleting.get(10, java.util.concurrent.TimeUnit.SECONDS));
+            assertEquals(List.of("seal", "tombstone"), topic, "the tombstone follows the seal");
+        } finally {
+            acknowledged.countDown();
+            threads.shutdownNow();
+        }
+    }
+
     @Test
     void theTimeoutSealsWhatThereIsAndReportsTheShortfall() throws Exception {
         ReferenceStore.ReferenceId id = building("seal-timeout", 7);
