@@ -96,6 +96,7 @@ public final class Compaction {
     private final Duration finality;
     private final Listener listener;
     private final long foldBytes;
+    private final int batch;
     private long passes;
     private final java.util.concurrent.atomic.AtomicInteger failures = new java.util.concurrent.atomic.AtomicInteger();
     // what folds and builds write into: made on demand for a minute, hour or day that has no partition yet
@@ -109,13 +110,17 @@ public final class Compaction {
      * @param listener told of every hour and day built, and of every failure
      */
     public Compaction(DataSource dataSource, int sketchK, Duration finality, Listener listener) {
-        this(dataSource, sketchK, finality, listener, FOLD_BYTES);
+        this(dataSource, sketchK, finality, listener, FOLD_BYTES, BATCH);
     }
 
-    /** @param foldBytes the stored deltas a fold holds in memory at once (at least one delta) */
-    Compaction(DataSource dataSource, int sketchK, Duration finality, Listener listener, long foldBytes) {
+    /**
+     * @param foldBytes the stored deltas a fold holds in memory at once (at least one delta)
+     * @param batch the keys (minutes to fold, hours or days to build) listed per query
+     */
+    Compaction(DataSource dataSource, int sketchK, Duration finality, Listener listener, long foldBytes, int batch) {
         this.dataSource = dataSource;
         this.foldBytes = foldBytes;
+        this.batch = batch;
         this.windows = new TapWindowStore(dataSource, sketchK);
         this.rollups = new WindowRollups(dataSource, windows);
         this.catalog = new CatalogStore(dataSource);
@@ -165,41 +170,44 @@ public final class Compaction {
     }
 
     private int foldAll(Instant completeBefore, Instant finalBefore) {
-        return drain("minutes to fold", c -> deltas.toFold(c, completeBefore, finalBefore, BATCH),
+        return this.<TapMinute>drain("minutes to fold", (c, after) -> deltas.toFold(c, completeBefore, finalBefore,
+                after, batch),
                 minute -> isolated("folding " + minute, () -> fold(minute, finalBefore)));
     }
 
+    /** Lists a batch of keys after {@code after} (null: from the first), in the listing's order. */
     private interface Lister<K> {
-        List<K> list(Connection c) throws SQLException;
+        List<K> list(Connection c, K after) throws SQLException;
     }
 
     /**
-     * Lists keys a batch at a time and runs {@code step} on each, until a batch comes back short or nothing in it
-     * was done (what is left is held by another instance, or failed: the next pass tries again).
+     * Lists keys a batch at a time and runs {@code step} on each, each batch after the last key of the one before,
+     * until a batch comes back short: a batch of keys that cannot be done now (held by another instance, or failing:
+     * the next pass tries them again) does not hold back the ones after it.
      */
     private <K> int drain(String what, Lister<K> lister, java.util.function.Predicate<K> step) {
         int total = 0;
+        K after = null;
         while (true) {
             List<K> keys;
             try (Connection c = dataSource.getConnection()) {
-                keys = lister.list(c);
+                keys = lister.list(c, after);
             } catch (SQLException e) {
                 throw new StorageException("listing " + what, e);
             }
-            int done = 0;
             for (K key : keys) {
                 if (Thread.currentThread().isInterrupted()) {
                     // shutting down: the rest waits for the next start rather than failing key by key
-                    return total + done;
+                    return total;
                 }
                 if (step.test(key)) {
-                    done++;
+                    total++;
                 }
             }
-            total += done;
-            if (keys.size() < BATCH || done == 0) {
+            if (keys.size() < batch) {
                 return total;
             }
+            after = keys.get(keys.size() - 1);
         }
     }
 
@@ -306,7 +314,8 @@ public final class Compaction {
 
     /** Folds the exemplar deltas of complete (and, once more, final) tap minutes into their rows. */
     private int foldExemplars(Instant completeBefore, Instant finalBefore) {
-        return drain("exemplar minutes to fold", c -> exemplars.toFold(c, completeBefore, finalBefore, BATCH),
+        return this.<ExemplarStore.Key>drain("exemplar minutes to fold", (c, after) -> exemplars.toFold(c,
+                completeBefore, finalBefore, after, batch),
                 key -> isolated("folding the exemplars of " + key, () -> {
                     exemplarPartitions.ensure(key.minute(), "");
                     return inTransaction("folding the exemplars of " + key, c -> exemplars.fold(c, key,
@@ -325,7 +334,7 @@ public final class Compaction {
         while (true) {
             List<WindowKey> keys;
             try (Connection c = dataSource.getConnection()) {
-                keys = rollups.toBuild(c, granularity, since, before, after, BATCH);
+                keys = rollups.toBuild(c, granularity, since, before, after, batch);
             } catch (SQLException e) {
                 throw new StorageException("listing " + granularity.word() + "s to build", e);
             }
@@ -339,7 +348,7 @@ public final class Compaction {
                     oldestUnbuilt[0] = key.windowStart();
                 }
             }
-            if (keys.size() < BATCH) {
+            if (keys.size() < batch) {
                 return total;
             }
             after = keys.get(keys.size() - 1);

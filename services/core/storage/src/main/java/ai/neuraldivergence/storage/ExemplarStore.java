@@ -1,5 +1,6 @@
 package ai.neuraldivergence.storage;
 
+import ai.neuraldivergence.domain.TapMinute;
 import ai.neuraldivergence.domain.TopExemplars;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -111,12 +112,13 @@ public final class ExemplarStore {
 
     /**
      * Up to {@code limit} tap minutes whose exemplar deltas are due for a fold: complete ones without a row yet, and
-     * final ones with unfolded deltas (as {@link WindowDeltaStore#toFold}).
+     * final ones with unfolded deltas, after {@code after} (as {@link WindowDeltaStore#toFold}).
      */
-    public List<Key> toFold(Connection c, Instant completeBefore, Instant finalBefore, int limit)
+    public List<Key> toFold(Connection c, Instant completeBefore, Instant finalBefore, Key after, int limit)
             throws SQLException {
         return WindowDeltaStore.dueForFold(c, "exemplar_delta", "neuron_exemplars", "", completeBefore, finalBefore,
-                limit, Key::new);
+                after == null ? null : new TapMinute(after.modelId(), after.modelVersion(), after.tap(),
+                        after.minute(), after.block()), limit, Key::new);
     }
 
     /**

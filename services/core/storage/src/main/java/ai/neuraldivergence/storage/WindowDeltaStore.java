@@ -219,12 +219,13 @@ public final class WindowDeltaStore {
     /**
      * Up to {@code limit} tap minutes to fold, oldest first: complete ones (started before {@code completeBefore})
      * that have no row yet, and final ones (started before {@code finalBefore}) that have unfolded deltas. A complete
-     * minute that already has its rows waits for finality: its late deltas are folded once, then.
+     * minute that already has its rows waits for finality: its late deltas are folded once, then. Only minutes after
+     * {@code after} (null: from the first) in the listing's order: a pass pages past minutes it could not fold.
      */
-    public List<TapMinute> toFold(Connection c, Instant completeBefore, Instant finalBefore, int limit)
-            throws SQLException {
+    public List<TapMinute> toFold(Connection c, Instant completeBefore, Instant finalBefore, TapMinute after,
+            int limit) throws SQLException {
         return dueForFold(c, "window_delta", "tap_window", " AND r.granularity = 'minute'", completeBefore,
-                finalBefore, limit, TapMinute::new);
+                finalBefore, after, limit, TapMinute::new);
     }
 
     /** Makes the key of a tap block's minute. */
@@ -239,13 +240,20 @@ public final class WindowDeltaStore {
      * picks a table's minute rows out of its coarser ones.
      */
     static <T> List<T> dueForFold(Connection c, String deltas, String rows, String minuteRows, Instant completeBefore,
-            Instant finalBefore, int limit, MinuteKey<T> key) throws SQLException {
+            Instant finalBefore, TapMinute after, int limit, MinuteKey<T> key) throws SQLException {
+        String past = after == null ? "" : " AND (d.window_start, d.model_id, d.model_version, d.tap, d.block) > "
+                + "(?, ?, ?, ?, ?)";
         try (PreparedStatement ps = c.prepareStatement("SELECT DISTINCT d.model_id, d.model_version, d.tap, "
                 + "d.window_start, d.block FROM " + deltas + " d WHERE NOT d.folded AND d.window_start < ? AND "
                 + "(d.window_start < ? OR NOT EXISTS (SELECT 1 FROM " + rows + " r WHERE r.model_id = d.model_id "
                 + "AND r.model_version = d.model_version AND r.tap = d.tap AND r.block = d.block"
-                + minuteRows + " AND r.window_start = d.window_start)) ORDER BY 4 LIMIT ?")) {
-            Sql.bind(ps, completeBefore, finalBefore, limit);
+                + minuteRows + " AND r.window_start = d.window_start))" + past + " ORDER BY 4, 1, 2, 3, 5 LIMIT ?")) {
+            if (after == null) {
+                Sql.bind(ps, completeBefore, finalBefore, limit);
+            } else {
+                Sql.bind(ps, completeBefore, finalBefore, after.windowStart(), after.modelId(), after.modelVersion(),
+                        after.tap(), after.block(), limit);
+            }
             return Sql.list(ps, rs -> key.of(rs.getString(1), rs.getString(2), rs.getString(3),
                     rs.getTimestamp(4).toInstant(), rs.getInt(5)));
         }

@@ -58,7 +58,7 @@ class FoldPartsTest {
         }
 
         Instant watermark = minute.plus(Duration.ofMinutes(20));
-        assertEquals(1, new Compaction(inParts, 200, Duration.ofMinutes(5), Compaction.Listener.NONE, 1)
+        assertEquals(1, new Compaction(inParts, 200, Duration.ofMinutes(5), Compaction.Listener.NONE, 1, 500)
                 .run(watermark).folded(), "one tap minute, folded a delta at a time");
         assertEquals(1, new Compaction(whole, 200, Duration.ofMinutes(5), Compaction.Listener.NONE)
                 .run(watermark).folded(), "one tap minute, folded at once");
