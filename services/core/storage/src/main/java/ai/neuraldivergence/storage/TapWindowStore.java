@@ -121,6 +121,44 @@ public final class TapWindowStore {
         }
     }
 
+    /**
+     * Which of {@code keys} have a stored row, in the caller's transaction: one statement whatever their number (a
+     * flush asks it of the hours of every window it writes).
+     */
+    public java.util.Set<WindowKey> existing(Connection c, java.util.Collection<WindowKey> keys) throws SQLException {
+        java.util.Set<WindowKey> out = new java.util.HashSet<>();
+        if (keys.isEmpty()) {
+            return out;
+        }
+        java.util.Set<WindowKey> asked = new java.util.HashSet<>(keys);
+        try (PreparedStatement ps = c.prepareStatement("SELECT w.model_id, w.model_version, w.tap, w.granularity, "
+                + "w.slice, w.window_start, w.block FROM tap_window w JOIN unnest(?::text[], ?::text[], ?::text[], "
+                + "?::text[], ?::text[], ?::timestamptz[], ?::int[]) AS k(model_id, model_version, tap, granularity, "
+                + "slice, window_start, block) USING (model_id, model_version, tap, granularity, slice, window_start, "
+                + "block)")) {
+            List<WindowKey> list = List.copyOf(asked);
+            ps.setArray(1, c.createArrayOf("text", list.stream().map(WindowKey::modelId).toArray()));
+            ps.setArray(2, c.createArrayOf("text", list.stream().map(WindowKey::modelVersion).toArray()));
+            ps.setArray(3, c.createArrayOf("text", list.stream().map(WindowKey::tap).toArray()));
+            ps.setArray(4, c.createArrayOf("text", list.stream().map(k -> k.granularity().word()).toArray()));
+            ps.setArray(5, c.createArrayOf("text", list.stream().map(k -> k.slice().key()).toArray()));
+            ps.setArray(6, c.createArrayOf("timestamptz", list.stream().map(k -> Timestamp.from(k.windowStart()))
+                    .toArray()));
+            ps.setArray(7, c.createArrayOf("integer", list.stream().map(WindowKey::block).toArray()));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    WindowKey found = new WindowKey(rs.getString(1), rs.getString(2), rs.getString(3),
+                            Slice.parse(rs.getString(5)), Granularity.fromWord(rs.getString(4)),
+                            rs.getTimestamp(6).toInstant(), rs.getInt(7));
+                    if (asked.contains(found)) {
+                        out.add(found);
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
     /** A bound from the SQL below: when a window starts, given by the granularities' UTC grid. */
     static final String ORIGIN = "timestamptz '2000-01-01 00:00:00+00'";
 

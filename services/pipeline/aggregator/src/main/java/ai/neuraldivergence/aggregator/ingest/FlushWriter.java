@@ -134,6 +134,7 @@ public final class FlushWriter {
     private final ReferenceMerges referenceMerges;
     private final LateLabelJoin lateLabelJoin;
     private final CommittedWindows committedWindows;
+    private final TapWindowStore windows;
     private final CalibrationSamples samples;
 
     /**
@@ -164,6 +165,7 @@ public final class FlushWriter {
         this.referenceMerges = new ReferenceMerges(references, sketchK);
         this.lateLabelJoin = new LateLabelJoin(lateLabels, recent, catalog, finality.joinHorizon());
         this.committedWindows = new CommittedWindows(stores.windows());
+        this.windows = stores.windows();
     }
 
     public Outcome flush(WindowAccumulator.Drained pending, Map<TopicPartition, OffsetRange> ranges) {
@@ -260,6 +262,12 @@ public final class FlushWriter {
         }
     }
 
+    /** The hour row a minute window is built into. */
+    private static WindowKey hourOf(WindowKey minute) {
+        return new WindowKey(minute.modelId(), minute.modelVersion(), minute.tap(), minute.slice(), Granularity.HOUR,
+                Granularity.HOUR.windowStart(minute.windowStart()), minute.block());
+    }
+
     /** Whether {@code e} says the connection itself failed: an I/O error, or a connection-class SQLState (08). */
     static boolean connectionLost(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
@@ -318,10 +326,15 @@ public final class FlushWriter {
         Map<TapMinute, SlicedRows.Builder> byMinute = new LinkedHashMap<>();
         Map<WindowKey, PendingWindow> appended = new LinkedHashMap<>();
         long droppedFinal = 0;
+        // a minute whose hour is built is final too, whatever the watermark says now: it is empty while a partition
+        // has none yet (one added to a live topic), and lower while a new partition's is behind. Hour rows are never
+        // amended, so a delta appended to such a minute would be folded into it and never reach its hour or day
+        Set<WindowKey> builtHours = windows.existing(c, joined.windows().keySet().stream()
+                .filter(k -> !k.windowStart().isBefore(finalBefore)).map(FlushWriter::hourOf).toList());
         for (Map.Entry<WindowKey, PendingWindow> e : joined.windows().entrySet()) {
             WindowKey k = e.getKey();
             PendingWindow window = e.getValue();
-            if (k.windowStart().isBefore(finalBefore)) {
+            if (k.windowStart().isBefore(finalBefore) || builtHours.contains(hourOf(k))) {
                 droppedFinal++;
                 continue;
             }
