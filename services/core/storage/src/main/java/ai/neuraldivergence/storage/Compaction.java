@@ -229,21 +229,27 @@ public final class Compaction {
             // the map the minute's rows sum through (the layout's registered scales, as TapWindowStore.merge starts
             // them): the rows' own, or the whole tap's where block 0's rows carry projections; none where the block
             // keeps no sums, or where some deltas carry projections and others not (then no map covers them all).
-            // Decided for the whole minute before its first part is merged, so that every part sums alike
-            boolean oneMap = deltas.alikeProjected(c, minute);
+            // Decided for the deltas there are now, before the first part is merged, so that every part sums alike;
+            // one committed meanwhile (flushes do not take the minute's lock) waits for the next fold
+            WindowDeltaStore.Unfolded found = deltas.unfolded(c, minute);
             FoldMap map = null;
             long after = 0;
             boolean folded = false;
-            for (List<WindowDeltaStore.Delta> part = deltas.unfolded(c, minute, after, foldBytes); !part.isEmpty();
-                    part = deltas.unfolded(c, minute, after, foldBytes)) {
+            while (after < found.lastId()) {
+                List<WindowDeltaStore.Delta> part = deltas.unfolded(c, minute, after, found.lastId(), foldBytes);
+                if (part.isEmpty()) {
+                    break;
+                }
                 if (map == null) {
-                    map = FoldMap.of(c, minute, oneMap ? part.get(0).rows().featureNeurons() : -1);
+                    map = FoldMap.of(c, minute, found.alikeProjected() ? part.get(0).rows().featureNeurons() : -1);
                 }
                 long[] ids = new long[part.size()];
                 for (int i = 0; i < part.size(); i++) {
                     ids[i] = part.get(i).id();
                 }
                 mergePart(c, minute, part, map);
+                // merged: not held while the next part is read
+                part = null;
                 deltas.markFolded(c, minute.windowStart(), ids);
                 after = ids[ids.length - 1];
                 folded = true;

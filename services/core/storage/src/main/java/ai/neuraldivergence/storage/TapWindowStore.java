@@ -135,8 +135,13 @@ public final class TapWindowStore {
                 + "w.slice, w.window_start, w.block FROM tap_window w JOIN unnest(?::text[], ?::text[], ?::text[], "
                 + "?::text[], ?::text[], ?::timestamptz[], ?::int[]) AS k(model_id, model_version, tap, granularity, "
                 + "slice, window_start, block) USING (model_id, model_version, tap, granularity, slice, window_start, "
-                + "block)")) {
+                + "block) WHERE w.window_start >= ? AND w.window_start <= ?")) {
             List<WindowKey> list = List.copyOf(asked);
+            // the keys' span, as constants: the partitions outside it are pruned, not each probed
+            ps.setTimestamp(8, Timestamp.from(list.stream().map(WindowKey::windowStart).min(Instant::compareTo)
+                    .orElseThrow()));
+            ps.setTimestamp(9, Timestamp.from(list.stream().map(WindowKey::windowStart).max(Instant::compareTo)
+                    .orElseThrow()));
             ps.setArray(1, c.createArrayOf("text", list.stream().map(WindowKey::modelId).toArray()));
             ps.setArray(2, c.createArrayOf("text", list.stream().map(WindowKey::modelVersion).toArray()));
             ps.setArray(3, c.createArrayOf("text", list.stream().map(WindowKey::tap).toArray()));

@@ -149,18 +149,20 @@ public final class WindowDeltaStore {
     }
 
     /**
-     * The unfolded deltas of one tap minute after delta {@code afterId}, oldest first, as many as fit in
-     * {@code maxBytes} of stored activations (at least one): a fold takes a busy minute a part at a time rather than
-     * all of it at once (about 120 deltas a block-minute at the default flush interval). Read through a cursor, so
-     * that what is past the bound is never fetched; the caller's transaction must not be in auto-commit.
+     * The unfolded deltas of one tap minute after delta {@code afterId} up to delta {@code lastId}, oldest first, as
+     * many as fit in {@code maxBytes} of stored activations (at least one): a fold takes a busy minute a part at a
+     * time rather than all of it at once (about 120 deltas a block-minute at the default flush interval). Read through
+     * a cursor, so that what is past the bound is never fetched; the caller's transaction must not be in auto-commit.
      */
-    public List<Delta> unfolded(Connection c, TapMinute minute, long afterId, long maxBytes) throws SQLException {
+    public List<Delta> unfolded(Connection c, TapMinute minute, long afterId, long lastId, long maxBytes)
+            throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT delta_id, activations, slices FROM window_delta WHERE "
                 + "model_id = ? AND model_version = ? AND tap = ? AND window_start = ? AND block = ? AND NOT folded "
-                + "AND delta_id > ? ORDER BY delta_id")) {
+                + "AND delta_id > ? AND delta_id <= ? ORDER BY delta_id")) {
             Sql.bind(ps, minute.modelId(), minute.modelVersion(), minute.tap(), minute.windowStart(), minute.block(),
-                    afterId);
-            ps.setFetchSize(4);
+                    afterId, lastId);
+            // a fetch of one: what is read past the bound stays with the server
+            ps.setFetchSize(1);
             List<Delta> out = new ArrayList<>();
             long bytes = 0;
             try (ResultSet rs = ps.executeQuery()) {
@@ -175,19 +177,24 @@ public final class WindowDeltaStore {
     }
 
     /**
-     * Whether one tap minute's unfolded deltas all carry their observations' projections or none does: then one
-     * feature map covers them all. Read from each delta's first byte (its encoding, {@link
-     * SlicedRows#PROJECTED_VERSION}), not its rows.
+     * What a fold of one tap minute finds at its start: the last of its unfolded deltas (0: none), and whether they
+     * all carry their observations' projections or none does (then one feature map covers them all; told by each
+     * delta's first byte, its encoding, {@link SlicedRows#PROJECTED_VERSION}, not its rows). The fold then reads
+     * exactly these deltas, a part at a time: one committed meanwhile waits for the next fold.
      */
-    public boolean alikeProjected(Connection c, TapMinute minute) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT count(DISTINCT substring(activations FROM 1 FOR 1) = ?) "
-                + "<= 1 FROM window_delta WHERE model_id = ? AND model_version = ? AND tap = ? AND window_start = ? "
-                + "AND block = ? AND NOT folded")) {
+    public record Unfolded(long lastId, boolean alikeProjected) {
+    }
+
+    /** {@link Unfolded} of {@code minute}, in the caller's transaction (which holds the minute's lock). */
+    public Unfolded unfolded(Connection c, TapMinute minute) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT coalesce(max(delta_id), 0), count(DISTINCT "
+                + "substring(activations FROM 1 FOR 1) = ?) <= 1 FROM window_delta WHERE model_id = ? AND "
+                + "model_version = ? AND tap = ? AND window_start = ? AND block = ? AND NOT folded")) {
             Sql.bind(ps, new byte[] {SlicedRows.PROJECTED_VERSION}, minute.modelId(), minute.modelVersion(),
                     minute.tap(), minute.windowStart(), minute.block());
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
-                return rs.getBoolean(1);
+                return new Unfolded(rs.getLong(1), rs.getBoolean(2));
             }
         }
     }

@@ -45,17 +45,18 @@ class AggregatorStallTest {
                 awaitLiveness(aggregator, 503, Duration.ofSeconds(60));
                 String log = aggregator.logTail(400);
                 assertTrue(log.contains("the activation consumer has been stuck"), "a stall warning:\n" + log);
-                // the consumer thread (reading the catalog) or the writer (a flush), whichever the freeze caught, waits
-                // in the driver; or, when the freeze caught the pool short of connections (the others held by threads
-                // stuck in the driver, a new one's login unanswered), for a connection from the pool. CI saw the
-                // second: both threads in the pool's acquisition, the consumer starting over after each timeout
-                assertTrue(log.contains("\"activation-consumer\"") && log.contains("\"delta-writer\"")
-                        && waitsOnTheDatabase(log), "the warning shows a thread waiting on the database:\n" + log);
+                // the warning's own stacks (the JDK's frames left out), what a failure message of the outage test
+                // leads with, should CI cut the log. The consumer thread (reading the catalog) or the writer (a
+                // flush), whichever the freeze caught, waits in the driver; or, when the freeze caught the pool short
+                // of connections (the others held by threads stuck in the driver, a new one's login unanswered), for
+                // a connection from the pool. CI saw the second: both threads in the pool's acquisition, the consumer
+                // starting over after each timeout
+                String stalls = aggregator.warnings(0);
+                assertTrue(stalls.contains("has been stuck") && stalls.contains("\"activation-consumer\"")
+                        && stalls.contains("\"delta-writer\"") && waitsOnTheDatabase(stalls)
+                        && !stalls.contains("at java.base"), "the warning shows a thread waiting on the database:\n"
+                        + stalls + "\nthe log:\n" + log);
                 assertEquals(1.0, metric(aggregator, "nd_aggregator_consumer_stalls_total"), "one stall counted");
-                // what a failure message of the outage test leads with, should CI cut the log
-                String digest = aggregator.warnings(0);
-                assertTrue(digest.contains("has been stuck") && waitsOnTheDatabase(digest)
-                        && !digest.contains("at java.base"), "the stall's stacks without the JDK's frames:\n" + digest);
                 assertEquals(0.0, metric(aggregator, "nd_aggregator_consumer_wakeups_total"),
                         "a thread waiting in the database driver is not woken");
             }
