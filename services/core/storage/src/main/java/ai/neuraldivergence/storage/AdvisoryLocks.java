@@ -40,6 +40,23 @@ final class AdvisoryLocks {
         }
     }
 
+    /**
+     * {@link #lock}, shared: any number of transactions hold a key together, and one that locks it exclusively waits
+     * for them all (and they for it).
+     */
+    static void lockShared(Connection c, String kind, Collection<String> keys) throws SQLException {
+        if (keys.isEmpty()) {
+            return;
+        }
+        Long[] hashes = keys.stream().map(k -> hash(kind + '\u0000' + k)).distinct().sorted()
+                .toArray(Long[]::new);
+        try (PreparedStatement ps = c.prepareStatement("SELECT count(pg_advisory_xact_lock_shared(k)) FROM (SELECT "
+                + "unnest(?::bigint[]) AS k ORDER BY 1) keys")) {
+            ps.setArray(1, c.createArrayOf("bigint", hashes));
+            ps.executeQuery().close();
+        }
+    }
+
     /** Locks {@code key} until the caller's transaction ends if no one else holds it; false (and nothing held) if so. */
     static boolean tryLock(Connection c, String kind, String key) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT pg_try_advisory_xact_lock(?)")) {

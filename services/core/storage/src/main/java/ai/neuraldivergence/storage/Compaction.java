@@ -369,6 +369,10 @@ public final class Compaction {
         windowPartitions.ensure(key.windowStart(), key.granularity().word());
         BuildResult result = inTransaction("building " + key, c -> {
             windows.lockWindows(c, List.of(key));
+            if (key.granularity() == Granularity.HOUR) {
+                // after the flushes that hold it: their deltas are then committed, and the hour not ready
+                WindowRollups.takeHour(c, key);
+            }
             if (rollups.exists(c, key) || !rollups.readyToBuild(c, key)) {
                 return BuildResult.SKIPPED;
             }

@@ -116,6 +116,28 @@ public final class WindowRollups {
     }
 
     /**
+     * Holds the tap-hours of {@code hours} (any slice or block) until the caller's transaction ends, shared: a flush
+     * takes them before it asks which of its hours are built, and a build of one of them ({@link #takeHour}) waits
+     * for the flush to commit and then finds its deltas unfolded. Without it a flush whose watermark is behind the
+     * pass's (a partition new to the group) could find an hour not built yet, and append to it while it is built.
+     */
+    public static void holdHours(Connection c, java.util.Collection<WindowKey> hours) throws SQLException {
+        AdvisoryLocks.lockShared(c, TAP_HOUR, hours.stream().map(WindowRollups::tapHour).toList());
+    }
+
+    /** Takes an hour's tap-hour exclusively, before a build asks whether it is ready ({@link #holdHours}). */
+    static void takeHour(Connection c, WindowKey hour) throws SQLException {
+        AdvisoryLocks.lock(c, TAP_HOUR, List.of(tapHour(hour)));
+    }
+
+    private static final String TAP_HOUR = "tap_hour";
+
+    private static String tapHour(WindowKey hour) {
+        return hour.modelId() + '\u0000' + hour.modelVersion() + '\u0000' + hour.tap() + '\u0000'
+                + Granularity.HOUR.windowStart(hour.windowStart());
+    }
+
+    /**
      * Whether every part of an hour (day) is folded and built: no unfolded delta in it, and (for a day) no minute
      * whose hour row is missing. Asked under the window's lock, just before it is built.
      */

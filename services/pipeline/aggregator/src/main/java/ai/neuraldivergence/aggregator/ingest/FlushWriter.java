@@ -18,6 +18,7 @@ import ai.neuraldivergence.storage.ReferenceStore;
 import ai.neuraldivergence.storage.SealStore;
 import ai.neuraldivergence.storage.StorageException;
 import ai.neuraldivergence.storage.TapWindowStore;
+import ai.neuraldivergence.storage.WindowRollups;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -329,8 +330,11 @@ public final class FlushWriter {
         // a minute whose hour is built is final too, whatever the watermark says now: it is empty while a partition
         // has none yet (one added to a live topic), and lower while a new partition's is behind. Hour rows are never
         // amended, so a delta appended to such a minute would be folded into it and never reach its hour or day
-        Set<WindowKey> builtHours = windows.existing(c, joined.windows().keySet().stream()
-                .filter(k -> !k.windowStart().isBefore(finalBefore)).map(FlushWriter::hourOf).toList());
+        List<WindowKey> hours = joined.windows().keySet().stream().filter(k -> !k.windowStart().isBefore(finalBefore))
+                .map(FlushWriter::hourOf).distinct().toList();
+        // held until this flush commits, so that no hour is built between the question and the commit
+        WindowRollups.holdHours(c, hours);
+        Set<WindowKey> builtHours = windows.existing(c, hours);
         for (Map.Entry<WindowKey, PendingWindow> e : joined.windows().entrySet()) {
             WindowKey k = e.getKey();
             PendingWindow window = e.getValue();
