@@ -28,16 +28,7 @@ final class AdvisoryLocks {
      * Locks every key until the caller's transaction ends; each key is prefixed by its kind (the table).
      */
     static void lock(Connection c, String kind, Collection<String> keys) throws SQLException {
-        if (keys.isEmpty()) {
-            return;
-        }
-        Long[] hashes = keys.stream().map(k -> hash(kind + '\u0000' + k)).distinct().sorted()
-                .toArray(Long[]::new);
-        try (PreparedStatement ps = c.prepareStatement(
-                "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT unnest(?::bigint[]) AS k ORDER BY 1) keys")) {
-            ps.setArray(1, c.createArrayOf("bigint", hashes));
-            ps.executeQuery().close();
-        }
+        lockAll(c, kind, keys, "pg_advisory_xact_lock");
     }
 
     /**
@@ -45,12 +36,16 @@ final class AdvisoryLocks {
      * for them all (and they for it).
      */
     static void lockShared(Connection c, String kind, Collection<String> keys) throws SQLException {
+        lockAll(c, kind, keys, "pg_advisory_xact_lock_shared");
+    }
+
+    private static void lockAll(Connection c, String kind, Collection<String> keys, String function)
+            throws SQLException {
         if (keys.isEmpty()) {
             return;
         }
-        Long[] hashes = keys.stream().map(k -> hash(kind + '\u0000' + k)).distinct().sorted()
-                .toArray(Long[]::new);
-        try (PreparedStatement ps = c.prepareStatement("SELECT count(pg_advisory_xact_lock_shared(k)) FROM (SELECT "
+        Long[] hashes = keys.stream().map(k -> hash(kind, k)).distinct().sorted().toArray(Long[]::new);
+        try (PreparedStatement ps = c.prepareStatement("SELECT count(" + function + "(k)) FROM (SELECT "
                 + "unnest(?::bigint[]) AS k ORDER BY 1) keys")) {
             ps.setArray(1, c.createArrayOf("bigint", hashes));
             ps.executeQuery().close();
@@ -60,12 +55,16 @@ final class AdvisoryLocks {
     /** Locks {@code key} until the caller's transaction ends if no one else holds it; false (and nothing held) if so. */
     static boolean tryLock(Connection c, String kind, String key) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT pg_try_advisory_xact_lock(?)")) {
-            ps.setLong(1, hash(kind + '\u0000' + key));
+            ps.setLong(1, hash(kind, key));
             try (java.sql.ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 return rs.getBoolean(1);
             }
         }
+    }
+
+    private static long hash(String kind, String key) {
+        return hash(kind + '\u0000' + key);
     }
 
     /**
