@@ -27,14 +27,37 @@ public final class AccessTokens {
     /** Shorter tokens are refused at start: a guessable token is no token. */
     public static final int MIN_LENGTH = 16;
 
-    /** Who presented a valid token, and what it may do. */
-    public record Caller(String name, Set<String> scopes) {
+    /**
+     * Who presented a valid token, what it may do, and to which models' data: {@code models} empty means every
+     * model (a token not named in the model grants).
+     */
+    public record Caller(String name, Set<String> scopes, Set<String> models) {
+
+        public Caller(String name, Set<String> scopes) {
+            this(name, scopes, Set.of());
+        }
+
+        public Caller {
+            scopes = Set.copyOf(scopes);
+            models = Set.copyOf(models);
+        }
+
         public boolean may(String scope) {
             return scopes.contains(scope);
         }
+
+        /** Whether the token may read or change the data of {@code modelId}. */
+        public boolean grants(String modelId) {
+            return models.isEmpty() || models.contains(modelId);
+        }
+
+        /** Whether the token is confined to some models: what it is answered is then filtered to them. */
+        public boolean confined() {
+            return !models.isEmpty();
+        }
     }
 
-    private record Entry(String name, byte[] token, Set<String> scopes) {
+    private record Entry(String name, byte[] token, Set<String> scopes, Set<String> models) {
     }
 
     private final List<Entry> entries;
@@ -46,6 +69,16 @@ public final class AccessTokens {
      *     typo there would silently grant less than meant
      */
     public AccessTokens(Optional<? extends Collection<String>> configured, Set<String> serviceScopes) {
+        this(configured, Optional.empty(), serviceScopes);
+    }
+
+    /**
+     * @param modelGrants entries {@code name=model+model}: the token of that name may reach those models' data
+     *     alone; a token named in none reaches every model. A name that no token bears, or named twice, is refused
+     *     at start: a typo there would leave a token unconfined that was meant to be confined.
+     */
+    public AccessTokens(Optional<? extends Collection<String>> configured,
+            Optional<? extends Collection<String>> modelGrants, Set<String> serviceScopes) {
         this.serviceScopes = Set.copyOf(serviceScopes);
         List<Entry> parsed = new ArrayList<>();
         Set<String> names = new LinkedHashSet<>();
@@ -62,7 +95,44 @@ public final class AccessTokens {
             }
             parsed.add(e);
         }
-        this.entries = List.copyOf(parsed);
+        java.util.Map<String, Set<String>> grants = grants(modelGrants, names);
+        this.entries = parsed.stream().map(e -> new Entry(e.name(), e.token(), e.scopes(),
+                grants.getOrDefault(e.name(), Set.of()))).toList();
+    }
+
+    /** The model grants by token name; refuses an entry that is malformed or names no configured token. */
+    private static java.util.Map<String, Set<String>> grants(Optional<? extends Collection<String>> configured,
+            Set<String> tokenNames) {
+        java.util.Map<String, Set<String>> out = new java.util.HashMap<>();
+        for (String raw : configured.isPresent() ? configured.get() : List.<String>of()) {
+            String entry = raw.trim();
+            if (entry.isEmpty()) {
+                continue;
+            }
+            int equals = entry.indexOf('=');
+            String name = equals < 0 ? entry : entry.substring(0, equals).trim();
+            if (equals < 0 || !name.matches(NAME)) {
+                throw new IllegalArgumentException("model grant '" + (name.matches(NAME) ? name : "?")
+                        + "' must read name=model+model");
+            }
+            if (!tokenNames.contains(name)) {
+                throw new IllegalArgumentException("model grant names token '" + name + "', which is not configured");
+            }
+            Set<String> models = new LinkedHashSet<>();
+            for (String m : entry.substring(equals + 1).split("\\+")) {
+                if (!m.trim().isEmpty()) {
+                    models.add(m.trim());
+                }
+            }
+            if (models.isEmpty()) {
+                // an empty list would read as "every model": the opposite of what was written
+                throw new IllegalArgumentException("model grant of token '" + name + "' lists no model");
+            }
+            if (out.put(name, Set.copyOf(models)) != null) {
+                throw new IllegalArgumentException("token '" + name + "' has two model grants");
+            }
+        }
+        return out;
     }
 
     private Entry parse(String entry, int position) {
@@ -95,7 +165,7 @@ public final class AccessTokens {
             // the message names the entry, never its token
             throw new IllegalArgumentException("token '" + name + "' is shorter than " + MIN_LENGTH + " characters");
         }
-        return new Entry(name, token.getBytes(StandardCharsets.UTF_8), scopes);
+        return new Entry(name, token.getBytes(StandardCharsets.UTF_8), scopes, Set.of());
     }
 
     /** Whether callers must present a token at all. */
@@ -130,7 +200,8 @@ public final class AccessTokens {
                 match = e;
             }
         }
-        return match == null ? Optional.empty() : Optional.of(new Caller(match.name(), match.scopes()));
+        return match == null ? Optional.empty() : Optional.of(new Caller(match.name(), match.scopes(),
+                match.models()));
     }
 
     /** What a caller without a valid token is told; never echoes what it sent. */
@@ -138,6 +209,11 @@ public final class AccessTokens {
         return authorization == null || authorization.isEmpty()
                 ? "this API requires 'authorization: Bearer <token>'"
                 : "the bearer token is not valid";
+    }
+
+    /** What a caller whose token is not granted a model is told. */
+    public static String notGranted(Caller caller, String modelId) {
+        return "token '" + caller.name() + "' is not granted model '" + modelId + "'";
     }
 
     /** What a caller whose token lacks a scope is told. */

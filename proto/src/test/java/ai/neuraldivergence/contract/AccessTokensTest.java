@@ -68,4 +68,34 @@ class AccessTokensTest {
         assertEquals(SCOPES, open.caller(null).orElseThrow().scopes());
         assertFalse(of(" ", "").required(), "blank entries are no tokens");
     }
+
+    @Test
+    void aModelGrantConfinesItsTokenAndOthersReachEveryModel() {
+        AccessTokens tokens = new AccessTokens(Optional.of(List.of("team-a:0123456789abcdef0123=record",
+                "ops:fedcba9876543210fedc")), Optional.of(List.of("team-a=mnist-cnn+fashion")), SCOPES);
+        AccessTokens.Caller a = tokens.callerOf("0123456789abcdef0123").orElseThrow();
+        assertTrue(a.confined());
+        assertTrue(a.grants("mnist-cnn"));
+        assertTrue(a.grants("fashion"));
+        assertFalse(a.grants("other"));
+        assertFalse(a.grants(""), "no model named is not a granted one");
+        assertTrue(a.may("record"), "scopes stay as listed");
+        AccessTokens.Caller ops = tokens.callerOf("fedcba9876543210fedc").orElseThrow();
+        assertFalse(ops.confined());
+        assertTrue(ops.grants("other"));
+    }
+
+    @Test
+    void aModelGrantThatConfinesNothingFailsAtStart() {
+        Optional<List<String>> token = Optional.of(List.of("team-a:0123456789abcdef0123"));
+        IllegalArgumentException typo = assertThrows(IllegalArgumentException.class,
+                () -> new AccessTokens(token, Optional.of(List.of("team-b=mnist-cnn")), SCOPES));
+        assertTrue(typo.getMessage().contains("'team-b'"), typo.getMessage());
+        assertThrows(IllegalArgumentException.class,
+                () -> new AccessTokens(token, Optional.of(List.of("team-a=")), SCOPES), "no model listed");
+        assertThrows(IllegalArgumentException.class,
+                () -> new AccessTokens(token, Optional.of(List.of("team-a")), SCOPES), "no '='");
+        assertThrows(IllegalArgumentException.class,
+                () -> new AccessTokens(token, Optional.of(List.of("team-a=m1", "team-a=m2")), SCOPES), "twice");
+    }
 }

@@ -30,7 +30,9 @@ public final class MonitorStore {
         /** update, delete: no monitor of that name */
         MISSING,
         /** update, delete: the monitor comes from configuration, and changes only there */
-        FROM_CONFIG
+        FROM_CONFIG,
+        /** update, delete: the caller may not change the monitor's model */
+        NOT_GRANTED
     }
 
     /** A write the store refused, and why. */
@@ -104,9 +106,19 @@ public final class MonitorStore {
      * twice, not even by a monitor deleted and made again under its name): the monitor's state starts over.
      */
     public StoredMonitor update(MonitorDefinition d, String by) {
+        return update(d, by, model -> true);
+    }
+
+    /**
+     * Replaces a monitor made through the API, when {@code mayChange} admits the model it watches now (checked on
+     * the row this transaction locks, so that a monitor deleted and made again for another model meanwhile is
+     * refused too).
+     */
+    public StoredMonitor update(MonitorDefinition d, String by, java.util.function.Predicate<String> mayChange) {
         return Transactions.run(dataSource, "updating monitor " + d.name(), c -> {
             StoredMonitor old = find(c, d.name(), true).orElseThrow(() -> new RefusedException(Refusal.MISSING,
                     "no monitor '" + d.name() + "'"));
+            refuseUngranted(old, mayChange);
             if (old.source() == StoredMonitor.Source.CONFIG) {
                 throw new RefusedException(Refusal.FROM_CONFIG, "monitor '" + d.name() + "' comes from the "
                         + "comparison service's configuration: change it there");
@@ -118,9 +130,15 @@ public final class MonitorStore {
 
     /** Deletes a monitor made through the API, and its transitions. */
     public void delete(String name, String by) {
+        delete(name, by, model -> true);
+    }
+
+    /** Deletes a monitor made through the API and its transitions, when {@code mayChange} admits its model. */
+    public void delete(String name, String by, java.util.function.Predicate<String> mayChange) {
         Transactions.run(dataSource, "deleting monitor " + name, c -> {
             StoredMonitor old = find(c, name, true).orElseThrow(() -> new RefusedException(Refusal.MISSING,
                     "no monitor '" + name + "'"));
+            refuseUngranted(old, mayChange);
             if (old.source() == StoredMonitor.Source.CONFIG) {
                 throw new RefusedException(Refusal.FROM_CONFIG, "monitor '" + name + "' comes from the comparison "
                         + "service's configuration: remove it there");
@@ -131,6 +149,14 @@ public final class MonitorStore {
             }
             return null;
         });
+    }
+
+    private static void refuseUngranted(StoredMonitor old, java.util.function.Predicate<String> mayChange) {
+        if (!mayChange.test(old.definition().modelId())) {
+            // names the monitor, not its model: a confined caller learns nothing of models it is not granted
+            throw new RefusedException(Refusal.NOT_GRANTED, "monitor '" + old.definition().name()
+                    + "' watches a model this token is not granted");
+        }
     }
 
     /** Deletes a configuration monitor that the configuration no longer holds (at a start), and its transitions. */

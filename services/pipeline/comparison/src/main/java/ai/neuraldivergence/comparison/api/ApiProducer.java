@@ -115,12 +115,15 @@ public class ApiProducer {
         return new WatchHub(config.watch().queue());
     }
 
-    /** Built at startup, so that a mistyped scope or a short token stops the service with the reason. */
+    /**
+     * Built at startup, so that a mistyped scope, a short token or a model grant for no token stops the service
+     * with the reason.
+     */
     @Produces
     @Singleton
     @io.quarkus.runtime.Startup
     AccessTokens tokens() {
-        return new AccessTokens(config.auth().tokens(), AccessRules.SCOPES);
+        return new AccessTokens(config.auth().tokens(), config.auth().models(), AccessRules.SCOPES);
     }
 
     /** Publishes the seal topic's tombstones of deleted references; the producer is made on the first delete. */

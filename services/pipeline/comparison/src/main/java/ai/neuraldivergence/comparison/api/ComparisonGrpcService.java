@@ -45,12 +45,13 @@ public class ComparisonGrpcService extends ComparisonServiceGrpc.ComparisonServi
         try {
             RequestBounds.check(request);
             ai.neuraldivergence.comparison.service.WatchFilter.validate(request);
-        } catch (IllegalArgumentException e) {
+            ai.neuraldivergence.comparison.auth.ModelGrants.check(request, caller());
+        } catch (RuntimeException e) {
             response.onError(GrpcErrors.status("Watch", e).asRuntimeException());
             return;
         }
         var call = (io.grpc.stub.ServerCallStreamObserver<ai.neuraldivergence.proto.v1.WatchEvent>) response;
-        GrpcWatcher watcher = new GrpcWatcher(request, call, hub.queueCapacity());
+        GrpcWatcher watcher = new GrpcWatcher(request, caller(), call, hub.queueCapacity());
         call.setOnReadyHandler(watcher::drain);
         call.setOnCancelHandler(() -> hub.unsubscribe(watcher));
         hub.subscribe(watcher);
@@ -59,9 +60,9 @@ public class ComparisonGrpcService extends ComparisonServiceGrpc.ComparisonServi
     private static final class GrpcWatcher extends ai.neuraldivergence.comparison.service.WatchHub.Subscriber {
         private final io.grpc.stub.ServerCallStreamObserver<ai.neuraldivergence.proto.v1.WatchEvent> call;
 
-        GrpcWatcher(ai.neuraldivergence.proto.v1.WatchRequest request,
+        GrpcWatcher(ai.neuraldivergence.proto.v1.WatchRequest request, AccessTokens.Caller caller,
                 io.grpc.stub.ServerCallStreamObserver<ai.neuraldivergence.proto.v1.WatchEvent> call, int capacity) {
-            super(request, capacity);
+            super(request, caller, capacity);
             this.call = call;
         }
 
@@ -97,10 +98,9 @@ public class ComparisonGrpcService extends ComparisonServiceGrpc.ComparisonServi
         }
     };
 
-    /** The current call's token name, as {@link TokenInterceptor} put it in the call's context. */
-    private static String caller() {
-        AccessTokens.Caller caller = TokenInterceptor.CALLER.get();
-        return caller == null ? "unknown" : caller.name();
+    /** The current call's caller, as {@link TokenInterceptor} put it in the call's context. */
+    private static AccessTokens.Caller caller() {
+        return TokenInterceptor.CALLER.get();
     }
 
     /**

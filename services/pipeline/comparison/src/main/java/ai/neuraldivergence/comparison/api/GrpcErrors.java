@@ -3,6 +3,7 @@ package ai.neuraldivergence.comparison.api;
 import ai.neuraldivergence.comparison.query.AlreadyExistsException;
 import ai.neuraldivergence.comparison.query.FailedPreconditionException;
 import ai.neuraldivergence.comparison.query.NotFoundException;
+import ai.neuraldivergence.comparison.query.PermissionDeniedException;
 import ai.neuraldivergence.contract.StatusDescriptions;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -30,6 +31,9 @@ final class GrpcErrors {
         }
         if (e instanceof NotFoundException) {
             return Status.NOT_FOUND.withDescription(StatusDescriptions.brief(e.getMessage()));
+        }
+        if (e instanceof PermissionDeniedException) {
+            return Status.PERMISSION_DENIED.withDescription(StatusDescriptions.brief(e.getMessage()));
         }
         if (e instanceof FailedPreconditionException) {
             return Status.FAILED_PRECONDITION.withDescription(StatusDescriptions.brief(e.getMessage()));

@@ -112,7 +112,7 @@ public class JsonMirrorResource {
                 }
             };
             try (var bounded = CallDeadline.within(config.json().deadline())) {
-                answer = rpcs.answer(method, request.build(), new Rpcs.Call(passed, caller.name()));
+                answer = rpcs.answer(method, request.build(), new Rpcs.Call(passed, caller.caller()));
             }
             return Response.status(method.startsWith("Create") ? 201 : 200).entity(PRINTER.print(answer)).build();
         } catch (InvalidProtocolBufferException e) {

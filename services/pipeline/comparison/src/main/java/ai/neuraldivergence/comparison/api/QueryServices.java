@@ -121,11 +121,12 @@ public class QueryServices {
                     return Responses.listMonitors(monitors.statuses(), r.getModelId());
                 })
                 .add("CreateMonitor", CreateMonitorRequest.getDefaultInstance(), (r, call) ->
-                        Responses.monitorDefinition(definitions.create(Requests.createMonitor(r), call.caller())))
+                        Responses.monitorDefinition(definitions.create(Requests.createMonitor(r), call.by())))
                 .add("UpdateMonitor", UpdateMonitorRequest.getDefaultInstance(), (r, call) ->
-                        Responses.monitorDefinition(definitions.update(Requests.updateMonitor(r), call.caller())))
+                        Responses.monitorDefinition(definitions.update(Requests.updateMonitor(r), call.by(),
+                                call::grants)))
                 .add("DeleteMonitor", DeleteMonitorRequest.getDefaultInstance(), (r, call) -> {
-                    definitions.delete(Requests.monitorName(r.getName()), call.caller());
+                    definitions.delete(Requests.monitorName(r.getName()), call.by(), call::grants);
                     return DeleteMonitorResponse.newBuilder().setDeleted(true).build();
                 })
                 .add("GetMonitorHistory", MonitorHistoryRequest.getDefaultInstance(), (r, call) ->
@@ -147,11 +148,11 @@ public class QueryServices {
                         Responses.listReferences(refs.list(Requests.modelFilter(r.getModelId()))))
                 .add("CreateReference", CreateReferenceRequest.getDefaultInstance(), (r, call) ->
                         Responses.reference(refs.freeze(Requests.createReference(r), call.cancellation(),
-                                call.caller())))
+                                call.by())))
                 .add("SealReference", SealReferenceRequest.getDefaultInstance(), (r, call) ->
-                        Responses.reference(refs.seal(Requests.sealReference(r), call.caller())))
+                        Responses.reference(refs.seal(Requests.sealReference(r), call.by())))
                 .add("DeleteReference", DeleteReferenceRequest.getDefaultInstance(), (r, call) -> {
-                    refs.delete(Requests.deleteReference(r), call.caller());
+                    refs.delete(Requests.deleteReference(r), call.by());
                     return DeleteReferenceResponse.newBuilder().setDeleted(true).build();
                 });
     }

@@ -1,6 +1,8 @@
 package ai.neuraldivergence.comparison.api;
 
+import ai.neuraldivergence.comparison.auth.ModelGrants;
 import ai.neuraldivergence.comparison.query.Cancellation;
+import ai.neuraldivergence.contract.AccessTokens;
 import com.google.protobuf.Message;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -13,8 +15,18 @@ import java.util.function.BiFunction;
  */
 public final class Rpcs {
 
-    /** What a call brings besides its request: when to stop, and who asked (a token name, for write logs). */
-    public record Call(Cancellation cancellation, String caller) {
+    /** What a call brings besides its request: when to stop, and who asked. */
+    public record Call(Cancellation cancellation, AccessTokens.Caller caller) {
+
+        /** The caller's token name, for write logs (never the token). */
+        public String by() {
+            return caller == null ? "unknown" : caller.name();
+        }
+
+        /** Whether the caller may reach {@code modelId}'s data. */
+        public boolean grants(String modelId) {
+            return caller == null || caller.grants(modelId);
+        }
     }
 
     /** One method: a request of its type in, its response out. */
@@ -42,11 +54,15 @@ public final class Rpcs {
         return byMethod.containsKey(method);
     }
 
-    /** Answers one call: its request within {@link RequestBounds} first, then the query's answer. */
+    /**
+     * Answers one call: its request within {@link RequestBounds} and the caller's models ({@link ModelGrants})
+     * first, then the query's answer, as much of it as the caller may see.
+     */
     @SuppressWarnings("unchecked")
     public Message answer(String method, Message request, Call call) {
         RequestBounds.check(request);
+        ModelGrants.check(request, call.caller());
         Rpc<Message> rpc = (Rpc<Message>) rpc(method);
-        return rpc.answer().apply(request, call);
+        return ModelGrants.filter(rpc.answer().apply(request, call), call.caller());
     }
 }

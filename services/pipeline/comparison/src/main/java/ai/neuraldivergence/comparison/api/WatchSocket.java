@@ -1,12 +1,16 @@
 package ai.neuraldivergence.comparison.api;
 
+import ai.neuraldivergence.comparison.auth.ModelGrants;
+import ai.neuraldivergence.comparison.auth.WatchTokenCheck;
 import ai.neuraldivergence.comparison.service.WatchFilter;
 import ai.neuraldivergence.comparison.service.WatchHub;
+import ai.neuraldivergence.contract.AccessTokens;
 import ai.neuraldivergence.proto.v1.WatchEvent;
 import ai.neuraldivergence.proto.v1.WatchRequest;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.util.JsonFormat;
 import io.quarkus.websockets.next.CloseReason;
+import io.quarkus.websockets.next.HandshakeRequest;
 import io.quarkus.websockets.next.OnClose;
 import io.quarkus.websockets.next.OnTextMessage;
 import io.quarkus.websockets.next.WebSocket;
@@ -34,6 +38,9 @@ public class WatchSocket {
     @Inject
     WatchHub hub;
 
+    @Inject
+    AccessTokens tokens;
+
     private final Map<String, SocketWatcher> watchers = new ConcurrentHashMap<>();
 
     @OnTextMessage
@@ -48,7 +55,18 @@ public class WatchSocket {
                     + JsonMirrorResource.quote("malformed watch request: " + e.getMessage()) + "}");
             return;
         }
-        SocketWatcher watcher = new SocketWatcher(request.build(), connection, hub.queueCapacity());
+        // the upgrade admitted this token (WatchTokenCheck); its model grants shape what it is sent
+        AccessTokens.Caller caller = WatchTokenCheck.caller(tokens,
+                connection.handshakeRequest().headers(HandshakeRequest.SEC_WEBSOCKET_PROTOCOL))
+                .orElse(null);
+        try {
+            ModelGrants.check(request.build(), caller);
+        } catch (io.grpc.StatusRuntimeException e) {
+            connection.sendTextAndAwait("{\"code\":\"PERMISSION_DENIED\",\"message\":"
+                    + JsonMirrorResource.quote(e.getStatus().getDescription()) + "}");
+            return;
+        }
+        SocketWatcher watcher = new SocketWatcher(request.build(), caller, connection, hub.queueCapacity());
         SocketWatcher previous = watchers.put(connection.id(), watcher);
         if (previous != null) {
             // a new request replaces the previous one
@@ -69,8 +87,9 @@ public class WatchSocket {
         private final WebSocketConnection connection;
         private final AtomicInteger inFlight = new AtomicInteger();
 
-        SocketWatcher(WatchRequest request, WebSocketConnection connection, int capacity) {
-            super(request, capacity);
+        SocketWatcher(WatchRequest request, AccessTokens.Caller caller, WebSocketConnection connection,
+                int capacity) {
+            super(request, caller, capacity);
             this.connection = connection;
         }
 

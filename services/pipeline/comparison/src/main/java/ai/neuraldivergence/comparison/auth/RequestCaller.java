@@ -13,6 +13,11 @@ public class RequestCaller {
         this.caller = caller;
     }
 
+    /** The caller (null before the token filter ran: no product data is answered then). */
+    public AccessTokens.Caller caller() {
+        return caller;
+    }
+
     /** The caller's token name ("anonymous" when no tokens are configured). */
     public String name() {
         return caller == null ? "unknown" : caller.name();

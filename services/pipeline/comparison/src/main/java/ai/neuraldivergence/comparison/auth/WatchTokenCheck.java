@@ -5,6 +5,7 @@ import io.quarkus.websockets.next.HttpUpgradeCheck;
 import io.smallrye.mutiny.Uni;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -23,24 +24,37 @@ public class WatchTokenCheck implements HttpUpgradeCheck {
 
     @Override
     public Uni<CheckResult> perform(HttpUpgradeContext context) {
-        AccessTokens t = tokens.get();
-        Optional<AccessTokens.Caller> caller = t.required() ? Optional.empty() : t.callerOf(null);
-        String presented = null;
-        for (String header : context.httpRequest().headers().getAll("Sec-WebSocket-Protocol")) {
-            for (String protocol : header.split(",")) {
-                String p = protocol.trim();
-                // the first token offered alone: a handshake listing many must not try each (guesses in bulk)
-                if (p.startsWith(PREFIX) && presented == null) {
-                    presented = p;
-                    caller = t.callerOf(p.substring(PREFIX.length()));
-                }
-            }
-        }
-        AccessRules.Verdict verdict = AccessRules.check(AccessRules.watch(), caller, presented, "Watch");
+        List<String> protocols = context.httpRequest().headers().getAll("Sec-WebSocket-Protocol");
+        AccessRules.Verdict verdict = AccessRules.check(AccessRules.watch(), caller(tokens.get(), protocols),
+                presented(protocols), "Watch");
         if (verdict.admitted()) {
             return CheckResult.permitUpgrade();
         }
         return CheckResult.rejectUpgrade(verdict.refusal().getCode() == io.grpc.Status.Code.PERMISSION_DENIED
                 ? 403 : 401);
+    }
+
+    /**
+     * Who opens a watch socket with these {@code Sec-WebSocket-Protocol} headers: the first bearer subprotocol's
+     * token alone (a handshake listing many must not try each: guesses in bulk); anyone when no token is configured.
+     */
+    public static Optional<AccessTokens.Caller> caller(AccessTokens tokens, List<String> protocols) {
+        if (!tokens.required()) {
+            return tokens.callerOf(null);
+        }
+        String presented = presented(protocols);
+        return presented == null ? Optional.empty() : tokens.callerOf(presented.substring(PREFIX.length()));
+    }
+
+    private static String presented(List<String> protocols) {
+        for (String header : protocols) {
+            for (String protocol : header.split(",")) {
+                String p = protocol.trim();
+                if (p.startsWith(PREFIX)) {
+                    return p;
+                }
+            }
+        }
+        return null;
     }
 }

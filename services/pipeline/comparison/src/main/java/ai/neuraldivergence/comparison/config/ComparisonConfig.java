@@ -90,6 +90,14 @@ public interface ComparisonConfig {
          * health and metrics stay open. Logs name a token by its name, never by itself.
          */
         java.util.Optional<java.util.List<String>> tokens();
+
+        /**
+         * Which models a token may reach, comma-separated entries {@code name=model+model} by token name (environment
+         * ND_COMPARISON_AUTH_MODELS): such a token is refused any request naming another model, and every answer and
+         * watch event of another model is left out of what it is sent. A token named in none reaches every model; a
+         * name no token bears stops the service at start.
+         */
+        java.util.Optional<java.util.List<String>> models();
     }
 
     /**

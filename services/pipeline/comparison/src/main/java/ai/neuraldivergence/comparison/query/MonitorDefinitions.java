@@ -38,16 +38,17 @@ public final class MonitorDefinitions {
         return created;
     }
 
-    public StoredMonitor update(MonitorDefinition d, String by) {
-        StoredMonitor updated = refusedAsStatus(() -> store.update(d, by));
+    /** @param mayChange whether the caller may change a monitor of that model (the stored one's, checked locked) */
+    public StoredMonitor update(MonitorDefinition d, String by, java.util.function.Predicate<String> mayChange) {
+        StoredMonitor updated = refusedAsStatus(() -> store.update(d, by, mayChange));
         LOG.infof("monitor %s on model %s updated by token '%s' (generation %d)", d.name(), d.modelId(), by,
                 updated.generation());
         return updated;
     }
 
-    public void delete(String name, String by) {
+    public void delete(String name, String by, java.util.function.Predicate<String> mayChange) {
         refusedAsStatus(() -> {
-            store.delete(name, by);
+            store.delete(name, by, mayChange);
             return null;
         });
         LOG.infof("monitor %s deleted by token '%s'", name, by);
@@ -70,6 +71,7 @@ public final class MonitorDefinitions {
                 case EXISTS -> new AlreadyExistsException(e.getMessage());
                 case MISSING -> new NotFoundException(e.getMessage());
                 case FROM_CONFIG -> new FailedPreconditionException(e.getMessage());
+                case NOT_GRANTED -> new PermissionDeniedException(e.getMessage());
             };
         }
     }

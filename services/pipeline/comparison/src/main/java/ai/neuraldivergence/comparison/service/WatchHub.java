@@ -1,5 +1,7 @@
 package ai.neuraldivergence.comparison.service;
 
+import ai.neuraldivergence.comparison.auth.ModelGrants;
+import ai.neuraldivergence.contract.AccessTokens;
 import ai.neuraldivergence.proto.v1.WatchEvent;
 import ai.neuraldivergence.proto.v1.WatchRequest;
 import java.util.List;
@@ -17,20 +19,23 @@ public final class WatchHub {
     /** Events a subscriber may have waiting before it is dropped, unless configured. */
     public static final int DEFAULT_QUEUE = 4096;
 
-    /** One subscriber: its request, its queue, and how its transport sends and closes. */
+    /** One subscriber: its request, who made it, its queue, and how its transport sends and closes. */
     public abstract static class Subscriber {
         private final WatchRequest request;
+        private final AccessTokens.Caller caller;
         private final ArrayBlockingQueue<WatchEvent> queue;
         private volatile boolean closed;
 
-        protected Subscriber(WatchRequest request, int capacity) {
+        /** @param caller who subscribes: a token confined to some models is sent their events alone */
+        protected Subscriber(WatchRequest request, AccessTokens.Caller caller, int capacity) {
             this.request = request;
+            this.caller = caller;
             this.queue = new ArrayBlockingQueue<>(capacity);
         }
 
-        /** Whether the request asks for this event. */
+        /** Whether the request asks for this event, and its caller may see it. */
         public boolean wants(WatchEvent e) {
-            return WatchFilter.matches(request, e);
+            return WatchFilter.matches(request, e) && ModelGrants.visibleTo(e, caller);
         }
 
         /** The next queued event, or null. */
