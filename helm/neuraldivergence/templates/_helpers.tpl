@@ -116,6 +116,21 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
 {{- end }}
 {{- end -}}
 
+{{/*
+Which models a token may reach: the map token name -> models as one variable, name=model+model entries joined by
+commas (sorted by name). A token named in none reaches every model; nothing is set for an empty map.
+*/}}
+{{- define "nd.modelGrantsEnv" -}}
+{{- if .grants }}
+{{- $entries := list -}}
+{{- range $name, $models := .grants -}}
+{{- $entries = append $entries (printf "%s=%s" $name (join "+" $models)) -}}
+{{- end }}
+- name: {{ .env }}
+  value: {{ join "," $entries | quote }}
+{{- end }}
+{{- end -}}
+
 {{/* Mebibytes of a memory quantity (Mi, Gi, M, G or bytes), for the memory rule. */}}
 {{- define "nd.mebibytes" -}}
 {{- $q := toString . -}}

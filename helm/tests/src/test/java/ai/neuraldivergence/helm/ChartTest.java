@@ -339,6 +339,20 @@ class ChartTest {
     }
 
     @Test
+    void modelGrantsReachEachServiceAsOneVariableAndNoneLeavesItUnset() {
+        Chart.Rendered r = Chart.render(Chart.EXTERNAL, "auth: {existingSecret: nd-api-tokens, comparisonModels: "
+                + "{team-b: [fraud], team-a: [mnist-cnn, fashion]}, inferenceModels: {team-a: [mnist-cnn]}}");
+        assertEquals("team-a=mnist-cnn+fashion,team-b=fraud", env(r, "comparison", "ND_COMPARISON_AUTH_MODELS"));
+        assertEquals("team-a=mnist-cnn", env(r, "inference", "ND_INFERENCE_AUTH_MODELS"));
+        Chart.Rendered none = Chart.render(Chart.EXTERNAL);
+        assertEquals(null, env(none, "comparison", "ND_COMPARISON_AUTH_MODELS"));
+        assertEquals(null, env(none, "inference", "ND_INFERENCE_AUTH_MODELS"));
+        // a model list that would read as "every model", or a model that would split the entry, is refused
+        Chart.refusal(Chart.EXTERNAL, "auth: {existingSecret: t, comparisonModels: {team-a: []}}");
+        Chart.refusal(Chart.EXTERNAL, "auth: {existingSecret: t, inferenceModels: {team-a: [\"a,b\"]}}");
+    }
+
+    @Test
     void bothServicesReadTheirTokensFromTheSecret() {
         Chart.Rendered r = Chart.render(Chart.EXTERNAL);
         assertEquals("nd-api-tokens/comparison", secretKey(r, "comparison", "ND_COMPARISON_AUTH_TOKENS"));

@@ -63,7 +63,10 @@ class InferenceAuthTest {
     static final String RECORDER = "recorder-tok-0b6f2e4a71";
     static final String REPLAY = "replay-tok-c93e7d5a18f2";
     static final String ADMIN = "admin-tok-4e8b1f6c2d09";
-    static final List<String> TOKENS = List.of(PREDICTOR, RECORDER, REPLAY, ADMIN);
+    /** Confined to one model (nd.inference.auth.models), with every scope but reference. */
+    static final String TEAM = "team-tok-7a3e9c1b5d20";
+    static final String TEAM_MODEL = "auth-team";
+    static final List<String> TOKENS = List.of(PREDICTOR, RECORDER, REPLAY, ADMIN, TEAM);
 
     /** Each token's name and scopes, as configured below. */
     record Holder(String name, String token, Set<String> scopes) {
@@ -79,7 +82,9 @@ class InferenceAuthTest {
         @Override
         public Map<String, String> getConfigOverrides() {
             return Map.of("nd.inference.auth.tokens", "predictor:" + PREDICTOR + "=predict,recorder:" + RECORDER
-                            + "=record,replay:" + REPLAY + "=record+reference+predict,admin:" + ADMIN,
+                            + "=record,replay:" + REPLAY + "=record+reference+predict,admin:" + ADMIN
+                            + ",team:" + TEAM + "=predict+record",
+                    "nd.inference.auth.models", "team=" + TEAM_MODEL,
                     // refusals are logged at DEBUG, by name: the log test sees them
                     "quarkus.log.category.\"ai.neuraldivergence.inference.auth\".level", "DEBUG");
         }
@@ -276,6 +281,53 @@ class InferenceAuthTest {
             // untagged, the predict scope is enough
             assertEquals(1, stub(channel, PREDICTOR).predict(PredictRequest.newBuilder().addInstances(blank)
                     .putTags("source", "auth").build()).getPredictionsCount());
+        } finally {
+            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void aTokenConfinedToAModelReachesThatModelAlone() throws Exception {
+        String served = as("Bearer " + ADMIN).get("/v1/model").then().statusCode(200).extract().path("modelId");
+        String other = "auth-other-" + UUID.randomUUID();
+        as("Bearer " + TEAM).contentType(ContentType.JSON).body(observations(TEAM_MODEL, "{}"))
+                .post("/v1/observations").then().statusCode(202).body("accepted", equalTo(1));
+        as("Bearer " + TEAM).contentType(ContentType.JSON).body(observations(other, "{}"))
+                .post("/v1/observations").then().statusCode(403)
+                .body("message", equalTo("token 'team' is not granted model '" + other + "'"));
+        as("Bearer " + TEAM).contentType(ContentType.JSON).body(Map.of("modelId", TEAM_MODEL, "labels",
+                List.of(Map.of("instanceId", "team-1", "trueLabel", 3)))).post("/v1/labels").then().statusCode(202);
+        // labels without a model are the served model's, which it is not granted; nor are its predictions
+        String refusal = "token 'team' is not granted model '" + served + "'";
+        as("Bearer " + TEAM).contentType(ContentType.JSON).body(Map.of("labels",
+                List.of(Map.of("instanceId", "team-1", "trueLabel", 3)))).post("/v1/labels").then().statusCode(403)
+                .body("message", equalTo(refusal));
+        as("Bearer " + TEAM).contentType(ContentType.JSON).body(predictBody(Map.of())).post("/v1/predict").then()
+                .statusCode(403).body("message", equalTo(refusal));
+        as("Bearer " + TEAM).contentType("image/png").body(PNG).post("/v1/predict").then().statusCode(403);
+        as("Bearer " + TEAM).get("/v1/model").then().statusCode(403);
+        ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+        try {
+            PredictInstance.Builder blank = PredictInstance.newBuilder();
+            for (int i = 0; i < 784; i++) {
+                blank.addPixels(0f);
+            }
+            StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
+                    () -> stub(channel, TEAM).predict(PredictRequest.newBuilder().addInstances(blank).build()));
+            assertEquals(Status.Code.PERMISSION_DENIED, e.getStatus().getCode());
+            assertEquals(refusal, e.getStatus().getDescription());
+            ai.neuraldivergence.proto.v1.RecordLabelsRequest.Builder labels =
+                    ai.neuraldivergence.proto.v1.RecordLabelsRequest.newBuilder().addLabels(
+                            ai.neuraldivergence.proto.v1.LabelRecord.newBuilder().setInstanceId("team-2")
+                                    .setTrueLabel(1));
+            assertEquals(1, stub(channel, TEAM).recordLabels(labels.setModelId(TEAM_MODEL).build())
+                    .getAccepted());
+            StatusRuntimeException served2 = assertThrows(StatusRuntimeException.class,
+                    () -> stub(channel, TEAM).recordLabels(labels.setModelId("").build()));
+            assertEquals(Status.Code.PERMISSION_DENIED, served2.getStatus().getCode());
+            // an unconfined token still reaches every model
+            assertEquals(1, stub(channel, ADMIN).predict(PredictRequest.newBuilder().addInstances(blank).build())
+                    .getPredictionsCount());
         } finally {
             channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         }

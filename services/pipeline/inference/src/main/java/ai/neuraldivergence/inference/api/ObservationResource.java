@@ -72,6 +72,7 @@ public class ObservationResource {
         // every tap carries the same observations: the first tap's tags are the request's
         List<java.util.Map<String, String>> tags = mapped.taps().get(0).observations().stream()
                 .map(Observation::getTagsMap).toList();
+        InferenceScopes.requireModel(caller.get(), mapped.taps().get(0).header().getModelId());
         InferenceScopes.requireReferenceScope(caller.get(), tags);
         seals.refuseSealed(mapped.taps().get(0).header().getModelId(),
                 mapped.taps().get(0).header().getModelVersion(), tags);

@@ -55,6 +55,7 @@ public class PredictResource {
     @Operation(summary = "The served model: its id, version, input shape and taps in network order")
     public PredictJson.Model model() {
         var spec = predictions.spec();
+        InferenceScopes.requireModel(caller.get(), spec.modelId());
         return new PredictJson.Model(spec.modelId(), spec.modelVersion(), spec.inputShape(), spec.taps().stream()
                 .map(t -> new PredictJson.Tap(t.tap(), t.tapIndex(), t.shape(), t.reduction().word()))
                 .toList());
@@ -128,6 +129,7 @@ public class PredictResource {
             }
             list.add(new LabelPublisher.Label(l.instanceId(), l.trueLabel()));
         }
+        InferenceScopes.requireModel(caller.get(), labels.labelled(request.modelId()));
         // answered when Kafka has the labels or the deadline passed; no worker thread waits meanwhile
         return labels.publish(request.modelId(), list).handle((accepted, e) -> {
             if (e == null) {
@@ -144,6 +146,7 @@ public class PredictResource {
     /** Predicted observations are captured: a reference tag needs the reference scope, checked before that. */
     private List<PredictionService.Result> predict(List<PredictionService.Instance> instances) {
         List<java.util.Map<String, String>> tags = instances.stream().map(PredictionService.Instance::tags).toList();
+        InferenceScopes.requireModel(caller.get(), predictions.spec().modelId());
         InferenceScopes.requireReferenceScope(caller.get(), tags);
         seals.refuseSealed(predictions.spec().modelId(), predictions.spec().modelVersion(), tags);
         return predictions.predict(instances);

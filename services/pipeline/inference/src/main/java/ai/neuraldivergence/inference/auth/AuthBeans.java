@@ -23,12 +23,18 @@ public class AuthBeans {
         return tokens;
     }
 
-    /** AccessTokens' message names the entry, never its token; the prefix says where to fix it. */
+    /** AccessTokens' message names the entry, never its token; the prefix says which setting to fix. */
     static AccessTokens tokens(AuthConfig config) {
         try {
-            return new AccessTokens(config.tokens(), InferenceScopes.ALL);
+            new AccessTokens(config.tokens(), InferenceScopes.ALL);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("nd.inference.auth.tokens (ND_INFERENCE_AUTH_TOKENS): "
+                    + e.getMessage());
+        }
+        try {
+            return new AccessTokens(config.tokens(), config.models(), InferenceScopes.ALL);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("nd.inference.auth.models (ND_INFERENCE_AUTH_MODELS): "
                     + e.getMessage());
         }
     }

@@ -59,6 +59,13 @@ public final class InferenceScopes {
         }
     }
 
+    /** Throws {@link MissingScopeException} when the caller's token is confined to models other than this one. */
+    public static void requireModel(AccessTokens.Caller caller, String modelId) {
+        if (!caller.grants(modelId)) {
+            throw new MissingScopeException(AccessTokens.notGranted(caller, modelId));
+        }
+    }
+
     /** A valid token without a scope the request needs: 403 over HTTP, PERMISSION_DENIED over gRPC. */
     public static final class MissingScopeException extends RuntimeException {
         public MissingScopeException(String message) {

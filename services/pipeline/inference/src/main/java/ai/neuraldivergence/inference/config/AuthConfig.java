@@ -14,4 +14,11 @@ public interface AuthConfig {
      * ND_INFERENCE_AUTH_TOKENS, from a Secret in a cluster.
      */
     Optional<List<String>> tokens();
+
+    /**
+     * Which models a token may reach, comma-separated entries {@code name=model+model} by token name (environment
+     * ND_INFERENCE_AUTH_MODELS): such a token is refused (403) predictions of a served model, and observations and
+     * labels of a model, that it is not granted. A token named in none reaches every model.
+     */
+    Optional<List<String>> models();
 }

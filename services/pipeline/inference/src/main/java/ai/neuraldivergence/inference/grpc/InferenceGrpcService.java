@@ -78,6 +78,7 @@ public class InferenceGrpcService extends InferenceServiceGrpc.InferenceServiceI
             // the interceptor put the caller in the call's context; a reference tag needs the reference scope
             List<java.util.Map<String, String>> tags = instances.stream().map(PredictionService.Instance::tags)
                     .toList();
+            InferenceScopes.requireModel(GrpcTokenInterceptor.CALLER.get(), predictions.spec().modelId());
             InferenceScopes.requireReferenceScope(GrpcTokenInterceptor.CALLER.get(), tags);
             seals.refuseSealed(predictions.spec().modelId(), predictions.spec().modelVersion(), tags);
             PredictResponse.Builder out = PredictResponse.newBuilder().setModelId(predictions.spec().modelId())
@@ -106,6 +107,7 @@ public class InferenceGrpcService extends InferenceServiceGrpc.InferenceServiceI
             for (LabelRecord r : request.getLabelsList()) {
                 list.add(new LabelPublisher.Label(r.getInstanceId(), r.getTrueLabel()));
             }
+            InferenceScopes.requireModel(GrpcTokenInterceptor.CALLER.get(), labels.labelled(request.getModelId()));
             published = labels.publish(request.getModelId(), list);
         } catch (RuntimeException e) {
             response.onError(status(e).asRuntimeException());

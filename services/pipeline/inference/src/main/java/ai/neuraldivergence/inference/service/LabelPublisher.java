@@ -105,12 +105,17 @@ public class LabelPublisher {
         return publish(null, labels);
     }
 
+    /** The model labels sent for {@code model} belong to: null or empty means the served one. */
+    public String labelled(String model) {
+        return model == null || model.isEmpty() ? modelId : model;
+    }
+
     /**
      * {@link #publish(List)} for the observations of {@code model}: null or empty for the served model's, another
      * for those a client sent through {@code /v1/observations} (checked as a name, as the aggregator will).
      */
     public CompletableFuture<Integer> publish(String model, List<Label> labels) {
-        String labelled = model == null || model.isEmpty() ? modelId : model;
+        String labelled = labelled(model);
         ActivationBatchValidator.nameProblem("modelId", labelled).ifPresent(p -> {
             throw new IllegalArgumentException(p);
         });

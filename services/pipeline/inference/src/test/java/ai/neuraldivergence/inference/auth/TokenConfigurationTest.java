@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.neuraldivergence.contract.AccessTokens;
+import ai.neuraldivergence.inference.config.AuthConfig;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -16,8 +17,22 @@ import org.junit.jupiter.api.Test;
 /** A bad token entry stops the service at start, saying where and which entry, never the token. */
 class TokenConfigurationTest {
 
+    private static AuthConfig config(Optional<List<String>> tokens, Optional<List<String>> models) {
+        return new AuthConfig() {
+            @Override
+            public Optional<List<String>> tokens() {
+                return tokens;
+            }
+
+            @Override
+            public Optional<List<String>> models() {
+                return models;
+            }
+        };
+    }
+
     private static AccessTokens configured(String... entries) {
-        return AuthBeans.tokens(() -> Optional.of(List.of(entries)));
+        return AuthBeans.tokens(config(Optional.of(List.of(entries)), Optional.empty()));
     }
 
     @Test
@@ -34,8 +49,16 @@ class TokenConfigurationTest {
     }
 
     @Test
+    void aModelGrantForNoTokenNamesItsOwnSetting() {
+        IllegalArgumentException typo = assertThrows(IllegalArgumentException.class, () -> AuthBeans.tokens(config(
+                Optional.of(List.of("team:0123456789abcdef-secret")), Optional.of(List.of("taem=mnist-cnn")))));
+        assertEquals("nd.inference.auth.models (ND_INFERENCE_AUTH_MODELS): model grant names token 'taem', which "
+                + "is not configured", typo.getMessage());
+    }
+
+    @Test
     void noTokensLeaveTheApiOpenWithEveryScope() {
-        AccessTokens open = AuthBeans.tokens(Optional::empty);
+        AccessTokens open = AuthBeans.tokens(config(Optional.empty(), Optional.empty()));
         assertFalse(open.required());
         assertEquals(InferenceScopes.ALL, open.caller(null).orElseThrow().scopes());
     }
