@@ -82,6 +82,8 @@ public final class AccessTokens {
         this.serviceScopes = Set.copyOf(serviceScopes);
         List<Entry> parsed = new ArrayList<>();
         Set<String> names = new LinkedHashSet<>();
+        // names written in the entries; "token-N" names move with the list's order, so no grant may use them
+        Set<String> written = new LinkedHashSet<>();
         int position = 0;
         for (String raw : configured.isPresent() ? configured.get() : List.<String>of()) {
             String entry = raw.trim();
@@ -94,15 +96,18 @@ public final class AccessTokens {
                 throw new IllegalArgumentException("token name '" + e.name() + "' is configured twice");
             }
             parsed.add(e);
+            if (entry.startsWith(e.name() + ":")) {
+                written.add(e.name());
+            }
         }
-        java.util.Map<String, Set<String>> grants = grants(modelGrants, names);
+        java.util.Map<String, Set<String>> grants = grants(modelGrants, names, written);
         this.entries = parsed.stream().map(e -> new Entry(e.name(), e.token(), e.scopes(),
                 grants.getOrDefault(e.name(), Set.of()))).toList();
     }
 
     /** The model grants by token name; refuses an entry that is malformed or names no configured token. */
     private static java.util.Map<String, Set<String>> grants(Optional<? extends Collection<String>> configured,
-            Set<String> tokenNames) {
+            Set<String> tokenNames, Set<String> written) {
         java.util.Map<String, Set<String>> out = new java.util.HashMap<>();
         for (String raw : configured.isPresent() ? configured.get() : List.<String>of()) {
             String entry = raw.trim();
@@ -117,6 +122,10 @@ public final class AccessTokens {
             }
             if (!tokenNames.contains(name)) {
                 throw new IllegalArgumentException("model grant names token '" + name + "', which is not configured");
+            }
+            if (!written.contains(name)) {
+                throw new IllegalArgumentException("model grant names token '" + name + "' by its position: name "
+                        + "the token in its entry (name:token), so that reordering the list cannot move the grant");
             }
             Set<String> models = new LinkedHashSet<>();
             for (String m : entry.substring(equals + 1).split("\\+")) {

@@ -97,5 +97,8 @@ class AccessTokensTest {
                 () -> new AccessTokens(token, Optional.of(List.of("team-a")), SCOPES), "no '='");
         assertThrows(IllegalArgumentException.class,
                 () -> new AccessTokens(token, Optional.of(List.of("team-a=m1", "team-a=m2")), SCOPES), "twice");
+        IllegalArgumentException positional = assertThrows(IllegalArgumentException.class, () -> new AccessTokens(
+                Optional.of(List.of("0123456789abcdef0123")), Optional.of(List.of("token-1=m1")), SCOPES));
+        assertTrue(positional.getMessage().contains("by its position"), positional.getMessage());
     }
 }

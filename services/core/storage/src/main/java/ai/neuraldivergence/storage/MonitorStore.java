@@ -254,6 +254,20 @@ public final class MonitorStore {
         });
     }
 
+    /**
+     * A monitor's transitions of one generation, newest first, at most {@code limit}: what it recorded since it last
+     * started over (a change of model always starts it over, so none of these is of another model).
+     */
+    public List<Transition> history(String name, long generation, int limit) {
+        return Transactions.run(dataSource, "reading the history of monitor " + name, c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT " + TransitionRows.COLUMNS
+                    + " FROM monitor_transition WHERE monitor = ? AND generation = ? ORDER BY id DESC LIMIT ?")) {
+                Sql.bind(ps, name, generation, limit);
+                return Sql.list(ps, TransitionRows::read);
+            }
+        });
+    }
+
     /** A monitor's transitions, newest first, at most {@code limit}. */
     public List<Transition> history(String name, int limit) {
         return Transactions.run(dataSource, "reading the history of monitor " + name, c -> {

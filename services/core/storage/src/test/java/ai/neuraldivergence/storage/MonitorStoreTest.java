@@ -117,7 +117,17 @@ class MonitorStoreTest {
         assertTrue(later.id() > first.id(), "ids increase");
         assertEquals(List.of(later.id(), first.id()), store.history("twice", 10).stream().map(Transition::id)
                 .toList());
+        // what a caller confined to some models reads: the generation since it last started over (a change of model
+        // always starts one), never an earlier one's, which may have watched another model
+        assertEquals(List.of(later.id()), store.history("twice", changed.generation(), 10).stream()
+                .map(Transition::id).toList());
         assertEquals("writer", store.find("twice").orElseThrow().updatedBy());
+        // a caller not granted the stored monitor's model changes nothing
+        assertEquals(MonitorStore.Refusal.NOT_GRANTED, assertThrows(MonitorStore.RefusedException.class,
+                () -> store.delete("twice", "team", model -> false)).refusal());
+        assertEquals(MonitorStore.Refusal.NOT_GRANTED, assertThrows(MonitorStore.RefusedException.class,
+                () -> store.update(monitor("twice", "dense", 0.9), "team", model -> false)).refusal());
+        assertEquals("conv", store.find("twice").orElseThrow().definition().tap());
         store.delete("twice", "writer");
         assertTrue(store.history("twice", 10).isEmpty(), "a deleted monitor's history goes with it");
     }

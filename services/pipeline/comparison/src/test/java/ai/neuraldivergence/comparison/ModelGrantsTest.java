@@ -145,8 +145,10 @@ class ModelGrantsTest {
                 .put("/api/v1/monitors/ops-watch").then().statusCode(403)
                 .body("message", equalTo("monitor 'ops-watch' watches a model this token is not granted"));
         given().header("Authorization", "Bearer " + TEAM).delete("/api/v1/monitors/ops-watch").then().statusCode(403);
+        // named, not its model: a confined token learns nothing of models it is not granted
         given().header("Authorization", "Bearer " + TEAM).get("/api/v1/monitors/ops-watch/history").then()
-                .statusCode(403);
+                .statusCode(403).body("message", equalTo("monitor 'ops-watch' watches a model this token is not "
+                        + "granted"));
         given().header("Authorization", "Bearer " + TEAM).get("/api/v1/monitors").then().statusCode(200)
                 .body("monitors.name", equalTo(List.of("team-watch")));
         // untouched, and the unconfined token still sees and deletes it

@@ -132,7 +132,7 @@ public class QueryServices {
                 .add("GetMonitorHistory", MonitorHistoryRequest.getDefaultInstance(), (r, call) ->
                         Responses.monitorHistory(definitions.history(Requests.monitorName(r.getName()),
                                 Requests.historyLimit(r.getLimit()), Requests.evaluationMinutes(
-                                        r.getEvaluationMinutes()))))
+                                        r.getEvaluationMinutes()), call::grants, call.confined())))
                 .add("InspectInstance", InspectInstanceRequest.getDefaultInstance(), (r, call) ->
                         Responses.inspectInstance(investigations.inspect(Requests.inspectInstance(r),
                                 call.cancellation())))

@@ -23,6 +23,11 @@ public final class Rpcs {
             return caller == null ? "unknown" : caller.name();
         }
 
+        /** Whether the caller is confined to some models. */
+        public boolean confined() {
+            return caller != null && caller.confined();
+        }
+
         /** Whether the caller may reach {@code modelId}'s data. */
         public boolean grants(String modelId) {
             return caller == null || caller.grants(modelId);

@@ -59,6 +59,11 @@ public class WatchSocket {
         AccessTokens.Caller caller = WatchTokenCheck.caller(tokens,
                 connection.handshakeRequest().headers(HandshakeRequest.SEC_WEBSOCKET_PROTOCOL))
                 .orElse(null);
+        if (caller == null) {
+            // the upgrade check admitted none: fail closed rather than watch unconfined
+            connection.sendTextAndAwait("{\"code\":\"UNAUTHENTICATED\",\"message\":\"no valid token\"}");
+            return;
+        }
         try {
             ModelGrants.check(request.build(), caller);
         } catch (io.grpc.StatusRuntimeException e) {

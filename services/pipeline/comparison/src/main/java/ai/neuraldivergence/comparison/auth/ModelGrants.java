@@ -31,22 +31,9 @@ public final class ModelGrants {
     /** Refuses a request that names a model the caller is not granted. */
     public static void check(Message request, AccessTokens.Caller caller) {
         if (caller != null && caller.confined()) {
-            refuseUngranted(request, caller);
-        }
-    }
-
-    private static void refuseUngranted(Message message, AccessTokens.Caller caller) {
-        for (Map.Entry<FieldDescriptor, Object> field : message.getAllFields().entrySet()) {
-            FieldDescriptor f = field.getKey();
-            if (isModelId(f)) {
-                String model = (String) field.getValue();
-                if (!model.isEmpty() && !caller.grants(model)) {
-                    throw denied(caller, model);
-                }
-            } else if (f.getJavaType() == FieldDescriptor.JavaType.MESSAGE && namesAModel(f.getMessageType())) {
-                for (Object value : f.isRepeated() ? (List<?>) field.getValue() : List.of(field.getValue())) {
-                    refuseUngranted((Message) value, caller);
-                }
+            String ungranted = firstUngranted(request, caller);
+            if (ungranted != null) {
+                throw denied(caller, ungranted);
             }
         }
     }
@@ -62,17 +49,33 @@ public final class ModelGrants {
         return visible(answer, caller);
     }
 
-    /** Whether a streamed event belongs to models the caller is granted (a watch's event, say). */
+    /**
+     * Whether every model a streamed event names is granted to the caller (a watch's event, say): asked of every
+     * event on the publishing thread, so it walks only what names a model and builds nothing.
+     */
     public static boolean visibleTo(Message event, AccessTokens.Caller caller) {
-        if (caller == null || !caller.confined()) {
-            return true;
+        return caller == null || !caller.confined() || firstUngranted(event, caller) == null;
+    }
+
+    /** The first model named at any depth that the caller is not granted; null when there is none. */
+    private static String firstUngranted(Message message, AccessTokens.Caller caller) {
+        for (Map.Entry<FieldDescriptor, Object> field : message.getAllFields().entrySet()) {
+            FieldDescriptor f = field.getKey();
+            if (isModelId(f)) {
+                String model = (String) field.getValue();
+                if (!model.isEmpty() && !caller.grants(model)) {
+                    return model;
+                }
+            } else if (f.getJavaType() == FieldDescriptor.JavaType.MESSAGE && namesAModel(f.getMessageType())) {
+                for (Object value : f.isRepeated() ? (List<?>) field.getValue() : List.of(field.getValue())) {
+                    String ungranted = firstUngranted((Message) value, caller);
+                    if (ungranted != null) {
+                        return ungranted;
+                    }
+                }
+            }
         }
-        try {
-            visible(event, caller);
-            return true;
-        } catch (io.grpc.StatusRuntimeException e) {
-            return false;
-        }
+        return null;
     }
 
     private static Message visible(Message message, AccessTokens.Caller caller) {

@@ -54,13 +54,28 @@ public final class MonitorDefinitions {
         LOG.infof("monitor %s deleted by token '%s'", name, by);
     }
 
-    /** @param evaluationMinutes the evaluations of the last this many minutes too (0: none) */
-    public History history(String name, int limit, int evaluationMinutes) {
+    /**
+     * @param evaluationMinutes the evaluations of the last this many minutes too (0: none)
+     * @param mayRead whether the caller may read a monitor of that model
+     * @param currentGeneration the transitions since the monitor last started over alone: for a caller confined to
+     *     some models, since the monitor's earlier generations may have watched another model
+     */
+    public History history(String name, int limit, int evaluationMinutes, java.util.function.Predicate<String> mayRead,
+            boolean currentGeneration) {
         StoredMonitor monitor = store.find(name).orElseThrow(() -> new NotFoundException("no monitor '" + name
                 + "'"));
-        return new History(monitor, store.history(name, limit), evaluationMinutes == 0 ? List.of()
+        if (!mayRead.test(monitor.definition().modelId())) {
+            throw new PermissionDeniedException(notGranted(name));
+        }
+        return new History(monitor, currentGeneration ? store.history(name, monitor.generation(), limit)
+                : store.history(name, limit), evaluationMinutes == 0 ? List.of()
                 : store.evaluations(name, monitor.generation(), java.time.Instant.now().minusSeconds(
                         60L * evaluationMinutes)));
+    }
+
+    /** Names the monitor, not its model: a confined caller learns nothing of models it is not granted. */
+    private static String notGranted(String monitor) {
+        return "monitor '" + monitor + "' watches a model this token is not granted";
     }
 
     private static <T> T refusedAsStatus(java.util.function.Supplier<T> write) {

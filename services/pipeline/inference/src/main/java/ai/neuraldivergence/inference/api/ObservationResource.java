@@ -63,6 +63,8 @@ public class ObservationResource {
             + "once Kafka has them")
     public Response record(ObservationRequest request) throws InterruptedException {
         ObservationMapper.Mapped mapped = mapper.map(request);
+        // before the served model's refusal, which would name the served model to a token not granted it
+        InferenceScopes.requireModel(caller.get(), mapped.taps().get(0).header().getModelId());
         if (mapped.taps().get(0).header().getModelId().equals(servedModelId)) {
             // the served model's observations are its own predictions: recorded ones could claim its layout or
             // stand in for its traffic
@@ -72,7 +74,6 @@ public class ObservationResource {
         // every tap carries the same observations: the first tap's tags are the request's
         List<java.util.Map<String, String>> tags = mapped.taps().get(0).observations().stream()
                 .map(Observation::getTagsMap).toList();
-        InferenceScopes.requireModel(caller.get(), mapped.taps().get(0).header().getModelId());
         InferenceScopes.requireReferenceScope(caller.get(), tags);
         seals.refuseSealed(mapped.taps().get(0).header().getModelId(),
                 mapped.taps().get(0).header().getModelVersion(), tags);

@@ -68,6 +68,7 @@ public class PredictResource {
     @Produces(MediaType.APPLICATION_JSON)
     @Operation(summary = "Classify inputs given as pixel arrays; their activations are captured")
     public PredictJson.Response predict(PredictJson.Request request) {
+        InferenceScopes.requireModel(caller.get(), predictions.spec().modelId());
         if (request == null || request.instances() == null) {
             throw new IllegalArgumentException("a body {\"instances\": [{\"pixels\": [...]}]} is required");
         }
@@ -90,6 +91,8 @@ public class PredictResource {
     @Operation(summary = "Classify one uploaded PNG image (scaled to the model's input, grayscale)")
     public PredictJson.Response predictPng(byte[] png, @RestQuery String instanceId, @RestQuery Integer trueLabel,
             @RestQuery String pairId, @RestQuery String pairRole, @RestQuery List<String> tag) {
+        // before the image is decoded: a token not granted the served model costs nothing
+        InferenceScopes.requireModel(caller.get(), predictions.spec().modelId());
         if (png == null || png.length == 0) {
             throw new IllegalArgumentException("the body must be a PNG image");
         }
@@ -146,7 +149,6 @@ public class PredictResource {
     /** Predicted observations are captured: a reference tag needs the reference scope, checked before that. */
     private List<PredictionService.Result> predict(List<PredictionService.Instance> instances) {
         List<java.util.Map<String, String>> tags = instances.stream().map(PredictionService.Instance::tags).toList();
-        InferenceScopes.requireModel(caller.get(), predictions.spec().modelId());
         InferenceScopes.requireReferenceScope(caller.get(), tags);
         seals.refuseSealed(predictions.spec().modelId(), predictions.spec().modelVersion(), tags);
         return predictions.predict(instances);

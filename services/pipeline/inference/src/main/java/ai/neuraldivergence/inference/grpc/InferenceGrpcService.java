@@ -54,6 +54,8 @@ public class InferenceGrpcService extends InferenceServiceGrpc.InferenceServiceI
     @Blocking
     public void predict(PredictRequest request, StreamObserver<PredictResponse> response) {
         reply(response, () -> {
+            // before any image is decoded
+            InferenceScopes.requireModel(GrpcTokenInterceptor.CALLER.get(), predictions.spec().modelId());
             int side = predictions.spec().inputShape()[0];
             List<PredictionService.Instance> instances = new ArrayList<>(request.getInstancesCount());
             for (PredictInstance i : request.getInstancesList()) {
@@ -78,7 +80,6 @@ public class InferenceGrpcService extends InferenceServiceGrpc.InferenceServiceI
             // the interceptor put the caller in the call's context; a reference tag needs the reference scope
             List<java.util.Map<String, String>> tags = instances.stream().map(PredictionService.Instance::tags)
                     .toList();
-            InferenceScopes.requireModel(GrpcTokenInterceptor.CALLER.get(), predictions.spec().modelId());
             InferenceScopes.requireReferenceScope(GrpcTokenInterceptor.CALLER.get(), tags);
             seals.refuseSealed(predictions.spec().modelId(), predictions.spec().modelVersion(), tags);
             PredictResponse.Builder out = PredictResponse.newBuilder().setModelId(predictions.spec().modelId())
