@@ -232,4 +232,80 @@ class ModelGrantsTest {
             channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         }
     }
+
+    /** A transition as the evaluating replica stores it, written here directly (generation given). */
+    private void storeTransition(String monitor, long generation, double value) throws Exception {
+        try (var c = owner.getConnection(); var ps = c.prepareStatement("INSERT INTO monitor_transition (monitor, "
+                + "generation, tap, state, previous_state, since, value, threshold_applied, slice) VALUES (?, ?, "
+                + "'dense1', 'drifting', 'ok', now(), ?, 0.1, 'all')")) {
+            ps.setString(1, monitor);
+            ps.setLong(2, generation);
+            ps.setDouble(3, value);
+            ps.executeUpdate();
+        }
+    }
+
+    private long generation(String monitor) throws Exception {
+        try (var c = owner.getConnection(); var ps = c.prepareStatement("SELECT generation FROM monitor WHERE name = ?")) {
+            ps.setString(1, monitor);
+            try (var rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        }
+    }
+
+    /**
+     * A transition stored while a monitor watched another model and pushed after it was moved (pushes follow within
+     * a second) is announced under the definition that recorded it, not the monitor's current one: the granted
+     * model's watchers never see the other model's transition as their own.
+     */
+    @Test
+    void aTransitionOfAMonitorsEarlierModelNeverReachesTheNewModelsWatchers() throws Exception {
+        given().header("Authorization", "Bearer " + OPS).contentType("application/json")
+                .body("{\"monitor\": {\"name\": \"moving\", \"modelId\": \"grant-b\", \"tap\": \"dense1\"}}")
+                .post("/api/v1/monitors").then().statusCode(201);
+        long before = generation("moving");
+        ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+        Context.CancellableContext context = Context.current().withCancellation();
+        try {
+            List<WatchEvent> received = new CopyOnWriteArrayList<>();
+            Metadata m = new Metadata();
+            m.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + TEAM);
+            var async = ComparisonServiceGrpc.newStub(channel)
+                    .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(m));
+            context.run(() -> async.watch(WatchRequest.newBuilder().setModelId("grant-a").setIncludeMonitors(true)
+                    .build(), new StreamObserver<>() {
+                        @Override
+                        public void onNext(WatchEvent e) {
+                            received.add(e);
+                        }
+
+                        @Override
+                        public void onError(Throwable t) {
+                        }
+
+                        @Override
+                        public void onCompleted() {
+                        }
+                    }));
+            Management.awaitMetric("nd_comparison_watch_subscribers 1.0");
+            given().header("Authorization", "Bearer " + OPS).contentType("application/json")
+                    .body("{\"monitor\": {\"modelId\": \"grant-a\", \"tap\": \"dense1\"}}")
+                    .put("/api/v1/monitors/moving").then().statusCode(200);
+            long after = generation("moving");
+            assertTrue(after > before, "a change of model starts the monitor over");
+            // stored under the earlier generation, pushed after the move; then one of the new generation
+            storeTransition("moving", before, 0.77);
+            storeTransition("moving", after, 0.42);
+            WindowUpdates.assertReceives(received, 1, "the new generation's transition reached the watcher");
+            Thread.sleep(2_000);
+            assertEquals(1, received.size(), received.toString());
+            assertEquals(0.42, received.get(0).getMonitorTransition().getMonitor().getCurrentValue(), 1e-9);
+        } finally {
+            context.cancel(null);
+            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+        given().header("Authorization", "Bearer " + OPS).delete("/api/v1/monitors/moving").then().statusCode(200);
+    }
 }

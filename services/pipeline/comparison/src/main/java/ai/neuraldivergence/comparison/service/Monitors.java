@@ -103,9 +103,17 @@ public final class Monitors {
         synchronized (this) {
             fresh = store.transitionsAfter(pushed, PUSH_BATCH);
         }
+        boolean refreshed = false;
         for (Transition t : fresh) {
-            Optional<StoredMonitor> m = monitors.stream().filter(s -> s.definition().name().equals(t.monitor()))
-                    .findFirst();
+            // announced under the definition that recorded it: a monitor changed since (another model, another
+            // tap) is another generation, and its old transition must not reach the new one's watchers as its own
+            Optional<StoredMonitor> m = recordedBy(t);
+            if (m.isEmpty() && !refreshed) {
+                // a generation newer than this replica has seen: read the monitors once more (once a push)
+                refresh();
+                refreshed = true;
+                m = recordedBy(t);
+            }
             if (m.isPresent()) {
                 transitions.accept(new Announced(new Status(m.get(), t.tap(), asStatus(t)), t));
             }
@@ -114,6 +122,11 @@ public final class Monitors {
             }
         }
         return fresh.size();
+    }
+
+    private Optional<StoredMonitor> recordedBy(Transition t) {
+        return monitors.stream().filter(s -> s.definition().name().equals(t.monitor())
+                && s.generation() == t.generation()).findFirst();
     }
 
     /** The state a transition led to, as a status (the deciding evaluation's window and value). */
