@@ -74,6 +74,11 @@ class InvestigationGrpcTest extends GrpcApiTest {
      * up by 3; classes 0 and 2 are alike. From minute 5 on, neuron 3 of every class moves up by 3.
      */
     private static TapDescriptor seed(DataSource owner, String model) throws Exception {
+        return seed(owner, model, Granularity.MINUTE);
+    }
+
+    /** The same, stored as minutes, or as their one hour (as the aggregator's roll-up holds them). */
+    private static TapDescriptor seed(DataSource owner, String model, Granularity g) throws Exception {
         TapDescriptor tap = new TapDescriptor(model, "v1", "dense", 0, new int[] {4}, 4, Reduction.NONE);
         TapWindowStore windows = new TapWindowStore(owner);
         Random random = new Random(5);
@@ -81,7 +86,7 @@ class InvestigationGrpcTest extends GrpcApiTest {
             c.setAutoCommit(false);
             new CatalogStore(owner).register(c, tap);
             for (int m = 0; m < 10; m++) {
-                Instant start = T0.plusSeconds(60L * m);
+                Instant start = g.windowStart(T0.plusSeconds(60L * m));
                 TapDistribution all = new TapDistribution(4, 200);
                 for (int cls = 0; cls < 3; cls++) {
                     TapDistribution d = new TapDistribution(4, 200);
@@ -95,10 +100,9 @@ class InvestigationGrpcTest extends GrpcApiTest {
                         d.add(v, 0);
                         all.add(v, 0);
                     }
-                    windows.merge(c, new WindowKey(model, "v1", "dense", Slice.predictedClass(cls), Granularity.MINUTE,
-                            start), d);
+                    windows.merge(c, new WindowKey(model, "v1", "dense", Slice.predictedClass(cls), g, start), d);
                 }
-                windows.merge(c, new WindowKey(model, "v1", "dense", Slice.ALL, Granularity.MINUTE, start), all);
+                windows.merge(c, new WindowKey(model, "v1", "dense", Slice.ALL, g, start), all);
             }
             c.commit();
         }
@@ -173,6 +177,31 @@ class InvestigationGrpcTest extends GrpcApiTest {
         assertStatus(Status.Code.INVALID_ARGUMENT, "ask for a coarser granularity", () -> api.getDriftTimeline(
                 DriftTimelineRequest.newBuilder().setModelId("timeline").setReference("calm").setRange(range(0,
                         3000)).setGranularity(ai.neuraldivergence.proto.v1.Granularity.GRANULARITY_MINUTE).build()));
+    }
+
+    /**
+     * Past the minutes' retention only the hour is stored: a minute timeline over it has one point, the hour, where
+     * each of its minutes read the whole hour again (ten points, each with the hour's counts).
+     */
+    @Test
+    void aTimelineOverMinutesRetentionDroppedShowsTheirHourOnce() throws Exception {
+        seed(owner, "retired", Granularity.HOUR);
+        try (Connection c = owner.getConnection(); var ps = c.prepareStatement("SELECT count(*) FROM tap_window "
+                + "WHERE model_id = 'retired' AND granularity = 'minute'")) {
+            var rs = ps.executeQuery();
+            rs.next();
+            assertEquals(0, rs.getLong(1), "no minute stored");
+        }
+        // the reference: the stored hour itself
+        api.createReference(CreateReferenceRequest.newBuilder().setModelId("retired").setName("calm")
+                .setRange(TimeRange.newBuilder().setFrom(DriftFixture.ts(T0)).setTo(DriftFixture.ts(
+                        T0.plusSeconds(3_600)))).build());
+        DriftTimeline t = api.getDriftTimeline(DriftTimelineRequest.newBuilder().setModelId("retired")
+                .setReference("calm").setRange(range(0, 10)).build());
+        assertEquals(1, t.getPointsCount(), "the hour, once");
+        assertEquals(ai.neuraldivergence.proto.v1.Granularity.GRANULARITY_HOUR,
+                t.getPoints(0).getWindow().getGranularity());
+        assertEquals(DriftFixture.ts(T0), t.getPoints(0).getWindow().getStart());
     }
 
     @Test

@@ -55,6 +55,41 @@ public record TimelineQuery(ModelVersion model, List<String> taps, Selection.Ran
                 / g.length().toSeconds() + 1;
     }
 
+    /** One point's window: where it starts and how long it is. */
+    public record Window(Instant start, Granularity granularity) {
+    }
+
+    /**
+     * The timeline's windows, each of the granularity asked where windows of it are still stored, coarser where
+     * retention has dropped them (minutes older than {@code earliestMinute}, hours older than {@code earliestHour}:
+     * null when none is stored). Read at the finer granularity, such a point would be its whole hour (or day) read
+     * again for each of its minutes (or hours), every one showing the hour's counts; one point for it says what the
+     * data can tell. In order, each window once.
+     */
+    public List<Window> windows(Instant earliestMinute, Instant earliestHour) {
+        List<Window> out = new java.util.ArrayList<>();
+        for (Instant t : windowStarts()) {
+            Granularity g = granularity;
+            if (g == Granularity.MINUTE && !stored(t, earliestMinute)) {
+                g = Granularity.HOUR;
+            }
+            // an hour not built is read from its minutes, so its minutes stored are enough
+            if (g == Granularity.HOUR && !stored(g.windowStart(t), earliestHour)
+                    && !stored(g.windowStart(t), earliestMinute)) {
+                g = Granularity.DAY;
+            }
+            Window w = new Window(g.windowStart(t), g);
+            if (out.isEmpty() || !out.get(out.size() - 1).equals(w)) {
+                out.add(w);
+            }
+        }
+        return out;
+    }
+
+    private static boolean stored(Instant start, Instant earliest) {
+        return earliest != null && !start.isBefore(earliest);
+    }
+
     /** The start of each window the timeline holds, in order. */
     public List<Instant> windowStarts() {
         List<Instant> out = new java.util.ArrayList<>();

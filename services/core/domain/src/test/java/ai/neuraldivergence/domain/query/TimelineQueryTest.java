@@ -50,6 +50,28 @@ class TimelineQueryTest {
     }
 
     @Test
+    void windowsOlderThanTheStoredMinutesOrHoursArePointsOfTheirHourOrDayOnce() {
+        // 10:17:30 for 2 hours: minutes stored from 11:00 on, hours from the day's start
+        TimelineQuery q = query(Duration.ofHours(2), Granularity.MINUTE);
+        Instant elevenOClock = Instant.parse("2026-11-02T11:00:00Z");
+        List<TimelineQuery.Window> w = q.windows(elevenOClock, Instant.parse("2026-11-02T00:00:00Z"));
+        // 10:17..10:59 is one hour point, not 43 minute points each holding the whole hour
+        assertEquals(new TimelineQuery.Window(Instant.parse("2026-11-02T10:00:00Z"), Granularity.HOUR), w.get(0));
+        assertEquals(new TimelineQuery.Window(elevenOClock, Granularity.MINUTE), w.get(1));
+        assertEquals(1 + 78, w.size(), "then every minute from 11:00 to 12:17");
+        // nothing stored finer than days: one day point
+        assertEquals(List.of(new TimelineQuery.Window(Instant.parse("2026-11-02T00:00:00Z"), Granularity.DAY)),
+                q.windows(null, null));
+        // hours not built yet are read from their minutes: minutes stored are enough for hour points
+        TimelineQuery hours = query(Duration.ofHours(7), Granularity.HOUR);
+        assertEquals(List.of(Granularity.HOUR), hours.windows(Instant.parse("2026-11-02T10:00:00Z"), null).stream()
+                .map(TimelineQuery.Window::granularity).distinct().toList());
+        // everything stored: the windows asked for
+        assertEquals(q.windowStarts(), q.windows(T0.minusSeconds(3_600), T0.minusSeconds(3_600)).stream()
+                .map(TimelineQuery.Window::start).toList());
+    }
+
+    @Test
     void tooManyPointsAreRefusedNamingACoarserGranularity() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> query(Duration.ofDays(2), Granularity.MINUTE));

@@ -11,6 +11,7 @@ import ai.neuraldivergence.domain.TapDistribution;
 import ai.neuraldivergence.domain.TapMinute;
 import ai.neuraldivergence.domain.query.ModelVersion;
 import ai.neuraldivergence.domain.query.Selection;
+import ai.neuraldivergence.domain.query.TimelineQuery;
 import ai.neuraldivergence.storage.CatalogStore;
 import ai.neuraldivergence.storage.ReferenceStore;
 import ai.neuraldivergence.storage.TapWindowStore;
@@ -46,6 +47,16 @@ public final class Selections {
      * @param cache null to read every range from the store
      * @param referenceBytes the heap immutable reference distributions may hold (0: none is kept)
      */
+    /**
+     * A timeline's windows as what is stored can answer them: coarser where retention dropped the finer windows
+     * ({@link TimelineQuery#windows}).
+     */
+    public List<TimelineQuery.Window> timelineWindows(TimelineQuery query, String version) {
+        String modelId = query.model().modelId();
+        return query.windows(rollups.earliest(modelId, version, Granularity.MINUTE),
+                rollups.earliest(modelId, version, Granularity.HOUR));
+    }
+
     public Selections(CatalogStore catalog, TapWindowStore windows, WindowRollups rollups,
             WindowDeltaStore deltaStore, ReferenceStore references, int sketchK, SelectionCache cache,
             long referenceBytes) {

@@ -59,10 +59,11 @@ public final class Timelines {
             nullByTap.put(tap.tap(), layerNulls == null ? null
                     : layerNulls.sourceFor(tap, selections.sampleScope(tap, reference)));
         }
-        Granularity g = query.granularity();
         List<Point> out = new ArrayList<>();
-        for (Instant start : query.windowStarts()) {
+        for (TimelineQuery.Window w : selections.timelineWindows(query, version)) {
             cancellation.check();
+            Instant start = w.start();
+            Granularity g = w.granularity();
             Selections.Bound window = selections.bind(modelId, new Selection.Range(start, start.plus(g.length()),
                     query.range().slice()));
             List<TapComparison> compared = new ArrayList<>();
