@@ -381,6 +381,21 @@ public final class MonitorStore {
         return readEvaluations("tap = ?", monitor, generation, tap).stream().map(TapEvaluation::evaluation).toList();
     }
 
+    /**
+     * The newest transition of a monitor's generation on a tap whose state began before {@code before}: the state
+     * that held then (none: ok since the generation began).
+     */
+    public Optional<Transition> stateBefore(String monitor, long generation, String tap, Instant before) {
+        return Transactions.run(dataSource, "reading the state of monitor " + monitor, c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT " + TransitionRows.COLUMNS + " FROM "
+                    + "monitor_transition WHERE monitor = ? AND generation = ? AND tap = ? AND since < ? ORDER BY "
+                    + "since DESC, id DESC LIMIT 1")) {
+                Sql.bind(ps, monitor, generation, tap, before);
+                return Sql.list(ps, TransitionRows::read).stream().findFirst();
+            }
+        });
+    }
+
     /** The stored evaluations of a monitor's generation on every tap, of minutes ending after {@code after}. */
     public List<TapEvaluation> evaluations(String monitor, long generation, Instant after) {
         return readEvaluations("window_end > ?", monitor, generation, after);
@@ -416,6 +431,16 @@ public final class MonitorStore {
     public Optional<Transition> write(Lease lease, MonitorRun.Evaluation e, MonitorStatus state,
             Transition transition) {
         return Transactions.run(dataSource, "writing an evaluation of monitor " + state.monitor(), c -> {
+            // the lease row held (shared) to the commit: another replica taking the lease waits for this write
+            // instead of taking it between its statements, where the transition was dropped as if stored before
+            // while the evaluation and state it decided were committed (the new holder then never recorded it)
+            try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM monitor_lease WHERE name = 'monitors' "
+                    + "AND holder = ? AND epoch = ? AND expires_at > now() FOR SHARE")) {
+                Sql.bind(ps, lease.holder(), lease.epoch());
+                if (Sql.first(ps, rs -> rs.getInt(1)) == null) {
+                    return null;
+                }
+            }
             int written;
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO monitor_evaluation (monitor, generation, tap, "
                     + "window_end, window_start, window_observations, reference_observations, value, "

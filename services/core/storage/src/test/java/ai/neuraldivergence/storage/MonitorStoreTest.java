@@ -18,10 +18,12 @@ import ai.neuraldivergence.domain.monitor.TrailingWindow;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -121,6 +123,12 @@ class MonitorStoreTest {
         // always starts one), never an earlier one's, which may have watched another model
         assertEquals(List.of(later.id()), store.history("twice", changed.generation(), 10).stream()
                 .map(Transition::id).toList());
+        // the state that held before a time: the newest transition of the tap begun before it
+        assertEquals(later.id(), store.stateBefore("twice", changed.generation(), "conv", since.plusSeconds(60))
+                .orElseThrow().id());
+        assertTrue(store.stateBefore("twice", changed.generation(), "conv", since).isEmpty(), "none begun before");
+        assertTrue(store.stateBefore("twice", changed.generation(), "dense", since.plusSeconds(60)).isEmpty(),
+                "another tap's");
         assertEquals("writer", store.find("twice").orElseThrow().updatedBy());
         // a caller not granted the stored monitor's model changes nothing
         assertEquals(MonitorStore.Refusal.NOT_GRANTED, assertThrows(MonitorStore.RefusedException.class,
@@ -184,6 +192,73 @@ class MonitorStoreTest {
         assertEquals(StoredMonitor.Source.API, store.find("dropped").orElseThrow().source());
         assertEquals(StoredMonitor.Source.CONFIG, store.upsertFromConfig(monitor("dropped", "conv", 0.3)).source(),
                 "an upsert from the configuration takes the name over, in the same statement as the definition");
+    }
+
+    /**
+     * A replica taking the lease while the holder's write is between its statements waits for that write: the
+     * transition it decided is stored with its evaluation and state. (The lease was checked per statement: taken
+     * there, the transition was dropped as if stored already while its evaluation and state were committed, and the
+     * new holder, finding the state agreed, never recorded it.)
+     */
+    @Test
+    void aLeaseTakenDuringAWriteWaitsForItAndTheTransitionIsStored() throws Exception {
+        MonitorStore store = new MonitorStore(dataSource);
+        try (var c = dataSource.getConnection(); var ps = c.prepareStatement("DELETE FROM monitor_lease")) {
+            ps.executeUpdate();
+        }
+        StoredMonitor m = store.create(monitor("mid-write", "dense", 0.2), "writer");
+        MonitorStore.Lease a = store.acquire("replica-a", java.time.Duration.ofMillis(1500)).orElseThrow();
+        java.util.concurrent.CountDownLatch atTransition = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch goOn = new java.util.concurrent.CountDownLatch(1);
+        // the holder's connection pauses before it inserts the transition, as a slow replica may
+        javax.sql.DataSource pausing = (javax.sql.DataSource) java.lang.reflect.Proxy.newProxyInstance(
+                MonitorStoreTest.class.getClassLoader(), new Class<?>[] {javax.sql.DataSource.class},
+                (ds, dsMethod, dsArgs) -> {
+                    Object out = dsMethod.invoke(dataSource, dsArgs);
+                    if (!dsMethod.getName().equals("getConnection")) {
+                        return out;
+                    }
+                    java.sql.Connection real = (java.sql.Connection) out;
+                    return java.lang.reflect.Proxy.newProxyInstance(MonitorStoreTest.class.getClassLoader(),
+                            new Class<?>[] {java.sql.Connection.class}, (conn, method, args) -> {
+                                if (method.getName().equals("prepareStatement")
+                                        && String.valueOf(args[0]).startsWith("INSERT INTO monitor_transition")) {
+                                    atTransition.countDown();
+                                    goOn.await();
+                                }
+                                try {
+                                    return method.invoke(real, args);
+                                } catch (java.lang.reflect.InvocationTargetException e) {
+                                    throw e.getCause();
+                                }
+                            });
+                });
+        Instant end = Instant.parse("2026-12-02T11:01:00Z");
+        MonitorRun.Evaluation e = MonitorRun.Evaluation.of(end, new TrailingWindow(end.minusSeconds(60), end, 300,
+                true), 1000, 0.4, 0.2);
+        MonitorStatus state = new MonitorStatus("mid-write", m.generation(), "dense", Transition.State.DRIFTING, end,
+                false, end, end.minusSeconds(60), 300, 1000, 0.4, 0.2, null, null);
+        Transition up = new Transition(0, "mid-write", m.generation(), "dense", Transition.State.DRIFTING,
+                Transition.State.OK, end, false, 0.4, 0.2, null, end.minusSeconds(60), end, "all", List.of(1),
+                Instant.now());
+        ExecutorService replicas = Executors.newFixedThreadPool(2);
+        try {
+            Future<Optional<Transition>> written = replicas.submit(() -> new MonitorStore(pausing).write(a, e, state,
+                    up));
+            assertTrue(atTransition.await(10, TimeUnit.SECONDS));
+            Thread.sleep(1_700); // past a's lease
+            Future<Optional<MonitorStore.Lease>> taken = replicas.submit(() -> store.acquire("replica-b",
+                    java.time.Duration.ofSeconds(15)));
+            Thread.sleep(500);
+            assertFalse(taken.isDone(), "the new holder waits for the write in progress");
+            goOn.countDown();
+            assertTrue(written.get(10, TimeUnit.SECONDS).isPresent(), "the transition is stored");
+            assertTrue(taken.get(10, TimeUnit.SECONDS).orElseThrow().epoch() > a.epoch(), "then b holds the lease");
+            assertEquals(1, store.history("mid-write", 10).size());
+        } finally {
+            goOn.countDown();
+            replicas.shutdownNow();
+        }
     }
 
     @Test

@@ -98,6 +98,33 @@ public final class MonitorRun {
         return c;
     }
 
+    /** What replaying a monitor's kept evaluations decided: the run, and whether any of them changed its state. */
+    public record Replay(MonitorRun run, boolean changed) {
+    }
+
+    /**
+     * Replays the evaluations kept of a monitor on a tap (oldest first, at least one) from the state that held
+     * before the first of them ({@code before}, since {@code beforeSince}; ok since the monitor began when none is
+     * known), as a new holder of the monitor or a restart does: a state older than what is kept (drifting since
+     * yesterday, held by alternating runs over and under) is not taken for ok, and the run of evaluations in
+     * progress (two of three over, say) is kept rather than counted again from nothing.
+     */
+    public static Replay replay(int windowsInARow, State before, Instant beforeSince, java.util.List<Evaluation> kept) {
+        MonitorRun run = resume(windowsInARow, before, beforeSince, kept.get(0).end().minusSeconds(60));
+        boolean changed = false;
+        for (Evaluation e : kept) {
+            changed |= run.record(e).isPresent();
+        }
+        return new Replay(run, changed);
+    }
+
+    /** This run, its state said to hold since {@code since} (a stored since, older than the evaluations kept). */
+    public MonitorRun withSince(Instant since) {
+        MonitorRun c = copy();
+        c.since = since;
+        return c;
+    }
+
     /**
      * Records the next evaluation; returns the change it caused, if any.
      *

@@ -43,6 +43,34 @@ class MonitorStateTest {
         assertEquals(end(7), down.since());
     }
 
+    /**
+     * A restart replays the evaluations kept from the state that held before them: drifting since yesterday, held by
+     * runs over and under that never reach three calm in a row, stays drifting (replayed from ok, as before, it
+     * ended ok and resolved the alert while the drift went on).
+     */
+    @Test
+    void aReplayGoesOnFromTheStateBeforeTheEvaluationsKeptAndKeepsTheRunInProgress() {
+        Instant yesterday = T.minusSeconds(86_400);
+        java.util.List<Evaluation> kept = java.util.List.of(value(0, 0.5), value(1, 0.5), value(2, 0.1),
+                value(3, 0.5), value(4, 0.5), value(5, 0.1));
+        MonitorRun.Replay replay = MonitorRun.replay(3, State.DRIFTING, yesterday, kept);
+        assertEquals(State.DRIFTING, replay.run().state());
+        assertEquals(yesterday, replay.run().since());
+        assertTrue(!replay.changed(), "no evaluation kept changed it");
+        assertEquals(State.OK, MonitorRun.replay(3, State.OK, null, kept).run().state(), "what the old replay found");
+        // two of three over when the replica stopped: the third, after it, decides since the first
+        MonitorRun.Replay inProgress = MonitorRun.replay(3, State.OK, null, java.util.List.of(value(0, 0.1),
+                value(1, 0.5), value(2, 0.5)));
+        MonitorRun.Change up = inProgress.run().record(value(3, 0.5)).orElseThrow();
+        assertEquals(State.DRIFTING, up.state());
+        assertEquals(end(1), up.since());
+        // a stored since older than the replay stands, and the run in progress goes on with it
+        MonitorRun resumed = MonitorRun.replay(3, State.OK, null, java.util.List.of(value(0, 0.1), value(1, 0.5),
+                value(2, 0.5))).run().withSince(yesterday);
+        assertEquals(yesterday, resumed.since());
+        assertEquals(end(1), resumed.record(value(3, 0.5)).orElseThrow().since());
+    }
+
     @Test
     void aCopyGoesOnFromTheSameRunIndependently() {
         MonitorRun run = new MonitorRun(2);

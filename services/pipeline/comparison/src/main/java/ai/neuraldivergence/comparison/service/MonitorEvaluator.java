@@ -78,7 +78,7 @@ public final class MonitorEvaluator {
 
     private final MonitorStore store;
     private final CatalogStore catalog;
-    private final TapWindowStore windows;
+    private final ServingVersions serving;
     private final Selections selections;
     private final Watermark watermark;
     private final String holder;
@@ -102,7 +102,7 @@ public final class MonitorEvaluator {
             Supplier<List<StoredMonitor>> monitors) {
         this.store = store;
         this.catalog = catalog;
-        this.windows = windows;
+        this.serving = new ServingVersions(catalog, windows);
         this.selections = selections;
         this.watermark = watermark;
         this.holder = holder;
@@ -228,43 +228,6 @@ public final class MonitorEvaluator {
     }
 
     /**
-     * The tap as the version serving it at {@code end} lays it out: the version holding most of the tap's
-     * observations in the minute ending there (else in the monitor's span; the newest on a tie), so that a rollout
-     * moves the monitor to the new version as its traffic takes over.
-     */
-    private Located locate(MonitorDefinition d, String tap, Instant from, Instant end) {
-        List<String> versions = catalog.versionNames(d.modelId());
-        if (versions.isEmpty()) {
-            throw new NotFoundException("model '" + d.modelId() + "' has no stored distributions");
-        }
-        Located best = null;
-        long bestMinute = -1;
-        long bestSpan = -1;
-        Instant minute = end.minusSeconds(60);
-        for (String version : versions) {
-            Optional<TapDescriptor> descriptor = catalog.find(d.modelId(), version, tap);
-            if (descriptor.isEmpty()) {
-                continue;
-            }
-            NavigableMap<Instant, Long> counts = windows.minuteCounts(descriptor.get(), d.slice(), from, end);
-            long inMinute = counts.getOrDefault(minute, 0L);
-            long inSpan = counts.values().stream().mapToLong(Long::longValue).sum();
-            if (inMinute > bestMinute || inMinute == bestMinute && inSpan > bestSpan) {
-                best = new Located(descriptor.get(), counts);
-                bestMinute = inMinute;
-                bestSpan = inSpan;
-            }
-        }
-        if (best == null) {
-            throw new NotFoundException("model '" + d.modelId() + "' has no tap '" + tap + "'");
-        }
-        return best;
-    }
-
-    private record Located(TapDescriptor tap, NavigableMap<Instant, Long> counts) {
-    }
-
-    /**
      * The run of a monitor on a tap: started with a back-fill when nothing is stored; else decided again from the
      * stored evaluations under the current threshold and run length (after a restart, a takeover, or a change of
      * either). Where that agrees with the stored state, the stored one stands (its since may be older than the
@@ -288,26 +251,32 @@ public final class MonitorEvaluator {
             return fresh;
         }
         MonitorStatus s = stored.get();
-        MonitorRun replayed = new MonitorRun(d.windowsInARow());
-        MonitorRun.Evaluation last = null;
-        Instant firstEnd = null;
         ai.neuraldivergence.domain.MeanKsNull.Source meanKsNull = meanKsNull(d, key.tap(), s.lastEvaluated());
-        for (MonitorRun.Evaluation e : store.evaluations(key.monitor(), m.generation(), key.tap())) {
-            firstEnd = firstEnd == null ? e.end() : firstEnd;
-            last = e.outcome() == MonitorRun.Outcome.OVER || e.outcome() == MonitorRun.Outcome.UNDER
-                    ? Redecision.of(e, d, alpha, meanKsNull) : e;
-            replayed.record(last);
-        }
+        List<MonitorRun.Evaluation> kept = store.evaluations(key.monitor(), m.generation(), key.tap()).stream()
+                .map(e -> e.outcome() == MonitorRun.Outcome.OVER || e.outcome() == MonitorRun.Outcome.UNDER
+                        ? Redecision.of(e, d, alpha, meanKsNull) : e).toList();
         Tracked tracked;
-        if (last == null || replayed.state() == s.state()) {
+        if (kept.isEmpty()) {
             tracked = new Tracked(m, MonitorRun.resume(d.windowsInARow(), s.state(), s.since(), s.lastEvaluated()),
                     null, s.sinceLowerBound());
+            runs.put(key, tracked);
+            return tracked;
+        }
+        Instant firstEnd = kept.get(0).end();
+        MonitorRun.Evaluation last = kept.get(kept.size() - 1);
+        Optional<Transition> before = store.stateBefore(key.monitor(), m.generation(), key.tap(), firstEnd);
+        MonitorRun.Replay replay = MonitorRun.replay(d.windowsInARow(), before.map(Transition::state)
+                .orElse(Transition.State.OK), before.map(Transition::since).orElse(null), kept);
+        MonitorRun replayed = replay.run();
+        if (replayed.state() == s.state()) {
+            // the stored since stands (it may be older than the evaluations kept); the run in progress goes on
+            tracked = new Tracked(m, replayed.withSince(s.since()), null, s.sinceLowerBound());
         } else {
-            // a state that held through every evaluation kept began no later than the first of them
-            boolean throughout = replayed.since() == null;
-            Instant since = throughout ? firstEnd : replayed.since();
-            tracked = new Tracked(m, throughout ? MonitorRun.resume(d.windowsInARow(), replayed.state(), since,
-                    replayed.lastEvaluated()) : replayed, null, throughout);
+            // a state that held through every evaluation kept began when its transition says, else no later than
+            // the first of them
+            boolean throughout = !replay.changed() && before.isEmpty();
+            Instant since = replay.changed() ? replayed.since() : before.map(Transition::since).orElse(firstEnd);
+            tracked = new Tracked(m, replayed.withSince(since), null, throughout);
             MonitorStatus now = new MonitorStatus(s.monitor(), s.generation(), s.tap(), replayed.state(),
                     since, throughout, last.end(), last.window().start(), last.window().observations(),
                     last.referenceObservations(), last.value(), last.thresholdApplied(), last.calibration(),
@@ -335,7 +304,7 @@ public final class MonitorEvaluator {
             return null;
         }
         try {
-            TapDescriptor descriptor = locate(d, tap, end.minusSeconds(60L * d.maxSpanMinutes()), end).tap();
+            TapDescriptor descriptor = serving.locate(d, tap, end.minusSeconds(60L * d.maxSpanMinutes()), end).tap();
             var scope = selections.sampleScope(descriptor, selections.bind(d.modelId(),
                     new Selection.Reference(d.reference(), d.slice())));
             return scope == null ? null : layerNulls.meanKsFor(scope);
@@ -370,7 +339,7 @@ public final class MonitorEvaluator {
     private Instant backfillStart(StoredMonitor m, String tap, Instant completeBefore) {
         Instant from = Granularity.MINUTE.windowStart(completeBefore.minus(backfill));
         try {
-            NavigableMap<Instant, Long> counts = locate(m.definition(), tap, from, completeBefore).counts();
+            NavigableMap<Instant, Long> counts = serving.locate(m.definition(), tap, from, completeBefore).counts();
             if (!counts.isEmpty()) {
                 return counts.firstKey().plusSeconds(60);
             }
@@ -390,7 +359,7 @@ public final class MonitorEvaluator {
         MonitorRun.Evaluation e;
         int[] top = new int[0];
         try {
-            Located located = locate(d, tap, end.minusSeconds(60L * d.maxSpanMinutes()), end);
+            ServingVersions.Located located = serving.locate(d, tap, end.minusSeconds(60L * d.maxSpanMinutes()), end);
             TapDescriptor descriptor = located.tap();
             Selections.Bound referenceSide = selections.bind(d.modelId(), new Selection.Reference(d.reference(),
                     d.slice()));
