@@ -1,5 +1,6 @@
 package ai.neuraldivergence.comparison.query;
 
+import ai.neuraldivergence.comparison.service.ByteBoundedCache;
 import ai.neuraldivergence.domain.Divergence;
 import ai.neuraldivergence.domain.TapComparison;
 import ai.neuraldivergence.domain.TapDescriptor;
@@ -8,9 +9,7 @@ import ai.neuraldivergence.domain.query.CompareQuery;
 import ai.neuraldivergence.domain.query.Selection;
 import ai.neuraldivergence.domain.query.Verdict;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * A against B, tap by tap: every neuron's divergence. Keeps the newest tap comparisons of cached selections, so
@@ -18,7 +17,13 @@ import java.util.Map;
  */
 public final class Comparisons {
 
-    private static final int MAX_COMPARISONS = 64;
+    /**
+     * What the kept comparisons may hold together. Sized in bytes, not entries: a 65,536-neuron tap's comparison
+     * holds about 20 MB (64 of them were kept), a narrow tap's a few kilobytes.
+     */
+    static final long MAX_KEPT_BYTES = 32L << 20;
+    /** A comparison's heap, estimated: a neuron's divergence with its bin edges, about 300 bytes, and the rest. */
+    static final int BYTES_PER_NEURON = 320;
 
     private record Key(Object a, long versionA, Object b, long versionB, Divergence.Metric metric, int topK,
             double threshold, double familyWiseAlpha, double layerThreshold) {
@@ -32,7 +37,8 @@ public final class Comparisons {
     }
 
     private final Selections selections;
-    private final Map<Key, TapComparison> recent = new LinkedHashMap<>(16, 0.75f, true);
+    private final ByteBoundedCache<Key, TapComparison> recent = new ByteBoundedCache<>(MAX_KEPT_BYTES,
+            c -> 1024 + (long) BYTES_PER_NEURON * c.neurons().size());
 
     private final LayerNulls layerNulls;
 
@@ -90,24 +96,15 @@ public final class Comparisons {
         Key key = ra.cacheKey() == null || rb.cacheKey() == null ? null : new Key(ra.cacheKey(), ra.version(),
                 rb.cacheKey(), rb.version(), verdict.metric(), topK, verdict.threshold(), verdict.familyWiseAlpha(),
                 verdict.layerThreshold());
-        if (key != null) {
-            synchronized (recent) {
-                TapComparison kept = recent.get(key);
-                if (kept != null) {
-                    return kept;
-                }
-            }
+        TapComparison kept = key == null ? null : recent.get(key);
+        if (kept != null) {
+            return kept;
         }
         TapComparison c = of(tap, ra.distribution(), sides.a().selection(), rb.distribution(),
                 sides.b().selection(), verdict, topK, layerNulls == null ? null
                         : layerNulls.sourceFor(tap, selections.sampleScope(tap, sides.a())));
         if (key != null) {
-            synchronized (recent) {
-                recent.put(key, c);
-                while (recent.size() > MAX_COMPARISONS) {
-                    recent.remove(recent.keySet().iterator().next());
-                }
-            }
+            recent.put(key, c);
         }
         return c;
     }

@@ -78,6 +78,8 @@ public final class SelectionCache {
      * may hold the change or not: it is served, never kept, so that the change is not lost for the entry's life.
      */
     private final long[] changes = new long[4096];
+    /** Clears so far: a build that began before one is served, not kept. */
+    private long clears;
     private final int maxEntries;
     private final long maxBytes;
     private long bytes;
@@ -133,8 +135,10 @@ public final class SelectionCache {
         boolean stale;
         long staleMarks;
         long changesBefore;
+        long clearsBefore;
         synchronized (this) {
             changesBefore = changes[bucket(key.modelId(), key.modelVersion(), key.tap(), key.slice())];
+            clearsBefore = clears;
             entry = entries.get(key);
             if (entry != null && System.nanoTime() - entry.createdNanos > maxAgeNanos) {
                 bytes -= entries.remove(key).bytes;
@@ -210,7 +214,9 @@ public final class SelectionCache {
                 // larger than the whole cache may be: served, not kept
                 return new Merged(merged, -1);
             }
-            if (changes[bucket(key.modelId(), key.modelVersion(), key.tap(), key.slice())] != changesBefore) {
+            if (changes[bucket(key.modelId(), key.modelVersion(), key.tap(), key.slice())] != changesBefore
+                    || clears != clearsBefore) {
+                // (or the cache was cleared meanwhile: announcements may have been missed, and the read with them)
                 // announced while it was read: whether the read saw the change cannot be told
                 changedDuringBuild++;
                 return new Merged(merged, -1);
@@ -276,10 +282,14 @@ public final class SelectionCache {
         return changedDuringBuild;
     }
 
-    /** Drops every entry (e.g. after the announcements may have been missed). */
+    /**
+     * Drops every entry (e.g. after the announcements may have been missed), and every entry being built now: one
+     * read before the clear may miss what was announced while nothing listened.
+     */
     public synchronized void clear() {
         entries.clear();
         bytes = 0;
+        clears++;
     }
 
     /** The heap the entries hold, estimated. */

@@ -235,4 +235,25 @@ class SelectionCacheTest {
         assertTrue(next.version() >= 0, "and keeps what it read");
         assertEquals(next.version(), get().version(), "which the one after is served from");
     }
+
+    /**
+     * The listener lost its place (a reconnect clears the cache, since announcements may have been missed) while an
+     * entry was being built: the build, which read before the clear, is served and not kept, so that the next query
+     * reads what was committed while nothing listened.
+     */
+    @Test
+    void anEntryBeingBuiltWhenTheCacheIsClearedIsNotKept() {
+        store.append(HOUR, 1f);
+        // the older window is read; as the newest is read, a late delta of the older one commits while the listener
+        // is away (no announcement reaches the cache), and the reconnect clears the cache
+        store.duringRead = () -> store.duringRead = () -> {
+            store.duringRead = () -> { };
+            store.append(HOUR, 8f);
+            cache.clear();
+        };
+        SelectionCache.Merged first = get();
+        assertEquals(1, first.distribution().observationCount(), "served as read");
+        assertEquals(-1, first.version(), "not kept");
+        assertEquals(2, get().distribution().observationCount(), "the next query reads what was committed");
+    }
 }
