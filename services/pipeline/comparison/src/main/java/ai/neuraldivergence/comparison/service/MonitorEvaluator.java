@@ -119,8 +119,20 @@ public final class MonitorEvaluator {
     }
 
     /** Takes or renews the lease; a new epoch means another held it meanwhile: the runs are read again. */
-    public synchronized boolean lease() {
+    public boolean lease() {
+        // renewed beside a pass in progress, not after it: a pass longer than the lease (a back-fill, every run
+        // tracked again after a takeover) lost it to another replica, which then did the same
         Optional<MonitorStore.Lease> held = store.acquire(holder, ttl);
+        MonitorStore.Lease current = lease;
+        if (held.isPresent() && current != null && held.get().epoch() == current.epoch()) {
+            return true;
+        }
+        synchronized (this) {
+            return taken(held);
+        }
+    }
+
+    private boolean taken(Optional<MonitorStore.Lease> held) {
         if (held.isEmpty() || lease == null || held.get().epoch() != lease.epoch()) {
             runs.clear();
             if (held.isPresent() && (lease == null || held.get().epoch() != lease.epoch())) {
@@ -172,7 +184,12 @@ public final class MonitorEvaluator {
 
     private int evaluateUpTo(Instant completeBefore) {
         int done = 0;
-        for (StoredMonitor m : monitors.get()) {
+        List<StoredMonitor> listed = monitors.get();
+        // the runs of monitors deleted since are dropped, not kept until the lease changes hands
+        java.util.Set<String> names = new java.util.HashSet<>();
+        listed.forEach(m -> names.add(m.definition().name()));
+        runs.keySet().removeIf(k -> !names.contains(k.monitor()));
+        for (StoredMonitor m : listed) {
             try {
                 done += evaluate(m, completeBefore, MAX_PER_RUN - done);
             } catch (LeaseLost e) {
@@ -205,6 +222,10 @@ public final class MonitorEvaluator {
             Tracked t = track(key, m, completeBefore, alpha);
             Instant next = t.run.lastEvaluated() == null ? t.backfillFrom
                     : t.run.lastEvaluated().plusSeconds(60);
+            // after an outage longer than the back-fill span, minutes past it are gone: evaluated, they would read
+            // as empty and record insufficient data that never was
+            Instant oldest = Granularity.MINUTE.windowStart(completeBefore.minus(backfill)).plusSeconds(60);
+            next = next.isBefore(oldest) ? oldest : next;
             while (!next.isAfter(completeBefore) && done < budget) {
                 evaluate(t, tap, next, alpha);
                 done++;
