@@ -5,6 +5,7 @@ import ai.neuraldivergence.comparison.query.FailedPreconditionException;
 import ai.neuraldivergence.comparison.query.NotFoundException;
 import ai.neuraldivergence.comparison.query.PermissionDeniedException;
 import ai.neuraldivergence.contract.StatusDescriptions;
+import ai.neuraldivergence.domain.DistributionCodec;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import org.jboss.logging.Logger;
@@ -26,7 +27,8 @@ final class GrpcErrors {
      * SQL, no exception text), only an id that the log records with the details.
      */
     static Status status(String method, RuntimeException e) {
-        if (e instanceof IllegalArgumentException) {
+        // a stored distribution that cannot be decoded is the platform's fault, not the caller's: INTERNAL, logged
+        if (e instanceof IllegalArgumentException && !(e instanceof DistributionCodec.CorruptDistributionException)) {
             return Status.INVALID_ARGUMENT.withDescription(StatusDescriptions.brief(e.getMessage()));
         }
         if (e instanceof NotFoundException) {
