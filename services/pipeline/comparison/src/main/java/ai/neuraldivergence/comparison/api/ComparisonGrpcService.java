@@ -28,10 +28,24 @@ public class ComparisonGrpcService extends ComparisonServiceGrpc.ComparisonServi
     private final Rpcs rpcs;
     private final ai.neuraldivergence.comparison.service.WatchHub hub;
 
+    /** What a call without a deadline of its own may take (nd.comparison.grpc.default-deadline). */
+    private final java.time.Duration defaultDeadline;
+    /** Where unary calls run: they read PostgreSQL, which must never hold an event-loop thread. */
+    private final java.util.concurrent.Executor workers;
+
     @Inject
-    public ComparisonGrpcService(Rpcs rpcs, ai.neuraldivergence.comparison.service.WatchHub hub) {
+    public ComparisonGrpcService(Rpcs rpcs, ai.neuraldivergence.comparison.service.WatchHub hub,
+            ai.neuraldivergence.comparison.config.ComparisonConfig config,
+            org.eclipse.microprofile.context.ManagedExecutor workers) {
+        this(rpcs, hub, config.grpc().defaultDeadline(), workers);
+    }
+
+    ComparisonGrpcService(Rpcs rpcs, ai.neuraldivergence.comparison.service.WatchHub hub,
+            java.time.Duration defaultDeadline, java.util.concurrent.Executor workers) {
         this.rpcs = rpcs;
         this.hub = hub;
+        this.defaultDeadline = defaultDeadline;
+        this.workers = workers;
     }
 
     /**
@@ -126,18 +140,43 @@ public class ComparisonGrpcService extends ComparisonServiceGrpc.ComparisonServi
         if (!rpcs.has(name)) {
             throw new IllegalStateException("the contract's method " + name + " is not wired in the RPC table");
         }
-        return ServerMethodDefinition.create(method,
-                ServerCalls.asyncUnaryCall((request, response) -> reply(response, name, (Message) request)));
+        // the class's @Blocking covers only the methods it declares: a method bound here ran on the event loop,
+        // database reads included, until it was handed to a worker here
+        return ServerMethodDefinition.create(method, ServerCalls.asyncUnaryCall((request, response) -> {
+            try {
+                workers.execute(Context.current().wrap(() -> reply(response, name, (Message) request)));
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                response.onError(Status.RESOURCE_EXHAUSTED.withDescription("the service is busy: retry later")
+                        .asRuntimeException());
+            }
+        }));
     }
 
     /** Answers one call through the RPC table; its errors become status codes. */
     @SuppressWarnings("unchecked")
     private <T> void reply(StreamObserver<T> response, String method, Message request) {
         T value;
-        io.grpc.Deadline deadline = Context.current().getDeadline();
-        try (var bounded = ai.neuraldivergence.storage.CallDeadline.within(deadline == null ? null
-                : java.time.Duration.ofNanos(Math.max(0, deadline.timeRemaining(java.util.concurrent.TimeUnit.NANOSECONDS))))) {
-            value = (T) rpcs.answer(method, request, new Rpcs.Call(DEADLINE, caller()));
+        if (io.vertx.core.Context.isOnEventLoopThread()) {
+            // a guard, not a path: every gRPC test fails should a unary call reach the event loop again
+            response.onError(GrpcErrors.status(method, new IllegalStateException(method + " ran on an event loop"))
+                    .asRuntimeException());
+            return;
+        }
+        // the client's deadline (CallDeadlines); a call without one is bounded all the same: a client that set none
+        // (grpcurl, a script) must not hold a worker and a connection for as long as a 400-day read takes
+        Long deadline = CallDeadlines.DEADLINE_NANOS.get();
+        long until = deadline != null ? deadline : System.nanoTime() + defaultDeadline.toNanos();
+        java.time.Duration left = java.time.Duration.ofNanos(Math.max(0, until - System.nanoTime()));
+        ai.neuraldivergence.comparison.query.Cancellation cancellation = () -> {
+            DEADLINE.check();
+            if (System.nanoTime() - until > 0) {
+                throw Status.DEADLINE_EXCEEDED.withDescription(deadline != null
+                        ? "the deadline passed while the comparison ran" : "the call took longer than "
+                        + defaultDeadline.toSeconds() + " s, the most a call without a deadline may").asRuntimeException();
+            }
+        };
+        try (var bounded = ai.neuraldivergence.storage.CallDeadline.within(left)) {
+            value = (T) rpcs.answer(method, request, new Rpcs.Call(cancellation, caller()));
         } catch (RuntimeException e) {
             response.onError(GrpcErrors.status(method, e).asRuntimeException());
             return;

@@ -29,6 +29,18 @@ public interface ComparisonConfig {
 
     Json json();
 
+    Grpc grpc();
+
+    interface Grpc {
+        /**
+         * How long a gRPC call that brings no deadline of its own may take: past it, the work between taps stops
+         * and the statement running is cancelled in the database (DEADLINE_EXCEEDED). A client's deadline, shorter
+         * or longer, applies instead.
+         */
+        @WithDefault("60s")
+        java.time.Duration defaultDeadline();
+    }
+
     Monitoring monitoring();
 
     interface Monitoring {

@@ -38,7 +38,8 @@ class ComparisonGrpcServiceTest {
 
     @Test
     void everyUnaryMethodOfTheContractIsAnsweredByTheTable() {
-        ComparisonGrpcService service = new ComparisonGrpcService(tableWithout(name -> false), null);
+        ComparisonGrpcService service = new ComparisonGrpcService(tableWithout(name -> false), null,
+                java.time.Duration.ofSeconds(60), Runnable::run);
         ServerServiceDefinition bound = service.bindService();
         assertEquals(ComparisonServiceGrpc.getServiceDescriptor().getMethods().size(), bound.getMethods().size(),
                 "every method of the contract is bound");
@@ -58,7 +59,8 @@ class ComparisonGrpcServiceTest {
 
     @Test
     void aUnaryMethodTheTableLacksStopsTheServiceFromStarting() {
-        ComparisonGrpcService service = new ComparisonGrpcService(tableWithout("ListPairs"::equals), null);
+        ComparisonGrpcService service = new ComparisonGrpcService(tableWithout("ListPairs"::equals), null,
+                java.time.Duration.ofSeconds(60), Runnable::run);
         IllegalStateException e = assertThrows(IllegalStateException.class, service::bindService);
         assertTrue(e.getMessage().contains("ListPairs"), e.getMessage());
     }
