@@ -39,6 +39,24 @@ class SlicedRowsTest {
         assertEquals(0, back.rowsOf(Slice.predictedClass(4)).rows().size());
     }
 
+    /**
+     * Decoded rows of a one-neuron tap hold several times their encoded bytes (an array per row and per membership,
+     * each with a header): a cache of decoded rows counting encoded bytes held that many times its bound.
+     */
+    @Test
+    void aNarrowTapsDecodedRowsCountTheirArraysNotTheirEncodedBytes() {
+        SlicedRows.Builder builder = new SlicedRows.Builder(1);
+        List<float[]> values = new ArrayList<>();
+        for (int i = 0; i < 1_000; i++) {
+            values.add(new float[] {i});
+        }
+        builder.add(Slice.ALL, values);
+        SlicedRows back = SlicedRows.decode(builder.build().encode(), List.of(Slice.ALL));
+        // per row: a float[1] (24 bytes) and a byte[1] (24), each referenced (8): 64, against 5 encoded
+        assertTrue(back.heapBytes() >= 64L * 1_000, back.heapBytes() + " bytes");
+        assertTrue(back.heapBytes() > 10 * back.encodedBytes(), back.heapBytes() + " against " + back.encodedBytes());
+    }
+
     @Test
     void moreSlicesThanOneByteAndOneWordOfMembershipKeepEveryBit() {
         SlicedRows.Builder builder = new SlicedRows.Builder(1);

@@ -10,6 +10,7 @@ import ai.neuraldivergence.domain.SlicedRows;
 public final class DeltaRowsCache extends ByteBoundedCache<Long, SlicedRows> {
 
     public DeltaRowsCache(long maxBytes) {
-        super(maxBytes, SlicedRows::encodedBytes);
+        // counted at their heap, not their encoded bytes: a narrow tap's decoded rows hold several times more
+        super(maxBytes, SlicedRows::heapBytes);
     }
 }

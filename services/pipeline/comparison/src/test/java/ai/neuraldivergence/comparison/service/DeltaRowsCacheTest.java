@@ -22,7 +22,7 @@ class DeltaRowsCacheTest {
 
     @Test
     void keepsTheMostRecentlyUsedDeltasWithinItsBytes() {
-        long one = rows(10).encodedBytes();
+        long one = rows(10).heapBytes();
         DeltaRowsCache cache = new DeltaRowsCache(3 * one);
         cache.put(1L, rows(10));
         cache.put(2L, rows(10));
