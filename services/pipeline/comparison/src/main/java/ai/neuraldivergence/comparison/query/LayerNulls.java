@@ -100,8 +100,8 @@ public final class LayerNulls {
     public static Scope scopeOf(TapDescriptor tap, ai.neuraldivergence.domain.query.Selection side,
             ai.neuraldivergence.storage.ReferenceStore.StoredReference reference) {
         if (side instanceof ai.neuraldivergence.domain.query.Selection.Range r) {
-            return new Scope(tap.modelId(), tap.modelVersion(), tap.tap(), null, null, false, hour(r.from()), r.to(),
-                    side.slice());
+            return new Scope(tap.modelId(), tap.modelVersion(), tap.tap(), null, null, false, hour(r.from()),
+                    hourAfter(r.to()), side.slice());
         }
         if (reference == null) {
             return null;
@@ -115,7 +115,7 @@ public final class LayerNulls {
             // frozen from a range: its sample is its source hours', its slice all their source slice
             Slice source = reference.sourceSlice() == null ? Slice.ALL : Slice.parse(reference.sourceSlice());
             return new Scope(tap.modelId(), reference.modelVersion(), tap.tap(), null, null, false,
-                    hour(reference.sourceFrom()), reference.sourceTo(), Slice.ALL.equals(side.slice()) ? source
+                    hour(reference.sourceFrom()), hourAfter(reference.sourceTo()), Slice.ALL.equals(side.slice()) ? source
                             : side.slice());
         }
         return new Scope(tap.modelId(), reference.modelVersion(), tap.tap(), reference.name(), reference.createdAt(),
@@ -124,6 +124,16 @@ public final class LayerNulls {
 
     private static Instant hour(Instant t) {
         return ai.neuraldivergence.domain.Granularity.HOUR.windowStart(t);
+    }
+
+    /**
+     * The end of a range as the sample reads it: the hours starting before {@code to}, so the first hour boundary at
+     * or after it. Ranges reading the same hours are one scope, one seed and one null: two ending at 10:00:10 and
+     * 10:00:50 share a kept comparison, and each replica, asked them in another order, kept another one's verdict.
+     */
+    static Instant hourAfter(Instant to) {
+        Instant start = hour(to);
+        return start.equals(to) ? to : start.plus(java.time.Duration.ofHours(1));
     }
 
     /** The source a comparison of {@code tap} asks for its null; null without a scope. */

@@ -51,6 +51,28 @@ class LayerNullsSeedTest {
                 Instant.parse("2026-12-02T10:00:00Z"), true, null, null, Slice.predictedClass(3))));
     }
 
+    /**
+     * Ranges that read the same hours of sample are one scope: ending at 10:00:10 and at 10:00:50 they share a kept
+     * comparison, and were seeded apart, so each replica kept the verdict of whichever it was asked first.
+     */
+    @Test
+    void rangesReadingTheSameHoursAreOneScope() {
+        ai.neuraldivergence.domain.TapDescriptor tap = new ai.neuraldivergence.domain.TapDescriptor("m", "1",
+                "dense1", 0, new int[] {4}, 4, ai.neuraldivergence.domain.Reduction.NONE);
+        Instant from = Instant.parse("2026-12-01T08:20:00Z");
+        LayerNulls.Scope early = LayerNulls.scopeOf(tap, new ai.neuraldivergence.domain.query.Selection.Range(from,
+                Instant.parse("2026-12-01T10:00:10Z"), Slice.ALL), null);
+        LayerNulls.Scope late = LayerNulls.scopeOf(tap, new ai.neuraldivergence.domain.query.Selection.Range(from,
+                Instant.parse("2026-12-01T10:00:50Z"), Slice.ALL), null);
+        assertEquals(early, late);
+        assertEquals(LayerNulls.seed(early), LayerNulls.seed(late));
+        assertEquals(Instant.parse("2026-12-01T11:00:00Z"), early.to(), "the hour 10:00 is read: it starts before");
+        // ending on the hour, that hour is not read, and the scope says so
+        assertEquals(Instant.parse("2026-12-01T10:00:00Z"), LayerNulls.scopeOf(tap,
+                new ai.neuraldivergence.domain.query.Selection.Range(from, Instant.parse("2026-12-01T10:00:00Z"),
+                        Slice.ALL), null).to());
+    }
+
     private static String replica(int hashedBefore) throws IOException, InterruptedException {
         Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
                 System.getProperty("java.class.path"), LayerNullsSeedTest.class.getName(),
