@@ -6,7 +6,6 @@ import ai.neuraldivergence.domain.monitor.MonitorRun;
 import ai.neuraldivergence.domain.monitor.MonitorStatus;
 import ai.neuraldivergence.domain.monitor.StoredMonitor;
 import ai.neuraldivergence.domain.monitor.Transition;
-import ai.neuraldivergence.domain.monitor.TrailingWindow;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -402,23 +401,8 @@ public final class MonitorStore {
     }
 
     private List<TapEvaluation> readEvaluations(String which, String monitor, long generation, Object value) {
-        return Transactions.run(dataSource, "reading evaluations of monitor " + monitor, c -> {
-            try (PreparedStatement ps = c.prepareStatement("SELECT window_end, window_start, window_observations, "
-                    + "reference_observations, value, threshold_applied, outcome, tap, " + CalibrationColumns.NAMES
-                    + " FROM monitor_evaluation WHERE "
-                    + "monitor = ? AND generation = ? AND " + which + " ORDER BY window_end, tap")) {
-                Sql.bind(ps, monitor, generation, value);
-                return Sql.list(ps, rs -> {
-                    Instant end = rs.getTimestamp(1).toInstant();
-                    MonitorRun.Outcome outcome = MonitorRun.Outcome.valueOf(rs.getString(7).toUpperCase(
-                            java.util.Locale.ROOT));
-                    return new TapEvaluation(rs.getString(8), new MonitorRun.Evaluation(end, new TrailingWindow(
-                            rs.getTimestamp(2).toInstant(), end, rs.getLong(3),
-                            outcome != MonitorRun.Outcome.INSUFFICIENT_DATA), rs.getLong(4), rs.getDouble(5),
-                            rs.getDouble(6), outcome, null, CalibrationColumns.read(rs, 9)));
-                });
-            }
-        });
+        return Transactions.run(dataSource, "reading evaluations of monitor " + monitor,
+                c -> EvaluationRows.read(c, which, monitor, generation, value));
     }
 
     /**
@@ -441,52 +425,7 @@ public final class MonitorStore {
                     return null;
                 }
             }
-            int written;
-            try (PreparedStatement ps = c.prepareStatement("INSERT INTO monitor_evaluation (monitor, generation, tap, "
-                    + "window_end, window_start, window_observations, reference_observations, value, "
-                    + "threshold_applied, outcome, epoch, " + CalibrationColumns.NAMES
-                    + ") SELECT name, generation, ?, ?, "
-                    + "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM monitor WHERE name = ? AND generation = ? AND "
-                    // an evaluation written again is decided again (a re-decision at a new threshold, a replay
-                    // after a takeover): every decided column follows, or its history kept the old threshold and
-                    // outcome beside the new value
-                    + HOLDS_LEASE + " ON CONFLICT (monitor, generation, tap, window_end) DO UPDATE SET window_start = "
-                    + "excluded.window_start, window_observations = excluded.window_observations, "
-                    + "reference_observations = excluded.reference_observations, value = excluded.value, "
-                    + "threshold_applied = excluded.threshold_applied, outcome = excluded.outcome, epoch = "
-                    + "excluded.epoch, " + CalibrationColumns.EXCLUDED)) {
-                Sql.bind(ps, state.tap(), e.end(), e.window().start(), e.window().observations(),
-                        e.referenceObservations());
-                ps.setDouble(6, e.value());
-                ps.setDouble(7, e.thresholdApplied());
-                Sql.bindFrom(ps, 8, e.outcome().name().toLowerCase(java.util.Locale.ROOT), lease.epoch());
-                CalibrationColumns.bind(ps, 10, e.calibration());
-                Sql.bindFrom(ps, 10 + CalibrationColumns.COUNT, state.monitor(), state.generation(), lease.holder(), lease.epoch());
-                written = ps.executeUpdate();
-            }
-            try (PreparedStatement ps = c.prepareStatement("INSERT INTO monitor_state (monitor, generation, tap, "
-                    + "state, since, since_lower_bound, last_evaluated, window_start, window_observations, "
-                    + "reference_observations, value, threshold_applied, reason, epoch, " + CalibrationColumns.NAMES
-                    + ") SELECT name, generation, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM monitor WHERE "
-                    + "name = ? AND generation = ? AND " + HOLDS_LEASE + " ON CONFLICT (monitor, tap) DO UPDATE SET "
-                    + "generation = excluded.generation, state = excluded.state, since = excluded.since, "
-                    + "since_lower_bound = excluded.since_lower_bound, last_evaluated = excluded.last_evaluated, "
-                    + "window_start = excluded.window_start, window_observations = excluded.window_observations, "
-                    + "reference_observations = excluded.reference_observations, value = excluded.value, "
-                    + "threshold_applied = excluded.threshold_applied, reason = excluded.reason, epoch = "
-                    + "excluded.epoch, " + CalibrationColumns.EXCLUDED)) {
-                Sql.bind(ps, state.tap(), state.state().word());
-                ps.setTimestamp(3, state.since() == null ? null : Timestamp.from(state.since()));
-                Sql.bindFrom(ps, 4, state.sinceLowerBound(), state.lastEvaluated(), state.windowStart(),
-                        state.windowObservations(), state.referenceObservations());
-                ps.setDouble(9, state.value());
-                ps.setDouble(10, state.thresholdApplied());
-                ps.setString(11, state.reason());
-                Sql.bindFrom(ps, 12, lease.epoch());
-                CalibrationColumns.bind(ps, 13, state.calibration());
-                Sql.bindFrom(ps, 13 + CalibrationColumns.COUNT, state.monitor(), state.generation(), lease.holder(), lease.epoch());
-                written += ps.executeUpdate();
-            }
+            int written = EvaluationRows.insert(c, lease, e, state) + EvaluationRows.upsertState(c, lease, state);
             if (written != 2) {
                 c.rollback();
                 return null;

@@ -43,7 +43,8 @@ class GrpcDefaultDeadlineTest {
         ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
         try {
             StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
-                    () -> ComparisonServiceGrpc.newBlockingStub(channel).getCatalog(GetCatalogRequest.getDefaultInstance()));
+                    () -> ComparisonServiceGrpc.newBlockingStub(channel)
+                            .getCatalog(GetCatalogRequest.getDefaultInstance()));
             assertEquals(Status.Code.DEADLINE_EXCEEDED, e.getStatus().getCode(), e.getStatus().toString());
             // the client's deadline, when it sets one, is the bound
             ComparisonServiceGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS)

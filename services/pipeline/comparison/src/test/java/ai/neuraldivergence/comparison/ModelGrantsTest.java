@@ -171,6 +171,31 @@ class ModelGrantsTest {
         }
     }
 
+    /** The confined token's gRPC watch, open until {@code context} is cancelled: the events it is sent. */
+    private static List<WatchEvent> watch(ManagedChannel channel, Context.CancellableContext context,
+            WatchRequest request) {
+        List<WatchEvent> received = new CopyOnWriteArrayList<>();
+        Metadata m = new Metadata();
+        m.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + TEAM);
+        var async = ComparisonServiceGrpc.newStub(channel)
+                .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(m));
+        context.run(() -> async.watch(request, new StreamObserver<>() {
+            @Override
+            public void onNext(WatchEvent e) {
+                received.add(e);
+            }
+
+            @Override
+            public void onError(Throwable t) {
+            }
+
+            @Override
+            public void onCompleted() {
+            }
+        }));
+        return received;
+    }
+
     private static WindowUpdate update(String model) {
         return WindowUpdate.newBuilder().setModelId(model).setModelVersion("1").setTap("dense1")
                 .setSlice(ai.neuraldivergence.proto.v1.Slice.newBuilder().setAll(true)).setObservationCount(1).build();
@@ -183,25 +208,7 @@ class ModelGrantsTest {
         try (KafkaProducer<byte[], byte[]> p = WindowUpdates.producer()) {
             WindowUpdates.send(p, update("warmup")).get();
             Management.awaitMetric("nd_comparison_cache_following 1.0");
-            List<WatchEvent> grpc = new CopyOnWriteArrayList<>();
-            Metadata m = new Metadata();
-            m.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + TEAM);
-            var async = ComparisonServiceGrpc.newStub(channel)
-                    .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(m));
-            context.run(() -> async.watch(WatchRequest.getDefaultInstance(), new StreamObserver<>() {
-                @Override
-                public void onNext(WatchEvent e) {
-                    grpc.add(e);
-                }
-
-                @Override
-                public void onError(Throwable t) {
-                }
-
-                @Override
-                public void onCompleted() {
-                }
-            }));
+            List<WatchEvent> grpc = watch(channel, context, WatchRequest.getDefaultInstance());
             Texts socket = new Texts();
             WebSocket ws = HttpClient.newHttpClient().newWebSocketBuilder().subprotocols("nd.v1", "bearer." + TEAM)
                     .buildAsync(URI.create("ws://127.0.0.1:" + port + "/api/v1/watch"), socket).join();
@@ -246,7 +253,8 @@ class ModelGrantsTest {
     }
 
     private long generation(String monitor) throws Exception {
-        try (var c = owner.getConnection(); var ps = c.prepareStatement("SELECT generation FROM monitor WHERE name = ?")) {
+        try (var c = owner.getConnection();
+                var ps = c.prepareStatement("SELECT generation FROM monitor WHERE name = ?")) {
             ps.setString(1, monitor);
             try (var rs = ps.executeQuery()) {
                 rs.next();
@@ -269,26 +277,8 @@ class ModelGrantsTest {
         ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
         Context.CancellableContext context = Context.current().withCancellation();
         try {
-            List<WatchEvent> received = new CopyOnWriteArrayList<>();
-            Metadata m = new Metadata();
-            m.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + TEAM);
-            var async = ComparisonServiceGrpc.newStub(channel)
-                    .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(m));
-            context.run(() -> async.watch(WatchRequest.newBuilder().setModelId("grant-a").setIncludeMonitors(true)
-                    .build(), new StreamObserver<>() {
-                        @Override
-                        public void onNext(WatchEvent e) {
-                            received.add(e);
-                        }
-
-                        @Override
-                        public void onError(Throwable t) {
-                        }
-
-                        @Override
-                        public void onCompleted() {
-                        }
-                    }));
+            List<WatchEvent> received = watch(channel, context, WatchRequest.newBuilder().setModelId("grant-a")
+                    .setIncludeMonitors(true).build());
             Management.awaitMetric("nd_comparison_watch_subscribers 1.0");
             given().header("Authorization", "Bearer " + OPS).contentType("application/json")
                     .body("{\"monitor\": {\"modelId\": \"grant-a\", \"tap\": \"dense1\"}}")

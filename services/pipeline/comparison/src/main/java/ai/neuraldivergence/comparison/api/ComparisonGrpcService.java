@@ -172,7 +172,8 @@ public class ComparisonGrpcService extends ComparisonServiceGrpc.ComparisonServi
             if (System.nanoTime() - until > 0) {
                 throw Status.DEADLINE_EXCEEDED.withDescription(deadline != null
                         ? "the deadline passed while the comparison ran" : "the call took longer than "
-                        + defaultDeadline.toSeconds() + " s, the most a call without a deadline may").asRuntimeException();
+                        + defaultDeadline.toSeconds() + " s, the most a call without a deadline may")
+                        .asRuntimeException();
             }
         };
         try (var bounded = ai.neuraldivergence.storage.CallDeadline.within(left)) {

@@ -115,8 +115,8 @@ public final class LayerNulls {
             // frozen from a range: its sample is its source hours', its slice all their source slice
             Slice source = reference.sourceSlice() == null ? Slice.ALL : Slice.parse(reference.sourceSlice());
             return new Scope(tap.modelId(), reference.modelVersion(), tap.tap(), null, null, false,
-                    hour(reference.sourceFrom()), hourAfter(reference.sourceTo()), Slice.ALL.equals(side.slice()) ? source
-                            : side.slice());
+                    hour(reference.sourceFrom()), hourAfter(reference.sourceTo()),
+                    Slice.ALL.equals(side.slice()) ? source : side.slice());
         }
         return new Scope(tap.modelId(), reference.modelVersion(), tap.tap(), reference.name(), reference.createdAt(),
                 false, null, null, side.slice());
