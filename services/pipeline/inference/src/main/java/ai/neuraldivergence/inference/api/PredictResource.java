@@ -55,7 +55,6 @@ public class PredictResource {
     @Operation(summary = "The served model: its id, version, input shape and taps in network order")
     public PredictJson.Model model() {
         var spec = predictions.spec();
-        InferenceScopes.requireModel(caller.get(), spec.modelId());
         return new PredictJson.Model(spec.modelId(), spec.modelVersion(), spec.inputShape(), spec.taps().stream()
                 .map(t -> new PredictJson.Tap(t.tap(), t.tapIndex(), t.shape(), t.reduction().word()))
                 .toList());
@@ -68,7 +67,6 @@ public class PredictResource {
     @Produces(MediaType.APPLICATION_JSON)
     @Operation(summary = "Classify inputs given as pixel arrays; their activations are captured")
     public PredictJson.Response predict(PredictJson.Request request) {
-        InferenceScopes.requireModel(caller.get(), predictions.spec().modelId());
         if (request == null || request.instances() == null) {
             throw new IllegalArgumentException("a body {\"instances\": [{\"pixels\": [...]}]} is required");
         }
@@ -91,8 +89,6 @@ public class PredictResource {
     @Operation(summary = "Classify one uploaded PNG image (scaled to the model's input, grayscale)")
     public PredictJson.Response predictPng(byte[] png, @RestQuery String instanceId, @RestQuery Integer trueLabel,
             @RestQuery String pairId, @RestQuery String pairRole, @RestQuery List<String> tag) {
-        // before the image is decoded: a token not granted the served model costs nothing
-        InferenceScopes.requireModel(caller.get(), predictions.spec().modelId());
         if (png == null || png.length == 0) {
             throw new IllegalArgumentException("the body must be a PNG image");
         }

@@ -37,6 +37,9 @@ public class GrpcTokenInterceptor implements ServerInterceptor {
     @Inject
     AccessTokens tokens;
 
+    @Inject
+    ai.neuraldivergence.inference.service.PredictionService predictions;
+
     @Override
     public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
             ServerCallHandler<Q, R> next) {
@@ -50,7 +53,8 @@ public class GrpcTokenInterceptor implements ServerInterceptor {
             return refuse(call, method, Status.UNAUTHENTICATED.withDescription(AccessTokens.refusal(authorization)));
         }
         try {
-            InferenceScopes.require(caller.get(), InferenceScopes.forGrpcMethod(method), method);
+            InferenceScopes.requireForCall(caller.get(), InferenceScopes.forGrpcMethod(method), method,
+                    predictions.spec().modelId());
         } catch (InferenceScopes.MissingScopeException e) {
             return refuse(call, method, Status.PERMISSION_DENIED.withDescription(e.getMessage()));
         }

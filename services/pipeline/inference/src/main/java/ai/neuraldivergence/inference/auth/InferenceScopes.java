@@ -59,6 +59,19 @@ public final class InferenceScopes {
         }
     }
 
+    /**
+     * What the token checks ask of every call: its scopes, and for a call on the served model (every one needing
+     * {@code predict}: predictions and the model's description) a grant of that model, so that such an endpoint
+     * added later is covered without a check of its own.
+     */
+    public static void requireForCall(AccessTokens.Caller caller, Set<String> scopes, String what,
+            String servedModelId) {
+        require(caller, scopes, what);
+        if (scopes.contains(PREDICT)) {
+            requireModel(caller, servedModelId);
+        }
+    }
+
     /** Throws {@link MissingScopeException} when the caller's token is confined to models other than this one. */
     public static void requireModel(AccessTokens.Caller caller, String modelId) {
         if (!caller.grants(modelId)) {

@@ -34,6 +34,9 @@ public class TokenFilter implements ContainerRequestFilter {
     @Inject
     jakarta.inject.Provider<RequestCaller> requestCaller;
 
+    @Inject
+    jakarta.inject.Provider<ai.neuraldivergence.inference.service.PredictionService> predictions;
+
     @Context
     ResourceInfo resource;
 
@@ -53,7 +56,7 @@ public class TokenFilter implements ContainerRequestFilter {
             return;
         }
         try {
-            InferenceScopes.require(caller.get(), scopes(), what);
+            InferenceScopes.requireForCall(caller.get(), scopes(), what, predictions.get().spec().modelId());
         } catch (InferenceScopes.MissingScopeException e) {
             LOG.debugf("refused %s: %s", what, e.getMessage());
             request.abortWith(error(Response.Status.FORBIDDEN, e.getMessage()).build());
