@@ -15,7 +15,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * request naming a model the token is not granted, in any {@code model_id} field at any depth, is refused with
  * PERMISSION_DENIED before any query runs; in an answer, an element of a list that belongs to another model (its
  * own {@code model_id}) is left out (the catalog, monitors and references listed across models), and any other
- * part that does answers PERMISSION_DENIED (a monitor's history asked by its name). A token that is not confined
+ * part that does answers PERMISSION_DENIED, naming no model (a monitor's history asked by its name). A token that is not confined
  * passes untouched.
  */
 public final class ModelGrants {
@@ -85,7 +85,9 @@ public final class ModelGrants {
             if (isModelId(f)) {
                 String model = (String) field.getValue();
                 if (!model.isEmpty() && !caller.grants(model)) {
-                    throw denied(caller, model);
+                    // the request named no such model: the refusal must not tell the caller which one it was
+                    throw Status.PERMISSION_DENIED.withDescription("token '" + caller.name() + "' is not granted "
+                            + "the model this answer holds").asRuntimeException();
                 }
                 continue;
             }
