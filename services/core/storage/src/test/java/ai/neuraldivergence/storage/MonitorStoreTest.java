@@ -195,6 +195,37 @@ class MonitorStoreTest {
     }
 
     /**
+     * An evaluation whose connection drops at its commit leaves nothing (no evaluation, state or transition), and its
+     * retry stores each once: a second retry stores no second transition.
+     */
+    @Test
+    void anEvaluationWriteWhoseConnectionDropsLeavesNothingAndIsStoredOnceWhenRetried() throws Exception {
+        MonitorStore store = new MonitorStore(dataSource);
+        try (var c = dataSource.getConnection(); var ps = c.prepareStatement("DELETE FROM monitor_lease")) {
+            ps.executeUpdate();
+        }
+        StoredMonitor m = store.create(monitor("dropped-write", "dense", 0.2), "writer");
+        MonitorStore.Lease a = store.acquire("replica-a", java.time.Duration.ofSeconds(15)).orElseThrow();
+        Instant end = Instant.parse("2026-12-02T12:01:00Z");
+        MonitorRun.Evaluation e = MonitorRun.Evaluation.of(end, new TrailingWindow(end.minusSeconds(60), end, 300,
+                true), 1000, 0.4, 0.2);
+        MonitorStatus state = new MonitorStatus("dropped-write", m.generation(), "dense", Transition.State.DRIFTING,
+                end, false, end, end.minusSeconds(60), 300, 1000, 0.4, 0.2, null, null);
+        Transition up = new Transition(0, "dropped-write", m.generation(), "dense", Transition.State.DRIFTING,
+                Transition.State.OK, end, false, 0.4, 0.2, null, end.minusSeconds(60), end, "all", List.of(1),
+                Instant.now());
+        assertThrows(StorageException.class, () -> new MonitorStore(droppedAtCommit()).write(a, e, state, up));
+        assertTrue(store.evaluations("dropped-write", m.generation(), "dense").isEmpty(), "no evaluation");
+        assertTrue(store.states().stream().noneMatch(s -> s.monitor().equals("dropped-write")), "no state");
+        assertTrue(store.history("dropped-write", 10).isEmpty(), "no transition");
+        assertTrue(store.write(a, e, state, up).isPresent(), "the retry stores it");
+        assertTrue(store.write(a, e, state, up).isEmpty(), "a second retry stores no second transition");
+        assertEquals(1, store.evaluations("dropped-write", m.generation(), "dense").size());
+        assertEquals(1, store.history("dropped-write", 10).size());
+        store.release(a);
+    }
+
+    /**
      * A replica taking the lease while the holder's write is between its statements waits for that write: the
      * transition it decided is stored with its evaluation and state. (The lease was checked per statement: taken
      * there, the transition was dropped as if stored already while its evaluation and state were committed, and the
