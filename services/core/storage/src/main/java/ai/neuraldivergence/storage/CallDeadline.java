@@ -2,67 +2,139 @@ package ai.neuraldivergence.storage;
 
 import java.lang.reflect.InvocationHandler;
 import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import javax.sql.DataSource;
 
 /**
- * The deadline of the call the current thread answers, for the statements it runs: a data source made
- * {@link #bounding} gives each statement a query timeout of the time left, so that a passed deadline stops the
- * database's work too, not only the service's between two reads (PostgreSQL cancels the statement; the driver
- * reports SQLState 57014, which {@link #timedOut} recognises). A thread without a deadline runs statements
- * unbounded, as before.
+ * The deadline of the call the current thread answers, for the statements it runs, and the call's cancellation. A
+ * data source made {@link #bounding} bounds each statement three ways, because a cursor read is many round trips
+ * and the driver's query timeout covers only the first:
+ * <ul>
+ * <li>the statement's execution, by a query timeout of the time left (PostgreSQL cancels it; the driver reports
+ * SQLState 57014, which {@link #timedOut} recognises);</li>
+ * <li>each fetch of a cursor read, by the transaction's {@code statement_timeout}, set to the time left by
+ * {@link #boundTransaction} (PostgreSQL times each Execute of a portal on its own);</li>
+ * <li>the read as a whole, by a check before each row: the sum of many fetches, each within the time left, could
+ * still run past it.</li>
+ * </ul>
+ * A call {@link #cancel cancelled} (its client went away) stops alike: its running statements are cancelled in the
+ * database and its next row fails. A thread without a deadline runs statements unbounded, as before.
  */
-public final class CallDeadline implements AutoCloseable {
+public final class CallDeadline {
 
-    private static final ThreadLocal<Long> DEADLINE = new ThreadLocal<>();
+    private static final ThreadLocal<CallDeadline> CURRENT = new ThreadLocal<>();
     /** PostgreSQL's query_canceled: what a statement stopped by its query timeout fails with. */
     private static final String QUERY_CANCELED = "57014";
 
-    private final Long previous;
+    /** When the call's time is up, in {@link System#nanoTime} terms. */
+    private final long deadline;
+    private volatile boolean cancelled;
+    /** The call's statements open now, to cancel should the call be. */
+    private final Set<Statement> open = ConcurrentHashMap.newKeySet();
 
-    private CallDeadline(Long previous) {
-        this.previous = previous;
+    private CallDeadline(long deadline) {
+        this.deadline = deadline;
     }
 
-    /** Bounds this thread's statements until {@link #close}; {@code left} null means no deadline. */
-    public static CallDeadline within(Duration left) {
-        Long previous = DEADLINE.get();
-        if (left == null) {
-            DEADLINE.remove();
-        } else {
-            DEADLINE.set(System.nanoTime() + left.toNanos());
-        }
-        return new CallDeadline(previous);
+    /** A call's deadline, {@code left} from now; the thread that answers it {@link #enter}s it. */
+    public static CallDeadline after(Duration left) {
+        return new CallDeadline(System.nanoTime() + left.toNanos());
     }
 
-    @Override
-    public void close() {
-        if (previous == null) {
-            DEADLINE.remove();
-        } else {
-            DEADLINE.set(previous);
+    /** Bounds this thread's statements by a deadline {@code left} from now, until the scope closes. */
+    public static Scope within(Duration left) {
+        return after(left).enter();
+    }
+
+    /** Bounds this thread's statements by this deadline until the scope closes (scopes nest). */
+    public Scope enter() {
+        CallDeadline previous = CURRENT.get();
+        CURRENT.set(this);
+        return () -> {
+            if (previous == null) {
+                CURRENT.remove();
+            } else {
+                CURRENT.set(previous);
+            }
+        };
+    }
+
+    /** Where a thread's statements are bounded by a deadline; closing it restores the one before. */
+    @FunctionalInterface
+    public interface Scope extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    /**
+     * Stops the call's database work from any thread: its running statements are cancelled (the driver opens a
+     * connection of its own to ask the server, so this blocks: not for an event loop), and its next statement or row
+     * fails.
+     */
+    public void cancel() {
+        cancelled = true;
+        for (Statement s : open) {
+            try {
+                s.cancel();
+            } catch (SQLException e) {
+                // closed meanwhile: nothing of it runs any more
+            }
         }
     }
 
-    /** Whole seconds left, at least 1 (JDBC's unit; 0 would mean none), or 0 when the thread has no deadline. */
-    static int secondsLeft() {
-        Long deadline = DEADLINE.get();
-        if (deadline == null) {
-            return 0;
-        }
-        long nanos = deadline - System.nanoTime();
-        if (nanos <= 0) {
-            throw new StorageException("the call's deadline passed before a statement could run",
-                    new SQLException("deadline passed", QUERY_CANCELED));
-        }
+    /** Whether {@link #cancel} was called. */
+    public boolean cancelled() {
+        return cancelled;
+    }
+
+    /** Whether the deadline has passed. */
+    public boolean passed() {
+        return deadline - System.nanoTime() <= 0;
+    }
+
+    /** Whole seconds left, at least 1 (JDBC's unit; 0 would mean none); fails once the call is over. */
+    private int secondsLeft() throws SQLException {
+        long nanos = nanosLeft();
         return (int) Math.min(Integer.MAX_VALUE, Math.max(1, (nanos + 999_999_999L) / 1_000_000_000L));
     }
 
-    /** Whether a failure is a statement stopped by its call's deadline. */
+    private long nanosLeft() throws SQLException {
+        if (cancelled) {
+            throw new SQLException("the call was cancelled", QUERY_CANCELED);
+        }
+        long nanos = deadline - System.nanoTime();
+        if (nanos <= 0) {
+            throw new SQLException("the call's deadline passed", QUERY_CANCELED);
+        }
+        return nanos;
+    }
+
+    /**
+     * Bounds each statement of the connection's transaction, the fetches of a cursor included, by the time left to
+     * the current thread's call (nothing without one). For a transaction begun on the connection, before its reads.
+     */
+    static void boundTransaction(Connection c) throws SQLException {
+        CallDeadline call = CURRENT.get();
+        if (call == null) {
+            return;
+        }
+        long millis = Math.max(1, call.nanosLeft() / 1_000_000);
+        try (PreparedStatement ps = c.prepareStatement("SELECT set_config('statement_timeout', ?, true)")) {
+            ps.setString(1, Long.toString(Math.min(millis, Integer.MAX_VALUE)));
+            ps.execute();
+        }
+    }
+
+    /** Whether a failure is a statement stopped by its call's deadline or cancellation. */
     public static boolean timedOut(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof SQLException s && QUERY_CANCELED.equals(s.getSQLState())) {
@@ -72,32 +144,54 @@ public final class CallDeadline implements AutoCloseable {
         return false;
     }
 
-    /** A data source whose statements are bounded by the deadline of the thread that creates them. */
+    /** A data source whose statements are bounded by the call of the thread that creates them. */
     public static DataSource bounding(DataSource dataSource) {
         InvocationHandler sources = (proxy, method, args) -> {
             Object out = invoke(dataSource, method, args);
-            return out instanceof Connection c ? boundConnection(c) : out;
+            return out instanceof Connection c ? proxy(Connection.class, connectionHandler(c)) : out;
         };
-        return (DataSource) Proxy.newProxyInstance(CallDeadline.class.getClassLoader(),
-                new Class<?>[] {DataSource.class}, sources);
+        return proxy(DataSource.class, sources);
     }
 
-    private static Connection boundConnection(Connection connection) {
-        InvocationHandler statements = (proxy, method, args) -> {
+    private static InvocationHandler connectionHandler(Connection connection) {
+        return (proxy, method, args) -> {
             Object out = invoke(connection, method, args);
-            if (out instanceof Statement s) {
-                int seconds = secondsLeft();
-                if (seconds > 0) {
-                    s.setQueryTimeout(seconds);
-                }
+            CallDeadline call = CURRENT.get();
+            if (call == null || !(out instanceof Statement s)) {
+                return out;
             }
-            return out;
+            s.setQueryTimeout(call.secondsLeft());
+            call.open.add(s);
+            @SuppressWarnings("unchecked")
+            Class<Statement> type = (Class<Statement>) method.getReturnType();
+            return proxy(type, call.statementHandler(s));
         };
-        return (Connection) Proxy.newProxyInstance(CallDeadline.class.getClassLoader(),
-                new Class<?>[] {Connection.class}, statements);
     }
 
-    private static Object invoke(Object target, java.lang.reflect.Method method, Object[] args) throws Throwable {
+    private InvocationHandler statementHandler(Statement statement) {
+        return (proxy, method, args) -> {
+            if (method.getName().equals("close")) {
+                open.remove(statement);
+            }
+            Object out = invoke(statement, method, args);
+            return out instanceof ResultSet rs ? proxy(ResultSet.class, rowHandler(rs)) : out;
+        };
+    }
+
+    private InvocationHandler rowHandler(ResultSet rows) {
+        return (proxy, method, args) -> {
+            if (method.getName().equals("next")) {
+                nanosLeft();
+            }
+            return invoke(rows, method, args);
+        };
+    }
+
+    private static <T> T proxy(Class<T> type, InvocationHandler handler) {
+        return type.cast(Proxy.newProxyInstance(CallDeadline.class.getClassLoader(), new Class<?>[] {type}, handler));
+    }
+
+    private static Object invoke(Object target, Method method, Object[] args) throws Throwable {
         try {
             return method.invoke(target, args);
         } catch (InvocationTargetException e) {

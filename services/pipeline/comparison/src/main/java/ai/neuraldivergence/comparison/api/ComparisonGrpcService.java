@@ -2,6 +2,7 @@ package ai.neuraldivergence.comparison.api;
 
 import ai.neuraldivergence.comparison.auth.TokenInterceptor;
 import ai.neuraldivergence.contract.AccessTokens;
+import ai.neuraldivergence.storage.CallDeadline;
 import ai.neuraldivergence.proto.v1.ComparisonServiceGrpc;
 import com.google.protobuf.Message;
 import io.grpc.Context;
@@ -143,8 +144,15 @@ public class ComparisonGrpcService extends ComparisonServiceGrpc.ComparisonServi
         // the class's @Blocking covers only the methods it declares: a method bound here ran on the event loop,
         // database reads included, until it was handed to a worker here
         return ServerMethodDefinition.create(method, ServerCalls.asyncUnaryCall((request, response) -> {
+            Long deadline = CallDeadlines.DEADLINE_NANOS.get();
+            long until = deadline != null ? deadline : System.nanoTime() + defaultDeadline.toNanos();
+            CallDeadline call = CallDeadline.after(java.time.Duration.ofNanos(Math.max(0, until - System.nanoTime())));
+            // a client that goes away (a closed tab, Ctrl-C) frees its worker and its statements now, not at the
+            // deadline; the cancel asks the server over a connection of its own, so it leaves the event loop
+            ((io.grpc.stub.ServerCallStreamObserver<?>) response).setOnCancelHandler(() -> cancel(call));
             try {
-                workers.execute(Context.current().wrap(() -> reply(response, name, (Message) request)));
+                workers.execute(Context.current().wrap(
+                        () -> reply(response, name, (Message) request, call, deadline != null)));
             } catch (java.util.concurrent.RejectedExecutionException e) {
                 response.onError(Status.RESOURCE_EXHAUSTED.withDescription("the service is busy: retry later")
                         .asRuntimeException());
@@ -152,9 +160,19 @@ public class ComparisonGrpcService extends ComparisonServiceGrpc.ComparisonServi
         }));
     }
 
+    private void cancel(CallDeadline call) {
+        try {
+            workers.execute(call::cancel);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // no worker to spare: the call stops at its next statement or row all the same
+            java.util.concurrent.ForkJoinPool.commonPool().execute(call::cancel);
+        }
+    }
+
     /** Answers one call through the RPC table; its errors become status codes. */
     @SuppressWarnings("unchecked")
-    private <T> void reply(StreamObserver<T> response, String method, Message request) {
+    private <T> void reply(StreamObserver<T> response, String method, Message request, CallDeadline call,
+            boolean clientDeadline) {
         T value;
         if (io.vertx.core.Context.isOnEventLoopThread()) {
             // a guard, not a path: every gRPC test fails should a unary call reach the event loop again
@@ -164,19 +182,19 @@ public class ComparisonGrpcService extends ComparisonServiceGrpc.ComparisonServi
         }
         // the client's deadline (CallDeadlines); a call without one is bounded all the same: a client that set none
         // (grpcurl, a script) must not hold a worker and a connection for as long as a 400-day read takes
-        Long deadline = CallDeadlines.DEADLINE_NANOS.get();
-        long until = deadline != null ? deadline : System.nanoTime() + defaultDeadline.toNanos();
-        java.time.Duration left = java.time.Duration.ofNanos(Math.max(0, until - System.nanoTime()));
         ai.neuraldivergence.comparison.query.Cancellation cancellation = () -> {
             DEADLINE.check();
-            if (System.nanoTime() - until > 0) {
-                throw Status.DEADLINE_EXCEEDED.withDescription(deadline != null
+            if (call.cancelled()) {
+                throw Status.CANCELLED.withDescription("the call was cancelled").asRuntimeException();
+            }
+            if (call.passed()) {
+                throw Status.DEADLINE_EXCEEDED.withDescription(clientDeadline
                         ? "the deadline passed while the comparison ran" : "the call took longer than "
                         + defaultDeadline.toSeconds() + " s, the most a call without a deadline may")
                         .asRuntimeException();
             }
         };
-        try (var bounded = ai.neuraldivergence.storage.CallDeadline.within(left)) {
+        try (var bounded = call.enter()) {
             value = (T) rpcs.answer(method, request, new Rpcs.Call(cancellation, caller()));
         } catch (RuntimeException e) {
             response.onError(GrpcErrors.status(method, e).asRuntimeException());

@@ -1,0 +1,106 @@
+package ai.neuraldivergence.storage;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import javax.sql.DataSource;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * A call's deadline and cancellation bound all of a cursor read, not only its first fetch: the driver's query
+ * timeout stops at the execution, while a read of many days fetches its rows a few at a time, each fetch a round
+ * trip of its own. The reads here sleep in the server per row, as a slow plan or a busy disk would.
+ */
+@Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+class CallDeadlineTest {
+
+    private static final DataSource DATABASE = CallDeadline.bounding(MigratedDatabase.create("call_deadline"));
+
+    /** Reads the rows of {@code sql} as the stores stream them (a read-only cursor), counting them. */
+    private static void stream(String sql, AtomicInteger rows) throws SQLException {
+        try (Connection c = DATABASE.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            TapWindowStore.streamed(c, ps);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    rows.incrementAndGet();
+                }
+            } finally {
+                c.rollback();
+                c.setReadOnly(false);
+                c.setAutoCommit(true);
+            }
+        }
+    }
+
+    @Test
+    void aCursorReadOfManyQuickFetchesStopsAtTheDeadline() {
+        AtomicInteger rows = new AtomicInteger();
+        long start = System.nanoTime();
+        // 20 fetches of 8 rows at 0.25 s a fetch: 5 s of reading, each fetch well within the time left
+        try (var bounded = CallDeadline.within(Duration.ofMillis(1_500))) {
+            SQLException e = assertThrows(SQLException.class, () -> stream(
+                    "SELECT pg_sleep(0.25 / 8), g FROM generate_series(1, 160) g", rows));
+            assertTrue(CallDeadline.timedOut(e), e.toString());
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        assertTrue(rows.get() < 160, rows + " rows read");
+        assertTrue(seconds < 3, "stopped after " + seconds + " s");
+    }
+
+    @Test
+    void oneSlowFetchPastTheFirstIsCancelledInTheDatabase() {
+        AtomicInteger rows = new AtomicInteger();
+        long start = System.nanoTime();
+        // the first fetch is quick; the second sleeps 30 s in the server, far past the deadline
+        try (var bounded = CallDeadline.within(Duration.ofMillis(1_500))) {
+            SQLException e = assertThrows(SQLException.class, () -> stream(
+                    "SELECT pg_sleep(CASE WHEN g = 12 THEN 30 ELSE 0 END), g FROM generate_series(1, 20) g", rows));
+            assertTrue(CallDeadline.timedOut(e), e.toString());
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        assertEquals(8, rows.get(), "the first fetch's rows");
+        assertTrue(seconds < 5, "stopped after " + seconds + " s");
+    }
+
+    @Test
+    void aCancelledCallStopsItsRunningStatementAndItsNextRow() throws Exception {
+        CallDeadline call = CallDeadline.after(Duration.ofMinutes(5));
+        AtomicInteger rows = new AtomicInteger();
+        CompletableFuture<Throwable> read = CompletableFuture.supplyAsync(() -> {
+            try (var bounded = call.enter()) {
+                stream("SELECT pg_sleep(CASE WHEN g = 1 THEN 30 ELSE 0 END), g FROM generate_series(1, 20) g", rows);
+                return null;
+            } catch (SQLException e) {
+                return e;
+            }
+        });
+        Thread.sleep(1_000);
+        long start = System.nanoTime();
+        call.cancel();
+        Throwable e = read.get(10, TimeUnit.SECONDS);
+        assertTrue(e != null && CallDeadline.timedOut(e), String.valueOf(e));
+        assertEquals(0, rows.get());
+        assertTrue((System.nanoTime() - start) / 1e9 < 5);
+        // a cancelled call runs nothing more
+        try (var bounded = call.enter()) {
+            assertThrows(SQLException.class, () -> stream("SELECT 1", rows));
+        }
+    }
+
+    @Test
+    void aThreadWithoutACallReadsUnbounded() throws SQLException {
+        AtomicInteger rows = new AtomicInteger();
+        stream("SELECT pg_sleep(0.001), g FROM generate_series(1, 40) g", rows);
+        assertEquals(40, rows.get());
+    }
+}
