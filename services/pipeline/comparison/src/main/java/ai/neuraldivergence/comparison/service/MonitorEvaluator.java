@@ -183,56 +183,69 @@ public final class MonitorEvaluator {
     }
 
     private int evaluateUpTo(Instant completeBefore) {
-        int done = 0;
         List<StoredMonitor> listed = monitors.get();
         // the runs of monitors deleted since are dropped, not kept until the lease changes hands
         java.util.Set<String> names = new java.util.HashSet<>();
         listed.forEach(m -> names.add(m.definition().name()));
         runs.keySet().removeIf(k -> !names.contains(k.monitor()));
+        java.util.Set<String> failed = new java.util.HashSet<>();
+        List<Turns.Run> due = new ArrayList<>();
         for (StoredMonitor m : listed) {
-            try {
-                done += evaluate(m, completeBefore, MAX_PER_RUN - done);
-            } catch (LeaseLost e) {
-                throw e;
-            } catch (MonitorChanged e) {
-                // deleted, or changed to measure something else, since the list was read: its runs are dropped and
-                // the next refresh tracks it as it is now
-                runs.keySet().removeIf(k -> k.monitor().equals(m.definition().name()));
-                LOG.infof("monitor %s changed while it was evaluated; its evaluation starts over as it is now",
-                        m.definition().name());
-            } catch (RuntimeException e) {
-                // one monitor that cannot be evaluated (a store failure) holds up neither the others nor the log
-                if (warned.add(m.definition().name() + '\u0000' + e.getMessage())) {
-                    LOG.warnf(e, "monitor %s cannot be evaluated; retried every second", m.definition().name());
+            guarded(m, failed, () -> {
+                List<String> taps = taps(m);
+                // a calibrated monitor shares its false-alarm budget out over every evaluation of every tap it watches
+                double alpha = m.definition().calibrated()
+                        ? CalibratedThreshold.alpha(m.definition().falseAlarmBudget(), taps.size()) : Double.NaN;
+                for (String tap : taps) {
+                    Tracked t = track(new Key(m.definition().name(), tap), m, completeBefore, alpha);
+                    due.add(() -> !failed.contains(m.definition().name())
+                            && guarded(m, failed, () -> evaluateNext(t, tap, completeBefore, alpha)));
                 }
-            }
+                return true;
+            });
         }
-        return done;
+        // in turns, a minute a run: a run back-filling hours shares the pass with the others' newest minutes, rather
+        // than spending it before the monitors listed after it get theirs
+        return Turns.take(due, MAX_PER_RUN);
     }
 
-    /** The complete minutes of one monitor not evaluated yet, at most {@code budget}; returns how many. */
-    private int evaluate(StoredMonitor m, Instant completeBefore, int budget) {
-        int done = 0;
-        List<String> taps = taps(m);
-        // a calibrated monitor shares its false-alarm budget out over every evaluation of every tap it watches
-        double alpha = m.definition().calibrated()
-                ? CalibratedThreshold.alpha(m.definition().falseAlarmBudget(), taps.size()) : Double.NaN;
-        for (String tap : taps) {
-            Key key = new Key(m.definition().name(), tap);
-            Tracked t = track(key, m, completeBefore, alpha);
-            Instant next = t.run.lastEvaluated() == null ? t.backfillFrom
-                    : t.run.lastEvaluated().plusSeconds(60);
-            // after an outage longer than the back-fill span, minutes past it are gone: evaluated, they would read
-            // as empty and record insufficient data that never was
-            Instant oldest = Granularity.MINUTE.windowStart(completeBefore.minus(backfill)).plusSeconds(60);
-            next = next.isBefore(oldest) ? oldest : next;
-            while (!next.isAfter(completeBefore) && done < budget) {
-                evaluate(t, tap, next, alpha);
-                done++;
-                next = next.plusSeconds(60);
+    /**
+     * Runs one step of a monitor's evaluation: false when it has nothing to do, or failed (then the monitor is left
+     * out for the rest of the pass; the lease lost stops the whole pass).
+     */
+    private boolean guarded(StoredMonitor m, java.util.Set<String> failed, java.util.function.BooleanSupplier step) {
+        String name = m.definition().name();
+        try {
+            return step.getAsBoolean();
+        } catch (LeaseLost e) {
+            throw e;
+        } catch (MonitorChanged e) {
+            // deleted, or changed to measure something else, since the list was read: its runs are dropped and
+            // the next refresh tracks it as it is now
+            runs.keySet().removeIf(k -> k.monitor().equals(name));
+            LOG.infof("monitor %s changed while it was evaluated; its evaluation starts over as it is now", name);
+        } catch (RuntimeException e) {
+            // one monitor that cannot be evaluated (a store failure) holds up neither the others nor the log
+            if (warned.add(name + '\u0000' + e.getMessage())) {
+                LOG.warnf(e, "monitor %s cannot be evaluated; retried every second", name);
             }
         }
-        return done;
+        failed.add(name);
+        return false;
+    }
+
+    /** Evaluates the run's next complete minute, if it has one; returns whether it had. */
+    private boolean evaluateNext(Tracked t, String tap, Instant completeBefore, double alpha) {
+        Instant next = t.run.lastEvaluated() == null ? t.backfillFrom : t.run.lastEvaluated().plusSeconds(60);
+        // after an outage longer than the back-fill span, minutes past it are gone: evaluated, they would read
+        // as empty and record insufficient data that never was
+        Instant oldest = Granularity.MINUTE.windowStart(completeBefore.minus(backfill)).plusSeconds(60);
+        next = next.isBefore(oldest) ? oldest : next;
+        if (next.isAfter(completeBefore)) {
+            return false;
+        }
+        evaluate(t, tap, next, alpha);
+        return true;
     }
 
     /**
@@ -425,11 +438,6 @@ public final class MonitorEvaluator {
                     lowerBound ? " or earlier" : "", d.metric(), e.value(), e.thresholdApplied(), e.window().start(),
                     end, e.window().observations());
         }
-    }
-
-    /** For tests and the log: how many runs are followed. */
-    synchronized int followed() {
-        return runs.size();
     }
 
     static List<Integer> top(int[] neurons) {

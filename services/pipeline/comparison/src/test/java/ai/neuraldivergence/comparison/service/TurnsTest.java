@@ -1,0 +1,45 @@
+package ai.neuraldivergence.comparison.service;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A monitor pass takes its evaluations in turns: a monitor back-filling hours (here 400 minutes, listed first, as
+ * its name would sort) no longer spends the pass's budget before the monitors after it evaluate their newest minute.
+ */
+class TurnsTest {
+
+    /** A run of {@code steps} steps, each logged as its name and number. */
+    private static Turns.Run run(String name, int steps, List<String> log) {
+        int[] taken = {0};
+        return () -> {
+            if (taken[0] == steps) {
+                return false;
+            }
+            log.add(name + ++taken[0]);
+            return true;
+        };
+    }
+
+    @Test
+    void aLongBackFillSharesTheBudgetWithTheNewestMinutesOfTheOthers() {
+        List<String> log = new ArrayList<>();
+        int taken = Turns.take(List.of(run("backfill", 400, log), run("live", 1, log), run("other", 2, log)), 240);
+        assertEquals(240, taken);
+        assertEquals(List.of("backfill1", "live1", "other1", "backfill2", "other2", "backfill3"), log.subList(0, 6));
+        assertEquals(237, log.stream().filter(s -> s.startsWith("backfill")).count());
+        // each run's own steps stay in order
+        assertEquals("backfill237", log.get(log.size() - 1));
+    }
+
+    @Test
+    void withBudgetEnoughEveryRunFinishesAndNothingMoreIsTaken() {
+        List<String> log = new ArrayList<>();
+        assertEquals(6, Turns.take(List.of(run("a", 3, log), run("b", 0, log), run("c", 3, log)), 240));
+        assertEquals(List.of("a1", "c1", "a2", "c2", "a3", "c3"), log);
+        assertEquals(0, Turns.take(List.of(), 240));
+    }
+}
