@@ -262,6 +262,23 @@ class MonitorLifecycleTest extends GrpcApiTest {
         listed = awaitMonitor("life", m -> m.getState() == MonitorState.MONITOR_STATE_OK);
         assertEquals(MonitorState.MONITOR_STATE_OK, listed.getState(), listed.toString());
 
+        // moved to another reference, its gauges follow it: none goes on reporting it under the one it left
+        api.createReference(CreateReferenceRequest.newBuilder().setModelId("life").setModelVersion("v2")
+                .setName("calm-early").setRange(DriftFixture.minutes(0, 5).getTimeRange()).build());
+        api.updateMonitor(UpdateMonitorRequest.newBuilder().setName("made-late").setMonitor(history.getMonitor()
+                .toBuilder().setThreshold(0.99).setReference("calm-early").clearSource().clearUpdatedAt()
+                .clearUpdatedBy()).build());
+        String moved = "nd_comparison_monitor_drifting{model=\"life\",monitor=\"made-late\",reference=\"calm-early\","
+                + "tap=\"dense1\"}";
+        String metrics = Management.given().get("/q/metrics").asString();
+        for (int i = 0; i < 60 && !metrics.contains(moved); i++) {
+            Thread.sleep(500);
+            metrics = Management.given().get("/q/metrics").asString();
+        }
+        assertTrue(metrics.contains(moved), metrics);
+        assertTrue(metrics.lines().noneMatch(l -> l.contains("monitor=\"made-late\",reference=\"calm\"")),
+                "gauges under the reference the monitor left");
+
         // deleted, it stops: its transitions go with it
         api.deleteMonitor(DeleteMonitorRequest.newBuilder().setName("made-late").build());
         assertEquals(0, api.listMonitors(ListMonitorsRequest.newBuilder().setModelId("life").build())

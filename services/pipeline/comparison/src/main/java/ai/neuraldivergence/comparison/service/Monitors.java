@@ -44,6 +44,9 @@ public final class Monitors {
     private record Key(String monitor, String tap) {
     }
 
+    private record Gauges(Tags tags, List<Meter> meters) {
+    }
+
     /** Transitions pushed in one read at most; the rest follow at the next. */
     static final int PUSH_BATCH = 500;
 
@@ -52,7 +55,8 @@ public final class Monitors {
     private final Consumer<Announced> transitions;
     private volatile List<StoredMonitor> monitors = List.of();
     private final Map<Key, Status> statuses = new LinkedHashMap<>();
-    private final Map<Key, List<Meter>> gauges = new HashMap<>();
+    /** Per monitor and tap, its gauges and the labels they carry. */
+    private final Map<Key, Gauges> gauges = new HashMap<>();
     private long pushed;
 
     /**
@@ -82,10 +86,13 @@ public final class Monitors {
             monitors = now;
             statuses.clear();
             statuses.putAll(next);
+            // a monitor moved to another model or reference is registered again: its old labels would go on
+            // reporting it under the model or reference it left
             for (var it = gauges.entrySet().iterator(); it.hasNext();) {
                 var e = it.next();
-                if (!next.containsKey(e.getKey())) {
-                    e.getValue().forEach(registry::remove);
+                Status status = next.get(e.getKey());
+                if (status == null || !e.getValue().tags().equals(tags(e.getKey(), status.definition()))) {
+                    e.getValue().meters().forEach(registry::remove);
                     it.remove();
                 }
             }
@@ -135,8 +142,12 @@ public final class Monitors {
                 t.windowEnd(), t.windowStart(), 0, 0, t.value(), t.thresholdApplied(), null, t.reason());
     }
 
-    private List<Meter> register(Key key, MonitorDefinition d) {
-        Tags tags = Tags.of("monitor", d.name(), "model", d.modelId(), "tap", key.tap(), "reference", d.reference());
+    private static Tags tags(Key key, MonitorDefinition d) {
+        return Tags.of("monitor", d.name(), "model", d.modelId(), "tap", key.tap(), "reference", d.reference());
+    }
+
+    private Gauges register(Key key, MonitorDefinition d) {
+        Tags tags = tags(key, d);
         List<Meter> out = new ArrayList<>();
         out.add(Gauge.builder("nd.comparison.monitor.drifting", this, m -> m.status(key)
                 .map(s -> s.current() == Transition.State.DRIFTING ? 1.0 : 0.0).orElse(0.0)).tags(tags)
@@ -164,7 +175,7 @@ public final class Monitors {
                 .map(s -> s.state() == null || s.state().since() == null ? 0.0
                         : (double) s.state().since().getEpochSecond()).orElse(0.0)).tags(tags)
                 .description("When the current state began (epoch seconds; 0: ok since the start)").register(registry));
-        return out;
+        return new Gauges(tags, out);
     }
 
     private synchronized Optional<Status> status(Key key) {
