@@ -56,7 +56,8 @@ class MonitorLifecycleTest extends GrpcApiTest {
     public static class WithConfiguredMonitor implements QuarkusTestProfile {
         @Override
         public Map<String, String> getConfigOverrides() {
-            return Map.of("nd.comparison.monitors.configured.model", "config-model",
+            return Map.of("nd.comparison.monitoring.label-wait", "5m",
+                    "nd.comparison.monitors.configured.model", "config-model",
                     "nd.comparison.monitors.configured.threshold", "0.25",
                     "nd.comparison.monitors.configured.max-span", "30m");
         }
@@ -70,12 +71,18 @@ class MonitorLifecycleTest extends GrpcApiTest {
     /** The model's first monitor once {@code done} holds for it (or as last listed, after 30 s). */
     private Monitor awaitMonitor(String model, java.util.function.Predicate<Monitor> done)
             throws InterruptedException {
+        return awaitMonitor(model, done, null);
+    }
+
+    /** The model's monitor {@code name} (null: its first) once {@code done} holds for it (or after 30 s). */
+    private Monitor awaitMonitor(String model, java.util.function.Predicate<Monitor> done, String name)
+            throws InterruptedException {
         Monitor listed = null;
         for (int i = 0; i < 60 && (listed == null || !done.test(listed)); i++) {
             Thread.sleep(500);
-            List<Monitor> monitors = api.listMonitors(ListMonitorsRequest.newBuilder().setModelId(model).build())
-                    .getMonitorsList();
-            listed = monitors.isEmpty() ? null : monitors.get(0);
+            listed = api.listMonitors(ListMonitorsRequest.newBuilder().setModelId(model).build()).getMonitorsList()
+                    .stream().filter(m -> name == null || m.getDefinition().getName().equals(name)).findFirst()
+                    .orElse(null);
         }
         return listed;
     }
@@ -288,6 +295,27 @@ class MonitorLifecycleTest extends GrpcApiTest {
             rs.next();
             assertEquals(0, rs.getLong(1));
         }
+    }
+
+    @Test
+    void aTrueLabelMonitorEvaluatesAMinuteOnlyOnceItsLateLabelsAreIn() throws Exception {
+        driftedSinceMinute10WithACalmReference("labelled");
+        for (String name : new String[] {"of-all", "of-label"}) {
+            api.createMonitor(CreateMonitorRequest.newBuilder().setMonitor(MonitorDefinition.newBuilder()
+                    .setName(name).setModelId("labelled").setTap("dense1").setReference("calm").setThreshold(0.3)
+                    .setMinObservations(50).setSlice(name.equals("of-label")
+                            ? ai.neuraldivergence.proto.v1.Slice.newBuilder().setTrueLabel(3)
+                            : ai.neuraldivergence.proto.v1.Slice.newBuilder().setAll(true))).build());
+        }
+        Monitor all = awaitMonitor("labelled", MonitorLifecycleTest::evaluatedToMinute20, "of-all");
+        assertEquals(DriftFixture.T0.plusSeconds(1200).getEpochSecond(), all.getWindow().getTo().getSeconds());
+        // the label-wait (5 min here) after the watermark: minutes 16 to 20 may still take labels
+        Monitor label = awaitMonitor("labelled", m -> m.hasWindow() && m.getWindow().getTo().getSeconds()
+                >= DriftFixture.T0.plusSeconds(900).getEpochSecond(), "of-label");
+        Thread.sleep(2_000);
+        label = awaitMonitor("labelled", m -> true, "of-label");
+        assertEquals(DriftFixture.T0.plusSeconds(900).getEpochSecond(), label.getWindow().getTo().getSeconds(),
+                label.toString());
     }
 
     @Test

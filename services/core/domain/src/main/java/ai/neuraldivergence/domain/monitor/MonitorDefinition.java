@@ -134,6 +134,17 @@ public record MonitorDefinition(String name, String modelId, String tap, String 
         return mode == Mode.CALIBRATED;
     }
 
+    /**
+     * The start of the first minute this monitor may not evaluate yet, where every minute before {@code complete}
+     * is complete: a true-label slice's minute takes late labels for {@code labelWait} after its end (as long as its
+     * observations are kept to join them), so it waits that much longer. Evaluated at once, it read only the labels
+     * in by then, and was never read again.
+     */
+    public java.time.Instant evaluableBefore(java.time.Instant complete, java.time.Duration labelWait) {
+        return slice.kind() == Slice.Kind.TRUE_LABEL
+                ? ai.neuraldivergence.domain.Granularity.MINUTE.windowStart(complete.minus(labelWait)) : complete;
+    }
+
     /** The metric's word, as stored and configured: ks, wasserstein, jensen_shannon, psi, mean_shift, mmd. */
     public static String metricWord(Divergence.Metric metric) {
         return metric.name().toLowerCase(java.util.Locale.ROOT);

@@ -192,7 +192,8 @@ public class ApiProducer {
         };
         String holder = hostName() + "-" + UUID.randomUUID().toString().substring(0, 8);
         MonitorEvaluator evaluator = new MonitorEvaluator(store, catalog, windows, selections, watermark, holder,
-                config.monitoring().leaseTtl(), config.monitoring().backfill(), monitors::monitors);
+                config.monitoring().leaseTtl(), config.monitoring().backfill(), config.monitoring().labelWait(),
+                monitors::monitors);
         evaluator.layerNulls(layerNulls);
         // which replica evaluates: exactly one of them should report 1
         io.micrometer.core.instrument.Gauge.builder("nd.comparison.monitor.lease.held", evaluator,

@@ -54,6 +54,14 @@ public interface ComparisonConfig {
         /** How far back a new or changed monitor is evaluated from stored windows (and evaluations are kept). */
         @WithDefault("12h")
         java.time.Duration backfill();
+
+        /**
+         * How long after its end a minute of a true-label slice still takes late labels: the aggregator's
+         * nd.aggregator.recent.ttl (a late label joins an observation kept that long). A monitor of such a slice
+         * evaluates its minutes this much later, once their labels are in.
+         */
+        @WithDefault("1h")
+        java.time.Duration labelWait();
     }
 
     interface Json {

@@ -84,6 +84,8 @@ public final class MonitorEvaluator {
     private final String holder;
     private final Duration ttl;
     private final Duration backfill;
+    /** How long after its end a true-label slice's minute still takes late labels. */
+    private final Duration labelWait;
     private final Supplier<List<StoredMonitor>> monitors;
     private final Map<Key, Tracked> runs = new HashMap<>();
     /** Failures already logged, by monitor and message: a failure repeating every second is logged once. */
@@ -98,7 +100,7 @@ public final class MonitorEvaluator {
      * @param monitors the stored monitors, as last read
      */
     public MonitorEvaluator(MonitorStore store, CatalogStore catalog, TapWindowStore windows, Selections selections,
-            Watermark watermark, String holder, Duration ttl, Duration backfill,
+            Watermark watermark, String holder, Duration ttl, Duration backfill, Duration labelWait,
             Supplier<List<StoredMonitor>> monitors) {
         this.store = store;
         this.catalog = catalog;
@@ -108,6 +110,7 @@ public final class MonitorEvaluator {
         this.holder = holder;
         this.ttl = ttl;
         this.backfill = backfill;
+        this.labelWait = labelWait;
         this.monitors = monitors;
     }
 
@@ -192,14 +195,15 @@ public final class MonitorEvaluator {
         List<Turns.Run> due = new ArrayList<>();
         for (StoredMonitor m : listed) {
             guarded(m, failed, () -> {
+                Instant upTo = m.definition().evaluableBefore(completeBefore, labelWait);
                 List<String> taps = taps(m);
                 // a calibrated monitor shares its false-alarm budget out over every evaluation of every tap it watches
                 double alpha = m.definition().calibrated()
                         ? CalibratedThreshold.alpha(m.definition().falseAlarmBudget(), taps.size()) : Double.NaN;
                 for (String tap : taps) {
-                    Tracked t = track(new Key(m.definition().name(), tap), m, completeBefore, alpha);
+                    Tracked t = track(new Key(m.definition().name(), tap), m, upTo, alpha);
                     due.add(() -> !failed.contains(m.definition().name())
-                            && guarded(m, failed, () -> evaluateNext(t, tap, completeBefore, alpha)));
+                            && guarded(m, failed, () -> evaluateNext(t, tap, upTo, alpha)));
                 }
                 return true;
             });
@@ -414,7 +418,7 @@ public final class MonitorEvaluator {
         } catch (NotFoundException | FailedPreconditionException missing) {
             e = MinuteEvaluation.invalid(end, missing.getMessage(), d).evaluation();
         }
-        List<Integer> drifted = top(top);
+        List<Integer> drifted = Arrays.stream(top).limit(TOP_NEURONS).boxed().toList();
         Optional<MonitorRun.Change> change = t.run.record(e);
         if (change.isPresent()) {
             // a state that held from the back-fill's first evaluation may have begun before it
@@ -438,11 +442,5 @@ public final class MonitorEvaluator {
                     lowerBound ? " or earlier" : "", d.metric(), e.value(), e.thresholdApplied(), e.window().start(),
                     end, e.window().observations());
         }
-    }
-
-    static List<Integer> top(int[] neurons) {
-        List<Integer> out = new ArrayList<>();
-        Arrays.stream(neurons).limit(TOP_NEURONS).forEach(out::add);
-        return out;
     }
 }
