@@ -4,6 +4,7 @@ import ai.neuraldivergence.comparison.query.AlreadyExistsException;
 import ai.neuraldivergence.comparison.query.FailedPreconditionException;
 import ai.neuraldivergence.comparison.query.NotFoundException;
 import ai.neuraldivergence.comparison.query.PermissionDeniedException;
+import ai.neuraldivergence.comparison.query.ResourceExhaustedException;
 import ai.neuraldivergence.contract.StatusDescriptions;
 import ai.neuraldivergence.domain.DistributionCodec;
 import io.grpc.Status;
@@ -42,6 +43,9 @@ final class GrpcErrors {
         }
         if (e instanceof AlreadyExistsException) {
             return Status.ALREADY_EXISTS.withDescription(StatusDescriptions.brief(e.getMessage()));
+        }
+        if (e instanceof ResourceExhaustedException) {
+            return Status.RESOURCE_EXHAUSTED.withDescription(StatusDescriptions.brief(e.getMessage()));
         }
         if (ai.neuraldivergence.storage.CallDeadline.timedOut(e)) {
             return Status.DEADLINE_EXCEEDED.withDescription("the deadline passed while the database was read");

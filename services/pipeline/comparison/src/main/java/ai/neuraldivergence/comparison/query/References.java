@@ -28,6 +28,15 @@ public final class References {
     private final SealStore seals;
     private final CatalogStore catalog;
     private final ReferenceStore.BeforeDelete tombstones;
+    /**
+     * Freezes running at once. A freeze holds a pooled connection for its write while its reads take another: as
+     * many freezes as the pool has connections (16) would each hold one and wait for a second, and every other call
+     * with them, until the pool's acquisition timed out.
+     */
+    private final java.util.concurrent.Semaphore freezing = new java.util.concurrent.Semaphore(CONCURRENT_FREEZES);
+
+    /** Freezes that may run at once: four of the pool's connections at the most. */
+    public static final int CONCURRENT_FREEZES = 2;
 
     /**
      * @param tombstones publishes the seal topic's tombstones of references being deleted (while they are locked),
@@ -58,6 +67,18 @@ public final class References {
      * @param by the caller's token name, for the log (never the token)
      */
     public Described freeze(ReferenceQueries.Freeze query, Cancellation cancellation, String by) {
+        if (!freezing.tryAcquire()) {
+            throw new ResourceExhaustedException(CONCURRENT_FREEZES + " references are being frozen already: retry "
+                    + "once one is done");
+        }
+        try {
+            return frozen(query, cancellation, by);
+        } finally {
+            freezing.release();
+        }
+    }
+
+    private Described frozen(ReferenceQueries.Freeze query, Cancellation cancellation, String by) {
         String modelId = query.model().modelId();
         String version = selections.version(query.model());
         Selection.Range range = query.range();
