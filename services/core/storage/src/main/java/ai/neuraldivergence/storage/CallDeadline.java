@@ -21,13 +21,14 @@ import javax.sql.DataSource;
  * <ul>
  * <li>the statement's execution, by a query timeout of the time left (PostgreSQL cancels it; the driver reports
  * SQLState 57014, which {@link #timedOut} recognises);</li>
- * <li>each fetch of a cursor read, by the transaction's {@code statement_timeout}, set to the time left by
- * {@link #boundTransaction} (PostgreSQL times each Execute of a portal on its own);</li>
- * <li>the read as a whole, by a check before each row: the sum of many fetches, each within the time left, could
- * still run past it.</li>
+ * <li>each fetch of a cursor read, by the transaction's {@code statement_timeout}, set by {@link #boundTransaction}
+ * to the time left when the read began (PostgreSQL times each Execute of a portal on its own);</li>
+ * <li>the read as a whole, by a check before each row: the sum of many fetches, each within that time, could still
+ * run past the deadline.</li>
  * </ul>
- * A call {@link #cancel cancelled} (its client went away) stops alike: its running statements are cancelled in the
- * database and its next row fails. A thread without a deadline runs statements unbounded, as before.
+ * So a read ends by its deadline, or within one fetch after it. A call {@link #cancel cancelled} (its client went
+ * away) stops alike: a statement executing is cancelled in the database, and the call's next execution or row fails.
+ * A thread without a deadline runs statements unbounded, as before.
  */
 public final class CallDeadline {
 
@@ -76,12 +77,14 @@ public final class CallDeadline {
     }
 
     /**
-     * Stops the call's database work from any thread: its running statements are cancelled (the driver opens a
-     * connection of its own to ask the server, so this blocks: not for an event loop), and its next statement or row
-     * fails.
+     * Stops the call's database work from any thread: its next statement, execution or row fails, and a statement
+     * executing now is cancelled in the database (the driver opens a connection of its own to ask the server, so
+     * this blocks: not for an event loop; {@link #markCancelled} is what an event loop may call). A cursor's later
+     * fetch is not a statement executing to the driver: it runs to its end (bounded by the transaction's
+     * {@link #boundTransaction timeout}), and the row after it fails.
      */
     public void cancel() {
-        cancelled = true;
+        markCancelled();
         for (Statement s : open) {
             try {
                 s.cancel();
@@ -91,7 +94,12 @@ public final class CallDeadline {
         }
     }
 
-    /** Whether {@link #cancel} was called. */
+    /** Fails the call's next statement, execution or row, without blocking; {@link #cancel} stops one running. */
+    public void markCancelled() {
+        cancelled = true;
+    }
+
+    /** Whether {@link #cancel} or {@link #markCancelled} was called. */
     public boolean cancelled() {
         return cancelled;
     }
@@ -160,7 +168,12 @@ public final class CallDeadline {
             if (call == null || !(out instanceof Statement s)) {
                 return out;
             }
-            s.setQueryTimeout(call.secondsLeft());
+            try {
+                s.setQueryTimeout(call.secondsLeft());
+            } catch (SQLException over) {
+                s.close();
+                throw over;
+            }
             call.open.add(s);
             @SuppressWarnings("unchecked")
             Class<Statement> type = (Class<Statement>) method.getReturnType();
@@ -172,6 +185,10 @@ public final class CallDeadline {
         return (proxy, method, args) -> {
             if (method.getName().equals("close")) {
                 open.remove(statement);
+            } else if (method.getName().startsWith("execute")) {
+                // a cancel that came between the statement's creation and now found nothing running to stop; and a
+                // statement executed again (a batch's) gets the time left now, not at its creation
+                statement.setQueryTimeout(secondsLeft());
             }
             Object out = invoke(statement, method, args);
             return out instanceof ResultSet rs ? proxy(ResultSet.class, rowHandler(rs)) : out;

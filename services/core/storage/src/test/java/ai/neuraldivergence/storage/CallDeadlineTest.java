@@ -46,15 +46,15 @@ class CallDeadlineTest {
     void aCursorReadOfManyQuickFetchesStopsAtTheDeadline() {
         AtomicInteger rows = new AtomicInteger();
         long start = System.nanoTime();
-        // 20 fetches of 8 rows at 0.25 s a fetch: 5 s of reading, each fetch well within the time left
-        try (var bounded = CallDeadline.within(Duration.ofMillis(1_500))) {
+        // 40 fetches of 8 rows at 0.25 s a fetch: 10 s of reading, each fetch well within the time left
+        try (var bounded = CallDeadline.within(Duration.ofMillis(3_000))) {
             SQLException e = assertThrows(SQLException.class, () -> stream(
-                    "SELECT pg_sleep(0.25 / 8), g FROM generate_series(1, 160) g", rows));
+                    "SELECT pg_sleep(0.25 / 8), g FROM generate_series(1, 320) g", rows));
             assertTrue(CallDeadline.timedOut(e), e.toString());
         }
         double seconds = (System.nanoTime() - start) / 1e9;
-        assertTrue(rows.get() < 160, rows + " rows read");
-        assertTrue(seconds < 3, "stopped after " + seconds + " s");
+        assertTrue(rows.get() < 320, rows + " rows read");
+        assertTrue(seconds < 6, "stopped after " + seconds + " s");
     }
 
     @Test
@@ -62,14 +62,14 @@ class CallDeadlineTest {
         AtomicInteger rows = new AtomicInteger();
         long start = System.nanoTime();
         // the first fetch is quick; the second sleeps 30 s in the server, far past the deadline
-        try (var bounded = CallDeadline.within(Duration.ofMillis(1_500))) {
+        try (var bounded = CallDeadline.within(Duration.ofMillis(3_000))) {
             SQLException e = assertThrows(SQLException.class, () -> stream(
                     "SELECT pg_sleep(CASE WHEN g = 12 THEN 30 ELSE 0 END), g FROM generate_series(1, 20) g", rows));
             assertTrue(CallDeadline.timedOut(e), e.toString());
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         assertEquals(8, rows.get(), "the first fetch's rows");
-        assertTrue(seconds < 5, "stopped after " + seconds + " s");
+        assertTrue(seconds < 10, "stopped after " + seconds + " s");
     }
 
     @Test
@@ -84,7 +84,10 @@ class CallDeadlineTest {
                 return e;
             }
         });
-        Thread.sleep(1_000);
+        // cancelled once the statement runs in the server: the driver, not the flag alone, must stop it
+        try (Connection watch = DATABASE.getConnection()) {
+            awaitSleeping(watch);
+        }
         long start = System.nanoTime();
         call.cancel();
         Throwable e = read.get(10, TimeUnit.SECONDS);
@@ -95,6 +98,29 @@ class CallDeadlineTest {
         try (var bounded = call.enter()) {
             assertThrows(SQLException.class, () -> stream("SELECT 1", rows));
         }
+        // nor does a statement it made before the cancel, when executed after it (the cancel found nothing running)
+        CallDeadline prepared = CallDeadline.after(Duration.ofMinutes(5));
+        try (var bounded = prepared.enter(); Connection c = DATABASE.getConnection();
+                PreparedStatement ps = c.prepareStatement("SELECT 1")) {
+            prepared.markCancelled();
+            assertTrue(CallDeadline.timedOut(assertThrows(SQLException.class, ps::executeQuery)));
+        }
+    }
+
+    /** Waits until some backend of the test server sleeps in a query (the cancel test's read), 20 s at the most. */
+    private static void awaitSleeping(Connection watch) throws Exception {
+        for (int i = 0; i < 200; i++) {
+            try (PreparedStatement ps = watch.prepareStatement("SELECT count(*) FROM pg_stat_activity WHERE state = "
+                    + "'active' AND query LIKE 'SELECT pg_sleep(CASE WHEN g = 1 THEN 30%'");
+                    ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                if (rs.getInt(1) > 0) {
+                    return;
+                }
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("the read never started");
     }
 
     @Test

@@ -160,13 +160,27 @@ public class ComparisonGrpcService extends ComparisonServiceGrpc.ComparisonServi
         }));
     }
 
-    private void cancel(CallDeadline call) {
-        try {
-            workers.execute(call::cancel);
-        } catch (java.util.concurrent.RejectedExecutionException e) {
-            // no worker to spare: the call stops at its next statement or row all the same
-            java.util.concurrent.ForkJoinPool.commonPool().execute(call::cancel);
-        }
+    /**
+     * Where the cancels of statements run: apart from the workers, whose queue a cancel must not wait in behind the
+     * calls it frees room for. Two threads and a bounded queue: a cancel shed when they are busy costs only the
+     * statement running now, since the call's flag, set on the event loop, fails its next execution or row.
+     */
+    private static final java.util.concurrent.ThreadPoolExecutor CANCELS = cancels();
+
+    private static java.util.concurrent.ThreadPoolExecutor cancels() {
+        var pool = new java.util.concurrent.ThreadPoolExecutor(2, 2, 30, java.util.concurrent.TimeUnit.SECONDS,
+                new java.util.concurrent.ArrayBlockingQueue<>(256), r -> {
+                    Thread t = new Thread(r, "nd-call-cancels");
+                    t.setDaemon(true);
+                    return t;
+                }, new java.util.concurrent.ThreadPoolExecutor.DiscardPolicy());
+        pool.allowCoreThreadTimeOut(true);
+        return pool;
+    }
+
+    private static void cancel(CallDeadline call) {
+        call.markCancelled();
+        CANCELS.execute(call::cancel);
     }
 
     /** Answers one call through the RPC table; its errors become status codes. */
@@ -178,6 +192,10 @@ public class ComparisonGrpcService extends ComparisonServiceGrpc.ComparisonServi
             // a guard, not a path: every gRPC test fails should a unary call reach the event loop again
             response.onError(GrpcErrors.status(method, new IllegalStateException(method + " ran on an event loop"))
                     .asRuntimeException());
+            return;
+        }
+        if (call.cancelled()) {
+            // the client went away while the call waited for a worker
             return;
         }
         // the client's deadline (CallDeadlines); a call without one is bounded all the same: a client that set none
@@ -197,7 +215,9 @@ public class ComparisonGrpcService extends ComparisonServiceGrpc.ComparisonServi
         try (var bounded = call.enter()) {
             value = (T) rpcs.answer(method, request, new Rpcs.Call(cancellation, caller()));
         } catch (RuntimeException e) {
-            response.onError(GrpcErrors.status(method, e).asRuntimeException());
+            // a statement stopped by the client's cancel fails as one stopped by a deadline: told apart here
+            response.onError((call.cancelled() ? Status.CANCELLED.withDescription("the call was cancelled")
+                    : GrpcErrors.status(method, e)).asRuntimeException());
             return;
         }
         response.onNext(value);

@@ -88,6 +88,8 @@ public final class MonitorEvaluator {
     private final Duration labelWait;
     private final Supplier<List<StoredMonitor>> monitors;
     private final Map<Key, Tracked> runs = new HashMap<>();
+    /** Where the next pass starts taking turns: where the last one stopped. */
+    private int turn;
     /** Failures already logged, by monitor and message: a failure repeating every second is logged once. */
     private final java.util.Set<String> warned = new java.util.HashSet<>();
     /** Read by the metrics' thread without the lock: whether this replica evaluates. */
@@ -111,6 +113,10 @@ public final class MonitorEvaluator {
         this.ttl = ttl;
         this.backfill = backfill;
         this.labelWait = labelWait;
+        if (labelWait.isNegative() || labelWait.compareTo(backfill) >= 0) {
+            throw new IllegalArgumentException("nd.comparison.monitoring.label-wait (" + labelWait + ") must be at "
+                    + "least 0 and shorter than nd.comparison.monitoring.backfill (" + backfill + ")");
+        }
         this.monitors = monitors;
     }
 
@@ -194,31 +200,35 @@ public final class MonitorEvaluator {
         java.util.Set<String> failed = new java.util.HashSet<>();
         List<Turns.Run> due = new ArrayList<>();
         for (StoredMonitor m : listed) {
-            guarded(m, failed, () -> {
+            String name = m.definition().name();
+            guarded(name, name, failed, () -> {
                 Instant upTo = m.definition().evaluableBefore(completeBefore, labelWait);
                 List<String> taps = taps(m);
                 // a calibrated monitor shares its false-alarm budget out over every evaluation of every tap it watches
                 double alpha = m.definition().calibrated()
                         ? CalibratedThreshold.alpha(m.definition().falseAlarmBudget(), taps.size()) : Double.NaN;
                 for (String tap : taps) {
-                    Tracked t = track(new Key(m.definition().name(), tap), m, upTo, alpha);
-                    due.add(() -> !failed.contains(m.definition().name())
-                            && guarded(m, failed, () -> evaluateNext(t, tap, upTo, alpha)));
+                    Tracked t = track(new Key(name, tap), m, completeBefore, alpha);
+                    String run = name + '\u0000' + tap;
+                    due.add(() -> !failed.contains(name) && !failed.contains(run)
+                            && guarded(name, run, failed, () -> evaluateNext(t, tap, completeBefore, upTo, alpha)));
                 }
                 return true;
             });
         }
-        // in turns, a minute a run: a run back-filling hours shares the pass with the others' newest minutes, rather
-        // than spending it before the monitors listed after it get theirs
-        return Turns.take(due, MAX_PER_RUN);
+        // in turns, a minute a run, from where the last pass stopped: a run back-filling hours shares the pass with
+        // the others' newest minutes, rather than spending it before the runs listed after it get theirs
+        int taken = Turns.take(due, MAX_PER_RUN, turn);
+        turn = due.isEmpty() ? 0 : (turn + taken) % due.size();
+        return taken;
     }
 
     /**
-     * Runs one step of a monitor's evaluation: false when it has nothing to do, or failed (then the monitor is left
-     * out for the rest of the pass; the lease lost stops the whole pass).
+     * Runs one step of a monitor's evaluation: false when it has nothing to do, or failed (then {@code run}, the
+     * monitor or one of its taps, is left out for the rest of the pass; the lease lost stops the whole pass).
      */
-    private boolean guarded(StoredMonitor m, java.util.Set<String> failed, java.util.function.BooleanSupplier step) {
-        String name = m.definition().name();
+    private boolean guarded(String name, String run, java.util.Set<String> failed,
+            java.util.function.BooleanSupplier step) {
         try {
             return step.getAsBoolean();
         } catch (LeaseLost e) {
@@ -227,25 +237,30 @@ public final class MonitorEvaluator {
             // deleted, or changed to measure something else, since the list was read: its runs are dropped and
             // the next refresh tracks it as it is now
             runs.keySet().removeIf(k -> k.monitor().equals(name));
+            failed.add(name);
             LOG.infof("monitor %s changed while it was evaluated; its evaluation starts over as it is now", name);
+            return false;
         } catch (RuntimeException e) {
             // one monitor that cannot be evaluated (a store failure) holds up neither the others nor the log
             if (warned.add(name + '\u0000' + e.getMessage())) {
                 LOG.warnf(e, "monitor %s cannot be evaluated; retried every second", name);
             }
         }
-        failed.add(name);
+        failed.add(run);
         return false;
     }
 
-    /** Evaluates the run's next complete minute, if it has one; returns whether it had. */
-    private boolean evaluateNext(Tracked t, String tap, Instant completeBefore, double alpha) {
+    /**
+     * Evaluates the run's next minute, if it ends by {@code upTo} (the monitor's own bound: a true-label slice waits
+     * for its labels); returns whether it had one. The back-fill span counts from the complete minutes.
+     */
+    private boolean evaluateNext(Tracked t, String tap, Instant completeBefore, Instant upTo, double alpha) {
         Instant next = t.run.lastEvaluated() == null ? t.backfillFrom : t.run.lastEvaluated().plusSeconds(60);
         // after an outage longer than the back-fill span, minutes past it are gone: evaluated, they would read
         // as empty and record insufficient data that never was
         Instant oldest = Granularity.MINUTE.windowStart(completeBefore.minus(backfill)).plusSeconds(60);
         next = next.isBefore(oldest) ? oldest : next;
-        if (next.isAfter(completeBefore)) {
+        if (next.isAfter(upTo)) {
             return false;
         }
         evaluate(t, tap, next, alpha);
@@ -356,23 +371,9 @@ public final class MonitorEvaluator {
         return store.holds(lease) ? new MonitorChanged() : new LeaseLost();
     }
 
-    /** A write found its monitor deleted or of another generation: that monitor's runs start over, not the lease. */
-    private static final class MonitorChanged extends RuntimeException {
-        MonitorChanged() {
-            super("the monitor changed while it was evaluated", null, false, false);
-        }
-    }
-
-    /** A write found the lease held by another: this replica stops evaluating until it takes the lease again. */
-    private static final class LeaseLost extends RuntimeException {
-        LeaseLost() {
-            super("the monitors' lease was lost", null, false, false);
-        }
-    }
-
     /**
      * Where a new run starts: the end of the first minute with observations of the tap within the back-fill span,
-     * else the newest complete minute.
+     * else the newest minute the monitor may evaluate.
      */
     private Instant backfillStart(StoredMonitor m, String tap, Instant completeBefore) {
         Instant from = Granularity.MINUTE.windowStart(completeBefore.minus(backfill));
@@ -384,7 +385,7 @@ public final class MonitorEvaluator {
         } catch (NotFoundException e) {
             // no such model or tap yet: evaluated as invalid from the newest minute on
         }
-        return completeBefore;
+        return m.definition().evaluableBefore(completeBefore, labelWait);
     }
 
     /**

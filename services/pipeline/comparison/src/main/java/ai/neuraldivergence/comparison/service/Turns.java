@@ -21,9 +21,16 @@ final class Turns {
     private Turns() {
     }
 
-    /** Takes steps in turns until every run is done or {@code budget} steps are taken; returns how many were. */
-    static int take(List<? extends Run> runs, int budget) {
-        List<Run> left = new ArrayList<>(runs);
+    /**
+     * Takes steps in turns until every run is done or {@code budget} steps are taken, the first round from run
+     * {@code start} on, wrapping round, and every round in that order: a pass starting where the last one stopped leaves no run behind when
+     * there are more runs than steps. Returns how many steps were taken.
+     */
+    static int take(List<? extends Run> runs, int budget, int start) {
+        List<Run> left = new ArrayList<>(runs.size());
+        int from = runs.isEmpty() ? 0 : Math.floorMod(start, runs.size());
+        left.addAll(runs.subList(from, runs.size()));
+        left.addAll(runs.subList(0, from));
         int taken = 0;
         while (!left.isEmpty() && taken < budget) {
             for (Iterator<Run> it = left.iterator(); it.hasNext() && taken < budget;) {

@@ -27,7 +27,7 @@ class TurnsTest {
     @Test
     void aLongBackFillSharesTheBudgetWithTheNewestMinutesOfTheOthers() {
         List<String> log = new ArrayList<>();
-        int taken = Turns.take(List.of(run("backfill", 400, log), run("live", 1, log), run("other", 2, log)), 240);
+        int taken = Turns.take(List.of(run("backfill", 400, log), run("live", 1, log), run("other", 2, log)), 240, 0);
         assertEquals(240, taken);
         assertEquals(List.of("backfill1", "live1", "other1", "backfill2", "other2", "backfill3"), log.subList(0, 6));
         assertEquals(237, log.stream().filter(s -> s.startsWith("backfill")).count());
@@ -36,10 +36,26 @@ class TurnsTest {
     }
 
     @Test
+    void withMoreRunsThanTheBudgetAPassStartsWhereTheLastStopped() {
+        // 300 runs back-filling (three monitors of every tap of a 100-tap model): 240 steps a pass
+        List<String> log = new ArrayList<>();
+        List<Turns.Run> runs = new ArrayList<>();
+        for (int i = 0; i < 300; i++) {
+            runs.add(run("r" + i + "-", 720, log));
+        }
+        int taken = Turns.take(runs, 240, 0);
+        assertEquals("r239-1", log.get(log.size() - 1));
+        log.clear();
+        Turns.take(runs, 240, taken);
+        assertEquals(List.of("r240-1", "r241-1"), log.subList(0, 2));
+        assertEquals("r179-2", log.get(log.size() - 1), "runs 240 to 299 had their turn, then 0 to 179 again");
+    }
+
+    @Test
     void withBudgetEnoughEveryRunFinishesAndNothingMoreIsTaken() {
         List<String> log = new ArrayList<>();
-        assertEquals(6, Turns.take(List.of(run("a", 3, log), run("b", 0, log), run("c", 3, log)), 240));
+        assertEquals(6, Turns.take(List.of(run("a", 3, log), run("b", 0, log), run("c", 3, log)), 240, 0));
         assertEquals(List.of("a1", "c1", "a2", "c2", "a3", "c3"), log);
-        assertEquals(0, Turns.take(List.of(), 240));
+        assertEquals(0, Turns.take(List.of(), 240, 7));
     }
 }
