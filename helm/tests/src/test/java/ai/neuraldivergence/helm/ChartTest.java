@@ -210,6 +210,12 @@ class ChartTest {
                 assertNotNull(c.getLivenessProbe(), w.name());
             }
         }
+        // the aggregator's start includes the schema's migrations: 30 minutes, not the two others get; and its
+        // upgrade stops the old aggregators before the new ones migrate (docs/operations.md, "Upgrading")
+        Container aggregator = workload(r, "aggregator").container("aggregator");
+        assertEquals(1800, aggregator.getStartupProbe().getPeriodSeconds()
+                * aggregator.getStartupProbe().getFailureThreshold());
+        assertEquals("Recreate", r.get(Deployment.class, name("aggregator")).getSpec().getStrategy().getType());
     }
 
     @Test
@@ -619,6 +625,20 @@ class ChartTest {
         assertTrue(comparison.contains("nd.comparison.monitors.digits.threshold=0.15\n"), comparison);
         assertTrue(comparison.contains("nd.comparison.monitors.digits.windows-in-a-row=2\n"), comparison);
         assertTrue(comparison.contains("nd.comparison.ui.inference-url=https://inference.example\n"), comparison);
+        // a calibrated monitor, and a span: the schema refused maxSpan that the template reads, and had no mode
+        String calibrated = config(Chart.render(Chart.EXTERNAL, """
+                comparison: {monitors: {digits: {model: m, mode: calibrated, minimumEffect: 0, falseAlarmBudget: 2,
+                  maxSpan: 30m, metric: mmd, slice: 'tag:region=eu'}}}"""), "comparison");
+        for (String line : List.of("mode=calibrated\n", "minimum-effect=0\n", "false-alarm-budget=2\n",
+                "max-span=30m\n", "metric=mmd\n", "slice=tag:region=eu\n")) {
+            assertTrue(calibrated.contains("nd.comparison.monitors.digits." + line), line + " in " + calibrated);
+        }
+        assertFalse(comparison.contains("nd.comparison.monitors.digits.mode="), "unset: the service's default");
+        // how long late labels join, one value for both services: a true-label monitor waits exactly that long
+        Chart.Rendered late = Chart.render(Chart.EXTERNAL, "aggregator: {lateLabelMinutes: 90}");
+        assertTrue(config(late, "aggregator").contains("nd.aggregator.recent.ttl=90m\n"), config(late, "aggregator"));
+        assertTrue(config(late, "comparison").contains("nd.comparison.monitoring.label-wait=90m\n"));
+        assertTrue(Chart.refusal(Chart.EXTERNAL, "aggregator: {lateLabelMinutes: 720}").contains("lateLabelMinutes"));
         assertTrue(config(r, "aggregator").contains("nd.topics.dead-letter=nd.activations.dlq\n"));
         assertTrue(config(r, "inference").contains("quarkus.http.cors.origins=https://nd.example\n"));
         // a changed configuration rolls the pods
@@ -678,12 +698,19 @@ class ChartTest {
                 Map.entry("kafka: {bootstrapServers: 'no port here'}", "bootstrapServers"),
                 Map.entry("postgresql: {jdbcUrl: 'mysql://db:3306/nd'}", "jdbcUrl"),
                 Map.entry("comparison: {monitors: {digits: {model: m, metric: entropy}}}", "metric"),
+                // what the service would refuse at start, refused at install
+                Map.entry("comparison: {monitors: {digits: {model: m, slice: 'class 3'}}}", "slice"),
+                Map.entry("comparison: {monitors: {digits: {model: m, windowsInARow: 61}}}", "windowsInARow"),
+                Map.entry("comparison: {monitors: {digits: {model: m, maxSpan: 2 hours}}}", "maxSpan"),
                 // null deletes a default: a container without limits
                 Map.entry("inference: {resources: {limits: null}}", "limits"));
         for (Map.Entry<String, String> e : refused.entrySet()) {
             String message = Chart.refusal(Chart.EXTERNAL, e.getKey());
             assertTrue(message.contains(e.getValue()), e.getKey() + " -> " + message);
         }
+        assertTrue(Chart.refusal(Chart.EXTERNAL, "comparison: {podDisruptionBudget: {maxUnavailable: 0}}")
+                .contains("maxUnavailable must be at least 1"));
+        assertTrue(Chart.refusal(Chart.EXTERNAL, "aggregator: {sliceTagKeys: []}").contains("sliceTagKeys"));
         String idle = Chart.refusal(Chart.EVALUATION, "aggregator: {replicas: 4}");
         assertTrue(idle.contains("aggregator.replicas (4) exceeds the partitions of nd.activations"), idle);
     }
