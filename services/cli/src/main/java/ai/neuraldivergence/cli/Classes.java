@@ -38,6 +38,11 @@ final class Classes extends Call {
                     default -> throw new IllegalArgumentException("--by is predicted or label, got '" + by + "'");
                 });
         var selection = Specs.selection(source);
+        if (selection.hasSlice() && !selection.getSlice().getAll()) {
+            // the matrix's rows and columns are the slices: a slice of the source would be dropped without a word
+            throw new IllegalArgumentException("--source takes no slice (@...): the matrix compares the classes of "
+                    + "all the source's observations");
+        }
         if (selection.hasTimeRange()) {
             request.setTimeRange(selection.getTimeRange());
         } else {

@@ -9,7 +9,6 @@ import ai.neuraldivergence.proto.v1.CompareResponse;
 import ai.neuraldivergence.proto.v1.NeuronDivergence;
 import ai.neuraldivergence.proto.v1.TapDivergence;
 import ai.neuraldivergence.proto.v1.TapSummary;
-import java.util.Locale;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -64,8 +63,8 @@ final class Compare extends Call {
                     NeuronDivergence d = t.getNeurons(n);
                     table.row(n, d.getKs(), d.getKsErrorBound(), d.getKsSamplingBound(), d.getWasserstein(),
                             d.getJensenShannon(),
-                            d.getPsi(), d.getMeanShift(), d.getDirection().name().substring("DIRECTION_".length())
-                                    .toLowerCase(Locale.ROOT), d.getDrifted() ? "yes" : "no");
+                            d.getPsi(), d.getMeanShift(), Text.word(d.getDirection(), "DIRECTION_"),
+                            d.getDrifted() ? "yes" : "no");
                 }
                 print(table);
                 w().println();

@@ -3,7 +3,6 @@ package ai.neuraldivergence.cli;
 import ai.neuraldivergence.proto.v1.Catalog;
 import ai.neuraldivergence.proto.v1.GetCatalogRequest;
 import ai.neuraldivergence.proto.v1.Reference;
-import java.util.Locale;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -20,8 +19,7 @@ final class Models extends Call {
                     Table t = new Table("MODEL", "VERSION", "TAP", "INDEX", "SHAPE", "NEURONS", "REDUCTION");
                     c.getModelsList().forEach(m -> m.getVersionsList().forEach(v -> v.getTapsList().forEach(tap ->
                             t.row(m.getModelId(), v.getModelVersion(), tap.getName(), tap.getIndex(),
-                                    tap.getShapeList(), tap.getNeuronCount(), tap.getReduction().name()
-                                            .substring("REDUCTION_".length()).toLowerCase(Locale.ROOT)))));
+                                    tap.getShapeList(), tap.getNeuronCount(), Text.word(tap.getReduction(), "REDUCTION_")))));
                     print(t);
                     c.getModelsList().forEach(m -> m.getVersionsList().forEach(v -> {
                         w().printf("%s %s: %s observations, %s .. %s, %d slices, references %s%n", m.getModelId(),

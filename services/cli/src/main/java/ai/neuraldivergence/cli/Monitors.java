@@ -55,8 +55,11 @@ final class Monitors extends ModelListing {
         }
         String slice = ai.neuraldivergence.wire.WireMapping.slice(m.getSlice()).key();
         String at = slice.equals("all") ? "" : "@" + slice;
-        return String.format("nd compare --model %s --tap %s --a ref:%s%s --b %s/%s%s", m.getModelId(), m.getTap(),
-                m.getReference(), at, Specs.time(m.getWindow().getFrom()), Specs.time(m.getWindow().getTo()), at);
+        // each argument quoted for a shell where it needs to be: a tag value may hold spaces, ';' or '$(...)', and
+        // the line is meant to be pasted
+        return String.format("nd compare --model %s --tap %s --a %s --b %s", Text.shellWord(m.getModelId()),
+                Text.shellWord(m.getTap()), Text.shellWord("ref:" + m.getReference() + at),
+                Text.shellWord(Specs.time(m.getWindow().getFrom()) + "/" + Specs.time(m.getWindow().getTo()) + at));
     }
 
     /** One line: the name and what the monitor watches, when it fires, and where it was defined. */

@@ -11,8 +11,8 @@ import picocli.CommandLine.Command;
         description = "Ask a NeuralDivergence comparison service which neurons drifted, where, and since when.",
         footer = {"", "Selections: ref:NAME | last:15m | FROM/TO (ISO-8601), optionally @SLICE "
                 + "(@predicted=3, @label=3, @tag:source=prod, @pair=attacked).",
-            "Exit codes: 0 ok, 2 usage, 3 invalid request, 4 not found, 5 unauthenticated, 6 unavailable, "
-                + "7 already exists, 1 other failures."},
+            "Exit codes: 0 ok, 2 usage, 3 invalid request, 4 not found, 5 unauthenticated or not allowed, "
+                + "6 unavailable or busy, 7 already exists, 1 other failures."},
         subcommands = {Models.class, Compare.class, Layers.class, Classes.class, Inspect.class, Timeline.class,
             Monitors.class, Watch.class, References.class})
 public final class Nd {

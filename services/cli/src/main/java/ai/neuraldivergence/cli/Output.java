@@ -29,9 +29,12 @@ final class Output {
         return command.commandLine().getErr();
     }
 
-    /** A whole response, indented. */
+    /**
+     * A whole response, indented; fields at their default (a share of 0, a false "drifted") printed too, as the
+     * JSON mirror prints them: a script reading {@code .summary.driftedShare} gets 0, not null.
+     */
     void printJson(MessageOrBuilder response) throws InvalidProtocolBufferException {
-        out().println(JsonFormat.printer().print(response));
+        out().println(JsonFormat.printer().includingDefaultValueFields().print(response));
     }
 
     void print(Table t) {

@@ -2,7 +2,6 @@ package ai.neuraldivergence.cli;
 
 import ai.neuraldivergence.proto.v1.ListReferencesRequest;
 import ai.neuraldivergence.proto.v1.Reference;
-import java.util.Locale;
 import picocli.CommandLine.Command;
 
 @Command(name = "list", description = "Every reference.")
@@ -15,8 +14,7 @@ final class ReferencesList extends ModelListing {
                     Table t = new Table("MODEL", "NAME", "VERSION", "ORIGIN", "STATE", "OBSERVATIONS", "CREATED",
                             "SEALED");
                     for (Reference ref : r.getReferencesList()) {
-                        t.row(ref.getModelId(), ref.getName(), ref.getModelVersion(), ref.getOrigin().name()
-                                .substring("REFERENCE_ORIGIN_".length()).toLowerCase(Locale.ROOT),
+                        t.row(ref.getModelId(), ref.getName(), ref.getModelVersion(), Text.word(ref.getOrigin(), "REFERENCE_ORIGIN_"),
                                 References.state(ref), ref.getObservationCount(), Specs.time(ref.getCreatedAt()),
                                 ref.hasSealedAt() ? Specs.time(ref.getSealedAt()) : "-");
                     }

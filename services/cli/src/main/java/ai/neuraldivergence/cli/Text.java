@@ -19,7 +19,22 @@ final class Text {
     }
 
     static String word(Metric m) {
-        return m.name().substring("METRIC_".length()).toLowerCase(Locale.ROOT);
+        return word(m, "METRIC_");
+    }
+
+    /**
+     * A contract enum's value as a word: its name without the enum's prefix, in lower case ({@code
+     * REFERENCE_ORIGIN_FROZEN} is {@code frozen}). A value this CLI was built before is {@code unknown}: a newer
+     * service adding one must not make an older CLI fail on the whole listing.
+     */
+    static String word(Enum<?> value, String prefix) {
+        String name = value.name();
+        return name.startsWith(prefix) ? name.substring(prefix.length()).toLowerCase(Locale.ROOT) : "unknown";
+    }
+
+    /** A word as a POSIX shell reads it back unchanged: as it is when plain, else in single quotes. */
+    static String shellWord(String word) {
+        return word.matches("[A-Za-z0-9._:/@=+,%-]+") ? word : "'" + word.replace("'", "'\\''") + "'";
     }
 
     static String percent(double share) {

@@ -51,7 +51,7 @@ final class Watch extends Call {
     /** One line per event, JSON lines with --json. */
     private void printEvent(WatchEvent e) throws Exception {
         if (output.json) {
-            w().println(JsonFormat.printer().omittingInsignificantWhitespace().print(e));
+            w().println(JsonFormat.printer().includingDefaultValueFields().omittingInsignificantWhitespace().print(e));
         } else if (e.hasMonitorTransition()) {
             Monitor m = e.getMonitorTransition().getMonitor();
             w().printf("%s monitor %s: tap %s of %s is %s since %s (%s %.3f, threshold %.3f)%n", Instant.now(),
