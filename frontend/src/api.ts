@@ -29,13 +29,19 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
 }
 
 /** A response's JSON, or an ApiError with the service's words ({code, message}, or inference's {error, message}). */
-async function answer<T>(r: Response): Promise<T> {
+export async function answer<T>(r: Response): Promise<T> {
   const text = await r.text();
-  const json = text ? JSON.parse(text) : {};
   if (!r.ok) {
+    // a proxy's or gateway's error page is not the service's JSON: its status speaks for it
+    let json: { code?: string; error?: string; message?: string } = {};
+    try {
+      json = text ? JSON.parse(text) : {};
+    } catch {
+      // not JSON
+    }
     throw new ApiError(r.status, json.code ?? json.error ?? String(r.status), json.message ?? r.statusText);
   }
-  return json as T;
+  return (text ? JSON.parse(text) : {}) as T;
 }
 
 // the deployment's UI settings do not change while a page is open: asked once

@@ -21,6 +21,7 @@ const VIEWS: { view: View; label: string }[] = [
 const LIVE: View[] = ["overview", "timeline", "monitors"];
 const REDRAW_MS = 2000;
 const RECONNECT_MS = 3000;
+const RECONNECT_MAX_MS = 60_000;
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 let state: State = decodeState(location.hash);
@@ -28,6 +29,10 @@ let catalog: Catalog | null = null;
 let socket: WebSocket | null = null;
 let redrawTimer: number | undefined;
 let rendering: Promise<void> = Promise.resolve();
+// a drawing asked for and not begun yet: it draws the state as it is when it begins, so one is enough
+let queued = false;
+// reconnections in a row that failed: each waits twice as long as the last, up to RECONNECT_MAX_MS
+let failedReconnects = 0;
 const neurons = { driftedOnly: false, shown: 0 };
 /** What the Monitors view has open (a form, a history): kept across its live redraws. */
 const monitorsView = { editing: null as string | null, history: null as string | null };
@@ -88,9 +93,18 @@ function renderChrome(): void {
   $<HTMLInputElement>("side-b").value = formatSelection(state.b);
 }
 
-/** Draws the current view; one drawing at a time, so that a slow answer never overwrites a newer one. */
+/**
+ * Draws the current view; one drawing at a time, so that a slow answer never overwrites a newer one, and at most one
+ * waiting: live redraws asked for while a slow drawing runs would otherwise queue up without end.
+ */
 function render(): Promise<void> {
-  rendering = rendering.then(draw, draw);
+  if (queued) return rendering;
+  queued = true;
+  const next = () => {
+    queued = false;
+    return draw();
+  };
+  rendering = rendering.then(next, next);
   return rendering;
 }
 
@@ -147,10 +161,18 @@ function subscribe(): void {
       }, REDRAW_MS);
     }
   }, (open, why) => {
-    connection(open ? `live: ${model}` : `disconnected (${why}); reconnecting…`, open ? "live" : "down");
-    if (!open) window.setTimeout(() => {
-      if (state.model === model) subscribe();
-    }, RECONNECT_MS);
+    if (open) failedReconnects = 0;
+    // backing off, with jitter: a service restarting is not met by every open page at once, every 3 s
+    const wait = Math.min(RECONNECT_MAX_MS, RECONNECT_MS * 2 ** Math.min(failedReconnects, 5))
+      * (0.5 + Math.random() / 2);
+    connection(open ? `live: ${model}` : `disconnected (${why}); reconnecting in ${Math.round(wait / 1000)} s…`,
+      open ? "live" : "down");
+    if (!open) {
+      failedReconnects++;
+      window.setTimeout(() => {
+        if (state.model === model) subscribe();
+      }, wait);
+    }
   });
 }
 
@@ -180,8 +202,11 @@ $("selectors").addEventListener("submit", (e) => {
   }
 });
 window.addEventListener("hashchange", () => {
+  const watched = state.model;
   state = decodeState(location.hash);
   renderChrome();
   void render();
+  // a link to another model pasted into this tab: its updates, not the last model's
+  if (state.model !== watched) subscribe();
 });
 void start();

@@ -1,6 +1,7 @@
 import { describe, expect, expectTypeOf, it } from "vitest";
 import type { Catalog, CompareResponse, Double, NeuronExemplars, PairInspection, Reference, Selection }
   from "../src/api";
+import { answer, ApiError } from "../src/api";
 import { present } from "../src/transforms";
 
 /** Whether field K of T may be absent. */
@@ -52,5 +53,21 @@ describe("the API's messages, as the JSON mirror prints them", () => {
     const taps = [{ summary: { tap: "conv1" }, neurons: [] }, { neurons: [1] }];
     const kept = taps.filter(present("summary"));
     expect(kept.map((t) => t.summary.tap)).toEqual(["conv1"]);
+  });
+});
+
+describe("an error answer", () => {
+  it("carries the service's code and message", async () => {
+    const e = await answer<never>(new Response('{"code":"NOT_FOUND","message":"no model m"}', { status: 404 }))
+      .catch((x: ApiError) => x);
+    expect(e).toBeInstanceOf(ApiError);
+    expect([e.status, e.code, e.message]).toEqual([404, "NOT_FOUND", "no model m"]);
+  });
+
+  it("from a proxy's HTML page is its status, not a JSON parse error", async () => {
+    const e = await answer<never>(new Response("<html>Bad Gateway</html>", { status: 502, statusText: "Bad Gateway" }))
+      .catch((x: ApiError) => x);
+    expect(e).toBeInstanceOf(ApiError);
+    expect([e.status, e.code, e.message]).toEqual([502, "502", "Bad Gateway"]);
   });
 });

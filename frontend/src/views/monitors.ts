@@ -123,7 +123,14 @@ function row(m: Monitor, first: boolean, open: MonitorsViewState, redraw: () => 
       redraw();
     }), button("Delete", "delete", async () => {
       if (!confirm(`Delete monitor ${m.name} and its history?`)) return;
-      await api.deleteMonitor(m.name);
+      try {
+        await api.deleteMonitor(m.name);
+      } catch (err) {
+        // a read-only token's 403, a monitor deleted meanwhile: said, not lost in the console
+        alert(`Monitor ${m.name} was not deleted: ${err instanceof ApiError ? `${err.code}: ${err.message}`
+          : String(err)}`);
+        return;
+      }
       if (open.history === m.name) open.history = null;
       redraw();
     })]),

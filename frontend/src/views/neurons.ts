@@ -115,9 +115,13 @@ function plot(d: NeuronDivergence, a: number[] | undefined, b: number[] | undefi
 
 /** The recent inputs that drove a neuron highest, with their images while the recent store keeps them. */
 async function showExemplars(section: HTMLElement, state: State, tap: string, neuron: number): Promise<void> {
+  // the neuron asked for last: an earlier neuron's answer arriving after it is dropped, not drawn over it
+  const asked = `${tap}#${neuron}`;
+  section.dataset.exemplarsOf = asked;
   section.replaceChildren(empty(`Loading the exemplars of ${tap} #${neuron}…`));
   try {
     const r = await api.exemplars({ modelId: state.model, tap, neuron, limit: 8 });
+    if (section.dataset.exemplarsOf !== asked) return;
     const list = r.exemplars ?? [];
     const close = h("button", { type: "button" }, "Close");
     close.onclick = () => section.replaceChildren();
@@ -129,6 +133,7 @@ async function showExemplars(section: HTMLElement, state: State, tap: string, ne
           h("figcaption", {}, `activation ${formatNumber(e.activation)}` + (e.predictedClass === undefined ? ""
             : `, predicted ${e.predictedClass} at ${clock(e.eventTime)}`))))));
   } catch (e) {
+    if (section.dataset.exemplarsOf !== asked) return;
     section.replaceChildren(h("p", { class: "error" }, e instanceof Error ? e.message : String(e)));
   }
 }
