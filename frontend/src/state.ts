@@ -65,9 +65,11 @@ export function parseSelection(text: string): SelectionText {
   if (source.startsWith("ref:") && source.length > 4) {
     return { kind: "reference", name: source.slice(4), slice };
   }
-  const last = /^last:(\d+)m$/.exec(source);
+  // the CLI's durations too (last:2h, last:7d): a link or a habit from the command line reads the same here
+  const last = /^last:(\d+)(s|m|h|d)$/.exec(source);
   if (last) {
-    return { kind: "last", minutes: Number(last[1]), slice };
+    const perMinute = { s: 1 / 60, m: 1, h: 60, d: 1440 }[last[2] as "s" | "m" | "h" | "d"];
+    return { kind: "last", minutes: Math.max(1, Math.ceil(Number(last[1]) * perMinute)), slice };
   }
   const slash = source.indexOf("/");
   if (slash > 0 && !Number.isNaN(Date.parse(source.slice(0, slash))) && !Number.isNaN(Date.parse(source.slice(slash + 1)))) {

@@ -1,6 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { decodeState, DEFAULT_STATE, encodeState, parseSelection, selection, sliceJson, sliceKey } from "../src/state";
 
+describe("a selection as typed", () => {
+  it("takes the CLI's durations", () => {
+    expect(parseSelection("last:2h")).toEqual({ kind: "last", minutes: 120, slice: "all" });
+    expect(parseSelection("last:7d@label=3")).toEqual({ kind: "last", minutes: 10_080, slice: "label=3" });
+    expect(parseSelection("last:90s")).toEqual({ kind: "last", minutes: 2, slice: "all" });
+    expect(() => parseSelection("last:2w")).toThrow("not a selection");
+  });
+});
+
 describe("URL state", () => {
   it("round-trips through the fragment", () => {
     const s = { ...DEFAULT_STATE, view: "neurons" as const, model: "mnist-cnn", tap: "dense1",

@@ -27,9 +27,12 @@ export async function renderMonitors(main: HTMLElement, state: State, open: Moni
     if (h) histories.set(name, h);
   }));
   const history = open.history ? histories.get(open.history) ?? null : null;
-  // an open form is kept as the user left it: a live redraw must not wipe what is being typed
-  const form = main.querySelector<HTMLFormElement>("form.monitor-form")
-    ?? (open.editing !== null ? monitorForm(state, open, byName.get(open.editing)?.[0]?.definition, redraw) : null);
+  // an open form is kept as the user left it: a live redraw must not wipe what is being typed; but a form of another
+  // model or monitor (the model switched, Edit on another row) is made anew, or it would save into the one it was for
+  const kept = main.querySelector<HTMLFormElement>("form.monitor-form");
+  const form = open.editing === null ? null
+    : kept && kept.dataset.model === state.model && kept.dataset.editing === open.editing ? kept
+    : monitorForm(state, open, byName.get(open.editing)?.[0]?.definition, redraw);
   const list = byName.size === 0 ? empty(`No monitor watches ${state.model} yet: create one.`)
     : h("table", { class: "monitors", "aria-label": "monitors" },
       h("tr", {}, ...["monitor", "tap", "state", "value", `last ${LINE_MINUTES / 60} h`, "threshold", "window",
@@ -195,7 +198,8 @@ function monitorForm(state: State, open: MonitorsViewState, current: MonitorDefi
     h("option", { value: "MONITOR_MODE_CALIBRATED" }, "calibrated (ks or mmd)"));
   mode.value = current?.mode === "MONITOR_MODE_CALIBRATED" ? "MONITOR_MODE_CALIBRATED" : "MONITOR_MODE_FIXED";
   const error = h("p", { class: "error", role: "alert" });
-  const form = h("form", { class: "monitor-form", "aria-label": current ? `edit ${current.name}` : "new monitor" },
+  const form = h("form", { class: "monitor-form", "aria-label": current ? `edit ${current.name}` : "new monitor",
+      "data-model": state.model, "data-editing": open.editing ?? "" },
     field("Name", "name", current?.name ?? "", current ? { readonly: "" }
       : { required: "", pattern: "[A-Za-z0-9][A-Za-z0-9._-]{0,62}" }),
     field("Tap", "tap", current?.tap ?? "*"),
