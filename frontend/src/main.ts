@@ -152,7 +152,20 @@ function subscribe(): void {
   }
   if (!state.model) return;
   const model = state.model;
-  socket = watch({ modelId: model, includeMonitors: true }, () => {
+  try {
+    socket = openWatch(model);
+  } catch {
+    // a token with characters a subprotocol cannot hold ('/', '@', '=', spaces: RFC 6455 takes an HTTP token): the
+    // browser refuses the socket before it is sent; the views still answer, without live updates
+    socket = null;
+    connection("live updates off: the token holds characters a WebSocket cannot carry (letters, digits and "
+      + "!#$%&'*+-.^_`|~ only)", "down");
+  }
+}
+
+/** The watch socket of a model: live views redrawn on its events, reconnected after it closes. */
+function openWatch(model: string): WebSocket {
+  return watch({ modelId: model, includeMonitors: true }, () => {
     // windows commit every second: redraw the live views at most every REDRAW_MS
     if (redrawTimer === undefined && LIVE.includes(state.view)) {
       redrawTimer = window.setTimeout(() => {
