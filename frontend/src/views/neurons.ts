@@ -8,6 +8,8 @@ import { EXCITED, INHIBITED, formatNumber, metricValue, nonFiniteCaption, presen
 
 /** Small multiples drawn per page; the next page is one click away. */
 const PAGE = 120;
+/** Neurons one shapes request may name (the service's limit): the view shows at most these. */
+const MAX_SHOWN = 4096;
 
 export interface NeuronsControls {
   driftedOnly: boolean;
@@ -40,7 +42,7 @@ export async function renderNeurons(main: HTMLElement, state: State, controls: N
   }
   const sorted = sortByValue(tap.neurons.map((n) => ({ neuron: n.neuron, value: metricValue({ ...n }, state.metric),
     drifted: n.drifted })), controls.driftedOnly);
-  const order = sorted.slice(0, Math.max(PAGE, controls.shown));
+  const order = sorted.slice(0, Math.min(MAX_SHOWN, Math.max(PAGE, controls.shown)));
   const undefinedCount = sorted.filter((n) => Number.isNaN(n.value)).length;
   const summary = h("p", { class: "summary" }, `${tapName}: ${tap.neurons.length} neurons, ` +
     `${formatNumber(100 * toNumber(tap.summary.driftedShare))}% drifted (KS past its sketch and sampling bounds by ` +
@@ -84,8 +86,10 @@ export async function renderNeurons(main: HTMLElement, state: State, controls: N
     cell.onclick = () => void showExemplars(exemplars, state, tapName, n.neuron);
     grid.append(cell);
   }
-  const more = sorted.length > order.length
-    ? h("button", { type: "button", class: "more" }, `Show ${Math.min(PAGE, sorted.length - order.length)} more`) : "";
+  // past the service's limit a request for more would fail the whole view: the rest is for the CLI (nd compare)
+  const more = sorted.length > order.length && order.length < MAX_SHOWN
+    ? h("button", { type: "button", class: "more" },
+      `Show ${Math.min(PAGE, sorted.length - order.length, MAX_SHOWN - order.length)} more`) : "";
   if (more) more.onclick = () => controls.change({ shown: order.length + PAGE });
   main.replaceChildren(bar, summary, exemplars, grid, more);
 }
