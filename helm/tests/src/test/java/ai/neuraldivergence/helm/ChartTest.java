@@ -639,6 +639,10 @@ class ChartTest {
         assertTrue(config(late, "aggregator").contains("nd.aggregator.recent.ttl=90m\n"), config(late, "aggregator"));
         assertTrue(config(late, "comparison").contains("nd.comparison.monitoring.label-wait=90m\n"));
         assertTrue(Chart.refusal(Chart.EXTERNAL, "aggregator: {lateLabelMinutes: 720}").contains("lateLabelMinutes"));
+        // the folds alert waits past the late-label window, or it would fire while late deltas wait as they should
+        assertTrue(Chart.refusal(Chart.EXTERNAL, """
+                aggregator: {lateLabelMinutes: 120}
+                monitoring: {prometheusRule: {enabled: true}}""").contains("unfoldedDeltaSeconds (5400) must exceed"));
         assertTrue(config(r, "aggregator").contains("nd.topics.dead-letter=nd.activations.dlq\n"));
         assertTrue(config(r, "inference").contains("quarkus.http.cors.origins=https://nd.example\n"));
         // a changed configuration rolls the pods
