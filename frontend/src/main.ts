@@ -71,7 +71,10 @@ function showError(e: unknown): void {
 function askForToken(): void {
   const dialog = $<HTMLDialogElement>("token-dialog");
   dialog.onclose = () => {
-    const value = $<HTMLInputElement>("token").value.trim();
+    const input = $<HTMLInputElement>("token");
+    const value = input.value.trim();
+    // the secret lives in the session's storage alone, not in a field of the page as well
+    input.value = "";
     if (!value) return;
     setToken(value);
     void start();

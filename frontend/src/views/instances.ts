@@ -122,7 +122,10 @@ async function upload(file: File, state: State, inferenceUrl: string, against: S
   result.replaceChildren(empty(`Sending ${file.name} to inference…`));
   try {
     const prediction = await predictPng(inferenceUrl, file);
-    const image = h("img", { src: URL.createObjectURL(file), width: "112", height: "112", alt: "uploaded input" });
+    const url = URL.createObjectURL(file);
+    const image = h("img", { src: url, width: "112", height: "112", alt: "uploaded input" });
+    // the image's bytes are the page's until revoked: once drawn, the element holds what it shows
+    image.onload = () => URL.revokeObjectURL(url);
     const caption = `uploaded: predicted ${prediction.predictedClass} ` +
       `(${formatNumber(100 * prediction.confidence)}%), instance ${prediction.instanceId}`;
     result.replaceChildren(h("figure", {}, image, h("figcaption", {}, caption)),
@@ -145,7 +148,12 @@ async function upload(file: File, state: State, inferenceUrl: string, against: S
           percentileStrips([["uploaded", placed]]), h("h2", {}, "Its neurons furthest in each tail"), extremesTable);
         return;
       } catch (e) {
-        if (Date.now() > deadline) throw e;
+        // only a not-yet-stored instance is worth asking again; a refusal (400, 401, 403) stays one; and a view left
+        // meanwhile (the result no longer on the page) stops asking
+        const refused = e instanceof ApiError && (e.status === 401 || e.status === 403
+          || e.status === 400 && e.code !== "FAILED_PRECONDITION");
+        const waiting = !refused;
+        if (!waiting || Date.now() > deadline || !result.isConnected) throw e;
         await new Promise((r) => setTimeout(r, 1000));
       }
     }
