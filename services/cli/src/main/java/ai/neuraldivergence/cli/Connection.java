@@ -29,9 +29,21 @@ public final class Connection {
         if (colon <= 0) {
             throw new IllegalArgumentException("--address must be host:port, got '" + address + "'");
         }
-        ManagedChannelBuilder<?> b = ManagedChannelBuilder.forAddress(address.substring(0, colon),
-                Integer.parseInt(address.substring(colon + 1))).maxInboundMessageSize(64 << 20);
+        String host = address.substring(0, colon);
+        ManagedChannelBuilder<?> b = ManagedChannelBuilder.forAddress(host,
+                Integer.parseInt(address.substring(colon + 1))).maxInboundMessageSize(64 << 20)
+                // pings while a call is open: a quiet `nd watch` behind a NAT or a load balancer that drops idle
+                // connections learns it was cut, instead of waiting for events forever
+                .keepAliveTime(60, TimeUnit.SECONDS).keepAliveTimeout(20, TimeUnit.SECONDS);
+        if (!tls && token != null && !token.isEmpty() && !loopback(host)) {
+            System.err.println("nd: warning: the token goes to " + host + " unencrypted; use --tls unless the path "
+                    + "to the service is private");
+        }
         return (tls ? b.useTransportSecurity() : b.usePlaintext()).build();
+    }
+
+    private static boolean loopback(String host) {
+        return host.equals("localhost") || host.startsWith("127.") || host.equals("::1") || host.equals("[::1]");
     }
 
     ComparisonServiceGrpc.ComparisonServiceBlockingStub stub(ManagedChannel channel, boolean streaming) {
