@@ -185,6 +185,13 @@ function openWatch(model: string): WebSocket {
       open ? "live" : "down");
     if (!open) {
       failedReconnects++;
+      if (failedReconnects === 2) {
+        // a refused upgrade closes the socket without a reason (1006): a plain request tells whether the token is
+        // what is wrong, and asks for another instead of reconnecting with it forever
+        void api.catalog().catch((e) => {
+          if (e instanceof ApiError && e.status === 401) showError(e);
+        });
+      }
       window.setTimeout(() => {
         if (state.model === model) subscribe();
       }, wait);
