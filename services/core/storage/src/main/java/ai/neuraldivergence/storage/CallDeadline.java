@@ -5,7 +5,6 @@ import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -16,19 +15,19 @@ import javax.sql.DataSource;
 
 /**
  * The deadline of the call the current thread answers, for the statements it runs, and the call's cancellation. A
- * data source made {@link #bounding} bounds each statement three ways, because a cursor read is many round trips
+ * data source made {@link #bounding} bounds each statement two ways, because a cursor read is many round trips
  * and the driver's query timeout covers only the first:
  * <ul>
  * <li>the statement's execution, by a query timeout of the time left (PostgreSQL cancels it; the driver reports
  * SQLState 57014, which {@link #timedOut} recognises);</li>
- * <li>each fetch of a cursor read, by the transaction's {@code statement_timeout}, set by {@link #boundTransaction}
- * to the time left when the read began (PostgreSQL times each Execute of a portal on its own);</li>
- * <li>the read as a whole, by a check before each row: the sum of many fetches, each within that time, could still
- * run past the deadline.</li>
+ * <li>the read as a whole, by a check before each row.</li>
  * </ul>
- * So a read ends by its deadline, or within one fetch after it. A call {@link #cancel cancelled} (its client went
- * away) stops alike: a statement executing is cancelled in the database, and the call's next execution or row fails.
- * A thread without a deadline runs statements unbounded, as before.
+ * So a read ends by its deadline, or when the fetch running then returns (a fetch of a few rows; one that stalls is
+ * ended by the connection's read timeout, {@link ReadTimeout}). Bounding each fetch in the server as well, by the
+ * transaction's {@code statement_timeout}, cost a round trip per read: the 400-day read of the comparison benchmark
+ * took 19 s instead of 16. A call {@link #cancel cancelled} (its client went away) stops alike: a statement executing
+ * is cancelled in the database, and the call's next execution or row fails. A thread without a deadline runs
+ * statements unbounded, as before.
  */
 public final class CallDeadline {
 
@@ -80,8 +79,7 @@ public final class CallDeadline {
      * Stops the call's database work from any thread: its next statement, execution or row fails, and a statement
      * executing now is cancelled in the database (the driver opens a connection of its own to ask the server, so
      * this blocks: not for an event loop; {@link #markCancelled} is what an event loop may call). A cursor's later
-     * fetch is not a statement executing to the driver: it runs to its end (bounded by the transaction's
-     * {@link #boundTransaction timeout}), and the row after it fails.
+     * fetch is not a statement executing to the driver: it runs to its end, and the row after it fails.
      */
     public void cancel() {
         markCancelled();
@@ -124,22 +122,6 @@ public final class CallDeadline {
             throw new SQLException("the call's deadline passed", QUERY_CANCELED);
         }
         return nanos;
-    }
-
-    /**
-     * Bounds each statement of the connection's transaction, the fetches of a cursor included, by the time left to
-     * the current thread's call (nothing without one). For a transaction begun on the connection, before its reads.
-     */
-    static void boundTransaction(Connection c) throws SQLException {
-        CallDeadline call = CURRENT.get();
-        if (call == null) {
-            return;
-        }
-        long millis = Math.max(1, call.nanosLeft() / 1_000_000);
-        try (PreparedStatement ps = c.prepareStatement("SELECT set_config('statement_timeout', ?, true)")) {
-            ps.setString(1, Long.toString(Math.min(millis, Integer.MAX_VALUE)));
-            ps.execute();
-        }
     }
 
     /** Whether a failure is a statement stopped by its call's deadline or cancellation. */

@@ -228,8 +228,6 @@ public final class TapWindowStore {
         c.setAutoCommit(false);
         // PostgreSQL's driver begins the transaction READ ONLY: a read can never write, whatever the role may
         c.setReadOnly(true);
-        // the driver's query timeout covers the first fetch only: the call's deadline bounds the others
-        CallDeadline.boundTransaction(c);
         ps.setFetchSize(8);
     }
 
