@@ -7,8 +7,6 @@ import ai.neuraldivergence.proto.v1.ComparisonServiceGrpc;
 import ai.neuraldivergence.proto.v1.GetCatalogRequest;
 import ai.neuraldivergence.proto.v1.Catalog;
 import com.google.common.util.concurrent.ListenableFuture;
-import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import jakarta.inject.Inject;
@@ -19,7 +17,6 @@ import java.sql.Statement;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -30,7 +27,7 @@ import org.junit.jupiter.api.Timeout;
  */
 @QuarkusTest
 @WithTestResource(MigratedInfrastructureResource.class)
-class GrpcCancellationTest {
+class GrpcCancellationTest extends GrpcApiTest {
 
     /** The catalog's coverage statement, told apart from the service's background reads by its text. */
     private static final String CATALOG_READ = "%coalesce(max(t.observations), 0)%";
@@ -39,13 +36,9 @@ class GrpcCancellationTest {
     @SchemaOwner
     DataSource owner;
 
-    @ConfigProperty(name = "quarkus.http.port")
-    int port;
-
     @Test
     @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
     void aCallItsClientCancelsStopsItsStatementInTheDatabase() throws Exception {
-        ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
         try (Connection lock = owner.getConnection(); Connection watch = owner.getConnection()) {
             lock.setAutoCommit(false);
             try (Statement s = lock.createStatement()) {
@@ -59,8 +52,6 @@ class GrpcCancellationTest {
             // the service's statement is gone while the lock is still held: cancelled, not done
             awaitWaiting(watch, 0, 10);
             lock.rollback();
-        } finally {
-            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         }
     }
 
