@@ -218,6 +218,44 @@ class ChartTest {
         assertEquals("Recreate", r.get(Deployment.class, name("aggregator")).getSpec().getStrategy().getType());
     }
 
+    /**
+     * A rolling update loses no call (GracefulShutdownTest shows the service side): each API service is told its
+     * shutdown delay and timeout, and Kubernetes waits for both before it kills the pod.
+     */
+    @Test
+    void apiServicesFinishTheirCallsBeforeKubernetesKillsThem() {
+        for (Chart.Rendered r : List.of(Chart.render(Chart.EXTERNAL), Chart.render(Chart.EXTERNAL, """
+                comparison:
+                  shutdown: {delaySeconds: 10, timeoutSeconds: 120}
+                """))) {
+            for (String part : List.of("inference", "comparison")) {
+                String properties = r.get(ConfigMap.class, name(part)).getData().get("application.properties");
+                long delay = seconds(properties, "quarkus.shutdown.delay");
+                long timeout = seconds(properties, "quarkus.shutdown.timeout");
+                assertTrue(delay > 0 && timeout > 0, part + ": " + properties);
+                assertEquals(delay + timeout + 15, r.get(Deployment.class, name(part)).getSpec().getTemplate()
+                        .getSpec().getTerminationGracePeriodSeconds(), part);
+            }
+        }
+        assertEquals(145, Chart.render(Chart.EXTERNAL, """
+                comparison:
+                  shutdown: {delaySeconds: 10, timeoutSeconds: 120}
+                """).get(Deployment.class, name("comparison")).getSpec().getTemplate().getSpec()
+                .getTerminationGracePeriodSeconds());
+        String refused = Chart.refusal(Chart.EXTERNAL, """
+                inference:
+                  shutdown: {delaySeconds: 5, timeoutSeconds: 0}
+                """);
+        assertTrue(refused.contains("timeoutSeconds"), refused);
+    }
+
+    /** {@code key=<n>s} of a rendered properties file, in seconds. */
+    private static long seconds(String properties, String key) {
+        return properties.lines().filter(l -> l.startsWith(key + "=")).findFirst()
+                .map(l -> Long.parseLong(l.substring(key.length() + 1, l.length() - 1)))
+                .orElseThrow(() -> new AssertionError(key + " is not set: " + properties));
+    }
+
     @Test
     void inferenceKeepsASmallFixedHeapAndRoomForNativeMemory() {
         Chart.Rendered r = Chart.render(Chart.EXTERNAL);
