@@ -503,6 +503,29 @@ class ChartTest {
         assertTrue(script.contains("SELECT 'CREATE ROLE nd_comparison NOLOGIN'\n  WHERE NOT EXISTS"), script);
         assertTrue(script.contains("CREATE ROLE :\"user\" LOGIN PASSWORD :'password' IN ROLE nd_comparison;"),
                 script);
+
+        // the aggregator's user owns the database and is no superuser: the superuser logs in through the pod's
+        // socket only (the image's initialisation), and the aggregator connects over the network
+        assertEquals("postgres", container.getEnv().stream().filter(e -> e.getName().equals("POSTGRES_USER"))
+                .findFirst().orElseThrow().getValue());
+        for (String env : List.of("ND_OWNER_USERNAME", "ND_OWNER_PASSWORD")) {
+            assertEquals("nd-database", container.getEnv().stream().filter(e -> e.getName().equals(env)).findFirst()
+                    .orElseThrow().getValueFrom().getSecretKeyRef().getName(), env);
+        }
+        assertEquals("nd-database/username", secretKey(inChart, "aggregator", "QUARKUS_DATASOURCE_USERNAME"));
+        assertTrue(script.contains("CREATE ROLE :\"owner\" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD "
+                + ":'owner_password';\nALTER DATABASE :\"database\" OWNER TO :\"owner\";"), script);
+        String args = String.join(" ", container.getArgs());
+        assertTrue(args.contains("-c hba_file=/etc/nd-postgresql/pg_hba.conf"), args);
+        assertTrue(container.getVolumeMounts().stream().anyMatch(m -> m.getMountPath().equals("/etc/nd-postgresql")),
+                "pg_hba.conf mounted");
+        List<String> hba = inChart.get(ConfigMap.class, init.getConfigMap().getName()).getData().get("pg_hba.conf")
+                .lines().map(String::strip).filter(l -> !l.isEmpty() && !l.startsWith("#")).toList();
+        assertEquals(List.of("local all all trust", "host all postgres all reject", "host all all all scram-sha-256"),
+                hba, "the first matching line decides: no superuser over the network");
+        // the init folder holds only the script (the entrypoint would try to run anything else there)
+        assertEquals(List.of("comparison-user.sh"), init.getConfigMap().getItems().stream().map(i -> i.getPath())
+                .toList());
     }
 
     @Test
