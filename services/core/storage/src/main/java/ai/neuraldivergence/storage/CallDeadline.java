@@ -83,6 +83,25 @@ public final class CallDeadline {
      */
     public void cancel() {
         markCancelled();
+        cancelOpen();
+        // The driver cancels only a statement already executing. One whose execution passed the flag's check just
+        // before the mark, and had not reached the server at the first pass, would run to its query timeout (the
+        // whole deadline): a second pass a moment later stops it. A statement idle by then ignores it.
+        if (!open.isEmpty()) {
+            try {
+                Thread.sleep(SECOND_PASS.toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+            cancelOpen();
+        }
+    }
+
+    /** How long after the first pass {@link #cancel} cancels again the statements still open. */
+    private static final Duration SECOND_PASS = Duration.ofMillis(100);
+
+    private void cancelOpen() {
         for (Statement s : open) {
             try {
                 s.cancel();

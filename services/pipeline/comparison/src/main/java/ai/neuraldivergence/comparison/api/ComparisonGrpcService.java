@@ -200,23 +200,26 @@ public class ComparisonGrpcService extends ComparisonServiceGrpc.ComparisonServi
         }
         // the client's deadline (CallDeadlines); a call without one is bounded all the same: a client that set none
         // (grpcurl, a script) must not hold a worker and a connection for as long as a 400-day read takes
+        // a deadline passed comes first: a client whose own deadline passes resets the stream too, and the call is
+        // then marked cancelled as well, but the metrics must count it as the deadline it is
         ai.neuraldivergence.comparison.query.Cancellation cancellation = () -> {
             DEADLINE.check();
-            if (call.cancelled()) {
-                throw Status.CANCELLED.withDescription("the call was cancelled").asRuntimeException();
-            }
             if (call.passed()) {
                 throw Status.DEADLINE_EXCEEDED.withDescription(clientDeadline
                         ? "the deadline passed while the comparison ran" : "the call took longer than "
                         + defaultDeadline.toSeconds() + " s, the most a call without a deadline may")
                         .asRuntimeException();
             }
+            if (call.cancelled()) {
+                throw Status.CANCELLED.withDescription("the call was cancelled").asRuntimeException();
+            }
         };
         try (var bounded = call.enter()) {
             value = (T) rpcs.answer(method, request, new Rpcs.Call(cancellation, caller()));
         } catch (RuntimeException e) {
             // a statement stopped by the client's cancel fails as one stopped by a deadline: told apart here
-            response.onError((call.cancelled() ? Status.CANCELLED.withDescription("the call was cancelled")
+            response.onError((call.cancelled() && !call.passed()
+                    ? Status.CANCELLED.withDescription("the call was cancelled")
                     : GrpcErrors.status(method, e)).asRuntimeException());
             return;
         }

@@ -84,11 +84,9 @@ public class QueryServices {
     /** The layer statistic's resampled nulls; the samples they come from take at most a sixteenth of the heap. */
     @Produces
     @Singleton
-    LayerNulls layerNulls(@io.smallrye.common.annotation.Identifier(
-            ai.neuraldivergence.comparison.config.Stores.READS_BOUNDED) javax.sql.DataSource dataSource) {
-        return new LayerNulls(new ai.neuraldivergence.storage.CalibrationSampleStore(dataSource),
-                new ai.neuraldivergence.storage.LayerNullStore(dataSource), config.calibrationSampleSize(),
-                Runtime.getRuntime().maxMemory() / 16);
+    LayerNulls layerNulls(ai.neuraldivergence.storage.CalibrationSampleStore samples,
+            ai.neuraldivergence.storage.LayerNullStore nulls) {
+        return new LayerNulls(samples, nulls, config.calibrationSampleSize(), Runtime.getRuntime().maxMemory() / 16);
     }
 
     @Produces

@@ -98,6 +98,20 @@ public class Stores {
         return new ExemplarStore(bounded(dataSource));
     }
 
+    /** Calibration samples: a Compare or timeline reads them for the layer statistic's null, within its deadline. */
+    @Produces
+    @Singleton
+    ai.neuraldivergence.storage.CalibrationSampleStore calibrationSamples(
+            @Identifier(READS_BOUNDED) javax.sql.DataSource dataSource) {
+        return new ai.neuraldivergence.storage.CalibrationSampleStore(bounded(dataSource));
+    }
+
+    @Produces
+    @Singleton
+    ai.neuraldivergence.storage.LayerNullStore layerNulls(@Identifier(READS_BOUNDED) javax.sql.DataSource dataSource) {
+        return new ai.neuraldivergence.storage.LayerNullStore(bounded(dataSource));
+    }
+
     @Produces
     @Singleton
     MonitorStore monitors(@Identifier(READS_BOUNDED) javax.sql.DataSource dataSource) {

@@ -45,8 +45,6 @@ public final class MonitorEvaluator {
     private static final Logger LOG = Logger.getLogger(MonitorEvaluator.class);
     /** Evaluations one run makes at most, so that a back-fill shares the schedule with live minutes. */
     static final int MAX_PER_RUN = 240;
-    /** The most drifted neurons a transition names. */
-    static final int TOP_NEURONS = MinuteEvaluation.TOP_NEURONS;
 
     /** Where the minutes stand: the start of the first minute not complete yet, or empty while unknown. */
     @FunctionalInterface
@@ -208,19 +206,23 @@ public final class MonitorEvaluator {
                 double alpha = m.definition().calibrated()
                         ? CalibratedThreshold.alpha(m.definition().falseAlarmBudget(), taps.size()) : Double.NaN;
                 for (String tap : taps) {
-                    Tracked t = track(new Key(name, tap), m, completeBefore, alpha);
                     String run = name + '\u0000' + tap;
-                    due.add(() -> !failed.contains(name) && !failed.contains(run)
-                            && guarded(name, run, failed, () -> evaluateNext(t, tap, completeBefore, upTo, alpha)));
+                    // a tap that cannot be tracked (a store failure on its state) leaves the monitor's other taps be
+                    Tracked[] t = new Tracked[1];
+                    if (!failed.contains(name) && guarded(name, run, failed,
+                            () -> (t[0] = track(new Key(name, tap), m, completeBefore, alpha)) != null)) {
+                        due.add(() -> !failed.contains(name) && !failed.contains(run) && guarded(name, run, failed,
+                                () -> evaluateNext(t[0], tap, completeBefore, upTo, alpha)));
+                    }
                 }
                 return true;
             });
         }
         // in turns, a minute a run, from where the last pass stopped: a run back-filling hours shares the pass with
         // the others' newest minutes, rather than spending it before the runs listed after it get theirs
-        int taken = Turns.take(due, MAX_PER_RUN, turn);
-        turn = due.isEmpty() ? 0 : (turn + taken) % due.size();
-        return taken;
+        Turns.Pass pass = Turns.take(due, MAX_PER_RUN, turn);
+        turn = pass.next();
+        return pass.taken();
     }
 
     /**
@@ -419,7 +421,7 @@ public final class MonitorEvaluator {
         } catch (NotFoundException | FailedPreconditionException missing) {
             e = MinuteEvaluation.invalid(end, missing.getMessage(), d).evaluation();
         }
-        List<Integer> drifted = Arrays.stream(top).limit(TOP_NEURONS).boxed().toList();
+        List<Integer> drifted = Arrays.stream(top).limit(MinuteEvaluation.TOP_NEURONS).boxed().toList();
         Optional<MonitorRun.Change> change = t.run.record(e);
         if (change.isPresent()) {
             // a state that held from the back-fill's first evaluation may have begun before it

@@ -21,26 +21,36 @@ final class Turns {
     private Turns() {
     }
 
+    /** A pass's outcome: the steps taken, and the run the next pass starts from. */
+    record Pass(int taken, int next) {
+    }
+
     /**
      * Takes steps in turns until every run is done or {@code budget} steps are taken, the first round from run
-     * {@code start} on, wrapping round, and every round in that order: a pass starting where the last one stopped leaves no run behind when
-     * there are more runs than steps. Returns how many steps were taken.
+     * {@code start} on, wrapping round, and every round in that order. The next pass starts at the run after the last
+     * one that took a step, so that with more runs than steps no run is left behind (runs with nothing to do are
+     * passed over, not counted as turns taken).
      */
-    static int take(List<? extends Run> runs, int budget, int start) {
-        List<Run> left = new ArrayList<>(runs.size());
-        int from = runs.isEmpty() ? 0 : Math.floorMod(start, runs.size());
-        left.addAll(runs.subList(from, runs.size()));
-        left.addAll(runs.subList(0, from));
+    static Pass take(List<? extends Run> runs, int budget, int start) {
+        int size = runs.size();
+        int from = size == 0 ? 0 : Math.floorMod(start, size);
+        List<Integer> left = new ArrayList<>(size);
+        for (int i = 0; i < size; i++) {
+            left.add((from + i) % size);
+        }
         int taken = 0;
+        int next = from;
         while (!left.isEmpty() && taken < budget) {
-            for (Iterator<Run> it = left.iterator(); it.hasNext() && taken < budget;) {
-                if (it.next().step()) {
+            for (Iterator<Integer> it = left.iterator(); it.hasNext() && taken < budget;) {
+                int run = it.next();
+                if (runs.get(run).step()) {
                     taken++;
+                    next = (run + 1) % size;
                 } else {
                     it.remove();
                 }
             }
         }
-        return taken;
+        return new Pass(taken, next);
     }
 }
