@@ -206,6 +206,17 @@ tolerations:
 affinity:
   {{- toYaml . | nindent 2 }}
 {{- end }}
+{{- if $v.global.spreadReplicas }}
+topologySpreadConstraints:
+  {{- range list "kubernetes.io/hostname" "topology.kubernetes.io/zone" }}
+  - maxSkew: 1
+    topologyKey: {{ . }}
+    whenUnsatisfiable: ScheduleAnyway
+    labelSelector:
+      matchLabels:
+        {{- include "nd.selectorLabels" $ | nindent 8 }}
+  {{- end }}
+{{- end }}
 {{- end -}}
 
 {{/* The writable /tmp of a pod: a size-limited emptyDir (the root filesystem is read only). */}}

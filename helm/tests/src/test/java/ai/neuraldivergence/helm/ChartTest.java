@@ -249,6 +249,27 @@ class ChartTest {
         assertTrue(refused.contains("timeoutSeconds"), refused);
     }
 
+    /** One node or zone going down takes no part down whole: replicas are spread where the scheduler can. */
+    @Test
+    void eachPartsReplicasAreSpreadOverNodesAndZones() {
+        Chart.Rendered r = Chart.render(Chart.EXTERNAL);
+        for (String part : PARTS) {
+            var constraints = workload(r, part).pod().getTopologySpreadConstraints();
+            assertEquals(List.of("kubernetes.io/hostname", "topology.kubernetes.io/zone"), constraints.stream()
+                    .map(c -> c.getTopologyKey()).toList(), part);
+            for (var c : constraints) {
+                // soft: a cluster of one node or one zone still schedules every replica
+                assertEquals("ScheduleAnyway", c.getWhenUnsatisfiable(), part);
+                assertEquals(r.get(Deployment.class, name(part)).getSpec().getSelector().getMatchLabels(),
+                        c.getLabelSelector().getMatchLabels(), part + ": counts this part's pods only");
+            }
+        }
+        Chart.Rendered off = Chart.render(Chart.EXTERNAL, "global: {spreadReplicas: false}");
+        for (String part : PARTS) {
+            assertTrue(workload(off, part).pod().getTopologySpreadConstraints().isEmpty(), part);
+        }
+    }
+
     /** {@code key=<n>s} of a rendered properties file, in seconds. */
     private static long seconds(String properties, String key) {
         return properties.lines().filter(l -> l.startsWith(key + "=")).findFirst()
