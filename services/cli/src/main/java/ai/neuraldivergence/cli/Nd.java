@@ -24,8 +24,9 @@ public final class Nd {
     /** Runs one command line, printing to {@code out} and {@code err}; returns the exit code. */
     public static int run(PrintStream out, PrintStream err, String... args) {
         CommandLine cli = new CommandLine(new Nd());
-        cli.setOut(new PrintWriter(out, true));
-        cli.setErr(new PrintWriter(err, true));
+        // names come from whoever sent the data: printed so that none can hide or reorder what a line says
+        cli.setOut(new PrintWriter(new VisibleWriter(new java.io.OutputStreamWriter(out)), true));
+        cli.setErr(new PrintWriter(new VisibleWriter(new java.io.OutputStreamWriter(err)), true));
         cli.setExecutionExceptionHandler((e, line, parsed) -> {
             if (e instanceof StatusRuntimeException s) {
                 err.println("error: " + s.getStatus().getCode() + ": " + s.getStatus().getDescription());

@@ -32,9 +32,30 @@ final class Text {
         return name.startsWith(prefix) ? name.substring(prefix.length()).toLowerCase(Locale.ROOT) : "unknown";
     }
 
-    /** A word as a POSIX shell reads it back unchanged: as it is when plain, else in single quotes. */
+    /**
+     * A word as a shell reads it back unchanged: as it is when plain, else in single quotes (POSIX). One holding a
+     * character a terminal does not show as itself ({@link VisibleWriter}: a bidirectional override, a zero-width
+     * character) is written in bash's and zsh's {@code $'...'} form with that character escaped, so that the line
+     * shows what it holds and still pastes as the same word.
+     */
     static String shellWord(String word) {
-        return word.matches("[A-Za-z0-9._:/@=+,%-]+") ? word : "'" + word.replace("'", "'\\''") + "'";
+        if (word.matches("[A-Za-z0-9._:/@=+,%-]+")) {
+            return word;
+        }
+        if (word.codePoints().noneMatch(VisibleWriter::invisible)) {
+            return "'" + word.replace("'", "'\\''") + "'";
+        }
+        StringBuilder b = new StringBuilder("$'");
+        word.codePoints().forEach(cp -> {
+            if (cp == '\\' || cp == '\'') {
+                b.append('\\').append((char) cp);
+            } else if (VisibleWriter.invisible(cp)) {
+                b.append(String.format(cp <= 0xFFFF ? "\\u%04x" : "\\U%08x", cp));
+            } else {
+                b.appendCodePoint(cp);
+            }
+        });
+        return b.append('\'').toString();
     }
 
     static String percent(double share) {
