@@ -15,17 +15,19 @@ import javax.sql.DataSource;
 
 /**
  * The deadline of the call the current thread answers, for the statements it runs, and the call's cancellation. A
- * data source made {@link #bounding} bounds each statement two ways, because a cursor read is many round trips
+ * data source made {@link #bounding} bounds each statement three ways, because a cursor read is many round trips
  * and the driver's query timeout covers only the first:
  * <ul>
  * <li>the statement's execution, by a query timeout of the time left (PostgreSQL cancels it; the driver reports
  * SQLState 57014, which {@link #timedOut} recognises);</li>
- * <li>the read as a whole, by a check before each row.</li>
+ * <li>the read as a whole, by a check before each row;</li>
+ * <li>every read of the connection, a cursor's later fetches included, by a network timeout of the time left and a
+ * grace (set on the socket at each execution, the connection's own restored when it is closed).</li>
  * </ul>
- * So a read ends by its deadline, or when the fetch running then returns (a fetch of a few rows; one that stalls is
- * ended by the connection's read timeout, {@link ReadTimeout}). Bounding each fetch in the server as well, by the
- * transaction's {@code statement_timeout}, cost a round trip per read: the 400-day read of the comparison benchmark
- * took 19 s instead of 16. A call {@link #cancel cancelled} (its client went away) stops alike: a statement executing
+ * So a read ends by its deadline: a later fetch that returns in time by the row check, one that stalls by the network
+ * timeout, which closes the connection. Bounding each fetch in the server instead, by the transaction's
+ * {@code statement_timeout}, cost a round trip per read: the 400-day read of the comparison benchmark took 19 s
+ * instead of 16. A call {@link #cancel cancelled} (its client went away) stops alike: a statement executing
  * is cancelled in the database, and the call's next execution or row fails. A thread without a deadline runs
  * statements unbounded, as before.
  */
@@ -40,6 +42,8 @@ public final class CallDeadline {
     private volatile boolean cancelled;
     /** The call's statements open now, to cancel should the call be. */
     private final Set<Statement> open = ConcurrentHashMap.newKeySet();
+    /** When the call last started executing a statement, in {@link System#nanoTime} terms. */
+    private volatile long lastExecution = Long.MIN_VALUE;
 
     private CallDeadline(long deadline) {
         this.deadline = deadline;
@@ -86,8 +90,9 @@ public final class CallDeadline {
         cancelOpen();
         // The driver cancels only a statement already executing. One whose execution passed the flag's check just
         // before the mark, and had not reached the server at the first pass, would run to its query timeout (the
-        // whole deadline): a second pass a moment later stops it. A statement idle by then ignores it.
-        if (!open.isEmpty()) {
+        // whole deadline): a second pass a moment later stops it. Only an execution started that recently can be
+        // in that gap, so a cancel waits for nothing otherwise (the threads that cancel are few).
+        if (System.nanoTime() - lastExecution < SECOND_PASS.toNanos()) {
             try {
                 Thread.sleep(SECOND_PASS.toMillis());
             } catch (InterruptedException e) {
@@ -163,9 +168,25 @@ public final class CallDeadline {
     }
 
     private static InvocationHandler connectionHandler(Connection connection) {
+        // the connection's own read bound (the pool's), while a call's statement holds a shorter one; -1 until then
+        int[] own = {-1};
         return (proxy, method, args) -> {
-            Object out = invoke(connection, method, args);
+            if (method.getName().equals("close") && own[0] >= 0) {
+                try {
+                    connection.setNetworkTimeout(Runnable::run, own[0]);
+                } catch (SQLException broken) {
+                    // closed by the driver after a read it gave up: the pool discards it
+                }
+            }
             CallDeadline call = CURRENT.get();
+            Object out;
+            try {
+                out = invoke(connection, method, args);
+            } catch (SQLException e) {
+                // a rollback after a read the bound gave up finds the connection closed: the call's deadline still
+                // says why, not the closed connection
+                throw call == null ? e : call.stopped(e);
+            }
             if (call == null || !(out instanceof Statement s)) {
                 return out;
             }
@@ -178,28 +199,66 @@ public final class CallDeadline {
             call.open.add(s);
             @SuppressWarnings("unchecked")
             Class<Statement> type = (Class<Statement>) method.getReturnType();
-            return proxy(type, call.statementHandler(s));
+            return proxy(type, call.statementHandler(s, connection, own));
         };
     }
 
-    private InvocationHandler statementHandler(Statement statement) {
+    private InvocationHandler statementHandler(Statement statement, Connection connection, int[] own) {
         return (proxy, method, args) -> {
             if (method.getName().equals("close")) {
                 open.remove(statement);
             } else if (method.getName().startsWith("execute")) {
                 // a cancel that came between the statement's creation and now found nothing running to stop; and a
                 // statement executed again (a batch's) gets the time left now, not at its creation
-                statement.setQueryTimeout(secondsLeft());
+                lastExecution = System.nanoTime();
+                int seconds = secondsLeft();
+                statement.setQueryTimeout(seconds);
+                boundReads(connection, seconds, own);
             }
-            Object out = invoke(statement, method, args);
-            return out instanceof ResultSet rs ? proxy(ResultSet.class, rowHandler(rs)) : out;
+            try {
+                Object out = invoke(statement, method, args);
+                return out instanceof ResultSet rs ? proxy(ResultSet.class, rowHandler(rs)) : out;
+            } catch (SQLException e) {
+                throw stopped(e);
+            }
         };
+    }
+
+    /**
+     * Bounds every read of the connection, a cursor's later fetches included, by the time left and a grace: the query
+     * timeout covers the execution alone, and a later fetch the server stalls on would otherwise wait for the pool's
+     * read timeout (minutes). The grace lets the query timeout, which leaves the connection usable, answer first; a
+     * read the bound ends closes the connection. Set on the socket: no round trip to the server.
+     */
+    private static void boundReads(Connection connection, int seconds, int[] own) throws SQLException {
+        if (own[0] < 0) {
+            own[0] = connection.getNetworkTimeout();
+        }
+        int millis = (int) Math.min(Integer.MAX_VALUE, seconds * 1000L + READ_GRACE.toMillis());
+        connection.setNetworkTimeout(Runnable::run, own[0] == 0 ? millis : Math.min(own[0], millis));
+    }
+
+    /** How long past the query timeout a read of the call's waits before the connection gives it up. */
+    private static final Duration READ_GRACE = Duration.ofSeconds(2);
+
+    /** A failure of a call stopped by its deadline or cancel, told as one (whatever the driver said: a closed read). */
+    private SQLException stopped(SQLException e) {
+        if (QUERY_CANCELED.equals(e.getSQLState()) || !cancelled && !passed()) {
+            return e;
+        }
+        return new SQLException("the call's deadline passed, or it was cancelled, while the database was read",
+                QUERY_CANCELED, e);
     }
 
     private InvocationHandler rowHandler(ResultSet rows) {
         return (proxy, method, args) -> {
             if (method.getName().equals("next")) {
                 nanosLeft();
+                try {
+                    return invoke(rows, method, args);
+                } catch (SQLException e) {
+                    throw stopped(e);
+                }
             }
             return invoke(rows, method, args);
         };

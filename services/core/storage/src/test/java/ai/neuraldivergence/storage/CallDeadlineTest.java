@@ -58,19 +58,41 @@ class CallDeadlineTest {
     }
 
     @Test
-    void aSlowFetchPastTheFirstEndsTheReadWhenItReturns() {
+    void aFetchPastTheFirstThatStallsIsGivenUpAtTheDeadline() throws SQLException {
         AtomicInteger rows = new AtomicInteger();
         long start = System.nanoTime();
-        // the first fetch is quick; the second sleeps 5 s in the server, past the deadline: the driver's timeout no
-        // longer covers it, and the row after it fails
+        // the first fetch is quick; the second sleeps 30 s in the server, past the deadline: the driver's query timeout
+        // does not cover it, the connection's read bound (the time left and 2 s) does
         try (var bounded = CallDeadline.within(Duration.ofMillis(2_000))) {
             SQLException e = assertThrows(SQLException.class, () -> stream(
-                    "SELECT pg_sleep(CASE WHEN g = 12 THEN 5 ELSE 0 END), g FROM generate_series(1, 40) g", rows));
+                    "SELECT pg_sleep(CASE WHEN g = 12 THEN 30 ELSE 0 END), g FROM generate_series(1, 40) g", rows));
             assertTrue(CallDeadline.timedOut(e), e.toString());
         }
         double seconds = (System.nanoTime() - start) / 1e9;
-        assertEquals(9, rows.get(), "the first fetch's rows and the one that came back late");
-        assertTrue(seconds < 15, "stopped after " + seconds + " s");
+        assertEquals(8, rows.get(), "the first fetch's rows");
+        assertTrue(seconds < 10, "stopped after " + seconds + " s");
+    }
+
+    @Test
+    void aPooledConnectionGetsItsOwnReadBoundBackWhenTheCallsStatementsAreDone() throws SQLException {
+        try (Connection physical = MigratedDatabase.create("call_deadline_pool").getConnection()) {
+            physical.setNetworkTimeout(Runnable::run, 120_000);
+            // a pool of one connection: closing what it hands out gives the connection back
+            DataSource pool = (DataSource) java.lang.reflect.Proxy.newProxyInstance(getClass().getClassLoader(),
+                    new Class<?>[] {DataSource.class}, (p, m, a) -> m.getName().equals("getConnection")
+                            ? java.lang.reflect.Proxy.newProxyInstance(getClass().getClassLoader(),
+                                    new Class<?>[] {Connection.class}, (pc, cm, ca) -> cm.getName().equals("close")
+                                            ? null : cm.invoke(physical, ca))
+                            : null);
+            DataSource bounded = CallDeadline.bounding(pool);
+            try (var call = CallDeadline.within(Duration.ofSeconds(3)); Connection c = bounded.getConnection();
+                    PreparedStatement ps = c.prepareStatement("SELECT 1")) {
+                ps.executeQuery().close();
+                int during = physical.getNetworkTimeout();
+                assertTrue(during > 0 && during <= 5_000, "bounded by the time left and the grace: " + during);
+            }
+            assertEquals(120_000, physical.getNetworkTimeout(), "the pool's bound, back for its next caller");
+        }
     }
 
     @Test

@@ -36,6 +36,38 @@ public final class Sql {
         }
     }
 
+    /**
+     * How many statements of this database whose text is like {@code queryLike} (a LIKE pattern) wait on a lock: a
+     * read a test holds with a lock of its own, to act while it runs.
+     */
+    public static int waitingOnALock(Connection watch, String queryLike) throws SQLException {
+        try (PreparedStatement ps = watch.prepareStatement("SELECT count(*) FROM pg_stat_activity "
+                + "WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE ?")) {
+            ps.setString(1, queryLike);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getInt(1);
+            }
+        }
+    }
+
+    /**
+     * Waits until {@code count} statements like {@code queryLike} wait on a lock ({@link #waitingOnALock}), failing
+     * with an AssertionError after {@code timeout}.
+     */
+    public static void awaitWaitingOnALock(Connection watch, String queryLike, int count, java.time.Duration timeout)
+            throws SQLException, InterruptedException {
+        long until = System.nanoTime() + timeout.toNanos();
+        int waiting;
+        while ((waiting = waitingOnALock(watch, queryLike)) != count) {
+            if (System.nanoTime() > until) {
+                throw new AssertionError(waiting + " statements like " + queryLike + " wait on a lock after " + timeout
+                        + ", expected " + count);
+            }
+            Thread.sleep(100);
+        }
+    }
+
     /** The first column of the first row of {@code sql}, a {@code count(*)} or the like. */
     public static long count(Statement s, String sql) throws SQLException {
         try (ResultSet rs = s.executeQuery(sql)) {

@@ -6,13 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import ai.neuraldivergence.proto.v1.ComparisonServiceGrpc;
 import ai.neuraldivergence.proto.v1.GetCatalogRequest;
 import ai.neuraldivergence.proto.v1.Catalog;
+import ai.neuraldivergence.testkit.Sql;
 import com.google.common.util.concurrent.ListenableFuture;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import jakarta.inject.Inject;
 import java.sql.Connection;
-import java.sql.ResultSet;
-import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.TimeUnit;
@@ -39,6 +40,7 @@ class GrpcCancellationTest extends GrpcApiTest {
     @Test
     @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
     void aCallItsClientCancelsStopsItsStatementInTheDatabase() throws Exception {
+        double cancels = answered("CANCELLED");
         try (Connection lock = owner.getConnection(); Connection watch = owner.getConnection()) {
             lock.setAutoCommit(false);
             try (Statement s = lock.createStatement()) {
@@ -53,30 +55,61 @@ class GrpcCancellationTest extends GrpcApiTest {
             awaitWaiting(watch, 0, 10);
             lock.rollback();
         }
+        awaitCountedOnce("CANCELLED", cancels + 1);
+    }
+
+    /**
+     * A client whose own deadline passes resets the call too, as a cancel does: the service stops the statement, and
+     * its gRPC metrics count the call once (the reset, as CANCELLED), not a second time with an answer nobody reads.
+     */
+    @Test
+    @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void aCallPastItsClientsDeadlineIsStoppedAndCountedOnce() throws Exception {
+        double deadlines = answered("DEADLINE_EXCEEDED");
+        double cancels = answered("CANCELLED");
+        try (Connection lock = owner.getConnection(); Connection watch = owner.getConnection()) {
+            lock.setAutoCommit(false);
+            try (Statement s = lock.createStatement()) {
+                s.execute("LOCK TABLE model_version IN ACCESS EXCLUSIVE MODE");
+            }
+            StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> ComparisonServiceGrpc
+                    .newBlockingStub(channel).withDeadlineAfter(2500, TimeUnit.MILLISECONDS)
+                    .getCatalog(GetCatalogRequest.getDefaultInstance()));
+            assertEquals(Status.Code.DEADLINE_EXCEEDED, e.getStatus().getCode());
+            awaitWaiting(watch, 0, 10);
+            lock.rollback();
+        }
+        awaitCountedOnce("CANCELLED", cancels + 1);
+        assertEquals(deadlines, answered("DEADLINE_EXCEEDED"), "GetCatalog calls answered DEADLINE_EXCEEDED");
+    }
+
+    /**
+     * Waits up to 10 s for the service to have counted {@code count} GetCatalog calls answered {@code code}, then a
+     * second more for a count that should not come.
+     */
+    private static void awaitCountedOnce(String code, double count) throws InterruptedException {
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (answered(code) < count && System.nanoTime() < until) {
+            Thread.sleep(100);
+        }
+        Thread.sleep(1_000);
+        assertEquals(count, answered(code), "GetCatalog calls answered " + code);
+    }
+
+    /** How many GetCatalog calls the service answered with {@code code}, by its gRPC server metrics. */
+    private static double answered(String code) {
+        double total = 0;
+        for (String line : Management.given().get("/q/metrics").asString().lines().toList()) {
+            if (line.startsWith("grpc_server_processing_duration_seconds_count{")
+                    && line.contains("method=\"GetCatalog\"") && line.contains("statusCode=\"" + code + "\"")) {
+                total += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            }
+        }
+        return total;
     }
 
     /** Waits until {@code count} catalog reads wait on a lock, failing after {@code seconds}. */
     private static void awaitWaiting(Connection watch, int count, int seconds) throws Exception {
-        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-        int waiting;
-        do {
-            waiting = waiting(watch);
-            if (waiting == count) {
-                return;
-            }
-            Thread.sleep(100);
-        } while (System.nanoTime() < until);
-        assertEquals(count, waiting, "catalog reads waiting on the lock after " + seconds + " s");
-    }
-
-    private static int waiting(Connection watch) throws SQLException {
-        try (var ps = watch.prepareStatement("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                + "AND wait_event_type = 'Lock' AND query LIKE ?")) {
-            ps.setString(1, CATALOG_READ);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getInt(1);
-            }
-        }
+        Sql.awaitWaitingOnALock(watch, CATALOG_READ, count, java.time.Duration.ofSeconds(seconds));
     }
 }

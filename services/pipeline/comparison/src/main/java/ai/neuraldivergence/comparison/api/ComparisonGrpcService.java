@@ -96,9 +96,18 @@ public class ComparisonGrpcService extends ComparisonServiceGrpc.ComparisonServi
         }
 
         @Override
-        protected synchronized void close(String why) {
+        protected void close(String why) {
+            closeWith(Status.RESOURCE_EXHAUSTED, why);
+        }
+
+        @Override
+        protected void end(String why) {
+            closeWith(Status.UNAVAILABLE, why);
+        }
+
+        private synchronized void closeWith(Status status, String why) {
             if (!call.isCancelled()) {
-                call.onError(Status.RESOURCE_EXHAUSTED.withDescription(why).asRuntimeException());
+                call.onError(status.withDescription(why).asRuntimeException());
             }
         }
     }
@@ -200,27 +209,29 @@ public class ComparisonGrpcService extends ComparisonServiceGrpc.ComparisonServi
         }
         // the client's deadline (CallDeadlines); a call without one is bounded all the same: a client that set none
         // (grpcurl, a script) must not hold a worker and a connection for as long as a 400-day read takes
-        // a deadline passed comes first: a client whose own deadline passes resets the stream too, and the call is
-        // then marked cancelled as well, but the metrics must count it as the deadline it is
         ai.neuraldivergence.comparison.query.Cancellation cancellation = () -> {
             DEADLINE.check();
+            if (call.cancelled()) {
+                throw Status.CANCELLED.withDescription("the call was cancelled").asRuntimeException();
+            }
             if (call.passed()) {
                 throw Status.DEADLINE_EXCEEDED.withDescription(clientDeadline
                         ? "the deadline passed while the comparison ran" : "the call took longer than "
                         + defaultDeadline.toSeconds() + " s, the most a call without a deadline may")
                         .asRuntimeException();
             }
-            if (call.cancelled()) {
-                throw Status.CANCELLED.withDescription("the call was cancelled").asRuntimeException();
-            }
         };
         try (var bounded = call.enter()) {
             value = (T) rpcs.answer(method, request, new Rpcs.Call(cancellation, caller()));
         } catch (RuntimeException e) {
-            // a statement stopped by the client's cancel fails as one stopped by a deadline: told apart here
-            response.onError((call.cancelled() && !call.passed()
-                    ? Status.CANCELLED.withDescription("the call was cancelled")
-                    : GrpcErrors.status(method, e)).asRuntimeException());
+            if (!call.cancelled()) {
+                response.onError(GrpcErrors.status(method, e).asRuntimeException());
+            }
+            return;
+        }
+        if (call.cancelled()) {
+            // the client reset the call (a cancel, or its own deadline), which the gRPC metrics count as CANCELLED
+            // then: an answer now would reach no one, and would count the call a second time
             return;
         }
         response.onNext(value);
