@@ -178,12 +178,14 @@ start_service() {
   [ "$s" = comparison ] && db=(QUARKUS_DATASOURCE_USERNAME="$ND_COMPARISON_DB_USERNAME"
     QUARKUS_DATASOURCE_PASSWORD="$ND_COMPARISON_DB_PASSWORD")
   # the inference service: the trained model, and its inputs captured as images for the UI
-  # the UI (served by comparison) uploads digits straight to inference: its URL, and the origin inference allows
+  # the UI (served by comparison) uploads digits straight to inference: its URL, and the origin inference allows;
+  # no shutdown delay: no balancer here waits to take a stopping service out
   ND_MODEL_PATH=$MODEL_DIR/saved_model ND_CAPTURE_INPUTS=true TF_CPP_MIN_LOG_LEVEL=2 \
   ND_UI_INFERENCE_URL=http://127.0.0.1:${PORT[inference]} \
   ND_UI_ORIGIN=http://127.0.0.1:${PORT[comparison]},http://localhost:${PORT[comparison]} \
   ND_COMPARISON_AUTH_TOKENS=local:$TOKEN ND_INFERENCE_AUTH_TOKENS=local:$TOKEN \
   QUARKUS_HTTP_PORT=${PORT[$s]} QUARKUS_MANAGEMENT_PORT=${MANAGEMENT_PORT[$s]} \
+  QUARKUS_SHUTDOWN_DELAY=0s \
   nohup env "${db[@]}" java "-Xmx$SERVICE_HEAP" "${opts[@]}" -jar \
     "$ROOT/services/pipeline/$s/target/quarkus-app/quarkus-run.jar" > "$LOGS/$s.log" 2>&1 &
   echo $! > "$RUN/$s.pid"

@@ -6,17 +6,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.neuraldivergence.proto.v1.Catalog;
 import ai.neuraldivergence.proto.v1.ComparisonServiceGrpc;
 import ai.neuraldivergence.proto.v1.GetCatalogRequest;
+import ai.neuraldivergence.proto.v1.WatchEvent;
+import ai.neuraldivergence.proto.v1.WatchRequest;
+import ai.neuraldivergence.testkit.Sql;
 import ai.neuraldivergence.testkit.TestInfrastructure;
 import com.google.common.util.concurrent.ListenableFuture;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
+import io.grpc.Status;
+import io.grpc.stub.StreamObserver;
 import java.sql.Connection;
 import java.sql.DriverManager;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.Test;
@@ -27,7 +31,8 @@ import org.junit.jupiter.api.Timeout;
  * shipped settings: readiness turns 503 at once while it goes on serving (the delay in which Kubernetes takes it out
  * of the Service's endpoints), and a call in flight when the signal came, held in the database past that delay,
  * still gets its answer before the process exits. Without the shutdown settings the call failed UNAVAILABLE the
- * moment the signal came.
+ * moment the signal came. A watch stream open then ends at once, UNAVAILABLE, so that its client subscribes to
+ * another replica (open, it held the shutdown for its whole timeout and was then cut).
  */
 class GracefulShutdownTest {
 
@@ -46,6 +51,8 @@ class GracefulShutdownTest {
                 .migrate();
         java.util.Map<String, String> env = ServiceProcess.environment(jdbc);
         env.put("ND_TOPICS_WINDOW_UPDATES", "shutdown.window-updates");
+        // the delay the chart and application.properties ship (other tests stop their services without one)
+        env.put("QUARKUS_SHUTDOWN_DELAY", DELAY.toSeconds() + "s");
         try (ServiceProcess comparison = ServiceProcess.start("comparison", ServiceProcess.asComparison(env),
                 List.of(), "comparison-shutdown");
                 Connection lock = DriverManager.getConnection(jdbc, TestInfrastructure.DB_USER,
@@ -62,17 +69,39 @@ class GracefulShutdownTest {
                 }
                 ListenableFuture<Catalog> call = ComparisonServiceGrpc.newFutureStub(channel)
                         .withDeadlineAfter(2, TimeUnit.MINUTES).getCatalog(GetCatalogRequest.getDefaultInstance());
-                awaitWaiting(watch, 20);
+                Sql.awaitWaitingOnALock(watch, CATALOG_READ, 1, Duration.ofSeconds(20));
+                CompletableFuture<Status> watchEnd = new CompletableFuture<>();
+                ComparisonServiceGrpc.newStub(channel).watch(WatchRequest.newBuilder().setModelId("any").build(),
+                        new StreamObserver<>() {
+                            @Override
+                            public void onNext(WatchEvent e) {
+                            }
+
+                            @Override
+                            public void onError(Throwable t) {
+                                watchEnd.complete(Status.fromThrowable(t));
+                            }
+
+                            @Override
+                            public void onCompleted() {
+                                watchEnd.complete(Status.OK);
+                            }
+                        });
+                awaitMetric(comparison, "nd_comparison_watch_subscribers 1.0");
 
                 long signalled = System.nanoTime();
                 comparison.signal("TERM");
+                Status ended = watchEnd.get(DELAY.toSeconds(), TimeUnit.SECONDS);
+                assertEquals(Status.Code.UNAVAILABLE, ended.getCode(), ended.toString());
+                assertTrue(ended.getDescription().contains("subscribe again"), ended.toString());
                 comparison.awaitReadiness(503);
-                // past the delay the service no longer listens for new calls; the one in flight must still be held
+                // past the delay the service is stopping (connections close as their calls end); the call in flight
+                // must still be held, and answered
                 Thread.sleep(Math.max(0, DELAY.plusSeconds(3).toMillis()
                         - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - signalled)));
                 assertTrue(comparison.process().isAlive(), "the service exited with a call in flight; see "
                         + comparison.log());
-                assertEquals(1, waiting(watch), "the call's statement still waits on the lock");
+                assertEquals(1, Sql.waitingOnALock(watch, CATALOG_READ), "the call's statement still waits");
                 lock.rollback();
 
                 Catalog catalog = call.get(60, TimeUnit.SECONDS);
@@ -85,23 +114,14 @@ class GracefulShutdownTest {
         }
     }
 
-    /** Waits until one catalog read waits on the lock, failing after {@code seconds}. */
-    private static void awaitWaiting(Connection watch, int seconds) throws Exception {
-        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-        while (waiting(watch) != 1) {
-            assertTrue(System.nanoTime() < until, "no catalog read waits on the lock after " + seconds + " s");
+    /** Waits up to 30 s for the service's metrics to show {@code line}. */
+    private static void awaitMetric(ServiceProcess service, String line) throws Exception {
+        java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(service.managementUrl()
+                + "/q/metrics")).build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body().contains(line)) {
+            assertTrue(System.nanoTime() < until, "the metrics never showed " + line);
             Thread.sleep(100);
-        }
-    }
-
-    private static int waiting(Connection watch) throws Exception {
-        try (PreparedStatement ps = watch.prepareStatement("SELECT count(*) FROM pg_stat_activity "
-                + "WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE ?")) {
-            ps.setString(1, CATALOG_READ);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getInt(1);
-            }
         }
     }
 }

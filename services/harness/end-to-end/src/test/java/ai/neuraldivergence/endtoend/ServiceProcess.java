@@ -45,6 +45,8 @@ record ServiceProcess(String name, int port, int managementPort, Process process
         command.addAll(java.util.List.of("-jar", jar.toString()));
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+        // no balancer waits to take a stopping service out here: no shutdown delay, unless the test sets one
+        pb.environment().put("QUARKUS_SHUTDOWN_DELAY", "0s");
         pb.environment().putAll(environment);
         pb.environment().put("QUARKUS_HTTP_PORT", Integer.toString(port));
         pb.environment().put("QUARKUS_MANAGEMENT_PORT", Integer.toString(managementPort));

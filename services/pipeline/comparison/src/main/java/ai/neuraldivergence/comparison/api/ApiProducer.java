@@ -96,9 +96,23 @@ public class ApiProducer {
         registry.gauge("nd.comparison.watch.subscribers", hub, WatchHub::subscriberCount);
         FunctionCounter.builder("nd.comparison.watch.dropped", hub, WatchHub::droppedCount)
                 .description("Watch subscribers dropped for falling behind").register(registry);
+        // On SIGTERM the watch streams and sockets go to the other replicas at once: open, they would hold Quarkus'
+        // graceful shutdown for its whole timeout and then be cut. A hook of the JVM's own, as Quarkus tells the
+        // application it stops only after that wait.
+        watchEnd = new Thread(() -> hub.endAll("this replica is stopping: subscribe again"), "nd-watch-end");
+        Runtime.getRuntime().addShutdownHook(watchEnd);
     }
 
+    private Thread watchEnd;
+
     void stop(@Observes ShutdownEvent event) throws InterruptedException {
+        try {
+            if (watchEnd != null) {
+                Runtime.getRuntime().removeShutdownHook(watchEnd); // an application stopped without the JVM: tests
+            }
+        } catch (IllegalStateException e) {
+            // the JVM is stopping: the hook has run
+        }
         if (listener != null) {
             listener.close();
         }

@@ -122,10 +122,19 @@ public class WatchSocket {
 
         @Override
         protected void close(String why) {
+            closeWith(1008, why); // policy violation: it fell behind
+        }
+
+        @Override
+        protected void end(String why) {
+            closeWith(1001, why); // going away: the replica stops
+        }
+
+        private void closeWith(int code, String why) {
             // a close reason holds at most 123 bytes
             byte[] bytes = why.getBytes(StandardCharsets.UTF_8);
             String reason = bytes.length <= 120 ? why : new String(bytes, 0, 120, StandardCharsets.UTF_8);
-            connection.close(new CloseReason(1008, reason)).subscribe().with(ok -> { }, failure -> { });
+            connection.close(new CloseReason(code, reason)).subscribe().with(ok -> { }, failure -> { });
         }
     }
 }

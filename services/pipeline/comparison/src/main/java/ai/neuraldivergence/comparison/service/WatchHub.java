@@ -50,8 +50,11 @@ public final class WatchHub {
         /** Sends what is queued as far as the transport can take it now. */
         protected abstract void drain();
 
-        /** Ends the subscription with a message. */
+        /** Ends the subscription with a message: it fell behind, and must not subscribe again as it was. */
         protected abstract void close(String why);
+
+        /** Ends the subscription with a message: this replica is stopping, and another takes the subscription. */
+        protected abstract void end(String why);
 
         boolean offer(WatchEvent e) {
             boolean queued = queue.offer(e);
@@ -70,6 +73,8 @@ public final class WatchHub {
     private final List<Subscriber> subscribers = new CopyOnWriteArrayList<>();
     private final AtomicLong dropped = new AtomicLong();
     private final int queue;
+    /** Why this replica takes no more subscribers (it is stopping); null while it takes them. */
+    private volatile String ending;
 
     /**
      * @param queue events each subscriber may have waiting; it must absorb a burst (one flush announces every
@@ -88,6 +93,26 @@ public final class WatchHub {
 
     public void subscribe(Subscriber s) {
         subscribers.add(s);
+        String why = ending;
+        if (why != null && subscribers.remove(s)) {
+            s.closed = true;
+            s.end(why);
+        }
+    }
+
+    /**
+     * Ends every subscription, and each one made from now on, telling its client {@code why}: a replica stopping
+     * sends its subscribers to the others at once, instead of holding its shutdown while their streams stay open,
+     * and cutting them when it ends.
+     */
+    public void endAll(String why) {
+        ending = why;
+        for (Subscriber s : subscribers) {
+            if (subscribers.remove(s)) {
+                s.closed = true;
+                s.end(why);
+            }
+        }
     }
 
     public void unsubscribe(Subscriber s) {
