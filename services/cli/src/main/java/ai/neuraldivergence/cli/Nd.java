@@ -26,17 +26,19 @@ public final class Nd {
         CommandLine cli = new CommandLine(new Nd());
         // names come from whoever sent the data: printed so that none can hide or reorder what a line says
         cli.setOut(new PrintWriter(new VisibleWriter(new java.io.OutputStreamWriter(out)), true));
-        cli.setErr(new PrintWriter(new VisibleWriter(new java.io.OutputStreamWriter(err)), true));
+        PrintWriter errors = new PrintWriter(new VisibleWriter(new java.io.OutputStreamWriter(err)), true);
+        cli.setErr(errors);
         cli.setExecutionExceptionHandler((e, line, parsed) -> {
+            // the service's messages may quote what the caller sent: through the same escapes as the output
             if (e instanceof StatusRuntimeException s) {
-                err.println("error: " + s.getStatus().getCode() + ": " + s.getStatus().getDescription());
+                errors.println("error: " + s.getStatus().getCode() + ": " + s.getStatus().getDescription());
                 return ExitCode.of(s.getStatus().getCode());
             }
             if (e instanceof IllegalArgumentException) {
-                err.println("error: " + e.getMessage());
+                errors.println("error: " + e.getMessage());
                 return ExitCode.USAGE;
             }
-            err.println("error: " + e);
+            errors.println("error: " + e);
             return ExitCode.FAILED;
         });
         return cli.execute(args);

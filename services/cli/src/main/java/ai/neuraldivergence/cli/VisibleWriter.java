@@ -6,7 +6,7 @@ import java.io.Writer;
 
 /**
  * What the CLI prints, with every character a terminal would not show as itself written as {@code \}{@code uXXXX}
- * ({@code \}{@code U+XXXXXX} above the basic plane): format characters (bidirectional overrides and isolates,
+ * (as two such escapes, a surrogate pair, above the basic plane, as JSON writes it): format characters (bidirectional overrides and isolates,
  * zero-width characters, tag characters), controls other than line ends and tabs, and line or paragraph separators.
  * Names and tag values come from whoever sent the data; the service refuses control characters in them, not these,
  * and a right-to-left override in a model or tap name would otherwise make a table row, or a command line to paste,
@@ -44,31 +44,12 @@ final class VisibleWriter extends FilterWriter {
 
     @Override
     public void write(int c) throws IOException {
-        char ch = (char) c;
-        StringBuilder b = new StringBuilder(12);
-        if (pending != 0) {
-            char high = pending;
-            pending = 0;
-            if (Character.isLowSurrogate(ch)) {
-                append(b, Character.toCodePoint(high, ch));
-                out.write(b.toString());
-                return;
-            }
-            b.append(high); // unpaired: as it came
-        }
-        if (Character.isHighSurrogate(ch)) {
-            pending = ch;
-        } else {
-            append(b, ch);
-        }
-        out.write(b.toString());
+        write(String.valueOf((char) c), 0, 1);
     }
 
     @Override
     public void write(char[] cbuf, int off, int len) throws IOException {
-        for (int i = off; i < off + len; i++) {
-            write(cbuf[i]);
-        }
+        write(new String(cbuf, off, len), 0, len);
     }
 
     @Override
@@ -77,9 +58,25 @@ final class VisibleWriter extends FilterWriter {
             out.write(str, off, len); // the usual case, a table or JSON of plain names: as it is
             return;
         }
+        StringBuilder b = new StringBuilder(len + 16);
         for (int i = off; i < off + len; i++) {
-            write(str.charAt(i));
+            char ch = str.charAt(i);
+            if (pending != 0) {
+                char high = pending;
+                pending = 0;
+                if (Character.isLowSurrogate(ch)) {
+                    append(b, Character.toCodePoint(high, ch));
+                    continue;
+                }
+                b.append(high); // unpaired: as it came
+            }
+            if (Character.isHighSurrogate(ch)) {
+                pending = ch;
+            } else {
+                append(b, ch);
+            }
         }
+        out.write(b.toString());
     }
 
     private static boolean printableAscii(String str, int off, int len) {

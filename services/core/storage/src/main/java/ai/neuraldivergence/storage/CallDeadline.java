@@ -43,10 +43,12 @@ public final class CallDeadline {
     /** The call's statements open now, to cancel should the call be. */
     private final Set<Statement> open = ConcurrentHashMap.newKeySet();
     /** When the call last started executing a statement, in {@link System#nanoTime} terms. */
-    private volatile long lastExecution = Long.MIN_VALUE;
+    private volatile long lastExecution;
 
     private CallDeadline(long deadline) {
         this.deadline = deadline;
+        // none yet: as if long enough ago that a cancel needs no second pass (nanoTime differences, not values)
+        this.lastExecution = System.nanoTime() - 2 * SECOND_PASS.toNanos();
     }
 
     /** A call's deadline, {@code left} from now; the thread that answers it {@link #enter}s it. */
@@ -168,8 +170,9 @@ public final class CallDeadline {
     }
 
     private static InvocationHandler connectionHandler(Connection connection) {
-        // the connection's own read bound (the pool's), while a call's statement holds a shorter one; -1 until then
-        int[] own = {-1};
+        // the connection's own read bound (the pool's) while a call's statement holds a shorter one, -1 until then;
+        // and the bound set now, in milliseconds
+        int[] own = {-1, 0};
         return (proxy, method, args) -> {
             if (method.getName().equals("close") && own[0] >= 0) {
                 try {
@@ -177,6 +180,7 @@ public final class CallDeadline {
                 } catch (SQLException broken) {
                     // closed by the driver after a read it gave up: the pool discards it
                 }
+                own[0] = -1; // a second close must not touch a connection the pool has lent again
             }
             CallDeadline call = CURRENT.get();
             Object out;
@@ -213,11 +217,11 @@ public final class CallDeadline {
                 lastExecution = System.nanoTime();
                 int seconds = secondsLeft();
                 statement.setQueryTimeout(seconds);
-                boundReads(connection, seconds, own);
+                boundReads(connection, seconds * 1000L, own);
             }
             try {
                 Object out = invoke(statement, method, args);
-                return out instanceof ResultSet rs ? proxy(ResultSet.class, rowHandler(rs)) : out;
+                return out instanceof ResultSet rs ? proxy(ResultSet.class, rowHandler(rs, connection, own)) : out;
             } catch (SQLException e) {
                 throw stopped(e);
             }
@@ -228,32 +232,41 @@ public final class CallDeadline {
      * Bounds every read of the connection, a cursor's later fetches included, by the time left and a grace: the query
      * timeout covers the execution alone, and a later fetch the server stalls on would otherwise wait for the pool's
      * read timeout (minutes). The grace lets the query timeout, which leaves the connection usable, answer first; a
-     * read the bound ends closes the connection. Set on the socket: no round trip to the server.
+     * read the bound ends closes the connection. Set on the socket: no round trip to the server. The bound is per
+     * read, so the rows of a long read tighten it as the time left shrinks.
      */
-    private static void boundReads(Connection connection, int seconds, int[] own) throws SQLException {
+    private static void boundReads(Connection connection, long leftMillis, int[] own) throws SQLException {
         if (own[0] < 0) {
             own[0] = connection.getNetworkTimeout();
         }
-        int millis = (int) Math.min(Integer.MAX_VALUE, seconds * 1000L + READ_GRACE.toMillis());
-        connection.setNetworkTimeout(Runnable::run, own[0] == 0 ? millis : Math.min(own[0], millis));
+        int millis = (int) Math.min(Integer.MAX_VALUE, leftMillis + READ_GRACE.toMillis());
+        own[1] = own[0] == 0 ? millis : Math.min(own[0], millis);
+        connection.setNetworkTimeout(Runnable::run, own[1]);
     }
 
     /** How long past the query timeout a read of the call's waits before the connection gives it up. */
     private static final Duration READ_GRACE = Duration.ofSeconds(2);
 
-    /** A failure of a call stopped by its deadline or cancel, told as one (whatever the driver said: a closed read). */
+    /**
+     * A connection failure of a call stopped by its deadline or cancel, told as the deadline: the read the bound gave
+     * up, or the rollback after it, finds the connection closed (SQLState class 08). Other failures stay as they are.
+     */
     private SQLException stopped(SQLException e) {
-        if (QUERY_CANCELED.equals(e.getSQLState()) || !cancelled && !passed()) {
+        String state = e.getSQLState();
+        if (state == null || !state.startsWith("08") || !cancelled && !passed()) {
             return e;
         }
         return new SQLException("the call's deadline passed, or it was cancelled, while the database was read",
                 QUERY_CANCELED, e);
     }
 
-    private InvocationHandler rowHandler(ResultSet rows) {
+    private InvocationHandler rowHandler(ResultSet rows, Connection connection, int[] own) {
         return (proxy, method, args) -> {
             if (method.getName().equals("next")) {
-                nanosLeft();
+                long leftMillis = nanosLeft() / 1_000_000;
+                if (own[1] - (leftMillis + READ_GRACE.toMillis()) >= 1_000) {
+                    boundReads(connection, leftMillis, own); // at most once a second of the read
+                }
                 try {
                     return invoke(rows, method, args);
                 } catch (SQLException e) {

@@ -61,16 +61,17 @@ class CallDeadlineTest {
     void aFetchPastTheFirstThatStallsIsGivenUpAtTheDeadline() throws SQLException {
         AtomicInteger rows = new AtomicInteger();
         long start = System.nanoTime();
-        // the first fetch is quick; the second sleeps 30 s in the server, past the deadline: the driver's query timeout
-        // does not cover it, the connection's read bound (the time left and 2 s) does
-        try (var bounded = CallDeadline.within(Duration.ofMillis(2_000))) {
-            SQLException e = assertThrows(SQLException.class, () -> stream(
-                    "SELECT pg_sleep(CASE WHEN g = 12 THEN 30 ELSE 0 END), g FROM generate_series(1, 40) g", rows));
+        // 12 quick fetches take 6 s of an 8 s deadline; the 13th sleeps 30 s in the server. The driver's query timeout
+        // does not cover it; the connection's read bound does, tightened by the rows to the 2 s then left (and 2 s):
+        // a bound set at the execution alone (8 s and 2 s) would have waited until 16 s
+        try (var bounded = CallDeadline.within(Duration.ofMillis(8_000))) {
+            SQLException e = assertThrows(SQLException.class, () -> stream("SELECT pg_sleep(CASE WHEN g = 100 THEN 30 "
+                    + "ELSE 0.0625 END), g FROM generate_series(1, 200) g", rows));
             assertTrue(CallDeadline.timedOut(e), e.toString());
         }
         double seconds = (System.nanoTime() - start) / 1e9;
-        assertEquals(8, rows.get(), "the first fetch's rows");
-        assertTrue(seconds < 10, "stopped after " + seconds + " s");
+        assertEquals(96, rows.get(), "the 12 quick fetches' rows");
+        assertTrue(seconds < 13, "stopped after " + seconds + " s");
     }
 
     @Test

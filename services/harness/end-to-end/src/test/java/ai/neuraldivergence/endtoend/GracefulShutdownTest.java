@@ -1,6 +1,7 @@
 package ai.neuraldivergence.endtoend;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.neuraldivergence.proto.v1.Catalog;
@@ -31,8 +32,8 @@ import org.junit.jupiter.api.Timeout;
  * shipped settings: readiness turns 503 at once while it goes on serving (the delay in which Kubernetes takes it out
  * of the Service's endpoints), and a call in flight when the signal came, held in the database past that delay,
  * still gets its answer before the process exits. Without the shutdown settings the call failed UNAVAILABLE the
- * moment the signal came. A watch stream open then ends at once, UNAVAILABLE, so that its client subscribes to
- * another replica (open, it held the shutdown for its whole timeout and was then cut).
+ * moment the signal came. A watch stream open then ends when the delay is over, UNAVAILABLE, so that its client
+ * subscribes to another replica (open, it held the shutdown for its whole timeout and was then cut).
  */
 class GracefulShutdownTest {
 
@@ -91,10 +92,12 @@ class GracefulShutdownTest {
 
                 long signalled = System.nanoTime();
                 comparison.signal("TERM");
-                Status ended = watchEnd.get(DELAY.toSeconds(), TimeUnit.SECONDS);
+                comparison.awaitReadiness(503);
+                // during the delay the replica is still in its Service: a subscription made again could land here
+                assertFalse(watchEnd.isDone(), "the stream ended before the delay was over: " + watchEnd);
+                Status ended = watchEnd.get(DELAY.toSeconds() + 5, TimeUnit.SECONDS);
                 assertEquals(Status.Code.UNAVAILABLE, ended.getCode(), ended.toString());
                 assertTrue(ended.getDescription().contains("subscribe again"), ended.toString());
-                comparison.awaitReadiness(503);
                 // past the delay the service is stopping (connections close as their calls end); the call in flight
                 // must still be held, and answered
                 Thread.sleep(Math.max(0, DELAY.plusSeconds(3).toMillis()

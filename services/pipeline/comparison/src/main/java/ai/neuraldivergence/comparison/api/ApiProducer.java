@@ -35,9 +35,11 @@ import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
@@ -96,12 +98,24 @@ public class ApiProducer {
         registry.gauge("nd.comparison.watch.subscribers", hub, WatchHub::subscriberCount);
         FunctionCounter.builder("nd.comparison.watch.dropped", hub, WatchHub::droppedCount)
                 .description("Watch subscribers dropped for falling behind").register(registry);
-        // On SIGTERM the watch streams and sockets go to the other replicas at once: open, they would hold Quarkus'
-        // graceful shutdown for its whole timeout and then be cut. A hook of the JVM's own, as Quarkus tells the
-        // application it stops only after that wait.
-        watchEnd = new Thread(() -> hub.endAll("this replica is stopping: subscribe again"), "nd-watch-end");
+        // On SIGTERM the watch streams and sockets go to the other replicas once the shutdown's delay is over (until
+        // then this replica is still in its Service, and a subscription made again could land here): open, they would
+        // hold Quarkus' graceful shutdown for its whole timeout and then be cut. A hook of the JVM's own, as Quarkus
+        // tells the application it stops only after that wait.
+        Duration delay = shutdownDelay.orElse(Duration.ZERO);
+        watchEnd = new Thread(() -> {
+            try {
+                Thread.sleep(delay.toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            hub.endAll("this replica is stopping: subscribe again");
+        }, "nd-watch-end");
         Runtime.getRuntime().addShutdownHook(watchEnd);
     }
+
+    @ConfigProperty(name = "quarkus.shutdown.delay")
+    Optional<Duration> shutdownDelay;
 
     private Thread watchEnd;
 

@@ -95,8 +95,7 @@ public final class WatchHub {
         subscribers.add(s);
         String why = ending;
         if (why != null && subscribers.remove(s)) {
-            s.closed = true;
-            s.end(why);
+            end(s, why);
         }
     }
 
@@ -109,9 +108,17 @@ public final class WatchHub {
         ending = why;
         for (Subscriber s : subscribers) {
             if (subscribers.remove(s)) {
-                s.closed = true;
-                s.end(why);
+                end(s, why);
             }
+        }
+    }
+
+    private static void end(Subscriber s, String why) {
+        s.closed = true;
+        try {
+            s.end(why);
+        } catch (RuntimeException e) {
+            // its transport is gone already: nothing to tell it, and the others are still to be told
         }
     }
 
