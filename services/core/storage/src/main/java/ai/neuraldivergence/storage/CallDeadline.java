@@ -170,17 +170,10 @@ public final class CallDeadline {
     }
 
     private static InvocationHandler connectionHandler(Connection connection) {
-        // the connection's own read bound (the pool's) while a call's statement holds a shorter one, -1 until then;
-        // and the bound set now, in milliseconds
-        int[] own = {-1, 0};
+        ReadBound reads = new ReadBound(connection);
         return (proxy, method, args) -> {
-            if (method.getName().equals("close") && own[0] >= 0) {
-                try {
-                    connection.setNetworkTimeout(Runnable::run, own[0]);
-                } catch (SQLException broken) {
-                    // closed by the driver after a read it gave up: the pool discards it
-                }
-                own[0] = -1; // a second close must not touch a connection the pool has lent again
+            if (method.getName().equals("close")) {
+                reads.restore();
             }
             CallDeadline call = CURRENT.get();
             Object out;
@@ -203,11 +196,11 @@ public final class CallDeadline {
             call.open.add(s);
             @SuppressWarnings("unchecked")
             Class<Statement> type = (Class<Statement>) method.getReturnType();
-            return proxy(type, call.statementHandler(s, connection, own));
+            return proxy(type, call.statementHandler(s, reads));
         };
     }
 
-    private InvocationHandler statementHandler(Statement statement, Connection connection, int[] own) {
+    private InvocationHandler statementHandler(Statement statement, ReadBound reads) {
         return (proxy, method, args) -> {
             if (method.getName().equals("close")) {
                 open.remove(statement);
@@ -215,13 +208,12 @@ public final class CallDeadline {
                 // a cancel that came between the statement's creation and now found nothing running to stop; and a
                 // statement executed again (a batch's) gets the time left now, not at its creation
                 lastExecution = System.nanoTime();
-                int seconds = secondsLeft();
-                statement.setQueryTimeout(seconds);
-                boundReads(connection, seconds * 1000L, own);
+                statement.setQueryTimeout(secondsLeft());
+                reads.tighten(nanosLeft());
             }
             try {
                 Object out = invoke(statement, method, args);
-                return out instanceof ResultSet rs ? proxy(ResultSet.class, rowHandler(rs, connection, own)) : out;
+                return out instanceof ResultSet rs ? proxy(ResultSet.class, rowHandler(rs, reads)) : out;
             } catch (SQLException e) {
                 throw stopped(e);
             }
@@ -229,23 +221,52 @@ public final class CallDeadline {
     }
 
     /**
-     * Bounds every read of the connection, a cursor's later fetches included, by the time left and a grace: the query
-     * timeout covers the execution alone, and a later fetch the server stalls on would otherwise wait for the pool's
-     * read timeout (minutes). The grace lets the query timeout, which leaves the connection usable, answer first; a
-     * read the bound ends closes the connection. Set on the socket: no round trip to the server. The bound is per
-     * read, so the rows of a long read tighten it as the time left shrinks.
+     * Bounds every read of a connection, a cursor's later fetches included, by the call's time left and a grace: the
+     * query timeout covers the execution alone, and a later fetch the server stalls on would otherwise wait for the
+     * pool's read timeout (minutes). The grace lets the query timeout, which leaves the connection usable, answer
+     * first; a read the bound ends closes the connection. The bound is per read, so executions and rows tighten it as
+     * the time left shrinks (on the socket: no round trip to the server), and closing the connection gives it back
+     * its own.
      */
-    private static void boundReads(Connection connection, long leftMillis, int[] own) throws SQLException {
-        if (own[0] < 0) {
-            own[0] = connection.getNetworkTimeout();
-        }
-        int millis = (int) Math.min(Integer.MAX_VALUE, leftMillis + READ_GRACE.toMillis());
-        own[1] = own[0] == 0 ? millis : Math.min(own[0], millis);
-        connection.setNetworkTimeout(Runnable::run, own[1]);
-    }
+    private static final class ReadBound {
+        /** How long past the query timeout a read of the call's waits before the connection gives it up. */
+        private static final long GRACE_MILLIS = 2_000;
+        /** How much shorter a bound must be to be set again: at most once a second of a read. */
+        private static final long STEP_MILLIS = 1_000;
 
-    /** How long past the query timeout a read of the call's waits before the connection gives it up. */
-    private static final Duration READ_GRACE = Duration.ofSeconds(2);
+        private final Connection connection;
+        /** The connection's own bound (the pool's, 0 for none) while a call's is set; -1 when none is. */
+        private int own = -1;
+        /** The bound set now, in milliseconds. */
+        private int set;
+
+        ReadBound(Connection connection) {
+            this.connection = connection;
+        }
+
+        void tighten(long leftNanos) throws SQLException {
+            long millis = leftNanos / 1_000_000 + GRACE_MILLIS;
+            if (own < 0) {
+                own = connection.getNetworkTimeout();
+            } else if (set - millis < STEP_MILLIS) {
+                return;
+            }
+            set = (int) (own == 0 ? Math.min(Integer.MAX_VALUE, millis) : Math.min(own, millis));
+            connection.setNetworkTimeout(Runnable::run, set);
+        }
+
+        void restore() {
+            if (own < 0) {
+                return;
+            }
+            try {
+                connection.setNetworkTimeout(Runnable::run, own);
+            } catch (SQLException broken) {
+                // closed by the driver after a read it gave up: the pool discards it
+            }
+            own = -1; // a second close must not touch a connection the pool has lent again
+        }
+    }
 
     /**
      * A connection failure of a call stopped by its deadline or cancel, told as the deadline: the read the bound gave
@@ -260,20 +281,17 @@ public final class CallDeadline {
                 QUERY_CANCELED, e);
     }
 
-    private InvocationHandler rowHandler(ResultSet rows, Connection connection, int[] own) {
+    private InvocationHandler rowHandler(ResultSet rows, ReadBound reads) {
         return (proxy, method, args) -> {
-            if (method.getName().equals("next")) {
-                long leftMillis = nanosLeft() / 1_000_000;
-                if (own[1] - (leftMillis + READ_GRACE.toMillis()) >= 1_000) {
-                    boundReads(connection, leftMillis, own); // at most once a second of the read
-                }
-                try {
-                    return invoke(rows, method, args);
-                } catch (SQLException e) {
-                    throw stopped(e);
-                }
+            if (!method.getName().equals("next")) {
+                return invoke(rows, method, args);
             }
-            return invoke(rows, method, args);
+            reads.tighten(nanosLeft());
+            try {
+                return invoke(rows, method, args);
+            } catch (SQLException e) {
+                throw stopped(e);
+            }
         };
     }
 

@@ -96,17 +96,10 @@ public class ComparisonGrpcService extends ComparisonServiceGrpc.ComparisonServi
         }
 
         @Override
-        protected void close(String why) {
-            closeWith(Status.RESOURCE_EXHAUSTED, why);
-        }
-
-        @Override
-        protected void end(String why) {
-            closeWith(Status.UNAVAILABLE, why);
-        }
-
-        private synchronized void closeWith(Status status, String why) {
+        protected synchronized void close(ai.neuraldivergence.comparison.service.WatchHub.Ending ending, String why) {
             if (!call.isCancelled()) {
+                Status status = ending == ai.neuraldivergence.comparison.service.WatchHub.Ending.STOPPING
+                        ? Status.UNAVAILABLE : Status.RESOURCE_EXHAUSTED;
                 call.onError(status.withDescription(why).asRuntimeException());
             }
         }

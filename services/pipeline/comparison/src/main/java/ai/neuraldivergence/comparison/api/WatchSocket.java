@@ -121,16 +121,9 @@ public class WatchSocket {
         }
 
         @Override
-        protected void close(String why) {
-            closeWith(1008, why); // policy violation: it fell behind
-        }
-
-        @Override
-        protected void end(String why) {
-            closeWith(1001, why); // going away: the replica stops
-        }
-
-        private void closeWith(int code, String why) {
+        protected void close(WatchHub.Ending ending, String why) {
+            // going away (the replica stops), or policy violation (it fell behind)
+            int code = ending == WatchHub.Ending.STOPPING ? 1001 : 1008;
             // a close reason holds at most 123 bytes
             byte[] bytes = why.getBytes(StandardCharsets.UTF_8);
             String reason = bytes.length <= 120 ? why : new String(bytes, 0, 120, StandardCharsets.UTF_8);

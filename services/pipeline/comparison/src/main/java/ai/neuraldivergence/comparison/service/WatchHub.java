@@ -50,11 +50,8 @@ public final class WatchHub {
         /** Sends what is queued as far as the transport can take it now. */
         protected abstract void drain();
 
-        /** Ends the subscription with a message: it fell behind, and must not subscribe again as it was. */
-        protected abstract void close(String why);
-
-        /** Ends the subscription with a message: this replica is stopping, and another takes the subscription. */
-        protected abstract void end(String why);
+        /** Ends the subscription, telling its client why in its transport's terms. */
+        protected abstract void close(Ending ending, String why);
 
         boolean offer(WatchEvent e) {
             boolean queued = queue.offer(e);
@@ -64,10 +61,23 @@ public final class WatchHub {
             return queued;
         }
 
-        void drop(String why) {
+        /** Ends it once; a transport already gone has nothing to be told, and the hub's other subscribers still do. */
+        void end(Ending ending, String why) {
             closed = true;
-            close(why);
+            try {
+                close(ending, why);
+            } catch (RuntimeException e) {
+                // its connection is gone already
+            }
         }
+    }
+
+    /** Why a subscription ends. */
+    public enum Ending {
+        /** It fell behind: subscribing again as it was would fall behind again. */
+        FELL_BEHIND,
+        /** This replica is stopping: another takes the subscription. */
+        STOPPING
     }
 
     private final List<Subscriber> subscribers = new CopyOnWriteArrayList<>();
@@ -95,30 +105,21 @@ public final class WatchHub {
         subscribers.add(s);
         String why = ending;
         if (why != null && subscribers.remove(s)) {
-            end(s, why);
+            s.end(Ending.STOPPING, why);
         }
     }
 
     /**
      * Ends every subscription, and each one made from now on, telling its client {@code why}: a replica stopping
-     * sends its subscribers to the others at once, instead of holding its shutdown while their streams stay open,
-     * and cutting them when it ends.
+     * sends its subscribers to the others, instead of holding its shutdown while their streams stay open and cutting
+     * them when it ends.
      */
     public void endAll(String why) {
         ending = why;
         for (Subscriber s : subscribers) {
             if (subscribers.remove(s)) {
-                end(s, why);
+                s.end(Ending.STOPPING, why);
             }
-        }
-    }
-
-    private static void end(Subscriber s, String why) {
-        s.closed = true;
-        try {
-            s.end(why);
-        } catch (RuntimeException e) {
-            // its transport is gone already: nothing to tell it, and the others are still to be told
         }
     }
 
@@ -134,7 +135,7 @@ public final class WatchHub {
             if (!s.offer(e)) {
                 subscribers.remove(s);
                 dropped.incrementAndGet();
-                s.drop("dropped: " + queue + " events were waiting; read faster or watch less, then subscribe again");
+                s.end(Ending.FELL_BEHIND, "dropped: " + queue + " events were waiting; read faster or watch less, then subscribe again");
             }
         }
     }
